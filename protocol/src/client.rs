@@ -1,0 +1,495 @@
+//! Lines a client sends to the server.
+
+use crate::ParseError;
+use crate::field::{Fields, LineBuilder};
+use crate::types::{Conv, is_sha256_hex};
+
+/// One line from a client. Each variant's doc shows its exact wire form; `docs/protocol.md` has the replies.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ClientMessage {
+    /// `RESIGER:<account>:<password>[:<nickname>]` — create an account (the original's spelling; `REGISTER:` is
+    /// accepted too). Replies `RESIGER:true:<account>` or `RESIGER:false:<code>:<text>`.
+    Register {
+        account: String,
+        password: String,
+        nickname: Option<String>,
+    },
+    /// `LOGIN:<account>:<password>` — replies `LOGIN:true:…` or `LOGIN:false:<code>:<text>`.
+    Login { account: String, password: String },
+    /// `RESUME:<account>:<token>` — log in again with the session token from an earlier `LOGIN:true`, so a
+    /// reconnect costs no password hash. Same replies as `LOGIN:`.
+    Resume { account: String, token: String },
+    /// `LOGOUT` — revoke this session's token; the server answers `BYE:logged_out:…` and closes.
+    Logout,
+    /// `PING:<nonce>` — heartbeat; answered with `PONG:<nonce>`. A bare `PING` is nonce 0.
+    Ping { nonce: u64 },
+    /// `PONG:<nonce>` — answer to the server's `PING:`.
+    Pong { nonce: u64 },
+    /// `SET_NICK:<nickname>` — change my nickname; replies `PROFILE:…`.
+    SetNickname { nickname: String },
+    /// `PASSWD:<old>:<new>` — change my password; revokes every other session token. Replies `PASSWD:true`.
+    ChangePassword { old: String, new: String },
+    /// `FIND:<query>` — search users by account or nickname; replies `FOUND:` lines and `FOUND_END:<count>`.
+    FindUser { query: String },
+    /// `ADD_FRIEND:<account>[:<note>]` — send a friend request with a note; replies `REQUEST_SENT:<account>`.
+    FriendRequest { account: String, note: String },
+    /// `ACCEPT_FRIEND:<account>` — accept a pending request; both sides get a `FRIEND:` line.
+    AcceptFriend { account: String },
+    /// `REJECT_FRIEND:<account>` — reject a pending request.
+    RejectFriend { account: String },
+    /// `DEL_FRIEND:<account>` — remove a friend on both sides; both get `FRIEND_REMOVED:<account>`.
+    DeleteFriend { account: String },
+    /// `REMARK:<account>:<remark>` — my private alias for a friend (empty clears it); replies `FRIEND:`.
+    SetRemark { account: String, remark: String },
+    /// `FRIENDS` — list my friends; replies `FRIEND:` lines and `FRIENDS_END:<count>`.
+    ListFriends,
+    /// `REQUESTS` — list friend requests waiting for me; replies `FRIEND_REQUEST:` lines and `REQUESTS_END:<count>`.
+    ListRequests,
+    /// `MSG:<to>:<client_id>:<text>` — a private message to a friend. `client_id` is chosen by the client and
+    /// makes a resend idempotent. Replies `ACK:<client_id>:<id>:<time>` once stored.
+    Msg {
+        to: String,
+        client_id: String,
+        text: String,
+    },
+    /// `GROUP:<group_id>:<client_id>:<text>` — a message to a group I am in. Replies `ACK:` once stored.
+    GroupMsg {
+        group: u64,
+        client_id: String,
+        text: String,
+    },
+    /// `SYNC:<after_id>:<limit>` — every message for me with an id above `after_id`, oldest first, at most
+    /// `limit`; then `SYNC_END:<last_id>:<more>`.
+    Sync { after: u64, limit: u32 },
+    /// `HISTORY:<user|group>:<peer>:<before_id>:<limit>` — a page of one conversation, newest first, below
+    /// `before_id` (0 = from the newest); then `HISTORY_END:…`.
+    History { conv: Conv, before: u64, limit: u32 },
+    /// `GROUP_CREATE:<name>` — create a group that I own; replies `GROUP_INFO:…`.
+    CreateGroup { name: String },
+    /// `GROUP_JOIN:<group_id>` — join a group by its id.
+    JoinGroup { group: u64 },
+    /// `GROUP_LEAVE:<group_id>`
+    LeaveGroup { group: u64 },
+    /// `GROUP_INVITE:<group_id>:<account>` — add a friend to a group I am in.
+    InviteToGroup { group: u64, account: String },
+    /// `GROUP_KICK:<group_id>:<account>` — owner only.
+    KickFromGroup { group: u64, account: String },
+    /// `GROUP_DISSOLVE:<group_id>` — owner only.
+    DissolveGroup { group: u64 },
+    /// `GROUP_RENAME:<group_id>:<name>`
+    RenameGroup { group: u64, name: String },
+    /// `GROUP_MEMBERS:<group_id>` — replies `MEMBER:` lines and `MEMBERS_END:<group_id>:<count>`.
+    ListMembers { group: u64 },
+    /// `GROUPS` — my groups; replies `GROUP_INFO:` lines and `GROUPS_END:<count>`.
+    ListGroups,
+    /// `FileTran:<user|group>:<to>:<client_id>:<size>:<sha256>:<name>` — offer a file (the original's verb).
+    /// Replies `FILE_UPLOAD:<file_id>:<token>:<offset>`: where to start the upload on a data connection.
+    FileOffer {
+        to: Conv,
+        client_id: String,
+        size: u64,
+        sha256: String,
+        name: String,
+    },
+    /// `FILE_ACCEPT:<file_id>` — I want to download it; replies `FILE_DOWNLOAD:<file_id>:<token>:<size>`.
+    FileAccept { file: u64 },
+    /// `FILE_REJECT:<file_id>` — I do not want it; the sender is told.
+    FileReject { file: u64 },
+    /// `FILE_CANCEL:<file_id>` — the sender withdraws the file.
+    FileCancel { file: u64 },
+    /// `FILE_PUT:<token>:<offset>` — first line of a data connection: raw file bytes from `offset` follow.
+    FilePut { token: String, offset: u64 },
+    /// `FILE_GET:<token>:<offset>` — first line of a data connection: the server sends raw bytes from `offset`.
+    FileGet { token: String, offset: u64 },
+}
+
+impl ClientMessage {
+    /// Parses one line without its terminator.
+    pub fn parse(line: &str) -> Result<Self, ParseError> {
+        use ClientMessage as M;
+        if line.contains(['\r', '\n']) {
+            return Err(ParseError::EmbeddedNewline);
+        }
+        let (verb, rest) = match line.split_once(':') {
+            Some((verb, rest)) => (verb, Some(rest)),
+            None => (line, None),
+        };
+        let f = |name: &'static str| Fields::new(name, rest);
+        let msg = match verb {
+            "" => return Err(ParseError::Empty),
+            "RESIGER" | "REGISTER" => {
+                let mut f = f("RESIGER");
+                let account = f.nonempty("account")?;
+                let password = f.string("password")?;
+                let nickname = f.optional("nickname")?;
+                f.end()?;
+                M::Register {
+                    account,
+                    password,
+                    nickname,
+                }
+            }
+            "LOGIN" => {
+                let mut f = f("LOGIN");
+                let account = f.nonempty("account")?;
+                let password = f.string("password")?;
+                f.end()?;
+                M::Login { account, password }
+            }
+            "RESUME" => {
+                let mut f = f("RESUME");
+                let account = f.nonempty("account")?;
+                let token = f.nonempty("token")?;
+                f.end()?;
+                M::Resume { account, token }
+            }
+            "LOGOUT" => {
+                f("LOGOUT").end()?;
+                M::Logout
+            }
+            "PING" | "PONG" => {
+                let name = if verb == "PING" { "PING" } else { "PONG" };
+                let mut f = f(name);
+                let nonce = if rest.is_some() { f.number("nonce")? } else { 0 };
+                f.end()?;
+                if verb == "PING" {
+                    M::Ping { nonce }
+                } else {
+                    M::Pong { nonce }
+                }
+            }
+            "SET_NICK" => M::SetNickname {
+                nickname: f("SET_NICK").text("nickname")?,
+            },
+            "PASSWD" => {
+                let mut f = f("PASSWD");
+                let old = f.string("old")?;
+                let new = f.string("new")?;
+                f.end()?;
+                M::ChangePassword { old, new }
+            }
+            "FIND" => M::FindUser {
+                query: f("FIND").text("query")?,
+            },
+            "ADD_FRIEND" => {
+                let mut f = f("ADD_FRIEND");
+                let account = f.nonempty("account")?;
+                let note = f.text_or_empty()?;
+                M::FriendRequest { account, note }
+            }
+            "ACCEPT_FRIEND" => M::AcceptFriend {
+                account: one_account(f("ACCEPT_FRIEND"))?,
+            },
+            "REJECT_FRIEND" => M::RejectFriend {
+                account: one_account(f("REJECT_FRIEND"))?,
+            },
+            "DEL_FRIEND" => M::DeleteFriend {
+                account: one_account(f("DEL_FRIEND"))?,
+            },
+            "REMARK" => {
+                let mut f = f("REMARK");
+                let account = f.nonempty("account")?;
+                let remark = f.text_or_empty()?;
+                M::SetRemark { account, remark }
+            }
+            "FRIENDS" => {
+                f("FRIENDS").end()?;
+                M::ListFriends
+            }
+            "REQUESTS" => {
+                f("REQUESTS").end()?;
+                M::ListRequests
+            }
+            "MSG" => {
+                let mut f = f("MSG");
+                let to = f.nonempty("to")?;
+                let client_id = f.nonempty("client_id")?;
+                let text = f.text("text")?;
+                M::Msg {
+                    to,
+                    client_id,
+                    text,
+                }
+            }
+            "GROUP" => {
+                let mut f = f("GROUP");
+                let group = f.number("group_id")?;
+                let client_id = f.nonempty("client_id")?;
+                let text = f.text("text")?;
+                M::GroupMsg {
+                    group,
+                    client_id,
+                    text,
+                }
+            }
+            "SYNC" => {
+                let mut f = f("SYNC");
+                let after = f.number("after_id")?;
+                let limit = f.number("limit")?;
+                f.end()?;
+                M::Sync { after, limit }
+            }
+            "HISTORY" => {
+                let mut f = f("HISTORY");
+                let conv = conv(&mut f)?;
+                let before = f.number("before_id")?;
+                let limit = f.number("limit")?;
+                f.end()?;
+                M::History {
+                    conv,
+                    before,
+                    limit,
+                }
+            }
+            "GROUP_CREATE" => M::CreateGroup {
+                name: f("GROUP_CREATE").text("name")?,
+            },
+            "GROUP_JOIN" => M::JoinGroup {
+                group: one_group(f("GROUP_JOIN"))?,
+            },
+            "GROUP_LEAVE" => M::LeaveGroup {
+                group: one_group(f("GROUP_LEAVE"))?,
+            },
+            "GROUP_INVITE" | "GROUP_KICK" => {
+                let name = if verb == "GROUP_INVITE" {
+                    "GROUP_INVITE"
+                } else {
+                    "GROUP_KICK"
+                };
+                let mut f = f(name);
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                f.end()?;
+                if verb == "GROUP_INVITE" {
+                    M::InviteToGroup { group, account }
+                } else {
+                    M::KickFromGroup { group, account }
+                }
+            }
+            "GROUP_DISSOLVE" => M::DissolveGroup {
+                group: one_group(f("GROUP_DISSOLVE"))?,
+            },
+            "GROUP_RENAME" => {
+                let mut f = f("GROUP_RENAME");
+                let group = f.number("group_id")?;
+                let name = f.text("name")?;
+                M::RenameGroup { group, name }
+            }
+            "GROUP_MEMBERS" => M::ListMembers {
+                group: one_group(f("GROUP_MEMBERS"))?,
+            },
+            "GROUPS" => {
+                f("GROUPS").end()?;
+                M::ListGroups
+            }
+            "FileTran" => {
+                let mut f = f("FileTran");
+                let to = conv(&mut f)?;
+                let client_id = f.nonempty("client_id")?;
+                let size = f.number("size")?;
+                let sha256 = f.parsed("sha256", |s| is_sha256_hex(s).then(|| s.to_owned()))?;
+                let name = f.text("name")?;
+                M::FileOffer {
+                    to,
+                    client_id,
+                    size,
+                    sha256,
+                    name,
+                }
+            }
+            "FILE_ACCEPT" => M::FileAccept {
+                file: one_file(f("FILE_ACCEPT"))?,
+            },
+            "FILE_REJECT" => M::FileReject {
+                file: one_file(f("FILE_REJECT"))?,
+            },
+            "FILE_CANCEL" => M::FileCancel {
+                file: one_file(f("FILE_CANCEL"))?,
+            },
+            "FILE_PUT" | "FILE_GET" => {
+                let name = if verb == "FILE_PUT" {
+                    "FILE_PUT"
+                } else {
+                    "FILE_GET"
+                };
+                let mut f = f(name);
+                let token = f.nonempty("token")?;
+                let offset = f.number("offset")?;
+                f.end()?;
+                if verb == "FILE_PUT" {
+                    M::FilePut { token, offset }
+                } else {
+                    M::FileGet { token, offset }
+                }
+            }
+            other => return Err(ParseError::UnknownVerb(other.to_owned())),
+        };
+        Ok(msg)
+    }
+
+    /// The line for this message, without a terminator.
+    pub fn format(&self) -> String {
+        use ClientMessage as M;
+        let b = LineBuilder::new;
+        match self {
+            M::Register {
+                account,
+                password,
+                nickname,
+            } => {
+                let line = b("RESIGER").field(account).field(password);
+                match nickname {
+                    Some(nick) => line.field(nick),
+                    None => line,
+                }
+            }
+            M::Login { account, password } => b("LOGIN").field(account).field(password),
+            M::Resume { account, token } => b("RESUME").field(account).field(token),
+            M::Logout => b("LOGOUT"),
+            M::Ping { nonce } => b("PING").num(nonce),
+            M::Pong { nonce } => b("PONG").num(nonce),
+            M::SetNickname { nickname } => b("SET_NICK").field(nickname),
+            M::ChangePassword { old, new } => b("PASSWD").field(old).field(new),
+            M::FindUser { query } => b("FIND").field(query),
+            M::FriendRequest { account, note } => b("ADD_FRIEND").field(account).field(note),
+            M::AcceptFriend { account } => b("ACCEPT_FRIEND").field(account),
+            M::RejectFriend { account } => b("REJECT_FRIEND").field(account),
+            M::DeleteFriend { account } => b("DEL_FRIEND").field(account),
+            M::SetRemark { account, remark } => b("REMARK").field(account).field(remark),
+            M::ListFriends => b("FRIENDS"),
+            M::ListRequests => b("REQUESTS"),
+            M::Msg {
+                to,
+                client_id,
+                text,
+            } => b("MSG").field(to).field(client_id).field(text),
+            M::GroupMsg {
+                group,
+                client_id,
+                text,
+            } => b("GROUP").num(group).field(client_id).field(text),
+            M::Sync { after, limit } => b("SYNC").num(after).num(limit),
+            M::History {
+                conv,
+                before,
+                limit,
+            } => b("HISTORY")
+                .field(conv.kind())
+                .field(&conv.key())
+                .num(before)
+                .num(limit),
+            M::CreateGroup { name } => b("GROUP_CREATE").field(name),
+            M::JoinGroup { group } => b("GROUP_JOIN").num(group),
+            M::LeaveGroup { group } => b("GROUP_LEAVE").num(group),
+            M::InviteToGroup { group, account } => b("GROUP_INVITE").num(group).field(account),
+            M::KickFromGroup { group, account } => b("GROUP_KICK").num(group).field(account),
+            M::DissolveGroup { group } => b("GROUP_DISSOLVE").num(group),
+            M::RenameGroup { group, name } => b("GROUP_RENAME").num(group).field(name),
+            M::ListMembers { group } => b("GROUP_MEMBERS").num(group),
+            M::ListGroups => b("GROUPS"),
+            M::FileOffer {
+                to,
+                client_id,
+                size,
+                sha256,
+                name,
+            } => b("FileTran")
+                .field(to.kind())
+                .field(&to.key())
+                .field(client_id)
+                .num(size)
+                .field(sha256)
+                .field(name),
+            M::FileAccept { file } => b("FILE_ACCEPT").num(file),
+            M::FileReject { file } => b("FILE_REJECT").num(file),
+            M::FileCancel { file } => b("FILE_CANCEL").num(file),
+            M::FilePut { token, offset } => b("FILE_PUT").field(token).num(offset),
+            M::FileGet { token, offset } => b("FILE_GET").field(token).num(offset),
+        }
+        .finish()
+    }
+
+    /// The wire verb, for logs that must not contain message text or passwords.
+    pub fn verb(&self) -> &'static str {
+        use ClientMessage as M;
+        match self {
+            M::Register { .. } => "RESIGER",
+            M::Login { .. } => "LOGIN",
+            M::Resume { .. } => "RESUME",
+            M::Logout => "LOGOUT",
+            M::Ping { .. } => "PING",
+            M::Pong { .. } => "PONG",
+            M::SetNickname { .. } => "SET_NICK",
+            M::ChangePassword { .. } => "PASSWD",
+            M::FindUser { .. } => "FIND",
+            M::FriendRequest { .. } => "ADD_FRIEND",
+            M::AcceptFriend { .. } => "ACCEPT_FRIEND",
+            M::RejectFriend { .. } => "REJECT_FRIEND",
+            M::DeleteFriend { .. } => "DEL_FRIEND",
+            M::SetRemark { .. } => "REMARK",
+            M::ListFriends => "FRIENDS",
+            M::ListRequests => "REQUESTS",
+            M::Msg { .. } => "MSG",
+            M::GroupMsg { .. } => "GROUP",
+            M::Sync { .. } => "SYNC",
+            M::History { .. } => "HISTORY",
+            M::CreateGroup { .. } => "GROUP_CREATE",
+            M::JoinGroup { .. } => "GROUP_JOIN",
+            M::LeaveGroup { .. } => "GROUP_LEAVE",
+            M::InviteToGroup { .. } => "GROUP_INVITE",
+            M::KickFromGroup { .. } => "GROUP_KICK",
+            M::DissolveGroup { .. } => "GROUP_DISSOLVE",
+            M::RenameGroup { .. } => "GROUP_RENAME",
+            M::ListMembers { .. } => "GROUP_MEMBERS",
+            M::ListGroups => "GROUPS",
+            M::FileOffer { .. } => "FileTran",
+            M::FileAccept { .. } => "FILE_ACCEPT",
+            M::FileReject { .. } => "FILE_REJECT",
+            M::FileCancel { .. } => "FILE_CANCEL",
+            M::FilePut { .. } => "FILE_PUT",
+            M::FileGet { .. } => "FILE_GET",
+        }
+    }
+}
+
+impl std::fmt::Display for ClientMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.format())
+    }
+}
+
+impl std::str::FromStr for ClientMessage {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+fn one_account(mut f: Fields<'_>) -> Result<String, ParseError> {
+    let account = f.nonempty("account")?;
+    f.end()?;
+    Ok(account)
+}
+
+fn one_group(mut f: Fields<'_>) -> Result<u64, ParseError> {
+    let group = f.number("group_id")?;
+    f.end()?;
+    Ok(group)
+}
+
+fn one_file(mut f: Fields<'_>) -> Result<u64, ParseError> {
+    let file = f.number("file_id")?;
+    f.end()?;
+    Ok(file)
+}
+
+pub(crate) fn conv(f: &mut Fields<'_>) -> Result<Conv, ParseError> {
+    let kind = f.string("kind")?;
+    let key = f.string("peer")?;
+    let shown = format!("{kind}:{key}");
+    Conv::from_fields(&kind, key).ok_or(ParseError::InvalidValue {
+        verb: f.verb(),
+        field: "conversation",
+        value: shown,
+    })
+}

@@ -1,0 +1,710 @@
+//! Lines the server sends to a client: replies to requests and pushed events.
+
+use crate::ParseError;
+use crate::client::conv;
+use crate::field::{Fields, LineBuilder};
+use crate::types::{
+    ChatMessage, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage, Limits,
+    Millis, Presence, Role, is_sha256_hex,
+};
+
+/// One line from the server. Each variant's doc shows its exact wire form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ServerMessage {
+    /// `RESIGER:true:<account>` — the account was created.
+    RegisterOk { account: String },
+    /// `RESIGER:false:<code>:<text>` — it was not (e.g. `account_taken`).
+    RegisterFailed { code: ErrorCode, text: String },
+    /// `LOGIN:true:<user_id>:<account>:<nickname>:<token>:<limits>` — logged in (by password or `RESUME:`).
+    /// `token` resumes the session later; `limits` is the server's [`Limits`].
+    LoginOk {
+        user_id: u64,
+        account: String,
+        nickname: String,
+        token: String,
+        limits: Limits,
+    },
+    /// `LOGIN:false:<code>:<text>` — e.g. `bad_credentials`, `bad_token`.
+    LoginFailed { code: ErrorCode, text: String },
+    /// `BYE:<code>:<text>` — the server is closing this connection (logout, shutdown, slow reader, timeout).
+    Bye { code: ErrorCode, text: String },
+    /// `PING:<nonce>` — heartbeat; answer `PONG:<nonce>`.
+    Ping { nonce: u64 },
+    /// `PONG:<nonce>` — answer to a client's `PING:`.
+    Pong { nonce: u64 },
+    /// `PROFILE:<account>:<nickname>` — my profile changed (reply to `SET_NICK:`; also to my other sessions).
+    Profile { account: String, nickname: String },
+    /// `PASSWD:true` — the password was changed.
+    PasswordChanged,
+    /// `CONNECT_CLIENT:<account>:<online|offline>` — a friend's first session came online or last one went
+    /// (the original's client-connection notice).
+    Presence { account: String, presence: Presence },
+    /// `FOUND:<account>:<online|offline>:<nickname>` — one search result.
+    Found {
+        account: String,
+        presence: Presence,
+        nickname: String,
+    },
+    /// `FOUND_END:<count>` — end of search results.
+    FoundEnd { count: u32 },
+    /// `FRIEND:<account>:<online|offline>:<nickname>:<remark>` — a friend, as listed or as just added or changed.
+    Friend {
+        account: String,
+        presence: Presence,
+        nickname: String,
+        remark: String,
+    },
+    /// `FRIENDS_END:<count>` — end of the friend list.
+    FriendsEnd { count: u32 },
+    /// `FRIEND_REQUEST:<from>:<time>:<nickname>:<note>` — someone wants to be my friend.
+    FriendRequest {
+        from: String,
+        time: Millis,
+        nickname: String,
+        note: String,
+    },
+    /// `REQUESTS_END:<count>` — end of the pending request list.
+    RequestsEnd { count: u32 },
+    /// `REQUEST_SENT:<account>` — my friend request was delivered (or stored for when they log in).
+    RequestSent { account: String },
+    /// `REQUEST_CLOSED:<account>` — a request to me was accepted or rejected (from any of my sessions).
+    RequestClosed { account: String },
+    /// `FRIEND_REJECTED:<account>` — my request to this account was rejected.
+    FriendRejected { account: String },
+    /// `FRIEND_REMOVED:<account>` — the friendship is gone (deleted by either side).
+    FriendRemoved { account: String },
+    /// `MSG:<id>:<from>:<to>:<time>:<client_id>:<text>` — a stored private message (live, or from `SYNC:` or
+    /// `HISTORY:`).
+    Msg(ChatMessage),
+    /// `GROUP:<id>:<group_id>:<from>:<time>:<client_id>:<text>` — a stored group message.
+    GroupMsg(GroupMessage),
+    /// `FileTran:<id>:<from>:<user|group>:<to>:<time>:<client_id>:<file_id>:<size>:<sha256>:<name>` — a stored
+    /// file offer.
+    FileOffer(FileMessage),
+    /// `ACK:<client_id>:<id>:<time>` — the message with this client id is stored under `id`.
+    Ack {
+        client_id: String,
+        id: u64,
+        time: Millis,
+    },
+    /// `SYNC_END:<last_id>:<more>` — end of a sync page; `more` is `1` if another page follows from `last_id`.
+    SyncEnd { last_id: u64, more: bool },
+    /// `HISTORY_END:<user|group>:<peer>:<count>:<more>` — end of a history page.
+    HistoryEnd {
+        conv: crate::Conv,
+        count: u32,
+        more: bool,
+    },
+    /// `GROUP_INFO:<group_id>:<owner>:<members>:<name>` — a group I am in, as listed or as just created,
+    /// joined or renamed.
+    GroupInfo {
+        group: u64,
+        owner: String,
+        members: u32,
+        name: String,
+    },
+    /// `GROUPS_END:<count>` — end of my group list.
+    GroupsEnd { count: u32 },
+    /// `GROUP_GONE:<group_id>:<left|kicked|dissolved>` — I am no longer in this group.
+    GroupGone { group: u64, reason: GoneReason },
+    /// `MEMBER:<group_id>:<account>:<owner|member>:<online|offline>:<nickname>` — a member, as listed or as
+    /// just joined.
+    Member {
+        group: u64,
+        account: String,
+        role: Role,
+        presence: Presence,
+        nickname: String,
+    },
+    /// `MEMBERS_END:<group_id>:<count>` — end of a member list.
+    MembersEnd { group: u64, count: u32 },
+    /// `MEMBER_LEFT:<group_id>:<account>:<left|kicked>` — someone else left the group or was kicked.
+    MemberLeft {
+        group: u64,
+        account: String,
+        reason: GoneReason,
+    },
+    /// `FILE_UPLOAD:<file_id>:<token>:<offset>` — upload the offered file on a data connection from `offset`.
+    FileUpload {
+        file: u64,
+        token: String,
+        offset: u64,
+    },
+    /// `FILE_DOWNLOAD:<file_id>:<token>:<size>` — download it on a data connection with this token.
+    FileDownload { file: u64, token: String, size: u64 },
+    /// `FILE_PROGRESS:<file_id>:<bytes>:<total>` — how far a transfer has got.
+    FileProgress { file: u64, bytes: u64, total: u64 },
+    /// `FILE_STATE:<file_id>:<uploaded|rejected|cancelled|expired|downloaded>`
+    FileState { file: u64, state: FileState },
+    /// `ERROR:<code>:<text>[:<about>]` — a request failed; the connection carries on. `about` names what the
+    /// request was about when that helps a client (the `client_id` of a failed `MSG:`, an account, a group id).
+    Error {
+        code: ErrorCode,
+        text: String,
+        about: Option<String>,
+    },
+}
+
+impl ServerMessage {
+    /// A shorthand for an `ERROR:` line.
+    pub fn error(code: ErrorCode, text: impl Into<String>) -> Self {
+        ServerMessage::Error {
+            code,
+            text: text.into(),
+            about: None,
+        }
+    }
+
+    /// Parses one line without its terminator.
+    pub fn parse(line: &str) -> Result<Self, ParseError> {
+        use ServerMessage as M;
+        if line.contains(['\r', '\n']) {
+            return Err(ParseError::EmbeddedNewline);
+        }
+        let (verb, rest) = match line.split_once(':') {
+            Some((verb, rest)) => (verb, Some(rest)),
+            None => (line, None),
+        };
+        let f = |name: &'static str| Fields::new(name, rest);
+        let presence = |f: &mut Fields<'_>| f.parsed("presence", Presence::parse);
+        let flag = |f: &mut Fields<'_>, name| {
+            f.parsed(name, |s| match s {
+                "1" => Some(true),
+                "0" => Some(false),
+                _ => None,
+            })
+        };
+        let msg = match verb {
+            "" => return Err(ParseError::Empty),
+            "RESIGER" => {
+                let mut f = f("RESIGER");
+                if f.parsed("ok", parse_bool)? {
+                    let account = f.string("account")?;
+                    f.end()?;
+                    M::RegisterOk { account }
+                } else {
+                    let (code, text) = failure(f, ErrorCode::AccountTaken)?;
+                    M::RegisterFailed { code, text }
+                }
+            }
+            "LOGIN" => {
+                let mut f = f("LOGIN");
+                if f.parsed("ok", parse_bool)? {
+                    let user_id = f.number("user_id")?;
+                    let account = f.string("account")?;
+                    let nickname = f.string("nickname")?;
+                    let token = f.string("token")?;
+                    let limits = f.parsed("limits", Limits::from_field)?;
+                    f.end()?;
+                    M::LoginOk {
+                        user_id,
+                        account,
+                        nickname,
+                        token,
+                        limits,
+                    }
+                } else {
+                    let (code, text) = failure(f, ErrorCode::BadCredentials)?;
+                    M::LoginFailed { code, text }
+                }
+            }
+            "BYE" => {
+                let (code, text) = failure(f("BYE"), ErrorCode::Shutdown)?;
+                M::Bye { code, text }
+            }
+            "PING" | "PONG" => {
+                let name = if verb == "PING" { "PING" } else { "PONG" };
+                let mut f = f(name);
+                let nonce = f.number("nonce")?;
+                f.end()?;
+                if verb == "PING" {
+                    M::Ping { nonce }
+                } else {
+                    M::Pong { nonce }
+                }
+            }
+            "PROFILE" => {
+                let mut f = f("PROFILE");
+                let account = f.string("account")?;
+                let nickname = f.string("nickname")?;
+                f.end()?;
+                M::Profile { account, nickname }
+            }
+            "PASSWD" => {
+                let mut f = f("PASSWD");
+                f.parsed("ok", |s| (s == "true").then_some(()))?;
+                f.end()?;
+                M::PasswordChanged
+            }
+            "CONNECT_CLIENT" => {
+                let mut f = f("CONNECT_CLIENT");
+                let account = f.string("account")?;
+                let presence = presence(&mut f)?;
+                f.end()?;
+                M::Presence { account, presence }
+            }
+            "FOUND" => {
+                let mut f = f("FOUND");
+                let account = f.string("account")?;
+                let presence = presence(&mut f)?;
+                let nickname = f.string("nickname")?;
+                f.end()?;
+                M::Found {
+                    account,
+                    presence,
+                    nickname,
+                }
+            }
+            "FOUND_END" => M::FoundEnd {
+                count: count(f("FOUND_END"))?,
+            },
+            "FRIEND" => {
+                let mut f = f("FRIEND");
+                let account = f.string("account")?;
+                let presence = presence(&mut f)?;
+                let nickname = f.string("nickname")?;
+                let remark = f.string("remark")?;
+                f.end()?;
+                M::Friend {
+                    account,
+                    presence,
+                    nickname,
+                    remark,
+                }
+            }
+            "FRIENDS_END" => M::FriendsEnd {
+                count: count(f("FRIENDS_END"))?,
+            },
+            "FRIEND_REQUEST" => {
+                let mut f = f("FRIEND_REQUEST");
+                let from = f.string("from")?;
+                let time = f.number("time")?;
+                let nickname = f.string("nickname")?;
+                let note = f.string("note")?;
+                f.end()?;
+                M::FriendRequest {
+                    from,
+                    time,
+                    nickname,
+                    note,
+                }
+            }
+            "REQUESTS_END" => M::RequestsEnd {
+                count: count(f("REQUESTS_END"))?,
+            },
+            "REQUEST_SENT" => M::RequestSent {
+                account: account(f("REQUEST_SENT"))?,
+            },
+            "REQUEST_CLOSED" => M::RequestClosed {
+                account: account(f("REQUEST_CLOSED"))?,
+            },
+            "FRIEND_REJECTED" => M::FriendRejected {
+                account: account(f("FRIEND_REJECTED"))?,
+            },
+            "FRIEND_REMOVED" => M::FriendRemoved {
+                account: account(f("FRIEND_REMOVED"))?,
+            },
+            "MSG" => {
+                let mut f = f("MSG");
+                let id = f.number("id")?;
+                let from = f.string("from")?;
+                let to = f.string("to")?;
+                let time = f.number("time")?;
+                let client_id = f.string("client_id")?;
+                let text = f.string("text")?;
+                f.end()?;
+                M::Msg(ChatMessage {
+                    id,
+                    from,
+                    to,
+                    time,
+                    client_id,
+                    text,
+                })
+            }
+            "GROUP" => {
+                let mut f = f("GROUP");
+                let id = f.number("id")?;
+                let group = f.number("group_id")?;
+                let from = f.string("from")?;
+                let time = f.number("time")?;
+                let client_id = f.string("client_id")?;
+                let text = f.string("text")?;
+                f.end()?;
+                M::GroupMsg(GroupMessage {
+                    id,
+                    group,
+                    from,
+                    time,
+                    client_id,
+                    text,
+                })
+            }
+            "FileTran" => {
+                let mut f = f("FileTran");
+                let id = f.number("id")?;
+                let from = f.string("from")?;
+                let to = conv(&mut f)?;
+                let time = f.number("time")?;
+                let client_id = f.string("client_id")?;
+                let file_id = f.number("file_id")?;
+                let size = f.number("size")?;
+                let sha256 = f.parsed("sha256", |s| is_sha256_hex(s).then(|| s.to_owned()))?;
+                let name = f.string("name")?;
+                f.end()?;
+                M::FileOffer(FileMessage {
+                    id,
+                    from,
+                    to,
+                    time,
+                    client_id,
+                    file: FileInfo {
+                        file_id,
+                        size,
+                        sha256,
+                        name,
+                    },
+                })
+            }
+            "ACK" => {
+                let mut f = f("ACK");
+                let client_id = f.string("client_id")?;
+                let id = f.number("id")?;
+                let time = f.number("time")?;
+                f.end()?;
+                M::Ack {
+                    client_id,
+                    id,
+                    time,
+                }
+            }
+            "SYNC_END" => {
+                let mut f = f("SYNC_END");
+                let last_id = f.number("last_id")?;
+                let more = flag(&mut f, "more")?;
+                f.end()?;
+                M::SyncEnd { last_id, more }
+            }
+            "HISTORY_END" => {
+                let mut f = f("HISTORY_END");
+                let conv = conv(&mut f)?;
+                let count = f.number("count")?;
+                let more = flag(&mut f, "more")?;
+                f.end()?;
+                M::HistoryEnd { conv, count, more }
+            }
+            "GROUP_INFO" => {
+                let mut f = f("GROUP_INFO");
+                let group = f.number("group_id")?;
+                let owner = f.string("owner")?;
+                let members = f.number("members")?;
+                let name = f.string("name")?;
+                f.end()?;
+                M::GroupInfo {
+                    group,
+                    owner,
+                    members,
+                    name,
+                }
+            }
+            "GROUPS_END" => M::GroupsEnd {
+                count: count(f("GROUPS_END"))?,
+            },
+            "GROUP_GONE" => {
+                let mut f = f("GROUP_GONE");
+                let group = f.number("group_id")?;
+                let reason = f.parsed("reason", GoneReason::parse)?;
+                f.end()?;
+                M::GroupGone { group, reason }
+            }
+            "MEMBER" => {
+                let mut f = f("MEMBER");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let role = f.parsed("role", Role::parse)?;
+                let presence = presence(&mut f)?;
+                let nickname = f.string("nickname")?;
+                f.end()?;
+                M::Member {
+                    group,
+                    account,
+                    role,
+                    presence,
+                    nickname,
+                }
+            }
+            "MEMBERS_END" => {
+                let mut f = f("MEMBERS_END");
+                let group = f.number("group_id")?;
+                let count = f.number("count")?;
+                f.end()?;
+                M::MembersEnd { group, count }
+            }
+            "MEMBER_LEFT" => {
+                let mut f = f("MEMBER_LEFT");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let reason = f.parsed("reason", GoneReason::parse)?;
+                f.end()?;
+                M::MemberLeft {
+                    group,
+                    account,
+                    reason,
+                }
+            }
+            "FILE_UPLOAD" => {
+                let mut f = f("FILE_UPLOAD");
+                let file = f.number("file_id")?;
+                let token = f.string("token")?;
+                let offset = f.number("offset")?;
+                f.end()?;
+                M::FileUpload {
+                    file,
+                    token,
+                    offset,
+                }
+            }
+            "FILE_DOWNLOAD" => {
+                let mut f = f("FILE_DOWNLOAD");
+                let file = f.number("file_id")?;
+                let token = f.string("token")?;
+                let size = f.number("size")?;
+                f.end()?;
+                M::FileDownload { file, token, size }
+            }
+            "FILE_PROGRESS" => {
+                let mut f = f("FILE_PROGRESS");
+                let file = f.number("file_id")?;
+                let bytes = f.number("bytes")?;
+                let total = f.number("total")?;
+                f.end()?;
+                M::FileProgress { file, bytes, total }
+            }
+            "FILE_STATE" => {
+                let mut f = f("FILE_STATE");
+                let file = f.number("file_id")?;
+                let state = f.parsed("state", FileState::parse)?;
+                f.end()?;
+                M::FileState { file, state }
+            }
+            "ERROR" => {
+                let mut f = f("ERROR");
+                let code = ErrorCode::parse(&f.nonempty("code")?);
+                let text = f.string("text")?;
+                let about = f.optional("about")?;
+                f.end()?;
+                M::Error { code, text, about }
+            }
+            other => return Err(ParseError::UnknownVerb(other.to_owned())),
+        };
+        Ok(msg)
+    }
+
+    /// The line for this message, without a terminator.
+    pub fn format(&self) -> String {
+        use ServerMessage as M;
+        let b = LineBuilder::new;
+        let yes_no = |v: bool| if v { 1 } else { 0 };
+        match self {
+            M::RegisterOk { account } => b("RESIGER").field("true").field(account),
+            M::RegisterFailed { code, text } => b("RESIGER")
+                .field("false")
+                .field(code.as_str())
+                .field(text),
+            M::LoginOk {
+                user_id,
+                account,
+                nickname,
+                token,
+                limits,
+            } => b("LOGIN")
+                .field("true")
+                .num(user_id)
+                .field(account)
+                .field(nickname)
+                .field(token)
+                .field(&limits.to_field()),
+            M::LoginFailed { code, text } => {
+                b("LOGIN").field("false").field(code.as_str()).field(text)
+            }
+            M::Bye { code, text } => b("BYE").field(code.as_str()).field(text),
+            M::Ping { nonce } => b("PING").num(nonce),
+            M::Pong { nonce } => b("PONG").num(nonce),
+            M::Profile { account, nickname } => b("PROFILE").field(account).field(nickname),
+            M::PasswordChanged => b("PASSWD").field("true"),
+            M::Presence { account, presence } => {
+                b("CONNECT_CLIENT").field(account).field(presence.as_str())
+            }
+            M::Found {
+                account,
+                presence,
+                nickname,
+            } => b("FOUND")
+                .field(account)
+                .field(presence.as_str())
+                .field(nickname),
+            M::FoundEnd { count } => b("FOUND_END").num(count),
+            M::Friend {
+                account,
+                presence,
+                nickname,
+                remark,
+            } => b("FRIEND")
+                .field(account)
+                .field(presence.as_str())
+                .field(nickname)
+                .field(remark),
+            M::FriendsEnd { count } => b("FRIENDS_END").num(count),
+            M::FriendRequest {
+                from,
+                time,
+                nickname,
+                note,
+            } => b("FRIEND_REQUEST")
+                .field(from)
+                .num(time)
+                .field(nickname)
+                .field(note),
+            M::RequestsEnd { count } => b("REQUESTS_END").num(count),
+            M::RequestSent { account } => b("REQUEST_SENT").field(account),
+            M::RequestClosed { account } => b("REQUEST_CLOSED").field(account),
+            M::FriendRejected { account } => b("FRIEND_REJECTED").field(account),
+            M::FriendRemoved { account } => b("FRIEND_REMOVED").field(account),
+            M::Msg(m) => b("MSG")
+                .num(m.id)
+                .field(&m.from)
+                .field(&m.to)
+                .num(m.time)
+                .field(&m.client_id)
+                .field(&m.text),
+            M::GroupMsg(m) => b("GROUP")
+                .num(m.id)
+                .num(m.group)
+                .field(&m.from)
+                .num(m.time)
+                .field(&m.client_id)
+                .field(&m.text),
+            M::FileOffer(m) => b("FileTran")
+                .num(m.id)
+                .field(&m.from)
+                .field(m.to.kind())
+                .field(&m.to.key())
+                .num(m.time)
+                .field(&m.client_id)
+                .num(m.file.file_id)
+                .num(m.file.size)
+                .field(&m.file.sha256)
+                .field(&m.file.name),
+            M::Ack {
+                client_id,
+                id,
+                time,
+            } => b("ACK").field(client_id).num(id).num(time),
+            M::SyncEnd { last_id, more } => b("SYNC_END").num(last_id).num(yes_no(*more)),
+            M::HistoryEnd { conv, count, more } => b("HISTORY_END")
+                .field(conv.kind())
+                .field(&conv.key())
+                .num(count)
+                .num(yes_no(*more)),
+            M::GroupInfo {
+                group,
+                owner,
+                members,
+                name,
+            } => b("GROUP_INFO")
+                .num(group)
+                .field(owner)
+                .num(members)
+                .field(name),
+            M::GroupsEnd { count } => b("GROUPS_END").num(count),
+            M::GroupGone { group, reason } => b("GROUP_GONE").num(group).field(reason.as_str()),
+            M::Member {
+                group,
+                account,
+                role,
+                presence,
+                nickname,
+            } => b("MEMBER")
+                .num(group)
+                .field(account)
+                .field(role.as_str())
+                .field(presence.as_str())
+                .field(nickname),
+            M::MembersEnd { group, count } => b("MEMBERS_END").num(group).num(count),
+            M::MemberLeft {
+                group,
+                account,
+                reason,
+            } => b("MEMBER_LEFT")
+                .num(group)
+                .field(account)
+                .field(reason.as_str()),
+            M::FileUpload {
+                file,
+                token,
+                offset,
+            } => b("FILE_UPLOAD").num(file).field(token).num(offset),
+            M::FileDownload { file, token, size } => {
+                b("FILE_DOWNLOAD").num(file).field(token).num(size)
+            }
+            M::FileProgress { file, bytes, total } => {
+                b("FILE_PROGRESS").num(file).num(bytes).num(total)
+            }
+            M::FileState { file, state } => b("FILE_STATE").num(file).field(state.as_str()),
+            M::Error { code, text, about } => {
+                let line = b("ERROR").field(code.as_str()).field(text);
+                match about {
+                    Some(about) => line.field(about),
+                    None => line,
+                }
+            }
+        }
+        .finish()
+    }
+}
+
+impl std::fmt::Display for ServerMessage {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.format())
+    }
+}
+
+impl std::str::FromStr for ServerMessage {
+    type Err = ParseError;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::parse(s)
+    }
+}
+
+fn parse_bool(s: &str) -> Option<bool> {
+    match s {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => None,
+    }
+}
+
+/// `<code>:<text>` of a failed reply. The original server sent a bare `LOGIN:false`, so both are optional.
+fn failure(mut f: Fields<'_>, bare: ErrorCode) -> Result<(ErrorCode, String), ParseError> {
+    let code = f.optional("code")?.unwrap_or_default();
+    let text = f.optional("text")?.unwrap_or_default();
+    f.end()?;
+    let code = if code.is_empty() {
+        bare
+    } else {
+        ErrorCode::parse(&code)
+    };
+    Ok((code, text))
+}
+
+fn count(mut f: Fields<'_>) -> Result<u32, ParseError> {
+    let count = f.number("count")?;
+    f.end()?;
+    Ok(count)
+}
+
+fn account(mut f: Fields<'_>) -> Result<String, ParseError> {
+    let account = f.string("account")?;
+    f.end()?;
+    Ok(account)
+}

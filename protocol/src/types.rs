@@ -1,0 +1,349 @@
+//! Values shared by both directions: conversations, presence, limits, error codes and stored messages.
+
+use std::fmt;
+
+/// Milliseconds since the Unix epoch, UTC. Every time on the wire is one of these.
+pub type Millis = u64;
+
+/// Who a conversation is with: a friend (by account name) or a group (by id).
+///
+/// On the wire it is two fields: `user:<account>` or `group:<group_id>`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Conv {
+    User(String),
+    Group(u64),
+}
+
+impl Conv {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Conv::User(_) => "user",
+            Conv::Group(_) => "group",
+        }
+    }
+
+    /// The second wire field: the account name or the group id.
+    pub fn key(&self) -> String {
+        match self {
+            Conv::User(account) => account.clone(),
+            Conv::Group(id) => id.to_string(),
+        }
+    }
+
+    pub(crate) fn from_fields(kind: &str, key: String) -> Option<Conv> {
+        match kind {
+            "user" if !key.is_empty() => Some(Conv::User(key)),
+            "group" => key.parse().ok().map(Conv::Group),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for Conv {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.kind(), crate::field::encode(&self.key()))
+    }
+}
+
+/// Online state, as the original's online/offline notices. Wire: `online` / `offline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Presence {
+    Online,
+    Offline,
+}
+
+impl Presence {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Presence::Online => "online",
+            Presence::Offline => "offline",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "online" => Some(Presence::Online),
+            "offline" => Some(Presence::Offline),
+            _ => None,
+        }
+    }
+
+    pub fn is_online(self) -> bool {
+        self == Presence::Online
+    }
+}
+
+/// A member's place in a group. Wire: `owner` / `member`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Role {
+    Owner,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "owner" => Some(Role::Owner),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+/// Why a group went away for this user. Wire: `left` / `kicked` / `dissolved`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GoneReason {
+    Left,
+    Kicked,
+    Dissolved,
+}
+
+impl GoneReason {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GoneReason::Left => "left",
+            GoneReason::Kicked => "kicked",
+            GoneReason::Dissolved => "dissolved",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "left" => Some(GoneReason::Left),
+            "kicked" => Some(GoneReason::Kicked),
+            "dissolved" => Some(GoneReason::Dissolved),
+            _ => None,
+        }
+    }
+}
+
+/// Where a relayed file stands. Wire: the lower-case name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileState {
+    /// Every byte is on the server and verified; recipients may download.
+    Uploaded,
+    Rejected,
+    Cancelled,
+    Expired,
+    /// A recipient has downloaded and verified it.
+    Downloaded,
+}
+
+impl FileState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FileState::Uploaded => "uploaded",
+            FileState::Rejected => "rejected",
+            FileState::Cancelled => "cancelled",
+            FileState::Expired => "expired",
+            FileState::Downloaded => "downloaded",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "uploaded" => FileState::Uploaded,
+            "rejected" => FileState::Rejected,
+            "cancelled" => FileState::Cancelled,
+            "expired" => FileState::Expired,
+            "downloaded" => FileState::Downloaded,
+            _ => return None,
+        })
+    }
+}
+
+/// The server's limits, advertised in the login reply so a client can refuse over-long input before sending.
+///
+/// Wire: one field of `key=value` pairs joined by `,`, e.g. `line=65536,text=8000,nick=32,…`. Unknown keys are
+/// ignored and missing keys keep their default, so either side can add a limit without breaking the other.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Longest line in bytes, terminator excluded.
+    pub line: u32,
+    /// Longest message text in characters.
+    pub text: u32,
+    /// Longest nickname, remark and group name in characters.
+    pub name: u32,
+    /// Most friends one user may have.
+    pub friends: u32,
+    /// Most members one group may have.
+    pub members: u32,
+    /// Largest file in bytes.
+    pub file: u64,
+    /// Messages per second a user may send, sustained.
+    pub rate: u32,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            line: crate::DEFAULT_MAX_LINE as u32,
+            text: 8000,
+            name: 32,
+            friends: 1000,
+            members: 500,
+            file: 1 << 30,
+            rate: 20,
+        }
+    }
+}
+
+impl Limits {
+    pub fn to_field(&self) -> String {
+        format!(
+            "line={},text={},name={},friends={},members={},file={},rate={}",
+            self.line, self.text, self.name, self.friends, self.members, self.file, self.rate
+        )
+    }
+
+    pub fn from_field(s: &str) -> Option<Limits> {
+        let mut limits = Limits::default();
+        for pair in s.split(',').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=')?;
+            match key {
+                "line" => limits.line = value.parse().ok()?,
+                "text" => limits.text = value.parse().ok()?,
+                "name" => limits.name = value.parse().ok()?,
+                "friends" => limits.friends = value.parse().ok()?,
+                "members" => limits.members = value.parse().ok()?,
+                "file" => limits.file = value.parse().ok()?,
+                "rate" => limits.rate = value.parse().ok()?,
+                _ => {}
+            }
+        }
+        Some(limits)
+    }
+}
+
+macro_rules! error_codes {
+    ($($variant:ident => $wire:literal, $doc:literal;)*) => {
+        /// Stable, machine-readable error codes of `ERROR:<code>:<text>` and of failed `LOGIN:`/`RESIGER:`
+        /// replies. Clients match on these; the text is for people.
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub enum ErrorCode {
+            $(#[doc = $doc] $variant,)*
+            /// A code this build does not know (a newer server). Never one of the codes above.
+            Other(String),
+        }
+
+        impl ErrorCode {
+            pub const ALL: &'static [ErrorCode] = &[$(ErrorCode::$variant,)*];
+
+            pub fn as_str(&self) -> &str {
+                match self {
+                    $(ErrorCode::$variant => $wire,)*
+                    ErrorCode::Other(code) => code,
+                }
+            }
+
+            pub fn parse(s: &str) -> ErrorCode {
+                match s {
+                    $($wire => ErrorCode::$variant,)*
+                    other => ErrorCode::Other(other.to_owned()),
+                }
+            }
+        }
+    };
+}
+
+error_codes! {
+    BadRequest => "bad_request", "The line did not parse: wrong field count or an invalid value.";
+    UnknownVerb => "unknown_verb", "The verb is not one the server knows.";
+    LineTooLong => "line_too_long", "The line exceeded the server's limit; the connection is closed.";
+    NotLoggedIn => "not_logged_in", "The verb needs a logged-in session.";
+    AlreadyLoggedIn => "already_logged_in", "This connection is already logged in.";
+    BadCredentials => "bad_credentials", "Wrong account or password.";
+    BadToken => "bad_token", "The session token is unknown, expired or revoked.";
+    AccountTaken => "account_taken", "Registration: the account name is in use.";
+    InvalidAccount => "invalid_account", "Registration: the account name is not allowed.";
+    InvalidPassword => "invalid_password", "The password is too short or too long.";
+    Disabled => "disabled", "The account has been disabled by the operator.";
+    NoSuchUser => "no_such_user", "No account has that name.";
+    NoSuchGroup => "no_such_group", "No group has that id.";
+    NoSuchFile => "no_such_file", "No file has that id, or it has expired.";
+    NotFriends => "not_friends", "The verb needs the other user to be a friend.";
+    AlreadyFriends => "already_friends", "The users are friends already.";
+    NoRequest => "no_request", "There is no pending friend request to answer.";
+    SelfRequest => "self", "A user cannot befriend themselves.";
+    NotMember => "not_member", "The verb needs membership of the group.";
+    AlreadyMember => "already_member", "The user is in the group already.";
+    NotOwner => "not_owner", "Only the group's owner may do this.";
+    OwnerCannotLeave => "owner_cannot_leave", "The owner dissolves a group rather than leaving it.";
+    Forbidden => "forbidden", "The user may not do this.";
+    TooLong => "too_long", "A text, name or remark is longer than the server's limit.";
+    TooMany => "too_many", "A count limit was reached (friends, members, connections).";
+    RateLimited => "rate_limited", "Too many requests; slow down.";
+    TooLarge => "too_large", "The file is larger than the server allows.";
+    QuotaExceeded => "quota_exceeded", "The user's file storage quota is used up.";
+    Busy => "busy", "The server is at its connection limit.";
+    SlowReader => "slow_reader", "The client did not read fast enough and was disconnected.";
+    Timeout => "timeout", "The connection was idle or silent for too long.";
+    Shutdown => "shutdown", "The server is shutting down.";
+    LoggedOut => "logged_out", "The session was ended by logout.";
+    Internal => "internal", "The server failed; the request may be retried.";
+}
+
+impl fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// A stored private message, as the server delivers it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChatMessage {
+    /// Server-assigned id; ids grow over all conversations, so it doubles as the sync cursor.
+    pub id: u64,
+    pub from: String,
+    pub to: String,
+    pub time: Millis,
+    /// The sender's id for this message, echoed so the sender's other sessions can match it.
+    pub client_id: String,
+    pub text: String,
+}
+
+/// A stored group message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupMessage {
+    pub id: u64,
+    pub group: u64,
+    pub from: String,
+    pub time: Millis,
+    pub client_id: String,
+    pub text: String,
+}
+
+/// A file offered in a conversation; stored like a message so offline recipients see it on sync.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileMessage {
+    pub id: u64,
+    pub from: String,
+    pub to: Conv,
+    pub time: Millis,
+    pub client_id: String,
+    pub file: FileInfo,
+}
+
+/// What a file offer says about the file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileInfo {
+    /// Server-assigned id used by `FILE_ACCEPT:`, `FILE_GET:` and friends.
+    pub file_id: u64,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the whole file.
+    pub sha256: String,
+    /// The sender's file name, for display only; never used as a path.
+    pub name: String,
+}
+
+/// True if `s` is 64 lower-case hex digits.
+pub fn is_sha256_hex(s: &str) -> bool {
+    s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
