@@ -1,0 +1,1 @@
+//! The headless Ququ client (work in progress).
