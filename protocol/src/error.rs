@@ -7,19 +7,19 @@ pub enum ParseError {
     Empty,
     #[error("unknown verb `{0}`")]
     UnknownVerb(String),
-    #[error("{verb}: missing field `{field}`")]
+    #[error("{verb} is missing the field `{field}`")]
     MissingField {
         verb: &'static str,
         field: &'static str,
     },
-    #[error("{verb}: field `{field}` must not be empty")]
+    #[error("in {verb}, the field `{field}` must not be empty")]
     EmptyField {
         verb: &'static str,
         field: &'static str,
     },
-    #[error("{verb}: too many fields")]
+    #[error("{verb} has too many fields")]
     TooManyFields { verb: &'static str },
-    #[error("{verb}: `{value}` is not a valid {field}")]
+    #[error("in {verb}, `{value}` is not a valid {field}")]
     InvalidValue {
         verb: &'static str,
         field: &'static str,

@@ -1,0 +1,194 @@
+//! Server settings: defaults, the TOML config file, and where the data lives.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use ququ_protocol::Limits;
+use serde::Deserialize;
+
+use crate::storage::sqlite::Durability;
+
+/// Config failures.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is invalid: {source}")]
+    Parse {
+        path: PathBuf,
+        source: Box<toml::de::Error>,
+    },
+    #[error("no data directory: the OS reports no home directory; pass --data-dir")]
+    NoDataDir,
+}
+
+/// Everything `run` needs besides the listener.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Holds `ququ.db` (and, later, relayed files).
+    pub data_dir: PathBuf,
+    /// Connections beyond this are answered `BYE:busy` and closed.
+    pub max_connections: usize,
+    /// Advertised at login and enforced.
+    pub limits: Limits,
+    pub durability: Durability,
+    /// Silence after which the server sends `PING:`.
+    pub heartbeat: Duration,
+    /// Silence after which the connection is closed with `BYE:timeout`.
+    pub idle_timeout: Duration,
+    /// Lines queued for one connection before it counts as a slow reader and is cut off.
+    pub outbox_capacity: usize,
+    /// How long one write to a client may block before it counts as a slow reader.
+    pub write_timeout: Duration,
+    /// How long a session token stays valid.
+    pub token_ttl: Duration,
+    /// How long shutdown waits for sessions to say goodbye.
+    pub shutdown_grace: Duration,
+}
+
+impl Config {
+    pub fn new(data_dir: impl Into<PathBuf>) -> Config {
+        Config {
+            data_dir: data_dir.into(),
+            max_connections: 10_000,
+            limits: Limits::default(),
+            durability: Durability::default(),
+            heartbeat: Duration::from_secs(30),
+            idle_timeout: Duration::from_secs(90),
+            outbox_capacity: 1024,
+            write_timeout: Duration::from_secs(10),
+            token_ttl: Duration::from_secs(30 * 24 * 3600),
+            shutdown_grace: Duration::from_secs(5),
+        }
+    }
+
+    pub fn db_path(&self) -> PathBuf {
+        self.data_dir.join("ququ.db")
+    }
+}
+
+/// The OS's data directory for the server (`~/.local/share/ququ-server` on Linux).
+pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
+    directories::ProjectDirs::from("", "", "ququ-server")
+        .map(|d| d.data_dir().to_owned())
+        .ok_or(ConfigError::NoDataDir)
+}
+
+/// The config file. Every key is optional; command-line flags override it.
+///
+/// ```toml
+/// listen = "0.0.0.0:8899"
+/// data_dir = "/var/lib/ququ"
+/// max_connections = 10000
+/// durability = "full"        # or "normal"
+/// heartbeat_secs = 30
+/// idle_timeout_secs = 90
+/// [limits]
+/// text = 8000
+/// name = 32
+/// friends = 1000
+/// members = 500
+/// ```
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub max_connections: Option<usize>,
+    pub durability: Option<Durability>,
+    pub heartbeat_secs: Option<u64>,
+    pub idle_timeout_secs: Option<u64>,
+    pub outbox_capacity: Option<usize>,
+    pub token_ttl_days: Option<u64>,
+    #[serde(default)]
+    pub limits: FileLimits,
+}
+
+/// `[limits]` in the config file.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileLimits {
+    pub line: Option<u32>,
+    pub text: Option<u32>,
+    pub name: Option<u32>,
+    pub friends: Option<u32>,
+    pub members: Option<u32>,
+    pub file: Option<u64>,
+    pub rate: Option<u32>,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.to_owned(),
+            source,
+        })?;
+        toml::from_str(&text).map_err(|source| ConfigError::Parse {
+            path: path.to_owned(),
+            source: Box::new(source),
+        })
+    }
+
+    /// Applies the file's settings over `config`.
+    pub fn apply(&self, config: &mut Config) {
+        if let Some(dir) = &self.data_dir {
+            config.data_dir = dir.clone();
+        }
+        if let Some(n) = self.max_connections {
+            config.max_connections = n;
+        }
+        if let Some(d) = self.durability {
+            config.durability = d;
+        }
+        if let Some(s) = self.heartbeat_secs {
+            config.heartbeat = Duration::from_secs(s.max(1));
+        }
+        if let Some(s) = self.idle_timeout_secs {
+            config.idle_timeout = Duration::from_secs(s.max(1));
+        }
+        if let Some(n) = self.outbox_capacity {
+            config.outbox_capacity = n.max(1);
+        }
+        if let Some(days) = self.token_ttl_days {
+            config.token_ttl = Duration::from_secs(days * 24 * 3600);
+        }
+        let l = &self.limits;
+        let limits = &mut config.limits;
+        limits.line = l.line.unwrap_or(limits.line);
+        limits.text = l.text.unwrap_or(limits.text);
+        limits.name = l.name.unwrap_or(limits.name);
+        limits.friends = l.friends.unwrap_or(limits.friends);
+        limits.members = l.members.unwrap_or(limits.members);
+        limits.file = l.file.unwrap_or(limits.file);
+        limits.rate = l.rate.unwrap_or(limits.rate);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_config_file_overrides_defaults() {
+        let file: FileConfig = toml::from_str(
+            "listen = \"0.0.0.0:9000\"\nmax_connections = 5\ndurability = \"full\"\n[limits]\ntext = 100\n",
+        )
+        .unwrap();
+        let mut config = Config::new("/tmp/x");
+        file.apply(&mut config);
+        assert_eq!(config.max_connections, 5);
+        assert_eq!(config.durability, Durability::Full);
+        assert_eq!(config.limits.text, 100);
+        assert_eq!(config.limits.name, Limits::default().name);
+        assert_eq!(file.listen, Some("0.0.0.0:9000".parse().unwrap()));
+    }
+
+    #[test]
+    fn a_misspelt_key_is_an_error() {
+        assert!(toml::from_str::<FileConfig>("max_conections = 5").is_err());
+    }
+}

@@ -1,0 +1,144 @@
+//! The Ququ server: accounts, presence, friends, private and group chat with durable delivery.
+//!
+//! It speaks the line protocol of [`ququ_protocol`] over TCP and keeps everything in SQLite under its data
+//! directory. [`run`] is the whole server; the `ququ-server` binary, the tests and the desktop app's
+//! embedded server all call it.
+//!
+//! # Layout
+//! Each layer has one job, and a line travels through them in order:
+//! socket → `session` (framing, the per-connection loop) → [`service`] (what a request means, who may do
+//! it, who hears about it) → [`storage::Store`] (the trait) → [`storage::sqlite`] (SQLite), and back out
+//! through the service's hub to every recipient's session.
+//! - [`config`] — [`Config`] and the TOML config file.
+//! - `session` — one connection's `select!` loop.
+//! - [`service`] — [`service::Services`] and the hub of online sessions.
+//! - [`storage`] — the [`storage::Store`] trait and its SQLite implementation.
+
+pub mod config;
+pub mod service;
+mod session;
+pub mod storage;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use ququ_protocol::{ErrorCode, ServerMessage};
+
+pub use config::Config;
+pub use storage::sqlite::{Durability, SqliteStore};
+
+/// Why the server could not start or stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    #[error("cannot create the data directory {path}: {source}")]
+    DataDir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] storage::StoreError),
+    #[error(transparent)]
+    Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Io(#[from] std::io::Error),
+}
+
+/// Opens the database under `config.data_dir`, creating the directory if needed.
+pub fn open_store(config: &Config) -> Result<SqliteStore, Error> {
+    std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+        path: config.data_dir.display().to_string(),
+        source,
+    })?;
+    let store = SqliteStore::open(&config.db_path(), config.durability)?;
+    Ok(store)
+}
+
+/// Runs the server on `listener` until `shutdown` completes, then stops accepting, tells every client
+/// `BYE:shutdown`, waits for sessions to finish their writes (up to `config.shutdown_grace`) and closes the
+/// database.
+pub async fn run(
+    listener: TcpListener,
+    config: Config,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    let store = open_store(&config)?;
+    run_with_store(listener, config, Arc::new(store), shutdown).await
+}
+
+/// [`run`] with a store the caller opened (another backend, or one shared with an admin tool).
+pub async fn run_with_store(
+    listener: TcpListener,
+    config: Config,
+    store: Arc<dyn storage::Store>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
+    // The connection table describes live connections; after a restart there are none.
+    {
+        let store = store.clone();
+        tokio::task::spawn_blocking(move || store.clear_connections())
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+    }
+    let grace = config.shutdown_grace;
+    let permits = Arc::new(Semaphore::new(config.max_connections));
+    let services = Arc::new(service::Services::new(store, Arc::new(config)));
+    let stop = CancellationToken::new();
+    let tracker = TaskTracker::new();
+    let next_id = AtomicU64::new(1);
+
+    let accept = async {
+        loop {
+            let (socket, peer) = match listener.accept().await {
+                Ok(pair) => pair,
+                Err(e) => {
+                    // Out of file descriptors and the like: wait rather than spin or die.
+                    tracing::warn!(error = %e, "accept failed");
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let _ = socket.set_nodelay(true);
+            let Ok(permit) = permits.clone().try_acquire_owned() else {
+                tracker.spawn(refuse_busy(socket));
+                continue;
+            };
+            let id = next_id.fetch_add(1, Ordering::Relaxed);
+            let services = services.clone();
+            let stop = stop.clone();
+            tracker.spawn(async move {
+                session::serve(socket, peer, id, services, stop).await;
+                drop(permit);
+            });
+        }
+    };
+    tokio::select! {
+        _ = accept => {}
+        _ = shutdown => tracing::info!("shutting down"),
+    }
+    drop(listener);
+    stop.cancel();
+    tracker.close();
+    if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
+        tracing::warn!("some sessions did not finish in time");
+    }
+    // Dropping the last reference closes the database (checkpointing the WAL).
+    drop(services);
+    Ok(())
+}
+
+async fn refuse_busy(mut socket: tokio::net::TcpStream) {
+    use tokio::io::AsyncWriteExt;
+    let bye = ServerMessage::Bye {
+        code: ErrorCode::Busy,
+        text: "the server is at its connection limit; try again later".into(),
+    };
+    let line = format!("{}\n", bye.format());
+    let _ = tokio::time::timeout(Duration::from_secs(1), socket.write_all(line.as_bytes())).await;
+}

@@ -1,0 +1,357 @@
+//! Accounts: register, log in (password or resume token), log out, nickname, password.
+
+use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use rand::RngCore;
+use sha2::{Digest, Sha256};
+
+use ququ_protocol::{ErrorCode, Presence, ServerMessage};
+
+use super::{
+    Caller, Outcome, Result, ServiceError, Services, SessionCtx, SessionId, check_name, line,
+    now_millis,
+};
+use crate::storage::{StoreError, UserRecord};
+
+const MIN_PASSWORD: usize = 6;
+const MAX_PASSWORD: usize = 128;
+
+/// Account names: 2–32 of ASCII letters, digits, `_`, `.`, `-`, starting with a letter or digit. They are
+/// typed into `nc` and other people's search boxes, so they stay plain; nicknames can be anything.
+fn valid_account(account: &str) -> bool {
+    (2..=32).contains(&account.len())
+        && account.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && account
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
+}
+
+fn check_password(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
+        return Err(ServiceError::refused(
+            ErrorCode::InvalidPassword,
+            format!("a password has {MIN_PASSWORD} to {MAX_PASSWORD} characters"),
+        ));
+    }
+    Ok(())
+}
+
+async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || {
+        let mut salt = [0u8; 16];
+        rand::rng().fill_bytes(&mut salt);
+        let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Hash(e.to_string()))?;
+        Argon2::default()
+            .hash_password(password.as_bytes(), &salt)
+            .map(|h| h.to_string())
+            .map_err(|e| ServiceError::Hash(e.to_string()))
+    })
+    .await?
+}
+
+async fn verify_password(password: String, hash: String) -> Result<bool> {
+    Ok(tokio::task::spawn_blocking(move || {
+        PasswordHash::new(&hash)
+            .map(|parsed| {
+                Argon2::default()
+                    .verify_password(password.as_bytes(), &parsed)
+                    .is_ok()
+            })
+            .unwrap_or(false)
+    })
+    .await?)
+}
+
+/// Tokens are stored only as their SHA-256, so a copy of the database cannot resume anyone's session.
+fn token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+fn new_token() -> String {
+    let mut bytes = [0u8; 24];
+    rand::rng().fill_bytes(&mut bytes);
+    hex::encode(bytes)
+}
+
+impl Services {
+    /// `RESIGER:` never fails with `ERROR:`; its reply is always `RESIGER:true` or `RESIGER:false`.
+    pub(super) async fn register(
+        &self,
+        account: String,
+        password: String,
+        nickname: Option<String>,
+    ) -> ServerMessage {
+        match self.try_register(account, password, nickname).await {
+            Ok(account) => ServerMessage::RegisterOk { account },
+            Err(err) => match err.to_message() {
+                ServerMessage::Error { code, text, .. } => {
+                    ServerMessage::RegisterFailed { code, text }
+                }
+                other => other,
+            },
+        }
+    }
+
+    async fn try_register(
+        &self,
+        account: String,
+        password: String,
+        nickname: Option<String>,
+    ) -> Result<String> {
+        if !valid_account(&account) {
+            return Err(ServiceError::refused(
+                ErrorCode::InvalidAccount,
+                "an account name has 2 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit",
+            ));
+        }
+        check_password(&password)?;
+        let nickname = nickname
+            .filter(|n| !n.trim().is_empty())
+            .unwrap_or_else(|| account.clone());
+        check_name("nickname", &nickname, self.config.limits.name, false)?;
+        let hash = hash_password(password).await?;
+        let now = now_millis();
+        let created = {
+            let account = account.clone();
+            self.db(move |s| s.create_user(&account, &nickname, &hash, now))
+                .await
+        };
+        match created {
+            Ok(user) => {
+                tracing::info!(account = %user.account, "account registered");
+                Ok(user.account)
+            }
+            Err(ServiceError::Store(StoreError::Conflict)) => Err(ServiceError::refused(
+                ErrorCode::AccountTaken,
+                format!("the account name {account} is taken"),
+            )),
+            Err(e) => Err(e),
+        }
+    }
+
+    pub(super) async fn login(
+        &self,
+        ctx: &mut SessionCtx,
+        account: String,
+        password: String,
+    ) -> Result<ServerMessage> {
+        if ctx.caller.is_some() {
+            return Err(ServiceError::refused(
+                ErrorCode::AlreadyLoggedIn,
+                "this connection is already logged in",
+            ));
+        }
+        let lookup = account.clone();
+        let user = self.db(move |s| s.user_by_account(&lookup)).await?;
+        let ok = match &user {
+            Some(user) => verify_password(password, user.password_hash.clone()).await?,
+            None => false,
+        };
+        let user = match user {
+            Some(user) if ok => user,
+            _ => {
+                return Ok(ServerMessage::LoginFailed {
+                    code: ErrorCode::BadCredentials,
+                    text: "wrong account or password".into(),
+                });
+            }
+        };
+        if user.disabled {
+            return Ok(disabled());
+        }
+        let token = new_token();
+        let hash = token_hash(&token);
+        let expires = now_millis().saturating_add(self.config.token_ttl.as_millis() as u64);
+        let (uid, stored) = (user.id, hash.clone());
+        self.db(move |s| s.create_token(uid, &stored, expires))
+            .await?;
+        Ok(self.logged_in(ctx, user, token, hash).await)
+    }
+
+    pub(super) async fn resume(
+        &self,
+        ctx: &mut SessionCtx,
+        account: String,
+        token: String,
+    ) -> Result<ServerMessage> {
+        if ctx.caller.is_some() {
+            return Err(ServiceError::refused(
+                ErrorCode::AlreadyLoggedIn,
+                "this connection is already logged in",
+            ));
+        }
+        let hash = token_hash(&token);
+        let (lookup, now) = (hash.clone(), now_millis());
+        let user = self
+            .db(move |s| {
+                Ok(match s.token_user(&lookup, now)? {
+                    Some(id) => s.user_by_id(id)?,
+                    None => None,
+                })
+            })
+            .await?;
+        let user = match user {
+            Some(user) if user.account.eq_ignore_ascii_case(&account) => user,
+            _ => {
+                return Ok(ServerMessage::LoginFailed {
+                    code: ErrorCode::BadToken,
+                    text: "the session has expired; log in with your password".into(),
+                });
+            }
+        };
+        if user.disabled {
+            return Ok(disabled());
+        }
+        Ok(self.logged_in(ctx, user, token, hash).await)
+    }
+
+    /// Registers the session in the hub and the connection table, and tells friends if this is the
+    /// user's first session.
+    async fn logged_in(
+        &self,
+        ctx: &mut SessionCtx,
+        user: UserRecord,
+        token: String,
+        token_hash: String,
+    ) -> ServerMessage {
+        let caller = Caller {
+            user: user.id,
+            account: user.account.clone(),
+            token_hash,
+        };
+        let (conn, uid) = (ctx.id, user.id);
+        if let Err(e) = self.db(move |s| s.set_connection_user(conn, uid)).await {
+            tracing::warn!(error = %e, "could not record the connection's account");
+        }
+        let first = self.hub.attach(user.id, ctx.link.clone());
+        ctx.caller = Some(caller.clone());
+        tracing::info!(account = %user.account, session = ctx.id, "logged in");
+        if first {
+            self.announce_presence(&caller, Presence::Online).await;
+        }
+        ServerMessage::LoginOk {
+            user_id: user.id as u64,
+            account: user.account,
+            nickname: user.nickname,
+            token,
+            limits: self.config.limits,
+        }
+    }
+
+    pub(super) async fn logout(&self, ctx: &mut SessionCtx) -> Result<Outcome> {
+        if let Some(caller) = &ctx.caller {
+            let hash = caller.token_hash.clone();
+            self.db(move |s| s.revoke_token(&hash)).await?;
+            tracing::info!(account = %caller.account, "logged out");
+        }
+        Ok(Outcome {
+            replies: vec![ServerMessage::Bye {
+                code: ErrorCode::LoggedOut,
+                text: "logged out".into(),
+            }],
+            close: true,
+        })
+    }
+
+    pub(super) async fn set_nickname(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        nickname: String,
+    ) -> Result<Vec<ServerMessage>> {
+        check_name("nickname", &nickname, self.config.limits.name, false)?;
+        let (uid, nick) = (me.user, nickname.clone());
+        let friends = self
+            .db(move |s| {
+                s.set_nickname(uid, &nick)?;
+                // Each friend sees the new nickname with their own remark for me.
+                let mut views = Vec::new();
+                for f in s.friends(uid)? {
+                    if let Some(view) = s.friend(f.user.id, uid)? {
+                        views.push((f.user.id, view));
+                    }
+                }
+                Ok(views)
+            })
+            .await?;
+        for (friend, view) in friends {
+            let msg = ServerMessage::Friend {
+                account: view.user.account,
+                presence: Presence::Online,
+                nickname: view.user.nickname,
+                remark: view.remark,
+            };
+            self.hub.send(friend, &line(&msg), None);
+        }
+        let reply = ServerMessage::Profile {
+            account: me.account.clone(),
+            nickname,
+        };
+        self.hub.send(me.user, &line(&reply), Some(session));
+        Ok(vec![reply])
+    }
+
+    pub(super) async fn change_password(
+        &self,
+        me: &Caller,
+        old: String,
+        new: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let user = self
+            .db(move |s| s.user_by_id(uid))
+            .await?
+            .ok_or_else(|| ServiceError::refused(ErrorCode::NoSuchUser, "the account is gone"))?;
+        if !verify_password(old, user.password_hash).await? {
+            return Err(ServiceError::refused(
+                ErrorCode::BadCredentials,
+                "the current password is wrong",
+            ));
+        }
+        check_password(&new)?;
+        let hash = hash_password(new).await?;
+        let keep = me.token_hash.clone();
+        self.db(move |s| {
+            s.set_password_hash(uid, &hash)?;
+            // Every other device must log in again with the new password.
+            s.revoke_tokens(uid, Some(&keep))
+        })
+        .await?;
+        Ok(vec![ServerMessage::PasswordChanged])
+    }
+}
+
+fn disabled() -> ServerMessage {
+    ServerMessage::LoginFailed {
+        code: ErrorCode::Disabled,
+        text: "this account has been disabled".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn account_names() {
+        for ok in ["alice", "bob_2", "a.b-c", "42"] {
+            assert!(valid_account(ok), "{ok}");
+        }
+        for bad in ["a", "_alice", "al ice", "名字", "a:b", &"x".repeat(33)] {
+            assert!(!valid_account(bad), "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn passwords_hash_and_verify() {
+        let hash = hash_password("secret".into()).await.unwrap();
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(
+            verify_password("secret".into(), hash.clone())
+                .await
+                .unwrap()
+        );
+        assert!(!verify_password("Secret".into(), hash).await.unwrap());
+    }
+}

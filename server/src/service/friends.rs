@@ -1,0 +1,291 @@
+//! Friends: search, requests, the friend list, remarks, and online/offline notices.
+
+use ququ_protocol::{ErrorCode, Presence, ServerMessage};
+
+use super::{
+    Caller, Result, ServiceError, Services, SessionId, check_len, check_name, line, now_millis,
+};
+use crate::storage::{FriendRecord, UserRecord};
+
+const SEARCH_LIMIT: u32 = 50;
+const NOTE_LIMIT: u32 = 200;
+
+impl Services {
+    fn presence_of(&self, user: &UserRecord) -> Presence {
+        if self.hub.is_online(user.id) {
+            Presence::Online
+        } else {
+            Presence::Offline
+        }
+    }
+
+    fn friend_line(&self, f: FriendRecord) -> ServerMessage {
+        ServerMessage::Friend {
+            presence: self.presence_of(&f.user),
+            account: f.user.account,
+            nickname: f.user.nickname,
+            remark: f.remark,
+        }
+    }
+
+    pub(super) async fn user_named(&self, account: &str) -> Result<UserRecord> {
+        let lookup = account.to_owned();
+        self.db(move |s| s.user_by_account(&lookup))
+            .await?
+            .filter(|u| !u.disabled)
+            .ok_or_else(|| {
+                ServiceError::refused(
+                    ErrorCode::NoSuchUser,
+                    format!("there is no account {account}"),
+                )
+                .about(account)
+            })
+    }
+
+    /// Tells every online friend that `me` came online or went offline.
+    pub(super) async fn announce_presence(&self, me: &Caller, presence: Presence) {
+        let uid = me.user;
+        let friends = match self.db(move |s| s.friends(uid)).await {
+            Ok(friends) => friends,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not load friends for a presence notice");
+                return;
+            }
+        };
+        let msg = line(&ServerMessage::Presence {
+            account: me.account.clone(),
+            presence,
+        });
+        self.hub
+            .send_many(friends.iter().map(|f| f.user.id), &msg, None);
+    }
+
+    pub(super) async fn find_users(&self, query: String) -> Result<Vec<ServerMessage>> {
+        let query = query.trim().to_owned();
+        if query.is_empty() {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "type part of an account name or nickname to search",
+            ));
+        }
+        let found = self
+            .db(move |s| s.search_users(&query, SEARCH_LIMIT))
+            .await?;
+        let count = found.len() as u32;
+        let mut out: Vec<_> = found
+            .into_iter()
+            .map(|u| ServerMessage::Found {
+                presence: self.presence_of(&u),
+                account: u.account,
+                nickname: u.nickname,
+            })
+            .collect();
+        out.push(ServerMessage::FoundEnd { count });
+        Ok(out)
+    }
+
+    pub(super) async fn friend_request(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        account: String,
+        note: String,
+    ) -> Result<Vec<ServerMessage>> {
+        check_len("the note", &note, NOTE_LIMIT).map_err(|e| e.about(account.clone()))?;
+        let them = self.user_named(&account).await?;
+        let refuse =
+            |code, text: &str| Err(ServiceError::refused(code, text).about(account.clone()));
+        if them.id == me.user {
+            return refuse(
+                ErrorCode::SelfRequest,
+                "you cannot add yourself as a friend",
+            );
+        }
+        let (uid, tid, max) = (me.user, them.id, self.config.limits.friends);
+        let (already, count, mutual) = self
+            .db(move |s| {
+                let mutual = s.requests_to(uid)?.iter().any(|r| r.from.id == tid);
+                Ok((s.are_friends(uid, tid)?, s.friend_count(uid)?, mutual))
+            })
+            .await?;
+        if already {
+            return refuse(ErrorCode::AlreadyFriends, "you are friends already");
+        }
+        if count >= max {
+            return refuse(
+                ErrorCode::TooMany,
+                "you have as many friends as the server allows",
+            );
+        }
+        if mutual {
+            // They asked me first: asking back is accepting.
+            return self.accept_friend(me, them.account).await;
+        }
+        let now = now_millis();
+        let stored_note = note.clone();
+        self.db(move |s| s.put_request(uid, tid, &stored_note, now))
+            .await?;
+        let me_record = self.user_by_id(me.user).await?;
+        let request = ServerMessage::FriendRequest {
+            from: me_record.account,
+            time: now,
+            nickname: me_record.nickname,
+            note,
+        };
+        self.hub.send(them.id, &line(&request), None);
+        let sent = ServerMessage::RequestSent {
+            account: them.account,
+        };
+        self.hub.send(me.user, &line(&sent), Some(session));
+        Ok(vec![sent])
+    }
+
+    async fn user_by_id(&self, id: crate::storage::UserId) -> Result<UserRecord> {
+        self.db(move |s| s.user_by_id(id))
+            .await?
+            .ok_or_else(|| ServiceError::refused(ErrorCode::NoSuchUser, "the account is gone"))
+    }
+
+    pub(super) async fn accept_friend(
+        &self,
+        me: &Caller,
+        account: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let them = self.user_named(&account).await?;
+        let (uid, tid, now) = (me.user, them.id, now_millis());
+        let views = self
+            .db(move |s| {
+                let pending = s.requests_to(uid)?.iter().any(|r| r.from.id == tid);
+                if !pending {
+                    return Ok(None);
+                }
+                s.add_friendship(uid, tid, now)?;
+                Ok(Some((s.friend(uid, tid)?, s.friend(tid, uid)?)))
+            })
+            .await?;
+        let Some((Some(mine), Some(theirs))) = views else {
+            return Err(ServiceError::refused(
+                ErrorCode::NoRequest,
+                format!("{account} has not asked to be your friend"),
+            )
+            .about(account));
+        };
+        self.hub
+            .send(them.id, &line(&self.friend_line(theirs)), None);
+        let closed = ServerMessage::RequestClosed {
+            account: them.account,
+        };
+        let friend = self.friend_line(mine);
+        // My other sessions update too; this one gets the same lines as the reply.
+        self.hub.send(me.user, &line(&closed), None);
+        self.hub.send(me.user, &line(&friend), None);
+        Ok(Vec::new())
+    }
+
+    pub(super) async fn reject_friend(
+        &self,
+        me: &Caller,
+        account: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let them = self.user_named(&account).await?;
+        let (uid, tid) = (me.user, them.id);
+        if !self.db(move |s| s.take_request(tid, uid)).await? {
+            return Err(ServiceError::refused(
+                ErrorCode::NoRequest,
+                format!("{account} has not asked to be your friend"),
+            )
+            .about(account));
+        }
+        let rejected = ServerMessage::FriendRejected {
+            account: me.account.clone(),
+        };
+        self.hub.send(them.id, &line(&rejected), None);
+        let closed = ServerMessage::RequestClosed {
+            account: them.account,
+        };
+        self.hub.send(me.user, &line(&closed), None);
+        Ok(Vec::new())
+    }
+
+    pub(super) async fn delete_friend(
+        &self,
+        me: &Caller,
+        account: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let them = self.user_named(&account).await?;
+        let (uid, tid) = (me.user, them.id);
+        if !self.db(move |s| s.remove_friendship(uid, tid)).await? {
+            return Err(ServiceError::refused(
+                ErrorCode::NotFriends,
+                format!("{account} is not your friend"),
+            )
+            .about(account));
+        }
+        let to_them = ServerMessage::FriendRemoved {
+            account: me.account.clone(),
+        };
+        self.hub.send(them.id, &line(&to_them), None);
+        let to_me = ServerMessage::FriendRemoved {
+            account: them.account,
+        };
+        self.hub.send(me.user, &line(&to_me), None);
+        Ok(Vec::new())
+    }
+
+    pub(super) async fn set_remark(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        account: String,
+        remark: String,
+    ) -> Result<Vec<ServerMessage>> {
+        check_name("the remark", &remark, self.config.limits.name, true)
+            .map_err(|e| e.about(account.clone()))?;
+        let them = self.user_named(&account).await?;
+        let (uid, tid) = (me.user, them.id);
+        let view = self
+            .db(move |s| {
+                if !s.set_remark(uid, tid, &remark)? {
+                    return Ok(None);
+                }
+                s.friend(uid, tid)
+            })
+            .await?
+            .ok_or_else(|| {
+                ServiceError::refused(
+                    ErrorCode::NotFriends,
+                    format!("{account} is not your friend"),
+                )
+                .about(account.clone())
+            })?;
+        let friend = self.friend_line(view);
+        self.hub.send(me.user, &line(&friend), Some(session));
+        Ok(vec![friend])
+    }
+
+    pub(super) async fn list_friends(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let friends = self.db(move |s| s.friends(uid)).await?;
+        let count = friends.len() as u32;
+        let mut out: Vec<_> = friends.into_iter().map(|f| self.friend_line(f)).collect();
+        out.push(ServerMessage::FriendsEnd { count });
+        Ok(out)
+    }
+
+    pub(super) async fn list_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let requests = self.db(move |s| s.requests_to(uid)).await?;
+        let count = requests.len() as u32;
+        let mut out: Vec<_> = requests
+            .into_iter()
+            .map(|r| ServerMessage::FriendRequest {
+                from: r.from.account,
+                time: r.time,
+                nickname: r.from.nickname,
+                note: r.note,
+            })
+            .collect();
+        out.push(ServerMessage::RequestsEnd { count });
+        Ok(out)
+    }
+}

@@ -1,0 +1,320 @@
+//! The service layer: what each request means, who may do it, and who hears about it.
+//!
+//! It never sees a socket. The session layer hands it parsed [`ClientMessage`]s with the caller's
+//! [`SessionCtx`] and writes back the replies it returns; lines for other users go through the [`Hub`].
+//! Storage is reached only through the [`Store`] trait, on tokio's blocking pool.
+//!
+//! # Layout
+//! - `mod.rs` — [`Services`], the dispatcher ([`Services::handle`]), [`ServiceError`].
+//! - `accounts` — register, login, resume, logout, nickname, password.
+//! - `friends` — search, requests, friends, remarks, presence notices.
+//! - `groups` — group lifecycle and membership.
+//! - `messages` — private and group messages, sync, history.
+//! - `hub` — online sessions and their outboxes.
+
+mod accounts;
+mod friends;
+mod groups;
+pub mod hub;
+mod messages;
+
+use std::sync::Arc;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use ququ_protocol::{ClientMessage, ErrorCode, Millis, ServerMessage};
+
+use crate::Config;
+use crate::storage::{Store, StoreError, UserId};
+pub use hub::{Hub, Line, SessionId, SessionLink};
+
+/// Why a request failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request was understood and refused: answered with this code and text.
+    #[error("{code}: {text}")]
+    Refused {
+        code: ErrorCode,
+        text: String,
+        about: Option<String>,
+    },
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("background task failed: {0}")]
+    Task(#[from] tokio::task::JoinError),
+    #[error("password hashing failed: {0}")]
+    Hash(String),
+}
+
+impl ServiceError {
+    pub(crate) fn refused(code: ErrorCode, text: impl Into<String>) -> Self {
+        ServiceError::Refused {
+            code,
+            text: text.into(),
+            about: None,
+        }
+    }
+
+    /// Names what the failed request was about, so a client can match the error to it.
+    pub(crate) fn about(self, what: impl Into<String>) -> Self {
+        match self {
+            ServiceError::Refused { code, text, .. } => ServiceError::Refused {
+                code,
+                text,
+                about: Some(what.into()),
+            },
+            other => other,
+        }
+    }
+
+    /// The line the caller gets. Internal failures are logged here and reported without detail.
+    pub fn to_message(&self) -> ServerMessage {
+        match self {
+            ServiceError::Refused { code, text, about } => ServerMessage::Error {
+                code: code.clone(),
+                text: text.clone(),
+                about: about.clone(),
+            },
+            other => {
+                tracing::error!(error = %other, "request failed");
+                ServerMessage::error(ErrorCode::Internal, "the server failed; try again")
+            }
+        }
+    }
+}
+
+pub type Result<T, E = ServiceError> = std::result::Result<T, E>;
+
+/// The logged-in user of a session.
+#[derive(Debug, Clone)]
+pub struct Caller {
+    pub user: UserId,
+    pub account: String,
+    /// Hash of this session's resume token, revoked at logout.
+    pub token_hash: String,
+}
+
+/// One connection's state as the service sees it.
+#[derive(Debug)]
+pub struct SessionCtx {
+    pub id: SessionId,
+    /// This session's entry in the hub, registered at login.
+    pub link: SessionLink,
+    pub caller: Option<Caller>,
+}
+
+/// What the session should do after a request.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Lines for this connection, in order.
+    pub replies: Vec<ServerMessage>,
+    /// Close the connection after writing the replies.
+    pub close: bool,
+}
+
+impl From<Vec<ServerMessage>> for Outcome {
+    fn from(replies: Vec<ServerMessage>) -> Self {
+        Outcome {
+            replies,
+            close: false,
+        }
+    }
+}
+
+/// Everything the server does, shared by every session.
+pub struct Services {
+    store: Arc<dyn Store>,
+    pub hub: Hub,
+    config: Arc<Config>,
+}
+
+impl std::fmt::Debug for Services {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Services").finish_non_exhaustive()
+    }
+}
+
+impl Services {
+    pub fn new(store: Arc<dyn Store>, config: Arc<Config>) -> Self {
+        Services {
+            store,
+            hub: Hub::default(),
+            config,
+        }
+    }
+
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// Runs a storage call on the blocking pool.
+    pub(crate) async fn db<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn Store) -> std::result::Result<T, StoreError> + Send + 'static,
+    {
+        let store = self.store.clone();
+        Ok(tokio::task::spawn_blocking(move || f(store.as_ref())).await??)
+    }
+
+    /// Answers one request. Errors become `ERROR:` lines; the connection carries on.
+    pub async fn handle(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Outcome {
+        let verb = msg.verb();
+        match self.dispatch(ctx, msg).await {
+            Ok(outcome) => outcome,
+            Err(err) => {
+                if !matches!(err, ServiceError::Refused { .. }) {
+                    tracing::error!(verb, error = %err, "request failed");
+                }
+                vec![err.to_message()].into()
+            }
+        }
+    }
+
+    async fn dispatch(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Result<Outcome> {
+        use ClientMessage as C;
+        let sid = ctx.id;
+        let not_yet = || {
+            ServiceError::refused(
+                ErrorCode::BadRequest,
+                "file transfer is not available on this server yet",
+            )
+        };
+        let replies = match msg {
+            // These work without logging in.
+            C::Register {
+                account,
+                password,
+                nickname,
+            } => vec![self.register(account, password, nickname).await],
+            C::Login { account, password } => vec![self.login(ctx, account, password).await?],
+            C::Resume { account, token } => vec![self.resume(ctx, account, token).await?],
+            C::Ping { nonce } => vec![ServerMessage::Pong { nonce }],
+            C::Pong { .. } => Vec::new(),
+            C::Logout => return self.logout(ctx).await,
+            C::FilePut { .. } | C::FileGet { .. } => return Err(not_yet()),
+            // Everything else needs a logged-in caller.
+            C::SetNickname { nickname } => self.set_nickname(me(ctx)?, sid, nickname).await?,
+            C::ChangePassword { old, new } => self.change_password(me(ctx)?, old, new).await?,
+            C::FindUser { query } => {
+                me(ctx)?;
+                self.find_users(query).await?
+            }
+            C::FriendRequest { account, note } => {
+                self.friend_request(me(ctx)?, sid, account, note).await?
+            }
+            C::AcceptFriend { account } => self.accept_friend(me(ctx)?, account).await?,
+            C::RejectFriend { account } => self.reject_friend(me(ctx)?, account).await?,
+            C::DeleteFriend { account } => self.delete_friend(me(ctx)?, account).await?,
+            C::SetRemark { account, remark } => {
+                self.set_remark(me(ctx)?, sid, account, remark).await?
+            }
+            C::ListFriends => self.list_friends(me(ctx)?).await?,
+            C::ListRequests => self.list_requests(me(ctx)?).await?,
+            C::Msg {
+                to,
+                client_id,
+                text,
+            } => {
+                let caller = me(ctx).map_err(|e| e.about(client_id.clone()))?;
+                self.send_private(caller, sid, to, client_id, text).await?
+            }
+            C::GroupMsg {
+                group,
+                client_id,
+                text,
+            } => {
+                let caller = me(ctx).map_err(|e| e.about(client_id.clone()))?;
+                self.send_group(caller, sid, group, client_id, text).await?
+            }
+            C::Sync { after, limit } => self.sync(me(ctx)?, after, limit).await?,
+            C::History {
+                conv,
+                before,
+                limit,
+            } => self.history(me(ctx)?, conv, before, limit).await?,
+            C::CreateGroup { name } => self.create_group(me(ctx)?, name).await?,
+            C::JoinGroup { group } => self.join_group(me(ctx)?, group).await?,
+            C::LeaveGroup { group } => self.leave_group(me(ctx)?, group).await?,
+            C::InviteToGroup { group, account } => self.invite(me(ctx)?, group, account).await?,
+            C::KickFromGroup { group, account } => self.kick(me(ctx)?, group, account).await?,
+            C::DissolveGroup { group } => self.dissolve(me(ctx)?, group).await?,
+            C::RenameGroup { group, name } => self.rename_group(me(ctx)?, group, name).await?,
+            C::ListMembers { group } => self.list_members(me(ctx)?, group).await?,
+            C::ListGroups => self.list_groups(me(ctx)?).await?,
+            C::FileOffer { client_id, .. } => {
+                me(ctx)?;
+                return Err(not_yet().about(client_id));
+            }
+            C::FileAccept { file } | C::FileReject { file } | C::FileCancel { file } => {
+                me(ctx)?;
+                return Err(not_yet().about(file.to_string()));
+            }
+        };
+        Ok(replies.into())
+    }
+
+    /// Called by the session layer when a connection ends, logged in or not.
+    pub async fn disconnected(&self, ctx: &SessionCtx) {
+        if let Some(caller) = &ctx.caller
+            && self.hub.detach(caller.user, ctx.id)
+        {
+            self.announce_presence(caller, ququ_protocol::Presence::Offline)
+                .await;
+        }
+        let id = ctx.id;
+        if let Err(e) = self.db(move |s| s.remove_connection(id)).await {
+            tracing::warn!(error = %e, "could not clear connection record");
+        }
+    }
+}
+
+/// The session's logged-in user, or `not_logged_in`.
+fn me(ctx: &SessionCtx) -> Result<&Caller> {
+    ctx.caller.as_ref().ok_or_else(|| {
+        ServiceError::refused(
+            ErrorCode::NotLoggedIn,
+            "log in first: LOGIN:<account>:<password>",
+        )
+    })
+}
+
+/// Formats once for every recipient.
+pub(crate) fn line(msg: &ServerMessage) -> Line {
+    Arc::from(msg.format())
+}
+
+pub(crate) fn now_millis() -> Millis {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_millis() as Millis)
+        .unwrap_or(0)
+}
+
+/// Checks a free-text value against a character limit.
+pub(crate) fn check_len(what: &str, value: &str, max: u32) -> Result<()> {
+    let n = value.chars().count();
+    if n > max as usize {
+        return Err(ServiceError::refused(
+            ErrorCode::TooLong,
+            format!("{what} is {n} characters; the limit is {max}"),
+        ));
+    }
+    Ok(())
+}
+
+/// Names and remarks: no control characters, which would garble a friend list.
+pub(crate) fn check_name(what: &str, value: &str, max: u32, allow_empty: bool) -> Result<()> {
+    if !allow_empty && value.trim().is_empty() {
+        return Err(ServiceError::refused(
+            ErrorCode::BadRequest,
+            format!("{what} must not be empty"),
+        ));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(ServiceError::refused(
+            ErrorCode::BadRequest,
+            format!("{what} must not contain control characters"),
+        ));
+    }
+    check_len(what, value, max)
+}

@@ -1,0 +1,226 @@
+//! One connection: read lines, hand them to the service, write replies and pushed lines.
+//!
+//! The loop `select!`s over the socket, the session's outbox, the slow-reader signal, a heartbeat tick and
+//! server shutdown. Only framing violations (an over-long line, a broken socket) end it; a bad request gets
+//! an `ERROR:` line and the loop carries on.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use tokio::io::{AsyncWriteExt, BufWriter};
+use tokio::net::TcpStream;
+use tokio::net::tcp::OwnedWriteHalf;
+use tokio::sync::mpsc;
+use tokio::time::{Instant, MissedTickBehavior};
+use tokio_util::codec::FramedRead;
+use tokio_util::sync::CancellationToken;
+
+use ququ_protocol::{ClientMessage, CodecError, ErrorCode, LineCodec, ServerMessage};
+
+use crate::service::{Line, Services, SessionCtx, SessionId, SessionLink, now_millis};
+use crate::storage::ConnectionRecord;
+
+/// Most queued lines written per flush, so one busy session cannot starve its own reads.
+const BATCH: usize = 256;
+
+/// Why a connection ended; only for the log.
+#[derive(Debug, thiserror::Error)]
+pub enum SessionError {
+    #[error("client closed the connection")]
+    Eof,
+    #[error("socket error: {0}")]
+    Io(#[from] std::io::Error),
+    #[error("line too long")]
+    LineTooLong,
+    #[error("client did not read in time")]
+    SlowReader,
+    #[error("idle too long")]
+    Idle,
+    #[error("server shutting down")]
+    Shutdown,
+    #[error("logged out")]
+    LoggedOut,
+}
+
+struct Writer {
+    inner: BufWriter<OwnedWriteHalf>,
+    timeout: Duration,
+}
+
+impl Writer {
+    fn queue(&mut self, line: &str) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
+        let bytes = [line.as_bytes(), b"\n"].concat();
+        async move { self.inner.write_all(&bytes).await }
+    }
+
+    /// Writes lines and flushes, or fails if the client stops reading for longer than the timeout.
+    async fn send(&mut self, lines: &[&str]) -> Result<(), SessionError> {
+        let timeout = self.timeout;
+        let work = async {
+            for line in lines {
+                self.queue(line).await?;
+            }
+            self.inner.flush().await
+        };
+        match tokio::time::timeout(timeout, work).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(SessionError::SlowReader),
+        }
+    }
+
+    async fn send_msgs(&mut self, msgs: &[ServerMessage]) -> Result<(), SessionError> {
+        let lines: Vec<String> = msgs.iter().map(ServerMessage::format).collect();
+        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
+        self.send(&refs).await
+    }
+
+    /// A last line before closing; failure does not matter any more.
+    async fn goodbye(&mut self, code: ErrorCode, text: &str) {
+        let bye = ServerMessage::Bye {
+            code,
+            text: text.into(),
+        };
+        let _ = tokio::time::timeout(Duration::from_secs(1), async {
+            self.queue(&bye.format()).await?;
+            self.inner.flush().await
+        })
+        .await;
+    }
+}
+
+/// Serves one accepted connection until it ends.
+pub(crate) async fn serve(
+    socket: TcpStream,
+    peer: SocketAddr,
+    id: SessionId,
+    services: Arc<Services>,
+    shutdown: CancellationToken,
+) {
+    let config = services.config();
+    let (read, write) = socket.into_split();
+    let mut lines = FramedRead::new(read, LineCodec::new(config.limits.line as usize));
+    let mut writer = Writer {
+        inner: BufWriter::new(write),
+        timeout: config.write_timeout,
+    };
+    let (outbox_tx, mut outbox) = mpsc::channel::<Line>(config.outbox_capacity);
+    let slow = CancellationToken::new();
+    let mut ctx = SessionCtx {
+        id,
+        link: SessionLink {
+            id,
+            outbox: outbox_tx,
+            slow: slow.clone(),
+        },
+        caller: None,
+    };
+    let record = ConnectionRecord {
+        conn_id: id,
+        account: None,
+        ip: peer.ip().to_string(),
+        port: peer.port(),
+        since: now_millis(),
+    };
+    if let Err(e) = services.db(move |s| s.add_connection(&record)).await {
+        tracing::warn!(error = %e, "could not record connection");
+    }
+
+    let heartbeat = config.heartbeat;
+    let idle_timeout = config.idle_timeout;
+    let mut tick = tokio::time::interval(heartbeat.min(idle_timeout) / 2);
+    tick.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut last_heard = Instant::now();
+    let mut pinged = false;
+    let mut nonce = 0u64;
+
+    let end: SessionError = loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => {
+                writer.goodbye(ErrorCode::Shutdown, "the server is shutting down").await;
+                break SessionError::Shutdown;
+            }
+            _ = slow.cancelled() => {
+                writer.goodbye(ErrorCode::SlowReader, "you were not reading fast enough").await;
+                break SessionError::SlowReader;
+            }
+            frame = lines.next() => {
+                let text = match frame {
+                    None => break SessionError::Eof,
+                    Some(Err(CodecError::LineTooLong { max })) => {
+                        let err = ServerMessage::error(
+                            ErrorCode::LineTooLong,
+                            format!("a line may have at most {max} bytes; closing"),
+                        );
+                        let _ = writer.send_msgs(&[err]).await;
+                        break SessionError::LineTooLong;
+                    }
+                    Some(Err(CodecError::Io(e))) => break SessionError::Io(e),
+                    Some(Ok(Err(_not_utf8))) => {
+                        let err = ServerMessage::error(ErrorCode::BadRequest, "the line is not valid UTF-8");
+                        if let Err(e) = writer.send_msgs(&[err]).await {
+                            break e;
+                        }
+                        continue;
+                    }
+                    Some(Ok(Ok(text))) => text,
+                };
+                last_heard = Instant::now();
+                pinged = false;
+                // Blank lines are what `nc` users send by accident; they mean nothing.
+                if text.trim().is_empty() {
+                    continue;
+                }
+                let outcome = match ClientMessage::parse(&text) {
+                    Ok(msg) => {
+                        tracing::debug!(session = id, verb = msg.verb(), "request");
+                        services.handle(&mut ctx, msg).await
+                    }
+                    Err(e) => vec![ServerMessage::error(e.code(), e.to_string())].into(),
+                };
+                if let Err(e) = writer.send_msgs(&outcome.replies).await {
+                    break e;
+                }
+                if outcome.close {
+                    break SessionError::LoggedOut;
+                }
+            }
+            Some(first) = outbox.recv() => {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match outbox.try_recv() {
+                        Ok(line) => batch.push(line),
+                        Err(_) => break,
+                    }
+                }
+                let refs: Vec<&str> = batch.iter().map(|l| l.as_ref()).collect();
+                if let Err(e) = writer.send(&refs).await {
+                    break e;
+                }
+            }
+            _ = tick.tick() => {
+                let silent = last_heard.elapsed();
+                if silent >= idle_timeout {
+                    writer.goodbye(ErrorCode::Timeout, "no sign of life; closing").await;
+                    break SessionError::Idle;
+                }
+                if silent >= heartbeat && !pinged {
+                    nonce += 1;
+                    pinged = true;
+                    if let Err(e) = writer.send_msgs(&[ServerMessage::Ping { nonce }]).await {
+                        break e;
+                    }
+                }
+            }
+        }
+    };
+    match &end {
+        SessionError::Eof | SessionError::LoggedOut | SessionError::Shutdown => {
+            tracing::debug!(session = id, %peer, reason = %end, "connection closed")
+        }
+        _ => tracing::info!(session = id, %peer, reason = %end, "connection closed"),
+    }
+    services.disconnected(&ctx).await;
+}

@@ -1,0 +1,224 @@
+//! Storage: the trait the service layer owns, and its records.
+//!
+//! The service reaches the database only through [`Store`], so another backend (PostgreSQL) can come later.
+//! Methods are blocking; the service calls them on tokio's blocking pool, never on the async runtime.
+//! [`sqlite::SqliteStore`] is the default implementation.
+
+pub mod sqlite;
+
+use ququ_protocol::{Conv, FileInfo, Millis, Role};
+
+/// Storage failures.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A uniqueness rule was broken (account name taken, …).
+    #[error("already exists")]
+    Conflict,
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database at {path} cannot be used: {reason}")]
+    Unusable { path: String, reason: String },
+    #[error("database schema version {found} is newer than this server understands ({supported})")]
+    TooNew { found: i64, supported: i64 },
+    #[error("database lock poisoned by a panic")]
+    Poisoned,
+}
+
+pub type UserId = i64;
+pub type GroupId = i64;
+
+/// An account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserRecord {
+    pub id: UserId,
+    pub account: String,
+    pub nickname: String,
+    pub password_hash: String,
+    pub created: Millis,
+    pub disabled: bool,
+}
+
+/// A friend as one user sees them.
+#[derive(Debug, Clone)]
+pub struct FriendRecord {
+    pub user: UserRecord,
+    /// The viewing user's private alias for this friend; empty if none.
+    pub remark: String,
+}
+
+/// A pending friend request.
+#[derive(Debug, Clone)]
+pub struct RequestRecord {
+    pub from: UserRecord,
+    pub note: String,
+    pub time: Millis,
+}
+
+/// A group.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupRecord {
+    pub id: GroupId,
+    pub name: String,
+    pub owner: UserId,
+    pub owner_account: String,
+    pub members: u32,
+}
+
+/// A group member.
+#[derive(Debug, Clone)]
+pub struct MemberRecord {
+    pub user: UserRecord,
+    pub role: Role,
+}
+
+/// What a stored message carries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Body {
+    Text(String),
+    File(FileInfo),
+}
+
+/// A message to store. The pair (sender, client_id) is unique: storing it again returns the first copy.
+#[derive(Debug, Clone)]
+pub struct NewMessage {
+    pub sender: UserId,
+    pub to: Target,
+    pub client_id: String,
+    pub time: Millis,
+    pub body: Body,
+}
+
+/// Where a message goes, by internal id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    User(UserId),
+    Group(GroupId),
+}
+
+/// A message as stored, with account names resolved for the wire.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    pub id: u64,
+    pub from: String,
+    pub to: Conv,
+    pub time: Millis,
+    pub client_id: String,
+    pub body: Body,
+}
+
+/// The result of [`Store::store_message`].
+#[derive(Debug, Clone)]
+pub struct Stored {
+    pub message: StoredMessage,
+    /// True if this (sender, client_id) was stored before; nothing new was written.
+    pub duplicate: bool,
+}
+
+/// One row of the connection-info table the original server kept: who is connected from where.
+#[derive(Debug, Clone)]
+pub struct ConnectionRecord {
+    pub conn_id: u64,
+    pub account: Option<String>,
+    pub ip: String,
+    pub port: u16,
+    pub since: Millis,
+}
+
+/// Everything the service needs from a database. Every method is one transaction.
+pub trait Store: Send + Sync + 'static {
+    // Accounts.
+    /// Creates an account; [`StoreError::Conflict`] if the name is taken.
+    fn create_user(
+        &self,
+        account: &str,
+        nickname: &str,
+        password_hash: &str,
+        now: Millis,
+    ) -> Result<UserRecord, StoreError>;
+    /// Account names compare case-insensitively, so `Alice` and `alice` are one account.
+    fn user_by_account(&self, account: &str) -> Result<Option<UserRecord>, StoreError>;
+    fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
+    fn set_nickname(&self, user: UserId, nickname: &str) -> Result<(), StoreError>;
+    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
+    /// Accounts whose name or nickname contains `query`, exact account match first.
+    fn search_users(&self, query: &str, limit: u32) -> Result<Vec<UserRecord>, StoreError>;
+
+    // Session tokens, stored as hashes.
+    fn create_token(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires: Millis,
+    ) -> Result<(), StoreError>;
+    /// The user a live token belongs to.
+    fn token_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserId>, StoreError>;
+    fn revoke_token(&self, token_hash: &str) -> Result<(), StoreError>;
+    /// Revokes every token of `user` except `keep`.
+    fn revoke_tokens(&self, user: UserId, keep: Option<&str>) -> Result<(), StoreError>;
+
+    // The connection-info table.
+    fn clear_connections(&self) -> Result<(), StoreError>;
+    fn add_connection(&self, conn: &ConnectionRecord) -> Result<(), StoreError>;
+    fn set_connection_user(&self, conn_id: u64, user: UserId) -> Result<(), StoreError>;
+    fn remove_connection(&self, conn_id: u64) -> Result<(), StoreError>;
+    fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError>;
+
+    // Friends.
+    /// Records or refreshes a request from `from` to `to`.
+    fn put_request(
+        &self,
+        from: UserId,
+        to: UserId,
+        note: &str,
+        now: Millis,
+    ) -> Result<(), StoreError>;
+    fn requests_to(&self, to: UserId) -> Result<Vec<RequestRecord>, StoreError>;
+    /// Deletes the request; false if there was none.
+    fn take_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError>;
+    /// Makes two users friends and deletes requests between them in either direction.
+    fn add_friendship(&self, a: UserId, b: UserId, now: Millis) -> Result<(), StoreError>;
+    /// False if they were not friends.
+    fn remove_friendship(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
+    fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;
+    fn friends(&self, user: UserId) -> Result<Vec<FriendRecord>, StoreError>;
+    fn friend_count(&self, user: UserId) -> Result<u32, StoreError>;
+    fn set_remark(&self, user: UserId, friend: UserId, remark: &str) -> Result<bool, StoreError>;
+    fn friend(&self, user: UserId, friend: UserId) -> Result<Option<FriendRecord>, StoreError>;
+
+    // Groups.
+    fn create_group(
+        &self,
+        owner: UserId,
+        name: &str,
+        now: Millis,
+    ) -> Result<GroupRecord, StoreError>;
+    fn group(&self, id: GroupId) -> Result<Option<GroupRecord>, StoreError>;
+    fn groups_of(&self, user: UserId) -> Result<Vec<GroupRecord>, StoreError>;
+    fn rename_group(&self, id: GroupId, name: &str) -> Result<(), StoreError>;
+    /// Deletes the group, its memberships and its messages.
+    fn delete_group(&self, id: GroupId) -> Result<(), StoreError>;
+    /// Adds a member who sees messages from now on; false if already a member.
+    fn add_member(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError>;
+    fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
+    fn role(&self, group: GroupId, user: UserId) -> Result<Option<Role>, StoreError>;
+    fn members(&self, group: GroupId) -> Result<Vec<MemberRecord>, StoreError>;
+
+    // Messages.
+    /// Stores a message, or returns the earlier copy with the same (sender, client_id).
+    fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError>;
+    /// Messages visible to `user` with an id above `after`, oldest first.
+    fn messages_after(
+        &self,
+        user: UserId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+    /// One conversation of `user`, newest first, ids below `before` (0 = no bound).
+    fn history(
+        &self,
+        user: UserId,
+        with: Target,
+        before: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError>;
+}

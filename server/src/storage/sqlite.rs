@@ -1,0 +1,857 @@
+//! The SQLite implementation of [`Store`]: one file, WAL mode, versioned migrations.
+//!
+//! One connection behind a mutex: SQLite serialises writers anyway, and every call is short. Callers run on
+//! tokio's blocking pool.
+
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, MutexGuard};
+
+use rusqlite::{Connection, OptionalExtension, Row, params};
+
+use ququ_protocol::{Conv, FileInfo, Millis, Role};
+
+use super::{
+    Body, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord, NewMessage,
+    RequestRecord, Store, StoreError, Stored, StoredMessage, Target, UserId, UserRecord,
+};
+
+/// Each entry upgrades the schema by one version; `PRAGMA user_version` records how many have run.
+const MIGRATIONS: &[&str] = &[r#"
+CREATE TABLE users (
+    id            INTEGER PRIMARY KEY,
+    account       TEXT NOT NULL UNIQUE COLLATE NOCASE,
+    nickname      TEXT NOT NULL,
+    password_hash TEXT NOT NULL,
+    created       INTEGER NOT NULL,
+    disabled      INTEGER NOT NULL DEFAULT 0
+);
+CREATE TABLE tokens (
+    hash    TEXT PRIMARY KEY,
+    user_id INTEGER NOT NULL REFERENCES users(id),
+    expires INTEGER NOT NULL
+);
+CREATE INDEX tokens_user ON tokens(user_id);
+-- The original server's connection-info table: who is connected, from where, since when.
+CREATE TABLE connections (
+    conn_id INTEGER PRIMARY KEY,
+    user_id INTEGER REFERENCES users(id),
+    ip      TEXT NOT NULL,
+    port    INTEGER NOT NULL,
+    since   INTEGER NOT NULL
+);
+CREATE TABLE friend_requests (
+    from_id INTEGER NOT NULL REFERENCES users(id),
+    to_id   INTEGER NOT NULL REFERENCES users(id),
+    note    TEXT NOT NULL,
+    time    INTEGER NOT NULL,
+    PRIMARY KEY (from_id, to_id)
+);
+CREATE INDEX friend_requests_to ON friend_requests(to_id);
+-- Two rows per friendship, one per side, so each side has its own remark.
+CREATE TABLE friends (
+    user_id   INTEGER NOT NULL REFERENCES users(id),
+    friend_id INTEGER NOT NULL REFERENCES users(id),
+    remark    TEXT NOT NULL DEFAULT '',
+    since     INTEGER NOT NULL,
+    PRIMARY KEY (user_id, friend_id)
+);
+CREATE TABLE chat_groups (
+    id       INTEGER PRIMARY KEY,
+    name     TEXT NOT NULL,
+    owner_id INTEGER NOT NULL REFERENCES users(id),
+    created  INTEGER NOT NULL
+);
+-- since_msg: a member sees the group's messages with ids above this (those sent after they joined).
+CREATE TABLE members (
+    group_id  INTEGER NOT NULL REFERENCES chat_groups(id),
+    user_id   INTEGER NOT NULL REFERENCES users(id),
+    role      TEXT NOT NULL,
+    since_msg INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+CREATE INDEX members_user ON members(user_id);
+-- kind 0 = private (target = recipient user, conv = both user ids packed low/high),
+-- kind 1 = group (target = conv = group id). Ids only grow, so they double as the sync cursor.
+CREATE TABLE messages (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender_id   INTEGER NOT NULL,
+    kind        INTEGER NOT NULL,
+    target      INTEGER NOT NULL,
+    conv        INTEGER NOT NULL,
+    time        INTEGER NOT NULL,
+    client_id   TEXT NOT NULL,
+    text        TEXT,
+    file_id     INTEGER,
+    file_size   INTEGER,
+    file_sha256 TEXT,
+    file_name   TEXT,
+    UNIQUE (sender_id, client_id)
+);
+CREATE INDEX messages_conv ON messages(kind, conv, id);
+CREATE INDEX messages_target ON messages(kind, target, id);
+CREATE INDEX messages_sender ON messages(sender_id, id);
+"#];
+
+/// How hard SQLite syncs to disk at each commit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Durability {
+    /// WAL with `synchronous=NORMAL`: a commit survives the server process being killed; a power cut may
+    /// lose the last few commits.
+    #[default]
+    Normal,
+    /// `synchronous=FULL`: every commit is fsynced before it is acknowledged; survives power loss, slower.
+    Full,
+}
+
+/// A [`Store`] in one SQLite file.
+#[derive(Debug)]
+pub struct SqliteStore {
+    conn: Mutex<Connection>,
+    path: PathBuf,
+}
+
+const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created, u.disabled";
+
+const MESSAGE_SELECT: &str = "SELECT m.id, s.account, m.kind, m.target, t.account, m.time, m.client_id, \
+     m.text, m.file_id, m.file_size, m.file_sha256, m.file_name \
+     FROM messages m JOIN users s ON s.id = m.sender_id \
+     LEFT JOIN users t ON m.kind = 0 AND t.id = m.target";
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `path` and brings its schema up to date. An existing file
+    /// that is not a Ququ database, or is corrupt, is reported — never replaced.
+    pub fn open(path: &Path, durability: Durability) -> Result<Self, StoreError> {
+        let unusable = |reason: String| StoreError::Unusable {
+            path: path.display().to_string(),
+            reason,
+        };
+        let conn = Connection::open(path).map_err(|e| unusable(e.to_string()))?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        // The first statement that reads the file is where a corrupt or foreign file shows itself.
+        let mode: String = conn
+            .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
+            .map_err(|e| unusable(e.to_string()))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(unusable(format!(
+                "could not enable WAL (journal mode {mode})"
+            )));
+        }
+        let sync = match durability {
+            Durability::Normal => "NORMAL",
+            Durability::Full => "FULL",
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON;"
+        ))?;
+        let check: String = conn
+            .query_row("PRAGMA quick_check", [], |r| r.get(0))
+            .map_err(|e| unusable(e.to_string()))?;
+        if check != "ok" {
+            return Err(unusable(format!("integrity check failed: {check}")));
+        }
+        let store = SqliteStore {
+            conn: Mutex::new(conn),
+            path: path.to_owned(),
+        };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::TooNew {
+                found: version,
+                supported,
+            });
+        }
+        if version == 0 {
+            // A file with tables but no version is somebody else's database.
+            let tables: i64 = conn.query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |r| r.get(0),
+            )?;
+            if tables > 0 {
+                return Err(StoreError::Unusable {
+                    path: self.path.display().to_string(),
+                    reason: "it holds tables but is not a Ququ database".into(),
+                });
+            }
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = conn.transaction()?;
+            tx.execute_batch(sql)?;
+            tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+            tx.commit()?;
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+}
+
+fn user_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
+    Ok(UserRecord {
+        id: r.get(at)?,
+        account: r.get(at + 1)?,
+        nickname: r.get(at + 2)?,
+        password_hash: r.get(at + 3)?,
+        created: r.get::<_, i64>(at + 4)? as Millis,
+        disabled: r.get::<_, i64>(at + 5)? != 0,
+    })
+}
+
+fn message_from_row(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
+    let kind: i64 = r.get(2)?;
+    let target: i64 = r.get(3)?;
+    let to = if kind == 0 {
+        Conv::User(r.get::<_, Option<String>>(4)?.unwrap_or_default())
+    } else {
+        Conv::Group(target as u64)
+    };
+    let body = match r.get::<_, Option<i64>>(8)? {
+        Some(file_id) => Body::File(FileInfo {
+            file_id: file_id as u64,
+            size: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u64,
+            sha256: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
+            name: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
+        }),
+        None => Body::Text(r.get::<_, Option<String>>(7)?.unwrap_or_default()),
+    };
+    Ok(StoredMessage {
+        id: r.get::<_, i64>(0)? as u64,
+        from: r.get(1)?,
+        to,
+        time: r.get::<_, i64>(5)? as Millis,
+        client_id: r.get(6)?,
+        body,
+    })
+}
+
+fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRecord> {
+    Ok(GroupRecord {
+        id: r.get(0)?,
+        name: r.get(1)?,
+        owner: r.get(2)?,
+        owner_account: r.get(3)?,
+        members: r.get::<_, i64>(4)? as u32,
+    })
+}
+
+const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, o.account, \
+     (SELECT count(*) FROM members c WHERE c.group_id = g.id) \
+     FROM chat_groups g JOIN users o ON o.id = g.owner_id";
+
+/// Private conversations are keyed by both user ids, lower first, so either side finds the same rows.
+fn pair_key(a: UserId, b: UserId) -> i64 {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    (lo << 32) | (hi & 0xffff_ffff)
+}
+
+fn role_str(role: Role) -> &'static str {
+    role.as_str()
+}
+
+impl Store for SqliteStore {
+    fn create_user(
+        &self,
+        account: &str,
+        nickname: &str,
+        password_hash: &str,
+        now: Millis,
+    ) -> Result<UserRecord, StoreError> {
+        let conn = self.lock()?;
+        let inserted = conn.execute(
+            "INSERT INTO users (account, nickname, password_hash, created) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(account) DO NOTHING",
+            params![account, nickname, password_hash, now as i64],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict);
+        }
+        Ok(UserRecord {
+            id: conn.last_insert_rowid(),
+            account: account.to_owned(),
+            nickname: nickname.to_owned(),
+            password_hash: password_hash.to_owned(),
+            created: now,
+            disabled: false,
+        })
+    }
+
+    fn user_by_account(&self, account: &str) -> Result<Option<UserRecord>, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.account = ?1"),
+                [account],
+                |r| user_from_row(r, 0),
+            )
+            .optional()?)
+    }
+
+    fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                &format!("SELECT {USER_COLS} FROM users u WHERE u.id = ?1"),
+                [id],
+                |r| user_from_row(r, 0),
+            )
+            .optional()?)
+    }
+
+    fn set_nickname(&self, user: UserId, nickname: &str) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE users SET nickname = ?2 WHERE id = ?1",
+            params![user, nickname],
+        )?;
+        Ok(())
+    }
+
+    fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE users SET password_hash = ?2 WHERE id = ?1",
+            params![user, hash],
+        )?;
+        Ok(())
+    }
+
+    fn search_users(&self, query: &str, limit: u32) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.lock()?;
+        let escaped = query
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        let pattern = format!("%{escaped}%");
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLS} FROM users u \
+             WHERE u.disabled = 0 AND (u.account LIKE ?1 ESCAPE '\\' OR u.nickname LIKE ?1 ESCAPE '\\') \
+             ORDER BY (u.account = ?2 COLLATE NOCASE) DESC, u.account LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![pattern, query, limit], |r| user_from_row(r, 0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn create_token(
+        &self,
+        user: UserId,
+        token_hash: &str,
+        expires: Millis,
+    ) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT INTO tokens (hash, user_id, expires) VALUES (?1, ?2, ?3)",
+            params![token_hash, user, expires as i64],
+        )?;
+        Ok(())
+    }
+
+    fn token_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserId>, StoreError> {
+        let conn = self.lock()?;
+        // Expired tokens are swept as they are met.
+        conn.execute("DELETE FROM tokens WHERE expires <= ?1", [now as i64])?;
+        Ok(conn
+            .query_row(
+                "SELECT user_id FROM tokens WHERE hash = ?1",
+                [token_hash],
+                |r| r.get(0),
+            )
+            .optional()?)
+    }
+
+    fn revoke_token(&self, token_hash: &str) -> Result<(), StoreError> {
+        self.lock()?
+            .execute("DELETE FROM tokens WHERE hash = ?1", [token_hash])?;
+        Ok(())
+    }
+
+    fn revoke_tokens(&self, user: UserId, keep: Option<&str>) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "DELETE FROM tokens WHERE user_id = ?1 AND hash IS NOT ?2",
+            params![user, keep],
+        )?;
+        Ok(())
+    }
+
+    fn clear_connections(&self) -> Result<(), StoreError> {
+        self.lock()?.execute("DELETE FROM connections", [])?;
+        Ok(())
+    }
+
+    fn add_connection(&self, c: &ConnectionRecord) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT OR REPLACE INTO connections (conn_id, ip, port, since) VALUES (?1, ?2, ?3, ?4)",
+            params![c.conn_id as i64, c.ip, c.port, c.since as i64],
+        )?;
+        Ok(())
+    }
+
+    fn set_connection_user(&self, conn_id: u64, user: UserId) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE connections SET user_id = ?2 WHERE conn_id = ?1",
+            params![conn_id as i64, user],
+        )?;
+        Ok(())
+    }
+
+    fn remove_connection(&self, conn_id: u64) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "DELETE FROM connections WHERE conn_id = ?1",
+            [conn_id as i64],
+        )?;
+        Ok(())
+    }
+
+    fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT c.conn_id, u.account, c.ip, c.port, c.since FROM connections c \
+             LEFT JOIN users u ON u.id = c.user_id ORDER BY c.conn_id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(ConnectionRecord {
+                conn_id: r.get::<_, i64>(0)? as u64,
+                account: r.get(1)?,
+                ip: r.get(2)?,
+                port: r.get(3)?,
+                since: r.get::<_, i64>(4)? as Millis,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn put_request(
+        &self,
+        from: UserId,
+        to: UserId,
+        note: &str,
+        now: Millis,
+    ) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT INTO friend_requests (from_id, to_id, note, time) VALUES (?1, ?2, ?3, ?4) \
+             ON CONFLICT(from_id, to_id) DO UPDATE SET note = excluded.note, time = excluded.time",
+            params![from, to, note, now as i64],
+        )?;
+        Ok(())
+    }
+
+    fn requests_to(&self, to: UserId) -> Result<Vec<RequestRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLS}, r.note, r.time FROM friend_requests r \
+             JOIN users u ON u.id = r.from_id WHERE r.to_id = ?1 ORDER BY r.time"
+        ))?;
+        let rows = stmt.query_map([to], |r| {
+            Ok(RequestRecord {
+                from: user_from_row(r, 0)?,
+                note: r.get(6)?,
+                time: r.get::<_, i64>(7)? as Millis,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn take_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "DELETE FROM friend_requests WHERE from_id = ?1 AND to_id = ?2",
+            params![from, to],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn add_friendship(&self, a: UserId, b: UserId, now: Millis) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        for (x, y) in [(a, b), (b, a)] {
+            tx.execute(
+                "INSERT OR IGNORE INTO friends (user_id, friend_id, since) VALUES (?1, ?2, ?3)",
+                params![x, y, now as i64],
+            )?;
+            tx.execute(
+                "DELETE FROM friend_requests WHERE from_id = ?1 AND to_id = ?2",
+                params![x, y],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn remove_friendship(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "DELETE FROM friends WHERE (user_id = ?1 AND friend_id = ?2) OR (user_id = ?2 AND friend_id = ?1)",
+            params![a, b],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn are_friends(&self, a: UserId, b: UserId) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM friends WHERE user_id = ?1 AND friend_id = ?2",
+                params![a, b],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
+    }
+
+    fn friends(&self, user: UserId) -> Result<Vec<FriendRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLS}, f.remark FROM friends f JOIN users u ON u.id = f.friend_id \
+             WHERE f.user_id = ?1 ORDER BY u.account"
+        ))?;
+        let rows = stmt.query_map([user], |r| {
+            Ok(FriendRecord {
+                user: user_from_row(r, 0)?,
+                remark: r.get(6)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn friend_count(&self, user: UserId) -> Result<u32, StoreError> {
+        let conn = self.lock()?;
+        let n: i64 = conn.query_row(
+            "SELECT count(*) FROM friends WHERE user_id = ?1",
+            [user],
+            |r| r.get(0),
+        )?;
+        Ok(n as u32)
+    }
+
+    fn set_remark(&self, user: UserId, friend: UserId, remark: &str) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "UPDATE friends SET remark = ?3 WHERE user_id = ?1 AND friend_id = ?2",
+            params![user, friend, remark],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn friend(&self, user: UserId, friend: UserId) -> Result<Option<FriendRecord>, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                &format!(
+                    "SELECT {USER_COLS}, f.remark FROM friends f JOIN users u ON u.id = f.friend_id \
+                     WHERE f.user_id = ?1 AND f.friend_id = ?2"
+                ),
+                params![user, friend],
+                |r| {
+                    Ok(FriendRecord {
+                        user: user_from_row(r, 0)?,
+                        remark: r.get(6)?,
+                    })
+                },
+            )
+            .optional()?)
+    }
+
+    fn create_group(
+        &self,
+        owner: UserId,
+        name: &str,
+        now: Millis,
+    ) -> Result<GroupRecord, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO chat_groups (name, owner_id, created) VALUES (?1, ?2, ?3)",
+            params![name, owner, now as i64],
+        )?;
+        let id = tx.last_insert_rowid();
+        tx.execute(
+            "INSERT INTO members (group_id, user_id, role, since_msg) \
+             VALUES (?1, ?2, 'owner', (SELECT COALESCE(MAX(id), 0) FROM messages))",
+            params![id, owner],
+        )?;
+        let group = tx.query_row(
+            &format!("{GROUP_SELECT} WHERE g.id = ?1"),
+            [id],
+            group_from_row,
+        )?;
+        tx.commit()?;
+        Ok(group)
+    }
+
+    fn group(&self, id: GroupId) -> Result<Option<GroupRecord>, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                &format!("{GROUP_SELECT} WHERE g.id = ?1"),
+                [id],
+                group_from_row,
+            )
+            .optional()?)
+    }
+
+    fn groups_of(&self, user: UserId) -> Result<Vec<GroupRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "{GROUP_SELECT} JOIN members me ON me.group_id = g.id AND me.user_id = ?1 ORDER BY g.id"
+        ))?;
+        let rows = stmt.query_map([user], group_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn rename_group(&self, id: GroupId, name: &str) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE chat_groups SET name = ?2 WHERE id = ?1",
+            params![id, name],
+        )?;
+        Ok(())
+    }
+
+    fn delete_group(&self, id: GroupId) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM messages WHERE kind = 1 AND conv = ?1", [id])?;
+        tx.execute("DELETE FROM members WHERE group_id = ?1", [id])?;
+        tx.execute("DELETE FROM chat_groups WHERE id = ?1", [id])?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn add_member(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "INSERT OR IGNORE INTO members (group_id, user_id, role, since_msg) \
+             VALUES (?1, ?2, ?3, (SELECT COALESCE(MAX(id), 0) FROM messages))",
+            params![group, user, role_str(role)],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "DELETE FROM members WHERE group_id = ?1 AND user_id = ?2",
+            params![group, user],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn role(&self, group: GroupId, user: UserId) -> Result<Option<Role>, StoreError> {
+        let conn = self.lock()?;
+        let role: Option<String> = conn
+            .query_row(
+                "SELECT role FROM members WHERE group_id = ?1 AND user_id = ?2",
+                params![group, user],
+                |r| r.get(0),
+            )
+            .optional()?;
+        Ok(role.and_then(|r| Role::parse(&r)))
+    }
+
+    fn members(&self, group: GroupId) -> Result<Vec<MemberRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLS}, m.role FROM members m JOIN users u ON u.id = m.user_id \
+             WHERE m.group_id = ?1 ORDER BY m.role = 'owner' DESC, u.account"
+        ))?;
+        let rows = stmt.query_map([group], |r| {
+            let role: String = r.get(6)?;
+            Ok(MemberRecord {
+                user: user_from_row(r, 0)?,
+                role: Role::parse(&role).unwrap_or(Role::Member),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError> {
+        let conn = self.lock()?;
+        let (kind, target, conv) = match msg.to {
+            Target::User(to) => (0, to, pair_key(msg.sender, to)),
+            Target::Group(g) => (1, g, g),
+        };
+        let (text, file) = match &msg.body {
+            Body::Text(t) => (Some(t.as_str()), None),
+            Body::File(f) => (None, Some(f)),
+        };
+        let inserted = conn.execute(
+            "INSERT INTO messages (sender_id, kind, target, conv, time, client_id, text, \
+             file_id, file_size, file_sha256, file_name) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) \
+             ON CONFLICT(sender_id, client_id) DO NOTHING",
+            params![
+                msg.sender,
+                kind,
+                target,
+                conv,
+                msg.time as i64,
+                msg.client_id,
+                text,
+                file.map(|f| f.file_id as i64),
+                file.map(|f| f.size as i64),
+                file.map(|f| f.sha256.as_str()),
+                file.map(|f| f.name.as_str()),
+            ],
+        )?;
+        let message = conn.query_row(
+            &format!("{MESSAGE_SELECT} WHERE m.sender_id = ?1 AND m.client_id = ?2"),
+            params![msg.sender, msg.client_id],
+            message_from_row,
+        )?;
+        Ok(Stored {
+            message,
+            duplicate: inserted == 0,
+        })
+    }
+
+    fn messages_after(
+        &self,
+        user: UserId,
+        after: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(&format!(
+            "{MESSAGE_SELECT} WHERE m.id > ?2 AND ( \
+               (m.kind = 0 AND (m.target = ?1 OR m.sender_id = ?1)) \
+               OR (m.kind = 1 AND EXISTS (SELECT 1 FROM members g \
+                   WHERE g.group_id = m.target AND g.user_id = ?1 AND m.id > g.since_msg))) \
+             ORDER BY m.id LIMIT ?3"
+        ))?;
+        let rows = stmt.query_map(params![user, after as i64, limit], message_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn history(
+        &self,
+        user: UserId,
+        with: Target,
+        before: u64,
+        limit: u32,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let conn = self.lock()?;
+        let before = if before == 0 { i64::MAX } else { before as i64 };
+        let rows = match with {
+            Target::User(peer) => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "{MESSAGE_SELECT} WHERE m.kind = 0 AND m.conv = ?1 AND m.id < ?2 \
+                     ORDER BY m.id DESC LIMIT ?3"
+                ))?;
+                stmt.query_map(
+                    params![pair_key(user, peer), before, limit],
+                    message_from_row,
+                )?
+                .collect::<Result<Vec<_>, _>>()?
+            }
+            Target::Group(group) => {
+                let mut stmt = conn.prepare_cached(&format!(
+                    "{MESSAGE_SELECT} WHERE m.kind = 1 AND m.conv = ?1 AND m.id < ?2 \
+                     AND m.id > COALESCE((SELECT since_msg FROM members \
+                         WHERE group_id = ?1 AND user_id = ?4), 9223372036854775807) \
+                     ORDER BY m.id DESC LIMIT ?3"
+                ))?;
+                stmt.query_map(params![group, before, limit, user], message_from_row)?
+                    .collect::<Result<Vec<_>, _>>()?
+            }
+        };
+        Ok(rows)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn store() -> (tempfile::TempDir, SqliteStore) {
+        let dir = tempfile::tempdir().unwrap();
+        let store = SqliteStore::open(&dir.path().join("q.db"), Durability::Normal).unwrap();
+        (dir, store)
+    }
+
+    #[test]
+    fn account_names_are_unique_ignoring_case() {
+        let (_d, s) = store();
+        s.create_user("alice", "Alice", "h", 1).unwrap();
+        assert!(matches!(
+            s.create_user("ALICE", "x", "h", 2),
+            Err(StoreError::Conflict)
+        ));
+        assert_eq!(
+            s.user_by_account("Alice").unwrap().unwrap().account,
+            "alice"
+        );
+    }
+
+    #[test]
+    fn a_resent_message_is_stored_once() {
+        let (_d, s) = store();
+        let a = s.create_user("alice", "A", "h", 1).unwrap();
+        let b = s.create_user("bob", "B", "h", 1).unwrap();
+        let msg = NewMessage {
+            sender: a.id,
+            to: Target::User(b.id),
+            client_id: "c1".into(),
+            time: 5,
+            body: Body::Text("hi".into()),
+        };
+        let first = s.store_message(&msg).unwrap();
+        let again = s.store_message(&NewMessage { time: 9, ..msg }).unwrap();
+        assert!(!first.duplicate);
+        assert!(again.duplicate);
+        assert_eq!(first.message, again.message);
+        assert_eq!(s.messages_after(b.id, 0, 10).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_new_member_sees_only_later_group_messages() {
+        let (_d, s) = store();
+        let a = s.create_user("alice", "A", "h", 1).unwrap();
+        let b = s.create_user("bob", "B", "h", 1).unwrap();
+        let g = s.create_group(a.id, "g", 1).unwrap();
+        let send = |cid: &str| {
+            s.store_message(&NewMessage {
+                sender: a.id,
+                to: Target::Group(g.id),
+                client_id: cid.into(),
+                time: 1,
+                body: Body::Text(cid.into()),
+            })
+            .unwrap()
+        };
+        send("before");
+        s.add_member(g.id, b.id, Role::Member).unwrap();
+        send("after");
+        let seen: Vec<_> = s
+            .messages_after(b.id, 0, 10)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.client_id)
+            .collect();
+        assert_eq!(seen, ["after"]);
+        assert_eq!(
+            s.history(b.id, Target::Group(g.id), 0, 10).unwrap().len(),
+            1
+        );
+        assert_eq!(
+            s.history(a.id, Target::Group(g.id), 0, 10).unwrap().len(),
+            2
+        );
+    }
+
+    #[test]
+    fn a_foreign_file_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        std::fs::write(&path, b"this is not a database, it is someone's notes").unwrap();
+        let err = SqliteStore::open(&path, Durability::Normal).unwrap_err();
+        assert!(matches!(err, StoreError::Unusable { .. }), "{err}");
+        assert_eq!(
+            std::fs::read(&path).unwrap(),
+            b"this is not a database, it is someone's notes"
+        );
+    }
+}

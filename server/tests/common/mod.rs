@@ -1,0 +1,191 @@
+//! A real server on 127.0.0.1:0 with a temporary data dir, and a raw-line client to talk to it.
+#![allow(dead_code)]
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use ququ_server::Config;
+
+/// How long a test waits for a line it expects before failing.
+const WAIT: Duration = Duration::from_secs(10);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    pub dir: tempfile::TempDir,
+    stop: oneshot::Sender<()>,
+    task: JoinHandle<Result<(), ququ_server::Error>>,
+}
+
+impl TestServer {
+    pub async fn start() -> TestServer {
+        Self::start_with(tempfile::tempdir().unwrap(), |_| {}).await
+    }
+
+    pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let mut config = Config::new(dir.path());
+        tweak(&mut config);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let task = tokio::spawn(ququ_server::run(listener, config, async {
+            let _ = stopped.await;
+        }));
+        TestServer {
+            addr,
+            dir,
+            stop,
+            task,
+        }
+    }
+
+    /// Shuts down gracefully and hands back the data dir, for a restart.
+    pub async fn stop(self) -> tempfile::TempDir {
+        let _ = self.stop.send(());
+        self.task.await.unwrap().unwrap();
+        self.dir
+    }
+
+    pub async fn connect(&self) -> Peer {
+        Peer::connect(self.addr).await
+    }
+
+    /// A new account, logged in.
+    pub async fn user(&self, account: &str) -> Peer {
+        let mut p = self.connect().await;
+        p.send(&format!("RESIGER:{account}:password")).await;
+        p.expect(&format!("RESIGER:true:{account}")).await;
+        p.login(account).await;
+        p
+    }
+
+    /// Two accounts that are friends, both logged in, with the friendship notices consumed.
+    pub async fn friends(&self, a: &str, b: &str) -> (Peer, Peer) {
+        let mut pa = self.user(a).await;
+        let mut pb = self.user(b).await;
+        pa.send(&format!("ADD_FRIEND:{b}:hi")).await;
+        pa.expect(&format!("REQUEST_SENT:{b}")).await;
+        pb.until(&format!("FRIEND_REQUEST:{a}:")).await;
+        pb.send(&format!("ACCEPT_FRIEND:{a}")).await;
+        pb.until(&format!("FRIEND:{a}:")).await;
+        pa.until(&format!("FRIEND:{b}:")).await;
+        (pa, pb)
+    }
+}
+
+pub struct Peer {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+    pub token: Option<String>,
+}
+
+impl Peer {
+    pub async fn connect(addr: SocketAddr) -> Peer {
+        let (r, w) = TcpStream::connect(addr).await.unwrap().into_split();
+        Peer {
+            reader: BufReader::new(r),
+            writer: w,
+            token: None,
+        }
+    }
+
+    /// A client with a tiny receive buffer, so the server notices quickly when it stops reading.
+    pub async fn connect_small(addr: SocketAddr) -> Peer {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let (r, w) = socket.connect(addr).await.unwrap().into_split();
+        Peer {
+            reader: BufReader::new(r),
+            writer: w,
+            token: None,
+        }
+    }
+
+    pub async fn login(&mut self, account: &str) -> String {
+        self.send(&format!("LOGIN:{account}:password")).await;
+        let reply = self.until("LOGIN:").await;
+        assert!(reply.starts_with("LOGIN:true:"), "login failed: {reply}");
+        self.token = reply.split(':').nth(5).map(str::to_owned);
+        reply
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.unwrap();
+    }
+
+    /// The next line, or `None` at end of stream.
+    pub async fn next(&mut self) -> Option<String> {
+        let mut line = String::new();
+        let n = tokio::time::timeout(WAIT, self.reader.read_line(&mut line))
+            .await
+            .expect("timed out waiting for a line")
+            .ok()?;
+        if n == 0 {
+            return None;
+        }
+        Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+
+    pub async fn recv(&mut self) -> String {
+        self.next().await.expect("connection closed")
+    }
+
+    /// The next line must be exactly `line`.
+    pub async fn expect(&mut self, line: &str) {
+        assert_eq!(self.recv().await, line);
+    }
+
+    /// Skips lines until one starts with `prefix`, and returns it.
+    pub async fn until(&mut self, prefix: &str) -> String {
+        loop {
+            let line = self.recv().await;
+            if line.starts_with(prefix) {
+                return line;
+            }
+        }
+    }
+
+    /// Lines up to and including the first that starts with `end`.
+    pub async fn collect_until(&mut self, end: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let line = self.recv().await;
+            let done = line.starts_with(end);
+            out.push(line);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    /// Lines that arrive within `d` (for asserting that something did NOT arrive).
+    pub async fn drain(&mut self, d: Duration) -> Vec<String> {
+        let mut out = Vec::new();
+        let deadline = tokio::time::Instant::now() + d;
+        loop {
+            let mut line = String::new();
+            match tokio::time::timeout_at(deadline, self.reader.read_line(&mut line)).await {
+                Ok(Ok(n)) if n > 0 => out.push(line.trim_end().to_owned()),
+                _ => return out,
+            }
+        }
+    }
+
+    /// Reads until the server closes the connection; returns what came before.
+    pub async fn until_closed(&mut self) -> Vec<String> {
+        let mut out = Vec::new();
+        while let Some(line) = self.next().await {
+            out.push(line);
+        }
+        out
+    }
+}

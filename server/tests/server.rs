@@ -1,0 +1,569 @@
+//! The server end to end: real TCP on 127.0.0.1:0, raw protocol lines, a temporary data dir.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Peer, TestServer};
+
+const QUIET: Duration = Duration::from_millis(300);
+
+#[tokio::test]
+async fn the_original_clients_register_and_login_lines_work() {
+    let server = TestServer::start().await;
+    let mut p = server.connect().await;
+    p.send("RESIGER:alice:secret").await;
+    p.expect("RESIGER:true:alice").await;
+    p.send("RESIGER:alice:secret").await;
+    assert!(p.recv().await.starts_with("RESIGER:false:account_taken:"));
+    p.send("REGISTER:bob:secret").await;
+    p.expect("RESIGER:true:bob").await;
+    p.send("LOGIN:alice:wrong").await;
+    assert!(p.recv().await.starts_with("LOGIN:false:bad_credentials:"));
+    p.send("LOGIN:nobody:secret").await;
+    assert!(p.recv().await.starts_with("LOGIN:false:bad_credentials:"));
+    p.send("LOGIN:alice:secret").await;
+    let ok = p.recv().await;
+    let fields: Vec<&str> = ok.split(':').collect();
+    assert_eq!(&fields[..2], ["LOGIN", "true"], "{ok}");
+    assert_eq!(fields[3], "alice");
+    assert!(fields[6].contains("line=65536"), "limits advertised: {ok}");
+    // Bad requests get an error and the connection carries on.
+    p.send("LOGIN:alice:secret").await;
+    assert!(p.recv().await.starts_with("ERROR:already_logged_in:"));
+    p.send("NONSENSE").await;
+    assert!(p.recv().await.starts_with("ERROR:unknown_verb:"));
+    p.send("PING:7").await;
+    p.expect("PONG:7").await;
+}
+
+#[tokio::test]
+async fn registration_rejects_bad_names_and_passwords() {
+    let server = TestServer::start().await;
+    let mut p = server.connect().await;
+    p.send("RESIGER:a b:secret").await;
+    assert!(p.recv().await.starts_with("RESIGER:false:invalid_account:"));
+    p.send("RESIGER:carol:123").await;
+    assert!(
+        p.recv()
+            .await
+            .starts_with("RESIGER:false:invalid_password:")
+    );
+    p.send(&format!("RESIGER:carol:secret:{}", "名".repeat(40)))
+        .await;
+    assert!(p.recv().await.starts_with("RESIGER:false:too_long:"));
+    p.send("RESIGER:carol:secret:卡萝尔").await;
+    p.expect("RESIGER:true:carol").await;
+    p.login_with("carol", "secret").await;
+}
+
+#[tokio::test]
+async fn verbs_need_a_login() {
+    let server = TestServer::start().await;
+    let mut p = server.connect().await;
+    for line in [
+        "FRIENDS",
+        "MSG:bob:c1:hi",
+        "GROUP:1:c1:hi",
+        "SYNC:0:10",
+        "GROUPS",
+    ] {
+        p.send(line).await;
+        assert!(p.recv().await.starts_with("ERROR:not_logged_in:"), "{line}");
+    }
+}
+
+#[tokio::test]
+async fn friend_requests_can_be_rejected_then_accepted() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut bob = server.user("bob").await;
+
+    bob.send("ADD_FRIEND:alice:hi, I'm bob: remember me?").await;
+    bob.expect("REQUEST_SENT:alice").await;
+    let req = alice.recv().await;
+    assert!(req.starts_with("FRIEND_REQUEST:bob:"), "{req}");
+    assert!(req.ends_with(":bob:hi, I'm bob%3A remember me?"), "{req}");
+    alice.send("REQUESTS").await;
+    let listed = alice.collect_until("REQUESTS_END:").await;
+    assert_eq!(listed.len(), 2);
+    assert_eq!(listed[1], "REQUESTS_END:1");
+
+    alice.send("REJECT_FRIEND:bob").await;
+    alice.expect("REQUEST_CLOSED:bob").await;
+    bob.expect("FRIEND_REJECTED:alice").await;
+    alice.send("ACCEPT_FRIEND:bob").await;
+    assert!(alice.recv().await.starts_with("ERROR:no_request:"));
+
+    bob.send("ADD_FRIEND:alice").await;
+    bob.expect("REQUEST_SENT:alice").await;
+    alice.until("FRIEND_REQUEST:bob:").await;
+    alice.send("ACCEPT_FRIEND:bob").await;
+    alice.expect("REQUEST_CLOSED:bob").await;
+    alice.expect("FRIEND:bob:online:bob:").await;
+    bob.expect("FRIEND:alice:online:alice:").await;
+
+    bob.send("ADD_FRIEND:alice").await;
+    assert!(bob.recv().await.starts_with("ERROR:already_friends:"));
+    bob.send("ADD_FRIEND:bob").await;
+    assert!(bob.recv().await.starts_with("ERROR:self:"));
+    bob.send("ADD_FRIEND:nobody").await;
+    assert!(bob.recv().await.starts_with("ERROR:no_such_user:"));
+}
+
+#[tokio::test]
+async fn asking_someone_who_already_asked_you_makes_you_friends() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut bob = server.user("bob").await;
+    alice.send("ADD_FRIEND:bob").await;
+    alice.expect("REQUEST_SENT:bob").await;
+    bob.until("FRIEND_REQUEST:alice:").await;
+    bob.send("ADD_FRIEND:alice").await;
+    bob.until("FRIEND:alice:online").await;
+    alice.until("FRIEND:bob:online").await;
+}
+
+#[tokio::test]
+async fn friends_hear_when_you_come_and_go() {
+    let server = TestServer::start().await;
+    let (mut alice, bob) = server.friends("alice", "bob").await;
+    drop(bob);
+    alice.expect("CONNECT_CLIENT:bob:offline").await;
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    alice.expect("CONNECT_CLIENT:bob:online").await;
+    // A second session of an online user is not news.
+    let mut bob2 = server.connect().await;
+    bob2.login("bob").await;
+    drop(bob);
+    assert_eq!(alice.drain(QUIET).await, Vec::<String>::new());
+    drop(bob2);
+    alice.expect("CONNECT_CLIENT:bob:offline").await;
+    alice.send("FRIENDS").await;
+    alice.expect("FRIEND:bob:offline:bob:").await;
+    alice.expect("FRIENDS_END:1").await;
+}
+
+#[tokio::test]
+async fn remarks_search_nicknames_and_deleting_friends() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    alice.send("REMARK:bob:Bobby: from work").await;
+    alice
+        .expect("FRIEND:bob:online:bob:Bobby%3A from work")
+        .await;
+    bob.send("SET_NICK:鲍勃 🐟").await;
+    bob.expect("PROFILE:bob:鲍勃 🐟").await;
+    alice
+        .expect("FRIEND:bob:online:鲍勃 🐟:Bobby%3A from work")
+        .await;
+    alice.send("FIND:鲍").await;
+    alice.expect("FOUND:bob:online:鲍勃 🐟").await;
+    alice.expect("FOUND_END:1").await;
+    alice.send("FIND:zzz").await;
+    alice.expect("FOUND_END:0").await;
+
+    alice.send("DEL_FRIEND:bob").await;
+    alice.expect("FRIEND_REMOVED:bob").await;
+    bob.expect("FRIEND_REMOVED:alice").await;
+    bob.send("MSG:alice:c1:still there?").await;
+    assert!(bob.recv().await.starts_with("ERROR:not_friends:"));
+    alice.send("REMARK:bob:x").await;
+    assert!(alice.recv().await.starts_with("ERROR:not_friends:"));
+}
+
+#[tokio::test]
+async fn private_messages_are_acked_pushed_and_kept_in_history() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut alice2 = server.connect().await;
+    alice2.login("alice").await;
+
+    alice.send("MSG:bob:c1:你好, bob: 100% 👋").await;
+    let ack = alice.recv().await;
+    assert!(ack.starts_with("ACK:c1:"), "{ack}");
+    let pushed = bob.recv().await;
+    assert!(pushed.starts_with("MSG:"), "{pushed}");
+    assert!(pushed.ends_with(":alice:bob:") || pushed.contains(":alice:bob:"));
+    assert!(pushed.ends_with(":c1:你好, bob%3A 100%25 👋"), "{pushed}");
+    // My other session sees what I sent.
+    assert_eq!(alice2.until("MSG:").await, pushed);
+
+    // Resending the same client id is acknowledged again and stored once.
+    alice.send("MSG:bob:c1:你好, bob: 100% 👋").await;
+    assert_eq!(alice.recv().await, ack);
+    assert_eq!(bob.drain(QUIET).await, Vec::<String>::new());
+
+    for i in 0..25 {
+        alice.send(&format!("MSG:bob:n{i}:message {i}")).await;
+        alice.until(&format!("ACK:n{i}:")).await;
+    }
+    bob.send("HISTORY:user:alice:0:10").await;
+    let page = bob.until("HISTORY_END:").await;
+    assert_eq!(page, "HISTORY_END:user:alice:10:1");
+    bob.send("HISTORY:user:alice:0:10").await;
+    let lines = bob.collect_until("HISTORY_END:").await;
+    assert!(
+        lines[0].ends_with(":n24:message 24"),
+        "newest first: {}",
+        lines[0]
+    );
+    let oldest_id: u64 = lines[9].split(':').nth(1).unwrap().parse().unwrap();
+    bob.send(&format!("HISTORY:user:alice:{oldest_id}:100"))
+        .await;
+    let rest = bob.collect_until("HISTORY_END:").await;
+    assert_eq!(rest.last().unwrap(), "HISTORY_END:user:alice:16:0");
+    assert!(rest[rest.len() - 2].ends_with(":c1:你好, bob%3A 100%25 👋"));
+}
+
+#[tokio::test]
+async fn a_message_to_an_offline_friend_arrives_at_their_next_login() {
+    let server = TestServer::start().await;
+    let (mut alice, bob) = server.friends("alice", "bob").await;
+    drop(bob);
+    alice.expect("CONNECT_CLIENT:bob:offline").await;
+    alice.send("MSG:bob:c1:are you there?").await;
+    alice.until("ACK:c1:").await;
+
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send("SYNC:0:100").await;
+    let lines = bob.collect_until("SYNC_END:").await;
+    assert_eq!(lines.len(), 2, "{lines:?}");
+    assert!(lines[0].ends_with(":alice:bob:") || lines[0].ends_with(":c1:are you there?"));
+    let id = lines[0].split(':').nth(1).unwrap();
+    assert_eq!(lines[1], format!("SYNC_END:{id}:0"));
+    // Syncing from the last id seen returns nothing new.
+    bob.send(&format!("SYNC:{id}:100")).await;
+    bob.expect(&format!("SYNC_END:{id}:0")).await;
+}
+
+#[tokio::test]
+async fn an_acked_message_survives_a_server_restart() {
+    let server = TestServer::start().await;
+    let (mut alice, bob) = server.friends("alice", "bob").await;
+    drop(bob);
+    alice.until("CONNECT_CLIENT:bob:offline").await;
+    alice.send("MSG:bob:c1:written before the restart").await;
+    alice.until("ACK:c1:").await;
+    let token = alice.token.clone().unwrap();
+
+    let dir = server.stop().await;
+    // Clients hear the server going away.
+    assert!(
+        alice
+            .until_closed()
+            .await
+            .iter()
+            .any(|l| l.starts_with("BYE:shutdown:"))
+    );
+
+    let server = TestServer::start_with(dir, |_| {}).await;
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send("SYNC:0:100").await;
+    let lines = bob.collect_until("SYNC_END:").await;
+    assert!(
+        lines[0].ends_with(":c1:written before the restart"),
+        "{lines:?}"
+    );
+    // A session token survives the restart, so reconnecting costs no password.
+    let mut alice = server.connect().await;
+    alice.send(&format!("RESUME:alice:{token}")).await;
+    assert!(alice.recv().await.starts_with("LOGIN:true:"));
+}
+
+#[tokio::test]
+async fn resume_tokens_are_revoked_by_logout_and_password_change() {
+    let server = TestServer::start().await;
+    let mut a = server.user("alice").await;
+    let token = a.token.clone().unwrap();
+    let mut b = server.connect().await;
+    b.send(&format!("RESUME:alice:{token}")).await;
+    assert!(b.recv().await.starts_with("LOGIN:true:"));
+    b.send("RESUME:alice:not-a-token").await;
+    assert!(b.recv().await.starts_with("ERROR:already_logged_in:"));
+    let mut c = server.connect().await;
+    c.send("RESUME:alice:not-a-token").await;
+    assert!(c.recv().await.starts_with("LOGIN:false:bad_token:"));
+
+    a.send("LOGOUT").await;
+    assert_eq!(a.until_closed().await, ["BYE:logged_out:logged out"]);
+    c.send(&format!("RESUME:alice:{token}")).await;
+    assert!(c.recv().await.starts_with("LOGIN:false:bad_token:"));
+
+    let mut d = server.connect().await;
+    let token_d = {
+        d.login("alice").await;
+        d.token.clone().unwrap()
+    };
+    b.send("PASSWD:wrong:newpassword").await;
+    assert!(b.recv().await.starts_with("ERROR:bad_credentials:"));
+    b.send("PASSWD:password:newpassword").await;
+    b.expect("PASSWD:true").await;
+    c.send(&format!("RESUME:alice:{token_d}")).await;
+    assert!(c.recv().await.starts_with("LOGIN:false:bad_token:"));
+    c.login_with("alice", "newpassword").await;
+}
+
+#[tokio::test]
+async fn groups_fan_out_to_members_only() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut carol = server.user("carol").await;
+
+    alice.send("GROUP_CREATE:周末 hiking: group").await;
+    let info = alice.recv().await;
+    let gid: u64 = info.split(':').nth(1).unwrap().parse().unwrap();
+    assert_eq!(
+        info,
+        format!("GROUP_INFO:{gid}:alice:1:周末 hiking%3A group")
+    );
+
+    alice.send(&format!("GROUP_INVITE:{gid}:carol")).await;
+    assert!(alice.recv().await.starts_with("ERROR:not_friends:"));
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.expect(&format!("GROUP_INFO:{gid}:alice:2:周末 hiking%3A group"))
+        .await;
+    alice
+        .expect(&format!("MEMBER:{gid}:bob:member:online:bob"))
+        .await;
+
+    // A stranger can neither post, read nor list.
+    for line in [
+        format!("GROUP:{gid}:x1:let me in"),
+        format!("HISTORY:group:{gid}:0:10"),
+        format!("GROUP_MEMBERS:{gid}"),
+    ] {
+        carol.send(&line).await;
+        assert!(
+            carol.recv().await.starts_with("ERROR:not_member:"),
+            "{line}"
+        );
+    }
+    carol.send("GROUP:999:x1:hello").await;
+    assert!(carol.recv().await.starts_with("ERROR:no_such_group:"));
+
+    carol.send(&format!("GROUP_JOIN:{gid}")).await;
+    carol
+        .expect(&format!("GROUP_INFO:{gid}:alice:3:周末 hiking%3A group"))
+        .await;
+    alice
+        .expect(&format!("MEMBER:{gid}:carol:member:online:carol"))
+        .await;
+    bob.expect(&format!("MEMBER:{gid}:carol:member:online:carol"))
+        .await;
+
+    bob.send(&format!("GROUP:{gid}:g1:大家好")).await;
+    assert!(bob.recv().await.starts_with("ACK:g1:"));
+    let a = alice.recv().await;
+    let c = carol.recv().await;
+    assert_eq!(a, c);
+    assert!(
+        a.starts_with("GROUP:") && a.ends_with(&format!(":{gid}:bob:"))
+            || a.ends_with(":g1:大家好")
+    );
+    assert_eq!(
+        bob.drain(QUIET).await,
+        Vec::<String>::new(),
+        "no echo to the sender"
+    );
+
+    carol.send(&format!("GROUP_MEMBERS:{gid}")).await;
+    let members = carol.collect_until("MEMBERS_END:").await;
+    assert_eq!(
+        members,
+        [
+            format!("MEMBER:{gid}:alice:owner:online:alice"),
+            format!("MEMBER:{gid}:bob:member:online:bob"),
+            format!("MEMBER:{gid}:carol:member:online:carol"),
+            format!("MEMBERS_END:{gid}:3"),
+        ]
+    );
+
+    // Only the owner kicks, renames, dissolves; the owner cannot just leave.
+    bob.send(&format!("GROUP_KICK:{gid}:carol")).await;
+    assert!(bob.recv().await.starts_with("ERROR:not_owner:"));
+    bob.send(&format!("GROUP_RENAME:{gid}:mine now")).await;
+    assert!(bob.recv().await.starts_with("ERROR:not_owner:"));
+    alice.send(&format!("GROUP_LEAVE:{gid}")).await;
+    assert!(alice.recv().await.starts_with("ERROR:owner_cannot_leave:"));
+
+    alice.send(&format!("GROUP_KICK:{gid}:carol")).await;
+    carol.expect(&format!("GROUP_GONE:{gid}:kicked")).await;
+    alice
+        .expect(&format!("MEMBER_LEFT:{gid}:carol:kicked"))
+        .await;
+    bob.expect(&format!("MEMBER_LEFT:{gid}:carol:kicked")).await;
+    carol.send(&format!("GROUP:{gid}:x2:back?")).await;
+    assert!(carol.recv().await.starts_with("ERROR:not_member:"));
+
+    alice.send(&format!("GROUP_RENAME:{gid}:Hiking")).await;
+    alice
+        .expect(&format!("GROUP_INFO:{gid}:alice:2:Hiking"))
+        .await;
+    bob.expect(&format!("GROUP_INFO:{gid}:alice:2:Hiking"))
+        .await;
+
+    bob.send("GROUPS").await;
+    bob.expect(&format!("GROUP_INFO:{gid}:alice:2:Hiking"))
+        .await;
+    bob.expect("GROUPS_END:1").await;
+    bob.send(&format!("GROUP_LEAVE:{gid}")).await;
+    bob.expect(&format!("GROUP_GONE:{gid}:left")).await;
+    alice.expect(&format!("MEMBER_LEFT:{gid}:bob:left")).await;
+
+    alice.send(&format!("GROUP_DISSOLVE:{gid}")).await;
+    alice.expect(&format!("GROUP_GONE:{gid}:dissolved")).await;
+    alice.send(&format!("GROUP:{gid}:g2:anyone?")).await;
+    assert!(alice.recv().await.starts_with("ERROR:no_such_group:"));
+}
+
+#[tokio::test]
+async fn an_offline_member_catches_up_on_group_messages() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut bob = server.user("bob").await;
+    alice.send("GROUP_CREATE:team").await;
+    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    alice
+        .send(&format!("GROUP:{gid}:before:sent before bob joined"))
+        .await;
+    alice.until("ACK:before:").await;
+    bob.send(&format!("GROUP_JOIN:{gid}")).await;
+    bob.until("GROUP_INFO:").await;
+    drop(bob);
+    alice
+        .send(&format!("GROUP:{gid}:after:sent while bob was away"))
+        .await;
+    alice.until("ACK:after:").await;
+
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send("SYNC:0:100").await;
+    let lines = bob.collect_until("SYNC_END:").await;
+    assert_eq!(lines.len(), 2, "only messages since joining: {lines:?}");
+    assert!(lines[0].ends_with(":after:sent while bob was away"));
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_others_keep_receiving() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.outbox_capacity = 32;
+        c.write_timeout = Duration::from_secs(2);
+    })
+    .await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut sleepy = Peer::connect_small(server.addr).await;
+    sleepy.send("RESIGER:sleepy:password").await;
+    sleepy.expect("RESIGER:true:sleepy").await;
+    sleepy.login("sleepy").await;
+    alice.send("GROUP_CREATE:busy").await;
+    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    alice.until("MEMBER:").await;
+    bob.until("GROUP_INFO:").await;
+    sleepy.send(&format!("GROUP_JOIN:{gid}")).await;
+    sleepy.until("GROUP_INFO:").await;
+    alice.until("MEMBER:").await;
+    bob.until("MEMBER:").await;
+
+    // Bob reads everything in the background; sleepy reads nothing while the flood goes on.
+    let reader = tokio::spawn(async move {
+        let mut got = 0;
+        while got < 1000 {
+            let line = bob.recv().await;
+            if line.starts_with("GROUP:") {
+                got += 1;
+            }
+        }
+        got
+    });
+    let text = "x".repeat(7000);
+    for i in 0..1000 {
+        alice.send(&format!("GROUP:{gid}:m{i}:{text}")).await;
+        alice.until(&format!("ACK:m{i}:")).await;
+    }
+    assert_eq!(reader.await.unwrap(), 1000);
+    // Sleepy's connection was closed by the server: reading now reaches the end of the stream.
+    let backlog = sleepy.until_closed().await;
+    let got = backlog.iter().filter(|l| l.starts_with("GROUP:")).count();
+    assert!(
+        got < 1000,
+        "sleepy should have been cut off, but got all {got}"
+    );
+}
+
+#[tokio::test]
+async fn an_overlong_line_is_refused_and_closes_but_bad_utf8_does_not() {
+    let server = TestServer::start().await;
+    let mut p = server.connect().await;
+    p.send_raw(b"\xff\xfe\n").await;
+    assert!(p.recv().await.starts_with("ERROR:bad_request:"));
+    p.send("").await;
+    p.send("PING:1").await;
+    p.expect("PONG:1").await;
+    p.send_raw(&vec![b'a'; 70 * 1024]).await;
+    let rest = p.until_closed().await;
+    assert_eq!(rest.len(), 1, "{rest:?}");
+    assert!(rest[0].starts_with("ERROR:line_too_long:"));
+}
+
+#[tokio::test]
+async fn a_silent_connection_is_pinged_then_closed() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.heartbeat = Duration::from_millis(200);
+        c.idle_timeout = Duration::from_millis(800);
+    })
+    .await;
+    let mut p = server.connect().await;
+    let lines = p.until_closed().await;
+    assert_eq!(lines.first().map(String::as_str), Some("PING:1"));
+    assert!(
+        lines.last().unwrap().starts_with("BYE:timeout:"),
+        "{lines:?}"
+    );
+
+    // Answering pings keeps a connection open.
+    let mut q = server.connect().await;
+    for _ in 0..3 {
+        let ping = q.until("PING:").await;
+        q.send(&ping.replace("PING", "PONG")).await;
+    }
+}
+
+#[tokio::test]
+async fn connections_over_the_limit_are_told_the_server_is_busy() {
+    let server =
+        TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.max_connections = 1).await;
+    let mut first = server.connect().await;
+    let mut second = server.connect().await;
+    let lines = second.until_closed().await;
+    assert_eq!(lines.len(), 1);
+    assert!(lines[0].starts_with("BYE:busy:"));
+    first.send("PING:1").await;
+    first.expect("PONG:1").await;
+}
+
+#[tokio::test]
+async fn file_verbs_answer_clearly_until_transfers_exist() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let sha = "a".repeat(64);
+    alice
+        .send(&format!("FileTran:user:bob:f1:10:{sha}:notes.txt"))
+        .await;
+    assert_eq!(
+        alice.recv().await,
+        "ERROR:bad_request:file transfer is not available on this server yet:f1"
+    );
+}
+
+impl Peer {
+    async fn login_with(&mut self, account: &str, password: &str) {
+        self.send(&format!("LOGIN:{account}:{password}")).await;
+        let reply = self.until("LOGIN:").await;
+        assert!(reply.starts_with("LOGIN:true:"), "{reply}");
+    }
+}
