@@ -1,0 +1,111 @@
+//! The `ququ-server` binary as an operator runs it, and the connection-info table it keeps.
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+use common::{Peer, TestServer};
+use ququ_server::storage::Store;
+
+#[tokio::test]
+async fn the_connection_table_records_who_is_connected_from_where() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let anonymous = server.connect().await;
+    alice.send("PING:1").await;
+    alice.expect("PONG:1").await;
+
+    // A second handle on the live database, as an operator's tool would open it.
+    let db = ququ_server::SqliteStore::open(
+        &server.dir.path().join("ququ.db"),
+        ququ_server::Durability::Normal,
+    )
+    .unwrap();
+    let rows = db.connections().unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let alice_row = rows
+        .iter()
+        .find(|r| r.account.as_deref() == Some("alice"))
+        .unwrap();
+    assert_eq!(alice_row.ip, "127.0.0.1");
+    assert!(alice_row.port > 0 && alice_row.since > 0);
+    assert!(
+        rows.iter().any(|r| r.account.is_none()),
+        "not logged in yet"
+    );
+
+    drop(alice);
+    drop(anonymous);
+    // The rows go when the connections do.
+    for _ in 0..100 {
+        if db.connections().unwrap().is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(db.connections().unwrap().is_empty());
+}
+
+#[test]
+fn sigterm_says_goodbye_to_clients_and_exits_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("ququ-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first}"))
+        .to_owned();
+    let mut second = String::new();
+    out.read_line(&mut second).unwrap();
+    assert_eq!(
+        second.trim(),
+        format!("database: {}", dir.path().join("ququ.db").display())
+    );
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let mut p = Peer::connect(addr.parse().unwrap()).await;
+        p.send("RESIGER:alice:secret").await;
+        p.expect("RESIGER:true:alice").await;
+        let status = Command::new("kill")
+            .args(["-TERM", &child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let rest = p.until_closed().await;
+        assert_eq!(rest.len(), 1, "{rest:?}");
+        assert!(rest[0].starts_with("BYE:shutdown:"));
+    });
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    let mut last = String::new();
+    out.read_line(&mut last).unwrap();
+    assert_eq!(last.trim(), "ququ-server stopped");
+}
+
+#[test]
+fn a_corrupt_database_is_reported_not_replaced() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ququ.db");
+    std::fs::write(&db, vec![0x42; 8192]).unwrap();
+    let output = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!output.status.success());
+    let err = String::from_utf8_lossy(&output.stderr);
+    assert!(err.contains("cannot be used"), "{err}");
+    assert_eq!(std::fs::read(&db).unwrap(), vec![0x42; 8192]);
+}
