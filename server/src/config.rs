@@ -29,7 +29,7 @@ pub enum ConfigError {
 /// Everything `run` needs besides the listener.
 #[derive(Debug, Clone)]
 pub struct Config {
-    /// Holds `ququ.db` (and, later, relayed files).
+    /// Holds `ququ.db` and `files/` (relayed files).
     pub data_dir: PathBuf,
     /// Connections beyond this are answered `BYE:busy` and closed.
     pub max_connections: usize,
@@ -48,6 +48,10 @@ pub struct Config {
     pub token_ttl: Duration,
     /// How long shutdown waits for sessions to say goodbye.
     pub shutdown_grace: Duration,
+    /// Bytes of live relayed files one user may have on the server.
+    pub file_quota: u64,
+    /// How long a relayed file is kept.
+    pub file_lifetime: Duration,
 }
 
 impl Config {
@@ -63,11 +67,18 @@ impl Config {
             write_timeout: Duration::from_secs(10),
             token_ttl: Duration::from_secs(30 * 24 * 3600),
             shutdown_grace: Duration::from_secs(5),
+            file_quota: 5 << 30,
+            file_lifetime: Duration::from_secs(7 * 24 * 3600),
         }
     }
 
     pub fn db_path(&self) -> PathBuf {
         self.data_dir.join("ququ.db")
+    }
+
+    /// Where relayed files live: `files/<sha256>` when complete, `files/partial/<id>` while uploading.
+    pub fn files_dir(&self) -> PathBuf {
+        self.data_dir.join("files")
     }
 }
 
@@ -85,6 +96,8 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// data_dir = "/var/lib/ququ"
 /// max_connections = 10000
 /// durability = "full"        # or "normal"
+/// file_quota_mb = 5120       # relayed files one user may keep
+/// file_lifetime_days = 7
 /// heartbeat_secs = 30
 /// idle_timeout_secs = 90
 /// [limits]
@@ -92,6 +105,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// name = 32
 /// friends = 1000
 /// members = 500
+/// file = 1073741824          # largest relayed file, bytes
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -104,6 +118,8 @@ pub struct FileConfig {
     pub idle_timeout_secs: Option<u64>,
     pub outbox_capacity: Option<usize>,
     pub token_ttl_days: Option<u64>,
+    pub file_quota_mb: Option<u64>,
+    pub file_lifetime_days: Option<u64>,
     #[serde(default)]
     pub limits: FileLimits,
 }
@@ -155,6 +171,12 @@ impl FileConfig {
         }
         if let Some(days) = self.token_ttl_days {
             config.token_ttl = Duration::from_secs(days * 24 * 3600);
+        }
+        if let Some(mb) = self.file_quota_mb {
+            config.file_quota = mb << 20;
+        }
+        if let Some(days) = self.file_lifetime_days {
+            config.file_lifetime = Duration::from_secs(days * 24 * 3600);
         }
         let l = &self.limits;
         let limits = &mut config.limits;

@@ -93,6 +93,25 @@ pub async fn run_with_store(
     let tracker = TaskTracker::new();
     let next_id = AtomicU64::new(1);
 
+    // Relayed files past their lifetime are removed at start and then every minute.
+    {
+        let services = services.clone();
+        let stop = stop.clone();
+        tracker.spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(60));
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = every.tick() => {
+                        if let Err(e) = services.sweep_expired_files().await {
+                            tracing::warn!(error = %e, "could not sweep expired files");
+                        }
+                    }
+                }
+            }
+        });
+    }
+
     let accept = async {
         loop {
             let (socket, peer) = match listener.accept().await {

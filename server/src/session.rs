@@ -11,7 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 use tokio::io::{AsyncWriteExt, BufWriter};
 use tokio::net::TcpStream;
-use tokio::net::tcp::OwnedWriteHalf;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::codec::FramedRead;
@@ -135,33 +135,33 @@ pub(crate) async fn serve(
     let mut pinged = false;
     let mut nonce = 0u64;
 
-    let end: SessionError = loop {
+    let end: End = loop {
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => {
                 writer.goodbye(ErrorCode::Shutdown, "the server is shutting down").await;
-                break SessionError::Shutdown;
+                break End::Closed(SessionError::Shutdown);
             }
             _ = slow.cancelled() => {
                 writer.goodbye(ErrorCode::SlowReader, "you were not reading fast enough").await;
-                break SessionError::SlowReader;
+                break End::Closed(SessionError::SlowReader);
             }
             frame = lines.next() => {
                 let text = match frame {
-                    None => break SessionError::Eof,
+                    None => break End::Closed(SessionError::Eof),
                     Some(Err(CodecError::LineTooLong { max })) => {
                         let err = ServerMessage::error(
                             ErrorCode::LineTooLong,
                             format!("a line may have at most {max} bytes; closing"),
                         );
                         let _ = writer.send_msgs(&[err]).await;
-                        break SessionError::LineTooLong;
+                        break End::Closed(SessionError::LineTooLong);
                     }
-                    Some(Err(CodecError::Io(e))) => break SessionError::Io(e),
+                    Some(Err(CodecError::Io(e))) => break End::Closed(SessionError::Io(e)),
                     Some(Ok(Err(_not_utf8))) => {
                         let err = ServerMessage::error(ErrorCode::BadRequest, "the line is not valid UTF-8");
                         if let Err(e) = writer.send_msgs(&[err]).await {
-                            break e;
+                            break End::Closed(e);
                         }
                         continue;
                     }
@@ -174,6 +174,12 @@ pub(crate) async fn serve(
                     continue;
                 }
                 let outcome = match ClientMessage::parse(&text) {
+                    // A data connection announces itself on its first line, before any login.
+                    Ok(msg @ (ClientMessage::FilePut { .. } | ClientMessage::FileGet { .. }))
+                        if ctx.caller.is_none() =>
+                    {
+                        break End::Data(msg);
+                    }
                     Ok(msg) => {
                         tracing::debug!(session = id, verb = msg.verb(), "request");
                         services.handle(&mut ctx, msg).await
@@ -181,10 +187,10 @@ pub(crate) async fn serve(
                     Err(e) => vec![ServerMessage::error(e.code(), e.to_string())].into(),
                 };
                 if let Err(e) = writer.send_msgs(&outcome.replies).await {
-                    break e;
+                    break End::Closed(e);
                 }
                 if outcome.close {
-                    break SessionError::LoggedOut;
+                    break End::Closed(SessionError::LoggedOut);
                 }
             }
             Some(first) = outbox.recv() => {
@@ -197,30 +203,76 @@ pub(crate) async fn serve(
                 }
                 let refs: Vec<&str> = batch.iter().map(|l| l.as_ref()).collect();
                 if let Err(e) = writer.send(&refs).await {
-                    break e;
+                    break End::Closed(e);
                 }
             }
             _ = tick.tick() => {
                 let silent = last_heard.elapsed();
                 if silent >= idle_timeout {
                     writer.goodbye(ErrorCode::Timeout, "no sign of life; closing").await;
-                    break SessionError::Idle;
+                    break End::Closed(SessionError::Idle);
                 }
                 if silent >= heartbeat && !pinged {
                     nonce += 1;
                     pinged = true;
                     if let Err(e) = writer.send_msgs(&[ServerMessage::Ping { nonce }]).await {
-                        break e;
+                        break End::Closed(e);
                     }
                 }
             }
         }
     };
-    match &end {
-        SessionError::Eof | SessionError::LoggedOut | SessionError::Shutdown => {
-            tracing::debug!(session = id, %peer, reason = %end, "connection closed")
+    if let End::Data(msg) = end {
+        transfer(lines, writer, msg, &services).await;
+        services.disconnected(&ctx).await;
+        return;
+    }
+    if let End::Closed(end) = &end {
+        match end {
+            SessionError::Eof | SessionError::LoggedOut | SessionError::Shutdown => {
+                tracing::debug!(session = id, %peer, reason = %end, "connection closed")
+            }
+            _ => tracing::info!(session = id, %peer, reason = %end, "connection closed"),
         }
-        _ => tracing::info!(session = id, %peer, reason = %end, "connection closed"),
     }
     services.disconnected(&ctx).await;
+}
+
+/// How the chat loop ended.
+enum End {
+    Closed(SessionError),
+    /// The first line was `FILE_PUT:`/`FILE_GET:`: the rest of the connection is raw file bytes.
+    Data(ClientMessage),
+}
+
+/// Runs a data connection: the bytes after the first line are the file (upload) or the reply is (download).
+async fn transfer(
+    lines: FramedRead<OwnedReadHalf, LineCodec>,
+    mut writer: Writer,
+    msg: ClientMessage,
+    services: &Services,
+) {
+    // Bytes that arrived with the first line are already in the codec's buffer: they come first.
+    let parts = lines.into_parts();
+    let buffered = std::io::Cursor::new(parts.read_buf.to_vec());
+    let mut bytes = tokio::io::AsyncReadExt::chain(buffered, parts.io);
+    let result = match msg {
+        ClientMessage::FilePut { token, offset } => services
+            .receive_upload(&token, offset, &mut bytes)
+            .await
+            .map(Some),
+        ClientMessage::FileGet { token, offset } => services
+            .send_download(&token, offset, &mut writer.inner)
+            .await
+            .map(|()| None),
+        _ => Ok(None),
+    };
+    let reply = match result {
+        Ok(reply) => reply,
+        Err(e) => Some(e.to_message()),
+    };
+    if let Some(reply) = reply {
+        let _ = writer.send_msgs(&[reply]).await;
+    }
+    let _ = writer.inner.shutdown().await;
 }

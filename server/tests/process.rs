@@ -13,9 +13,10 @@ use ququ_server::storage::Store;
 async fn the_connection_table_records_who_is_connected_from_where() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
-    let anonymous = server.connect().await;
-    alice.send("PING:1").await;
-    alice.expect("PONG:1").await;
+    let mut anonymous = server.connect().await;
+    // An answered ping means the server has accepted and recorded the connection.
+    anonymous.send("PING:1").await;
+    anonymous.expect("PONG:1").await;
 
     // A second handle on the live database, as an operator's tool would open it.
     let db = ququ_server::SqliteStore::open(

@@ -546,20 +546,6 @@ async fn connections_over_the_limit_are_told_the_server_is_busy() {
     first.expect("PONG:1").await;
 }
 
-#[tokio::test]
-async fn file_verbs_answer_clearly_until_transfers_exist() {
-    let server = TestServer::start().await;
-    let mut alice = server.user("alice").await;
-    let sha = "a".repeat(64);
-    alice
-        .send(&format!("FileTran:user:bob:f1:10:{sha}:notes.txt"))
-        .await;
-    assert_eq!(
-        alice.recv().await,
-        "ERROR:bad_request:file transfer is not available on this server yet:f1"
-    );
-}
-
 impl Peer {
     async fn login_with(&mut self, account: &str, password: &str) {
         self.send(&format!("LOGIN:{account}:{password}")).await;

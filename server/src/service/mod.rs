@@ -9,10 +9,12 @@
 //! - `accounts` — register, login, resume, logout, nickname, password.
 //! - `friends` — search, requests, friends, remarks, presence notices.
 //! - `groups` — group lifecycle and membership.
+//! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
 //! - `hub` — online sessions and their outboxes.
 
 mod accounts;
+mod files;
 mod friends;
 mod groups;
 pub mod hub;
@@ -125,6 +127,7 @@ pub struct Services {
     store: Arc<dyn Store>,
     pub hub: Hub,
     config: Arc<Config>,
+    grants: files::Grants,
 }
 
 impl std::fmt::Debug for Services {
@@ -139,6 +142,7 @@ impl Services {
             store,
             hub: Hub::default(),
             config,
+            grants: files::Grants::default(),
         }
     }
 
@@ -173,12 +177,6 @@ impl Services {
     async fn dispatch(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Result<Outcome> {
         use ClientMessage as C;
         let sid = ctx.id;
-        let not_yet = || {
-            ServiceError::refused(
-                ErrorCode::BadRequest,
-                "file transfer is not available on this server yet",
-            )
-        };
         let replies = match msg {
             // These work without logging in.
             C::Register {
@@ -191,7 +189,12 @@ impl Services {
             C::Ping { nonce } => vec![ServerMessage::Pong { nonce }],
             C::Pong { .. } => Vec::new(),
             C::Logout => return self.logout(ctx).await,
-            C::FilePut { .. } | C::FileGet { .. } => return Err(not_yet()),
+            C::FilePut { .. } | C::FileGet { .. } => {
+                return Err(ServiceError::refused(
+                    ErrorCode::BadRequest,
+                    "FILE_PUT and FILE_GET must be the first line of a new connection",
+                ));
+            }
             // Everything else needs a logged-in caller.
             C::SetNickname { nickname } => self.set_nickname(me(ctx)?, sid, nickname).await?,
             C::ChangePassword { old, new } => self.change_password(me(ctx)?, old, new).await?,
@@ -241,14 +244,20 @@ impl Services {
             C::RenameGroup { group, name } => self.rename_group(me(ctx)?, group, name).await?,
             C::ListMembers { group } => self.list_members(me(ctx)?, group).await?,
             C::ListGroups => self.list_groups(me(ctx)?).await?,
-            C::FileOffer { client_id, .. } => {
-                me(ctx)?;
-                return Err(not_yet().about(client_id));
+            C::FileOffer {
+                to,
+                client_id,
+                size,
+                sha256,
+                name,
+            } => {
+                let caller = me(ctx).map_err(|e| e.about(client_id.clone()))?;
+                self.offer_file(caller, to, client_id, size, sha256, name)
+                    .await?
             }
-            C::FileAccept { file } | C::FileReject { file } | C::FileCancel { file } => {
-                me(ctx)?;
-                return Err(not_yet().about(file.to_string()));
-            }
+            C::FileAccept { file } => self.accept_file(me(ctx)?, file).await?,
+            C::FileReject { file } => self.reject_file(me(ctx)?, file).await?,
+            C::FileCancel { file } => self.cancel_file(me(ctx)?, file).await?,
         };
         Ok(replies.into())
     }

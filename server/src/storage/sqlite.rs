@@ -14,9 +14,11 @@ use super::{
     Body, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord, NewMessage,
     RequestRecord, Store, StoreError, Stored, StoredMessage, Target, UserId, UserRecord,
 };
+use super::{FileRecord, FileStatus, NewFile};
 
 /// Each entry upgrades the schema by one version; `PRAGMA user_version` records how many have run.
-const MIGRATIONS: &[&str] = &[r#"
+const MIGRATIONS: &[&str] = &[
+    r#"
 CREATE TABLE users (
     id            INTEGER PRIMARY KEY,
     account       TEXT NOT NULL UNIQUE COLLATE NOCASE,
@@ -90,7 +92,27 @@ CREATE TABLE messages (
 CREATE INDEX messages_conv ON messages(kind, conv, id);
 CREATE INDEX messages_target ON messages(kind, target, id);
 CREATE INDEX messages_sender ON messages(sender_id, id);
-"#];
+"#,
+    r#"
+-- Files relayed through the server. The bytes live under the data dir, named by content, never by `name`.
+CREATE TABLE files (
+    id        INTEGER PRIMARY KEY,
+    sender_id INTEGER NOT NULL REFERENCES users(id),
+    client_id TEXT NOT NULL,
+    kind      INTEGER NOT NULL,
+    target    INTEGER NOT NULL,
+    name      TEXT NOT NULL,
+    size      INTEGER NOT NULL,
+    sha256    TEXT NOT NULL,
+    status    TEXT NOT NULL,
+    created   INTEGER NOT NULL,
+    expires   INTEGER NOT NULL,
+    UNIQUE (sender_id, client_id)
+);
+CREATE INDEX files_sha ON files(sha256);
+CREATE INDEX files_expires ON files(status, expires);
+"#,
+];
 
 /// How hard SQLite syncs to disk at each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -235,6 +257,31 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         time: r.get::<_, i64>(5)? as Millis,
         client_id: r.get(6)?,
         body,
+    })
+}
+
+const FILE_SELECT: &str = "SELECT id, sender_id, client_id, kind, target, name, size, sha256, status, \
+     created, expires FROM files";
+
+fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
+    let kind: i64 = r.get(3)?;
+    let target: i64 = r.get(4)?;
+    let status: String = r.get(8)?;
+    Ok(FileRecord {
+        id: r.get::<_, i64>(0)? as u64,
+        sender: r.get(1)?,
+        client_id: r.get(2)?,
+        to: if kind == 0 {
+            Target::User(target)
+        } else {
+            Target::Group(target)
+        },
+        name: r.get(5)?,
+        size: r.get::<_, i64>(6)? as u64,
+        sha256: r.get(7)?,
+        status: FileStatus::parse(&status).unwrap_or(FileStatus::Expired),
+        created: r.get::<_, i64>(9)? as Millis,
+        expires: r.get::<_, i64>(10)? as Millis,
     })
 }
 
@@ -666,6 +713,101 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn create_file(&self, f: &NewFile) -> Result<FileRecord, StoreError> {
+        let conn = self.lock()?;
+        let (kind, target) = match f.to {
+            Target::User(u) => (0, u),
+            Target::Group(g) => (1, g),
+        };
+        let inserted = conn.execute(
+            "INSERT INTO files (sender_id, client_id, kind, target, name, size, sha256, status, created, expires) \
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, 'uploading', ?8, ?9) \
+             ON CONFLICT(sender_id, client_id) DO NOTHING",
+            params![
+                f.sender,
+                f.client_id,
+                kind,
+                target,
+                f.name,
+                f.size as i64,
+                f.sha256,
+                f.created as i64,
+                f.expires as i64
+            ],
+        )?;
+        if inserted == 0 {
+            return Err(StoreError::Conflict);
+        }
+        let id = conn.last_insert_rowid();
+        Ok(conn.query_row(&format!("{FILE_SELECT} WHERE id = ?1"), [id], file_from_row)?)
+    }
+
+    fn file(&self, id: u64) -> Result<Option<FileRecord>, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                &format!("{FILE_SELECT} WHERE id = ?1"),
+                [id as i64],
+                file_from_row,
+            )
+            .optional()?)
+    }
+
+    fn file_by_client_id(
+        &self,
+        sender: UserId,
+        client_id: &str,
+    ) -> Result<Option<FileRecord>, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                &format!("{FILE_SELECT} WHERE sender_id = ?1 AND client_id = ?2"),
+                params![sender, client_id],
+                file_from_row,
+            )
+            .optional()?)
+    }
+
+    fn set_file_status(&self, id: u64, status: FileStatus) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE files SET status = ?2 WHERE id = ?1",
+            params![id as i64, status.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn file_bytes_used(&self, sender: UserId) -> Result<u64, StoreError> {
+        let conn = self.lock()?;
+        let n: i64 = conn.query_row(
+            "SELECT COALESCE(SUM(size), 0) FROM files \
+             WHERE sender_id = ?1 AND status IN ('uploading', 'uploaded')",
+            [sender],
+            |r| r.get(0),
+        )?;
+        Ok(n as u64)
+    }
+
+    fn files_expired(&self, now: Millis) -> Result<Vec<FileRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "{FILE_SELECT} WHERE status IN ('uploading', 'uploaded') AND expires <= ?1"
+        ))?;
+        let rows = stmt.query_map([now as i64], file_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM files WHERE sha256 = ?1 AND status IN ('uploading', 'uploaded') LIMIT 1",
+                [sha256],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 
     fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError> {

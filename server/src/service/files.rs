@@ -1,0 +1,573 @@
+//! Relayed files (`FileTran:`): offers, one-time transfer tokens, resumable uploads, verified downloads,
+//! cancel, reject, quota and expiry.
+//!
+//! The bytes travel on a separate data connection (`FILE_PUT:` / `FILE_GET:` as its first line) so chat stays
+//! responsive during a transfer. The session layer hands this module that connection as a plain byte
+//! stream. Files are stored by content (`files/<sha256>`), never under the sender's file name, and become
+//! a message in their conversation only once every byte is here and the SHA-256 matches.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
+
+use ququ_protocol::{Conv, ErrorCode, FileInfo, FileState, ServerMessage};
+
+use super::{Caller, Result, ServiceError, Services, line, now_millis};
+use crate::storage::{
+    Body, FileRecord, FileStatus, NewFile, NewMessage, StoreError, Target, UserId,
+};
+
+const MAX_NAME: usize = 255;
+/// A transfer token is good for this long, and for one data connection.
+const GRANT_TTL: Duration = Duration::from_secs(3600);
+const CHUNK: usize = 256 * 1024;
+
+/// Which way a data connection moves bytes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Direction {
+    Put,
+    Get,
+}
+
+#[derive(Debug)]
+struct Grant {
+    file: u64,
+    user: UserId,
+    direction: Direction,
+    expires: Instant,
+}
+
+/// Outstanding one-time transfer tokens. In memory: after a server restart a client simply asks again
+/// (re-offering with the same client id, or accepting again) and resumes from where the bytes stopped.
+#[derive(Debug, Default)]
+pub struct Grants {
+    map: Mutex<HashMap<String, Grant>>,
+}
+
+impl Grants {
+    fn issue(&self, file: u64, user: UserId, direction: Direction) -> String {
+        let mut bytes = [0u8; 18];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        let token = hex::encode(bytes);
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let now = Instant::now();
+        map.retain(|_, g| g.expires > now);
+        map.insert(
+            token.clone(),
+            Grant {
+                file,
+                user,
+                direction,
+                expires: now + GRANT_TTL,
+            },
+        );
+        token
+    }
+
+    fn take(&self, token: &str, direction: Direction) -> Option<Grant> {
+        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
+        let grant = map.remove(token)?;
+        (grant.direction == direction && grant.expires > Instant::now()).then_some(grant)
+    }
+}
+
+/// A name is shown to people, never used as a path — but one that looks like a path is refused anyway, so
+/// no client is tempted to save it as one.
+fn check_file_name(name: &str) -> Result<()> {
+    let bad = name.trim().is_empty()
+        || name.chars().count() > MAX_NAME
+        || name
+            .chars()
+            .any(|c| c.is_control() || c == '/' || c == '\\')
+        || name == "."
+        || name == "..";
+    if bad {
+        return Err(ServiceError::refused(
+            ErrorCode::BadRequest,
+            format!(
+                "a file name is 1 to {MAX_NAME} characters with no path separators or control characters"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+fn no_file(id: u64, why: &str) -> ServiceError {
+    ServiceError::refused(ErrorCode::NoSuchFile, why.to_owned()).about(id.to_string())
+}
+
+fn io_err(e: std::io::Error) -> ServiceError {
+    ServiceError::Store(StoreError::Unusable {
+        path: "files".into(),
+        reason: e.to_string(),
+    })
+}
+
+impl Services {
+    fn blob_path(&self, sha256: &str) -> PathBuf {
+        self.config.files_dir().join(sha256)
+    }
+
+    fn partial_path(&self, file: u64) -> PathBuf {
+        self.config
+            .files_dir()
+            .join("partial")
+            .join(file.to_string())
+    }
+
+    async fn partial_len(&self, file: u64) -> u64 {
+        tokio::fs::metadata(self.partial_path(file))
+            .await
+            .map_or(0, |m| m.len())
+    }
+
+    /// Users a file is addressed to, with the sender.
+    async fn file_audience(&self, f: &FileRecord) -> Result<Vec<UserId>> {
+        Ok(match f.to {
+            Target::User(u) => vec![f.sender, u],
+            Target::Group(g) => {
+                let mut ids: Vec<UserId> = self
+                    .db(move |s| s.members(g))
+                    .await?
+                    .into_iter()
+                    .map(|m| m.user.id)
+                    .collect();
+                if !ids.contains(&f.sender) {
+                    ids.push(f.sender);
+                }
+                ids
+            }
+        })
+    }
+
+    pub(super) async fn offer_file(
+        &self,
+        me: &Caller,
+        to: Conv,
+        client_id: String,
+        size: u64,
+        sha256: String,
+        name: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let about = |e: ServiceError| e.about(client_id.clone());
+        check_file_name(&name).map_err(about)?;
+        let max = self.config.limits.file;
+        if size > max {
+            return Err(about(ServiceError::refused(
+                ErrorCode::TooLarge,
+                format!("the file is {size} bytes; this server takes files up to {max} bytes"),
+            )));
+        }
+        let target = match &to {
+            Conv::User(account) => {
+                let them = self.user_named(account).await.map_err(about)?;
+                let (uid, tid) = (me.user, them.id);
+                if !self.db(move |s| s.are_friends(uid, tid)).await? {
+                    return Err(about(ServiceError::refused(
+                        ErrorCode::NotFriends,
+                        format!("{} is not your friend", them.account),
+                    )));
+                }
+                Target::User(them.id)
+            }
+            Conv::Group(g) => {
+                self.membership(me, *g).await.map_err(about)?;
+                Target::Group(*g as i64)
+            }
+        };
+        let (uid, cid) = (me.user, client_id.clone());
+        if let Some(existing) = self.db(move |s| s.file_by_client_id(uid, &cid)).await? {
+            return self.resume_offer(me, existing).await;
+        }
+        let used = self.db(move |s| s.file_bytes_used(uid)).await?;
+        let quota = self.config.file_quota;
+        if used.saturating_add(size) > quota {
+            return Err(about(ServiceError::refused(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "your files on the server would take {} bytes; your quota is {quota}",
+                    used + size
+                ),
+            )));
+        }
+        let now = now_millis();
+        let new = NewFile {
+            sender: me.user,
+            client_id,
+            to: target,
+            name,
+            size,
+            sha256,
+            created: now,
+            expires: now.saturating_add(self.config.file_lifetime.as_millis() as u64),
+        };
+        let record = self.db(move |s| s.create_file(&new)).await?;
+        let token = self.grants.issue(record.id, me.user, Direction::Put);
+        Ok(vec![ServerMessage::FileUpload {
+            file: record.id,
+            token,
+            offset: 0,
+        }])
+    }
+
+    /// The same offer again (same client id): resume the upload, or re-acknowledge a finished one.
+    async fn resume_offer(&self, me: &Caller, f: FileRecord) -> Result<Vec<ServerMessage>> {
+        match f.status {
+            FileStatus::Uploading => {
+                let offset = self.partial_len(f.id).await;
+                let token = self.grants.issue(f.id, me.user, Direction::Put);
+                Ok(vec![ServerMessage::FileUpload {
+                    file: f.id,
+                    token,
+                    offset,
+                }])
+            }
+            FileStatus::Uploaded => {
+                let stored = self.store_file_message(&f).await?;
+                Ok(vec![ServerMessage::Ack {
+                    client_id: stored.client_id.clone(),
+                    id: stored.id,
+                    time: stored.time,
+                }])
+            }
+            FileStatus::Cancelled | FileStatus::Expired => Err(no_file(
+                f.id,
+                "that file was cancelled or has expired; offer it again",
+            )
+            .about(f.client_id)),
+        }
+    }
+
+    /// Idempotent: the (sender, client id) pair makes a second call return the first message.
+    async fn store_file_message(&self, f: &FileRecord) -> Result<crate::storage::StoredMessage> {
+        let new = NewMessage {
+            sender: f.sender,
+            to: f.to,
+            client_id: f.client_id.clone(),
+            time: now_millis(),
+            body: Body::File(FileInfo {
+                file_id: f.id,
+                size: f.size,
+                sha256: f.sha256.clone(),
+                name: f.name.clone(),
+            }),
+        };
+        let stored = self.db(move |s| s.store_message(&new)).await?;
+        Ok(stored.message)
+    }
+
+    /// Receives an upload on a data connection. Returns the line to answer with.
+    pub async fn receive_upload(
+        &self,
+        token: &str,
+        offset: u64,
+        bytes: &mut (impl AsyncRead + Unpin),
+    ) -> Result<ServerMessage> {
+        let grant = self.grants.take(token, Direction::Put).ok_or_else(|| {
+            ServiceError::refused(ErrorCode::BadToken, "unknown or used transfer token")
+        })?;
+        let id = grant.file;
+        let f = self
+            .db(move |s| s.file(id))
+            .await?
+            .filter(|f| f.status == FileStatus::Uploading && f.sender == grant.user)
+            .ok_or_else(|| no_file(id, "that upload is finished or withdrawn"))?;
+        let partial = self.partial_path(f.id);
+        let have = self.partial_len(f.id).await;
+        if offset != have {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                format!("the server has {have} bytes of this file; resume from there"),
+            )
+            .about(f.id.to_string()));
+        }
+        if let Some(dir) = partial.parent() {
+            tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
+        }
+        let mut out = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&partial)
+            .await
+            .map_err(io_err)?;
+        let mut remaining = f.size - have;
+        let mut buf = vec![0u8; CHUNK];
+        let idle = self.config.idle_timeout;
+        while remaining > 0 {
+            let want = buf.len().min(remaining as usize);
+            let n = match tokio::time::timeout(idle, bytes.read(&mut buf[..want])).await {
+                Ok(Ok(n)) => n,
+                // A dropped or stalled connection keeps what arrived; the client resumes later.
+                Ok(Err(_)) | Err(_) => 0,
+            };
+            if n == 0 {
+                out.flush().await.map_err(io_err)?;
+                let got = f.size - remaining;
+                return Err(ServiceError::refused(
+                    ErrorCode::BadRequest,
+                    format!(
+                        "the upload stopped at byte {got} of {}; resume from there",
+                        f.size
+                    ),
+                )
+                .about(f.id.to_string()));
+            }
+            out.write_all(&buf[..n]).await.map_err(io_err)?;
+            remaining -= n as u64;
+        }
+        out.sync_all().await.map_err(io_err)?;
+        drop(out);
+        self.finish_upload(f, partial).await
+    }
+
+    async fn finish_upload(&self, f: FileRecord, partial: PathBuf) -> Result<ServerMessage> {
+        let check = partial.clone();
+        let digest = tokio::task::spawn_blocking(move || -> std::io::Result<String> {
+            let mut file = std::fs::File::open(check)?;
+            let mut hasher = Sha256::new();
+            std::io::copy(&mut file, &mut hasher)?;
+            Ok(hex::encode(hasher.finalize()))
+        })
+        .await?
+        .map_err(io_err)?;
+        if digest != f.sha256 {
+            // Start over: the bytes are wrong somewhere and there is no telling where.
+            let _ = tokio::fs::remove_file(&partial).await;
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "the file's SHA-256 does not match the offer; upload it again from the start",
+            )
+            .about(f.id.to_string()));
+        }
+        let blob = self.blob_path(&f.sha256);
+        if tokio::fs::metadata(&blob).await.is_ok() {
+            // Someone uploaded the same content before; keep one copy.
+            let _ = tokio::fs::remove_file(&partial).await;
+        } else {
+            tokio::fs::rename(&partial, &blob).await.map_err(io_err)?;
+        }
+        let id = f.id;
+        self.db(move |s| s.set_file_status(id, FileStatus::Uploaded))
+            .await?;
+        let stored = self.store_file_message(&f).await?;
+        tracing::info!(file = f.id, size = f.size, "file uploaded");
+        let ack = ServerMessage::Ack {
+            client_id: stored.client_id.clone(),
+            id: stored.id,
+            time: stored.time,
+        };
+        let offer = line(&super::messages::to_wire(stored));
+        let audience = self.file_audience(&f).await?;
+        self.hub.send_many(audience, &offer, None);
+        self.hub.send(f.sender, &line(&ack), None);
+        Ok(ServerMessage::FileState {
+            file: f.id,
+            state: FileState::Uploaded,
+        })
+    }
+
+    pub(super) async fn accept_file(&self, me: &Caller, id: u64) -> Result<Vec<ServerMessage>> {
+        let f = self.readable_file(me, id).await?;
+        let token = self.grants.issue(f.id, me.user, Direction::Get);
+        Ok(vec![ServerMessage::FileDownload {
+            file: f.id,
+            token,
+            size: f.size,
+        }])
+    }
+
+    /// A complete file that `me` may read: its sender, its recipient, or a member of its group.
+    async fn readable_file(&self, me: &Caller, id: u64) -> Result<FileRecord> {
+        let f = self
+            .db(move |s| s.file(id))
+            .await?
+            .ok_or_else(|| no_file(id, "there is no such file"))?;
+        let allowed = match f.to {
+            _ if f.sender == me.user => true,
+            Target::User(u) => u == me.user,
+            Target::Group(g) => {
+                let uid = me.user;
+                self.db(move |s| s.role(g, uid)).await?.is_some()
+            }
+        };
+        if !allowed {
+            return Err(ServiceError::refused(
+                ErrorCode::Forbidden,
+                "that file was not sent to you",
+            )
+            .about(id.to_string()));
+        }
+        match f.status {
+            FileStatus::Uploaded => Ok(f),
+            FileStatus::Uploading => Err(no_file(id, "that file is still being uploaded")),
+            FileStatus::Cancelled => Err(no_file(id, "the sender withdrew that file")),
+            FileStatus::Expired => Err(no_file(id, "that file has expired")),
+        }
+    }
+
+    /// Streams a download on a data connection, from `offset` to the end.
+    pub async fn send_download(
+        &self,
+        token: &str,
+        offset: u64,
+        out: &mut (impl AsyncWrite + Unpin),
+    ) -> Result<()> {
+        let grant = self.grants.take(token, Direction::Get).ok_or_else(|| {
+            ServiceError::refused(ErrorCode::BadToken, "unknown or used transfer token")
+        })?;
+        let id = grant.file;
+        let f = self
+            .db(move |s| s.file(id))
+            .await?
+            .filter(|f| f.status == FileStatus::Uploaded)
+            .ok_or_else(|| no_file(id, "that file is no longer available"))?;
+        if offset > f.size {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                format!("the file has only {} bytes", f.size),
+            ));
+        }
+        let mut file = tokio::fs::File::open(self.blob_path(&f.sha256))
+            .await
+            .map_err(io_err)?;
+        file.seek(std::io::SeekFrom::Start(offset))
+            .await
+            .map_err(io_err)?;
+        let mut buf = vec![0u8; CHUNK];
+        let mut sent = offset;
+        let write_timeout = self.config.write_timeout.max(self.config.idle_timeout);
+        while sent < f.size {
+            let n = file.read(&mut buf).await.map_err(io_err)?;
+            if n == 0 {
+                break;
+            }
+            match tokio::time::timeout(write_timeout, out.write_all(&buf[..n])).await {
+                Ok(Ok(())) => sent += n as u64,
+                // The receiver went away; it resumes from what it has.
+                _ => return Ok(()),
+            }
+        }
+        let _ = out.flush().await;
+        if sent == f.size && f.sender != grant.user {
+            let done = ServerMessage::FileState {
+                file: f.id,
+                state: FileState::Downloaded,
+            };
+            self.hub.send(f.sender, &line(&done), None);
+        }
+        Ok(())
+    }
+
+    pub(super) async fn reject_file(&self, me: &Caller, id: u64) -> Result<Vec<ServerMessage>> {
+        let f = self.readable_file(me, id).await?;
+        if f.sender == me.user {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "you sent this file; withdraw it with FILE_CANCEL",
+            )
+            .about(id.to_string()));
+        }
+        let msg = ServerMessage::FileState {
+            file: id,
+            state: FileState::Rejected,
+        };
+        self.hub.send(f.sender, &line(&msg), None);
+        self.hub.send(me.user, &line(&msg), None);
+        Ok(Vec::new())
+    }
+
+    pub(super) async fn cancel_file(&self, me: &Caller, id: u64) -> Result<Vec<ServerMessage>> {
+        let f = self
+            .db(move |s| s.file(id))
+            .await?
+            .filter(|f| f.sender == me.user)
+            .ok_or_else(|| no_file(id, "you have no such file"))?;
+        if !f.status.is_live() {
+            return Err(no_file(id, "that file is already withdrawn or expired"));
+        }
+        self.retire_file(&f, FileStatus::Cancelled).await?;
+        Ok(Vec::new())
+    }
+
+    /// Marks a file cancelled or expired, frees its bytes, and tells everyone it was addressed to.
+    async fn retire_file(&self, f: &FileRecord, status: FileStatus) -> Result<()> {
+        let (id, sha) = (f.id, f.sha256.clone());
+        let in_use = self
+            .db(move |s| {
+                s.set_file_status(id, status)?;
+                s.blob_in_use(&sha)
+            })
+            .await?;
+        let _ = tokio::fs::remove_file(self.partial_path(f.id)).await;
+        if !in_use {
+            let _ = tokio::fs::remove_file(self.blob_path(&f.sha256)).await;
+        }
+        let state = if status == FileStatus::Expired {
+            FileState::Expired
+        } else {
+            FileState::Cancelled
+        };
+        let msg = line(&ServerMessage::FileState { file: f.id, state });
+        let audience = self.file_audience(f).await?;
+        self.hub.send_many(audience, &msg, None);
+        Ok(())
+    }
+
+    /// Retires every file past its lifetime. Run at start and periodically.
+    pub async fn sweep_expired_files(&self) -> Result<usize> {
+        let now = now_millis();
+        let expired = self.db(move |s| s.files_expired(now)).await?;
+        for f in &expired {
+            self.retire_file(f, FileStatus::Expired).await?;
+        }
+        if !expired.is_empty() {
+            tracing::info!(count = expired.len(), "expired relayed files removed");
+        }
+        Ok(expired.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_names_that_look_like_paths_are_refused() {
+        for bad in [
+            "../../etc/passwd",
+            "a/b",
+            "a\\b",
+            "..",
+            ".",
+            "",
+            "  ",
+            "a\nb",
+            "x\0",
+        ] {
+            assert!(check_file_name(bad).is_err(), "{bad:?}");
+        }
+        for ok in [
+            "notes.txt",
+            "照片 2026.jpg",
+            "..hidden",
+            "a..b",
+            "résumé (final).pdf",
+        ] {
+            assert!(check_file_name(ok).is_ok(), "{ok:?}");
+        }
+    }
+
+    #[test]
+    fn a_token_works_once_and_only_in_its_direction() {
+        let grants = Grants::default();
+        let t = grants.issue(1, 2, Direction::Put);
+        assert!(grants.take(&t, Direction::Get).is_none());
+        let t = grants.issue(1, 2, Direction::Put);
+        assert_eq!(grants.take(&t, Direction::Put).map(|g| g.file), Some(1));
+        assert!(grants.take(&t, Direction::Put).is_none());
+    }
+}

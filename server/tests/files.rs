@@ -1,0 +1,348 @@
+//! Files relayed through the server (`FileTran:`): offer, upload on a data connection, download, resume.
+
+mod common;
+
+use std::net::SocketAddr;
+
+use common::TestServer;
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpStream;
+
+/// Deterministic bytes that do not compress or repeat (xorshift).
+fn content(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    let mut out = Vec::with_capacity(len + 8);
+    while out.len() < len {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        out.extend_from_slice(&x.to_le_bytes());
+    }
+    out.truncate(len);
+    out
+}
+
+fn sha(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// `FILE_UPLOAD:<id>:<token>:<offset>` → (id, token, offset).
+fn upload_grant(line: &str) -> (u64, String, u64) {
+    let f: Vec<&str> = line.split(':').collect();
+    assert_eq!(f[0], "FILE_UPLOAD", "{line}");
+    (
+        f[1].parse().unwrap(),
+        f[2].to_owned(),
+        f[3].parse().unwrap(),
+    )
+}
+
+/// Sends `FILE_PUT` and the bytes on a new connection; returns the server's answer.
+async fn put(addr: SocketAddr, token: &str, offset: u64, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("FILE_PUT:{token}:{offset}\n").as_bytes())
+        .await
+        .unwrap();
+    s.write_all(bytes).await.unwrap();
+    s.shutdown().await.unwrap();
+    let mut reply = String::new();
+    BufReader::new(s).read_line(&mut reply).await.unwrap();
+    reply.trim_end().to_owned()
+}
+
+/// Downloads with `FILE_GET` from `offset`.
+async fn get(addr: SocketAddr, token: &str, offset: u64) -> Vec<u8> {
+    let mut s = TcpStream::connect(addr).await.unwrap();
+    s.write_all(format!("FILE_GET:{token}:{offset}\n").as_bytes())
+        .await
+        .unwrap();
+    let mut out = Vec::new();
+    s.read_to_end(&mut out).await.unwrap();
+    out
+}
+
+/// `FILE_DOWNLOAD:<id>:<token>:<size>` → token.
+fn download_token(line: &str) -> String {
+    let f: Vec<&str> = line.split(':').collect();
+    assert_eq!(f[0], "FILE_DOWNLOAD", "{line}");
+    f[2].to_owned()
+}
+
+#[tokio::test]
+async fn a_100_mb_file_arrives_byte_identical() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let data = content(100 << 20, 7);
+    let digest = sha(&data);
+    alice
+        .send(&format!(
+            "FileTran:user:bob:f1:{}:{digest}:holiday video.mp4",
+            data.len()
+        ))
+        .await;
+    let (id, token, offset) = upload_grant(&alice.recv().await);
+    assert_eq!(offset, 0);
+    assert_eq!(
+        put(server.addr, &token, 0, &data).await,
+        format!("FILE_STATE:{id}:uploaded")
+    );
+    assert!(alice.until("ACK:f1:").await.starts_with("ACK:f1:"));
+    let offer = bob.until("FileTran:").await;
+    assert!(
+        offer.ends_with(&format!(
+            ":f1:{id}:{}:{digest}:holiday video.mp4",
+            data.len()
+        )),
+        "{offer}"
+    );
+    assert!(offer.contains(":alice:user:bob:"), "{offer}");
+
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    let token = download_token(&bob.recv().await);
+    let got = get(server.addr, &token, 0).await;
+    assert_eq!(got.len(), data.len());
+    assert!(got == data, "downloaded bytes differ");
+    alice.until(&format!("FILE_STATE:{id}:downloaded")).await;
+
+    // The server keeps it by content, not under the sender's name.
+    let mut names: Vec<String> = std::fs::read_dir(server.dir.path().join("files"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [digest, "partial".to_owned()]);
+}
+
+#[tokio::test]
+async fn an_upload_cut_at_half_resumes_without_resending_the_first_half() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let data = content(8 << 20, 11);
+    let half = data.len() / 2;
+    alice
+        .send(&format!(
+            "FileTran:user:bob:f2:{}:{}:report.pdf",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (id, token, _) = upload_grant(&alice.recv().await);
+
+    // The first half goes out on a data connection that then stays open, stalled…
+    let mut conn = TcpStream::connect(server.addr).await.unwrap();
+    conn.write_all(format!("FILE_PUT:{token}:0\n").as_bytes())
+        .await
+        .unwrap();
+    conn.write_all(&data[..half]).await.unwrap();
+    conn.flush().await.unwrap();
+    // …and chat carries on meanwhile.
+    alice.send("MSG:bob:c1:sending you the report").await;
+    alice.until("ACK:c1:").await;
+    assert!(
+        bob.until("MSG:")
+            .await
+            .ends_with(":c1:sending you the report")
+    );
+    // Then the connection drops.
+    conn.shutdown().await.unwrap();
+    let mut reply = String::new();
+    BufReader::new(conn).read_line(&mut reply).await.unwrap();
+    assert!(
+        reply.starts_with(&format!(
+            "ERROR:bad_request:the upload stopped at byte {half} "
+        )),
+        "{reply}"
+    );
+
+    // Offering again with the same client id says where to resume.
+    alice
+        .send(&format!(
+            "FileTran:user:bob:f2:{}:{}:report.pdf",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (again, token, offset) = upload_grant(&alice.recv().await);
+    assert_eq!((again, offset), (id, half as u64));
+    // Resuming from anywhere else is refused.
+    let wrong = put(server.addr, &token, 0, &[]).await;
+    assert_eq!(
+        wrong,
+        format!(
+            "ERROR:bad_request:the server has {half} bytes of this file; resume from there:{id}"
+        )
+    );
+    alice
+        .send(&format!(
+            "FileTran:user:bob:f2:{}:{}:report.pdf",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (_, token, _) = upload_grant(&alice.recv().await);
+    assert_eq!(
+        put(server.addr, &token, half as u64, &data[half..]).await,
+        format!("FILE_STATE:{id}:uploaded")
+    );
+
+    // A download can resume too.
+    bob.until("FileTran:").await;
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    let first = get(server.addr, &download_token(&bob.recv().await), 0).await;
+    assert!(first == data);
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    let tail = get(server.addr, &download_token(&bob.recv().await), 1000).await;
+    assert!(tail == data[1000..]);
+
+    // Offering a finished file again just acknowledges it.
+    alice
+        .send(&format!(
+            "FileTran:user:bob:f2:{}:{}:report.pdf",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    assert!(alice.until("ACK:f2:").await.starts_with("ACK:f2:"));
+}
+
+#[tokio::test]
+async fn a_file_for_an_offline_friend_is_downloaded_after_they_log_in() {
+    let server = TestServer::start().await;
+    let (mut alice, bob) = server.friends("alice", "bob").await;
+    drop(bob);
+    alice.until("CONNECT_CLIENT:bob:offline").await;
+    let data = content(300_000, 3);
+    alice
+        .send(&format!(
+            "FileTran:user:bob:f3:{}:{}:照片.jpg",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (id, token, _) = upload_grant(&alice.recv().await);
+    put(server.addr, &token, 0, &data).await;
+
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send("SYNC:0:100").await;
+    let lines = bob.collect_until("SYNC_END:").await;
+    assert!(
+        lines[0].starts_with("FileTran:") && lines[0].ends_with(":照片.jpg"),
+        "{lines:?}"
+    );
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(get(server.addr, &download_token(&bob.recv().await), 0).await == data);
+}
+
+#[tokio::test]
+async fn bad_offers_and_strangers_are_refused() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.limits.file = 1000;
+        c.file_quota = 1500;
+    })
+    .await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut carol = server.user("carol").await;
+    let small = content(1000, 5);
+    let digest = sha(&small);
+
+    for name in ["../../../etc/passwd", "a/b.txt", "C:\\\\x.txt"] {
+        alice
+            .send(&format!("FileTran:user:bob:p1:10:{digest}:{name}"))
+            .await;
+        let reply = alice.recv().await;
+        assert!(
+            reply.starts_with("ERROR:bad_request:a file name") && reply.ends_with(":p1"),
+            "{name}: {reply}"
+        );
+    }
+    alice
+        .send(&format!("FileTran:user:bob:big:1001:{digest}:big.bin"))
+        .await;
+    assert!(alice.recv().await.starts_with("ERROR:too_large:"));
+    alice
+        .send(&format!("FileTran:user:carol:s1:10:{digest}:x.bin"))
+        .await;
+    assert!(alice.recv().await.starts_with("ERROR:not_friends:"));
+
+    alice
+        .send(&format!("FileTran:user:bob:q1:1000:{digest}:one.bin"))
+        .await;
+    let (id, token, _) = upload_grant(&alice.recv().await);
+    alice
+        .send(&format!("FileTran:user:bob:q2:1000:{digest}:two.bin"))
+        .await;
+    assert!(alice.recv().await.starts_with("ERROR:quota_exceeded:"));
+
+    // Wrong bytes are caught by the checksum; nothing is delivered.
+    let wrong = put(server.addr, &token, 0, &content(1000, 6)).await;
+    assert!(wrong.contains("SHA-256 does not match"), "{wrong}");
+    alice
+        .send(&format!("FileTran:user:bob:q1:1000:{digest}:one.bin"))
+        .await;
+    let (_, token, offset) = upload_grant(&alice.recv().await);
+    assert_eq!(offset, 0, "a failed checksum starts over");
+    assert_eq!(
+        put(server.addr, &token, 0, &small).await,
+        format!("FILE_STATE:{id}:uploaded")
+    );
+    // A token works once.
+    assert!(
+        put(server.addr, &token, 0, &small)
+            .await
+            .starts_with("ERROR:bad_token:")
+    );
+
+    carol.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(carol.recv().await.starts_with("ERROR:forbidden:"));
+    carol.send(&format!("FILE_ACCEPT:{}", id + 100)).await;
+    assert!(carol.recv().await.starts_with("ERROR:no_such_file:"));
+    assert!(
+        get(server.addr, "forged", 0)
+            .await
+            .starts_with(b"ERROR:bad_token:")
+    );
+
+    bob.until("FileTran:").await;
+    bob.send(&format!("FILE_REJECT:{id}")).await;
+    alice.until(&format!("FILE_STATE:{id}:rejected")).await;
+    alice.send(&format!("FILE_CANCEL:{id}")).await;
+    alice.expect(&format!("FILE_STATE:{id}:cancelled")).await;
+    bob.until(&format!("FILE_STATE:{id}:cancelled")).await;
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(bob.recv().await.starts_with("ERROR:no_such_file:"));
+    // Withdrawn files no longer count against the quota, and their bytes are gone.
+    alice
+        .send(&format!("FileTran:user:bob:q3:1000:{digest}:three.bin"))
+        .await;
+    assert!(alice.recv().await.starts_with("FILE_UPLOAD:"));
+    assert!(!server.dir.path().join("files").join(&digest).exists());
+}
+
+#[tokio::test]
+async fn a_group_file_reaches_members_only() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut carol = server.user("carol").await;
+    alice.send("GROUP_CREATE:team").await;
+    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.until("GROUP_INFO:").await;
+    let data = content(50_000, 9);
+    alice
+        .send(&format!(
+            "FileTran:group:{gid}:g1:{}:{}:plan.xlsx",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (id, token, _) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+    put(server.addr, &token, 0, &data).await;
+    let offer = bob.until("FileTran:").await;
+    assert!(offer.contains(&format!(":alice:group:{gid}:")), "{offer}");
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(get(server.addr, &download_token(&bob.recv().await), 0).await == data);
+    carol.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(carol.recv().await.starts_with("ERROR:forbidden:"));
+}
