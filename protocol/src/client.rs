@@ -116,13 +116,13 @@ impl ClientMessage {
         };
         let f = |name: &'static str| Fields::new(name, rest);
         let msg = match verb {
-            "" => return Err(ParseError::Empty),
+            "" if rest.is_none() => return Err(ParseError::Empty),
             "RESIGER" | "REGISTER" => {
                 let mut f = f("RESIGER");
                 let account = f.nonempty("account")?;
                 let password = f.string("password")?;
-                let nickname = f.optional("nickname")?;
-                f.end()?;
+                // The nickname is free text like `SET_NICK:`'s, so it takes the rest of the line.
+                let nickname = f.text_optional()?;
                 M::Register {
                     account,
                     password,
@@ -150,7 +150,11 @@ impl ClientMessage {
             "PING" | "PONG" => {
                 let name = if verb == "PING" { "PING" } else { "PONG" };
                 let mut f = f(name);
-                let nonce = if rest.is_some() { f.number("nonce")? } else { 0 };
+                let nonce = if rest.is_some() {
+                    f.number("nonce")?
+                } else {
+                    0
+                };
                 f.end()?;
                 if verb == "PING" {
                     M::Ping { nonce }

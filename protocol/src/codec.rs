@@ -51,13 +51,18 @@ impl Decoder for LineCodec {
     type Error = CodecError;
 
     fn decode(&mut self, buf: &mut BytesMut) -> Result<Option<Self::Item>, CodecError> {
+        if self.scanned > buf.len() {
+            // The buffer was emptied behind our back (e.g. by [`clear`]): nothing of it has been scanned.
+            self.scanned = 0;
+        }
         let newline = buf[self.scanned..].iter().position(|b| *b == b'\n');
         let Some(pos) = newline.map(|p| p + self.scanned) else {
-            self.scanned = buf.len();
             // `\r` may still be followed by `\n`, so allow one byte over the cap before giving up.
             if buf.len() > self.max + 1 {
+                self.scanned = 0;
                 return Err(CodecError::LineTooLong { max: self.max });
             }
+            self.scanned = buf.len();
             return Ok(None);
         };
         self.scanned = 0;
@@ -85,6 +90,10 @@ impl Decoder for LineCodec {
                 let mut bytes = line.to_vec();
                 if bytes.last() == Some(&b'\r') {
                     bytes.pop();
+                }
+                // `decode` let up to `max + 1` bytes wait for a newline; without one the cap applies as is.
+                if bytes.len() > self.max {
+                    return Err(CodecError::LineTooLong { max: self.max });
                 }
                 Ok(Some(String::from_utf8(bytes).map_err(|_| NotUtf8)))
             }
@@ -139,7 +148,10 @@ mod tests {
         let mut buf = BytesMut::from(&b"LOG"[..]);
         assert!(codec.decode(&mut buf).unwrap().is_none());
         buf.extend_from_slice(b"IN:a:b\n");
-        assert_eq!(codec.decode(&mut buf).unwrap(), Some(Ok("LOGIN:a:b".into())));
+        assert_eq!(
+            codec.decode(&mut buf).unwrap(),
+            Some(Ok("LOGIN:a:b".into()))
+        );
     }
 
     #[test]
@@ -164,6 +176,35 @@ mod tests {
         let mut codec = LineCodec::new(100);
         let lines = decode_all(&mut codec, b"\xff\xfe\nPING:1\n");
         assert_eq!(lines, vec![Err(NotUtf8), Ok("PING:1".to_owned())]);
+    }
+
+    #[test]
+    fn an_unterminated_last_line_is_capped_too() {
+        let mut codec = LineCodec::new(8);
+        let mut buf = BytesMut::from(&b"012345678"[..]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        assert!(matches!(
+            codec.decode_eof(&mut buf),
+            Err(CodecError::LineTooLong { max: 8 })
+        ));
+        let mut buf = BytesMut::from(&b"01234567\r"[..]);
+        assert_eq!(
+            codec.decode_eof(&mut buf).unwrap(),
+            Some(Ok("01234567".to_owned()))
+        );
+    }
+
+    #[test]
+    fn a_cleared_buffer_can_be_reused_after_an_error() {
+        let mut codec = LineCodec::new(8);
+        let mut buf = BytesMut::from(&b"0123"[..]);
+        assert!(codec.decode(&mut buf).unwrap().is_none());
+        buf.extend_from_slice(b"456789");
+        assert!(codec.decode(&mut buf).is_err());
+        clear(&mut buf);
+        buf.extend_from_slice(b"PING:1\nPING:2\n");
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(Ok("PING:1".into())));
+        assert_eq!(codec.decode(&mut buf).unwrap(), Some(Ok("PING:2".into())));
     }
 
     #[test]

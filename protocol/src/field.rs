@@ -139,6 +139,14 @@ impl<'a> Fields<'a> {
         }
     }
 
+    /// Like [`Fields::text`], but for an optional final field: absent is `None`.
+    pub(crate) fn text_optional(&mut self) -> Result<Option<String>, ParseError> {
+        match self.rest.take() {
+            Some(rest) => Ok(Some(decode(rest)?.into_owned())),
+            None => Ok(None),
+        }
+    }
+
     /// Like [`Fields::text`], but an absent field is the empty string.
     pub(crate) fn text_or_empty(&mut self) -> Result<String, ParseError> {
         match self.rest.take() {
@@ -147,7 +155,10 @@ impl<'a> Fields<'a> {
         }
     }
 
-    pub(crate) fn number<T: std::str::FromStr>(&mut self, name: &'static str) -> Result<T, ParseError> {
+    pub(crate) fn number<T: std::str::FromStr>(
+        &mut self,
+        name: &'static str,
+    ) -> Result<T, ParseError> {
         let raw = self.raw(name)?;
         raw.parse().map_err(|_| ParseError::InvalidValue {
             verb: self.verb,

@@ -28,8 +28,8 @@ pub use client::ClientMessage;
 pub use error::ParseError;
 pub use server::ServerMessage;
 pub use types::{
-    ChatMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage, Limits,
-    Millis, Presence, Role, is_sha256_hex,
+    ChatMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage,
+    Limits, Millis, Presence, Role, is_sha256_hex,
 };
 
 #[cfg(feature = "codec")]

@@ -175,7 +175,7 @@ impl ServerMessage {
             })
         };
         let msg = match verb {
-            "" => return Err(ParseError::Empty),
+            "" if rest.is_none() => return Err(ParseError::Empty),
             "RESIGER" => {
                 let mut f = f("RESIGER");
                 if f.parsed("ok", parse_bool)? {
@@ -507,10 +507,9 @@ impl ServerMessage {
         let yes_no = |v: bool| if v { 1 } else { 0 };
         match self {
             M::RegisterOk { account } => b("RESIGER").field("true").field(account),
-            M::RegisterFailed { code, text } => b("RESIGER")
-                .field("false")
-                .field(code.as_str())
-                .field(text),
+            M::RegisterFailed { code, text } => {
+                b("RESIGER").field("false").field(code.as_str()).field(text)
+            }
             M::LoginOk {
                 user_id,
                 account,

@@ -1,0 +1,576 @@
+//! Malformed lines of every kind, and the exact typed error each one gives.
+
+use ququ_protocol::{ClientMessage, ErrorCode, ParseError, ServerMessage};
+
+const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+fn missing(verb: &'static str, field: &'static str) -> ParseError {
+    ParseError::MissingField { verb, field }
+}
+
+fn empty(verb: &'static str, field: &'static str) -> ParseError {
+    ParseError::EmptyField { verb, field }
+}
+
+fn too_many(verb: &'static str) -> ParseError {
+    ParseError::TooManyFields { verb }
+}
+
+fn invalid(verb: &'static str, field: &'static str, value: &str) -> ParseError {
+    ParseError::InvalidValue {
+        verb,
+        field,
+        value: value.to_owned(),
+    }
+}
+
+fn bad_escape(raw: &str) -> ParseError {
+    ParseError::BadEscape(raw.to_owned())
+}
+
+fn unknown(verb: &str) -> ParseError {
+    ParseError::UnknownVerb(verb.to_owned())
+}
+
+fn check_client(cases: &[(&str, ParseError)]) {
+    for (line, want) in cases {
+        assert_eq!(
+            ClientMessage::parse(line).as_ref(),
+            Err(want),
+            "ClientMessage::parse({line:?})"
+        );
+    }
+}
+
+fn check_server(cases: &[(&str, ParseError)]) {
+    for (line, want) in cases {
+        assert_eq!(
+            ServerMessage::parse(line).as_ref(),
+            Err(want),
+            "ServerMessage::parse({line:?})"
+        );
+    }
+}
+
+#[test]
+fn empty_line() {
+    check_client(&[("", ParseError::Empty)]);
+    check_server(&[("", ParseError::Empty)]);
+}
+
+#[test]
+fn unknown_verbs() {
+    let cases = [
+        ("HELLO", unknown("HELLO")),
+        ("HELLO:world", unknown("HELLO")),
+        // Verbs are case-sensitive; `FileTran` is the one mixed-case verb.
+        ("login:alice:secret", unknown("login")),
+        ("FILETRAN:user:bob", unknown("FILETRAN")),
+        (" LOGIN:alice:secret", unknown(" LOGIN")),
+        ("LOGIN :alice:secret", unknown("LOGIN ")),
+        // A line that starts with `:` has an empty verb, which is no verb at all (the line is not empty).
+        (":", unknown("")),
+        (":alice:secret", unknown("")),
+    ];
+    check_client(&cases);
+    check_server(&cases);
+    // Each direction's verbs are unknown to the other's parser.
+    check_client(&[
+        ("FOUND_END:1", unknown("FOUND_END")),
+        ("ACK:c1:1:2", unknown("ACK")),
+        ("ERROR:internal:x", unknown("ERROR")),
+    ]);
+    check_server(&[
+        ("FIND:bob", unknown("FIND")),
+        ("SYNC:0:10", unknown("SYNC")),
+        ("REGISTER:alice:secret", unknown("REGISTER")),
+        ("GROUP_JOIN:3", unknown("GROUP_JOIN")),
+    ]);
+}
+
+#[test]
+fn missing_fields() {
+    check_client(&[
+        ("LOGIN", missing("LOGIN", "account")),
+        ("LOGIN:alice", missing("LOGIN", "password")),
+        ("RESIGER:alice", missing("RESIGER", "password")),
+        ("REGISTER", missing("RESIGER", "account")),
+        ("RESUME:alice", missing("RESUME", "token")),
+        ("SET_NICK", missing("SET_NICK", "nickname")),
+        ("PASSWD:old", missing("PASSWD", "new")),
+        ("FIND", missing("FIND", "query")),
+        ("ADD_FRIEND", missing("ADD_FRIEND", "account")),
+        ("ACCEPT_FRIEND", missing("ACCEPT_FRIEND", "account")),
+        ("REJECT_FRIEND", missing("REJECT_FRIEND", "account")),
+        ("DEL_FRIEND", missing("DEL_FRIEND", "account")),
+        ("REMARK", missing("REMARK", "account")),
+        ("MSG", missing("MSG", "to")),
+        ("MSG:bob", missing("MSG", "client_id")),
+        ("MSG:bob:c1", missing("MSG", "text")),
+        ("GROUP:3:c1", missing("GROUP", "text")),
+        ("SYNC:0", missing("SYNC", "limit")),
+        ("HISTORY", missing("HISTORY", "kind")),
+        ("HISTORY:user", missing("HISTORY", "peer")),
+        ("HISTORY:user:bob:0", missing("HISTORY", "limit")),
+        ("GROUP_CREATE", missing("GROUP_CREATE", "name")),
+        ("GROUP_JOIN", missing("GROUP_JOIN", "group_id")),
+        ("GROUP_LEAVE", missing("GROUP_LEAVE", "group_id")),
+        ("GROUP_INVITE:3", missing("GROUP_INVITE", "account")),
+        ("GROUP_KICK:3", missing("GROUP_KICK", "account")),
+        ("GROUP_DISSOLVE", missing("GROUP_DISSOLVE", "group_id")),
+        ("GROUP_RENAME:3", missing("GROUP_RENAME", "name")),
+        ("GROUP_MEMBERS", missing("GROUP_MEMBERS", "group_id")),
+        (
+            &format!("FileTran:user:bob:c1:10:{SHA}"),
+            missing("FileTran", "name"),
+        ),
+        ("FileTran:user:bob:c1:10", missing("FileTran", "sha256")),
+        ("FILE_ACCEPT", missing("FILE_ACCEPT", "file_id")),
+        ("FILE_REJECT", missing("FILE_REJECT", "file_id")),
+        ("FILE_CANCEL", missing("FILE_CANCEL", "file_id")),
+        ("FILE_PUT:tok", missing("FILE_PUT", "offset")),
+        ("FILE_GET", missing("FILE_GET", "token")),
+    ]);
+    check_server(&[
+        ("RESIGER", missing("RESIGER", "ok")),
+        ("RESIGER:true", missing("RESIGER", "account")),
+        ("LOGIN", missing("LOGIN", "ok")),
+        ("LOGIN:true", missing("LOGIN", "user_id")),
+        ("LOGIN:true:1:alice:Alice:tok", missing("LOGIN", "limits")),
+        ("PING", missing("PING", "nonce")),
+        ("PONG", missing("PONG", "nonce")),
+        ("PROFILE:alice", missing("PROFILE", "nickname")),
+        ("PASSWD", missing("PASSWD", "ok")),
+        ("CONNECT_CLIENT:bob", missing("CONNECT_CLIENT", "presence")),
+        ("FOUND:bob:online", missing("FOUND", "nickname")),
+        ("FOUND_END", missing("FOUND_END", "count")),
+        ("FRIEND:bob:online:Bob", missing("FRIEND", "remark")),
+        ("FRIENDS_END", missing("FRIENDS_END", "count")),
+        (
+            "FRIEND_REQUEST:alice:1:Alice",
+            missing("FRIEND_REQUEST", "note"),
+        ),
+        ("REQUESTS_END", missing("REQUESTS_END", "count")),
+        ("REQUEST_SENT", missing("REQUEST_SENT", "account")),
+        ("REQUEST_CLOSED", missing("REQUEST_CLOSED", "account")),
+        ("FRIEND_REJECTED", missing("FRIEND_REJECTED", "account")),
+        ("FRIEND_REMOVED", missing("FRIEND_REMOVED", "account")),
+        ("MSG:1:alice:bob:2:c1", missing("MSG", "text")),
+        ("GROUP:1:3:alice:2:c1", missing("GROUP", "text")),
+        (
+            &format!("FileTran:1:alice:user:bob:2:c1:9:10:{SHA}"),
+            missing("FileTran", "name"),
+        ),
+        ("ACK:c1:1", missing("ACK", "time")),
+        ("SYNC_END:1", missing("SYNC_END", "more")),
+        ("HISTORY_END:user:bob:2", missing("HISTORY_END", "more")),
+        ("GROUP_INFO:3:alice:2", missing("GROUP_INFO", "name")),
+        ("GROUPS_END", missing("GROUPS_END", "count")),
+        ("GROUP_GONE:3", missing("GROUP_GONE", "reason")),
+        ("MEMBER:3:alice:owner:online", missing("MEMBER", "nickname")),
+        ("MEMBERS_END:3", missing("MEMBERS_END", "count")),
+        ("MEMBER_LEFT:3:carol", missing("MEMBER_LEFT", "reason")),
+        ("FILE_UPLOAD:9:tok", missing("FILE_UPLOAD", "offset")),
+        ("FILE_DOWNLOAD:9:tok", missing("FILE_DOWNLOAD", "size")),
+        ("FILE_PROGRESS:9:1", missing("FILE_PROGRESS", "total")),
+        ("FILE_STATE:9", missing("FILE_STATE", "state")),
+        ("ERROR", missing("ERROR", "code")),
+        ("ERROR:internal", missing("ERROR", "text")),
+    ]);
+}
+
+#[test]
+fn too_many_fields() {
+    check_client(&[
+        ("LOGIN:alice:secret:extra", too_many("LOGIN")),
+        ("RESUME:alice:tok:extra", too_many("RESUME")),
+        ("LOGOUT:now", too_many("LOGOUT")),
+        ("PING:1:2", too_many("PING")),
+        ("PONG:1:2", too_many("PONG")),
+        ("PASSWD:a:b:c", too_many("PASSWD")),
+        ("ACCEPT_FRIEND:bob:x", too_many("ACCEPT_FRIEND")),
+        ("REJECT_FRIEND:bob:x", too_many("REJECT_FRIEND")),
+        ("DEL_FRIEND:bob:x", too_many("DEL_FRIEND")),
+        ("FRIENDS:", too_many("FRIENDS")),
+        ("REQUESTS:all", too_many("REQUESTS")),
+        ("SYNC:0:10:x", too_many("SYNC")),
+        ("HISTORY:user:bob:0:10:x", too_many("HISTORY")),
+        ("GROUP_JOIN:3:x", too_many("GROUP_JOIN")),
+        ("GROUP_LEAVE:3:x", too_many("GROUP_LEAVE")),
+        ("GROUP_INVITE:3:bob:x", too_many("GROUP_INVITE")),
+        ("GROUP_KICK:3:bob:x", too_many("GROUP_KICK")),
+        ("GROUP_DISSOLVE:3:x", too_many("GROUP_DISSOLVE")),
+        ("GROUP_MEMBERS:3:x", too_many("GROUP_MEMBERS")),
+        ("GROUPS:x", too_many("GROUPS")),
+        ("FILE_ACCEPT:9:x", too_many("FILE_ACCEPT")),
+        ("FILE_REJECT:9:x", too_many("FILE_REJECT")),
+        ("FILE_CANCEL:9:x", too_many("FILE_CANCEL")),
+        ("FILE_PUT:tok:0:x", too_many("FILE_PUT")),
+        ("FILE_GET:tok:0:x", too_many("FILE_GET")),
+    ]);
+    check_server(&[
+        ("RESIGER:true:alice:x", too_many("RESIGER")),
+        ("RESIGER:false:account_taken:text:x", too_many("RESIGER")),
+        ("LOGIN:false:bad_credentials:text:x", too_many("LOGIN")),
+        ("LOGIN:true:1:alice:Alice:tok:line=1:x", too_many("LOGIN")),
+        ("BYE:shutdown:text:x", too_many("BYE")),
+        ("PING:1:2", too_many("PING")),
+        ("PROFILE:alice:Alice:x", too_many("PROFILE")),
+        ("PASSWD:true:x", too_many("PASSWD")),
+        ("CONNECT_CLIENT:bob:online:x", too_many("CONNECT_CLIENT")),
+        ("FOUND:bob:online:Bob:x", too_many("FOUND")),
+        ("FRIEND:bob:online:Bob::x", too_many("FRIEND")),
+        (
+            "FRIEND_REQUEST:alice:1:Alice:hi:x",
+            too_many("FRIEND_REQUEST"),
+        ),
+        ("FRIENDS_END:1:2", too_many("FRIENDS_END")),
+        ("REQUEST_SENT:bob:x", too_many("REQUEST_SENT")),
+        // Server lines are produced by `format`, so their text fields are escaped: a raw colon is an error.
+        ("MSG:1:alice:bob:2:c1:see you at 10:30", too_many("MSG")),
+        ("GROUP:1:3:alice:2:c1:a:b", too_many("GROUP")),
+        ("ACK:c1:1:2:x", too_many("ACK")),
+        ("SYNC_END:1:0:x", too_many("SYNC_END")),
+        ("HISTORY_END:group:3:2:0:x", too_many("HISTORY_END")),
+        ("GROUP_INFO:3:alice:2:team: rust", too_many("GROUP_INFO")),
+        ("GROUP_GONE:3:left:x", too_many("GROUP_GONE")),
+        ("MEMBER:3:alice:owner:online:Alice:x", too_many("MEMBER")),
+        ("MEMBERS_END:3:2:x", too_many("MEMBERS_END")),
+        ("MEMBER_LEFT:3:carol:left:x", too_many("MEMBER_LEFT")),
+        ("FILE_UPLOAD:9:tok:0:x", too_many("FILE_UPLOAD")),
+        ("FILE_DOWNLOAD:9:tok:0:x", too_many("FILE_DOWNLOAD")),
+        ("FILE_PROGRESS:9:1:2:x", too_many("FILE_PROGRESS")),
+        ("FILE_STATE:9:expired:x", too_many("FILE_STATE")),
+        ("ERROR:internal:text:about:x", too_many("ERROR")),
+    ]);
+}
+
+#[test]
+fn non_numeric_and_out_of_range_numbers() {
+    check_client(&[
+        ("PING:abc", invalid("PING", "nonce", "abc")),
+        ("PING:", invalid("PING", "nonce", "")),
+        ("PONG:-1", invalid("PONG", "nonce", "-1")),
+        (
+            "PING:18446744073709551616",
+            invalid("PING", "nonce", "18446744073709551616"),
+        ),
+        ("GROUP:abc:c1:hi", invalid("GROUP", "group_id", "abc")),
+        ("GROUP: 3:c1:hi", invalid("GROUP", "group_id", " 3")),
+        ("SYNC:x:10", invalid("SYNC", "after_id", "x")),
+        // `limit` is a u32.
+        ("SYNC:0:4294967296", invalid("SYNC", "limit", "4294967296")),
+        ("SYNC:0:1.5", invalid("SYNC", "limit", "1.5")),
+        (
+            "HISTORY:user:bob:new:10",
+            invalid("HISTORY", "before_id", "new"),
+        ),
+        ("HISTORY:user:bob:0:", invalid("HISTORY", "limit", "")),
+        ("GROUP_JOIN:abc", invalid("GROUP_JOIN", "group_id", "abc")),
+        ("GROUP_JOIN:", invalid("GROUP_JOIN", "group_id", "")),
+        (
+            "GROUP_LEAVE:0x10",
+            invalid("GROUP_LEAVE", "group_id", "0x10"),
+        ),
+        (
+            "GROUP_INVITE:one:bob",
+            invalid("GROUP_INVITE", "group_id", "one"),
+        ),
+        ("GROUP_KICK:-3:bob", invalid("GROUP_KICK", "group_id", "-3")),
+        (
+            "GROUP_DISSOLVE:3a",
+            invalid("GROUP_DISSOLVE", "group_id", "3a"),
+        ),
+        (
+            "GROUP_RENAME:x:name",
+            invalid("GROUP_RENAME", "group_id", "x"),
+        ),
+        (
+            "GROUP_MEMBERS:%33",
+            invalid("GROUP_MEMBERS", "group_id", "%33"),
+        ),
+        (
+            &format!("FileTran:user:bob:c1:big:{SHA}:a.txt"),
+            invalid("FileTran", "size", "big"),
+        ),
+        ("FILE_ACCEPT:x", invalid("FILE_ACCEPT", "file_id", "x")),
+        ("FILE_REJECT:x", invalid("FILE_REJECT", "file_id", "x")),
+        ("FILE_CANCEL:x", invalid("FILE_CANCEL", "file_id", "x")),
+        ("FILE_PUT:tok:end", invalid("FILE_PUT", "offset", "end")),
+        ("FILE_GET:tok:-1", invalid("FILE_GET", "offset", "-1")),
+    ]);
+    check_server(&[
+        (
+            "LOGIN:true:x:alice:Alice:tok:",
+            invalid("LOGIN", "user_id", "x"),
+        ),
+        ("PING:x", invalid("PING", "nonce", "x")),
+        ("FOUND_END:many", invalid("FOUND_END", "count", "many")),
+        ("FRIENDS_END:-1", invalid("FRIENDS_END", "count", "-1")),
+        ("REQUESTS_END:", invalid("REQUESTS_END", "count", "")),
+        (
+            "FRIEND_REQUEST:alice:now:Alice:hi",
+            invalid("FRIEND_REQUEST", "time", "now"),
+        ),
+        ("MSG:x:alice:bob:2:c1:hi", invalid("MSG", "id", "x")),
+        (
+            "MSG:1:alice:bob:yesterday:c1:hi",
+            invalid("MSG", "time", "yesterday"),
+        ),
+        ("GROUP:1:g:alice:2:c1:hi", invalid("GROUP", "group_id", "g")),
+        (
+            &format!("FileTran:1:alice:user:bob:2:c1:f:10:{SHA}:a"),
+            invalid("FileTran", "file_id", "f"),
+        ),
+        ("ACK:c1:x:2", invalid("ACK", "id", "x")),
+        ("SYNC_END:x:0", invalid("SYNC_END", "last_id", "x")),
+        (
+            "HISTORY_END:user:bob:x:0",
+            invalid("HISTORY_END", "count", "x"),
+        ),
+        (
+            "GROUP_INFO:3:alice:lots:name",
+            invalid("GROUP_INFO", "members", "lots"),
+        ),
+        ("GROUPS_END:x", invalid("GROUPS_END", "count", "x")),
+        ("GROUP_GONE:x:left", invalid("GROUP_GONE", "group_id", "x")),
+        (
+            "MEMBER:x:alice:owner:online:A",
+            invalid("MEMBER", "group_id", "x"),
+        ),
+        ("MEMBERS_END:3:x", invalid("MEMBERS_END", "count", "x")),
+        (
+            "MEMBER_LEFT:x:carol:left",
+            invalid("MEMBER_LEFT", "group_id", "x"),
+        ),
+        ("FILE_UPLOAD:9:tok:x", invalid("FILE_UPLOAD", "offset", "x")),
+        (
+            "FILE_DOWNLOAD:9:tok:x",
+            invalid("FILE_DOWNLOAD", "size", "x"),
+        ),
+        (
+            "FILE_PROGRESS:9:x:10",
+            invalid("FILE_PROGRESS", "bytes", "x"),
+        ),
+        (
+            "FILE_STATE:x:expired",
+            invalid("FILE_STATE", "file_id", "x"),
+        ),
+    ]);
+}
+
+#[test]
+fn bad_words() {
+    check_client(&[
+        (
+            "HISTORY:channel:x:0:5",
+            invalid("HISTORY", "conversation", "channel:x"),
+        ),
+        (
+            "HISTORY:USER:bob:0:5",
+            invalid("HISTORY", "conversation", "USER:bob"),
+        ),
+        (
+            "HISTORY:group:abc:0:5",
+            invalid("HISTORY", "conversation", "group:abc"),
+        ),
+        (
+            "HISTORY:user::0:5",
+            invalid("HISTORY", "conversation", "user:"),
+        ),
+        (
+            "HISTORY:group::0:5",
+            invalid("HISTORY", "conversation", "group:"),
+        ),
+        (
+            &format!("FileTran:room:3:c1:1:{SHA}:a"),
+            invalid("FileTran", "conversation", "room:3"),
+        ),
+    ]);
+    check_server(&[
+        // ok flags are exactly `true` / `false`.
+        ("LOGIN:yes:1", invalid("LOGIN", "ok", "yes")),
+        ("LOGIN:TRUE:1:a:A:t:", invalid("LOGIN", "ok", "TRUE")),
+        ("RESIGER:1:alice", invalid("RESIGER", "ok", "1")),
+        ("PASSWD:false", invalid("PASSWD", "ok", "false")),
+        // presence
+        (
+            "CONNECT_CLIENT:bob:away",
+            invalid("CONNECT_CLIENT", "presence", "away"),
+        ),
+        (
+            "CONNECT_CLIENT:bob:",
+            invalid("CONNECT_CLIENT", "presence", ""),
+        ),
+        (
+            "FOUND:bob:Online:Bob",
+            invalid("FOUND", "presence", "Online"),
+        ),
+        ("FRIEND:bob:1:Bob:", invalid("FRIEND", "presence", "1")),
+        (
+            "MEMBER:3:alice:owner:busy:Alice",
+            invalid("MEMBER", "presence", "busy"),
+        ),
+        // role
+        (
+            "MEMBER:3:alice:admin:online:Alice",
+            invalid("MEMBER", "role", "admin"),
+        ),
+        // reasons and states
+        (
+            "GROUP_GONE:3:vanished",
+            invalid("GROUP_GONE", "reason", "vanished"),
+        ),
+        (
+            "MEMBER_LEFT:3:carol:dissolve",
+            invalid("MEMBER_LEFT", "reason", "dissolve"),
+        ),
+        ("FILE_STATE:9:lost", invalid("FILE_STATE", "state", "lost")),
+        (
+            "FILE_STATE:9:Uploaded",
+            invalid("FILE_STATE", "state", "Uploaded"),
+        ),
+        // flags are exactly `0` / `1`
+        ("SYNC_END:1:yes", invalid("SYNC_END", "more", "yes")),
+        ("SYNC_END:1:true", invalid("SYNC_END", "more", "true")),
+        (
+            "HISTORY_END:user:bob:2:2",
+            invalid("HISTORY_END", "more", "2"),
+        ),
+        // conversations
+        (
+            "HISTORY_END:chan:x:2:0",
+            invalid("HISTORY_END", "conversation", "chan:x"),
+        ),
+        (
+            &format!("FileTran:1:alice:group:x:2:c1:9:10:{SHA}:a"),
+            invalid("FileTran", "conversation", "group:x"),
+        ),
+        // limits
+        (
+            "LOGIN:true:1:a:A:t:line=abc",
+            invalid("LOGIN", "limits", "line=abc"),
+        ),
+        (
+            "LOGIN:true:1:a:A:t:line",
+            invalid("LOGIN", "limits", "line"),
+        ),
+        (
+            "LOGIN:true:1:a:A:t:text=4294967296",
+            invalid("LOGIN", "limits", "text=4294967296"),
+        ),
+    ]);
+}
+
+#[test]
+fn bad_sha256() {
+    let upper = SHA.to_uppercase();
+    let short = &SHA[..63];
+    let long = format!("{SHA}0");
+    let not_hex = format!("{}g", &SHA[..63]);
+    for bad in [upper.as_str(), short, long.as_str(), not_hex.as_str(), ""] {
+        check_client(&[(
+            &format!("FileTran:user:bob:c1:1:{bad}:a.txt"),
+            invalid("FileTran", "sha256", bad),
+        )]);
+        check_server(&[(
+            &format!("FileTran:1:alice:user:bob:2:c1:9:1:{bad}:a.txt"),
+            invalid("FileTran", "sha256", bad),
+        )]);
+    }
+}
+
+#[test]
+fn embedded_cr_or_lf() {
+    let cases = [
+        ("LOGIN:alice:secret\r", ParseError::EmbeddedNewline),
+        ("LOGIN:alice:secret\n", ParseError::EmbeddedNewline),
+        ("MSG:bob:c1:line one\nline two", ParseError::EmbeddedNewline),
+        ("MSG:bob:c1:a\rb", ParseError::EmbeddedNewline),
+        ("\n", ParseError::EmbeddedNewline),
+        ("\r\n", ParseError::EmbeddedNewline),
+        ("HELLO\n", ParseError::EmbeddedNewline),
+    ];
+    check_client(&cases);
+    check_server(&cases);
+}
+
+#[test]
+fn escapes_that_are_not_utf8() {
+    check_client(&[
+        ("MSG:bob:c1:%FF", bad_escape("%FF")),
+        ("MSG:bob:c1:ok %C3", bad_escape("ok %C3")),
+        // A CJK character cut short.
+        ("MSG:bob:c1:%E4%BD", bad_escape("%E4%BD")),
+        ("MSG:%80:c1:hi", bad_escape("%80")),
+        ("LOGIN:%C3%28:secret", bad_escape("%C3%28")),
+        ("LOGIN:alice:%ff", bad_escape("%ff")),
+        ("SET_NICK:%ED%A0%80", bad_escape("%ED%A0%80")),
+        ("HISTORY:%FE:bob:0:5", bad_escape("%FE")),
+        ("RESIGER:alice:secret:%C0%AF", bad_escape("%C0%AF")),
+    ]);
+    check_server(&[
+        ("MSG:1:alice:bob:2:c1:%FF", bad_escape("%FF")),
+        ("ERROR:%FF:x", bad_escape("%FF")),
+        ("ERROR:internal:x:%FF", bad_escape("%FF")),
+        ("LOGIN:false:%80", bad_escape("%80")),
+    ]);
+}
+
+#[test]
+fn empty_required_fields() {
+    check_client(&[
+        ("LOGIN::secret", empty("LOGIN", "account")),
+        ("RESIGER::secret", empty("RESIGER", "account")),
+        ("REGISTER::secret", empty("RESIGER", "account")),
+        ("RESUME::tok", empty("RESUME", "account")),
+        ("RESUME:alice:", empty("RESUME", "token")),
+        ("ADD_FRIEND::hi", empty("ADD_FRIEND", "account")),
+        ("ADD_FRIEND:", empty("ADD_FRIEND", "account")),
+        ("ACCEPT_FRIEND:", empty("ACCEPT_FRIEND", "account")),
+        ("REJECT_FRIEND:", empty("REJECT_FRIEND", "account")),
+        ("DEL_FRIEND:", empty("DEL_FRIEND", "account")),
+        ("REMARK::Bobby", empty("REMARK", "account")),
+        ("MSG::c1:hi", empty("MSG", "to")),
+        ("MSG:bob::hi", empty("MSG", "client_id")),
+        ("GROUP:3::hi", empty("GROUP", "client_id")),
+        ("GROUP_INVITE:3:", empty("GROUP_INVITE", "account")),
+        ("GROUP_KICK:3:", empty("GROUP_KICK", "account")),
+        (
+            &format!("FileTran:user:bob::1:{SHA}:a"),
+            empty("FileTran", "client_id"),
+        ),
+        ("FILE_PUT::0", empty("FILE_PUT", "token")),
+        ("FILE_GET::0", empty("FILE_GET", "token")),
+    ]);
+    check_server(&[("ERROR::text", empty("ERROR", "code"))]);
+    // A field is judged after decoding: `%25` is the one-character account `%`.
+    assert!(ClientMessage::parse("LOGIN:%25:x").is_ok());
+}
+
+#[test]
+fn every_parse_error_has_a_wire_code_and_a_message() {
+    let errors = [
+        ParseError::Empty,
+        unknown("HELLO"),
+        missing("LOGIN", "password"),
+        empty("LOGIN", "account"),
+        too_many("LOGIN"),
+        invalid("SYNC", "limit", "x"),
+        bad_escape("%FF"),
+        ParseError::EmbeddedNewline,
+    ];
+    for err in errors {
+        let want = match err {
+            ParseError::UnknownVerb(_) => ErrorCode::UnknownVerb,
+            _ => ErrorCode::BadRequest,
+        };
+        assert_eq!(err.code(), want);
+        assert!(!err.to_string().is_empty());
+    }
+    assert_eq!(unknown("HELLO").to_string(), "unknown verb `HELLO`");
+    assert_eq!(
+        missing("LOGIN", "password").to_string(),
+        "LOGIN is missing the field `password`"
+    );
+}

@@ -1,0 +1,1122 @@
+//! Exact wire lines for every message, in both directions.
+//!
+//! Each table row is a value and the one line it must format to; the line must also parse back to the value.
+//! `common::client_variant` / `common::server_variant` match every variant with no wildcard arm, and the
+//! `every_*_variant_has_a_line` tests fail unless each variant has at least one row here.
+
+mod common;
+
+use std::collections::BTreeSet;
+
+use common::{CLIENT_VARIANTS, SERVER_VARIANTS, client_variant, server_variant};
+use ququ_protocol::{
+    ChatMessage, ClientMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason,
+    GroupMessage, Limits, ParseError, Presence, Role, ServerMessage,
+};
+
+/// SHA-256 of the empty file.
+const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+
+/// The default limits' wire field.
+const LIMITS: &str =
+    "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20";
+
+fn s(v: &str) -> String {
+    v.to_owned()
+}
+
+/// `(line, value)`: `value.format() == line` and `ClientMessage::parse(line) == Ok(value)`.
+fn client_cases() -> Vec<(String, ClientMessage)> {
+    use ClientMessage as M;
+    vec![
+        // The original Qt client's lines, byte for byte.
+        (
+            s("LOGIN:alice:secret"),
+            M::Login {
+                account: s("alice"),
+                password: s("secret"),
+            },
+        ),
+        (
+            s("RESIGER:alice:secret"),
+            M::Register {
+                account: s("alice"),
+                password: s("secret"),
+                nickname: None,
+            },
+        ),
+        (
+            s("RESIGER:alice:secret:Alice 🐱"),
+            M::Register {
+                account: s("alice"),
+                password: s("secret"),
+                nickname: Some(s("Alice 🐱")),
+            },
+        ),
+        (
+            s("RESIGER:bob:p%3Ass%25"),
+            M::Register {
+                account: s("bob"),
+                password: s("p:ss%"),
+                nickname: None,
+            },
+        ),
+        (
+            s("LOGIN:alice:"),
+            M::Login {
+                account: s("alice"),
+                password: s(""),
+            },
+        ),
+        (
+            s("RESUME:alice:9f2c1e"),
+            M::Resume {
+                account: s("alice"),
+                token: s("9f2c1e"),
+            },
+        ),
+        (s("LOGOUT"), M::Logout),
+        (s("PING:7"), M::Ping { nonce: 7 }),
+        (s("PING:18446744073709551615"), M::Ping { nonce: u64::MAX }),
+        (s("PONG:7"), M::Pong { nonce: 7 }),
+        (
+            s("SET_NICK:小明"),
+            M::SetNickname {
+                nickname: s("小明"),
+            },
+        ),
+        (s("SET_NICK:"), M::SetNickname { nickname: s("") }),
+        (
+            s("PASSWD:secret:n3w%3Apw"),
+            M::ChangePassword {
+                old: s("secret"),
+                new: s("n3w:pw"),
+            },
+        ),
+        (s("FIND:ali"), M::FindUser { query: s("ali") }),
+        (
+            s("ADD_FRIEND:bob:hi, it's alice"),
+            M::FriendRequest {
+                account: s("bob"),
+                note: s("hi, it's alice"),
+            },
+        ),
+        (
+            s("ADD_FRIEND:bob:"),
+            M::FriendRequest {
+                account: s("bob"),
+                note: s(""),
+            },
+        ),
+        (
+            s("ACCEPT_FRIEND:alice"),
+            M::AcceptFriend {
+                account: s("alice"),
+            },
+        ),
+        (
+            s("REJECT_FRIEND:alice"),
+            M::RejectFriend {
+                account: s("alice"),
+            },
+        ),
+        (s("DEL_FRIEND:bob"), M::DeleteFriend { account: s("bob") }),
+        (
+            s("REMARK:bob:Bobby"),
+            M::SetRemark {
+                account: s("bob"),
+                remark: s("Bobby"),
+            },
+        ),
+        (
+            s("REMARK:bob:"),
+            M::SetRemark {
+                account: s("bob"),
+                remark: s(""),
+            },
+        ),
+        (s("FRIENDS"), M::ListFriends),
+        (s("REQUESTS"), M::ListRequests),
+        (
+            s("MSG:bob:c1:hello"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c1"),
+                text: s("hello"),
+            },
+        ),
+        (
+            s("MSG:bob:c2:at 10%3A30? 100%25 你好 👋%0D%0Abye"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c2"),
+                text: s("at 10:30? 100% 你好 👋\r\nbye"),
+            },
+        ),
+        (
+            s("MSG:bob:c3:"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c3"),
+                text: s(""),
+            },
+        ),
+        (
+            s("GROUP:3:c4:hi all"),
+            M::GroupMsg {
+                group: 3,
+                client_id: s("c4"),
+                text: s("hi all"),
+            },
+        ),
+        (
+            s("SYNC:0:100"),
+            M::Sync {
+                after: 0,
+                limit: 100,
+            },
+        ),
+        (
+            s("HISTORY:user:bob:0:50"),
+            M::History {
+                conv: Conv::User(s("bob")),
+                before: 0,
+                limit: 50,
+            },
+        ),
+        (
+            s("HISTORY:group:3:120:20"),
+            M::History {
+                conv: Conv::Group(3),
+                before: 120,
+                limit: 20,
+            },
+        ),
+        (
+            s("GROUP_CREATE:Rustaceans 🦀"),
+            M::CreateGroup {
+                name: s("Rustaceans 🦀"),
+            },
+        ),
+        (s("GROUP_JOIN:3"), M::JoinGroup { group: 3 }),
+        (s("GROUP_LEAVE:3"), M::LeaveGroup { group: 3 }),
+        (
+            s("GROUP_INVITE:3:carol"),
+            M::InviteToGroup {
+                group: 3,
+                account: s("carol"),
+            },
+        ),
+        (
+            s("GROUP_KICK:3:carol"),
+            M::KickFromGroup {
+                group: 3,
+                account: s("carol"),
+            },
+        ),
+        (s("GROUP_DISSOLVE:3"), M::DissolveGroup { group: 3 }),
+        (
+            s("GROUP_RENAME:3:Crabs%3A the sequel"),
+            M::RenameGroup {
+                group: 3,
+                name: s("Crabs: the sequel"),
+            },
+        ),
+        (s("GROUP_MEMBERS:3"), M::ListMembers { group: 3 }),
+        (s("GROUPS"), M::ListGroups),
+        (
+            format!("FileTran:user:bob:c5:0:{SHA}:empty.txt"),
+            M::FileOffer {
+                to: Conv::User(s("bob")),
+                client_id: s("c5"),
+                size: 0,
+                sha256: s(SHA),
+                name: s("empty.txt"),
+            },
+        ),
+        (
+            format!("FileTran:group:3:c6:1048576:{SHA}:照片 1.png"),
+            M::FileOffer {
+                to: Conv::Group(3),
+                client_id: s("c6"),
+                size: 1 << 20,
+                sha256: s(SHA),
+                name: s("照片 1.png"),
+            },
+        ),
+        (s("FILE_ACCEPT:9"), M::FileAccept { file: 9 }),
+        (s("FILE_REJECT:9"), M::FileReject { file: 9 }),
+        (s("FILE_CANCEL:9"), M::FileCancel { file: 9 }),
+        (
+            s("FILE_PUT:up-tok:0"),
+            M::FilePut {
+                token: s("up-tok"),
+                offset: 0,
+            },
+        ),
+        (
+            s("FILE_GET:down-tok:4096"),
+            M::FileGet {
+                token: s("down-tok"),
+                offset: 4096,
+            },
+        ),
+    ]
+}
+
+/// `(line, value)`: `ServerMessage::parse(line) == Ok(value)` and `value.format() == line`.
+fn server_cases() -> Vec<(String, ServerMessage)> {
+    use ServerMessage as M;
+    vec![
+        (
+            s("RESIGER:true:alice"),
+            M::RegisterOk {
+                account: s("alice"),
+            },
+        ),
+        (
+            s("RESIGER:false:account_taken:the account name is taken"),
+            M::RegisterFailed {
+                code: ErrorCode::AccountTaken,
+                text: s("the account name is taken"),
+            },
+        ),
+        (
+            s("RESIGER:false:invalid_password:at least 6 characters%3A try again"),
+            M::RegisterFailed {
+                code: ErrorCode::InvalidPassword,
+                text: s("at least 6 characters: try again"),
+            },
+        ),
+        (
+            format!("LOGIN:true:1:alice:Alice:9f2c1e:{LIMITS}"),
+            M::LoginOk {
+                user_id: 1,
+                account: s("alice"),
+                nickname: s("Alice"),
+                token: s("9f2c1e"),
+                limits: Limits::default(),
+            },
+        ),
+        (
+            s("LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1"),
+            M::LoginOk {
+                user_id: 2,
+                account: s("bob"),
+                nickname: s(""),
+                token: s("tok"),
+                limits: Limits {
+                    line: 1024,
+                    text: 10,
+                    name: 5,
+                    friends: 2,
+                    members: 3,
+                    file: 0,
+                    rate: 1,
+                },
+            },
+        ),
+        (
+            s("LOGIN:false:bad_credentials:wrong account or password"),
+            M::LoginFailed {
+                code: ErrorCode::BadCredentials,
+                text: s("wrong account or password"),
+            },
+        ),
+        (
+            s("LOGIN:false:bad_token:"),
+            M::LoginFailed {
+                code: ErrorCode::BadToken,
+                text: s(""),
+            },
+        ),
+        (
+            s("BYE:logged_out:bye"),
+            M::Bye {
+                code: ErrorCode::LoggedOut,
+                text: s("bye"),
+            },
+        ),
+        (s("PING:5"), M::Ping { nonce: 5 }),
+        (s("PONG:5"), M::Pong { nonce: 5 }),
+        (
+            s("PROFILE:alice:小明"),
+            M::Profile {
+                account: s("alice"),
+                nickname: s("小明"),
+            },
+        ),
+        (s("PASSWD:true"), M::PasswordChanged),
+        (
+            s("CONNECT_CLIENT:bob:online"),
+            M::Presence {
+                account: s("bob"),
+                presence: Presence::Online,
+            },
+        ),
+        (
+            s("CONNECT_CLIENT:bob:offline"),
+            M::Presence {
+                account: s("bob"),
+                presence: Presence::Offline,
+            },
+        ),
+        (
+            s("FOUND:bob:offline:Bob"),
+            M::Found {
+                account: s("bob"),
+                presence: Presence::Offline,
+                nickname: s("Bob"),
+            },
+        ),
+        (s("FOUND_END:1"), M::FoundEnd { count: 1 }),
+        (
+            s("FRIEND:bob:online:Bob:"),
+            M::Friend {
+                account: s("bob"),
+                presence: Presence::Online,
+                nickname: s("Bob"),
+                remark: s(""),
+            },
+        ),
+        (
+            s("FRIEND:bob:online:Bob:Bobby%3A work"),
+            M::Friend {
+                account: s("bob"),
+                presence: Presence::Online,
+                nickname: s("Bob"),
+                remark: s("Bobby: work"),
+            },
+        ),
+        (s("FRIENDS_END:1"), M::FriendsEnd { count: 1 }),
+        (
+            s("FRIEND_REQUEST:alice:1700000000000:Alice:hi, it's alice"),
+            M::FriendRequest {
+                from: s("alice"),
+                time: 1_700_000_000_000,
+                nickname: s("Alice"),
+                note: s("hi, it's alice"),
+            },
+        ),
+        (s("REQUESTS_END:0"), M::RequestsEnd { count: 0 }),
+        (s("REQUEST_SENT:bob"), M::RequestSent { account: s("bob") }),
+        (
+            s("REQUEST_CLOSED:alice"),
+            M::RequestClosed {
+                account: s("alice"),
+            },
+        ),
+        (
+            s("FRIEND_REJECTED:bob"),
+            M::FriendRejected { account: s("bob") },
+        ),
+        (
+            s("FRIEND_REMOVED:bob"),
+            M::FriendRemoved { account: s("bob") },
+        ),
+        (
+            s("MSG:42:alice:bob:1700000000123:c1:hello%3A 你好 👋"),
+            M::Msg(ChatMessage {
+                id: 42,
+                from: s("alice"),
+                to: s("bob"),
+                time: 1_700_000_000_123,
+                client_id: s("c1"),
+                text: s("hello: 你好 👋"),
+            }),
+        ),
+        (
+            s("GROUP:43:3:alice:1700000000456:c4:hi all"),
+            M::GroupMsg(GroupMessage {
+                id: 43,
+                group: 3,
+                from: s("alice"),
+                time: 1_700_000_000_456,
+                client_id: s("c4"),
+                text: s("hi all"),
+            }),
+        ),
+        (
+            format!("FileTran:44:alice:user:bob:1700000000789:c5:9:1024:{SHA}:photo.png"),
+            M::FileOffer(FileMessage {
+                id: 44,
+                from: s("alice"),
+                to: Conv::User(s("bob")),
+                time: 1_700_000_000_789,
+                client_id: s("c5"),
+                file: FileInfo {
+                    file_id: 9,
+                    size: 1024,
+                    sha256: s(SHA),
+                    name: s("photo.png"),
+                },
+            }),
+        ),
+        (
+            format!("FileTran:45:alice:group:3:1700000000790:c6:10:0:{SHA}:a%3Ab.txt"),
+            M::FileOffer(FileMessage {
+                id: 45,
+                from: s("alice"),
+                to: Conv::Group(3),
+                time: 1_700_000_000_790,
+                client_id: s("c6"),
+                file: FileInfo {
+                    file_id: 10,
+                    size: 0,
+                    sha256: s(SHA),
+                    name: s("a:b.txt"),
+                },
+            }),
+        ),
+        (
+            s("ACK:c1:42:1700000000123"),
+            M::Ack {
+                client_id: s("c1"),
+                id: 42,
+                time: 1_700_000_000_123,
+            },
+        ),
+        (
+            s("SYNC_END:44:0"),
+            M::SyncEnd {
+                last_id: 44,
+                more: false,
+            },
+        ),
+        (
+            s("SYNC_END:100:1"),
+            M::SyncEnd {
+                last_id: 100,
+                more: true,
+            },
+        ),
+        (
+            s("HISTORY_END:user:bob:2:0"),
+            M::HistoryEnd {
+                conv: Conv::User(s("bob")),
+                count: 2,
+                more: false,
+            },
+        ),
+        (
+            s("HISTORY_END:group:3:20:1"),
+            M::HistoryEnd {
+                conv: Conv::Group(3),
+                count: 20,
+                more: true,
+            },
+        ),
+        (
+            s("GROUP_INFO:3:alice:2:Rustaceans 🦀"),
+            M::GroupInfo {
+                group: 3,
+                owner: s("alice"),
+                members: 2,
+                name: s("Rustaceans 🦀"),
+            },
+        ),
+        (s("GROUPS_END:1"), M::GroupsEnd { count: 1 }),
+        (
+            s("GROUP_GONE:3:left"),
+            M::GroupGone {
+                group: 3,
+                reason: GoneReason::Left,
+            },
+        ),
+        (
+            s("GROUP_GONE:3:kicked"),
+            M::GroupGone {
+                group: 3,
+                reason: GoneReason::Kicked,
+            },
+        ),
+        (
+            s("GROUP_GONE:3:dissolved"),
+            M::GroupGone {
+                group: 3,
+                reason: GoneReason::Dissolved,
+            },
+        ),
+        (
+            s("MEMBER:3:alice:owner:online:Alice"),
+            M::Member {
+                group: 3,
+                account: s("alice"),
+                role: Role::Owner,
+                presence: Presence::Online,
+                nickname: s("Alice"),
+            },
+        ),
+        (
+            s("MEMBER:3:bob:member:offline:Bob"),
+            M::Member {
+                group: 3,
+                account: s("bob"),
+                role: Role::Member,
+                presence: Presence::Offline,
+                nickname: s("Bob"),
+            },
+        ),
+        (s("MEMBERS_END:3:2"), M::MembersEnd { group: 3, count: 2 }),
+        (
+            s("MEMBER_LEFT:3:carol:kicked"),
+            M::MemberLeft {
+                group: 3,
+                account: s("carol"),
+                reason: GoneReason::Kicked,
+            },
+        ),
+        (
+            s("FILE_UPLOAD:9:up-tok:0"),
+            M::FileUpload {
+                file: 9,
+                token: s("up-tok"),
+                offset: 0,
+            },
+        ),
+        (
+            s("FILE_DOWNLOAD:9:down-tok:1024"),
+            M::FileDownload {
+                file: 9,
+                token: s("down-tok"),
+                size: 1024,
+            },
+        ),
+        (
+            s("FILE_PROGRESS:9:512:1024"),
+            M::FileProgress {
+                file: 9,
+                bytes: 512,
+                total: 1024,
+            },
+        ),
+        (
+            s("FILE_STATE:9:uploaded"),
+            M::FileState {
+                file: 9,
+                state: FileState::Uploaded,
+            },
+        ),
+        (
+            s("FILE_STATE:9:rejected"),
+            M::FileState {
+                file: 9,
+                state: FileState::Rejected,
+            },
+        ),
+        (
+            s("FILE_STATE:9:cancelled"),
+            M::FileState {
+                file: 9,
+                state: FileState::Cancelled,
+            },
+        ),
+        (
+            s("FILE_STATE:9:expired"),
+            M::FileState {
+                file: 9,
+                state: FileState::Expired,
+            },
+        ),
+        (
+            s("FILE_STATE:9:downloaded"),
+            M::FileState {
+                file: 9,
+                state: FileState::Downloaded,
+            },
+        ),
+        (
+            s("ERROR:unknown_verb:unknown verb `HELLO`"),
+            M::Error {
+                code: ErrorCode::UnknownVerb,
+                text: s("unknown verb `HELLO`"),
+                about: None,
+            },
+        ),
+        (
+            s("ERROR:not_friends:bob is not your friend:c1"),
+            M::Error {
+                code: ErrorCode::NotFriends,
+                text: s("bob is not your friend"),
+                about: Some(s("c1")),
+            },
+        ),
+        (
+            s("ERROR:some_future_code:%3A-)"),
+            M::Error {
+                code: ErrorCode::Other(s("some_future_code")),
+                text: s(":-)"),
+                about: None,
+            },
+        ),
+    ]
+}
+
+/// Lines only ever parsed, not produced by `format`: the original's forms and the documented leniency for
+/// people typing into `nc`. `(line, value)` with `ClientMessage::parse(line) == Ok(value)`.
+fn client_lenient() -> Vec<(String, ClientMessage)> {
+    use ClientMessage as M;
+    vec![
+        // `REGISTER:` is the correctly spelled alias of the original's `RESIGER:`.
+        (
+            s("REGISTER:alice:secret"),
+            M::Register {
+                account: s("alice"),
+                password: s("secret"),
+                nickname: None,
+            },
+        ),
+        (
+            s("REGISTER:alice:secret:Alice"),
+            M::Register {
+                account: s("alice"),
+                password: s("secret"),
+                nickname: Some(s("Alice")),
+            },
+        ),
+        // A bare PING / PONG is nonce 0.
+        (s("PING"), M::Ping { nonce: 0 }),
+        (s("PONG"), M::Pong { nonce: 0 }),
+        // A final free-text field takes the rest of the line, raw colons included.
+        (
+            s("MSG:bob:c1:see you at 10:30"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c1"),
+                text: s("see you at 10:30"),
+            },
+        ),
+        (
+            s("GROUP:3:c2:a:b:c"),
+            M::GroupMsg {
+                group: 3,
+                client_id: s("c2"),
+                text: s("a:b:c"),
+            },
+        ),
+        (
+            s("SET_NICK:Dr: Who"),
+            M::SetNickname {
+                nickname: s("Dr: Who"),
+            },
+        ),
+        (
+            s("RESIGER:alice:secret:Dr: Who"),
+            M::Register {
+                account: s("alice"),
+                password: s("secret"),
+                nickname: Some(s("Dr: Who")),
+            },
+        ),
+        (s("FIND:a:b"), M::FindUser { query: s("a:b") }),
+        (
+            s("ADD_FRIEND:bob:hi: it's me"),
+            M::FriendRequest {
+                account: s("bob"),
+                note: s("hi: it's me"),
+            },
+        ),
+        (
+            s("REMARK:bob:work: backend"),
+            M::SetRemark {
+                account: s("bob"),
+                remark: s("work: backend"),
+            },
+        ),
+        (
+            s("GROUP_CREATE:team: rust"),
+            M::CreateGroup {
+                name: s("team: rust"),
+            },
+        ),
+        (
+            s("GROUP_RENAME:3:team: rust"),
+            M::RenameGroup {
+                group: 3,
+                name: s("team: rust"),
+            },
+        ),
+        (
+            format!("FileTran:user:bob:c5:1:{SHA}:notes: v2.txt"),
+            M::FileOffer {
+                to: Conv::User(s("bob")),
+                client_id: s("c5"),
+                size: 1,
+                sha256: s(SHA),
+                name: s("notes: v2.txt"),
+            },
+        ),
+        // The note and the remark may be left off entirely.
+        (
+            s("ADD_FRIEND:bob"),
+            M::FriendRequest {
+                account: s("bob"),
+                note: s(""),
+            },
+        ),
+        (
+            s("REMARK:bob"),
+            M::SetRemark {
+                account: s("bob"),
+                remark: s(""),
+            },
+        ),
+        // A `%` not followed by two hex digits is literal; a valid escape is decoded wherever it appears.
+        (
+            s("MSG:bob:c1:100% sure"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c1"),
+                text: s("100% sure"),
+            },
+        ),
+        (
+            s("MSG:bob:c1:50%"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c1"),
+                text: s("50%"),
+            },
+        ),
+        (
+            s("MSG:bob:c1:%zz%4"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c1"),
+                text: s("%zz%4"),
+            },
+        ),
+        (
+            s("MSG:bob:c1:%e4%BD%a0"),
+            M::Msg {
+                to: s("bob"),
+                client_id: s("c1"),
+                text: s("你"),
+            },
+        ),
+        (
+            s("LOGIN:%61lice:secret"),
+            M::Login {
+                account: s("alice"),
+                password: s("secret"),
+            },
+        ),
+    ]
+}
+
+/// Server lines only ever parsed: the original server's bare failures and forward-compatible forms.
+fn server_lenient() -> Vec<(String, ServerMessage)> {
+    use ServerMessage as M;
+    vec![
+        // The original server answered a failed login with a bare `LOGIN:false`.
+        (
+            s("LOGIN:false"),
+            M::LoginFailed {
+                code: ErrorCode::BadCredentials,
+                text: s(""),
+            },
+        ),
+        (
+            s("LOGIN:false:bad_token"),
+            M::LoginFailed {
+                code: ErrorCode::BadToken,
+                text: s(""),
+            },
+        ),
+        (
+            s("RESIGER:false"),
+            M::RegisterFailed {
+                code: ErrorCode::AccountTaken,
+                text: s(""),
+            },
+        ),
+        (
+            s("BYE"),
+            M::Bye {
+                code: ErrorCode::Shutdown,
+                text: s(""),
+            },
+        ),
+        // Unknown limit keys are ignored; missing ones keep their default.
+        (
+            s("LOGIN:true:1:alice:Alice:tok:text=100,video=7"),
+            M::LoginOk {
+                user_id: 1,
+                account: s("alice"),
+                nickname: s("Alice"),
+                token: s("tok"),
+                limits: Limits {
+                    text: 100,
+                    ..Limits::default()
+                },
+            },
+        ),
+        (
+            s("LOGIN:true:1:alice:Alice:tok:"),
+            M::LoginOk {
+                user_id: 1,
+                account: s("alice"),
+                nickname: s("Alice"),
+                token: s("tok"),
+                limits: Limits::default(),
+            },
+        ),
+        (
+            s("ERROR:rate_limited:slow down:"),
+            M::Error {
+                code: ErrorCode::RateLimited,
+                text: s("slow down"),
+                about: Some(s("")),
+            },
+        ),
+    ]
+}
+
+#[test]
+fn client_lines_format_and_parse_exactly() {
+    for (line, value) in client_cases() {
+        assert_eq!(value.format(), line, "format of {value:?}");
+        assert_eq!(value.to_string(), line, "Display of {value:?}");
+        assert_eq!(
+            ClientMessage::parse(&line),
+            Ok(value.clone()),
+            "parse of {line:?}"
+        );
+        assert_eq!(
+            line.parse::<ClientMessage>(),
+            Ok(value.clone()),
+            "FromStr of {line:?}"
+        );
+        assert!(
+            line.starts_with(value.verb()),
+            "verb() of {value:?} is {:?}",
+            value.verb()
+        );
+    }
+}
+
+#[test]
+fn server_lines_format_and_parse_exactly() {
+    for (line, value) in server_cases() {
+        assert_eq!(value.format(), line, "format of {value:?}");
+        assert_eq!(value.to_string(), line, "Display of {value:?}");
+        assert_eq!(
+            ServerMessage::parse(&line),
+            Ok(value.clone()),
+            "parse of {line:?}"
+        );
+        assert_eq!(
+            line.parse::<ServerMessage>(),
+            Ok(value),
+            "FromStr of {line:?}"
+        );
+    }
+}
+
+#[test]
+fn lenient_client_lines_parse() {
+    for (line, value) in client_lenient() {
+        assert_eq!(
+            ClientMessage::parse(&line),
+            Ok(value.clone()),
+            "parse of {line:?}"
+        );
+        // Whatever was accepted formats to a canonical line that parses back to the same value.
+        assert_eq!(ClientMessage::parse(&value.format()), Ok(value));
+    }
+}
+
+#[test]
+fn lenient_server_lines_parse() {
+    for (line, value) in server_lenient() {
+        assert_eq!(
+            ServerMessage::parse(&line),
+            Ok(value.clone()),
+            "parse of {line:?}"
+        );
+        assert_eq!(ServerMessage::parse(&value.format()), Ok(value));
+    }
+}
+
+#[test]
+fn register_and_resiger_are_the_same_message() {
+    assert_eq!(
+        ClientMessage::parse("REGISTER:alice:secret"),
+        ClientMessage::parse("RESIGER:alice:secret")
+    );
+    // It is always sent with the original's spelling.
+    let msg = ClientMessage::parse("REGISTER:alice:secret").unwrap();
+    assert_eq!(msg.format(), "RESIGER:alice:secret");
+    assert_eq!(msg.verb(), "RESIGER");
+}
+
+#[test]
+fn every_client_variant_has_a_line() {
+    let covered: BTreeSet<usize> = client_cases()
+        .iter()
+        .map(|(_, m)| client_variant(m))
+        .collect();
+    let all: BTreeSet<usize> = (0..CLIENT_VARIANTS).collect();
+    let missing: Vec<_> = all.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "ClientMessage variants with no wire-line case: {missing:?}"
+    );
+    assert!(
+        covered.iter().all(|i| *i < CLIENT_VARIANTS),
+        "raise CLIENT_VARIANTS"
+    );
+}
+
+#[test]
+fn every_server_variant_has_a_line() {
+    let covered: BTreeSet<usize> = server_cases()
+        .iter()
+        .map(|(_, m)| server_variant(m))
+        .collect();
+    let all: BTreeSet<usize> = (0..SERVER_VARIANTS).collect();
+    let missing: Vec<_> = all.difference(&covered).collect();
+    assert!(
+        missing.is_empty(),
+        "ServerMessage variants with no wire-line case: {missing:?}"
+    );
+    assert!(
+        covered.iter().all(|i| *i < SERVER_VARIANTS),
+        "raise SERVER_VARIANTS"
+    );
+}
+
+#[test]
+fn every_error_code_round_trips_in_every_reply_that_carries_one() {
+    for code in ErrorCode::ALL {
+        let wire = code.as_str();
+        assert_eq!(ErrorCode::parse(wire), *code);
+        assert_eq!(code.to_string(), wire);
+        let replies = [
+            (
+                format!("ERROR:{wire}:text"),
+                ServerMessage::Error {
+                    code: code.clone(),
+                    text: s("text"),
+                    about: None,
+                },
+            ),
+            (
+                format!("LOGIN:false:{wire}:text"),
+                ServerMessage::LoginFailed {
+                    code: code.clone(),
+                    text: s("text"),
+                },
+            ),
+            (
+                format!("RESIGER:false:{wire}:text"),
+                ServerMessage::RegisterFailed {
+                    code: code.clone(),
+                    text: s("text"),
+                },
+            ),
+            (
+                format!("BYE:{wire}:text"),
+                ServerMessage::Bye {
+                    code: code.clone(),
+                    text: s("text"),
+                },
+            ),
+        ];
+        for (line, value) in replies {
+            assert_eq!(value.format(), line);
+            assert_eq!(ServerMessage::parse(&line), Ok(value));
+        }
+    }
+}
+
+#[test]
+fn error_code_wire_strings_are_unique_and_plain() {
+    let mut seen = BTreeSet::new();
+    for code in ErrorCode::ALL {
+        let wire = code.as_str();
+        assert!(seen.insert(wire), "duplicate code {wire}");
+        assert!(
+            !wire.is_empty() && wire.bytes().all(|b| b.is_ascii_lowercase() || b == b'_'),
+            "{wire} is not lower_snake_case"
+        );
+        assert!(!matches!(code, ErrorCode::Other(_)));
+    }
+    assert_eq!(
+        ErrorCode::parse("no_such_code"),
+        ErrorCode::Other(s("no_such_code"))
+    );
+}
+
+#[test]
+fn error_shorthand_has_no_about() {
+    assert_eq!(
+        ServerMessage::error(ErrorCode::Busy, "server full").format(),
+        "ERROR:busy:server full"
+    );
+}
+
+#[test]
+fn limits_field_round_trips() {
+    let limits = Limits::default();
+    assert_eq!(limits.to_field(), LIMITS);
+    assert_eq!(Limits::from_field(LIMITS), Some(limits));
+    assert_eq!(Limits::from_field(""), Some(Limits::default()));
+    assert_eq!(
+        Limits::from_field("rate=0,,"),
+        Some(Limits { rate: 0, ..limits })
+    );
+    assert_eq!(Limits::from_field("rate"), None);
+    assert_eq!(Limits::from_field("rate=fast"), None);
+    assert_eq!(Limits::from_field("text=-1"), None);
+}
+
+#[test]
+fn conv_display_is_its_two_wire_fields() {
+    assert_eq!(Conv::User(s("bob")).to_string(), "user:bob");
+    assert_eq!(Conv::User(s("a:b")).to_string(), "user:a%3Ab");
+    assert_eq!(Conv::Group(3).to_string(), "group:3");
+}
+
+#[test]
+fn parse_errors_map_to_wire_codes() {
+    assert_eq!(
+        ClientMessage::parse("HELLO").unwrap_err().code(),
+        ErrorCode::UnknownVerb
+    );
+    for bad in [
+        "",
+        "LOGIN",
+        "LOGIN:a:b:c",
+        "GROUP_JOIN:x",
+        "LOGIN::b",
+        "MSG:bob:c1:%FF",
+    ] {
+        let err: ParseError = ClientMessage::parse(bad).unwrap_err();
+        assert_eq!(err.code(), ErrorCode::BadRequest, "{bad:?} gave {err:?}");
+    }
+}
+
+/// `docs/protocol.md` is the spec people read; it must at least mention every verb and every error code.
+#[test]
+fn the_spec_documents_every_verb_and_error_code() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
+    let spec = std::fs::read_to_string(&path).expect("docs/protocol.md");
+    let verb = |line: &str| line.split(':').next().unwrap().to_owned();
+    let mut verbs: BTreeSet<String> = client_cases().iter().map(|(l, _)| verb(l)).collect();
+    verbs.extend(server_cases().iter().map(|(l, _)| verb(l)));
+    verbs.insert(s("REGISTER"));
+    for verb in verbs {
+        assert!(
+            spec.contains(&format!("`{verb}:")) || spec.contains(&format!("`{verb}`")),
+            "docs/protocol.md does not document `{verb}`"
+        );
+    }
+    for code in ErrorCode::ALL {
+        assert!(
+            spec.contains(&format!("| `{}` |", code.as_str())),
+            "docs/protocol.md has no row for error code `{}`",
+            code.as_str()
+        );
+    }
+}
