@@ -52,6 +52,8 @@ pub struct Config {
     pub file_quota: u64,
     /// How long a relayed file is kept.
     pub file_lifetime: Duration,
+    /// Login and registration throttling.
+    pub throttle: crate::service::throttle::ThrottleConfig,
 }
 
 impl Config {
@@ -69,6 +71,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(5),
             file_quota: 5 << 30,
             file_lifetime: Duration::from_secs(7 * 24 * 3600),
+            throttle: Default::default(),
         }
     }
 

@@ -109,6 +109,7 @@ pub(crate) async fn serve(
     let slow = CancellationToken::new();
     let mut ctx = SessionCtx {
         id,
+        peer: peer.ip(),
         link: SessionLink {
             id,
             outbox: outbox_tx,

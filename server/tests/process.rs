@@ -12,7 +12,7 @@ use ququ_server::storage::Store;
 #[tokio::test]
 async fn the_connection_table_records_who_is_connected_from_where() {
     let server = TestServer::start().await;
-    let mut alice = server.user("alice").await;
+    let alice = server.user("alice").await;
     let mut anonymous = server.connect().await;
     // An answered ping means the server has accepted and recorded the connection.
     anonymous.send("PING:1").await;

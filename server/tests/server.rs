@@ -553,3 +553,29 @@ impl Peer {
         assert!(reply.starts_with("LOGIN:true:"), "{reply}");
     }
 }
+
+#[tokio::test]
+async fn password_guessing_from_one_address_is_blocked() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.throttle.ip_block_after = 3;
+        c.throttle.account_delay_after = 100;
+    })
+    .await;
+    drop(server.user("alice").await);
+    let mut p = server.connect().await;
+    for guess in ["123456", "qwerty", "letmein"] {
+        p.send(&format!("LOGIN:alice:{guess}")).await;
+        assert!(p.recv().await.starts_with("LOGIN:false:bad_credentials:"));
+    }
+    // Now even the right password is refused from this address, and registering too.
+    p.send("LOGIN:alice:password").await;
+    let refused = p.recv().await;
+    assert!(
+        refused.starts_with("LOGIN:false:rate_limited:too many failed attempts; try again in "),
+        "{refused}"
+    );
+    p.send("RESIGER:mallory:password").await;
+    assert!(p.recv().await.starts_with("RESIGER:false:rate_limited:"));
+    p.send("RESUME:alice:guess").await;
+    assert!(p.recv().await.starts_with("LOGIN:false:rate_limited:"));
+}

@@ -5,7 +5,11 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
+use std::net::IpAddr;
+
 use ququ_protocol::{ErrorCode, Presence, ServerMessage};
+
+use super::throttle::Verdict;
 
 use super::{
     Caller, Outcome, Result, ServiceError, Services, SessionCtx, SessionId, check_name, line,
@@ -78,11 +82,24 @@ impl Services {
     /// `RESIGER:` never fails with `ERROR:`; its reply is always `RESIGER:true` or `RESIGER:false`.
     pub(super) async fn register(
         &self,
+        peer: IpAddr,
         account: String,
         password: String,
         nickname: Option<String>,
     ) -> ServerMessage {
-        match self.try_register(account, password, nickname).await {
+        if let Verdict::Blocked(secs) = self.throttle.check_register(peer) {
+            return ServerMessage::RegisterFailed {
+                code: ErrorCode::RateLimited,
+                text: format!("too many attempts from your address; try again in {secs} s"),
+            };
+        }
+        let result = self.try_register(account, password, nickname).await;
+        match &result {
+            Ok(_) => self.throttle.registered(peer),
+            Err(ServiceError::Refused { .. }) => self.throttle.failed(peer, None),
+            Err(_) => {}
+        }
+        match result {
             Ok(account) => ServerMessage::RegisterOk { account },
             Err(err) => match err.to_message() {
                 ServerMessage::Error { code, text, .. } => {
@@ -142,6 +159,11 @@ impl Services {
                 "this connection is already logged in",
             ));
         }
+        match self.throttle.check_login(ctx.peer, &account) {
+            Verdict::Allow => {}
+            Verdict::Delay(d) => tokio::time::sleep(d).await,
+            Verdict::Blocked(secs) => return Ok(throttled(secs)),
+        }
         let lookup = account.clone();
         let user = self.db(move |s| s.user_by_account(&lookup)).await?;
         let ok = match &user {
@@ -151,6 +173,7 @@ impl Services {
         let user = match user {
             Some(user) if ok => user,
             _ => {
+                self.throttle.failed(ctx.peer, Some(&account));
                 return Ok(ServerMessage::LoginFailed {
                     code: ErrorCode::BadCredentials,
                     text: "wrong account or password".into(),
@@ -160,6 +183,7 @@ impl Services {
         if user.disabled {
             return Ok(disabled());
         }
+        self.throttle.logged_in(&user.account);
         let token = new_token();
         let hash = token_hash(&token);
         let expires = now_millis().saturating_add(self.config.token_ttl.as_millis() as u64);
@@ -181,6 +205,10 @@ impl Services {
                 "this connection is already logged in",
             ));
         }
+        // Guessing tokens is throttled like guessing passwords, by address only.
+        if let Verdict::Blocked(secs) = self.throttle.check_login(ctx.peer, "") {
+            return Ok(throttled(secs));
+        }
         let hash = token_hash(&token);
         let (lookup, now) = (hash.clone(), now_millis());
         let user = self
@@ -194,6 +222,7 @@ impl Services {
         let user = match user {
             Some(user) if user.account.eq_ignore_ascii_case(&account) => user,
             _ => {
+                self.throttle.failed(ctx.peer, None);
                 return Ok(ServerMessage::LoginFailed {
                     code: ErrorCode::BadToken,
                     text: "the session has expired; log in with your password".into(),
@@ -319,6 +348,13 @@ impl Services {
         })
         .await?;
         Ok(vec![ServerMessage::PasswordChanged])
+    }
+}
+
+fn throttled(secs: u64) -> ServerMessage {
+    ServerMessage::LoginFailed {
+        code: ErrorCode::RateLimited,
+        text: format!("too many failed attempts; try again in {secs} s"),
     }
 }
 

@@ -12,6 +12,7 @@
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
 //! - `hub` — online sessions and their outboxes.
+//! - `throttle` — login and registration throttling per address and per account.
 
 mod accounts;
 mod files;
@@ -19,6 +20,7 @@ mod friends;
 mod groups;
 pub mod hub;
 mod messages;
+pub mod throttle;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -99,6 +101,8 @@ pub struct Caller {
 #[derive(Debug)]
 pub struct SessionCtx {
     pub id: SessionId,
+    /// The client's address, for throttling.
+    pub peer: std::net::IpAddr,
     /// This session's entry in the hub, registered at login.
     pub link: SessionLink,
     pub caller: Option<Caller>,
@@ -128,6 +132,7 @@ pub struct Services {
     pub hub: Hub,
     config: Arc<Config>,
     grants: files::Grants,
+    throttle: throttle::Throttle,
 }
 
 impl std::fmt::Debug for Services {
@@ -141,8 +146,9 @@ impl Services {
         Services {
             store,
             hub: Hub::default(),
-            config,
             grants: files::Grants::default(),
+            throttle: throttle::Throttle::new(config.throttle.clone()),
+            config,
         }
     }
 
@@ -183,7 +189,7 @@ impl Services {
                 account,
                 password,
                 nickname,
-            } => vec![self.register(account, password, nickname).await],
+            } => vec![self.register(ctx.peer, account, password, nickname).await],
             C::Login { account, password } => vec![self.login(ctx, account, password).await?],
             C::Resume { account, token } => vec![self.resume(ctx, account, token).await?],
             C::Ping { nonce } => vec![ServerMessage::Pong { nonce }],
