@@ -579,3 +579,17 @@ async fn password_guessing_from_one_address_is_blocked() {
     p.send("RESUME:alice:guess").await;
     assert!(p.recv().await.starts_with("LOGIN:false:rate_limited:"));
 }
+
+#[tokio::test]
+async fn an_expired_session_token_no_longer_resumes() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.token_ttl = Duration::from_millis(1);
+    })
+    .await;
+    let alice = server.user("alice").await;
+    let token = alice.token.clone().unwrap();
+    tokio::time::sleep(Duration::from_millis(20)).await;
+    let mut again = server.connect().await;
+    again.send(&format!("RESUME:alice:{token}")).await;
+    assert!(again.recv().await.starts_with("LOGIN:false:bad_token:"));
+}
