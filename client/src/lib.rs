@@ -1,1 +1,70 @@
-//! The headless Ququ client (work in progress).
+//! The headless Ququ client: everything a client does except drawing.
+//!
+//! The desktop app and the terminal client (`ququ-term`) are thin layers over this crate, and tests drive it
+//! without a display. [`Client::start`] returns a [`Handle`] (cloneable; its methods only enqueue commands)
+//! and an [`Events`] stream of [`Event`]s:
+//!
+//! ```no_run
+//! # async fn demo() -> Result<(), Box<dyn std::error::Error>> {
+//! use ququ_client::{Client, Config, Conv, Event};
+//!
+//! let (handle, mut events) = Client::start(Config::new("127.0.0.1:8899", "alice", "secret"))?;
+//! handle.send_text(Conv::User("bob".into()), "你好");
+//! while let Some(event) = events.recv().await {
+//!     if let Event::Message(m) = event {
+//!         println!("{}: {}", m.from, m.text);
+//!     }
+//! }
+//! # Ok(()) }
+//! ```
+//!
+//! What it guarantees:
+//! - **Nothing lost.** A message is stored locally before it is sent, under a random client id, and stays
+//!   pending until the server's `ACK:`; pending messages are resent after every reconnect and after a
+//!   restart, and the server drops duplicates by client id. Incoming messages are stored once per server id,
+//!   however often `SYNC:` or a live push repeats them.
+//! - **Reconnects by itself**, after about a second, backing off with jitter to about 30 s, resuming the
+//!   session with its token (or the password if the token is refused) and then syncing what it missed.
+//! - **Local history** in SQLite (one database per account and server), with full-text search that finds
+//!   Chinese words too.
+//!
+//! # Layout
+//! - [`handle`] — [`Client::start`], [`Handle`] (commands) and [`Events`] (the event stream).
+//! - [`event`] — [`Event`] and the values it carries ([`Message`], [`Friend`], [`Group`], …).
+//! - [`config`] — [`Config`], [`Timing`], data-directory and database paths.
+//! - `connection` — the task that owns the socket: login, sync, outbox, heartbeat, reconnect.
+//! - [`backoff`] — reconnect delays.
+//! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]).
+//!
+//! The terminal client lives in `src/bin/ququ-term/`.
+
+pub mod backoff;
+pub mod config;
+mod connection;
+pub mod event;
+pub mod handle;
+pub mod storage;
+
+pub use config::{Config, ConfigError, Timing};
+pub use event::{
+    Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
+    StopReason,
+};
+pub use handle::{Client, Events, Handle, StartError, new_client_id};
+pub use ququ_protocol::{Conv, ErrorCode, GoneReason, Limits, Millis, Presence, Role};
+pub use storage::{LastLogin, Storage, StorageError, Store, last_login};
+
+#[cfg(test)]
+mod tests {
+    /// The GUI keeps a handle in its state and moves the event stream into a subscription on another
+    /// thread; both must allow it.
+    #[test]
+    fn handle_and_events_can_cross_threads() {
+        fn shareable<T: Clone + Send + Sync + 'static>() {}
+        fn movable<T: Send + 'static>() {}
+        shareable::<crate::Handle>();
+        shareable::<crate::Store>();
+        movable::<crate::Events>();
+        movable::<crate::Event>();
+    }
+}

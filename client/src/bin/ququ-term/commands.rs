@@ -1,0 +1,295 @@
+//! What a typed line means: a message for the current chat, or a `/command`.
+
+/// A typed line that cannot be understood; the text is shown to the user.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum InputError {
+    #[error("unknown command /{0} (try /help)")]
+    Unknown(String),
+    #[error("usage: {0}")]
+    Usage(&'static str),
+    #[error("`{0}` is not a group id (a number)")]
+    BadGroup(String),
+    #[error("`{0}` is not a number")]
+    BadNumber(String),
+}
+
+/// One parsed input line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Input {
+    Empty,
+    /// A message for the current chat.
+    Text(String),
+    Msg {
+        user: String,
+        text: Option<String>,
+    },
+    Group {
+        id: u64,
+        text: Option<String>,
+    },
+    Friends,
+    Add {
+        user: String,
+        note: String,
+    },
+    Accept(String),
+    Reject(String),
+    Remark {
+        user: String,
+        name: String,
+    },
+    Del(String),
+    Find(String),
+    Groups,
+    Create(String),
+    Join(u64),
+    Leave(u64),
+    Members(u64),
+    Invite {
+        id: u64,
+        user: String,
+    },
+    History(u32),
+    Search(String),
+    Retry,
+    Help,
+    Quit,
+}
+
+pub const HELP: &str = "\
+commands:
+  <text>                  send to the current chat
+  /msg <user> [text]      chat with a friend (and send text)
+  /group <id> [text]      chat in a group (and send text)
+  /friends                list friends        /groups            list groups
+  /add <user> [note]      friend request      /accept <user>     /reject <user>
+  /remark <user> <name>   set a remark        /del <user>        remove a friend
+  /find <query>           search users
+  /create <name>          create a group      /join <id>         /leave <id>
+  /members <id>           list members        /invite <id> <user>
+  /history [n]            last n messages of the current chat (default 20)
+  /search <query>         search local history
+  /retry                  resend the last failed message
+  /help                   this text           /quit              leave";
+
+/// Splits off the first whitespace-separated word.
+fn word(s: &str) -> (&str, &str) {
+    let s = s.trim_start();
+    match s.find(char::is_whitespace) {
+        Some(i) => (&s[..i], s[i..].trim_start()),
+        None => (s, ""),
+    }
+}
+
+fn group_id(s: &str) -> Result<u64, InputError> {
+    s.parse().map_err(|_| InputError::BadGroup(s.to_owned()))
+}
+
+fn non_empty(s: &str) -> Option<String> {
+    (!s.is_empty()).then(|| s.to_owned())
+}
+
+pub fn parse(line: &str) -> Result<Input, InputError> {
+    let line = line.trim_end_matches(['\r', '\n']);
+    if line.trim().is_empty() {
+        return Ok(Input::Empty);
+    }
+    // `//text` sends a line that starts with a slash.
+    if let Some(rest) = line.strip_prefix("//") {
+        return Ok(Input::Text(format!("/{rest}")));
+    }
+    let Some(command) = line.strip_prefix('/') else {
+        return Ok(Input::Text(line.to_owned()));
+    };
+    let (name, rest) = word(command);
+    let rest = rest.trim_end();
+    let input = match name {
+        "msg" => {
+            let (user, text) = word(rest);
+            if user.is_empty() {
+                return Err(InputError::Usage("/msg <user> [text]"));
+            }
+            Input::Msg {
+                user: user.to_owned(),
+                text: non_empty(text),
+            }
+        }
+        "group" => {
+            let (id, text) = word(rest);
+            if id.is_empty() {
+                return Err(InputError::Usage("/group <id> [text]"));
+            }
+            Input::Group {
+                id: group_id(id)?,
+                text: non_empty(text),
+            }
+        }
+        "friends" => Input::Friends,
+        "groups" => Input::Groups,
+        "add" => {
+            let (user, note) = word(rest);
+            if user.is_empty() {
+                return Err(InputError::Usage("/add <user> [note]"));
+            }
+            Input::Add {
+                user: user.to_owned(),
+                note: note.to_owned(),
+            }
+        }
+        "accept" | "reject" | "del" => {
+            let (user, extra) = word(rest);
+            if user.is_empty() || !extra.is_empty() {
+                return Err(InputError::Usage(match name {
+                    "accept" => "/accept <user>",
+                    "reject" => "/reject <user>",
+                    _ => "/del <user>",
+                }));
+            }
+            let user = user.to_owned();
+            match name {
+                "accept" => Input::Accept(user),
+                "reject" => Input::Reject(user),
+                _ => Input::Del(user),
+            }
+        }
+        "remark" => {
+            let (user, name) = word(rest);
+            if user.is_empty() {
+                return Err(InputError::Usage("/remark <user> <name>"));
+            }
+            Input::Remark {
+                user: user.to_owned(),
+                name: name.to_owned(),
+            }
+        }
+        "find" | "search" | "create" => {
+            if rest.is_empty() {
+                return Err(InputError::Usage(match name {
+                    "find" => "/find <query>",
+                    "search" => "/search <query>",
+                    _ => "/create <name>",
+                }));
+            }
+            let rest = rest.to_owned();
+            match name {
+                "find" => Input::Find(rest),
+                "search" => Input::Search(rest),
+                _ => Input::Create(rest),
+            }
+        }
+        "join" | "leave" | "members" => {
+            if rest.is_empty() {
+                return Err(InputError::Usage(match name {
+                    "join" => "/join <id>",
+                    "leave" => "/leave <id>",
+                    _ => "/members <id>",
+                }));
+            }
+            let id = group_id(rest)?;
+            match name {
+                "join" => Input::Join(id),
+                "leave" => Input::Leave(id),
+                _ => Input::Members(id),
+            }
+        }
+        "invite" => {
+            let (id, user) = word(rest);
+            if id.is_empty() || user.is_empty() {
+                return Err(InputError::Usage("/invite <id> <user>"));
+            }
+            Input::Invite {
+                id: group_id(id)?,
+                user: user.to_owned(),
+            }
+        }
+        "history" => Input::History(if rest.is_empty() {
+            20
+        } else {
+            rest.parse()
+                .map_err(|_| InputError::BadNumber(rest.to_owned()))?
+        }),
+        "retry" => Input::Retry,
+        "help" | "?" => Input::Help,
+        "quit" | "exit" | "q" => Input::Quit,
+        other => return Err(InputError::Unknown(other.to_owned())),
+    };
+    Ok(input)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_lines_are_messages() {
+        assert_eq!(parse("hello there"), Ok(Input::Text("hello there".into())));
+        assert_eq!(parse("你好\r\n"), Ok(Input::Text("你好".into())));
+        assert_eq!(
+            parse("//not a command"),
+            Ok(Input::Text("/not a command".into()))
+        );
+        assert_eq!(parse("   "), Ok(Input::Empty));
+    }
+
+    #[test]
+    fn msg_and_group_switch_and_optionally_send() {
+        assert_eq!(
+            parse("/msg bob"),
+            Ok(Input::Msg {
+                user: "bob".into(),
+                text: None
+            })
+        );
+        assert_eq!(
+            parse("/msg bob  hi: there "),
+            Ok(Input::Msg {
+                user: "bob".into(),
+                text: Some("hi: there".into())
+            })
+        );
+        assert_eq!(
+            parse("/group 12 大家好"),
+            Ok(Input::Group {
+                id: 12,
+                text: Some("大家好".into())
+            })
+        );
+        assert_eq!(parse("/group abc"), Err(InputError::BadGroup("abc".into())));
+        assert!(matches!(parse("/msg"), Err(InputError::Usage(_))));
+    }
+
+    #[test]
+    fn friend_and_group_commands() {
+        assert_eq!(
+            parse("/add bob let's be friends"),
+            Ok(Input::Add {
+                user: "bob".into(),
+                note: "let's be friends".into()
+            })
+        );
+        assert_eq!(parse("/accept bob"), Ok(Input::Accept("bob".into())));
+        assert!(matches!(
+            parse("/accept bob carol"),
+            Err(InputError::Usage(_))
+        ));
+        assert_eq!(
+            parse("/remark bob Bobby B"),
+            Ok(Input::Remark {
+                user: "bob".into(),
+                name: "Bobby B".into()
+            })
+        );
+        assert_eq!(parse("/join 7"), Ok(Input::Join(7)));
+        assert_eq!(parse("/members 7"), Ok(Input::Members(7)));
+        assert_eq!(
+            parse("/create 周末 球队"),
+            Ok(Input::Create("周末 球队".into()))
+        );
+        assert_eq!(parse("/history"), Ok(Input::History(20)));
+        assert_eq!(parse("/history 5"), Ok(Input::History(5)));
+        assert_eq!(parse("/history x"), Err(InputError::BadNumber("x".into())));
+        assert_eq!(parse("/search 北京"), Ok(Input::Search("北京".into())));
+        assert_eq!(parse("/quit"), Ok(Input::Quit));
+        assert_eq!(parse("/nope"), Err(InputError::Unknown("nope".into())));
+    }
+}

@@ -1,0 +1,530 @@
+//! `ququ-term`: a line-based chat client in the terminal, the successor of the original command-line group
+//! chat (`./app <ip> <port> <name>`). It shares the headless client's storage, outbox and reconnects.
+//!
+//! Plain lines go to the current chat; `/help` lists the commands. The password is read without echo from a
+//! terminal, or as the first line of standard input when that is not a terminal (so scripts can pipe it).
+
+mod commands;
+
+use std::io::{BufRead, IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use chrono::TimeZone;
+use clap::Parser;
+use commands::{HELP, Input};
+use ququ_client::{
+    Client, Config, Conv, Event, Handle, Message, MessageState, Presence, StopReason,
+};
+use tokio::sync::mpsc;
+
+#[derive(Debug, Parser)]
+#[command(name = "ququ-term", version, about = "Ququ chat in the terminal")]
+struct Args {
+    /// Server address, HOST:PORT.
+    #[arg(long, default_value_t = format!("127.0.0.1:{}", ququ_protocol::DEFAULT_PORT))]
+    server: String,
+    /// Account to log in as.
+    #[arg(long)]
+    user: String,
+    /// Create the account first.
+    #[arg(long)]
+    register: bool,
+    /// Nickname for a new account.
+    #[arg(long)]
+    nickname: Option<String>,
+    /// Where to keep history (default: the OS data directory).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+}
+
+/// How long `/quit` waits for unacknowledged messages before leaving them in the outbox for next time.
+const FLUSH_WAIT: Duration = Duration::from_secs(5);
+
+fn clock(ms: u64, with_date: bool) -> String {
+    let format = if with_date {
+        "%Y-%m-%d %H:%M:%S"
+    } else {
+        "%H:%M:%S"
+    };
+    i64::try_from(ms)
+        .ok()
+        .and_then(|ms| chrono::Local.timestamp_millis_opt(ms).single())
+        .map(|t| t.format(format).to_string())
+        .unwrap_or_else(|| "--:--:--".into())
+}
+
+fn conv_name(conv: &Conv) -> String {
+    match conv {
+        Conv::User(u) => u.clone(),
+        Conv::Group(id) => format!("group {id}"),
+    }
+}
+
+/// One message as a line: `[12:34:56] bob: hi`, with the conversation named where the sender alone does
+/// not say it.
+fn message_line(m: &Message, me: &str, with_date: bool) -> String {
+    let time = clock(m.time, with_date);
+    let where_ = match (&m.conv, m.is_mine()) {
+        (Conv::Group(id), _) => format!("[group {id}] "),
+        (Conv::User(peer), true) => format!("(to {peer}) "),
+        (Conv::User(_), false) => String::new(),
+    };
+    let from = if m.from == me { "me" } else { &m.from };
+    let state = match m.state {
+        MessageState::Pending => " (pending)",
+        MessageState::Failed => " (failed)",
+        _ => "",
+    };
+    format!("[{time}] {where_}{from}: {}{state}", m.text)
+}
+
+/// A whole retry delay in seconds, as the original printed it ("retrying in 2s"); below a second, in ms.
+fn delay_text(d: Duration) -> String {
+    if d < Duration::from_secs(1) {
+        format!("{}ms", d.as_millis())
+    } else {
+        format!("{}s", d.as_secs_f64().round() as u64)
+    }
+}
+
+struct Term {
+    handle: Handle,
+    me: String,
+    server: String,
+    current: Option<Conv>,
+    online: bool,
+    last_failed: Option<String>,
+    shown_requests: Vec<String>,
+}
+
+fn say(line: impl AsRef<str>) {
+    let mut out = std::io::stdout().lock();
+    // A closed stdout (piped into `head`) is no reason to stop chatting, nor to panic.
+    let _ = writeln!(out, "{}", line.as_ref());
+    let _ = out.flush();
+}
+
+impl Term {
+    /// Prints what a person should see about an event. Returns the stop reason when the client stopped.
+    fn on_event(&mut self, event: Event) -> Option<StopReason> {
+        match event {
+            Event::Connecting { attempt } => {
+                if attempt == 1 && !self.online {
+                    say(format!("connecting to {}…", self.server));
+                }
+            }
+            Event::Connected => {}
+            Event::Registered { account } => say(format!("registered account {account}")),
+            Event::LoggedIn {
+                account, nickname, ..
+            } => {
+                self.online = true;
+                self.me = account.clone();
+                say(format!("logged in as {account} ({nickname})"));
+            }
+            Event::Synced { new_messages } => {
+                if new_messages > 0 {
+                    say(format!("{new_messages} new message(s) while you were away"));
+                }
+            }
+            Event::Disconnected {
+                reason, retry_in, ..
+            } => {
+                self.online = false;
+                say(format!(
+                    "disconnected: {reason}; retrying in {}",
+                    delay_text(retry_in)
+                ));
+            }
+            Event::Stopped(reason) => {
+                say(format!("stopped: {reason}"));
+                return Some(reason);
+            }
+            Event::Message(m) => match m.state {
+                MessageState::Received | MessageState::Sent => {
+                    say(message_line(&m, &self.me, false))
+                }
+                MessageState::Failed => {
+                    say(format!(
+                        "not sent ({}): {}",
+                        m.error.as_deref().unwrap_or("refused"),
+                        m.text
+                    ));
+                }
+                MessageState::Pending => {}
+            },
+            Event::MessageState(m) => {
+                if m.state == MessageState::Failed {
+                    say(format!(
+                        "not sent ({}): {} — /retry to send it again",
+                        m.error.as_deref().unwrap_or("refused"),
+                        m.text
+                    ));
+                    self.last_failed = Some(m.client_id);
+                }
+            }
+            Event::Unread { .. } => {}
+            Event::History { conv, messages, .. } => {
+                say(format!("— history of {} —", conv_name(&conv)));
+                for m in &messages {
+                    say(message_line(m, &self.me, true));
+                }
+            }
+            Event::SearchResults { query, messages } => {
+                say(format!("— {} result(s) for \"{query}\" —", messages.len()));
+                for m in messages.iter().rev() {
+                    say(message_line(m, &self.me, true));
+                }
+            }
+            Event::Presence { account, presence } => say(format!(
+                "{account} is {}",
+                if presence == Presence::Online {
+                    "online"
+                } else {
+                    "offline"
+                }
+            )),
+            Event::Friends(_) | Event::Groups(_) => {}
+            Event::FriendChanged(f) => say(format!(
+                "friend {} ({}) is {}",
+                f.account,
+                f.display_name(),
+                f.presence.as_str()
+            )),
+            Event::FriendRemoved { account } => say(format!("{account} is no longer your friend")),
+            Event::FriendRequests(list) => {
+                let names: Vec<String> = list.iter().map(|r| r.from.clone()).collect();
+                if !names.is_empty() && names != self.shown_requests {
+                    for r in &list {
+                        say(format!(
+                            "{} wants to be your friend: {} (/accept {0} or /reject {0})",
+                            r.from, r.note
+                        ));
+                    }
+                }
+                self.shown_requests = names;
+            }
+            Event::FriendRequest(r) => {
+                self.shown_requests.push(r.from.clone());
+                say(format!(
+                    "{} wants to be your friend: {} (/accept {0} or /reject {0})",
+                    r.from, r.note
+                ));
+            }
+            Event::RequestSent { account } => say(format!("friend request sent to {account}")),
+            Event::RequestClosed { account } => {
+                self.shown_requests.retain(|a| *a != account);
+            }
+            Event::FriendRejected { account } => {
+                say(format!("{account} rejected your friend request"))
+            }
+            Event::FoundUsers(users) => {
+                say(format!("— {} user(s) found —", users.len()));
+                for u in users {
+                    say(format!(
+                        "  {} ({}) {}",
+                        u.account,
+                        u.nickname,
+                        u.presence.as_str()
+                    ));
+                }
+            }
+            Event::GroupChanged(g) => say(format!(
+                "group {}: {} (owner {}, {} members)",
+                g.id, g.name, g.owner, g.members
+            )),
+            Event::GroupGone { group, reason } => {
+                say(format!(
+                    "you are no longer in group {group} ({})",
+                    reason.as_str()
+                ));
+                if self.current == Some(Conv::Group(group)) {
+                    self.current = None;
+                }
+            }
+            Event::Members { group, members } => {
+                say(format!("— group {group}: {} member(s) —", members.len()));
+                for m in members {
+                    say(format!(
+                        "  {} ({}) {} {}",
+                        m.account,
+                        m.nickname,
+                        m.role.as_str(),
+                        m.presence.as_str()
+                    ));
+                }
+            }
+            Event::MemberJoined(m) => say(format!("{} joined group {}", m.account, m.group)),
+            Event::MemberLeft {
+                group,
+                account,
+                reason,
+            } => say(format!("{account} {} group {group}", reason.as_str())),
+            Event::Profile { nickname } => say(format!("your nickname is now {nickname}")),
+            Event::Error { code, text, about } => match about {
+                Some(about) => say(format!("error ({code}) about {about}: {text}")),
+                None => say(format!("error ({code}): {text}")),
+            },
+        }
+        None
+    }
+
+    fn send(&mut self, text: String) {
+        match &self.current {
+            Some(conv) => {
+                self.handle.send_text(conv.clone(), text);
+            }
+            None => say("no chat selected: /msg <user> or /group <id> first"),
+        }
+    }
+
+    fn switch(&mut self, conv: Conv) {
+        if self.current.as_ref() != Some(&conv) {
+            say(format!("now chatting with {}", conv_name(&conv)));
+            self.handle.mark_read(conv.clone());
+            self.current = Some(conv);
+        }
+    }
+
+    /// Handles a typed line. Returns false on `/quit`.
+    async fn on_line(&mut self, line: &str) -> bool {
+        let input = match commands::parse(line) {
+            Ok(input) => input,
+            Err(e) => {
+                say(e.to_string());
+                return true;
+            }
+        };
+        let h = self.handle.clone();
+        let store = h.store();
+        match input {
+            Input::Empty => {}
+            Input::Text(text) => self.send(text),
+            Input::Msg { user, text } => {
+                self.switch(Conv::User(user));
+                if let Some(text) = text {
+                    self.send(text);
+                }
+            }
+            Input::Group { id, text } => {
+                self.switch(Conv::Group(id));
+                if let Some(text) = text {
+                    self.send(text);
+                }
+            }
+            Input::Friends => match store.friends().await {
+                Ok(friends) => {
+                    say(format!("— {} friend(s) —", friends.len()));
+                    for f in friends {
+                        say(format!(
+                            "  {} ({}) {}",
+                            f.account,
+                            f.display_name(),
+                            f.presence.as_str()
+                        ));
+                    }
+                }
+                Err(e) => say(format!("cannot read friends: {e}")),
+            },
+            Input::Groups => match store.groups().await {
+                Ok(groups) => {
+                    say(format!("— {} group(s) —", groups.len()));
+                    for g in groups {
+                        say(format!(
+                            "  {}: {} (owner {}, {} members)",
+                            g.id, g.name, g.owner, g.members
+                        ));
+                    }
+                }
+                Err(e) => say(format!("cannot read groups: {e}")),
+            },
+            Input::Add { user, note } => h.add_friend(user, note),
+            Input::Accept(user) => h.accept_friend(user),
+            Input::Reject(user) => h.reject_friend(user),
+            Input::Remark { user, name } => h.set_remark(user, name),
+            Input::Del(user) => h.delete_friend(user),
+            Input::Find(q) => h.find_user(q),
+            Input::Create(name) => h.create_group(name),
+            Input::Join(id) => h.join_group(id),
+            Input::Leave(id) => h.leave_group(id),
+            Input::Members(id) => h.list_members(id),
+            Input::Invite { id, user } => h.invite(id, user),
+            Input::History(n) => match &self.current {
+                None => say("no chat selected: /msg <user> or /group <id> first"),
+                Some(conv) => match store.messages(conv.clone(), None, n).await {
+                    Ok(messages) => {
+                        say(format!(
+                            "— last {} message(s) with {} —",
+                            messages.len(),
+                            conv_name(conv)
+                        ));
+                        for m in &messages {
+                            say(message_line(m, &self.me, true));
+                        }
+                    }
+                    Err(e) => say(format!("cannot read history: {e}")),
+                },
+            },
+            Input::Search(q) => h.search(q),
+            Input::Retry => match self.last_failed.take() {
+                Some(id) => h.retry(id),
+                None => say("no failed message to retry"),
+            },
+            Input::Help => say(HELP),
+            Input::Quit => return false,
+        }
+        true
+    }
+}
+
+/// Reads standard input on a thread of its own (it blocks) and hands over whole lines; the channel closes
+/// at end of input.
+fn stdin_lines() -> mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        let stdin = std::io::stdin();
+        for line in stdin.lock().lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    rx
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> ExitCode {
+    let args = Args::parse();
+    // From a terminal the password is read first and without echo; only then may the line reader start,
+    // or it would race the prompt for the typed password and could send it as a chat message.
+    let tty_password = if std::io::stdin().is_terminal() {
+        match rpassword::prompt_password("password: ") {
+            Ok(p) => Some(p),
+            Err(e) => {
+                eprintln!("cannot read the password: {e}");
+                return ExitCode::FAILURE;
+            }
+        }
+    } else {
+        None
+    };
+    let mut lines = stdin_lines();
+    let password = if let Some(p) = tty_password {
+        p
+    } else {
+        match lines.recv().await {
+            Some(p) => p,
+            None => {
+                eprintln!("no password on standard input");
+                return ExitCode::FAILURE;
+            }
+        }
+    };
+
+    let mut config =
+        Config::new(args.server.clone(), args.user.clone(), password).register(args.register);
+    config.nickname = args.nickname;
+    config.data_dir = args.data_dir;
+    let (handle, mut events) = match Client::start(config) {
+        Ok(started) => started,
+        Err(e) => {
+            eprintln!("cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let mut term = Term {
+        handle: handle.clone(),
+        me: args.user,
+        server: args.server,
+        current: None,
+        online: false,
+        last_failed: None,
+        shown_requests: Vec::new(),
+    };
+    say("type /help for commands");
+
+    loop {
+        tokio::select! {
+            event = events.recv() => match event {
+                Some(event) => {
+                    if let Some(reason) = term.on_event(event) {
+                        return exit_code(&reason);
+                    }
+                }
+                None => return ExitCode::FAILURE,
+            },
+            line = lines.recv() => match line {
+                Some(line) => {
+                    if !term.on_line(&line).await {
+                        break;
+                    }
+                }
+                // End of input is a /quit, but lines still in flight get their chance to be sent.
+                None => break,
+            },
+        }
+    }
+    quit(&mut term, &mut events).await
+}
+
+fn exit_code(reason: &StopReason) -> ExitCode {
+    match reason {
+        StopReason::Shutdown | StopReason::LoggedOut => ExitCode::SUCCESS,
+        _ => ExitCode::FAILURE,
+    }
+}
+
+/// Gives pending messages a few seconds to be acknowledged (they stay in the outbox otherwise), then stops.
+async fn quit(term: &mut Term, events: &mut ququ_client::Events) -> ExitCode {
+    // Offline, waiting cannot help: the outbox keeps them for next time.
+    if !term.online {
+        let pending = term.handle.store().pending().await.map_or(0, |p| p.len());
+        if pending > 0 {
+            say(format!(
+                "{pending} message(s) not yet sent; they will be sent next time"
+            ));
+        }
+        term.handle.shutdown();
+        return drain(term, events).await;
+    }
+    let store = term.handle.store();
+    let deadline = tokio::time::Instant::now() + FLUSH_WAIT;
+    let mut poll = tokio::time::interval(Duration::from_millis(50));
+    loop {
+        tokio::select! {
+            _ = poll.tick() => {
+                let pending = store.pending().await.map(|p| p.len()).unwrap_or(0);
+                if pending == 0 {
+                    break;
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    say(format!("{pending} message(s) not yet sent; they will be sent next time"));
+                    break;
+                }
+            }
+            event = events.recv() => match event {
+                Some(event) => {
+                    if let Some(reason) = term.on_event(event) {
+                        return exit_code(&reason);
+                    }
+                }
+                None => return ExitCode::FAILURE,
+            },
+        }
+    }
+    term.handle.shutdown();
+    drain(term, events).await
+}
+
+/// Shows the last events until the client has stopped.
+async fn drain(term: &mut Term, events: &mut ququ_client::Events) -> ExitCode {
+    while let Some(event) = events.recv().await {
+        if let Some(reason) = term.on_event(event) {
+            return exit_code(&reason);
+        }
+    }
+    ExitCode::SUCCESS
+}

@@ -1,0 +1,1077 @@
+//! The task that owns the connection: connect, log in (register / resume / password), sync, resend the
+//! outbox, relay commands and events, keep the heartbeat, and reconnect with backoff when anything breaks.
+//!
+//! It is one sequential loop, which is what keeps the outbox in order: a command is fully handled (stored,
+//! then written) before the next one is looked at, and after a reconnect every pending message is resent,
+//! oldest first, before any new command is handled.
+
+use std::collections::{HashMap, VecDeque};
+use std::path::PathBuf;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures::{SinkExt, StreamExt};
+use ququ_protocol::{
+    ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupMessage, Limits, LineCodec,
+    ServerMessage,
+};
+use tokio::net::TcpStream;
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::sync::mpsc;
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+use crate::backoff::Backoff;
+use crate::config::Config;
+use crate::event::{Event, FoundUser, Friend, FriendRequest, Group, Member, Message, StopReason};
+use crate::storage::{Incoming, LastLogin, StorageError, Store, Stored};
+
+/// The longest line accepted from the server. Generous: the server enforces its own, smaller limit on what
+/// it stores, and a client that dropped the connection on a long line would loop on it forever.
+const MAX_LINE: usize = 1 << 20;
+
+/// Requests made while offline are kept for the next login, up to this many.
+const MAX_QUEUED: usize = 1000;
+
+/// Why a connection ended. The text becomes [`Event::Disconnected`]'s `reason`.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum ConnectionError {
+    #[error("cannot connect to {server}: {error}")]
+    Connect { server: String, error: String },
+    #[error("connecting to {0} timed out")]
+    ConnectTimeout(String),
+    #[error("the server closed the connection")]
+    Closed,
+    #[error("connection error: {0}")]
+    Io(String),
+    #[error("no login reply within {0:?}")]
+    LoginTimeout(Duration),
+    #[error("the server refused the login for now ({code}): {text}")]
+    LoginDeferred { code: ErrorCode, text: String },
+    #[error("nothing heard from the server for {0:?}")]
+    Silent(Duration),
+    #[error("the server closed the connection ({code}): {text}")]
+    Bye { code: ErrorCode, text: String },
+}
+
+/// How a connection (or an offline wait) ended.
+enum End {
+    Retry(ConnectionError),
+    Stop(StopReason),
+}
+
+impl From<StorageError> for End {
+    fn from(e: StorageError) -> End {
+        End::Stop(StopReason::Storage(e.to_string()))
+    }
+}
+
+impl From<ConnectionError> for End {
+    fn from(e: ConnectionError) -> End {
+        End::Retry(e)
+    }
+}
+
+/// What a [`crate::Handle`] asks for.
+#[derive(Debug)]
+pub(crate) enum Command {
+    Send {
+        conv: Conv,
+        client_id: String,
+        text: String,
+    },
+    Retry {
+        client_id: String,
+    },
+    /// Any other request for the server, sent as it is.
+    Request(ClientMessage),
+    Search {
+        query: String,
+        limit: u32,
+    },
+    MarkRead {
+        conv: Conv,
+    },
+    ReconnectNow,
+    Logout,
+    Shutdown,
+}
+
+/// Where the login on the current connection stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Auth {
+    Registering,
+    Resuming,
+    /// `after_taken`: registration said `account_taken`, so a refused password means someone else's account.
+    LoggingIn {
+        after_taken: bool,
+    },
+    Ready,
+    LoggingOut,
+}
+
+/// Replies that come as several lines, collected until their `*_END` line. Counters, because the same
+/// list may be requested again before the first answer ends.
+#[derive(Default)]
+struct Lists {
+    friends: (u32, Vec<Friend>),
+    requests: (u32, Vec<FriendRequest>),
+    groups: (u32, Vec<Group>),
+    found: (u32, Vec<FoundUser>),
+    members: HashMap<u64, (u32, Vec<Member>)>,
+    /// Outstanding `HISTORY:` requests: the conversation, and the id below which its messages belong to
+    /// the page (the request's `before`, or for "from the newest" everything already synced).
+    history: VecDeque<(Conv, u64)>,
+    history_page: Vec<Message>,
+}
+
+/// State of one TCP connection.
+struct Link {
+    writer: FramedWrite<OwnedWriteHalf, LineCodec>,
+    auth: Auth,
+    /// When the pending login reply (or logout) must have arrived.
+    deadline: Option<Instant>,
+    last_heard: Instant,
+    ping_sent: bool,
+    nonce: u64,
+    lists: Lists,
+    /// The `after` of the `SYNC:` in flight, if any.
+    syncing: Option<u64>,
+    /// Everything up to this server id has been synced.
+    synced_to: u64,
+    synced_new: usize,
+}
+
+impl Link {
+    async fn send(&mut self, msg: &ClientMessage) -> Result<(), ConnectionError> {
+        tracing::trace!(verb = msg.verb(), "send");
+        self.writer
+            .send(msg.format())
+            .await
+            .map_err(|e| ConnectionError::Io(e.to_string()))
+    }
+
+    /// Queues a line without flushing, for batches; [`Link::flush`] after.
+    async fn feed(&mut self, msg: &ClientMessage) -> Result<(), ConnectionError> {
+        self.writer
+            .feed(msg.format())
+            .await
+            .map_err(|e| ConnectionError::Io(e.to_string()))
+    }
+
+    async fn flush(&mut self) -> Result<(), ConnectionError> {
+        SinkExt::<String>::flush(&mut self.writer)
+            .await
+            .map_err(|e| ConnectionError::Io(e.to_string()))
+    }
+
+    /// Records what a request will be answered with, so the answer's lines can be told apart from pushes.
+    fn expect_reply(&mut self, msg: &ClientMessage) {
+        let lists = &mut self.lists;
+        match msg {
+            ClientMessage::ListFriends => lists.friends.0 += 1,
+            ClientMessage::ListRequests => lists.requests.0 += 1,
+            ClientMessage::ListGroups => lists.groups.0 += 1,
+            ClientMessage::FindUser { .. } => lists.found.0 += 1,
+            ClientMessage::ListMembers { group } => lists.members.entry(*group).or_default().0 += 1,
+            ClientMessage::History { conv, before, .. } => {
+                // Bounding by the sync cursor means a live message is never mistaken for history, even if
+                // this request is never answered.
+                let ceiling = if *before == 0 {
+                    self.synced_to.saturating_add(1)
+                } else {
+                    *before
+                };
+                lists.history.push_back((conv.clone(), ceiling))
+            }
+            _ => {}
+        }
+    }
+}
+
+/// A message line from the server, before it is stored.
+fn incoming_chat(m: ChatMessage, me: &str) -> Incoming {
+    let peer = if m.from == me { m.to } else { m.from.clone() };
+    Incoming {
+        conv: Conv::User(peer),
+        server_id: m.id,
+        client_id: m.client_id,
+        from: m.from,
+        time: m.time,
+        text: m.text,
+    }
+}
+
+fn incoming_group(m: GroupMessage) -> Incoming {
+    Incoming {
+        conv: Conv::Group(m.group),
+        server_id: m.id,
+        client_id: m.client_id,
+        from: m.from,
+        time: m.time,
+        text: m.text,
+    }
+}
+
+/// File transfer is not part of this client yet; an offer is kept in history as a line of text so that the
+/// conversation shows it.
+fn incoming_file(m: FileMessage, me: &str) -> Incoming {
+    let conv = match m.to {
+        Conv::User(to) if m.from == me => Conv::User(to),
+        Conv::User(_) => Conv::User(m.from.clone()),
+        group => group,
+    };
+    Incoming {
+        conv,
+        server_id: m.id,
+        client_id: m.client_id,
+        text: format!("[file] {} ({} bytes)", m.file.name, m.file.size),
+        from: m.from,
+        time: m.time,
+    }
+}
+
+pub(crate) fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The message line that sends `m`, which must be mine.
+fn send_line(m: &Message) -> ClientMessage {
+    match &m.conv {
+        Conv::User(to) => ClientMessage::Msg {
+            to: to.clone(),
+            client_id: m.client_id.clone(),
+            text: m.text.clone(),
+        },
+        Conv::Group(group) => ClientMessage::GroupMsg {
+            group: *group,
+            client_id: m.client_id.clone(),
+            text: m.text.clone(),
+        },
+    }
+}
+
+/// What an offline command asks of the wait it interrupted.
+enum Offline {
+    Continue,
+    Wake,
+}
+
+pub(crate) struct Session {
+    config: Config,
+    data_dir: PathBuf,
+    store: Store,
+    events: mpsc::UnboundedSender<Event>,
+    commands: mpsc::UnboundedReceiver<Command>,
+    backoff: Backoff,
+    /// My account as the server spells it (as configured until the first login).
+    me: String,
+    token: Option<String>,
+    registered: bool,
+    limits: Limits,
+    queued: VecDeque<ClientMessage>,
+}
+
+impl Session {
+    pub(crate) fn new(
+        config: Config,
+        data_dir: PathBuf,
+        store: Store,
+        events: mpsc::UnboundedSender<Event>,
+        commands: mpsc::UnboundedReceiver<Command>,
+        backoff: Backoff,
+    ) -> Session {
+        Session {
+            me: config.account.clone(),
+            registered: !config.register,
+            config,
+            data_dir,
+            store,
+            events,
+            commands,
+            backoff,
+            token: None,
+            limits: Limits::default(),
+            queued: VecDeque::new(),
+        }
+    }
+
+    fn emit(&self, event: Event) {
+        // A user interface that dropped its receiver still wants its messages delivered, so carry on.
+        let _ = self.events.send(event);
+    }
+
+    pub(crate) async fn run(mut self) {
+        if let Err(e) = self.store.ready().await {
+            self.emit(Event::Stopped(StopReason::Storage(e.to_string())));
+            return;
+        }
+        loop {
+            self.emit(Event::Connecting {
+                attempt: self.backoff.attempts() + 1,
+            });
+            let reason = match self.connect_and_serve().await {
+                End::Stop(reason) => {
+                    self.emit(Event::Stopped(reason));
+                    return;
+                }
+                End::Retry(reason) => reason,
+            };
+            tracing::info!("disconnected: {reason}");
+            let delay = self.backoff.next_delay();
+            self.emit(Event::Disconnected {
+                reason: reason.to_string(),
+                retry_in: delay,
+                retry_at: SystemTime::now() + delay,
+            });
+            if let Err(stop) = self.offline_until(tokio::time::sleep(delay), true).await {
+                self.emit(Event::Stopped(stop));
+                return;
+            }
+        }
+    }
+
+    /// Drives `fut` to completion while handling commands as if offline; shutdown and logout stop. With
+    /// `wakeable`, a `ReconnectNow` ends the wait early (`None`).
+    async fn offline_until<F: Future>(
+        &mut self,
+        fut: F,
+        wakeable: bool,
+    ) -> Result<Option<F::Output>, StopReason> {
+        tokio::pin!(fut);
+        loop {
+            tokio::select! {
+                out = &mut fut => return Ok(Some(out)),
+                cmd = self.commands.recv() => {
+                    match self.offline_command(cmd).await {
+                        Ok(Offline::Continue) => {}
+                        Ok(Offline::Wake) if !wakeable => {}
+                        Ok(Offline::Wake) => return Ok(None),
+                        Err(End::Stop(reason)) => return Err(reason),
+                        Err(End::Retry(_)) => {}
+                    }
+                }
+            }
+        }
+    }
+
+    async fn connect_and_serve(&mut self) -> End {
+        let server = self.config.server.clone();
+        let timeout = self.config.timing.connect_timeout;
+        let connect = tokio::time::timeout(timeout, TcpStream::connect(server.clone()));
+        let stream = match self.offline_until(connect, false).await {
+            Err(stop) => return End::Stop(stop),
+            Ok(None) | Ok(Some(Err(_))) => {
+                return End::Retry(ConnectionError::ConnectTimeout(server));
+            }
+            Ok(Some(Ok(Err(e)))) => {
+                return End::Retry(ConnectionError::Connect {
+                    server,
+                    error: e.to_string(),
+                });
+            }
+            Ok(Some(Ok(Ok(stream)))) => stream,
+        };
+        let _ = stream.set_nodelay(true);
+        self.emit(Event::Connected);
+        let (read, write) = stream.into_split();
+        let reader = FramedRead::new(read, LineCodec::new(MAX_LINE));
+        let link = Link {
+            writer: FramedWrite::new(write, LineCodec::new(MAX_LINE)),
+            auth: Auth::Ready,
+            deadline: None,
+            last_heard: Instant::now(),
+            ping_sent: false,
+            nonce: 0,
+            lists: Lists::default(),
+            syncing: None,
+            synced_to: 0,
+            synced_new: 0,
+        };
+        match self.serve(reader, link).await {
+            Ok(()) => End::Stop(StopReason::Shutdown),
+            Err(end) => end,
+        }
+    }
+
+    async fn serve(
+        &mut self,
+        mut reader: FramedRead<OwnedReadHalf, LineCodec>,
+        mut link: Link,
+    ) -> Result<(), End> {
+        self.start_login(&mut link).await?;
+        let timing = self.config.timing.clone();
+        let tick_every =
+            (timing.ping_after / 4).clamp(Duration::from_millis(50), Duration::from_secs(1));
+        let mut tick = tokio::time::interval(tick_every);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                line = reader.next() => {
+                    let line = match line {
+                        None => return Err(if link.auth == Auth::LoggingOut {
+                            End::Stop(StopReason::LoggedOut)
+                        } else {
+                            ConnectionError::Closed.into()
+                        }),
+                        Some(Err(e)) => return Err(ConnectionError::Io(e.to_string()).into()),
+                        Some(Ok(line)) => line,
+                    };
+                    link.last_heard = Instant::now();
+                    link.ping_sent = false;
+                    let Ok(line) = line else {
+                        tracing::warn!("ignoring a line that is not UTF-8");
+                        continue;
+                    };
+                    match ServerMessage::parse(&line) {
+                        Ok(msg) => self.on_server(&mut link, msg).await?,
+                        // A newer server may send lines this build does not know; they are not fatal.
+                        Err(e) => tracing::warn!("ignoring an unreadable line: {e}"),
+                    }
+                }
+                cmd = self.commands.recv() => self.on_command(&mut link, cmd).await?,
+                _ = tick.tick() => {
+                    let now = Instant::now();
+                    if let Some(deadline) = link.deadline && now >= deadline {
+                        return Err(match link.auth {
+                            Auth::LoggingOut => End::Stop(StopReason::LoggedOut),
+                            _ => ConnectionError::LoginTimeout(timing.connect_timeout).into(),
+                        });
+                    }
+                    let silent = now.duration_since(link.last_heard);
+                    if silent >= timing.dead_after {
+                        return Err(ConnectionError::Silent(silent).into());
+                    }
+                    if silent >= timing.ping_after && !link.ping_sent {
+                        link.nonce += 1;
+                        link.ping_sent = true;
+                        link.send(&ClientMessage::Ping { nonce: link.nonce }).await?;
+                    }
+                }
+            }
+        }
+    }
+
+    async fn start_login(&mut self, link: &mut Link) -> Result<(), End> {
+        link.deadline = Some(Instant::now() + self.config.timing.connect_timeout);
+        if !self.registered {
+            link.auth = Auth::Registering;
+            link.send(&ClientMessage::Register {
+                account: self.config.account.clone(),
+                password: self.config.password.clone(),
+                nickname: self.config.nickname.clone(),
+            })
+            .await?;
+        } else if let Some(token) = self.token.clone() {
+            link.auth = Auth::Resuming;
+            link.send(&ClientMessage::Resume {
+                account: self.me.clone(),
+                token,
+            })
+            .await?;
+        } else {
+            self.send_login(link, false).await?;
+        }
+        Ok(())
+    }
+
+    async fn send_login(&mut self, link: &mut Link, after_taken: bool) -> Result<(), End> {
+        link.auth = Auth::LoggingIn { after_taken };
+        link.send(&ClientMessage::Login {
+            account: self.config.account.clone(),
+            password: self.config.password.clone(),
+        })
+        .await?;
+        Ok(())
+    }
+
+    /// Login refusals that no retry can fix stop the client; the rest (busy, rate limited, internal) retry.
+    fn login_refused(code: ErrorCode, text: String) -> End {
+        match code {
+            ErrorCode::BadCredentials
+            | ErrorCode::Disabled
+            | ErrorCode::InvalidAccount
+            | ErrorCode::InvalidPassword
+            | ErrorCode::NoSuchUser => End::Stop(StopReason::LoginRefused { code, text }),
+            code => ConnectionError::LoginDeferred { code, text }.into(),
+        }
+    }
+
+    async fn on_server(&mut self, link: &mut Link, msg: ServerMessage) -> Result<(), End> {
+        use ServerMessage as S;
+        match msg {
+            S::Ping { nonce } => link.send(&ClientMessage::Pong { nonce }).await?,
+            S::Pong { .. } => {}
+            S::RegisterOk { account } if link.auth == Auth::Registering => {
+                self.registered = true;
+                self.emit(Event::Registered { account });
+                self.send_login(link, false).await?;
+            }
+            S::RegisterFailed { code, text } if link.auth == Auth::Registering => match code {
+                ErrorCode::AccountTaken => {
+                    // Perhaps ours, from an attempt whose reply was lost: the password decides.
+                    self.registered = true;
+                    self.send_login(link, true).await?;
+                }
+                ErrorCode::InvalidAccount | ErrorCode::InvalidPassword | ErrorCode::Disabled => {
+                    return Err(End::Stop(StopReason::RegisterRefused { code, text }));
+                }
+                code => return Err(ConnectionError::LoginDeferred { code, text }.into()),
+            },
+            S::LoginFailed { code, text } => match link.auth {
+                Auth::Resuming => {
+                    // The token expired or was revoked: fall back to the password on the same connection.
+                    self.token = None;
+                    self.send_login(link, false).await?;
+                }
+                Auth::LoggingIn { after_taken } => {
+                    if after_taken && code == ErrorCode::BadCredentials {
+                        return Err(End::Stop(StopReason::RegisterRefused {
+                            code: ErrorCode::AccountTaken,
+                            text: "the account name is taken".into(),
+                        }));
+                    }
+                    return Err(Self::login_refused(code, text));
+                }
+                _ => tracing::warn!("unexpected login reply"),
+            },
+            S::LoginOk {
+                user_id,
+                account,
+                nickname,
+                token,
+                limits,
+            } if matches!(link.auth, Auth::Resuming | Auth::LoggingIn { .. }) => {
+                self.on_logged_in(link, user_id, account, nickname, token, limits)
+                    .await?;
+            }
+            S::Bye { code, text } => {
+                if link.auth == Auth::LoggingOut || code == ErrorCode::LoggedOut {
+                    return Err(End::Stop(StopReason::LoggedOut));
+                }
+                if code == ErrorCode::Disabled {
+                    return Err(End::Stop(StopReason::LoginRefused { code, text }));
+                }
+                return Err(ConnectionError::Bye { code, text }.into());
+            }
+            S::Msg(m) => {
+                let incoming = incoming_chat(m, &self.me);
+                self.on_message(link, incoming).await?;
+            }
+            S::GroupMsg(m) => self.on_message(link, incoming_group(m)).await?,
+            S::FileOffer(m) => {
+                let incoming = incoming_file(m, &self.me);
+                self.on_message(link, incoming).await?;
+            }
+            S::Ack {
+                client_id,
+                id,
+                time,
+            } => {
+                if let Some(m) = self
+                    .store
+                    .call(move |s| s.mark_sent(&client_id, id, time))
+                    .await?
+                {
+                    self.emit(Event::MessageState(m));
+                }
+            }
+            S::SyncEnd { last_id, more } => {
+                let after = link.syncing.take().unwrap_or(0);
+                link.synced_to = self
+                    .store
+                    .call(move |s| s.advance_sync_cursor(last_id))
+                    .await?;
+                // `more` with no progress would loop forever on a confused server; stop paging instead.
+                if more && last_id > after {
+                    self.send_sync(link, last_id).await?;
+                } else {
+                    self.emit(Event::Synced {
+                        new_messages: std::mem::take(&mut link.synced_new),
+                    });
+                }
+            }
+            S::HistoryEnd { conv, more, .. } => {
+                let lists = &mut link.lists;
+                if let Some(pos) = lists.history.iter().position(|(c, _)| *c == conv) {
+                    lists.history.remove(pos);
+                }
+                let (mut page, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut lists.history_page)
+                    .into_iter()
+                    .partition(|m| m.conv == conv);
+                lists.history_page = rest;
+                page.sort_by_key(|m| (m.server_id, m.local_id));
+                page.dedup_by_key(|m| m.local_id);
+                self.emit(Event::History {
+                    conv,
+                    messages: page,
+                    more,
+                });
+            }
+            S::Presence { account, presence } => {
+                let a = account.clone();
+                self.store
+                    .call(move |s| s.set_presence(&a, presence))
+                    .await?;
+                self.emit(Event::Presence { account, presence });
+            }
+            S::Found {
+                account,
+                presence,
+                nickname,
+            } => link.lists.found.1.push(FoundUser {
+                account,
+                nickname,
+                presence,
+            }),
+            S::FoundEnd { .. } => {
+                let found = &mut link.lists.found;
+                found.0 = found.0.saturating_sub(1);
+                self.emit(Event::FoundUsers(std::mem::take(&mut found.1)));
+            }
+            S::Friend {
+                account,
+                presence,
+                nickname,
+                remark,
+            } => {
+                let friend = Friend {
+                    account,
+                    nickname,
+                    remark,
+                    presence,
+                };
+                if link.lists.friends.0 > 0 {
+                    link.lists.friends.1.push(friend);
+                } else {
+                    let f = friend.clone();
+                    self.store.call(move |s| s.upsert_friend(&f)).await?;
+                    self.emit(Event::FriendChanged(friend));
+                }
+            }
+            S::FriendsEnd { .. } => {
+                let friends = &mut link.lists.friends;
+                friends.0 = friends.0.saturating_sub(1);
+                let list = std::mem::take(&mut friends.1);
+                let stored = list.clone();
+                self.store.call(move |s| s.replace_friends(&stored)).await?;
+                self.emit(Event::Friends(list));
+            }
+            S::FriendRequest {
+                from,
+                time,
+                nickname,
+                note,
+            } => {
+                let request = FriendRequest {
+                    from,
+                    nickname,
+                    note,
+                    time,
+                };
+                if link.lists.requests.0 > 0 {
+                    link.lists.requests.1.push(request);
+                } else {
+                    let r = request.clone();
+                    self.store.call(move |s| s.upsert_request(&r)).await?;
+                    self.emit(Event::FriendRequest(request));
+                }
+            }
+            S::RequestsEnd { .. } => {
+                let requests = &mut link.lists.requests;
+                requests.0 = requests.0.saturating_sub(1);
+                let list = std::mem::take(&mut requests.1);
+                let stored = list.clone();
+                self.store
+                    .call(move |s| s.replace_requests(&stored))
+                    .await?;
+                self.emit(Event::FriendRequests(list));
+            }
+            S::RequestSent { account } => self.emit(Event::RequestSent { account }),
+            S::RequestClosed { account } => {
+                let a = account.clone();
+                self.store.call(move |s| s.remove_request(&a)).await?;
+                self.emit(Event::RequestClosed { account });
+            }
+            S::FriendRejected { account } => self.emit(Event::FriendRejected { account }),
+            S::FriendRemoved { account } => {
+                let a = account.clone();
+                self.store.call(move |s| s.remove_friend(&a)).await?;
+                self.emit(Event::FriendRemoved { account });
+            }
+            S::GroupInfo {
+                group,
+                owner,
+                members,
+                name,
+            } => {
+                let info = Group {
+                    id: group,
+                    name,
+                    owner,
+                    members,
+                };
+                if link.lists.groups.0 > 0 {
+                    link.lists.groups.1.push(info);
+                } else {
+                    let g = info.clone();
+                    self.store.call(move |s| s.upsert_group(&g)).await?;
+                    self.emit(Event::GroupChanged(info));
+                }
+            }
+            S::GroupsEnd { .. } => {
+                let groups = &mut link.lists.groups;
+                groups.0 = groups.0.saturating_sub(1);
+                let list = std::mem::take(&mut groups.1);
+                let stored = list.clone();
+                self.store.call(move |s| s.replace_groups(&stored)).await?;
+                self.emit(Event::Groups(list));
+            }
+            S::GroupGone { group, reason } => {
+                self.store.call(move |s| s.remove_group(group)).await?;
+                self.emit(Event::GroupGone { group, reason });
+            }
+            S::Member {
+                group,
+                account,
+                role,
+                presence,
+                nickname,
+            } => {
+                let member = Member {
+                    group,
+                    account,
+                    nickname,
+                    role,
+                    presence,
+                };
+                match link.lists.members.get_mut(&group) {
+                    Some((n, list)) if *n > 0 => list.push(member),
+                    _ => self.emit(Event::MemberJoined(member)),
+                }
+            }
+            S::MembersEnd { group, .. } => {
+                let members = match link.lists.members.remove(&group) {
+                    Some((n, list)) => {
+                        if n > 1 {
+                            link.lists.members.insert(group, (n - 1, Vec::new()));
+                        }
+                        list
+                    }
+                    None => Vec::new(),
+                };
+                self.emit(Event::Members { group, members });
+            }
+            S::MemberLeft {
+                group,
+                account,
+                reason,
+            } => self.emit(Event::MemberLeft {
+                group,
+                account,
+                reason,
+            }),
+            S::Profile { account, nickname } => {
+                if account == self.me {
+                    self.emit(Event::Profile { nickname });
+                }
+            }
+            S::Error { code, text, about } => self.on_error(link, code, text, about).await?,
+            S::RegisterOk { .. }
+            | S::RegisterFailed { .. }
+            | S::LoginOk { .. }
+            | S::PasswordChanged
+            | S::FileUpload { .. }
+            | S::FileDownload { .. }
+            | S::FileProgress { .. }
+            | S::FileState { .. } => {
+                tracing::debug!("ignoring a line this client does not use");
+            }
+        }
+        Ok(())
+    }
+
+    async fn on_error(
+        &mut self,
+        link: &mut Link,
+        code: ErrorCode,
+        text: String,
+        about: Option<String>,
+    ) -> Result<(), End> {
+        if let Some(about) = &about {
+            let client_id = about.clone();
+            let reason = if text.is_empty() {
+                code.to_string()
+            } else {
+                format!("{text} ({code})")
+            };
+            if let Some(m) = self
+                .store
+                .call(move |s| s.mark_failed(&client_id, &reason))
+                .await?
+            {
+                self.emit(Event::MessageState(m));
+                return Ok(());
+            }
+            // A failed member listing or history request will never see its end line.
+            if let Ok(group) = about.parse::<u64>()
+                && let Some((n, _)) = link.lists.members.get_mut(&group)
+            {
+                *n = n.saturating_sub(1);
+            }
+            let history = &mut link.lists.history;
+            if let Some(pos) = history.iter().position(|(conv, _)| conv.key() == *about) {
+                history.remove(pos);
+            }
+        }
+        if code == ErrorCode::NotLoggedIn {
+            // The server has forgotten this session: log in again from the top.
+            return Err(ConnectionError::Bye { code, text }.into());
+        }
+        self.emit(Event::Error { code, text, about });
+        Ok(())
+    }
+
+    async fn on_logged_in(
+        &mut self,
+        link: &mut Link,
+        user_id: u64,
+        account: String,
+        nickname: String,
+        token: String,
+        limits: Limits,
+    ) -> Result<(), End> {
+        link.auth = Auth::Ready;
+        link.deadline = None;
+        self.me = account.clone();
+        if !token.is_empty() {
+            self.token = Some(token);
+        }
+        self.limits = limits;
+        self.backoff.reset();
+        let login = LastLogin {
+            server: self.config.server.clone(),
+            account: account.clone(),
+        };
+        let dir = self.data_dir.clone();
+        // Only prefills a login form: not worth stopping the client over.
+        if let Err(e) = self
+            .store
+            .call(move |_| crate::storage::save_last_login(&dir, &login))
+            .await
+        {
+            tracing::warn!("cannot save the last login: {e}");
+        }
+        self.emit(Event::LoggedIn {
+            account,
+            nickname,
+            user_id,
+            limits,
+        });
+
+        // Catch up first, so that what arrived while away is stored before anything new happens.
+        let cursor = self.store.call(|s| s.sync_cursor()).await?;
+        link.synced_to = cursor;
+        self.send_sync(link, cursor).await?;
+        // Then the outbox, oldest first; the server drops the ones it already has by client id and ACKs them.
+        let pending = self.store.call(|s| s.pending()).await?;
+        for m in &pending {
+            link.feed(&send_line(m)).await?;
+        }
+        for request in [
+            ClientMessage::ListFriends,
+            ClientMessage::ListRequests,
+            ClientMessage::ListGroups,
+        ] {
+            link.expect_reply(&request);
+            link.feed(&request).await?;
+        }
+        while let Some(request) = self.queued.pop_front() {
+            link.expect_reply(&request);
+            link.feed(&request).await?;
+        }
+        link.flush().await?;
+        Ok(())
+    }
+
+    async fn send_sync(&mut self, link: &mut Link, after: u64) -> Result<(), End> {
+        link.syncing = Some(after);
+        link.send(&ClientMessage::Sync {
+            after,
+            limit: self.config.timing.sync_page.max(1),
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn on_message(&mut self, link: &mut Link, incoming: Incoming) -> Result<(), End> {
+        // A message below a pending `HISTORY:` request's ceiling is old by definition: stored without
+        // counting it unread, and handed over in the one `History` event rather than as a new message.
+        // Anything else is treated as live, and also joins the page if a request for its conversation is
+        // pending, so the page is complete either way.
+        let wanted = link.lists.history.iter().find(|(c, _)| *c == incoming.conv);
+        let in_page = wanted.is_some();
+        let old = wanted.is_some_and(|(_, ceiling)| incoming.server_id < *ceiling);
+        let me = self.me.clone();
+        let stored = self
+            .store
+            .call(move |s| s.store_incoming(&me, &incoming, !old))
+            .await?;
+        if in_page {
+            let (Stored::New { message, .. } | Stored::Acked(message) | Stored::Duplicate(message)) =
+                &stored;
+            link.lists.history_page.push(message.clone());
+        }
+        if old {
+            return Ok(());
+        }
+        match stored {
+            Stored::New { message, unread } => {
+                if link.syncing.is_some() {
+                    link.synced_new += 1;
+                }
+                let conv = message.conv.clone();
+                self.emit(Event::Message(message));
+                if let Some(unread) = unread {
+                    self.emit(Event::Unread { conv, unread });
+                }
+            }
+            Stored::Acked(message) => self.emit(Event::MessageState(message)),
+            Stored::Duplicate(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Stores a message the user wrote: pending, or failed at once if the server would refuse it anyway.
+    async fn queue_message(
+        &mut self,
+        conv: Conv,
+        client_id: String,
+        text: String,
+    ) -> Result<Message, End> {
+        let max = self.limits.text as usize;
+        let error = if text.trim().is_empty() {
+            Some("the message is empty".to_owned())
+        } else if text.chars().count() > max {
+            Some(format!("the message is longer than {max} characters"))
+        } else {
+            None
+        };
+        let me = self.me.clone();
+        let time = now_millis();
+        let message = self
+            .store
+            .call(move |s| s.queue_outgoing(&conv, &me, &client_id, &text, time, error.as_deref()))
+            .await?;
+        self.emit(Event::Message(message.clone()));
+        Ok(message)
+    }
+
+    /// Commands that need no connection. Shared by the online and offline paths.
+    async fn local_command(&mut self, cmd: &Command) -> Result<bool, End> {
+        match cmd {
+            Command::Search { query, limit } => {
+                let (q, limit) = (query.clone(), *limit);
+                let messages = self.store.call(move |s| s.search(&q, limit)).await?;
+                self.emit(Event::SearchResults {
+                    query: query.clone(),
+                    messages,
+                });
+                Ok(true)
+            }
+            Command::MarkRead { conv } => {
+                let c = conv.clone();
+                self.store.call(move |s| s.mark_read(&c)).await?;
+                self.emit(Event::Unread {
+                    conv: conv.clone(),
+                    unread: 0,
+                });
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn offline_command(&mut self, cmd: Option<Command>) -> Result<Offline, End> {
+        // Every handle is gone: nobody can send or read any more.
+        let Some(cmd) = cmd else {
+            return Err(End::Stop(StopReason::Shutdown));
+        };
+        if self.local_command(&cmd).await? {
+            return Ok(Offline::Continue);
+        }
+        match cmd {
+            Command::Send {
+                conv,
+                client_id,
+                text,
+            } => {
+                self.queue_message(conv, client_id, text).await?;
+            }
+            Command::Retry { client_id } => {
+                if let Some(m) = self.store.call(move |s| s.mark_pending(&client_id)).await? {
+                    self.emit(Event::MessageState(m));
+                }
+            }
+            Command::Request(request) => {
+                if self.queued.len() >= MAX_QUEUED {
+                    self.queued.pop_front();
+                }
+                self.queued.push_back(request);
+            }
+            Command::ReconnectNow => return Ok(Offline::Wake),
+            // Without a connection the token cannot be revoked; forgetting it is all that can be done.
+            Command::Logout => return Err(End::Stop(StopReason::LoggedOut)),
+            Command::Shutdown => return Err(End::Stop(StopReason::Shutdown)),
+            Command::Search { .. } | Command::MarkRead { .. } => {}
+        }
+        Ok(Offline::Continue)
+    }
+
+    async fn on_command(&mut self, link: &mut Link, cmd: Option<Command>) -> Result<(), End> {
+        if link.auth != Auth::Ready {
+            // Not logged in yet: store and queue; the login sends everything.
+            return match self.offline_command(cmd).await? {
+                Offline::Continue | Offline::Wake => Ok(()),
+            };
+        }
+        let Some(cmd) = cmd else {
+            return Err(End::Stop(StopReason::Shutdown));
+        };
+        if self.local_command(&cmd).await? {
+            return Ok(());
+        }
+        match cmd {
+            Command::Send {
+                conv,
+                client_id,
+                text,
+            } => {
+                let message = self.queue_message(conv, client_id, text).await?;
+                if message.state == crate::MessageState::Pending {
+                    link.send(&send_line(&message)).await?;
+                }
+            }
+            Command::Retry { client_id } => {
+                if let Some(m) = self.store.call(move |s| s.mark_pending(&client_id)).await? {
+                    self.emit(Event::MessageState(m.clone()));
+                    link.send(&send_line(&m)).await?;
+                }
+            }
+            Command::Request(request) => {
+                link.expect_reply(&request);
+                link.send(&request).await?;
+            }
+            Command::ReconnectNow => {}
+            Command::Logout => {
+                link.auth = Auth::LoggingOut;
+                link.deadline = Some(Instant::now() + self.config.timing.connect_timeout);
+                self.token = None;
+                link.send(&ClientMessage::Logout).await?;
+            }
+            Command::Shutdown => return Err(End::Stop(StopReason::Shutdown)),
+            Command::Search { .. } | Command::MarkRead { .. } => {}
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,270 @@
+//! What the client tells its user interface: the [`Event`] stream and the values it carries.
+//!
+//! Every event is something a person could notice: the connection came or went, a message arrived or changed
+//! state, a friend came online, a list was refreshed. Events come in the order the client learned of them; a
+//! user interface that applies them in order stays consistent with the local store ([`crate::Store`]), which
+//! has already been updated by the time an event is sent.
+
+use std::time::{Duration, SystemTime};
+
+use ququ_protocol::{Conv, ErrorCode, GoneReason, Limits, Millis, Presence, Role};
+
+/// Where a message stands, from this device's point of view.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MessageState {
+    /// Mine, stored locally, not yet acknowledged by the server. It is resent after every reconnect and after
+    /// a restart until the server acknowledges or refuses it.
+    Pending,
+    /// Mine, and stored by the server (it has a server id).
+    Sent,
+    /// Mine, and refused by the server or by a local check; [`crate::Handle::retry`] sends it again.
+    Failed,
+    /// Someone else's.
+    Received,
+}
+
+impl MessageState {
+    pub(crate) fn to_db(self) -> i64 {
+        match self {
+            MessageState::Pending => 0,
+            MessageState::Sent => 1,
+            MessageState::Failed => 2,
+            MessageState::Received => 3,
+        }
+    }
+
+    pub(crate) fn from_db(v: i64) -> MessageState {
+        match v {
+            0 => MessageState::Pending,
+            1 => MessageState::Sent,
+            2 => MessageState::Failed,
+            _ => MessageState::Received,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MessageState::Pending => "pending",
+            MessageState::Sent => "sent",
+            MessageState::Failed => "failed",
+            MessageState::Received => "received",
+        }
+    }
+}
+
+/// One message as stored on this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// This device's id for the message: stable for its lifetime, the cursor for [`crate::Store::messages`].
+    pub local_id: i64,
+    pub conv: Conv,
+    /// The server's id, once the server has stored it.
+    pub server_id: Option<u64>,
+    /// The sender's id for the message (empty for messages from old servers that have none).
+    pub client_id: String,
+    /// The sender's account.
+    pub from: String,
+    /// Milliseconds since the Unix epoch: the server's time once sent, this device's time while pending.
+    pub time: Millis,
+    pub text: String,
+    pub state: MessageState,
+    /// Why a failed message failed, for display.
+    pub error: Option<String>,
+}
+
+impl Message {
+    /// True if this device's user sent it.
+    pub fn is_mine(&self) -> bool {
+        self.state != MessageState::Received
+    }
+}
+
+/// A conversation in the local store, for the conversation list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Conversation {
+    pub conv: Conv,
+    /// What to call it: a friend's remark, else nickname, else account; a group's name, else its id.
+    pub title: String,
+    pub unread: u32,
+    pub last_message: Option<Message>,
+}
+
+/// A friend as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Friend {
+    pub account: String,
+    pub nickname: String,
+    /// My private alias for them; empty if none.
+    pub remark: String,
+    pub presence: Presence,
+}
+
+impl Friend {
+    /// The name to show: the remark, else the nickname, else the account.
+    pub fn display_name(&self) -> &str {
+        [&self.remark, &self.nickname, &self.account]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .map_or("", |s| s.as_str())
+    }
+}
+
+/// Someone who wants to be my friend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FriendRequest {
+    pub from: String,
+    pub nickname: String,
+    pub note: String,
+    pub time: Millis,
+}
+
+/// One user search result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FoundUser {
+    pub account: String,
+    pub nickname: String,
+    pub presence: Presence,
+}
+
+/// A group I am in, as last seen.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: u64,
+    pub name: String,
+    pub owner: String,
+    pub members: u32,
+}
+
+/// A group member.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub group: u64,
+    pub account: String,
+    pub nickname: String,
+    pub role: Role,
+    pub presence: Presence,
+}
+
+/// Why the client stopped for good (it will not reconnect by itself).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum StopReason {
+    /// [`crate::Handle::shutdown`] was called, or every handle was dropped.
+    Shutdown,
+    /// [`crate::Handle::logout`] was called; the server revoked the session.
+    LoggedOut,
+    /// The server refused the account or password (`bad_credentials`, `disabled`, …). Retrying cannot help.
+    LoginRefused { code: ErrorCode, text: String },
+    /// Registration failed for a reason retrying cannot fix (`invalid_account`, `invalid_password`, …).
+    RegisterRefused { code: ErrorCode, text: String },
+    /// The local database could not be opened or written.
+    Storage(String),
+}
+
+impl std::fmt::Display for StopReason {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StopReason::Shutdown => f.write_str("shut down"),
+            StopReason::LoggedOut => f.write_str("logged out"),
+            StopReason::LoginRefused { code, text } => write!(f, "login refused ({code}): {text}"),
+            StopReason::RegisterRefused { code, text } => {
+                write!(f, "registration refused ({code}): {text}")
+            }
+            StopReason::Storage(e) => write!(f, "local storage failed: {e}"),
+        }
+    }
+}
+
+/// Everything the client reports. See the module docs.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Event {
+    /// A connection attempt started. `attempt` counts attempts since the last good connection, from 1.
+    Connecting { attempt: u32 },
+    /// The TCP connection is up; logging in follows.
+    Connected,
+    /// The account was created on the server (only with [`crate::Config::register`]).
+    Registered { account: String },
+    /// Logged in (by password or by resuming the session). Sync and list refreshes follow.
+    LoggedIn {
+        account: String,
+        nickname: String,
+        user_id: u64,
+        limits: Limits,
+    },
+    /// Everything the server had for me while I was away has been fetched and stored.
+    Synced {
+        /// Messages that were new to this device.
+        new_messages: usize,
+    },
+    /// The connection was lost or could not be made; the client retries by itself.
+    Disconnected {
+        reason: String,
+        /// How long until the next attempt.
+        retry_in: Duration,
+        /// When the next attempt starts (wall clock, for display).
+        retry_at: SystemTime,
+    },
+    /// The client stopped and will not reconnect; the event stream ends after this.
+    Stopped(StopReason),
+    /// A message new to this device: received, or queued by me (then [`MessageState::Pending`]).
+    Message(Message),
+    /// One of my messages changed state: pending → sent or failed, or failed → pending on retry.
+    MessageState(Message),
+    /// A conversation's unread count changed (new message, or marked read).
+    Unread { conv: Conv, unread: u32 },
+    /// A page of server history for one conversation, oldest first; answer to [`crate::Handle::load_history`].
+    History {
+        conv: Conv,
+        messages: Vec<Message>,
+        /// True if the server has older messages.
+        more: bool,
+    },
+    /// Results of [`crate::Handle::search`] over local history, newest first.
+    SearchResults {
+        query: String,
+        messages: Vec<Message>,
+    },
+    /// A friend came online or went offline.
+    Presence { account: String, presence: Presence },
+    /// The full friend list (after login and after [`crate::Handle::refresh`]).
+    Friends(Vec<Friend>),
+    /// One friend was added or changed (accepted request, remark, nickname).
+    FriendChanged(Friend),
+    /// A friend was removed, by either side.
+    FriendRemoved { account: String },
+    /// All pending friend requests to me.
+    FriendRequests(Vec<FriendRequest>),
+    /// A new friend request to me.
+    FriendRequest(FriendRequest),
+    /// My friend request reached the server.
+    RequestSent { account: String },
+    /// A request to me was answered (from this or another of my sessions).
+    RequestClosed { account: String },
+    /// My friend request was rejected.
+    FriendRejected { account: String },
+    /// User search results, answer to [`crate::Handle::find_user`].
+    FoundUsers(Vec<FoundUser>),
+    /// All my groups.
+    Groups(Vec<Group>),
+    /// A group was created, joined or renamed.
+    GroupChanged(Group),
+    /// I am no longer in this group.
+    GroupGone { group: u64, reason: GoneReason },
+    /// A group's member list, answer to [`crate::Handle::list_members`].
+    Members { group: u64, members: Vec<Member> },
+    /// Someone joined a group (a `MEMBER:` line outside a listing).
+    MemberJoined(Member),
+    /// Someone else left a group or was kicked.
+    MemberLeft {
+        group: u64,
+        account: String,
+        reason: GoneReason,
+    },
+    /// My nickname changed.
+    Profile { nickname: String },
+    /// A request failed; the connection carries on. `about` names what it was about (an account, a group id).
+    Error {
+        code: ErrorCode,
+        text: String,
+        about: Option<String>,
+    },
+}

@@ -1,0 +1,285 @@
+//! [`Client::start`], the [`Handle`] that sends commands and the [`Events`] stream that reports back.
+
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use ququ_protocol::{ClientMessage, Conv};
+use tokio::sync::mpsc;
+
+use crate::backoff::Backoff;
+use crate::config::{Config, ConfigError, resolve_data_dir};
+use crate::connection::{Command, Session};
+use crate::event::Event;
+use crate::storage::Store;
+
+/// Why a client could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("cannot start the client thread: {0}")]
+    Thread(#[from] std::io::Error),
+}
+
+/// The entry point. See [`Client::start`].
+#[derive(Debug)]
+pub struct Client;
+
+impl Client {
+    /// Starts a client: opens (or creates) the local database for this account and server, and starts the
+    /// connection task, which connects, logs in and keeps reconnecting until [`Handle::shutdown`],
+    /// [`Handle::logout`], a refused login, or the last handle is dropped.
+    ///
+    /// It needs no async runtime from the caller: the client runs on a thread of its own (with its own small
+    /// tokio runtime) and the database on another, so this may be called from a GUI's `update` as well as
+    /// from async code. Storage failures arrive as [`Event::Stopped`].
+    pub fn start(config: Config) -> Result<(Handle, Events), StartError> {
+        config.validate()?;
+        let data_dir = resolve_data_dir(config.data_dir.as_deref())?;
+        let db_path = crate::config::database_path(&data_dir, &config.server, &config.account);
+        let backoff = Backoff::new(config.timing.reconnect_initial, config.timing.reconnect_max)
+            .map_err(ConfigError::from)?;
+        let store = Store::open(db_path);
+        let (cmd_tx, cmd_rx) = mpsc::unbounded_channel();
+        let (event_tx, event_rx) = mpsc::unbounded_channel();
+        let account = config.account.clone();
+        let session = Session::new(config, data_dir, store.clone(), event_tx, cmd_rx, backoff);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?;
+        std::thread::Builder::new()
+            .name("ququ-client".into())
+            .spawn(move || runtime.block_on(session.run()))?;
+        let handle = Handle {
+            commands: cmd_tx,
+            store,
+            account: Arc::from(account),
+        };
+        Ok((handle, Events { rx: event_rx }))
+    }
+}
+
+/// Sends commands to a running client. Clone it freely; every method only enqueues and returns at once.
+/// After the client has stopped the methods do nothing (the store can still be read).
+#[derive(Debug, Clone)]
+pub struct Handle {
+    commands: mpsc::UnboundedSender<Command>,
+    store: Store,
+    account: Arc<str>,
+}
+
+/// A fresh client id: 128 random bits in hex, so a resend is recognisable and no two messages collide.
+pub fn new_client_id() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+impl Handle {
+    fn command(&self, cmd: Command) {
+        // The client has stopped: there is nobody to tell, and Event::Stopped has said so already.
+        let _ = self.commands.send(cmd);
+    }
+
+    fn request(&self, msg: ClientMessage) {
+        self.command(Command::Request(msg));
+    }
+
+    /// The account this client logs in as (as configured).
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// The local database, for reads: conversations, messages, search.
+    pub fn store(&self) -> Store {
+        self.store.clone()
+    }
+
+    /// Sends a text message. It is stored first (as [`crate::MessageState::Pending`], shown by an
+    /// [`Event::Message`]) and survives disconnects and restarts until the server acknowledges it; then an
+    /// [`Event::MessageState`] reports it sent or failed. Returns its client id.
+    pub fn send_text(&self, conv: Conv, text: impl Into<String>) -> String {
+        let client_id = new_client_id();
+        self.command(Command::Send {
+            conv,
+            client_id: client_id.clone(),
+            text: text.into(),
+        });
+        client_id
+    }
+
+    /// Sends a failed message again, under the same client id.
+    pub fn retry(&self, client_id: impl Into<String>) {
+        self.command(Command::Retry {
+            client_id: client_id.into(),
+        });
+    }
+
+    /// Asks `account` to be my friend. Answered by [`Event::RequestSent`] or [`Event::Error`].
+    pub fn add_friend(&self, account: impl Into<String>, note: impl Into<String>) {
+        self.request(ClientMessage::FriendRequest {
+            account: account.into(),
+            note: note.into(),
+        });
+    }
+
+    pub fn accept_friend(&self, account: impl Into<String>) {
+        self.request(ClientMessage::AcceptFriend {
+            account: account.into(),
+        });
+    }
+
+    pub fn reject_friend(&self, account: impl Into<String>) {
+        self.request(ClientMessage::RejectFriend {
+            account: account.into(),
+        });
+    }
+
+    pub fn delete_friend(&self, account: impl Into<String>) {
+        self.request(ClientMessage::DeleteFriend {
+            account: account.into(),
+        });
+    }
+
+    /// Sets my private alias for a friend; an empty remark clears it.
+    pub fn set_remark(&self, account: impl Into<String>, remark: impl Into<String>) {
+        self.request(ClientMessage::SetRemark {
+            account: account.into(),
+            remark: remark.into(),
+        });
+    }
+
+    pub fn set_nickname(&self, nickname: impl Into<String>) {
+        self.request(ClientMessage::SetNickname {
+            nickname: nickname.into(),
+        });
+    }
+
+    /// Searches users by account or nickname; answered by [`Event::FoundUsers`].
+    pub fn find_user(&self, query: impl Into<String>) {
+        self.request(ClientMessage::FindUser {
+            query: query.into(),
+        });
+    }
+
+    /// Answered by [`Event::GroupChanged`] with the new group.
+    pub fn create_group(&self, name: impl Into<String>) {
+        self.request(ClientMessage::CreateGroup { name: name.into() });
+    }
+
+    pub fn join_group(&self, group: u64) {
+        self.request(ClientMessage::JoinGroup { group });
+    }
+
+    pub fn leave_group(&self, group: u64) {
+        self.request(ClientMessage::LeaveGroup { group });
+    }
+
+    pub fn invite(&self, group: u64, account: impl Into<String>) {
+        self.request(ClientMessage::InviteToGroup {
+            group,
+            account: account.into(),
+        });
+    }
+
+    pub fn kick(&self, group: u64, account: impl Into<String>) {
+        self.request(ClientMessage::KickFromGroup {
+            group,
+            account: account.into(),
+        });
+    }
+
+    pub fn rename_group(&self, group: u64, name: impl Into<String>) {
+        self.request(ClientMessage::RenameGroup {
+            group,
+            name: name.into(),
+        });
+    }
+
+    pub fn dissolve_group(&self, group: u64) {
+        self.request(ClientMessage::DissolveGroup { group });
+    }
+
+    /// Answered by [`Event::Members`].
+    pub fn list_members(&self, group: u64) {
+        self.request(ClientMessage::ListMembers { group });
+    }
+
+    /// Fetches friends, friend requests and groups again (done after every login anyway).
+    pub fn refresh(&self) {
+        self.request(ClientMessage::ListFriends);
+        self.request(ClientMessage::ListRequests);
+        self.request(ClientMessage::ListGroups);
+    }
+
+    /// Asks the server for up to `limit` messages of `conv` older than server id `before` (0 = the newest).
+    /// They are stored and reported as one [`Event::History`]; local pages come from
+    /// [`crate::Store::messages`].
+    pub fn load_history(&self, conv: Conv, before: u64, limit: u32) {
+        self.request(ClientMessage::History {
+            conv,
+            before,
+            limit,
+        });
+    }
+
+    /// Searches local history (full text, Chinese included); answered by [`Event::SearchResults`].
+    pub fn search(&self, query: impl Into<String>) {
+        self.command(Command::Search {
+            query: query.into(),
+            limit: 200,
+        });
+    }
+
+    /// Sets a conversation's unread count to zero; reported by [`Event::Unread`].
+    pub fn mark_read(&self, conv: Conv) {
+        self.command(Command::MarkRead { conv });
+    }
+
+    /// Skips the remaining reconnect delay (a "reconnect now" button).
+    pub fn reconnect_now(&self) {
+        self.command(Command::ReconnectNow);
+    }
+
+    /// Ends the session on the server (revoking its token) and stops the client.
+    pub fn logout(&self) {
+        self.command(Command::Logout);
+    }
+
+    /// Stops the client. Pending messages stay in the outbox for the next start. Commands sent before this
+    /// one are handled first.
+    pub fn shutdown(&self) {
+        self.command(Command::Shutdown);
+    }
+}
+
+/// The client's events, in order. Ends (yields `None`) after [`Event::Stopped`].
+///
+/// It is a [`futures::Stream`], and also offers [`Events::recv`]. For an iced `Subscription`, move it into
+/// the stream the subscription runs (e.g. keep it in an `Arc<Mutex<Option<Events>>>` and take it once).
+#[derive(Debug)]
+pub struct Events {
+    rx: mpsc::UnboundedReceiver<Event>,
+}
+
+impl Events {
+    pub async fn recv(&mut self) -> Option<Event> {
+        self.rx.recv().await
+    }
+
+    /// An event if one is ready, without waiting.
+    pub fn try_recv(&mut self) -> Option<Event> {
+        self.rx.try_recv().ok()
+    }
+
+    pub fn into_inner(self) -> mpsc::UnboundedReceiver<Event> {
+        self.rx
+    }
+}
+
+impl futures::Stream for Events {
+    type Item = Event;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Event>> {
+        self.rx.poll_recv(cx)
+    }
+}

@@ -1,0 +1,819 @@
+//! The local database: one SQLite file per account and server.
+//!
+//! [`Storage`] is the synchronous core and is only ever touched on the storage thread; [`Store`] is the
+//! cloneable async front that sends it work, so no SQLite call runs on an async runtime.
+//!
+//! Messages are keyed twice: by the server's id (unique, so a message delivered both live and by `SYNC:` is
+//! stored once) and, for mine, by `(sender, client_id)`, which is how a pending message is matched to its
+//! `ACK:` or to its own echo from the server.
+
+mod schema;
+mod store;
+
+use std::path::Path;
+
+use ququ_protocol::{Conv, Millis, Presence};
+use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
+
+use crate::event::{Conversation, Friend, FriendRequest, Group, Message, MessageState};
+
+pub use store::Store;
+
+/// Why a storage call failed.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum StorageError {
+    #[error("database error: {0}")]
+    Sqlite(String),
+    #[error("cannot create the data directory {path}: {error}")]
+    CreateDir { path: String, error: String },
+    #[error("the database was written by a newer Ququ (schema {found}, this build knows {known})")]
+    TooNew { found: i64, known: i64 },
+    #[error("the database holds a value this build cannot read: {0}")]
+    Corrupt(String),
+    #[error("the local database is not available: {0}")]
+    Unavailable(String),
+    #[error("the storage thread has stopped")]
+    Closed,
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Sqlite(e.to_string())
+    }
+}
+
+/// What happened to a message from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Stored {
+    /// New to this device. `unread` is the conversation's count afterwards if it changed.
+    New {
+        message: Message,
+        unread: Option<u32>,
+    },
+    /// It was one of my pending messages, which is now sent.
+    Acked(Message),
+    /// Already stored under this server id; nothing changed. Carries the stored row.
+    Duplicate(Message),
+}
+
+/// A message as the server delivered it, before it is stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Incoming {
+    pub conv: Conv,
+    pub server_id: u64,
+    pub client_id: String,
+    pub from: String,
+    pub time: Millis,
+    pub text: String,
+}
+
+/// A user or group conversation as its two database columns.
+fn conv_key(conv: &Conv) -> (&'static str, String) {
+    (conv.kind(), conv.key())
+}
+
+fn conv_from(kind: &str, peer: String) -> Result<Conv, String> {
+    match kind {
+        "user" => Ok(Conv::User(peer)),
+        "group" => peer
+            .parse()
+            .map(Conv::Group)
+            .map_err(|_| format!("group id `{peer}`")),
+        other => Err(format!("conversation kind `{other}`")),
+    }
+}
+
+fn corrupt(col: usize, what: String) -> rusqlite::Error {
+    rusqlite::Error::FromSqlConversionFailure(
+        col,
+        rusqlite::types::Type::Text,
+        Box::new(StorageError::Corrupt(what)),
+    )
+}
+
+const MESSAGE_COLUMNS: &str =
+    "id, kind, peer, server_id, client_id, sender, time, text, state, error";
+
+fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
+    let kind: String = row.get(1)?;
+    let peer: String = row.get(2)?;
+    let conv = conv_from(&kind, peer).map_err(|e| corrupt(1, e))?;
+    let server_id: Option<i64> = row.get(3)?;
+    let time: i64 = row.get(6)?;
+    Ok(Message {
+        local_id: row.get(0)?,
+        conv,
+        server_id: server_id.map(|id| id as u64),
+        client_id: row.get(4)?,
+        from: row.get(5)?,
+        time: time.max(0) as u64,
+        text: row.get(7)?,
+        state: MessageState::from_db(row.get(8)?),
+        error: row.get(9)?,
+    })
+}
+
+fn presence_from(s: &str) -> Presence {
+    Presence::parse(s).unwrap_or(Presence::Offline)
+}
+
+/// Ids and times travel as `u64` but SQLite integers are `i64`; clamp rather than wrap a hostile value.
+fn db_int(v: u64) -> i64 {
+    i64::try_from(v).unwrap_or(i64::MAX)
+}
+
+/// The synchronous database. See the module docs.
+#[derive(Debug)]
+pub struct Storage {
+    conn: Connection,
+}
+
+fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StorageError> {
+    let known = migrations.len() as i64;
+    let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > known {
+        return Err(StorageError::TooNew { found, known });
+    }
+    for (version, sql) in migrations.iter().enumerate().skip(found.max(0) as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version as i64 + 1)?;
+        tx.commit()?;
+    }
+    Ok(())
+}
+
+fn open_connection(path: &Path) -> Result<Connection, StorageError> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| StorageError::CreateDir {
+            path: dir.display().to_string(),
+            error: e.to_string(),
+        })?;
+    }
+    let conn = Connection::open(path)?;
+    configure(&conn)?;
+    Ok(conn)
+}
+
+fn configure(conn: &Connection) -> Result<(), StorageError> {
+    // WAL lets the GUI's reads and the connection's writes overlap; NORMAL is durable across app crashes
+    // (only a power cut can lose the last commits), and costs no fsync per message.
+    conn.pragma_update(None, "journal_mode", "WAL")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    Ok(())
+}
+
+impl Storage {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Storage, StorageError> {
+        let mut conn = open_connection(path)?;
+        migrate(&mut conn, schema::MIGRATIONS)?;
+        Ok(Storage { conn })
+    }
+
+    /// A throwaway database, for tests.
+    pub fn open_in_memory() -> Result<Storage, StorageError> {
+        let mut conn = Connection::open_in_memory()?;
+        migrate(&mut conn, schema::MIGRATIONS)?;
+        Ok(Storage { conn })
+    }
+
+    pub fn schema_version(&self) -> Result<i64, StorageError> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    pub fn setting(&self, key: &str) -> Result<Option<String>, StorageError> {
+        Ok(self
+            .conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    }
+
+    pub fn set_setting(&self, key: &str, value: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+        Ok(())
+    }
+
+    /// The highest server message id up to which everything has been synced.
+    pub fn sync_cursor(&self) -> Result<u64, StorageError> {
+        Ok(self
+            .setting("sync_cursor")?
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0))
+    }
+
+    /// Moves the sync cursor forward; never back, so a stale `SYNC_END` cannot cause a full resync.
+    pub fn advance_sync_cursor(&self, last_id: u64) -> Result<u64, StorageError> {
+        let current = self.sync_cursor()?;
+        if last_id > current {
+            self.set_setting("sync_cursor", &last_id.to_string())?;
+            return Ok(last_id);
+        }
+        Ok(current)
+    }
+
+    fn message_by_id(tx: &Connection, id: i64) -> Result<Message, StorageError> {
+        Ok(tx.query_row(
+            &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
+            [id],
+            message_from_row,
+        )?)
+    }
+
+    fn touch_conversation(tx: &Transaction<'_>, conv: &Conv) -> Result<(), StorageError> {
+        let (kind, peer) = conv_key(conv);
+        tx.execute(
+            "INSERT INTO conversations (kind, peer) VALUES (?1, ?2) ON CONFLICT DO NOTHING",
+            params![kind, peer],
+        )?;
+        Ok(())
+    }
+
+    /// Stores a message I am sending, as pending (or as failed with `error`, for a local refusal).
+    pub fn queue_outgoing(
+        &mut self,
+        conv: &Conv,
+        me: &str,
+        client_id: &str,
+        text: &str,
+        time: Millis,
+        error: Option<&str>,
+    ) -> Result<Message, StorageError> {
+        let tx = self.conn.transaction()?;
+        Self::touch_conversation(&tx, conv)?;
+        let (kind, peer) = conv_key(conv);
+        let state = if error.is_some() {
+            MessageState::Failed
+        } else {
+            MessageState::Pending
+        };
+        tx.execute(
+            "INSERT INTO messages (kind, peer, client_id, sender, time, text, state, error)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                kind,
+                peer,
+                client_id,
+                me,
+                db_int(time),
+                text,
+                state.to_db(),
+                error
+            ],
+        )?;
+        let message = Self::message_by_id(&tx, tx.last_insert_rowid())?;
+        tx.commit()?;
+        Ok(message)
+    }
+
+    /// My newest message with this client id. Matched on the client id alone (among my messages, not the
+    /// sender column): ours are 128 random bits, and the server may spell my account differently than I typed
+    /// it at login.
+    fn mine_by_client_id(
+        tx: &Connection,
+        client_id: &str,
+    ) -> Result<Option<Message>, StorageError> {
+        if client_id.is_empty() {
+            return Ok(None);
+        }
+        Ok(tx
+            .query_row(
+                &format!(
+                    "SELECT {MESSAGE_COLUMNS} FROM messages WHERE client_id = ?1 AND state <> 3
+                     ORDER BY server_id IS NULL DESC, id DESC LIMIT 1"
+                ),
+                params![client_id],
+                message_from_row,
+            )
+            .optional()?)
+    }
+
+    /// Applies `ACK:<client_id>:<id>:<time>`. Returns the message if its state changed.
+    pub fn mark_sent(
+        &mut self,
+        client_id: &str,
+        server_id: u64,
+        time: Millis,
+    ) -> Result<Option<Message>, StorageError> {
+        let tx = self.conn.transaction()?;
+        let Some(mine) = Self::mine_by_client_id(&tx, client_id)? else {
+            return Ok(None);
+        };
+        if mine.server_id == Some(server_id) && mine.state == MessageState::Sent {
+            return Ok(None);
+        }
+        // If the message already came back under this server id as a separate row (an echo that did not
+        // carry the client id), that row is the same message: keep the one the user has been looking at.
+        tx.execute(
+            "DELETE FROM messages WHERE server_id = ?1 AND id <> ?2",
+            params![db_int(server_id), mine.local_id],
+        )?;
+        tx.execute(
+            "UPDATE messages SET server_id = ?1, time = ?2, state = ?3, error = NULL WHERE id = ?4",
+            params![
+                db_int(server_id),
+                db_int(time),
+                MessageState::Sent.to_db(),
+                mine.local_id
+            ],
+        )?;
+        let message = Self::message_by_id(&tx, mine.local_id)?;
+        tx.commit()?;
+        Ok(Some(message))
+    }
+
+    /// Applies an `ERROR:…:<client_id>` to a pending message. `None` if no pending message has that id.
+    pub fn mark_failed(
+        &mut self,
+        client_id: &str,
+        reason: &str,
+    ) -> Result<Option<Message>, StorageError> {
+        let tx = self.conn.transaction()?;
+        let Some(mine) = Self::mine_by_client_id(&tx, client_id)? else {
+            return Ok(None);
+        };
+        if mine.state != MessageState::Pending {
+            return Ok(None);
+        }
+        tx.execute(
+            "UPDATE messages SET state = ?1, error = ?2 WHERE id = ?3",
+            params![MessageState::Failed.to_db(), reason, mine.local_id],
+        )?;
+        let message = Self::message_by_id(&tx, mine.local_id)?;
+        tx.commit()?;
+        Ok(Some(message))
+    }
+
+    /// Makes a failed message pending again, for a retry. `None` if it is not failed.
+    pub fn mark_pending(&mut self, client_id: &str) -> Result<Option<Message>, StorageError> {
+        let tx = self.conn.transaction()?;
+        let Some(mine) = Self::mine_by_client_id(&tx, client_id)? else {
+            return Ok(None);
+        };
+        if mine.state != MessageState::Failed {
+            return Ok(None);
+        }
+        tx.execute(
+            "UPDATE messages SET state = ?1, error = NULL WHERE id = ?2",
+            params![MessageState::Pending.to_db(), mine.local_id],
+        )?;
+        let message = Self::message_by_id(&tx, mine.local_id)?;
+        tx.commit()?;
+        Ok(Some(message))
+    }
+
+    /// My messages still waiting for the server, oldest first: the order they must be resent in.
+    pub fn pending(&self) -> Result<Vec<Message>, StorageError> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE state = 0 ORDER BY id"
+        ))?;
+        let rows = stmt.query_map([], message_from_row)?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Stores a message from the server (live, `SYNC:` or `HISTORY:`). A server id already stored is a
+    /// [`Stored::Duplicate`], so nothing is shown or counted twice. `count_unread` is false for history pages,
+    /// which are old by definition.
+    pub fn store_incoming(
+        &mut self,
+        me: &str,
+        m: &Incoming,
+        count_unread: bool,
+    ) -> Result<Stored, StorageError> {
+        let tx = self.conn.transaction()?;
+        let existing = tx
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE server_id = ?1"),
+                [db_int(m.server_id)],
+                message_from_row,
+            )
+            .optional()?;
+        if let Some(existing) = existing {
+            return Ok(Stored::Duplicate(existing));
+        }
+        let mine = m.from == me;
+        if mine
+            && let Some(pending) = Self::mine_by_client_id(&tx, &m.client_id)?
+            && pending.server_id.is_none()
+        {
+            tx.execute(
+                "UPDATE messages SET server_id = ?1, time = ?2, state = ?3, error = NULL WHERE id = ?4",
+                params![
+                    db_int(m.server_id),
+                    db_int(m.time),
+                    MessageState::Sent.to_db(),
+                    pending.local_id
+                ],
+            )?;
+            let message = Self::message_by_id(&tx, pending.local_id)?;
+            tx.commit()?;
+            return Ok(Stored::Acked(message));
+        }
+        Self::touch_conversation(&tx, &m.conv)?;
+        let (kind, peer) = conv_key(&m.conv);
+        let state = if mine {
+            MessageState::Sent
+        } else {
+            MessageState::Received
+        };
+        tx.execute(
+            "INSERT INTO messages (kind, peer, server_id, client_id, sender, time, text, state)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            params![
+                kind,
+                peer,
+                db_int(m.server_id),
+                m.client_id,
+                m.from,
+                db_int(m.time),
+                m.text,
+                state.to_db()
+            ],
+        )?;
+        let message = Self::message_by_id(&tx, tx.last_insert_rowid())?;
+        let unread = if count_unread && !mine {
+            tx.execute(
+                "UPDATE conversations SET unread = unread + 1 WHERE kind = ?1 AND peer = ?2",
+                params![kind, peer],
+            )?;
+            Some(tx.query_row(
+                "SELECT unread FROM conversations WHERE kind = ?1 AND peer = ?2",
+                params![kind, peer],
+                |r| r.get::<_, u32>(0),
+            )?)
+        } else {
+            None
+        };
+        tx.commit()?;
+        Ok(Stored::New { message, unread })
+    }
+
+    /// Sets a conversation's unread count to zero.
+    pub fn mark_read(&self, conv: &Conv) -> Result<(), StorageError> {
+        let (kind, peer) = conv_key(conv);
+        self.conn.execute(
+            "UPDATE conversations SET unread = 0 WHERE kind = ?1 AND peer = ?2",
+            params![kind, peer],
+        )?;
+        Ok(())
+    }
+
+    pub fn unread(&self, conv: &Conv) -> Result<u32, StorageError> {
+        let (kind, peer) = conv_key(conv);
+        Ok(self
+            .conn
+            .query_row(
+                "SELECT unread FROM conversations WHERE kind = ?1 AND peer = ?2",
+                params![kind, peer],
+                |r| r.get(0),
+            )
+            .optional()?
+            .unwrap_or(0))
+    }
+
+    /// Every conversation, most recent first.
+    pub fn conversations(&self) -> Result<Vec<Conversation>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT c.kind, c.peer, c.unread,
+                    (SELECT m.id FROM messages m WHERE m.kind = c.kind AND m.peer = c.peer
+                     ORDER BY m.time DESC, m.id DESC LIMIT 1)
+             FROM conversations c",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, u32>(2)?,
+                    r.get::<_, Option<i64>>(3)?,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?;
+        let mut out = Vec::with_capacity(rows.len());
+        for (kind, peer, unread, last) in rows {
+            let conv = conv_from(&kind, peer).map_err(StorageError::Corrupt)?;
+            let last_message = match last {
+                Some(id) => Some(Self::message_by_id(&self.conn, id)?),
+                None => None,
+            };
+            out.push(Conversation {
+                title: self.title(&conv)?,
+                conv,
+                unread,
+                last_message,
+            });
+        }
+        out.sort_by_key(|c| {
+            std::cmp::Reverse(
+                c.last_message
+                    .as_ref()
+                    .map(|m| (m.time, m.local_id))
+                    .unwrap_or_default(),
+            )
+        });
+        Ok(out)
+    }
+
+    /// What to call a conversation.
+    pub fn title(&self, conv: &Conv) -> Result<String, StorageError> {
+        Ok(match conv {
+            Conv::User(account) => self
+                .conn
+                .query_row(
+                    "SELECT remark, nickname FROM contacts WHERE account = ?1",
+                    [account],
+                    |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)),
+                )
+                .optional()?
+                .and_then(|(remark, nick)| [remark, nick].into_iter().find(|s| !s.is_empty()))
+                .unwrap_or_else(|| account.clone()),
+            Conv::Group(id) => self
+                .conn
+                .query_row(
+                    "SELECT name FROM chat_groups WHERE id = ?1",
+                    [db_int(*id)],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| format!("group {id}")),
+        })
+    }
+
+    /// Up to `limit` messages of a conversation, oldest first, all older than the message `before` (a local
+    /// id) or the newest ones if `before` is `None`.
+    pub fn messages(
+        &self,
+        conv: &Conv,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Message>, StorageError> {
+        let (kind, peer) = conv_key(conv);
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE kind = ?1 AND peer = ?2
+               AND (?3 IS NULL OR (time, id) < (SELECT time, id FROM messages WHERE id = ?3))
+             ORDER BY time DESC, id DESC LIMIT ?4"
+        ))?;
+        let mut rows = stmt
+            .query_map(params![kind, peer, before, limit], message_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        rows.reverse();
+        Ok(rows)
+    }
+
+    /// Messages whose text contains every whitespace-separated term of `query`, newest first.
+    ///
+    /// Terms of three characters or more go through the trigram index; shorter ones (a two-character Chinese
+    /// word, say) cannot, since a trigram index has nothing shorter than three, so they are checked with
+    /// `LIKE` on the rows the index narrowed down, or on the whole table if every term is short.
+    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<Message>, StorageError> {
+        let terms: Vec<&str> = query.split_whitespace().collect();
+        if terms.is_empty() {
+            return Ok(Vec::new());
+        }
+        let (long, short): (Vec<&str>, Vec<&str>) =
+            terms.into_iter().partition(|t| t.chars().count() >= 3);
+        let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1");
+        let mut args: Vec<String> = Vec::new();
+        if !long.is_empty() {
+            // Each term as a quoted phrase, so FTS5 syntax characters in it are taken literally.
+            let expr = long
+                .iter()
+                .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
+                .collect::<Vec<_>>()
+                .join(" AND ");
+            args.push(expr);
+            sql.push_str(&format!(
+                " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{})",
+                args.len()
+            ));
+        }
+        for term in short {
+            let escaped = term
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            args.push(format!("%{escaped}%"));
+            sql.push_str(&format!(" AND text LIKE ?{} ESCAPE '\\'", args.len()));
+        }
+        // A number formatted by us, so safe to put in the SQL.
+        sql.push_str(&format!(" ORDER BY time DESC, id DESC LIMIT {limit}"));
+        let mut stmt = self.conn.prepare(&sql)?;
+        let rows = stmt
+            .query_map(rusqlite::params_from_iter(args.iter()), message_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(rows)
+    }
+
+    fn upsert_friend_in(tx: &Connection, f: &Friend) -> Result<(), StorageError> {
+        tx.execute(
+            "INSERT INTO contacts (account, nickname, remark, presence, friend) VALUES (?1, ?2, ?3, ?4, 1)
+             ON CONFLICT (account) DO UPDATE SET nickname = excluded.nickname, remark = excluded.remark,
+                 presence = excluded.presence, friend = 1",
+            params![f.account, f.nickname, f.remark, f.presence.as_str()],
+        )?;
+        Ok(())
+    }
+
+    /// Replaces the friend list with the server's.
+    pub fn replace_friends(&mut self, friends: &[Friend]) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("UPDATE contacts SET friend = 0", [])?;
+        for f in friends {
+            Self::upsert_friend_in(&tx, f)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn upsert_friend(&self, f: &Friend) -> Result<(), StorageError> {
+        Self::upsert_friend_in(&self.conn, f)
+    }
+
+    pub fn remove_friend(&self, account: &str) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE contacts SET friend = 0 WHERE account = ?1",
+            [account],
+        )?;
+        Ok(())
+    }
+
+    pub fn set_presence(&self, account: &str, presence: Presence) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE contacts SET presence = ?2 WHERE account = ?1",
+            params![account, presence.as_str()],
+        )?;
+        Ok(())
+    }
+
+    pub fn friends(&self) -> Result<Vec<Friend>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT account, nickname, remark, presence FROM contacts WHERE friend = 1 ORDER BY account",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Friend {
+                account: r.get(0)?,
+                nickname: r.get(1)?,
+                remark: r.get(2)?,
+                presence: presence_from(&r.get::<_, String>(3)?),
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn upsert_group_in(tx: &Connection, g: &Group) -> Result<(), StorageError> {
+        tx.execute(
+            "INSERT INTO chat_groups (id, name, owner, members) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name, owner = excluded.owner,
+                 members = excluded.members",
+            params![db_int(g.id), g.name, g.owner, g.members],
+        )?;
+        Ok(())
+    }
+
+    pub fn replace_groups(&mut self, groups: &[Group]) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM chat_groups", [])?;
+        for g in groups {
+            Self::upsert_group_in(&tx, g)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn upsert_group(&self, g: &Group) -> Result<(), StorageError> {
+        Self::upsert_group_in(&self.conn, g)
+    }
+
+    pub fn remove_group(&self, id: u64) -> Result<(), StorageError> {
+        self.conn
+            .execute("DELETE FROM chat_groups WHERE id = ?1", [db_int(id)])?;
+        Ok(())
+    }
+
+    pub fn groups(&self) -> Result<Vec<Group>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name, owner, members FROM chat_groups ORDER BY id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Group {
+                id: r.get::<_, i64>(0)?.max(0) as u64,
+                name: r.get(1)?,
+                owner: r.get(2)?,
+                members: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn upsert_request_in(tx: &Connection, r: &FriendRequest) -> Result<(), StorageError> {
+        tx.execute(
+            "INSERT INTO friend_requests (account, nickname, note, time) VALUES (?1, ?2, ?3, ?4)
+             ON CONFLICT (account) DO UPDATE SET nickname = excluded.nickname, note = excluded.note,
+                 time = excluded.time",
+            params![r.from, r.nickname, r.note, db_int(r.time)],
+        )?;
+        Ok(())
+    }
+
+    pub fn replace_requests(&mut self, requests: &[FriendRequest]) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM friend_requests", [])?;
+        for r in requests {
+            Self::upsert_request_in(&tx, r)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    pub fn upsert_request(&self, r: &FriendRequest) -> Result<(), StorageError> {
+        Self::upsert_request_in(&self.conn, r)
+    }
+
+    pub fn remove_request(&self, account: &str) -> Result<(), StorageError> {
+        self.conn
+            .execute("DELETE FROM friend_requests WHERE account = ?1", [account])?;
+        Ok(())
+    }
+
+    pub fn requests(&self) -> Result<Vec<FriendRequest>, StorageError> {
+        let mut stmt = self.conn.prepare(
+            "SELECT account, nickname, note, time FROM friend_requests ORDER BY time, account",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(FriendRequest {
+                from: r.get(0)?,
+                nickname: r.get(1)?,
+                note: r.get(2)?,
+                time: r.get::<_, i64>(3)?.max(0) as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+}
+
+/// The server and account last logged in to successfully, for prefilling a login form.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LastLogin {
+    pub server: String,
+    pub account: String,
+}
+
+const GLOBAL_DB: &str = "settings.sqlite3";
+
+fn open_global(data_dir: &Path) -> Result<Connection, StorageError> {
+    let mut conn = open_connection(&data_dir.join(GLOBAL_DB))?;
+    migrate(&mut conn, schema::GLOBAL_MIGRATIONS)?;
+    Ok(conn)
+}
+
+/// Reads the last successful login from `data_dir` (see [`crate::config::resolve_data_dir`]). Blocking, but
+/// quick: meant for start-up, before any runtime is busy.
+pub fn last_login(data_dir: &Path) -> Result<Option<LastLogin>, StorageError> {
+    if !data_dir.join(GLOBAL_DB).exists() {
+        return Ok(None);
+    }
+    let conn = open_global(data_dir)?;
+    let get = |key: &str| -> Result<Option<String>, StorageError> {
+        Ok(conn
+            .query_row("SELECT value FROM settings WHERE key = ?1", [key], |r| {
+                r.get(0)
+            })
+            .optional()?)
+    };
+    Ok(match (get("last_server")?, get("last_account")?) {
+        (Some(server), Some(account)) => Some(LastLogin { server, account }),
+        _ => None,
+    })
+}
+
+pub(crate) fn save_last_login(data_dir: &Path, login: &LastLogin) -> Result<(), StorageError> {
+    let mut conn = open_global(data_dir)?;
+    let tx = conn.transaction()?;
+    for (key, value) in [
+        ("last_server", &login.server),
+        ("last_account", &login.account),
+    ] {
+        tx.execute(
+            "INSERT INTO settings (key, value) VALUES (?1, ?2)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            params![key, value],
+        )?;
+    }
+    tx.commit()?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests;

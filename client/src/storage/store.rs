@@ -1,0 +1,155 @@
+//! [`Store`]: the async, cloneable front of [`Storage`]. One dedicated thread owns the SQLite connection and
+//! runs jobs in the order they were sent, so writes from the connection task and reads from a user interface
+//! never block an async runtime, and a message queued before another is stored before it.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::sync::mpsc;
+
+use ququ_protocol::Conv;
+use tokio::sync::oneshot;
+
+use super::{Storage, StorageError};
+use crate::event::{Conversation, Friend, FriendRequest, Group, Message};
+
+type Job = Box<dyn FnOnce(Result<&mut Storage, &StorageError>) + Send>;
+
+/// Async access to the local database. Cheap to clone; every method returns a `'static` future, so a GUI can
+/// hand it straight to its executor (e.g. iced's `Task::perform`). The thread exits when the last clone is
+/// dropped.
+#[derive(Clone, Debug)]
+pub struct Store {
+    tx: mpsc::Sender<Job>,
+}
+
+impl Store {
+    /// Starts the storage thread, which opens `path`. If opening fails every call answers
+    /// [`StorageError::Unavailable`]; [`Store::ready`] reports it.
+    pub fn open(path: PathBuf) -> Store {
+        Self::spawn(move || Storage::open(&path))
+    }
+
+    /// An in-memory store, for tests.
+    pub fn in_memory() -> Store {
+        Self::spawn(Storage::open_in_memory)
+    }
+
+    fn spawn(open: impl FnOnce() -> Result<Storage, StorageError> + Send + 'static) -> Store {
+        let (tx, rx) = mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("ququ-storage".into())
+            .spawn(move || {
+                let mut storage = open();
+                if let Err(e) = &storage {
+                    tracing::error!("cannot open the local database: {e}");
+                }
+                while let Ok(job) = rx.recv() {
+                    job(storage.as_mut().map_err(|e| &*e));
+                }
+            });
+        if let Err(e) = spawned {
+            // Without a thread every call fails with `Closed`, which the client reports as a storage stop.
+            tracing::error!("cannot start the storage thread: {e}");
+        }
+        Store { tx }
+    }
+
+    /// Runs `f` on the storage thread.
+    pub(crate) fn call<R, F>(
+        &self,
+        f: F,
+    ) -> impl Future<Output = Result<R, StorageError>> + Send + 'static
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Storage) -> Result<R, StorageError> + Send + 'static,
+    {
+        let (reply, answer) = oneshot::channel();
+        let job: Job = Box::new(move |storage| {
+            let result = match storage {
+                Ok(storage) => f(storage),
+                Err(e) => Err(StorageError::Unavailable(e.to_string())),
+            };
+            let _ = reply.send(result);
+        });
+        let queued = self.tx.send(job).is_ok();
+        async move {
+            if !queued {
+                return Err(StorageError::Closed);
+            }
+            answer.await.unwrap_or(Err(StorageError::Closed))
+        }
+    }
+
+    /// Resolves once the database is open, or with the reason it could not be.
+    pub fn ready(&self) -> impl Future<Output = Result<(), StorageError>> + Send + 'static {
+        self.call(|s| s.schema_version().map(|_| ()))
+    }
+
+    /// Every conversation, most recent first, with unread counts and last message.
+    pub fn conversations(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Conversation>, StorageError>> + Send + 'static {
+        self.call(|s| s.conversations())
+    }
+
+    /// Up to `limit` messages of `conv`, oldest first, older than local id `before` (newest if `None`).
+    pub fn messages(
+        &self,
+        conv: Conv,
+        before: Option<i64>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.messages(&conv, before, limit))
+    }
+
+    /// Full-text search over local history, newest first.
+    pub fn search(
+        &self,
+        query: String,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.search(&query, limit))
+    }
+
+    /// Sets a conversation's unread count to zero. Prefer [`crate::Handle::mark_read`], which also emits
+    /// [`crate::Event::Unread`].
+    pub fn mark_read(
+        &self,
+        conv: Conv,
+    ) -> impl Future<Output = Result<(), StorageError>> + Send + 'static {
+        self.call(move |s| s.mark_read(&conv))
+    }
+
+    pub fn friends(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Friend>, StorageError>> + Send + 'static {
+        self.call(|s| s.friends())
+    }
+
+    pub fn groups(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Group>, StorageError>> + Send + 'static {
+        self.call(|s| s.groups())
+    }
+
+    pub fn friend_requests(
+        &self,
+    ) -> impl Future<Output = Result<Vec<FriendRequest>, StorageError>> + Send + 'static {
+        self.call(|s| s.requests())
+    }
+
+    /// My messages not yet acknowledged by the server, oldest first.
+    pub fn pending(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(|s| s.pending())
+    }
+
+    /// The display name of a conversation.
+    pub fn title(
+        &self,
+        conv: Conv,
+    ) -> impl Future<Output = Result<String, StorageError>> + Send + 'static {
+        self.call(move |s| s.title(&conv))
+    }
+}

@@ -1,0 +1,336 @@
+use super::*;
+
+const ME: &str = "alice";
+
+fn bob() -> Conv {
+    Conv::User("bob".into())
+}
+
+fn from_bob(id: u64, text: &str) -> Incoming {
+    Incoming {
+        conv: bob(),
+        server_id: id,
+        client_id: format!("b{id}"),
+        from: "bob".into(),
+        time: 1000 + id,
+        text: text.into(),
+    }
+}
+
+fn db() -> Storage {
+    Storage::open_in_memory().unwrap()
+}
+
+#[test]
+fn a_message_delivered_twice_is_stored_and_counted_once() {
+    let mut s = db();
+    let first = s.store_incoming(ME, &from_bob(7, "hi"), true).unwrap();
+    assert!(matches!(
+        first,
+        Stored::New {
+            unread: Some(1),
+            ..
+        }
+    ));
+    // The same server id again, as SYNC replays what a live push already brought.
+    let again = s.store_incoming(ME, &from_bob(7, "hi"), true).unwrap();
+    assert!(matches!(again, Stored::Duplicate(ref m) if m.text == "hi"));
+    assert_eq!(s.messages(&bob(), None, 10).unwrap().len(), 1);
+    assert_eq!(s.unread(&bob()).unwrap(), 1);
+    s.store_incoming(ME, &from_bob(8, "there"), true).unwrap();
+    assert_eq!(s.unread(&bob()).unwrap(), 2);
+    s.mark_read(&bob()).unwrap();
+    assert_eq!(s.unread(&bob()).unwrap(), 0);
+    // History pages are old news: stored, never counted.
+    s.store_incoming(ME, &from_bob(3, "old"), false).unwrap();
+    assert_eq!(s.unread(&bob()).unwrap(), 0);
+}
+
+#[test]
+fn outbox_lifecycle_pending_sent_failed_retry() {
+    let mut s = db();
+    let a = s.queue_outgoing(&bob(), ME, "c1", "one", 10, None).unwrap();
+    let b = s.queue_outgoing(&bob(), ME, "c2", "two", 11, None).unwrap();
+    assert_eq!(a.state, MessageState::Pending);
+    let pending: Vec<_> = s.pending().unwrap().into_iter().map(|m| m.text).collect();
+    assert_eq!(pending, ["one", "two"], "resent oldest first");
+
+    let sent = s.mark_sent("c1", 100, 5000).unwrap().unwrap();
+    assert_eq!(sent.state, MessageState::Sent);
+    assert_eq!(sent.server_id, Some(100));
+    assert_eq!(sent.time, 5000, "the server's time replaces the local one");
+    assert_eq!(
+        s.mark_sent("c1", 100, 5000).unwrap(),
+        None,
+        "a repeated ACK changes nothing"
+    );
+
+    let failed = s.mark_failed("c2", "not friends").unwrap().unwrap();
+    assert_eq!(failed.state, MessageState::Failed);
+    assert_eq!(failed.error.as_deref(), Some("not friends"));
+    assert!(s.pending().unwrap().is_empty());
+    assert_eq!(
+        s.mark_failed("c1", "late").unwrap(),
+        None,
+        "sent stays sent"
+    );
+
+    let retried = s.mark_pending("c2").unwrap().unwrap();
+    assert_eq!(retried.state, MessageState::Pending);
+    assert_eq!(retried.local_id, b.local_id);
+    assert_eq!(retried.error, None);
+    assert_eq!(s.pending().unwrap().len(), 1);
+}
+
+#[test]
+fn my_message_echoed_by_sync_before_its_ack_is_not_duplicated() {
+    let mut s = db();
+    s.queue_outgoing(&bob(), ME, "c1", "hello", 10, None)
+        .unwrap();
+    // The connection dropped after the server stored it; SYNC now brings it back with my client id.
+    let echo = Incoming {
+        conv: bob(),
+        server_id: 50,
+        client_id: "c1".into(),
+        from: ME.into(),
+        time: 2000,
+        text: "hello".into(),
+    };
+    let stored = s.store_incoming(ME, &echo, true).unwrap();
+    assert!(matches!(stored, Stored::Acked(ref m) if m.state == MessageState::Sent));
+    // Then the resend is ACKed with the same id.
+    assert_eq!(s.mark_sent("c1", 50, 2000).unwrap(), None);
+    let all = s.messages(&bob(), None, 10).unwrap();
+    assert_eq!(all.len(), 1);
+    assert_eq!(
+        s.unread(&bob()).unwrap(),
+        0,
+        "my own messages are never unread"
+    );
+    // A message I sent from another device is stored as sent.
+    let other_device = Incoming {
+        client_id: "elsewhere".into(),
+        server_id: 51,
+        ..echo
+    };
+    let stored = s.store_incoming(ME, &other_device, true).unwrap();
+    assert!(
+        matches!(stored, Stored::New { ref message, unread: None } if message.state == MessageState::Sent)
+    );
+}
+
+#[test]
+fn conversations_list_titles_unread_and_last_message() {
+    let mut s = db();
+    s.store_incoming(ME, &from_bob(1, "first"), true).unwrap();
+    s.store_incoming(
+        ME,
+        &Incoming {
+            conv: Conv::Group(9),
+            server_id: 2,
+            client_id: "x".into(),
+            from: "carol".into(),
+            time: 5000,
+            text: "group hello".into(),
+        },
+        true,
+    )
+    .unwrap();
+    s.replace_friends(&[Friend {
+        account: "bob".into(),
+        nickname: "Bobby".into(),
+        remark: "".into(),
+        presence: Presence::Online,
+    }])
+    .unwrap();
+    s.replace_groups(&[Group {
+        id: 9,
+        name: "家人".into(),
+        owner: "carol".into(),
+        members: 3,
+    }])
+    .unwrap();
+    let convs = s.conversations().unwrap();
+    assert_eq!(convs.len(), 2);
+    assert_eq!(convs[0].conv, Conv::Group(9), "most recent first");
+    assert_eq!(convs[0].title, "家人");
+    assert_eq!(convs[1].title, "Bobby");
+    assert_eq!(convs[1].unread, 1);
+    assert_eq!(
+        convs[1].last_message.as_ref().map(|m| m.text.as_str()),
+        Some("first")
+    );
+}
+
+#[test]
+fn message_pages_go_backwards_from_a_local_id() {
+    let mut s = db();
+    for id in 1..=10 {
+        s.store_incoming(ME, &from_bob(id, &format!("m{id}")), true)
+            .unwrap();
+    }
+    let newest = s.messages(&bob(), None, 4).unwrap();
+    let texts: Vec<_> = newest.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["m7", "m8", "m9", "m10"],
+        "oldest first within a page"
+    );
+    let older = s.messages(&bob(), Some(newest[0].local_id), 4).unwrap();
+    let texts: Vec<_> = older.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["m3", "m4", "m5", "m6"]);
+}
+
+#[test]
+fn search_finds_chinese_words_of_any_length_and_ascii_substrings() {
+    let mut s = db();
+    let texts = [
+        "今天天气很好",
+        "我们明天去北京吃烤鸭",
+        "Hello World from Ququ",
+        "100% sure_thing",
+        "unrelated",
+    ];
+    for (i, t) in texts.iter().enumerate() {
+        s.store_incoming(ME, &from_bob(i as u64 + 1, t), true)
+            .unwrap();
+    }
+    let found = |q: &str| -> Vec<String> {
+        s.search(q, 50)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.text)
+            .collect()
+    };
+    // Two characters inside a sentence: too short for trigrams, so LIKE finds it.
+    assert_eq!(found("北京"), ["我们明天去北京吃烤鸭"]);
+    assert_eq!(found("天气"), ["今天天气很好"]);
+    // Three or more: the trigram index, case-insensitively, in the middle of a word.
+    assert_eq!(found("吃烤鸭"), ["我们明天去北京吃烤鸭"]);
+    assert_eq!(found("world"), ["Hello World from Ququ"]);
+    assert_eq!(found("orl"), ["Hello World from Ququ"]);
+    // Several terms must all match; mixed lengths combine both paths.
+    assert_eq!(found("hello qu"), ["Hello World from Ququ"]);
+    assert!(found("hello 北京").is_empty());
+    // LIKE and FTS syntax in the query are plain text.
+    assert_eq!(found("%"), ["100% sure_thing"]);
+    assert_eq!(found("_"), ["100% sure_thing"]);
+    assert_eq!(found("\"sure"), Vec::<String>::new());
+    assert_eq!(found("e_t"), ["100% sure_thing"]);
+    assert!(found("   ").is_empty());
+    assert!(found("nothing-like-this").is_empty());
+}
+
+#[test]
+fn search_sees_my_outgoing_messages_too() {
+    let mut s = db();
+    s.queue_outgoing(&bob(), ME, "c1", "周末一起打球", 1, None)
+        .unwrap();
+    assert_eq!(s.search("打球", 10).unwrap().len(), 1);
+    assert_eq!(s.search("一起打球", 10).unwrap().len(), 1);
+}
+
+#[test]
+fn migrations_are_recorded_and_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a").join("b.sqlite3");
+    {
+        let s = Storage::open(&path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+        s.set_setting("k", "v").unwrap();
+    }
+    // Reopening keeps data and does not re-run migrations.
+    {
+        let s = Storage::open(&path).unwrap();
+        assert_eq!(s.setting("k").unwrap().as_deref(), Some("v"));
+        s.conn.pragma_update(None, "user_version", 99).unwrap();
+    }
+    assert!(matches!(
+        Storage::open(&path),
+        Err(StorageError::TooNew { found: 99, .. })
+    ));
+}
+
+#[test]
+fn sync_cursor_only_moves_forward() {
+    let s = db();
+    assert_eq!(s.sync_cursor().unwrap(), 0);
+    assert_eq!(s.advance_sync_cursor(40).unwrap(), 40);
+    assert_eq!(s.advance_sync_cursor(10).unwrap(), 40);
+    assert_eq!(s.sync_cursor().unwrap(), 40);
+}
+
+#[test]
+fn friend_list_replacement_and_removal() {
+    let mut s = db();
+    let f = |a: &str| Friend {
+        account: a.into(),
+        nickname: String::new(),
+        remark: String::new(),
+        presence: Presence::Offline,
+    };
+    s.replace_friends(&[f("bob"), f("carol")]).unwrap();
+    s.set_presence("bob", Presence::Online).unwrap();
+    s.remove_friend("carol").unwrap();
+    let friends = s.friends().unwrap();
+    assert_eq!(friends.len(), 1);
+    assert_eq!(friends[0].presence, Presence::Online);
+    s.replace_friends(&[f("dave")]).unwrap();
+    let names: Vec<_> = s
+        .friends()
+        .unwrap()
+        .into_iter()
+        .map(|f| f.account)
+        .collect();
+    assert_eq!(names, ["dave"]);
+}
+
+#[test]
+fn last_login_round_trip() {
+    let dir = tempfile::tempdir().unwrap();
+    assert_eq!(last_login(dir.path()).unwrap(), None);
+    let login = LastLogin {
+        server: "127.0.0.1:8899".into(),
+        account: "小明".into(),
+    };
+    save_last_login(dir.path(), &login).unwrap();
+    assert_eq!(last_login(dir.path()).unwrap(), Some(login));
+}
+
+#[tokio::test]
+async fn the_async_store_runs_jobs_in_order_off_the_runtime() {
+    let store = Store::in_memory();
+    store.ready().await.unwrap();
+    let mut calls = Vec::new();
+    for i in 0..20 {
+        calls.push(
+            store.call(move |s| s.queue_outgoing(&bob(), ME, &format!("c{i}"), "x", i, None)),
+        );
+    }
+    for c in calls {
+        c.await.unwrap();
+    }
+    let ids: Vec<_> = store
+        .pending()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.client_id)
+        .collect();
+    let expected: Vec<_> = (0..20).map(|i| format!("c{i}")).collect();
+    assert_eq!(ids, expected);
+}
+
+#[tokio::test]
+async fn an_unopenable_database_is_reported_not_panicked() {
+    let dir = tempfile::tempdir().unwrap();
+    // A directory where the database file should be.
+    let path = dir.path().join("db");
+    std::fs::create_dir_all(&path).unwrap();
+    let store = Store::open(path);
+    assert!(matches!(
+        store.ready().await,
+        Err(StorageError::Unavailable(_))
+    ));
+    assert!(store.conversations().await.is_err());
+}

@@ -1,0 +1,424 @@
+//! The client against a scripted server speaking raw protocol lines: reconnect, resume, sync, outbox,
+//! heartbeat and login failures, checked line by line.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{PATIENCE, config, wait_for, wait_stopped};
+use futures::{SinkExt, StreamExt};
+use ququ_client::{Client, Conv, ErrorCode, Event, MessageState, StopReason};
+use ququ_protocol::LineCodec;
+use tokio::net::{TcpListener, TcpStream};
+use tokio_util::codec::Framed;
+
+struct FakeConn {
+    framed: Framed<TcpStream, LineCodec>,
+}
+
+impl FakeConn {
+    async fn accept(listener: &TcpListener) -> FakeConn {
+        let (stream, _) = tokio::time::timeout(PATIENCE, listener.accept())
+            .await
+            .expect("the client never reconnected")
+            .unwrap();
+        FakeConn {
+            framed: Framed::new(stream, LineCodec::default()),
+        }
+    }
+
+    /// The next line from the client, skipping heartbeat pings unless `keep_pings`.
+    async fn next_line(&mut self, keep_pings: bool) -> Option<String> {
+        loop {
+            let line = tokio::time::timeout(PATIENCE, self.framed.next())
+                .await
+                .expect("the client went silent")?
+                .unwrap()
+                .unwrap();
+            if keep_pings || !line.starts_with("PING:") {
+                return Some(line);
+            }
+        }
+    }
+
+    async fn expect(&mut self, want: &str) {
+        let got = self.next_line(false).await;
+        assert_eq!(got.as_deref(), Some(want));
+    }
+
+    /// Expects a line starting with `prefix` and returns the rest.
+    async fn expect_prefix(&mut self, prefix: &str) -> String {
+        let got = self.next_line(false).await.unwrap_or_default();
+        assert!(got.starts_with(prefix), "expected `{prefix}…`, got `{got}`");
+        got[prefix.len()..].to_owned()
+    }
+
+    async fn say(&mut self, line: &str) {
+        self.framed.send(line).await.unwrap();
+    }
+}
+
+#[tokio::test]
+async fn reconnects_resumes_syncs_and_resends_the_outbox() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let bob = Conv::User("bob".into());
+
+    // First connection: password login, sync from nothing, lists.
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:text=50").await;
+    c.expect("SYNC:0:100").await;
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    c.say("MSG:5:bob:alice:1000:b5:hello").await;
+    c.say("SYNC_END:5:0").await;
+    c.say("FRIEND:bob:online:Bob:").await;
+    c.say("FRIENDS_END:1").await;
+    c.say("REQUESTS_END:0").await;
+    c.say("GROUPS_END:0").await;
+    wait_for(&mut events, "the synced message", |e| {
+        matches!(e, Event::Message(m) if m.text == "hello" && m.state == MessageState::Received)
+    })
+    .await;
+    wait_for(
+        &mut events,
+        "the friend list",
+        |e| matches!(e, Event::Friends(f) if f.len() == 1 && f[0].account == "bob"),
+    )
+    .await;
+
+    // A message that never gets its ACK on this connection.
+    let cid = handle.send_text(bob.clone(), "one");
+    c.expect(&format!("MSG:bob:{cid}:one")).await;
+    // Longer than the server's advertised limit of 50: refused locally, never sent.
+    let long_cid = handle.send_text(bob.clone(), "x".repeat(51));
+    let refused = wait_for(
+        &mut events,
+        "the over-long message",
+        |e| matches!(e, Event::Message(m) if m.client_id == long_cid),
+    )
+    .await;
+    assert!(matches!(refused, Event::Message(m) if m.state == MessageState::Failed));
+    drop(c);
+
+    let dis = wait_for(&mut events, "disconnect", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    if let Event::Disconnected { retry_in, .. } = dis {
+        assert!(retry_in <= Duration::from_millis(150), "{retry_in:?}");
+    }
+
+    // Second connection: the token is refused, so the password is used; the sync continues from id 5; the
+    // unacknowledged message is resent under the same client id.
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("RESUME:alice:tok1").await;
+    c.say("LOGIN:false:bad_token:expired").await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok2:").await;
+    c.expect("SYNC:5:100").await;
+    c.expect(&format!("MSG:bob:{cid}:one")).await;
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    // The sync replays message 5 (already stored), brings a new one, and pages once.
+    c.say("MSG:5:bob:alice:1000:b5:hello").await;
+    c.say("MSG:7:bob:alice:3000:b7:second").await;
+    c.say("SYNC_END:7:1").await;
+    c.expect("SYNC:7:100").await;
+    c.say(&format!("ACK:{cid}:6:2000")).await;
+    c.say("SYNC_END:7:0").await;
+
+    let mut seen = Vec::new();
+    let synced = wait_for(&mut events, "the sync to finish", |e| {
+        seen.push(e.clone());
+        matches!(e, Event::Synced { .. })
+    })
+    .await;
+    assert_eq!(synced, Event::Synced { new_messages: 1 });
+    let hellos = seen
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if m.text == "hello"))
+        .count();
+    assert_eq!(hellos, 0, "a replayed message is not reported again");
+    assert!(seen.iter().any(|e| matches!(e,
+        Event::MessageState(m) if m.client_id == cid && m.state == MessageState::Sent && m.server_id == Some(6))));
+
+    // Heartbeat: the server's ping is answered.
+    c.say("PING:77").await;
+    c.expect("PONG:77").await;
+
+    // A refused message is marked failed with the reason; retry sends it again under the same id.
+    let cid2 = handle.send_text(bob.clone(), "two");
+    c.expect(&format!("MSG:bob:{cid2}:two")).await;
+    c.say(&format!("ERROR:not_friends:not your friend:{cid2}"))
+        .await;
+    let failed = wait_for(
+        &mut events,
+        "failure",
+        |e| matches!(e, Event::MessageState(m) if m.client_id == cid2),
+    )
+    .await;
+    match failed {
+        Event::MessageState(m) => {
+            assert_eq!(m.state, MessageState::Failed);
+            assert!(m.error.unwrap_or_default().contains("not your friend"));
+        }
+        other => panic!("{other:?}"),
+    }
+    handle.retry(&cid2);
+    c.expect(&format!("MSG:bob:{cid2}:two")).await;
+
+    // Other errors are reported as such.
+    handle.add_friend("nobody", "hi");
+    c.expect("ADD_FRIEND:nobody:hi").await;
+    c.say("ERROR:no_such_user:no such user:nobody").await;
+    wait_for(&mut events, "error event", |e| {
+        matches!(e, Event::Error { code: ErrorCode::NoSuchUser, about: Some(a), .. } if a == "nobody")
+    })
+    .await;
+
+    // The local store agrees with what happened.
+    let store = handle.store();
+    let msgs = store.messages(bob.clone(), None, 50).await.unwrap();
+    let summary: Vec<_> = msgs
+        .iter()
+        .map(|m| (m.text.chars().take(6).collect::<String>(), m.state))
+        .collect();
+    assert!(summary.contains(&("hello".into(), MessageState::Received)));
+    assert!(summary.contains(&("one".into(), MessageState::Sent)));
+    assert!(summary.contains(&("second".into(), MessageState::Received)));
+    assert!(summary.contains(&("two".into(), MessageState::Pending)));
+    assert_eq!(msgs.len(), 5);
+    let convs = store.conversations().await.unwrap();
+    assert_eq!(convs.len(), 1);
+    assert_eq!(convs[0].unread, 2);
+    assert_eq!(convs[0].title, "Bob");
+
+    handle.shutdown();
+    let rest = wait_stopped(&mut events).await;
+    assert_eq!(rest.last(), Some(&Event::Stopped(StopReason::Shutdown)));
+}
+
+#[tokio::test]
+async fn a_silent_server_is_pinged_and_then_given_up() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = config(&server, "alice", dir.path());
+    cfg.timing.ping_after = Duration::from_millis(200);
+    cfg.timing.dead_after = Duration::from_millis(600);
+    let (handle, mut events) = Client::start(cfg).unwrap();
+
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
+    for want in ["SYNC:0:100", "FRIENDS", "REQUESTS", "GROUPS"] {
+        c.expect(want).await;
+    }
+    // Say nothing more: the client pings, then gives up and reconnects.
+    let ping = c.next_line(true).await;
+    assert!(
+        ping.as_deref().is_some_and(|l| l.starts_with("PING:")),
+        "{ping:?}"
+    );
+    let dis = wait_for(&mut events, "disconnect", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    assert!(matches!(dis, Event::Disconnected { reason, .. } if reason.contains("nothing heard")));
+    let mut c2 = FakeConn::accept(&listener).await;
+    c2.expect("RESUME:alice:tok1").await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
+
+#[tokio::test]
+async fn a_wrong_password_stops_instead_of_retrying_forever() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (_handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:false:bad_credentials:wrong password").await;
+    // The stream ends: no further attempts are made.
+    let seen = wait_stopped(&mut events).await;
+    assert!(matches!(
+        seen.last(),
+        Some(Event::Stopped(StopReason::LoginRefused {
+            code: ErrorCode::BadCredentials,
+            ..
+        }))
+    ));
+    assert!(!seen.iter().any(|e| matches!(e, Event::Disconnected { .. })));
+}
+
+#[tokio::test]
+async fn a_busy_server_is_retried() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:false:busy:try later").await;
+    wait_for(
+        &mut events,
+        "disconnect",
+        |e| matches!(e, Event::Disconnected { reason, .. } if reason.contains("busy")),
+    )
+    .await;
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
+
+#[tokio::test]
+async fn register_then_login_and_account_taken_by_someone_else() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+
+    let mut cfg = config(&server, "carol", dir.path()).register(true);
+    cfg.nickname = Some("小卡".into());
+    let (handle, mut events) = Client::start(cfg.clone()).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("RESIGER:carol:password1:小卡").await;
+    c.say("RESIGER:true:carol").await;
+    c.expect("LOGIN:carol:password1").await;
+    c.say("LOGIN:true:3:carol:小卡:t:").await;
+    wait_for(
+        &mut events,
+        "registered",
+        |e| matches!(e, Event::Registered { account } if account == "carol"),
+    )
+    .await;
+    wait_for(
+        &mut events,
+        "logged in",
+        |e| matches!(e, Event::LoggedIn { nickname, .. } if nickname == "小卡"),
+    )
+    .await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+    // The data dir remembers who logged in last, for the login form.
+    let last = ququ_client::last_login(dir.path()).unwrap().unwrap();
+    assert_eq!(
+        (last.server.as_str(), last.account.as_str()),
+        (server.as_str(), "carol")
+    );
+
+    // Someone else's account: the name is taken and the password does not fit.
+    let (_handle, mut events) = Client::start(cfg).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect_prefix("RESIGER:carol:").await;
+    c.say("RESIGER:false:account_taken:taken").await;
+    c.expect("LOGIN:carol:password1").await;
+    c.say("LOGIN:false:bad_credentials:no").await;
+    let seen = wait_stopped(&mut events).await;
+    assert!(matches!(
+        seen.last(),
+        Some(Event::Stopped(StopReason::RegisterRefused {
+            code: ErrorCode::AccountTaken,
+            ..
+        }))
+    ));
+}
+
+#[tokio::test]
+async fn messages_written_while_offline_wait_in_the_outbox() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let bob = Conv::User("bob".into());
+    // The first connection is dropped before the login is answered.
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    drop(c);
+    wait_for(&mut events, "disconnect", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    let a = handle.send_text(bob.clone(), "written offline 1");
+    let b = handle.send_text(bob.clone(), "written offline 2");
+    handle.add_friend("dave", "");
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok:").await;
+    c.expect("SYNC:0:100").await;
+    c.expect(&format!("MSG:bob:{a}:written offline 1")).await;
+    c.expect(&format!("MSG:bob:{b}:written offline 2")).await;
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    c.expect("ADD_FRIEND:dave:").await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
+
+#[tokio::test]
+async fn a_history_page_is_one_event_and_never_counts_as_unread() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let bob = Conv::User("bob".into());
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok:").await;
+    c.expect("SYNC:0:100").await;
+    c.say("MSG:20:bob:alice:2000:b20:synced").await;
+    c.say("SYNC_END:20:0").await;
+    wait_for(&mut events, "sync", |e| matches!(e, Event::Synced { .. })).await;
+
+    handle.load_history(bob.clone(), 0, 50);
+    let mut request = c.next_line(false).await.unwrap_or_default();
+    while !request.starts_with("HISTORY:") {
+        request = c.next_line(false).await.unwrap_or_default();
+    }
+    assert_eq!(request, "HISTORY:user:bob:0:50");
+    // Newest first, as the server pages; a live message slips in between.
+    c.say("MSG:20:bob:alice:2000:b20:synced").await;
+    c.say("MSG:21:bob:alice:2100:b21:live meanwhile").await;
+    c.say("MSG:3:bob:alice:300:b3:from long ago").await;
+    c.say("HISTORY_END:user:bob:2:0").await;
+
+    let mut seen = Vec::new();
+    let page = wait_for(&mut events, "the page", |e| {
+        seen.push(e.clone());
+        matches!(e, Event::History { .. })
+    })
+    .await;
+    let Event::History { messages, more, .. } = page else {
+        unreachable!()
+    };
+    assert!(!more);
+    let texts: Vec<_> = messages.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["from long ago", "synced", "live meanwhile"]);
+    let shown: Vec<_> = seen
+        .iter()
+        .filter_map(|e| match e {
+            Event::Message(m) => Some(m.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(shown, ["live meanwhile"], "only the live message is new");
+    let convs = handle.store().conversations().await.unwrap();
+    assert_eq!(
+        convs[0].unread, 2,
+        "the synced and the live one, not the old one"
+    );
+    assert_eq!(
+        handle.store().messages(bob, None, 10).await.unwrap().len(),
+        3
+    );
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}

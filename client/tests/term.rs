@@ -1,0 +1,173 @@
+//! `ququ-term` driven through its standard input, against the real server.
+
+mod common;
+
+use std::process::Stdio;
+
+use common::PATIENCE;
+use common::server::{TestServer, User};
+use ququ_client::{Conv, Event};
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::process::{Child, ChildStdin, Command};
+use tokio::sync::mpsc;
+
+struct Term {
+    child: Child,
+    stdin: ChildStdin,
+    out: mpsc::UnboundedReceiver<String>,
+    /// Everything printed so far, for failure messages.
+    transcript: Vec<String>,
+}
+
+impl Term {
+    fn spawn(args: &[&str]) -> Term {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-term"))
+            .args(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("ququ-term did not start");
+        let stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (tx, out) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(stdout).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        Term {
+            child,
+            stdin,
+            out,
+            transcript: Vec::new(),
+        }
+    }
+
+    async fn type_line(&mut self, line: &str) {
+        self.stdin
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .unwrap();
+        self.stdin.flush().await.unwrap();
+    }
+
+    /// Waits for an output line containing `want` and returns it.
+    async fn expect(&mut self, want: &str) -> String {
+        let found = tokio::time::timeout(PATIENCE, async {
+            while let Some(line) = self.out.recv().await {
+                self.transcript.push(line.clone());
+                if line.contains(want) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        match found {
+            Ok(Some(line)) => line,
+            _ => panic!(
+                "ququ-term never printed `{want}`; it printed:\n{}",
+                self.transcript.join("\n")
+            ),
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_terminal_client_logs_in_sends_and_receives() {
+    let server = TestServer::start().await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let mut term = Term::spawn(&[
+        "--server",
+        &server.addr,
+        "--user",
+        "carol",
+        "--register",
+        "--data-dir",
+        &data_dir,
+    ]);
+    // Not a terminal, so the password is the first line.
+    term.type_line("password1").await;
+    term.expect("logged in as carol").await;
+
+    // A friend request from bob, accepted from the terminal.
+    bob.handle.add_friend("carol", "it's bob");
+    term.expect("bob wants to be your friend").await;
+    term.type_line("/accept bob").await;
+    bob.wait(
+        "carol accepted",
+        |e| matches!(e, Event::FriendChanged(f) if f.account == "carol"),
+    )
+    .await;
+
+    // Sending: switch to bob and send in one go, then a plain line to the same chat.
+    term.type_line("/msg bob hello from the terminal").await;
+    term.expect("now chatting with bob").await;
+    term.type_line("第二行: with a colon").await;
+    for text in ["hello from the terminal", "第二行: with a colon"] {
+        bob.wait(
+            text,
+            |e| matches!(e, Event::Message(m) if m.from == "carol" && m.text == text),
+        )
+        .await;
+    }
+
+    // Receiving: time and sender, as the original printed them.
+    bob.handle
+        .send_text(Conv::User("carol".into()), "hi terminal");
+    let line = term.expect("bob: hi terminal").await;
+    assert!(line.starts_with('['), "no time stamp: {line}");
+
+    // Local history and search.
+    term.type_line("/history 10").await;
+    term.expect("me: 第二行: with a colon").await;
+    term.type_line("/search 第二").await;
+    term.expect("1 result(s)").await;
+    term.type_line("/friends").await;
+    term.expect("bob (bob) online").await;
+    term.type_line("/nonsense").await;
+    term.expect("unknown command /nonsense").await;
+
+    // Presence notices like the original's.
+    bob.stop().await;
+    term.expect("bob is offline").await;
+
+    term.type_line("/quit").await;
+    let status = tokio::time::timeout(PATIENCE, term.child.wait())
+        .await
+        .expect("ququ-term did not exit")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_terminal_client_reports_a_wrong_password_and_exits() {
+    let server = TestServer::start().await;
+    let bob = User::register(&server.addr, "bob").await;
+    let data = tempfile::tempdir().unwrap();
+    let mut term = Term::spawn(&[
+        "--server",
+        &server.addr,
+        "--user",
+        "bob",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    term.type_line("not the password").await;
+    term.expect("login refused").await;
+    let status = tokio::time::timeout(PATIENCE, term.child.wait())
+        .await
+        .expect("ququ-term did not exit")
+        .unwrap();
+    assert!(!status.success());
+    bob.stop().await;
+    server.stop().await;
+}

@@ -1,0 +1,380 @@
+//! The client against the real server, in process.
+
+mod common;
+
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use common::server::{Proxy, TestServer, User, befriend};
+use common::{PATIENCE, config, wait_for, wait_stopped};
+use ququ_client::{Client, Conv, Event, Message, MessageState, Presence, Store};
+
+#[tokio::test]
+async fn two_friends_chat_and_a_third_user_sees_the_group() {
+    let server = TestServer::start().await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    let mut carol = User::register(&server.addr, "carol").await;
+    befriend(&mut alice, &mut bob).await;
+
+    // Private chat, both ways, Chinese included.
+    let cid = alice.handle.send_text(bob.conv(), "hello bob");
+    bob.wait("alice's message", |e| {
+        matches!(e, Event::Message(m) if m.from == "alice" && m.text == "hello bob"
+            && m.conv == Conv::User("alice".into()) && m.state == MessageState::Received)
+    })
+    .await;
+    alice
+        .wait("ack", |e| {
+            matches!(e, Event::MessageState(m) if m.client_id == cid && m.state == MessageState::Sent)
+        })
+        .await;
+    bob.handle
+        .send_text(alice.conv(), "你好 alice，我们明天去北京");
+    alice
+        .wait(
+            "bob's reply",
+            |e| matches!(e, Event::Message(m) if m.from == "bob" && m.text.starts_with("你好")),
+        )
+        .await;
+    alice
+        .wait(
+            "unread count",
+            |e| matches!(e, Event::Unread { conv, unread: 1 } if *conv == Conv::User("bob".into())),
+        )
+        .await;
+
+    // A group: alice creates it, bob and carol join; everyone sees everyone's messages.
+    alice.handle.create_group("周末球队");
+    let group = match alice
+        .wait("new group", |e| matches!(e, Event::GroupChanged(_)))
+        .await
+    {
+        Event::GroupChanged(g) => g.id,
+        _ => unreachable!(),
+    };
+    bob.handle.join_group(group);
+    carol.handle.join_group(group);
+    bob.wait(
+        "joined",
+        |e| matches!(e, Event::GroupChanged(g) if g.id == group),
+    )
+    .await;
+    carol
+        .wait(
+            "joined",
+            |e| matches!(e, Event::GroupChanged(g) if g.id == group),
+        )
+        .await;
+    alice
+        .handle
+        .send_text(Conv::Group(group), "group hello from alice");
+    bob.handle.send_text(Conv::Group(group), "bob here");
+    // Two senders: either may arrive first.
+    let mut at_carol = HashSet::new();
+    while at_carol.len() < 2 {
+        if let Event::Message(m) = carol
+            .wait(
+                "group messages",
+                |e| matches!(e, Event::Message(m) if m.conv == Conv::Group(group)),
+            )
+            .await
+        {
+            at_carol.insert(m.text);
+        }
+    }
+    assert_eq!(
+        at_carol,
+        HashSet::from(["group hello from alice".to_owned(), "bob here".to_owned()])
+    );
+    alice
+        .wait("bob in the group", |e| {
+            matches!(e, Event::Message(m) if m.conv == Conv::Group(group) && m.text == "bob here")
+        })
+        .await;
+    // Carol is no friend of alice's: her private message is refused and marked failed, not lost silently.
+    let refused = carol.handle.send_text(alice.conv(), "can we talk?");
+    let failed = carol
+        .wait(
+            "refusal",
+            |e| matches!(e, Event::MessageState(m) if m.client_id == refused),
+        )
+        .await;
+    assert!(
+        matches!(failed, Event::MessageState(m) if m.state == MessageState::Failed
+        && m.error.as_deref().is_some_and(|e| e.contains("not_friends")))
+    );
+
+    // Members list.
+    carol.handle.list_members(group);
+    let members = carol
+        .wait("members", |e| matches!(e, Event::Members { .. }))
+        .await;
+    if let Event::Members { members, .. } = members {
+        let names: HashSet<_> = members.iter().map(|m| m.account.as_str()).collect();
+        assert_eq!(names, HashSet::from(["alice", "bob", "carol"]));
+    }
+
+    // Local search finds a two-character Chinese word and a group message.
+    alice.handle.search("北京");
+    let results = alice
+        .wait("search", |e| matches!(e, Event::SearchResults { .. }))
+        .await;
+    assert!(matches!(&results, Event::SearchResults { messages, .. }
+        if messages.len() == 1 && messages[0].from == "bob"));
+    let found = carol
+        .handle
+        .store()
+        .search("hello from".into(), 10)
+        .await
+        .unwrap();
+    assert_eq!(found.len(), 1);
+
+    // Server history for a conversation comes back as one page, oldest first.
+    bob.handle.load_history(alice.conv(), 0, 50);
+    let history = bob
+        .wait("history", |e| matches!(e, Event::History { .. }))
+        .await;
+    if let Event::History { messages, .. } = history {
+        let texts: Vec<_> = messages.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["hello bob", "你好 alice，我们明天去北京"]);
+    }
+
+    // Presence: alice sees bob leave.
+    bob.stop().await;
+    alice
+        .wait("bob offline", |e| {
+            matches!(e, Event::Presence { account, presence: Presence::Offline } if account == "bob")
+        })
+        .await;
+    alice.stop().await;
+    carol.stop().await;
+    server.stop().await;
+}
+
+/// Messages of one conversation from one sender, in server order.
+async fn texts_from(store: &Store, conv: &Conv, from: &str) -> Vec<(u64, String)> {
+    let all = store.messages(conv.clone(), None, 100_000).await.unwrap();
+    let mut mine: Vec<_> = all
+        .into_iter()
+        .filter(|m| m.from == from)
+        .map(|m| (m.server_id.unwrap_or(0), m.text))
+        .collect();
+    mine.sort();
+    mine
+}
+
+/// Collects a user's events on a task of its own, so nothing is missed while the test polls the stores.
+fn record(mut events: ququ_client::Events) -> tokio::task::JoinHandle<Vec<Event>> {
+    tokio::spawn(async move {
+        let mut seen = Vec::new();
+        while let Some(e) = events.recv().await {
+            seen.push(e);
+        }
+        seen
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_messages_through_a_connection_cut_every_few_hundred_ms() {
+    const FROM_ALICE: usize = 1000;
+    const FROM_BOB: usize = 100;
+    let server = TestServer::start().await;
+    {
+        let mut alice = User::register(&server.addr, "alice").await;
+        let mut bob = User::register(&server.addr, "bob").await;
+        befriend(&mut alice, &mut bob).await;
+        alice.stop().await;
+        bob.stop().await;
+    }
+    let proxy = Proxy::start(server.addr.clone(), 100..400).await;
+    let dirs = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let (alice, alice_events) = Client::start(config(&proxy.addr, "alice", dirs.0.path())).unwrap();
+    let (bob, bob_events) = Client::start(config(&proxy.addr, "bob", dirs.1.path())).unwrap();
+    let (alice_log, bob_log) = (record(alice_events), record(bob_events));
+
+    let expected_alice: Vec<String> = (0..FROM_ALICE).map(|i| format!("a{i:04}")).collect();
+    let expected_bob: Vec<String> = (0..FROM_BOB).map(|i| format!("b{i:04}")).collect();
+    // Paced a little, so the sending spans several cuts rather than fitting in one connection.
+    for (i, text) in expected_alice.iter().enumerate() {
+        alice.send_text(Conv::User("bob".into()), text.clone());
+        if i % 10 == 9 {
+            if let Some(t) = expected_bob.get(i / 10) {
+                bob.send_text(Conv::User("alice".into()), t.clone());
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
+    let (a_store, b_store) = (alice.store(), bob.store());
+    let (a_conv, b_conv) = (Conv::User("bob".into()), Conv::User("alice".into()));
+    let everything_arrived = async {
+        loop {
+            let a_pending = a_store.pending().await.unwrap().len();
+            let b_pending = b_store.pending().await.unwrap().len();
+            let at_bob = texts_from(&b_store, &b_conv, "alice").await.len();
+            let at_alice = texts_from(&a_store, &a_conv, "bob").await.len();
+            if a_pending == 0 && b_pending == 0 && at_bob >= FROM_ALICE && at_alice >= FROM_BOB {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    };
+    tokio::time::timeout(PATIENCE * 3, everything_arrived)
+        .await
+        .expect("not every message arrived");
+    proxy.chaos.store(false, Ordering::SeqCst);
+    assert!(
+        proxy.cuts.load(Ordering::SeqCst) >= 2,
+        "the proxy never cut a connection, so this test proved nothing"
+    );
+
+    // Exactly once and in order, on the receiving side…
+    let at_bob = texts_from(&b_store, &b_conv, "alice").await;
+    let at_bob_texts: Vec<_> = at_bob.iter().map(|(_, t)| t.clone()).collect();
+    assert_eq!(at_bob_texts, expected_alice);
+    let at_alice = texts_from(&a_store, &a_conv, "bob").await;
+    let at_alice_texts: Vec<_> = at_alice.iter().map(|(_, t)| t.clone()).collect();
+    assert_eq!(at_alice_texts, expected_bob);
+    // …and both sides agree on every message's server id.
+    assert_eq!(texts_from(&a_store, &a_conv, "alice").await, at_bob);
+    assert_eq!(texts_from(&b_store, &b_conv, "bob").await, at_alice);
+    let all_failed: Vec<Message> = a_store
+        .messages(a_conv.clone(), None, 100_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|m| m.state == MessageState::Failed)
+        .collect();
+    assert!(all_failed.is_empty(), "{all_failed:?}");
+
+    alice.shutdown();
+    bob.shutdown();
+    let (alice_seen, bob_seen) = (alice_log.await.unwrap(), bob_log.await.unwrap());
+    // Nothing was shown twice: one Message event per message from the other side.
+    let shown_at_bob = bob_seen
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if m.from == "alice"))
+        .count();
+    assert_eq!(shown_at_bob, FROM_ALICE);
+    let shown_at_alice = alice_seen
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if m.from == "bob"))
+        .count();
+    assert_eq!(shown_at_alice, FROM_BOB);
+    assert!(
+        alice_seen
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. }))
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn pending_messages_survive_a_restart() {
+    let server = TestServer::start().await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    befriend(&mut alice, &mut bob).await;
+    alice.stop().await;
+
+    // Alice comes back through a proxy that refuses every connection: her messages can only wait.
+    let proxy = Proxy::start(server.addr.clone(), 60_000..60_001).await;
+    proxy.refuse.store(true, Ordering::SeqCst);
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(&proxy.addr, "alice", dir.path());
+    let (handle, mut events) = Client::start(cfg.clone()).unwrap();
+    wait_for(&mut events, "a failed connection", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    let texts = ["are you there?", "it's me", "第三条消息"];
+    for t in texts {
+        handle.send_text(bob.conv(), t);
+    }
+    handle.shutdown();
+    let seen = wait_stopped(&mut events).await;
+    let queued = seen
+        .iter()
+        .filter(|e| matches!(e, Event::Message(m) if m.state == MessageState::Pending))
+        .count();
+    assert_eq!(queued, 3);
+    assert_eq!(handle.store().pending().await.unwrap().len(), 3);
+    drop(handle);
+
+    // Restarted, with the way open: the outbox is delivered, in order.
+    proxy.refuse.store(false, Ordering::SeqCst);
+    let (handle, mut events) = Client::start(cfg).unwrap();
+    let mut got = Vec::new();
+    while got.len() < texts.len() {
+        if let Event::Message(m) = bob
+            .wait(
+                "alice's queued messages",
+                |e| matches!(e, Event::Message(m) if m.from == "alice"),
+            )
+            .await
+        {
+            got.push(m.text);
+        }
+    }
+    assert_eq!(got, texts);
+    let store = handle.store();
+    tokio::time::timeout(PATIENCE, async {
+        while !store.pending().await.unwrap().is_empty() {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    })
+    .await
+    .expect("the outbox never emptied");
+    let sent = store
+        .messages(bob.conv(), None, 10)
+        .await
+        .unwrap()
+        .iter()
+        .filter(|m| m.state == MessageState::Sent)
+        .count();
+    assert_eq!(sent, 3);
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+    bob.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_server_restart_is_survived_with_the_token_or_the_password() {
+    // The server's data directory outlives the server, so accounts and history survive its restart.
+    let data = tempfile::tempdir().unwrap();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let first = tokio::spawn(ququ_server::run(
+        listener,
+        ququ_server::Config::new(data.path()),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    let mut alice = User::register(&addr.to_string(), "alice").await;
+    let _ = stop.send(());
+    first.await.unwrap().unwrap();
+    alice
+        .wait("disconnect", |e| matches!(e, Event::Disconnected { .. }))
+        .await;
+
+    let listener = tokio::net::TcpListener::bind(addr).await.unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let second = tokio::spawn(ququ_server::run(
+        listener,
+        ququ_server::Config::new(data.path()),
+        async {
+            let _ = stopped.await;
+        },
+    ));
+    alice
+        .wait("logged in again", |e| matches!(e, Event::LoggedIn { .. }))
+        .await;
+    alice.stop().await;
+    let _ = stop.send(());
+    second.await.unwrap().unwrap();
+}
