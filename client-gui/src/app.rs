@@ -1,0 +1,1017 @@
+//! The daemon: every open window in a map keyed by `window::Id`, the session data they share, and the
+//! routing between windows, the connection and the disk.
+//!
+//! Windows hand up `Event`s; the app answers with calls on the [`net::Handle`] (never blocking: the
+//! connection task queues them) or `Task::perform` for disk work. Network events update the shared
+//! [`Session`], which every window draws from, so a message arriving updates the friend list's badge, the
+//! recent list, the chat window and the titles at once.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use iced::{Element, Size, Subscription, Task, Theme, window};
+use ququ_protocol::{Conv, ErrorCode};
+
+use crate::config::{self, Dirs, Settings};
+use crate::embedded::{self, Hosted};
+use crate::i18n::{Lang, Tr};
+use crate::model::{self, Connection, Delivery, Line, Session};
+use crate::net::{self, ClientEvent, Command, StopReason};
+use crate::theme;
+use crate::window::{Ctx, chat, login, main};
+use crate::{avatar, fonts};
+
+/// Starts the daemon with the shipped font as default and opens the login window.
+pub fn run() -> iced::Result {
+    iced::daemon(App::boot, App::update, App::view)
+        .title(App::title)
+        .theme(App::theme)
+        .subscription(App::subscription)
+        .font(fonts::QUQU_SANS_BYTES)
+        .default_font(fonts::QUQU_SANS)
+        .run()
+}
+
+/// One open window.
+#[derive(Debug)]
+pub enum Window {
+    Login(login::State),
+    Main(main::State),
+    Chat(chat::State),
+}
+
+#[derive(Debug, Clone)]
+pub enum Message {
+    Login(window::Id, login::Message),
+    Main(window::Id, main::Message),
+    Chat(window::Id, chat::Message),
+    Net(net::Event),
+    WindowClosed(window::Id),
+    Tick(Instant),
+    SystemTheme(iced::theme::Mode),
+    SettingsLoaded(Settings),
+    /// Settings were written (or not: a failed save costs only the remembered server and account, not
+    /// worth interrupting the user for).
+    Saved(Result<(), String>),
+    /// A background task finished with nothing to report.
+    Done,
+    NothingListening(String, bool),
+    Hosted(Result<Hosted, String>),
+    AvatarLoaded(Option<image::RgbaImage>),
+    AvatarPicked(Option<std::path::PathBuf>),
+    AvatarImported(Result<image::RgbaImage, String>),
+    LocalPage(Conv, Result<Vec<net::Message>, String>),
+}
+
+#[derive(Debug)]
+pub struct App {
+    pub windows: BTreeMap<window::Id, Window>,
+    pub dirs: Dirs,
+    pub settings: Settings,
+    pub system_dark: bool,
+    /// The current connection's key; `None` while logged out (the subscription then ends).
+    pub login: Option<net::Login>,
+    pub handle: Option<net::Handle>,
+    pub conn: Connection,
+    /// `Some` from the first successful login until logout.
+    pub session: Option<Session>,
+    pub avatar: Option<image::RgbaImage>,
+    pub hosting: Option<Hosted>,
+    pub now: Instant,
+    attempts: u64,
+}
+
+impl App {
+    /// Boots with the login window and asks, off the UI thread, for the saved settings and the OS theme.
+    pub fn boot() -> (App, Task<Message>) {
+        let dirs = Dirs::locate().unwrap_or_else(|_| Dirs::temporary());
+        let mut app = App::new(dirs.clone());
+        let open = app.open_login();
+        let load = Task::perform(config::load(dirs.settings_file()), Message::SettingsLoaded);
+        let theme = iced::system::theme().map(Message::SystemTheme);
+        (app, Task::batch([open, load, theme]))
+    }
+
+    /// An app with no windows yet (tests build one and open windows themselves).
+    pub fn new(dirs: Dirs) -> App {
+        App {
+            windows: BTreeMap::new(),
+            dirs,
+            settings: Settings::default(),
+            system_dark: false,
+            login: None,
+            handle: None,
+            conn: Connection::Offline,
+            session: None,
+            avatar: None,
+            hosting: None,
+            now: Instant::now(),
+            attempts: 0,
+        }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.settings.lang()
+    }
+
+    fn tr(&self) -> &'static Tr {
+        self.lang().tr()
+    }
+
+    pub fn ctx(&self) -> Ctx<'_> {
+        Ctx {
+            lang: self.lang(),
+            conn: self.conn,
+            now: self.now,
+            session: self.session.as_ref(),
+            my_avatar: self.avatar.as_ref(),
+            hosting: None,
+        }
+    }
+
+    pub fn title(&self, id: window::Id) -> String {
+        let tr = self.tr();
+        let unread = self.session.as_ref().map_or(0, Session::total_unread);
+        let prefix = if unread > 0 {
+            format!("({unread}) ")
+        } else {
+            String::new()
+        };
+        match self.windows.get(&id) {
+            Some(Window::Login(_)) | None => tr.app_name.to_owned(),
+            Some(Window::Main(_)) => {
+                let me = self
+                    .session
+                    .as_ref()
+                    .map(|s| s.my_name().to_owned())
+                    .unwrap_or_default();
+                format!("{prefix}{} - {me}", tr.app_name)
+            }
+            Some(Window::Chat(chat)) => {
+                let name = self
+                    .session
+                    .as_ref()
+                    .map(|s| s.conv_name(&chat.conv))
+                    .unwrap_or_default();
+                format!("{prefix}{name} - {}", tr.app_name)
+            }
+        }
+    }
+
+    pub fn theme(&self, _id: window::Id) -> Option<Theme> {
+        Some(theme::resolve(self.settings.theme, self.system_dark))
+    }
+
+    pub fn subscription(&self) -> Subscription<Message> {
+        let mut subscriptions = vec![
+            net::subscription(self.login.as_ref()).map(Message::Net),
+            window::close_events().map(Message::WindowClosed),
+            iced::system::theme_changes().map(Message::SystemTheme),
+        ];
+        // The countdown only needs a clock while it is counting.
+        if matches!(self.conn, Connection::Reconnecting { .. }) {
+            subscriptions.push(iced::time::every(Duration::from_millis(500)).map(Message::Tick));
+        }
+        Subscription::batch(subscriptions)
+    }
+
+    pub fn view(&self, id: window::Id) -> Element<'_, Message> {
+        let mut ctx = self.ctx();
+        ctx.hosting = self.hosting_label();
+        match self.windows.get(&id) {
+            Some(Window::Login(state)) => state.view(&ctx).map(move |m| Message::Login(id, m)),
+            Some(Window::Main(state)) => state
+                .view(&ctx, (self.settings.lang, self.settings.theme))
+                .map(move |m| Message::Main(id, m)),
+            Some(Window::Chat(state)) => state.view(&ctx).map(move |m| Message::Chat(id, m)),
+            None => iced::widget::space().into(),
+        }
+    }
+
+    fn hosting_label(&self) -> Option<&str> {
+        self.hosting.as_ref().map(|h| h.label.as_str())
+    }
+
+    pub fn update(&mut self, message: Message) -> Task<Message> {
+        match message {
+            Message::Login(id, message) => {
+                let lang = self.lang();
+                let event = match self.windows.get_mut(&id) {
+                    Some(Window::Login(state)) => state.update(message, lang),
+                    _ => None,
+                };
+                match event {
+                    Some(event) => self.on_login_event(event),
+                    None => Task::none(),
+                }
+            }
+            Message::Main(id, message) => {
+                let event = match self.windows.get_mut(&id) {
+                    Some(Window::Main(state)) => state.update(message),
+                    _ => None,
+                };
+                match event {
+                    Some(event) => self.on_main_event(event),
+                    None => Task::none(),
+                }
+            }
+            Message::Chat(id, message) => {
+                let max_text = self.session.as_ref().map_or(8000, |s| s.max_text);
+                let event = match self.windows.get_mut(&id) {
+                    Some(Window::Chat(state)) => state.update(message, max_text),
+                    _ => None,
+                };
+                match event {
+                    Some(event) => self.on_chat_event(event),
+                    None => Task::none(),
+                }
+            }
+            Message::Net(event) => self.on_net(event),
+            Message::WindowClosed(id) => self.on_closed(id),
+            Message::Tick(now) => {
+                self.now = now;
+                Task::none()
+            }
+            Message::SystemTheme(mode) => {
+                self.system_dark = mode == iced::theme::Mode::Dark;
+                Task::none()
+            }
+            Message::SettingsLoaded(settings) => {
+                self.settings = settings;
+                // Fill the login form with what was remembered, unless the user already typed something.
+                for window in self.windows.values_mut() {
+                    if let Window::Login(state) = window
+                        && state.account.is_empty()
+                    {
+                        state.account = self.settings.last_account.clone();
+                        state.server = self.settings.server.clone();
+                    }
+                }
+                self.focus_login()
+            }
+            Message::Saved(_) | Message::Done => Task::none(),
+            Message::NothingListening(server, nothing) => {
+                let offer = nothing && self.hosting.is_none();
+                if let Some(state) = self.login_state() {
+                    state.offer_host = offer && state.server.trim() == server;
+                }
+                Task::none()
+            }
+            Message::Hosted(result) => match result {
+                Ok(hosted) => {
+                    self.hosting = Some(hosted);
+                    // Now that something listens, carry on with the login the user asked for.
+                    self.update(Message::Login(
+                        self.login_window().unwrap_or(window::Id::unique()),
+                        login::Message::Submit,
+                    ))
+                }
+                Err(e) => {
+                    let text = format!("{} ({e})", self.tr().hosting_failed);
+                    if let Some(state) = self.login_state() {
+                        state.status = login::Status::Error(text);
+                    }
+                    Task::none()
+                }
+            },
+            Message::AvatarLoaded(avatar) => {
+                self.avatar = avatar;
+                Task::none()
+            }
+            Message::AvatarPicked(None) => Task::none(),
+            Message::AvatarPicked(Some(path)) => {
+                Task::perform(avatar::import(path, self.avatar_dir()), |r| {
+                    Message::AvatarImported(r.map_err(|e| e.to_string()))
+                })
+            }
+            Message::AvatarImported(Ok(image)) => {
+                self.avatar = Some(image);
+                for window in self.windows.values_mut() {
+                    if let Window::Main(state) = window {
+                        state.notice = None;
+                    }
+                }
+                Task::none()
+            }
+            // The old avatar stays; the settings dialog says why the new one did not take.
+            Message::AvatarImported(Err(e)) => {
+                let notice = format!("{} ({e})", self.tr().image_failed);
+                for window in self.windows.values_mut() {
+                    if let Window::Main(state) = window {
+                        state.notice = Some(notice.clone());
+                    }
+                }
+                Task::none()
+            }
+            Message::LocalPage(conv, page) => self.on_local_page(conv, page),
+        }
+    }
+
+    fn avatar_dir(&self) -> std::path::PathBuf {
+        let account = self
+            .session
+            .as_ref()
+            .map(|s| s.account.clone())
+            .unwrap_or_default();
+        self.dirs.data.join("avatars").join(sanitize(&account))
+    }
+
+    fn on_login_event(&mut self, event: login::Event) -> Task<Message> {
+        match event {
+            login::Event::Submit {
+                account,
+                password,
+                server,
+                register,
+                nickname,
+            } => {
+                self.disconnect();
+                self.attempts += 1;
+                self.settings.server = server.clone();
+                self.settings.last_account = account.clone();
+                let save = self.save_settings();
+                self.login = Some(net::Login {
+                    server,
+                    account,
+                    password,
+                    register,
+                    nickname,
+                    data_dir: self.dirs.client_dir(),
+                    attempt: self.attempts,
+                });
+                self.conn = Connection::Connecting;
+                save
+            }
+            login::Event::HostServer { server } => {
+                Task::perform(embedded::host(server, self.dirs.server_dir()), |r| {
+                    Message::Hosted(r.map_err(|e| e.to_string()))
+                })
+            }
+        }
+    }
+
+    fn on_main_event(&mut self, event: main::Event) -> Task<Message> {
+        match event {
+            main::Event::OpenChat(conv) => self.open_chat(conv),
+            main::Event::Net(command) => {
+                if let Command::FindUser { .. } = command
+                    && let Some(session) = &mut self.session
+                {
+                    session.found = None;
+                }
+                self.send(command);
+                Task::none()
+            }
+            main::Event::SetLang(lang) => {
+                self.settings.lang = lang;
+                self.save_settings()
+            }
+            main::Event::SetTheme(pref) => {
+                self.settings.theme = pref;
+                self.save_settings()
+            }
+            main::Event::PickAvatar => Task::perform(
+                avatar::pick_file(self.tr().change_avatar.to_owned()),
+                Message::AvatarPicked,
+            ),
+            main::Event::ResetAvatar => {
+                self.avatar = None;
+                Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
+            }
+        }
+    }
+
+    fn on_chat_event(&mut self, event: chat::Event) -> Task<Message> {
+        match event {
+            chat::Event::Send { conv, text } => {
+                self.send(Command::SendText {
+                    conv: conv.clone(),
+                    text,
+                });
+                self.scroll_to_end(&conv)
+            }
+            chat::Event::Retry { client_id } => {
+                self.send(Command::Retry { client_id });
+                Task::none()
+            }
+            chat::Event::LoadEarlier { conv } => self.load_history(&conv),
+        }
+    }
+
+    fn send(&self, command: Command) {
+        if let Some(handle) = &self.handle {
+            handle.send(command);
+        }
+    }
+
+    /// Loads the page before the oldest message shown: from local storage first (off the UI thread),
+    /// then from the server once the local history runs out.
+    fn load_history(&mut self, conv: &Conv) -> Task<Message> {
+        let Some(store) = self.handle.as_ref().map(net::Handle::store) else {
+            return Task::none();
+        };
+        let Some(session) = &mut self.session else {
+            return Task::none();
+        };
+        let conversation = session.conversations.entry(conv.clone()).or_default();
+        if conversation.loading || (conversation.loaded && !conversation.more_before) {
+            return Task::none();
+        }
+        conversation.loading = true;
+        conversation.loaded = true;
+        let before = conversation.oldest_local_id();
+        let conv = conv.clone();
+        Task::perform(
+            store.messages(conv.clone(), before, net::PAGE),
+            move |page| Message::LocalPage(conv.clone(), page.map_err(|e| e.to_string())),
+        )
+    }
+
+    fn on_local_page(
+        &mut self,
+        conv: Conv,
+        page: Result<Vec<net::Message>, String>,
+    ) -> Task<Message> {
+        let online = self.conn == Connection::Online;
+        let Some(session) = &mut self.session else {
+            return Task::none();
+        };
+        let conversation = session.conversations.entry(conv.clone()).or_default();
+        let page = page.unwrap_or_default();
+        let full = page.len() >= net::PAGE as usize;
+        for message in page {
+            conversation.upsert(line_from(message));
+        }
+        if full {
+            conversation.loading = false;
+            conversation.more_before = true;
+        } else if online {
+            // Local history is exhausted: the server may have older messages (another device's, or from
+            // before this one was installed). The answer comes back as a History event.
+            let before = conversation.oldest_id().unwrap_or(0);
+            self.send(Command::LoadHistory { conv, before });
+        } else {
+            // Offline: offer the link again for when the connection is back.
+            conversation.loading = false;
+            conversation.more_before = true;
+        }
+        Task::none()
+    }
+
+    /// Opens the chat window for `conv`, or focuses it if it is open already.
+    pub fn open_chat(&mut self, conv: Conv) -> Task<Message> {
+        if let Some((&id, _)) = self
+            .windows
+            .iter()
+            .find(|(_, w)| matches!(w, Window::Chat(c) if c.conv == conv))
+        {
+            self.mark_read(&conv);
+            return window::gain_focus(id);
+        }
+        let (id, open) = window::open(window::Settings {
+            size: Size::new(640.0, 600.0),
+            min_size: Some(Size::new(420.0, 420.0)),
+            ..window_settings()
+        });
+        let state = chat::State::new(conv.clone());
+        let focus = state.focus_input();
+        self.windows.insert(id, Window::Chat(state));
+        self.mark_read(&conv);
+        let history = self.load_history(&conv);
+        if let Conv::Group(group) = conv {
+            self.send(Command::ListMembers { group });
+        }
+        Task::batch([open.discard().chain(focus), history])
+    }
+
+    fn mark_read(&mut self, conv: &Conv) {
+        if let Some(session) = &mut self.session
+            && session.unread.remove(conv).is_some_and(|n| n > 0)
+        {
+            self.send(Command::MarkRead { conv: conv.clone() });
+        }
+    }
+
+    fn chat_window(&self, conv: &Conv) -> Option<window::Id> {
+        self.windows
+            .iter()
+            .find(|(_, w)| matches!(w, Window::Chat(c) if &c.conv == conv))
+            .map(|(id, _)| *id)
+    }
+
+    fn scroll_to_end(&self, conv: &Conv) -> Task<Message> {
+        match self.chat_window(conv).and_then(|id| self.windows.get(&id)) {
+            Some(Window::Chat(state)) => iced::widget::operation::snap_to_end(state.scroll_id()),
+            _ => Task::none(),
+        }
+    }
+
+    pub fn login_window(&self) -> Option<window::Id> {
+        self.windows
+            .iter()
+            .find(|(_, w)| matches!(w, Window::Login(_)))
+            .map(|(id, _)| *id)
+    }
+
+    pub fn main_window(&self) -> Option<window::Id> {
+        self.windows
+            .iter()
+            .find(|(_, w)| matches!(w, Window::Main(_)))
+            .map(|(id, _)| *id)
+    }
+
+    fn login_state(&mut self) -> Option<&mut login::State> {
+        self.windows.values_mut().find_map(|w| match w {
+            Window::Login(state) => Some(state),
+            _ => None,
+        })
+    }
+
+    fn focus_login(&self) -> Task<Message> {
+        match self
+            .login_window()
+            .and_then(|id| self.windows.get(&id).map(|w| (id, w)))
+        {
+            Some((id, Window::Login(state))) => {
+                state.focus_first().map(move |m| Message::Login(id, m))
+            }
+            _ => Task::none(),
+        }
+    }
+
+    pub fn open_login(&mut self) -> Task<Message> {
+        let (id, open) = window::open(window::Settings {
+            size: Size::new(380.0, 640.0),
+            resizable: false,
+            ..window_settings()
+        });
+        let state = login::State::new(
+            self.settings.server.clone(),
+            self.settings.last_account.clone(),
+        );
+        let focus = state.focus_first().map(move |m| Message::Login(id, m));
+        self.windows.insert(id, Window::Login(state));
+        open.discard().chain(focus)
+    }
+
+    fn open_main(&mut self) -> Task<Message> {
+        let (id, open) = window::open(window::Settings {
+            size: Size::new(320.0, 680.0),
+            min_size: Some(Size::new(280.0, 480.0)),
+            ..window_settings()
+        });
+        self.windows
+            .insert(id, Window::Main(main::State::default()));
+        open.discard()
+    }
+
+    fn save_settings(&self) -> Task<Message> {
+        Task::perform(
+            config::save(self.dirs.settings_file(), self.settings.clone()),
+            |r| Message::Saved(r.map_err(|e| e.to_string())),
+        )
+    }
+
+    fn on_closed(&mut self, id: window::Id) -> Task<Message> {
+        let closed = self.windows.remove(&id);
+        // Closing the main window (or the login window before logging in) quits, as QQ does; a chat
+        // window just closes.
+        let quits = match closed {
+            // After a logout the session is gone before the windows close: that is not quitting.
+            Some(Window::Main(_)) => self.session.is_some(),
+            Some(Window::Login(_)) => self.session.is_none(),
+            _ => false,
+        };
+        if quits || self.windows.is_empty() {
+            self.shutdown()
+        } else {
+            Task::none()
+        }
+    }
+
+    /// Drops the connection: stops the client (its outbox waits in the database for next time) and ends
+    /// the subscription.
+    fn disconnect(&mut self) {
+        if let Some(handle) = self.handle.take() {
+            handle.send(Command::Shutdown);
+        }
+        self.login = None;
+    }
+
+    fn shutdown(&mut self) -> Task<Message> {
+        self.disconnect();
+        if let Some(hosted) = self.hosting.take() {
+            hosted.stop();
+            // Give the server a moment to say BYE and close its database before the process ends.
+            return Task::perform(tokio::time::sleep(Duration::from_millis(300)), |()| {
+                Message::Done
+            })
+            .chain(iced::exit());
+        }
+        iced::exit()
+    }
+
+    /// Applies one event from the connection.
+    pub fn on_net(&mut self, event: net::Event) -> Task<Message> {
+        let event = match event {
+            net::Event::Ready(handle) => {
+                self.handle = Some(handle);
+                return Task::none();
+            }
+            net::Event::Client(event) => event,
+        };
+        let tr = self.tr();
+        match event {
+            ClientEvent::Connecting { .. } => {
+                self.conn = Connection::Connecting;
+                if self.session.is_none()
+                    && let Some(state) = self.login_state()
+                {
+                    state.status = login::Status::Busy(tr.connecting.to_owned());
+                }
+            }
+            ClientEvent::Connected => {
+                if self.session.is_none()
+                    && let Some(state) = self.login_state()
+                {
+                    state.status = login::Status::Busy(tr.logging_in.to_owned());
+                }
+            }
+            ClientEvent::Registered { .. } => {
+                if let Some(state) = self.login_state() {
+                    state.status = login::Status::Busy(tr.registered.to_owned());
+                }
+            }
+            ClientEvent::LoggedIn {
+                account,
+                nickname,
+                limits,
+                ..
+            } => {
+                self.conn = Connection::Online;
+                if self.session.is_none() {
+                    let mut session = Session::new(account, nickname);
+                    session.max_text = limits.text as usize;
+                    self.session = Some(session);
+                    let login = self.login_window();
+                    let main = self.open_main();
+                    let avatar =
+                        Task::perform(avatar::load(self.avatar_dir()), Message::AvatarLoaded);
+                    let close = login.map_or_else(Task::none, window::close);
+                    // Open the main window before closing the login one: the daemon never has zero windows.
+                    return main.chain(close).chain(avatar);
+                } else if let Some(session) = &mut self.session {
+                    session.nickname = nickname;
+                }
+            }
+            ClientEvent::Synced { .. } | ClientEvent::SearchResults { .. } => {}
+            ClientEvent::Disconnected { retry_in, .. } => {
+                if self.session.is_none() {
+                    // Not logged in yet: say so and stop trying; the user decides what next.
+                    self.disconnect();
+                    self.conn = Connection::Offline;
+                    let server = self.login_state().map(|s| {
+                        s.status = login::Status::Error(tr.cannot_reach.to_owned());
+                        s.server.trim().to_owned()
+                    });
+                    if let Some(server) = server
+                        && embedded::is_local(&server)
+                        && self.hosting.is_none()
+                    {
+                        let probe = server.clone();
+                        return Task::perform(embedded::nothing_listening(probe), move |n| {
+                            Message::NothingListening(server.clone(), n)
+                        });
+                    }
+                } else {
+                    self.conn = Connection::reconnecting_in(retry_in);
+                    self.now = Instant::now();
+                }
+            }
+            ClientEvent::Stopped(reason) => return self.on_stopped(reason),
+            ClientEvent::Message(message) | ClientEvent::MessageState(message) => {
+                let conv = message.conv.clone();
+                let incoming = message.state == net::MessageState::Received;
+                let open = self.chat_window(&conv).is_some();
+                if let Some(session) = &mut self.session {
+                    let fresh = !session.conversations.get(&conv).is_some_and(|c| {
+                        c.lines.iter().any(|l| l.local_id == Some(message.local_id))
+                    });
+                    session
+                        .conversations
+                        .entry(conv.clone())
+                        .or_default()
+                        .upsert(line_from(message));
+                    if incoming && fresh {
+                        if open {
+                            self.send(Command::MarkRead { conv: conv.clone() });
+                        } else {
+                            *session.unread.entry(conv.clone()).or_default() += 1;
+                        }
+                    }
+                }
+                return self.scroll_to_end(&conv);
+            }
+            ClientEvent::Unread { conv, unread } => {
+                let open = self.chat_window(&conv).is_some();
+                if let Some(session) = &mut self.session {
+                    if open || unread == 0 {
+                        session.unread.remove(&conv);
+                    } else {
+                        session.unread.insert(conv, unread);
+                    }
+                }
+            }
+            ClientEvent::History {
+                conv,
+                messages,
+                more,
+            } => {
+                if let Some(session) = &mut self.session {
+                    let conversation = session.conversations.entry(conv).or_default();
+                    conversation.loading = false;
+                    conversation.loaded = true;
+                    conversation.more_before = more;
+                    for message in messages {
+                        conversation.upsert(line_from(message));
+                    }
+                }
+            }
+            ClientEvent::Presence { account, presence } => {
+                if let Some(session) = &mut self.session {
+                    if let Some(friend) = session.friends.get_mut(&account) {
+                        friend.presence = presence;
+                    }
+                    for members in session.members.values_mut() {
+                        for member in members.iter_mut().filter(|m| m.account == account) {
+                            member.presence = presence;
+                        }
+                    }
+                }
+            }
+            ClientEvent::Friends(friends) => {
+                if let Some(session) = &mut self.session {
+                    session.friends = friends
+                        .into_iter()
+                        .map(|f| (f.account.clone(), friend_from(f)))
+                        .collect();
+                }
+            }
+            ClientEvent::FriendChanged(friend) => {
+                if let Some(session) = &mut self.session {
+                    session.requests.retain(|r| r.from != friend.account);
+                    session
+                        .friends
+                        .insert(friend.account.clone(), friend_from(friend));
+                }
+                self.close_empty_requests();
+            }
+            ClientEvent::FriendRemoved { account } => {
+                if let Some(session) = &mut self.session {
+                    session.friends.remove(&account);
+                }
+            }
+            ClientEvent::FriendRequests(requests) => {
+                if let Some(session) = &mut self.session {
+                    session.requests = requests.into_iter().map(request_from).collect();
+                }
+            }
+            ClientEvent::FriendRequest(request) => {
+                if let Some(session) = &mut self.session {
+                    session.requests.retain(|r| r.from != request.from);
+                    session.requests.push(request_from(request));
+                }
+            }
+            ClientEvent::RequestClosed { account } => {
+                if let Some(session) = &mut self.session {
+                    session.requests.retain(|r| r.from != account);
+                }
+                self.close_empty_requests();
+            }
+            ClientEvent::RequestSent { .. } | ClientEvent::FriendRejected { .. } => {}
+            ClientEvent::FoundUsers(users) => {
+                if let Some(session) = &mut self.session {
+                    session.found = Some(
+                        users
+                            .into_iter()
+                            .map(|u| model::Found {
+                                account: u.account,
+                                nickname: u.nickname,
+                                presence: u.presence,
+                            })
+                            .collect(),
+                    );
+                }
+            }
+            ClientEvent::Groups(groups) => {
+                if let Some(session) = &mut self.session {
+                    session.groups = groups.into_iter().map(|g| (g.id, group_from(g))).collect();
+                }
+            }
+            ClientEvent::GroupChanged(group) => {
+                if let Some(session) = &mut self.session {
+                    session.groups.insert(group.id, group_from(group));
+                }
+            }
+            ClientEvent::GroupGone { group, .. } => {
+                if let Some(session) = &mut self.session {
+                    session.groups.remove(&group);
+                    session.members.remove(&group);
+                }
+            }
+            ClientEvent::Members { group, members } => {
+                if let Some(session) = &mut self.session {
+                    session
+                        .members
+                        .insert(group, members.into_iter().map(member_from).collect());
+                }
+            }
+            ClientEvent::MemberJoined(member) => {
+                if let Some(session) = &mut self.session {
+                    let members = session.members.entry(member.group).or_default();
+                    members.retain(|m| m.account != member.account);
+                    members.push(member_from(member));
+                }
+            }
+            ClientEvent::MemberLeft { group, account, .. } => {
+                if let Some(session) = &mut self.session
+                    && let Some(members) = session.members.get_mut(&group)
+                {
+                    members.retain(|m| m.account != account);
+                }
+            }
+            ClientEvent::Profile { nickname } => {
+                if let Some(session) = &mut self.session {
+                    session.nickname = nickname;
+                }
+            }
+            ClientEvent::Error { code, about, .. } => {
+                // A refused message shows on its bubble (the client's MessageState); a refused search or
+                // request shows as "no results" rather than a pop-up.
+                if let Some(session) = &mut self.session
+                    && matches!(code, ErrorCode::NoSuchUser)
+                    && about.is_some()
+                {
+                    session.found.get_or_insert_with(Vec::new);
+                }
+            }
+        }
+        Task::none()
+    }
+
+    /// The requests dialog has nothing left to answer once the last request is accepted or rejected.
+    fn close_empty_requests(&mut self) {
+        if self.session.as_ref().is_some_and(|s| s.requests.is_empty()) {
+            for window in self.windows.values_mut() {
+                if let Window::Main(state) = window
+                    && state.dialog == Some(main::Dialog::Requests)
+                {
+                    state.dialog = None;
+                }
+            }
+        }
+    }
+
+    fn on_stopped(&mut self, reason: StopReason) -> Task<Message> {
+        let tr = self.tr();
+        let registering = self.login.as_ref().is_some_and(|l| l.register);
+        self.disconnect();
+        self.conn = Connection::Offline;
+        let text = match &reason {
+            // The client treats `account_taken` as "maybe ours from a lost reply" and lets the login decide;
+            // a refused login right after registering therefore means someone else has the name.
+            StopReason::LoginRefused {
+                code: ErrorCode::BadCredentials,
+                ..
+            } if registering => tr.account_taken.to_owned(),
+            StopReason::LoginRefused { code, text }
+            | StopReason::RegisterRefused { code, text } => error_words(tr, code, text),
+            StopReason::Storage(e) => e.clone(),
+            StopReason::Shutdown | StopReason::LoggedOut => String::new(),
+        };
+        if self.session.is_some() {
+            // Logged out from elsewhere, or the password changed: back to the login window.
+            self.session = None;
+            let close: Vec<_> = self.windows.keys().copied().map(window::close).collect();
+            let open = self.open_login();
+            if let Some(state) = self.login_state() {
+                state.status = if text.is_empty() {
+                    login::Status::Idle
+                } else {
+                    login::Status::Error(text)
+                };
+            }
+            return open.chain(Task::batch(close));
+        }
+        if let Some(state) = self.login_state() {
+            state.status = if text.is_empty() {
+                login::Status::Idle
+            } else {
+                login::Status::Error(text)
+            };
+        }
+        Task::none()
+    }
+}
+
+/// The server's refusal in words the user understands.
+pub fn error_words(tr: &Tr, code: &ErrorCode, text: &str) -> String {
+    match code {
+        ErrorCode::BadCredentials | ErrorCode::BadToken => tr.wrong_password.to_owned(),
+        ErrorCode::AccountTaken => tr.account_taken.to_owned(),
+        ErrorCode::InvalidAccount => tr.invalid_account.to_owned(),
+        ErrorCode::InvalidPassword => tr.invalid_password.to_owned(),
+        ErrorCode::Disabled => tr.disabled.to_owned(),
+        ErrorCode::Busy | ErrorCode::TooMany | ErrorCode::RateLimited => tr.server_busy.to_owned(),
+        _ if text.is_empty() => tr.server_error.to_owned(),
+        _ => format!("{} ({text})", tr.server_error),
+    }
+}
+
+/// The app icon, shipped in `assets/icons` and compiled in.
+const ICON_PNG: &[u8] = include_bytes!("../../assets/icons/ququ.png");
+
+/// Decoded once; `None` (no icon, not a crash) if the compiled-in file were ever broken.
+static ICON: std::sync::LazyLock<Option<window::Icon>> = std::sync::LazyLock::new(|| {
+    let image = image::load_from_memory(ICON_PNG).ok()?.to_rgba8();
+    let (width, height) = image.dimensions();
+    window::icon::from_rgba(image.into_raw(), width, height).ok()
+});
+
+fn window_settings() -> window::Settings {
+    window::Settings {
+        icon: ICON.clone(),
+        // Closing is routed through `close_events`, so the app decides whether a close quits.
+        exit_on_close_request: true,
+        platform_specific: window::settings::PlatformSpecific {
+            application_id: "ququ".to_owned(),
+            ..Default::default()
+        },
+        ..window::Settings::default()
+    }
+}
+
+fn sanitize(account: &str) -> String {
+    account
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
+fn line_from(m: net::Message) -> Line {
+    Line {
+        local_id: Some(m.local_id),
+        id: m.server_id,
+        client_id: m.client_id,
+        from: m.from,
+        time: m.time,
+        text: m.text,
+        delivery: match m.state {
+            net::MessageState::Pending => Delivery::Sending,
+            net::MessageState::Failed => Delivery::Failed,
+            net::MessageState::Sent | net::MessageState::Received => Delivery::Sent,
+        },
+    }
+}
+
+fn friend_from(f: net::Friend) -> model::Friend {
+    model::Friend {
+        account: f.account,
+        nickname: f.nickname,
+        remark: f.remark,
+        presence: f.presence,
+    }
+}
+
+fn request_from(r: net::FriendRequest) -> model::Request {
+    model::Request {
+        from: r.from,
+        nickname: r.nickname,
+        note: r.note,
+        time: r.time,
+    }
+}
+
+fn group_from(g: net::Group) -> model::Group {
+    model::Group {
+        id: g.id,
+        name: g.name,
+        owner: g.owner,
+        members: g.members,
+    }
+}
+
+fn member_from(m: net::Member) -> model::Member {
+    model::Member {
+        account: m.account,
+        nickname: m.nickname,
+        role: m.role,
+        presence: m.presence,
+    }
+}

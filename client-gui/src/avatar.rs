@@ -1,0 +1,188 @@
+//! Avatars: a generated one (initials on a colour) for everybody, and an image the user picks for
+//! themselves — decoded, centre-cropped to a square and scaled with the `image` crate, off the UI thread.
+
+use std::path::{Path, PathBuf};
+
+use iced::widget::{container, image as image_widget, text};
+use iced::{Center, Color, Element, color};
+use image::imageops::FilterType;
+
+use crate::theme;
+
+/// Side of the stored avatar in pixels: sharp at the 2× scale of high-DPI screens for our 48 px use.
+pub const STORED_SIDE: u32 = 128;
+
+#[derive(Debug, thiserror::Error)]
+pub enum AvatarError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("not an image we can decode: {0}")]
+    Decode(#[from] image::ImageError),
+    #[error("the image is empty")]
+    Empty,
+    #[error("cannot save the avatar: {0}")]
+    Write(std::io::Error),
+}
+
+/// Pleasant, white-text-readable colours; an account always gets the same one.
+const COLORS: [Color; 8] = [
+    color!(0x3d8bfd),
+    color!(0x20b2aa),
+    color!(0xf0883e),
+    color!(0x8e6cef),
+    color!(0xe0598b),
+    color!(0x2fa86b),
+    color!(0xd9a514),
+    color!(0x5b7083),
+];
+
+/// The colour of an account's generated avatar. FNV-1a so it is stable across runs and builds (unlike
+/// `DefaultHasher`), hence across machines too.
+pub fn color_for(account: &str) -> Color {
+    let hash = account.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
+    COLORS[(hash % COLORS.len() as u64) as usize]
+}
+
+/// What goes on a generated avatar: the first letter (upper-cased) of a Latin name, the first character
+/// of a Chinese one.
+pub fn initials(name: &str) -> String {
+    name.trim()
+        .chars()
+        .next()
+        .map(|c| c.to_uppercase().collect())
+        .unwrap_or_else(|| "?".to_owned())
+}
+
+/// A round avatar `size` pixels across: the picked image if there is one, else the generated one.
+pub fn view<'a, M: 'a>(
+    name: &str,
+    account: &str,
+    picked: Option<&image::RgbaImage>,
+    size: f32,
+) -> Element<'a, M> {
+    if let Some(picked) = picked {
+        let handle = image_widget::Handle::from_rgba(
+            picked.width(),
+            picked.height(),
+            picked.as_raw().clone(),
+        );
+        return image_widget(handle)
+            .width(size)
+            .height(size)
+            .border_radius(size / 2.0)
+            .into();
+    }
+    container(text(initials(name)).size(size * 0.45).color(Color::WHITE))
+        .width(size)
+        .height(size)
+        .align_x(Center)
+        .align_y(Center)
+        .style(theme::avatar(color_for(account)))
+        .into()
+}
+
+/// Decodes an image, crops the centred square and scales it to [`STORED_SIDE`].
+pub fn process(bytes: &[u8]) -> Result<image::RgbaImage, AvatarError> {
+    let decoded = image::load_from_memory(bytes)?;
+    let (w, h) = (decoded.width(), decoded.height());
+    if w == 0 || h == 0 {
+        return Err(AvatarError::Empty);
+    }
+    let side = w.min(h);
+    let square = decoded.crop_imm((w - side) / 2, (h - side) / 2, side, side);
+    Ok(square
+        .resize_exact(STORED_SIDE, STORED_SIDE, FilterType::Lanczos3)
+        .to_rgba8())
+}
+
+/// Asks the user for an image file (native dialog, async so the UI keeps drawing).
+pub async fn pick_file(title: String) -> Option<PathBuf> {
+    rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .add_filter("Images", &["png", "jpg", "jpeg", "gif", "webp"])
+        .pick_file()
+        .await
+        .map(|handle| handle.path().to_path_buf())
+}
+
+/// Reads, processes and stores the picked image as `avatar.png` under `dir`; returns what to show.
+pub async fn import(source: PathBuf, dir: PathBuf) -> Result<image::RgbaImage, AvatarError> {
+    let bytes = tokio::fs::read(&source)
+        .await
+        .map_err(|source_err| AvatarError::Read {
+            path: source.clone(),
+            source: source_err,
+        })?;
+    // Decoding and resampling a large photo takes a noticeable moment: keep it off the async workers too.
+    let processed = tokio::task::spawn_blocking(move || process(&bytes))
+        .await
+        .map_err(|e| AvatarError::Write(std::io::Error::other(e)))??;
+    tokio::fs::create_dir_all(&dir)
+        .await
+        .map_err(AvatarError::Write)?;
+    let png = encode_png(&processed)?;
+    tokio::fs::write(stored_path(&dir), png)
+        .await
+        .map_err(AvatarError::Write)?;
+    Ok(processed)
+}
+
+/// Loads the stored avatar, if any.
+pub async fn load(dir: PathBuf) -> Option<image::RgbaImage> {
+    let bytes = tokio::fs::read(stored_path(&dir)).await.ok()?;
+    image::load_from_memory(&bytes).ok().map(|i| i.to_rgba8())
+}
+
+/// Forgets the picked avatar.
+pub async fn remove(dir: PathBuf) {
+    let _ = tokio::fs::remove_file(stored_path(&dir)).await;
+}
+
+fn stored_path(dir: &Path) -> PathBuf {
+    dir.join("avatar.png")
+}
+
+fn encode_png(img: &image::RgbaImage) -> Result<Vec<u8>, AvatarError> {
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png)?;
+    Ok(out.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn initials_and_colours() {
+        assert_eq!(initials("alice"), "A");
+        assert_eq!(initials("  小明"), "小");
+        assert_eq!(initials(""), "?");
+        assert_eq!(color_for("alice"), color_for("alice"));
+    }
+
+    #[test]
+    fn crops_and_scales() {
+        let img = image::RgbaImage::from_fn(300, 100, |x, _| {
+            if x < 100 {
+                image::Rgba([255, 0, 0, 255])
+            } else {
+                image::Rgba([0, 0, 255, 255])
+            }
+        });
+        let png = encode_png(&img).unwrap();
+        let out = process(&png).unwrap();
+        assert_eq!(out.dimensions(), (STORED_SIDE, STORED_SIDE));
+        // The centre square (x 100..200) is all blue: the red left third was cropped away.
+        assert_eq!(out.get_pixel(0, 64).0, [0, 0, 255, 255]);
+    }
+
+    #[test]
+    fn garbage_is_an_error() {
+        assert!(process(b"not an image").is_err());
+    }
+}

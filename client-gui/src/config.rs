@@ -1,0 +1,181 @@
+//! What the app remembers between runs: the server address, the last account, the language and theme.
+//!
+//! Never the password: not in plain text, not at all. Reconnects inside one run reuse the session token
+//! the headless client keeps; a new run asks again. Files live under the OS's config/data directories
+//! (`QUQU_HOME` overrides both, for tests and for running two instances side by side).
+
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+use crate::theme::ThemePref;
+
+/// The address tried on a fresh machine: this computer, the protocol's port.
+pub fn default_server() -> String {
+    format!("127.0.0.1:{}", ququ_protocol::DEFAULT_PORT)
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("no home directory to keep settings in")]
+    NoHome,
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot encode settings: {0}")]
+    Encode(#[from] serde_json::Error),
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Settings {
+    pub server: String,
+    pub last_account: String,
+    /// `None` follows the system locale.
+    pub lang: Option<Lang>,
+    pub theme: ThemePref,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            server: default_server(),
+            last_account: String::new(),
+            lang: None,
+            theme: ThemePref::System,
+        }
+    }
+}
+
+impl Settings {
+    pub fn lang(&self) -> Lang {
+        self.lang.unwrap_or_else(Lang::system)
+    }
+}
+
+/// Where settings, the avatar and an embedded server's database go.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dirs {
+    pub config: PathBuf,
+    pub data: PathBuf,
+}
+
+impl Dirs {
+    pub fn locate() -> Result<Dirs, ConfigError> {
+        if let Some(home) = std::env::var_os("QUQU_HOME") {
+            let home = PathBuf::from(home);
+            return Ok(Dirs {
+                config: home.clone(),
+                data: home,
+            });
+        }
+        let dirs = directories::ProjectDirs::from("", "", "ququ").ok_or(ConfigError::NoHome)?;
+        Ok(Dirs {
+            config: dirs.config_dir().to_path_buf(),
+            data: dirs.data_dir().to_path_buf(),
+        })
+    }
+
+    /// Used when the OS gives no home directory: settings then last for this run only.
+    pub fn temporary() -> Dirs {
+        let tmp = std::env::temp_dir().join("ququ");
+        Dirs {
+            config: tmp.clone(),
+            data: tmp,
+        }
+    }
+
+    pub fn settings_file(&self) -> PathBuf {
+        self.config.join("gui.json")
+    }
+
+    /// Where the embedded server keeps its SQLite database.
+    pub fn server_dir(&self) -> PathBuf {
+        self.data.join("server")
+    }
+
+    /// Where the headless client keeps local history.
+    pub fn client_dir(&self) -> PathBuf {
+        self.data.join("client")
+    }
+}
+
+/// Reads the settings; a missing or damaged file gives the defaults (a damaged file is not worth a
+/// dialog: the only loss is the remembered server and account).
+pub async fn load(path: PathBuf) -> Settings {
+    match tokio::fs::read(&path).await {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => Settings::default(),
+    }
+}
+
+/// Writes the settings atomically (temp file + rename) so a crash never leaves half a file.
+pub async fn save(path: PathBuf, settings: Settings) -> Result<(), ConfigError> {
+    let json = serde_json::to_vec_pretty(&settings)?;
+    let write = |source| ConfigError::Write {
+        path: path.clone(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        tokio::fs::create_dir_all(parent).await.map_err(write)?;
+    }
+    let tmp = temp_path(&path);
+    tokio::fs::write(&tmp, json).await.map_err(write)?;
+    tokio::fs::rename(&tmp, &path).await.map_err(write)?;
+    Ok(())
+}
+
+fn temp_path(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map(|n| n.to_os_string())
+        .unwrap_or_default();
+    name.push(".tmp");
+    path.with_file_name(name)
+}
+
+/// Checks a `host:port` address without resolving it (that happens off the UI thread when connecting).
+pub fn valid_server(addr: &str) -> bool {
+    let Some((host, port)) = addr.trim().rsplit_once(':') else {
+        return false;
+    };
+    !host.is_empty()
+        && !host.contains(char::is_whitespace)
+        && port.parse::<u16>().is_ok_and(|p| p != 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_addresses() {
+        assert!(valid_server("127.0.0.1:8899"));
+        assert!(valid_server("chat.example.com:1"));
+        assert!(valid_server("[::1]:8899"));
+        assert!(!valid_server("localhost"));
+        assert!(!valid_server(":8899"));
+        assert!(!valid_server("host:0"));
+        assert!(!valid_server("host:99999"));
+        assert!(!valid_server("a b:1"));
+    }
+
+    #[tokio::test]
+    async fn round_trip_without_password() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("gui.json");
+        assert_eq!(load(path.clone()).await, Settings::default());
+        let settings = Settings {
+            last_account: "alice".into(),
+            lang: Some(Lang::Zh),
+            ..Settings::default()
+        };
+        save(path.clone(), settings.clone()).await.unwrap();
+        assert_eq!(load(path.clone()).await, settings);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(!text.contains("password"));
+    }
+}

@@ -1,0 +1,157 @@
+//! The embedded server for the first run.
+//!
+//! On a fresh machine the configured server is `127.0.0.1:8899` and nothing listens there. Rather than
+//! fail, the login window offers to host one: the server library ([`ququ_server::run`]) runs inside this
+//! app on the app's tokio runtime, with its SQLite database under the app's data directory. A second
+//! `ququ` on the same machine then finds it listening and simply logs in.
+
+use std::net::{IpAddr, SocketAddr};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EmbeddedError {
+    #[error("{0} is not an address on this computer")]
+    NotLocal(String),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        addr: String,
+        source: std::io::Error,
+    },
+}
+
+/// True if `addr` (`host:port`) names this computer, so hosting a server there makes sense.
+pub fn is_local(addr: &str) -> bool {
+    let Some((host, _)) = addr.trim().rsplit_once(':') else {
+        return false;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified())
+}
+
+/// True if a connection to `addr` is actively refused: nothing listens there. A timeout or an unknown
+/// host is not "nothing listening" (it may be a firewall or a typo), so no offer is made then.
+pub async fn nothing_listening(addr: String) -> bool {
+    match tokio::time::timeout(
+        Duration::from_secs(2),
+        tokio::net::TcpStream::connect(addr.as_str()),
+    )
+    .await
+    {
+        Ok(Err(e)) => e.kind() == std::io::ErrorKind::ConnectionRefused,
+        _ => false,
+    }
+}
+
+/// A server this app is hosting. Cloneable so it can travel in messages; dropping the last clone does not
+/// stop the server — [`Hosted::stop`] does, so closing the login window does not pull the rug.
+#[derive(Debug, Clone)]
+pub struct Hosted {
+    pub addr: SocketAddr,
+    /// `addr` as text, for the status bar.
+    pub label: String,
+    stop: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+}
+
+impl Hosted {
+    /// Asks the server to shut down (it says `BYE:shutdown` to every client and closes the database).
+    pub fn stop(&self) {
+        if let Ok(mut stop) = self.stop.lock()
+            && let Some(stop) = stop.take()
+        {
+            let _ = stop.send(());
+        }
+    }
+}
+
+/// Starts the server on `addr` with its data under `data_dir`. Returns once it is listening, so the
+/// login that follows cannot race the bind.
+pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedError> {
+    if !is_local(&addr) {
+        return Err(EmbeddedError::NotLocal(addr));
+    }
+    let listener = tokio::net::TcpListener::bind(addr.as_str())
+        .await
+        .map_err(|source| EmbeddedError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let local = listener
+        .local_addr()
+        .map_err(|source| EmbeddedError::Bind {
+            addr: addr.clone(),
+            source,
+        })?;
+    let (stop, stopped) = oneshot::channel::<()>();
+    let config = ququ_server::Config::new(data_dir);
+    tokio::spawn(async move {
+        let shutdown = async {
+            let _ = stopped.await;
+        };
+        if let Err(e) = ququ_server::run(listener, config, shutdown).await {
+            eprintln!("ququ: the embedded server stopped: {e}");
+        }
+    });
+    Ok(Hosted {
+        addr: local,
+        label: local.to_string(),
+        stop: Arc::new(Mutex::new(Some(stop))),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn local_addresses() {
+        assert!(is_local("127.0.0.1:8899"));
+        assert!(is_local("localhost:8899"));
+        assert!(is_local("[::1]:8899"));
+        assert!(is_local("0.0.0.0:1"));
+        assert!(!is_local("192.0.2.1:8899"));
+        assert!(!is_local("example.com:8899"));
+        assert!(!is_local("nonsense"));
+    }
+
+    #[tokio::test]
+    async fn refused_means_nothing_listening() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        assert!(!nothing_listening(addr.clone()).await);
+        drop(listener);
+        assert!(nothing_listening(addr).await);
+    }
+
+    #[tokio::test]
+    async fn hosts_a_server_that_answers() {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let dir = tempfile::tempdir().unwrap();
+        let hosted = host("127.0.0.1:0".into(), dir.path().join("server"))
+            .await
+            .unwrap();
+        let mut stream = tokio::net::TcpStream::connect(hosted.addr).await.unwrap();
+        stream.write_all(b"PING:7\n").await.unwrap();
+        let mut line = String::new();
+        BufReader::new(&mut stream)
+            .read_line(&mut line)
+            .await
+            .unwrap();
+        assert_eq!(line.trim_end(), "PONG:7");
+        assert!(
+            dir.path().join("server").exists(),
+            "the database lives under the app's data dir"
+        );
+        hosted.stop();
+        assert!(
+            host("192.0.2.1:1".into(), dir.path().into()).await.is_err(),
+            "only local addresses"
+        );
+    }
+}

@@ -1,0 +1,429 @@
+//! Chinese and English UI strings.
+//!
+//! Every visible string is a field of [`Tr`], so a missing translation is a compile error rather than a
+//! raw key on screen. Strings with numbers or names in them are methods on [`Lang`], because word order
+//! differs between the two languages.
+
+use serde::{Deserialize, Serialize};
+
+/// The UI language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Zh, Lang::En];
+
+    /// The language of the system locale: Chinese for any `zh*` locale, English otherwise.
+    pub fn system() -> Lang {
+        Self::from_locale(sys_locale::get_locale().as_deref().unwrap_or("en"))
+    }
+
+    /// `zh`, `zh-CN`, `zh_TW.UTF-8`, … are Chinese; everything else is English.
+    pub fn from_locale(locale: &str) -> Lang {
+        if locale.to_ascii_lowercase().starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    pub fn tr(self) -> &'static Tr {
+        match self {
+            Lang::En => &EN,
+            Lang::Zh => &ZH,
+        }
+    }
+
+    /// The language's own name, so a user who cannot read the current UI still finds theirs.
+    pub fn native_name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Zh => "中文",
+        }
+    }
+
+    pub fn reconnecting_in(self, seconds: u64) -> String {
+        match self {
+            Lang::En => format!("Reconnecting in {seconds} s"),
+            Lang::Zh => format!("{seconds} 秒后重新连接"),
+        }
+    }
+
+    pub fn delete_friend_confirm(self, name: &str) -> String {
+        match self {
+            Lang::En => {
+                format!("Delete {name} from your friends? This removes you from their list too.")
+            }
+            Lang::Zh => format!("确定删除好友“{name}”吗？你也会从对方的好友列表中移除。"),
+        }
+    }
+
+    pub fn leave_group_confirm(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("Leave the group {name}?"),
+            Lang::Zh => format!("确定退出群聊“{name}”吗？"),
+        }
+    }
+
+    pub fn members(self, online: usize, total: usize) -> String {
+        match self {
+            Lang::En => format!("Members ({online}/{total} online)"),
+            Lang::Zh => format!("群成员（{online}/{total} 在线）"),
+        }
+    }
+
+    pub fn group_id(self, id: u64) -> String {
+        match self {
+            Lang::En => format!("Group no. {id}"),
+            Lang::Zh => format!("群号 {id}"),
+        }
+    }
+
+    pub fn friend_count(self, online: usize, total: usize) -> String {
+        match self {
+            Lang::En => format!("My friends {online}/{total}"),
+            Lang::Zh => format!("我的好友 {online}/{total}"),
+        }
+    }
+
+    pub fn requests_pending(self, count: usize) -> String {
+        match self {
+            Lang::En => format!("Friend requests ({count})"),
+            Lang::Zh => format!("好友申请（{count}）"),
+        }
+    }
+
+    pub fn no_server_here(self, addr: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "No server is running at {addr}. Host one on this computer? Other Ququ apps here can then \
+                 log in to it."
+            ),
+            Lang::Zh => format!(
+                "{addr} 上没有正在运行的服务器。要在这台电脑上启动一个 Ququ 服务器吗？本机上的其他 Ququ 即可登录它。"
+            ),
+        }
+    }
+
+    pub fn hosting(self, addr: &str) -> String {
+        match self {
+            Lang::En => format!("Hosting a server at {addr}"),
+            Lang::Zh => format!("正在本机 {addr} 运行服务器"),
+        }
+    }
+
+    pub fn request_sent_to(self, account: &str) -> String {
+        match self {
+            Lang::En => format!("Request sent to {account}."),
+            Lang::Zh => format!("已向 {account} 发送好友申请。"),
+        }
+    }
+}
+
+/// One language's strings.
+#[derive(Debug)]
+pub struct Tr {
+    pub app_name: &'static str,
+    pub account: &'static str,
+    pub password: &'static str,
+    pub server: &'static str,
+    pub nickname_optional: &'static str,
+    pub log_in: &'static str,
+    pub register: &'static str,
+    pub have_account: &'static str,
+    pub need_account: &'static str,
+    pub connecting: &'static str,
+    pub logging_in: &'static str,
+    pub registering: &'static str,
+    pub registered: &'static str,
+    pub empty_account: &'static str,
+    pub empty_password: &'static str,
+    pub empty_server: &'static str,
+    pub bad_server: &'static str,
+    pub wrong_password: &'static str,
+    pub account_taken: &'static str,
+    pub invalid_account: &'static str,
+    pub invalid_password: &'static str,
+    pub disabled: &'static str,
+    pub cannot_reach: &'static str,
+    pub server_busy: &'static str,
+    pub server_error: &'static str,
+    pub host_server: &'static str,
+    pub cancel: &'static str,
+    pub ok: &'static str,
+    pub online: &'static str,
+    pub offline: &'static str,
+    pub connecting_state: &'static str,
+    pub search: &'static str,
+    pub friends: &'static str,
+    pub groups: &'static str,
+    pub recent: &'static str,
+    pub no_friends: &'static str,
+    pub no_groups: &'static str,
+    pub no_recent: &'static str,
+    pub add_friend: &'static str,
+    pub find_user_hint: &'static str,
+    pub find: &'static str,
+    pub note_hint: &'static str,
+    pub send_request: &'static str,
+    pub no_results: &'static str,
+    pub already_friend: &'static str,
+    pub accept: &'static str,
+    pub reject: &'static str,
+    pub wants_to_be_friends: &'static str,
+    pub set_remark: &'static str,
+    pub remark_hint: &'static str,
+    pub save: &'static str,
+    pub delete_friend: &'static str,
+    pub delete: &'static str,
+    pub open_chat: &'static str,
+    pub create_group: &'static str,
+    pub group_name_hint: &'static str,
+    pub create: &'static str,
+    pub join_group: &'static str,
+    pub group_id_hint: &'static str,
+    pub join: &'static str,
+    pub leave_group: &'static str,
+    pub leave: &'static str,
+    pub settings: &'static str,
+    pub language: &'static str,
+    pub theme: &'static str,
+    pub theme_system: &'static str,
+    pub theme_light: &'static str,
+    pub theme_dark: &'static str,
+    pub change_avatar: &'static str,
+    pub reset_avatar: &'static str,
+    pub close: &'static str,
+    pub log_out: &'static str,
+    pub send: &'static str,
+    pub input_hint: &'static str,
+    pub sending: &'static str,
+    pub sent: &'static str,
+    pub failed: &'static str,
+    pub retry: &'static str,
+    pub load_earlier: &'static str,
+    pub loading: &'static str,
+    pub no_more_history: &'static str,
+    pub no_messages: &'static str,
+    pub queued_offline: &'static str,
+    pub owner: &'static str,
+    pub not_friends: &'static str,
+    pub too_long: &'static str,
+    pub rate_limited: &'static str,
+    pub no_such_user: &'static str,
+    pub no_such_group: &'static str,
+    pub already_member: &'static str,
+    pub owner_cannot_leave: &'static str,
+    pub image_failed: &'static str,
+    pub hosting_failed: &'static str,
+}
+
+static EN: Tr = Tr {
+    app_name: "Ququ",
+    account: "Account",
+    password: "Password",
+    server: "Server (host:port)",
+    nickname_optional: "Nickname (optional)",
+    log_in: "Log in",
+    register: "Register",
+    have_account: "I have an account",
+    need_account: "Create an account",
+    connecting: "Connecting…",
+    logging_in: "Logging in…",
+    registering: "Creating your account…",
+    registered: "Account created. Logging in…",
+    empty_account: "Enter your account.",
+    empty_password: "Enter your password.",
+    empty_server: "Enter the server address.",
+    bad_server: "The server address must look like host:port.",
+    wrong_password: "Wrong account or password.",
+    account_taken: "That account is taken; pick another name.",
+    invalid_account: "That account name is not allowed.",
+    invalid_password: "The password is too short or too long.",
+    disabled: "This account has been disabled.",
+    cannot_reach: "Cannot reach the server.",
+    server_busy: "The server is busy; try again shortly.",
+    server_error: "The server reported an error.",
+    host_server: "Host a server here",
+    cancel: "Cancel",
+    ok: "OK",
+    online: "Online",
+    offline: "Offline",
+    connecting_state: "Connecting",
+    search: "Search",
+    friends: "Friends",
+    groups: "Groups",
+    recent: "Recent",
+    no_friends: "No friends yet. Add one with the + button.",
+    no_groups: "No groups yet. Create or join one below.",
+    no_recent: "No chats yet.",
+    add_friend: "Add friend",
+    find_user_hint: "Account or nickname",
+    find: "Find",
+    note_hint: "A note with your request",
+    send_request: "Add",
+    no_results: "No one found.",
+    already_friend: "Friend",
+    accept: "Accept",
+    reject: "Reject",
+    wants_to_be_friends: "wants to be your friend",
+    set_remark: "Set remark",
+    remark_hint: "Remark (empty clears it)",
+    save: "Save",
+    delete_friend: "Delete friend",
+    delete: "Delete",
+    open_chat: "Send message",
+    create_group: "Create group",
+    group_name_hint: "Group name",
+    create: "Create",
+    join_group: "Join group",
+    group_id_hint: "Group number",
+    join: "Join",
+    leave_group: "Leave group",
+    leave: "Leave",
+    settings: "Settings",
+    language: "Language",
+    theme: "Theme",
+    theme_system: "Follow system",
+    theme_light: "Light",
+    theme_dark: "Dark",
+    change_avatar: "Change avatar…",
+    reset_avatar: "Default avatar",
+    close: "Close",
+    log_out: "Log out",
+    send: "Send",
+    input_hint: "Enter sends, Shift+Enter breaks the line",
+    sending: "Sending…",
+    sent: "Sent",
+    failed: "Not sent",
+    retry: "Retry",
+    load_earlier: "Earlier messages",
+    loading: "Loading…",
+    no_more_history: "No earlier messages",
+    no_messages: "Say hello!",
+    queued_offline: "Offline — messages will be sent when the connection is back.",
+    owner: "Owner",
+    not_friends: "You are not friends any more.",
+    too_long: "That is too long.",
+    rate_limited: "Slow down a little.",
+    no_such_user: "No such user.",
+    no_such_group: "No group has that number.",
+    already_member: "You are in that group already.",
+    owner_cannot_leave: "The owner cannot leave their own group.",
+    image_failed: "That image could not be read.",
+    hosting_failed: "Could not start a server here.",
+};
+
+static ZH: Tr = Tr {
+    app_name: "Ququ",
+    account: "账号",
+    password: "密码",
+    server: "服务器（主机:端口）",
+    nickname_optional: "昵称（可选）",
+    log_in: "登录",
+    register: "注册",
+    have_account: "已有账号，去登录",
+    need_account: "注册新账号",
+    connecting: "正在连接…",
+    logging_in: "正在登录…",
+    registering: "正在注册…",
+    registered: "注册成功，正在登录…",
+    empty_account: "请输入账号。",
+    empty_password: "请输入密码。",
+    empty_server: "请输入服务器地址。",
+    bad_server: "服务器地址格式应为 主机:端口。",
+    wrong_password: "账号或密码错误。",
+    account_taken: "该账号已被注册，请换一个。",
+    invalid_account: "该账号名不可用。",
+    invalid_password: "密码太短或太长。",
+    disabled: "该账号已被停用。",
+    cannot_reach: "无法连接到服务器。",
+    server_busy: "服务器繁忙，请稍后再试。",
+    server_error: "服务器出错了。",
+    host_server: "在本机运行服务器",
+    cancel: "取消",
+    ok: "确定",
+    online: "在线",
+    offline: "离线",
+    connecting_state: "连接中",
+    search: "搜索",
+    friends: "好友",
+    groups: "群聊",
+    recent: "消息",
+    no_friends: "还没有好友，点 + 添加吧。",
+    no_groups: "还没有群聊，可以在下方创建或加入。",
+    no_recent: "还没有聊天记录。",
+    add_friend: "添加好友",
+    find_user_hint: "账号或昵称",
+    find: "查找",
+    note_hint: "验证信息",
+    send_request: "添加",
+    no_results: "没有找到用户。",
+    already_friend: "已是好友",
+    accept: "同意",
+    reject: "拒绝",
+    wants_to_be_friends: "请求添加你为好友",
+    set_remark: "修改备注",
+    remark_hint: "备注（留空则清除）",
+    save: "保存",
+    delete_friend: "删除好友",
+    delete: "删除",
+    open_chat: "发消息",
+    create_group: "创建群聊",
+    group_name_hint: "群名称",
+    create: "创建",
+    join_group: "加入群聊",
+    group_id_hint: "群号",
+    join: "加入",
+    leave_group: "退出群聊",
+    leave: "退出",
+    settings: "设置",
+    language: "语言",
+    theme: "主题",
+    theme_system: "跟随系统",
+    theme_light: "浅色",
+    theme_dark: "深色",
+    change_avatar: "更换头像…",
+    reset_avatar: "默认头像",
+    close: "关闭",
+    log_out: "退出登录",
+    send: "发送",
+    input_hint: "Enter 发送，Shift+Enter 换行",
+    sending: "发送中…",
+    sent: "已发送",
+    failed: "发送失败",
+    retry: "重试",
+    load_earlier: "查看更早的消息",
+    loading: "加载中…",
+    no_more_history: "没有更早的消息了",
+    no_messages: "打个招呼吧！",
+    queued_offline: "当前离线，消息将在恢复连接后发送。",
+    owner: "群主",
+    not_friends: "你们已不是好友。",
+    too_long: "内容太长了。",
+    rate_limited: "发送太频繁，请稍后。",
+    no_such_user: "用户不存在。",
+    no_such_group: "没有这个群号。",
+    already_member: "你已经在这个群里了。",
+    owner_cannot_leave: "群主不能退出自己的群。",
+    image_failed: "无法读取这张图片。",
+    hosting_failed: "无法在本机启动服务器。",
+};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn locale_picks_language() {
+        assert_eq!(Lang::from_locale("zh-CN"), Lang::Zh);
+        assert_eq!(Lang::from_locale("zh_TW.UTF-8"), Lang::Zh);
+        assert_eq!(Lang::from_locale("en-US"), Lang::En);
+        assert_eq!(Lang::from_locale("de"), Lang::En);
+        assert_eq!(Lang::from_locale(""), Lang::En);
+    }
+}

@@ -1,0 +1,426 @@
+//! The app's own view-model: what the windows draw, kept apart from the wire types so the UI does not
+//! change shape whenever the protocol or the headless client does.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use ququ_protocol::{Conv, Millis, Presence, Role};
+
+/// The connection as every window shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Connection {
+    /// Not logged in, or given up (e.g. the password was refused).
+    #[default]
+    Offline,
+    Connecting,
+    Online,
+    /// Lost; the next attempt is at this instant, so the label can count down.
+    Reconnecting {
+        at: Instant,
+    },
+}
+
+impl Connection {
+    /// Whole seconds until the next attempt, rounded up so the label never shows "0 s" while waiting.
+    pub fn seconds_left(self, now: Instant) -> Option<u64> {
+        match self {
+            Connection::Reconnecting { at } => {
+                let left = at.saturating_duration_since(now);
+                Some(left.as_millis().div_ceil(1000) as u64)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn reconnecting_in(delay: Duration) -> Self {
+        Connection::Reconnecting {
+            at: Instant::now() + delay,
+        }
+    }
+}
+
+/// A friend as listed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Friend {
+    pub account: String,
+    pub nickname: String,
+    /// My private alias; empty when unset.
+    pub remark: String,
+    pub presence: Presence,
+}
+
+impl Friend {
+    /// What QQ shows: the remark if set, else the nickname, else the account.
+    pub fn display_name(&self) -> &str {
+        [&self.remark, &self.nickname, &self.account]
+            .into_iter()
+            .find(|s| !s.is_empty())
+            .map_or("", String::as_str)
+    }
+
+    pub fn matches(&self, query: &str) -> bool {
+        let query = query.to_lowercase();
+        [&self.remark, &self.nickname, &self.account]
+            .into_iter()
+            .any(|s| s.to_lowercase().contains(&query))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Group {
+    pub id: u64,
+    pub name: String,
+    pub owner: String,
+    pub members: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Member {
+    pub account: String,
+    pub nickname: String,
+    pub role: Role,
+    pub presence: Presence,
+}
+
+impl Member {
+    pub fn display_name(&self) -> &str {
+        if self.nickname.is_empty() {
+            &self.account
+        } else {
+            &self.nickname
+        }
+    }
+}
+
+/// A friend request waiting for my answer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Request {
+    pub from: String,
+    pub nickname: String,
+    pub note: String,
+    pub time: Millis,
+}
+
+/// One user-search result.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Found {
+    pub account: String,
+    pub nickname: String,
+    pub presence: Presence,
+}
+
+/// Where one of my messages stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting in the outbox or on the wire for the server's ACK.
+    Sending,
+    /// Stored by the server.
+    Sent,
+    /// Refused by the server (not friends, too long, …); the bubble offers a retry.
+    Failed,
+}
+
+/// One message bubble.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// This device's id for the message (the client's local store); what a retry names.
+    pub local_id: Option<i64>,
+    /// Server id once stored; history pages are fetched "before" the smallest one.
+    pub id: Option<u64>,
+    /// The sender's id for the message: matches ACKs and failures to the bubble.
+    pub client_id: String,
+    pub from: String,
+    pub time: Millis,
+    pub text: String,
+    pub delivery: Delivery,
+}
+
+/// The messages of one conversation that the app has seen, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    pub lines: Vec<Line>,
+    /// Whether older messages may exist before `lines[0]`.
+    pub more_before: bool,
+    /// A history page is on its way; don't ask again.
+    pub loading: bool,
+    /// Whether the first page has been asked for.
+    pub loaded: bool,
+}
+
+impl Conversation {
+    /// Inserts or updates a line, keeping the list sorted and free of duplicates: the same message can
+    /// arrive live, from sync and from a history page.
+    pub fn upsert(&mut self, line: Line) {
+        if let Some(existing) = self.lines.iter_mut().find(|l| {
+            (line.local_id.is_some() && l.local_id == line.local_id)
+                || (line.id.is_some() && l.id == line.id)
+                || (!line.client_id.is_empty()
+                    && l.client_id == line.client_id
+                    && l.from == line.from)
+        }) {
+            existing.id = existing.id.or(line.id);
+            existing.local_id = existing.local_id.or(line.local_id);
+            if line.id.is_some() {
+                existing.time = line.time;
+            }
+            if existing.delivery != Delivery::Sent {
+                existing.delivery = line.delivery;
+            }
+            return;
+        }
+        // Messages being sent have no id and go last; stored ones sort by id (server order).
+        let position = match line.id {
+            Some(id) => self
+                .lines
+                .iter()
+                .position(|l| l.id.is_none_or(|other| other > id))
+                .unwrap_or(self.lines.len()),
+            None => self.lines.len(),
+        };
+        self.lines.insert(position, line);
+    }
+
+    pub fn oldest_local_id(&self) -> Option<i64> {
+        self.lines.first().and_then(|l| l.local_id)
+    }
+
+    pub fn oldest_id(&self) -> Option<u64> {
+        self.lines.iter().filter_map(|l| l.id).min()
+    }
+
+    pub fn last(&self) -> Option<&Line> {
+        self.lines.last()
+    }
+
+    pub fn set_delivery(
+        &mut self,
+        client_id: &str,
+        delivery: Delivery,
+        id: Option<u64>,
+        time: Option<Millis>,
+    ) {
+        if let Some(line) = self.lines.iter_mut().find(|l| l.client_id == client_id) {
+            line.delivery = delivery;
+            line.id = line.id.or(id);
+            if let Some(time) = time {
+                line.time = time;
+            }
+        }
+    }
+}
+
+/// Everything known while logged in, shared by all windows.
+#[derive(Debug, Clone, Default)]
+pub struct Session {
+    pub account: String,
+    pub nickname: String,
+    pub friends: BTreeMap<String, Friend>,
+    pub groups: BTreeMap<u64, Group>,
+    pub members: HashMap<u64, Vec<Member>>,
+    pub requests: Vec<Request>,
+    pub found: Option<Vec<Found>>,
+    pub conversations: HashMap<Conv, Conversation>,
+    pub unread: HashMap<Conv, u32>,
+    /// Longest message text the server accepts, in characters.
+    pub max_text: usize,
+}
+
+impl Session {
+    pub fn new(account: String, nickname: String) -> Self {
+        Session {
+            account,
+            nickname,
+            max_text: 8000,
+            ..Session::default()
+        }
+    }
+
+    pub fn my_name(&self) -> &str {
+        if self.nickname.is_empty() {
+            &self.account
+        } else {
+            &self.nickname
+        }
+    }
+
+    /// Friends online first, then by display name — the order of QQ's list.
+    pub fn sorted_friends(&self) -> Vec<&Friend> {
+        let mut friends: Vec<&Friend> = self.friends.values().collect();
+        friends.sort_by(|a, b| {
+            b.presence
+                .is_online()
+                .cmp(&a.presence.is_online())
+                .then_with(|| {
+                    a.display_name()
+                        .to_lowercase()
+                        .cmp(&b.display_name().to_lowercase())
+                })
+        });
+        friends
+    }
+
+    /// Conversations with at least one message, newest first.
+    pub fn recent(&self) -> Vec<(&Conv, &Line)> {
+        let mut recent: Vec<(&Conv, &Line)> = self
+            .conversations
+            .iter()
+            .filter_map(|(conv, c)| c.last().map(|line| (conv, line)))
+            .collect();
+        recent.sort_by(|a, b| b.1.time.cmp(&a.1.time).then_with(|| a.0.cmp(b.0)));
+        recent
+    }
+
+    pub fn total_unread(&self) -> u32 {
+        self.unread.values().sum()
+    }
+
+    pub fn unread(&self, conv: &Conv) -> u32 {
+        self.unread.get(conv).copied().unwrap_or(0)
+    }
+
+    /// The title of a conversation: a friend's display name or a group's name.
+    pub fn conv_name(&self, conv: &Conv) -> String {
+        match conv {
+            Conv::User(account) => self
+                .friends
+                .get(account)
+                .map_or_else(|| account.clone(), |f| f.display_name().to_owned()),
+            Conv::Group(id) => self
+                .groups
+                .get(id)
+                .map_or_else(|| format!("#{id}"), |g| g.name.clone()),
+        }
+    }
+
+    /// The name to put on a sender's bubble in a group.
+    pub fn sender_name(&self, group: Option<u64>, account: &str) -> String {
+        if account == self.account {
+            return self.my_name().to_owned();
+        }
+        if let Some(friend) = self.friends.get(account) {
+            return friend.display_name().to_owned();
+        }
+        group
+            .and_then(|g| self.members.get(&g))
+            .and_then(|m| m.iter().find(|m| m.account == account))
+            .map_or_else(|| account.to_owned(), |m| m.display_name().to_owned())
+    }
+}
+
+/// `HH:MM` for today's messages, `MM-DD HH:MM` for older ones, at `offset_minutes` east of UTC.
+///
+/// Pure (the offset is a parameter) so it is testable; [`local_offset_minutes`] gives the system's.
+pub fn format_time(time: Millis, now: Millis, offset_minutes: i64) -> String {
+    let local = |ms: Millis| (ms as i64 / 1000) + offset_minutes * 60;
+    let (t, n) = (local(time), local(now));
+    let (day, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (h, m) = (secs / 3600, (secs % 3600) / 60);
+    if day == n.div_euclid(86_400) {
+        format!("{h:02}:{m:02}")
+    } else {
+        let (_, month, d) = civil_from_days(day);
+        format!("{month:02}-{d:02} {h:02}:{m:02}")
+    }
+}
+
+/// Days since 1970-01-01 → (year, month, day) in the proleptic Gregorian calendar (H. Hinnant's algorithm).
+fn civil_from_days(z: i64) -> (i64, u32, u32) {
+    let z = z + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// The system time zone's current offset from UTC, in minutes.
+pub fn local_offset_minutes() -> i64 {
+    i64::from(chrono::Local::now().offset().local_minus_utc()) / 60
+}
+
+/// Milliseconds since the Unix epoch now.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as Millis)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn line(id: Option<u64>, client_id: &str, delivery: Delivery) -> Line {
+        Line {
+            local_id: None,
+            id,
+            client_id: client_id.into(),
+            from: "a".into(),
+            time: 0,
+            text: "x".into(),
+            delivery,
+        }
+    }
+
+    #[test]
+    fn upsert_dedups_and_orders() {
+        let mut c = Conversation::default();
+        c.upsert(line(None, "c1", Delivery::Sending));
+        c.upsert(line(Some(5), "c0", Delivery::Sent));
+        c.upsert(line(Some(3), "", Delivery::Sent));
+        c.upsert(line(Some(7), "c1", Delivery::Sent));
+        c.upsert(line(Some(5), "c0", Delivery::Sent));
+        let ids: Vec<_> = c.lines.iter().map(|l| l.id).collect();
+        assert_eq!(ids, vec![Some(3), Some(5), Some(7)]);
+        assert_eq!(c.lines[2].delivery, Delivery::Sent);
+    }
+
+    #[test]
+    fn friends_online_first() {
+        let mut s = Session::new("me".into(), String::new());
+        for (a, p) in [
+            ("zed", Presence::Online),
+            ("amy", Presence::Offline),
+            ("bob", Presence::Online),
+        ] {
+            s.friends.insert(
+                a.into(),
+                Friend {
+                    account: a.into(),
+                    nickname: String::new(),
+                    remark: String::new(),
+                    presence: p,
+                },
+            );
+        }
+        let order: Vec<_> = s
+            .sorted_friends()
+            .iter()
+            .map(|f| f.account.as_str())
+            .collect();
+        assert_eq!(order, vec!["bob", "zed", "amy"]);
+    }
+
+    #[test]
+    fn times() {
+        let day = 86_400_000;
+        assert_eq!(
+            format_time(day + 3_600_000 + 60_000, day + 5_000_000, 0),
+            "01:01"
+        );
+        assert_eq!(format_time(0, day * 3, 0), "01-01 00:00");
+        assert_eq!(format_time(0, 0, 480), "08:00");
+    }
+
+    #[test]
+    fn countdown_rounds_up() {
+        let now = Instant::now();
+        let c = Connection::Reconnecting {
+            at: now + Duration::from_millis(2100),
+        };
+        assert_eq!(c.seconds_left(now), Some(3));
+    }
+}

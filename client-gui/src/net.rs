@@ -1,0 +1,223 @@
+//! The connection, as one iced `Subscription` over the headless client (`ququ-client`).
+//!
+//! Like iced's websocket example, the subscription's stream first hands the UI a cloneable [`Handle`]
+//! ([`Event::Ready`]) and then the client's typed events. The UI calls the handle (send a message, accept a
+//! request, …) without waiting — the client only enqueues — and answers and failures come back as events,
+//! so nothing in `update` ever blocks on the network or the database.
+//!
+//! The subscription is keyed by the [`Login`]: logging in with other details, or again after a refusal,
+//! starts a fresh client, and dropping the key (logging out, giving up) ends the stream.
+
+use std::hash::{Hash, Hasher};
+use std::path::PathBuf;
+
+use iced::Subscription;
+use iced::futures::{SinkExt, Stream};
+use ququ_protocol::Conv;
+
+pub use ququ_client::{
+    Event as ClientEvent, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
+    StopReason, Store,
+};
+
+/// Messages per history page, local or from the server.
+pub const PAGE: u32 = 30;
+
+/// What to connect with. Hashing it keys the subscription.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Login {
+    pub server: String,
+    pub account: String,
+    pub password: String,
+    /// Create the account first.
+    pub register: bool,
+    pub nickname: Option<String>,
+    /// Where the client keeps local history.
+    pub data_dir: PathBuf,
+    /// Bumped on every press of "Log in", so the same details retried start a new connection.
+    pub attempt: u64,
+}
+
+impl std::fmt::Debug for Login {
+    // By hand, so the password never reaches a log or a panic message.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Login")
+            .field("server", &self.server)
+            .field("account", &self.account)
+            .field("register", &self.register)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Hash for Login {
+    // The password is left out of the key: `attempt` already tells two logins apart, and secrets have no
+    // business in hashes.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        (
+            &self.server,
+            &self.account,
+            self.register,
+            &self.nickname,
+            &self.data_dir,
+            self.attempt,
+        )
+            .hash(state);
+    }
+}
+
+impl Login {
+    fn config(&self) -> ququ_client::Config {
+        let mut config = ququ_client::Config::new(&self.server, &self.account, &self.password)
+            .register(self.register)
+            .data_dir(&self.data_dir);
+        config.nickname = self.nickname.clone();
+        config
+    }
+}
+
+/// What the subscription yields.
+#[derive(Debug, Clone)]
+pub enum Event {
+    /// The client is running; keep this to talk to it.
+    Ready(Handle),
+    Client(ClientEvent),
+}
+
+/// What the windows ask of the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    SendText {
+        conv: Conv,
+        text: String,
+    },
+    Retry {
+        client_id: String,
+    },
+    MarkRead {
+        conv: Conv,
+    },
+    /// Server history older than server id `before` (0 = newest).
+    LoadHistory {
+        conv: Conv,
+        before: u64,
+    },
+    FindUser {
+        query: String,
+    },
+    AddFriend {
+        account: String,
+        note: String,
+    },
+    AcceptFriend {
+        account: String,
+    },
+    RejectFriend {
+        account: String,
+    },
+    DeleteFriend {
+        account: String,
+    },
+    SetRemark {
+        account: String,
+        remark: String,
+    },
+    CreateGroup {
+        name: String,
+    },
+    JoinGroup {
+        group: u64,
+    },
+    LeaveGroup {
+        group: u64,
+    },
+    ListMembers {
+        group: u64,
+    },
+    Logout,
+    Shutdown,
+}
+
+/// A cloneable handle to the running client. Every call only enqueues.
+#[derive(Debug, Clone)]
+pub struct Handle(ququ_client::Handle);
+
+impl Handle {
+    pub fn new(handle: ququ_client::Handle) -> Handle {
+        Handle(handle)
+    }
+
+    /// The local database, for reading history pages off the UI thread.
+    pub fn store(&self) -> Store {
+        self.0.store()
+    }
+
+    pub fn send(&self, command: Command) {
+        let h = &self.0;
+        match command {
+            Command::SendText { conv, text } => {
+                h.send_text(conv, text);
+            }
+            Command::Retry { client_id } => h.retry(client_id),
+            Command::MarkRead { conv } => h.mark_read(conv),
+            Command::LoadHistory { conv, before } => h.load_history(conv, before, PAGE),
+            Command::FindUser { query } => h.find_user(query),
+            Command::AddFriend { account, note } => h.add_friend(account, note),
+            Command::AcceptFriend { account } => h.accept_friend(account),
+            Command::RejectFriend { account } => h.reject_friend(account),
+            Command::DeleteFriend { account } => h.delete_friend(account),
+            Command::SetRemark { account, remark } => h.set_remark(account, remark),
+            Command::CreateGroup { name } => h.create_group(name),
+            Command::JoinGroup { group } => h.join_group(group),
+            Command::LeaveGroup { group } => h.leave_group(group),
+            Command::ListMembers { group } => h.list_members(group),
+            Command::Logout => h.logout(),
+            Command::Shutdown => h.shutdown(),
+        }
+    }
+}
+
+/// The connection for `login`, as a subscription. `None` gives no connection (logged out).
+pub fn subscription(login: Option<&Login>) -> Subscription<Event> {
+    match login {
+        Some(login) => Subscription::run_with(login.clone(), connect),
+        None => Subscription::none(),
+    }
+}
+
+/// Starts a client and streams its events, the handle first.
+pub fn connect(login: &Login) -> impl Stream<Item = Event> + use<> {
+    let config = login.config();
+    iced::stream::channel(
+        100,
+        async move |mut output: iced::futures::channel::mpsc::Sender<Event>| {
+            // `Client::start` opens the database on the client's own thread; it returns at once.
+            let (handle, mut events) = match ququ_client::Client::start(config) {
+                Ok(started) => started,
+                Err(e) => {
+                    let _ = output
+                        .send(Event::Client(ClientEvent::Stopped(StopReason::Storage(
+                            e.to_string(),
+                        ))))
+                        .await;
+                    return;
+                }
+            };
+            if output
+                .send(Event::Ready(Handle(handle.clone())))
+                .await
+                .is_err()
+            {
+                handle.shutdown();
+                return;
+            }
+            while let Some(event) = events.recv().await {
+                if output.send(Event::Client(event)).await.is_err() {
+                    // The UI dropped the subscription (logged out, quit): stop the client with it.
+                    handle.shutdown();
+                    return;
+                }
+            }
+        },
+    )
+}

@@ -1,0 +1,282 @@
+//! The login window: account, password (masked), server address, Log in / Register.
+//!
+//! Empty or malformed fields are refused here, before anything is sent. The window shows what the app
+//! tells it (connecting, the server's refusal in words, the offer to host a server) but never talks to
+//! the network itself.
+
+use iced::widget::{button, column, container, operation, row, space, text, text_input};
+use iced::{Center, Element, Fill, Task};
+
+use super::Ctx;
+use crate::config;
+use crate::i18n::Lang;
+use crate::{avatar, theme};
+
+pub const ACCOUNT_INPUT: &str = "login-account";
+pub const PASSWORD_INPUT: &str = "login-password";
+
+/// Whether the form logs in or creates an account.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Mode {
+    #[default]
+    Login,
+    Register,
+}
+
+/// What the window says under the form.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Status {
+    #[default]
+    Idle,
+    /// Working: the text says on what ("Connecting…").
+    Busy(String),
+    Error(String),
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct State {
+    pub account: String,
+    pub password: String,
+    pub server: String,
+    pub nickname: String,
+    pub mode: Mode,
+    pub status: Status,
+    /// Nothing listens at the (local) server address: offer to host one.
+    pub offer_host: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    AccountChanged(String),
+    PasswordChanged(String),
+    ServerChanged(String),
+    NicknameChanged(String),
+    Submit,
+    ToggleMode,
+    HostServer,
+    DismissOffer,
+}
+
+/// What the window asks of the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    Submit {
+        account: String,
+        password: String,
+        server: String,
+        register: bool,
+        nickname: Option<String>,
+    },
+    HostServer {
+        server: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum FormError {
+    #[error("empty account")]
+    EmptyAccount,
+    #[error("empty password")]
+    EmptyPassword,
+    #[error("empty server")]
+    EmptyServer,
+    #[error("malformed server address")]
+    BadServer,
+}
+
+impl State {
+    pub fn new(server: String, account: String) -> Self {
+        State {
+            server,
+            account,
+            ..State::default()
+        }
+    }
+
+    /// Checks the form; the first problem wins, in the order the fields appear.
+    pub fn validate(&self) -> Result<(), FormError> {
+        if self.account.trim().is_empty() {
+            Err(FormError::EmptyAccount)
+        } else if self.password.is_empty() {
+            Err(FormError::EmptyPassword)
+        } else if self.server.trim().is_empty() {
+            Err(FormError::EmptyServer)
+        } else if !config::valid_server(&self.server) {
+            Err(FormError::BadServer)
+        } else {
+            Ok(())
+        }
+    }
+
+    pub fn busy(&self) -> bool {
+        matches!(self.status, Status::Busy(_))
+    }
+
+    /// Focus the first empty field: the account if unknown, else the password.
+    pub fn focus_first(&self) -> Task<Message> {
+        if self.account.is_empty() {
+            operation::focus(ACCOUNT_INPUT)
+        } else {
+            operation::focus(PASSWORD_INPUT)
+        }
+    }
+
+    pub fn update(&mut self, message: Message, lang: Lang) -> Option<Event> {
+        let tr = lang.tr();
+        match message {
+            Message::AccountChanged(v) => self.account = v,
+            Message::PasswordChanged(v) => self.password = v,
+            Message::ServerChanged(v) => {
+                self.server = v;
+                self.offer_host = false;
+            }
+            Message::NicknameChanged(v) => self.nickname = v,
+            Message::ToggleMode => {
+                self.mode = match self.mode {
+                    Mode::Login => Mode::Register,
+                    Mode::Register => Mode::Login,
+                };
+                self.status = Status::Idle;
+            }
+            Message::DismissOffer => self.offer_host = false,
+            Message::HostServer => {
+                self.offer_host = false;
+                return Some(Event::HostServer {
+                    server: self.server.trim().to_owned(),
+                });
+            }
+            Message::Submit => {
+                if self.busy() {
+                    return None;
+                }
+                if let Err(e) = self.validate() {
+                    self.status = Status::Error(
+                        match e {
+                            FormError::EmptyAccount => tr.empty_account,
+                            FormError::EmptyPassword => tr.empty_password,
+                            FormError::EmptyServer => tr.empty_server,
+                            FormError::BadServer => tr.bad_server,
+                        }
+                        .to_owned(),
+                    );
+                    return None;
+                }
+                self.offer_host = false;
+                self.status = Status::Busy(tr.connecting.to_owned());
+                let nickname = self.nickname.trim();
+                return Some(Event::Submit {
+                    account: self.account.trim().to_owned(),
+                    password: self.password.clone(),
+                    server: self.server.trim().to_owned(),
+                    register: self.mode == Mode::Register,
+                    nickname: (self.mode == Mode::Register && !nickname.is_empty())
+                        .then(|| nickname.to_owned()),
+                });
+            }
+        }
+        None
+    }
+
+    pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> Element<'a, Message> {
+        let tr = ctx.tr();
+        let register = self.mode == Mode::Register;
+
+        // The blue band with the app's name and the avatar of whoever is typed in, as QQ's login does.
+        let name = if self.account.trim().is_empty() {
+            tr.app_name
+        } else {
+            self.account.trim()
+        };
+        let header = container(
+            column![
+                avatar::view(name, self.account.trim(), None, 64.0),
+                text(tr.app_name).size(22),
+            ]
+            .spacing(8)
+            .align_x(Center),
+        )
+        .width(Fill)
+        .padding([22, 0])
+        .align_x(Center)
+        .style(theme::header);
+
+        let input = |placeholder: &str, value: &'a str| {
+            text_input(placeholder, value)
+                .padding(10)
+                .size(15)
+                .style(theme::field)
+                .on_submit(Message::Submit)
+        };
+        let mut form = column![
+            input(tr.account, &self.account)
+                .id(ACCOUNT_INPUT)
+                .on_input(Message::AccountChanged),
+            input(tr.password, &self.password)
+                .id(PASSWORD_INPUT)
+                .secure(true)
+                .on_input(Message::PasswordChanged),
+        ]
+        .spacing(10);
+        if register {
+            form = form.push(
+                input(tr.nickname_optional, &self.nickname).on_input(Message::NicknameChanged),
+            );
+        }
+        form = form.push(input(tr.server, &self.server).on_input(Message::ServerChanged));
+
+        let submit_label = if register { tr.register } else { tr.log_in };
+        let submit = button(text(submit_label).size(15).width(Fill).align_x(Center))
+            .padding(10)
+            .width(Fill)
+            .style(theme::primary_button)
+            .on_press_maybe((!self.busy()).then_some(Message::Submit));
+        let toggle = button(
+            text(if register {
+                tr.have_account
+            } else {
+                tr.need_account
+            })
+            .size(13),
+        )
+        .style(theme::link)
+        .padding(0)
+        .on_press_maybe((!self.busy()).then_some(Message::ToggleMode));
+
+        let status: Element<'a, Message> = match &self.status {
+            Status::Idle => space().height(18).into(),
+            Status::Busy(what) => text(what.as_str()).size(13).style(theme::muted_text).into(),
+            Status::Error(what) => text(what.as_str()).size(13).style(theme::error_text).into(),
+        };
+
+        let mut body = column![form, status, submit, row![space().width(Fill), toggle]].spacing(12);
+        if self.offer_host {
+            body = body.push(
+                container(
+                    column![
+                        text(ctx.lang.no_server_here(self.server.trim())).size(13),
+                        row![
+                            space().width(Fill),
+                            button(text(tr.cancel).size(13))
+                                .style(theme::secondary_button)
+                                .on_press(Message::DismissOffer),
+                            button(text(tr.host_server).size(13))
+                                .style(theme::primary_button)
+                                .on_press(Message::HostServer),
+                        ]
+                        .spacing(8)
+                    ]
+                    .spacing(8),
+                )
+                .padding(10)
+                .style(theme::card),
+            );
+        }
+
+        column![
+            header,
+            container(body).padding([18, 28]).height(Fill),
+            super::status_bar(ctx),
+        ]
+        .into()
+    }
+}

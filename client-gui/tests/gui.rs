@@ -1,0 +1,838 @@
+//! Simulator tests: two Ququ apps against a real in-process server, driven through their windows.
+//!
+//! iced's simulator draws one view and turns clicks and keys into the app's messages; we feed those to
+//! `App::update`, run the returned tasks' futures ourselves (answering window actions as the runtime
+//! would), and stand in for the connection subscription by running `net::connect` for the app's current
+//! login key — the same stream the real subscription runs. Run with `ICED_TEST_BACKEND=tiny-skia`.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+use futures::stream::BoxStream;
+use iced::keyboard::key::Named;
+use iced::{Settings, Size, window};
+use iced_test::Simulator;
+use iced_test::runtime::Action;
+use iced_test::selector::id;
+use ququ::app::{App, Message, Window};
+use ququ::config::Dirs;
+use ququ::i18n::Lang;
+use ququ::window::{login, main};
+use ququ::{fonts, net};
+use ququ_protocol::{Conv, Presence};
+
+const WAIT: Duration = Duration::from_secs(15);
+
+fn settings() -> Settings {
+    Settings {
+        fonts: vec![fonts::QUQU_SANS_BYTES.into()],
+        default_font: fonts::QUQU_SANS,
+        ..Settings::default()
+    }
+}
+
+/// One app, with the pieces of the iced runtime a test needs.
+struct Client {
+    app: App,
+    login: Option<net::Login>,
+    events: Option<BoxStream<'static, net::Event>>,
+    /// The app asked the runtime to exit.
+    exited: bool,
+    home: tempfile::TempDir,
+}
+
+impl Client {
+    fn new(rt: &tokio::runtime::Runtime, server: &str) -> Client {
+        Client::with_home(rt, server, tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// An app over an existing home (its settings and local history), as after a restart.
+    fn with_home(rt: &tokio::runtime::Runtime, server: &str, home: tempfile::TempDir) -> Client {
+        let dirs = Dirs {
+            config: home.path().to_path_buf(),
+            data: home.path().to_path_buf(),
+        };
+        let mut app = App::new(dirs);
+        app.settings.server = server.to_owned();
+        app.settings.lang = Some(Lang::En);
+        let mut client = Client {
+            app,
+            login: None,
+            events: None,
+            exited: false,
+            home,
+        };
+        let open = client.app.open_login();
+        client.run(rt, open);
+        client
+    }
+
+    fn window(&self, pick: impl Fn(&Window) -> bool) -> Option<window::Id> {
+        self.app
+            .windows
+            .iter()
+            .find(|(_, w)| pick(w))
+            .map(|(id, _)| *id)
+    }
+
+    fn login_window(&self) -> window::Id {
+        self.window(|w| matches!(w, Window::Login(_)))
+            .expect("a login window")
+    }
+
+    fn main_window(&self) -> window::Id {
+        self.window(|w| matches!(w, Window::Main(_)))
+            .expect("a main window")
+    }
+
+    fn chat_window(&self, conv: &Conv) -> Option<window::Id> {
+        self.window(|w| matches!(w, Window::Chat(c) if &c.conv == conv))
+    }
+
+    /// Interacts with one window through the simulator, then applies what the interaction produced.
+    fn interact(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        window: window::Id,
+        f: impl FnOnce(&mut Simulator<'_, Message>),
+    ) {
+        let messages: Vec<Message> = {
+            let mut ui =
+                Simulator::with_size(settings(), Size::new(400.0, 700.0), self.app.view(window));
+            f(&mut ui);
+            ui.into_messages().collect()
+        };
+        for message in messages {
+            self.update(rt, message);
+        }
+    }
+
+    /// True if the window shows `text` right now.
+    fn shows(&self, window: window::Id, text: &str) -> bool {
+        let mut ui =
+            Simulator::with_size(settings(), Size::new(400.0, 700.0), self.app.view(window));
+        ui.find(text).is_ok()
+    }
+
+    fn update(&mut self, rt: &tokio::runtime::Runtime, message: Message) {
+        let task = self.app.update(message);
+        self.run(rt, task);
+        // The subscription follows the login key, as iced's would.
+        if self.app.login != self.login {
+            self.login = self.app.login.clone();
+            self.events = self.login.as_ref().map(|l| {
+                let _guard = rt.enter();
+                net::connect(l).boxed()
+            });
+        }
+    }
+
+    /// Runs a task to completion: outputs go back into `update`; window opens and closes are answered
+    /// as the runtime would; other actions (focus, scrolling) have nothing to do without a real window.
+    fn run(&mut self, rt: &tokio::runtime::Runtime, task: iced::Task<Message>) {
+        let Some(mut stream) = iced_test::runtime::task::into_stream(task) else {
+            return;
+        };
+        let mut outputs = Vec::new();
+        rt.block_on(async {
+            while let Ok(Some(action)) =
+                tokio::time::timeout(Duration::from_secs(5), stream.next()).await
+            {
+                match action {
+                    Action::Output(message) => outputs.push(message),
+                    Action::Window(iced_test::runtime::window::Action::Open(id, _, sender)) => {
+                        let _ = sender.send(id);
+                    }
+                    Action::Window(iced_test::runtime::window::Action::Close(id)) => {
+                        outputs.push(Message::WindowClosed(id))
+                    }
+                    Action::Exit => self.exited = true,
+                    _ => {}
+                }
+            }
+        });
+        for message in outputs {
+            self.update(rt, message);
+        }
+    }
+
+    /// Applies connection events until `done` holds.
+    fn pump_until(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        what: &str,
+        done: impl Fn(&App) -> bool,
+    ) {
+        let deadline = Instant::now() + WAIT;
+        while !done(&self.app) {
+            assert!(Instant::now() < deadline, "timed out waiting for {what}");
+            let next = match self.events.as_mut() {
+                Some(events) => rt.block_on(async {
+                    tokio::time::timeout(Duration::from_millis(100), events.next()).await
+                }),
+                None => {
+                    std::thread::sleep(Duration::from_millis(50));
+                    continue;
+                }
+            };
+            if let Ok(Some(event)) = next {
+                self.update(rt, Message::Net(event));
+            }
+        }
+    }
+
+    /// Applies whatever events are waiting, without blocking for long.
+    fn drain(&mut self, rt: &tokio::runtime::Runtime) {
+        while let Some(events) = self.events.as_mut() {
+            match rt.block_on(async {
+                tokio::time::timeout(Duration::from_millis(150), events.next()).await
+            }) {
+                Ok(Some(event)) => self.update(rt, Message::Net(event)),
+                _ => break,
+            }
+        }
+    }
+
+    /// Fills the login form through the window and submits it with Enter.
+    fn log_in(
+        &mut self,
+        rt: &tokio::runtime::Runtime,
+        account: &str,
+        password: &str,
+        register: bool,
+    ) {
+        let window = self.login_window();
+        if register {
+            self.interact(rt, window, |ui| {
+                ui.click("Create an account").expect("register link");
+            });
+        }
+        self.interact(rt, window, |ui| {
+            ui.click(id(login::ACCOUNT_INPUT)).expect("account field");
+            let _ = ui.typewrite(account);
+            ui.click(id(login::PASSWORD_INPUT)).expect("password field");
+            let _ = ui.typewrite(password);
+            let _ = ui.tap_key(Named::Enter);
+        });
+        self.pump_until(rt, "login", |app| {
+            app.session.is_some() && app.main_window().is_some()
+        });
+    }
+}
+
+/// A server for the whole test.
+fn start_server(rt: &tokio::runtime::Runtime, dir: PathBuf) -> String {
+    let (addr, stop) = start_server_at(rt, dir, "127.0.0.1:0");
+    // Never stopped: it lives as long as the runtime.
+    std::mem::forget(stop.0);
+    addr
+}
+
+type Stop = (
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<()>,
+);
+
+/// Starts a server at `addr`; firing the sender stops it and the join handle waits for that.
+fn start_server_at(rt: &tokio::runtime::Runtime, dir: PathBuf, addr: &str) -> (String, Stop) {
+    rt.block_on(async {
+        let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
+        let addr = listener.local_addr().expect("addr").to_string();
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let task = tokio::spawn(async move {
+            let shutdown = async {
+                let _ = stopped.await;
+            };
+            ququ_server::run(listener, ququ_server::Config::new(dir), shutdown)
+                .await
+                .expect("server");
+        });
+        (addr, (stop, task))
+    })
+}
+
+#[test]
+fn two_apps_befriend_and_chat() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+
+    // Empty fields are refused in the window, before anything is sent.
+    let mut alice = Client::new(&rt, &server);
+    let window = alice.login_window();
+    alice.interact(&rt, window, |ui| {
+        ui.click(id(login::ACCOUNT_INPUT)).expect("account field");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    assert!(alice.app.login.is_none(), "an empty form must not connect");
+    assert!(alice.shows(window, "Enter your account."));
+
+    // Register both through their login windows.
+    alice.log_in(&rt, "alice", "secret123", true);
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+    assert!(
+        alice.shows(alice.main_window(), "Online"),
+        "the connection state is visible"
+    );
+
+    // Bob finds Alice and sends a request with a note.
+    let bob_main = bob.main_window();
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Add friend").expect("add friend");
+    });
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click(id(main::ADD_FRIEND_QUERY)).expect("query field");
+        let _ = ui.typewrite("alice");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    bob.pump_until(&rt, "search results", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.found.as_ref().is_some_and(|f| !f.is_empty()))
+    });
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Add").expect("add button");
+    });
+
+    // Alice accepts it from the requests dialog.
+    alice.pump_until(&rt, "the request", |app| {
+        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+    });
+    let alice_main = alice.main_window();
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Friend requests (1)").expect("requests link");
+    });
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Accept").expect("accept");
+    });
+    alice.pump_until(&rt, "bob as a friend", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("bob"))
+    });
+    bob.pump_until(&rt, "alice as a friend", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("alice"))
+    });
+
+    // Bob quits; Alice sees him go offline, then come online when he is back.
+    drop(bob);
+    let online = |app: &App| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.friends.get("bob"))
+            .map(|f| f.presence)
+    };
+    alice.pump_until(&rt, "bob offline", |app| {
+        online(app) == Some(Presence::Offline)
+    });
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", false);
+    alice.pump_until(&rt, "bob online", |app| {
+        online(app) == Some(Presence::Online)
+    });
+    assert!(
+        alice.shows(alice_main, "[Online]"),
+        "the friend row shows the online mark"
+    );
+
+    // Alice double-clicks Bob: a chat window opens; she types and presses Enter.
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("bob").expect("bob's row");
+        ui.click("bob").expect("bob's row");
+    });
+    let bob_conv = Conv::User("bob".into());
+    let chat = alice
+        .chat_window(&bob_conv)
+        .expect("double-click opens a chat window");
+    let chat_input = match &alice.app.windows[&chat] {
+        Window::Chat(state) => state.input_id(),
+        _ => unreachable!(),
+    };
+    alice.interact(&rt, chat, |ui| {
+        ui.click(id(chat_input.clone())).expect("chat input");
+        let _ = ui.typewrite("你好 Bob");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "delivery", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&bob_conv))
+            .is_some_and(|c| {
+                c.lines
+                    .iter()
+                    .any(|l| l.text == "你好 Bob" && l.delivery == ququ::model::Delivery::Sent)
+            })
+    });
+    assert!(alice.shows(chat, "你好 Bob"));
+
+    // Double-clicking again focuses the open window instead of opening another.
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("bob").expect("bob's row");
+        ui.click("bob").expect("bob's row");
+    });
+    assert_eq!(
+        alice
+            .app
+            .windows
+            .values()
+            .filter(|w| matches!(w, Window::Chat(_)))
+            .count(),
+        1
+    );
+
+    // Bob sees the unread badge, opens the chat and reads it there.
+    let alice_conv = Conv::User("alice".into());
+    bob.pump_until(&rt, "the message", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.unread(&alice_conv) == 1 && s.friends.contains_key("alice"))
+    });
+    let bob_main = bob.main_window();
+    assert!(
+        bob.app.title(bob_main).starts_with("(1) "),
+        "the title shows the unread count"
+    );
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("alice").expect("alice's row");
+        ui.click("alice").expect("alice's row");
+    });
+    let bob_chat = bob.chat_window(&alice_conv).expect("bob's chat window");
+    bob.drain(&rt);
+    assert!(
+        bob.shows(bob_chat, "你好 Bob"),
+        "the message is in the other client's window"
+    );
+    assert_eq!(
+        bob.app.session.as_ref().map(|s| s.unread(&alice_conv)),
+        Some(0)
+    );
+}
+
+#[test]
+fn refusals_in_words_reconnect_and_outbox() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let (server, stop) = start_server_at(&rt, server_dir.path().to_path_buf(), "127.0.0.1:0");
+
+    let mut alice = Client::new(&rt, &server);
+    alice.log_in(&rt, "alice", "secret123", true);
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+
+    // A wrong password and a taken account come back in words, in the login window.
+    let mut mallory = Client::new(&rt, &server);
+    let window = mallory.login_window();
+    mallory.interact(&rt, window, |ui| {
+        ui.click(id(login::ACCOUNT_INPUT)).expect("account field");
+        let _ = ui.typewrite("alice");
+        ui.click(id(login::PASSWORD_INPUT)).expect("password field");
+        let _ = ui.typewrite("not-her-password");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    mallory.pump_until(&rt, "the refusal", |app| app.login.is_none());
+    assert!(mallory.shows(window, "Wrong account or password."));
+    mallory.interact(&rt, window, |ui| {
+        ui.click("Create an account").expect("register link");
+    });
+    mallory.interact(&rt, window, |ui| {
+        ui.click(id(login::PASSWORD_INPUT)).expect("password field");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    mallory.pump_until(&rt, "the refusal", |app| app.login.is_none());
+    assert!(mallory.shows(window, "That account is taken; pick another name."));
+    drop(mallory);
+
+    // Befriend through the handles (the UI path is covered above).
+    let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
+    send(
+        &bob,
+        net::Command::AddFriend {
+            account: "alice".into(),
+            note: String::new(),
+        },
+    );
+    alice.pump_until(&rt, "the request", |app| {
+        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+    });
+    send(
+        &alice,
+        net::Command::AcceptFriend {
+            account: "bob".into(),
+        },
+    );
+    alice.pump_until(&rt, "bob as a friend", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("bob"))
+    });
+    bob.pump_until(&rt, "alice as a friend", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("alice"))
+    });
+
+    // The server goes away: every window says it is reconnecting, with a countdown.
+    let (stop, task) = stop;
+    let _ = stop.send(());
+    rt.block_on(task).expect("server stopped");
+    alice.pump_until(&rt, "reconnecting", |app| {
+        matches!(app.conn, ququ::model::Connection::Reconnecting { .. })
+    });
+    let alice_main = alice.main_window();
+    let label = ququ::window::connection_label(&alice.app.ctx());
+    assert!(label.starts_with("Reconnecting in "), "{label}");
+    assert!(
+        alice.shows(alice_main, &label),
+        "the main window shows {label}"
+    );
+
+    // Alice writes while disconnected: the message waits, marked as sending.
+    let bob_conv = Conv::User("bob".into());
+    let task = alice.app.open_chat(bob_conv.clone());
+    alice.run(&rt, task);
+    let chat = alice.chat_window(&bob_conv).expect("chat window");
+    let input = match &alice.app.windows[&chat] {
+        Window::Chat(state) => state.input_id(),
+        _ => unreachable!(),
+    };
+    alice.interact(&rt, chat, |ui| {
+        ui.click(id(input.clone())).expect("chat input");
+        let _ = ui.typewrite("sent while offline");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the queued bubble", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&bob_conv))
+            .is_some_and(|c| {
+                c.lines.iter().any(|l| {
+                    l.text == "sent while offline" && l.delivery == ququ::model::Delivery::Sending
+                })
+            })
+    });
+    assert!(alice.shows(chat, "Sending…"));
+
+    // The server is back on the same address: the outbox drains and Bob gets the message.
+    let (_, _keep) = start_server_at(&rt, server_dir.path().to_path_buf(), &server);
+    alice.pump_until(&rt, "delivery after reconnect", |app| {
+        app.conn == ququ::model::Connection::Online
+            && app
+                .session
+                .as_ref()
+                .and_then(|s| s.conversations.get(&bob_conv))
+                .is_some_and(|c| {
+                    c.lines.iter().any(|l| {
+                        l.text == "sent while offline" && l.delivery == ququ::model::Delivery::Sent
+                    })
+                })
+    });
+    let alice_conv = Conv::User("alice".into());
+    bob.pump_until(&rt, "the queued message", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&alice_conv))
+            .is_some_and(|c| c.lines.iter().any(|l| l.text == "sent while offline"))
+    });
+}
+
+#[test]
+fn groups_with_members_and_logout() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut alice = Client::new(&rt, &server);
+    alice.log_in(&rt, "alice", "secret123", true);
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+
+    // Alice creates a group from the main window.
+    let alice_main = alice.main_window();
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Create group").expect("create group link");
+    });
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click(id(main::GROUP_NAME_INPUT)).expect("name field");
+        let _ = ui.typewrite("爬山群");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the new group", |app| {
+        app.session.as_ref().is_some_and(|s| !s.groups.is_empty())
+    });
+    let group = *alice
+        .app
+        .session
+        .as_ref()
+        .expect("session")
+        .groups
+        .keys()
+        .next()
+        .expect("group");
+    assert!(alice.shows(alice_main, "爬山群"), "the groups tab lists it");
+
+    // Bob joins it by number.
+    let bob_main = bob.main_window();
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Join group").expect("join group link");
+    });
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click(id(main::GROUP_ID_INPUT)).expect("id field");
+        let _ = ui.typewrite(&group.to_string());
+        let _ = ui.tap_key(Named::Enter);
+    });
+    bob.pump_until(&rt, "membership", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.groups.contains_key(&group))
+    });
+
+    // Alice opens the group chat by double-click: the member list shows both, online.
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("爬山群").expect("group row");
+        ui.click("爬山群").expect("group row");
+    });
+    let conv = Conv::Group(group);
+    let chat = alice.chat_window(&conv).expect("group chat window");
+    alice.pump_until(&rt, "the member list", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.members.get(&group))
+            .is_some_and(|m| m.len() == 2)
+    });
+    assert!(alice.shows(chat, "Members (2/2 online)"));
+
+    // Bob writes to the group; it appears in Alice's open window, unread stays zero there.
+    bob.app
+        .handle
+        .as_ref()
+        .expect("handle")
+        .send(net::Command::SendText {
+            conv: conv.clone(),
+            text: "大家好".into(),
+        });
+    alice.pump_until(&rt, "the group message", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&conv))
+            .is_some_and(|c| c.lines.iter().any(|l| l.text == "大家好"))
+    });
+    assert!(alice.shows(chat, "大家好"));
+    assert_eq!(alice.app.session.as_ref().map(|s| s.unread(&conv)), Some(0));
+
+    // Alice picks an avatar image: decoded, cropped to a square, scaled, stored; garbage is refused in words.
+    let pictures = tempfile::tempdir().expect("temp dir");
+    let photo = pictures.path().join("photo.png");
+    image::RgbaImage::from_pixel(300, 200, image::Rgba([200, 80, 40, 255]))
+        .save(&photo)
+        .expect("write png");
+    alice.update(&rt, Message::AvatarPicked(Some(photo)));
+    let side = alice.app.avatar.as_ref().map(image::RgbaImage::dimensions);
+    assert_eq!(
+        side,
+        Some((ququ::avatar::STORED_SIDE, ququ::avatar::STORED_SIDE))
+    );
+    let junk = pictures.path().join("junk.png");
+    std::fs::write(&junk, b"not a picture").expect("write junk");
+    alice.update(&rt, Message::AvatarPicked(Some(junk)));
+    assert!(
+        alice.app.avatar.is_some(),
+        "a bad pick keeps the old avatar"
+    );
+    alice.update(
+        &rt,
+        Message::Main(alice_main, main::Message::Show(main::Dialog::Settings)),
+    );
+    assert!(alice.shows(alice_main, "Default avatar"));
+    match &alice.app.windows[&alice_main] {
+        Window::Main(state) => assert!(
+            state
+                .notice
+                .as_deref()
+                .is_some_and(|n| n.starts_with("That image could not be read."))
+        ),
+        _ => unreachable!(),
+    }
+
+    // Logging out from settings goes back to the login window.
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("⚙").expect("settings button");
+    });
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Log out").expect("log out");
+    });
+    bob.pump_until(&rt, "the login window", |app| {
+        app.session.is_none() && app.login_window().is_some()
+    });
+    assert!(!bob.exited, "logging out is not quitting");
+    assert!(
+        bob.app
+            .windows
+            .values()
+            .all(|w| matches!(w, Window::Login(_)))
+    );
+}
+
+#[test]
+fn remark_delete_and_local_history_paging() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut alice = Client::new(&rt, &server);
+    alice.log_in(&rt, "alice", "secret123", true);
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+    let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
+    send(
+        &bob,
+        net::Command::AddFriend {
+            account: "alice".into(),
+            note: String::new(),
+        },
+    );
+    alice.pump_until(&rt, "the request", |app| {
+        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+    });
+    send(
+        &alice,
+        net::Command::AcceptFriend {
+            account: "bob".into(),
+        },
+    );
+    alice.pump_until(&rt, "bob as a friend", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("bob"))
+    });
+
+    // Bob sends more than a page; Alice stores it all locally.
+    let alice_conv = Conv::User("alice".into());
+    for n in 0..40 {
+        send(
+            &bob,
+            net::Command::SendText {
+                conv: alice_conv.clone(),
+                text: format!("message {n:02}"),
+            },
+        );
+    }
+    let bob_conv = Conv::User("bob".into());
+    alice.pump_until(&rt, "all forty", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&bob_conv))
+            .is_some_and(|c| c.lines.len() == 40)
+    });
+
+    // Alice restarts: opening the chat shows the newest page from local storage, and asking for earlier
+    // messages (what scrolling to the top does) pages back.
+    let home = alice.home;
+    drop(alice.events.take());
+    drop(alice.app);
+    let mut alice = Client::with_home(&rt, &server, home);
+    alice.log_in(&rt, "alice", "secret123", false);
+    alice.pump_until(&rt, "bob's row", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("bob"))
+    });
+    let task = alice.app.open_chat(bob_conv.clone());
+    alice.run(&rt, task);
+    let page = |app: &App| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&bob_conv))
+            .map(|c| (c.lines.len(), c.more_before, c.loading))
+    };
+    alice.pump_until(&rt, "the first local page", |app| {
+        page(app) == Some((net::PAGE as usize, true, false))
+    });
+    let chat = alice.chat_window(&bob_conv).expect("chat window");
+    assert!(alice.shows(chat, "message 39"));
+    alice.update(
+        &rt,
+        Message::Chat(chat, ququ::window::chat::Message::LoadEarlier),
+    );
+    alice.pump_until(&rt, "the rest", |app| {
+        page(app).is_some_and(|(n, _, loading)| n == 40 && !loading)
+    });
+    assert!(alice.shows(chat, "message 00"));
+
+    // Right-click on Bob offers a remark; then delete him, after a confirmation.
+    let alice_main = alice.main_window();
+    alice.update(
+        &rt,
+        Message::Main(
+            alice_main,
+            main::Message::Show(main::Dialog::FriendMenu {
+                account: "bob".into(),
+            }),
+        ),
+    );
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Set remark").expect("set remark");
+    });
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click(id(main::REMARK_INPUT)).expect("remark field");
+        let _ = ui.typewrite("Bobby");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the remark", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.friends.get("bob"))
+            .is_some_and(|f| f.remark == "Bobby")
+    });
+    assert!(alice.shows(alice_main, "Bobby"));
+    alice.update(
+        &rt,
+        Message::Main(
+            alice_main,
+            main::Message::Show(main::Dialog::FriendMenu {
+                account: "bob".into(),
+            }),
+        ),
+    );
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Delete friend").expect("delete friend");
+    });
+    assert!(
+        alice
+            .app
+            .session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("bob")),
+        "not before confirming"
+    );
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Delete").expect("confirm");
+    });
+    alice.pump_until(&rt, "bob removed", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| !s.friends.contains_key("bob"))
+    });
+    bob.pump_until(&rt, "alice removed", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| !s.friends.contains_key("alice"))
+    });
+}

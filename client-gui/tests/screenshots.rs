@@ -1,0 +1,403 @@
+//! Renders every window, light and dark, in Chinese and English, into `docs/screenshots/`.
+//!
+//! Off by default (it writes into the repository); run it with
+//! `QUQU_SCREENSHOTS=1 ICED_TEST_BACKEND=tiny-skia cargo test -p ququ --test screenshots`.
+//! The data is a fixed demo session, so the pictures only change when the UI does.
+
+use std::path::{Path, PathBuf};
+
+use iced::{Settings, Size, Theme};
+use iced_test::Simulator;
+use ququ::app::{App, Window};
+use ququ::config::Dirs;
+use ququ::fonts;
+use ququ::i18n::Lang;
+use ququ::model::{
+    Connection, Conversation, Delivery, Friend, Group, Line, Member, Request, Session, now_millis,
+};
+use ququ::theme::{self, ThemePref};
+use ququ::window::{chat, login, main};
+use ququ_protocol::{Conv, Presence, Role};
+
+fn settings() -> Settings {
+    Settings {
+        fonts: vec![fonts::QUQU_SANS_BYTES.into()],
+        default_font: fonts::QUQU_SANS,
+        ..Settings::default()
+    }
+}
+
+fn friend(account: &str, nickname: &str, remark: &str, online: bool) -> (String, Friend) {
+    let presence = if online {
+        Presence::Online
+    } else {
+        Presence::Offline
+    };
+    (
+        account.into(),
+        Friend {
+            account: account.into(),
+            nickname: nickname.into(),
+            remark: remark.into(),
+            presence,
+        },
+    )
+}
+
+fn line(n: i64, from: &str, minutes_ago: u64, text: &str, delivery: Delivery) -> Line {
+    Line {
+        local_id: Some(n),
+        id: (delivery == Delivery::Sent).then_some(n as u64),
+        client_id: format!("c{n}"),
+        from: from.into(),
+        time: now_millis().saturating_sub(minutes_ago * 60_000),
+        text: text.into(),
+        delivery,
+    }
+}
+
+fn demo_session(lang: Lang) -> Session {
+    let zh = lang == Lang::Zh;
+    let mut s = Session::new(
+        "xiaoming".into(),
+        if zh { "小明".into() } else { "Ming".into() },
+    );
+    s.friends = [
+        friend("lihua", "李华", "", true),
+        friend(
+            "alice",
+            "Alice",
+            if zh {
+                "爱丽丝（同事）"
+            } else {
+                "Alice (work)"
+            },
+            true,
+        ),
+        friend("zhangwei", "张伟", "", false),
+        friend("bob", "Bob", "", false),
+        friend("chen", "陈静", "", true),
+    ]
+    .into_iter()
+    .collect();
+    s.groups.insert(
+        10001,
+        Group {
+            id: 10001,
+            name: if zh {
+                "周末爬山群".into()
+            } else {
+                "Weekend hikers".into()
+            },
+            owner: "lihua".into(),
+            members: 4,
+        },
+    );
+    s.groups.insert(
+        10002,
+        Group {
+            id: 10002,
+            name: "Rust 中文社区".into(),
+            owner: "chen".into(),
+            members: 3,
+        },
+    );
+    s.members.insert(
+        10001,
+        vec![
+            Member {
+                account: "lihua".into(),
+                nickname: "李华".into(),
+                role: Role::Owner,
+                presence: Presence::Online,
+            },
+            Member {
+                account: "xiaoming".into(),
+                nickname: s.nickname.clone(),
+                role: Role::Member,
+                presence: Presence::Online,
+            },
+            Member {
+                account: "zhangwei".into(),
+                nickname: "张伟".into(),
+                role: Role::Member,
+                presence: Presence::Offline,
+            },
+            Member {
+                account: "alice".into(),
+                nickname: "Alice".into(),
+                role: Role::Member,
+                presence: Presence::Online,
+            },
+        ],
+    );
+    s.requests.push(Request {
+        from: "wangfang".into(),
+        nickname: "王芳".into(),
+        note: if zh {
+            "我是王芳，一起打球的".into()
+        } else {
+            "Hi, it's Fang from badminton".into()
+        },
+        time: now_millis(),
+    });
+    let (a, b, c, d, e) = if zh {
+        (
+            "周六去香山吗？",
+            "好啊！几点集合？",
+            "早上八点，地铁站 A 口见 🙂",
+            "收到，我带水和面包。\n顺便问下要不要带相机？",
+            "带上吧，山顶风景很好",
+        )
+    } else {
+        (
+            "Hiking on Saturday?",
+            "Sure! What time do we meet?",
+            "8 am at exit A of the subway 🙂",
+            "Got it, I'll bring water and bread.\nShould I bring the camera too?",
+            "Yes, the view from the top is great",
+        )
+    };
+    let mut talk = Conversation {
+        more_before: true,
+        loaded: true,
+        ..Conversation::default()
+    };
+    talk.upsert(line(1, "lihua", 50, a, Delivery::Sent));
+    talk.upsert(line(2, "xiaoming", 48, b, Delivery::Sent));
+    talk.upsert(line(3, "lihua", 45, c, Delivery::Sent));
+    talk.upsert(line(4, "xiaoming", 3, d, Delivery::Sent));
+    talk.upsert(line(5, "lihua", 2, e, Delivery::Sent));
+    talk.upsert(Line {
+        id: None,
+        ..line(
+            6,
+            "xiaoming",
+            1,
+            if zh { "好的 👍" } else { "OK 👍" },
+            Delivery::Failed,
+        )
+    });
+    talk.upsert(Line {
+        id: None,
+        ..line(
+            7,
+            "xiaoming",
+            0,
+            if zh {
+                "山顶见！"
+            } else {
+                "See you at the top!"
+            },
+            Delivery::Sending,
+        )
+    });
+    s.conversations.insert(Conv::User("lihua".into()), talk);
+    let mut group = Conversation {
+        loaded: true,
+        ..Conversation::default()
+    };
+    group.upsert(line(
+        11,
+        "zhangwei",
+        30,
+        if zh {
+            "这周天气怎么样？"
+        } else {
+            "How's the weather this week?"
+        },
+        Delivery::Sent,
+    ));
+    group.upsert(line(
+        12,
+        "alice",
+        20,
+        if zh {
+            "晴天，适合爬山 ☀"
+        } else {
+            "Sunny, perfect for hiking ☀"
+        },
+        Delivery::Sent,
+    ));
+    group.upsert(line(
+        13,
+        "xiaoming",
+        10,
+        if zh {
+            "那就这么定了"
+        } else {
+            "Settled then"
+        },
+        Delivery::Sent,
+    ));
+    s.conversations.insert(Conv::Group(10001), group);
+    s.unread.insert(Conv::User("lihua".into()), 2);
+    s.unread.insert(Conv::Group(10001), 5);
+    s
+}
+
+fn shoot(app: &App, window: iced::window::Id, size: Size, theme: &Theme, out: &Path) {
+    let mut ui = Simulator::with_size(settings(), size, app.view(window));
+    let snapshot = ui.snapshot(theme).expect("snapshot");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let stem = out.file_stem().and_then(|s| s.to_str()).expect("file name");
+    snapshot
+        .matches_image(tmp.path().join(format!("{stem}.png")))
+        .expect("write png");
+    let written = std::fs::read_dir(tmp.path())
+        .expect("read dir")
+        .next()
+        .expect("a file")
+        .expect("entry")
+        .path();
+    std::fs::copy(written, out).expect("copy screenshot");
+}
+
+#[test]
+fn screenshots() {
+    if std::env::var_os("QUQU_SCREENSHOTS").is_none() {
+        return;
+    }
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+    std::fs::create_dir_all(&out).expect("screenshot dir");
+    let home = tempfile::tempdir().expect("temp dir");
+    for lang in [Lang::En, Lang::Zh] {
+        for (dark, theme_name) in [(false, "light"), (true, "dark")] {
+            let theme = theme::resolve(
+                if dark {
+                    ThemePref::Dark
+                } else {
+                    ThemePref::Light
+                },
+                false,
+            );
+            let tag = format!(
+                "{theme_name}-{}",
+                if lang == Lang::Zh { "zh" } else { "en" }
+            );
+            let mut app = App::new(Dirs {
+                config: home.path().into(),
+                data: home.path().into(),
+            });
+            app.settings.lang = Some(lang);
+
+            // Login: filled in, with the server's refusal in words.
+            let _ = app.open_login();
+            let login_id = app.login_window().expect("login window");
+            if let Some(Window::Login(state)) = app.windows.get_mut(&login_id) {
+                state.account = "xiaoming".into();
+                state.password = "hunter22".into();
+                state.status = login::Status::Error(lang.tr().wrong_password.into());
+            }
+            shoot(
+                &app,
+                login_id,
+                Size::new(380.0, 640.0),
+                &theme,
+                &out.join(format!("login-{tag}.png")),
+            );
+
+            // Login, first run: nothing listening on this computer, so the app offers to host a server.
+            if let Some(Window::Login(state)) = app.windows.get_mut(&login_id) {
+                state.status = login::Status::Error(lang.tr().cannot_reach.into());
+                state.offer_host = true;
+            }
+            shoot(
+                &app,
+                login_id,
+                Size::new(380.0, 640.0),
+                &theme,
+                &out.join(format!("login-offer-{tag}.png")),
+            );
+
+            // Main window, logged in.
+            app.session = Some(demo_session(lang));
+            app.conn = Connection::Online;
+            let main_id = iced::window::Id::unique();
+            app.windows.insert(
+                main_id,
+                Window::Main(main::State {
+                    selected: Some(Conv::User("alice".into())),
+                    ..main::State::default()
+                }),
+            );
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-{tag}.png")),
+            );
+            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
+                state.tab = main::Tab::Recent;
+            }
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-recent-{tag}.png")),
+            );
+            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
+                state.tab = main::Tab::Friends;
+                state.dialog = Some(main::Dialog::Requests);
+            }
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-requests-{tag}.png")),
+            );
+
+            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
+                state.dialog = Some(main::Dialog::Settings);
+            }
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-settings-{tag}.png")),
+            );
+            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
+                state.dialog = Some(main::Dialog::FriendMenu {
+                    account: "alice".into(),
+                });
+            }
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-friend-menu-{tag}.png")),
+            );
+
+            // A chat window, while reconnecting (messages wait in the outbox).
+            let chat_id = iced::window::Id::unique();
+            app.windows.insert(
+                chat_id,
+                Window::Chat(chat::State::new(Conv::User("lihua".into()))),
+            );
+            shoot(
+                &app,
+                chat_id,
+                Size::new(640.0, 600.0),
+                &theme,
+                &out.join(format!("chat-{tag}.png")),
+            );
+            app.conn = Connection::reconnecting_in(std::time::Duration::from_secs(8));
+            app.now = std::time::Instant::now();
+            let group_id = iced::window::Id::unique();
+            app.windows
+                .insert(group_id, Window::Chat(chat::State::new(Conv::Group(10001))));
+            shoot(
+                &app,
+                group_id,
+                Size::new(720.0, 600.0),
+                &theme,
+                &out.join(format!("group-{tag}.png")),
+            );
+        }
+    }
+}

@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# Real-window smoke test: two `ququ` processes on one Xvfb display, no window manager.
+#
+# The first one finds nothing listening at its (local) server address, offers to host a server and does;
+# both register through their login windows, become friends, and one double-clicks the other and sends a
+# message that must show up (as an unread count in the title, then in the chat window) on the other side.
+# Window titles are the observable: they carry the account and the unread count.
+#
+# Needs: Xvfb xdotool imagemagick (apt-get install xvfb xdotool imagemagick).
+# Usage: client-gui/tests/xvfb_smoke.sh [OUT_DIR]   (screenshots land in OUT_DIR, default a temp dir)
+# Env:   QUQU_BIN (default: target/debug/ququ, built if missing), DISPLAY_NUM (default 97).
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BIN=${QUQU_BIN:-$ROOT/target/debug/ququ}
+OUT=${1:-$(mktemp -d)}
+NUM=${DISPLAY_NUM:-97}
+WORK=$(mktemp -d)
+mkdir -p "$OUT"
+[ -x "$BIN" ] || (cd "$ROOT" && cargo build -p ququ)
+
+# A free port, so a server already running on 8899 cannot change the test.
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+Xvfb ":$NUM" -screen 0 1400x900x24 >/dev/null 2>&1 &
+PIDS+=($!)
+export DISPLAY=":$NUM"
+for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+
+fail() { echo "xvfb smoke: FAIL: $*"; import -window root "$OUT/failure.png" || true; echo "0 passed, 1 failed"; exit 1; }
+# wait_title REGEX: sets WID to the first visible window whose title matches, or fails after 20 s.
+# (Not a $(…) function: `fail` must end the script, not a subshell.)
+wait_title() {
+  for _ in $(seq 100); do
+    WID=$(xdotool search --onlyvisible --name "$1" 2>/dev/null | head -1 || true)
+    [ -n "$WID" ] && return 0
+    sleep 0.2
+  done
+  fail "no window titled /$1/"
+}
+click() { xdotool mousemove --window "$1" "$2" "$3"; sleep 0.15; xdotool click 1; sleep 0.3; }
+double_click() { xdotool mousemove --window "$1" "$2" "$3"; sleep 0.15; xdotool click --repeat 2 --delay 80 1; sleep 0.5; }
+type_text() { xdotool windowfocus --sync "$1" type --delay 15 "$2"; }
+key() { xdotool windowfocus --sync "$1" key "$2"; sleep 0.2; }
+
+start() { # start NAME LANG -> remembers the server and the account in a fresh home, starts the app
+  mkdir -p "$WORK/$1"
+  printf '{"server":"127.0.0.1:%s","last_account":"%s","lang":null,"theme":"System"}' "$PORT" "$1" >"$WORK/$1/gui.json"
+  QUQU_HOME="$WORK/$1" LANG="$2" LANGUAGE="" LC_ALL="$2" ICED_BACKEND=tiny-skia "$BIN" >"$OUT/$1.log" 2>&1 &
+  PIDS+=($!)
+}
+
+# Login window (380×640): register link, password field, Enter; the host offer's button.
+register() { # register WIN PASSWORD
+  click "$1" 297 403
+  click "$1" 190 232
+  type_text "$1" "$2"
+  key "$1" Return
+}
+
+start alice en_US.UTF-8
+wait_title '^Ququ$'; A=$WID
+register "$A" secret123
+sleep 2
+import -window root "$OUT/01-offer.png"
+click "$A" 277 554 # "Host a server here"
+wait_title '^Ququ - alice$'; A=$WID
+
+start bob zh_CN.UTF-8
+wait_title '^Ququ$'; B=$WID
+xdotool windowmove "$B" 420 0
+register "$B" secret456
+wait_title '^Ququ - bob$'; B=$WID
+xdotool windowmove "$B" 420 0
+sleep 0.5
+import -window root "$OUT/02-both-logged-in.png"
+
+# Bob: "+" on the header, search "alice", add her.
+click "$B" 256 40
+click "$B" 130 309
+type_text "$B" alice
+key "$B" Return
+sleep 1.5
+click "$B" 272 385
+sleep 1
+import -window root "$OUT/03-request-sent.png"
+click "$B" 270 429 # close the dialog
+
+# Alice: open the requests from the footer link, accept.
+click "$A" 66 640
+sleep 0.5
+import -window root "$OUT/04-requests.png"
+click "$A" 259 346
+sleep 1.5
+import -window root "$OUT/05-friends.png"
+
+# Alice double-clicks Bob (first row of the list) and sends a message; Enter sends.
+double_click "$A" 120 210
+wait_title '^bob - Ququ$'; C=$WID
+xdotool windowmove "$C" 760 0
+sleep 0.3
+type_text "$C" "Hello Bob, 你好"
+key "$C" Return
+sleep 1
+# Bob's title shows the unread count; his double-click opens the chat with the message in it.
+wait_title '^\(1\) Ququ - bob$'
+double_click "$B" 120 210
+wait_title '^alice - Ququ$'; D=$WID
+xdotool windowmove "$D" 0 300
+sleep 1
+import -window root "$OUT/06-chatting.png"
+wait_title '^Ququ - bob$' # read: the unread count is gone
+
+echo "xvfb smoke: screenshots in $OUT"
+echo "1 passed, 0 failed"
