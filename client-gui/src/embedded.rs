@@ -76,7 +76,15 @@ pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedErr
     if !is_local(&addr) {
         return Err(EmbeddedError::NotLocal(addr));
     }
-    let listener = tokio::net::TcpListener::bind(addr.as_str())
+    // A loopback address in the settings means "this computer": listen on every interface so that other
+    // computers on the LAN can log in too, while this app keeps connecting over loopback.
+    let bind = match addr.parse::<SocketAddr>() {
+        Ok(sa) if sa.ip().is_loopback() => {
+            SocketAddr::new(IpAddr::from([0, 0, 0, 0]), sa.port()).to_string()
+        }
+        _ => addr.clone(),
+    };
+    let listener = tokio::net::TcpListener::bind(bind.as_str())
         .await
         .map_err(|source| EmbeddedError::Bind {
             addr: addr.clone(),
@@ -98,9 +106,24 @@ pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedErr
             eprintln!("ququ: the embedded server stopped: {e}");
         }
     });
+    // What to tell people on other computers: this machine's LAN address, when it has one.
+    let label = match local_ip_address::local_ip() {
+        Ok(ip) if local.ip().is_unspecified() && !ip.is_loopback() => {
+            SocketAddr::new(ip, local.port()).to_string()
+        }
+        _ => SocketAddr::new(
+            if local.ip().is_unspecified() {
+                IpAddr::from([127, 0, 0, 1])
+            } else {
+                local.ip()
+            },
+            local.port(),
+        )
+        .to_string(),
+    };
     Ok(Hosted {
         addr: local,
-        label: local.to_string(),
+        label,
         stop: Arc::new(Mutex::new(Some(stop))),
     })
 }
@@ -136,7 +159,10 @@ mod tests {
         let hosted = host("127.0.0.1:0".into(), dir.path().join("server"))
             .await
             .unwrap();
-        let mut stream = tokio::net::TcpStream::connect(hosted.addr).await.unwrap();
+        // It listens on every interface; this computer reaches it over loopback.
+        assert!(hosted.addr.ip().is_unspecified());
+        let local = SocketAddr::from(([127, 0, 0, 1], hosted.addr.port()));
+        let mut stream = tokio::net::TcpStream::connect(local).await.unwrap();
         stream.write_all(b"PING:7\n").await.unwrap();
         let mut line = String::new();
         BufReader::new(&mut stream)

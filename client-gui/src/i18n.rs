@@ -100,11 +100,11 @@ impl Lang {
     pub fn no_server_here(self, addr: &str) -> String {
         match self {
             Lang::En => format!(
-                "No server is running at {addr}. Host one on this computer? Other Ququ apps here can then \
-                 log in to it."
+                "No server is running at {addr}. Host one on this computer? Other Ququ apps here and on \
+                 your network can then log in to it."
             ),
             Lang::Zh => format!(
-                "{addr} 上没有正在运行的服务器。要在这台电脑上启动一个 Ququ 服务器吗？本机上的其他 Ququ 即可登录它。"
+                "{addr} 上没有正在运行的服务器。要在这台电脑上启动一个 Ququ 服务器吗？本机和局域网内的其他 Ququ 即可登录它。"
             ),
         }
     }
@@ -112,7 +112,7 @@ impl Lang {
     pub fn hosting(self, addr: &str) -> String {
         match self {
             Lang::En => format!("Hosting a server at {addr}"),
-            Lang::Zh => format!("正在本机 {addr} 运行服务器"),
+            Lang::Zh => format!("本机正在运行服务器：{addr}"),
         }
     }
 
