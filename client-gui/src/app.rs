@@ -753,16 +753,14 @@ impl App {
                 if let Some(session) = &mut self.session {
                     session.friends = friends
                         .into_iter()
-                        .map(|f| (f.account.clone(), friend_from(f)))
+                        .map(|f| (f.account.clone(), f))
                         .collect();
                 }
             }
             ClientEvent::FriendChanged(friend) => {
                 if let Some(session) = &mut self.session {
                     session.requests.retain(|r| r.from != friend.account);
-                    session
-                        .friends
-                        .insert(friend.account.clone(), friend_from(friend));
+                    session.friends.insert(friend.account.clone(), friend);
                 }
                 self.close_empty_requests();
             }
@@ -977,15 +975,6 @@ fn line_from(m: net::Message) -> Line {
             net::MessageState::Failed => Delivery::Failed,
             net::MessageState::Sent | net::MessageState::Received => Delivery::Sent,
         },
-    }
-}
-
-fn friend_from(f: net::Friend) -> model::Friend {
-    model::Friend {
-        account: f.account,
-        nickname: f.nickname,
-        remark: f.remark,
-        presence: f.presence,
     }
 }
 

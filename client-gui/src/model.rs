@@ -39,32 +39,8 @@ impl Connection {
     }
 }
 
-/// A friend as listed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Friend {
-    pub account: String,
-    pub nickname: String,
-    /// My private alias; empty when unset.
-    pub remark: String,
-    pub presence: Presence,
-}
-
-impl Friend {
-    /// What QQ shows: the remark if set, else the nickname, else the account.
-    pub fn display_name(&self) -> &str {
-        [&self.remark, &self.nickname, &self.account]
-            .into_iter()
-            .find(|s| !s.is_empty())
-            .map_or("", String::as_str)
-    }
-
-    pub fn matches(&self, query: &str) -> bool {
-        let query = query.to_lowercase();
-        [&self.remark, &self.nickname, &self.account]
-            .into_iter()
-            .any(|s| s.to_lowercase().contains(&query))
-    }
-}
+/// A friend as listed: the headless client's own type, shown as it is.
+pub use ququ_client::Friend;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {

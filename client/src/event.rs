@@ -107,6 +107,14 @@ impl Friend {
             .find(|s| !s.is_empty())
             .map_or("", |s| s.as_str())
     }
+
+    /// Whether a search-box query matches the remark, nickname or account, ignoring case.
+    pub fn matches(&self, query: &str) -> bool {
+        let query = query.to_lowercase();
+        [&self.remark, &self.nickname, &self.account]
+            .into_iter()
+            .any(|s| s.to_lowercase().contains(&query))
+    }
 }
 
 /// Someone who wants to be my friend.

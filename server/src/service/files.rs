@@ -260,6 +260,25 @@ impl Services {
         Ok(stored.message)
     }
 
+    /// Redeems a one-time token for the file it grants, which must be in `status`.
+    async fn granted_file(
+        &self,
+        token: &str,
+        direction: Direction,
+        status: FileStatus,
+    ) -> Result<(Grant, FileRecord)> {
+        let grant = self.grants.take(token, direction).ok_or_else(|| {
+            ServiceError::refused(ErrorCode::BadToken, "unknown or used transfer token")
+        })?;
+        let id = grant.file;
+        let f = self
+            .db(move |s| s.file(id))
+            .await?
+            .filter(|f| f.status == status)
+            .ok_or_else(|| no_file(id, "that file is finished, withdrawn or expired"))?;
+        Ok((grant, f))
+    }
+
     /// Receives an upload on a data connection. Returns the line to answer with.
     pub async fn receive_upload(
         &self,
@@ -267,15 +286,9 @@ impl Services {
         offset: u64,
         bytes: &mut (impl AsyncRead + Unpin),
     ) -> Result<ServerMessage> {
-        let grant = self.grants.take(token, Direction::Put).ok_or_else(|| {
-            ServiceError::refused(ErrorCode::BadToken, "unknown or used transfer token")
-        })?;
-        let id = grant.file;
-        let f = self
-            .db(move |s| s.file(id))
-            .await?
-            .filter(|f| f.status == FileStatus::Uploading && f.sender == grant.user)
-            .ok_or_else(|| no_file(id, "that upload is finished or withdrawn"))?;
+        let (_, f) = self
+            .granted_file(token, Direction::Put, FileStatus::Uploading)
+            .await?;
         let partial = self.partial_path(f.id);
         let have = self.partial_len(f.id).await;
         if offset != have {
@@ -416,15 +429,9 @@ impl Services {
         offset: u64,
         out: &mut (impl AsyncWrite + Unpin),
     ) -> Result<()> {
-        let grant = self.grants.take(token, Direction::Get).ok_or_else(|| {
-            ServiceError::refused(ErrorCode::BadToken, "unknown or used transfer token")
-        })?;
-        let id = grant.file;
-        let f = self
-            .db(move |s| s.file(id))
-            .await?
-            .filter(|f| f.status == FileStatus::Uploaded)
-            .ok_or_else(|| no_file(id, "that file is no longer available"))?;
+        let (grant, f) = self
+            .granted_file(token, Direction::Get, FileStatus::Uploaded)
+            .await?;
         if offset > f.size {
             return Err(ServiceError::refused(
                 ErrorCode::BadRequest,
