@@ -51,15 +51,28 @@ async fn put(addr: SocketAddr, token: &str, offset: u64, bytes: &[u8]) -> String
     reply.trim_end().to_owned()
 }
 
-/// Downloads with `FILE_GET` from `offset`.
-async fn get(addr: SocketAddr, token: &str, offset: u64) -> Vec<u8> {
+/// Downloads with `FILE_GET` from `offset`: the header line, then the bytes. A refusal is `Err(line)`.
+async fn try_get(addr: SocketAddr, token: &str, offset: u64) -> Result<Vec<u8>, String> {
     let mut s = TcpStream::connect(addr).await.unwrap();
     s.write_all(format!("FILE_GET:{token}:{offset}\n").as_bytes())
         .await
         .unwrap();
+    let mut reader = BufReader::new(s);
+    let mut header = String::new();
+    reader.read_line(&mut header).await.unwrap();
+    if !header.starts_with("FILE_PROGRESS:") {
+        return Err(header.trim_end().to_owned());
+    }
+    let f: Vec<&str> = header.trim_end().split(':').collect();
+    assert_eq!(f[2], offset.to_string(), "{header}");
     let mut out = Vec::new();
-    s.read_to_end(&mut out).await.unwrap();
-    out
+    reader.read_to_end(&mut out).await.unwrap();
+    assert_eq!(out.len() as u64 + offset, f[3].parse::<u64>().unwrap());
+    Ok(out)
+}
+
+async fn get(addr: SocketAddr, token: &str, offset: u64) -> Vec<u8> {
+    try_get(addr, token, offset).await.unwrap()
 }
 
 /// `FILE_DOWNLOAD:<id>:<token>:<size>` → token.
@@ -299,9 +312,10 @@ async fn bad_offers_and_strangers_are_refused() {
     carol.send(&format!("FILE_ACCEPT:{}", id + 100)).await;
     assert!(carol.recv().await.starts_with("ERROR:no_such_file:"));
     assert!(
-        get(server.addr, "forged", 0)
+        try_get(server.addr, "forged", 0)
             .await
-            .starts_with(b"ERROR:bad_token:")
+            .unwrap_err()
+            .starts_with("ERROR:bad_token:")
     );
 
     bob.until("FileTran:").await;

@@ -422,7 +422,8 @@ impl Services {
         }
     }
 
-    /// Streams a download on a data connection, from `offset` to the end.
+    /// Streams a download on a data connection: a `FILE_PROGRESS:<id>:<offset>:<size>` line, then the raw
+    /// bytes from `offset` to the end.
     pub async fn send_download(
         &self,
         token: &str,
@@ -447,6 +448,20 @@ impl Services {
         let mut buf = vec![0u8; CHUNK];
         let mut sent = offset;
         let write_timeout = self.config.write_timeout.max(self.config.idle_timeout);
+        // One line before the bytes says they follow (and from where), so a client can tell a refusal
+        // (an `ERROR:` line) from a file that happens to start with "ERROR:".
+        let header = ServerMessage::FileProgress {
+            file: f.id,
+            bytes: offset,
+            total: f.size,
+        };
+        let header = format!("{}\n", header.format());
+        if tokio::time::timeout(write_timeout, out.write_all(header.as_bytes()))
+            .await
+            .map_or(true, |r| r.is_err())
+        {
+            return Ok(());
+        }
         while sent < f.size {
             let n = file.read(&mut buf).await.map_err(io_err)?;
             if n == 0 {
