@@ -4,6 +4,11 @@
 //! It is one sequential loop, which is what keeps the outbox in order: a command is fully handled (stored,
 //! then written) before the next one is looked at, and after a reconnect every pending message is resent,
 //! oldest first, before any new command is handled.
+//!
+//! File transfers are the exception that proves it: their bytes move on worker tasks with connections of
+//! their own (see `files`), which report back here, so a big file never holds up chat.
+
+mod files;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -23,6 +28,7 @@ use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::event::{Event, FoundUser, Friend, FriendRequest, Group, Member, Message, StopReason};
 use crate::storage::{Incoming, LastLogin, StorageError, Store, Stored};
+use crate::transfer::TransferId;
 
 /// The longest line accepted from the server. Generous: the server enforces its own, smaller limit on what
 /// it stores, and a client that dropped the connection on a long line would loop on it forever.
@@ -90,9 +96,29 @@ pub(crate) enum Command {
     MarkRead {
         conv: Conv,
     },
+    /// A file transfer command; see `files`.
+    File(FileCommand),
     ReconnectNow,
     Logout,
     Shutdown,
+}
+
+/// What a [`crate::Handle`] asks of file transfers.
+#[derive(Debug)]
+pub(crate) enum FileCommand {
+    Send {
+        conv: Conv,
+        client_id: String,
+        path: PathBuf,
+    },
+    Download {
+        file_id: u64,
+        dest: Option<PathBuf>,
+    },
+    Pause(TransferId),
+    Resume(TransferId),
+    Cancel(TransferId),
+    Reject(u64),
 }
 
 /// Where the login on the current connection stands.
@@ -138,6 +164,9 @@ struct Link {
     /// Everything up to this server id has been synced.
     synced_to: u64,
     synced_new: usize,
+    /// Client ids of the `FileTran:` offers sent on this connection and not yet answered, oldest first:
+    /// `FILE_UPLOAD:` names no client id, but the server answers in order.
+    offers: VecDeque<String>,
 }
 
 impl Link {
@@ -197,6 +226,7 @@ fn incoming_chat(m: ChatMessage, me: &str) -> Incoming {
         from: m.from,
         time: m.time,
         text: m.text,
+        file: None,
     }
 }
 
@@ -208,11 +238,11 @@ fn incoming_group(m: GroupMessage) -> Incoming {
         from: m.from,
         time: m.time,
         text: m.text,
+        file: None,
     }
 }
 
-/// File transfer is not part of this client yet; an offer is kept in history as a line of text so that the
-/// conversation shows it.
+/// A file offer is a message whose text is the file's name (so search finds it) and which carries the file.
 fn incoming_file(m: FileMessage, me: &str) -> Incoming {
     let conv = match m.to {
         Conv::User(to) if m.from == me => Conv::User(to),
@@ -223,7 +253,8 @@ fn incoming_file(m: FileMessage, me: &str) -> Incoming {
         conv,
         server_id: m.id,
         client_id: m.client_id,
-        text: format!("[file] {} ({} bytes)", m.file.name, m.file.size),
+        text: m.file.name.clone(),
+        file: Some(m.file),
         from: m.from,
         time: m.time,
     }
@@ -270,6 +301,7 @@ pub(crate) struct Session {
     registered: bool,
     limits: Limits,
     queued: VecDeque<ClientMessage>,
+    files: files::Files,
 }
 
 impl Session {
@@ -293,6 +325,7 @@ impl Session {
             token: None,
             limits: Limits::default(),
             queued: VecDeque::new(),
+            files: files::Files::new(),
         }
     }
 
@@ -303,6 +336,10 @@ impl Session {
 
     pub(crate) async fn run(mut self) {
         if let Err(e) = self.store.ready().await {
+            self.emit(Event::Stopped(StopReason::Storage(e.to_string())));
+            return;
+        }
+        if let Err(e) = self.load_transfers().await {
             self.emit(Event::Stopped(StopReason::Storage(e.to_string())));
             return;
         }
@@ -342,6 +379,12 @@ impl Session {
         loop {
             tokio::select! {
                 out = &mut fut => return Ok(Some(out)),
+                Some(report) = self.files.reports.recv() => {
+                    match self.on_report(None, report).await {
+                        Ok(()) | Err(End::Retry(_)) => {}
+                        Err(End::Stop(reason)) => return Err(reason),
+                    }
+                }
                 cmd = self.commands.recv() => {
                     match self.offline_command(cmd).await {
                         Ok(Offline::Continue) => {}
@@ -384,6 +427,7 @@ impl Session {
             ping_sent: false,
             nonce: 0,
             lists: Lists::default(),
+            offers: VecDeque::new(),
             syncing: None,
             synced_to: 0,
             synced_new: 0,
@@ -430,6 +474,10 @@ impl Session {
                     }
                 }
                 cmd = self.commands.recv() => self.on_command(&mut link, cmd).await?,
+                Some(report) = self.files.reports.recv() => {
+                    let ready = (link.auth == Auth::Ready).then_some(&mut link);
+                    self.on_report(ready, report).await?
+                }
                 _ = tick.tick() => {
                     let now = Instant::now();
                     if let Some(deadline) = link.deadline && now >= deadline {
@@ -568,6 +616,7 @@ impl Session {
                 id,
                 time,
             } => {
+                self.on_file_ack(link, &client_id).await?;
                 if let Some(m) = self
                     .store
                     .call(move |s| s.mark_sent(&client_id, id, time))
@@ -777,14 +826,20 @@ impl Session {
                 }
             }
             S::Error { code, text, about } => self.on_error(link, code, text, about).await?,
+            S::FileUpload {
+                file,
+                token,
+                offset,
+            } => self.on_file_upload(link, file, token, offset).await?,
+            S::FileDownload { file, token, size } => {
+                self.on_file_download(file, token, size).await?
+            }
+            S::FileState { file, state } => self.on_file_state(file, state).await?,
             S::RegisterOk { .. }
             | S::RegisterFailed { .. }
             | S::LoginOk { .. }
             | S::PasswordChanged
-            | S::FileUpload { .. }
-            | S::FileDownload { .. }
-            | S::FileProgress { .. }
-            | S::FileState { .. } => {
+            | S::FileProgress { .. } => {
                 tracing::debug!("ignoring a line this client does not use");
             }
         }
@@ -798,6 +853,12 @@ impl Session {
         text: String,
         about: Option<String>,
     ) -> Result<(), End> {
+        if self
+            .on_file_error(link, &code, &text, about.as_deref())
+            .await?
+        {
+            return Ok(());
+        }
         if let Some(about) = &about {
             let client_id = about.clone();
             let reason = if text.is_empty() {
@@ -890,6 +951,8 @@ impl Session {
             link.expect_reply(&request);
             link.feed(&request).await?;
         }
+        // Unfinished transfers: offered or accepted again, so each resumes where the bytes stopped.
+        self.resume_transfers(link).await?;
         link.flush().await?;
         Ok(())
     }
@@ -1019,6 +1082,7 @@ impl Session {
                 }
                 self.queued.push_back(request);
             }
+            Command::File(cmd) => self.file_command(None, cmd).await?,
             Command::ReconnectNow => return Ok(Offline::Wake),
             // Without a connection the token cannot be revoked; forgetting it is all that can be done.
             Command::Logout => return Err(End::Stop(StopReason::LoggedOut)),
@@ -1062,6 +1126,7 @@ impl Session {
                 link.expect_reply(&request);
                 link.send(&request).await?;
             }
+            Command::File(cmd) => self.file_command(Some(link), cmd).await?,
             Command::ReconnectNow => {}
             Command::Logout => {
                 link.auth = Auth::LoggingOut;

@@ -7,7 +7,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use ququ_protocol::{Conv, ErrorCode, GoneReason, Limits, Millis, Presence, Role};
+use ququ_protocol::{Conv, ErrorCode, FileInfo, GoneReason, Limits, Millis, Presence, Role};
+
+use crate::transfer::{Transfer, TransferId};
 
 /// Where a message stands, from this device's point of view.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -66,7 +68,11 @@ pub struct Message {
     pub from: String,
     /// Milliseconds since the Unix epoch: the server's time once sent, this device's time while pending.
     pub time: Millis,
+    /// The text; for a file message, the file's name.
     pub text: String,
+    /// A file offered in the conversation (`FileTran:`): download it with
+    /// [`crate::Handle::download_file`]`(file.file_id, …)`.
+    pub file: Option<FileInfo>,
     pub state: MessageState,
     /// Why a failed message failed, for display.
     pub error: Option<String>,
@@ -269,6 +275,15 @@ pub enum Event {
     },
     /// My nickname changed.
     Profile { nickname: String },
+    /// A file transfer was created or changed state; the [`Transfer`] is complete each time. See
+    /// [`crate::transfer`].
+    Transfer(Transfer),
+    /// Bytes of a transfer so far, out of `total`: a few times a second at most while bytes flow.
+    TransferProgress {
+        id: TransferId,
+        bytes: u64,
+        total: u64,
+    },
     /// A request failed; the connection carries on. `about` names what it was about (an account, a group id).
     Error {
         code: ErrorCode,

@@ -1,5 +1,6 @@
 //! [`Client::start`], the [`Handle`] that sends commands and the [`Events`] stream that reports back.
 
+use std::path::PathBuf;
 use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
@@ -9,9 +10,10 @@ use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
 use crate::config::{Config, ConfigError, resolve_data_dir};
-use crate::connection::{Command, Session};
+use crate::connection::{Command, FileCommand, Session};
 use crate::event::Event;
 use crate::storage::Store;
+use crate::transfer::TransferId;
 
 /// Why a client could not start.
 #[derive(Debug, thiserror::Error)]
@@ -112,6 +114,52 @@ impl Handle {
         self.command(Command::Retry {
             client_id: client_id.into(),
         });
+    }
+
+    /// Sends a file to a friend or a group: hashed off the runtime, recorded locally (so it resumes after
+    /// disconnects and restarts), offered, then uploaded on a connection of its own. Reported by
+    /// [`Event::Transfer`] and [`Event::TransferProgress`]; once every byte is on the server the file
+    /// appears in the conversation as an [`Event::Message`] with [`crate::Message::file`]. Returns its client
+    /// id: the transfer is [`TransferId::Upload`] of it. See [`crate::transfer`].
+    pub fn send_file(&self, conv: Conv, path: impl Into<PathBuf>) -> String {
+        let client_id = new_client_id();
+        self.command(Command::File(FileCommand::Send {
+            conv,
+            client_id: client_id.clone(),
+            path: path.into(),
+        }));
+        client_id
+    }
+
+    /// Downloads a file offered in a conversation. `dest`: `None` for the OS Downloads directory, an
+    /// existing directory to save into, or the full path to save as; a name that exists already gets a
+    /// number, `name (1).ext`. Asking again resumes a paused, failed or interrupted download from its
+    /// `.part` file. See [`crate::transfer`].
+    pub fn download_file(&self, file_id: u64, dest: Option<PathBuf>) -> TransferId {
+        self.command(Command::File(FileCommand::Download { file_id, dest }));
+        TransferId::Download(file_id)
+    }
+
+    /// Pauses a transfer until [`Handle::resume_transfer`]; reconnects and restarts leave it paused.
+    pub fn pause_transfer(&self, id: TransferId) {
+        self.command(Command::File(FileCommand::Pause(id)));
+    }
+
+    /// Resumes a paused or failed transfer from where the server (upload) or the `.part` file (download)
+    /// stopped.
+    pub fn resume_transfer(&self, id: TransferId) {
+        self.command(Command::File(FileCommand::Resume(id)));
+    }
+
+    /// Cancels a transfer. An upload is withdrawn from the server too, so recipients can no longer fetch
+    /// it; a download's partial file is deleted.
+    pub fn cancel_transfer(&self, id: TransferId) {
+        self.command(Command::File(FileCommand::Cancel(id)));
+    }
+
+    /// Declines a file offered to me; the sender is told.
+    pub fn reject_file(&self, file_id: u64) {
+        self.command(Command::File(FileCommand::Reject(file_id)));
     }
 
     /// Asks `account` to be my friend. Answered by [`Event::RequestSent`] or [`Event::Error`].

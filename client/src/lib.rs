@@ -25,6 +25,9 @@
 //!   however often `SYNC:` or a live push repeats them.
 //! - **Reconnects by itself**, after about a second, backing off with jitter to about 30 s, resuming the
 //!   session with its token (or the password if the token is refused) and then syncing what it missed.
+//! - **Files resume.** A file being sent is recorded before it is offered and re-offered under the same
+//!   client id after a broken data connection, a reconnect or a restart; the server says how much it has.
+//!   Downloads continue their `.part` file and are renamed only once the SHA-256 matches.
 //! - **Local history** in SQLite (one database per account and server), with full-text search that finds
 //!   Chinese words too.
 //!
@@ -34,7 +37,11 @@
 //! - [`config`] — [`Config`], [`Timing`], data-directory and database paths.
 //! - `connection` — the task that owns the socket: login, sync, outbox, heartbeat, reconnect.
 //! - [`backoff`] — reconnect delays.
-//! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]).
+//! - [`transfer`] — file transfers: [`Transfer`], [`TransferId`], [`TransferState`], and the workers that
+//!   move the bytes on data connections of their own (the API is summed up in its module docs).
+//! - `connection/files` — the connection task's side of transfers: offers, grants, retries, resume.
+//! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]); `storage/transfers`
+//!   keeps transfers.
 //!
 //! The terminal client lives in `src/bin/ququ-term/`.
 
@@ -44,6 +51,7 @@ mod connection;
 pub mod event;
 pub mod handle;
 pub mod storage;
+pub mod transfer;
 
 pub use config::{Config, ConfigError, Timing};
 pub use event::{
@@ -51,8 +59,9 @@ pub use event::{
     StopReason,
 };
 pub use handle::{Client, Events, Handle, StartError, new_client_id};
-pub use ququ_protocol::{Conv, ErrorCode, GoneReason, Limits, Millis, Presence, Role};
+pub use ququ_protocol::{Conv, ErrorCode, FileInfo, GoneReason, Limits, Millis, Presence, Role};
 pub use storage::{LastLogin, Storage, StorageError, Store, last_login};
+pub use transfer::{Transfer, TransferError, TransferId, TransferState};
 
 #[cfg(test)]
 mod tests {

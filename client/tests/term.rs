@@ -5,8 +5,8 @@ mod common;
 use std::process::Stdio;
 
 use common::PATIENCE;
-use common::server::{TestServer, User};
-use ququ_client::{Conv, Event};
+use common::server::{TestServer, User, befriend, content};
+use ququ_client::{Conv, Event, TransferId, TransferState};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::process::{Child, ChildStdin, Command};
 use tokio::sync::mpsc;
@@ -168,6 +168,97 @@ async fn the_terminal_client_reports_a_wrong_password_and_exits() {
         .expect("ququ-term did not exit")
         .unwrap();
     assert!(!status.success());
+    bob.stop().await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn the_terminal_client_sends_and_gets_files() {
+    let server = TestServer::start().await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    {
+        let mut carol = User::register(&server.addr, "carol").await;
+        befriend(&mut bob, &mut carol).await;
+        carol.stop().await;
+    }
+    let data = tempfile::tempdir().unwrap();
+    let mut term = Term::spawn(&[
+        "--server",
+        &server.addr,
+        "--user",
+        "carol",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    term.type_line("password1").await;
+    term.expect("logged in as carol").await;
+
+    // /send, to the current chat.
+    let files = tempfile::tempdir().unwrap();
+    let mine = content(1_300_000, 5);
+    let path = files.path().join("notes from carol.txt");
+    std::fs::write(&path, &mine).unwrap();
+    term.type_line("/msg bob").await;
+    term.expect("now chatting with bob").await;
+    term.type_line(&format!("/send {}", path.display())).await;
+    term.expect("sent notes from carol.txt").await;
+    let file = match bob
+        .wait(
+            "carol's file",
+            |e| matches!(e, Event::Message(m) if m.file.is_some()),
+        )
+        .await
+    {
+        Event::Message(m) => m.file.unwrap(),
+        _ => unreachable!(),
+    };
+    let inbox = tempfile::tempdir().unwrap();
+    let down = bob
+        .handle
+        .download_file(file.file_id, Some(inbox.path().to_path_buf()));
+    let saved = match bob
+        .wait(
+            "downloaded",
+            |e| matches!(e, Event::Transfer(t) if t.id == down && t.state == TransferState::Done),
+        )
+        .await
+    {
+        Event::Transfer(t) => t.path,
+        _ => unreachable!(),
+    };
+    assert_eq!(std::fs::read(saved).unwrap(), mine);
+
+    // An offer from bob, announced with the command that fetches it; /files lists it; /get saves it.
+    let theirs = content(2_000_000, 9);
+    let report = files.path().join("report.pdf");
+    std::fs::write(&report, &theirs).unwrap();
+    let id = TransferId::Upload(bob.handle.send_file(Conv::User("carol".into()), &report));
+    bob.wait(
+        "sent",
+        |e| matches!(e, Event::Transfer(t) if t.id == id && t.state == TransferState::Done),
+    )
+    .await;
+    let line = term
+        .expect("bob sent a file: report.pdf (1.9 MB) — /get ")
+        .await;
+    let file_id = line.rsplit(' ').next().unwrap().to_owned();
+    term.type_line("/files").await;
+    term.expect(&format!("/get {file_id}")).await;
+    let into = tempfile::tempdir().unwrap();
+    term.type_line(&format!("/get {file_id} {}", into.path().display()))
+        .await;
+    term.expect("saved report.pdf as").await;
+    assert_eq!(
+        std::fs::read(into.path().join("report.pdf")).unwrap(),
+        theirs
+    );
+
+    term.type_line("/quit").await;
+    let status = tokio::time::timeout(PATIENCE, term.child.wait())
+        .await
+        .expect("ququ-term did not exit")
+        .unwrap();
+    assert!(status.success(), "{status:?}");
     bob.stop().await;
     server.stop().await;
 }

@@ -9,10 +9,11 @@
 
 mod schema;
 mod store;
+mod transfers;
 
 use std::path::Path;
 
-use ququ_protocol::{Conv, Millis, Presence};
+use ququ_protocol::{Conv, FileInfo, Millis, Presence};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::event::{Conversation, Friend, FriendRequest, Group, Message, MessageState};
@@ -65,6 +66,7 @@ pub struct Incoming {
     pub from: String,
     pub time: Millis,
     pub text: String,
+    pub file: Option<FileInfo>,
 }
 
 /// A user or group conversation as its two database columns.
@@ -92,7 +94,8 @@ fn corrupt(col: usize, what: String) -> rusqlite::Error {
 }
 
 const MESSAGE_COLUMNS: &str =
-    "id, kind, peer, server_id, client_id, sender, time, text, state, error";
+    "id, kind, peer, server_id, client_id, sender, time, text, state, error,
+     file_id, file_size, file_sha256, file_name";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let kind: String = row.get(1)?;
@@ -100,6 +103,16 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let conv = conv_from(&kind, peer).map_err(|e| corrupt(1, e))?;
     let server_id: Option<i64> = row.get(3)?;
     let time: i64 = row.get(6)?;
+    let file_id: Option<i64> = row.get(10)?;
+    let file = match file_id {
+        Some(id) => Some(FileInfo {
+            file_id: id.max(0) as u64,
+            size: row.get::<_, Option<i64>>(11)?.unwrap_or(0).max(0) as u64,
+            sha256: row.get::<_, Option<String>>(12)?.unwrap_or_default(),
+            name: row.get::<_, Option<String>>(13)?.unwrap_or_default(),
+        }),
+        None => None,
+    };
     Ok(Message {
         local_id: row.get(0)?,
         conv,
@@ -108,6 +121,7 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         from: row.get(5)?,
         time: time.max(0) as u64,
         text: row.get(7)?,
+        file,
         state: MessageState::from_db(row.get(8)?),
         error: row.get(9)?,
     })
@@ -427,8 +441,9 @@ impl Storage {
             MessageState::Received
         };
         tx.execute(
-            "INSERT INTO messages (kind, peer, server_id, client_id, sender, time, text, state)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO messages (kind, peer, server_id, client_id, sender, time, text, state,
+                 file_id, file_size, file_sha256, file_name)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
             params![
                 kind,
                 peer,
@@ -437,7 +452,11 @@ impl Storage {
                 m.from,
                 db_int(m.time),
                 m.text,
-                state.to_db()
+                state.to_db(),
+                m.file.as_ref().map(|f| db_int(f.file_id)),
+                m.file.as_ref().map(|f| db_int(f.size)),
+                m.file.as_ref().map(|f| f.sha256.as_str()),
+                m.file.as_ref().map(|f| f.name.as_str()),
             ],
         )?;
         let message = Self::message_by_id(&tx, tx.last_insert_rowid())?;

@@ -72,6 +72,29 @@ pub(super) const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
     END;
     "#,
+    // 2: file messages (`FileTran:`) and file transfers. A file message's text is the file's name, so
+    // search finds it; the file columns are NULL for every other message.
+    r#"
+    ALTER TABLE messages ADD COLUMN file_id INTEGER;
+    ALTER TABLE messages ADD COLUMN file_size INTEGER;
+    ALTER TABLE messages ADD COLUMN file_sha256 TEXT;
+    ALTER TABLE messages ADD COLUMN file_name TEXT;
+    CREATE INDEX messages_by_file ON messages (file_id) WHERE file_id IS NOT NULL;
+
+    CREATE TABLE transfers (
+        key       TEXT PRIMARY KEY,        -- 'u:<client_id>' for an upload, 'd:<file_id>' for a download
+        kind      TEXT NOT NULL,           -- the conversation, as in messages
+        peer      TEXT NOT NULL,
+        file_id   INTEGER,                 -- the server's, once known
+        name      TEXT NOT NULL,
+        size      INTEGER NOT NULL,
+        sha256    TEXT NOT NULL,           -- '' while an upload is being hashed
+        path      TEXT NOT NULL,           -- upload: the source; download: the destination
+        bytes     INTEGER NOT NULL DEFAULT 0,
+        state     TEXT NOT NULL,
+        error     TEXT
+    );
+    "#,
 ];
 
 /// The global settings database, shared by every account in a data directory.

@@ -11,6 +11,7 @@ use tokio::sync::oneshot;
 
 use super::{Storage, StorageError};
 use crate::event::{Conversation, Friend, FriendRequest, Group, Message};
+use crate::transfer::Transfer;
 
 type Job = Box<dyn FnOnce(Result<&mut Storage, &StorageError>) + Send>;
 
@@ -151,5 +152,20 @@ impl Store {
         conv: Conv,
     ) -> impl Future<Output = Result<String, StorageError>> + Send + 'static {
         self.call(move |s| s.title(&conv))
+    }
+
+    /// Every file transfer this device knows, newest first.
+    pub fn transfers(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Transfer>, StorageError>> + Send + 'static {
+        self.call(|s| s.transfers())
+    }
+
+    /// The file messages of one conversation, oldest first.
+    pub fn files(
+        &self,
+        conv: Conv,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.files(&conv))
     }
 }

@@ -14,6 +14,7 @@ fn from_bob(id: u64, text: &str) -> Incoming {
         from: "bob".into(),
         time: 1000 + id,
         text: text.into(),
+        file: None,
     }
 }
 
@@ -95,6 +96,7 @@ fn my_message_echoed_by_sync_before_its_ack_is_not_duplicated() {
         from: ME.into(),
         time: 2000,
         text: "hello".into(),
+        file: None,
     };
     let stored = s.store_incoming(ME, &echo, true).unwrap();
     assert!(matches!(stored, Stored::Acked(ref m) if m.state == MessageState::Sent));
@@ -132,6 +134,7 @@ fn conversations_list_titles_unread_and_last_message() {
             from: "carol".into(),
             time: 5000,
             text: "group hello".into(),
+            file: None,
         },
         true,
     )
@@ -333,4 +336,76 @@ async fn an_unopenable_database_is_reported_not_panicked() {
         Err(StorageError::Unavailable(_))
     ));
     assert!(store.conversations().await.is_err());
+}
+
+#[test]
+fn file_messages_and_transfers_round_trip() {
+    use crate::transfer::{Transfer, TransferId, TransferState};
+    use ququ_protocol::FileInfo;
+    let mut s = db();
+    let file = FileInfo {
+        file_id: 7,
+        size: 1234,
+        sha256: "ab".repeat(32),
+        name: "报告.pdf".into(),
+    };
+    let offer = Incoming {
+        file: Some(file.clone()),
+        ..from_bob(3, "报告.pdf")
+    };
+    s.store_incoming(ME, &offer, true).unwrap();
+    s.store_incoming(ME, &from_bob(4, "just text"), true)
+        .unwrap();
+    let files = s.files(&bob()).unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].file, Some(file.clone()));
+    assert_eq!(s.file_message(7).unwrap().unwrap().text, "报告.pdf");
+    assert!(s.file_message(8).unwrap().is_none());
+    assert_eq!(s.messages(&bob(), None, 10).unwrap()[1].file, None);
+
+    let mut t = Transfer {
+        id: TransferId::Upload("c1".into()),
+        conv: bob(),
+        file_id: None,
+        name: "a.txt".into(),
+        size: 10,
+        sha256: String::new(),
+        path: "/tmp/a.txt".into(),
+        bytes: 0,
+        state: TransferState::Offering,
+    };
+    s.save_transfer(&t).unwrap();
+    t.file_id = Some(7);
+    t.state = TransferState::Failed {
+        reason: "too big".into(),
+    };
+    s.save_transfer(&t).unwrap();
+    let d = Transfer {
+        id: TransferId::Download(7),
+        state: TransferState::Done,
+        ..t.clone()
+    };
+    s.save_transfer(&d).unwrap();
+    assert_eq!(s.transfers().unwrap(), vec![d, t.clone()]);
+    assert_eq!(s.transfer(&t.id).unwrap(), Some(t));
+}
+
+#[test]
+fn a_version_1_database_keeps_its_messages() {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    super::migrate(&mut conn, &super::schema::MIGRATIONS[..1]).unwrap();
+    conn.execute(
+        "INSERT INTO messages (kind, peer, server_id, sender, time, text, state)
+         VALUES ('user', 'bob', 1, 'bob', 5, 'old text', 3)",
+        [],
+    )
+    .unwrap();
+    super::migrate(&mut conn, super::schema::MIGRATIONS).unwrap();
+    let s = Storage { conn };
+    let old = s.messages(&bob(), None, 10).unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(
+        (old[0].text.as_str(), old[0].file.as_ref()),
+        ("old text", None)
+    );
 }

@@ -51,6 +51,15 @@ pub enum Input {
     },
     History(u32),
     Search(String),
+    /// Send a file to the current chat.
+    SendFile(String),
+    /// Download a file by id, into a directory (or as a path) if given.
+    Get {
+        file_id: u64,
+        dest: Option<String>,
+    },
+    /// The files offered in the current chat.
+    Files,
     Retry,
     Help,
     Quit,
@@ -69,6 +78,9 @@ commands:
   /members <id>           list members        /invite <id> <user>
   /history [n]            last n messages of the current chat (default 20)
   /search <query>         search local history
+  /send <path>            send a file to the current chat
+  /files                  files offered in the current chat, with their ids
+  /get <file id> [dir]    download a file (default: your Downloads folder)
   /retry                  resend the last failed message
   /help                   this text           /quit              leave";
 
@@ -208,6 +220,25 @@ pub fn parse(line: &str) -> Result<Input, InputError> {
             rest.parse()
                 .map_err(|_| InputError::BadNumber(rest.to_owned()))?
         }),
+        "send" => {
+            if rest.is_empty() {
+                return Err(InputError::Usage("/send <path>"));
+            }
+            Input::SendFile(rest.to_owned())
+        }
+        "get" => {
+            let (id, dest) = word(rest);
+            if id.is_empty() {
+                return Err(InputError::Usage("/get <file id> [dir]"));
+            }
+            Input::Get {
+                file_id: id
+                    .parse()
+                    .map_err(|_| InputError::BadNumber(id.to_owned()))?,
+                dest: non_empty(dest),
+            }
+        }
+        "files" => Input::Files,
         "retry" => Input::Retry,
         "help" | "?" => Input::Help,
         "quit" | "exit" | "q" => Input::Quit,
@@ -290,6 +321,26 @@ mod tests {
         assert_eq!(parse("/history x"), Err(InputError::BadNumber("x".into())));
         assert_eq!(parse("/search 北京"), Ok(Input::Search("北京".into())));
         assert_eq!(parse("/quit"), Ok(Input::Quit));
+        assert_eq!(
+            parse("/send /tmp/my report.pdf"),
+            Ok(Input::SendFile("/tmp/my report.pdf".into()))
+        );
+        assert_eq!(
+            parse("/get 7"),
+            Ok(Input::Get {
+                file_id: 7,
+                dest: None
+            })
+        );
+        assert_eq!(
+            parse("/get 7 /tmp/in box"),
+            Ok(Input::Get {
+                file_id: 7,
+                dest: Some("/tmp/in box".into())
+            })
+        );
+        assert_eq!(parse("/get x"), Err(InputError::BadNumber("x".into())));
+        assert_eq!(parse("/files"), Ok(Input::Files));
         assert_eq!(parse("/nope"), Err(InputError::Unknown("nope".into())));
     }
 }

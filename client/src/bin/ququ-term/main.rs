@@ -15,7 +15,8 @@ use chrono::TimeZone;
 use clap::Parser;
 use commands::{HELP, Input};
 use ququ_client::{
-    Client, Config, Conv, Event, Handle, Message, MessageState, Presence, StopReason,
+    Client, Config, Conv, Event, Handle, Message, MessageState, Presence, StopReason, Transfer,
+    TransferId, TransferState,
 };
 use tokio::sync::mpsc;
 
@@ -62,8 +63,34 @@ fn conv_name(conv: &Conv) -> String {
     }
 }
 
+/// Bytes for people: `1.2 MB`.
+fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64 / 1024.0;
+    let mut unit = 0;
+    while value >= 1024.0 && unit + 1 < UNITS.len() {
+        value /= 1024.0;
+        unit += 1;
+    }
+    format!("{value:.1} {}", UNITS[unit])
+}
+
+/// How a file message reads: `report.pdf (1.2 MB) — /get 7`.
+fn file_text(m: &Message) -> Option<String> {
+    let f = m.file.as_ref()?;
+    Some(format!(
+        "{} ({}) — /get {}",
+        f.name,
+        human_size(f.size),
+        f.file_id
+    ))
+}
+
 /// One message as a line: `[12:34:56] bob: hi`, with the conversation named where the sender alone does
-/// not say it.
+/// not say it. A file reads `[12:34:56] bob sent a file: report.pdf (1.2 MB) — /get 7`.
 fn message_line(m: &Message, me: &str, with_date: bool) -> String {
     let time = clock(m.time, with_date);
     let where_ = match (&m.conv, m.is_mine()) {
@@ -77,7 +104,44 @@ fn message_line(m: &Message, me: &str, with_date: bool) -> String {
         MessageState::Failed => " (failed)",
         _ => "",
     };
-    format!("[{time}] {where_}{from}: {}{state}", m.text)
+    match file_text(m) {
+        Some(file) => format!("[{time}] {where_}{from} sent a file: {file}{state}"),
+        None => format!("[{time}] {where_}{from}: {}{state}", m.text),
+    }
+}
+
+/// What a person wants to hear about a transfer's new state, if anything.
+fn transfer_line(t: &Transfer) -> Option<String> {
+    let name = &t.name;
+    let up = t.is_upload();
+    Some(match &t.state {
+        TransferState::Offering | TransferState::Requesting => return None,
+        TransferState::Uploading => {
+            format!("uploading {name} ({}){}", human_size(t.size), resumed_at(t))
+        }
+        TransferState::Downloading => format!(
+            "downloading {name} ({}){}",
+            human_size(t.size),
+            resumed_at(t)
+        ),
+        TransferState::Paused => format!("{name}: paused"),
+        TransferState::Done if up => format!("sent {name}"),
+        TransferState::Done => format!("saved {name} as {}", t.path.display()),
+        TransferState::Failed { reason } => format!("{name}: failed: {reason}"),
+        TransferState::Cancelled => format!("{name}: cancelled"),
+        TransferState::Rejected if up => format!("{name}: declined by the recipient"),
+        TransferState::Rejected => format!("{name}: declined"),
+        TransferState::Expired => format!("{name}: expired on the server"),
+        TransferState::RecipientDownloaded => format!("{name}: downloaded by the recipient"),
+    })
+}
+
+fn resumed_at(t: &Transfer) -> String {
+    if t.bytes > 0 {
+        format!(", resuming at {}", human_size(t.bytes))
+    } else {
+        String::new()
+    }
 }
 
 /// A whole retry delay in seconds, as the original printed it ("retrying in 2s"); below a second, in ms.
@@ -97,6 +161,12 @@ struct Term {
     online: bool,
     last_failed: Option<String>,
     shown_requests: Vec<String>,
+    /// A progress line is on screen without its newline.
+    progress_shown: bool,
+    /// Names of transfers, for their progress lines.
+    transfer_names: std::collections::HashMap<TransferId, String>,
+    /// Progress lines rewrite themselves on a terminal; piped, each is a line of its own.
+    tty: bool,
 }
 
 fn say(line: impl AsRef<str>) {
@@ -141,6 +211,32 @@ impl Term {
             Event::Stopped(reason) => {
                 say(format!("stopped: {reason}"));
                 return Some(reason);
+            }
+            Event::Transfer(t) => {
+                self.transfer_names.insert(t.id.clone(), t.name.clone());
+                if let Some(line) = transfer_line(&t) {
+                    self.end_progress();
+                    say(line);
+                }
+            }
+            Event::TransferProgress { id, bytes, total } => {
+                let name = self.transfer_names.get(&id).cloned().unwrap_or_default();
+                let percent = (bytes.saturating_mul(100))
+                    .checked_div(total)
+                    .unwrap_or(100);
+                let line = format!(
+                    "{name}: {percent}% ({} of {})",
+                    human_size(bytes),
+                    human_size(total)
+                );
+                if self.tty {
+                    let mut out = std::io::stdout().lock();
+                    let _ = write!(out, "\r{line}\x1b[K");
+                    let _ = out.flush();
+                    self.progress_shown = true;
+                } else {
+                    say(line);
+                }
             }
             Event::Message(m) => match m.state {
                 MessageState::Received | MessageState::Sent => {
@@ -271,6 +367,13 @@ impl Term {
         None
     }
 
+    /// Ends a progress line on a terminal, so the next line does not overwrite it.
+    fn end_progress(&mut self) {
+        if std::mem::take(&mut self.progress_shown) {
+            say("");
+        }
+    }
+
     fn send(&mut self, text: String) {
         match &self.current {
             Some(conv) => {
@@ -368,6 +471,37 @@ impl Term {
                 },
             },
             Input::Search(q) => h.search(q),
+            Input::SendFile(path) => match &self.current {
+                None => say("no chat selected: /msg <user> or /group <id> first"),
+                Some(conv) => {
+                    let path = PathBuf::from(path);
+                    say(format!(
+                        "sending {} to {}…",
+                        path.display(),
+                        conv_name(conv)
+                    ));
+                    h.send_file(conv.clone(), path);
+                }
+            },
+            Input::Get { file_id, dest } => {
+                h.download_file(file_id, dest.map(PathBuf::from));
+            }
+            Input::Files => match &self.current {
+                None => say("no chat selected: /msg <user> or /group <id> first"),
+                Some(conv) => match store.files(conv.clone()).await {
+                    Ok(files) => {
+                        say(format!(
+                            "— {} file(s) in {} —",
+                            files.len(),
+                            conv_name(conv)
+                        ));
+                        for m in &files {
+                            say(message_line(m, &self.me, true));
+                        }
+                    }
+                    Err(e) => say(format!("cannot read files: {e}")),
+                },
+            },
             Input::Retry => match self.last_failed.take() {
                 Some(id) => h.retry(id),
                 None => say("no failed message to retry"),
@@ -443,6 +577,9 @@ async fn main() -> ExitCode {
         online: false,
         last_failed: None,
         shown_requests: Vec::new(),
+        progress_shown: false,
+        transfer_names: std::collections::HashMap::new(),
+        tty: std::io::stdout().is_terminal(),
     };
     say("type /help for commands");
 

@@ -1,0 +1,780 @@
+//! File transfers (`FileTran:`): files relayed through the server like QQ's offline files — resumable,
+//! verified by SHA-256, each on a data connection of its own so chat stays responsive.
+//!
+//! # API
+//!
+//! Settled; the desktop app builds on these names.
+//!
+//! Commands, on [`crate::Handle`] (each only enqueues and returns at once):
+//! - `send_file(conv: Conv, path: impl Into<PathBuf>) -> String` — sends a file to a friend or a group.
+//!   Returns its client id; the transfer is [`TransferId::Upload`]`(client_id)`. The file is hashed off the
+//!   runtime and the transfer recorded in the local database before anything is offered, so it survives
+//!   disconnects and app restarts and resumes where the server stopped (re-offered under the same client id).
+//! - `download_file(file_id: u64, dest: Option<PathBuf>) -> TransferId` — downloads a file offered in a
+//!   conversation (its [`crate::Message::file`]). `dest`: `None` saves into the OS Downloads directory (or
+//!   the data directory if there is none); an existing directory saves into it; anything else is the full
+//!   path to save as. The sender's name is only ever used sanitized to a plain file name, and a name that
+//!   exists already becomes `name (1).ext`. Bytes go to `<dest>.part`, which a resumed download continues;
+//!   the file gets its final name only once its SHA-256 matches. Asking again for a failed, paused or
+//!   interrupted download resumes it.
+//! - `pause_transfer(id: TransferId)` — stops the data connection; nothing resumes it but
+//!   `resume_transfer` (not even a reconnect or restart).
+//! - `resume_transfer(id: TransferId)` — resumes a paused or failed transfer.
+//! - `cancel_transfer(id: TransferId)` — an upload is withdrawn from the server too (`FILE_CANCEL:`); a
+//!   download's `.part` file is deleted.
+//! - `reject_file(file_id: u64)` — declines a file offered to me (`FILE_REJECT:`); the sender is told.
+//!
+//! Events, on [`crate::Event`]:
+//! - `Event::Transfer(Transfer)` — a transfer was created or its [`TransferState`] changed. The
+//!   [`Transfer`] is complete each time: replace what you have for its [`Transfer::id`].
+//! - `Event::TransferProgress { id: TransferId, bytes: u64, total: u64 }` — bytes so far (counting what
+//!   the server or the `.part` file had before), a few times a second at most while bytes flow.
+//! - `Event::Message(m)` with `m.file = Some(FileInfo { file_id, size, sha256, name })` — the file as a
+//!   message in its conversation (its `text` is the file name), like any message: it arrives live or by
+//!   sync, mine included once the upload is complete.
+//!
+//! Reads, on [`crate::Store`]:
+//! - `transfers() -> Vec<Transfer>` — every transfer this device knows, newest first.
+//! - `files(conv: Conv) -> Vec<Message>` — the file messages of one conversation, oldest first.
+//!
+//! # How it works
+//! The connection task keeps every transfer in memory and in the `transfers` table. Offers and accepts go
+//! on the chat connection; the server's grants (`FILE_UPLOAD:`, `FILE_DOWNLOAD:`) start a worker task that
+//! opens a new TCP connection (`FILE_PUT:` / `FILE_GET:`) and reports back. A broken data connection is
+//! retried (re-offer or re-accept, after a short delay) while it keeps making progress; after a login
+//! every unfinished transfer that is not paused is offered or accepted again.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use ququ_protocol::{ClientMessage, Conv, ErrorCode, FileState, ServerMessage};
+use sha2::{Digest, Sha256};
+use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::mpsc;
+
+use crate::event::Event;
+
+/// Which transfer: an upload by the client id of its offer, a download by the server's file id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum TransferId {
+    Upload(String),
+    Download(u64),
+}
+
+impl TransferId {
+    pub fn is_upload(&self) -> bool {
+        matches!(self, TransferId::Upload(_))
+    }
+}
+
+impl std::fmt::Display for TransferId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TransferId::Upload(client_id) => write!(f, "upload {client_id}"),
+            TransferId::Download(file_id) => write!(f, "download {file_id}"),
+        }
+    }
+}
+
+/// Where a transfer stands.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum TransferState {
+    /// Upload: hashing the file, or offered and waiting for the server's go-ahead (also while offline, and
+    /// between attempts after a data connection broke).
+    Offering,
+    /// Download: asked the server for it, and waiting (the same cases as `Offering`).
+    Requesting,
+    /// Bytes are flowing up. The [`Transfer::bytes`] of this event is where the server resumed.
+    Uploading,
+    /// Bytes are flowing down. The [`Transfer::bytes`] of this event is where the `.part` file resumed.
+    Downloading,
+    /// Stopped by [`crate::Handle::pause_transfer`] until [`crate::Handle::resume_transfer`].
+    Paused,
+    /// Upload: every byte is on the server and the file is a message in its conversation.
+    /// Download: verified and saved at [`Transfer::path`].
+    Done,
+    /// Refused by the server or unable to go on; [`crate::Handle::resume_transfer`] tries again.
+    Failed { reason: String },
+    /// Withdrawn: by me, or (for a download) by the sender.
+    Cancelled,
+    /// Upload: the recipient declined it. Download: I declined it.
+    Rejected,
+    /// The server's lifetime for the file passed; it is gone from the server.
+    Expired,
+    /// Upload, after `Done`: a recipient downloaded all of it (in a group, once per recipient).
+    RecipientDownloaded,
+}
+
+impl TransferState {
+    /// True for states that no reconnect moves on from (resume may still restart a failed one).
+    pub fn is_finished(&self) -> bool {
+        !self.is_active() && *self != TransferState::Paused
+    }
+
+    /// True while the transfer is under way or waiting to be.
+    pub fn is_active(&self) -> bool {
+        matches!(
+            self,
+            TransferState::Offering
+                | TransferState::Requesting
+                | TransferState::Uploading
+                | TransferState::Downloading
+        )
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            TransferState::Offering => "offering",
+            TransferState::Requesting => "requesting",
+            TransferState::Uploading => "uploading",
+            TransferState::Downloading => "downloading",
+            TransferState::Paused => "paused",
+            TransferState::Done => "done",
+            TransferState::Failed { .. } => "failed",
+            TransferState::Cancelled => "cancelled",
+            TransferState::Rejected => "rejected",
+            TransferState::Expired => "expired",
+            TransferState::RecipientDownloaded => "recipient_downloaded",
+        }
+    }
+
+    /// The database form: the name, and the reason of a failure.
+    pub(crate) fn from_db(name: &str, reason: Option<String>) -> Option<TransferState> {
+        Some(match name {
+            "offering" => TransferState::Offering,
+            "requesting" => TransferState::Requesting,
+            "uploading" => TransferState::Uploading,
+            "downloading" => TransferState::Downloading,
+            "paused" => TransferState::Paused,
+            "done" => TransferState::Done,
+            "failed" => TransferState::Failed {
+                reason: reason.unwrap_or_default(),
+            },
+            "cancelled" => TransferState::Cancelled,
+            "rejected" => TransferState::Rejected,
+            "expired" => TransferState::Expired,
+            "recipient_downloaded" => TransferState::RecipientDownloaded,
+            _ => return None,
+        })
+    }
+}
+
+/// One upload or download, as this device knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Transfer {
+    pub id: TransferId,
+    pub conv: Conv,
+    /// The server's id for the file: for an upload once the server has granted it.
+    pub file_id: Option<u64>,
+    /// Display name (an upload's is its file name; a download's is the sender's, unsanitized).
+    pub name: String,
+    pub size: u64,
+    /// Lower-case hex SHA-256; empty while an upload is still being hashed.
+    pub sha256: String,
+    /// Upload: the file being sent. Download: where it is saved (while under way, with `.part` appended on
+    /// disk; once `Done`, the final name, which may have become `name (1).ext`).
+    pub path: PathBuf,
+    /// Bytes transferred as of this event (see also [`Event::TransferProgress`]).
+    pub bytes: u64,
+    pub state: TransferState,
+}
+
+impl Transfer {
+    pub fn is_upload(&self) -> bool {
+        self.id.is_upload()
+    }
+}
+
+/// Why a transfer attempt failed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum TransferError {
+    #[error("cannot read {path}: {error}")]
+    Read { path: String, error: String },
+    #[error("cannot write {path}: {error}")]
+    Write { path: String, error: String },
+    #[error("{0} is not a file that can be sent")]
+    NotAFile(String),
+    #[error("the file changed since it was offered (it was {was} bytes, now {now})")]
+    Changed { was: u64, now: u64 },
+    #[error("cannot connect to {server}: {error}")]
+    Connect { server: String, error: String },
+    #[error("the data connection broke: {0}")]
+    Interrupted(String),
+    #[error("{text} ({code})")]
+    Refused { code: ErrorCode, text: String },
+    #[error("the server answered something unexpected: {0}")]
+    Protocol(String),
+    #[error("the downloaded bytes do not match the file's SHA-256")]
+    Corrupt,
+}
+
+impl TransferError {
+    /// Whether asking the server again may help: the connection broke, the grant went stale, or the server
+    /// and this device disagreed about the offset.
+    pub(crate) fn retryable(&self) -> bool {
+        match self {
+            TransferError::Connect { .. }
+            | TransferError::Interrupted(_)
+            | TransferError::Corrupt
+            | TransferError::Protocol(_) => true,
+            TransferError::Refused { code, .. } => {
+                matches!(code, ErrorCode::BadToken | ErrorCode::BadRequest)
+            }
+            _ => false,
+        }
+    }
+
+    fn read(path: &Path, e: std::io::Error) -> TransferError {
+        TransferError::Read {
+            path: path.display().to_string(),
+            error: e.to_string(),
+        }
+    }
+
+    fn write(path: &Path, e: std::io::Error) -> TransferError {
+        TransferError::Write {
+            path: path.display().to_string(),
+            error: e.to_string(),
+        }
+    }
+}
+
+/// Bytes per read and write on a data connection.
+const CHUNK: usize = 256 * 1024;
+/// Progress events per transfer are at least this far apart (the last one always comes).
+const PROGRESS_EVERY: Duration = Duration::from_millis(250);
+/// The longest line a data connection answers with; anything longer is not the server.
+const MAX_REPLY: usize = 64 * 1024;
+/// The longest file name this client offers (the server takes up to 255 characters).
+const MAX_NAME: usize = 255;
+
+/// What a worker tells the connection task. `run` identifies the attempt, so a report from an attempt that
+/// was since paused or replaced is recognised and ignored.
+#[derive(Debug)]
+pub(crate) enum Report {
+    Hashed {
+        id: TransferId,
+        run: u64,
+        result: Result<(u64, String), TransferError>,
+    },
+    /// The data connection is up; bytes flow from `offset`.
+    Started {
+        id: TransferId,
+        run: u64,
+        offset: u64,
+    },
+    /// The attempt ended. `moved`: some bytes were transferred, so a retry is making progress. An upload
+    /// succeeds with `None`, a download with the path it was saved at.
+    Finished {
+        id: TransferId,
+        run: u64,
+        result: Result<Option<PathBuf>, TransferError>,
+        moved: bool,
+    },
+    /// Time to ask the server again after a broken attempt.
+    Retry { id: TransferId, run: u64 },
+}
+
+/// The name an upload is offered under: the file's own name, made acceptable to the server (no path
+/// separators or control characters, at most 255 characters).
+pub(crate) fn offer_name(path: &Path) -> Option<String> {
+    let name = path.file_name()?.to_string_lossy();
+    let clean: String = name
+        .chars()
+        .map(|c| {
+            if c.is_control() || c == '/' || c == '\\' {
+                '_'
+            } else {
+                c
+            }
+        })
+        .take(MAX_NAME)
+        .collect();
+    (!clean.trim().is_empty() && clean != "." && clean != "..").then_some(clean)
+}
+
+/// A name from another user made safe to create in a directory: never a path, never hidden or special.
+pub fn safe_file_name(name: &str) -> String {
+    let mut clean: String = name
+        .chars()
+        .map(|c| match c {
+            '/' | '\\' | ':' | '*' | '?' | '"' | '<' | '>' | '|' => '_',
+            c if c.is_control() => '_',
+            c => c,
+        })
+        .collect();
+    // Leading dots would hide the file (or make it `..`); trailing dots and spaces Windows drops silently.
+    clean = clean
+        .trim_matches(|c: char| c == '.' || c.is_whitespace())
+        .to_owned();
+    // Keep well under the usual 255-byte limit, leaving room for " (12)" and ".part".
+    while clean.len() > 200 {
+        clean.pop();
+    }
+    let stem = clean.split('.').next().unwrap_or("").to_ascii_uppercase();
+    let reserved = matches!(stem.as_str(), "CON" | "PRN" | "AUX" | "NUL")
+        || ((stem.starts_with("COM") || stem.starts_with("LPT"))
+            && stem.len() == 4
+            && stem.as_bytes()[3].is_ascii_digit());
+    if reserved {
+        clean.insert(0, '_');
+    }
+    if clean.is_empty() {
+        "download".to_owned()
+    } else {
+        clean
+    }
+}
+
+/// `path` with `.part` appended: where a download's bytes go until verified.
+pub(crate) fn part_path(path: &Path) -> PathBuf {
+    let mut s = path.as_os_str().to_owned();
+    s.push(".part");
+    PathBuf::from(s)
+}
+
+/// `path`, or `stem (1).ext`, `stem (2).ext`, … — the first that is free. With `with_part`, the `.part`
+/// name beside it must be free too (a new download must not continue someone else's).
+pub(crate) fn unique_path(path: &Path, with_part: bool) -> PathBuf {
+    let taken = |p: &Path| p.exists() || (with_part && part_path(p).exists());
+    if !taken(path) {
+        return path.to_path_buf();
+    }
+    let dir = path.parent().unwrap_or(Path::new(""));
+    let stem = path
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let ext = path
+        .extension()
+        .map(|e| format!(".{}", e.to_string_lossy()))
+        .unwrap_or_default();
+    (1u32..)
+        .map(|n| dir.join(format!("{stem} ({n}){ext}")))
+        .find(|p| !taken(p))
+        .unwrap_or_else(|| path.to_path_buf())
+}
+
+/// The OS Downloads directory, else `downloads` in the data directory.
+pub(crate) fn default_download_dir(data_dir: &Path) -> PathBuf {
+    directories::UserDirs::new()
+        .and_then(|u| u.download_dir().map(Path::to_path_buf))
+        .unwrap_or_else(|| data_dir.join("downloads"))
+}
+
+/// Where a download of `name` saved per `dest` goes (see [`crate::Handle::download_file`]). Blocking (it
+/// looks at the file system).
+pub(crate) fn choose_destination(dest: Option<PathBuf>, name: &str, data_dir: &Path) -> PathBuf {
+    let safe = safe_file_name(name);
+    let path = match dest {
+        None => default_download_dir(data_dir).join(safe),
+        Some(dir) if dir.is_dir() => dir.join(safe),
+        Some(path) if path.file_name().is_none() => path.join(safe),
+        Some(path) => path,
+    };
+    unique_path(&path, true)
+}
+
+/// Size and lower-case hex SHA-256 of a file. Blocking.
+pub(crate) fn hash_file(path: &Path) -> Result<(u64, String), TransferError> {
+    let meta = std::fs::metadata(path).map_err(|e| TransferError::read(path, e))?;
+    if !meta.is_file() {
+        return Err(TransferError::NotAFile(path.display().to_string()));
+    }
+    let mut file = std::fs::File::open(path).map_err(|e| TransferError::read(path, e))?;
+    let mut hasher = Sha256::new();
+    let size = std::io::copy(&mut file, &mut hasher).map_err(|e| TransferError::read(path, e))?;
+    Ok((size, hex::encode(hasher.finalize())))
+}
+
+/// Throttles [`Event::TransferProgress`].
+struct Progress {
+    id: TransferId,
+    total: u64,
+    events: mpsc::UnboundedSender<Event>,
+    last: Option<Instant>,
+}
+
+impl Progress {
+    fn report(&mut self, bytes: u64) {
+        let due = self.last.is_none_or(|t| t.elapsed() >= PROGRESS_EVERY);
+        if due || bytes >= self.total {
+            self.last = Some(Instant::now());
+            let _ = self.events.send(Event::TransferProgress {
+                id: self.id.clone(),
+                bytes,
+                total: self.total,
+            });
+        }
+    }
+}
+
+/// Reads one `\n`-terminated line, at most [`MAX_REPLY`] bytes, leaving what follows in the reader.
+/// `None` at end of stream.
+async fn read_reply<R: AsyncBufRead + Unpin>(reader: &mut R) -> std::io::Result<Option<String>> {
+    let mut line = Vec::new();
+    loop {
+        let buf = reader.fill_buf().await?;
+        if buf.is_empty() {
+            return Ok(None);
+        }
+        if let Some(i) = buf.iter().position(|&b| b == b'\n') {
+            line.extend_from_slice(&buf[..i]);
+            reader.consume(i + 1);
+            break;
+        }
+        let n = buf.len();
+        line.extend_from_slice(buf);
+        reader.consume(n);
+        if line.len() > MAX_REPLY {
+            return Err(std::io::Error::other("the reply line is too long"));
+        }
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+    Ok(Some(String::from_utf8_lossy(&line).into_owned()))
+}
+
+/// A refusal line from the server, or what it said instead.
+fn refusal(line: &str) -> TransferError {
+    match ServerMessage::parse(line) {
+        Ok(ServerMessage::Error { code, text, .. }) => TransferError::Refused { code, text },
+        _ => TransferError::Protocol(line.chars().take(200).collect()),
+    }
+}
+
+async fn connect(server: &str, timeout: Duration) -> Result<TcpStream, TransferError> {
+    let failed = |error: String| TransferError::Connect {
+        server: server.to_owned(),
+        error,
+    };
+    match tokio::time::timeout(timeout, TcpStream::connect(server)).await {
+        Ok(Ok(stream)) => {
+            let _ = stream.set_nodelay(true);
+            Ok(stream)
+        }
+        Ok(Err(e)) => Err(failed(e.to_string())),
+        Err(_) => Err(failed("timed out".into())),
+    }
+}
+
+/// What a worker needs besides its own job.
+#[derive(Debug, Clone)]
+pub(crate) struct Worker {
+    pub server: String,
+    pub connect_timeout: Duration,
+    /// A data connection that moves nothing for this long is given up (and retried).
+    pub idle: Duration,
+    pub events: mpsc::UnboundedSender<Event>,
+    pub reports: mpsc::UnboundedSender<Report>,
+    pub run: u64,
+}
+
+/// One upload attempt: `FILE_PUT:` and the bytes from `offset` on a new connection.
+#[derive(Debug)]
+pub(crate) struct Upload {
+    pub id: TransferId,
+    pub path: PathBuf,
+    pub size: u64,
+    pub token: String,
+    pub offset: u64,
+}
+
+/// One download attempt: `FILE_GET:` on a new connection into `<dest>.part`, then verify and rename.
+#[derive(Debug)]
+pub(crate) struct Download {
+    pub id: TransferId,
+    pub dest: PathBuf,
+    pub size: u64,
+    pub sha256: String,
+    pub token: String,
+}
+
+/// Runs `io`, giving up after `idle` as a broken connection would.
+async fn within<T>(
+    idle: Duration,
+    io: impl Future<Output = std::io::Result<T>>,
+) -> std::io::Result<T> {
+    tokio::time::timeout(idle, io)
+        .await
+        .unwrap_or_else(|_| Err(std::io::Error::other(format!("nothing moved for {idle:?}"))))
+}
+
+impl Worker {
+    pub(crate) async fn upload(self, job: Upload) {
+        let mut moved = false;
+        let result = self.try_upload(&job, &mut moved).await.map(|()| None);
+        let _ = self.reports.send(Report::Finished {
+            id: job.id,
+            run: self.run,
+            result,
+            moved,
+        });
+    }
+
+    async fn try_upload(&self, job: &Upload, moved: &mut bool) -> Result<(), TransferError> {
+        let mut file = tokio::fs::File::open(&job.path)
+            .await
+            .map_err(|e| TransferError::read(&job.path, e))?;
+        let now = file
+            .metadata()
+            .await
+            .map_err(|e| TransferError::read(&job.path, e))?
+            .len();
+        if now != job.size {
+            return Err(TransferError::Changed { was: job.size, now });
+        }
+        if job.offset > job.size {
+            return Err(TransferError::Protocol(format!(
+                "the server wants bytes from {} of a {}-byte file",
+                job.offset, job.size
+            )));
+        }
+        file.seek(std::io::SeekFrom::Start(job.offset))
+            .await
+            .map_err(|e| TransferError::read(&job.path, e))?;
+        let stream = connect(&self.server, self.connect_timeout).await?;
+        let (read, mut write) = stream.into_split();
+        let mut reader = tokio::io::BufReader::new(read);
+        let header = ClientMessage::FilePut {
+            token: job.token.clone(),
+            offset: job.offset,
+        };
+        let broke = |e: std::io::Error| TransferError::Interrupted(e.to_string());
+        write
+            .write_all(format!("{}\n", header.format()).as_bytes())
+            .await
+            .map_err(broke)?;
+        let _ = self.reports.send(Report::Started {
+            id: job.id.clone(),
+            run: self.run,
+            offset: job.offset,
+        });
+        let mut progress = Progress {
+            id: job.id.clone(),
+            total: job.size,
+            events: self.events.clone(),
+            last: None,
+        };
+        let mut sent = job.offset;
+        let mut buf = vec![0u8; CHUNK];
+        while sent < job.size {
+            let want = buf.len().min((job.size - sent) as usize);
+            let n = file
+                .read(&mut buf[..want])
+                .await
+                .map_err(|e| TransferError::read(&job.path, e))?;
+            if n == 0 {
+                return Err(TransferError::Changed {
+                    was: job.size,
+                    now: sent,
+                });
+            }
+            if let Err(e) = within(self.idle, write.write_all(&buf[..n])).await {
+                // The server may have refused the token and closed: its line says why, better than EPIPE.
+                return Err(match within(self.idle, read_reply(&mut reader)).await {
+                    Ok(Some(line)) => refusal(&line),
+                    _ => broke(e),
+                });
+            }
+            sent += n as u64;
+            *moved = true;
+            progress.report(sent);
+        }
+        write.flush().await.map_err(broke)?;
+        // The server verifies the whole file before it answers, which takes a while for a big one.
+        match within(self.idle, read_reply(&mut reader)).await {
+            Ok(Some(line)) => match ServerMessage::parse(&line) {
+                Ok(ServerMessage::FileState {
+                    state: FileState::Uploaded,
+                    ..
+                }) => Ok(()),
+                _ => Err(refusal(&line)),
+            },
+            Ok(None) => Err(TransferError::Interrupted(
+                "the server closed before confirming the upload".into(),
+            )),
+            Err(e) => Err(broke(e)),
+        }
+    }
+
+    pub(crate) async fn download(self, job: Download) {
+        let mut moved = false;
+        let result = self.try_download(&job, &mut moved).await.map(Some);
+        let _ = self.reports.send(Report::Finished {
+            id: job.id,
+            run: self.run,
+            result,
+            moved,
+        });
+    }
+
+    async fn try_download(
+        &self,
+        job: &Download,
+        moved: &mut bool,
+    ) -> Result<PathBuf, TransferError> {
+        let part = part_path(&job.dest);
+        if let Some(dir) = part.parent() {
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| TransferError::write(dir, e))?;
+        }
+        let mut out = tokio::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&part)
+            .await
+            .map_err(|e| TransferError::write(&part, e))?;
+        let mut have = out
+            .metadata()
+            .await
+            .map_err(|e| TransferError::read(&part, e))?
+            .len();
+        if have > job.size {
+            // Not a prefix of this file: start over.
+            out.set_len(0)
+                .await
+                .map_err(|e| TransferError::write(&part, e))?;
+            have = 0;
+        }
+        if have < job.size {
+            self.fetch(job, &part, &mut out, have, moved).await?;
+        }
+        out.sync_all()
+            .await
+            .map_err(|e| TransferError::write(&part, e))?;
+        drop(out);
+        let (check, want) = (part.clone(), job.sha256.clone());
+        let digest = tokio::task::spawn_blocking(move || hash_file(&check))
+            .await
+            .map_err(|e| TransferError::Read {
+                path: part.display().to_string(),
+                error: e.to_string(),
+            })??;
+        if digest.1 != want {
+            // No telling which bytes are wrong: the retry starts from nothing.
+            let _ = tokio::fs::remove_file(&part).await;
+            return Err(TransferError::Corrupt);
+        }
+        let dest = job.dest.clone();
+        tokio::task::spawn_blocking(move || {
+            let target = unique_path(&dest, false);
+            std::fs::rename(&part, &target).map_err(|e| TransferError::write(&target, e))?;
+            Ok(target)
+        })
+        .await
+        .map_err(|e| TransferError::Write {
+            path: job.dest.display().to_string(),
+            error: e.to_string(),
+        })?
+    }
+
+    async fn fetch(
+        &self,
+        job: &Download,
+        part: &Path,
+        out: &mut tokio::fs::File,
+        have: u64,
+        moved: &mut bool,
+    ) -> Result<(), TransferError> {
+        let broke = |e: std::io::Error| TransferError::Interrupted(e.to_string());
+        let mut stream = connect(&self.server, self.connect_timeout).await?;
+        let header = ClientMessage::FileGet {
+            token: job.token.clone(),
+            offset: have,
+        };
+        stream
+            .write_all(format!("{}\n", header.format()).as_bytes())
+            .await
+            .map_err(broke)?;
+        let mut reader = tokio::io::BufReader::with_capacity(CHUNK, stream);
+        let line = within(self.idle, read_reply(&mut reader))
+            .await
+            .map_err(broke)?
+            .ok_or_else(|| TransferError::Interrupted("the server closed at once".into()))?;
+        match ServerMessage::parse(&line) {
+            Ok(ServerMessage::FileProgress { bytes, total, .. })
+                if bytes == have && total == job.size => {}
+            _ => return Err(refusal(&line)),
+        }
+        let _ = self.reports.send(Report::Started {
+            id: job.id.clone(),
+            run: self.run,
+            offset: have,
+        });
+        let mut progress = Progress {
+            id: job.id.clone(),
+            total: job.size,
+            events: self.events.clone(),
+            last: None,
+        };
+        let mut got = have;
+        let mut buf = vec![0u8; CHUNK];
+        while got < job.size {
+            let want = buf.len().min((job.size - got) as usize);
+            let n = within(self.idle, reader.read(&mut buf[..want]))
+                .await
+                .map_err(broke)?;
+            if n == 0 {
+                out.flush()
+                    .await
+                    .map_err(|e| TransferError::write(part, e))?;
+                return Err(TransferError::Interrupted(format!(
+                    "the server stopped at byte {got} of {}",
+                    job.size
+                )));
+            }
+            out.write_all(&buf[..n])
+                .await
+                .map_err(|e| TransferError::write(part, e))?;
+            got += n as u64;
+            *moved = true;
+            progress.report(got);
+        }
+        out.flush()
+            .await
+            .map_err(|e| TransferError::write(part, e))?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_senders_name_never_becomes_a_path() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "_.._etc_passwd");
+        assert_eq!(safe_file_name(".."), "download");
+        assert_eq!(safe_file_name(".bashrc"), "bashrc");
+        assert_eq!(safe_file_name("a\\b:c"), "a_b_c");
+        assert_eq!(safe_file_name("CON.txt"), "_CON.txt");
+        assert_eq!(safe_file_name("报告 (final).pdf"), "报告 (final).pdf");
+        assert_eq!(safe_file_name("x\u{0}y"), "x_y");
+        assert!(safe_file_name(&"长".repeat(300)).len() <= 200);
+    }
+
+    #[test]
+    fn a_clashing_name_gets_a_number() {
+        let dir = tempfile::tempdir().unwrap();
+        let want = dir.path().join("report.pdf");
+        assert_eq!(unique_path(&want, true), want);
+        std::fs::write(&want, b"x").unwrap();
+        assert_eq!(unique_path(&want, true), dir.path().join("report (1).pdf"));
+        std::fs::write(part_path(&dir.path().join("report (1).pdf")), b"x").unwrap();
+        assert_eq!(unique_path(&want, true), dir.path().join("report (2).pdf"));
+        assert_eq!(unique_path(&want, false), dir.path().join("report (1).pdf"));
+    }
+
+    #[test]
+    fn offered_names_are_plain() {
+        assert_eq!(
+            offer_name(Path::new("/tmp/a b.txt")).as_deref(),
+            Some("a b.txt")
+        );
+        assert_eq!(offer_name(Path::new("/")), None);
+    }
+}
