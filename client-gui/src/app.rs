@@ -6,7 +6,8 @@
 //! [`Session`], which every window draws from, so a message arriving updates the friend list's badge, the
 //! recent list, the chat window and the titles at once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashSet};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use iced::{Element, Size, Subscription, Task, Theme, window};
@@ -15,11 +16,11 @@ use ququ_protocol::{Conv, ErrorCode};
 use crate::config::{self, Dirs, Settings};
 use crate::embedded::{self, Hosted};
 use crate::i18n::{Lang, Tr};
-use crate::model::{self, Connection, Delivery, Line, Session};
+use crate::model::{self, Connection, Delivery, FileItem, FileState, Line, Session};
 use crate::net::{self, ClientEvent, Command, StopReason};
 use crate::theme;
 use crate::window::{Ctx, chat, login, main};
-use crate::{avatar, fonts};
+use crate::{avatar, files, fonts};
 
 /// Starts the daemon with the shipped font as default and opens the login window.
 pub fn run() -> iced::Result {
@@ -61,6 +62,19 @@ pub enum Message {
     AvatarPicked(Option<std::path::PathBuf>),
     AvatarImported(Result<image::RgbaImage, String>),
     LocalPage(Conv, Result<Vec<net::Message>, String>),
+    /// Files to send to a conversation: what the Send file dialog returns (also what a drop gives).
+    FilesChosen(Conv, Vec<PathBuf>),
+    /// One chosen file, checked on disk (exists, is a file, its size).
+    FileChecked(window::Id, Conv, Result<files::Chosen, String>),
+    /// The Save as dialog's answer for a received file (`None`: the dialog was cancelled).
+    SaveTo(u64, Option<PathBuf>),
+    /// The transfers in the local store, read at login so bubbles show what happened before a restart.
+    TransfersLoaded(Result<Vec<net::Transfer>, String>),
+    Thumbnail(PathBuf, Result<image::RgbaImage, String>),
+    /// Opening a file or its folder with the OS finished (it failed if `Err`).
+    Launched(window::Id, Result<(), String>),
+    /// Files dragged over a window, dropped on it or taken away.
+    Drag(window::Id, window::Event),
 }
 
 #[derive(Debug)]
@@ -78,6 +92,10 @@ pub struct App {
     pub avatar: Option<image::RgbaImage>,
     pub hosting: Option<Hosted>,
     pub now: Instant,
+    /// Where Download puts files; `None` is the OS's Downloads folder (looked up off the UI thread).
+    pub downloads: Option<PathBuf>,
+    /// Thumbnails being made, so each is made once.
+    thumbs_pending: HashSet<PathBuf>,
     attempts: u64,
 }
 
@@ -106,6 +124,8 @@ impl App {
             avatar: None,
             hosting: None,
             now: Instant::now(),
+            downloads: None,
+            thumbs_pending: HashSet::new(),
             attempts: 0,
         }
     }
@@ -167,6 +187,14 @@ impl App {
             net::subscription(self.login.as_ref()).map(Message::Net),
             window::close_events().map(Message::WindowClosed),
             iced::system::theme_changes().map(Message::SystemTheme),
+            iced::event::listen_with(|event, _status, id| match event {
+                iced::Event::Window(
+                    e @ (window::Event::FileHovered(_)
+                    | window::Event::FileDropped(_)
+                    | window::Event::FilesHoveredLeft),
+                ) => Some(Message::Drag(id, e)),
+                _ => None,
+            }),
         ];
         // The countdown only needs a clock while it is counting.
         if matches!(self.conn, Connection::Reconnecting { .. }) {
@@ -222,7 +250,7 @@ impl App {
                     _ => None,
                 };
                 match event {
-                    Some(event) => self.on_chat_event(event),
+                    Some(event) => self.on_chat_event(id, event),
                     None => Task::none(),
                 }
             }
@@ -304,6 +332,159 @@ impl App {
                 Task::none()
             }
             Message::LocalPage(conv, page) => self.on_local_page(conv, page),
+            Message::FilesChosen(conv, paths) => {
+                let id = self.chat_window(&conv).unwrap_or(window::Id::unique());
+                Task::batch(paths.into_iter().map(|path| {
+                    let conv = conv.clone();
+                    Task::perform(files::check(path), move |r| {
+                        Message::FileChecked(id, conv.clone(), r.map_err(|e| e.to_string()))
+                    })
+                }))
+            }
+            Message::FileChecked(id, conv, checked) => self.on_file_checked(id, conv, checked),
+            Message::SaveTo(_, None) => Task::none(),
+            Message::SaveTo(file_id, Some(dest)) => {
+                self.send(Command::DownloadFile {
+                    file_id,
+                    dest: Some(dest),
+                });
+                Task::none()
+            }
+            Message::TransfersLoaded(loaded) => {
+                // Without them the bubbles still show what the messages say (sent / not downloaded).
+                let Some(session) = &mut self.session else {
+                    return Task::none();
+                };
+                let mut convs = HashSet::new();
+                for transfer in loaded.unwrap_or_default() {
+                    convs.insert(transfer.conv.clone());
+                    // Newest first: keep the newest of an id that was restarted.
+                    session
+                        .transfers
+                        .entry(transfer.id.clone())
+                        .or_insert(transfer);
+                }
+                for conv in &convs {
+                    session.refresh_files(conv);
+                }
+                Task::batch(
+                    convs
+                        .iter()
+                        .map(|c| self.make_thumbnails(c))
+                        .collect::<Vec<_>>(),
+                )
+            }
+            Message::Thumbnail(path, made) => {
+                self.thumbs_pending.remove(&path);
+                // A file that is not a picture after all keeps its type tile: nothing to tell the user.
+                if let (Ok(image), Some(session)) = (made, &mut self.session) {
+                    let (w, h) = image.dimensions();
+                    let handle = iced::widget::image::Handle::from_rgba(w, h, image.into_raw());
+                    session.thumbs.insert(path, handle);
+                }
+                Task::none()
+            }
+            Message::Launched(_, Ok(())) => Task::none(),
+            Message::Launched(id, Err(e)) => {
+                let text = format!("{} ({e})", self.tr().cannot_open);
+                self.chat_notice(id, text);
+                Task::none()
+            }
+            Message::Drag(id, event) => {
+                let message = match event {
+                    window::Event::FileHovered(_) => chat::Message::DragHover(true),
+                    window::Event::FilesHoveredLeft => chat::Message::DragHover(false),
+                    window::Event::FileDropped(path) => chat::Message::Dropped(path),
+                    _ => return Task::none(),
+                };
+                // Only chat windows take files; a drop on the friend list is ignored.
+                if matches!(self.windows.get(&id), Some(Window::Chat(_))) {
+                    self.update(Message::Chat(id, message))
+                } else {
+                    Task::none()
+                }
+            }
+        }
+    }
+
+    /// A chosen file passed its check: refuse it here if the server would (too large), else hand it to
+    /// the client, which hashes, offers and uploads it, and show its bubble at once.
+    fn on_file_checked(
+        &mut self,
+        id: window::Id,
+        conv: Conv,
+        checked: Result<files::Chosen, String>,
+    ) -> Task<Message> {
+        let tr = self.tr();
+        let lang = self.lang();
+        let chosen = match checked {
+            Ok(chosen) => chosen,
+            Err(e) => {
+                self.chat_notice(id, format!("{} ({e})", tr.file_unreadable));
+                return Task::none();
+            }
+        };
+        let Some(session) = &self.session else {
+            return Task::none();
+        };
+        if chosen.size > session.max_file {
+            let limit = model::human_size(session.max_file);
+            self.chat_notice(id, lang.file_too_large(&chosen.name, &limit));
+            return Task::none();
+        }
+        let Some(handle) = &self.handle else {
+            return Task::none();
+        };
+        let client_id = handle.send_file(conv.clone(), chosen.path.clone());
+        // The bubble shows at once; the client's transfer events take it from here.
+        if let Some(session) = &mut self.session {
+            session.apply_transfer(net::Transfer {
+                id: net::TransferId::Upload(client_id),
+                conv: conv.clone(),
+                file_id: None,
+                name: chosen.name,
+                size: chosen.size,
+                sha256: String::new(),
+                path: chosen.path,
+                bytes: 0,
+                state: model::TransferState::Offering,
+            });
+        }
+        Task::batch([self.make_thumbnails(&conv), self.scroll_to_end(&conv)])
+    }
+
+    /// Starts a thumbnail for every picture in `conv` that is whole on this device and has none yet.
+    fn make_thumbnails(&mut self, conv: &Conv) -> Task<Message> {
+        let Some(session) = &self.session else {
+            return Task::none();
+        };
+        let wanted: Vec<PathBuf> = session
+            .conversations
+            .get(conv)
+            .into_iter()
+            .flat_map(|c| c.lines.iter())
+            .filter_map(|l| l.file.as_ref().map(|f| (l.from == session.account, f)))
+            // Mine are whole from the start; a received one only once its download is complete.
+            .filter(|(mine, f)| f.is_image() && (*mine || f.state == FileState::Saved))
+            .map(|(_, f)| f)
+            .filter_map(|f| f.local.clone())
+            .filter(|p| !session.thumbs.contains_key(p) && !self.thumbs_pending.contains(p))
+            .collect();
+        let mut tasks = Vec::new();
+        for path in wanted {
+            if self.thumbs_pending.insert(path.clone()) {
+                let key = path.clone();
+                tasks.push(Task::perform(files::thumbnail(path), move |r| {
+                    Message::Thumbnail(key.clone(), r.map_err(|e| e.to_string()))
+                }));
+            }
+        }
+        Task::batch(tasks)
+    }
+
+    fn chat_notice(&mut self, id: window::Id, text: String) {
+        if let Some(Window::Chat(state)) = self.windows.get_mut(&id) {
+            state.notice = Some(text);
         }
     }
 
@@ -381,7 +562,7 @@ impl App {
         }
     }
 
-    fn on_chat_event(&mut self, event: chat::Event) -> Task<Message> {
+    fn on_chat_event(&mut self, id: window::Id, event: chat::Event) -> Task<Message> {
         match event {
             chat::Event::Send { conv, text } => {
                 self.send(Command::SendText {
@@ -395,6 +576,54 @@ impl App {
                 Task::none()
             }
             chat::Event::LoadEarlier { conv } => self.load_history(&conv),
+            chat::Event::PickFiles { conv } => Task::perform(
+                files::pick_files(self.tr().choose_files.to_owned()),
+                move |paths| Message::FilesChosen(conv.clone(), paths),
+            ),
+            chat::Event::SendFiles { conv, paths } => {
+                self.update(Message::FilesChosen(conv, paths))
+            }
+            chat::Event::File(action) => self.on_file_action(id, action),
+        }
+    }
+
+    fn on_file_action(&mut self, id: window::Id, action: chat::FileAction) -> Task<Message> {
+        use chat::FileAction as A;
+        match action {
+            A::Pause(key) => {
+                self.send(Command::PauseTransfer(key));
+                Task::none()
+            }
+            A::Resume(key) => {
+                self.send(Command::ResumeTransfer(key));
+                Task::none()
+            }
+            A::Cancel(key) => {
+                self.send(Command::CancelTransfer(key));
+                Task::none()
+            }
+            A::Reject { file_id } => {
+                self.send(Command::RejectFile { file_id });
+                Task::none()
+            }
+            A::Download { file_id, .. } => {
+                // The client picks a free name there (`name (1).ext`) and reports the final path.
+                self.send(Command::DownloadFile {
+                    file_id,
+                    dest: self.downloads.clone(),
+                });
+                Task::none()
+            }
+            A::SaveAs { file_id, name } => Task::perform(
+                files::pick_save(self.tr().save_file.to_owned(), name),
+                move |dest| Message::SaveTo(file_id, dest),
+            ),
+            A::Open(path) => Task::perform(files::open(path), move |r| {
+                Message::Launched(id, r.map_err(|e| e.to_string()))
+            }),
+            A::Reveal(path) => Task::perform(files::reveal(path), move |r| {
+                Message::Launched(id, r.map_err(|e| e.to_string()))
+            }),
         }
     }
 
@@ -436,26 +665,32 @@ impl App {
         let Some(session) = &mut self.session else {
             return Task::none();
         };
-        let conversation = session.conversations.entry(conv.clone()).or_default();
         let page = page.unwrap_or_default();
         let full = page.len() >= net::PAGE as usize;
+        let conversation = session.conversations.entry(conv.clone()).or_default();
         for message in page {
             conversation.upsert(line_from(message));
         }
-        if full {
+        let ask_server = if full {
             conversation.loading = false;
             conversation.more_before = true;
+            None
         } else if online {
             // Local history is exhausted: the server may have older messages (another device's, or from
             // before this one was installed). The answer comes back as a History event.
-            let before = conversation.oldest_id().unwrap_or(0);
-            self.send(Command::LoadHistory { conv, before });
+            Some(conversation.oldest_id().unwrap_or(0))
         } else {
             // Offline: offer the link again for when the connection is back.
             conversation.loading = false;
             conversation.more_before = true;
+            None
+        };
+        session.refresh_files(&conv);
+        let thumbs = self.make_thumbnails(&conv);
+        if let Some(before) = ask_server {
+            self.send(Command::LoadHistory { conv, before });
         }
-        Task::none()
+        thumbs
     }
 
     /// Opens the chat window for `conv`, or focuses it if it is open already.
@@ -652,14 +887,21 @@ impl App {
                 if self.session.is_none() {
                     let mut session = Session::new(account, nickname);
                     session.max_text = limits.text as usize;
+                    session.max_file = limits.file;
                     self.session = Some(session);
                     let login = self.login_window();
                     let main = self.open_main();
                     let avatar =
                         Task::perform(avatar::load(self.avatar_dir()), Message::AvatarLoaded);
+                    let transfers = match &self.handle {
+                        Some(handle) => Task::perform(handle.store().transfers(), |r| {
+                            Message::TransfersLoaded(r.map_err(|e| e.to_string()))
+                        }),
+                        None => Task::none(),
+                    };
                     let close = login.map_or_else(Task::none, window::close);
                     // Open the main window before closing the login one: the daemon never has zero windows.
-                    return main.chain(close).chain(avatar);
+                    return main.chain(close).chain(Task::batch([avatar, transfers]));
                 } else if let Some(session) = &mut self.session {
                     session.nickname = nickname;
                 }
@@ -702,6 +944,7 @@ impl App {
                         .entry(conv.clone())
                         .or_default()
                         .upsert(line_from(message));
+                    session.refresh_files(&conv);
                     if incoming && fresh {
                         if open {
                             self.send(Command::MarkRead { conv: conv.clone() });
@@ -710,7 +953,23 @@ impl App {
                         }
                     }
                 }
-                return self.scroll_to_end(&conv);
+                return Task::batch([self.make_thumbnails(&conv), self.scroll_to_end(&conv)]);
+            }
+            ClientEvent::Transfer(transfer) => {
+                let conv = transfer.conv.clone();
+                if let Some(session) = &mut self.session {
+                    session.apply_transfer(transfer);
+                }
+                return self.make_thumbnails(&conv);
+            }
+            ClientEvent::TransferProgress { id, bytes, .. } => {
+                if let Some(session) = &mut self.session
+                    && let Some(transfer) = session.transfers.get_mut(&id)
+                {
+                    transfer.bytes = bytes;
+                    let conv = transfer.conv.clone();
+                    session.refresh_files(&conv);
+                }
             }
             ClientEvent::Unread { conv, unread } => {
                 let open = self.chat_window(&conv).is_some();
@@ -728,14 +987,16 @@ impl App {
                 more,
             } => {
                 if let Some(session) = &mut self.session {
-                    let conversation = session.conversations.entry(conv).or_default();
+                    let conversation = session.conversations.entry(conv.clone()).or_default();
                     conversation.loading = false;
                     conversation.loaded = true;
                     conversation.more_before = more;
                     for message in messages {
                         conversation.upsert(line_from(message));
                     }
+                    session.refresh_files(&conv);
                 }
+                return self.make_thumbnails(&conv);
             }
             ClientEvent::Presence { account, presence } => {
                 if let Some(session) = &mut self.session {
@@ -963,7 +1224,21 @@ fn sanitize(account: &str) -> String {
 }
 
 fn line_from(m: net::Message) -> Line {
+    let mine = m.is_mine();
     Line {
+        // Where the file stands comes from its transfer (`Session::refresh_files`); without one, mine is
+        // on the server and theirs waits for me.
+        file: m.file.map(|f| FileItem {
+            file_id: Some(f.file_id),
+            name: f.name,
+            size: f.size,
+            state: if mine {
+                FileState::Sent
+            } else {
+                FileState::Offered
+            },
+            local: None,
+        }),
         local_id: Some(m.local_id),
         id: m.server_id,
         client_id: m.client_id,

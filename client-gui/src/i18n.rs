@@ -116,6 +116,42 @@ impl Lang {
         }
     }
 
+    pub fn uploading(self, percent: u32) -> String {
+        match self {
+            Lang::En => format!("Uploading {percent}%"),
+            Lang::Zh => format!("正在发送 {percent}%"),
+        }
+    }
+
+    pub fn downloading(self, percent: u32) -> String {
+        match self {
+            Lang::En => format!("Downloading {percent}%"),
+            Lang::Zh => format!("正在下载 {percent}%"),
+        }
+    }
+
+    pub fn paused_at(self, percent: u32) -> String {
+        match self {
+            Lang::En => format!("Paused at {percent}%"),
+            Lang::Zh => format!("已暂停 {percent}%"),
+        }
+    }
+
+    /// A failed transfer's state line, with the client's reason.
+    pub fn file_failed_because(self, reason: &str) -> String {
+        match self {
+            Lang::En => format!("{} ({reason})", EN.file_failed),
+            Lang::Zh => format!("{}（{reason}）", ZH.file_failed),
+        }
+    }
+
+    pub fn file_too_large(self, name: &str, limit: &str) -> String {
+        match self {
+            Lang::En => format!("{name} is larger than the server allows ({limit})."),
+            Lang::Zh => format!("“{name}”超过了服务器允许的大小（{limit}）。"),
+        }
+    }
+
     pub fn request_sent_to(self, account: &str) -> String {
         match self {
             Lang::En => format!("Request sent to {account}."),
@@ -220,6 +256,28 @@ pub struct Tr {
     pub owner_cannot_leave: &'static str,
     pub image_failed: &'static str,
     pub hosting_failed: &'static str,
+    pub send_file: &'static str,
+    pub choose_files: &'static str,
+    pub save_file: &'static str,
+    pub drop_to_send: &'static str,
+    pub file_word: &'static str,
+    pub file_sent: &'static str,
+    pub file_delivered: &'static str,
+    pub file_offered: &'static str,
+    pub file_saved: &'static str,
+    pub file_rejected_by_peer: &'static str,
+    pub file_rejected: &'static str,
+    pub file_cancelled: &'static str,
+    pub file_expired: &'static str,
+    pub file_failed: &'static str,
+    pub pause: &'static str,
+    pub resume: &'static str,
+    pub download: &'static str,
+    pub save_as: &'static str,
+    pub open: &'static str,
+    pub show_in_folder: &'static str,
+    pub file_unreadable: &'static str,
+    pub cannot_open: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -316,6 +374,28 @@ static EN: Tr = Tr {
     owner_cannot_leave: "The owner cannot leave their own group.",
     image_failed: "That image could not be read.",
     hosting_failed: "Could not start a server here.",
+    send_file: "Send file",
+    choose_files: "Choose files to send",
+    save_file: "Save file",
+    drop_to_send: "Drop files here to send them",
+    file_word: "File",
+    file_sent: "Sent",
+    file_delivered: "Downloaded by recipient",
+    file_offered: "Not downloaded",
+    file_saved: "Downloaded",
+    file_rejected_by_peer: "Rejected by recipient",
+    file_rejected: "Rejected",
+    file_cancelled: "Cancelled",
+    file_expired: "Expired",
+    file_failed: "Transfer failed",
+    pause: "Pause",
+    resume: "Resume",
+    download: "Download",
+    save_as: "Save as…",
+    open: "Open",
+    show_in_folder: "Show in folder",
+    file_unreadable: "That file cannot be read.",
+    cannot_open: "It could not be opened.",
 };
 
 static ZH: Tr = Tr {
@@ -412,6 +492,28 @@ static ZH: Tr = Tr {
     owner_cannot_leave: "群主不能退出自己的群。",
     image_failed: "无法读取这张图片。",
     hosting_failed: "无法在本机启动服务器。",
+    send_file: "发送文件",
+    choose_files: "选择要发送的文件",
+    save_file: "保存文件",
+    drop_to_send: "松开鼠标即可发送文件",
+    file_word: "文件",
+    file_sent: "已发送",
+    file_delivered: "对方已接收",
+    file_offered: "未下载",
+    file_saved: "已下载",
+    file_rejected_by_peer: "对方已拒收",
+    file_rejected: "已拒收",
+    file_cancelled: "已取消",
+    file_expired: "已过期",
+    file_failed: "传输失败",
+    pause: "暂停",
+    resume: "继续",
+    download: "下载",
+    save_as: "另存为…",
+    open: "打开",
+    show_in_folder: "打开文件夹",
+    file_unreadable: "无法读取这个文件。",
+    cannot_open: "无法打开。",
 };
 
 #[cfg(test)]

@@ -11,6 +11,7 @@
 //! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Handle`], then typed events.
 //! - [`model`] — the app's own view-model (friends, groups, conversations, delivery and connection state).
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.
+//! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, open / show in folder.
 //! - [`embedded`] — offering to host a server on this computer when nothing listens at a local address.
 //! - [`i18n`] — Chinese and English strings, picked from the system locale.
 //! - [`theme`] — QQ-blue light and dark themes following the OS, and widget styles.
@@ -21,6 +22,7 @@ pub mod app;
 pub mod avatar;
 pub mod config;
 pub mod embedded;
+pub mod files;
 pub mod fonts;
 pub mod i18n;
 pub mod model;

@@ -2,6 +2,7 @@
 //! change shape whenever the protocol or the headless client does.
 
 use std::collections::{BTreeMap, HashMap};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use ququ_protocol::{Conv, Millis, Presence, Role};
@@ -109,6 +110,156 @@ pub struct Line {
     pub time: Millis,
     pub text: String,
     pub delivery: Delivery,
+    /// Set for a file offer: the bubble shows the file instead of `text`.
+    pub file: Option<FileItem>,
+}
+
+impl Line {
+    /// One line of text for lists and previews: the text, or the file's name behind a marker.
+    pub fn preview(&self, file_word: &str) -> String {
+        match &self.file {
+            Some(file) => format!("[{file_word}] {}", file.name),
+            None => self.text.clone(),
+        }
+    }
+}
+
+/// A file in a message bubble: what the sender offered and how far it is on this device.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileItem {
+    /// The server's id for the file, once the offer is stored; what Download and Reject name.
+    pub file_id: Option<u64>,
+    /// The sender's name for the file; for display only, never used as a path as it stands.
+    pub name: String,
+    pub size: u64,
+    pub state: FileState,
+    /// This device's copy: the file I am sending, or where I saved one I received. Thumbnails and
+    /// Open / Show in folder use it.
+    pub local: Option<PathBuf>,
+}
+
+impl FileItem {
+    /// Fraction done while bytes move, for the progress bar.
+    pub fn progress(&self) -> Option<f32> {
+        match self.state {
+            FileState::Uploading { done, .. } | FileState::Downloading { done, .. } => {
+                Some(if self.size == 0 {
+                    1.0
+                } else {
+                    (done as f64 / self.size as f64).clamp(0.0, 1.0) as f32
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether the file can be drawn as a picture, judged by its name (the bytes are checked when the
+    /// thumbnail is made, off the UI thread).
+    pub fn is_image(&self) -> bool {
+        is_image_name(&self.name)
+    }
+}
+
+/// A file transfer, and which one: the headless client's own types, shown as they are.
+pub use ququ_client::{Transfer, TransferId, TransferState};
+
+/// Image types the `image` crate here decodes (its codecs are picked in the workspace manifest).
+pub fn is_image_name(name: &str) -> bool {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    matches!(
+        ext.as_deref(),
+        Some("png" | "jpg" | "jpeg" | "gif" | "webp")
+    )
+}
+
+/// Where a file stands, from this device's side. Mine go Uploading → Sent → DeliveredToPeer; theirs go
+/// Offered → Downloading → Saved. Either may end Rejected, Cancelled, Expired or Failed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FileState {
+    /// Mine: bytes going up. `done` bytes are on the server.
+    Uploading {
+        done: u64,
+        paused: bool,
+    },
+    /// Mine: every byte is on the server; the recipient may download it.
+    Sent,
+    /// Mine: a recipient has downloaded it.
+    DeliveredToPeer,
+    /// Theirs: waiting for me to download or reject it.
+    Offered,
+    /// Theirs: bytes coming down into `FileItem::local`.
+    Downloading {
+        done: u64,
+        paused: bool,
+    },
+    /// Theirs: saved at `FileItem::local`.
+    Saved,
+    Rejected,
+    /// Withdrawn by the sender (or by me, for mine).
+    Cancelled,
+    /// The server no longer keeps it.
+    Expired,
+    /// The transfer stopped on an error; the words say why.
+    Failed(String),
+}
+
+impl FileState {
+    /// How a transfer's state reads in a bubble (its `bytes` kept current by progress events).
+    pub fn of_transfer(transfer: &Transfer) -> FileState {
+        let (upload, bytes) = (transfer.is_upload(), transfer.bytes);
+        let moving = |paused| {
+            if upload {
+                FileState::Uploading {
+                    done: bytes,
+                    paused,
+                }
+            } else {
+                FileState::Downloading {
+                    done: bytes,
+                    paused,
+                }
+            }
+        };
+        match &transfer.state {
+            TransferState::Offering
+            | TransferState::Requesting
+            | TransferState::Uploading
+            | TransferState::Downloading => moving(false),
+            TransferState::Paused => moving(true),
+            TransferState::Done if upload => FileState::Sent,
+            TransferState::Done => FileState::Saved,
+            TransferState::Failed { reason } => FileState::Failed(reason.clone()),
+            TransferState::Cancelled => FileState::Cancelled,
+            TransferState::Rejected => FileState::Rejected,
+            TransferState::Expired => FileState::Expired,
+            TransferState::RecipientDownloaded => FileState::DeliveredToPeer,
+        }
+    }
+}
+
+/// "1.2 MB": one decimal below ten units, none above, 1024-based like file managers on Windows (and
+/// QQ). Bytes are shown whole.
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KB", "MB", "GB", "TB"];
+    if bytes < 1024 {
+        return format!("{bytes} B");
+    }
+    let mut value = bytes as f64;
+    let mut unit = 0;
+    while value >= 1024.0 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    // 1023.96 KB would print as "1024 KB"; say "1.0 MB" instead.
+    if value >= 1023.95 && unit < UNITS.len() - 1 {
+        value /= 1024.0;
+        unit += 1;
+    }
+    if value < 10.0 {
+        format!("{value:.1} {}", UNITS[unit])
+    } else {
+        format!("{value:.0} {}", UNITS[unit])
+    }
 }
 
 /// The messages of one conversation that the app has seen, oldest first.
@@ -141,6 +292,14 @@ impl Conversation {
             }
             if existing.delivery != Delivery::Sent {
                 existing.delivery = line.delivery;
+            }
+            // A file's state moves on (uploaded, downloaded, …); keep a local copy already known.
+            if let Some(mut file) = line.file {
+                if let Some(old) = &existing.file {
+                    file.local = file.local.or_else(|| old.local.clone());
+                    file.file_id = file.file_id.or(old.file_id);
+                }
+                existing.file = Some(file);
             }
             return;
         }
@@ -199,6 +358,12 @@ pub struct Session {
     pub unread: HashMap<Conv, u32>,
     /// Longest message text the server accepts, in characters.
     pub max_text: usize,
+    /// Largest file the server accepts, in bytes.
+    pub max_file: u64,
+    /// Every transfer this device knows (from the local store at login, then live), with the bytes done.
+    pub transfers: HashMap<TransferId, Transfer>,
+    /// Thumbnails of image files, keyed by this device's copy; made off the UI thread once each.
+    pub thumbs: HashMap<PathBuf, iced::widget::image::Handle>,
 }
 
 impl Session {
@@ -207,6 +372,7 @@ impl Session {
             account,
             nickname,
             max_text: 8000,
+            max_file: 1 << 30,
             ..Session::default()
         }
     }
@@ -252,6 +418,76 @@ impl Session {
 
     pub fn unread(&self, conv: &Conv) -> u32 {
         self.unread.get(conv).copied().unwrap_or(0)
+    }
+
+    /// Records a transfer (new, changed, or progress in `bytes`) and shows it on its file bubble; an
+    /// upload not yet stored by the server gets a bubble of its own, as mine are shown while they go up.
+    pub fn apply_transfer(&mut self, transfer: Transfer) {
+        let conv = transfer.conv.clone();
+        if let TransferId::Upload(client_id) = &transfer.id {
+            let conversation = self.conversations.entry(conv.clone()).or_default();
+            if !conversation
+                .lines
+                .iter()
+                .any(|l| &l.client_id == client_id && l.from == self.account)
+            {
+                conversation.upsert(Line {
+                    local_id: None,
+                    id: None,
+                    client_id: client_id.clone(),
+                    from: self.account.clone(),
+                    time: now_millis(),
+                    text: transfer.name.clone(),
+                    delivery: Delivery::Sending,
+                    file: Some(FileItem {
+                        file_id: transfer.file_id,
+                        name: transfer.name.clone(),
+                        size: transfer.size,
+                        state: FileState::Uploading {
+                            done: 0,
+                            paused: false,
+                        },
+                        local: None,
+                    }),
+                });
+            }
+        }
+        self.transfers.insert(transfer.id.clone(), transfer);
+        self.refresh_files(&conv);
+    }
+
+    /// Brings the file bubbles of `conv` in line with the known transfers: a file with no transfer here is
+    /// sent (mine) or waiting for me (theirs).
+    pub fn refresh_files(&mut self, conv: &Conv) {
+        let Some(conversation) = self.conversations.get_mut(conv) else {
+            return;
+        };
+        for line in &mut conversation.lines {
+            let mine = line.from == self.account;
+            let Some(file) = &mut line.file else {
+                continue;
+            };
+            let id = if mine {
+                TransferId::Upload(line.client_id.clone())
+            } else {
+                match file.file_id {
+                    Some(file_id) => TransferId::Download(file_id),
+                    None => continue,
+                }
+            };
+            match self.transfers.get(&id) {
+                Some(t) => {
+                    file.state = FileState::of_transfer(t);
+                    file.file_id = file.file_id.or(t.file_id);
+                    // A download's path is its final name only once it is done (a `.part` until then).
+                    if mine || t.state == TransferState::Done {
+                        file.local = Some(t.path.clone());
+                    }
+                }
+                None if mine => file.state = FileState::Sent,
+                None => file.state = FileState::Offered,
+            }
+        }
     }
 
     /// The title of a conversation: a friend's display name or a group's name.
@@ -338,7 +574,58 @@ mod tests {
             time: 0,
             text: "x".into(),
             delivery,
+            file: None,
         }
+    }
+
+    #[test]
+    fn human_sizes() {
+        assert_eq!(human_size(0), "0 B");
+        assert_eq!(human_size(1023), "1023 B");
+        assert_eq!(human_size(1024), "1.0 KB");
+        assert_eq!(human_size(1_258_291), "1.2 MB");
+        assert_eq!(human_size(15 * 1024 * 1024), "15 MB");
+        assert_eq!(human_size(1024 * 1024 - 1), "1.0 MB");
+        assert_eq!(human_size(3 << 30), "3.0 GB");
+    }
+
+    #[test]
+    fn file_state_moves_on_and_keeps_the_local_copy() {
+        let mut c = Conversation::default();
+        let file = |state, local: Option<&str>| FileItem {
+            file_id: None,
+            name: "a.png".into(),
+            size: 10,
+            state,
+            local: local.map(PathBuf::from),
+        };
+        c.upsert(Line {
+            file: Some(file(
+                FileState::Uploading {
+                    done: 5,
+                    paused: false,
+                },
+                Some("/tmp/a.png"),
+            )),
+            ..line(None, "c1", Delivery::Sending)
+        });
+        assert_eq!(
+            c.lines[0].file.as_ref().and_then(FileItem::progress),
+            Some(0.5)
+        );
+        c.upsert(Line {
+            file: Some(FileItem {
+                file_id: Some(9),
+                ..file(FileState::Sent, None)
+            }),
+            ..line(Some(4), "c1", Delivery::Sent)
+        });
+        let f = c.lines[0].file.as_ref().unwrap();
+        assert_eq!(
+            (f.state.clone(), f.file_id, f.local.clone()),
+            (FileState::Sent, Some(9), Some(PathBuf::from("/tmp/a.png")))
+        );
+        assert!(f.is_image());
     }
 
     #[test]

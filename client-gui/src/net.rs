@@ -17,7 +17,7 @@ use ququ_protocol::Conv;
 
 pub use ququ_client::{
     Event as ClientEvent, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
-    StopReason, Store,
+    StopReason, Store, Transfer, TransferId,
 };
 
 /// Messages per history page, local or from the server.
@@ -134,6 +134,17 @@ pub enum Command {
     ListMembers {
         group: u64,
     },
+    /// `dest`: `None` for the Downloads folder, else the full path to save as.
+    DownloadFile {
+        file_id: u64,
+        dest: Option<PathBuf>,
+    },
+    PauseTransfer(TransferId),
+    ResumeTransfer(TransferId),
+    CancelTransfer(TransferId),
+    RejectFile {
+        file_id: u64,
+    },
     Logout,
     Shutdown,
 }
@@ -150,6 +161,12 @@ impl Handle {
     /// The local database, for reading history pages off the UI thread.
     pub fn store(&self) -> Store {
         self.0.store()
+    }
+
+    /// Sends a file (the client hashes, records, offers and uploads it); returns its client id, which
+    /// names the upload ([`TransferId::Upload`]) and its bubble.
+    pub fn send_file(&self, conv: Conv, path: PathBuf) -> String {
+        self.0.send_file(conv, path)
     }
 
     pub fn send(&self, command: Command) {
@@ -171,6 +188,13 @@ impl Handle {
             Command::JoinGroup { group } => h.join_group(group),
             Command::LeaveGroup { group } => h.leave_group(group),
             Command::ListMembers { group } => h.list_members(group),
+            Command::DownloadFile { file_id, dest } => {
+                h.download_file(file_id, dest);
+            }
+            Command::PauseTransfer(id) => h.pause_transfer(id),
+            Command::ResumeTransfer(id) => h.resume_transfer(id),
+            Command::CancelTransfer(id) => h.cancel_transfer(id),
+            Command::RejectFile { file_id } => h.reject_file(file_id),
             Command::Logout => h.logout(),
             Command::Shutdown => h.shutdown(),
         }

@@ -461,3 +461,82 @@ pub fn danger_button(theme: &Theme, status: button::Status) -> button::Style {
     style.text_color = Color::WHITE;
     style
 }
+
+/// A file bubble: a card on the chat area for both sides, as QQ draws files (a blue file card would
+/// hide the progress bar and the buttons).
+pub fn file_card(theme: &Theme) -> container::Style {
+    let bg = if is_dark(theme) {
+        color!(0x2b2d31)
+    } else {
+        Color::WHITE
+    };
+    container::Style {
+        background: Some(bg.into()),
+        text_color: Some(theme.palette().text),
+        border: Border {
+            radius: 10.0.into(),
+            width: 1.0,
+            color: divider(theme),
+        },
+        ..container::Style::default()
+    }
+}
+
+/// The file-type tile in a file bubble: a rounded square of the type's colour with white letters.
+pub fn file_icon(color: Color) -> impl Fn(&Theme) -> container::Style {
+    move |_| container::Style {
+        background: Some(color.into()),
+        text_color: Some(Color::WHITE),
+        border: Border {
+            radius: 6.0.into(),
+            ..Border::default()
+        },
+        ..container::Style::default()
+    }
+}
+
+/// A transfer's progress: QQ blue on a track that shows in both modes; amber while paused.
+pub fn transfer_progress(paused: bool) -> impl Fn(&Theme) -> iced::widget::progress_bar::Style {
+    move |theme| {
+        let track = if is_dark(theme) {
+            color!(0x3a3d44)
+        } else {
+            color!(0xe5e6eb)
+        };
+        iced::widget::progress_bar::Style {
+            background: track.into(),
+            bar: if paused {
+                theme.palette().warning
+            } else {
+                theme.palette().primary
+            }
+            .into(),
+            border: Border {
+                radius: 2.0.into(),
+                ..Border::default()
+            },
+        }
+    }
+}
+
+/// What covers a chat window while files are dragged over it.
+pub fn drop_zone(theme: &Theme) -> container::Style {
+    let primary = theme.palette().primary;
+    container::Style {
+        background: Some(
+            if is_dark(theme) {
+                color!(0x1b2633)
+            } else {
+                color!(0xeaf5ff)
+            }
+            .into(),
+        ),
+        text_color: Some(primary),
+        border: Border {
+            radius: 10.0.into(),
+            width: 2.0,
+            color: primary,
+        },
+        ..container::Style::default()
+    }
+}

@@ -18,6 +18,7 @@ use iced_test::selector::id;
 use ququ::app::{App, Message, Window};
 use ququ::config::Dirs;
 use ququ::i18n::Lang;
+use ququ::model::FileState;
 use ququ::window::{login, main};
 use ququ::{fonts, net};
 use ququ_protocol::{Conv, Presence};
@@ -835,4 +836,170 @@ fn remark_delete_and_local_history_paging() {
             .as_ref()
             .is_some_and(|s| !s.friends.contains_key("alice"))
     });
+}
+
+#[test]
+fn send_a_file_and_download_it() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut alice = Client::new(&rt, &server);
+    alice.log_in(&rt, "alice", "secret123", true);
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+    let downloads = tempfile::tempdir().expect("temp dir");
+    bob.app.downloads = Some(downloads.path().to_path_buf());
+    let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
+    send(
+        &bob,
+        net::Command::AddFriend {
+            account: "alice".into(),
+            note: String::new(),
+        },
+    );
+    alice.pump_until(&rt, "the request", |app| {
+        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+    });
+    send(
+        &alice,
+        net::Command::AcceptFriend {
+            account: "bob".into(),
+        },
+    );
+    alice.pump_until(&rt, "bob as a friend", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("bob"))
+    });
+    bob.pump_until(&rt, "alice as a friend", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("alice"))
+    });
+
+    // A picture with noise in it, so it is a few hundred KB that do not compress away.
+    let pictures = tempfile::tempdir().expect("temp dir");
+    let photo = pictures.path().join("山顶.png");
+    let mut seed = 0x2545_f491_u32;
+    image::RgbaImage::from_fn(300, 200, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        image::Rgba(seed.to_le_bytes())
+    })
+    .save(&photo)
+    .expect("write png");
+    let sent = std::fs::read(&photo).expect("read png");
+
+    // Alice opens the chat and picks the file (the message the Send file dialog's answer produces).
+    let bob_conv = Conv::User("bob".into());
+    let task = alice.app.open_chat(bob_conv.clone());
+    alice.run(&rt, task);
+    let chat = alice.chat_window(&bob_conv).expect("chat window");
+    assert!(alice.shows(chat, "Send file"), "the toolbar offers files");
+    alice.update(
+        &rt,
+        Message::FilesChosen(bob_conv.clone(), vec![photo.clone()]),
+    );
+    let my_file = |app: &App| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&bob_conv))
+            .and_then(|c| c.lines.iter().find_map(|l| l.file.clone()))
+    };
+    assert!(my_file(&alice.app).is_some(), "the bubble shows at once");
+    alice.pump_until(&rt, "the upload", |app| {
+        my_file(app).is_some_and(|f| f.state == FileState::Sent)
+    });
+    assert!(alice.shows(chat, "山顶.png"));
+    assert!(
+        alice
+            .app
+            .session
+            .as_ref()
+            .is_some_and(|s| s.thumbs.contains_key(&photo)),
+        "a thumbnail of the picture being sent"
+    );
+
+    // Bob sees the offer in his chat window and presses Download.
+    let alice_conv = Conv::User("alice".into());
+    let their_file = |app: &App| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(&alice_conv))
+            .and_then(|c| c.lines.iter().find_map(|l| l.file.clone()))
+    };
+    bob.pump_until(&rt, "the offer", |app| {
+        their_file(app).is_some_and(|f| f.state == FileState::Offered)
+    });
+    let task = bob.app.open_chat(alice_conv.clone());
+    bob.run(&rt, task);
+    let bob_chat = bob.chat_window(&alice_conv).expect("bob's chat window");
+    bob.drain(&rt);
+    assert!(bob.shows(bob_chat, "山顶.png"));
+    let size = ququ::model::human_size(sent.len() as u64);
+    assert!(bob.shows(bob_chat, &size), "the size, as {size}");
+    assert!(bob.shows(bob_chat, "Not downloaded"));
+    bob.interact(&rt, bob_chat, |ui| {
+        ui.click("Download").expect("download button");
+    });
+    bob.pump_until(&rt, "the download", |app| {
+        their_file(app).is_some_and(|f| f.state == FileState::Saved)
+    });
+    let saved = their_file(&bob.app)
+        .and_then(|f| f.local)
+        .expect("where it was saved");
+    assert!(saved.starts_with(downloads.path()), "{}", saved.display());
+    assert_eq!(std::fs::read(&saved).expect("read download"), sent);
+    assert!(bob.shows(bob_chat, "Show in folder"));
+    bob.pump_until(&rt, "the thumbnail", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.thumbs.contains_key(&saved))
+    });
+
+    // Alice learns that Bob has it.
+    alice.pump_until(&rt, "delivery to bob", |app| {
+        my_file(app).is_some_and(|f| f.state == FileState::DeliveredToPeer)
+    });
+    assert!(alice.shows(chat, "Downloaded by recipient"));
+
+    // A file dragged over the window is announced, and dropping it sends it; Bob rejects this one.
+    let notes = pictures.path().join("notes.txt");
+    std::fs::write(&notes, "路线：北门 → 山顶\n").expect("write notes");
+    alice.update(
+        &rt,
+        Message::Drag(chat, window::Event::FileHovered(notes.clone())),
+    );
+    assert!(alice.shows(chat, "Drop files here to send them"));
+    alice.update(
+        &rt,
+        Message::Drag(chat, window::Event::FileDropped(notes.clone())),
+    );
+    assert!(!alice.shows(chat, "Drop files here to send them"));
+    let file_named = |app: &App, conv: &Conv, name: &str| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.conversations.get(conv))
+            .and_then(|c| {
+                c.lines
+                    .iter()
+                    .filter_map(|l| l.file.clone())
+                    .find(|f| f.name == name)
+            })
+    };
+    bob.pump_until(&rt, "the second offer", |app| {
+        file_named(app, &alice_conv, "notes.txt").is_some_and(|f| f.state == FileState::Offered)
+    });
+    bob.interact(&rt, bob_chat, |ui| {
+        ui.click("Reject").expect("reject button");
+    });
+    alice.pump_until(&rt, "the rejection", |app| {
+        file_named(app, &bob_conv, "notes.txt").is_some_and(|f| f.state == FileState::Rejected)
+    });
+    assert!(alice.shows(chat, "Rejected by recipient"));
 }

@@ -13,7 +13,8 @@ use ququ::config::Dirs;
 use ququ::fonts;
 use ququ::i18n::Lang;
 use ququ::model::{
-    Connection, Conversation, Delivery, Friend, Group, Line, Member, Request, Session, now_millis,
+    Connection, Conversation, Delivery, FileItem, FileState, Friend, Group, Line, Member, Request,
+    Session, now_millis,
 };
 use ququ::theme::{self, ThemePref};
 use ququ::window::{chat, login, main};
@@ -53,7 +54,186 @@ fn line(n: i64, from: &str, minutes_ago: u64, text: &str, delivery: Delivery) ->
         time: now_millis().saturating_sub(minutes_ago * 60_000),
         text: text.into(),
         delivery,
+        file: None,
     }
+}
+
+/// A file bubble: `mine` files are from xiaoming.
+fn file_line(
+    n: i64,
+    from: &str,
+    name: &str,
+    size: u64,
+    state: FileState,
+    local: Option<&str>,
+) -> Line {
+    Line {
+        file: Some(FileItem {
+            file_id: Some(n as u64),
+            name: name.into(),
+            size,
+            state,
+            local: local.map(PathBuf::from),
+        }),
+        ..line(n, from, 5, name, Delivery::Sent)
+    }
+}
+
+/// A made-up photo for the thumbnails: sky, sun and two mountains, drawn pixel by pixel.
+fn demo_photo(w: u32, h: u32) -> image::RgbaImage {
+    image::RgbaImage::from_fn(w, h, |x, y| {
+        let (fx, fy) = (x as f32 / w as f32, y as f32 / h as f32);
+        let ridge1 = 0.45 + (fx - 0.3).abs() * 0.9;
+        let ridge2 = 0.6 + (fx - 0.75).abs() * 0.7;
+        let sun = ((fx - 0.78).powi(2) + (fy - 0.22).powi(2)).sqrt() < 0.07;
+        let [r, g, b] = if fy > ridge2 {
+            [46, 110, 64]
+        } else if fy > ridge1 {
+            [88, 120, 150]
+        } else if sun {
+            [255, 214, 102]
+        } else {
+            let t = fy / 0.6;
+            [
+                (90.0 + 100.0 * t) as u8,
+                (160.0 + 60.0 * t) as u8,
+                (235.0 + 15.0 * t).min(255.0) as u8,
+            ]
+        };
+        image::Rgba([r, g, b, 255])
+    })
+}
+
+/// Two conversations full of files: one with transfers under way, one with finished ones.
+fn add_files(s: &mut Session, lang: Lang) {
+    let zh = lang == Lang::Zh;
+    let mut moving = Conversation {
+        loaded: true,
+        ..Conversation::default()
+    };
+    let mb = 1024 * 1024;
+    moving.upsert(file_line(
+        26,
+        "chen",
+        if zh {
+            "第三季度报告.pdf"
+        } else {
+            "Q3 report.pdf"
+        },
+        1_258_291,
+        FileState::Offered,
+        None,
+    ));
+    moving.upsert(file_line(
+        22,
+        "xiaoming",
+        "hiking-photos-2024.zip",
+        48 * mb,
+        FileState::Uploading {
+            done: 20 * mb,
+            paused: false,
+        },
+        Some("/home/xiaoming/hiking-photos-2024.zip"),
+    ));
+    moving.upsert(file_line(
+        23,
+        "chen",
+        if zh { "预算表.xlsx" } else { "budget.xlsx" },
+        3 * mb,
+        FileState::Downloading {
+            done: 2 * mb,
+            paused: false,
+        },
+        None,
+    ));
+    moving.upsert(file_line(
+        24,
+        "xiaoming",
+        "notes.txt",
+        52_000,
+        FileState::Uploading {
+            done: 36_000,
+            paused: true,
+        },
+        Some("/home/xiaoming/notes.txt"),
+    ));
+    moving.upsert(file_line(
+        25,
+        "chen",
+        "setup-tools.tar.gz",
+        700 * mb,
+        FileState::Failed(if zh {
+            "连接断开".into()
+        } else {
+            "connection lost".into()
+        }),
+        None,
+    ));
+    s.conversations.insert(Conv::User("chen".into()), moving);
+
+    let mut done = Conversation {
+        loaded: true,
+        ..Conversation::default()
+    };
+    let theirs_photo = "/home/xiaoming/Downloads/summit.jpg";
+    let my_photo = "/home/xiaoming/Pictures/sunrise.png";
+    s.thumbs.insert(
+        theirs_photo.into(),
+        iced::widget::image::Handle::from_rgba(360, 240, demo_photo(360, 240).into_raw()),
+    );
+    s.thumbs.insert(
+        my_photo.into(),
+        iced::widget::image::Handle::from_rgba(240, 320, demo_photo(240, 320).into_raw()),
+    );
+    done.upsert(file_line(
+        37,
+        "alice",
+        "summit.jpg",
+        2_400_000,
+        FileState::Saved,
+        Some(theirs_photo),
+    ));
+    done.upsert(file_line(
+        38,
+        "xiaoming",
+        "sunrise.png",
+        860_000,
+        FileState::DeliveredToPeer,
+        Some(my_photo),
+    ));
+    done.upsert(file_line(
+        33,
+        "xiaoming",
+        if zh { "路线图.pptx" } else { "route.pptx" },
+        5 * mb,
+        FileState::Sent,
+        Some("/home/xiaoming/route.pptx"),
+    ));
+    done.upsert(file_line(
+        34,
+        "xiaoming",
+        "trailer.mp4",
+        230 * mb,
+        FileState::Rejected,
+        Some("/home/xiaoming/trailer.mp4"),
+    ));
+    done.upsert(file_line(
+        35,
+        "alice",
+        "draft.docx",
+        18_000,
+        FileState::Cancelled,
+        None,
+    ));
+    done.upsert(file_line(
+        36,
+        "alice",
+        "map.kmz",
+        400_000,
+        FileState::Expired,
+        None,
+    ));
+    s.conversations.insert(Conv::User("alice".into()), done);
 }
 
 fn demo_session(lang: Lang) -> Session {
@@ -231,6 +411,7 @@ fn demo_session(lang: Lang) -> Session {
         Delivery::Sent,
     ));
     s.conversations.insert(Conv::Group(10001), group);
+    add_files(&mut s, lang);
     s.unread.insert(Conv::User("lihua".into()), 2);
     s.unread.insert(Conv::Group(10001), 5);
     s
@@ -386,6 +567,32 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("chat-{tag}.png")),
             );
+            // Files: transfers under way, finished ones with thumbnails, and files dragged over a window.
+            for (conv, name) in [("chen", "files"), ("alice", "files-done")] {
+                let id = iced::window::Id::unique();
+                app.windows
+                    .insert(id, Window::Chat(chat::State::new(Conv::User(conv.into()))));
+                shoot(
+                    &app,
+                    id,
+                    Size::new(640.0, 720.0),
+                    &theme,
+                    &out.join(format!("{name}-{tag}.png")),
+                );
+            }
+            if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
+                state.dragging = true;
+            }
+            shoot(
+                &app,
+                chat_id,
+                Size::new(640.0, 600.0),
+                &theme,
+                &out.join(format!("chat-drop-{tag}.png")),
+            );
+            if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
+                state.dragging = false;
+            }
             app.conn = Connection::reconnecting_in(std::time::Duration::from_secs(8));
             app.now = std::time::Instant::now();
             let group_id = iced::window::Id::unique();

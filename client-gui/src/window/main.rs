@@ -414,7 +414,7 @@ impl State {
                 tr.offline
             };
             let subtitle = match session.conversations.get(&conv).and_then(|c| c.last()) {
-                Some(line) => format!("[{subtitle}] {}", one_line(&line.text)),
+                Some(line) => format!("[{subtitle}] {}", one_line(&line.preview(tr.file_word))),
                 None => format!("[{subtitle}]"),
             };
             let avatar = avatar_with_dot(
@@ -456,7 +456,7 @@ impl State {
                 Some(line) => format!(
                     "{}: {}",
                     session.sender_name(Some(group.id), &line.from),
-                    one_line(&line.text)
+                    one_line(&line.preview(ctx.tr().file_word))
                 ),
                 None => ctx.lang.group_id(group.id),
             };
@@ -500,7 +500,7 @@ impl State {
             let subtitle = format!(
                 "{}  {}",
                 crate::model::format_time(line.time, now, offset),
-                one_line(&line.text)
+                one_line(&line.preview(ctx.tr().file_word))
             );
             list = list.push(self.entry(
                 conv.clone(),

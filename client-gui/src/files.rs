@@ -1,0 +1,198 @@
+//! The disk and OS side of sending files: choosing them, checking them, thumbnails, where downloads go,
+//! and opening what was received. Every function here is async (or runs its work on a blocking thread) so
+//! `update` only ever starts it through `Task::perform`.
+
+use std::path::{Path, PathBuf};
+
+/// Longest side of an inline thumbnail in pixels: sharp at 2× for the ~180 px the bubble shows.
+pub const THUMB_SIDE: u32 = 360;
+
+/// Images larger than this are not decoded for a thumbnail: a 200 MB TIFF-like PNG would stall a core and
+/// eat memory for a picture shown at 180 px.
+const THUMB_MAX_BYTES: u64 = 40 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FilesError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not a file")]
+    NotAFile(PathBuf),
+    #[error("the file is too large for a thumbnail")]
+    TooLargeForThumbnail,
+    #[error("not an image we can decode: {0}")]
+    Decode(#[from] image::ImageError),
+    #[error("cannot start {program}: {source}")]
+    Launch {
+        program: String,
+        source: std::io::Error,
+    },
+    #[error("the background task failed: {0}")]
+    Join(#[from] tokio::task::JoinError),
+}
+
+/// A file the user chose to send, checked on disk.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Chosen {
+    pub path: PathBuf,
+    pub name: String,
+    pub size: u64,
+}
+
+/// Asks the user for files to send (native dialog, async so the UI keeps drawing).
+pub async fn pick_files(title: String) -> Vec<PathBuf> {
+    rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .pick_files()
+        .await
+        .map(|handles| handles.iter().map(|h| h.path().to_path_buf()).collect())
+        .unwrap_or_default()
+}
+
+/// Asks where to save a received file, starting in the Downloads folder with the sender's name.
+pub async fn pick_save(title: String, name: String) -> Option<PathBuf> {
+    let mut dialog = rfd::AsyncFileDialog::new()
+        .set_title(title)
+        .set_file_name(ququ_client::transfer::safe_file_name(&name));
+    if let Some(dir) = downloads_dir() {
+        dialog = dialog.set_directory(dir);
+    }
+    dialog.save_file().await.map(|h| h.path().to_path_buf())
+}
+
+/// Checks that a chosen or dropped path is a readable regular file, and reads its size.
+pub async fn check(path: PathBuf) -> Result<Chosen, FilesError> {
+    let meta = tokio::fs::metadata(&path)
+        .await
+        .map_err(|source| FilesError::Read {
+            path: path.clone(),
+            source,
+        })?;
+    if !meta.is_file() {
+        return Err(FilesError::NotAFile(path));
+    }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "file".to_owned());
+    Ok(Chosen {
+        name,
+        size: meta.len(),
+        path,
+    })
+}
+
+/// Decodes an image and scales it to fit [`THUMB_SIDE`], on a blocking thread. Returns RGBA pixels.
+pub async fn thumbnail(path: PathBuf) -> Result<image::RgbaImage, FilesError> {
+    tokio::task::spawn_blocking(move || {
+        let len = std::fs::metadata(&path)
+            .map_err(|source| FilesError::Read {
+                path: path.clone(),
+                source,
+            })?
+            .len();
+        if len > THUMB_MAX_BYTES {
+            return Err(FilesError::TooLargeForThumbnail);
+        }
+        let bytes = std::fs::read(&path).map_err(|source| FilesError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let image = image::load_from_memory(&bytes)?;
+        let (w, h) = (image.width(), image.height());
+        let image = if w > THUMB_SIDE || h > THUMB_SIDE {
+            image.thumbnail(THUMB_SIDE, THUMB_SIDE)
+        } else {
+            image
+        };
+        Ok(image.to_rgba8())
+    })
+    .await?
+}
+
+/// The user's Downloads folder, if the OS has one.
+pub fn downloads_dir() -> Option<PathBuf> {
+    directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
+}
+
+/// Opens a file with the program the OS associates with it.
+pub async fn open(path: PathBuf) -> Result<(), FilesError> {
+    let (program, args): (&str, Vec<std::ffi::OsString>) = if cfg!(target_os = "windows") {
+        // `start` is a shell built-in; its first quoted argument is a window title.
+        (
+            "cmd",
+            vec![
+                "/C".into(),
+                "start".into(),
+                "".into(),
+                path.into_os_string(),
+            ],
+        )
+    } else if cfg!(target_os = "macos") {
+        ("open", vec![path.into_os_string()])
+    } else {
+        ("xdg-open", vec![path.into_os_string()])
+    };
+    launch(program, args).await
+}
+
+/// Shows the file in the OS file manager (selected where the platform can do that).
+pub async fn reveal(path: PathBuf) -> Result<(), FilesError> {
+    let (program, args): (&str, Vec<std::ffi::OsString>) = if cfg!(target_os = "windows") {
+        let mut select = std::ffi::OsString::from("/select,");
+        select.push(path.as_os_str());
+        ("explorer", vec![select])
+    } else if cfg!(target_os = "macos") {
+        ("open", vec!["-R".into(), path.into_os_string()])
+    } else {
+        // The freedesktop way to select a file needs D-Bus; opening the folder works everywhere.
+        let dir = path
+            .parent()
+            .map_or_else(|| PathBuf::from("."), Path::to_path_buf);
+        ("xdg-open", vec![dir.into_os_string()])
+    };
+    launch(program, args).await
+}
+
+async fn launch(program: &str, args: Vec<std::ffi::OsString>) -> Result<(), FilesError> {
+    let mut child = tokio::process::Command::new(program)
+        .args(args)
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .map_err(|source| FilesError::Launch {
+            program: program.to_owned(),
+            source,
+        })?;
+    // Reap it in the background so no zombie is left; its exit status says nothing useful to the user.
+    tokio::spawn(async move {
+        let _ = child.wait().await;
+    });
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn thumbnails_fit_and_garbage_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("big.png");
+        image::RgbaImage::from_pixel(1000, 500, image::Rgba([1, 2, 3, 255]))
+            .save(&big)
+            .unwrap();
+        let thumb = thumbnail(big).await.unwrap();
+        assert_eq!(thumb.dimensions(), (THUMB_SIDE, THUMB_SIDE / 2));
+        let junk = dir.path().join("junk.png");
+        std::fs::write(&junk, b"nope").unwrap();
+        assert!(thumbnail(junk).await.is_err());
+        assert!(
+            check(dir.path().into()).await.is_err(),
+            "a folder is refused"
+        );
+    }
+}
