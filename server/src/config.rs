@@ -33,6 +33,9 @@ pub struct Config {
     pub data_dir: PathBuf,
     /// Connections beyond this are answered `BYE:busy` and closed.
     pub max_connections: usize,
+    /// Connections from one IP address beyond this are answered `BYE:busy` and closed. Generous, because a
+    /// whole office may share one address behind NAT.
+    pub max_connections_per_ip: usize,
     /// Advertised at login and enforced.
     pub limits: Limits,
     pub durability: Durability,
@@ -61,6 +64,7 @@ impl Config {
         Config {
             data_dir: data_dir.into(),
             max_connections: 10_000,
+            max_connections_per_ip: 1_000,
             limits: Limits::default(),
             durability: Durability::default(),
             heartbeat: Duration::from_secs(30),
@@ -98,6 +102,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// listen = "0.0.0.0:8899"
 /// data_dir = "/var/lib/ququ"
 /// max_connections = 10000
+/// max_connections_per_ip = 1000
 /// durability = "full"        # or "normal"
 /// file_quota_mb = 5120       # relayed files one user may keep
 /// file_lifetime_days = 7
@@ -116,6 +121,7 @@ pub struct FileConfig {
     pub listen: Option<SocketAddr>,
     pub data_dir: Option<PathBuf>,
     pub max_connections: Option<usize>,
+    pub max_connections_per_ip: Option<usize>,
     pub durability: Option<Durability>,
     pub heartbeat_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
@@ -159,6 +165,9 @@ impl FileConfig {
         }
         if let Some(n) = self.max_connections {
             config.max_connections = n;
+        }
+        if let Some(n) = self.max_connections_per_ip {
+            config.max_connections_per_ip = n;
         }
         if let Some(d) = self.durability {
             config.durability = d;

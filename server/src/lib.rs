@@ -88,6 +88,7 @@ pub async fn run_with_store(
     }
     let grace = config.shutdown_grace;
     let permits = Arc::new(Semaphore::new(config.max_connections));
+    let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));
     let services = Arc::new(service::Services::new(store, Arc::new(config)));
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
@@ -125,7 +126,17 @@ pub async fn run_with_store(
             };
             let _ = socket.set_nodelay(true);
             let Ok(permit) = permits.clone().try_acquire_owned() else {
-                tracker.spawn(refuse_busy(socket));
+                tracker.spawn(refuse_busy(
+                    socket,
+                    "the server is at its connection limit; try again later",
+                ));
+                continue;
+            };
+            let Some(ip_slot) = per_ip.clone().acquire(peer.ip()) else {
+                tracker.spawn(refuse_busy(
+                    socket,
+                    "too many connections from your address",
+                ));
                 continue;
             };
             let id = next_id.fetch_add(1, Ordering::Relaxed);
@@ -133,6 +144,7 @@ pub async fn run_with_store(
             let stop = stop.clone();
             tracker.spawn(async move {
                 session::serve(socket, peer, id, services, stop).await;
+                drop(ip_slot);
                 drop(permit);
             });
         }
@@ -152,11 +164,57 @@ pub async fn run_with_store(
     Ok(())
 }
 
-async fn refuse_busy(mut socket: tokio::net::TcpStream) {
+/// Counts connections per address, so one address cannot take every slot.
+#[derive(Debug)]
+struct PerIp {
+    max: usize,
+    counts: std::sync::Mutex<std::collections::HashMap<std::net::IpAddr, usize>>,
+}
+
+/// One connection's place in [`PerIp`]; freed on drop.
+#[derive(Debug)]
+struct IpSlot {
+    owner: Arc<PerIp>,
+    ip: std::net::IpAddr,
+}
+
+impl PerIp {
+    fn new(max: usize) -> Self {
+        PerIp {
+            max,
+            counts: Default::default(),
+        }
+    }
+
+    fn acquire(self: Arc<Self>, ip: std::net::IpAddr) -> Option<IpSlot> {
+        let mut counts = self.counts.lock().unwrap_or_else(|e| e.into_inner());
+        let n = counts.entry(ip).or_default();
+        if *n >= self.max {
+            return None;
+        }
+        *n += 1;
+        drop(counts);
+        Some(IpSlot { owner: self, ip })
+    }
+}
+
+impl Drop for IpSlot {
+    fn drop(&mut self) {
+        let mut counts = self.owner.counts.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = counts.get_mut(&self.ip) {
+            *n -= 1;
+            if *n == 0 {
+                counts.remove(&self.ip);
+            }
+        }
+    }
+}
+
+async fn refuse_busy(mut socket: tokio::net::TcpStream, why: &'static str) {
     use tokio::io::AsyncWriteExt;
     let bye = ServerMessage::Bye {
         code: ErrorCode::Busy,
-        text: "the server is at its connection limit; try again later".into(),
+        text: why.into(),
     };
     let line = format!("{}\n", bye.format());
     let _ = tokio::time::timeout(Duration::from_secs(1), socket.write_all(line.as_bytes())).await;

@@ -110,3 +110,62 @@ fn a_corrupt_database_is_reported_not_replaced() {
     assert!(err.contains("cannot be used"), "{err}");
     assert_eq!(std::fs::read(&db).unwrap(), vec![0x42; 8192]);
 }
+
+#[test]
+fn no_password_token_or_message_text_reaches_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .env("RUST_LOG", "trace")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let addr = first.trim().rsplit(' ').next().unwrap().to_owned();
+
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let token = rt.block_on(async {
+        let addr = addr.parse().unwrap();
+        let mut a = Peer::connect(addr).await;
+        a.send("RESIGER:alice:Pa55word-alice").await;
+        a.expect("RESIGER:true:alice").await;
+        a.send("LOGIN:alice:Pa55word-alice").await;
+        let login = a.recv().await;
+        let token = login.split(':').nth(5).unwrap().to_owned();
+        let mut b = Peer::connect(addr).await;
+        b.send("RESIGER:bob:Pa55word-bob").await;
+        b.recv().await;
+        b.send("LOGIN:bob:Pa55word-bob").await;
+        b.until("LOGIN:true").await;
+        a.send("ADD_FRIEND:bob:secret-note-text").await;
+        b.until("FRIEND_REQUEST:").await;
+        b.send("ACCEPT_FRIEND:alice").await;
+        a.until("FRIEND:bob").await;
+        a.send("MSG:bob:c1:very-private-message-text").await;
+        a.until("ACK:c1:").await;
+        a.send("LOGIN:alice:wrong-Pa55word").await;
+        a.recv().await;
+        a.send("PASSWD:Pa55word-alice:new-Pa55word").await;
+        a.expect("PASSWD:true").await;
+        token
+    });
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let output = child.wait_with_output().unwrap();
+    let log = String::from_utf8_lossy(&output.stderr);
+    assert!(log.contains("logged in"), "the log was captured: {log}");
+    for secret in [
+        "Pa55word",
+        token.as_str(),
+        "very-private-message-text",
+        "secret-note-text",
+    ] {
+        assert!(!log.contains(secret), "`{secret}` is in the log");
+    }
+}

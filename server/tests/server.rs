@@ -593,3 +593,107 @@ async fn an_expired_session_token_no_longer_resumes() {
     again.send(&format!("RESUME:alice:{token}")).await;
     assert!(again.recv().await.starts_with("LOGIN:false:bad_token:"));
 }
+
+#[tokio::test]
+async fn one_address_cannot_take_every_connection() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.max_connections_per_ip = 2;
+    })
+    .await;
+    let mut first = server.connect().await;
+    let mut second = server.connect().await;
+    first.send("PING:1").await;
+    first.expect("PONG:1").await;
+    second.send("PING:2").await;
+    second.expect("PONG:2").await;
+    let mut third = server.connect().await;
+    assert_eq!(
+        third.until_closed().await,
+        ["BYE:busy:too many connections from your address"]
+    );
+    // A slot is freed when a connection ends.
+    drop(first);
+    let mut fourth = None;
+    for _ in 0..50 {
+        let mut p = server.connect().await;
+        p.send("PING:4").await;
+        if p.recv().await == "PONG:4" {
+            fourth = Some(p);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert!(fourth.is_some(), "the freed slot was never reused");
+}
+
+/// Every verb that names another user, a group or a file, tried by someone with no business doing it.
+#[tokio::test]
+async fn strangers_are_refused_for_every_verb_that_names_someone_else() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut mallory = server.user("mallory").await;
+    alice.send("GROUP_CREATE:private").await;
+    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.until("GROUP_INFO:").await;
+    let sha = "b".repeat(64);
+    alice
+        .send(&format!("FileTran:user:bob:f1:3:{}:x.txt", sha))
+        .await;
+    let file = alice
+        .until("FILE_UPLOAD:")
+        .await
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+
+    let cases = [
+        ("MSG:alice:m1:hi".to_owned(), "not_friends"),
+        ("REMARK:alice:my target".to_owned(), "not_friends"),
+        ("DEL_FRIEND:alice".to_owned(), "not_friends"),
+        ("ACCEPT_FRIEND:alice".to_owned(), "no_request"),
+        ("REJECT_FRIEND:alice".to_owned(), "no_request"),
+        (
+            format!("FileTran:user:alice:f2:3:{sha}:x.txt"),
+            "not_friends",
+        ),
+        (format!("GROUP:{gid}:m2:hi"), "not_member"),
+        (format!("HISTORY:group:{gid}:0:10"), "not_member"),
+        (format!("GROUP_MEMBERS:{gid}"), "not_member"),
+        (format!("GROUP_INVITE:{gid}:mallory"), "not_member"),
+        (format!("GROUP_KICK:{gid}:bob"), "not_member"),
+        (format!("GROUP_RENAME:{gid}:pwned"), "not_member"),
+        (format!("GROUP_DISSOLVE:{gid}"), "not_member"),
+        (format!("GROUP_LEAVE:{gid}"), "not_member"),
+        (
+            format!("FileTran:group:{gid}:f3:3:{sha}:x.txt"),
+            "not_member",
+        ),
+        (format!("FILE_ACCEPT:{file}"), "forbidden"),
+        (format!("FILE_REJECT:{file}"), "forbidden"),
+        (format!("FILE_CANCEL:{file}"), "no_such_file"),
+    ];
+    for (line, code) in &cases {
+        mallory.send(line).await;
+        let reply = mallory.recv().await;
+        assert!(
+            reply.starts_with(&format!("ERROR:{code}:")),
+            "{line} → {reply} (expected {code})"
+        );
+    }
+    // A member who is not the owner is refused the owner's verbs too.
+    for line in [
+        format!("GROUP_KICK:{gid}:alice"),
+        format!("GROUP_RENAME:{gid}:mine"),
+        format!("GROUP_DISSOLVE:{gid}"),
+    ] {
+        bob.send(&line).await;
+        assert!(bob.recv().await.starts_with("ERROR:not_owner:"), "{line}");
+    }
+    // Nothing of theirs leaked: the history between mallory and alice is empty.
+    mallory.send("HISTORY:user:alice:0:10").await;
+    mallory.expect("HISTORY_END:user:alice:0:0").await;
+    // And none of it reached alice or bob.
+    assert_eq!(alice.drain(QUIET).await, Vec::<String>::new());
+}
