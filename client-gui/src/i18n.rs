@@ -151,13 +151,6 @@ impl Lang {
             Lang::Zh => format!("“{name}”超过了服务器允许的大小（{limit}）。"),
         }
     }
-
-    pub fn request_sent_to(self, account: &str) -> String {
-        match self {
-            Lang::En => format!("Request sent to {account}."),
-            Lang::Zh => format!("已向 {account} 发送好友申请。"),
-        }
-    }
 }
 
 /// One language's strings.
@@ -208,6 +201,8 @@ pub struct Tr {
     pub send_request: &'static str,
     pub no_results: &'static str,
     pub already_friend: &'static str,
+    /// Short, for the row of the user a request just went to.
+    pub request_sent: &'static str,
     pub accept: &'static str,
     pub reject: &'static str,
     pub wants_to_be_friends: &'static str,
@@ -326,6 +321,7 @@ static EN: Tr = Tr {
     send_request: "Add",
     no_results: "No one found.",
     already_friend: "Friend",
+    request_sent: "Request sent",
     accept: "Accept",
     reject: "Reject",
     wants_to_be_friends: "wants to be your friend",
@@ -444,6 +440,7 @@ static ZH: Tr = Tr {
     send_request: "添加",
     no_results: "没有找到用户。",
     already_friend: "已是好友",
+    request_sent: "已发送申请",
     accept: "同意",
     reject: "拒绝",
     wants_to_be_friends: "请求添加你为好友",

@@ -604,7 +604,7 @@ impl State {
                                         .style(theme::muted_text)
                                         .into()
                                 } else if sent_to.as_deref() == Some(user.account.as_str()) {
-                                    text(ctx.lang.request_sent_to(&user.account))
+                                    text(tr.request_sent)
                                         .size(12)
                                         .style(theme::muted_text)
                                         .into()
