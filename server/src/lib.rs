@@ -10,10 +10,12 @@
 //! it, who hears about it) → [`storage::Store`] (the trait) → [`storage::sqlite`] (SQLite), and back out
 //! through the service's hub to every recipient's session.
 //! - [`config`] — [`Config`] and the TOML config file.
+//! - [`admin`] — the operator's commands (users, online, reset password, disable, backup).
 //! - `session` — one connection's `select!` loop.
 //! - [`service`] — [`service::Services`] and the hub of online sessions.
 //! - [`storage`] — the [`storage::Store`] trait and its SQLite implementation.
 
+pub mod admin;
 pub mod config;
 pub mod service;
 mod session;

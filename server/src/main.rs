@@ -4,28 +4,51 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::Parser;
+use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use ququ_server::config::{FileConfig, default_data_dir};
 use ququ_server::{Config, Error};
 
 /// The Ququ chat server. Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more.
+///
+/// With no command it serves. The other commands are for the operator and work on the database in the
+/// data directory, beside a running server (except `restore`).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
+    #[command(subcommand)]
+    command: Option<Cmd>,
     /// Address to listen on [default: 127.0.0.1:8899; use 0.0.0.0:8899 to accept other computers]
     #[arg(long, env = "QUQU_LISTEN")]
     listen: Option<SocketAddr>,
     /// Where the database lives [default: the OS data directory, e.g. ~/.local/share/ququ-server]
-    #[arg(long, env = "QUQU_DATA_DIR")]
+    #[arg(long, env = "QUQU_DATA_DIR", global = true)]
     data_dir: Option<PathBuf>,
     /// Most simultaneous connections
     #[arg(long)]
     max_connections: Option<usize>,
     /// A TOML config file; flags override its settings
-    #[arg(long, short)]
+    #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Cmd {
+    /// Copy the live database to DEST (consistent, while the server runs)
+    Backup { dest: PathBuf },
+    /// Replace the database with the backup SRC (stop the server first)
+    Restore { src: PathBuf },
+    /// List accounts and how many connections each has
+    Users,
+    /// List live connections: account, address, since when
+    Online,
+    /// Set a new password for ACCOUNT (asked for, or read from stdin) and log out all its devices
+    ResetPassword { account: String },
+    /// Stop ACCOUNT from logging in (its data stays)
+    Disable { account: String },
+    /// Let a disabled ACCOUNT log in again
+    Enable { account: String },
 }
 
 #[tokio::main]
@@ -52,8 +75,11 @@ async fn serve(args: Args) -> Result<(), Error> {
     };
     let mut config = Config::new(default_data_dir()?);
     file.apply(&mut config);
-    if let Some(dir) = args.data_dir {
+    if let Some(dir) = args.data_dir.clone() {
         config.data_dir = dir;
+    }
+    if let Some(cmd) = args.command {
+        return operate(cmd, &config).map_err(|e| Error::Io(std::io::Error::other(e.to_string())));
     }
     if let Some(n) = args.max_connections {
         config.max_connections = n;
@@ -108,5 +134,93 @@ async fn shutdown_signal() {
     tokio::select! {
         _ = ctrl_c => {}
         _ = term => {}
+    }
+}
+
+/// Runs an operator command against the database in `config.data_dir`.
+fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+    use ququ_server::{SqliteStore, admin};
+    let db = config.db_path();
+    if let Cmd::Restore { src } = &cmd {
+        std::fs::create_dir_all(&config.data_dir)?;
+        SqliteStore::restore(&db, src)?;
+        println!("restored {} from {}", db.display(), src.display());
+        return Ok(());
+    }
+    if !db.exists() {
+        return Err(format!("no database at {}", db.display()).into());
+    }
+    let store = SqliteStore::open(&db, config.durability)?;
+    match cmd {
+        Cmd::Backup { dest } => {
+            admin::backup(&store, &dest)?;
+            println!("backed up {} to {}", db.display(), dest.display());
+        }
+        Cmd::Users => {
+            println!(
+                "{:<24} {:<24} {:<17} state",
+                "account", "nickname", "created"
+            );
+            for u in admin::users(&store)? {
+                let state = match (u.disabled, u.connections) {
+                    (true, _) => "disabled".to_owned(),
+                    (false, 0) => "offline".to_owned(),
+                    (false, n) => {
+                        format!("online ({n} connection{})", if n == 1 { "" } else { "s" })
+                    }
+                };
+                println!(
+                    "{:<24} {:<24} {:<17} {state}",
+                    u.account,
+                    u.nickname,
+                    when(u.created)
+                );
+            }
+        }
+        Cmd::Online => {
+            println!("{:<24} {:<22} since", "account", "address");
+            for c in admin::online(&store)? {
+                let who = c.account.unwrap_or_else(|| "(not logged in)".into());
+                let addr = format!("{}:{}", c.ip, c.port);
+                println!("{who:<24} {addr:<22} {}", when(c.since));
+            }
+        }
+        Cmd::ResetPassword { account } => {
+            let password = read_password(&format!("new password for {account}: "))?;
+            admin::reset_password(&store, &account, &password)?;
+            println!("password of {account} changed; its devices must log in again");
+        }
+        Cmd::Disable { account } => {
+            admin::set_disabled(&store, &account, true)?;
+            println!("{account} is disabled");
+        }
+        Cmd::Enable { account } => {
+            admin::set_disabled(&store, &account, false)?;
+            println!("{account} is enabled");
+        }
+        Cmd::Restore { .. } => {}
+    }
+    Ok(())
+}
+
+fn when(millis: u64) -> String {
+    chrono::DateTime::from_timestamp_millis(millis as i64)
+        .map(|t| {
+            t.with_timezone(&chrono::Local)
+                .format("%Y-%m-%d %H:%M")
+                .to_string()
+        })
+        .unwrap_or_else(|| "?".into())
+}
+
+/// From the terminal without echo, or one line of stdin when it is not a terminal (scripts, tests).
+fn read_password(prompt: &str) -> std::io::Result<String> {
+    use std::io::IsTerminal;
+    if std::io::stdin().is_terminal() {
+        rpassword::prompt_password(prompt)
+    } else {
+        let mut line = String::new();
+        std::io::stdin().read_line(&mut line)?;
+        Ok(line.trim_end_matches(['\r', '\n']).to_owned())
     }
 }

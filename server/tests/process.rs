@@ -169,3 +169,70 @@ fn no_password_token_or_message_text_reaches_the_log() {
         assert!(!log.contains(secret), "`{secret}` is in the log");
     }
 }
+
+/// Runs `ququ-server <args> --data-dir DIR`, feeding `stdin`; returns stdout, failing on a non-zero exit.
+fn admin(dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_operator_backs_up_restores_resets_and_disables() {
+    let server = TestServer::start().await;
+    let dir = server.dir.path().to_owned();
+    let mut alice = server.user("alice").await;
+    alice.send("PING:1").await;
+    alice.expect("PONG:1").await;
+
+    let users = admin(&dir, &["users"], "");
+    assert!(
+        users.contains("alice") && users.contains("online (1 connection)"),
+        "{users}"
+    );
+    assert!(admin(&dir, &["online"], "").contains("127.0.0.1:"));
+    let backup = dir.join("backup.db");
+    let said = admin(&dir, &["backup", backup.to_str().unwrap()], "");
+    assert!(said.starts_with("backed up"), "{said}");
+    drop(server.user("bob").await);
+
+    drop(alice);
+    let dir_handle = server.stop().await;
+    admin(&dir, &["restore", backup.to_str().unwrap()], "");
+    let users = admin(&dir, &["users"], "");
+    assert!(users.contains("alice") && !users.contains("bob"), "{users}");
+
+    admin(&dir, &["reset-password", "alice"], "n3w-password\n");
+    admin(&dir, &["disable", "alice"], "");
+    assert!(admin(&dir, &["users"], "").contains("disabled"));
+
+    let server = TestServer::start_with(dir_handle, |_| {}).await;
+    let mut p = server.connect().await;
+    p.send("LOGIN:alice:n3w-password").await;
+    assert!(p.recv().await.starts_with("LOGIN:false:disabled:"));
+    admin(&dir, &["enable", "alice"], "");
+    p.send("LOGIN:alice:password").await;
+    assert!(p.recv().await.starts_with("LOGIN:false:bad_credentials:"));
+    p.send("LOGIN:alice:n3w-password").await;
+    assert!(p.recv().await.starts_with("LOGIN:true:"));
+}

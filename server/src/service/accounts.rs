@@ -30,7 +30,7 @@ fn valid_account(account: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'))
 }
 
-fn check_password(password: &str) -> Result<()> {
+pub(crate) fn check_password(password: &str) -> Result<()> {
     let n = password.chars().count();
     if !(MIN_PASSWORD..=MAX_PASSWORD).contains(&n) {
         return Err(ServiceError::refused(
@@ -41,17 +41,19 @@ fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
+/// Argon2id with a random salt. Blocking (tens of milliseconds by design): call off the async runtime.
+pub(crate) fn hash_password_blocking(password: &str) -> Result<String> {
+    let mut salt = [0u8; 16];
+    rand::rng().fill_bytes(&mut salt);
+    let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Hash(e.to_string()))?;
+    Argon2::default()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| ServiceError::Hash(e.to_string()))
+}
+
 async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || {
-        let mut salt = [0u8; 16];
-        rand::rng().fill_bytes(&mut salt);
-        let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Hash(e.to_string()))?;
-        Argon2::default()
-            .hash_password(password.as_bytes(), &salt)
-            .map(|h| h.to_string())
-            .map_err(|e| ServiceError::Hash(e.to_string()))
-    })
-    .await?
+    tokio::task::spawn_blocking(move || hash_password_blocking(&password)).await?
 }
 
 async fn verify_password(password: String, hash: String) -> Result<bool> {

@@ -14,7 +14,7 @@
 //! - `hub` — online sessions and their outboxes.
 //! - `throttle` — login and registration throttling per address and per account.
 
-mod accounts;
+pub(crate) mod accounts;
 mod files;
 mod friends;
 mod groups;

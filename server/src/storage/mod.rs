@@ -205,6 +205,10 @@ pub trait Store: Send + Sync + 'static {
     fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
     fn set_nickname(&self, user: UserId, nickname: &str) -> Result<(), StoreError>;
     fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
+    /// A disabled account cannot log in or be found; its data stays.
+    fn set_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError>;
+    /// Every account, by name (for the operator's `users` command).
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError>;
     /// Accounts whose name or nickname contains `query`, exact account match first.
     fn search_users(&self, query: &str, limit: u32) -> Result<Vec<UserRecord>, StoreError>;
 

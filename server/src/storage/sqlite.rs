@@ -217,6 +217,53 @@ impl SqliteStore {
         Ok(())
     }
 
+    /// A consistent copy of the live database at `dest` (SQLite's online backup: the server keeps running
+    /// and writing while it is taken). Refuses to overwrite an existing file.
+    pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        if dest.exists() {
+            return Err(StoreError::Unusable {
+                path: dest.display().to_string(),
+                reason: "the backup file already exists; choose a new name".into(),
+            });
+        }
+        let conn = self.lock()?;
+        let mut out = Connection::open(dest)?;
+        let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
+        backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+        Ok(())
+    }
+
+    /// Replaces the database at `path` with the backup at `src`, after checking that `src` is a sound Ququ
+    /// database. The server must not be running on `path`.
+    pub fn restore(path: &Path, src: &Path) -> Result<(), StoreError> {
+        if !src.is_file() {
+            return Err(StoreError::Unusable {
+                path: src.display().to_string(),
+                reason: "no such backup file".into(),
+            });
+        }
+        // Work on a copy, so the backup file itself is never touched: opening it checks integrity and the
+        // schema version, and brings an older backup up to date.
+        let staging = path.with_extension("restoring");
+        let _ = std::fs::remove_file(&staging);
+        std::fs::copy(src, &staging).map_err(|e| StoreError::Unusable {
+            path: src.display().to_string(),
+            reason: e.to_string(),
+        })?;
+        let result = (|| {
+            let backup = SqliteStore::open(&staging, Durability::Full)?;
+            let conn = backup.lock()?;
+            let mut target = Connection::open(path)?;
+            let copy = rusqlite::backup::Backup::new(&conn, &mut target)?;
+            copy.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+            Ok(())
+        })();
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
+        }
+        result
+    }
+
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
     }
@@ -372,6 +419,23 @@ impl Store for SqliteStore {
             params![user, hash],
         )?;
         Ok(())
+    }
+
+    fn set_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE users SET disabled = ?2 WHERE id = ?1",
+            params![user, disabled as i64],
+        )?;
+        Ok(())
+    }
+
+    fn users(&self) -> Result<Vec<UserRecord>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLS} FROM users u ORDER BY u.account"
+        ))?;
+        let rows = stmt.query_map([], |r| user_from_row(r, 0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn search_users(&self, query: &str, limit: u32) -> Result<Vec<UserRecord>, StoreError> {
@@ -982,6 +1046,30 @@ mod tests {
             s.history(a.id, Target::Group(g.id), 0, 10).unwrap().len(),
             2
         );
+    }
+
+    #[test]
+    fn a_backup_restores_what_was_there_when_it_was_taken() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = SqliteStore::open(&dir.path().join("live.db"), Durability::Normal).unwrap();
+        live.create_user("alice", "A", "h", 1).unwrap();
+        let copy = dir.path().join("copy.db");
+        live.backup_to(&copy).unwrap();
+        assert!(live.backup_to(&copy).is_err(), "never overwrites a backup");
+        live.create_user("bob", "B", "h", 2).unwrap();
+        drop(live);
+
+        let path = dir.path().join("live.db");
+        SqliteStore::restore(&path, &copy).unwrap();
+        let restored = SqliteStore::open(&path, Durability::Normal).unwrap();
+        let names: Vec<_> = restored
+            .users()
+            .unwrap()
+            .into_iter()
+            .map(|u| u.account)
+            .collect();
+        assert_eq!(names, ["alice"]);
+        assert!(SqliteStore::restore(&path, &dir.path().join("missing.db")).is_err());
     }
 
     #[test]

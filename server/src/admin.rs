@@ -1,0 +1,98 @@
+//! The operator's commands: list users and who is online, reset a password, disable an account, back up
+//! and restore. They work on the database file directly, so they can run beside a live server (SQLite in
+//! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped.
+
+use std::path::Path;
+
+use ququ_protocol::Millis;
+
+use crate::service::{ServiceError, accounts};
+use crate::storage::{ConnectionRecord, Store, StoreError, UserRecord};
+
+/// Why an operator command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum AdminError {
+    #[error("there is no account {0}")]
+    NoSuchUser(String),
+    #[error("{0}")]
+    Refused(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<ServiceError> for AdminError {
+    fn from(e: ServiceError) -> Self {
+        match e {
+            ServiceError::Refused { text, .. } => AdminError::Refused(text),
+            ServiceError::Store(e) => AdminError::Store(e),
+            other => AdminError::Refused(other.to_string()),
+        }
+    }
+}
+
+/// One account as the `users` command shows it.
+#[derive(Debug, Clone)]
+pub struct UserRow {
+    pub account: String,
+    pub nickname: String,
+    pub created: Millis,
+    pub disabled: bool,
+    /// Live connections logged in as this account.
+    pub connections: usize,
+}
+
+fn user(store: &dyn Store, account: &str) -> Result<UserRecord, AdminError> {
+    store
+        .user_by_account(account)?
+        .ok_or_else(|| AdminError::NoSuchUser(account.to_owned()))
+}
+
+/// Every account, with how many connections each has right now.
+pub fn users(store: &dyn Store) -> Result<Vec<UserRow>, AdminError> {
+    let online = store.connections()?;
+    Ok(store
+        .users()?
+        .into_iter()
+        .map(|u| UserRow {
+            connections: online
+                .iter()
+                .filter(|c| c.account.as_deref() == Some(u.account.as_str()))
+                .count(),
+            account: u.account,
+            nickname: u.nickname,
+            created: u.created,
+            disabled: u.disabled,
+        })
+        .collect())
+}
+
+/// Live connections (the connection-info table).
+pub fn online(store: &dyn Store) -> Result<Vec<ConnectionRecord>, AdminError> {
+    Ok(store.connections()?)
+}
+
+/// Sets a new password and revokes every session token, so all devices must log in again.
+pub fn reset_password(store: &dyn Store, account: &str, password: &str) -> Result<(), AdminError> {
+    let u = user(store, account)?;
+    accounts::check_password(password)?;
+    let hash = accounts::hash_password_blocking(password)?;
+    store.set_password_hash(u.id, &hash)?;
+    store.revoke_tokens(u.id, None)?;
+    Ok(())
+}
+
+/// Disables (or enables again) an account. Disabling revokes its session tokens: it cannot log in or
+/// resume, and others no longer find it.
+pub fn set_disabled(store: &dyn Store, account: &str, disabled: bool) -> Result<(), AdminError> {
+    let u = user(store, account)?;
+    store.set_disabled(u.id, disabled)?;
+    if disabled {
+        store.revoke_tokens(u.id, None)?;
+    }
+    Ok(())
+}
+
+/// A consistent copy of the live database.
+pub fn backup(store: &crate::SqliteStore, dest: &Path) -> Result<(), AdminError> {
+    Ok(store.backup_to(dest)?)
+}
