@@ -222,6 +222,16 @@ mod tests {
     }
 
     #[test]
+    fn the_shipped_example_config_is_valid() {
+        let file: FileConfig = toml::from_str(include_str!("../../assets/ququ.toml")).unwrap();
+        let mut config = Config::new("/tmp/x");
+        file.apply(&mut config);
+        assert_eq!(config.data_dir, PathBuf::from("/var/lib/ququ"));
+        assert_eq!(config.durability, Durability::Full);
+        assert_eq!(file.listen, Some("0.0.0.0:8899".parse().unwrap()));
+    }
+
+    #[test]
     fn a_misspelt_key_is_an_error() {
         assert!(toml::from_str::<FileConfig>("max_conections = 5").is_err());
     }
