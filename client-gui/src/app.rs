@@ -1064,12 +1064,12 @@ impl App {
             }
             ClientEvent::Groups(groups) => {
                 if let Some(session) = &mut self.session {
-                    session.groups = groups.into_iter().map(|g| (g.id, group_from(g))).collect();
+                    session.groups = groups.into_iter().map(|g| (g.id, g)).collect();
                 }
             }
             ClientEvent::GroupChanged(group) => {
                 if let Some(session) = &mut self.session {
-                    session.groups.insert(group.id, group_from(group));
+                    session.groups.insert(group.id, group);
                 }
             }
             ClientEvent::GroupGone { group, .. } => {
@@ -1259,15 +1259,6 @@ fn request_from(r: net::FriendRequest) -> model::Request {
         nickname: r.nickname,
         note: r.note,
         time: r.time,
-    }
-}
-
-fn group_from(g: net::Group) -> model::Group {
-    model::Group {
-        id: g.id,
-        name: g.name,
-        owner: g.owner,
-        members: g.members,
     }
 }
 

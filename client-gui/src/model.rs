@@ -43,13 +43,8 @@ impl Connection {
 /// A friend as listed: the headless client's own type, shown as it is.
 pub use ququ_client::Friend;
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Group {
-    pub id: u64,
-    pub name: String,
-    pub owner: String,
-    pub members: u32,
-}
+/// A group I am in: the headless client's own type.
+pub use ququ_client::Group;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Member {
