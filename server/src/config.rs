@@ -55,6 +55,8 @@ pub struct Config {
     pub file_quota: u64,
     /// How long a relayed file is kept.
     pub file_lifetime: Duration,
+    /// How often expired files are looked for and removed.
+    pub file_sweep_every: Duration,
     /// Login and registration throttling.
     pub throttle: crate::service::throttle::ThrottleConfig,
 }
@@ -75,6 +77,7 @@ impl Config {
             shutdown_grace: Duration::from_secs(5),
             file_quota: 5 << 30,
             file_lifetime: Duration::from_secs(7 * 24 * 3600),
+            file_sweep_every: Duration::from_secs(60),
             throttle: Default::default(),
         }
     }

@@ -100,8 +100,9 @@ pub async fn run_with_store(
     {
         let services = services.clone();
         let stop = stop.clone();
+        let period = services.config().file_sweep_every;
         tracker.spawn(async move {
-            let mut every = tokio::time::interval(Duration::from_secs(60));
+            let mut every = tokio::time::interval(period);
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,

@@ -360,3 +360,31 @@ async fn a_group_file_reaches_members_only() {
     carol.send(&format!("FILE_ACCEPT:{id}")).await;
     assert!(carol.recv().await.starts_with("ERROR:forbidden:"));
 }
+
+#[tokio::test]
+async fn a_file_past_its_lifetime_is_removed_and_everyone_is_told() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.file_lifetime = std::time::Duration::from_secs(2);
+        c.file_sweep_every = std::time::Duration::from_millis(100);
+    })
+    .await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let data = content(10_000, 4);
+    let digest = sha(&data);
+    alice
+        .send(&format!(
+            "FileTran:user:bob:e1:{}:{digest}:old.txt",
+            data.len()
+        ))
+        .await;
+    let (id, token, _) = upload_grant(&alice.recv().await);
+    put(server.addr, &token, 0, &data).await;
+    bob.until("FileTran:").await;
+    assert!(server.dir.path().join("files").join(&digest).exists());
+
+    alice.until(&format!("FILE_STATE:{id}:expired")).await;
+    bob.until(&format!("FILE_STATE:{id}:expired")).await;
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(bob.recv().await.starts_with("ERROR:no_such_file:"));
+    assert!(!server.dir.path().join("files").join(&digest).exists());
+}
