@@ -179,6 +179,10 @@ fn say(line: impl AsRef<str>) {
 impl Term {
     /// Prints what a person should see about an event. Returns the stop reason when the client stopped.
     fn on_event(&mut self, event: Event) -> Option<StopReason> {
+        // A progress line is redrawn in place; anything else printed must start on a line of its own.
+        if !matches!(event, Event::TransferProgress { .. }) {
+            self.end_progress();
+        }
         match event {
             Event::Connecting { attempt } => {
                 if attempt == 1 && !self.online {
