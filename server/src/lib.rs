@@ -96,7 +96,7 @@ pub async fn run_with_store(
     let tracker = TaskTracker::new();
     let next_id = AtomicU64::new(1);
 
-    // Relayed files past their lifetime are removed at start and then every minute.
+    // Relayed files and session tokens past their lifetime are removed at start and then every minute.
     {
         let services = services.clone();
         let stop = stop.clone();
@@ -107,8 +107,8 @@ pub async fn run_with_store(
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = every.tick() => {
-                        if let Err(e) = services.sweep_expired_files().await {
-                            tracing::warn!(error = %e, "could not sweep expired files");
+                        if let Err(e) = services.sweep_expired().await {
+                            tracing::warn!(error = %e, "could not sweep expired files and tokens");
                         }
                     }
                 }

@@ -130,12 +130,7 @@ impl Services {
         Ok(match f.to {
             Target::User(u) => vec![f.sender, u],
             Target::Group(g) => {
-                let mut ids: Vec<UserId> = self
-                    .db(move |s| s.members(g))
-                    .await?
-                    .into_iter()
-                    .map(|m| m.user.id)
-                    .collect();
+                let mut ids: Vec<UserId> = self.db(move |s| s.member_ids(g)).await?;
                 if !ids.contains(&f.sender) {
                     ids.push(f.sender);
                 }
@@ -539,9 +534,11 @@ impl Services {
         Ok(())
     }
 
-    /// Retires every file past its lifetime. Run at start and periodically.
-    pub async fn sweep_expired_files(&self) -> Result<usize> {
+    /// Retires every file past its lifetime, and drops expired session tokens. Run at start and
+    /// periodically.
+    pub async fn sweep_expired(&self) -> Result<usize> {
         let now = now_millis();
+        self.db(move |s| s.sweep_tokens(now)).await?;
         let expired = self.db(move |s| s.files_expired(now)).await?;
         for f in &expired {
             self.retire_file(f, FileStatus::Expired).await?;

@@ -104,7 +104,7 @@ impl Services {
         let (uid, tid, max) = (me.user, them.id, self.config.limits.friends);
         let (already, count, mutual) = self
             .db(move |s| {
-                let mutual = s.requests_to(uid)?.iter().any(|r| r.from.id == tid);
+                let mutual = s.has_request(tid, uid)?;
                 Ok((s.are_friends(uid, tid)?, s.friend_count(uid)?, mutual))
             })
             .await?;
@@ -155,7 +155,7 @@ impl Services {
         let (uid, tid, now) = (me.user, them.id, now_millis());
         let views = self
             .db(move |s| {
-                let pending = s.requests_to(uid)?.iter().any(|r| r.from.id == tid);
+                let pending = s.has_request(tid, uid)?;
                 if !pending {
                     return Ok(None);
                 }

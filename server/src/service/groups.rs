@@ -55,8 +55,7 @@ impl Services {
 
     async fn member_ids(&self, group: u64) -> Result<Vec<UserId>> {
         let gid = group as i64;
-        let members = self.db(move |s| s.members(gid)).await?;
-        Ok(members.into_iter().map(|m| m.user.id).collect())
+        self.db(move |s| s.member_ids(gid)).await
     }
 
     pub(super) async fn create_group(
@@ -87,7 +86,10 @@ impl Services {
                     return Ok(Err(ErrorCode::AlreadyMember));
                 }
                 let g = s.group(gid)?;
-                let me = s.members(gid)?.into_iter().find(|m| m.user.id == user);
+                let me = s.user_by_id(user)?.map(|user| MemberRecord {
+                    user,
+                    role: Role::Member,
+                });
                 Ok(Ok((g, me)))
             })
             .await?;

@@ -126,15 +126,14 @@ impl Services {
         let (stored, members) = self
             .db(move |s| {
                 let stored = s.store_message(&new)?;
-                let members = s.members(gid)?;
+                let members = s.member_ids(gid)?;
                 Ok((stored, members))
             })
             .await?;
         let ack = ack(&stored.message);
         if !stored.duplicate {
             let msg = line(&to_wire(stored.message));
-            self.hub
-                .send_many(members.iter().map(|m| m.user.id), &msg, Some(session));
+            self.hub.send_many(members, &msg, Some(session));
         }
         Ok(vec![ack])
     }

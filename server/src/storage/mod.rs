@@ -224,6 +224,8 @@ pub trait Store: Send + Sync + 'static {
     fn revoke_token(&self, token_hash: &str) -> Result<(), StoreError>;
     /// Revokes every token of `user` except `keep`.
     fn revoke_tokens(&self, user: UserId, keep: Option<&str>) -> Result<(), StoreError>;
+    /// Deletes expired tokens; returns how many.
+    fn sweep_tokens(&self, now: Millis) -> Result<usize, StoreError>;
 
     // The connection-info table.
     fn clear_connections(&self) -> Result<(), StoreError>;
@@ -242,6 +244,8 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<(), StoreError>;
     fn requests_to(&self, to: UserId) -> Result<Vec<RequestRecord>, StoreError>;
+    /// Whether `from` has a pending request to `to`.
+    fn has_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError>;
     /// Deletes the request; false if there was none.
     fn take_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError>;
     /// Makes two users friends and deletes requests between them in either direction.
@@ -271,6 +275,8 @@ pub trait Store: Send + Sync + 'static {
     fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
     fn role(&self, group: GroupId, user: UserId) -> Result<Option<Role>, StoreError>;
     fn members(&self, group: GroupId) -> Result<Vec<MemberRecord>, StoreError>;
+    /// Just the members' ids: what fan-out needs, without loading their records.
+    fn member_ids(&self, group: GroupId) -> Result<Vec<UserId>, StoreError>;
 
     // Relayed files.
     /// Records an offer; [`StoreError::Conflict`] if (sender, client_id) was offered before.

@@ -468,13 +468,13 @@ impl Store for SqliteStore {
     }
 
     fn token_user(&self, token_hash: &str, now: Millis) -> Result<Option<UserId>, StoreError> {
+        // A read only: a reconnect storm must not turn into a storm of writes. Expired rows are
+        // removed by the periodic sweep.
         let conn = self.lock()?;
-        // Expired tokens are swept as they are met.
-        conn.execute("DELETE FROM tokens WHERE expires <= ?1", [now as i64])?;
         Ok(conn
             .query_row(
-                "SELECT user_id FROM tokens WHERE hash = ?1",
-                [token_hash],
+                "SELECT user_id FROM tokens WHERE hash = ?1 AND expires > ?2",
+                params![token_hash, now as i64],
                 |r| r.get(0),
             )
             .optional()?)
@@ -492,6 +492,12 @@ impl Store for SqliteStore {
             params![user, keep],
         )?;
         Ok(())
+    }
+
+    fn sweep_tokens(&self, now: Millis) -> Result<usize, StoreError> {
+        Ok(self
+            .lock()?
+            .execute("DELETE FROM tokens WHERE expires <= ?1", [now as i64])?)
     }
 
     fn clear_connections(&self) -> Result<(), StoreError> {
@@ -570,6 +576,18 @@ impl Store for SqliteStore {
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn has_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        Ok(conn
+            .query_row(
+                "SELECT 1 FROM friend_requests WHERE from_id = ?1 AND to_id = ?2",
+                params![from, to],
+                |_| Ok(()),
+            )
+            .optional()?
+            .is_some())
     }
 
     fn take_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
@@ -872,6 +890,13 @@ impl Store for SqliteStore {
             )
             .optional()?
             .is_some())
+    }
+
+    fn member_ids(&self, group: GroupId) -> Result<Vec<UserId>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached("SELECT user_id FROM members WHERE group_id = ?1")?;
+        let rows = stmt.query_map([group], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError> {
