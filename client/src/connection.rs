@@ -138,15 +138,54 @@ enum Auth {
 /// list may be requested again before the first answer ends.
 #[derive(Default)]
 struct Lists {
-    friends: (u32, Vec<Friend>),
-    requests: (u32, Vec<FriendRequest>),
-    groups: (u32, Vec<Group>),
-    found: (u32, Vec<FoundUser>),
+    friends: Collect<Friend>,
+    requests: Collect<FriendRequest>,
+    groups: Collect<Group>,
+    found: Collect<FoundUser>,
     members: HashMap<u64, (u32, Vec<Member>)>,
     /// Outstanding `HISTORY:` requests: the conversation, and the id below which its messages belong to
     /// the page (the request's `before`, or for "from the newest" everything already synced).
     history: VecDeque<(Conv, u64)>,
     history_page: Vec<Message>,
+}
+
+/// Item lines of a list reply (`FRIEND:` … `FRIENDS_END:`), gathered while a request for the list is
+/// outstanding. The same item line outside a listing is a single change, handled on its own.
+#[derive(Debug)]
+struct Collect<T> {
+    outstanding: u32,
+    items: Vec<T>,
+}
+
+impl<T> Default for Collect<T> {
+    fn default() -> Self {
+        Collect {
+            outstanding: 0,
+            items: Vec::new(),
+        }
+    }
+}
+
+impl<T> Collect<T> {
+    fn expect(&mut self) {
+        self.outstanding += 1;
+    }
+
+    /// Keeps `item` for the list being gathered, or hands it back if no list is.
+    fn offer(&mut self, item: T) -> Option<T> {
+        if self.outstanding > 0 {
+            self.items.push(item);
+            None
+        } else {
+            Some(item)
+        }
+    }
+
+    /// The end line: the gathered list.
+    fn finish(&mut self) -> Vec<T> {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        std::mem::take(&mut self.items)
+    }
 }
 
 /// State of one TCP connection.
@@ -196,10 +235,10 @@ impl Link {
     fn expect_reply(&mut self, msg: &ClientMessage) {
         let lists = &mut self.lists;
         match msg {
-            ClientMessage::ListFriends => lists.friends.0 += 1,
-            ClientMessage::ListRequests => lists.requests.0 += 1,
-            ClientMessage::ListGroups => lists.groups.0 += 1,
-            ClientMessage::FindUser { .. } => lists.found.0 += 1,
+            ClientMessage::ListFriends => lists.friends.expect(),
+            ClientMessage::ListRequests => lists.requests.expect(),
+            ClientMessage::ListGroups => lists.groups.expect(),
+            ClientMessage::FindUser { .. } => lists.found.expect(),
             ClientMessage::ListMembers { group } => lists.members.entry(*group).or_default().0 += 1,
             ClientMessage::History { conv, before, .. } => {
                 // Bounding by the sync cursor means a live message is never mistaken for history, even if
@@ -668,15 +707,14 @@ impl Session {
                 account,
                 presence,
                 nickname,
-            } => link.lists.found.1.push(FoundUser {
+            } => link.lists.found.items.push(FoundUser {
                 account,
                 nickname,
                 presence,
             }),
             S::FoundEnd { .. } => {
-                let found = &mut link.lists.found;
-                found.0 = found.0.saturating_sub(1);
-                self.emit(Event::FoundUsers(std::mem::take(&mut found.1)));
+                let found = link.lists.found.finish();
+                self.emit(Event::FoundUsers(found));
             }
             S::Friend {
                 account,
@@ -690,18 +728,14 @@ impl Session {
                     remark,
                     presence,
                 };
-                if link.lists.friends.0 > 0 {
-                    link.lists.friends.1.push(friend);
-                } else {
+                if let Some(friend) = link.lists.friends.offer(friend) {
                     let f = friend.clone();
                     self.store.call(move |s| s.upsert_friend(&f)).await?;
                     self.emit(Event::FriendChanged(friend));
                 }
             }
             S::FriendsEnd { .. } => {
-                let friends = &mut link.lists.friends;
-                friends.0 = friends.0.saturating_sub(1);
-                let list = std::mem::take(&mut friends.1);
+                let list = link.lists.friends.finish();
                 let stored = list.clone();
                 self.store.call(move |s| s.replace_friends(&stored)).await?;
                 self.emit(Event::Friends(list));
@@ -718,18 +752,14 @@ impl Session {
                     note,
                     time,
                 };
-                if link.lists.requests.0 > 0 {
-                    link.lists.requests.1.push(request);
-                } else {
+                if let Some(request) = link.lists.requests.offer(request) {
                     let r = request.clone();
                     self.store.call(move |s| s.upsert_request(&r)).await?;
                     self.emit(Event::FriendRequest(request));
                 }
             }
             S::RequestsEnd { .. } => {
-                let requests = &mut link.lists.requests;
-                requests.0 = requests.0.saturating_sub(1);
-                let list = std::mem::take(&mut requests.1);
+                let list = link.lists.requests.finish();
                 let stored = list.clone();
                 self.store
                     .call(move |s| s.replace_requests(&stored))
@@ -760,18 +790,14 @@ impl Session {
                     owner,
                     members,
                 };
-                if link.lists.groups.0 > 0 {
-                    link.lists.groups.1.push(info);
-                } else {
+                if let Some(info) = link.lists.groups.offer(info) {
                     let g = info.clone();
                     self.store.call(move |s| s.upsert_group(&g)).await?;
                     self.emit(Event::GroupChanged(info));
                 }
             }
             S::GroupsEnd { .. } => {
-                let groups = &mut link.lists.groups;
-                groups.0 = groups.0.saturating_sub(1);
-                let list = std::mem::take(&mut groups.1);
+                let list = link.lists.groups.finish();
                 let stored = list.clone();
                 self.store.call(move |s| s.replace_groups(&stored)).await?;
                 self.emit(Event::Groups(list));
