@@ -9,6 +9,7 @@
 //! their own (see `files`), which report back here, so a big file never holds up chat.
 
 mod files;
+mod pace;
 
 use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
@@ -29,6 +30,7 @@ use crate::config::Config;
 use crate::event::{Event, FoundUser, Friend, FriendRequest, Group, Member, Message, StopReason};
 use crate::storage::{Incoming, LastLogin, StorageError, Store, Stored};
 use crate::transfer::TransferId;
+use pace::Pacer;
 
 /// The longest line accepted from the server. Generous: the server enforces its own, smaller limit on what
 /// it stores, and a client that dropped the connection on a long line would loop on it forever.
@@ -206,6 +208,8 @@ struct Link {
     /// Client ids of the `FileTran:` offers sent on this connection and not yet answered, oldest first:
     /// `FILE_UPLOAD:` names no client id, but the server answers in order.
     offers: VecDeque<String>,
+    /// My messages on their way out, kept under the server's advertised rate.
+    pace: Pacer,
 }
 
 impl Link {
@@ -467,6 +471,7 @@ impl Session {
             nonce: 0,
             lists: Lists::default(),
             offers: VecDeque::new(),
+            pace: Pacer::new(self.limits.rate, Instant::now()),
             syncing: None,
             synced_to: 0,
             synced_new: 0,
@@ -489,7 +494,11 @@ impl Session {
         let mut tick = tokio::time::interval(tick_every);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
+            let pace_at = link.pace.next_at();
             tokio::select! {
+                _ = tokio::time::sleep_until(pace_at.unwrap_or_else(Instant::now).into()), if pace_at.is_some() => {
+                    self.send_paced(&mut link).await?;
+                }
                 line = reader.next() => {
                     let line = match line {
                         None => return Err(if link.auth == Auth::LoggingOut {
@@ -885,6 +894,22 @@ impl Session {
         {
             return Ok(());
         }
+        if code == ErrorCode::RateLimited
+            && let Some(about) = &about
+        {
+            // Not a failure: the message waits its turn and goes again (see `pace`).
+            let client_id = about.clone();
+            if let Some(m) = self
+                .store
+                .call(move |s| s.pending_message(&client_id))
+                .await?
+            {
+                tracing::debug!("the server asked to slow down; sending again shortly");
+                link.pace
+                    .refused(m.client_id.clone(), send_line(&m), Instant::now());
+                return Ok(());
+            }
+        }
         if let Some(about) = &about {
             let client_id = about.clone();
             let reason = if text.is_empty() {
@@ -961,9 +986,13 @@ impl Session {
         link.synced_to = cursor;
         self.send_sync(link, cursor).await?;
         // Then the outbox, oldest first; the server drops the ones it already has by client id and ACKs them.
+        link.pace = Pacer::new(self.limits.rate, Instant::now());
         let pending = self.store.call(|s| s.pending()).await?;
         for m in &pending {
-            link.feed(&send_line(m)).await?;
+            link.pace.push(m.client_id.clone(), send_line(m));
+        }
+        for line in link.pace.ready(Instant::now()) {
+            link.feed(&line).await?;
         }
         for request in [
             ClientMessage::ListFriends,
@@ -979,6 +1008,19 @@ impl Session {
         }
         // Unfinished transfers: offered or accepted again, so each resumes where the bytes stopped.
         self.resume_transfers(link).await?;
+        link.flush().await?;
+        Ok(())
+    }
+
+    /// Writes the paced messages whose turn has come.
+    async fn send_paced(&mut self, link: &mut Link) -> Result<(), End> {
+        let ready = link.pace.ready(Instant::now());
+        if ready.is_empty() {
+            return Ok(());
+        }
+        for line in &ready {
+            link.feed(line).await?;
+        }
         link.flush().await?;
         Ok(())
     }
@@ -1139,13 +1181,16 @@ impl Session {
             } => {
                 let message = self.queue_message(conv, client_id, text).await?;
                 if message.state == crate::MessageState::Pending {
-                    link.send(&send_line(&message)).await?;
+                    link.pace
+                        .push(message.client_id.clone(), send_line(&message));
+                    self.send_paced(link).await?;
                 }
             }
             Command::Retry { client_id } => {
                 if let Some(m) = self.store.call(move |s| s.mark_pending(&client_id)).await? {
                     self.emit(Event::MessageState(m.clone()));
-                    link.send(&send_line(&m)).await?;
+                    link.pace.push(m.client_id.clone(), send_line(&m));
+                    self.send_paced(link).await?;
                 }
             }
             Command::Request(request) => {

@@ -153,6 +153,49 @@ async fn two_friends_chat_and_a_third_user_sees_the_group() {
     server.stop().await;
 }
 
+#[tokio::test]
+async fn a_pasted_burst_beyond_the_servers_rate_all_arrives_in_order_none_failed() {
+    let server = TestServer::start_with(|c| c.limits.rate = 10).await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    befriend(&mut alice, &mut bob).await;
+
+    // Fifty at once: the server takes twenty at a time and ten a second, so most must wait their turn.
+    let sent: Vec<String> = (0..50).map(|i| format!("line {i:02}")).collect();
+    for text in &sent {
+        alice.handle.send_text(bob.conv(), text.as_str());
+    }
+    let mut got = Vec::new();
+    while got.len() < sent.len() {
+        if let Event::Message(m) = bob
+            .wait(
+                "the burst",
+                |e| matches!(e, Event::Message(m) if m.from == "alice"),
+            )
+            .await
+        {
+            got.push(m.text);
+        }
+    }
+    assert_eq!(got, sent, "every line once, in the order typed");
+    let mine = alice
+        .handle
+        .store()
+        .messages(bob.conv(), None, 100)
+        .await
+        .unwrap();
+    assert!(
+        mine.iter().all(|m| m.state == MessageState::Sent),
+        "none marked failed: {:?}",
+        mine.iter()
+            .filter(|m| m.state != MessageState::Sent)
+            .collect::<Vec<_>>()
+    );
+    alice.stop().await;
+    bob.stop().await;
+    server.stop().await;
+}
+
 /// Messages of one conversation from one sender, in server order.
 async fn texts_from(store: &Store, conv: &Conv, from: &str) -> Vec<(u64, String)> {
     let all = store.messages(conv.clone(), None, 100_000).await.unwrap();
@@ -180,7 +223,8 @@ fn record(mut events: ququ_client::Events) -> tokio::task::JoinHandle<Vec<Event>
 async fn a_thousand_messages_through_a_connection_cut_every_few_hundred_ms() {
     const FROM_ALICE: usize = 1000;
     const FROM_BOB: usize = 100;
-    let server = TestServer::start().await;
+    // Cuts and resends are the point here, not pacing (which has its own test below).
+    let server = TestServer::start_with(|c| c.limits.rate = 0).await;
     {
         let mut alice = User::register(&server.addr, "alice").await;
         let mut bob = User::register(&server.addr, "bob").await;

@@ -117,6 +117,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// friends = 1000
 /// members = 500
 /// file = 1073741824          # largest relayed file, bytes
+/// rate = 20                  # messages a second per user (bursts of twice that); 0 = no limit
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -452,6 +452,8 @@ async fn a_client_that_stops_reading_is_cut_off_and_others_keep_receiving() {
     let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
         c.outbox_capacity = 32;
         c.write_timeout = Duration::from_secs(2);
+        // A flood is the point here; the message rate limit has its own test.
+        c.limits.rate = 0;
     })
     .await;
     let (mut alice, mut bob) = server.friends("alice", "bob").await;
@@ -696,4 +698,58 @@ async fn strangers_are_refused_for_every_verb_that_names_someone_else() {
     mallory.expect("HISTORY_END:user:alice:0:0").await;
     // And none of it reached alice or bob.
     assert_eq!(alice.drain(QUIET).await, Vec::<String>::new());
+}
+
+#[tokio::test]
+async fn a_flood_of_messages_is_refused_past_the_rate_with_the_message_named_then_flows_again() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.rate = 2).await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    // A second session of alice shares her allowance: the limit is per user, not per connection.
+    let mut alice2 = server.connect().await;
+    alice2.login("alice").await;
+
+    // Bursts of twice the rate pass...
+    for i in 0..2 {
+        alice.send(&format!("MSG:bob:a{i}:hi {i}")).await;
+        alice.until(&format!("ACK:a{i}:")).await;
+        alice2.send(&format!("MSG:bob:b{i}:hi {i}")).await;
+        alice2.until(&format!("ACK:b{i}:")).await;
+    }
+    // ...the next is refused, naming the message so the client can send it again later.
+    alice.send("MSG:bob:late:one too many").await;
+    let refused = alice.until("ERROR:").await;
+    assert!(
+        refused
+            .starts_with("ERROR:rate_limited:too many messages, at most 2 a second; try again in ")
+            && refused.ends_with(" ms:late"),
+        "{refused}"
+    );
+    alice.send("GROUP_CREATE:g").await;
+    let gid = alice
+        .until("GROUP_INFO:")
+        .await
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    alice.send(&format!("GROUP:{gid}:g1:hello group")).await;
+    let refused = alice.until("ERROR:").await;
+    assert!(
+        refused.starts_with("ERROR:rate_limited:") && refused.ends_with(":g1"),
+        "{refused}"
+    );
+
+    // Bob is not limited by alice's flood, and got exactly the four that were accepted.
+    bob.send("MSG:alice:x:fine here").await;
+    bob.until("ACK:x:").await;
+    bob.send("SYNC:0:100").await;
+    let got = bob.collect_until("SYNC_END:").await;
+    let from_alice = got.iter().filter(|l| l.contains(":alice:bob:")).count();
+    assert_eq!(from_alice, 4, "{got:?}");
+    assert!(!got.iter().any(|l| l.contains(":late:")));
+
+    // Half a second later (2 a second) there is room for one more.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    alice.send("MSG:bob:late:now it fits").await;
+    alice.until("ACK:late:").await;
 }

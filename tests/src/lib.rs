@@ -33,7 +33,10 @@ pub fn serve_if_child() {
             .await
             .expect("bind");
         println!("listening {}", listener.local_addr().expect("addr"));
-        let config = ququ_server::Config::new(PathBuf::from(dir));
+        let mut config = ququ_server::Config::new(PathBuf::from(dir));
+        // These tests send as fast as they can on purpose (kill mid-flood, soak); the message rate limit
+        // is tested on its own in the server's tests.
+        config.limits.rate = 0;
         let result = ququ_server::run(listener, config, std::future::pending::<()>()).await;
         eprintln!("server ended: {result:?}");
     });

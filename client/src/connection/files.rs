@@ -546,6 +546,12 @@ impl Session {
         let upload = TransferId::Upload(about.to_owned());
         if let Some(l) = self.files.live.get_mut(&upload) {
             link.offers.retain(|c| c != about);
+            if *code == ErrorCode::RateLimited && l.t.state.is_active() {
+                // Too many messages and offers at once: offer it again in a moment, not a failure.
+                l.asked = false;
+                self.schedule_retry(&upload, Duration::from_secs(1));
+                return Ok(true);
+            }
             if l.t.state.is_active() {
                 l.stop();
                 let reason = reason(code, text);

@@ -386,6 +386,12 @@ impl Storage {
         Ok(Some(message))
     }
 
+    /// My message `client_id`, if it is still waiting to be acknowledged.
+    pub fn pending_message(&self, client_id: &str) -> Result<Option<Message>, StorageError> {
+        Ok(Self::mine_by_client_id(&self.conn, client_id)?
+            .filter(|m| m.state == MessageState::Pending))
+    }
+
     /// My messages still waiting for the server, oldest first: the order they must be resent in.
     pub fn pending(&self) -> Result<Vec<Message>, StorageError> {
         let mut stmt = self.conn.prepare(&format!(

@@ -133,6 +133,7 @@ pub struct Services {
     config: Arc<Config>,
     grants: files::Grants,
     throttle: throttle::Throttle,
+    rate: throttle::MessageRate,
 }
 
 impl std::fmt::Debug for Services {
@@ -148,6 +149,7 @@ impl Services {
             hub: Hub::default(),
             grants: files::Grants::default(),
             throttle: throttle::Throttle::new(config.throttle.clone()),
+            rate: throttle::MessageRate::new(config.limits.rate),
             config,
         }
     }
@@ -224,7 +226,7 @@ impl Services {
                 client_id,
                 text,
             } => {
-                let caller = me(ctx).map_err(|e| e.about(client_id.clone()))?;
+                let caller = self.sender(ctx, &client_id)?;
                 self.send_private(caller, sid, to, client_id, text).await?
             }
             C::GroupMsg {
@@ -232,7 +234,7 @@ impl Services {
                 client_id,
                 text,
             } => {
-                let caller = me(ctx).map_err(|e| e.about(client_id.clone()))?;
+                let caller = self.sender(ctx, &client_id)?;
                 self.send_group(caller, sid, group, client_id, text).await?
             }
             C::Sync { after, limit } => self.sync(me(ctx)?, after, limit).await?,
@@ -257,7 +259,7 @@ impl Services {
                 sha256,
                 name,
             } => {
-                let caller = me(ctx).map_err(|e| e.about(client_id.clone()))?;
+                let caller = self.sender(ctx, &client_id)?;
                 self.offer_file(caller, to, client_id, size, sha256, name)
                     .await?
             }
@@ -266,6 +268,24 @@ impl Services {
             C::FileCancel { file } => self.cancel_file(me(ctx)?, file).await?,
         };
         Ok(replies.into())
+    }
+
+    /// The logged-in caller of a message-sending verb, once the per-user rate limit lets it through.
+    /// Failures name the message's `client_id`, so the client knows which one to send again later.
+    fn sender<'c>(&self, ctx: &'c SessionCtx, client_id: &str) -> Result<&'c Caller> {
+        let caller = me(ctx).map_err(|e| e.about(client_id))?;
+        self.rate.take(caller.user).map_err(|wait| {
+            ServiceError::refused(
+                ErrorCode::RateLimited,
+                format!(
+                    "too many messages, at most {} a second; try again in {} ms",
+                    self.config.limits.rate,
+                    wait.as_millis().max(1)
+                ),
+            )
+            .about(client_id)
+        })?;
+        Ok(caller)
     }
 
     /// Called by the session layer when a connection ends, logged in or not.

@@ -1,4 +1,5 @@
-//! Login and registration throttling: failures slow down, then block for a while.
+//! Login and registration throttling: failures slow down, then block for a while. And the per-user
+//! message rate limit: a token bucket per user.
 //!
 //! Two kinds of key: the client's IP address and the account name. Per IP, too many failures block every
 //! login and registration attempt from that address for a while — that stops a password-guessing script.
@@ -11,6 +12,8 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use tokio::time::Instant;
+
+use crate::storage::UserId;
 
 /// The thresholds. Defaults suit a public server; tests use smaller ones.
 #[derive(Debug, Clone)]
@@ -187,6 +190,62 @@ impl Throttle {
     }
 }
 
+/// Per-user message rate limit: a token bucket per user, shared by all of that user's sessions.
+///
+/// A bucket holds `2 × rate` tokens and refills at `rate` per second, so a user may paste a burst of
+/// two seconds' worth of messages at once and then `rate` per second. `rate == 0` turns the limit off.
+#[derive(Debug)]
+pub struct MessageRate {
+    rate: u32,
+    buckets: Mutex<HashMap<UserId, Bucket>>,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+impl MessageRate {
+    pub fn new(rate: u32) -> Self {
+        MessageRate {
+            rate,
+            buckets: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn capacity(&self) -> f64 {
+        2.0 * f64::from(self.rate)
+    }
+
+    /// Takes one token for `user`, or says how long until one is free.
+    pub fn take(&self, user: UserId) -> Result<(), Duration> {
+        if self.rate == 0 {
+            return Ok(());
+        }
+        let now = Instant::now();
+        let (rate, capacity) = (f64::from(self.rate), self.capacity());
+        let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
+        if map.len() > PRUNE_AT {
+            // A full bucket is the same as no bucket: forget those.
+            map.retain(|_, b| b.tokens + now.duration_since(b.at).as_secs_f64() * rate < capacity);
+        }
+        let bucket = map.entry(user).or_insert(Bucket {
+            tokens: capacity,
+            at: now,
+        });
+        let refill = now.duration_since(bucket.at).as_secs_f64() * rate;
+        bucket.tokens = (bucket.tokens + refill).min(capacity);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            Ok(())
+        } else {
+            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -250,5 +309,30 @@ mod tests {
         t.registered(ip(1));
         assert!(matches!(t.check_register(ip(1)), Verdict::Blocked(_)));
         assert_eq!(t.check_register(ip(2)), Verdict::Allow);
+    }
+    #[tokio::test(start_paused = true)]
+    async fn messages_burst_to_twice_the_rate_then_flow_at_the_rate() {
+        let r = MessageRate::new(5);
+        let alice = UserId::from(1);
+        for _ in 0..10 {
+            assert_eq!(r.take(alice), Ok(()));
+        }
+        let wait = r.take(alice).unwrap_err();
+        assert_eq!(wait, Duration::from_millis(200));
+        // Someone else is not slowed down by alice.
+        assert_eq!(r.take(UserId::from(2)), Ok(()));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        for _ in 0..5 {
+            assert_eq!(r.take(alice), Ok(()));
+        }
+        assert!(r.take(alice).is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_rate_of_zero_is_no_limit() {
+        let r = MessageRate::new(0);
+        for _ in 0..10_000 {
+            assert_eq!(r.take(UserId::from(1)), Ok(()));
+        }
     }
 }
