@@ -31,6 +31,8 @@ pub struct Config {
     pub nickname: Option<String>,
     /// Where databases live. `None` is the OS data directory (`ProjectDirs::from("", "", "Ququ")`).
     pub data_dir: Option<PathBuf>,
+    /// Connect with TLS, checking the certificate as [`crate::tls`] describes.
+    pub tls: bool,
     pub timing: Timing,
 }
 
@@ -43,6 +45,7 @@ impl std::fmt::Debug for Config {
             .field("register", &self.register)
             .field("nickname", &self.nickname)
             .field("data_dir", &self.data_dir)
+            .field("tls", &self.tls)
             .field("timing", &self.timing)
             .finish_non_exhaustive()
     }
@@ -91,6 +94,7 @@ impl Config {
             register: false,
             nickname: None,
             data_dir: None,
+            tls: false,
             timing: Timing::default(),
         }
     }
@@ -103,6 +107,12 @@ impl Config {
 
     pub fn data_dir(mut self, dir: impl Into<PathBuf>) -> Config {
         self.data_dir = Some(dir.into());
+        self
+    }
+
+    /// Connect with TLS.
+    pub fn tls(mut self, yes: bool) -> Config {
+        self.tls = yes;
         self
     }
 

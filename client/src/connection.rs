@@ -20,8 +20,7 @@ use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupMessage, Limits, LineCodec,
     ServerMessage,
 };
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
@@ -29,6 +28,7 @@ use crate::backoff::Backoff;
 use crate::config::Config;
 use crate::event::{Event, FoundUser, Friend, FriendRequest, Group, Member, Message, StopReason};
 use crate::storage::{Incoming, LastLogin, StorageError, Store, Stored};
+use crate::tls::{ConnectError, Connector, Stream};
 use crate::transfer::TransferId;
 use pace::Pacer;
 
@@ -42,10 +42,8 @@ const MAX_QUEUED: usize = 1000;
 /// Why a connection ended. The text becomes [`Event::Disconnected`]'s `reason`.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum ConnectionError {
-    #[error("cannot connect to {server}: {error}")]
-    Connect { server: String, error: String },
-    #[error("connecting to {0} timed out")]
-    ConnectTimeout(String),
+    #[error(transparent)]
+    Connect(ConnectError),
     #[error("the server closed the connection")]
     Closed,
     #[error("connection error: {0}")]
@@ -69,6 +67,31 @@ enum End {
 impl From<StorageError> for End {
     fn from(e: StorageError) -> End {
         End::Stop(StopReason::Storage(e.to_string()))
+    }
+}
+
+impl From<ConnectError> for End {
+    /// A certificate the user has to decide about stops the client; anything else is worth retrying.
+    fn from(e: ConnectError) -> End {
+        match e {
+            ConnectError::Unknown {
+                server,
+                fingerprint,
+            } => End::Stop(StopReason::UnknownCertificate {
+                server,
+                fingerprint,
+            }),
+            ConnectError::Changed {
+                server,
+                pinned,
+                presented,
+            } => End::Stop(StopReason::CertificateChanged {
+                server,
+                pinned,
+                presented,
+            }),
+            other => End::Retry(ConnectionError::Connect(other)),
+        }
     }
 }
 
@@ -192,7 +215,7 @@ impl<T> Collect<T> {
 
 /// State of one TCP connection.
 struct Link {
-    writer: FramedWrite<OwnedWriteHalf, LineCodec>,
+    writer: FramedWrite<WriteHalf<Stream>, LineCodec>,
     auth: Auth,
     /// When the pending login reply (or logout) must have arrived.
     deadline: Option<Instant>,
@@ -343,6 +366,7 @@ pub(crate) struct Session {
     token: Option<String>,
     registered: bool,
     limits: Limits,
+    connector: Connector,
     queued: VecDeque<ClientMessage>,
     files: files::Files,
 }
@@ -359,6 +383,7 @@ impl Session {
         Session {
             me: config.account.clone(),
             registered: !config.register,
+            connector: Connector::new(&config.server, config.tls, &data_dir),
             config,
             data_dir,
             store,
@@ -442,25 +467,18 @@ impl Session {
     }
 
     async fn connect_and_serve(&mut self) -> End {
-        let server = self.config.server.clone();
         let timeout = self.config.timing.connect_timeout;
-        let connect = tokio::time::timeout(timeout, TcpStream::connect(server.clone()));
-        let stream = match self.offline_until(connect, false).await {
+        let connector = self.connector.clone();
+        let stream = match self.offline_until(connector.connect(timeout), false).await {
             Err(stop) => return End::Stop(stop),
-            Ok(None) | Ok(Some(Err(_))) => {
-                return End::Retry(ConnectionError::ConnectTimeout(server));
+            Ok(None) => {
+                return ConnectError::Timeout(self.connector.server.clone()).into();
             }
-            Ok(Some(Ok(Err(e)))) => {
-                return End::Retry(ConnectionError::Connect {
-                    server,
-                    error: e.to_string(),
-                });
-            }
-            Ok(Some(Ok(Ok(stream)))) => stream,
+            Ok(Some(Err(e))) => return e.into(),
+            Ok(Some(Ok(stream))) => stream,
         };
-        let _ = stream.set_nodelay(true);
         self.emit(Event::Connected);
-        let (read, write) = stream.into_split();
+        let (read, write) = tokio::io::split(stream);
         let reader = FramedRead::new(read, LineCodec::new(MAX_LINE));
         let link = Link {
             writer: FramedWrite::new(write, LineCodec::new(MAX_LINE)),
@@ -484,7 +502,7 @@ impl Session {
 
     async fn serve(
         &mut self,
-        mut reader: FramedRead<OwnedReadHalf, LineCodec>,
+        mut reader: FramedRead<ReadHalf<Stream>, LineCodec>,
         mut link: Link,
     ) -> Result<(), End> {
         self.start_login(&mut link).await?;

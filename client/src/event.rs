@@ -172,6 +172,17 @@ pub enum StopReason {
     RegisterRefused { code: ErrorCode, text: String },
     /// The local database could not be opened or written.
     Storage(String),
+    /// The server's TLS certificate is not one a known authority signed, and this computer has not
+    /// pinned it. Show `fingerprint` and, if the user says it is the server's, [`crate::tls::trust`] it
+    /// and start again.
+    UnknownCertificate { server: String, fingerprint: String },
+    /// The server's certificate is not the one pinned for it: someone may be impersonating the server.
+    /// Only if the operator confirms a new certificate, [`crate::tls::forget`] the old one.
+    CertificateChanged {
+        server: String,
+        pinned: String,
+        presented: String,
+    },
 }
 
 impl std::fmt::Display for StopReason {
@@ -184,6 +195,21 @@ impl std::fmt::Display for StopReason {
                 write!(f, "registration refused ({code}): {text}")
             }
             StopReason::Storage(e) => write!(f, "local storage failed: {e}"),
+            StopReason::UnknownCertificate {
+                server,
+                fingerprint,
+            } => write!(
+                f,
+                "{server} presents a certificate not seen before; fingerprint {fingerprint}"
+            ),
+            StopReason::CertificateChanged {
+                server,
+                pinned,
+                presented,
+            } => write!(
+                f,
+                "the certificate of {server} has CHANGED: pinned {pinned}, presented {presented}"
+            ),
         }
     }
 }

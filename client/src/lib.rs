@@ -51,6 +51,7 @@ mod connection;
 pub mod event;
 pub mod handle;
 pub mod storage;
+pub mod tls;
 pub mod transfer;
 
 pub use config::{Config, ConfigError, Timing};

@@ -50,7 +50,6 @@ use std::time::{Duration, Instant};
 use ququ_protocol::{ClientMessage, Conv, ErrorCode, FileState, ServerMessage};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufRead, AsyncBufReadExt, AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 
 use crate::event::Event;
@@ -197,8 +196,8 @@ pub enum TransferError {
     NotAFile(String),
     #[error("the file changed since it was offered (it was {was} bytes, now {now})")]
     Changed { was: u64, now: u64 },
-    #[error("cannot connect to {server}: {error}")]
-    Connect { server: String, error: String },
+    #[error(transparent)]
+    Connect(#[from] crate::tls::ConnectError),
     #[error("the data connection broke: {0}")]
     Interrupted(String),
     #[error("{text} ({code})")]
@@ -445,25 +444,10 @@ fn refusal(line: &str) -> TransferError {
     }
 }
 
-async fn connect(server: &str, timeout: Duration) -> Result<TcpStream, TransferError> {
-    let failed = |error: String| TransferError::Connect {
-        server: server.to_owned(),
-        error,
-    };
-    match tokio::time::timeout(timeout, TcpStream::connect(server)).await {
-        Ok(Ok(stream)) => {
-            let _ = stream.set_nodelay(true);
-            Ok(stream)
-        }
-        Ok(Err(e)) => Err(failed(e.to_string())),
-        Err(_) => Err(failed("timed out".into())),
-    }
-}
-
 /// What a worker needs besides its own job.
 #[derive(Debug, Clone)]
 pub(crate) struct Worker {
-    pub server: String,
+    pub connector: crate::tls::Connector,
     pub connect_timeout: Duration,
     /// A data connection that moves nothing for this long is given up (and retried).
     pub idle: Duration,
@@ -535,8 +519,8 @@ impl Worker {
         file.seek(std::io::SeekFrom::Start(job.offset))
             .await
             .map_err(|e| TransferError::read(&job.path, e))?;
-        let stream = connect(&self.server, self.connect_timeout).await?;
-        let (read, mut write) = stream.into_split();
+        let stream = self.connector.connect(self.connect_timeout).await?;
+        let (read, mut write) = tokio::io::split(stream);
         let mut reader = tokio::io::BufReader::new(read);
         let header = ClientMessage::FilePut {
             token: job.token.clone(),
@@ -681,7 +665,7 @@ impl Worker {
         moved: &mut bool,
     ) -> Result<(), TransferError> {
         let broke = |e: std::io::Error| TransferError::Interrupted(e.to_string());
-        let mut stream = connect(&self.server, self.connect_timeout).await?;
+        let mut stream = self.connector.connect(self.connect_timeout).await?;
         let header = ClientMessage::FileGet {
             token: job.token.clone(),
             offset: have,

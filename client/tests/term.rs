@@ -262,3 +262,57 @@ async fn the_terminal_client_sends_and_gets_files() {
     bob.stop().await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_terminal_asks_like_ssh_before_trusting_a_self_signed_server_then_remembers() {
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = ququ_server::tls::default_paths(certs.path());
+    let fingerprint = ququ_server::tls::generate(&["localhost".into()], &cert, &key).unwrap();
+    let server = TestServer::start_with(|c| {
+        c.tls = Some(ququ_server::config::TlsFiles { cert, key });
+    })
+    .await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let args = [
+        "--server",
+        &server.addr,
+        "--user",
+        "dave",
+        "--register",
+        "--tls",
+        "--data-dir",
+        &data_dir,
+    ];
+
+    // "no" leaves without pinning anything or logging in.
+    let mut term = Term::spawn(&args);
+    term.type_line("password1").await;
+    term.expect(&format!("fingerprint: {fingerprint}")).await;
+    term.expect("Trust it and connect (yes/no)?").await;
+    term.type_line("no").await;
+    let status = term.child.wait().await.unwrap();
+    assert!(!status.success());
+    assert_eq!(
+        ququ_client::tls::pinned(data.path(), &server.addr).unwrap(),
+        None
+    );
+
+    // "yes" pins it and connects.
+    let mut term = Term::spawn(&args);
+    term.type_line("password1").await;
+    term.expect("Trust it and connect (yes/no)?").await;
+    term.type_line("yes").await;
+    term.expect("logged in as dave").await;
+    term.type_line("/quit").await;
+    assert!(term.child.wait().await.unwrap().success());
+
+    // Next time it does not ask.
+    let mut term = Term::spawn(&args);
+    term.type_line("password1").await;
+    term.expect("logged in as dave").await;
+    assert!(!term.transcript.iter().any(|l| l.contains("yes/no")));
+    term.type_line("/quit").await;
+    assert!(term.child.wait().await.unwrap().success());
+    server.stop().await;
+}

@@ -13,11 +13,13 @@
 //! - `server` — [`ServerMessage`], server → client.
 //! - `types` — values both directions share: [`Conv`], [`Presence`], [`Limits`], [`ErrorCode`], stored messages.
 //! - `error` — [`ParseError`].
+//! - [`fingerprint`] — how both ends name a TLS certificate to people.
 //! - [`codec`] (feature `codec`, on by default) — [`LineCodec`], tokio-util framing with a line-length cap.
 
 mod client;
 mod error;
 pub mod field;
+pub mod fingerprint;
 mod server;
 mod types;
 

@@ -24,6 +24,10 @@ pub enum ConfigError {
     },
     #[error("no data directory: the OS reports no home directory; pass --data-dir")]
     NoDataDir,
+    #[error(
+        "TLS needs both a certificate and a key (tls_cert and tls_key, or --tls-cert and --tls-key)"
+    )]
+    TlsHalf,
 }
 
 /// Everything `run` needs besides the listener.
@@ -59,6 +63,29 @@ pub struct Config {
     pub file_sweep_every: Duration,
     /// Login and registration throttling.
     pub throttle: crate::service::throttle::ThrottleConfig,
+    /// Serve TLS with this certificate and key instead of plain TCP.
+    pub tls: Option<TlsFiles>,
+}
+
+/// A PEM certificate chain and its PEM private key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: PathBuf,
+    pub key: PathBuf,
+}
+
+impl TlsFiles {
+    /// Both or neither: half a TLS setup is a mistake worth stopping for.
+    pub fn from_pair(
+        cert: Option<PathBuf>,
+        key: Option<PathBuf>,
+    ) -> Result<Option<TlsFiles>, ConfigError> {
+        match (cert, key) {
+            (Some(cert), Some(key)) => Ok(Some(TlsFiles { cert, key })),
+            (None, None) => Ok(None),
+            _ => Err(ConfigError::TlsHalf),
+        }
+    }
 }
 
 impl Config {
@@ -79,6 +106,7 @@ impl Config {
             file_lifetime: Duration::from_secs(7 * 24 * 3600),
             file_sweep_every: Duration::from_secs(60),
             throttle: Default::default(),
+            tls: None,
         }
     }
 
@@ -111,6 +139,8 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// file_lifetime_days = 7
 /// heartbeat_secs = 30
 /// idle_timeout_secs = 90
+/// tls_cert = "/etc/ququ/cert.pem"  # both or neither; see `ququ-server gen-cert`
+/// tls_key = "/etc/ququ/key.pem"
 /// [limits]
 /// text = 8000
 /// name = 32
@@ -133,6 +163,8 @@ pub struct FileConfig {
     pub token_ttl_days: Option<u64>,
     pub file_quota_mb: Option<u64>,
     pub file_lifetime_days: Option<u64>,
+    pub tls_cert: Option<PathBuf>,
+    pub tls_key: Option<PathBuf>,
     #[serde(default)]
     pub limits: FileLimits,
 }
@@ -163,7 +195,10 @@ impl FileConfig {
     }
 
     /// Applies the file's settings over `config`.
-    pub fn apply(&self, config: &mut Config) {
+    pub fn apply(&self, config: &mut Config) -> Result<(), ConfigError> {
+        if let Some(tls) = TlsFiles::from_pair(self.tls_cert.clone(), self.tls_key.clone())? {
+            config.tls = Some(tls);
+        }
         if let Some(dir) = &self.data_dir {
             config.data_dir = dir.clone();
         }
@@ -203,6 +238,7 @@ impl FileConfig {
         limits.members = l.members.unwrap_or(limits.members);
         limits.file = l.file.unwrap_or(limits.file);
         limits.rate = l.rate.unwrap_or(limits.rate);
+        Ok(())
     }
 }
 
@@ -217,7 +253,7 @@ mod tests {
         )
         .unwrap();
         let mut config = Config::new("/tmp/x");
-        file.apply(&mut config);
+        file.apply(&mut config).unwrap();
         assert_eq!(config.max_connections, 5);
         assert_eq!(config.durability, Durability::Full);
         assert_eq!(config.limits.text, 100);
@@ -229,10 +265,22 @@ mod tests {
     fn the_shipped_example_config_is_valid() {
         let file: FileConfig = toml::from_str(include_str!("../../assets/ququ.toml")).unwrap();
         let mut config = Config::new("/tmp/x");
-        file.apply(&mut config);
+        file.apply(&mut config).unwrap();
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/ququ"));
         assert_eq!(config.durability, Durability::Full);
         assert_eq!(file.listen, Some("0.0.0.0:8899".parse().unwrap()));
+    }
+
+    #[test]
+    fn tls_takes_both_files_or_neither() {
+        let both: FileConfig =
+            toml::from_str("tls_cert = \"/c.pem\"\ntls_key = \"/k.pem\"\n").unwrap();
+        let mut config = Config::new("/tmp/x");
+        both.apply(&mut config).unwrap();
+        assert_eq!(config.tls.unwrap().cert, PathBuf::from("/c.pem"));
+        let half: FileConfig = toml::from_str("tls_cert = \"/c.pem\"\n").unwrap();
+        let err = half.apply(&mut Config::new("/tmp/x")).unwrap_err();
+        assert!(matches!(err, ConfigError::TlsHalf));
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! - [`config`] — [`Config`] and the TOML config file.
 //! - [`admin`] — the operator's commands (users, online, reset password, disable, backup).
 //! - `session` — one connection's `select!` loop.
+//! - [`tls`] — loading the certificate and key, and `gen-cert`'s self-signed pair.
 //! - [`service`] — [`service::Services`] and the hub of online sessions.
 //! - [`storage`] — the [`storage::Store`] trait and its SQLite implementation.
 
@@ -20,6 +21,7 @@ pub mod config;
 pub mod service;
 mod session;
 pub mod storage;
+pub mod tls;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -48,6 +50,8 @@ pub enum Error {
     Store(#[from] storage::StoreError),
     #[error(transparent)]
     Config(#[from] config::ConfigError),
+    #[error(transparent)]
+    Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
 }
@@ -88,6 +92,10 @@ pub async fn run_with_store(
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
     }
+    let tls = match &config.tls {
+        Some(files) => Some(tls::load(&files.cert, &files.key)?),
+        None => None,
+    };
     let grace = config.shutdown_grace;
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));
@@ -128,9 +136,11 @@ pub async fn run_with_store(
                 }
             };
             let _ = socket.set_nodelay(true);
+            let acceptor = tls.as_ref().map(|t| t.acceptor.clone());
             let Ok(permit) = permits.clone().try_acquire_owned() else {
                 tracker.spawn(refuse_busy(
                     socket,
+                    acceptor,
                     "the server is at its connection limit; try again later",
                 ));
                 continue;
@@ -138,6 +148,7 @@ pub async fn run_with_store(
             let Some(ip_slot) = per_ip.clone().acquire(peer.ip()) else {
                 tracker.spawn(refuse_busy(
                     socket,
+                    acceptor,
                     "too many connections from your address",
                 ));
                 continue;
@@ -146,7 +157,11 @@ pub async fn run_with_store(
             let services = services.clone();
             let stop = stop.clone();
             tracker.spawn(async move {
-                session::serve(socket, peer, id, services, stop).await;
+                // The handshake happens here, on the connection's own task, so a slow or hostile client
+                // cannot hold up the accept loop.
+                if let Some((read, write)) = open(socket, acceptor, peer).await {
+                    session::serve(read, write, peer, id, services, stop).await;
+                }
                 drop(ip_slot);
                 drop(permit);
             });
@@ -213,12 +228,52 @@ impl Drop for IpSlot {
     }
 }
 
-async fn refuse_busy(mut socket: tokio::net::TcpStream, why: &'static str) {
+/// How long a client may take over its TLS handshake.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// The two halves of an accepted connection: plain TCP, or TLS once the handshake is done. `None` if the
+/// handshake failed (a plain-TCP client on a TLS port, a scanner): there is nobody to answer.
+async fn open(
+    socket: tokio::net::TcpStream,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    peer: std::net::SocketAddr,
+) -> Option<(session::Reader, session::Writer)> {
+    let Some(acceptor) = acceptor else {
+        let (read, write) = socket.into_split();
+        return Some((Box::new(read), Box::new(write)));
+    };
+    match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(socket)).await {
+        Ok(Ok(stream)) => {
+            let (read, write) = tokio::io::split(stream);
+            Some((Box::new(read), Box::new(write)))
+        }
+        Ok(Err(e)) => {
+            tracing::info!(%peer, error = %e, "TLS handshake failed");
+            None
+        }
+        Err(_) => {
+            tracing::info!(%peer, "TLS handshake timed out");
+            None
+        }
+    }
+}
+
+async fn refuse_busy(
+    socket: tokio::net::TcpStream,
+    acceptor: Option<tokio_rustls::TlsAcceptor>,
+    why: &'static str,
+) {
     use tokio::io::AsyncWriteExt;
     let bye = ServerMessage::Bye {
         code: ErrorCode::Busy,
         text: why.into(),
     };
     let line = format!("{}\n", bye.format());
-    let _ = tokio::time::timeout(Duration::from_secs(1), socket.write_all(line.as_bytes())).await;
+    let _ = tokio::time::timeout(Duration::from_secs(1), async {
+        let peer = socket.peer_addr().ok()?;
+        let (_, mut write) = open(socket, acceptor, peer).await?;
+        write.write_all(line.as_bytes()).await.ok()?;
+        write.flush().await.ok()
+    })
+    .await;
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
-use ququ_server::config::{FileConfig, default_data_dir};
+use ququ_server::config::{FileConfig, TlsFiles, default_data_dir};
 use ququ_server::{Config, Error};
 
 /// The Ququ chat server. Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more.
@@ -31,6 +31,12 @@ struct Args {
     /// A TOML config file; flags override its settings
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
+    /// Serve TLS with this PEM certificate (chain); needs --tls-key. See `gen-cert`
+    #[arg(long, env = "QUQU_TLS_CERT", requires = "tls_key")]
+    tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert
+    #[arg(long, env = "QUQU_TLS_KEY", requires = "tls_cert")]
+    tls_key: Option<PathBuf>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -49,6 +55,14 @@ enum Cmd {
     Disable { account: String },
     /// Let a disabled ACCOUNT log in again
     Enable { account: String },
+    /// Make a self-signed TLS certificate and key (cert.pem, key.pem) and print its fingerprint
+    GenCert {
+        /// Where to write them [default: the data directory]
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Host names and IP addresses clients use to reach the server [default: localhost 127.0.0.1]
+        names: Vec<String>,
+    },
 }
 
 #[tokio::main]
@@ -74,9 +88,15 @@ async fn serve(args: Args) -> Result<(), Error> {
         None => FileConfig::default(),
     };
     let mut config = Config::new(default_data_dir()?);
-    file.apply(&mut config);
+    file.apply(&mut config)?;
     if let Some(dir) = args.data_dir.clone() {
         config.data_dir = dir;
+    }
+    if let Some(tls) = TlsFiles::from_pair(args.tls_cert.clone(), args.tls_key.clone())? {
+        config.tls = Some(tls);
+    }
+    if let Some(Cmd::GenCert { out, names }) = args.command {
+        return gen_cert(out.unwrap_or_else(|| config.data_dir.clone()), names);
     }
     if let Some(cmd) = args.command {
         return operate(cmd, &config).map_err(|e| Error::Io(std::io::Error::other(e.to_string())));
@@ -96,8 +116,17 @@ async fn serve(args: Args) -> Result<(), Error> {
     })?;
     // Open the database before announcing anything, so a bad data dir fails loudly at start.
     let store = ququ_server::open_store(&config)?;
+    // Load the certificate before announcing anything too: a bad one stops the start, loudly.
+    let tls = match &config.tls {
+        Some(files) => Some(ququ_server::tls::load(&files.cert, &files.key)?),
+        None => None,
+    };
     println!("ququ-server listening on {}", listener.local_addr()?);
     println!("database: {}", config.db_path().display());
+    match &tls {
+        Some(tls) => println!("TLS certificate fingerprint (SHA-256): {}", tls.fingerprint),
+        None => println!("TLS: off (plain TCP; see `ququ-server gen-cert` and --tls-cert)"),
+    }
     ququ_server::run_with_store(
         listener,
         config,
@@ -106,6 +135,31 @@ async fn serve(args: Args) -> Result<(), Error> {
     )
     .await?;
     println!("ququ-server stopped");
+    Ok(())
+}
+
+/// `gen-cert`: writes `cert.pem` and `key.pem` to `dir`.
+fn gen_cert(dir: PathBuf, mut names: Vec<String>) -> Result<(), Error> {
+    if names.is_empty() {
+        names = vec!["localhost".into(), "127.0.0.1".into()];
+    }
+    let (cert, key) = ququ_server::tls::default_paths(&dir);
+    let fingerprint = ququ_server::tls::generate(&names, &cert, &key)?;
+    println!(
+        "wrote {} and {} (for {})",
+        cert.display(),
+        key.display(),
+        names.join(", ")
+    );
+    println!("fingerprint (SHA-256): {fingerprint}");
+    println!(
+        "serve with: ququ-server --tls-cert {} --tls-key {}",
+        cert.display(),
+        key.display()
+    );
+    println!(
+        "clients are shown this fingerprint the first time they connect; tell your users to compare."
+    );
     Ok(())
 }
 
@@ -198,7 +252,7 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
             admin::set_disabled(&store, &account, false)?;
             println!("{account} is enabled");
         }
-        Cmd::Restore { .. } => {}
+        Cmd::Restore { .. } | Cmd::GenCert { .. } => {}
     }
     Ok(())
 }

@@ -9,9 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::io::{AsyncWriteExt, BufWriter};
-use tokio::net::TcpStream;
-use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::codec::FramedRead;
@@ -21,6 +19,11 @@ use ququ_protocol::{ClientMessage, CodecError, ErrorCode, LineCodec, ServerMessa
 
 use crate::service::{Line, Services, SessionCtx, SessionId, SessionLink, now_millis};
 use crate::storage::ConnectionRecord;
+
+/// A connection's reading half: a TCP socket's, or a TLS stream's.
+pub(crate) type Reader = Box<dyn AsyncRead + Send + Unpin>;
+/// A connection's writing half.
+pub(crate) type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
 /// Most queued lines written per flush, so one busy session cannot starve its own reads.
 const BATCH: usize = 256;
@@ -44,12 +47,12 @@ pub enum SessionError {
     LoggedOut,
 }
 
-struct Writer {
-    inner: BufWriter<OwnedWriteHalf>,
+struct LineWriter {
+    inner: BufWriter<Writer>,
     timeout: Duration,
 }
 
-impl Writer {
+impl LineWriter {
     fn queue(&mut self, line: &str) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
         let bytes = [line.as_bytes(), b"\n"].concat();
         async move { self.inner.write_all(&bytes).await }
@@ -92,16 +95,16 @@ impl Writer {
 
 /// Serves one accepted connection until it ends.
 pub(crate) async fn serve(
-    socket: TcpStream,
+    read: Reader,
+    write: Writer,
     peer: SocketAddr,
     id: SessionId,
     services: Arc<Services>,
     shutdown: CancellationToken,
 ) {
     let config = services.config();
-    let (read, write) = socket.into_split();
     let mut lines = FramedRead::new(read, LineCodec::new(config.limits.line as usize));
-    let mut writer = Writer {
+    let mut writer = LineWriter {
         inner: BufWriter::new(write),
         timeout: config.write_timeout,
     };
@@ -248,8 +251,8 @@ enum End {
 
 /// Runs a data connection: the bytes after the first line are the file (upload) or the reply is (download).
 async fn transfer(
-    lines: FramedRead<OwnedReadHalf, LineCodec>,
-    mut writer: Writer,
+    lines: FramedRead<Reader, LineCodec>,
+    mut writer: LineWriter,
     msg: ClientMessage,
     services: &Services,
 ) {

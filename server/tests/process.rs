@@ -90,6 +90,9 @@ fn sigterm_says_goodbye_to_clients_and_exits_cleanly() {
     });
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
+    let mut tls = String::new();
+    out.read_line(&mut tls).unwrap();
+    assert!(tls.starts_with("TLS: off"), "{tls}");
     let mut last = String::new();
     out.read_line(&mut last).unwrap();
     assert_eq!(last.trim(), "ququ-server stopped");
@@ -235,4 +238,96 @@ async fn the_operator_backs_up_restores_resets_and_disables() {
     assert!(p.recv().await.starts_with("LOGIN:false:bad_credentials:"));
     p.send("LOGIN:alice:n3w-password").await;
     assert!(p.recv().await.starts_with("LOGIN:true:"));
+}
+
+#[test]
+fn gen_cert_makes_a_pair_the_server_serves_tls_with_and_announces_by_fingerprint() {
+    let dir = tempfile::tempdir().unwrap();
+    let certs = dir.path().join("tls");
+    let made = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["gen-cert", "--out"])
+        .arg(&certs)
+        .args(["chat.example.com", "203.0.113.5"])
+        .output()
+        .unwrap();
+    assert!(made.status.success(), "{made:?}");
+    let said = String::from_utf8(made.stdout).unwrap();
+    let fingerprint = said
+        .lines()
+        .find_map(|l| l.strip_prefix("fingerprint (SHA-256): "))
+        .unwrap_or_else(|| panic!("no fingerprint in: {said}"))
+        .to_owned();
+    assert_eq!(fingerprint.len(), 95, "{fingerprint}");
+    assert!(said.contains("chat.example.com, 203.0.113.5"), "{said}");
+
+    // Asked again, it refuses to overwrite the key a running server may be using.
+    let again = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["gen-cert", "--out"])
+        .arg(&certs)
+        .output()
+        .unwrap();
+    assert!(!again.status.success());
+    assert!(String::from_utf8_lossy(&again.stderr).contains("already exists"));
+
+    // Half a TLS setup is refused at start, in words.
+    let half = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .arg("--tls-cert")
+        .arg(certs.join("cert.pem"))
+        .output()
+        .unwrap();
+    assert!(!half.status.success());
+    assert!(String::from_utf8_lossy(&half.stderr).contains("--tls-key"));
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .arg("--tls-cert")
+        .arg(certs.join("cert.pem"))
+        .arg("--tls-key")
+        .arg(certs.join("key.pem"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_owned());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    assert_eq!(
+        lines[2],
+        format!("TLS certificate fingerprint (SHA-256): {fingerprint}"),
+        "{lines:?}"
+    );
+}
+
+#[test]
+fn a_bad_certificate_stops_the_start_with_the_file_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let cert = dir.path().join("cert.pem");
+    std::fs::write(&cert, "this is not a certificate\n").unwrap();
+    std::fs::write(dir.path().join("key.pem"), "nor is this a key\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .arg("--tls-cert")
+        .arg(&cert)
+        .arg("--tls-key")
+        .arg(dir.path().join("key.pem"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("cert.pem"), "{err}");
+    assert!(
+        out.stdout.is_empty(),
+        "nothing announced: {:?}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }

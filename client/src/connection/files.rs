@@ -133,7 +133,7 @@ impl Session {
     fn worker(&mut self) -> (Worker, u64) {
         let run = self.files.next_run();
         let worker = Worker {
-            server: self.config.server.clone(),
+            connector: self.connector.clone(),
             connect_timeout: self.config.timing.connect_timeout,
             idle: self.config.timing.dead_after,
             events: self.events.clone(),

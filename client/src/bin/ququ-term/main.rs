@@ -38,6 +38,13 @@ struct Args {
     /// Where to keep history (default: the OS data directory).
     #[arg(long)]
     data_dir: Option<PathBuf>,
+    /// Connect with TLS. A self-signed server's certificate is shown on first use and pinned if you agree.
+    #[arg(long)]
+    tls: bool,
+    /// Pin this SHA-256 fingerprint for --server first (as `ququ-server gen-cert` printed it), instead of
+    /// being asked. Implies --tls.
+    #[arg(long, value_name = "FINGERPRINT")]
+    trust: Option<String>,
 }
 
 /// How long `/quit` waits for unacknowledged messages before leaving them in the outbox for next time.
@@ -562,40 +569,103 @@ async fn main() -> ExitCode {
         }
     };
 
-    let mut config =
-        Config::new(args.server.clone(), args.user.clone(), password).register(args.register);
-    config.nickname = args.nickname;
-    config.data_dir = args.data_dir;
-    let (handle, mut events) = match Client::start(config) {
-        Ok(started) => started,
+    let data_dir = match ququ_client::config::resolve_data_dir(args.data_dir.as_deref()) {
+        Ok(dir) => dir,
         Err(e) => {
             eprintln!("cannot start: {e}");
             return ExitCode::FAILURE;
         }
     };
-    let mut term = Term {
-        handle: handle.clone(),
-        me: args.user,
-        server: args.server,
-        current: None,
-        online: false,
-        last_failed: None,
-        shown_requests: Vec::new(),
-        progress_shown: false,
-        transfer_names: std::collections::HashMap::new(),
-        tty: std::io::stdout().is_terminal(),
-    };
+    if let Some(given) = &args.trust {
+        let Some(fingerprint) = ququ_protocol::fingerprint::normalize(given) else {
+            eprintln!("--trust wants a SHA-256 fingerprint: 32 hex bytes, e.g. AB:CD:…");
+            return ExitCode::FAILURE;
+        };
+        if let Err(e) = ququ_client::tls::trust(&data_dir, &args.server, &fingerprint) {
+            eprintln!("cannot pin the fingerprint: {e}");
+            return ExitCode::FAILURE;
+        }
+    }
+    let mut config = Config::new(args.server.clone(), args.user.clone(), password)
+        .register(args.register)
+        .tls(args.tls || args.trust.is_some())
+        .data_dir(data_dir.clone());
+    config.nickname = args.nickname;
     say("type /help for commands");
+    loop {
+        let (handle, mut events) = match Client::start(config.clone()) {
+            Ok(started) => started,
+            Err(e) => {
+                eprintln!("cannot start: {e}");
+                return ExitCode::FAILURE;
+            }
+        };
+        let mut term = Term {
+            handle: handle.clone(),
+            me: args.user.clone(),
+            server: args.server.clone(),
+            current: None,
+            online: false,
+            last_failed: None,
+            shown_requests: Vec::new(),
+            progress_shown: false,
+            transfer_names: std::collections::HashMap::new(),
+            tty: std::io::stdout().is_terminal(),
+        };
+        match chat(&mut term, &mut events, &mut lines).await {
+            Ok(code) => return code,
+            Err(StopReason::UnknownCertificate {
+                server,
+                fingerprint,
+            }) => {
+                if !ask_trust(&mut lines, &server, &fingerprint).await {
+                    return ExitCode::FAILURE;
+                }
+                if let Err(e) = ququ_client::tls::trust(&data_dir, &server, &fingerprint) {
+                    eprintln!("cannot pin the fingerprint: {e}");
+                    return ExitCode::FAILURE;
+                }
+                // Account creation, if asked for, is done or will be retried by the fresh start.
+                say(format!("pinned {server}; connecting again"));
+            }
+            Err(reason) => return exit_code(&reason),
+        }
+    }
+}
 
+/// The SSH-style question. Anything but `yes` is no.
+async fn ask_trust(
+    lines: &mut mpsc::UnboundedReceiver<String>,
+    server: &str,
+    fingerprint: &str,
+) -> bool {
+    say(format!(
+        "The authenticity of {server} can't be established: its TLS certificate is not signed by a known \
+         authority.\nCertificate SHA-256 fingerprint: {fingerprint}\n\
+         Compare it with the one the server's operator gave you (`ququ-server` prints it at start).\n\
+         Trust it and connect (yes/no)?"
+    ));
+    matches!(lines.recv().await.as_deref().map(str::trim), Some("yes"))
+}
+
+/// Runs one client until it stops or the user quits. `Err` is a stop the caller may act on.
+async fn chat(
+    term: &mut Term,
+    events: &mut ququ_client::Events,
+    lines: &mut mpsc::UnboundedReceiver<String>,
+) -> Result<ExitCode, StopReason> {
     loop {
         tokio::select! {
             event = events.recv() => match event {
                 Some(event) => {
                     if let Some(reason) = term.on_event(event) {
-                        return exit_code(&reason);
+                        return match reason {
+                            StopReason::Shutdown | StopReason::LoggedOut => Ok(exit_code(&reason)),
+                            other => Err(other),
+                        };
                     }
                 }
-                None => return ExitCode::FAILURE,
+                None => return Ok(ExitCode::FAILURE),
             },
             line = lines.recv() => match line {
                 Some(line) => {
@@ -608,7 +678,7 @@ async fn main() -> ExitCode {
             },
         }
     }
-    quit(&mut term, &mut events).await
+    Ok(quit(term, events).await)
 }
 
 fn exit_code(reason: &StopReason) -> ExitCode {
