@@ -77,6 +77,11 @@ impl ServerProcess {
         ServerProcess { child, addr }
     }
 
+    /// The server's process id, for reading its `/proc/<pid>/` (memory, descriptors).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// SIGKILL: no shutdown, no flush, no goodbye.
     pub fn kill(mut self) {
         self.child.kill().expect("kill");

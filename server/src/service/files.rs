@@ -237,7 +237,9 @@ impl Services {
         }
     }
 
-    /// Idempotent: the (sender, client id) pair makes a second call return the first message.
+    /// Idempotent: the (sender, client id) pair makes a second call return the first message. Refused if
+    /// that pair already names another message (a text sent with the same client id): that message is not
+    /// this file's offer, and must not be acknowledged or pushed as if it were.
     async fn store_file_message(&self, f: &FileRecord) -> Result<crate::storage::StoredMessage> {
         let new = NewMessage {
             sender: f.sender,
@@ -252,7 +254,14 @@ impl Services {
             }),
         };
         let stored = self.db(move |s| s.store_message(&new)).await?;
-        Ok(stored.message)
+        match &stored.message.body {
+            Body::File(info) if info.file_id == f.id => Ok(stored.message),
+            _ => Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "that client id is already used by another message; offer the file with a new one",
+            )
+            .about(f.client_id.clone())),
+        }
     }
 
     /// Redeems a one-time token for the file it grants, which must be in `status`.
@@ -361,7 +370,15 @@ impl Services {
         let id = f.id;
         self.db(move |s| s.set_file_status(id, FileStatus::Uploaded))
             .await?;
-        let stored = self.store_file_message(&f).await?;
+        let stored = match self.store_file_message(&f).await {
+            Ok(stored) => stored,
+            Err(refused @ ServiceError::Refused { .. }) => {
+                // It can never be offered under this client id: withdraw it rather than keep it unannounced.
+                self.retire_file(&f, FileStatus::Cancelled).await?;
+                return Err(refused);
+            }
+            Err(e) => return Err(e),
+        };
         tracing::info!(file = f.id, size = f.size, "file uploaded");
         let ack = ServerMessage::Ack {
             client_id: stored.client_id.clone(),
