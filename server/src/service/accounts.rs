@@ -1,7 +1,7 @@
 //! Accounts: register, log in (password or resume token), log out, nickname, password.
 
 use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::password_hash::{PasswordHasher, SaltString};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -50,23 +50,6 @@ pub(crate) fn hash_password_blocking(password: &str) -> Result<String> {
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
         .map_err(|e| ServiceError::Hash(e.to_string()))
-}
-
-async fn hash_password(password: String) -> Result<String> {
-    tokio::task::spawn_blocking(move || hash_password_blocking(&password)).await?
-}
-
-async fn verify_password(password: String, hash: String) -> Result<bool> {
-    Ok(tokio::task::spawn_blocking(move || {
-        PasswordHash::new(&hash)
-            .map(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-            .unwrap_or(false)
-    })
-    .await?)
 }
 
 /// Tokens are stored only as their SHA-256, so a copy of the database cannot resume anyone's session.
@@ -129,7 +112,7 @@ impl Services {
             .filter(|n| !n.trim().is_empty())
             .unwrap_or_else(|| account.clone());
         check_name("nickname", &nickname, self.config.limits.name, false)?;
-        let hash = hash_password(password).await?;
+        let hash = self.hashing.hash(password).await?;
         let now = now_millis();
         let created = {
             let account = account.clone();
@@ -169,7 +152,11 @@ impl Services {
         let lookup = account.clone();
         let user = self.db(move |s| s.user_by_account(&lookup)).await?;
         let ok = match &user {
-            Some(user) => verify_password(password, user.password_hash.clone()).await?,
+            Some(user) => {
+                self.hashing
+                    .verify(password, user.password_hash.clone())
+                    .await?
+            }
             None => false,
         };
         let user = match user {
@@ -334,14 +321,14 @@ impl Services {
             .db(move |s| s.user_by_id(uid))
             .await?
             .ok_or_else(|| ServiceError::refused(ErrorCode::NoSuchUser, "the account is gone"))?;
-        if !verify_password(old, user.password_hash).await? {
+        if !self.hashing.verify(old, user.password_hash).await? {
             return Err(ServiceError::refused(
                 ErrorCode::BadCredentials,
                 "the current password is wrong",
             ));
         }
         check_password(&new)?;
-        let hash = hash_password(new).await?;
+        let hash = self.hashing.hash(new).await?;
         let keep = me.token_hash.clone();
         self.db(move |s| {
             s.set_password_hash(uid, &hash)?;
@@ -379,17 +366,5 @@ mod tests {
         for bad in ["a", "_alice", "al ice", "名字", "a:b", &"x".repeat(33)] {
             assert!(!valid_account(bad), "{bad}");
         }
-    }
-
-    #[tokio::test]
-    async fn passwords_hash_and_verify() {
-        let hash = hash_password("secret".into()).await.unwrap();
-        assert!(hash.starts_with("$argon2id$"));
-        assert!(
-            verify_password("secret".into(), hash.clone())
-                .await
-                .unwrap()
-        );
-        assert!(!verify_password("Secret".into(), hash).await.unwrap());
     }
 }

@@ -12,12 +12,14 @@
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
 //! - `hub` — online sessions and their outboxes.
-//! - `throttle` — login and registration throttling per address and per account.
+//! - `throttle` — login and registration throttling per address and per account; the message rate limit.
+//! - `hashing` — password hashing on one thread per core, so a burst of logins cannot take the memory.
 
 pub(crate) mod accounts;
 mod files;
 mod friends;
 mod groups;
+mod hashing;
 pub mod hub;
 mod messages;
 pub mod throttle;
@@ -134,6 +136,7 @@ pub struct Services {
     grants: files::Grants,
     throttle: throttle::Throttle,
     rate: throttle::MessageRate,
+    hashing: hashing::Hashing,
 }
 
 impl std::fmt::Debug for Services {
@@ -150,6 +153,7 @@ impl Services {
             grants: files::Grants::default(),
             throttle: throttle::Throttle::new(config.throttle.clone()),
             rate: throttle::MessageRate::new(config.limits.rate),
+            hashing: hashing::Hashing::per_core(),
             config,
         }
     }
