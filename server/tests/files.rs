@@ -388,3 +388,81 @@ async fn a_file_past_its_lifetime_is_removed_and_everyone_is_told() {
     assert!(bob.recv().await.starts_with("ERROR:no_such_file:"));
     assert!(!server.dir.path().join("files").join(&digest).exists());
 }
+
+#[tokio::test]
+async fn a_resumed_upload_takes_over_from_a_connection_that_is_still_open() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let data = content(3 << 20, 11);
+    let half = data.len() / 2;
+    alice
+        .send(&format!(
+            "FileTran:user:bob:t1:{}:{}:slides.pdf",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (id, token, _) = upload_grant(&alice.recv().await);
+
+    // The first data connection sends half, then goes quiet without closing (a link that died silently).
+    let mut first = TcpStream::connect(server.addr).await.unwrap();
+    first
+        .write_all(format!("FILE_PUT:{token}:0\n").as_bytes())
+        .await
+        .unwrap();
+    first.write_all(&data[..half]).await.unwrap();
+    first.flush().await.unwrap();
+    // The client reconnects and offers again; the server says how far it got.
+    let mut offset = 0;
+    for _ in 0..100 {
+        alice
+            .send(&format!(
+                "FileTran:user:bob:t1:{}:{}:slides.pdf",
+                data.len(),
+                sha(&data)
+            ))
+            .await;
+        let (again, token2, at) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+        assert_eq!(again, id);
+        if at as usize == half {
+            offset = at;
+            // The new connection takes over; the old one is stopped before it can write again.
+            // The old connection, not knowing, sends its next bytes (the right ones, as a real client
+            // would) just as the new one starts: one of the two writes them, never both.
+            let (reply, late) = tokio::join!(
+                put(server.addr, &token2, at, &data[half..]),
+                first.write_all(&data[half..half + 4096])
+            );
+            if reply != format!("FILE_STATE:{id}:uploaded") {
+                // The old bytes got in first: the server says where it stands, and the client resumes there.
+                assert!(reply.contains("resume from there"), "{reply} ({late:?})");
+                alice
+                    .send(&format!(
+                        "FileTran:user:bob:t1:{}:{}:slides.pdf",
+                        data.len(),
+                        sha(&data)
+                    ))
+                    .await;
+                let (_, token3, at) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+                assert_eq!(at as usize, half + 4096);
+                let reply = put(server.addr, &token3, at, &data[at as usize..]).await;
+                assert_eq!(reply, format!("FILE_STATE:{id}:uploaded"));
+            }
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    assert_eq!(offset as usize, half, "the server never had the first half");
+    let mut told = String::new();
+    let _ = BufReader::new(first).read_line(&mut told).await;
+    assert!(told.contains("took over"), "{told}");
+
+    alice.until("ACK:t1:").await;
+    bob.until("FileTran:").await;
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    let token = download_token(&bob.until("FILE_DOWNLOAD:").await);
+    assert!(
+        get(server.addr, &token, 0).await == data,
+        "the stored file is intact"
+    );
+}

@@ -8,7 +8,7 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use sha2::{Digest, Sha256};
@@ -46,6 +46,34 @@ struct Grant {
 #[derive(Debug, Default)]
 pub struct Grants {
     map: Mutex<HashMap<String, Grant>>,
+    /// The upload allowed to write each file's partial bytes.
+    uploads: Mutex<HashMap<u64, Writer>>,
+    next_writer: std::sync::atomic::AtomicU64,
+}
+
+#[derive(Debug)]
+struct Writer {
+    seq: u64,
+    stop: tokio_util::sync::CancellationToken,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+/// An upload's claim on a file's partial bytes; given up on drop.
+struct UploadSlot<'a> {
+    grants: &'a Grants,
+    file: u64,
+    seq: u64,
+    stop: tokio_util::sync::CancellationToken,
+    lock: Arc<tokio::sync::Mutex<()>>,
+}
+
+impl Drop for UploadSlot<'_> {
+    fn drop(&mut self) {
+        let mut map = self.grants.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        if map.get(&self.file).is_some_and(|w| w.seq == self.seq) {
+            map.remove(&self.file);
+        }
+    }
 }
 
 impl Grants {
@@ -66,6 +94,39 @@ impl Grants {
             },
         );
         token
+    }
+
+    /// Claims `file`'s partial bytes for a new upload, stopping one already under way: its client has most
+    /// likely lost that connection and resumed on this one, and two writers would interleave their bytes.
+    /// Lock the slot's `lock` before touching the file; the stopped upload lets go of it at once.
+    fn take_over(&self, file: u64) -> UploadSlot<'_> {
+        let seq = self
+            .next_writer
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let mut map = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = match map.get(&file) {
+            Some(old) => {
+                old.stop.cancel();
+                old.lock.clone()
+            }
+            None => Arc::new(tokio::sync::Mutex::new(())),
+        };
+        map.insert(
+            file,
+            Writer {
+                seq,
+                stop: stop.clone(),
+                lock: lock.clone(),
+            },
+        );
+        UploadSlot {
+            grants: self,
+            file,
+            seq,
+            stop,
+            lock,
+        }
     }
 
     fn take(&self, token: &str, direction: Direction) -> Option<Grant> {
@@ -293,6 +354,8 @@ impl Services {
         let (_, f) = self
             .granted_file(token, Direction::Put, FileStatus::Uploading)
             .await?;
+        let slot = self.grants.take_over(f.id);
+        let _writing = slot.lock.lock().await;
         let partial = self.partial_path(f.id);
         let have = self.partial_len(f.id).await;
         if offset != have {
@@ -316,7 +379,18 @@ impl Services {
         let idle = self.config.idle_timeout;
         while remaining > 0 {
             let want = buf.len().min(remaining as usize);
-            let n = match tokio::time::timeout(idle, bytes.read(&mut buf[..want])).await {
+            let read = tokio::select! {
+                read = tokio::time::timeout(idle, bytes.read(&mut buf[..want])) => read,
+                _ = slot.stop.cancelled() => {
+                    out.flush().await.map_err(io_err)?;
+                    return Err(ServiceError::refused(
+                        ErrorCode::BadRequest,
+                        "a newer upload of this file took over from this connection",
+                    )
+                    .about(f.id.to_string()));
+                }
+            };
+            let n = match read {
                 Ok(Ok(n)) => n,
                 // A dropped or stalled connection keeps what arrived; the client resumes later.
                 Ok(Err(_)) | Err(_) => 0,
