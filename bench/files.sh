@@ -6,6 +6,7 @@ cd "$(dirname "$0")/.."
 MB=${1:-512}
 command -v socat >/dev/null || { apt-get update -qq && apt-get install -y -qq socat; }
 cargo build --release -q -p ququ-tests --bin ququ-bench
+bin="${CARGO_TARGET_DIR:-target}/release/ququ-bench"
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 head -c $((MB << 20)) /dev/urandom >"$work/file"
@@ -27,5 +28,5 @@ for run in 1 2 3; do
 done
 
 for run in 1 2 3; do
-  ./target/release/ququ-bench files --file "$work/file"
+  "$bin" files --file "$work/file"
 done

@@ -69,7 +69,11 @@ struct UploadSlot<'a> {
 
 impl Drop for UploadSlot<'_> {
     fn drop(&mut self) {
-        let mut map = self.grants.uploads.lock().unwrap_or_else(|e| e.into_inner());
+        let mut map = self
+            .grants
+            .uploads
+            .lock()
+            .unwrap_or_else(|e| e.into_inner());
         if map.get(&self.file).is_some_and(|w| w.seq == self.seq) {
             map.remove(&self.file);
         }

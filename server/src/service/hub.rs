@@ -102,13 +102,15 @@ impl Hub {
 fn deliver(session: &SessionLink, line: &Line) {
     match session.outbox.try_send(line.clone()) {
         Ok(()) => {}
-        Err(mpsc::error::TrySendError::Full(_)) => {
+        // Once: every later line for the same session until it closes would log the same warning.
+        Err(mpsc::error::TrySendError::Full(_)) if !session.slow.is_cancelled() => {
             tracing::warn!(
                 session = session.id,
                 "outbox full; disconnecting slow reader"
             );
             session.slow.cancel();
         }
+        Err(mpsc::error::TrySendError::Full(_)) => {}
         // The session is closing; it will detach itself.
         Err(mpsc::error::TrySendError::Closed(_)) => {}
     }

@@ -7,7 +7,7 @@
 use ququ_protocol::{ChatMessage, Conv, ErrorCode, FileMessage, GroupMessage, ServerMessage};
 
 use super::{Caller, Result, ServiceError, Services, SessionId, check_len, line, now_millis};
-use crate::storage::{Body, NewMessage, StoredMessage, Target};
+use crate::storage::{Body, NewMessage, Stored, StoredMessage, Target, UserId};
 
 const MAX_CLIENT_ID: usize = 64;
 const SYNC_PAGE: u32 = 500;
@@ -69,34 +69,50 @@ impl Services {
         text: String,
     ) -> Result<Vec<ServerMessage>> {
         self.check_text(&client_id, &text)?;
-        let them = self
-            .user_named(&to)
-            .await
-            .map_err(|e| e.about(client_id.clone()))?;
-        let (uid, tid) = (me.user, them.id);
-        if !self.db(move |s| s.are_friends(uid, tid)).await? {
-            return Err(ServiceError::refused(
-                ErrorCode::NotFriends,
-                format!(
-                    "{} is not your friend; send a friend request first",
-                    them.account
-                ),
-            )
-            .about(client_id));
-        }
-        let new = NewMessage {
-            sender: me.user,
-            to: Target::User(them.id),
-            client_id,
-            time: now_millis(),
-            body: Body::Text(text),
+        // One trip to the database (the recipient, the friendship, the insert): every trip is a hop to
+        // the blocking pool and back, which costs more than the queries.
+        let (uid, lookup, cid) = (me.user, to.clone(), client_id.clone());
+        let time = now_millis();
+        let found = self
+            .db(move |s| {
+                let Some(them) = s.user_by_account(&lookup)?.filter(|u| !u.disabled) else {
+                    return Ok(Private::NoSuchUser);
+                };
+                if !s.are_friends(uid, them.id)? {
+                    return Ok(Private::NotFriends(them.account));
+                }
+                let new = NewMessage {
+                    sender: uid,
+                    to: Target::User(them.id),
+                    client_id: cid,
+                    time,
+                    body: Body::Text(text),
+                };
+                Ok(Private::Stored(s.store_message(&new)?, them.id))
+            })
+            .await?;
+        let (stored, them) = match found {
+            Private::Stored(stored, them) => (stored, them),
+            Private::NoSuchUser => {
+                return Err(ServiceError::refused(
+                    ErrorCode::NoSuchUser,
+                    format!("there is no account {to}"),
+                )
+                .about(client_id));
+            }
+            Private::NotFriends(account) => {
+                return Err(ServiceError::refused(
+                    ErrorCode::NotFriends,
+                    format!("{account} is not your friend; send a friend request first"),
+                )
+                .about(client_id));
+            }
         };
-        let stored = self.db(move |s| s.store_message(&new)).await?;
         let ack = ack(&stored.message);
         if !stored.duplicate {
             let msg = line(&to_wire(stored.message));
-            self.hub.send(them.id, &msg, None);
-            if them.id != me.user {
+            self.hub.send(them, &msg, None);
+            if them != me.user {
                 self.hub.send(me.user, &msg, Some(session));
             }
         }
@@ -112,24 +128,36 @@ impl Services {
         text: String,
     ) -> Result<Vec<ServerMessage>> {
         self.check_text(&client_id, &text)?;
-        self.membership(me, group)
-            .await
-            .map_err(|e| e.about(client_id.clone()))?;
         let new = NewMessage {
             sender: me.user,
             to: Target::Group(group as i64),
-            client_id,
+            client_id: client_id.clone(),
             time: now_millis(),
             body: Body::Text(text),
         };
-        let gid = group as i64;
-        let (stored, members) = self
+        let (gid, uid) = (group as i64, me.user);
+        // One trip to the database: membership, the insert, and who receives it.
+        let done = self
             .db(move |s| {
+                if s.role(gid, uid)?.is_none() {
+                    return Ok(None);
+                }
                 let stored = s.store_message(&new)?;
                 let members = s.member_ids(gid)?;
-                Ok((stored, members))
+                Ok(Some((stored, members)))
             })
             .await?;
+        let Some((stored, members)) = done else {
+            // Not a member, or no such group: `membership` tells which.
+            self.membership(me, group)
+                .await
+                .map_err(|e| e.about(client_id.clone()))?;
+            return Err(ServiceError::refused(
+                ErrorCode::NotMember,
+                format!("you are not in group {group}"),
+            )
+            .about(client_id));
+        };
         let ack = ack(&stored.message);
         if !stored.duplicate {
             let msg = line(&to_wire(stored.message));
@@ -184,6 +212,13 @@ impl Services {
         });
         Ok(out)
     }
+}
+
+/// What the database said about a private message.
+enum Private {
+    NoSuchUser,
+    NotFriends(String),
+    Stored(Stored, UserId),
 }
 
 fn ack(m: &StoredMessage) -> ServerMessage {

@@ -1,74 +1,18 @@
-//! `ququ-bench`: drives a real Ququ server over loopback and prints one JSON line per run.
-//!
-//! Scenarios so far: `files` — upload and download one file through the server's relay, timed, and the
-//! bytes checked. By default the server runs in this process on a temporary data dir; `--server` points
-//! at one already running (it must be on this machine: only loopback is ever a target).
+//! `files`: relay one file through the server — upload, then download — timed, and the bytes checked.
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use clap::{Parser, Subcommand};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 
 use ququ_tests::{Peer, befriend};
 
-#[derive(Debug, Parser)]
-#[command(about = "Load generator and benchmarks for the Ququ server (loopback only)")]
-struct Args {
-    /// A running server on this machine; default: one started in-process on a temporary data dir
-    #[arg(long, global = true)]
-    server: Option<SocketAddr>,
-    #[command(subcommand)]
-    scenario: Scenario,
-}
+use crate::BoxResult;
 
-#[derive(Debug, Subcommand)]
-enum Scenario {
-    /// Relay one file through the server: upload, then download, both timed
-    Files {
-        /// The file to send; default: a generated file of --mb megabytes
-        #[arg(long)]
-        file: Option<PathBuf>,
-        #[arg(long, default_value_t = 256)]
-        mb: u64,
-    },
-}
-
-#[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let args = Args::parse();
-    let _dir;
-    let addr = match args.server {
-        Some(addr) if addr.ip().is_loopback() => addr,
-        Some(addr) => return Err(format!("{addr} is not a loopback address").into()),
-        None => {
-            _dir = tempfile::tempdir()?;
-            let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-            let addr = listener.local_addr()?;
-            let mut config = ququ_server::Config::new(_dir.path());
-            config.limits.file = u64::MAX;
-            config.file_quota = u64::MAX;
-            tokio::spawn(ququ_server::run(
-                listener,
-                config,
-                std::future::pending::<()>(),
-            ));
-            addr
-        }
-    };
-    match args.scenario {
-        Scenario::Files { file, mb } => files(addr, file, mb).await,
-    }
-}
-
-async fn files(
-    addr: SocketAddr,
-    file: Option<PathBuf>,
-    mb: u64,
-) -> Result<(), Box<dyn std::error::Error>> {
+pub async fn run(addr: SocketAddr, file: Option<PathBuf>, mb: u64) -> BoxResult {
     let scratch = tempfile::tempdir()?;
     let path = match file {
         Some(path) => path,
@@ -132,6 +76,7 @@ async fn files(
         "{}",
         serde_json::json!({
             "scenario": "files",
+            "system": "ququ",
             "bytes": data.len(),
             "upload_s": upload.as_secs_f64(),
             "upload_mb_s": mb_s(upload.as_secs_f64()),

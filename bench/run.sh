@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Every figure of docs/benchmarks.md: Ququ and Redis pub/sub on the same scenarios, one JSON line per run,
+# then a summary table (medians, Ququ/Redis ratios).
+#
+# Usage: bench/run.sh [chat] [files] [criterion]     (no argument: chat and files)
+#   chat       ququ-bench fanout, fanout at a fixed rate, direct, idle, login, restart — Ququ and Redis
+#   files      bench/files.sh: file relay against a plain loopback copy
+#   criterion  cargo bench for the protocol codec and the client's history store (takes minutes)
+# Environment: RUNS (repetitions, default 3), SERVER_CPU / BENCH_CPU (default 0 / 1), FILES_MB (512),
+# MESSAGES (per sender in the fan-out, default 20000), CONNECTIONS (idle/login/restart, default 10000).
+#
+# Loopback only. The server under test (ququ-server or redis-server, started by ququ-bench on a free port
+# with a temporary data dir) runs pinned to SERVER_CPU and the load generator to BENCH_CPU.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sections=("$@")
+[ ${#sections[@]} -eq 0 ] && sections=(chat files)
+RUNS=${RUNS:-3}
+SERVER_CPU=${SERVER_CPU:-0}
+BENCH_CPU=${BENCH_CPU:-1}
+MESSAGES=${MESSAGES:-20000}
+CONNECTIONS=${CONNECTIONS:-10000}
+TARGET=${CARGO_TARGET_DIR:-target}
+
+# 10,000 connections on each side, and each side's files: raise the soft limit as far as allowed.
+ulimit -n "$(ulimit -Hn)"
+if [ "$(ulimit -n)" -lt $((CONNECTIONS + 500)) ]; then
+  echo "ulimit -n is $(ulimit -n); CONNECTIONS=$CONNECTIONS needs more" >&2
+  exit 1
+fi
+if ! command -v redis-server >/dev/null; then
+  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null
+fi
+command -v taskset >/dev/null || { apt-get update -qq && apt-get install -y -qq util-linux >/dev/null; }
+
+has() { [[ " ${sections[*]} " == *" $1 "* ]]; }
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+
+if has chat; then
+  cargo build --release -q -p ququ-server -p ququ-tests --bin ququ-server --bin ququ-bench
+  bench() {
+    taskset -c "$BENCH_CPU" "$TARGET/release/ququ-bench" --server-bin "$TARGET/release/ququ-server" \
+      --redis-bin "$(command -v redis-server)" --server-cpus "$SERVER_CPU" "$@" | tee -a "$out"
+  }
+  for run in $(seq "$RUNS"); do
+    echo "# run $run of $RUNS" >&2
+    # Ququ and Redis alternate, so both see the same machine.
+    for sys in ququ redis; do
+      bench --system "$sys" fanout --members 100 --senders 4 --messages "$MESSAGES" --window 16
+    done
+    for sys in ququ redis; do
+      bench --system "$sys" fanout --members 100 --senders 4 --messages 5000 --rate 500
+    done
+    for sys in ququ redis; do
+      bench --system "$sys" direct --pairs 50 --messages 2000 --window 16
+    done
+    for sys in ququ redis; do
+      bench --system "$sys" idle --connections "$CONNECTIONS"
+    done
+    for sys in ququ redis; do
+      bench --system "$sys" login --password 200 --tokens "$CONNECTIONS"
+    done
+    for sys in ququ redis; do
+      bench --system "$sys" restart --connections "$CONNECTIONS"
+    done
+  done
+fi
+
+if has files; then
+  bench/files.sh "${FILES_MB:-512}" | tee -a "$out"
+fi
+
+if has criterion; then
+  cargo bench -p ququ-protocol --bench codec
+  cargo bench -p ququ-client --bench history
+fi
+
+python3 bench/summary.py <"$out"

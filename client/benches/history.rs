@@ -1,0 +1,212 @@
+//! The client's history store: inserting messages as they arrive, opening a long chat at its last page,
+//! and full-text search over a big history.
+//!
+//! `cargo bench -p ququ-client --bench history`. Sizes (defaults under `cargo bench`; under `cargo test
+//! --benches`, which runs each once as a check, they are small):
+//! - `QUQU_BENCH_INSERT` — messages inserted through `Storage::store_incoming` per iteration (100,000);
+//! - `QUQU_BENCH_CHAT` — messages in the chat that is opened (100,000);
+//! - `QUQU_BENCH_ROWS` — messages in the searched history, all chats together (1,000,000).
+
+use std::hint::black_box;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+
+use ququ_client::storage::Incoming;
+use ququ_client::{Conv, Storage};
+
+fn size(var: &str, full: usize, quick: usize) -> usize {
+    if let Some(n) = std::env::var(var).ok().and_then(|v| v.parse().ok()) {
+        return n;
+    }
+    // `cargo bench` passes `--bench`; `cargo test --benches` does not.
+    if std::env::args().any(|a| a == "--bench") {
+        full
+    } else {
+        quick
+    }
+}
+
+/// Deterministic text: words from a small English and Chinese vocabulary; 1 message in 100 mentions
+/// "lunch", 1 in 100,000 the rare word "zebracorn".
+fn text(i: usize) -> String {
+    const WORDS: &[&str] = &[
+        "see",
+        "you",
+        "at",
+        "the",
+        "meeting",
+        "tomorrow",
+        "ok",
+        "thanks",
+        "report",
+        "draft",
+        "send",
+        "file",
+        "later",
+        "call",
+        "me",
+        "when",
+        "done",
+        "weekend",
+        "plan",
+        "coffee",
+        "你好",
+        "明天",
+        "开会",
+        "谢谢",
+        "文件",
+        "周末",
+        "晚上",
+        "吃饭",
+        "项目",
+        "进度",
+        "好的",
+        "没问题",
+    ];
+    let mut x = (i as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut out = String::new();
+    for _ in 0..(6 + (x % 10)) {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(WORDS[(x % WORDS.len() as u64) as usize]);
+    }
+    if i % 100 == 7 {
+        out.push_str(" lunch");
+    }
+    if i % 100_000 == 99_999 {
+        out.push_str(" zebracorn");
+    }
+    out
+}
+
+fn incoming(i: usize, peer: &str) -> Incoming {
+    Incoming {
+        conv: Conv::User(peer.into()),
+        server_id: i as u64 + 1,
+        client_id: format!("c{i}"),
+        from: peer.into(),
+        time: 1_700_000_000_000 + i as u64 * 1000,
+        text: text(i),
+        file: None,
+    }
+}
+
+/// A history of `rows` messages with a chat (with `bob`) of `chat` of them, the rest spread over 20
+/// other chats. `Storage::open` makes the schema; the rows go in with plain SQL, 10,000 per transaction
+/// (the public API commits each message, which would make a million-row fixture take many minutes). The
+/// schema's triggers fill the full-text index exactly as they do for `store_incoming`.
+fn history(dir: &Path, rows: usize, chat: usize) -> Storage {
+    let path = dir.join("history.db");
+    let started = Instant::now();
+    drop(Storage::open(&path).expect("create"));
+    let mut conn = rusqlite::Connection::open(&path).expect("open");
+    let stride = (rows / chat.max(1)).max(1);
+    let mut i = 0;
+    while i < rows {
+        let end = (i + 10_000).min(rows);
+        let tx = conn.transaction().expect("begin");
+        {
+            // state 3 = received.
+            let mut insert = tx
+                .prepare(
+                    "INSERT INTO messages (kind, peer, server_id, client_id, sender, time, text, state) \
+                     VALUES ('user', ?1, ?2, ?3, ?1, ?4, ?5, 3)",
+                )
+                .expect("prepare");
+            for j in i..end {
+                let m = incoming(
+                    j,
+                    &if j % stride == 0 {
+                        "bob".to_string()
+                    } else {
+                        format!("friend{}", j % 20)
+                    },
+                );
+                let Conv::User(peer) = &m.conv else {
+                    unreachable!()
+                };
+                insert
+                    .execute(rusqlite::params![
+                        peer,
+                        m.server_id as i64,
+                        m.client_id,
+                        m.time as i64,
+                        m.text
+                    ])
+                    .expect("insert");
+            }
+        }
+        tx.commit().expect("commit");
+        i = end;
+    }
+    drop(conn);
+    eprintln!(
+        "history fixture: {rows} messages ({chat} with bob) in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    Storage::open(&path).expect("reopen")
+}
+
+fn insert(c: &mut Criterion) {
+    let n = size("QUQU_BENCH_INSERT", 100_000, 1_000);
+    let mut g = c.benchmark_group("history");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements(n as u64));
+    g.bench_function(BenchmarkId::new("insert", n), |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let dir = tempfile::tempdir().expect("tempdir");
+                let mut storage = Storage::open(&dir.path().join("h.db")).expect("open");
+                let messages: Vec<Incoming> = (0..n).map(|i| incoming(i, "bob")).collect();
+                let t = Instant::now();
+                for m in &messages {
+                    storage.store_incoming("me", m, true).expect("insert");
+                }
+                total += t.elapsed();
+            }
+            total
+        })
+    });
+    g.finish();
+}
+
+fn read(c: &mut Criterion) {
+    let rows = size("QUQU_BENCH_ROWS", 1_000_000, 5_000);
+    let chat = size("QUQU_BENCH_CHAT", 100_000, 1_000).min(rows);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let storage = history(dir.path(), rows, chat);
+    let bob = Conv::User("bob".into());
+
+    let mut g = c.benchmark_group("history");
+    g.bench_function(BenchmarkId::new("open chat, last 50", chat), |b| {
+        b.iter(|| {
+            let page = storage.messages(black_box(&bob), None, 50).expect("page");
+            assert_eq!(page.len(), 50.min(chat));
+        })
+    });
+    let oldest_on_page = storage.messages(&bob, None, 50).expect("page")[0].local_id;
+    g.bench_function(BenchmarkId::new("scroll up, 50 more", chat), |b| {
+        b.iter(|| storage.messages(&bob, Some(black_box(oldest_on_page)), 50))
+    });
+    for (name, query) in [
+        ("rare word", "zebracorn"),
+        ("common word (1 in 100)", "lunch"),
+        ("two words", "meeting tomorrow"),
+        ("2-character CJK word (LIKE)", "吃饭"),
+    ] {
+        g.bench_function(BenchmarkId::new(format!("search {name}"), rows), |b| {
+            b.iter(|| storage.search(black_box(query), 50).expect("search"))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, insert, read);
+criterion_main!(benches);

@@ -1,0 +1,287 @@
+//! Connection scenarios: `idle` (many logged-in idle connections: the server's memory per connection, and
+//! whether it survives all of them leaving at once), `login` (logins/s with a password and with a session
+//! token) and `restart` (every client reconnecting and logging in again after a server restart).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use tokio::io::AsyncWriteExt;
+use tokio::sync::{Mutex, Semaphore, watch};
+
+use crate::client::{Conn, Login};
+use crate::target::Target;
+use crate::wire::{Hist, now_ns};
+use crate::{BoxResult, System, open_all};
+
+fn secs(d: Duration) -> f64 {
+    (d.as_secs_f64() * 1000.0).round() / 1000.0
+}
+
+/// Is the server answering? A fresh connection logs in and pings; the time it took, if it worked.
+async fn healthy(addr: SocketAddr, login: &Login) -> Option<Duration> {
+    let t = Instant::now();
+    let check = async {
+        let mut c = Conn::open(addr, 7, login, 4096).await.ok()?;
+        match login {
+            Login::Redis { .. } => {
+                c.w.write_all(b"*1\r\n$4\r\nPING\r\n").await.ok()?;
+                // The subscribed form of the reply is an array; either kind means it answered.
+                c.r.resp().await.ok()??;
+            }
+            _ => {
+                c.w.write_all(b"PING:42\n").await.ok()?;
+                c.r.until("PONG:42").await.ok()??;
+            }
+        }
+        Some(())
+    };
+    tokio::time::timeout(Duration::from_secs(10), check)
+        .await
+        .ok()??;
+    Some(t.elapsed())
+}
+
+/// `connections` logged-in clients that then do nothing; the server's RSS before and after, per
+/// connection; then all of them close at once and the server must still answer.
+pub async fn idle(target: &mut Target, logins: Vec<Login>, hold: Duration) -> BoxResult {
+    let addr = target.addr;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let rss_before = target.rss_kib();
+    let t = Instant::now();
+    let conns = open_all(addr, &logins, 512, 0).await?;
+    let login_time = t.elapsed();
+    tokio::time::sleep(hold).await;
+    let rss_idle = target.rss_kib();
+    let n = conns.len();
+    let t = Instant::now();
+    drop(conns);
+    let closed_in = t.elapsed();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let health = healthy(addr, &logins[0]).await;
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let rss_after = target.rss_kib();
+    let per_conn = match (rss_before, rss_idle) {
+        (Some(a), Some(b)) => Some((b.saturating_sub(a) * 1024) as f64 / n as f64),
+        _ => None,
+    };
+    println!(
+        "{}",
+        serde_json::json!({
+            "scenario": "idle",
+            "system": target.system.name(),
+            "connections": n,
+            "login_secs": secs(login_time),
+            "server_rss_before_kib": rss_before,
+            "server_rss_idle_kib": rss_idle,
+            "server_rss_after_close_kib": rss_after,
+            "rss_per_connection_bytes": per_conn.map(f64::round),
+            "closed_all_in_ms": closed_in.as_millis(),
+            "alive_after_close": health.is_some(),
+            "health_check_ms": health.map(|d| d.as_secs_f64() * 1000.0),
+            "server_in_process": target.in_process(),
+        })
+    );
+    if health.is_none() {
+        return Err("the server did not answer after every client closed".into());
+    }
+    Ok(())
+}
+
+/// Opens one connection per login, at most `concurrency` at a time, each timed; all are kept open until
+/// the last one is in (a storm), then closed.
+async fn storm(
+    addr: SocketAddr,
+    logins: &[Login],
+    concurrency: usize,
+    keep: bool,
+) -> (Duration, Hist, usize, Option<String>) {
+    let gate = Arc::new(Semaphore::new(concurrency.max(1)));
+    let t = Instant::now();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (i, login) in logins.iter().cloned().enumerate() {
+        let gate = gate.clone();
+        tasks.spawn(async move {
+            let _permit = gate.acquire_owned().await.ok()?;
+            let t = now_ns();
+            let c = Conn::open(addr, i, &login, 512).await;
+            let took = now_ns() - t;
+            Some((took, c.map_err(|e| e.to_string()), keep))
+        });
+    }
+    let mut hist = Hist::default();
+    let mut kept = Vec::new();
+    let mut failed = 0;
+    let mut first_error = None;
+    while let Some(r) = tasks.join_next().await {
+        match r {
+            Ok(Some((took, Ok(c), keep))) => {
+                hist.record(took);
+                if keep {
+                    kept.push(c);
+                }
+            }
+            Ok(Some((_, Err(e), _))) => {
+                failed += 1;
+                first_error.get_or_insert(e);
+            }
+            _ => failed += 1,
+        }
+    }
+    let elapsed = t.elapsed();
+    drop(kept);
+    (elapsed, hist, failed, first_error)
+}
+
+/// Logins per second: with the password (Argon2 on the server, Ququ only) and with a session token
+/// (Ququ `RESUME:`; Redis `AUTH`, its cheapest way to start an authenticated session).
+pub async fn login(
+    target: &mut Target,
+    password: Vec<Login>,
+    resume: Vec<Login>,
+    concurrency: usize,
+) -> BoxResult {
+    let addr = target.addr;
+    for (kind, logins, keep) in [("password", password, false), ("token", resume, true)] {
+        if logins.is_empty() {
+            continue;
+        }
+        let (elapsed, hist, failed, first_error) = storm(addr, &logins, concurrency, keep).await;
+        println!(
+            "{}",
+            serde_json::json!({
+                "scenario": "login",
+                "system": target.system.name(),
+                "kind": kind,
+                "logins": logins.len(),
+                "concurrency": concurrency,
+                "failed": failed,
+                "first_error": first_error,
+                "secs": secs(elapsed),
+                "logins_per_s": ((logins.len() - failed) as f64 / elapsed.as_secs_f64()).round(),
+                "latency": hist.summary_ms(),
+                "server_in_process": target.in_process(),
+            })
+        );
+        // Let closed sessions leave before the next storm.
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    Ok(())
+}
+
+/// A tiny deterministic jitter source per client.
+fn jitter(n: usize, round: u32, max_ms: u64) -> Duration {
+    let mut x =
+        (n as u64 + 1).wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ ((round as u64 + 1) * 0xBF58_476D);
+    x ^= x >> 29;
+    x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+    x ^= x >> 32;
+    Duration::from_millis(x % max_ms.max(1))
+}
+
+/// `connections` logged-in clients; the server is stopped and started again; each client reconnects
+/// as a real one does (backoff from 50 ms doubling to 1 s, with jitter) and logs in again with its token.
+pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
+    let addr = target.addr;
+    let n = logins.len();
+    let conns = open_all(addr, &logins, 512, 0).await?;
+    let back = Arc::new(AtomicU64::new(0));
+    let times = Arc::new(Mutex::new(Vec::with_capacity(n)));
+    let errors = Arc::new(Mutex::new(None::<String>));
+    let (stop_tx, stop) = watch::channel(false);
+    let mut tasks = Vec::with_capacity(n);
+    for (i, (mut conn, login)) in conns.into_iter().zip(logins.iter().cloned()).enumerate() {
+        let (back, times, errors, mut stop) =
+            (back.clone(), times.clone(), errors.clone(), stop.clone());
+        tasks.push(tokio::spawn(async move {
+            // Wait for the server to go away.
+            while let Ok(true) = conn.r.fill().await {
+                let k = conn.r.pending().len();
+                conn.r.consume(k);
+            }
+            drop(conn);
+            let mut delay = Duration::from_millis(50);
+            for round in 0.. {
+                tokio::time::sleep(delay / 2 + jitter(i, round, delay.as_millis() as u64)).await;
+                if *stop.borrow() {
+                    return;
+                }
+                match Conn::open(addr, i + round as usize, &login, 512).await {
+                    Ok(c) => {
+                        back.fetch_add(1, Ordering::Relaxed);
+                        times.lock().await.push(now_ns());
+                        let _ = stop.changed().await;
+                        drop(c);
+                        return;
+                    }
+                    Err(e) => {
+                        let e = e.to_string();
+                        if !e.contains("refused") {
+                            errors.lock().await.get_or_insert(e);
+                        }
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let t0 = now_ns();
+    target.stop().await?;
+    let stopped = now_ns();
+    target.start_again().await?;
+    let up = now_ns();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while (back.load(Ordering::Relaxed) as usize) < n && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let done = now_ns();
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut hist = Hist::default();
+    for &t in times.lock().await.iter() {
+        hist.record(t.saturating_sub(up));
+    }
+    let s = |a: u64, b: u64| ((b.saturating_sub(a)) as f64 / 1e6).round() / 1000.0;
+    println!(
+        "{}",
+        serde_json::json!({
+            "scenario": "restart",
+            "system": target.system.name(),
+            "connections": n,
+            "logged_in_again": back.load(Ordering::Relaxed),
+            "stop_secs": s(t0, stopped),
+            "start_secs": s(stopped, up),
+            "relogin_secs": s(up, done),
+            "total_secs": s(t0, done),
+            "relogin_after_start": hist.summary_ms(),
+            "first_error": errors.lock().await.clone(),
+            "server_in_process": target.in_process(),
+        })
+    );
+    if (back.load(Ordering::Relaxed) as usize) < n {
+        return Err("not every client logged in again".into());
+    }
+    Ok(())
+}
+
+/// Logins for `n` Redis clients, each subscribed to its own channel (a session with a mailbox).
+pub fn redis_sessions(n: usize) -> Vec<Login> {
+    (0..n)
+        .map(|i| Login::Redis {
+            subscribe: Some(format!("u{i}")),
+        })
+        .collect()
+}
+
+impl System {
+    pub fn name(self) -> &'static str {
+        match self {
+            System::Ququ => "ququ",
+            System::Redis => "redis",
+        }
+    }
+}
