@@ -9,7 +9,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
-use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt, BufWriter};
+use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::codec::FramedRead;
@@ -24,6 +24,9 @@ use crate::storage::ConnectionRecord;
 pub(crate) type Reader = Box<dyn AsyncRead + Send + Unpin>;
 /// A connection's writing half.
 pub(crate) type Writer = Box<dyn AsyncWrite + Send + Unpin>;
+
+/// The read buffer a connection starts with.
+const READ_BUFFER: usize = 512;
 
 /// Most queued lines written per flush, so one busy session cannot starve its own reads.
 const BATCH: usize = 256;
@@ -47,24 +50,30 @@ pub enum SessionError {
     LoggedOut,
 }
 
+/// Writes whole batches of lines. No buffer is kept between batches: an idle connection (most of them)
+/// holds no write buffer at all, and a batch goes out in one write however many lines it has.
 struct LineWriter {
-    inner: BufWriter<Writer>,
+    inner: Writer,
     timeout: Duration,
 }
 
-impl LineWriter {
-    fn queue(&mut self, line: &str) -> impl std::future::Future<Output = std::io::Result<()>> + '_ {
-        let bytes = [line.as_bytes(), b"\n"].concat();
-        async move { self.inner.write_all(&bytes).await }
+/// `lines`, each with its `\n`, in one buffer.
+fn joined(lines: &[&str]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
+    for line in lines {
+        bytes.extend_from_slice(line.as_bytes());
+        bytes.push(b'\n');
     }
+    bytes
+}
 
+impl LineWriter {
     /// Writes lines and flushes, or fails if the client stops reading for longer than the timeout.
     async fn send(&mut self, lines: &[&str]) -> Result<(), SessionError> {
         let timeout = self.timeout;
+        let bytes = joined(lines);
         let work = async {
-            for line in lines {
-                self.queue(line).await?;
-            }
+            self.inner.write_all(&bytes).await?;
             self.inner.flush().await
         };
         match tokio::time::timeout(timeout, work).await {
@@ -85,8 +94,9 @@ impl LineWriter {
             code,
             text: text.into(),
         };
+        let bytes = joined(&[&bye.format()]);
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
-            self.queue(&bye.format()).await?;
+            self.inner.write_all(&bytes).await?;
             self.inner.flush().await
         })
         .await;
@@ -103,9 +113,15 @@ pub(crate) async fn serve(
     shutdown: CancellationToken,
 ) {
     let config = services.config();
-    let mut lines = FramedRead::new(read, LineCodec::new(config.limits.line as usize));
+    // A small buffer to start with (it grows for a long line): most connections are idle most of the time,
+    // and the default 8 KiB each is most of what 10,000 of them would cost.
+    let mut lines = FramedRead::with_capacity(
+        read,
+        LineCodec::new(config.limits.line as usize),
+        READ_BUFFER,
+    );
     let mut writer = LineWriter {
-        inner: BufWriter::new(write),
+        inner: write,
         timeout: config.write_timeout,
     };
     let (outbox_tx, mut outbox) = mpsc::channel::<Line>(config.outbox_capacity);
@@ -150,6 +166,22 @@ pub(crate) async fn serve(
                 writer.goodbye(ErrorCode::SlowReader, "you were not reading fast enough").await;
                 break End::Closed(SessionError::SlowReader);
             }
+            // What others sent this client goes out before its next request is read: a client that
+            // sends fast and reads everything must not fill its own outbox (and be cut off as a slow
+            // reader) just because its requests were always served first.
+            Some(first) = outbox.recv() => {
+                let mut batch = vec![first];
+                while batch.len() < BATCH {
+                    match outbox.try_recv() {
+                        Ok(line) => batch.push(line),
+                        Err(_) => break,
+                    }
+                }
+                let refs: Vec<&str> = batch.iter().map(|l| l.as_ref()).collect();
+                if let Err(e) = writer.send(&refs).await {
+                    break End::Closed(e);
+                }
+            }
             frame = lines.next() => {
                 let text = match frame {
                     None => break End::Closed(SessionError::Eof),
@@ -186,7 +218,9 @@ pub(crate) async fn serve(
                     }
                     Ok(msg) => {
                         tracing::debug!(session = id, verb = msg.verb(), "request");
-                        services.handle(&mut ctx, msg).await
+                        // Boxed: the biggest request's state would otherwise sit inline in every
+                        // connection's task for its whole life, idle or not.
+                        Box::pin(services.handle(&mut ctx, msg)).await
                     }
                     Err(e) => vec![ServerMessage::error(e.code(), e.to_string())].into(),
                 };
@@ -195,19 +229,6 @@ pub(crate) async fn serve(
                 }
                 if outcome.close {
                     break End::Closed(SessionError::LoggedOut);
-                }
-            }
-            Some(first) = outbox.recv() => {
-                let mut batch = vec![first];
-                while batch.len() < BATCH {
-                    match outbox.try_recv() {
-                        Ok(line) => batch.push(line),
-                        Err(_) => break,
-                    }
-                }
-                let refs: Vec<&str> = batch.iter().map(|l| l.as_ref()).collect();
-                if let Err(e) = writer.send(&refs).await {
-                    break End::Closed(e);
                 }
             }
             _ = tick.tick() => {
@@ -227,8 +248,8 @@ pub(crate) async fn serve(
         }
     };
     if let End::Data(msg) = end {
-        transfer(lines, writer, msg, &services).await;
-        services.disconnected(&ctx).await;
+        Box::pin(transfer(lines, writer, msg, &services)).await;
+        Box::pin(services.disconnected(&ctx)).await;
         return;
     }
     if let End::Closed(end) = &end {
@@ -239,7 +260,7 @@ pub(crate) async fn serve(
             _ => tracing::info!(session = id, %peer, reason = %end, "connection closed"),
         }
     }
-    services.disconnected(&ctx).await;
+    Box::pin(services.disconnected(&ctx)).await;
 }
 
 /// How the chat loop ended.
