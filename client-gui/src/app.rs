@@ -19,7 +19,7 @@ use crate::i18n::{Lang, Tr};
 use crate::model::{self, Connection, Delivery, FileItem, FileState, Line, Session};
 use crate::net::{self, ClientEvent, Command, StopReason};
 use crate::theme;
-use crate::window::{Ctx, chat, login, main};
+use crate::window::{Ctx, about, chat, login, main};
 use crate::{avatar, files, fonts};
 
 /// Starts the daemon with the shipped font as default and opens the login window.
@@ -39,6 +39,7 @@ pub enum Window {
     Login(login::State),
     Main(main::State),
     Chat(chat::State),
+    About(about::State),
 }
 
 #[derive(Debug, Clone)]
@@ -46,6 +47,7 @@ pub enum Message {
     Login(window::Id, login::Message),
     Main(window::Id, main::Message),
     Chat(window::Id, chat::Message),
+    About(window::Id, about::Message),
     Net(net::Event),
     WindowClosed(window::Id),
     Tick(Instant),
@@ -58,6 +60,8 @@ pub enum Message {
     Done,
     NothingListening(String, bool),
     Hosted(Result<Hosted, String>),
+    /// A certificate was pinned (or could not be): log in again from the login window.
+    Trusted(Result<(), String>),
     AvatarLoaded(Option<image::RgbaImage>),
     AvatarPicked(Option<std::path::PathBuf>),
     AvatarImported(Result<image::RgbaImage, String>),
@@ -94,6 +98,8 @@ pub struct App {
     pub now: Instant,
     /// Where Download puts files; `None` is the OS's Downloads folder (looked up off the UI thread).
     pub downloads: Option<PathBuf>,
+    /// The system can show native file dialogs ([`files::native_dialogs`]); else paths are typed.
+    pub file_dialogs: bool,
     /// Thumbnails being made, so each is made once.
     thumbs_pending: HashSet<PathBuf>,
     attempts: u64,
@@ -125,6 +131,7 @@ impl App {
             hosting: None,
             now: Instant::now(),
             downloads: None,
+            file_dialogs: files::native_dialogs(),
             thumbs_pending: HashSet::new(),
             attempts: 0,
         }
@@ -175,6 +182,7 @@ impl App {
                     .unwrap_or_default();
                 format!("{prefix}{name} - {}", tr.app_name)
             }
+            Some(Window::About(_)) => tr.about.to_owned(),
         }
     }
 
@@ -212,6 +220,7 @@ impl App {
                 .view(&ctx, (self.settings.lang, self.settings.theme))
                 .map(move |m| Message::Main(id, m)),
             Some(Window::Chat(state)) => state.view(&ctx).map(move |m| Message::Chat(id, m)),
+            Some(Window::About(state)) => state.view(&ctx).map(move |m| Message::About(id, m)),
             None => iced::widget::space().into(),
         }
     }
@@ -254,6 +263,21 @@ impl App {
                     None => Task::none(),
                 }
             }
+            Message::About(id, message) => {
+                let event = match self.windows.get_mut(&id) {
+                    Some(Window::About(state)) => state.update(message),
+                    _ => None,
+                };
+                match event {
+                    Some(about::Event::Open(folder)) => {
+                        Task::perform(about::open_folder(folder), move |r| {
+                            Message::About(id, about::Message::Opened(r))
+                        })
+                    }
+                    Some(about::Event::Close) => window::close(id),
+                    None => Task::none(),
+                }
+            }
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
             Message::Tick(now) => {
@@ -273,6 +297,7 @@ impl App {
                     {
                         state.account = self.settings.last_account.clone();
                         state.server = self.settings.server.clone();
+                        state.tls = self.settings.tls;
                     }
                 }
                 self.focus_login()
@@ -282,6 +307,16 @@ impl App {
                 let offer = nothing && self.hosting.is_none();
                 if let Some(state) = self.login_state() {
                     state.offer_host = offer && state.server.trim() == server;
+                }
+                Task::none()
+            }
+            Message::Trusted(Ok(())) => self.update(Message::Login(
+                self.login_window().unwrap_or(window::Id::unique()),
+                login::Message::Submit,
+            )),
+            Message::Trusted(Err(e)) => {
+                if let Some(state) = self.login_state() {
+                    state.status = login::Status::Error(e);
                 }
                 Task::none()
             }
@@ -505,11 +540,13 @@ impl App {
                 server,
                 register,
                 nickname,
+                tls,
             } => {
                 self.disconnect();
                 self.attempts += 1;
                 self.settings.server = server.clone();
                 self.settings.last_account = account.clone();
+                self.settings.tls = tls;
                 let save = self.save_settings();
                 self.login = Some(net::Login {
                     server,
@@ -519,9 +556,20 @@ impl App {
                     nickname,
                     data_dir: self.dirs.client_dir(),
                     attempt: self.attempts,
+                    tls,
                 });
                 self.conn = Connection::Connecting;
                 save
+            }
+            login::Event::Trust(unknown) => {
+                let dir = self.dirs.client_dir();
+                Task::perform(
+                    async move {
+                        ququ_client::tls::trust(&dir, &unknown.server, &unknown.fingerprint)
+                            .map_err(|e| e.to_string())
+                    },
+                    Message::Trusted,
+                )
             }
             login::Event::HostServer { server } => {
                 Task::perform(embedded::host(server, self.dirs.server_dir()), |r| {
@@ -559,6 +607,7 @@ impl App {
                 self.avatar = None;
                 Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
             }
+            main::Event::OpenAbout => self.open_about(),
         }
     }
 
@@ -576,6 +625,13 @@ impl App {
                 Task::none()
             }
             chat::Event::LoadEarlier { conv } => self.load_history(&conv),
+            chat::Event::PickFiles { .. } if !self.file_dialogs => {
+                let Some(Window::Chat(state)) = self.windows.get_mut(&id) else {
+                    return Task::none();
+                };
+                state.update(chat::Message::AskPath, 0);
+                iced::widget::operation::focus(state.path_id())
+            }
             chat::Event::PickFiles { conv } => Task::perform(
                 files::pick_files(self.tr().choose_files.to_owned()),
                 move |paths| Message::FilesChosen(conv.clone(), paths),
@@ -608,6 +664,18 @@ impl App {
             }
             A::Download { file_id, .. } => {
                 // The client picks a free name there (`name (1).ext`) and reports the final path.
+                self.send(Command::DownloadFile {
+                    file_id,
+                    dest: self.downloads.clone(),
+                });
+                Task::none()
+            }
+            A::SaveAs { file_id, .. } if !self.file_dialogs => {
+                let dir = self.downloads.clone().unwrap_or_else(|| {
+                    ququ_client::transfer::default_download_dir(&self.dirs.client_dir())
+                });
+                let text = self.lang().saved_to_downloads(&dir.display().to_string());
+                self.chat_notice(id, text);
                 self.send(Command::DownloadFile {
                     file_id,
                     dest: self.downloads.clone(),
@@ -776,14 +844,15 @@ impl App {
 
     pub fn open_login(&mut self) -> Task<Message> {
         let (id, open) = window::open(window::Settings {
-            size: Size::new(380.0, 640.0),
+            size: Size::new(380.0, 680.0),
             resizable: false,
             ..window_settings()
         });
-        let state = login::State::new(
+        let mut state = login::State::new(
             self.settings.server.clone(),
             self.settings.last_account.clone(),
         );
+        state.tls = self.settings.tls;
         let focus = state.focus_first().map(move |m| Message::Login(id, m));
         self.windows.insert(id, Window::Login(state));
         open.discard().chain(focus)
@@ -798,6 +867,29 @@ impl App {
         self.windows
             .insert(id, Window::Main(main::State::default()));
         open.discard()
+    }
+
+    /// Opens the About window, or focuses it if it is open already.
+    pub fn open_about(&mut self) -> Task<Message> {
+        if let Some((&id, _)) = self
+            .windows
+            .iter()
+            .find(|(_, w)| matches!(w, Window::About(_)))
+        {
+            return window::gain_focus(id);
+        }
+        let (id, open) = window::open(window::Settings {
+            size: Size::new(460.0, 600.0),
+            resizable: false,
+            ..window_settings()
+        });
+        let state = about::State::new(&self.dirs, None, self.hosting.is_some());
+        self.windows.insert(id, Window::About(state));
+        let downloads = Task::perform(
+            about::downloads_folder(self.downloads.clone(), self.dirs.clone()),
+            move |path| Message::About(id, about::Message::Downloads(path)),
+        );
+        Task::batch([open.discard(), downloads])
     }
 
     fn save_settings(&self) -> Task<Message> {
@@ -1147,6 +1239,42 @@ impl App {
             | StopReason::RegisterRefused { code, text } => error_words(tr, code, text),
             StopReason::Storage(e) => e.clone(),
             StopReason::Shutdown | StopReason::LoggedOut => String::new(),
+            StopReason::UnknownCertificate {
+                server,
+                fingerprint,
+            } => {
+                // Not an error: a question, asked in the login window.
+                let unknown = login::Unknown {
+                    server: server.clone(),
+                    fingerprint: fingerprint.clone(),
+                };
+                let open = if self.session.take().is_some() {
+                    let close: Vec<_> = self.windows.keys().copied().map(window::close).collect();
+                    self.open_login().chain(Task::batch(close))
+                } else {
+                    Task::none()
+                };
+                if let Some(state) = self.login_state() {
+                    state.status = login::Status::Idle;
+                    state.trust = Some(unknown);
+                }
+                return open;
+            }
+            StopReason::CertificateChanged {
+                server,
+                pinned,
+                presented,
+            } => {
+                let file = self.dirs.client_dir().join(ququ_client::tls::KNOWN_SERVERS);
+                // The first eight pairs are enough to see they differ, and fit the window.
+                let short = |f: &str| format!("{}…", f.get(..23).unwrap_or(f));
+                self.lang().certificate_changed(
+                    server,
+                    &short(pinned),
+                    &short(presented),
+                    &file.display().to_string(),
+                )
+            }
         };
         if self.session.is_some() {
             // Logged out from elsewhere, or the password changed: back to the login window.
@@ -1187,12 +1315,9 @@ pub fn error_words(tr: &Tr, code: &ErrorCode, text: &str) -> String {
     }
 }
 
-/// The app icon, shipped in `assets/icons` and compiled in.
-const ICON_PNG: &[u8] = include_bytes!("../../assets/icons/ququ.png");
-
 /// Decoded once; `None` (no icon, not a crash) if the compiled-in file were ever broken.
 static ICON: std::sync::LazyLock<Option<window::Icon>> = std::sync::LazyLock::new(|| {
-    let image = image::load_from_memory(ICON_PNG).ok()?.to_rgba8();
+    let image = image::load_from_memory(about::ICON_PNG).ok()?.to_rgba8();
     let (width, height) = image.dimensions();
     window::icon::from_rgba(image.into_raw(), width, height).ok()
 });

@@ -37,6 +37,8 @@ pub struct Settings {
     /// `None` follows the system locale.
     pub lang: Option<Lang>,
     pub theme: ThemePref,
+    /// The last login used TLS.
+    pub tls: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +48,7 @@ impl Default for Settings {
             last_account: String::new(),
             lang: None,
             theme: ThemePref::System,
+            tls: false,
         }
     }
 }

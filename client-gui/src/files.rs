@@ -41,6 +41,52 @@ pub struct Chosen {
     pub size: u64,
 }
 
+/// Whether this system can show a native file dialog.
+///
+/// On Linux rfd asks the desktop portal (xdg-desktop-portal, started over D-Bus) and falls back to
+/// `zenity`; a bare window manager has neither, and then the dialog returns nothing at once — the same as
+/// Cancel, so the click would seem to do nothing. The app asks for a path in the window instead.
+/// `QUQU_FILE_DIALOG=builtin` forces that (tests, or a portal that misbehaves).
+pub fn native_dialogs() -> bool {
+    if std::env::var_os("QUQU_FILE_DIALOG").is_some_and(|v| v == "builtin") {
+        return false;
+    }
+    if !cfg!(all(unix, not(target_os = "macos"))) {
+        return true;
+    }
+    let on_path = |name: &str| {
+        std::env::var_os("PATH")
+            .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(name).is_file()))
+    };
+    let data_dirs = std::env::var("XDG_DATA_DIRS")
+        .ok()
+        .filter(|v| !v.is_empty())
+        .unwrap_or_else(|| "/usr/local/share:/usr/share".into());
+    let portal = std::env::var_os("DBUS_SESSION_BUS_ADDRESS").is_some()
+        && data_dirs.split(':').any(|dir| {
+            Path::new(dir)
+                .join("dbus-1/services/org.freedesktop.portal.Desktop.service")
+                .is_file()
+        });
+    portal || on_path("zenity")
+}
+
+/// A path as people type or paste it: quotes around it, a `file://` prefix and a leading `~` are
+/// understood.
+pub fn typed_path(text: &str) -> Option<PathBuf> {
+    let text = text.trim().trim_matches(|c| c == '"' || c == '\'');
+    let text = text.strip_prefix("file://").unwrap_or(text);
+    if text.is_empty() {
+        return None;
+    }
+    if let Some(rest) = text.strip_prefix("~/").or(text.strip_prefix("~\\"))
+        && let Some(home) = directories::BaseDirs::new().map(|d| d.home_dir().to_path_buf())
+    {
+        return Some(home.join(rest));
+    }
+    Some(PathBuf::from(text))
+}
+
 /// Asks the user for files to send (native dialog, async so the UI keeps drawing).
 pub async fn pick_files(title: String) -> Vec<PathBuf> {
     rfd::AsyncFileDialog::new()

@@ -109,6 +109,48 @@ impl Lang {
         }
     }
 
+    /// The first-use question for a self-signed TLS certificate. `fingerprint` is already laid out in lines.
+    pub fn trust_server(self, server: &str, fingerprint: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "The server at {server} uses a certificate this computer has not seen before. Its \
+                 fingerprint (SHA-256) is:\n\n{fingerprint}\n\nCompare it with the one your server's \
+                 operator gave you, and trust it only if they match."
+            ),
+            Lang::Zh => format!(
+                "{server} 的服务器使用了这台电脑从未见过的证书。它的指纹（SHA-256）是：\n\n{fingerprint}\n\n\
+                 请与服务器管理员提供的指纹逐一核对，一致时才信任它。"
+            ),
+        }
+    }
+
+    pub fn certificate_changed(
+        self,
+        server: &str,
+        pinned: &str,
+        presented: &str,
+        file: &str,
+    ) -> String {
+        match self {
+            Lang::En => format!(
+                "Refused: the certificate of {server} has CHANGED since you trusted it — someone may be \
+                 impersonating the server (trusted {pinned}, now {presented}). Only if the operator confirms \
+                 a new certificate, remove the line for {server} from {file} and log in again."
+            ),
+            Lang::Zh => format!(
+                "已拒绝连接：{server} 的证书与你信任时的不同，可能有人在冒充服务器（已信任 {pinned}，\
+                 现在 {presented}）。只有管理员确认更换了证书时，才从 {file} 中删除 {server} 那一行，再重新登录。"
+            ),
+        }
+    }
+
+    pub fn saved_to_downloads(self, dir: &str) -> String {
+        match self {
+            Lang::En => format!("No file chooser on this system: saving to {dir} instead."),
+            Lang::Zh => format!("这台电脑没有文件选择对话框：已改为保存到 {dir}。"),
+        }
+    }
+
     pub fn hosting(self, addr: &str) -> String {
         match self {
             Lang::En => format!("Hosting a server at {addr}"),
@@ -151,6 +193,14 @@ impl Lang {
             Lang::Zh => format!("“{name}”超过了服务器允许的大小（{limit}）。"),
         }
     }
+
+    /// The About window's version line.
+    pub fn version(self, version: &str) -> String {
+        match self {
+            Lang::En => format!("Version {version}"),
+            Lang::Zh => format!("版本 {version}"),
+        }
+    }
 }
 
 /// One language's strings.
@@ -182,6 +232,8 @@ pub struct Tr {
     pub server_busy: &'static str,
     pub server_error: &'static str,
     pub host_server: &'static str,
+    pub use_tls: &'static str,
+    pub trust_and_log_in: &'static str,
     pub cancel: &'static str,
     pub ok: &'static str,
     pub online: &'static str,
@@ -253,6 +305,8 @@ pub struct Tr {
     pub hosting_failed: &'static str,
     pub send_file: &'static str,
     pub choose_files: &'static str,
+    pub no_file_dialog: &'static str,
+    pub file_path_hint: &'static str,
     pub save_file: &'static str,
     pub drop_to_send: &'static str,
     pub file_word: &'static str,
@@ -273,6 +327,15 @@ pub struct Tr {
     pub show_in_folder: &'static str,
     pub file_unreadable: &'static str,
     pub cannot_open: &'static str,
+    /// The About window: its title (also the link to it in settings), the one-line summary, the heading
+    /// of the list of places on disk, the places, and the licence line.
+    pub about: &'static str,
+    pub about_summary: &'static str,
+    pub data_places: &'static str,
+    pub place_history: &'static str,
+    pub place_downloads: &'static str,
+    pub place_server: &'static str,
+    pub about_license: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -302,6 +365,8 @@ static EN: Tr = Tr {
     server_busy: "The server is busy; try again shortly.",
     server_error: "The server reported an error.",
     host_server: "Host a server here",
+    use_tls: "Encrypted connection (TLS)",
+    trust_and_log_in: "Trust and log in",
     cancel: "Cancel",
     ok: "OK",
     online: "Online",
@@ -372,6 +437,9 @@ static EN: Tr = Tr {
     hosting_failed: "Could not start a server here.",
     send_file: "Send file",
     choose_files: "Choose files to send",
+    no_file_dialog: "This system has no file chooser (install xdg-desktop-portal or zenity). Type or paste \
+                     the file's path, or drag the file onto this window.",
+    file_path_hint: "Path of the file to send",
     save_file: "Save file",
     drop_to_send: "Drop files here to send them",
     file_word: "File",
@@ -392,6 +460,14 @@ static EN: Tr = Tr {
     show_in_folder: "Show in folder",
     file_unreadable: "That file cannot be read.",
     cannot_open: "It could not be opened.",
+    about: "About Ququ",
+    about_summary: "A QQ-style messenger for your own group, on your own server.",
+    data_places: "Where Ququ keeps your data",
+    place_history: "Chat history",
+    place_downloads: "Downloaded files",
+    place_server: "Hosted server",
+    about_license: "Free software under the MIT or Apache-2.0 licence. \
+                    Font: Noto Sans CJK SC (SIL Open Font Licence).",
 };
 
 static ZH: Tr = Tr {
@@ -421,6 +497,8 @@ static ZH: Tr = Tr {
     server_busy: "服务器繁忙，请稍后再试。",
     server_error: "服务器出错了。",
     host_server: "在本机运行服务器",
+    use_tls: "加密连接（TLS）",
+    trust_and_log_in: "信任并登录",
     cancel: "取消",
     ok: "确定",
     online: "在线",
@@ -491,6 +569,9 @@ static ZH: Tr = Tr {
     hosting_failed: "无法在本机启动服务器。",
     send_file: "发送文件",
     choose_files: "选择要发送的文件",
+    no_file_dialog: "这台电脑没有文件选择对话框（可安装 xdg-desktop-portal 或 zenity）。请输入或粘贴文件路径，\
+                     或把文件拖到本窗口。",
+    file_path_hint: "要发送的文件路径",
     save_file: "保存文件",
     drop_to_send: "松开鼠标即可发送文件",
     file_word: "文件",
@@ -511,6 +592,13 @@ static ZH: Tr = Tr {
     show_in_folder: "打开文件夹",
     file_unreadable: "无法读取这个文件。",
     cannot_open: "无法打开。",
+    about: "关于 Ququ",
+    about_summary: "QQ 风格的即时通讯，服务器由你自己掌握。",
+    data_places: "数据保存位置",
+    place_history: "聊天记录",
+    place_downloads: "下载的文件",
+    place_server: "本机服务器",
+    about_license: "自由软件，以 MIT 或 Apache-2.0 许可证发布。字体：Noto Sans CJK SC（SIL 开放字体许可证）。",
 };
 
 #[cfg(test)]

@@ -7,7 +7,8 @@
 //!
 //! # Layout
 //! - [`app`] — the daemon: window map, shared session data, routing of window events and network events.
-//! - [`window`] — one module per window kind: [`window::login`], [`window::main`], [`window::chat`].
+//! - [`window`] — one module per window kind: [`window::login`], [`window::main`], [`window::chat`],
+//!   [`window::about`] (version and where the data is).
 //! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Handle`], then typed events.
 //! - [`model`] — the app's own view-model (friends, groups, conversations, delivery and connection state).
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.

@@ -36,6 +36,7 @@ pub struct Login {
     pub data_dir: PathBuf,
     /// Bumped on every press of "Log in", so the same details retried start a new connection.
     pub attempt: u64,
+    pub tls: bool,
 }
 
 impl std::fmt::Debug for Login {
@@ -46,6 +47,7 @@ impl std::fmt::Debug for Login {
             .field("account", &self.account)
             .field("register", &self.register)
             .field("attempt", &self.attempt)
+            .field("tls", &self.tls)
             .finish_non_exhaustive()
     }
 }
@@ -61,6 +63,7 @@ impl Hash for Login {
             &self.nickname,
             &self.data_dir,
             self.attempt,
+            self.tls,
         )
             .hash(state);
     }
@@ -70,6 +73,7 @@ impl Login {
     fn config(&self) -> ququ_client::Config {
         let mut config = ququ_client::Config::new(&self.server, &self.account, &self.password)
             .register(self.register)
+            .tls(self.tls)
             .data_dir(&self.data_dir);
         config.nickname = self.nickname.clone();
         config

@@ -237,6 +237,14 @@ type Stop = (
 
 /// Starts a server at `addr`; firing the sender stops it and the join handle waits for that.
 fn start_server_at(rt: &tokio::runtime::Runtime, dir: PathBuf, addr: &str) -> (String, Stop) {
+    start_server_with(rt, ququ_server::Config::new(dir), addr)
+}
+
+fn start_server_with(
+    rt: &tokio::runtime::Runtime,
+    config: ququ_server::Config,
+    addr: &str,
+) -> (String, Stop) {
     rt.block_on(async {
         let listener = tokio::net::TcpListener::bind(addr).await.expect("bind");
         let addr = listener.local_addr().expect("addr").to_string();
@@ -245,7 +253,7 @@ fn start_server_at(rt: &tokio::runtime::Runtime, dir: PathBuf, addr: &str) -> (S
             let shutdown = async {
                 let _ = stopped.await;
             };
-            ququ_server::run(listener, ququ_server::Config::new(dir), shutdown)
+            ququ_server::run(listener, config, shutdown)
                 .await
                 .expect("server");
         });
@@ -895,16 +903,28 @@ fn send_a_file_and_download_it() {
     .expect("write png");
     let sent = std::fs::read(&photo).expect("read png");
 
-    // Alice opens the chat and picks the file (the message the Send file dialog's answer produces).
+    // Alice opens the chat and presses Send file. This machine, like a bare window manager, has no file
+    // dialog (no desktop portal, no zenity), so the window asks for the path instead of doing nothing;
+    // a desktop with a portal gets rfd's dialog, whose answer takes the same path from `FilesChosen` on.
+    alice.app.file_dialogs = false;
     let bob_conv = Conv::User("bob".into());
     let task = alice.app.open_chat(bob_conv.clone());
     alice.run(&rt, task);
     let chat = alice.chat_window(&bob_conv).expect("chat window");
-    assert!(alice.shows(chat, "Send file"), "the toolbar offers files");
-    alice.update(
-        &rt,
-        Message::FilesChosen(bob_conv.clone(), vec![photo.clone()]),
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Send file").expect("the toolbar's Send file");
+    });
+    assert!(
+        alice.shows(chat, Lang::En.tr().no_file_dialog),
+        "says why it asks for a path"
     );
+    let quoted = format!("'{}'", photo.display());
+    alice.interact(&rt, chat, |ui| {
+        ui.click(Lang::En.tr().file_path_hint)
+            .expect("the path field");
+        let _ = ui.typewrite(&quoted);
+        let _ = ui.tap_key(Named::Enter);
+    });
     let my_file = |app: &App| {
         app.session
             .as_ref()
@@ -1002,4 +1022,197 @@ fn send_a_file_and_download_it() {
         file_named(app, &bob_conv, "notes.txt").is_some_and(|f| f.state == FileState::Rejected)
     });
     assert!(alice.shows(chat, "Rejected by recipient"));
+
+    // A big file, paused from its bubble before its bytes are up: it stays paused (nothing more goes
+    // up), then Resume finishes it and Bob is offered it.
+    let mut seed = 0x9e37_79b9_7f4a_7c15_u64;
+    let big: Vec<u8> = (0..(48 << 20) / 8)
+        .flat_map(|_| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed.to_le_bytes()
+        })
+        .collect();
+    let video = pictures.path().join("trip.mp4");
+    std::fs::write(&video, &big).expect("write video");
+    alice.update(&rt, Message::FilesChosen(bob_conv.clone(), vec![video]));
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Pause").expect("pause button");
+    });
+    let paused = |app: &App| {
+        file_named(app, &bob_conv, "trip.mp4")
+            .is_some_and(|f| matches!(f.state, FileState::Uploading { paused: true, .. }))
+    };
+    alice.pump_until(&rt, "the pause", paused);
+    // Time for bytes to move if the pause did not hold.
+    for _ in 0..5 {
+        alice.drain(&rt);
+    }
+    assert!(
+        paused(&alice.app),
+        "{:?}",
+        file_named(&alice.app, &bob_conv, "trip.mp4")
+    );
+    assert!(alice.shows(chat, "Resume"));
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Resume").expect("resume button");
+    });
+    alice.pump_until(&rt, "the resumed upload", |app| {
+        file_named(app, &bob_conv, "trip.mp4").is_some_and(|f| f.state == FileState::Sent)
+    });
+    bob.pump_until(&rt, "the big offer", |app| {
+        file_named(app, &alice_conv, "trip.mp4").is_some_and(|f| f.size == big.len() as u64)
+    });
+
+    // Another, cancelled from its bubble: it ends cancelled on Alice's side and Bob cannot fetch it.
+    let draft = pictures.path().join("draft.mp4");
+    std::fs::write(&draft, &big[..16 << 20]).expect("write draft");
+    alice.update(&rt, Message::FilesChosen(bob_conv.clone(), vec![draft]));
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Cancel").expect("cancel button");
+    });
+    alice.pump_until(&rt, "the cancel", |app| {
+        file_named(app, &bob_conv, "draft.mp4").is_some_and(|f| f.state == FileState::Cancelled)
+    });
+    bob.drain(&rt);
+    assert!(
+        file_named(&bob.app, &alice_conv, "draft.mp4")
+            .is_none_or(|f| matches!(f.state, FileState::Cancelled | FileState::Expired)),
+        "{:?}",
+        file_named(&bob.app, &alice_conv, "draft.mp4")
+    );
+}
+
+#[test]
+fn about_shows_where_the_data_is() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut carol = Client::new(&rt, &server);
+    carol.log_in(&rt, "carol", "secret789", true);
+    let downloads = tempfile::tempdir().expect("temp dir");
+    carol.app.downloads = Some(downloads.path().to_path_buf());
+
+    // Settings (the gear on the header), then its About link.
+    let main = carol.main_window();
+    carol.interact(&rt, main, |ui| {
+        ui.click("⚙").expect("settings button");
+    });
+    carol.interact(&rt, main, |ui| {
+        ui.click("About Ququ").expect("about link");
+    });
+    let about = carol
+        .window(|w| matches!(w, Window::About(_)))
+        .expect("an About window");
+    assert_eq!(carol.app.title(about), "About Ququ");
+
+    // The folders this run really uses: its history under the home it was given, its settings file,
+    // and the Downloads folder (looked up after the window opened).
+    let home = carol.home.path().to_path_buf();
+    let shown = |p: PathBuf| p.display().to_string();
+    assert!(carol.shows(about, &format!("Version {}", env!("CARGO_PKG_VERSION"))));
+    assert!(
+        carol.shows(about, &shown(home.join("client"))),
+        "history folder"
+    );
+    assert!(
+        carol.shows(about, &shown(home.join("gui.json"))),
+        "settings file"
+    );
+    assert!(
+        carol.shows(about, &shown(downloads.path().to_path_buf())),
+        "downloads"
+    );
+    assert!(
+        !carol.shows(about, "Hosted server"),
+        "no server hosted here"
+    );
+
+    // Asking again focuses the open window; Close closes it and the app carries on.
+    carol.interact(&rt, main, |ui| {
+        ui.click("⚙").expect("settings button");
+    });
+    carol.interact(&rt, main, |ui| {
+        ui.click("About Ququ").expect("about link");
+    });
+    let abouts = |c: &Client| {
+        c.app
+            .windows
+            .values()
+            .filter(|w| matches!(w, Window::About(_)))
+            .count()
+    };
+    assert_eq!(abouts(&carol), 1);
+    carol.interact(&rt, about, |ui| {
+        ui.click("Close").expect("close button");
+    });
+    assert_eq!(abouts(&carol), 0);
+    assert!(!carol.exited, "closing About does not quit");
+    assert!(carol.app.main_window().is_some());
+}
+
+#[test]
+fn a_self_signed_tls_server_is_trusted_from_the_login_window() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let certs = tempfile::tempdir().expect("temp dir");
+    let (cert, key) = ququ_server::tls::default_paths(certs.path());
+    let fingerprint =
+        ququ_server::tls::generate(&["localhost".into()], &cert, &key).expect("certificate");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = ququ_server::Config::new(server_dir.path());
+    config.tls = Some(ququ_server::config::TlsFiles { cert, key });
+    let (server, _stop) = start_server_with(&rt, config, "127.0.0.1:0");
+
+    let mut alice = Client::new(&rt, &server);
+    let window = alice.login_window();
+    alice.interact(&rt, window, |ui| {
+        ui.click("Create an account").expect("register link");
+    });
+    alice.interact(&rt, window, |ui| {
+        ui.click("Encrypted connection (TLS)").expect("the TLS box");
+        ui.click(id(login::ACCOUNT_INPUT)).expect("account field");
+        let _ = ui.typewrite("alice");
+        ui.click(id(login::PASSWORD_INPUT)).expect("password field");
+        let _ = ui.typewrite("secret123");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the trust question", |app| {
+        app.windows
+            .values()
+            .any(|w| matches!(w, Window::Login(s) if s.trust.is_some()))
+    });
+    // The fingerprint is shown, four rows of eight pairs, for comparing with the operator's.
+    let pairs: Vec<&str> = fingerprint.split(':').collect();
+    let rows: Vec<String> = pairs.chunks(8).map(|c| c.join(":")).collect();
+    let rows = rows.join("\n");
+    assert!(
+        alice.shows(window, &Lang::En.trust_server(&server, &rows)),
+        "the question with the fingerprint"
+    );
+    assert!(
+        alice.app.session.is_none(),
+        "not logged in before the user decides"
+    );
+
+    alice.interact(&rt, window, |ui| {
+        ui.click("Trust and log in").expect("trust button");
+    });
+    alice.pump_until(&rt, "login over TLS", |app| {
+        app.session.is_some() && app.main_window().is_some()
+    });
+    let client_dir = alice.app.dirs.client_dir();
+    assert_eq!(
+        ququ_client::tls::pinned(&client_dir, &server).expect("pins"),
+        Some(fingerprint)
+    );
+    assert!(alice.app.settings.tls, "TLS is remembered for next time");
 }

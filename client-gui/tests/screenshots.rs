@@ -17,7 +17,7 @@ use ququ::model::{
     Session, now_millis,
 };
 use ququ::theme::{self, ThemePref};
-use ququ::window::{chat, login, main};
+use ququ::window::{about, chat, login, main};
 use ququ_protocol::{Conv, Presence, Role};
 
 fn settings() -> Settings {
@@ -552,6 +552,28 @@ fn screenshots() {
                 Size::new(320.0, 680.0),
                 &theme,
                 &out.join(format!("main-friend-menu-{tag}.png")),
+            );
+
+            // About: version and the folders in use, with a hosted server (paths as on a Linux desktop).
+            let about_id = iced::window::Id::unique();
+            let dirs = Dirs {
+                config: "/home/xiaoming/.config/ququ".into(),
+                data: "/home/xiaoming/.local/share/ququ".into(),
+            };
+            app.windows.insert(
+                about_id,
+                Window::About(about::State::new(
+                    &dirs,
+                    Some("/home/xiaoming/Downloads".into()),
+                    true,
+                )),
+            );
+            shoot(
+                &app,
+                about_id,
+                Size::new(460.0, 600.0),
+                &theme,
+                &out.join(format!("about-{tag}.png")),
             );
 
             // A chat window, while reconnecting (messages wait in the outbox).

@@ -57,9 +57,9 @@ start() { # start NAME LANG -> remembers the server and the account in a fresh h
   PIDS+=($!)
 }
 
-# Login window (380×640): register link, password field, Enter; the host offer's button.
+# Login window (380×680): register link, password field, Enter; the host offer's button.
 register() { # register WIN PASSWORD
-  click "$1" 297 403
+  click "$1" 297 430
   click "$1" 190 232
   type_text "$1" "$2"
   key "$1" Return
@@ -70,7 +70,7 @@ wait_title '^Ququ$'; A=$WID
 register "$A" secret123
 sleep 2
 import -window root "$OUT/01-offer.png"
-click "$A" 277 554 # "Host a server here"
+click "$A" 277 583 # "Host a server here"
 wait_title '^Ququ - alice$'; A=$WID
 
 start bob zh_CN.UTF-8

@@ -356,7 +356,7 @@ pub(crate) fn unique_path(path: &Path, with_part: bool) -> PathBuf {
 }
 
 /// The OS Downloads directory, else `downloads` in the data directory.
-pub(crate) fn default_download_dir(data_dir: &Path) -> PathBuf {
+pub fn default_download_dir(data_dir: &Path) -> PathBuf {
     directories::UserDirs::new()
         .and_then(|u| u.download_dir().map(Path::to_path_buf))
         .unwrap_or_else(|| data_dir.join("downloads"))

@@ -6,8 +6,8 @@
 //! while disconnected because sending only queues (the client's outbox delivers later). Group windows
 //! show the member list with online state.
 //!
-//! Files: the toolbar's Send file button (a native dialog, run by the app) or files dropped on the window
-//! become offers. A file bubble is a card with a type tile (or the picture itself, for images), the name,
+//! Files: the toolbar's Send file button (a native dialog, run by the app; where the system has none, a
+//! path typed into the window) or files dropped on the window become offers. A file bubble is a card with a type tile (or the picture itself, for images), the name,
 //! the size and where the file stands, with a progress bar and Pause / Resume / Cancel while bytes move,
 //! Download / Save as / Reject for an offer to me, and Open / Show in folder once it is on this device.
 
@@ -16,7 +16,7 @@ use std::path::PathBuf;
 use iced::keyboard::{self, key};
 use iced::widget::{
     button, column, container, image as image_widget, progress_bar, row, scrollable, space, stack,
-    text, text_editor,
+    text, text_editor, text_input,
 };
 use iced::{Center, Color, Element, Fill, Right, Task, color};
 use ququ_protocol::Conv;
@@ -46,6 +46,8 @@ pub struct State {
     /// Something about files that went wrong (unreadable, too large, could not open), shown above the
     /// input until the next action.
     pub notice: Option<String>,
+    /// No native file dialog here: the path being typed for Send file.
+    pub path_prompt: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -63,6 +65,11 @@ pub enum Message {
     Dropped(PathBuf),
     /// A button on a file bubble.
     File(FileAction),
+    /// The app found no native file dialog: ask for a path in the window.
+    AskPath,
+    PathEdited(String),
+    PathSubmit,
+    PathCancel,
 }
 
 /// A button on a file bubble.
@@ -120,11 +127,16 @@ impl State {
             at_top: false,
             dragging: false,
             notice: None,
+            path_prompt: None,
         }
     }
 
     pub fn scroll_id(&self) -> iced::widget::Id {
         iced::widget::Id::from(format!("chat-{}-{}", self.conv.kind(), self.conv.key()))
+    }
+
+    pub fn path_id(&self) -> iced::widget::Id {
+        iced::widget::Id::from(format!("path-{}-{}", self.conv.kind(), self.conv.key()))
     }
 
     pub fn input_id(&self) -> iced::widget::Id {
@@ -189,6 +201,21 @@ impl State {
             Message::File(action) => {
                 self.notice = None;
                 return Some(Event::File(action));
+            }
+            Message::AskPath => self.path_prompt = Some(String::new()),
+            Message::PathEdited(text) => self.path_prompt = Some(text),
+            Message::PathCancel => self.path_prompt = None,
+            Message::PathSubmit => {
+                let path = self
+                    .path_prompt
+                    .as_deref()
+                    .and_then(crate::files::typed_path)?;
+                self.path_prompt = None;
+                self.notice = None;
+                return Some(Event::SendFiles {
+                    conv: self.conv.clone(),
+                    paths: vec![path],
+                });
             }
         }
         None
@@ -325,8 +352,35 @@ impl State {
             .on_press(Message::PickFiles)
         ]
         .padding([4, 6]);
+        let path_prompt: Element<'a, Message> = match &self.path_prompt {
+            None => space().height(0).into(),
+            Some(typed) => column![
+                text(tr.no_file_dialog).size(12).style(theme::muted_text),
+                row![
+                    text_input(tr.file_path_hint, typed)
+                        .id(self.path_id())
+                        .on_input(Message::PathEdited)
+                        .on_submit(Message::PathSubmit)
+                        .padding(6)
+                        .size(13)
+                        .style(theme::field),
+                    button(text(tr.cancel).size(13))
+                        .style(theme::secondary_button)
+                        .on_press(Message::PathCancel),
+                    button(text(tr.send).size(13))
+                        .style(theme::primary_button)
+                        .on_press_maybe((!typed.trim().is_empty()).then_some(Message::PathSubmit)),
+                ]
+                .spacing(6)
+                .align_y(Center),
+            ]
+            .spacing(4)
+            .padding([4, 10])
+            .into(),
+        };
         let input = column![
             toolbar,
+            path_prompt,
             editor,
             row![
                 offline_note,

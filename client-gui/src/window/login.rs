@@ -4,7 +4,7 @@
 //! tells it (connecting, the server's refusal in words, the offer to host a server) but never talks to
 //! the network itself.
 
-use iced::widget::{button, column, container, operation, row, space, text, text_input};
+use iced::widget::{button, checkbox, column, container, operation, row, space, text, text_input};
 use iced::{Center, Element, Fill, Task};
 
 use super::Ctx;
@@ -43,6 +43,17 @@ pub struct State {
     pub status: Status,
     /// Nothing listens at the (local) server address: offer to host one.
     pub offer_host: bool,
+    /// Connect with TLS.
+    pub tls: bool,
+    /// The server showed a certificate not seen before: ask whether to trust it.
+    pub trust: Option<Unknown>,
+}
+
+/// A certificate waiting for the user's decision.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unknown {
+    pub server: String,
+    pub fingerprint: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -55,6 +66,9 @@ pub enum Message {
     ToggleMode,
     HostServer,
     DismissOffer,
+    TlsToggled(bool),
+    Trust,
+    DismissTrust,
 }
 
 /// What the window asks of the app.
@@ -66,7 +80,10 @@ pub enum Event {
         server: String,
         register: bool,
         nickname: Option<String>,
+        tls: bool,
     },
+    /// The user compared the fingerprint and trusts it: pin it, then submit again.
+    Trust(Unknown),
     HostServer {
         server: String,
     },
@@ -139,6 +156,12 @@ impl State {
                 self.status = Status::Idle;
             }
             Message::DismissOffer => self.offer_host = false,
+            Message::TlsToggled(on) => {
+                self.tls = on;
+                self.trust = None;
+            }
+            Message::DismissTrust => self.trust = None,
+            Message::Trust => return self.trust.take().map(Event::Trust),
             Message::HostServer => {
                 self.offer_host = false;
                 return Some(Event::HostServer {
@@ -162,6 +185,7 @@ impl State {
                     return None;
                 }
                 self.offer_host = false;
+                self.trust = None;
                 self.status = Status::Busy(tr.connecting.to_owned());
                 let nickname = self.nickname.trim();
                 return Some(Event::Submit {
@@ -171,6 +195,7 @@ impl State {
                     register: self.mode == Mode::Register,
                     nickname: (self.mode == Mode::Register && !nickname.is_empty())
                         .then(|| nickname.to_owned()),
+                    tls: self.tls,
                 });
             }
         }
@@ -214,6 +239,9 @@ impl State {
             input(tr.password, &self.password)
                 .id(PASSWORD_INPUT)
                 .secure(true)
+                // The shipped CJK font draws the mask's bullet full-width, which spaces the dots far apart;
+                // the system's sans-serif has a narrow one (and falls back to ours for the placeholder).
+                .font(iced::Font::DEFAULT)
                 .on_input(Message::PasswordChanged),
         ]
         .spacing(10);
@@ -223,6 +251,13 @@ impl State {
             );
         }
         form = form.push(input(tr.server, &self.server).on_input(Message::ServerChanged));
+        form = form.push(
+            checkbox(self.tls)
+                .label(tr.use_tls)
+                .size(16)
+                .text_size(13)
+                .on_toggle_maybe((!self.busy()).then_some(Message::TlsToggled)),
+        );
 
         let submit_label = if register { tr.register } else { tr.log_in };
         let submit = button(text(submit_label).size(15).width(Fill).align_x(Center))
@@ -250,26 +285,30 @@ impl State {
 
         let mut body = column![form, status, submit, row![space().width(Fill), toggle]].spacing(12);
         if self.offer_host {
-            body = body.push(
-                container(
-                    column![
-                        text(ctx.lang.no_server_here(self.server.trim())).size(13),
-                        row![
-                            space().width(Fill),
-                            button(text(tr.cancel).size(13))
-                                .style(theme::secondary_button)
-                                .on_press(Message::DismissOffer),
-                            button(text(tr.host_server).size(13))
-                                .style(theme::primary_button)
-                                .on_press(Message::HostServer),
-                        ]
-                        .spacing(8)
-                    ]
-                    .spacing(8),
-                )
-                .padding(10)
-                .style(theme::card),
-            );
+            body = body.push(question(
+                ctx.lang.no_server_here(self.server.trim()),
+                tr.cancel,
+                Message::DismissOffer,
+                tr.host_server,
+                Message::HostServer,
+            ));
+        }
+        if let Some(unknown) = &self.trust {
+            // The question replaces the form until it is answered: the window is small, and nothing else
+            // should be clicked meanwhile. Four rows of eight pairs line up for comparing by eye.
+            let pairs: Vec<&str> = unknown.fingerprint.split(':').collect();
+            let laid_out = pairs
+                .chunks(8)
+                .map(|c| c.join(":"))
+                .collect::<Vec<_>>()
+                .join("\n");
+            body = column![question(
+                ctx.lang.trust_server(&unknown.server, &laid_out),
+                tr.cancel,
+                Message::DismissTrust,
+                tr.trust_and_log_in,
+                Message::Trust,
+            )];
         }
 
         column![
@@ -279,4 +318,33 @@ impl State {
         ]
         .into()
     }
+}
+
+/// A card with a question and two answers, the second one the primary action.
+fn question<'a>(
+    words: String,
+    no: &'a str,
+    on_no: Message,
+    yes: &'a str,
+    on_yes: Message,
+) -> Element<'a, Message> {
+    container(
+        column![
+            text(words).size(13),
+            row![
+                space().width(Fill),
+                button(text(no).size(13))
+                    .style(theme::secondary_button)
+                    .on_press(on_no),
+                button(text(yes).size(13))
+                    .style(theme::primary_button)
+                    .on_press(on_yes),
+            ]
+            .spacing(8)
+        ]
+        .spacing(10),
+    )
+    .padding(10)
+    .style(theme::card)
+    .into()
 }

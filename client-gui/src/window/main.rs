@@ -105,6 +105,7 @@ pub enum Message {
     PickAvatar,
     ResetAvatar,
     Logout,
+    About,
 }
 
 /// What the window asks of the app.
@@ -116,6 +117,7 @@ pub enum Event {
     SetTheme(ThemePref),
     PickAvatar,
     ResetAvatar,
+    OpenAbout,
 }
 
 /// A language choice in settings: a language, or "follow system".
@@ -246,6 +248,10 @@ impl State {
             Message::Logout => {
                 self.dialog = None;
                 return Some(Event::Net(Command::Logout));
+            }
+            Message::About => {
+                self.dialog = None;
+                return Some(Event::OpenAbout);
             }
         }
         None
@@ -926,13 +932,20 @@ impl State {
                             .as_deref()
                             .map(|n| text(n).size(12).style(theme::error_text)),
                     )
-                    .push(row![
-                        button(text(tr.log_out).size(13))
-                            .style(theme::danger_button)
-                            .on_press(Message::Logout),
-                        space().width(Fill),
-                        close()
-                    ])
+                    .push(
+                        row![
+                            button(text(tr.log_out).size(13))
+                                .style(theme::danger_button)
+                                .on_press(Message::Logout),
+                            space().width(Fill),
+                            button(text(tr.about).size(13))
+                                .style(theme::link)
+                                .on_press(Message::About),
+                            close()
+                        ]
+                        .spacing(4)
+                        .align_y(Center),
+                    )
                     .spacing(12)
                     .into(),
                 )

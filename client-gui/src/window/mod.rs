@@ -1,9 +1,10 @@
-//! The three window kinds. Each module has the same shape: `State`, `Message`, `Event`, `update`, `view`.
+//! The window kinds. Each module has the same shape: `State`, `Message`, `Event`, `update`, `view`.
 //!
 //! `update` changes only the window's own state and returns an `Event` when the app must act (send
 //! something, open another window, save a setting). `view` draws from the window's state plus a read-only
 //! [`Ctx`] of what all windows share (session, language, connection state).
 
+pub mod about;
 pub mod chat;
 pub mod login;
 pub mod main;
