@@ -53,6 +53,8 @@ pub enum Message {
     Tick(Instant),
     SystemTheme(iced::theme::Mode),
     SettingsLoaded(Settings),
+    /// The login window is open: put the cursor in its first empty field.
+    FocusLogin,
     /// Settings were written (or not: a failed save costs only the remembered server and account, not
     /// worth interrupting the user for).
     Saved(Result<(), String>),
@@ -303,6 +305,7 @@ impl App {
                 self.focus_login()
             }
             Message::Saved(_) | Message::Done => Task::none(),
+            Message::FocusLogin => self.focus_login(),
             Message::NothingListening(server, nothing) => {
                 let offer = nothing && self.hosting.is_none();
                 if let Some(state) = self.login_state() {
@@ -853,9 +856,10 @@ impl App {
             self.settings.last_account.clone(),
         );
         state.tls = self.settings.tls;
-        let focus = state.focus_first().map(move |m| Message::Login(id, m));
         self.windows.insert(id, Window::Login(state));
-        open.discard().chain(focus)
+        // Which field gets the cursor is decided once the window exists, from the form as it is then: the
+        // remembered account may have arrived meanwhile, and then the password is what is left to type.
+        open.discard().chain(Task::done(Message::FocusLogin))
     }
 
     fn open_main(&mut self) -> Task<Message> {
