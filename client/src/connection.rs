@@ -848,7 +848,13 @@ impl Session {
                     presence,
                 };
                 match link.lists.members.get_mut(&group) {
-                    Some((n, list)) if *n > 0 => list.push(member),
+                    // `MEMBER:` is both a list entry and the news that someone joined. News arriving
+                    // while a list is being gathered is about a join the list already reflects, so an
+                    // account is kept once.
+                    Some((n, list)) if *n > 0 => {
+                        list.retain(|m| m.account != member.account);
+                        list.push(member);
+                    }
                     _ => self.emit(Event::MemberJoined(member)),
                 }
             }

@@ -422,3 +422,45 @@ async fn a_history_page_is_one_event_and_never_counts_as_unread() {
     handle.shutdown();
     wait_stopped(&mut events).await;
 }
+
+#[tokio::test]
+async fn a_join_arriving_while_the_member_list_is_gathered_is_listed_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
+    c.expect("SYNC:0:100").await;
+    for (ask, end) in [
+        ("FRIENDS", "FRIENDS_END:0"),
+        ("REQUESTS", "REQUESTS_END:0"),
+        ("GROUPS", "GROUPS_END:0"),
+    ] {
+        c.expect(ask).await;
+        c.say(end).await;
+    }
+    c.say("SYNC_END:0:0").await;
+    wait_for(&mut events, "synced", |e| matches!(e, Event::Synced { .. })).await;
+
+    handle.list_members(7);
+    c.expect("GROUP_MEMBERS:7").await;
+    // Bob's join is announced just as the list (which already has him) is on its way.
+    c.say("MEMBER:7:bob:member:online:Bob").await;
+    c.say("MEMBER:7:alice:owner:online:Alice").await;
+    c.say("MEMBER:7:bob:member:online:Bob").await;
+    c.say("MEMBERS_END:7:2").await;
+    let listed = wait_for(&mut events, "the member list", |e| {
+        matches!(e, Event::Members { group: 7, .. })
+    })
+    .await;
+    let Event::Members { members, .. } = listed else {
+        unreachable!()
+    };
+    let mut accounts: Vec<&str> = members.iter().map(|m| m.account.as_str()).collect();
+    accounts.sort();
+    assert_eq!(accounts, ["alice", "bob"]);
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
