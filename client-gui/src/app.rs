@@ -77,6 +77,8 @@ pub enum Message {
     /// The transfers in the local store, read at login so bubbles show what happened before a restart.
     TransfersLoaded(Result<Vec<net::Transfer>, String>),
     Thumbnail(PathBuf, Result<image::RgbaImage, String>),
+    /// Save as… without a file dialog saved into this folder instead: say so in that chat window.
+    SavedToDownloads(window::Id, PathBuf),
     /// Opening a file or its folder with the OS finished (it failed if `Err`).
     Launched(window::Id, Result<(), String>),
     /// Files dragged over a window, dropped on it or taken away.
@@ -423,6 +425,11 @@ impl App {
                 Task::none()
             }
             Message::Launched(_, Ok(())) => Task::none(),
+            Message::SavedToDownloads(id, dir) => {
+                let text = self.lang().saved_to_downloads(&dir.display().to_string());
+                self.chat_notice(id, text);
+                Task::none()
+            }
             Message::Launched(id, Err(e)) => {
                 let text = format!("{} ({e})", self.tr().cannot_open);
                 self.chat_notice(id, text);
@@ -674,16 +681,15 @@ impl App {
                 Task::none()
             }
             A::SaveAs { file_id, .. } if !self.file_dialogs => {
-                let dir = self.downloads.clone().unwrap_or_else(|| {
-                    ququ_client::transfer::default_download_dir(&self.dirs.client_dir())
-                });
-                let text = self.lang().saved_to_downloads(&dir.display().to_string());
-                self.chat_notice(id, text);
                 self.send(Command::DownloadFile {
                     file_id,
                     dest: self.downloads.clone(),
                 });
-                Task::none()
+                // Where that is takes a look at the file system: off the UI thread.
+                Task::perform(
+                    about::downloads_folder(self.downloads.clone(), self.dirs.clone()),
+                    move |dir| Message::SavedToDownloads(id, dir),
+                )
             }
             A::SaveAs { file_id, name } => Task::perform(
                 files::pick_save(self.tr().save_file.to_owned(), name),

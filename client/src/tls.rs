@@ -83,14 +83,18 @@ impl std::fmt::Debug for Connector {
 }
 
 struct Setup {
-    known_servers: PathBuf,
+    /// The pin for this server, read once: pins change only while no client runs (the user trusts or
+    /// forgets a certificate after a stop, then starts again). A pin file that cannot be read fails
+    /// every TLS attempt, naming it.
+    pinned: Result<Option<String>, String>,
     provider: Arc<CryptoProvider>,
     roots: Arc<WebPkiServerVerifier>,
 }
 
 impl Connector {
-    /// `tls` with pins kept in `data_dir`.
+    /// `tls` with pins kept in `data_dir`. Reads the pin file (small) when `tls`.
     pub(crate) fn new(server: &str, tls: bool, data_dir: &Path) -> Connector {
+        let server = server.trim().to_owned();
         let tls = tls.then(|| {
             let provider = Arc::new(rustls::crypto::ring::default_provider());
             let roots =
@@ -100,15 +104,12 @@ impl Connector {
                     .build()
                     .expect("Mozilla's roots make a valid verifier");
             Arc::new(Setup {
-                known_servers: data_dir.join(KNOWN_SERVERS),
+                pinned: pinned(data_dir, &server).map_err(|e| e.to_string()),
                 provider,
                 roots,
             })
         });
-        Connector {
-            server: server.trim().to_owned(),
-            tls,
-        }
+        Connector { server, tls }
     }
 
     /// Connects (and shakes hands, for TLS) within `timeout`.
@@ -135,9 +136,7 @@ impl Connector {
             server: server.clone(),
             error,
         };
-        // Read on every attempt, so a pin the user just accepted counts on the next one.
-        let pinned =
-            pinned_in(&setup.known_servers, &server).map_err(|e| tls_error(e.to_string()))?;
+        let pinned = setup.pinned.clone().map_err(tls_error)?;
         let seen = Arc::new(Mutex::new(None));
         let verifier = Arc::new(Pinning {
             pinned: pinned.clone(),
@@ -300,16 +299,13 @@ fn write_pins(path: &Path, pins: &[(String, String)]) -> Result<(), PinError> {
     std::fs::rename(&tmp, path).map_err(pin_error(path))
 }
 
-fn pinned_in(path: &Path, server: &str) -> Result<Option<String>, PinError> {
-    Ok(read_pins(path)?
+/// The fingerprint pinned for `server` in the data directory `data_dir`, if any.
+pub fn pinned(data_dir: &Path, server: &str) -> Result<Option<String>, PinError> {
+    let server = server.trim();
+    Ok(read_pins(&data_dir.join(KNOWN_SERVERS))?
         .into_iter()
         .find(|(s, _)| s == server)
         .map(|(_, f)| f))
-}
-
-/// The fingerprint pinned for `server` in the data directory `data_dir`, if any.
-pub fn pinned(data_dir: &Path, server: &str) -> Result<Option<String>, PinError> {
-    pinned_in(&data_dir.join(KNOWN_SERVERS), server.trim())
 }
 
 /// Pins `fingerprint` for `server` (replacing an earlier pin): the user compared it and trusts it.

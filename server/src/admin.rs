@@ -75,7 +75,7 @@ pub fn online(store: &dyn Store) -> Result<Vec<ConnectionRecord>, AdminError> {
 pub fn reset_password(store: &dyn Store, account: &str, password: &str) -> Result<(), AdminError> {
     let u = user(store, account)?;
     accounts::check_password(password)?;
-    let hash = accounts::hash_password_blocking(password)?;
+    let hash = crate::service::hashing::hash_blocking(password)?;
     store.set_password_hash(u.id, &hash)?;
     store.revoke_tokens(u.id, None)?;
     Ok(())

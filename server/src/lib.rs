@@ -85,6 +85,19 @@ pub async fn run_with_store(
     store: Arc<dyn storage::Store>,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    let tls = tls::load_configured(&config)?;
+    run_prepared(listener, config, store, tls, shutdown).await
+}
+
+/// [`run_with_store`] with the certificate already loaded (the binary loads it first to print its
+/// fingerprint, and a bad one should stop the start before anything is announced).
+pub async fn run_prepared(
+    listener: TcpListener,
+    config: Config,
+    store: Arc<dyn storage::Store>,
+    tls: Option<tls::Tls>,
+    shutdown: impl Future<Output = ()> + Send,
+) -> Result<(), Error> {
     // The connection table describes live connections; after a restart there are none.
     {
         let store = store.clone();
@@ -92,10 +105,6 @@ pub async fn run_with_store(
             .await
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
     }
-    let tls = match &config.tls {
-        Some(files) => Some(tls::load(&files.cert, &files.key)?),
-        None => None,
-    };
     let grace = config.shutdown_grace;
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));

@@ -117,20 +117,18 @@ async fn serve(args: Args) -> Result<(), Error> {
     // Open the database before announcing anything, so a bad data dir fails loudly at start.
     let store = ququ_server::open_store(&config)?;
     // Load the certificate before announcing anything too: a bad one stops the start, loudly.
-    let tls = match &config.tls {
-        Some(files) => Some(ququ_server::tls::load(&files.cert, &files.key)?),
-        None => None,
-    };
+    let tls = ququ_server::tls::load_configured(&config)?;
     println!("ququ-server listening on {}", listener.local_addr()?);
     println!("database: {}", config.db_path().display());
     match &tls {
         Some(tls) => println!("TLS certificate fingerprint (SHA-256): {}", tls.fingerprint),
         None => println!("TLS: off (plain TCP; see `ququ-server gen-cert` and --tls-cert)"),
     }
-    ququ_server::run_with_store(
+    ququ_server::run_prepared(
         listener,
         config,
         std::sync::Arc::new(store),
+        tls,
         shutdown_signal(),
     )
     .await?;

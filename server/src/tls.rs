@@ -77,6 +77,15 @@ pub fn load(cert: &Path, key: &Path) -> Result<Tls, TlsError> {
     })
 }
 
+/// The certificate `config` names, if any.
+pub fn load_configured(config: &crate::Config) -> Result<Option<Tls>, TlsError> {
+    config
+        .tls
+        .as_ref()
+        .map(|files| load(&files.cert, &files.key))
+        .transpose()
+}
+
 /// Where `gen-cert` writes by default: `cert.pem` and `key.pem` in `dir`.
 pub fn default_paths(dir: &Path) -> (PathBuf, PathBuf) {
     (dir.join("cert.pem"), dir.join("key.pem"))

@@ -24,6 +24,11 @@ pub const WAIT: Duration = Duration::from_secs(15);
 /// Call at the top of a `#[test]` named in [`ServerProcess::start`]: in the child it runs the server
 /// until killed and never returns; in the parent it returns at once.
 pub fn serve_if_child() {
+    serve_if_child_with(|_| {});
+}
+
+/// [`serve_if_child`] with the server's config adjusted first (the message rate limit is already off).
+pub fn serve_if_child_with(adjust: impl FnOnce(&mut ququ_server::Config)) {
     let Some(dir) = std::env::var_os(SERVE_ENV) else {
         return;
     };
@@ -37,6 +42,7 @@ pub fn serve_if_child() {
         // These tests send as fast as they can on purpose (kill mid-flood, soak); the message rate limit
         // is tested on its own in the server's tests.
         config.limits.rate = 0;
+        adjust(&mut config);
         let result = ququ_server::run(listener, config, std::future::pending::<()>()).await;
         eprintln!("server ended: {result:?}");
     });

@@ -11,7 +11,6 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
@@ -20,7 +19,7 @@ use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
 use tokio::net::TcpStream;
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 
-use ququ_tests::{Peer, SERVE_ENV, ServerProcess};
+use ququ_tests::{Peer, ServerProcess};
 
 /// Resident memory may end this much above the baseline. The baseline is taken after a warm-up round of
 /// the same workload, so SQLite's page cache, tokio's worker and blocking-pool threads and the allocator's
@@ -34,22 +33,7 @@ const RSS_SLACK_KB: u64 = 32 * 1024;
 /// limit off and registration throttling relaxed, since every client here comes from 127.0.0.1.
 #[test]
 fn soak_server_child() {
-    let Some(dir) = std::env::var_os(SERVE_ENV) else {
-        return;
-    };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    rt.block_on(async move {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        println!("listening {}", listener.local_addr().expect("addr"));
-        let mut config = ququ_server::Config::new(PathBuf::from(dir));
-        config.limits.rate = 0;
-        config.throttle.registrations_per_ip = u32::MAX;
-        let result = ququ_server::run(listener, config, std::future::pending::<()>()).await;
-        eprintln!("server ended: {result:?}");
-    });
-    std::process::exit(0);
+    ququ_tests::serve_if_child_with(|config| config.throttle.registrations_per_ip = u32::MAX);
 }
 
 fn env_or(name: &str, default: u64) -> u64 {

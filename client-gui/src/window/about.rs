@@ -236,12 +236,10 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Where Download saves when no folder was chosen: the OS's Downloads folder, else `downloads` in the
-/// history folder — the same rule the client follows. Looks at the file system: run it off the UI thread.
+/// Where Download saves when no folder was chosen: the client's own rule (the OS's Downloads folder, else
+/// `downloads` in the history folder). Looks at the file system: run it off the UI thread.
 pub async fn downloads_folder(chosen: Option<PathBuf>, dirs: Dirs) -> PathBuf {
-    chosen
-        .or_else(files::downloads_dir)
-        .unwrap_or_else(|| dirs.client_dir().join("downloads"))
+    chosen.unwrap_or_else(|| ququ_client::transfer::default_download_dir(&dirs.client_dir()))
 }
 
 /// Opens a folder in the OS file manager, making it first if it does not exist yet (a fresh Downloads

@@ -1,7 +1,5 @@
 //! Accounts: register, log in (password or resume token), log out, nickname, password.
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHasher, SaltString};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 
@@ -39,17 +37,6 @@ pub(crate) fn check_password(password: &str) -> Result<()> {
         ));
     }
     Ok(())
-}
-
-/// Argon2id with a random salt. Blocking (tens of milliseconds by design): call off the async runtime.
-pub(crate) fn hash_password_blocking(password: &str) -> Result<String> {
-    let mut salt = [0u8; 16];
-    rand::rng().fill_bytes(&mut salt);
-    let salt = SaltString::encode_b64(&salt).map_err(|e| ServiceError::Hash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| ServiceError::Hash(e.to_string()))
 }
 
 /// Tokens are stored only as their SHA-256, so a copy of the database cannot resume anyone's session.

@@ -83,6 +83,12 @@ impl Hashing {
     }
 }
 
+/// One hash on the calling thread, for the operator's commands (`reset-password`), which have no
+/// server's workers to queue on. Blocking: tens of milliseconds.
+pub(crate) fn hash_blocking(password: &str) -> Result<String> {
+    Worker { blocks: Vec::new() }.hash(password)
+}
+
 fn gone() -> ServiceError {
     ServiceError::Hash("the password hashing threads are gone".into())
 }

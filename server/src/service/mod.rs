@@ -19,7 +19,7 @@ pub(crate) mod accounts;
 mod files;
 mod friends;
 mod groups;
-mod hashing;
+pub(crate) mod hashing;
 pub mod hub;
 mod messages;
 pub mod throttle;
