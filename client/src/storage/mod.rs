@@ -8,6 +8,7 @@
 //! `ACK:` or to its own echo from the server.
 
 mod schema;
+mod search;
 mod store;
 mod transfers;
 
@@ -142,15 +143,18 @@ pub struct Storage {
     conn: Connection,
 }
 
-fn migrate(conn: &mut Connection, migrations: &[&str]) -> Result<(), StorageError> {
+fn migrate(conn: &mut Connection, migrations: &[schema::Migration]) -> Result<(), StorageError> {
     let known = migrations.len() as i64;
     let found: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     if found > known {
         return Err(StorageError::TooNew { found, known });
     }
-    for (version, sql) in migrations.iter().enumerate().skip(found.max(0) as usize) {
+    for (version, step) in migrations.iter().enumerate().skip(found.max(0) as usize) {
         let tx = conn.transaction()?;
-        tx.execute_batch(sql)?;
+        tx.execute_batch(step.sql)?;
+        if let Some(fill) = step.fill {
+            fill(&tx)?;
+        }
         tx.pragma_update(None, "user_version", version as i64 + 1)?;
         tx.commit()?;
     }
@@ -285,7 +289,9 @@ impl Storage {
                 error
             ],
         )?;
-        let message = Self::message_by_id(&tx, tx.last_insert_rowid())?;
+        let id = tx.last_insert_rowid();
+        search::index_message(&tx, id, text)?;
+        let message = Self::message_by_id(&tx, id)?;
         tx.commit()?;
         Ok(message)
     }
@@ -465,7 +471,9 @@ impl Storage {
                 m.file.as_ref().map(|f| f.name.as_str()),
             ],
         )?;
-        let message = Self::message_by_id(&tx, tx.last_insert_rowid())?;
+        let id = tx.last_insert_rowid();
+        search::index_message(&tx, id, &m.text)?;
+        let message = Self::message_by_id(&tx, id)?;
         let unread = if count_unread && !mine {
             tx.execute(
                 "UPDATE conversations SET unread = unread + 1 WHERE kind = ?1 AND peer = ?2",
@@ -594,50 +602,6 @@ impl Storage {
             .query_map(params![kind, peer, before, limit], message_from_row)?
             .collect::<Result<Vec<_>, _>>()?;
         rows.reverse();
-        Ok(rows)
-    }
-
-    /// Messages whose text contains every whitespace-separated term of `query`, newest first.
-    ///
-    /// Terms of three characters or more go through the trigram index; shorter ones (a two-character Chinese
-    /// word, say) cannot, since a trigram index has nothing shorter than three, so they are checked with
-    /// `LIKE` on the rows the index narrowed down, or on the whole table if every term is short.
-    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<Message>, StorageError> {
-        let terms: Vec<&str> = query.split_whitespace().collect();
-        if terms.is_empty() {
-            return Ok(Vec::new());
-        }
-        let (long, short): (Vec<&str>, Vec<&str>) =
-            terms.into_iter().partition(|t| t.chars().count() >= 3);
-        let mut sql = format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE 1");
-        let mut args: Vec<String> = Vec::new();
-        if !long.is_empty() {
-            // Each term as a quoted phrase, so FTS5 syntax characters in it are taken literally.
-            let expr = long
-                .iter()
-                .map(|t| format!("\"{}\"", t.replace('"', "\"\"")))
-                .collect::<Vec<_>>()
-                .join(" AND ");
-            args.push(expr);
-            sql.push_str(&format!(
-                " AND id IN (SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?{})",
-                args.len()
-            ));
-        }
-        for term in short {
-            let escaped = term
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            args.push(format!("%{escaped}%"));
-            sql.push_str(&format!(" AND text LIKE ?{} ESCAPE '\\'", args.len()));
-        }
-        // A number formatted by us, so safe to put in the SQL.
-        sql.push_str(&format!(" ORDER BY time DESC, id DESC LIMIT {limit}"));
-        let mut stmt = self.conn.prepare(&sql)?;
-        let rows = stmt
-            .query_map(rusqlite::params_from_iter(args.iter()), message_from_row)?
-            .collect::<Result<Vec<_>, _>>()?;
         Ok(rows)
     }
 

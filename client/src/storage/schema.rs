@@ -2,10 +2,25 @@
 //! in its own transaction together with the version bump, so a crash mid-migration leaves the old version.
 //! Never edit a shipped entry: append a new one.
 
+use rusqlite::Connection;
+
+use super::StorageError;
+
+/// One schema step: SQL, then optionally Rust that fills what SQL alone cannot (in the same transaction).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Migration {
+    pub sql: &'static str,
+    pub fill: Option<fn(&Connection) -> Result<(), StorageError>>,
+}
+
+const fn sql(sql: &'static str) -> Migration {
+    Migration { sql, fill: None }
+}
+
 /// Migration `i` takes the database from version `i` to `i + 1`.
-pub(super) const MIGRATIONS: &[&str] = &[
+pub(super) const MIGRATIONS: &[Migration] = &[
     // 1: messages, conversations, contacts, groups, friend requests, settings; trigram full-text index.
-    r#"
+    sql(r#"
     CREATE TABLE settings (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
@@ -71,10 +86,10 @@ pub(super) const MIGRATIONS: &[&str] = &[
         INSERT INTO messages_fts (messages_fts, rowid, text) VALUES ('delete', old.id, old.text);
         INSERT INTO messages_fts (rowid, text) VALUES (new.id, new.text);
     END;
-    "#,
+    "#),
     // 2: file messages (`FileTran:`) and file transfers. A file message's text is the file's name, so
     // search finds it; the file columns are NULL for every other message.
-    r#"
+    sql(r#"
     ALTER TABLE messages ADD COLUMN file_id INTEGER;
     ALTER TABLE messages ADD COLUMN file_size INTEGER;
     ALTER TABLE messages ADD COLUMN file_sha256 TEXT;
@@ -94,13 +109,64 @@ pub(super) const MIGRATIONS: &[&str] = &[
         state     TEXT NOT NULL,
         error     TEXT
     );
+    "#),
+    // 3: search for one- and two-character terms, and newest-first search that stops early.
+    //
+    // `messages_grams` indexes every character and every pair of adjacent characters of a message (none
+    // containing whitespace), each as one token: the UTF-8 bytes in hex, so the `ascii` tokenizer keeps
+    // punctuation and CJK alike as whole tokens. A term of one or two characters is then one token lookup
+    // instead of a `LIKE` over every row. Only rowids are kept (contentless, `detail=none`); the tokens are
+    // made in Rust (`search::grams`) when a message is stored and, here, for every message already stored.
+    // Deleting a message deletes its row; so does changing its text (which nothing does today; whoever
+    // starts must index the new text).
+    //
+    // `message_time_bounds` lets a search walk the index newest id first and stop once no older id can be
+    // newer in time: for each block of 256 ids (`id >> 8`) the greatest time of any message in that block
+    // or below. Ids grow with arrival but times need not (history pages bring old messages late, an ACK
+    // replaces a local time with the server's), so this is an upper bound kept by triggers; deletes leave
+    // it high, which only makes a search walk a little further.
+    Migration {
+        sql: r#"
+    CREATE VIRTUAL TABLE messages_grams USING fts5(
+        grams, content = '', contentless_delete = 1, detail = none, tokenize = 'ascii'
+    );
+    CREATE TRIGGER messages_grams_delete AFTER DELETE ON messages BEGIN
+        DELETE FROM messages_grams WHERE rowid = old.id;
+    END;
+    CREATE TRIGGER messages_grams_update AFTER UPDATE OF text ON messages BEGIN
+        DELETE FROM messages_grams WHERE rowid = old.id;
+    END;
+
+    CREATE TABLE message_time_bounds (
+        block  INTEGER PRIMARY KEY,        -- id >> 8
+        newest INTEGER NOT NULL            -- no message with id >> 8 <= block has a later time
+    );
+    INSERT INTO message_time_bounds (block, newest)
+        SELECT block, max(newest) OVER (ORDER BY block)
+        FROM (SELECT id >> 8 AS block, max(time) AS newest FROM messages GROUP BY id >> 8);
+    CREATE TRIGGER message_time_bounds_insert AFTER INSERT ON messages BEGIN
+        INSERT INTO message_time_bounds (block, newest)
+            VALUES (new.id >> 8, max(new.time, coalesce((SELECT newest FROM message_time_bounds
+                WHERE block < new.id >> 8 ORDER BY block DESC LIMIT 1), new.time)))
+            ON CONFLICT (block) DO UPDATE SET newest = max(newest, excluded.newest);
+        UPDATE message_time_bounds SET newest = new.time WHERE block > new.id >> 8 AND newest < new.time;
+    END;
+    CREATE TRIGGER message_time_bounds_update AFTER UPDATE OF time ON messages BEGIN
+        INSERT INTO message_time_bounds (block, newest)
+            VALUES (new.id >> 8, max(new.time, coalesce((SELECT newest FROM message_time_bounds
+                WHERE block < new.id >> 8 ORDER BY block DESC LIMIT 1), new.time)))
+            ON CONFLICT (block) DO UPDATE SET newest = max(newest, excluded.newest);
+        UPDATE message_time_bounds SET newest = new.time WHERE block > new.id >> 8 AND newest < new.time;
+    END;
     "#,
+        fill: Some(super::search::fill_grams),
+    },
 ];
 
 /// The global settings database, shared by every account in a data directory.
-pub(super) const GLOBAL_MIGRATIONS: &[&str] = &[r#"
+pub(super) const GLOBAL_MIGRATIONS: &[Migration] = &[sql(r#"
     CREATE TABLE settings (
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
     ) WITHOUT ROWID;
-    "#];
+    "#)];

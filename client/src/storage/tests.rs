@@ -224,6 +224,224 @@ fn search_finds_chinese_words_of_any_length_and_ascii_substrings() {
     assert!(found("nothing-like-this").is_empty());
 }
 
+/// The texts of a search's results, in order.
+fn texts(s: &Storage, query: &str, limit: u32) -> Vec<String> {
+    s.search(query, limit)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect()
+}
+
+#[test]
+fn search_returns_the_newest_matches_of_many_newest_first() {
+    let mut s = db();
+    // 1,000 messages, every third mentioning lunch and 吃饭, every fifth both "meeting" and "tomorrow".
+    for i in 1..=1000u64 {
+        let mut t = format!("m{i}");
+        if i % 3 == 0 {
+            t.push_str(" lunch 吃饭");
+        }
+        if i % 5 == 0 {
+            t.push_str(" meeting tomorrow");
+        }
+        s.store_incoming(ME, &from_bob(i, &t), true).unwrap();
+    }
+    let ids = |q: &str, limit: u32| -> Vec<u64> {
+        s.search(q, limit)
+            .unwrap()
+            .into_iter()
+            .map(|m| m.server_id.unwrap())
+            .collect()
+    };
+    let expect = |every: u64, n: usize| -> Vec<u64> {
+        (1..=1000u64)
+            .rev()
+            .filter(|i| i % every == 0)
+            .take(n)
+            .collect()
+    };
+    assert_eq!(ids("lunch", 50), expect(3, 50));
+    assert_eq!(ids("吃饭", 50), expect(3, 50));
+    assert_eq!(ids("meeting tomorrow", 50), expect(5, 50));
+    assert_eq!(ids("tomorrow lunch", 50), expect(15, 50));
+    assert_eq!(ids("饭 meeting", 50), expect(15, 50));
+    // Fewer matches than the limit: all of them.
+    assert_eq!(
+        ids("m99", 50),
+        [999, 998, 997, 996, 995, 994, 993, 992, 991, 990, 99]
+    );
+    assert_eq!(ids("吃饭", 0), Vec::<u64>::new());
+}
+
+#[test]
+fn search_orders_by_time_when_ids_do_not_follow_it() {
+    let mut s = db();
+    // One of mine, queued with an early local time (it will be acknowledged with the newest server
+    // time), then recent messages, then a history page of older ones (higher local ids, older times):
+    // across several of the index's blocks of 256 ids.
+    s.queue_outgoing(&bob(), ME, "c1", "mine 你好", 5, None)
+        .unwrap();
+    for i in 0..600u64 {
+        let m = Incoming {
+            time: 1_000_000 + i,
+            ..from_bob(10_000 + i, &format!("recent {i} 你好"))
+        };
+        s.store_incoming(ME, &m, false).unwrap();
+    }
+    for i in 0..600u64 {
+        let m = Incoming {
+            time: 1000 + i,
+            ..from_bob(i + 1, &format!("older {i} 你好"))
+        };
+        s.store_incoming(ME, &m, false).unwrap();
+    }
+    let found = texts(&s, "你好", 3);
+    assert_eq!(
+        found,
+        ["recent 599 你好", "recent 598 你好", "recent 597 你好"]
+    );
+    s.mark_sent("c1", 99_999, 2_000_000).unwrap().unwrap();
+    let found = texts(&s, "你好", 3);
+    assert_eq!(found, ["mine 你好", "recent 599 你好", "recent 598 你好"]);
+    let found = texts(&s, "你好 recent", 2);
+    assert_eq!(found, ["recent 599 你好", "recent 598 你好"]);
+    // Every result newest first by time, also through a long walk.
+    let all = s.search("你好", 2000).unwrap();
+    assert_eq!(all.len(), 1201);
+    assert!(
+        all.windows(2)
+            .all(|w| (w[0].time, w[0].local_id) > (w[1].time, w[1].local_id))
+    );
+}
+
+#[test]
+fn search_two_character_chinese_words_and_mixed_queries() {
+    let mut s = db();
+    for (i, t) in [
+        "晚上一起吃饭吧",   // 1
+        "吃了饭再说",       // 2: 吃 and 饭, but not 吃饭
+        "饭吃完了",         // 3: 饭吃, not 吃饭
+        "Lunch 吃饭 today", // 4
+        "lunch later",      // 5
+        "吃饭",             // 6
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.store_incoming(ME, &from_bob(i as u64 + 1, t), true)
+            .unwrap();
+    }
+    assert_eq!(
+        texts(&s, "吃饭", 50),
+        ["吃饭", "Lunch 吃饭 today", "晚上一起吃饭吧"]
+    );
+    assert_eq!(texts(&s, "饭吃", 50), ["饭吃完了"]);
+    // A two-character word and a long Latin one: both must match, case-insensitively.
+    assert_eq!(texts(&s, "吃饭 LUNCH", 50), ["Lunch 吃饭 today"]);
+    assert_eq!(texts(&s, "lunch 吃饭", 50), ["Lunch 吃饭 today"]);
+    assert!(texts(&s, "吃饭 later", 50).is_empty());
+    // Single characters, anywhere in the text, including the last one.
+    assert_eq!(texts(&s, "吧", 50), ["晚上一起吃饭吧"]);
+    assert_eq!(texts(&s, "吃 饭", 50).len(), 5);
+    assert_eq!(texts(&s, "了", 50), ["饭吃完了", "吃了饭再说"]);
+    // Short Latin terms, case-insensitive, inside words; whitespace is not a character of a term.
+    assert_eq!(texts(&s, "LU", 50), ["lunch later", "Lunch 吃饭 today"]);
+    assert_eq!(texts(&s, "y", 50), ["Lunch 吃饭 today"]);
+    assert_eq!(texts(&s, "h l", 50), ["lunch later", "Lunch 吃饭 today"]);
+    assert!(texts(&s, "xq", 50).is_empty());
+}
+
+#[test]
+fn search_takes_quotes_wildcards_and_like_characters_literally() {
+    let mut s = db();
+    for (i, t) in [
+        r#"say "hi" to her"#,
+        "100% sure",
+        "snake_case name",
+        "a*b wild",
+        "plain hi there",
+        "AND OR NOT",
+    ]
+    .iter()
+    .enumerate()
+    {
+        s.store_incoming(ME, &from_bob(i as u64 + 1, t), true)
+            .unwrap();
+    }
+    assert_eq!(texts(&s, "\"", 50), [r#"say "hi" to her"#]);
+    assert_eq!(texts(&s, "\"h", 50), [r#"say "hi" to her"#]);
+    assert_eq!(texts(&s, r#""hi""#, 50), [r#"say "hi" to her"#]);
+    assert_eq!(texts(&s, "%", 50), ["100% sure"]);
+    assert_eq!(texts(&s, "0%", 50), ["100% sure"]);
+    assert_eq!(texts(&s, "_", 50), ["snake_case name"]);
+    assert_eq!(texts(&s, "e_c", 50), ["snake_case name"]);
+    assert_eq!(texts(&s, "*", 50), ["a*b wild"]);
+    assert_eq!(texts(&s, "a*", 50), ["a*b wild"]);
+    assert_eq!(texts(&s, "a*b", 50), ["a*b wild"]);
+    // `LIKE` and FTS syntax that would match more if it were syntax.
+    assert!(texts(&s, "1_0", 50).is_empty());
+    assert!(texts(&s, "s%e", 50).is_empty());
+    assert!(texts(&s, "h*", 50).is_empty());
+    assert!(texts(&s, "pla*", 50).is_empty());
+    assert_eq!(texts(&s, "OR", 50), ["AND OR NOT"]);
+    assert_eq!(texts(&s, "NOT", 50), ["AND OR NOT"]);
+}
+
+#[test]
+fn a_version_2_database_is_upgraded_and_its_messages_found_by_short_terms() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("old.sqlite3");
+    {
+        let mut conn = rusqlite::Connection::open(&path).unwrap();
+        super::migrate(&mut conn, &super::schema::MIGRATIONS[..2]).unwrap();
+        // What version 2 stored: rows and their trigram index, nothing else.
+        for (id, text) in [(1, "明天开会"), (2, "see you 明天 at 9"), (3, "hi all")] {
+            conn.execute(
+                "INSERT INTO messages (kind, peer, server_id, sender, time, text, state)
+                 VALUES ('user', 'bob', ?1, 'bob', ?1, ?2, 3)",
+                rusqlite::params![id, text],
+            )
+            .unwrap();
+        }
+    }
+    let mut s = Storage::open(&path).unwrap();
+    assert_eq!(s.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+    assert_eq!(texts(&s, "明天", 50), ["see you 明天 at 9", "明天开会"]);
+    assert_eq!(texts(&s, "会", 50), ["明天开会"]);
+    assert_eq!(texts(&s, "hi", 50), ["hi all"]);
+    assert_eq!(texts(&s, "明天 see", 50), ["see you 明天 at 9"]);
+    // New messages are indexed as they come, and deleting one takes it out of the index: the next
+    // message reuses its local id (SQLite's rowids) and must not inherit its words.
+    let gone = s.store_incoming(ME, &from_bob(4, "明天见"), true).unwrap();
+    assert_eq!(texts(&s, "明天", 1), ["明天见"]);
+    s.conn
+        .execute("DELETE FROM messages WHERE server_id = 4", [])
+        .unwrap();
+    let Stored::New { message: next, .. } =
+        s.store_incoming(ME, &from_bob(5, "hello"), true).unwrap()
+    else {
+        panic!("not new")
+    };
+    let Stored::New { message: gone, .. } = gone else {
+        panic!("not new")
+    };
+    assert_eq!(next.local_id, gone.local_id, "the id is reused");
+    assert_eq!(texts(&s, "明天", 50), ["see you 明天 at 9", "明天开会"]);
+    assert_eq!(texts(&s, "he", 50), ["hello"]);
+    // Rebuilding the index from scratch finds the same.
+    s.rebuild_search_index().unwrap();
+    assert_eq!(texts(&s, "明天", 50), ["see you 明天 at 9", "明天开会"]);
+}
+
+#[test]
+fn grams_are_each_character_and_pair_once_without_whitespace() {
+    // 'A' folds to 'a' (61); "b b" has no pair across the space; the repeated "b" is one token.
+    assert_eq!(search::grams("Ab b"), "61 6162 62");
+    assert_eq!(search::grams("中"), "e4b8ad");
+    assert_eq!(search::grams("  "), "");
+}
+
 #[test]
 fn search_sees_my_outgoing_messages_too() {
     let mut s = db();

@@ -1,0 +1,330 @@
+//! Full-text search over the local history, newest first.
+//!
+//! Two indexes answer a query (see migrations 1 and 3 in `schema.rs`):
+//! - `messages_fts`, trigrams of the text, for terms of three characters or more;
+//! - `messages_grams`, every character and every pair of adjacent characters as one token, for shorter
+//!   terms (a two-character Chinese word, a single character, "hi").
+//!
+//! Each index gives the rowids (local ids) of its matches in descending order, and a query that needs both
+//! intersects the two lists by leapfrogging: each list seeks to the other's current id. Ids grow with
+//! arrival, so the walk meets the newest messages first; "newest" is by time, though, and times need not
+//! follow ids (a history page brings old messages late), so the walk keeps the best `limit` by
+//! `(time, id)` and stops only once `message_time_bounds` says no message with a smaller id is newer than
+//! the oldest of them. For the usual history (ids in time order) that is within one block of 256 ids past
+//! the last result, so the cost follows the number of results, not the number of matches.
+
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
+use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
+
+use super::{MESSAGE_COLUMNS, Storage, StorageError, message_from_row};
+use crate::event::Message;
+
+/// Terms shorter than this go to `messages_grams`; the trigram index has nothing shorter.
+const TRIGRAM: usize = 3;
+
+/// `message_time_bounds` keeps one row per `id >> TIME_BLOCK_SHIFT` (the shift in migration 3's SQL).
+const TIME_BLOCK_SHIFT: u32 = 8;
+
+/// Case folding for the character index: a character's lowercase if that is one character (Latin, Greek,
+/// Cyrillic…; the trigram index folds the same scripts), else the character itself.
+fn fold(c: char) -> char {
+    let mut lower = c.to_lowercase();
+    match (lower.next(), lower.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// The token for one or two (folded) characters: their UTF-8 bytes in lowercase hex. UTF-8 is a prefix
+/// code, so different strings never share a token, and the `ascii` tokenizer reads the token whole whatever
+/// the characters were (`%`, `"`, `*`, 中).
+fn push_token(out: &mut String, chars: &[char]) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut buf = [0u8; 4];
+    for c in chars {
+        for b in c.encode_utf8(&mut buf).bytes() {
+            out.push(HEX[usize::from(b >> 4)] as char);
+            out.push(HEX[usize::from(b & 15)] as char);
+        }
+    }
+}
+
+/// What `messages_grams` indexes for a text: each character and each adjacent pair, skipping whitespace
+/// (a query term never contains any), each once, separated by spaces.
+pub(super) fn grams(text: &str) -> String {
+    let chars: Vec<char> = text.chars().map(fold).collect();
+    let mut grams: Vec<(char, Option<char>)> = Vec::with_capacity(chars.len() * 2);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_whitespace() {
+            continue;
+        }
+        grams.push((c, None));
+        if let Some(&next) = chars.get(i + 1)
+            && !next.is_whitespace()
+        {
+            grams.push((c, Some(next)));
+        }
+    }
+    grams.sort_unstable();
+    grams.dedup();
+    let mut out = String::with_capacity(grams.len() * 10);
+    for (a, b) in grams {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        match b {
+            Some(b) => push_token(&mut out, &[a, b]),
+            None => push_token(&mut out, &[a]),
+        }
+    }
+    out
+}
+
+/// Adds a newly stored message to `messages_grams` (the trigram index has its own triggers).
+pub(super) fn index_message(conn: &Connection, id: i64, text: &str) -> Result<(), StorageError> {
+    conn.prepare_cached("INSERT INTO messages_grams (rowid, grams) VALUES (?1, ?2)")?
+        .execute(params![id, grams(text)])?;
+    Ok(())
+}
+
+/// Indexes every stored message in `messages_grams` from scratch: migration 3 for the messages an older
+/// version stored, and [`Storage::rebuild_search_index`].
+pub(super) fn fill_grams(conn: &Connection) -> Result<(), StorageError> {
+    conn.execute(
+        "INSERT INTO messages_grams (messages_grams) VALUES ('delete-all')",
+        [],
+    )?;
+    let mut select = conn.prepare("SELECT id, text FROM messages")?;
+    let mut insert = conn.prepare("INSERT INTO messages_grams (rowid, grams) VALUES (?1, ?2)")?;
+    let mut rows = select.query([])?;
+    while let Some(row) = rows.next()? {
+        let id: i64 = row.get(0)?;
+        let text: String = row.get(1)?;
+        insert.execute(params![id, grams(&text)])?;
+    }
+    Ok(())
+}
+
+/// Quotes a string as one FTS5 phrase, so the query syntax characters in it are plain text.
+fn phrase(s: &str) -> String {
+    format!("\"{}\"", s.replace('"', "\"\""))
+}
+
+/// The ids matching one FTS5 query, walked in descending order with seeks: a buffer of consecutive
+/// matches, refilled from the index with `rowid <= target`.
+struct Matches<'c> {
+    stmt: CachedStatement<'c>,
+    expr: String,
+    /// Every match in `[low, high]`, descending; `low` is the last element, or `i64::MIN` once the
+    /// index has nothing below it.
+    buf: Vec<i64>,
+    high: i64,
+    exhausted: bool,
+    /// Where the last answer was in `buf`, to tell a steady walk (grow the batch) from a jump (do not).
+    at: usize,
+    batch: usize,
+}
+
+impl<'c> Matches<'c> {
+    const FIRST_BATCH: usize = 32;
+    const MAX_BATCH: usize = 2048;
+
+    fn new(conn: &'c Connection, table: &str, expr: String) -> Result<Self, StorageError> {
+        // The table name is one of ours, not user input.
+        let stmt = conn.prepare_cached(&format!(
+            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 AND rowid <= ?2
+             ORDER BY rowid DESC LIMIT ?3"
+        ))?;
+        Ok(Matches {
+            stmt,
+            expr,
+            buf: Vec::new(),
+            high: i64::MIN,
+            exhausted: false,
+            at: 0,
+            batch: Self::FIRST_BATCH,
+        })
+    }
+
+    /// The greatest matching id `<= target`, if any.
+    fn seek(&mut self, target: i64) -> Result<Option<i64>, StorageError> {
+        let low = if self.exhausted {
+            i64::MIN
+        } else {
+            self.buf.last().copied().unwrap_or(i64::MAX)
+        };
+        if target > self.high || target < low {
+            let steady = !self.buf.is_empty() && self.at + 1 == self.buf.len();
+            self.batch = if steady {
+                (self.batch * 2).min(Self::MAX_BATCH)
+            } else {
+                Self::FIRST_BATCH
+            };
+            let batch = self.batch as i64;
+            self.buf.clear();
+            let rows = self
+                .stmt
+                .query_map(params![self.expr, target, batch], |r| r.get::<_, i64>(0))?;
+            for id in rows {
+                self.buf.push(id?);
+            }
+            self.high = target;
+            self.exhausted = self.buf.len() < self.batch;
+        }
+        self.at = self.buf.partition_point(|&id| id > target);
+        Ok(self.buf.get(self.at).copied())
+    }
+}
+
+/// The best `limit` (time, id) pairs seen, and the worst of them.
+struct Newest {
+    limit: usize,
+    heap: BinaryHeap<Reverse<(i64, i64)>>,
+}
+
+impl Newest {
+    fn full(&self) -> bool {
+        self.heap.len() >= self.limit
+    }
+
+    fn worst_time(&self) -> Option<i64> {
+        self.heap.peek().map(|Reverse((time, _))| *time)
+    }
+
+    fn offer(&mut self, time: i64, id: i64) {
+        if !self.full() {
+            self.heap.push(Reverse((time, id)));
+        } else if let Some(mut worst) = self.heap.peek_mut()
+            && (time, id) > worst.0
+        {
+            *worst = Reverse((time, id));
+        }
+    }
+}
+
+impl Storage {
+    /// Messages whose text contains every whitespace-separated term of `query` (case-insensitively for
+    /// letters with a one-letter lowercase), the newest `limit` by time, newest first.
+    pub fn search(&self, query: &str, limit: u32) -> Result<Vec<Message>, StorageError> {
+        let terms: Vec<&str> = query.split_whitespace().collect();
+        if terms.is_empty() || limit == 0 {
+            return Ok(Vec::new());
+        }
+        let (long, short): (Vec<&str>, Vec<&str>) = terms
+            .into_iter()
+            .partition(|t| t.chars().count() >= TRIGRAM);
+        let mut lists = Vec::with_capacity(2);
+        if !long.is_empty() {
+            let expr = long.iter().map(|t| phrase(t)).collect::<Vec<_>>();
+            lists.push(Matches::new(
+                &self.conn,
+                "messages_fts",
+                expr.join(" AND "),
+            )?);
+        }
+        if !short.is_empty() {
+            let expr = short
+                .iter()
+                .map(|t| {
+                    let chars: Vec<char> = t.chars().map(fold).collect();
+                    let mut token = String::new();
+                    push_token(&mut token, &chars);
+                    token
+                })
+                .collect::<Vec<_>>();
+            lists.push(Matches::new(
+                &self.conn,
+                "messages_grams",
+                expr.join(" AND "),
+            )?);
+        }
+
+        let mut time_of = self
+            .conn
+            .prepare_cached("SELECT time FROM messages WHERE id = ?1")?;
+        let mut bound_of = self.conn.prepare_cached(
+            "SELECT newest FROM message_time_bounds WHERE block <= ?1 ORDER BY block DESC LIMIT 1",
+        )?;
+        let mut bound: Option<(i64, Option<i64>)> = None;
+        let mut newest = Newest {
+            limit: limit as usize,
+            heap: BinaryHeap::new(),
+        };
+        let mut target = i64::MAX;
+        'walk: loop {
+            // The greatest id <= target in every list: seek each in turn to the lowest id seen until all
+            // agree.
+            let mut candidate = target;
+            let mut agreed = 0;
+            let mut i = 0;
+            while agreed < lists.len() {
+                let Some(id) = lists[i].seek(candidate)? else {
+                    break 'walk;
+                };
+                if id == candidate && agreed > 0 {
+                    agreed += 1;
+                } else {
+                    candidate = id;
+                    agreed = 1;
+                }
+                i = (i + 1) % lists.len();
+            }
+            if newest.full() {
+                // Nothing at or below this id is newer than the newest bound of its block and the blocks
+                // below; the ids already kept are all greater, so a tie in time cannot win either.
+                let block = candidate >> TIME_BLOCK_SHIFT;
+                let newest_below = match bound {
+                    Some((b, t)) if b == block => t,
+                    _ => {
+                        let t = bound_of
+                            .query_row([block], |r| r.get::<_, i64>(0))
+                            .optional()?;
+                        bound = Some((block, t));
+                        t
+                    }
+                };
+                // No bound (a block row missing) proves nothing: walk on.
+                if let (Some(t), Some(worst)) = (newest_below, newest.worst_time())
+                    && t <= worst
+                {
+                    break;
+                }
+            }
+            if let Some(time) = time_of
+                .query_row([candidate], |r| r.get::<_, i64>(0))
+                .optional()?
+            {
+                newest.offer(time, candidate);
+            }
+            if candidate == i64::MIN {
+                break;
+            }
+            target = candidate - 1;
+        }
+
+        let mut found = newest.heap.into_vec();
+        found.sort_unstable();
+        let mut row = self.conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"
+        ))?;
+        let mut out = Vec::with_capacity(found.len());
+        for Reverse((_, id)) in found {
+            if let Some(m) = row.query_row([id], message_from_row).optional()? {
+                out.push(m);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Rebuilds the index of one- and two-character terms from the stored messages, in one transaction:
+    /// what the upgrade to schema 3 does for the messages already there. Only needed for messages written
+    /// with plain SQL rather than through `Storage` (the benchmarks' fixture does that).
+    pub fn rebuild_search_index(&mut self) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        fill_grams(&tx)?;
+        tx.commit()?;
+        Ok(())
+    }
+}
