@@ -9,13 +9,12 @@
 # missing: a few minutes). The release build of `ququ` is most of the time.
 #
 # Usage: packaging/deb-smoke.sh [OUT_DIR]   (screenshots and logs land in OUT_DIR, default a temp dir)
-# Env:   DISPLAY_NUM (default 96); QUQU_SERVER_BIN, the server to log in to (default: the debug build the
+# Env:   QUQU_SERVER_BIN, the server to log in to (default: the debug build the
 #        tests made, built if missing); CARGO_TARGET_DIR is honoured.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 OUT=${1:-$(mktemp -d)}
-NUM=${DISPLAY_NUM:-96}
 WORK=$(mktemp -d)
 mkdir -p "$OUT"
 cd "$ROOT"
@@ -24,6 +23,7 @@ say() { printf '\n--- deb smoke: %s\n' "$*"; }
 fail() {
   echo "deb smoke: FAIL: $*"
   [ -n "${DISPLAY:-}" ] && import -window root "$OUT/failure.png" 2>/dev/null || true
+  for log in "$OUT"/ququ.log "$OUT"/server.log; do [ -f "$log" ] && { echo "--- tail of $log"; tail -15 "$log"; }; done
   echo "0 passed, 1 failed"
   exit 1
 }
@@ -91,12 +91,10 @@ install_deb || { apt-get update -qq && install_deb; } || { cat "$OUT/install.log
 [ "$(command -v ququ)" = /usr/bin/ququ ] || fail "ququ is not on PATH after installing"
 
 # --- run it ------------------------------------------------------------------------------------------
-say "start the installed ququ on Xvfb :$NUM"
-Xvfb ":$NUM" -screen 0 1280x800x24 >/dev/null 2>&1 &
-PIDS+=($!)
-export DISPLAY=":$NUM"
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
-xdpyinfo >/dev/null 2>&1 || fail "Xvfb did not start"
+# shellcheck source=../client-gui/tests/xvfb_lib.sh
+source "$ROOT/client-gui/tests/xvfb_lib.sh"
+start_xvfb 1280x800 || fail "Xvfb did not start"
+say "start the installed ququ on Xvfb $DISPLAY"
 
 wait_title() { # wait_title REGEX: sets WID to the first visible window whose title matches, or fails after 30 s
   for _ in $(seq 150); do

@@ -8,13 +8,12 @@
 #
 # Needs: Xvfb xdotool imagemagick (apt-get install xvfb xdotool imagemagick).
 # Usage: client-gui/tests/xvfb_smoke.sh [OUT_DIR]   (screenshots land in OUT_DIR, default a temp dir)
-# Env:   QUQU_BIN (default: target/debug/ququ, built if missing), DISPLAY_NUM (default 97).
+# Env:   QUQU_BIN (default: target/debug/ququ, built if missing). The X display is the first free one.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BIN=${QUQU_BIN:-$ROOT/target/debug/ququ}
 OUT=${1:-$(mktemp -d)}
-NUM=${DISPLAY_NUM:-97}
 WORK=$(mktemp -d)
 mkdir -p "$OUT"
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build -p ququ)
@@ -29,12 +28,18 @@ cleanup() {
 }
 trap cleanup EXIT
 
-Xvfb ":$NUM" -screen 0 1400x900x24 >/dev/null 2>&1 &
-PIDS+=($!)
-export DISPLAY=":$NUM"
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+# shellcheck source=xvfb_lib.sh
+source "$ROOT/client-gui/tests/xvfb_lib.sh"
 
-fail() { echo "xvfb smoke: FAIL: $*"; import -window root "$OUT/failure.png" || true; echo "0 passed, 1 failed"; exit 1; }
+fail() {
+  echo "xvfb smoke: FAIL: $*"
+  [ -n "${DISPLAY:-}" ] && import -window root "$OUT/failure.png" 2>/dev/null || true
+  # What the apps said is usually the reason (a panic, a display they could not open).
+  for log in "$OUT"/*.log; do [ -f "$log" ] && { echo "--- tail of $log"; tail -15 "$log"; }; done
+  echo "0 passed, 1 failed"
+  exit 1
+}
+start_xvfb 1400x900 || fail "Xvfb did not start"
 # wait_title REGEX: sets WID to the first visible window whose title matches, or fails after 20 s.
 # (Not a $(…) function: `fail` must end the script, not a subshell.)
 wait_title() {
