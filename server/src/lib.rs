@@ -186,8 +186,15 @@ pub async fn run_prepared(
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
         tracing::warn!("some sessions did not finish in time");
     }
-    // Dropping the last reference closes the database (checkpointing the WAL).
+    // Dropping the last reference closes the database (checkpointing the WAL): the message writer holds
+    // one until it has written what is queued.
+    let writer = services.take_writer_task();
     drop(services);
+    if let Some(writer) = writer
+        && tokio::time::timeout(grace, writer).await.is_err()
+    {
+        tracing::warn!("the message writer did not finish in time");
+    }
     Ok(())
 }
 

@@ -4,11 +4,12 @@
 //! server shutdown. Only framing violations (an over-long line, a broken socket) end it; a bad request gets
 //! an `ERROR:` line and the loop carries on.
 
+use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
 use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
@@ -17,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 use ququ_protocol::{ClientMessage, CodecError, ErrorCode, LineCodec, ServerMessage};
 
-use crate::service::{Line, Services, SessionCtx, SessionId, SessionLink, now_millis};
+use crate::service::{Line, Pending, Services, SessionCtx, SessionId, SessionLink, now_millis};
 use crate::storage::ConnectionRecord;
 
 /// A connection's reading half: a TCP socket's, or a TLS stream's.
@@ -30,6 +31,10 @@ const READ_BUFFER: usize = 512;
 
 /// Most queued lines written per flush, so one busy session cannot starve its own reads.
 const BATCH: usize = 256;
+
+/// Most message sends one session has in flight: it reads the next request while earlier messages wait
+/// for their batch to be committed, so a client that pipelines its messages gets them group-committed.
+const PIPELINE: usize = 64;
 
 /// Why a connection ended; only for the log.
 #[derive(Debug, thiserror::Error)]
@@ -80,6 +85,18 @@ impl LineWriter {
             Ok(result) => Ok(result?),
             Err(_) => Err(SessionError::SlowReader),
         }
+    }
+
+    /// Waits for every message send in flight, in order, and writes their replies in one write.
+    async fn finish(&mut self, pending: &mut VecDeque<Pending>) -> Result<(), SessionError> {
+        let mut replies = Vec::new();
+        while let Some(answer) = pending.pop_front() {
+            replies.extend(answer.await.replies);
+        }
+        if replies.is_empty() {
+            return Ok(());
+        }
+        self.send_msgs(&replies).await
     }
 
     async fn send_msgs(&mut self, msgs: &[ServerMessage]) -> Result<(), SessionError> {
@@ -154,6 +171,9 @@ pub(crate) async fn serve(
     let mut last_heard = Instant::now();
     let mut pinged = false;
     let mut nonce = 0u64;
+    // Message sends whose answers are still to come, oldest first. Answers go out in this order, and
+    // any other request waits until these are answered (it may depend on them).
+    let mut pending: VecDeque<Pending> = VecDeque::new();
 
     let end: End = loop {
         tokio::select! {
@@ -182,10 +202,24 @@ pub(crate) async fn serve(
                     break End::Closed(e);
                 }
             }
-            frame = lines.next() => {
+            // The oldest message send is answered: write its reply with those of any others already
+            // answered after it.
+            outcome = async { pending.front_mut().expect("guarded").as_mut().await }, if !pending.is_empty() => {
+                pending.pop_front();
+                let mut replies = outcome.replies;
+                while let Some(next) = pending.front_mut().and_then(|p| p.as_mut().now_or_never()) {
+                    pending.pop_front();
+                    replies.extend(next.replies);
+                }
+                if let Err(e) = writer.send_msgs(&replies).await {
+                    break End::Closed(e);
+                }
+            }
+            frame = lines.next(), if pending.len() < PIPELINE => {
                 let text = match frame {
                     None => break End::Closed(SessionError::Eof),
                     Some(Err(CodecError::LineTooLong { max })) => {
+                        let _ = writer.finish(&mut pending).await;
                         let err = ServerMessage::error(
                             ErrorCode::LineTooLong,
                             format!("a line may have at most {max} bytes; closing"),
@@ -195,6 +229,9 @@ pub(crate) async fn serve(
                     }
                     Some(Err(CodecError::Io(e))) => break End::Closed(SessionError::Io(e)),
                     Some(Ok(Err(_not_utf8))) => {
+                        if let Err(e) = writer.finish(&mut pending).await {
+                            break End::Closed(e);
+                        }
                         let err = ServerMessage::error(ErrorCode::BadRequest, "the line is not valid UTF-8");
                         if let Err(e) = writer.send_msgs(&[err]).await {
                             break End::Closed(e);
@@ -218,11 +255,26 @@ pub(crate) async fn serve(
                     }
                     Ok(msg) => {
                         tracing::debug!(session = id, verb = msg.verb(), "request");
+                        let msg = match services.start_message(&ctx, msg) {
+                            Ok(answer) => {
+                                pending.push_back(answer);
+                                continue;
+                            }
+                            Err(msg) => msg,
+                        };
+                        if let Err(e) = writer.finish(&mut pending).await {
+                            break End::Closed(e);
+                        }
                         // Boxed: the biggest request's state would otherwise sit inline in every
                         // connection's task for its whole life, idle or not.
                         Box::pin(services.handle(&mut ctx, msg)).await
                     }
-                    Err(e) => vec![ServerMessage::error(e.code(), e.to_string())].into(),
+                    Err(e) => {
+                        if let Err(e) = writer.finish(&mut pending).await {
+                            break End::Closed(e);
+                        }
+                        vec![ServerMessage::error(e.code(), e.to_string())].into()
+                    }
                 };
                 if let Err(e) = writer.send_msgs(&outcome.replies).await {
                     break End::Closed(e);
@@ -252,6 +304,11 @@ pub(crate) async fn serve(
         Box::pin(services.disconnected(&ctx)).await;
         return;
     }
+    if let End::Closed(SessionError::Eof) = &end {
+        // A client that sent its messages and closed its side still gets their acknowledgements.
+        let _ = writer.finish(&mut pending).await;
+    }
+    drop(pending);
     if let End::Closed(end) = &end {
         match end {
             SessionError::Eof | SessionError::LoggedOut | SessionError::Shutdown => {

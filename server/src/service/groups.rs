@@ -44,7 +44,16 @@ impl Services {
 
     /// The group and the caller's role in it; `no_such_group` or `not_member` otherwise.
     pub(super) async fn membership(&self, me: &Caller, group: u64) -> Result<(GroupRecord, Role)> {
-        let (gid, uid) = (group as i64, me.user);
+        self.membership_of(me.user, group).await
+    }
+
+    /// [`Services::membership`] by user id.
+    pub(super) async fn membership_of(
+        &self,
+        user: UserId,
+        group: u64,
+    ) -> Result<(GroupRecord, Role)> {
+        let (gid, uid) = (group as i64, user);
         let (g, role) = self
             .db(move |s| Ok((s.group(gid)?, s.role(gid, uid)?)))
             .await?;

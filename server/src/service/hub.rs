@@ -27,10 +27,10 @@ pub struct SessionLink {
     pub slow: CancellationToken,
 }
 
-/// The registry of logged-in sessions by user.
-#[derive(Debug, Default)]
+/// The registry of logged-in sessions by user. Clones share one registry (the message writer keeps one).
+#[derive(Debug, Default, Clone)]
 pub struct Hub {
-    online: Mutex<HashMap<UserId, Vec<SessionLink>>>,
+    online: Arc<Mutex<HashMap<UserId, Vec<SessionLink>>>>,
 }
 
 impl Hub {

@@ -1,13 +1,14 @@
 //! Private and group messages: store, acknowledge, fan out; sync and history.
 //!
-//! The rule that makes delivery durable: a message is committed to storage before its `ACK:` is sent, and
-//! only then pushed. A recipient who is offline, or whose push is lost with a dropped connection, gets it
+//! The rule that makes delivery durable: a message is committed to storage before it is pushed to anyone
+//! or its `ACK:` is sent (`writer.rs` pushes it after the commit, then answers the sender). A recipient who is offline, or whose push is lost with a dropped connection, gets it
 //! from `SYNC:` — ids only grow, so "everything after the last id I have" is never a gap.
 
 use ququ_protocol::{ChatMessage, Conv, ErrorCode, FileMessage, GroupMessage, ServerMessage};
 
-use super::{Caller, Result, ServiceError, Services, SessionId, check_len, line, now_millis};
-use crate::storage::{Body, NewMessage, Stored, StoredMessage, Target, UserId};
+use super::writer::{Draft, To, Written};
+use super::{Caller, Result, ServiceError, Services, SessionId, check_len, now_millis};
+use crate::storage::{Body, StoredMessage, Target, UserId};
 
 const MAX_CLIENT_ID: usize = 64;
 const SYNC_PAGE: u32 = 500;
@@ -60,110 +61,76 @@ impl Services {
         check_len("the message", text, self.config.limits.text).map_err(|e| e.about(client_id))
     }
 
-    pub(super) async fn send_private(
+    /// Checks a message and queues it with the message writer. Queuing is synchronous, so messages are
+    /// stored in the order they were read; [`Services::finish_message`] waits for the outcome.
+    pub(super) fn queue_message(
         &self,
         me: &Caller,
         session: SessionId,
-        to: String,
+        to: Dest,
         client_id: String,
         text: String,
-    ) -> Result<Vec<ServerMessage>> {
+    ) -> Result<Queued> {
         self.check_text(&client_id, &text)?;
-        // One trip to the database (the recipient, the friendship, the insert): every trip is a hop to
-        // the blocking pool and back, which costs more than the queries.
-        let (uid, lookup, cid) = (me.user, to.clone(), client_id.clone());
-        let time = now_millis();
-        let found = self
-            .db(move |s| {
-                let Some(them) = s.user_by_account(&lookup)?.filter(|u| !u.disabled) else {
-                    return Ok(Private::NoSuchUser);
-                };
-                if !s.are_friends(uid, them.id)? {
-                    return Ok(Private::NotFriends(them.account));
-                }
-                let new = NewMessage {
-                    sender: uid,
-                    to: Target::User(them.id),
-                    client_id: cid,
-                    time,
-                    body: Body::Text(text),
-                };
-                Ok(Private::Stored(s.store_message(&new)?, them.id))
-            })
-            .await?;
-        let (stored, them) = match found {
-            Private::Stored(stored, them) => (stored, them),
-            Private::NoSuchUser => {
-                return Err(ServiceError::refused(
-                    ErrorCode::NoSuchUser,
-                    format!("there is no account {to}"),
-                )
-                .about(client_id));
-            }
-            Private::NotFriends(account) => {
-                return Err(ServiceError::refused(
-                    ErrorCode::NotFriends,
-                    format!("{account} is not your friend; send a friend request first"),
-                )
-                .about(client_id));
-            }
-        };
-        let ack = ack(&stored.message);
-        if !stored.duplicate {
-            let msg = line(&to_wire(stored.message));
-            self.hub.send(them, &msg, None);
-            if them != me.user {
-                self.hub.send(me.user, &msg, Some(session));
-            }
-        }
-        Ok(vec![ack])
-    }
-
-    pub(super) async fn send_group(
-        &self,
-        me: &Caller,
-        session: SessionId,
-        group: u64,
-        client_id: String,
-        text: String,
-    ) -> Result<Vec<ServerMessage>> {
-        self.check_text(&client_id, &text)?;
-        let new = NewMessage {
+        // The recipient (or membership), the insert and the fan-out are done by the message writer, in
+        // one trip to the database with whatever other messages are queued.
+        let draft = Draft {
             sender: me.user,
-            to: Target::Group(group as i64),
+            session,
+            to: match &to {
+                Dest::Account(account) => To::Account(account.clone()),
+                Dest::Group(group) => To::Group(*group as i64),
+            },
             client_id: client_id.clone(),
             time: now_millis(),
             body: Body::Text(text),
         };
-        let (gid, uid) = (group as i64, me.user);
-        // One trip to the database: membership, the insert, and who receives it.
-        let done = self
-            .db(move |s| {
-                if s.role(gid, uid)?.is_none() {
-                    return Ok(None);
-                }
-                let stored = s.store_message(&new)?;
-                let members = s.member_ids(gid)?;
-                Ok(Some((stored, members)))
-            })
-            .await?;
-        let Some((stored, members)) = done else {
-            // Not a member, or no such group: `membership` tells which.
-            self.membership(me, group)
-                .await
-                .map_err(|e| e.about(client_id.clone()))?;
-            return Err(ServiceError::refused(
-                ErrorCode::NotMember,
-                format!("you are not in group {group}"),
+        Ok(Queued {
+            answer: self.writer.submit(&self.store, &self.hub, draft),
+            user: me.user,
+            to,
+            client_id,
+        })
+    }
+
+    /// Waits for a queued message: its `ACK:` once it is committed (it has been pushed by then), or the
+    /// refusal.
+    pub(super) async fn finish_message(&self, queued: Queued) -> Result<Vec<ServerMessage>> {
+        let Queued {
+            answer,
+            user,
+            to,
+            client_id,
+        } = queued;
+        let written = answer.await.map_err(|_| ServiceError::WriterStopped)??;
+        match (written, to) {
+            (Written::Stored { id, time }, _) => Ok(vec![ServerMessage::Ack {
+                client_id,
+                id,
+                time,
+            }]),
+            (Written::NotFriends(account), _) => Err(ServiceError::refused(
+                ErrorCode::NotFriends,
+                format!("{account} is not your friend; send a friend request first"),
             )
-            .about(client_id));
-        };
-        let ack = ack(&stored.message);
-        if !stored.duplicate {
-            let msg = line(&to_wire(stored.message));
-            self.hub.send_many(members, &msg, Some(session));
+            .about(client_id)),
+            (_, Dest::Account(to)) => Err(ServiceError::refused(
+                ErrorCode::NoSuchUser,
+                format!("there is no account {to}"),
+            )
+            .about(client_id)),
+            (_, Dest::Group(group)) => {
+                // Not a member, or no such group: `membership` tells which.
+                self.membership_of(user, group)
+                    .await
+                    .map_err(|e| e.about(client_id.clone()))?;
+                Err(ServiceError::refused(
+                    ErrorCode::NotMember,
+                    format!("you are not in group {group}"),
+                )
+                .about(client_id))
+            }
         }
-        Ok(vec![ack])
     }
 
     pub(super) async fn sync(
@@ -214,17 +181,17 @@ impl Services {
     }
 }
 
-/// What the database said about a private message.
-enum Private {
-    NoSuchUser,
-    NotFriends(String),
-    Stored(Stored, UserId),
+/// Where a message goes, as the sender named it.
+pub(super) enum Dest {
+    Account(String),
+    Group(u64),
 }
 
-fn ack(m: &StoredMessage) -> ServerMessage {
-    ServerMessage::Ack {
-        client_id: m.client_id.clone(),
-        id: m.id,
-        time: m.time,
-    }
+/// A message queued with the writer, waiting for its outcome.
+pub(crate) struct Queued {
+    answer:
+        tokio::sync::oneshot::Receiver<std::result::Result<Written, crate::storage::StoreError>>,
+    user: UserId,
+    to: Dest,
+    client_id: String,
 }

@@ -11,6 +11,7 @@
 //! - `groups` — group lifecycle and membership.
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
+//! - `writer` — the message writer: every queued message stored in one transaction (group commit).
 //! - `hub` — online sessions and their outboxes.
 //! - `throttle` — login and registration throttling per address and per account; the message rate limit.
 //! - `hashing` — password hashing on one thread per core, so a burst of logins cannot take the memory.
@@ -23,6 +24,7 @@ pub(crate) mod hashing;
 pub mod hub;
 mod messages;
 pub mod throttle;
+mod writer;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -49,6 +51,8 @@ pub enum ServiceError {
     Task(#[from] tokio::task::JoinError),
     #[error("password hashing failed: {0}")]
     Hash(String),
+    #[error("the message writer has stopped")]
+    WriterStopped,
 }
 
 impl ServiceError {
@@ -137,6 +141,7 @@ pub struct Services {
     throttle: throttle::Throttle,
     rate: throttle::MessageRate,
     hashing: hashing::Hashing,
+    writer: writer::Writer,
 }
 
 impl std::fmt::Debug for Services {
@@ -154,6 +159,7 @@ impl Services {
             throttle: throttle::Throttle::new(config.throttle.clone()),
             rate: throttle::MessageRate::new(config.limits.rate),
             hashing: hashing::Hashing::per_core(),
+            writer: writer::Writer::default(),
             config,
         }
     }
@@ -172,18 +178,56 @@ impl Services {
         Ok(tokio::task::spawn_blocking(move || f(store.as_ref())).await??)
     }
 
+    /// The message writer's task, for the server to wait on after dropping the service (it writes what
+    /// is still queued, then ends). `None` if no message was ever sent.
+    pub fn take_writer_task(&self) -> Option<tokio::task::JoinHandle<()>> {
+        self.writer.take_task()
+    }
+
     /// Answers one request. Errors become `ERROR:` lines; the connection carries on.
     pub async fn handle(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Outcome {
         let verb = msg.verb();
-        match self.dispatch(ctx, msg).await {
-            Ok(outcome) => outcome,
-            Err(err) => {
-                if !matches!(err, ServiceError::Refused { .. }) {
-                    tracing::error!(verb, error = %err, "request failed");
-                }
-                vec![err.to_message()].into()
-            }
+        answer(verb, self.dispatch(ctx, msg).await)
+    }
+
+    /// Starts a message send (`MSG:`, `GROUP:`) from a logged-in session and returns its answer as a
+    /// future that borrows nothing, so the session can read its next request while this one is being
+    /// stored: a client that pipelines messages has them written in batches (group commit). The message
+    /// is queued before this returns, so messages are stored in the order the session read them.
+    /// Anything else comes back unchanged, for [`Services::handle`].
+    pub fn start_message(
+        self: &Arc<Self>,
+        ctx: &SessionCtx,
+        msg: ClientMessage,
+    ) -> std::result::Result<Pending, ClientMessage> {
+        if ctx.caller.is_none() {
+            return Err(msg);
         }
+        let verb = msg.verb();
+        let (to, client_id, text) = match msg {
+            ClientMessage::Msg {
+                to,
+                client_id,
+                text,
+            } => (messages::Dest::Account(to), client_id, text),
+            ClientMessage::GroupMsg {
+                group,
+                client_id,
+                text,
+            } => (messages::Dest::Group(group), client_id, text),
+            other => return Err(other),
+        };
+        let queued = self
+            .sender(ctx, &client_id)
+            .and_then(|me| self.queue_message(me, ctx.id, to, client_id, text));
+        let this = self.clone();
+        Ok(Box::pin(async move {
+            let result = match queued {
+                Ok(queued) => this.finish_message(queued).await,
+                Err(e) => Err(e),
+            };
+            answer(verb, result.map(Outcome::from))
+        }))
     }
 
     async fn dispatch(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Result<Outcome> {
@@ -231,7 +275,9 @@ impl Services {
                 text,
             } => {
                 let caller = self.sender(ctx, &client_id)?;
-                self.send_private(caller, sid, to, client_id, text).await?
+                let queued =
+                    self.queue_message(caller, sid, messages::Dest::Account(to), client_id, text)?;
+                self.finish_message(queued).await?
             }
             C::GroupMsg {
                 group,
@@ -239,7 +285,9 @@ impl Services {
                 text,
             } => {
                 let caller = self.sender(ctx, &client_id)?;
-                self.send_group(caller, sid, group, client_id, text).await?
+                let queued =
+                    self.queue_message(caller, sid, messages::Dest::Group(group), client_id, text)?;
+                self.finish_message(queued).await?
             }
             C::Sync { after, limit } => self.sync(me(ctx)?, after, limit).await?,
             C::History {
@@ -303,6 +351,22 @@ impl Services {
         let id = ctx.id;
         if let Err(e) = self.db(move |s| s.remove_connection(id)).await {
             tracing::warn!(error = %e, "could not clear connection record");
+        }
+    }
+}
+
+/// A request's answer still to come (see [`Services::start_message`]).
+pub type Pending = std::pin::Pin<Box<dyn std::future::Future<Output = Outcome> + Send>>;
+
+/// The outcome of a request, its error as an `ERROR:` line.
+fn answer(verb: &'static str, result: Result<Outcome>) -> Outcome {
+    match result {
+        Ok(outcome) => outcome,
+        Err(err) => {
+            if !matches!(err, ServiceError::Refused { .. }) {
+                tracing::error!(verb, error = %err, "request failed");
+            }
+            vec![err.to_message()].into()
         }
     }
 }

@@ -298,6 +298,13 @@ pub trait Store: Send + Sync + 'static {
     // Messages.
     /// Stores a message, or returns the earlier copy with the same (sender, client_id).
     fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError>;
+    /// Stores many messages, as [`Store::store_message`] does each, with one result per message in order.
+    /// A backend should write them in one transaction (group commit: the cost of a commit is shared) and,
+    /// if that fails, fall back to one at a time, so a bad message fails only itself. Within a batch a
+    /// second copy of (sender, client_id) is a duplicate of the first. Returns once every `Ok` is durable.
+    fn store_messages(&self, batch: &[NewMessage]) -> Vec<Result<Stored, StoreError>> {
+        batch.iter().map(|m| self.store_message(m)).collect()
+    }
     /// Messages visible to `user` with an id above `after`, oldest first.
     fn messages_after(
         &self,

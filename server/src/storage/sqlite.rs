@@ -4,7 +4,7 @@
 //! tokio's blocking pool.
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
@@ -131,18 +131,6 @@ pub enum Durability {
 pub struct SqliteStore {
     conn: Mutex<Connection>,
     path: PathBuf,
-    /// Messages waiting to be written by the next group commit (see [`Store::store_message`]).
-    pending: Mutex<Vec<PendingMessage>>,
-}
-
-/// Where a group commit leaves one caller's result.
-type Slot = Arc<Mutex<Option<Result<Stored, StoreError>>>>;
-
-/// A message queued for the next group commit, and where its result goes.
-#[derive(Debug)]
-struct PendingMessage {
-    msg: NewMessage,
-    slot: Slot,
 }
 
 const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created, u.disabled";
@@ -190,7 +178,6 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(conn),
             path: path.to_owned(),
-            pending: Mutex::new(Vec::new()),
         };
         store.migrate()?;
         Ok(store)
@@ -404,35 +391,27 @@ fn insert_message(conn: &Connection, msg: &NewMessage) -> Result<Stored, StoreEr
     })
 }
 
-/// Writes a queued batch of messages in one transaction and leaves each result in its slot. If the
-/// transaction fails as a whole, each message is tried on its own, so one bad message cannot fail the
-/// others.
-fn commit_batch(conn: &mut Connection, batch: Vec<PendingMessage>) {
-    let fill = |p: &PendingMessage, r: Result<Stored, StoreError>| {
-        if let Ok(mut slot) = p.slot.lock() {
-            *slot = Some(r);
-        }
-    };
+/// Writes `batch` in one transaction. If the transaction fails as a whole, each message is tried in a
+/// transaction of its own, so one bad message cannot fail the others.
+fn commit_batch(conn: &mut Connection, batch: &[NewMessage]) -> Vec<Result<Stored, StoreError>> {
     if batch.len() > 1 {
         let all = (|| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let stored = batch
                 .iter()
-                .map(|p| insert_message(&tx, &p.msg))
+                .map(|m| insert_message(&tx, m))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.commit()?;
             Ok::<_, StoreError>(stored)
         })();
-        if let Ok(stored) = all {
-            for (p, r) in batch.iter().zip(stored) {
-                fill(p, Ok(r));
+        match all {
+            Ok(stored) => return stored.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, messages = batch.len(), "batch failed; storing one by one")
             }
-            return;
         }
     }
-    for p in &batch {
-        fill(p, insert_message(conn, &p.msg));
-    }
+    batch.iter().map(|m| insert_message(conn, m)).collect()
 }
 
 /// Private conversations are keyed by both user ids, lower first, so either side finds the same rows.
@@ -987,26 +966,14 @@ impl Store for SqliteStore {
     /// messages of many senders share one commit — one WAL append and one round of file locks instead
     /// of one per message — and each is still committed before its caller returns (and acknowledges).
     fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError> {
-        let slot: Slot = Arc::new(Mutex::new(None));
-        self.pending
-            .lock()
-            .map_err(|_| StoreError::Poisoned)?
-            .push(PendingMessage {
-                msg: msg.clone(),
-                slot: slot.clone(),
-            });
-        let mut conn = self.lock()?;
-        if let Some(done) = slot.lock().map_err(|_| StoreError::Poisoned)?.take() {
-            return done;
+        insert_message(&*self.lock()?, msg)
+    }
+
+    fn store_messages(&self, batch: &[NewMessage]) -> Vec<Result<Stored, StoreError>> {
+        match self.lock() {
+            Ok(mut conn) => commit_batch(&mut conn, batch),
+            Err(_) => batch.iter().map(|_| Err(StoreError::Poisoned)).collect(),
         }
-        // Still queued, so no commit has taken it: this caller commits the queue.
-        let batch = std::mem::take(&mut *self.pending.lock().map_err(|_| StoreError::Poisoned)?);
-        commit_batch(&mut conn, batch);
-        drop(conn);
-        slot.lock()
-            .map_err(|_| StoreError::Poisoned)?
-            .take()
-            .unwrap_or(Err(StoreError::Poisoned))
     }
 
     fn messages_after(
@@ -1108,72 +1075,71 @@ mod tests {
     }
 
     #[test]
-    fn a_group_commit_stores_each_message_once_and_answers_each_caller() {
+    fn a_batch_stores_each_message_once_in_order() {
         let (_d, s) = store();
-        let a = s.create_user("alice", "A", "h", 1).unwrap();
-        let b = s.create_user("bob", "B", "h", 1).unwrap();
-        let (a, b) = (a.id, b.id);
-        let msg = move |cid: &str| NewMessage {
+        let a = s.create_user("alice", "A", "h", 1).unwrap().id;
+        let b = s.create_user("bob", "B", "h", 1).unwrap().id;
+        let msg = |cid: &str| NewMessage {
             sender: a,
             to: Target::User(b),
             client_id: cid.into(),
             time: 5,
             body: Body::Text(format!("text {cid}")),
         };
-        // One batch holding a resend of its own first message.
-        let batch: Vec<PendingMessage> = ["x1", "x2", "x1"]
-            .iter()
-            .map(|cid| PendingMessage {
-                msg: msg(cid),
-                slot: Arc::new(Mutex::new(None)),
-            })
-            .collect();
-        let queued = batch
-            .iter()
-            .map(|p| PendingMessage {
-                msg: p.msg.clone(),
-                slot: p.slot.clone(),
-            })
-            .collect();
-        commit_batch(&mut s.lock().unwrap(), queued);
-        let results: Vec<Stored> = batch
-            .iter()
-            .map(|p| p.slot.lock().unwrap().take().unwrap().unwrap())
+        s.store_message(&msg("x0")).unwrap();
+        // One batch holding a resend of its own first message and of one stored before.
+        let results: Vec<Stored> = s
+            .store_messages(&[msg("x1"), msg("x2"), msg("x1"), msg("x0")])
+            .into_iter()
+            .map(Result::unwrap)
             .collect();
         assert_eq!(
             results.iter().map(|r| r.duplicate).collect::<Vec<_>>(),
-            [false, false, true]
+            [false, false, true, true]
         );
         assert_eq!(results[0].message, results[2].message);
         assert_eq!(results[1].message.body, Body::Text("text x2".into()));
+        assert!(results[0].message.id < results[1].message.id);
+        assert_eq!(s.messages_after(b, 0, 10).unwrap().len(), 3);
+    }
 
-        // Many callers at once, as the blocking pool calls it: every one gets its own message back.
-        let s = Arc::new(s);
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let s = s.clone();
-
-                std::thread::spawn(move || {
-                    (0..50)
-                        .map(|i| {
-                            let cid = format!("t{t}-{i}");
-                            let stored = s.store_message(&msg(&cid)).unwrap();
-                            assert!(!stored.duplicate);
-                            assert_eq!(stored.message.client_id, cid);
-                            stored.message.id
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        let mut ids: Vec<u64> = threads
+    #[test]
+    fn a_failed_batch_fails_only_its_bad_message() {
+        let (_d, s) = store();
+        let a = s.create_user("alice", "A", "h", 1).unwrap().id;
+        let g = s.create_group(a, "g", 1).unwrap().id;
+        // A message SQLite refuses, standing in for any failure that aborts a transaction.
+        s.lock()
+            .unwrap()
+            .execute_batch(
+                "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.text = 'poison' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END;",
+            )
+            .unwrap();
+        let msg = |cid: &str, text: &str| NewMessage {
+            sender: a,
+            to: Target::Group(g),
+            client_id: cid.into(),
+            time: 5,
+            body: Body::Text(text.into()),
+        };
+        let results = s.store_messages(&[
+            msg("g1", "one"),
+            msg("g2", "poison"),
+            msg("g3", "three"),
+            msg("g1", "one again"),
+        ]);
+        assert!(matches!(&results[0], Ok(r) if !r.duplicate && r.message.client_id == "g1"));
+        assert!(matches!(&results[1], Err(StoreError::Sqlite(_))));
+        assert!(matches!(&results[2], Ok(r) if !r.duplicate && r.message.client_id == "g3"));
+        assert!(matches!(&results[3], Ok(r) if r.duplicate && r.message.client_id == "g1"));
+        let stored: Vec<String> = s
+            .messages_after(a, 0, 10)
+            .unwrap()
             .into_iter()
-            .flat_map(|t| t.join().unwrap())
+            .map(|m| m.client_id)
             .collect();
-        ids.sort();
-        ids.dedup();
-        assert_eq!(ids.len(), 400);
-        assert_eq!(s.messages_after(b, 0, 500).unwrap().len(), 402);
+        assert_eq!(stored, ["g1", "g3"]);
     }
 
     #[test]

@@ -1,0 +1,501 @@
+//! The message writer: group commit for chat messages.
+//!
+//! Every private and group message goes through one task. It takes everything queued since its last
+//! write (`recv_many`) and handles the lot in one trip to the blocking pool: each message's checks (the
+//! recipient exists and is a friend, the sender is in the group), then one [`Store::store_messages`] for
+//! all that passed — one transaction, so the cost of a commit is shared by the batch — then the group's
+//! members, looked up once per group per batch. While one batch is being written the next one queues,
+//! so batches grow with the load and stay at one message when the server is quiet.
+//!
+//! Once the batch is committed, each new message is pushed to its recipients' outboxes (one encoded line
+//! shared by all of them) and then its sender is answered on its own channel: the durability rule of
+//! `messages.rs` holds message by message. The push is the writer's, not the sender's session's,
+//! so a sender that disconnects while its message is queued does not keep it from online recipients.
+//! A refused message is answered at once and takes no part in the batch; a message the store fails is
+//! failed alone (the store falls back to one transaction per message).
+//!
+//! Queuing is synchronous (`submit`), so a session that pipelines several messages has them stored in
+//! the order it read them.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use tokio::sync::{mpsc, oneshot};
+use tokio::task::JoinHandle;
+
+use ququ_protocol::Millis;
+
+use super::hub::{Hub, SessionId};
+use super::messages::to_wire;
+use crate::storage::{Body, GroupId, NewMessage, Store, StoreError, Target, UserId};
+
+/// Most messages written in one batch.
+const MAX_BATCH: usize = 512;
+
+/// Where a message goes, as the sender named it.
+#[derive(Debug)]
+pub(super) enum To {
+    Account(String),
+    Group(GroupId),
+}
+
+/// A message not yet checked or stored.
+#[derive(Debug)]
+pub(super) struct Draft {
+    pub sender: UserId,
+    /// The sending session, which gets the `ACK:` instead of a copy of the message.
+    pub session: SessionId,
+    pub to: To,
+    pub client_id: String,
+    pub time: Millis,
+    pub body: Body,
+}
+
+/// What became of a draft.
+#[derive(Debug)]
+pub(super) enum Written {
+    /// Committed and pushed, or found: a resend of an earlier message, not pushed again.
+    Stored {
+        id: u64,
+        time: Millis,
+    },
+    NoSuchUser,
+    NotFriends(String),
+    /// Not a member of the group, or no such group.
+    NotMember,
+}
+
+struct Job {
+    draft: Draft,
+    reply: oneshot::Sender<Result<Written, StoreError>>,
+}
+
+/// The handle the service keeps: the queue into the writer task, started on first use.
+#[derive(Default)]
+pub(super) struct Writer {
+    started: OnceLock<Started>,
+}
+
+struct Started {
+    /// Unbounded, so queuing never waits: each session has at most a few messages in flight and the
+    /// number of sessions is bounded, which bounds the queue.
+    queue: mpsc::UnboundedSender<Job>,
+    task: Mutex<Option<JoinHandle<()>>>,
+    counts: Arc<Counts>,
+}
+
+/// What the writer has done, for tests and the log.
+#[derive(Default)]
+struct Counts {
+    /// Messages queued and not yet taken.
+    queued: AtomicU64,
+    batches: AtomicU64,
+    messages: AtomicU64,
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer").finish_non_exhaustive()
+    }
+}
+
+impl Writer {
+    /// Queues a message; the answer comes once it is committed (and pushed) or refused, or never (the
+    /// channel closes) if the writer has stopped.
+    pub(super) fn submit(
+        &self,
+        store: &Arc<dyn Store>,
+        hub: &Hub,
+        draft: Draft,
+    ) -> oneshot::Receiver<Result<Written, StoreError>> {
+        let started = self.started.get_or_init(|| {
+            let (queue, jobs) = mpsc::unbounded_channel();
+            let counts = Arc::new(Counts::default());
+            let task = tokio::spawn(run(store.clone(), hub.clone(), jobs, counts.clone()));
+            Started {
+                queue,
+                task: Mutex::new(Some(task)),
+                counts,
+            }
+        });
+        let (reply, answer) = oneshot::channel();
+        // If the writer has stopped, `reply` is dropped with the job and the answer says so.
+        started.counts.queued.fetch_add(1, Ordering::Relaxed);
+        let _ = started.queue.send(Job { draft, reply });
+        answer
+    }
+
+    /// The writer task, if it was started. It ends once the service (holding the queue) is dropped and
+    /// everything queued is written.
+    pub(super) fn take_task(&self) -> Option<JoinHandle<()>> {
+        let started = self.started.get()?;
+        started
+            .task
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take()
+    }
+
+    /// Messages queued and not yet taken by the writer.
+    #[cfg(test)]
+    pub(super) fn queued(&self) -> usize {
+        self.started
+            .get()
+            .map_or(0, |s| s.counts.queued.load(Ordering::Relaxed) as usize)
+    }
+
+    /// Batches written so far.
+    #[cfg(test)]
+    pub(super) fn batches(&self) -> u64 {
+        self.started
+            .get()
+            .map_or(0, |s| s.counts.batches.load(Ordering::Relaxed))
+    }
+}
+
+async fn run(
+    store: Arc<dyn Store>,
+    hub: Hub,
+    mut queue: mpsc::UnboundedReceiver<Job>,
+    counts: Arc<Counts>,
+) {
+    let mut jobs = Vec::with_capacity(MAX_BATCH);
+    loop {
+        let n = queue.recv_many(&mut jobs, MAX_BATCH).await;
+        if n == 0 {
+            break;
+        }
+        counts.queued.fetch_sub(n as u64, Ordering::Relaxed);
+        counts.batches.fetch_add(1, Ordering::Relaxed);
+        counts.messages.fetch_add(n as u64, Ordering::Relaxed);
+        let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
+        let (store, hub) = (store.clone(), hub.clone());
+        // A panic in the store drops the batch's reply channels: those senders get an internal error and
+        // the writer carries on with the next batch.
+        let write = move || write_batch(store.as_ref(), &hub, batch);
+        if let Err(e) = tokio::task::spawn_blocking(write).await {
+            tracing::error!(error = %e, "message batch failed");
+        }
+    }
+    tracing::debug!(
+        batches = counts.batches.load(Ordering::Relaxed),
+        messages = counts.messages.load(Ordering::Relaxed),
+        "message writer stopped"
+    );
+}
+
+/// Who a stored message is pushed to.
+enum Audience {
+    /// The recipient of a private message.
+    User(UserId),
+    /// Every member of the group, in id order.
+    Group(Arc<[UserId]>),
+}
+
+/// Checks every draft, stores those that pass in one call, answers each sender and pushes each new
+/// message.
+fn write_batch(store: &dyn Store, hub: &Hub, jobs: Vec<Job>) {
+    // Each group's members once per batch, sorted: the membership check and the fan-out list.
+    let mut groups: HashMap<GroupId, Arc<[UserId]>> = HashMap::new();
+    let mut batch = Vec::with_capacity(jobs.len());
+    let mut waiting = Vec::with_capacity(jobs.len());
+    for Job { draft, reply } in jobs {
+        let session = draft.session;
+        match check(store, draft, &mut groups) {
+            Ok(Ok((msg, audience))) => {
+                waiting.push((reply, audience, msg.sender, session));
+                batch.push(msg);
+            }
+            Ok(Err(refused)) => {
+                let _ = reply.send(Ok(refused));
+            }
+            Err(e) => {
+                let _ = reply.send(Err(e));
+            }
+        }
+    }
+    if batch.is_empty() {
+        return;
+    }
+    let results = store.store_messages(&batch);
+    debug_assert_eq!(results.len(), batch.len());
+    for ((reply, audience, sender, session), result) in waiting.into_iter().zip(results) {
+        let stored = match result {
+            Ok(stored) => stored,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                continue;
+            }
+        };
+        let written = Written::Stored {
+            id: stored.message.id,
+            time: stored.message.time,
+        };
+        // Pushed before the sender hears of it, as one encoded line shared by every recipient: once a
+        // sender has its `ACK:`, the message is in every online recipient's outbox.
+        if !stored.duplicate {
+            let line = super::line(&to_wire(stored.message));
+            match audience {
+                Audience::User(them) => {
+                    hub.send(them, &line, None);
+                    if them != sender {
+                        hub.send(sender, &line, Some(session));
+                    }
+                }
+                Audience::Group(members) => {
+                    hub.send_many(members.iter().copied(), &line, Some(session))
+                }
+            }
+        }
+        let _ = reply.send(Ok(written));
+    }
+}
+
+/// The message to store and its audience, or why it is refused.
+type Checked = Result<(NewMessage, Audience), Written>;
+
+fn check(
+    store: &dyn Store,
+    draft: Draft,
+    groups: &mut HashMap<GroupId, Arc<[UserId]>>,
+) -> Result<Checked, StoreError> {
+    let (to, audience) = match draft.to {
+        To::Account(account) => {
+            let Some(them) = store.user_by_account(&account)?.filter(|u| !u.disabled) else {
+                return Ok(Err(Written::NoSuchUser));
+            };
+            if !store.are_friends(draft.sender, them.id)? {
+                return Ok(Err(Written::NotFriends(them.account)));
+            }
+            (Target::User(them.id), Audience::User(them.id))
+        }
+        To::Group(group) => {
+            let members = match groups.get(&group) {
+                Some(members) => members.clone(),
+                None => {
+                    let mut ids = store.member_ids(group)?;
+                    ids.sort_unstable();
+                    let ids: Arc<[UserId]> = ids.into();
+                    groups.insert(group, ids.clone());
+                    ids
+                }
+            };
+            if members.binary_search(&draft.sender).is_err() {
+                return Ok(Err(Written::NotMember));
+            }
+            (Target::Group(group), Audience::Group(members))
+        }
+    };
+    let msg = NewMessage {
+        sender: draft.sender,
+        to,
+        client_id: draft.client_id,
+        time: draft.time,
+        body: draft.body,
+    };
+    Ok(Ok((msg, audience)))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Arc;
+    use std::time::Duration;
+
+    use tokio::sync::mpsc;
+    use tokio_util::sync::CancellationToken;
+
+    use ququ_protocol::{ClientMessage, ErrorCode, Role, ServerMessage};
+
+    use crate::service::{Caller, Line, Services, SessionCtx, SessionLink};
+    use crate::storage::Store;
+    use crate::{Config, Durability, SqliteStore};
+
+    /// Polls `done` until it holds (never a timing assertion: it only waits for the writer's state).
+    async fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+        for _ in 0..10_000 {
+            if done() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        panic!("gave up waiting for {what}");
+    }
+
+    /// Many senders at once while the database is busy: everything queued behind the first message is
+    /// written as one batch, and still every message is acknowledged exactly once, stored once and
+    /// pushed once; a resend inside the batch is stored once; a message the database refuses fails
+    /// alone; a non-member is refused as before.
+    #[tokio::test]
+    async fn a_batch_of_many_senders_acks_stores_and_pushes_each_message_once() {
+        const MEMBERS: usize = 40;
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path());
+        config.limits.rate = 0;
+        let db = dir.path().join("writer.db");
+        let store = SqliteStore::open(&db, Durability::Normal).unwrap();
+        let users: Vec<_> = (0..=MEMBERS)
+            .map(|i| store.create_user(&format!("u{i}"), "n", "h", 1).unwrap())
+            .collect();
+        let group = store.create_group(users[0].id, "g", 1).unwrap().id;
+        for u in &users[1..MEMBERS] {
+            store.add_member(group, u.id, Role::Member).unwrap();
+        }
+        let services = Arc::new(Services::new(Arc::new(store), Arc::new(config)));
+
+        // One session per user, in the hub, so pushes can be counted.
+        let mut outboxes = HashMap::new();
+        let ctx = |i: usize, links: &mut HashMap<usize, mpsc::Receiver<Line>>| {
+            let (tx, rx) = mpsc::channel(1024);
+            let link = SessionLink {
+                id: i as u64 + 1,
+                outbox: tx,
+                slow: CancellationToken::new(),
+            };
+            links.insert(i, rx);
+            services.hub.attach(users[i].id, link.clone());
+            SessionCtx {
+                id: i as u64 + 1,
+                peer: "127.0.0.1".parse().unwrap(),
+                link,
+                caller: Some(Caller {
+                    user: users[i].id,
+                    account: users[i].account.clone(),
+                    token_hash: String::new(),
+                }),
+            }
+        };
+        let mut ctxs: Vec<SessionCtx> = (0..=MEMBERS).map(|i| ctx(i, &mut outboxes)).collect();
+
+        // Another connection holds the write lock, so the first batch waits in the store while the
+        // rest queue up behind it. It also installs a message the database refuses.
+        let blocker = rusqlite::Connection::open(&db).unwrap();
+        blocker
+            .execute_batch(
+                "CREATE TRIGGER poison BEFORE INSERT ON messages WHEN NEW.text = 'poison' \
+                 BEGIN SELECT RAISE(ABORT, 'poisoned'); END; BEGIN IMMEDIATE;",
+            )
+            .unwrap();
+
+        let send = |ctx: SessionCtx, client_id: String, text: &str| {
+            let services = services.clone();
+            let msg = ClientMessage::GroupMsg {
+                group: group as u64,
+                client_id,
+                text: text.into(),
+            };
+            tokio::spawn(async move {
+                let mut ctx = ctx;
+                services.handle(&mut ctx, msg).await.replies
+            })
+        };
+        let mut sent = Vec::new();
+        let first = ctxs.remove(0);
+        sent.push((0, "m0".to_string(), send(first, "m0".into(), "first")));
+        wait_for("the first batch", || services.writer.batches() == 1).await;
+        // Everyone else, a resend of u1's message from a second session, a poisoned message and an
+        // outsider, all while the first batch is stuck.
+        let dup_ctx = SessionCtx {
+            id: 1000,
+            peer: "127.0.0.1".parse().unwrap(),
+            link: ctxs[0].link.clone(),
+            caller: ctxs[0].caller.clone(),
+        };
+        let poison_ctx = SessionCtx {
+            id: 1001,
+            peer: "127.0.0.1".parse().unwrap(),
+            link: ctxs[1].link.clone(),
+            caller: ctxs[1].caller.clone(),
+        };
+        for (n, ctx) in ctxs.into_iter().enumerate() {
+            let i = n + 1;
+            sent.push((i, format!("m{i}"), send(ctx, format!("m{i}"), "hello")));
+        }
+        sent.push((1, "m1".into(), send(dup_ctx, "m1".into(), "hello")));
+        let poisoned = send(poison_ctx, "bad".into(), "poison");
+        let queued = MEMBERS + 2;
+        wait_for("every message queued", || {
+            services.writer.queued() == queued
+        })
+        .await;
+        blocker.execute_batch("ROLLBACK").unwrap();
+
+        let mut acks: HashMap<String, Vec<u64>> = HashMap::new();
+        let mut refused_outsider = false;
+        for (i, client_id, task) in sent {
+            let replies = task.await.unwrap();
+            assert_eq!(replies.len(), 1, "{client_id}: {replies:?}");
+            match &replies[0] {
+                ServerMessage::Ack {
+                    client_id: c, id, ..
+                } => {
+                    assert_eq!(c, &client_id);
+                    acks.entry(client_id).or_default().push(*id);
+                }
+                ServerMessage::Error { code, about, .. } if i == MEMBERS => {
+                    assert_eq!(*code, ErrorCode::NotMember);
+                    assert_eq!(about.as_deref(), Some(client_id.as_str()));
+                    refused_outsider = true;
+                }
+                other => panic!("{client_id}: {other:?}"),
+            }
+        }
+        assert!(refused_outsider);
+        let poisoned = poisoned.await.unwrap();
+        assert!(
+            matches!(
+                &poisoned[..],
+                [ServerMessage::Error {
+                    code: ErrorCode::Internal,
+                    ..
+                }]
+            ),
+            "{poisoned:?}"
+        );
+        // The first message alone, then everything else in one batch.
+        assert_eq!(services.writer.batches(), 2);
+
+        // Every member's message acknowledged; the resend with the same id as the first copy.
+        assert_eq!(acks.len(), MEMBERS);
+        assert_eq!(acks["m1"].len(), 2);
+        assert_eq!(acks["m1"][0], acks["m1"][1]);
+        let mut ids: Vec<u64> = acks.values().map(|ids| ids[0]).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), MEMBERS);
+
+        // Stored once each, nothing else.
+        let stored = services
+            .db(move |s| s.messages_after(1, 0, 1000))
+            .await
+            .unwrap();
+        let mut stored_ids: Vec<u64> = stored.iter().map(|m| m.id).collect();
+        stored_ids.sort_unstable();
+        assert_eq!(stored_ids, ids);
+        assert!(stored.iter().all(|m| m.client_id.starts_with('m')));
+
+        // Pushed once to every other member, never to the sender's own session or the outsider.
+        for (i, rx) in &mut outboxes {
+            let mut got: Vec<String> = Vec::new();
+            while let Ok(line) = rx.try_recv() {
+                got.push(line.to_string());
+            }
+            if *i == MEMBERS {
+                assert!(got.is_empty(), "the outsider got {got:?}");
+                continue;
+            }
+            let mut cids: Vec<String> = got
+                .iter()
+                .map(|l| l.trim_end().rsplit(':').nth(1).unwrap().to_string())
+                .collect();
+            cids.sort();
+            let mut expected: Vec<String> = (0..MEMBERS)
+                .filter(|j| j != i)
+                .map(|j| format!("m{j}"))
+                .collect();
+            expected.sort();
+            assert_eq!(cids, expected, "member {i}");
+        }
+    }
+}
