@@ -115,8 +115,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     // `messages_grams` indexes every character and every pair of adjacent characters of a message (none
     // containing whitespace), each as one token: the UTF-8 bytes in hex, so the `ascii` tokenizer keeps
     // punctuation and CJK alike as whole tokens. A term of one or two characters is then one token lookup
-    // instead of a `LIKE` over every row. Only rowids are kept (contentless, `detail=none`); the tokens are
-    // made in Rust (`search::grams`) when a message is stored and, here, for every message already stored.
+    // instead of a `LIKE` over every row. Only rowids are kept (contentless, `detail=none`), and they are
+    // the messages' ids negated: FTS5 walks a doclist forwards, from its smallest rowid, more cheaply than
+    // backwards, and a search wants the newest first. The tokens are made in Rust (`search::grams`) when a
+    // message is stored and, here, for every message already stored.
     // Deleting a message deletes its row; so does changing its text (which nothing does today; whoever
     // starts must index the new text).
     //
@@ -131,10 +133,10 @@ pub(super) const MIGRATIONS: &[Migration] = &[
         grams, content = '', contentless_delete = 1, detail = none, tokenize = 'ascii'
     );
     CREATE TRIGGER messages_grams_delete AFTER DELETE ON messages BEGIN
-        DELETE FROM messages_grams WHERE rowid = old.id;
+        DELETE FROM messages_grams WHERE rowid = -old.id;
     END;
     CREATE TRIGGER messages_grams_update AFTER UPDATE OF text ON messages BEGIN
-        DELETE FROM messages_grams WHERE rowid = old.id;
+        DELETE FROM messages_grams WHERE rowid = -old.id;
     END;
 
     CREATE TABLE message_time_bounds (

@@ -5,8 +5,9 @@
 //! - `messages_grams`, every character and every pair of adjacent characters as one token, for shorter
 //!   terms (a two-character Chinese word, a single character, "hi").
 //!
-//! Each index gives the rowids (local ids) of its matches in descending order, and a query that needs both
-//! intersects the two lists by leapfrogging: each list seeks to the other's current id. Ids grow with
+//! Each index gives the local ids of its matches in descending order (`messages_grams` stores them negated,
+//! so that is its cheap, ascending direction), and a query that needs both intersects the two lists by
+//! leapfrogging: each list seeks to the other's current id, with the limit inside the query. Ids grow with
 //! arrival, so the walk meets the newest messages first; "newest" is by time, though, and times need not
 //! follow ids (a history page brings old messages late), so the walk keeps the best `limit` by
 //! `(time, id)` and stops only once `message_time_bounds` says no message with a smaller id is newer than
@@ -23,6 +24,10 @@ use crate::event::Message;
 
 /// Terms shorter than this go to `messages_grams`; the trigram index has nothing shorter.
 const TRIGRAM: usize = 3;
+
+/// With terms of both kinds, how many trigram matches in a row may lack the short terms before the walk
+/// asks the character index where the next message with them is.
+const JUMP_AFTER_MISSES: u32 = 16;
 
 /// `message_time_bounds` keeps one row per `id >> TIME_BLOCK_SHIFT` (the shift in migration 3's SQL).
 const TIME_BLOCK_SHIFT: u32 = 8;
@@ -84,7 +89,7 @@ pub(super) fn grams(text: &str) -> String {
 
 /// Adds a newly stored message to `messages_grams` (the trigram index has its own triggers).
 pub(super) fn index_message(conn: &Connection, id: i64, text: &str) -> Result<(), StorageError> {
-    conn.prepare_cached("INSERT INTO messages_grams (rowid, grams) VALUES (?1, ?2)")?
+    conn.prepare_cached("INSERT INTO messages_grams (rowid, grams) VALUES (-?1, ?2)")?
         .execute(params![id, grams(text)])?;
     Ok(())
 }
@@ -97,7 +102,7 @@ pub(super) fn fill_grams(conn: &Connection) -> Result<(), StorageError> {
         [],
     )?;
     let mut select = conn.prepare("SELECT id, text FROM messages")?;
-    let mut insert = conn.prepare("INSERT INTO messages_grams (rowid, grams) VALUES (?1, ?2)")?;
+    let mut insert = conn.prepare("INSERT INTO messages_grams (rowid, grams) VALUES (-?1, ?2)")?;
     let mut rows = select.query([])?;
     while let Some(row) = rows.next()? {
         let id: i64 = row.get(0)?;
@@ -131,12 +136,10 @@ impl<'c> Matches<'c> {
     const FIRST_BATCH: usize = 32;
     const MAX_BATCH: usize = 2048;
 
-    fn new(conn: &'c Connection, table: &str, expr: String) -> Result<Self, StorageError> {
-        // The table name is one of ours, not user input.
-        let stmt = conn.prepare_cached(&format!(
-            "SELECT rowid FROM {table} WHERE {table} MATCH ?1 AND rowid <= ?2
-             ORDER BY rowid DESC LIMIT ?3"
-        ))?;
+    /// `sql` takes the query (`?1`), the greatest id wanted (`?2`) and how many (`?3`), and gives ids in
+    /// descending order.
+    fn new(conn: &'c Connection, sql: &str, expr: String) -> Result<Self, StorageError> {
+        let stmt = conn.prepare_cached(sql)?;
         Ok(Matches {
             stmt,
             expr,
@@ -204,6 +207,26 @@ impl Newest {
     }
 }
 
+/// The messages containing every one of `terms` (folded, one or two characters each), from the character
+/// index. Its rowids are the ids negated, so newest first is ascending there.
+fn grams_matches<'c>(conn: &'c Connection, terms: &[String]) -> Result<Matches<'c>, StorageError> {
+    let tokens = terms
+        .iter()
+        .map(|t| {
+            let chars: Vec<char> = t.chars().collect();
+            let mut token = String::new();
+            push_token(&mut token, &chars);
+            token
+        })
+        .collect::<Vec<_>>();
+    Matches::new(
+        conn,
+        "SELECT -rowid FROM messages_grams WHERE messages_grams MATCH ?1 AND rowid >= -?2
+         ORDER BY rowid LIMIT ?3",
+        tokens.join(" AND "),
+    )
+}
+
 impl Storage {
     /// Messages whose text contains every whitespace-separated term of `query` (case-insensitively for
     /// letters with a one-letter lowercase), the newest `limit` by time, newest first.
@@ -215,35 +238,35 @@ impl Storage {
         let (long, short): (Vec<&str>, Vec<&str>) = terms
             .into_iter()
             .partition(|t| t.chars().count() >= TRIGRAM);
-        let mut lists = Vec::with_capacity(2);
-        if !long.is_empty() {
+        let short: Vec<String> = short
+            .iter()
+            .map(|t| t.chars().map(fold).collect())
+            .collect();
+        // The walk follows one index. With terms of both kinds it is the trigram index, and each of its
+        // matches is checked for the short terms in its text (which says exactly what `messages_grams`
+        // would); after a run of misses the character index jumps the walk to the next id that has them.
+        let (mut walk, mut jump) = if long.is_empty() {
+            (grams_matches(&self.conn, &short)?, None)
+        } else {
             let expr = long.iter().map(|t| phrase(t)).collect::<Vec<_>>();
-            lists.push(Matches::new(
+            let trigrams = Matches::new(
                 &self.conn,
-                "messages_fts",
+                "SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid <= ?2
+                 ORDER BY rowid DESC LIMIT ?3",
                 expr.join(" AND "),
-            )?);
-        }
-        if !short.is_empty() {
-            let expr = short
-                .iter()
-                .map(|t| {
-                    let chars: Vec<char> = t.chars().map(fold).collect();
-                    let mut token = String::new();
-                    push_token(&mut token, &chars);
-                    token
-                })
-                .collect::<Vec<_>>();
-            lists.push(Matches::new(
-                &self.conn,
-                "messages_grams",
-                expr.join(" AND "),
-            )?);
-        }
+            )?;
+            let jump = if short.is_empty() {
+                None
+            } else {
+                Some(grams_matches(&self.conn, &short)?)
+            };
+            (trigrams, jump)
+        };
+        let check = jump.is_some();
 
-        let mut time_of = self
+        let mut row_of = self
             .conn
-            .prepare_cached("SELECT time FROM messages WHERE id = ?1")?;
+            .prepare_cached("SELECT time, text FROM messages WHERE id = ?1")?;
         let mut bound_of = self.conn.prepare_cached(
             "SELECT newest FROM message_time_bounds WHERE block <= ?1 ORDER BY block DESC LIMIT 1",
         )?;
@@ -252,29 +275,13 @@ impl Storage {
             limit: limit as usize,
             heap: BinaryHeap::new(),
         };
+        let mut misses = 0;
         let mut target = i64::MAX;
-        'walk: loop {
-            // The greatest id <= target in every list: seek each in turn to the lowest id seen until all
-            // agree.
-            let mut candidate = target;
-            let mut agreed = 0;
-            let mut i = 0;
-            while agreed < lists.len() {
-                let Some(id) = lists[i].seek(candidate)? else {
-                    break 'walk;
-                };
-                if id == candidate && agreed > 0 {
-                    agreed += 1;
-                } else {
-                    candidate = id;
-                    agreed = 1;
-                }
-                i = (i + 1) % lists.len();
-            }
+        while let Some(id) = walk.seek(target)? {
             if newest.full() {
                 // Nothing at or below this id is newer than the newest bound of its block and the blocks
                 // below; the ids already kept are all greater, so a tie in time cannot win either.
-                let block = candidate >> TIME_BLOCK_SHIFT;
+                let block = id >> TIME_BLOCK_SHIFT;
                 let newest_below = match bound {
                     Some((b, t)) if b == block => t,
                     _ => {
@@ -292,18 +299,40 @@ impl Storage {
                     break;
                 }
             }
-            if let Some(time) = time_of
-                .query_row([candidate], |r| r.get::<_, i64>(0))
-                .optional()?
-            {
-                newest.offer(time, candidate);
+            target = id - 1;
+            let row = row_of
+                .query_row([id], |r| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        if check {
+                            Some(r.get::<_, String>(1)?)
+                        } else {
+                            None
+                        },
+                    ))
+                })
+                .optional()?;
+            let Some((time, text)) = row else {
+                continue;
+            };
+            let matches = text.is_none_or(|text| {
+                let text: String = text.chars().map(fold).collect();
+                short.iter().all(|t| text.contains(t.as_str()))
+            });
+            if matches {
+                newest.offer(time, id);
+                misses = 0;
+            } else if let Some(jump) = jump.as_mut() {
+                misses += 1;
+                if misses == JUMP_AFTER_MISSES {
+                    misses = 0;
+                    match jump.seek(target)? {
+                        Some(next) => target = next,
+                        None => break,
+                    }
+                }
             }
-            if candidate == i64::MIN {
-                break;
-            }
-            target = candidate - 1;
         }
-
         let mut found = newest.heap.into_vec();
         found.sort_unstable();
         let mut row = self.conn.prepare_cached(&format!(

@@ -236,9 +236,13 @@ fn texts(s: &Storage, query: &str, limit: u32) -> Vec<String> {
 #[test]
 fn search_returns_the_newest_matches_of_many_newest_first() {
     let mut s = db();
-    // 1,000 messages, every third mentioning lunch and 吃饭, every fifth both "meeting" and "tomorrow".
+    // 1,000 messages, every third mentioning lunch and 吃饭, every fifth both "meeting" and "tomorrow",
+    // every 97th 罕.
     for i in 1..=1000u64 {
-        let mut t = format!("m{i}");
+        let mut t = format!("msg{i}");
+        if i % 97 == 0 {
+            t.push_str(" 罕");
+        }
         if i % 3 == 0 {
             t.push_str(" lunch 吃饭");
         }
@@ -267,8 +271,11 @@ fn search_returns_the_newest_matches_of_many_newest_first() {
     assert_eq!(ids("tomorrow lunch", 50), expect(15, 50));
     assert_eq!(ids("饭 meeting", 50), expect(15, 50));
     // Fewer matches than the limit: all of them.
+    // A term in every message with one in few: the walk over the first skips ahead with the second.
+    assert_eq!(ids("msg 罕", 50), expect(97, 50));
+    assert_eq!(ids("罕 msg", 3), [970, 873, 776]);
     assert_eq!(
-        ids("m99", 50),
+        ids("msg99", 50),
         [999, 998, 997, 996, 995, 994, 993, 992, 991, 990, 99]
     );
     assert_eq!(ids("吃饭", 0), Vec::<u64>::new());
@@ -626,4 +633,66 @@ fn a_version_1_database_keeps_its_messages() {
         (old[0].text.as_str(), old[0].file.as_ref()),
         ("old text", None)
     );
+}
+
+#[test]
+#[ignore]
+fn zz_probe_fixture() {
+    let conn = rusqlite::Connection::open(std::env::var("PROBE_DB").unwrap()).unwrap();
+    if std::env::var("PROBE_OPTIMIZE").is_ok() {
+        let t = std::time::Instant::now();
+        conn.execute_batch("INSERT INTO messages_grams (messages_grams) VALUES ('optimize'); INSERT INTO messages_fts (messages_fts) VALUES ('optimize');").unwrap();
+        eprintln!("optimize {:.1} s", t.elapsed().as_secs_f64());
+    }
+    let tok = {
+        let mut t = String::new();
+        for b in "吃饭".bytes() {
+            t.push_str(&format!("{b:02x}"));
+        }
+        t
+    };
+    let run = |sql: &str, p: &dyn rusqlite::ToSql, x: i64| {
+        let mut st = conn.prepare_cached(sql).unwrap();
+        let t = std::time::Instant::now();
+        let mut n = 0;
+        for _ in 0..20 {
+            n = st
+                .query_map(rusqlite::params![p, x], |r| r.get::<_, i64>(0))
+                .unwrap()
+                .count();
+        }
+        eprintln!("{:>9.1} µs  n={n} x={x} {sql}", t.elapsed().as_secs_f64() * 1e6 / 20.0);
+    };
+    for x in [1_000_000i64, 999_000, 900_000, 500_000, 100_000, 1000] {
+        run("SELECT rowid FROM messages_grams WHERE messages_grams MATCH ?1 AND rowid <= ?2 ORDER BY rowid DESC LIMIT 32", &tok, x);
+        run("SELECT rowid FROM messages_grams WHERE messages_grams MATCH ?1 AND rowid = ?2", &tok, x);
+        run("SELECT rowid FROM messages_grams WHERE messages_grams MATCH ?1 AND rowid >= ?2 ORDER BY rowid LIMIT 32", &tok, x);
+        run("SELECT rowid FROM messages_fts WHERE messages_fts MATCH ?1 AND rowid <= ?2 ORDER BY rowid DESC LIMIT 32", &"\"meeting\"", x);
+    }
+    for t in ["messages_grams", "messages_fts"] {
+        let blob: Vec<u8> = conn
+            .query_row(&format!("SELECT block FROM {t}_data WHERE id = 10"), [], |r| r.get(0))
+            .unwrap();
+        let mut i = 4;
+        if blob[4..8] == [0xff, 0, 0, 1] {
+            i = 8;
+        }
+        let mut varint = || {
+            let mut v: u64 = 0;
+            loop {
+                let b = blob[i];
+                i += 1;
+                v = (v << 7) | u64::from(b & 0x7f);
+                if b < 0x80 {
+                    break v;
+                }
+            }
+        };
+        let levels = varint();
+        let segs = varint();
+        eprintln!("{t}: {levels} levels, {segs} segments");
+    }
+    let n: i64 = conn.query_row("SELECT count(*) FROM messages_grams_data", [], |r| r.get(0)).unwrap();
+    let m: i64 = conn.query_row("SELECT count(*) FROM messages_fts_data", [], |r| r.get(0)).unwrap();
+    eprintln!("grams data rows {n}, fts data rows {m}");
 }
