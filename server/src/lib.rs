@@ -106,6 +106,7 @@ pub async fn run_prepared(
             .map_err(|e| Error::Io(std::io::Error::other(e)))??;
     }
     let grace = config.shutdown_grace;
+    let maintained = store.clone();
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));
     let services = Arc::new(service::Services::new(store, Arc::new(config)));
@@ -126,6 +127,29 @@ pub async fn run_prepared(
                     _ = every.tick() => {
                         if let Err(e) = services.sweep_expired().await {
                             tracing::warn!(error = %e, "could not sweep expired files and tokens");
+                        }
+                    }
+                }
+            }
+        });
+    }
+
+    // The store's upkeep (SQLite: WAL checkpoints) every second on the blocking pool, never inside a
+    // request.
+    {
+        let stop = stop.clone();
+        tracker.spawn(async move {
+            let mut every = tokio::time::interval(MAINTAIN_EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = every.tick() => {
+                        let store = maintained.clone();
+                        match tokio::task::spawn_blocking(move || store.maintain()).await {
+                            Ok(Ok(())) => {}
+                            Ok(Err(e)) => tracing::warn!(error = %e, "store upkeep failed"),
+                            Err(e) => tracing::warn!(error = %e, "store upkeep failed"),
                         }
                     }
                 }
@@ -243,6 +267,9 @@ impl Drop for IpSlot {
         }
     }
 }
+
+/// How often the store's upkeep ([`storage::Store::maintain`]) runs.
+const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

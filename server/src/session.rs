@@ -5,6 +5,7 @@
 //! an `ERROR:` line and the loop carries on.
 
 use std::collections::VecDeque;
+use std::io::IoSlice;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
@@ -62,24 +63,53 @@ struct LineWriter {
     timeout: Duration,
 }
 
-/// `lines`, each with its `\n`, in one buffer.
-fn joined(lines: &[&str]) -> Vec<u8> {
-    let mut bytes = Vec::with_capacity(lines.iter().map(|l| l.len() + 1).sum());
-    for line in lines {
-        bytes.extend_from_slice(line.as_bytes());
+/// Replies, each with its `\n`, in one buffer.
+fn joined(msgs: &[ServerMessage]) -> Vec<u8> {
+    let mut bytes = Vec::new();
+    for msg in msgs {
+        bytes.extend_from_slice(msg.format().as_bytes());
         bytes.push(b'\n');
     }
     bytes
 }
 
 impl LineWriter {
-    /// Writes lines and flushes, or fails if the client stops reading for longer than the timeout.
-    async fn send(&mut self, lines: &[&str]) -> Result<(), SessionError> {
+    /// Writes bytes and flushes.
+    async fn send(&mut self, bytes: &[u8]) -> Result<(), SessionError> {
+        let inner = &mut self.inner;
+        let work = async move {
+            inner.write_all(bytes).await?;
+            inner.flush().await
+        };
+        match tokio::time::timeout(self.timeout, work).await {
+            Ok(result) => Ok(result?),
+            Err(_) => Err(SessionError::SlowReader),
+        }
+    }
+
+    /// Writes queued lines (each already ending in `\n`) as one vectored write: no copy of any line,
+    /// one system call for the whole batch unless the socket's buffer fills.
+    async fn send_lines(&mut self, lines: &[Line]) -> Result<(), SessionError> {
+        if let [line] = lines {
+            return self.send(line.as_bytes()).await;
+        }
+        if !self.inner.is_write_vectored() {
+            return self.send(&lines.concat().into_bytes()).await;
+        }
         let timeout = self.timeout;
-        let bytes = joined(lines);
-        let work = async {
-            self.inner.write_all(&bytes).await?;
-            self.inner.flush().await
+        let inner = &mut self.inner;
+        let work = async move {
+            let mut slices: Vec<IoSlice<'_>> =
+                lines.iter().map(|l| IoSlice::new(l.as_bytes())).collect();
+            let mut bufs = &mut slices[..];
+            while !bufs.is_empty() {
+                let n = inner.write_vectored(bufs).await?;
+                if n == 0 {
+                    return Err(std::io::ErrorKind::WriteZero.into());
+                }
+                IoSlice::advance_slices(&mut bufs, n);
+            }
+            inner.flush().await
         };
         match tokio::time::timeout(timeout, work).await {
             Ok(result) => Ok(result?),
@@ -100,9 +130,7 @@ impl LineWriter {
     }
 
     async fn send_msgs(&mut self, msgs: &[ServerMessage]) -> Result<(), SessionError> {
-        let lines: Vec<String> = msgs.iter().map(ServerMessage::format).collect();
-        let refs: Vec<&str> = lines.iter().map(String::as_str).collect();
-        self.send(&refs).await
+        self.send(&joined(msgs)).await
     }
 
     /// A last line before closing; failure does not matter any more.
@@ -111,7 +139,7 @@ impl LineWriter {
             code,
             text: text.into(),
         };
-        let bytes = joined(&[&bye.format()]);
+        let bytes = joined(&[bye]);
         let _ = tokio::time::timeout(Duration::from_secs(1), async {
             self.inner.write_all(&bytes).await?;
             self.inner.flush().await
@@ -190,15 +218,15 @@ pub(crate) async fn serve(
             // sends fast and reads everything must not fill its own outbox (and be cut off as a slow
             // reader) just because its requests were always served first.
             Some(first) = outbox.recv() => {
-                let mut batch = vec![first];
+                let mut batch = Vec::with_capacity((outbox.len() + 1).min(BATCH));
+                batch.push(first);
                 while batch.len() < BATCH {
                     match outbox.try_recv() {
                         Ok(line) => batch.push(line),
                         Err(_) => break,
                     }
                 }
-                let refs: Vec<&str> = batch.iter().map(|l| l.as_ref()).collect();
-                if let Err(e) = writer.send(&refs).await {
+                if let Err(e) = writer.send_lines(&batch).await {
                     break End::Closed(e);
                 }
             }

@@ -15,7 +15,7 @@ use crate::storage::UserId;
 /// Identifies one connection for its whole life.
 pub type SessionId = u64;
 
-/// A line ready for the wire, shared by every recipient.
+/// A line ready for the wire, ending in its `\n`, shared by every recipient.
 pub type Line = Arc<str>;
 
 /// What the hub holds for one logged-in session.

@@ -381,9 +381,12 @@ fn me(ctx: &SessionCtx) -> Result<&Caller> {
     })
 }
 
-/// Formats once for every recipient.
+/// Formats once for every recipient, with the `\n` that ends it on the wire, so a session writes it as
+/// it is.
 pub(crate) fn line(msg: &ServerMessage) -> Line {
-    Arc::from(msg.format())
+    let mut text = msg.format();
+    text.push('\n');
+    Arc::from(text)
 }
 
 pub(crate) fn now_millis() -> Millis {

@@ -305,6 +305,11 @@ pub trait Store: Send + Sync + 'static {
     fn store_messages(&self, batch: &[NewMessage]) -> Vec<Result<Stored, StoreError>> {
         batch.iter().map(|m| self.store_message(m)).collect()
     }
+    /// Background upkeep the backend wants done off the request path, called every second or so from
+    /// the blocking pool while requests go on (SQLite: a WAL checkpoint). Nothing by default.
+    fn maintain(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
     /// Messages visible to `user` with an id above `after`, oldest first.
     fn messages_after(
         &self,

@@ -130,6 +130,9 @@ pub enum Durability {
 #[derive(Debug)]
 pub struct SqliteStore {
     conn: Mutex<Connection>,
+    /// A second connection that only checkpoints the WAL ([`Store::maintain`]), so a checkpoint never
+    /// holds up a request: SQLite lets a passive checkpoint run while the other connection writes.
+    checkpointer: Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -163,11 +166,13 @@ impl SqliteStore {
             Durability::Normal => "NORMAL",
             Durability::Full => "FULL",
         };
-        // A checkpoint every 4,000 WAL pages (16 MiB) rather than SQLite's 1,000: each message touches a
-        // few index pages, so the default checkpointed (and fsynced) every couple of hundred messages,
-        // writing the same pages back again and again. Durability is the WAL's either way.
+        // No automatic checkpoints: SQLite would run them inside whichever commit crosses the threshold,
+        // copying pages to the database file and fsyncing it on that request's path. The server calls
+        // `maintain` (a passive checkpoint on a connection of its own) every second instead; a store
+        // nobody maintains (an admin command) checkpoints when it closes. Durability is the WAL's either
+        // way.
         conn.execute_batch(&format!(
-            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=4000;"
+            "PRAGMA synchronous={sync}; PRAGMA foreign_keys=ON; PRAGMA wal_autocheckpoint=0;"
         ))?;
         let check: String = conn
             .query_row("PRAGMA quick_check", [], |r| r.get(0))
@@ -175,8 +180,14 @@ impl SqliteStore {
         if check != "ok" {
             return Err(unusable(format!("integrity check failed: {check}")));
         }
+        let checkpointer = Connection::open(path).map_err(|e| unusable(e.to_string()))?;
+        checkpointer.busy_timeout(std::time::Duration::from_secs(5))?;
+        checkpointer.execute_batch(&format!(
+            "PRAGMA synchronous={sync}; PRAGMA wal_autocheckpoint=0;"
+        ))?;
         let store = SqliteStore {
             conn: Mutex::new(conn),
+            checkpointer: Mutex::new(checkpointer),
             path: path.to_owned(),
         };
         store.migrate()?;
@@ -974,6 +985,14 @@ impl Store for SqliteStore {
             Ok(mut conn) => commit_batch(&mut conn, batch),
             Err(_) => batch.iter().map(|_| Err(StoreError::Poisoned)).collect(),
         }
+    }
+
+    fn maintain(&self) -> Result<(), StoreError> {
+        let conn = self.checkpointer.lock().map_err(|_| StoreError::Poisoned)?;
+        // PASSIVE: copy what no reader still needs, never wait for or block the writer. The writer
+        // starts the WAL over once a checkpoint has copied all of it, so the file stays small.
+        conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |_| Ok(()))?;
+        Ok(())
     }
 
     fn messages_after(
