@@ -813,7 +813,13 @@ impl App {
 
     fn scroll_to_end(&self, conv: &Conv) -> Task<Message> {
         match self.chat_window(conv).and_then(|id| self.windows.get(&id)) {
-            Some(Window::Chat(state)) => iced::widget::operation::snap_to_end(state.scroll_id()),
+            // The chat list is anchored to the bottom (so a page loaded above keeps the view still),
+            // and an anchored offset counts from that anchor: the newest message is offset 0.
+            // `snap_to_end` would mean the far end from the anchor, the oldest message.
+            Some(Window::Chat(state)) => iced::widget::operation::scroll_to(
+                state.scroll_id(),
+                iced::widget::scrollable::AbsoluteOffset { x: 0.0, y: 0.0 },
+            ),
             _ => Task::none(),
         }
     }
@@ -1055,7 +1061,9 @@ impl App {
                         }
                     }
                 }
-                return Task::batch([self.make_thumbnails(&conv), self.scroll_to_end(&conv)]);
+                // No scrolling here: at the bottom, the bottom-anchored list keeps a new message in
+                // view by itself, and someone reading older messages is not pulled away from them.
+                return self.make_thumbnails(&conv);
             }
             ClientEvent::Transfer(transfer) => {
                 let conv = transfer.conv.clone();

@@ -168,8 +168,10 @@ impl State {
             Message::Retry(client_id) => return Some(Event::Retry { client_id }),
             Message::Scrolled(viewport) => {
                 let scrollable_range = viewport.content_bounds().height - viewport.bounds().height;
+                // The list is anchored to the bottom, so offsets count up from the newest message:
+                // 1.0 is the top, where the earlier page is asked for.
                 let at_top =
-                    scrollable_range > 0.0 && viewport.relative_offset().y <= TOP_THRESHOLD;
+                    scrollable_range > 0.0 && viewport.relative_offset().y >= 1.0 - TOP_THRESHOLD;
                 let newly = at_top && !self.at_top;
                 self.at_top = at_top;
                 if newly {
