@@ -1,7 +1,7 @@
 //! One connection: read lines, hand them to the service, write replies and pushed lines.
 //!
-//! The loop `select!`s over the socket, the session's outbox, the slow-reader signal, a heartbeat tick and
-//! server shutdown. Only framing violations (an over-long line, a broken socket) end it; a bad request gets
+//! The loop `select!`s over the socket, the session's outbox (which also carries the slow-reader signal),
+//! the answers of message sends in flight, a heartbeat tick and server shutdown. Only framing violations (an over-long line, a broken socket) end it; a bad request gets
 //! an `ERROR:` line and the loop carries on.
 
 use std::collections::VecDeque;
@@ -12,13 +12,13 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use tokio::io::{AsyncRead, AsyncWrite, AsyncWriteExt};
-use tokio::sync::mpsc;
 use tokio::time::{Instant, MissedTickBehavior};
 use tokio_util::codec::FramedRead;
 use tokio_util::sync::CancellationToken;
 
 use ququ_protocol::{ClientMessage, CodecError, ErrorCode, LineCodec, ServerMessage};
 
+use crate::service::hub::{Outbox, Taken};
 use crate::service::{Line, Pending, Services, SessionCtx, SessionId, SessionLink, now_millis};
 use crate::storage::ConnectionRecord;
 
@@ -27,8 +27,9 @@ pub(crate) type Reader = Box<dyn AsyncRead + Send + Unpin>;
 /// A connection's writing half.
 pub(crate) type Writer = Box<dyn AsyncWrite + Send + Unpin>;
 
-/// The read buffer a connection starts with.
-const READ_BUFFER: usize = 512;
+/// The read buffer a connection starts with: room for a login line (`RESUME:` with its token is about
+/// 100 bytes); it grows for a longer line.
+const READ_BUFFER: usize = 256;
 
 /// Most queued lines written per flush, so one busy session cannot starve its own reads.
 const BATCH: usize = 256;
@@ -169,15 +170,13 @@ pub(crate) async fn serve(
         inner: write,
         timeout: config.write_timeout,
     };
-    let (outbox_tx, mut outbox) = mpsc::channel::<Line>(config.outbox_capacity);
-    let slow = CancellationToken::new();
+    let outbox = Outbox::new(config.outbox_capacity);
     let mut ctx = SessionCtx {
         id,
         peer: peer.ip(),
         link: SessionLink {
             id,
-            outbox: outbox_tx,
-            slow: slow.clone(),
+            outbox: outbox.clone(),
         },
         caller: None,
     };
@@ -210,25 +209,21 @@ pub(crate) async fn serve(
                 writer.goodbye(ErrorCode::Shutdown, "the server is shutting down").await;
                 break End::Closed(SessionError::Shutdown);
             }
-            _ = slow.cancelled() => {
-                writer.goodbye(ErrorCode::SlowReader, "you were not reading fast enough").await;
-                break End::Closed(SessionError::SlowReader);
-            }
             // What others sent this client goes out before its next request is read: a client that
             // sends fast and reads everything must not fill its own outbox (and be cut off as a slow
             // reader) just because its requests were always served first.
-            Some(first) = outbox.recv() => {
-                let mut batch = Vec::with_capacity((outbox.len() + 1).min(BATCH));
-                batch.push(first);
-                while batch.len() < BATCH {
-                    match outbox.try_recv() {
-                        Ok(line) => batch.push(line),
-                        Err(_) => break,
+            taken = outbox.take(BATCH) => {
+                let mut batch = match taken {
+                    Taken::Lines(batch) => batch,
+                    Taken::Slow => {
+                        writer.goodbye(ErrorCode::SlowReader, "you were not reading fast enough").await;
+                        break End::Closed(SessionError::SlowReader);
                     }
-                }
-                if let Err(e) = writer.send_lines(&batch).await {
+                };
+                if let Err(e) = writer.send_lines(batch.make_contiguous()).await {
                     break End::Closed(e);
                 }
+                outbox.recycle(batch);
             }
             // The oldest message send is answered: write its reply with those of any others already
             // answered after it.
@@ -328,6 +323,7 @@ pub(crate) async fn serve(
         }
     };
     if let End::Data(msg) = end {
+        outbox.close();
         Box::pin(transfer(lines, writer, msg, &services)).await;
         Box::pin(services.disconnected(&ctx)).await;
         return;
@@ -337,6 +333,7 @@ pub(crate) async fn serve(
         let _ = writer.finish(&mut pending).await;
     }
     drop(pending);
+    outbox.close();
     if let End::Closed(end) = &end {
         match end {
             SessionError::Eof | SessionError::LoggedOut | SessionError::Shutdown => {

@@ -2,13 +2,12 @@
 //!
 //! The hub carries lines that the service has already formatted, as `Arc<str>`, so a group message is
 //! encoded once however many members receive it. It never blocks: a session whose outbox is full is
-//! cancelled (the slow-reader rule) instead of letting the sender wait or the server's memory grow.
+//! told it is a slow reader (and closes) instead of letting the sender wait or the server's memory grow.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::mpsc;
-use tokio_util::sync::CancellationToken;
+use tokio::sync::Notify;
 
 use crate::storage::UserId;
 
@@ -22,9 +21,133 @@ pub type Line = Arc<str>;
 #[derive(Debug, Clone)]
 pub struct SessionLink {
     pub id: SessionId,
-    pub outbox: mpsc::Sender<Line>,
-    /// Cancelled when the session's outbox overflowed; the session then closes with `BYE:slow_reader`.
-    pub slow: CancellationToken,
+    pub outbox: Arc<Outbox>,
+}
+
+/// A session's bounded queue of lines from others, and its slow-reader flag.
+///
+/// Small on purpose, since every connection has one for its whole life: an idle outbox is a mutex, an
+/// empty queue (no allocation) and a [`Notify`] — about 100 bytes, where a tokio channel costs over 1 KB
+/// (its first block of slots is allocated up front, its fields cache-line padded).
+#[derive(Debug)]
+pub struct Outbox {
+    queue: Mutex<Queue>,
+    ready: Notify,
+}
+
+#[derive(Debug)]
+struct Queue {
+    lines: VecDeque<Line>,
+    capacity: usize,
+    /// The queue overflowed: the session is to close with `BYE:slow_reader`.
+    slow: bool,
+    /// The session has ended; lines for it are dropped.
+    closed: bool,
+}
+
+/// What a session takes from its outbox.
+#[derive(Debug)]
+pub enum Taken {
+    Lines(VecDeque<Line>),
+    /// The outbox overflowed: the client is not reading fast enough.
+    Slow,
+}
+
+/// What became of a line offered to an outbox.
+#[derive(Debug, PartialEq, Eq)]
+enum Offer {
+    Queued,
+    /// The outbox was full just now: the session has been told it is slow.
+    NowSlow,
+    /// Dropped: the session is slow or closed already.
+    Dropped,
+}
+
+/// A buffer handed back after a write is kept for the next batch only up to this many lines, so an idle
+/// session does not keep a big one.
+const KEEP: usize = 64;
+
+impl Outbox {
+    pub fn new(capacity: usize) -> Arc<Self> {
+        Arc::new(Outbox {
+            queue: Mutex::new(Queue {
+                lines: VecDeque::new(),
+                capacity: capacity.max(1),
+                slow: false,
+                closed: false,
+            }),
+            ready: Notify::new(),
+        })
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
+        // Every operation leaves the queue consistent, so a poisoned lock is still usable.
+        self.queue.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Queues a line without waiting.
+    fn offer(&self, line: &Line) -> Offer {
+        let mut q = self.lock();
+        if q.closed || q.slow {
+            return Offer::Dropped;
+        }
+        if q.lines.len() >= q.capacity {
+            q.slow = true;
+            drop(q);
+            self.ready.notify_one();
+            return Offer::NowSlow;
+        }
+        let was_empty = q.lines.is_empty();
+        q.lines.push_back(line.clone());
+        drop(q);
+        // A session that found the queue empty waits for this; one that did not will look again.
+        if was_empty {
+            self.ready.notify_one();
+        }
+        Offer::Queued
+    }
+
+    /// Waits for lines and takes up to `max` of them, oldest first; or [`Taken::Slow`] once the outbox
+    /// has overflowed. Cancel-safe: nothing is taken until it returns.
+    pub async fn take(&self, max: usize) -> Taken {
+        loop {
+            {
+                let mut q = self.lock();
+                if q.slow {
+                    return Taken::Slow;
+                }
+                if !q.lines.is_empty() {
+                    let batch = if q.lines.len() <= max {
+                        std::mem::take(&mut q.lines)
+                    } else {
+                        q.lines.drain(..max).collect()
+                    };
+                    return Taken::Lines(batch);
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+
+    /// Hands back a written batch's buffer for the next one (a small one only), so a busy session does
+    /// not allocate a queue for every batch.
+    pub fn recycle(&self, mut batch: VecDeque<Line>) {
+        if batch.capacity() > KEEP {
+            return;
+        }
+        batch.clear();
+        let mut q = self.lock();
+        if q.lines.is_empty() && q.lines.capacity() == 0 {
+            q.lines = batch;
+        }
+    }
+
+    /// The session has ended: drop what is queued and whatever comes later.
+    pub fn close(&self) {
+        let mut q = self.lock();
+        q.closed = true;
+        q.lines = VecDeque::new();
+    }
 }
 
 /// The registry of logged-in sessions by user. Clones share one registry (the message writer keeps one).
@@ -43,7 +166,8 @@ impl Hub {
     /// Adds a session; true if it is the user's first (the user just came online).
     pub fn attach(&self, user: UserId, link: SessionLink) -> bool {
         let mut map = self.map();
-        let sessions = map.entry(user).or_default();
+        // Room for one: most users have one session, and 10,000 idle users are 10,000 of these.
+        let sessions = map.entry(user).or_insert_with(|| Vec::with_capacity(1));
         sessions.push(link);
         sessions.len() == 1
     }
@@ -100,19 +224,12 @@ impl Hub {
 }
 
 fn deliver(session: &SessionLink, line: &Line) {
-    match session.outbox.try_send(line.clone()) {
-        Ok(()) => {}
-        // Once: every later line for the same session until it closes would log the same warning.
-        Err(mpsc::error::TrySendError::Full(_)) if !session.slow.is_cancelled() => {
-            tracing::warn!(
-                session = session.id,
-                "outbox full; disconnecting slow reader"
-            );
-            session.slow.cancel();
-        }
-        Err(mpsc::error::TrySendError::Full(_)) => {}
-        // The session is closing; it will detach itself.
-        Err(mpsc::error::TrySendError::Closed(_)) => {}
+    // Logged once: every later line for the same session until it closes is dropped quietly.
+    if session.outbox.offer(line) == Offer::NowSlow {
+        tracing::warn!(
+            session = session.id,
+            "outbox full; disconnecting slow reader"
+        );
     }
 }
 
@@ -120,16 +237,19 @@ fn deliver(session: &SessionLink, line: &Line) {
 mod tests {
     use super::*;
 
-    fn link(id: SessionId, cap: usize) -> (SessionLink, mpsc::Receiver<Line>) {
-        let (tx, rx) = mpsc::channel(cap);
+    fn link(id: SessionId, cap: usize) -> (SessionLink, Arc<Outbox>) {
+        let outbox = Outbox::new(cap);
         (
             SessionLink {
                 id,
-                outbox: tx,
-                slow: CancellationToken::new(),
+                outbox: outbox.clone(),
             },
-            rx,
+            outbox,
         )
+    }
+
+    fn queued(outbox: &Outbox) -> Vec<String> {
+        outbox.lock().lines.iter().map(|l| l.to_string()).collect()
     }
 
     #[test]
@@ -145,18 +265,56 @@ mod tests {
     }
 
     #[test]
-    fn a_full_outbox_cancels_only_that_session() {
+    fn a_full_outbox_marks_only_that_session_slow() {
         let hub = Hub::default();
-        let (slow, _keep_slow) = link(1, 1);
-        let (fast, mut fast_rx) = link(2, 8);
-        let slow_token = slow.slow.clone();
+        let (slow, slow_box) = link(1, 1);
+        let (fast, fast_box) = link(2, 8);
         hub.attach(1, slow);
         hub.attach(2, fast);
-        let line: Line = Arc::from("MSG:x");
+        let line: Line = Arc::from("MSG:x\n");
         hub.send_many([1, 2], &line, None);
         hub.send_many([1, 2], &line, None);
-        assert!(slow_token.is_cancelled());
-        assert_eq!(fast_rx.try_recv().unwrap().as_ref(), "MSG:x");
-        assert_eq!(fast_rx.try_recv().unwrap().as_ref(), "MSG:x");
+        assert!(slow_box.lock().slow);
+        assert!(!fast_box.lock().slow);
+        assert_eq!(queued(&fast_box), ["MSG:x\n", "MSG:x\n"]);
+    }
+
+    #[tokio::test]
+    async fn a_session_takes_what_was_queued_in_batches_then_learns_it_is_slow() {
+        let (link, outbox) = link(1, 3);
+        let line = |s: &str| -> Line { Arc::from(s) };
+        assert_eq!(outbox.offer(&line("a")), Offer::Queued);
+        assert_eq!(outbox.offer(&line("b")), Offer::Queued);
+        assert_eq!(outbox.offer(&line("c")), Offer::Queued);
+        let Taken::Lines(first) = outbox.take(2).await else {
+            panic!("lines expected")
+        };
+        assert_eq!(first, [line("a"), line("b")]);
+        // Waiting for a line that comes later.
+        let waiter = tokio::spawn({
+            let outbox = outbox.clone();
+            async move {
+                let Taken::Lines(rest) = outbox.take(10).await else {
+                    panic!("lines expected")
+                };
+                rest
+            }
+        });
+        assert_eq!(waiter.await.unwrap(), [line("c")]);
+        let later = tokio::spawn({
+            let outbox = outbox.clone();
+            async move { outbox.take(10).await }
+        });
+        tokio::task::yield_now().await;
+        deliver(&link, &line("d"));
+        assert!(matches!(later.await.unwrap(), Taken::Lines(l) if l == [line("d")]));
+        for s in ["e", "f", "g"] {
+            assert_eq!(outbox.offer(&line(s)), Offer::Queued);
+        }
+        assert_eq!(outbox.offer(&line("h")), Offer::NowSlow);
+        assert_eq!(outbox.offer(&line("i")), Offer::Dropped);
+        assert!(matches!(outbox.take(10).await, Taken::Slow));
+        outbox.close();
+        assert!(queued(&outbox).is_empty());
     }
 }

@@ -303,12 +303,12 @@ mod tests {
     use std::sync::Arc;
     use std::time::Duration;
 
-    use tokio::sync::mpsc;
-    use tokio_util::sync::CancellationToken;
+    use futures::FutureExt;
 
     use ququ_protocol::{ClientMessage, ErrorCode, Role, ServerMessage};
 
-    use crate::service::{Caller, Line, Services, SessionCtx, SessionLink};
+    use crate::service::hub::{Outbox, Taken};
+    use crate::service::{Caller, Services, SessionCtx, SessionLink};
     use crate::storage::Store;
     use crate::{Config, Durability, SqliteStore};
 
@@ -346,14 +346,13 @@ mod tests {
 
         // One session per user, in the hub, so pushes can be counted.
         let mut outboxes = HashMap::new();
-        let ctx = |i: usize, links: &mut HashMap<usize, mpsc::Receiver<Line>>| {
-            let (tx, rx) = mpsc::channel(1024);
+        let ctx = |i: usize, links: &mut HashMap<usize, Arc<Outbox>>| {
+            let outbox = Outbox::new(1024);
             let link = SessionLink {
                 id: i as u64 + 1,
-                outbox: tx,
-                slow: CancellationToken::new(),
+                outbox: outbox.clone(),
             };
-            links.insert(i, rx);
+            links.insert(i, outbox);
             services.hub.attach(users[i].id, link.clone());
             SessionCtx {
                 id: i as u64 + 1,
@@ -476,11 +475,12 @@ mod tests {
         assert!(stored.iter().all(|m| m.client_id.starts_with('m')));
 
         // Pushed once to every other member, never to the sender's own session or the outsider.
-        for (i, rx) in &mut outboxes {
-            let mut got: Vec<String> = Vec::new();
-            while let Ok(line) = rx.try_recv() {
-                got.push(line.to_string());
-            }
+        for (i, outbox) in &outboxes {
+            let got: Vec<String> = match outbox.take(usize::MAX).now_or_never() {
+                Some(Taken::Lines(lines)) => lines.iter().map(|l| l.to_string()).collect(),
+                Some(Taken::Slow) => panic!("member {i} is slow"),
+                None => Vec::new(),
+            };
             if *i == MEMBERS {
                 assert!(got.is_empty(), "the outsider got {got:?}");
                 continue;
