@@ -753,3 +753,129 @@ async fn a_flood_of_messages_is_refused_past_the_rate_with_the_message_named_the
     alice.send("MSG:bob:late:now it fits").await;
     alice.until("ACK:late:").await;
 }
+
+/// Several members pipelining messages at once, each writing all of its messages before reading
+/// anything (so the server has many of them in flight and writes them in batches): every message is
+/// acknowledged exactly once, in the order sent, with ids that grow in that order; an empty message in
+/// the middle of a stream is refused alone and in its place; every member receives every other
+/// member's messages exactly once and in order; and the group's history holds each message once.
+#[tokio::test]
+async fn pipelined_messages_from_many_senders_are_each_acked_stored_and_delivered_once() {
+    const SENDERS: usize = 6;
+    const EACH: usize = 50;
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.rate = 0).await;
+    let mut owner = server.user("owner").await;
+    owner.send("GROUP_CREATE:busy").await;
+    let gid = owner
+        .until("GROUP_INFO:")
+        .await
+        .split(':')
+        .nth(1)
+        .unwrap()
+        .to_owned();
+    let mut senders = Vec::new();
+    for i in 0..SENDERS {
+        let mut p = server.user(&format!("s{i}")).await;
+        p.send(&format!("GROUP_JOIN:{gid}")).await;
+        p.until("GROUP_INFO:").await;
+        senders.push(p);
+    }
+    // `from` and `client_id` of a pushed `GROUP:` line.
+    fn pushed(line: &str) -> Option<(String, String)> {
+        let f: Vec<&str> = line.splitn(7, ':').collect();
+        (f[0] == "GROUP").then(|| (f[3].to_owned(), f[5].to_owned()))
+    }
+
+    let tasks: Vec<_> = senders
+        .into_iter()
+        .enumerate()
+        .map(|(i, mut p)| {
+            let gid = gid.clone();
+            tokio::spawn(async move {
+                let mut burst = String::new();
+                for k in 0..EACH {
+                    if k == EACH / 2 {
+                        burst.push_str(&format!("GROUP:{gid}:bad{i}: \n"));
+                    }
+                    burst.push_str(&format!("GROUP:{gid}:m{i}-{k}:message {k} from s{i}\n"));
+                }
+                p.send_raw(burst.as_bytes()).await;
+                // Own replies in order; others' messages by sender.
+                let mut replies = Vec::new();
+                let mut got: Vec<(String, String)> = Vec::new();
+                while replies.len() < EACH + 1 || got.len() < (SENDERS - 1) * EACH {
+                    let line = p.recv().await;
+                    if line.starts_with("ACK:") || line.starts_with("ERROR:") {
+                        replies.push(line);
+                    } else if let Some(m) = pushed(&line) {
+                        got.push(m);
+                    }
+                }
+                (i, replies, got)
+            })
+        })
+        .collect();
+
+    let in_order = |got: &[(String, String)], from: usize| -> Vec<String> {
+        got.iter()
+            .filter(|(f, _)| *f == format!("s{from}"))
+            .map(|(_, c)| c.clone())
+            .collect()
+    };
+    let expected =
+        |from: usize| -> Vec<String> { (0..EACH).map(|k| format!("m{from}-{k}")).collect() };
+    for task in tasks {
+        let (i, replies, got) = task.await.unwrap();
+        let mut last_id = 0u64;
+        let mut acked = Vec::new();
+        for (n, reply) in replies.iter().enumerate() {
+            if n == EACH / 2 {
+                assert!(
+                    reply.starts_with("ERROR:bad_request:") && reply.ends_with(&format!(":bad{i}")),
+                    "s{i}: {reply}"
+                );
+                continue;
+            }
+            let f: Vec<&str> = reply.split(':').collect();
+            assert_eq!(f[0], "ACK", "s{i}: {reply}");
+            let id: u64 = f[2].parse().unwrap();
+            assert!(
+                id > last_id,
+                "s{i}: ids grow in the order sent: {replies:?}"
+            );
+            last_id = id;
+            acked.push(f[1].to_owned());
+        }
+        assert_eq!(acked, expected(i), "s{i}'s acks");
+        assert_eq!(got.len(), (SENDERS - 1) * EACH, "s{i} got {got:?}");
+        for j in (0..SENDERS).filter(|j| *j != i) {
+            assert_eq!(in_order(&got, j), expected(j), "s{i} from s{j}");
+        }
+        assert!(
+            in_order(&got, i).is_empty(),
+            "s{i} got its own messages pushed"
+        );
+    }
+    let mut got = Vec::new();
+    while got.len() < SENDERS * EACH {
+        if let Some(m) = pushed(&owner.recv().await) {
+            got.push(m);
+        }
+    }
+    for j in 0..SENDERS {
+        assert_eq!(in_order(&got, j), expected(j), "owner from s{j}");
+    }
+    assert_eq!(owner.drain(QUIET).await, Vec::<String>::new());
+
+    owner.send("SYNC:0:500").await;
+    let synced: Vec<(String, String)> = owner
+        .collect_until("SYNC_END:")
+        .await
+        .iter()
+        .filter_map(|l| pushed(l))
+        .collect();
+    assert_eq!(synced.len(), SENDERS * EACH);
+    for j in 0..SENDERS {
+        assert_eq!(in_order(&synced, j), expected(j), "stored from s{j}");
+    }
+}
