@@ -7,7 +7,8 @@
 #   files      bench/files.sh: file relay against a plain loopback copy
 #   criterion  cargo bench for the protocol codec and the client's history store (takes minutes)
 # Environment: RUNS (repetitions, default 3), SERVER_CPU / BENCH_CPU (default 0 / 1), FILES_MB (512),
-# MESSAGES (per sender in the fan-out, default 20000), CONNECTIONS (idle/login/restart, default 10000).
+# MESSAGES (per sender in the fan-out, default 20000), CONNECTIONS (idle/login/restart, default 10000),
+# SCENARIOS (chat scenarios to run, default all: "fanout rate direct idle login restart").
 #
 # Loopback only. The server under test (ququ-server or redis-server, started by ququ-bench on a free port
 # with a temporary data dir) runs pinned to SERVER_CPU and the load generator to BENCH_CPU.
@@ -20,6 +21,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 MESSAGES=${MESSAGES:-20000}
 CONNECTIONS=${CONNECTIONS:-10000}
+SCENARIOS=${SCENARIOS:-fanout rate direct idle login restart}
 TARGET=${CARGO_TARGET_DIR:-target}
 
 # 10,000 connections on each side, and each side's files: raise the soft limit as far as allowed.
@@ -34,6 +36,7 @@ fi
 command -v taskset >/dev/null || { apt-get update -qq && apt-get install -y -qq util-linux >/dev/null; }
 
 has() { [[ " ${sections[*]} " == *" $1 "* ]]; }
+want() { [[ " $SCENARIOS " == *" $1 "* ]]; }
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 
@@ -46,24 +49,36 @@ if has chat; then
   for run in $(seq "$RUNS"); do
     echo "# run $run of $RUNS" >&2
     # Ququ and Redis alternate, so both see the same machine.
-    for sys in ququ redis; do
-      bench --system "$sys" fanout --members 100 --senders 4 --messages "$MESSAGES" --window 16
-    done
-    for sys in ququ redis; do
-      bench --system "$sys" fanout --members 100 --senders 4 --messages 5000 --rate 500
-    done
-    for sys in ququ redis; do
-      bench --system "$sys" direct --pairs 50 --messages 2000 --window 16
-    done
-    for sys in ququ redis; do
-      bench --system "$sys" idle --connections "$CONNECTIONS"
-    done
-    for sys in ququ redis; do
-      bench --system "$sys" login --password 200 --tokens "$CONNECTIONS"
-    done
-    for sys in ququ redis; do
-      bench --system "$sys" restart --connections "$CONNECTIONS"
-    done
+    if want fanout; then
+      for sys in ququ redis; do
+        bench --system "$sys" fanout --members 100 --senders 4 --messages "$MESSAGES" --window 16
+      done
+    fi
+    if want rate; then
+      for sys in ququ redis; do
+        bench --system "$sys" fanout --members 100 --senders 4 --messages 5000 --rate 500
+      done
+    fi
+    if want direct; then
+      for sys in ququ redis; do
+        bench --system "$sys" direct --pairs 50 --messages 2000 --window 16
+      done
+    fi
+    if want idle; then
+      for sys in ququ redis; do
+        bench --system "$sys" idle --connections "$CONNECTIONS"
+      done
+    fi
+    if want login; then
+      for sys in ququ redis; do
+        bench --system "$sys" login --password 200 --tokens "$CONNECTIONS"
+      done
+    fi
+    if want restart; then
+      for sys in ququ redis; do
+        bench --system "$sys" restart --connections "$CONNECTIONS"
+      done
+    fi
   done
 fi
 
