@@ -6,11 +6,14 @@ use rusqlite::Connection;
 
 use super::StorageError;
 
-/// One schema step: SQL, then optionally Rust that fills what SQL alone cannot (in the same transaction).
+/// Rust that fills what a migration's SQL alone cannot, in the same transaction.
+pub(super) type Fill = fn(&Connection) -> Result<(), StorageError>;
+
+/// One schema step: SQL, then optionally a [`Fill`].
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Migration {
     pub sql: &'static str,
-    pub fill: Option<fn(&Connection) -> Result<(), StorageError>>,
+    pub fill: Option<Fill>,
 }
 
 const fn sql(sql: &'static str) -> Migration {

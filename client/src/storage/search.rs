@@ -5,14 +5,16 @@
 //! - `messages_grams`, every character and every pair of adjacent characters as one token, for shorter
 //!   terms (a two-character Chinese word, a single character, "hi").
 //!
-//! Each index gives the local ids of its matches in descending order (`messages_grams` stores them negated,
-//! so that is its cheap, ascending direction), and a query that needs both intersects the two lists by
-//! leapfrogging: each list seeks to the other's current id, with the limit inside the query. Ids grow with
-//! arrival, so the walk meets the newest messages first; "newest" is by time, though, and times need not
-//! follow ids (a history page brings old messages late), so the walk keeps the best `limit` by
-//! `(time, id)` and stops only once `message_time_bounds` says no message with a smaller id is newer than
-//! the oldest of them. For the usual history (ids in time order) that is within one block of 256 ids past
-//! the last result, so the cost follows the number of results, not the number of matches.
+//! Each index gives the local ids of its matches in descending order, a batch at a time, with the bound and
+//! the limit inside the index query (`messages_grams` stores the ids negated, so that is its cheap,
+//! ascending direction). A query with terms of both kinds walks the trigram matches and checks the short
+//! terms in each candidate's text; after a run of misses the character index says where the next message
+//! with them is, and the walk jumps there. Ids grow with arrival, so the walk meets the newest messages
+//! first; "newest" is by time, though, and times need not follow ids (a history page brings old messages
+//! late), so the walk keeps the best `limit` by `(time, id)` and stops only once `message_time_bounds` says
+//! no message with a smaller id is newer than the oldest of them. For the usual history (ids in time order)
+//! that is within one block of 256 ids past the last result, so the cost follows the number of results,
+//! not the number of matches.
 
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
@@ -101,7 +103,9 @@ pub(super) fn fill_grams(conn: &Connection) -> Result<(), StorageError> {
         "INSERT INTO messages_grams (messages_grams) VALUES ('delete-all')",
         [],
     )?;
-    let mut select = conn.prepare("SELECT id, text FROM messages")?;
+    // Newest first, so the negated rowids ascend: FTS5 starts a new segment whenever a rowid is smaller
+    // than the one before, which in id order would be every message.
+    let mut select = conn.prepare("SELECT id, text FROM messages ORDER BY id DESC")?;
     let mut insert = conn.prepare("INSERT INTO messages_grams (rowid, grams) VALUES (-?1, ?2)")?;
     let mut rows = select.query([])?;
     while let Some(row) = rows.next()? {
