@@ -26,7 +26,7 @@ use tokio::task::JoinHandle;
 
 use ququ_protocol::Millis;
 
-use super::hub::{Hub, SessionId};
+use super::hub::{Hub, Line, SessionId};
 use super::messages::to_wire;
 use crate::storage::{Body, GroupId, NewMessage, Store, StoreError, Target, UserId};
 
@@ -170,12 +170,21 @@ async fn run(
         counts.batches.fetch_add(1, Ordering::Relaxed);
         counts.messages.fetch_add(n as u64, Ordering::Relaxed);
         let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
-        let (store, hub) = (store.clone(), hub.clone());
+        let store = store.clone();
         // A panic in the store drops the batch's reply channels: those senders get an internal error and
         // the writer carries on with the next batch.
-        let write = move || write_batch(store.as_ref(), &hub, batch);
-        if let Err(e) = tokio::task::spawn_blocking(write).await {
-            tracing::error!(error = %e, "message batch failed");
+        match tokio::task::spawn_blocking(move || write_batch(store.as_ref(), batch)).await {
+            // Pushed from here rather than from the blocking thread: waking the recipients' sessions
+            // from the runtime's own thread is cheaper than from outside it.
+            Ok(done) => {
+                for (stored, reply) in done {
+                    if let Some(push) = stored.push {
+                        push.deliver(&hub);
+                    }
+                    let _ = reply.send(Ok(stored.written));
+                }
+            }
+            Err(e) => tracing::error!(error = %e, "message batch failed"),
         }
     }
     tracing::debug!(
@@ -193,9 +202,41 @@ enum Audience {
     Group(Arc<[UserId]>),
 }
 
-/// Checks every draft, stores those that pass in one call, answers each sender and pushes each new
-/// message.
-fn write_batch(store: &dyn Store, hub: &Hub, jobs: Vec<Job>) {
+/// A committed message: the sender's answer and, unless it was a resend, the line to push.
+struct Committed {
+    written: Written,
+    push: Option<Push>,
+}
+
+/// A new message's line (encoded once, shared by every recipient) and who gets it.
+struct Push {
+    line: Line,
+    audience: Audience,
+    sender: UserId,
+    session: SessionId,
+}
+
+impl Push {
+    fn deliver(self, hub: &Hub) {
+        match self.audience {
+            Audience::User(them) => {
+                hub.send(them, &self.line, None);
+                if them != self.sender {
+                    hub.send(self.sender, &self.line, Some(self.session));
+                }
+            }
+            Audience::Group(members) => {
+                hub.send_many(members.iter().copied(), &self.line, Some(self.session))
+            }
+        }
+    }
+}
+
+type Reply = oneshot::Sender<Result<Written, StoreError>>;
+
+/// Checks every draft and stores those that pass in one call. Refusals and failures are answered here;
+/// the committed messages come back to be pushed and then answered, in order.
+fn write_batch(store: &dyn Store, jobs: Vec<Job>) -> Vec<(Committed, Reply)> {
     // Each group's members once per batch, sorted: the membership check and the fan-out list.
     let mut groups: HashMap<GroupId, Arc<[UserId]>> = HashMap::new();
     let mut batch = Vec::with_capacity(jobs.len());
@@ -216,10 +257,11 @@ fn write_batch(store: &dyn Store, hub: &Hub, jobs: Vec<Job>) {
         }
     }
     if batch.is_empty() {
-        return;
+        return Vec::new();
     }
     let results = store.store_messages(&batch);
     debug_assert_eq!(results.len(), batch.len());
+    let mut done = Vec::with_capacity(results.len());
     for ((reply, audience, sender, session), result) in waiting.into_iter().zip(results) {
         let stored = match result {
             Ok(stored) => stored,
@@ -232,24 +274,17 @@ fn write_batch(store: &dyn Store, hub: &Hub, jobs: Vec<Job>) {
             id: stored.message.id,
             time: stored.message.time,
         };
-        // Pushed before the sender hears of it, as one encoded line shared by every recipient: once a
-        // sender has its `ACK:`, the message is in every online recipient's outbox.
-        if !stored.duplicate {
-            let line = super::line(&to_wire(stored.message));
-            match audience {
-                Audience::User(them) => {
-                    hub.send(them, &line, None);
-                    if them != sender {
-                        hub.send(sender, &line, Some(session));
-                    }
-                }
-                Audience::Group(members) => {
-                    hub.send_many(members.iter().copied(), &line, Some(session))
-                }
-            }
-        }
-        let _ = reply.send(Ok(written));
+        // Pushed before the sender hears of it: once a sender has its `ACK:`, the message is in every
+        // online recipient's outbox.
+        let push = (!stored.duplicate).then(|| Push {
+            line: super::line(&to_wire(stored.message)),
+            audience,
+            sender,
+            session,
+        });
+        done.push((Committed { written, push }, reply));
     }
+    done
 }
 
 /// The message to store and its audience, or why it is refused.
