@@ -178,6 +178,14 @@ async fn a_pasted_burst_beyond_the_servers_rate_all_arrives_in_order_none_failed
         }
     }
     assert_eq!(got, sent, "every line once, in the order typed");
+    // The server pushes a message before it answers its sender, so bob can have every line while the
+    // answer to alice's last one is still on its way. Answers come in order: once the last line is
+    // settled, all are.
+    alice
+        .wait("the answer to the last line", |e| {
+            matches!(e, Event::MessageState(m) if m.text == "line 49" && m.state != MessageState::Pending)
+        })
+        .await;
     let mine = alice
         .handle
         .store()
