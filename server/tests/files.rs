@@ -339,8 +339,7 @@ async fn a_group_file_reaches_members_only() {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = server.friends("alice", "bob").await;
     let mut carol = server.user("carol").await;
-    alice.send("GROUP_CREATE:team").await;
-    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    let gid = alice.create_group("team").await;
     alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
     bob.until("GROUP_INFO:").await;
     let data = content(50_000, 9);

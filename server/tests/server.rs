@@ -425,8 +425,7 @@ async fn an_offline_member_catches_up_on_group_messages() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;
     let mut bob = server.user("bob").await;
-    alice.send("GROUP_CREATE:team").await;
-    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    let gid = alice.create_group("team").await;
     alice
         .send(&format!("GROUP:{gid}:before:sent before bob joined"))
         .await;
@@ -461,8 +460,7 @@ async fn a_client_that_stops_reading_is_cut_off_and_others_keep_receiving() {
     sleepy.send("RESIGER:sleepy:password").await;
     sleepy.expect("RESIGER:true:sleepy").await;
     sleepy.login("sleepy").await;
-    alice.send("GROUP_CREATE:busy").await;
-    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    let gid = alice.create_group("busy").await;
     alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
     alice.until("MEMBER:").await;
     bob.until("GROUP_INFO:").await;
@@ -634,8 +632,7 @@ async fn strangers_are_refused_for_every_verb_that_names_someone_else() {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = server.friends("alice", "bob").await;
     let mut mallory = server.user("mallory").await;
-    alice.send("GROUP_CREATE:private").await;
-    let gid = alice.recv().await.split(':').nth(1).unwrap().to_owned();
+    let gid = alice.create_group("private").await;
     alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
     bob.until("GROUP_INFO:").await;
     let sha = "b".repeat(64);
@@ -724,14 +721,7 @@ async fn a_flood_of_messages_is_refused_past_the_rate_with_the_message_named_the
             && refused.ends_with(" ms:late"),
         "{refused}"
     );
-    alice.send("GROUP_CREATE:g").await;
-    let gid = alice
-        .until("GROUP_INFO:")
-        .await
-        .split(':')
-        .nth(1)
-        .unwrap()
-        .to_owned();
+    let gid = alice.create_group("g").await;
     alice.send(&format!("GROUP:{gid}:g1:hello group")).await;
     let refused = alice.until("ERROR:").await;
     assert!(
@@ -765,14 +755,7 @@ async fn pipelined_messages_from_many_senders_are_each_acked_stored_and_delivere
     const EACH: usize = 50;
     let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.rate = 0).await;
     let mut owner = server.user("owner").await;
-    owner.send("GROUP_CREATE:busy").await;
-    let gid = owner
-        .until("GROUP_INFO:")
-        .await
-        .split(':')
-        .nth(1)
-        .unwrap()
-        .to_owned();
+    let gid = owner.create_group("busy").await;
     let mut senders = Vec::new();
     for i in 0..SENDERS {
         let mut p = server.user(&format!("s{i}")).await;

@@ -150,9 +150,7 @@ async fn a_file_offer_reusing_a_messages_client_id_does_not_leak_or_repeat_that_
     let server = TestServer::start().await;
     let (mut alice, mut bob) = server.friends("alice", "bob").await;
     let mut carol = server.user("carol").await;
-    alice.send("GROUP_CREATE:team").await;
-    let info = alice.until("GROUP_INFO:").await;
-    let group: u64 = info.split(':').nth(1).unwrap().parse().unwrap();
+    let group: u64 = alice.create_group("team").await.parse().unwrap();
     alice.send("ADD_FRIEND:carol").await;
     alice.until("REQUEST_SENT:carol").await;
     carol.until("FRIEND_REQUEST:alice:").await;

@@ -154,6 +154,13 @@ impl Peer {
         }
     }
 
+    /// Creates a group named `name` and returns its id (from the `GROUP_INFO:` answer).
+    pub async fn create_group(&mut self, name: &str) -> String {
+        self.send(&format!("GROUP_CREATE:{name}")).await;
+        let info = self.until("GROUP_INFO:").await;
+        info.split(':').nth(1).unwrap().to_owned()
+    }
+
     /// Lines up to and including the first that starts with `end`.
     pub async fn collect_until(&mut self, end: &str) -> Vec<String> {
         let mut out = Vec::new();
