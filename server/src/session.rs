@@ -18,8 +18,8 @@ use tokio_util::sync::CancellationToken;
 
 use ququ_protocol::{ClientMessage, CodecError, ErrorCode, LineCodec, ServerMessage};
 
-use crate::service::hub::{Outbox, Taken};
-use crate::service::{Line, Pending, Services, SessionCtx, SessionId, SessionLink, now_millis};
+use crate::service::hub::{Outbox, Piece, Taken};
+use crate::service::{Pending, Services, SessionCtx, SessionId, SessionLink, now_millis};
 use crate::storage::ConnectionRecord;
 
 /// A connection's reading half: a TCP socket's, or a TLS stream's.
@@ -88,20 +88,21 @@ impl LineWriter {
         }
     }
 
-    /// Writes queued lines (each already ending in `\n`) as one vectored write: no copy of any line,
-    /// one system call for the whole batch unless the socket's buffer fills.
-    async fn send_lines(&mut self, lines: &[Line]) -> Result<(), SessionError> {
-        if let [line] = lines {
-            return self.send(line.as_bytes()).await;
+    /// Writes queued pieces (whole lines) as one vectored write: no copy of any line, one system call
+    /// for the whole batch unless the socket's buffer fills.
+    async fn send_lines(&mut self, pieces: &[Piece]) -> Result<(), SessionError> {
+        if let [piece] = pieces {
+            return self.send(&piece.bytes).await;
         }
         if !self.inner.is_write_vectored() {
-            return self.send(&lines.concat().into_bytes()).await;
+            let all: Vec<&[u8]> = pieces.iter().map(|p| &p.bytes[..]).collect();
+            return self.send(&all.concat()).await;
         }
         let timeout = self.timeout;
         let inner = &mut self.inner;
         let work = async move {
             let mut slices: Vec<IoSlice<'_>> =
-                lines.iter().map(|l| IoSlice::new(l.as_bytes())).collect();
+                pieces.iter().map(|p| IoSlice::new(&p.bytes)).collect();
             let mut bufs = &mut slices[..];
             while !bufs.is_empty() {
                 let n = inner.write_vectored(bufs).await?;

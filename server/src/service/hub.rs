@@ -1,12 +1,15 @@
 //! Who is online, and the outboxes of their sessions.
 //!
-//! The hub carries lines that the service has already formatted, as `Arc<str>`, so a group message is
-//! encoded once however many members receive it. It never blocks: a session whose outbox is full is
-//! told it is a slow reader (and closes) instead of letting the sender wait or the server's memory grow.
+//! The hub carries lines that the service has already formatted, as shared [`Bytes`], so a group message
+//! is encoded once however many members receive it — and a batch's messages to one group are one
+//! [`Bundle`]: one buffer, queued to each member as one piece and written in one go. It never blocks: a
+//! session whose outbox is full is told it is a slow reader (and closes) instead of letting the sender
+//! wait or the server's memory grow.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex};
 
+use bytes::Bytes;
 use tokio::sync::Notify;
 
 use crate::storage::UserId;
@@ -15,13 +18,109 @@ use crate::storage::UserId;
 pub type SessionId = u64;
 
 /// A line ready for the wire, ending in its `\n`, shared by every recipient.
-pub type Line = Arc<str>;
+pub type Line = Bytes;
 
 /// What the hub holds for one logged-in session.
 #[derive(Debug, Clone)]
 pub struct SessionLink {
     pub id: SessionId,
     pub outbox: Arc<Outbox>,
+}
+
+/// Whole lines, each ending in `\n`, queued for one session: one line, or a run of a bundle's.
+#[derive(Debug, Clone)]
+pub struct Piece {
+    pub bytes: Bytes,
+    /// How many lines `bytes` holds, for the outbox's bound.
+    lines: usize,
+}
+
+/// Several lines for the same recipients in one buffer, each with the session it came from, which does
+/// not get it back: a batch's messages to one group.
+#[derive(Debug, Default)]
+pub struct Bundle {
+    bytes: Vec<u8>,
+    /// Each line's end in `bytes`, and its sending session.
+    lines: Vec<(usize, Option<SessionId>)>,
+}
+
+impl Bundle {
+    /// Appends a line (without its `\n`, which this adds) from session `from`.
+    pub fn push(&mut self, line: &str, from: Option<SessionId>) {
+        self.bytes.extend_from_slice(line.as_bytes());
+        self.bytes.push(b'\n');
+        self.lines.push((self.bytes.len(), from));
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.lines.is_empty()
+    }
+
+    fn freeze(self) -> Frozen {
+        Frozen {
+            bytes: Bytes::from(self.bytes),
+            lines: self.lines,
+        }
+    }
+}
+
+/// A bundle being delivered: its buffer is shared from here on.
+struct Frozen {
+    bytes: Bytes,
+    lines: Vec<(usize, Option<SessionId>)>,
+}
+
+impl Frozen {
+    /// What session `me` gets, into `out`: the whole buffer, or, if some lines came from `me`, the runs
+    /// between them.
+    fn pieces_for(&self, me: SessionId, out: &mut Vec<Piece>) {
+        if !self.lines.iter().any(|&(_, from)| from == Some(me)) {
+            out.push(Piece {
+                bytes: self.bytes.clone(),
+                lines: self.lines.len(),
+            });
+            return;
+        }
+        let (mut start, mut end, mut lines) = (0, 0, 0);
+        for &(line_end, from) in &self.lines {
+            if from == Some(me) {
+                if lines > 0 {
+                    out.push(Piece {
+                        bytes: self.bytes.slice(start..end),
+                        lines,
+                    });
+                }
+                start = line_end;
+                lines = 0;
+            } else {
+                lines += 1;
+            }
+            end = line_end;
+        }
+        if lines > 0 {
+            out.push(Piece {
+                bytes: self.bytes.slice(start..end),
+                lines,
+            });
+        }
+    }
+}
+
+/// Outboxes given lines and not yet woken: see [`Hub::queue`]. Dropping it wakes them.
+#[derive(Debug, Default)]
+pub struct Wakes(Vec<Arc<Outbox>>);
+
+impl Wakes {
+    /// Wakes every session that has been given lines (as dropping does; this says so at the call).
+    pub fn wake(self) {}
+}
+
+impl Drop for Wakes {
+    fn drop(&mut self) {
+        for outbox in self.0.drain(..) {
+            outbox.ready.notify_one();
+        }
+    }
 }
 
 /// A session's bounded queue of lines from others, and its slow-reader flag.
@@ -37,7 +136,10 @@ pub struct Outbox {
 
 #[derive(Debug)]
 struct Queue {
-    lines: VecDeque<Line>,
+    pieces: VecDeque<Piece>,
+    /// Lines in `pieces`.
+    lines: usize,
+    /// Most lines queued at once.
     capacity: usize,
     /// The queue overflowed: the session is to close with `BYE:slow_reader`.
     slow: bool,
@@ -48,30 +150,32 @@ struct Queue {
 /// What a session takes from its outbox.
 #[derive(Debug)]
 pub enum Taken {
-    Lines(VecDeque<Line>),
+    Lines(VecDeque<Piece>),
     /// The outbox overflowed: the client is not reading fast enough.
     Slow,
 }
 
-/// What became of a line offered to an outbox.
+/// What became of lines offered to an outbox.
 #[derive(Debug, PartialEq, Eq)]
 enum Offer {
-    Queued,
+    /// Queued; `wake` if the queue was empty, so the session may be waiting for them.
+    Queued { wake: bool },
     /// The outbox was full just now: the session has been told it is slow.
     NowSlow,
     /// Dropped: the session is slow or closed already.
     Dropped,
 }
 
-/// A buffer handed back after a write is kept for the next batch only up to this many lines, so an idle
-/// session does not keep a big one.
+/// A buffer handed back after a write is kept for the next batch only up to this many pieces, so an
+/// idle session does not keep a big one.
 const KEEP: usize = 64;
 
 impl Outbox {
     pub fn new(capacity: usize) -> Arc<Self> {
         Arc::new(Outbox {
             queue: Mutex::new(Queue {
-                lines: VecDeque::new(),
+                pieces: VecDeque::new(),
+                lines: 0,
                 capacity: capacity.max(1),
                 slow: false,
                 closed: false,
@@ -85,30 +189,33 @@ impl Outbox {
         self.queue.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Queues a line without waiting.
-    fn offer(&self, line: &Line) -> Offer {
+    /// Queues pieces without waiting and without waking the session (the caller does, after).
+    fn offer(&self, pieces: impl IntoIterator<Item = Piece>) -> Offer {
         let mut q = self.lock();
         if q.closed || q.slow {
             return Offer::Dropped;
         }
-        if q.lines.len() >= q.capacity {
-            q.slow = true;
-            drop(q);
-            self.ready.notify_one();
-            return Offer::NowSlow;
+        let was_empty = q.pieces.is_empty();
+        for piece in pieces {
+            if q.lines + piece.lines > q.capacity {
+                q.slow = true;
+                q.pieces = VecDeque::new();
+                q.lines = 0;
+                drop(q);
+                self.ready.notify_one();
+                return Offer::NowSlow;
+            }
+            q.lines += piece.lines;
+            q.pieces.push_back(piece);
         }
-        let was_empty = q.lines.is_empty();
-        q.lines.push_back(line.clone());
-        drop(q);
-        // A session that found the queue empty waits for this; one that did not will look again.
-        if was_empty {
-            self.ready.notify_one();
+        // A session that found the queue empty waits for a wake; one that did not will look again.
+        Offer::Queued {
+            wake: was_empty && !q.pieces.is_empty(),
         }
-        Offer::Queued
     }
 
-    /// Waits for lines and takes up to `max` of them, oldest first; or [`Taken::Slow`] once the outbox
-    /// has overflowed. Cancel-safe: nothing is taken until it returns.
+    /// Waits for lines and takes up to `max` pieces of them, oldest first; or [`Taken::Slow`] once the
+    /// outbox has overflowed. Cancel-safe: nothing is taken until it returns.
     pub async fn take(&self, max: usize) -> Taken {
         loop {
             {
@@ -116,11 +223,14 @@ impl Outbox {
                 if q.slow {
                     return Taken::Slow;
                 }
-                if !q.lines.is_empty() {
-                    let batch = if q.lines.len() <= max {
-                        std::mem::take(&mut q.lines)
+                if !q.pieces.is_empty() {
+                    let batch = if q.pieces.len() <= max {
+                        q.lines = 0;
+                        std::mem::take(&mut q.pieces)
                     } else {
-                        q.lines.drain(..max).collect()
+                        let batch: VecDeque<Piece> = q.pieces.drain(..max).collect();
+                        q.lines -= batch.iter().map(|p| p.lines).sum::<usize>();
+                        batch
                     };
                     return Taken::Lines(batch);
                 }
@@ -131,14 +241,14 @@ impl Outbox {
 
     /// Hands back a written batch's buffer for the next one (a small one only), so a busy session does
     /// not allocate a queue for every batch.
-    pub fn recycle(&self, mut batch: VecDeque<Line>) {
+    pub fn recycle(&self, mut batch: VecDeque<Piece>) {
         if batch.capacity() > KEEP {
             return;
         }
         batch.clear();
         let mut q = self.lock();
-        if q.lines.is_empty() && q.lines.capacity() == 0 {
-            q.lines = batch;
+        if q.pieces.is_empty() && q.pieces.capacity() == 0 {
+            q.pieces = batch;
         }
     }
 
@@ -146,7 +256,8 @@ impl Outbox {
     pub fn close(&self) {
         let mut q = self.lock();
         q.closed = true;
-        q.lines = VecDeque::new();
+        q.pieces = VecDeque::new();
+        q.lines = 0;
     }
 }
 
@@ -195,41 +306,79 @@ impl Hub {
         self.map().len()
     }
 
-    /// Queues `line` for every session of `user` except `except`.
+    /// Queues `line` for every session of `user` except `except`, and wakes them.
     pub fn send(&self, user: UserId, line: &Line, except: Option<SessionId>) {
-        let map = self.map();
-        if let Some(sessions) = map.get(&user) {
-            for s in sessions.iter().filter(|s| Some(s.id) != except) {
-                deliver(s, line);
-            }
-        }
+        let mut wakes = Wakes::default();
+        self.queue(user, line, except, &mut wakes);
+        wakes.wake();
     }
 
-    /// Queues `line` for every session of each user in `users` except `except`.
+    /// Queues `line` for every session of each user in `users` except `except`, and wakes them.
     pub fn send_many(
         &self,
         users: impl IntoIterator<Item = UserId>,
         line: &Line,
         except: Option<SessionId>,
     ) {
+        let mut wakes = Wakes::default();
         let map = self.map();
         for user in users {
             if let Some(sessions) = map.get(&user) {
                 for s in sessions.iter().filter(|s| Some(s.id) != except) {
-                    deliver(s, line);
+                    deliver(s, one(line), &mut wakes);
+                }
+            }
+        }
+        drop(map);
+        wakes.wake();
+    }
+
+    /// Queues `line` for every session of `user` except `except`; they are woken when `wakes` is.
+    pub fn queue(&self, user: UserId, line: &Line, except: Option<SessionId>, wakes: &mut Wakes) {
+        let map = self.map();
+        if let Some(sessions) = map.get(&user) {
+            for s in sessions.iter().filter(|s| Some(s.id) != except) {
+                deliver(s, one(line), wakes);
+            }
+        }
+    }
+
+    /// Queues a bundle for every session of each user in `users` — one piece each, less the lines a
+    /// session sent itself — in one pass over the registry; they are woken when `wakes` is.
+    pub fn queue_bundle(&self, users: &[UserId], bundle: Bundle, wakes: &mut Wakes) {
+        if bundle.is_empty() {
+            return;
+        }
+        let bundle = bundle.freeze();
+        let mut pieces = Vec::new();
+        let map = self.map();
+        for user in users {
+            if let Some(sessions) = map.get(user) {
+                for s in sessions {
+                    bundle.pieces_for(s.id, &mut pieces);
+                    deliver(s, pieces.drain(..), wakes);
                 }
             }
         }
     }
 }
 
-fn deliver(session: &SessionLink, line: &Line) {
-    // Logged once: every later line for the same session until it closes is dropped quietly.
-    if session.outbox.offer(line) == Offer::NowSlow {
-        tracing::warn!(
+fn one(line: &Line) -> [Piece; 1] {
+    [Piece {
+        bytes: line.clone(),
+        lines: 1,
+    }]
+}
+
+fn deliver(session: &SessionLink, pieces: impl IntoIterator<Item = Piece>, wakes: &mut Wakes) {
+    match session.outbox.offer(pieces) {
+        Offer::Queued { wake: true } => wakes.0.push(session.outbox.clone()),
+        Offer::Queued { wake: false } | Offer::Dropped => {}
+        // Logged once: every later line for the same session until it closes is dropped quietly.
+        Offer::NowSlow => tracing::warn!(
             session = session.id,
             "outbox full; disconnecting slow reader"
-        );
+        ),
     }
 }
 
@@ -248,8 +397,21 @@ mod tests {
         )
     }
 
+    /// The queued lines, one string per line, whatever pieces they are in.
     fn queued(outbox: &Outbox) -> Vec<String> {
-        outbox.lock().lines.iter().map(|l| l.to_string()).collect()
+        let q = outbox.lock();
+        let all: Vec<u8> = q.pieces.iter().flat_map(|p| p.bytes.to_vec()).collect();
+        let lines: Vec<String> = String::from_utf8(all)
+            .unwrap()
+            .split_inclusive('\n')
+            .map(str::to_string)
+            .collect();
+        assert_eq!(lines.len(), q.lines, "the line count matches the lines");
+        lines
+    }
+
+    fn line(s: &str) -> Line {
+        Bytes::copy_from_slice(s.as_bytes())
     }
 
     #[test]
@@ -271,7 +433,7 @@ mod tests {
         let (fast, fast_box) = link(2, 8);
         hub.attach(1, slow);
         hub.attach(2, fast);
-        let line: Line = Arc::from("MSG:x\n");
+        let line = line("MSG:x\n");
         hub.send_many([1, 2], &line, None);
         hub.send_many([1, 2], &line, None);
         assert!(slow_box.lock().slow);
@@ -279,17 +441,65 @@ mod tests {
         assert_eq!(queued(&fast_box), ["MSG:x\n", "MSG:x\n"]);
     }
 
+    /// A bundle reaches every member as one piece; the sessions that sent some of its lines get all the
+    /// others, in order, and not their own; the bound counts lines, not pieces.
+    #[test]
+    fn a_bundle_is_one_piece_for_each_member_less_their_own_lines() {
+        let hub = Hub::default();
+        let (alice, alice_box) = link(1, 16);
+        let (alice_phone, phone_box) = link(2, 16);
+        let (bob, bob_box) = link(3, 16);
+        let (carol, carol_box) = link(4, 4);
+        hub.attach(10, alice);
+        hub.attach(10, alice_phone);
+        hub.attach(20, bob);
+        hub.attach(30, carol);
+        let mut bundle = Bundle::default();
+        bundle.push("GROUP:1:a1", Some(1));
+        bundle.push("GROUP:1:b1", Some(3));
+        bundle.push("GROUP:1:a2", Some(1));
+        bundle.push("GROUP:1:b2", Some(3));
+        bundle.push("GROUP:1:b3", Some(3));
+        let mut wakes = Wakes::default();
+        hub.queue_bundle(&[10, 20, 30, 40], bundle, &mut wakes);
+        wakes.wake();
+
+        let all = [
+            "GROUP:1:a1\n",
+            "GROUP:1:b1\n",
+            "GROUP:1:a2\n",
+            "GROUP:1:b2\n",
+            "GROUP:1:b3\n",
+        ];
+        assert_eq!(
+            queued(&phone_box),
+            all,
+            "another session of the sender gets everything"
+        );
+        assert_eq!(phone_box.lock().pieces.len(), 1, "as one piece");
+        assert_eq!(
+            queued(&alice_box),
+            ["GROUP:1:b1\n", "GROUP:1:b2\n", "GROUP:1:b3\n"]
+        );
+        assert_eq!(queued(&bob_box), ["GROUP:1:a1\n", "GROUP:1:a2\n"]);
+        // Five lines do not fit in room for four.
+        assert!(carol_box.lock().slow);
+        assert!(queued(&carol_box).is_empty());
+    }
+
     #[tokio::test]
     async fn a_session_takes_what_was_queued_in_batches_then_learns_it_is_slow() {
         let (link, outbox) = link(1, 3);
-        let line = |s: &str| -> Line { Arc::from(s) };
-        assert_eq!(outbox.offer(&line("a")), Offer::Queued);
-        assert_eq!(outbox.offer(&line("b")), Offer::Queued);
-        assert_eq!(outbox.offer(&line("c")), Offer::Queued);
+        assert_eq!(outbox.offer(one(&line("a"))), Offer::Queued { wake: true });
+        assert_eq!(outbox.offer(one(&line("b"))), Offer::Queued { wake: false });
+        assert_eq!(outbox.offer(one(&line("c"))), Offer::Queued { wake: false });
         let Taken::Lines(first) = outbox.take(2).await else {
             panic!("lines expected")
         };
-        assert_eq!(first, [line("a"), line("b")]);
+        let text = |pieces: &VecDeque<Piece>| -> Vec<Bytes> {
+            pieces.iter().map(|p| p.bytes.clone()).collect()
+        };
+        assert_eq!(text(&first), [line("a"), line("b")]);
         // Waiting for a line that comes later.
         let waiter = tokio::spawn({
             let outbox = outbox.clone();
@@ -300,19 +510,22 @@ mod tests {
                 rest
             }
         });
-        assert_eq!(waiter.await.unwrap(), [line("c")]);
+        assert_eq!(text(&waiter.await.unwrap()), [line("c")]);
         let later = tokio::spawn({
             let outbox = outbox.clone();
             async move { outbox.take(10).await }
         });
         tokio::task::yield_now().await;
-        deliver(&link, &line("d"));
-        assert!(matches!(later.await.unwrap(), Taken::Lines(l) if l == [line("d")]));
+        // Queued, then woken when the wakes are.
+        let mut wakes = Wakes::default();
+        deliver(&link, one(&line("d")), &mut wakes);
+        wakes.wake();
+        assert!(matches!(later.await.unwrap(), Taken::Lines(l) if text(&l) == [line("d")]));
         for s in ["e", "f", "g"] {
-            assert_eq!(outbox.offer(&line(s)), Offer::Queued);
+            assert!(matches!(outbox.offer(one(&line(s))), Offer::Queued { .. }));
         }
-        assert_eq!(outbox.offer(&line("h")), Offer::NowSlow);
-        assert_eq!(outbox.offer(&line("i")), Offer::Dropped);
+        assert_eq!(outbox.offer(one(&line("h"))), Offer::NowSlow);
+        assert_eq!(outbox.offer(one(&line("i"))), Offer::Dropped);
         assert!(matches!(outbox.take(10).await, Taken::Slow));
         outbox.close();
         assert!(queued(&outbox).is_empty());

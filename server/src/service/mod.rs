@@ -386,7 +386,7 @@ fn me(ctx: &SessionCtx) -> Result<&Caller> {
 pub(crate) fn line(msg: &ServerMessage) -> Line {
     let mut text = msg.format();
     text.push('\n');
-    Arc::from(text)
+    Line::from(text)
 }
 
 pub(crate) fn now_millis() -> Millis {

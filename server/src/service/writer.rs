@@ -1,17 +1,22 @@
 //! The message writer: group commit for chat messages.
 //!
-//! Every private and group message goes through one task. It takes everything queued since its last
-//! write (`recv_many`) and handles the lot in one trip to the blocking pool: each message's checks (the
-//! recipient exists and is a friend, the sender is in the group), then one [`Store::store_messages`] for
-//! all that passed — one transaction, so the cost of a commit is shared by the batch — then the group's
-//! members, looked up once per group per batch. While one batch is being written the next one queues,
-//! so batches grow with the load and stay at one message when the server is quiet.
+//! Every private and group message goes through one task. Woken by a first message, it first lets every
+//! other ready task run (`yield_now`), so sessions with messages waiting in their sockets queue them
+//! too, then takes everything queued and handles the lot at once: each message's checks (the recipient
+//! exists and is a friend, the sender is in the group), then one [`Store::store_messages`] for all that
+//! passed — one transaction, so the cost of a commit is shared by the batch — then the group's members,
+//! looked up once per group per batch, all in one trip to the blocking pool. While one batch is being
+//! written the next one queues, so batches grow with the load and stay at one message when the server
+//! is quiet.
 //!
-//! Once the batch is committed, each new message is pushed to its recipients' outboxes (one encoded line
-//! shared by all of them) and then its sender is answered on its own channel: the durability rule of
-//! `messages.rs` holds message by message. The push is the writer's, not the sender's session's,
-//! so a sender that disconnects while its message is queued does not keep it from online recipients.
-//! A refused message is answered at once and takes no part in the batch; a message the store fails is
+//! Once the batch is committed, each new message is queued in its recipients' outboxes — a run of
+//! messages to the same group as one [`Bundle`], one buffer for all its members — then the senders are
+//! answered, and only then are the recipients' sessions woken. The durability rule of `messages.rs`
+//! holds message by message (a message is in every online recipient's outbox before its `ACK:` can
+//! go), and the senders' sessions run first: their next messages arrive while the recipients are being
+//! written to, and join the next batch. The push is the writer's, not the sender's session's, so a
+//! sender that disconnects while its message is queued does not keep it from online recipients. A
+//! refused message is answered at once and takes no part in the batch; a message the store fails is
 //! failed alone (the store falls back to one transaction per message).
 //!
 //! Queuing is synchronous (`submit`), so a session that pipelines several messages has them stored in
@@ -26,7 +31,7 @@ use tokio::task::JoinHandle;
 
 use ququ_protocol::Millis;
 
-use super::hub::{Hub, Line, SessionId};
+use super::hub::{Bundle, Hub, Line, SessionId, Wakes};
 use super::messages::to_wire;
 use crate::storage::{Body, GroupId, NewMessage, Store, StoreError, Target, UserId};
 
@@ -162,36 +167,92 @@ async fn run(
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
     loop {
-        let n = queue.recv_many(&mut jobs, MAX_BATCH).await;
-        if n == 0 {
+        if queue.recv_many(&mut jobs, MAX_BATCH).await == 0 {
             break;
         }
-        counts.queued.fetch_sub(n as u64, Ordering::Relaxed);
+        // Sessions that are ready to run may have more messages in their sockets: let them queue those
+        // first, so they share this commit instead of waiting for the next one. At low load nothing
+        // else is ready and this costs nothing.
+        tokio::task::yield_now().await;
+        while jobs.len() < MAX_BATCH {
+            match queue.try_recv() {
+                Ok(job) => jobs.push(job),
+                Err(_) => break,
+            }
+        }
+        let n = jobs.len() as u64;
+        counts.queued.fetch_sub(n, Ordering::Relaxed);
         counts.batches.fetch_add(1, Ordering::Relaxed);
-        counts.messages.fetch_add(n as u64, Ordering::Relaxed);
+        counts.messages.fetch_add(n, Ordering::Relaxed);
         let batch = std::mem::replace(&mut jobs, Vec::with_capacity(MAX_BATCH));
         let store = store.clone();
         // A panic in the store drops the batch's reply channels: those senders get an internal error and
         // the writer carries on with the next batch.
-        match tokio::task::spawn_blocking(move || write_batch(store.as_ref(), batch)).await {
-            // Pushed from here rather than from the blocking thread: waking the recipients' sessions
-            // from the runtime's own thread is cheaper than from outside it.
-            Ok(done) => {
-                for (stored, reply) in done {
-                    if let Some(push) = stored.push {
-                        push.deliver(&hub);
-                    }
-                    let _ = reply.send(Ok(stored.written));
+        let done =
+            match tokio::task::spawn_blocking(move || write_batch(store.as_ref(), batch)).await {
+                Ok(done) => done,
+                Err(e) => {
+                    tracing::error!(error = %e, "message batch failed");
+                    continue;
                 }
-            }
-            Err(e) => tracing::error!(error = %e, "message batch failed"),
-        }
+            };
+        // Delivered from here rather than from the blocking thread: waking the recipients' sessions
+        // from the runtime's own thread is cheaper than from outside it.
+        deliver(&hub, done);
     }
     tracing::debug!(
         batches = counts.batches.load(Ordering::Relaxed),
         messages = counts.messages.load(Ordering::Relaxed),
         "message writer stopped"
     );
+}
+
+/// Queues a committed batch's new messages, answers its senders, then wakes the recipients.
+fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) {
+    let mut wakes = Wakes::default();
+    // Consecutive messages to the same group (same member list) go out as one bundle; anything else
+    // in between ends it, so every recipient still gets the batch's messages in commit order.
+    let mut run: Option<(Arc<[UserId]>, Bundle)> = None;
+    let mut answers = Vec::with_capacity(done.len());
+    for (committed, reply) in done {
+        if let Some(push) = committed.push {
+            match push.audience {
+                Audience::Group(members) => match &mut run {
+                    Some((current, bundle)) if Arc::ptr_eq(current, &members) => {
+                        bundle.push(&push.text, Some(push.session))
+                    }
+                    _ => {
+                        if let Some((users, bundle)) = run.take() {
+                            hub.queue_bundle(&users, bundle, &mut wakes);
+                        }
+                        let mut bundle = Bundle::default();
+                        bundle.push(&push.text, Some(push.session));
+                        run = Some((members, bundle));
+                    }
+                },
+                Audience::User(them) => {
+                    if let Some((users, bundle)) = run.take() {
+                        hub.queue_bundle(&users, bundle, &mut wakes);
+                    }
+                    let mut text = push.text;
+                    text.push('\n');
+                    let line = Line::from(text);
+                    hub.queue(them, &line, None, &mut wakes);
+                    if them != push.sender {
+                        hub.queue(push.sender, &line, Some(push.session), &mut wakes);
+                    }
+                }
+            }
+        }
+        answers.push((reply, committed.written));
+    }
+    if let Some((users, bundle)) = run.take() {
+        hub.queue_bundle(&users, bundle, &mut wakes);
+    }
+    for (reply, written) in answers {
+        let _ = reply.send(Ok(written));
+    }
+    wakes.wake();
 }
 
 /// Who a stored message is pushed to.
@@ -208,28 +269,12 @@ struct Committed {
     push: Option<Push>,
 }
 
-/// A new message's line (encoded once, shared by every recipient) and who gets it.
+/// A new message's line (without its `\n`) and who gets it.
 struct Push {
-    line: Line,
+    text: String,
     audience: Audience,
     sender: UserId,
     session: SessionId,
-}
-
-impl Push {
-    fn deliver(self, hub: &Hub) {
-        match self.audience {
-            Audience::User(them) => {
-                hub.send(them, &self.line, None);
-                if them != self.sender {
-                    hub.send(self.sender, &self.line, Some(self.session));
-                }
-            }
-            Audience::Group(members) => {
-                hub.send_many(members.iter().copied(), &self.line, Some(self.session))
-            }
-        }
-    }
 }
 
 type Reply = oneshot::Sender<Result<Written, StoreError>>;
@@ -277,7 +322,7 @@ fn write_batch(store: &dyn Store, jobs: Vec<Job>) -> Vec<(Committed, Reply)> {
         // Pushed before the sender hears of it: once a sender has its `ACK:`, the message is in every
         // online recipient's outbox.
         let push = (!stored.duplicate).then(|| Push {
-            line: super::line(&to_wire(stored.message)),
+            text: to_wire(stored.message).format(),
             audience,
             sender,
             session,
@@ -512,7 +557,16 @@ mod tests {
         // Pushed once to every other member, never to the sender's own session or the outsider.
         for (i, outbox) in &outboxes {
             let got: Vec<String> = match outbox.take(usize::MAX).now_or_never() {
-                Some(Taken::Lines(lines)) => lines.iter().map(|l| l.to_string()).collect(),
+                Some(Taken::Lines(pieces)) => pieces
+                    .iter()
+                    .flat_map(|p| {
+                        String::from_utf8_lossy(&p.bytes)
+                            .into_owned()
+                            .lines()
+                            .map(str::to_string)
+                            .collect::<Vec<_>>()
+                    })
+                    .collect(),
                 Some(Taken::Slow) => panic!("member {i} is slow"),
                 None => Vec::new(),
             };
