@@ -114,13 +114,46 @@ CREATE INDEX files_sha ON files(sha256);
 CREATE INDEX files_expires ON files(status, expires);
 "#,
     r#"
--- Private messages only: a user's sync finds the private messages to and from them through these, and
--- group messages through `messages_conv` by the groups they are in. A group message, the common kind,
--- no longer updates two indexes it is never found by (they were most of the pages a commit wrote).
-DROP INDEX messages_target;
-DROP INDEX messages_sender;
+-- Two changes that make a commit write fewer pages.
+-- 1. A resend is found by (client_id, sender_id) instead of (sender_id, client_id): clients make ids that
+--    start with the time, so new entries go to the end of the index instead of the end of each sender's
+--    part of it (in a commit of 36 group messages from 4 senders: 11.5 pages written instead of 19.6).
+-- 2. `messages_target` and `messages_sender` hold private messages only: a user's sync finds the private
+--    messages to and from them through these, and group messages through `messages_conv` by the groups
+--    they are in, so a group message, the common kind, no longer updates two indexes it is never found by.
+-- SQLite cannot drop a table's UNIQUE constraint, so the table is rebuilt. Its AUTOINCREMENT counter is
+-- carried over, so ids keep growing past any deleted message (clients sync by "after the last id").
+CREATE TABLE messages_v3 (
+    id          INTEGER PRIMARY KEY AUTOINCREMENT,
+    sender_id   INTEGER NOT NULL,
+    kind        INTEGER NOT NULL,
+    target      INTEGER NOT NULL,
+    conv        INTEGER NOT NULL,
+    time        INTEGER NOT NULL,
+    client_id   TEXT NOT NULL,
+    text        TEXT,
+    file_id     INTEGER,
+    file_size   INTEGER,
+    file_sha256 TEXT,
+    file_name   TEXT
+);
+INSERT INTO messages_v3 (id, sender_id, kind, target, conv, time, client_id, text, file_id, file_size,
+                         file_sha256, file_name)
+    SELECT id, sender_id, kind, target, conv, time, client_id, text, file_id, file_size, file_sha256,
+           file_name
+    FROM messages ORDER BY id;
+INSERT INTO sqlite_sequence (name, seq)
+    SELECT 'messages_v3', seq FROM sqlite_sequence WHERE name = 'messages'
+    AND NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'messages_v3');
+UPDATE sqlite_sequence
+    SET seq = MAX(seq, COALESCE((SELECT seq FROM sqlite_sequence WHERE name = 'messages'), 0))
+    WHERE name = 'messages_v3';
+DROP TABLE messages;
+ALTER TABLE messages_v3 RENAME TO messages;
+CREATE INDEX messages_conv ON messages(kind, conv, id);
 CREATE INDEX messages_target ON messages(target, id) WHERE kind = 0;
 CREATE INDEX messages_sender ON messages(sender_id, id) WHERE kind = 0;
+CREATE UNIQUE INDEX messages_client ON messages(client_id, sender_id);
 "#,
 ];
 
@@ -1132,6 +1165,84 @@ impl Store for SqliteStore {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A database of schema 2 is upgraded in place: the messages table is rebuilt with the new indexes,
+    /// a sync finds every message it found before, ids keep growing past a deleted one, and a resend is
+    /// still recognised.
+    #[test]
+    fn a_schema_2_database_is_upgraded_and_syncs_as_before() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let conn = Connection::open(&path).unwrap();
+            for sql in &MIGRATIONS[..2] {
+                conn.execute_batch(sql).unwrap();
+            }
+            conn.execute_batch(
+                "PRAGMA user_version = 2;
+                 INSERT INTO users (id, account, nickname, password_hash, created)
+                     VALUES (1, 'alice', 'A', 'h', 1), (2, 'bob', 'B', 'h', 1);
+                 INSERT INTO chat_groups (id, name, owner_id, created) VALUES (7, 'g', 1, 1);
+                 INSERT INTO members VALUES (7, 1, 'owner', 0), (7, 2, 'member', 0);
+                 INSERT INTO messages (sender_id, kind, target, conv, time, client_id, text)
+                     VALUES (1, 0, 2, (1 << 32) | 2, 5, 'p1', 'to bob'),
+                            (2, 1, 7, 7, 6, 'g1', 'to the group'),
+                            (2, 0, 1, (1 << 32) | 2, 7, 'p2', 'to alice');
+                 INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, text)
+                     VALUES (10, 1, 1, 8, 8, 8, 'gone', 'in a dissolved group');
+                 DELETE FROM messages WHERE id = 10;",
+            )
+            .unwrap();
+        }
+        let s = SqliteStore::open(&path, Durability::Normal).unwrap();
+        let conn = s.lock().unwrap();
+        let version: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, MIGRATIONS.len() as i64);
+        let target: String = conn
+            .query_row(
+                "SELECT sql FROM sqlite_master WHERE name = 'messages_target'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert!(target.ends_with("WHERE kind = 0"), "{target}");
+        drop(conn);
+        let texts = |user, after| -> Vec<String> {
+            s.messages_after(user, after, 10)
+                .unwrap()
+                .into_iter()
+                .map(|m| match m.body {
+                    Body::Text(t) => t,
+                    Body::File(f) => f.name,
+                })
+                .collect()
+        };
+        assert_eq!(texts(1, 0), ["to bob", "to the group", "to alice"]);
+        assert_eq!(texts(2, 0), ["to bob", "to the group", "to alice"]);
+        assert_eq!(texts(2, 1), ["to the group", "to alice"]);
+        assert_eq!(texts(1, 2), ["to alice"]);
+        // Ids go on past the deleted message's, and a resend is still found.
+        let next = NewMessage {
+            sender: 1,
+            to: Target::User(2),
+            client_id: "p3".into(),
+            time: 9,
+            body: Body::Text("later".into()),
+        };
+        let stored = s.store_message(&next).unwrap();
+        assert_eq!(stored.message.id, 11);
+        assert!(!stored.duplicate);
+        let again = s
+            .store_message(&NewMessage {
+                client_id: "p1".into(),
+                ..next
+            })
+            .unwrap();
+        assert!(again.duplicate);
+        assert_eq!(again.message.id, 1);
+    }
 
     /// A login's sync reads from the cursor on through an index in every branch: none walks every
     /// message (the old query walked every group message for each login).
