@@ -71,9 +71,19 @@ pub struct Handle {
     account: Arc<str>,
 }
 
-/// A fresh client id: 128 random bits in hex, so a resend is recognisable and no two messages collide.
+/// A fresh client id, 32 hex digits: the time in milliseconds (48 bits), then 80 random bits, so a resend
+/// is recognisable and no two messages collide. Time first, because the server keeps a unique index on
+/// (sender, client id): ids that grow are appended to the end of the sender's part of it, where random
+/// ones would each land on a page of their own and make every commit write a page per message.
 pub fn new_client_id() -> String {
-    format!("{:032x}", rand::random::<u128>())
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64);
+    format!(
+        "{:012x}{:020x}",
+        now & 0xffff_ffff_ffff,
+        rand::random::<u128>() >> 48
+    )
 }
 
 impl Handle {

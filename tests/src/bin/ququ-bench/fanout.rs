@@ -159,7 +159,7 @@ fn ququ_line(line: &[u8], size: usize, me: &[u8], names: &[String], tally: &mut 
         let field =
             |k: usize| &head[colons[k - 1] + 1..colons.get(k).copied().unwrap_or(head.len())];
         let cid = &head[colons[4] + 1..];
-        if cid.first() != Some(&b'c') || parse_u64(&cid[1..]) != Some(seq) {
+        if cid.len() != 32 || seq_of_client_id(&cid[12..]) != Some(seq) {
             return None;
         }
         parse_u64(field(1))?;
@@ -327,6 +327,22 @@ async fn replies(
     }
 }
 
+/// A client id shaped like the real client's (`ququ_client::new_client_id`): 32 hex digits, the send
+/// time in milliseconds first. The last 20 are the sequence number instead of random bits, so a receiver
+/// can check them.
+fn client_id(now_ns: u64, seq: u64) -> String {
+    format!(
+        "{:012x}{:020x}",
+        (now_ns / 1_000_000) & 0xffff_ffff_ffff,
+        seq
+    )
+}
+
+/// The sequence number in the last 20 hex digits of a [`client_id`].
+fn seq_of_client_id(tail: &[u8]) -> Option<u64> {
+    u64::from_str_radix(std::str::from_utf8(tail).ok()?, 16).ok()
+}
+
 /// Sends `load.messages` messages, paced by the window, the in-flight bound and the rate.
 #[allow(clippy::too_many_arguments)]
 async fn send(
@@ -382,7 +398,7 @@ async fn send(
         for _ in 0..n {
             payload.clear();
             write_payload(&mut payload, index, seq, t, load.size);
-            let cid = format!("c{seq}");
+            let cid = client_id(t, seq);
             match system {
                 System::Ququ => {
                     out.extend_from_slice(&dest);
