@@ -83,6 +83,9 @@ pub enum Message {
     Launched(window::Id, Result<(), String>),
     /// Files dragged over a window, dropped on it or taken away.
     Drag(window::Id, window::Event),
+    /// Esc was pressed in a window: a chat or About window closes (as QQ's do), a chat's path prompt
+    /// is cancelled first; the login and main windows stay.
+    Escape(window::Id),
 }
 
 #[derive(Debug)]
@@ -205,6 +208,10 @@ impl App {
                     | window::Event::FileDropped(_)
                     | window::Event::FilesHoveredLeft),
                 ) => Some(Message::Drag(id, e)),
+                iced::Event::Keyboard(iced::keyboard::Event::KeyPressed {
+                    key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Escape),
+                    ..
+                }) => Some(Message::Escape(id)),
                 _ => None,
             }),
         ];
@@ -284,6 +291,14 @@ impl App {
             }
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
+            Message::Escape(id) => match self.windows.get_mut(&id) {
+                Some(Window::Chat(state)) if state.path_prompt.is_some() => {
+                    state.path_prompt = None;
+                    Task::none()
+                }
+                Some(Window::Chat(_) | Window::About(_)) => window::close(id),
+                _ => Task::none(),
+            },
             Message::Tick(now) => {
                 self.now = now;
                 Task::none()
@@ -785,7 +800,13 @@ impl App {
             min_size: Some(Size::new(420.0, 420.0)),
             ..window_settings()
         });
-        let state = chat::State::new(conv.clone());
+        let mut state = chat::State::new(conv.clone());
+        if let Some(draft) = self.session.as_mut().and_then(|s| s.drafts.remove(&conv)) {
+            state.input = iced::widget::text_editor::Content::with_text(&draft);
+            state.input.perform(iced::widget::text_editor::Action::Move(
+                iced::widget::text_editor::Motion::DocumentEnd,
+            ));
+        }
         let focus = state.focus_input();
         self.windows.insert(id, Window::Chat(state));
         self.mark_read(&conv);
@@ -917,6 +938,16 @@ impl App {
 
     fn on_closed(&mut self, id: window::Id) -> Task<Message> {
         let closed = self.windows.remove(&id);
+        // Text typed and not sent is kept for the next time this chat opens (Esc closes a window
+        // easily), as QQ keeps it.
+        if let (Some(Window::Chat(chat)), Some(session)) = (&closed, &mut self.session) {
+            let text = chat.input.text();
+            if text.trim().is_empty() {
+                session.drafts.remove(&chat.conv);
+            } else {
+                session.drafts.insert(chat.conv.clone(), text);
+            }
+        }
         // Closing the main window (or the login window before logging in) quits, as QQ does; a chat
         // window just closes.
         let quits = match closed {

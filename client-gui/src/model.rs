@@ -359,6 +359,8 @@ pub struct Session {
     pub transfers: HashMap<TransferId, Transfer>,
     /// Thumbnails of image files, keyed by this device's copy; made off the UI thread once each.
     pub thumbs: HashMap<PathBuf, iced::widget::image::Handle>,
+    /// What was typed in a chat window that was closed before sending, put back when it opens again.
+    pub drafts: HashMap<Conv, String>,
 }
 
 impl Session {

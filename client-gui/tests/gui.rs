@@ -423,6 +423,59 @@ fn two_apps_befriend_and_chat() {
         bob.app.session.as_ref().map(|s| s.unread(&alice_conv)),
         Some(0)
     );
+
+    // Esc: the friend list stays; in a chat window it first cancels the typed-path prompt, then closes
+    // the window, as in QQ.
+    bob.update(&rt, Message::Escape(bob_main));
+    assert_eq!(
+        bob.main_window(),
+        bob_main,
+        "Esc leaves the friend list open"
+    );
+    bob.update(
+        &rt,
+        Message::Chat(bob_chat, ququ::window::chat::Message::AskPath),
+    );
+    bob.update(&rt, Message::Escape(bob_chat));
+    let prompt = bob.app.windows.get(&bob_chat).map(|w| match w {
+        Window::Chat(c) => c.path_prompt.is_some(),
+        _ => unreachable!("a chat window"),
+    });
+    assert_eq!(
+        prompt,
+        Some(false),
+        "the first Esc cancels the prompt and keeps the window"
+    );
+    // Something typed and not sent survives the window closing.
+    bob.update(
+        &rt,
+        Message::Chat(
+            bob_chat,
+            ququ::window::chat::Message::Edit(iced::widget::text_editor::Action::Edit(
+                iced::widget::text_editor::Edit::Paste(std::sync::Arc::new("半句话".into())),
+            )),
+        ),
+    );
+    bob.update(&rt, Message::Escape(bob_chat));
+    assert!(
+        bob.chat_window(&alice_conv).is_none(),
+        "the second Esc closes the chat"
+    );
+    assert_eq!(bob.main_window(), bob_main);
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("alice").expect("alice's row");
+        ui.click("alice").expect("alice's row");
+    });
+    let reopened = bob.chat_window(&alice_conv).expect("the chat opens again");
+    let draft = bob.app.windows.get(&reopened).map(|w| match w {
+        Window::Chat(c) => c.input.text(),
+        _ => unreachable!("a chat window"),
+    });
+    assert_eq!(
+        draft.as_deref().map(str::trim_end),
+        Some("半句话"),
+        "the unsent text is back in the input"
+    );
 }
 
 #[test]

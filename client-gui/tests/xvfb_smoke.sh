@@ -3,7 +3,8 @@
 #
 # The first one finds nothing listening at its (local) server address, offers to host a server and does;
 # both register through their login windows, become friends, and one double-clicks the other and sends a
-# message that must show up (as an unread count in the title, then in the chat window) on the other side.
+# message that must show up (as an unread count in the title, then in the chat window) on the other side;
+# then Esc closes a chat window and reopening it brings back the unsent text.
 # Window titles are the observable: they carry the account and the unread count.
 #
 # Needs: Xvfb xdotool imagemagick (apt-get install xvfb xdotool imagemagick).
@@ -49,6 +50,14 @@ wait_title() {
     sleep 0.2
   done
   fail "no window titled /$1/"
+}
+# wait_gone REGEX: waits until no visible window's title matches, or fails after 20 s.
+wait_gone() {
+  for _ in $(seq 100); do
+    xdotool search --onlyvisible --name "$1" >/dev/null 2>&1 || return 0
+    sleep 0.2
+  done
+  fail "a window titled /$1/ is still open"
 }
 click() { xdotool mousemove --window "$1" "$2" "$3"; sleep 0.15; xdotool click 1; sleep 0.3; }
 double_click() { xdotool mousemove --window "$1" "$2" "$3"; sleep 0.15; xdotool click --repeat 2 --delay 80 1; sleep 0.5; }
@@ -122,6 +131,17 @@ xdotool windowmove "$D" 0 300
 sleep 1
 import -window root "$OUT/06-chatting.png"
 wait_title '^Ququ - bob$' # read: the unread count is gone
+
+# Esc closes Alice's chat window (her friend list stays), and what she had typed comes back with it.
+type_text "$C" "draft 草稿"
+key "$C" Escape
+wait_gone '^bob - Ququ$'
+wait_title '^Ququ - alice$'
+double_click "$A" 120 210
+wait_title '^bob - Ququ$'; C=$WID
+xdotool windowmove "$C" 760 0
+sleep 1
+import -window root "$OUT/07-draft-kept.png"
 
 echo "xvfb smoke: screenshots in $OUT"
 echo "1 passed, 0 failed"
