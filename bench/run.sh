@@ -3,12 +3,14 @@
 # then a summary table (medians, Ququ/Redis ratios).
 #
 # Usage: bench/run.sh [chat] [files] [criterion]     (no argument: chat and files)
-#   chat       ququ-bench fanout, fanout at a fixed rate, direct, idle, login, restart — Ququ and Redis
+#   chat       ququ-bench fanout (senders pipelining 16, then 256), fanout at a fixed rate, direct, idle,
+#              login, restart — Ququ and Redis
 #   files      bench/files.sh: file relay against a plain loopback copy
 #   criterion  cargo bench for the protocol codec and the client's history store (takes minutes)
 # Environment: RUNS (repetitions, default 3), SERVER_CPU / BENCH_CPU (default 0 / 1), FILES_MB (512),
 # MESSAGES (per sender in the fan-out, default 20000), CONNECTIONS (idle/login/restart, default 10000),
-# SCENARIOS (chat scenarios to run, default all: "fanout rate direct idle login restart").
+# SCENARIOS (chat scenarios to run, default all: "fanout deep rate direct idle login restart"; "deep" is
+# the fan-out with 256 unacknowledged messages per sender instead of 16).
 #
 # Loopback only. The server under test (ququ-server or redis-server, started by ququ-bench on a free port
 # with a temporary data dir) runs pinned to SERVER_CPU and the load generator to BENCH_CPU.
@@ -21,7 +23,7 @@ SERVER_CPU=${SERVER_CPU:-0}
 BENCH_CPU=${BENCH_CPU:-1}
 MESSAGES=${MESSAGES:-20000}
 CONNECTIONS=${CONNECTIONS:-10000}
-SCENARIOS=${SCENARIOS:-fanout rate direct idle login restart}
+SCENARIOS=${SCENARIOS:-fanout deep rate direct idle login restart}
 TARGET=${CARGO_TARGET_DIR:-target}
 
 # 10,000 connections on each side, and each side's files: raise the soft limit as far as allowed.
@@ -52,6 +54,11 @@ if has chat; then
     if want fanout; then
       for sys in ququ redis; do
         bench --system "$sys" fanout --members 100 --senders 4 --messages "$MESSAGES" --window 16
+      done
+    fi
+    if want deep; then
+      for sys in ququ redis; do
+        bench --system "$sys" fanout --members 100 --senders 4 --messages "$MESSAGES" --window 256
       done
     fi
     if want rate; then

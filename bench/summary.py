@@ -10,7 +10,9 @@ rows = [json.loads(l) for l in sys.stdin if l.startswith("{")]
 def key(r):
     s = r["scenario"]
     if s == "fanout":
-        return "fanout rate %s" % r["rate_per_sender"] if r.get("rate_per_sender") else "fanout max"
+        if r.get("rate_per_sender"):
+            return "fanout rate %s" % r["rate_per_sender"]
+        return "fanout max" if r.get("window", 16) <= 16 else "fanout max, window %s" % r["window"]
     if s == "login":
         return "login " + r["kind"]
     return s
@@ -19,6 +21,8 @@ def key(r):
 FIGURES = {
     "fanout max": [("deliveries_per_s", "deliveries/s"), ("lost", "lost"), ("duplicates", "dup"),
                    ("garbled", "garbled"), ("latency.p99_ms", "p99 ms")],
+    "fanout max, window 256": [("deliveries_per_s", "deliveries/s"), ("lost", "lost"), ("duplicates", "dup"),
+                               ("garbled", "garbled"), ("latency.p99_ms", "p99 ms")],
     "fanout rate 500": [("latency.p50_ms", "p50 ms"), ("latency.p99_ms", "p99 ms"),
                         ("latency.max_ms", "max ms"), ("lost", "lost")],
     "direct": [("deliveries_per_s", "deliveries/s"), ("lost", "lost"), ("latency.p99_ms", "p99 ms")],
