@@ -291,12 +291,10 @@ impl App {
             }
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
-            Message::Escape(id) => match self.windows.get_mut(&id) {
-                Some(Window::Chat(state)) if state.path_prompt.is_some() => {
-                    state.path_prompt = None;
-                    Task::none()
-                }
-                Some(Window::Chat(_) | Window::About(_)) => window::close(id),
+            // Each window decides what Esc means to it.
+            Message::Escape(id) => match self.windows.get(&id) {
+                Some(Window::Chat(_)) => self.update(Message::Chat(id, chat::Message::Escape)),
+                Some(Window::About(_)) => self.update(Message::About(id, about::Message::Close)),
                 _ => Task::none(),
             },
             Message::Tick(now) => {
@@ -645,6 +643,7 @@ impl App {
                 });
                 self.scroll_to_end(&conv)
             }
+            chat::Event::Close => window::close(id),
             chat::Event::Retry { client_id } => {
                 self.send(Command::Retry { client_id });
                 Task::none()
@@ -802,10 +801,7 @@ impl App {
         });
         let mut state = chat::State::new(conv.clone());
         if let Some(draft) = self.session.as_mut().and_then(|s| s.drafts.remove(&conv)) {
-            state.input = iced::widget::text_editor::Content::with_text(&draft);
-            state.input.perform(iced::widget::text_editor::Action::Move(
-                iced::widget::text_editor::Motion::DocumentEnd,
-            ));
+            state = state.with_draft(&draft);
         }
         let focus = state.focus_input();
         self.windows.insert(id, Window::Chat(state));
@@ -940,13 +936,10 @@ impl App {
         let closed = self.windows.remove(&id);
         // Text typed and not sent is kept for the next time this chat opens (Esc closes a window
         // easily), as QQ keeps it.
-        if let (Some(Window::Chat(chat)), Some(session)) = (&closed, &mut self.session) {
-            let text = chat.input.text();
-            if text.trim().is_empty() {
-                session.drafts.remove(&chat.conv);
-            } else {
-                session.drafts.insert(chat.conv.clone(), text);
-            }
+        if let (Some(Window::Chat(chat)), Some(session)) = (&closed, &mut self.session)
+            && let Some(draft) = chat.draft()
+        {
+            session.drafts.insert(chat.conv.clone(), draft);
         }
         // Closing the main window (or the login window before logging in) quits, as QQ does; a chat
         // window just closes.

@@ -72,9 +72,9 @@ pub struct Handle {
 }
 
 /// A fresh client id, 32 hex digits: the time in milliseconds (48 bits), then 80 random bits, so a resend
-/// is recognisable and no two messages collide. Time first, because the server keeps a unique index on
-/// (sender, client id): ids that grow are appended to the end of the sender's part of it, where random
-/// ones would each land on a page of their own and make every commit write a page per message.
+/// is recognisable and no two messages collide. Time first, because the server finds a resend through a
+/// unique index that starts with the client id: ids that grow are appended at its end, where random ones
+/// would each land on a page of their own and make every commit write a page per message.
 pub fn new_client_id() -> String {
     let now = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -70,6 +70,8 @@ pub enum Message {
     PathEdited(String),
     PathSubmit,
     PathCancel,
+    /// Esc: cancel the path prompt if it is open, else close the window.
+    Escape,
 }
 
 /// A button on a file bubble.
@@ -117,6 +119,8 @@ pub enum Event {
         paths: Vec<PathBuf>,
     },
     File(FileAction),
+    /// Close this window.
+    Close,
 }
 
 impl State {
@@ -129,6 +133,20 @@ impl State {
             notice: None,
             path_prompt: None,
         }
+    }
+
+    /// Puts back what was typed and not sent when the window last closed, the cursor at its end.
+    pub fn with_draft(mut self, draft: &str) -> Self {
+        self.input = text_editor::Content::with_text(draft);
+        self.input
+            .perform(text_editor::Action::Move(text_editor::Motion::DocumentEnd));
+        self
+    }
+
+    /// What is typed and not sent, if anything.
+    pub fn draft(&self) -> Option<String> {
+        let text = self.input.text();
+        (!text.trim().is_empty()).then_some(text)
     }
 
     pub fn scroll_id(&self) -> iced::widget::Id {
@@ -207,6 +225,8 @@ impl State {
             Message::AskPath => self.path_prompt = Some(String::new()),
             Message::PathEdited(text) => self.path_prompt = Some(text),
             Message::PathCancel => self.path_prompt = None,
+            Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
+            Message::Escape => return Some(Event::Close),
             Message::PathSubmit => {
                 let path = self
                     .path_prompt

@@ -55,54 +55,38 @@ impl Bundle {
     pub fn is_empty(&self) -> bool {
         self.lines.is_empty()
     }
-
-    fn freeze(self) -> Frozen {
-        Frozen {
-            bytes: Bytes::from(self.bytes),
-            lines: self.lines,
-        }
-    }
 }
 
-/// A bundle being delivered: its buffer is shared from here on.
-struct Frozen {
-    bytes: Bytes,
-    lines: Vec<(usize, Option<SessionId>)>,
-}
-
-impl Frozen {
-    /// What session `me` gets, into `out`: the whole buffer, or, if some lines came from `me`, the runs
-    /// between them.
-    fn pieces_for(&self, me: SessionId, out: &mut Vec<Piece>) {
-        if !self.lines.iter().any(|&(_, from)| from == Some(me)) {
-            out.push(Piece {
-                bytes: self.bytes.clone(),
-                lines: self.lines.len(),
-            });
-            return;
-        }
-        let (mut start, mut end, mut lines) = (0, 0, 0);
-        for &(line_end, from) in &self.lines {
-            if from == Some(me) {
-                if lines > 0 {
-                    out.push(Piece {
-                        bytes: self.bytes.slice(start..end),
-                        lines,
-                    });
-                }
-                start = line_end;
-                lines = 0;
-            } else {
-                lines += 1;
+/// What session `me` gets of a bundle's lines (their ends in `bytes`, and their senders), into `out`: the
+/// whole buffer, or, if some lines came from `me`, the runs between them.
+fn pieces_for(
+    bytes: &Bytes,
+    lines: &[(usize, Option<SessionId>)],
+    me: SessionId,
+    out: &mut Vec<Piece>,
+) {
+    let (mut start, mut end, mut count) = (0, 0, 0);
+    for &(line_end, from) in lines {
+        if from == Some(me) {
+            if count > 0 {
+                out.push(Piece {
+                    bytes: bytes.slice(start..end),
+                    lines: count,
+                });
             }
-            end = line_end;
+            start = line_end;
+            count = 0;
+        } else {
+            count += 1;
         }
-        if lines > 0 {
-            out.push(Piece {
-                bytes: self.bytes.slice(start..end),
-                lines,
-            });
-        }
+        end = line_end;
+    }
+    if count > 0 {
+        // `slice` of the whole buffer shares it, as a clone would.
+        out.push(Piece {
+            bytes: bytes.slice(start..end),
+            lines: count,
+        });
     }
 }
 
@@ -308,9 +292,7 @@ impl Hub {
 
     /// Queues `line` for every session of `user` except `except`, and wakes them.
     pub fn send(&self, user: UserId, line: &Line, except: Option<SessionId>) {
-        let mut wakes = Wakes::default();
-        self.queue(user, line, except, &mut wakes);
-        wakes.wake();
+        self.send_many([user], line, except);
     }
 
     /// Queues `line` for every session of each user in `users` except `except`, and wakes them.
@@ -321,24 +303,25 @@ impl Hub {
         except: Option<SessionId>,
     ) {
         let mut wakes = Wakes::default();
+        self.queue(users, line, except, &mut wakes);
+        wakes.wake();
+    }
+
+    /// Queues `line` for every session of each user in `users` except `except`; they are woken when
+    /// `wakes` is.
+    pub fn queue(
+        &self,
+        users: impl IntoIterator<Item = UserId>,
+        line: &Line,
+        except: Option<SessionId>,
+        wakes: &mut Wakes,
+    ) {
         let map = self.map();
         for user in users {
             if let Some(sessions) = map.get(&user) {
                 for s in sessions.iter().filter(|s| Some(s.id) != except) {
-                    deliver(s, one(line), &mut wakes);
+                    deliver(s, one(line), wakes);
                 }
-            }
-        }
-        drop(map);
-        wakes.wake();
-    }
-
-    /// Queues `line` for every session of `user` except `except`; they are woken when `wakes` is.
-    pub fn queue(&self, user: UserId, line: &Line, except: Option<SessionId>, wakes: &mut Wakes) {
-        let map = self.map();
-        if let Some(sessions) = map.get(&user) {
-            for s in sessions.iter().filter(|s| Some(s.id) != except) {
-                deliver(s, one(line), wakes);
             }
         }
     }
@@ -349,13 +332,13 @@ impl Hub {
         if bundle.is_empty() {
             return;
         }
-        let bundle = bundle.freeze();
+        let bytes = Bytes::from(bundle.bytes);
         let mut pieces = Vec::new();
         let map = self.map();
         for user in users {
             if let Some(sessions) = map.get(user) {
                 for s in sessions {
-                    bundle.pieces_for(s.id, &mut pieces);
+                    pieces_for(&bytes, &bundle.lines, s.id, &mut pieces);
                     deliver(s, pieces.drain(..), wakes);
                 }
             }

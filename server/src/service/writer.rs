@@ -215,38 +215,32 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) {
     let mut run: Option<(Arc<[UserId]>, Bundle)> = None;
     let mut answers = Vec::with_capacity(done.len());
     for (committed, reply) in done {
-        if let Some(push) = committed.push {
-            match push.audience {
-                Audience::Group(members) => match &mut run {
-                    Some((current, bundle)) if Arc::ptr_eq(current, &members) => {
-                        bundle.push(&push.text, Some(push.session))
-                    }
-                    _ => {
-                        if let Some((users, bundle)) = run.take() {
-                            hub.queue_bundle(&users, bundle, &mut wakes);
-                        }
-                        let mut bundle = Bundle::default();
-                        bundle.push(&push.text, Some(push.session));
-                        run = Some((members, bundle));
-                    }
-                },
-                Audience::User(them) => {
-                    if let Some((users, bundle)) = run.take() {
-                        hub.queue_bundle(&users, bundle, &mut wakes);
-                    }
-                    let mut text = push.text;
-                    text.push('\n');
-                    let line = Line::from(text);
-                    hub.queue(them, &line, None, &mut wakes);
-                    if them != push.sender {
-                        hub.queue(push.sender, &line, Some(push.session), &mut wakes);
-                    }
+        answers.push((reply, committed.written));
+        let Some(push) = committed.push else {
+            continue;
+        };
+        let same_group = matches!((&run, &push.audience),
+            (Some((current, _)), Audience::Group(members)) if Arc::ptr_eq(current, members));
+        if !same_group && let Some((users, bundle)) = run.take() {
+            hub.queue_bundle(&users, bundle, &mut wakes);
+        }
+        match push.audience {
+            Audience::Group(members) => run
+                .get_or_insert_with(|| (members, Bundle::default()))
+                .1
+                .push(&push.text, Some(push.session)),
+            Audience::User(them) => {
+                let mut text = push.text;
+                text.push('\n');
+                let line = Line::from(text);
+                hub.queue([them], &line, None, &mut wakes);
+                if them != push.sender {
+                    hub.queue([push.sender], &line, Some(push.session), &mut wakes);
                 }
             }
         }
-        answers.push((reply, committed.written));
     }
-    if let Some((users, bundle)) = run.take() {
+    if let Some((users, bundle)) = run {
         hub.queue_bundle(&users, bundle, &mut wakes);
     }
     for (reply, written) in answers {
