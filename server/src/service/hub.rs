@@ -97,6 +97,11 @@ pub struct Wakes(Vec<Arc<Outbox>>);
 impl Wakes {
     /// Wakes every session that has been given lines (as dropping does; this says so at the call).
     pub fn wake(self) {}
+
+    /// Adds `other`'s sessions, to be woken with these.
+    pub fn extend(&mut self, mut other: Wakes) {
+        self.0.append(&mut other.0);
+    }
 }
 
 impl Drop for Wakes {

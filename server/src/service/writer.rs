@@ -14,10 +14,14 @@
 //! answered, and only then are the recipients' sessions woken. The durability rule of `messages.rs`
 //! holds message by message (a message is in every online recipient's outbox before its `ACK:` can
 //! go), and the senders' sessions run first: their next messages arrive while the recipients are being
-//! written to, and join the next batch. The push is the writer's, not the sender's session's, so a
-//! sender that disconnects while its message is queued does not keep it from online recipients. A
-//! refused message is answered at once and takes no part in the batch; a message the store fails is
-//! failed alone (the store falls back to one transaction per message).
+//! written to, and join the next batch. Under load, when the next batch is already queued by then, the
+//! recipients are woken only after that one is committed too, and write both batches in one go (one
+//! write per recipient is what a delivery costs most); a batch's recipients never wait for more than
+//! one further commit, and at low load, with nothing queued, they are woken at once. The push is the
+//! writer's, not the sender's session's, so a sender that disconnects while its message is queued does
+//! not keep it from online recipients. A refused message is answered at once and takes no part in the
+//! batch; a message the store fails is failed alone (the store falls back to one transaction per
+//! message).
 //!
 //! Queuing is synchronous (`submit`), so a session that pipelines several messages has them stored in
 //! the order it read them.
@@ -166,7 +170,13 @@ async fn run(
     counts: Arc<Counts>,
 ) {
     let mut jobs = Vec::with_capacity(MAX_BATCH);
+    // Recipients of the last batch not woken yet: see the end of the loop.
+    let mut carried: Option<Wakes> = None;
     loop {
+        if queue.is_empty() {
+            // Nothing more is coming at once: whatever was carried goes out now.
+            carried.take();
+        }
         if queue.recv_many(&mut jobs, MAX_BATCH).await == 0 {
             break;
         }
@@ -193,13 +203,28 @@ async fn run(
                 Ok(done) => done,
                 Err(e) => {
                     tracing::error!(error = %e, "message batch failed");
+                    carried.take();
                     continue;
                 }
             };
         // Delivered from here rather than from the blocking thread: waking the recipients' sessions
         // from the runtime's own thread is cheaper than from outside it.
-        deliver(&hub, done);
+        let wakes = deliver(&hub, done);
+        // Under load, with the next batch already queued, the recipients wait for that one too and
+        // then write both in one go: a write per recipient costs about as much as the rest of the
+        // message path, and the senders are not held up, since they have their answers. A batch's
+        // recipients wait for at most one further commit, so a message is written at most one
+        // commit later than it could be; when nothing more is queued they are woken at once.
+        match carried.take() {
+            Some(mut earlier) => {
+                earlier.extend(wakes);
+                earlier.wake();
+            }
+            None if !queue.is_empty() => carried = Some(wakes),
+            None => wakes.wake(),
+        }
     }
+    drop(carried);
     tracing::debug!(
         batches = counts.batches.load(Ordering::Relaxed),
         messages = counts.messages.load(Ordering::Relaxed),
@@ -207,8 +232,9 @@ async fn run(
     );
 }
 
-/// Queues a committed batch's new messages, answers its senders, then wakes the recipients.
-fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) {
+/// Queues a committed batch's new messages and answers its senders; the recipients are woken when the
+/// returned [`Wakes`] is.
+fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
     let mut wakes = Wakes::default();
     // Consecutive messages to the same group (same member list) go out as one bundle; anything else
     // in between ends it, so every recipient still gets the batch's messages in commit order.
@@ -246,7 +272,7 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) {
     for (reply, written) in answers {
         let _ = reply.send(Ok(written));
     }
-    wakes.wake();
+    wakes
 }
 
 /// Who a stored message is pushed to.
@@ -397,6 +423,133 @@ mod tests {
         panic!("gave up waiting for {what}");
     }
 
+    /// A service over a fresh database with `n` users, the first of whom made a group the rest are in;
+    /// `rate = 0`. Also the directory (kept alive), the users and the database's path.
+    fn group_of(
+        n: usize,
+    ) -> (
+        tempfile::TempDir,
+        Arc<Services>,
+        Vec<crate::storage::UserRecord>,
+        i64,
+        std::path::PathBuf,
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = Config::new(dir.path());
+        config.limits.rate = 0;
+        let db = dir.path().join("writer.db");
+        let store = SqliteStore::open(&db, Durability::Normal).unwrap();
+        let users: Vec<_> = (0..n)
+            .map(|i| store.create_user(&format!("u{i}"), "n", "h", 1).unwrap())
+            .collect();
+        let group = store.create_group(users[0].id, "g", 1).unwrap().id;
+        for u in &users[1..] {
+            store.add_member(group, u.id, Role::Member).unwrap();
+        }
+        let services = Arc::new(Services::new(Arc::new(store), Arc::new(config)));
+        (dir, services, users, group, db)
+    }
+
+    /// A session of user `i` in the hub, with its outbox.
+    fn session_of(
+        services: &Services,
+        users: &[crate::storage::UserRecord],
+        i: usize,
+    ) -> (SessionCtx, Arc<Outbox>) {
+        let outbox = Outbox::new(1024);
+        let link = SessionLink {
+            id: i as u64 + 1,
+            outbox: outbox.clone(),
+        };
+        services.hub.attach(users[i].id, link.clone());
+        let ctx = SessionCtx {
+            id: i as u64 + 1,
+            peer: "127.0.0.1".parse().unwrap(),
+            link,
+            caller: Some(Caller {
+                user: users[i].id,
+                account: users[i].account.clone(),
+                token_hash: String::new(),
+            }),
+        };
+        (ctx, outbox)
+    }
+
+    /// The lines in pieces taken from an outbox.
+    fn lines_of(pieces: &std::collections::VecDeque<crate::service::hub::Piece>) -> Vec<String> {
+        pieces
+            .iter()
+            .flat_map(|p| {
+                String::from_utf8_lossy(&p.bytes)
+                    .lines()
+                    .map(str::to_string)
+                    .collect::<Vec<_>>()
+            })
+            .collect()
+    }
+
+    /// Under load the writer holds a batch's recipients until the next batch, already queued, is
+    /// committed too: a session waiting for lines still gets both, in commit order, and is woken for
+    /// them without anything else happening.
+    #[tokio::test]
+    async fn a_waiting_recipient_gets_a_batch_held_for_the_next_one() {
+        let (_dir, services, users, group, db) = group_of(3);
+        let (alice, _) = session_of(&services, &users, 0);
+        let (bob, _) = session_of(&services, &users, 1);
+        let (_carol, carol_box) = session_of(&services, &users, 2);
+        let send = |ctx: SessionCtx, client_id: &str| {
+            let services = services.clone();
+            let msg = ClientMessage::GroupMsg {
+                group: group as u64,
+                client_id: client_id.into(),
+                text: "hi".into(),
+            };
+            tokio::spawn(async move {
+                let mut ctx = ctx;
+                services.handle(&mut ctx, msg).await.replies
+            })
+        };
+        // Carol waits, as a session's loop does.
+        let waiting = tokio::spawn({
+            let carol_box = carol_box.clone();
+            async move {
+                let mut got = Vec::new();
+                while got.len() < 2 {
+                    match carol_box.take(usize::MAX).await {
+                        Taken::Lines(pieces) => got.extend(lines_of(&pieces)),
+                        Taken::Slow => panic!("slow"),
+                    }
+                }
+                got
+            }
+        });
+        // The first batch is held in the store until Bob's message is queued behind it.
+        let blocker = rusqlite::Connection::open(&db).unwrap();
+        blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+        let first = send(alice, "a1");
+        wait_for("the first batch", || services.writer.batches() == 1).await;
+        let second = send(bob, "b1");
+        wait_for("the second message queued", || {
+            services.writer.queued() == 1
+        })
+        .await;
+        blocker.execute_batch("ROLLBACK").unwrap();
+        for task in [first, second] {
+            let replies = task.await.unwrap();
+            assert!(
+                matches!(&replies[..], [ServerMessage::Ack { .. }]),
+                "{replies:?}"
+            );
+        }
+        let got = tokio::time::timeout(Duration::from_secs(10), waiting)
+            .await
+            .expect("Carol was never woken")
+            .unwrap();
+        let cids: Vec<&str> = got.iter().map(|l| l.rsplit(':').nth(1).unwrap()).collect();
+        assert_eq!(cids, ["a1", "b1"]);
+        assert_eq!(services.writer.batches(), 2);
+    }
+
     /// Many senders at once while the database is busy: everything queued behind the first message is
     /// written as one batch, and still every message is acknowledged exactly once, stored once and
     /// pushed once; a resend inside the batch is stored once; a message the database refuses fails
@@ -404,42 +557,24 @@ mod tests {
     #[tokio::test]
     async fn a_batch_of_many_senders_acks_stores_and_pushes_each_message_once() {
         const MEMBERS: usize = 40;
-        let dir = tempfile::tempdir().unwrap();
-        let mut config = Config::new(dir.path());
-        config.limits.rate = 0;
-        let db = dir.path().join("writer.db");
-        let store = SqliteStore::open(&db, Durability::Normal).unwrap();
-        let users: Vec<_> = (0..=MEMBERS)
-            .map(|i| store.create_user(&format!("u{i}"), "n", "h", 1).unwrap())
-            .collect();
-        let group = store.create_group(users[0].id, "g", 1).unwrap().id;
-        for u in &users[1..MEMBERS] {
-            store.add_member(group, u.id, Role::Member).unwrap();
-        }
-        let services = Arc::new(Services::new(Arc::new(store), Arc::new(config)));
+        // MEMBERS members, then an outsider: the group is made before the outsider joins the server.
+        let (_dir, services, mut users, group, db) = group_of(MEMBERS);
+        users.push(
+            services
+                .db(|s| s.create_user("outsider", "n", "h", 1))
+                .await
+                .unwrap(),
+        );
 
         // One session per user, in the hub, so pushes can be counted.
         let mut outboxes = HashMap::new();
-        let ctx = |i: usize, links: &mut HashMap<usize, Arc<Outbox>>| {
-            let outbox = Outbox::new(1024);
-            let link = SessionLink {
-                id: i as u64 + 1,
-                outbox: outbox.clone(),
-            };
-            links.insert(i, outbox);
-            services.hub.attach(users[i].id, link.clone());
-            SessionCtx {
-                id: i as u64 + 1,
-                peer: "127.0.0.1".parse().unwrap(),
-                link,
-                caller: Some(Caller {
-                    user: users[i].id,
-                    account: users[i].account.clone(),
-                    token_hash: String::new(),
-                }),
-            }
-        };
-        let mut ctxs: Vec<SessionCtx> = (0..=MEMBERS).map(|i| ctx(i, &mut outboxes)).collect();
+        let mut ctxs: Vec<SessionCtx> = (0..=MEMBERS)
+            .map(|i| {
+                let (ctx, outbox) = session_of(&services, &users, i);
+                outboxes.insert(i, outbox);
+                ctx
+            })
+            .collect();
 
         // Another connection holds the write lock, so the first batch waits in the store while the
         // rest queue up behind it. It also installs a message the database refuses.
@@ -551,16 +686,7 @@ mod tests {
         // Pushed once to every other member, never to the sender's own session or the outsider.
         for (i, outbox) in &outboxes {
             let got: Vec<String> = match outbox.take(usize::MAX).now_or_never() {
-                Some(Taken::Lines(pieces)) => pieces
-                    .iter()
-                    .flat_map(|p| {
-                        String::from_utf8_lossy(&p.bytes)
-                            .into_owned()
-                            .lines()
-                            .map(str::to_string)
-                            .collect::<Vec<_>>()
-                    })
-                    .collect(),
+                Some(Taken::Lines(pieces)) => lines_of(&pieces),
                 Some(Taken::Slow) => panic!("member {i} is slow"),
                 None => Vec::new(),
             };

@@ -20,8 +20,8 @@ use tokio::sync::{Notify, Semaphore, watch};
 use crate::client::Login;
 use crate::target::Target;
 use crate::wire::{
-    Hist, MIN_PAYLOAD, Reader, now_ns, parse_u64, read_payload, resp_command, resp_frame,
-    write_payload,
+    Hist, MIN_PAYLOAD, Reader, hex_digits, now_ns, parse_u64, read_payload, resp_command,
+    resp_frame, write_payload,
 };
 use crate::{BoxResult, System, open_all};
 
@@ -340,7 +340,11 @@ fn client_id(now_ns: u64, seq: u64) -> String {
 
 /// The sequence number in the last 20 hex digits of a [`client_id`].
 fn seq_of_client_id(tail: &[u8]) -> Option<u64> {
-    u64::from_str_radix(std::str::from_utf8(tail).ok()?, 16).ok()
+    // 20 digits of a u64: the first four are always 0.
+    match tail.split_at_checked(4)? {
+        (b"0000", rest) if rest.len() == 16 => hex_digits(rest),
+        _ => None,
+    }
 }
 
 /// Sends `load.messages` messages, paced by the window, the in-flight bound and the rate.
@@ -680,5 +684,22 @@ pub fn resume(a: &crate::seed::Account) -> Login {
     Login::Resume {
         account: a.name.clone(),
         token: a.token.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_id_carries_its_sequence_number() {
+        for seq in [0, 1, 0xabc, u64::MAX] {
+            let id = client_id(1_764_028_805_000_000_000, seq);
+            assert_eq!(id.len(), 32);
+            assert_eq!(seq_of_client_id(&id.as_bytes()[12..]), Some(seq), "{id}");
+        }
+        assert_eq!(seq_of_client_id(b"1000ffffffffffffffff"), None);
+        assert_eq!(seq_of_client_id(b"0000fffffffffffffff"), None, "too short");
+        assert_eq!(seq_of_client_id(b"0000ffffffffffffffzf"), None);
     }
 }
