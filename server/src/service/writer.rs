@@ -196,7 +196,8 @@ async fn run(
         counts.messages.fetch_add(n, Ordering::Relaxed);
         // A batch-sized copy, not the whole buffer: freeing a buffer this big (`MAX_BATCH` jobs, tens
         // of kilobytes) made malloc consolidate its free lists on every batch.
-        let batch: Vec<Job> = jobs.drain(..).collect();
+        let mut batch = Vec::with_capacity(jobs.len());
+        batch.append(&mut jobs);
         let store = store.clone();
         // A panic in the store drops the batch's reply channels: those senders get an internal error and
         // the writer carries on with the next batch.
