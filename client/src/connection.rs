@@ -167,7 +167,7 @@ struct Lists {
     requests: Collect<FriendRequest>,
     groups: Collect<Group>,
     found: Collect<FoundUser>,
-    members: HashMap<u64, (u32, Vec<Member>)>,
+    members: HashMap<u64, Collect<Member>>,
     /// Outstanding `HISTORY:` requests: the conversation, and the id below which its messages belong to
     /// the page (the request's `before`, or for "from the newest" everything already synced).
     history: VecDeque<(Conv, u64)>,
@@ -175,7 +175,9 @@ struct Lists {
 }
 
 /// Item lines of a list reply (`FRIEND:` … `FRIENDS_END:`), gathered while a request for the list is
-/// outstanding. The same item line outside a listing is a single change, handled on its own.
+/// outstanding. The same item line outside a listing is a single change, handled on its own; so is one
+/// that arrived while the request was on its way but before its reply, which [`Collect::finish`] tells
+/// apart by the end line's count.
 #[derive(Debug)]
 struct Collect<T> {
     outstanding: u32,
@@ -206,11 +208,33 @@ impl<T> Collect<T> {
         }
     }
 
-    /// The end line: the gathered list.
-    fn finish(&mut self) -> Vec<T> {
+    /// The end line of a list of `count` items. The server writes a list's lines together, so its items
+    /// are the last `count` gathered; any before them were single changes pushed while the request was
+    /// on its way (a friend request sent to me just after I logged in, say), handed back as `news` so they
+    /// are announced rather than silently folded into the list.
+    fn finish(&mut self, count: u32) -> Finished<T> {
         self.outstanding = self.outstanding.saturating_sub(1);
-        std::mem::take(&mut self.items)
+        let mut news = std::mem::take(&mut self.items);
+        let list = news.split_off(news.len().saturating_sub(count as usize));
+        Finished { news, list }
     }
+
+    /// The request failed, so no end line will come: what was gathered for it is news.
+    fn fail(&mut self) -> Vec<T> {
+        self.outstanding = self.outstanding.saturating_sub(1);
+        if self.outstanding == 0 {
+            std::mem::take(&mut self.items)
+        } else {
+            Vec::new()
+        }
+    }
+}
+
+/// A finished list reply (see [`Collect::finish`]).
+struct Finished<T> {
+    /// Single changes that arrived before the reply, oldest first.
+    news: Vec<T>,
+    list: Vec<T>,
 }
 
 /// State of one TCP connection.
@@ -266,7 +290,9 @@ impl Link {
             ClientMessage::ListRequests => lists.requests.expect(),
             ClientMessage::ListGroups => lists.groups.expect(),
             ClientMessage::FindUser { .. } => lists.found.expect(),
-            ClientMessage::ListMembers { group } => lists.members.entry(*group).or_default().0 += 1,
+            ClientMessage::ListMembers { group } => {
+                lists.members.entry(*group).or_default().expect()
+            }
             ClientMessage::History { conv, before, .. } => {
                 // Bounding by the sync cursor means a live message is never mistaken for history, even if
                 // this request is never answered.
@@ -611,6 +637,30 @@ impl Session {
         }
     }
 
+    /// A single change to one friend (added, renamed, remarked), not a listing.
+    async fn friend_changed(&mut self, friend: Friend) -> Result<(), End> {
+        let f = friend.clone();
+        self.store.call(move |s| s.upsert_friend(&f)).await?;
+        self.emit(Event::FriendChanged(friend));
+        Ok(())
+    }
+
+    /// A friend request that has just arrived, not a listing.
+    async fn friend_request(&mut self, request: FriendRequest) -> Result<(), End> {
+        let r = request.clone();
+        self.store.call(move |s| s.upsert_request(&r)).await?;
+        self.emit(Event::FriendRequest(request));
+        Ok(())
+    }
+
+    /// A single change to one group (joined or renamed), not a listing.
+    async fn group_changed(&mut self, info: Group) -> Result<(), End> {
+        let g = info.clone();
+        self.store.call(move |s| s.upsert_group(&g)).await?;
+        self.emit(Event::GroupChanged(info));
+        Ok(())
+    }
+
     async fn on_server(&mut self, link: &mut Link, msg: ServerMessage) -> Result<(), End> {
         use ServerMessage as S;
         match msg {
@@ -739,8 +789,9 @@ impl Session {
                 nickname,
                 presence,
             }),
-            S::FoundEnd { .. } => {
-                let found = link.lists.found.finish();
+            S::FoundEnd { count } => {
+                // Search results are only ever a reply, so there is no news among them.
+                let found = link.lists.found.finish(count).list;
                 self.emit(Event::FoundUsers(found));
             }
             S::Friend {
@@ -756,13 +807,14 @@ impl Session {
                     presence,
                 };
                 if let Some(friend) = link.lists.friends.offer(friend) {
-                    let f = friend.clone();
-                    self.store.call(move |s| s.upsert_friend(&f)).await?;
-                    self.emit(Event::FriendChanged(friend));
+                    self.friend_changed(friend).await?;
                 }
             }
-            S::FriendsEnd { .. } => {
-                let list = link.lists.friends.finish();
+            S::FriendsEnd { count } => {
+                let Finished { news, list } = link.lists.friends.finish(count);
+                for friend in news {
+                    self.friend_changed(friend).await?;
+                }
                 let stored = list.clone();
                 self.store.call(move |s| s.replace_friends(&stored)).await?;
                 self.emit(Event::Friends(list));
@@ -780,13 +832,14 @@ impl Session {
                     time,
                 };
                 if let Some(request) = link.lists.requests.offer(request) {
-                    let r = request.clone();
-                    self.store.call(move |s| s.upsert_request(&r)).await?;
-                    self.emit(Event::FriendRequest(request));
+                    self.friend_request(request).await?;
                 }
             }
-            S::RequestsEnd { .. } => {
-                let list = link.lists.requests.finish();
+            S::RequestsEnd { count } => {
+                let Finished { news, list } = link.lists.requests.finish(count);
+                for request in news {
+                    self.friend_request(request).await?;
+                }
                 let stored = list.clone();
                 self.store
                     .call(move |s| s.replace_requests(&stored))
@@ -818,13 +871,14 @@ impl Session {
                     members,
                 };
                 if let Some(info) = link.lists.groups.offer(info) {
-                    let g = info.clone();
-                    self.store.call(move |s| s.upsert_group(&g)).await?;
-                    self.emit(Event::GroupChanged(info));
+                    self.group_changed(info).await?;
                 }
             }
-            S::GroupsEnd { .. } => {
-                let list = link.lists.groups.finish();
+            S::GroupsEnd { count } => {
+                let Finished { news, list } = link.lists.groups.finish(count);
+                for info in news {
+                    self.group_changed(info).await?;
+                }
                 let stored = list.clone();
                 self.store.call(move |s| s.replace_groups(&stored)).await?;
                 self.emit(Event::Groups(list));
@@ -847,28 +901,36 @@ impl Session {
                     role,
                     presence,
                 };
-                match link.lists.members.get_mut(&group) {
-                    // `MEMBER:` is both a list entry and the news that someone joined. News arriving
-                    // while a list is being gathered is about a join the list already reflects, so an
-                    // account is kept once.
-                    Some((n, list)) if *n > 0 => {
-                        list.retain(|m| m.account != member.account);
-                        list.push(member);
-                    }
-                    _ => self.emit(Event::MemberJoined(member)),
+                // `MEMBER:` is both a list entry and the news that someone joined.
+                let news = match link.lists.members.get_mut(&group) {
+                    Some(list) => list.offer(member),
+                    None => Some(member),
+                };
+                if let Some(member) = news {
+                    self.emit(Event::MemberJoined(member));
                 }
             }
-            S::MembersEnd { group, .. } => {
-                let members = match link.lists.members.remove(&group) {
-                    Some((n, list)) => {
-                        if n > 1 {
-                            link.lists.members.insert(group, (n - 1, Vec::new()));
+            S::MembersEnd { group, count } => {
+                let Finished { news, list } = match link.lists.members.get_mut(&group) {
+                    Some(gathering) => {
+                        let finished = gathering.finish(count);
+                        if gathering.outstanding == 0 {
+                            link.lists.members.remove(&group);
                         }
-                        list
+                        finished
                     }
-                    None => Vec::new(),
+                    None => Finished {
+                        news: Vec::new(),
+                        list: Vec::new(),
+                    },
                 };
-                self.emit(Event::Members { group, members });
+                for member in news {
+                    self.emit(Event::MemberJoined(member));
+                }
+                self.emit(Event::Members {
+                    group,
+                    members: list,
+                });
             }
             S::MemberLeft {
                 group,
@@ -951,9 +1013,15 @@ impl Session {
             }
             // A failed member listing or history request will never see its end line.
             if let Ok(group) = about.parse::<u64>()
-                && let Some((n, _)) = link.lists.members.get_mut(&group)
+                && let Some(gathering) = link.lists.members.get_mut(&group)
             {
-                *n = n.saturating_sub(1);
+                let news = gathering.fail();
+                if gathering.outstanding == 0 {
+                    link.lists.members.remove(&group);
+                }
+                for member in news {
+                    self.emit(Event::MemberJoined(member));
+                }
             }
             let history = &mut link.lists.history;
             if let Some(pos) = history.iter().position(|(conv, _)| conv.key() == *about) {

@@ -424,7 +424,7 @@ async fn a_history_page_is_one_event_and_never_counts_as_unread() {
 }
 
 #[tokio::test]
-async fn a_join_arriving_while_the_member_list_is_gathered_is_listed_once() {
+async fn a_join_arriving_while_the_member_list_is_gathered_is_announced_and_listed_once() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = listener.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
@@ -451,6 +451,14 @@ async fn a_join_arriving_while_the_member_list_is_gathered_is_listed_once() {
     c.say("MEMBER:7:alice:owner:online:Alice").await;
     c.say("MEMBER:7:bob:member:online:Bob").await;
     c.say("MEMBERS_END:7:2").await;
+    let joined = wait_for(&mut events, "the join", |e| {
+        matches!(e, Event::MemberJoined(_) | Event::Members { .. })
+    })
+    .await;
+    assert!(
+        matches!(&joined, Event::MemberJoined(m) if m.group == 7 && m.account == "bob"),
+        "the join is announced before the list: {joined:?}"
+    );
     let listed = wait_for(&mut events, "the member list", |e| {
         matches!(e, Event::Members { group: 7, .. })
     })
@@ -461,6 +469,95 @@ async fn a_join_arriving_while_the_member_list_is_gathered_is_listed_once() {
     let mut accounts: Vec<&str> = members.iter().map(|m| m.account.as_str()).collect();
     accounts.sort();
     assert_eq!(accounts, ["alice", "bob"]);
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
+
+/// The race that made `befriend` in the end-to-end tests wait in vain: a friend request (or a new friend)
+/// pushed just after login, before the list asked for at login comes back. It must be announced as news,
+/// not folded into the list unannounced, and listed once.
+#[tokio::test]
+async fn news_pushed_before_the_login_lists_is_announced_and_listed_once() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
+    c.expect("SYNC:0:100").await;
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    c.say("SYNC_END:0:0").await;
+    // Carol accepts alice, dave asks her, carol adds her to a group: each just before the list that
+    // already has it.
+    c.say("FRIEND:carol:online:Carol:").await;
+    c.say("FRIEND:bob:offline:Bob:").await;
+    c.say("FRIEND:carol:online:Carol:").await;
+    c.say("FRIENDS_END:2").await;
+    c.say("FRIEND_REQUEST:dave:1000:Dave:hi").await;
+    c.say("FRIEND_REQUEST:dave:1000:Dave:hi").await;
+    c.say("REQUESTS_END:1").await;
+    c.say("GROUP_INFO:7:carol:3:Team").await;
+    c.say("GROUP_INFO:7:carol:3:Team").await;
+    c.say("GROUPS_END:1").await;
+
+    let mut seen = Vec::new();
+    loop {
+        let e = wait_for(&mut events, "the lists", |e| {
+            matches!(
+                e,
+                Event::FriendChanged(_)
+                    | Event::Friends(_)
+                    | Event::FriendRequest(_)
+                    | Event::FriendRequests(_)
+                    | Event::GroupChanged(_)
+                    | Event::Groups(_)
+            )
+        })
+        .await;
+        let done = matches!(e, Event::Groups(_));
+        seen.push(e);
+        if done {
+            break;
+        }
+    }
+    let summary: Vec<String> = seen
+        .iter()
+        .map(|e| match e {
+            Event::FriendChanged(f) => format!("friend {}", f.account),
+            Event::Friends(l) => format!(
+                "friends [{}]",
+                l.iter()
+                    .map(|f| f.account.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Event::FriendRequest(r) => format!("request {}", r.from),
+            Event::FriendRequests(l) => format!(
+                "requests [{}]",
+                l.iter()
+                    .map(|r| r.from.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            Event::GroupChanged(g) => format!("group {}", g.id),
+            Event::Groups(l) => format!("groups {}", l.len()),
+            _ => unreachable!(),
+        })
+        .collect();
+    assert_eq!(
+        summary,
+        [
+            "friend carol",
+            "friends [bob carol]",
+            "request dave",
+            "requests [dave]",
+            "group 7",
+            "groups 1",
+        ]
+    );
     handle.shutdown();
     wait_stopped(&mut events).await;
 }
