@@ -58,6 +58,25 @@ impl FakeConn {
     }
 }
 
+/// A client for alice against a fake server, logged in by password, and the server's end of the
+/// connection, whose `SYNC:0:100` has been read. The directory holds alice's local database.
+async fn logged_in_alice() -> (
+    ququ_client::Handle,
+    ququ_client::Events,
+    FakeConn,
+    tempfile::TempDir,
+) {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
+    c.expect("SYNC:0:100").await;
+    (handle, events, c, dir)
+}
+
 #[tokio::test]
 async fn reconnects_resumes_syncs_and_resends_the_outbox() {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -365,15 +384,8 @@ async fn messages_written_while_offline_wait_in_the_outbox() {
 
 #[tokio::test]
 async fn a_history_page_is_one_event_and_never_counts_as_unread() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let (handle, mut events, mut c, _dir) = logged_in_alice().await;
     let bob = Conv::User("bob".into());
-    let mut c = FakeConn::accept(&listener).await;
-    c.expect("LOGIN:alice:password1").await;
-    c.say("LOGIN:true:1:alice:Alice:tok:").await;
-    c.expect("SYNC:0:100").await;
     c.say("MSG:20:bob:alice:2000:b20:synced").await;
     c.say("SYNC_END:20:0").await;
     wait_for(&mut events, "sync", |e| matches!(e, Event::Synced { .. })).await;
@@ -425,14 +437,7 @@ async fn a_history_page_is_one_event_and_never_counts_as_unread() {
 
 #[tokio::test]
 async fn a_join_arriving_while_the_member_list_is_gathered_is_announced_and_listed_once() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
-    let mut c = FakeConn::accept(&listener).await;
-    c.expect("LOGIN:alice:password1").await;
-    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
-    c.expect("SYNC:0:100").await;
+    let (handle, mut events, mut c, _dir) = logged_in_alice().await;
     for (ask, end) in [
         ("FRIENDS", "FRIENDS_END:0"),
         ("REQUESTS", "REQUESTS_END:0"),
@@ -478,14 +483,7 @@ async fn a_join_arriving_while_the_member_list_is_gathered_is_announced_and_list
 /// not folded into the list unannounced, and listed once.
 #[tokio::test]
 async fn news_pushed_before_the_login_lists_is_announced_and_listed_once() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
-    let mut c = FakeConn::accept(&listener).await;
-    c.expect("LOGIN:alice:password1").await;
-    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
-    c.expect("SYNC:0:100").await;
+    let (handle, mut events, mut c, _dir) = logged_in_alice().await;
     c.expect("FRIENDS").await;
     c.expect("REQUESTS").await;
     c.expect("GROUPS").await;
@@ -523,25 +521,16 @@ async fn news_pushed_before_the_login_lists_is_announced_and_listed_once() {
             break;
         }
     }
+    fn names<'a>(accounts: impl Iterator<Item = &'a String>) -> String {
+        accounts.map(String::as_str).collect::<Vec<_>>().join(" ")
+    }
     let summary: Vec<String> = seen
         .iter()
         .map(|e| match e {
             Event::FriendChanged(f) => format!("friend {}", f.account),
-            Event::Friends(l) => format!(
-                "friends [{}]",
-                l.iter()
-                    .map(|f| f.account.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            Event::Friends(l) => format!("friends [{}]", names(l.iter().map(|f| &f.account))),
             Event::FriendRequest(r) => format!("request {}", r.from),
-            Event::FriendRequests(l) => format!(
-                "requests [{}]",
-                l.iter()
-                    .map(|r| r.from.as_str())
-                    .collect::<Vec<_>>()
-                    .join(" ")
-            ),
+            Event::FriendRequests(l) => format!("requests [{}]", names(l.iter().map(|r| &r.from))),
             Event::GroupChanged(g) => format!("group {}", g.id),
             Event::Groups(l) => format!("groups {}", l.len()),
             _ => unreachable!(),
