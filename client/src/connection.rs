@@ -167,6 +167,7 @@ struct Lists {
     requests: Collect<FriendRequest>,
     groups: Collect<Group>,
     found: Collect<FoundUser>,
+    /// Per group; an entry stays once made (one per group listed on this connection).
     members: HashMap<u64, Collect<Member>>,
     /// Outstanding `HISTORY:` requests: the conversation, and the id below which its messages belong to
     /// the page (the request's `before`, or for "from the newest" everything already synced).
@@ -902,28 +903,13 @@ impl Session {
                     presence,
                 };
                 // `MEMBER:` is both a list entry and the news that someone joined.
-                let news = match link.lists.members.get_mut(&group) {
-                    Some(list) => list.offer(member),
-                    None => Some(member),
-                };
-                if let Some(member) = news {
+                if let Some(member) = link.lists.members.entry(group).or_default().offer(member) {
                     self.emit(Event::MemberJoined(member));
                 }
             }
             S::MembersEnd { group, count } => {
-                let Finished { news, list } = match link.lists.members.get_mut(&group) {
-                    Some(gathering) => {
-                        let finished = gathering.finish(count);
-                        if gathering.outstanding == 0 {
-                            link.lists.members.remove(&group);
-                        }
-                        finished
-                    }
-                    None => Finished {
-                        news: Vec::new(),
-                        list: Vec::new(),
-                    },
-                };
+                let Finished { news, list } =
+                    link.lists.members.entry(group).or_default().finish(count);
                 for member in news {
                     self.emit(Event::MemberJoined(member));
                 }
@@ -1015,11 +1001,7 @@ impl Session {
             if let Ok(group) = about.parse::<u64>()
                 && let Some(gathering) = link.lists.members.get_mut(&group)
             {
-                let news = gathering.fail();
-                if gathering.outstanding == 0 {
-                    link.lists.members.remove(&group);
-                }
-                for member in news {
+                for member in gathering.fail() {
                     self.emit(Event::MemberJoined(member));
                 }
             }

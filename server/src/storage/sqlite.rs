@@ -353,8 +353,8 @@ impl SqliteStore {
         // page, and a crash would leave all of it to be read back at the next start. So once it is
         // big, a second pass runs holding the connection: no commit can come between, it copies what
         // was written during the first pass, and the next commit starts the WAL from the top. That
-        // holds commits back for the pass (about 10 ms under full load here, mostly its two fsyncs),
-        // so it happens only at that size, not every second.
+        // holds commits back for the pass (about 10 ms under full load here, nearly as long when it
+        // copies little), so it happens only at that size, not every second.
         if log >= restart_frames {
             let _no_commits = self.lock()?;
             checkpoint(&conn)?;
@@ -1512,8 +1512,8 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(5));
         }
         writer.join().unwrap();
-        // The frames written since the WAL last started over: a third of what it would hold had it
-        // never started over, so it last did in the last third of the run or later.
+        // The frames written since the WAL last started over: under a third of what it holds when it
+        // never starts over.
         let log = checkpoint(&s.checkpointer.lock().unwrap()).unwrap();
         assert!(
             log < 2 * COMMITS as i64,
