@@ -6,7 +6,8 @@
 #   chat       ququ-bench fanout (senders pipelining 16, then 256), fanout at a fixed rate, direct, idle,
 #              login, restart — Ququ and Redis
 #   files      bench/files.sh: file relay against a plain loopback copy
-#   criterion  cargo bench for the protocol codec and the client's history store (takes minutes)
+#   criterion  cargo bench for the protocol codec, the client's history store and the server's message
+#              store (takes minutes)
 # Environment: RUNS (repetitions, default 3), SERVER_CPU / BENCH_CPU (default 0 / 1), FILES_MB (512),
 # MESSAGES (per sender in the fan-out, default 20000), CONNECTIONS (idle/login/restart, default 10000),
 # SCENARIOS (chat scenarios to run, default all: "fanout deep rate direct idle login restart"; "deep" is
@@ -96,6 +97,7 @@ fi
 if has criterion; then
   cargo bench -p ququ-protocol --bench codec
   cargo bench -p ququ-client --bench history
+  cargo bench -p ququ-server --bench store
 fi
 
 python3 bench/summary.py <"$out"
