@@ -161,7 +161,7 @@ CREATE UNIQUE INDEX messages_client ON messages(client_id, sender_id);
 -- commit's CPU in a micro-benchmark. Ids must still never go back (clients sync by "after the last id"),
 -- even when the newest messages are deleted with their group, so a deleted id is remembered in
 -- `message_floor` (by a trigger, so no DELETE can forget) and the next id is one past both it and the
--- largest id stored (`NEXT_MESSAGE_ID`), read once per commit.
+-- largest id stored (`LAST_MESSAGE_ID` in the code), read once per commit.
 CREATE TABLE message_floor (
     only INTEGER PRIMARY KEY CHECK (only = 0),
     id   INTEGER NOT NULL
