@@ -118,11 +118,19 @@ async fn serve(args: Args) -> Result<(), Error> {
     let store = ququ_server::open_store(&config)?;
     // Load the certificate before announcing anything too: a bad one stops the start, loudly.
     let tls = ququ_server::tls::load_configured(&config)?;
-    println!("ququ-server listening on {}", listener.local_addr()?);
-    println!("database: {}", config.db_path().display());
+    announce(format_args!(
+        "ququ-server listening on {}",
+        listener.local_addr()?
+    ));
+    announce(format_args!("database: {}", config.db_path().display()));
     match &tls {
-        Some(tls) => println!("TLS certificate fingerprint (SHA-256): {}", tls.fingerprint),
-        None => println!("TLS: off (plain TCP; see `ququ-server gen-cert` and --tls-cert)"),
+        Some(tls) => announce(format_args!(
+            "TLS certificate fingerprint (SHA-256): {}",
+            tls.fingerprint
+        )),
+        None => announce(format_args!(
+            "TLS: off (plain TCP; see `ququ-server gen-cert` and --tls-cert)"
+        )),
     }
     ququ_server::run_prepared(
         listener,
@@ -132,8 +140,17 @@ async fn serve(args: Args) -> Result<(), Error> {
         shutdown_signal(),
     )
     .await?;
-    println!("ququ-server stopped");
+    announce(format_args!("ququ-server stopped"));
     Ok(())
+}
+
+/// A line for the operator on stdout. A server outlives whatever read its stdout (a pipe to `head`, a
+/// terminal closed under `nohup`), and `println!` would panic then; the server's work does not depend
+/// on anyone reading these lines, so a failed write is ignored.
+fn announce(line: std::fmt::Arguments<'_>) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(out, "{line}").and_then(|()| out.flush());
 }
 
 /// `gen-cert`: writes `cert.pem` and `key.pem` to `dir`.

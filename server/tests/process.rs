@@ -99,6 +99,32 @@ fn sigterm_says_goodbye_to_clients_and_exits_cleanly() {
 }
 
 #[test]
+fn a_server_whose_stdout_was_closed_still_shuts_down_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    assert!(first.starts_with("ququ-server listening on "), "{first}");
+    // Whoever read the server's output has gone (`ququ-server | head -1`): its last line has nowhere
+    // to go, which must not turn a clean stop into a crash.
+    drop(out);
+    let status = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+}
+
+#[test]
 fn a_corrupt_database_is_reported_not_replaced() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ququ.db");
