@@ -64,6 +64,24 @@ struct LineWriter {
     timeout: Duration,
 }
 
+/// Runs a write, which fails as [`SessionError::SlowReader`] if it takes longer than `timeout`. The
+/// timer is only set if the write has to wait: nearly every write goes straight into the socket's buffer,
+/// and registering and removing a timer for each of them (several per group message under load, one
+/// per recipient) was CPU spent for nothing.
+async fn within(
+    timeout: Duration,
+    work: impl Future<Output = std::io::Result<()>>,
+) -> Result<(), SessionError> {
+    let mut work = std::pin::pin!(work);
+    if let Some(done) = (&mut work).now_or_never() {
+        return Ok(done?);
+    }
+    match tokio::time::timeout(timeout, work).await {
+        Ok(result) => Ok(result?),
+        Err(_) => Err(SessionError::SlowReader),
+    }
+}
+
 /// Replies, each with its `\n`, in one buffer.
 fn joined(msgs: &[ServerMessage]) -> Vec<u8> {
     let mut bytes = Vec::new();
@@ -82,10 +100,7 @@ impl LineWriter {
             inner.write_all(bytes).await?;
             inner.flush().await
         };
-        match tokio::time::timeout(self.timeout, work).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(SessionError::SlowReader),
-        }
+        within(self.timeout, work).await
     }
 
     /// Writes queued pieces (whole lines) as one vectored write: no copy of any line, one system call
@@ -113,10 +128,7 @@ impl LineWriter {
             }
             inner.flush().await
         };
-        match tokio::time::timeout(timeout, work).await {
-            Ok(result) => Ok(result?),
-            Err(_) => Err(SessionError::SlowReader),
-        }
+        within(timeout, work).await
     }
 
     /// Waits for every message send in flight, in order, and writes their replies in one write.
@@ -203,10 +215,12 @@ pub(crate) async fn serve(
     // any other request waits until these are answered (it may depend on them).
     let mut pending: VecDeque<Pending> = VecDeque::new();
 
+    // One future for the whole loop rather than a new one (and its registration) at every turn.
+    let mut stopping = std::pin::pin!(shutdown.cancelled());
     let end: End = loop {
         tokio::select! {
             biased;
-            _ = shutdown.cancelled() => {
+            _ = &mut stopping => {
                 writer.goodbye(ErrorCode::Shutdown, "the server is shutting down").await;
                 break End::Closed(SessionError::Shutdown);
             }

@@ -496,6 +496,55 @@ async fn a_client_that_stops_reading_is_cut_off_and_others_keep_receiving() {
 }
 
 #[tokio::test]
+async fn a_client_whose_socket_stays_full_is_cut_off_when_a_write_times_out() {
+    // The outbox has room for everything, so only the write timeout can end sleepy's session: its
+    // socket fills, the session's write waits, and after a second the server gives up on it.
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.outbox_capacity = 100_000;
+        c.write_timeout = Duration::from_secs(1);
+        c.limits.rate = 0;
+    })
+    .await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut sleepy = Peer::connect_small(server.addr).await;
+    sleepy.send("RESIGER:sleepy:password").await;
+    sleepy.expect("RESIGER:true:sleepy").await;
+    sleepy.login("sleepy").await;
+    let gid = alice.create_group("busy").await;
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    alice.until("MEMBER:").await;
+    bob.until("GROUP_INFO:").await;
+    sleepy.send(&format!("GROUP_JOIN:{gid}")).await;
+    sleepy.until("GROUP_INFO:").await;
+    alice.until("MEMBER:").await;
+    bob.until("MEMBER:").await;
+
+    let reader = tokio::spawn(async move {
+        let mut got = 0;
+        while got < 600 {
+            if bob.recv().await.starts_with("GROUP:") {
+                got += 1;
+            }
+        }
+        got
+    });
+    // 600 lines of 7 KB: far more than the socket buffers of a client that does not read.
+    let text = "y".repeat(7000);
+    for i in 0..600 {
+        alice.send(&format!("GROUP:{gid}:m{i}:{text}")).await;
+        alice.until(&format!("ACK:m{i}:")).await;
+    }
+    assert_eq!(reader.await.unwrap(), 600);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let backlog = sleepy.until_closed().await;
+    let got = backlog.iter().filter(|l| l.starts_with("GROUP:")).count();
+    assert!(
+        got < 600,
+        "sleepy should have been cut off, but got all {got}"
+    );
+}
+
+#[tokio::test]
 async fn an_overlong_line_is_refused_and_closes_but_bad_utf8_does_not() {
     let server = TestServer::start().await;
     let mut p = server.connect().await;
