@@ -631,6 +631,13 @@ impl App {
                 Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
             }
             main::Event::OpenAbout => self.open_about(),
+            main::Event::DismissDeclined(account) => {
+                if let Some(session) = &mut self.session {
+                    session.dismiss_declined(&account);
+                }
+                self.close_empty_requests();
+                Task::none()
+            }
         }
     }
 
@@ -1155,6 +1162,7 @@ impl App {
             ClientEvent::FriendChanged(friend) => {
                 if let Some(session) = &mut self.session {
                     session.requests.retain(|r| r.from != friend.account);
+                    session.sent.remove(&friend.account);
                     session.friends.insert(friend.account.clone(), friend);
                 }
                 self.close_empty_requests();
@@ -1181,7 +1189,16 @@ impl App {
                 }
                 self.close_empty_requests();
             }
-            ClientEvent::RequestSent { .. } | ClientEvent::FriendRejected { .. } => {}
+            ClientEvent::RequestSent { account } => {
+                if let Some(session) = &mut self.session {
+                    session.request_sent(account);
+                }
+            }
+            ClientEvent::FriendRejected { account } => {
+                if let Some(session) = &mut self.session {
+                    session.request_declined(account);
+                }
+            }
             ClientEvent::FoundUsers(users) => {
                 if let Some(session) = &mut self.session {
                     session.found = Some(
@@ -1254,7 +1271,7 @@ impl App {
 
     /// The requests dialog has nothing left to answer once the last request is accepted or rejected.
     fn close_empty_requests(&mut self) {
-        if self.session.as_ref().is_some_and(|s| s.requests.is_empty()) {
+        if self.session.as_ref().is_some_and(|s| !s.has_requests()) {
             for window in self.windows.values_mut() {
                 if let Window::Main(state) = window
                     && state.dialog == Some(main::Dialog::Requests)

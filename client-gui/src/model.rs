@@ -73,6 +73,21 @@ pub struct Request {
     pub time: Millis,
 }
 
+/// A friend request I sent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRequest {
+    /// Their nickname as the search showed it, if it did.
+    pub nickname: String,
+    pub state: Sent,
+}
+
+/// What became of a friend request I sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    Waiting,
+    Declined,
+}
+
 /// One user-search result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Found {
@@ -348,6 +363,10 @@ pub struct Session {
     pub groups: BTreeMap<u64, Group>,
     pub members: HashMap<u64, Vec<Member>>,
     pub requests: Vec<Request>,
+    /// Friend requests I sent since logging in, by account, until they are answered: an accepted one
+    /// leaves (they are a friend now), a declined one stays, marked, until I dismiss it, so a refusal
+    /// is seen rather than lost.
+    pub sent: BTreeMap<String, SentRequest>,
     pub found: Option<Vec<Found>>,
     pub conversations: HashMap<Conv, Conversation>,
     pub unread: HashMap<Conv, u32>,
@@ -372,6 +391,56 @@ impl Session {
             max_file: 1 << 30,
             ..Session::default()
         }
+    }
+
+    /// The server has my request to `account`.
+    pub fn request_sent(&mut self, account: String) {
+        if self.friends.contains_key(&account) {
+            return;
+        }
+        let nickname = self
+            .found
+            .iter()
+            .flatten()
+            .find(|u| u.account == account)
+            .map(|u| u.nickname.clone())
+            .unwrap_or_default();
+        self.sent.insert(
+            account,
+            SentRequest {
+                nickname,
+                state: Sent::Waiting,
+            },
+        );
+    }
+
+    /// `account` declined my request.
+    pub fn request_declined(&mut self, account: String) {
+        self.sent
+            .entry(account)
+            .or_insert_with(|| SentRequest {
+                nickname: String::new(),
+                state: Sent::Declined,
+            })
+            .state = Sent::Declined;
+    }
+
+    /// Forgets a declined request once I have seen it; a waiting one stays.
+    pub fn dismiss_declined(&mut self, account: &str) {
+        if self.sent.get(account).map(|r| r.state) == Some(Sent::Declined) {
+            self.sent.remove(account);
+        }
+    }
+
+    /// Requests that need my attention: those to me, and mine that were declined.
+    pub fn requests_needing_me(&self) -> usize {
+        let declined = self.sent.values().filter(|r| r.state == Sent::Declined);
+        self.requests.len() + declined.count()
+    }
+
+    /// Whether the requests dialog has anything to show.
+    pub fn has_requests(&self) -> bool {
+        !self.requests.is_empty() || !self.sent.is_empty()
     }
 
     pub fn my_name(&self) -> &str {
@@ -573,6 +642,42 @@ mod tests {
             delivery,
             file: None,
         }
+    }
+
+    #[test]
+    fn my_requests_wait_until_answered_and_a_refusal_until_dismissed() {
+        let mut s = Session::new("me".into(), String::new());
+        s.found = Some(vec![Found {
+            account: "ann".into(),
+            nickname: "Ann".into(),
+            presence: Presence::Online,
+        }]);
+        s.request_sent("ann".into());
+        s.request_sent("bo".into());
+        assert_eq!(s.sent["ann"].nickname, "Ann", "the name the search showed");
+        assert!(s.has_requests());
+        assert_eq!(s.requests_needing_me(), 0, "waiting needs nothing from me");
+        s.dismiss_declined("ann");
+        assert!(
+            s.sent.contains_key("ann"),
+            "a waiting request cannot be dismissed"
+        );
+        s.request_declined("ann".into());
+        assert_eq!(s.requests_needing_me(), 1);
+        s.dismiss_declined("ann");
+        assert!(!s.sent.contains_key("ann"));
+        // A friend already is not asked again.
+        s.friends.insert(
+            "cy".into(),
+            Friend {
+                account: "cy".into(),
+                nickname: String::new(),
+                remark: String::new(),
+                presence: Presence::Offline,
+            },
+        );
+        s.request_sent("cy".into());
+        assert!(!s.sent.contains_key("cy"));
     }
 
     #[test]

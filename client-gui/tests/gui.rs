@@ -308,6 +308,19 @@ fn two_apps_befriend_and_chat() {
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Add").expect("add button");
     });
+    // Bob's side shows the request as waiting, once the server has it.
+    bob.pump_until(&rt, "the request on its way", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.sent.contains_key("alice"))
+    });
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Close").expect("close the dialog");
+    });
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Friend requests").expect("the requests button");
+    });
+    assert!(bob.shows(bob_main, "Waiting for an answer"));
 
     // Alice accepts it from the requests dialog.
     alice.pump_until(&rt, "the request", |app| {
@@ -330,6 +343,10 @@ fn two_apps_befriend_and_chat() {
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("alice"))
     });
+    assert!(
+        !bob.shows(bob_main, "Waiting for an answer"),
+        "an accepted request is no longer waiting"
+    );
 
     // Bob quits; Alice sees him go offline, then come online when he is back.
     drop(bob);
@@ -516,8 +533,48 @@ fn refusals_in_words_reconnect_and_outbox() {
     assert!(mallory.shows(window, "That account is taken; pick another name."));
     drop(mallory);
 
-    // Befriend through the handles (the UI path is covered above).
+    // A declined request is shown to the one who sent it until they have seen it.
     let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
+    send(
+        &bob,
+        net::Command::AddFriend {
+            account: "alice".into(),
+            note: String::new(),
+        },
+    );
+    alice.pump_until(&rt, "the request", |app| {
+        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+    });
+    let alice_main = alice.main_window();
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Friend requests (1)").expect("requests link");
+    });
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Reject").expect("reject");
+    });
+    alice.pump_until(&rt, "the request gone", |app| {
+        app.session.as_ref().is_some_and(|s| s.requests.is_empty())
+    });
+    bob.pump_until(&rt, "the refusal", |app| {
+        app.session.as_ref().is_some_and(|s| {
+            s.sent.get("alice").map(|r| r.state) == Some(ququ::model::Sent::Declined)
+        })
+    });
+    let bob_main = bob.main_window();
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Friend requests (1)")
+            .expect("the requests button counts the refusal");
+    });
+    assert!(bob.shows(bob_main, "Declined your request"));
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("OK").expect("dismiss");
+    });
+    assert!(
+        !bob.shows(bob_main, "Friend requests") && !bob.shows(bob_main, "Friend requests (1)"),
+        "nothing is left to show once the refusal is dismissed"
+    );
+
+    // Befriend through the handles (the UI path is covered above).
     send(
         &bob,
         net::Command::AddFriend {

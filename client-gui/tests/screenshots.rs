@@ -14,7 +14,7 @@ use ququ::fonts;
 use ququ::i18n::Lang;
 use ququ::model::{
     Connection, Conversation, Delivery, FileItem, FileState, Friend, Group, Line, Member, Request,
-    Session, now_millis,
+    Sent, SentRequest, Session, now_millis,
 };
 use ququ::theme::{self, ThemePref};
 use ququ::window::{about, chat, login, main};
@@ -321,6 +321,20 @@ fn demo_session(lang: Lang) -> Session {
         },
         time: now_millis(),
     });
+    s.sent.insert(
+        "liuyang".into(),
+        SentRequest {
+            nickname: if zh { "刘洋".into() } else { "Yang".into() },
+            state: Sent::Waiting,
+        },
+    );
+    s.sent.insert(
+        "zhaolei".into(),
+        SentRequest {
+            nickname: if zh { "赵磊".into() } else { "Lei".into() },
+            state: Sent::Declined,
+        },
+    );
     let (a, b, c, d, e) = if zh {
         (
             "周六去香山吗？",

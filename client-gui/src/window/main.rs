@@ -2,8 +2,8 @@
 //!
 //! Top: my avatar, nickname and state on the blue header, with the search box. Then tabs for friends,
 //! groups and recent chats; lists with avatars, online marks and live unread badges. Double-clicking a
-//! row opens its chat; right-clicking offers the row's actions. Dialogs (add friend, requests, remark,
-//! delete, groups, settings) float over the list.
+//! row opens its chat; right-clicking offers the row's actions. Dialogs (add friend, requests — those to
+//! me, and mine still waiting or declined —, remark, delete, groups, settings) float over the list.
 
 use iced::widget::{
     button, column, container, mouse_area, pick_list, row, scrollable, space, text, text_input,
@@ -14,7 +14,7 @@ use ququ_protocol::Conv;
 use super::{Ctx, badge, dialog, status_bar};
 use crate::avatar;
 use crate::i18n::Lang;
-use crate::model::Session;
+use crate::model::{Sent, Session};
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
 
@@ -92,6 +92,8 @@ pub enum Message {
     SendRequest(String),
     Accept(String),
     Reject(String),
+    /// Clears my declined request to this account from the requests dialog.
+    Dismiss(String),
     RemarkChanged(String),
     SaveRemark,
     DeleteFriend,
@@ -118,6 +120,7 @@ pub enum Event {
     PickAvatar,
     ResetAvatar,
     OpenAbout,
+    DismissDeclined(String),
 }
 
 /// A language choice in settings: a language, or "follow system".
@@ -185,6 +188,7 @@ impl State {
             }
             Message::Accept(account) => return Some(Event::Net(Command::AcceptFriend { account })),
             Message::Reject(account) => return Some(Event::Net(Command::RejectFriend { account })),
+            Message::Dismiss(account) => return Some(Event::DismissDeclined(account)),
             Message::RemarkChanged(r) => {
                 if let Some(Dialog::Remark { remark, .. }) = &mut self.dialog {
                     *remark = r;
@@ -339,7 +343,7 @@ impl State {
             Tab::Recent => self.recent_list(ctx, session),
         };
 
-        let requests = session.requests.len();
+        let needing_me = session.requests_needing_me();
         let footer = row![
             footer_button(
                 tr.add_friend,
@@ -363,11 +367,13 @@ impl State {
                 })
             ),
         ]
-        .push((requests > 0).then(|| {
-            footer_button_owned(
-                ctx.lang.requests_pending(requests),
-                Message::Show(Dialog::Requests),
-            )
+        .push(session.has_requests().then(|| {
+            let label = if needing_me > 0 {
+                ctx.lang.requests_pending(needing_me)
+            } else {
+                tr.friend_requests.to_owned()
+            };
+            footer_button_owned(label, Message::Show(Dialog::Requests))
         }))
         .spacing(2)
         .wrap();
@@ -715,8 +721,57 @@ impl State {
                         .spacing(6),
                     );
                 }
+                if !session.sent.is_empty() {
+                    if !session.requests.is_empty() {
+                        list = list.push(iced::widget::rule::horizontal(1));
+                    }
+                    list = list.push(text(tr.sent_requests).size(13).style(theme::muted_text));
+                }
+                for (account, sent) in &session.sent {
+                    let nickname = sent.nickname.as_str();
+                    let name = if nickname.is_empty() {
+                        account.clone()
+                    } else {
+                        nickname.to_owned()
+                    };
+                    let status = match sent.state {
+                        Sent::Waiting => text(tr.waiting_for_answer)
+                            .size(12)
+                            .style(theme::muted_text),
+                        Sent::Declined => {
+                            text(tr.declined_request).size(12).style(theme::error_text)
+                        }
+                    };
+                    let info = column![
+                        row![text(name.clone()).size(14)]
+                            .push((&name != account).then(|| {
+                                text(account.clone()).size(12).style(theme::muted_text)
+                            }))
+                            .spacing(6)
+                            .align_y(Center),
+                        status,
+                    ]
+                    .spacing(2)
+                    .width(Fill);
+                    let dismiss = (sent.state == Sent::Declined).then(|| {
+                        button(text(tr.dismiss).size(12))
+                            .style(theme::secondary_button)
+                            .on_press(Message::Dismiss(account.clone()))
+                    });
+                    list = list.push(
+                        row![avatar::view(nickname, account, None, 40.0), info]
+                            .push(dismiss)
+                            .spacing(10)
+                            .align_y(Center),
+                    );
+                }
+                let title = if session.requests_needing_me() > 0 {
+                    ctx.lang.requests_pending(session.requests_needing_me())
+                } else {
+                    tr.friend_requests.to_owned()
+                };
                 (
-                    ctx.lang.requests_pending(session.requests.len()),
+                    title,
                     column![
                         scrollable(list).height(Shrink),
                         iced::widget::rule::horizontal(1),
