@@ -118,6 +118,7 @@ async fn serve(args: Args) -> Result<(), Error> {
     let store = ququ_server::open_store(&config)?;
     // Load the certificate before announcing anything too: a bad one stops the start, loudly.
     let tls = ququ_server::tls::load_configured(&config)?;
+    let shutdown = shutdown_signal();
     announce(format_args!(
         "ququ-server listening on {}",
         listener.local_addr()?
@@ -132,14 +133,7 @@ async fn serve(args: Args) -> Result<(), Error> {
             "TLS: off (plain TCP; see `ququ-server gen-cert` and --tls-cert)"
         )),
     }
-    ququ_server::run_prepared(
-        listener,
-        config,
-        std::sync::Arc::new(store),
-        tls,
-        shutdown_signal(),
-    )
-    .await?;
+    ququ_server::run_prepared(listener, config, std::sync::Arc::new(store), tls, shutdown).await?;
     announce(format_args!("ququ-server stopped"));
     Ok(())
 }
@@ -179,30 +173,45 @@ fn gen_cert(dir: PathBuf, mut names: Vec<String>) -> Result<(), Error> {
 }
 
 /// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what systemd and `kill` send).
-async fn shutdown_signal() {
-    let ctrl_c = async {
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    // The handlers are installed now, not when the future is first polled: once the server has said
+    // it is listening, a SIGTERM must already mean a clean stop, not the default instant death.
+    #[cfg(unix)]
+    let (interrupt, terminate) = {
+        use tokio::signal::unix::{SignalKind, signal};
+        let installed = |kind, name| match signal(kind) {
+            Ok(s) => Some(s),
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for {name}");
+                None
+            }
+        };
+        (
+            installed(SignalKind::interrupt(), "Ctrl-C"),
+            installed(SignalKind::terminate(), "SIGTERM"),
+        )
+    };
+    async move {
+        #[cfg(unix)]
+        {
+            let wait = |s: Option<tokio::signal::unix::Signal>| async move {
+                match s {
+                    Some(mut s) => {
+                        s.recv().await;
+                    }
+                    None => std::future::pending::<()>().await,
+                }
+            };
+            tokio::select! {
+                _ = wait(interrupt) => {}
+                _ = wait(terminate) => {}
+            }
+        }
+        #[cfg(not(unix))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::warn!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;
         }
-    };
-    #[cfg(unix)]
-    let term = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut s) => {
-                s.recv().await;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "cannot listen for SIGTERM");
-                std::future::pending::<()>().await;
-            }
-        }
-    };
-    #[cfg(not(unix))]
-    let term = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = term => {}
     }
 }
 

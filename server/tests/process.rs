@@ -49,17 +49,29 @@ async fn the_connection_table_records_who_is_connected_from_where() {
     assert!(db.connections().unwrap().is_empty());
 }
 
+/// Starts `ququ-server` on a free port over `dir`, its stdout piped (and its stderr too, for `log`).
+fn spawn_server(
+    dir: &std::path::Path,
+    log: bool,
+) -> (std::process::Child, BufReader<std::process::ChildStdout>) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_ququ-server"));
+    command
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(if log { Stdio::piped() } else { Stdio::null() });
+    if log {
+        command.env("RUST_LOG", "trace");
+    }
+    let mut child = command.spawn().unwrap();
+    let out = BufReader::new(child.stdout.take().unwrap());
+    (child, out)
+}
+
 #[test]
 fn sigterm_says_goodbye_to_clients_and_exits_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut out) = spawn_server(dir.path(), false);
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     let addr = first
@@ -101,14 +113,7 @@ fn sigterm_says_goodbye_to_clients_and_exits_cleanly() {
 #[test]
 fn a_server_whose_stdout_was_closed_still_shuts_down_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (mut child, mut out) = spawn_server(dir.path(), false);
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     assert!(first.starts_with("ququ-server listening on "), "{first}");
@@ -143,15 +148,7 @@ fn a_corrupt_database_is_reported_not_replaced() {
 #[test]
 fn no_password_token_or_message_text_reaches_the_log() {
     let dir = tempfile::tempdir().unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .env("RUST_LOG", "trace")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (child, mut out) = spawn_server(dir.path(), true);
     let mut first = String::new();
     out.read_line(&mut first).unwrap();
     let addr = first.trim().rsplit(' ').next().unwrap().to_owned();

@@ -446,11 +446,18 @@ async fn an_offline_member_catches_up_on_group_messages() {
     assert!(lines[0].ends_with(":after:sent while bob was away"));
 }
 
-#[tokio::test]
-async fn a_client_that_stops_reading_is_cut_off_and_others_keep_receiving() {
+/// Alice floods a group of three with `messages` lines of 7 KB while Bob reads everything and "sleepy"
+/// (a small receive buffer) reads nothing; then, `pause` later, sleepy reads what reached it until the
+/// server closes its connection. Returns the group messages Bob and sleepy got.
+async fn flood_past_a_sleepy_member(
+    outbox_capacity: usize,
+    write_timeout: Duration,
+    messages: usize,
+    pause: Duration,
+) -> (usize, usize) {
     let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
-        c.outbox_capacity = 32;
-        c.write_timeout = Duration::from_secs(2);
+        c.outbox_capacity = outbox_capacity;
+        c.write_timeout = write_timeout;
         // A flood is the point here; the message rate limit has its own test.
         c.limits.rate = 0;
     })
@@ -469,78 +476,55 @@ async fn a_client_that_stops_reading_is_cut_off_and_others_keep_receiving() {
     alice.until("MEMBER:").await;
     bob.until("MEMBER:").await;
 
-    // Bob reads everything in the background; sleepy reads nothing while the flood goes on.
     let reader = tokio::spawn(async move {
         let mut got = 0;
-        while got < 1000 {
-            let line = bob.recv().await;
-            if line.starts_with("GROUP:") {
-                got += 1;
-            }
-        }
-        got
-    });
-    let text = "x".repeat(7000);
-    for i in 0..1000 {
-        alice.send(&format!("GROUP:{gid}:m{i}:{text}")).await;
-        alice.until(&format!("ACK:m{i}:")).await;
-    }
-    assert_eq!(reader.await.unwrap(), 1000);
-    // Sleepy's connection was closed by the server: reading now reaches the end of the stream.
-    let backlog = sleepy.until_closed().await;
-    let got = backlog.iter().filter(|l| l.starts_with("GROUP:")).count();
-    assert!(
-        got < 1000,
-        "sleepy should have been cut off, but got all {got}"
-    );
-}
-
-#[tokio::test]
-async fn a_client_whose_socket_stays_full_is_cut_off_when_a_write_times_out() {
-    // The outbox has room for everything, so only the write timeout can end sleepy's session: its
-    // socket fills, the session's write waits, and after a second the server gives up on it.
-    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
-        c.outbox_capacity = 100_000;
-        c.write_timeout = Duration::from_secs(1);
-        c.limits.rate = 0;
-    })
-    .await;
-    let (mut alice, mut bob) = server.friends("alice", "bob").await;
-    let mut sleepy = Peer::connect_small(server.addr).await;
-    sleepy.send("RESIGER:sleepy:password").await;
-    sleepy.expect("RESIGER:true:sleepy").await;
-    sleepy.login("sleepy").await;
-    let gid = alice.create_group("busy").await;
-    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
-    alice.until("MEMBER:").await;
-    bob.until("GROUP_INFO:").await;
-    sleepy.send(&format!("GROUP_JOIN:{gid}")).await;
-    sleepy.until("GROUP_INFO:").await;
-    alice.until("MEMBER:").await;
-    bob.until("MEMBER:").await;
-
-    let reader = tokio::spawn(async move {
-        let mut got = 0;
-        while got < 600 {
+        while got < messages {
             if bob.recv().await.starts_with("GROUP:") {
                 got += 1;
             }
         }
         got
     });
-    // 600 lines of 7 KB: far more than the socket buffers of a client that does not read.
-    let text = "y".repeat(7000);
-    for i in 0..600 {
+    let text = "x".repeat(7000);
+    for i in 0..messages {
         alice.send(&format!("GROUP:{gid}:m{i}:{text}")).await;
         alice.until(&format!("ACK:m{i}:")).await;
     }
-    assert_eq!(reader.await.unwrap(), 600);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let bob_got = reader.await.unwrap();
+    tokio::time::sleep(pause).await;
+    // Reading reaches the end of the stream only if the server closed sleepy's connection.
     let backlog = sleepy.until_closed().await;
-    let got = backlog.iter().filter(|l| l.starts_with("GROUP:")).count();
+    let sleepy_got = backlog.iter().filter(|l| l.starts_with("GROUP:")).count();
+    (bob_got, sleepy_got)
+}
+
+#[tokio::test]
+async fn a_client_that_stops_reading_is_cut_off_and_others_keep_receiving() {
+    let (bob, sleepy) =
+        flood_past_a_sleepy_member(32, Duration::from_secs(2), 1000, Duration::ZERO).await;
+    assert_eq!(bob, 1000);
     assert!(
-        got < 600,
-        "sleepy should have been cut off, but got all {got}"
+        sleepy < 1000,
+        "sleepy should have been cut off, but got all {sleepy}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_whose_socket_stays_full_is_cut_off_when_a_write_times_out() {
+    // The outbox has room for everything, so only the write timeout can end sleepy's session: its
+    // socket fills, the session's write waits, and a second later the server gives up on it. Sleepy
+    // reads only after that (reading earlier would let the write go on).
+    let (bob, sleepy) = flood_past_a_sleepy_member(
+        100_000,
+        Duration::from_secs(1),
+        600,
+        Duration::from_millis(1500),
+    )
+    .await;
+    assert_eq!(bob, 600);
+    assert!(
+        sleepy < 600,
+        "sleepy should have been cut off, but got all {sleepy}"
     );
 }
 
