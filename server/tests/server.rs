@@ -112,6 +112,53 @@ async fn friend_requests_can_be_rejected_then_accepted() {
 }
 
 #[tokio::test]
+async fn a_request_declined_while_its_sender_was_away_is_told_when_they_list_requests() {
+    let server = TestServer::start().await;
+    // Dave, Bob's friend, sees when Bob's session has gone.
+    let (mut dave, mut bob) = server.friends("dave", "bob").await;
+    let mut alice = server.user("alice").await;
+    let mut carol = server.user("carol").await;
+    bob.send("ADD_FRIEND:alice").await;
+    bob.expect("REQUEST_SENT:alice").await;
+    bob.send("ADD_FRIEND:carol").await;
+    bob.expect("REQUEST_SENT:carol").await;
+    alice.until("FRIEND_REQUEST:bob:").await;
+    carol.until("FRIEND_REQUEST:bob:").await;
+    drop(bob);
+    dave.until("CONNECT_CLIENT:bob:offline").await;
+    alice.send("REJECT_FRIEND:bob").await;
+    alice.expect("REQUEST_CLOSED:bob").await;
+    carol.send("REJECT_FRIEND:bob").await;
+    carol.expect("REQUEST_CLOSED:bob").await;
+
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send("REQUESTS").await;
+    bob.expect("REQUESTS_END:0").await;
+    bob.expect("FRIEND_REJECTED:alice").await;
+    bob.expect("FRIEND_REJECTED:carol").await;
+    // Told once.
+    bob.send("REQUESTS").await;
+    bob.expect("REQUESTS_END:0").await;
+    bob.send("PING:1").await;
+    bob.expect("PONG:1").await;
+
+    // Asking again forgets the refusal; so does becoming friends the other way round.
+    drop(bob);
+    dave.until("CONNECT_CLIENT:bob:offline").await;
+    alice.send("ADD_FRIEND:bob").await;
+    alice.expect("REQUEST_SENT:bob").await;
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send("ACCEPT_FRIEND:alice").await;
+    bob.until("FRIEND:alice:").await;
+    bob.send("REQUESTS").await;
+    bob.expect("REQUESTS_END:0").await;
+    bob.send("PING:2").await;
+    bob.expect("PONG:2").await;
+}
+
+#[tokio::test]
 async fn asking_someone_who_already_asked_you_makes_you_friends() {
     let server = TestServer::start().await;
     let mut alice = server.user("alice").await;

@@ -188,8 +188,19 @@ impl Services {
         account: String,
     ) -> Result<Vec<ServerMessage>> {
         let them = self.user_named(&account).await?;
-        let (uid, tid) = (me.user, them.id);
-        if !self.db(move |s| s.take_request(tid, uid)).await? {
+        let (uid, tid, now) = (me.user, them.id, now_millis());
+        // An offline sender hears of it when they next list their requests; an online one now.
+        let online = self.hub.is_online(them.id);
+        let taken = self
+            .db(move |s| {
+                let taken = s.take_request(tid, uid)?;
+                if taken && !online {
+                    s.put_declined(tid, uid, now)?;
+                }
+                Ok(taken)
+            })
+            .await?;
+        if !taken {
             return Err(ServiceError::refused(
                 ErrorCode::NoRequest,
                 format!("{account} has not asked to be your friend"),
@@ -286,6 +297,13 @@ impl Services {
             })
             .collect();
         out.push(ServerMessage::RequestsEnd { count });
+        // Refusals that happened while I was away, after the list (they are not requests to me).
+        let declined = self.db(move |s| s.take_declined(uid)).await?;
+        out.extend(
+            declined
+                .into_iter()
+                .map(|account| ServerMessage::FriendRejected { account }),
+        );
         Ok(out)
     }
 }

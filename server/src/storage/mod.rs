@@ -235,7 +235,7 @@ pub trait Store: Send + Sync + 'static {
     fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError>;
 
     // Friends.
-    /// Records or refreshes a request from `from` to `to`.
+    /// Records or refreshes a request from `from` to `to` (and forgets an earlier refusal by `to`).
     fn put_request(
         &self,
         from: UserId,
@@ -248,7 +248,12 @@ pub trait Store: Send + Sync + 'static {
     fn has_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError>;
     /// Deletes the request; false if there was none.
     fn take_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError>;
-    /// Makes two users friends and deletes requests between them in either direction.
+    /// Remembers that `to` declined `from`'s request, for `from` to hear when next listing requests.
+    fn put_declined(&self, from: UserId, to: UserId, now: Millis) -> Result<(), StoreError>;
+    /// The accounts that declined `from`'s requests since `from` last heard, oldest first; forgotten
+    /// once returned.
+    fn take_declined(&self, from: UserId) -> Result<Vec<String>, StoreError>;
+    /// Makes two users friends and deletes requests (and refusals) between them in either direction.
     fn add_friendship(&self, a: UserId, b: UserId, now: Millis) -> Result<(), StoreError>;
     /// False if they were not friends.
     fn remove_friendship(&self, a: UserId, b: UserId) -> Result<bool, StoreError>;

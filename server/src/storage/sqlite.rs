@@ -195,6 +195,16 @@ CREATE TRIGGER messages_deleted AFTER DELETE ON messages BEGIN
     UPDATE message_floor SET id = MAX(id, OLD.id);
 END;
 "#,
+    r#"
+-- A request declined while its sender was offline: kept until the sender lists their requests, so the
+-- refusal reaches them instead of being lost with the request.
+CREATE TABLE declined_requests (
+    from_id INTEGER NOT NULL REFERENCES users(id),
+    to_id   INTEGER NOT NULL REFERENCES users(id),
+    time    INTEGER NOT NULL,
+    PRIMARY KEY (from_id, to_id)
+);
+"#,
 ];
 
 /// The newest message id ever given out, deleted or not: the next message's id is one more.
@@ -849,11 +859,18 @@ impl Store for SqliteStore {
         note: &str,
         now: Millis,
     ) -> Result<(), StoreError> {
-        self.lock()?.execute(
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute(
             "INSERT INTO friend_requests (from_id, to_id, note, time) VALUES (?1, ?2, ?3, ?4) \
              ON CONFLICT(from_id, to_id) DO UPDATE SET note = excluded.note, time = excluded.time",
             params![from, to, note, now as i64],
         )?;
+        tx.execute(
+            "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2",
+            params![from, to],
+        )?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -893,10 +910,39 @@ impl Store for SqliteStore {
         Ok(n > 0)
     }
 
+    fn put_declined(&self, from: UserId, to: UserId, now: Millis) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT INTO declined_requests (from_id, to_id, time) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(from_id, to_id) DO UPDATE SET time = excluded.time",
+            params![from, to, now as i64],
+        )?;
+        Ok(())
+    }
+
+    fn take_declined(&self, from: UserId) -> Result<Vec<String>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let accounts = {
+            let mut stmt = tx.prepare(
+                "SELECT u.account FROM declined_requests d JOIN users u ON u.id = d.to_id \
+                 WHERE d.from_id = ?1 ORDER BY d.time",
+            )?;
+            let rows = stmt.query_map([from], |r| r.get(0))?;
+            rows.collect::<Result<Vec<String>, _>>()?
+        };
+        tx.execute("DELETE FROM declined_requests WHERE from_id = ?1", [from])?;
+        tx.commit()?;
+        Ok(accounts)
+    }
+
     fn add_friendship(&self, a: UserId, b: UserId, now: Millis) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         for (x, y) in [(a, b), (b, a)] {
+            tx.execute(
+                "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2",
+                params![x, y],
+            )?;
             tx.execute(
                 "INSERT OR IGNORE INTO friends (user_id, friend_id, since) VALUES (?1, ?2, ?3)",
                 params![x, y, now as i64],
