@@ -1189,6 +1189,11 @@ impl App {
                 }
                 self.close_empty_requests();
             }
+            ClientEvent::SentRequests(list) => {
+                if let Some(session) = &mut self.session {
+                    session.sent_listed(list.into_iter().map(|r| (r.to, r.nickname)));
+                }
+            }
             ClientEvent::RequestSent { account } => {
                 if let Some(session) = &mut self.session {
                     session.request_sent(account);

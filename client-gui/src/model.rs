@@ -414,6 +414,21 @@ impl Session {
         );
     }
 
+    /// The server's list of my requests with no answer yet: it replaces the waiting ones known so far
+    /// (some may have been answered while I was away); refusals not yet dismissed stay.
+    pub fn sent_listed(&mut self, waiting: impl IntoIterator<Item = (String, String)>) {
+        self.sent.retain(|_, r| r.state == Sent::Declined);
+        for (account, nickname) in waiting {
+            self.sent.insert(
+                account,
+                SentRequest {
+                    nickname,
+                    state: Sent::Waiting,
+                },
+            );
+        }
+    }
+
     /// `account` declined my request.
     pub fn request_declined(&mut self, account: String) {
         self.sent
@@ -678,6 +693,12 @@ mod tests {
         );
         s.request_sent("cy".into());
         assert!(!s.sent.contains_key("cy"));
+
+        // The server's list replaces the waiting ones; a refusal not yet dismissed stays.
+        s.request_declined("di".into());
+        s.sent_listed([("ed".to_owned(), "Ed".to_owned())]);
+        let left: Vec<_> = s.sent.iter().map(|(a, r)| (a.as_str(), r.state)).collect();
+        assert_eq!(left, [("di", Sent::Declined), ("ed", Sent::Waiting)]);
     }
 
     #[test]

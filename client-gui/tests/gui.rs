@@ -1195,6 +1195,47 @@ fn send_a_file_and_download_it() {
 }
 
 #[test]
+fn my_waiting_request_is_shown_again_after_logging_in_anew() {
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut alice = Client::new(&rt, &server);
+    alice.log_in(&rt, "alice", "secret123", true);
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+    bob.app
+        .handle
+        .as_ref()
+        .expect("handle")
+        .send(net::Command::AddFriend {
+            account: "alice".into(),
+            note: String::new(),
+        });
+    alice.pump_until(&rt, "the request", |app| {
+        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+    });
+    drop(bob);
+
+    // A new device (nothing local): only the server can say the request is still waiting.
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", false);
+    bob.pump_until(&rt, "the waiting request", |app| {
+        app.session.as_ref().is_some_and(|s| {
+            s.sent.get("alice").map(|r| r.state) == Some(ququ::model::Sent::Waiting)
+        })
+    });
+    let main = bob.main_window();
+    bob.interact(&rt, main, |ui| {
+        ui.click("Friend requests").expect("the requests button");
+    });
+    assert!(bob.shows(main, "Waiting for an answer"));
+}
+
+#[test]
 fn about_shows_where_the_data_is() {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -26,7 +26,9 @@ use tokio_util::codec::{FramedRead, FramedWrite};
 
 use crate::backoff::Backoff;
 use crate::config::Config;
-use crate::event::{Event, FoundUser, Friend, FriendRequest, Group, Member, Message, StopReason};
+use crate::event::{
+    Event, FoundUser, Friend, FriendRequest, Group, Member, Message, SentRequest, StopReason,
+};
 use crate::storage::{Incoming, LastLogin, StorageError, Store, Stored};
 use crate::tls::{ConnectError, Connector, Stream};
 use crate::transfer::TransferId;
@@ -165,6 +167,8 @@ enum Auth {
 struct Lists {
     friends: Collect<Friend>,
     requests: Collect<FriendRequest>,
+    /// `REQUEST_WAITING:` lines of the request list being read; they come only in that list.
+    waiting: Vec<SentRequest>,
     groups: Collect<Group>,
     found: Collect<FoundUser>,
     /// Per group; an entry stays once made (one per group listed on this connection).
@@ -836,7 +840,11 @@ impl Session {
                     self.friend_request(request).await?;
                 }
             }
+            S::RequestWaiting { to, time, nickname } => {
+                link.lists.waiting.push(SentRequest { to, nickname, time });
+            }
             S::RequestsEnd { count } => {
+                let waiting = std::mem::take(&mut link.lists.waiting);
                 let Finished { news, list } = link.lists.requests.finish(count);
                 for request in news {
                     self.friend_request(request).await?;
@@ -846,6 +854,7 @@ impl Session {
                     .call(move |s| s.replace_requests(&stored))
                     .await?;
                 self.emit(Event::FriendRequests(list));
+                self.emit(Event::SentRequests(waiting));
             }
             S::RequestSent { account } => self.emit(Event::RequestSent { account }),
             S::RequestClosed { account } => {

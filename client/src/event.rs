@@ -132,6 +132,14 @@ pub struct FriendRequest {
     pub time: Millis,
 }
 
+/// A friend request of mine that has no answer yet.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRequest {
+    pub to: String,
+    pub nickname: String,
+    pub time: Millis,
+}
+
 /// One user search result.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FoundUser {
@@ -275,6 +283,9 @@ pub enum Event {
     FriendRequests(Vec<FriendRequest>),
     /// A new friend request to me.
     FriendRequest(FriendRequest),
+    /// All my friend requests that have no answer yet (listed with the requests to me, just after
+    /// [`Event::FriendRequests`]).
+    SentRequests(Vec<SentRequest>),
     /// My friend request reached the server.
     RequestSent { account: String },
     /// A request to me was answered (from this or another of my sessions).

@@ -57,7 +57,7 @@ pub mod transfer;
 pub use config::{Config, ConfigError, Timing};
 pub use event::{
     Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
-    StopReason,
+    SentRequest, StopReason,
 };
 pub use handle::{Client, Events, Handle, StartError, new_client_id};
 pub use ququ_protocol::{Conv, ErrorCode, FileInfo, GoneReason, Limits, Millis, Presence, Role};

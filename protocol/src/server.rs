@@ -63,7 +63,14 @@ pub enum ServerMessage {
         nickname: String,
         note: String,
     },
-    /// `REQUESTS_END:<count>` — end of the pending request list.
+    /// `REQUEST_WAITING:<to>:<time>:<nickname>` — my request to this account, sent at `time`, has no answer
+    /// yet (listed before `REQUESTS_END`).
+    RequestWaiting {
+        to: String,
+        time: Millis,
+        nickname: String,
+    },
+    /// `REQUESTS_END:<count>` — end of the pending request list; `count` is its `FRIEND_REQUEST:` lines.
     RequestsEnd { count: u32 },
     /// `REQUEST_SENT:<account>` — my friend request was delivered (or stored for when they log in).
     RequestSent { account: String },
@@ -288,6 +295,14 @@ impl ServerMessage {
                     nickname,
                     note,
                 }
+            }
+            "REQUEST_WAITING" => {
+                let mut f = f("REQUEST_WAITING");
+                let to = f.string("to")?;
+                let time = f.number("time")?;
+                let nickname = f.string("nickname")?;
+                f.end()?;
+                M::RequestWaiting { to, time, nickname }
             }
             "REQUESTS_END" => M::RequestsEnd {
                 count: count(f("REQUESTS_END"))?,
@@ -564,6 +579,9 @@ impl ServerMessage {
                 .num(time)
                 .field(nickname)
                 .field(note),
+            M::RequestWaiting { to, time, nickname } => {
+                b("REQUEST_WAITING").field(to).num(time).field(nickname)
+            }
             M::RequestsEnd { count } => b("REQUESTS_END").num(count),
             M::RequestSent { account } => b("REQUEST_SENT").field(account),
             M::RequestClosed { account } => b("REQUEST_CLOSED").field(account),

@@ -151,6 +151,10 @@ fn missing_fields() {
             missing("FRIEND_REQUEST", "note"),
         ),
         ("REQUESTS_END", missing("REQUESTS_END", "count")),
+        (
+            "REQUEST_WAITING:bob:1",
+            missing("REQUEST_WAITING", "nickname"),
+        ),
         ("REQUEST_SENT", missing("REQUEST_SENT", "account")),
         ("REQUEST_CLOSED", missing("REQUEST_CLOSED", "account")),
         ("FRIEND_REJECTED", missing("FRIEND_REJECTED", "account")),
@@ -226,6 +230,7 @@ fn too_many_fields() {
         ),
         ("FRIENDS_END:1:2", too_many("FRIENDS_END")),
         ("REQUEST_SENT:bob:x", too_many("REQUEST_SENT")),
+        ("REQUEST_WAITING:bob:1:Bob:x", too_many("REQUEST_WAITING")),
         // Server lines are produced by `format`, so their text fields are escaped: a raw colon is an error.
         ("MSG:1:alice:bob:2:c1:see you at 10:30", too_many("MSG")),
         ("GROUP:1:3:alice:2:c1:a:b", too_many("GROUP")),
@@ -311,6 +316,10 @@ fn non_numeric_and_out_of_range_numbers() {
         (
             "FRIEND_REQUEST:alice:now:Alice:hi",
             invalid("FRIEND_REQUEST", "time", "now"),
+        ),
+        (
+            "REQUEST_WAITING:bob:soon:Bob",
+            invalid("REQUEST_WAITING", "time", "soon"),
         ),
         ("MSG:x:alice:bob:2:c1:hi", invalid("MSG", "id", "x")),
         (

@@ -287,6 +287,9 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
                 note,
             })
             .boxed(),
+        (text(), num64(), text())
+            .prop_map(|(to, time, nickname)| M::RequestWaiting { to, time, nickname })
+            .boxed(),
         num32().prop_map(|count| M::RequestsEnd { count }).boxed(),
         text()
             .prop_map(|account| M::RequestSent { account })

@@ -398,6 +398,14 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 note: s("hi, it's alice"),
             },
         ),
+        (
+            s("REQUEST_WAITING:bob:1700000000000:Bob%3A the builder"),
+            M::RequestWaiting {
+                to: s("bob"),
+                time: 1_700_000_000_000,
+                nickname: s("Bob: the builder"),
+            },
+        ),
         (s("REQUESTS_END:0"), M::RequestsEnd { count: 0 }),
         (s("REQUEST_SENT:bob"), M::RequestSent { account: s("bob") }),
         (

@@ -112,7 +112,7 @@ async fn friend_requests_can_be_rejected_then_accepted() {
 }
 
 #[tokio::test]
-async fn a_request_declined_while_its_sender_was_away_is_told_when_they_list_requests() {
+async fn my_requests_are_listed_as_waiting_and_a_refusal_while_away_is_told_at_the_next_list() {
     let server = TestServer::start().await;
     // Dave, Bob's friend, sees when Bob's session has gone.
     let (mut dave, mut bob) = server.friends("dave", "bob").await;
@@ -124,6 +124,23 @@ async fn a_request_declined_while_its_sender_was_away_is_told_when_they_list_req
     bob.expect("REQUEST_SENT:carol").await;
     alice.until("FRIEND_REQUEST:bob:").await;
     carol.until("FRIEND_REQUEST:bob:").await;
+    // Bob's own requests are listed as waiting, oldest first.
+    bob.send("REQUESTS").await;
+    let listed = bob.collect_until("REQUESTS_END:").await;
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert!(
+        listed[0].starts_with("REQUEST_WAITING:alice:"),
+        "{listed:?}"
+    );
+    assert!(
+        listed[0].ends_with(":alice"),
+        "with her nickname: {listed:?}"
+    );
+    assert!(
+        listed[1].starts_with("REQUEST_WAITING:carol:"),
+        "{listed:?}"
+    );
+    assert_eq!(listed[2], "REQUESTS_END:0", "counting only requests to Bob");
     drop(bob);
     dave.until("CONNECT_CLIENT:bob:offline").await;
     alice.send("REJECT_FRIEND:bob").await;

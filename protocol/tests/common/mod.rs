@@ -12,7 +12,7 @@ use ququ_protocol::{ClientMessage, ServerMessage};
 pub const CLIENT_VARIANTS: usize = 35;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 37;
+pub const SERVER_VARIANTS: usize = 38;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -95,5 +95,6 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::FileProgress { .. } => 34,
         M::FileState { .. } => 35,
         M::Error { .. } => 36,
+        M::RequestWaiting { .. } => 37,
     }
 }

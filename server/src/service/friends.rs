@@ -285,7 +285,9 @@ impl Services {
 
     pub(super) async fn list_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
         let uid = me.user;
-        let requests = self.db(move |s| s.requests_to(uid)).await?;
+        let (requests, sent) = self
+            .db(move |s| Ok((s.requests_to(uid)?, s.requests_from(uid)?)))
+            .await?;
         let count = requests.len() as u32;
         let mut out: Vec<_> = requests
             .into_iter()
@@ -296,6 +298,11 @@ impl Services {
                 note: r.note,
             })
             .collect();
+        out.extend(sent.into_iter().map(|r| ServerMessage::RequestWaiting {
+            to: r.to.account,
+            time: r.time,
+            nickname: r.to.nickname,
+        }));
         out.push(ServerMessage::RequestsEnd { count });
         // Refusals that happened while I was away, after the list (they are not requests to me).
         let declined = self.db(move |s| s.take_declined(uid)).await?;

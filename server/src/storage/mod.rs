@@ -54,6 +54,13 @@ pub struct RequestRecord {
     pub time: Millis,
 }
 
+/// A friend request someone sent, as its sender sees it.
+#[derive(Debug, Clone)]
+pub struct SentRecord {
+    pub to: UserRecord,
+    pub time: Millis,
+}
+
 /// A group.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GroupRecord {
@@ -244,6 +251,8 @@ pub trait Store: Send + Sync + 'static {
         now: Millis,
     ) -> Result<(), StoreError>;
     fn requests_to(&self, to: UserId) -> Result<Vec<RequestRecord>, StoreError>;
+    /// `from`'s requests that have no answer yet, oldest first.
+    fn requests_from(&self, from: UserId) -> Result<Vec<SentRecord>, StoreError>;
     /// Whether `from` has a pending request to `to`.
     fn has_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError>;
     /// Deletes the request; false if there was none.

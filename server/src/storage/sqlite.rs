@@ -13,7 +13,8 @@ use ququ_protocol::{Conv, FileInfo, Millis, Role};
 
 use super::{
     Body, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord, NewMessage,
-    RequestRecord, Store, StoreError, Stored, StoredMessage, Target, UserId, UserRecord,
+    RequestRecord, SentRecord, Store, StoreError, Stored, StoredMessage, Target, UserId,
+    UserRecord,
 };
 use super::{FileRecord, FileStatus, NewFile};
 
@@ -885,6 +886,22 @@ impl Store for SqliteStore {
                 from: user_from_row(r, 0)?,
                 note: r.get(6)?,
                 time: r.get::<_, i64>(7)? as Millis,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn requests_from(&self, from: UserId) -> Result<Vec<SentRecord>, StoreError> {
+        let conn = self.lock()?;
+        // The primary key (from_id, to_id) finds them.
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLS}, r.time FROM friend_requests r \
+             JOIN users u ON u.id = r.to_id WHERE r.from_id = ?1 ORDER BY r.time, r.to_id"
+        ))?;
+        let rows = stmt.query_map([from], |r| {
+            Ok(SentRecord {
+                to: user_from_row(r, 0)?,
+                time: r.get::<_, i64>(6)? as Millis,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -168,6 +168,8 @@ struct Term {
     online: bool,
     last_failed: Option<String>,
     shown_requests: Vec<String>,
+    /// The accounts last shown as not having answered my requests (said again only when it changes).
+    shown_waiting: Vec<String>,
     /// A progress line is on screen without its newline.
     progress_shown: bool,
     /// Names of transfers, for their progress lines.
@@ -312,6 +314,16 @@ impl Term {
                     }
                 }
                 self.shown_requests = names;
+            }
+            Event::SentRequests(list) => {
+                let names: Vec<String> = list.iter().map(|r| r.to.clone()).collect();
+                if !names.is_empty() && names != self.shown_waiting {
+                    say(format!(
+                        "your friend requests waiting for an answer: {}",
+                        names.join(", ")
+                    ));
+                }
+                self.shown_waiting = names;
             }
             Event::FriendRequest(r) => {
                 self.shown_requests.push(r.from.clone());
@@ -608,6 +620,7 @@ async fn main() -> ExitCode {
             online: false,
             last_failed: None,
             shown_requests: Vec::new(),
+            shown_waiting: Vec::new(),
             progress_shown: false,
             transfer_names: std::collections::HashMap::new(),
             tty: std::io::stdout().is_terminal(),
