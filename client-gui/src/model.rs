@@ -363,9 +363,9 @@ pub struct Session {
     pub groups: BTreeMap<u64, Group>,
     pub members: HashMap<u64, Vec<Member>>,
     pub requests: Vec<Request>,
-    /// Friend requests I sent since logging in, by account, until they are answered: an accepted one
-    /// leaves (they are a friend now), a declined one stays, marked, until I dismiss it, so a refusal
-    /// is seen rather than lost.
+    /// My friend requests, by account, until they are answered: those the server lists as waiting and
+    /// those sent since. An accepted one leaves (they are a friend now); a declined one stays, marked,
+    /// until I dismiss it, so a refusal is seen rather than lost.
     pub sent: BTreeMap<String, SentRequest>,
     pub found: Option<Vec<Found>>,
     pub conversations: HashMap<Conv, Conversation>,

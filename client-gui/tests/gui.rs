@@ -222,6 +222,19 @@ impl Client {
     }
 }
 
+/// `from` asks `account` (whose app is `to`) to be friends, through the handle (the UI path is tested in
+/// `two_apps_befriend_and_chat`), and `to` has the request.
+fn ask(rt: &tokio::runtime::Runtime, from: &Client, to: &mut Client, account: &str) {
+    let handle = from.app.handle.as_ref().expect("handle");
+    handle.send(net::Command::AddFriend {
+        account: account.into(),
+        note: String::new(),
+    });
+    to.pump_until(rt, "the request", |app| {
+        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+    });
+}
+
 /// A server for the whole test.
 fn start_server(rt: &tokio::runtime::Runtime, dir: PathBuf) -> String {
     let (addr, stop) = start_server_at(rt, dir, "127.0.0.1:0");
@@ -535,16 +548,7 @@ fn refusals_in_words_reconnect_and_outbox() {
 
     // A declined request is shown to the one who sent it until they have seen it.
     let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
-    send(
-        &bob,
-        net::Command::AddFriend {
-            account: "alice".into(),
-            note: String::new(),
-        },
-    );
-    alice.pump_until(&rt, "the request", |app| {
-        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
-    });
+    ask(&rt, &bob, &mut alice, "alice");
     let alice_main = alice.main_window();
     alice.interact(&rt, alice_main, |ui| {
         ui.click("Friend requests (1)").expect("requests link");
@@ -575,16 +579,7 @@ fn refusals_in_words_reconnect_and_outbox() {
     );
 
     // Befriend through the handles (the UI path is covered above).
-    send(
-        &bob,
-        net::Command::AddFriend {
-            account: "alice".into(),
-            note: String::new(),
-        },
-    );
-    alice.pump_until(&rt, "the request", |app| {
-        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
-    });
+    ask(&rt, &bob, &mut alice, "alice");
     send(
         &alice,
         net::Command::AcceptFriend {
@@ -820,16 +815,7 @@ fn remark_delete_and_local_history_paging() {
     let mut bob = Client::new(&rt, &server);
     bob.log_in(&rt, "bob", "secret456", true);
     let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
-    send(
-        &bob,
-        net::Command::AddFriend {
-            account: "alice".into(),
-            note: String::new(),
-        },
-    );
-    alice.pump_until(&rt, "the request", |app| {
-        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
-    });
+    ask(&rt, &bob, &mut alice, "alice");
     send(
         &alice,
         net::Command::AcceptFriend {
@@ -972,16 +958,7 @@ fn send_a_file_and_download_it() {
     let downloads = tempfile::tempdir().expect("temp dir");
     bob.app.downloads = Some(downloads.path().to_path_buf());
     let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
-    send(
-        &bob,
-        net::Command::AddFriend {
-            account: "alice".into(),
-            note: String::new(),
-        },
-    );
-    alice.pump_until(&rt, "the request", |app| {
-        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
-    });
+    ask(&rt, &bob, &mut alice, "alice");
     send(
         &alice,
         net::Command::AcceptFriend {
@@ -1207,17 +1184,7 @@ fn my_waiting_request_is_shown_again_after_logging_in_anew() {
     alice.log_in(&rt, "alice", "secret123", true);
     let mut bob = Client::new(&rt, &server);
     bob.log_in(&rt, "bob", "secret456", true);
-    bob.app
-        .handle
-        .as_ref()
-        .expect("handle")
-        .send(net::Command::AddFriend {
-            account: "alice".into(),
-            note: String::new(),
-        });
-    alice.pump_until(&rt, "the request", |app| {
-        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
-    });
+    ask(&rt, &bob, &mut alice, "alice");
     drop(bob);
 
     // A new device (nothing local): only the server can say the request is still waiting.
