@@ -759,7 +759,7 @@ impl State {
                             .on_press(Message::Dismiss(account.clone()))
                     });
                     list = list.push(
-                        row![avatar::view(nickname, account, None, 40.0), info]
+                        row![avatar::view(&name, account, None, 40.0), info]
                             .push(dismiss)
                             .spacing(10)
                             .align_y(Center),
