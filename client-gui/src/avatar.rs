@@ -58,7 +58,8 @@ pub fn initials(name: &str) -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// A round avatar `size` pixels across: the picked image if there is one, else the generated one.
+/// A round avatar `size` pixels across: the picked image if there is one, else the generated one, with
+/// the initial of `name`, or of `account` when the name is blank (someone known only by account).
 pub fn view<'a, M: 'a>(
     name: &str,
     account: &str,
@@ -77,6 +78,11 @@ pub fn view<'a, M: 'a>(
             .border_radius(size / 2.0)
             .into();
     }
+    let name = if name.trim().is_empty() {
+        account
+    } else {
+        name
+    };
     container(text(initials(name)).size(size * 0.45).color(Color::WHITE))
         .width(size)
         .height(size)

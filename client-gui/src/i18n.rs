@@ -90,10 +90,13 @@ impl Lang {
         }
     }
 
+    /// The requests button and dialog title: with how many need me, or none when only my own wait.
     pub fn requests_pending(self, count: usize) -> String {
-        match self {
-            Lang::En => format!("Friend requests ({count})"),
-            Lang::Zh => format!("好友申请（{count}）"),
+        match (self, count) {
+            (Lang::En, 0) => "Friend requests".to_owned(),
+            (Lang::Zh, 0) => "好友申请".to_owned(),
+            (Lang::En, _) => format!("Friend requests ({count})"),
+            (Lang::Zh, _) => format!("好友申请（{count}）"),
         }
     }
 
@@ -264,8 +267,6 @@ pub struct Tr {
     pub declined_request: &'static str,
     /// Clears a declined request from the list.
     pub dismiss: &'static str,
-    /// The footer button when only my own requests are waiting (nothing needs an answer from me).
-    pub friend_requests: &'static str,
     pub set_remark: &'static str,
     pub remark_hint: &'static str,
     pub save: &'static str,
@@ -402,7 +403,6 @@ static EN: Tr = Tr {
     waiting_for_answer: "Waiting for an answer",
     declined_request: "Declined your request",
     dismiss: "OK",
-    friend_requests: "Friend requests",
     set_remark: "Set remark",
     remark_hint: "Remark (empty clears it)",
     save: "Save",
@@ -539,7 +539,6 @@ static ZH: Tr = Tr {
     waiting_for_answer: "等待对方验证",
     declined_request: "拒绝了你的好友申请",
     dismiss: "知道了",
-    friend_requests: "好友申请",
     set_remark: "修改备注",
     remark_hint: "备注（留空则清除）",
     save: "保存",

@@ -222,6 +222,15 @@ impl Client {
     }
 }
 
+/// The runtime each test drives its apps and server on.
+fn runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime")
+}
+
 /// `from` asks `account` (whose app is `to`) to be friends, through the handle (the UI path is tested in
 /// `two_apps_befriend_and_chat`), and `to` has the request.
 fn ask(rt: &tokio::runtime::Runtime, from: &Client, to: &mut Client, account: &str) {
@@ -276,11 +285,7 @@ fn start_server_with(
 
 #[test]
 fn two_apps_befriend_and_chat() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
 
@@ -510,11 +515,7 @@ fn two_apps_befriend_and_chat() {
 
 #[test]
 fn refusals_in_words_reconnect_and_outbox() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let (server, stop) = start_server_at(&rt, server_dir.path().to_path_buf(), "127.0.0.1:0");
 
@@ -663,11 +664,7 @@ fn refusals_in_words_reconnect_and_outbox() {
 
 #[test]
 fn groups_with_members_and_logout() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
     let mut alice = Client::new(&rt, &server);
@@ -803,11 +800,7 @@ fn groups_with_members_and_logout() {
 
 #[test]
 fn remark_delete_and_local_history_paging() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
     let mut alice = Client::new(&rt, &server);
@@ -944,11 +937,7 @@ fn remark_delete_and_local_history_paging() {
 
 #[test]
 fn send_a_file_and_download_it() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
     let mut alice = Client::new(&rt, &server);
@@ -1173,11 +1162,7 @@ fn send_a_file_and_download_it() {
 
 #[test]
 fn my_waiting_request_is_shown_again_after_logging_in_anew() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
     let mut alice = Client::new(&rt, &server);
@@ -1204,11 +1189,7 @@ fn my_waiting_request_is_shown_again_after_logging_in_anew() {
 
 #[test]
 fn about_shows_where_the_data_is() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
     let mut carol = Client::new(&rt, &server);
@@ -1276,11 +1257,7 @@ fn about_shows_where_the_data_is() {
 
 #[test]
 fn a_self_signed_tls_server_is_trusted_from_the_login_window() {
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
+    let rt = runtime();
     let certs = tempfile::tempdir().expect("temp dir");
     let (cert, key) = ququ_server::tls::default_paths(certs.path());
     let fingerprint =

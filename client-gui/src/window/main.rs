@@ -343,7 +343,6 @@ impl State {
             Tab::Recent => self.recent_list(ctx, session),
         };
 
-        let needing_me = session.requests_needing_me();
         let footer = row![
             footer_button(
                 tr.add_friend,
@@ -368,12 +367,10 @@ impl State {
             ),
         ]
         .push(session.has_requests().then(|| {
-            let label = if needing_me > 0 {
-                ctx.lang.requests_pending(needing_me)
-            } else {
-                tr.friend_requests.to_owned()
-            };
-            footer_button_owned(label, Message::Show(Dialog::Requests))
+            footer_button_owned(
+                ctx.lang.requests_pending(session.requests_needing_me()),
+                Message::Show(Dialog::Requests),
+            )
         }))
         .spacing(2)
         .wrap();
@@ -615,7 +612,12 @@ impl State {
                                         .size(12)
                                         .style(theme::muted_text)
                                         .into()
-                                } else if sent_to.as_deref() == Some(user.account.as_str()) {
+                                } else if sent_to.as_deref() == Some(user.account.as_str())
+                                    || session
+                                        .sent
+                                        .get(&user.account)
+                                        .is_some_and(|r| r.state == Sent::Waiting)
+                                {
                                     text(tr.request_sent)
                                         .size(12)
                                         .style(theme::muted_text)
@@ -679,18 +681,8 @@ impl State {
             Dialog::Requests => {
                 let mut list = column![].spacing(14);
                 for request in &session.requests {
-                    let name = if request.nickname.is_empty() {
-                        request.from.clone()
-                    } else {
-                        request.nickname.clone()
-                    };
                     let mut info = column![
-                        row![text(name.clone()).size(14)]
-                            .push((name != request.from).then(|| {
-                                text(request.from.clone()).size(12).style(theme::muted_text)
-                            }))
-                            .spacing(6)
-                            .align_y(Center),
+                        person_heading(&request.nickname, &request.from),
                         text(tr.wants_to_be_friends)
                             .size(12)
                             .style(theme::muted_text),
@@ -728,12 +720,6 @@ impl State {
                     list = list.push(text(tr.sent_requests).size(13).style(theme::muted_text));
                 }
                 for (account, sent) in &session.sent {
-                    let nickname = sent.nickname.as_str();
-                    let name = if nickname.is_empty() {
-                        account.clone()
-                    } else {
-                        nickname.to_owned()
-                    };
                     let status = match sent.state {
                         Sent::Waiting => text(tr.waiting_for_answer)
                             .size(12)
@@ -742,36 +728,23 @@ impl State {
                             text(tr.declined_request).size(12).style(theme::error_text)
                         }
                     };
-                    let info = column![
-                        row![text(name.clone()).size(14)]
-                            .push((&name != account).then(|| {
-                                text(account.clone()).size(12).style(theme::muted_text)
-                            }))
-                            .spacing(6)
-                            .align_y(Center),
-                        status,
-                    ]
-                    .spacing(2)
-                    .width(Fill);
+                    let info = column![person_heading(&sent.nickname, account), status]
+                        .spacing(2)
+                        .width(Fill);
                     let dismiss = (sent.state == Sent::Declined).then(|| {
                         button(text(tr.dismiss).size(12))
                             .style(theme::secondary_button)
                             .on_press(Message::Dismiss(account.clone()))
                     });
                     list = list.push(
-                        row![avatar::view(&name, account, None, 40.0), info]
+                        row![avatar::view(&sent.nickname, account, None, 40.0), info]
                             .push(dismiss)
                             .spacing(10)
                             .align_y(Center),
                     );
                 }
-                let title = if session.requests_needing_me() > 0 {
-                    ctx.lang.requests_pending(session.requests_needing_me())
-                } else {
-                    tr.friend_requests.to_owned()
-                };
                 (
-                    title,
+                    ctx.lang.requests_pending(session.requests_needing_me()),
                     column![
                         scrollable(list).height(Shrink),
                         iced::widget::rule::horizontal(1),
@@ -1104,4 +1077,19 @@ fn one_line(text: &str) -> String {
     } else {
         short
     }
+}
+
+/// A person in a requests list: their nickname, and the account beside it when the two differ (the
+/// account alone if they have no nickname).
+fn person_heading<'a>(nickname: &str, account: &str) -> Element<'a, Message> {
+    let name = if nickname.is_empty() {
+        account
+    } else {
+        nickname
+    };
+    row![text(name.to_owned()).size(14)]
+        .push((name != account).then(|| text(account.to_owned()).size(12).style(theme::muted_text)))
+        .spacing(6)
+        .align_y(Center)
+        .into()
 }

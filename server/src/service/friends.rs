@@ -285,8 +285,14 @@ impl Services {
 
     pub(super) async fn list_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
         let uid = me.user;
-        let (requests, sent) = self
-            .db(move |s| Ok((s.requests_to(uid)?, s.requests_from(uid)?)))
+        let (requests, sent, declined) = self
+            .db(move |s| {
+                Ok((
+                    s.requests_to(uid)?,
+                    s.requests_from(uid)?,
+                    s.take_declined(uid)?,
+                ))
+            })
             .await?;
         let count = requests.len() as u32;
         let mut out: Vec<_> = requests
@@ -305,7 +311,6 @@ impl Services {
         }));
         out.push(ServerMessage::RequestsEnd { count });
         // Refusals that happened while I was away, after the list (they are not requests to me).
-        let declined = self.db(move |s| s.take_declined(uid)).await?;
         out.extend(
             declined
                 .into_iter()

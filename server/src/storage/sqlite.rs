@@ -208,6 +208,9 @@ CREATE TABLE declined_requests (
 "#,
 ];
 
+/// Forgets `?2`'s refusal of `?1`'s request: `?1` asked again, or they became friends.
+const FORGET_DECLINED: &str = "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2";
+
 /// The newest message id ever given out, deleted or not: the next message's id is one more.
 const LAST_MESSAGE_ID: &str = "SELECT MAX((SELECT id FROM message_floor), \
      COALESCE((SELECT MAX(id) FROM messages), 0))";
@@ -867,10 +870,7 @@ impl Store for SqliteStore {
              ON CONFLICT(from_id, to_id) DO UPDATE SET note = excluded.note, time = excluded.time",
             params![from, to, note, now as i64],
         )?;
-        tx.execute(
-            "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2",
-            params![from, to],
-        )?;
+        tx.execute(FORGET_DECLINED, params![from, to])?;
         tx.commit()?;
         Ok(())
     }
@@ -956,10 +956,7 @@ impl Store for SqliteStore {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         for (x, y) in [(a, b), (b, a)] {
-            tx.execute(
-                "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2",
-                params![x, y],
-            )?;
+            tx.execute(FORGET_DECLINED, params![x, y])?;
             tx.execute(
                 "INSERT OR IGNORE INTO friends (user_id, friend_id, since) VALUES (?1, ?2, ?3)",
                 params![x, y, now as i64],
