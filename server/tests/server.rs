@@ -92,6 +92,11 @@ async fn friend_requests_can_be_rejected_then_accepted() {
     alice.send("REJECT_FRIEND:bob").await;
     alice.expect("REQUEST_CLOSED:bob").await;
     bob.expect("FRIEND_REJECTED:alice").await;
+    // Heard as it happened, so not told again when Bob next lists his requests.
+    bob.send("REQUESTS").await;
+    bob.expect("REQUESTS_END:0").await;
+    bob.send("PING:1").await;
+    bob.expect("PONG:1").await;
     alice.send("ACCEPT_FRIEND:bob").await;
     assert!(alice.recv().await.starts_with("ERROR:no_request:"));
 

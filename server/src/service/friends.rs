@@ -189,12 +189,13 @@ impl Services {
     ) -> Result<Vec<ServerMessage>> {
         let them = self.user_named(&account).await?;
         let (uid, tid, now) = (me.user, them.id, now_millis());
-        // An offline sender hears of it when they next list their requests; an online one now.
-        let online = self.hub.is_online(them.id);
+        // The refusal is kept, then forgotten once a session of the sender has it queued, so whether
+        // it is kept is decided as it is told: a sender offline by then hears of it at their next
+        // listing of requests.
         let taken = self
             .db(move |s| {
                 let taken = s.take_request(tid, uid)?;
-                if taken && !online {
+                if taken {
                     s.put_declined(tid, uid, now)?;
                 }
                 Ok(taken)
@@ -210,7 +211,12 @@ impl Services {
         let rejected = ServerMessage::FriendRejected {
             account: me.account.clone(),
         };
-        self.hub.send(them.id, &line(&rejected), None);
+        if self.hub.tell(them.id, &line(&rejected))
+            && let Err(e) = self.db(move |s| s.forget_declined(tid, uid)).await
+        {
+            // The refusal is made; at worst the sender is told it once more.
+            tracing::warn!(error = %e, "could not forget a refusal already told");
+        }
         let closed = ServerMessage::RequestClosed {
             account: them.account,
         };

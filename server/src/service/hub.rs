@@ -300,6 +300,22 @@ impl Hub {
         self.send_many([user], line, except);
     }
 
+    /// Queues `line` for every session of `user` and wakes them; false if it reached none (the user is
+    /// offline, or each of their sessions is being cut off). Deciding this under the registry's lock,
+    /// as the line is queued, leaves no moment in which a session can go between "is online" and the
+    /// push, so a caller can keep what was not heard.
+    pub fn tell(&self, user: UserId, line: &Line) -> bool {
+        let mut wakes = Wakes::default();
+        let mut heard = false;
+        if let Some(sessions) = self.map().get(&user) {
+            for s in sessions {
+                heard |= deliver(s, one(line), &mut wakes);
+            }
+        }
+        wakes.wake();
+        heard
+    }
+
     /// Queues `line` for every session of each user in `users` except `except`, and wakes them.
     pub fn send_many(
         &self,
@@ -358,15 +374,27 @@ fn one(line: &Line) -> [Piece; 1] {
     }]
 }
 
-fn deliver(session: &SessionLink, pieces: impl IntoIterator<Item = Piece>, wakes: &mut Wakes) {
+/// Queues `pieces` in the session's outbox; false if they were dropped (a slow reader being cut off).
+fn deliver(
+    session: &SessionLink,
+    pieces: impl IntoIterator<Item = Piece>,
+    wakes: &mut Wakes,
+) -> bool {
     match session.outbox.offer(pieces) {
-        Offer::Queued { wake: true } => wakes.0.push(session.outbox.clone()),
-        Offer::Queued { wake: false } | Offer::Dropped => {}
+        Offer::Queued { wake: true } => {
+            wakes.0.push(session.outbox.clone());
+            true
+        }
+        Offer::Queued { wake: false } => true,
+        Offer::Dropped => false,
         // Logged once: every later line for the same session until it closes is dropped quietly.
-        Offer::NowSlow => tracing::warn!(
-            session = session.id,
-            "outbox full; disconnecting slow reader"
-        ),
+        Offer::NowSlow => {
+            tracing::warn!(
+                session = session.id,
+                "outbox full; disconnecting slow reader"
+            );
+            false
+        }
     }
 }
 
@@ -412,6 +440,23 @@ mod tests {
         assert!(!hub.detach(7, 1));
         assert!(hub.detach(7, 2));
         assert!(!hub.is_online(7));
+    }
+
+    /// `tell` says whether anyone has the line: not for an offline user, nor for one whose only
+    /// session is being cut off as a slow reader.
+    #[test]
+    fn telling_says_whether_a_session_has_the_line() {
+        let hub = Hub::default();
+        let (a, a_box) = link(1, 1);
+        assert!(!hub.tell(7, &line("FRIEND_REJECTED:x\n")), "offline");
+        hub.attach(7, a);
+        assert!(hub.tell(7, &line("FRIEND_REJECTED:x\n")));
+        assert_eq!(queued(&a_box), ["FRIEND_REJECTED:x\n"]);
+        assert!(
+            !hub.tell(7, &line("FRIEND_REJECTED:y\n")),
+            "its outbox is full"
+        );
+        assert!(a_box.lock().slow);
     }
 
     #[test]

@@ -262,6 +262,8 @@ pub trait Store: Send + Sync + 'static {
     /// The accounts that declined `from`'s requests since `from` last heard, oldest first; forgotten
     /// once returned.
     fn take_declined(&self, from: UserId) -> Result<Vec<String>, StoreError>;
+    /// Forgets that `to` declined `from`'s request (`from` heard it as it happened).
+    fn forget_declined(&self, from: UserId, to: UserId) -> Result<(), StoreError>;
     /// Makes two users friends and deletes requests (and refusals) between them in either direction.
     fn add_friendship(&self, a: UserId, b: UserId, now: Millis) -> Result<(), StoreError>;
     /// False if they were not friends.

@@ -952,6 +952,11 @@ impl Store for SqliteStore {
         Ok(accounts)
     }
 
+    fn forget_declined(&self, from: UserId, to: UserId) -> Result<(), StoreError> {
+        self.lock()?.execute(FORGET_DECLINED, params![from, to])?;
+        Ok(())
+    }
+
     fn add_friendship(&self, a: UserId, b: UserId, now: Millis) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
