@@ -7,7 +7,9 @@
 use std::collections::VecDeque;
 use std::io::IoSlice;
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
@@ -65,21 +67,27 @@ struct LineWriter {
 }
 
 /// Runs a write, which fails as [`SessionError::SlowReader`] if it takes longer than `timeout`. The
-/// timer is only set if the write has to wait: nearly every write goes straight into the socket's buffer,
-/// and registering and removing a timer for each of them (several per group message under load, one
-/// per recipient) was CPU spent for nothing.
+/// timer is only made if the write has to wait, and then on the heap: nearly every write goes straight
+/// into the socket's buffer, so a timer registered and removed for each (several per group message
+/// under load, one per recipient) was CPU spent for nothing, and a timer inline in the session's
+/// state was about a hundred bytes more for every connection, idle or not.
 async fn within(
     timeout: Duration,
     work: impl Future<Output = std::io::Result<()>>,
 ) -> Result<(), SessionError> {
     let mut work = std::pin::pin!(work);
-    if let Some(done) = (&mut work).now_or_never() {
-        return Ok(done?);
-    }
-    match tokio::time::timeout(timeout, work).await {
-        Ok(result) => Ok(result?),
-        Err(_) => Err(SessionError::SlowReader),
-    }
+    let mut deadline: Option<Pin<Box<tokio::time::Sleep>>> = None;
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(done) = work.as_mut().poll(cx) {
+            return Poll::Ready(done.map_err(SessionError::from));
+        }
+        let deadline = deadline.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+        deadline
+            .as_mut()
+            .poll(cx)
+            .map(|()| Err(SessionError::SlowReader))
+    })
+    .await
 }
 
 /// Replies, each with its `\n`, in one buffer.
@@ -215,12 +223,10 @@ pub(crate) async fn serve(
     // any other request waits until these are answered (it may depend on them).
     let mut pending: VecDeque<Pending> = VecDeque::new();
 
-    // One future for the whole loop rather than a new one (and its registration) at every turn.
-    let mut stopping = std::pin::pin!(shutdown.cancelled());
     let end: End = loop {
         tokio::select! {
             biased;
-            _ = &mut stopping => {
+            _ = shutdown.cancelled() => {
                 writer.goodbye(ErrorCode::Shutdown, "the server is shutting down").await;
                 break End::Closed(SessionError::Shutdown);
             }
