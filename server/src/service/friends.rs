@@ -211,7 +211,7 @@ impl Services {
         let rejected = ServerMessage::FriendRejected {
             account: me.account.clone(),
         };
-        if self.hub.tell(them.id, &line(&rejected))
+        if self.hub.send(them.id, &line(&rejected), None)
             && let Err(e) = self.db(move |s| s.forget_declined(tid, uid)).await
         {
             // The refusal is made; at worst the sender is told it once more.

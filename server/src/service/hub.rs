@@ -295,56 +295,47 @@ impl Hub {
         self.map().len()
     }
 
-    /// Queues `line` for every session of `user` except `except`, and wakes them.
-    pub fn send(&self, user: UserId, line: &Line, except: Option<SessionId>) {
-        self.send_many([user], line, except);
+    /// Queues `line` for every session of `user` except `except`, and wakes them; false if it reached
+    /// none (the user is offline, or each of their sessions is being cut off). This is decided under the
+    /// registry's lock as the line is queued, so no session can come or go between "is online" and the
+    /// push, and a caller can keep what was not heard.
+    pub fn send(&self, user: UserId, line: &Line, except: Option<SessionId>) -> bool {
+        self.send_many([user], line, except)
     }
 
-    /// Queues `line` for every session of `user` and wakes them; false if it reached none (the user is
-    /// offline, or each of their sessions is being cut off). Deciding this under the registry's lock,
-    /// as the line is queued, leaves no moment in which a session can go between "is online" and the
-    /// push, so a caller can keep what was not heard.
-    pub fn tell(&self, user: UserId, line: &Line) -> bool {
-        let mut wakes = Wakes::default();
-        let mut heard = false;
-        if let Some(sessions) = self.map().get(&user) {
-            for s in sessions {
-                heard |= deliver(s, one(line), &mut wakes);
-            }
-        }
-        wakes.wake();
-        heard
-    }
-
-    /// Queues `line` for every session of each user in `users` except `except`, and wakes them.
+    /// Queues `line` for every session of each user in `users` except `except`, and wakes them; false
+    /// if it reached none.
     pub fn send_many(
         &self,
         users: impl IntoIterator<Item = UserId>,
         line: &Line,
         except: Option<SessionId>,
-    ) {
+    ) -> bool {
         let mut wakes = Wakes::default();
-        self.queue(users, line, except, &mut wakes);
+        let heard = self.queue(users, line, except, &mut wakes);
         wakes.wake();
+        heard
     }
 
     /// Queues `line` for every session of each user in `users` except `except`; they are woken when
-    /// `wakes` is.
+    /// `wakes` is. False if it reached none.
     pub fn queue(
         &self,
         users: impl IntoIterator<Item = UserId>,
         line: &Line,
         except: Option<SessionId>,
         wakes: &mut Wakes,
-    ) {
+    ) -> bool {
         let map = self.map();
+        let mut heard = false;
         for user in users {
             if let Some(sessions) = map.get(&user) {
                 for s in sessions.iter().filter(|s| Some(s.id) != except) {
-                    deliver(s, one(line), wakes);
+                    heard |= deliver(s, one(line), wakes);
                 }
             }
         }
+        heard
     }
 
     /// Queues a bundle for every session of each user in `users` — one piece each, less the lines a
@@ -442,18 +433,18 @@ mod tests {
         assert!(!hub.is_online(7));
     }
 
-    /// `tell` says whether anyone has the line: not for an offline user, nor for one whose only
+    /// `send` says whether anyone has the line: not for an offline user, nor for one whose only
     /// session is being cut off as a slow reader.
     #[test]
-    fn telling_says_whether_a_session_has_the_line() {
+    fn sending_says_whether_a_session_has_the_line() {
         let hub = Hub::default();
         let (a, a_box) = link(1, 1);
-        assert!(!hub.tell(7, &line("FRIEND_REJECTED:x\n")), "offline");
+        assert!(!hub.send(7, &line("FRIEND_REJECTED:x\n"), None), "offline");
         hub.attach(7, a);
-        assert!(hub.tell(7, &line("FRIEND_REJECTED:x\n")));
+        assert!(hub.send(7, &line("FRIEND_REJECTED:x\n"), None));
         assert_eq!(queued(&a_box), ["FRIEND_REJECTED:x\n"]);
         assert!(
-            !hub.tell(7, &line("FRIEND_REJECTED:y\n")),
+            !hub.send(7, &line("FRIEND_REJECTED:y\n"), None),
             "its outbox is full"
         );
         assert!(a_box.lock().slow);
