@@ -1224,14 +1224,28 @@ impl App {
                 }
             }
             ClientEvent::GroupChanged(group) => {
+                // A join asked for from the dialog has happened: the dialog's work is done.
+                self.main_dialog_when(
+                    |d| matches!(d, main::Dialog::JoinGroup { waiting: Some(g), .. } if *g == group.id),
+                    |state| {
+                        state.dialog = None;
+                        state.tab = main::Tab::Groups;
+                    },
+                );
                 if let Some(session) = &mut self.session {
                     session.groups.insert(group.id, group);
+                }
+            }
+            ClientEvent::GroupPolicy { group, policy } => {
+                if let Some(session) = &mut self.session {
+                    session.group_policies.insert(group, policy);
                 }
             }
             ClientEvent::GroupGone { group, .. } => {
                 if let Some(session) = &mut self.session {
                     session.groups.remove(&group);
                     session.members.remove(&group);
+                    session.group_policies.remove(&group);
                 }
             }
             ClientEvent::Members { group, members } => {
@@ -1269,9 +1283,51 @@ impl App {
                 {
                     session.found.get_or_insert_with(Vec::new);
                 }
+                // A refused join or invitation says why in the dialog it was asked from.
+                if let Some(about) = about {
+                    self.main_dialog_when(
+                        |d| match d {
+                            main::Dialog::JoinGroup {
+                                waiting: Some(g), ..
+                            } => g.to_string() == about,
+                            main::Dialog::Invite { invited, .. } => invited.contains(&about),
+                            _ => false,
+                        },
+                        |state| match &mut state.dialog {
+                            Some(main::Dialog::JoinGroup {
+                                waiting, refused, ..
+                            }) => {
+                                *waiting = None;
+                                *refused = Some(code.clone());
+                            }
+                            Some(main::Dialog::Invite {
+                                invited, refused, ..
+                            }) => {
+                                invited.retain(|a| *a != about);
+                                *refused = Some((about.clone(), code.clone()));
+                            }
+                            _ => {}
+                        },
+                    );
+                }
             }
         }
         Task::none()
+    }
+
+    /// Changes the main window's state with `change` if its dialog is one `which` picks.
+    fn main_dialog_when(
+        &mut self,
+        which: impl Fn(&main::Dialog) -> bool,
+        change: impl FnOnce(&mut main::State),
+    ) {
+        let found = self.windows.values_mut().find_map(|window| match window {
+            Window::Main(state) if state.dialog.as_ref().is_some_and(&which) => Some(state),
+            _ => None,
+        });
+        if let Some(state) = found {
+            change(state);
+        }
     }
 
     /// The requests dialog has nothing left to answer once the last request is accepted or rejected.

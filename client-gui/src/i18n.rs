@@ -76,6 +76,25 @@ impl Lang {
         }
     }
 
+    /// Why the server would not let me into a group (join or invite), in words.
+    pub fn group_refusal(self, code: &ququ_protocol::ErrorCode) -> String {
+        use ququ_protocol::ErrorCode as E;
+        let tr = self.tr();
+        match code {
+            E::NoSuchGroup => tr.no_such_group.to_owned(),
+            E::InviteOnly => tr.invite_only.to_owned(),
+            E::Removed => tr.removed_from_group.to_owned(),
+            E::AlreadyMember => tr.already_member.to_owned(),
+            E::TooMany => tr.group_full.to_owned(),
+            E::NotFriends => tr.not_friends.to_owned(),
+            E::RateLimited => tr.rate_limited.to_owned(),
+            other => match self {
+                Lang::En => format!("The server refused ({other})."),
+                Lang::Zh => format!("服务器拒绝了（{other}）。"),
+            },
+        }
+    }
+
     pub fn group_id(self, id: u64) -> String {
         match self {
             Lang::En => format!("Group no. {id}"),
@@ -310,6 +329,15 @@ pub struct Tr {
     pub no_such_group: &'static str,
     pub already_member: &'static str,
     pub owner_cannot_leave: &'static str,
+    pub anyone_can_join: &'static str,
+    pub invite_friends: &'static str,
+    pub invite: &'static str,
+    pub invited: &'static str,
+    pub in_group: &'static str,
+    pub no_friends_to_invite: &'static str,
+    pub invite_only: &'static str,
+    pub removed_from_group: &'static str,
+    pub group_full: &'static str,
     pub image_failed: &'static str,
     pub hosting_failed: &'static str,
     pub send_file: &'static str,
@@ -446,6 +474,15 @@ static EN: Tr = Tr {
     no_such_group: "No group has that number.",
     already_member: "You are in that group already.",
     owner_cannot_leave: "The owner cannot leave their own group.",
+    anyone_can_join: "Anyone with the group number can join",
+    invite_friends: "Invite friends…",
+    invite: "Invite",
+    invited: "Invited",
+    in_group: "In the group",
+    no_friends_to_invite: "Add friends first: only friends can be invited.",
+    invite_only: "This group takes members by invitation only. Ask a member to invite you.",
+    removed_from_group: "You were removed from this group. Only a new invitation brings you back.",
+    group_full: "That group is full.",
     image_failed: "That image could not be read.",
     hosting_failed: "Could not start a server here.",
     send_file: "Send file",
@@ -582,6 +619,15 @@ static ZH: Tr = Tr {
     no_such_group: "没有这个群号。",
     already_member: "你已经在这个群里了。",
     owner_cannot_leave: "群主不能退出自己的群。",
+    anyone_can_join: "允许任何人凭群号加入",
+    invite_friends: "邀请好友…",
+    invite: "邀请",
+    invited: "已邀请",
+    in_group: "已在群中",
+    no_friends_to_invite: "只能邀请好友，请先添加好友。",
+    invite_only: "该群仅限邀请加入，请让群成员邀请你。",
+    removed_from_group: "你已被移出该群，需要群成员重新邀请才能加入。",
+    group_full: "该群已满。",
     image_failed: "无法读取这张图片。",
     hosting_failed: "无法在本机启动服务器。",
     send_file: "发送文件",

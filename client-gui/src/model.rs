@@ -362,6 +362,9 @@ pub struct Session {
     pub friends: BTreeMap<String, Friend>,
     pub groups: BTreeMap<u64, Group>,
     pub members: HashMap<u64, Vec<Member>>,
+    /// Who may join each group by its number, as far as the server has said (asked when the group's
+    /// menu opens, and told on every change).
+    pub group_policies: HashMap<u64, ququ_protocol::JoinPolicy>,
     pub requests: Vec<Request>,
     /// My friend requests, by account, until they are answered: those the server lists as waiting and
     /// those sent since. An accepted one leaves (they are a friend now); a declined one stays, marked,

@@ -135,6 +135,15 @@ pub enum Command {
     LeaveGroup {
         group: u64,
     },
+    /// Set who may join (owner), or ask with `None`.
+    GroupPolicy {
+        group: u64,
+        policy: Option<ququ_protocol::JoinPolicy>,
+    },
+    Invite {
+        group: u64,
+        account: String,
+    },
     ListMembers {
         group: u64,
     },
@@ -191,6 +200,8 @@ impl Handle {
             Command::CreateGroup { name } => h.create_group(name),
             Command::JoinGroup { group } => h.join_group(group),
             Command::LeaveGroup { group } => h.leave_group(group),
+            Command::GroupPolicy { group, policy } => h.set_group_policy(group, policy),
+            Command::Invite { group, account } => h.invite(group, account),
             Command::ListMembers { group } => h.list_members(group),
             Command::DownloadFile { file_id, dest } => {
                 h.download_file(file_id, dest);

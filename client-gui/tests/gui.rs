@@ -696,7 +696,7 @@ fn groups_with_members_and_logout() {
         .expect("group");
     assert!(alice.shows(alice_main, "爬山群"), "the groups tab lists it");
 
-    // Bob joins it by number.
+    // Bob tries to join it by number: a new group takes members by invitation, and the dialog says so.
     let bob_main = bob.main_window();
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Join group").expect("join group link");
@@ -705,6 +705,47 @@ fn groups_with_members_and_logout() {
         ui.click(id(main::GROUP_ID_INPUT)).expect("id field");
         let _ = ui.typewrite(&group.to_string());
         let _ = ui.tap_key(Named::Enter);
+    });
+    let refusal = "This group takes members by invitation only. Ask a member to invite you.";
+    bob.pump_until(&rt, "the refusal in words", |app| {
+        app.windows.values().any(|w| {
+            matches!(w, ququ::app::Window::Main(s) if matches!(
+                s.dialog,
+                Some(main::Dialog::JoinGroup { refused: Some(_), .. })
+            ))
+        })
+    });
+    assert!(bob.shows(bob_main, refusal));
+
+    // Alice, the owner, opens it from the group's menu ...
+    alice.update(
+        &rt,
+        Message::Main(
+            alice_main,
+            main::Message::Show(main::Dialog::GroupMenu { group }),
+        ),
+    );
+    alice.pump_until(&rt, "the group's join policy", |app| {
+        app.session
+            .as_ref()
+            .is_some_and(|s| s.group_policies.contains_key(&group))
+    });
+    let anyone = "Anyone with the group number can join";
+    assert!(alice.shows(alice_main, anyone));
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click(anyone).expect("the switch");
+    });
+    alice.pump_until(&rt, "the group opened", |app| {
+        app.session
+            .as_ref()
+            .and_then(|s| s.group_policies.get(&group))
+            == Some(&ququ_protocol::JoinPolicy::Open)
+    });
+    alice.update(&rt, Message::Main(alice_main, main::Message::CloseDialog));
+
+    // ... and Bob's second try joins; the dialog closes.
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Join").expect("join button");
     });
     bob.pump_until(&rt, "membership", |app| {
         app.session

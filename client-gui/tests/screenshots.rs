@@ -282,6 +282,35 @@ fn demo_session(lang: Lang) -> Session {
             members: 3,
         },
     );
+    // A group of mine, for the owner's menu and the invitation list.
+    s.groups.insert(
+        3141592653,
+        Group {
+            id: 3141592653,
+            name: if zh { "家人".into() } else { "Family".into() },
+            owner: "xiaoming".into(),
+            members: 2,
+        },
+    );
+    s.members.insert(
+        3141592653,
+        vec![
+            Member {
+                account: "xiaoming".into(),
+                nickname: s.nickname.clone(),
+                role: Role::Owner,
+                presence: Presence::Online,
+            },
+            Member {
+                account: "lihua".into(),
+                nickname: "李华".into(),
+                role: Role::Member,
+                presence: Presence::Online,
+            },
+        ],
+    );
+    s.group_policies
+        .insert(3141592653, ququ_protocol::JoinPolicy::Invite);
     s.members.insert(
         10001,
         vec![
@@ -567,6 +596,43 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-friend-menu-{tag}.png")),
             );
+            // My group's menu (the owner's switch), the invitation list, and a refused join in words.
+            let shots = [
+                (
+                    main::Dialog::GroupMenu { group: 3141592653 },
+                    "main-group-menu",
+                ),
+                (
+                    main::Dialog::Invite {
+                        group: 3141592653,
+                        invited: vec!["alice".into()],
+                        refused: None,
+                    },
+                    "main-invite",
+                ),
+                (
+                    main::Dialog::JoinGroup {
+                        id: "2718281828".into(),
+                        invalid: false,
+                        waiting: None,
+                        refused: Some(ququ_protocol::ErrorCode::InviteOnly),
+                    },
+                    "main-join-refused",
+                ),
+            ];
+            for (dialog, name) in shots {
+                if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
+                    state.tab = main::Tab::Groups;
+                    state.dialog = Some(dialog);
+                }
+                shoot(
+                    &app,
+                    main_id,
+                    Size::new(320.0, 680.0),
+                    &theme,
+                    &out.join(format!("{name}-{tag}.png")),
+                );
+            }
 
             // About: version and the folders in use, with a hosted server (paths as on a Linux desktop).
             let about_id = iced::window::Id::unique();

@@ -893,6 +893,7 @@ impl Session {
                 self.store.call(move |s| s.replace_groups(&stored)).await?;
                 self.emit(Event::Groups(list));
             }
+            S::GroupPolicy { group, policy } => self.emit(Event::GroupPolicy { group, policy }),
             S::GroupGone { group, reason } => {
                 self.store.call(move |s| s.remove_group(group)).await?;
                 self.emit(Event::GroupGone { group, reason });

@@ -7,7 +7,9 @@
 
 use std::time::{Duration, SystemTime};
 
-use ququ_protocol::{Conv, ErrorCode, FileInfo, GoneReason, Limits, Millis, Presence, Role};
+use ququ_protocol::{
+    Conv, ErrorCode, FileInfo, GoneReason, JoinPolicy, Limits, Millis, Presence, Role,
+};
 
 use crate::transfer::{Transfer, TransferId};
 
@@ -300,6 +302,8 @@ pub enum Event {
     GroupChanged(Group),
     /// I am no longer in this group.
     GroupGone { group: u64, reason: GoneReason },
+    /// Who may join a group by its number: asked for, or changed by its owner.
+    GroupPolicy { group: u64, policy: JoinPolicy },
     /// A group's member list, answer to [`crate::Handle::list_members`].
     Members { group: u64, members: Vec<Member> },
     /// Someone joined a group (a `MEMBER:` line outside a listing).

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ququ_protocol::{ClientMessage, Conv};
+use ququ_protocol::{ClientMessage, Conv, JoinPolicy};
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
@@ -251,6 +251,12 @@ impl Handle {
             group,
             name: name.into(),
         });
+    }
+
+    /// Sets who may join `group` by its number (owner only), or with `None` asks; answered (and told
+    /// to every member on a change) by [`Event::GroupPolicy`].
+    pub fn set_group_policy(&self, group: u64, policy: Option<JoinPolicy>) {
+        self.request(ClientMessage::GroupPolicy { group, policy });
     }
 
     pub fn dissolve_group(&self, group: u64) {

@@ -60,7 +60,9 @@ pub use event::{
     SentRequest, StopReason,
 };
 pub use handle::{Client, Events, Handle, StartError, new_client_id};
-pub use ququ_protocol::{Conv, ErrorCode, FileInfo, GoneReason, Limits, Millis, Presence, Role};
+pub use ququ_protocol::{
+    Conv, ErrorCode, FileInfo, GoneReason, JoinPolicy, Limits, Millis, Presence, Role,
+};
 pub use storage::{LastLogin, Storage, StorageError, Store, last_login};
 pub use transfer::{Transfer, TransferError, TransferId, TransferState};
 

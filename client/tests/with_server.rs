@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use common::server::{Proxy, TestServer, User, befriend};
 use common::{PATIENCE, config, wait_for, wait_stopped};
-use ququ_client::{Client, Conv, Event, Message, MessageState, Presence, Store};
+use ququ_client::{
+    Client, Conv, ErrorCode, Event, JoinPolicy, Message, MessageState, Presence, Store,
+};
 
 #[tokio::test]
 async fn two_friends_chat_and_a_third_user_sees_the_group() {
@@ -45,7 +47,8 @@ async fn two_friends_chat_and_a_third_user_sees_the_group() {
         )
         .await;
 
-    // A group: alice creates it, bob and carol join; everyone sees everyone's messages.
+    // A group: alice creates it, carol is refused by its number until alice opens it, then bob and carol
+    // join; everyone sees everyone's messages.
     alice.handle.create_group("周末球队");
     let group = match alice
         .wait("new group", |e| matches!(e, Event::GroupChanged(_)))
@@ -54,6 +57,24 @@ async fn two_friends_chat_and_a_third_user_sees_the_group() {
         Event::GroupChanged(g) => g.id,
         _ => unreachable!(),
     };
+    carol.handle.join_group(group);
+    carol
+        .wait("the refusal", |e| {
+            matches!(
+                e,
+                Event::Error {
+                    code: ErrorCode::InviteOnly,
+                    ..
+                }
+            )
+        })
+        .await;
+    alice.handle.set_group_policy(group, Some(JoinPolicy::Open));
+    alice
+        .wait("the group opened", |e| {
+            matches!(e, Event::GroupPolicy { group: g, policy: JoinPolicy::Open } if *g == group)
+        })
+        .await;
     bob.handle.join_group(group);
     carol.handle.join_group(group);
     bob.wait(

@@ -2,7 +2,7 @@
 
 use crate::ParseError;
 use crate::field::{Fields, LineBuilder};
-use crate::types::{Conv, is_sha256_hex};
+use crate::types::{Conv, JoinPolicy, is_sha256_hex};
 
 /// One line from a client. Each variant's doc shows its exact wire form; `docs/protocol.md` has the replies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +66,8 @@ pub enum ClientMessage {
     History { conv: Conv, before: u64, limit: u32 },
     /// `GROUP_CREATE:<name>` — create a group that I own; replies `GROUP_INFO:…`.
     CreateGroup { name: String },
-    /// `GROUP_JOIN:<group_id>` — join a group by its id.
+    /// `GROUP_JOIN:<group_id>` — join a group by its id: an `open` group only (see `GROUP_POLICY`); a group that
+    /// takes members by invitation answers `invite_only`, and a member who was removed `removed`.
     JoinGroup { group: u64 },
     /// `GROUP_LEAVE:<group_id>`
     LeaveGroup { group: u64 },
@@ -78,6 +79,12 @@ pub enum ClientMessage {
     DissolveGroup { group: u64 },
     /// `GROUP_RENAME:<group_id>:<name>`
     RenameGroup { group: u64, name: String },
+    /// `GROUP_POLICY:<group_id>[:<invite|open>]` — who may join with `GROUP_JOIN`: set it (owner only; every
+    /// member is told with the server's `GROUP_POLICY:` line), or, without the policy, ask (any member).
+    GroupPolicy {
+        group: u64,
+        policy: Option<JoinPolicy>,
+    },
     /// `GROUP_MEMBERS:<group_id>` — replies `MEMBER:` lines and `MEMBERS_END:<group_id>:<count>`.
     ListMembers { group: u64 },
     /// `GROUPS` — my groups; replies `GROUP_INFO:` lines and `GROUPS_END:<count>`.
@@ -279,6 +286,20 @@ impl ClientMessage {
                 let name = f.text("name")?;
                 M::RenameGroup { group, name }
             }
+            "GROUP_POLICY" => {
+                let mut f = f("GROUP_POLICY");
+                let group = f.number("group_id")?;
+                let policy = match f.optional("policy")? {
+                    None => None,
+                    Some(p) => Some(JoinPolicy::parse(&p).ok_or(ParseError::InvalidValue {
+                        verb: "GROUP_POLICY",
+                        field: "policy",
+                        value: p,
+                    })?),
+                };
+                f.end()?;
+                M::GroupPolicy { group, policy }
+            }
             "GROUP_MEMBERS" => M::ListMembers {
                 group: one_group(f("GROUP_MEMBERS"))?,
             },
@@ -390,6 +411,10 @@ impl ClientMessage {
             M::DissolveGroup { group } => b("GROUP_DISSOLVE").num(group),
             M::RenameGroup { group, name } => b("GROUP_RENAME").num(group).field(name),
             M::ListMembers { group } => b("GROUP_MEMBERS").num(group),
+            M::GroupPolicy { group, policy } => match policy {
+                Some(policy) => b("GROUP_POLICY").num(group).field(policy.as_str()),
+                None => b("GROUP_POLICY").num(group),
+            },
             M::ListGroups => b("GROUPS"),
             M::FileOffer {
                 to,
@@ -445,6 +470,7 @@ impl ClientMessage {
             M::DissolveGroup { .. } => "GROUP_DISSOLVE",
             M::RenameGroup { .. } => "GROUP_RENAME",
             M::ListMembers { .. } => "GROUP_MEMBERS",
+            M::GroupPolicy { .. } => "GROUP_POLICY",
             M::ListGroups => "GROUPS",
             M::FileOffer { .. } => "FileTran",
             M::FileAccept { .. } => "FILE_ACCEPT",

@@ -31,7 +31,7 @@ pub use error::ParseError;
 pub use server::ServerMessage;
 pub use types::{
     ChatMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage,
-    Limits, Millis, Presence, Role, is_sha256_hex,
+    JoinPolicy, Limits, Millis, Presence, Role, is_sha256_hex,
 };
 
 #[cfg(feature = "codec")]

@@ -4,8 +4,8 @@ use crate::ParseError;
 use crate::client::conv;
 use crate::field::{Fields, LineBuilder};
 use crate::types::{
-    ChatMessage, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage, Limits,
-    Millis, Presence, Role, is_sha256_hex,
+    ChatMessage, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage, JoinPolicy,
+    Limits, Millis, Presence, Role, is_sha256_hex,
 };
 
 /// One line from the server. Each variant's doc shows its exact wire form.
@@ -110,6 +110,9 @@ pub enum ServerMessage {
         members: u32,
         name: String,
     },
+    /// `GROUP_POLICY:<group_id>:<invite|open>` — who may join the group: the answer to a member's
+    /// `GROUP_POLICY:` question, and told to every member when the owner changes it.
+    GroupPolicy { group: u64, policy: JoinPolicy },
     /// `GROUPS_END:<count>` — end of my group list.
     GroupsEnd { count: u32 },
     /// `GROUP_GONE:<group_id>:<left|kicked|dissolved>` — I am no longer in this group.
@@ -422,6 +425,13 @@ impl ServerMessage {
                     name,
                 }
             }
+            "GROUP_POLICY" => {
+                let mut f = f("GROUP_POLICY");
+                let group = f.number("group_id")?;
+                let policy = f.parsed("policy", JoinPolicy::parse)?;
+                f.end()?;
+                M::GroupPolicy { group, policy }
+            }
             "GROUPS_END" => M::GroupsEnd {
                 count: count(f("GROUPS_END"))?,
             },
@@ -633,6 +643,7 @@ impl ServerMessage {
                 .field(owner)
                 .num(members)
                 .field(name),
+            M::GroupPolicy { group, policy } => b("GROUP_POLICY").num(group).field(policy.as_str()),
             M::GroupsEnd { count } => b("GROUPS_END").num(count),
             M::GroupGone { group, reason } => b("GROUP_GONE").num(group).field(reason.as_str()),
             M::Member {

@@ -97,6 +97,36 @@ impl Role {
     }
 }
 
+/// Who may join a group with `GROUP_JOIN`. Wire: `invite` / `open`.
+///
+/// A new group is `invite`: only its members bring people in (`GROUP_INVITE`), so a group's number, even
+/// guessed, lets no stranger in and read its files. The owner opens it with `GROUP_POLICY:<group>:open`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub enum JoinPolicy {
+    /// Members invite their friends; `GROUP_JOIN` is refused with `invite_only`.
+    #[default]
+    Invite,
+    /// Anyone who knows the group's number joins with `GROUP_JOIN` (except members who were removed).
+    Open,
+}
+
+impl JoinPolicy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            JoinPolicy::Invite => "invite",
+            JoinPolicy::Open => "open",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "invite" => Some(JoinPolicy::Invite),
+            "open" => Some(JoinPolicy::Open),
+            _ => None,
+        }
+    }
+}
+
 /// Why a group went away for this user. Wire: `left` / `kicked` / `dissolved`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GoneReason {
@@ -288,6 +318,8 @@ error_codes! {
     Shutdown => "shutdown", "The server is shutting down.";
     LoggedOut => "logged_out", "The session was ended by logout.";
     Internal => "internal", "The server failed; the request may be retried.";
+    InviteOnly => "invite_only", "The group takes new members by invitation only.";
+    Removed => "removed", "The user was removed from the group and needs a new invitation to come back.";
 }
 
 impl fmt::Display for ErrorCode {

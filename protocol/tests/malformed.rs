@@ -120,6 +120,7 @@ fn missing_fields() {
         ("GROUP_DISSOLVE", missing("GROUP_DISSOLVE", "group_id")),
         ("GROUP_RENAME:3", missing("GROUP_RENAME", "name")),
         ("GROUP_MEMBERS", missing("GROUP_MEMBERS", "group_id")),
+        ("GROUP_POLICY", missing("GROUP_POLICY", "group_id")),
         (
             &format!("FileTran:user:bob:c1:10:{SHA}"),
             missing("FileTran", "name"),
@@ -171,6 +172,7 @@ fn missing_fields() {
         ("GROUP_INFO:3:alice:2", missing("GROUP_INFO", "name")),
         ("GROUPS_END", missing("GROUPS_END", "count")),
         ("GROUP_GONE:3", missing("GROUP_GONE", "reason")),
+        ("GROUP_POLICY:3", missing("GROUP_POLICY", "policy")),
         ("MEMBER:3:alice:owner:online", missing("MEMBER", "nickname")),
         ("MEMBERS_END:3", missing("MEMBERS_END", "count")),
         ("MEMBER_LEFT:3:carol", missing("MEMBER_LEFT", "reason")),
@@ -200,6 +202,7 @@ fn too_many_fields() {
         ("SYNC:0:10:x", too_many("SYNC")),
         ("HISTORY:user:bob:0:10:x", too_many("HISTORY")),
         ("GROUP_JOIN:3:x", too_many("GROUP_JOIN")),
+        ("GROUP_POLICY:3:open:x", too_many("GROUP_POLICY")),
         ("GROUP_LEAVE:3:x", too_many("GROUP_LEAVE")),
         ("GROUP_INVITE:3:bob:x", too_many("GROUP_INVITE")),
         ("GROUP_KICK:3:bob:x", too_many("GROUP_KICK")),
@@ -272,6 +275,14 @@ fn non_numeric_and_out_of_range_numbers() {
         ),
         ("HISTORY:user:bob:0:", invalid("HISTORY", "limit", "")),
         ("GROUP_JOIN:abc", invalid("GROUP_JOIN", "group_id", "abc")),
+        (
+            "GROUP_POLICY:x:open",
+            invalid("GROUP_POLICY", "group_id", "x"),
+        ),
+        (
+            "GROUP_POLICY:3:anyone",
+            invalid("GROUP_POLICY", "policy", "anyone"),
+        ),
         ("GROUP_JOIN:", invalid("GROUP_JOIN", "group_id", "")),
         (
             "GROUP_LEAVE:0x10",
@@ -429,6 +440,10 @@ fn bad_words() {
         (
             "GROUP_GONE:3:vanished",
             invalid("GROUP_GONE", "reason", "vanished"),
+        ),
+        (
+            "GROUP_POLICY:3:approval",
+            invalid("GROUP_POLICY", "policy", "approval"),
         ),
         (
             "MEMBER_LEFT:3:carol:dissolve",

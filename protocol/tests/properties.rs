@@ -16,7 +16,7 @@ use proptest::strategy::{Union, ValueTree};
 use proptest::test_runner::TestRunner;
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason,
-    GroupMessage, Limits, Presence, Role, ServerMessage,
+    GroupMessage, JoinPolicy, Limits, Presence, Role, ServerMessage,
 };
 
 // ---- field strategies ----
@@ -85,6 +85,10 @@ fn presence() -> impl Strategy<Value = Presence> {
 
 fn role() -> impl Strategy<Value = Role> {
     prop_oneof![Just(Role::Owner), Just(Role::Member)]
+}
+
+fn join_policy() -> impl Strategy<Value = JoinPolicy> {
+    prop_oneof![Just(JoinPolicy::Invite), Just(JoinPolicy::Open)]
 }
 
 fn gone_reason() -> impl Strategy<Value = GoneReason> {
@@ -207,6 +211,9 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
         num64().prop_map(|group| M::DissolveGroup { group }).boxed(),
         (num64(), text())
             .prop_map(|(group, name)| M::RenameGroup { group, name })
+            .boxed(),
+        (num64(), proptest::option::of(join_policy()))
+            .prop_map(|(group, policy)| M::GroupPolicy { group, policy })
             .boxed(),
         num64().prop_map(|group| M::ListMembers { group }).boxed(),
         Just(M::ListGroups).boxed(),
@@ -371,6 +378,9 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             })
             .boxed(),
         num32().prop_map(|count| M::GroupsEnd { count }).boxed(),
+        (num64(), join_policy())
+            .prop_map(|(group, policy)| M::GroupPolicy { group, policy })
+            .boxed(),
         (num64(), gone_reason())
             .prop_map(|(group, reason)| M::GroupGone { group, reason })
             .boxed(),
@@ -442,6 +452,7 @@ fn line_like() -> impl Strategy<Value = String> {
         "GROUP_CREATE",
         "GROUP_INVITE",
         "GROUP_RENAME",
+        "GROUP_POLICY",
         "FileTran",
         "FILE_PUT",
         "BYE",

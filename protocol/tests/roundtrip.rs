@@ -11,7 +11,7 @@ use std::collections::BTreeSet;
 use common::{CLIENT_VARIANTS, SERVER_VARIANTS, client_variant, server_variant};
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason,
-    GroupMessage, Limits, ParseError, Presence, Role, ServerMessage,
+    GroupMessage, JoinPolicy, Limits, ParseError, Presence, Role, ServerMessage,
 };
 
 /// SHA-256 of the empty file.
@@ -220,6 +220,27 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
             M::RenameGroup {
                 group: 3,
                 name: s("Crabs: the sequel"),
+            },
+        ),
+        (
+            s("GROUP_POLICY:3:open"),
+            M::GroupPolicy {
+                group: 3,
+                policy: Some(JoinPolicy::Open),
+            },
+        ),
+        (
+            s("GROUP_POLICY:3:invite"),
+            M::GroupPolicy {
+                group: 3,
+                policy: Some(JoinPolicy::Invite),
+            },
+        ),
+        (
+            s("GROUP_POLICY:3"),
+            M::GroupPolicy {
+                group: 3,
+                policy: None,
             },
         ),
         (s("GROUP_MEMBERS:3"), M::ListMembers { group: 3 }),
@@ -524,6 +545,20 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
             },
         ),
         (s("GROUPS_END:1"), M::GroupsEnd { count: 1 }),
+        (
+            s("GROUP_POLICY:3:invite"),
+            M::GroupPolicy {
+                group: 3,
+                policy: JoinPolicy::Invite,
+            },
+        ),
+        (
+            s("GROUP_POLICY:3:open"),
+            M::GroupPolicy {
+                group: 3,
+                policy: JoinPolicy::Open,
+            },
+        ),
         (
             s("GROUP_GONE:3:left"),
             M::GroupGone {

@@ -465,3 +465,51 @@ async fn a_resumed_upload_takes_over_from_a_connection_that_is_still_open() {
         "the stored file is intact"
     );
 }
+
+/// Issue 20, item 1, as it was found: a fresh account joined the group by its number and downloaded a
+/// file offered there before. Now the join is refused, and a newcomer (let in later) still cannot
+/// download what was offered before they joined, but can what comes after.
+#[tokio::test]
+async fn a_newcomer_cannot_download_files_offered_before_they_joined() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut mallory = server.user("mallory").await;
+    let gid = alice.create_group("team").await;
+    let data = content(20_000, 5);
+    alice
+        .send(&format!(
+            "FileTran:group:{gid}:f1:{}:{}:salaries.xlsx",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (id, token, _) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+    put(server.addr, &token, 0, &data).await;
+    alice.until("ACK:f1:").await;
+
+    mallory.send(&format!("GROUP_JOIN:{gid}")).await;
+    let refused = mallory.recv().await;
+    assert!(refused.starts_with("ERROR:invite_only:"), "{refused}");
+    mallory.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(mallory.recv().await.starts_with("ERROR:forbidden:"));
+
+    alice.open_group(&gid).await;
+    mallory.send(&format!("GROUP_JOIN:{gid}")).await;
+    mallory.until(&format!("GROUP_INFO:{gid}:")).await;
+    mallory.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(mallory.recv().await.starts_with("ERROR:forbidden:"));
+
+    let later = content(1_000, 6);
+    alice
+        .send(&format!(
+            "FileTran:group:{gid}:f2:{}:{}:agenda.txt",
+            later.len(),
+            sha(&later)
+        ))
+        .await;
+    let (id2, token, _) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+    put(server.addr, &token, 0, &later).await;
+    mallory.until("FileTran:").await;
+    mallory.send(&format!("FILE_ACCEPT:{id2}")).await;
+    assert!(get(server.addr, &download_token(&mallory.recv().await), 0).await == later);
+}

@@ -414,6 +414,12 @@ async fn groups_fan_out_to_members_only() {
     carol.send("GROUP:999:x1:hello").await;
     assert!(carol.recv().await.starts_with("ERROR:no_such_group:"));
 
+    // Nor join by the number until the owner opens the group.
+    carol.send(&format!("GROUP_JOIN:{gid}")).await;
+    assert!(carol.recv().await.starts_with("ERROR:invite_only:"));
+    alice.send(&format!("GROUP_POLICY:{gid}:open")).await;
+    alice.expect(&format!("GROUP_POLICY:{gid}:open")).await;
+    bob.expect(&format!("GROUP_POLICY:{gid}:open")).await;
     carol.send(&format!("GROUP_JOIN:{gid}")).await;
     carol
         .expect(&format!("GROUP_INFO:{gid}:alice:3:周末 hiking%3A group"))
@@ -495,6 +501,7 @@ async fn an_offline_member_catches_up_on_group_messages() {
     let mut alice = server.user("alice").await;
     let mut bob = server.user("bob").await;
     let gid = alice.create_group("team").await;
+    alice.open_group(&gid).await;
     alice
         .send(&format!("GROUP:{gid}:before:sent before bob joined"))
         .await;
@@ -540,6 +547,8 @@ async fn flood_past_a_sleepy_member(
     alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
     alice.until("MEMBER:").await;
     bob.until("GROUP_INFO:").await;
+    alice.open_group(&gid).await;
+    bob.until("GROUP_POLICY:").await;
     sleepy.send(&format!("GROUP_JOIN:{gid}")).await;
     sleepy.until("GROUP_INFO:").await;
     alice.until("MEMBER:").await;
@@ -858,6 +867,7 @@ async fn pipelined_messages_from_many_senders_are_each_acked_stored_and_delivere
     let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.rate = 0).await;
     let mut owner = server.user("owner").await;
     let gid = owner.create_group("busy").await;
+    owner.open_group(&gid).await;
     let mut senders = Vec::new();
     for i in 0..SENDERS {
         let mut p = server.user(&format!("s{i}")).await;
@@ -963,4 +973,86 @@ async fn pipelined_messages_from_many_senders_are_each_acked_stored_and_delivere
     for j in 0..SENDERS {
         assert_eq!(in_order(&synced, j), expected(j), "stored from s{j}");
     }
+}
+
+/// Issue 20, item 1: a group's number lets no stranger in. New groups take members by invitation; their
+/// numbers are ten random digits, not 1, 2, 3…; only the owner opens a group to joining by number.
+#[tokio::test]
+async fn a_new_group_lets_no_stranger_in_by_its_number() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let mut mallory = server.user("mallory").await;
+    let gid = alice.create_group("team").await;
+    let number: u64 = gid.parse().unwrap();
+    assert!(
+        (1_000_000_000..10_000_000_000).contains(&number),
+        "a ten-digit random number: {gid}"
+    );
+    let other = alice.create_group("team 2").await;
+    assert_ne!(other.parse::<u64>().unwrap(), number + 1, "not sequential");
+
+    mallory.send(&format!("GROUP_JOIN:{gid}")).await;
+    assert!(mallory.recv().await.starts_with("ERROR:invite_only:"));
+    for line in [
+        format!("GROUP_POLICY:{gid}:open"),
+        format!("GROUP_POLICY:{gid}"),
+    ] {
+        mallory.send(&line).await;
+        assert!(
+            mallory.recv().await.starts_with("ERROR:not_member:"),
+            "{line}"
+        );
+    }
+    mallory.send("GROUP_JOIN:1").await;
+    assert!(mallory.recv().await.starts_with("ERROR:no_such_group:"));
+
+    // A member may ask, only the owner may open it.
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.until("GROUP_INFO:").await;
+    alice.until("MEMBER:").await;
+    bob.send(&format!("GROUP_POLICY:{gid}")).await;
+    bob.expect(&format!("GROUP_POLICY:{gid}:invite")).await;
+    bob.send(&format!("GROUP_POLICY:{gid}:open")).await;
+    assert!(bob.recv().await.starts_with("ERROR:not_owner:"));
+
+    alice.open_group(&gid).await;
+    bob.expect(&format!("GROUP_POLICY:{gid}:open")).await;
+    mallory.send(&format!("GROUP_JOIN:{gid}")).await;
+    mallory.until(&format!("GROUP_INFO:{gid}:")).await;
+    // And closes it again: the next stranger is refused.
+    alice.send(&format!("GROUP_POLICY:{gid}:invite")).await;
+    alice.until(&format!("GROUP_POLICY:{gid}:invite")).await;
+    let mut eve = server.user("eve").await;
+    eve.send(&format!("GROUP_JOIN:{gid}")).await;
+    assert!(eve.recv().await.starts_with("ERROR:invite_only:"));
+}
+
+/// Issue 20, item 1: a kick holds. A removed member cannot come back by the number, even of an open group,
+/// until someone invites them again.
+#[tokio::test]
+async fn a_kicked_member_cannot_rejoin_without_a_new_invitation() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let gid = alice.create_group("team").await;
+    alice.open_group(&gid).await;
+    bob.send(&format!("GROUP_JOIN:{gid}")).await;
+    bob.until(&format!("GROUP_INFO:{gid}:")).await;
+    alice.until(&format!("MEMBER:{gid}:bob:")).await;
+
+    alice.send(&format!("GROUP_KICK:{gid}:bob")).await;
+    bob.expect(&format!("GROUP_GONE:{gid}:kicked")).await;
+    bob.send(&format!("GROUP_JOIN:{gid}")).await;
+    assert!(bob.recv().await.starts_with("ERROR:removed:"));
+    bob.send(&format!("GROUP:{gid}:k1:still here?")).await;
+    assert!(bob.recv().await.starts_with("ERROR:not_member:"));
+
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.until(&format!("GROUP_INFO:{gid}:")).await;
+    bob.send(&format!("GROUP:{gid}:k2:thanks")).await;
+    assert!(bob.recv().await.starts_with("ACK:k2:"));
+    // Invited back, the number works again after leaving of their own accord.
+    bob.send(&format!("GROUP_LEAVE:{gid}")).await;
+    bob.expect(&format!("GROUP_GONE:{gid}:left")).await;
+    bob.send(&format!("GROUP_JOIN:{gid}")).await;
+    bob.until(&format!("GROUP_INFO:{gid}:")).await;
 }

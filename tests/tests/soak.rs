@@ -301,6 +301,9 @@ async fn the_server_returns_to_its_baseline_after_a_soak() {
     peers[0].send("GROUP_CREATE:soak").await;
     let info = peers[0].until("GROUP_INFO:").await;
     let group: u64 = info.split(':').nth(1).unwrap().parse().unwrap();
+    // A new group is invite-only; the soak's peers join it by its number.
+    peers[0].send(&format!("GROUP_POLICY:{group}:open")).await;
+    peers[0].until(&format!("GROUP_POLICY:{group}:open")).await;
     for p in peers.iter_mut().skip(1) {
         p.send(&format!("GROUP_JOIN:{group}")).await;
         p.until(&format!("GROUP_INFO:{group}:")).await;

@@ -6,10 +6,11 @@
 //! me, and mine still waiting or declined —, remark, delete, groups, settings) float over the list.
 
 use iced::widget::{
-    button, column, container, mouse_area, pick_list, row, scrollable, space, text, text_input,
+    button, checkbox, column, container, mouse_area, pick_list, row, scrollable, space, text,
+    text_input,
 };
 use iced::{Center, Element, Fill, Shrink, mouse};
-use ququ_protocol::Conv;
+use ququ_protocol::{Conv, ErrorCode, JoinPolicy};
 
 use super::{Ctx, badge, dialog, status_bar};
 use crate::avatar;
@@ -58,9 +59,20 @@ pub enum Dialog {
     JoinGroup {
         id: String,
         invalid: bool,
+        /// The group asked to join, until the server answers.
+        waiting: Option<u64>,
+        /// The server's refusal.
+        refused: Option<ErrorCode>,
     },
     GroupMenu {
         group: u64,
+    },
+    /// Pick friends to bring into a group.
+    Invite {
+        group: u64,
+        /// Asked this session; a refusal, with whom it was about, shows below the list.
+        invited: Vec<String>,
+        refused: Option<(String, ErrorCode)>,
     },
     ConfirmLeave {
         group: u64,
@@ -102,6 +114,9 @@ pub enum Message {
     GroupIdChanged(String),
     JoinGroup,
     LeaveGroup,
+    /// The owner's "anyone with the number can join" switch.
+    SetPolicy(u64, bool),
+    Invite(u64, String),
     Language(LangChoice),
     Theme(ThemeChoice),
     PickAvatar,
@@ -152,7 +167,22 @@ impl State {
                 self.selected = Some(conv.clone());
                 return Some(Event::OpenChat(conv));
             }
-            Message::Show(dialog) => self.dialog = Some(dialog),
+            Message::Show(dialog) => {
+                // The group menu shows who may join, the invitation list who is in already: ask the
+                // server, which knows.
+                let ask = match &dialog {
+                    Dialog::GroupMenu { group } => Some(Event::Net(Command::GroupPolicy {
+                        group: *group,
+                        policy: None,
+                    })),
+                    Dialog::Invite { group, .. } => {
+                        Some(Event::Net(Command::ListMembers { group: *group }))
+                    }
+                    _ => None,
+                };
+                self.dialog = Some(dialog);
+                return ask;
+            }
             Message::CloseDialog => {
                 self.dialog = None;
                 self.notice = None;
@@ -223,22 +253,57 @@ impl State {
                 }
             }
             Message::GroupIdChanged(text) => {
-                if let Some(Dialog::JoinGroup { id, invalid }) = &mut self.dialog {
+                if let Some(Dialog::JoinGroup {
+                    id,
+                    invalid,
+                    refused,
+                    ..
+                }) = &mut self.dialog
+                {
                     *id = text;
                     *invalid = false;
+                    *refused = None;
                 }
             }
             Message::JoinGroup => {
-                if let Some(Dialog::JoinGroup { id, invalid }) = &mut self.dialog {
+                if let Some(Dialog::JoinGroup {
+                    id,
+                    invalid,
+                    waiting,
+                    refused,
+                }) = &mut self.dialog
+                {
+                    // The dialog stays until the server answers: joined (it closes) or refused (it says why).
                     match id.trim().parse::<u64>() {
                         Ok(group) => {
-                            self.dialog = None;
-                            self.tab = Tab::Groups;
+                            *waiting = Some(group);
+                            *refused = None;
                             return Some(Event::Net(Command::JoinGroup { group }));
                         }
                         Err(_) => *invalid = true,
                     }
                 }
+            }
+            Message::SetPolicy(group, open) => {
+                let policy = if open {
+                    JoinPolicy::Open
+                } else {
+                    JoinPolicy::Invite
+                };
+                return Some(Event::Net(Command::GroupPolicy {
+                    group,
+                    policy: Some(policy),
+                }));
+            }
+            Message::Invite(group, account) => {
+                if let Some(Dialog::Invite {
+                    invited, refused, ..
+                }) = &mut self.dialog
+                {
+                    invited.push(account.clone());
+                    *refused = None;
+                }
+                return Some(Event::Net(Command::Invite { group, account }));
             }
             Message::LeaveGroup => {
                 if let Some(Dialog::ConfirmLeave { group }) = self.dialog.take() {
@@ -362,7 +427,9 @@ impl State {
                 tr.join_group,
                 Message::Show(Dialog::JoinGroup {
                     id: String::new(),
-                    invalid: false
+                    invalid: false,
+                    waiting: None,
+                    refused: None,
                 })
             ),
         ]
@@ -847,26 +914,89 @@ impl State {
                 .spacing(12)
                 .into(),
             ),
-            Dialog::JoinGroup { id, invalid } => (
-                tr.join_group.to_owned(),
-                column![
-                    text_input(tr.group_id_hint, id)
-                        .id(GROUP_ID_INPUT)
-                        .on_input(Message::GroupIdChanged)
-                        .on_submit(Message::JoinGroup)
-                        .padding(8)
-                        .style(theme::field),
-                ]
-                .push(invalid.then(|| text(tr.no_such_group).size(12).style(theme::error_text)))
-                .push(actions(
-                    button(text(tr.join).size(13))
-                        .style(theme::primary_button)
-                        .on_press(Message::JoinGroup)
+            Dialog::JoinGroup {
+                id,
+                invalid,
+                waiting,
+                refused,
+            } => {
+                let problem = if *invalid {
+                    Some(tr.no_such_group.to_owned())
+                } else {
+                    refused.as_ref().map(|code| ctx.lang.group_refusal(code))
+                };
+                (
+                    tr.join_group.to_owned(),
+                    column![
+                        text_input(tr.group_id_hint, id)
+                            .id(GROUP_ID_INPUT)
+                            .on_input(Message::GroupIdChanged)
+                            .on_submit(Message::JoinGroup)
+                            .padding(8)
+                            .style(theme::field),
+                    ]
+                    .push(problem.map(|p| text(p).size(12).style(theme::error_text)))
+                    .push(actions(
+                        button(text(tr.join).size(13))
+                            .style(theme::primary_button)
+                            .on_press_maybe(waiting.is_none().then_some(Message::JoinGroup))
+                            .into(),
+                    ))
+                    .spacing(12)
+                    .into(),
+                )
+            }
+            Dialog::Invite {
+                group,
+                invited,
+                refused,
+            } => {
+                let members = session.members.get(group);
+                let mut list = column![].spacing(8);
+                for account in session.friends.keys() {
+                    let name = session.conv_name(&Conv::User(account.clone()));
+                    let in_group = members.is_some_and(|m| m.iter().any(|m| &m.account == account));
+                    let state: Element<'a, Message> = if in_group {
+                        text(tr.in_group).size(12).style(theme::muted_text).into()
+                    } else if invited.contains(account) {
+                        text(tr.invited).size(12).style(theme::muted_text).into()
+                    } else {
+                        button(text(tr.invite).size(12))
+                            .style(theme::primary_button)
+                            .on_press(Message::Invite(*group, account.clone()))
+                            .into()
+                    };
+                    list = list.push(
+                        row![
+                            avatar::view(&name, account, None, 32.0),
+                            container(person_heading(&name, account)).width(Fill),
+                            state
+                        ]
+                        .spacing(10)
+                        .align_y(Center),
+                    );
+                }
+                let problem = refused.as_ref().map(|(account, code)| {
+                    let who = session.conv_name(&Conv::User(account.clone()));
+                    text(format!("{who}: {}", ctx.lang.group_refusal(code)))
+                        .size(12)
+                        .style(theme::error_text)
+                });
+                let empty = session.friends.is_empty().then(|| {
+                    text(tr.no_friends_to_invite)
+                        .size(13)
+                        .style(theme::muted_text)
+                });
+                (
+                    tr.invite_friends.trim_end_matches('…').to_owned(),
+                    column![scrollable(list).height(Shrink)]
+                        .push(empty)
+                        .push(problem)
+                        .push(row![space().width(Fill), close()])
+                        .spacing(12)
                         .into(),
-                ))
-                .spacing(12)
-                .into(),
-            ),
+                )
+            }
             Dialog::GroupMenu { group } => {
                 let name = session.conv_name(&Conv::Group(*group));
                 let item = |label: &'static str, message: Message| {
@@ -876,6 +1006,25 @@ impl State {
                         .style(theme::list_item)
                         .on_press(message)
                 };
+                let owner = session
+                    .groups
+                    .get(group)
+                    .is_some_and(|g| g.owner == session.account);
+                // Only the owner changes who may join; until the server has said, the switch waits.
+                let policy = owner.then(|| {
+                    let open = session.group_policies.get(group).copied();
+                    container(
+                        checkbox(open == Some(JoinPolicy::Open))
+                            .label(tr.anyone_can_join)
+                            .size(16)
+                            .text_size(13)
+                            .on_toggle_maybe(
+                                open.is_some()
+                                    .then_some(move |on| Message::SetPolicy(*group, on)),
+                            ),
+                    )
+                    .padding([8, 10])
+                });
                 (
                     name,
                     column![
@@ -884,11 +1033,20 @@ impl State {
                             .style(theme::muted_text),
                         item(tr.open_chat, Message::Open(Conv::Group(*group))),
                         item(
-                            tr.leave_group,
-                            Message::Show(Dialog::ConfirmLeave { group: *group })
+                            tr.invite_friends,
+                            Message::Show(Dialog::Invite {
+                                group: *group,
+                                invited: Vec::new(),
+                                refused: None,
+                            })
                         ),
-                        row![space().width(Fill), close()],
                     ]
+                    .push(policy)
+                    .push(item(
+                        tr.leave_group,
+                        Message::Show(Dialog::ConfirmLeave { group: *group }),
+                    ))
+                    .push(row![space().width(Fill), close()])
                     .spacing(2)
                     .into(),
                 )

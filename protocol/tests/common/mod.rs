@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 35;
+pub const CLIENT_VARIANTS: usize = 36;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 38;
+pub const SERVER_VARIANTS: usize = 39;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -52,6 +52,7 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::FileCancel { .. } => 32,
         M::FilePut { .. } => 33,
         M::FileGet { .. } => 34,
+        M::GroupPolicy { .. } => 35,
     }
 }
 
@@ -96,5 +97,6 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::FileState { .. } => 35,
         M::Error { .. } => 36,
         M::RequestWaiting { .. } => 37,
+        M::GroupPolicy { .. } => 38,
     }
 }

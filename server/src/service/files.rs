@@ -483,7 +483,8 @@ impl Services {
         }])
     }
 
-    /// A complete file that `me` may read: its sender, its recipient, or a member of its group.
+    /// A complete file that `me` may read: its sender, its recipient, or a member of its group who was one
+    /// when the file was posted there (a newcomer sees neither the earlier messages nor their files).
     async fn readable_file(&self, me: &Caller, id: u64) -> Result<FileRecord> {
         let f = self
             .db(move |s| s.file(id))
@@ -493,8 +494,9 @@ impl Services {
             _ if f.sender == me.user => true,
             Target::User(u) => u == me.user,
             Target::Group(g) => {
-                let uid = me.user;
-                self.db(move |s| s.role(g, uid)).await?.is_some()
+                let (uid, sender, client_id) = (me.user, f.sender, f.client_id.clone());
+                self.db(move |s| s.sees_group_file(g, uid, sender, &client_id))
+                    .await?
             }
         };
         if !allowed {

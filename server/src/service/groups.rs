@@ -1,6 +1,6 @@
 //! Groups: create, join, leave, invite, kick, rename, dissolve, and the member list.
 
-use ququ_protocol::{ErrorCode, GoneReason, Presence, Role, ServerMessage};
+use ququ_protocol::{ErrorCode, GoneReason, JoinPolicy, Presence, Role, ServerMessage};
 
 use super::{Caller, Result, ServiceError, Services, check_name, line, now_millis};
 use crate::storage::{GroupRecord, MemberRecord, UserId};
@@ -129,12 +129,71 @@ impl Services {
         Ok(())
     }
 
+    /// `GROUP_JOIN`: only an open group takes someone by its number, and not someone removed from it.
     pub(super) async fn join_group(&self, me: &Caller, group: u64) -> Result<Vec<ServerMessage>> {
-        let gid = group as i64;
-        if self.db(move |s| s.group(gid)).await?.is_none() {
-            return Err(no_group(group));
+        let (gid, uid) = (group as i64, me.user);
+        let (g, removed, role) = self
+            .db(move |s| Ok((s.group(gid)?, s.was_removed(gid, uid)?, s.role(gid, uid)?)))
+            .await?;
+        let g = g.ok_or_else(|| no_group(group))?;
+        if role.is_some() {
+            return Err(ServiceError::refused(
+                ErrorCode::AlreadyMember,
+                "already a member of the group",
+            )
+            .about(group.to_string()));
+        }
+        if g.policy != JoinPolicy::Open {
+            return Err(ServiceError::refused(
+                ErrorCode::InviteOnly,
+                format!(
+                    "group {group} takes new members by invitation only; ask a member to invite you"
+                ),
+            )
+            .about(group.to_string()));
+        }
+        if removed {
+            return Err(ServiceError::refused(
+                ErrorCode::Removed,
+                format!(
+                    "you were removed from group {group}; only a new invitation brings you back"
+                ),
+            )
+            .about(group.to_string()));
         }
         self.add_to_group(group, me.user).await?;
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_POLICY`: the owner sets who may join (every member is told); any member may ask.
+    pub(super) async fn group_policy(
+        &self,
+        me: &Caller,
+        group: u64,
+        policy: Option<JoinPolicy>,
+    ) -> Result<Vec<ServerMessage>> {
+        let (g, role) = self.membership(me, group).await?;
+        let Some(policy) = policy else {
+            return Ok(vec![ServerMessage::GroupPolicy {
+                group,
+                policy: g.policy,
+            }]);
+        };
+        if role != Role::Owner {
+            return Err(ServiceError::refused(
+                ErrorCode::NotOwner,
+                "only the group's owner can change who may join",
+            )
+            .about(group.to_string()));
+        }
+        let gid = group as i64;
+        self.db(move |s| s.set_join_policy(gid, policy)).await?;
+        let members = self.member_ids(group).await?;
+        self.hub.send_many(
+            members,
+            &line(&ServerMessage::GroupPolicy { group, policy }),
+            None,
+        );
         Ok(Vec::new())
     }
 
@@ -158,6 +217,9 @@ impl Services {
         self.add_to_group(group, them.id)
             .await
             .map_err(|e| e.about(account))?;
+        // A new invitation is what lets a removed member back: they may use the number again.
+        let gid = group as i64;
+        self.db(move |s| s.forget_removed(gid, tid)).await?;
         Ok(Vec::new())
     }
 
@@ -230,6 +292,9 @@ impl Services {
             )
             .about(account));
         }
+        // Remembered first, so there is no moment when they are out but free to join by the number.
+        let now = now_millis();
+        self.db(move |s| s.mark_removed(gid, tid, now)).await?;
         self.remove_from_group(group, them.id, &them.account, GoneReason::Kicked)
             .await?;
         Ok(Vec::new())

@@ -297,6 +297,7 @@ impl Services {
             } => self.history(me(ctx)?, conv, before, limit).await?,
             C::CreateGroup { name } => self.create_group(me(ctx)?, name).await?,
             C::JoinGroup { group } => self.join_group(me(ctx)?, group).await?,
+            C::GroupPolicy { group, policy } => self.group_policy(me(ctx)?, group, policy).await?,
             C::LeaveGroup { group } => self.leave_group(me(ctx)?, group).await?,
             C::InviteToGroup { group, account } => self.invite(me(ctx)?, group, account).await?,
             C::KickFromGroup { group, account } => self.kick(me(ctx)?, group, account).await?,

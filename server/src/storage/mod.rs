@@ -6,7 +6,7 @@
 
 pub mod sqlite;
 
-use ququ_protocol::{Conv, FileInfo, Millis, Role};
+use ququ_protocol::{Conv, FileInfo, JoinPolicy, Millis, Role};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -26,6 +26,11 @@ pub enum StoreError {
 
 pub type UserId = i64;
 pub type GroupId = i64;
+
+/// The numbers a new group is given, at random: ten digits, like a QQ group's. Numbers handed out one
+/// after another let anyone walk them (`GROUP_JOIN:1`, `:2`, …); nine billion of them do not, at the rate
+/// the server lets one account try. Groups made before numbers were random keep theirs.
+pub const GROUP_IDS: std::ops::Range<GroupId> = 1_000_000_000..10_000_000_000;
 
 /// An account.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -69,6 +74,7 @@ pub struct GroupRecord {
     pub owner: UserId,
     pub owner_account: String,
     pub members: u32,
+    pub policy: JoinPolicy,
 }
 
 /// A group member.
@@ -275,6 +281,7 @@ pub trait Store: Send + Sync + 'static {
     fn friend(&self, user: UserId, friend: UserId) -> Result<Option<FriendRecord>, StoreError>;
 
     // Groups.
+    /// Creates a group under a new random number (see [`GROUP_IDS`]) with `owner` as its first member.
     fn create_group(
         &self,
         owner: UserId,
@@ -293,6 +300,22 @@ pub trait Store: Send + Sync + 'static {
     fn members(&self, group: GroupId) -> Result<Vec<MemberRecord>, StoreError>;
     /// Just the members' ids: what fan-out needs, without loading their records.
     fn member_ids(&self, group: GroupId) -> Result<Vec<UserId>, StoreError>;
+    fn set_join_policy(&self, group: GroupId, policy: JoinPolicy) -> Result<(), StoreError>;
+    /// Remembers that `user` was removed from `group`: they may not join it again by its number.
+    fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError>;
+    fn was_removed(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
+    /// Forgets a removal: `user` was invited again.
+    fn forget_removed(&self, group: GroupId, user: UserId) -> Result<(), StoreError>;
+    /// Whether `user`, a member of `group` now, was one when the file message sent by `sender` under
+    /// `client_id` was stored, as [`Store::history`] decides for messages: a newcomer does not get the
+    /// files offered before they joined.
+    fn sees_group_file(
+        &self,
+        group: GroupId,
+        user: UserId,
+        sender: UserId,
+        client_id: &str,
+    ) -> Result<bool, StoreError>;
 
     // Relayed files.
     /// Records an offer; [`StoreError::Conflict`] if (sender, client_id) was offered before.

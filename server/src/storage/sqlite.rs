@@ -9,7 +9,7 @@ use std::sync::{Mutex, MutexGuard};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use ququ_protocol::{Conv, FileInfo, Millis, Role};
+use ququ_protocol::{Conv, FileInfo, JoinPolicy, Millis, Role};
 
 use super::{
     Body, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord, NewMessage,
@@ -204,6 +204,19 @@ CREATE TABLE declined_requests (
     to_id   INTEGER NOT NULL REFERENCES users(id),
     time    INTEGER NOT NULL,
     PRIMARY KEY (from_id, to_id)
+);
+"#,
+    r#"
+-- Issue 20, item 1: who may join a group, and who was removed from it. Every group, the old ones too,
+-- takes members by invitation until its owner opens it: before this any account could join any group
+-- by its number and download the files offered there.
+ALTER TABLE chat_groups ADD COLUMN join_policy TEXT NOT NULL DEFAULT 'invite';
+-- Removed (kicked) members: they cannot come back by the group's number, only by a new invitation.
+CREATE TABLE group_removed (
+    group_id INTEGER NOT NULL REFERENCES chat_groups(id),
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    time     INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
 );
 "#,
 ];
@@ -511,11 +524,14 @@ fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRecord> {
         owner: r.get(2)?,
         owner_account: r.get(3)?,
         members: r.get::<_, i64>(4)? as u32,
+        // Only this code writes the column, and only valid names; an unknown one would be a newer
+        // server's, and the safe reading of it is the closed one.
+        policy: JoinPolicy::parse(&r.get::<_, String>(5)?).unwrap_or_default(),
     })
 }
 
 const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, o.account, \
-     (SELECT count(*) FROM members c WHERE c.group_id = g.id) \
+     (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy \
      FROM chat_groups g JOIN users o ON o.id = g.owner_id";
 
 /// Inserts one message (or finds the first copy of a resend), inside whatever transaction is open.
@@ -1052,11 +1068,23 @@ impl Store for SqliteStore {
     ) -> Result<GroupRecord, StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
+        // A random free number; with a few thousand groups among nine billion numbers a second draw is
+        // already rare.
+        let id = loop {
+            let id = rand::random_range(super::GROUP_IDS);
+            let taken: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM chat_groups WHERE id = ?1)",
+                [id],
+                |r| r.get(0),
+            )?;
+            if !taken {
+                break id;
+            }
+        };
         tx.execute(
-            "INSERT INTO chat_groups (name, owner_id, created) VALUES (?1, ?2, ?3)",
-            params![name, owner, now as i64],
+            "INSERT INTO chat_groups (id, name, owner_id, created) VALUES (?1, ?2, ?3, ?4)",
+            params![id, name, owner, now as i64],
         )?;
-        let id = tx.last_insert_rowid();
         tx.execute(
             &format!(
                 "INSERT INTO members (group_id, user_id, role, since_msg) \
@@ -1106,6 +1134,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction()?;
         tx.execute("DELETE FROM messages WHERE kind = 1 AND conv = ?1", [id])?;
         tx.execute("DELETE FROM members WHERE group_id = ?1", [id])?;
+        tx.execute("DELETE FROM group_removed WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM chat_groups WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
@@ -1128,6 +1157,55 @@ impl Store for SqliteStore {
             params![group, user],
         )?;
         Ok(n > 0)
+    }
+
+    fn set_join_policy(&self, group: GroupId, policy: JoinPolicy) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE chat_groups SET join_policy = ?2 WHERE id = ?1",
+            params![group, policy.as_str()],
+        )?;
+        Ok(())
+    }
+
+    fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT OR REPLACE INTO group_removed (group_id, user_id, time) VALUES (?1, ?2, ?3)",
+            params![group, user, now as i64],
+        )?;
+        Ok(())
+    }
+
+    fn was_removed(&self, group: GroupId, user: UserId) -> Result<bool, StoreError> {
+        Ok(self.lock()?.query_row(
+            "SELECT EXISTS (SELECT 1 FROM group_removed WHERE group_id = ?1 AND user_id = ?2)",
+            params![group, user],
+            |r| r.get(0),
+        )?)
+    }
+
+    fn forget_removed(&self, group: GroupId, user: UserId) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "DELETE FROM group_removed WHERE group_id = ?1 AND user_id = ?2",
+            params![group, user],
+        )?;
+        Ok(())
+    }
+
+    fn sees_group_file(
+        &self,
+        group: GroupId,
+        user: UserId,
+        sender: UserId,
+        client_id: &str,
+    ) -> Result<bool, StoreError> {
+        // The file's message is found by its (client_id, sender), the resend index every message has.
+        Ok(self.lock()?.query_row(
+            "SELECT EXISTS (SELECT 1 FROM members g JOIN messages m \
+                 ON m.client_id = ?4 AND m.sender_id = ?3 AND m.kind = 1 AND m.conv = g.group_id \
+                 WHERE g.group_id = ?1 AND g.user_id = ?2 AND m.id > g.since_msg)",
+            params![group, user, sender, client_id],
+            |r| r.get(0),
+        )?)
     }
 
     fn role(&self, group: GroupId, user: UserId) -> Result<Option<Role>, StoreError> {

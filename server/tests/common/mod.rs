@@ -161,6 +161,12 @@ impl Peer {
         info.split(':').nth(1).unwrap().to_owned()
     }
 
+    /// Lets anyone join group `gid` by its number (a new group takes members by invitation only).
+    pub async fn open_group(&mut self, gid: &str) {
+        self.send(&format!("GROUP_POLICY:{gid}:open")).await;
+        self.until(&format!("GROUP_POLICY:{gid}:open")).await;
+    }
+
     /// Lines up to and including the first that starts with `end`.
     pub async fn collect_until(&mut self, end: &str) -> Vec<String> {
         let mut out = Vec::new();

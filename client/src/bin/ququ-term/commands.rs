@@ -49,6 +49,11 @@ pub enum Input {
         id: u64,
         user: String,
     },
+    /// Who may join a group by its number: set (owner), or ask with `None`.
+    Policy {
+        id: u64,
+        policy: Option<ququ_client::JoinPolicy>,
+    },
     History(u32),
     Search(String),
     /// Send a file to the current chat.
@@ -76,6 +81,7 @@ commands:
   /find <query>           search users
   /create <name>          create a group      /join <id>         /leave <id>
   /members <id>           list members        /invite <id> <user>
+  /policy <id> [open|invite]  who may join by the group's number (owner sets, anyone asks)
   /history [n]            last n messages of the current chat (default 20)
   /search <query>         search local history
   /send <path>            send a file to the current chat
@@ -214,6 +220,21 @@ pub fn parse(line: &str) -> Result<Input, InputError> {
                 user: user.to_owned(),
             }
         }
+        "policy" => {
+            const USAGE: &str = "/policy <id> [open|invite]";
+            let (id, policy) = word(rest);
+            if id.is_empty() {
+                return Err(InputError::Usage(USAGE));
+            }
+            let policy = match policy {
+                "" => None,
+                p => Some(ququ_client::JoinPolicy::parse(p).ok_or(InputError::Usage(USAGE))?),
+            };
+            Input::Policy {
+                id: group_id(id)?,
+                policy,
+            }
+        }
         "history" => Input::History(if rest.is_empty() {
             20
         } else {
@@ -342,5 +363,32 @@ mod tests {
         assert_eq!(parse("/get x"), Err(InputError::BadNumber("x".into())));
         assert_eq!(parse("/files"), Ok(Input::Files));
         assert_eq!(parse("/nope"), Err(InputError::Unknown("nope".into())));
+    }
+
+    #[test]
+    fn policy_sets_or_asks_and_refuses_an_unknown_word() {
+        use ququ_client::JoinPolicy;
+        assert_eq!(
+            parse("/policy 1234567890 open"),
+            Ok(Input::Policy {
+                id: 1234567890,
+                policy: Some(JoinPolicy::Open)
+            })
+        );
+        assert_eq!(
+            parse("/policy 7"),
+            Ok(Input::Policy {
+                id: 7,
+                policy: None
+            })
+        );
+        assert_eq!(
+            parse("/policy 7 everyone"),
+            Err(InputError::Usage("/policy <id> [open|invite]"))
+        );
+        assert_eq!(
+            parse("/policy x open"),
+            Err(InputError::BadGroup("x".into()))
+        );
     }
 }

@@ -363,6 +363,16 @@ impl Term {
                     self.current = None;
                 }
             }
+            Event::GroupPolicy { group, policy } => say(match policy {
+                ququ_client::JoinPolicy::Open => {
+                    format!("group {group}: anyone with its number can join (/join {group})")
+                }
+                ququ_client::JoinPolicy::Invite => {
+                    format!(
+                        "group {group}: members join by invitation only (/invite {group} <user>)"
+                    )
+                }
+            }),
             Event::Members { group, members } => {
                 say(format!("— group {group}: {} member(s) —", members.len()));
                 for m in members {
@@ -477,6 +487,7 @@ impl Term {
             Input::Leave(id) => h.leave_group(id),
             Input::Members(id) => h.list_members(id),
             Input::Invite { id, user } => h.invite(id, user),
+            Input::Policy { id, policy } => h.set_group_policy(id, policy),
             Input::History(n) => match &self.current {
                 None => say("no chat selected: /msg <user> or /group <id> first"),
                 Some(conv) => match store.messages(conv.clone(), None, n).await {
