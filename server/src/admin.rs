@@ -92,7 +92,7 @@ pub fn set_disabled(store: &dyn Store, account: &str, disabled: bool) -> Result<
     Ok(())
 }
 
-/// A consistent copy of the live database.
+/// A consistent copy of the live database at `dest`, a new file ([`crate::SqliteStore::backup_to`]).
 pub fn backup(store: &crate::SqliteStore, dest: &Path) -> Result<(), AdminError> {
     Ok(store.backup_to(dest)?)
 }

@@ -41,7 +41,7 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Copy the live database to DEST (consistent, while the server runs)
+    /// Copy the live database to DEST, a new file (consistent, while the server runs and writes)
     Backup { dest: PathBuf },
     /// Replace the database with the backup SRC (stop the server first)
     Restore { src: PathBuf },

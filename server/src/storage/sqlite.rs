@@ -348,20 +348,70 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// A consistent copy of the live database at `dest` (SQLite's online backup: the server keeps running
-    /// and writing while it is taken). Refuses to overwrite an existing file.
+    /// A consistent copy of the live database at `dest`, taken while the server keeps running and writing.
+    /// Refuses to overwrite an existing file.
+    ///
+    /// `VACUUM INTO` writes the copy from one read transaction: under WAL the server's commits go on
+    /// beside it and it never starts over (SQLite's online backup API restarts whenever another
+    /// connection writes, so under steady load it never finished). It writes to `DEST.partial`, which is
+    /// fsynced and only then linked to `DEST`: a backup that fails or is killed leaves no `DEST`, and
+    /// what it did leave (`DEST.partial`, its journal) is cleared by the next run.
     pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        let refused = |reason: String| StoreError::Unusable {
+            path: dest.display().to_string(),
+            reason,
+        };
         if dest.exists() {
-            return Err(StoreError::Unusable {
-                path: dest.display().to_string(),
-                reason: "the backup file already exists; choose a new name".into(),
-            });
+            return Err(refused(
+                "the backup file already exists; choose a new name".into(),
+            ));
         }
-        let conn = self.lock()?;
-        let mut out = Connection::open(dest)?;
-        let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
-        backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-        Ok(())
+        let Some(dest_str) = dest.to_str() else {
+            return Err(refused("the backup's path must be valid UTF-8".into()));
+        };
+        let partial = PathBuf::from(format!("{dest_str}.partial"));
+        // Leftovers of an interrupted run, this version's (`.partial`) or an older one's (`DEST-journal`,
+        // which SQLite would otherwise take for `DEST`'s own and roll back into it).
+        let leftovers = [
+            partial.clone(),
+            PathBuf::from(format!("{dest_str}.partial-journal")),
+            PathBuf::from(format!("{dest_str}-journal")),
+            PathBuf::from(format!("{dest_str}-wal")),
+            PathBuf::from(format!("{dest_str}-shm")),
+        ];
+        let clear = || {
+            for f in &leftovers {
+                let _ = std::fs::remove_file(f);
+            }
+        };
+        clear();
+        let written = (|| {
+            self.lock()?
+                .execute("VACUUM INTO ?1", [partial.to_str()])
+                .map_err(|e| refused(e.to_string()))?;
+            let io = |e: std::io::Error| refused(e.to_string());
+            std::fs::File::open(&partial)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+            // A hard link, not a rename: it fails rather than replace a `DEST` that appeared meanwhile.
+            // Where the file system has no hard links, a rename after one more look.
+            match std::fs::hard_link(&partial, dest) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists || dest.exists() => {
+                    return Err(refused(
+                        "the backup file already exists; choose a new name".into(),
+                    ));
+                }
+                Err(_) => std::fs::rename(&partial, dest).map_err(io)?,
+            }
+            if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // The new name must reach the disk too (a directory's entries are its data).
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(())
+        })();
+        clear();
+        written
     }
 
     /// Replaces the database at `path` with the backup at `src`, after checking that `src` is a sound Ququ
