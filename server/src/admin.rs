@@ -1,6 +1,7 @@
 //! The operator's commands: list users and who is online, reset a password, disable an account, back up
 //! and restore. They work on the database file directly, so they can run beside a live server (SQLite in
-//! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped.
+//! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped (and
+//! refuses otherwise: see [`crate::lock_data_dir`]).
 
 use std::path::Path;
 

@@ -374,3 +374,108 @@ async fn an_interrupted_backup_leaves_nothing_that_blocks_the_next_and_a_backup_
     assert_eq!(std::fs::read(&dest).unwrap(), before);
     server.stop();
 }
+
+/// Alice's messages to bob, `n` of them, each acknowledged; returns the highest id.
+async fn send_some(addr: SocketAddr, prefix: &str, n: usize) -> u64 {
+    let mut alice = Peer::connect(addr).await;
+    alice.login("alice").await;
+    let ids = fill(&mut alice, "bob", prefix, n, 10).await;
+    ids.into_iter().max().unwrap()
+}
+
+#[tokio::test]
+async fn restore_and_a_second_server_are_refused_while_a_server_runs_on_the_data_dir() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let server = Server::start(&dir, NO_RATE);
+    drop(friends(server.addr, "alice", "bob").await);
+    send_some(server.addr, "before", 5).await;
+    let backup = root.path().join("b.db");
+    let d = dir.clone();
+    let b = backup.to_str().unwrap().to_owned();
+    ok(
+        &tokio::task::spawn_blocking(move || admin(&d, &["backup", &b], Duration::from_secs(30)))
+            .await
+            .unwrap(),
+    );
+    send_some(server.addr, "after", 5).await;
+
+    // A restore under the running server is refused, in words, and the server's data stays as it was.
+    let d = dir.clone();
+    let b = backup.to_str().unwrap().to_owned();
+    let restore =
+        tokio::task::spawn_blocking(move || admin(&d, &["restore", &b], Duration::from_secs(30)))
+            .await
+            .unwrap();
+    let err = String::from_utf8_lossy(&restore.stderr);
+    assert!(!restore.status.success(), "restored under a live server");
+    assert!(err.contains("in use by a running ququ-server"), "{err}");
+
+    // So is a second server on the same data directory.
+    let second = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!second.status.success(), "a second server started");
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("in use by a running ququ-server"), "{err}");
+
+    // The first one still serves, and everything written after the backup is still there after it stops.
+    send_some(server.addr, "later", 1).await;
+    server.stop();
+    let stored = stored_client_ids(&dir.join("ququ.db"), "bob");
+    assert!(
+        stored.contains("after4") && stored.contains("later0"),
+        "{stored:?}"
+    );
+}
+
+#[tokio::test]
+async fn message_ids_after_a_restore_go_on_past_every_id_given_out_before_it() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let server = Server::start(&dir, NO_RATE);
+    drop(friends(server.addr, "alice", "bob").await);
+    send_some(server.addr, "old", 10).await;
+    let backup = root.path().join("b.db");
+    let d = dir.clone();
+    let b = backup.to_str().unwrap().to_owned();
+    ok(
+        &tokio::task::spawn_blocking(move || admin(&d, &["backup", &b], Duration::from_secs(30)))
+            .await
+            .unwrap(),
+    );
+    // Bob's client saw everything up to here: its sync cursor is the highest id given out.
+    let cursor = send_some(server.addr, "lost", 10).await;
+    server.stop();
+
+    let d = dir.clone();
+    let b = backup.to_str().unwrap().to_owned();
+    let said = ok(&tokio::task::spawn_blocking(move || {
+        admin(&d, &["restore", &b], Duration::from_secs(30))
+    })
+    .await
+    .unwrap());
+    assert!(said.contains("restored"), "{said}");
+
+    let server = Server::start(&dir, NO_RATE);
+    let mut alice = Peer::connect(server.addr).await;
+    alice.login("alice").await;
+    for i in 0..5 {
+        alice.send(&format!("MSG:bob:new{i}:hello")).await;
+        let id = ack_id(&alice.until("ACK:").await);
+        assert!(id > cursor, "new message got id {id}, not above {cursor}");
+    }
+    let mut bob = Peer::connect(server.addr).await;
+    bob.login("bob").await;
+    bob.send(&format!("SYNC:{cursor}:500")).await;
+    let synced = bob.collect_until("SYNC_END:").await;
+    let new: Vec<_> = synced
+        .iter()
+        .filter(|l| l.starts_with("MSG:") && l.contains(":new"))
+        .collect();
+    assert_eq!(new.len(), 5, "{synced:?}");
+    server.stop();
+}

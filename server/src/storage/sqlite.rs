@@ -215,6 +215,27 @@ const FORGET_DECLINED: &str = "DELETE FROM declined_requests WHERE from_id = ?1 
 const LAST_MESSAGE_ID: &str = "SELECT MAX((SELECT id FROM message_floor), \
      COALESCE((SELECT MAX(id) FROM messages), 0))";
 
+/// The newest message id the database at `path` gave out (0 if it has no messages table yet).
+fn last_message_id(path: &Path) -> Result<i64, rusqlite::Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let has_messages: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_messages {
+        return Ok(0);
+    }
+    // A database from before `message_floor` (schema 4) has only its messages to go by.
+    conn.query_row(LAST_MESSAGE_ID, [], |r| r.get(0))
+        .or_else(|_| {
+            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
+                r.get(0)
+            })
+        })
+}
+
 /// How hard SQLite syncs to disk at each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -415,14 +436,31 @@ impl SqliteStore {
     }
 
     /// Replaces the database at `path` with the backup at `src`, after checking that `src` is a sound Ququ
-    /// database. The server must not be running on `path`.
-    pub fn restore(path: &Path, src: &Path) -> Result<(), StoreError> {
+    /// database; returns the last message id given out before, which new ids go on after. The server must
+    /// not be running on `path` (the caller holds the data directory's lock).
+    ///
+    /// Clients sync by "after the last id I saw", so ids must never go back: a client that saw ids up to
+    /// 20 before the restore would never be sent new messages numbered 11 to 20. So the replaced
+    /// database's last id is carried into the restored one's `message_floor`.
+    pub fn restore(path: &Path, src: &Path) -> Result<u64, StoreError> {
         if !src.is_file() {
             return Err(StoreError::Unusable {
                 path: src.display().to_string(),
                 reason: "no such backup file".into(),
             });
         }
+        let replaced_last = if path.exists() {
+            last_message_id(path).map_err(|e| StoreError::Unusable {
+                path: path.display().to_string(),
+                reason: format!(
+                    "cannot read the last message id it gave out, which the restored database must \
+                     go on after ({e}); if it is lost for good, move it aside and restore again: \
+                     clients that saw newer messages then miss new ones until they sync from 0"
+                ),
+            })?
+        } else {
+            0
+        };
         // Work on a copy, so the backup file itself is never touched: opening it checks integrity and the
         // schema version, and brings an older backup up to date.
         let staging = path.with_extension("restoring");
@@ -434,10 +472,12 @@ impl SqliteStore {
         let result = (|| {
             let backup = SqliteStore::open(&staging, Durability::Full)?;
             let conn = backup.lock()?;
+            conn.execute("UPDATE message_floor SET id = MAX(id, ?1)", [replaced_last])?;
+            let last: i64 = conn.query_row(LAST_MESSAGE_ID, [], |r| r.get(0))?;
             let mut target = Connection::open(path)?;
             let copy = rusqlite::backup::Backup::new(&conn, &mut target)?;
             copy.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-            Ok(())
+            Ok(last as u64)
         })();
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
