@@ -479,3 +479,89 @@ async fn message_ids_after_a_restore_go_on_past_every_id_given_out_before_it() {
     assert_eq!(new.len(), 5, "{synced:?}");
     server.stop();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn connection_churn_does_not_hold_up_messages_with_full_durability_and_online_still_lists() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    let server = Server::start(&dir, "durability = \"full\"\n[limits]\nrate = 0\n");
+    let addr = server.addr;
+    let mut alice = friends(addr, "alice", "bob").await;
+
+    // Connect and close as fast as 40 clients can, from 5 addresses (each under the per-address limit).
+    let stop = Arc::new(AtomicBool::new(false));
+    let mut churners = Vec::new();
+    for i in 0..40u8 {
+        let stop = stop.clone();
+        churners.push(tokio::spawn(async move {
+            let from = std::net::Ipv4Addr::new(127, 0, 0, 2 + i % 5);
+            let mut n = 0u64;
+            while !stop.load(Ordering::Relaxed) {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.bind((from, 0).into()).unwrap();
+                if let Ok(s) = socket.connect(addr).await {
+                    drop(s);
+                    n += 1;
+                }
+            }
+            n
+        }));
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Meanwhile alice sends a message every 50 ms and times each one's ACK.
+    let mut round_trips = Vec::new();
+    let probing = Instant::now();
+    let mut i = 0;
+    while probing.elapsed() < Duration::from_secs(6) {
+        let sent = Instant::now();
+        alice.send(&format!("MSG:bob:probe{i}:hello")).await;
+        alice.until("ACK:").await;
+        round_trips.push(sent.elapsed());
+        i += 1;
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    // The operator still sees who is online, from another process, during the churn.
+    let d = dir.clone();
+    let online =
+        ok(
+            &tokio::task::spawn_blocking(move || admin(&d, &["online"], Duration::from_secs(30)))
+                .await
+                .unwrap(),
+        );
+    let users = ok(&tokio::task::spawn_blocking({
+        let d = dir.clone();
+        move || admin(&d, &["users"], Duration::from_secs(30))
+    })
+    .await
+    .unwrap());
+    stop.store(true, Ordering::Relaxed);
+    let mut connects = 0;
+    for c in churners {
+        connects += c.await.unwrap();
+    }
+    let seconds = probing.elapsed().as_secs_f64() + 0.5;
+
+    round_trips.sort();
+    let p99 = round_trips[round_trips.len() * 99 / 100];
+    let max = *round_trips.last().unwrap();
+    println!(
+        "{connects} connections in {seconds:.1} s ({:.0}/s); {} ACKs: p50 {:?}, p99 {p99:?}, max {max:?}",
+        connects as f64 / seconds,
+        round_trips.len(),
+        round_trips[round_trips.len() / 2]
+    );
+    assert!(
+        connects as f64 / seconds > 200.0,
+        "too little churn to test"
+    );
+    assert!(p99 < Duration::from_secs(1), "p99 {p99:?}");
+    assert!(online.lines().any(|l| l.starts_with("alice ")), "{online}");
+    assert!(
+        users
+            .lines()
+            .any(|l| l.starts_with("alice ") && l.contains("online (1 connection)")),
+        "{users}"
+    );
+    server.stop();
+}

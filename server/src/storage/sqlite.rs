@@ -206,7 +206,69 @@ CREATE TABLE declined_requests (
     PRIMARY KEY (from_id, to_id)
 );
 "#,
+    r#"
+-- Issue 20, item 11: the connection-info table moved to a file of its own beside the database
+-- (`LIVE_SCHEMA`), never synced, so a connection that comes and goes no longer costs two durable commits.
+DROP TABLE connections;
+"#,
 ];
+
+/// The connection-info table (the original server's: who is connected, from where, since when), in a file
+/// of its own beside the database ([`live_path`]) with `synchronous=OFF`. Every TCP connection adds a row
+/// and removes it, before any login: in the database, with `durability = "full"`, that was two fsyncs per
+/// connection in the one queue every message commit waits in (connection churn from 5 addresses pushed
+/// another user's ACK to 3.25 s). The rows describe live connections only and are cleared at every start,
+/// so losing them to a power cut costs nothing; the operator's `users` and `online`, separate processes,
+/// read them from the file.
+const LIVE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS connections (
+    conn_id INTEGER PRIMARY KEY,
+    user_id INTEGER,
+    ip      TEXT NOT NULL,
+    port    INTEGER NOT NULL,
+    since   INTEGER NOT NULL
+);";
+
+/// Where the database at `db` keeps its connection table: `<db>.connections`.
+pub fn live_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".connections");
+    PathBuf::from(name)
+}
+
+/// Opens the connection table's file, starting it afresh if it is damaged (it holds only live state).
+fn open_live(db: &Path) -> Result<Connection, StoreError> {
+    let path = live_path(db);
+    let open = || -> rusqlite::Result<Connection> {
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        conn.execute_batch("PRAGMA synchronous=OFF;")?;
+        conn.execute_batch(LIVE_SCHEMA)?;
+        Ok(conn)
+    };
+    let unusable = |e: rusqlite::Error| StoreError::Unusable {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    match open() {
+        Ok(conn) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+            open().map_err(unusable)
+        }
+        Err(e) => Err(unusable(e)),
+    }
+}
 
 /// Forgets `?2`'s refusal of `?1`'s request: `?1` asked again, or they became friends.
 const FORGET_DECLINED: &str = "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2";
@@ -255,6 +317,9 @@ pub struct SqliteStore {
     /// A second connection that only checkpoints the WAL ([`Store::maintain`]), so a checkpoint never
     /// holds up a request: SQLite lets a passive checkpoint run while the other connection writes.
     checkpointer: Mutex<Connection>,
+    /// The connection table's own file ([`LIVE_SCHEMA`]), with a lock of its own, so its writes never
+    /// wait for a message commit nor hold one up.
+    live: Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -326,6 +391,7 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(conn),
             checkpointer: Mutex::new(checkpointer),
+            live: Mutex::new(open_live(path)?),
             path: path.to_owned(),
         };
         store.migrate()?;
@@ -479,7 +545,14 @@ impl SqliteStore {
             copy.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
             Ok(last as u64)
         })();
-        for suffix in ["", "-wal", "-shm"] {
+        for suffix in [
+            "",
+            "-wal",
+            "-shm",
+            ".connections",
+            ".connections-wal",
+            ".connections-shm",
+        ] {
             let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
         }
         result
@@ -487,6 +560,11 @@ impl SqliteStore {
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// The connection table's file.
+    fn live(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.live.lock().map_err(|_| StoreError::Poisoned)
     }
 
     /// [`Store::maintain`]'s checkpoint, with the WAL size past which it makes the WAL start over.
@@ -900,50 +978,69 @@ impl Store for SqliteStore {
     }
 
     fn clear_connections(&self) -> Result<(), StoreError> {
-        self.lock()?.execute("DELETE FROM connections", [])?;
+        self.live()?.execute("DELETE FROM connections", [])?;
         Ok(())
     }
 
     fn add_connection(&self, c: &ConnectionRecord) -> Result<(), StoreError> {
-        self.lock()?.execute(
-            "INSERT OR REPLACE INTO connections (conn_id, ip, port, since) VALUES (?1, ?2, ?3, ?4)",
-            params![c.conn_id as i64, c.ip, c.port, c.since as i64],
-        )?;
+        self.live()?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO connections (conn_id, ip, port, since) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![c.conn_id as i64, c.ip, c.port, c.since as i64])?;
         Ok(())
     }
 
     fn set_connection_user(&self, conn_id: u64, user: UserId) -> Result<(), StoreError> {
-        self.lock()?.execute(
-            "UPDATE connections SET user_id = ?2 WHERE conn_id = ?1",
-            params![conn_id as i64, user],
-        )?;
+        self.live()?
+            .prepare_cached("UPDATE connections SET user_id = ?2 WHERE conn_id = ?1")?
+            .execute(params![conn_id as i64, user])?;
         Ok(())
     }
 
     fn remove_connection(&self, conn_id: u64) -> Result<(), StoreError> {
-        self.lock()?.execute(
-            "DELETE FROM connections WHERE conn_id = ?1",
-            [conn_id as i64],
-        )?;
+        self.live()?
+            .prepare_cached("DELETE FROM connections WHERE conn_id = ?1")?
+            .execute([conn_id as i64])?;
         Ok(())
     }
 
     fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError> {
+        let rows = {
+            let live = self.live()?;
+            let mut stmt = live.prepare(
+                "SELECT conn_id, user_id, ip, port, since FROM connections ORDER BY conn_id",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, Option<UserId>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u16>(3)?,
+                    r.get::<_, i64>(4)? as Millis,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        // The accounts are in the database proper: the two files cannot be joined in one query.
         let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT c.conn_id, u.account, c.ip, c.port, c.since FROM connections c \
-             LEFT JOIN users u ON u.id = c.user_id ORDER BY c.conn_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ConnectionRecord {
-                conn_id: r.get::<_, i64>(0)? as u64,
-                account: r.get(1)?,
-                ip: r.get(2)?,
-                port: r.get(3)?,
-                since: r.get::<_, i64>(4)? as Millis,
+        let mut accounts = HashMap::new();
+        rows.into_iter()
+            .map(|(conn_id, user, ip, port, since)| {
+                let account = match user {
+                    Some(u) => Some(account_of(&conn, u, &mut accounts)?),
+                    None => None,
+                };
+                Ok(ConnectionRecord {
+                    conn_id,
+                    account,
+                    ip,
+                    port,
+                    since,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect()
     }
 
     fn put_request(
