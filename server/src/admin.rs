@@ -95,5 +95,17 @@ pub fn set_disabled(store: &dyn Store, account: &str, disabled: bool) -> Result<
 
 /// A consistent copy of the live database at `dest`, a new file ([`crate::SqliteStore::backup_to`]).
 pub fn backup(store: &crate::SqliteStore, dest: &Path) -> Result<(), AdminError> {
-    Ok(store.backup_to(dest)?)
+    if dest.exists() {
+        return Err(AdminError::Refused(format!(
+            "{} already exists, and a backup never overwrites a file: choose a new name",
+            dest.display()
+        )));
+    }
+    store.backup_to(dest).map_err(|e| match e {
+        // `backup_to` names `dest` in its errors; say what was being done with it.
+        StoreError::Unusable { path, reason } => {
+            AdminError::Refused(format!("cannot write the backup {path}: {reason}"))
+        }
+        e => e.into(),
+    })
 }
