@@ -535,14 +535,48 @@ impl SqliteStore {
             path: src.display().to_string(),
             reason: e.to_string(),
         })?;
+        let with = |p: &Path, suffix: &str| {
+            let mut name = p.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
         let result = (|| {
             let backup = SqliteStore::open(&staging, Durability::Full)?;
-            let conn = backup.lock()?;
-            conn.execute("UPDATE message_floor SET id = MAX(id, ?1)", [replaced_last])?;
-            let last: i64 = conn.query_row(LAST_MESSAGE_ID, [], |r| r.get(0))?;
-            let mut target = Connection::open(path)?;
-            let copy = rusqlite::backup::Backup::new(&conn, &mut target)?;
-            copy.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
+            let last: i64 = {
+                let conn = backup.lock()?;
+                conn.execute("UPDATE message_floor SET id = MAX(id, ?1)", [replaced_last])?;
+                conn.query_row(LAST_MESSAGE_ID, [], |r| r.get(0))?
+            };
+            // Closing the last connection checkpoints the WAL into the file and deletes it: the staged
+            // file is then the whole database.
+            drop(backup);
+            let io = |e: std::io::Error| StoreError::Unusable {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            };
+            if std::fs::metadata(with(&staging, "-wal")).is_ok_and(|m| m.len() > 0) {
+                return Err(StoreError::Unusable {
+                    path: staging.display().to_string(),
+                    reason: "its write-ahead log was not folded in when it was closed".into(),
+                });
+            }
+            std::fs::File::open(&staging)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+            // The replaced database was closed cleanly when its last id was read, so its WAL holds
+            // nothing more; it must go before the rename, or SQLite would apply it to the restored file.
+            for suffix in ["-wal", "-shm"] {
+                match std::fs::remove_file(with(path, suffix)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                    _ => {}
+                }
+            }
+            // One rename: a restore that fails or is killed leaves the old database or the new one,
+            // never half of each.
+            std::fs::rename(&staging, path).map_err(io)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
             Ok(last as u64)
         })();
         for suffix in [
@@ -553,7 +587,7 @@ impl SqliteStore {
             ".connections-wal",
             ".connections-shm",
         ] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
+            let _ = std::fs::remove_file(with(&staging, suffix));
         }
         result
     }
