@@ -1,6 +1,7 @@
 //! The operator's commands: list users and who is online, reset a password, disable an account, back up
 //! and restore. They work on the database file directly, so they can run beside a live server (SQLite in
-//! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped.
+//! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped (and
+//! refuses otherwise: see [`crate::lock_data_dir`]).
 
 use std::path::Path;
 
@@ -92,7 +93,19 @@ pub fn set_disabled(store: &dyn Store, account: &str, disabled: bool) -> Result<
     Ok(())
 }
 
-/// A consistent copy of the live database.
+/// A consistent copy of the live database at `dest`, a new file ([`crate::SqliteStore::backup_to`]).
 pub fn backup(store: &crate::SqliteStore, dest: &Path) -> Result<(), AdminError> {
-    Ok(store.backup_to(dest)?)
+    if dest.exists() {
+        return Err(AdminError::Refused(format!(
+            "{} already exists, and a backup never overwrites a file: choose a new name",
+            dest.display()
+        )));
+    }
+    store.backup_to(dest).map_err(|e| match e {
+        // `backup_to` names `dest` in its errors; say what was being done with it.
+        StoreError::Unusable { path, reason } => {
+            AdminError::Refused(format!("cannot write the backup {path}: {reason}"))
+        }
+        e => e.into(),
+    })
 }

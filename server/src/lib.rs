@@ -54,6 +54,59 @@ pub enum Error {
     Tls(#[from] tls::TlsError),
     #[error(transparent)]
     Io(#[from] std::io::Error),
+    #[error(
+        "the data directory {path} is in use by a running ququ-server{pid}; stop it first (one server \
+         per data directory, and `restore` only while none runs)"
+    )]
+    InUse { path: String, pid: String },
+}
+
+/// The name of [`DataDirLock`]'s file in the data directory.
+pub const LOCK_FILE: &str = "ququ-server.lock";
+
+/// The data directory's lock, held by a serving server for its whole life and by `restore`, so that
+/// neither a second server nor a restore can work on a database a server has open. An OS file lock
+/// (`flock`), so it goes with the process however that ends: a killed server leaves no stale lock.
+#[derive(Debug)]
+pub struct DataDirLock {
+    _file: std::fs::File,
+}
+
+/// Takes `dir`'s lock (creating the directory if needed), or says which process holds it.
+pub fn lock_data_dir(dir: &std::path::Path) -> Result<DataDirLock, Error> {
+    use std::io::{Read, Seek, Write};
+    std::fs::create_dir_all(dir).map_err(|source| Error::DataDir {
+        path: dir.display().to_string(),
+        source,
+    })?;
+    let mut file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(dir.join(LOCK_FILE))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            // The holder wrote its pid there; it is only for the message.
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            let pid = pid.trim();
+            return Err(Error::InUse {
+                path: dir.display().to_string(),
+                pid: if pid.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (pid {pid})")
+                },
+            });
+        }
+        Err(std::fs::TryLockError::Error(e)) => return Err(e.into()),
+    }
+    file.set_len(0)?;
+    file.rewind()?;
+    writeln!(file, "{}", std::process::id())?;
+    Ok(DataDirLock { _file: file })
 }
 
 /// Opens the database under `config.data_dir`, creating the directory if needed.
@@ -66,7 +119,8 @@ pub fn open_store(config: &Config) -> Result<SqliteStore, Error> {
     Ok(store)
 }
 
-/// Runs the server on `listener` until `shutdown` completes, then stops accepting, tells every client
+/// Runs the server on `listener` until `shutdown` completes (holding the data directory's
+/// [`DataDirLock`] throughout), then stops accepting, tells every client
 /// `BYE:shutdown`, waits for sessions to finish their writes (up to `config.shutdown_grace`) and closes the
 /// database.
 pub async fn run(
@@ -74,6 +128,7 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
+    let _lock = lock_data_dir(&config.data_dir)?;
     let store = open_store(&config)?;
     run_with_store(listener, config, Arc::new(store), shutdown).await
 }

@@ -13,7 +13,7 @@ use ququ_server::{Config, Error};
 /// The Ququ chat server. Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more.
 ///
 /// With no command it serves. The other commands are for the operator and work on the database in the
-/// data directory, beside a running server (except `restore`).
+/// data directory, beside a running server (except `restore`, which refuses to run beside one).
 #[derive(Debug, Parser)]
 #[command(version, about)]
 struct Args {
@@ -41,9 +41,10 @@ struct Args {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Copy the live database to DEST (consistent, while the server runs)
+    /// Copy the live database to DEST, a new file (consistent, while the server runs and writes)
     Backup { dest: PathBuf },
-    /// Replace the database with the backup SRC (stop the server first)
+    /// Replace the database with the backup SRC (refused while a server runs on the data directory;
+    /// message ids go on after the highest the replaced database gave out)
     Restore { src: PathBuf },
     /// List accounts and how many connections each has
     Users,
@@ -104,6 +105,8 @@ async fn serve(args: Args) -> Result<(), Error> {
     if let Some(n) = args.max_connections {
         config.max_connections = n;
     }
+    // Before anything else: a second server on the same data directory would share its database.
+    let _lock = ququ_server::lock_data_dir(&config.data_dir)?;
     let listen = args
         .listen
         .or(file.listen)
@@ -220,9 +223,14 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
     use ququ_server::{SqliteStore, admin};
     let db = config.db_path();
     if let Cmd::Restore { src } = &cmd {
-        std::fs::create_dir_all(&config.data_dir)?;
-        SqliteStore::restore(&db, src)?;
-        println!("restored {} from {}", db.display(), src.display());
+        // Held until the restore is done: no server may start on the database meanwhile either.
+        let _lock = ququ_server::lock_data_dir(&config.data_dir)?;
+        let last = SqliteStore::restore(&db, src)?;
+        println!(
+            "restored {} from {}; new message ids start after {last}",
+            db.display(),
+            src.display()
+        );
         return Ok(());
     }
     if !db.exists() {

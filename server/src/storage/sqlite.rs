@@ -219,7 +219,69 @@ CREATE TABLE group_removed (
     PRIMARY KEY (group_id, user_id)
 );
 "#,
+    r#"
+-- Issue 20, item 11: the connection-info table moved to a file of its own beside the database
+-- (`LIVE_SCHEMA`), never synced, so a connection that comes and goes no longer costs two durable commits.
+DROP TABLE connections;
+"#,
 ];
+
+/// The connection-info table (the original server's: who is connected, from where, since when), in a file
+/// of its own beside the database ([`live_path`]) with `synchronous=OFF`. Every TCP connection adds a row
+/// and removes it, before any login: in the database, with `durability = "full"`, that was two fsyncs per
+/// connection in the one queue every message commit waits in (connection churn from 5 addresses pushed
+/// another user's ACK to 3.25 s). The rows describe live connections only and are cleared at every start,
+/// so losing them to a power cut costs nothing; the operator's `users` and `online`, separate processes,
+/// read them from the file.
+const LIVE_SCHEMA: &str = "
+CREATE TABLE IF NOT EXISTS connections (
+    conn_id INTEGER PRIMARY KEY,
+    user_id INTEGER,
+    ip      TEXT NOT NULL,
+    port    INTEGER NOT NULL,
+    since   INTEGER NOT NULL
+);";
+
+/// Where the database at `db` keeps its connection table: `<db>.connections`.
+pub fn live_path(db: &Path) -> PathBuf {
+    let mut name = db.as_os_str().to_owned();
+    name.push(".connections");
+    PathBuf::from(name)
+}
+
+/// Opens the connection table's file, starting it afresh if it is damaged (it holds only live state).
+fn open_live(db: &Path) -> Result<Connection, StoreError> {
+    let path = live_path(db);
+    let open = || -> rusqlite::Result<Connection> {
+        let conn = Connection::open(&path)?;
+        conn.busy_timeout(std::time::Duration::from_secs(5))?;
+        conn.query_row("PRAGMA journal_mode=WAL", [], |_| Ok(()))?;
+        conn.execute_batch("PRAGMA synchronous=OFF;")?;
+        conn.execute_batch(LIVE_SCHEMA)?;
+        Ok(conn)
+    };
+    let unusable = |e: rusqlite::Error| StoreError::Unusable {
+        path: path.display().to_string(),
+        reason: e.to_string(),
+    };
+    match open() {
+        Ok(conn) => Ok(conn),
+        Err(rusqlite::Error::SqliteFailure(e, _))
+            if matches!(
+                e.code,
+                rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase
+            ) =>
+        {
+            for suffix in ["", "-wal", "-shm"] {
+                let mut name = path.as_os_str().to_owned();
+                name.push(suffix);
+                let _ = std::fs::remove_file(name);
+            }
+            open().map_err(unusable)
+        }
+        Err(e) => Err(unusable(e)),
+    }
+}
 
 /// Forgets `?2`'s refusal of `?1`'s request: `?1` asked again, or they became friends.
 const FORGET_DECLINED: &str = "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2";
@@ -227,6 +289,27 @@ const FORGET_DECLINED: &str = "DELETE FROM declined_requests WHERE from_id = ?1 
 /// The newest message id ever given out, deleted or not: the next message's id is one more.
 const LAST_MESSAGE_ID: &str = "SELECT MAX((SELECT id FROM message_floor), \
      COALESCE((SELECT MAX(id) FROM messages), 0))";
+
+/// The newest message id the database at `path` gave out (0 if it has no messages table yet).
+fn last_message_id(path: &Path) -> Result<i64, rusqlite::Error> {
+    let conn = Connection::open(path)?;
+    conn.busy_timeout(std::time::Duration::from_secs(5))?;
+    let has_messages: bool = conn.query_row(
+        "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = 'messages'",
+        [],
+        |r| r.get(0),
+    )?;
+    if !has_messages {
+        return Ok(0);
+    }
+    // A database from before `message_floor` (schema 4) has only its messages to go by.
+    conn.query_row(LAST_MESSAGE_ID, [], |r| r.get(0))
+        .or_else(|_| {
+            conn.query_row("SELECT COALESCE(MAX(id), 0) FROM messages", [], |r| {
+                r.get(0)
+            })
+        })
+}
 
 /// How hard SQLite syncs to disk at each commit.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Deserialize)]
@@ -247,6 +330,9 @@ pub struct SqliteStore {
     /// A second connection that only checkpoints the WAL ([`Store::maintain`]), so a checkpoint never
     /// holds up a request: SQLite lets a passive checkpoint run while the other connection writes.
     checkpointer: Mutex<Connection>,
+    /// The connection table's own file ([`LIVE_SCHEMA`]), with a lock of its own, so its writes never
+    /// wait for a message commit nor hold one up.
+    live: Mutex<Connection>,
     path: PathBuf,
 }
 
@@ -318,6 +404,7 @@ impl SqliteStore {
         let store = SqliteStore {
             conn: Mutex::new(conn),
             checkpointer: Mutex::new(checkpointer),
+            live: Mutex::new(open_live(path)?),
             path: path.to_owned(),
         };
         store.migrate()?;
@@ -361,31 +448,98 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// A consistent copy of the live database at `dest` (SQLite's online backup: the server keeps running
-    /// and writing while it is taken). Refuses to overwrite an existing file.
+    /// A consistent copy of the live database at `dest`, taken while the server keeps running and writing.
+    /// Refuses to overwrite an existing file.
+    ///
+    /// `VACUUM INTO` writes the copy from one read transaction: under WAL the server's commits go on
+    /// beside it and it never starts over (SQLite's online backup API restarts whenever another
+    /// connection writes, so under steady load it never finished). It writes to `DEST.partial`, which is
+    /// fsynced and only then linked to `DEST`: a backup that fails or is killed leaves no `DEST`, and
+    /// what it did leave (`DEST.partial`, its journal) is cleared by the next run.
     pub fn backup_to(&self, dest: &Path) -> Result<(), StoreError> {
+        let refused = |reason: String| StoreError::Unusable {
+            path: dest.display().to_string(),
+            reason,
+        };
         if dest.exists() {
-            return Err(StoreError::Unusable {
-                path: dest.display().to_string(),
-                reason: "the backup file already exists; choose a new name".into(),
-            });
+            return Err(refused(
+                "the backup file already exists; choose a new name".into(),
+            ));
         }
-        let conn = self.lock()?;
-        let mut out = Connection::open(dest)?;
-        let backup = rusqlite::backup::Backup::new(&conn, &mut out)?;
-        backup.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-        Ok(())
+        let Some(dest_str) = dest.to_str() else {
+            return Err(refused("the backup's path must be valid UTF-8".into()));
+        };
+        let partial = PathBuf::from(format!("{dest_str}.partial"));
+        // Leftovers of an interrupted run, this version's (`.partial`) or an older one's (`DEST-journal`,
+        // which SQLite would otherwise take for `DEST`'s own and roll back into it).
+        let leftovers = [
+            partial.clone(),
+            PathBuf::from(format!("{dest_str}.partial-journal")),
+            PathBuf::from(format!("{dest_str}-journal")),
+            PathBuf::from(format!("{dest_str}-wal")),
+            PathBuf::from(format!("{dest_str}-shm")),
+        ];
+        let clear = || {
+            for f in &leftovers {
+                let _ = std::fs::remove_file(f);
+            }
+        };
+        clear();
+        let written = (|| {
+            self.lock()?
+                .execute("VACUUM INTO ?1", [partial.to_str()])
+                .map_err(|e| refused(e.to_string()))?;
+            let io = |e: std::io::Error| refused(e.to_string());
+            std::fs::File::open(&partial)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+            // A hard link, not a rename: it fails rather than replace a `DEST` that appeared meanwhile.
+            // Where the file system has no hard links, a rename after one more look.
+            match std::fs::hard_link(&partial, dest) {
+                Ok(()) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists || dest.exists() => {
+                    return Err(refused(
+                        "the backup file already exists; choose a new name".into(),
+                    ));
+                }
+                Err(_) => std::fs::rename(&partial, dest).map_err(io)?,
+            }
+            if let Some(dir) = dest.parent().filter(|d| !d.as_os_str().is_empty()) {
+                // The new name must reach the disk too (a directory's entries are its data).
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(())
+        })();
+        clear();
+        written
     }
 
     /// Replaces the database at `path` with the backup at `src`, after checking that `src` is a sound Ququ
-    /// database. The server must not be running on `path`.
-    pub fn restore(path: &Path, src: &Path) -> Result<(), StoreError> {
+    /// database; returns the last message id given out before, which new ids go on after. The server must
+    /// not be running on `path` (the caller holds the data directory's lock).
+    ///
+    /// Clients sync by "after the last id I saw", so ids must never go back: a client that saw ids up to
+    /// 20 before the restore would never be sent new messages numbered 11 to 20. So the replaced
+    /// database's last id is carried into the restored one's `message_floor`.
+    pub fn restore(path: &Path, src: &Path) -> Result<u64, StoreError> {
         if !src.is_file() {
             return Err(StoreError::Unusable {
                 path: src.display().to_string(),
                 reason: "no such backup file".into(),
             });
         }
+        let replaced_last = if path.exists() {
+            last_message_id(path).map_err(|e| StoreError::Unusable {
+                path: path.display().to_string(),
+                reason: format!(
+                    "cannot read the last message id it gave out, which the restored database must \
+                     go on after ({e}); if it is lost for good, move it aside and restore again: \
+                     clients that saw newer messages then miss new ones until they sync from 0"
+                ),
+            })?
+        } else {
+            0
+        };
         // Work on a copy, so the backup file itself is never touched: opening it checks integrity and the
         // schema version, and brings an older backup up to date.
         let staging = path.with_extension("restoring");
@@ -394,22 +548,70 @@ impl SqliteStore {
             path: src.display().to_string(),
             reason: e.to_string(),
         })?;
+        let with = |p: &Path, suffix: &str| {
+            let mut name = p.as_os_str().to_owned();
+            name.push(suffix);
+            PathBuf::from(name)
+        };
         let result = (|| {
             let backup = SqliteStore::open(&staging, Durability::Full)?;
-            let conn = backup.lock()?;
-            let mut target = Connection::open(path)?;
-            let copy = rusqlite::backup::Backup::new(&conn, &mut target)?;
-            copy.run_to_completion(256, std::time::Duration::from_millis(5), None)?;
-            Ok(())
+            let last: i64 = {
+                let conn = backup.lock()?;
+                conn.execute("UPDATE message_floor SET id = MAX(id, ?1)", [replaced_last])?;
+                conn.query_row(LAST_MESSAGE_ID, [], |r| r.get(0))?
+            };
+            // Closing the last connection checkpoints the WAL into the file and deletes it: the staged
+            // file is then the whole database.
+            drop(backup);
+            let io = |e: std::io::Error| StoreError::Unusable {
+                path: path.display().to_string(),
+                reason: e.to_string(),
+            };
+            if std::fs::metadata(with(&staging, "-wal")).is_ok_and(|m| m.len() > 0) {
+                return Err(StoreError::Unusable {
+                    path: staging.display().to_string(),
+                    reason: "its write-ahead log was not folded in when it was closed".into(),
+                });
+            }
+            std::fs::File::open(&staging)
+                .and_then(|f| f.sync_all())
+                .map_err(io)?;
+            // The replaced database was closed cleanly when its last id was read, so its WAL holds
+            // nothing more; it must go before the rename, or SQLite would apply it to the restored file.
+            for suffix in ["-wal", "-shm"] {
+                match std::fs::remove_file(with(path, suffix)) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(io(e)),
+                    _ => {}
+                }
+            }
+            // One rename: a restore that fails or is killed leaves the old database or the new one,
+            // never half of each.
+            std::fs::rename(&staging, path).map_err(io)?;
+            if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                let _ = std::fs::File::open(dir).and_then(|d| d.sync_all());
+            }
+            Ok(last as u64)
         })();
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", staging.display()));
+        for suffix in [
+            "",
+            "-wal",
+            "-shm",
+            ".connections",
+            ".connections-wal",
+            ".connections-shm",
+        ] {
+            let _ = std::fs::remove_file(with(&staging, suffix));
         }
         result
     }
 
     fn lock(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
         self.conn.lock().map_err(|_| StoreError::Poisoned)
+    }
+
+    /// The connection table's file.
+    fn live(&self) -> Result<MutexGuard<'_, Connection>, StoreError> {
+        self.live.lock().map_err(|_| StoreError::Poisoned)
     }
 
     /// [`Store::maintain`]'s checkpoint, with the WAL size past which it makes the WAL start over.
@@ -826,50 +1028,69 @@ impl Store for SqliteStore {
     }
 
     fn clear_connections(&self) -> Result<(), StoreError> {
-        self.lock()?.execute("DELETE FROM connections", [])?;
+        self.live()?.execute("DELETE FROM connections", [])?;
         Ok(())
     }
 
     fn add_connection(&self, c: &ConnectionRecord) -> Result<(), StoreError> {
-        self.lock()?.execute(
-            "INSERT OR REPLACE INTO connections (conn_id, ip, port, since) VALUES (?1, ?2, ?3, ?4)",
-            params![c.conn_id as i64, c.ip, c.port, c.since as i64],
-        )?;
+        self.live()?
+            .prepare_cached(
+                "INSERT OR REPLACE INTO connections (conn_id, ip, port, since) \
+                 VALUES (?1, ?2, ?3, ?4)",
+            )?
+            .execute(params![c.conn_id as i64, c.ip, c.port, c.since as i64])?;
         Ok(())
     }
 
     fn set_connection_user(&self, conn_id: u64, user: UserId) -> Result<(), StoreError> {
-        self.lock()?.execute(
-            "UPDATE connections SET user_id = ?2 WHERE conn_id = ?1",
-            params![conn_id as i64, user],
-        )?;
+        self.live()?
+            .prepare_cached("UPDATE connections SET user_id = ?2 WHERE conn_id = ?1")?
+            .execute(params![conn_id as i64, user])?;
         Ok(())
     }
 
     fn remove_connection(&self, conn_id: u64) -> Result<(), StoreError> {
-        self.lock()?.execute(
-            "DELETE FROM connections WHERE conn_id = ?1",
-            [conn_id as i64],
-        )?;
+        self.live()?
+            .prepare_cached("DELETE FROM connections WHERE conn_id = ?1")?
+            .execute([conn_id as i64])?;
         Ok(())
     }
 
     fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError> {
+        let rows = {
+            let live = self.live()?;
+            let mut stmt = live.prepare(
+                "SELECT conn_id, user_id, ip, port, since FROM connections ORDER BY conn_id",
+            )?;
+            stmt.query_map([], |r| {
+                Ok((
+                    r.get::<_, i64>(0)? as u64,
+                    r.get::<_, Option<UserId>>(1)?,
+                    r.get::<_, String>(2)?,
+                    r.get::<_, u16>(3)?,
+                    r.get::<_, i64>(4)? as Millis,
+                ))
+            })?
+            .collect::<Result<Vec<_>, _>>()?
+        };
+        // The accounts are in the database proper: the two files cannot be joined in one query.
         let conn = self.lock()?;
-        let mut stmt = conn.prepare(
-            "SELECT c.conn_id, u.account, c.ip, c.port, c.since FROM connections c \
-             LEFT JOIN users u ON u.id = c.user_id ORDER BY c.conn_id",
-        )?;
-        let rows = stmt.query_map([], |r| {
-            Ok(ConnectionRecord {
-                conn_id: r.get::<_, i64>(0)? as u64,
-                account: r.get(1)?,
-                ip: r.get(2)?,
-                port: r.get(3)?,
-                since: r.get::<_, i64>(4)? as Millis,
+        let mut accounts = HashMap::new();
+        rows.into_iter()
+            .map(|(conn_id, user, ip, port, since)| {
+                let account = match user {
+                    Some(u) => Some(account_of(&conn, u, &mut accounts)?),
+                    None => None,
+                };
+                Ok(ConnectionRecord {
+                    conn_id,
+                    account,
+                    ip,
+                    port,
+                    since,
+                })
             })
-        })?;
-        Ok(rows.collect::<Result<_, _>>()?)
+            .collect()
     }
 
     fn put_request(
