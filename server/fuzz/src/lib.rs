@@ -58,7 +58,6 @@ pub fn config(data_dir: &Path) -> ququ_server::Config {
     let t = &mut config.throttle;
     t.ip_block_after = u32::MAX;
     t.account_delay_after = u32::MAX;
-    t.account_block_after = u32::MAX;
     t.registrations_per_ip = u32::MAX;
     config
 }

@@ -68,7 +68,7 @@ impl Services {
         let result = self.try_register(account, password, nickname).await;
         match &result {
             Ok(_) => self.throttle.registered(peer),
-            Err(ServiceError::Refused { .. }) => self.throttle.failed(peer, None),
+            Err(ServiceError::Refused { .. }) => self.throttle.failed(peer),
             Err(_) => {}
         }
         match result {
@@ -131,7 +131,8 @@ impl Services {
                 "this connection is already logged in",
             ));
         }
-        match self.throttle.check_login(ctx.peer, &account) {
+        // Counted now, before the password is hashed: parallel guesses are counted like serial ones.
+        match self.throttle.begin_login(ctx.peer, &account) {
             Verdict::Allow => {}
             Verdict::Delay(d) => tokio::time::sleep(d).await,
             Verdict::Blocked(secs) => return Ok(throttled(secs)),
@@ -149,7 +150,6 @@ impl Services {
         let user = match user {
             Some(user) if ok => user,
             _ => {
-                self.throttle.failed(ctx.peer, Some(&account));
                 return Ok(ServerMessage::LoginFailed {
                     code: ErrorCode::BadCredentials,
                     text: "wrong account or password".into(),
@@ -159,7 +159,7 @@ impl Services {
         if user.disabled {
             return Ok(disabled());
         }
-        self.throttle.logged_in(&user.account);
+        self.throttle.login_succeeded(ctx.peer, &account);
         let token = new_token();
         let hash = token_hash(&token);
         let expires = now_millis().saturating_add(self.config.token_ttl.as_millis() as u64);
@@ -181,10 +181,9 @@ impl Services {
                 "this connection is already logged in",
             ));
         }
-        // Guessing tokens is throttled like guessing passwords, by address only.
-        if let Verdict::Blocked(secs) = self.throttle.check_login(ctx.peer, "") {
-            return Ok(throttled(secs));
-        }
+        // A valid token is a known device: it is never throttled, so guesses from its address (an
+        // office behind one NAT address) cannot lock it out. The check is a SHA-256 lookup, cheap enough
+        // to make before looking at the throttle; only a bad token counts against its address.
         let hash = token_hash(&token);
         let (lookup, now) = (hash.clone(), now_millis());
         let user = self
@@ -198,7 +197,10 @@ impl Services {
         let user = match user {
             Some(user) if user.account.eq_ignore_ascii_case(&account) => user,
             _ => {
-                self.throttle.failed(ctx.peer, None);
+                if let Some(secs) = self.throttle.blocked(ctx.peer) {
+                    return Ok(throttled(secs));
+                }
+                self.throttle.failed(ctx.peer);
                 return Ok(ServerMessage::LoginFailed {
                     code: ErrorCode::BadToken,
                     text: "the session has expired; log in with your password".into(),

@@ -106,6 +106,19 @@ impl Peer {
         }
     }
 
+    /// A client whose socket is bound to `local` first: any of 127/8 on Linux, so one test can come
+    /// from many addresses.
+    pub async fn connect_from(addr: SocketAddr, local: std::net::IpAddr) -> Peer {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        let (r, w) = socket.connect(addr).await.unwrap().into_split();
+        Peer {
+            reader: BufReader::new(r),
+            writer: w,
+            token: None,
+        }
+    }
+
     pub async fn login(&mut self, account: &str) -> String {
         self.send(&format!("LOGIN:{account}:password")).await;
         let reply = self.until("LOGIN:").await;
