@@ -288,6 +288,7 @@ error_codes! {
     Shutdown => "shutdown", "The server is shutting down.";
     LoggedOut => "logged_out", "The session was ended by logout.";
     Internal => "internal", "The server failed; the request may be retried.";
+    PasswordChanged => "password_changed", "The account's password was changed (by the user on another device, or by the operator): this session has ended; log in again with the new password.";
 }
 
 impl fmt::Display for ErrorCode {

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use ququ_protocol::Millis;
+use ququ_protocol::{ErrorCode, Millis};
 
 use crate::service::{ServiceError, accounts};
 use crate::storage::{ConnectionRecord, Store, StoreError, UserRecord};
@@ -71,25 +71,36 @@ pub fn online(store: &dyn Store) -> Result<Vec<ConnectionRecord>, AdminError> {
     Ok(store.connections()?)
 }
 
-/// Sets a new password and revokes every session token, so all devices must log in again.
+/// Sets a new password and revokes every session token, so all devices must log in again; their live
+/// sessions end with `BYE:password_changed`.
 pub fn reset_password(store: &dyn Store, account: &str, password: &str) -> Result<(), AdminError> {
     let u = user(store, account)?;
     accounts::check_password(password)?;
     let hash = crate::service::hashing::hash_blocking(password)?;
     store.set_password_hash(u.id, &hash)?;
     store.revoke_tokens(u.id, None)?;
+    // The running server (another process) ends its live sessions within a second.
+    store.end_sessions(u.id, ErrorCode::PasswordChanged.as_str(), now())?;
     Ok(())
 }
 
 /// Disables (or enables again) an account. Disabling revokes its session tokens: it cannot log in or
-/// resume, and others no longer find it.
+/// resume, and others no longer find it; its live sessions end with `BYE:disabled`.
 pub fn set_disabled(store: &dyn Store, account: &str, disabled: bool) -> Result<(), AdminError> {
     let u = user(store, account)?;
     store.set_disabled(u.id, disabled)?;
     if disabled {
         store.revoke_tokens(u.id, None)?;
+        // The running server (another process) ends its live sessions within a second.
+        store.end_sessions(u.id, ErrorCode::Disabled.as_str(), now())?;
     }
     Ok(())
+}
+
+/// Now, in milliseconds since the epoch: taken after the change is committed, so a session that logs in
+/// later has been checked against it and is not ended.
+fn now() -> Millis {
+    crate::service::now_millis()
 }
 
 /// A consistent copy of the live database.

@@ -135,9 +135,11 @@ pub async fn run_prepared(
     }
 
     // The store's upkeep (SQLite: WAL checkpoints) every second on the blocking pool, never inside a
-    // request.
+    // request. The same tick ends the sessions an operator's command asked to end (a disabled account,
+    // a reset password), so they end within about a second.
     {
         let stop = stop.clone();
+        let services = services.clone();
         tracker.spawn(async move {
             let mut every = tokio::time::interval(MAINTAIN_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -150,6 +152,9 @@ pub async fn run_prepared(
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => tracing::warn!(error = %e, "store upkeep failed"),
                             Err(e) => tracing::warn!(error = %e, "store upkeep failed"),
+                        }
+                        if let Err(e) = services.end_requested_sessions().await {
+                            tracing::warn!(error = %e, "could not look for sessions to end");
                         }
                     }
                 }

@@ -49,9 +49,10 @@ enum Cmd {
     Users,
     /// List live connections: account, address, since when
     Online,
-    /// Set a new password for ACCOUNT (asked for, or read from stdin) and log out all its devices
+    /// Set a new password for ACCOUNT (asked for, or read from stdin); all its devices are disconnected
+    /// within a second and must log in again
     ResetPassword { account: String },
-    /// Stop ACCOUNT from logging in (its data stays)
+    /// Stop ACCOUNT from logging in and disconnect its devices within a second (its data stays)
     Disable { account: String },
     /// Let a disabled ACCOUNT log in again
     Enable { account: String },

@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use ququ_protocol::{Conv, FileInfo, Millis, Role};
 
+use super::SessionEnd;
 use super::{
     Body, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord, NewMessage,
     RequestRecord, SentRecord, Store, StoreError, Stored, StoredMessage, Target, UserId,
@@ -204,6 +205,17 @@ CREATE TABLE declined_requests (
     to_id   INTEGER NOT NULL REFERENCES users(id),
     time    INTEGER NOT NULL,
     PRIMARY KEY (from_id, to_id)
+);
+"#,
+    r#"
+-- Issue 20, item 2: live sessions to end. The operator's `disable` and `reset-password` run in another
+-- process; they append a row here and the running server, which polls this table once a second, ends
+-- the account's sessions that logged in before `at` (milliseconds) with `BYE:<code>` and deletes the row.
+CREATE TABLE session_ends (
+    id      INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    code    TEXT NOT NULL,
+    at      INTEGER NOT NULL
 );
 "#,
 ];
@@ -1324,6 +1336,43 @@ impl Store for SqliteStore {
             }
         };
         Ok(rows)
+    }
+
+    // Issue 20, item 2: ending live sessions from another process.
+    fn end_sessions(&self, user: UserId, code: &str, at: Millis) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT INTO session_ends (user_id, code, at) VALUES (?1, ?2, ?3)",
+            params![user, code, at as i64],
+        )?;
+        Ok(())
+    }
+
+    fn take_session_ends(&self) -> Result<Vec<SessionEnd>, StoreError> {
+        let mut conn = self.lock()?;
+        // The usual answer is none: one read of an empty table, no write.
+        let mut ends: Vec<(i64, SessionEnd)> = {
+            let mut stmt = conn.prepare_cached("SELECT id, user_id, code, at FROM session_ends")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    SessionEnd {
+                        user: r.get(1)?,
+                        code: r.get(2)?,
+                        at: r.get::<_, i64>(3)? as Millis,
+                    },
+                ))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if ends.is_empty() {
+            return Ok(Vec::new());
+        }
+        ends.sort_by_key(|e| e.0);
+        let last = ends.last().map_or(0, |e| e.0);
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM session_ends WHERE id <= ?1", [last])?;
+        tx.commit()?;
+        Ok(ends.into_iter().map(|(_, end)| end).collect())
     }
 }
 

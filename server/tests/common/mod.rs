@@ -131,6 +131,14 @@ impl Peer {
         self.send_raw(format!("{line}\n").as_bytes()).await;
     }
 
+    /// Sends a line to a server that may have closed the connection already; false if it could not.
+    pub async fn try_send(&mut self, line: &str) -> bool {
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .is_ok()
+    }
+
     pub async fn send_raw(&mut self, bytes: &[u8]) {
         self.writer.write_all(bytes).await.unwrap();
     }
@@ -146,6 +154,15 @@ impl Peer {
             return None;
         }
         Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+
+    /// The next line if one comes within `d`; `None` at end of stream or if none came.
+    pub async fn next_within(&mut self, d: Duration) -> Option<String> {
+        let mut line = String::new();
+        match tokio::time::timeout(d, self.reader.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
+            _ => None,
+        }
     }
 
     pub async fn recv(&mut self) -> String {
