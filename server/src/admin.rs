@@ -1,4 +1,4 @@
-//! The operator's commands: list users and who is online, reset a password, disable an account, back up
+//! The operator's commands: list users and who is online, add a user, reset a password, disable an account, back up
 //! and restore. They work on the database file directly, so they can run beside a live server (SQLite in
 //! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped.
 
@@ -82,6 +82,33 @@ pub fn reset_password(store: &dyn Store, account: &str, password: &str) -> Resul
     // The running server (another process) ends its live sessions within a second.
     store.end_sessions(u.id, ErrorCode::PasswordChanged.as_str(), now())?;
     Ok(())
+}
+
+/// Creates an account (`add-user`), as `RESIGER:` would but with no registration cap: for an operator
+/// signing up a whole office behind one address. The nickname defaults to the account name.
+pub fn add_user(
+    store: &dyn Store,
+    account: &str,
+    nickname: Option<&str>,
+    password: &str,
+    limits: &ququ_protocol::Limits,
+) -> Result<UserRecord, AdminError> {
+    if !accounts::valid_account(account) {
+        return Err(AdminError::Refused(
+            "an account name has 2 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit"
+                .into(),
+        ));
+    }
+    accounts::check_password(password)?;
+    let nickname = nickname.filter(|n| !n.trim().is_empty()).unwrap_or(account);
+    crate::service::check_name("nickname", nickname, limits.name, false)?;
+    let hash = crate::service::hashing::hash_blocking(password)?;
+    match store.create_user(account, nickname, &hash, now()) {
+        Err(StoreError::Conflict) => Err(AdminError::Refused(format!(
+            "the account name {account} is taken"
+        ))),
+        other => Ok(other?),
+    }
 }
 
 /// Disables (or enables again) an account. Disabling revokes its session tokens: it cannot log in or

@@ -10,7 +10,7 @@
 //! it, who hears about it) → [`storage::Store`] (the trait) → [`storage::sqlite`] (SQLite), and back out
 //! through the service's hub to every recipient's session.
 //! - [`config`] — [`Config`] and the TOML config file.
-//! - [`admin`] — the operator's commands (users, online, reset password, disable, backup).
+//! - [`admin`] — the operator's commands (users, online, add user, reset password, disable, backup).
 //! - `session` — one connection's `select!` loop.
 //! - [`tls`] — loading the certificate and key, and `gen-cert`'s self-signed pair.
 //! - [`service`] — [`service::Services`] and the hub of online sessions.

@@ -245,3 +245,121 @@ async fn futures_join<T>(handles: Vec<tokio::task::JoinHandle<T>>) -> Vec<T> {
     }
     out
 }
+
+/// Starts the `ququ-server` binary on a free port over `dir` with the config file `config` (TOML), its
+/// stderr piped, and returns it with the address it listens on.
+fn spawn_binary(
+    dir: &std::path::Path,
+    config: &str,
+) -> (std::process::Child, std::net::SocketAddr) {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    let path = dir.join("ququ.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir)
+        .arg("--config")
+        .arg(&path)
+        .env("RUST_LOG", "info")
+        .env_remove("NO_COLOR")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("ququ-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+        .parse()
+        .unwrap();
+    // Keep reading stdout so the server never blocks on it.
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    (child, addr)
+}
+
+/// Stops the server with SIGTERM and returns what it logged.
+fn stop_binary(child: std::process::Child) -> String {
+    std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// Item 15: the log has no colour codes when stderr is not a terminal (journald, a file, this pipe).
+#[tokio::test]
+async fn the_log_has_no_colour_codes_when_stderr_is_not_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, addr) = spawn_binary(dir.path(), "");
+    let mut p = Peer::connect(addr).await;
+    p.send("RESIGER:alice:password").await;
+    p.expect("RESIGER:true:alice").await;
+    p.login("alice").await;
+    drop(p);
+    let log = stop_binary(child);
+    assert!(log.contains("logged in"), "the log was captured: {log}");
+    assert!(!log.contains("\x1b["), "escape codes in the log: {log:?}");
+}
+
+/// Item 15: the registration cap per address is set in the config file; raised, it lets a whole office
+/// behind one address sign up.
+#[tokio::test]
+async fn a_raised_registration_cap_lets_an_office_sign_up_from_one_address() {
+    let dir = tempfile::tempdir().unwrap();
+    let (child, addr) = spawn_binary(dir.path(), "[throttle]\nregistrations_per_address = 30\n");
+    let mut p = Peer::connect(addr).await;
+    for i in 0..25 {
+        p.send(&format!("RESIGER:staff{i}:password")).await;
+        p.expect(&format!("RESIGER:true:staff{i}")).await;
+    }
+    stop_binary(child);
+}
+
+/// Item 15: `ququ-server add-user`, beside the live server, creates an account that logs in, with its
+/// nickname; a taken name or a bad password is refused.
+#[tokio::test]
+async fn add_user_creates_an_account_that_logs_in() {
+    let server = TestServer::start().await;
+    // The server has opened (created) its database once it answers.
+    let mut early = server.connect().await;
+    early.send("PING:1").await;
+    early.expect("PONG:1").await;
+    let said = admin(
+        server.dir.path(),
+        &["add-user", "carol", "--nickname", "Carol C"],
+        "s3cret-pass\n",
+    );
+    assert!(said.contains("added carol"), "{said}");
+    let mut p = server.connect().await;
+    p.send("LOGIN:carol:s3cret-pass").await;
+    let reply = p.recv().await;
+    assert!(reply.starts_with("LOGIN:true:"), "{reply}");
+    assert!(reply.contains(":carol:Carol C:"), "{reply}");
+
+    for (args, stdin) in [
+        (&["add-user", "carol"][..], "an0ther-pass\n"),
+        (&["add-user", "dave"][..], "short\n"),
+        (&["add-user", "_bad"][..], "s3cret-pass\n"),
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+            .args(args)
+            .arg("--data-dir")
+            .arg(server.dir.path())
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .and_then(|mut c| {
+                use std::io::Write;
+                c.stdin.take().unwrap().write_all(stdin.as_bytes())?;
+                c.wait_with_output()
+            })
+            .unwrap();
+        assert!(!out.status.success(), "{args:?} should be refused");
+    }
+}

@@ -20,7 +20,7 @@ const MAX_PASSWORD: usize = 128;
 
 /// Account names: 2–32 of ASCII letters, digits, `_`, `.`, `-`, starting with a letter or digit. They are
 /// typed into `nc` and other people's search boxes, so they stay plain; nicknames can be anything.
-fn valid_account(account: &str) -> bool {
+pub(crate) fn valid_account(account: &str) -> bool {
     (2..=32).contains(&account.len())
         && account.starts_with(|c: char| c.is_ascii_alphanumeric())
         && account
