@@ -1,6 +1,8 @@
-//! The operator's commands: list users and who is online, add a user, reset a password, disable an account, back up
-//! and restore. They work on the database file directly, so they can run beside a live server (SQLite in
-//! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped.
+//! The operator's commands: list users and who is online, add a user, reset a password, disable an
+//! account, back up and restore. They work on the database file directly, so they can run beside a live
+//! server (SQLite in WAL mode lets readers and one writer share it), except `restore`, which needs the
+//! server stopped. A live server hears of a disabled account or a reset password through the
+//! `session_ends` table, which it reads once a second, and ends the account's sessions.
 
 use std::path::Path;
 

@@ -455,6 +455,7 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::FutureExt;
 
     fn link(id: SessionId, cap: usize) -> (SessionLink, Arc<Outbox>) {
         let outbox = Outbox::new(cap);
@@ -482,6 +483,38 @@ mod tests {
 
     fn line(s: &str) -> Line {
         Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    /// Issue 20, item 2: ending a user's sessions spares the one named and those that logged in after
+    /// the change; an ended session drops what was queued and takes no more.
+    #[test]
+    fn ending_sessions_spares_the_exception_and_later_logins() {
+        let hub = Hub::default();
+        let (a, a_box) = link(1, 4);
+        let (b, b_box) = link(2, 4);
+        let (c, c_box) = link(3, 4);
+        a_box.logged_in_at(100);
+        b_box.logged_in_at(100);
+        c_box.logged_in_at(300);
+        for l in [a, b, c] {
+            hub.attach(7, l);
+        }
+        hub.send(7, &line("MSG:x\n"), None);
+        let ended = hub.end_sessions(7, Some(1), Some(200), ErrorCode::Disabled, "off");
+        assert_eq!(ended, 1, "only b: a is excepted, c logged in after");
+        assert!(matches!(
+            b_box.take(10).now_or_never(),
+            Some(Taken::Ended(ErrorCode::Disabled, text)) if text == "off"
+        ));
+        hub.send(7, &line("MSG:y\n"), None);
+        assert!(queued(&b_box).is_empty(), "dropped, and nothing new");
+        assert_eq!(queued(&a_box).len(), 2);
+        assert_eq!(queued(&c_box).len(), 2);
+        assert_eq!(
+            hub.end_sessions(7, None, None, ErrorCode::PasswordChanged, ""),
+            2,
+            "a and c now; b had ended already"
+        );
     }
 
     #[test]

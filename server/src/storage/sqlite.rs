@@ -1380,6 +1380,36 @@ impl Store for SqliteStore {
 mod tests {
     use super::*;
 
+    /// Issue 20, item 2: requests to end sessions, written by one handle (the operator's command), are
+    /// taken once by another (the server), oldest first.
+    #[test]
+    fn session_ends_are_taken_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let server = SqliteStore::open(&path, Durability::Normal).unwrap();
+        let operator = SqliteStore::open(&path, Durability::Normal).unwrap();
+        assert!(server.take_session_ends().unwrap().is_empty());
+        operator.end_sessions(3, "disabled", 10).unwrap();
+        operator.end_sessions(4, "password_changed", 20).unwrap();
+        let ends = server.take_session_ends().unwrap();
+        assert_eq!(
+            ends,
+            [
+                SessionEnd {
+                    user: 3,
+                    code: "disabled".into(),
+                    at: 10
+                },
+                SessionEnd {
+                    user: 4,
+                    code: "password_changed".into(),
+                    at: 20
+                },
+            ]
+        );
+        assert!(server.take_session_ends().unwrap().is_empty());
+    }
+
     /// A database of schema 2 is upgraded in place: the messages table is rebuilt with the new indexes,
     /// a sync finds every message it found before, ids keep growing past a deleted one, and a resend is
     /// still recognised.
