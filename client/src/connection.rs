@@ -718,7 +718,10 @@ impl Session {
                 if link.auth == Auth::LoggingOut || code == ErrorCode::LoggedOut {
                     return Err(End::Stop(StopReason::LoggedOut));
                 }
-                if code == ErrorCode::Disabled {
+                // The account was disabled, or its password changed elsewhere (this device's token is
+                // revoked and its password is the old one): reconnecting cannot help, so stop and say
+                // why rather than loop on a refused login.
+                if matches!(code, ErrorCode::Disabled | ErrorCode::PasswordChanged) {
                     return Err(End::Stop(StopReason::LoginRefused { code, text }));
                 }
                 return Err(ConnectionError::Bye { code, text }.into());

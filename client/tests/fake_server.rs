@@ -550,3 +550,31 @@ async fn news_pushed_before_the_login_lists_is_announced_and_listed_once() {
     handle.shutdown();
     wait_stopped(&mut events).await;
 }
+
+/// Issue 20, item 2: a session the server ends because the account was disabled or its password changed
+/// elsewhere stops the client with that reason; it does not reconnect to be refused again and again.
+#[tokio::test]
+async fn a_session_ended_by_disable_or_password_change_stops_with_the_reason() {
+    for (bye, want) in [
+        (
+            "BYE:disabled:this account has been disabled",
+            ErrorCode::Disabled,
+        ),
+        (
+            "BYE:password_changed:the password was changed; log in again with the new password",
+            ErrorCode::PasswordChanged,
+        ),
+    ] {
+        let (_handle, mut events, mut c, _dir) = logged_in_alice().await;
+        c.say(bye).await;
+        let seen = wait_stopped(&mut events).await;
+        assert!(
+            matches!(seen.last(), Some(Event::Stopped(StopReason::LoginRefused { code, .. })) if *code == want),
+            "{bye}: {seen:?}"
+        );
+        assert!(
+            !seen.iter().any(|e| matches!(e, Event::Disconnected { .. })),
+            "{bye}: no reconnecting: {seen:?}"
+        );
+    }
+}

@@ -320,6 +320,7 @@ error_codes! {
     Internal => "internal", "The server failed; the request may be retried.";
     InviteOnly => "invite_only", "The group takes new members by invitation only.";
     Removed => "removed", "The user was removed from the group and needs a new invitation to come back.";
+    PasswordChanged => "password_changed", "The account's password was changed (by the user on another device, or by the operator): this session has ended; log in again with the new password.";
 }
 
 impl fmt::Display for ErrorCode {

@@ -1,11 +1,13 @@
-//! The operator's commands: list users and who is online, reset a password, disable an account, back up
-//! and restore. They work on the database file directly, so they can run beside a live server (SQLite in
-//! WAL mode lets readers and one writer share it), except `restore`, which needs the server stopped (and
-//! refuses otherwise: see [`crate::lock_data_dir`]).
+//! The operator's commands: list users and who is online, add a user, reset a password, disable an
+//! account, back up and restore. They work on the database file directly, so they can run beside a live
+//! server (SQLite in WAL mode lets readers and one writer share it), except `restore`, which needs the
+//! server stopped (and refuses otherwise: see [`crate::lock_data_dir`]). A live server hears of a disabled
+//! account or a reset password through the `session_ends` table, which it reads once a second, and ends
+//! the account's sessions.
 
 use std::path::Path;
 
-use ququ_protocol::Millis;
+use ququ_protocol::{ErrorCode, Millis};
 
 use crate::service::{ServiceError, accounts};
 use crate::storage::{ConnectionRecord, Store, StoreError, UserRecord};
@@ -72,25 +74,63 @@ pub fn online(store: &dyn Store) -> Result<Vec<ConnectionRecord>, AdminError> {
     Ok(store.connections()?)
 }
 
-/// Sets a new password and revokes every session token, so all devices must log in again.
+/// Sets a new password and revokes every session token, so all devices must log in again; their live
+/// sessions end with `BYE:password_changed`.
 pub fn reset_password(store: &dyn Store, account: &str, password: &str) -> Result<(), AdminError> {
     let u = user(store, account)?;
     accounts::check_password(password)?;
     let hash = crate::service::hashing::hash_blocking(password)?;
     store.set_password_hash(u.id, &hash)?;
     store.revoke_tokens(u.id, None)?;
+    // The running server (another process) ends its live sessions within a second.
+    store.end_sessions(u.id, ErrorCode::PasswordChanged.as_str(), now())?;
     Ok(())
 }
 
+/// Creates an account (`add-user`), as `RESIGER:` would but with no registration cap: for an operator
+/// signing up a whole office behind one address. The nickname defaults to the account name.
+pub fn add_user(
+    store: &dyn Store,
+    account: &str,
+    nickname: Option<&str>,
+    password: &str,
+    limits: &ququ_protocol::Limits,
+) -> Result<UserRecord, AdminError> {
+    if !accounts::valid_account(account) {
+        return Err(AdminError::Refused(
+            "an account name has 2 to 32 letters, digits, '_', '.' or '-', starting with a letter or digit"
+                .into(),
+        ));
+    }
+    accounts::check_password(password)?;
+    let nickname = nickname.filter(|n| !n.trim().is_empty()).unwrap_or(account);
+    crate::service::check_name("nickname", nickname, limits.name, false)?;
+    let hash = crate::service::hashing::hash_blocking(password)?;
+    match store.create_user(account, nickname, &hash, now()) {
+        Err(StoreError::Conflict) => Err(AdminError::Refused(format!(
+            "the account name {account} is taken"
+        ))),
+        other => Ok(other?),
+    }
+}
+
 /// Disables (or enables again) an account. Disabling revokes its session tokens: it cannot log in or
-/// resume, and others no longer find it.
+/// resume, and others no longer find it; its live sessions end with `BYE:disabled`.
 pub fn set_disabled(store: &dyn Store, account: &str, disabled: bool) -> Result<(), AdminError> {
     let u = user(store, account)?;
     store.set_disabled(u.id, disabled)?;
     if disabled {
         store.revoke_tokens(u.id, None)?;
+        // The running server (another process) ends its live sessions within a second.
+        store.end_sessions(u.id, ErrorCode::Disabled.as_str(), now())?;
     }
     Ok(())
+}
+
+/// Now, in milliseconds since the epoch: taken after the change is committed, so a session that logs in
+/// later has been checked against it and is not ended.
+fn now() -> Millis {
+    crate::service::now_millis()
 }
 
 /// A consistent copy of the live database at `dest`, a new file ([`crate::SqliteStore::backup_to`]).

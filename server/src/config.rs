@@ -148,6 +148,12 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// members = 500
 /// file = 1073741824          # largest relayed file, bytes
 /// rate = 20                  # messages a second per user (bursts of twice that); 0 = no limit
+/// [throttle]
+/// window_minutes = 15             # attempts are counted over this window
+/// failures_per_address = 20       # failed logins, bad tokens, refused registrations before a block
+/// delay_after_failures = 5        # failures on one account from one address before it waits
+/// block_minutes = 15
+/// registrations_per_address = 20  # accounts one address may register per window; 0 = no limit
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -167,6 +173,21 @@ pub struct FileConfig {
     pub tls_key: Option<PathBuf>,
     #[serde(default)]
     pub limits: FileLimits,
+    #[serde(default)]
+    pub throttle: FileThrottle,
+}
+
+/// `[throttle]` in the config file: login and registration throttling (issue 20, item 15: an office
+/// behind one NAT address may need more than 20 sign-ups in 15 minutes).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileThrottle {
+    pub window_minutes: Option<u64>,
+    pub failures_per_address: Option<u32>,
+    pub delay_after_failures: Option<u32>,
+    pub block_minutes: Option<u64>,
+    /// 0 = no limit.
+    pub registrations_per_address: Option<u32>,
 }
 
 /// `[limits]` in the config file.
@@ -238,6 +259,23 @@ impl FileConfig {
         limits.members = l.members.unwrap_or(limits.members);
         limits.file = l.file.unwrap_or(limits.file);
         limits.rate = l.rate.unwrap_or(limits.rate);
+        let t = &self.throttle;
+        let throttle = &mut config.throttle;
+        if let Some(m) = t.window_minutes {
+            throttle.window = Duration::from_secs(m.max(1) * 60);
+        }
+        if let Some(m) = t.block_minutes {
+            throttle.block_for = Duration::from_secs(m.max(1) * 60);
+        }
+        if let Some(n) = t.failures_per_address {
+            throttle.ip_block_after = n.max(1);
+        }
+        if let Some(n) = t.delay_after_failures {
+            throttle.account_delay_after = n;
+        }
+        if let Some(n) = t.registrations_per_address {
+            throttle.registrations_per_ip = if n == 0 { u32::MAX } else { n };
+        }
         Ok(())
     }
 }
@@ -281,6 +319,24 @@ mod tests {
         let half: FileConfig = toml::from_str("tls_cert = \"/c.pem\"\n").unwrap();
         let err = half.apply(&mut Config::new("/tmp/x")).unwrap_err();
         assert!(matches!(err, ConfigError::TlsHalf));
+    }
+
+    #[test]
+    fn the_throttle_is_configurable() {
+        let file: FileConfig = toml::from_str(
+            "[throttle]\nregistrations_per_address = 200\nfailures_per_address = 50\nwindow_minutes = 5\n",
+        )
+        .unwrap();
+        let mut config = Config::new("/tmp/x");
+        file.apply(&mut config).unwrap();
+        assert_eq!(config.throttle.registrations_per_ip, 200);
+        assert_eq!(config.throttle.ip_block_after, 50);
+        assert_eq!(config.throttle.window, Duration::from_secs(300));
+        assert_eq!(config.throttle.account_delay_after, 5, "untouched");
+        let off: FileConfig =
+            toml::from_str("[throttle]\nregistrations_per_address = 0\n").unwrap();
+        off.apply(&mut config).unwrap();
+        assert_eq!(config.throttle.registrations_per_ip, u32::MAX);
     }
 
     #[test]

@@ -10,7 +10,7 @@
 //! it, who hears about it) → [`storage::Store`] (the trait) → [`storage::sqlite`] (SQLite), and back out
 //! through the service's hub to every recipient's session.
 //! - [`config`] — [`Config`] and the TOML config file.
-//! - [`admin`] — the operator's commands (users, online, reset password, disable, backup).
+//! - [`admin`] — the operator's commands (users, online, add user, reset password, disable, backup).
 //! - `session` — one connection's `select!` loop.
 //! - [`tls`] — loading the certificate and key, and `gen-cert`'s self-signed pair.
 //! - [`service`] — [`service::Services`] and the hub of online sessions.
@@ -190,9 +190,11 @@ pub async fn run_prepared(
     }
 
     // The store's upkeep (SQLite: WAL checkpoints) every second on the blocking pool, never inside a
-    // request.
+    // request. The same tick ends the sessions an operator's command asked to end (a disabled account,
+    // a reset password), so they end within about a second.
     {
         let stop = stop.clone();
+        let services = services.clone();
         tracker.spawn(async move {
             let mut every = tokio::time::interval(MAINTAIN_EVERY);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -205,6 +207,9 @@ pub async fn run_prepared(
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => tracing::warn!(error = %e, "store upkeep failed"),
                             Err(e) => tracing::warn!(error = %e, "store upkeep failed"),
+                        }
+                        if let Err(e) = services.end_requested_sessions().await {
+                            tracing::warn!(error = %e, "could not look for sessions to end");
                         }
                     }
                 }

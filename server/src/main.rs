@@ -50,9 +50,17 @@ enum Cmd {
     Users,
     /// List live connections: account, address, since when
     Online,
-    /// Set a new password for ACCOUNT (asked for, or read from stdin) and log out all its devices
+    /// Create ACCOUNT with a password (asked for, or one line of stdin); no registration cap applies
+    AddUser {
+        account: String,
+        /// Its nickname [default: the account name]
+        #[arg(long)]
+        nickname: Option<String>,
+    },
+    /// Set a new password for ACCOUNT (asked for, or read from stdin); all its devices are disconnected
+    /// within a second and must log in again
     ResetPassword { account: String },
-    /// Stop ACCOUNT from logging in (its data stays)
+    /// Stop ACCOUNT from logging in and disconnect its devices within a second (its data stays)
     Disable { account: String },
     /// Let a disabled ACCOUNT log in again
     Enable { account: String },
@@ -68,11 +76,14 @@ enum Cmd {
 
 #[tokio::main]
 async fn main() -> ExitCode {
+    use std::io::IsTerminal;
     tracing_subscriber::fmt()
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .with_writer(std::io::stderr)
+        // Colours only for a person at a terminal: in journald or a file, escape codes are noise.
+        .with_ansi(std::io::stderr().is_terminal())
         .init();
     match serve(Args::parse()).await {
         Ok(()) => ExitCode::SUCCESS,
@@ -233,7 +244,10 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
         );
         return Ok(());
     }
-    if !db.exists() {
+    // `add-user` may come first on a fresh install: it creates the database.
+    if matches!(cmd, Cmd::AddUser { .. }) {
+        std::fs::create_dir_all(&config.data_dir)?;
+    } else if !db.exists() {
         return Err(format!("no database at {}", db.display()).into());
     }
     let store = SqliteStore::open(&db, config.durability)?;
@@ -270,6 +284,17 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
                 let addr = format!("{}:{}", c.ip, c.port);
                 println!("{who:<24} {addr:<22} {}", when(c.since));
             }
+        }
+        Cmd::AddUser { account, nickname } => {
+            let password = read_password(&format!("password for {account}: "))?;
+            let user = admin::add_user(
+                &store,
+                &account,
+                nickname.as_deref(),
+                &password,
+                &config.limits,
+            )?;
+            println!("added {} ({})", user.account, user.nickname);
         }
         Cmd::ResetPassword { account } => {
             let password = read_password(&format!("new password for {account}: "))?;

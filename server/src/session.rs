@@ -57,6 +57,8 @@ pub enum SessionError {
     Shutdown,
     #[error("logged out")]
     LoggedOut,
+    #[error("ended: account disabled or password changed")]
+    Ended,
 }
 
 /// Writes whole batches of lines. No buffer is kept between batches: an idle connection (most of them)
@@ -239,6 +241,10 @@ pub(crate) async fn serve(
                     Taken::Slow => {
                         writer.goodbye(ErrorCode::SlowReader, "you were not reading fast enough").await;
                         break End::Closed(SessionError::SlowReader);
+                    }
+                    Taken::Ended(code, text) => {
+                        writer.goodbye(code, &text).await;
+                        break End::Closed(SessionError::Ended);
                     }
                 };
                 if let Err(e) = writer.send_lines(batch.make_contiguous()).await {

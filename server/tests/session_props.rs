@@ -5,7 +5,7 @@
 //! The harness and its checks are the `session_lines` fuzz target's (`server/fuzz/src/lib.rs`, included
 //! below), so what the fuzzer explores for minutes runs here on every `cargo test`: every reply parses and
 //! none is `ERROR:internal`; a connection closes only for a documented reason (`LOGOUT`, an over-long line,
-//! a data connection); a message is pushed to a connection at most once; an acknowledged message is stored
+//! a data connection, the password changed on another connection); a message is pushed to a connection at most once; an acknowledged message is stored
 //! once and is in its recipient's `SYNC:` exactly once; a confirmed upload is offered to its recipient
 //! exactly once and downloads byte for byte; and a fresh client is served afterwards.
 //!

@@ -12,7 +12,8 @@
 //!
 //! - every line the server sends is UTF-8 and parses as a `ServerMessage`, and none is `ERROR:internal`;
 //! - a chat connection closes only for a documented reason: `LOGOUT` (`BYE:logged_out`), a line over the cap
-//!   (`ERROR:line_too_long`), or a `FILE_PUT:`/`FILE_GET:` line before login (a data connection);
+//!   (`ERROR:line_too_long`), a `FILE_PUT:`/`FILE_GET:` line before login (a data connection), or the
+//!   account's password changed on another connection or by the operator (`BYE:password_changed`);
 //! - a message is pushed to each connection at most once;
 //! - one (sender, client id) is only ever acknowledged with one message id, and a private message
 //!   acknowledged to its sender is in its recipient's `SYNC:` exactly once, from that sender, with that
@@ -58,7 +59,6 @@ pub fn config(data_dir: &Path) -> ququ_server::Config {
     let t = &mut config.throttle;
     t.ip_block_after = u32::MAX;
     t.account_delay_after = u32::MAX;
-    t.account_block_after = u32::MAX;
     t.registrations_per_ip = u32::MAX;
     config
 }
@@ -1009,7 +1009,7 @@ impl Harness {
                     matches!(
                         m,
                         ServerMessage::Bye {
-                            code: ErrorCode::LoggedOut,
+                            code: ErrorCode::LoggedOut | ErrorCode::PasswordChanged,
                             ..
                         } | ServerMessage::Error {
                             code: ErrorCode::LineTooLong,

@@ -20,7 +20,7 @@ const MAX_PASSWORD: usize = 128;
 
 /// Account names: 2–32 of ASCII letters, digits, `_`, `.`, `-`, starting with a letter or digit. They are
 /// typed into `nc` and other people's search boxes, so they stay plain; nicknames can be anything.
-fn valid_account(account: &str) -> bool {
+pub(crate) fn valid_account(account: &str) -> bool {
     (2..=32).contains(&account.len())
         && account.starts_with(|c: char| c.is_ascii_alphanumeric())
         && account
@@ -68,7 +68,7 @@ impl Services {
         let result = self.try_register(account, password, nickname).await;
         match &result {
             Ok(_) => self.throttle.registered(peer),
-            Err(ServiceError::Refused { .. }) => self.throttle.failed(peer, None),
+            Err(ServiceError::Refused { .. }) => self.throttle.failed(peer),
             Err(_) => {}
         }
         match result {
@@ -131,7 +131,8 @@ impl Services {
                 "this connection is already logged in",
             ));
         }
-        match self.throttle.check_login(ctx.peer, &account) {
+        // Counted now, before the password is hashed: parallel guesses are counted like serial ones.
+        match self.throttle.begin_login(ctx.peer, &account) {
             Verdict::Allow => {}
             Verdict::Delay(d) => tokio::time::sleep(d).await,
             Verdict::Blocked(secs) => return Ok(throttled(secs)),
@@ -149,7 +150,6 @@ impl Services {
         let user = match user {
             Some(user) if ok => user,
             _ => {
-                self.throttle.failed(ctx.peer, Some(&account));
                 return Ok(ServerMessage::LoginFailed {
                     code: ErrorCode::BadCredentials,
                     text: "wrong account or password".into(),
@@ -159,14 +159,15 @@ impl Services {
         if user.disabled {
             return Ok(disabled());
         }
-        self.throttle.logged_in(&user.account);
+        self.throttle.login_succeeded(ctx.peer, &account);
         let token = new_token();
         let hash = token_hash(&token);
         let expires = now_millis().saturating_add(self.config.token_ttl.as_millis() as u64);
         let (uid, stored) = (user.id, hash.clone());
         self.db(move |s| s.create_token(uid, &stored, expires))
             .await?;
-        Ok(self.logged_in(ctx, user, token, hash).await)
+        let verified = Some(user.password_hash.clone());
+        Ok(self.logged_in(ctx, user, token, hash, verified).await)
     }
 
     pub(super) async fn resume(
@@ -181,10 +182,9 @@ impl Services {
                 "this connection is already logged in",
             ));
         }
-        // Guessing tokens is throttled like guessing passwords, by address only.
-        if let Verdict::Blocked(secs) = self.throttle.check_login(ctx.peer, "") {
-            return Ok(throttled(secs));
-        }
+        // A valid token is a known device: it is never throttled, so guesses from its address (an
+        // office behind one NAT address) cannot lock it out. The check is a SHA-256 lookup, cheap enough
+        // to make before looking at the throttle; only a bad token counts against its address.
         let hash = token_hash(&token);
         let (lookup, now) = (hash.clone(), now_millis());
         let user = self
@@ -198,7 +198,10 @@ impl Services {
         let user = match user {
             Some(user) if user.account.eq_ignore_ascii_case(&account) => user,
             _ => {
-                self.throttle.failed(ctx.peer, None);
+                if let Some(secs) = self.throttle.blocked(ctx.peer) {
+                    return Ok(throttled(secs));
+                }
+                self.throttle.failed(ctx.peer);
                 return Ok(ServerMessage::LoginFailed {
                     code: ErrorCode::BadToken,
                     text: "the session has expired; log in with your password".into(),
@@ -208,28 +211,43 @@ impl Services {
         if user.disabled {
             return Ok(disabled());
         }
-        Ok(self.logged_in(ctx, user, token, hash).await)
+        Ok(self.logged_in(ctx, user, token, hash, None).await)
     }
 
     /// Registers the session in the hub and the connection table, and tells friends if this is the
-    /// user's first session.
+    /// user's first session. `verified` is the password hash a password login was checked against.
     async fn logged_in(
         &self,
         ctx: &mut SessionCtx,
         user: UserRecord,
         token: String,
         token_hash: String,
+        verified: Option<String>,
     ) -> ServerMessage {
         let caller = Caller {
             user: user.id,
             account: user.account.clone(),
-            token_hash,
+            token_hash: token_hash.clone(),
         };
         let (conn, uid) = (ctx.id, user.id);
         if let Err(e) = self.db(move |s| s.set_connection_user(conn, uid)).await {
             tracing::warn!(error = %e, "could not record the connection's account");
         }
+        ctx.link.outbox.logged_in_at(now_millis());
         let first = self.hub.attach(user.id, ctx.link.clone());
+        // The account may have been disabled, or its password changed, while this login was being
+        // checked (Argon2 takes a while), and the sessions ended then did not include this one yet. Now
+        // that it is in the hub, any later change ends it; an earlier one shows here (issue 20, item 2).
+        if let Some(refusal) = self.changed_since(&user, &token_hash, verified).await {
+            self.hub.detach(user.id, ctx.id);
+            // Lines queued for it while it was in the hub are not for a refused login.
+            ctx.link.outbox.clear();
+            let hash = token_hash.clone();
+            if let Err(e) = self.db(move |s| s.revoke_token(&hash)).await {
+                tracing::warn!(error = %e, "could not revoke a refused login's token");
+            }
+            return refusal;
+        }
         ctx.caller = Some(caller.clone());
         tracing::info!(account = %user.account, session = ctx.id, "logged in");
         if first {
@@ -241,6 +259,45 @@ impl Services {
             nickname: user.nickname,
             token,
             limits: self.config.limits,
+        }
+    }
+
+    /// The refusal a login gets if, since it was checked, the account was disabled, the token revoked or
+    /// the password changed; `None` if nothing changed (or the check itself failed: the login stands, as
+    /// it would have a moment earlier).
+    async fn changed_since(
+        &self,
+        user: &UserRecord,
+        token_hash: &str,
+        verified: Option<String>,
+    ) -> Option<ServerMessage> {
+        let (uid, hash) = (user.id, token_hash.to_owned());
+        // Revoked is the question, not expired (it was live when the login was checked): any expiry
+        // time counts as live here.
+        let current = self
+            .db(move |s| Ok((s.user_by_id(uid)?, s.token_user(&hash, 0)?)))
+            .await;
+        let (current, token) = match current {
+            Ok(pair) => pair,
+            Err(e) => {
+                tracing::warn!(error = %e, "could not check a new session");
+                return None;
+            }
+        };
+        match current {
+            Some(u) if u.disabled => Some(disabled()),
+            None => Some(disabled()),
+            Some(u) if verified.is_some_and(|h| h != u.password_hash) => {
+                Some(ServerMessage::LoginFailed {
+                    code: ErrorCode::BadCredentials,
+                    text: "wrong account or password".into(),
+                })
+            }
+            _ if token.is_none() => Some(ServerMessage::LoginFailed {
+                code: ErrorCode::BadToken,
+                text: "the session has expired; log in with your password".into(),
+            }),
+            _ => None,
         }
     }
 
@@ -300,6 +357,7 @@ impl Services {
     pub(super) async fn change_password(
         &self,
         me: &Caller,
+        session: SessionId,
         old: String,
         new: String,
     ) -> Result<Vec<ServerMessage>> {
@@ -323,7 +381,46 @@ impl Services {
             s.revoke_tokens(uid, Some(&keep))
         })
         .await?;
+        // ... and their live sessions end now, not at their next reconnect (issue 20, item 2). Tokens go
+        // first, so an ended device cannot resume.
+        let ended = self.end_sessions(uid, Some(session), None, ErrorCode::PasswordChanged);
+        tracing::info!(account = %me.account, ended, "password changed");
         Ok(vec![ServerMessage::PasswordChanged])
+    }
+
+    /// Ends every live session of `user` but `except` that logged in at or before `before` (all if
+    /// `None`) with `BYE:<code>:<text>`; how many.
+    pub(crate) fn end_sessions(
+        &self,
+        user: crate::storage::UserId,
+        except: Option<SessionId>,
+        before: Option<ququ_protocol::Millis>,
+        code: ErrorCode,
+    ) -> usize {
+        let text = match code {
+            ErrorCode::Disabled => "this account has been disabled",
+            ErrorCode::PasswordChanged => {
+                "the password was changed; log in again with the new password"
+            }
+            _ => "this session has been ended",
+        };
+        self.hub.end_sessions(user, except, before, code, text)
+    }
+
+    /// Ends the sessions the operator's commands asked to end (`ququ-server disable`, `reset-password`:
+    /// another process, so it leaves a request in the database). The server calls this once a second:
+    /// one read of a table that is nearly always empty, however many sessions there are.
+    pub async fn end_requested_sessions(&self) -> Result<usize> {
+        let requests = self.db(|s| s.take_session_ends()).await?;
+        let mut ended = 0;
+        for end in requests {
+            // Sessions that logged in after the change were checked against it (see `logged_in`).
+            let code = ErrorCode::parse(&end.code);
+            let n = self.end_sessions(end.user, None, Some(end.at), code);
+            tracing::info!(user = end.user, code = %end.code, sessions = n, "sessions ended by the operator");
+            ended += n;
+        }
+        Ok(ended)
     }
 }
 

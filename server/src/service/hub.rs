@@ -12,6 +12,8 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
+use ququ_protocol::{ErrorCode, Millis};
+
 use crate::storage::UserId;
 
 /// Identifies one connection for its whole life.
@@ -134,6 +136,11 @@ struct Queue {
     slow: bool,
     /// The session has ended; lines for it are dropped.
     closed: bool,
+    /// The session is to end with `BYE:<code>:<text>` (account disabled, password changed); lines for it
+    /// are dropped.
+    ended: Option<(ErrorCode, String)>,
+    /// When the session logged in (milliseconds since the epoch), for [`Outbox::end`].
+    since: Millis,
 }
 
 /// What a session takes from its outbox.
@@ -142,6 +149,8 @@ pub enum Taken {
     Lines(VecDeque<Piece>),
     /// The outbox overflowed: the client is not reading fast enough.
     Slow,
+    /// The session is to end: say `BYE:<code>:<text>` and close.
+    Ended(ErrorCode, String),
 }
 
 /// What became of lines offered to an outbox.
@@ -168,6 +177,8 @@ impl Outbox {
                 capacity: capacity.max(1),
                 slow: false,
                 closed: false,
+                ended: None,
+                since: 0,
             }),
             ready: Notify::new(),
         })
@@ -181,7 +192,7 @@ impl Outbox {
     /// Queues pieces without waiting and without waking the session (the caller does, after).
     fn offer(&self, pieces: impl IntoIterator<Item = Piece>) -> Offer {
         let mut q = self.lock();
-        if q.closed || q.slow {
+        if q.closed || q.slow || q.ended.is_some() {
             return Offer::Dropped;
         }
         let was_empty = q.pieces.is_empty();
@@ -209,6 +220,9 @@ impl Outbox {
         loop {
             {
                 let mut q = self.lock();
+                if let Some((code, text)) = q.ended.clone() {
+                    return Taken::Ended(code, text);
+                }
                 if q.slow {
                     return Taken::Slow;
                 }
@@ -239,6 +253,34 @@ impl Outbox {
         if q.pieces.is_empty() && q.pieces.capacity() == 0 {
             q.pieces = batch;
         }
+    }
+
+    /// Records when the session logged in.
+    pub fn logged_in_at(&self, at: Millis) {
+        self.lock().since = at;
+    }
+
+    /// Ends the session, if it logged in at or before `before` (any time if `None`): it says
+    /// `BYE:<code>:<text>` and closes as soon as it looks at its outbox. What is queued for it is dropped
+    /// (it is stored, and the next login syncs it). False if it was not ended now.
+    pub fn end(&self, code: ErrorCode, text: &str, before: Option<Millis>) -> bool {
+        let mut q = self.lock();
+        if q.closed || q.ended.is_some() || before.is_some_and(|b| q.since > b) {
+            return false;
+        }
+        q.ended = Some((code, text.to_owned()));
+        q.pieces = VecDeque::new();
+        q.lines = 0;
+        drop(q);
+        self.ready.notify_one();
+        true
+    }
+
+    /// Drops what is queued (a login refused after its session was briefly in the hub).
+    pub fn clear(&self) {
+        let mut q = self.lock();
+        q.pieces = VecDeque::new();
+        q.lines = 0;
     }
 
     /// The session has ended: drop what is queued and whatever comes later.
@@ -285,6 +327,27 @@ impl Hub {
             return before > 0;
         }
         false
+    }
+
+    /// Ends every session of `user` except `except` that logged in at or before `before` (all if
+    /// `None`) with `BYE:<code>:<text>` (issue 20, item 2); how many. Each leaves the registry as its
+    /// session closes, like any other.
+    pub fn end_sessions(
+        &self,
+        user: UserId,
+        except: Option<SessionId>,
+        before: Option<Millis>,
+        code: ErrorCode,
+        text: &str,
+    ) -> usize {
+        let map = self.map();
+        map.get(&user).map_or(0, |sessions| {
+            sessions
+                .iter()
+                .filter(|s| Some(s.id) != except)
+                .filter(|s| s.outbox.end(code.clone(), text, before))
+                .count()
+        })
     }
 
     pub fn is_online(&self, user: UserId) -> bool {
@@ -392,6 +455,7 @@ fn deliver(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use futures::FutureExt;
 
     fn link(id: SessionId, cap: usize) -> (SessionLink, Arc<Outbox>) {
         let outbox = Outbox::new(cap);
@@ -419,6 +483,38 @@ mod tests {
 
     fn line(s: &str) -> Line {
         Bytes::copy_from_slice(s.as_bytes())
+    }
+
+    /// Issue 20, item 2: ending a user's sessions spares the one named and those that logged in after
+    /// the change; an ended session drops what was queued and takes no more.
+    #[test]
+    fn ending_sessions_spares_the_exception_and_later_logins() {
+        let hub = Hub::default();
+        let (a, a_box) = link(1, 4);
+        let (b, b_box) = link(2, 4);
+        let (c, c_box) = link(3, 4);
+        a_box.logged_in_at(100);
+        b_box.logged_in_at(100);
+        c_box.logged_in_at(300);
+        for l in [a, b, c] {
+            hub.attach(7, l);
+        }
+        hub.send(7, &line("MSG:x\n"), None);
+        let ended = hub.end_sessions(7, Some(1), Some(200), ErrorCode::Disabled, "off");
+        assert_eq!(ended, 1, "only b: a is excepted, c logged in after");
+        assert!(matches!(
+            b_box.take(10).now_or_never(),
+            Some(Taken::Ended(ErrorCode::Disabled, text)) if text == "off"
+        ));
+        hub.send(7, &line("MSG:y\n"), None);
+        assert!(queued(&b_box).is_empty(), "dropped, and nothing new");
+        assert_eq!(queued(&a_box).len(), 2);
+        assert_eq!(queued(&c_box).len(), 2);
+        assert_eq!(
+            hub.end_sessions(7, None, None, ErrorCode::PasswordChanged, ""),
+            2,
+            "a and c now; b had ended already"
+        );
     }
 
     #[test]

@@ -518,7 +518,7 @@ mod tests {
                 while got.len() < 2 {
                     match carol_box.take(usize::MAX).await {
                         Taken::Lines(pieces) => got.extend(lines_of(&pieces)),
-                        Taken::Slow => panic!("slow"),
+                        Taken::Slow | Taken::Ended(..) => panic!("slow"),
                     }
                 }
                 got
@@ -688,7 +688,7 @@ mod tests {
         for (i, outbox) in &outboxes {
             let got: Vec<String> = match outbox.take(usize::MAX).now_or_never() {
                 Some(Taken::Lines(pieces)) => lines_of(&pieces),
-                Some(Taken::Slow) => panic!("member {i} is slow"),
+                Some(Taken::Slow | Taken::Ended(..)) => panic!("member {i} is slow"),
                 None => Vec::new(),
             };
             if *i == MEMBERS {

@@ -202,6 +202,17 @@ pub struct FileRecord {
     pub expires: Millis,
 }
 
+/// A request to end an account's live sessions (issue 20, item 2): see [`Store::end_sessions`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionEnd {
+    pub user: UserId,
+    /// The `BYE:` code, e.g. `disabled`.
+    pub code: String,
+    /// Sessions that logged in after this (milliseconds since the epoch) were checked against the
+    /// change already, and stay.
+    pub at: Millis,
+}
+
 /// Everything the service needs from a database. Every method is one transaction.
 pub trait Store: Send + Sync + 'static {
     // Accounts.
@@ -364,4 +375,13 @@ pub trait Store: Send + Sync + 'static {
         before: u64,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError>;
+
+    // Issue 20, item 2: ending an account's live sessions from another process (the operator's commands
+    // run beside the server on the same database).
+    /// Asks the running server to end every live session of `user` that logged in at or before `at`
+    /// with `BYE:<code>:…`.
+    fn end_sessions(&self, user: UserId, code: &str, at: Millis) -> Result<(), StoreError>;
+    /// The requests of [`Store::end_sessions`] not taken yet, oldest first; they are forgotten once
+    /// returned. The server calls it once a second.
+    fn take_session_ends(&self) -> Result<Vec<SessionEnd>, StoreError>;
 }

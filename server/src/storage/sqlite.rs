@@ -11,6 +11,7 @@ use rusqlite::{Connection, OptionalExtension, Row, params};
 
 use ququ_protocol::{Conv, FileInfo, JoinPolicy, Millis, Role};
 
+use super::SessionEnd;
 use super::{
     Body, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord, NewMessage,
     RequestRecord, SentRecord, Store, StoreError, Stored, StoredMessage, Target, UserId,
@@ -223,6 +224,17 @@ CREATE TABLE group_removed (
 -- Issue 20, item 11: the connection-info table moved to a file of its own beside the database
 -- (`LIVE_SCHEMA`), never synced, so a connection that comes and goes no longer costs two durable commits.
 DROP TABLE connections;
+"#,
+    r#"
+-- Issue 20, item 2: live sessions to end. The operator's `disable` and `reset-password` run in another
+-- process; they append a row here and the running server, which polls this table once a second, ends
+-- the account's sessions that logged in before `at` (milliseconds) with `BYE:<code>` and deletes the row.
+CREATE TABLE session_ends (
+    id      INTEGER PRIMARY KEY,
+    user_id INTEGER NOT NULL,
+    code    TEXT NOT NULL,
+    at      INTEGER NOT NULL
+);
 "#,
 ];
 
@@ -1624,11 +1636,78 @@ impl Store for SqliteStore {
         };
         Ok(rows)
     }
+
+    // Issue 20, item 2: ending live sessions from another process.
+    fn end_sessions(&self, user: UserId, code: &str, at: Millis) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "INSERT INTO session_ends (user_id, code, at) VALUES (?1, ?2, ?3)",
+            params![user, code, at as i64],
+        )?;
+        Ok(())
+    }
+
+    fn take_session_ends(&self) -> Result<Vec<SessionEnd>, StoreError> {
+        let mut conn = self.lock()?;
+        // The usual answer is none: one read of an empty table, no write.
+        let mut ends: Vec<(i64, SessionEnd)> = {
+            let mut stmt = conn.prepare_cached("SELECT id, user_id, code, at FROM session_ends")?;
+            let rows = stmt.query_map([], |r| {
+                Ok((
+                    r.get(0)?,
+                    SessionEnd {
+                        user: r.get(1)?,
+                        code: r.get(2)?,
+                        at: r.get::<_, i64>(3)? as Millis,
+                    },
+                ))
+            })?;
+            rows.collect::<Result<_, _>>()?
+        };
+        if ends.is_empty() {
+            return Ok(Vec::new());
+        }
+        ends.sort_by_key(|e| e.0);
+        let last = ends.last().map_or(0, |e| e.0);
+        let tx = conn.transaction()?;
+        tx.execute("DELETE FROM session_ends WHERE id <= ?1", [last])?;
+        tx.commit()?;
+        Ok(ends.into_iter().map(|(_, end)| end).collect())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 20, item 2: requests to end sessions, written by one handle (the operator's command), are
+    /// taken once by another (the server), oldest first.
+    #[test]
+    fn session_ends_are_taken_once_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("q.db");
+        let server = SqliteStore::open(&path, Durability::Normal).unwrap();
+        let operator = SqliteStore::open(&path, Durability::Normal).unwrap();
+        assert!(server.take_session_ends().unwrap().is_empty());
+        operator.end_sessions(3, "disabled", 10).unwrap();
+        operator.end_sessions(4, "password_changed", 20).unwrap();
+        let ends = server.take_session_ends().unwrap();
+        assert_eq!(
+            ends,
+            [
+                SessionEnd {
+                    user: 3,
+                    code: "disabled".into(),
+                    at: 10
+                },
+                SessionEnd {
+                    user: 4,
+                    code: "password_changed".into(),
+                    at: 20
+                },
+            ]
+        );
+        assert!(server.take_session_ends().unwrap().is_empty());
+    }
 
     /// A database of schema 2 is upgraded in place: the messages table is rebuilt with the new indexes,
     /// a sync finds every message it found before, ids keep growing past a deleted one, and a resend is

@@ -106,6 +106,19 @@ impl Peer {
         }
     }
 
+    /// A client whose socket is bound to `local` first: any of 127/8 on Linux, so one test can come
+    /// from many addresses.
+    pub async fn connect_from(addr: SocketAddr, local: std::net::IpAddr) -> Peer {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind(SocketAddr::new(local, 0)).unwrap();
+        let (r, w) = socket.connect(addr).await.unwrap().into_split();
+        Peer {
+            reader: BufReader::new(r),
+            writer: w,
+            token: None,
+        }
+    }
+
     pub async fn login(&mut self, account: &str) -> String {
         self.send(&format!("LOGIN:{account}:password")).await;
         let reply = self.until("LOGIN:").await;
@@ -116,6 +129,14 @@ impl Peer {
 
     pub async fn send(&mut self, line: &str) {
         self.send_raw(format!("{line}\n").as_bytes()).await;
+    }
+
+    /// Sends a line to a server that may have closed the connection already; false if it could not.
+    pub async fn try_send(&mut self, line: &str) -> bool {
+        self.writer
+            .write_all(format!("{line}\n").as_bytes())
+            .await
+            .is_ok()
     }
 
     pub async fn send_raw(&mut self, bytes: &[u8]) {
@@ -133,6 +154,15 @@ impl Peer {
             return None;
         }
         Some(line.trim_end_matches(['\r', '\n']).to_owned())
+    }
+
+    /// The next line if one comes within `d`; `None` at end of stream or if none came.
+    pub async fn next_within(&mut self, d: Duration) -> Option<String> {
+        let mut line = String::new();
+        match tokio::time::timeout(d, self.reader.read_line(&mut line)).await {
+            Ok(Ok(n)) if n > 0 => Some(line.trim_end_matches(['\r', '\n']).to_owned()),
+            _ => None,
+        }
     }
 
     pub async fn recv(&mut self) -> String {
