@@ -179,6 +179,11 @@ pub struct Limits {
     pub file: u64,
     /// Messages per second a user may send, sustained.
     pub rate: u32,
+    /// Most groups one user may own.
+    pub groups: u32,
+    /// Other requests that change something or tell someone (friend requests and answers, remarks, group
+    /// changes, …) per second a user may make, sustained.
+    pub actions: u32,
 }
 
 impl Default for Limits {
@@ -191,6 +196,8 @@ impl Default for Limits {
             members: 500,
             file: 1 << 30,
             rate: 20,
+            groups: 100,
+            actions: 10,
         }
     }
 }
@@ -198,8 +205,16 @@ impl Default for Limits {
 impl Limits {
     pub fn to_field(&self) -> String {
         format!(
-            "line={},text={},name={},friends={},members={},file={},rate={}",
-            self.line, self.text, self.name, self.friends, self.members, self.file, self.rate
+            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={}",
+            self.line,
+            self.text,
+            self.name,
+            self.friends,
+            self.members,
+            self.file,
+            self.rate,
+            self.groups,
+            self.actions
         )
     }
 
@@ -215,6 +230,8 @@ impl Limits {
                 "members" => limits.members = value.parse().ok()?,
                 "file" => limits.file = value.parse().ok()?,
                 "rate" => limits.rate = value.parse().ok()?,
+                "groups" => limits.groups = value.parse().ok()?,
+                "actions" => limits.actions = value.parse().ok()?,
                 _ => {}
             }
         }

@@ -148,6 +148,8 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// members = 500
 /// file = 1073741824          # largest relayed file, bytes
 /// rate = 20                  # messages a second per user (bursts of twice that); 0 = no limit
+/// groups = 100               # groups one user may own
+/// actions = 10               # other changes a second per user (bursts of twice that); 0 = no limit
 /// ```
 #[derive(Debug, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -180,6 +182,8 @@ pub struct FileLimits {
     pub members: Option<u32>,
     pub file: Option<u64>,
     pub rate: Option<u32>,
+    pub groups: Option<u32>,
+    pub actions: Option<u32>,
 }
 
 impl FileConfig {
@@ -238,6 +242,8 @@ impl FileConfig {
         limits.members = l.members.unwrap_or(limits.members);
         limits.file = l.file.unwrap_or(limits.file);
         limits.rate = l.rate.unwrap_or(limits.rate);
+        limits.groups = l.groups.unwrap_or(limits.groups);
+        limits.actions = l.actions.unwrap_or(limits.actions);
         Ok(())
     }
 }

@@ -140,6 +140,8 @@ pub struct Services {
     grants: files::Grants,
     throttle: throttle::Throttle,
     rate: throttle::MessageRate,
+    /// The same kind of bucket for every other verb that writes or tells someone (issue 20, item 6).
+    actions: throttle::MessageRate,
     hashing: hashing::Hashing,
     writer: writer::Writer,
 }
@@ -158,6 +160,7 @@ impl Services {
             grants: files::Grants::default(),
             throttle: throttle::Throttle::new(config.throttle.clone()),
             rate: throttle::MessageRate::new(config.limits.rate),
+            actions: throttle::MessageRate::new(config.limits.actions),
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
             config,
@@ -233,6 +236,20 @@ impl Services {
     async fn dispatch(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Result<Outcome> {
         use ClientMessage as C;
         let sid = ctx.id;
+        if let Some(caller) = &ctx.caller
+            && cost(&msg) == Cost::Action
+        {
+            self.actions.take(caller.user).map_err(|wait| {
+                ServiceError::refused(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many changes, at most {} a second; try again in {} ms",
+                        self.config.limits.actions,
+                        wait.as_millis().max(1)
+                    ),
+                )
+            })?;
+        }
         let replies = match msg {
             // These work without logging in.
             C::Register {
@@ -352,6 +369,59 @@ impl Services {
         if let Err(e) = self.db(move |s| s.remove_connection(id)).await {
             tracing::warn!(error = %e, "could not clear connection record");
         }
+    }
+}
+
+/// Which rate limit a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cost {
+    /// Reads, and what is throttled elsewhere (logins by the login throttle).
+    Free,
+    /// `MSG:`, `GROUP:`, `FileTran:`: the `rate` limit, taken by [`Services::sender`].
+    Message,
+    /// Everything else that writes to the database or pushes a line to someone: the `actions` limit. A
+    /// user sending 5,000 `ADD_FRIEND:` in 1.5 s pushed 5,000 lines to their target, and 20,000
+    /// `GROUP_CREATE:` in 2.5 s grew the database by 137 MB (issue 20).
+    Action,
+}
+
+/// No wildcard: a new verb does not compile until someone decides what it costs.
+fn cost(msg: &ClientMessage) -> Cost {
+    use ClientMessage as C;
+    match msg {
+        C::Register { .. }
+        | C::Login { .. }
+        | C::Resume { .. }
+        | C::Ping { .. }
+        | C::Pong { .. }
+        | C::Logout
+        | C::FilePut { .. }
+        | C::FileGet { .. }
+        | C::FindUser { .. }
+        | C::ListFriends
+        | C::ListRequests
+        | C::Sync { .. }
+        | C::History { .. }
+        | C::ListMembers { .. }
+        | C::ListGroups => Cost::Free,
+        C::Msg { .. } | C::GroupMsg { .. } | C::FileOffer { .. } => Cost::Message,
+        C::SetNickname { .. }
+        | C::ChangePassword { .. }
+        | C::FriendRequest { .. }
+        | C::AcceptFriend { .. }
+        | C::RejectFriend { .. }
+        | C::DeleteFriend { .. }
+        | C::SetRemark { .. }
+        | C::CreateGroup { .. }
+        | C::JoinGroup { .. }
+        | C::LeaveGroup { .. }
+        | C::InviteToGroup { .. }
+        | C::KickFromGroup { .. }
+        | C::DissolveGroup { .. }
+        | C::RenameGroup { .. }
+        | C::FileAccept { .. }
+        | C::FileReject { .. }
+        | C::FileCancel { .. } => Cost::Action,
     }
 }
 
