@@ -305,6 +305,7 @@ error_codes! {
     Shutdown => "shutdown", "The server is shutting down.";
     LoggedOut => "logged_out", "The session was ended by logout.";
     Internal => "internal", "The server failed; the request may be retried.";
+    StorageFull => "storage_full", "The server's disk is (nearly) full: nothing was stored; try again later.";
 }
 
 impl fmt::Display for ErrorCode {

@@ -65,6 +65,9 @@ pub struct Config {
     pub throttle: crate::service::throttle::ThrottleConfig,
     /// Serve TLS with this certificate and key instead of plain TCP.
     pub tls: Option<TlsFiles>,
+    /// Free bytes kept on the data directory's disk: below this, writes are refused with `storage_full`
+    /// while reads go on. 0 turns the check off.
+    pub disk_headroom: u64,
 }
 
 /// A PEM certificate chain and its PEM private key.
@@ -107,6 +110,7 @@ impl Config {
             file_sweep_every: Duration::from_secs(60),
             throttle: Default::default(),
             tls: None,
+            disk_headroom: 64 << 20,
         }
     }
 
@@ -137,6 +141,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// durability = "full"        # or "normal"
 /// file_quota_mb = 5120       # relayed files one user may keep
 /// file_lifetime_days = 7
+/// disk_headroom_mb = 64      # free space kept; below it writes are refused (storage_full), reads go on
 /// heartbeat_secs = 30
 /// idle_timeout_secs = 90
 /// tls_cert = "/etc/ququ/cert.pem"  # both or neither; see `ququ-server gen-cert`
@@ -165,6 +170,7 @@ pub struct FileConfig {
     pub token_ttl_days: Option<u64>,
     pub file_quota_mb: Option<u64>,
     pub file_lifetime_days: Option<u64>,
+    pub disk_headroom_mb: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     #[serde(default)]
@@ -232,6 +238,9 @@ impl FileConfig {
         }
         if let Some(days) = self.file_lifetime_days {
             config.file_lifetime = Duration::from_secs(days * 24 * 3600);
+        }
+        if let Some(mb) = self.disk_headroom_mb {
+            config.disk_headroom = mb << 20;
         }
         let l = &self.limits;
         let limits = &mut config.limits;

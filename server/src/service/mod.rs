@@ -14,6 +14,7 @@
 //! - `writer` — the message writer: every queued message stored in one transaction (group commit).
 //! - `hub` — online sessions and their outboxes.
 //! - `throttle` — login and registration throttling per address and per account; the message rate limit.
+//! - `space` — free disk space: writes refused early with `storage_full`, and a reserve for a full disk.
 //! - `hashing` — password hashing on one thread per core, so a burst of logins cannot take the memory.
 
 pub(crate) mod accounts;
@@ -23,6 +24,7 @@ mod groups;
 pub(crate) mod hashing;
 pub mod hub;
 mod messages;
+pub mod space;
 pub mod throttle;
 mod writer;
 
@@ -144,6 +146,8 @@ pub struct Services {
     actions: throttle::MessageRate,
     hashing: hashing::Hashing,
     writer: writer::Writer,
+    /// The free-space gate for writes (issue 20, item 10).
+    space: Arc<space::Space>,
 }
 
 impl std::fmt::Debug for Services {
@@ -163,12 +167,21 @@ impl Services {
             actions: throttle::MessageRate::new(config.limits.actions),
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
+            space: Arc::new(space::Space::new(
+                config.data_dir.clone(),
+                config.disk_headroom,
+            )),
             config,
         }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The free-space gate, for the server's upkeep to tend.
+    pub fn space(&self) -> Arc<space::Space> {
+        self.space.clone()
     }
 
     /// Runs a storage call on the blocking pool.
@@ -178,7 +191,21 @@ impl Services {
         F: FnOnce(&dyn Store) -> std::result::Result<T, StoreError> + Send + 'static,
     {
         let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || f(store.as_ref())).await??)
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await?
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// A storage failure as the caller hears it: a full disk is `storage_full` (it was `internal`), and
+    /// closes the write gate until space is back.
+    pub(crate) fn store_error(&self, e: StoreError) -> ServiceError {
+        if e.is_full() || (e.is_io() && self.space.is_full_now()) {
+            tracing::warn!(error = %e, "a write failed: the disk is full");
+            self.space.full();
+            space::Space::refusal()
+        } else {
+            ServiceError::Store(e)
+        }
     }
 
     /// The message writer's task, for the server to wait on after dropping the service (it writes what
@@ -236,6 +263,18 @@ impl Services {
     async fn dispatch(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Result<Outcome> {
         use ClientMessage as C;
         let sid = ctx.id;
+        // Writes are refused early while the disk is low; reading goes on.
+        if ctx.caller.is_some()
+            && cost(&msg) == Cost::Action
+            && !matches!(msg, C::FileAccept { .. })
+        {
+            self.space.check()?;
+        }
+        if matches!(msg, C::Register { .. })
+            && let Err(ServiceError::Refused { code, text, .. }) = self.space.check()
+        {
+            return Ok(vec![ServerMessage::RegisterFailed { code, text }].into());
+        }
         if let Some(caller) = &ctx.caller
             && cost(&msg) == Cost::Action
         {
@@ -343,6 +382,7 @@ impl Services {
     /// Failures name the message's `client_id`, so the client knows which one to send again later.
     fn sender<'c>(&self, ctx: &'c SessionCtx, client_id: &str) -> Result<&'c Caller> {
         let caller = me(ctx).map_err(|e| e.about(client_id))?;
+        self.space.check().map_err(|e| e.about(client_id))?;
         self.rate.take(caller.user).map_err(|wait| {
             ServiceError::refused(
                 ErrorCode::RateLimited,
