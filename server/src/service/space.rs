@@ -4,9 +4,10 @@
 //! Below `disk_headroom` free bytes on the data directory's disk, every request that writes is refused
 //! with `storage_full` and nothing else changes: logins, `SYNC:`, history and downloads go on. The free
 //! space is read (`statvfs`, one system call) at most once a second, so the check costs a request a clock
-//! read and two atomic loads; a write that fails with a full disk anyway (another program filled it) closes the gate at
-//! once. It opens by itself at the first check that finds the headroom again. The headroom also leaves
-//! room for SQLite's WAL checkpoint, which otherwise took back the first space an operator freed.
+//! read and two atomic loads; a write that fails with a full disk anyway (another program filled it)
+//! closes the gate at once. It opens by itself at the first check that finds the headroom again. The
+//! headroom also leaves room for SQLite's WAL checkpoint, which otherwise took back the first space an
+//! operator freed.
 //!
 //! The reserve is a file of zeros (`reserve` in the data directory, `min(headroom / 2, 4 MiB)`). When the
 //! disk is full (less free than the reserve would give back) it is deleted, so SQLite has room for what
