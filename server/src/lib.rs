@@ -170,7 +170,12 @@ pub async fn run_prepared(
                         // there is room.
                         let upkeep = move || {
                             space.tend();
-                            store.maintain()
+                            let done = store.maintain();
+                            // A checkpoint that finds the disk full closes the write gate too.
+                            if done.as_ref().is_err_and(|e| e.is_full()) {
+                                space.full();
+                            }
+                            done
                         };
                         match tokio::task::spawn_blocking(upkeep).await {
                             Ok(Ok(())) => {}
