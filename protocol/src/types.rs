@@ -209,6 +209,11 @@ pub struct Limits {
     pub file: u64,
     /// Messages per second a user may send, sustained.
     pub rate: u32,
+    /// Most groups one user may own.
+    pub groups: u32,
+    /// Other requests that change something or tell someone (friend requests and answers, remarks, group
+    /// changes, …) per second a user may make, sustained.
+    pub actions: u32,
 }
 
 impl Default for Limits {
@@ -221,6 +226,8 @@ impl Default for Limits {
             members: 500,
             file: 1 << 30,
             rate: 20,
+            groups: 100,
+            actions: 10,
         }
     }
 }
@@ -228,8 +235,16 @@ impl Default for Limits {
 impl Limits {
     pub fn to_field(&self) -> String {
         format!(
-            "line={},text={},name={},friends={},members={},file={},rate={}",
-            self.line, self.text, self.name, self.friends, self.members, self.file, self.rate
+            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={}",
+            self.line,
+            self.text,
+            self.name,
+            self.friends,
+            self.members,
+            self.file,
+            self.rate,
+            self.groups,
+            self.actions
         )
     }
 
@@ -245,6 +260,8 @@ impl Limits {
                 "members" => limits.members = value.parse().ok()?,
                 "file" => limits.file = value.parse().ok()?,
                 "rate" => limits.rate = value.parse().ok()?,
+                "groups" => limits.groups = value.parse().ok()?,
+                "actions" => limits.actions = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -321,6 +338,7 @@ error_codes! {
     InviteOnly => "invite_only", "The group takes new members by invitation only.";
     Removed => "removed", "The user was removed from the group and needs a new invitation to come back.";
     PasswordChanged => "password_changed", "The account's password was changed (by the user on another device, or by the operator): this session has ended; log in again with the new password.";
+    StorageFull => "storage_full", "The server's disk is (nearly) full: nothing was stored; try again later.";
 }
 
 impl fmt::Display for ErrorCode {

@@ -118,16 +118,22 @@ fn limits() -> impl Strategy<Value = Limits> {
         num32(),
         num64(),
         num32(),
+        num32(),
+        num32(),
     )
-        .prop_map(|(line, text, name, friends, members, file, rate)| Limits {
-            line,
-            text,
-            name,
-            friends,
-            members,
-            file,
-            rate,
-        })
+        .prop_map(
+            |(line, text, name, friends, members, file, rate, groups, actions)| Limits {
+                line,
+                text,
+                name,
+                friends,
+                members,
+                file,
+                rate,
+                groups,
+                actions,
+            },
+        )
 }
 
 // ---- message strategies: one arm per variant ----

@@ -18,8 +18,7 @@ use ququ_protocol::{
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The default limits' wire field.
-const LIMITS: &str =
-    "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10";
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -320,7 +319,9 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
             },
         ),
         (
-            s("LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1"),
+            s(
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6",
+            ),
             M::LoginOk {
                 user_id: 2,
                 account: s("bob"),
@@ -334,6 +335,8 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     members: 3,
                     file: 0,
                     rate: 1,
+                    groups: 4,
+                    actions: 6,
                 },
             },
         ),
@@ -1105,6 +1108,13 @@ fn limits_field_round_trips() {
     assert_eq!(limits.to_field(), LIMITS);
     assert_eq!(Limits::from_field(LIMITS), Some(limits));
     assert_eq!(Limits::from_field(""), Some(Limits::default()));
+    // An older server's field has no `groups` or `actions`: they keep their defaults.
+    assert_eq!(
+        Limits::from_field(
+            "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20"
+        ),
+        Some(Limits::default())
+    );
     assert_eq!(
         Limits::from_field("rate=0,,"),
         Some(Limits { rate: 0, ..limits })

@@ -65,6 +65,9 @@ pub struct Config {
     pub throttle: crate::service::throttle::ThrottleConfig,
     /// Serve TLS with this certificate and key instead of plain TCP.
     pub tls: Option<TlsFiles>,
+    /// Free bytes kept on the data directory's disk: below this, writes are refused with `storage_full`
+    /// while reads go on. 0 turns the check off.
+    pub disk_headroom: u64,
 }
 
 /// A PEM certificate chain and its PEM private key.
@@ -107,6 +110,7 @@ impl Config {
             file_sweep_every: Duration::from_secs(60),
             throttle: Default::default(),
             tls: None,
+            disk_headroom: 64 << 20,
         }
     }
 
@@ -137,6 +141,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// durability = "full"        # or "normal"
 /// file_quota_mb = 5120       # relayed files one user may keep
 /// file_lifetime_days = 7
+/// disk_headroom_mb = 64      # free space kept; below it writes are refused (storage_full), reads go on
 /// heartbeat_secs = 30
 /// idle_timeout_secs = 90
 /// tls_cert = "/etc/ququ/cert.pem"  # both or neither; see `ququ-server gen-cert`
@@ -148,6 +153,8 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// members = 500
 /// file = 1073741824          # largest relayed file, bytes
 /// rate = 20                  # messages a second per user (bursts of twice that); 0 = no limit
+/// groups = 100               # groups one user may own
+/// actions = 10               # other changes a second per user (bursts of twice that); 0 = no limit
 /// [throttle]
 /// window_minutes = 15             # attempts are counted over this window
 /// failures_per_address = 20       # failed logins, bad tokens, refused registrations before a block
@@ -169,6 +176,7 @@ pub struct FileConfig {
     pub token_ttl_days: Option<u64>,
     pub file_quota_mb: Option<u64>,
     pub file_lifetime_days: Option<u64>,
+    pub disk_headroom_mb: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     #[serde(default)]
@@ -201,6 +209,8 @@ pub struct FileLimits {
     pub members: Option<u32>,
     pub file: Option<u64>,
     pub rate: Option<u32>,
+    pub groups: Option<u32>,
+    pub actions: Option<u32>,
 }
 
 impl FileConfig {
@@ -250,6 +260,9 @@ impl FileConfig {
         if let Some(days) = self.file_lifetime_days {
             config.file_lifetime = Duration::from_secs(days * 24 * 3600);
         }
+        if let Some(mb) = self.disk_headroom_mb {
+            config.disk_headroom = mb << 20;
+        }
         let l = &self.limits;
         let limits = &mut config.limits;
         limits.line = l.line.unwrap_or(limits.line);
@@ -259,6 +272,8 @@ impl FileConfig {
         limits.members = l.members.unwrap_or(limits.members);
         limits.file = l.file.unwrap_or(limits.file);
         limits.rate = l.rate.unwrap_or(limits.rate);
+        limits.groups = l.groups.unwrap_or(limits.groups);
+        limits.actions = l.actions.unwrap_or(limits.actions);
         let t = &self.throttle;
         let throttle = &mut config.throttle;
         if let Some(m) = t.window_minutes {

@@ -115,7 +115,16 @@ pub fn open_store(config: &Config) -> Result<SqliteStore, Error> {
         path: config.data_dir.display().to_string(),
         source,
     })?;
-    let store = SqliteStore::open(&config.db_path(), config.durability)?;
+    let store = match SqliteStore::open(&config.db_path(), config.durability) {
+        Ok(store) => store,
+        // On a full disk SQLite cannot even make its shared-memory file to read: give up the reserve
+        // kept for that (issue 20, item 10) and try again. Writes are refused until space is back.
+        Err(e) if service::space::release_reserve(&config.data_dir) => {
+            tracing::warn!(error = %e, "could not open the database; trying again with the reserve freed");
+            SqliteStore::open(&config.db_path(), config.durability)?
+        }
+        Err(e) => return Err(e.into()),
+    };
     Ok(store)
 }
 
@@ -156,15 +165,25 @@ pub async fn run_prepared(
     // The connection table describes live connections; after a restart there are none.
     {
         let store = store.clone();
-        tokio::task::spawn_blocking(move || store.clear_connections())
+        let cleared = tokio::task::spawn_blocking(move || store.clear_connections())
             .await
-            .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+            .map_err(|e| Error::Io(std::io::Error::other(e)))?;
+        match cleared {
+            Ok(()) => {}
+            // On a full disk the server starts anyway, to serve reads (issue 20, item 10); the stale
+            // rows only describe connections, and are cleared at the next start.
+            Err(e) if e.is_full() || e.is_io() => {
+                tracing::warn!(error = %e, "could not clear the connection table: the disk is full");
+            }
+            Err(e) => return Err(e.into()),
+        }
     }
     let grace = config.shutdown_grace;
     let maintained = store.clone();
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));
     let services = Arc::new(service::Services::new(store, Arc::new(config)));
+    let space = services.space();
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
     let next_id = AtomicU64::new(1);
@@ -203,7 +222,19 @@ pub async fn run_prepared(
                     _ = stop.cancelled() => break,
                     _ = every.tick() => {
                         let store = maintained.clone();
-                        match tokio::task::spawn_blocking(move || store.maintain()).await {
+                        let space = space.clone();
+                        // The free-space reserve too: given up on a full disk, written again once
+                        // there is room.
+                        let upkeep = move || {
+                            space.tend();
+                            let done = store.maintain();
+                            // A checkpoint that finds the disk full closes the write gate too.
+                            if done.as_ref().is_err_and(|e| e.is_full()) {
+                                space.full();
+                            }
+                            done
+                        };
+                        match tokio::task::spawn_blocking(upkeep).await {
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => tracing::warn!(error = %e, "store upkeep failed"),
                             Err(e) => tracing::warn!(error = %e, "store upkeep failed"),

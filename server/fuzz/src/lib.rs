@@ -54,6 +54,8 @@ pub fn config(data_dir: &Path) -> ququ_server::Config {
     let mut config = ququ_server::Config::new(data_dir);
     config.durability = ququ_server::Durability::Normal;
     config.limits.rate = 0;
+    config.limits.actions = 0;
+    config.limits.groups = u32::MAX;
     config.file_quota = 1 << 50;
     config.file_sweep_every = Duration::from_secs(24 * 3600);
     let t = &mut config.throttle;

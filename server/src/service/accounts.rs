@@ -164,8 +164,19 @@ impl Services {
         let hash = token_hash(&token);
         let expires = now_millis().saturating_add(self.config.token_ttl.as_millis() as u64);
         let (uid, stored) = (user.id, hash.clone());
-        self.db(move |s| s.create_token(uid, &stored, expires))
-            .await?;
+        match self
+            .db(move |s| s.create_token(uid, &stored, expires))
+            .await
+        {
+            Ok(()) => {}
+            // On a full disk the user still logs in, to read (issue 20, item 10); the token is not
+            // kept, so resuming with it later fails and the client logs in with the password again.
+            Err(ServiceError::Refused {
+                code: ErrorCode::StorageFull,
+                ..
+            }) => tracing::warn!("a session token could not be stored: the disk is full"),
+            Err(e) => return Err(e),
+        }
         let verified = Some(user.password_hash.clone());
         Ok(self.logged_in(ctx, user, token, hash, verified).await)
     }

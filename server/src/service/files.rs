@@ -355,6 +355,7 @@ impl Services {
         offset: u64,
         bytes: &mut (impl AsyncRead + Unpin),
     ) -> Result<ServerMessage> {
+        self.space.check()?;
         let (_, f) = self
             .granted_file(token, Direction::Put, FileStatus::Uploading)
             .await?;
@@ -370,14 +371,16 @@ impl Services {
             .about(f.id.to_string()));
         }
         if let Some(dir) = partial.parent() {
-            tokio::fs::create_dir_all(dir).await.map_err(io_err)?;
+            tokio::fs::create_dir_all(dir)
+                .await
+                .map_err(|e| self.write_failed(e))?;
         }
         let mut out = tokio::fs::OpenOptions::new()
             .create(true)
             .append(true)
             .open(&partial)
             .await
-            .map_err(io_err)?;
+            .map_err(|e| self.write_failed(e))?;
         let mut remaining = f.size - have;
         let mut buf = vec![0u8; CHUNK];
         let idle = self.config.idle_timeout;
@@ -411,12 +414,43 @@ impl Services {
                 )
                 .about(f.id.to_string()));
             }
-            out.write_all(&buf[..n]).await.map_err(io_err)?;
+            if let Err(e) = out.write_all(&buf[..n]).await {
+                drop(out);
+                return Err(self
+                    .upload_failed(&partial, e)
+                    .await
+                    .about(f.id.to_string()));
+            }
             remaining -= n as u64;
         }
-        out.sync_all().await.map_err(io_err)?;
+        if let Err(e) = out.sync_all().await {
+            drop(out);
+            return Err(self
+                .upload_failed(&partial, e)
+                .await
+                .about(f.id.to_string()));
+        }
         drop(out);
         self.finish_upload(f, partial).await
+    }
+
+    /// A write to the disk failed: a full disk is `storage_full` and closes the write gate.
+    fn write_failed(&self, e: std::io::Error) -> ServiceError {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            self.space.full();
+            super::space::Space::refusal()
+        } else {
+            io_err(e)
+        }
+    }
+
+    /// An upload's bytes could not be written: its partial file goes, so a failed upload on a full disk
+    /// does not keep the disk full until it is cancelled or expires. The client uploads it again from
+    /// the start (its next offer answers offset 0).
+    async fn upload_failed(&self, partial: &std::path::Path, e: std::io::Error) -> ServiceError {
+        tracing::warn!(error = %e, "an upload's bytes could not be written; its partial file is removed");
+        let _ = tokio::fs::remove_file(partial).await;
+        self.write_failed(e)
     }
 
     async fn finish_upload(&self, f: FileRecord, partial: PathBuf) -> Result<ServerMessage> {

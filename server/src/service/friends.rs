@@ -123,16 +123,25 @@ impl Services {
         }
         let now = now_millis();
         let stored_note = note.clone();
-        self.db(move |s| s.put_request(uid, tid, &stored_note, now))
+        // A request already waiting is refreshed (its note and time), not pushed again: asking 5,000
+        // times pushed 5,000 lines to the target (issue 20). Its latest note shows in their list.
+        let waiting = self
+            .db(move |s| {
+                let waiting = s.has_request(uid, tid)?;
+                s.put_request(uid, tid, &stored_note, now)?;
+                Ok(waiting)
+            })
             .await?;
-        let me_record = self.user_by_id(me.user).await?;
-        let request = ServerMessage::FriendRequest {
-            from: me_record.account,
-            time: now,
-            nickname: me_record.nickname,
-            note,
-        };
-        self.hub.send(them.id, &line(&request), None);
+        if !waiting {
+            let me_record = self.user_by_id(me.user).await?;
+            let request = ServerMessage::FriendRequest {
+                from: me_record.account,
+                time: now,
+                nickname: me_record.nickname,
+                note,
+            };
+            self.hub.send(them.id, &line(&request), None);
+        }
         let sent = ServerMessage::RequestSent {
             account: them.account,
         };

@@ -73,8 +73,26 @@ impl Services {
         name: String,
     ) -> Result<Vec<ServerMessage>> {
         check_name("the group name", &name, self.config.limits.name, false)?;
-        let (uid, now) = (me.user, now_millis());
-        let g = self.db(move |s| s.create_group(uid, &name, now)).await?;
+        let (uid, now, max) = (me.user, now_millis(), self.config.limits.groups);
+        // Checked and created in one call on the blocking pool; the rate limit on changes keeps what
+        // concurrent sessions of one user could slip past the check to a handful.
+        let g = self
+            .db(move |s| {
+                let owned = s.groups_of(uid)?.iter().filter(|g| g.owner == uid).count();
+                if owned >= max as usize {
+                    return Ok(Err(owned));
+                }
+                s.create_group(uid, &name, now).map(Ok)
+            })
+            .await?
+            .map_err(|owned| {
+                ServiceError::refused(
+                    ErrorCode::TooMany,
+                    format!(
+                        "you own {owned} groups, the most this server allows; dissolve one first"
+                    ),
+                )
+            })?;
         tracing::info!(group = g.id, "group created");
         let msg = info(&g);
         self.hub.send(me.user, &line(&msg), None);

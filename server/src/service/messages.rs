@@ -102,7 +102,10 @@ impl Services {
             to,
             client_id,
         } = queued;
-        let written = answer.await.map_err(|_| ServiceError::WriterStopped)??;
+        let written = answer
+            .await
+            .map_err(|_| ServiceError::WriterStopped)?
+            .map_err(|e| self.store_error(e).about(client_id.clone()))?;
         match (written, to) {
             (Written::Stored { id, time }, _) => Ok(vec![ServerMessage::Ack {
                 client_id,

@@ -14,6 +14,7 @@
 //! - `writer` — the message writer: every queued message stored in one transaction (group commit).
 //! - `hub` — online sessions and their outboxes.
 //! - `throttle` — login and registration throttling per address and per account; the message rate limit.
+//! - `space` — free disk space: writes refused early with `storage_full`, and a reserve for a full disk.
 //! - `hashing` — password hashing on one thread per core, so a burst of logins cannot take the memory.
 
 pub(crate) mod accounts;
@@ -23,6 +24,7 @@ mod groups;
 pub(crate) mod hashing;
 pub mod hub;
 mod messages;
+pub mod space;
 pub mod throttle;
 mod writer;
 
@@ -140,8 +142,12 @@ pub struct Services {
     grants: files::Grants,
     throttle: throttle::Throttle,
     rate: throttle::MessageRate,
+    /// The same kind of bucket for every other verb that writes or tells someone (issue 20, item 6).
+    actions: throttle::MessageRate,
     hashing: hashing::Hashing,
     writer: writer::Writer,
+    /// The free-space gate for writes (issue 20, item 10).
+    space: Arc<space::Space>,
 }
 
 impl std::fmt::Debug for Services {
@@ -158,14 +164,24 @@ impl Services {
             grants: files::Grants::default(),
             throttle: throttle::Throttle::new(config.throttle.clone()),
             rate: throttle::MessageRate::new(config.limits.rate),
+            actions: throttle::MessageRate::new(config.limits.actions),
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
+            space: Arc::new(space::Space::new(
+                config.data_dir.clone(),
+                config.disk_headroom,
+            )),
             config,
         }
     }
 
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The free-space gate, for the server's upkeep to tend.
+    pub fn space(&self) -> Arc<space::Space> {
+        self.space.clone()
     }
 
     /// Runs a storage call on the blocking pool.
@@ -175,7 +191,21 @@ impl Services {
         F: FnOnce(&dyn Store) -> std::result::Result<T, StoreError> + Send + 'static,
     {
         let store = self.store.clone();
-        Ok(tokio::task::spawn_blocking(move || f(store.as_ref())).await??)
+        tokio::task::spawn_blocking(move || f(store.as_ref()))
+            .await?
+            .map_err(|e| self.store_error(e))
+    }
+
+    /// A storage failure as the caller hears it: a full disk is `storage_full` (it was `internal`), and
+    /// closes the write gate until space is back.
+    pub(crate) fn store_error(&self, e: StoreError) -> ServiceError {
+        if e.is_full() || (e.is_io() && self.space.is_full_now()) {
+            tracing::warn!(error = %e, "a write failed: the disk is full");
+            self.space.full();
+            space::Space::refusal()
+        } else {
+            ServiceError::Store(e)
+        }
     }
 
     /// The message writer's task, for the server to wait on after dropping the service (it writes what
@@ -233,6 +263,32 @@ impl Services {
     async fn dispatch(&self, ctx: &mut SessionCtx, msg: ClientMessage) -> Result<Outcome> {
         use ClientMessage as C;
         let sid = ctx.id;
+        // Writes are refused early while the disk is low; reading goes on.
+        if ctx.caller.is_some()
+            && cost(&msg) == Cost::Action
+            && !matches!(msg, C::FileAccept { .. })
+        {
+            self.space.check()?;
+        }
+        if matches!(msg, C::Register { .. })
+            && let Err(ServiceError::Refused { code, text, .. }) = self.space.check()
+        {
+            return Ok(vec![ServerMessage::RegisterFailed { code, text }].into());
+        }
+        if let Some(caller) = &ctx.caller
+            && cost(&msg) == Cost::Action
+        {
+            self.actions.take(caller.user).map_err(|wait| {
+                ServiceError::refused(
+                    ErrorCode::RateLimited,
+                    format!(
+                        "too many changes, at most {} a second; try again in {} ms",
+                        self.config.limits.actions,
+                        wait.as_millis().max(1)
+                    ),
+                )
+            })?;
+        }
         let replies = match msg {
             // These work without logging in.
             C::Register {
@@ -327,6 +383,7 @@ impl Services {
     /// Failures name the message's `client_id`, so the client knows which one to send again later.
     fn sender<'c>(&self, ctx: &'c SessionCtx, client_id: &str) -> Result<&'c Caller> {
         let caller = me(ctx).map_err(|e| e.about(client_id))?;
+        self.space.check().map_err(|e| e.about(client_id))?;
         self.rate.take(caller.user).map_err(|wait| {
             ServiceError::refused(
                 ErrorCode::RateLimited,
@@ -353,6 +410,59 @@ impl Services {
         if let Err(e) = self.db(move |s| s.remove_connection(id)).await {
             tracing::warn!(error = %e, "could not clear connection record");
         }
+    }
+}
+
+/// Which rate limit a request counts against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Cost {
+    /// Reads, and what is throttled elsewhere (logins by the login throttle).
+    Free,
+    /// `MSG:`, `GROUP:`, `FileTran:`: the `rate` limit, taken by [`Services::sender`].
+    Message,
+    /// Everything else that writes to the database or pushes a line to someone: the `actions` limit. A
+    /// user sending 5,000 `ADD_FRIEND:` in 1.5 s pushed 5,000 lines to their target, and 20,000
+    /// `GROUP_CREATE:` in 2.5 s grew the database by 137 MB (issue 20).
+    Action,
+}
+
+/// No wildcard: a new verb does not compile until someone decides what it costs.
+fn cost(msg: &ClientMessage) -> Cost {
+    use ClientMessage as C;
+    match msg {
+        C::Register { .. }
+        | C::Login { .. }
+        | C::Resume { .. }
+        | C::Ping { .. }
+        | C::Pong { .. }
+        | C::Logout
+        | C::FilePut { .. }
+        | C::FileGet { .. }
+        | C::FindUser { .. }
+        | C::ListFriends
+        | C::ListRequests
+        | C::Sync { .. }
+        | C::History { .. }
+        | C::ListMembers { .. }
+        | C::ListGroups => Cost::Free,
+        C::Msg { .. } | C::GroupMsg { .. } | C::FileOffer { .. } => Cost::Message,
+        C::SetNickname { .. }
+        | C::ChangePassword { .. }
+        | C::FriendRequest { .. }
+        | C::AcceptFriend { .. }
+        | C::RejectFriend { .. }
+        | C::DeleteFriend { .. }
+        | C::SetRemark { .. }
+        | C::CreateGroup { .. }
+        | C::JoinGroup { .. }
+        | C::LeaveGroup { .. }
+        | C::InviteToGroup { .. }
+        | C::KickFromGroup { .. }
+        | C::DissolveGroup { .. }
+        | C::RenameGroup { .. }
+        | C::FileAccept { .. }
+        | C::FileReject { .. }
+        | C::FileCancel { .. } => Cost::Action,
     }
 }
 

@@ -24,6 +24,28 @@ pub enum StoreError {
     Poisoned,
 }
 
+// Issue 20, item 10: a full disk.
+impl StoreError {
+    /// The disk is full: SQLite's `SQLITE_FULL`. (A full disk can also show as a plain I/O error, when
+    /// SQLite cannot grow its shared-memory file; the service tells those apart by the free space.)
+    pub fn is_full(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DiskFull
+        )
+    }
+
+    /// An I/O error from SQLite, which on a full disk may mean just that.
+    pub fn is_io(&self) -> bool {
+        matches!(
+            self,
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::SystemIoFailure
+        )
+    }
+}
+
 pub type UserId = i64;
 pub type GroupId = i64;
 
