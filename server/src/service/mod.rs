@@ -444,6 +444,7 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::Sync { .. }
         | C::History { .. }
         | C::ListMembers { .. }
+        | C::GroupPolicy { policy: None, .. }
         | C::ListGroups => Cost::Free,
         C::Msg { .. } | C::GroupMsg { .. } | C::FileOffer { .. } => Cost::Message,
         C::SetNickname { .. }
@@ -460,6 +461,9 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::KickFromGroup { .. }
         | C::DissolveGroup { .. }
         | C::RenameGroup { .. }
+        | C::GroupPolicy {
+            policy: Some(_), ..
+        }
         | C::FileAccept { .. }
         | C::FileReject { .. }
         | C::FileCancel { .. } => Cost::Action,
