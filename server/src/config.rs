@@ -65,6 +65,19 @@ pub struct Config {
     pub throttle: crate::service::throttle::ThrottleConfig,
     /// Serve TLS with this certificate and key instead of plain TCP.
     pub tls: Option<TlsFiles>,
+    /// Whose online state `FIND:` shows (issue 20, item 7).
+    pub find_presence: FindPresence,
+}
+
+/// Whose online state a `FIND:` result shows. Everyone else's shows as `offline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindPresence {
+    /// The searcher's friends (and the searcher): a stranger cannot watch when someone comes and goes.
+    #[default]
+    Friends,
+    /// Every account, as before: for a server whose users all know each other.
+    Everyone,
 }
 
 /// A PEM certificate chain and its PEM private key.
@@ -107,6 +120,7 @@ impl Config {
             file_sweep_every: Duration::from_secs(60),
             throttle: Default::default(),
             tls: None,
+            find_presence: FindPresence::default(),
         }
     }
 
@@ -141,6 +155,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// idle_timeout_secs = 90
 /// tls_cert = "/etc/ququ/cert.pem"  # both or neither; see `ququ-server gen-cert`
 /// tls_key = "/etc/ququ/key.pem"
+/// find_presence = "friends"  # whose online state FIND shows: "friends" or "everyone"
 /// [limits]
 /// text = 8000
 /// name = 32
@@ -165,6 +180,7 @@ pub struct FileConfig {
     pub file_lifetime_days: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub find_presence: Option<FindPresence>,
     #[serde(default)]
     pub limits: FileLimits,
 }
@@ -229,6 +245,9 @@ impl FileConfig {
         if let Some(days) = self.file_lifetime_days {
             config.file_lifetime = Duration::from_secs(days * 24 * 3600);
         }
+        if let Some(p) = self.find_presence {
+            config.find_presence = p;
+        }
         let l = &self.limits;
         let limits = &mut config.limits;
         limits.line = l.line.unwrap_or(limits.line);
@@ -281,6 +300,16 @@ mod tests {
         let half: FileConfig = toml::from_str("tls_cert = \"/c.pem\"\n").unwrap();
         let err = half.apply(&mut Config::new("/tmp/x")).unwrap_err();
         assert!(matches!(err, ConfigError::TlsHalf));
+    }
+
+    #[test]
+    fn find_presence_is_friends_only_unless_the_file_says_everyone() {
+        let mut config = Config::new("/tmp/x");
+        assert_eq!(config.find_presence, FindPresence::Friends);
+        let file: FileConfig = toml::from_str("find_presence = \"everyone\"\n").unwrap();
+        file.apply(&mut config).unwrap();
+        assert_eq!(config.find_presence, FindPresence::Everyone);
+        assert!(toml::from_str::<FileConfig>("find_presence = \"strangers\"").is_err());
     }
 
     #[test]

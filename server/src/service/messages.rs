@@ -58,6 +58,20 @@ impl Services {
                     .about(client_id),
             );
         }
+        // A terminal shows ESC sequences, NUL, BEL, CR, DEL and the C1 controls as commands, not text: a
+        // friend's message once cleared the screen of `ququ-term`, faked a server prompt and set the
+        // window title, and did it again from history at every login (issue 20, item 5). Tab and newline
+        // (sent escaped as `%0A`) are text.
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\t' && c != '\n')
+        {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "a message may not contain control characters other than tab and newline",
+            )
+            .about(client_id));
+        }
         check_len("the message", text, self.config.limits.text).map_err(|e| e.about(client_id))
     }
 

@@ -254,10 +254,7 @@ impl Services {
             // Everything else needs a logged-in caller.
             C::SetNickname { nickname } => self.set_nickname(me(ctx)?, sid, nickname).await?,
             C::ChangePassword { old, new } => self.change_password(me(ctx)?, old, new).await?,
-            C::FindUser { query } => {
-                me(ctx)?;
-                self.find_users(query).await?
-            }
+            C::FindUser { query } => self.find_users(me(ctx)?, query).await?,
             C::FriendRequest { account, note } => {
                 self.friend_request(me(ctx)?, sid, account, note).await?
             }

@@ -657,6 +657,14 @@ fn commit_one(conn: &mut Connection, msg: &NewMessage) -> Result<Stored, StoreEr
 }
 
 /// Private conversations are keyed by both user ids, lower first, so either side finds the same rows.
+/// A client's id bound (a sync cursor, a history page's `before`) as SQLite's `i64`. Ids are `u64` on the
+/// wire; one of 2^63 or more, cast, wrapped to a negative id and `SYNC:` sent the whole history from the
+/// start (issue 20, item 13). No stored id is that large, so it clamps to the largest `i64`, which is past
+/// every message too.
+fn id_bound(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
 fn pair_key(a: UserId, b: UserId) -> i64 {
     let (lo, hi) = if a < b { (a, b) } else { (b, a) };
     (lo << 32) | (hi & 0xffff_ffff)
@@ -1285,7 +1293,7 @@ impl Store for SqliteStore {
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare_cached(&messages_after_sql())?;
-        let rows = stmt.query_map(params![user, after as i64, limit], message_from_row)?;
+        let rows = stmt.query_map(params![user, id_bound(after), limit], message_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -1297,7 +1305,11 @@ impl Store for SqliteStore {
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let conn = self.lock()?;
-        let before = if before == 0 { i64::MAX } else { before as i64 };
+        let before = if before == 0 {
+            i64::MAX
+        } else {
+            id_bound(before)
+        };
         let rows = match with {
             Target::User(peer) => {
                 let mut stmt = conn.prepare_cached(&format!(
