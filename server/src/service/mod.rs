@@ -142,6 +142,8 @@ pub struct Services {
     rate: throttle::MessageRate,
     hashing: hashing::Hashing,
     writer: writer::Writer,
+    /// Issue 20, item 12: one user's syncs in turn.
+    syncs: messages::SyncGate,
 }
 
 impl std::fmt::Debug for Services {
@@ -160,6 +162,7 @@ impl Services {
             rate: throttle::MessageRate::new(config.limits.rate),
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
+            syncs: messages::SyncGate::default(),
             config,
         }
     }
