@@ -222,6 +222,13 @@ pub(crate) struct SyncTurn<'a> {
 
 impl SyncGate {
     pub(crate) async fn enter(&self, user: UserId) -> SyncTurn<'_> {
+        // The turn exists before the wait, so a sync abandoned while waiting (its connection closed)
+        // still takes the user's entry away with it if it was the last.
+        let mut turn = SyncTurn {
+            gate: self,
+            user,
+            turn: None,
+        };
         let turns = {
             let mut users = self.users.lock().unwrap_or_else(|e| e.into_inner());
             users
@@ -230,12 +237,8 @@ impl SyncGate {
                 .clone()
         };
         // The semaphore is never closed, so this cannot fail.
-        let turn = turns.acquire_owned().await.ok();
-        SyncTurn {
-            gate: self,
-            user,
-            turn,
-        }
+        turn.turn = turns.acquire_owned().await.ok();
+        turn
     }
 }
 
@@ -287,6 +290,21 @@ mod tests {
         let third = third.await;
         drop(third);
         drop(second);
+        assert!(gate.users.lock().unwrap().is_empty());
+    }
+
+    /// A sync given up while waiting for its turn leaves nothing behind, even when it was given up
+    /// after the others had finished.
+    #[tokio::test]
+    async fn a_sync_abandoned_while_waiting_leaves_no_entry() {
+        let gate = SyncGate::default();
+        let first = gate.enter(1).await;
+        let second = gate.enter(1).await;
+        let mut third = Box::pin(gate.enter(1));
+        assert!(futures::poll!(third.as_mut()).is_pending());
+        drop(first);
+        drop(second);
+        drop(third);
         assert!(gate.users.lock().unwrap().is_empty());
     }
 }
