@@ -1168,10 +1168,22 @@ impl Session {
         text: String,
     ) -> Result<Message, End> {
         let max = self.limits.text as usize;
+        // A Windows line break is the newline it means (the server refuses a CR in text).
+        let text = if text.contains('\r') {
+            text.replace("\r\n", "\n")
+        } else {
+            text
+        };
         let error = if text.trim().is_empty() {
             Some("the message is empty".to_owned())
         } else if text.chars().count() > max {
             Some(format!("the message is longer than {max} characters"))
+        } else if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            // The server refuses them too: a terminal would obey them (issue 20, item 5).
+            Some("the message contains control characters other than tab and newline".to_owned())
         } else {
             None
         };

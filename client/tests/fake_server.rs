@@ -578,3 +578,40 @@ async fn a_session_ended_by_disable_or_password_change_stops_with_the_reason() {
         );
     }
 }
+
+/// Issue 20, item 5: the server refuses message text with control characters other than tab and
+/// newline, so such a message fails at once with the reason and is never sent; a Windows line break
+/// (CR LF) is sent as the newline it means.
+#[tokio::test]
+async fn text_with_control_characters_fails_at_once_and_a_crlf_is_a_newline() {
+    let (handle, mut events, mut c, _dir) = logged_in_alice().await;
+    let bob = Conv::User("bob".into());
+    c.say("SYNC_END:0:0").await;
+    wait_for(&mut events, "sync", |e| matches!(e, Event::Synced { .. })).await;
+
+    let bad = handle.send_text(bob.clone(), "clear\x1b[2J");
+    let failed = wait_for(
+        &mut events,
+        "the refused message",
+        |e| matches!(e, Event::Message(m) if m.client_id == bad),
+    )
+    .await;
+    match failed {
+        Event::Message(m) => {
+            assert_eq!(m.state, MessageState::Failed);
+            assert!(
+                m.error.unwrap_or_default().contains("control characters"),
+                "the reason is given"
+            );
+        }
+        other => panic!("{other:?}"),
+    }
+    let good = handle.send_text(bob.clone(), "two\r\nlines\tand a tab");
+    let mut sent = c.next_line(false).await.unwrap_or_default();
+    while !sent.starts_with("MSG:") {
+        sent = c.next_line(false).await.unwrap_or_default();
+    }
+    assert_eq!(sent, format!("MSG:bob:{good}:two%0Alines\tand a tab"));
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}

@@ -316,3 +316,103 @@ async fn the_terminal_asks_like_ssh_before_trusting_a_self_signed_server_then_re
     assert!(term.child.wait().await.unwrap().success());
     server.stop().await;
 }
+
+/// Issue 20, item 5: control characters in what a server sends (history stored before the server refused
+/// them, or another server) once reached the terminal raw — a message cleared the screen, faked a server
+/// prompt and set the window title. `ququ-term` shows them as `^[`, `^G`, …, live, in `/history` and in
+/// `/search`, in the text and in names.
+#[tokio::test]
+async fn the_terminal_shows_control_characters_it_receives_instead_of_obeying_them() {
+    use futures::SinkExt;
+    use tokio_util::codec::Framed;
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let data = tempfile::tempdir().unwrap();
+    let mut term = Term::spawn(&[
+        "--server",
+        &addr,
+        "--user",
+        "carol",
+        "--data-dir",
+        data.path().to_str().unwrap(),
+    ]);
+    term.type_line("password1").await;
+    let (stream, _) = tokio::time::timeout(PATIENCE, listener.accept())
+        .await
+        .expect("ququ-term never connected")
+        .unwrap();
+    let mut server = Framed::new(stream, ququ_protocol::LineCodec::default());
+    assert_eq!(recv(&mut server).await, "LOGIN:carol:password1");
+    server.send("LOGIN:true:1:carol:Carol:tok1:").await.unwrap();
+    let hostile = "boom\x1b[2J\x1b]0;owned\x07\n*** SERVER: session expired\x00\x7f\u{9b}2J";
+    let time = 1_764_028_805_000u64;
+    loop {
+        let line = recv(&mut server).await;
+        if let Some(rest) = line.strip_prefix("SYNC:") {
+            assert!(rest.starts_with("0:"), "{line}");
+            break;
+        }
+    }
+    let msg = |id: u64, text: String| {
+        ququ_protocol::ServerMessage::Msg(ququ_protocol::ChatMessage {
+            id,
+            from: "mal\x1blory".into(),
+            to: "carol".into(),
+            time,
+            client_id: format!("c{id}"),
+            text,
+        })
+        .format()
+    };
+    server.send(msg(1, hostile.to_owned())).await.unwrap();
+    server.send("SYNC_END:1:0").await.unwrap();
+    term.expect("logged in as carol").await;
+    // Live.
+    server
+        .send(msg(2, format!("live {hostile}")))
+        .await
+        .unwrap();
+    let live = term.expect("live boom").await;
+    assert!(
+        live.contains("mal^[lory: live boom^[[2J^[]0;owned^G"),
+        "{live}"
+    );
+    let rest = term.expect("session expired").await;
+    assert!(
+        rest.contains("*** SERVER: session expired^@^?<U+009B>2J") && !rest.starts_with('*'),
+        "a second line of a message cannot pass for the client's own: {rest:?}"
+    );
+    // From history and search.
+    term.type_line("/msg mal\x1blory").await;
+    term.type_line("/history 10").await;
+    let old = term.expect(": boom").await;
+    assert!(old.contains("mal^[lory: boom^[[2J^[]0;owned^G"), "{old}");
+    term.type_line("/search boom").await;
+    term.expect("result(s)").await;
+    term.expect(": boom^[[2J").await;
+    assert!(
+        !term
+            .transcript
+            .iter()
+            .any(|l| l.chars().any(|c| c.is_control() && c != '\t')),
+        "a control character reached the terminal: {:?}",
+        term.transcript
+    );
+    term.type_line("/quit").await;
+    drop(server);
+    let _ = tokio::time::timeout(PATIENCE, term.child.wait()).await;
+}
+
+/// The next line ququ-term sent to a scripted server.
+async fn recv(
+    server: &mut tokio_util::codec::Framed<tokio::net::TcpStream, ququ_protocol::LineCodec>,
+) -> String {
+    use futures::StreamExt;
+    tokio::time::timeout(PATIENCE, server.next())
+        .await
+        .expect("ququ-term went silent")
+        .expect("ququ-term hung up")
+        .unwrap()
+        .unwrap()
+}

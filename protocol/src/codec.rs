@@ -27,12 +27,25 @@ pub struct LineCodec {
     max: usize,
     /// How far the buffer has been searched for `\n`, so a long partial line is not rescanned per read.
     scanned: usize,
+    /// The last line decoded had no terminator: the connection closed in the middle of it.
+    cut_short: bool,
 }
 
 impl LineCodec {
     /// A codec refusing lines longer than `max` bytes (terminator excluded).
     pub fn new(max: usize) -> Self {
-        LineCodec { max, scanned: 0 }
+        LineCodec {
+            max,
+            scanned: 0,
+            cut_short: false,
+        }
+    }
+
+    /// Whether the line just decoded was the final one, ended by the connection closing instead of a
+    /// `\n`. A client that dies in the middle of writing sends such a line: it may be any prefix of what
+    /// was meant (`MSG:bob:c1:hel`), so the server refuses it rather than carrying it out.
+    pub fn cut_short(&self) -> bool {
+        self.cut_short
     }
 
     pub fn max_len(&self) -> usize {
@@ -66,6 +79,7 @@ impl Decoder for LineCodec {
             return Ok(None);
         };
         self.scanned = 0;
+        self.cut_short = false;
         let mut line = buf.split_to(pos + 1);
         line.truncate(pos);
         if line.last() == Some(&b'\r') {
@@ -81,12 +95,14 @@ impl Decoder for LineCodec {
         match self.decode(buf)? {
             Some(line) => Ok(Some(line)),
             None => {
-                // A final line without a terminator still counts, as `nc` without `-C` may send one.
+                // A final line without a terminator is handed on, marked [`cut_short`](Self::cut_short),
+                // for the caller to refuse with a reason rather than drop in silence.
                 if buf.is_empty() {
                     return Ok(None);
                 }
                 let line = buf.split_to(buf.len());
                 self.scanned = 0;
+                self.cut_short = true;
                 let mut bytes = line.to_vec();
                 if bytes.last() == Some(&b'\r') {
                     bytes.pop();
@@ -192,6 +208,29 @@ mod tests {
             codec.decode_eof(&mut buf).unwrap(),
             Some(Ok("01234567".to_owned()))
         );
+    }
+
+    #[test]
+    fn only_a_final_line_without_its_newline_is_cut_short() {
+        let mut codec = LineCodec::new(100);
+        let mut buf = BytesMut::from(&b"PING:1\nMSG:bob:c1:hel"[..]);
+        assert_eq!(
+            codec.decode_eof(&mut buf).unwrap(),
+            Some(Ok("PING:1".into()))
+        );
+        assert!(!codec.cut_short());
+        assert_eq!(
+            codec.decode_eof(&mut buf).unwrap(),
+            Some(Ok("MSG:bob:c1:hel".into()))
+        );
+        assert!(codec.cut_short());
+        assert_eq!(codec.decode_eof(&mut buf).unwrap(), None);
+        let mut buf = BytesMut::from(&b"PING:2\r\n"[..]);
+        assert_eq!(
+            codec.decode_eof(&mut buf).unwrap(),
+            Some(Ok("PING:2".into()))
+        );
+        assert!(!codec.cut_short());
     }
 
     #[test]

@@ -68,6 +68,19 @@ pub struct Config {
     /// Free bytes kept on the data directory's disk: below this, writes are refused with `storage_full`
     /// while reads go on. 0 turns the check off.
     pub disk_headroom: u64,
+    /// Whose online state `FIND:` shows (issue 20, item 7).
+    pub find_presence: FindPresence,
+}
+
+/// Whose online state a `FIND:` result shows. Everyone else's shows as `offline`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FindPresence {
+    /// The searcher's friends (and the searcher): a stranger cannot watch when someone comes and goes.
+    #[default]
+    Friends,
+    /// Every account, as before: for a server whose users all know each other.
+    Everyone,
 }
 
 /// A PEM certificate chain and its PEM private key.
@@ -111,6 +124,7 @@ impl Config {
             throttle: Default::default(),
             tls: None,
             disk_headroom: 64 << 20,
+            find_presence: FindPresence::default(),
         }
     }
 
@@ -146,6 +160,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// idle_timeout_secs = 90
 /// tls_cert = "/etc/ququ/cert.pem"  # both or neither; see `ququ-server gen-cert`
 /// tls_key = "/etc/ququ/key.pem"
+/// find_presence = "friends"  # whose online state FIND shows: "friends" or "everyone"
 /// [limits]
 /// text = 8000
 /// name = 32
@@ -179,6 +194,7 @@ pub struct FileConfig {
     pub disk_headroom_mb: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
+    pub find_presence: Option<FindPresence>,
     #[serde(default)]
     pub limits: FileLimits,
     #[serde(default)]
@@ -262,6 +278,9 @@ impl FileConfig {
         }
         if let Some(mb) = self.disk_headroom_mb {
             config.disk_headroom = mb << 20;
+        }
+        if let Some(p) = self.find_presence {
+            config.find_presence = p;
         }
         let l = &self.limits;
         let limits = &mut config.limits;
@@ -352,6 +371,16 @@ mod tests {
             toml::from_str("[throttle]\nregistrations_per_address = 0\n").unwrap();
         off.apply(&mut config).unwrap();
         assert_eq!(config.throttle.registrations_per_ip, u32::MAX);
+    }
+
+    #[test]
+    fn find_presence_is_friends_only_unless_the_file_says_everyone() {
+        let mut config = Config::new("/tmp/x");
+        assert_eq!(config.find_presence, FindPresence::Friends);
+        let file: FileConfig = toml::from_str("find_presence = \"everyone\"\n").unwrap();
+        file.apply(&mut config).unwrap();
+        assert_eq!(config.find_presence, FindPresence::Everyone);
+        assert!(toml::from_str::<FileConfig>("find_presence = \"strangers\"").is_err());
     }
 
     #[test]

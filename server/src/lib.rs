@@ -35,7 +35,7 @@ use tokio_util::task::TaskTracker;
 
 use ququ_protocol::{ErrorCode, ServerMessage};
 
-pub use config::Config;
+pub use config::{Config, FindPresence};
 pub use storage::sqlite::{Durability, SqliteStore};
 
 /// Why the server could not start or stopped.

@@ -296,6 +296,17 @@ pub(crate) async fn serve(
                 if text.trim().is_empty() {
                     continue;
                 }
+                // A last line that the connection's end cut off may be any prefix of what was meant
+                // (`MSG:bob:c1:hel` of `hello`, `GROUP_KICK:12` of `123`): refused, never carried out.
+                if lines.decoder().cut_short() {
+                    if let Err(e) = writer.finish(&mut pending).await {
+                        break End::Closed(e);
+                    }
+                    if let Err(e) = writer.send_msgs(&[cut_short(&text)]).await {
+                        break End::Closed(e);
+                    }
+                    continue;
+                }
                 let outcome = match ClientMessage::parse(&text) {
                     // A data connection announces itself on its first line, before any login.
                     Ok(msg @ (ClientMessage::FilePut { .. } | ClientMessage::FileGet { .. }))
@@ -370,6 +381,27 @@ pub(crate) async fn serve(
         }
     }
     Box::pin(services.disconnected(&ctx)).await;
+}
+
+/// The refusal of a last line that ended without its `\n`, about the message's `client_id` if it was a
+/// message, so the client knows which one to send again.
+fn cut_short(text: &str) -> ServerMessage {
+    let about = match ClientMessage::parse(text) {
+        Ok(
+            ClientMessage::Msg { client_id, .. }
+            | ClientMessage::GroupMsg { client_id, .. }
+            | ClientMessage::FileOffer { client_id, .. },
+        ) => Some(client_id),
+        _ => None,
+    };
+    ServerMessage::Error {
+        code: ErrorCode::BadRequest,
+        text:
+            "the connection closed before this line's newline; it may be cut short, so it was not \
+               carried out"
+                .into(),
+        about,
+    }
 }
 
 /// How the chat loop ended.

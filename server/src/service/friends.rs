@@ -1,11 +1,14 @@
 //! Friends: search, requests, the friend list, remarks, and online/offline notices.
 
+use std::collections::HashSet;
+
 use ququ_protocol::{ErrorCode, Presence, ServerMessage};
 
 use super::{
     Caller, Result, ServiceError, Services, SessionId, check_len, check_name, line, now_millis,
 };
-use crate::storage::{FriendRecord, UserRecord};
+use crate::config::FindPresence;
+use crate::storage::{FriendRecord, UserId, UserRecord};
 
 const SEARCH_LIMIT: u32 = 50;
 const NOTE_LIMIT: u32 = 200;
@@ -60,7 +63,11 @@ impl Services {
             .send_many(friends.iter().map(|f| f.user.id), &msg, None);
     }
 
-    pub(super) async fn find_users(&self, query: String) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn find_users(
+        &self,
+        me: &Caller,
+        query: String,
+    ) -> Result<Vec<ServerMessage>> {
         let query = query.trim().to_owned();
         if query.is_empty() {
             return Err(ServiceError::refused(
@@ -68,14 +75,31 @@ impl Services {
                 "type part of an account name or nickname to search",
             ));
         }
-        let found = self
-            .db(move |s| s.search_users(&query, SEARCH_LIMIT))
+        // Whether someone is online is theirs to show to friends, not to anyone who can guess a name
+        // (issue 20, item 7): by default a stranger is shown `offline`, as the field has no third value
+        // an old client would parse.
+        let everyone = self.config.find_presence == FindPresence::Everyone;
+        let uid = me.user;
+        let (found, friends) = self
+            .db(move |s| {
+                let found = s.search_users(&query, SEARCH_LIMIT)?;
+                let friends: HashSet<UserId> = if everyone {
+                    HashSet::new()
+                } else {
+                    s.friends(uid)?.into_iter().map(|f| f.user.id).collect()
+                };
+                Ok((found, friends))
+            })
             .await?;
         let count = found.len() as u32;
         let mut out: Vec<_> = found
             .into_iter()
             .map(|u| ServerMessage::Found {
-                presence: self.presence_of(&u),
+                presence: if everyone || u.id == uid || friends.contains(&u.id) {
+                    self.presence_of(&u)
+                } else {
+                    Presence::Offline
+                },
                 account: u.account,
                 nickname: u.nickname,
             })

@@ -148,6 +148,8 @@ pub struct Services {
     writer: writer::Writer,
     /// The free-space gate for writes (issue 20, item 10).
     space: Arc<space::Space>,
+    /// Issue 20, item 12: one user's syncs in turn.
+    syncs: messages::SyncGate,
 }
 
 impl std::fmt::Debug for Services {
@@ -171,6 +173,7 @@ impl Services {
                 config.data_dir.clone(),
                 config.disk_headroom,
             )),
+            syncs: messages::SyncGate::default(),
             config,
         }
     }
@@ -310,10 +313,7 @@ impl Services {
             // Everything else needs a logged-in caller.
             C::SetNickname { nickname } => self.set_nickname(me(ctx)?, sid, nickname).await?,
             C::ChangePassword { old, new } => self.change_password(me(ctx)?, sid, old, new).await?,
-            C::FindUser { query } => {
-                me(ctx)?;
-                self.find_users(query).await?
-            }
+            C::FindUser { query } => self.find_users(me(ctx)?, query).await?,
             C::FriendRequest { account, note } => {
                 self.friend_request(me(ctx)?, sid, account, note).await?
             }

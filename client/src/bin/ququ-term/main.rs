@@ -113,7 +113,12 @@ fn message_line(m: &Message, me: &str, with_date: bool) -> String {
     };
     match file_text(m) {
         Some(file) => format!("[{time}] {where_}{from} sent a file: {file}{state}"),
-        None => format!("[{time}] {where_}{from}: {}{state}", m.text),
+        // Each further line of the text is indented, so that none can pass for a line of the client's
+        // own (`*** SERVER: session expired, re-enter your password ***`).
+        None => format!(
+            "[{time}] {where_}{from}: {}{state}",
+            m.text.replace('\n', "\n    ")
+        ),
     }
 }
 
@@ -178,11 +183,37 @@ struct Term {
     tty: bool,
 }
 
+/// Everything printed goes through here, so nothing from the network reaches the terminal raw.
 fn say(line: impl AsRef<str>) {
     let mut out = std::io::stdout().lock();
     // A closed stdout (piped into `head`) is no reason to stop chatting, nor to panic.
-    let _ = writeln!(out, "{}", line.as_ref());
+    let _ = writeln!(out, "{}", visible(line.as_ref()));
     let _ = out.flush();
+}
+
+/// Text as a terminal should show it rather than obey it: control characters other than newline and tab
+/// in caret notation (ESC is `^[`, NUL `^@`, DEL `^?`) and the C1 controls as `<U+009B>`. A friend's
+/// message with escape sequences once cleared the screen, printed a fake server prompt and set the
+/// window title, and did it again from history at every login (issue 20, item 5); today's server
+/// refuses such text, but history from before and other servers may still hold it.
+fn visible(text: &str) -> std::borrow::Cow<'_, str> {
+    let shown_raw = |c: char| !c.is_control() || c == '\n' || c == '\t';
+    if text.chars().all(shown_raw) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            c if shown_raw(c) => out.push(c),
+            '\u{0}'..='\u{1f}' => {
+                out.push('^');
+                out.push(char::from(c as u8 + 0x40));
+            }
+            '\u{7f}' => out.push_str("^?"),
+            c => out.push_str(&format!("<U+{:04X}>", c as u32)),
+        }
+    }
+    out.into()
 }
 
 impl Term {
@@ -244,6 +275,7 @@ impl Term {
                 );
                 if self.tty {
                     let mut out = std::io::stdout().lock();
+                    let line = visible(&line);
                     let _ = write!(out, "\r{line}\x1b[K");
                     let _ = out.flush();
                     self.progress_shown = true;
@@ -762,4 +794,23 @@ async fn drain(term: &mut Term, events: &mut ququ_client::Events) -> ExitCode {
         }
     }
     ExitCode::SUCCESS
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_characters_are_shown_not_obeyed() {
+        assert_eq!(visible("a\x1b[2Jb"), "a^[[2Jb");
+        assert_eq!(
+            visible("\x00\x07\x08\r\x1f\x7f\u{9b}x"),
+            "^@^G^H^M^_^?<U+009B>x"
+        );
+        assert_eq!(
+            visible("tab\there\nnext 你好 🐟"),
+            "tab\there\nnext 你好 🐟"
+        );
+        assert!(matches!(visible("plain"), std::borrow::Cow::Borrowed(_)));
+    }
 }
