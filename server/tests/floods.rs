@@ -120,6 +120,7 @@ async fn creating_groups_past_the_cap_is_refused_until_one_is_dissolved() {
     // Groups I am only a member of do not count.
     let mut bob = server.user("bob").await;
     let theirs = bob.create_group("bob's").await;
+    bob.open_group(&theirs).await;
     alice.send(&format!("GROUP_JOIN:{theirs}")).await;
     alice.until(&format!("GROUP_INFO:{theirs}:bob:")).await;
     alice.send("GROUP_CREATE:still too many").await;

@@ -463,7 +463,12 @@ async fn message_ids_after_a_restore_go_on_past_every_id_given_out_before_it() {
     assert!(said.contains(&format!("start after {cursor}")), "{said}");
     let mut left = others_in(
         &dir,
-        &["ququ.db", "ququ.db.connections", "ququ-server.lock"],
+        &[
+            "ququ.db",
+            "ququ.db.connections",
+            "ququ-server.lock",
+            "reserve",
+        ],
     );
     left.retain(|n| !n.starts_with("ququ.db.connections-"));
     assert_eq!(left, Vec::<String>::new(), "left in the data directory");

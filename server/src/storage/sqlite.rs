@@ -759,7 +759,9 @@ fn messages_after_on(
         }
     }
     let page = limit as usize;
-    let mut ids: Vec<i64> = Vec::with_capacity(page * 2);
+    // The service asks for pages of at most a few hundred; other callers (the operator's tools, tests)
+    // may ask for "everything", which must not reserve memory for `u32::MAX` ids up front.
+    let mut ids: Vec<i64> = Vec::with_capacity(page.min(4096) * 2);
     // Once a page's worth is found, nothing above its last id can be in the page: later sources stop
     // there.
     let mut ceiling = i64::MAX;
