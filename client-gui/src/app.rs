@@ -1429,6 +1429,7 @@ pub fn error_words(tr: &Tr, code: &ErrorCode, text: &str) -> String {
         ErrorCode::InvalidAccount => tr.invalid_account.to_owned(),
         ErrorCode::InvalidPassword => tr.invalid_password.to_owned(),
         ErrorCode::Disabled => tr.disabled.to_owned(),
+        ErrorCode::PasswordChanged => tr.password_changed.to_owned(),
         ErrorCode::Busy | ErrorCode::TooMany | ErrorCode::RateLimited => tr.server_busy.to_owned(),
         _ if text.is_empty() => tr.server_error.to_owned(),
         _ => format!("{} ({text})", tr.server_error),

@@ -300,6 +300,11 @@ fn open_live(db: &Path) -> Result<Connection, StoreError> {
 /// Forgets `?2`'s refusal of `?1`'s request: `?1` asked again, or they became friends.
 const FORGET_DECLINED: &str = "DELETE FROM declined_requests WHERE from_id = ?1 AND to_id = ?2";
 
+/// How far ahead message ids jump when a backup is restored with no database left to say which ids were
+/// given out after it: a billion, more than years of a busy server's traffic (4 senders at the rate limit
+/// of 20 a second give 7 million a day), and far from the 2^63 ids have room for.
+pub const LOST_ID_MARGIN: i64 = 1_000_000_000;
+
 /// The newest message id ever given out, deleted or not: the next message's id is one more.
 const LAST_MESSAGE_ID: &str = "SELECT MAX((SELECT id FROM message_floor), \
      COALESCE((SELECT MAX(id) FROM messages), 0))";
@@ -562,16 +567,19 @@ impl SqliteStore {
             });
         }
         let replaced_last = if path.exists() {
-            last_message_id(path).map_err(|e| StoreError::Unusable {
+            Some(last_message_id(path).map_err(|e| StoreError::Unusable {
                 path: path.display().to_string(),
                 reason: format!(
                     "cannot read the last message id it gave out, which the restored database must \
-                     go on after ({e}); if it is lost for good, move it aside and restore again: \
-                     clients that saw newer messages then miss new ones until they sync from 0"
+                     go on after ({e}); if it is lost for good, move it aside and restore again \
+                     (ids then jump ahead by {LOST_ID_MARGIN}, past anything given out since the backup)"
                 ),
-            })?
+            })?)
         } else {
-            0
+            // No database to read the last id from (the disk it was on is gone): nothing says how many ids
+            // were given out after the backup, and clients sync "after the highest id seen". Ids jump far
+            // enough ahead that no realistic traffic since the backup can have reached them.
+            None
         };
         // Work on a copy, so the backup file itself is never touched: opening it checks integrity and the
         // schema version, and brings an older backup up to date.
@@ -590,7 +598,15 @@ impl SqliteStore {
             let backup = SqliteStore::open(&staging, Durability::Full)?;
             let last: i64 = {
                 let conn = backup.lock()?;
-                conn.execute("UPDATE message_floor SET id = MAX(id, ?1)", [replaced_last])?;
+                match replaced_last {
+                    Some(last) => {
+                        conn.execute("UPDATE message_floor SET id = MAX(id, ?1)", [last])?
+                    }
+                    None => conn.execute(
+                        &format!("UPDATE message_floor SET id = ({LAST_MESSAGE_ID}) + ?1"),
+                        [LOST_ID_MARGIN],
+                    )?,
+                };
                 conn.query_row(LAST_MESSAGE_ID, [], |r| r.get(0))?
             };
             // Closing the last connection checkpoints the WAL into the file and deletes it: the staged
@@ -2162,6 +2178,47 @@ mod tests {
             .collect();
         assert_eq!(names, ["alice"]);
         assert!(SqliteStore::restore(&path, &dir.path().join("missing.db")).is_err());
+    }
+
+    /// Issue 20, item 9: restoring onto a machine whose database is gone (the disk died) cannot read which
+    /// ids were given out after the backup, so new ids jump past anything a client can have seen.
+    #[test]
+    fn a_restore_with_no_database_left_jumps_ids_ahead() {
+        let dir = tempfile::tempdir().unwrap();
+        let live = SqliteStore::open(&dir.path().join("live.db"), Durability::Normal).unwrap();
+        let a = live.create_user("alice", "A", "h", 1).unwrap();
+        let b = live.create_user("bob", "B", "h", 1).unwrap();
+        let send = |s: &SqliteStore, cid: &str| {
+            s.store_message(&NewMessage {
+                sender: a.id,
+                to: Target::User(b.id),
+                client_id: cid.into(),
+                time: 1,
+                body: Body::Text("hi".into()),
+            })
+            .unwrap()
+            .message
+            .id
+        };
+        send(&live, "before");
+        let copy = dir.path().join("copy.db");
+        live.backup_to(&copy).unwrap();
+        let seen = (0..20)
+            .map(|i| send(&live, &format!("after{i}")))
+            .max()
+            .unwrap();
+        drop(live);
+        // The disk is lost: the database and its WAL with it.
+        let path = dir.path().join("new-machine.db");
+        let last = SqliteStore::restore(&path, &copy).unwrap();
+        assert!(last >= LOST_ID_MARGIN as u64, "{last}");
+        let restored = SqliteStore::open(&path, Durability::Normal).unwrap();
+        let next = send(&restored, "new");
+        assert!(
+            next > seen,
+            "new id {next} must be above {seen}, seen before the loss"
+        );
+        assert_eq!(next, last + 1);
     }
 
     #[test]
