@@ -7,7 +7,7 @@ mod common;
 use std::net::{IpAddr, Ipv4Addr};
 use std::time::{Duration, Instant};
 
-use common::{Peer, TestServer};
+use common::{Peer, TestServer, admin, listening_addr};
 
 fn loopback(n: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 0, 0, n))
@@ -125,35 +125,6 @@ async fn parallel_guesses_cannot_get_past_the_limit() {
     );
 }
 
-/// Runs `ququ-server <args> --data-dir DIR` beside the live server, as an operator would, feeding
-/// `stdin`; returns stdout, failing on a non-zero exit.
-fn admin(dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
 /// What `p` gets until the server closes the connection, which must end with `BYE:<code>:`; and a
 /// message sent after it is not acknowledged.
 async fn ended_with(p: &mut Peer, code: &str) {
@@ -252,7 +223,6 @@ fn spawn_binary(
     dir: &std::path::Path,
     config: &str,
 ) -> (std::process::Child, std::net::SocketAddr) {
-    use std::io::BufRead;
     use std::process::{Command, Stdio};
     let path = dir.join("ququ.toml");
     std::fs::write(&path, config).unwrap();
@@ -267,17 +237,7 @@ fn spawn_binary(
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut out = std::io::BufReader::new(child.stdout.take().unwrap());
-    let mut first = String::new();
-    out.read_line(&mut first).unwrap();
-    let addr = first
-        .trim()
-        .strip_prefix("ququ-server listening on ")
-        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-        .parse()
-        .unwrap();
-    // Keep reading stdout so the server never blocks on it.
-    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    let addr = listening_addr(child.stdout.take().unwrap());
     (child, addr)
 }
 

@@ -5,9 +5,8 @@
 mod common;
 
 use std::collections::HashSet;
-use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -15,7 +14,7 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::Mutex;
 
-use common::Peer;
+use common::{Peer, listening_addr};
 use ququ_server::storage::Store;
 
 /// A `ququ-server` process on a free port over `dir`, with the config file `toml`.
@@ -37,17 +36,7 @@ impl Server {
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
-        let mut out = BufReader::new(child.stdout.take().unwrap());
-        let mut first = String::new();
-        out.read_line(&mut first).unwrap();
-        let addr = first
-            .trim()
-            .strip_prefix("ququ-server listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
-            .parse()
-            .unwrap();
-        // The rest of its output is not needed; keep the pipe drained so the server never blocks on it.
-        std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+        let addr = listening_addr(child.stdout.take().unwrap());
         Server { child, addr }
     }
 
@@ -239,6 +228,7 @@ const NO_RATE: &str = "[limits]\nrate = 0\n";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_backup_under_steady_writes_finishes_and_holds_everything_acknowledged_before_it() {
+    let _alone = LOADED.lock().await;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("data");
     let server = Server::start(&dir, NO_RATE);
@@ -383,30 +373,43 @@ async fn send_some(addr: SocketAddr, prefix: &str, n: usize) -> u64 {
     ids.into_iter().max().unwrap()
 }
 
+/// Held by the tests that load the machine (a steady writer, connection churn) for their whole run: each
+/// measures under its own load, and run side by side on two cores the churn fell under the rate it needs
+/// (497 connections a second alone, under 200 beside the backup test).
+static LOADED: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A server over `root/data` where alice and bob are friends and alice sent bob `n` messages, backed up
+/// to `root/b.db` by the operator's command: the server, its data directory and the backup.
+async fn backed_up(root: &Path, prefix: &str, n: usize) -> (Server, PathBuf, PathBuf) {
+    let dir = root.join("data");
+    let server = Server::start(&dir, NO_RATE);
+    drop(friends(server.addr, "alice", "bob").await);
+    send_some(server.addr, prefix, n).await;
+    let backup = root.join("b.db");
+    ok(&admin_beside(&dir, &["backup", backup.to_str().unwrap()]).await);
+    (server, dir, backup)
+}
+
+/// [`admin`] with a 30 s bound, on a blocking thread so the test's runtime goes on serving meanwhile.
+async fn admin_beside(dir: &Path, args: &[&str]) -> Output {
+    let dir = dir.to_owned();
+    let args: Vec<String> = args.iter().map(|a| a.to_string()).collect();
+    tokio::task::spawn_blocking(move || {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        admin(&dir, &args, Duration::from_secs(30))
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test]
 async fn restore_and_a_second_server_are_refused_while_a_server_runs_on_the_data_dir() {
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("data");
-    let server = Server::start(&dir, NO_RATE);
-    drop(friends(server.addr, "alice", "bob").await);
-    send_some(server.addr, "before", 5).await;
-    let backup = root.path().join("b.db");
-    let d = dir.clone();
-    let b = backup.to_str().unwrap().to_owned();
-    ok(
-        &tokio::task::spawn_blocking(move || admin(&d, &["backup", &b], Duration::from_secs(30)))
-            .await
-            .unwrap(),
-    );
+    let (server, dir, backup) = backed_up(root.path(), "before", 5).await;
     send_some(server.addr, "after", 5).await;
 
     // A restore under the running server is refused, in words, and the server's data stays as it was.
-    let d = dir.clone();
-    let b = backup.to_str().unwrap().to_owned();
-    let restore =
-        tokio::task::spawn_blocking(move || admin(&d, &["restore", &b], Duration::from_secs(30)))
-            .await
-            .unwrap();
+    let restore = admin_beside(&dir, &["restore", backup.to_str().unwrap()]).await;
     let err = String::from_utf8_lossy(&restore.stderr);
     assert!(!restore.status.success(), "restored under a live server");
     assert!(err.contains("in use by a running ququ-server"), "{err}");
@@ -435,30 +438,13 @@ async fn restore_and_a_second_server_are_refused_while_a_server_runs_on_the_data
 #[tokio::test]
 async fn message_ids_after_a_restore_go_on_past_every_id_given_out_before_it() {
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("data");
-    let server = Server::start(&dir, NO_RATE);
-    drop(friends(server.addr, "alice", "bob").await);
-    send_some(server.addr, "old", 10).await;
-    let backup = root.path().join("b.db");
-    let d = dir.clone();
-    let b = backup.to_str().unwrap().to_owned();
-    ok(
-        &tokio::task::spawn_blocking(move || admin(&d, &["backup", &b], Duration::from_secs(30)))
-            .await
-            .unwrap(),
-    );
+    let (server, dir, backup) = backed_up(root.path(), "old", 10).await;
     // Bob's client saw everything up to here: its sync cursor is the highest id given out.
     let cursor = send_some(server.addr, "lost", 10).await;
     // Killed, not stopped: the last ids may be only in the write-ahead log, which restore must read too.
     drop(server);
 
-    let d = dir.clone();
-    let b = backup.to_str().unwrap().to_owned();
-    let said = ok(&tokio::task::spawn_blocking(move || {
-        admin(&d, &["restore", &b], Duration::from_secs(30))
-    })
-    .await
-    .unwrap());
+    let said = ok(&admin_beside(&dir, &["restore", backup.to_str().unwrap()]).await);
     assert!(said.contains("restored"), "{said}");
     assert!(said.contains(&format!("start after {cursor}")), "{said}");
     let mut left = others_in(
@@ -495,6 +481,7 @@ async fn message_ids_after_a_restore_go_on_past_every_id_given_out_before_it() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connection_churn_does_not_hold_up_messages_with_full_durability_and_online_still_lists() {
+    let _alone = LOADED.lock().await;
     let root = tempfile::tempdir().unwrap();
     let dir = root.path().join("data");
     let server = Server::start(&dir, "durability = \"full\"\n[limits]\nrate = 0\n");

@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use common::{Peer, TestServer};
+use common::{Peer, TestServer, admin};
 use ququ_server::storage::Store;
 
 #[tokio::test]
@@ -194,33 +194,6 @@ fn no_password_token_or_message_text_reaches_the_log() {
     ] {
         assert!(!log.contains(secret), "`{secret}` is in the log");
     }
-}
-
-/// Runs `ququ-server <args> --data-dir DIR`, feeding `stdin`; returns stdout, failing on a non-zero exit.
-fn admin(dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(stdin.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "{args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
 }
 
 #[tokio::test]

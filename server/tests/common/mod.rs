@@ -232,3 +232,49 @@ impl Peer {
         out
     }
 }
+
+/// Runs the operator's command `ququ-server <args> --data-dir DIR` as a process of its own (beside a live
+/// server, as an operator would), feeding `stdin`; returns stdout, failing on a non-zero exit.
+pub fn admin(dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(args)
+        .arg("--data-dir")
+        .arg(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// The address a starting `ququ-server` process announces on its first line of stdout. The rest of its
+/// stdout is read on a thread of its own, so the server never blocks on a full pipe.
+pub fn listening_addr(stdout: std::process::ChildStdout) -> SocketAddr {
+    use std::io::BufRead;
+    let mut out = std::io::BufReader::new(stdout);
+    let mut first = String::new();
+    out.read_line(&mut first).unwrap();
+    let addr = first
+        .trim()
+        .strip_prefix("ququ-server listening on ")
+        .unwrap_or_else(|| panic!("unexpected first line: {first:?}"))
+        .parse()
+        .unwrap();
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    addr
+}
