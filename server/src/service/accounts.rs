@@ -59,7 +59,7 @@ impl Services {
         password: String,
         nickname: Option<String>,
     ) -> ServerMessage {
-        if let Verdict::Blocked(secs) = self.throttle.check_register(peer) {
+        if let Verdict::Blocked(secs) = self.throttle.begin_register(peer) {
             return ServerMessage::RegisterFailed {
                 code: ErrorCode::RateLimited,
                 text: format!("too many attempts from your address; try again in {secs} s"),
@@ -67,9 +67,9 @@ impl Services {
         }
         let result = self.try_register(account, password, nickname).await;
         match &result {
-            Ok(_) => self.throttle.registered(peer),
-            Err(ServiceError::Refused { .. }) => self.throttle.failed(peer),
-            Err(_) => {}
+            Ok(_) => {}
+            Err(ServiceError::Refused { .. }) => self.throttle.register_undone(peer, true),
+            Err(_) => self.throttle.register_undone(peer, false),
         }
         match result {
             Ok(account) => ServerMessage::RegisterOk { account },

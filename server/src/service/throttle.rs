@@ -192,10 +192,13 @@ impl Throttle {
         self.over(&mut map, Key::Ip(ip), self.config.ip_block_after, now)
     }
 
-    /// Before a registration attempt.
-    pub fn check_register(&self, ip: IpAddr) -> Verdict {
+    /// Before a registration: decides, and counts it against the address's allowance at once, under the
+    /// lock that decides, so sign-ups sent in parallel cannot all pass the cap (as logins cannot pass
+    /// theirs). [`Throttle::register_undone`] gives it back if no account was made.
+    pub fn begin_register(&self, ip: IpAddr) -> Verdict {
         let now = Instant::now();
         let mut map = self.entries();
+        self.prune(&mut map, now);
         if let Some(secs) = self.over(&mut map, Key::Ip(ip), self.config.ip_block_after, now) {
             return Verdict::Blocked(secs);
         }
@@ -203,7 +206,22 @@ impl Throttle {
         if let Some(secs) = self.over(&mut map, Key::Registered(ip), limit, now) {
             return Verdict::Blocked(secs);
         }
+        self.entry(&mut map, Key::Registered(ip), now).count += 1;
         Verdict::Allow
+    }
+
+    /// A registration let through by [`Throttle::begin_register`] made no account: it no longer counts
+    /// against the allowance, and if the server refused it (a taken or invalid name) it counts as a failed
+    /// attempt of the address.
+    pub fn register_undone(&self, ip: IpAddr, refused: bool) {
+        let now = Instant::now();
+        let mut map = self.entries();
+        if let Some(e) = map.get_mut(&Key::Registered(ip)) {
+            e.count = e.count.saturating_sub(1);
+        }
+        if refused {
+            self.entry(&mut map, Key::Ip(ip), now).count += 1;
+        }
     }
 
     /// A refused registration or a bad session token: counts against the address.
@@ -212,14 +230,6 @@ impl Throttle {
         let mut map = self.entries();
         self.prune(&mut map, now);
         self.entry(&mut map, Key::Ip(ip), now).count += 1;
-    }
-
-    /// A successful registration counts against the address's allowance.
-    pub fn registered(&self, ip: IpAddr) {
-        let now = Instant::now();
-        let mut map = self.entries();
-        self.prune(&mut map, now);
-        self.entry(&mut map, Key::Registered(ip), now).count += 1;
     }
 }
 
@@ -314,7 +324,7 @@ mod tests {
         assert_eq!(t.begin_login(ip(2), "alice"), Verdict::Allow);
         // The address that keeps failing is blocked, whatever account it tries.
         assert!(matches!(t.begin_login(ip(1), "erin"), Verdict::Blocked(_)));
-        assert!(matches!(t.check_register(ip(1)), Verdict::Blocked(_)));
+        assert!(matches!(t.begin_register(ip(1)), Verdict::Blocked(_)));
         assert!(t.blocked(ip(1)).is_some());
         assert_eq!(t.begin_login(ip(9), "erin"), Verdict::Allow);
         tokio::time::advance(Duration::from_secs(301)).await;
@@ -353,11 +363,24 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn registrations_per_address_are_capped() {
         let t = small();
-        t.registered(ip(1));
-        assert_eq!(t.check_register(ip(1)), Verdict::Allow);
-        t.registered(ip(1));
-        assert!(matches!(t.check_register(ip(1)), Verdict::Blocked(_)));
-        assert_eq!(t.check_register(ip(2)), Verdict::Allow);
+        assert_eq!(t.begin_register(ip(1)), Verdict::Allow);
+        // A sign-up that made no account (the name was taken) gives its place back.
+        assert_eq!(t.begin_register(ip(1)), Verdict::Allow);
+        t.register_undone(ip(1), true);
+        assert_eq!(t.begin_register(ip(1)), Verdict::Allow);
+        assert!(matches!(t.begin_register(ip(1)), Verdict::Blocked(_)));
+        assert_eq!(t.begin_register(ip(2)), Verdict::Allow);
+    }
+
+    /// Sign-ups still under way count: ten sent at once from one address get the cap's two through, not
+    /// all ten (they used to be counted only once each had finished).
+    #[tokio::test(start_paused = true)]
+    async fn registrations_count_when_they_start() {
+        let t = small();
+        let allowed = (0..10)
+            .filter(|_| t.begin_register(ip(1)) == Verdict::Allow)
+            .count();
+        assert_eq!(allowed, 2);
     }
 
     #[tokio::test(start_paused = true)]
