@@ -328,7 +328,7 @@ error_codes! {
     TooMany => "too_many", "A count limit was reached (friends, members, connections).";
     RateLimited => "rate_limited", "Too many requests; slow down.";
     TooLarge => "too_large", "The file is larger than the server allows.";
-    QuotaExceeded => "quota_exceeded", "The user's file storage quota is used up.";
+    QuotaExceeded => "quota_exceeded", "The user's file storage quota, or their day's volume of message text, is used up.";
     Busy => "busy", "The server is at its connection limit.";
     SlowReader => "slow_reader", "The client did not read fast enough and was disconnected.";
     Timeout => "timeout", "The connection was idle or silent for too long.";

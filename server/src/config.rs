@@ -68,6 +68,10 @@ pub struct Config {
     /// Free bytes kept on the data directory's disk: below this, writes are refused with `storage_full`
     /// while reads go on. 0 turns the check off.
     pub disk_headroom: u64,
+    /// Bytes of message text one user may send a day (all of it at once if they like, coming back over
+    /// 24 hours); past it `MSG:`/`GROUP:` get `quota_exceeded`. 0 turns it off. At the message rate alone
+    /// (20 a second of 8,000 characters) one account could store 14 GB a day.
+    pub text_per_day: u64,
     /// Whose online state `FIND:` shows (issue 20, item 7).
     pub find_presence: FindPresence,
 }
@@ -124,6 +128,7 @@ impl Config {
             throttle: Default::default(),
             tls: None,
             disk_headroom: 64 << 20,
+            text_per_day: 100 << 20,
             find_presence: FindPresence::default(),
         }
     }
@@ -156,6 +161,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// file_quota_mb = 5120       # relayed files one user may keep
 /// file_lifetime_days = 7
 /// disk_headroom_mb = 64      # free space kept; below it writes are refused (storage_full), reads go on
+/// text_per_day_mb = 100      # message text one user may send a day; 0 = no limit
 /// heartbeat_secs = 30
 /// idle_timeout_secs = 90
 /// tls_cert = "/etc/ququ/cert.pem"  # both or neither; see `ququ-server gen-cert`
@@ -192,6 +198,7 @@ pub struct FileConfig {
     pub file_quota_mb: Option<u64>,
     pub file_lifetime_days: Option<u64>,
     pub disk_headroom_mb: Option<u64>,
+    pub text_per_day_mb: Option<u64>,
     pub tls_cert: Option<PathBuf>,
     pub tls_key: Option<PathBuf>,
     pub find_presence: Option<FindPresence>,
@@ -278,6 +285,9 @@ impl FileConfig {
         }
         if let Some(mb) = self.disk_headroom_mb {
             config.disk_headroom = mb << 20;
+        }
+        if let Some(mb) = self.text_per_day_mb {
+            config.text_per_day = mb << 20;
         }
         if let Some(p) = self.find_presence {
             config.find_presence = p;

@@ -187,3 +187,41 @@ async fn verbs_that_change_something_are_refused_past_the_rate_then_flow_again()
     alice.send("REMARK:bob:later").await;
     assert!(alice.until("FRIEND:bob:").await.ends_with(":later"));
 }
+
+/// Issue 20, item 6: one user cannot fill the database with text. Past the day's volume a message is
+/// refused with `quota_exceeded`, naming it, and is not stored or delivered; others can still send.
+#[tokio::test]
+async fn message_text_past_the_days_volume_is_refused_and_not_stored() {
+    let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
+        c.limits.rate = 0;
+        c.text_per_day = 20_000;
+    })
+    .await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let long = "字".repeat(2_500); // 7,500 bytes
+    for i in 0..2 {
+        alice.send(&format!("MSG:bob:v{i}:{long}")).await;
+        alice.until(&format!("ACK:v{i}:")).await;
+    }
+    alice.send(&format!("MSG:bob:v2:{long}")).await;
+    let refused = alice.until("ERROR:").await;
+    assert!(
+        refused.starts_with("ERROR:quota_exceeded:you have sent your ") && refused.ends_with(":v2"),
+        "{refused}"
+    );
+    // A group message is the same text: refused too.
+    let gid = alice.create_group("g").await;
+    alice.send(&format!("GROUP:{gid}:g1:{long}")).await;
+    let refused = alice.until("ERROR:").await;
+    assert!(
+        refused.starts_with("ERROR:quota_exceeded:") && refused.ends_with(":g1"),
+        "{refused}"
+    );
+    // Bob has his own allowance, and got only the two stored messages.
+    bob.send("MSG:alice:b1:short").await;
+    bob.until("ACK:b1:").await;
+    bob.send("SYNC:0:100").await;
+    let synced = bob.collect_until("SYNC_END:").await;
+    let from_alice = synced.iter().filter(|l| l.contains(":alice:bob:")).count();
+    assert_eq!(from_alice, 2, "{synced:?}");
+}

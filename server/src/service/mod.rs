@@ -144,6 +144,8 @@ pub struct Services {
     rate: throttle::MessageRate,
     /// The same kind of bucket for every other verb that writes or tells someone (issue 20, item 6).
     actions: throttle::MessageRate,
+    /// Bytes of message text one user may store a day (issue 20, item 6).
+    volume: throttle::MessageRate,
     hashing: hashing::Hashing,
     writer: writer::Writer,
     /// The free-space gate for writes (issue 20, item 10).
@@ -167,6 +169,7 @@ impl Services {
             throttle: throttle::Throttle::new(config.throttle.clone()),
             rate: throttle::MessageRate::new(config.limits.rate),
             actions: throttle::MessageRate::new(config.limits.actions),
+            volume: throttle::MessageRate::per_day(config.text_per_day),
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
             space: Arc::new(space::Space::new(
@@ -251,7 +254,7 @@ impl Services {
             other => return Err(other),
         };
         let queued = self
-            .sender(ctx, &client_id)
+            .sender(ctx, &client_id, text.len())
             .and_then(|me| self.queue_message(me, ctx.id, to, client_id, text));
         let this = self.clone();
         Ok(Box::pin(async move {
@@ -330,7 +333,7 @@ impl Services {
                 client_id,
                 text,
             } => {
-                let caller = self.sender(ctx, &client_id)?;
+                let caller = self.sender(ctx, &client_id, text.len())?;
                 let queued =
                     self.queue_message(caller, sid, messages::Dest::Account(to), client_id, text)?;
                 self.finish_message(queued).await?
@@ -340,7 +343,7 @@ impl Services {
                 client_id,
                 text,
             } => {
-                let caller = self.sender(ctx, &client_id)?;
+                let caller = self.sender(ctx, &client_id, text.len())?;
                 let queued =
                     self.queue_message(caller, sid, messages::Dest::Group(group), client_id, text)?;
                 self.finish_message(queued).await?
@@ -368,7 +371,8 @@ impl Services {
                 sha256,
                 name,
             } => {
-                let caller = self.sender(ctx, &client_id)?;
+                // A file's bytes count against the file quota, not the day's text.
+                let caller = self.sender(ctx, &client_id, 0)?;
                 self.offer_file(caller, to, client_id, size, sha256, name)
                     .await?
             }
@@ -379,9 +383,10 @@ impl Services {
         Ok(replies.into())
     }
 
-    /// The logged-in caller of a message-sending verb, once the per-user rate limit lets it through.
-    /// Failures name the message's `client_id`, so the client knows which one to send again later.
-    fn sender<'c>(&self, ctx: &'c SessionCtx, client_id: &str) -> Result<&'c Caller> {
+    /// The logged-in caller of a message-sending verb with `text` bytes of text, once the per-user rate
+    /// limit and the day's text volume let it through. Failures name the message's `client_id`, so the
+    /// client knows which one to send again later.
+    fn sender<'c>(&self, ctx: &'c SessionCtx, client_id: &str, text: usize) -> Result<&'c Caller> {
         let caller = me(ctx).map_err(|e| e.about(client_id))?;
         self.space.check().map_err(|e| e.about(client_id))?;
         self.rate.take(caller.user).map_err(|wait| {
@@ -391,6 +396,18 @@ impl Services {
                     "too many messages, at most {} a second; try again in {} ms",
                     self.config.limits.rate,
                     wait.as_millis().max(1)
+                ),
+            )
+            .about(client_id)
+        })?;
+        // A message over the day's volume is refused, not delayed: a client should not retry it for hours.
+        self.volume.take_n(caller.user, text as u64).map_err(|wait| {
+            ServiceError::refused(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "you have sent your {} MiB of message text for today; more is possible in {} min",
+                    self.config.text_per_day >> 20,
+                    wait.as_secs().div_ceil(60).max(1)
                 ),
             )
             .about(client_id)

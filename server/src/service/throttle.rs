@@ -237,9 +237,12 @@ impl Throttle {
 ///
 /// A bucket holds `2 × rate` tokens and refills at `rate` per second, so a user may paste a burst of
 /// two seconds' worth of messages at once and then `rate` per second. `rate == 0` turns the limit off.
+/// [`MessageRate::per_day`] makes a bucket of bytes instead: a day's allowance, refilled over the day.
 #[derive(Debug)]
 pub struct MessageRate {
-    rate: u32,
+    /// Tokens added per second; 0 turns the limit off.
+    rate: f64,
+    capacity: f64,
     buckets: Mutex<HashMap<UserId, Bucket>>,
 }
 
@@ -252,22 +255,35 @@ struct Bucket {
 impl MessageRate {
     pub fn new(rate: u32) -> Self {
         MessageRate {
-            rate,
+            rate: f64::from(rate),
+            capacity: 2.0 * f64::from(rate),
             buckets: Mutex::new(HashMap::new()),
         }
     }
 
-    fn capacity(&self) -> f64 {
-        2.0 * f64::from(self.rate)
+    /// `amount` a day, all of it usable at once, coming back evenly over 24 hours; 0 turns it off.
+    pub fn per_day(amount: u64) -> Self {
+        MessageRate {
+            rate: amount as f64 / 86_400.0,
+            capacity: amount as f64,
+            buckets: Mutex::new(HashMap::new()),
+        }
     }
 
     /// Takes one token for `user`, or says how long until one is free.
     pub fn take(&self, user: UserId) -> Result<(), Duration> {
-        if self.rate == 0 {
+        self.take_n(user, 1)
+    }
+
+    /// Takes `n` tokens for `user`, or says how long until there are `n` (a want bigger than the bucket
+    /// is measured against a full one).
+    pub fn take_n(&self, user: UserId, n: u64) -> Result<(), Duration> {
+        if self.rate == 0.0 {
             return Ok(());
         }
         let now = Instant::now();
-        let (rate, capacity) = (f64::from(self.rate), self.capacity());
+        let (rate, capacity) = (self.rate, self.capacity);
+        let want = (n as f64).min(capacity);
         let mut map = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
         if map.len() > PRUNE_AT {
             // A full bucket is the same as no bucket: forget those.
@@ -280,11 +296,11 @@ impl MessageRate {
         let refill = now.duration_since(bucket.at).as_secs_f64() * rate;
         bucket.tokens = (bucket.tokens + refill).min(capacity);
         bucket.at = now;
-        if bucket.tokens >= 1.0 {
-            bucket.tokens -= 1.0;
+        if bucket.tokens >= want {
+            bucket.tokens -= want;
             Ok(())
         } else {
-            Err(Duration::from_secs_f64((1.0 - bucket.tokens) / rate))
+            Err(Duration::from_secs_f64((want - bucket.tokens) / rate))
         }
     }
 }
@@ -407,5 +423,22 @@ mod tests {
         for _ in 0..10_000 {
             assert_eq!(r.take(UserId::from(1)), Ok(()));
         }
+    }
+
+    /// Issue 20, item 6: a day's text volume is spent, then comes back over the day, per user.
+    #[tokio::test(start_paused = true)]
+    async fn a_days_volume_is_spent_then_comes_back_over_the_day() {
+        let v = MessageRate::per_day(86_400);
+        let alice = UserId::from(1);
+        assert_eq!(v.take_n(alice, 80_000), Ok(()));
+        let wait = v.take_n(alice, 8_000).unwrap_err();
+        assert_eq!(wait, Duration::from_secs(1_600));
+        assert_eq!(v.take_n(UserId::from(2), 8_000), Ok(()), "bob has his own");
+        tokio::time::advance(Duration::from_secs(1_600)).await;
+        assert_eq!(v.take_n(alice, 8_000), Ok(()));
+        assert!(
+            MessageRate::per_day(0).take_n(alice, u64::MAX).is_ok(),
+            "0 is off"
+        );
     }
 }
