@@ -21,6 +21,9 @@ pub enum EmbeddedError {
         addr: String,
         source: std::io::Error,
     },
+    /// The data directory is another server's, or its database cannot be opened.
+    #[error("{0}")]
+    Server(#[from] ququ_server::Error),
 }
 
 /// True if `addr` (`host:port`) names this computer, so hosting a server there makes sense.
@@ -98,11 +101,23 @@ pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedErr
         })?;
     let (stop, stopped) = oneshot::channel::<()>();
     let config = ququ_server::Config::new(data_dir);
+    // The data directory's lock and the database are taken here, not in the server's task, so that a
+    // directory another server holds, or a database that cannot be opened, is said in the login window
+    // instead of a server that silently never starts.
+    let (lock, store, config) = tokio::task::spawn_blocking(move || {
+        let lock = ququ_server::lock_data_dir(&config.data_dir)?;
+        let store = ququ_server::open_store(&config)?;
+        Ok::<_, ququ_server::Error>((lock, store, config))
+    })
+    .await
+    .map_err(|e| ququ_server::Error::Io(std::io::Error::other(e)))??;
     tokio::spawn(async move {
+        let _lock = lock;
         let shutdown = async {
             let _ = stopped.await;
         };
-        if let Err(e) = ququ_server::run(listener, config, shutdown).await {
+        let store = Arc::new(store);
+        if let Err(e) = ququ_server::run_with_store(listener, config, store, shutdown).await {
             eprintln!("ququ: the embedded server stopped: {e}");
         }
     });
@@ -179,5 +194,18 @@ mod tests {
             host("192.0.2.1:1".into(), dir.path().into()).await.is_err(),
             "only local addresses"
         );
+    }
+
+    /// A data directory another server holds is refused in words, not left to a server that never starts.
+    #[tokio::test]
+    async fn a_data_directory_in_use_is_refused_in_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = host("127.0.0.1:0".into(), dir.path().join("server"))
+            .await
+            .unwrap();
+        let second = host("127.0.0.1:0".into(), dir.path().join("server")).await;
+        let err = second.expect_err("two servers on one data directory");
+        assert!(err.to_string().contains("in use"), "{err}");
+        first.stop();
     }
 }
