@@ -93,7 +93,9 @@ if [ ! -f "$WINEPREFIX/system.reg" ]; then
   say "wineboot (a new prefix in $WINEPREFIX)"
   "$WINE" wineboot -i >"$OUT/wineboot.log" 2>&1 || { cat "$OUT/wineboot.log"; fail "wineboot"; }
 fi
-"$WINESERVER" -p # stays up between the programs below, so each starts in about a second
+# A persistent wineserver, so each program below starts in about a second. It exits 2 when one is running
+# for this prefix already (wineboot's, say), which is as good.
+"$WINESERVER" -p || true
 x86_64-w64-mingw32-gcc -shared -O2 -o "$WINEPREFIX/drive_c/windows/system32/bcryptprimitives.dll" \
   packaging/windows/bcryptprimitives.c -ladvapi32 || fail "building the ProcessPrng stand-in"
 for exe in ququ-server ququ-term; do
