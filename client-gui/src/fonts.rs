@@ -22,7 +22,8 @@ mod tests {
     /// becomes a shipped icon (assets/icons/, like the settings gear).
     #[test]
     fn every_character_the_ui_writes_is_in_the_shipped_font() {
-        let face = ttf_parser::Face::parse(super::QUQU_SANS_BYTES, 0).expect("the shipped font parses");
+        let face =
+            ttf_parser::Face::parse(super::QUQU_SANS_BYTES, 0).expect("the shipped font parses");
         let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
         let mut missing = Vec::new();
         let mut dirs = vec![src];
