@@ -1448,12 +1448,26 @@ fn window_settings() -> window::Settings {
         icon: ICON.clone(),
         // Closing is routed through `close_events`, so the app decides whether a close quits.
         exit_on_close_request: true,
-        platform_specific: window::settings::PlatformSpecific {
-            application_id: "ququ".to_owned(),
-            ..Default::default()
-        },
+        platform_specific: platform_specific(),
         ..window::Settings::default()
     }
+}
+
+/// The window class on Linux (X11 `WM_CLASS`, the Wayland app id): it must match the desktop file's
+/// `StartupWMClass` so the dock groups the windows under the installed icon. The field exists only in
+/// iced's Linux settings, so the other systems keep their defaults (Windows takes the icon from the
+/// window itself).
+#[cfg(target_os = "linux")]
+fn platform_specific() -> window::settings::PlatformSpecific {
+    window::settings::PlatformSpecific {
+        application_id: "ququ".to_owned(),
+        ..Default::default()
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn platform_specific() -> window::settings::PlatformSpecific {
+    window::settings::PlatformSpecific::default()
 }
 
 fn sanitize(account: &str) -> String {

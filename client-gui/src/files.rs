@@ -166,16 +166,10 @@ pub fn downloads_dir() -> Option<PathBuf> {
 /// Opens a file with the program the OS associates with it.
 pub async fn open(path: PathBuf) -> Result<(), FilesError> {
     let (program, args): (&str, Vec<std::ffi::OsString>) = if cfg!(target_os = "windows") {
-        // `start` is a shell built-in; its first quoted argument is a window title.
-        (
-            "cmd",
-            vec![
-                "/C".into(),
-                "start".into(),
-                "".into(),
-                path.into_os_string(),
-            ],
-        )
+        // Explorer opens a file with its associated program, like a double-click. Not `cmd /C start`:
+        // cmd parses the line again, and a received file named `x&calc&.txt` (legal on Windows, and
+        // kept by `safe_file_name`) would run `calc`.
+        ("explorer", vec![path.into_os_string()])
     } else if cfg!(target_os = "macos") {
         ("open", vec![path.into_os_string()])
     } else {

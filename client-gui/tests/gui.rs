@@ -822,7 +822,8 @@ fn groups_with_members_and_logout() {
 
     // Logging out from settings goes back to the login window.
     bob.interact(&rt, bob_main, |ui| {
-        ui.click("⚙").expect("settings button");
+        ui.click(id(main::SETTINGS_BUTTON))
+            .expect("settings button");
     });
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Log out").expect("log out");
@@ -1241,7 +1242,8 @@ fn about_shows_where_the_data_is() {
     // Settings (the gear on the header), then its About link.
     let main = carol.main_window();
     carol.interact(&rt, main, |ui| {
-        ui.click("⚙").expect("settings button");
+        ui.click(id(main::SETTINGS_BUTTON))
+            .expect("settings button");
     });
     carol.interact(&rt, main, |ui| {
         ui.click("About Ququ").expect("about link");
@@ -1275,7 +1277,8 @@ fn about_shows_where_the_data_is() {
 
     // Asking again focuses the open window; Close closes it and the app carries on.
     carol.interact(&rt, main, |ui| {
-        ui.click("⚙").expect("settings button");
+        ui.click(id(main::SETTINGS_BUTTON))
+            .expect("settings button");
     });
     carol.interact(&rt, main, |ui| {
         ui.click("About Ququ").expect("about link");

@@ -20,8 +20,13 @@ struct Term {
 }
 
 impl Term {
+    /// Starts the `ququ-term` built with these tests, or the command line in `QUQU_TERM_CMD` (split on
+    /// spaces): packaging/windows-smoke.sh sets it to `wine …/ququ-term.exe` to check the Windows build.
     fn spawn(args: &[&str]) -> Term {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-term"))
+        let cmd = std::env::var("QUQU_TERM_CMD").unwrap_or_default();
+        let mut words = cmd.split_whitespace();
+        let mut child = Command::new(words.next().unwrap_or(env!("CARGO_BIN_EXE_ququ-term")))
+            .args(words)
             .args(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())

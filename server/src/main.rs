@@ -186,7 +186,8 @@ fn gen_cert(dir: PathBuf, mut names: Vec<String>) -> Result<(), Error> {
     Ok(())
 }
 
-/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what systemd and `kill` send).
+/// Resolves on Ctrl-C (SIGINT) or, on Unix, SIGTERM (what systemd and `kill` send); on Windows also on
+/// Ctrl-Break, the console closing, logoff and shutdown.
 fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     // The handlers are installed now, not when the future is first polled: once the server has said
     // it is listening, a SIGTERM must already mean a clean stop, not the default instant death.
@@ -205,6 +206,23 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
             installed(SignalKind::terminate(), "SIGTERM"),
         )
     };
+    // Windows has no SIGTERM. Service wrappers (NSSM, WinSW) and `taskkill` without /F stop a console
+    // program with Ctrl-Break or by closing its console; logoff and shutdown send their own events. Each
+    // gets the same clean stop as Ctrl-C.
+    #[cfg(windows)]
+    let console = {
+        use tokio::signal::windows;
+        fn installed<T>(r: std::io::Result<T>, name: &str) -> Option<T> {
+            r.map_err(|e| tracing::warn!(error = %e, "cannot listen for {name}"))
+                .ok()
+        }
+        (
+            installed(windows::ctrl_c(), "Ctrl-C"),
+            installed(windows::ctrl_break(), "Ctrl-Break"),
+            installed(windows::ctrl_close(), "the console closing"),
+            installed(windows::ctrl_shutdown(), "shutdown"),
+        )
+    };
     async move {
         #[cfg(unix)]
         {
@@ -221,7 +239,18 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
                 _ = wait(terminate) => {}
             }
         }
-        #[cfg(not(unix))]
+        #[cfg(windows)]
+        {
+            let (mut c, mut brk, mut close, mut shutdown) = console;
+            tokio::select! {
+                Some(()) = async { c.as_mut()?.recv().await } => {}
+                Some(()) = async { brk.as_mut()?.recv().await } => {}
+                Some(()) = async { close.as_mut()?.recv().await } => {}
+                Some(()) = async { shutdown.as_mut()?.recv().await } => {}
+                else => std::future::pending::<()>().await,
+            }
+        }
+        #[cfg(not(any(unix, windows)))]
         if let Err(e) = tokio::signal::ctrl_c().await {
             tracing::warn!(error = %e, "cannot listen for Ctrl-C");
             std::future::pending::<()>().await;

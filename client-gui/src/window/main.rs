@@ -6,8 +6,8 @@
 //! me, and mine still waiting or declined —, remark, delete, groups, settings) float over the list.
 
 use iced::widget::{
-    button, checkbox, column, container, mouse_area, pick_list, row, scrollable, space, text,
-    text_input,
+    button, checkbox, column, container, image, mouse_area, pick_list, row, scrollable, space,
+    text, text_input,
 };
 use iced::{Center, Element, Fill, Shrink, mouse};
 use ququ_protocol::{Conv, ErrorCode, JoinPolicy};
@@ -20,6 +20,15 @@ use crate::net::Command;
 use crate::theme::{self, ThemePref};
 
 pub const SEARCH_INPUT: &str = "main-search";
+/// The header's settings button (an icon, no text to find it by in the simulator tests).
+pub const SETTINGS_BUTTON: &str = "settings-button";
+
+/// The gear on the settings button. An icon shipped with the app, not the ⚙ character: U+2699 is not
+/// in the shipped font, and a fresh Windows (as under Wine) has no fallback font that draws it, so the
+/// button was blank there. Rendered from assets/icons/settings.svg by make-icons.sh.
+static SETTINGS_ICON: std::sync::LazyLock<image::Handle> = std::sync::LazyLock::new(|| {
+    image::Handle::from_bytes(&include_bytes!("../../../assets/icons/settings.png")[..])
+});
 pub const ADD_FRIEND_QUERY: &str = "add-friend-query";
 pub const GROUP_NAME_INPUT: &str = "group-name";
 pub const GROUP_ID_INPUT: &str = "group-id";
@@ -356,7 +365,18 @@ impl State {
                         sent_to: None
                     })
                 ),
-                header_button("⚙", Message::Show(Dialog::Settings)),
+                container(
+                    button(
+                        container(image(SETTINGS_ICON.clone()).width(18).height(18))
+                            .center_x(Fill)
+                            .padding([3, 0]),
+                    )
+                    .width(32)
+                    .padding([2, 0])
+                    .style(theme::header_button)
+                    .on_press(Message::Show(Dialog::Settings)),
+                )
+                .id(SETTINGS_BUTTON),
             ]
             .spacing(2);
             let search = text_input(tr.search, &self.search)

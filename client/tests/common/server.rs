@@ -1,4 +1,5 @@
-//! The real server in process, and a proxy that can cut or refuse connections.
+//! The real server in process (or, for `TestServer::start`, a server program named by
+//! `QUQU_TEST_SERVER_CMD`), and a proxy that can cut or refuse connections.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -16,11 +17,61 @@ pub struct TestServer {
     _dir: tempfile::TempDir,
     stop: Option<oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<()>>,
+    /// The server program when `QUQU_TEST_SERVER_CMD` names one (killed when dropped).
+    external: Option<tokio::process::Child>,
 }
+
+/// A command line that starts a `ququ-server` program (`ARGS...` split on spaces; `--listen` and
+/// `--data-dir` are appended). With it, the tests that use the default configuration run against that
+/// program instead of the server in process: packaging/windows-smoke.sh sets it to
+/// `wine …/ququ-server.exe` to check the Windows server with the Linux client.
+pub const SERVER_CMD_ENV: &str = "QUQU_TEST_SERVER_CMD";
 
 impl TestServer {
     pub async fn start() -> TestServer {
-        Self::start_with(|_| {}).await
+        match std::env::var(SERVER_CMD_ENV) {
+            Ok(cmd) if !cmd.trim().is_empty() => Self::start_external(&cmd).await,
+            _ => Self::start_with(|_| {}).await,
+        }
+    }
+
+    async fn start_external(cmd: &str) -> TestServer {
+        let dir = tempfile::tempdir().unwrap();
+        // A free port: bound and released, then given to the program (a race no other test here loses).
+        let addr = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .unwrap()
+            .to_string();
+        let mut words = cmd.split_whitespace();
+        let mut child = tokio::process::Command::new(words.next().unwrap())
+            .args(words)
+            .arg("--listen")
+            .arg(&addr)
+            .arg("--data-dir")
+            .arg(dir.path())
+            .stdin(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .unwrap_or_else(|e| panic!("{SERVER_CMD_ENV}={cmd} did not start: {e}"));
+        // Ready when it accepts a connection (Wine takes a few seconds to start a program).
+        let deadline = tokio::time::Instant::now() + super::PATIENCE;
+        while TcpStream::connect(&addr).await.is_err() {
+            if let Ok(Some(status)) = child.try_wait() {
+                panic!("{SERVER_CMD_ENV}={cmd} exited: {status}");
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "{SERVER_CMD_ENV}={cmd} is not listening on {addr}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        TestServer {
+            addr,
+            _dir: dir,
+            stop: None,
+            task: None,
+            external: Some(child),
+        }
     }
 
     /// A server whose configuration `adjust` changes first (smaller limits, say).
@@ -44,6 +95,7 @@ impl TestServer {
             _dir: dir,
             stop: Some(stop),
             task: Some(task),
+            external: None,
         }
     }
 
@@ -53,6 +105,9 @@ impl TestServer {
         }
         if let Some(task) = self.task.take() {
             let _ = task.await;
+        }
+        if let Some(mut child) = self.external.take() {
+            let _ = child.kill().await;
         }
     }
 }
