@@ -51,9 +51,17 @@ pub struct Space {
 }
 
 /// Bytes an unprivileged process may still write on the disk that holds `dir`.
+#[cfg(unix)]
 pub fn free_bytes(dir: &Path) -> std::io::Result<u64> {
     let st = rustix::fs::statvfs(dir)?;
     Ok(st.f_bavail.saturating_mul(st.f_frsize))
+}
+
+/// Not read on other systems (rustix's `statvfs` is Unix-only; the Windows build caught it): the headroom
+/// check is off there, and a write that fails for want of space is still answered `storage_full`.
+#[cfg(not(unix))]
+pub fn free_bytes(_dir: &Path) -> std::io::Result<u64> {
+    Err(std::io::ErrorKind::Unsupported.into())
 }
 
 /// The size of the reserve for `headroom`.
