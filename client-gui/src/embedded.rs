@@ -105,9 +105,7 @@ pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedErr
     // directory another server holds, or a database that cannot be opened, is said in the login window
     // instead of a server that silently never starts.
     let (lock, store, config) = tokio::task::spawn_blocking(move || {
-        let lock = ququ_server::lock_data_dir(&config.data_dir)?;
-        let store = ququ_server::open_store(&config)?;
-        Ok::<_, ququ_server::Error>((lock, store, config))
+        ququ_server::open_data_dir(&config).map(|(lock, store)| (lock, store, config))
     })
     .await
     .map_err(|e| ququ_server::Error::Io(std::io::Error::other(e)))??;

@@ -137,9 +137,17 @@ pub async fn run(
     config: Config,
     shutdown: impl Future<Output = ()> + Send,
 ) -> Result<(), Error> {
-    let _lock = lock_data_dir(&config.data_dir)?;
-    let store = open_store(&config)?;
+    let (_lock, store) = open_data_dir(&config)?;
     run_with_store(listener, config, Arc::new(store), shutdown).await
+}
+
+/// What [`run`] takes before it serves: the data directory's lock, then its database. A caller that
+/// wants either failure before it starts serving (the desktop app says it in its login window) calls
+/// this, keeps the lock for the server's life, and serves with [`run_with_store`].
+pub fn open_data_dir(config: &Config) -> Result<(DataDirLock, SqliteStore), Error> {
+    let lock = lock_data_dir(&config.data_dir)?;
+    let store = open_store(config)?;
+    Ok((lock, store))
 }
 
 /// [`run`] with a store the caller opened (another backend, or one shared with an admin tool).
