@@ -1356,7 +1356,9 @@ impl App {
                 ..
             } if registering => tr.account_taken.to_owned(),
             StopReason::LoginRefused { code, text }
-            | StopReason::RegisterRefused { code, text } => error_words(tr, code, text),
+            | StopReason::RegisterRefused { code, text } => {
+                crate::i18n::error_words(tr, code, text)
+            }
             StopReason::Storage(e) => e.clone(),
             StopReason::Shutdown | StopReason::LoggedOut => String::new(),
             StopReason::UnknownCertificate {
@@ -1418,21 +1420,6 @@ impl App {
             };
         }
         Task::none()
-    }
-}
-
-/// The server's refusal in words the user understands.
-pub fn error_words(tr: &Tr, code: &ErrorCode, text: &str) -> String {
-    match code {
-        ErrorCode::BadCredentials | ErrorCode::BadToken => tr.wrong_password.to_owned(),
-        ErrorCode::AccountTaken => tr.account_taken.to_owned(),
-        ErrorCode::InvalidAccount => tr.invalid_account.to_owned(),
-        ErrorCode::InvalidPassword => tr.invalid_password.to_owned(),
-        ErrorCode::Disabled => tr.disabled.to_owned(),
-        ErrorCode::PasswordChanged => tr.password_changed.to_owned(),
-        ErrorCode::Busy | ErrorCode::TooMany | ErrorCode::RateLimited => tr.server_busy.to_owned(),
-        _ if text.is_empty() => tr.server_error.to_owned(),
-        _ => format!("{} ({text})", tr.server_error),
     }
 }
 

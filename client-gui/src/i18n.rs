@@ -88,10 +88,8 @@ impl Lang {
             E::TooMany => tr.group_full.to_owned(),
             E::NotFriends => tr.not_friends.to_owned(),
             E::RateLimited => tr.rate_limited.to_owned(),
-            other => match self {
-                Lang::En => format!("The server refused ({other})."),
-                Lang::Zh => format!("服务器拒绝了（{other}）。"),
-            },
+            // The rest are the server's general refusals, worded once for every window.
+            other => error_words(tr, other, other.as_str()),
         }
     }
 
@@ -666,6 +664,22 @@ static ZH: Tr = Tr {
     place_server: "本机服务器",
     about_license: "自由软件，以 MIT 或 Apache-2.0 许可证发布。字体：Noto Sans CJK SC（SIL 开放字体许可证）。",
 };
+
+/// The server's refusal in words the user understands.
+pub fn error_words(tr: &Tr, code: &ququ_protocol::ErrorCode, text: &str) -> String {
+    use ququ_protocol::ErrorCode;
+    match code {
+        ErrorCode::BadCredentials | ErrorCode::BadToken => tr.wrong_password.to_owned(),
+        ErrorCode::AccountTaken => tr.account_taken.to_owned(),
+        ErrorCode::InvalidAccount => tr.invalid_account.to_owned(),
+        ErrorCode::InvalidPassword => tr.invalid_password.to_owned(),
+        ErrorCode::Disabled => tr.disabled.to_owned(),
+        ErrorCode::PasswordChanged => tr.password_changed.to_owned(),
+        ErrorCode::Busy | ErrorCode::TooMany | ErrorCode::RateLimited => tr.server_busy.to_owned(),
+        _ if text.is_empty() => tr.server_error.to_owned(),
+        _ => format!("{} ({text})", tr.server_error),
+    }
+}
 
 #[cfg(test)]
 mod tests {
