@@ -3,13 +3,13 @@
 //! Every window kind has the same shape — `State`, `Message`, `Event`, `update`, `view` — and the
 //! [`app::App`] keeps the open ones in a map keyed by [`iced::window::Id`]. A window never talks to the
 //! network or the disk itself: it hands an `Event` up, and the app turns it into a call on the
-//! [`net::Handle`] (networking lives in one `Subscription`) or a `Task::perform` (disk).
+//! [`net::Client`] (networking lives in one `Subscription`) or a `Task::perform` (disk).
 //!
 //! # Layout
-//! - [`app`] — the daemon: window map, shared session data, routing of window events and network events.
-//! - [`window`] — one module per window kind: [`window::login`], [`window::main`], [`window::chat`],
+//! - [`app`] — the daemon: window map, shared model data, routing of window events and network events.
+//! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`], [`window::chat`],
 //!   [`window::about`] (version and where the data is).
-//! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Handle`], then typed events.
+//! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Client`], then typed events.
 //! - [`model`] — the app's own view-model (friends, groups, conversations, delivery and connection state).
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.
 //! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, open / show in folder.
@@ -22,6 +22,7 @@
 pub mod app;
 pub mod avatar;
 pub mod config;
+pub mod dialog;
 pub mod embedded;
 pub mod files;
 pub mod fonts;

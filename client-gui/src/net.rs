@@ -1,6 +1,6 @@
 //! The connection, as one iced `Subscription` over the headless client (`ququ-client`).
 //!
-//! Like iced's websocket example, the subscription's stream first hands the UI a cloneable [`Handle`]
+//! Like iced's websocket example, the subscription's stream first hands the UI a cloneable [`Client`]
 //! ([`Event::Ready`]) and then the client's typed events. The UI calls the handle (send a message, accept a
 //! request, …) without waiting — the client only enqueues — and answers and failures come back as events,
 //! so nothing in `update` ever blocks on the network or the database.
@@ -15,13 +15,12 @@ use iced::Subscription;
 use iced::futures::{SinkExt, Stream};
 use ququ_protocol::Conv;
 
+use crate::model::PAGE;
+
 pub use ququ_client::{
     Event as ClientEvent, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
     StopReason, Store, Transfer, TransferId,
 };
-
-/// Messages per history page, local or from the server.
-pub const PAGE: u32 = 30;
 
 /// What to connect with. Hashing it keys the subscription.
 #[derive(Clone, PartialEq, Eq)]
@@ -84,7 +83,7 @@ impl Login {
 #[derive(Debug, Clone)]
 pub enum Event {
     /// The client is running; keep this to talk to it.
-    Ready(Handle),
+    Ready(Client),
     Client(ClientEvent),
 }
 
@@ -162,13 +161,14 @@ pub enum Command {
     Shutdown,
 }
 
-/// A cloneable handle to the running client. Every call only enqueues.
+/// The running client, as the app talks to it: a cloneable handle whose every call only enqueues. (Not
+/// named `Handle`: that is the headless client's, which this wraps to take the windows' [`Command`]s.)
 #[derive(Debug, Clone)]
-pub struct Handle(ququ_client::Handle);
+pub struct Client(ququ_client::Handle);
 
-impl Handle {
-    pub fn new(handle: ququ_client::Handle) -> Handle {
-        Handle(handle)
+impl Client {
+    pub fn new(handle: ququ_client::Handle) -> Client {
+        Client(handle)
     }
 
     /// The local database, for reading history pages off the UI thread.
@@ -243,7 +243,7 @@ pub fn connect(login: &Login) -> impl Stream<Item = Event> + use<> {
                 }
             };
             if output
-                .send(Event::Ready(Handle(handle.clone())))
+                .send(Event::Ready(Client(handle.clone())))
                 .await
                 .is_err()
             {

@@ -17,9 +17,10 @@ use iced_test::runtime::Action;
 use iced_test::selector::id;
 use ququ::app::{App, Message, Window};
 use ququ::config::Dirs;
+use ququ::dialog::{self, Dialog};
 use ququ::i18n::Lang;
-use ququ::model::FileState;
-use ququ::window::{login, main};
+use ququ::model::{FileState, Paging};
+use ququ::window::{contacts, login};
 use ququ::{fonts, net};
 use ququ_protocol::{Conv, Presence};
 
@@ -31,6 +32,35 @@ fn settings() -> Settings {
         default_font: fonts::QUQU_SANS,
         ..Settings::default()
     }
+}
+
+/// A file bubble as a chat window draws it: where the file stands is worked out from the transfers.
+#[derive(Debug)]
+struct FileShown {
+    name: String,
+    size: u64,
+    state: FileState,
+    local: Option<PathBuf>,
+}
+
+/// The file bubbles of `conv`, oldest first.
+fn files_in(app: &App, conv: &Conv) -> Vec<FileShown> {
+    let Some(model) = &app.model else {
+        return Vec::new();
+    };
+    model
+        .conversations
+        .get(conv)
+        .into_iter()
+        .flat_map(|c| c.lines.iter())
+        .filter_map(|l| model.file(l))
+        .map(|f| FileShown {
+            name: f.item.name.clone(),
+            size: f.item.size,
+            state: f.state,
+            local: f.local.map(PathBuf::from),
+        })
+        .collect()
 }
 
 /// One app, with the pieces of the iced runtime a test needs.
@@ -82,8 +112,8 @@ impl Client {
             .expect("a login window")
     }
 
-    fn main_window(&self) -> window::Id {
-        self.window(|w| matches!(w, Window::Main(_)))
+    fn contacts_window(&self) -> window::Id {
+        self.window(|w| matches!(w, Window::Contacts(_)))
             .expect("a main window")
     }
 
@@ -217,7 +247,7 @@ impl Client {
             let _ = ui.tap_key(Named::Enter);
         });
         self.pump_until(rt, "login", |app| {
-            app.session.is_some() && app.main_window().is_some()
+            app.model.is_some() && app.contacts_window().is_some()
         });
     }
 }
@@ -234,13 +264,13 @@ fn runtime() -> tokio::runtime::Runtime {
 /// `from` asks `account` (whose app is `to`) to be friends, through the handle (the UI path is tested in
 /// `two_apps_befriend_and_chat`), and `to` has the request.
 fn ask(rt: &tokio::runtime::Runtime, from: &Client, to: &mut Client, account: &str) {
-    let handle = from.app.handle.as_ref().expect("handle");
+    let handle = from.app.client.as_ref().expect("handle");
     handle.send(net::Command::AddFriend {
         account: account.into(),
         note: String::new(),
     });
     to.pump_until(rt, "the request", |app| {
-        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+        app.model.as_ref().is_some_and(|s| !s.requests.is_empty())
     });
 }
 
@@ -304,22 +334,23 @@ fn two_apps_befriend_and_chat() {
     let mut bob = Client::new(&rt, &server);
     bob.log_in(&rt, "bob", "secret456", true);
     assert!(
-        alice.shows(alice.main_window(), "Online"),
+        alice.shows(alice.contacts_window(), "Online"),
         "the connection state is visible"
     );
 
     // Bob finds Alice and sends a request with a note.
-    let bob_main = bob.main_window();
+    let bob_main = bob.contacts_window();
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Add friend").expect("add friend");
     });
     bob.interact(&rt, bob_main, |ui| {
-        ui.click(id(main::ADD_FRIEND_QUERY)).expect("query field");
+        ui.click(id(dialog::add_friend::QUERY_INPUT))
+            .expect("query field");
         let _ = ui.typewrite("alice");
         let _ = ui.tap_key(Named::Enter);
     });
     bob.pump_until(&rt, "search results", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.found.as_ref().is_some_and(|f| !f.is_empty()))
     });
@@ -328,7 +359,7 @@ fn two_apps_befriend_and_chat() {
     });
     // Bob's side shows the request as waiting, once the server has it.
     bob.pump_until(&rt, "the request on its way", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.sent.contains_key("alice"))
     });
@@ -342,9 +373,9 @@ fn two_apps_befriend_and_chat() {
 
     // Alice accepts it from the requests dialog.
     alice.pump_until(&rt, "the request", |app| {
-        app.session.as_ref().is_some_and(|s| !s.requests.is_empty())
+        app.model.as_ref().is_some_and(|s| !s.requests.is_empty())
     });
-    let alice_main = alice.main_window();
+    let alice_main = alice.contacts_window();
     alice.interact(&rt, alice_main, |ui| {
         ui.click("Friend requests (1)").expect("requests link");
     });
@@ -352,12 +383,12 @@ fn two_apps_befriend_and_chat() {
         ui.click("Accept").expect("accept");
     });
     alice.pump_until(&rt, "bob as a friend", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("bob"))
     });
     bob.pump_until(&rt, "alice as a friend", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("alice"))
     });
@@ -369,7 +400,7 @@ fn two_apps_befriend_and_chat() {
     // Bob quits; Alice sees him go offline, then come online when he is back.
     drop(bob);
     let online = |app: &App| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.friends.get("bob"))
             .map(|f| f.presence)
@@ -406,7 +437,7 @@ fn two_apps_befriend_and_chat() {
         let _ = ui.tap_key(Named::Enter);
     });
     alice.pump_until(&rt, "delivery", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.conversations.get(&bob_conv))
             .is_some_and(|c| {
@@ -435,11 +466,11 @@ fn two_apps_befriend_and_chat() {
     // Bob sees the unread badge, opens the chat and reads it there.
     let alice_conv = Conv::User("alice".into());
     bob.pump_until(&rt, "the message", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.unread(&alice_conv) == 1 && s.friends.contains_key("alice"))
     });
-    let bob_main = bob.main_window();
+    let bob_main = bob.contacts_window();
     assert!(
         bob.app.title(bob_main).starts_with("(1) "),
         "the title shows the unread count"
@@ -455,7 +486,7 @@ fn two_apps_befriend_and_chat() {
         "the message is in the other client's window"
     );
     assert_eq!(
-        bob.app.session.as_ref().map(|s| s.unread(&alice_conv)),
+        bob.app.model.as_ref().map(|s| s.unread(&alice_conv)),
         Some(0)
     );
 
@@ -463,7 +494,7 @@ fn two_apps_befriend_and_chat() {
     // the window, as in QQ.
     bob.update(&rt, Message::Escape(bob_main));
     assert_eq!(
-        bob.main_window(),
+        bob.contacts_window(),
         bob_main,
         "Esc leaves the friend list open"
     );
@@ -496,7 +527,7 @@ fn two_apps_befriend_and_chat() {
         bob.chat_window(&alice_conv).is_none(),
         "the second Esc closes the chat"
     );
-    assert_eq!(bob.main_window(), bob_main);
+    assert_eq!(bob.contacts_window(), bob_main);
     bob.interact(&rt, bob_main, |ui| {
         ui.click("alice").expect("alice's row");
         ui.click("alice").expect("alice's row");
@@ -548,9 +579,9 @@ fn refusals_in_words_reconnect_and_outbox() {
     drop(mallory);
 
     // A declined request is shown to the one who sent it until they have seen it.
-    let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
+    let send = |c: &Client, command| c.app.client.as_ref().expect("handle").send(command);
     ask(&rt, &bob, &mut alice, "alice");
-    let alice_main = alice.main_window();
+    let alice_main = alice.contacts_window();
     alice.interact(&rt, alice_main, |ui| {
         ui.click("Friend requests (1)").expect("requests link");
     });
@@ -558,14 +589,14 @@ fn refusals_in_words_reconnect_and_outbox() {
         ui.click("Reject").expect("reject");
     });
     alice.pump_until(&rt, "the request gone", |app| {
-        app.session.as_ref().is_some_and(|s| s.requests.is_empty())
+        app.model.as_ref().is_some_and(|s| s.requests.is_empty())
     });
     bob.pump_until(&rt, "the refusal", |app| {
-        app.session.as_ref().is_some_and(|s| {
+        app.model.as_ref().is_some_and(|s| {
             s.sent.get("alice").map(|r| r.state) == Some(ququ::model::Sent::Declined)
         })
     });
-    let bob_main = bob.main_window();
+    let bob_main = bob.contacts_window();
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Friend requests (1)")
             .expect("the requests button counts the refusal");
@@ -588,12 +619,12 @@ fn refusals_in_words_reconnect_and_outbox() {
         },
     );
     alice.pump_until(&rt, "bob as a friend", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("bob"))
     });
     bob.pump_until(&rt, "alice as a friend", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("alice"))
     });
@@ -605,7 +636,7 @@ fn refusals_in_words_reconnect_and_outbox() {
     alice.pump_until(&rt, "reconnecting", |app| {
         matches!(app.conn, ququ::model::Connection::Reconnecting { .. })
     });
-    let alice_main = alice.main_window();
+    let alice_main = alice.contacts_window();
     let label = ququ::window::connection_label(&alice.app.ctx());
     assert!(label.starts_with("Reconnecting in "), "{label}");
     assert!(
@@ -628,7 +659,7 @@ fn refusals_in_words_reconnect_and_outbox() {
         let _ = ui.tap_key(Named::Enter);
     });
     alice.pump_until(&rt, "the queued bubble", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.conversations.get(&bob_conv))
             .is_some_and(|c| {
@@ -644,7 +675,7 @@ fn refusals_in_words_reconnect_and_outbox() {
     alice.pump_until(&rt, "delivery after reconnect", |app| {
         app.conn == ququ::model::Connection::Online
             && app
-                .session
+                .model
                 .as_ref()
                 .and_then(|s| s.conversations.get(&bob_conv))
                 .is_some_and(|c| {
@@ -655,7 +686,7 @@ fn refusals_in_words_reconnect_and_outbox() {
     });
     let alice_conv = Conv::User("alice".into());
     bob.pump_until(&rt, "the queued message", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.conversations.get(&alice_conv))
             .is_some_and(|c| c.lines.iter().any(|l| l.text == "sent while offline"))
@@ -673,23 +704,24 @@ fn groups_with_members_and_logout() {
     bob.log_in(&rt, "bob", "secret456", true);
 
     // Alice creates a group from the main window.
-    let alice_main = alice.main_window();
+    let alice_main = alice.contacts_window();
     alice.interact(&rt, alice_main, |ui| {
         ui.click("Create group").expect("create group link");
     });
     alice.interact(&rt, alice_main, |ui| {
-        ui.click(id(main::GROUP_NAME_INPUT)).expect("name field");
+        ui.click(id(dialog::create_group::NAME_INPUT))
+            .expect("name field");
         let _ = ui.typewrite("爬山群");
         let _ = ui.tap_key(Named::Enter);
     });
     alice.pump_until(&rt, "the new group", |app| {
-        app.session.as_ref().is_some_and(|s| !s.groups.is_empty())
+        app.model.as_ref().is_some_and(|s| !s.groups.is_empty())
     });
     let group = *alice
         .app
-        .session
+        .model
         .as_ref()
-        .expect("session")
+        .expect("model")
         .groups
         .keys()
         .next()
@@ -697,21 +729,22 @@ fn groups_with_members_and_logout() {
     assert!(alice.shows(alice_main, "爬山群"), "the groups tab lists it");
 
     // Bob tries to join it by number: a new group takes members by invitation, and the dialog says so.
-    let bob_main = bob.main_window();
+    let bob_main = bob.contacts_window();
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Join group").expect("join group link");
     });
     bob.interact(&rt, bob_main, |ui| {
-        ui.click(id(main::GROUP_ID_INPUT)).expect("id field");
+        ui.click(id(dialog::join_group::ID_INPUT))
+            .expect("id field");
         let _ = ui.typewrite(&group.to_string());
         let _ = ui.tap_key(Named::Enter);
     });
     let refusal = "This group takes members by invitation only. Ask a member to invite you.";
     bob.pump_until(&rt, "the refusal in words", |app| {
         app.windows.values().any(|w| {
-            matches!(w, ququ::app::Window::Main(s) if matches!(
+            matches!(w, ququ::app::Window::Contacts(s) if matches!(
                 s.dialog,
-                Some(main::Dialog::JoinGroup { refused: Some(_), .. })
+                Some(Dialog::JoinGroup(dialog::join_group::State { refused: Some(_), .. }))
             ))
         })
     });
@@ -720,13 +753,13 @@ fn groups_with_members_and_logout() {
     // Alice, the owner, opens it from the group's menu ...
     alice.update(
         &rt,
-        Message::Main(
+        Message::Contacts(
             alice_main,
-            main::Message::Show(main::Dialog::GroupMenu { group }),
+            contacts::Message::Show(Dialog::group_menu(group)),
         ),
     );
     alice.pump_until(&rt, "the group's join policy", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.group_policies.contains_key(&group))
     });
@@ -736,19 +769,27 @@ fn groups_with_members_and_logout() {
         ui.click(anyone).expect("the switch");
     });
     alice.pump_until(&rt, "the group opened", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.group_policies.get(&group))
             == Some(&ququ_protocol::JoinPolicy::Open)
     });
-    alice.update(&rt, Message::Main(alice_main, main::Message::CloseDialog));
+    alice.update(
+        &rt,
+        Message::Contacts(
+            alice_main,
+            contacts::Message::Dialog(dialog::Message::GroupMenu(
+                dialog::group_menu::Message::Close,
+            )),
+        ),
+    );
 
     // ... and Bob's second try joins; the dialog closes.
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Join").expect("join button");
     });
     bob.pump_until(&rt, "membership", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.groups.contains_key(&group))
     });
@@ -761,7 +802,7 @@ fn groups_with_members_and_logout() {
     let conv = Conv::Group(group);
     let chat = alice.chat_window(&conv).expect("group chat window");
     alice.pump_until(&rt, "the member list", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.members.get(&group))
             .is_some_and(|m| m.len() == 2)
@@ -770,23 +811,28 @@ fn groups_with_members_and_logout() {
 
     // Bob writes to the group; it appears in Alice's open window, unread stays zero there.
     bob.app
-        .handle
+        .client
         .as_ref()
-        .expect("handle")
+        .expect("client")
         .send(net::Command::SendText {
             conv: conv.clone(),
             text: "大家好".into(),
         });
     alice.pump_until(&rt, "the group message", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.conversations.get(&conv))
             .is_some_and(|c| c.lines.iter().any(|l| l.text == "大家好"))
     });
     assert!(alice.shows(chat, "大家好"));
-    assert_eq!(alice.app.session.as_ref().map(|s| s.unread(&conv)), Some(0));
+    assert_eq!(alice.app.model.as_ref().map(|s| s.unread(&conv)), Some(0));
 
     // Alice picks an avatar image: decoded, cropped to a square, scaled, stored; garbage is refused in words.
+    // (The button is in the settings dialog, which says why a picture did not take.)
+    alice.update(
+        &rt,
+        Message::Contacts(alice_main, contacts::Message::Show(Dialog::settings())),
+    );
     let pictures = tempfile::tempdir().expect("temp dir");
     let photo = pictures.path().join("photo.png");
     image::RgbaImage::from_pixel(300, 200, image::Rgba([200, 80, 40, 255]))
@@ -805,31 +851,28 @@ fn groups_with_members_and_logout() {
         alice.app.avatar.is_some(),
         "a bad pick keeps the old avatar"
     );
-    alice.update(
-        &rt,
-        Message::Main(alice_main, main::Message::Show(main::Dialog::Settings)),
-    );
     assert!(alice.shows(alice_main, "Default avatar"));
     match &alice.app.windows[&alice_main] {
-        Window::Main(state) => assert!(
-            state
+        Window::Contacts(state) => assert!(matches!(
+            &state.dialog,
+            Some(Dialog::Settings(settings)) if settings
                 .notice
                 .as_deref()
                 .is_some_and(|n| n.starts_with("That image could not be read."))
-        ),
+        )),
         _ => unreachable!(),
     }
 
     // Logging out from settings goes back to the login window.
     bob.interact(&rt, bob_main, |ui| {
-        ui.click(id(main::SETTINGS_BUTTON))
+        ui.click(id(contacts::SETTINGS_BUTTON))
             .expect("settings button");
     });
     bob.interact(&rt, bob_main, |ui| {
         ui.click("Log out").expect("log out");
     });
     bob.pump_until(&rt, "the login window", |app| {
-        app.session.is_none() && app.login_window().is_some()
+        app.model.is_none() && app.login_window().is_some()
     });
     assert!(!bob.exited, "logging out is not quitting");
     assert!(
@@ -849,7 +892,7 @@ fn remark_delete_and_local_history_paging() {
     alice.log_in(&rt, "alice", "secret123", true);
     let mut bob = Client::new(&rt, &server);
     bob.log_in(&rt, "bob", "secret456", true);
-    let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
+    let send = |c: &Client, command| c.app.client.as_ref().expect("handle").send(command);
     ask(&rt, &bob, &mut alice, "alice");
     send(
         &alice,
@@ -858,7 +901,7 @@ fn remark_delete_and_local_history_paging() {
         },
     );
     alice.pump_until(&rt, "bob as a friend", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("bob"))
     });
@@ -876,7 +919,7 @@ fn remark_delete_and_local_history_paging() {
     }
     let bob_conv = Conv::User("bob".into());
     alice.pump_until(&rt, "all forty", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.conversations.get(&bob_conv))
             .is_some_and(|c| c.lines.len() == 40)
@@ -890,20 +933,20 @@ fn remark_delete_and_local_history_paging() {
     let mut alice = Client::with_home(&rt, &server, home);
     alice.log_in(&rt, "alice", "secret123", false);
     alice.pump_until(&rt, "bob's row", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("bob"))
     });
     let task = alice.app.open_chat(bob_conv.clone());
     alice.run(&rt, task);
     let page = |app: &App| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.conversations.get(&bob_conv))
-            .map(|c| (c.lines.len(), c.more_before, c.loading))
+            .map(|c| (c.lines.len(), c.paging))
     };
     alice.pump_until(&rt, "the first local page", |app| {
-        page(app) == Some((net::PAGE as usize, true, false))
+        page(app) == Some((ququ::model::PAGE as usize, Paging::More))
     });
     let chat = alice.chat_window(&bob_conv).expect("chat window");
     assert!(alice.shows(chat, "message 39"));
@@ -912,31 +955,29 @@ fn remark_delete_and_local_history_paging() {
         Message::Chat(chat, ququ::window::chat::Message::LoadEarlier),
     );
     alice.pump_until(&rt, "the rest", |app| {
-        page(app).is_some_and(|(n, _, loading)| n == 40 && !loading)
+        page(app).is_some_and(|(n, paging)| n == 40 && paging != Paging::Loading)
     });
     assert!(alice.shows(chat, "message 00"));
 
     // Right-click on Bob offers a remark; then delete him, after a confirmation.
-    let alice_main = alice.main_window();
+    let alice_main = alice.contacts_window();
     alice.update(
         &rt,
-        Message::Main(
+        Message::Contacts(
             alice_main,
-            main::Message::Show(main::Dialog::FriendMenu {
-                account: "bob".into(),
-            }),
+            contacts::Message::Show(Dialog::friend_menu("bob")),
         ),
     );
     alice.interact(&rt, alice_main, |ui| {
         ui.click("Set remark").expect("set remark");
     });
     alice.interact(&rt, alice_main, |ui| {
-        ui.click(id(main::REMARK_INPUT)).expect("remark field");
+        ui.click(id(dialog::remark::INPUT)).expect("remark field");
         let _ = ui.typewrite("Bobby");
         let _ = ui.tap_key(Named::Enter);
     });
     alice.pump_until(&rt, "the remark", |app| {
-        app.session
+        app.model
             .as_ref()
             .and_then(|s| s.friends.get("bob"))
             .is_some_and(|f| f.remark == "Bobby")
@@ -944,11 +985,9 @@ fn remark_delete_and_local_history_paging() {
     assert!(alice.shows(alice_main, "Bobby"));
     alice.update(
         &rt,
-        Message::Main(
+        Message::Contacts(
             alice_main,
-            main::Message::Show(main::Dialog::FriendMenu {
-                account: "bob".into(),
-            }),
+            contacts::Message::Show(Dialog::friend_menu("bob")),
         ),
     );
     alice.interact(&rt, alice_main, |ui| {
@@ -957,7 +996,7 @@ fn remark_delete_and_local_history_paging() {
     assert!(
         alice
             .app
-            .session
+            .model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("bob")),
         "not before confirming"
@@ -966,12 +1005,12 @@ fn remark_delete_and_local_history_paging() {
         ui.click("Delete").expect("confirm");
     });
     alice.pump_until(&rt, "bob removed", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| !s.friends.contains_key("bob"))
     });
     bob.pump_until(&rt, "alice removed", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| !s.friends.contains_key("alice"))
     });
@@ -988,7 +1027,7 @@ fn send_a_file_and_download_it() {
     bob.log_in(&rt, "bob", "secret456", true);
     let downloads = tempfile::tempdir().expect("temp dir");
     bob.app.downloads = Some(downloads.path().to_path_buf());
-    let send = |c: &Client, command| c.app.handle.as_ref().expect("handle").send(command);
+    let send = |c: &Client, command| c.app.client.as_ref().expect("handle").send(command);
     ask(&rt, &bob, &mut alice, "alice");
     send(
         &alice,
@@ -997,12 +1036,12 @@ fn send_a_file_and_download_it() {
         },
     );
     alice.pump_until(&rt, "bob as a friend", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("bob"))
     });
     bob.pump_until(&rt, "alice as a friend", |app| {
-        app.session
+        app.model
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("alice"))
     });
@@ -1043,34 +1082,20 @@ fn send_a_file_and_download_it() {
         let _ = ui.typewrite(&quoted);
         let _ = ui.tap_key(Named::Enter);
     });
-    let my_file = |app: &App| {
-        app.session
-            .as_ref()
-            .and_then(|s| s.conversations.get(&bob_conv))
-            .and_then(|c| c.lines.iter().find_map(|l| l.file.clone()))
-    };
+    let my_file = |app: &App| files_in(app, &bob_conv).into_iter().next();
     assert!(my_file(&alice.app).is_some(), "the bubble shows at once");
     alice.pump_until(&rt, "the upload", |app| {
         my_file(app).is_some_and(|f| f.state == FileState::Sent)
     });
     assert!(alice.shows(chat, "山顶.png"));
     assert!(
-        alice
-            .app
-            .session
-            .as_ref()
-            .is_some_and(|s| s.thumbs.contains_key(&photo)),
+        alice.app.thumbs.contains_key(&photo),
         "a thumbnail of the picture being sent"
     );
 
     // Bob sees the offer in his chat window and presses Download.
     let alice_conv = Conv::User("alice".into());
-    let their_file = |app: &App| {
-        app.session
-            .as_ref()
-            .and_then(|s| s.conversations.get(&alice_conv))
-            .and_then(|c| c.lines.iter().find_map(|l| l.file.clone()))
-    };
+    let their_file = |app: &App| files_in(app, &alice_conv).into_iter().next();
     bob.pump_until(&rt, "the offer", |app| {
         their_file(app).is_some_and(|f| f.state == FileState::Offered)
     });
@@ -1094,11 +1119,7 @@ fn send_a_file_and_download_it() {
     assert!(saved.starts_with(downloads.path()), "{}", saved.display());
     assert_eq!(std::fs::read(&saved).expect("read download"), sent);
     assert!(bob.shows(bob_chat, "Show in folder"));
-    bob.pump_until(&rt, "the thumbnail", |app| {
-        app.session
-            .as_ref()
-            .is_some_and(|s| s.thumbs.contains_key(&saved))
-    });
+    bob.pump_until(&rt, "the thumbnail", |app| app.thumbs.contains_key(&saved));
 
     // Alice learns that Bob has it.
     alice.pump_until(&rt, "delivery to bob", |app| {
@@ -1120,15 +1141,7 @@ fn send_a_file_and_download_it() {
     );
     assert!(!alice.shows(chat, "Drop files here to send them"));
     let file_named = |app: &App, conv: &Conv, name: &str| {
-        app.session
-            .as_ref()
-            .and_then(|s| s.conversations.get(conv))
-            .and_then(|c| {
-                c.lines
-                    .iter()
-                    .filter_map(|l| l.file.clone())
-                    .find(|f| f.name == name)
-            })
+        files_in(app, conv).into_iter().find(|f| f.name == name)
     };
     bob.pump_until(&rt, "the second offer", |app| {
         file_named(app, &alice_conv, "notes.txt").is_some_and(|f| f.state == FileState::Offered)
@@ -1218,11 +1231,11 @@ fn my_waiting_request_is_shown_again_after_logging_in_anew() {
     let mut bob = Client::new(&rt, &server);
     bob.log_in(&rt, "bob", "secret456", false);
     bob.pump_until(&rt, "the waiting request", |app| {
-        app.session.as_ref().is_some_and(|s| {
+        app.model.as_ref().is_some_and(|s| {
             s.sent.get("alice").map(|r| r.state) == Some(ququ::model::Sent::Waiting)
         })
     });
-    let main = bob.main_window();
+    let main = bob.contacts_window();
     bob.interact(&rt, main, |ui| {
         ui.click("Friend requests").expect("the requests button");
     });
@@ -1240,9 +1253,9 @@ fn about_shows_where_the_data_is() {
     carol.app.downloads = Some(downloads.path().to_path_buf());
 
     // Settings (the gear on the header), then its About link.
-    let main = carol.main_window();
+    let main = carol.contacts_window();
     carol.interact(&rt, main, |ui| {
-        ui.click(id(main::SETTINGS_BUTTON))
+        ui.click(id(contacts::SETTINGS_BUTTON))
             .expect("settings button");
     });
     carol.interact(&rt, main, |ui| {
@@ -1277,7 +1290,7 @@ fn about_shows_where_the_data_is() {
 
     // Asking again focuses the open window; Close closes it and the app carries on.
     carol.interact(&rt, main, |ui| {
-        ui.click(id(main::SETTINGS_BUTTON))
+        ui.click(id(contacts::SETTINGS_BUTTON))
             .expect("settings button");
     });
     carol.interact(&rt, main, |ui| {
@@ -1296,7 +1309,7 @@ fn about_shows_where_the_data_is() {
     });
     assert_eq!(abouts(&carol), 0);
     assert!(!carol.exited, "closing About does not quit");
-    assert!(carol.app.main_window().is_some());
+    assert!(carol.app.contacts_window().is_some());
 }
 
 #[test]
@@ -1338,7 +1351,7 @@ fn a_self_signed_tls_server_is_trusted_from_the_login_window() {
         "the question with the fingerprint"
     );
     assert!(
-        alice.app.session.is_none(),
+        alice.app.model.is_none(),
         "not logged in before the user decides"
     );
 
@@ -1346,7 +1359,7 @@ fn a_self_signed_tls_server_is_trusted_from_the_login_window() {
         ui.click("Trust and log in").expect("trust button");
     });
     alice.pump_until(&rt, "login over TLS", |app| {
-        app.session.is_some() && app.main_window().is_some()
+        app.model.is_some() && app.contacts_window().is_some()
     });
     let client_dir = alice.app.dirs.client_dir();
     assert_eq!(

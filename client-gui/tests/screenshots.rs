@@ -2,7 +2,7 @@
 //!
 //! Off by default (it writes into the repository); run it with
 //! `QUQU_SCREENSHOTS=1 ICED_TEST_BACKEND=tiny-skia cargo test -p ququ --test screenshots`.
-//! The data is a fixed demo session, so the pictures only change when the UI does.
+//! The data is a fixed demo model, so the pictures only change when the UI does.
 
 use std::path::{Path, PathBuf};
 
@@ -10,14 +10,15 @@ use iced::{Settings, Size, Theme};
 use iced_test::Simulator;
 use ququ::app::{App, Window};
 use ququ::config::Dirs;
+use ququ::dialog::{self, Dialog};
 use ququ::fonts;
 use ququ::i18n::Lang;
 use ququ::model::{
-    Connection, Conversation, Delivery, FileItem, FileState, Friend, Group, Line, Member, Request,
-    Sent, SentRequest, Session, now_millis,
+    Connection, Conversation, Delivery, FileItem, Friend, FriendRequest, Group, Line, Member,
+    Model, Paging, Sent, SentRequest, Transfer, TransferId, TransferState, now_millis,
 };
 use ququ::theme::{self, ThemePref};
-use ququ::window::{about, chat, login, main};
+use ququ::window::{about, chat, contacts, login};
 use ququ_protocol::{Conv, Presence, Role};
 
 fn settings() -> Settings {
@@ -58,25 +59,49 @@ fn line(n: i64, from: &str, minutes_ago: u64, text: &str, delivery: Delivery) ->
     }
 }
 
-/// A file bubble: `mine` files are from xiaoming.
-fn file_line(
+/// A file bubble: `mine` files are from xiaoming. Where it stands comes from its transfer on this device
+/// (`None`: none here, so mine is on the server and theirs waits for me), as in the app.
+#[allow(clippy::too_many_arguments)]
+fn add_file(
+    s: &mut Model,
+    conv: &mut Conversation,
     n: i64,
     from: &str,
     name: &str,
     size: u64,
-    state: FileState,
+    transfer: Option<(TransferState, u64)>,
     local: Option<&str>,
-) -> Line {
-    Line {
+) {
+    let line = Line {
         file: Some(FileItem {
             file_id: Some(n as u64),
             name: name.into(),
             size,
-            state,
-            local: local.map(PathBuf::from),
         }),
         ..line(n, from, 5, name, Delivery::Sent)
+    };
+    if let Some((state, bytes)) = transfer {
+        let id = if from == s.account {
+            TransferId::Upload(line.client_id.clone())
+        } else {
+            TransferId::Download(n as u64)
+        };
+        s.transfers.insert(
+            id.clone(),
+            Transfer {
+                id,
+                conv: Conv::User(String::new()),
+                file_id: Some(n as u64),
+                name: name.into(),
+                size,
+                sha256: String::new(),
+                path: PathBuf::from(local.unwrap_or("/tmp/partial")),
+                bytes,
+                state,
+            },
+        );
     }
+    conv.upsert(line);
 }
 
 /// A made-up photo for the thumbnails: sky, sun and two mountains, drawn pixel by pixel.
@@ -105,140 +130,155 @@ fn demo_photo(w: u32, h: u32) -> image::RgbaImage {
 }
 
 /// Two conversations full of files: one with transfers under way, one with finished ones.
-fn add_files(s: &mut Session, lang: Lang) {
+fn add_files(s: &mut Model, thumbs: &mut Thumbs, lang: Lang) {
     let zh = lang == Lang::Zh;
     let mut moving = Conversation {
-        loaded: true,
+        paging: Paging::Complete,
         ..Conversation::default()
     };
     let mb = 1024 * 1024;
-    moving.upsert(file_line(
-        26,
-        "chen",
-        if zh {
-            "第三季度报告.pdf"
-        } else {
-            "Q3 report.pdf"
-        },
-        1_258_291,
-        FileState::Offered,
-        None,
-    ));
-    moving.upsert(file_line(
+    let report = if zh {
+        "第三季度报告.pdf"
+    } else {
+        "Q3 report.pdf"
+    };
+    add_file(s, &mut moving, 26, "chen", report, 1_258_291, None, None);
+    add_file(
+        s,
+        &mut moving,
         22,
         "xiaoming",
         "hiking-photos-2024.zip",
         48 * mb,
-        FileState::Uploading {
-            done: 20 * mb,
-            paused: false,
-        },
+        Some((TransferState::Uploading, 20 * mb)),
         Some("/home/xiaoming/hiking-photos-2024.zip"),
-    ));
-    moving.upsert(file_line(
+    );
+    let budget = if zh { "预算表.xlsx" } else { "budget.xlsx" };
+    add_file(
+        s,
+        &mut moving,
         23,
         "chen",
-        if zh { "预算表.xlsx" } else { "budget.xlsx" },
+        budget,
         3 * mb,
-        FileState::Downloading {
-            done: 2 * mb,
-            paused: false,
-        },
+        Some((TransferState::Downloading, 2 * mb)),
         None,
-    ));
-    moving.upsert(file_line(
+    );
+    add_file(
+        s,
+        &mut moving,
         24,
         "xiaoming",
         "notes.txt",
         52_000,
-        FileState::Uploading {
-            done: 36_000,
-            paused: true,
-        },
+        Some((TransferState::Paused, 36_000)),
         Some("/home/xiaoming/notes.txt"),
-    ));
-    moving.upsert(file_line(
+    );
+    let reason = if zh {
+        "连接断开"
+    } else {
+        "connection lost"
+    };
+    add_file(
+        s,
+        &mut moving,
         25,
         "chen",
         "setup-tools.tar.gz",
         700 * mb,
-        FileState::Failed(if zh {
-            "连接断开".into()
-        } else {
-            "connection lost".into()
-        }),
+        Some((
+            TransferState::Failed {
+                reason: reason.into(),
+            },
+            0,
+        )),
         None,
-    ));
+    );
     s.conversations.insert(Conv::User("chen".into()), moving);
 
     let mut done = Conversation {
-        loaded: true,
+        paging: Paging::Complete,
         ..Conversation::default()
     };
     let theirs_photo = "/home/xiaoming/Downloads/summit.jpg";
     let my_photo = "/home/xiaoming/Pictures/sunrise.png";
-    s.thumbs.insert(
+    thumbs.insert(
         theirs_photo.into(),
         iced::widget::image::Handle::from_rgba(360, 240, demo_photo(360, 240).into_raw()),
     );
-    s.thumbs.insert(
+    thumbs.insert(
         my_photo.into(),
         iced::widget::image::Handle::from_rgba(240, 320, demo_photo(240, 320).into_raw()),
     );
-    done.upsert(file_line(
+    add_file(
+        s,
+        &mut done,
         37,
         "alice",
         "summit.jpg",
         2_400_000,
-        FileState::Saved,
+        Some((TransferState::Done, 2_400_000)),
         Some(theirs_photo),
-    ));
-    done.upsert(file_line(
+    );
+    add_file(
+        s,
+        &mut done,
         38,
         "xiaoming",
         "sunrise.png",
         860_000,
-        FileState::DeliveredToPeer,
+        Some((TransferState::RecipientDownloaded, 860_000)),
         Some(my_photo),
-    ));
-    done.upsert(file_line(
+    );
+    let route = if zh { "路线图.pptx" } else { "route.pptx" };
+    add_file(
+        s,
+        &mut done,
         33,
         "xiaoming",
-        if zh { "路线图.pptx" } else { "route.pptx" },
+        route,
         5 * mb,
-        FileState::Sent,
+        Some((TransferState::Done, 5 * mb)),
         Some("/home/xiaoming/route.pptx"),
-    ));
-    done.upsert(file_line(
+    );
+    add_file(
+        s,
+        &mut done,
         34,
         "xiaoming",
         "trailer.mp4",
         230 * mb,
-        FileState::Rejected,
+        Some((TransferState::Rejected, 230 * mb)),
         Some("/home/xiaoming/trailer.mp4"),
-    ));
-    done.upsert(file_line(
+    );
+    add_file(
+        s,
+        &mut done,
         35,
         "alice",
         "draft.docx",
         18_000,
-        FileState::Cancelled,
+        Some((TransferState::Cancelled, 0)),
         None,
-    ));
-    done.upsert(file_line(
+    );
+    add_file(
+        s,
+        &mut done,
         36,
         "alice",
         "map.kmz",
         400_000,
-        FileState::Expired,
+        Some((TransferState::Expired, 0)),
         None,
-    ));
+    );
     s.conversations.insert(Conv::User("alice".into()), done);
 }
 
-fn demo_session(lang: Lang) -> Session {
+type Thumbs = std::collections::HashMap<PathBuf, iced::widget::image::Handle>;
+
+fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
     let zh = lang == Lang::Zh;
-    let mut s = Session::new(
+    let mut s = Model::new(
         "xiaoming".into(),
         if zh { "小明".into() } else { "Ming".into() },
     );
@@ -296,12 +336,14 @@ fn demo_session(lang: Lang) -> Session {
         3141592653,
         vec![
             Member {
+                group: 3141592653,
                 account: "xiaoming".into(),
                 nickname: s.nickname.clone(),
                 role: Role::Owner,
                 presence: Presence::Online,
             },
             Member {
+                group: 3141592653,
                 account: "lihua".into(),
                 nickname: "李华".into(),
                 role: Role::Member,
@@ -315,24 +357,28 @@ fn demo_session(lang: Lang) -> Session {
         10001,
         vec![
             Member {
+                group: 10001,
                 account: "lihua".into(),
                 nickname: "李华".into(),
                 role: Role::Owner,
                 presence: Presence::Online,
             },
             Member {
+                group: 10001,
                 account: "xiaoming".into(),
                 nickname: s.nickname.clone(),
                 role: Role::Member,
                 presence: Presence::Online,
             },
             Member {
+                group: 10001,
                 account: "zhangwei".into(),
                 nickname: "张伟".into(),
                 role: Role::Member,
                 presence: Presence::Offline,
             },
             Member {
+                group: 10001,
                 account: "alice".into(),
                 nickname: "Alice".into(),
                 role: Role::Member,
@@ -340,7 +386,7 @@ fn demo_session(lang: Lang) -> Session {
             },
         ],
     );
-    s.requests.push(Request {
+    s.requests.push(FriendRequest {
         from: "wangfang".into(),
         nickname: "王芳".into(),
         note: if zh {
@@ -382,8 +428,7 @@ fn demo_session(lang: Lang) -> Session {
         )
     };
     let mut talk = Conversation {
-        more_before: true,
-        loaded: true,
+        paging: Paging::More,
         ..Conversation::default()
     };
     talk.upsert(line(1, "lihua", 50, a, Delivery::Sent));
@@ -417,7 +462,7 @@ fn demo_session(lang: Lang) -> Session {
     });
     s.conversations.insert(Conv::User("lihua".into()), talk);
     let mut group = Conversation {
-        loaded: true,
+        paging: Paging::Complete,
         ..Conversation::default()
     };
     group.upsert(line(
@@ -454,7 +499,7 @@ fn demo_session(lang: Lang) -> Session {
         Delivery::Sent,
     ));
     s.conversations.insert(Conv::Group(10001), group);
-    add_files(&mut s, lang);
+    add_files(&mut s, thumbs, lang);
     s.unread.insert(Conv::User("lihua".into()), 2);
     s.unread.insert(Conv::Group(10001), 5);
     s
@@ -535,14 +580,14 @@ fn screenshots() {
             );
 
             // Main window, logged in.
-            app.session = Some(demo_session(lang));
+            app.model = Some(demo_model(lang, &mut app.thumbs));
             app.conn = Connection::Online;
             let main_id = iced::window::Id::unique();
             app.windows.insert(
                 main_id,
-                Window::Main(main::State {
+                Window::Contacts(contacts::State {
                     selected: Some(Conv::User("alice".into())),
-                    ..main::State::default()
+                    ..contacts::State::default()
                 }),
             );
             shoot(
@@ -552,8 +597,8 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-{tag}.png")),
             );
-            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
-                state.tab = main::Tab::Recent;
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.tab = contacts::Tab::Recent;
             }
             shoot(
                 &app,
@@ -562,9 +607,9 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-recent-{tag}.png")),
             );
-            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
-                state.tab = main::Tab::Friends;
-                state.dialog = Some(main::Dialog::Requests);
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.tab = contacts::Tab::Friends;
+                state.dialog = Some(Dialog::Requests);
             }
             shoot(
                 &app,
@@ -574,8 +619,8 @@ fn screenshots() {
                 &out.join(format!("main-requests-{tag}.png")),
             );
 
-            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
-                state.dialog = Some(main::Dialog::Settings);
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.dialog = Some(Dialog::settings());
             }
             shoot(
                 &app,
@@ -584,10 +629,8 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-settings-{tag}.png")),
             );
-            if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
-                state.dialog = Some(main::Dialog::FriendMenu {
-                    account: "alice".into(),
-                });
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.dialog = Some(Dialog::friend_menu("alice"));
             }
             shoot(
                 &app,
@@ -598,31 +641,26 @@ fn screenshots() {
             );
             // My group's menu (the owner's switch), the invitation list, and a refused join in words.
             let shots = [
+                (Dialog::group_menu(3141592653), "main-group-menu"),
                 (
-                    main::Dialog::GroupMenu { group: 3141592653 },
-                    "main-group-menu",
-                ),
-                (
-                    main::Dialog::Invite {
-                        group: 3141592653,
+                    Dialog::Invite(dialog::invite::State {
                         invited: vec!["alice".into()],
-                        refused: None,
-                    },
+                        ..dialog::invite::State::new(3141592653)
+                    }),
                     "main-invite",
                 ),
                 (
-                    main::Dialog::JoinGroup {
+                    Dialog::JoinGroup(dialog::join_group::State {
                         id: "2718281828".into(),
-                        invalid: false,
-                        waiting: None,
                         refused: Some(ququ_protocol::ErrorCode::InviteOnly),
-                    },
+                        ..dialog::join_group::State::default()
+                    }),
                     "main-join-refused",
                 ),
             ];
             for (dialog, name) in shots {
-                if let Some(Window::Main(state)) = app.windows.get_mut(&main_id) {
-                    state.tab = main::Tab::Groups;
+                if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                    state.tab = contacts::Tab::Groups;
                     state.dialog = Some(dialog);
                 }
                 shoot(

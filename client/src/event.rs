@@ -169,6 +169,17 @@ pub struct Member {
     pub presence: Presence,
 }
 
+impl Member {
+    /// The name to show: the nickname, else the account.
+    pub fn display_name(&self) -> &str {
+        if self.nickname.is_empty() {
+            &self.account
+        } else {
+            &self.nickname
+        }
+    }
+}
+
 /// Why the client stopped for good (it will not reconnect by itself).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum StopReason {

@@ -7,30 +7,28 @@
 //! show the member list with online state.
 //!
 //! Files: the toolbar's Send file button (a native dialog, run by the app; where the system has none, a
-//! path typed into the window) or files dropped on the window become offers. A file bubble is a card with a type tile (or the picture itself, for images), the name,
-//! the size and where the file stands, with a progress bar and Pause / Resume / Cancel while bytes move,
-//! Download / Save as / Reject for an offer to me, and Open / Show in folder once it is on this device.
+//! path typed into the window) or files dropped on the window become offers, drawn as cards by
+//! [`file_bubble`]. A group's member list is [`members`].
 
 use std::path::PathBuf;
 
 use iced::keyboard::{self, key};
 use iced::widget::{
-    button, column, container, image as image_widget, progress_bar, row, scrollable, space, stack,
-    text, text_editor, text_input,
+    button, column, container, row, scrollable, space, stack, text, text_editor, text_input,
 };
-use iced::{Center, Color, Element, Fill, Right, Task, color};
+use iced::{Center, Element, Fill, Right, Task};
 use ququ_protocol::Conv;
 
+mod file_bubble;
+mod members;
+
+pub use file_bubble::FileAction;
+
 use super::{Ctx, status_bar};
-use crate::i18n::Lang;
 use crate::model::{
-    Connection, Delivery, FileItem, FileState, Line, Session, TransferId, format_time, human_size,
-    local_offset_minutes, now_millis,
+    Connection, Delivery, Line, Model, Paging, format_time, local_offset_minutes, now_millis,
 };
 use crate::{avatar, theme};
-
-/// Width of a file bubble: room for a long name on two lines and the action links on one.
-const FILE_CARD_WIDTH: f32 = 290.0;
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.
 const TOP_THRESHOLD: f32 = 0.02;
@@ -65,36 +63,24 @@ pub enum Message {
     Dropped(PathBuf),
     /// A button on a file bubble.
     File(FileAction),
-    /// The app found no native file dialog: ask for a path in the window.
+    /// Send file where the system has no file dialog: ask for a path in the window.
     AskPath,
     PathEdited(String),
     PathSubmit,
     PathCancel,
+    /// Something about files went wrong (unreadable, too large, could not open): say so above the input.
+    Notice(String),
     /// Esc: cancel the path prompt if it is open, else close the window.
     Escape,
 }
 
-/// A button on a file bubble.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FileAction {
-    Pause(TransferId),
-    Resume(TransferId),
-    Cancel(TransferId),
-    /// Into the Downloads folder.
-    Download {
-        file_id: u64,
-        name: String,
-    },
-    /// Somewhere the user picks.
-    SaveAs {
-        file_id: u64,
-        name: String,
-    },
-    Reject {
-        file_id: u64,
-    },
-    Open(PathBuf),
-    Reveal(PathBuf),
+/// What the chat window must know from the app to act on its input.
+#[derive(Debug, Clone, Copy)]
+pub struct Env {
+    /// Longest message the server accepts, in characters.
+    pub max_text: usize,
+    /// The system has native file dialogs ([`crate::files::native_dialogs`]); else paths are typed.
+    pub file_dialogs: bool,
 }
 
 /// What the window asks of the app.
@@ -161,12 +147,38 @@ impl State {
         iced::widget::Id::from(format!("input-{}-{}", self.conv.kind(), self.conv.key()))
     }
 
+    /// Shows the newest message. The list is anchored to the bottom (so a page loaded above keeps the
+    /// view still), and an anchored offset counts from that anchor: the newest message is offset 0.
+    /// `snap_to_end` would mean the far end from the anchor, the oldest message.
+    pub fn scroll_to_end<T: Send + 'static>(&self) -> Task<T> {
+        iced::widget::operation::scroll_to(
+            self.scroll_id(),
+            scrollable::AbsoluteOffset { x: 0.0, y: 0.0 },
+        )
+    }
+
     /// Puts the cursor in the input (on open and on focus).
     pub fn focus_input<T: Send + 'static>(&self) -> Task<T> {
         iced::widget::operation::focus(self.input_id())
     }
 
-    pub fn update(&mut self, message: Message, max_text: usize) -> Option<Event> {
+    /// Applies one message; returns what the window itself wants done (focus a field) and what the app
+    /// must do.
+    pub fn update(&mut self, message: Message, env: Env) -> (Task<Message>, Option<Event>) {
+        // Without a native file dialog, Send file asks for a path here, with the cursor in its field.
+        let message = match message {
+            Message::PickFiles if !env.file_dialogs => Message::AskPath,
+            message => message,
+        };
+        let task = if matches!(message, Message::AskPath) {
+            iced::widget::operation::focus(self.path_id())
+        } else {
+            Task::none()
+        };
+        (task, self.apply(message, env.max_text))
+    }
+
+    fn apply(&mut self, message: Message, max_text: usize) -> Option<Event> {
         match message {
             Message::Edit(action) => self.input.perform(action),
             Message::Send => {
@@ -222,7 +234,11 @@ impl State {
                 self.notice = None;
                 return Some(Event::File(action));
             }
-            Message::AskPath => self.path_prompt = Some(String::new()),
+            Message::AskPath => {
+                self.notice = None;
+                self.path_prompt = Some(String::new());
+            }
+            Message::Notice(text) => self.notice = Some(text),
             Message::PathEdited(text) => self.path_prompt = Some(text),
             Message::PathCancel => self.path_prompt = None,
             Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
@@ -245,15 +261,15 @@ impl State {
 
     pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> Element<'a, Message> {
         let tr = ctx.tr();
-        let Some(session) = ctx.session else {
+        let Some(model) = ctx.model else {
             return status_bar(ctx);
         };
-        let name = session.conv_name(&self.conv);
+        let name = model.conv_name(&self.conv);
 
         let header = {
             let (avatar_key, subtitle) = match &self.conv {
                 Conv::User(account) => {
-                    let online = session
+                    let online = model
                         .friends
                         .get(account)
                         .is_some_and(|f| f.presence.is_online());
@@ -285,12 +301,12 @@ impl State {
             .style(theme::surface)
         };
 
-        let messages = self.messages(ctx, session);
+        let messages = self.messages(ctx, model);
         let body: Element<'a, Message> = match &self.conv {
             Conv::Group(group) => row![
                 messages,
                 iced::widget::rule::vertical(1),
-                members(ctx, session, *group)
+                members::view(ctx, model, *group)
             ]
             .height(Fill)
             .into(),
@@ -313,7 +329,7 @@ impl State {
 
         let typed = self.input.text();
         // Refused here, before sending, rather than by the server after: the login reply told us the limit.
-        let too_long = typed.trim().chars().count() > session.max_text;
+        let too_long = typed.trim().chars().count() > model.max_text;
         let send_ready = !typed.trim().is_empty() && !too_long;
         let editor = text_editor(&self.input)
             .id(self.input_id())
@@ -427,9 +443,9 @@ impl State {
         .into()
     }
 
-    fn messages<'a>(&'a self, ctx: &Ctx<'a>, session: &'a Session) -> Element<'a, Message> {
+    fn messages<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
         let tr = ctx.tr();
-        let conversation = session.conversations.get(&self.conv);
+        let conversation = model.conversations.get(&self.conv);
         let lines: &[Line] = conversation.map_or(&[], |c| c.lines.as_slice());
         let group = match self.conv {
             Conv::Group(id) => Some(id),
@@ -440,8 +456,10 @@ impl State {
         let mut list = column![].spacing(14).padding([12, 14]).width(Fill);
         // The top of the list: load more, loading, or the beginning of the conversation.
         let top: Element<'a, Message> = match conversation {
-            Some(c) if c.loading => text(tr.loading).size(12).style(theme::muted_text).into(),
-            Some(c) if c.more_before => button(text(tr.load_earlier).size(12))
+            Some(c) if c.paging == Paging::Loading => {
+                text(tr.loading).size(12).style(theme::muted_text).into()
+            }
+            Some(c) if c.paging == Paging::More => button(text(tr.load_earlier).size(12))
                 .padding(0)
                 .style(theme::link)
                 .on_press(Message::LoadEarlier)
@@ -458,10 +476,10 @@ impl State {
         list = list.push(container(top).center_x(Fill));
 
         for line in lines {
-            let mine = line.from == session.account;
-            let sender = session.sender_name(group, &line.from);
-            let bubble: Element<'a, Message> = match &line.file {
-                Some(file) => file_bubble(ctx, session, line, file, mine),
+            let mine = line.from == model.account;
+            let sender = model.sender_name(group, &line.from);
+            let bubble: Element<'a, Message> = match model.file(line) {
+                Some(file) => file_bubble::view(ctx, file, mine),
                 None => container(text(line.text.as_str()).size(14))
                     .padding([8, 12])
                     .max_width(380)
@@ -544,214 +562,6 @@ impl State {
     }
 }
 
-/// A file bubble: picture or type tile, name, size, state, progress and actions.
-fn file_bubble<'a>(
-    ctx: &Ctx<'a>,
-    session: &'a Session,
-    line: &'a Line,
-    file: &'a FileItem,
-    mine: bool,
-) -> Element<'a, Message> {
-    let tr = ctx.tr();
-    // Mine are known by my client id (the server's file id comes later); theirs by the file id.
-    let key = if mine {
-        Some(TransferId::Upload(line.client_id.clone()))
-    } else {
-        file.file_id.map(TransferId::Download)
-    };
-    let thumb = file
-        .local
-        .as_ref()
-        .filter(|_| file.is_image())
-        .and_then(|path| session.thumbs.get(path));
-
-    let name = text(file.name.as_str())
-        .size(14)
-        .wrapping(text::Wrapping::WordOrGlyph);
-    let size = text(human_size(file.size))
-        .size(12)
-        .style(theme::muted_text);
-    let mut card = column![].spacing(8).width(FILE_CARD_WIDTH);
-    if let Some(handle) = thumb {
-        // The picture stands in for the tile; clicking it opens the file, as QQ does.
-        let picture = image_widget(handle.clone())
-            .width(Fill)
-            .height(iced::Length::Shrink)
-            .border_radius(6.0);
-        let picture: Element<'a, Message> = match (&file.local, &file.state) {
-            (Some(path), FileState::Saved | FileState::Sent | FileState::DeliveredToPeer) => {
-                button(picture)
-                    .padding(0)
-                    .style(|_, _| button::Style::default())
-                    .on_press(Message::File(FileAction::Open(path.clone())))
-                    .into()
-            }
-            _ => picture.into(),
-        };
-        card = card.push(container(picture).max_height(240).clip(true));
-        card = card.push(
-            row![name, space().width(Fill), size]
-                .spacing(8)
-                .align_y(Center),
-        );
-    } else {
-        card = card.push(
-            row![
-                file_tile(&file.name),
-                column![name, size].spacing(2).width(Fill)
-            ]
-            .spacing(10)
-            .align_y(Center),
-        );
-    }
-    if let Some(progress) = file.progress() {
-        let paused = matches!(
-            file.state,
-            FileState::Uploading { paused: true, .. } | FileState::Downloading { paused: true, .. }
-        );
-        card = card.push(
-            progress_bar(0.0..=1.0, progress)
-                .girth(4)
-                .style(theme::transfer_progress(paused)),
-        );
-    }
-
-    let (label, failed) = state_label(ctx.lang, file, mine);
-    let mut actions = row![].spacing(12).align_y(Center);
-    let link = |label: &'static str, message: Message| {
-        button(text(label).size(12))
-            .padding(0)
-            .style(theme::link)
-            .on_press(message)
-    };
-    let open_links = |actions: iced::widget::Row<'a, Message>| match &file.local {
-        Some(path) => actions
-            .push(link(tr.open, Message::File(FileAction::Open(path.clone()))))
-            .push(link(
-                tr.show_in_folder,
-                Message::File(FileAction::Reveal(path.clone())),
-            )),
-        None => actions,
-    };
-    match (&file.state, file.file_id) {
-        (FileState::Uploading { paused, .. } | FileState::Downloading { paused, .. }, _) => {
-            if let Some(key) = key {
-                actions = actions
-                    .push(if *paused {
-                        link(tr.resume, Message::File(FileAction::Resume(key.clone())))
-                    } else {
-                        link(tr.pause, Message::File(FileAction::Pause(key.clone())))
-                    })
-                    .push(link(tr.cancel, Message::File(FileAction::Cancel(key))));
-            }
-        }
-        (FileState::Offered, Some(file_id)) => {
-            actions = actions
-                .push(link(
-                    tr.download,
-                    Message::File(FileAction::Download {
-                        file_id,
-                        name: file.name.clone(),
-                    }),
-                ))
-                .push(link(
-                    tr.save_as,
-                    Message::File(FileAction::SaveAs {
-                        file_id,
-                        name: file.name.clone(),
-                    }),
-                ))
-                .push(link(
-                    tr.reject,
-                    Message::File(FileAction::Reject { file_id }),
-                ));
-        }
-        // The client resumes a failed transfer where it stopped, in either direction.
-        (FileState::Failed(_), _) => {
-            if let Some(key) = key {
-                actions = actions.push(link(tr.retry, Message::File(FileAction::Resume(key))));
-            }
-        }
-        (FileState::Saved | FileState::Sent | FileState::DeliveredToPeer, _) => {
-            actions = open_links(actions);
-        }
-        _ => {}
-    }
-    card = card.push(
-        row![
-            text(label)
-                .size(12)
-                .style(if failed {
-                    theme::error_text
-                } else {
-                    theme::muted_text
-                })
-                .width(Fill),
-            actions
-        ]
-        .spacing(8)
-        .align_y(Center),
-    );
-    container(card)
-        .padding([10, 12])
-        .style(theme::file_card)
-        .into()
-}
-
-/// Where a file stands, in words, and whether that is bad news.
-fn state_label(lang: Lang, file: &FileItem, mine: bool) -> (String, bool) {
-    let tr = lang.tr();
-    let percent = (file.progress().unwrap_or(0.0) * 100.0).floor() as u32;
-    match &file.state {
-        FileState::Uploading { paused: true, .. } | FileState::Downloading { paused: true, .. } => {
-            (lang.paused_at(percent), false)
-        }
-        FileState::Uploading { .. } => (lang.uploading(percent), false),
-        FileState::Downloading { .. } => (lang.downloading(percent), false),
-        FileState::Sent => (tr.file_sent.to_owned(), false),
-        FileState::DeliveredToPeer => (tr.file_delivered.to_owned(), false),
-        FileState::Offered => (tr.file_offered.to_owned(), false),
-        FileState::Saved => (tr.file_saved.to_owned(), false),
-        FileState::Rejected if mine => (tr.file_rejected_by_peer.to_owned(), true),
-        FileState::Rejected => (tr.file_rejected.to_owned(), false),
-        FileState::Cancelled => (tr.file_cancelled.to_owned(), false),
-        FileState::Expired => (tr.file_expired.to_owned(), false),
-        FileState::Failed(why) if why.is_empty() => (tr.file_failed.to_owned(), true),
-        FileState::Failed(why) => (lang.file_failed_because(why), true),
-    }
-}
-
-/// The file-type tile: the extension in white on the type's colour, like a file manager's icon.
-fn file_tile<'a>(name: &str) -> Element<'a, Message> {
-    let ext = name
-        .rsplit_once('.')
-        .map(|(_, e)| e.to_ascii_uppercase())
-        .filter(|e| !e.is_empty() && e.len() <= 4 && e.chars().all(|c| c.is_ascii_alphanumeric()));
-    let tint = tile_color(ext.as_deref().unwrap_or(""));
-    let label = ext.unwrap_or_else(|| "FILE".to_owned());
-    let size = if label.len() > 3 { 11 } else { 13 };
-    container(text(label).size(size))
-        .center_x(44)
-        .center_y(52)
-        .style(theme::file_icon(tint))
-        .into()
-}
-
-/// Colours by kind, the ones people know from office suites: red PDF, blue documents, green sheets,
-/// orange slides and archives, purple media.
-fn tile_color(ext: &str) -> Color {
-    match ext {
-        "PDF" => color!(0xe5484d),
-        "DOC" | "DOCX" | "TXT" | "MD" | "RTF" | "ODT" => color!(0x3d7bfd),
-        "XLS" | "XLSX" | "CSV" | "ODS" => color!(0x21a35a),
-        "PPT" | "PPTX" | "KEY" | "ODP" => color!(0xf0883e),
-        "ZIP" | "RAR" | "7Z" | "GZ" | "TAR" | "XZ" => color!(0xd9a514),
-        "PNG" | "JPG" | "JPEG" | "GIF" | "WEBP" | "BMP" | "SVG" => color!(0x20b2aa),
-        "MP3" | "WAV" | "FLAC" | "MP4" | "MOV" | "AVI" | "MKV" => color!(0x8e6cef),
-        _ => color!(0x7d8590),
-    }
-}
-
 /// The small file mark on the toolbar button: a page with its corner folded, drawn with containers so it
 /// needs no icon font.
 fn file_glyph<'a>() -> Element<'a, Message> {
@@ -766,62 +576,5 @@ fn file_glyph<'a>() -> Element<'a, Message> {
             },
             ..iced::widget::container::Style::default()
         })
-        .into()
-}
-
-/// The member list beside a group chat: online first.
-fn members<'a>(ctx: &Ctx<'a>, session: &'a Session, group: u64) -> Element<'a, Message> {
-    let mut members: Vec<_> = session
-        .members
-        .get(&group)
-        .map(|m| m.iter().collect())
-        .unwrap_or_default();
-    members.sort_by(|a, b| {
-        b.presence
-            .is_online()
-            .cmp(&a.presence.is_online())
-            .then_with(|| a.display_name().cmp(b.display_name()))
-    });
-    let online = members.iter().filter(|m| m.presence.is_online()).count();
-    let mut list = column![
-        text(ctx.lang.members(online, members.len()))
-            .size(12)
-            .style(theme::muted_text)
-    ]
-    .spacing(8);
-    for member in members {
-        let mut name_row = row![
-            text(member.display_name().to_owned())
-                .size(13)
-                .wrapping(text::Wrapping::None)
-        ]
-        .spacing(4)
-        .align_y(Center);
-        if member.role == ququ_protocol::Role::Owner {
-            name_row = name_row.push(text(ctx.tr().owner).size(10).style(|theme: &iced::Theme| {
-                text::Style {
-                    color: Some(theme.palette().warning),
-                }
-            }));
-        }
-        let dot = container(space())
-            .width(8)
-            .height(8)
-            .style(theme::presence_dot(member.presence.is_online()));
-        list = list.push(
-            row![
-                avatar::view(member.display_name(), &member.account, None, 24.0),
-                name_row,
-                space().width(Fill),
-                dot
-            ]
-            .spacing(6)
-            .align_y(Center),
-        );
-    }
-    container(scrollable(list).height(Fill))
-        .width(170)
-        .padding([10, 10])
-        .style(theme::surface)
         .into()
 }

@@ -2,20 +2,24 @@
 //!
 //! `update` changes only the window's own state and returns an `Event` when the app must act (send
 //! something, open another window, save a setting). `view` draws from the window's state plus a read-only
-//! [`Ctx`] of what all windows share (session, language, connection state).
+//! [`Ctx`] of what all windows share (model, language, connection state).
 
 pub mod about;
 pub mod chat;
+pub mod contacts;
 pub mod login;
-pub mod main;
 
+use std::collections::HashMap;
+use std::path::PathBuf;
 use std::time::Instant;
 
 use iced::widget::{column, container, row, space, text};
 use iced::{Center, Element, Fill, Theme};
 
+use crate::avatar;
+use crate::config::Settings;
 use crate::i18n::{Lang, Tr};
-use crate::model::{Connection, Session};
+use crate::model::{Connection, Model};
 use crate::theme;
 
 /// What every window may read while drawing.
@@ -24,7 +28,11 @@ pub struct Ctx<'a> {
     pub lang: Lang,
     pub conn: Connection,
     pub now: Instant,
-    pub session: Option<&'a Session>,
+    pub model: Option<&'a Model>,
+    /// The user's settings as chosen (language and theme may say "follow the system").
+    pub settings: &'a Settings,
+    /// Thumbnails of pictures, keyed by this device's copy (made off the UI thread, once each).
+    pub thumbs: &'a HashMap<PathBuf, iced::widget::image::Handle>,
     pub my_avatar: Option<&'a image::RgbaImage>,
     /// The address of the server this app is hosting, if any.
     pub hosting: Option<&'a str>,
@@ -109,7 +117,7 @@ pub fn badge<'a, M: 'a>(count: u32) -> Option<Element<'a, M>> {
 }
 
 /// A dialog: a card over a dimmed window.
-pub fn dialog<'a, M: 'a + Clone>(
+pub fn modal<'a, M: 'a + Clone>(
     base: Element<'a, M>,
     title: &str,
     body: Element<'a, M>,
@@ -124,4 +132,36 @@ pub fn dialog<'a, M: 'a + Clone>(
         iced::widget::opaque(container(card).center(Fill).style(theme::backdrop))
     ]
     .into()
+}
+
+/// An avatar with the online mark at its corner, as in the lists.
+pub fn avatar_with_dot<'a, M: 'a>(name: &str, account: &str, online: bool) -> Element<'a, M> {
+    let dot = container(space())
+        .width(11)
+        .height(11)
+        .style(theme::presence_dot(online));
+    iced::widget::stack![
+        avatar::view(name, account, None, 42.0),
+        container(dot)
+            .width(44)
+            .height(44)
+            .align_right(44)
+            .align_bottom(44),
+    ]
+    .into()
+}
+
+/// A person in a requests list: their nickname, and the account beside it when the two differ (the
+/// account alone if they have no nickname).
+pub fn person_heading<'a, M: 'a>(nickname: &str, account: &str) -> Element<'a, M> {
+    let name = if nickname.is_empty() {
+        account
+    } else {
+        nickname
+    };
+    row![text(name.to_owned()).size(14)]
+        .push((name != account).then(|| text(account.to_owned()).size(12).style(theme::muted_text)))
+        .spacing(6)
+        .align_y(Center)
+        .into()
 }

@@ -1,0 +1,345 @@
+//! The connection's lifecycle as the windows see it: logging in (and hosting a server first if asked),
+//! the client's own events (connecting, logged in, disconnected, stopped), what a change in the model
+//! means for the windows, and logging out or quitting.
+
+use std::time::{Duration, Instant};
+
+use iced::{Task, window};
+use ququ_protocol::ErrorCode;
+
+use super::{App, Message, Window};
+use crate::avatar;
+use crate::embedded::{self, Hosted};
+use crate::model::{Change, Connection, Model};
+use crate::net::{self, ClientEvent, Command, StopReason};
+use crate::window::login;
+
+impl App {
+    pub(super) fn avatar_dir(&self) -> std::path::PathBuf {
+        let account = self
+            .model
+            .as_ref()
+            .map(|s| s.account.clone())
+            .unwrap_or_default();
+        self.dirs.data.join("avatars").join(sanitize(&account))
+    }
+
+    pub(super) fn on_login_event(&mut self, event: login::Event) -> Task<Message> {
+        match event {
+            login::Event::Submit {
+                account,
+                password,
+                server,
+                register,
+                nickname,
+                tls,
+            } => {
+                self.disconnect();
+                self.attempts += 1;
+                self.settings.server = server.clone();
+                self.settings.last_account = account.clone();
+                self.settings.tls = tls;
+                let save = self.save_settings();
+                self.login = Some(net::Login {
+                    server,
+                    account,
+                    password,
+                    register,
+                    nickname,
+                    data_dir: self.dirs.client_dir(),
+                    attempt: self.attempts,
+                    tls,
+                });
+                self.conn = Connection::Connecting;
+                save
+            }
+            login::Event::Trust(unknown) => {
+                let dir = self.dirs.client_dir();
+                Task::perform(
+                    async move {
+                        ququ_client::tls::trust(&dir, &unknown.server, &unknown.fingerprint)
+                            .map_err(|e| e.to_string())
+                    },
+                    Message::Trusted,
+                )
+            }
+            login::Event::HostServer { server } => {
+                Task::perform(embedded::host(server, self.dirs.server_dir()), |r| {
+                    Message::Hosted(r.map_err(|e| e.to_string()))
+                })
+            }
+        }
+    }
+
+    /// Drops the connection: stops the client (its outbox waits in the database for next time) and ends
+    /// the subscription.
+    fn disconnect(&mut self) {
+        if let Some(handle) = self.client.take() {
+            handle.send(Command::Shutdown);
+        }
+        self.login = None;
+    }
+
+    pub(super) fn shutdown(&mut self) -> Task<Message> {
+        self.disconnect();
+        if let Some(hosted) = self.hosting.take() {
+            hosted.stop();
+            // Give the server a moment to say BYE and close its database before the process ends.
+            return Task::perform(tokio::time::sleep(Duration::from_millis(300)), |()| {
+                Message::Done
+            })
+            .chain(iced::exit());
+        }
+        iced::exit()
+    }
+
+    /// The server this app hosts has started (or could not).
+    pub(super) fn on_hosted(&mut self, result: Result<Hosted, String>) -> Task<Message> {
+        match result {
+            Ok(hosted) => {
+                self.hosting = Some(hosted);
+                // Now that something listens, carry on with the login the user asked for.
+                self.update(Message::Login(
+                    self.login_window().unwrap_or(window::Id::unique()),
+                    login::Message::Submit,
+                ))
+            }
+            Err(e) => {
+                let text = format!("{} ({e})", self.tr().hosting_failed);
+                if let Some(state) = self.login_state() {
+                    state.status = login::Status::Error(text);
+                }
+                Task::none()
+            }
+        }
+    }
+
+    /// Applies one event from the connection: the connection's own here, the rest in the model.
+    pub fn on_net(&mut self, event: net::Event) -> Task<Message> {
+        let event = match event {
+            net::Event::Ready(client) => {
+                self.client = Some(client);
+                return Task::none();
+            }
+            net::Event::Client(event) => event,
+        };
+        let tr = self.tr();
+        match event {
+            ClientEvent::Connecting { .. } => {
+                self.conn = Connection::Connecting;
+                if self.model.is_none()
+                    && let Some(state) = self.login_state()
+                {
+                    state.status = login::Status::Busy(tr.connecting.to_owned());
+                }
+            }
+            ClientEvent::Connected => {
+                if self.model.is_none()
+                    && let Some(state) = self.login_state()
+                {
+                    state.status = login::Status::Busy(tr.logging_in.to_owned());
+                }
+            }
+            ClientEvent::Registered { .. } => {
+                if let Some(state) = self.login_state() {
+                    state.status = login::Status::Busy(tr.registered.to_owned());
+                }
+            }
+            ClientEvent::LoggedIn {
+                account,
+                nickname,
+                limits,
+                ..
+            } if self.model.is_none() => {
+                // The first login: from the login window to the contact list.
+                self.conn = Connection::Online;
+                let mut model = Model::new(account, nickname);
+                model.max_text = limits.text as usize;
+                model.max_file = limits.file;
+                self.model = Some(model);
+                let login = self.login_window();
+                let contacts = self.open_contacts();
+                let avatar = Task::perform(avatar::load(self.avatar_dir()), Message::AvatarLoaded);
+                let transfers = match &self.client {
+                    Some(client) => Task::perform(client.store().transfers(), |r| {
+                        Message::TransfersLoaded(r.map_err(|e| e.to_string()))
+                    }),
+                    None => Task::none(),
+                };
+                let close = login.map_or_else(Task::none, window::close);
+                // Open the contact list before closing the login one: the daemon never has zero windows.
+                return contacts
+                    .chain(close)
+                    .chain(Task::batch([avatar, transfers]));
+            }
+            ClientEvent::Disconnected { retry_in, .. } => {
+                if self.model.is_none() {
+                    // Not logged in yet: say so and stop trying; the user decides what next.
+                    self.disconnect();
+                    self.conn = Connection::Offline;
+                    let server = self.login_state().map(|s| {
+                        s.status = login::Status::Error(tr.cannot_reach.to_owned());
+                        s.server.trim().to_owned()
+                    });
+                    if let Some(server) = server
+                        && embedded::is_local(&server)
+                        && self.hosting.is_none()
+                    {
+                        let probe = server.clone();
+                        return Task::perform(embedded::nothing_listening(probe), move |n| {
+                            Message::NothingListening(server.clone(), n)
+                        });
+                    }
+                } else {
+                    self.conn = Connection::reconnecting_in(retry_in);
+                    self.now = Instant::now();
+                }
+            }
+            ClientEvent::Stopped(reason) => return self.on_stopped(reason),
+            // Logged in again after a reconnect: the connection is back; the model takes the rest.
+            event => {
+                if let ClientEvent::LoggedIn { .. } = event {
+                    self.conn = Connection::Online;
+                }
+                let Some(model) = &mut self.model else {
+                    return Task::none();
+                };
+                let change = model.apply(event);
+                return self.on_change(change);
+            }
+        }
+        Task::none()
+    }
+
+    /// What a change in the model means for the windows.
+    pub(super) fn on_change(&mut self, change: Change) -> Task<Message> {
+        match change {
+            Change::Nothing => Task::none(),
+            // No scrolling here: at the bottom, the bottom-anchored list keeps a new message in view by
+            // itself, and someone reading older messages is not pulled away from them.
+            Change::Conversation(conv) => self.make_thumbnails(&conv),
+            Change::Incoming(conv) => {
+                // Read already if its chat is open.
+                if self.chat_window(&conv).is_some() {
+                    self.mark_read(&conv);
+                }
+                self.make_thumbnails(&conv)
+            }
+            Change::Unread(conv) => {
+                // Another device's count does not apply to a chat open here; the server knows already.
+                if self.chat_window(&conv).is_some()
+                    && let Some(model) = &mut self.model
+                {
+                    model.read(&conv);
+                }
+                Task::none()
+            }
+            // A dialog over the contact list may have been waiting for this.
+            change @ (Change::GroupChanged(_)
+            | Change::RequestsEmptied
+            | Change::Refused { .. }) => {
+                let events: Vec<_> = self
+                    .windows
+                    .values_mut()
+                    .filter_map(|window| match window {
+                        Window::Contacts(state) => state.changed(&change),
+                        _ => None,
+                    })
+                    .collect();
+                Task::batch(events.into_iter().map(|e| self.on_contacts_event(e)))
+            }
+        }
+    }
+
+    fn on_stopped(&mut self, reason: StopReason) -> Task<Message> {
+        let tr = self.tr();
+        let registering = self.login.as_ref().is_some_and(|l| l.register);
+        self.disconnect();
+        self.conn = Connection::Offline;
+        let text = match &reason {
+            // The client treats `account_taken` as "maybe ours from a lost reply" and lets the login decide;
+            // a refused login right after registering therefore means someone else has the name.
+            StopReason::LoginRefused {
+                code: ErrorCode::BadCredentials,
+                ..
+            } if registering => tr.account_taken.to_owned(),
+            StopReason::LoginRefused { code, text }
+            | StopReason::RegisterRefused { code, text } => {
+                crate::i18n::error_words(tr, code, text)
+            }
+            StopReason::Storage(e) => e.clone(),
+            StopReason::Shutdown | StopReason::LoggedOut => String::new(),
+            StopReason::UnknownCertificate {
+                server,
+                fingerprint,
+            } => {
+                // Not an error: a question, asked in the login window.
+                let unknown = login::Unknown {
+                    server: server.clone(),
+                    fingerprint: fingerprint.clone(),
+                };
+                let open = if self.model.take().is_some() {
+                    let close: Vec<_> = self.windows.keys().copied().map(window::close).collect();
+                    self.open_login().chain(Task::batch(close))
+                } else {
+                    Task::none()
+                };
+                if let Some(state) = self.login_state() {
+                    state.status = login::Status::Idle;
+                    state.trust = Some(unknown);
+                }
+                return open;
+            }
+            StopReason::CertificateChanged {
+                server,
+                pinned,
+                presented,
+            } => {
+                let file = self.dirs.client_dir().join(ququ_client::tls::KNOWN_SERVERS);
+                // The first eight pairs are enough to see they differ, and fit the window.
+                let short = |f: &str| format!("{}…", f.get(..23).unwrap_or(f));
+                self.lang().certificate_changed(
+                    server,
+                    &short(pinned),
+                    &short(presented),
+                    &file.display().to_string(),
+                )
+            }
+        };
+        if self.model.is_some() {
+            // Logged out from elsewhere, or the password changed: back to the login window.
+            self.model = None;
+            let close: Vec<_> = self.windows.keys().copied().map(window::close).collect();
+            let open = self.open_login();
+            if let Some(state) = self.login_state() {
+                state.status = if text.is_empty() {
+                    login::Status::Idle
+                } else {
+                    login::Status::Error(text)
+                };
+            }
+            return open.chain(Task::batch(close));
+        }
+        if let Some(state) = self.login_state() {
+            state.status = if text.is_empty() {
+                login::Status::Idle
+            } else {
+                login::Status::Error(text)
+            };
+        }
+        Task::none()
+    }
+}
+
+fn sanitize(account: &str) -> String {
+    account
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}

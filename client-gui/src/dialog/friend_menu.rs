@@ -1,0 +1,59 @@
+//! A friend's right-click menu: open the chat, set a remark, delete the friend.
+
+use iced::Element;
+use iced::widget::column;
+use ququ_protocol::Conv;
+
+use super::{Dialog, Event, close_row, confirm, menu_item, remark};
+use crate::model::Model;
+use crate::window::Ctx;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub account: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Open,
+    Remark(String),
+    Delete,
+    Close,
+}
+
+impl State {
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        Some(match message {
+            Message::Open => Event::OpenChat(Conv::User(self.account.clone())),
+            Message::Remark(remark) => Event::Show(Dialog::Remark(remark::State {
+                account: self.account.clone(),
+                remark,
+            })),
+            Message::Delete => Event::Show(Dialog::Confirm(confirm::State::DeleteFriend {
+                account: self.account.clone(),
+            })),
+            Message::Close => Event::Close,
+        })
+    }
+
+    pub fn view<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message>) {
+        let tr = ctx.tr();
+        // The remark field starts from the current one.
+        let remark = model
+            .friends
+            .get(&self.account)
+            .map(|f| f.remark.clone())
+            .unwrap_or_default();
+        let body = column![
+            menu_item(tr.open_chat, Message::Open),
+            menu_item(tr.set_remark, Message::Remark(remark)),
+            menu_item(tr.delete_friend, Message::Delete),
+            close_row(tr, Message::Close),
+        ]
+        .spacing(2);
+        (
+            model.conv_name(&Conv::User(self.account.clone())),
+            body.into(),
+        )
+    }
+}

@@ -1,0 +1,88 @@
+//! A group's right-click menu: its number, open the chat, invite friends, the owner's "anyone with the
+//! number can join" switch, leave.
+
+use iced::Element;
+use iced::widget::{checkbox, column, container, text};
+use ququ_protocol::{Conv, JoinPolicy};
+
+use super::{Dialog, Event, close_row, confirm, menu_item};
+use crate::model::Model;
+use crate::net::Command;
+use crate::theme;
+use crate::window::Ctx;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub group: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Open,
+    Invite,
+    /// The owner's "anyone with the number can join" switch.
+    SetOpen(bool),
+    Leave,
+    Close,
+}
+
+impl State {
+    /// Who may join: asked when the menu opens, since the switch shows it.
+    pub fn ask(&self) -> Command {
+        Command::GroupPolicy {
+            group: self.group,
+            policy: None,
+        }
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        let group = self.group;
+        Some(match message {
+            Message::Open => Event::OpenChat(Conv::Group(group)),
+            Message::Invite => Event::Show(Dialog::invite(group)),
+            Message::SetOpen(open) => Event::Net(Command::GroupPolicy {
+                group,
+                policy: Some(if open {
+                    JoinPolicy::Open
+                } else {
+                    JoinPolicy::Invite
+                }),
+            }),
+            Message::Leave => Event::Show(Dialog::Confirm(confirm::State::LeaveGroup { group })),
+            Message::Close => Event::Close,
+        })
+    }
+
+    pub fn view<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message>) {
+        let tr = ctx.tr();
+        let group = self.group;
+        let owner = model
+            .groups
+            .get(&group)
+            .is_some_and(|g| g.owner == model.account);
+        // Only the owner changes who may join; until the server has said, the switch waits.
+        let policy = owner.then(|| {
+            let open = model.group_policies.get(&group).copied();
+            container(
+                checkbox(open == Some(JoinPolicy::Open))
+                    .label(tr.anyone_can_join)
+                    .size(16)
+                    .text_size(13)
+                    .on_toggle_maybe(open.is_some().then_some(Message::SetOpen)),
+            )
+            .padding([8, 10])
+        });
+        let body = column![
+            text(ctx.lang.group_id(group))
+                .size(12)
+                .style(theme::muted_text),
+            menu_item(tr.open_chat, Message::Open),
+            menu_item(tr.invite_friends, Message::Invite),
+        ]
+        .push(policy)
+        .push(menu_item(tr.leave_group, Message::Leave))
+        .push(close_row(tr, Message::Close))
+        .spacing(2);
+        (model.conv_name(&Conv::Group(group)), body.into())
+    }
+}

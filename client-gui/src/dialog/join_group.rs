@@ -1,0 +1,100 @@
+//! Join a group by its number. The dialog stays until the server answers: joined (it closes and the
+//! groups tab shows the group) or refused (it says why in words).
+
+use iced::Element;
+use iced::widget::text_input;
+use ququ_protocol::ErrorCode;
+
+use super::{Action, Event, form};
+use crate::model::Change;
+use crate::net::Command;
+use crate::theme;
+use crate::window::Ctx;
+
+pub const ID_INPUT: &str = "group-id";
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    pub id: String,
+    /// What was typed is not a group number.
+    pub invalid: bool,
+    /// The group asked to join, until the server answers.
+    pub waiting: Option<u64>,
+    /// The server's refusal.
+    pub refused: Option<ErrorCode>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    IdChanged(String),
+    Join,
+    Cancel,
+}
+
+impl State {
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::IdChanged(text) => {
+                self.id = text;
+                self.invalid = false;
+                self.refused = None;
+            }
+            Message::Join => match self.id.trim().parse::<u64>() {
+                Ok(group) => {
+                    self.waiting = Some(group);
+                    self.refused = None;
+                    return Some(Event::Net(Command::JoinGroup { group }));
+                }
+                Err(_) => self.invalid = true,
+            },
+            Message::Cancel => return Some(Event::Close),
+        }
+        None
+    }
+
+    /// The server's answer to the join asked for, if this is it.
+    pub fn changed(&mut self, change: &Change) -> Option<Event> {
+        let group = self.waiting?;
+        match change {
+            Change::GroupChanged(g) if *g == group => Some(Event::ToGroups(None)),
+            Change::Refused {
+                code,
+                about: Some(about),
+            } if *about == group.to_string() => {
+                self.waiting = None;
+                self.refused = Some(code.clone());
+                None
+            }
+            _ => None,
+        }
+    }
+
+    pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> (String, Element<'a, Message>) {
+        let tr = ctx.tr();
+        let problem = if self.invalid {
+            Some(tr.no_such_group.to_owned())
+        } else {
+            self.refused
+                .as_ref()
+                .map(|code| ctx.lang.group_refusal(code))
+        };
+        let field = text_input(tr.group_id_hint, &self.id)
+            .id(ID_INPUT)
+            .on_input(Message::IdChanged)
+            .on_submit(Message::Join)
+            .padding(8)
+            .style(theme::field);
+        let body = form(
+            tr,
+            field,
+            problem,
+            (
+                tr.join,
+                Action::Primary,
+                self.waiting.is_none().then_some(Message::Join),
+            ),
+            Message::Cancel,
+        );
+        (tr.join_group.to_owned(), body)
+    }
+}

@@ -1,0 +1,245 @@
+//! The dialogs that float over the contact list, one module each with the same shape as a window:
+//! `State`, `Message`, `update` (returning an [`Event`] when the contact list or the app must act) and
+//! `view` (a title and a body, from the dialog's state and the read-only [`Ctx`]). [`Dialog`] holds the
+//! open one and lifts each dialog's messages with `.map`, as iced's `todos` example does.
+//!
+//! # Layout
+//! - this file — [`Dialog`], [`Message`], [`Event`], and the pieces every dialog draws with: [`form`]
+//!   (fields, a problem in words, Cancel and the action), [`menu_item`], [`close_row`].
+//! - `add_friend`, `requests`, `friend_menu`, `remark`, `confirm` (delete a friend, leave a group),
+//!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`.
+
+pub mod add_friend;
+pub mod confirm;
+pub mod create_group;
+pub mod friend_menu;
+pub mod group_menu;
+pub mod invite;
+pub mod join_group;
+pub mod remark;
+pub mod requests;
+pub mod settings;
+
+use iced::widget::{Column, button, row, space, text};
+use iced::{Element, Fill};
+use ququ_protocol::Conv;
+
+use crate::i18n::{Lang, Tr};
+use crate::model::Change;
+use crate::net::Command;
+use crate::theme::{self, ThemePref};
+use crate::window::Ctx;
+
+/// The dialog over the contact list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Dialog {
+    AddFriend(add_friend::State),
+    Requests,
+    /// Right-click on a friend.
+    FriendMenu(friend_menu::State),
+    Remark(remark::State),
+    Confirm(confirm::State),
+    CreateGroup(create_group::State),
+    JoinGroup(join_group::State),
+    /// Right-click on a group.
+    GroupMenu(group_menu::State),
+    /// Pick friends to bring into a group.
+    Invite(invite::State),
+    Settings(settings::State),
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Message {
+    AddFriend(add_friend::Message),
+    Requests(requests::Message),
+    FriendMenu(friend_menu::Message),
+    Remark(remark::Message),
+    Confirm(confirm::Message),
+    CreateGroup(create_group::Message),
+    JoinGroup(join_group::Message),
+    GroupMenu(group_menu::Message),
+    Invite(invite::Message),
+    Settings(settings::Message),
+}
+
+/// What a dialog asks of the contact list, or through it of the app.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// Close the dialog.
+    Close,
+    /// Show another dialog in its place (a menu item that opens a form).
+    Show(Dialog),
+    OpenChat(Conv),
+    /// Send this to the server; the dialog stays unless it also said otherwise.
+    Net(Command),
+    /// Send this to the server and close the dialog: the answer shows in the list.
+    NetAndClose(Command),
+    /// Close, and show the groups tab where the group will appear (sending this first, if any): a group
+    /// created, or joined.
+    ToGroups(Option<Command>),
+    SetLang(Option<Lang>),
+    SetTheme(ThemePref),
+    PickAvatar,
+    ResetAvatar,
+    OpenAbout,
+    Logout,
+    DismissDeclined(String),
+}
+
+impl Dialog {
+    pub fn add_friend() -> Dialog {
+        Dialog::AddFriend(add_friend::State::default())
+    }
+
+    pub fn create_group() -> Dialog {
+        Dialog::CreateGroup(create_group::State::default())
+    }
+
+    pub fn join_group() -> Dialog {
+        Dialog::JoinGroup(join_group::State::default())
+    }
+
+    pub fn friend_menu(account: &str) -> Dialog {
+        Dialog::FriendMenu(friend_menu::State {
+            account: account.to_owned(),
+        })
+    }
+
+    pub fn group_menu(group: u64) -> Dialog {
+        Dialog::GroupMenu(group_menu::State { group })
+    }
+
+    pub fn invite(group: u64) -> Dialog {
+        Dialog::Invite(invite::State::new(group))
+    }
+
+    pub fn settings() -> Dialog {
+        Dialog::Settings(settings::State::default())
+    }
+
+    /// What opening the dialog asks of the server: the group menu shows who may join, the invitation
+    /// list who is in already, and the server knows both.
+    pub fn on_open(&self) -> Option<Command> {
+        match self {
+            Dialog::GroupMenu(state) => Some(state.ask()),
+            Dialog::Invite(state) => Some(state.ask()),
+            _ => None,
+        }
+    }
+
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match (self, message) {
+            (Dialog::AddFriend(state), Message::AddFriend(m)) => state.update(m),
+            (Dialog::Requests, Message::Requests(m)) => requests::update(m),
+            (Dialog::FriendMenu(state), Message::FriendMenu(m)) => state.update(m),
+            (Dialog::Remark(state), Message::Remark(m)) => state.update(m),
+            (Dialog::Confirm(state), Message::Confirm(m)) => state.update(m),
+            (Dialog::CreateGroup(state), Message::CreateGroup(m)) => state.update(m),
+            (Dialog::JoinGroup(state), Message::JoinGroup(m)) => state.update(m),
+            (Dialog::GroupMenu(state), Message::GroupMenu(m)) => state.update(m),
+            (Dialog::Invite(state), Message::Invite(m)) => state.update(m),
+            (Dialog::Settings(state), Message::Settings(m)) => state.update(m),
+            // A message from a dialog drawn before another replaced it: nothing to do.
+            _ => None,
+        }
+    }
+
+    /// Something changed in the model: the dialog waiting for it learns the answer, and may be done.
+    pub fn changed(&mut self, change: &Change) -> Option<Event> {
+        match (self, change) {
+            (Dialog::JoinGroup(state), change) => state.changed(change),
+            (Dialog::Invite(state), Change::Refused { code, about }) => {
+                state.refused(code, about.as_deref());
+                None
+            }
+            // Nothing left to answer once the last request is accepted or rejected.
+            (Dialog::Requests, Change::RequestsEmptied) => Some(Event::Close),
+            _ => None,
+        }
+    }
+
+    /// The dialog's title and body.
+    pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> Option<(String, Element<'a, Message>)> {
+        let model = ctx.model?;
+        Some(match self {
+            Dialog::AddFriend(state) => lift(state.view(ctx, model), Message::AddFriend),
+            Dialog::Requests => lift(requests::view(ctx, model), Message::Requests),
+            Dialog::FriendMenu(state) => lift(state.view(ctx, model), Message::FriendMenu),
+            Dialog::Remark(state) => lift(state.view(ctx), Message::Remark),
+            Dialog::Confirm(state) => lift(state.view(ctx, model), Message::Confirm),
+            Dialog::CreateGroup(state) => lift(state.view(ctx), Message::CreateGroup),
+            Dialog::JoinGroup(state) => lift(state.view(ctx), Message::JoinGroup),
+            Dialog::GroupMenu(state) => lift(state.view(ctx, model), Message::GroupMenu),
+            Dialog::Invite(state) => lift(state.view(ctx, model), Message::Invite),
+            Dialog::Settings(state) => lift(state.view(ctx, model), Message::Settings),
+        })
+    }
+}
+
+/// A dialog's title and body, its messages lifted into [`Message`].
+fn lift<'a, T: 'a, M: 'a>(
+    (title, body): (String, Element<'a, T>),
+    f: impl Fn(T) -> M + 'a,
+) -> (String, Element<'a, M>) {
+    (title, body.map(f))
+}
+
+/// How a form's action button looks: the usual blue, or red for what cannot be undone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Primary,
+    Danger,
+}
+
+/// A form dialog's body: its fields, a problem in words under them (if any), then Cancel and the action
+/// (greyed while `on_press` is `None`).
+pub fn form<'a, M: Clone + 'a>(
+    tr: &'static Tr,
+    fields: impl Into<Element<'a, M>>,
+    problem: Option<String>,
+    (label, kind, on_press): (&'a str, Action, Option<M>),
+    cancel: M,
+) -> Element<'a, M> {
+    let style = match kind {
+        Action::Primary => theme::primary_button,
+        Action::Danger => theme::danger_button,
+    };
+    Column::new()
+        .push(fields)
+        .push(problem.map(|p| text(p).size(12).style(theme::error_text)))
+        .push(
+            row![
+                space().width(Fill),
+                button(text(tr.cancel).size(13))
+                    .style(theme::secondary_button)
+                    .on_press(cancel),
+                button(text(label).size(13))
+                    .style(style)
+                    .on_press_maybe(on_press),
+            ]
+            .spacing(8),
+        )
+        .spacing(12)
+        .into()
+}
+
+/// One entry of a right-click menu.
+pub fn menu_item<'a, M: Clone + 'a>(label: &'a str, message: M) -> Element<'a, M> {
+    button(text(label).size(14))
+        .width(Fill)
+        .padding([8, 10])
+        .style(theme::list_item)
+        .on_press(message)
+        .into()
+}
+
+/// The Close button, at the right.
+pub fn close_row<'a, M: Clone + 'a>(tr: &'static Tr, close: M) -> Element<'a, M> {
+    row![
+        space().width(Fill),
+        button(text(tr.close).size(13))
+            .style(theme::secondary_button)
+            .on_press(close)
+    ]
+    .into()
+}

@@ -1,0 +1,58 @@
+//! Set a remark: my private name for a friend, shown instead of their nickname.
+
+use iced::Element;
+use iced::widget::text_input;
+
+use super::{Action, Event, form};
+use crate::net::Command;
+use crate::theme;
+use crate::window::Ctx;
+
+pub const INPUT: &str = "remark";
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct State {
+    pub account: String,
+    pub remark: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Changed(String),
+    Save,
+    Cancel,
+}
+
+impl State {
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        match message {
+            Message::Changed(remark) => {
+                self.remark = remark;
+                None
+            }
+            Message::Save => Some(Event::NetAndClose(Command::SetRemark {
+                account: self.account.clone(),
+                remark: self.remark.trim().to_owned(),
+            })),
+            Message::Cancel => Some(Event::Close),
+        }
+    }
+
+    pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> (String, Element<'a, Message>) {
+        let tr = ctx.tr();
+        let field = text_input(tr.remark_hint, &self.remark)
+            .id(INPUT)
+            .on_input(Message::Changed)
+            .on_submit(Message::Save)
+            .padding(8)
+            .style(theme::field);
+        let body = form(
+            tr,
+            field,
+            None,
+            (tr.save, Action::Primary, Some(Message::Save)),
+            Message::Cancel,
+        );
+        (tr.set_remark.to_owned(), body)
+    }
+}

@@ -1,0 +1,106 @@
+//! Friend requests: those to me (accept or reject), and mine still waiting or declined (dismiss).
+//! It has no state of its own: everything it shows is the model's.
+
+use iced::widget::{button, column, row, scrollable, space, text};
+use iced::{Center, Element, Fill, Shrink};
+
+use super::{Event, close_row};
+use crate::avatar;
+use crate::model::{Model, Sent};
+use crate::net::Command;
+use crate::theme;
+use crate::window::{Ctx, person_heading};
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Accept(String),
+    Reject(String),
+    /// Clears my declined request to this account.
+    Dismiss(String),
+    Close,
+}
+
+pub fn update(message: Message) -> Option<Event> {
+    Some(match message {
+        Message::Accept(account) => Event::Net(Command::AcceptFriend { account }),
+        Message::Reject(account) => Event::Net(Command::RejectFriend { account }),
+        Message::Dismiss(account) => Event::DismissDeclined(account),
+        Message::Close => Event::Close,
+    })
+}
+
+pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message>) {
+    let tr = ctx.tr();
+    let mut list = column![].spacing(14);
+    for request in &model.requests {
+        let mut info = column![
+            person_heading(&request.nickname, &request.from),
+            text(tr.wants_to_be_friends)
+                .size(12)
+                .style(theme::muted_text),
+        ]
+        .spacing(2)
+        .width(Fill);
+        if !request.note.is_empty() {
+            info = info.push(text(request.note.clone()).size(13));
+        }
+        list = list.push(
+            column![
+                row![
+                    avatar::view(&request.nickname, &request.from, None, 40.0),
+                    info
+                ]
+                .spacing(10),
+                row![
+                    space().width(Fill),
+                    button(text(tr.reject).size(12))
+                        .style(theme::secondary_button)
+                        .on_press(Message::Reject(request.from.clone())),
+                    button(text(tr.accept).size(12))
+                        .style(theme::primary_button)
+                        .on_press(Message::Accept(request.from.clone())),
+                ]
+                .spacing(8),
+            ]
+            .spacing(6),
+        );
+    }
+    if !model.sent.is_empty() {
+        if !model.requests.is_empty() {
+            list = list.push(iced::widget::rule::horizontal(1));
+        }
+        list = list.push(text(tr.sent_requests).size(13).style(theme::muted_text));
+    }
+    for (account, sent) in &model.sent {
+        let status = match sent.state {
+            Sent::Waiting => text(tr.waiting_for_answer)
+                .size(12)
+                .style(theme::muted_text),
+            Sent::Declined => text(tr.declined_request).size(12).style(theme::error_text),
+        };
+        let info = column![person_heading(&sent.nickname, account), status]
+            .spacing(2)
+            .width(Fill);
+        let dismiss = (sent.state == Sent::Declined).then(|| {
+            button(text(tr.dismiss).size(12))
+                .style(theme::secondary_button)
+                .on_press(Message::Dismiss(account.clone()))
+        });
+        list = list.push(
+            row![avatar::view(&sent.nickname, account, None, 40.0), info]
+                .push(dismiss)
+                .spacing(10)
+                .align_y(Center),
+        );
+    }
+    let body = column![
+        scrollable(list).height(Shrink),
+        iced::widget::rule::horizontal(1),
+        close_row(tr, Message::Close)
+    ]
+    .spacing(12);
+    (
+        ctx.lang.requests_pending(model.requests_needing_me()),
+        body.into(),
+    )
+}

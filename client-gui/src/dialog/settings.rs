@@ -1,0 +1,129 @@
+//! Settings: language, theme, my avatar, log out, About.
+
+use iced::widget::{button, column, pick_list, row, space, text};
+use iced::{Center, Element, Fill};
+
+use super::Event;
+use crate::avatar;
+use crate::i18n::Lang;
+use crate::model::Model;
+use crate::theme::{self, ThemePref};
+use crate::window::Ctx;
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct State {
+    /// A problem to show (an avatar image that could not be read).
+    pub notice: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    Language(LangChoice),
+    Theme(ThemeChoice),
+    PickAvatar,
+    ResetAvatar,
+    Logout,
+    About,
+    Close,
+}
+
+/// A language choice: a language, or "follow system".
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LangChoice(pub Option<Lang>, pub &'static str);
+
+impl std::fmt::Display for LangChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.1)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThemeChoice(pub ThemePref, pub &'static str);
+
+impl std::fmt::Display for ThemeChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.1)
+    }
+}
+
+impl State {
+    pub fn update(&mut self, message: Message) -> Option<Event> {
+        Some(match message {
+            Message::Language(choice) => Event::SetLang(choice.0),
+            Message::Theme(choice) => Event::SetTheme(choice.0),
+            Message::PickAvatar => Event::PickAvatar,
+            Message::ResetAvatar => Event::ResetAvatar,
+            Message::Logout => Event::Logout,
+            Message::About => Event::OpenAbout,
+            Message::Close => Event::Close,
+        })
+    }
+
+    pub fn view<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message>) {
+        let tr = ctx.tr();
+        let langs: Vec<LangChoice> = std::iter::once(LangChoice(None, tr.theme_system))
+            .chain(
+                Lang::ALL
+                    .iter()
+                    .map(|l| LangChoice(Some(*l), l.native_name())),
+            )
+            .collect();
+        let current_lang = langs.iter().copied().find(|c| c.0 == ctx.settings.lang);
+        let themes = vec![
+            ThemeChoice(ThemePref::System, tr.theme_system),
+            ThemeChoice(ThemePref::Light, tr.theme_light),
+            ThemeChoice(ThemePref::Dark, tr.theme_dark),
+        ];
+        let current_theme = themes.iter().copied().find(|c| c.0 == ctx.settings.theme);
+        let body = column![
+            row![
+                text(tr.language).size(14).width(90),
+                pick_list(langs, current_lang, Message::Language)
+                    .width(Fill)
+                    .style(theme::pick_list)
+            ]
+            .align_y(Center),
+            row![
+                text(tr.theme).size(14).width(90),
+                pick_list(themes, current_theme, Message::Theme)
+                    .width(Fill)
+                    .style(theme::pick_list)
+            ]
+            .align_y(Center),
+            row![
+                avatar::view(model.my_name(), &model.account, ctx.my_avatar, 40.0),
+                button(text(tr.change_avatar).size(13))
+                    .style(theme::secondary_button)
+                    .on_press(Message::PickAvatar),
+                button(text(tr.reset_avatar).size(13))
+                    .style(theme::link)
+                    .on_press(Message::ResetAvatar),
+            ]
+            .spacing(8)
+            .align_y(Center),
+        ]
+        .push(
+            self.notice
+                .as_deref()
+                .map(|n| text(n).size(12).style(theme::error_text)),
+        )
+        .push(
+            row![
+                button(text(tr.log_out).size(13))
+                    .style(theme::danger_button)
+                    .on_press(Message::Logout),
+                space().width(Fill),
+                button(text(tr.about).size(13))
+                    .style(theme::link)
+                    .on_press(Message::About),
+                button(text(tr.close).size(13))
+                    .style(theme::secondary_button)
+                    .on_press(Message::Close),
+            ]
+            .spacing(4)
+            .align_y(Center),
+        )
+        .spacing(12);
+        (tr.settings.to_owned(), body.into())
+    }
+}

@@ -1,0 +1,282 @@
+//! The client's events applied to the model, and paging back through a conversation.
+
+use ququ_client::{ErrorCode, Event, Message, MessageState};
+use ququ_protocol::Conv;
+
+use super::{Conversation, Delivery, FileItem, Line, Model, Paging};
+
+/// Messages per history page, local or from the server.
+pub const PAGE: u32 = 30;
+
+/// What an event changed, for the app to act on beyond drawing again (the windows draw from the model,
+/// so a change they only show needs no word).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Change {
+    /// Nothing beyond what the next drawing shows.
+    Nothing,
+    /// Lines of this conversation changed: a message's state, a history page, a file's transfer.
+    /// Pictures in it may need thumbnails.
+    Conversation(Conv),
+    /// A message from someone else arrived that this device had not shown before; it was counted
+    /// unread. The app marks it read if the conversation is open.
+    Incoming(Conv),
+    /// The server set this conversation's unread count (another device of mine read it, say).
+    Unread(Conv),
+    /// A group of mine is new or changed (created, joined, let in, renamed).
+    GroupChanged(u64),
+    /// The last friend request needing an answer was answered: the requests dialog has nothing left.
+    RequestsEmptied,
+    /// The server refused a request; `about` names what it was about (an account, a group id).
+    Refused {
+        code: ErrorCode,
+        about: Option<String>,
+    },
+}
+
+impl Model {
+    /// Applies one event that changes data. The connection's own events (connecting, disconnected,
+    /// stopped, the first login) are the app's, not the model's: they change nothing here.
+    pub fn apply(&mut self, event: Event) -> Change {
+        match event {
+            Event::Connecting { .. }
+            | Event::Connected
+            | Event::Registered { .. }
+            | Event::Disconnected { .. }
+            | Event::Stopped(_)
+            | Event::Synced { .. }
+            | Event::SearchResults { .. } => Change::Nothing,
+            // Logged in again after a reconnect: my name and the server's limits may have changed.
+            Event::LoggedIn {
+                nickname, limits, ..
+            } => {
+                self.nickname = nickname;
+                self.max_text = limits.text as usize;
+                self.max_file = limits.file;
+                Change::Nothing
+            }
+            Event::Message(message) | Event::MessageState(message) => self.message(message),
+            Event::Transfer(transfer) => {
+                let conv = transfer.conv.clone();
+                self.apply_transfer(transfer);
+                Change::Conversation(conv)
+            }
+            Event::TransferProgress { id, bytes, .. } => {
+                if let Some(transfer) = self.transfers.get_mut(&id) {
+                    transfer.bytes = bytes;
+                }
+                Change::Nothing
+            }
+            Event::Unread { conv, unread } => {
+                if unread == 0 {
+                    self.unread.remove(&conv);
+                } else {
+                    self.unread.insert(conv.clone(), unread);
+                }
+                Change::Unread(conv)
+            }
+            Event::History {
+                conv,
+                messages,
+                more,
+            } => {
+                let conversation = self.conversations.entry(conv.clone()).or_default();
+                conversation.paging = if more { Paging::More } else { Paging::Complete };
+                for message in messages {
+                    conversation.upsert(line_from(message));
+                }
+                Change::Conversation(conv)
+            }
+            Event::Presence { account, presence } => {
+                if let Some(friend) = self.friends.get_mut(&account) {
+                    friend.presence = presence;
+                }
+                for members in self.members.values_mut() {
+                    for member in members.iter_mut().filter(|m| m.account == account) {
+                        member.presence = presence;
+                    }
+                }
+                Change::Nothing
+            }
+            Event::Friends(friends) => {
+                self.friends = friends
+                    .into_iter()
+                    .map(|f| (f.account.clone(), f))
+                    .collect();
+                Change::Nothing
+            }
+            Event::FriendChanged(friend) => {
+                self.requests.retain(|r| r.from != friend.account);
+                self.sent.remove(&friend.account);
+                self.friends.insert(friend.account.clone(), friend);
+                self.requests_left()
+            }
+            Event::FriendRemoved { account } => {
+                self.friends.remove(&account);
+                Change::Nothing
+            }
+            Event::FriendRequests(requests) => {
+                self.requests = requests;
+                Change::Nothing
+            }
+            Event::FriendRequest(request) => {
+                self.requests.retain(|r| r.from != request.from);
+                self.requests.push(request);
+                Change::Nothing
+            }
+            Event::RequestClosed { account } => {
+                self.requests.retain(|r| r.from != account);
+                self.requests_left()
+            }
+            Event::SentRequests(list) => {
+                self.sent_listed(list.into_iter().map(|r| (r.to, r.nickname)));
+                Change::Nothing
+            }
+            Event::RequestSent { account } => {
+                self.request_sent(account);
+                Change::Nothing
+            }
+            Event::FriendRejected { account } => {
+                self.request_declined(account);
+                Change::Nothing
+            }
+            Event::FoundUsers(users) => {
+                self.found = Some(users);
+                Change::Nothing
+            }
+            Event::Groups(groups) => {
+                self.groups = groups.into_iter().map(|g| (g.id, g)).collect();
+                Change::Nothing
+            }
+            Event::GroupChanged(group) => {
+                let id = group.id;
+                self.groups.insert(id, group);
+                Change::GroupChanged(id)
+            }
+            Event::GroupPolicy { group, policy } => {
+                self.group_policies.insert(group, policy);
+                Change::Nothing
+            }
+            Event::GroupGone { group, .. } => {
+                self.groups.remove(&group);
+                self.members.remove(&group);
+                self.group_policies.remove(&group);
+                Change::Nothing
+            }
+            Event::Members { group, members } => {
+                self.members.insert(group, members);
+                Change::Nothing
+            }
+            Event::MemberJoined(member) => {
+                let members = self.members.entry(member.group).or_default();
+                members.retain(|m| m.account != member.account);
+                members.push(member);
+                Change::Nothing
+            }
+            Event::MemberLeft { group, account, .. } => {
+                if let Some(members) = self.members.get_mut(&group) {
+                    members.retain(|m| m.account != account);
+                }
+                Change::Nothing
+            }
+            Event::Profile { nickname } => {
+                self.nickname = nickname;
+                Change::Nothing
+            }
+            Event::Error { code, about, .. } => {
+                // A refused message shows on its bubble (the client's MessageState); a search for no one
+                // shows as "no results" rather than a pop-up.
+                if matches!(code, ErrorCode::NoSuchUser) && about.is_some() {
+                    self.found.get_or_insert_with(Vec::new);
+                }
+                Change::Refused { code, about }
+            }
+        }
+    }
+
+    /// A message new to this device, or one of mine that changed state.
+    fn message(&mut self, message: Message) -> Change {
+        let conv = message.conv.clone();
+        let incoming = message.state == MessageState::Received;
+        let fresh = self
+            .conversations
+            .entry(conv.clone())
+            .or_default()
+            .upsert(line_from(message));
+        if incoming && fresh {
+            *self.unread.entry(conv.clone()).or_default() += 1;
+            Change::Incoming(conv)
+        } else {
+            Change::Conversation(conv)
+        }
+    }
+
+    fn requests_left(&self) -> Change {
+        if self.has_requests() {
+            Change::Nothing
+        } else {
+            Change::RequestsEmptied
+        }
+    }
+
+    /// The user has seen `conv`: its unread count goes. True if there was one, so the server (and my
+    /// other devices) should be told.
+    pub fn read(&mut self, conv: &Conv) -> bool {
+        self.unread.remove(conv).is_some_and(|n| n > 0)
+    }
+
+    /// A new user search starts: the old results go, so "no results" is not shown for it meanwhile.
+    pub fn forget_found(&mut self) {
+        self.found = None;
+    }
+
+    /// The next page of `conv` is wanted (the chat opened, or was scrolled to the top). Returns the local
+    /// id to read from the local store before (`Some(None)` from the newest), or `None` if a page is on
+    /// its way already or the beginning is shown.
+    pub fn start_page(&mut self, conv: &Conv) -> Option<Option<i64>> {
+        let conversation = self.conversations.entry(conv.clone()).or_default();
+        if !conversation.paging.can_load() {
+            return None;
+        }
+        conversation.paging = Paging::Loading;
+        Some(conversation.oldest_local_id())
+    }
+
+    /// A page from the local store arrived. When it is short, local history has run out, and the server
+    /// may have older messages (another device's, or from before this one was installed): returns the
+    /// server id to ask before (0 for the newest) if `online`, the answer coming back as a History
+    /// event. Offline, "Load earlier" is offered again for when the connection is back.
+    pub fn local_page(&mut self, conv: &Conv, page: Vec<Message>, online: bool) -> Option<u64> {
+        let conversation: &mut Conversation = self.conversations.entry(conv.clone()).or_default();
+        let full = page.len() >= PAGE as usize;
+        for message in page {
+            conversation.upsert(line_from(message));
+        }
+        if !full && online {
+            return Some(conversation.oldest_id().unwrap_or(0));
+        }
+        conversation.paging = Paging::More;
+        None
+    }
+}
+
+/// A message from the client's store or stream, as a bubble.
+pub fn line_from(m: Message) -> Line {
+    Line {
+        file: m.file.map(|f| FileItem {
+            file_id: Some(f.file_id),
+            name: f.name,
+            size: f.size,
+        }),
+        local_id: Some(m.local_id),
+        id: m.server_id,
+        client_id: m.client_id,
+        from: m.from,
+        time: m.time,
+        text: m.text,
+        delivery: match m.state {
+            MessageState::Pending => Delivery::Sending,
+            MessageState::Failed => Delivery::Failed,
+            MessageState::Sent | MessageState::Received => Delivery::Sent,
+        },
+    }
+}

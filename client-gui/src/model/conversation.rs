@@ -1,0 +1,156 @@
+//! One conversation's messages as the chat window shows them, and how far back they are loaded.
+
+use ququ_protocol::Millis;
+
+/// Where one of my messages stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Delivery {
+    /// Waiting in the outbox or on the wire for the server's ACK.
+    Sending,
+    /// Stored by the server.
+    Sent,
+    /// Refused by the server (not friends, too long, …); the bubble offers a retry.
+    Failed,
+}
+
+/// One message bubble.
+///
+/// The app's own type rather than the client's [`ququ_client::Message`], because a bubble can exist before
+/// the client has a message for it: a file I send shows while it goes up, and becomes a message only once
+/// the server stores its offer (the two then merge, by client id).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Line {
+    /// This device's id for the message (the client's local store); what a retry names.
+    pub local_id: Option<i64>,
+    /// Server id once stored; history pages are fetched "before" the smallest one.
+    pub id: Option<u64>,
+    /// The sender's id for the message: matches ACKs and failures to the bubble.
+    pub client_id: String,
+    pub from: String,
+    pub time: Millis,
+    pub text: String,
+    pub delivery: Delivery,
+    /// Set for a file offer: the bubble shows the file instead of `text`. Where the file stands is not
+    /// kept here but worked out from the transfers when drawn ([`super::Model::file`]).
+    pub file: Option<FileItem>,
+}
+
+impl Line {
+    /// One line of text for lists and previews: the text, or the file's name behind a marker.
+    pub fn preview(&self, file_word: &str) -> String {
+        match &self.file {
+            Some(file) => format!("[{file_word}] {}", file.name),
+            None => self.text.clone(),
+        }
+    }
+}
+
+/// A file in a message bubble: what the sender offered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileItem {
+    /// The server's id for the file, once the offer is stored; what Download and Reject name.
+    pub file_id: Option<u64>,
+    /// The sender's name for the file; for display only, never used as a path as it stands.
+    pub name: String,
+    pub size: u64,
+}
+
+impl FileItem {
+    /// Whether the file can be drawn as a picture, judged by its name (the bytes are checked when the
+    /// thumbnail is made, off the UI thread).
+    pub fn is_image(&self) -> bool {
+        is_image_name(&self.name)
+    }
+}
+
+/// Image types the `image` crate here decodes (its codecs are picked in the workspace manifest).
+pub fn is_image_name(name: &str) -> bool {
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    matches!(
+        ext.as_deref(),
+        Some("png" | "jpg" | "jpeg" | "gif" | "webp")
+    )
+}
+
+/// How far back a conversation is loaded: the top of the chat list shows "Load earlier", "Loading…"
+/// or the beginning.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Paging {
+    /// No page asked for yet (the chat window asks when it opens).
+    #[default]
+    Unasked,
+    /// A page is on its way, from the local store or the server: don't ask again.
+    Loading,
+    /// Older messages may exist before the first line.
+    More,
+    /// The beginning of the conversation is shown.
+    Complete,
+}
+
+impl Paging {
+    /// Whether another page may be asked for now.
+    pub fn can_load(self) -> bool {
+        matches!(self, Paging::Unasked | Paging::More)
+    }
+}
+
+/// The messages of one conversation that the app has seen, oldest first.
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    pub lines: Vec<Line>,
+    pub paging: Paging,
+}
+
+impl Conversation {
+    /// Inserts or updates a line, keeping the list sorted and free of duplicates: the same message can
+    /// arrive live, from sync and from a history page. Returns true if the line was new here.
+    pub fn upsert(&mut self, line: Line) -> bool {
+        if let Some(existing) = self.lines.iter_mut().find(|l| {
+            (line.local_id.is_some() && l.local_id == line.local_id)
+                || (line.id.is_some() && l.id == line.id)
+                || (!line.client_id.is_empty()
+                    && l.client_id == line.client_id
+                    && l.from == line.from)
+        }) {
+            existing.id = existing.id.or(line.id);
+            existing.local_id = existing.local_id.or(line.local_id);
+            if line.id.is_some() {
+                existing.time = line.time;
+            }
+            if existing.delivery != Delivery::Sent {
+                existing.delivery = line.delivery;
+            }
+            // A file bubble shown while going up learns its server id from the stored offer.
+            if let Some(mut file) = line.file {
+                if let Some(old) = &existing.file {
+                    file.file_id = file.file_id.or(old.file_id);
+                }
+                existing.file = Some(file);
+            }
+            return false;
+        }
+        // Messages being sent have no id and go last; stored ones sort by id (server order).
+        let position = match line.id {
+            Some(id) => self
+                .lines
+                .iter()
+                .position(|l| l.id.is_none_or(|other| other > id))
+                .unwrap_or(self.lines.len()),
+            None => self.lines.len(),
+        };
+        self.lines.insert(position, line);
+        true
+    }
+
+    pub fn oldest_local_id(&self) -> Option<i64> {
+        self.lines.first().and_then(|l| l.local_id)
+    }
+
+    pub fn oldest_id(&self) -> Option<u64> {
+        self.lines.iter().filter_map(|l| l.id).min()
+    }
+
+    pub fn last(&self) -> Option<&Line> {
+        self.lines.last()
+    }
+}

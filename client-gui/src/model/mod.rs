@@ -1,0 +1,265 @@
+//! The app's model: everything known while logged in, changed only by the client's events and the
+//! user's own actions, with no iced types, so it is tested without a window.
+//!
+//! [`Model::apply`] takes each `ququ_client` event that changes data and says what changed
+//! ([`Change`]), so the app can decide what to open, mark read or notify; the windows draw from the
+//! model as it is. What a bubble or list shows is worked out when drawn (a file's state from its
+//! transfer, [`Model::file`]), never copied into the model and refreshed.
+//!
+//! Which types are the app's own: the client's are shown as they are ([`Friend`], [`Group`],
+//! [`Member`], [`FriendRequest`], [`FoundUser`], [`Transfer`]); the app keeps a type of its own only
+//! where it holds something the client's does not — a bubble that has no message yet ([`Line`]: a file
+//! going up), a refused friend request kept until dismissed ([`SentRequest`]).
+//!
+//! # Layout
+//! - this file — [`Model`] and what the windows ask of it (names, sorting, unread counts).
+//! - `apply` — [`Model::apply`], [`Change`], and paging back through a conversation's history.
+//! - `conversation` — [`Conversation`], [`Line`], [`Delivery`], [`Paging`].
+//! - `files` — [`FileState`] and [`FileView`], derived from the transfers; [`human_size`].
+//! - `time` — [`format_time`] and the clock.
+
+mod apply;
+mod conversation;
+mod files;
+#[cfg(test)]
+mod tests;
+mod time;
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use ququ_protocol::{Conv, JoinPolicy};
+
+pub use apply::{Change, PAGE};
+pub use conversation::{Conversation, Delivery, FileItem, Line, Paging, is_image_name};
+pub use files::{FileState, FileView, human_size, transfer_key};
+pub use ququ_client::{
+    FoundUser, Friend, FriendRequest, Group, Member, Transfer, TransferId, TransferState,
+};
+pub use time::{format_time, local_offset_minutes, now_millis};
+
+/// The connection as every window shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Connection {
+    /// Not logged in, or given up (e.g. the password was refused).
+    #[default]
+    Offline,
+    Connecting,
+    Online,
+    /// Lost; the next attempt is at this instant, so the label can count down.
+    Reconnecting {
+        at: Instant,
+    },
+}
+
+impl Connection {
+    /// Whole seconds until the next attempt, rounded up so the label never shows "0 s" while waiting.
+    pub fn seconds_left(self, now: Instant) -> Option<u64> {
+        match self {
+            Connection::Reconnecting { at } => {
+                let left = at.saturating_duration_since(now);
+                Some(left.as_millis().div_ceil(1000) as u64)
+            }
+            _ => None,
+        }
+    }
+
+    pub fn reconnecting_in(delay: Duration) -> Self {
+        Connection::Reconnecting {
+            at: Instant::now() + delay,
+        }
+    }
+}
+
+/// A friend request I sent. The app's own type: the client lists only those still waiting, and a
+/// refusal must stay in view until the user has seen it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SentRequest {
+    /// Their nickname as the search showed it, if it did.
+    pub nickname: String,
+    pub state: Sent,
+}
+
+/// What became of a friend request I sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sent {
+    Waiting,
+    Declined,
+}
+
+/// Everything known while logged in, shared by all windows.
+#[derive(Debug, Clone, Default)]
+pub struct Model {
+    pub account: String,
+    pub nickname: String,
+    pub friends: BTreeMap<String, Friend>,
+    pub groups: BTreeMap<u64, Group>,
+    pub members: HashMap<u64, Vec<Member>>,
+    /// Who may join each group by its number, as far as the server has said (asked when the group's
+    /// menu opens, and told on every change).
+    pub group_policies: HashMap<u64, JoinPolicy>,
+    pub requests: Vec<FriendRequest>,
+    /// My friend requests, by account, until they are answered: those the server lists as waiting and
+    /// those sent since. An accepted one leaves (they are a friend now); a declined one stays, marked,
+    /// until I dismiss it, so a refusal is seen rather than lost.
+    pub sent: BTreeMap<String, SentRequest>,
+    pub found: Option<Vec<FoundUser>>,
+    pub conversations: HashMap<Conv, Conversation>,
+    pub unread: HashMap<Conv, u32>,
+    /// Longest message text the server accepts, in characters.
+    pub max_text: usize,
+    /// Largest file the server accepts, in bytes.
+    pub max_file: u64,
+    /// Every transfer this device knows (from the local store at login, then live), with the bytes done.
+    pub transfers: HashMap<TransferId, Transfer>,
+    /// What was typed in a chat window that was closed before sending, put back when it opens again.
+    pub drafts: HashMap<Conv, String>,
+}
+
+impl Model {
+    pub fn new(account: String, nickname: String) -> Self {
+        Model {
+            account,
+            nickname,
+            max_text: 8000,
+            max_file: 1 << 30,
+            ..Model::default()
+        }
+    }
+
+    /// The server has my request to `account`.
+    pub fn request_sent(&mut self, account: String) {
+        if self.friends.contains_key(&account) {
+            return;
+        }
+        let nickname = self
+            .found
+            .iter()
+            .flatten()
+            .find(|u| u.account == account)
+            .map(|u| u.nickname.clone())
+            .unwrap_or_default();
+        self.sent.insert(
+            account,
+            SentRequest {
+                nickname,
+                state: Sent::Waiting,
+            },
+        );
+    }
+
+    /// The server's list of my requests with no answer yet: it replaces the waiting ones known so far
+    /// (some may have been answered while I was away); refusals not yet dismissed stay.
+    pub fn sent_listed(&mut self, waiting: impl IntoIterator<Item = (String, String)>) {
+        self.sent.retain(|_, r| r.state == Sent::Declined);
+        for (account, nickname) in waiting {
+            self.sent.insert(
+                account,
+                SentRequest {
+                    nickname,
+                    state: Sent::Waiting,
+                },
+            );
+        }
+    }
+
+    /// `account` declined my request.
+    pub fn request_declined(&mut self, account: String) {
+        self.sent
+            .entry(account)
+            .or_insert_with(|| SentRequest {
+                nickname: String::new(),
+                state: Sent::Declined,
+            })
+            .state = Sent::Declined;
+    }
+
+    /// Forgets a declined request once I have seen it; a waiting one stays.
+    pub fn dismiss_declined(&mut self, account: &str) {
+        if self.sent.get(account).map(|r| r.state) == Some(Sent::Declined) {
+            self.sent.remove(account);
+        }
+    }
+
+    /// Requests that need my attention: those to me, and mine that were declined.
+    pub fn requests_needing_me(&self) -> usize {
+        let declined = self.sent.values().filter(|r| r.state == Sent::Declined);
+        self.requests.len() + declined.count()
+    }
+
+    /// Whether the requests dialog has anything to show.
+    pub fn has_requests(&self) -> bool {
+        !self.requests.is_empty() || !self.sent.is_empty()
+    }
+
+    pub fn my_name(&self) -> &str {
+        if self.nickname.is_empty() {
+            &self.account
+        } else {
+            &self.nickname
+        }
+    }
+
+    /// Friends online first, then by display name — the order of QQ's list.
+    pub fn sorted_friends(&self) -> Vec<&Friend> {
+        let mut friends: Vec<&Friend> = self.friends.values().collect();
+        friends.sort_by(|a, b| {
+            b.presence
+                .is_online()
+                .cmp(&a.presence.is_online())
+                .then_with(|| {
+                    a.display_name()
+                        .to_lowercase()
+                        .cmp(&b.display_name().to_lowercase())
+                })
+        });
+        friends
+    }
+
+    /// Conversations with at least one message, newest first.
+    pub fn recent(&self) -> Vec<(&Conv, &Line)> {
+        let mut recent: Vec<(&Conv, &Line)> = self
+            .conversations
+            .iter()
+            .filter_map(|(conv, c)| c.last().map(|line| (conv, line)))
+            .collect();
+        recent.sort_by(|a, b| b.1.time.cmp(&a.1.time).then_with(|| a.0.cmp(b.0)));
+        recent
+    }
+
+    pub fn total_unread(&self) -> u32 {
+        self.unread.values().sum()
+    }
+
+    pub fn unread(&self, conv: &Conv) -> u32 {
+        self.unread.get(conv).copied().unwrap_or(0)
+    }
+
+    /// The title of a conversation: a friend's display name or a group's name.
+    pub fn conv_name(&self, conv: &Conv) -> String {
+        match conv {
+            Conv::User(account) => self
+                .friends
+                .get(account)
+                .map_or_else(|| account.clone(), |f| f.display_name().to_owned()),
+            Conv::Group(id) => self
+                .groups
+                .get(id)
+                .map_or_else(|| format!("#{id}"), |g| g.name.clone()),
+        }
+    }
+
+    /// The name to put on a sender's bubble in a group.
+    pub fn sender_name(&self, group: Option<u64>, account: &str) -> String {
+        if account == self.account {
+            return self.my_name().to_owned();
+        }
+        if let Some(friend) = self.friends.get(account) {
+            return friend.display_name().to_owned();
+        }
+        group
+            .and_then(|g| self.members.get(&g))
+            .and_then(|m| m.iter().find(|m| m.account == account))
+            .map_or_else(|| account.to_owned(), |m| m.display_name().to_owned())
+    }
+}

@@ -1,0 +1,454 @@
+//! The model without a window: events in, state and [`Change`]s out.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use ququ_client::{Event, Message, MessageState};
+use ququ_protocol::{Conv, ErrorCode, FileInfo, Presence};
+
+use super::*;
+
+fn model() -> Model {
+    Model::new("me".into(), "Me".into())
+}
+
+fn friend(account: &str, presence: Presence) -> Friend {
+    Friend {
+        account: account.into(),
+        nickname: String::new(),
+        remark: String::new(),
+        presence,
+    }
+}
+
+/// A message as the client reports it: `local_id` doubles as the server id once stored.
+fn message(local_id: i64, from: &str, conv: Conv, state: MessageState) -> Message {
+    Message {
+        local_id,
+        conv,
+        server_id: (state != MessageState::Pending).then_some(local_id as u64),
+        client_id: format!("c{local_id}"),
+        from: from.into(),
+        time: 1_000 + local_id as u64,
+        text: format!("text {local_id}"),
+        file: None,
+        state,
+        error: None,
+    }
+}
+
+fn line(id: Option<u64>, client_id: &str, delivery: Delivery) -> Line {
+    Line {
+        local_id: None,
+        id,
+        client_id: client_id.into(),
+        from: "a".into(),
+        time: 0,
+        text: "x".into(),
+        delivery,
+        file: None,
+    }
+}
+
+#[test]
+fn a_message_arrives_counted_unread_once() {
+    let mut m = model();
+    let ann = Conv::User("ann".into());
+    let hello = message(7, "ann", ann.clone(), MessageState::Received);
+    assert_eq!(
+        m.apply(Event::Message(hello.clone())),
+        Change::Incoming(ann.clone())
+    );
+    assert_eq!(m.unread(&ann), 1);
+    assert_eq!(m.conversations[&ann].lines[0].text, "text 7");
+    // The same message again (sync after a reconnect) is not a second unread one.
+    assert_eq!(
+        m.apply(Event::Message(hello)),
+        Change::Conversation(ann.clone())
+    );
+    assert_eq!(m.unread(&ann), 1);
+    assert_eq!(m.recent()[0].0, &ann, "the conversation is in Recent");
+    assert!(m.read(&ann), "reading it is news for the server");
+    assert!(!m.read(&ann), "reading it twice is not");
+    // The server says another device of mine read it.
+    m.apply(Event::Unread {
+        conv: ann.clone(),
+        unread: 3,
+    });
+    assert_eq!(m.total_unread(), 3);
+    m.apply(Event::Unread {
+        conv: ann.clone(),
+        unread: 0,
+    });
+    assert_eq!(m.total_unread(), 0);
+}
+
+#[test]
+fn an_ack_turns_my_pending_message_sent() {
+    let mut m = model();
+    let bo = Conv::User("bo".into());
+    let mine = message(3, "me", bo.clone(), MessageState::Pending);
+    assert_eq!(
+        m.apply(Event::Message(mine.clone())),
+        Change::Conversation(bo.clone()),
+        "mine is never unread"
+    );
+    assert_eq!(m.conversations[&bo].lines[0].delivery, Delivery::Sending);
+    let acked = Message {
+        server_id: Some(90),
+        time: 5_000,
+        state: MessageState::Sent,
+        ..mine
+    };
+    m.apply(Event::MessageState(acked));
+    let lines = &m.conversations[&bo].lines;
+    assert_eq!(lines.len(), 1, "the same bubble, not a second one");
+    assert_eq!(
+        (lines[0].delivery, lines[0].id, lines[0].time),
+        (Delivery::Sent, Some(90), 5_000),
+        "sent, with the server's id and time"
+    );
+    assert_eq!(m.total_unread(), 0);
+}
+
+#[test]
+fn a_friend_goes_offline_in_the_list_and_in_groups() {
+    let mut m = model();
+    m.apply(Event::Friends(vec![
+        friend("ann", Presence::Online),
+        friend("bo", Presence::Online),
+    ]));
+    m.apply(Event::Members {
+        group: 5,
+        members: vec![Member {
+            group: 5,
+            account: "ann".into(),
+            nickname: "Ann".into(),
+            role: ququ_protocol::Role::Member,
+            presence: Presence::Online,
+        }],
+    });
+    assert_eq!(
+        m.apply(Event::Presence {
+            account: "ann".into(),
+            presence: Presence::Offline,
+        }),
+        Change::Nothing
+    );
+    assert_eq!(m.friends["ann"].presence, Presence::Offline);
+    assert_eq!(m.members[&5][0].presence, Presence::Offline);
+    let order: Vec<_> = m
+        .sorted_friends()
+        .iter()
+        .map(|f| f.account.as_str())
+        .collect();
+    assert_eq!(order, ["bo", "ann"], "online first");
+}
+
+#[test]
+fn a_files_state_follows_its_transfer() {
+    let mut m = model();
+    let cy = Conv::User("cy".into());
+    let upload = Transfer {
+        id: TransferId::Upload("up1".into()),
+        conv: cy.clone(),
+        file_id: None,
+        name: "a.png".into(),
+        size: 10,
+        sha256: String::new(),
+        path: PathBuf::from("/tmp/a.png"),
+        bytes: 0,
+        state: TransferState::Uploading,
+    };
+    assert_eq!(
+        m.apply(Event::Transfer(upload.clone())),
+        Change::Conversation(cy.clone())
+    );
+    let bubble = |m: &Model| {
+        let line = &m.conversations[&cy].lines[0];
+        let f = m.file(line).expect("a file bubble");
+        (
+            f.state.clone(),
+            f.progress(),
+            f.file_id,
+            f.local.map(PathBuf::from),
+        )
+    };
+    // Shown at once, while it goes up, with my copy for the thumbnail.
+    assert_eq!(
+        bubble(&m),
+        (
+            FileState::Uploading {
+                done: 0,
+                paused: false
+            },
+            Some(0.0),
+            None,
+            Some(PathBuf::from("/tmp/a.png"))
+        )
+    );
+    m.apply(Event::TransferProgress {
+        id: upload.id.clone(),
+        bytes: 5,
+        total: 10,
+    });
+    assert_eq!(bubble(&m).1, Some(0.5), "progress moves the bar");
+    m.apply(Event::Transfer(Transfer {
+        file_id: Some(9),
+        bytes: 10,
+        state: TransferState::Done,
+        ..upload
+    }));
+    // The server's stored offer is the same bubble.
+    let mut offer = message(4, "me", cy.clone(), MessageState::Sent);
+    offer.client_id = "up1".into();
+    offer.file = Some(FileInfo {
+        file_id: 9,
+        size: 10,
+        sha256: String::new(),
+        name: "a.png".into(),
+    });
+    m.apply(Event::Message(offer));
+    assert_eq!(m.conversations[&cy].lines.len(), 1);
+    assert_eq!(
+        bubble(&m),
+        (
+            FileState::Sent,
+            None,
+            Some(9),
+            Some(PathBuf::from("/tmp/a.png"))
+        )
+    );
+
+    // Theirs: offered until I download it; the path counts only once the download is whole.
+    let mut theirs = message(5, "cy", cy.clone(), MessageState::Received);
+    theirs.file = Some(FileInfo {
+        file_id: 11,
+        size: 4,
+        sha256: String::new(),
+        name: "b.txt".into(),
+    });
+    m.apply(Event::Message(theirs));
+    let state = |m: &Model| {
+        let line = &m.conversations[&cy].lines[1];
+        let f = m.file(line).expect("a file bubble");
+        (f.state.clone(), f.local.map(PathBuf::from), f.key.clone())
+    };
+    assert_eq!(
+        state(&m),
+        (FileState::Offered, None, Some(TransferId::Download(11)))
+    );
+    let download = Transfer {
+        id: TransferId::Download(11),
+        conv: cy.clone(),
+        file_id: Some(11),
+        name: "b.txt".into(),
+        size: 4,
+        sha256: String::new(),
+        path: PathBuf::from("/dl/b.txt"),
+        bytes: 2,
+        state: TransferState::Paused,
+    };
+    m.apply(Event::Transfer(download.clone()));
+    assert_eq!(
+        state(&m).0,
+        FileState::Downloading {
+            done: 2,
+            paused: true
+        }
+    );
+    assert_eq!(state(&m).1, None, "a .part file is not opened");
+    m.apply(Event::Transfer(Transfer {
+        state: TransferState::Done,
+        bytes: 4,
+        ..download
+    }));
+    assert_eq!(
+        state(&m),
+        (
+            FileState::Saved,
+            Some(PathBuf::from("/dl/b.txt")),
+            Some(TransferId::Download(11))
+        )
+    );
+}
+
+#[test]
+fn history_pages_fill_the_conversation_from_the_top() {
+    let mut m = model();
+    let g = Conv::Group(3);
+    // Opening the chat asks the local store for the newest page.
+    assert_eq!(m.start_page(&g), Some(None));
+    assert_eq!(m.start_page(&g), None, "not twice while one is on its way");
+    let page: Vec<Message> = (11..=40)
+        .map(|i| message(i, "ann", g.clone(), MessageState::Received))
+        .collect();
+    assert_eq!(
+        m.local_page(&g, page, true),
+        None,
+        "a full page: more may be local"
+    );
+    assert_eq!(m.conversations[&g].paging, Paging::More);
+    assert_eq!(
+        m.start_page(&g),
+        Some(Some(11)),
+        "older than the oldest shown"
+    );
+    // Local history runs out: the server is asked, below the oldest server id.
+    let short: Vec<Message> = (5..=10)
+        .map(|i| message(i, "ann", g.clone(), MessageState::Received))
+        .collect();
+    assert_eq!(m.local_page(&g, short, true), Some(5));
+    assert_eq!(m.conversations[&g].paging, Paging::Loading);
+    let older: Vec<Message> = (1..=4)
+        .map(|i| message(i, "bo", g.clone(), MessageState::Received))
+        .collect();
+    assert_eq!(
+        m.apply(Event::History {
+            conv: g.clone(),
+            messages: older,
+            more: false,
+        }),
+        Change::Conversation(g.clone())
+    );
+    let c = &m.conversations[&g];
+    let ids: Vec<_> = c.lines.iter().filter_map(|l| l.id).collect();
+    assert_eq!(ids, (1..=40).collect::<Vec<_>>(), "in order, no gaps");
+    assert_eq!(c.paging, Paging::Complete);
+    assert_eq!(m.start_page(&g), None, "the beginning is shown");
+    assert_eq!(m.total_unread(), 0, "history is not news");
+
+    // Offline, a short local page offers "Load earlier" again for later.
+    let h = Conv::User("ann".into());
+    m.start_page(&h);
+    assert_eq!(m.local_page(&h, Vec::new(), false), None);
+    assert_eq!(m.conversations[&h].paging, Paging::More);
+}
+
+#[test]
+fn answered_requests_empty_the_dialog_and_refusals_are_told() {
+    let mut m = model();
+    m.apply(Event::FriendRequest(FriendRequest {
+        from: "ann".into(),
+        nickname: "Ann".into(),
+        note: String::new(),
+        time: 0,
+    }));
+    assert!(m.has_requests());
+    assert_eq!(
+        m.apply(Event::FriendChanged(friend("ann", Presence::Online))),
+        Change::RequestsEmptied
+    );
+    assert_eq!(
+        m.apply(Event::Error {
+            code: ErrorCode::NoSuchUser,
+            text: String::new(),
+            about: Some("zed".into()),
+        }),
+        Change::Refused {
+            code: ErrorCode::NoSuchUser,
+            about: Some("zed".into())
+        }
+    );
+    assert_eq!(
+        m.found,
+        Some(Vec::new()),
+        "no such user shows as no results"
+    );
+    assert_eq!(
+        m.apply(Event::GroupChanged(Group {
+            id: 8,
+            name: "g".into(),
+            owner: "me".into(),
+            members: 1,
+        })),
+        Change::GroupChanged(8)
+    );
+    assert_eq!(
+        m.apply(Event::GroupGone {
+            group: 8,
+            reason: ququ_protocol::GoneReason::Left,
+        }),
+        Change::Nothing
+    );
+    assert!(m.groups.is_empty());
+}
+
+#[test]
+fn my_requests_wait_until_answered_and_a_refusal_until_dismissed() {
+    let mut s = model();
+    s.found = Some(vec![FoundUser {
+        account: "ann".into(),
+        nickname: "Ann".into(),
+        presence: Presence::Online,
+    }]);
+    s.request_sent("ann".into());
+    s.request_sent("bo".into());
+    assert_eq!(s.sent["ann"].nickname, "Ann", "the name the search showed");
+    assert!(s.has_requests());
+    assert_eq!(s.requests_needing_me(), 0, "waiting needs nothing from me");
+    s.dismiss_declined("ann");
+    assert!(
+        s.sent.contains_key("ann"),
+        "a waiting request cannot be dismissed"
+    );
+    s.request_declined("ann".into());
+    assert_eq!(s.requests_needing_me(), 1);
+    s.dismiss_declined("ann");
+    assert!(!s.sent.contains_key("ann"));
+    // A friend already is not asked again.
+    s.friends
+        .insert("cy".into(), friend("cy", Presence::Offline));
+    s.request_sent("cy".into());
+    assert!(!s.sent.contains_key("cy"));
+
+    // The server's list replaces the waiting ones; a refusal not yet dismissed stays.
+    s.request_declined("di".into());
+    s.sent_listed([("ed".to_owned(), "Ed".to_owned())]);
+    let left: Vec<_> = s.sent.iter().map(|(a, r)| (a.as_str(), r.state)).collect();
+    assert_eq!(left, [("di", Sent::Declined), ("ed", Sent::Waiting)]);
+}
+
+#[test]
+fn human_sizes() {
+    assert_eq!(human_size(0), "0 B");
+    assert_eq!(human_size(1023), "1023 B");
+    assert_eq!(human_size(1024), "1.0 KB");
+    assert_eq!(human_size(1_258_291), "1.2 MB");
+    assert_eq!(human_size(15 * 1024 * 1024), "15 MB");
+    assert_eq!(human_size(1024 * 1024 - 1), "1.0 MB");
+    assert_eq!(human_size(3 << 30), "3.0 GB");
+}
+
+#[test]
+fn upsert_dedups_and_orders() {
+    let mut c = Conversation::default();
+    assert!(c.upsert(line(None, "c1", Delivery::Sending)));
+    c.upsert(line(Some(5), "c0", Delivery::Sent));
+    c.upsert(line(Some(3), "", Delivery::Sent));
+    assert!(!c.upsert(line(Some(7), "c1", Delivery::Sent)));
+    c.upsert(line(Some(5), "c0", Delivery::Sent));
+    let ids: Vec<_> = c.lines.iter().map(|l| l.id).collect();
+    assert_eq!(ids, vec![Some(3), Some(5), Some(7)]);
+    assert_eq!(c.lines[2].delivery, Delivery::Sent);
+}
+
+#[test]
+fn times() {
+    let day = 86_400_000;
+    assert_eq!(
+        format_time(day + 3_600_000 + 60_000, day + 5_000_000, 0),
+        "01:01"
+    );
+    assert_eq!(format_time(0, day * 3, 0), "01-01 00:00");
+    assert_eq!(format_time(0, 0, 480), "08:00");
+}
+
+#[test]
+fn countdown_rounds_up() {
+    let now = Instant::now();
+    let c = Connection::Reconnecting {
+        at: now + Duration::from_millis(2100),
+    };
+    assert_eq!(c.seconds_left(now), Some(3));
+}

@@ -1,0 +1,66 @@
+//! The member list beside a group chat: online first, the owner marked.
+
+use iced::widget::{column, container, row, scrollable, space, text};
+use iced::{Center, Element, Fill};
+
+use super::Message;
+use crate::model::Model;
+use crate::window::Ctx;
+use crate::{avatar, theme};
+
+/// The member list beside a group chat: online first.
+pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Message> {
+    let mut members: Vec<_> = model
+        .members
+        .get(&group)
+        .map(|m| m.iter().collect())
+        .unwrap_or_default();
+    members.sort_by(|a, b| {
+        b.presence
+            .is_online()
+            .cmp(&a.presence.is_online())
+            .then_with(|| a.display_name().cmp(b.display_name()))
+    });
+    let online = members.iter().filter(|m| m.presence.is_online()).count();
+    let mut list = column![
+        text(ctx.lang.members(online, members.len()))
+            .size(12)
+            .style(theme::muted_text)
+    ]
+    .spacing(8);
+    for member in members {
+        let mut name_row = row![
+            text(member.display_name().to_owned())
+                .size(13)
+                .wrapping(text::Wrapping::None)
+        ]
+        .spacing(4)
+        .align_y(Center);
+        if member.role == ququ_protocol::Role::Owner {
+            name_row = name_row.push(text(ctx.tr().owner).size(10).style(|theme: &iced::Theme| {
+                text::Style {
+                    color: Some(theme.palette().warning),
+                }
+            }));
+        }
+        let dot = container(space())
+            .width(8)
+            .height(8)
+            .style(theme::presence_dot(member.presence.is_online()));
+        list = list.push(
+            row![
+                avatar::view(member.display_name(), &member.account, None, 24.0),
+                name_row,
+                space().width(Fill),
+                dot
+            ]
+            .spacing(6)
+            .align_y(Center),
+        );
+    }
+    container(scrollable(list).height(Fill))
+        .width(170)
+        .padding([10, 10])
+        .style(theme::surface)
+        .into()
+}
