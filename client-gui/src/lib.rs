@@ -3,14 +3,18 @@
 //! Every window kind has the same shape — `State`, `Message`, `Event`, `update`, `view` — and the
 //! [`app::App`] keeps the open ones in a map keyed by [`iced::window::Id`]. A window never talks to the
 //! network or the disk itself: it hands an `Event` up, and the app turns it into a call on the
-//! [`net::Client`] (networking lives in one `Subscription`) or a `Task::perform` (disk).
+//! [`net::Client`] (networking lives in one `Subscription`) or a `Task::perform` (disk). The client's
+//! events that change data go to the GUI-free [`model::Model`], which says what changed; the windows draw
+//! from it.
 //!
 //! # Layout
-//! - [`app`] — the daemon: window map, shared model data, routing of window events and network events.
-//! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`], [`window::chat`],
-//!   [`window::about`] (version and where the data is).
+//! - [`app`] — the daemon: window map and routing (`app/connection`: the connection's own events and
+//!   what a model change means for the windows; `app/windows`: opening and closing; `app/files`).
+//! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`] (the contact
+//!   list), [`window::chat`] (with its file bubble and member list), [`window::about`].
+//! - [`dialog`] — the dialogs over the contact list, one module each.
+//! - [`model`] — everything known while logged in, changed by [`model::Model::apply`]; no iced types.
 //! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Client`], then typed events.
-//! - [`model`] — the app's own view-model (friends, groups, conversations, delivery and connection state).
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.
 //! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, open / show in folder.
 //! - [`embedded`] — offering to host a server on this computer when nothing listens at a local address.

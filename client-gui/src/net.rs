@@ -17,10 +17,7 @@ use ququ_protocol::Conv;
 
 use crate::model::PAGE;
 
-pub use ququ_client::{
-    Event as ClientEvent, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
-    StopReason, Store, Transfer, TransferId,
-};
+pub use ququ_client::{Event as ClientEvent, Message, StopReason, Store, Transfer, TransferId};
 
 /// What to connect with. Hashing it keys the subscription.
 #[derive(Clone, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //!
 //! `update` changes only the window's own state and returns an `Event` when the app must act (send
 //! something, open another window, save a setting). `view` draws from the window's state plus a read-only
-//! [`Ctx`] of what all windows share (model, language, connection state).
+//! [`Ctx`] of what all windows share (the model, settings, connection state, thumbnails).
 
 pub mod about;
 pub mod chat;
