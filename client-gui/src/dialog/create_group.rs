@@ -1,11 +1,9 @@
 //! Create a group: a name, and I am its owner.
 
 use iced::Element;
-use iced::widget::text_input;
 
-use super::{Action, Event, form};
+use super::{Action, Event, field, form};
 use crate::net::Command;
-use crate::theme;
 use crate::window::Ctx;
 
 pub const NAME_INPUT: &str = "group-name";
@@ -41,12 +39,13 @@ impl State {
 
     pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> (String, Element<'a, Message>) {
         let tr = ctx.tr();
-        let field = text_input(tr.group_name_hint, &self.name)
-            .id(NAME_INPUT)
-            .on_input(Message::NameChanged)
-            .on_submit(Message::Create)
-            .padding(8)
-            .style(theme::field);
+        let field = field(
+            tr.group_name_hint,
+            &self.name,
+            NAME_INPUT,
+            Message::NameChanged,
+            Message::Create,
+        );
         let body = form(
             tr,
             field,

@@ -2,13 +2,11 @@
 //! groups tab shows the group) or refused (it says why in words).
 
 use iced::Element;
-use iced::widget::text_input;
 use ququ_protocol::ErrorCode;
 
-use super::{Action, Event, form};
+use super::{Action, Event, field, form};
 use crate::model::Change;
 use crate::net::Command;
-use crate::theme;
 use crate::window::Ctx;
 
 pub const ID_INPUT: &str = "group-id";
@@ -78,12 +76,13 @@ impl State {
                 .as_ref()
                 .map(|code| ctx.lang.group_refusal(code))
         };
-        let field = text_input(tr.group_id_hint, &self.id)
-            .id(ID_INPUT)
-            .on_input(Message::IdChanged)
-            .on_submit(Message::Join)
-            .padding(8)
-            .style(theme::field);
+        let field = field(
+            tr.group_id_hint,
+            &self.id,
+            ID_INPUT,
+            Message::IdChanged,
+            Message::Join,
+        );
         let body = form(
             tr,
             field,

@@ -20,7 +20,7 @@ pub mod remark;
 pub mod requests;
 pub mod settings;
 
-use iced::widget::{Column, button, row, space, text};
+use iced::widget::{Column, button, row, space, text, text_input};
 use iced::{Element, Fill};
 use ququ_protocol::Conv;
 
@@ -220,6 +220,23 @@ pub fn form<'a, M: Clone + 'a>(
             .spacing(8),
         )
         .spacing(12)
+        .into()
+}
+
+/// A form's one-line field: Enter submits.
+pub fn field<'a, M: Clone + 'a>(
+    hint: &'a str,
+    value: &'a str,
+    id: &'static str,
+    on_input: impl Fn(String) -> M + 'a,
+    on_submit: M,
+) -> Element<'a, M> {
+    text_input(hint, value)
+        .id(id)
+        .on_input(on_input)
+        .on_submit(on_submit)
+        .padding(8)
+        .style(theme::field)
         .into()
 }
 

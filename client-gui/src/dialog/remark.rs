@@ -1,11 +1,9 @@
 //! Set a remark: my private name for a friend, shown instead of their nickname.
 
 use iced::Element;
-use iced::widget::text_input;
 
-use super::{Action, Event, form};
+use super::{Action, Event, field, form};
 use crate::net::Command;
-use crate::theme;
 use crate::window::Ctx;
 
 pub const INPUT: &str = "remark";
@@ -40,12 +38,13 @@ impl State {
 
     pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> (String, Element<'a, Message>) {
         let tr = ctx.tr();
-        let field = text_input(tr.remark_hint, &self.remark)
-            .id(INPUT)
-            .on_input(Message::Changed)
-            .on_submit(Message::Save)
-            .padding(8)
-            .style(theme::field);
+        let field = field(
+            tr.remark_hint,
+            &self.remark,
+            INPUT,
+            Message::Changed,
+            Message::Save,
+        );
         let body = form(
             tr,
             field,
