@@ -1,7 +1,6 @@
 //! Files: checking and sending what the user picked or dropped, saving and opening received ones, the
 //! transfers remembered from before a restart, and thumbnails of pictures.
 
-use std::collections::HashSet;
 use std::path::PathBuf;
 
 use iced::{Task, window};
@@ -34,15 +33,7 @@ impl App {
         let Some(model) = &mut self.model else {
             return Task::none();
         };
-        let mut convs = HashSet::new();
-        for transfer in loaded.unwrap_or_default() {
-            convs.insert(transfer.conv.clone());
-            // Newest first: keep the newest of an id that was restarted.
-            model
-                .transfers
-                .entry(transfer.id.clone())
-                .or_insert(transfer);
-        }
+        let convs = model.restore_transfers(loaded.unwrap_or_default());
         Task::batch(
             convs
                 .iter()

@@ -1,7 +1,10 @@
 //! Where a file in a bubble stands on this device, worked out from the client's transfers whenever it is
 //! asked for, so there is no copy in the bubble to keep in step.
 
+use std::collections::HashSet;
 use std::path::Path;
+
+use ququ_protocol::Conv;
 
 use super::{Delivery, Transfer, TransferId, TransferState};
 use super::{FileItem, Line, Model, now_millis};
@@ -143,6 +146,20 @@ impl Model {
             local,
             key,
         })
+    }
+
+    /// The transfers in the local store, newest first, read at login so bubbles show what happened before
+    /// a restart. Returns the conversations they are in.
+    pub fn restore_transfers(&mut self, transfers: Vec<Transfer>) -> HashSet<Conv> {
+        let mut convs = HashSet::new();
+        for transfer in transfers {
+            convs.insert(transfer.conv.clone());
+            // Newest first: keep the newest of an id that was restarted.
+            self.transfers
+                .entry(transfer.id.clone())
+                .or_insert(transfer);
+        }
+        convs
     }
 
     /// Records a transfer (new, changed, or progress in `bytes`); an upload not yet stored by the server
