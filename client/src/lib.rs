@@ -37,9 +37,10 @@
 //! - [`config`] — [`Config`], [`Timing`], data-directory and database paths.
 //! - `connection` — the task that owns the socket: login, sync, outbox, heartbeat, reconnect.
 //! - [`backoff`] — reconnect delays.
-//! - [`transfer`] — file transfers: [`Transfer`], [`TransferId`], [`TransferState`], and the workers that
-//!   move the bytes on data connections of their own (the API is summed up in its module docs).
-//! - `connection/files` — the connection task's side of transfers: offers, grants, retries, resume.
+//! - [`transfer`] — file transfers' data types: [`Transfer`], [`TransferId`], [`TransferState`],
+//!   [`TransferError`], and the file-name rules (the API is summed up in its module docs).
+//! - `connection/files` — the connection task's side of transfers: offers, grants, retries, resume;
+//!   `connection/files/worker` — the workers that move the bytes on data connections of their own.
 //! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]); `storage/transfers`
 //!   keeps transfers.
 //!
