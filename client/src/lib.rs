@@ -35,7 +35,11 @@
 //! - [`handle`] — [`Client::start`], [`Handle`] (commands) and [`Events`] (the event stream).
 //! - [`event`] — [`Event`] and the values it carries ([`Message`], [`Friend`], [`Group`], …).
 //! - [`config`] — [`Config`], [`Timing`], data-directory and database paths.
-//! - `connection` — the task that owns the socket: login, sync, outbox, heartbeat, reconnect.
+//! - `connection` — the task that owns the socket: its run loop, connect and serve, heartbeat, reconnect,
+//!   commands; each line from the server goes to its area's file: `connection/login` (register, log in,
+//!   resume, `BYE:`), `connection/lists` (friends, requests, groups, members, found users),
+//!   `connection/messages` (chat, `ACK:`, sync, history, the outbox). `connection/pace` keeps the outbox
+//!   under the server's rate.
 //! - [`backoff`] — reconnect delays.
 //! - [`transfer`] — file transfers' data types: [`Transfer`], [`TransferId`], [`TransferState`],
 //!   [`TransferError`], and the file-name rules (the API is summed up in its module docs).

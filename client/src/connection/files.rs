@@ -1,8 +1,13 @@
 //! The connection task's side of file transfers: it keeps every transfer (in memory and in the database),
 //! sends offers and accepts on the chat connection, turns the server's grants into worker tasks
 //! ([`worker::Worker`], in `files/worker.rs`) and their reports into [`Event::Transfer`]s, and asks again
-//! after a broken data connection, a reconnect or a restart. Workers never touch this state: they report, and a report
-//! from an attempt that has since been paused or replaced is recognised by its `run` and ignored.
+//! after a broken data connection, a reconnect or a restart. Workers never touch this state: they report,
+//! and a report from an attempt that has since been paused or replaced is recognised by its `run` and
+//! ignored.
+//!
+//! It runs past 600 lines because it is one state machine: the commands, the server's lines and the
+//! workers' reports all move the same [`Live`] entries between [`TransferState`]s, and each transition is
+//! easiest to check beside the others.
 
 mod worker;
 
@@ -14,7 +19,7 @@ use ququ_protocol::{ClientMessage, Conv, ErrorCode, FileState};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use super::{End, FileCommand, Link, Session};
+use super::{End, FileCommand, Link, Session, reason};
 use crate::event::Event;
 use crate::storage::StorageError;
 use crate::transfer::{self, Transfer, TransferError, TransferId, TransferState};
@@ -91,14 +96,6 @@ impl Files {
     fn next_run(&mut self) -> u64 {
         self.next_run += 1;
         self.next_run
-    }
-}
-
-fn reason(code: &ErrorCode, text: &str) -> String {
-    if text.is_empty() {
-        code.to_string()
-    } else {
-        format!("{text} ({code})")
     }
 }
 
