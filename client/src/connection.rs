@@ -7,31 +7,39 @@
 //!
 //! File transfers are the exception that proves it: their bytes move on worker tasks with connections of
 //! their own (see `files`), which report back here, so a big file never holds up chat.
+//!
+//! This file is the task's life: the run loop, connecting and serving, the [`Link`] and the commands. What
+//! the server says is handed by area to `impl Session` blocks of their own, as the server's services are:
+//! `login` (register, log in, resume, `BYE:`), `lists` (friends, requests, groups, members, found users),
+//! `messages` (chat, `ACK:`, sync, history, the outbox) and `files` (transfers; their workers are in
+//! `files/worker`). It runs a little over 600 lines because the loop, its offline twin and the commands
+//! share the [`Session`] and [`Link`] they define; splitting them would only move the definitions away.
 
 mod files;
+mod lists;
+mod login;
+mod messages;
 mod pace;
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::{SinkExt, StreamExt};
-use ququ_protocol::{
-    ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupMessage, Limits, LineCodec,
-    ServerMessage,
-};
+use ququ_protocol::{ClientMessage, Conv, ErrorCode, Limits, LineCodec, ServerMessage};
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
 
 use crate::backoff::Backoff;
 use crate::config::Config;
-use crate::event::{
-    Event, FoundUser, Friend, FriendRequest, Group, Member, Message, SentRequest, StopReason,
-};
-use crate::storage::{Incoming, LastLogin, StorageError, Store, Stored};
+use crate::event::{Event, StopReason};
+use crate::storage::{StorageError, Store};
 use crate::tls::{ConnectError, Connector, Stream};
 use crate::transfer::TransferId;
+use lists::Lists;
+use login::Auth;
+use messages::send_line;
 use pace::Pacer;
 
 /// The longest line accepted from the server. Generous: the server enforces its own, smaller limit on what
@@ -148,100 +156,6 @@ pub(crate) enum FileCommand {
     Reject(u64),
 }
 
-/// Where the login on the current connection stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Auth {
-    Registering,
-    Resuming,
-    /// `after_taken`: registration said `account_taken`, so a refused password means someone else's account.
-    LoggingIn {
-        after_taken: bool,
-    },
-    Ready,
-    LoggingOut,
-}
-
-/// Replies that come as several lines, collected until their `*_END` line. Counters, because the same
-/// list may be requested again before the first answer ends.
-#[derive(Default)]
-struct Lists {
-    friends: Collect<Friend>,
-    requests: Collect<FriendRequest>,
-    /// `REQUEST_WAITING:` lines of the request list being read; they come only in that list.
-    waiting: Vec<SentRequest>,
-    groups: Collect<Group>,
-    found: Collect<FoundUser>,
-    /// Per group; an entry stays once made (one per group listed on this connection).
-    members: HashMap<u64, Collect<Member>>,
-    /// Outstanding `HISTORY:` requests: the conversation, and the id below which its messages belong to
-    /// the page (the request's `before`, or for "from the newest" everything already synced).
-    history: VecDeque<(Conv, u64)>,
-    history_page: Vec<Message>,
-}
-
-/// Item lines of a list reply (`FRIEND:` … `FRIENDS_END:`), gathered while a request for the list is
-/// outstanding. The same item line outside a listing is a single change, handled on its own; so is one
-/// that arrived while the request was on its way but before its reply, which [`Collect::finish`] tells
-/// apart by the end line's count.
-#[derive(Debug)]
-struct Collect<T> {
-    outstanding: u32,
-    items: Vec<T>,
-}
-
-impl<T> Default for Collect<T> {
-    fn default() -> Self {
-        Collect {
-            outstanding: 0,
-            items: Vec::new(),
-        }
-    }
-}
-
-impl<T> Collect<T> {
-    fn expect(&mut self) {
-        self.outstanding += 1;
-    }
-
-    /// Keeps `item` for the list being gathered, or hands it back if no list is.
-    fn offer(&mut self, item: T) -> Option<T> {
-        if self.outstanding > 0 {
-            self.items.push(item);
-            None
-        } else {
-            Some(item)
-        }
-    }
-
-    /// The end line of a list of `count` items. The server writes a list's lines together, so its items
-    /// are the last `count` gathered; any before them were single changes pushed while the request was
-    /// on its way (a friend request sent to me just after I logged in, say), handed back as `news` so they
-    /// are announced rather than silently folded into the list.
-    fn finish(&mut self, count: u32) -> Finished<T> {
-        self.outstanding = self.outstanding.saturating_sub(1);
-        let mut news = std::mem::take(&mut self.items);
-        let list = news.split_off(news.len().saturating_sub(count as usize));
-        Finished { news, list }
-    }
-
-    /// The request failed, so no end line will come: what was gathered for it is news.
-    fn fail(&mut self) -> Vec<T> {
-        self.outstanding = self.outstanding.saturating_sub(1);
-        if self.outstanding == 0 {
-            std::mem::take(&mut self.items)
-        } else {
-            Vec::new()
-        }
-    }
-}
-
-/// A finished list reply (see [`Collect::finish`]).
-struct Finished<T> {
-    /// Single changes that arrived before the reply, oldest first.
-    news: Vec<T>,
-    list: Vec<T>,
-}
-
 /// State of one TCP connection.
 struct Link {
     writer: FramedWrite<WriteHalf<Stream>, LineCodec>,
@@ -286,96 +200,14 @@ impl Link {
             .await
             .map_err(|e| ConnectionError::Io(e.to_string()))
     }
-
-    /// Records what a request will be answered with, so the answer's lines can be told apart from pushes.
-    fn expect_reply(&mut self, msg: &ClientMessage) {
-        let lists = &mut self.lists;
-        match msg {
-            ClientMessage::ListFriends => lists.friends.expect(),
-            ClientMessage::ListRequests => lists.requests.expect(),
-            ClientMessage::ListGroups => lists.groups.expect(),
-            ClientMessage::FindUser { .. } => lists.found.expect(),
-            ClientMessage::ListMembers { group } => {
-                lists.members.entry(*group).or_default().expect()
-            }
-            ClientMessage::History { conv, before, .. } => {
-                // Bounding by the sync cursor means a live message is never mistaken for history, even if
-                // this request is never answered.
-                let ceiling = if *before == 0 {
-                    self.synced_to.saturating_add(1)
-                } else {
-                    *before
-                };
-                lists.history.push_back((conv.clone(), ceiling))
-            }
-            _ => {}
-        }
-    }
 }
 
-/// A message line from the server, before it is stored.
-fn incoming_chat(m: ChatMessage, me: &str) -> Incoming {
-    let peer = if m.from == me { m.to } else { m.from.clone() };
-    Incoming {
-        conv: Conv::User(peer),
-        server_id: m.id,
-        client_id: m.client_id,
-        from: m.from,
-        time: m.time,
-        text: m.text,
-        file: None,
-    }
-}
-
-fn incoming_group(m: GroupMessage) -> Incoming {
-    Incoming {
-        conv: Conv::Group(m.group),
-        server_id: m.id,
-        client_id: m.client_id,
-        from: m.from,
-        time: m.time,
-        text: m.text,
-        file: None,
-    }
-}
-
-/// A file offer is a message whose text is the file's name (so search finds it) and which carries the file.
-fn incoming_file(m: FileMessage, me: &str) -> Incoming {
-    let conv = match m.to {
-        Conv::User(to) if m.from == me => Conv::User(to),
-        Conv::User(_) => Conv::User(m.from.clone()),
-        group => group,
-    };
-    Incoming {
-        conv,
-        server_id: m.id,
-        client_id: m.client_id,
-        text: m.file.name.clone(),
-        file: Some(m.file),
-        from: m.from,
-        time: m.time,
-    }
-}
-
-pub(crate) fn now_millis() -> u64 {
-    SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as u64)
-}
-
-/// The message line that sends `m`, which must be mine.
-fn send_line(m: &Message) -> ClientMessage {
-    match &m.conv {
-        Conv::User(to) => ClientMessage::Msg {
-            to: to.clone(),
-            client_id: m.client_id.clone(),
-            text: m.text.clone(),
-        },
-        Conv::Group(group) => ClientMessage::GroupMsg {
-            group: *group,
-            client_id: m.client_id.clone(),
-            text: m.text.clone(),
-        },
+/// A refusal from the server as a failed message or transfer shows it: its text, and its code.
+fn reason(code: &ErrorCode, text: &str) -> String {
+    if text.is_empty() {
+        code.to_string()
+    } else {
+        format!("{text} ({code})")
     }
 }
 
@@ -597,354 +429,43 @@ impl Session {
         }
     }
 
-    async fn start_login(&mut self, link: &mut Link) -> Result<(), End> {
-        link.deadline = Some(Instant::now() + self.config.timing.connect_timeout);
-        if !self.registered {
-            link.auth = Auth::Registering;
-            link.send(&ClientMessage::Register {
-                account: self.config.account.clone(),
-                password: self.config.password.clone(),
-                nickname: self.config.nickname.clone(),
-            })
-            .await?;
-        } else if let Some(token) = self.token.clone() {
-            link.auth = Auth::Resuming;
-            link.send(&ClientMessage::Resume {
-                account: self.me.clone(),
-                token,
-            })
-            .await?;
-        } else {
-            self.send_login(link, false).await?;
-        }
-        Ok(())
-    }
-
-    async fn send_login(&mut self, link: &mut Link, after_taken: bool) -> Result<(), End> {
-        link.auth = Auth::LoggingIn { after_taken };
-        link.send(&ClientMessage::Login {
-            account: self.config.account.clone(),
-            password: self.config.password.clone(),
-        })
-        .await?;
-        Ok(())
-    }
-
-    /// Login refusals that no retry can fix stop the client; the rest (busy, rate limited, internal) retry.
-    fn login_refused(code: ErrorCode, text: String) -> End {
-        match code {
-            ErrorCode::BadCredentials
-            | ErrorCode::Disabled
-            | ErrorCode::InvalidAccount
-            | ErrorCode::InvalidPassword
-            | ErrorCode::NoSuchUser => End::Stop(StopReason::LoginRefused { code, text }),
-            code => ConnectionError::LoginDeferred { code, text }.into(),
-        }
-    }
-
-    /// A single change to one friend (added, renamed, remarked), not a listing.
-    async fn friend_changed(&mut self, friend: Friend) -> Result<(), End> {
-        let f = friend.clone();
-        self.store.call(move |s| s.upsert_friend(&f)).await?;
-        self.emit(Event::FriendChanged(friend));
-        Ok(())
-    }
-
-    /// A friend request that has just arrived, not a listing.
-    async fn friend_request(&mut self, request: FriendRequest) -> Result<(), End> {
-        let r = request.clone();
-        self.store.call(move |s| s.upsert_request(&r)).await?;
-        self.emit(Event::FriendRequest(request));
-        Ok(())
-    }
-
-    /// A single change to one group (joined or renamed), not a listing.
-    async fn group_changed(&mut self, info: Group) -> Result<(), End> {
-        let g = info.clone();
-        self.store.call(move |s| s.upsert_group(&g)).await?;
-        self.emit(Event::GroupChanged(info));
-        Ok(())
-    }
-
+    /// Hands a line from the server to its area. No catch-all: a new kind of line must be given one.
     async fn on_server(&mut self, link: &mut Link, msg: ServerMessage) -> Result<(), End> {
         use ServerMessage as S;
         match msg {
             S::Ping { nonce } => link.send(&ClientMessage::Pong { nonce }).await?,
             S::Pong { .. } => {}
-            S::RegisterOk { account } if link.auth == Auth::Registering => {
-                self.registered = true;
-                self.emit(Event::Registered { account });
-                self.send_login(link, false).await?;
-            }
-            S::RegisterFailed { code, text } if link.auth == Auth::Registering => match code {
-                ErrorCode::AccountTaken => {
-                    // Perhaps ours, from an attempt whose reply was lost: the password decides.
-                    self.registered = true;
-                    self.send_login(link, true).await?;
-                }
-                ErrorCode::InvalidAccount | ErrorCode::InvalidPassword | ErrorCode::Disabled => {
-                    return Err(End::Stop(StopReason::RegisterRefused { code, text }));
-                }
-                code => return Err(ConnectionError::LoginDeferred { code, text }.into()),
-            },
-            S::LoginFailed { code, text } => match link.auth {
-                Auth::Resuming => {
-                    // The token expired or was revoked: fall back to the password on the same connection.
-                    self.token = None;
-                    self.send_login(link, false).await?;
-                }
-                Auth::LoggingIn { after_taken } => {
-                    if after_taken && code == ErrorCode::BadCredentials {
-                        return Err(End::Stop(StopReason::RegisterRefused {
-                            code: ErrorCode::AccountTaken,
-                            text: "the account name is taken".into(),
-                        }));
-                    }
-                    return Err(Self::login_refused(code, text));
-                }
-                _ => tracing::warn!("unexpected login reply"),
-            },
-            S::LoginOk {
-                user_id,
-                account,
-                nickname,
-                token,
-                limits,
-            } if matches!(link.auth, Auth::Resuming | Auth::LoggingIn { .. }) => {
-                self.on_logged_in(link, user_id, account, nickname, token, limits)
-                    .await?;
-            }
-            S::Bye { code, text } => {
-                if link.auth == Auth::LoggingOut || code == ErrorCode::LoggedOut {
-                    return Err(End::Stop(StopReason::LoggedOut));
-                }
-                // The account was disabled, or its password changed elsewhere (this device's token is
-                // revoked and its password is the old one): reconnecting cannot help, so stop and say
-                // why rather than loop on a refused login.
-                if matches!(code, ErrorCode::Disabled | ErrorCode::PasswordChanged) {
-                    return Err(End::Stop(StopReason::LoginRefused { code, text }));
-                }
-                return Err(ConnectionError::Bye { code, text }.into());
-            }
-            S::Msg(m) => {
-                let incoming = incoming_chat(m, &self.me);
-                self.on_message(link, incoming).await?;
-            }
-            S::GroupMsg(m) => self.on_message(link, incoming_group(m)).await?,
-            S::FileOffer(m) => {
-                let incoming = incoming_file(m, &self.me);
-                self.on_message(link, incoming).await?;
-            }
-            S::Ack {
-                client_id,
-                id,
-                time,
-            } => {
-                self.on_file_ack(link, &client_id).await?;
-                if let Some(m) = self
-                    .store
-                    .call(move |s| s.mark_sent(&client_id, id, time))
-                    .await?
-                {
-                    self.emit(Event::MessageState(m));
-                }
-            }
-            S::SyncEnd { last_id, more } => {
-                let after = link.syncing.take().unwrap_or(0);
-                link.synced_to = self
-                    .store
-                    .call(move |s| s.advance_sync_cursor(last_id))
-                    .await?;
-                // `more` with no progress would loop forever on a confused server; stop paging instead.
-                if more && last_id > after {
-                    self.send_sync(link, last_id).await?;
-                } else {
-                    self.emit(Event::Synced {
-                        new_messages: std::mem::take(&mut link.synced_new),
-                    });
-                }
-            }
-            S::HistoryEnd { conv, more, .. } => {
-                let lists = &mut link.lists;
-                if let Some(pos) = lists.history.iter().position(|(c, _)| *c == conv) {
-                    lists.history.remove(pos);
-                }
-                let (mut page, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut lists.history_page)
-                    .into_iter()
-                    .partition(|m| m.conv == conv);
-                lists.history_page = rest;
-                page.sort_by_key(|m| (m.server_id, m.local_id));
-                page.dedup_by_key(|m| m.local_id);
-                self.emit(Event::History {
-                    conv,
-                    messages: page,
-                    more,
-                });
-            }
-            S::Presence { account, presence } => {
-                let a = account.clone();
-                self.store
-                    .call(move |s| s.set_presence(&a, presence))
-                    .await?;
-                self.emit(Event::Presence { account, presence });
-            }
-            S::Found {
-                account,
-                presence,
-                nickname,
-            } => link.lists.found.items.push(FoundUser {
-                account,
-                nickname,
-                presence,
-            }),
-            S::FoundEnd { count } => {
-                // Search results are only ever a reply, so there is no news among them.
-                let found = link.lists.found.finish(count).list;
-                self.emit(Event::FoundUsers(found));
-            }
-            S::Friend {
-                account,
-                presence,
-                nickname,
-                remark,
-            } => {
-                let friend = Friend {
-                    account,
-                    nickname,
-                    remark,
-                    presence,
-                };
-                if let Some(friend) = link.lists.friends.offer(friend) {
-                    self.friend_changed(friend).await?;
-                }
-            }
-            S::FriendsEnd { count } => {
-                let Finished { news, list } = link.lists.friends.finish(count);
-                for friend in news {
-                    self.friend_changed(friend).await?;
-                }
-                let stored = list.clone();
-                self.store.call(move |s| s.replace_friends(&stored)).await?;
-                self.emit(Event::Friends(list));
-            }
-            S::FriendRequest {
-                from,
-                time,
-                nickname,
-                note,
-            } => {
-                let request = FriendRequest {
-                    from,
-                    nickname,
-                    note,
-                    time,
-                };
-                if let Some(request) = link.lists.requests.offer(request) {
-                    self.friend_request(request).await?;
-                }
-            }
-            S::RequestWaiting { to, time, nickname } => {
-                link.lists.waiting.push(SentRequest { to, nickname, time });
-            }
-            S::RequestsEnd { count } => {
-                let waiting = std::mem::take(&mut link.lists.waiting);
-                let Finished { news, list } = link.lists.requests.finish(count);
-                for request in news {
-                    self.friend_request(request).await?;
-                }
-                let stored = list.clone();
-                self.store
-                    .call(move |s| s.replace_requests(&stored))
-                    .await?;
-                self.emit(Event::FriendRequests(list));
-                self.emit(Event::SentRequests(waiting));
-            }
-            S::RequestSent { account } => self.emit(Event::RequestSent { account }),
-            S::RequestClosed { account } => {
-                let a = account.clone();
-                self.store.call(move |s| s.remove_request(&a)).await?;
-                self.emit(Event::RequestClosed { account });
-            }
-            S::FriendRejected { account } => self.emit(Event::FriendRejected { account }),
-            S::FriendRemoved { account } => {
-                let a = account.clone();
-                self.store.call(move |s| s.remove_friend(&a)).await?;
-                self.emit(Event::FriendRemoved { account });
-            }
-            S::GroupInfo {
-                group,
-                owner,
-                members,
-                name,
-            } => {
-                let info = Group {
-                    id: group,
-                    name,
-                    owner,
-                    members,
-                };
-                if let Some(info) = link.lists.groups.offer(info) {
-                    self.group_changed(info).await?;
-                }
-            }
-            S::GroupsEnd { count } => {
-                let Finished { news, list } = link.lists.groups.finish(count);
-                for info in news {
-                    self.group_changed(info).await?;
-                }
-                let stored = list.clone();
-                self.store.call(move |s| s.replace_groups(&stored)).await?;
-                self.emit(Event::Groups(list));
-            }
-            S::GroupPolicy { group, policy } => self.emit(Event::GroupPolicy { group, policy }),
-            S::GroupGone { group, reason } => {
-                self.store.call(move |s| s.remove_group(group)).await?;
-                self.emit(Event::GroupGone { group, reason });
-            }
-            S::Member {
-                group,
-                account,
-                role,
-                presence,
-                nickname,
-            } => {
-                let member = Member {
-                    group,
-                    account,
-                    nickname,
-                    role,
-                    presence,
-                };
-                // `MEMBER:` is both a list entry and the news that someone joined.
-                if let Some(member) = link.lists.members.entry(group).or_default().offer(member) {
-                    self.emit(Event::MemberJoined(member));
-                }
-            }
-            S::MembersEnd { group, count } => {
-                let Finished { news, list } =
-                    link.lists.members.entry(group).or_default().finish(count);
-                for member in news {
-                    self.emit(Event::MemberJoined(member));
-                }
-                self.emit(Event::Members {
-                    group,
-                    members: list,
-                });
-            }
-            S::MemberLeft {
-                group,
-                account,
-                reason,
-            } => self.emit(Event::MemberLeft {
-                group,
-                account,
-                reason,
-            }),
-            S::Profile { account, nickname } => {
-                if account == self.me {
-                    self.emit(Event::Profile { nickname });
-                }
-            }
+            S::RegisterOk { .. }
+            | S::RegisterFailed { .. }
+            | S::LoginFailed { .. }
+            | S::LoginOk { .. }
+            | S::Bye { .. }
+            | S::Profile { .. } => self.on_login_line(link, msg).await?,
+            S::Msg(_)
+            | S::GroupMsg(_)
+            | S::FileOffer(_)
+            | S::Ack { .. }
+            | S::SyncEnd { .. }
+            | S::HistoryEnd { .. } => self.on_message_line(link, msg).await?,
+            S::Presence { .. }
+            | S::Found { .. }
+            | S::FoundEnd { .. }
+            | S::Friend { .. }
+            | S::FriendsEnd { .. }
+            | S::FriendRequest { .. }
+            | S::RequestWaiting { .. }
+            | S::RequestsEnd { .. }
+            | S::RequestSent { .. }
+            | S::RequestClosed { .. }
+            | S::FriendRejected { .. }
+            | S::FriendRemoved { .. }
+            | S::GroupInfo { .. }
+            | S::GroupsEnd { .. }
+            | S::GroupPolicy { .. }
+            | S::GroupGone { .. }
+            | S::Member { .. }
+            | S::MembersEnd { .. }
+            | S::MemberLeft { .. } => self.on_list_line(link, msg).await?,
             S::Error { code, text, about } => self.on_error(link, code, text, about).await?,
             S::FileUpload {
                 file,
@@ -955,17 +476,14 @@ impl Session {
                 self.on_file_download(file, token, size).await?
             }
             S::FileState { file, state } => self.on_file_state(file, state).await?,
-            S::RegisterOk { .. }
-            | S::RegisterFailed { .. }
-            | S::LoginOk { .. }
-            | S::PasswordChanged
-            | S::FileProgress { .. } => {
+            S::PasswordChanged | S::FileProgress { .. } => {
                 tracing::debug!("ignoring a line this client does not use");
             }
         }
         Ok(())
     }
 
+    /// An `ERROR:` goes to what it is about: a transfer, a message, a request whose reply will not come.
     async fn on_error(
         &mut self,
         link: &mut Link,
@@ -979,49 +497,12 @@ impl Session {
         {
             return Ok(());
         }
-        if code == ErrorCode::RateLimited
-            && let Some(about) = &about
-        {
-            // Not a failure: the message waits its turn and goes again (see `pace`).
-            let client_id = about.clone();
-            if let Some(m) = self
-                .store
-                .call(move |s| s.pending_message(&client_id))
-                .await?
-            {
-                tracing::debug!("the server asked to slow down; sending again shortly");
-                link.pace
-                    .refused(m.client_id.clone(), send_line(&m), Instant::now());
-                return Ok(());
-            }
-        }
         if let Some(about) = &about {
-            let client_id = about.clone();
-            let reason = if text.is_empty() {
-                code.to_string()
-            } else {
-                format!("{text} ({code})")
-            };
-            if let Some(m) = self
-                .store
-                .call(move |s| s.mark_failed(&client_id, &reason))
-                .await?
-            {
-                self.emit(Event::MessageState(m));
+            if self.message_refused(link, &code, &text, about).await? {
                 return Ok(());
             }
             // A failed member listing or history request will never see its end line.
-            if let Ok(group) = about.parse::<u64>()
-                && let Some(gathering) = link.lists.members.get_mut(&group)
-            {
-                for member in gathering.fail() {
-                    self.emit(Event::MemberJoined(member));
-                }
-            }
-            let history = &mut link.lists.history;
-            if let Some(pos) = history.iter().position(|(conv, _)| conv.key() == *about) {
-                history.remove(pos);
-            }
+            self.reply_failed(link, about).await?;
         }
         if code == ErrorCode::NotLoggedIn {
             // The server has forgotten this session: log in again from the top.
@@ -1029,172 +510,6 @@ impl Session {
         }
         self.emit(Event::Error { code, text, about });
         Ok(())
-    }
-
-    async fn on_logged_in(
-        &mut self,
-        link: &mut Link,
-        user_id: u64,
-        account: String,
-        nickname: String,
-        token: String,
-        limits: Limits,
-    ) -> Result<(), End> {
-        link.auth = Auth::Ready;
-        link.deadline = None;
-        self.me = account.clone();
-        if !token.is_empty() {
-            self.token = Some(token);
-        }
-        self.limits = limits;
-        self.backoff.reset();
-        let login = LastLogin {
-            server: self.config.server.clone(),
-            account: account.clone(),
-        };
-        let dir = self.data_dir.clone();
-        // Only prefills a login form: not worth stopping the client over.
-        if let Err(e) = self
-            .store
-            .call(move |_| crate::storage::save_last_login(&dir, &login))
-            .await
-        {
-            tracing::warn!("cannot save the last login: {e}");
-        }
-        self.emit(Event::LoggedIn {
-            account,
-            nickname,
-            user_id,
-            limits,
-        });
-
-        // Catch up first, so that what arrived while away is stored before anything new happens.
-        let cursor = self.store.call(|s| s.sync_cursor()).await?;
-        link.synced_to = cursor;
-        self.send_sync(link, cursor).await?;
-        // Then the outbox, oldest first; the server drops the ones it already has by client id and ACKs them.
-        link.pace = Pacer::new(self.limits.rate, Instant::now());
-        let pending = self.store.call(|s| s.pending()).await?;
-        for m in &pending {
-            link.pace.push(m.client_id.clone(), send_line(m));
-        }
-        for line in link.pace.ready(Instant::now()) {
-            link.feed(&line).await?;
-        }
-        for request in [
-            ClientMessage::ListFriends,
-            ClientMessage::ListRequests,
-            ClientMessage::ListGroups,
-        ] {
-            link.expect_reply(&request);
-            link.feed(&request).await?;
-        }
-        while let Some(request) = self.queued.pop_front() {
-            link.expect_reply(&request);
-            link.feed(&request).await?;
-        }
-        // Unfinished transfers: offered or accepted again, so each resumes where the bytes stopped.
-        self.resume_transfers(link).await?;
-        link.flush().await?;
-        Ok(())
-    }
-
-    /// Writes the paced messages whose turn has come.
-    async fn send_paced(&mut self, link: &mut Link) -> Result<(), End> {
-        let ready = link.pace.ready(Instant::now());
-        if ready.is_empty() {
-            return Ok(());
-        }
-        for line in &ready {
-            link.feed(line).await?;
-        }
-        link.flush().await?;
-        Ok(())
-    }
-
-    async fn send_sync(&mut self, link: &mut Link, after: u64) -> Result<(), End> {
-        link.syncing = Some(after);
-        link.send(&ClientMessage::Sync {
-            after,
-            limit: self.config.timing.sync_page.max(1),
-        })
-        .await?;
-        Ok(())
-    }
-
-    async fn on_message(&mut self, link: &mut Link, incoming: Incoming) -> Result<(), End> {
-        // A message below a pending `HISTORY:` request's ceiling is old by definition: stored without
-        // counting it unread, and handed over in the one `History` event rather than as a new message.
-        // Anything else is treated as live, and also joins the page if a request for its conversation is
-        // pending, so the page is complete either way.
-        let wanted = link.lists.history.iter().find(|(c, _)| *c == incoming.conv);
-        let in_page = wanted.is_some();
-        let old = wanted.is_some_and(|(_, ceiling)| incoming.server_id < *ceiling);
-        let me = self.me.clone();
-        let stored = self
-            .store
-            .call(move |s| s.store_incoming(&me, &incoming, !old))
-            .await?;
-        if in_page {
-            let (Stored::New { message, .. } | Stored::Acked(message) | Stored::Duplicate(message)) =
-                &stored;
-            link.lists.history_page.push(message.clone());
-        }
-        if old {
-            return Ok(());
-        }
-        match stored {
-            Stored::New { message, unread } => {
-                if link.syncing.is_some() {
-                    link.synced_new += 1;
-                }
-                let conv = message.conv.clone();
-                self.emit(Event::Message(message));
-                if let Some(unread) = unread {
-                    self.emit(Event::Unread { conv, unread });
-                }
-            }
-            Stored::Acked(message) => self.emit(Event::MessageState(message)),
-            Stored::Duplicate(_) => {}
-        }
-        Ok(())
-    }
-
-    /// Stores a message the user wrote: pending, or failed at once if the server would refuse it anyway.
-    async fn queue_message(
-        &mut self,
-        conv: Conv,
-        client_id: String,
-        text: String,
-    ) -> Result<Message, End> {
-        let max = self.limits.text as usize;
-        // A Windows line break is the newline it means (the server refuses a CR in text).
-        let text = if text.contains('\r') {
-            text.replace("\r\n", "\n")
-        } else {
-            text
-        };
-        let error = if text.trim().is_empty() {
-            Some("the message is empty".to_owned())
-        } else if text.chars().count() > max {
-            Some(format!("the message is longer than {max} characters"))
-        } else if text
-            .chars()
-            .any(|c| c.is_control() && c != '\n' && c != '\t')
-        {
-            // The server refuses them too: a terminal would obey them (issue 20, item 5).
-            Some("the message contains control characters other than tab and newline".to_owned())
-        } else {
-            None
-        };
-        let me = self.me.clone();
-        let time = now_millis();
-        let message = self
-            .store
-            .call(move |s| s.queue_outgoing(&conv, &me, &client_id, &text, time, error.as_deref()))
-            .await?;
-        self.emit(Event::Message(message.clone()));
-        Ok(message)
     }
 
     /// Commands that need no connection. Shared by the online and offline paths.

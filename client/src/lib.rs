@@ -35,11 +35,16 @@
 //! - [`handle`] — [`Client::start`], [`Handle`] (commands) and [`Events`] (the event stream).
 //! - [`event`] — [`Event`] and the values it carries ([`Message`], [`Friend`], [`Group`], …).
 //! - [`config`] — [`Config`], [`Timing`], data-directory and database paths.
-//! - `connection` — the task that owns the socket: login, sync, outbox, heartbeat, reconnect.
+//! - `connection` — the task that owns the socket: its run loop, connect and serve, heartbeat, reconnect,
+//!   commands; each line from the server goes to its area's file: `connection/login` (register, log in,
+//!   resume, `BYE:`), `connection/lists` (friends, requests, groups, members, found users),
+//!   `connection/messages` (chat, `ACK:`, sync, history, the outbox). `connection/pace` keeps the outbox
+//!   under the server's rate.
 //! - [`backoff`] — reconnect delays.
-//! - [`transfer`] — file transfers: [`Transfer`], [`TransferId`], [`TransferState`], and the workers that
-//!   move the bytes on data connections of their own (the API is summed up in its module docs).
-//! - `connection/files` — the connection task's side of transfers: offers, grants, retries, resume.
+//! - [`transfer`] — file transfers' data types: [`Transfer`], [`TransferId`], [`TransferState`],
+//!   [`TransferError`], and the file-name rules (the API is summed up in its module docs).
+//! - `connection/files` — the connection task's side of transfers: offers, grants, retries, resume;
+//!   `connection/files/worker` — the workers that move the bytes on data connections of their own.
 //! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]); `storage/transfers`
 //!   keeps transfers.
 //!

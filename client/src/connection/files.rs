@@ -1,8 +1,15 @@
 //! The connection task's side of file transfers: it keeps every transfer (in memory and in the database),
 //! sends offers and accepts on the chat connection, turns the server's grants into worker tasks
-//! ([`crate::transfer::Worker`]) and their reports into [`Event::Transfer`]s, and asks again after a broken
-//! data connection, a reconnect or a restart. Workers never touch this state: they report, and a report
-//! from an attempt that has since been paused or replaced is recognised by its `run` and ignored.
+//! ([`worker::Worker`], in `files/worker.rs`) and their reports into [`Event::Transfer`]s, and asks again
+//! after a broken data connection, a reconnect or a restart. Workers never touch this state: they report,
+//! and a report from an attempt that has since been paused or replaced is recognised by its `run` and
+//! ignored.
+//!
+//! It runs past 600 lines because it is one state machine: the commands, the server's lines and the
+//! workers' reports all move the same [`Live`] entries between [`TransferState`]s, and each transition is
+//! easiest to check beside the others.
+
+mod worker;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -12,12 +19,11 @@ use ququ_protocol::{ClientMessage, Conv, ErrorCode, FileState};
 use tokio::sync::mpsc;
 use tokio::task::AbortHandle;
 
-use super::{End, FileCommand, Link, Session};
+use super::{End, FileCommand, Link, Session, reason};
 use crate::event::Event;
 use crate::storage::StorageError;
-use crate::transfer::{
-    self, Download, Report, Transfer, TransferError, TransferId, TransferState, Upload, Worker,
-};
+use crate::transfer::{self, Transfer, TransferError, TransferId, TransferState};
+use worker::{Download, Report, Upload, Worker};
 
 /// Attempts in a row that move no bytes before a transfer is given up as failed (resume restarts it).
 const MAX_STRIKES: u32 = 5;
@@ -93,14 +99,6 @@ impl Files {
     }
 }
 
-fn reason(code: &ErrorCode, text: &str) -> String {
-    if text.is_empty() {
-        code.to_string()
-    } else {
-        format!("{text} ({code})")
-    }
-}
-
 /// Deletes a download's partial file, off the runtime; a file already gone is fine.
 fn remove_part(dest: PathBuf) {
     tokio::task::spawn_blocking(move || {
@@ -170,7 +168,7 @@ impl Session {
         let path = l.t.path.clone();
         let id = id.clone();
         let task = tokio::spawn(async move {
-            let result = tokio::task::spawn_blocking(move || transfer::hash_file(&path))
+            let result = tokio::task::spawn_blocking(move || worker::hash_file(&path))
                 .await
                 .unwrap_or_else(|e| Err(TransferError::Protocol(e.to_string())));
             let _ = worker.reports.send(Report::Hashed { id, run, result });

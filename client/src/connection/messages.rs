@@ -1,0 +1,283 @@
+//! Messages: chat and group lines (and file offers, which are messages too), `ACK:`, `SYNC:` paging,
+//! `HISTORY:` pages, and the outbox: storing what the user writes and sending it at the server's pace.
+
+use std::time::{Instant, SystemTime};
+
+use ququ_protocol::{
+    ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupMessage, ServerMessage,
+};
+
+use super::{End, Link, Session, reason};
+use crate::event::{Event, Message};
+use crate::storage::{Incoming, Stored};
+
+/// A message line from the server, before it is stored.
+fn incoming_chat(m: ChatMessage, me: &str) -> Incoming {
+    let peer = if m.from == me { m.to } else { m.from.clone() };
+    Incoming {
+        conv: Conv::User(peer),
+        server_id: m.id,
+        client_id: m.client_id,
+        from: m.from,
+        time: m.time,
+        text: m.text,
+        file: None,
+    }
+}
+
+fn incoming_group(m: GroupMessage) -> Incoming {
+    Incoming {
+        conv: Conv::Group(m.group),
+        server_id: m.id,
+        client_id: m.client_id,
+        from: m.from,
+        time: m.time,
+        text: m.text,
+        file: None,
+    }
+}
+
+/// A file offer is a message whose text is the file's name (so search finds it) and which carries the file.
+fn incoming_file(m: FileMessage, me: &str) -> Incoming {
+    let conv = match m.to {
+        Conv::User(to) if m.from == me => Conv::User(to),
+        Conv::User(_) => Conv::User(m.from.clone()),
+        group => group,
+    };
+    Incoming {
+        conv,
+        server_id: m.id,
+        client_id: m.client_id,
+        text: m.file.name.clone(),
+        file: Some(m.file),
+        from: m.from,
+        time: m.time,
+    }
+}
+
+fn now_millis() -> u64 {
+    SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
+}
+
+/// The message line that sends `m`, which must be mine.
+pub(super) fn send_line(m: &Message) -> ClientMessage {
+    match &m.conv {
+        Conv::User(to) => ClientMessage::Msg {
+            to: to.clone(),
+            client_id: m.client_id.clone(),
+            text: m.text.clone(),
+        },
+        Conv::Group(group) => ClientMessage::GroupMsg {
+            group: *group,
+            client_id: m.client_id.clone(),
+            text: m.text.clone(),
+        },
+    }
+}
+
+impl Session {
+    /// The message lines: new messages, `ACK:`, the end of a sync or history page.
+    pub(super) async fn on_message_line(
+        &mut self,
+        link: &mut Link,
+        msg: ServerMessage,
+    ) -> Result<(), End> {
+        use ServerMessage as S;
+        match msg {
+            S::Msg(m) => {
+                let incoming = incoming_chat(m, &self.me);
+                self.on_message(link, incoming).await?;
+            }
+            S::GroupMsg(m) => self.on_message(link, incoming_group(m)).await?,
+            S::FileOffer(m) => {
+                let incoming = incoming_file(m, &self.me);
+                self.on_message(link, incoming).await?;
+            }
+            S::Ack {
+                client_id,
+                id,
+                time,
+            } => {
+                self.on_file_ack(link, &client_id).await?;
+                if let Some(m) = self
+                    .store
+                    .call(move |s| s.mark_sent(&client_id, id, time))
+                    .await?
+                {
+                    self.emit(Event::MessageState(m));
+                }
+            }
+            S::SyncEnd { last_id, more } => {
+                let after = link.syncing.take().unwrap_or(0);
+                link.synced_to = self
+                    .store
+                    .call(move |s| s.advance_sync_cursor(last_id))
+                    .await?;
+                // `more` with no progress would loop forever on a confused server; stop paging instead.
+                if more && last_id > after {
+                    self.send_sync(link, last_id).await?;
+                } else {
+                    self.emit(Event::Synced {
+                        new_messages: std::mem::take(&mut link.synced_new),
+                    });
+                }
+            }
+            S::HistoryEnd { conv, more, .. } => {
+                let lists = &mut link.lists;
+                if let Some(pos) = lists.history.iter().position(|(c, _)| *c == conv) {
+                    lists.history.remove(pos);
+                }
+                let (mut page, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut lists.history_page)
+                    .into_iter()
+                    .partition(|m| m.conv == conv);
+                lists.history_page = rest;
+                page.sort_by_key(|m| (m.server_id, m.local_id));
+                page.dedup_by_key(|m| m.local_id);
+                self.emit(Event::History {
+                    conv,
+                    messages: page,
+                    more,
+                });
+            }
+            // The router sends only the lines above here.
+            _ => tracing::debug!("ignoring a line this client does not use"),
+        }
+        Ok(())
+    }
+
+    /// An `ERROR:` about one of my messages (`about` is its client id): a rate limit sends it again
+    /// shortly, anything else fails it. False if `about` names no message of mine.
+    pub(super) async fn message_refused(
+        &mut self,
+        link: &mut Link,
+        code: &ErrorCode,
+        text: &str,
+        about: &str,
+    ) -> Result<bool, End> {
+        if *code == ErrorCode::RateLimited {
+            // Not a failure: the message waits its turn and goes again (see `pace`).
+            let client_id = about.to_owned();
+            if let Some(m) = self
+                .store
+                .call(move |s| s.pending_message(&client_id))
+                .await?
+            {
+                tracing::debug!("the server asked to slow down; sending again shortly");
+                link.pace
+                    .refused(m.client_id.clone(), send_line(&m), Instant::now());
+                return Ok(true);
+            }
+        }
+        let client_id = about.to_owned();
+        let reason = reason(code, text);
+        if let Some(m) = self
+            .store
+            .call(move |s| s.mark_failed(&client_id, &reason))
+            .await?
+        {
+            self.emit(Event::MessageState(m));
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Writes the paced messages whose turn has come.
+    pub(super) async fn send_paced(&mut self, link: &mut Link) -> Result<(), End> {
+        let ready = link.pace.ready(Instant::now());
+        if ready.is_empty() {
+            return Ok(());
+        }
+        for line in &ready {
+            link.feed(line).await?;
+        }
+        link.flush().await?;
+        Ok(())
+    }
+
+    pub(super) async fn send_sync(&mut self, link: &mut Link, after: u64) -> Result<(), End> {
+        link.syncing = Some(after);
+        link.send(&ClientMessage::Sync {
+            after,
+            limit: self.config.timing.sync_page.max(1),
+        })
+        .await?;
+        Ok(())
+    }
+
+    async fn on_message(&mut self, link: &mut Link, incoming: Incoming) -> Result<(), End> {
+        // A message below a pending `HISTORY:` request's ceiling is old by definition: stored without
+        // counting it unread, and handed over in the one `History` event rather than as a new message.
+        // Anything else is treated as live, and also joins the page if a request for its conversation is
+        // pending, so the page is complete either way.
+        let wanted = link.lists.history.iter().find(|(c, _)| *c == incoming.conv);
+        let in_page = wanted.is_some();
+        let old = wanted.is_some_and(|(_, ceiling)| incoming.server_id < *ceiling);
+        let me = self.me.clone();
+        let stored = self
+            .store
+            .call(move |s| s.store_incoming(&me, &incoming, !old))
+            .await?;
+        if in_page {
+            let (Stored::New { message, .. } | Stored::Acked(message) | Stored::Duplicate(message)) =
+                &stored;
+            link.lists.history_page.push(message.clone());
+        }
+        if old {
+            return Ok(());
+        }
+        match stored {
+            Stored::New { message, unread } => {
+                if link.syncing.is_some() {
+                    link.synced_new += 1;
+                }
+                let conv = message.conv.clone();
+                self.emit(Event::Message(message));
+                if let Some(unread) = unread {
+                    self.emit(Event::Unread { conv, unread });
+                }
+            }
+            Stored::Acked(message) => self.emit(Event::MessageState(message)),
+            Stored::Duplicate(_) => {}
+        }
+        Ok(())
+    }
+
+    /// Stores a message the user wrote: pending, or failed at once if the server would refuse it anyway.
+    pub(super) async fn queue_message(
+        &mut self,
+        conv: Conv,
+        client_id: String,
+        text: String,
+    ) -> Result<Message, End> {
+        let max = self.limits.text as usize;
+        // A Windows line break is the newline it means (the server refuses a CR in text).
+        let text = if text.contains('\r') {
+            text.replace("\r\n", "\n")
+        } else {
+            text
+        };
+        let error = if text.trim().is_empty() {
+            Some("the message is empty".to_owned())
+        } else if text.chars().count() > max {
+            Some(format!("the message is longer than {max} characters"))
+        } else if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            // The server refuses them too: a terminal would obey them (issue 20, item 5).
+            Some("the message contains control characters other than tab and newline".to_owned())
+        } else {
+            None
+        };
+        let me = self.me.clone();
+        let time = now_millis();
+        let message = self
+            .store
+            .call(move |s| s.queue_outgoing(&conv, &me, &client_id, &text, time, error.as_deref()))
+            .await?;
+        self.emit(Event::Message(message.clone()));
+        Ok(message)
+    }
+}
