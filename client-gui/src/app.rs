@@ -31,7 +31,8 @@ use crate::i18n::{Lang, Tr};
 use crate::model::{Change, Connection, Model};
 use crate::net::{self, Command};
 use crate::theme;
-use crate::window::{Ctx, about, chat, contacts, login};
+use crate::widget::Ctx;
+use crate::window::{about, chat, contacts, login};
 use crate::{avatar, fonts};
 
 /// Starts the daemon with the shipped font as default and opens the login window.

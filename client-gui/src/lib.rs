@@ -13,6 +13,8 @@
 //! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`] (the contact
 //!   list), [`window::chat`] (with its file bubble and member list), [`window::about`].
 //! - [`dialog`] — the dialogs over the contact list, one module each.
+//! - [`widget`] — what windows and dialogs draw with: the shared read-only [`widget::Ctx`], the status
+//!   bar, badges, dialog cards, avatars with the online mark.
 //! - [`model`] — everything known while logged in, changed by [`model::Model::apply`]; no iced types.
 //! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Client`], then typed events.
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.
@@ -34,6 +36,7 @@ pub mod i18n;
 pub mod model;
 pub mod net;
 pub mod theme;
+pub mod widget;
 pub mod window;
 
 /// Runs the desktop app until its last window closes.

@@ -637,7 +637,7 @@ fn refusals_in_words_reconnect_and_outbox() {
         matches!(app.conn, ququ::model::Connection::Reconnecting { .. })
     });
     let alice_main = alice.contacts_window();
-    let label = ququ::window::connection_label(&alice.app.ctx());
+    let label = ququ::widget::connection_label(&alice.app.ctx());
     assert!(label.starts_with("Reconnecting in "), "{label}");
     assert!(
         alice.shows(alice_main, &label),

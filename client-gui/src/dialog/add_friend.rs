@@ -7,7 +7,7 @@ use super::{Event, close_row};
 use crate::model::{Model, Sent};
 use crate::net::Command;
 use crate::theme;
-use crate::window::{Ctx, avatar_with_dot};
+use crate::widget::{Ctx, avatar_with_dot};
 
 pub const QUERY_INPUT: &str = "add-friend-query";
 

@@ -7,7 +7,7 @@ use ququ_protocol::Conv;
 use super::{Action, Event, form};
 use crate::model::Model;
 use crate::net::Command;
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {

@@ -4,7 +4,7 @@ use iced::Element;
 
 use super::{Action, Event, field, form};
 use crate::net::Command;
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 pub const NAME_INPUT: &str = "group-name";
 

@@ -6,7 +6,7 @@ use ququ_protocol::Conv;
 
 use super::{Dialog, Event, close_row, confirm, menu_item, remark};
 use crate::model::Model;
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {

@@ -9,7 +9,7 @@ use super::{Dialog, Event, close_row, confirm, menu_item};
 use crate::model::Model;
 use crate::net::Command;
 use crate::theme;
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {

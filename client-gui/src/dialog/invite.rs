@@ -9,7 +9,7 @@ use crate::avatar;
 use crate::model::Model;
 use crate::net::Command;
 use crate::theme;
-use crate::window::{Ctx, person_heading};
+use crate::widget::{Ctx, person_heading};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct State {

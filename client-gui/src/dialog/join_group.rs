@@ -7,7 +7,7 @@ use ququ_protocol::ErrorCode;
 use super::{Action, Event, field, form};
 use crate::model::Change;
 use crate::net::Command;
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 pub const ID_INPUT: &str = "group-id";
 

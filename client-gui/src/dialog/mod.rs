@@ -28,7 +28,7 @@ use crate::i18n::{Lang, Tr};
 use crate::model::Change;
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 /// The dialog over the contact list.
 #[derive(Debug, Clone, PartialEq, Eq)]

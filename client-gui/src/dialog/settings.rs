@@ -8,7 +8,7 @@ use crate::avatar;
 use crate::i18n::Lang;
 use crate::model::Model;
 use crate::theme::{self, ThemePref};
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {

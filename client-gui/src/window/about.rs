@@ -11,9 +11,9 @@ use std::path::{Path, PathBuf};
 use iced::widget::{button, column, container, image, row, rule, scrollable, space, text};
 use iced::{Center, Element, Fill};
 
-use super::Ctx;
 use crate::config::Dirs;
 use crate::i18n::Tr;
+use crate::widget::Ctx;
 use crate::{files, theme};
 
 /// The version shown, from `Cargo.toml`.

@@ -24,10 +24,10 @@ mod members;
 
 pub use file_bubble::FileAction;
 
-use super::{Ctx, status_bar};
 use crate::model::{
     Connection, Delivery, Line, Model, Paging, format_time, local_offset_minutes, now_millis,
 };
+use crate::widget::{Ctx, status_bar};
 use crate::{avatar, theme};
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.

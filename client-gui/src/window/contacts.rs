@@ -12,13 +12,13 @@ use iced::widget::{
 use iced::{Center, Element, Fill, mouse};
 use ququ_protocol::Conv;
 
-use super::{Ctx, avatar_with_dot, badge, modal, status_bar};
 use crate::avatar;
 use crate::dialog::{self, Dialog};
 use crate::i18n::Lang;
 use crate::model::{Change, Model};
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
+use crate::widget::{Ctx, avatar_with_dot, badge, connection_label, modal, state_dot, status_bar};
 
 pub const SEARCH_INPUT: &str = "main-search";
 /// The header's settings button (an icon, no text to find it by in the simulator tests).
@@ -150,12 +150,9 @@ impl State {
         let header = {
             let me = column![
                 text(model.my_name().to_owned()).size(17),
-                row![
-                    super::state_dot(ctx.conn),
-                    text(super::connection_label(ctx)).size(12)
-                ]
-                .spacing(5)
-                .align_y(Center),
+                row![state_dot(ctx.conn), text(connection_label(ctx)).size(12)]
+                    .spacing(5)
+                    .align_y(Center),
             ]
             .spacing(3);
             let tools = row![

@@ -7,9 +7,9 @@
 use iced::widget::{button, checkbox, column, container, operation, row, space, text, text_input};
 use iced::{Center, Element, Fill, Task};
 
-use super::Ctx;
 use crate::config;
 use crate::i18n::Lang;
+use crate::widget::Ctx;
 use crate::{avatar, theme};
 
 pub const ACCOUNT_INPUT: &str = "login-account";
@@ -314,7 +314,7 @@ impl State {
         column![
             header,
             container(body).padding([18, 28]).height(Fill),
-            super::status_bar(ctx),
+            crate::widget::status_bar(ctx),
         ]
         .into()
     }

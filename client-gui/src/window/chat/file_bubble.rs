@@ -14,7 +14,7 @@ use super::Message;
 use crate::i18n::Lang;
 use crate::model::{FileState, FileView, TransferId, human_size};
 use crate::theme;
-use crate::window::Ctx;
+use crate::widget::Ctx;
 
 /// Width of a file bubble: room for a long name on two lines and the action links on one.
 const FILE_CARD_WIDTH: f32 = 290.0;

@@ -5,7 +5,7 @@ use iced::{Center, Element, Fill};
 
 use super::Message;
 use crate::model::Model;
-use crate::window::Ctx;
+use crate::widget::Ctx;
 use crate::{avatar, theme};
 
 /// The member list beside a group chat: online first.

@@ -1,0 +1,160 @@
+//! What windows and dialogs draw with: the read-only [`Ctx`] of what they all share, and the pieces more
+//! than one of them shows (the status bar, the unread badge, a dialog's card, avatars with the online mark,
+//! a person's name and account).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use iced::widget::{column, container, row, space, text};
+use iced::{Center, Element, Fill, Theme};
+
+use crate::avatar;
+use crate::config::Settings;
+use crate::i18n::{Lang, Tr};
+use crate::model::{Connection, Model};
+use crate::theme;
+
+/// What every window may read while drawing.
+#[derive(Debug, Clone, Copy)]
+pub struct Ctx<'a> {
+    pub lang: Lang,
+    pub conn: Connection,
+    pub now: Instant,
+    pub model: Option<&'a Model>,
+    /// The user's settings as chosen (language and theme may say "follow the system").
+    pub settings: &'a Settings,
+    /// Thumbnails of pictures, keyed by this device's copy (made off the UI thread, once each).
+    pub thumbs: &'a HashMap<PathBuf, iced::widget::image::Handle>,
+    pub my_avatar: Option<&'a image::RgbaImage>,
+    /// The address of the server this app is hosting, if any.
+    pub hosting: Option<&'a str>,
+}
+
+impl Ctx<'_> {
+    pub fn tr(&self) -> &'static Tr {
+        self.lang.tr()
+    }
+}
+
+/// The connection state as words, the same in every window.
+pub fn connection_label(ctx: &Ctx<'_>) -> String {
+    let tr = ctx.tr();
+    match ctx.conn {
+        Connection::Online => tr.online.to_owned(),
+        Connection::Connecting => tr.connecting_state.to_owned(),
+        Connection::Offline => tr.offline.to_owned(),
+        Connection::Reconnecting { .. } => ctx
+            .lang
+            .reconnecting_in(ctx.conn.seconds_left(ctx.now).unwrap_or(0)),
+    }
+}
+
+/// A small coloured dot: green online, amber on the way, grey offline.
+pub fn state_dot<'a, M: 'a>(conn: Connection) -> Element<'a, M> {
+    container(space())
+        .width(8)
+        .height(8)
+        .style(move |theme: &Theme| {
+            let palette = theme.palette();
+            let color = match conn {
+                Connection::Online => palette.success,
+                Connection::Connecting | Connection::Reconnecting { .. } => palette.warning,
+                Connection::Offline => theme::muted(theme),
+            };
+            container::Style {
+                background: Some(color.into()),
+                border: iced::Border {
+                    radius: 4.0.into(),
+                    ..iced::Border::default()
+                },
+                ..container::Style::default()
+            }
+        })
+        .into()
+}
+
+/// The strip along the bottom of every window: connection state, and the hosted server if any.
+pub fn status_bar<'a, M: 'a>(ctx: &Ctx<'_>) -> Element<'a, M> {
+    let mut bar = row![state_dot(ctx.conn), text(connection_label(ctx)).size(12)]
+        .spacing(6)
+        .align_y(Center);
+    if let Some(addr) = ctx.hosting {
+        bar = bar.push(space().width(Fill)).push(
+            text(ctx.lang.hosting(addr))
+                .size(12)
+                .style(theme::muted_text),
+        );
+    }
+    container(bar)
+        .padding([4, 10])
+        .width(Fill)
+        .style(theme::status_bar)
+        .into()
+}
+
+/// The red unread badge, or nothing for zero.
+pub fn badge<'a, M: 'a>(count: u32) -> Option<Element<'a, M>> {
+    (count > 0).then(|| {
+        let label = if count > 99 {
+            "99+".to_owned()
+        } else {
+            count.to_string()
+        };
+        container(text(label).size(11))
+            .padding([1, 6])
+            .align_x(Center)
+            .style(theme::badge)
+            .into()
+    })
+}
+
+/// A dialog: a card over a dimmed window.
+pub fn modal<'a, M: 'a + Clone>(
+    base: Element<'a, M>,
+    title: &str,
+    body: Element<'a, M>,
+    width: f32,
+) -> Element<'a, M> {
+    let card = container(column![text(title.to_owned()).size(16), body].spacing(12))
+        .padding(16)
+        .width(width)
+        .style(theme::card);
+    iced::widget::stack![
+        base,
+        iced::widget::opaque(container(card).center(Fill).style(theme::backdrop))
+    ]
+    .into()
+}
+
+/// An avatar with the online mark at its corner, as in the lists.
+pub fn avatar_with_dot<'a, M: 'a>(name: &str, account: &str, online: bool) -> Element<'a, M> {
+    let dot = container(space())
+        .width(11)
+        .height(11)
+        .style(theme::presence_dot(online));
+    iced::widget::stack![
+        avatar::view(name, account, None, 42.0),
+        container(dot)
+            .width(44)
+            .height(44)
+            .align_right(44)
+            .align_bottom(44),
+    ]
+    .into()
+}
+
+/// A person in a requests list: their nickname, and the account beside it when the two differ (the
+/// account alone if they have no nickname).
+pub fn person_heading<'a, M: 'a>(nickname: &str, account: &str) -> Element<'a, M> {
+    let name = if nickname.is_empty() {
+        account
+    } else {
+        nickname
+    };
+    row![text(name.to_owned()).size(14)]
+        .push((name != account).then(|| text(account.to_owned()).size(12).style(theme::muted_text)))
+        .spacing(6)
+        .align_y(Center)
+        .into()
+}
