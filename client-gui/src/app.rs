@@ -89,6 +89,8 @@ pub enum Message {
     SaveTo(u64, Option<PathBuf>),
     /// The transfers in the local store, read at login so bubbles show what happened before a restart.
     TransfersLoaded(Result<Vec<net::Transfer>, String>),
+    /// The conversations in the local store, read at login: the Recent list after a restart.
+    RecentLoaded(Result<Vec<ququ_client::Conversation>, String>),
     Thumbnail(PathBuf, Result<image::RgbaImage, String>),
     /// Save as… without a file dialog saved into this folder instead: say so in that chat window.
     SavedToDownloads(window::Id, PathBuf),
@@ -406,6 +408,14 @@ impl App {
                 Task::none()
             }
             Message::TransfersLoaded(loaded) => self.on_transfers_loaded(loaded),
+            Message::RecentLoaded(stored) => {
+                // A local database that cannot be read stops the client too, which says so in words in
+                // the login window; until then the list fills as messages come.
+                if let Some(model) = &mut self.model {
+                    model.restore_recent(stored.unwrap_or_default());
+                }
+                Task::none()
+            }
             Message::Thumbnail(path, made) => {
                 self.thumbs_pending.remove(&path);
                 // A file that is not a picture after all keeps its type tile: nothing to tell the user.

@@ -146,6 +146,21 @@ impl Client {
         ui.find(text).is_ok()
     }
 
+    /// True if some text in the window contains `part` (a list row's subtitle puts a time before it).
+    fn shows_part(&self, window: window::Id, part: &str) -> bool {
+        let mut ui =
+            Simulator::with_size(settings(), Size::new(400.0, 700.0), self.app.view(window));
+        ui.find(
+            |candidate: iced_test::selector::Candidate<'_>| match candidate {
+                iced_test::selector::Candidate::Text { content, .. } if content.contains(part) => {
+                    Some(())
+                }
+                _ => None,
+            },
+        )
+        .is_ok()
+    }
+
     fn update(&mut self, rt: &tokio::runtime::Runtime, message: Message) {
         let task = self.app.update(message);
         self.run(rt, task);
@@ -937,6 +952,22 @@ fn remark_delete_and_local_history_paging() {
             .as_ref()
             .is_some_and(|s| s.friends.contains_key("bob"))
     });
+    // The Recent list is back from the local store, though nothing new arrived: Bob's conversation, its
+    // last message and the forty unread.
+    alice.pump_until(&rt, "the recent list", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.unread(&bob_conv) == 40)
+    });
+    let contacts_id = alice.contacts_window();
+    alice.interact(&rt, contacts_id, |ui| {
+        ui.click("Recent").expect("the recent tab");
+    });
+    assert!(
+        alice.shows_part(contacts_id, "message 39"),
+        "the last message"
+    );
+    assert!(alice.shows(contacts_id, "40"), "the unread badge");
     let task = alice.app.open_chat(bob_conv.clone());
     alice.run(&rt, task);
     let page = |app: &App| {

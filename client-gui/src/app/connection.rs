@@ -160,17 +160,24 @@ impl App {
                 let login = self.login_window();
                 let contacts = self.open_contacts();
                 let avatar = Task::perform(avatar::load(self.avatar_dir()), Message::AvatarLoaded);
-                let transfers = match &self.client {
-                    Some(client) => Task::perform(client.store().transfers(), |r| {
-                        Message::TransfersLoaded(r.map_err(|e| e.to_string()))
-                    }),
+                // What this device kept from before: file bubbles' transfers and the Recent list.
+                let stored = match &self.client {
+                    Some(client) => {
+                        let store = client.store();
+                        Task::batch([
+                            Task::perform(store.transfers(), |r| {
+                                Message::TransfersLoaded(r.map_err(|e| e.to_string()))
+                            }),
+                            Task::perform(store.conversations(), |r| {
+                                Message::RecentLoaded(r.map_err(|e| e.to_string()))
+                            }),
+                        ])
+                    }
                     None => Task::none(),
                 };
                 let close = login.map_or_else(Task::none, window::close);
                 // Open the contact list before closing the login one: the daemon never has zero windows.
-                return contacts
-                    .chain(close)
-                    .chain(Task::batch([avatar, transfers]));
+                return contacts.chain(close).chain(Task::batch([avatar, stored]));
             }
             ClientEvent::Disconnected { retry_in, .. } => {
                 if self.model.is_none() {

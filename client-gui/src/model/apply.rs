@@ -224,6 +224,25 @@ impl Model {
         self.unread.remove(conv).is_some_and(|n| n > 0)
     }
 
+    /// The conversations in the local store, read at login, so the Recent list, its previews and unread
+    /// counts are there after a restart without waiting for anything new. A count the client has
+    /// reported since is newer than this read and is kept.
+    pub fn restore_recent(&mut self, stored: Vec<ququ_client::Conversation>) {
+        for conversation in stored {
+            let Some(last) = conversation.last_message else {
+                continue;
+            };
+            let conv = conversation.conv;
+            self.conversations
+                .entry(conv.clone())
+                .or_default()
+                .upsert(line_from(last));
+            if conversation.unread > 0 {
+                self.unread.entry(conv).or_insert(conversation.unread);
+            }
+        }
+    }
+
     /// A new user search starts: the old results go, so "no results" is not shown for it meanwhile.
     pub fn forget_found(&mut self) {
         self.found = None;
@@ -237,8 +256,14 @@ impl Model {
         if !conversation.paging.can_load() {
             return None;
         }
+        // The first page is the newest: what is shown before it (the Recent list's last message, messages
+        // that came while the chat was closed) is part of it, and upsert keeps each once.
+        let before = match conversation.paging {
+            Paging::Unasked => None,
+            _ => conversation.oldest_local_id(),
+        };
         conversation.paging = Paging::Loading;
-        Some(conversation.oldest_local_id())
+        Some(before)
     }
 
     /// A page from the local store arrived. When it is short, local history has run out, and the server

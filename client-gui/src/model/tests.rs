@@ -318,6 +318,19 @@ fn history_pages_fill_the_conversation_from_the_top() {
     assert_eq!(m.start_page(&g), None, "the beginning is shown");
     assert_eq!(m.total_unread(), 0, "history is not news");
 
+    // After a restart the Recent list has each conversation's last message; the chat's first page is
+    // still the newest, not the page before that message.
+    let r = Conv::User("cy".into());
+    m.restore_recent(vec![ququ_client::Conversation {
+        conv: r.clone(),
+        title: "cy".into(),
+        unread: 2,
+        last_message: Some(message(60, "cy", r.clone(), MessageState::Received)),
+    }]);
+    assert_eq!(m.recent()[0].1.text, "text 60");
+    assert_eq!(m.unread(&r), 2);
+    assert_eq!(m.start_page(&r), Some(None));
+
     // Offline, a short local page offers "Load earlier" again for later.
     let h = Conv::User("ann".into());
     m.start_page(&h);
