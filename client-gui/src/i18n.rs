@@ -72,6 +72,14 @@ impl Lang {
         }
     }
 
+    /// The member count while disconnected, when who is online is not known.
+    pub fn members_total(self, total: usize) -> String {
+        match self {
+            Lang::En => format!("Members ({total})"),
+            Lang::Zh => format!("群成员（{total}）"),
+        }
+    }
+
     pub fn members(self, online: usize, total: usize) -> String {
         match self {
             Lang::En => format!("Members ({online}/{total} online)"),
@@ -100,6 +108,14 @@ impl Lang {
         match self {
             Lang::En => format!("Group no. {id}"),
             Lang::Zh => format!("群号 {id}"),
+        }
+    }
+
+    /// The friend count while disconnected, when who is online is not known.
+    pub fn friends_total(self, total: usize) -> String {
+        match self {
+            Lang::En => format!("My friends {total}"),
+            Lang::Zh => format!("我的好友 {total}"),
         }
     }
 
@@ -262,6 +278,8 @@ pub struct Tr {
     pub ok: &'static str,
     pub online: &'static str,
     pub offline: &'static str,
+    /// Someone's presence while this app is not connected: it may have changed since.
+    pub presence_unknown: &'static str,
     pub connecting_state: &'static str,
     pub search: &'static str,
     pub friends: &'static str,
@@ -411,6 +429,7 @@ static EN: Tr = Tr {
     ok: "OK",
     online: "Online",
     offline: "Offline",
+    presence_unknown: "Status unknown",
     connecting_state: "Connecting",
     search: "Search",
     friends: "Friends",
@@ -557,6 +576,7 @@ static ZH: Tr = Tr {
     ok: "确定",
     online: "在线",
     offline: "离线",
+    presence_unknown: "状态未知",
     connecting_state: "连接中",
     search: "搜索",
     friends: "好友",

@@ -14,6 +14,7 @@ use crate::config::Settings;
 use crate::i18n::{Lang, Tr};
 use crate::model::{Connection, Model};
 use crate::theme;
+use ququ_protocol::Presence;
 
 /// What every window may read while drawing.
 #[derive(Debug, Clone, Copy)]
@@ -34,6 +35,22 @@ pub struct Ctx<'a> {
 impl Ctx<'_> {
     pub fn tr(&self) -> &'static Tr {
         self.lang.tr()
+    }
+
+    /// Whether someone is online as far as this app can tell: `None` while it is not connected, when
+    /// what the server last said may no longer hold (their dot is then grey, not green).
+    pub fn seen(&self, presence: Presence) -> Option<bool> {
+        (self.conn == Connection::Online).then(|| presence.is_online())
+    }
+
+    /// Someone's presence in words: online, offline, or unknown while disconnected.
+    pub fn presence_word(&self, presence: Presence) -> &'static str {
+        let tr = self.tr();
+        match self.seen(presence) {
+            Some(true) => tr.online,
+            Some(false) => tr.offline,
+            None => tr.presence_unknown,
+        }
     }
 }
 

@@ -644,6 +644,15 @@ fn refusals_in_words_reconnect_and_outbox() {
             .is_some_and(|s| s.friends.contains_key("alice"))
     });
 
+    let alice_main = alice.contacts_window();
+    alice.pump_until(&rt, "bob shown online", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.friends.get("bob"))
+            .is_some_and(|f| f.presence.is_online())
+    });
+    assert!(alice.shows_part(alice_main, "[Online]"));
+
     // The server goes away: every window says it is reconnecting, with a countdown.
     let (stop, task) = stop;
     let _ = stop.send(());
@@ -651,13 +660,15 @@ fn refusals_in_words_reconnect_and_outbox() {
     alice.pump_until(&rt, "reconnecting", |app| {
         matches!(app.conn, ququ::model::Connection::Reconnecting { .. })
     });
-    let alice_main = alice.contacts_window();
     let label = ququ::widget::connection_label(&alice.app.ctx());
     assert!(label.starts_with("Reconnecting in "), "{label}");
     assert!(
         alice.shows(alice_main, &label),
         "the main window shows {label}"
     );
+    // Bob may have gone meanwhile: he is no longer shown online, but as not known.
+    assert!(!alice.shows_part(alice_main, "[Online]"));
+    assert!(alice.shows_part(alice_main, "[Status unknown]"));
 
     // Alice writes while disconnected: the message waits, marked as sending.
     let bob_conv = Conv::User("bob".into());
@@ -699,6 +710,14 @@ fn refusals_in_words_reconnect_and_outbox() {
                     })
                 })
     });
+    // Connected again, presence is what the server says now.
+    alice.pump_until(&rt, "bob's presence again", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.friends.get("bob"))
+            .is_some_and(|f| f.presence.is_online())
+    });
+    assert!(alice.shows_part(alice_main, "[Online]"));
     let alice_conv = Conv::User("alice".into());
     bob.pump_until(&rt, "the queued message", |app| {
         app.model

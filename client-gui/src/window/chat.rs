@@ -269,18 +269,11 @@ impl State {
         let header = {
             let (avatar_key, subtitle) = match &self.conv {
                 Conv::User(account) => {
-                    let online = model
+                    let presence = model
                         .friends
                         .get(account)
-                        .is_some_and(|f| f.presence.is_online());
-                    (
-                        account.clone(),
-                        if online {
-                            tr.online.to_owned()
-                        } else {
-                            tr.offline.to_owned()
-                        },
-                    )
+                        .map_or(ququ_protocol::Presence::Offline, |f| f.presence);
+                    (account.clone(), ctx.presence_word(presence).to_owned())
                 }
                 Conv::Group(id) => (format!("group:{id}"), ctx.lang.group_id(*id)),
             };

@@ -15,7 +15,7 @@ use ququ_protocol::Conv;
 use crate::avatar;
 use crate::dialog::{self, Dialog};
 use crate::i18n::Lang;
-use crate::model::{Change, Model};
+use crate::model::{Change, Connection, Model};
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
 use crate::widget::{Ctx, avatar_with_dot, badge, connection_label, modal, state_dot, status_bar};
@@ -264,23 +264,18 @@ impl State {
         let online = model
             .friends
             .values()
-            .filter(|f| f.presence.is_online())
+            .filter(|f| ctx.seen(f.presence) == Some(true))
             .count();
-        let mut list = column![
-            container(
-                text(ctx.lang.friend_count(online, model.friends.len()))
-                    .size(12)
-                    .style(theme::muted_text)
-            )
-            .padding([6, 14])
-        ];
+        let count = if ctx.conn == Connection::Online {
+            ctx.lang.friend_count(online, model.friends.len())
+        } else {
+            ctx.lang.friends_total(model.friends.len())
+        };
+        let mut list =
+            column![container(text(count).size(12).style(theme::muted_text)).padding([6, 14])];
         for friend in friends {
             let conv = Conv::User(friend.account.clone());
-            let subtitle = if friend.presence.is_online() {
-                tr.online
-            } else {
-                tr.offline
-            };
+            let subtitle = ctx.presence_word(friend.presence);
             let subtitle = match model.conversations.get(&conv).and_then(|c| c.last()) {
                 Some(line) => format!("[{subtitle}] {}", one_line(&line.preview(tr.file_word))),
                 None => format!("[{subtitle}]"),
@@ -288,7 +283,7 @@ impl State {
             let avatar = avatar_with_dot(
                 friend.display_name(),
                 &friend.account,
-                friend.presence.is_online(),
+                ctx.seen(friend.presence) == Some(true),
             );
             list = list.push(self.entry(
                 conv.clone(),
@@ -359,7 +354,7 @@ impl State {
                     model
                         .friends
                         .get(account)
-                        .is_some_and(|f| f.presence.is_online()),
+                        .is_some_and(|f| ctx.seen(f.presence) == Some(true)),
                 ),
                 Conv::Group(id) => avatar::view(&name, &format!("group:{id}"), None, 42.0),
             };

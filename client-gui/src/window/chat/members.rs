@@ -4,7 +4,7 @@ use iced::widget::{column, container, row, scrollable, space, text};
 use iced::{Center, Element, Fill};
 
 use super::Message;
-use crate::model::Model;
+use crate::model::{Connection, Model};
 use crate::widget::Ctx;
 use crate::{avatar, theme};
 
@@ -21,13 +21,16 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Mess
             .cmp(&a.presence.is_online())
             .then_with(|| a.display_name().cmp(b.display_name()))
     });
-    let online = members.iter().filter(|m| m.presence.is_online()).count();
-    let mut list = column![
-        text(ctx.lang.members(online, members.len()))
-            .size(12)
-            .style(theme::muted_text)
-    ]
-    .spacing(8);
+    let online = members
+        .iter()
+        .filter(|m| ctx.seen(m.presence) == Some(true))
+        .count();
+    let count = if ctx.conn == Connection::Online {
+        ctx.lang.members(online, members.len())
+    } else {
+        ctx.lang.members_total(members.len())
+    };
+    let mut list = column![text(count).size(12).style(theme::muted_text)].spacing(8);
     for member in members {
         let mut name_row = row![
             text(member.display_name().to_owned())
@@ -46,7 +49,7 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Mess
         let dot = container(space())
             .width(8)
             .height(8)
-            .style(theme::presence_dot(member.presence.is_online()));
+            .style(theme::presence_dot(ctx.seen(member.presence) == Some(true)));
         list = list.push(
             row![
                 avatar::view(member.display_name(), &member.account, None, 24.0),
