@@ -505,6 +505,10 @@ impl App {
                 self.scroll_to_end(&conv)
             }
             chat::Event::Close => window::close(id),
+            chat::Event::ReconnectNow => {
+                self.send(Command::ReconnectNow);
+                Task::none()
+            }
             chat::Event::Retry { client_id } => {
                 self.send(Command::Retry { client_id });
                 Task::none()

@@ -278,6 +278,8 @@ pub struct Tr {
     pub ok: &'static str,
     pub online: &'static str,
     pub offline: &'static str,
+    /// The status bar's link during the reconnect countdown.
+    pub reconnect_now: &'static str,
     /// Someone's presence while this app is not connected: it may have changed since.
     pub presence_unknown: &'static str,
     pub connecting_state: &'static str,
@@ -430,6 +432,7 @@ static EN: Tr = Tr {
     online: "Online",
     offline: "Offline",
     presence_unknown: "Status unknown",
+    reconnect_now: "Reconnect now",
     connecting_state: "Connecting",
     search: "Search",
     friends: "Friends",
@@ -577,6 +580,7 @@ static ZH: Tr = Tr {
     online: "在线",
     offline: "离线",
     presence_unknown: "状态未知",
+    reconnect_now: "立即重连",
     connecting_state: "连接中",
     search: "搜索",
     friends: "好友",

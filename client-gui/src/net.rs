@@ -154,6 +154,8 @@ pub enum Command {
     RejectFile {
         file_id: u64,
     },
+    /// Try the connection now rather than at the end of the reconnect countdown.
+    ReconnectNow,
     Logout,
     Shutdown,
 }
@@ -207,6 +209,7 @@ impl Client {
             Command::ResumeTransfer(id) => h.resume_transfer(id),
             Command::CancelTransfer(id) => h.cancel_transfer(id),
             Command::RejectFile { file_id } => h.reject_file(file_id),
+            Command::ReconnectNow => h.reconnect_now(),
             Command::Logout => h.logout(),
             Command::Shutdown => h.shutdown(),
         }

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use iced::widget::{column, container, row, space, text};
+use iced::widget::{button, column, container, row, space, text};
 use iced::{Center, Element, Fill, Theme};
 
 use crate::avatar;
@@ -92,8 +92,20 @@ pub fn state_dot<'a, M: 'a>(conn: Connection) -> Element<'a, M> {
 }
 
 /// The strip along the bottom of every window: connection state, and the hosted server if any.
-pub fn status_bar<'a, M: 'a>(ctx: &Ctx<'_>) -> Element<'a, M> {
+pub fn status_bar<'a, M: 'a + Clone>(ctx: &Ctx<'_>) -> Element<'a, M> {
+    status_bar_with(ctx, None)
+}
+
+/// The status bar with a "Reconnect now" link during the countdown, sending `reconnect`.
+pub fn status_bar_with<'a, M: 'a + Clone>(ctx: &Ctx<'_>, reconnect: Option<M>) -> Element<'a, M> {
+    let waiting = matches!(ctx.conn, Connection::Reconnecting { .. });
     let mut bar = row![state_dot(ctx.conn), text(connection_label(ctx)).size(12)]
+        .push(reconnect.filter(|_| waiting).map(|message| {
+            button(text(ctx.tr().reconnect_now).size(12))
+                .padding(0)
+                .style(theme::link)
+                .on_press(message)
+        }))
         .spacing(6)
         .align_y(Center);
     if let Some(addr) = ctx.hosting {

@@ -696,8 +696,27 @@ fn refusals_in_words_reconnect_and_outbox() {
     });
     assert!(alice.shows(chat, "Sending…"));
 
-    // The server is back on the same address: the outbox drains and Bob gets the message.
+    // The server is back on the same address. Alice does not wait for the countdown (by now a few seconds
+    // between tries): she presses "Reconnect now", and is back before it would have run out.
+    alice.pump_until(&rt, "a countdown with seconds to go", |app| {
+        app.conn
+            .seconds_left(Instant::now())
+            .is_some_and(|left| left >= 3)
+    });
+    let ququ::model::Connection::Reconnecting { at } = alice.app.conn else {
+        unreachable!()
+    };
     let (_, _keep) = start_server_at(&rt, server_dir.path().to_path_buf(), &server);
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Reconnect now").expect("the status bar's link");
+    });
+    alice.pump_until(&rt, "online again", |app| {
+        app.conn == ququ::model::Connection::Online
+    });
+    assert!(
+        Instant::now() < at,
+        "reconnected before the countdown would have ended"
+    );
     alice.pump_until(&rt, "delivery after reconnect", |app| {
         app.conn == ququ::model::Connection::Online
             && app

@@ -27,7 +27,7 @@ pub use file_bubble::FileAction;
 use crate::model::{
     Connection, Delivery, Line, Model, Paging, format_time, local_offset_minutes, now_millis,
 };
-use crate::widget::{Ctx, status_bar};
+use crate::widget::{Ctx, status_bar, status_bar_with};
 use crate::{avatar, theme};
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.
@@ -72,6 +72,8 @@ pub enum Message {
     Notice(String),
     /// Esc: cancel the path prompt if it is open, else close the window.
     Escape,
+    /// The status bar's "Reconnect now" during the countdown.
+    ReconnectNow,
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -105,6 +107,8 @@ pub enum Event {
         paths: Vec<PathBuf>,
     },
     File(FileAction),
+    /// Try the connection now rather than at the end of the countdown.
+    ReconnectNow,
     /// Close this window.
     Close,
 }
@@ -243,6 +247,7 @@ impl State {
             Message::PathCancel => self.path_prompt = None,
             Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
             Message::Escape => return Some(Event::Close),
+            Message::ReconnectNow => return Some(Event::ReconnectNow),
             Message::PathSubmit => {
                 let path = self
                     .path_prompt
@@ -431,7 +436,7 @@ impl State {
             body,
             iced::widget::rule::horizontal(1),
             container(input).style(theme::surface),
-            status_bar(ctx),
+            status_bar_with(ctx, Some(Message::ReconnectNow)),
         ]
         .into()
     }

@@ -18,7 +18,9 @@ use crate::i18n::Lang;
 use crate::model::{Change, Connection, Model};
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
-use crate::widget::{Ctx, avatar_with_dot, badge, connection_label, modal, state_dot, status_bar};
+use crate::widget::{
+    Ctx, avatar_with_dot, badge, connection_label, modal, state_dot, status_bar, status_bar_with,
+};
 
 pub const SEARCH_INPUT: &str = "main-search";
 /// The header's settings button (an icon, no text to find it by in the simulator tests).
@@ -56,6 +58,8 @@ pub enum Message {
     Open(Conv),
     Show(Dialog),
     Dialog(dialog::Message),
+    /// The status bar's "Reconnect now" during the countdown.
+    ReconnectNow,
 }
 
 /// What the window asks of the app.
@@ -90,6 +94,7 @@ impl State {
                 let event = self.dialog.as_mut()?.update(message)?;
                 return self.on_dialog(event);
             }
+            Message::ReconnectNow => return Some(Event::Net(Command::ReconnectNow)),
         }
         None
     }
@@ -241,7 +246,7 @@ impl State {
             container(list).height(Fill),
             iced::widget::rule::horizontal(1),
             container(footer).padding([4, 6]),
-            status_bar(ctx),
+            status_bar_with(ctx, Some(Message::ReconnectNow)),
         ]
         .into();
 
