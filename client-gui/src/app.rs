@@ -13,7 +13,9 @@
 //!   stopped), what a [`Change`] means for the windows, logging out and quitting.
 //! - `windows` — opening, finding, focusing and closing windows; the window icon.
 //! - `files` — sending, saving and opening files; thumbnails.
+//! - `alerts` — a message for a chat not in front: a desktop notification, and the taskbar's attention.
 
+mod alerts;
 mod connection;
 mod files;
 mod windows;
@@ -33,7 +35,7 @@ use crate::net::{self, Command};
 use crate::theme;
 use crate::widget::Ctx;
 use crate::window::{about, chat, contacts, login};
-use crate::{avatar, fonts};
+use crate::{avatar, fonts, notify};
 
 /// Starts the daemon with the shipped font as default and opens the login window.
 pub fn run() -> iced::Result {
@@ -101,6 +103,14 @@ pub enum Message {
     /// Esc was pressed in a window: a chat or About window closes (as QQ's do), a chat's path prompt
     /// is cancelled first; the login and main windows stay.
     Escape(window::Id),
+    /// A window came to the front (`true`) or left it.
+    Focus(window::Id, bool),
+    /// The desktop's notification service, or why there is none.
+    Desktop(Result<notify::Desktop, notify::Problem>),
+    /// A notification for a chat was shown (with the desktop's id for it) or could not be.
+    Notified(Conv, Result<u32, notify::Problem>),
+    /// The user clicked the notification with this id.
+    NotificationClicked(u32),
 }
 
 #[derive(Debug)]
@@ -124,6 +134,14 @@ pub struct App {
     pub downloads: Option<PathBuf>,
     /// The system can show native file dialogs ([`crate::files::native_dialogs`]); else paths are typed.
     pub file_dialogs: bool,
+    /// The window in front, if it is one of ours: a message for a chat in front is seen, not notified.
+    pub focused: Option<window::Id>,
+    /// Where notifications go; `None` until connected, or when the desktop has no notification service.
+    pub desktop: Option<notify::Desktop>,
+    /// Why notifications cannot be shown, for the settings dialog.
+    pub notify_problem: Option<notify::Problem>,
+    /// The desktop's id of each chat's notification, so the chat's next message replaces it.
+    notified: HashMap<Conv, u32>,
     /// Thumbnails being made, so each is made once.
     thumbs_pending: HashSet<PathBuf>,
     attempts: u64,
@@ -137,7 +155,8 @@ impl App {
         let open = app.open_login();
         let load = Task::perform(config::load(dirs.settings_file()), Message::SettingsLoaded);
         let theme = iced::system::theme().map(Message::SystemTheme);
-        (app, Task::batch([open, load, theme]))
+        let desktop = Task::perform(notify::Desktop::connect(), Message::Desktop);
+        (app, Task::batch([open, load, theme, desktop]))
     }
 
     /// An app with no windows yet (tests build one and open windows themselves).
@@ -157,6 +176,10 @@ impl App {
             now: Instant::now(),
             downloads: None,
             file_dialogs: crate::files::native_dialogs(),
+            focused: None,
+            desktop: None,
+            notify_problem: None,
+            notified: HashMap::new(),
             thumbs_pending: HashSet::new(),
             attempts: 0,
         }
@@ -179,6 +202,7 @@ impl App {
             settings: &self.settings,
             thumbs: &self.thumbs,
             my_avatar: self.avatar.as_ref(),
+            notify_problem: self.notify_problem.as_ref(),
             hosting: None,
         }
     }
@@ -232,9 +256,14 @@ impl App {
                     key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Escape),
                     ..
                 }) => Some(Message::Escape(id)),
+                iced::Event::Window(window::Event::Focused) => Some(Message::Focus(id, true)),
+                iced::Event::Window(window::Event::Unfocused) => Some(Message::Focus(id, false)),
                 _ => None,
             }),
         ];
+        if self.desktop.is_some() {
+            subscriptions.push(Subscription::run(notify::clicks).map(Message::NotificationClicked));
+        }
         // The countdown only needs a clock while it is counting.
         if matches!(self.conn, Connection::Reconnecting { .. }) {
             subscriptions.push(iced::time::every(Duration::from_millis(500)).map(Message::Tick));
@@ -435,6 +464,26 @@ impl App {
                 let text = format!("{} ({e})", self.tr().cannot_open);
                 self.update(Message::Chat(id, chat::Message::Notice(text)))
             }
+            Message::Focus(id, true) => {
+                self.focused = Some(id);
+                Task::none()
+            }
+            Message::Focus(id, false) => {
+                if self.focused == Some(id) {
+                    self.focused = None;
+                }
+                Task::none()
+            }
+            Message::Desktop(Ok(desktop)) => {
+                self.desktop = Some(desktop);
+                Task::none()
+            }
+            Message::Desktop(Err(e)) => {
+                self.notify_problem = Some(e);
+                Task::none()
+            }
+            Message::Notified(conv, shown) => self.on_notified(conv, shown),
+            Message::NotificationClicked(id) => self.on_notification_clicked(id),
             Message::Drag(id, event) => {
                 let message = match event {
                     window::Event::FileHovered(_) => chat::Message::DragHover(true),
@@ -470,6 +519,12 @@ impl App {
             }
             contacts::Event::SetTheme(pref) => {
                 self.settings.theme = pref;
+                self.save_settings()
+            }
+            contacts::Event::SetNotify(prefs) => {
+                self.settings.notifications = prefs.enabled;
+                self.settings.notify_preview = prefs.preview;
+                self.settings.notify_sound = prefs.sound;
                 self.save_settings()
             }
             contacts::Event::PickAvatar => Task::perform(

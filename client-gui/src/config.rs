@@ -39,6 +39,10 @@ pub struct Settings {
     pub theme: ThemePref,
     /// The last login used TLS.
     pub tls: bool,
+    /// Desktop notifications for new messages, their text, their sound.
+    pub notifications: bool,
+    pub notify_preview: bool,
+    pub notify_sound: bool,
 }
 
 impl Default for Settings {
@@ -49,6 +53,9 @@ impl Default for Settings {
             lang: None,
             theme: ThemePref::System,
             tls: false,
+            notifications: true,
+            notify_preview: true,
+            notify_sound: true,
         }
     }
 }
@@ -56,6 +63,14 @@ impl Default for Settings {
 impl Settings {
     pub fn lang(&self) -> Lang {
         self.lang.unwrap_or_else(Lang::system)
+    }
+
+    pub fn notify_prefs(&self) -> crate::notify::Prefs {
+        crate::notify::Prefs {
+            enabled: self.notifications,
+            preview: self.notify_preview,
+            sound: self.notify_sound,
+        }
     }
 }
 

@@ -127,6 +127,14 @@ impl Lang {
     }
 
     /// The requests button and dialog title: with how many need me, or none when only my own wait.
+    /// How many unread messages a notification stands for, before the newest one's text.
+    pub fn unread_messages(self, count: u32) -> String {
+        match self {
+            Lang::En => format!("[{count} new]"),
+            Lang::Zh => format!("[{count}条]"),
+        }
+    }
+
     pub fn requests_pending(self, count: usize) -> String {
         match (self, count) {
             (Lang::En, 0) => "Friend requests".to_owned(),
@@ -369,6 +377,18 @@ pub struct Tr {
     pub save_file: &'static str,
     pub drop_to_send: &'static str,
     pub file_word: &'static str,
+    /// A notification's text when the settings hide what the message says.
+    pub new_message: &'static str,
+    /// The default action of a notification (clicking it).
+    pub open_chat_action: &'static str,
+    pub notifications: &'static str,
+    pub notify_preview: &'static str,
+    pub notify_sound: &'static str,
+    /// Why notifications cannot be shown here, before the reason.
+    pub notify_unavailable: &'static str,
+    pub notify_no_bus: &'static str,
+    pub notify_no_service: &'static str,
+    pub notify_unsupported: &'static str,
     pub file_sent: &'static str,
     pub file_delivered: &'static str,
     pub file_offered: &'static str,
@@ -518,6 +538,15 @@ static EN: Tr = Tr {
     save_file: "Save file",
     drop_to_send: "Drop files here to send them",
     file_word: "File",
+    new_message: "New message",
+    open_chat_action: "Open",
+    notifications: "Notify me of new messages",
+    notify_preview: "Show the message text",
+    notify_sound: "Play a sound",
+    notify_unavailable: "This desktop shows no notifications",
+    notify_no_bus: "No desktop session to show notifications in.",
+    notify_no_service: "No notification service is running on this desktop.",
+    notify_unsupported: "Pop-ups are not shown on this system yet; the taskbar asks for attention instead.",
     file_sent: "Sent",
     file_delivered: "Downloaded by recipient",
     file_offered: "Not downloaded",
@@ -666,6 +695,15 @@ static ZH: Tr = Tr {
     save_file: "保存文件",
     drop_to_send: "松开鼠标即可发送文件",
     file_word: "文件",
+    new_message: "新消息",
+    open_chat_action: "打开",
+    notifications: "新消息通知",
+    notify_preview: "显示消息内容",
+    notify_sound: "声音提醒",
+    notify_unavailable: "此桌面无法显示通知",
+    notify_no_bus: "没有可显示通知的桌面会话。",
+    notify_no_service: "此桌面没有运行通知服务。",
+    notify_unsupported: "此系统暂不弹出通知，改由任务栏提醒。",
     file_sent: "已发送",
     file_delivered: "对方已接收",
     file_offered: "未下载",

@@ -16,6 +16,7 @@
 //! - [`widget`] — what windows and dialogs draw with: the shared read-only [`widget::Ctx`], the status
 //!   bar, badges, dialog cards, avatars with the online mark.
 //! - [`model`] — everything known while logged in, changed by [`model::Model::apply`]; no iced types.
+//! - [`notify`] — desktop notifications: what one says (from the model), and delivery over D-Bus.
 //! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Client`], then typed events.
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.
 //! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, open / show in folder.
@@ -35,6 +36,7 @@ pub mod fonts;
 pub mod i18n;
 pub mod model;
 pub mod net;
+pub mod notify;
 pub mod theme;
 pub mod widget;
 pub mod window;

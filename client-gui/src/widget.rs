@@ -28,6 +28,8 @@ pub struct Ctx<'a> {
     /// Thumbnails of pictures, keyed by this device's copy (made off the UI thread, once each).
     pub thumbs: &'a HashMap<PathBuf, iced::widget::image::Handle>,
     pub my_avatar: Option<&'a image::RgbaImage>,
+    /// Why desktop notifications cannot be shown here, if they cannot.
+    pub notify_problem: Option<&'a crate::notify::Problem>,
     /// The address of the server this app is hosting, if any.
     pub hosting: Option<&'a str>,
 }

@@ -226,11 +226,12 @@ impl App {
             // itself, and someone reading older messages is not pulled away from them.
             Change::Conversation(conv) => self.make_thumbnails(&conv),
             Change::Incoming(conv) => {
-                // Read already if its chat is open.
+                // Told first (while it still counts as unread), then read already if its chat is open.
+                let alert = self.alert(&conv);
                 if self.chat_window(&conv).is_some() {
                     self.mark_read(&conv);
                 }
-                self.make_thumbnails(&conv)
+                Task::batch([alert, self.make_thumbnails(&conv)])
             }
             Change::Unread(conv) => {
                 // Another device's count does not apply to a chat open here; the server knows already.

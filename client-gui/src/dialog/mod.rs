@@ -79,6 +79,7 @@ pub enum Event {
     ToGroups(Option<Command>),
     SetLang(Option<Lang>),
     SetTheme(ThemePref),
+    SetNotify(crate::notify::Prefs),
     PickAvatar,
     ResetAvatar,
     OpenAbout,

@@ -1,12 +1,13 @@
 //! Settings: language, theme, my avatar, log out, About.
 
-use iced::widget::{button, column, pick_list, row, space, text};
+use iced::widget::{button, checkbox, column, pick_list, row, space, text};
 use iced::{Center, Element, Fill};
 
 use super::Event;
 use crate::avatar;
 use crate::i18n::Lang;
 use crate::model::Model;
+use crate::notify::Prefs;
 use crate::theme::{self, ThemePref};
 use crate::widget::Ctx;
 
@@ -20,6 +21,8 @@ pub struct State {
 pub enum Message {
     Language(LangChoice),
     Theme(ThemeChoice),
+    /// The notification switches: on, with the text, with a sound.
+    Notify(Prefs),
     PickAvatar,
     ResetAvatar,
     Logout,
@@ -51,6 +54,7 @@ impl State {
         Some(match message {
             Message::Language(choice) => Event::SetLang(choice.0),
             Message::Theme(choice) => Event::SetTheme(choice.0),
+            Message::Notify(prefs) => Event::SetNotify(prefs),
             Message::PickAvatar => Event::PickAvatar,
             Message::ResetAvatar => Event::ResetAvatar,
             Message::Logout => Event::Logout,
@@ -101,6 +105,7 @@ impl State {
             ]
             .spacing(8)
             .align_y(Center),
+            notifications(ctx),
         ]
         .push(
             self.notice
@@ -126,4 +131,44 @@ impl State {
         .spacing(12);
         (tr.settings.to_owned(), body.into())
     }
+}
+
+/// The notification switches; the text and sound ones only matter, and only answer, while notifications
+/// are on. Why the desktop shows none, if it does not, is said under them.
+fn notifications<'a>(ctx: &Ctx<'a>) -> Element<'a, Message> {
+    let tr = ctx.tr();
+    let prefs = ctx.settings.notify_prefs();
+    let switch = |label: &'a str, on: bool, enabled: bool, change: fn(Prefs, bool) -> Prefs| {
+        checkbox(on)
+            .label(label)
+            .size(16)
+            .text_size(13)
+            .on_toggle_maybe(enabled.then_some(move |on| Message::Notify(change(prefs, on))))
+    };
+    column![
+        switch(tr.notifications, prefs.enabled, true, |p, on| Prefs {
+            enabled: on,
+            ..p
+        }),
+        row![
+            space().width(24),
+            column![
+                switch(tr.notify_preview, prefs.preview, prefs.enabled, |p, on| {
+                    Prefs { preview: on, ..p }
+                }),
+                switch(tr.notify_sound, prefs.sound, prefs.enabled, |p, on| Prefs {
+                    sound: on,
+                    ..p
+                }),
+            ]
+            .spacing(6)
+        ],
+    ]
+    .push(
+        ctx.notify_problem
+            .filter(|_| prefs.enabled)
+            .map(|why| text(why.words(ctx.lang)).size(12).style(theme::muted_text)),
+    )
+    .spacing(6)
+    .into()
 }

@@ -25,7 +25,7 @@ mod files;
 mod tests;
 mod time;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
 use ququ_protocol::{Conv, JoinPolicy};
@@ -114,6 +114,8 @@ pub struct Model {
     pub transfers: HashMap<TransferId, Transfer>,
     /// What was typed in a chat window that was closed before sending, put back when it opens again.
     pub drafts: HashMap<Conv, String>,
+    /// Chats set to "do not disturb" (免打扰): no pop-up and no sound; their badge still counts.
+    pub muted: BTreeSet<Conv>,
 }
 
 impl Model {
@@ -233,6 +235,18 @@ impl Model {
 
     pub fn unread(&self, conv: &Conv) -> u32 {
         self.unread.get(conv).copied().unwrap_or(0)
+    }
+
+    pub fn is_muted(&self, conv: &Conv) -> bool {
+        self.muted.contains(conv)
+    }
+
+    pub fn set_muted(&mut self, conv: &Conv, muted: bool) {
+        if muted {
+            self.muted.insert(conv.clone());
+        } else {
+            self.muted.remove(conv);
+        }
     }
 
     /// The title of a conversation: a friend's display name or a group's name.

@@ -69,6 +69,7 @@ pub enum Event {
     Net(Command),
     SetLang(Option<Lang>),
     SetTheme(ThemePref),
+    SetNotify(crate::notify::Prefs),
     PickAvatar,
     ResetAvatar,
     OpenAbout,
@@ -131,6 +132,7 @@ impl State {
             }
             D::SetLang(lang) => return Some(Event::SetLang(lang)),
             D::SetTheme(theme) => return Some(Event::SetTheme(theme)),
+            D::SetNotify(prefs) => return Some(Event::SetNotify(prefs)),
             D::PickAvatar => return Some(Event::PickAvatar),
             D::ResetAvatar => return Some(Event::ResetAvatar),
             D::OpenAbout => {

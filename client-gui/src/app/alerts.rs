@@ -1,0 +1,72 @@
+//! A message for a chat that is not in front: a desktop notification (several from one chat replace one
+//! another), and the taskbar or dock asks for attention when no Ququ window is in front.
+
+use iced::{Task, window};
+use ququ_protocol::Conv;
+
+use super::{App, Message};
+use crate::notify;
+
+impl App {
+    /// Tells the user of a new message in `conv`, unless its chat window is in front.
+    pub(super) fn alert(&mut self, conv: &Conv) -> Task<Message> {
+        let chat = self.chat_window(conv);
+        if chat.is_some() && chat == self.focused {
+            return Task::none();
+        }
+        let mut tasks = Vec::new();
+        // Nothing of ours in front: the taskbar button flashes (Windows), the dock icon bounces once
+        // (macOS), the window is marked urgent (X11).
+        if self.focused.is_none()
+            && let Some(id) = chat.or_else(|| self.contacts_window())
+        {
+            tasks.push(window::request_user_attention(
+                id,
+                Some(window::UserAttention::Informational),
+            ));
+        }
+        if let (Some(desktop), Some(model)) = (&self.desktop, &self.model)
+            && let Some(alert) =
+                notify::alert(model, conv, self.settings.notify_prefs(), self.lang())
+        {
+            let replaces = self.notified.get(conv).copied().unwrap_or(0);
+            let open = self.tr().open_chat_action.to_owned();
+            let conv = conv.clone();
+            tasks.push(Task::perform(
+                desktop.show(alert, replaces, open),
+                move |shown| Message::Notified(conv.clone(), shown),
+            ));
+        }
+        Task::batch(tasks)
+    }
+
+    /// A notification was shown: its id, so the chat's next one replaces it. One that could not be shown
+    /// says why in the settings dialog.
+    pub(super) fn on_notified(
+        &mut self,
+        conv: Conv,
+        shown: Result<u32, notify::Problem>,
+    ) -> Task<Message> {
+        match shown {
+            Ok(id) => {
+                self.notified.insert(conv, id);
+                self.notify_problem = None;
+            }
+            Err(e) => self.notify_problem = Some(e),
+        }
+        Task::none()
+    }
+
+    /// Clicking a notification opens its chat, in front.
+    pub(super) fn on_notification_clicked(&mut self, id: u32) -> Task<Message> {
+        let conv = self
+            .notified
+            .iter()
+            .find(|(_, shown)| **shown == id)
+            .map(|(conv, _)| conv.clone());
+        match conv {
+            Some(conv) if self.model.is_some() => self.open_chat(conv),
+            _ => Task::none(),
+        }
+    }
+}

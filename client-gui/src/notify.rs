@@ -1,0 +1,276 @@
+//! Desktop notifications for messages that arrive while their chat is not in front.
+//!
+//! Two halves: [`alert`] decides what a notification says, from the model alone (no window, no bus), so it
+//! is tested like the model; `dbus` hands it to the desktop over the freedesktop notification interface
+//! on the session bus (`org.freedesktop.Notifications`, which GNOME, KDE, XFCE, dunst and mako all serve).
+//! Several messages from one chat replace one notification rather than piling up: the app keeps the id
+//! the desktop gave each chat's notification and passes it back as `replaces_id`.
+//!
+//! Why our own twenty lines of D-Bus rather than `notify-rust`: it reaches the bus only through the
+//! `DBUS_SESSION_BUS_ADDRESS` of the process, so a test could not point it at a private bus without
+//! changing the environment of every test beside it; `zbus` is in the build already (iced's theme
+//! detection uses it), and with it the bus is a parameter. Windows and macOS show no pop-up yet: there the
+//! taskbar or dock asks for attention and the titles count unread messages.
+
+#[cfg(target_os = "linux")]
+pub mod dbus;
+
+use ququ_protocol::Conv;
+
+use crate::i18n::Lang;
+use crate::model::Model;
+
+/// How much of a message a notification shows: two short lines, as QQ's pop-ups do.
+const BODY_CHARS: usize = 120;
+
+/// What the user chose about notifications (the settings dialog).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefs {
+    pub enabled: bool,
+    /// Show the message's text; off shows only who wrote ("privacy").
+    pub preview: bool,
+    pub sound: bool,
+}
+
+/// One notification, as the desktop is to show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Alert {
+    pub conv: Conv,
+    /// The sender's name (remark first), or the group's name.
+    pub summary: String,
+    /// The text, cut to two lines; for a group, behind the sender's name. Plain text: markup characters
+    /// are escaped on the way to the desktop.
+    pub body: String,
+    pub sound: bool,
+}
+
+/// Why a notification could not be shown.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Problem {
+    /// No desktop session bus to reach (a server, a bare X display).
+    NoBus,
+    /// The session has no notification service running (no desktop shell, no dunst or mako).
+    NoService,
+    /// Pop-ups are not shown on this system yet (Windows, macOS): the taskbar or dock asks instead.
+    Unsupported,
+    /// Anything else, in the desktop's words.
+    Failed(String),
+}
+
+impl Problem {
+    /// In the user's language, for the settings dialog.
+    pub fn words(&self, lang: Lang) -> String {
+        let tr = lang.tr();
+        match self {
+            Problem::NoBus => tr.notify_no_bus.to_owned(),
+            Problem::NoService => tr.notify_no_service.to_owned(),
+            Problem::Unsupported => tr.notify_unsupported.to_owned(),
+            Problem::Failed(why) => format!("{} ({why})", tr.notify_unavailable),
+        }
+    }
+}
+
+/// The desktop's notification service as the app holds it: on Linux, a connection to the session bus.
+#[derive(Debug, Clone)]
+pub struct Desktop {
+    #[cfg(target_os = "linux")]
+    bus: zbus::Connection,
+}
+
+impl Desktop {
+    /// Connects to the desktop's notification service, or says why there is none.
+    pub async fn connect() -> Result<Desktop, Problem> {
+        #[cfg(target_os = "linux")]
+        {
+            dbus::session().await.map(|bus| Desktop { bus })
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            Err(Problem::Unsupported)
+        }
+    }
+
+    /// The service on a bus of the caller's choosing (tests run a private one).
+    #[cfg(target_os = "linux")]
+    pub fn on(bus: zbus::Connection) -> Desktop {
+        Desktop { bus }
+    }
+
+    /// Shows `alert` in place of the notification `replaces` (0: a new one); `open` names clicking it.
+    /// Returns the desktop's id for it, to replace it with the chat's next message.
+    pub fn show(
+        &self,
+        alert: Alert,
+        replaces: u32,
+        open: String,
+    ) -> impl Future<Output = Result<u32, Problem>> + Send + 'static {
+        #[cfg(target_os = "linux")]
+        {
+            let bus = self.bus.clone();
+            async move { dbus::show(&bus, &alert, replaces, &open).await }
+        }
+        #[cfg(not(target_os = "linux"))]
+        {
+            let _ = (alert, replaces, open);
+            async { Err(Problem::Unsupported) }
+        }
+    }
+}
+
+/// The ids of notifications the user clicked.
+pub fn clicks() -> impl iced::futures::Stream<Item = u32> {
+    #[cfg(target_os = "linux")]
+    {
+        dbus::clicks()
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        iced::futures::stream::empty()
+    }
+}
+
+/// The notification for the newest message in `conv`, if one is due: notifications on, the chat not
+/// muted, and something from someone else unread there. Several unread messages say how many.
+pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Alert> {
+    if !prefs.enabled || model.is_muted(conv) {
+        return None;
+    }
+    let unread = model.unread(conv);
+    let line = model
+        .conversations
+        .get(conv)?
+        .lines
+        .iter()
+        .rev()
+        .find(|l| l.from != model.account)?;
+    if unread == 0 {
+        return None;
+    }
+    let tr = lang.tr();
+    let group = match conv {
+        Conv::Group(id) => Some(*id),
+        Conv::User(_) => None,
+    };
+    let text = if prefs.preview {
+        cut(&line.preview(tr.file_word))
+    } else {
+        tr.new_message.to_owned()
+    };
+    let text = match group {
+        Some(g) => format!("{}: {text}", model.sender_name(Some(g), &line.from)),
+        None => text,
+    };
+    let body = if unread > 1 {
+        format!("{} {text}", lang.unread_messages(unread))
+    } else {
+        text
+    };
+    Some(Alert {
+        conv: conv.clone(),
+        summary: cut(&model.conv_name(conv)),
+        body,
+        sound: prefs.sound,
+    })
+}
+
+/// At most two lines and [`BODY_CHARS`] characters, with an ellipsis if anything was left out.
+fn cut(text: &str) -> String {
+    let mut lines = text.lines();
+    let two: Vec<&str> = lines.by_ref().take(2).collect();
+    let joined = two.join("\n");
+    let mut chars = joined.chars();
+    let short: String = chars.by_ref().take(BODY_CHARS).collect();
+    if chars.next().is_some() || lines.next().is_some() {
+        format!("{}…", short.trim_end())
+    } else {
+        short
+    }
+}
+
+/// Text for the desktop: the notification spec lets a server read `<b>`, `<i>`, `<a>` and entities in
+/// the body, so a message's own `<` and `&` are escaped to show as typed.
+pub fn escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ququ_client::{Event, Message, MessageState};
+
+    fn prefs() -> Prefs {
+        Prefs {
+            enabled: true,
+            preview: true,
+            sound: true,
+        }
+    }
+
+    fn incoming(m: &mut Model, id: i64, from: &str, conv: &Conv, text: &str) {
+        m.apply(Event::Message(Message {
+            local_id: id,
+            conv: conv.clone(),
+            server_id: Some(id as u64),
+            client_id: format!("c{id}"),
+            from: from.into(),
+            time: 0,
+            text: text.into(),
+            file: None,
+            state: MessageState::Received,
+            error: None,
+        }));
+    }
+
+    #[test]
+    fn says_who_and_what_cut_to_two_lines() {
+        let mut m = Model::new("me".into(), String::new());
+        let ann = Conv::User("ann".into());
+        incoming(&mut m, 1, "ann", &ann, "one\ntwo\nthree");
+        let a = alert(&m, &ann, prefs(), Lang::En).expect("an alert");
+        assert_eq!((a.summary.as_str(), a.body.as_str()), ("ann", "one\ntwo…"));
+        let long = "长".repeat(8000);
+        incoming(&mut m, 2, "ann", &ann, &long);
+        let a = alert(&m, &ann, prefs(), Lang::Zh).expect("an alert");
+        assert!(a.body.starts_with("[2条] 长"), "{}", a.body);
+        assert!(a.body.chars().count() < 140 && a.body.ends_with('…'));
+        // Privacy: who, not what.
+        let hidden = Prefs {
+            preview: false,
+            ..prefs()
+        };
+        let a = alert(&m, &ann, hidden, Lang::En).expect("an alert");
+        assert!(!a.body.contains('长'), "{}", a.body);
+        // Read, muted or switched off: nothing.
+        assert!(
+            alert(
+                &m,
+                &ann,
+                Prefs {
+                    enabled: false,
+                    ..prefs()
+                },
+                Lang::En
+            )
+            .is_none()
+        );
+        m.set_muted(&ann, true);
+        assert!(alert(&m, &ann, prefs(), Lang::En).is_none());
+        m.set_muted(&ann, false);
+        m.read(&ann);
+        assert!(alert(&m, &ann, prefs(), Lang::En).is_none());
+    }
+
+    #[test]
+    fn markup_is_escaped() {
+        assert_eq!(escape("<b>A&B</b>"), "&lt;b&gt;A&amp;B&lt;/b&gt;");
+    }
+}
