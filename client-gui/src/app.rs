@@ -521,6 +521,8 @@ impl App {
                 self.settings.theme = pref;
                 self.save_settings()
             }
+            contacts::Event::Pin(conv, on) => self.change_chats(|m| m.set_pinned(&conv, on)),
+            contacts::Event::Mute(conv, on) => self.change_chats(|m| m.set_muted(&conv, on)),
             contacts::Event::SetNotify(prefs) => {
                 self.settings.notifications = prefs.enabled;
                 self.settings.notify_preview = prefs.preview;
@@ -607,6 +609,18 @@ impl App {
             store.messages(conv.clone(), before, crate::model::PAGE),
             move |page| Message::LocalPage(conv.clone(), page.map_err(|e| e.to_string())),
         )
+    }
+
+    /// Pins or mutes a chat, and keeps the account's choice in the settings file.
+    fn change_chats(&mut self, change: impl FnOnce(&mut Model)) -> Task<Message> {
+        let Some(model) = &mut self.model else {
+            return Task::none();
+        };
+        change(model);
+        let key = Settings::chats_key(&model.account, &self.settings.server);
+        let prefs = config::ChatPrefs::of(&model.pinned, &model.muted);
+        self.settings.chats.insert(key, prefs);
+        self.save_settings()
     }
 
     fn save_settings(&self) -> Task<Message> {

@@ -6,6 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
+use std::collections::{BTreeMap, BTreeSet};
+
+use ququ_protocol::Conv;
 use serde::{Deserialize, Serialize};
 
 use crate::i18n::Lang;
@@ -43,6 +46,44 @@ pub struct Settings {
     pub notifications: bool,
     pub notify_preview: bool,
     pub notify_sound: bool,
+    /// Pinned and muted chats, per account on a server (`account@server`).
+    pub chats: BTreeMap<String, ChatPrefs>,
+}
+
+/// One account's pinned and muted chats, each as `[kind, key]` (`["user", "bob"]`, `["group", "7"]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ChatPrefs {
+    /// The most recently pinned first.
+    pub pinned: Vec<(String, String)>,
+    pub muted: Vec<(String, String)>,
+}
+
+impl ChatPrefs {
+    pub fn of(pinned: &[Conv], muted: &BTreeSet<Conv>) -> ChatPrefs {
+        let key = |c: &Conv| (c.kind().to_owned(), c.key());
+        ChatPrefs {
+            pinned: pinned.iter().map(key).collect(),
+            muted: muted.iter().map(key).collect(),
+        }
+    }
+
+    /// The pinned chats, most recently pinned first; entries this version cannot read are left out.
+    pub fn pinned(&self) -> Vec<Conv> {
+        self.pinned.iter().filter_map(conv).collect()
+    }
+
+    pub fn muted(&self) -> BTreeSet<Conv> {
+        self.muted.iter().filter_map(conv).collect()
+    }
+}
+
+fn conv((kind, key): &(String, String)) -> Option<Conv> {
+    match kind.as_str() {
+        "user" if !key.is_empty() => Some(Conv::User(key.clone())),
+        "group" => key.parse().ok().map(Conv::Group),
+        _ => None,
+    }
 }
 
 impl Default for Settings {
@@ -56,6 +97,7 @@ impl Default for Settings {
             notifications: true,
             notify_preview: true,
             notify_sound: true,
+            chats: BTreeMap::new(),
         }
     }
 }
@@ -63,6 +105,11 @@ impl Default for Settings {
 impl Settings {
     pub fn lang(&self) -> Lang {
         self.lang.unwrap_or_else(Lang::system)
+    }
+
+    /// Whose pinned and muted chats these are: an account on a server.
+    pub fn chats_key(account: &str, server: &str) -> String {
+        format!("{account}@{}", server.trim())
     }
 
     pub fn notify_prefs(&self) -> crate::notify::Prefs {
@@ -186,13 +233,23 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("gui.json");
         assert_eq!(load(path.clone()).await, Settings::default());
-        let settings = Settings {
+        let mut muted = BTreeSet::new();
+        muted.insert(Conv::Group(7));
+        let prefs = ChatPrefs::of(&[Conv::User("bo:b".into()), Conv::Group(9)], &muted);
+        let mut settings = Settings {
             last_account: "alice".into(),
             lang: Some(Lang::Zh),
             ..Settings::default()
         };
+        settings
+            .chats
+            .insert(Settings::chats_key("alice", "h:1"), prefs.clone());
         save(path.clone(), settings.clone()).await.unwrap();
-        assert_eq!(load(path.clone()).await, settings);
+        let loaded = load(path.clone()).await;
+        assert_eq!(loaded, settings);
+        let chats = &loaded.chats["alice@h:1"];
+        assert_eq!(chats.pinned(), [Conv::User("bo:b".into()), Conv::Group(9)]);
+        assert_eq!(chats.muted(), muted);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("password"));
     }

@@ -377,6 +377,11 @@ pub struct Tr {
     pub save_file: &'static str,
     pub drop_to_send: &'static str,
     pub file_word: &'static str,
+    pub pin_chat: &'static str,
+    pub unpin_chat: &'static str,
+    /// Do not disturb (免打扰): no pop-up, no sound.
+    pub mute_chat: &'static str,
+    pub unmute_chat: &'static str,
     /// A notification's text when the settings hide what the message says.
     pub new_message: &'static str,
     /// The default action of a notification (clicking it).
@@ -539,6 +544,10 @@ static EN: Tr = Tr {
     drop_to_send: "Drop files here to send them",
     file_word: "File",
     new_message: "New message",
+    pin_chat: "Pin to top",
+    unpin_chat: "Unpin",
+    mute_chat: "Do not disturb",
+    unmute_chat: "Allow notifications",
     open_chat_action: "Open",
     notifications: "Notify me of new messages",
     notify_preview: "Show the message text",
@@ -696,6 +705,10 @@ static ZH: Tr = Tr {
     drop_to_send: "松开鼠标即可发送文件",
     file_word: "文件",
     new_message: "新消息",
+    pin_chat: "置顶聊天",
+    unpin_chat: "取消置顶",
+    mute_chat: "消息免打扰",
+    unmute_chat: "取消免打扰",
     open_chat_action: "打开",
     notifications: "新消息通知",
     notify_preview: "显示消息内容",

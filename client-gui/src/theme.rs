@@ -186,6 +186,27 @@ pub fn badge(theme: &Theme) -> container::Style {
     }
 }
 
+/// A muted chat's badge: grey, so it counts without calling.
+pub fn badge_muted(theme: &Theme) -> container::Style {
+    container::Style {
+        background: Some(muted(theme).into()),
+        ..badge(theme)
+    }
+}
+
+/// A chat pinned to the top of Recent: a faint shade, as QQ's.
+pub fn pinned_row(theme: &Theme) -> container::Style {
+    let bg = if theme.extended_palette().is_dark {
+        Color::from_rgb8(0x26, 0x29, 0x30)
+    } else {
+        Color::from_rgb8(0xf2, 0xf3, 0xf5)
+    };
+    container::Style {
+        background: Some(bg.into()),
+        ..container::Style::default()
+    }
+}
+
 /// A round avatar of one colour.
 pub fn avatar(color: Color) -> impl Fn(&Theme) -> container::Style {
     move |_| container::Style {

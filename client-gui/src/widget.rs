@@ -126,6 +126,15 @@ pub fn status_bar_with<'a, M: 'a + Clone>(ctx: &Ctx<'_>, reconnect: Option<M>) -
 
 /// The red unread badge, or nothing for zero.
 pub fn badge<'a, M: 'a>(count: u32) -> Option<Element<'a, M>> {
+    counter(count, theme::badge)
+}
+
+/// The unread badge of a chat set to do not disturb: it still counts, in grey.
+pub fn badge_muted<'a, M: 'a>(count: u32) -> Option<Element<'a, M>> {
+    counter(count, theme::badge_muted)
+}
+
+fn counter<'a, M: 'a>(count: u32, style: fn(&Theme) -> container::Style) -> Option<Element<'a, M>> {
     (count > 0).then(|| {
         let label = if count > 99 {
             "99+".to_owned()
@@ -135,7 +144,7 @@ pub fn badge<'a, M: 'a>(count: u32) -> Option<Element<'a, M>> {
         container(text(label).size(11))
             .padding([1, 6])
             .align_x(Center)
-            .style(theme::badge)
+            .style(style)
             .into()
     })
 }

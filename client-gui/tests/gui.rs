@@ -84,9 +84,13 @@ impl Client {
             config: home.path().to_path_buf(),
             data: home.path().to_path_buf(),
         };
-        let mut app = App::new(dirs);
+        let mut app = App::new(dirs.clone());
+        // What the app remembered (as `App::boot` reads it), in English, at this test's server.
+        app.settings = rt.block_on(ququ::config::load(dirs.settings_file()));
         app.settings.server = server.to_owned();
         app.settings.lang = Some(Lang::En);
+        // `log_in` types the account into an empty field.
+        app.settings.last_account.clear();
         let mut client = Client {
             app,
             login: None,
@@ -978,6 +982,21 @@ fn remark_delete_and_local_history_paging() {
             .is_some_and(|c| c.lines.len() == 40)
     });
 
+    // She pins Bob's chat to the top and sets it to do not disturb, from his menu.
+    let alice_main = alice.contacts_window();
+    for item in ["Pin to top", "Do not disturb"] {
+        alice.update(
+            &rt,
+            Message::Contacts(
+                alice_main,
+                contacts::Message::Show(Dialog::friend_menu("bob")),
+            ),
+        );
+        alice.interact(&rt, alice_main, |ui| {
+            ui.click(item).expect("the menu item");
+        });
+    }
+
     // Alice restarts: opening the chat shows the newest page from local storage, and asking for earlier
     // messages (what scrolling to the top does) pages back.
     let home = alice.home;
@@ -1006,6 +1025,24 @@ fn remark_delete_and_local_history_paging() {
         "the last message"
     );
     assert!(alice.shows(contacts_id, "40"), "the unread badge");
+    // Pinned and muted as she left it: the menu offers the way back.
+    let kept = alice
+        .app
+        .model
+        .as_ref()
+        .is_some_and(|m| m.is_pinned(&bob_conv) && m.is_muted(&bob_conv));
+    assert!(kept, "pinned and muted after the restart");
+    alice.update(
+        &rt,
+        Message::Contacts(
+            contacts_id,
+            contacts::Message::Show(Dialog::friend_menu("bob")),
+        ),
+    );
+    assert!(alice.shows(contacts_id, "Unpin") && alice.shows(contacts_id, "Allow notifications"));
+    alice.interact(&rt, contacts_id, |ui| {
+        ui.click("Close").expect("close the menu");
+    });
     let task = alice.app.open_chat(bob_conv.clone());
     alice.run(&rt, task);
     let page = |app: &App| {

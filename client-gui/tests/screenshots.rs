@@ -502,6 +502,9 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
     add_files(&mut s, thumbs, lang);
     s.unread.insert(Conv::User("lihua".into()), 2);
     s.unread.insert(Conv::Group(10001), 5);
+    // 李华's chat pinned to the top of Recent; the hiking group set to do not disturb (grey badge).
+    s.set_pinned(&Conv::User("lihua".into()), true);
+    s.set_muted(&Conv::Group(10001), true);
     s
 }
 

@@ -9,6 +9,7 @@ use ququ_protocol::ErrorCode;
 
 use super::{App, Message, Window};
 use crate::avatar;
+use crate::config::Settings;
 use crate::embedded::{self, Hosted};
 use crate::model::{Change, Connection, Model};
 use crate::net::{self, ClientEvent, Command, StopReason};
@@ -156,6 +157,12 @@ impl App {
                 let mut model = Model::new(account, nickname);
                 model.max_text = limits.text as usize;
                 model.max_file = limits.file;
+                // This account's pinned and muted chats, as it left them.
+                let key = Settings::chats_key(&model.account, &self.settings.server);
+                if let Some(chats) = self.settings.chats.get(&key) {
+                    model.pinned = chats.pinned();
+                    model.muted = chats.muted();
+                }
                 self.model = Some(model);
                 let login = self.login_window();
                 let contacts = self.open_contacts();

@@ -4,7 +4,7 @@ use iced::Element;
 use iced::widget::column;
 use ququ_protocol::Conv;
 
-use super::{Dialog, Event, close_row, confirm, menu_item, remark};
+use super::{Dialog, Event, chat_items, close_row, confirm, menu_item, remark};
 use crate::model::Model;
 use crate::widget::Ctx;
 
@@ -16,6 +16,8 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     Open,
+    Pin(bool),
+    Mute(bool),
     Remark(String),
     Delete,
     Close,
@@ -25,6 +27,8 @@ impl State {
     pub fn update(&mut self, message: Message) -> Option<Event> {
         Some(match message {
             Message::Open => Event::OpenChat(Conv::User(self.account.clone())),
+            Message::Pin(on) => Event::Pin(Conv::User(self.account.clone()), on),
+            Message::Mute(on) => Event::Mute(Conv::User(self.account.clone()), on),
             Message::Remark(remark) => Event::Show(Dialog::Remark(remark::State {
                 account: self.account.clone(),
                 remark,
@@ -44,8 +48,12 @@ impl State {
             .get(&self.account)
             .map(|f| f.remark.clone())
             .unwrap_or_default();
+        let conv = Conv::User(self.account.clone());
+        let [pin, mute] = chat_items(tr, model, &conv, Message::Pin, Message::Mute);
         let body = column![
             menu_item(tr.open_chat, Message::Open),
+            pin,
+            mute,
             menu_item(tr.set_remark, Message::Remark(remark)),
             menu_item(tr.delete_friend, Message::Delete),
             close_row(tr, Message::Close),

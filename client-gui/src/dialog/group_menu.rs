@@ -5,7 +5,7 @@ use iced::Element;
 use iced::widget::{checkbox, column, container, text};
 use ququ_protocol::{Conv, JoinPolicy};
 
-use super::{Dialog, Event, close_row, confirm, menu_item};
+use super::{Dialog, Event, chat_items, close_row, confirm, menu_item};
 use crate::model::Model;
 use crate::net::Command;
 use crate::theme;
@@ -19,6 +19,8 @@ pub struct State {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
     Open,
+    Pin(bool),
+    Mute(bool),
     Invite,
     /// The owner's "anyone with the number can join" switch.
     SetOpen(bool),
@@ -39,6 +41,8 @@ impl State {
         let group = self.group;
         Some(match message {
             Message::Open => Event::OpenChat(Conv::Group(group)),
+            Message::Pin(on) => Event::Pin(Conv::Group(group), on),
+            Message::Mute(on) => Event::Mute(Conv::Group(group), on),
             Message::Invite => Event::Show(Dialog::invite(group)),
             Message::SetOpen(open) => Event::Net(Command::GroupPolicy {
                 group,
@@ -77,8 +81,15 @@ impl State {
                 .size(12)
                 .style(theme::muted_text),
             menu_item(tr.open_chat, Message::Open),
-            menu_item(tr.invite_friends, Message::Invite),
         ]
+        .extend(chat_items(
+            tr,
+            model,
+            &Conv::Group(group),
+            Message::Pin,
+            Message::Mute,
+        ))
+        .push(menu_item(tr.invite_friends, Message::Invite))
         .push(policy)
         .push(menu_item(tr.leave_group, Message::Leave))
         .push(close_row(tr, Message::Close))

@@ -70,6 +70,10 @@ pub enum Event {
     /// Show another dialog in its place (a menu item that opens a form).
     Show(Dialog),
     OpenChat(Conv),
+    /// Pin a chat to the top of Recent, or unpin it; the menu closes.
+    Pin(Conv, bool),
+    /// Do not disturb for a chat, or notifications again; the menu closes.
+    Mute(Conv, bool),
     /// Send this to the server; the dialog stays unless it also said otherwise.
     Net(Command),
     /// Send this to the server and close the dialog: the answer shows in the list.
@@ -239,6 +243,28 @@ pub fn field<'a, M: Clone + 'a>(
         .padding(8)
         .style(theme::field)
         .into()
+}
+
+/// A chat menu's Pin and Do-not-disturb entries, saying what they will do.
+pub fn chat_items<'a, M: Clone + 'a>(
+    tr: &'static Tr,
+    model: &crate::model::Model,
+    conv: &Conv,
+    pin: impl Fn(bool) -> M,
+    mute: impl Fn(bool) -> M,
+) -> [Element<'a, M>; 2] {
+    let pinned = model.is_pinned(conv);
+    let muted = model.is_muted(conv);
+    [
+        menu_item(
+            if pinned { tr.unpin_chat } else { tr.pin_chat },
+            pin(!pinned),
+        ),
+        menu_item(
+            if muted { tr.unmute_chat } else { tr.mute_chat },
+            mute(!muted),
+        ),
+    ]
 }
 
 /// One entry of a right-click menu.

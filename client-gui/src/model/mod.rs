@@ -116,6 +116,8 @@ pub struct Model {
     pub drafts: HashMap<Conv, String>,
     /// Chats set to "do not disturb" (免打扰): no pop-up and no sound; their badge still counts.
     pub muted: BTreeSet<Conv>,
+    /// Chats pinned to the top of Recent (置顶), the most recently pinned first.
+    pub pinned: Vec<Conv>,
 }
 
 impl Model {
@@ -219,14 +221,33 @@ impl Model {
     }
 
     /// Conversations with at least one message, newest first.
+    /// Conversations with at least one message: the pinned ones first (the latest pinned on top), then
+    /// the rest newest first.
     pub fn recent(&self) -> Vec<(&Conv, &Line)> {
         let mut recent: Vec<(&Conv, &Line)> = self
             .conversations
             .iter()
             .filter_map(|(conv, c)| c.last().map(|line| (conv, line)))
             .collect();
-        recent.sort_by(|a, b| b.1.time.cmp(&a.1.time).then_with(|| a.0.cmp(b.0)));
+        let pin = |conv: &Conv| self.pinned.iter().position(|p| p == conv);
+        recent.sort_by(|a, b| match (pin(a.0), pin(b.0)) {
+            (Some(x), Some(y)) => x.cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => b.1.time.cmp(&a.1.time).then_with(|| a.0.cmp(b.0)),
+        });
         recent
+    }
+
+    pub fn is_pinned(&self, conv: &Conv) -> bool {
+        self.pinned.contains(conv)
+    }
+
+    pub fn set_pinned(&mut self, conv: &Conv, pinned: bool) {
+        self.pinned.retain(|c| c != conv);
+        if pinned {
+            self.pinned.insert(0, conv.clone());
+        }
     }
 
     pub fn total_unread(&self) -> u32 {

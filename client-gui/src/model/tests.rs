@@ -423,6 +423,49 @@ fn my_requests_wait_until_answered_and_a_refusal_until_dismissed() {
 }
 
 #[test]
+fn pinned_chats_lead_recent_and_muted_ones_still_count() {
+    let mut m = model();
+    let (ann, bo, g) = (
+        Conv::User("ann".into()),
+        Conv::User("bo".into()),
+        Conv::Group(1),
+    );
+    for (id, conv) in [(1, &ann), (2, &bo), (3, &g)] {
+        m.apply(Event::Message(message(
+            id,
+            "x",
+            conv.clone(),
+            MessageState::Received,
+        )));
+    }
+    let order =
+        |m: &Model| -> Vec<Conv> { m.recent().into_iter().map(|(c, _)| c.clone()).collect() };
+    assert_eq!(
+        order(&m),
+        [g.clone(), bo.clone(), ann.clone()],
+        "newest first"
+    );
+    m.set_pinned(&ann, true);
+    m.set_pinned(&bo, true);
+    assert_eq!(
+        order(&m),
+        [bo.clone(), ann.clone(), g.clone()],
+        "the latest pinned on top"
+    );
+    m.set_pinned(&bo, false);
+    assert_eq!(order(&m), [ann.clone(), g.clone(), bo.clone()]);
+    m.set_muted(&g, true);
+    m.apply(Event::Message(message(
+        4,
+        "x",
+        g.clone(),
+        MessageState::Received,
+    )));
+    assert_eq!(m.unread(&g), 2, "muted, still counted");
+    assert!(m.is_muted(&g) && !m.is_muted(&ann));
+}
+
+#[test]
 fn human_sizes() {
     assert_eq!(human_size(0), "0 B");
     assert_eq!(human_size(1023), "1023 B");

@@ -19,7 +19,8 @@ use crate::model::{Change, Connection, Model};
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
 use crate::widget::{
-    Ctx, avatar_with_dot, badge, connection_label, modal, state_dot, status_bar, status_bar_with,
+    Ctx, avatar_with_dot, badge, badge_muted, connection_label, modal, state_dot, status_bar,
+    status_bar_with,
 };
 
 pub const SEARCH_INPUT: &str = "main-search";
@@ -70,6 +71,8 @@ pub enum Event {
     SetLang(Option<Lang>),
     SetTheme(ThemePref),
     SetNotify(crate::notify::Prefs),
+    Pin(Conv, bool),
+    Mute(Conv, bool),
     PickAvatar,
     ResetAvatar,
     OpenAbout,
@@ -120,6 +123,14 @@ impl State {
             D::Close => self.dialog = None,
             D::Show(dialog) => return self.update(Message::Show(dialog)),
             D::OpenChat(conv) => return self.update(Message::Open(conv)),
+            D::Pin(conv, on) => {
+                self.dialog = None;
+                return Some(Event::Pin(conv, on));
+            }
+            D::Mute(conv, on) => {
+                self.dialog = None;
+                return Some(Event::Mute(conv, on));
+            }
             D::Net(command) => return Some(Event::Net(command)),
             D::NetAndClose(command) => {
                 self.dialog = None;
@@ -297,7 +308,7 @@ impl State {
                 avatar,
                 friend.display_name().to_owned(),
                 subtitle,
-                model.unread(&conv),
+                model,
                 Some(Message::Show(Dialog::friend_menu(&friend.account))),
             ));
         }
@@ -333,7 +344,7 @@ impl State {
                 avatar::view(&group.name, &format!("group:{}", group.id), None, 42.0),
                 group.name.clone(),
                 subtitle,
-                model.unread(&conv),
+                model,
                 Some(Message::Show(Dialog::group_menu(group.id))),
             ));
         }
@@ -375,8 +386,11 @@ impl State {
                 avatar,
                 name,
                 subtitle,
-                model.unread(conv),
-                None,
+                model,
+                Some(Message::Show(match conv {
+                    Conv::User(account) => Dialog::friend_menu(account),
+                    Conv::Group(id) => Dialog::group_menu(*id),
+                })),
             ));
         }
         scrollable(list).height(Fill).into()
@@ -389,10 +403,18 @@ impl State {
         avatar: Element<'a, Message>,
         title: String,
         subtitle: String,
-        unread: u32,
+        model: &Model,
         menu: Option<Message>,
     ) -> Element<'a, Message> {
         let selected = self.selected.as_ref() == Some(&conv);
+        // Pinned chats are shaded at the top of Recent, as QQ's are; a muted chat's badge is grey.
+        let pinned = self.tab == Tab::Recent && model.is_pinned(&conv);
+        let unread = model.unread(&conv);
+        let badge = if model.is_muted(&conv) {
+            badge_muted(unread)
+        } else {
+            badge(unread)
+        };
         let content = row![
             avatar,
             column![
@@ -406,7 +428,7 @@ impl State {
             .width(Fill)
             .clip(true),
         ]
-        .push(badge(unread))
+        .push(badge)
         .spacing(10)
         .align_y(Center);
         let row =
@@ -416,6 +438,8 @@ impl State {
                 .style(move |theme: &iced::Theme| {
                     if selected {
                         list_selected(theme)
+                    } else if pinned {
+                        theme::pinned_row(theme)
                     } else {
                         container::Style::default()
                     }
