@@ -13,10 +13,12 @@
 //!   stopped), what a [`Change`] means for the windows, logging out and quitting.
 //! - `windows` — opening, finding, focusing and closing windows; the window icon.
 //! - `files` — sending, saving and opening files; thumbnails.
+//! - `events` — what the contact list and the chat windows ask for.
 //! - `alerts` — a message for a chat not in front: a desktop notification, and the taskbar's attention.
 
 mod alerts;
 mod connection;
+mod events;
 mod files;
 mod windows;
 
@@ -30,7 +32,7 @@ use ququ_protocol::Conv;
 use crate::config::{self, Dirs, Settings};
 use crate::embedded::Hosted;
 use crate::i18n::{Lang, Tr};
-use crate::model::{Change, Connection, Model};
+use crate::model::{Connection, Model};
 use crate::net::{self, Command};
 use crate::theme;
 use crate::widget::Ctx;
@@ -501,129 +503,13 @@ impl App {
         }
     }
 
-    fn on_contacts_event(&mut self, event: contacts::Event) -> Task<Message> {
-        match event {
-            contacts::Event::OpenChat(conv) => self.open_chat(conv),
-            contacts::Event::Net(command) => {
-                if let Command::FindUser { .. } = command
-                    && let Some(model) = &mut self.model
-                {
-                    model.forget_found();
-                }
-                self.send(command);
-                Task::none()
-            }
-            contacts::Event::SetLang(lang) => {
-                self.settings.lang = lang;
-                self.save_settings()
-            }
-            contacts::Event::SetTheme(pref) => {
-                self.settings.theme = pref;
-                self.save_settings()
-            }
-            contacts::Event::Pin(conv, on) => self.change_chats(|m| m.set_pinned(&conv, on)),
-            contacts::Event::Mute(conv, on) => self.change_chats(|m| m.set_muted(&conv, on)),
-            contacts::Event::SetNotify(prefs) => {
-                self.settings.notifications = prefs.enabled;
-                self.settings.notify_preview = prefs.preview;
-                self.settings.notify_sound = prefs.sound;
-                self.save_settings()
-            }
-            contacts::Event::PickAvatar => Task::perform(
-                avatar::pick_file(self.tr().change_avatar.to_owned()),
-                Message::AvatarPicked,
-            ),
-            contacts::Event::ResetAvatar => {
-                self.avatar = None;
-                Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
-            }
-            contacts::Event::OpenAbout => self.open_about(),
-            contacts::Event::DismissDeclined(account) => {
-                let Some(model) = &mut self.model else {
-                    return Task::none();
-                };
-                model.dismiss_declined(&account);
-                if model.has_requests() {
-                    Task::none()
-                } else {
-                    self.on_change(Change::RequestsEmptied)
-                }
-            }
-        }
-    }
-
-    fn on_chat_event(&mut self, id: window::Id, event: chat::Event) -> Task<Message> {
-        match event {
-            chat::Event::Send { conv, text } => {
-                self.send(Command::SendText {
-                    conv: conv.clone(),
-                    text,
-                });
-                self.scroll_to_end(&conv)
-            }
-            chat::Event::Close => window::close(id),
-            chat::Event::ReconnectNow => {
-                self.send(Command::ReconnectNow);
-                Task::none()
-            }
-            chat::Event::Retry { client_id } => {
-                self.send(Command::Retry { client_id });
-                Task::none()
-            }
-            chat::Event::LoadEarlier { conv } => self.load_history(&conv),
-            chat::Event::PickFiles { conv } => Task::perform(
-                crate::files::pick_files(self.tr().choose_files.to_owned()),
-                move |paths| Message::FilesChosen(conv.clone(), paths),
-            ),
-            chat::Event::SendFiles { conv, paths } => self.check_files(conv, paths),
-            chat::Event::File(action) => self.on_file_action(id, action),
-        }
-    }
-
-    /// The settings dialog says why the avatar just picked did not take (`None`: it did).
-    fn avatar_notice(&mut self, notice: Option<String>) {
-        for window in self.windows.values_mut() {
-            if let Window::Contacts(state) = window {
-                state.avatar_notice(notice.clone());
-            }
-        }
-    }
-
-    fn send(&self, command: Command) {
+    pub(super) fn send(&self, command: Command) {
         if let Some(client) = &self.client {
             client.send(command);
         }
     }
 
-    /// Loads the page before the oldest message shown: from local storage first (off the UI thread),
-    /// then from the server once the local history runs out ([`Model::local_page`]).
-    fn load_history(&mut self, conv: &Conv) -> Task<Message> {
-        let Some(store) = self.client.as_ref().map(net::Client::store) else {
-            return Task::none();
-        };
-        let Some(before) = self.model.as_mut().and_then(|m| m.start_page(conv)) else {
-            return Task::none();
-        };
-        let conv = conv.clone();
-        Task::perform(
-            store.messages(conv.clone(), before, crate::model::PAGE),
-            move |page| Message::LocalPage(conv.clone(), page.map_err(|e| e.to_string())),
-        )
-    }
-
-    /// Pins or mutes a chat, and keeps the account's choice in the settings file.
-    fn change_chats(&mut self, change: impl FnOnce(&mut Model)) -> Task<Message> {
-        let Some(model) = &mut self.model else {
-            return Task::none();
-        };
-        change(model);
-        let key = Settings::chats_key(&model.account, &self.settings.server);
-        let prefs = config::ChatPrefs::of(&model.pinned, &model.muted);
-        self.settings.chats.insert(key, prefs);
-        self.save_settings()
-    }
-
-    fn save_settings(&self) -> Task<Message> {
+    pub(super) fn save_settings(&self) -> Task<Message> {
         Task::perform(
             config::save(self.dirs.settings_file(), self.settings.clone()),
             |r| Message::Saved(r.map_err(|e| e.to_string())),

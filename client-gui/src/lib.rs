@@ -9,7 +9,8 @@
 //!
 //! # Layout
 //! - [`app`] — the daemon: window map and routing (`app/connection`: the connection's own events and
-//!   what a model change means for the windows; `app/windows`: opening and closing; `app/files`).
+//!   what a model change means for the windows; `app/events`: what windows ask for; `app/windows`:
+//!   opening and closing; `app/files`; `app/alerts`: notifications and the taskbar).
 //! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`] (the contact
 //!   list), [`window::chat`] (with its file bubble and member list), [`window::about`].
 //! - [`dialog`] — the dialogs over the contact list, one module each.

@@ -143,6 +143,14 @@ impl Client {
         }
     }
 
+    /// Opens a dialog over the contact list, as its button or a right-click would.
+    fn show_dialog(&mut self, rt: &tokio::runtime::Runtime, window: window::Id, dialog: Dialog) {
+        self.update(
+            rt,
+            Message::Contacts(window, contacts::Message::Show(dialog)),
+        );
+    }
+
     /// True if the window shows `text` right now.
     fn shows(&self, window: window::Id, text: &str) -> bool {
         let mut ui =
@@ -808,13 +816,7 @@ fn groups_with_members_and_logout() {
     assert!(bob.shows(bob_main, refusal));
 
     // Alice, the owner, opens it from the group's menu ...
-    alice.update(
-        &rt,
-        Message::Contacts(
-            alice_main,
-            contacts::Message::Show(Dialog::group_menu(group)),
-        ),
-    );
+    alice.show_dialog(&rt, alice_main, Dialog::group_menu(group));
     alice.pump_until(&rt, "the group's join policy", |app| {
         app.model
             .as_ref()
@@ -886,10 +888,7 @@ fn groups_with_members_and_logout() {
 
     // Alice picks an avatar image: decoded, cropped to a square, scaled, stored; garbage is refused in words.
     // (The button is in the settings dialog, which says why a picture did not take.)
-    alice.update(
-        &rt,
-        Message::Contacts(alice_main, contacts::Message::Show(Dialog::settings())),
-    );
+    alice.show_dialog(&rt, alice_main, Dialog::settings());
     let pictures = tempfile::tempdir().expect("temp dir");
     let photo = pictures.path().join("photo.png");
     image::RgbaImage::from_pixel(300, 200, image::Rgba([200, 80, 40, 255]))
@@ -985,13 +984,7 @@ fn remark_delete_and_local_history_paging() {
     // She pins Bob's chat to the top and sets it to do not disturb, from his menu.
     let alice_main = alice.contacts_window();
     for item in ["Pin to top", "Do not disturb"] {
-        alice.update(
-            &rt,
-            Message::Contacts(
-                alice_main,
-                contacts::Message::Show(Dialog::friend_menu("bob")),
-            ),
-        );
+        alice.show_dialog(&rt, alice_main, Dialog::friend_menu("bob"));
         alice.interact(&rt, alice_main, |ui| {
             ui.click(item).expect("the menu item");
         });
@@ -1032,13 +1025,7 @@ fn remark_delete_and_local_history_paging() {
         .as_ref()
         .is_some_and(|m| m.is_pinned(&bob_conv) && m.is_muted(&bob_conv));
     assert!(kept, "pinned and muted after the restart");
-    alice.update(
-        &rt,
-        Message::Contacts(
-            contacts_id,
-            contacts::Message::Show(Dialog::friend_menu("bob")),
-        ),
-    );
+    alice.show_dialog(&rt, contacts_id, Dialog::friend_menu("bob"));
     assert!(alice.shows(contacts_id, "Unpin") && alice.shows(contacts_id, "Allow notifications"));
     alice.interact(&rt, contacts_id, |ui| {
         ui.click("Close").expect("close the menu");
@@ -1067,13 +1054,7 @@ fn remark_delete_and_local_history_paging() {
 
     // Right-click on Bob offers a remark; then delete him, after a confirmation.
     let alice_main = alice.contacts_window();
-    alice.update(
-        &rt,
-        Message::Contacts(
-            alice_main,
-            contacts::Message::Show(Dialog::friend_menu("bob")),
-        ),
-    );
+    alice.show_dialog(&rt, alice_main, Dialog::friend_menu("bob"));
     alice.interact(&rt, alice_main, |ui| {
         ui.click("Set remark").expect("set remark");
     });
@@ -1089,13 +1070,7 @@ fn remark_delete_and_local_history_paging() {
             .is_some_and(|f| f.remark == "Bobby")
     });
     assert!(alice.shows(alice_main, "Bobby"));
-    alice.update(
-        &rt,
-        Message::Contacts(
-            alice_main,
-            contacts::Message::Show(Dialog::friend_menu("bob")),
-        ),
-    );
+    alice.show_dialog(&rt, alice_main, Dialog::friend_menu("bob"));
     alice.interact(&rt, alice_main, |ui| {
         ui.click("Delete friend").expect("delete friend");
     });
