@@ -79,6 +79,9 @@ pub enum Message {
     Done,
     NothingListening(String, bool),
     Hosted(Result<Hosted, String>),
+    /// The server hosted last time was started again at start-up (or could not be).
+    Rehosted(Result<Hosted, String>),
+
     /// A certificate was pinned (or could not be): log in again from the login window.
     Trusted(Result<(), String>),
     AvatarLoaded(Option<image::RgbaImage>),
@@ -372,7 +375,7 @@ impl App {
                         state.tls = self.settings.tls;
                     }
                 }
-                self.focus_login()
+                Task::batch([self.focus_login(), self.host_again()])
             }
             Message::Saved(_) | Message::Done => Task::none(),
             Message::FocusLogin => self.focus_login(),
@@ -394,6 +397,8 @@ impl App {
                 Task::none()
             }
             Message::Hosted(result) => self.on_hosted(result),
+            Message::Rehosted(result) => self.on_rehosted(result),
+
             Message::AvatarLoaded(avatar) => {
                 self.avatar = avatar;
                 Task::none()

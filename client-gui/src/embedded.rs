@@ -59,6 +59,8 @@ pub struct Hosted {
     pub addr: SocketAddr,
     /// `addr` as text, for the status bar.
     pub label: String,
+    /// The address it was asked to host at (the login window's server), to host there again next time.
+    pub request: String,
     stop: Arc<Mutex<Option<oneshot::Sender<()>>>>,
 }
 
@@ -137,6 +139,7 @@ pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedErr
     Ok(Hosted {
         addr: local,
         label,
+        request: addr,
         stop: Arc::new(Mutex::new(Some(stop))),
     })
 }

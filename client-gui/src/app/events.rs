@@ -34,6 +34,14 @@ impl App {
             }
             contacts::Event::Pin(conv, on) => self.change_chats(|m| m.set_pinned(&conv, on)),
             contacts::Event::Mute(conv, on) => self.change_chats(|m| m.set_muted(&conv, on)),
+            // Whether the server this app hosts starts again with the app.
+            contacts::Event::Rehost(on) => {
+                self.settings.host_again = match (on, &self.hosting) {
+                    (true, Some(hosted)) => Some(hosted.request.clone()),
+                    _ => None,
+                };
+                self.save_settings()
+            }
             contacts::Event::SetNotify(prefs) => {
                 self.settings.notifications = prefs.enabled;
                 self.settings.notify_preview = prefs.preview;

@@ -84,6 +84,8 @@ pub enum Event {
     SetLang(Option<Lang>),
     SetTheme(ThemePref),
     SetNotify(crate::notify::Prefs),
+    /// Start the server this app hosts again when the app starts.
+    Rehost(bool),
     PickAvatar,
     ResetAvatar,
     OpenAbout,

@@ -71,6 +71,7 @@ pub enum Event {
     SetLang(Option<Lang>),
     SetTheme(ThemePref),
     SetNotify(crate::notify::Prefs),
+    Rehost(bool),
     Pin(Conv, bool),
     Mute(Conv, bool),
     PickAvatar,
@@ -144,6 +145,7 @@ impl State {
             D::SetLang(lang) => return Some(Event::SetLang(lang)),
             D::SetTheme(theme) => return Some(Event::SetTheme(theme)),
             D::SetNotify(prefs) => return Some(Event::SetNotify(prefs)),
+            D::Rehost(on) => return Some(Event::Rehost(on)),
             D::PickAvatar => return Some(Event::PickAvatar),
             D::ResetAvatar => return Some(Event::ResetAvatar),
             D::OpenAbout => {
