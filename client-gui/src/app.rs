@@ -30,6 +30,7 @@ use iced::{Element, Subscription, Task, Theme, window};
 use ququ_protocol::Conv;
 
 use crate::config::{self, Dirs, Settings};
+use crate::dialog::Dialog;
 use crate::embedded::Hosted;
 use crate::i18n::{Lang, Tr};
 use crate::model::{Connection, Model};
@@ -108,6 +109,10 @@ pub enum Message {
     /// Esc was pressed in a window: a chat or About window closes (as QQ's do), a chat's path prompt
     /// is cancelled first; the login and main windows stay.
     Escape(window::Id),
+    /// The user asked to close a window (its close button, Alt+F4).
+    CloseRequested(window::Id),
+    /// Closing the contact list quits; this many others use the hosted server (ask first if any).
+    QuitChecked(window::Id, usize),
     /// A window came to the front (`true`) or left it.
     Focus(window::Id, bool),
     /// The desktop's notification service, or why there is none.
@@ -250,6 +255,7 @@ impl App {
         let mut subscriptions = vec![
             net::subscription(self.login.as_ref()).map(Message::Net),
             window::close_events().map(Message::WindowClosed),
+            window::close_requests().map(Message::CloseRequested),
             iced::system::theme_changes().map(Message::SystemTheme),
             iced::event::listen_with(|event, _status, id| match event {
                 iced::Event::Window(
@@ -349,6 +355,12 @@ impl App {
             }
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
+            Message::CloseRequested(id) => self.on_close_requested(id),
+            Message::QuitChecked(id, 0) => window::close(id),
+            Message::QuitChecked(id, others) => self.update(Message::Contacts(
+                id,
+                contacts::Message::Show(Dialog::quit(others)),
+            )),
             // Each window decides what Esc means to it.
             Message::Escape(id) => match self.windows.get(&id) {
                 Some(Window::Chat(_)) => self.update(Message::Chat(id, chat::Message::Escape)),

@@ -65,6 +65,24 @@ impl Lang {
         }
     }
 
+    /// Before quitting an app whose server others are using.
+    pub fn quit_confirm(self, others: usize) -> String {
+        match self {
+            Lang::En if others == 1 => {
+                "One other person is using the server this app hosts. Quitting \
+                 stops it and disconnects them."
+                    .to_owned()
+            }
+            Lang::En => format!(
+                "{others} other people are using the server this app hosts. Quitting stops it and \
+                 disconnects them."
+            ),
+            Lang::Zh => format!(
+                "还有 {others} 人正在使用本机运行的服务器。退出将停止服务器并断开他们的连接。"
+            ),
+        }
+    }
+
     pub fn leave_group_confirm(self, name: &str) -> String {
         match self {
             Lang::En => format!("Leave the group {name}?"),
@@ -332,6 +350,8 @@ pub struct Tr {
     pub join: &'static str,
     pub leave_group: &'static str,
     pub leave: &'static str,
+    pub quit: &'static str,
+    pub quit_title: &'static str,
     pub settings: &'static str,
     pub language: &'static str,
     pub theme: &'static str,
@@ -498,6 +518,8 @@ static EN: Tr = Tr {
     join: "Join",
     leave_group: "Leave group",
     leave: "Leave",
+    quit: "Quit",
+    quit_title: "Quit Ququ?",
     settings: "Settings",
     language: "Language",
     theme: "Theme",
@@ -660,6 +682,8 @@ static ZH: Tr = Tr {
     join: "加入",
     leave_group: "退出群聊",
     leave: "退出",
+    quit: "退出 Ququ",
+    quit_title: "确定退出 Ququ 吗？",
     settings: "设置",
     language: "语言",
     theme: "主题",

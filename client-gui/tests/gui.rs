@@ -1494,10 +1494,24 @@ fn a_server_hosted_last_time_is_hosted_again_on_start() {
         Some(addr.as_str())
     );
 
-    // Quit (closing the contact list): the hosted server stops with the app.
+    // Someone else uses the server: quitting (closing the contact list) asks first, saying how many.
+    let mut bob = Client::new(&rt, &addr);
+    bob.log_in(&rt, "bob", "secret456", true);
     let contacts_id = first.contacts_window();
-    first.update(&rt, Message::WindowClosed(contacts_id));
+    first.update(&rt, Message::CloseRequested(contacts_id));
+    assert!(!first.exited, "not quit without asking");
+    assert!(first.shows(
+        contacts_id,
+        "One other person is using the server this app hosts. Quitting stops it and disconnects them."
+    ));
+    // Quit, confirmed: the hosted server stops with the app, and Bob is told.
+    first.interact(&rt, contacts_id, |ui| {
+        ui.click("Quit").expect("the quit button");
+    });
     assert!(first.exited);
+    bob.pump_until(&rt, "bob disconnected", |app| {
+        app.conn != ququ::model::Connection::Online
+    });
     let down = |addr: &str| rt.block_on(ququ::embedded::nothing_listening(addr.to_owned()));
     let deadline = Instant::now() + WAIT;
     while !down(&addr) {

@@ -57,6 +57,11 @@ impl App {
                 Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
             }
             contacts::Event::OpenAbout => self.open_about(),
+            // Closing the contact list quits.
+            contacts::Event::Quit => match self.contacts_window() {
+                Some(id) => window::close(id),
+                None => Task::none(),
+            },
             contacts::Event::DismissDeclined(account) => {
                 let Some(model) = &mut self.model else {
                     return Task::none();

@@ -91,6 +91,8 @@ pub enum Event {
     OpenAbout,
     Logout,
     DismissDeclined(String),
+    /// Quit the app, as asked.
+    Quit,
 }
 
 impl Dialog {
@@ -118,6 +120,10 @@ impl Dialog {
 
     pub fn invite(group: u64) -> Dialog {
         Dialog::Invite(invite::State::new(group))
+    }
+
+    pub fn quit(others: usize) -> Dialog {
+        Dialog::Confirm(confirm::State::Quit { others })
     }
 
     pub fn settings() -> Dialog {

@@ -78,6 +78,8 @@ pub enum Event {
     ResetAvatar,
     OpenAbout,
     DismissDeclined(String),
+    /// Quit, confirmed.
+    Quit,
 }
 
 impl State {
@@ -157,6 +159,10 @@ impl State {
                 return Some(Event::Net(Command::Logout));
             }
             D::DismissDeclined(account) => return Some(Event::DismissDeclined(account)),
+            D::Quit => {
+                self.dialog = None;
+                return Some(Event::Quit);
+            }
         }
         None
     }
