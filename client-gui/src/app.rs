@@ -30,6 +30,7 @@ use iced::{Element, Subscription, Task, Theme, window};
 use ququ_protocol::Conv;
 
 use crate::config::{self, Dirs, Settings};
+use crate::dialog::Dialog;
 use crate::embedded::Hosted;
 use crate::i18n::{Lang, Tr};
 use crate::model::{Connection, Model};
@@ -79,6 +80,9 @@ pub enum Message {
     Done,
     NothingListening(String, bool),
     Hosted(Result<Hosted, String>),
+    /// The server hosted last time was started again at start-up (or could not be).
+    Rehosted(Result<Hosted, String>),
+
     /// A certificate was pinned (or could not be): log in again from the login window.
     Trusted(Result<(), String>),
     AvatarLoaded(Option<image::RgbaImage>),
@@ -105,6 +109,10 @@ pub enum Message {
     /// Esc was pressed in a window: a chat or About window closes (as QQ's do), a chat's path prompt
     /// is cancelled first; the login and main windows stay.
     Escape(window::Id),
+    /// The user asked to close a window (its close button, Alt+F4).
+    CloseRequested(window::Id),
+    /// Closing the contact list quits; this many others use the hosted server (ask first if any).
+    QuitChecked(window::Id, usize),
     /// A window came to the front (`true`) or left it.
     Focus(window::Id, bool),
     /// The desktop's notification service, or why there is none.
@@ -247,6 +255,7 @@ impl App {
         let mut subscriptions = vec![
             net::subscription(self.login.as_ref()).map(Message::Net),
             window::close_events().map(Message::WindowClosed),
+            window::close_requests().map(Message::CloseRequested),
             iced::system::theme_changes().map(Message::SystemTheme),
             iced::event::listen_with(|event, _status, id| match event {
                 iced::Event::Window(
@@ -346,6 +355,12 @@ impl App {
             }
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
+            Message::CloseRequested(id) => self.on_close_requested(id),
+            Message::QuitChecked(id, 0) => window::close(id),
+            Message::QuitChecked(id, others) => self.update(Message::Contacts(
+                id,
+                contacts::Message::Show(Dialog::quit(others)),
+            )),
             // Each window decides what Esc means to it.
             Message::Escape(id) => match self.windows.get(&id) {
                 Some(Window::Chat(_)) => self.update(Message::Chat(id, chat::Message::Escape)),
@@ -372,7 +387,7 @@ impl App {
                         state.tls = self.settings.tls;
                     }
                 }
-                self.focus_login()
+                Task::batch([self.focus_login(), self.host_again()])
             }
             Message::Saved(_) | Message::Done => Task::none(),
             Message::FocusLogin => self.focus_login(),
@@ -394,6 +409,8 @@ impl App {
                 Task::none()
             }
             Message::Hosted(result) => self.on_hosted(result),
+            Message::Rehosted(result) => self.on_rehosted(result),
+
             Message::AvatarLoaded(avatar) => {
                 self.avatar = avatar;
                 Task::none()

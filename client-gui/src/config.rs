@@ -46,6 +46,9 @@ pub struct Settings {
     pub notifications: bool,
     pub notify_preview: bool,
     pub notify_sound: bool,
+    /// The address this app hosted a server at when it last ran, to host it again on start without
+    /// asking; `None` when it hosted none, or the user turned that off in the settings.
+    pub host_again: Option<String>,
     /// Pinned and muted chats, per account on a server (`account@server`).
     pub chats: BTreeMap<String, ChatPrefs>,
 }
@@ -97,6 +100,7 @@ impl Default for Settings {
             notifications: true,
             notify_preview: true,
             notify_sound: true,
+            host_again: None,
             chats: BTreeMap::new(),
         }
     }

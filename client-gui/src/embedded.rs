@@ -59,10 +59,33 @@ pub struct Hosted {
     pub addr: SocketAddr,
     /// `addr` as text, for the status bar.
     pub label: String,
+    /// The address it was asked to host at (the login window's server), to host there again next time.
+    pub request: String,
     stop: Arc<Mutex<Option<oneshot::Sender<()>>>>,
+    /// The server's database, for who is connected (its connection table, as `ququ-server online`).
+    store: Arc<ququ_server::SqliteStore>,
 }
 
 impl Hosted {
+    /// How many others are connected to this server now (every connection not logged in as `me`,
+    /// counting a person once however many devices they use), read off the UI thread.
+    pub fn others_connected(&self, me: String) -> impl Future<Output = usize> + Send + 'static {
+        let store = self.store.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let online = ququ_server::admin::online(&*store).unwrap_or_default();
+                let others: std::collections::BTreeSet<String> = online
+                    .into_iter()
+                    .filter_map(|c| c.account)
+                    .filter(|account| *account != me)
+                    .collect();
+                others.len()
+            })
+            .await
+            .unwrap_or(0)
+        }
+    }
+
     /// Asks the server to shut down (it says `BYE:shutdown` to every client and closes the database).
     pub fn stop(&self) {
         if let Ok(mut stop) = self.stop.lock()
@@ -109,13 +132,14 @@ pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedErr
     })
     .await
     .map_err(|e| ququ_server::Error::Io(std::io::Error::other(e)))??;
+    let store = Arc::new(store);
+    let served = store.clone();
     tokio::spawn(async move {
         let _lock = lock;
         let shutdown = async {
             let _ = stopped.await;
         };
-        let store = Arc::new(store);
-        if let Err(e) = ququ_server::run_with_store(listener, config, store, shutdown).await {
+        if let Err(e) = ququ_server::run_with_store(listener, config, served, shutdown).await {
             eprintln!("ququ: the embedded server stopped: {e}");
         }
     });
@@ -137,7 +161,9 @@ pub async fn host(addr: String, data_dir: PathBuf) -> Result<Hosted, EmbeddedErr
     Ok(Hosted {
         addr: local,
         label,
+        request: addr,
         stop: Arc::new(Mutex::new(Some(stop))),
+        store,
     })
 }
 

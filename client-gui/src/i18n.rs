@@ -65,6 +65,24 @@ impl Lang {
         }
     }
 
+    /// Before quitting an app whose server others are using.
+    pub fn quit_confirm(self, others: usize) -> String {
+        match self {
+            Lang::En if others == 1 => {
+                "One other person is using the server this app hosts. Quitting \
+                 stops it and disconnects them."
+                    .to_owned()
+            }
+            Lang::En => format!(
+                "{others} other people are using the server this app hosts. Quitting stops it and \
+                 disconnects them."
+            ),
+            Lang::Zh => format!(
+                "还有 {others} 人正在使用本机运行的服务器。退出将停止服务器并断开他们的连接。"
+            ),
+        }
+    }
+
     pub fn leave_group_confirm(self, name: &str) -> String {
         match self {
             Lang::En => format!("Leave the group {name}?"),
@@ -280,6 +298,8 @@ pub struct Tr {
     pub server_busy: &'static str,
     pub server_error: &'static str,
     pub host_server: &'static str,
+    /// The settings' switch, while this app hosts the server.
+    pub host_again: &'static str,
     pub use_tls: &'static str,
     pub trust_and_log_in: &'static str,
     pub cancel: &'static str,
@@ -330,6 +350,8 @@ pub struct Tr {
     pub join: &'static str,
     pub leave_group: &'static str,
     pub leave: &'static str,
+    pub quit: &'static str,
+    pub quit_title: &'static str,
     pub settings: &'static str,
     pub language: &'static str,
     pub theme: &'static str,
@@ -450,6 +472,7 @@ static EN: Tr = Tr {
     server_busy: "The server is busy; try again shortly.",
     server_error: "The server reported an error.",
     host_server: "Host a server here",
+    host_again: "Start this server again when Ququ starts",
     use_tls: "Encrypted connection (TLS)",
     trust_and_log_in: "Trust and log in",
     cancel: "Cancel",
@@ -495,6 +518,8 @@ static EN: Tr = Tr {
     join: "Join",
     leave_group: "Leave group",
     leave: "Leave",
+    quit: "Quit",
+    quit_title: "Quit Ququ?",
     settings: "Settings",
     language: "Language",
     theme: "Theme",
@@ -611,6 +636,7 @@ static ZH: Tr = Tr {
     server_busy: "服务器繁忙，请稍后再试。",
     server_error: "服务器出错了。",
     host_server: "在本机运行服务器",
+    host_again: "启动 Ququ 时自动运行本机服务器",
     use_tls: "加密连接（TLS）",
     trust_and_log_in: "信任并登录",
     cancel: "取消",
@@ -656,6 +682,8 @@ static ZH: Tr = Tr {
     join: "加入",
     leave_group: "退出群聊",
     leave: "退出",
+    quit: "退出 Ququ",
+    quit_title: "确定退出 Ququ 吗？",
     settings: "设置",
     language: "语言",
     theme: "主题",

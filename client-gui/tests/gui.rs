@@ -85,12 +85,14 @@ impl Client {
             data: home.path().to_path_buf(),
         };
         let mut app = App::new(dirs.clone());
-        // What the app remembered (as `App::boot` reads it), in English, at this test's server.
-        app.settings = rt.block_on(ququ::config::load(dirs.settings_file()));
         app.settings.server = server.to_owned();
         app.settings.lang = Some(Lang::En);
-        // `log_in` types the account into an empty field.
-        app.settings.last_account.clear();
+        // What the app remembered, as `App::boot` reads it: in English, at this test's server, and with
+        // the account field empty for `log_in` to type into.
+        let mut remembered = rt.block_on(ququ::config::load(dirs.settings_file()));
+        remembered.server = server.to_owned();
+        remembered.lang = Some(Lang::En);
+        remembered.last_account.clear();
         let mut client = Client {
             app,
             login: None,
@@ -100,6 +102,7 @@ impl Client {
         };
         let open = client.app.open_login();
         client.run(rt, open);
+        client.update(rt, Message::SettingsLoaded(remembered));
         client
     }
 
@@ -174,7 +177,11 @@ impl Client {
     }
 
     fn update(&mut self, rt: &tokio::runtime::Runtime, message: Message) {
-        let task = self.app.update(message);
+        // iced calls `update` inside its executor's runtime, so a future made there may need one.
+        let task = {
+            let _guard = rt.enter();
+            self.app.update(message)
+        };
         self.run(rt, task);
         // The subscription follows the login key, as iced's would.
         if self.app.login != self.login {
@@ -1448,4 +1455,84 @@ fn a_self_signed_tls_server_is_trusted_from_the_login_window() {
         Some(fingerprint)
     );
     assert!(alice.app.settings.tls, "TLS is remembered for next time");
+}
+
+#[test]
+fn a_server_hosted_last_time_is_hosted_again_on_start() {
+    let rt = runtime();
+    // A free port on this computer, where nothing listens.
+    let addr = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string();
+    let mut first = Client::new(&rt, &addr);
+    let login = first.login_window();
+    first.interact(&rt, login, |ui| {
+        ui.click("Create an account").expect("register link");
+    });
+    first.interact(&rt, login, |ui| {
+        ui.click(id(login::ACCOUNT_INPUT)).expect("account field");
+        let _ = ui.typewrite("alice");
+        ui.click(id(login::PASSWORD_INPUT)).expect("password field");
+        let _ = ui.typewrite("secret123");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    // Nothing listens: the app offers to host a server, and the user accepts once.
+    first.pump_until(&rt, "the offer to host", |app| {
+        app.windows
+            .values()
+            .any(|w| matches!(w, Window::Login(s) if s.offer_host))
+    });
+    first.interact(&rt, login, |ui| {
+        ui.click("Host a server here").expect("the offer");
+    });
+    first.pump_until(&rt, "logged in to the hosted server", |app| {
+        app.model.is_some() && app.contacts_window().is_some()
+    });
+    assert_eq!(
+        first.app.settings.host_again.as_deref(),
+        Some(addr.as_str())
+    );
+
+    // Someone else uses the server: quitting (closing the contact list) asks first, saying how many.
+    let mut bob = Client::new(&rt, &addr);
+    bob.log_in(&rt, "bob", "secret456", true);
+    let contacts_id = first.contacts_window();
+    first.update(&rt, Message::CloseRequested(contacts_id));
+    assert!(!first.exited, "not quit without asking");
+    assert!(first.shows(
+        contacts_id,
+        "One other person is using the server this app hosts. Quitting stops it and disconnects them."
+    ));
+    // Quit, confirmed: the hosted server stops with the app, and Bob is told.
+    first.interact(&rt, contacts_id, |ui| {
+        ui.click("Quit").expect("the quit button");
+    });
+    assert!(first.exited);
+    bob.pump_until(&rt, "bob disconnected", |app| {
+        app.conn != ququ::model::Connection::Online
+    });
+    let down = |addr: &str| rt.block_on(ququ::embedded::nothing_listening(addr.to_owned()));
+    let deadline = Instant::now() + WAIT;
+    while !down(&addr) {
+        assert!(Instant::now() < deadline, "the hosted server stopped");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
+    // The next start hosts it again without asking, and the account is there.
+    let home = first.home;
+    drop(first.events.take());
+    drop(first.app);
+    let mut again = Client::with_home(&rt, &addr, home);
+    assert!(again.app.hosting.is_some(), "hosted again without a click");
+    again.log_in(&rt, "alice", "secret123", false);
+
+    // Turned off in the settings, the next start leaves it to the user.
+    let contacts_id = again.contacts_window();
+    again.show_dialog(&rt, contacts_id, Dialog::settings());
+    again.interact(&rt, contacts_id, |ui| {
+        ui.click("Start this server again when Ququ starts")
+            .expect("the switch");
+    });
+    assert_eq!(again.app.settings.host_again, None);
 }

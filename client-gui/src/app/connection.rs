@@ -94,10 +94,55 @@ impl App {
         iced::exit()
     }
 
+    /// At start-up: the server this app hosted when it last ran is started again, without asking, if
+    /// nothing else listens at its address now (another app may host it meanwhile).
+    pub(super) fn host_again(&mut self) -> Task<Message> {
+        let Some(addr) = self.settings.host_again.clone() else {
+            return Task::none();
+        };
+        if self.hosting.is_some() || !embedded::is_local(&addr) {
+            return Task::none();
+        }
+        let dir = self.dirs.server_dir();
+        Task::perform(
+            async move {
+                if !embedded::nothing_listening(addr.clone()).await {
+                    return Err(None);
+                }
+                embedded::host(addr, dir)
+                    .await
+                    .map_err(|e| Some(e.to_string()))
+            },
+            |result| match result {
+                Ok(hosted) => Message::Rehosted(Ok(hosted)),
+                // Someone else serves that address now: nothing to start, nothing to say.
+                Err(None) => Message::Done,
+                Err(Some(e)) => Message::Rehosted(Err(e)),
+            },
+        )
+    }
+
+    /// The server hosted last time runs again (the user logs in as usual), or why it could not.
+    pub(super) fn on_rehosted(&mut self, result: Result<Hosted, String>) -> Task<Message> {
+        match result {
+            Ok(hosted) => self.hosting = Some(hosted),
+            Err(e) => {
+                let text = format!("{} ({e})", self.tr().hosting_failed);
+                if let Some(state) = self.login_state() {
+                    state.status = login::Status::Error(text);
+                }
+            }
+        }
+        Task::none()
+    }
+
     /// The server this app hosts has started (or could not).
     pub(super) fn on_hosted(&mut self, result: Result<Hosted, String>) -> Task<Message> {
         match result {
             Ok(hosted) => {
+                // Hosted again next time, without asking, unless the settings say not to.
+                // (The login below saves the settings.)
+                self.settings.host_again = Some(hosted.request.clone());
                 self.hosting = Some(hosted);
                 // Now that something listens, carry on with the login the user asked for.
                 self.update(Message::Login(

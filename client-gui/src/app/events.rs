@@ -34,6 +34,14 @@ impl App {
             }
             contacts::Event::Pin(conv, on) => self.change_chats(|m| m.set_pinned(&conv, on)),
             contacts::Event::Mute(conv, on) => self.change_chats(|m| m.set_muted(&conv, on)),
+            // Whether the server this app hosts starts again with the app.
+            contacts::Event::Rehost(on) => {
+                self.settings.host_again = match (on, &self.hosting) {
+                    (true, Some(hosted)) => Some(hosted.request.clone()),
+                    _ => None,
+                };
+                self.save_settings()
+            }
             contacts::Event::SetNotify(prefs) => {
                 self.settings.notifications = prefs.enabled;
                 self.settings.notify_preview = prefs.preview;
@@ -49,6 +57,11 @@ impl App {
                 Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
             }
             contacts::Event::OpenAbout => self.open_about(),
+            // Closing the contact list quits.
+            contacts::Event::Quit => match self.contacts_window() {
+                Some(id) => window::close(id),
+                None => Task::none(),
+            },
             contacts::Event::DismissDeclined(account) => {
                 let Some(model) = &mut self.model else {
                     return Task::none();

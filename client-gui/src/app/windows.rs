@@ -111,6 +111,9 @@ impl App {
         let (id, open) = window::open(window::Settings {
             size: Size::new(320.0, 680.0),
             min_size: Some(Size::new(280.0, 480.0)),
+            // Closing it quits, which may stop a server others use: the app asks first
+            // (`on_close_requested`).
+            exit_on_close_request: false,
             ..window_settings()
         });
         self.windows
@@ -139,6 +142,21 @@ impl App {
             move |path| Message::About(id, about::Message::Downloads(path)),
         );
         Task::batch([open.discard(), downloads])
+    }
+
+    /// The user asked to close a window. The contact list's close quits the app; if the app hosts the
+    /// server and others are connected to it, it asks first, saying how many. Other windows just close.
+    pub(super) fn on_close_requested(&mut self, id: window::Id) -> Task<Message> {
+        let quitting = matches!(self.windows.get(&id), Some(Window::Contacts(_)));
+        match (&self.hosting, &self.model) {
+            (Some(hosted), Some(model)) if quitting => {
+                let me = model.account.clone();
+                Task::perform(hosted.others_connected(me), move |others| {
+                    Message::QuitChecked(id, others)
+                })
+            }
+            _ => window::close(id),
+        }
     }
 
     pub(super) fn on_closed(&mut self, id: window::Id) -> Task<Message> {

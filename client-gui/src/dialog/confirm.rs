@@ -1,4 +1,5 @@
-//! Are you sure? Before what cannot be undone: deleting a friend, leaving a group.
+//! Are you sure? Before what cannot be undone: deleting a friend, leaving a group, quitting while others
+//! use the server this app hosts.
 
 use iced::Element;
 use iced::widget::text;
@@ -11,8 +12,16 @@ use crate::widget::Ctx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum State {
-    DeleteFriend { account: String },
-    LeaveGroup { group: u64 },
+    DeleteFriend {
+        account: String,
+    },
+    LeaveGroup {
+        group: u64,
+    },
+    /// Quitting stops the server this app hosts, which `others` are using.
+    Quit {
+        others: usize,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -33,6 +42,7 @@ impl State {
             (Message::Confirm, State::LeaveGroup { group }) => {
                 Event::NetAndClose(Command::LeaveGroup { group: *group })
             }
+            (Message::Confirm, State::Quit { .. }) => Event::Quit,
         })
     }
 
@@ -51,6 +61,7 @@ impl State {
                     .leave_group_confirm(&model.conv_name(&Conv::Group(*group))),
                 tr.leave,
             ),
+            State::Quit { others } => (tr.quit_title, ctx.lang.quit_confirm(*others), tr.quit),
         };
         let body = form(
             tr,

@@ -84,11 +84,15 @@ pub enum Event {
     SetLang(Option<Lang>),
     SetTheme(ThemePref),
     SetNotify(crate::notify::Prefs),
+    /// Start the server this app hosts again when the app starts.
+    Rehost(bool),
     PickAvatar,
     ResetAvatar,
     OpenAbout,
     Logout,
     DismissDeclined(String),
+    /// Quit the app, as asked.
+    Quit,
 }
 
 impl Dialog {
@@ -116,6 +120,10 @@ impl Dialog {
 
     pub fn invite(group: u64) -> Dialog {
         Dialog::Invite(invite::State::new(group))
+    }
+
+    pub fn quit(others: usize) -> Dialog {
+        Dialog::Confirm(confirm::State::Quit { others })
     }
 
     pub fn settings() -> Dialog {

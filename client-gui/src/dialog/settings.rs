@@ -23,6 +23,8 @@ pub enum Message {
     Theme(ThemeChoice),
     /// The notification switches: on, with the text, with a sound.
     Notify(Prefs),
+    /// Start the server this app hosts again with the app.
+    Rehost(bool),
     PickAvatar,
     ResetAvatar,
     Logout,
@@ -55,6 +57,7 @@ impl State {
             Message::Language(choice) => Event::SetLang(choice.0),
             Message::Theme(choice) => Event::SetTheme(choice.0),
             Message::Notify(prefs) => Event::SetNotify(prefs),
+            Message::Rehost(on) => Event::Rehost(on),
             Message::PickAvatar => Event::PickAvatar,
             Message::ResetAvatar => Event::ResetAvatar,
             Message::Logout => Event::Logout,
@@ -107,6 +110,14 @@ impl State {
             .align_y(Center),
             notifications(ctx),
         ]
+        // Only while this app hosts the server: whether it starts it again next time.
+        .push(ctx.hosting.map(|_| {
+            checkbox(ctx.settings.host_again.is_some())
+                .label(tr.host_again)
+                .size(16)
+                .text_size(13)
+                .on_toggle(Message::Rehost)
+        }))
         .push(
             self.notice
                 .as_deref()

@@ -71,12 +71,15 @@ pub enum Event {
     SetLang(Option<Lang>),
     SetTheme(ThemePref),
     SetNotify(crate::notify::Prefs),
+    Rehost(bool),
     Pin(Conv, bool),
     Mute(Conv, bool),
     PickAvatar,
     ResetAvatar,
     OpenAbout,
     DismissDeclined(String),
+    /// Quit, confirmed.
+    Quit,
 }
 
 impl State {
@@ -144,6 +147,7 @@ impl State {
             D::SetLang(lang) => return Some(Event::SetLang(lang)),
             D::SetTheme(theme) => return Some(Event::SetTheme(theme)),
             D::SetNotify(prefs) => return Some(Event::SetNotify(prefs)),
+            D::Rehost(on) => return Some(Event::Rehost(on)),
             D::PickAvatar => return Some(Event::PickAvatar),
             D::ResetAvatar => return Some(Event::ResetAvatar),
             D::OpenAbout => {
@@ -155,6 +159,10 @@ impl State {
                 return Some(Event::Net(Command::Logout));
             }
             D::DismissDeclined(account) => return Some(Event::DismissDeclined(account)),
+            D::Quit => {
+                self.dialog = None;
+                return Some(Event::Quit);
+            }
         }
         None
     }
