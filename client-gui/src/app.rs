@@ -151,7 +151,7 @@ pub struct App {
     /// Why notifications cannot be shown, for the settings dialog.
     pub notify_problem: Option<notify::Problem>,
     /// The desktop's id of each chat's notification, so the chat's next message replaces it.
-    notified: HashMap<Conv, u32>,
+    notified: notify::Shown,
     /// Thumbnails being made, so each is made once.
     thumbs_pending: HashSet<PathBuf>,
     attempts: u64,
@@ -189,7 +189,7 @@ impl App {
             focused: None,
             desktop: None,
             notify_problem: None,
-            notified: HashMap::new(),
+            notified: notify::Shown::default(),
             thumbs_pending: HashSet::new(),
             attempts: 0,
         }

@@ -15,6 +15,8 @@
 #[cfg(target_os = "linux")]
 pub mod dbus;
 
+use std::collections::HashMap;
+
 use ququ_protocol::Conv;
 
 use crate::i18n::Lang;
@@ -129,6 +131,57 @@ pub fn clicks() -> impl iced::futures::Stream<Item = u32> {
     }
 }
 
+/// Each chat's notification on the desktop, so the chat's next message replaces it rather than adding
+/// one. While a chat's `Notify` is on its way (the desktop has not yet said its id), later messages are
+/// only remembered, and one update follows when the id comes: a burst of messages is at most two calls
+/// and one pop-up, where sending each with no id yet would show one pop-up per message.
+#[derive(Debug, Default)]
+pub struct Shown {
+    chats: HashMap<Conv, Slot>,
+}
+
+#[derive(Debug, Default)]
+struct Slot {
+    /// The desktop's id for the chat's notification (0: none yet).
+    id: u32,
+    in_flight: bool,
+    /// A message came while in flight: show the chat again when the answer comes.
+    again: bool,
+}
+
+impl Shown {
+    /// A message for `conv` is to be shown: `Some(replaces)` to send now, `None` to wait for the call
+    /// already on its way.
+    pub fn want(&mut self, conv: &Conv) -> Option<u32> {
+        let slot = self.chats.entry(conv.clone()).or_default();
+        if slot.in_flight {
+            slot.again = true;
+            return None;
+        }
+        slot.in_flight = true;
+        Some(slot.id)
+    }
+
+    /// The desktop answered for `conv` (with its id, or `None` if it showed nothing). True if messages
+    /// came meanwhile: show the chat once more, now replacing the notification just shown.
+    pub fn answered(&mut self, conv: &Conv, id: Option<u32>) -> bool {
+        let slot = self.chats.entry(conv.clone()).or_default();
+        if let Some(id) = id {
+            slot.id = id;
+        }
+        slot.in_flight = false;
+        std::mem::take(&mut slot.again)
+    }
+
+    /// The chat whose notification has this id, for a click on it.
+    pub fn chat(&self, id: u32) -> Option<&Conv> {
+        self.chats
+            .iter()
+            .find(|(_, slot)| slot.id == id && id != 0)
+            .map(|(conv, _)| conv)
+    }
+}
+
 /// The notification for the newest message in `conv`, if one is due: notifications on, the chat not
 /// muted, and something from someone else unread there. Several unread messages say how many.
 pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Alert> {
@@ -216,17 +269,10 @@ mod tests {
     }
 
     fn incoming(m: &mut Model, id: i64, from: &str, conv: &Conv, text: &str) {
+        let message = crate::model::tests::message(id, from, conv.clone(), MessageState::Received);
         m.apply(Event::Message(Message {
-            local_id: id,
-            conv: conv.clone(),
-            server_id: Some(id as u64),
-            client_id: format!("c{id}"),
-            from: from.into(),
-            time: 0,
             text: text.into(),
-            file: None,
-            state: MessageState::Received,
-            error: None,
+            ..message
         }));
     }
 
@@ -267,6 +313,28 @@ mod tests {
         m.set_muted(&ann, false);
         m.read(&ann);
         assert!(alert(&m, &ann, prefs(), Lang::En).is_none());
+    }
+
+    #[test]
+    fn a_burst_from_one_chat_is_one_notification() {
+        let mut shown = Shown::default();
+        let ann = Conv::User("ann".into());
+        assert_eq!(shown.want(&ann), Some(0), "the first is sent, as new");
+        assert_eq!(shown.want(&ann), None, "the next waits for its id");
+        assert_eq!(shown.want(&ann), None);
+        assert!(
+            shown.answered(&ann, Some(7)),
+            "one update for the two that waited"
+        );
+        assert_eq!(shown.want(&ann), Some(7), "and it replaces the first");
+        assert!(!shown.answered(&ann, Some(7)));
+        assert_eq!(shown.chat(7), Some(&ann));
+        assert_eq!(
+            shown.want(&Conv::Group(1)),
+            Some(0),
+            "another chat has its own"
+        );
+        assert_eq!(shown.chat(0), None);
     }
 
     #[test]

@@ -25,19 +25,27 @@ impl App {
                 Some(window::UserAttention::Informational),
             ));
         }
-        if let (Some(desktop), Some(model)) = (&self.desktop, &self.model)
-            && let Some(alert) =
-                notify::alert(model, conv, self.settings.notify_prefs(), self.lang())
-        {
-            let replaces = self.notified.get(conv).copied().unwrap_or(0);
+        tasks.push(self.notify(conv));
+        Task::batch(tasks)
+    }
+
+    /// Shows (or updates) `conv`'s desktop notification, one call at a time per chat.
+    fn notify(&mut self, conv: &Conv) -> Task<Message> {
+        let (Some(desktop), Some(model)) = (&self.desktop, &self.model) else {
+            return Task::none();
+        };
+        let Some(alert) = notify::alert(model, conv, self.settings.notify_prefs(), self.lang())
+        else {
+            return Task::none();
+        };
+        if let Some(replaces) = self.notified.want(conv) {
             let open = self.tr().open_chat_action.to_owned();
             let conv = conv.clone();
-            tasks.push(Task::perform(
-                desktop.show(alert, replaces, open),
-                move |shown| Message::Notified(conv.clone(), shown),
-            ));
+            return Task::perform(desktop.show(alert, replaces, open), move |shown| {
+                Message::Notified(conv.clone(), shown)
+            });
         }
-        Task::batch(tasks)
+        Task::none()
     }
 
     /// A notification was shown: its id, so the chat's next one replaces it. One that could not be shown
@@ -47,24 +55,27 @@ impl App {
         conv: Conv,
         shown: Result<u32, notify::Problem>,
     ) -> Task<Message> {
-        match shown {
+        let id = match shown {
             Ok(id) => {
-                self.notified.insert(conv, id);
                 self.notify_problem = None;
+                Some(id)
             }
-            Err(e) => self.notify_problem = Some(e),
+            Err(e) => {
+                self.notify_problem = Some(e);
+                None
+            }
+        };
+        // Messages that came while this was on its way: one update with the newest, if still unread.
+        if self.notified.answered(&conv, id) {
+            self.notify(&conv)
+        } else {
+            Task::none()
         }
-        Task::none()
     }
 
     /// Clicking a notification opens its chat, in front.
     pub(super) fn on_notification_clicked(&mut self, id: u32) -> Task<Message> {
-        let conv = self
-            .notified
-            .iter()
-            .find(|(_, shown)| **shown == id)
-            .map(|(conv, _)| conv.clone());
-        match conv {
+        match self.notified.chat(id).cloned() {
             Some(conv) if self.model.is_some() => self.open_chat(conv),
             _ => Task::none(),
         }

@@ -22,7 +22,7 @@ mod apply;
 mod conversation;
 mod files;
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
 mod time;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};

@@ -22,7 +22,7 @@ fn friend(account: &str, presence: Presence) -> Friend {
 }
 
 /// A message as the client reports it: `local_id` doubles as the server id once stored.
-fn message(local_id: i64, from: &str, conv: Conv, state: MessageState) -> Message {
+pub(crate) fn message(local_id: i64, from: &str, conv: Conv, state: MessageState) -> Message {
     Message {
         local_id,
         conv,
