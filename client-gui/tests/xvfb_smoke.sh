@@ -59,6 +59,22 @@ wait_gone() {
   done
   fail "a window titled /$1/ is still open"
 }
+# wait_blue WIN X Y WHAT: waits until the window's pixel at X,Y is the app's accent blue (a button or the
+# header has been drawn there), or fails after 20 s naming WHAT. A window is mapped, and its title set,
+# before its first frame is drawn and before it takes input; on a cold CI machine a click sent in that gap
+# can be lost (the login stays a login, so "register" never happens), so each step waits for what it clicks.
+wait_blue() {
+  for _ in $(seq 100); do
+    local rgb
+    rgb=$(import -window "$1" -crop "1x1+$2+$3" -depth 8 txt:- 2>/dev/null | grep -o 'srgba\?([0-9,.]*' | head -1 || true)
+    if [[ $rgb =~ \(([0-9]+),([0-9]+),([0-9]+) ]] &&
+      ((BASH_REMATCH[1] < 80 && BASH_REMATCH[2] > 110 && BASH_REMATCH[3] > 200)); then
+      return 0
+    fi
+    sleep 0.2
+  done
+  fail "no $4 (nothing blue at $2,$3)"
+}
 click() { xdotool mousemove --window "$1" "$2" "$3"; sleep 0.15; xdotool click 1; sleep 0.3; }
 double_click() { xdotool mousemove --window "$1" "$2" "$3"; sleep 0.15; xdotool click --repeat 2 --delay 80 1; sleep 0.5; }
 type_text() { xdotool windowfocus --sync "$1" type --delay 15 "$2"; }
@@ -73,7 +89,10 @@ start() { # start NAME LANG -> remembers the server and the account in a fresh h
 
 # Login window (380×680): register link, password field, Enter; the host offer's button.
 register() { # register WIN PASSWORD
+  wait_blue "$1" 190 20 "login window drawn"
+  sleep 0.5
   click "$1" 297 430
+  wait_blue "$1" 50 438 "Register button"
   click "$1" 190 232
   type_text "$1" "$2"
   key "$1" Return
@@ -82,7 +101,7 @@ register() { # register WIN PASSWORD
 start alice en_US.UTF-8
 wait_title '^Ququ$'; A=$WID
 register "$A" secret123
-sleep 2
+wait_blue "$A" 277 583 "offer to host a server"
 import -window root "$OUT/01-offer.png"
 click "$A" 277 583 # "Host a server here"
 wait_title '^Ququ - alice$'; A=$WID
