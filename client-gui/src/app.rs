@@ -14,7 +14,8 @@
 //! - `windows` — opening, finding, focusing and closing windows; the window icon.
 //! - `files` — sending, saving and opening files; thumbnails.
 //! - `events` — what the contact list and the chat windows ask for.
-//! - `alerts` — a message for a chat not in front: a desktop notification, and the taskbar's attention.
+//! - `alerts` — a message for a chat not in front: a desktop notification, and the taskbar's attention;
+//!   the tray icon: what it shows, and what its clicks and menu do.
 
 mod alerts;
 mod connection;
@@ -38,7 +39,7 @@ use crate::net::{self, Command};
 use crate::theme;
 use crate::widget::Ctx;
 use crate::window::{about, chat, contacts, login};
-use crate::{avatar, fonts, notify};
+use crate::{avatar, fonts, notify, tray};
 
 /// Starts the daemon with the shipped font as default and opens the login window.
 pub fn run() -> iced::Result {
@@ -121,6 +122,10 @@ pub enum Message {
     Notified(Conv, Result<u32, notify::Problem>),
     /// The user clicked the notification with this id.
     NotificationClicked(u32),
+    /// The tray icon is up (or cannot be), or the user clicked it or its menu.
+    Tray(tray::Event),
+    /// The tray icon showed what it was given (`false`: its service is gone).
+    TrayShown(bool),
 }
 
 #[derive(Debug)]
@@ -152,6 +157,13 @@ pub struct App {
     pub notify_problem: Option<notify::Problem>,
     /// The desktop's id of each chat's notification, so the chat's next message replaces it.
     notified: notify::Shown,
+    /// The tray icon; `None` until it is up, or when the desktop shows none (then closing the friend
+    /// list quits instead of hiding it).
+    pub tray: Option<tray::Handle>,
+    /// Why there is no tray icon, for the settings.
+    pub tray_problem: Option<tray::Problem>,
+    /// What the icon was last given, so it is told only of changes.
+    tray_shown: Option<tray::Shown>,
     /// Thumbnails being made, so each is made once.
     thumbs_pending: HashSet<PathBuf>,
     attempts: u64,
@@ -190,6 +202,9 @@ impl App {
             desktop: None,
             notify_problem: None,
             notified: notify::Shown::default(),
+            tray: None,
+            tray_problem: None,
+            tray_shown: None,
             thumbs_pending: HashSet::new(),
             attempts: 0,
         }
@@ -213,6 +228,7 @@ impl App {
             thumbs: &self.thumbs,
             my_avatar: self.avatar.as_ref(),
             notify_problem: self.notify_problem.as_ref(),
+            tray_problem: self.tray_problem.as_ref(),
             hosting: None,
         }
     }
@@ -257,6 +273,7 @@ impl App {
             window::close_events().map(Message::WindowClosed),
             window::close_requests().map(Message::CloseRequested),
             iced::system::theme_changes().map(Message::SystemTheme),
+            Subscription::run(tray::events).map(Message::Tray),
             iced::event::listen_with(|event, _status, id| match event {
                 iced::Event::Window(
                     e @ (window::Event::FileHovered(_)
@@ -300,7 +317,18 @@ impl App {
         self.hosting.as_ref().map(|h| h.label.as_str())
     }
 
+    /// Routes `message`, then tells the tray icon if what it shows changed (the unread count, being
+    /// online…): derived from the app after every message rather than pushed from each place that
+    /// changes one of them.
     pub fn update(&mut self, message: Message) -> Task<Message> {
+        let task = self.route(message);
+        match self.sync_tray() {
+            Some(sync) => Task::batch([task, sync]),
+            None => task,
+        }
+    }
+
+    fn route(&mut self, message: Message) -> Task<Message> {
         match message {
             Message::Login(id, message) => {
                 let lang = self.lang();
@@ -356,11 +384,14 @@ impl App {
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
             Message::CloseRequested(id) => self.on_close_requested(id),
-            Message::QuitChecked(id, 0) => window::close(id),
-            Message::QuitChecked(id, others) => self.update(Message::Contacts(
-                id,
-                contacts::Message::Show(Dialog::quit(others)),
-            )),
+            Message::QuitChecked(_, 0) => self.shutdown(),
+            Message::QuitChecked(id, others) => {
+                let ask = self.update(Message::Contacts(
+                    id,
+                    contacts::Message::Show(Dialog::quit(others)),
+                ));
+                Task::batch([self.show_window(id), ask])
+            }
             // Each window decides what Esc means to it.
             Message::Escape(id) => match self.windows.get(&id) {
                 Some(Window::Chat(_)) => self.update(Message::Chat(id, chat::Message::Escape)),
@@ -503,6 +534,13 @@ impl App {
             }
             Message::Notified(conv, shown) => self.on_notified(conv, shown),
             Message::NotificationClicked(id) => self.on_notification_clicked(id),
+            Message::Tray(event) => self.on_tray(event),
+            Message::TrayShown(up) => {
+                if !up {
+                    self.tray = None;
+                }
+                Task::none()
+            }
             Message::Drag(id, event) => {
                 let message = match event {
                     window::Event::FileHovered(_) => chat::Message::DragHover(true),

@@ -51,6 +51,10 @@ pub struct Settings {
     pub host_again: Option<String>,
     /// Pinned and muted chats, per account on a server (`account@server`).
     pub chats: BTreeMap<String, ChatPrefs>,
+    /// "Do not disturb", chosen in the tray's menu: no pop-ups and no sounds; badges still count.
+    pub do_not_disturb: bool,
+    /// The first hide to the tray said what it does; later ones just hide.
+    pub tray_told: bool,
 }
 
 /// One account's pinned and muted chats, each as `[kind, key]` (`["user", "bob"]`, `["group", "7"]`).
@@ -102,6 +106,8 @@ impl Default for Settings {
             notify_sound: true,
             host_again: None,
             chats: BTreeMap::new(),
+            do_not_disturb: false,
+            tray_told: false,
         }
     }
 }

@@ -39,6 +39,7 @@ pub mod model;
 pub mod net;
 pub mod notify;
 pub mod theme;
+pub mod tray;
 pub mod widget;
 pub mod window;
 

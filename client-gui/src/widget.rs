@@ -30,6 +30,8 @@ pub struct Ctx<'a> {
     pub my_avatar: Option<&'a image::RgbaImage>,
     /// Why desktop notifications cannot be shown here, if they cannot.
     pub notify_problem: Option<&'a crate::notify::Problem>,
+    /// Why there is no tray icon (so closing the friend list quits), for the settings.
+    pub tray_problem: Option<&'a crate::tray::Problem>,
     /// The address of the server this app is hosting, if any.
     pub hosting: Option<&'a str>,
 }

@@ -308,6 +308,49 @@ fn ask(rt: &tokio::runtime::Runtime, from: &Client, to: &mut Client, account: &s
     });
 }
 
+/// An app that finds nothing listening at `addr` (on this computer), registers `account`, and hosts the
+/// server there when it offers to, as a first user of a group does.
+fn register_and_host(
+    rt: &tokio::runtime::Runtime,
+    addr: &str,
+    account: &str,
+    password: &str,
+) -> Client {
+    let mut first = Client::new(rt, addr);
+    let login = first.login_window();
+    first.interact(rt, login, |ui| {
+        ui.click("Create an account").expect("register link");
+    });
+    first.interact(rt, login, |ui| {
+        ui.click(id(login::ACCOUNT_INPUT)).expect("account field");
+        let _ = ui.typewrite(account);
+        ui.click(id(login::PASSWORD_INPUT)).expect("password field");
+        let _ = ui.typewrite(password);
+        let _ = ui.tap_key(Named::Enter);
+    });
+    // Nothing listens: the app offers to host a server, and the user accepts once.
+    first.pump_until(rt, "the offer to host", |app| {
+        app.windows
+            .values()
+            .any(|w| matches!(w, Window::Login(s) if s.offer_host))
+    });
+    first.interact(rt, login, |ui| {
+        ui.click("Host a server here").expect("the offer");
+    });
+    first.pump_until(rt, "logged in to the hosted server", |app| {
+        app.model.is_some() && app.contacts_window().is_some()
+    });
+    first
+}
+
+/// A free port on this computer, where nothing listens.
+fn free_addr() -> String {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .to_string()
+}
+
 /// A server for the whole test.
 fn start_server(rt: &tokio::runtime::Runtime, dir: PathBuf) -> String {
     let (addr, stop) = start_server_at(rt, dir, "127.0.0.1:0");
@@ -1460,35 +1503,8 @@ fn a_self_signed_tls_server_is_trusted_from_the_login_window() {
 #[test]
 fn a_server_hosted_last_time_is_hosted_again_on_start() {
     let rt = runtime();
-    // A free port on this computer, where nothing listens.
-    let addr = std::net::TcpListener::bind("127.0.0.1:0")
-        .and_then(|l| l.local_addr())
-        .expect("a free port")
-        .to_string();
-    let mut first = Client::new(&rt, &addr);
-    let login = first.login_window();
-    first.interact(&rt, login, |ui| {
-        ui.click("Create an account").expect("register link");
-    });
-    first.interact(&rt, login, |ui| {
-        ui.click(id(login::ACCOUNT_INPUT)).expect("account field");
-        let _ = ui.typewrite("alice");
-        ui.click(id(login::PASSWORD_INPUT)).expect("password field");
-        let _ = ui.typewrite("secret123");
-        let _ = ui.tap_key(Named::Enter);
-    });
-    // Nothing listens: the app offers to host a server, and the user accepts once.
-    first.pump_until(&rt, "the offer to host", |app| {
-        app.windows
-            .values()
-            .any(|w| matches!(w, Window::Login(s) if s.offer_host))
-    });
-    first.interact(&rt, login, |ui| {
-        ui.click("Host a server here").expect("the offer");
-    });
-    first.pump_until(&rt, "logged in to the hosted server", |app| {
-        app.model.is_some() && app.contacts_window().is_some()
-    });
+    let addr = free_addr();
+    let mut first = register_and_host(&rt, &addr, "alice", "secret123");
     assert_eq!(
         first.app.settings.host_again.as_deref(),
         Some(addr.as_str())
@@ -1535,4 +1551,122 @@ fn a_server_hosted_last_time_is_hosted_again_on_start() {
             .expect("the switch");
     });
     assert_eq!(again.app.settings.host_again, None);
+}
+
+/// The tray's test runs the app with a tray icon on a private session bus, which the icon finds through
+/// `DBUS_SESSION_BUS_ADDRESS` as on a desktop: so in a child process started with that variable.
+#[cfg(target_os = "linux")]
+mod common;
+
+#[cfg(target_os = "linux")]
+#[test]
+fn with_a_tray_closing_the_friend_list_hides_it_and_the_hosted_server_goes_on() {
+    let bus = common::Bus::start();
+    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", "tray_child", "--nocapture", "--test-threads=1"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env("QUQU_TRAY_CHILD", "1")
+        .output()
+        .expect("the child test runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("1 passed"),
+        "the tray checks failed:\n{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Only ever runs as the child of the test above, on its private bus.
+#[cfg(target_os = "linux")]
+#[test]
+fn tray_child() {
+    use ququ::tray;
+    if std::env::var_os("QUQU_TRAY_CHILD").is_none() {
+        return;
+    }
+    let rt = runtime();
+    let (_desktop, _items) = rt.block_on(common::watcher());
+    let addr = free_addr();
+    let mut alice = register_and_host(&rt, &addr, "alice", "secret123");
+    // The icon is up, as the app's subscription reports it.
+    let (clicks, _) = futures::channel::mpsc::channel(16);
+    let handle = rt
+        .block_on(tray::spawn(tray::Shown::default(), clicks))
+        .expect("the icon registers");
+    alice.update(&rt, Message::Tray(tray::Event::Ready(handle)));
+
+    let mut bob = Client::new(&rt, &addr);
+    bob.log_in(&rt, "bob", "secret456", true);
+    ask(&rt, &bob, &mut alice, "alice");
+    alice
+        .app
+        .client
+        .as_ref()
+        .expect("handle")
+        .send(net::Command::AcceptFriend {
+            account: "bob".into(),
+        });
+    bob.pump_until(&rt, "alice as a friend", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.friends.contains_key("alice"))
+    });
+
+    // The first close says what it does; hiding keeps the app, its connection and its server.
+    let list = alice.contacts_window();
+    alice.update(&rt, Message::CloseRequested(list));
+    assert!(alice.shows(list, "Ququ keeps running"));
+    alice.interact(&rt, list, |ui| {
+        ui.click("Hide to tray").expect("the hide button");
+    });
+    let hidden =
+        |app: &App| matches!(app.windows.get(&list), Some(Window::Contacts(s)) if s.hidden);
+    assert!(hidden(&alice.app), "the friend list is hidden");
+    assert!(
+        !alice.exited && alice.app.hosting.is_some(),
+        "still running, still hosting"
+    );
+    assert!(alice.app.settings.tray_told);
+
+    // Bob still chats through the server the hidden app hosts; the icon counts it.
+    let bob_handle = bob.app.client.as_ref().expect("handle");
+    bob_handle.send(net::Command::SendText {
+        conv: Conv::User("alice".into()),
+        text: "still there?".into(),
+    });
+    alice.pump_until(&rt, "bob's message", |app| app.tray_view().unread == 1);
+
+    // A click on the icon opens the chat with the newest unread message, and it is read.
+    alice.update(&rt, Message::Tray(tray::Event::Activate));
+    let bob_chat = alice
+        .chat_window(&Conv::User("bob".into()))
+        .expect("bob's chat opened");
+    assert!(alice.shows(bob_chat, "still there?"));
+    assert_eq!(alice.app.tray_view().unread, 0);
+
+    // "Open Ququ" shows the list again; closing it again hides it without asking.
+    alice.update(&rt, Message::Tray(tray::Event::Open));
+    assert!(!hidden(&alice.app));
+    alice.update(&rt, Message::CloseRequested(list));
+    assert!(hidden(&alice.app) && !alice.shows(list, "Ququ keeps running"));
+
+    // Do not disturb from the tray's menu is remembered.
+    alice.update(&rt, Message::Tray(tray::Event::DoNotDisturb(true)));
+    assert!(alice.app.settings.do_not_disturb && alice.app.tray_view().dnd);
+
+    // Quit from the tray with Bob connected: the list comes back and asks first.
+    alice.update(&rt, Message::Tray(tray::Event::Quit));
+    assert!(!alice.exited, "not quit without asking");
+    assert!(
+        !hidden(&alice.app),
+        "the question is shown where it can be seen"
+    );
+    assert!(alice.shows(
+        list,
+        "One other person is using the server this app hosts. Quitting stops it and disconnects them."
+    ));
+    alice.interact(&rt, list, |ui| {
+        ui.click("Quit").expect("the quit button");
+    });
+    assert!(alice.exited);
 }

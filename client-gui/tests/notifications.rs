@@ -6,10 +6,11 @@
 #![cfg(target_os = "linux")]
 
 use std::collections::HashMap;
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+mod common;
+
+use common::Bus;
 use ququ::i18n::Lang;
 use ququ::model::{Friend, Group, Model};
 use ququ::notify::{self, Desktop, Prefs};
@@ -81,37 +82,6 @@ impl Desk {
     }
 
     fn close_notification(&self, _id: u32) {}
-}
-
-/// A private session bus, stopped when dropped.
-struct Bus {
-    daemon: Child,
-    address: String,
-}
-
-impl Bus {
-    fn start() -> Bus {
-        let mut daemon = Command::new("dbus-daemon")
-            .args(["--session", "--nofork", "--print-address=1"])
-            .stdout(Stdio::piped())
-            .spawn()
-            .expect("dbus-daemon (Debian package dbus-daemon) runs");
-        let mut line = String::new();
-        BufReader::new(daemon.stdout.take().expect("stdout"))
-            .read_line(&mut line)
-            .expect("the bus address");
-        Bus {
-            daemon,
-            address: line.trim().to_owned(),
-        }
-    }
-}
-
-impl Drop for Bus {
-    fn drop(&mut self) {
-        let _ = self.daemon.kill();
-        let _ = self.daemon.wait();
-    }
 }
 
 fn message(id: i64, from: &str, conv: &Conv, text: &str) -> Event {

@@ -1,11 +1,13 @@
 //! A message for a chat that is not in front: a desktop notification (several from one chat replace one
-//! another), and the taskbar or dock asks for attention when no Ququ window is in front.
+//! another), and the taskbar or dock asks for attention when no Ququ window is in front. The tray icon:
+//! what it shows (derived from the app after each message), and what its clicks and menu do.
 
 use iced::{Task, window};
 use ququ_protocol::Conv;
 
 use super::{App, Message};
-use crate::notify;
+use crate::model::Connection;
+use crate::{notify, tray};
 
 impl App {
     /// Tells the user of a new message in `conv`, unless its chat window is in front.
@@ -34,6 +36,9 @@ impl App {
         let (Some(desktop), Some(model)) = (&self.desktop, &self.model) else {
             return Task::none();
         };
+        if self.settings.do_not_disturb {
+            return Task::none();
+        }
         let Some(alert) = notify::alert(model, conv, self.settings.notify_prefs(), self.lang())
         else {
             return Task::none();
@@ -78,6 +83,54 @@ impl App {
         match self.notified.chat(id).cloned() {
             Some(conv) if self.model.is_some() => self.open_chat(conv),
             _ => Task::none(),
+        }
+    }
+
+    /// What the tray icon shows now, from the app as it is.
+    pub fn tray_view(&self) -> tray::Shown {
+        tray::Shown {
+            lang: self.lang(),
+            account: self.model.as_ref().map(|m| m.account.clone()),
+            online: self.model.is_some() && self.conn == Connection::Online,
+            unread: self.model.as_ref().map_or(0, |m| m.total_unread()),
+            dnd: self.settings.do_not_disturb,
+        }
+    }
+
+    /// Tells the tray icon what it shows, if that changed since it was last told.
+    pub(super) fn sync_tray(&mut self) -> Option<Task<Message>> {
+        let handle = self.tray.as_ref()?;
+        let shown = self.tray_view();
+        if self.tray_shown.as_ref() == Some(&shown) {
+            return None;
+        }
+        self.tray_shown = Some(shown.clone());
+        Some(Task::perform(handle.show(shown), Message::TrayShown))
+    }
+
+    pub(super) fn on_tray(&mut self, event: tray::Event) -> Task<Message> {
+        match event {
+            tray::Event::Ready(handle) => {
+                self.tray = Some(handle);
+                self.tray_problem = None;
+                self.tray_shown = None;
+                Task::none()
+            }
+            tray::Event::Unavailable(problem) => {
+                self.tray_problem = Some(problem);
+                Task::none()
+            }
+            // As QQ's: the newest chat with something unread, else the friend list.
+            tray::Event::Activate => match self.model.as_ref().and_then(|m| m.newest_unread()) {
+                Some(conv) => self.open_chat(conv),
+                None => self.show_main(),
+            },
+            tray::Event::Open => self.show_main(),
+            tray::Event::DoNotDisturb(on) => {
+                self.settings.do_not_disturb = on;
+                self.save_settings()
+            }
+            tray::Event::Quit => self.quit(),
         }
     }
 }

@@ -57,11 +57,12 @@ impl App {
                 Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
             }
             contacts::Event::OpenAbout => self.open_about(),
-            // Closing the contact list quits.
-            contacts::Event::Quit => match self.contacts_window() {
-                Some(id) => window::close(id),
-                None => Task::none(),
-            },
+            contacts::Event::Quit => self.shutdown(),
+            contacts::Event::HideToTray => {
+                self.settings.tray_told = true;
+                let save = self.save_settings();
+                Task::batch([save, self.hide_contacts()])
+            }
             contacts::Event::DismissDeclined(account) => {
                 let Some(model) = &mut self.model else {
                     return Task::none();

@@ -4,6 +4,7 @@ use iced::{Size, Task, window};
 use ququ_protocol::Conv;
 
 use super::{App, Message, Window};
+use crate::dialog::Dialog;
 use crate::net::Command;
 use crate::window::{about, chat, contacts, login};
 
@@ -111,8 +112,8 @@ impl App {
         let (id, open) = window::open(window::Settings {
             size: Size::new(320.0, 680.0),
             min_size: Some(Size::new(280.0, 480.0)),
-            // Closing it quits, which may stop a server others use: the app asks first
-            // (`on_close_requested`).
+            // Closing it hides it to the tray, or (with no tray) quits, which may stop a server
+            // others use: the app decides (`on_close_requested`).
             exit_on_close_request: false,
             ..window_settings()
         });
@@ -144,18 +145,70 @@ impl App {
         Task::batch([open.discard(), downloads])
     }
 
-    /// The user asked to close a window. The contact list's close quits the app; if the app hosts the
-    /// server and others are connected to it, it asks first, saying how many. Other windows just close.
+    /// The user asked to close a window. The contact list hides to the tray when there is one (the
+    /// first time, after saying so); without a tray its close quits the app. Other windows just close.
     pub(super) fn on_close_requested(&mut self, id: window::Id) -> Task<Message> {
-        let quitting = matches!(self.windows.get(&id), Some(Window::Contacts(_)));
-        match (&self.hosting, &self.model) {
-            (Some(hosted), Some(model)) if quitting => {
+        if !matches!(self.windows.get(&id), Some(Window::Contacts(_))) {
+            return window::close(id);
+        }
+        if self.tray.is_none() {
+            return self.quit();
+        }
+        if self.settings.tray_told {
+            self.hide_contacts()
+        } else {
+            self.update(Message::Contacts(
+                id,
+                contacts::Message::Show(Dialog::hide_to_tray()),
+            ))
+        }
+    }
+
+    /// Quits, from the tray's menu or the friend list's close: if the app hosts the server and others
+    /// are connected to it, it asks first (in the friend list), saying how many.
+    pub(super) fn quit(&mut self) -> Task<Message> {
+        match (&self.hosting, &self.model, self.contacts_window()) {
+            (Some(hosted), Some(model), Some(id)) => {
                 let me = model.account.clone();
                 Task::perform(hosted.others_connected(me), move |others| {
                     Message::QuitChecked(id, others)
                 })
             }
-            _ => window::close(id),
+            _ => self.shutdown(),
+        }
+    }
+
+    /// Hides the friend list: the app, its connection and the server it hosts go on, in the tray.
+    pub(super) fn hide_contacts(&mut self) -> Task<Message> {
+        let Some(id) = self.contacts_window() else {
+            return Task::none();
+        };
+        if let Some(Window::Contacts(state)) = self.windows.get_mut(&id) {
+            state.hidden = true;
+        }
+        if self.focused == Some(id) {
+            self.focused = None;
+        }
+        window::set_mode(id, window::Mode::Hidden)
+    }
+
+    /// Shows `id` again if it was hidden, and brings it to the front.
+    pub(super) fn show_window(&mut self, id: window::Id) -> Task<Message> {
+        let shown = match self.windows.get_mut(&id) {
+            Some(Window::Contacts(state)) if state.hidden => {
+                state.hidden = false;
+                window::set_mode(id, window::Mode::Windowed)
+            }
+            _ => Task::none(),
+        };
+        shown.chain(window::gain_focus(id))
+    }
+
+    /// The main window: the friend list when logged in, else the login window.
+    pub(super) fn show_main(&mut self) -> Task<Message> {
+        match self.contacts_window().or_else(|| self.login_window()) {
+            Some(id) => self.show_window(id),
+            None => Task::none(),
         }
     }
 

@@ -1,5 +1,5 @@
 //! Are you sure? Before what cannot be undone: deleting a friend, leaving a group, quitting while others
-//! use the server this app hosts.
+//! use the server this app hosts; and, once, what closing the friend list does when there is a tray.
 
 use iced::Element;
 use iced::widget::text;
@@ -22,6 +22,8 @@ pub enum State {
     Quit {
         others: usize,
     },
+    /// The first close of the friend list with a tray icon: it hides there, and Quit is in its menu.
+    HideToTray,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -43,6 +45,7 @@ impl State {
                 Event::NetAndClose(Command::LeaveGroup { group: *group })
             }
             (Message::Confirm, State::Quit { .. }) => Event::Quit,
+            (Message::Confirm, State::HideToTray) => Event::HideToTray,
         })
     }
 
@@ -62,12 +65,22 @@ impl State {
                 tr.leave,
             ),
             State::Quit { others } => (tr.quit_title, ctx.lang.quit_confirm(*others), tr.quit),
+            State::HideToTray => (
+                tr.tray_hidden_title,
+                tr.tray_hidden_text.to_owned(),
+                tr.tray_keep_running,
+            ),
+        };
+        let danger = if matches!(self, State::HideToTray) {
+            Action::Primary
+        } else {
+            Action::Danger
         };
         let body = form(
             tr,
             text(question).size(14),
             None,
-            (action, Action::Danger, Some(Message::Confirm)),
+            (action, danger, Some(Message::Confirm)),
             Message::Cancel,
         );
         (title.to_owned(), body)

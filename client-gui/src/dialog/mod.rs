@@ -93,6 +93,8 @@ pub enum Event {
     DismissDeclined(String),
     /// Quit the app, as asked.
     Quit,
+    /// Hide the friend list to the tray, as told.
+    HideToTray,
 }
 
 impl Dialog {
@@ -124,6 +126,10 @@ impl Dialog {
 
     pub fn quit(others: usize) -> Dialog {
         Dialog::Confirm(confirm::State::Quit { others })
+    }
+
+    pub fn hide_to_tray() -> Dialog {
+        Dialog::Confirm(confirm::State::HideToTray)
     }
 
     pub fn settings() -> Dialog {

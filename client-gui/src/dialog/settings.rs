@@ -180,6 +180,10 @@ fn notifications<'a>(ctx: &Ctx<'a>) -> Element<'a, Message> {
             .filter(|_| prefs.enabled)
             .map(|why| text(why.words(ctx.lang)).size(12).style(theme::muted_text)),
     )
+    .push(
+        ctx.tray_problem
+            .map(|why| text(why.words(ctx.lang)).size(12).style(theme::muted_text)),
+    )
     .spacing(6)
     .into()
 }

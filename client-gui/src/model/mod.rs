@@ -220,7 +220,6 @@ impl Model {
         friends
     }
 
-    /// Conversations with at least one message, newest first.
     /// Conversations with at least one message: the pinned ones first (the latest pinned on top), then
     /// the rest newest first.
     pub fn recent(&self) -> Vec<(&Conv, &Line)> {
@@ -248,6 +247,17 @@ impl Model {
         if pinned {
             self.pinned.insert(0, conv.clone());
         }
+    }
+
+    /// The chat a click on the tray icon opens: the one with the newest unread message, muted chats
+    /// only when nothing else waits.
+    pub fn newest_unread(&self) -> Option<Conv> {
+        self.conversations
+            .iter()
+            .filter(|(conv, _)| self.unread(conv) > 0)
+            .filter_map(|(conv, c)| c.last().map(|line| (conv, line.time)))
+            .max_by_key(|(conv, time)| (!self.is_muted(conv), *time))
+            .map(|(conv, _)| conv.clone())
     }
 
     pub fn total_unread(&self) -> u32 {

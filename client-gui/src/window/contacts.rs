@@ -49,6 +49,8 @@ pub struct State {
     pub selected: Option<Conv>,
     /// The dialog over the list, if any.
     pub dialog: Option<Dialog>,
+    /// Hidden to the tray (the window stays, unmapped, so the list keeps its tab, search and dialog).
+    pub hidden: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -80,6 +82,8 @@ pub enum Event {
     DismissDeclined(String),
     /// Quit, confirmed.
     Quit,
+    /// Hide to the tray, as told the first time.
+    HideToTray,
 }
 
 impl State {
@@ -162,6 +166,10 @@ impl State {
             D::Quit => {
                 self.dialog = None;
                 return Some(Event::Quit);
+            }
+            D::HideToTray => {
+                self.dialog = None;
+                return Some(Event::HideToTray);
             }
         }
         None

@@ -1,0 +1,208 @@
+//! The tray icon as a StatusNotifierItem (with its menu over `com.canonical.dbusmenu`), served by `ksni`
+//! on the session bus.
+
+use std::sync::LazyLock;
+
+use iced::futures::channel::mpsc::Sender;
+use ksni::menu::{RadioGroup, RadioItem, StandardItem};
+use ksni::{Icon, MenuItem, Status, ToolTip, TrayMethods};
+
+use super::{Event, Problem, Shown};
+
+/// The icon in the two sizes panels ask for most (22–24 px panels scale the 32, HiDPI ones the 64).
+const PNGS: [&[u8]; 2] = [
+    include_bytes!("../../../assets/icons/32x32.png"),
+    include_bytes!("../../../assets/icons/64x64.png"),
+];
+
+/// The three looks, made once: online, offline (grey), and with a red dot for unread messages.
+struct Looks {
+    online: Vec<Icon>,
+    offline: Vec<Icon>,
+    unread: Vec<Icon>,
+}
+
+static LOOKS: LazyLock<Looks> = LazyLock::new(|| {
+    let decoded: Vec<image::RgbaImage> = PNGS
+        .iter()
+        .filter_map(|png| image::load_from_memory(png).ok())
+        .map(|image| image.to_rgba8())
+        .collect();
+    let look = |paint: fn(&mut image::RgbaImage)| {
+        decoded
+            .iter()
+            .map(|image| {
+                let mut image = image.clone();
+                paint(&mut image);
+                argb(&image)
+            })
+            .collect()
+    };
+    Looks {
+        online: look(|_| {}),
+        offline: look(grey),
+        unread: look(red_dot),
+    }
+});
+
+/// The SNI pixel format: ARGB32 in network byte order.
+fn argb(image: &image::RgbaImage) -> Icon {
+    let data = image
+        .pixels()
+        .flat_map(|p| [p[3], p[0], p[1], p[2]])
+        .collect();
+    Icon {
+        width: image.width() as i32,
+        height: image.height() as i32,
+        data,
+    }
+}
+
+fn grey(image: &mut image::RgbaImage) {
+    for p in image.pixels_mut() {
+        let l = (u32::from(p[0]) * 30 + u32::from(p[1]) * 59 + u32::from(p[2]) * 11) / 100;
+        let l = l as u8;
+        *p = image::Rgba([l, l, l, p[3] / 2 + p[3] / 4]);
+    }
+}
+
+/// A red dot in the top right corner, a third of the icon wide, as QQ's and most docks' badges.
+fn red_dot(image: &mut image::RgbaImage) {
+    let size = image.width() as f32;
+    let r = size / 6.0;
+    let (cx, cy) = (size - r - 0.5, r + 0.5);
+    for (x, y, p) in image.enumerate_pixels_mut() {
+        let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
+        // One pixel of soft edge.
+        let cover = (r + 0.5 - d).clamp(0.0, 1.0);
+        if cover > 0.0 {
+            let blend = |under: u8, over: u8| {
+                (f32::from(under) * (1.0 - cover) + f32::from(over) * cover) as u8
+            };
+            *p = image::Rgba([
+                blend(p[0], 0xF5),
+                blend(p[1], 0x3F),
+                blend(p[2], 0x3F),
+                p[3].max((cover * 255.0) as u8),
+            ]);
+        }
+    }
+}
+
+/// The item the desktop asks about. Clicks go to the app as [`Event`]s.
+pub struct Item {
+    pub(super) shown: Shown,
+    events: Sender<Event>,
+}
+
+impl Item {
+    fn send(&mut self, event: Event) {
+        // Full (the app is busy): a click is lost, never the app blocked on the bus's thread.
+        let _ = self.events.try_send(event);
+    }
+}
+
+impl ksni::Tray for Item {
+    fn id(&self) -> String {
+        "ququ".into()
+    }
+
+    fn title(&self) -> String {
+        self.shown.tooltip().0
+    }
+
+    fn category(&self) -> ksni::Category {
+        ksni::Category::Communications
+    }
+
+    /// `NeedsAttention` while something is unread: hosts then show the attention icon (the red dot),
+    /// and some (KDE) make it blink.
+    fn status(&self) -> Status {
+        if self.shown.unread > 0 {
+            Status::NeedsAttention
+        } else {
+            Status::Active
+        }
+    }
+
+    fn icon_pixmap(&self) -> Vec<Icon> {
+        if self.shown.online {
+            LOOKS.online.clone()
+        } else {
+            LOOKS.offline.clone()
+        }
+    }
+
+    fn attention_icon_pixmap(&self) -> Vec<Icon> {
+        LOOKS.unread.clone()
+    }
+
+    fn tool_tip(&self) -> ToolTip {
+        let (title, description) = self.shown.tooltip();
+        ToolTip {
+            title,
+            description,
+            ..Default::default()
+        }
+    }
+
+    fn activate(&mut self, _x: i32, _y: i32) {
+        self.send(Event::Activate);
+    }
+
+    fn menu(&self) -> Vec<MenuItem<Self>> {
+        let tr = self.shown.lang.tr();
+        vec![
+            StandardItem {
+                label: tr.tray_open.into(),
+                activate: Box::new(|item: &mut Item| item.send(Event::Open)),
+                ..Default::default()
+            }
+            .into(),
+            MenuItem::Separator,
+            RadioGroup {
+                selected: usize::from(self.shown.dnd),
+                select: Box::new(|item: &mut Item, chosen| {
+                    item.send(Event::DoNotDisturb(chosen == 1));
+                }),
+                options: vec![
+                    RadioItem {
+                        label: tr.online.into(),
+                        ..Default::default()
+                    },
+                    RadioItem {
+                        label: tr.tray_dnd.into(),
+                        ..Default::default()
+                    },
+                    // Shown, greyed, so the user learns why it is not there.
+                    RadioItem {
+                        label: tr.tray_invisible.into(),
+                        enabled: false,
+                        ..Default::default()
+                    },
+                ],
+            }
+            .into(),
+            MenuItem::Separator,
+            StandardItem {
+                label: tr.tray_quit.into(),
+                icon_name: "application-exit".into(),
+                activate: Box::new(|item: &mut Item| item.send(Event::Quit)),
+                ..Default::default()
+            }
+            .into(),
+        ]
+    }
+}
+
+/// Registers the item with the desktop's StatusNotifierWatcher.
+pub(super) async fn spawn(
+    shown: Shown,
+    events: Sender<Event>,
+) -> Result<ksni::Handle<Item>, Problem> {
+    Item { shown, events }.spawn().await.map_err(|e| match e {
+        ksni::Error::Dbus(_) => Problem::NoBus,
+        ksni::Error::Watcher(_) | ksni::Error::WontShow => Problem::NoHost,
+        other => Problem::Failed(other.to_string()),
+    })
+}
