@@ -18,6 +18,8 @@
 //!   bar, badges, dialog cards, avatars with the online mark.
 //! - [`model`] — everything known while logged in, changed by [`model::Model::apply`]; no iced types.
 //! - [`notify`] — desktop notifications: what one says (from the model), and delivery over D-Bus.
+//! - [`tray`] — the tray icon: what it shows (derived from the app), its clicks and menu; a
+//!   StatusNotifierItem over D-Bus on Linux.
 //! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Client`], then typed events.
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.
 //! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, open / show in folder.
