@@ -1561,19 +1561,7 @@ mod common;
 #[cfg(target_os = "linux")]
 #[test]
 fn with_a_tray_closing_the_friend_list_hides_it_and_the_hosted_server_goes_on() {
-    let bus = common::Bus::start();
-    let out = std::process::Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "tray_child", "--nocapture", "--test-threads=1"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .env("QUQU_TRAY_CHILD", "1")
-        .output()
-        .expect("the child test runs");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && said.contains("1 passed"),
-        "the tray checks failed:\n{said}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_on_private_bus("tray_child", "QUQU_TRAY_CHILD");
 }
 
 /// Only ever runs as the child of the test above, on its private bus.

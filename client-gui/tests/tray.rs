@@ -10,7 +10,6 @@
 mod common;
 
 use std::collections::HashMap;
-use std::process::Command;
 use std::time::Duration;
 
 use iced::futures::StreamExt;
@@ -23,19 +22,7 @@ const CHILD: &str = "QUQU_TRAY_CHILD";
 
 #[test]
 fn the_tray_icon_registers_shows_unread_and_answers_its_menu() {
-    let bus = common::Bus::start();
-    let out = Command::new(std::env::current_exe().expect("test binary"))
-        .args(["--exact", "tray_child", "--nocapture", "--test-threads=1"])
-        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
-        .env(CHILD, "1")
-        .output()
-        .expect("the child test runs");
-    let said = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success() && said.contains("1 passed"),
-        "the tray checks failed:\n{said}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    common::run_on_private_bus("tray_child", CHILD);
 }
 
 /// One entry of the item's menu, as a panel reads it.
@@ -76,6 +63,17 @@ fn entries(children: &[OwnedValue], into: &mut Vec<Entry>) {
         });
         entries(&grandchildren, into);
     }
+}
+
+/// The menu's entries, as a panel reads them to show the menu.
+async fn layout(menu: &zbus::Proxy<'_>) -> Vec<Entry> {
+    let (_revision, root): (u32, Node) = menu
+        .call("GetLayout", &(0i32, -1i32, Vec::<String>::new()))
+        .await
+        .expect("GetLayout");
+    let mut list = Vec::new();
+    entries(&root.2, &mut list);
+    list
 }
 
 /// Only ever runs as the child of the test above, on its private bus.
@@ -201,12 +199,7 @@ fn tray_child() {
         )
         .await
         .expect("menu proxy");
-        let (_revision, root): (u32, Node) = menu
-            .call("GetLayout", &(0i32, -1i32, Vec::<String>::new()))
-            .await
-            .expect("GetLayout");
-        let mut list = Vec::new();
-        entries(&root.2, &mut list);
+        let list = layout(&menu).await;
         let labels: Vec<&str> = list
             .iter()
             .map(|e| e.label.as_str())
@@ -246,12 +239,7 @@ fn tray_child() {
 
         // Do not disturb chosen (the app pushes it back): the menu shows it chosen.
         assert!(handle.show(Shown { dnd: true, ..shown }).await);
-        let (_revision, root): (u32, Node) = menu
-            .call("GetLayout", &(0i32, -1i32, Vec::<String>::new()))
-            .await
-            .expect("GetLayout");
-        let mut list = Vec::new();
-        entries(&root.2, &mut list);
+        let list = layout(&menu).await;
         let dnd = list
             .iter()
             .find(|e| e.label == "请勿打扰")

@@ -107,3 +107,23 @@ pub async fn watcher() -> (zbus::Connection, Arc<Mutex<Vec<String>>>) {
         .expect("the watcher's connection");
     (connection, items)
 }
+
+/// Runs this test binary's test `child` again in a child process whose session bus is a private one,
+/// with `flag` set so that the child test knows it is the child; fails with the child's output if it
+/// fails. (Whatever finds the bus through `DBUS_SESSION_BUS_ADDRESS`, as the tray icon does, then
+/// finds the private one, and no test changes its own process's environment.)
+pub fn run_on_private_bus(child: &str, flag: &str) {
+    let bus = Bus::start();
+    let out = Command::new(std::env::current_exe().expect("test binary"))
+        .args(["--exact", child, "--nocapture", "--test-threads=1"])
+        .env("DBUS_SESSION_BUS_ADDRESS", &bus.address)
+        .env(flag, "1")
+        .output()
+        .expect("the child test runs");
+    let said = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success() && said.contains("1 passed"),
+        "{child} failed:\n{said}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
