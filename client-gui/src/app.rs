@@ -177,7 +177,10 @@ impl App {
         let open = app.open_login();
         let load = Task::perform(config::load(dirs.settings_file()), Message::SettingsLoaded);
         let theme = iced::system::theme().map(Message::SystemTheme);
-        let desktop = Task::perform(notify::Desktop::connect(), Message::Desktop);
+        let desktop = Task::perform(
+            notify::Desktop::connect(app.dirs.data.clone()),
+            Message::Desktop,
+        );
         (app, Task::batch([open, load, theme, desktop]))
     }
 

@@ -92,6 +92,61 @@ pub fn view<'a, M: 'a>(
         .into()
 }
 
+/// The generated avatar as a picture `side` pixels across (for a desktop notification, which cannot
+/// draw our widgets): the account's colour in a circle, the initial in white, in the shipped font.
+pub fn picture(name: &str, account: &str, side: u32) -> image::RgbaImage {
+    use ab_glyph::{Font, FontRef, PxScale, ScaleFont, point};
+    let name = if name.trim().is_empty() {
+        account
+    } else {
+        name
+    };
+    let fill = color_for(account).into_rgba8();
+    let mut picture = image::RgbaImage::new(side, side);
+    let r = side as f32 / 2.0;
+    for (x, y, p) in picture.enumerate_pixels_mut() {
+        let d = ((x as f32 + 0.5 - r).powi(2) + (y as f32 + 0.5 - r).powi(2)).sqrt();
+        // One pixel of soft edge, so the circle is not jagged.
+        let cover = (r - d + 0.5).clamp(0.0, 1.0);
+        *p = image::Rgba([fill[0], fill[1], fill[2], (cover * 255.0) as u8]);
+    }
+    let Ok(font) = FontRef::try_from_slice(crate::fonts::QUQU_SANS_BYTES) else {
+        return picture;
+    };
+    // The size the widget uses: 45 % of the side.
+    let scaled = font.as_scaled(PxScale::from(side as f32 * 0.45));
+    let glyphs: Vec<_> = initials(name)
+        .chars()
+        .map(|c| scaled.scaled_glyph(c))
+        .collect();
+    let width: f32 = glyphs.iter().map(|g| scaled.h_advance(g.id)).sum();
+    // Centred on the cap height's middle rather than the line's, as a letter looks centred.
+    let baseline = r + (scaled.ascent() + scaled.descent()) / 2.0;
+    let mut x = r - width / 2.0;
+    for mut glyph in glyphs {
+        let advance = scaled.h_advance(glyph.id);
+        glyph.position = point(x, baseline);
+        x += advance;
+        let Some(outline) = font.outline_glyph(glyph) else {
+            continue;
+        };
+        let bounds = outline.px_bounds();
+        outline.draw(|gx, gy, coverage| {
+            let (px, py) = (
+                bounds.min.x as i32 + gx as i32,
+                bounds.min.y as i32 + gy as i32,
+            );
+            if px < 0 || py < 0 || px >= side as i32 || py >= side as i32 {
+                return;
+            }
+            let p = picture.get_pixel_mut(px as u32, py as u32);
+            let blend = |under: u8| (f32::from(under) * (1.0 - coverage) + 255.0 * coverage) as u8;
+            *p = image::Rgba([blend(p[0]), blend(p[1]), blend(p[2]), p[3]]);
+        });
+    }
+    picture
+}
+
 /// Decodes an image, crops the centred square and scales it to [`STORED_SIDE`].
 pub fn process(bytes: &[u8]) -> Result<image::RgbaImage, AvatarError> {
     let decoded = image::load_from_memory(bytes)?;

@@ -44,6 +44,9 @@ pub struct Alert {
     /// are escaped on the way to the desktop.
     pub body: String,
     pub sound: bool,
+    /// Whose avatar the notification shows: the sender's (the group's for a group), as `(name, key)`
+    /// for [`crate::avatar::picture`].
+    pub avatar: (String, String),
 }
 
 /// Why a notification could not be shown.
@@ -72,30 +75,39 @@ impl Problem {
     }
 }
 
-/// The desktop's notification service as the app holds it: on Linux, a connection to the session bus.
+/// Ququ's new-message sound (`assets/sounds/make-sound.py` made it): 0.35 s, 15 KB.
+pub const SOUND_WAV: &[u8] = include_bytes!("../../assets/sounds/message.wav");
+
+/// The desktop's notification service as the app holds it: on Linux, a connection to the session bus,
+/// and where our sound is on disk for the desktop to play.
 #[derive(Debug, Clone)]
 pub struct Desktop {
     #[cfg(target_os = "linux")]
     bus: zbus::Connection,
+    sound: Option<std::path::PathBuf>,
 }
 
 impl Desktop {
-    /// Connects to the desktop's notification service, or says why there is none.
-    pub async fn connect() -> Result<Desktop, Problem> {
+    /// Connects to the desktop's notification service, or says why there is none. `data` is the app's
+    /// data folder, where the sound is written for the desktop to play.
+    pub async fn connect(data: std::path::PathBuf) -> Result<Desktop, Problem> {
         #[cfg(target_os = "linux")]
         {
-            dbus::session().await.map(|bus| Desktop { bus })
+            let bus = dbus::session().await?;
+            Ok(Desktop::on(bus, sound_file(&data).await))
         }
         #[cfg(not(target_os = "linux"))]
         {
+            let _ = data;
             Err(Problem::Unsupported)
         }
     }
 
-    /// The service on a bus of the caller's choosing (tests run a private one).
+    /// The service on a bus of the caller's choosing (tests run a private one), with the sound at
+    /// `sound` if it was written.
     #[cfg(target_os = "linux")]
-    pub fn on(bus: zbus::Connection) -> Desktop {
-        Desktop { bus }
+    pub fn on(bus: zbus::Connection, sound: Option<std::path::PathBuf>) -> Desktop {
+        Desktop { bus, sound }
     }
 
     /// Shows `alert` in place of the notification `replaces` (0: a new one); `open` names clicking it.
@@ -109,14 +121,28 @@ impl Desktop {
         #[cfg(target_os = "linux")]
         {
             let bus = self.bus.clone();
-            async move { dbus::show(&bus, &alert, replaces, &open).await }
+            let sound = self.sound.clone();
+            async move { dbus::show(&bus, &alert, replaces, &open, sound.as_deref()).await }
         }
         #[cfg(not(target_os = "linux"))]
         {
-            let _ = (alert, replaces, open);
+            let _ = (alert, replaces, open, &self.sound);
             async { Err(Problem::Unsupported) }
         }
     }
+}
+
+/// Writes the sound into `data` (once; an unchanged file is left alone) for the desktop to play, as the
+/// notification spec's `sound-file` names a file. `None` if it cannot be written: the desktop's own
+/// message sound plays then.
+pub async fn sound_file(data: &std::path::Path) -> Option<std::path::PathBuf> {
+    let path = data.join("sounds").join("message.wav");
+    if tokio::fs::read(&path).await.ok().as_deref() == Some(SOUND_WAV) {
+        return Some(path);
+    }
+    tokio::fs::create_dir_all(path.parent()?).await.ok()?;
+    tokio::fs::write(&path, SOUND_WAV).await.ok()?;
+    Some(path)
 }
 
 /// The ids of notifications the user clicked.
@@ -218,11 +244,16 @@ pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Ale
     } else {
         text
     };
+    let avatar = match conv {
+        Conv::User(account) => (model.conv_name(conv), account.clone()),
+        Conv::Group(id) => (model.conv_name(conv), format!("group:{id}")),
+    };
     Some(Alert {
         conv: conv.clone(),
         summary: cut(&model.conv_name(conv)),
         body,
         sound: prefs.sound,
+        avatar,
     })
 }
 

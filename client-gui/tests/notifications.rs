@@ -26,7 +26,10 @@ struct Call {
     body: String,
     actions: Vec<String>,
     sound: Option<String>,
+    sound_file: Option<String>,
     suppress_sound: bool,
+    /// `image-data`: width, height and the RGBA bytes.
+    image: Option<(i32, i32, Vec<u8>)>,
 }
 
 /// The desktop side: `org.freedesktop.Notifications`, recording what it is asked to show.
@@ -60,6 +63,19 @@ impl Desk {
             body,
             actions,
             sound: text("sound-name"),
+            sound_file: text("sound-file"),
+            image: hints.get("image-data").and_then(|v| {
+                let (w, h, _stride, _alpha, _bits, _channels, data): (
+                    i32,
+                    i32,
+                    i32,
+                    bool,
+                    i32,
+                    i32,
+                    Vec<u8>,
+                ) = v.try_clone().ok()?.try_into().ok()?;
+                Some((w, h, data))
+            }),
             suppress_sound: hints
                 .get("suppress-sound")
                 .and_then(|v| bool::try_from(v).ok())
@@ -108,6 +124,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
         calls: calls.clone(),
         next: 0,
     };
+    let sounds = tempfile::tempdir().expect("temp dir");
     let (_server, desktop) = rt.block_on(async {
         let app = zbus::connection::Builder::address(bus.address.as_str())
             .expect("address")
@@ -120,8 +137,9 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
             summary: "Ann".into(),
             body: "hi".into(),
             sound: false,
+            avatar: ("Ann".into(), "ann".into()),
         };
-        let problem = Desktop::on(app.clone())
+        let problem = Desktop::on(app.clone(), None)
             .show(alert, 0, "Open".into())
             .await
             .expect_err("nobody serves notifications yet");
@@ -136,7 +154,11 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
             .build()
             .await
             .expect("the desktop's connection");
-        (server, Desktop::on(app))
+        // The app's sound, written to its data folder for the desktop to play.
+        let sound = notify::sound_file(sounds.path())
+            .await
+            .expect("the sound is written");
+        (server, Desktop::on(app, Some(sound)))
     });
 
     let mut model = Model::new("me".into(), "Me".into());
@@ -234,6 +256,27 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
     assert_eq!(first.replaces, 0);
     assert_eq!(first.actions, ["default", "Open"]);
     assert_eq!(first.sound.as_deref(), Some("message-new-instant"));
+    let played = first.sound_file.as_deref().expect("our sound, by file");
+    assert_eq!(
+        std::fs::read(played).expect("the sound file"),
+        notify::SOUND_WAV,
+        "the shipped sound"
+    );
+    // Ann's avatar as the app draws it: her colour in a circle, transparent corners, her initial in
+    // white at the centre (the remark "Boss…" gives "B").
+    let (w, h, data) = first.image.as_ref().expect("the sender's avatar");
+    assert_eq!((*w, *h, data.len()), (64, 64, 64 * 64 * 4));
+    let at = |x: usize, y: usize| &data[(y * 64 + x) * 4..(y * 64 + x) * 4 + 4];
+    assert_eq!(at(0, 0)[3], 0, "a round avatar");
+    let colour = ququ::avatar::color_for("ann").into_rgba8();
+    assert_eq!(at(32, 6), [colour[0], colour[1], colour[2], 255]);
+    let white = (16..48)
+        .flat_map(|y| (16..48).map(move |x| (x, y)))
+        .filter(|&(x, y)| at(x, y)[..3].iter().all(|&c| c > 200))
+        .count();
+    assert!(white > 30, "the initial is drawn ({white} white pixels)");
+    let group_picture = group.image.as_ref().expect("the group's avatar");
+    assert_ne!(group_picture.2, *data, "the group's own avatar");
 
     assert_eq!(second.replaces, ids[&ann], "one notification per chat");
     assert!(second.body.starts_with("[2 new] xxx"), "{}", second.body);

@@ -34,15 +34,27 @@ pub async fn show(
     alert: &Alert,
     replaces: u32,
     open: &str,
+    sound: Option<&std::path::Path>,
 ) -> Result<u32, Problem> {
     let mut hints: HashMap<&str, Value<'_>> = HashMap::new();
     // The category lets the desktop group and style it as a chat message; the desktop entry names the app
     // (its icon, its settings) as the installed `ququ.desktop` does.
     hints.insert("category", Value::from("im.received"));
     hints.insert("desktop-entry", Value::from("ququ"));
+    // The sender's avatar, as in the app (the spec's `image-data`: width, height, row stride, alpha,
+    // bits per sample, channels, RGBA bytes); 64 px is what GNOME and KDE show at their largest.
+    let picture = crate::avatar::picture(&alert.avatar.0, &alert.avatar.1, 64);
+    let (w, h) = (picture.width() as i32, picture.height() as i32);
+    hints.insert(
+        "image-data",
+        Value::from((w, h, w * 4, true, 8i32, 4i32, picture.into_raw())),
+    );
     if alert.sound {
-        // The freedesktop sound theme's name for an incoming instant message, played by the desktop,
-        // never by the UI thread.
+        // Played by the desktop, never by the UI thread: our own sound where it could be written, and
+        // the sound theme's name for an incoming instant message for desktops that only play names.
+        if let Some(file) = sound.and_then(|p| p.to_str()) {
+            hints.insert("sound-file", Value::from(file.to_owned()));
+        }
         hints.insert("sound-name", Value::from("message-new-instant"));
     } else {
         hints.insert("suppress-sound", Value::from(true));
