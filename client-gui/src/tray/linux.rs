@@ -125,8 +125,13 @@ impl ksni::Tray for Item {
         }
     }
 
+    /// The plain icon carries the dot too: some hosts keep showing the attention icon after the status
+    /// goes back to `Active` (XFCE's tray did here, under Xvfb), and some never show it at all; a
+    /// changed icon every host redraws.
     fn icon_pixmap(&self) -> Vec<Icon> {
-        if self.shown.online {
+        if self.shown.unread > 0 {
+            LOOKS.unread.clone()
+        } else if self.shown.online {
             LOOKS.online.clone()
         } else {
             LOOKS.offline.clone()
