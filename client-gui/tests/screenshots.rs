@@ -660,6 +660,8 @@ fn screenshots() {
                     }),
                     "main-join-refused",
                 ),
+                // The first close of the friend list on a desktop with a tray.
+                (Dialog::hide_to_tray(), "main-hide-to-tray"),
             ];
             for (dialog, name) in shots {
                 if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
