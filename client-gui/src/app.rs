@@ -16,8 +16,11 @@
 //! - `events` — what the contact list and the chat windows ask for.
 //! - `alerts` — a message for a chat not in front: a desktop notification, and the taskbar's attention;
 //!   the tray icon: what it shows, and what its clicks and menu do.
+//! - `autologin` — the saved login: logging in with it at start, keeping and forgetting it; starting
+//!   with the OS.
 
 mod alerts;
+mod autologin;
 mod connection;
 mod events;
 mod files;
@@ -31,6 +34,7 @@ use iced::{Element, Subscription, Task, Theme, window};
 use ququ_protocol::Conv;
 
 use crate::config::{self, Dirs, Settings};
+use crate::credentials::{Place, Vault};
 use crate::dialog::Dialog;
 use crate::embedded::Hosted;
 use crate::i18n::{Lang, Tr};
@@ -126,6 +130,14 @@ pub enum Message {
     Tray(tray::Event),
     /// The tray icon showed what it was given (`false`: its service is gone).
     TrayShown(bool),
+    /// Where a saved login would be kept on this computer.
+    VaultProbed(Place),
+    /// The saved login for the last account, read at start (`None`: there is none).
+    SavedLogin(Result<Option<(ququ_client::SessionToken, Place)>, String>),
+    /// A session's token was kept (and where) or forgotten (`None`), or could not be.
+    TokenSaved(Result<Option<Place>, String>),
+    /// The OS's autostart entry was written or removed, or could not be.
+    AutostartSet(Result<(), String>),
 }
 
 #[derive(Debug)]
@@ -167,6 +179,14 @@ pub struct App {
     /// Thumbnails being made, so each is made once.
     thumbs_pending: HashSet<PathBuf>,
     attempts: u64,
+    /// Where saved logins are kept: the OS store or a file (tests use the file alone).
+    pub vault: Vault,
+    /// Where the saved login is or would be kept, once known, for the words saying so.
+    pub token_place: Option<Place>,
+    /// The current session's token, to save if "log in automatically" is ticked later.
+    token: Option<ququ_client::SessionToken>,
+    /// `token` is the one in the vault.
+    token_saved: bool,
 }
 
 impl App {
@@ -181,12 +201,17 @@ impl App {
             notify::Desktop::connect(app.dirs.data.clone()),
             Message::Desktop,
         );
-        (app, Task::batch([open, load, theme, desktop]))
+        let vault = app.probe_vault();
+        (app, Task::batch([open, load, theme, desktop, vault]))
     }
 
     /// An app with no windows yet (tests build one and open windows themselves).
     pub fn new(dirs: Dirs) -> App {
         App {
+            vault: Vault::new(&dirs.config),
+            token_place: None,
+            token: None,
+            token_saved: false,
             windows: BTreeMap::new(),
             dirs,
             settings: Settings::default(),
@@ -233,6 +258,7 @@ impl App {
             notify_problem: self.notify_problem.as_ref(),
             tray_problem: self.tray_problem.as_ref(),
             hosting: None,
+            token_place: self.token_place.as_ref(),
         }
     }
 
@@ -419,9 +445,14 @@ impl App {
                         state.account = self.settings.last_account.clone();
                         state.server = self.settings.server.clone();
                         state.tls = self.settings.tls;
+                        state.remember = self.settings.auto_login;
                     }
                 }
-                Task::batch([self.focus_login(), self.host_again()])
+                // The saved login after the hosted server is up again, so that it finds the server.
+                Task::batch([
+                    self.focus_login(),
+                    self.host_again().chain(self.auto_login()),
+                ])
             }
             Message::Saved(_) | Message::Done => Task::none(),
             Message::FocusLogin => self.focus_login(),
@@ -457,13 +488,13 @@ impl App {
             }
             Message::AvatarImported(Ok(image)) => {
                 self.avatar = Some(image);
-                self.avatar_notice(None);
+                self.settings_notice(None);
                 Task::none()
             }
             // The old avatar stays; the settings dialog says why the new one did not take.
             Message::AvatarImported(Err(e)) => {
                 let notice = format!("{} ({e})", self.tr().image_failed);
-                self.avatar_notice(Some(notice));
+                self.settings_notice(Some(notice));
                 Task::none()
             }
             Message::LocalPage(conv, page) => {
@@ -544,6 +575,14 @@ impl App {
                 }
                 Task::none()
             }
+            Message::VaultProbed(place) => {
+                // What a save said wins over the guess.
+                self.token_place.get_or_insert(place);
+                Task::none()
+            }
+            Message::SavedLogin(saved) => self.on_saved_login(saved),
+            Message::TokenSaved(saved) => self.on_token_saved(saved),
+            Message::AutostartSet(result) => self.on_autostart_set(result),
             Message::Drag(id, event) => {
                 let message = match event {
                     window::Event::FileHovered(_) => chat::Message::DragHover(true),

@@ -1,8 +1,10 @@
 //! What the app remembers between runs: the server address, the last account, the language and theme.
 //!
 //! Never the password: not in plain text, not at all. Reconnects inside one run reuse the session token
-//! the headless client keeps; a new run asks again. Files live under the OS's config/data directories
-//! (`QUQU_HOME` overrides both, for tests and for running two instances side by side).
+//! the headless client keeps; a new run asks again, unless "log in automatically" is ticked, and then the
+//! token (not the password) is kept by [`crate::credentials`], not here. Files live under the OS's
+//! config/data directories (`QUQU_HOME` overrides both, for tests and for running two instances side by
+//! side).
 
 use std::path::{Path, PathBuf};
 
@@ -55,6 +57,11 @@ pub struct Settings {
     pub do_not_disturb: bool,
     /// The first hide to the tray said what it does; later ones just hide.
     pub tray_told: bool,
+    /// "Log in automatically" is ticked: the next start logs `last_account` in to `server` with the
+    /// token kept in [`crate::credentials`], if one is there.
+    pub auto_login: bool,
+    /// Start the app when the user logs in to the computer ([`crate::autostart`]); off by default.
+    pub start_with_os: bool,
 }
 
 /// One account's pinned and muted chats, each as `[kind, key]` (`["user", "bob"]`, `["group", "7"]`).
@@ -108,6 +115,8 @@ impl Default for Settings {
             chats: BTreeMap::new(),
             do_not_disturb: false,
             tray_told: false,
+            auto_login: false,
+            start_with_os: false,
         }
     }
 }

@@ -209,6 +209,26 @@ impl Lang {
         }
     }
 
+    /// Where "log in automatically" keeps the login: the OS store, named in both languages.
+    pub fn token_in_os_store(self, en_name: &str, zh_name: &str) -> String {
+        match self {
+            Lang::En => format!("Your login is kept in {en_name}, never your password."),
+            Lang::Zh => format!("登录凭据保存在{zh_name}中，不保存密码。"),
+        }
+    }
+
+    pub fn token_in_file(self, path: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "This computer has no credential store: your login is kept in {path}, a file only you \
+                 can read, never your password."
+            ),
+            Lang::Zh => format!(
+                "这台电脑没有凭据存储：登录凭据保存在仅你可读的文件 {path} 中，不保存密码。"
+            ),
+        }
+    }
+
     pub fn saved_to_downloads(self, dir: &str) -> String {
         match self {
             Lang::En => format!("No file chooser on this system: saving to {dir} instead."),
@@ -301,6 +321,11 @@ pub struct Tr {
     /// The settings' switch, while this app hosts the server.
     pub host_again: &'static str,
     pub use_tls: &'static str,
+    pub auto_login: &'static str,
+    pub logging_in_automatically: &'static str,
+    pub session_expired: &'static str,
+    pub start_with_os: &'static str,
+    pub start_with_os_failed: &'static str,
     pub trust_and_log_in: &'static str,
     pub cancel: &'static str,
     pub ok: &'static str,
@@ -488,6 +513,11 @@ static EN: Tr = Tr {
     host_server: "Host a server here",
     host_again: "Start this server again when Ququ starts",
     use_tls: "Encrypted connection (TLS)",
+    auto_login: "Log in automatically",
+    logging_in_automatically: "Logging in automatically…",
+    session_expired: "Your saved login has expired; type your password.",
+    start_with_os: "Start Ququ when I log in to this computer",
+    start_with_os_failed: "Could not change whether Ququ starts with the computer",
     trust_and_log_in: "Trust and log in",
     cancel: "Cancel",
     ok: "OK",
@@ -663,6 +693,11 @@ static ZH: Tr = Tr {
     host_server: "在本机运行服务器",
     host_again: "启动 Ququ 时自动运行本机服务器",
     use_tls: "加密连接（TLS）",
+    auto_login: "自动登录",
+    logging_in_automatically: "正在自动登录…",
+    session_expired: "保存的登录已失效，请输入密码。",
+    start_with_os: "开机时启动 Ququ",
+    start_with_os_failed: "无法更改开机启动设置",
     trust_and_log_in: "信任并登录",
     cancel: "取消",
     ok: "确定",

@@ -22,6 +22,9 @@
 //!   StatusNotifierItem over D-Bus on Linux.
 //! - [`net`] — the connection `Subscription`: hands the UI a cloneable [`net::Client`], then typed events.
 //! - [`config`] — remembered settings (server, last account, language, theme) on disk, off the UI thread.
+//! - [`credentials`] — the session token for "log in automatically": the OS credential store, or a file
+//!   only the user can read.
+//! - [`autostart`] — "start Ququ with the computer": the OS's per-user autostart entry.
 //! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, open / show in folder.
 //! - [`embedded`] — offering to host a server on this computer when nothing listens at a local address.
 //! - [`i18n`] — Chinese and English strings, picked from the system locale.
@@ -30,8 +33,10 @@
 //! - [`fonts`] — the shipped CJK-capable font.
 
 pub mod app;
+pub mod autostart;
 pub mod avatar;
 pub mod config;
+pub mod credentials;
 pub mod dialog;
 pub mod embedded;
 pub mod files;

@@ -24,7 +24,10 @@ pub use ququ_client::{Event as ClientEvent, Message, StopReason, Store, Transfer
 pub struct Login {
     pub server: String,
     pub account: String,
+    /// Empty when logging in automatically with `token`.
     pub password: String,
+    /// A saved session token to log in with first (automatic login); never hashed or printed.
+    pub token: Option<ququ_client::SessionToken>,
     /// Create the account first.
     pub register: bool,
     pub nickname: Option<String>,
@@ -42,6 +45,7 @@ impl std::fmt::Debug for Login {
             .field("server", &self.server)
             .field("account", &self.account)
             .field("register", &self.register)
+            .field("token", &self.token)
             .field("attempt", &self.attempt)
             .field("tls", &self.tls)
             .finish_non_exhaustive()
@@ -69,6 +73,7 @@ impl Login {
     fn config(&self) -> ququ_client::Config {
         let mut config = ququ_client::Config::new(&self.server, &self.account, &self.password)
             .register(self.register)
+            .token(self.token.clone())
             .tls(self.tls)
             .data_dir(&self.data_dir);
         config.nickname = self.nickname.clone();

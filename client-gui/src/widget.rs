@@ -34,6 +34,8 @@ pub struct Ctx<'a> {
     pub tray_problem: Option<&'a crate::tray::Problem>,
     /// The address of the server this app is hosting, if any.
     pub hosting: Option<&'a str>,
+    /// Where "log in automatically" keeps (or would keep) the login, once known.
+    pub token_place: Option<&'a crate::credentials::Place>,
 }
 
 impl Ctx<'_> {

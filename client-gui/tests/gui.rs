@@ -17,6 +17,7 @@ use iced_test::runtime::Action;
 use iced_test::selector::id;
 use ququ::app::{App, Message, Window};
 use ququ::config::Dirs;
+use ququ::credentials::{TOKEN_FILE, Vault};
 use ququ::dialog::{self, Dialog};
 use ququ::i18n::Lang;
 use ququ::model::{FileState, Paging};
@@ -78,8 +79,27 @@ impl Client {
         Client::with_home(rt, server, tempfile::tempdir().expect("temp dir"))
     }
 
-    /// An app over an existing home (its settings and local history), as after a restart.
+    /// An app over an existing home (its settings and local history), as after a restart, with the
+    /// account field empty for `log_in` to type into.
     fn with_home(rt: &tokio::runtime::Runtime, server: &str, home: tempfile::TempDir) -> Client {
+        Client::start(rt, server, home, false)
+    }
+
+    /// Ends this app as quitting would, and starts it again over the same home, remembering all it
+    /// remembered (the last account too).
+    fn restart(mut self, rt: &tokio::runtime::Runtime, server: &str) -> Client {
+        drop(self.events.take());
+        let home = self.home;
+        drop(self.app);
+        Client::start(rt, server, home, true)
+    }
+
+    fn start(
+        rt: &tokio::runtime::Runtime,
+        server: &str,
+        home: tempfile::TempDir,
+        keep_account: bool,
+    ) -> Client {
         let dirs = Dirs {
             config: home.path().to_path_buf(),
             data: home.path().to_path_buf(),
@@ -87,12 +107,15 @@ impl Client {
         let mut app = App::new(dirs.clone());
         app.settings.server = server.to_owned();
         app.settings.lang = Some(Lang::En);
-        // What the app remembered, as `App::boot` reads it: in English, at this test's server, and with
-        // the account field empty for `log_in` to type into.
+        // Saved logins in the home's file, never in the keyring of whoever runs the tests.
+        app.vault = Vault::file_only(&dirs.config);
+        // What the app remembered, as `App::boot` reads it: in English, at this test's server.
         let mut remembered = rt.block_on(ququ::config::load(dirs.settings_file()));
         remembered.server = server.to_owned();
         remembered.lang = Some(Lang::En);
-        remembered.last_account.clear();
+        if !keep_account {
+            remembered.last_account.clear();
+        }
         let mut client = Client {
             app,
             login: None,
@@ -1657,4 +1680,82 @@ fn tray_child() {
         ui.click("Quit").expect("the quit button");
     });
     assert!(alice.exited);
+}
+
+#[test]
+fn auto_login_logs_in_with_no_typing_after_a_restart_and_not_after_log_out() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut alice = Client::new(&rt, &server);
+    let login = alice.login_window();
+    alice.interact(&rt, login, |ui| {
+        ui.click("Log in automatically").expect("the box");
+    });
+    alice.log_in(&rt, "alice", "secret123", true);
+    alice.pump_until(&rt, "the login kept", |app| app.token_place.is_some());
+
+    // Kept in a file only alice can read (no Secret Service in a test), and it holds the session's
+    // token, never the password.
+    let file = alice.home.path().join(TOKEN_FILE);
+    let kept = std::fs::read_to_string(&file).expect("the token file");
+    assert!(kept.contains(&format!("alice@{server}")), "{kept}");
+    assert!(!kept.contains("secret123"), "the password is not kept");
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("mode").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "readable by others: {mode:o}");
+    }
+    // The settings dialog says where.
+    let main = alice.contacts_window();
+    alice.show_dialog(&rt, main, Dialog::settings());
+    assert!(alice.shows_part(main, "a file only you can read"));
+
+    // A restart logs in by itself; Cancel stops that and shows the form, which stays empty of a password.
+    let mut alice = alice.restart(&rt, &server);
+    let login = alice.login_window();
+    assert!(alice.shows(login, "Logging in automatically…"));
+    alice.interact(&rt, login, |ui| {
+        ui.click("Cancel").expect("the cancel button");
+    });
+    assert!(alice.app.login.is_none(), "cancelled");
+    assert!(alice.shows(login, "Log in"));
+    assert!(alice.app.model.is_none());
+
+    // The next restart logs in with no typing at all.
+    let mut alice = alice.restart(&rt, &server);
+    alice.pump_until(&rt, "logged in automatically", |app| {
+        app.model.is_some() && app.contacts_window().is_some()
+    });
+    assert_eq!(
+        alice.app.model.as_ref().map(|m| m.account.as_str()),
+        Some("alice")
+    );
+
+    // Log out: the saved login is forgotten (and the token revoked), so the next start asks.
+    let main = alice.contacts_window();
+    alice.show_dialog(&rt, main, Dialog::settings());
+    alice.interact(&rt, main, |ui| {
+        ui.click("Log out").expect("log out");
+    });
+    alice.pump_until(&rt, "the login window", |app| {
+        app.model.is_none() && app.login_window().is_some()
+    });
+    let deadline = Instant::now() + WAIT;
+    while std::fs::read_to_string(&file).is_ok_and(|t| t.contains("alice@")) {
+        assert!(Instant::now() < deadline, "the token forgotten");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let mut alice = alice.restart(&rt, &server);
+    alice.drain(&rt);
+    assert!(
+        alice.app.login.is_none(),
+        "no automatic login after Log out"
+    );
+    assert!(alice.app.model.is_none());
+    let login = alice.login_window();
+    assert!(!alice.shows(login, "Logging in automatically…"));
+    // The box is still ticked (a choice, not a secret): typing the password logs in and keeps it again.
+    assert!(alice.app.settings.auto_login);
 }

@@ -582,6 +582,22 @@ fn screenshots() {
                 &out.join(format!("login-offer-{tag}.png")),
             );
 
+            // Login at start with "log in automatically" ticked: no typing, and a Cancel.
+            app.token_place = Some(ququ::credentials::Place::OsStore);
+            if let Some(Window::Login(state)) = app.windows.get_mut(&login_id) {
+                state.password.clear();
+                state.offer_host = false;
+                state.remember = true;
+                state.status = login::Status::AutoLogin;
+            }
+            shoot(
+                &app,
+                login_id,
+                Size::new(380.0, 640.0),
+                &theme,
+                &out.join(format!("login-auto-{tag}.png")),
+            );
+
             // Main window, logged in.
             app.model = Some(demo_model(lang, &mut app.thumbs));
             app.conn = Connection::Online;

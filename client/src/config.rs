@@ -22,8 +22,14 @@ pub struct Config {
     /// `host:port`.
     pub server: String,
     pub account: String,
-    /// Used for the first login, and again whenever the server refuses the session token.
+    /// Used for the first login, and again whenever the server refuses the session token. May be empty
+    /// when [`Config::token`] is set: a refused token then stops the client with
+    /// [`crate::StopReason::SessionExpired`] instead of sending an empty password.
     pub password: String,
+    /// A session token from an earlier run (what [`crate::Event::LoggedIn`] carried), to log in with
+    /// `RESUME:` before any password: how "log in automatically" works without keeping the password.
+    /// Never printed by `Debug`.
+    pub token: Option<SessionToken>,
     /// Create the account first (`RESIGER:`), then log in. An `account_taken` answer is not fatal: the
     /// account may be ours from an earlier attempt whose reply was lost, so the login decides.
     pub register: bool,
@@ -43,11 +49,34 @@ impl std::fmt::Debug for Config {
             .field("server", &self.server)
             .field("account", &self.account)
             .field("register", &self.register)
+            .field("token", &self.token)
             .field("nickname", &self.nickname)
             .field("data_dir", &self.data_dir)
             .field("tls", &self.tls)
             .field("timing", &self.timing)
             .finish_non_exhaustive()
+    }
+}
+
+/// A session token: what the server hands out at login, and `RESUME:` takes instead of the password.
+/// A secret like the password (whoever has it is logged in until it is revoked), so `Debug` hides it
+/// and only [`SessionToken::secret`] gives it out, for storing it or sending it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct SessionToken(String);
+
+impl SessionToken {
+    pub fn new(token: impl Into<String>) -> SessionToken {
+        SessionToken(token.into())
+    }
+
+    pub fn secret(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for SessionToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SessionToken(…)")
     }
 }
 
@@ -91,6 +120,7 @@ impl Config {
             server: server.into(),
             account: account.into(),
             password: password.into(),
+            token: None,
             register: false,
             nickname: None,
             data_dir: None,
@@ -102,6 +132,12 @@ impl Config {
     /// Register the account on first connect.
     pub fn register(mut self, yes: bool) -> Config {
         self.register = yes;
+        self
+    }
+
+    /// Log in with this session token first (`RESUME:`); see [`Config::token`].
+    pub fn token(mut self, token: Option<SessionToken>) -> Config {
+        self.token = token;
         self
     }
 
@@ -194,6 +230,18 @@ mod tests {
             database_path(root, "h:1", "小明"),
             database_path(root, "h:1", "小红")
         );
+    }
+
+    #[test]
+    fn debug_shows_neither_password_nor_token() {
+        let config =
+            Config::new("h:1", "alice", "hunter2").token(Some(SessionToken::new("3f9a0c")));
+        let shown = format!("{config:?}");
+        assert!(
+            !shown.contains("hunter2") && !shown.contains("3f9a0c"),
+            "{shown}"
+        );
+        assert!(shown.contains("SessionToken(…)"), "{shown}");
     }
 
     #[test]

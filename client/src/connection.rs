@@ -245,6 +245,8 @@ impl Session {
     ) -> Session {
         Session {
             me: config.account.clone(),
+            // A saved token from an earlier run: the first login tries it before the password.
+            token: config.token.as_ref().map(|t| t.secret().to_owned()),
             registered: !config.register,
             connector: Connector::new(&config.server, config.tls, &data_dir),
             config,
@@ -253,7 +255,6 @@ impl Session {
             events,
             commands,
             backoff,
-            token: None,
             limits: Limits::default(),
             queued: VecDeque::new(),
             files: files::Files::new(),

@@ -189,6 +189,10 @@ pub enum StopReason {
     LoggedOut,
     /// The server refused the account or password (`bad_credentials`, `disabled`, …). Retrying cannot help.
     LoginRefused { code: ErrorCode, text: String },
+    /// The session token the client started from ([`crate::Config::token`]) was refused — it expired,
+    /// or a logout or password change elsewhere revoked it — and there is no password to fall back on.
+    /// Forget the saved token and ask for the password.
+    SessionExpired,
     /// Registration failed for a reason retrying cannot fix (`invalid_account`, `invalid_password`, …).
     RegisterRefused { code: ErrorCode, text: String },
     /// The local database could not be opened or written.
@@ -212,6 +216,9 @@ impl std::fmt::Display for StopReason {
             StopReason::Shutdown => f.write_str("shut down"),
             StopReason::LoggedOut => f.write_str("logged out"),
             StopReason::LoginRefused { code, text } => write!(f, "login refused ({code}): {text}"),
+            StopReason::SessionExpired => {
+                f.write_str("the saved login has expired; log in with the password")
+            }
             StopReason::RegisterRefused { code, text } => {
                 write!(f, "registration refused ({code}): {text}")
             }
@@ -250,6 +257,9 @@ pub enum Event {
         nickname: String,
         user_id: u64,
         limits: Limits,
+        /// The session's token, for a user interface that logs in automatically next time (give it
+        /// back as [`crate::Config::token`]); `None` from a server that hands out none.
+        token: Option<crate::SessionToken>,
     },
     /// Everything the server had for me while I was away has been fetched and stored.
     Synced {

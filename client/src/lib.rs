@@ -59,7 +59,7 @@ pub mod storage;
 pub mod tls;
 pub mod transfer;
 
-pub use config::{Config, ConfigError, Timing};
+pub use config::{Config, ConfigError, SessionToken, Timing};
 pub use event::{
     Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
     SentRequest, StopReason,

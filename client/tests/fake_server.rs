@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use common::{PATIENCE, config, wait_for, wait_stopped};
 use futures::{SinkExt, StreamExt};
-use ququ_client::{Client, Conv, ErrorCode, Event, MessageState, StopReason};
+use ququ_client::{Client, Config, Conv, ErrorCode, Event, MessageState, SessionToken, StopReason};
 use ququ_protocol::LineCodec;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::codec::Framed;
@@ -254,6 +254,75 @@ async fn a_silent_server_is_pinged_and_then_given_up() {
     c2.expect("RESUME:alice:tok1").await;
     handle.shutdown();
     wait_stopped(&mut events).await;
+}
+
+/// Auto-login: a client started from a saved token and no password resumes with it, says which token
+/// the session has (to be saved again), and never sends a password.
+#[tokio::test]
+async fn starts_from_a_saved_token_without_a_password() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::new(&server, "alice", "")
+        .data_dir(dir.path())
+        .timing(common::fast_timing())
+        .token(Some(SessionToken::new("tok1")));
+    let (handle, mut events) = Client::start(config).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("RESUME:alice:tok1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
+    let logged_in = wait_for(&mut events, "logged in", |e| {
+        matches!(e, Event::LoggedIn { .. })
+    })
+    .await;
+    assert!(matches!(
+        logged_in,
+        Event::LoggedIn { account, token: Some(token), .. }
+            if account == "alice" && token.secret() == "tok1"
+    ));
+    c.expect("SYNC:0:100").await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
+
+/// Auto-login after the token was revoked (a logout elsewhere, a password change): with no password to
+/// fall back on, the client stops with `SessionExpired` — once, without a login attempt or a retry.
+#[tokio::test]
+async fn a_refused_saved_token_without_a_password_stops_with_session_expired() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let config = Config::new(&server, "alice", "")
+        .data_dir(dir.path())
+        .timing(common::fast_timing())
+        .token(Some(SessionToken::new("revoked")));
+    let (_handle, mut events) = Client::start(config).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.expect("RESUME:alice:revoked").await;
+    c.say("LOGIN:false:bad_token:expired").await;
+    let seen = wait_stopped(&mut events).await;
+    assert_eq!(
+        seen.last(),
+        Some(&Event::Stopped(StopReason::SessionExpired))
+    );
+    assert!(
+        !seen
+            .iter()
+            .any(|e| matches!(e, Event::Disconnected { .. } | Event::LoggedIn { .. })),
+        "{seen:?}"
+    );
+    // Nothing more was sent: no `LOGIN:` with an empty password, and no second connection.
+    let rest = tokio::time::timeout(Duration::from_millis(300), c.framed.next()).await;
+    assert!(
+        matches!(rest, Ok(None) | Ok(Some(Err(_))) | Err(_)),
+        "the client sent {rest:?}"
+    );
+    assert!(
+        tokio::time::timeout(Duration::from_millis(300), listener.accept())
+            .await
+            .is_err(),
+        "the client connected again"
+    );
 }
 
 #[tokio::test]

@@ -34,17 +34,21 @@ impl App {
                 register,
                 nickname,
                 tls,
+                remember,
             } => {
                 self.disconnect();
                 self.attempts += 1;
                 self.settings.server = server.clone();
                 self.settings.last_account = account.clone();
                 self.settings.tls = tls;
+                self.settings.auto_login = remember;
+                self.token_saved = false;
                 let save = self.save_settings();
                 self.login = Some(net::Login {
                     server,
                     account,
                     password,
+                    token: None,
                     register,
                     nickname,
                     data_dir: self.dirs.client_dir(),
@@ -54,6 +58,8 @@ impl App {
                 self.conn = Connection::Connecting;
                 save
             }
+            login::Event::CancelAuto => self.cancel_auto_login(),
+            login::Event::Remember(on) => self.set_auto_login(on),
             login::Event::Trust(unknown) => {
                 let dir = self.dirs.client_dir();
                 Task::perform(
@@ -74,7 +80,7 @@ impl App {
 
     /// Drops the connection: stops the client (its outbox waits in the database for next time) and ends
     /// the subscription.
-    fn disconnect(&mut self) {
+    pub(super) fn disconnect(&mut self) {
         if let Some(handle) = self.client.take() {
             handle.send(Command::Shutdown);
         }
@@ -173,8 +179,10 @@ impl App {
         match event {
             ClientEvent::Connecting { .. } => {
                 self.conn = Connection::Connecting;
+                // An automatic login keeps saying so (and offering Cancel) until it is done.
                 if self.model.is_none()
                     && let Some(state) = self.login_state()
+                    && state.status != login::Status::AutoLogin
                 {
                     state.status = login::Status::Busy(tr.connecting.to_owned());
                 }
@@ -182,6 +190,7 @@ impl App {
             ClientEvent::Connected => {
                 if self.model.is_none()
                     && let Some(state) = self.login_state()
+                    && state.status != login::Status::AutoLogin
                 {
                     state.status = login::Status::Busy(tr.logging_in.to_owned());
                 }
@@ -195,10 +204,12 @@ impl App {
                 account,
                 nickname,
                 limits,
+                token,
                 ..
             } if self.model.is_none() => {
                 // The first login: from the login window to the contact list.
                 self.conn = Connection::Online;
+                let keep = self.keep_token(token);
                 let mut model = Model::new(account, nickname);
                 model.max_text = limits.text as usize;
                 model.max_file = limits.file;
@@ -229,7 +240,10 @@ impl App {
                 };
                 let close = login.map_or_else(Task::none, window::close);
                 // Open the contact list before closing the login one: the daemon never has zero windows.
-                return contacts.chain(close).chain(Task::batch([avatar, stored]));
+                return Task::batch([
+                    contacts.chain(close).chain(Task::batch([avatar, stored])),
+                    keep,
+                ]);
             }
             ClientEvent::Disconnected { retry_in, .. } => {
                 if self.model.is_none() {
@@ -257,14 +271,19 @@ impl App {
             ClientEvent::Stopped(reason) => return self.on_stopped(reason),
             // Logged in again after a reconnect: the connection is back; the model takes the rest.
             event => {
-                if let ClientEvent::LoggedIn { .. } = event {
-                    self.conn = Connection::Online;
-                }
+                // A new token if the old one was refused and the password used instead.
+                let keep = match &event {
+                    ClientEvent::LoggedIn { token, .. } => {
+                        self.conn = Connection::Online;
+                        self.keep_token(token.clone())
+                    }
+                    _ => Task::none(),
+                };
                 let Some(model) = &mut self.model else {
-                    return Task::none();
+                    return keep;
                 };
                 let change = model.apply(event);
-                return self.on_change(change);
+                return Task::batch([keep, self.on_change(change)]);
             }
         }
         Task::none()
@@ -312,6 +331,24 @@ impl App {
     }
 
     fn on_stopped(&mut self, reason: StopReason) -> Task<Message> {
+        // Logged out, or the server will not take this login again (the token refused, the password
+        // changed or the account disabled while logged in or logging in with the token): the saved
+        // login goes; the server has revoked it already (LOGOUT, or the change that refused it). A
+        // password mistyped on the form leaves it alone.
+        let with_token =
+            self.model.is_some() || self.login.as_ref().is_some_and(|l| l.token.is_some());
+        let forget = match &reason {
+            StopReason::LoggedOut | StopReason::SessionExpired => self.forget_token(),
+            StopReason::LoginRefused { .. } if with_token => self.forget_token(),
+            _ => Task::none(),
+        };
+        self.token = None;
+        let windows = self.show_stopped(reason);
+        Task::batch([forget, windows])
+    }
+
+    /// The client stopped: back to the login window, with why in words (or the certificate question).
+    fn show_stopped(&mut self, reason: StopReason) -> Task<Message> {
         let tr = self.tr();
         let registering = self.login.as_ref().is_some_and(|l| l.register);
         self.disconnect();
@@ -327,6 +364,7 @@ impl App {
             | StopReason::RegisterRefused { code, text } => {
                 crate::i18n::error_words(tr, code, text)
             }
+            StopReason::SessionExpired => tr.session_expired.to_owned(),
             StopReason::Storage(e) => e.clone(),
             StopReason::Shutdown | StopReason::LoggedOut => String::new(),
             StopReason::UnknownCertificate {

@@ -42,6 +42,8 @@ impl App {
                 };
                 self.save_settings()
             }
+            contacts::Event::AutoLogin(on) => self.set_auto_login(on),
+            contacts::Event::StartWithOs(on) => self.set_start_with_os(on),
             contacts::Event::SetNotify(prefs) => {
                 self.settings.notifications = prefs.enabled;
                 self.settings.notify_preview = prefs.preview;
@@ -105,8 +107,9 @@ impl App {
         }
     }
 
-    /// The settings dialog says why the avatar just picked did not take (`None`: it did).
-    pub(super) fn avatar_notice(&mut self, notice: Option<String>) {
+    /// The settings dialog says why the avatar just picked did not take, or the autostart entry could not
+    /// be written (`None`: it did).
+    pub(super) fn settings_notice(&mut self, notice: Option<String>) {
         for window in self.windows.values_mut() {
             if let Window::Contacts(state) = window {
                 state.avatar_notice(notice.clone());

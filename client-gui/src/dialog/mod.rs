@@ -86,6 +86,10 @@ pub enum Event {
     SetNotify(crate::notify::Prefs),
     /// Start the server this app hosts again when the app starts.
     Rehost(bool),
+    /// Log in automatically from now on, or forget the saved login.
+    AutoLogin(bool),
+    /// Start the app with the OS, or no longer.
+    StartWithOs(bool),
     PickAvatar,
     ResetAvatar,
     OpenAbout,

@@ -1,4 +1,5 @@
-//! Settings: language, theme, my avatar, log out, About.
+//! Settings: language, theme, my avatar, notifications, logging in automatically (and where the login
+//! is kept), starting with the computer, log out, About.
 
 use iced::widget::{button, checkbox, column, pick_list, row, space, text};
 use iced::{Center, Element, Fill};
@@ -13,7 +14,7 @@ use crate::widget::Ctx;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct State {
-    /// A problem to show (an avatar image that could not be read).
+    /// A problem to show (an avatar image that could not be read, the autostart entry not written).
     pub notice: Option<String>,
 }
 
@@ -25,6 +26,8 @@ pub enum Message {
     Notify(Prefs),
     /// Start the server this app hosts again with the app.
     Rehost(bool),
+    AutoLogin(bool),
+    StartWithOs(bool),
     PickAvatar,
     ResetAvatar,
     Logout,
@@ -58,6 +61,8 @@ impl State {
             Message::Theme(choice) => Event::SetTheme(choice.0),
             Message::Notify(prefs) => Event::SetNotify(prefs),
             Message::Rehost(on) => Event::Rehost(on),
+            Message::AutoLogin(on) => Event::AutoLogin(on),
+            Message::StartWithOs(on) => Event::StartWithOs(on),
             Message::PickAvatar => Event::PickAvatar,
             Message::ResetAvatar => Event::ResetAvatar,
             Message::Logout => Event::Logout,
@@ -118,6 +123,29 @@ impl State {
                 .text_size(13)
                 .on_toggle(Message::Rehost)
         }))
+        .push(switch(
+            tr.auto_login,
+            ctx.settings.auto_login,
+            Message::AutoLogin,
+        ))
+        // Where the login is kept, while it is.
+        .push(
+            ctx.token_place
+                .filter(|_| ctx.settings.auto_login)
+                .map(|place| {
+                    row![
+                        space().width(24),
+                        text(place.words(ctx.lang))
+                            .size(12)
+                            .style(theme::muted_text)
+                    ]
+                }),
+        )
+        .push(switch(
+            tr.start_with_os,
+            ctx.settings.start_with_os,
+            Message::StartWithOs,
+        ))
         .push(
             self.notice
                 .as_deref()
@@ -142,6 +170,16 @@ impl State {
         .spacing(12);
         (tr.settings.to_owned(), body.into())
     }
+}
+
+/// One switch of the dialog.
+fn switch<'a>(label: &'a str, on: bool, change: fn(bool) -> Message) -> Element<'a, Message> {
+    checkbox(on)
+        .label(label)
+        .size(16)
+        .text_size(13)
+        .on_toggle(change)
+        .into()
 }
 
 /// The notification switches; the text and sound ones only matter, and only answer, while notifications

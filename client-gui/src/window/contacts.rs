@@ -74,6 +74,8 @@ pub enum Event {
     SetTheme(ThemePref),
     SetNotify(crate::notify::Prefs),
     Rehost(bool),
+    AutoLogin(bool),
+    StartWithOs(bool),
     Pin(Conv, bool),
     Mute(Conv, bool),
     PickAvatar,
@@ -152,6 +154,8 @@ impl State {
             D::SetTheme(theme) => return Some(Event::SetTheme(theme)),
             D::SetNotify(prefs) => return Some(Event::SetNotify(prefs)),
             D::Rehost(on) => return Some(Event::Rehost(on)),
+            D::AutoLogin(on) => return Some(Event::AutoLogin(on)),
+            D::StartWithOs(on) => return Some(Event::StartWithOs(on)),
             D::PickAvatar => return Some(Event::PickAvatar),
             D::ResetAvatar => return Some(Event::ResetAvatar),
             D::OpenAbout => {

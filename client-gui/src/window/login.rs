@@ -1,8 +1,9 @@
 //! The login window: account, password (masked), server address, Log in / Register.
 //!
 //! Empty or malformed fields are refused here, before anything is sent. The window shows what the app
-//! tells it (connecting, the server's refusal in words, the offer to host a server) but never talks to
-//! the network itself.
+//! tells it (connecting, the server's refusal in words, the offer to host a server, an automatic login
+//! under way) but never talks to the network itself. "Log in automatically" is a box here; where the
+//! login is then kept is said under it, in words.
 
 use iced::widget::{button, checkbox, column, container, operation, row, space, text, text_input};
 use iced::{Center, Element, Fill, Task};
@@ -30,6 +31,8 @@ pub enum Status {
     Idle,
     /// Working: the text says on what ("Connecting…").
     Busy(String),
+    /// Logging in with the saved token, no typing: the window offers Cancel instead of Log in.
+    AutoLogin,
     Error(String),
 }
 
@@ -47,6 +50,8 @@ pub struct State {
     pub tls: bool,
     /// The server showed a certificate not seen before: ask whether to trust it.
     pub trust: Option<Unknown>,
+    /// "Log in automatically" is ticked.
+    pub remember: bool,
 }
 
 /// A certificate waiting for the user's decision.
@@ -67,6 +72,9 @@ pub enum Message {
     HostServer,
     DismissOffer,
     TlsToggled(bool),
+    RememberToggled(bool),
+    /// Stop the automatic login and show the form.
+    CancelAuto,
     Trust,
     DismissTrust,
 }
@@ -81,7 +89,13 @@ pub enum Event {
         register: bool,
         nickname: Option<String>,
         tls: bool,
+        /// Log in automatically next time.
+        remember: bool,
     },
+    /// The automatic login was cancelled: stop it, keep the saved login for next time.
+    CancelAuto,
+    /// The box was ticked or cleared (cleared: forget a saved login).
+    Remember(bool),
     /// The user compared the fingerprint and trusts it: pin it, then submit again.
     Trust(Unknown),
     HostServer {
@@ -126,7 +140,7 @@ impl State {
     }
 
     pub fn busy(&self) -> bool {
-        matches!(self.status, Status::Busy(_))
+        matches!(self.status, Status::Busy(_) | Status::AutoLogin)
     }
 
     /// Focus the first empty field: the account if unknown, else the password.
@@ -159,6 +173,16 @@ impl State {
             Message::TlsToggled(on) => {
                 self.tls = on;
                 self.trust = None;
+            }
+            Message::RememberToggled(on) => {
+                self.remember = on;
+                return Some(Event::Remember(on));
+            }
+            Message::CancelAuto => {
+                if self.status == Status::AutoLogin {
+                    self.status = Status::Idle;
+                    return Some(Event::CancelAuto);
+                }
             }
             Message::DismissTrust => self.trust = None,
             Message::Trust => return self.trust.take().map(Event::Trust),
@@ -196,6 +220,7 @@ impl State {
                     nickname: (self.mode == Mode::Register && !nickname.is_empty())
                         .then(|| nickname.to_owned()),
                     tls: self.tls,
+                    remember: self.remember,
                 });
             }
         }
@@ -258,13 +283,38 @@ impl State {
                 .text_size(13)
                 .on_toggle_maybe((!self.busy()).then_some(Message::TlsToggled)),
         );
+        form = form.push(
+            checkbox(self.remember)
+                .label(tr.auto_login)
+                .size(16)
+                .text_size(13)
+                .on_toggle_maybe((!self.busy()).then_some(Message::RememberToggled)),
+        );
+        // Where the login will be kept, said before it is: the user ticks the box knowing.
+        if self.remember
+            && let Some(place) = ctx.token_place
+        {
+            form = form.push(
+                text(place.words(ctx.lang))
+                    .size(12)
+                    .style(theme::muted_text),
+            );
+        }
 
         let submit_label = if register { tr.register } else { tr.log_in };
-        let submit = button(text(submit_label).size(15).width(Fill).align_x(Center))
-            .padding(10)
-            .width(Fill)
-            .style(theme::primary_button)
-            .on_press_maybe((!self.busy()).then_some(Message::Submit));
+        let submit = if self.status == Status::AutoLogin {
+            button(text(tr.cancel).size(15).width(Fill).align_x(Center))
+                .padding(10)
+                .width(Fill)
+                .style(theme::secondary_button)
+                .on_press(Message::CancelAuto)
+        } else {
+            button(text(submit_label).size(15).width(Fill).align_x(Center))
+                .padding(10)
+                .width(Fill)
+                .style(theme::primary_button)
+                .on_press_maybe((!self.busy()).then_some(Message::Submit))
+        };
         let toggle = button(
             text(if register {
                 tr.have_account
@@ -280,6 +330,10 @@ impl State {
         let status: Element<'a, Message> = match &self.status {
             Status::Idle => space().height(18).into(),
             Status::Busy(what) => text(what.as_str()).size(13).style(theme::muted_text).into(),
+            Status::AutoLogin => text(tr.logging_in_automatically)
+                .size(13)
+                .style(theme::muted_text)
+                .into(),
             Status::Error(what) => text(what.as_str()).size(13).style(theme::error_text).into(),
         };
 

@@ -97,8 +97,13 @@ impl Session {
             },
             S::LoginFailed { code, text } => match link.auth {
                 Auth::Resuming => {
-                    // The token expired or was revoked: fall back to the password on the same connection.
+                    // The token expired or was revoked: fall back to the password on the same connection,
+                    // or, started from a saved token with no password, stop and say so: an empty
+                    // password would only be refused (and counted against this address).
                     self.token = None;
+                    if self.config.password.is_empty() {
+                        return Err(End::Stop(StopReason::SessionExpired));
+                    }
                     self.send_login(link, false).await?;
                 }
                 Auth::LoggingIn { after_taken } => {
@@ -180,6 +185,7 @@ impl Session {
             nickname,
             user_id,
             limits,
+            token: self.token.clone().map(crate::SessionToken::new),
         });
 
         // Catch up first, so that what arrived while away is stored before anything new happens.
