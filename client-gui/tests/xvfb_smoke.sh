@@ -91,8 +91,8 @@ start() { # start NAME LANG -> remembers the server and the account in a fresh h
 register() { # register WIN PASSWORD
   wait_blue "$1" 190 20 "login window drawn"
   sleep 0.5
-  click "$1" 297 430
-  wait_blue "$1" 50 438 "Register button"
+  click "$1" 297 456
+  wait_blue "$1" 50 466 "Register button"
   click "$1" 190 232
   type_text "$1" "$2"
   key "$1" Return
@@ -101,9 +101,9 @@ register() { # register WIN PASSWORD
 start alice en_US.UTF-8
 wait_title '^Ququ$'; A=$WID
 register "$A" secret123
-wait_blue "$A" 277 583 "offer to host a server"
+wait_blue "$A" 277 610 "offer to host a server"
 import -window root "$OUT/01-offer.png"
-click "$A" 277 583 # "Host a server here"
+click "$A" 277 610 # "Host a server here"
 wait_title '^Ququ - alice$'; A=$WID
 
 start bob zh_CN.UTF-8
