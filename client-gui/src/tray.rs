@@ -14,6 +14,8 @@
 
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(target_os = "linux")]
+mod looks;
 
 use iced::futures::Stream;
 
