@@ -7,7 +7,7 @@
 //! loop already dispatches every message of the thread, rather than on a thread of its own with its own
 //! `GetMessage` loop: the workspace forbids `unsafe` code, which that loop would need (or a crate that
 //! wraps Win32 for just that), and winit refuses a second event loop in a process. iced runs the app's
-//! `update` on that thread, so the icon is made, and changed, by [`show`], which the app calls from
+//! `update` on that thread, so the icon is made, and changed, by [`Owner::show`], which the app calls from
 //! `update` (`App::sync_tray`); it lives in a thread-local there. Its clicks come from `tray-icon`'s and
 //! `muda`'s event handlers, called on the same thread while winit dispatches the icon's messages, and
 //! go to the app through the subscription's channel, which wakes iced.
