@@ -7,7 +7,9 @@
 #   2. ququ-term.exe (the same term tests with QUQU_TERM_CMD) logs in to the Linux ququ-server, chats, and
 #      sends and fetches files.
 #   3. ququ.exe opens on Xvfb, logs in to the Linux ququ-server and shows the friend list; the settings
-#      button shows its gear (an icon shipped with the app, not a system font) and opens Settings.
+#      button shows its gear (an icon shipped with the app, not a system font) and opens Settings; its
+#      tray icon is in Wine's notification area, in its online look, and gets its red dot when a friend
+#      writes.
 #      Screenshots are kept in OUT_DIR.
 #   4. The protocol crate's tests run as a Windows program (CARGO_TARGET_X86_64_PC_WINDOWS_GNU_RUNNER).
 # The builds are debug builds (dependencies at opt-level 2, see Cargo.toml): a release cross-build of the
@@ -246,6 +248,60 @@ red=$(convert "$OUT/win-3-settings-window.png" -fuzz 12% -fill black +opaque 'sr
   -fill white +opaque black -format '%[fx:round(mean*w*h)]' info:)
 ((red > 300)) || fail "the settings button did not open Settings ($red red pixels)"
 echo "ok: the gear opens Settings"
+
+# The tray icon (client-gui/src/tray/windows.rs). With no tray on the X side, Wine shows the notification
+# area as a small window of its own, "Wine System Tray", which exists only once a program has added an
+# icon: the app's icon is in it, blue (its online look; grey before login) now that dora is logged in.
+# Raised first, as the app's windows may cover it. Its clicks cannot be checked here: Wine 8's
+# Shell_NotifyIconGetRect is a stub, and tray-icon drops a click it cannot place (docs/packaging.md).
+TRAY=
+for _ in $(seq 50); do
+  TRAY=$(xdotool search --onlyvisible --name '^Wine System Tray$' 2>/dev/null | head -1 || true)
+  [ -n "$TRAY" ] && break
+  sleep 0.2
+done
+[ -n "$TRAY" ] || fail "no tray icon (Wine shows no notification area)"
+xdotool windowraise "$TRAY"
+sleep 0.5
+import -window "$TRAY" "$OUT/win-4-tray.png"
+blue=$(convert "$OUT/win-4-tray.png" -fuzz 20% -fill black +opaque 'srgb(0,150,255)' \
+  -fill white +opaque black -format '%[fx:round(mean*w*h)]' info:)
+echo "tray: $blue blue pixels"
+((blue > 60)) || fail "the tray icon is not in its online look ($blue blue pixels)"
+echo "ok: the tray icon is up, in its online look"
+
+# eve writes to dora, whose chat with her is not open: the icon takes its unread look, the red dot.
+python3 - "$PORT" <<'PY' || fail "eve could not send dora a message: $(tail -3 "$OUT/server.log")"
+import socket, sys
+
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), timeout=10)
+f = s.makefile("rb")
+def until(prefix):
+    while True:
+        line = f.readline().decode().rstrip("\n")
+        if not line or line.startswith("ERROR:"):
+            sys.exit(f"waiting for {prefix}: {line or 'connection closed'}")
+        if line.startswith(prefix):
+            return line
+s.sendall(b"LOGIN:eve:secret-eve\n")
+if not until("LOGIN:").startswith("LOGIN:true:"):
+    sys.exit("eve could not log in")
+s.sendall(b"MSG:dora:c1:hello from eve\n")
+until("ACK:c1:")
+s.close()
+PY
+red=0
+for _ in $(seq 25); do
+  sleep 0.4
+  xdotool windowraise "$TRAY"
+  import -window "$TRAY" "$OUT/win-5-tray-unread.png"
+  red=$(convert "$OUT/win-5-tray-unread.png" -fuzz 15% -fill black +opaque 'srgb(245,63,63)' \
+    -fill white +opaque black -format '%[fx:round(mean*w*h)]' info:)
+  ((red > 8)) && break
+done
+echo "tray: $red red pixels"
+((red > 8)) || fail "the tray icon shows no red dot for eve's message ($red red pixels)"
+echo "ok: an unread message puts the red dot on the tray icon"
 
 kill "$APP" 2>/dev/null || true
 wait "$APP" 2>/dev/null || true

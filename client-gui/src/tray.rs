@@ -10,10 +10,19 @@
 //! already, where `tray-icon` needs GTK and libappindicator on Linux. A desktop with no
 //! StatusNotifierWatcher (plain GNOME without the extension, a bare X server) gets no icon: the app
 //! then says so in the settings, and closing the friend list quits as before, rather than hiding
-//! the app where nobody can get it back. Windows and macOS have no tray icon yet (the same fallback).
+//! the app where nobody can get it back.
+//!
+//! On Windows the icon is in the taskbar's notification area (`windows`, with the `tray-icon` crate,
+//! which the Tauri project keeps up with Windows), with the same looks, tooltip, clicks and menu. The
+//! pixels of the three looks are shared (`looks`). macOS has no tray icon yet: `events` says
+//! `Unsupported`, and closing the friend list quits there as on a desktop without a tray.
 
 #[cfg(target_os = "linux")]
 mod linux;
+#[cfg(any(target_os = "linux", windows))]
+mod looks;
+#[cfg(windows)]
+mod windows;
 
 use iced::futures::Stream;
 
@@ -115,6 +124,8 @@ impl Problem {
 pub struct Handle {
     #[cfg(target_os = "linux")]
     inner: ksni::Handle<linux::Item>,
+    #[cfg(windows)]
+    inner: std::sync::Arc<windows::Owner>,
 }
 
 impl std::fmt::Debug for Handle {
@@ -124,14 +135,22 @@ impl std::fmt::Debug for Handle {
 }
 
 impl Handle {
-    /// Shows `shown`; `false` if the icon is gone (its service stopped).
+    /// Shows `shown`; `false` if the icon is gone (its service stopped) or could not be made.
+    ///
+    /// On Windows the icon is made (the first time) and changed right here, on the calling thread,
+    /// which must be the one running iced's event loop: call this from the app's `update`.
     pub fn show(&self, shown: Shown) -> impl Future<Output = bool> + Send + 'static {
         #[cfg(target_os = "linux")]
         {
             let inner = self.inner.clone();
             async move { inner.update(|item| item.shown = shown).await.is_some() }
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        {
+            let up = self.inner.show(shown);
+            async move { up }
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
         {
             let _ = shown;
             async { false }
@@ -148,7 +167,12 @@ pub fn events() -> impl Stream<Item = Event> {
             Ok(handle) => Event::Ready(handle),
             Err(problem) => Event::Unavailable(problem),
         };
-        #[cfg(not(target_os = "linux"))]
+        // The icon itself is made by the first `Handle::show`, on iced's main thread (see `windows`).
+        #[cfg(windows)]
+        let first = Event::Ready(Handle {
+            inner: std::sync::Arc::new(windows::Owner::new(output.clone())),
+        });
+        #[cfg(not(any(target_os = "linux", windows)))]
         let first = Event::Unavailable(Problem::Unsupported);
         let _ = output.send(first).await;
         // The icon's own service sends the clicks; this stream only has to stay open for them, and

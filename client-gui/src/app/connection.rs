@@ -89,6 +89,9 @@ impl App {
 
     pub(super) fn shutdown(&mut self) -> Task<Message> {
         self.disconnect();
+        // The tray icon goes now: on Windows it would otherwise stay in the notification area, dead,
+        // until the mouse passed over it.
+        self.tray = None;
         if let Some(hosted) = self.hosting.take() {
             hosted.stop();
             // Give the server a moment to say BYE and close its database before the process ends.

@@ -7,43 +7,13 @@ use iced::futures::channel::mpsc::Sender;
 use ksni::menu::{RadioGroup, RadioItem, StandardItem};
 use ksni::{Icon, MenuItem, Status, ToolTip, TrayMethods};
 
+use super::looks::{self, Looks};
 use super::{Event, Problem, Shown};
 
-/// The icon in the two sizes panels ask for most (22–24 px panels scale the 32, HiDPI ones the 64).
-const PNGS: [&[u8]; 2] = [
-    include_bytes!("../../../assets/icons/32x32.png"),
-    include_bytes!("../../../assets/icons/64x64.png"),
-];
-
-/// The three looks, made once: online, offline (grey), and with a red dot for unread messages.
-struct Looks {
-    online: Vec<Icon>,
-    offline: Vec<Icon>,
-    unread: Vec<Icon>,
-}
-
-static LOOKS: LazyLock<Looks> = LazyLock::new(|| {
-    let decoded: Vec<image::RgbaImage> = PNGS
-        .iter()
-        .filter_map(|png| image::load_from_memory(png).ok())
-        .map(|image| image.to_rgba8())
-        .collect();
-    let look = |paint: fn(&mut image::RgbaImage)| {
-        decoded
-            .iter()
-            .map(|image| {
-                let mut image = image.clone();
-                paint(&mut image);
-                argb(&image)
-            })
-            .collect()
-    };
-    Looks {
-        online: look(|_| {}),
-        offline: look(grey),
-        unread: look(red_dot),
-    }
-});
+/// The three looks, made once, in the two sizes panels ask for most (22–24 px panels scale the 32,
+/// HiDPI ones the 64).
+static LOOKS: LazyLock<Looks<Vec<Icon>>> =
+    LazyLock::new(|| looks::make(&[looks::png(32), looks::png(64)], argb));
 
 /// The SNI pixel format: ARGB32 in network byte order.
 fn argb(image: &image::RgbaImage) -> Icon {
@@ -55,37 +25,6 @@ fn argb(image: &image::RgbaImage) -> Icon {
         width: image.width() as i32,
         height: image.height() as i32,
         data,
-    }
-}
-
-fn grey(image: &mut image::RgbaImage) {
-    for p in image.pixels_mut() {
-        let l = (u32::from(p[0]) * 30 + u32::from(p[1]) * 59 + u32::from(p[2]) * 11) / 100;
-        let l = l as u8;
-        *p = image::Rgba([l, l, l, p[3] / 2 + p[3] / 4]);
-    }
-}
-
-/// A red dot in the top right corner, a third of the icon wide, as QQ's and most docks' badges.
-fn red_dot(image: &mut image::RgbaImage) {
-    let size = image.width() as f32;
-    let r = size / 6.0;
-    let (cx, cy) = (size - r - 0.5, r + 0.5);
-    for (x, y, p) in image.enumerate_pixels_mut() {
-        let d = ((x as f32 - cx).powi(2) + (y as f32 - cy).powi(2)).sqrt();
-        // One pixel of soft edge.
-        let cover = (r + 0.5 - d).clamp(0.0, 1.0);
-        if cover > 0.0 {
-            let blend = |under: u8, over: u8| {
-                (f32::from(under) * (1.0 - cover) + f32::from(over) * cover) as u8
-            };
-            *p = image::Rgba([
-                blend(p[0], 0xF5),
-                blend(p[1], 0x3F),
-                blend(p[2], 0x3F),
-                p[3].max((cover * 255.0) as u8),
-            ]);
-        }
     }
 }
 
