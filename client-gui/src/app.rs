@@ -201,8 +201,7 @@ impl App {
             notify::Desktop::connect(app.dirs.data.clone()),
             Message::Desktop,
         );
-        let vault = app.probe_vault();
-        (app, Task::batch([open, load, theme, desktop, vault]))
+        (app, Task::batch([open, load, theme, desktop]))
     }
 
     /// An app with no windows yet (tests build one and open windows themselves).

@@ -48,25 +48,30 @@ pub fn desktop_file(config_home: &Path) -> PathBuf {
 
 /// Writes (or, with `on` false, removes) the autostart entry under `config_home` that starts `exe`.
 pub fn set_xdg(config_home: &Path, on: bool, exe: &Path) -> Result<(), AutostartError> {
-    let path = desktop_file(config_home);
-    let err = |source| AutostartError::Write {
-        path: path.clone(),
-        source,
-    };
-    if !on {
-        return match std::fs::remove_file(&path) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(err(e)),
-            _ => Ok(()),
-        };
-    }
-    if let Some(dir) = path.parent() {
-        std::fs::create_dir_all(dir).map_err(err)?;
-    }
     let entry = format!(
         "[Desktop Entry]\nType=Application\nName=Ququ\nComment=Started with the session (Ququ's settings turn this off)\nExec={}\nIcon=io.ququ.Ququ\nTerminal=false\nX-GNOME-Autostart-enabled=true\n",
         desktop_exec_quote(&exe.to_string_lossy())
     );
-    std::fs::write(&path, entry).map_err(err)
+    write_or_remove(&desktop_file(config_home), on.then_some(entry))
+}
+
+/// Writes `contents` to `path` (its folder made if missing), or with `None` removes it; a file already
+/// gone is not a failure, as off is off. (The XDG entry and the macOS LaunchAgent are both a file.)
+fn write_or_remove(path: &Path, contents: Option<String>) -> Result<(), AutostartError> {
+    let err = |source| AutostartError::Write {
+        path: path.to_path_buf(),
+        source,
+    };
+    let Some(contents) = contents else {
+        return match std::fs::remove_file(path) {
+            Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(err(e)),
+            _ => Ok(()),
+        };
+    };
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir).map_err(err)?;
+    }
+    std::fs::write(path, contents).map_err(err)
 }
 
 /// Quotes a path for a desktop entry's `Exec=` key: inside double quotes, with `"`, `` ` ``, `$` and
@@ -145,25 +150,8 @@ mod platform {
         let path = home
             .home_dir()
             .join("Library/LaunchAgents/io.ququ.Ququ.plist");
-        let err = |source| AutostartError::Write {
-            path: path.clone(),
-            source,
-        };
-        if !on {
-            return match std::fs::remove_file(&path) {
-                Err(e) if e.kind() != std::io::ErrorKind::NotFound => Err(err(e)),
-                _ => Ok(()),
-            };
-        }
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(err)?;
-        }
-        let exe = exe
-            .display()
-            .to_string()
-            .replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;");
+        // The same three characters a notification body escapes.
+        let exe = crate::notify::escape(&exe.display().to_string());
         let plist = format!(
             r#"<?xml version="1.0" encoding="UTF-8"?>
 <!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
@@ -176,7 +164,7 @@ mod platform {
 </plist>
 "#
         );
-        std::fs::write(&path, plist).map_err(err)
+        super::write_or_remove(&path, on.then_some(plist))
     }
 }
 

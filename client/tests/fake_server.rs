@@ -256,18 +256,31 @@ async fn a_silent_server_is_pinged_and_then_given_up() {
     wait_stopped(&mut events).await;
 }
 
-/// Auto-login: a client started from a saved token and no password resumes with it, says which token
-/// the session has (to be saved again), and never sends a password.
-#[tokio::test]
-async fn starts_from_a_saved_token_without_a_password() {
+/// A client for alice started from a saved `token` and no password, as the app's automatic login
+/// starts it, against a listener the test plays the server on.
+async fn start_from_token(
+    token: &str,
+) -> (
+    TcpListener,
+    tempfile::TempDir,
+    (ququ_client::Handle, ququ_client::Events),
+) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let server = listener.local_addr().unwrap().to_string();
     let dir = tempfile::tempdir().unwrap();
     let config = Config::new(&server, "alice", "")
         .data_dir(dir.path())
         .timing(common::fast_timing())
-        .token(Some(SessionToken::new("tok1")));
-    let (handle, mut events) = Client::start(config).unwrap();
+        .token(Some(SessionToken::new(token)));
+    let started = Client::start(config).unwrap();
+    (listener, dir, started)
+}
+
+/// Auto-login: a client started from a saved token and no password resumes with it, says which token
+/// the session has (to be saved again), and never sends a password.
+#[tokio::test]
+async fn starts_from_a_saved_token_without_a_password() {
+    let (listener, _dir, (handle, mut events)) = start_from_token("tok1").await;
     let mut c = FakeConn::accept(&listener).await;
     c.expect("RESUME:alice:tok1").await;
     c.say("LOGIN:true:1:alice:Alice:tok1:").await;
@@ -289,14 +302,7 @@ async fn starts_from_a_saved_token_without_a_password() {
 /// fall back on, the client stops with `SessionExpired` — once, without a login attempt or a retry.
 #[tokio::test]
 async fn a_refused_saved_token_without_a_password_stops_with_session_expired() {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let server = listener.local_addr().unwrap().to_string();
-    let dir = tempfile::tempdir().unwrap();
-    let config = Config::new(&server, "alice", "")
-        .data_dir(dir.path())
-        .timing(common::fast_timing())
-        .token(Some(SessionToken::new("revoked")));
-    let (_handle, mut events) = Client::start(config).unwrap();
+    let (listener, _dir, (_handle, mut events)) = start_from_token("revoked").await;
     let mut c = FakeConn::accept(&listener).await;
     c.expect("RESUME:alice:revoked").await;
     c.say("LOGIN:false:bad_token:expired").await;

@@ -19,9 +19,13 @@ impl App {
         Settings::chats_key(&self.settings.last_account, &self.settings.server)
     }
 
-    /// Where a token would be kept, asked of the OS store off the UI thread at start, for the words in
-    /// the login window and the settings dialog.
-    pub(super) fn probe_vault(&self) -> Task<Message> {
+    /// Where a token would be kept, asked of the OS store off the UI thread, for the words under the
+    /// ticked box. Asked only once the box is ticked and nothing saved says it already: not at every
+    /// start, where a desktop with no store waits for the store's time-out and logs why.
+    fn probe_vault(&self) -> Task<Message> {
+        if self.token_place.is_some() {
+            return Task::none();
+        }
         Task::perform(self.vault.clone().probe(), Message::VaultProbed)
     }
 
@@ -43,8 +47,8 @@ impl App {
     ) -> Task<Message> {
         let (token, place) = match saved {
             Ok(Some(saved)) => saved,
-            // Nothing saved (logged out last time): the form, as always.
-            Ok(None) => return Task::none(),
+            // Nothing saved (logged out last time): the form, as always, and where a login would go.
+            Ok(None) => return self.probe_vault(),
             Err(e) => {
                 if let Some(state) = self.login_state() {
                     state.status = login::Status::Error(e);
@@ -128,10 +132,10 @@ impl App {
         let keep = if !on {
             self.forget_token()
         } else if self.model.is_some() {
-            // Logged in already: this session's token is the one to keep.
+            // Logged in already: this session's token is the one to keep (and saving says where).
             self.save_token()
         } else {
-            Task::none()
+            self.probe_vault()
         };
         Task::batch([self.save_settings(), keep])
     }
