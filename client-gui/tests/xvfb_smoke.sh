@@ -19,8 +19,20 @@ WORK=$(mktemp -d)
 mkdir -p "$OUT"
 [ -x "$BIN" ] || (cd "$ROOT" && cargo build -p ququ)
 
-# A free port, so a server already running on 8899 cannot change the test.
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# A free port, so a server already running on 8899 cannot change the test; below the ephemeral range
+# (32768+), because a connect to an ephemeral port nothing listens on can be given that same port as its
+# own and connect to itself, after which the app cannot listen there ("Address already in use" — seen in
+# CI as "no window titled Ququ - alice").
+PORT=$(python3 -c '
+import random, socket
+while True:
+    p = random.randint(20000, 32000)
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError:
+        pass
+')
 
 PIDS=()
 cleanup() {
