@@ -43,7 +43,7 @@ pub fn is_local(addr: &str) -> bool {
 pub async fn nothing_listening(addr: String) -> bool {
     match tokio::time::timeout(
         Duration::from_secs(2),
-        tokio::net::TcpStream::connect(addr.as_str()),
+        ququ_client::tls::connect_tcp(addr.as_str()),
     )
     .await
     {

@@ -65,6 +65,30 @@ pub(crate) trait Io: AsyncRead + AsyncWrite + Send + Unpin {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin> Io for T {}
 pub(crate) type Stream = Box<dyn Io>;
 
+/// Opens a TCP connection to `addr`, refusing one that reached itself.
+///
+/// A client that keeps retrying a port nobody listens on in the ephemeral range (a server this computer
+/// is about to host) can be given that very port as its own source port: the kernel then connects the
+/// socket to itself (TCP simultaneous open), the "server" answers with the client's own words, and the
+/// port stays taken, so the real server cannot listen there. A clean-clone CI run hit it: "cannot listen
+/// on 127.0.0.1:41973: Address already in use". Such a connection is dropped and reported refused, which
+/// is the truth: nothing listens there.
+pub async fn connect_tcp(addr: &str) -> std::io::Result<TcpStream> {
+    let tcp = TcpStream::connect(addr).await?;
+    if connected_to_itself(&tcp) {
+        drop(tcp);
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::ConnectionRefused,
+            "connection refused (nothing listens there; the attempt reached itself)",
+        ));
+    }
+    Ok(tcp)
+}
+
+fn connected_to_itself(tcp: &TcpStream) -> bool {
+    matches!((tcp.local_addr(), tcp.peer_addr()), (Ok(local), Ok(peer)) if local == peer)
+}
+
 /// How to open connections to one server; cheap to clone (the chat connection and every file worker
 /// share it).
 #[derive(Clone)]
@@ -122,7 +146,7 @@ impl Connector {
 
     async fn open(&self) -> Result<Stream, ConnectError> {
         let server = self.server.clone();
-        let tcp = TcpStream::connect(&server)
+        let tcp = connect_tcp(&server)
             .await
             .map_err(|e| ConnectError::Connect {
                 server: server.clone(),
@@ -342,6 +366,29 @@ mod tests {
         forget(dir.path(), "a:1").unwrap();
         assert_eq!(pinned(dir.path(), "a:1").unwrap(), None);
         assert_eq!(pinned(dir.path(), "b:1").unwrap().as_deref(), Some("BB"));
+    }
+
+    /// The connection CI's smoke test met: a socket on 127.0.0.1:P connecting to 127.0.0.1:P, with
+    /// nothing listening, is connected to itself on Linux. Made here on purpose (a socket bound to the
+    /// port first) since `connect_tcp` cannot be made to pick that source port.
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn a_connection_to_itself_is_told_from_a_real_one() {
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.bind("127.0.0.1:0".parse().unwrap()).unwrap();
+        let own = socket.local_addr().unwrap();
+        let looped = socket.connect(own).await.unwrap();
+        assert!(connected_to_itself(&looped), "{own} connected to itself");
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let real = connect_tcp(&addr.to_string()).await.unwrap();
+        assert!(!connected_to_itself(&real));
+
+        // Once the looped socket is gone nothing listens at `own`: refused, in those words.
+        drop(looped);
+        let refused = connect_tcp(&own.to_string()).await.unwrap_err();
+        assert_eq!(refused.kind(), std::io::ErrorKind::ConnectionRefused);
     }
 
     #[test]
