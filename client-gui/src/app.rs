@@ -102,6 +102,9 @@ pub enum Message {
     SaveTo(u64, Option<PathBuf>),
     /// The transfers in the local store, read at login so bubbles show what happened before a restart.
     TransfersLoaded(Result<Vec<net::Transfer>, String>),
+    /// The friends, groups and requests this device kept, read at an automatic login's start to open
+    /// the friend list before the server answers.
+    Kept(Result<net::Kept, String>),
     /// The conversations in the local store, read at login: the Recent list after a restart.
     RecentLoaded(Result<Vec<ququ_client::Conversation>, String>),
     Thumbnail(PathBuf, Result<image::RgbaImage, String>),
@@ -520,6 +523,7 @@ impl App {
                 Task::none()
             }
             Message::TransfersLoaded(loaded) => self.on_transfers_loaded(loaded),
+            Message::Kept(kept) => self.on_kept(kept),
             Message::RecentLoaded(stored) => {
                 // A local database that cannot be read stops the client too, which says so in words in
                 // the login window; until then the list fills as messages come.

@@ -64,21 +64,26 @@ pub struct Settings {
     pub start_with_os: bool,
 }
 
-/// One account's pinned and muted chats, each as `[kind, key]` (`["user", "bob"]`, `["group", "7"]`).
+/// One account's pinned and muted chats, each as `[kind, key]` (`["user", "bob"]`, `["group", "7"]`),
+/// and its own nickname as last seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChatPrefs {
     /// The most recently pinned first.
     pub pinned: Vec<(String, String)>,
     pub muted: Vec<(String, String)>,
+    /// The header's name while an automatic login opens the friend list before the server answers;
+    /// empty until the account has logged in here once.
+    pub nickname: String,
 }
 
 impl ChatPrefs {
-    pub fn of(pinned: &[Conv], muted: &BTreeSet<Conv>) -> ChatPrefs {
+    pub fn of(pinned: &[Conv], muted: &BTreeSet<Conv>, nickname: &str) -> ChatPrefs {
         let key = |c: &Conv| (c.kind().to_owned(), c.key());
         ChatPrefs {
             pinned: pinned.iter().map(key).collect(),
             muted: muted.iter().map(key).collect(),
+            nickname: nickname.to_owned(),
         }
     }
 
@@ -254,7 +259,11 @@ mod tests {
         assert_eq!(load(path.clone()).await, Settings::default());
         let mut muted = BTreeSet::new();
         muted.insert(Conv::Group(7));
-        let prefs = ChatPrefs::of(&[Conv::User("bo:b".into()), Conv::Group(9)], &muted);
+        let prefs = ChatPrefs::of(
+            &[Conv::User("bo:b".into()), Conv::Group(9)],
+            &muted,
+            "Alice",
+        );
         let mut settings = Settings {
             last_account: "alice".into(),
             lang: Some(Lang::Zh),

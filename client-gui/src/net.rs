@@ -70,6 +70,11 @@ impl Hash for Login {
 }
 
 impl Login {
+    /// Logging in with a saved token and no password: "log in automatically" at start.
+    pub fn automatic(&self) -> bool {
+        self.token.is_some() && self.password.is_empty()
+    }
+
     fn config(&self) -> ququ_client::Config {
         let mut config = ququ_client::Config::new(&self.server, &self.account, &self.password)
             .register(self.register)
@@ -79,6 +84,27 @@ impl Login {
         config.nickname = self.nickname.clone();
         config
     }
+}
+
+/// The lists this device kept from its last session (the local store), for opening the friend list
+/// before the server answers.
+#[derive(Debug, Clone, Default)]
+pub struct Kept {
+    pub friends: Vec<ququ_client::Friend>,
+    pub groups: Vec<ququ_client::Group>,
+    pub requests: Vec<ququ_client::FriendRequest>,
+}
+
+/// Reads [`Kept`] from the local store, off the UI thread.
+pub async fn kept(store: Store) -> Result<Kept, String> {
+    let read = async {
+        Ok::<_, ququ_client::StorageError>(Kept {
+            friends: store.friends().await?,
+            groups: store.groups().await?,
+            requests: store.friend_requests().await?,
+        })
+    };
+    read.await.map_err(|e| e.to_string())
 }
 
 /// What the subscription yields.

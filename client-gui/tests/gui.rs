@@ -20,7 +20,7 @@ use ququ::config::Dirs;
 use ququ::credentials::{TOKEN_FILE, Vault};
 use ququ::dialog::{self, Dialog};
 use ququ::i18n::Lang;
-use ququ::model::{FileState, Paging};
+use ququ::model::{Connection, FileState, Paging};
 use ququ::window::{contacts, login};
 use ququ::{fonts, net};
 use ququ_protocol::{Conv, Presence};
@@ -1758,4 +1758,82 @@ fn auto_login_logs_in_with_no_typing_after_a_restart_and_not_after_log_out() {
     assert!(!alice.shows(login, "Logging in automatically…"));
     // The box is still ticked (a choice, not a secret): typing the password logs in and keeps it again.
     assert!(alice.app.settings.auto_login);
+}
+
+/// Logging in automatically while the server is down (or this computer is offline): the friend list
+/// opens at once from what this device kept, with friends, the Recent list, its previews and unread
+/// counts, and no one shown online. It counts down to the next attempt, and when the server is back,
+/// "Reconnect now" takes it online.
+#[test]
+fn auto_login_with_the_server_down_opens_the_friend_list_and_recent_from_this_device() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let (server, stop) = start_server_at(&rt, server_dir.path().to_path_buf(), "127.0.0.1:0");
+    let mut alice = Client::new(&rt, &server);
+    let login = alice.login_window();
+    alice.interact(&rt, login, |ui| {
+        ui.click("Log in automatically").expect("the box");
+    });
+    alice.log_in(&rt, "alice", "secret123", true);
+    alice.pump_until(&rt, "the login kept", |app| app.token_place.is_some());
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+    ask(&rt, &bob, &mut alice, "alice");
+    let handle = |c: &Client| c.app.client.clone().expect("handle");
+    handle(&alice).send(net::Command::AcceptFriend {
+        account: "bob".into(),
+    });
+    for text in ["are you coming?", "dinner at 7 <b>&</b>"] {
+        handle(&bob).send(net::Command::SendText {
+            conv: Conv::User("alice".into()),
+            text: text.into(),
+        });
+    }
+    let bob_conv = Conv::User("bob".into());
+    alice.pump_until(&rt, "bob's two messages", |app| {
+        app.model.as_ref().is_some_and(|m| {
+            m.friends
+                .get("bob")
+                .is_some_and(|f| f.presence == Presence::Online)
+                && m.unread(&bob_conv) == 2
+        })
+    });
+    drop(bob);
+
+    // The server goes down; Alice's app is started again.
+    let _ = stop.0.send(());
+    rt.block_on(stop.1).expect("the server stopped");
+    let mut alice = alice.restart(&rt, &server);
+    alice.pump_until(&rt, "the friend list from this device", |app| {
+        app.contacts_window().is_some()
+            && app.model.as_ref().is_some_and(|m| m.unread(&bob_conv) == 2)
+    });
+    assert_ne!(alice.app.conn, Connection::Online);
+    let main = alice.contacts_window();
+    assert!(alice.app.login_window().is_none(), "the login window went");
+    // Bob is there, but not shown online: no one is known to be while this app is offline.
+    assert!(alice.shows(main, "My friends 1"), "the count, without 'online'");
+    alice.interact(&rt, main, |ui| {
+        ui.click("Recent").expect("the recent tab");
+    });
+    assert!(
+        alice.shows_part(main, "dinner at 7 <b>&</b>"),
+        "the last message"
+    );
+    assert!(alice.shows(main, "2"), "the unread badge");
+    alice.pump_until(&rt, "the countdown", |app| {
+        matches!(app.conn, Connection::Reconnecting { .. })
+    });
+    assert!(alice.shows(main, "Reconnect now"));
+
+    // The server is back at its address: Reconnect now, and Alice is online with what it says.
+    let (_, _stop) = start_server_at(&rt, server_dir.path().to_path_buf(), &server);
+    alice.interact(&rt, main, |ui| {
+        ui.click("Reconnect now").expect("the button");
+    });
+    alice.pump_until(&rt, "online again", |app| app.conn == Connection::Online);
+    let model = alice.app.model.as_ref().expect("logged in");
+    assert_eq!(model.account, "alice");
+    assert!(model.friends.contains_key("bob"));
+    assert_eq!(model.unread(&bob_conv), 2, "still unread");
 }

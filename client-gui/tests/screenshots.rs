@@ -626,6 +626,20 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-recent-{tag}.png")),
             );
+            // Started offline (logging in automatically with the server down): the same list, from what
+            // this device kept, no one shown online, counting down to the next attempt.
+            app.now = std::time::Instant::now();
+            app.conn = Connection::Reconnecting {
+                at: app.now + std::time::Duration::from_millis(7500),
+            };
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-offline-{tag}.png")),
+            );
+            app.conn = Connection::Online;
             if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
                 state.tab = contacts::Tab::Friends;
                 state.dialog = Some(Dialog::Requests);

@@ -173,8 +173,14 @@ impl App {
     pub fn on_net(&mut self, event: net::Event) -> Task<Message> {
         let event = match event {
             net::Event::Ready(client) => {
+                // Logging in automatically: the friend list opens from what this device kept, without
+                // waiting for the server (which may be down, or this computer offline); the connection
+                // catches up behind it, as QQ's main panel does.
+                let kept = (self.model.is_none()
+                    && self.login.as_ref().is_some_and(net::Login::automatic))
+                .then(|| Task::perform(net::kept(client.store()), Message::Kept));
                 self.client = Some(client);
-                return Task::none();
+                return kept.unwrap_or_else(Task::none);
             }
             net::Event::Client(event) => event,
         };
@@ -216,40 +222,11 @@ impl App {
                 let mut model = Model::new(account, nickname);
                 model.max_text = limits.text as usize;
                 model.max_file = limits.file;
-                // This account's pinned and muted chats, as it left them.
-                let key = Settings::chats_key(&model.account, &self.settings.server);
-                if let Some(chats) = self.settings.chats.get(&key) {
-                    model.pinned = chats.pinned();
-                    model.muted = chats.muted();
-                }
-                self.model = Some(model);
-                let login = self.login_window();
-                let contacts = self.open_contacts();
-                let avatar = Task::perform(avatar::load(self.avatar_dir()), Message::AvatarLoaded);
-                // What this device kept from before: file bubbles' transfers and the Recent list.
-                let stored = match &self.client {
-                    Some(client) => {
-                        let store = client.store();
-                        Task::batch([
-                            Task::perform(store.transfers(), |r| {
-                                Message::TransfersLoaded(r.map_err(|e| e.to_string()))
-                            }),
-                            Task::perform(store.conversations(), |r| {
-                                Message::RecentLoaded(r.map_err(|e| e.to_string()))
-                            }),
-                        ])
-                    }
-                    None => Task::none(),
-                };
-                let close = login.map_or_else(Task::none, window::close);
-                // Open the contact list before closing the login one: the daemon never has zero windows.
-                return Task::batch([
-                    contacts.chain(close).chain(Task::batch([avatar, stored])),
-                    keep,
-                ]);
+                return Task::batch([self.enter(model), keep]);
             }
             ClientEvent::Disconnected { retry_in, .. } => {
-                if self.model.is_none() {
+                let automatic = self.login.as_ref().is_some_and(net::Login::automatic);
+                if self.model.is_none() && !automatic {
                     // Not logged in yet: say so and stop trying; the user decides what next.
                     self.disconnect();
                     self.conn = Connection::Offline;
@@ -267,6 +244,8 @@ impl App {
                         });
                     }
                 } else {
+                    // Logged in, or logging in automatically (the friend list opens from what this
+                    // device kept): the client tries again by itself, counting down.
                     self.conn = Connection::reconnecting_in(retry_in);
                     self.now = Instant::now();
                 }
@@ -282,11 +261,21 @@ impl App {
                     }
                     _ => Task::none(),
                 };
+                // My nickname, as the server says it now: kept for the next offline start's header.
+                let named = matches!(
+                    event,
+                    ClientEvent::LoggedIn { .. } | ClientEvent::Profile { .. }
+                );
                 let Some(model) = &mut self.model else {
                     return keep;
                 };
                 let change = model.apply(event);
-                return Task::batch([keep, self.on_change(change)]);
+                let note = if named {
+                    self.change_chats(|_| {})
+                } else {
+                    Task::none()
+                };
+                return Task::batch([keep, note, self.on_change(change)]);
             }
         }
         Task::none()
@@ -331,6 +320,63 @@ impl App {
                 Task::batch(events.into_iter().map(|e| self.on_contacts_event(e)))
             }
         }
+    }
+
+    /// From the login window to the friend list, for `model`: logged in, or logging in automatically
+    /// with the lists this device kept. The account's pinned and muted chats come from the settings, the
+    /// Recent list and the file bubbles' transfers from the local store.
+    fn enter(&mut self, mut model: Model) -> Task<Message> {
+        let key = Settings::chats_key(&model.account, &self.settings.server);
+        if let Some(chats) = self.settings.chats.get(&key) {
+            model.pinned = chats.pinned();
+            model.muted = chats.muted();
+        }
+        self.model = Some(model);
+        let note = self.change_chats(|_| {});
+        let login = self.login_window();
+        let contacts = self.open_contacts();
+        let avatar = Task::perform(avatar::load(self.avatar_dir()), Message::AvatarLoaded);
+        let stored = match &self.client {
+            Some(client) => {
+                let store = client.store();
+                Task::batch([
+                    Task::perform(store.transfers(), |r| {
+                        Message::TransfersLoaded(r.map_err(|e| e.to_string()))
+                    }),
+                    Task::perform(store.conversations(), |r| {
+                        Message::RecentLoaded(r.map_err(|e| e.to_string()))
+                    }),
+                ])
+            }
+            None => Task::none(),
+        };
+        let close = login.map_or_else(Task::none, window::close);
+        // Open the contact list before closing the login one: the daemon never has zero windows.
+        Task::batch([
+            contacts.chain(close).chain(Task::batch([avatar, stored])),
+            note,
+        ])
+    }
+
+    /// The lists kept from the last session were read, at an automatic login's start: the friend list
+    /// opens with them, connecting, unless the login finished first (its lists are newer) or was
+    /// cancelled. A store that cannot be read stops the client as well, which says why in the login
+    /// window.
+    pub(super) fn on_kept(&mut self, kept: Result<net::Kept, String>) -> Task<Message> {
+        let (Ok(kept), None, Some(login)) = (kept, &self.model, &self.login) else {
+            return Task::none();
+        };
+        let account = login.account.clone();
+        let key = Settings::chats_key(&account, &self.settings.server);
+        let nickname = match self.settings.chats.get(&key) {
+            Some(chats) if !chats.nickname.is_empty() => chats.nickname.clone(),
+            _ => account.clone(),
+        };
+        let mut model = Model::new(account, nickname);
+        model.apply(ClientEvent::Friends(kept.friends));
+        model.apply(ClientEvent::Groups(kept.groups));
+        model.apply(ClientEvent::FriendRequests(kept.requests));
+        self.enter(model)
     }
 
     fn on_stopped(&mut self, reason: StopReason) -> Task<Message> {

@@ -133,14 +133,15 @@ impl App {
         )
     }
 
-    /// Pins or mutes a chat, and keeps the account's choice in the settings file.
+    /// Pins or mutes a chat (or only notes the nickname), and keeps the account's choice in the settings
+    /// file.
     pub(super) fn change_chats(&mut self, change: impl FnOnce(&mut Model)) -> Task<Message> {
         let Some(model) = &mut self.model else {
             return Task::none();
         };
         change(model);
         let key = Settings::chats_key(&model.account, &self.settings.server);
-        let prefs = config::ChatPrefs::of(&model.pinned, &model.muted);
+        let prefs = config::ChatPrefs::of(&model.pinned, &model.muted, &model.nickname);
         self.settings.chats.insert(key, prefs);
         self.save_settings()
     }
