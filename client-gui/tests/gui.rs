@@ -1812,7 +1812,10 @@ fn auto_login_with_the_server_down_opens_the_friend_list_and_recent_from_this_de
     let main = alice.contacts_window();
     assert!(alice.app.login_window().is_none(), "the login window went");
     // Bob is there, but not shown online: no one is known to be while this app is offline.
-    assert!(alice.shows(main, "My friends 1"), "the count, without 'online'");
+    assert!(
+        alice.shows(main, "My friends 1"),
+        "the count, without 'online'"
+    );
     alice.interact(&rt, main, |ui| {
         ui.click("Recent").expect("the recent tab");
     });
@@ -1836,4 +1839,75 @@ fn auto_login_with_the_server_down_opens_the_friend_list_and_recent_from_this_de
     assert_eq!(model.account, "alice");
     assert!(model.friends.contains_key("bob"));
     assert_eq!(model.unread(&bob_conv), 2, "still unread");
+}
+
+/// A saved login the server no longer takes (the password was changed on another device, which revokes
+/// every other token): the next start still opens the friend list from this device, then goes back to
+/// the login window saying why, and the saved login is gone so the start after that asks at once.
+#[test]
+fn a_saved_login_revoked_elsewhere_asks_for_the_password_in_words() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut alice = Client::new(&rt, &server);
+    let login = alice.login_window();
+    alice.interact(&rt, login, |ui| {
+        ui.click("Log in automatically").expect("the box");
+    });
+    alice.log_in(&rt, "alice", "secret123", true);
+    alice.pump_until(&rt, "the login kept", |app| app.token_place.is_some());
+    let file = alice.home.path().join(TOKEN_FILE);
+
+    // Alice changes her password on another device while this app is closed.
+    let home = alice.home;
+    drop(alice.events.take());
+    drop(alice.app);
+    rt.block_on(async {
+        use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+        let stream = tokio::net::TcpStream::connect(&server)
+            .await
+            .expect("connect");
+        let (read, mut write) = stream.into_split();
+        let mut lines = BufReader::new(read).lines();
+        for (line, answer) in [
+            ("LOGIN:alice:secret123\n", "LOGIN:true"),
+            ("PASSWD:secret123:another456\n", "PASSWD:true"),
+        ] {
+            write.write_all(line.as_bytes()).await.expect("write");
+            loop {
+                let got = lines.next_line().await.expect("read").expect("a line");
+                if got.starts_with(answer) {
+                    break;
+                }
+            }
+        }
+    });
+
+    let mut alice = Client::start(&rt, &server, home, true);
+    // (The friend list may open from this device first: the refusal and the local read race.)
+    alice.pump_until(&rt, "the login window saying why", |app| {
+        app.windows
+            .values()
+            .any(|w| matches!(w, Window::Login(s) if matches!(s.status, login::Status::Error(_))))
+    });
+    assert!(alice.app.model.is_none() && alice.app.contacts_window().is_none());
+    let login = alice.login_window();
+    assert!(
+        alice.shows(login, "Your saved login has expired; type your password."),
+        "why, in words"
+    );
+    let deadline = Instant::now() + WAIT;
+    while std::fs::read_to_string(&file).is_ok_and(|t| t.contains("alice@")) {
+        assert!(Instant::now() < deadline, "the revoked login forgotten");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // The new password logs in, from the same window.
+    alice.interact(&rt, login, |ui| {
+        ui.click(id(login::PASSWORD_INPUT)).expect("password field");
+        let _ = ui.typewrite("another456");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "logged in with the new password", |app| {
+        app.conn == Connection::Online && app.contacts_window().is_some()
+    });
 }
