@@ -126,7 +126,7 @@ pub enum Message {
     /// The desktop's notification service, or why there is none.
     Desktop(Result<notify::Desktop, notify::Problem>),
     /// A notification for a chat was shown (with the desktop's id for it) or could not be.
-    Notified(Conv, Result<u32, notify::Problem>),
+    Notified(notify::Topic, Result<u32, notify::Problem>),
     /// The user clicked the notification with this id.
     NotificationClicked(u32),
     /// The tray icon is up (or cannot be), or the user clicked it or its menu.
@@ -569,7 +569,7 @@ impl App {
                 self.notify_problem = Some(e);
                 Task::none()
             }
-            Message::Notified(conv, shown) => self.on_notified(conv, shown),
+            Message::Notified(topic, shown) => self.on_notified(topic, shown),
             Message::NotificationClicked(id) => self.on_notification_clicked(id),
             Message::Tray(event) => self.on_tray(event),
             Message::TrayShown(up) => {

@@ -130,6 +130,14 @@ impl Lang {
     }
 
     /// The friend count while disconnected, when who is online is not known.
+    /// A friend request's notification title.
+    pub fn friend_request_from(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("Friend request from {name}"),
+            Lang::Zh => format!("{name} 的好友申请"),
+        }
+    }
+
     pub fn friends_total(self, total: usize) -> String {
         match self {
             Lang::En => format!("My friends {total}"),

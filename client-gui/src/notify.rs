@@ -34,10 +34,19 @@ pub struct Prefs {
     pub sound: bool,
 }
 
+/// What a notification is about, and what a click on it opens: one notification each, updated in place.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// A chat's new messages (and files offered there).
+    Chat(Conv),
+    /// Friend requests: one notification for them all, the newest shown.
+    Requests,
+}
+
 /// One notification, as the desktop is to show it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Alert {
-    pub conv: Conv,
+    pub topic: Topic,
     /// The sender's name (remark first), or the group's name.
     pub summary: String,
     /// The text, cut to two lines; for a group, behind the sender's name. Plain text: markup characters
@@ -163,7 +172,7 @@ pub fn clicks() -> impl iced::futures::Stream<Item = u32> {
 /// and one pop-up, where sending each with no id yet would show one pop-up per message.
 #[derive(Debug, Default)]
 pub struct Shown {
-    chats: HashMap<Conv, Slot>,
+    chats: HashMap<Topic, Slot>,
 }
 
 #[derive(Debug, Default)]
@@ -176,10 +185,10 @@ struct Slot {
 }
 
 impl Shown {
-    /// A message for `conv` is to be shown: `Some(replaces)` to send now, `None` to wait for the call
+    /// Something for `topic` is to be shown: `Some(replaces)` to send now, `None` to wait for the call
     /// already on its way.
-    pub fn want(&mut self, conv: &Conv) -> Option<u32> {
-        let slot = self.chats.entry(conv.clone()).or_default();
+    pub fn want(&mut self, topic: &Topic) -> Option<u32> {
+        let slot = self.chats.entry(topic.clone()).or_default();
         if slot.in_flight {
             slot.again = true;
             return None;
@@ -188,10 +197,10 @@ impl Shown {
         Some(slot.id)
     }
 
-    /// The desktop answered for `conv` (with its id, or `None` if it showed nothing). True if messages
-    /// came meanwhile: show the chat once more, now replacing the notification just shown.
-    pub fn answered(&mut self, conv: &Conv, id: Option<u32>) -> bool {
-        let slot = self.chats.entry(conv.clone()).or_default();
+    /// The desktop answered for `topic` (with its id, or `None` if it showed nothing). True if more
+    /// came meanwhile: show it once more, now replacing the notification just shown.
+    pub fn answered(&mut self, topic: &Topic, id: Option<u32>) -> bool {
+        let slot = self.chats.entry(topic.clone()).or_default();
         if let Some(id) = id {
             slot.id = id;
         }
@@ -199,12 +208,12 @@ impl Shown {
         std::mem::take(&mut slot.again)
     }
 
-    /// The chat whose notification has this id, for a click on it.
-    pub fn chat(&self, id: u32) -> Option<&Conv> {
+    /// What the notification with this id is about, for a click on it.
+    pub fn topic(&self, id: u32) -> Option<&Topic> {
         self.chats
             .iter()
             .find(|(_, slot)| slot.id == id && id != 0)
-            .map(|(conv, _)| conv)
+            .map(|(topic, _)| topic)
     }
 }
 
@@ -249,11 +258,39 @@ pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Ale
         Conv::Group(id) => (model.conv_name(conv), format!("group:{id}")),
     };
     Some(Alert {
-        conv: conv.clone(),
+        topic: Topic::Chat(conv.clone()),
         summary: cut(&model.conv_name(conv)),
         body,
         sound: prefs.sound,
         avatar,
+    })
+}
+
+/// The notification for a friend request from `from` that just came, if notifications are on: who asks
+/// as the title (with the account when the nickname is not it), and their note — or only that they
+/// ask, when message text is hidden or there is no note.
+pub fn request_alert(model: &Model, from: &str, prefs: Prefs, lang: Lang) -> Option<Alert> {
+    if !prefs.enabled {
+        return None;
+    }
+    let request = model.requests.iter().find(|r| r.from == from)?;
+    let tr = lang.tr();
+    let name = if request.nickname.is_empty() || request.nickname == request.from {
+        request.from.clone()
+    } else {
+        format!("{} ({})", request.nickname, request.from)
+    };
+    let note = request.note.trim();
+    Some(Alert {
+        topic: Topic::Requests,
+        summary: cut(&lang.friend_request_from(&name)),
+        body: if prefs.preview && !note.is_empty() {
+            cut(note)
+        } else {
+            tr.wants_to_be_friends.to_owned()
+        },
+        sound: prefs.sound,
+        avatar: (request.nickname.clone(), request.from.clone()),
     })
 }
 
@@ -349,7 +386,7 @@ mod tests {
     #[test]
     fn a_burst_from_one_chat_is_one_notification() {
         let mut shown = Shown::default();
-        let ann = Conv::User("ann".into());
+        let ann = Topic::Chat(Conv::User("ann".into()));
         assert_eq!(shown.want(&ann), Some(0), "the first is sent, as new");
         assert_eq!(shown.want(&ann), None, "the next waits for its id");
         assert_eq!(shown.want(&ann), None);
@@ -359,13 +396,11 @@ mod tests {
         );
         assert_eq!(shown.want(&ann), Some(7), "and it replaces the first");
         assert!(!shown.answered(&ann, Some(7)));
-        assert_eq!(shown.chat(7), Some(&ann));
-        assert_eq!(
-            shown.want(&Conv::Group(1)),
-            Some(0),
-            "another chat has its own"
-        );
-        assert_eq!(shown.chat(0), None);
+        assert_eq!(shown.topic(7), Some(&ann));
+        for other in [Topic::Chat(Conv::Group(1)), Topic::Requests] {
+            assert_eq!(shown.want(&other), Some(0), "{other:?} has its own");
+        }
+        assert_eq!(shown.topic(0), None);
     }
 
     #[test]

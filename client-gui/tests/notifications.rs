@@ -133,7 +133,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
             .expect("the app's connection");
         // No notification service yet (a bare window manager): said so, in words the settings show.
         let alert = notify::Alert {
-            conv: Conv::User("ann".into()),
+            topic: notify::Topic::Chat(Conv::User("ann".into())),
             summary: "Ann".into(),
             body: "hi".into(),
             sound: false,
@@ -243,6 +243,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
     deliver(&model, &ann, prefs, Lang::En);
     assert_eq!(model.unread(&ann), 3, "a muted chat still counts");
 
+    let recorder = calls.clone();
     let calls = calls.lock().expect("calls").clone();
     assert_eq!(calls.len(), 5, "{calls:#?}");
     let [first, second, group, emoji, private] = &calls[..] else {
@@ -296,4 +297,51 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
     );
     assert_eq!(private.body, "Boss &lt;b&gt;&amp;&lt;/b&gt;: New message");
     assert!(!private.body.contains("secret"));
+
+    // A friend request: who asks, and their note; a second request replaces the first's notification.
+    let mut requests = 0;
+    for (from, nickname, note) in [
+        ("cy", "Cy <3", "we met at the <b>meetup</b>"),
+        ("dee", "dee", ""),
+    ] {
+        let change = model.apply(Event::FriendRequest(ququ_client::FriendRequest {
+            from: from.into(),
+            nickname: nickname.into(),
+            note: note.into(),
+            time: 0,
+        }));
+        assert_eq!(change, ququ::model::Change::Request(from.into()));
+        let alert = notify::request_alert(&model, from, prefs, Lang::En).expect("an alert");
+        assert_eq!(alert.topic, notify::Topic::Requests);
+        let id = rt
+            .block_on(desktop.show(alert, requests, "Open".into()))
+            .expect("the desktop took it");
+        requests = id;
+    }
+    // Hidden text hides the note too; notifications off, nothing.
+    let hidden = Prefs {
+        preview: false,
+        ..prefs
+    };
+    let quiet = notify::request_alert(&model, "cy", hidden, Lang::Zh).expect("an alert");
+    assert_eq!(quiet.body, "请求添加你为好友");
+    assert!(quiet.summary.contains("Cy <3 (cy)"));
+    let off = Prefs {
+        enabled: false,
+        ..prefs
+    };
+    assert_eq!(notify::request_alert(&model, "cy", off, Lang::En), None);
+    let calls = recorder.lock().expect("calls").clone();
+    let [.., cy, dee] = &calls[..] else {
+        unreachable!()
+    };
+    assert_eq!(cy.summary, "Friend request from Cy <3 (cy)");
+    assert_eq!(cy.body, "we met at the &lt;b&gt;meetup&lt;/b&gt;");
+    assert_eq!(dee.summary, "Friend request from dee");
+    assert_eq!(dee.body, "wants to be your friend");
+    assert_eq!(cy.replaces, 0, "a notification of its own, not a chat's");
+    assert_eq!(
+        dee.replaces, requests,
+        "one notification for requests, replaced"
+    );
 }

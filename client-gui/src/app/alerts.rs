@@ -5,7 +5,8 @@
 use iced::{Task, window};
 use ququ_protocol::Conv;
 
-use super::{App, Message};
+use super::{App, Message, Window};
+use crate::dialog::Dialog;
 use crate::model::Connection;
 use crate::{notify, tray};
 
@@ -31,33 +32,57 @@ impl App {
         Task::batch(tasks)
     }
 
+    /// Tells the user of a new friend request: the friend list asks for attention when nothing of ours
+    /// is in front, and a desktop notification says who asks.
+    pub(super) fn alert_request(&mut self, from: &str) -> Task<Message> {
+        let mut tasks = Vec::new();
+        if self.focused.is_none()
+            && let Some(id) = self.contacts_window()
+        {
+            tasks.push(window::request_user_attention(
+                id,
+                Some(window::UserAttention::Informational),
+            ));
+        }
+        let alert = self.model.as_ref().and_then(|model| {
+            notify::request_alert(model, from, self.settings.notify_prefs(), self.lang())
+        });
+        tasks.push(self.show_alert(alert));
+        Task::batch(tasks)
+    }
+
     /// Shows (or updates) `conv`'s desktop notification, one call at a time per chat.
     fn notify(&mut self, conv: &Conv) -> Task<Message> {
-        let (Some(desktop), Some(model)) = (&self.desktop, &self.model) else {
+        let alert = self.model.as_ref().and_then(|model| {
+            notify::alert(model, conv, self.settings.notify_prefs(), self.lang())
+        });
+        self.show_alert(alert)
+    }
+
+    /// Hands `alert` to the desktop (unless "do not disturb"), replacing its topic's last one; while the
+    /// topic's call is on its way, a later one waits for its answer.
+    fn show_alert(&mut self, alert: Option<notify::Alert>) -> Task<Message> {
+        let (Some(desktop), Some(alert)) = (&self.desktop, alert) else {
             return Task::none();
         };
         if self.settings.do_not_disturb {
             return Task::none();
         }
-        let Some(alert) = notify::alert(model, conv, self.settings.notify_prefs(), self.lang())
-        else {
+        let topic = alert.topic.clone();
+        let Some(replaces) = self.notified.want(&topic) else {
             return Task::none();
         };
-        if let Some(replaces) = self.notified.want(conv) {
-            let open = self.tr().open_chat_action.to_owned();
-            let conv = conv.clone();
-            return Task::perform(desktop.show(alert, replaces, open), move |shown| {
-                Message::Notified(conv.clone(), shown)
-            });
-        }
-        Task::none()
+        let open = self.tr().open_chat_action.to_owned();
+        Task::perform(desktop.show(alert, replaces, open), move |shown| {
+            Message::Notified(topic.clone(), shown)
+        })
     }
 
-    /// A notification was shown: its id, so the chat's next one replaces it. One that could not be shown
-    /// says why in the settings dialog.
+    /// A notification was shown: its id, so the topic's next one replaces it. One that could not be
+    /// shown says why in the settings dialog.
     pub(super) fn on_notified(
         &mut self,
-        conv: Conv,
+        topic: notify::Topic,
         shown: Result<u32, notify::Problem>,
     ) -> Task<Message> {
         let id = match shown {
@@ -70,19 +95,44 @@ impl App {
                 None
             }
         };
-        // Messages that came while this was on its way: one update with the newest, if still unread.
-        if self.notified.answered(&conv, id) {
-            self.notify(&conv)
-        } else {
-            Task::none()
+        // What came while this was on its way: one update with the newest (a chat's, if still unread).
+        if !self.notified.answered(&topic, id) {
+            return Task::none();
+        }
+        match topic {
+            notify::Topic::Chat(conv) => self.notify(&conv),
+            notify::Topic::Requests => {
+                let newest = self
+                    .model
+                    .as_ref()
+                    .and_then(|m| m.requests.last())
+                    .map(|r| r.from.clone());
+                let alert = newest.and_then(|from| {
+                    let model = self.model.as_ref()?;
+                    notify::request_alert(model, &from, self.settings.notify_prefs(), self.lang())
+                });
+                self.show_alert(alert)
+            }
         }
     }
 
-    /// Clicking a notification opens its chat, in front.
+    /// Clicking a notification opens its chat in front, or the friend requests over the friend list.
     pub(super) fn on_notification_clicked(&mut self, id: u32) -> Task<Message> {
-        match self.notified.chat(id).cloned() {
-            Some(conv) if self.model.is_some() => self.open_chat(conv),
-            _ => Task::none(),
+        if self.model.is_none() {
+            return Task::none();
+        }
+        match self.notified.topic(id).cloned() {
+            Some(notify::Topic::Chat(conv)) => self.open_chat(conv),
+            Some(notify::Topic::Requests) => {
+                if let Some(Window::Contacts(state)) = self
+                    .contacts_window()
+                    .and_then(|id| self.windows.get_mut(&id))
+                {
+                    state.dialog = Some(Dialog::Requests);
+                }
+                self.show_main()
+            }
+            None => Task::none(),
         }
     }
 

@@ -305,6 +305,7 @@ impl App {
                 }
                 Task::none()
             }
+            Change::Request(from) => self.alert_request(&from),
             // A dialog over the contact list may have been waiting for this.
             change @ (Change::GroupChanged(_)
             | Change::RequestsEmptied

@@ -24,6 +24,9 @@ pub enum Change {
     Unread(Conv),
     /// A group of mine is new or changed (created, joined, let in, renamed).
     GroupChanged(u64),
+    /// A new friend request came from this account (the server tells only of new ones; the list at
+    /// login is not news).
+    Request(String),
     /// The last friend request needing an answer was answered: the requests dialog has nothing left.
     RequestsEmptied,
     /// The server refused a request; `about` names what it was about (an account, a group id).
@@ -119,9 +122,10 @@ impl Model {
                 Change::Nothing
             }
             Event::FriendRequest(request) => {
+                let from = request.from.clone();
                 self.requests.retain(|r| r.from != request.from);
                 self.requests.push(request);
-                Change::Nothing
+                Change::Request(from)
             }
             Event::RequestClosed { account } => {
                 self.requests.retain(|r| r.from != account);
