@@ -366,6 +366,18 @@ fn register_and_host(
     first
 }
 
+/// Alice registers with "Log in automatically" ticked, and her session's token is kept.
+fn remembered_alice(rt: &tokio::runtime::Runtime, server: &str) -> Client {
+    let mut alice = Client::new(rt, server);
+    let login = alice.login_window();
+    alice.interact(rt, login, |ui| {
+        ui.click("Log in automatically").expect("the box");
+    });
+    alice.log_in(rt, "alice", "secret123", true);
+    alice.pump_until(rt, "the login kept", |app| app.token_place.is_some());
+    alice
+}
+
 /// A free port on this computer, where nothing listens.
 fn free_addr() -> String {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -1687,13 +1699,7 @@ fn auto_login_logs_in_with_no_typing_after_a_restart_and_not_after_log_out() {
     let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
-    let mut alice = Client::new(&rt, &server);
-    let login = alice.login_window();
-    alice.interact(&rt, login, |ui| {
-        ui.click("Log in automatically").expect("the box");
-    });
-    alice.log_in(&rt, "alice", "secret123", true);
-    alice.pump_until(&rt, "the login kept", |app| app.token_place.is_some());
+    let mut alice = remembered_alice(&rt, &server);
 
     // Kept in a file only alice can read (no Secret Service in a test), and it holds the session's
     // token, never the password.
@@ -1769,13 +1775,7 @@ fn auto_login_with_the_server_down_opens_the_friend_list_and_recent_from_this_de
     let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let (server, stop) = start_server_at(&rt, server_dir.path().to_path_buf(), "127.0.0.1:0");
-    let mut alice = Client::new(&rt, &server);
-    let login = alice.login_window();
-    alice.interact(&rt, login, |ui| {
-        ui.click("Log in automatically").expect("the box");
-    });
-    alice.log_in(&rt, "alice", "secret123", true);
-    alice.pump_until(&rt, "the login kept", |app| app.token_place.is_some());
+    let mut alice = remembered_alice(&rt, &server);
     let mut bob = Client::new(&rt, &server);
     bob.log_in(&rt, "bob", "secret456", true);
     ask(&rt, &bob, &mut alice, "alice");
@@ -1849,13 +1849,7 @@ fn a_saved_login_revoked_elsewhere_asks_for_the_password_in_words() {
     let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
-    let mut alice = Client::new(&rt, &server);
-    let login = alice.login_window();
-    alice.interact(&rt, login, |ui| {
-        ui.click("Log in automatically").expect("the box");
-    });
-    alice.log_in(&rt, "alice", "secret123", true);
-    alice.pump_until(&rt, "the login kept", |app| app.token_place.is_some());
+    let mut alice = remembered_alice(&rt, &server);
     let file = alice.home.path().join(TOKEN_FILE);
 
     // Alice changes her password on another device while this app is closed.
