@@ -1783,6 +1783,12 @@ fn auto_login_with_the_server_down_opens_the_friend_list_and_recent_from_this_de
     handle(&alice).send(net::Command::AcceptFriend {
         account: "bob".into(),
     });
+    // Friends first: a message sent before the server has the friendship is refused (not_friends).
+    alice.pump_until(&rt, "bob as a friend", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.friends.contains_key("bob"))
+    });
     for text in ["are you coming?", "dinner at 7 <b>&</b>"] {
         handle(&bob).send(net::Command::SendText {
             conv: Conv::User("alice".into()),
