@@ -178,6 +178,19 @@ pub async fn open(path: PathBuf) -> Result<(), FilesError> {
     launch(program, args).await
 }
 
+/// Opens a web address (a link in a message; only `http(s)` ones are links, see
+/// [`crate::model::links`]) in the default browser, with the same openers as a file.
+pub async fn open_link(url: String) -> Result<(), FilesError> {
+    let program = if cfg!(target_os = "windows") {
+        "explorer"
+    } else if cfg!(target_os = "macos") {
+        "open"
+    } else {
+        "xdg-open"
+    };
+    launch(program, vec![url.into()]).await
+}
+
 /// Shows the file in the OS file manager (selected where the platform can do that).
 pub async fn reveal(path: PathBuf) -> Result<(), FilesError> {
     let (program, args): (&str, Vec<std::ffi::OsString>) = if cfg!(target_os = "windows") {

@@ -21,7 +21,7 @@ use ququ::credentials::{TOKEN_FILE, Vault};
 use ququ::dialog::{self, Dialog};
 use ququ::i18n::Lang;
 use ququ::model::{Connection, FileState, Paging};
-use ququ::window::{contacts, login};
+use ququ::window::{chat, contacts, login};
 use ququ::{fonts, net};
 use ququ_protocol::{Conv, Presence};
 
@@ -1910,4 +1910,66 @@ fn a_saved_login_revoked_elsewhere_asks_for_the_password_in_words() {
     alice.pump_until(&rt, "logged in with the new password", |app| {
         app.conn == Connection::Online && app.contacts_window().is_some()
     });
+}
+
+/// A 3,000-character address and a 3,000-character word break inside their bubbles instead of running
+/// out of them, and a click on the address asks to open it (with `https://` put before a `www.` one).
+#[test]
+fn long_words_and_addresses_wrap_in_their_bubbles_and_addresses_open() {
+    let rt = runtime();
+    let mut alice = Client::new(&rt, "127.0.0.1:9");
+    let mut model = ququ::model::Model::new("alice".into(), "Alice".into());
+    let bob = Conv::User("bob".into());
+    let word = "x".repeat(3000);
+    let link = format!("www.example.com/{}", "a".repeat(3000));
+    for (n, text) in [&word, &link].into_iter().enumerate() {
+        model.apply(net::ClientEvent::Message(net::Message {
+            local_id: n as i64 + 1,
+            conv: bob.clone(),
+            server_id: Some(n as u64 + 1),
+            client_id: format!("c{n}"),
+            from: "bob".into(),
+            time: 0,
+            text: text.clone(),
+            file: None,
+            state: ququ_client::MessageState::Received,
+            error: None,
+        }));
+    }
+    alice.app.model = Some(model);
+    let task = alice.app.open_chat(bob.clone());
+    alice.run(&rt, task);
+    let chat = alice.chat_window(&bob).expect("the chat window");
+
+    let mut ui = Simulator::with_size(settings(), Size::new(400.0, 700.0), alice.app.view(chat));
+    for (n, what) in ["the word", "the address"].into_iter().enumerate() {
+        let bubble = ui
+            .find(id(chat::State::bubble_id(&format!("c{n}"))))
+            .expect("the bubble")
+            .bounds();
+        // Its width is the bubble's limit (380), and the text goes down instead of on: dozens of lines.
+        assert!(bubble.width <= 380.0, "{what}: {bubble:?}");
+        assert!(bubble.height > 400.0, "{what} wraps: {bubble:?}");
+    }
+    ui.click(id(chat::State::bubble_id("c1")))
+        .expect("a click on the address");
+    let asked: Vec<_> = ui
+        .into_messages()
+        .filter_map(|m| match m {
+            Message::Chat(_, chat::Message::Link(link)) => Some(link),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.as_slice(), std::slice::from_ref(&link));
+    // What the window then asks the app to open.
+    let mut state = chat::State::new(bob);
+    let env = chat::Env {
+        max_text: 8000,
+        file_dialogs: false,
+    };
+    let (_, event) = state.update(chat::Message::Link(link.clone()), env);
+    assert_eq!(
+        event,
+        Some(chat::Event::OpenLink(format!("https://{link}")))
+    );
 }

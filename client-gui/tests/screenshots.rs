@@ -470,9 +470,9 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
         "zhangwei",
         30,
         if zh {
-            "这周天气怎么样？"
+            "这周天气怎么样？www.weather.com.cn/weather/101010100.shtml"
         } else {
-            "How's the weather this week?"
+            "How's the weather this week? https://www.metoffice.gov.uk/weather/forecast/beijing"
         },
         Delivery::Sent,
     ));

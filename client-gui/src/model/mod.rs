@@ -21,6 +21,7 @@
 mod apply;
 mod conversation;
 mod files;
+pub mod links;
 #[cfg(test)]
 pub(crate) mod tests;
 mod time;

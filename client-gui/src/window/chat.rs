@@ -14,7 +14,8 @@ use std::path::PathBuf;
 
 use iced::keyboard::{self, key};
 use iced::widget::{
-    button, column, container, row, scrollable, space, stack, text, text_editor, text_input,
+    button, column, container, rich_text, row, scrollable, space, span, stack, text, text_editor,
+    text_input,
 };
 use iced::{Center, Element, Fill, Right, Task};
 use ququ_protocol::Conv;
@@ -24,6 +25,7 @@ mod members;
 
 pub use file_bubble::FileAction;
 
+use crate::model::links::{self, Piece};
 use crate::model::{
     Connection, Delivery, Line, Model, Paging, format_time, local_offset_minutes, now_millis,
 };
@@ -74,6 +76,8 @@ pub enum Message {
     Escape,
     /// The status bar's "Reconnect now" during the countdown.
     ReconnectNow,
+    /// A web address in a bubble was clicked (as written; [`links::href`] gives what to open).
+    Link(String),
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -107,6 +111,8 @@ pub enum Event {
         paths: Vec<PathBuf>,
     },
     File(FileAction),
+    /// Open this web address in the browser.
+    OpenLink(String),
     /// Try the connection now rather than at the end of the countdown.
     ReconnectNow,
     /// Close this window.
@@ -145,6 +151,12 @@ impl State {
 
     pub fn path_id(&self) -> iced::widget::Id {
         iced::widget::Id::from(format!("path-{}-{}", self.conv.kind(), self.conv.key()))
+    }
+
+    /// A message's bubble, by its client id: for finding it on screen (tests, and a quote's jump to
+    /// the message it quotes).
+    pub fn bubble_id(client_id: &str) -> iced::widget::Id {
+        iced::widget::Id::from(format!("bubble-{client_id}"))
     }
 
     pub fn input_id(&self) -> iced::widget::Id {
@@ -248,6 +260,7 @@ impl State {
             Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
             Message::Escape => return Some(Event::Close),
             Message::ReconnectNow => return Some(Event::ReconnectNow),
+            Message::Link(link) => return Some(Event::OpenLink(links::href(&link))),
             Message::PathSubmit => {
                 let path = self
                     .path_prompt
@@ -478,7 +491,8 @@ impl State {
             let sender = model.sender_name(group, &line.from);
             let bubble: Element<'a, Message> = match model.file(line) {
                 Some(file) => file_bubble::view(ctx, file, mine),
-                None => container(text(line.text.as_str()).size(14))
+                None => container(message_text(&line.text, mine))
+                    .id(State::bubble_id(&line.client_id))
                     .padding([8, 12])
                     .max_width(380)
                     .style(if mine {
@@ -559,6 +573,37 @@ impl State {
         .into()
     }
 }
+
+/// A message's text in its bubble. Long words and addresses break anywhere rather than run out of the
+/// bubble (a 3,000-character address was cut off at the bubble's edge), and web addresses are links.
+fn message_text<'a>(message: &'a str, mine: bool) -> Element<'a, Message> {
+    let pieces = links::pieces(message);
+    if !pieces.iter().any(|p| matches!(p, Piece::Link(_))) {
+        return text(message)
+            .size(14)
+            .wrapping(text::Wrapping::WordOrGlyph)
+            .into();
+    }
+    let spans: Vec<_> = pieces
+        .into_iter()
+        .map(|piece| match piece {
+            Piece::Text(t) => span(t),
+            // In my blue bubble the text is white, and so are its links; in theirs, links are blue.
+            Piece::Link(l) => {
+                let link = span(l).underline(true).link(l.to_owned());
+                if mine { link } else { link.color(LINK_BLUE) }
+            }
+        })
+        .collect();
+    rich_text(spans)
+        .size(14)
+        .wrapping(text::Wrapping::WordOrGlyph)
+        .on_link_click(Message::Link)
+        .into()
+}
+
+/// A link in their bubble: QQ's link blue, readable on the light and the dark bubble alike.
+const LINK_BLUE: iced::Color = iced::color!(0x1e90ff);
 
 /// The small file mark on the toolbar button: a page with its corner folded, drawn with containers so it
 /// needs no icon font.
