@@ -45,14 +45,16 @@ use crate::widget::Ctx;
 use crate::window::{about, chat, contacts, login};
 use crate::{avatar, fonts, notify, tray};
 
-/// Starts the daemon with the shipped font as default and opens the login window.
+/// Starts the daemon with the shipped fonts (Ququ Sans the default) and opens the login window.
 pub fn run() -> iced::Result {
-    iced::daemon(App::boot, App::update, App::view)
+    let daemon = iced::daemon(App::boot, App::update, App::view)
         .title(App::title)
         .theme(App::theme)
         .subscription(App::subscription)
-        .font(fonts::QUQU_SANS_BYTES)
-        .default_font(fonts::QUQU_SANS)
+        .default_font(fonts::QUQU_SANS);
+    fonts::ALL
+        .into_iter()
+        .fold(daemon, |daemon, font| daemon.font(font))
         .run()
 }
 

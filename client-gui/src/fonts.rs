@@ -3,12 +3,22 @@
 //! A stock Linux desktop often has no CJK font at all, and iced would draw Chinese as tofu boxes. We ship
 //! "Ququ Sans", a GB2312 + Latin subset of Noto Sans CJK SC (OFL 1.1; `assets/fonts/subset.py` rebuilds
 //! it, `assets/fonts/OFL.txt` is its licence), and make it the default font so Latin and Chinese share
-//! one design. Characters outside the subset (rare hanzi, emoji) fall back to the system's fonts.
+//! one design. Emoji come from a shipped colour emoji font ([`EMOJI_BYTES`]); characters outside both
+//! (rare hanzi) fall back to the system's fonts.
 
 use iced::Font;
 
 /// The font file's bytes, compiled in so a double-clicked binary needs nothing beside it.
 pub const QUQU_SANS_BYTES: &[u8] = include_bytes!("../../assets/fonts/QuquSans-Regular.otf");
+
+/// Colour emoji: Twemoji as Mozilla builds it into a COLR/CPAL font (version 0, which iced's text
+/// stack draws; the COLRv1 Noto Color Emoji of recent Linux systems comes out blank, and the bitmap
+/// one is 10 MB). 1.4 MB for Unicode 15's emoji; no system font is needed for them then.
+pub const EMOJI_BYTES: &[u8] = include_bytes!("../../assets/fonts/TwemojiMozilla.ttf");
+
+/// Every font the app loads, in the order iced gets them (the app, and the tests' simulator, load
+/// exactly these).
+pub const ALL: [&[u8]; 2] = [QUQU_SANS_BYTES, EMOJI_BYTES];
 
 /// The family as named inside the file (renamed from Noto, as the OFL asks of modified fonts).
 pub const QUQU_SANS: Font = Font::with_name("Ququ Sans");

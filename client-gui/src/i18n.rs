@@ -668,7 +668,8 @@ static EN: Tr = Tr {
     place_downloads: "Downloaded files",
     place_server: "Hosted server",
     about_license: "Free software under the MIT or Apache-2.0 licence. \
-                    Font: Noto Sans CJK SC (SIL Open Font Licence).",
+                    Fonts: Noto Sans CJK SC (SIL Open Font Licence); emoji: Twemoji by Twitter \
+                    (CC-BY 4.0), built by Mozilla.",
 };
 
 static ZH: Tr = Tr {
@@ -847,7 +848,7 @@ static ZH: Tr = Tr {
     place_history: "聊天记录",
     place_downloads: "下载的文件",
     place_server: "本机服务器",
-    about_license: "自由软件，以 MIT 或 Apache-2.0 许可证发布。字体：Noto Sans CJK SC（SIL 开放字体许可证）。",
+    about_license: "自由软件，以 MIT 或 Apache-2.0 许可证发布。字体：Noto Sans CJK SC（SIL 开放字体许可证）；表情：Twitter 的 Twemoji（CC-BY 4.0），由 Mozilla 制成字体。",
 };
 
 /// The server's refusal in words the user understands.

@@ -29,7 +29,7 @@ const WAIT: Duration = Duration::from_secs(15);
 
 fn settings() -> Settings {
     Settings {
-        fonts: vec![fonts::QUQU_SANS_BYTES.into()],
+        fonts: fonts::ALL.into_iter().map(Into::into).collect(),
         default_font: fonts::QUQU_SANS,
         ..Settings::default()
     }
@@ -1972,4 +1972,59 @@ fn long_words_and_addresses_wrap_in_their_bubbles_and_addresses_open() {
         event,
         Some(chat::Event::OpenLink(format!("https://{link}")))
     );
+}
+
+/// Emoji draw in colour from the shipped font, though this machine has no emoji font at all: a bubble
+/// with 👍 and 🍜 shows their yellow and orange, where the same bubble without them shows none (before
+/// the font shipped, both were blank).
+#[test]
+fn emoji_draw_in_colour_from_the_shipped_font() {
+    let rt = runtime();
+    let mut alice = Client::new(&rt, "127.0.0.1:9");
+    let mut model = ququ::model::Model::new("alice".into(), "Alice".into());
+    let with = Conv::User("bob".into());
+    let without = Conv::User("cy".into());
+    for (n, conv, text) in [(1, &with, "OK 👍🍜"), (2, &without, "OK")] {
+        model.apply(net::ClientEvent::Message(net::Message {
+            local_id: n,
+            conv: conv.clone(),
+            server_id: Some(n as u64),
+            client_id: format!("c{n}"),
+            from: conv.key(),
+            time: 0,
+            text: text.into(),
+            file: None,
+            state: ququ_client::MessageState::Received,
+            error: None,
+        }));
+    }
+    alice.app.model = Some(model);
+    let warm = |app: &App, window| {
+        let mut ui = Simulator::with_size(settings(), Size::new(400.0, 700.0), app.view(window));
+        let dir = tempfile::tempdir().expect("temp dir");
+        ui.snapshot(&iced::Theme::Light)
+            .expect("snapshot")
+            .matches_image(dir.path().join("shot.png"))
+            .expect("written");
+        let file = std::fs::read_dir(dir.path())
+            .expect("the shot")
+            .next()
+            .expect("a file")
+            .expect("entry")
+            .path();
+        let shot = image::open(file).expect("a png").to_rgba8();
+        // Saturated yellow to orange: nothing else in a light chat window with blue and grey is.
+        shot.pixels()
+            .filter(|p| p[0] > 200 && p[1] > 120 && p[2] < 100)
+            .count()
+    };
+    let mut counts = Vec::new();
+    for conv in [&with, &without] {
+        let task = alice.app.open_chat(conv.clone());
+        alice.run(&rt, task);
+        let chat = alice.chat_window(conv).expect("the chat window");
+        counts.push(warm(&alice.app, chat));
+    }
+    assert!(counts[0] > 100, "the emoji are drawn in colour: {counts:?}");
+    assert_eq!(counts[1], 0, "nothing warm without them: {counts:?}");
 }

@@ -23,7 +23,7 @@ use ququ_protocol::{Conv, Presence, Role};
 
 fn settings() -> Settings {
     Settings {
-        fonts: vec![fonts::QUQU_SANS_BYTES.into()],
+        fonts: fonts::ALL.into_iter().map(Into::into).collect(),
         default_font: fonts::QUQU_SANS,
         ..Settings::default()
     }
