@@ -388,6 +388,7 @@ impl App {
                 let env = chat::Env {
                     max_text: self.model.as_ref().map_or(8000, |m| m.max_text),
                     file_dialogs: self.file_dialogs,
+                    recent_emoji: !self.settings.recent_emoji.is_empty(),
                 };
                 let (task, event) = match self.windows.get_mut(&id) {
                     Some(Window::Chat(state)) => state.update(message, env),

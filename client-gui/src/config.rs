@@ -57,6 +57,8 @@ pub struct Settings {
     pub do_not_disturb: bool,
     /// The first hide to the tray said what it does; later ones just hide.
     pub tray_told: bool,
+    /// Emoji picked lately, the newest first (the picker's first tab).
+    pub recent_emoji: Vec<String>,
     /// "Log in automatically" is ticked: the next start logs `last_account` in to `server` with the
     /// token kept in [`crate::credentials`], if one is there.
     pub auto_login: bool,
@@ -120,6 +122,7 @@ impl Default for Settings {
             chats: BTreeMap::new(),
             do_not_disturb: false,
             tray_told: false,
+            recent_emoji: Vec::new(),
             auto_login: false,
             start_with_os: false,
         }

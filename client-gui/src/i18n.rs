@@ -489,6 +489,10 @@ pub struct Tr {
     pub place_downloads: &'static str,
     pub place_server: &'static str,
     pub about_license: &'static str,
+    /// The chat toolbar's emoji button.
+    pub emoji: &'static str,
+    /// The emoji picker's recent tab before any was picked.
+    pub no_recent_emoji: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -670,6 +674,8 @@ static EN: Tr = Tr {
     about_license: "Free software under the MIT or Apache-2.0 licence. \
                     Fonts: Noto Sans CJK SC (SIL Open Font Licence); emoji: Twemoji by Twitter \
                     (CC-BY 4.0), built by Mozilla.",
+    emoji: "Emoji",
+    no_recent_emoji: "Emoji you use will show here",
 };
 
 static ZH: Tr = Tr {
@@ -849,6 +855,8 @@ static ZH: Tr = Tr {
     place_downloads: "下载的文件",
     place_server: "本机服务器",
     about_license: "自由软件，以 MIT 或 Apache-2.0 许可证发布。字体：Noto Sans CJK SC（SIL 开放字体许可证）；表情：Twitter 的 Twemoji（CC-BY 4.0），由 Mozilla 制成字体。",
+    emoji: "表情",
+    no_recent_emoji: "最近使用的表情会显示在这里",
 };
 
 /// The server's refusal in words the user understands.

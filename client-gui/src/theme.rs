@@ -306,6 +306,22 @@ pub fn list_item(theme: &Theme, status: button::Status) -> button::Style {
     }
 }
 
+/// A tab of the emoji picker: its icon is a colour emoji, which a text colour cannot mark, so the
+/// active one sits on a tinted square.
+pub fn picker_tab(active: bool) -> impl Fn(&Theme, button::Status) -> button::Style {
+    move |theme, status| {
+        let mut style = list_item(theme, status);
+        if active {
+            style.background = list_item(theme, button::Status::Pressed).background;
+            style.border = Border {
+                radius: 6.0.into(),
+                ..Border::default()
+            };
+        }
+        style
+    }
+}
+
 /// A tab in the main window: the active one is blue and underlined by its colour.
 pub fn tab(active: bool) -> impl Fn(&Theme, button::Status) -> button::Style {
     move |theme, status| {

@@ -1966,6 +1966,7 @@ fn long_words_and_addresses_wrap_in_their_bubbles_and_addresses_open() {
     let env = chat::Env {
         max_text: 8000,
         file_dialogs: false,
+        recent_emoji: false,
     };
     let (_, event) = state.update(chat::Message::Link(link.clone()), env);
     assert_eq!(
@@ -1975,8 +1976,9 @@ fn long_words_and_addresses_wrap_in_their_bubbles_and_addresses_open() {
 }
 
 /// Emoji draw in colour from the shipped font, though this machine has no emoji font at all: a bubble
-/// with 👍 and 🍜 shows their yellow and orange, where the same bubble without them shows none (before
-/// the font shipped, both were blank).
+/// with 😀 😂 👍 🍜 shows their yellow and orange over a bubble without them (before
+/// the font shipped, 👍 and 🍜 were blank; 😀 and 😂 came in black and white from DejaVu Sans, which has
+/// the smileys, until the bubble named the emoji font for them).
 #[test]
 fn emoji_draw_in_colour_from_the_shipped_font() {
     let rt = runtime();
@@ -1984,7 +1986,12 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
     let mut model = ququ::model::Model::new("alice".into(), "Alice".into());
     let with = Conv::User("bob".into());
     let without = Conv::User("cy".into());
-    for (n, conv, text) in [(1, &with, "OK 👍🍜"), (2, &without, "OK")] {
+    let smileys = Conv::User("di".into());
+    for (n, conv, text) in [
+        (1, &with, "OK 👍🍜"),
+        (2, &without, "OK"),
+        (3, &smileys, "😀😂"),
+    ] {
         model.apply(net::ClientEvent::Message(net::Message {
             local_id: n,
             conv: conv.clone(),
@@ -2019,12 +2026,85 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
             .count()
     };
     let mut counts = Vec::new();
-    for conv in [&with, &without] {
+    for conv in [&with, &without, &smileys] {
         let task = alice.app.open_chat(conv.clone());
         alice.run(&rt, task);
         let chat = alice.chat_window(conv).expect("the chat window");
         counts.push(warm(&alice.app, chat));
     }
-    assert!(counts[0] > 100, "the emoji are drawn in colour: {counts:?}");
-    assert_eq!(counts[1], 0, "nothing warm without them: {counts:?}");
+    // The window without them still has the toolbar's smiley (in colour too): the baseline.
+    let [with, without, smileys] = counts[..] else {
+        unreachable!()
+    };
+    assert!(without > 100, "the toolbar's smiley: {counts:?}");
+    assert!(
+        with > without + 100,
+        "the emoji drawn in colour: {counts:?}"
+    );
+    assert!(
+        smileys > without + 100,
+        "the smileys in colour too: {counts:?}"
+    );
+}
+
+/// The chat toolbar's emoji picker: a pick goes into the input at the cursor and closes the picker; the
+/// next time it opens on the emoji used lately, which the settings keep; Esc closes it, not the window.
+#[test]
+fn the_emoji_picker_puts_emoji_in_the_input_and_remembers_them() {
+    let rt = runtime();
+    let mut alice = Client::new(&rt, "127.0.0.1:9");
+    alice.app.model = Some(ququ::model::Model::new("alice".into(), "Alice".into()));
+    let bob = Conv::User("bob".into());
+    let task = alice.app.open_chat(bob.clone());
+    alice.run(&rt, task);
+    let chat = alice.chat_window(&bob).expect("the chat window");
+    let state = |app: &App| match app.windows.get(&chat) {
+        Some(Window::Chat(state)) => (state.input.text(), state.emoji),
+        _ => panic!("the chat window went"),
+    };
+
+    alice.interact(&rt, chat, |ui| {
+        ui.click(id(chat::State::input_id_for(&Conv::User("bob".into()))))
+            .expect("the input");
+        let _ = ui.typewrite("see you ");
+        ui.click("Emoji").expect("the toolbar's emoji button");
+    });
+    let (_, picker) = state(&alice.app);
+    assert_eq!(
+        picker.map(|p| p.tab),
+        Some(chat::emoji::Tab::Category(0)),
+        "nothing used yet: the first category"
+    );
+    alice.interact(&rt, chat, |ui| {
+        ui.click("😂").expect("an emoji in the grid");
+    });
+    let (typed, picker) = state(&alice.app);
+    assert_eq!(typed.trim_end(), "see you 😂");
+    assert!(picker.is_none(), "a pick closes the picker");
+    assert_eq!(alice.app.settings.recent_emoji, ["😂"]);
+
+    // Again: it opens on the recent ones; Esc closes it and leaves the window open.
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Emoji").expect("the toolbar's emoji button");
+    });
+    assert_eq!(
+        state(&alice.app).1.map(|p| p.tab),
+        Some(chat::emoji::Tab::Recent)
+    );
+    assert!(alice.shows(chat, "😂"));
+    alice.update(&rt, Message::Chat(chat, chat::Message::Escape));
+    assert!(state(&alice.app).1.is_none());
+    assert!(
+        alice.chat_window(&bob).is_some(),
+        "Esc closed only the picker"
+    );
+    // Kept on disk, for the next start.
+    let saved = rt.block_on(ququ::config::load(
+        Dirs {
+            config: alice.home.path().to_path_buf(),
+            data: alice.home.path().to_path_buf(),
+        }
+        .settings_file(),
+    ));
+    assert_eq!(saved.recent_emoji, ["😂"]);
 }

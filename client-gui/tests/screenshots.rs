@@ -755,7 +755,29 @@ fn screenshots() {
                     &out.join(format!("{name}-{tag}.png")),
                 );
             }
+            // The emoji picker, open on its first category (nothing used yet) and on the recent ones.
+            for (recent, name) in [(false, "chat-emoji"), (true, "chat-emoji-recent")] {
+                app.settings.recent_emoji = if recent {
+                    ["😂", "👍", "🍜", "🎉", "❤", "🙏"]
+                        .map(String::from)
+                        .to_vec()
+                } else {
+                    Vec::new()
+                };
+                if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
+                    state.emoji = Some(chat::emoji::State::new(recent));
+                }
+                shoot(
+                    &app,
+                    chat_id,
+                    Size::new(640.0, 600.0),
+                    &theme,
+                    &out.join(format!("{name}-{tag}.png")),
+                );
+            }
+            app.settings.recent_emoji.clear();
             if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
+                state.emoji = None;
                 state.dragging = true;
             }
             shoot(

@@ -104,6 +104,10 @@ impl App {
             ),
             chat::Event::SendFiles { conv, paths } => self.check_files(conv, paths),
             chat::Event::File(action) => self.on_file_action(id, action),
+            chat::Event::EmojiUsed(emoji) => {
+                chat::emoji::remember(&mut self.settings.recent_emoji, &emoji);
+                self.save_settings()
+            }
             chat::Event::OpenLink(url) => Task::perform(crate::files::open_link(url), move |r| {
                 Message::Launched(id, r.map_err(|e| e.to_string()))
             }),

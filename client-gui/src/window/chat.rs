@@ -8,7 +8,7 @@
 //!
 //! Files: the toolbar's Send file button (a native dialog, run by the app; where the system has none, a
 //! path typed into the window) or files dropped on the window become offers, drawn as cards by
-//! [`file_bubble`]. A group's member list is [`members`].
+//! [`file_bubble`]. A group's member list is [`members`]; the toolbar's emoji picker is [`emoji`].
 
 use std::path::PathBuf;
 
@@ -20,6 +20,7 @@ use iced::widget::{
 use iced::{Center, Element, Fill, Right, Task};
 use ququ_protocol::Conv;
 
+pub mod emoji;
 mod file_bubble;
 mod members;
 
@@ -30,7 +31,7 @@ use crate::model::{
     Connection, Delivery, Line, Model, Paging, format_time, local_offset_minutes, now_millis,
 };
 use crate::widget::{Ctx, status_bar, status_bar_with};
-use crate::{avatar, theme};
+use crate::{avatar, fonts, theme};
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.
 const TOP_THRESHOLD: f32 = 0.02;
@@ -48,6 +49,8 @@ pub struct State {
     pub notice: Option<String>,
     /// No native file dialog here: the path being typed for Send file.
     pub path_prompt: Option<String>,
+    /// The emoji picker, when open.
+    pub emoji: Option<emoji::State>,
 }
 
 #[derive(Debug, Clone)]
@@ -78,6 +81,9 @@ pub enum Message {
     ReconnectNow,
     /// A web address in a bubble was clicked (as written; [`links::href`] gives what to open).
     Link(String),
+    /// The toolbar's smiley: open or close the emoji picker.
+    ToggleEmoji,
+    Emoji(emoji::Message),
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -87,6 +93,8 @@ pub struct Env {
     pub max_text: usize,
     /// The system has native file dialogs ([`crate::files::native_dialogs`]); else paths are typed.
     pub file_dialogs: bool,
+    /// Emoji were picked before: the picker opens on the recent ones.
+    pub recent_emoji: bool,
 }
 
 /// What the window asks of the app.
@@ -113,6 +121,8 @@ pub enum Event {
     File(FileAction),
     /// Open this web address in the browser.
     OpenLink(String),
+    /// An emoji was picked (and put into the input): first among the recent ones now.
+    EmojiUsed(String),
     /// Try the connection now rather than at the end of the countdown.
     ReconnectNow,
     /// Close this window.
@@ -128,6 +138,7 @@ impl State {
             dragging: false,
             notice: None,
             path_prompt: None,
+            emoji: None,
         }
     }
 
@@ -160,7 +171,12 @@ impl State {
     }
 
     pub fn input_id(&self) -> iced::widget::Id {
-        iced::widget::Id::from(format!("input-{}-{}", self.conv.kind(), self.conv.key()))
+        State::input_id_for(&self.conv)
+    }
+
+    /// The input of `conv`'s chat window.
+    pub fn input_id_for(conv: &Conv) -> iced::widget::Id {
+        iced::widget::Id::from(format!("input-{}-{}", conv.kind(), conv.key()))
     }
 
     /// Shows the newest message. The list is anchored to the bottom (so a page loaded above keeps the
@@ -186,16 +202,34 @@ impl State {
             Message::PickFiles if !env.file_dialogs => Message::AskPath,
             message => message,
         };
-        let task = if matches!(message, Message::AskPath) {
-            iced::widget::operation::focus(self.path_id())
-        } else {
-            Task::none()
+        let task = match &message {
+            Message::AskPath => iced::widget::operation::focus(self.path_id()),
+            // Back to typing after a pick, as QQ's picker does.
+            Message::Emoji(emoji::Message::Pick(_)) => self.focus_input(),
+            _ => Task::none(),
         };
-        (task, self.apply(message, env.max_text))
+        (task, self.apply(message, env))
     }
 
-    fn apply(&mut self, message: Message, max_text: usize) -> Option<Event> {
+    fn apply(&mut self, message: Message, env: Env) -> Option<Event> {
+        let max_text = env.max_text;
         match message {
+            Message::ToggleEmoji => {
+                self.emoji = match self.emoji {
+                    Some(_) => None,
+                    None => Some(emoji::State::new(env.recent_emoji)),
+                };
+            }
+            Message::Emoji(message) => {
+                let picker = self.emoji.as_mut()?;
+                let emoji::Event::Pick(picked) = picker.update(message)?;
+                self.emoji = None;
+                self.input
+                    .perform(text_editor::Action::Edit(text_editor::Edit::Paste(
+                        std::sync::Arc::new(picked.clone()),
+                    )));
+                return Some(Event::EmojiUsed(picked));
+            }
             Message::Edit(action) => self.input.perform(action),
             Message::Send => {
                 let text = self.input.text();
@@ -257,6 +291,7 @@ impl State {
             Message::Notice(text) => self.notice = Some(text),
             Message::PathEdited(text) => self.path_prompt = Some(text),
             Message::PathCancel => self.path_prompt = None,
+            Message::Escape if self.emoji.is_some() => self.emoji = None,
             Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
             Message::Escape => return Some(Event::Close),
             Message::ReconnectNow => return Some(Event::ReconnectNow),
@@ -322,6 +357,20 @@ impl State {
             .height(Fill)
             .into(),
             Conv::User(_) => messages,
+        };
+        // The picker floats over the bottom of the messages, just above the smiley that opened it.
+        let body: Element<'a, Message> = match &self.emoji {
+            Some(picker) => stack![
+                body,
+                container(picker.view(ctx).map(Message::Emoji))
+                    .padding([6, 8])
+                    .height(Fill)
+                    .align_bottom(Fill)
+            ]
+            .width(Fill)
+            .height(Fill)
+            .into(),
+            None => body,
         };
         let body: Element<'a, Message> = if self.dragging {
             let zone = container(text(tr.drop_to_send).size(16))
@@ -391,6 +440,17 @@ impl State {
         };
         // QQ keeps its tools (files, pictures, …) on a strip between the messages and the input.
         let toolbar = row![
+            button(
+                row![
+                    text("🙂").size(15).font(fonts::EMOJI),
+                    text(tr.emoji).size(12)
+                ]
+                .spacing(6)
+                .align_y(Center)
+            )
+            .padding([4, 8])
+            .style(theme::list_item)
+            .on_press(Message::ToggleEmoji),
             button(
                 row![file_glyph(), text(tr.send_file).size(12)]
                     .spacing(6)
@@ -575,26 +635,39 @@ impl State {
 }
 
 /// A message's text in its bubble. Long words and addresses break anywhere rather than run out of the
-/// bubble (a 3,000-character address was cut off at the bubble's edge), and web addresses are links.
+/// bubble (a 3,000-character address was cut off at the bubble's edge), web addresses are links, and
+/// emoji come from the shipped emoji font.
 fn message_text<'a>(message: &'a str, mine: bool) -> Element<'a, Message> {
     let pieces = links::pieces(message);
-    if !pieces.iter().any(|p| matches!(p, Piece::Link(_))) {
+    let plain = pieces.iter().all(|p| match p {
+        Piece::Text(t) => fonts::emoji_runs(t).iter().all(|(_, emoji)| !emoji),
+        Piece::Link(_) => false,
+    });
+    if plain {
         return text(message)
             .size(14)
             .wrapping(text::Wrapping::WordOrGlyph)
             .into();
     }
-    let spans: Vec<_> = pieces
-        .into_iter()
-        .map(|piece| match piece {
-            Piece::Text(t) => span(t),
+    let mut spans = Vec::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(t) => {
+                for (run, emoji) in fonts::emoji_runs(t) {
+                    spans.push(if emoji {
+                        span(run).font(fonts::EMOJI)
+                    } else {
+                        span(run)
+                    });
+                }
+            }
             // In my blue bubble the text is white, and so are its links; in theirs, links are blue.
             Piece::Link(l) => {
                 let link = span(l).underline(true).link(l.to_owned());
-                if mine { link } else { link.color(LINK_BLUE) }
+                spans.push(if mine { link } else { link.color(LINK_BLUE) });
             }
-        })
-        .collect();
+        }
+    }
     rich_text(spans)
         .size(14)
         .wrapping(text::Wrapping::WordOrGlyph)
