@@ -46,6 +46,57 @@ pub fn emoji_runs(text: &str) -> Vec<(&str, bool)> {
     runs
 }
 
+/// Marks the emoji in the chat input, so the editor draws them from the emoji font (a text editor has
+/// one font; its highlighter may give runs another).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct EmojiHighlighter {
+    line: usize,
+}
+
+impl iced::advanced::text::Highlighter for EmojiHighlighter {
+    type Settings = ();
+    /// Every highlighted run is an emoji run.
+    type Highlight = ();
+    type Iterator<'a> = std::vec::IntoIter<(std::ops::Range<usize>, ())>;
+
+    fn new(_settings: &()) -> Self {
+        EmojiHighlighter::default()
+    }
+
+    fn update(&mut self, _settings: &()) {
+        self.line = 0;
+    }
+
+    fn change_line(&mut self, line: usize) {
+        self.line = self.line.min(line);
+    }
+
+    fn highlight_line(&mut self, line: &str) -> Self::Iterator<'_> {
+        self.line += 1;
+        let mut at = 0;
+        let mut runs = Vec::new();
+        for (run, emoji) in emoji_runs(line) {
+            if emoji {
+                runs.push((at..at + run.len(), ()));
+            }
+            at += run.len();
+        }
+        runs.into_iter()
+    }
+
+    fn current_line(&self) -> usize {
+        self.line
+    }
+}
+
+/// How [`EmojiHighlighter`]'s runs are drawn.
+pub fn emoji_format(_: &(), _: &iced::Theme) -> iced::advanced::text::highlighter::Format<Font> {
+    iced::advanced::text::highlighter::Format {
+        color: None,
+        font: Some(EMOJI),
+    }
+}
+
 /// A character drawn from the emoji font: the pictographs and symbols it has in colour.
 fn is_emoji(c: char) -> bool {
     matches!(c as u32,

@@ -378,6 +378,27 @@ fn remembered_alice(rt: &tokio::runtime::Runtime, server: &str) -> Client {
     alice
 }
 
+/// How many saturated yellow-to-orange pixels `window` shows in the light theme: emoji drawn in colour
+/// (nothing else in a light chat window, blue and grey, is that colour).
+fn warm_pixels(app: &App, window: window::Id) -> usize {
+    let mut ui = Simulator::with_size(settings(), Size::new(400.0, 700.0), app.view(window));
+    let dir = tempfile::tempdir().expect("temp dir");
+    ui.snapshot(&iced::Theme::Light)
+        .expect("snapshot")
+        .matches_image(dir.path().join("shot.png"))
+        .expect("written");
+    let file = std::fs::read_dir(dir.path())
+        .expect("the shot")
+        .next()
+        .expect("a file")
+        .expect("entry")
+        .path();
+    let shot = image::open(file).expect("a png").to_rgba8();
+    shot.pixels()
+        .filter(|p| p[0] > 200 && p[1] > 120 && p[2] < 100)
+        .count()
+}
+
 /// A free port on this computer, where nothing listens.
 fn free_addr() -> String {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -2006,31 +2027,12 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
         }));
     }
     alice.app.model = Some(model);
-    let warm = |app: &App, window| {
-        let mut ui = Simulator::with_size(settings(), Size::new(400.0, 700.0), app.view(window));
-        let dir = tempfile::tempdir().expect("temp dir");
-        ui.snapshot(&iced::Theme::Light)
-            .expect("snapshot")
-            .matches_image(dir.path().join("shot.png"))
-            .expect("written");
-        let file = std::fs::read_dir(dir.path())
-            .expect("the shot")
-            .next()
-            .expect("a file")
-            .expect("entry")
-            .path();
-        let shot = image::open(file).expect("a png").to_rgba8();
-        // Saturated yellow to orange: nothing else in a light chat window with blue and grey is.
-        shot.pixels()
-            .filter(|p| p[0] > 200 && p[1] > 120 && p[2] < 100)
-            .count()
-    };
     let mut counts = Vec::new();
     for conv in [&with, &without, &smileys] {
         let task = alice.app.open_chat(conv.clone());
         alice.run(&rt, task);
         let chat = alice.chat_window(conv).expect("the chat window");
-        counts.push(warm(&alice.app, chat));
+        counts.push(warm_pixels(&alice.app, chat));
     }
     // The window without them still has the toolbar's smiley (in colour too): the baseline.
     let [with, without, smileys] = counts[..] else {
@@ -2067,6 +2069,9 @@ fn the_emoji_picker_puts_emoji_in_the_input_and_remembers_them() {
         ui.click(id(chat::State::input_id_for(&Conv::User("bob".into()))))
             .expect("the input");
         let _ = ui.typewrite("see you ");
+    });
+    let before = warm_pixels(&alice.app, chat);
+    alice.interact(&rt, chat, |ui| {
         ui.click("Emoji").expect("the toolbar's emoji button");
     });
     let (_, picker) = state(&alice.app);
@@ -2080,6 +2085,10 @@ fn the_emoji_picker_puts_emoji_in_the_input_and_remembers_them() {
     });
     let (typed, picker) = state(&alice.app);
     assert_eq!(typed.trim_end(), "see you 😂");
+    // In the input it is drawn in colour too (from the emoji font, which the editor's highlighter
+    // names for emoji; left to fallback it was black and white, or blank).
+    let after = warm_pixels(&alice.app, chat);
+    assert!(after > before + 100, "{before} → {after}");
     assert!(picker.is_none(), "a pick closes the picker");
     assert_eq!(alice.app.settings.recent_emoji, ["😂"]);
 

@@ -416,7 +416,9 @@ impl State {
                 };
                 style.background = theme.palette().background.into();
                 style
-            });
+            })
+            // Emoji from the emoji font, as in the bubbles.
+            .highlight_with::<fonts::EmojiHighlighter>((), fonts::emoji_format);
         let offline_note: Element<'a, Message> = if let Some(notice) = &self.notice {
             text(notice.as_str())
                 .size(12)
