@@ -6,14 +6,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use iced::widget::{button, column, container, row, space, text};
+use iced::widget::{button, column, container, rich_text, row, space, span, text};
 use iced::{Center, Element, Fill, Theme};
 
-use crate::avatar;
 use crate::config::Settings;
 use crate::i18n::{Lang, Tr};
 use crate::model::{Connection, Model};
 use crate::theme;
+use crate::{avatar, fonts};
 use ququ_protocol::Presence;
 
 /// What every window may read while drawing.
@@ -188,6 +188,41 @@ pub fn avatar_with_dot<'a, M: 'a>(name: &str, account: &str, online: bool) -> El
     .into()
 }
 
+/// Text someone wrote (a name, a preview), on one line, its emoji from the emoji font: iced's fallback
+/// would take a system font with black-and-white smileys (DejaVu Sans), or a COLRv1 emoji font it
+/// draws blank, or nothing.
+pub fn user_text<'a, M: 'a>(
+    content: String,
+    size: f32,
+    style: fn(&Theme) -> text::Style,
+) -> Element<'a, M> {
+    let runs = fonts::emoji_runs(&content);
+    if runs.iter().all(|(_, emoji)| !emoji) {
+        return text(content)
+            .size(size)
+            .style(style)
+            .wrapping(text::Wrapping::None)
+            .into();
+    }
+    let spans: Vec<_> = runs
+        .into_iter()
+        .map(|(run, emoji)| {
+            let piece = span(run.to_owned());
+            if emoji {
+                piece.font(fonts::EMOJI)
+            } else {
+                piece
+            }
+        })
+        .collect();
+    rich_text(spans)
+        .size(size)
+        .style(style)
+        .wrapping(text::Wrapping::None)
+        .on_link_click(iced::never)
+        .into()
+}
+
 /// A person in a requests list: their nickname, and the account beside it when the two differ (the
 /// account alone if they have no nickname).
 pub fn person_heading<'a, M: 'a>(nickname: &str, account: &str) -> Element<'a, M> {
@@ -196,7 +231,7 @@ pub fn person_heading<'a, M: 'a>(nickname: &str, account: &str) -> Element<'a, M
     } else {
         nickname
     };
-    row![text(name.to_owned()).size(14)]
+    row![user_text(name.to_owned(), 14.0, text::default)]
         .push((name != account).then(|| text(account.to_owned()).size(12).style(theme::muted_text)))
         .spacing(6)
         .align_y(Center)

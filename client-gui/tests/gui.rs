@@ -2008,10 +2008,19 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
     let with = Conv::User("bob".into());
     let without = Conv::User("cy".into());
     let smileys = Conv::User("di".into());
+    // A friend whose nickname has an emoji (one DejaVu Sans has): the chat's header shows it.
+    let named = Conv::User("ed".into());
+    model.apply(net::ClientEvent::Friends(vec![ququ_client::Friend {
+        account: "ed".into(),
+        nickname: "Ed 😀".into(),
+        remark: String::new(),
+        presence: Presence::Online,
+    }]));
     for (n, conv, text) in [
         (1, &with, "OK 👍🍜"),
         (2, &without, "OK"),
         (3, &smileys, "😀😂"),
+        (4, &named, "OK"),
     ] {
         model.apply(net::ClientEvent::Message(net::Message {
             local_id: n,
@@ -2028,14 +2037,14 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
     }
     alice.app.model = Some(model);
     let mut counts = Vec::new();
-    for conv in [&with, &without, &smileys] {
+    for conv in [&with, &without, &smileys, &named] {
         let task = alice.app.open_chat(conv.clone());
         alice.run(&rt, task);
         let chat = alice.chat_window(conv).expect("the chat window");
         counts.push(warm_pixels(&alice.app, chat));
     }
     // The window without them still has the toolbar's smiley (in colour too): the baseline.
-    let [with, without, smileys] = counts[..] else {
+    let [with, without, smileys, named] = counts[..] else {
         unreachable!()
     };
     assert!(without > 100, "the toolbar's smiley: {counts:?}");
@@ -2046,6 +2055,10 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
     assert!(
         smileys > without + 100,
         "the smileys in colour too: {counts:?}"
+    );
+    assert!(
+        named > without + 100,
+        "a name's emoji in colour: {counts:?}"
     );
 }
 

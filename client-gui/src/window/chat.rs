@@ -30,7 +30,7 @@ use crate::model::links::{self, Piece};
 use crate::model::{
     Connection, Delivery, Line, Model, Paging, format_time, local_offset_minutes, now_millis,
 };
-use crate::widget::{Ctx, status_bar, status_bar_with};
+use crate::widget::{Ctx, status_bar, status_bar_with, user_text};
 use crate::{avatar, fonts, theme};
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.
@@ -334,7 +334,7 @@ impl State {
                 row![
                     avatar::view(&name, &avatar_key, None, 36.0),
                     column![
-                        text(name.clone()).size(16),
+                        user_text(name.clone(), 16.0, text::default),
                         text(subtitle).size(12).style(theme::muted_text)
                     ]
                     .spacing(2),
@@ -611,7 +611,7 @@ impl State {
             } else {
                 let mut stack = column![].spacing(4);
                 if group.is_some() {
-                    stack = stack.push(text(sender).size(12).style(theme::muted_text));
+                    stack = stack.push(user_text(sender, 12.0, theme::muted_text));
                 }
                 stack = stack
                     .push(bubble)

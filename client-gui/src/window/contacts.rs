@@ -20,7 +20,7 @@ use crate::net::Command;
 use crate::theme::{self, ThemePref};
 use crate::widget::{
     Ctx, avatar_with_dot, badge, badge_muted, connection_label, modal, state_dot, status_bar,
-    status_bar_with,
+    status_bar_with, user_text,
 };
 
 pub const SEARCH_INPUT: &str = "main-search";
@@ -438,11 +438,8 @@ impl State {
         let content = row![
             avatar,
             column![
-                text(title).size(15).wrapping(text::Wrapping::None),
-                text(subtitle)
-                    .size(12)
-                    .style(theme::muted_text)
-                    .wrapping(text::Wrapping::None)
+                user_text(title, 15.0, text::default),
+                user_text(subtitle, 12.0, theme::muted_text)
             ]
             .spacing(3)
             .width(Fill)

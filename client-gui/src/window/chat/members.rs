@@ -5,7 +5,7 @@ use iced::{Center, Element, Fill};
 
 use super::Message;
 use crate::model::{Connection, Model};
-use crate::widget::Ctx;
+use crate::widget::{Ctx, user_text};
 use crate::{avatar, theme};
 
 /// The member list beside a group chat: online first.
@@ -32,11 +32,11 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Mess
     };
     let mut list = column![text(count).size(12).style(theme::muted_text)].spacing(8);
     for member in members {
-        let mut name_row = row![
-            text(member.display_name().to_owned())
-                .size(13)
-                .wrapping(text::Wrapping::None)
-        ]
+        let mut name_row = row![user_text(
+            member.display_name().to_owned(),
+            13.0,
+            text::default
+        )]
         .spacing(4)
         .align_y(Center);
         if member.role == ququ_protocol::Role::Owner {
