@@ -491,6 +491,8 @@ pub struct Tr {
     pub about_license: &'static str,
     /// The chat toolbar's emoji button.
     pub emoji: &'static str,
+    /// A message's right-click menu: its text to the clipboard.
+    pub copy: &'static str,
     /// The emoji picker's recent tab before any was picked.
     pub no_recent_emoji: &'static str,
 }
@@ -675,6 +677,7 @@ static EN: Tr = Tr {
                     Fonts: Noto Sans CJK SC (SIL Open Font Licence); emoji: Twemoji by Twitter \
                     (CC-BY 4.0), built by Mozilla.",
     emoji: "Emoji",
+    copy: "Copy",
     no_recent_emoji: "Emoji you use will show here",
 };
 
@@ -856,6 +859,7 @@ static ZH: Tr = Tr {
     place_server: "本机服务器",
     about_license: "自由软件，以 MIT 或 Apache-2.0 许可证发布。字体：Noto Sans CJK SC（SIL 开放字体许可证）；表情：Twitter 的 Twemoji（CC-BY 4.0），由 Mozilla 制成字体。",
     emoji: "表情",
+    copy: "复制",
     no_recent_emoji: "最近使用的表情会显示在这里",
 };
 

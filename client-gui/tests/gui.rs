@@ -71,6 +71,8 @@ struct Client {
     events: Option<BoxStream<'static, net::Event>>,
     /// The app asked the runtime to exit.
     exited: bool,
+    /// What the app last put on the clipboard.
+    clipboard: Option<String>,
     home: tempfile::TempDir,
 }
 
@@ -121,6 +123,7 @@ impl Client {
             login: None,
             events: None,
             exited: false,
+            clipboard: None,
             home,
         };
         let open = client.app.open_login();
@@ -236,6 +239,10 @@ impl Client {
                         outputs.push(Message::WindowClosed(id))
                     }
                     Action::Exit => self.exited = true,
+                    Action::Clipboard(iced_test::runtime::clipboard::Action::Write {
+                        contents,
+                        ..
+                    }) => self.clipboard = Some(contents),
                     _ => {}
                 }
             }
@@ -2129,4 +2136,75 @@ fn the_emoji_picker_puts_emoji_in_the_input_and_remembers_them() {
         .settings_file(),
     ));
     assert_eq!(saved.recent_emoji, ["😂"]);
+}
+
+/// Right-click on a bubble opens its menu at the pointer; Copy puts the message's text on the
+/// clipboard and closes the menu; a click elsewhere or Esc closes it without copying.
+#[test]
+fn a_bubble_s_menu_copies_its_text() {
+    let rt = runtime();
+    let mut alice = Client::new(&rt, "127.0.0.1:9");
+    let mut model = ququ::model::Model::new("alice".into(), "Alice".into());
+    let bob = Conv::User("bob".into());
+    let said = "门牌号 12-3，密码 #4827 ✅";
+    model.apply(net::ClientEvent::Message(net::Message {
+        local_id: 1,
+        conv: bob.clone(),
+        server_id: Some(1),
+        client_id: "c1".into(),
+        from: "bob".into(),
+        time: 0,
+        text: said.into(),
+        file: None,
+        state: ququ_client::MessageState::Received,
+        error: None,
+    }));
+    alice.app.model = Some(model);
+    let task = alice.app.open_chat(bob.clone());
+    alice.run(&rt, task);
+    let chat = alice.chat_window(&bob).expect("the chat window");
+    let menu = |app: &App| match app.windows.get(&chat) {
+        Some(Window::Chat(state)) => state.menu.clone(),
+        _ => None,
+    };
+    let right_click = |ui: &mut Simulator<'_, Message>| {
+        let bubble = ui
+            .find(id(chat::State::bubble_id("c1")))
+            .expect("the bubble")
+            .visible_bounds()
+            .expect("on screen");
+        ui.point_at(bubble.center());
+        let _ = ui.simulate([
+            iced::Event::Mouse(iced::mouse::Event::CursorMoved {
+                position: bubble.center(),
+            }),
+            iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
+                iced::mouse::Button::Right,
+            )),
+            iced::Event::Mouse(iced::mouse::Event::ButtonReleased(
+                iced::mouse::Button::Right,
+            )),
+        ]);
+    };
+
+    alice.interact(&rt, chat, right_click);
+    let open = menu(&alice.app).expect("the menu opened");
+    assert_eq!(open.client_id, "c1");
+    assert!(
+        open.at.x > 0.0 && open.at.y > 0.0,
+        "at the pointer: {open:?}"
+    );
+    assert!(alice.shows(chat, "Copy"));
+    // Esc closes it, and the window stays.
+    alice.update(&rt, Message::Chat(chat, chat::Message::Escape));
+    assert!(menu(&alice.app).is_none());
+    assert!(alice.chat_window(&bob).is_some());
+    assert_eq!(alice.clipboard, None);
+
+    alice.interact(&rt, chat, right_click);
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Copy").expect("the menu's Copy");
+    });
+    assert_eq!(alice.clipboard.as_deref(), Some(said));
+    assert!(menu(&alice.app).is_none(), "Copy closes the menu");
 }

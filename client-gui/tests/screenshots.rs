@@ -775,6 +775,36 @@ fn screenshots() {
                     &out.join(format!("{name}-{tag}.png")),
                 );
             }
+            // A bubble's right-click menu, opened over Li Hua's last message.
+            if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
+                state.emoji = None;
+                let _ = state.update(
+                    chat::Message::Pointer(iced::Point::new(150.0, 120.0)),
+                    chat::Env {
+                        max_text: 8000,
+                        file_dialogs: true,
+                        recent_emoji: false,
+                    },
+                );
+                let _ = state.update(
+                    chat::Message::BubbleMenu("c5".into()),
+                    chat::Env {
+                        max_text: 8000,
+                        file_dialogs: true,
+                        recent_emoji: false,
+                    },
+                );
+            }
+            shoot(
+                &app,
+                chat_id,
+                Size::new(640.0, 600.0),
+                &theme,
+                &out.join(format!("chat-menu-{tag}.png")),
+            );
+            if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
+                state.menu = None;
+            }
             app.settings.recent_emoji.clear();
             if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
                 state.emoji = None;

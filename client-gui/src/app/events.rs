@@ -104,6 +104,7 @@ impl App {
             ),
             chat::Event::SendFiles { conv, paths } => self.check_files(conv, paths),
             chat::Event::File(action) => self.on_file_action(id, action),
+            chat::Event::Copy(text) => iced::clipboard::write(text),
             chat::Event::EmojiUsed(emoji) => {
                 chat::emoji::remember(&mut self.settings.recent_emoji, &emoji);
                 self.save_settings()

@@ -14,8 +14,8 @@ use std::path::PathBuf;
 
 use iced::keyboard::{self, key};
 use iced::widget::{
-    button, column, container, rich_text, row, scrollable, space, span, stack, text, text_editor,
-    text_input,
+    button, column, container, mouse_area, pin, responsive, rich_text, row, scrollable, space,
+    span, stack, text, text_editor, text_input,
 };
 use iced::{Center, Element, Fill, Right, Task};
 use ququ_protocol::Conv;
@@ -51,6 +51,18 @@ pub struct State {
     pub path_prompt: Option<String>,
     /// The emoji picker, when open.
     pub emoji: Option<emoji::State>,
+    /// Where the pointer last was over the messages (relative to their area), so a right-click's menu
+    /// opens where it was clicked.
+    pointer: iced::Point,
+    /// A bubble's right-click menu, when open.
+    pub menu: Option<BubbleMenu>,
+}
+
+/// A message's right-click menu: which message (by client id), and where it opened.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BubbleMenu {
+    pub client_id: String,
+    pub at: iced::Point,
 }
 
 #[derive(Debug, Clone)]
@@ -84,6 +96,14 @@ pub enum Message {
     /// The toolbar's smiley: open or close the emoji picker.
     ToggleEmoji,
     Emoji(emoji::Message),
+    /// The pointer moved over the messages.
+    Pointer(iced::Point),
+    /// A bubble was right-clicked: its menu opens at the pointer.
+    BubbleMenu(String),
+    /// The menu's Copy: the message's text to the clipboard.
+    Copy(String),
+    /// A click outside the open menu.
+    CloseMenu,
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -123,6 +143,8 @@ pub enum Event {
     OpenLink(String),
     /// An emoji was picked (and put into the input): first among the recent ones now.
     EmojiUsed(String),
+    /// Put this text on the clipboard.
+    Copy(String),
     /// Try the connection now rather than at the end of the countdown.
     ReconnectNow,
     /// Close this window.
@@ -139,6 +161,8 @@ impl State {
             notice: None,
             path_prompt: None,
             emoji: None,
+            pointer: iced::Point::ORIGIN,
+            menu: None,
         }
     }
 
@@ -214,6 +238,19 @@ impl State {
     fn apply(&mut self, message: Message, env: Env) -> Option<Event> {
         let max_text = env.max_text;
         match message {
+            Message::Pointer(at) => self.pointer = at,
+            Message::BubbleMenu(client_id) => {
+                self.emoji = None;
+                self.menu = Some(BubbleMenu {
+                    client_id,
+                    at: self.pointer,
+                });
+            }
+            Message::Copy(text) => {
+                self.menu = None;
+                return Some(Event::Copy(text));
+            }
+            Message::CloseMenu => self.menu = None,
             Message::ToggleEmoji => {
                 self.emoji = match self.emoji {
                     Some(_) => None,
@@ -291,6 +328,7 @@ impl State {
             Message::Notice(text) => self.notice = Some(text),
             Message::PathEdited(text) => self.path_prompt = Some(text),
             Message::PathCancel => self.path_prompt = None,
+            Message::Escape if self.menu.is_some() => self.menu = None,
             Message::Escape if self.emoji.is_some() => self.emoji = None,
             Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
             Message::Escape => return Some(Event::Close),
@@ -553,16 +591,19 @@ impl State {
             let sender = model.sender_name(group, &line.from);
             let bubble: Element<'a, Message> = match model.file(line) {
                 Some(file) => file_bubble::view(ctx, file, mine),
-                None => container(message_text(&line.text, mine))
-                    .id(State::bubble_id(&line.client_id))
-                    .padding([8, 12])
-                    .max_width(380)
-                    .style(if mine {
-                        theme::bubble_mine
-                    } else {
-                        theme::bubble_theirs
-                    })
-                    .into(),
+                None => mouse_area(
+                    container(message_text(&line.text, mine))
+                        .id(State::bubble_id(&line.client_id))
+                        .padding([8, 12])
+                        .max_width(380)
+                        .style(if mine {
+                            theme::bubble_mine
+                        } else {
+                            theme::bubble_theirs
+                        }),
+                )
+                .on_right_press(Message::BubbleMenu(line.client_id.clone()))
+                .into(),
             };
             let time = format_time(line.time, now, offset);
             let avatar = if mine {
@@ -621,7 +662,7 @@ impl State {
             list = list.push(entry);
         }
 
-        container(
+        let area = mouse_area(
             scrollable(list)
                 .id(self.scroll_id())
                 .anchor_bottom()
@@ -629,10 +670,49 @@ impl State {
                 .height(Fill)
                 .width(Fill),
         )
-        .style(theme::chat_area)
-        .width(Fill)
-        .height(Fill)
-        .into()
+        .on_move(Message::Pointer);
+        let area: Element<'a, Message> = match self.menu_view(ctx, lines) {
+            Some(menu) => stack![area, menu].into(),
+            None => area.into(),
+        };
+        container(area)
+            .style(theme::chat_area)
+            .width(Fill)
+            .height(Fill)
+            .into()
+    }
+
+    /// The open bubble menu, over the messages at the pointer (moved in so it stays inside the area),
+    /// with a click anywhere else closing it.
+    fn menu_view<'a>(&self, ctx: &Ctx<'a>, lines: &'a [Line]) -> Option<Element<'a, Message>> {
+        let menu = self.menu.as_ref()?;
+        let line = lines.iter().find(|l| l.client_id == menu.client_id)?;
+        let label = ctx.tr().copy;
+        let copied = line.text.clone();
+        let at = menu.at;
+        let outside = mouse_area(space().width(Fill).height(Fill))
+            .on_press(Message::CloseMenu)
+            .on_right_press(Message::CloseMenu);
+        Some(
+            stack![
+                outside,
+                responsive(move |size| {
+                    // The card is 128 × ~40: kept whole inside the area near its right and bottom edges.
+                    let x = at.x.min((size.width - 132.0).max(0.0));
+                    let y = at.y.min((size.height - 48.0).max(0.0));
+                    let copy = button(text(label).size(13))
+                        .width(Fill)
+                        .padding([6, 14])
+                        .style(theme::list_item)
+                        .on_press(Message::Copy(copied.clone()));
+                    let card = container(column![copy].width(120))
+                        .padding(4)
+                        .style(theme::card);
+                    pin(card).x(x).y(y).into()
+                })
+            ]
+            .into(),
+        )
     }
 }
 
