@@ -406,6 +406,28 @@ fn warm_pixels(app: &App, window: window::Id) -> usize {
         .count()
 }
 
+/// A message from `from` in `conv` as the client reports it, with id `n` (server id and local id) and
+/// client id `c<n>`.
+fn received(
+    n: i64,
+    conv: Conv,
+    from: impl Into<String>,
+    text: impl Into<String>,
+) -> net::ClientEvent {
+    net::ClientEvent::Message(net::Message {
+        local_id: n,
+        conv,
+        server_id: Some(n as u64),
+        client_id: format!("c{n}"),
+        from: from.into(),
+        time: 0,
+        text: text.into(),
+        file: None,
+        state: ququ_client::MessageState::Received,
+        error: None,
+    })
+}
+
 /// A free port on this computer, where nothing listens.
 fn free_addr() -> String {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -1951,18 +1973,7 @@ fn long_words_and_addresses_wrap_in_their_bubbles_and_addresses_open() {
     let word = "x".repeat(3000);
     let link = format!("www.example.com/{}", "a".repeat(3000));
     for (n, text) in [&word, &link].into_iter().enumerate() {
-        model.apply(net::ClientEvent::Message(net::Message {
-            local_id: n as i64 + 1,
-            conv: bob.clone(),
-            server_id: Some(n as u64 + 1),
-            client_id: format!("c{n}"),
-            from: "bob".into(),
-            time: 0,
-            text: text.clone(),
-            file: None,
-            state: ququ_client::MessageState::Received,
-            error: None,
-        }));
+        model.apply(received(n as i64 + 1, bob.clone(), "bob", text.clone()));
     }
     alice.app.model = Some(model);
     let task = alice.app.open_chat(bob.clone());
@@ -1972,14 +1983,14 @@ fn long_words_and_addresses_wrap_in_their_bubbles_and_addresses_open() {
     let mut ui = Simulator::with_size(settings(), Size::new(400.0, 700.0), alice.app.view(chat));
     for (n, what) in ["the word", "the address"].into_iter().enumerate() {
         let bubble = ui
-            .find(id(chat::State::bubble_id(&format!("c{n}"))))
+            .find(id(chat::State::bubble_id(&format!("c{}", n + 1))))
             .expect("the bubble")
             .bounds();
         // Its width is the bubble's limit (380), and the text goes down instead of on: dozens of lines.
         assert!(bubble.width <= 380.0, "{what}: {bubble:?}");
         assert!(bubble.height > 400.0, "{what} wraps: {bubble:?}");
     }
-    ui.click(id(chat::State::bubble_id("c1")))
+    ui.click(id(chat::State::bubble_id("c2")))
         .expect("a click on the address");
     let asked: Vec<_> = ui
         .into_messages()
@@ -2029,18 +2040,7 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
         (3, &smileys, "😀😂"),
         (4, &named, "OK"),
     ] {
-        model.apply(net::ClientEvent::Message(net::Message {
-            local_id: n,
-            conv: conv.clone(),
-            server_id: Some(n as u64),
-            client_id: format!("c{n}"),
-            from: conv.key(),
-            time: 0,
-            text: text.into(),
-            file: None,
-            state: ququ_client::MessageState::Received,
-            error: None,
-        }));
+        model.apply(received(n, conv.clone(), conv.key(), text));
     }
     alice.app.model = Some(model);
     let mut counts = Vec::new();
@@ -2147,18 +2147,7 @@ fn a_bubble_s_menu_copies_its_text() {
     let mut model = ququ::model::Model::new("alice".into(), "Alice".into());
     let bob = Conv::User("bob".into());
     let said = "门牌号 12-3，密码 #4827 ✅";
-    model.apply(net::ClientEvent::Message(net::Message {
-        local_id: 1,
-        conv: bob.clone(),
-        server_id: Some(1),
-        client_id: "c1".into(),
-        from: "bob".into(),
-        time: 0,
-        text: said.into(),
-        file: None,
-        state: ququ_client::MessageState::Received,
-        error: None,
-    }));
+    model.apply(received(1, bob.clone(), "bob", said));
     alice.app.model = Some(model);
     let task = alice.app.open_chat(bob.clone());
     alice.run(&rt, task);

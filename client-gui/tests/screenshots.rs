@@ -778,22 +778,13 @@ fn screenshots() {
             // A bubble's right-click menu, opened over Li Hua's last message.
             if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
                 state.emoji = None;
-                let _ = state.update(
-                    chat::Message::Pointer(iced::Point::new(150.0, 120.0)),
-                    chat::Env {
-                        max_text: 8000,
-                        file_dialogs: true,
-                        recent_emoji: false,
-                    },
-                );
-                let _ = state.update(
-                    chat::Message::BubbleMenu("c5".into()),
-                    chat::Env {
-                        max_text: 8000,
-                        file_dialogs: true,
-                        recent_emoji: false,
-                    },
-                );
+                let env = chat::Env {
+                    max_text: 8000,
+                    file_dialogs: true,
+                    recent_emoji: false,
+                };
+                let _ = state.update(chat::Message::Pointer(iced::Point::new(150.0, 120.0)), env);
+                let _ = state.update(chat::Message::BubbleMenu("c5".into()), env);
             }
             shoot(
                 &app,
