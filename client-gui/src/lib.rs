@@ -30,7 +30,7 @@
 //! - [`i18n`] — Chinese and English strings, picked from the system locale.
 //! - [`theme`] — QQ-blue light and dark themes following the OS, and widget styles.
 //! - [`avatar`] — generated avatars (initials on a colour) and picked images (decode, crop, scale).
-//! - [`fonts`] — the shipped CJK-capable font.
+//! - [`fonts`] — the shipped fonts (CJK-capable text, colour emoji) and where emoji runs are.
 
 pub mod app;
 pub mod autostart;

@@ -16,6 +16,7 @@
 //! - `apply` — [`Model::apply`], [`Change`], and paging back through a conversation's history.
 //! - `conversation` — [`Conversation`], [`Line`], [`Delivery`], [`Paging`].
 //! - `files` — [`FileState`] and [`FileView`], derived from the transfers; [`human_size`].
+//! - [`links`] — the web addresses in a message's text, which bubbles make clickable.
 //! - `time` — [`format_time`] and the clock.
 
 mod apply;
