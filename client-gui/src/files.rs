@@ -163,32 +163,28 @@ pub fn downloads_dir() -> Option<PathBuf> {
     directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
 }
 
-/// Opens a file with the program the OS associates with it.
-pub async fn open(path: PathBuf) -> Result<(), FilesError> {
-    let (program, args): (&str, Vec<std::ffi::OsString>) = if cfg!(target_os = "windows") {
-        // Explorer opens a file with its associated program, like a double-click. Not `cmd /C start`:
-        // cmd parses the line again, and a received file named `x&calc&.txt` (legal on Windows, and
-        // kept by `safe_file_name`) would run `calc`.
-        ("explorer", vec![path.into_os_string()])
-    } else if cfg!(target_os = "macos") {
-        ("open", vec![path.into_os_string()])
-    } else {
-        ("xdg-open", vec![path.into_os_string()])
-    };
-    launch(program, args).await
-}
-
-/// Opens a web address (a link in a message; only `http(s)` ones are links, see
-/// [`crate::model::links`]) in the default browser, with the same openers as a file.
-pub async fn open_link(url: String) -> Result<(), FilesError> {
-    let program = if cfg!(target_os = "windows") {
+/// The program that opens a file or a web address the way a double-click would. On Windows, Explorer:
+/// not `cmd /C start`, since cmd parses the line again, and a received file named `x&calc&.txt` (legal
+/// on Windows, and kept by `safe_file_name`) would run `calc`.
+fn opener() -> &'static str {
+    if cfg!(target_os = "windows") {
         "explorer"
     } else if cfg!(target_os = "macos") {
         "open"
     } else {
         "xdg-open"
-    };
-    launch(program, vec![url.into()]).await
+    }
+}
+
+/// Opens a file with the program the OS associates with it.
+pub async fn open(path: PathBuf) -> Result<(), FilesError> {
+    launch(opener(), vec![path.into_os_string()]).await
+}
+
+/// Opens a web address (a link in a message; only `http(s)` ones are links, see
+/// [`crate::model::links`]) in the default browser.
+pub async fn open_link(url: String) -> Result<(), FilesError> {
+    launch(opener(), vec![url.into()]).await
 }
 
 /// Shows the file in the OS file manager (selected where the platform can do that).

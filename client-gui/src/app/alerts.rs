@@ -17,62 +17,54 @@ impl App {
         if chat.is_some() && chat == self.focused {
             return Task::none();
         }
-        let mut tasks = Vec::new();
-        // Nothing of ours in front: the taskbar button flashes (Windows), the dock icon bounces once
-        // (macOS), the window is marked urgent (X11).
-        if self.focused.is_none()
-            && let Some(id) = chat.or_else(|| self.contacts_window())
-        {
-            tasks.push(window::request_user_attention(
-                id,
-                Some(window::UserAttention::Informational),
-            ));
-        }
-        tasks.push(self.notify(conv));
-        Task::batch(tasks)
+        let attention = self.ask_attention(chat.or_else(|| self.contacts_window()));
+        Task::batch([attention, self.notify(&notify::Topic::Chat(conv.clone()))])
     }
 
     /// Tells the user of a new friend request: the friend list asks for attention when nothing of ours
     /// is in front, and a desktop notification says who asks.
-    pub(super) fn alert_request(&mut self, from: &str) -> Task<Message> {
-        let mut tasks = Vec::new();
-        if self.focused.is_none()
-            && let Some(id) = self.contacts_window()
-        {
-            tasks.push(window::request_user_attention(
-                id,
-                Some(window::UserAttention::Informational),
-            ));
+    pub(super) fn alert_request(&mut self) -> Task<Message> {
+        let attention = self.ask_attention(self.contacts_window());
+        Task::batch([attention, self.notify(&notify::Topic::Requests)])
+    }
+
+    /// With nothing of ours in front, `window` asks for attention: the taskbar button flashes
+    /// (Windows), the dock icon bounces once (macOS), the window is marked urgent (X11).
+    fn ask_attention(&self, window: Option<window::Id>) -> Task<Message> {
+        match window {
+            Some(id) if self.focused.is_none() => {
+                window::request_user_attention(id, Some(window::UserAttention::Informational))
+            }
+            _ => Task::none(),
         }
-        let alert = self.model.as_ref().and_then(|model| {
-            notify::request_alert(model, from, self.settings.notify_prefs(), self.lang())
-        });
-        tasks.push(self.show_alert(alert));
-        Task::batch(tasks)
     }
 
-    /// Shows (or updates) `conv`'s desktop notification, one call at a time per chat.
-    fn notify(&mut self, conv: &Conv) -> Task<Message> {
-        let alert = self.model.as_ref().and_then(|model| {
-            notify::alert(model, conv, self.settings.notify_prefs(), self.lang())
-        });
-        self.show_alert(alert)
-    }
-
-    /// Hands `alert` to the desktop (unless "do not disturb"), replacing its topic's last one; while the
-    /// topic's call is on its way, a later one waits for its answer.
-    fn show_alert(&mut self, alert: Option<notify::Alert>) -> Task<Message> {
-        let (Some(desktop), Some(alert)) = (&self.desktop, alert) else {
+    /// Shows (or updates) the desktop notification of `topic` — a chat's newest unread message, or the
+    /// newest friend request — unless "do not disturb"; one call at a time per topic, a later one
+    /// waiting for the answer.
+    fn notify(&mut self, topic: &notify::Topic) -> Task<Message> {
+        let (Some(desktop), Some(model)) = (&self.desktop, &self.model) else {
             return Task::none();
         };
         if self.settings.do_not_disturb {
             return Task::none();
         }
-        let topic = alert.topic.clone();
-        let Some(replaces) = self.notified.want(&topic) else {
+        let (prefs, lang) = (self.settings.notify_prefs(), self.lang());
+        let alert = match topic {
+            notify::Topic::Chat(conv) => notify::alert(model, conv, prefs, lang),
+            notify::Topic::Requests => model
+                .requests
+                .last()
+                .and_then(|r| notify::request_alert(model, &r.from, prefs, lang)),
+        };
+        let Some(alert) = alert else {
+            return Task::none();
+        };
+        let Some(replaces) = self.notified.want(topic) else {
             return Task::none();
         };
         let open = self.tr().open_chat_action.to_owned();
+        let topic = topic.clone();
         Task::perform(desktop.show(alert, replaces, open), move |shown| {
             Message::Notified(topic.clone(), shown)
         })
@@ -96,23 +88,10 @@ impl App {
             }
         };
         // What came while this was on its way: one update with the newest (a chat's, if still unread).
-        if !self.notified.answered(&topic, id) {
-            return Task::none();
-        }
-        match topic {
-            notify::Topic::Chat(conv) => self.notify(&conv),
-            notify::Topic::Requests => {
-                let newest = self
-                    .model
-                    .as_ref()
-                    .and_then(|m| m.requests.last())
-                    .map(|r| r.from.clone());
-                let alert = newest.and_then(|from| {
-                    let model = self.model.as_ref()?;
-                    notify::request_alert(model, &from, self.settings.notify_prefs(), self.lang())
-                });
-                self.show_alert(alert)
-            }
+        if self.notified.answered(&topic, id) {
+            self.notify(&topic)
+        } else {
+            Task::none()
         }
     }
 

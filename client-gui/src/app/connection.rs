@@ -271,7 +271,7 @@ impl App {
                 };
                 let change = model.apply(event);
                 let note = if named {
-                    self.change_chats(|_| {})
+                    self.note_nickname()
                 } else {
                     Task::none()
                 };
@@ -305,7 +305,7 @@ impl App {
                 }
                 Task::none()
             }
-            Change::Request(from) => self.alert_request(&from),
+            Change::Request(_) => self.alert_request(),
             // A dialog over the contact list may have been waiting for this.
             change @ (Change::GroupChanged(_)
             | Change::RequestsEmptied
@@ -333,7 +333,7 @@ impl App {
             model.muted = chats.muted();
         }
         self.model = Some(model);
-        let note = self.change_chats(|_| {});
+        let note = self.note_nickname();
         let login = self.login_window();
         let contacts = self.open_contacts();
         let avatar = Task::perform(avatar::load(self.avatar_dir()), Message::AvatarLoaded);
@@ -357,6 +357,20 @@ impl App {
             contacts.chain(close).chain(Task::batch([avatar, stored])),
             note,
         ])
+    }
+
+    /// Keeps my nickname for the next offline start's header, writing the settings only when it is not
+    /// the one kept already (a login after each reconnect says it again).
+    fn note_nickname(&mut self) -> Task<Message> {
+        let Some(model) = &self.model else {
+            return Task::none();
+        };
+        let key = Settings::chats_key(&model.account, &self.settings.server);
+        let kept = self.settings.chats.get(&key).map(|c| c.nickname.as_str());
+        if kept == Some(model.nickname.as_str()) {
+            return Task::none();
+        }
+        self.change_chats(|_| {})
     }
 
     /// The lists kept from the last session were read, at an automatic login's start: the friend list

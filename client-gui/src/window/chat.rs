@@ -720,19 +720,8 @@ impl State {
 /// bubble (a 3,000-character address was cut off at the bubble's edge), web addresses are links, and
 /// emoji come from the shipped emoji font.
 fn message_text<'a>(message: &'a str, mine: bool) -> Element<'a, Message> {
-    let pieces = links::pieces(message);
-    let plain = pieces.iter().all(|p| match p {
-        Piece::Text(t) => fonts::emoji_runs(t).iter().all(|(_, emoji)| !emoji),
-        Piece::Link(_) => false,
-    });
-    if plain {
-        return text(message)
-            .size(14)
-            .wrapping(text::Wrapping::WordOrGlyph)
-            .into();
-    }
     let mut spans = Vec::new();
-    for piece in pieces {
+    for piece in links::pieces(message) {
         match piece {
             Piece::Text(t) => {
                 for (run, emoji) in fonts::emoji_runs(t) {
@@ -749,6 +738,18 @@ fn message_text<'a>(message: &'a str, mine: bool) -> Element<'a, Message> {
                 spans.push(if mine { link } else { link.color(LINK_BLUE) });
             }
         }
+    }
+    // Plain text stays a plain text widget (one run, no font of its own): cheaper, and findable.
+    let plain = match spans.as_slice() {
+        [] => true,
+        [only] => only.font.is_none() && only.link.is_none(),
+        _ => false,
+    };
+    if plain {
+        return text(message)
+            .size(14)
+            .wrapping(text::Wrapping::WordOrGlyph)
+            .into();
     }
     rich_text(spans)
         .size(14)
