@@ -477,6 +477,15 @@ impl Session {
                 self.on_file_download(file, token, size).await?
             }
             S::FileState { file, state } => self.on_file_state(file, state).await?,
+            // Issue 24: handled once the client speaks these features.
+            S::Features { .. }
+            | S::Said(_)
+            | S::Recalled(_)
+            | S::Read { .. }
+            | S::ReadsEnd { .. }
+            | S::Typing { .. } => {
+                tracing::debug!("ignoring a line of a feature this client does not use yet");
+            }
             S::PasswordChanged | S::FileProgress { .. } => {
                 tracing::debug!("ignoring a line this client does not use");
             }
