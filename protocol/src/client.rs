@@ -2,7 +2,7 @@
 
 use crate::ParseError;
 use crate::field::{Fields, LineBuilder};
-use crate::types::{Conv, JoinPolicy, is_sha256_hex};
+use crate::types::{Conv, Features, JoinPolicy, Mentions, is_sha256_hex};
 
 /// One line from a client. Each variant's doc shows its exact wire form; `docs/protocol.md` has the replies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -108,6 +108,31 @@ pub enum ClientMessage {
     FilePut { token: String, offset: u64 },
     /// `FILE_GET:<token>:<offset>` — first line of a data connection: the server sends raw bytes from `offset`.
     FileGet { token: String, offset: u64 },
+    /// `FEATURES:<names>` — the server lines beyond the original ones this client understands (`SAID`,
+    /// `RECALLED`, `READ`, `TYPING`, joined by `,`; unknown names are skipped). Works before logging in.
+    /// Replies `FEATURES:<the ones this server sends>`.
+    Features { features: Features },
+    /// `SEND:<user|group>:<to>:<client_id>:<reply_id>:<mentions>:<text>` — a message with a quote or
+    /// mentions. `reply_id` is the id of the message answered (`0`: none); `mentions` as [`Mentions`]
+    /// (empty: none; group messages only). `text` is free text. Replies `ACK:` once stored, as `MSG:`.
+    Send {
+        to: Conv,
+        client_id: String,
+        reply_to: Option<u64>,
+        mentions: Mentions,
+        text: String,
+    },
+    /// `RECALL:<id>` — take back a message: my own within the server's `recall` limit, or any in a group I
+    /// own. Everyone in the conversation gets `RECALLED:…` (or, without that feature, a message saying so).
+    Recall { id: u64 },
+    /// `READ:<user|group>:<peer>:<up_to_id>` — I have read this conversation up to this message id. My
+    /// other sessions get `READ:` with the same fields; the server keeps the highest mark.
+    Read { conv: Conv, up_to: u64 },
+    /// `READS` — my read marks; replies `READ:` per conversation that has one, then `READS_END:<count>`.
+    ListReads,
+    /// `TYPING:<account>` — I am typing to this friend (private chats only). Never stored; the friend's
+    /// sessions with the `TYPING` feature get `TYPING:<me>`.
+    Typing { to: String },
 }
 
 impl ClientMessage {
@@ -347,6 +372,47 @@ impl ClientMessage {
                     M::FileGet { token, offset }
                 }
             }
+            "FEATURES" => {
+                let mut f = f("FEATURES");
+                let features = Features::from_field(&f.string("features")?);
+                f.end()?;
+                M::Features { features }
+            }
+            "SEND" => {
+                let mut f = f("SEND");
+                let to = conv(&mut f)?;
+                let client_id = f.nonempty("client_id")?;
+                let reply_to = f.number::<u64>("reply_id")?;
+                let mentions = f.parsed("mentions", Mentions::from_field)?;
+                let text = f.text("text")?;
+                M::Send {
+                    to,
+                    client_id,
+                    reply_to: (reply_to != 0).then_some(reply_to),
+                    mentions,
+                    text,
+                }
+            }
+            "RECALL" => {
+                let mut f = f("RECALL");
+                let id = f.number("id")?;
+                f.end()?;
+                M::Recall { id }
+            }
+            "READ" => {
+                let mut f = f("READ");
+                let conv = conv(&mut f)?;
+                let up_to = f.number("up_to_id")?;
+                f.end()?;
+                M::Read { conv, up_to }
+            }
+            "READS" => {
+                f("READS").end()?;
+                M::ListReads
+            }
+            "TYPING" => M::Typing {
+                to: one_account(f("TYPING"))?,
+            },
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -434,6 +500,24 @@ impl ClientMessage {
             M::FileCancel { file } => b("FILE_CANCEL").num(file),
             M::FilePut { token, offset } => b("FILE_PUT").field(token).num(offset),
             M::FileGet { token, offset } => b("FILE_GET").field(token).num(offset),
+            M::Features { features } => b("FEATURES").field(&features.to_field()),
+            M::Send {
+                to,
+                client_id,
+                reply_to,
+                mentions,
+                text,
+            } => b("SEND")
+                .field(to.kind())
+                .field(&to.key())
+                .field(client_id)
+                .num(reply_to.unwrap_or(0))
+                .field(&mentions.to_field())
+                .field(text),
+            M::Recall { id } => b("RECALL").num(id),
+            M::Read { conv, up_to } => b("READ").field(conv.kind()).field(&conv.key()).num(up_to),
+            M::ListReads => b("READS"),
+            M::Typing { to } => b("TYPING").field(to),
         }
         .finish()
     }
@@ -478,6 +562,12 @@ impl ClientMessage {
             M::FileCancel { .. } => "FILE_CANCEL",
             M::FilePut { .. } => "FILE_PUT",
             M::FileGet { .. } => "FILE_GET",
+            M::Features { .. } => "FEATURES",
+            M::Send { .. } => "SEND",
+            M::Recall { .. } => "RECALL",
+            M::Read { .. } => "READ",
+            M::ListReads => "READS",
+            M::Typing { .. } => "TYPING",
         }
     }
 }

@@ -11,7 +11,8 @@
 //! - [`field`] — escaping and the field cursor used by both directions.
 //! - `client` — [`ClientMessage`], client → server.
 //! - `server` — [`ServerMessage`], server → client.
-//! - `types` — values both directions share: [`Conv`], [`Presence`], [`Limits`], [`ErrorCode`], stored messages.
+//! - `types` — values both directions share: [`Conv`], [`Presence`], [`Limits`], [`ErrorCode`],
+//!   [`Features`], [`Mentions`], stored messages.
 //! - `error` — [`ParseError`].
 //! - [`fingerprint`] — how both ends name a TLS certificate to people.
 //! - [`codec`] (feature `codec`, on by default) — [`LineCodec`], tokio-util framing with a line-length cap.
@@ -30,8 +31,9 @@ pub use client::ClientMessage;
 pub use error::ParseError;
 pub use server::ServerMessage;
 pub use types::{
-    ChatMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage,
-    JoinPolicy, Limits, Millis, Presence, Role, is_sha256_hex,
+    ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, GoneReason,
+    GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence, Quote, RecallMessage, Role,
+    SaidMessage, is_sha256_hex,
 };
 
 #[cfg(feature = "codec")]

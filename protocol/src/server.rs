@@ -4,8 +4,9 @@ use crate::ParseError;
 use crate::client::conv;
 use crate::field::{Fields, LineBuilder};
 use crate::types::{
-    ChatMessage, ErrorCode, FileInfo, FileMessage, FileState, GoneReason, GroupMessage, JoinPolicy,
-    Limits, Millis, Presence, Role, is_sha256_hex,
+    ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, GoneReason,
+    GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence, Quote, RecallMessage, Role,
+    SaidMessage, is_sha256_hex,
 };
 
 /// One line from the server. Each variant's doc shows its exact wire form.
@@ -153,6 +154,24 @@ pub enum ServerMessage {
         text: String,
         about: Option<String>,
     },
+    /// `FEATURES:<names>` — the answer to a client's `FEATURES:`: the ones this server will send.
+    Features { features: Features },
+    /// `SAID:<id>:<user|group>:<to>:<from>:<time>:<client_id>:<mentions>:<reply_id>:<reply_from>:<reply_text>:<text>`
+    /// — a stored message with mentions or a quote, to a session with the `SAID` feature. `reply_id` is `0`
+    /// (and `reply_from`, `reply_text` empty) when it answers nothing; an empty `reply_text` otherwise
+    /// means the quoted message was recalled.
+    Said(SaidMessage),
+    /// `RECALLED:<id>:<user|group>:<to>:<by>:<time>:<target_id>:<target_from>` — `by` recalled message
+    /// `target_id` (sent by `target_from`) in this conversation; `id` is the recall's own place in the
+    /// message sequence.
+    Recalled(RecallMessage),
+    /// `READ:<user|group>:<peer>:<up_to_id>` — I have read this conversation up to this id (on another
+    /// session, or listed by `READS`).
+    Read { conv: Conv, up_to: u64 },
+    /// `READS_END:<count>` — end of my read marks.
+    ReadsEnd { count: u32 },
+    /// `TYPING:<account>` — this friend is typing to me; show it for a few seconds.
+    Typing { from: String },
 }
 
 impl ServerMessage {
@@ -520,6 +539,71 @@ impl ServerMessage {
                 f.end()?;
                 M::Error { code, text, about }
             }
+            "FEATURES" => {
+                let mut f = f("FEATURES");
+                let features = Features::from_field(&f.string("features")?);
+                f.end()?;
+                M::Features { features }
+            }
+            "SAID" => {
+                let mut f = f("SAID");
+                let id = f.number("id")?;
+                let to = conv(&mut f)?;
+                let from = f.string("from")?;
+                let time = f.number("time")?;
+                let client_id = f.string("client_id")?;
+                let mentions = f.parsed("mentions", Mentions::from_field)?;
+                let reply_id: u64 = f.number("reply_id")?;
+                let reply_from = f.string("reply_from")?;
+                let reply_text = f.string("reply_text")?;
+                let text = f.string("text")?;
+                f.end()?;
+                M::Said(SaidMessage {
+                    id,
+                    to,
+                    from,
+                    time,
+                    client_id,
+                    mentions,
+                    quote: (reply_id != 0).then_some(Quote {
+                        id: reply_id,
+                        from: reply_from,
+                        text: reply_text,
+                    }),
+                    text,
+                })
+            }
+            "RECALLED" => {
+                let mut f = f("RECALLED");
+                let id = f.number("id")?;
+                let to = conv(&mut f)?;
+                let by = f.string("by")?;
+                let time = f.number("time")?;
+                let target = f.number("target_id")?;
+                let target_from = f.string("target_from")?;
+                f.end()?;
+                M::Recalled(RecallMessage {
+                    id,
+                    to,
+                    by,
+                    time,
+                    target,
+                    target_from,
+                })
+            }
+            "READ" => {
+                let mut f = f("READ");
+                let conv = conv(&mut f)?;
+                let up_to = f.number("up_to_id")?;
+                f.end()?;
+                M::Read { conv, up_to }
+            }
+            "READS_END" => M::ReadsEnd {
+                count: count(f("READS_END"))?,
+            },
+            "TYPING" => M::Typing {
+                from: account(f("TYPING"))?,
+            },
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -686,6 +770,36 @@ impl ServerMessage {
                     None => line,
                 }
             }
+            M::Features { features } => b("FEATURES").field(&features.to_field()),
+            M::Said(m) => {
+                let (reply_id, reply_from, reply_text) = match &m.quote {
+                    Some(q) => (q.id, q.from.as_str(), q.text.as_str()),
+                    None => (0, "", ""),
+                };
+                b("SAID")
+                    .num(m.id)
+                    .field(m.to.kind())
+                    .field(&m.to.key())
+                    .field(&m.from)
+                    .num(m.time)
+                    .field(&m.client_id)
+                    .field(&m.mentions.to_field())
+                    .num(reply_id)
+                    .field(reply_from)
+                    .field(reply_text)
+                    .field(&m.text)
+            }
+            M::Recalled(m) => b("RECALLED")
+                .num(m.id)
+                .field(m.to.kind())
+                .field(&m.to.key())
+                .field(&m.by)
+                .num(m.time)
+                .num(m.target)
+                .field(&m.target_from),
+            M::Read { conv, up_to } => b("READ").field(conv.kind()).field(&conv.key()).num(up_to),
+            M::ReadsEnd { count } => b("READS_END").num(count),
+            M::Typing { from } => b("TYPING").field(from),
         }
         .finish()
     }

@@ -214,6 +214,8 @@ pub struct Limits {
     /// Other requests that change something or tell someone (friend requests and answers, remarks, group
     /// changes, …) per second a user may make, sustained.
     pub actions: u32,
+    /// Seconds after sending in which a user may recall their own message (`RECALL:`); 0 means never.
+    pub recall: u32,
 }
 
 impl Default for Limits {
@@ -228,6 +230,7 @@ impl Default for Limits {
             rate: 20,
             groups: 100,
             actions: 10,
+            recall: 120,
         }
     }
 }
@@ -235,7 +238,7 @@ impl Default for Limits {
 impl Limits {
     pub fn to_field(&self) -> String {
         format!(
-            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={}",
+            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={}",
             self.line,
             self.text,
             self.name,
@@ -244,7 +247,8 @@ impl Limits {
             self.file,
             self.rate,
             self.groups,
-            self.actions
+            self.actions,
+            self.recall
         )
     }
 
@@ -262,6 +266,7 @@ impl Limits {
                 "rate" => limits.rate = value.parse().ok()?,
                 "groups" => limits.groups = value.parse().ok()?,
                 "actions" => limits.actions = value.parse().ok()?,
+                "recall" => limits.recall = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -339,6 +344,8 @@ error_codes! {
     Removed => "removed", "The user was removed from the group and needs a new invitation to come back.";
     PasswordChanged => "password_changed", "The account's password was changed (by the user on another device, or by the operator): this session has ended; log in again with the new password.";
     StorageFull => "storage_full", "The server's disk is (nearly) full: nothing was stored; try again later.";
+    NoSuchMessage => "no_such_message", "No message with that id is visible to this user in that conversation (unknown, recalled, or somewhere else).";
+    TooLate => "too_late", "The message is older than the server's recall window.";
 }
 
 impl fmt::Display for ErrorCode {
@@ -397,4 +404,165 @@ pub struct FileInfo {
 /// True if `s` is 64 lower-case hex digits.
 pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+}
+
+/// The server lines a client understands beyond the original ones, announced with `FEATURES:`.
+///
+/// A session that has not announced a feature is sent readable text in its place (a quote written into
+/// the message text, a recall as a message saying so), so a client that knows none of them still shows
+/// everything. Wire: the names joined by `,` — a feature is named after the server line it turns on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct Features {
+    /// `SAID:` lines: messages with a quoted reply or mentions.
+    pub said: bool,
+    /// `RECALLED:` lines.
+    pub recalled: bool,
+    /// `READ:` lines: how far I have read a conversation, from my other sessions.
+    pub read: bool,
+    /// `TYPING:` lines.
+    pub typing: bool,
+}
+
+impl Features {
+    /// Every feature this build knows.
+    pub const ALL: Features = Features {
+        said: true,
+        recalled: true,
+        read: true,
+        typing: true,
+    };
+
+    fn names(&self) -> impl Iterator<Item = &'static str> {
+        [
+            (self.said, "SAID"),
+            (self.recalled, "RECALLED"),
+            (self.read, "READ"),
+            (self.typing, "TYPING"),
+        ]
+        .into_iter()
+        .filter_map(|(on, name)| on.then_some(name))
+    }
+
+    pub fn to_field(&self) -> String {
+        self.names().collect::<Vec<_>>().join(",")
+    }
+
+    /// Reads the field; names this build does not know are skipped (a newer peer), so it never fails.
+    pub fn from_field(s: &str) -> Features {
+        let mut features = Features::default();
+        for name in s.split(',') {
+            match name {
+                "SAID" => features.said = true,
+                "RECALLED" => features.recalled = true,
+                "READ" => features.read = true,
+                "TYPING" => features.typing = true,
+                _ => {}
+            }
+        }
+        features
+    }
+
+    /// The features both sides have.
+    pub fn and(self, other: Features) -> Features {
+        Features {
+            said: self.said && other.said,
+            recalled: self.recalled && other.recalled,
+            read: self.read && other.read,
+            typing: self.typing && other.typing,
+        }
+    }
+}
+
+/// Who a group message mentions (`@`). Wire: one field, the accounts joined by `,`, with `*` for everyone
+/// (`@all`, which only the group's owner may send); empty for nobody. Account names cannot contain `,` or
+/// `*`, so neither needs escaping.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Mentions {
+    /// `@all`: every member.
+    pub all: bool,
+    /// The accounts mentioned, in the order written, without repeats.
+    pub accounts: Vec<String>,
+}
+
+impl Mentions {
+    pub fn is_empty(&self) -> bool {
+        !self.all && self.accounts.is_empty()
+    }
+
+    /// Whether `account` is mentioned, by name or by `@all`.
+    pub fn includes(&self, account: &str) -> bool {
+        self.all || self.accounts.iter().any(|a| a == account)
+    }
+
+    pub fn to_field(&self) -> String {
+        let all = self.all.then_some("*");
+        all.into_iter()
+            .chain(self.accounts.iter().map(String::as_str))
+            .collect::<Vec<_>>()
+            .join(",")
+    }
+
+    /// Reads the field: empty pieces are skipped and repeats dropped; `None` if a piece is not an
+    /// account name (a `%`-escape or a character accounts cannot have).
+    pub fn from_field(s: &str) -> Option<Mentions> {
+        let mut mentions = Mentions::default();
+        for piece in s.split(',').filter(|p| !p.is_empty()) {
+            if piece == "*" {
+                mentions.all = true;
+            } else if piece
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'))
+            {
+                if !mentions.accounts.iter().any(|a| a == piece) {
+                    mentions.accounts.push(piece.to_owned());
+                }
+            } else {
+                return None;
+            }
+        }
+        Some(mentions)
+    }
+}
+
+/// The message a reply answers, as it travels with the reply.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Quote {
+    /// The quoted message's id.
+    pub id: u64,
+    /// Its sender's account.
+    pub from: String,
+    /// The start of its text (the server cuts it to 100 characters; a file is `[<file name>]`). Empty when
+    /// the quoted message has been recalled: a recall takes the text out of every quote too.
+    pub text: String,
+}
+
+/// A stored message with a quote or mentions, as the server delivers it to a session with the `SAID`
+/// feature (others get it as `MSG:`/`GROUP:` with the quote written into the text).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SaidMessage {
+    pub id: u64,
+    /// The conversation: `user:<recipient>` for a private message (as `MSG:`'s `to`), or `group:<id>`.
+    pub to: Conv,
+    pub from: String,
+    pub time: Millis,
+    pub client_id: String,
+    pub mentions: Mentions,
+    pub quote: Option<Quote>,
+    pub text: String,
+}
+
+/// A recall, stored and ordered like a message: `target`'s text is gone from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallMessage {
+    /// This event's own id, from the same sequence as messages (so `SYNC:` brings it in order).
+    pub id: u64,
+    /// The recalled message's conversation, as its `to` was.
+    pub to: Conv,
+    /// Who recalled it: its sender, or the group's owner.
+    pub by: String,
+    pub time: Millis,
+    /// The recalled message's id.
+    pub target: u64,
+    /// The recalled message's sender.
+    pub target_from: String,
 }

@@ -79,12 +79,20 @@ fn unknown_verbs() {
         ("FOUND_END:1", unknown("FOUND_END")),
         ("ACK:c1:1:2", unknown("ACK")),
         ("ERROR:internal:x", unknown("ERROR")),
+        ("SAID:1:user:bob:alice:2:c1::0:::hi", unknown("SAID")),
+        ("RECALLED:4:user:bob:alice:2:1:alice", unknown("RECALLED")),
+        ("READS_END:0", unknown("READS_END")),
+        ("RECALL_ALL", unknown("RECALL_ALL")),
+        ("send:user:bob:c1:0::hi", unknown("send")),
     ]);
     check_server(&[
         ("FIND:bob", unknown("FIND")),
         ("SYNC:0:10", unknown("SYNC")),
         ("REGISTER:alice:secret", unknown("REGISTER")),
         ("GROUP_JOIN:3", unknown("GROUP_JOIN")),
+        ("SEND:user:bob:c1:0::hi", unknown("SEND")),
+        ("RECALL:1", unknown("RECALL")),
+        ("READS", unknown("READS")),
     ]);
 }
 
@@ -131,6 +139,18 @@ fn missing_fields() {
         ("FILE_CANCEL", missing("FILE_CANCEL", "file_id")),
         ("FILE_PUT:tok", missing("FILE_PUT", "offset")),
         ("FILE_GET", missing("FILE_GET", "token")),
+        ("FEATURES", missing("FEATURES", "features")),
+        ("SEND", missing("SEND", "kind")),
+        ("SEND:user", missing("SEND", "peer")),
+        ("SEND:user:bob", missing("SEND", "client_id")),
+        ("SEND:user:bob:c1", missing("SEND", "reply_id")),
+        ("SEND:user:bob:c1:0", missing("SEND", "mentions")),
+        ("SEND:group:3:c1:0:bob", missing("SEND", "text")),
+        ("RECALL", missing("RECALL", "id")),
+        ("READ", missing("READ", "kind")),
+        ("READ:group", missing("READ", "peer")),
+        ("READ:group:3", missing("READ", "up_to_id")),
+        ("TYPING", missing("TYPING", "account")),
     ]);
     check_server(&[
         ("RESIGER", missing("RESIGER", "ok")),
@@ -182,6 +202,38 @@ fn missing_fields() {
         ("FILE_STATE:9", missing("FILE_STATE", "state")),
         ("ERROR", missing("ERROR", "code")),
         ("ERROR:internal", missing("ERROR", "text")),
+        ("FEATURES", missing("FEATURES", "features")),
+        ("SAID", missing("SAID", "id")),
+        ("SAID:1", missing("SAID", "kind")),
+        ("SAID:1:user", missing("SAID", "peer")),
+        ("SAID:1:user:bob", missing("SAID", "from")),
+        ("SAID:1:user:bob:alice", missing("SAID", "time")),
+        ("SAID:1:user:bob:alice:2", missing("SAID", "client_id")),
+        ("SAID:1:user:bob:alice:2:c1", missing("SAID", "mentions")),
+        ("SAID:1:user:bob:alice:2:c1:", missing("SAID", "reply_id")),
+        (
+            "SAID:1:user:bob:alice:2:c1::0",
+            missing("SAID", "reply_from"),
+        ),
+        (
+            "SAID:1:user:bob:alice:2:c1::0:",
+            missing("SAID", "reply_text"),
+        ),
+        // Every field is there but the text: `0::` is the quote's three.
+        ("SAID:1:user:bob:alice:2:c1::0::", missing("SAID", "text")),
+        (
+            "RECALLED:4:user:bob:alice:2:1",
+            missing("RECALLED", "target_from"),
+        ),
+        (
+            "RECALLED:4:group:3:alice:2",
+            missing("RECALLED", "target_id"),
+        ),
+        ("RECALLED:4", missing("RECALLED", "kind")),
+        ("READ", missing("READ", "kind")),
+        ("READ:user:bob", missing("READ", "up_to_id")),
+        ("READS_END", missing("READS_END", "count")),
+        ("TYPING", missing("TYPING", "account")),
     ]);
 }
 
@@ -214,6 +266,14 @@ fn too_many_fields() {
         ("FILE_CANCEL:9:x", too_many("FILE_CANCEL")),
         ("FILE_PUT:tok:0:x", too_many("FILE_PUT")),
         ("FILE_GET:tok:0:x", too_many("FILE_GET")),
+        ("FEATURES:SAID:READ", too_many("FEATURES")),
+        ("FEATURES::", too_many("FEATURES")),
+        ("RECALL:1:2", too_many("RECALL")),
+        ("READ:user:bob:5:x", too_many("READ")),
+        ("READS:", too_many("READS")),
+        ("READS:user:bob", too_many("READS")),
+        ("TYPING:bob:x", too_many("TYPING")),
+        ("TYPING:bob:", too_many("TYPING")),
     ]);
     check_server(&[
         ("RESIGER:true:alice:x", too_many("RESIGER")),
@@ -250,6 +310,24 @@ fn too_many_fields() {
         ("FILE_PROGRESS:9:1:2:x", too_many("FILE_PROGRESS")),
         ("FILE_STATE:9:expired:x", too_many("FILE_STATE")),
         ("ERROR:internal:text:about:x", too_many("ERROR")),
+        ("FEATURES:SAID:x", too_many("FEATURES")),
+        ("SAID:1:user:bob:alice:2:c1::0:::hi:x", too_many("SAID")),
+        // Like `MSG:`'s, `SAID:`'s text and quote are escaped: a raw colon in either is an error.
+        (
+            "SAID:1:user:bob:alice:2:c1::0:::see you at 10:30",
+            too_many("SAID"),
+        ),
+        (
+            "SAID:1:user:bob:alice:2:c1::5:bob:at 10:30?:ok",
+            too_many("SAID"),
+        ),
+        (
+            "RECALLED:4:user:bob:alice:2:1:alice:x",
+            too_many("RECALLED"),
+        ),
+        ("READ:group:3:6:x", too_many("READ")),
+        ("READS_END:1:2", too_many("READS_END")),
+        ("TYPING:bob:x", too_many("TYPING")),
     ]);
 }
 
@@ -314,6 +392,21 @@ fn non_numeric_and_out_of_range_numbers() {
         ("FILE_CANCEL:x", invalid("FILE_CANCEL", "file_id", "x")),
         ("FILE_PUT:tok:end", invalid("FILE_PUT", "offset", "end")),
         ("FILE_GET:tok:-1", invalid("FILE_GET", "offset", "-1")),
+        ("SEND:user:bob:c1:x::hi", invalid("SEND", "reply_id", "x")),
+        ("SEND:user:bob:c1:-1::hi", invalid("SEND", "reply_id", "-1")),
+        // `0` is no reply; an empty field is not.
+        ("SEND:user:bob:c1:::hi", invalid("SEND", "reply_id", "")),
+        (
+            "SEND:user:bob:c1:18446744073709551616::hi",
+            invalid("SEND", "reply_id", "18446744073709551616"),
+        ),
+        ("RECALL:", invalid("RECALL", "id", "")),
+        ("RECALL:abc", invalid("RECALL", "id", "abc")),
+        ("RECALL:-1", invalid("RECALL", "id", "-1")),
+        ("RECALL: 1", invalid("RECALL", "id", " 1")),
+        ("READ:user:bob:x", invalid("READ", "up_to_id", "x")),
+        ("READ:group:3:", invalid("READ", "up_to_id", "")),
+        ("READ:group:3:1.5", invalid("READ", "up_to_id", "1.5")),
     ]);
     check_server(&[
         (
@@ -376,6 +469,40 @@ fn non_numeric_and_out_of_range_numbers() {
             "FILE_STATE:x:expired",
             invalid("FILE_STATE", "file_id", "x"),
         ),
+        (
+            "SAID:x:user:bob:alice:2:c1::0:::hi",
+            invalid("SAID", "id", "x"),
+        ),
+        (
+            "SAID:1:user:bob:alice:now:c1::0:::hi",
+            invalid("SAID", "time", "now"),
+        ),
+        (
+            "SAID:1:user:bob:alice:2:c1:::::hi",
+            invalid("SAID", "reply_id", ""),
+        ),
+        (
+            "SAID:1:user:bob:alice:2:c1::-5:bob:x:hi",
+            invalid("SAID", "reply_id", "-5"),
+        ),
+        (
+            "RECALLED:x:user:bob:alice:2:1:alice",
+            invalid("RECALLED", "id", "x"),
+        ),
+        (
+            "RECALLED:4:user:bob:alice:later:1:alice",
+            invalid("RECALLED", "time", "later"),
+        ),
+        (
+            "RECALLED:4:user:bob:alice:2:one:alice",
+            invalid("RECALLED", "target_id", "one"),
+        ),
+        ("READ:group:3:x", invalid("READ", "up_to_id", "x")),
+        ("READS_END:x", invalid("READS_END", "count", "x")),
+        (
+            "READS_END:4294967296",
+            invalid("READS_END", "count", "4294967296"),
+        ),
     ]);
 }
 
@@ -405,6 +532,55 @@ fn bad_words() {
         (
             &format!("FileTran:room:3:c1:1:{SHA}:a"),
             invalid("FileTran", "conversation", "room:3"),
+        ),
+        // conversations of the new verbs
+        (
+            "SEND:channel:3:c1:0::hi",
+            invalid("SEND", "conversation", "channel:3"),
+        ),
+        (
+            "SEND:group:abc:c1:0::hi",
+            invalid("SEND", "conversation", "group:abc"),
+        ),
+        (
+            "SEND:user::c1:0::hi",
+            invalid("SEND", "conversation", "user:"),
+        ),
+        (
+            "SEND:Group:3:c1:0::hi",
+            invalid("SEND", "conversation", "Group:3"),
+        ),
+        ("READ:chan:x:5", invalid("READ", "conversation", "chan:x")),
+        ("READ:user::5", invalid("READ", "conversation", "user:")),
+        (
+            "READ:group:-1:5",
+            invalid("READ", "conversation", "group:-1"),
+        ),
+        // mentions are account names (taken raw, so no escapes), `*`, or nothing, joined by `,`
+        (
+            "SEND:group:3:c1:0:b%6Fb:hi",
+            invalid("SEND", "mentions", "b%6Fb"),
+        ),
+        (
+            "SEND:group:3:c1:0:a b:hi",
+            invalid("SEND", "mentions", "a b"),
+        ),
+        (
+            "SEND:group:3:c1:0:bob,a b:hi",
+            invalid("SEND", "mentions", "bob,a b"),
+        ),
+        (
+            "SEND:group:3:c1:0:@bob:hi",
+            invalid("SEND", "mentions", "@bob"),
+        ),
+        ("SEND:group:3:c1:0:**:hi", invalid("SEND", "mentions", "**")),
+        (
+            "SEND:group:3:c1:0:小明:hi",
+            invalid("SEND", "mentions", "小明"),
+        ),
+        (
+            "SEND:group:3:c1:0:bob;carol:hi",
+            invalid("SEND", "mentions", "bob;carol"),
         ),
     ]);
     check_server(&[
@@ -483,6 +659,44 @@ fn bad_words() {
             "LOGIN:true:1:a:A:t:text=4294967296",
             invalid("LOGIN", "limits", "text=4294967296"),
         ),
+        (
+            "LOGIN:true:1:a:A:t:recall=-1",
+            invalid("LOGIN", "limits", "recall=-1"),
+        ),
+        (
+            "LOGIN:true:1:a:A:t:line=1,recall",
+            invalid("LOGIN", "limits", "line=1,recall"),
+        ),
+        // conversations of the new lines
+        (
+            "SAID:1:room:3:alice:2:c1::0:::hi",
+            invalid("SAID", "conversation", "room:3"),
+        ),
+        (
+            "SAID:1:user::alice:2:c1::0:::hi",
+            invalid("SAID", "conversation", "user:"),
+        ),
+        (
+            "RECALLED:4:group:x:alice:2:1:alice",
+            invalid("RECALLED", "conversation", "group:x"),
+        ),
+        (
+            "READ:USER:bob:5",
+            invalid("READ", "conversation", "USER:bob"),
+        ),
+        // mentions
+        (
+            "SAID:1:group:3:alice:2:c1:b%6Fb:0:::hi",
+            invalid("SAID", "mentions", "b%6Fb"),
+        ),
+        (
+            "SAID:1:group:3:alice:2:c1:a b:0:::hi",
+            invalid("SAID", "mentions", "a b"),
+        ),
+        (
+            "SAID:1:group:3:alice:2:c1:*,bob%2Ccarol:0:::hi",
+            invalid("SAID", "mentions", "*,bob%2Ccarol"),
+        ),
     ]);
 }
 
@@ -514,6 +728,11 @@ fn embedded_cr_or_lf() {
         ("\n", ParseError::EmbeddedNewline),
         ("\r\n", ParseError::EmbeddedNewline),
         ("HELLO\n", ParseError::EmbeddedNewline),
+        (
+            "SEND:user:bob:c1:0::line one\nline two",
+            ParseError::EmbeddedNewline,
+        ),
+        ("TYPING:bob\r\n", ParseError::EmbeddedNewline),
     ];
     check_client(&cases);
     check_server(&cases);
@@ -532,12 +751,22 @@ fn escapes_that_are_not_utf8() {
         ("SET_NICK:%ED%A0%80", bad_escape("%ED%A0%80")),
         ("HISTORY:%FE:bob:0:5", bad_escape("%FE")),
         ("RESIGER:alice:secret:%C0%AF", bad_escape("%C0%AF")),
+        ("SEND:user:bob:c1:0::%FF", bad_escape("%FF")),
+        ("SEND:user:%80:c1:0::hi", bad_escape("%80")),
+        ("TYPING:%FE", bad_escape("%FE")),
+        ("FEATURES:%FF", bad_escape("%FF")),
     ]);
     check_server(&[
         ("MSG:1:alice:bob:2:c1:%FF", bad_escape("%FF")),
         ("ERROR:%FF:x", bad_escape("%FF")),
         ("ERROR:internal:x:%FF", bad_escape("%FF")),
         ("LOGIN:false:%80", bad_escape("%80")),
+        (
+            "SAID:1:user:bob:alice:2:c1::5:bob:%E4%BD:hi",
+            bad_escape("%E4%BD"),
+        ),
+        ("RECALLED:4:user:bob:%FF:2:1:alice", bad_escape("%FF")),
+        ("TYPING:%C3", bad_escape("%C3")),
     ]);
 }
 
@@ -566,6 +795,8 @@ fn empty_required_fields() {
         ),
         ("FILE_PUT::0", empty("FILE_PUT", "token")),
         ("FILE_GET::0", empty("FILE_GET", "token")),
+        ("SEND:user:bob::0::hi", empty("SEND", "client_id")),
+        ("TYPING:", empty("TYPING", "account")),
     ]);
     check_server(&[("ERROR::text", empty("ERROR", "code"))]);
     // A field is judged after decoding: `%25` is the one-character account `%`.

@@ -15,8 +15,9 @@ use proptest::prelude::*;
 use proptest::strategy::{Union, ValueTree};
 use proptest::test_runner::TestRunner;
 use ququ_protocol::{
-    ChatMessage, ClientMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason,
-    GroupMessage, JoinPolicy, Limits, Presence, Role, ServerMessage,
+    ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
+    GoneReason, GroupMessage, JoinPolicy, Limits, Mentions, Presence, Quote, RecallMessage, Role,
+    SaidMessage, ServerMessage,
 };
 
 // ---- field strategies ----
@@ -120,9 +121,10 @@ fn limits() -> impl Strategy<Value = Limits> {
         num32(),
         num32(),
         num32(),
+        num32(),
     )
         .prop_map(
-            |(line, text, name, friends, members, file, rate, groups, actions)| Limits {
+            |(line, text, name, friends, members, file, rate, groups, actions, recall)| Limits {
                 line,
                 text,
                 name,
@@ -132,8 +134,62 @@ fn limits() -> impl Strategy<Value = Limits> {
                 rate,
                 groups,
                 actions,
+                recall,
             },
         )
+}
+
+/// Any combination of features.
+fn features() -> impl Strategy<Value = Features> {
+    any::<[bool; 4]>().prop_map(|[said, recalled, read, typing]| Features {
+        said,
+        recalled,
+        read,
+        typing,
+    })
+}
+
+/// Account-like names: what a mention can hold.
+fn account_name() -> impl Strategy<Value = String> {
+    "[a-zA-Z0-9][a-zA-Z0-9_.-]{0,7}"
+}
+
+/// Nobody, everyone, or some accounts without repeats (in the order written).
+fn mentions() -> impl Strategy<Value = Mentions> {
+    (
+        any::<bool>(),
+        proptest::collection::vec(account_name(), 0..4),
+    )
+        .prop_map(|(all, names)| {
+            let mut accounts: Vec<String> = Vec::new();
+            for name in names {
+                if !accounts.contains(&name) {
+                    accounts.push(name);
+                }
+            }
+            Mentions { all, accounts }
+        })
+}
+
+/// The id of a message answered: none (`0` on the wire), or any real id.
+fn reply_to() -> impl Strategy<Value = Option<u64>> {
+    proptest::option::of(prop_oneof![
+        Just(1),
+        Just(u64::MAX),
+        1..1000u64,
+        1..=u64::MAX
+    ])
+}
+
+fn quote() -> impl Strategy<Value = Option<Quote>> {
+    proptest::option::of(
+        (
+            prop_oneof![Just(1), Just(u64::MAX), 1..=u64::MAX],
+            text(),
+            text(),
+        )
+            .prop_map(|(id, from, text)| Quote { id, from, text }),
+    )
 }
 
 // ---- message strategies: one arm per variant ----
@@ -241,6 +297,24 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
         (nonempty(), num64())
             .prop_map(|(token, offset)| M::FileGet { token, offset })
             .boxed(),
+        features()
+            .prop_map(|features| M::Features { features })
+            .boxed(),
+        (conv(), nonempty(), reply_to(), mentions(), text())
+            .prop_map(|(to, client_id, reply_to, mentions, text)| M::Send {
+                to,
+                client_id,
+                reply_to,
+                mentions,
+                text,
+            })
+            .boxed(),
+        num64().prop_map(|id| M::Recall { id }).boxed(),
+        (conv(), num64())
+            .prop_map(|(conv, up_to)| M::Read { conv, up_to })
+            .boxed(),
+        Just(M::ListReads).boxed(),
+        nonempty().prop_map(|to| M::Typing { to }).boxed(),
     ])
 }
 
@@ -428,6 +502,45 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         (error_code(), text(), proptest::option::of(text()))
             .prop_map(|(code, text, about)| M::Error { code, text, about })
             .boxed(),
+        features()
+            .prop_map(|features| M::Features { features })
+            .boxed(),
+        (
+            (num64(), conv(), text(), num64(), text()),
+            (mentions(), quote(), text()),
+        )
+            .prop_map(
+                |((id, to, from, time, client_id), (mentions, quote, text))| {
+                    M::Said(SaidMessage {
+                        id,
+                        to,
+                        from,
+                        time,
+                        client_id,
+                        mentions,
+                        quote,
+                        text,
+                    })
+                },
+            )
+            .boxed(),
+        (num64(), conv(), text(), num64(), num64(), text())
+            .prop_map(|(id, to, by, time, target, target_from)| {
+                M::Recalled(RecallMessage {
+                    id,
+                    to,
+                    by,
+                    time,
+                    target,
+                    target_from,
+                })
+            })
+            .boxed(),
+        (conv(), num64())
+            .prop_map(|(conv, up_to)| M::Read { conv, up_to })
+            .boxed(),
+        num32().prop_map(|count| M::ReadsEnd { count }).boxed(),
+        text().prop_map(|from| M::Typing { from }).boxed(),
     ])
 }
 
@@ -477,6 +590,18 @@ fn line_like() -> impl Strategy<Value = String> {
         "FILE_UPLOAD",
         "FILE_STATE",
         "ERROR",
+        "FEATURES",
+        "SEND",
+        "RECALL",
+        "READ",
+        "READS",
+        "TYPING",
+        "SAID",
+        "RECALLED",
+        "READS_END",
+        "SAID,RECALLED,READ,TYPING",
+        "*",
+        "*,bob",
         "true",
         "false",
         "user",

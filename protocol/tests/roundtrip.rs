@@ -10,18 +10,27 @@ use std::collections::BTreeSet;
 
 use common::{CLIENT_VARIANTS, SERVER_VARIANTS, client_variant, server_variant};
 use ququ_protocol::{
-    ChatMessage, ClientMessage, Conv, ErrorCode, FileInfo, FileMessage, FileState, GoneReason,
-    GroupMessage, JoinPolicy, Limits, ParseError, Presence, Role, ServerMessage,
+    ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
+    GoneReason, GroupMessage, JoinPolicy, Limits, Mentions, ParseError, Presence, Quote,
+    RecallMessage, Role, SaidMessage, ServerMessage,
 };
 
 /// SHA-256 of the empty file.
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The default limits' wire field.
-const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120";
 
 fn s(v: &str) -> String {
     v.to_owned()
+}
+
+/// Mentions of these accounts, and of everyone if `all`.
+fn mentions(all: bool, accounts: &[&str]) -> Mentions {
+    Mentions {
+        all,
+        accounts: accounts.iter().map(|a| s(a)).collect(),
+    }
 }
 
 /// `(line, value)`: `value.format() == line` and `ClientMessage::parse(line) == Ok(value)`.
@@ -281,6 +290,116 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
                 offset: 4096,
             },
         ),
+        // Replies, recalls, mentions, read marks and typing.
+        (
+            s("FEATURES:SAID,RECALLED,READ,TYPING"),
+            M::Features {
+                features: Features::ALL,
+            },
+        ),
+        (
+            s("FEATURES:SAID,TYPING"),
+            M::Features {
+                features: Features {
+                    said: true,
+                    typing: true,
+                    ..Features::default()
+                },
+            },
+        ),
+        (
+            s("FEATURES:RECALLED,READ"),
+            M::Features {
+                features: Features {
+                    recalled: true,
+                    read: true,
+                    ..Features::default()
+                },
+            },
+        ),
+        (
+            s("FEATURES:"),
+            M::Features {
+                features: Features::default(),
+            },
+        ),
+        (
+            s("SEND:user:bob:c7:0::hello"),
+            M::Send {
+                to: Conv::User(s("bob")),
+                client_id: s("c7"),
+                reply_to: None,
+                mentions: Mentions::default(),
+                text: s("hello"),
+            },
+        ),
+        (
+            s("SEND:user:alice:r1:1::sure, see you there"),
+            M::Send {
+                to: Conv::User(s("alice")),
+                client_id: s("r1"),
+                reply_to: Some(1),
+                mentions: Mentions::default(),
+                text: s("sure, see you there"),
+            },
+        ),
+        (
+            s("SEND:group:3:c8:42:*,bob:@all @bob look%3A 你好 👋"),
+            M::Send {
+                to: Conv::Group(3),
+                client_id: s("c8"),
+                reply_to: Some(42),
+                mentions: mentions(true, &["bob"]),
+                text: s("@all @bob look: 你好 👋"),
+            },
+        ),
+        (
+            s("SEND:group:3:c9:18446744073709551615:*:"),
+            M::Send {
+                to: Conv::Group(3),
+                client_id: s("c9"),
+                reply_to: Some(u64::MAX),
+                mentions: mentions(true, &[]),
+                text: s(""),
+            },
+        ),
+        (
+            s("SEND:group:1:g3:0:bob:@bob bring the menu"),
+            M::Send {
+                to: Conv::Group(1),
+                client_id: s("g3"),
+                reply_to: None,
+                mentions: mentions(false, &["bob"]),
+                text: s("@bob bring the menu"),
+            },
+        ),
+        (
+            s("SEND:group:1:g4:0:carol,bob.b,x_y-z:@carol hi%0D%0A100%25"),
+            M::Send {
+                to: Conv::Group(1),
+                client_id: s("g4"),
+                reply_to: None,
+                mentions: mentions(false, &["carol", "bob.b", "x_y-z"]),
+                text: s("@carol hi\r\n100%"),
+            },
+        ),
+        (s("RECALL:1"), M::Recall { id: 1 }),
+        (
+            s("READ:group:1:6"),
+            M::Read {
+                conv: Conv::Group(1),
+                up_to: 6,
+            },
+        ),
+        (
+            s("READ:user:bob:42"),
+            M::Read {
+                conv: Conv::User(s("bob")),
+                up_to: 42,
+            },
+        ),
+        (s("READS"), M::ListReads),
+        (s("TYPING:alice"), M::Typing { to: s("alice") }),
     ]
 }
 
@@ -320,7 +439,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (
             s(
-                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6",
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0",
             ),
             M::LoginOk {
                 user_id: 2,
@@ -337,6 +456,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     rate: 1,
                     groups: 4,
                     actions: 6,
+                    recall: 0,
                 },
             },
         ),
@@ -695,6 +815,152 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 about: None,
             },
         ),
+        (
+            s("ERROR:no_such_message:there is no message 7:7"),
+            M::Error {
+                code: ErrorCode::NoSuchMessage,
+                text: s("there is no message 7"),
+                about: Some(s("7")),
+            },
+        ),
+        (
+            s("ERROR:too_late:too late to recall:1"),
+            M::Error {
+                code: ErrorCode::TooLate,
+                text: s("too late to recall"),
+                about: Some(s("1")),
+            },
+        ),
+        // Replies, recalls, mentions, read marks and typing.
+        (
+            s("FEATURES:SAID,RECALLED,READ,TYPING"),
+            M::Features {
+                features: Features::ALL,
+            },
+        ),
+        (
+            s("FEATURES:READ"),
+            M::Features {
+                features: Features {
+                    read: true,
+                    ..Features::default()
+                },
+            },
+        ),
+        (
+            s("FEATURES:"),
+            M::Features {
+                features: Features::default(),
+            },
+        ),
+        (
+            s(
+                "SAID:3:user:alice:bob:1764028830000:r1::1:alice:lunch at 12%3A30? 100%25 my treat:sure, see you there",
+            ),
+            M::Said(SaidMessage {
+                id: 3,
+                to: Conv::User(s("alice")),
+                from: s("bob"),
+                time: 1_764_028_830_000,
+                client_id: s("r1"),
+                mentions: Mentions::default(),
+                quote: Some(Quote {
+                    id: 1,
+                    from: s("alice"),
+                    text: s("lunch at 12:30? 100% my treat"),
+                }),
+                text: s("sure, see you there"),
+            }),
+        ),
+        // No quote: `0` and two empty fields.
+        (
+            s("SAID:6:group:1:alice:1764028855000:g3:bob:0:::@bob bring the menu"),
+            M::Said(SaidMessage {
+                id: 6,
+                to: Conv::Group(1),
+                from: s("alice"),
+                time: 1_764_028_855_000,
+                client_id: s("g3"),
+                mentions: mentions(false, &["bob"]),
+                quote: None,
+                text: s("@bob bring the menu"),
+            }),
+        ),
+        // The quoted message was recalled: its text is gone from the quote.
+        (
+            s("SAID:7:group:3:alice:1700000000999:c8:*,bob:42:bob::@all @bob look%3A%0Ahere"),
+            M::Said(SaidMessage {
+                id: 7,
+                to: Conv::Group(3),
+                from: s("alice"),
+                time: 1_700_000_000_999,
+                client_id: s("c8"),
+                mentions: mentions(true, &["bob"]),
+                quote: Some(Quote {
+                    id: 42,
+                    from: s("bob"),
+                    text: s(""),
+                }),
+                text: s("@all @bob look:\nhere"),
+            }),
+        ),
+        (
+            s("SAID:8:user:bob:alice:1700000001000:c9::5:bob:[照片 1.png]:"),
+            M::Said(SaidMessage {
+                id: 8,
+                to: Conv::User(s("bob")),
+                from: s("alice"),
+                time: 1_700_000_001_000,
+                client_id: s("c9"),
+                mentions: Mentions::default(),
+                quote: Some(Quote {
+                    id: 5,
+                    from: s("bob"),
+                    text: s("[照片 1.png]"),
+                }),
+                text: s(""),
+            }),
+        ),
+        (
+            s("RECALLED:4:user:bob:alice:1764028840000:1:alice"),
+            M::Recalled(RecallMessage {
+                id: 4,
+                to: Conv::User(s("bob")),
+                by: s("alice"),
+                time: 1_764_028_840_000,
+                target: 1,
+                target_from: s("alice"),
+            }),
+        ),
+        // A group's owner recalls someone else's message.
+        (
+            s("RECALLED:9:group:3:alice:1700000002000:8:bob"),
+            M::Recalled(RecallMessage {
+                id: 9,
+                to: Conv::Group(3),
+                by: s("alice"),
+                time: 1_700_000_002_000,
+                target: 8,
+                target_from: s("bob"),
+            }),
+        ),
+        (
+            s("READ:group:1:6"),
+            M::Read {
+                conv: Conv::Group(1),
+                up_to: 6,
+            },
+        ),
+        (
+            s("READ:user:bob:42"),
+            M::Read {
+                conv: Conv::User(s("bob")),
+                up_to: 42,
+            },
+        ),
+        (s("READS_END:2"), M::ReadsEnd { count: 2 }),
+        (s("READS_END:0"), M::ReadsEnd { count: 0 }),
+        (s("TYPING:bob"), M::Typing { from: s("bob") }),
     ]
 }
 
@@ -847,6 +1113,101 @@ fn client_lenient() -> Vec<(String, ClientMessage)> {
                 password: s("secret"),
             },
         ),
+        // `SEND:`'s text is free text too: raw colons are part of it.
+        (
+            s("SEND:group:3:c1:0:bob:see you at 10:30"),
+            M::Send {
+                to: Conv::Group(3),
+                client_id: s("c1"),
+                reply_to: None,
+                mentions: mentions(false, &["bob"]),
+                text: s("see you at 10:30"),
+            },
+        ),
+        (
+            s("SEND:user:bob:c1:7::a:b:c"),
+            M::Send {
+                to: Conv::User(s("bob")),
+                client_id: s("c1"),
+                reply_to: Some(7),
+                mentions: Mentions::default(),
+                text: s("a:b:c"),
+            },
+        ),
+        (
+            s("SEND:group:3:c1:0::100% sure"),
+            M::Send {
+                to: Conv::Group(3),
+                client_id: s("c1"),
+                reply_to: None,
+                mentions: Mentions::default(),
+                text: s("100% sure"),
+            },
+        ),
+        // Mentions: `*` anywhere is everyone; empty pieces are skipped and repeats dropped.
+        (
+            s("SEND:group:3:c1:0:bob,*:hi"),
+            M::Send {
+                to: Conv::Group(3),
+                client_id: s("c1"),
+                reply_to: None,
+                mentions: mentions(true, &["bob"]),
+                text: s("hi"),
+            },
+        ),
+        (
+            s("SEND:group:3:c1:0:,bob,,carol,bob,*,*,:hi"),
+            M::Send {
+                to: Conv::Group(3),
+                client_id: s("c1"),
+                reply_to: None,
+                mentions: mentions(true, &["bob", "carol"]),
+                text: s("hi"),
+            },
+        ),
+        (
+            s("SEND:group:3:c1:0:,:hi"),
+            M::Send {
+                to: Conv::Group(3),
+                client_id: s("c1"),
+                reply_to: None,
+                mentions: Mentions::default(),
+                text: s("hi"),
+            },
+        ),
+        // Features: any order; unknown and empty names are skipped.
+        (
+            s("FEATURES:TYPING,SAID"),
+            M::Features {
+                features: Features {
+                    said: true,
+                    typing: true,
+                    ..Features::default()
+                },
+            },
+        ),
+        (
+            s("FEATURES:VIDEO,READ,,READ,stickers"),
+            M::Features {
+                features: Features {
+                    read: true,
+                    ..Features::default()
+                },
+            },
+        ),
+        (
+            s("FEATURES:VIDEO"),
+            M::Features {
+                features: Features::default(),
+            },
+        ),
+        // Names are case-sensitive, like verbs.
+        (
+            s("FEATURES:said,Typing"),
+            M::Features {
+                features: Features::default(),
+            },
+        ),
     ]
 }
 
@@ -914,6 +1275,56 @@ fn server_lenient() -> Vec<(String, ServerMessage)> {
                 text: s("slow down"),
                 about: Some(s("")),
             },
+        ),
+        // A server from before `recall` (and `groups`, `actions`): the client keeps the defaults.
+        (
+            s(
+                "LOGIN:true:1:alice:Alice:tok:line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10",
+            ),
+            M::LoginOk {
+                user_id: 1,
+                account: s("alice"),
+                nickname: s("Alice"),
+                token: s("tok"),
+                limits: Limits::default(),
+            },
+        ),
+        (
+            s("LOGIN:true:1:alice:Alice:tok:recall=0,video=1"),
+            M::LoginOk {
+                user_id: 1,
+                account: s("alice"),
+                nickname: s("Alice"),
+                token: s("tok"),
+                limits: Limits {
+                    recall: 0,
+                    ..Limits::default()
+                },
+            },
+        ),
+        // A newer server may send features this build does not know.
+        (
+            s("FEATURES:SAID,VIDEO,TYPING"),
+            M::Features {
+                features: Features {
+                    said: true,
+                    typing: true,
+                    ..Features::default()
+                },
+            },
+        ),
+        (
+            s("SAID:6:group:1:alice:1764028855000:g3:,bob,*,bob:0:::hi"),
+            M::Said(SaidMessage {
+                id: 6,
+                to: Conv::Group(1),
+                from: s("alice"),
+                time: 1_764_028_855_000,
+                client_id: s("g3"),
+                mentions: mentions(true, &["bob"]),
+                quote: None,
+                text: s("hi"),
+            }),
         ),
     ]
 }
@@ -1108,13 +1519,30 @@ fn limits_field_round_trips() {
     assert_eq!(limits.to_field(), LIMITS);
     assert_eq!(Limits::from_field(LIMITS), Some(limits));
     assert_eq!(Limits::from_field(""), Some(Limits::default()));
-    // An older server's field has no `groups` or `actions`: they keep their defaults.
+    // An older server's field has no `groups`, `actions` or `recall`: they keep their defaults.
     assert_eq!(
         Limits::from_field(
             "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20"
         ),
         Some(Limits::default())
     );
+    assert_eq!(limits.recall, 120);
+    assert_eq!(
+        Limits::from_field("recall=0"),
+        Some(Limits {
+            recall: 0,
+            ..limits
+        })
+    );
+    assert_eq!(
+        Limits::from_field("recall=4294967295"),
+        Some(Limits {
+            recall: u32::MAX,
+            ..limits
+        })
+    );
+    assert_eq!(Limits::from_field("recall=-1"), None);
+    assert_eq!(Limits::from_field("recall=2m"), None);
     assert_eq!(
         Limits::from_field("rate=0,,"),
         Some(Limits { rate: 0, ..limits })
@@ -1172,4 +1600,122 @@ fn the_spec_documents_every_verb_and_error_code() {
             code.as_str()
         );
     }
+}
+
+#[test]
+fn features_field() {
+    assert_eq!(Features::ALL.to_field(), "SAID,RECALLED,READ,TYPING");
+    assert_eq!(Features::default().to_field(), "");
+    assert_eq!(Features::from_field(""), Features::default());
+    assert_eq!(
+        Features::from_field("TYPING,READ,RECALLED,SAID"),
+        Features::ALL
+    );
+    let said_read = Features {
+        said: true,
+        read: true,
+        ..Features::default()
+    };
+    assert_eq!(said_read.to_field(), "SAID,READ");
+    assert_eq!(Features::from_field("READ,SAID,VIDEO"), said_read);
+    // What a session gets is what both sides have.
+    assert_eq!(said_read.and(Features::ALL), said_read);
+    assert_eq!(Features::ALL.and(said_read), said_read);
+    assert_eq!(said_read.and(Features::default()), Features::default());
+    assert_eq!(
+        said_read.and(Features {
+            read: true,
+            typing: true,
+            ..Features::default()
+        }),
+        Features {
+            read: true,
+            ..Features::default()
+        }
+    );
+}
+
+#[test]
+fn mentions_field() {
+    let none = Mentions::default();
+    assert!(none.is_empty());
+    assert_eq!(none.to_field(), "");
+    assert!(!none.includes("bob"));
+    assert_eq!(Mentions::from_field(""), Some(none));
+
+    let bob = mentions(false, &["bob", "carol"]);
+    assert!(!bob.is_empty());
+    assert!(bob.includes("bob") && bob.includes("carol"));
+    assert!(!bob.includes("dave") && !bob.includes("*") && !bob.includes(""));
+    assert_eq!(bob.to_field(), "bob,carol");
+
+    let all = mentions(true, &[]);
+    assert!(!all.is_empty());
+    assert!(all.includes("dave"));
+    assert_eq!(all.to_field(), "*");
+    assert_eq!(mentions(true, &["bob"]).to_field(), "*,bob");
+    assert_eq!(
+        Mentions::from_field("carol,*,bob,carol"),
+        Some(mentions(true, &["carol", "bob"]))
+    );
+
+    // Pieces that are not account names: escapes, spaces, colons and anything beyond ASCII.
+    for bad in [
+        "b%6Fb",
+        "a b",
+        "bob,a b",
+        "a:b",
+        "**",
+        "*bob",
+        "bob*",
+        "小明",
+        "bob;carol",
+    ] {
+        assert_eq!(Mentions::from_field(bad), None, "{bad:?}");
+    }
+}
+
+/// Every line of the walkthrough of replies, recalls and mentions in `docs/protocol.md` is a real line: what
+/// is typed (`> `) parses as a client line, what arrives parses as a server line and is exactly its format.
+#[test]
+fn the_spec_walkthrough_of_replies_and_recalls_is_real_lines() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
+    let spec = std::fs::read_to_string(&path).expect("docs/protocol.md");
+    let start = spec
+        .find("**Replies, recalls and mentions.**")
+        .expect("the walkthrough of replies and recalls");
+    let end = start + spec[start..].find("\n## ").expect("a section after it");
+    let mut in_code = false;
+    let (mut typed, mut received) = (0, 0);
+    let mut wrong = Vec::new();
+    for line in spec[start..end].lines() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+            continue;
+        }
+        // `(terminal N)` says whose screen it is; a trailing `…` elides the rest of a line.
+        if !in_code || line.is_empty() || line.starts_with("(terminal") || line.ends_with(":…") {
+            continue;
+        }
+        if let Some(typed_line) = line.strip_prefix("> ") {
+            typed += 1;
+            if ClientMessage::parse(typed_line).is_err() {
+                wrong.push(line.to_owned());
+            }
+        } else {
+            received += 1;
+            match ServerMessage::parse(line) {
+                Ok(msg) if msg.format() == line => {}
+                _ => wrong.push(line.to_owned()),
+            }
+        }
+    }
+    assert!(
+        typed >= 8 && received >= 8,
+        "{typed} typed, {received} received"
+    );
+    assert!(
+        wrong.is_empty(),
+        "lines of the walkthrough that do not parse as shown: {wrong:#?}"
+    );
 }

@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 36;
+pub const CLIENT_VARIANTS: usize = 42;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 39;
+pub const SERVER_VARIANTS: usize = 45;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -53,6 +53,12 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::FilePut { .. } => 33,
         M::FileGet { .. } => 34,
         M::GroupPolicy { .. } => 35,
+        M::Features { .. } => 36,
+        M::Send { .. } => 37,
+        M::Recall { .. } => 38,
+        M::Read { .. } => 39,
+        M::ListReads => 40,
+        M::Typing { .. } => 41,
     }
 }
 
@@ -98,5 +104,11 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::Error { .. } => 36,
         M::RequestWaiting { .. } => 37,
         M::GroupPolicy { .. } => 38,
+        M::Features { .. } => 39,
+        M::Said(_) => 40,
+        M::Recalled(_) => 41,
+        M::Read { .. } => 42,
+        M::ReadsEnd { .. } => 43,
+        M::Typing { .. } => 44,
     }
 }

@@ -497,7 +497,11 @@ impl Services {
             id: stored.id,
             time: stored.time,
         };
-        let offer = line(&super::messages::to_wire(stored));
+        let offer = line(
+            &super::messages::to_wire(stored, ququ_protocol::Features::default()).ok_or_else(
+                || ServiceError::refused(ErrorCode::NoSuchFile, "the offer was recalled"),
+            )?,
+        );
         let audience = self.file_audience(&f).await?;
         self.hub.send_many(audience, &offer, None);
         self.hub.send(f.sender, &line(&ack), None);
@@ -639,6 +643,18 @@ impl Services {
         }
         self.retire_file(&f, FileStatus::Cancelled).await?;
         Ok(Vec::new())
+    }
+
+    /// A recalled file message's file: withdrawn like a cancelled one, so its bytes go unless another
+    /// message offers the same content.
+    pub(super) async fn recall_file(&self, file: u64) -> Result<()> {
+        let Some(f) = self.db(move |s| s.file(file)).await? else {
+            return Ok(());
+        };
+        if f.status.is_live() {
+            self.retire_file(&f, FileStatus::Cancelled).await?;
+        }
+        Ok(())
     }
 
     /// Marks a file cancelled or expired, frees its bytes, and tells everyone it was addressed to.

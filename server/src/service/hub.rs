@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex};
 use bytes::Bytes;
 use tokio::sync::Notify;
 
-use ququ_protocol::{ErrorCode, Millis};
+use ququ_protocol::{ErrorCode, Features, Millis};
 
 use crate::storage::UserId;
 
@@ -141,6 +141,8 @@ struct Queue {
     ended: Option<(ErrorCode, String)>,
     /// When the session logged in (milliseconds since the epoch), for [`Outbox::end`].
     since: Millis,
+    /// The newer lines the session asked for with `FEATURES:` (issue 24).
+    features: Features,
 }
 
 /// What a session takes from its outbox.
@@ -179,9 +181,19 @@ impl Outbox {
                 closed: false,
                 ended: None,
                 since: 0,
+                features: Features::default(),
             }),
             ready: Notify::new(),
         })
+    }
+
+    /// Which newer lines this session gets (`FEATURES:`).
+    pub fn set_features(&self, features: Features) {
+        self.lock().features = features;
+    }
+
+    pub fn features(&self) -> Features {
+        self.lock().features
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Queue> {
@@ -395,6 +407,37 @@ impl Hub {
             if let Some(sessions) = map.get(&user) {
                 for s in sessions.iter().filter(|s| Some(s.id) != except) {
                     heard |= deliver(s, one(line), wakes);
+                }
+            }
+        }
+        heard
+    }
+
+    /// Queues `rich` for every session of each user in `users` (but `except`) whose features pass
+    /// `wants`, and `plain` — the stand-in for older clients, if there is one — for the rest; they are
+    /// woken when `wakes` is. False if it reached none.
+    pub fn queue_forms(
+        &self,
+        users: impl IntoIterator<Item = UserId>,
+        plain: Option<&Line>,
+        rich: &Line,
+        wants: fn(&Features) -> bool,
+        except: Option<SessionId>,
+        wakes: &mut Wakes,
+    ) -> bool {
+        let map = self.map();
+        let mut heard = false;
+        for user in users {
+            if let Some(sessions) = map.get(&user) {
+                for s in sessions.iter().filter(|s| Some(s.id) != except) {
+                    let line = if wants(&s.outbox.features()) {
+                        Some(rich)
+                    } else {
+                        plain
+                    };
+                    if let Some(line) = line {
+                        heard |= deliver(s, one(line), wakes);
+                    }
                 }
             }
         }

@@ -7,45 +7,112 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use ququ_protocol::{ChatMessage, Conv, ErrorCode, FileMessage, GroupMessage, ServerMessage};
+use ququ_protocol::{
+    ChatMessage, Conv, ErrorCode, Features, FileMessage, GroupMessage, Mentions, Quote,
+    RecallMessage, SaidMessage, ServerMessage,
+};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use super::writer::{Draft, To, Written};
 use super::{Caller, Result, ServiceError, Services, SessionId, check_len, now_millis};
-use crate::storage::{Body, StoredMessage, Target, UserId};
+use crate::storage::{Body, MessageRef, Said, StoredMessage, Target, UserId};
 
 const MAX_CLIENT_ID: usize = 64;
 const SYNC_PAGE: u32 = 500;
 const HISTORY_PAGE: u32 = 200;
 
-/// The wire form of a stored message.
-pub(crate) fn to_wire(m: StoredMessage) -> ServerMessage {
-    match (m.body, m.to) {
-        (Body::Text(text), Conv::User(to)) => ServerMessage::Msg(ChatMessage {
+/// The wire form of a stored message for a session with `features`: the newer lines (`SAID:`,
+/// `RECALLED:`) where it understands them, otherwise readable text in a `MSG:`/`GROUP:` (see
+/// docs/protocol.md, "Replies, recalls, mentions, read marks and typing"). `None` for a recalled message,
+/// which is never sent: its recall is.
+pub(crate) fn to_wire(m: StoredMessage, features: Features) -> Option<ServerMessage> {
+    let text_line = |text: String| match &m.to {
+        Conv::User(to) => ServerMessage::Msg(ChatMessage {
             id: m.id,
-            from: m.from,
-            to,
+            from: m.from.clone(),
+            to: to.clone(),
             time: m.time,
-            client_id: m.client_id,
+            client_id: m.client_id.clone(),
             text,
         }),
-        (Body::Text(text), Conv::Group(group)) => ServerMessage::GroupMsg(GroupMessage {
+        Conv::Group(group) => ServerMessage::GroupMsg(GroupMessage {
             id: m.id,
-            group,
-            from: m.from,
+            group: *group,
+            from: m.from.clone(),
             time: m.time,
-            client_id: m.client_id,
+            client_id: m.client_id.clone(),
             text,
         }),
-        (Body::File(file), to) => ServerMessage::FileOffer(FileMessage {
+    };
+    Some(match m.body {
+        Body::Text(ref text) => text_line(text.clone()),
+        Body::Said(ref said) if !features.said => text_line(match &said.quote {
+            Some(quote) => format!("{}\n{}", quote_text(quote), said.text),
+            None => said.text.clone(),
+        }),
+        Body::Recall { .. } if !features.recalled => {
+            text_line(format!("{} 撤回了一条消息 (recalled a message)", m.from))
+        }
+        Body::Gone => return None,
+        Body::File(file) => ServerMessage::FileOffer(FileMessage {
             id: m.id,
             from: m.from,
-            to,
+            to: m.to,
             time: m.time,
             client_id: m.client_id,
             file,
         }),
+        Body::Said(said) => ServerMessage::Said(SaidMessage {
+            id: m.id,
+            to: m.to,
+            from: m.from,
+            time: m.time,
+            client_id: m.client_id,
+            mentions: said.mentions,
+            quote: said.quote,
+            text: said.text,
+        }),
+        Body::Recall {
+            target,
+            target_from,
+        } => ServerMessage::Recalled(RecallMessage {
+            id: m.id,
+            to: m.to,
+            by: m.from,
+            time: m.time,
+            target,
+            target_from,
+        }),
+    })
+}
+
+/// A test of a session's [`Features`]: whether it gets a line's newer form.
+pub(crate) type Wants = fn(&Features) -> bool;
+
+/// Which feature changes how a message is sent, if any.
+pub(crate) fn form_feature(body: &Body) -> Option<Wants> {
+    match body {
+        Body::Said(_) => Some(|f| f.said),
+        Body::Recall { .. } => Some(|f| f.recalled),
+        Body::Text(_) | Body::File(_) | Body::Gone => None,
     }
+}
+
+/// How many characters of a quote a client without `SAID` sees: one short line above the reply.
+const QUOTE_SHOWN: usize = 30;
+
+/// A quote written into a reply's text for a client without `SAID`: `「bob：lunch at 12:30?」`. The
+/// full-width colon, as Chinese text writes it, also keeps `nc` from showing it escaped as `%3A`.
+fn quote_text(quote: &Quote) -> String {
+    if quote.text.is_empty() {
+        return format!("「{}：(已撤回 recalled)」", quote.from);
+    }
+    let line = quote.text.replace('\n', " ");
+    let mut shown: String = line.chars().take(QUOTE_SHOWN).collect();
+    if line.chars().count() > QUOTE_SHOWN {
+        shown.push('…');
+    }
+    format!("「{}：{shown}」", quote.from)
 }
 
 impl Services {
@@ -90,6 +157,18 @@ impl Services {
         text: String,
     ) -> Result<Queued> {
         self.check_text(&client_id, &text)?;
+        self.queue_body(me, session, to, client_id, Body::Text(text))
+    }
+
+    /// Queues a checked message body with the writer.
+    fn queue_body(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        to: Dest,
+        client_id: String,
+        body: Body,
+    ) -> Result<Queued> {
         // The recipient (or membership), the insert and the fan-out are done by the message writer, in
         // one trip to the database with whatever other messages are queued.
         let draft = Draft {
@@ -101,7 +180,7 @@ impl Services {
             },
             client_id: client_id.clone(),
             time: now_millis(),
-            body: Body::Text(text),
+            body,
         };
         Ok(Queued {
             answer: self.writer.submit(&self.store, &self.hub, draft),
@@ -157,6 +236,7 @@ impl Services {
     pub(super) async fn sync(
         &self,
         me: &Caller,
+        features: Features,
         after: u64,
         limit: u32,
     ) -> Result<Vec<ServerMessage>> {
@@ -166,9 +246,14 @@ impl Services {
         let page = self
             .db(move |s| s.messages_after(uid, after, limit))
             .await?;
+        // Counted before recalled messages are left out, so a page with some still moves the cursor
+        // and says whether more follow.
         let more = page.len() as u32 == limit;
         let last_id = page.last().map_or(after, |m| m.id);
-        let mut out: Vec<_> = page.into_iter().map(to_wire).collect();
+        let mut out: Vec<_> = page
+            .into_iter()
+            .filter_map(|m| to_wire(m, features))
+            .collect();
         out.push(ServerMessage::SyncEnd { last_id, more });
         Ok(out)
     }
@@ -176,6 +261,7 @@ impl Services {
     pub(super) async fn history(
         &self,
         me: &Caller,
+        features: Features,
         conv: Conv,
         before: u64,
         limit: u32,
@@ -192,15 +278,270 @@ impl Services {
         let page = self
             .db(move |s| s.history(uid, target, before, limit))
             .await?;
-        let count = page.len() as u32;
-        let mut out: Vec<_> = page.into_iter().map(to_wire).collect();
+        let more = page.len() as u32 == limit;
+        let mut out: Vec<_> = page
+            .into_iter()
+            .filter_map(|m| to_wire(m, features))
+            .collect();
         out.push(ServerMessage::HistoryEnd {
             conv,
-            count,
-            more: count == limit,
+            count: out.len() as u32,
+            more,
         });
         Ok(out)
     }
+
+    /// `SEND:` — a message with a quote or mentions, checked here and then stored like any other.
+    pub(super) async fn queue_said(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        send: SendRequest,
+    ) -> Result<Queued> {
+        let SendRequest {
+            to,
+            client_id,
+            reply_to,
+            mentions,
+            text,
+        } = send;
+        self.check_text(&client_id, &text)?;
+        let dest = match &to {
+            Conv::User(account) => Dest::Account(account.clone()),
+            Conv::Group(group) => Dest::Group(*group),
+        };
+        if reply_to.is_none() && mentions.is_empty() {
+            return self.queue_body(me, session, dest, client_id, Body::Text(text));
+        }
+        let about = |e: ServiceError| e.about(client_id.clone());
+        if !mentions.is_empty() {
+            let Conv::Group(group) = to else {
+                return Err(about(ServiceError::refused(
+                    ErrorCode::BadRequest,
+                    "only group messages mention people",
+                )));
+            };
+            let members = self
+                .db(move |s| s.members(group as i64))
+                .await
+                .map_err(about)?;
+            let mine = members.iter().find(|m| m.user.id == me.user);
+            let Some(mine) = mine else {
+                self.membership_of(me.user, group).await.map_err(about)?;
+                return Err(about(ServiceError::refused(
+                    ErrorCode::NotMember,
+                    format!("you are not in group {group}"),
+                )));
+            };
+            if mentions.all && mine.role != ququ_protocol::Role::Owner {
+                return Err(about(ServiceError::refused(
+                    ErrorCode::NotOwner,
+                    "only the group's owner mentions everyone",
+                )));
+            }
+            if let Some(stranger) = mentions.accounts.iter().find(|a| {
+                !members
+                    .iter()
+                    .any(|m| m.user.account.eq_ignore_ascii_case(a))
+            }) {
+                return Err(about(ServiceError::refused(
+                    ErrorCode::NotMember,
+                    format!("{stranger} is not in this group"),
+                )));
+            }
+        }
+        let quote = match reply_to {
+            None => None,
+            Some(id) => {
+                let quoted = self.quotable(me, &to, id).await.map_err(about)?;
+                Some(Quote {
+                    id,
+                    from: quoted.from,
+                    text: quoted.excerpt,
+                })
+            }
+        };
+        let body = Body::Said(Said {
+            text,
+            reply_to,
+            mentions,
+            quote,
+        });
+        self.queue_body(me, session, dest, client_id, body)
+    }
+
+    /// Message `id` if `me` may quote it in conversation `to`: visible to me and in that conversation.
+    async fn quotable(&self, me: &Caller, to: &Conv, id: u64) -> Result<MessageRef> {
+        let uid = me.user;
+        let found = self.db(move |s| s.visible_message(uid, id)).await?;
+        let peer = match to {
+            Conv::User(account) => Some(self.user_named(account).await?.id),
+            Conv::Group(_) => None,
+        };
+        let same = |m: &MessageRef| match (to, m.to) {
+            (Conv::Group(group), Target::Group(g)) => g == *group as i64,
+            (Conv::User(_), Target::User(target)) => {
+                let peer = peer.unwrap_or_default();
+                (m.sender == uid && target == peer) || (m.sender == peer && target == uid)
+            }
+            _ => false,
+        };
+        match found {
+            Some(m) if !m.is_recall && same(&m) => Ok(m),
+            _ => Err(no_such_message(id)),
+        }
+    }
+
+    /// `RECALL:` — takes a message back: mine within the `recall` limit, or any in a group I own.
+    pub(super) async fn recall(&self, me: &Caller, id: u64) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let target = self
+            .db(move |s| s.visible_message(uid, id))
+            .await?
+            .filter(|m| !m.is_recall)
+            .ok_or_else(|| no_such_message(id))?;
+        let owner = match target.to {
+            Target::Group(group) => {
+                self.db(move |s| s.role(group, uid)).await? == Some(ququ_protocol::Role::Owner)
+            }
+            Target::User(_) => false,
+        };
+        let now = now_millis();
+        if !owner {
+            if target.sender != uid {
+                return Err(ServiceError::refused(
+                    ErrorCode::Forbidden,
+                    "only the sender recalls a message (or, in a group, its owner)",
+                )
+                .about(id.to_string()));
+            }
+            let window = u64::from(self.config.limits.recall) * 1000;
+            if now.saturating_sub(target.time) > window {
+                return Err(ServiceError::refused(
+                    ErrorCode::TooLate,
+                    format!(
+                        "a message can be recalled within {} s of sending it",
+                        self.config.limits.recall
+                    ),
+                )
+                .about(id.to_string()));
+            }
+        }
+        let recall = self
+            .db(move |s| s.recall_message(id, uid, now))
+            .await?
+            .ok_or_else(|| no_such_message(id))?;
+        // The bytes of a recalled file go too, unless another message offers the same content.
+        if let Some((file, _)) = &target.file {
+            self.recall_file(*file).await?;
+        }
+        let audience: Vec<UserId> = match target.to {
+            Target::User(to) => vec![target.sender, to],
+            Target::Group(group) => self.db(move |s| s.member_ids(group)).await?,
+        };
+        let plain = to_wire(recall.clone(), Features::default()).map(|m| super::line(&m));
+        let rich = to_wire(recall, Features::ALL).map(|m| super::line(&m));
+        if let (Some(plain), Some(rich)) = (plain, rich) {
+            let mut wakes = super::hub::Wakes::default();
+            self.hub.queue_forms(
+                audience,
+                Some(&plain),
+                &rich,
+                |f| f.recalled,
+                None,
+                &mut wakes,
+            );
+            wakes.wake();
+        }
+        Ok(Vec::new())
+    }
+
+    /// `READ:` — raises my read mark and tells my other sessions.
+    pub(super) async fn mark_read(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        conv: Conv,
+        up_to: u64,
+    ) -> Result<Vec<ServerMessage>> {
+        let target = match &conv {
+            Conv::User(account) => {
+                let them = self.user_named(account).await?;
+                let (uid, tid) = (me.user, them.id);
+                if !self.db(move |s| s.are_friends(uid, tid)).await? {
+                    return Err(ServiceError::refused(
+                        ErrorCode::NotFriends,
+                        format!("{account} is not your friend"),
+                    ));
+                }
+                Target::User(them.id)
+            }
+            Conv::Group(group) => {
+                self.membership(me, *group).await?;
+                Target::Group(*group as i64)
+            }
+        };
+        let uid = me.user;
+        if self.db(move |s| s.set_read(uid, target, up_to)).await? {
+            let line = super::line(&ServerMessage::Read { conv, up_to });
+            let mut wakes = super::hub::Wakes::default();
+            // Sessions without the feature get nothing: there is no older line that says this.
+            self.hub
+                .queue_forms([uid], None, &line, |f| f.read, Some(session), &mut wakes);
+            wakes.wake();
+        }
+        Ok(Vec::new())
+    }
+
+    /// `READS` — my read marks.
+    pub(super) async fn list_reads(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let marks = self.db(move |s| s.reads(uid)).await?;
+        let count = marks.len() as u32;
+        let mut out: Vec<_> = marks
+            .into_iter()
+            .map(|(conv, up_to)| ServerMessage::Read { conv, up_to })
+            .collect();
+        out.push(ServerMessage::ReadsEnd { count });
+        Ok(out)
+    }
+
+    /// `TYPING:` — passed on to the friend's sessions that show it; never stored.
+    pub(super) async fn typing(&self, me: &Caller, to: String) -> Result<Vec<ServerMessage>> {
+        let them = self.user_named(&to).await?;
+        let (uid, tid) = (me.user, them.id);
+        if !self.db(move |s| s.are_friends(uid, tid)).await? {
+            return Err(ServiceError::refused(
+                ErrorCode::NotFriends,
+                format!("{to} is not your friend"),
+            ));
+        }
+        self.typing.take(uid).map_err(|wait| {
+            ServiceError::refused(
+                ErrorCode::RateLimited,
+                format!(
+                    "at most one TYPING a second; try again in {} ms",
+                    wait.as_millis().max(1)
+                ),
+            )
+        })?;
+        let line = super::line(&ServerMessage::Typing {
+            from: me.account.clone(),
+        });
+        let mut wakes = super::hub::Wakes::default();
+        self.hub
+            .queue_forms([tid], None, &line, |f| f.typing, None, &mut wakes);
+        wakes.wake();
+        Ok(Vec::new())
+    }
+}
+
+fn no_such_message(id: u64) -> ServiceError {
+    ServiceError::refused(
+        ErrorCode::NoSuchMessage,
+        format!("there is no message {id} here that you can see"),
+    )
+    .about(id.to_string())
 }
 
 /// Most syncs of one user read at once, over all their sessions; more wait their turn. Two: a user's
@@ -257,6 +598,15 @@ impl Drop for SyncTurn<'_> {
             users.remove(&self.user);
         }
     }
+}
+
+/// The fields of a `SEND:`.
+pub(super) struct SendRequest {
+    pub to: Conv,
+    pub client_id: String,
+    pub reply_to: Option<u64>,
+    pub mentions: Mentions,
+    pub text: String,
 }
 
 /// Where a message goes, as the sender named it.

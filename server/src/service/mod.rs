@@ -31,7 +31,7 @@ mod writer;
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use ququ_protocol::{ClientMessage, ErrorCode, Millis, ServerMessage};
+use ququ_protocol::{ClientMessage, ErrorCode, Features, Millis, ServerMessage};
 
 use crate::Config;
 use crate::storage::{Store, StoreError, UserId};
@@ -146,6 +146,8 @@ pub struct Services {
     actions: throttle::MessageRate,
     /// Bytes of message text one user may store a day (issue 20, item 6).
     volume: throttle::MessageRate,
+    /// `TYPING:` lines a user may send: one a second (issue 24).
+    typing: throttle::MessageRate,
     hashing: hashing::Hashing,
     writer: writer::Writer,
     /// The free-space gate for writes (issue 20, item 10).
@@ -170,6 +172,7 @@ impl Services {
             rate: throttle::MessageRate::new(config.limits.rate),
             actions: throttle::MessageRate::new(config.limits.actions),
             volume: throttle::MessageRate::per_day(config.text_per_day),
+            typing: throttle::MessageRate::new(1),
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
             space: Arc::new(space::Space::new(
@@ -305,6 +308,11 @@ impl Services {
             C::Login { account, password } => vec![self.login(ctx, account, password).await?],
             C::Resume { account, token } => vec![self.resume(ctx, account, token).await?],
             C::Ping { nonce } => vec![ServerMessage::Pong { nonce }],
+            C::Features { features } => {
+                let granted = features.and(Features::ALL);
+                ctx.link.outbox.set_features(granted);
+                vec![ServerMessage::Features { features: granted }]
+            }
             C::Pong { .. } => Vec::new(),
             C::Logout => return self.logout(ctx).await,
             C::FilePut { .. } | C::FileGet { .. } => {
@@ -348,12 +356,19 @@ impl Services {
                     self.queue_message(caller, sid, messages::Dest::Group(group), client_id, text)?;
                 self.finish_message(queued).await?
             }
-            C::Sync { after, limit } => self.sync(me(ctx)?, after, limit).await?,
+            C::Sync { after, limit } => {
+                let features = ctx.link.outbox.features();
+                self.sync(me(ctx)?, features, after, limit).await?
+            }
             C::History {
                 conv,
                 before,
                 limit,
-            } => self.history(me(ctx)?, conv, before, limit).await?,
+            } => {
+                let features = ctx.link.outbox.features();
+                self.history(me(ctx)?, features, conv, before, limit)
+                    .await?
+            }
             C::CreateGroup { name } => self.create_group(me(ctx)?, name).await?,
             C::JoinGroup { group } => self.join_group(me(ctx)?, group).await?,
             C::GroupPolicy { group, policy } => self.group_policy(me(ctx)?, group, policy).await?,
@@ -379,6 +394,28 @@ impl Services {
             C::FileAccept { file } => self.accept_file(me(ctx)?, file).await?,
             C::FileReject { file } => self.reject_file(me(ctx)?, file).await?,
             C::FileCancel { file } => self.cancel_file(me(ctx)?, file).await?,
+            C::Send {
+                to,
+                client_id,
+                reply_to,
+                mentions,
+                text,
+            } => {
+                let caller = self.sender(ctx, &client_id, text.len())?;
+                let send = messages::SendRequest {
+                    to,
+                    client_id,
+                    reply_to,
+                    mentions,
+                    text,
+                };
+                let queued = self.queue_said(caller, sid, send).await?;
+                self.finish_message(queued).await?
+            }
+            C::Recall { id } => self.recall(me(ctx)?, id).await?,
+            C::Read { conv, up_to } => self.mark_read(me(ctx)?, sid, conv, up_to).await?,
+            C::ListReads => self.list_reads(me(ctx)?).await?,
+            C::Typing { to } => self.typing(me(ctx)?, to).await?,
         };
         Ok(replies.into())
     }
@@ -462,7 +499,12 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::History { .. }
         | C::ListMembers { .. }
         | C::GroupPolicy { policy: None, .. }
-        | C::ListGroups => Cost::Free,
+        | C::ListGroups
+        | C::Features { .. }
+        | C::ListReads => Cost::Free,
+        // `SEND:` takes the `rate` limit in `sender`, like `MSG:`; `TYPING:` has a limit of its own.
+        C::Send { .. } | C::Typing { .. } => Cost::Message,
+        C::Recall { .. } | C::Read { .. } => Cost::Action,
         C::Msg { .. } | C::GroupMsg { .. } | C::FileOffer { .. } => Cost::Message,
         C::SetNickname { .. }
         | C::ChangePassword { .. }

@@ -33,10 +33,10 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
-use ququ_protocol::Millis;
+use ququ_protocol::{Features, Millis};
 
 use super::hub::{Bundle, Hub, Line, SessionId, Wakes};
-use super::messages::to_wire;
+use super::messages::{Wants, form_feature, to_wire};
 use crate::storage::{Body, GroupId, NewMessage, Store, StoreError, Target, UserId};
 
 /// Most messages written in one batch.
@@ -246,6 +246,41 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
         let Some(push) = committed.push else {
             continue;
         };
+        if let Some((rich, wants)) = &push.rich {
+            // A reply or a mention goes out in two forms, chosen per session: on its own, after
+            // whatever bundle came before it, so the order holds.
+            if let Some((users, bundle)) = run.take() {
+                hub.queue_bundle(&users, bundle, &mut wakes);
+            }
+            let wire = |text: &str| Line::from(format!("{text}\n"));
+            let (plain, rich) = (wire(&push.text), wire(rich));
+            match &push.audience {
+                Audience::Group(members) => {
+                    hub.queue_forms(
+                        members.iter().copied(),
+                        Some(&plain),
+                        &rich,
+                        *wants,
+                        Some(push.session),
+                        &mut wakes,
+                    );
+                }
+                Audience::User(them) => {
+                    hub.queue_forms([*them], Some(&plain), &rich, *wants, None, &mut wakes);
+                    if *them != push.sender {
+                        hub.queue_forms(
+                            [push.sender],
+                            Some(&plain),
+                            &rich,
+                            *wants,
+                            Some(push.session),
+                            &mut wakes,
+                        );
+                    }
+                }
+            }
+            continue;
+        }
         let same_group = matches!((&run, &push.audience),
             (Some((current, _)), Audience::Group(members)) if Arc::ptr_eq(current, members));
         if !same_group && let Some((users, bundle)) = run.take() {
@@ -293,6 +328,8 @@ struct Committed {
 /// A new message's line (without its `\n`) and who gets it.
 struct Push {
     text: String,
+    /// The newer form of the line, for the sessions whose features pass the test (a reply, a mention).
+    rich: Option<(String, Wants)>,
     audience: Audience,
     sender: UserId,
     session: SessionId,
@@ -342,11 +379,21 @@ fn write_batch(store: &dyn Store, jobs: Vec<Job>) -> Vec<(Committed, Reply)> {
         };
         // Pushed before the sender hears of it: once a sender has its `ACK:`, the message is in every
         // online recipient's outbox.
-        let push = (!stored.duplicate).then(|| Push {
-            text: to_wire(stored.message).format(),
-            audience,
-            sender,
-            session,
+        let push = (!stored.duplicate).then(|| {
+            let message = stored.message;
+            let rich = form_feature(&message.body).and_then(|wants| {
+                let rich = to_wire(message.clone(), Features::ALL)?;
+                Some((rich.format(), wants))
+            });
+            Push {
+                text: to_wire(message, Features::default())
+                    .map(|m| m.format())
+                    .unwrap_or_default(),
+                rich,
+                audience,
+                sender,
+                session,
+            }
         });
         done.push((Committed { written, push }, reply));
     }

@@ -6,7 +6,7 @@
 
 pub mod sqlite;
 
-use ququ_protocol::{Conv, FileInfo, JoinPolicy, Millis, Role};
+use ququ_protocol::{Conv, FileInfo, JoinPolicy, Mentions, Millis, Quote, Role};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -111,6 +111,53 @@ pub struct MemberRecord {
 pub enum Body {
     Text(String),
     File(FileInfo),
+    /// Text that answers another message or mentions people (`SEND:`).
+    Said(Said),
+    /// A recall: message `target`, sent by `target_from`, is gone. Stored in the recalled message's
+    /// conversation, so it is synced in order like a message.
+    Recall {
+        target: u64,
+        target_from: String,
+    },
+    /// A message that has been recalled: read back so a page's length and cursor stay true, never sent.
+    Gone,
+}
+
+/// The text of a reply or of a message with mentions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Said {
+    pub text: String,
+    /// The message answered. The store keeps only its id.
+    pub reply_to: Option<u64>,
+    pub mentions: Mentions,
+    /// The answered message as it is now, filled in when a message is read back (or, for a new one,
+    /// by the service, which checked it): its text is empty once that message is recalled.
+    pub quote: Option<Quote>,
+}
+
+/// A stored message as the service checks it before quoting or recalling it.
+#[derive(Debug, Clone)]
+pub struct MessageRef {
+    pub id: u64,
+    pub sender: UserId,
+    /// The sender's account.
+    pub from: String,
+    pub to: Target,
+    pub time: Millis,
+    /// The start of its text for a quote: at most [`QUOTE_CHARS`] characters, or `[<file name>]`.
+    pub excerpt: String,
+    /// The file it offers, if it is a file message: its id and content digest.
+    pub file: Option<(u64, String)>,
+    /// It is itself a recall (which can be neither quoted nor recalled).
+    pub is_recall: bool,
+}
+
+/// How much of a quoted message travels with a reply.
+pub const QUOTE_CHARS: usize = 100;
+
+/// The quote of a message's text: its first [`QUOTE_CHARS`] characters.
+pub fn excerpt(text: &str) -> String {
+    text.chars().take(QUOTE_CHARS).collect()
 }
 
 /// A message to store. The pair (sender, client_id) is unique: storing it again returns the first copy.
@@ -406,4 +453,22 @@ pub trait Store: Send + Sync + 'static {
     /// The requests of [`Store::end_sessions`] not taken yet, oldest first; they are forgotten once
     /// returned. The server calls it once a second.
     fn take_session_ends(&self) -> Result<Vec<SessionEnd>, StoreError>;
+
+    // Issue 24: recalls and read marks.
+    /// Message `id` if `user` can see it: a private message to or from them, or a message of a group
+    /// they are in, sent after they joined. `None` for an unknown, recalled or invisible one.
+    fn visible_message(&self, user: UserId, id: u64) -> Result<Option<MessageRef>, StoreError>;
+    /// Recalls message `target` on behalf of `by`: erases its text (and its file's details) and stores
+    /// the recall in its conversation with the next id, in one transaction. `None` if it was recalled
+    /// already (or is gone).
+    fn recall_message(
+        &self,
+        target: u64,
+        by: UserId,
+        time: Millis,
+    ) -> Result<Option<StoredMessage>, StoreError>;
+    /// Raises `user`'s read mark in a conversation to `up_to`; false if it was there already.
+    fn set_read(&self, user: UserId, conv: Target, up_to: u64) -> Result<bool, StoreError>;
+    /// `user`'s read marks, with conversations named for the wire.
+    fn reads(&self, user: UserId) -> Result<Vec<(Conv, u64)>, StoreError>;
 }
