@@ -513,3 +513,38 @@ async fn a_newcomer_cannot_download_files_offered_before_they_joined() {
     mallory.send(&format!("FILE_ACCEPT:{id2}")).await;
     assert!(get(server.addr, &download_token(&mallory.recv().await), 0).await == later);
 }
+
+/// Issue 24: a file message can be recalled like a text. Its offer leaves sync, a download is refused,
+/// and its bytes are deleted from the server's disk.
+#[tokio::test]
+async fn a_recalled_file_is_withdrawn_and_its_bytes_deleted() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let data = content(20_000, 5);
+    let digest = sha(&data);
+    alice
+        .send(&format!(
+            "FileTran:user:bob:r1:{}:{digest}:wrong.pdf",
+            data.len()
+        ))
+        .await;
+    let (file, token, _) = upload_grant(&alice.recv().await);
+    put(server.addr, &token, 0, &data).await;
+    let offer = bob.until("FileTran:").await;
+    let id = offer.split(':').nth(1).unwrap().to_owned();
+    assert!(server.dir.path().join("files").join(&digest).exists());
+
+    alice.send(&format!("RECALL:{id}")).await;
+    bob.until(&format!("FILE_STATE:{file}:cancelled")).await;
+    let told = bob.until("MSG:").await;
+    assert!(
+        told.ends_with("alice 撤回了一条消息 (recalled a message)"),
+        "{told}"
+    );
+    bob.send(&format!("FILE_ACCEPT:{file}")).await;
+    assert!(bob.recv().await.starts_with("ERROR:no_such_file:"));
+    assert!(!server.dir.path().join("files").join(&digest).exists());
+    bob.send("SYNC:0:100").await;
+    let page = bob.collect_until("SYNC_END:").await;
+    assert!(page.iter().all(|l| !l.contains("wrong.pdf")), "{page:?}");
+}
