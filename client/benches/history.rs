@@ -98,6 +98,7 @@ fn incoming(i: usize, peer: &str) -> Incoming {
         time: 1_700_000_000_000 + i as u64 * 1000,
         text: text(i),
         file: None,
+        said: Default::default(),
     }
 }
 

@@ -20,13 +20,14 @@ mod lists;
 mod login;
 mod messages;
 mod pace;
+mod said;
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::path::PathBuf;
 use std::time::{Duration, Instant, SystemTime};
 
 use futures::{SinkExt, StreamExt};
-use ququ_protocol::{ClientMessage, Conv, ErrorCode, Limits, LineCodec, ServerMessage};
+use ququ_protocol::{ClientMessage, Conv, ErrorCode, Limits, LineCodec, Mentions, ServerMessage};
 use tokio::io::{ReadHalf, WriteHalf};
 use tokio::sync::mpsc;
 use tokio_util::codec::{FramedRead, FramedWrite};
@@ -39,8 +40,8 @@ use crate::tls::{ConnectError, Connector, Stream};
 use crate::transfer::TransferId;
 use lists::Lists;
 use login::Auth;
-use messages::send_line;
 use pace::Pacer;
+use said::SaidState;
 
 /// The longest line accepted from the server. Generous: the server enforces its own, smaller limit on what
 /// it stores, and a client that dropped the connection on a long line would loop on it forever.
@@ -118,6 +119,15 @@ pub(crate) enum Command {
         conv: Conv,
         client_id: String,
         text: String,
+        /// The server id of the message it answers.
+        reply_to: Option<u64>,
+        mentions: Mentions,
+    },
+    Recall {
+        id: u64,
+    },
+    Typing {
+        to: String,
     },
     Retry {
         client_id: String,
@@ -130,6 +140,8 @@ pub(crate) enum Command {
     },
     MarkRead {
         conv: Conv,
+        /// `None`: all of it.
+        up_to: Option<u64>,
     },
     /// A file transfer command; see `files`.
     File(FileCommand),
@@ -176,9 +188,15 @@ struct Link {
     offers: VecDeque<String>,
     /// My messages on their way out, kept under the server's advertised rate.
     pace: Pacer,
+    /// Features, recalls in flight, read marks being listed (see `said`).
+    said: SaidState,
 }
 
 impl Link {
+    fn is_ready(&self) -> bool {
+        self.auth == Auth::Ready
+    }
+
     async fn send(&mut self, msg: &ClientMessage) -> Result<(), ConnectionError> {
         tracing::trace!(verb = msg.verb(), "send");
         self.writer
@@ -232,6 +250,8 @@ pub(crate) struct Session {
     connector: Connector,
     queued: VecDeque<ClientMessage>,
     files: files::Files,
+    /// When a `TYPING:` last went to each friend (see `said::TYPING_EVERY`).
+    typing_sent: HashMap<String, Instant>,
 }
 
 impl Session {
@@ -258,6 +278,7 @@ impl Session {
             limits: Limits::default(),
             queued: VecDeque::new(),
             files: files::Files::new(),
+            typing_sent: HashMap::new(),
         }
     }
 
@@ -357,6 +378,7 @@ impl Session {
             syncing: None,
             synced_to: 0,
             synced_new: 0,
+            said: SaidState::default(),
         };
         match self.serve(reader, link).await {
             Ok(()) => End::Stop(StopReason::Shutdown),
@@ -477,15 +499,12 @@ impl Session {
                 self.on_file_download(file, token, size).await?
             }
             S::FileState { file, state } => self.on_file_state(file, state).await?,
-            // Issue 24: handled once the client speaks these features.
             S::Features { .. }
             | S::Said(_)
             | S::Recalled(_)
             | S::Read { .. }
             | S::ReadsEnd { .. }
-            | S::Typing { .. } => {
-                tracing::debug!("ignoring a line of a feature this client does not use yet");
-            }
+            | S::Typing { .. } => self.on_said_line(link, msg).await?,
             S::PasswordChanged | S::FileProgress { .. } => {
                 tracing::debug!("ignoring a line this client does not use");
             }
@@ -501,9 +520,17 @@ impl Session {
         text: String,
         about: Option<String>,
     ) -> Result<(), End> {
+        if self.features_refused(link, &code, about.as_deref()) {
+            return Ok(());
+        }
         if self
             .on_file_error(link, &code, &text, about.as_deref())
             .await?
+        {
+            return Ok(());
+        }
+        if let Some(about) = &about
+            && self.recall_refused(link, &code, &text, about)
         {
             return Ok(());
         }
@@ -534,15 +561,6 @@ impl Session {
                 });
                 Ok(true)
             }
-            Command::MarkRead { conv } => {
-                let c = conv.clone();
-                self.store.call(move |s| s.mark_read(&c)).await?;
-                self.emit(Event::Unread {
-                    conv: conv.clone(),
-                    unread: 0,
-                });
-                Ok(true)
-            }
             _ => Ok(false),
         }
     }
@@ -560,9 +578,22 @@ impl Session {
                 conv,
                 client_id,
                 text,
+                reply_to,
+                mentions,
             } => {
-                self.queue_message(conv, client_id, text).await?;
+                self.queue_message(conv, client_id, text, reply_to, mentions)
+                    .await?;
             }
+            // Sent after the next login, which says whether the server can recall at all.
+            Command::Recall { id } => {
+                if self.queued.len() >= MAX_QUEUED {
+                    self.queued.pop_front();
+                }
+                self.queued.push_back(ClientMessage::Recall { id });
+            }
+            // Typing is news only now.
+            Command::Typing { .. } => {}
+            Command::MarkRead { conv, up_to } => self.mark_read(None, conv, up_to).await?,
             Command::Retry { client_id } => {
                 if let Some(m) = self.store.call(move |s| s.mark_pending(&client_id)).await? {
                     self.emit(Event::MessageState(m));
@@ -579,7 +610,7 @@ impl Session {
             // Without a connection the token cannot be revoked; forgetting it is all that can be done.
             Command::Logout => return Err(End::Stop(StopReason::LoggedOut)),
             Command::Shutdown => return Err(End::Stop(StopReason::Shutdown)),
-            Command::Search { .. } | Command::MarkRead { .. } => {}
+            Command::Search { .. } => {}
         }
         Ok(Offline::Continue)
     }
@@ -602,21 +633,30 @@ impl Session {
                 conv,
                 client_id,
                 text,
+                reply_to,
+                mentions,
             } => {
-                let message = self.queue_message(conv, client_id, text).await?;
+                let message = self
+                    .queue_message(conv, client_id, text, reply_to, mentions)
+                    .await?;
                 if message.state == crate::MessageState::Pending {
-                    link.pace
-                        .push(message.client_id.clone(), send_line(&message));
+                    self.outbox_push(link, &message).await?;
                     self.send_paced(link).await?;
                 }
             }
             Command::Retry { client_id } => {
                 if let Some(m) = self.store.call(move |s| s.mark_pending(&client_id)).await? {
                     self.emit(Event::MessageState(m.clone()));
-                    link.pace.push(m.client_id.clone(), send_line(&m));
+                    self.outbox_push(link, &m).await?;
                     self.send_paced(link).await?;
                 }
             }
+            Command::Recall { id } => {
+                self.feed_recall(link, id).await?;
+                link.flush().await?;
+            }
+            Command::Typing { to } => self.send_typing(link, to).await?,
+            Command::MarkRead { conv, up_to } => self.mark_read(Some(link), conv, up_to).await?,
             Command::Request(request) => {
                 link.expect_reply(&request);
                 link.send(&request).await?;
@@ -630,7 +670,7 @@ impl Session {
                 link.send(&ClientMessage::Logout).await?;
             }
             Command::Shutdown => return Err(End::Stop(StopReason::Shutdown)),
-            Command::Search { .. } | Command::MarkRead { .. } => {}
+            Command::Search { .. } => {}
         }
         Ok(())
     }

@@ -8,7 +8,8 @@
 use std::time::{Duration, SystemTime};
 
 use ququ_protocol::{
-    Conv, ErrorCode, FileInfo, GoneReason, JoinPolicy, Limits, Millis, Presence, Role,
+    Conv, ErrorCode, Features, FileInfo, GoneReason, JoinPolicy, Limits, Mentions, Millis,
+    Presence, Quote, Role,
 };
 
 use crate::transfer::{Transfer, TransferId};
@@ -78,12 +79,42 @@ pub struct Message {
     pub state: MessageState,
     /// Why a failed message failed, for display.
     pub error: Option<String>,
+    /// The message this one answers (a reply, `SAID:`): its server id, sender and the start of its text.
+    /// The text is empty once the quoted message has been recalled.
+    pub quote: Option<Quote>,
+    /// Who this group message mentions (`@`); empty for most messages. See [`Message::mentions_me`].
+    pub mentions: Mentions,
+    /// This message was recalled, by this account (its sender, or the group's owner): its text (and its
+    /// file) is gone, from the server and from this device. Show "recalled" in its place.
+    pub recalled_by: Option<String>,
+    /// Not a message but the record of a recall whose message this device never had: [`Message::from`]
+    /// recalled a message in this conversation ("alice recalled a message"). Its text is empty.
+    pub recall_of: Option<RecallOf>,
+}
+
+/// The message a recall record ([`Message::recall_of`]) is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecallOf {
+    /// The recalled message's server id.
+    pub target: u64,
+    /// Its sender (the recall's sender differs when a group's owner recalled it).
+    pub target_from: String,
 }
 
 impl Message {
     /// True if this device's user sent it.
     pub fn is_mine(&self) -> bool {
         self.state != MessageState::Received
+    }
+
+    /// Whether this message mentions `account` (by name or by `@all`), for marking it.
+    pub fn mentions_me(&self, account: &str) -> bool {
+        self.mentions.includes(account)
+    }
+
+    /// True if its content is gone: a recalled message, or the record of a recall.
+    pub fn is_recalled(&self) -> bool {
+        self.recalled_by.is_some() || self.recall_of.is_some()
     }
 }
 
@@ -260,7 +291,14 @@ pub enum Event {
         /// The session's token, for a user interface that logs in automatically next time (give it
         /// back as [`crate::Config::token`]); `None` from a server that hands out none.
         token: Option<crate::SessionToken>,
+        /// What this server does of the newer lines (replies and mentions, recalls, read marks, typing).
+        /// All `false` on a server older than them: grey out Reply and Recall there (the handle's
+        /// [`crate::Handle::send_reply`] and [`crate::Handle::recall`] fail with a message saying so).
+        features: Features,
     },
+    /// The server's answer about [`Features`] came only after [`Event::LoggedIn`] (which then said none):
+    /// these are the ones it has.
+    Features(Features),
     /// Everything the server had for me while I was away has been fetched and stored.
     Synced {
         /// Messages that were new to this device.
@@ -280,7 +318,8 @@ pub enum Event {
     Message(Message),
     /// One of my messages changed state: pending → sent or failed, or failed → pending on retry.
     MessageState(Message),
-    /// A conversation's unread count changed (new message, or marked read).
+    /// A conversation's unread count changed (new message, marked read here, or read on another of my
+    /// devices: a `READ:` mark from the server).
     Unread { conv: Conv, unread: u32 },
     /// A page of server history for one conversation, oldest first; answer to [`crate::Handle::load_history`].
     History {
@@ -346,6 +385,29 @@ pub enum Event {
         bytes: u64,
         total: u64,
     },
+    /// A message was recalled (by its sender, or by the group's owner). `message` is the stored result: the
+    /// recalled message with its text gone ([`Message::recalled_by`] set), or, when this device never had
+    /// it, the new record of the recall ([`Message::recall_of`]) to show in its place. `quotes` are the
+    /// stored messages that quoted it, whose quote text is gone now too.
+    Recalled {
+        conv: Conv,
+        /// The recalled message's server id.
+        target: u64,
+        /// Who recalled it.
+        by: String,
+        message: Message,
+        quotes: Vec<Message>,
+    },
+    /// [`crate::Handle::recall`] failed: `code` is `no_such_message` (unknown, already recalled, not a
+    /// message), `too_late` (older than the server's `recall` limit), `forbidden` (someone else's, in a
+    /// group I do not own), `unknown_verb` (the server cannot recall), or another refusal.
+    RecallFailed {
+        target: u64,
+        code: ErrorCode,
+        text: String,
+    },
+    /// A friend is typing to me: show it for about 5 seconds (it is repeated while they type). Never stored.
+    Typing { from: String },
     /// A request failed; the connection carries on. `about` names what it was about (an account, a group id).
     Error {
         code: ErrorCode,

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ququ_protocol::{ClientMessage, Conv, JoinPolicy};
+use ququ_protocol::{ClientMessage, Conv, JoinPolicy, Mentions};
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
@@ -110,13 +110,45 @@ impl Handle {
     /// [`Event::Message`]) and survives disconnects and restarts until the server acknowledges it; then an
     /// [`Event::MessageState`] reports it sent or failed. Returns its client id.
     pub fn send_text(&self, conv: Conv, text: impl Into<String>) -> String {
+        self.send_reply(conv, None, Mentions::default(), text)
+    }
+
+    /// Sends a reply to message `reply_to` (a server id in the same conversation) and/or a group message
+    /// that mentions people, through the outbox exactly like [`Handle::send_text`]: stored first with its
+    /// quote (from the quoted message as stored here), resent after reconnects and restarts, matched to its
+    /// `ACK:` by client id. On a server without replies ([`crate::Event::LoggedIn`]'s `features.said` is
+    /// false) it fails, saying so; mentions in a private chat fail at once. Returns its client id.
+    pub fn send_reply(
+        &self,
+        conv: Conv,
+        reply_to: Option<u64>,
+        mentions: Mentions,
+        text: impl Into<String>,
+    ) -> String {
         let client_id = new_client_id();
         self.command(Command::Send {
             conv,
             client_id: client_id.clone(),
             text: text.into(),
+            reply_to,
+            mentions,
         });
         client_id
+    }
+
+    /// Recalls message `id` (a server id): my own within the server's `recall` limit ([`crate::Limits`]),
+    /// or anyone's in a group I own. Everyone in the conversation, this device included, then gets
+    /// [`Event::Recalled`]; a refusal comes back as [`Event::RecallFailed`] with the server's code
+    /// (`no_such_message`, `too_late`, `forbidden`; `unknown_verb` on a server that cannot recall).
+    /// Made offline, it is sent after the next login.
+    pub fn recall(&self, id: u64) {
+        self.command(Command::Recall { id });
+    }
+
+    /// Tells a friend I am typing to them. Call it on every keystroke: it goes out at most once every
+    /// 3 seconds per friend, only while connected, and never to an older server.
+    pub fn typing(&self, friend: impl Into<String>) {
+        self.command(Command::Typing { to: friend.into() });
     }
 
     /// Sends a failed message again, under the same client id.
@@ -294,9 +326,19 @@ impl Handle {
         });
     }
 
-    /// Sets a conversation's unread count to zero; reported by [`Event::Unread`].
+    /// Marks all of a conversation read: its unread count goes to zero (reported by [`Event::Unread`])
+    /// and my other devices are told (`READ:`, now or after the next login).
     pub fn mark_read(&self, conv: Conv) {
-        self.command(Command::MarkRead { conv });
+        self.command(Command::MarkRead { conv, up_to: None });
+    }
+
+    /// Marks a conversation read up to message `up_to` (a server id), as [`Handle::mark_read`] does:
+    /// the unread count drops to the received messages after it.
+    pub fn mark_read_up_to(&self, conv: Conv, up_to: u64) {
+        self.command(Command::MarkRead {
+            conv,
+            up_to: Some(up_to),
+        });
     }
 
     /// Skips the remaining reconnect delay (a "reconnect now" button).

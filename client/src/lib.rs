@@ -38,7 +38,8 @@
 //! - `connection` — the task that owns the socket: its run loop, connect and serve, heartbeat, reconnect,
 //!   commands; each line from the server goes to its area's file: `connection/login` (register, log in,
 //!   resume, `BYE:`), `connection/lists` (friends, requests, groups, members, found users),
-//!   `connection/messages` (chat, `ACK:`, sync, history, the outbox). `connection/pace` keeps the outbox
+//!   `connection/messages` (chat, `ACK:`, sync, history, the outbox), `connection/said` (the newer lines:
+//!   `FEATURES:`, replies and mentions, recalls, read marks, typing). `connection/pace` keeps the outbox
 //!   under the server's rate.
 //! - [`backoff`] — reconnect delays.
 //! - [`transfer`] — file transfers' data types: [`Transfer`], [`TransferId`], [`TransferState`],
@@ -46,7 +47,7 @@
 //! - `connection/files` — the connection task's side of transfers: offers, grants, retries, resume;
 //!   `connection/files/worker` — the workers that move the bytes on data connections of their own.
 //! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]); `storage/transfers`
-//!   keeps transfers.
+//!   keeps transfers, `storage/said` replies' quotes, recalls and read marks.
 //!
 //! The terminal client lives in `src/bin/ququ-term/`.
 
@@ -62,11 +63,12 @@ pub mod transfer;
 pub use config::{Config, ConfigError, SessionToken, Timing};
 pub use event::{
     Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
-    SentRequest, StopReason,
+    RecallOf, SentRequest, StopReason,
 };
 pub use handle::{Client, Events, Handle, StartError, new_client_id};
 pub use ququ_protocol::{
-    Conv, ErrorCode, FileInfo, GoneReason, JoinPolicy, Limits, Millis, Presence, Role,
+    Conv, ErrorCode, Features, FileInfo, GoneReason, JoinPolicy, Limits, Mentions, Millis,
+    Presence, Quote, Role,
 };
 pub use storage::{LastLogin, Storage, StorageError, Store, last_login};
 pub use transfer::{Transfer, TransferError, TransferId, TransferState};

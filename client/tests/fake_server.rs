@@ -14,6 +14,9 @@ use tokio_util::codec::Framed;
 
 struct FakeConn {
     framed: Framed<TcpStream, LineCodec>,
+    /// The answer to the client's `FEATURES:`, which comes first on every connection: `None` answers as a
+    /// server from before them does (`ERROR:unknown_verb`).
+    features: Option<&'static str>,
 }
 
 impl FakeConn {
@@ -24,10 +27,12 @@ impl FakeConn {
             .unwrap();
         FakeConn {
             framed: Framed::new(stream, LineCodec::default()),
+            features: None,
         }
     }
 
-    /// The next line from the client, skipping heartbeat pings unless `keep_pings`.
+    /// The next line from the client, skipping heartbeat pings unless `keep_pings`. `FEATURES:` is
+    /// answered (see [`FakeConn::features`]) and skipped.
     async fn next_line(&mut self, keep_pings: bool) -> Option<String> {
         loop {
             let line = tokio::time::timeout(PATIENCE, self.framed.next())
@@ -35,6 +40,15 @@ impl FakeConn {
                 .expect("the client went silent")?
                 .unwrap()
                 .unwrap();
+            if line.starts_with("FEATURES:") {
+                assert_eq!(line, "FEATURES:SAID,RECALLED,READ,TYPING");
+                let answer = match self.features {
+                    Some(features) => format!("FEATURES:{features}"),
+                    None => "ERROR:unknown_verb:unknown verb `FEATURES`".to_owned(),
+                };
+                self.say(&answer).await;
+                continue;
+            }
             if keep_pings || !line.starts_with("PING:") {
                 return Some(line);
             }

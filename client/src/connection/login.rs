@@ -5,7 +5,6 @@ use std::time::Instant;
 
 use ququ_protocol::{ClientMessage, ErrorCode, Limits, ServerMessage};
 
-use super::messages::send_line;
 use super::pace::Pacer;
 use super::{ConnectionError, End, Link, Session};
 use crate::event::{Event, StopReason};
@@ -27,6 +26,11 @@ pub(super) enum Auth {
 impl Session {
     pub(super) async fn start_login(&mut self, link: &mut Link) -> Result<(), End> {
         link.deadline = Some(Instant::now() + self.config.timing.connect_timeout);
+        // Answered before the login reply: `FEATURES:`, or `ERROR:unknown_verb` from an older server.
+        link.send(&ClientMessage::Features {
+            features: ququ_protocol::Features::ALL,
+        })
+        .await?;
         if !self.registered {
             link.auth = Auth::Registering;
             link.send(&ClientMessage::Register {
@@ -186,6 +190,7 @@ impl Session {
             user_id,
             limits,
             token: self.token.clone().map(crate::SessionToken::new),
+            features: link.said.granted.features(),
         });
 
         // Catch up first, so that what arrived while away is stored before anything new happens.
@@ -196,7 +201,7 @@ impl Session {
         link.pace = Pacer::new(self.limits.rate, Instant::now());
         let pending = self.store.call(|s| s.pending()).await?;
         for m in &pending {
-            link.pace.push(m.client_id.clone(), send_line(m));
+            self.outbox_push(link, m).await?;
         }
         for line in link.pace.ready(Instant::now()) {
             link.feed(&line).await?;
@@ -210,6 +215,10 @@ impl Session {
             link.feed(&request).await?;
         }
         while let Some(request) = self.queued.pop_front() {
+            if let ClientMessage::Recall { id } = request {
+                self.feed_recall(link, id).await?;
+                continue;
+            }
             link.expect_reply(&request);
             link.feed(&request).await?;
         }

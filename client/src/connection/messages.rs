@@ -4,7 +4,7 @@
 use std::time::{Instant, SystemTime};
 
 use ququ_protocol::{
-    ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupMessage, ServerMessage,
+    ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupMessage, Mentions, ServerMessage,
 };
 
 use super::{End, Link, Session, reason};
@@ -22,6 +22,7 @@ fn incoming_chat(m: ChatMessage, me: &str) -> Incoming {
         time: m.time,
         text: m.text,
         file: None,
+        said: Default::default(),
     }
 }
 
@@ -34,6 +35,7 @@ fn incoming_group(m: GroupMessage) -> Incoming {
         time: m.time,
         text: m.text,
         file: None,
+        said: Default::default(),
     }
 }
 
@@ -52,6 +54,7 @@ fn incoming_file(m: FileMessage, me: &str) -> Incoming {
         file: Some(m.file),
         from: m.from,
         time: m.time,
+        said: Default::default(),
     }
 }
 
@@ -61,8 +64,17 @@ fn now_millis() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// The message line that sends `m`, which must be mine.
+/// The message line that sends `m`, which must be mine: `SEND:` for a reply or mentions.
 pub(super) fn send_line(m: &Message) -> ClientMessage {
+    if super::said::needs_send(m) {
+        return ClientMessage::Send {
+            to: m.conv.clone(),
+            client_id: m.client_id.clone(),
+            reply_to: m.quote.as_ref().map(|q| q.id),
+            mentions: m.mentions.clone(),
+            text: m.text.clone(),
+        };
+    }
     match &m.conv {
         Conv::User(to) => ClientMessage::Msg {
             to: to.clone(),
@@ -122,6 +134,7 @@ impl Session {
                     self.emit(Event::Synced {
                         new_messages: std::mem::take(&mut link.synced_new),
                     });
+                    self.after_sync(link).await?;
                 }
             }
             S::HistoryEnd { conv, more, .. } => {
@@ -206,7 +219,11 @@ impl Session {
         Ok(())
     }
 
-    async fn on_message(&mut self, link: &mut Link, incoming: Incoming) -> Result<(), End> {
+    pub(super) async fn on_message(
+        &mut self,
+        link: &mut Link,
+        incoming: Incoming,
+    ) -> Result<(), End> {
         // A message below a pending `HISTORY:` request's ceiling is old by definition: stored without
         // counting it unread, and handed over in the one `History` event rather than as a new message.
         // Anything else is treated as live, and also joins the page if a request for its conversation is
@@ -250,6 +267,8 @@ impl Session {
         conv: Conv,
         client_id: String,
         text: String,
+        reply_to: Option<u64>,
+        mentions: Mentions,
     ) -> Result<Message, End> {
         let max = self.limits.text as usize;
         // A Windows line break is the newline it means (the server refuses a CR in text).
@@ -268,6 +287,8 @@ impl Session {
         {
             // The server refuses them too: a terminal would obey them (issue 20, item 5).
             Some("the message contains control characters other than tab and newline".to_owned())
+        } else if !mentions.is_empty() && matches!(conv, Conv::User(_)) {
+            Some("only group messages can mention people".to_owned())
         } else {
             None
         };
@@ -275,7 +296,18 @@ impl Session {
         let time = now_millis();
         let message = self
             .store
-            .call(move |s| s.queue_outgoing(&conv, &me, &client_id, &text, time, error.as_deref()))
+            .call(move |s| {
+                s.queue_said(&crate::storage::Outgoing {
+                    conv: &conv,
+                    me: &me,
+                    client_id: &client_id,
+                    text: &text,
+                    time,
+                    error: error.as_deref(),
+                    reply_to,
+                    mentions: &mentions,
+                })
+            })
             .await?;
         self.emit(Event::Message(message.clone()));
         Ok(message)

@@ -7,6 +7,7 @@
 //! stored once) and, for mine, by `(sender, client_id)`, which is how a pending message is matched to its
 //! `ACK:` or to its own echo from the server.
 
+mod said;
 mod schema;
 mod search;
 mod store;
@@ -14,11 +15,12 @@ mod transfers;
 
 use std::path::Path;
 
-use ququ_protocol::{Conv, FileInfo, Millis, Presence};
+use ququ_protocol::{Conv, FileInfo, Mentions, Millis, Presence, Quote};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use crate::event::{Conversation, Friend, FriendRequest, Group, Message, MessageState};
+use crate::event::{Conversation, Friend, FriendRequest, Group, Message, MessageState, RecallOf};
 
+pub use said::{Outgoing, ReadMark, RecallApplied};
 pub use store::Store;
 
 /// Why a storage call failed.
@@ -68,6 +70,15 @@ pub struct Incoming {
     pub time: Millis,
     pub text: String,
     pub file: Option<FileInfo>,
+    /// What a `SAID:` line adds: the quote and the mentions (none for `MSG:`/`GROUP:`/`FileTran:`).
+    pub said: Said,
+}
+
+/// What a message carries besides its text: the message it answers and who it mentions.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Said {
+    pub quote: Option<Quote>,
+    pub mentions: Mentions,
 }
 
 /// A user or group conversation as its two database columns.
@@ -96,7 +107,8 @@ fn corrupt(col: usize, what: String) -> rusqlite::Error {
 
 const MESSAGE_COLUMNS: &str =
     "id, kind, peer, server_id, client_id, sender, time, text, state, error,
-     file_id, file_size, file_sha256, file_name";
+     file_id, file_size, file_sha256, file_name,
+     reply_id, reply_from, reply_text, mentions, recalled_by, recall_of, recall_of_from";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let kind: String = row.get(1)?;
@@ -114,6 +126,24 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         }),
         None => None,
     };
+    let quote = row
+        .get::<_, Option<i64>>(14)?
+        .map(|id| -> rusqlite::Result<Quote> {
+            Ok(Quote {
+                id: id.max(0) as u64,
+                from: row.get::<_, Option<String>>(15)?.unwrap_or_default(),
+                text: row.get::<_, Option<String>>(16)?.unwrap_or_default(),
+            })
+        });
+    let mentions: String = row.get(17)?;
+    let recall_of = row
+        .get::<_, Option<i64>>(19)?
+        .map(|target| -> rusqlite::Result<RecallOf> {
+            Ok(RecallOf {
+                target: target.max(0) as u64,
+                target_from: row.get::<_, Option<String>>(20)?.unwrap_or_default(),
+            })
+        });
     Ok(Message {
         local_id: row.get(0)?,
         conv,
@@ -125,6 +155,11 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         file,
         state: MessageState::from_db(row.get(8)?),
         error: row.get(9)?,
+        quote: quote.transpose()?,
+        // Written by this build from a parsed value; an unreadable one is shown as no mentions.
+        mentions: Mentions::from_field(&mentions).unwrap_or_default(),
+        recalled_by: row.get(18)?,
+        recall_of: recall_of.transpose()?,
     })
 }
 
@@ -267,33 +302,16 @@ impl Storage {
         time: Millis,
         error: Option<&str>,
     ) -> Result<Message, StorageError> {
-        let tx = self.conn.transaction()?;
-        Self::touch_conversation(&tx, conv)?;
-        let (kind, peer) = conv_key(conv);
-        let state = if error.is_some() {
-            MessageState::Failed
-        } else {
-            MessageState::Pending
-        };
-        tx.execute(
-            "INSERT INTO messages (kind, peer, client_id, sender, time, text, state, error)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            params![
-                kind,
-                peer,
-                client_id,
-                me,
-                db_int(time),
-                text,
-                state.to_db(),
-                error
-            ],
-        )?;
-        let id = tx.last_insert_rowid();
-        search::index_message(&tx, id, text)?;
-        let message = Self::message_by_id(&tx, id)?;
-        tx.commit()?;
-        Ok(message)
+        self.queue_said(&Outgoing {
+            conv,
+            me,
+            client_id,
+            text,
+            time,
+            error,
+            reply_to: None,
+            mentions: &Mentions::default(),
+        })
     }
 
     /// My newest message with this client id. Matched on the client id alone (among my messages, not the
@@ -441,6 +459,13 @@ impl Storage {
                     pending.local_id
                 ],
             )?;
+            if let Some(q) = &m.said.quote {
+                // The server's quote is the one everyone else sees (mine was made from what I had).
+                tx.execute(
+                    "UPDATE messages SET reply_id = ?1, reply_from = ?2, reply_text = ?3 WHERE id = ?4",
+                    params![db_int(q.id), q.from, q.text, pending.local_id],
+                )?;
+            }
             let message = Self::message_by_id(&tx, pending.local_id)?;
             tx.commit()?;
             return Ok(Stored::Acked(message));
@@ -452,10 +477,11 @@ impl Storage {
         } else {
             MessageState::Received
         };
+        let quote = m.said.quote.as_ref();
         tx.execute(
             "INSERT INTO messages (kind, peer, server_id, client_id, sender, time, text, state,
-                 file_id, file_size, file_sha256, file_name)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                 file_id, file_size, file_sha256, file_name, reply_id, reply_from, reply_text, mentions)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
             params![
                 kind,
                 peer,
@@ -469,12 +495,18 @@ impl Storage {
                 m.file.as_ref().map(|f| db_int(f.size)),
                 m.file.as_ref().map(|f| f.sha256.as_str()),
                 m.file.as_ref().map(|f| f.name.as_str()),
+                quote.map(|q| db_int(q.id)),
+                quote.map(|q| q.from.as_str()),
+                quote.map(|q| q.text.as_str()),
+                m.said.mentions.to_field(),
             ],
         )?;
         let id = tx.last_insert_rowid();
         search::index_message(&tx, id, &m.text)?;
         let message = Self::message_by_id(&tx, id)?;
-        let unread = if count_unread && !mine {
+        // Read on another device already (its `READ:` mark came first): not unread here either.
+        let read = m.server_id <= Self::read_up_to(&tx, &m.conv)?;
+        let unread = if count_unread && !mine && !read {
             tx.execute(
                 "UPDATE conversations SET unread = unread + 1 WHERE kind = ?1 AND peer = ?2",
                 params![kind, peer],
@@ -491,13 +523,9 @@ impl Storage {
         Ok(Stored::New { message, unread })
     }
 
-    /// Sets a conversation's unread count to zero.
-    pub fn mark_read(&self, conv: &Conv) -> Result<(), StorageError> {
-        let (kind, peer) = conv_key(conv);
-        self.conn.execute(
-            "UPDATE conversations SET unread = 0 WHERE kind = ?1 AND peer = ?2",
-            params![kind, peer],
-        )?;
+    /// Sets a conversation's unread count to zero, and its read mark to its newest message.
+    pub fn mark_read(&mut self, conv: &Conv) -> Result<(), StorageError> {
+        self.mark_read_to(conv, None)?;
         Ok(())
     }
 

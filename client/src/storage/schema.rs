@@ -166,6 +166,23 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     "#,
         fill: Some(super::search::fill_grams),
     },
+    // 4: replies, mentions, recalls and read marks (`SAID:`, `RECALLED:`, `READ:`). A reply keeps its quote
+    // as it came (the quoted message's server id, sender and the start of its text); `mentions` is the wire
+    // field (`Mentions::to_field`). A recalled message keeps its row with an empty text and `recalled_by`;
+    // a recall of a message this device never had is a row of its own with `recall_of` (and the recalled
+    // message's sender in `recall_of_from`). `read_up_to` is the highest server id read in a conversation,
+    // here or on another device.
+    sql(r#"
+    ALTER TABLE messages ADD COLUMN reply_id INTEGER;
+    ALTER TABLE messages ADD COLUMN reply_from TEXT;
+    ALTER TABLE messages ADD COLUMN reply_text TEXT;
+    ALTER TABLE messages ADD COLUMN mentions TEXT NOT NULL DEFAULT '';
+    ALTER TABLE messages ADD COLUMN recalled_by TEXT;
+    ALTER TABLE messages ADD COLUMN recall_of INTEGER;
+    ALTER TABLE messages ADD COLUMN recall_of_from TEXT;
+    CREATE INDEX messages_by_reply ON messages (reply_id) WHERE reply_id IS NOT NULL;
+    ALTER TABLE conversations ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0;
+    "#),
 ];
 
 /// The global settings database, shared by every account in a data directory.

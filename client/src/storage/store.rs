@@ -112,6 +112,15 @@ impl Store {
         self.call(move |s| s.search(&query, limit))
     }
 
+    /// The stored message with this server id, if this device has it (to find the conversation of a message
+    /// named by its id, or the message a reply quotes).
+    pub fn message_by_server_id(
+        &self,
+        server_id: u64,
+    ) -> impl Future<Output = Result<Option<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.message_by_server_id(server_id))
+    }
+
     /// Sets a conversation's unread count to zero. Prefer [`crate::Handle::mark_read`], which also emits
     /// [`crate::Event::Unread`].
     pub fn mark_read(

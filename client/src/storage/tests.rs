@@ -15,6 +15,7 @@ fn from_bob(id: u64, text: &str) -> Incoming {
         time: 1000 + id,
         text: text.into(),
         file: None,
+        said: Default::default(),
     }
 }
 
@@ -97,6 +98,7 @@ fn my_message_echoed_by_sync_before_its_ack_is_not_duplicated() {
         time: 2000,
         text: "hello".into(),
         file: None,
+        said: Default::default(),
     };
     let stored = s.store_incoming(ME, &echo, true).unwrap();
     assert!(matches!(stored, Stored::Acked(ref m) if m.state == MessageState::Sent));
@@ -135,6 +137,7 @@ fn conversations_list_titles_unread_and_last_message() {
             time: 5000,
             text: "group hello".into(),
             file: None,
+            said: Default::default(),
         },
         true,
     )
@@ -633,4 +636,259 @@ fn a_version_1_database_keeps_its_messages() {
         (old[0].text.as_str(), old[0].file.as_ref()),
         ("old text", None)
     );
+}
+
+fn recall(id: u64, target: u64, by: &str, target_from: &str) -> ququ_protocol::RecallMessage {
+    ququ_protocol::RecallMessage {
+        id,
+        to: bob(),
+        by: by.into(),
+        time: 5000 + id,
+        target,
+        target_from: target_from.into(),
+    }
+}
+
+fn quoting(id: u64, text: &str, quoted: u64, quoted_text: &str) -> Incoming {
+    Incoming {
+        said: Said {
+            quote: Some(ququ_protocol::Quote {
+                id: quoted,
+                from: "bob".into(),
+                text: quoted_text.into(),
+            }),
+            mentions: Default::default(),
+        },
+        ..from_bob(id, text)
+    }
+}
+
+#[test]
+fn a_recalled_message_is_gone_from_history_from_search_and_from_its_quotes() {
+    let mut s = db();
+    s.store_incoming(ME, &from_bob(7, "周末去爬山 secret plan"), true)
+        .unwrap();
+    s.store_incoming(ME, &quoting(8, "好啊", 7, "周末去爬山 secret plan"), true)
+        .unwrap();
+    assert_eq!(texts(&s, "爬山", 10), ["周末去爬山 secret plan"]);
+    assert_eq!(texts(&s, "secret", 10), ["周末去爬山 secret plan"]);
+    assert_eq!(s.unread(&bob()).unwrap(), 2);
+
+    let applied = s.apply_recall(ME, &recall(9, 7, "bob", "bob")).unwrap();
+    assert!(applied.new);
+    assert_eq!(applied.message.server_id, Some(7));
+    assert_eq!(applied.message.text, "");
+    assert_eq!(applied.message.recalled_by.as_deref(), Some("bob"));
+    assert!(applied.message.is_recalled());
+    assert_eq!(applied.unread, Some(1), "an unread message taken back");
+    // The reply that quoted it keeps its own text but not the quoted one.
+    assert_eq!(applied.quotes.len(), 1);
+    let quote = applied.quotes[0].quote.clone().unwrap();
+    assert_eq!(
+        (quote.id, quote.from.as_str(), quote.text.as_str()),
+        (7, "bob", "")
+    );
+
+    let history = s.messages(&bob(), None, 10).unwrap();
+    let texts_now: Vec<_> = history.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts_now, ["", "好啊"]);
+    assert_eq!(history[1].quote.as_ref().unwrap().text, "");
+    // Gone from both indexes: trigrams, and the one- and two-character grams.
+    for query in ["爬山", "爬", "secret", "周末去爬山", "plan"] {
+        assert!(texts(&s, query, 10).is_empty(), "{query} still found");
+    }
+    assert_eq!(texts(&s, "好啊", 10), ["好啊"]);
+
+    // The same recall again (live, then by SYNC) changes nothing.
+    let again = s.apply_recall(ME, &recall(9, 7, "bob", "bob")).unwrap();
+    assert!(!again.new && again.quotes.is_empty());
+    assert_eq!(s.messages(&bob(), None, 10).unwrap().len(), 2);
+}
+
+#[test]
+fn a_recall_of_a_message_never_seen_is_kept_as_a_record() {
+    let mut s = db();
+    s.store_incoming(ME, &from_bob(2, "hi"), false).unwrap();
+    let applied = s.apply_recall(ME, &recall(10, 3, "bob", "bob")).unwrap();
+    assert!(applied.new);
+    let record = applied.message;
+    assert_eq!(record.server_id, Some(10));
+    assert_eq!(record.from, "bob");
+    assert_eq!(record.text, "");
+    assert_eq!(record.state, MessageState::Received);
+    let of = record.recall_of.clone().unwrap();
+    assert_eq!((of.target, of.target_from.as_str()), (3, "bob"));
+    assert_eq!(s.messages(&bob(), None, 10).unwrap().last(), Some(&record));
+    assert_eq!(
+        s.unread(&bob()).unwrap(),
+        0,
+        "a recall is not something to read"
+    );
+    let again = s.apply_recall(ME, &recall(10, 3, "bob", "bob")).unwrap();
+    assert!(!again.new);
+    assert_eq!(s.messages(&bob(), None, 10).unwrap().len(), 2);
+    // My own recall is mine.
+    let mine = s.apply_recall(ME, &recall(11, 4, ME, ME)).unwrap();
+    assert_eq!(mine.message.state, MessageState::Sent);
+}
+
+#[test]
+fn a_file_message_recalled_loses_its_file() {
+    let mut s = db();
+    let offer = Incoming {
+        file: Some(FileInfo {
+            file_id: 70,
+            size: 3,
+            sha256: "ab".repeat(32),
+            name: "plan.pdf".into(),
+        }),
+        ..from_bob(7, "plan.pdf")
+    };
+    s.store_incoming(ME, &offer, true).unwrap();
+    let applied = s.apply_recall(ME, &recall(8, 7, "bob", "bob")).unwrap();
+    assert_eq!(applied.message.file, None);
+    assert!(s.files(&bob()).unwrap().is_empty());
+    assert!(texts(&s, "plan", 10).is_empty());
+}
+
+#[test]
+fn quotes_and_mentions_are_stored_and_read_back() {
+    let mut s = db();
+    let group = Conv::Group(42);
+    // Received with a quote (`SAID:`).
+    s.store_incoming(ME, &quoting(8, "sure", 7, "lunch at 12:30?"), true)
+        .unwrap();
+    let got = s.messages(&bob(), None, 10).unwrap().pop().unwrap();
+    assert_eq!(
+        got.quote,
+        Some(ququ_protocol::Quote {
+            id: 7,
+            from: "bob".into(),
+            text: "lunch at 12:30?".into()
+        })
+    );
+    assert!(got.mentions.is_empty());
+
+    // Mine, quoting a message this device has: the quote comes from it, cut to 100 characters.
+    let long = "长".repeat(150);
+    s.store_incoming(
+        ME,
+        &Incoming {
+            conv: group.clone(),
+            ..from_bob(20, &long)
+        },
+        true,
+    )
+    .unwrap();
+    let mentions = ququ_protocol::Mentions {
+        all: false,
+        accounts: vec!["bob".into(), "carol".into()],
+    };
+    let mine = s
+        .queue_said(&Outgoing {
+            conv: &group,
+            me: ME,
+            client_id: "c1",
+            text: "@bob @carol 看这个",
+            time: 30,
+            error: None,
+            reply_to: Some(20),
+            mentions: &mentions,
+        })
+        .unwrap();
+    let quote = mine.quote.clone().unwrap();
+    assert_eq!((quote.id, quote.from.as_str()), (20, "bob"));
+    assert_eq!(quote.text.chars().count(), 100);
+    assert_eq!(mine.mentions, mentions);
+    assert!(mine.mentions_me("carol") && !mine.mentions_me("dave"));
+    // Read back from the outbox, as a resend after a restart does.
+    assert_eq!(s.pending().unwrap(), vec![mine.clone()]);
+    // A quote of a message this device never had keeps just its id.
+    let blind = s
+        .queue_said(&Outgoing {
+            conv: &group,
+            me: ME,
+            client_id: "c2",
+            text: "?",
+            time: 31,
+            error: None,
+            reply_to: Some(5),
+            mentions: &Default::default(),
+        })
+        .unwrap();
+    let quote = blind.quote.unwrap();
+    assert_eq!(
+        (quote.id, quote.from.as_str(), quote.text.as_str()),
+        (5, "", "")
+    );
+    // Its ACK keeps the quote.
+    let sent = s.mark_sent("c1", 21, 40).unwrap().unwrap();
+    assert_eq!(sent.quote, mine.quote);
+    assert_eq!(sent.mentions, mentions);
+}
+
+#[test]
+fn read_marks_lower_unread_and_only_go_up() {
+    let mut s = db();
+    for id in 5..=7 {
+        s.store_incoming(ME, &from_bob(id, "x"), true).unwrap();
+    }
+    assert_eq!(s.unread(&bob()).unwrap(), 3);
+    // Read up to 6 on another device.
+    let mark = s.apply_read(&bob(), 6).unwrap();
+    assert_eq!(
+        (mark.unread_before, mark.unread, mark.raised),
+        (3, 1, Some(6))
+    );
+    // A lower mark changes nothing.
+    let lower = s.apply_read(&bob(), 5).unwrap();
+    assert_eq!((lower.unread, lower.raised), (1, None));
+    // A message at or below the mark, arriving late, is not unread.
+    let late = s.store_incoming(ME, &from_bob(4, "late"), true).unwrap();
+    assert!(matches!(late, Stored::New { unread: None, .. }));
+    assert_eq!(s.unread(&bob()).unwrap(), 1);
+    // Reading all of it here raises the mark to the newest message, which the server is then told.
+    let all = s.mark_read_to(&bob(), None).unwrap();
+    assert_eq!((all.unread, all.raised), (0, Some(7)));
+    assert_eq!(s.read_marks().unwrap(), vec![(bob(), 7)]);
+    // A mark for a conversation this device has nothing of is not kept.
+    let none = s.apply_read(&Conv::Group(9), 100).unwrap();
+    assert_eq!(none.raised, None);
+    assert_eq!(s.read_marks().unwrap(), vec![(bob(), 7)]);
+    // A message after the mark counts again.
+    s.store_incoming(ME, &from_bob(8, "new"), true).unwrap();
+    assert_eq!(s.unread(&bob()).unwrap(), 1);
+}
+
+#[test]
+fn a_version_3_database_gains_replies_recalls_and_read_marks() {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    super::migrate(&mut conn, &super::schema::MIGRATIONS[..3]).unwrap();
+    conn.execute(
+        "INSERT INTO conversations (kind, peer, unread) VALUES ('user', 'bob', 1)",
+        [],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO messages (kind, peer, server_id, sender, time, text, state)
+         VALUES ('user', 'bob', 1, 'bob', 5, 'old text', 3)",
+        [],
+    )
+    .unwrap();
+    super::migrate(&mut conn, super::schema::MIGRATIONS).unwrap();
+    let mut s = Storage { conn };
+    let old = s.messages(&bob(), None, 10).unwrap();
+    assert_eq!(old.len(), 1);
+    assert_eq!(
+        (
+            old[0].quote.as_ref(),
+            old[0].mentions.is_empty(),
+            old[0].is_recalled()
+        ),
+        (None, true, false)
+    );
+    assert_eq!(s.unread(&bob()).unwrap(), 1);
+    assert_eq!(s.apply_read(&bob(), 1).unwrap().unread, 0);
+    s.apply_recall(ME, &recall(2, 1, "bob", "bob")).unwrap();
+    assert!(texts(&s, "old text", 10).is_empty());
 }
