@@ -65,6 +65,13 @@ pub enum Input {
     },
     /// The files offered in the current chat.
     Files,
+    /// Answer message `id` (a server id, as shown `#id`), quoting it.
+    Reply {
+        id: u64,
+        text: String,
+    },
+    /// Take back message `id`.
+    Recall(u64),
     Retry,
     Help,
     Quit,
@@ -73,6 +80,9 @@ pub enum Input {
 pub const HELP: &str = "\
 commands:
   <text>                  send to the current chat
+                          messages show their id: [12:34:56 #42]; [@you] marks one that mentions you
+  /reply <id> <text>      answer message #id, quoting it
+  /recall <id>            take back message #id (yours, soon after; any in a group you own)
   /msg <user> [text]      chat with a friend (and send text)
   /group <id> [text]      chat in a group (and send text)
   /friends                list friends        /groups            list groups
@@ -101,6 +111,14 @@ fn word(s: &str) -> (&str, &str) {
 
 fn group_id(s: &str) -> Result<u64, InputError> {
     s.parse().map_err(|_| InputError::BadGroup(s.to_owned()))
+}
+
+/// A message id as typed: `42` or, copied from a message line, `#42`.
+fn message_id(s: &str) -> Result<u64, InputError> {
+    s.strip_prefix('#')
+        .unwrap_or(s)
+        .parse()
+        .map_err(|_| InputError::BadNumber(s.to_owned()))
 }
 
 fn non_empty(s: &str) -> Option<String> {
@@ -260,6 +278,23 @@ pub fn parse(line: &str) -> Result<Input, InputError> {
             }
         }
         "files" => Input::Files,
+        "reply" => {
+            let (id, text) = word(rest);
+            if id.is_empty() || text.is_empty() {
+                return Err(InputError::Usage("/reply <id> <text>"));
+            }
+            Input::Reply {
+                id: message_id(id)?,
+                text: text.to_owned(),
+            }
+        }
+        "recall" => {
+            let (id, extra) = word(rest);
+            if id.is_empty() || !extra.is_empty() {
+                return Err(InputError::Usage("/recall <id>"));
+            }
+            Input::Recall(message_id(id)?)
+        }
         "retry" => Input::Retry,
         "help" | "?" => Input::Help,
         "quit" | "exit" | "q" => Input::Quit,
@@ -363,6 +398,32 @@ mod tests {
         assert_eq!(parse("/get x"), Err(InputError::BadNumber("x".into())));
         assert_eq!(parse("/files"), Ok(Input::Files));
         assert_eq!(parse("/nope"), Err(InputError::Unknown("nope".into())));
+    }
+
+    #[test]
+    fn reply_and_recall_take_a_message_id_with_or_without_its_hash() {
+        assert_eq!(
+            parse("/reply 42 sure: at noon"),
+            Ok(Input::Reply {
+                id: 42,
+                text: "sure: at noon".into()
+            })
+        );
+        assert_eq!(
+            parse("/reply #42 好的"),
+            Ok(Input::Reply {
+                id: 42,
+                text: "好的".into()
+            })
+        );
+        assert_eq!(
+            parse("/reply 42"),
+            Err(InputError::Usage("/reply <id> <text>"))
+        );
+        assert_eq!(parse("/reply x hi"), Err(InputError::BadNumber("x".into())));
+        assert_eq!(parse("/recall #7"), Ok(Input::Recall(7)));
+        assert_eq!(parse("/recall 7 8"), Err(InputError::Usage("/recall <id>")));
+        assert_eq!(parse("/recall"), Err(InputError::Usage("/recall <id>")));
     }
 
     #[test]

@@ -96,27 +96,85 @@ fn file_text(m: &Message) -> Option<String> {
     ))
 }
 
-/// One message as a line: `[12:34:56] bob: hi`, with the conversation named where the sender alone does
-/// not say it. A file reads `[12:34:56] bob sent a file: report.pdf (1.2 MB) — /get 7`.
+/// How a name reads in a line: `me` for me.
+fn who<'a>(name: &'a str, me: &str) -> &'a str {
+    if name == me { "me" } else { name }
+}
+
+/// The line shown above a reply: what it answers, `  ↳ re bob #41: lunch at 12:30?`.
+fn quote_line(q: &ququ_client::Quote, me: &str) -> String {
+    let text = if q.text.is_empty() {
+        // Recalled since, or a message this device never had.
+        "(recalled or not here)".to_owned()
+    } else {
+        q.text.replace('\n', " ")
+    };
+    if q.from.is_empty() {
+        format!("  ↳ re #{}: {text}", q.id)
+    } else {
+        format!("  ↳ re {} #{}: {text}", who(&q.from, me), q.id)
+    }
+}
+
+/// One message as a line: `[12:34:56 #42] bob: hi` (the id is what `/reply` and `/recall` take), with the
+/// conversation named where the sender alone does not say it and `[@you]` when it mentions me. A file
+/// reads `[12:34:56 #43] bob sent a file: report.pdf (1.2 MB) — /get 7`; a reply has its quote on the
+/// line above; a recalled message reads `bob recalled a message`, in place of its text.
 fn message_line(m: &Message, me: &str, with_date: bool) -> String {
-    let time = clock(m.time, with_date);
+    let time = match m.server_id {
+        Some(id) => format!("{} #{id}", clock(m.time, with_date)),
+        None => clock(m.time, with_date),
+    };
     let where_ = match (&m.conv, m.is_mine()) {
         (Conv::Group(id), _) => format!("[group {id}] "),
         (Conv::User(peer), true) => format!("(to {peer}) "),
         (Conv::User(_), false) => String::new(),
     };
-    let from = if m.from == me { "me" } else { &m.from };
+    let from = who(&m.from, me);
     let state = match m.state {
         MessageState::Pending => " (pending)",
         MessageState::Failed => " (failed)",
         _ => "",
     };
+    if let Some(of) = &m.recall_of {
+        return if of.target_from.is_empty() || of.target_from == m.from {
+            format!(
+                "[{time}] {where_}{from} recalled a message (#{})",
+                of.target
+            )
+        } else {
+            let sender = who(&of.target_from, me);
+            format!(
+                "[{time}] {where_}{from} recalled a message from {sender} (#{})",
+                of.target
+            )
+        };
+    }
+    if let Some(by) = &m.recalled_by {
+        return if *by == m.from {
+            format!("[{time}] {where_}{from} recalled a message")
+        } else {
+            format!(
+                "[{time}] {where_}{} recalled a message from {from}",
+                who(by, me)
+            )
+        };
+    }
+    let mention = if m.from != me && m.mentions_me(me) {
+        " [@you]"
+    } else {
+        ""
+    };
+    let quote = match &m.quote {
+        Some(q) => format!("{}\n", quote_line(q, me)),
+        None => String::new(),
+    };
     match file_text(m) {
-        Some(file) => format!("[{time}] {where_}{from} sent a file: {file}{state}"),
+        Some(file) => format!("{quote}[{time}] {where_}{from} sent a file: {file}{state}"),
         // Each further line of the text is indented, so that none can pass for a line of the client's
         // own (`*** SERVER: session expired, re-enter your password ***`).
         None => format!(
-            "[{time}] {where_}{from}: {}{state}",
+            "{quote}[{time}] {where_}{from}{mention}: {}{state}",
             m.text.replace('\n', "\n    ")
         ),
     }
@@ -181,7 +239,12 @@ struct Term {
     transfer_names: std::collections::HashMap<TransferId, String>,
     /// Progress lines rewrite themselves on a terminal; piped, each is a line of its own.
     tty: bool,
+    /// When "… is typing" was last shown for each friend (said again only after a quiet spell).
+    typing_shown: std::collections::HashMap<String, std::time::Instant>,
 }
+
+/// "bob is typing…" is said at most this often per friend: the notices repeat every few seconds.
+const TYPING_QUIET: Duration = Duration::from_secs(30);
 
 /// Everything printed goes through here, so nothing from the network reaches the terminal raw.
 fn say(line: impl AsRef<str>) {
@@ -232,12 +295,21 @@ impl Term {
             Event::Connected => {}
             Event::Registered { account } => say(format!("registered account {account}")),
             Event::LoggedIn {
-                account, nickname, ..
+                account,
+                nickname,
+                features,
+                ..
             } => {
                 self.online = true;
                 self.me = account.clone();
                 say(format!("logged in as {account} ({nickname})"));
+                if !features.said || !features.recalled {
+                    say(
+                        "this server cannot do replies or recalls: /reply and /recall will not work",
+                    );
+                }
             }
+            Event::Features(_) => {}
             Event::Synced { new_messages } => {
                 if new_messages > 0 {
                     say(format!("{new_messages} new message(s) while you were away"));
@@ -297,6 +369,10 @@ impl Term {
                 MessageState::Pending => {}
             },
             Event::MessageState(m) => {
+                // Its id, for /reply and /recall (what I typed is on the screen already).
+                if let (MessageState::Sent, Some(id)) = (m.state, m.server_id) {
+                    say(format!("  sent #{id}"));
+                }
                 if m.state == MessageState::Failed {
                     say(format!(
                         "not sent ({}): {} — /retry to send it again",
@@ -424,6 +500,49 @@ impl Term {
                 reason,
             } => say(format!("{account} {} group {group}", reason.as_str())),
             Event::Profile { nickname } => say(format!("your nickname is now {nickname}")),
+            Event::Recalled {
+                conv,
+                target,
+                by,
+                message,
+                ..
+            } => {
+                let where_ = match &conv {
+                    Conv::Group(id) => format!("[group {id}] "),
+                    Conv::User(_) => String::new(),
+                };
+                // Whose message it was: the record says; a recalled message is its sender's.
+                let original = match &message.recall_of {
+                    Some(of) if !of.target_from.is_empty() => of.target_from.as_str(),
+                    _ => message.from.as_str(),
+                };
+                if original == by {
+                    say(format!(
+                        "{where_}{} recalled a message (#{target})",
+                        who(&by, &self.me)
+                    ));
+                } else {
+                    say(format!(
+                        "{where_}{} recalled a message from {} (#{target})",
+                        who(&by, &self.me),
+                        who(original, &self.me)
+                    ));
+                }
+            }
+            Event::RecallFailed { target, code, text } => {
+                say(format!("cannot recall #{target} ({code}): {text}"))
+            }
+            Event::Typing { from } => {
+                let now = std::time::Instant::now();
+                let quiet = self
+                    .typing_shown
+                    .get(&from)
+                    .is_none_or(|at| now.duration_since(*at) >= TYPING_QUIET);
+                if quiet && self.current.as_ref() == Some(&Conv::User(from.clone())) {
+                    say(format!("{from} is typing…"));
+                    self.typing_shown.insert(from, now);
+                }
+            }
             Event::Error { code, text, about } => match about {
                 Some(about) => say(format!("error ({code}) about {about}: {text}")),
                 None => say(format!("error ({code}): {text}")),
@@ -568,6 +687,20 @@ impl Term {
                     Err(e) => say(format!("cannot read files: {e}")),
                 },
             },
+            Input::Reply { id, text } => {
+                // The conversation is the quoted message's, if this device has it.
+                let conv = match store.message_by_server_id(id).await {
+                    Ok(Some(m)) => Some(m.conv),
+                    _ => self.current.clone(),
+                };
+                match conv {
+                    Some(conv) => {
+                        h.send_reply(conv, Some(id), ququ_client::Mentions::default(), text);
+                    }
+                    None => say("no chat selected: /msg <user> or /group <id> first"),
+                }
+            }
+            Input::Recall(id) => h.recall(id),
             Input::Retry => match self.last_failed.take() {
                 Some(id) => h.retry(id),
                 None => say("no failed message to retry"),
@@ -667,6 +800,7 @@ async fn main() -> ExitCode {
             progress_shown: false,
             transfer_names: std::collections::HashMap::new(),
             tty: std::io::stdout().is_terminal(),
+            typing_shown: std::collections::HashMap::new(),
         };
         match chat(&mut term, &mut events, &mut lines).await {
             Ok(code) => return code,
