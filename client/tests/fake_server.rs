@@ -704,3 +704,238 @@ async fn text_with_control_characters_fails_at_once_and_a_crlf_is_a_newline() {
     handle.shutdown();
     wait_stopped(&mut events).await;
 }
+
+#[tokio::test]
+async fn an_older_server_gets_none_of_the_new_verbs_and_says_why() {
+    let (handle, mut events, mut c, _dir) = logged_in_alice().await;
+    let bob = Conv::User("bob".into());
+    let login = wait_for(&mut events, "login", |e| {
+        matches!(e, Event::LoggedIn { .. })
+    })
+    .await;
+    assert!(
+        matches!(login, Event::LoggedIn { features, .. } if features == ququ_client::Features::default())
+    );
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    c.say("MSG:5:bob:alice:1000:b5:question").await;
+    c.say("SYNC_END:5:0").await;
+    // Its `ERROR:unknown_verb` to FEATURES is expected, not an error to show.
+    wait_for(&mut events, "sync", |e| {
+        assert!(!matches!(e, Event::Error { .. }), "{e:?}");
+        matches!(e, Event::Synced { .. })
+    })
+    .await;
+
+    let cid = handle.send_reply(bob.clone(), Some(5), Default::default(), "answer");
+    let failed = wait_for(&mut events, "the reply failing", |e| {
+        matches!(e, Event::MessageState(m) if m.client_id == cid && m.state == MessageState::Failed)
+    })
+    .await;
+    let Event::MessageState(failed) = failed else {
+        unreachable!()
+    };
+    assert!(
+        failed
+            .error
+            .as_deref()
+            .unwrap()
+            .contains("not available on this server"),
+        "{failed:?}"
+    );
+    handle.recall(5);
+    wait_for(&mut events, "the recall refused here", |e| {
+        matches!(
+            e,
+            Event::RecallFailed {
+                target: 5,
+                code: ErrorCode::UnknownVerb,
+                ..
+            }
+        )
+    })
+    .await;
+    handle.mark_read(bob.clone());
+    wait_for(&mut events, "read locally", |e| {
+        matches!(e, Event::Unread { unread: 0, .. })
+    })
+    .await;
+    handle.typing("bob");
+    // None of SEND, RECALL, READ, READS or TYPING went out: the next line is this one.
+    let plain = handle.send_text(bob, "plain");
+    c.expect(&format!("MSG:bob:{plain}:plain")).await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
+
+#[tokio::test]
+async fn a_newer_server_gets_send_recall_read_and_typing_lines() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let bob = Conv::User("bob".into());
+    let mut c = FakeConn::accept(&listener).await;
+    c.features = Some("SAID,RECALLED,READ,TYPING");
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
+    let login = wait_for(&mut events, "login", |e| {
+        matches!(e, Event::LoggedIn { .. })
+    })
+    .await;
+    assert!(
+        matches!(login, Event::LoggedIn { features, .. } if features == ququ_client::Features::ALL)
+    );
+    c.expect("SYNC:0:100").await;
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    c.say("MSG:5:bob:alice:1000:b5:question").await;
+    c.say("MSG:6:bob:alice:1001:b6:more").await;
+    c.say("SYNC_END:6:0").await;
+    // Read marks are asked once the sync is complete; the server's mark lowers the unread count.
+    c.expect("READS").await;
+    c.say("READ:user:bob:5").await;
+    c.say("READS_END:1").await;
+    wait_for(
+        &mut events,
+        "one left unread",
+        |e| matches!(e, Event::Unread { conv, unread: 1 } if *conv == Conv::User("bob".into())),
+    )
+    .await;
+
+    // A reply goes out as SEND: with its quote's id, and keeps the quote once acknowledged.
+    let cid = handle.send_reply(bob.clone(), Some(5), Default::default(), "answer");
+    c.expect(&format!("SEND:user:bob:{cid}:5::answer")).await;
+    c.say(&format!("ACK:{cid}:7:2000")).await;
+    let sent = wait_for(&mut events, "the ACK", |e| {
+        matches!(e, Event::MessageState(m) if m.client_id == cid && m.state == MessageState::Sent)
+    })
+    .await;
+    let Event::MessageState(sent) = sent else {
+        unreachable!()
+    };
+    let quote = sent.quote.unwrap();
+    assert_eq!(
+        (quote.id, quote.from.as_str(), quote.text.as_str()),
+        (5, "bob", "question")
+    );
+
+    // Typing: once per friend however often it is called.
+    handle.typing("bob");
+    handle.typing("bob");
+    handle.typing("carol");
+    handle.typing("bob");
+    c.expect("TYPING:bob").await;
+    c.expect("TYPING:carol").await;
+    let plain = handle.send_text(bob.clone(), "plain");
+    c.expect(&format!("MSG:bob:{plain}:plain")).await;
+    c.say("TYPING:bob").await;
+    wait_for(
+        &mut events,
+        "bob typing",
+        |e| matches!(e, Event::Typing { from } if from == "bob"),
+    )
+    .await;
+
+    // A refused recall reaches the caller with its code.
+    handle.recall(7);
+    c.expect("RECALL:7").await;
+    c.say("ERROR:too_late:too late:7").await;
+    wait_for(&mut events, "the refusal", |e| {
+        matches!(
+            e,
+            Event::RecallFailed {
+                target: 7,
+                code: ErrorCode::TooLate,
+                ..
+            }
+        )
+    })
+    .await;
+    // Bob recalls his message 6 (to alice), and one this device never had: both filed under bob.
+    c.say("RECALLED:8:user:alice:bob:3000:6:bob").await;
+    let recalled = wait_for(&mut events, "the recall", |e| {
+        matches!(e, Event::Recalled { target: 6, .. })
+    })
+    .await;
+    let Event::Recalled { conv, message, .. } = recalled else {
+        unreachable!()
+    };
+    assert_eq!((conv, message.text.as_str()), (bob.clone(), ""));
+    wait_for(&mut events, "nothing unread", |e| {
+        matches!(e, Event::Unread { unread: 0, .. })
+    })
+    .await;
+    c.say("RECALLED:9:user:alice:bob:3001:4:bob").await;
+    let record = wait_for(&mut events, "the record", |e| {
+        matches!(e, Event::Recalled { target: 4, .. })
+    })
+    .await;
+    let Event::Recalled { conv, message, .. } = record else {
+        unreachable!()
+    };
+    assert_eq!(conv, bob);
+    assert_eq!(message.recall_of.unwrap().target, 4);
+
+    // Reading all of it tells the server the newest id.
+    handle.mark_read(bob);
+    c.expect("READ:user:bob:9").await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}
+
+#[tokio::test]
+async fn read_marks_made_offline_are_sent_after_the_next_listing() {
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let server = listener.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (handle, mut events) = Client::start(config(&server, "alice", dir.path())).unwrap();
+    let mut c = FakeConn::accept(&listener).await;
+    c.features = Some("SAID,RECALLED,READ,TYPING");
+    c.expect("LOGIN:alice:password1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok1:").await;
+    c.expect("SYNC:0:100").await;
+    c.say("MSG:5:bob:alice:1000:b5:one").await;
+    c.say("GROUP:6:77:carol:1001:c6:two").await;
+    c.say("SYNC_END:6:0").await;
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    c.expect("READS").await;
+    c.say("READS_END:0").await;
+    drop(c);
+    wait_for(&mut events, "disconnect", |e| {
+        matches!(e, Event::Disconnected { .. })
+    })
+    .await;
+    handle.mark_read(Conv::User("bob".into()));
+    handle.mark_read(Conv::Group(77));
+    wait_for(&mut events, "read offline", |e| {
+        matches!(
+            e,
+            Event::Unread {
+                conv: Conv::Group(77),
+                unread: 0
+            }
+        )
+    })
+    .await;
+    let mut c = FakeConn::accept(&listener).await;
+    c.features = Some("SAID,RECALLED,READ,TYPING");
+    c.expect("RESUME:alice:tok1").await;
+    c.say("LOGIN:true:1:alice:Alice:tok2:").await;
+    c.expect("SYNC:6:100").await;
+    c.expect("FRIENDS").await;
+    c.expect("REQUESTS").await;
+    c.expect("GROUPS").await;
+    c.say("SYNC_END:6:0").await;
+    c.expect("READS").await;
+    // The server has bob's already (from another device); the group's goes up.
+    c.say("READ:user:bob:5").await;
+    c.say("READS_END:1").await;
+    c.expect("READ:group:77:6").await;
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}

@@ -143,8 +143,12 @@ impl Session {
         Ok(())
     }
 
-    async fn on_recalled(&mut self, link: &mut Link, r: RecallMessage) -> Result<(), End> {
+    async fn on_recalled(&mut self, link: &mut Link, mut r: RecallMessage) -> Result<(), End> {
         link.said.recalls.retain(|&id| id != r.target);
+        // A private message's `to` is its recipient; this device files the chat under the other one.
+        if matches!(r.to, Conv::User(_)) && r.target_from != self.me {
+            r.to = Conv::User(r.target_from.clone());
+        }
         let wanted = link.lists.history.iter().find(|(c, _)| *c == r.to);
         let in_page = wanted.is_some();
         let old = wanted.is_some_and(|(_, ceiling)| r.id < *ceiling);

@@ -135,7 +135,8 @@ impl Storage {
         Ok(message)
     }
 
-    /// Applies `RECALLED:`. See the module docs.
+    /// Applies `RECALLED:`, whose `to` must be this device's conversation (for a private chat, the other
+    /// account, not the recipient the line names). See the module docs.
     pub fn apply_recall(
         &mut self,
         me: &str,

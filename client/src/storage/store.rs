@@ -112,6 +112,14 @@ impl Store {
         self.call(move |s| s.search(&query, limit))
     }
 
+    /// A conversation's unread count.
+    pub fn unread(
+        &self,
+        conv: Conv,
+    ) -> impl Future<Output = Result<u32, StorageError>> + Send + 'static {
+        self.call(move |s| s.unread(&conv))
+    }
+
     /// The stored message with this server id, if this device has it (to find the conversation of a message
     /// named by its id, or the message a reply quotes).
     pub fn message_by_server_id(
