@@ -348,6 +348,11 @@ async fn the_terminal_shows_control_characters_it_receives_instead_of_obeying_th
         .expect("ququ-term never connected")
         .unwrap();
     let mut server = Framed::new(stream, ququ_protocol::LineCodec::default());
+    // Left unanswered: the terminal carries on as with a server from before them.
+    assert_eq!(
+        recv(&mut server).await,
+        "FEATURES:SAID,RECALLED,READ,TYPING"
+    );
     assert_eq!(recv(&mut server).await, "LOGIN:carol:password1");
     server.send("LOGIN:true:1:carol:Carol:tok1:").await.unwrap();
     let hostile = "boom\x1b[2J\x1b]0;owned\x07\n*** SERVER: session expired\x00\x7f\u{9b}2J";
@@ -420,4 +425,107 @@ async fn recv(
         .expect("ququ-term hung up")
         .unwrap()
         .unwrap()
+}
+
+#[tokio::test]
+async fn the_terminal_client_shows_ids_quotes_mentions_and_recalls() {
+    let server = TestServer::start().await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let mut term = Term::spawn(&[
+        "--server",
+        &server.addr,
+        "--user",
+        "carol",
+        "--register",
+        "--data-dir",
+        &data_dir,
+    ]);
+    term.type_line("password1").await;
+    term.expect("logged in as carol").await;
+    bob.handle.add_friend("carol", "");
+    term.expect("bob wants to be your friend").await;
+    term.type_line("/accept bob").await;
+    bob.wait(
+        "carol accepted",
+        |e| matches!(e, Event::FriendChanged(f) if f.account == "carol"),
+    )
+    .await;
+    term.type_line("/msg bob").await;
+    term.expect("now chatting with bob").await;
+
+    // Messages show their id; /reply quotes one, and bob's client gets the quote.
+    bob.handle
+        .send_text(Conv::User("carol".into()), "lunch at 12:30?");
+    let line = term.expect("bob: lunch at 12:30?").await;
+    let id: u64 = line
+        .split_once(" #")
+        .and_then(|(_, rest)| rest.split_once(']'))
+        .and_then(|(id, _)| id.parse().ok())
+        .unwrap_or_else(|| panic!("no id in `{line}`"));
+    term.type_line(&format!("/reply #{id} sure")).await;
+    let reply = match bob
+        .wait(
+            "carol's reply",
+            |e| matches!(e, Event::Message(m) if m.text == "sure"),
+        )
+        .await
+    {
+        Event::Message(m) => m,
+        _ => unreachable!(),
+    };
+    assert_eq!(reply.quote.unwrap().id, id);
+    // My own message says its id once sent.
+    let sent = term.expect("  sent #").await;
+    let mine: u64 = sent.trim().trim_start_matches("sent #").parse().unwrap();
+
+    // Bob's reply to it is shown under its quote.
+    bob.handle.send_reply(
+        Conv::User("carol".into()),
+        Some(mine),
+        Default::default(),
+        "great",
+    );
+    term.expect(&format!("↳ re me #{mine}: sure")).await;
+    term.expect("bob: great").await;
+
+    // Recalls: bob's, as it happens and in the history; mine, and one refused with its code.
+    bob.handle.recall(id);
+    term.expect(&format!("bob recalled a message (#{id})"))
+        .await;
+    term.type_line("/history 10").await;
+    term.expect("bob recalled a message").await;
+    term.type_line(&format!("/recall {mine}")).await;
+    term.expect(&format!("me recalled a message (#{mine})"))
+        .await;
+    term.type_line(&format!("/recall {id}")).await;
+    term.expect(&format!("cannot recall #{id} (no_such_message)"))
+        .await;
+    term.type_line("/search sure").await;
+    term.expect("0 result(s)").await;
+
+    // A group message that mentions carol is marked.
+    bob.handle.create_group("g");
+    let group = match bob
+        .wait("the group", |e| matches!(e, Event::GroupChanged(_)))
+        .await
+    {
+        Event::GroupChanged(g) => g.id,
+        _ => unreachable!(),
+    };
+    bob.handle.invite(group, "carol");
+    term.expect(&format!("group {group}: g")).await;
+    bob.handle.send_reply(
+        Conv::Group(group),
+        None,
+        ququ_client::Mentions {
+            all: false,
+            accounts: vec!["carol".into()],
+        },
+        "@carol 来吗",
+    );
+    term.expect("bob [@you]: @carol 来吗").await;
+    term.type_line("/quit").await;
+    server.stop().await;
 }
