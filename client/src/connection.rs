@@ -431,6 +431,7 @@ impl Session {
                     self.on_report(ready, report).await?
                 }
                 _ = tick.tick() => {
+                    self.flush_reads(&mut link).await?;
                     let now = Instant::now();
                     if let Some(deadline) = link.deadline && now >= deadline {
                         return Err(match link.auth {

@@ -880,8 +880,23 @@ async fn a_newer_server_gets_send_recall_read_and_typing_lines() {
     assert_eq!(message.recall_of.unwrap().target, 4);
 
     // Reading all of it tells the server the newest id.
-    handle.mark_read(bob);
+    handle.mark_read(bob.clone());
     c.expect("READ:user:bob:9").await;
+    // Marks raised within the next second go together, once, with the highest id.
+    for id in [10, 11] {
+        c.say(&format!("MSG:{id}:bob:alice:{}:b{id}:new {id}", 4000 + id))
+            .await;
+        wait_for(
+            &mut events,
+            "the new message",
+            |e| matches!(e, Event::Message(m) if m.server_id == Some(id)),
+        )
+        .await;
+        handle.mark_read(bob.clone());
+    }
+    let plain = handle.send_text(bob.clone(), "between");
+    c.expect(&format!("MSG:bob:{plain}:between")).await;
+    c.expect("READ:user:bob:11").await;
     handle.shutdown();
     wait_stopped(&mut events).await;
 }

@@ -19,6 +19,10 @@ use crate::storage::Incoming;
 /// Typing notices to one friend are sent at most this often (the server passes on one a second).
 pub(super) const TYPING_EVERY: Duration = Duration::from_secs(3);
 
+/// `READ:` lines go out at most once a second, all the marks raised since together: a chat window that
+/// marks every message read as it arrives must not run into the server's `actions` limit during a sync.
+const READS_EVERY: Duration = Duration::from_secs(1);
+
 /// Why a reply fails on a server without `SEND:`.
 const NO_REPLIES: &str = "replies and mentions are not available on this server";
 
@@ -58,6 +62,9 @@ pub(super) struct SaidState {
     reads: Option<HashMap<Conv, u64>>,
     /// `READS` has been asked on this connection (after its first sync).
     reads_asked: bool,
+    /// Marks raised here and not yet sent (see [`READS_EVERY`]), and when marks were last sent.
+    reads_due: HashMap<Conv, u64>,
+    reads_sent: Option<Instant>,
 }
 
 /// Whether sending `m` needs `SEND:` rather than `MSG:`/`GROUP:`.
@@ -265,8 +272,30 @@ impl Session {
         if let (Some(link), Some(up_to)) = (link, mark.raised)
             && link.said.granted.knows_verbs()
         {
-            link.send(&ClientMessage::Read { conv, up_to }).await?;
+            let due = link.said.reads_due.entry(conv).or_default();
+            *due = (*due).max(up_to);
+            self.flush_reads(link).await?;
         }
+        Ok(())
+    }
+
+    /// Sends the read marks raised since the last ones went, if [`READS_EVERY`] has passed.
+    pub(super) async fn flush_reads(&mut self, link: &mut Link) -> Result<(), End> {
+        let now = Instant::now();
+        let said = &mut link.said;
+        if said.reads_due.is_empty()
+            || said
+                .reads_sent
+                .is_some_and(|at| now.duration_since(at) < READS_EVERY)
+        {
+            return Ok(());
+        }
+        said.reads_sent = Some(now);
+        let due: Vec<_> = said.reads_due.drain().collect();
+        for (conv, up_to) in due {
+            link.feed(&ClientMessage::Read { conv, up_to }).await?;
+        }
+        link.flush().await?;
         Ok(())
     }
 
