@@ -325,8 +325,13 @@ impl App {
         if self.desktop.is_some() {
             subscriptions.push(Subscription::run(notify::clicks).map(Message::NotificationClicked));
         }
-        // The countdown only needs a clock while it is counting.
-        if matches!(self.conn, Connection::Reconnecting { .. }) {
+        // The countdown only needs a clock while it is counting, and "typing…" while it shows (so it
+        // goes when they stop).
+        let typing = self.model.as_ref().is_some_and(|m| {
+            let now = crate::model::now_millis();
+            m.typing.values().any(|until| *until > now)
+        });
+        if matches!(self.conn, Connection::Reconnecting { .. }) || typing {
             subscriptions.push(iced::time::every(Duration::from_millis(500)).map(Message::Tick));
         }
         Subscription::batch(subscriptions)

@@ -122,6 +122,41 @@ impl Lang {
         }
     }
 
+    /// In place of a recalled message: who took it back, and whose it was when a group's owner did.
+    pub fn recalled(self, by_me: bool, by: &str, whose: Option<&str>) -> String {
+        match (self, by_me, whose) {
+            (Lang::En, true, None) => "You recalled a message".into(),
+            (Lang::En, true, Some(whose)) => format!("You recalled a message from {whose}"),
+            (Lang::En, false, None) => format!("{by} recalled a message"),
+            (Lang::En, false, Some(whose)) => format!("{by} recalled a message from {whose}"),
+            (Lang::Zh, true, None) => "你撤回了一条消息".into(),
+            (Lang::Zh, true, Some(whose)) => format!("你撤回了 {whose} 的一条消息"),
+            (Lang::Zh, false, None) => format!("{by} 撤回了一条消息"),
+            (Lang::Zh, false, Some(whose)) => format!("{by} 撤回了 {whose} 的一条消息"),
+        }
+    }
+
+    /// Above the input while answering a message.
+    pub fn replying_to(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("Replying to {name}"),
+            Lang::Zh => format!("回复 {name}"),
+        }
+    }
+
+    /// Why Recall is greyed, or was refused: sent longer ago than the server allows.
+    pub fn recall_too_late(self, secs: u32) -> String {
+        let (n, en, zh) = if secs >= 60 && secs.is_multiple_of(60) {
+            (secs / 60, "minutes", "分钟")
+        } else {
+            (secs, "seconds", "秒")
+        };
+        match self {
+            Lang::En => format!("Sent over {n} {en} ago"),
+            Lang::Zh => format!("已超过 {n} {zh}"),
+        }
+    }
+
     pub fn group_id(self, id: u64) -> String {
         match self {
             Lang::En => format!("Group no. {id}"),
@@ -495,6 +530,26 @@ pub struct Tr {
     pub copy: &'static str,
     /// The emoji picker's recent tab before any was picked.
     pub no_recent_emoji: &'static str,
+    /// A message's menu: answer it with a quote.
+    pub reply: &'static str,
+    /// A message's menu: take it back (撤回).
+    pub recall: &'static str,
+    /// Why Recall is greyed: someone else's message.
+    pub recall_not_mine: &'static str,
+    /// Why Recall (or Reply) is greyed: the server is older than them.
+    pub server_cannot: &'static str,
+    /// Why Recall is greyed: the message is not on the server yet.
+    pub recall_not_sent: &'static str,
+    /// A recall refused because the message is gone already.
+    pub recall_gone: &'static str,
+    /// A quote whose message was recalled.
+    pub quote_recalled: &'static str,
+    /// Recent and a bubble: an unread message mentions me.
+    pub mention_me: &'static str,
+    /// A friend is typing (the chat header).
+    pub typing: &'static str,
+    /// The @ list's entry that mentions everyone (owner only).
+    pub mention_all: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -679,6 +734,16 @@ static EN: Tr = Tr {
     emoji: "Emoji",
     copy: "Copy",
     no_recent_emoji: "Emoji you use will show here",
+    reply: "Reply",
+    recall: "Recall",
+    recall_not_mine: "Only your own messages",
+    server_cannot: "This server cannot",
+    recall_not_sent: "Not sent yet",
+    recall_gone: "That message has been recalled already.",
+    quote_recalled: "The original message was recalled",
+    mention_me: "[@me]",
+    typing: "typing…",
+    mention_all: "Everyone",
 };
 
 static ZH: Tr = Tr {
@@ -861,6 +926,16 @@ static ZH: Tr = Tr {
     emoji: "表情",
     copy: "复制",
     no_recent_emoji: "最近使用的表情会显示在这里",
+    reply: "回复",
+    recall: "撤回",
+    recall_not_mine: "只能撤回自己的消息",
+    server_cannot: "此服务器不支持",
+    recall_not_sent: "尚未发送",
+    recall_gone: "这条消息已被撤回。",
+    quote_recalled: "原消息已撤回",
+    mention_me: "[有人@我]",
+    typing: "对方正在输入…",
+    mention_all: "全体成员",
 };
 
 /// The server's refusal in words the user understands.

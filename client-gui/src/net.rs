@@ -112,7 +112,9 @@ pub async fn kept(store: Store) -> Result<Kept, String> {
 pub enum Event {
     /// The client is running; keep this to talk to it.
     Ready(Client),
-    Client(ClientEvent),
+    /// Boxed: a recall's event carries whole messages (448 bytes), and every message of the app would
+    /// be that size otherwise.
+    Client(Box<ClientEvent>),
 }
 
 /// What the windows ask of the connection.
@@ -121,6 +123,21 @@ pub enum Command {
     SendText {
         conv: Conv,
         text: String,
+    },
+    /// A reply (with the id of the message answered) and/or a group message with mentions.
+    SendReply {
+        conv: Conv,
+        text: String,
+        reply_to: Option<u64>,
+        mentions: ququ_protocol::Mentions,
+    },
+    /// Take back a message (its server id).
+    Recall {
+        id: u64,
+    },
+    /// Tell this friend I am typing.
+    Typing {
+        to: String,
     },
     Retry {
         client_id: String,
@@ -218,6 +235,16 @@ impl Client {
             Command::SendText { conv, text } => {
                 h.send_text(conv, text);
             }
+            Command::SendReply {
+                conv,
+                text,
+                reply_to,
+                mentions,
+            } => {
+                h.send_reply(conv, reply_to, mentions, text);
+            }
+            Command::Recall { id } => h.recall(id),
+            Command::Typing { to } => h.typing(to),
             Command::Retry { client_id } => h.retry(client_id),
             Command::MarkRead { conv } => h.mark_read(conv),
             Command::LoadHistory { conv, before } => h.load_history(conv, before, PAGE),
@@ -266,8 +293,8 @@ pub fn connect(login: &Login) -> impl Stream<Item = Event> + use<> {
                 Ok(started) => started,
                 Err(e) => {
                     let _ = output
-                        .send(Event::Client(ClientEvent::Stopped(StopReason::Storage(
-                            e.to_string(),
+                        .send(Event::Client(Box::new(ClientEvent::Stopped(
+                            StopReason::Storage(e.to_string()),
                         ))))
                         .await;
                     return;
@@ -282,7 +309,7 @@ pub fn connect(login: &Login) -> impl Stream<Item = Event> + use<> {
                 return;
             }
             while let Some(event) = events.recv().await {
-                if output.send(Event::Client(event)).await.is_err() {
+                if output.send(Event::Client(Box::new(event))).await.is_err() {
                     // The UI dropped the subscription (logged out, quit): stop the client with it.
                     handle.shutdown();
                     return;

@@ -220,7 +220,9 @@ impl Shown {
 /// The notification for the newest message in `conv`, if one is due: notifications on, the chat not
 /// muted, and something from someone else unread there. Several unread messages say how many.
 pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Alert> {
-    if !prefs.enabled || model.is_muted(conv) {
+    // A mention gets through a muted group, as in QQ: someone wants this person in particular.
+    let mentioned = model.mentioned(conv);
+    if !prefs.enabled || (model.is_muted(conv) && !mentioned) {
         return None;
     }
     let unread = model.unread(conv);
@@ -240,7 +242,7 @@ pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Ale
         Conv::User(_) => None,
     };
     let text = if prefs.preview {
-        cut(&line.preview(tr.file_word))
+        cut(&model.preview(conv, line, lang))
     } else {
         tr.new_message.to_owned()
     };
@@ -252,6 +254,11 @@ pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Ale
         format!("{} {text}", lang.unread_messages(unread))
     } else {
         text
+    };
+    let body = if mentioned {
+        format!("{} {body}", tr.mention_me)
+    } else {
+        body
     };
     let avatar = match conv {
         Conv::User(account) => (model.conv_name(conv), account.clone()),
@@ -381,6 +388,49 @@ mod tests {
         m.set_muted(&ann, false);
         m.read(&ann);
         assert!(alert(&m, &ann, prefs(), Lang::En).is_none());
+    }
+
+    /// Issue 24: a mention gets through a muted group, says so, and a recalled message's notification
+    /// says it was recalled rather than what it said.
+    #[test]
+    fn a_mention_gets_through_a_muted_group_and_a_recall_hides_the_text() {
+        let mut m = Model::new("me".into(), String::new());
+        let crew = Conv::Group(7);
+        m.set_muted(&crew, true);
+        incoming(&mut m, 1, "ann", &crew, "lunch?");
+        assert!(alert(&m, &crew, prefs(), Lang::En).is_none(), "muted");
+        let message = crate::model::tests::message(2, "ann", crew.clone(), MessageState::Received);
+        m.apply(Event::Message(Message {
+            text: "@me you too".into(),
+            mentions: ququ_protocol::Mentions {
+                all: false,
+                accounts: vec!["me".into()],
+            },
+            ..message
+        }));
+        let a = alert(&m, &crew, prefs(), Lang::Zh).expect("the mention gets through");
+        assert!(a.body.starts_with("[有人@我]"), "{}", a.body);
+
+        let ann = Conv::User("ann".into());
+        let message = crate::model::tests::message(3, "ann", ann.clone(), MessageState::Received);
+        m.apply(Event::Message(Message {
+            text: "secret".into(),
+            ..message.clone()
+        }));
+        m.apply(Event::Recalled {
+            conv: ann.clone(),
+            target: 3,
+            by: "ann".into(),
+            message: Message {
+                text: String::new(),
+                recalled_by: Some("ann".into()),
+                ..message
+            },
+            quotes: Vec::new(),
+        });
+        let a = alert(&m, &ann, prefs(), Lang::En).expect("an alert");
+        assert!(!a.body.contains("secret"), "{}", a.body);
+        assert!(a.body.contains("ann recalled a message"), "{}", a.body);
     }
 
     #[test]

@@ -155,6 +155,41 @@ pub fn bubble_mine(theme: &Theme) -> container::Style {
     }
 }
 
+/// A quote inside my blue bubble: a darker blue band with soft white text.
+pub fn quote_mine(_theme: &Theme) -> container::Style {
+    container::Style {
+        background: Some(Color::from_rgba(0.0, 0.0, 0.0, 0.18).into()),
+        border: Border {
+            radius: 6.0.into(),
+            ..Border::default()
+        },
+        ..container::Style::default()
+    }
+}
+
+pub fn quote_text_mine(_theme: &Theme) -> iced::widget::text::Style {
+    iced::widget::text::Style {
+        color: Some(Color::from_rgba(1.0, 1.0, 1.0, 0.85)),
+    }
+}
+
+/// A quote inside their bubble: a grey band, as QQ draws the quoted message.
+pub fn quote_theirs(theme: &Theme) -> container::Style {
+    let bg = if is_dark(theme) {
+        color!(0x383a40)
+    } else {
+        color!(0xf0f2f5)
+    };
+    container::Style {
+        background: Some(bg.into()),
+        border: Border {
+            radius: 6.0.into(),
+            ..Border::default()
+        },
+        ..container::Style::default()
+    }
+}
+
 /// Their bubble: the surface colour on the chat area.
 pub fn bubble_theirs(theme: &Theme) -> container::Style {
     let bg = if is_dark(theme) {

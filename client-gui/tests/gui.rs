@@ -425,6 +425,10 @@ fn received(
         file: None,
         state: ququ_client::MessageState::Received,
         error: None,
+        quote: None,
+        mentions: Default::default(),
+        recalled_by: None,
+        recall_of: None,
     })
 }
 
@@ -2196,4 +2200,226 @@ fn a_bubble_s_menu_copies_its_text() {
     });
     assert_eq!(alice.clipboard.as_deref(), Some(said));
     assert!(menu(&alice.app).is_none(), "Copy closes the menu");
+}
+
+/// Issue 24: a reply quotes the message it answers on both sides; my own message is recalled from its
+/// menu and turns into "… recalled a message" on both sides, taking the quote's text with it; Recall on
+/// someone else's message is greyed with the reason; in a group, `@` offers the members and the one
+/// mentioned sees "[@me]" in Recent.
+#[test]
+fn reply_recall_and_mentions_through_the_chat_window() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let mut alice = Client::new(&rt, &server);
+    alice.log_in(&rt, "alice", "secret123", true);
+    let mut bob = Client::new(&rt, &server);
+    bob.log_in(&rt, "bob", "secret456", true);
+    ask(&rt, &alice, &mut bob, "bob");
+    bob.app
+        .client
+        .as_ref()
+        .expect("handle")
+        .send(net::Command::AcceptFriend {
+            account: "alice".into(),
+        });
+    alice.pump_until(&rt, "bob as a friend", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.friends.contains_key("bob"))
+    });
+    assert!(
+        alice
+            .app
+            .model
+            .as_ref()
+            .is_some_and(|m| m.features.said && m.features.recalled),
+        "this server has replies and recalls"
+    );
+
+    let to_bob = Conv::User("bob".into());
+    let to_alice = Conv::User("alice".into());
+    let handle = alice.app.client.clone().expect("handle");
+    handle.send(net::Command::SendText {
+        conv: to_bob.clone(),
+        text: "lunch at 12:30?".into(),
+    });
+    handle.send(net::Command::SendText {
+        conv: to_bob.clone(),
+        text: "or one o'clock".into(),
+    });
+    let line_of = |app: &App, conv: &Conv, text: &str| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.conversations.get(conv))
+            .and_then(|c| c.lines.iter().find(|l| l.text == text && l.id.is_some()))
+            .cloned()
+    };
+    bob.pump_until(&rt, "both messages", |app| {
+        line_of(app, &to_alice, "or one o'clock").is_some()
+    });
+    let task = bob.app.open_chat(to_alice.clone());
+    bob.run(&rt, task);
+    let bob_chat = bob.chat_window(&to_alice).expect("bob's chat");
+    let right_click = |client_id: String| {
+        move |ui: &mut Simulator<'_, Message>| {
+            let bubble = ui
+                .find(id(chat::State::bubble_id(&client_id)))
+                .expect("the bubble")
+                .visible_bounds()
+                .expect("on screen");
+            ui.point_at(bubble.center());
+            let _ = ui.simulate([
+                iced::Event::Mouse(iced::mouse::Event::CursorMoved {
+                    position: bubble.center(),
+                }),
+                iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
+                    iced::mouse::Button::Right,
+                )),
+                iced::Event::Mouse(iced::mouse::Event::ButtonReleased(
+                    iced::mouse::Button::Right,
+                )),
+            ]);
+        }
+    };
+
+    // Someone else's message: Reply works, Recall is greyed and says why.
+    let lunch = line_of(&bob.app, &to_alice, "lunch at 12:30?").expect("lunch");
+    bob.interact(&rt, bob_chat, right_click(lunch.client_id.clone()));
+    assert!(bob.shows(bob_chat, "Only your own messages"));
+    bob.interact(&rt, bob_chat, |ui| {
+        ui.click("Reply").expect("the menu's Reply");
+    });
+    assert!(
+        bob.shows_part(bob_chat, "Replying to alice"),
+        "the reply bar names whom it answers"
+    );
+    let input = match &bob.app.windows[&bob_chat] {
+        Window::Chat(state) => state.input_id(),
+        _ => unreachable!(),
+    };
+    bob.interact(&rt, bob_chat, |ui| {
+        ui.click(id(input.clone())).expect("input");
+        let _ = ui.typewrite("sure");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    assert!(
+        !bob.shows_part(bob_chat, "Replying to"),
+        "sending ends the reply"
+    );
+    alice.pump_until(&rt, "the reply with its quote", |app| {
+        line_of(app, &to_bob, "sure").is_some_and(|l| {
+            l.quote
+                .as_ref()
+                .is_some_and(|q| q.from == "alice" && q.text == "lunch at 12:30?")
+        })
+    });
+    let task = alice.app.open_chat(to_bob.clone());
+    alice.run(&rt, task);
+    let alice_chat = alice.chat_window(&to_bob).expect("alice's chat");
+    assert!(
+        alice.shows_part(alice_chat, ": lunch at 12:30?"),
+        "the quote is drawn"
+    );
+
+    // Alice recalls her first message from its menu: gone on both sides, and from the quote.
+    alice.interact(&rt, alice_chat, right_click(lunch.client_id.clone()));
+    alice.interact(&rt, alice_chat, |ui| {
+        ui.click("Recall").expect("the menu's Recall");
+    });
+    bob.pump_until(&rt, "the recall", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.conversations.get(&to_alice))
+            .is_some_and(|c| {
+                c.lines.iter().any(|l| l.recalled.is_some())
+                    && c.lines.iter().all(|l| l.text != "lunch at 12:30?")
+            })
+    });
+    assert!(bob.shows(bob_chat, "alice recalled a message"));
+    assert!(
+        bob.shows_part(bob_chat, "The original message was recalled"),
+        "the quote's text went with it"
+    );
+    alice.pump_until(&rt, "my recall", |app| {
+        line_of(app, &to_bob, "lunch at 12:30?").is_none()
+    });
+    assert!(alice.shows(alice_chat, "You recalled a message"));
+    assert!(!alice.shows_part(alice_chat, "lunch at 12:30?"));
+
+    // In a group, "@" offers the members; the one picked is mentioned and sees "[@me]" in Recent.
+    handle.send(net::Command::CreateGroup {
+        name: "饭搭子".into(),
+    });
+    alice.pump_until(&rt, "the group", |app| {
+        app.model.as_ref().is_some_and(|m| !m.groups.is_empty())
+    });
+    let gid = *alice
+        .app
+        .model
+        .as_ref()
+        .unwrap()
+        .groups
+        .keys()
+        .next()
+        .unwrap();
+    handle.send(net::Command::Invite {
+        group: gid,
+        account: "bob".into(),
+    });
+    handle.send(net::Command::ListMembers { group: gid });
+    alice.pump_until(&rt, "bob in the group", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.members.get(&gid))
+            .is_some_and(|ms| ms.iter().any(|m| m.account == "bob"))
+    });
+    let group = Conv::Group(gid);
+    let task = alice.app.open_chat(group.clone());
+    alice.run(&rt, task);
+    let group_chat = alice.chat_window(&group).expect("the group chat");
+    let group_input = match &alice.app.windows[&group_chat] {
+        Window::Chat(state) => state.input_id(),
+        _ => unreachable!(),
+    };
+    alice.interact(&rt, group_chat, |ui| {
+        ui.click(id(group_input.clone())).expect("input");
+        let _ = ui.typewrite("@b");
+    });
+    alice.interact(&rt, group_chat, |ui| {
+        ui.click(id(chat::State::mention_choice_id("bob")))
+            .expect("bob in the @ list");
+    });
+    let typed = match &alice.app.windows[&group_chat] {
+        Window::Chat(state) => state.input.text(),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        typed.trim_end_matches('\n'),
+        "@bob ",
+        "the pick writes the name"
+    );
+    alice.interact(&rt, group_chat, |ui| {
+        ui.click(id(group_input.clone())).expect("input");
+        let _ = ui.typewrite("menu please");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    bob.pump_until(&rt, "the group message", |app| {
+        line_of(app, &group, "@bob menu please").is_some()
+    });
+    let said = line_of(&bob.app, &group, "@bob menu please").expect("the message as written");
+    assert_eq!(said.mentions.accounts, ["bob"], "{said:?}");
+    assert!(
+        bob.app.model.as_ref().is_some_and(|m| m.mentioned(&group)),
+        "unread {:?}",
+        bob.app.model.as_ref().map(|m| m.unread(&group))
+    );
+    let bob_main = bob.contacts_window();
+    bob.interact(&rt, bob_main, |ui| {
+        ui.click("Recent").expect("the recent tab");
+    });
+    assert!(
+        bob.shows_part(bob_main, "[@me]"),
+        "Recent says someone mentioned me"
+    );
 }

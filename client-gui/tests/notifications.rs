@@ -112,6 +112,10 @@ fn message(id: i64, from: &str, conv: &Conv, text: &str) -> Event {
         file: None,
         state: MessageState::Received,
         error: None,
+        quote: None,
+        mentions: Default::default(),
+        recalled_by: None,
+        recall_of: None,
     })
 }
 

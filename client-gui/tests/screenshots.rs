@@ -56,6 +56,9 @@ fn line(n: i64, from: &str, minutes_ago: u64, text: &str, delivery: Delivery) ->
         text: text.into(),
         delivery,
         file: None,
+        quote: None,
+        mentions: Default::default(),
+        recalled: None,
     }
 }
 

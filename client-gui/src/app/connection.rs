@@ -182,7 +182,7 @@ impl App {
                 self.client = Some(client);
                 return kept.unwrap_or_else(Task::none);
             }
-            net::Event::Client(event) => event,
+            net::Event::Client(event) => *event,
         };
         let tr = self.tr();
         match event {
@@ -214,14 +214,14 @@ impl App {
                 nickname,
                 limits,
                 token,
+                features,
                 ..
             } if self.model.is_none() => {
                 // The first login: from the login window to the contact list.
                 self.conn = Connection::Online;
                 let keep = self.keep_token(token);
                 let mut model = Model::new(account, nickname);
-                model.max_text = limits.text as usize;
-                model.max_file = limits.file;
+                model.server_said(limits, features);
                 return Task::batch([self.enter(model), keep]);
             }
             ClientEvent::Disconnected { retry_in, .. } => {
@@ -306,6 +306,27 @@ impl App {
                 Task::none()
             }
             Change::Request(_) => self.alert_request(),
+            // Said where it was asked, in its chat window, in the user's words.
+            Change::RecallFailed { conv, code } => {
+                let lang = self.lang();
+                let words = match &code {
+                    ququ_protocol::ErrorCode::TooLate => {
+                        let secs = self.model.as_ref().map_or(120, |m| m.recall_secs);
+                        lang.recall_too_late(secs)
+                    }
+                    ququ_protocol::ErrorCode::Forbidden => lang.tr().recall_not_mine.to_owned(),
+                    ququ_protocol::ErrorCode::NoSuchMessage => lang.tr().recall_gone.to_owned(),
+                    ququ_protocol::ErrorCode::UnknownVerb => lang.tr().server_cannot.to_owned(),
+                    other => crate::i18n::error_words(lang.tr(), other, ""),
+                };
+                if let Some(Window::Chat(state)) = self
+                    .chat_window(&conv)
+                    .and_then(|id| self.windows.get_mut(&id))
+                {
+                    state.notice = Some(words);
+                }
+                Task::none()
+            }
             // A dialog over the contact list may have been waiting for this.
             change @ (Change::GroupChanged(_)
             | Change::RequestsEmptied

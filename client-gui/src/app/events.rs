@@ -81,12 +81,35 @@ impl App {
 
     pub(super) fn on_chat_event(&mut self, id: window::Id, event: chat::Event) -> Task<Message> {
         match event {
-            chat::Event::Send { conv, text } => {
-                self.send(Command::SendText {
-                    conv: conv.clone(),
-                    text,
-                });
+            chat::Event::Send {
+                conv,
+                text,
+                reply_to,
+                mentions,
+            } => {
+                let command = if reply_to.is_some() || !mentions.is_empty() {
+                    Command::SendReply {
+                        conv: conv.clone(),
+                        text,
+                        reply_to,
+                        mentions,
+                    }
+                } else {
+                    Command::SendText {
+                        conv: conv.clone(),
+                        text,
+                    }
+                };
+                self.send(command);
                 self.scroll_to_end(&conv)
+            }
+            chat::Event::Recall { id } => {
+                self.send(Command::Recall { id });
+                Task::none()
+            }
+            chat::Event::Typing { to } => {
+                self.send(Command::Typing { to });
+                Task::none()
             }
             chat::Event::Close => window::close(id),
             chat::Event::ReconnectNow => {

@@ -3,7 +3,7 @@
 use ququ_client::{ErrorCode, Event, Message, MessageState};
 use ququ_protocol::Conv;
 
-use super::{Conversation, Delivery, FileItem, Line, Model, Paging};
+use super::{Conversation, Delivery, FileItem, Line, Model, Paging, Recall, TYPING_SHOWN_MS};
 
 /// Messages per history page, local or from the server.
 pub const PAGE: u32 = 30;
@@ -29,6 +29,8 @@ pub enum Change {
     Request(String),
     /// The last friend request needing an answer was answered: the requests dialog has nothing left.
     RequestsEmptied,
+    /// My recall of a message in this conversation was refused (too late, not mine, …).
+    RecallFailed { conv: Conv, code: ErrorCode },
     /// The server refused a request; `about` names what it was about (an account, a group id).
     Refused {
         code: ErrorCode,
@@ -50,11 +52,45 @@ impl Model {
             | Event::SearchResults { .. } => Change::Nothing,
             // Logged in again after a reconnect: my name and the server's limits may have changed.
             Event::LoggedIn {
-                nickname, limits, ..
+                nickname,
+                limits,
+                features,
+                ..
             } => {
                 self.nickname = nickname;
-                self.max_text = limits.text as usize;
-                self.max_file = limits.file;
+                self.server_said(limits, features);
+                Change::Nothing
+            }
+            Event::Features(features) => {
+                self.features = features;
+                Change::Nothing
+            }
+            Event::Recalled {
+                conv,
+                message,
+                quotes,
+                ..
+            } => {
+                let conversation = self.conversations.entry(conv.clone()).or_default();
+                for message in std::iter::once(message).chain(quotes) {
+                    conversation.upsert(line_from(message));
+                }
+                Change::Conversation(conv)
+            }
+            Event::RecallFailed { target, code, .. } => {
+                let conv = self
+                    .conversations
+                    .iter()
+                    .find(|(_, c)| c.lines.iter().any(|l| l.id == Some(target)))
+                    .map(|(conv, _)| conv.clone());
+                match conv {
+                    Some(conv) => Change::RecallFailed { conv, code },
+                    None => Change::Nothing,
+                }
+            }
+            Event::Typing { from } => {
+                self.typing
+                    .insert(from, super::now_millis() + TYPING_SHOWN_MS);
                 Change::Nothing
             }
             Event::Message(message) | Event::MessageState(message) => self.message(message),
@@ -290,6 +326,17 @@ impl Model {
 
 /// A message from the client's store or stream, as a bubble.
 pub fn line_from(m: Message) -> Line {
+    let recalled = match (&m.recalled_by, &m.recall_of) {
+        (_, Some(of)) => Some(Recall {
+            by: m.from.clone(),
+            whose: of.target_from.clone(),
+        }),
+        (Some(by), None) => Some(Recall {
+            by: by.clone(),
+            whose: m.from.clone(),
+        }),
+        (None, None) => None,
+    };
     Line {
         file: m.file.map(|f| FileItem {
             file_id: Some(f.file_id),
@@ -302,6 +349,9 @@ pub fn line_from(m: Message) -> Line {
         from: m.from,
         time: m.time,
         text: m.text,
+        quote: m.quote,
+        mentions: m.mentions,
+        recalled,
         delivery: match m.state {
             MessageState::Pending => Delivery::Sending,
             MessageState::Failed => Delivery::Failed,

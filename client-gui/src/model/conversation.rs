@@ -1,6 +1,6 @@
 //! One conversation's messages as the chat window shows them, and how far back they are loaded.
 
-use ququ_protocol::Millis;
+use ququ_protocol::{Mentions, Millis, Quote};
 
 /// Where one of my messages stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,6 +33,20 @@ pub struct Line {
     /// Set for a file offer: the bubble shows the file instead of `text`. Where the file stands is not
     /// kept here but worked out from the transfers when drawn ([`super::Model::file`]).
     pub file: Option<FileItem>,
+    /// The message this one answers, shown above its text.
+    pub quote: Option<Quote>,
+    /// Who it mentions (`@`), for marking a message that mentions me.
+    pub mentions: Mentions,
+    /// Its content is gone: recalled (or the record of a recall this device never had the message of).
+    pub recalled: Option<Recall>,
+}
+
+/// Who recalled a message, and whose it was: "alice recalled a message", or, when a group's owner
+/// recalled someone else's, "owner recalled a message of alice".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Recall {
+    pub by: String,
+    pub whose: String,
 }
 
 impl Line {
@@ -42,6 +56,11 @@ impl Line {
             Some(file) => format!("[{file_word}] {}", file.name),
             None => self.text.clone(),
         }
+    }
+
+    /// Whether it mentions `account` (by name or `@all`) and is still there to read.
+    pub fn mentions(&self, account: &str) -> bool {
+        self.recalled.is_none() && self.from != account && self.mentions.includes(account)
     }
 }
 
@@ -119,6 +138,18 @@ impl Conversation {
             }
             if existing.delivery != Delivery::Sent {
                 existing.delivery = line.delivery;
+            }
+            // A recall takes the text (and the file) away; a quote's text goes when its message is
+            // recalled.
+            if line.recalled.is_some() {
+                existing.recalled = line.recalled;
+                existing.text = line.text;
+                existing.file = None;
+                existing.quote = None;
+                return false;
+            }
+            if line.quote.is_some() {
+                existing.quote = line.quote;
             }
             // A file bubble shown while going up learns its server id from the stored offer.
             if let Some(mut file) = line.file {

@@ -185,6 +185,9 @@ impl Model {
                         name: transfer.name.clone(),
                         size: transfer.size,
                     }),
+                    quote: None,
+                    mentions: Default::default(),
+                    recalled: None,
                 });
             }
         }

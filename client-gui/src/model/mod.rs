@@ -30,10 +30,10 @@ mod time;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::time::{Duration, Instant};
 
-use ququ_protocol::{Conv, JoinPolicy};
+use ququ_protocol::{Conv, Features, JoinPolicy, Millis};
 
 pub use apply::{Change, PAGE};
-pub use conversation::{Conversation, Delivery, FileItem, Line, Paging, is_image_name};
+pub use conversation::{Conversation, Delivery, FileItem, Line, Paging, Recall, is_image_name};
 pub use files::{FileState, FileView, human_size, transfer_key};
 pub use ququ_client::{
     FoundUser, Friend, FriendRequest, Group, Member, Transfer, TransferId, TransferState,
@@ -71,6 +71,19 @@ impl Connection {
             at: Instant::now() + delay,
         }
     }
+}
+
+/// Why a message cannot be recalled, for the greyed menu item.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecallBar {
+    /// The server is older than recalls.
+    ServerCannot,
+    /// Not stored by the server yet (or gone already).
+    NotSent,
+    /// Someone else's, and I do not own the group.
+    NotMine,
+    /// Sent longer ago than the server's limit, in seconds.
+    TooLate(u32),
 }
 
 /// A friend request I sent. The app's own type: the client lists only those still waiting, and a
@@ -120,7 +133,16 @@ pub struct Model {
     pub muted: BTreeSet<Conv>,
     /// Chats pinned to the top of Recent (置顶), the most recently pinned first.
     pub pinned: Vec<Conv>,
+    /// What the server does of replies, recalls, read marks and typing (none, on an older server).
+    pub features: Features,
+    /// Seconds after sending in which the server lets me recall a message.
+    pub recall_secs: u32,
+    /// Friends typing to me, until when (milliseconds since the epoch) to say so.
+    pub typing: HashMap<String, Millis>,
 }
+
+/// How long "typing…" shows after a friend's last sign of typing; they send one every 3 s or so.
+pub const TYPING_SHOWN_MS: Millis = 5_000;
 
 impl Model {
     pub fn new(account: String, nickname: String) -> Self {
@@ -129,8 +151,17 @@ impl Model {
             nickname,
             max_text: 8000,
             max_file: 1 << 30,
+            recall_secs: 120,
             ..Model::default()
         }
+    }
+
+    /// What the server said of itself at login: its limits and the newer lines it sends.
+    pub fn server_said(&mut self, limits: ququ_protocol::Limits, features: Features) {
+        self.max_text = limits.text as usize;
+        self.max_file = limits.file;
+        self.recall_secs = limits.recall;
+        self.features = features;
     }
 
     /// The server has my request to `account`.
@@ -260,6 +291,72 @@ impl Model {
             .filter_map(|(conv, c)| c.last().map(|line| (conv, line.time)))
             .max_by_key(|(conv, time)| (!self.is_muted(conv), *time))
             .map(|(conv, _)| conv.clone())
+    }
+
+    /// Whether an unread message in `conv` mentions me: Recent says "[@me]" until the chat is read.
+    pub fn mentioned(&self, conv: &Conv) -> bool {
+        let unread = self.unread(conv) as usize;
+        unread > 0
+            && self.conversations.get(conv).is_some_and(|c| {
+                c.lines
+                    .iter()
+                    .rev()
+                    .filter(|l| l.from != self.account)
+                    .take(unread)
+                    .any(|l| l.mentions(&self.account))
+            })
+    }
+
+    /// One line of a message for Recent and notifications: its text, its file, or who recalled it.
+    pub fn preview(&self, conv: &Conv, line: &Line, lang: crate::i18n::Lang) -> String {
+        match &line.recalled {
+            Some(recall) => self.recall_words(conv, recall, lang),
+            None => line.preview(lang.tr().file_word),
+        }
+    }
+
+    /// "alice recalled a message", in place of a recalled message in `conv`.
+    pub fn recall_words(&self, conv: &Conv, recall: &Recall, lang: crate::i18n::Lang) -> String {
+        let group = match conv {
+            Conv::Group(id) => Some(*id),
+            Conv::User(_) => None,
+        };
+        let by_me = recall.by == self.account;
+        let whose = (recall.whose != recall.by).then(|| self.sender_name(group, &recall.whose));
+        lang.recalled(
+            by_me,
+            &self.sender_name(group, &recall.by),
+            whose.as_deref(),
+        )
+    }
+
+    /// Whether `account` is typing to me at `now`.
+    pub fn is_typing(&self, account: &str, now: Millis) -> bool {
+        self.typing.get(account).is_some_and(|until| *until > now)
+    }
+
+    /// Whether I may recall `line` now, or why not.
+    pub fn may_recall(&self, conv: &Conv, line: &Line, now: Millis) -> Result<(), RecallBar> {
+        if !self.features.recalled {
+            return Err(RecallBar::ServerCannot);
+        }
+        if line.id.is_none() || line.recalled.is_some() {
+            return Err(RecallBar::NotSent);
+        }
+        let owner = match conv {
+            Conv::Group(id) => self.groups.get(id).is_some_and(|g| g.owner == self.account),
+            Conv::User(_) => false,
+        };
+        if owner {
+            return Ok(());
+        }
+        if line.from != self.account {
+            return Err(RecallBar::NotMine);
+        }
+        if now.saturating_sub(line.time) > u64::from(self.recall_secs) * 1000 {
+            return Err(RecallBar::TooLate(self.recall_secs));
+        }
+        Ok(())
     }
 
     pub fn total_unread(&self) -> u32 {

@@ -34,6 +34,10 @@ pub(crate) fn message(local_id: i64, from: &str, conv: Conv, state: MessageState
         file: None,
         state,
         error: None,
+        quote: None,
+        mentions: Default::default(),
+        recalled_by: None,
+        recall_of: None,
     }
 }
 
@@ -47,6 +51,9 @@ fn line(id: Option<u64>, client_id: &str, delivery: Delivery) -> Line {
         text: "x".into(),
         delivery,
         file: None,
+        quote: None,
+        mentions: Default::default(),
+        recalled: None,
     }
 }
 

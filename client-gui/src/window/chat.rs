@@ -18,7 +18,7 @@ use iced::widget::{
     span, stack, text, text_editor, text_input,
 };
 use iced::{Center, Element, Fill, Right, Task};
-use ququ_protocol::Conv;
+use ququ_protocol::{Conv, Mentions};
 
 pub mod emoji;
 mod file_bubble;
@@ -28,7 +28,8 @@ pub use file_bubble::FileAction;
 
 use crate::model::links::{self, Piece};
 use crate::model::{
-    Connection, Delivery, Line, Model, Paging, format_time, local_offset_minutes, now_millis,
+    Connection, Delivery, Line, Model, Paging, RecallBar, format_time, local_offset_minutes,
+    now_millis,
 };
 use crate::widget::{Ctx, status_bar, status_bar_with, user_text};
 use crate::{avatar, fonts, theme};
@@ -56,7 +57,23 @@ pub struct State {
     pointer: iced::Point,
     /// A bubble's right-click menu, when open.
     pub menu: Option<BubbleMenu>,
+    /// The message being answered (its server id): shown above the input until sent or cancelled.
+    pub replying: Option<u64>,
+    /// People picked from the @ list, with the name written for them: mentioned if `@name` is still
+    /// in the text when it is sent (deleting the name deletes the mention).
+    mentioned: Vec<(Mention, String)>,
 }
+
+/// Someone picked from a group's @ list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Mention {
+    /// `@全体成员`: everyone (the group's owner only).
+    All,
+    Account(String),
+}
+
+/// Most people the @ list offers at once; typing more of the name narrows it.
+const MENTION_CHOICES: usize = 8;
 
 /// A message's right-click menu: which message (by client id), and where it opened.
 #[derive(Debug, Clone, PartialEq)]
@@ -104,6 +121,14 @@ pub enum Message {
     Copy(String),
     /// A click outside the open menu.
     CloseMenu,
+    /// The menu's Reply: answer this message (server id) with a quote.
+    Reply(u64),
+    /// The × on the reply bar.
+    CancelReply,
+    /// The menu's Recall (撤回) of this message (server id).
+    Recall(u64),
+    /// Someone picked from the @ list, and the name to write for them.
+    Mention(Mention, String),
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -123,6 +148,17 @@ pub enum Event {
     Send {
         conv: Conv,
         text: String,
+        /// The message answered (server id).
+        reply_to: Option<u64>,
+        mentions: Mentions,
+    },
+    /// Recall my message (or, as a group's owner, anyone's) by server id.
+    Recall {
+        id: u64,
+    },
+    /// Something was typed to this friend: they see "typing…".
+    Typing {
+        to: String,
     },
     Retry {
         client_id: String,
@@ -163,6 +199,8 @@ impl State {
             emoji: None,
             pointer: iced::Point::ORIGIN,
             menu: None,
+            replying: None,
+            mentioned: Vec::new(),
         }
     }
 
@@ -192,6 +230,11 @@ impl State {
     /// the message it quotes).
     pub fn bubble_id(client_id: &str) -> iced::widget::Id {
         iced::widget::Id::from(format!("bubble-{client_id}"))
+    }
+
+    /// An entry of the @ list: a member's account, or `*` for everyone.
+    pub fn mention_choice_id(key: &str) -> iced::widget::Id {
+        iced::widget::Id::from(format!("mention-{key}"))
     }
 
     pub fn input_id(&self) -> iced::widget::Id {
@@ -228,8 +271,10 @@ impl State {
         };
         let task = match &message {
             Message::AskPath => iced::widget::operation::focus(self.path_id()),
-            // Back to typing after a pick, as QQ's picker does.
-            Message::Emoji(emoji::Message::Pick(_)) => self.focus_input(),
+            // Back to typing after a pick, as QQ's picker does; and to answer a message.
+            Message::Emoji(emoji::Message::Pick(_)) | Message::Reply(_) | Message::Mention(..) => {
+                self.focus_input()
+            }
             _ => Task::none(),
         };
         (task, self.apply(message, env))
@@ -251,6 +296,27 @@ impl State {
                 return Some(Event::Copy(text));
             }
             Message::CloseMenu => self.menu = None,
+            Message::Reply(id) => {
+                self.menu = None;
+                self.replying = Some(id);
+            }
+            Message::CancelReply => self.replying = None,
+            Message::Recall(id) => {
+                self.menu = None;
+                return Some(Event::Recall { id });
+            }
+            Message::Mention(who, name) => {
+                // The "@na" being typed becomes "@name ".
+                let text = self.input.text();
+                let text = text.trim_end_matches('\n');
+                let start = mention_query(text).map_or(text.len(), |(at, _)| at);
+                let written = format!("{}@{name} ", &text[..start]);
+                self.input = text_editor::Content::with_text(&written);
+                self.input
+                    .perform(text_editor::Action::Move(text_editor::Motion::DocumentEnd));
+                self.mentioned.retain(|(m, _)| m != &who);
+                self.mentioned.push((who, name));
+            }
             Message::ToggleEmoji => {
                 self.emoji = match self.emoji {
                     Some(_) => None,
@@ -267,7 +333,14 @@ impl State {
                     )));
                 return Some(Event::EmojiUsed(picked));
             }
-            Message::Edit(action) => self.input.perform(action),
+            Message::Edit(action) => {
+                let edit = action.is_edit();
+                self.input.perform(action);
+                // A friend sees "typing…" (the client sends it at most every few seconds).
+                if let (true, Conv::User(friend)) = (edit, &self.conv) {
+                    return Some(Event::Typing { to: friend.clone() });
+                }
+            }
             Message::Send => {
                 let text = self.input.text();
                 // Trailing newlines are what Enter would add; trimming both ends matches what people expect.
@@ -275,9 +348,21 @@ impl State {
                 if text.is_empty() || text.chars().count() > max_text {
                     return None;
                 }
+                let mut mentions = Mentions::default();
+                for (who, name) in self.mentioned.drain(..) {
+                    if !text.contains(&format!("@{name}")) {
+                        continue;
+                    }
+                    match who {
+                        Mention::All => mentions.all = true,
+                        Mention::Account(account) => mentions.accounts.push(account),
+                    }
+                }
                 let event = Event::Send {
                     conv: self.conv.clone(),
                     text: text.to_owned(),
+                    reply_to: self.replying.take(),
+                    mentions,
                 };
                 self.input = text_editor::Content::new();
                 return Some(event);
@@ -364,7 +449,13 @@ impl State {
                         .friends
                         .get(account)
                         .map_or(ququ_protocol::Presence::Offline, |f| f.presence);
-                    (account.clone(), ctx.presence_word(presence).to_owned())
+                    // "对方正在输入…" in place of the presence while they type, as QQ shows it.
+                    let subtitle = if model.is_typing(account, now_millis()) {
+                        tr.typing.to_owned()
+                    } else {
+                        ctx.presence_word(presence).to_owned()
+                    };
+                    (account.clone(), subtitle)
                 }
                 Conv::Group(id) => (format!("group:{id}"), ctx.lang.group_id(*id)),
             };
@@ -397,6 +488,19 @@ impl State {
             Conv::User(_) => messages,
         };
         // The picker floats over the bottom of the messages, just above the smiley that opened it.
+        let body: Element<'a, Message> = match self.mention_list(ctx, model) {
+            Some(list) => stack![
+                body,
+                container(list)
+                    .padding([6, 8])
+                    .height(Fill)
+                    .align_bottom(Fill)
+            ]
+            .width(Fill)
+            .height(Fill)
+            .into(),
+            None => body,
+        };
         let body: Element<'a, Message> = match &self.emoji {
             Some(picker) => stack![
                 body,
@@ -530,6 +634,7 @@ impl State {
         let input = column![
             toolbar,
             path_prompt,
+            self.reply_bar(ctx, model),
             editor,
             row![
                 offline_note,
@@ -587,23 +692,50 @@ impl State {
         list = list.push(container(top).center_x(Fill));
 
         for line in lines {
+            // A recalled message is one grey line in the middle, as in QQ.
+            if let Some(recall) = &line.recalled {
+                let words = model.recall_words(&self.conv, recall, ctx.lang);
+                list =
+                    list.push(container(user_text(words, 12.0, theme::muted_text)).center_x(Fill));
+                continue;
+            }
             let mine = line.from == model.account;
             let sender = model.sender_name(group, &line.from);
             let bubble: Element<'a, Message> = match model.file(line) {
-                Some(file) => file_bubble::view(ctx, file, mine),
-                None => mouse_area(
-                    container(message_text(&line.text, mine))
-                        .id(State::bubble_id(&line.client_id))
-                        .padding([8, 12])
-                        .max_width(380)
-                        .style(if mine {
-                            theme::bubble_mine
-                        } else {
-                            theme::bubble_theirs
-                        }),
-                )
-                .on_right_press(Message::BubbleMenu(line.client_id.clone()))
-                .into(),
+                Some(file) => mouse_area(file_bubble::view(ctx, file, mine))
+                    .on_right_press(Message::BubbleMenu(line.client_id.clone()))
+                    .into(),
+                None => {
+                    let mut content = column![].spacing(6);
+                    if let Some(quote) = &line.quote {
+                        content = content.push(quote_view(ctx, model, group, quote, mine));
+                    }
+                    content = content.push(message_text(&line.text, mine));
+                    mouse_area(
+                        container(content)
+                            .id(State::bubble_id(&line.client_id))
+                            .padding([8, 12])
+                            .max_width(380)
+                            .style(if mine {
+                                theme::bubble_mine
+                            } else {
+                                theme::bubble_theirs
+                            }),
+                    )
+                    .on_right_press(Message::BubbleMenu(line.client_id.clone()))
+                    .into()
+                }
+            };
+            // A message that mentions me says so above it, in red as QQ's "有人@我".
+            let bubble: Element<'a, Message> = if line.mentions(&model.account) {
+                column![
+                    text(tr.mention_me).size(11).style(theme::error_text),
+                    bubble
+                ]
+                .spacing(2)
+                .into()
+            } else {
+                bubble
             };
             let time = format_time(line.time, now, offset);
             let avatar = if mine {
@@ -671,7 +803,7 @@ impl State {
                 .width(Fill),
         )
         .on_move(Message::Pointer);
-        let area: Element<'a, Message> = match self.menu_view(ctx, lines) {
+        let area: Element<'a, Message> = match self.menu_view(ctx, model, lines) {
             Some(menu) => stack![area, menu].into(),
             None => area.into(),
         };
@@ -683,12 +815,30 @@ impl State {
     }
 
     /// The open bubble menu, over the messages at the pointer (moved in so it stays inside the area),
-    /// with a click anywhere else closing it.
-    fn menu_view<'a>(&self, ctx: &Ctx<'a>, lines: &'a [Line]) -> Option<Element<'a, Message>> {
+    /// with a click anywhere else closing it: Copy, Reply, and Recall — greyed with the reason when it
+    /// cannot be done (someone else's message, too late, a server without recalls).
+    fn menu_view<'a>(
+        &self,
+        ctx: &Ctx<'a>,
+        model: &'a Model,
+        lines: &'a [Line],
+    ) -> Option<Element<'a, Message>> {
         let menu = self.menu.as_ref()?;
         let line = lines.iter().find(|l| l.client_id == menu.client_id)?;
-        let label = ctx.tr().copy;
-        let copied = line.text.clone();
+        let tr = ctx.tr();
+        let copied = match &line.file {
+            Some(file) => file.name.clone(),
+            None => line.text.clone(),
+        };
+        let reply = line.id.filter(|_| model.features.said);
+        let recall = match (model.may_recall(&self.conv, line, now_millis()), line.id) {
+            (Ok(()), Some(id)) => Ok(id),
+            (Err(RecallBar::ServerCannot), _) => Err(tr.server_cannot.to_owned()),
+            (Err(RecallBar::NotMine), _) => Err(tr.recall_not_mine.to_owned()),
+            (Err(RecallBar::TooLate(secs)), _) => Err(ctx.lang.recall_too_late(secs)),
+            (Err(RecallBar::NotSent) | Ok(()), _) => Err(tr.recall_not_sent.to_owned()),
+        };
+        let labels = (tr.copy, tr.reply, tr.recall);
         let at = menu.at;
         let outside = mouse_area(space().width(Fill).height(Fill))
             .on_press(Message::CloseMenu)
@@ -697,23 +847,196 @@ impl State {
             stack![
                 outside,
                 responsive(move |size| {
-                    // The card is 128 × ~40: kept whole inside the area near its right and bottom edges.
-                    let x = at.x.min((size.width - 132.0).max(0.0));
-                    let y = at.y.min((size.height - 48.0).max(0.0));
-                    let copy = button(text(label).size(13))
-                        .width(Fill)
-                        .padding([6, 14])
-                        .style(theme::list_item)
-                        .on_press(Message::Copy(copied.clone()));
-                    let card = container(column![copy].width(120))
-                        .padding(4)
-                        .style(theme::card);
+                    // The card is about 158 × 130: kept whole inside the area near its right and bottom
+                    // edges.
+                    let x = at.x.min((size.width - 162.0).max(0.0));
+                    let y = at.y.min((size.height - 136.0).max(0.0));
+                    let card = menu_card(labels, copied.clone(), reply, recall.clone());
                     pin(card).x(x).y(y).into()
                 })
             ]
             .into(),
         )
     }
+
+    /// "Replying to alice: …" above the input while answering a message, with × to stop.
+    fn reply_bar<'a>(&self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
+        let Some(id) = self.replying else {
+            return space().height(0).into();
+        };
+        let line = model
+            .conversations
+            .get(&self.conv)
+            .and_then(|c| c.lines.iter().find(|l| l.id == Some(id)));
+        let group = match self.conv {
+            Conv::Group(g) => Some(g),
+            Conv::User(_) => None,
+        };
+        let said = line.map_or_else(String::new, |l| {
+            format!(
+                "{}: {}",
+                ctx.lang.replying_to(&model.sender_name(group, &l.from)),
+                one_line(&model.preview(&self.conv, l, ctx.lang))
+            )
+        });
+        container(
+            row![
+                container(user_text(said, 12.0, theme::muted_text)).width(Fill),
+                button(text("×").size(14))
+                    .padding([2, 8])
+                    .style(theme::list_item)
+                    .on_press(Message::CancelReply),
+            ]
+            .spacing(6)
+            .align_y(Center),
+        )
+        .padding([4, 10])
+        .into()
+    }
+
+    /// In a group, typing `@` offers its members (and, to the owner, everyone): picking one writes
+    /// their name and mentions them.
+    fn mention_list<'a>(&self, ctx: &Ctx<'a>, model: &'a Model) -> Option<Element<'a, Message>> {
+        let Conv::Group(group) = self.conv else {
+            return None;
+        };
+        let typed = self.input.text();
+        let (_, query) = mention_query(typed.trim_end_matches('\n'))?;
+        let query = query.to_lowercase();
+        let members = model.members.get(&group)?;
+        let mut choices: Vec<(Mention, String, String)> = Vec::new();
+        let owner = model
+            .groups
+            .get(&group)
+            .is_some_and(|g| g.owner == model.account);
+        let all = ctx.tr().mention_all;
+        if owner
+            && (query.is_empty() || all.to_lowercase().contains(&query) || "all".contains(&query))
+        {
+            choices.push((Mention::All, all.to_owned(), String::new()));
+        }
+        for member in members {
+            if member.account == model.account {
+                continue;
+            }
+            let name = model.sender_name(Some(group), &member.account);
+            if query.is_empty()
+                || name.to_lowercase().contains(&query)
+                || member.account.to_lowercase().contains(&query)
+            {
+                choices.push((
+                    Mention::Account(member.account.clone()),
+                    name,
+                    member.account.clone(),
+                ));
+            }
+        }
+        if choices.is_empty() {
+            return None;
+        }
+        let mut list = column![].width(240);
+        for (who, name, account) in choices.into_iter().take(MENTION_CHOICES) {
+            let label = row![
+                user_text(name.clone(), 13.0, text::default),
+                text(account).size(11).style(theme::muted_text),
+            ]
+            .spacing(8)
+            .align_y(Center);
+            let key = match &who {
+                Mention::All => "*".to_owned(),
+                Mention::Account(account) => account.clone(),
+            };
+            list = list.push(
+                container(
+                    button(label)
+                        .width(Fill)
+                        .padding([5, 10])
+                        .style(theme::list_item)
+                        .on_press(Message::Mention(who, name)),
+                )
+                .id(State::mention_choice_id(&key)),
+            );
+        }
+        Some(container(list).padding(4).style(theme::card).into())
+    }
+}
+
+/// The `@…` being typed at the end of `text`: where its `@` is and what follows it, if an `@` starts a
+/// word there and nothing after it is a space.
+fn mention_query(text: &str) -> Option<(usize, &str)> {
+    let at = text.rfind('@')?;
+    let query = &text[at + 1..];
+    let starts_word = text[..at]
+        .chars()
+        .next_back()
+        .is_none_or(char::is_whitespace);
+    (starts_word && !query.contains(char::is_whitespace)).then_some((at, query))
+}
+
+/// A quote above a reply's text: who said it and the start of it, or that it was recalled.
+fn quote_view<'a>(
+    ctx: &Ctx<'a>,
+    model: &'a Model,
+    group: Option<u64>,
+    quote: &'a ququ_protocol::Quote,
+    mine: bool,
+) -> Element<'a, Message> {
+    let said = if quote.text.is_empty() {
+        ctx.tr().quote_recalled.to_owned()
+    } else {
+        one_line(&quote.text)
+    };
+    let words = format!("{}: {said}", model.sender_name(group, &quote.from));
+    container(user_text(
+        words,
+        12.0,
+        if mine {
+            theme::quote_text_mine
+        } else {
+            theme::muted_text
+        },
+    ))
+    .padding([4, 8])
+    .width(iced::Shrink)
+    .style(if mine {
+        theme::quote_mine
+    } else {
+        theme::quote_theirs
+    })
+    .into()
+}
+
+/// The bubble menu's card: Copy, Reply (greyed on a server without replies), Recall (greyed, with why).
+fn menu_card<'a>(
+    (copy, reply_label, recall_label): (&'static str, &'static str, &'static str),
+    copied: String,
+    reply: Option<u64>,
+    recall: Result<u64, String>,
+) -> Element<'a, Message> {
+    let item = |label: &'static str, message: Option<Message>| {
+        button(text(label).size(13))
+            .width(Fill)
+            .padding([6, 14])
+            .style(theme::list_item)
+            .on_press_maybe(message)
+    };
+    let mut card = column![
+        item(copy, Some(Message::Copy(copied))),
+        item(reply_label, reply.map(Message::Reply)),
+    ]
+    .width(150);
+    card = match recall {
+        Ok(id) => card.push(item(recall_label, Some(Message::Recall(id)))),
+        Err(why) => card
+            .push(item(recall_label, None))
+            .push(container(text(why).size(11).style(theme::muted_text)).padding([0, 14])),
+    };
+    container(card).padding(4).style(theme::card).into()
+}
+
+/// A message on one line: line breaks become spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A message's text in its bubble. Long words and addresses break anywhere rather than run out of the

@@ -315,7 +315,10 @@ impl State {
             let conv = Conv::User(friend.account.clone());
             let subtitle = ctx.presence_word(friend.presence);
             let subtitle = match model.conversations.get(&conv).and_then(|c| c.last()) {
-                Some(line) => format!("[{subtitle}] {}", one_line(&line.preview(tr.file_word))),
+                Some(line) => format!(
+                    "[{subtitle}] {}",
+                    one_line(&model.preview(&conv, line, ctx.lang))
+                ),
                 None => format!("[{subtitle}]"),
             };
             let avatar = avatar_with_dot(
@@ -355,7 +358,7 @@ impl State {
                 Some(line) => format!(
                     "{}: {}",
                     model.sender_name(Some(group.id), &line.from),
-                    one_line(&line.preview(ctx.tr().file_word))
+                    one_line(&model.preview(&conv, line, ctx.lang))
                 ),
                 None => ctx.lang.group_id(group.id),
             };
@@ -396,10 +399,16 @@ impl State {
                 ),
                 Conv::Group(id) => avatar::view(&name, &format!("group:{id}"), None, 42.0),
             };
+            // QQ's "[有人@我]" stays in front of the preview until the chat is read.
+            let mention = if model.mentioned(conv) {
+                format!("{} ", ctx.tr().mention_me)
+            } else {
+                String::new()
+            };
             let subtitle = format!(
-                "{}  {}",
+                "{}  {mention}{}",
                 crate::model::format_time(line.time, now, offset),
-                one_line(&line.preview(ctx.tr().file_word))
+                one_line(&model.preview(conv, line, ctx.lang))
             );
             list = list.push(self.entry(
                 conv.clone(),
