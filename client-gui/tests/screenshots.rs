@@ -502,6 +502,63 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
         Delivery::Sent,
     ));
     s.conversations.insert(Conv::Group(10001), group);
+    // Issue 24: my family group — a reply with its quote, a recalled message, a reply whose quote was
+    // recalled since, and a message that mentions me.
+    s.features = ququ_protocol::Features::ALL;
+    let texts = if zh {
+        [
+            "周日回家吃饭吗？妈妈做红烧肉",
+            "回！大概中午到",
+            "好，路上注意安全 🚗",
+            "@小明 顺便带瓶酱油",
+        ]
+    } else {
+        [
+            "Coming home for dinner on Sunday? Mum is cooking",
+            "Yes! I'll be there around noon",
+            "Great, drive safely 🚗",
+            "@Ming could you pick up some soy sauce?",
+        ]
+    };
+    let mut family = Conversation {
+        paging: Paging::Complete,
+        ..Conversation::default()
+    };
+    family.upsert(line(21, "lihua", 40, texts[0], Delivery::Sent));
+    family.upsert(Line {
+        quote: Some(ququ_protocol::Quote {
+            id: 21,
+            from: "lihua".into(),
+            text: texts[0].into(),
+        }),
+        ..line(22, "xiaoming", 35, texts[1], Delivery::Sent)
+    });
+    family.upsert(Line {
+        text: String::new(),
+        recalled: Some(ququ::model::Recall {
+            by: "lihua".into(),
+            whose: "lihua".into(),
+        }),
+        ..line(23, "lihua", 30, "", Delivery::Sent)
+    });
+    family.upsert(Line {
+        quote: Some(ququ_protocol::Quote {
+            id: 23,
+            from: "lihua".into(),
+            text: String::new(),
+        }),
+        ..line(24, "xiaoming", 29, "?", Delivery::Sent)
+    });
+    family.upsert(line(25, "lihua", 20, texts[2], Delivery::Sent));
+    family.upsert(Line {
+        mentions: ququ_protocol::Mentions {
+            all: false,
+            accounts: vec!["xiaoming".into()],
+        },
+        ..line(26, "lihua", 1, texts[3], Delivery::Sent)
+    });
+    s.conversations.insert(Conv::Group(3141592653), family);
+    s.unread.insert(Conv::Group(3141592653), 1);
     add_files(&mut s, thumbs, lang);
     s.unread.insert(Conv::User("lihua".into()), 2);
     s.unread.insert(Conv::Group(10001), 5);
@@ -825,6 +882,42 @@ fn screenshots() {
                 Size::new(720.0, 600.0),
                 &theme,
                 &out.join(format!("group-{tag}.png")),
+            );
+
+            // Issue 24: replies, a recall and a mention in my family group, answering a message (the
+            // reply bar), then the @ list as "@" is typed.
+            app.conn = Connection::Online;
+            let family_id = iced::window::Id::unique();
+            let mut family = chat::State::new(Conv::Group(3141592653));
+            family.replying = Some(25);
+            app.windows.insert(family_id, Window::Chat(family));
+            shoot(
+                &app,
+                family_id,
+                Size::new(720.0, 640.0),
+                &theme,
+                &out.join(format!("chat-reply-{tag}.png")),
+            );
+            if let Some(Window::Chat(state)) = app.windows.get_mut(&family_id) {
+                state.replying = None;
+                let env = chat::Env {
+                    max_text: 8000,
+                    file_dialogs: true,
+                    recent_emoji: false,
+                };
+                let _ = state.update(
+                    chat::Message::Edit(iced::widget::text_editor::Action::Edit(
+                        iced::widget::text_editor::Edit::Paste(std::sync::Arc::new("@".into())),
+                    )),
+                    env,
+                );
+            }
+            shoot(
+                &app,
+                family_id,
+                Size::new(720.0, 640.0),
+                &theme,
+                &out.join(format!("chat-mention-{tag}.png")),
             );
         }
     }

@@ -1014,7 +1014,12 @@ fn menu_card<'a>(
     recall: Result<u64, String>,
 ) -> Element<'a, Message> {
     let item = |label: &'static str, message: Option<Message>| {
-        button(text(label).size(13))
+        // Greyed when it cannot be done now, so it does not look like something to click.
+        let label = match message {
+            Some(_) => text(label).size(13),
+            None => text(label).size(13).style(theme::muted_text),
+        };
+        button(label)
             .width(Fill)
             .padding([6, 14])
             .style(theme::list_item)

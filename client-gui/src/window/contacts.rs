@@ -330,7 +330,7 @@ impl State {
                 conv.clone(),
                 avatar,
                 friend.display_name().to_owned(),
-                subtitle,
+                user_text(subtitle, 12.0, theme::muted_text),
                 model,
                 Some(Message::Show(Dialog::friend_menu(&friend.account))),
             ));
@@ -366,7 +366,7 @@ impl State {
                 conv.clone(),
                 avatar::view(&group.name, &format!("group:{}", group.id), None, 42.0),
                 group.name.clone(),
-                subtitle,
+                user_text(subtitle, 12.0, theme::muted_text),
                 model,
                 Some(Message::Show(Dialog::group_menu(group.id))),
             ));
@@ -399,17 +399,23 @@ impl State {
                 ),
                 Conv::Group(id) => avatar::view(&name, &format!("group:{id}"), None, 42.0),
             };
-            // QQ's "[有人@我]" stays in front of the preview until the chat is read.
-            let mention = if model.mentioned(conv) {
-                format!("{} ", ctx.tr().mention_me)
-            } else {
-                String::new()
-            };
             let subtitle = format!(
-                "{}  {mention}{}",
+                "{}  {}",
                 crate::model::format_time(line.time, now, offset),
                 one_line(&model.preview(conv, line, ctx.lang))
             );
+            let subtitle = user_text(subtitle, 12.0, theme::muted_text);
+            // QQ's red "[有人@我]" stays in front of the preview until the chat is read.
+            let subtitle: Element<'a, Message> = if model.mentioned(conv) {
+                row![
+                    text(ctx.tr().mention_me).size(12).style(theme::error_text),
+                    subtitle
+                ]
+                .spacing(4)
+                .into()
+            } else {
+                subtitle
+            };
             list = list.push(self.entry(
                 conv.clone(),
                 avatar,
@@ -431,7 +437,7 @@ impl State {
         conv: Conv,
         avatar: Element<'a, Message>,
         title: String,
-        subtitle: String,
+        subtitle: Element<'a, Message>,
         model: &Model,
         menu: Option<Message>,
     ) -> Element<'a, Message> {
@@ -446,13 +452,10 @@ impl State {
         };
         let content = row![
             avatar,
-            column![
-                user_text(title, 15.0, text::default),
-                user_text(subtitle, 12.0, theme::muted_text)
-            ]
-            .spacing(3)
-            .width(Fill)
-            .clip(true),
+            column![user_text(title, 15.0, text::default), subtitle]
+                .spacing(3)
+                .width(Fill)
+                .clip(true),
         ]
         .push(badge)
         .spacing(10)
