@@ -107,6 +107,8 @@ pub enum Message {
     /// The friends, groups and requests this device kept, read at an automatic login's start to open
     /// the friend list before the server answers.
     Kept(Result<net::Kept, String>),
+    /// A message deleted from this device ("Delete for me"), or why it could not be.
+    Deleted(Conv, Result<(), String>),
     /// The conversations in the local store, read at login: the Recent list after a restart.
     RecentLoaded(Result<Vec<ququ_client::Conversation>, String>),
     Thumbnail(PathBuf, Result<image::RgbaImage, String>),
@@ -532,6 +534,18 @@ impl App {
             }
             Message::TransfersLoaded(loaded) => self.on_transfers_loaded(loaded),
             Message::Kept(kept) => self.on_kept(kept),
+            Message::Deleted(_, Ok(())) => Task::none(),
+            Message::Deleted(conv, Err(e)) => {
+                // Gone from the window but not from the disk: say so where it was asked.
+                let words = format!("{}: {e}", self.lang().tr().delete_for_me);
+                if let Some(Window::Chat(state)) = self
+                    .chat_window(&conv)
+                    .and_then(|id| self.windows.get_mut(&id))
+                {
+                    state.notice = Some(words);
+                }
+                Task::none()
+            }
             Message::RecentLoaded(stored) => {
                 // A local database that cannot be read stops the client too, which says so in words in
                 // the login window; until then the list fills as messages come.

@@ -550,6 +550,14 @@ pub struct Tr {
     pub typing: &'static str,
     /// The @ list's entry that mentions everyone (owner only).
     pub mention_all: &'static str,
+    /// A message's menu: send it on to another chat (转发).
+    pub forward: &'static str,
+    /// The forward picker's title.
+    pub forward_to: &'static str,
+    /// Why Forward is greyed on a file that is not on this device.
+    pub download_first: &'static str,
+    /// A message's menu: remove it from this device only.
+    pub delete_for_me: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -744,6 +752,10 @@ static EN: Tr = Tr {
     mention_me: "[@me]",
     typing: "typing…",
     mention_all: "Everyone",
+    forward: "Forward",
+    forward_to: "Forward to",
+    download_first: "Download it first",
+    delete_for_me: "Delete for me",
 };
 
 static ZH: Tr = Tr {
@@ -936,6 +948,10 @@ static ZH: Tr = Tr {
     mention_me: "[有人@我]",
     typing: "对方正在输入…",
     mention_all: "全体成员",
+    forward: "转发",
+    forward_to: "转发给",
+    download_first: "请先下载",
+    delete_for_me: "删除（仅自己）",
 };
 
 /// The server's refusal in words the user understands.

@@ -2205,7 +2205,8 @@ fn a_bubble_s_menu_copies_its_text() {
 /// Issue 24: a reply quotes the message it answers on both sides; my own message is recalled from its
 /// menu and turns into "… recalled a message" on both sides, taking the quote's text with it; Recall on
 /// someone else's message is greyed with the reason; in a group, `@` offers the members and the one
-/// mentioned sees "[@me]" in Recent.
+/// mentioned sees "[@me]" in Recent; Forward sends a message on to another chat, and "Delete for me"
+/// takes it off this device only.
 #[test]
 fn reply_recall_and_mentions_through_the_chat_window() {
     let rt = runtime();
@@ -2409,6 +2410,38 @@ fn reply_recall_and_mentions_through_the_chat_window() {
     });
     let said = line_of(&bob.app, &group, "@bob menu please").expect("the message as written");
     assert_eq!(said.mentions.accounts, ["bob"], "{said:?}");
+
+    // Forward: alice sends bob's "sure" on to the group from its menu; "Delete for me" takes her copy
+    // of "or one o'clock" off this device only.
+    let sure = line_of(&alice.app, &to_bob, "sure").expect("sure");
+    alice.interact(&rt, alice_chat, right_click(sure.client_id.clone()));
+    alice.interact(&rt, alice_chat, |ui| {
+        ui.click("Forward").expect("the menu's Forward");
+    });
+    alice.interact(&rt, alice_chat, |ui| {
+        ui.click("饭搭子").expect("the group in the picker");
+    });
+    bob.pump_until(&rt, "the forwarded message", |app| {
+        line_of(app, &group, "sure").is_some_and(|l| l.from == "alice")
+    });
+    let late = line_of(&alice.app, &to_bob, "or one o'clock").expect("the second message");
+    alice.interact(&rt, alice_chat, right_click(late.client_id.clone()));
+    alice.interact(&rt, alice_chat, |ui| {
+        ui.click("Delete for me").expect("the menu's Delete for me");
+    });
+    assert!(line_of(&alice.app, &to_bob, "or one o'clock").is_none());
+    let store = alice.app.client.as_ref().expect("handle").store();
+    let kept = rt
+        .block_on(store.messages(to_bob.clone(), None, 50))
+        .expect("local history");
+    assert!(
+        kept.iter().all(|m| m.text != "or one o'clock"),
+        "deleted from this device's store too"
+    );
+    assert!(
+        line_of(&bob.app, &to_alice, "or one o'clock").is_some(),
+        "bob still has it"
+    );
     assert!(
         bob.app.model.as_ref().is_some_and(|m| m.mentioned(&group)),
         "unread {:?}",

@@ -853,8 +853,23 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("chat-menu-{tag}.png")),
             );
+            // Forward: where to send Li Hua's message on to.
             if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
                 state.menu = None;
+                state.forward = Some((
+                    chat::forward::State::new("c5".into()),
+                    chat::Forwarded::Text(String::new()),
+                ));
+            }
+            shoot(
+                &app,
+                chat_id,
+                Size::new(640.0, 600.0),
+                &theme,
+                &out.join(format!("chat-forward-{tag}.png")),
+            );
+            if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {
+                state.forward = None;
             }
             app.settings.recent_emoji.clear();
             if let Some(Window::Chat(state)) = app.windows.get_mut(&chat_id) {

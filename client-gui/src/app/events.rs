@@ -103,6 +103,19 @@ impl App {
                 self.send(command);
                 self.scroll_to_end(&conv)
             }
+            chat::Event::Delete { conv, local_id } => {
+                if let Some(model) = &mut self.model {
+                    model.forget_line(&conv, local_id);
+                }
+                match &self.client {
+                    Some(client) => {
+                        Task::perform(client.store().delete_message(local_id), move |r| {
+                            Message::Deleted(conv.clone(), r.map(|_| ()).map_err(|e| e.to_string()))
+                        })
+                    }
+                    None => Task::none(),
+                }
+            }
             chat::Event::Recall { id } => {
                 self.send(Command::Recall { id });
                 Task::none()

@@ -330,6 +330,13 @@ impl Model {
         )
     }
 
+    /// A message deleted from this device ("Delete for me") leaves its chat.
+    pub fn forget_line(&mut self, conv: &Conv, local_id: i64) {
+        if let Some(conversation) = self.conversations.get_mut(conv) {
+            conversation.lines.retain(|l| l.local_id != Some(local_id));
+        }
+    }
+
     /// Whether `account` is typing to me at `now`.
     pub fn is_typing(&self, account: &str, now: Millis) -> bool {
         self.typing.get(account).is_some_and(|until| *until > now)

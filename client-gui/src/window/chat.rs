@@ -22,6 +22,7 @@ use ququ_protocol::{Conv, Mentions};
 
 pub mod emoji;
 mod file_bubble;
+pub mod forward;
 mod members;
 
 pub use file_bubble::FileAction;
@@ -59,9 +60,19 @@ pub struct State {
     pub menu: Option<BubbleMenu>,
     /// The message being answered (its server id): shown above the input until sent or cancelled.
     pub replying: Option<u64>,
+    /// Picking where to forward a message, and what it is.
+    pub forward: Option<(forward::State, Forwarded)>,
     /// People picked from the @ list, with the name written for them: mentioned if `@name` is still
     /// in the text when it is sent (deleting the name deletes the mention).
     mentioned: Vec<(Mention, String)>,
+}
+
+/// What a forward sends: a message's text, or the file of a file message (from where it is on this
+/// device).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Forwarded {
+    Text(String),
+    File(PathBuf),
 }
 
 /// Someone picked from a group's @ list.
@@ -129,6 +140,11 @@ pub enum Message {
     Recall(u64),
     /// Someone picked from the @ list, and the name to write for them.
     Mention(Mention, String),
+    /// The menu's Forward: pick where to send this message (by client id) on to.
+    Forward(String, Forwarded),
+    ForwardPicker(forward::Message),
+    /// The menu's "Delete for me" of the message with this local id.
+    Delete(i64),
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -159,6 +175,11 @@ pub enum Event {
     /// Something was typed to this friend: they see "typing…".
     Typing {
         to: String,
+    },
+    /// Remove this message from this device.
+    Delete {
+        conv: Conv,
+        local_id: i64,
     },
     Retry {
         client_id: String,
@@ -200,6 +221,7 @@ impl State {
             pointer: iced::Point::ORIGIN,
             menu: None,
             replying: None,
+            forward: None,
             mentioned: Vec::new(),
         }
     }
@@ -304,6 +326,36 @@ impl State {
             Message::Recall(id) => {
                 self.menu = None;
                 return Some(Event::Recall { id });
+            }
+            Message::Forward(client_id, what) => {
+                self.menu = None;
+                self.forward = Some((forward::State::new(client_id), what));
+            }
+            Message::ForwardPicker(message) => {
+                let (picker, _) = self.forward.as_mut()?;
+                let event = picker.update(message)?;
+                let (_, what) = self.forward.take()?;
+                // Sent on as a new message of mine there, as QQ forwards.
+                return match (event, what) {
+                    (forward::Event::Cancel, _) => None,
+                    (forward::Event::To(conv), Forwarded::Text(text)) => Some(Event::Send {
+                        conv,
+                        text,
+                        reply_to: None,
+                        mentions: Mentions::default(),
+                    }),
+                    (forward::Event::To(conv), Forwarded::File(path)) => Some(Event::SendFiles {
+                        conv,
+                        paths: vec![path],
+                    }),
+                };
+            }
+            Message::Delete(local_id) => {
+                self.menu = None;
+                return Some(Event::Delete {
+                    conv: self.conv.clone(),
+                    local_id,
+                });
             }
             Message::Mention(who, name) => {
                 // The "@na" being typed becomes "@name ".
@@ -414,6 +466,7 @@ impl State {
             Message::PathEdited(text) => self.path_prompt = Some(text),
             Message::PathCancel => self.path_prompt = None,
             Message::Escape if self.menu.is_some() => self.menu = None,
+            Message::Escape if self.forward.is_some() => self.forward = None,
             Message::Escape if self.emoji.is_some() => self.emoji = None,
             Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
             Message::Escape => return Some(Event::Close),
@@ -495,6 +548,16 @@ impl State {
                     .padding([6, 8])
                     .height(Fill)
                     .align_bottom(Fill)
+            ]
+            .width(Fill)
+            .height(Fill)
+            .into(),
+            None => body,
+        };
+        let body: Element<'a, Message> = match &self.forward {
+            Some((picker, _)) => stack![
+                body,
+                container(picker.view(ctx, model).map(Message::ForwardPicker)).center(Fill)
             ]
             .width(Fill)
             .height(Fill)
@@ -831,6 +894,17 @@ impl State {
             None => line.text.clone(),
         };
         let reply = line.id.filter(|_| model.features.said);
+        // A file is forwarded from where it is on this device; one not downloaded cannot be yet.
+        let forward = match (&line.file, model.file(line)) {
+            (None, _) => Ok(Forwarded::Text(line.text.clone())),
+            (Some(_), Some(view)) => view
+                .local
+                .map(|p| Forwarded::File(p.to_path_buf()))
+                .ok_or_else(|| tr.download_first.to_owned()),
+            (Some(_), None) => Err(tr.download_first.to_owned()),
+        };
+        let client_id = line.client_id.clone();
+        let local_id = line.local_id;
         let recall = match (model.may_recall(&self.conv, line, now_millis()), line.id) {
             (Ok(()), Some(id)) => Ok(id),
             (Err(RecallBar::ServerCannot), _) => Err(tr.server_cannot.to_owned()),
@@ -838,7 +912,13 @@ impl State {
             (Err(RecallBar::TooLate(secs)), _) => Err(ctx.lang.recall_too_late(secs)),
             (Err(RecallBar::NotSent) | Ok(()), _) => Err(tr.recall_not_sent.to_owned()),
         };
-        let labels = (tr.copy, tr.reply, tr.recall);
+        let labels = MenuLabels {
+            copy: tr.copy,
+            reply: tr.reply,
+            recall: tr.recall,
+            forward: tr.forward,
+            delete: tr.delete_for_me,
+        };
         let at = menu.at;
         let outside = mouse_area(space().width(Fill).height(Fill))
             .on_press(Message::CloseMenu)
@@ -847,11 +927,20 @@ impl State {
             stack![
                 outside,
                 responsive(move |size| {
-                    // The card is about 158 × 130: kept whole inside the area near its right and bottom
+                    // The card is about 158 × 220: kept whole inside the area near its right and bottom
                     // edges.
                     let x = at.x.min((size.width - 162.0).max(0.0));
-                    let y = at.y.min((size.height - 136.0).max(0.0));
-                    let card = menu_card(labels, copied.clone(), reply, recall.clone());
+                    let y = at.y.min((size.height - 226.0).max(0.0));
+                    let card = menu_card(
+                        labels,
+                        MenuItems {
+                            copied: copied.clone(),
+                            reply,
+                            recall: recall.clone(),
+                            forward: forward.clone().map(|f| (client_id.clone(), f)),
+                            delete: local_id,
+                        },
+                    );
                     pin(card).x(x).y(y).into()
                 })
             ]
@@ -1006,13 +1095,29 @@ fn quote_view<'a>(
     .into()
 }
 
-/// The bubble menu's card: Copy, Reply (greyed on a server without replies), Recall (greyed, with why).
-fn menu_card<'a>(
-    (copy, reply_label, recall_label): (&'static str, &'static str, &'static str),
+/// The words on the bubble menu.
+#[derive(Debug, Clone, Copy)]
+struct MenuLabels {
+    copy: &'static str,
+    reply: &'static str,
+    recall: &'static str,
+    forward: &'static str,
+    delete: &'static str,
+}
+
+/// What the bubble menu can do with its message; an `Err` is why that item is greyed.
+struct MenuItems {
     copied: String,
     reply: Option<u64>,
     recall: Result<u64, String>,
-) -> Element<'a, Message> {
+    forward: Result<(String, Forwarded), String>,
+    /// Its local id: a message this device stores can be deleted from it.
+    delete: Option<i64>,
+}
+
+/// The bubble menu's card: Copy, Reply (greyed on a server without replies), Forward, Recall (greyed,
+/// with why), Delete for me.
+fn menu_card<'a>(labels: MenuLabels, items: MenuItems) -> Element<'a, Message> {
     let item = |label: &'static str, message: Option<Message>| {
         // Greyed when it cannot be done now, so it does not look like something to click.
         let label = match message {
@@ -1025,17 +1130,25 @@ fn menu_card<'a>(
             .style(theme::list_item)
             .on_press_maybe(message)
     };
+    let why =
+        |reason: String| container(text(reason).size(11).style(theme::muted_text)).padding([0, 14]);
     let mut card = column![
-        item(copy, Some(Message::Copy(copied))),
-        item(reply_label, reply.map(Message::Reply)),
+        item(labels.copy, Some(Message::Copy(items.copied))),
+        item(labels.reply, items.reply.map(Message::Reply)),
     ]
     .width(150);
-    card = match recall {
-        Ok(id) => card.push(item(recall_label, Some(Message::Recall(id)))),
-        Err(why) => card
-            .push(item(recall_label, None))
-            .push(container(text(why).size(11).style(theme::muted_text)).padding([0, 14])),
+    card = match items.forward {
+        Ok((client_id, what)) => card.push(item(
+            labels.forward,
+            Some(Message::Forward(client_id, what)),
+        )),
+        Err(reason) => card.push(item(labels.forward, None)).push(why(reason)),
     };
+    card = match items.recall {
+        Ok(id) => card.push(item(labels.recall, Some(Message::Recall(id)))),
+        Err(reason) => card.push(item(labels.recall, None)).push(why(reason)),
+    };
+    card = card.push(item(labels.delete, items.delete.map(Message::Delete)));
     container(card).padding(4).style(theme::card).into()
 }
 

@@ -236,9 +236,10 @@ impl Session {
             .store
             .call(move |s| s.store_incoming(&me, &incoming, !old))
             .await?;
-        if in_page {
-            let (Stored::New { message, .. } | Stored::Acked(message) | Stored::Duplicate(message)) =
-                &stored;
+        if in_page
+            && let Stored::New { message, .. } | Stored::Acked(message) | Stored::Duplicate(message) =
+                &stored
+        {
             link.lists.history_page.push(message.clone());
         }
         if old {
@@ -256,7 +257,7 @@ impl Session {
                 }
             }
             Stored::Acked(message) => self.emit(Event::MessageState(message)),
-            Stored::Duplicate(_) => {}
+            Stored::Duplicate(_) | Stored::Deleted => {}
         }
         Ok(())
     }

@@ -58,6 +58,8 @@ pub enum Stored {
     Acked(Message),
     /// Already stored under this server id; nothing changed. Carries the stored row.
     Duplicate(Message),
+    /// Deleted on this device ("Delete for me"): not stored again when the server sends it again.
+    Deleted,
 }
 
 /// A message as the server delivered it, before it is stored.
@@ -445,6 +447,16 @@ impl Storage {
         if let Some(existing) = existing {
             return Ok(Stored::Duplicate(existing));
         }
+        let deleted = tx
+            .query_row(
+                "SELECT 1 FROM deleted WHERE server_id = ?1",
+                [db_int(m.server_id)],
+                |_| Ok(()),
+            )
+            .optional()?;
+        if deleted.is_some() {
+            return Ok(Stored::Deleted);
+        }
         let mine = m.from == me;
         if mine
             && let Some(pending) = Self::mine_by_client_id(&tx, &m.client_id)?
@@ -521,6 +533,32 @@ impl Storage {
         };
         tx.commit()?;
         Ok(Stored::New { message, unread })
+    }
+
+    /// "Delete for me": the message leaves this device (its row, its search entry) and is not stored
+    /// again when a sync or history page brings it back; the others in the conversation still have it.
+    /// Returns it, or `None` if there was no such message.
+    pub fn delete_message(&mut self, local_id: i64) -> Result<Option<Message>, StorageError> {
+        let tx = self.conn.transaction()?;
+        let message = tx
+            .query_row(
+                &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE id = ?1"),
+                [local_id],
+                message_from_row,
+            )
+            .optional()?;
+        let Some(message) = message else {
+            return Ok(None);
+        };
+        if let Some(server_id) = message.server_id {
+            tx.execute(
+                "INSERT OR IGNORE INTO deleted (server_id) VALUES (?1)",
+                [db_int(server_id)],
+            )?;
+        }
+        tx.execute("DELETE FROM messages WHERE id = ?1", [local_id])?;
+        tx.commit()?;
+        Ok(Some(message))
     }
 
     /// Sets a conversation's unread count to zero, and its read mark to its newest message.

@@ -183,6 +183,11 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     CREATE INDEX messages_by_reply ON messages (reply_id) WHERE reply_id IS NOT NULL;
     ALTER TABLE conversations ADD COLUMN read_up_to INTEGER NOT NULL DEFAULT 0;
     "#),
+    // 5: messages deleted on this device ("Delete for me"), by server id, so a sync or a history page
+    // that brings one again does not put it back.
+    sql(r#"
+    CREATE TABLE deleted (server_id INTEGER PRIMARY KEY) WITHOUT ROWID;
+    "#),
 ];
 
 /// The global settings database, shared by every account in a data directory.

@@ -129,6 +129,15 @@ impl Store {
         self.call(move |s| s.message_by_server_id(server_id))
     }
 
+    /// "Delete for me": removes a message from this device for good (a sync does not bring it back).
+    /// Returns it, or `None` if it was not here.
+    pub fn delete_message(
+        &self,
+        local_id: i64,
+    ) -> impl Future<Output = Result<Option<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.delete_message(local_id))
+    }
+
     /// Sets a conversation's unread count to zero. Prefer [`crate::Handle::mark_read`], which also emits
     /// [`crate::Event::Unread`].
     pub fn mark_read(

@@ -892,3 +892,34 @@ fn a_version_3_database_gains_replies_recalls_and_read_marks() {
     s.apply_recall(ME, &recall(2, 1, "bob", "bob")).unwrap();
     assert!(texts(&s, "old text", 10).is_empty());
 }
+
+/// "Delete for me": the message is gone from history and search on this device, and a sync or history
+/// page that brings it again does not put it back.
+#[test]
+fn a_message_deleted_for_me_stays_deleted() {
+    let mut s = db();
+    let Stored::New { message, .. } = s
+        .store_incoming(ME, &from_bob(7, "门禁密码 4827"), true)
+        .unwrap()
+    else {
+        panic!("new");
+    };
+    s.store_incoming(ME, &from_bob(8, "see you"), true).unwrap();
+    let gone = s.delete_message(message.local_id).unwrap();
+    assert_eq!(gone.map(|m| m.text), Some("门禁密码 4827".into()));
+    let texts: Vec<String> = s
+        .messages(&bob(), None, 10)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.text)
+        .collect();
+    assert_eq!(texts, ["see you"]);
+    assert!(s.search("4827", 10).unwrap().is_empty());
+    assert_eq!(
+        s.store_incoming(ME, &from_bob(7, "门禁密码 4827"), false)
+            .unwrap(),
+        Stored::Deleted
+    );
+    assert_eq!(s.messages(&bob(), None, 10).unwrap().len(), 1);
+    assert_eq!(s.delete_message(message.local_id).unwrap(), None);
+}
