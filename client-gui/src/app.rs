@@ -520,7 +520,7 @@ impl App {
                         before,
                     });
                 }
-                self.make_thumbnails(&conv)
+                Task::batch([self.make_thumbnails(&conv), self.continue_jump(&conv)])
             }
             Message::FilesChosen(conv, paths) => self.check_files(conv, paths),
             Message::FileChecked(id, conv, checked) => self.on_file_checked(id, conv, checked),

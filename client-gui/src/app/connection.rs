@@ -287,7 +287,9 @@ impl App {
             Change::Nothing => Task::none(),
             // No scrolling here: at the bottom, the bottom-anchored list keeps a new message in view by
             // itself, and someone reading older messages is not pulled away from them.
-            Change::Conversation(conv) => self.make_thumbnails(&conv),
+            Change::Conversation(conv) => {
+                Task::batch([self.make_thumbnails(&conv), self.continue_jump(&conv)])
+            }
             Change::Incoming(conv) => {
                 // Told first (while it still counts as unread), then read already if its chat is open.
                 let alert = self.alert(&conv);

@@ -161,6 +161,38 @@ impl App {
         }
     }
 
+    /// A quote was clicked whose message was not loaded: once a page brings it, the chat scrolls to it;
+    /// until then the next page is asked for, back to the beginning of the conversation.
+    pub(super) fn continue_jump(&mut self, conv: &Conv) -> Task<Message> {
+        let Some(id) = self.chat_window(conv) else {
+            return Task::none();
+        };
+        let Some(Window::Chat(state)) = self.windows.get_mut(&id) else {
+            return Task::none();
+        };
+        let (Some(target), Some(model)) = (state.jump, &self.model) else {
+            return Task::none();
+        };
+        let Some(conversation) = model.conversations.get(conv) else {
+            return Task::none();
+        };
+        if let Some(line) = conversation.lines.iter().find(|l| l.id == Some(target)) {
+            state.jump = None;
+            return state
+                .show_message(line.client_id.clone())
+                .map(move |m| Message::Chat(id, m));
+        }
+        match conversation.paging {
+            crate::model::Paging::Loading => Task::none(),
+            paging if paging.can_load() => self.load_history(conv),
+            // The beginning is shown and it is not there (deleted on this device): nothing to show.
+            _ => {
+                state.jump = None;
+                Task::none()
+            }
+        }
+    }
+
     /// Loads the page before the oldest message shown: from local storage first (off the UI thread),
     /// then from the server once the local history runs out ([`Model::local_page`]).
     pub(super) fn load_history(&mut self, conv: &Conv) -> Task<Message> {

@@ -62,6 +62,8 @@ pub struct State {
     pub replying: Option<u64>,
     /// Picking where to forward a message, and what it is.
     pub forward: Option<(forward::State, Forwarded)>,
+    /// A quote was clicked whose message is not loaded yet: its server id, shown once a page brings it.
+    pub jump: Option<u64>,
     /// People picked from the @ list, with the name written for them: mentioned if `@name` is still
     /// in the text when it is sent (deleting the name deletes the mention).
     mentioned: Vec<(Mention, String)>,
@@ -145,6 +147,10 @@ pub enum Message {
     ForwardPicker(forward::Message),
     /// The menu's "Delete for me" of the message with this local id.
     Delete(i64),
+    /// A quote was clicked: show the message it quotes (server id), by its client id if it is loaded.
+    JumpTo(u64, Option<String>),
+    /// The list was scrolled to a quoted message (nothing to change; the window draws again).
+    Shown,
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -222,6 +228,7 @@ impl State {
             menu: None,
             replying: None,
             forward: None,
+            jump: None,
             mentioned: Vec::new(),
         }
     }
@@ -278,6 +285,44 @@ impl State {
         )
     }
 
+    /// Scrolls so the message with `client_id` is near the top of the list: from where it lies in the
+    /// list (its bubble's layout bounds against the list's content) to the offset that shows it. The
+    /// list is anchored to the bottom, so an offset counts up from the newest message.
+    pub fn show_message(&self, client_id: String) -> Task<Message> {
+        use iced::widget::selector::{Target, find, id};
+        let area = self.scroll_id();
+        find(id(area.clone())).then(move |list| {
+            let Some(Target::Scrollable {
+                bounds,
+                content_bounds,
+                ..
+            }) = list
+            else {
+                return Task::none();
+            };
+            let area = area.clone();
+            find(id(State::bubble_id(&client_id))).then(move |bubble| {
+                let Some(bubble) = bubble else {
+                    return Task::none();
+                };
+                // Some room above it, so the sender's name shows too.
+                let from_top = (bubble.bounds().y - content_bounds.y - 40.0).max(0.0);
+                let most = (content_bounds.height - bounds.height).max(0.0);
+                // A message after the scroll makes the window draw it at once: the operation alone
+                // moved the list but left the old frame up until the pointer next moved (seen under
+                // Xvfb).
+                iced::widget::operation::scroll_to(
+                    area.clone(),
+                    scrollable::AbsoluteOffset {
+                        x: 0.0,
+                        y: (most - from_top).max(0.0),
+                    },
+                )
+                .chain(Task::done(Message::Shown))
+            })
+        })
+    }
+
     /// Puts the cursor in the input (on open and on focus).
     pub fn focus_input<T: Send + 'static>(&self) -> Task<T> {
         iced::widget::operation::focus(self.input_id())
@@ -297,6 +342,8 @@ impl State {
             Message::Emoji(emoji::Message::Pick(_)) | Message::Reply(_) | Message::Mention(..) => {
                 self.focus_input()
             }
+            Message::Forward(..) => iced::widget::operation::focus(forward::State::filter_id()),
+            Message::JumpTo(_, Some(client_id)) => self.show_message(client_id.clone()),
             _ => Task::none(),
         };
         (task, self.apply(message, env))
@@ -349,6 +396,15 @@ impl State {
                         paths: vec![path],
                     }),
                 };
+            }
+            // Loaded: scrolled to by `update`'s task. Not yet: the pages before are asked for until it is.
+            Message::JumpTo(_, Some(_)) => self.jump = None,
+            Message::Shown => {}
+            Message::JumpTo(id, None) => {
+                self.jump = Some(id);
+                return Some(Event::LoadEarlier {
+                    conv: self.conv.clone(),
+                });
             }
             Message::Delete(local_id) => {
                 self.menu = None;
@@ -771,7 +827,20 @@ impl State {
                 None => {
                     let mut content = column![].spacing(6);
                     if let Some(quote) = &line.quote {
-                        content = content.push(quote_view(ctx, model, group, quote, mine));
+                        let quoted = conversation
+                            .and_then(|c| c.lines.iter().find(|l| l.id == Some(quote.id)))
+                            .map(|l| l.client_id.clone());
+                        let quote_box = quote_view(ctx, model, group, quote, mine);
+                        // A recalled one has nothing to show.
+                        let quote_box: Element<'a, Message> = if quote.text.is_empty() {
+                            quote_box
+                        } else {
+                            mouse_area(quote_box)
+                                .on_press(Message::JumpTo(quote.id, quoted))
+                                .interaction(iced::mouse::Interaction::Pointer)
+                                .into()
+                        };
+                        content = content.push(quote_box);
                     }
                     content = content.push(message_text(&line.text, mine));
                     mouse_area(
