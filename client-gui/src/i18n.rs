@@ -287,6 +287,22 @@ impl Lang {
         }
     }
 
+    /// The name of a picture pasted from the clipboard: `Screenshot 2026-12-06 153012.png`.
+    pub fn screenshot_name(self, stamp: &str) -> String {
+        match self {
+            Lang::En => format!("Screenshot {stamp}.png"),
+            Lang::Zh => format!("截图 {stamp}.png"),
+        }
+    }
+
+    /// The viewer saved a copy of the picture here.
+    pub fn saved_at(self, path: &str) -> String {
+        match self {
+            Lang::En => format!("Saved to {path}"),
+            Lang::Zh => format!("已保存到 {path}"),
+        }
+    }
+
     /// The About window's version line.
     pub fn version(self, version: &str) -> String {
         match self {
@@ -495,6 +511,22 @@ pub struct Tr {
     pub copy: &'static str,
     /// The emoji picker's recent tab before any was picked.
     pub no_recent_emoji: &'static str,
+    /// Settings: pictures up to this size are downloaded as they arrive; the choice that never does.
+    pub auto_pictures: &'static str,
+    pub auto_pictures_off: &'static str,
+    /// Ctrl+V found a picture but the clipboard (or the file made from it) failed.
+    pub clipboard_failed: &'static str,
+    /// The picture viewer's buttons, and what it says while the picture loads or when it cannot.
+    pub fit: &'static str,
+    pub actual_size: &'static str,
+    pub zoom_in: &'static str,
+    pub zoom_out: &'static str,
+    pub copied: &'static str,
+    pub saved: &'static str,
+    pub picture_loading: &'static str,
+    pub picture_unreadable: &'static str,
+    /// An animated GIF shows its first frame only: the viewer says so.
+    pub gif_first_frame: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -679,6 +711,18 @@ static EN: Tr = Tr {
     emoji: "Emoji",
     copy: "Copy",
     no_recent_emoji: "Emoji you use will show here",
+    auto_pictures: "Download pictures automatically up to",
+    auto_pictures_off: "Never",
+    clipboard_failed: "The picture on the clipboard could not be pasted.",
+    fit: "Fit",
+    actual_size: "1:1",
+    zoom_in: "Zoom in",
+    zoom_out: "Zoom out",
+    copied: "Copied to the clipboard.",
+    saved: "Saved.",
+    picture_loading: "Loading the picture…",
+    picture_unreadable: "This picture cannot be shown.",
+    gif_first_frame: "Animated GIF: showing its first frame.",
 };
 
 static ZH: Tr = Tr {
@@ -861,6 +905,18 @@ static ZH: Tr = Tr {
     emoji: "表情",
     copy: "复制",
     no_recent_emoji: "最近使用的表情会显示在这里",
+    auto_pictures: "自动下载不超过此大小的图片",
+    auto_pictures_off: "从不",
+    clipboard_failed: "无法粘贴剪贴板中的图片。",
+    fit: "适合窗口",
+    actual_size: "1:1",
+    zoom_in: "放大",
+    zoom_out: "缩小",
+    copied: "已复制到剪贴板。",
+    saved: "已保存。",
+    picture_loading: "正在加载图片…",
+    picture_unreadable: "无法显示这张图片。",
+    gif_first_frame: "动态 GIF：只显示第一帧。",
 };
 
 /// The server's refusal in words the user understands.

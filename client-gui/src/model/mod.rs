@@ -282,6 +282,15 @@ impl Model {
         }
     }
 
+    /// A conversation with a friend or in a group of mine: one whose files this device takes (a
+    /// friend removed, a group left, sends nothing more worth fetching).
+    pub fn is_contact(&self, conv: &Conv) -> bool {
+        match conv {
+            Conv::User(account) => self.friends.contains_key(account),
+            Conv::Group(id) => self.groups.contains_key(id),
+        }
+    }
+
     /// The title of a conversation: a friend's display name or a group's name.
     pub fn conv_name(&self, conv: &Conv) -> String {
         match conv {
