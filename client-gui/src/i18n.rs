@@ -448,6 +448,8 @@ pub struct Tr {
     pub save_file: &'static str,
     pub drop_to_send: &'static str,
     pub file_word: &'static str,
+    /// A picture's marker in lists and notifications, shown alone as QQ does: `[Picture]`.
+    pub picture_word: &'static str,
     pub pin_chat: &'static str,
     pub unpin_chat: &'static str,
     /// Do not disturb (免打扰): no pop-up, no sound.
@@ -658,6 +660,7 @@ static EN: Tr = Tr {
     save_file: "Save file",
     drop_to_send: "Drop files here to send them",
     file_word: "File",
+    picture_word: "Picture",
     new_message: "New message",
     pin_chat: "Pin to top",
     unpin_chat: "Unpin",
@@ -854,6 +857,7 @@ static ZH: Tr = Tr {
     save_file: "保存文件",
     drop_to_send: "松开鼠标即可发送文件",
     file_word: "文件",
+    picture_word: "图片",
     new_message: "新消息",
     pin_chat: "置顶聊天",
     unpin_chat: "取消置顶",

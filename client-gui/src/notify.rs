@@ -240,7 +240,7 @@ pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Ale
         Conv::User(_) => None,
     };
     let text = if prefs.preview {
-        cut(&line.preview(tr.file_word))
+        cut(&line.preview(tr))
     } else {
         tr.new_message.to_owned()
     };

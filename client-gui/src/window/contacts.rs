@@ -318,7 +318,7 @@ impl State {
             let conv = Conv::User(friend.account.clone());
             let subtitle = ctx.presence_word(friend.presence);
             let subtitle = match model.conversations.get(&conv).and_then(|c| c.last()) {
-                Some(line) => format!("[{subtitle}] {}", one_line(&line.preview(tr.file_word))),
+                Some(line) => format!("[{subtitle}] {}", one_line(&line.preview(tr))),
                 None => format!("[{subtitle}]"),
             };
             let avatar = avatar_with_dot(
@@ -358,7 +358,7 @@ impl State {
                 Some(line) => format!(
                     "{}: {}",
                     model.sender_name(Some(group.id), &line.from),
-                    one_line(&line.preview(ctx.tr().file_word))
+                    one_line(&line.preview(ctx.tr()))
                 ),
                 None => ctx.lang.group_id(group.id),
             };
@@ -402,7 +402,7 @@ impl State {
             let subtitle = format!(
                 "{}  {}",
                 crate::model::format_time(line.time, now, offset),
-                one_line(&line.preview(ctx.tr().file_word))
+                one_line(&line.preview(ctx.tr()))
             );
             list = list.push(self.entry(
                 conv.clone(),
