@@ -168,6 +168,53 @@ mod tests {
         assert_eq!(image::open(&second).unwrap().to_rgba8(), picture);
     }
 
+    /// The real clipboard under a real X server, by hand (no display in `cargo test`):
+    /// `xvfb-run -a cargo test -p ququ --lib -- --ignored real_x11` with `xclip` installed. A picture
+    /// put there by another program is read with its pixels; with text there, no picture is read (the
+    /// editor pastes the text); Copy's picture is pasted by another program as a PNG.
+    #[tokio::test]
+    #[ignore = "needs an X server and xclip"]
+    async fn real_x11_clipboard_round_trip() {
+        use std::io::Write;
+        use std::process::{Command, Stdio};
+        let dir = tempfile::tempdir().unwrap();
+        let png = dir.path().join("shot.png");
+        let shot = image::RgbaImage::from_fn(64, 40, |x, y| {
+            image::Rgba([x as u8 * 4, y as u8 * 6, 90, 255])
+        });
+        shot.save(&png).unwrap();
+        // xclip serves the selection from the background until another owner takes it.
+        let offer = |args: &[&str], input: &[u8]| {
+            let mut child = Command::new("xclip")
+                .args(args)
+                .stdin(Stdio::piped())
+                .spawn()
+                .expect("xclip");
+            child.stdin.take().unwrap().write_all(input).unwrap();
+            child.wait().unwrap();
+        };
+        offer(
+            &["-selection", "clipboard", "-t", "image/png"],
+            &std::fs::read(&png).unwrap(),
+        );
+        let keeper = Keeper::default();
+        let read = keeper.read_image().await.expect("read").expect("a picture");
+        assert_eq!(read, shot);
+
+        offer(&["-selection", "clipboard"], "你好".as_bytes());
+        assert_eq!(keeper.read_image().await.expect("read"), None, "text wins");
+
+        keeper.write_image(png.clone()).await.expect("copy");
+        let out = Command::new("xclip")
+            .args(["-selection", "clipboard", "-t", "image/png", "-o"])
+            .output()
+            .expect("xclip -o");
+        let pasted = image::load_from_memory(&out.stdout)
+            .expect("a png")
+            .to_rgba8();
+        assert_eq!(pasted, shot);
+    }
+
     #[test]
     fn screenshot_names_follow_the_language() {
         let zh = screenshot_name(crate::i18n::Lang::Zh);
