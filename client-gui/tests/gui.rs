@@ -2363,6 +2363,19 @@ fn pictures_show_inline_without_a_click() {
         bob.shows(viewer, "100%"),
         "a small picture fits at its own size"
     );
+    // Save as… where there is no file dialog puts a copy in Downloads and says where.
+    let downloads = tempfile::tempdir().expect("temp dir");
+    bob.app.downloads = Some(downloads.path().to_path_buf());
+    bob.app.file_dialogs = false;
+    bob.interact(&rt, viewer, |ui| {
+        ui.click("Save as…").expect("Save as");
+    });
+    let copy = downloads.path().join("日落.png");
+    assert_eq!(
+        std::fs::read(&copy).expect("the copy"),
+        std::fs::read(&small).expect("the original")
+    );
+    assert!(bob.shows_part(viewer, &copy.display().to_string()));
     bob.update(&rt, Message::Escape(viewer));
     assert!(bob.window(|w| matches!(w, Window::Viewer(_))).is_none());
 }
