@@ -524,7 +524,6 @@ pub struct Tr {
     pub zoom_in: &'static str,
     pub zoom_out: &'static str,
     pub copied: &'static str,
-    pub saved: &'static str,
     pub picture_loading: &'static str,
     pub picture_unreadable: &'static str,
     /// An animated GIF shows its first frame only: the viewer says so.
@@ -722,7 +721,6 @@ static EN: Tr = Tr {
     zoom_in: "Zoom in",
     zoom_out: "Zoom out",
     copied: "Copied to the clipboard.",
-    saved: "Saved.",
     picture_loading: "Loading the picture…",
     picture_unreadable: "This picture cannot be shown.",
     gif_first_frame: "Animated GIF: showing its first frame.",
@@ -917,7 +915,6 @@ static ZH: Tr = Tr {
     zoom_in: "放大",
     zoom_out: "缩小",
     copied: "已复制到剪贴板。",
-    saved: "已保存。",
     picture_loading: "正在加载图片…",
     picture_unreadable: "无法显示这张图片。",
     gif_first_frame: "动态 GIF：只显示第一帧。",

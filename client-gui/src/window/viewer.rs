@@ -38,8 +38,16 @@ pub struct State {
     size: Size,
     /// Ctrl is held: the wheel zooms instead of scrolling.
     ctrl: bool,
-    /// What the last Save as… or Copy did, and whether it failed.
-    notice: Option<(String, bool)>,
+    /// What the last Save as… or Copy did.
+    notice: Option<Notice>,
+}
+
+/// What the last Save as… or Copy did, said in the toolbar.
+#[derive(Debug)]
+enum Notice {
+    SavedTo(PathBuf),
+    Copied,
+    Failed(String),
 }
 
 #[derive(Debug)]
@@ -138,11 +146,11 @@ impl State {
                 return Some(Event::Copy(self.path.clone()));
             }
             Message::Saved(Ok(None)) => {}
-            Message::Saved(Ok(Some(to))) => {
-                self.notice = Some((to.display().to_string(), false));
+            Message::Saved(Ok(Some(to))) => self.notice = Some(Notice::SavedTo(to)),
+            Message::Saved(Err(e)) | Message::Copied(Err(e)) => {
+                self.notice = Some(Notice::Failed(e));
             }
-            Message::Saved(Err(e)) | Message::Copied(Err(e)) => self.notice = Some((e, true)),
-            Message::Copied(Ok(())) => self.notice = Some((String::new(), false)),
+            Message::Copied(Ok(())) => self.notice = Some(Notice::Copied),
             Message::Close => return Some(Event::Close),
         }
         None
@@ -180,14 +188,11 @@ impl State {
             .map(|s| format!("{:.0}%", s * 100.0))
             .unwrap_or_default();
         let notice: Element<'a, Message> = match &self.notice {
-            Some((words, true)) => text(words.as_str())
-                .size(12)
-                .style(theme::error_text)
-                .into(),
-            Some((words, false)) if words.is_empty() => {
-                text(tr.copied).size(12).style(theme::muted_text).into()
+            Some(Notice::Failed(why)) => {
+                text(why.as_str()).size(12).style(theme::error_text).into()
             }
-            Some((path, false)) => text(ctx.lang.saved_at(path))
+            Some(Notice::Copied) => text(tr.copied).size(12).style(theme::muted_text).into(),
+            Some(Notice::SavedTo(path)) => text(ctx.lang.saved_at(&path.display().to_string()))
                 .size(12)
                 .style(theme::muted_text)
                 .into(),
