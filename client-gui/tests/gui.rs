@@ -2254,6 +2254,9 @@ fn pictures_show_inline_without_a_click() {
         files_in(app, conv).into_iter().find(|f| f.name == name)
     };
     let pictures = bob.app.dirs.pictures_dir("bob");
+    // Alice is logged in on a second computer too.
+    let mut alice_too = Client::new(&rt, &server);
+    alice_too.log_in(&rt, "alice", "secret123", false);
 
     // Alice sends a picture of ~240 KB (Send file, or a drop: both end in `FilesChosen`).
     let dir = tempfile::tempdir().expect("temp dir");
@@ -2276,6 +2279,14 @@ fn pictures_show_inline_without_a_click() {
         std::fs::read(&small).expect("the original")
     );
     bob.pump_until(&rt, "its thumbnail", |app| app.thumbs.contains_key(&saved));
+    // Alice's other computer shows her picture too: fetched by itself, as the sender may.
+    alice_too.pump_until(&rt, "alice's picture on her other computer", |app| {
+        named(app, &bob_conv, "日落.png").is_some_and(|f| f.state == FileState::Saved)
+    });
+    let elsewhere = named(&alice_too.app, &bob_conv, "日落.png")
+        .and_then(|f| f.local)
+        .expect("where it went");
+    assert!(elsewhere.starts_with(alice_too.app.dirs.pictures_dir("alice")));
     assert!(
         !bob.shows(bob_chat, "Download"),
         "no Download to click for it"

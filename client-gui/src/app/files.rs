@@ -8,7 +8,7 @@ use iced::{Task, window};
 use ququ_protocol::Conv;
 
 use super::{App, Message};
-use crate::model::{FileState, Transfer, TransferId, TransferState, human_size};
+use crate::model::{Transfer, TransferId, TransferState, human_size};
 use crate::net::Command;
 use crate::window::{about, chat, viewer};
 use crate::{clipboard, files};
@@ -41,10 +41,11 @@ impl App {
         Task::batch(tasks)
     }
 
-    /// Downloads, into the app's picture folder, the pictures offered to me in `only` (or in every
-    /// conversation) that are no bigger than the settings allow, so they show inline without a click.
-    /// Only offers with no transfer here: one downloaded, failed, cancelled or rejected before is left
-    /// as it is (a failed one shows why, with Retry). Only from friends and groups of mine.
+    /// Downloads, into the app's picture folder, the pictures in `only` (or in every conversation) that
+    /// are no bigger than the settings allow, so they show inline without a click: those offered to me,
+    /// and mine sent from another device of mine. Only those with no transfer here: one downloaded,
+    /// failed, cancelled or rejected before is left as it is (a failed one shows why, with Retry). Only
+    /// in chats with friends and groups of mine.
     pub(super) fn auto_download(&mut self, only: Option<&Conv>) -> Task<Message> {
         let limit = self.settings.auto_picture_limit();
         let Some(model) = &self.model else {
@@ -58,9 +59,8 @@ impl App {
             .iter()
             .filter(|(conv, _)| only.is_none_or(|o| o == *conv) && model.is_contact(conv))
             .flat_map(|(_, c)| c.lines.iter())
-            .filter_map(|l| model.file(l))
-            .filter(|f| f.state == FileState::Offered && f.item.is_image() && f.item.size <= limit)
-            .filter_map(|f| f.file_id)
+            .filter(|l| l.file.as_ref().is_some_and(|f| f.size <= limit))
+            .filter_map(|l| model.picture_to_fetch(l))
             .filter(|id| !self.auto_asked.contains(id))
             .collect();
         if wanted.is_empty() {
