@@ -11,8 +11,10 @@
 //! - this file — [`App`], [`Message`], [`Window`], and routing each message to its window or handler.
 //! - `connection` — logging in, the connection's own events (connecting, logged in, disconnected,
 //!   stopped), what a [`Change`] means for the windows, logging out and quitting.
-//! - `windows` — opening, finding, focusing and closing windows; the window icon.
-//! - `files` — sending, saving and opening files; thumbnails.
+//! - `windows` — opening, finding, focusing and closing windows (the picture viewer too); the window
+//!   icon.
+//! - `files` — sending, saving and opening files; thumbnails; pictures downloaded as they arrive,
+//!   pasted from the clipboard, and the viewer's Save as… and Copy.
 //! - `events` — what the contact list and the chat windows ask for.
 //! - `alerts` — a message for a chat not in front: a desktop notification, and the taskbar's attention;
 //!   the tray icon: what it shows, and what its clicks and menu do.
@@ -42,8 +44,8 @@ use crate::model::{Connection, Model};
 use crate::net::{self, Command};
 use crate::theme;
 use crate::widget::Ctx;
-use crate::window::{about, chat, contacts, login};
-use crate::{avatar, fonts, notify, tray};
+use crate::window::{about, chat, contacts, login, viewer};
+use crate::{avatar, clipboard, fonts, notify, tray};
 
 /// Starts the daemon with the shipped fonts (Ququ Sans the default) and opens the login window.
 pub fn run() -> iced::Result {
@@ -65,6 +67,7 @@ pub enum Window {
     Contacts(contacts::State),
     Chat(chat::State),
     About(about::State),
+    Viewer(viewer::State),
 }
 
 #[derive(Debug, Clone)]
@@ -73,6 +76,7 @@ pub enum Message {
     Contacts(window::Id, contacts::Message),
     Chat(window::Id, chat::Message),
     About(window::Id, about::Message),
+    Viewer(window::Id, viewer::Message),
     Net(net::Event),
     WindowClosed(window::Id),
     Tick(Instant),
@@ -112,6 +116,14 @@ pub enum Message {
     /// The conversations in the local store, read at login: the Recent list after a restart.
     RecentLoaded(Result<Vec<ququ_client::Conversation>, String>),
     Thumbnail(PathBuf, Result<image::RgbaImage, String>),
+    /// The picture folder is there (or could not be made) for these pictures, offered to me and small
+    /// enough to download by themselves.
+    PicturesFolder(Vec<u64>, Result<PathBuf, String>),
+    /// Ctrl+V in a chat: the picture on the clipboard (`None`: it holds none, or text), or why it could
+    /// not be read.
+    Pasted(window::Id, Conv, Result<Option<image::RgbaImage>, String>),
+    /// A pasted picture was written as a PNG file, to send like a picked one.
+    ScreenshotSaved(window::Id, Conv, Result<PathBuf, String>),
     /// Save as… without a file dialog saved into this folder instead: say so in that chat window.
     SavedToDownloads(window::Id, PathBuf),
     /// Opening a file or its folder with the OS finished (it failed if `Err`).
@@ -185,6 +197,13 @@ pub struct App {
     tray_shown: Option<tray::Shown>,
     /// Thumbnails being made, so each is made once.
     thumbs_pending: HashSet<PathBuf>,
+    /// Pictures asked for by themselves this login (by file id), so each is asked for once.
+    auto_asked: HashSet<u64>,
+    /// The transfers kept on this device have been read since login: until then a picture fetched in
+    /// an earlier run looks new, and is not downloaded by itself again.
+    transfers_loaded: bool,
+    /// The system clipboard for pictures, kept open while the app runs ([`clipboard::Keeper`]).
+    pub clipboard: clipboard::Keeper,
     attempts: u64,
     /// Where saved logins are kept: the OS store or a file (tests use the file alone).
     pub vault: Vault,
@@ -240,6 +259,9 @@ impl App {
             tray_problem: None,
             tray_shown: None,
             thumbs_pending: HashSet::new(),
+            auto_asked: HashSet::new(),
+            transfers_loaded: false,
+            clipboard: clipboard::Keeper::default(),
             attempts: 0,
         }
     }
@@ -295,6 +317,7 @@ impl App {
                 format!("{prefix}{name} - {}", tr.app_name)
             }
             Some(Window::About(_)) => tr.about.to_owned(),
+            Some(Window::Viewer(state)) => state.name.clone(),
         }
     }
 
@@ -309,7 +332,7 @@ impl App {
             window::close_requests().map(Message::CloseRequested),
             iced::system::theme_changes().map(Message::SystemTheme),
             Subscription::run(tray::events).map(Message::Tray),
-            iced::event::listen_with(|event, _status, id| match event {
+            iced::event::listen_with(|event, status, id| match event {
                 iced::Event::Window(
                     e @ (window::Event::FileHovered(_)
                     | window::Event::FileDropped(_)
@@ -319,6 +342,22 @@ impl App {
                     key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Escape),
                     ..
                 }) => Some(Message::Escape(id)),
+                // The picture viewer's keys and Ctrl+wheel; other windows ignore these. A key a
+                // text field took (a `+` typed in a chat) is not one.
+                iced::Event::Keyboard(iced::keyboard::Event::KeyPressed {
+                    key: iced::keyboard::Key::Character(c),
+                    ..
+                }) if status == iced::event::Status::Ignored => match c.as_str() {
+                    "+" | "=" => Some(Message::Viewer(id, viewer::Message::ZoomIn)),
+                    "-" => Some(Message::Viewer(id, viewer::Message::ZoomOut)),
+                    _ => None,
+                },
+                iced::Event::Keyboard(iced::keyboard::Event::ModifiersChanged(modifiers)) => Some(
+                    Message::Viewer(id, viewer::Message::Ctrl(modifiers.command())),
+                ),
+                iced::Event::Window(window::Event::Resized(size)) => {
+                    Some(Message::Viewer(id, viewer::Message::Resized(size)))
+                }
                 iced::Event::Window(window::Event::Focused) => Some(Message::Focus(id, true)),
                 iced::Event::Window(window::Event::Unfocused) => Some(Message::Focus(id, false)),
                 _ => None,
@@ -349,6 +388,7 @@ impl App {
             }
             Some(Window::Chat(state)) => state.view(&ctx).map(move |m| Message::Chat(id, m)),
             Some(Window::About(state)) => state.view(&ctx).map(move |m| Message::About(id, m)),
+            Some(Window::Viewer(state)) => state.view(&ctx).map(move |m| Message::Viewer(id, m)),
             None => iced::widget::space().into(),
         }
     }
@@ -422,6 +462,16 @@ impl App {
                     None => Task::none(),
                 }
             }
+            Message::Viewer(id, message) => {
+                let event = match self.windows.get_mut(&id) {
+                    Some(Window::Viewer(state)) => state.update(message),
+                    _ => None,
+                };
+                match event {
+                    Some(event) => self.on_viewer_event(id, event),
+                    None => Task::none(),
+                }
+            }
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
             Message::CloseRequested(id) => self.on_close_requested(id),
@@ -437,6 +487,7 @@ impl App {
             Message::Escape(id) => match self.windows.get(&id) {
                 Some(Window::Chat(_)) => self.update(Message::Chat(id, chat::Message::Escape)),
                 Some(Window::About(_)) => self.update(Message::About(id, about::Message::Close)),
+                Some(Window::Viewer(_)) => self.update(Message::Viewer(id, viewer::Message::Close)),
                 _ => Task::none(),
             },
             Message::Tick(now) => {
@@ -520,7 +571,11 @@ impl App {
                         before,
                     });
                 }
-                Task::batch([self.make_thumbnails(&conv), self.continue_jump(&conv)])
+                Task::batch([
+                    self.make_thumbnails(&conv),
+                    self.continue_jump(&conv),
+                    self.auto_download(Some(&conv)),
+                ])
             }
             Message::FilesChosen(conv, paths) => self.check_files(conv, paths),
             Message::FileChecked(id, conv, checked) => self.on_file_checked(id, conv, checked),
@@ -552,7 +607,14 @@ impl App {
                 if let Some(model) = &mut self.model {
                     model.restore_recent(stored.unwrap_or_default());
                 }
-                Task::none()
+                self.auto_download(None)
+            }
+            Message::PicturesFolder(file_ids, made) => self.on_pictures_folder(file_ids, made),
+            Message::Pasted(id, conv, pasted) => self.on_pasted(id, conv, pasted),
+            Message::ScreenshotSaved(_, conv, Ok(path)) => self.check_files(conv, vec![path]),
+            Message::ScreenshotSaved(id, _, Err(e)) => {
+                let text = format!("{} ({e})", self.tr().clipboard_failed);
+                self.update(Message::Chat(id, chat::Message::Notice(text)))
             }
             Message::Thumbnail(path, made) => {
                 self.thumbs_pending.remove(&path);

@@ -64,7 +64,13 @@ pub struct Settings {
     pub auto_login: bool,
     /// Start the app when the user logs in to the computer ([`crate::autostart`]); off by default.
     pub start_with_os: bool,
+    /// Pictures sent to me up to this many MB are downloaded as soon as they are offered, into the
+    /// app's picture folder, and show inline; 0 never does. Bigger ones wait for Download.
+    pub auto_pictures_mb: u32,
 }
+
+/// The choices the settings offer for [`Settings::auto_pictures_mb`] (0: never).
+pub const AUTO_PICTURE_CHOICES: [u32; 6] = [0, 2, 5, 10, 20, 50];
 
 /// One account's pinned and muted chats, each as `[kind, key]` (`["user", "bob"]`, `["group", "7"]`),
 /// and its own nickname as last seen.
@@ -77,6 +83,13 @@ pub struct ChatPrefs {
     /// The header's name while an automatic login opens the friend list before the server answers;
     /// empty until the account has logged in here once.
     pub nickname: String,
+}
+
+impl Settings {
+    /// The largest picture downloaded without asking, in bytes (0: none is).
+    pub fn auto_picture_limit(&self) -> u64 {
+        u64::from(self.auto_pictures_mb) << 20
+    }
 }
 
 impl ChatPrefs {
@@ -125,6 +138,8 @@ impl Default for Settings {
             recent_emoji: Vec::new(),
             auto_login: false,
             start_with_os: false,
+            // Photos from a phone are 2–8 MB; 10 MB takes them all without fetching every big scan.
+            auto_pictures_mb: 10,
         }
     }
 }
@@ -193,6 +208,29 @@ impl Dirs {
     pub fn client_dir(&self) -> PathBuf {
         self.data.join("client")
     }
+
+    /// Where `account`'s pictures go that the app fetched or made by itself: those downloaded as they
+    /// arrived, and screenshots pasted into a chat. In the data directory, with the chat history they
+    /// belong to: not Downloads, which would fill with every picture anyone sends, nor the cache
+    /// directory, which the OS's cleaners empty and so would leave blank bubbles behind (a pasted
+    /// picture's upload also resumes from its file after a restart).
+    pub fn pictures_dir(&self, account: &str) -> PathBuf {
+        self.data.join("pictures").join(account_folder(account))
+    }
+}
+
+/// An account's name as a folder name: anything but letters, digits, `-` and `_` becomes `_`.
+pub fn account_folder(account: &str) -> String {
+    account
+        .chars()
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect()
 }
 
 /// Reads the settings; a missing or damaged file gives the defaults (a damaged file is not worth a

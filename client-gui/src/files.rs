@@ -18,6 +18,11 @@ pub enum FilesError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("cannot write {path}: {source}")]
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
     #[error("{0} is not a file")]
     NotAFile(PathBuf),
     #[error("the file is too large for a thumbnail")]
@@ -158,6 +163,73 @@ pub async fn thumbnail(path: PathBuf) -> Result<image::RgbaImage, FilesError> {
     .await?
 }
 
+/// Longest side of a picture in the viewer. GPUs refuse textures past 8192 px (a panorama or a big scan
+/// is wider), and a screen shows nothing more at 1:1 anyway.
+pub const PICTURE_MAX_SIDE: u32 = 8192;
+
+/// A picture decoded whole, for the viewer or the clipboard.
+#[derive(Debug, Clone)]
+pub struct Picture {
+    pub image: image::RgbaImage,
+    /// An animated GIF: the image is its first frame (the viewer says so).
+    pub animated: bool,
+}
+
+/// Decodes a picture whole (scaled down only past [`PICTURE_MAX_SIDE`]), on a blocking thread. A GIF
+/// gives its first frame, and says whether more follow.
+pub async fn picture(path: PathBuf) -> Result<Picture, FilesError> {
+    tokio::task::spawn_blocking(move || {
+        let bytes = std::fs::read(&path).map_err(|source| FilesError::Read {
+            path: path.clone(),
+            source,
+        })?;
+        let image = image::load_from_memory(&bytes)?;
+        let image = if image.width() > PICTURE_MAX_SIDE || image.height() > PICTURE_MAX_SIDE {
+            image.thumbnail(PICTURE_MAX_SIDE, PICTURE_MAX_SIDE)
+        } else {
+            image
+        };
+        let animated = image::guess_format(&bytes).ok() == Some(image::ImageFormat::Gif)
+            && gif_frames(&bytes) > 1;
+        Ok(Picture {
+            image: image.to_rgba8(),
+            animated,
+        })
+    })
+    .await?
+}
+
+/// How many frames a GIF has, counting to two at most (enough to tell an animation).
+fn gif_frames(bytes: &[u8]) -> usize {
+    use image::AnimationDecoder;
+    image::codecs::gif::GifDecoder::new(std::io::Cursor::new(bytes))
+        .map(|decoder| decoder.into_frames().take(2).filter(Result::is_ok).count())
+        .unwrap_or(0)
+}
+
+/// Copies a received picture to where the user chose (the viewer's Save as…).
+pub async fn save_copy(from: PathBuf, to: PathBuf) -> Result<PathBuf, FilesError> {
+    tokio::fs::copy(&from, &to)
+        .await
+        .map_err(|source| FilesError::Write {
+            path: to.clone(),
+            source,
+        })?;
+    Ok(to)
+}
+
+/// Copies a picture into `dir` under its own name (a taken name gets a number): Save as… where the
+/// system has no file dialog.
+pub async fn save_copy_into(
+    from: PathBuf,
+    dir: PathBuf,
+    name: String,
+) -> Result<PathBuf, FilesError> {
+    let name = ququ_client::transfer::safe_file_name(&name);
+    let to = tokio::task::spawn_blocking(move || crate::clipboard::free_path(&dir, &name)).await?;
+    save_copy(from, to).await
+}
+
 /// The user's Downloads folder, if the OS has one.
 pub fn downloads_dir() -> Option<PathBuf> {
     directories::UserDirs::new().and_then(|d| d.download_dir().map(Path::to_path_buf))
@@ -243,5 +315,32 @@ mod tests {
             check(dir.path().into()).await.is_err(),
             "a folder is refused"
         );
+    }
+
+    #[tokio::test]
+    async fn a_gif_shows_its_first_frame_and_says_it_moves() {
+        use image::codecs::gif::GifEncoder;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("wave.gif");
+        let frame = |c: u8| {
+            image::Frame::new(image::RgbaImage::from_pixel(
+                4,
+                4,
+                image::Rgba([c, 0, 0, 255]),
+            ))
+        };
+        {
+            let file = std::fs::File::create(&path).unwrap();
+            let mut encoder = GifEncoder::new(file);
+            encoder.encode_frames([frame(250), frame(10)]).unwrap();
+        }
+        let shown = picture(path).await.unwrap();
+        assert!(shown.animated);
+        assert!(shown.image.get_pixel(0, 0)[0] > 200, "the first frame");
+        let still = dir.path().join("still.png");
+        image::RgbaImage::from_pixel(2, 2, image::Rgba([1, 2, 3, 255]))
+            .save(&still)
+            .unwrap();
+        assert!(!picture(still).await.unwrap().animated);
     }
 }

@@ -322,6 +322,22 @@ impl Lang {
         }
     }
 
+    /// The name of a picture pasted from the clipboard: `Screenshot 2026-12-06 153012.png`.
+    pub fn screenshot_name(self, stamp: &str) -> String {
+        match self {
+            Lang::En => format!("Screenshot {stamp}.png"),
+            Lang::Zh => format!("截图 {stamp}.png"),
+        }
+    }
+
+    /// The viewer saved a copy of the picture here.
+    pub fn saved_at(self, path: &str) -> String {
+        match self {
+            Lang::En => format!("Saved to {path}"),
+            Lang::Zh => format!("已保存到 {path}"),
+        }
+    }
+
     /// The About window's version line.
     pub fn version(self, version: &str) -> String {
         match self {
@@ -467,6 +483,8 @@ pub struct Tr {
     pub save_file: &'static str,
     pub drop_to_send: &'static str,
     pub file_word: &'static str,
+    /// A picture's marker in lists and notifications, shown alone as QQ does: `[Picture]`.
+    pub picture_word: &'static str,
     pub pin_chat: &'static str,
     pub unpin_chat: &'static str,
     /// Do not disturb (免打扰): no pop-up, no sound.
@@ -558,6 +576,21 @@ pub struct Tr {
     pub download_first: &'static str,
     /// A message's menu: remove it from this device only.
     pub delete_for_me: &'static str,
+    /// Settings: pictures up to this size are downloaded as they arrive; the choice that never does.
+    pub auto_pictures: &'static str,
+    pub auto_pictures_off: &'static str,
+    /// Ctrl+V found a picture but the clipboard (or the file made from it) failed.
+    pub clipboard_failed: &'static str,
+    /// The picture viewer's buttons, and what it says while the picture loads or when it cannot.
+    pub fit: &'static str,
+    pub actual_size: &'static str,
+    pub zoom_in: &'static str,
+    pub zoom_out: &'static str,
+    pub copied: &'static str,
+    pub picture_loading: &'static str,
+    pub picture_unreadable: &'static str,
+    /// An animated GIF shows its first frame only: the viewer says so.
+    pub gif_first_frame: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -689,6 +722,7 @@ static EN: Tr = Tr {
     save_file: "Save file",
     drop_to_send: "Drop files here to send them",
     file_word: "File",
+    picture_word: "Picture",
     new_message: "New message",
     pin_chat: "Pin to top",
     unpin_chat: "Unpin",
@@ -756,6 +790,17 @@ static EN: Tr = Tr {
     forward_to: "Forward to",
     download_first: "Download it first",
     delete_for_me: "Delete for me",
+    auto_pictures: "Download pictures automatically up to",
+    auto_pictures_off: "Never",
+    clipboard_failed: "The picture on the clipboard could not be pasted.",
+    fit: "Fit",
+    actual_size: "1:1",
+    zoom_in: "Zoom in",
+    zoom_out: "Zoom out",
+    copied: "Copied to the clipboard.",
+    picture_loading: "Loading the picture…",
+    picture_unreadable: "This picture cannot be shown.",
+    gif_first_frame: "Animated GIF: showing its first frame.",
 };
 
 static ZH: Tr = Tr {
@@ -887,6 +932,7 @@ static ZH: Tr = Tr {
     save_file: "保存文件",
     drop_to_send: "松开鼠标即可发送文件",
     file_word: "文件",
+    picture_word: "图片",
     new_message: "新消息",
     pin_chat: "置顶聊天",
     unpin_chat: "取消置顶",
@@ -952,6 +998,17 @@ static ZH: Tr = Tr {
     forward_to: "转发给",
     download_first: "请先下载",
     delete_for_me: "删除（仅自己）",
+    auto_pictures: "自动下载不超过此大小的图片",
+    auto_pictures_off: "从不",
+    clipboard_failed: "无法粘贴剪贴板中的图片。",
+    fit: "适合窗口",
+    actual_size: "1:1",
+    zoom_in: "放大",
+    zoom_out: "缩小",
+    copied: "已复制到剪贴板。",
+    picture_loading: "正在加载图片…",
+    picture_unreadable: "无法显示这张图片。",
+    gif_first_frame: "动态 GIF：只显示第一帧。",
 };
 
 /// The server's refusal in words the user understands.

@@ -12,7 +12,8 @@
 //!   what a model change means for the windows; `app/events`: what windows ask for; `app/windows`:
 //!   opening and closing; `app/files`; `app/alerts`: notifications and the taskbar).
 //! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`] (the contact
-//!   list), [`window::chat`] (with its file bubble and member list), [`window::about`].
+//!   list), [`window::chat`] (with its file bubble and member list), [`window::viewer`] (a picture,
+//!   fitted or zoomed), [`window::about`].
 //! - [`dialog`] — the dialogs over the contact list, one module each.
 //! - [`widget`] — what windows and dialogs draw with: the shared read-only [`widget::Ctx`], the status
 //!   bar, badges, dialog cards, avatars with the online mark.
@@ -25,7 +26,10 @@
 //! - [`credentials`] — the session token for "log in automatically": the OS credential store, or a file
 //!   only the user can read.
 //! - [`autostart`] — "start Ququ with the computer": the OS's per-user autostart entry.
-//! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, open / show in folder.
+//! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, pictures for the
+//!   viewer, open / show in folder.
+//! - [`clipboard`] — pictures on the system clipboard (arboard): Ctrl+V of a screenshot, the viewer's
+//!   Copy.
 //! - [`embedded`] — offering to host a server on this computer when nothing listens at a local address.
 //! - [`i18n`] — Chinese and English strings, picked from the system locale.
 //! - [`theme`] — QQ-blue light and dark themes following the OS, and widget styles.
@@ -35,6 +39,7 @@
 pub mod app;
 pub mod autostart;
 pub mod avatar;
+pub mod clipboard;
 pub mod config;
 pub mod credentials;
 pub mod dialog;

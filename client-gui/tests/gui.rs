@@ -432,6 +432,42 @@ fn received(
     })
 }
 
+/// Alice and Bob, registered on `server` and friends.
+fn friends(rt: &tokio::runtime::Runtime, server: &str) -> (Client, Client) {
+    let mut alice = Client::new(rt, server);
+    alice.log_in(rt, "alice", "secret123", true);
+    let mut bob = Client::new(rt, server);
+    bob.log_in(rt, "bob", "secret456", true);
+    ask(rt, &bob, &mut alice, "alice");
+    let handle = alice.app.client.as_ref().expect("handle");
+    handle.send(net::Command::AcceptFriend {
+        account: "bob".into(),
+    });
+    alice.pump_until(rt, "bob as a friend", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("bob"))
+    });
+    bob.pump_until(rt, "alice as a friend", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|s| s.friends.contains_key("alice"))
+    });
+    (alice, bob)
+}
+
+/// A picture of noise, `w` × `h`: about 4 bytes a pixel as PNG, since noise does not compress.
+fn noise(w: u32, h: u32, seed: u32) -> image::RgbaImage {
+    let mut seed = seed | 1;
+    image::RgbaImage::from_fn(w, h, |_, _| {
+        seed ^= seed << 13;
+        seed ^= seed >> 17;
+        seed ^= seed << 5;
+        let [r, g, b, _] = seed.to_le_bytes();
+        image::Rgba([r, g, b, 255])
+    })
+}
+
 /// A free port on this computer, where nothing listens.
 fn free_addr() -> String {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -1247,6 +1283,9 @@ fn send_a_file_and_download_it() {
     bob.log_in(&rt, "bob", "secret456", true);
     let downloads = tempfile::tempdir().expect("temp dir");
     bob.app.downloads = Some(downloads.path().to_path_buf());
+    // This test is about Download by hand: pictures do not download by themselves here
+    // (`pictures_show_inline_without_a_click` has that).
+    bob.app.settings.auto_pictures_mb = 0;
     let send = |c: &Client, command| c.app.client.as_ref().expect("handle").send(command);
     ask(&rt, &bob, &mut alice, "alice");
     send(
@@ -2455,4 +2494,158 @@ fn reply_recall_and_mentions_through_the_chat_window() {
         bob.shows_part(bob_main, "[@me]"),
         "Recent says someone mentioned me"
     );
+}
+
+#[test]
+fn pictures_show_inline_without_a_click() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let (mut alice, mut bob) = friends(&rt, &server);
+    // Up to 1 MB by themselves here (10 MB by default), so a picture over it stays small to send.
+    bob.app.settings.auto_pictures_mb = 1;
+    let bob_conv = Conv::User("bob".into());
+    let alice_conv = Conv::User("alice".into());
+    let task = bob.app.open_chat(alice_conv.clone());
+    bob.run(&rt, task);
+    let bob_chat = bob.chat_window(&alice_conv).expect("bob's chat window");
+    let named = |app: &App, conv: &Conv, name: &str| {
+        files_in(app, conv).into_iter().find(|f| f.name == name)
+    };
+    let pictures = bob.app.dirs.pictures_dir("bob");
+    // Alice is logged in on a second computer too.
+    let mut alice_too = Client::new(&rt, &server);
+    alice_too.log_in(&rt, "alice", "secret123", false);
+
+    // Alice sends a picture of ~240 KB (Send file, or a drop: both end in `FilesChosen`).
+    let dir = tempfile::tempdir().expect("temp dir");
+    let small = dir.path().join("日落.png");
+    noise(300, 200, 7).save(&small).expect("write png");
+    alice.update(
+        &rt,
+        Message::FilesChosen(bob_conv.clone(), vec![small.clone()]),
+    );
+    // Bob clicks nothing: it downloads into his picture folder, not Downloads, and shows inline.
+    bob.pump_until(&rt, "the picture downloaded by itself", |app| {
+        named(app, &alice_conv, "日落.png").is_some_and(|f| f.state == FileState::Saved)
+    });
+    let saved = named(&bob.app, &alice_conv, "日落.png")
+        .and_then(|f| f.local)
+        .expect("where it went");
+    assert!(saved.starts_with(&pictures), "{}", saved.display());
+    assert_eq!(
+        std::fs::read(&saved).expect("the copy"),
+        std::fs::read(&small).expect("the original")
+    );
+    bob.pump_until(&rt, "its thumbnail", |app| app.thumbs.contains_key(&saved));
+    // Alice's other computer shows her picture too: fetched by itself, as the sender may.
+    alice_too.pump_until(&rt, "alice's picture on her other computer", |app| {
+        named(app, &bob_conv, "日落.png").is_some_and(|f| f.state == FileState::Saved)
+    });
+    let elsewhere = named(&alice_too.app, &bob_conv, "日落.png")
+        .and_then(|f| f.local)
+        .expect("where it went");
+    assert!(elsewhere.starts_with(alice_too.app.dirs.pictures_dir("alice")));
+    assert!(
+        !bob.shows(bob_chat, "Download"),
+        "no Download to click for it"
+    );
+
+    // A picture over the limit (~1.4 MB) keeps its card with Download.
+    let big = dir.path().join("全景.png");
+    noise(700, 500, 11).save(&big).expect("write png");
+    alice.update(&rt, Message::FilesChosen(bob_conv.clone(), vec![big]));
+    bob.pump_until(&rt, "the big offer", |app| {
+        named(app, &alice_conv, "全景.png").is_some()
+    });
+    for _ in 0..3 {
+        bob.drain(&rt);
+    }
+    assert_eq!(
+        named(&bob.app, &alice_conv, "全景.png").map(|f| f.state),
+        Some(FileState::Offered)
+    );
+    assert!(bob.shows(bob_chat, "Download"));
+    assert!(bob.shows(bob_chat, "Not downloaded"));
+
+    // A picture on Alice's clipboard, pasted with Ctrl+V: the app reads it (arboard, not reachable
+    // from the simulator) and hands over its pixels as `Pasted`; from there it is a PNG file, sent.
+    let task = alice.app.open_chat(bob_conv.clone());
+    alice.run(&rt, task);
+    let alice_chat = alice.chat_window(&bob_conv).expect("alice's chat window");
+    let shot = noise(120, 80, 23);
+    alice.update(
+        &rt,
+        Message::Pasted(alice_chat, bob_conv.clone(), Ok(Some(shot.clone()))),
+    );
+    let pasted = |app: &App, conv: &Conv| {
+        files_in(app, conv)
+            .into_iter()
+            .find(|f| f.name.starts_with("Screenshot ") && f.name.ends_with(".png"))
+    };
+    alice.pump_until(&rt, "the pasted picture sent", |app| {
+        pasted(app, &bob_conv).is_some_and(|f| f.state == FileState::Sent)
+    });
+    let mine = pasted(&alice.app, &bob_conv)
+        .and_then(|f| f.local)
+        .expect("the file made from it");
+    assert!(mine.starts_with(alice.app.dirs.pictures_dir("alice")));
+    bob.pump_until(&rt, "the pasted picture at bob's", |app| {
+        pasted(app, &alice_conv).is_some_and(|f| f.state == FileState::Saved)
+    });
+    let theirs = pasted(&bob.app, &alice_conv)
+        .and_then(|f| f.local)
+        .expect("bob's copy");
+    assert_eq!(image::open(&theirs).expect("a png").to_rgba8(), shot);
+    // A clipboard that cannot be read is said in words.
+    alice.update(
+        &rt,
+        Message::Pasted(alice_chat, bob_conv.clone(), Err("no X server".into())),
+    );
+    assert!(alice.shows_part(alice_chat, Lang::En.tr().clipboard_failed));
+
+    // Clicking the first picture opens the viewer, titled with its name; Esc closes it.
+    let file_id = bob
+        .app
+        .model
+        .as_ref()
+        .and_then(|m| {
+            m.conversations
+                .get(&alice_conv)?
+                .lines
+                .iter()
+                .find_map(|l| {
+                    let f = l.file.as_ref()?;
+                    (f.name == "日落.png").then_some(f.file_id?)
+                })
+        })
+        .expect("its file id");
+    bob.interact(&rt, bob_chat, |ui| {
+        ui.click(id(chat::State::picture_id(file_id)))
+            .expect("the picture");
+    });
+    let viewer = bob
+        .window(|w| matches!(w, Window::Viewer(_)))
+        .expect("a viewer window");
+    assert_eq!(bob.app.title(viewer), "日落.png");
+    assert!(bob.shows(viewer, "Save as…"));
+    assert!(
+        bob.shows(viewer, "100%"),
+        "a small picture fits at its own size"
+    );
+    // Save as… where there is no file dialog puts a copy in Downloads and says where.
+    let downloads = tempfile::tempdir().expect("temp dir");
+    bob.app.downloads = Some(downloads.path().to_path_buf());
+    bob.app.file_dialogs = false;
+    bob.interact(&rt, viewer, |ui| {
+        ui.click("Save as…").expect("Save as");
+    });
+    let copy = downloads.path().join("日落.png");
+    assert_eq!(
+        std::fs::read(&copy).expect("the copy"),
+        std::fs::read(&small).expect("the original")
+    );
+    assert!(bob.shows_part(viewer, &copy.display().to_string()));
+    bob.update(&rt, Message::Escape(viewer));
+    assert!(bob.window(|w| matches!(w, Window::Viewer(_))).is_none());
 }

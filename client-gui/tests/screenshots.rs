@@ -18,7 +18,7 @@ use ququ::model::{
     Model, Paging, Sent, SentRequest, Transfer, TransferId, TransferState, now_millis,
 };
 use ququ::theme::{self, ThemePref};
-use ququ::window::{about, chat, contacts, login};
+use ququ::window::{about, chat, contacts, login, viewer};
 use ququ_protocol::{Conv, Presence, Role};
 
 fn settings() -> Settings {
@@ -275,6 +275,77 @@ fn add_files(s: &mut Model, thumbs: &mut Thumbs, lang: Lang) {
         None,
     );
     s.conversations.insert(Conv::User("alice".into()), done);
+
+    // Pictures as messages: one downloaded by itself and shown inline, one over the size that
+    // downloads by itself (its card waits for Download), and a screenshot I pasted.
+    let mut pictures = Conversation {
+        paging: Paging::Complete,
+        ..Conversation::default()
+    };
+    let fetched = "/home/xiaoming/.local/share/ququ/pictures/xiaoming/lake.jpg";
+    let pasted = if zh {
+        "截图 2026-12-06 153012.png"
+    } else {
+        "Screenshot 2026-12-06 153012.png"
+    };
+    let pasted_path = format!("/home/xiaoming/.local/share/ququ/pictures/xiaoming/{pasted}");
+    thumbs.insert(
+        fetched.into(),
+        iced::widget::image::Handle::from_rgba(360, 240, demo_photo(360, 240).into_raw()),
+    );
+    thumbs.insert(
+        PathBuf::from(&pasted_path),
+        iced::widget::image::Handle::from_rgba(360, 200, demo_screen(360, 200).into_raw()),
+    );
+    add_file(
+        s,
+        &mut pictures,
+        41,
+        "zhangwei",
+        "lake.jpg",
+        3_100_000,
+        Some((TransferState::Done, 3_100_000)),
+        Some(fetched),
+    );
+    add_file(
+        s,
+        &mut pictures,
+        42,
+        "zhangwei",
+        "panorama-raw.png",
+        38 * mb,
+        None,
+        None,
+    );
+    add_file(
+        s,
+        &mut pictures,
+        43,
+        "xiaoming",
+        pasted,
+        180_000,
+        Some((TransferState::Done, 180_000)),
+        Some(&pasted_path),
+    );
+    s.conversations
+        .insert(Conv::User("zhangwei".into()), pictures);
+}
+
+/// A made-up screenshot: a window with a title bar and lines of text, drawn pixel by pixel.
+fn demo_screen(w: u32, h: u32) -> image::RgbaImage {
+    image::RgbaImage::from_fn(w, h, |x, y| {
+        // Lines of text of lengths that differ from line to line, as in a document.
+        let row = y.saturating_sub(40) / 22;
+        let line = y > 40 && (y - 40) % 22 < 8 && x > 24 && x < w - 24 - (row * 37 % 110);
+        let [r, g, b] = if y < 26 {
+            [18, 150, 219]
+        } else if line {
+            [170, 178, 189]
+        } else {
+            [246, 248, 250]
+        };
+        image::Rgba([r, g, b, 255])
+    })
 }
 
 type Thumbs = std::collections::HashMap<PathBuf, iced::widget::image::Handle>;
@@ -815,6 +886,35 @@ fn screenshots() {
                     &out.join(format!("{name}-{tag}.png")),
                 );
             }
+            // Pictures inline, and one of them in the viewer, fitted to the window.
+            let pictures_id = iced::window::Id::unique();
+            app.windows.insert(
+                pictures_id,
+                Window::Chat(chat::State::new(Conv::User("zhangwei".into()))),
+            );
+            shoot(
+                &app,
+                pictures_id,
+                Size::new(640.0, 1000.0),
+                &theme,
+                &out.join(format!("pictures-{tag}.png")),
+            );
+            let viewer_id = iced::window::Id::unique();
+            let size = Size::new(832.0, 648.0);
+            let mut state = viewer::State::new("lake.jpg".into(), "lake.jpg".into(), size);
+            state.update(viewer::Message::Loaded(Ok(ququ::files::Picture {
+                image: demo_photo(1600, 1000),
+                animated: false,
+            })));
+            app.windows.insert(viewer_id, Window::Viewer(state));
+            shoot(
+                &app,
+                viewer_id,
+                size,
+                &theme,
+                &out.join(format!("viewer-{tag}.png")),
+            );
+
             // The emoji picker, open on its first category (nothing used yet) and on the recent ones.
             for (recent, name) in [(false, "chat-emoji"), (true, "chat-emoji-recent")] {
                 app.settings.recent_emoji = if recent {

@@ -4,10 +4,12 @@
 # The first one finds nothing listening at its (local) server address, offers to host a server and does;
 # both register through their login windows, become friends, and one double-clicks the other and sends a
 # message that must show up (as an unread count in the title, then in the chat window) on the other side;
-# then Esc closes a chat window and reopening it brings back the unsent text.
+# then Esc closes a chat window and reopening it brings back the unsent text. Last, a picture on the
+# clipboard, pasted with Ctrl+V in Alice's chat, goes to Bob as `Screenshot ….png`, downloads by itself
+# into his picture folder, and clicking it there opens the viewer titled with its name.
 # Window titles are the observable: they carry the account and the unread count.
 #
-# Needs: Xvfb xdotool imagemagick (apt-get install xvfb xdotool imagemagick).
+# Needs: Xvfb xdotool imagemagick xclip (apt-get install xvfb xdotool imagemagick xclip).
 # Usage: client-gui/tests/xvfb_smoke.sh [OUT_DIR]   (screenshots land in OUT_DIR, default a temp dir)
 # Env:   QUQU_BIN (default: target/debug/ququ, built if missing). The X display is the first free one.
 set -euo pipefail
@@ -173,6 +175,36 @@ wait_title '^bob - Ququ$'; C=$WID
 xdotool windowmove "$C" 760 0
 sleep 1
 import -window root "$OUT/07-draft-kept.png"
+
+# A picture on the clipboard (offered by xclip, as a screenshot tool would), Ctrl+V in Alice's chat.
+convert -size 320x200 gradient:'#1296db-#ffd166' "$WORK/shot.png"
+xclip -quiet -selection clipboard -t image/png -i "$WORK/shot.png" &
+PIDS+=($!)
+sleep 0.5
+key "$C" ctrl+v
+for _ in $(seq 100); do
+  ls "$WORK"/bob/pictures/bob/Screenshot*.png >/dev/null 2>&1 && break
+  sleep 0.2
+done
+ls "$WORK"/bob/pictures/bob/Screenshot*.png >/dev/null 2>&1 || fail "the pasted picture did not reach Bob's picture folder"
+sleep 1
+import -window root "$OUT/08-picture-pasted.png"
+# Bob clicks the picture (the newest bubble, just above the toolbar): the viewer opens, titled with its
+# name, and Esc closes it.
+click "$D" 210 215
+wait_title '^Screenshot .*\.png$'; V=$WID
+sleep 1
+import -window root "$OUT/09-viewer.png"
+key "$V" Escape
+wait_gone '^Screenshot .*\.png$'
+# Text on the clipboard pastes as text, as before (and sends no picture): looked at in 10-text-pasted.
+printf '粘贴 pasted' | xclip -quiet -selection clipboard -i &
+PIDS+=($!)
+sleep 0.5
+key "$C" ctrl+v
+sleep 1
+import -window root "$OUT/10-text-pasted.png"
+[ "$(ls "$WORK"/bob/pictures/bob/ | wc -l)" = 1 ] || fail "pasting text sent a picture"
 
 echo "xvfb smoke: screenshots in $OUT"
 echo "1 passed, 0 failed"

@@ -22,7 +22,10 @@ impl App {
             .as_ref()
             .map(|s| s.account.clone())
             .unwrap_or_default();
-        self.dirs.data.join("avatars").join(sanitize(&account))
+        self.dirs
+            .data
+            .join("avatars")
+            .join(crate::config::account_folder(&account))
     }
 
     pub(super) fn on_login_event(&mut self, event: login::Event) -> Task<Message> {
@@ -287,16 +290,22 @@ impl App {
             Change::Nothing => Task::none(),
             // No scrolling here: at the bottom, the bottom-anchored list keeps a new message in view by
             // itself, and someone reading older messages is not pulled away from them.
-            Change::Conversation(conv) => {
-                Task::batch([self.make_thumbnails(&conv), self.continue_jump(&conv)])
-            }
+            Change::Conversation(conv) => Task::batch([
+                self.make_thumbnails(&conv),
+                self.continue_jump(&conv),
+                self.auto_download(Some(&conv)),
+            ]),
             Change::Incoming(conv) => {
                 // Told first (while it still counts as unread), then read already if its chat is open.
                 let alert = self.alert(&conv);
                 if self.chat_window(&conv).is_some() {
                     self.mark_read(&conv);
                 }
-                Task::batch([alert, self.make_thumbnails(&conv)])
+                Task::batch([
+                    alert,
+                    self.make_thumbnails(&conv),
+                    self.auto_download(Some(&conv)),
+                ])
             }
             Change::Unread(conv) => {
                 // Another device's count does not apply to a chat open here; the server knows already.
@@ -356,6 +365,9 @@ impl App {
             model.muted = chats.muted();
         }
         self.model = Some(model);
+        // This account's pictures are fetched by themselves once its kept transfers are read.
+        self.transfers_loaded = false;
+        self.auto_asked.clear();
         let note = self.note_nickname();
         let login = self.login_window();
         let contacts = self.open_contacts();
@@ -514,17 +526,4 @@ impl App {
         }
         Task::none()
     }
-}
-
-fn sanitize(account: &str) -> String {
-    account
-        .chars()
-        .map(|c| {
-            if c.is_alphanumeric() || c == '-' || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
 }

@@ -44,6 +44,12 @@ impl App {
             }
             contacts::Event::AutoLogin(on) => self.set_auto_login(on),
             contacts::Event::StartWithOs(on) => self.set_start_with_os(on),
+            contacts::Event::AutoPictures(mb) => {
+                self.settings.auto_pictures_mb = mb;
+                // A higher limit takes the pictures now within it, as new ones will be.
+                let fetch = self.auto_download(None);
+                Task::batch([self.save_settings(), fetch])
+            }
             contacts::Event::SetNotify(prefs) => {
                 self.settings.notifications = prefs.enabled;
                 self.settings.notify_preview = prefs.preview;
@@ -141,6 +147,12 @@ impl App {
             chat::Event::SendFiles { conv, paths } => self.check_files(conv, paths),
             chat::Event::File(action) => self.on_file_action(id, action),
             chat::Event::Copy(text) => iced::clipboard::write(text),
+            chat::Event::PasteImage { conv } => {
+                let keeper = self.clipboard.clone();
+                Task::perform(async move { keeper.read_image().await }, move |read| {
+                    Message::Pasted(id, conv.clone(), read.map_err(|e| e.to_string()))
+                })
+            }
             chat::Event::EmojiUsed(emoji) => {
                 chat::emoji::remember(&mut self.settings.recent_emoji, &emoji);
                 self.save_settings()

@@ -1,5 +1,6 @@
-//! Files: checking and sending what the user picked or dropped, saving and opening received ones, the
-//! transfers remembered from before a restart, and thumbnails of pictures.
+//! Files: checking and sending what the user picked, dropped or pasted, saving and opening received
+//! ones, the transfers remembered from before a restart, thumbnails of pictures, pictures downloaded
+//! as they are offered, and the picture viewer's Save as… and Copy.
 
 use std::path::PathBuf;
 
@@ -7,10 +8,10 @@ use iced::{Task, window};
 use ququ_protocol::Conv;
 
 use super::{App, Message};
-use crate::files;
 use crate::model::{Transfer, TransferId, TransferState, human_size};
 use crate::net::Command;
-use crate::window::{about, chat};
+use crate::window::{about, chat, viewer};
+use crate::{clipboard, files};
 
 impl App {
     /// Files to send to `conv` (picked, dropped or typed): each is checked on disk off the UI thread.
@@ -34,12 +35,165 @@ impl App {
             return Task::none();
         };
         let convs = model.restore_transfers(loaded.unwrap_or_default());
-        Task::batch(
-            convs
-                .iter()
-                .map(|c| self.make_thumbnails(c))
-                .collect::<Vec<_>>(),
+        self.transfers_loaded = true;
+        let mut tasks: Vec<_> = convs.iter().map(|c| self.make_thumbnails(c)).collect();
+        tasks.push(self.auto_download(None));
+        Task::batch(tasks)
+    }
+
+    /// Downloads, into the app's picture folder, the pictures in `only` (or in every conversation) that
+    /// are no bigger than the settings allow, so they show inline without a click: those offered to me,
+    /// and mine sent from another device of mine. Only those with no transfer here: one downloaded,
+    /// failed, cancelled or rejected before is left as it is (a failed one shows why, with Retry). Only
+    /// in chats with friends and groups of mine.
+    pub(super) fn auto_download(&mut self, only: Option<&Conv>) -> Task<Message> {
+        let limit = self.settings.auto_picture_limit();
+        let Some(model) = &self.model else {
+            return Task::none();
+        };
+        if limit == 0 || !self.transfers_loaded {
+            return Task::none();
+        }
+        let wanted: Vec<u64> = model
+            .conversations
+            .iter()
+            .filter(|(conv, _)| only.is_none_or(|o| o == *conv) && model.is_contact(conv))
+            .flat_map(|(_, c)| c.lines.iter())
+            .filter(|l| l.file.as_ref().is_some_and(|f| f.size <= limit))
+            .filter_map(|l| model.picture_to_fetch(l))
+            .filter(|id| !self.auto_asked.contains(id))
+            .collect();
+        if wanted.is_empty() {
+            return Task::none();
+        }
+        self.auto_asked.extend(&wanted);
+        // The client saves into a folder only if it exists (else it takes the path as a file name).
+        let dir = self.dirs.pictures_dir(&model.account);
+        Task::perform(
+            async move {
+                tokio::fs::create_dir_all(&dir)
+                    .await
+                    .map(|()| dir)
+                    .map_err(|e| e.to_string())
+            },
+            move |made| Message::PicturesFolder(wanted.clone(), made),
         )
+    }
+
+    /// The picture folder is ready: the pictures go there. If it cannot be made, they keep their cards
+    /// with Download, and the chats showing them say why.
+    pub(super) fn on_pictures_folder(
+        &mut self,
+        file_ids: Vec<u64>,
+        made: Result<PathBuf, String>,
+    ) -> Task<Message> {
+        let dir = match made {
+            Ok(dir) => dir,
+            Err(e) => {
+                let text = format!("{} ({e})", self.tr().file_failed);
+                let chats: Vec<window::Id> = self
+                    .windows
+                    .iter()
+                    .filter_map(|(&id, w)| match (w, &self.model) {
+                        (super::Window::Chat(c), Some(m)) => m
+                            .conversations
+                            .get(&c.conv)
+                            .is_some_and(|conv| {
+                                conv.lines.iter().any(|l| {
+                                    l.file
+                                        .as_ref()
+                                        .and_then(|f| f.file_id)
+                                        .is_some_and(|f| file_ids.contains(&f))
+                                })
+                            })
+                            .then_some(id),
+                        _ => None,
+                    })
+                    .collect();
+                return Task::batch(
+                    chats
+                        .into_iter()
+                        .map(|id| self.chat_notice(id, text.clone()))
+                        .collect::<Vec<_>>(),
+                );
+            }
+        };
+        for file_id in file_ids {
+            self.send(Command::DownloadFile {
+                file_id,
+                dest: Some(dir.clone()),
+            });
+        }
+        Task::none()
+    }
+
+    /// Ctrl+V in a chat found a picture on the clipboard (or could not read it): the picture is written
+    /// as a PNG named for the moment, in the user's language, and sent like a picked file.
+    pub(super) fn on_pasted(
+        &mut self,
+        id: window::Id,
+        conv: Conv,
+        pasted: Result<Option<image::RgbaImage>, String>,
+    ) -> Task<Message> {
+        let picture = match pasted {
+            Ok(Some(picture)) => picture,
+            // Text, or nothing: the editor did what there was to do.
+            Ok(None) => return Task::none(),
+            Err(e) => {
+                let text = format!("{} ({e})", self.tr().clipboard_failed);
+                return self.chat_notice(id, text);
+            }
+        };
+        let Some(model) = &self.model else {
+            return Task::none();
+        };
+        let dir = self.dirs.pictures_dir(&model.account);
+        let name = clipboard::screenshot_name(self.lang());
+        Task::perform(clipboard::save_png(picture, dir, name), move |saved| {
+            Message::ScreenshotSaved(id, conv.clone(), saved.map_err(|e| e.to_string()))
+        })
+    }
+
+    /// What the picture viewer asks for: a copy saved where the user picks, the picture on the
+    /// clipboard, closing.
+    pub(super) fn on_viewer_event(
+        &mut self,
+        id: window::Id,
+        event: viewer::Event,
+    ) -> Task<Message> {
+        let said = move |m| Message::Viewer(id, m);
+        match event {
+            viewer::Event::Close => window::close(id),
+            viewer::Event::Copy(path) => {
+                let keeper = self.clipboard.clone();
+                Task::perform(async move { keeper.write_image(path).await }, move |r| {
+                    said(viewer::Message::Copied(r.map_err(|e| e.to_string())))
+                })
+            }
+            viewer::Event::SaveAs { path, name } if self.file_dialogs => {
+                let title = self.tr().save_file.to_owned();
+                Task::perform(
+                    async move {
+                        match files::pick_save(title, name).await {
+                            Some(to) => files::save_copy(path, to).await.map(Some),
+                            None => Ok(None),
+                        }
+                    },
+                    move |r| said(viewer::Message::Saved(r.map_err(|e| e.to_string()))),
+                )
+            }
+            // No file dialog here: a copy goes to Downloads, and the viewer says where.
+            viewer::Event::SaveAs { path, name } => {
+                let (chosen, dirs) = (self.downloads.clone(), self.dirs.clone());
+                Task::perform(
+                    async move {
+                        let dir = about::downloads_folder(chosen, dirs).await;
+                        files::save_copy_into(path, dir, name).await.map(Some)
+                    },
+                    move |r| said(viewer::Message::Saved(r.map_err(|e| e.to_string()))),
+                )
+            }
+        }
     }
 
     /// A chosen file passed its check: refuse it here if the server would (too large), else hand it to
@@ -115,7 +269,7 @@ impl App {
     }
 
     /// Says what went wrong with a file in its chat window.
-    fn chat_notice(&mut self, id: window::Id, text: String) -> Task<Message> {
+    pub(super) fn chat_notice(&mut self, id: window::Id, text: String) -> Task<Message> {
         self.update(Message::Chat(id, chat::Message::Notice(text)))
     }
 
@@ -171,6 +325,7 @@ impl App {
             A::Reveal(path) => Task::perform(files::reveal(path), move |r| {
                 Message::Launched(id, r.map_err(|e| e.to_string()))
             }),
+            A::View { path, name } => self.open_viewer(path, name),
         }
     }
 }

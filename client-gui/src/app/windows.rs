@@ -1,12 +1,14 @@
 //! Opening, finding, focusing and closing windows, and what closing one means.
 
+use std::path::PathBuf;
+
 use iced::{Size, Task, window};
 use ququ_protocol::Conv;
 
 use super::{App, Message, Window};
 use crate::dialog::Dialog;
 use crate::net::Command;
-use crate::window::{about, chat, contacts, login};
+use crate::window::{about, chat, contacts, login, viewer};
 
 impl App {
     pub fn open_chat(&mut self, conv: Conv) -> Task<Message> {
@@ -143,6 +145,32 @@ impl App {
             move |path| Message::About(id, about::Message::Downloads(path)),
         );
         Task::batch([open.discard(), downloads])
+    }
+
+    /// Opens a picture in the viewer (the one already showing it comes to the front), and decodes it
+    /// off the UI thread.
+    pub fn open_viewer(&mut self, path: PathBuf, name: String) -> Task<Message> {
+        if let Some((&id, _)) = self
+            .windows
+            .iter()
+            .find(|(_, w)| matches!(w, Window::Viewer(v) if v.path == path))
+        {
+            return window::gain_focus(id);
+        }
+        let size = Size::new(832.0, 648.0);
+        let (id, open) = window::open(window::Settings {
+            size,
+            min_size: Some(Size::new(480.0, 320.0)),
+            ..window_settings()
+        });
+        self.windows.insert(
+            id,
+            Window::Viewer(viewer::State::new(path.clone(), name, size)),
+        );
+        let load = Task::perform(crate::files::picture(path), move |r| {
+            Message::Viewer(id, viewer::Message::Loaded(r.map_err(|e| e.to_string())))
+        });
+        Task::batch([open.discard(), load])
     }
 
     /// The user asked to close a window. The contact list hides to the tray when there is one (the

@@ -90,6 +90,8 @@ pub enum Event {
     AutoLogin(bool),
     /// Start the app with the OS, or no longer.
     StartWithOs(bool),
+    /// Download pictures up to this many MB as they arrive (0: never).
+    AutoPictures(u32),
     PickAvatar,
     ResetAvatar,
     OpenAbout,

@@ -28,6 +28,7 @@ pub enum Message {
     Rehost(bool),
     AutoLogin(bool),
     StartWithOs(bool),
+    AutoPictures(PictureChoice),
     PickAvatar,
     ResetAvatar,
     Logout,
@@ -42,6 +43,19 @@ pub struct LangChoice(pub Option<Lang>, pub &'static str);
 impl std::fmt::Display for LangChoice {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.1)
+    }
+}
+
+/// A size up to which pictures download by themselves, in MB (0: never), with its words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PictureChoice(pub u32, pub &'static str);
+
+impl std::fmt::Display for PictureChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            0 => f.write_str(self.1),
+            mb => write!(f, "{mb} MB"),
+        }
     }
 }
 
@@ -63,6 +77,7 @@ impl State {
             Message::Rehost(on) => Event::Rehost(on),
             Message::AutoLogin(on) => Event::AutoLogin(on),
             Message::StartWithOs(on) => Event::StartWithOs(on),
+            Message::AutoPictures(choice) => Event::AutoPictures(choice.0),
             Message::PickAvatar => Event::PickAvatar,
             Message::ResetAvatar => Event::ResetAvatar,
             Message::Logout => Event::Logout,
@@ -141,6 +156,7 @@ impl State {
                     ]
                 }),
         )
+        .push(auto_pictures(ctx))
         .push(switch(
             tr.start_with_os,
             ctx.settings.start_with_os,
@@ -170,6 +186,31 @@ impl State {
         .spacing(12);
         (tr.settings.to_owned(), body.into())
     }
+}
+
+/// How big a picture may be and still download by itself as it arrives.
+fn auto_pictures<'a>(ctx: &Ctx<'a>) -> Element<'a, Message> {
+    let tr = ctx.tr();
+    let mut choices: Vec<PictureChoice> = crate::config::AUTO_PICTURE_CHOICES
+        .iter()
+        .map(|&mb| PictureChoice(mb, tr.auto_pictures_off))
+        .collect();
+    // A size set by hand in the settings file is shown as it is, not as none of the choices.
+    let current = PictureChoice(ctx.settings.auto_pictures_mb, tr.auto_pictures_off);
+    if !choices.contains(&current) {
+        choices.push(current);
+        choices.sort_by_key(|c| c.0);
+    }
+    row![
+        text(tr.auto_pictures).size(13).width(Fill),
+        pick_list(choices, Some(current), Message::AutoPictures)
+            .width(110)
+            .text_size(13)
+            .style(theme::pick_list)
+    ]
+    .spacing(8)
+    .align_y(Center)
+    .into()
 }
 
 /// One switch of the dialog.

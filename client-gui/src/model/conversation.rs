@@ -50,10 +50,12 @@ pub struct Recall {
 }
 
 impl Line {
-    /// One line of text for lists and previews: the text, or the file's name behind a marker.
-    pub fn preview(&self, file_word: &str) -> String {
+    /// One line of text for lists and previews: the text, the file's name behind a marker, or the
+    /// picture marker alone (a screenshot's name says nothing).
+    pub fn preview(&self, tr: &crate::i18n::Tr) -> String {
         match &self.file {
-            Some(file) => format!("[{file_word}] {}", file.name),
+            Some(file) if file.is_image() => format!("[{}]", tr.picture_word),
+            Some(file) => format!("[{}] {}", tr.file_word, file.name),
             None => self.text.clone(),
         }
     }

@@ -112,7 +112,8 @@ impl FileView<'_> {
 }
 
 /// The transfer a file bubble belongs to: mine are known by my client id (the server's file id comes
-/// later), theirs by the server's file id. The one place this is worked out.
+/// later), theirs by the server's file id. The one place this is worked out. (Mine sent from another
+/// device have no upload here; [`Model::file`] then looks for a download of it.)
 pub fn transfer_key(line: &Line, mine: bool) -> Option<TransferId> {
     let file = line.file.as_ref()?;
     if mine {
@@ -128,7 +129,18 @@ impl Model {
     pub fn file<'a>(&'a self, line: &'a Line) -> Option<FileView<'a>> {
         let item = line.file.as_ref()?;
         let mine = line.from == self.account;
-        let key = transfer_key(line, mine);
+        let mut key = transfer_key(line, mine);
+        // Mine, sent from another device of mine: a picture of it downloaded here (the server lets its
+        // sender fetch it) is what shows, as for theirs.
+        if mine
+            && key
+                .as_ref()
+                .is_some_and(|k| !self.transfers.contains_key(k))
+            && let Some(download) = item.file_id.map(TransferId::Download)
+            && self.transfers.contains_key(&download)
+        {
+            key = Some(download);
+        }
         let transfer = key.as_ref().and_then(|k| self.transfers.get(k));
         let state = match transfer {
             Some(t) => FileState::of_transfer(t),
@@ -137,7 +149,7 @@ impl Model {
         };
         // A download's path is its final name only once it is done (a `.part` until then).
         let local = transfer
-            .filter(|t| mine || t.state == TransferState::Done)
+            .filter(|t| t.is_upload() || t.state == TransferState::Done)
             .map(|t| t.path.as_path());
         Some(FileView {
             item,
@@ -146,6 +158,18 @@ impl Model {
             local,
             key,
         })
+    }
+
+    /// The file in `line` if it is a picture that this device has no copy of and no transfer for (an
+    /// offer to me, or mine sent from another device): one to fetch so it shows inline. Its server id.
+    pub fn picture_to_fetch(&self, line: &Line) -> Option<u64> {
+        let item = line.file.as_ref().filter(|f| f.is_image())?;
+        let file_id = item.file_id?;
+        let mine = line.from == self.account;
+        let upload = TransferId::Upload(line.client_id.clone());
+        let here = self.transfers.contains_key(&TransferId::Download(file_id))
+            || (mine && self.transfers.contains_key(&upload));
+        (!here).then_some(file_id)
     }
 
     /// The transfers in the local store, newest first, read at login so bubbles show what happened before

@@ -311,7 +311,7 @@ impl Model {
     pub fn preview(&self, conv: &Conv, line: &Line, lang: crate::i18n::Lang) -> String {
         match &line.recalled {
             Some(recall) => self.recall_words(conv, recall, lang),
-            None => line.preview(lang.tr().file_word),
+            None => line.preview(lang.tr()),
         }
     }
 
@@ -383,6 +383,15 @@ impl Model {
             self.muted.insert(conv.clone());
         } else {
             self.muted.remove(conv);
+        }
+    }
+
+    /// A conversation with a friend or in a group of mine: one whose files this device takes (a
+    /// friend removed, a group left, sends nothing more worth fetching).
+    pub fn is_contact(&self, conv: &Conv) -> bool {
+        match conv {
+            Conv::User(account) => self.friends.contains_key(account),
+            Conv::Group(id) => self.groups.contains_key(id),
         }
     }
 

@@ -515,3 +515,55 @@ fn countdown_rounds_up() {
     };
     assert_eq!(c.seconds_left(now), Some(3));
 }
+
+#[test]
+fn pictures_to_fetch_are_offers_and_mine_from_another_device() {
+    let mut m = model();
+    let cy = Conv::User("cy".into());
+    let picture = |file_id, name: &str| {
+        Some(FileInfo {
+            file_id,
+            size: 100,
+            sha256: String::new(),
+            name: name.into(),
+        })
+    };
+    let mut theirs = message(1, "cy", cy.clone(), MessageState::Received);
+    theirs.file = picture(21, "a.jpg");
+    let mut text_file = message(2, "cy", cy.clone(), MessageState::Received);
+    text_file.file = picture(22, "a.txt");
+    // Mine, sent from my phone: no upload of it on this device.
+    let mut elsewhere = message(3, "me", cy.clone(), MessageState::Sent);
+    elsewhere.file = picture(23, "b.png");
+    for message in [theirs, text_file, elsewhere] {
+        m.apply(Event::Message(message));
+    }
+    let fetch = |m: &Model| -> Vec<u64> {
+        m.conversations[&cy]
+            .lines
+            .iter()
+            .filter_map(|l| m.picture_to_fetch(l))
+            .collect()
+    };
+    assert_eq!(fetch(&m), [21, 23], "pictures only");
+
+    // Once downloaded, mine from elsewhere shows from its download, like theirs.
+    for file_id in [21, 23] {
+        m.apply(Event::Transfer(Transfer {
+            id: TransferId::Download(file_id),
+            conv: cy.clone(),
+            file_id: Some(file_id),
+            name: "p".into(),
+            size: 100,
+            sha256: String::new(),
+            path: PathBuf::from(format!("/pictures/{file_id}.png")),
+            bytes: 100,
+            state: TransferState::Done,
+        }));
+    }
+    assert!(fetch(&m).is_empty(), "nothing is fetched twice");
+    let mine = &m.conversations[&cy].lines[2];
+    let shown = m.file(mine).expect("a file bubble");
+    assert_eq!(shown.state, FileState::Saved);
+    assert_eq!(shown.local, Some(std::path::Path::new("/pictures/23.png")));
+}

@@ -8,7 +8,9 @@
 //!
 //! Files: the toolbar's Send file button (a native dialog, run by the app; where the system has none, a
 //! path typed into the window) or files dropped on the window become offers, drawn as cards by
-//! [`file_bubble`]. A group's member list is [`members`]; the toolbar's emoji picker is [`emoji`].
+//! [`file_bubble`]; a picture shows inline, and clicking it opens the viewer. Ctrl+V of a picture
+//! (a screenshot) sends it like a picked file. A group's member list is [`members`]; the toolbar's
+//! emoji picker is [`emoji`].
 
 use std::path::PathBuf;
 
@@ -151,6 +153,8 @@ pub enum Message {
     JumpTo(u64, Option<String>),
     /// The list was scrolled to a quoted message (nothing to change; the window draws again).
     Shown,
+    /// Ctrl+V in the input, after the editor pasted any text: a picture on the clipboard is sent.
+    PasteImage,
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -208,6 +212,10 @@ pub enum Event {
     EmojiUsed(String),
     /// Put this text on the clipboard.
     Copy(String),
+    /// Send the picture on the clipboard, if it holds one (and no text) to `conv`.
+    PasteImage {
+        conv: Conv,
+    },
     /// Try the connection now rather than at the end of the countdown.
     ReconnectNow,
     /// Close this window.
@@ -264,6 +272,11 @@ impl State {
     /// An entry of the @ list: a member's account, or `*` for everyone.
     pub fn mention_choice_id(key: &str) -> iced::widget::Id {
         iced::widget::Id::from(format!("mention-{key}"))
+    }
+
+    /// A picture shown inline, by the server's file id: for finding it on screen (tests).
+    pub fn picture_id(file_id: u64) -> iced::widget::Id {
+        iced::widget::Id::from(format!("picture-{file_id}"))
     }
 
     pub fn input_id(&self) -> iced::widget::Id {
@@ -424,6 +437,12 @@ impl State {
                     .perform(text_editor::Action::Move(text_editor::Motion::DocumentEnd));
                 self.mentioned.retain(|(m, _)| m != &who);
                 self.mentioned.push((who, name));
+            }
+            Message::PasteImage => {
+                self.notice = None;
+                return Some(Event::PasteImage {
+                    conv: self.conv.clone(),
+                });
             }
             Message::ToggleEmoji => {
                 self.emoji = match self.emoji {
@@ -666,6 +685,19 @@ impl State {
                     && matches!(press.status, text_editor::Status::Focused { .. })
                 {
                     return Some(text_editor::Binding::Custom(Message::Send));
+                }
+                // Ctrl+V pastes text as ever, then the app looks for a picture on the clipboard
+                // (iced's clipboard carries text only) and sends it, as QQ does with a screenshot.
+                // The same test as the editor's own Paste binding, so any layout's V key counts.
+                let paste = press.key.to_latin(press.physical_key) == Some('v')
+                    && press.modifiers.command()
+                    && !press.modifiers.alt()
+                    && matches!(press.status, text_editor::Status::Focused { .. });
+                if paste {
+                    return Some(text_editor::Binding::Sequence(vec![
+                        text_editor::Binding::Paste,
+                        text_editor::Binding::Custom(Message::PasteImage),
+                    ]));
                 }
                 text_editor::Binding::from_key_press(press)
             })

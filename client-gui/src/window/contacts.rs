@@ -76,6 +76,8 @@ pub enum Event {
     Rehost(bool),
     AutoLogin(bool),
     StartWithOs(bool),
+    /// Download pictures up to this many MB as they arrive (0: never).
+    AutoPictures(u32),
     Pin(Conv, bool),
     Mute(Conv, bool),
     PickAvatar,
@@ -156,6 +158,7 @@ impl State {
             D::Rehost(on) => return Some(Event::Rehost(on)),
             D::AutoLogin(on) => return Some(Event::AutoLogin(on)),
             D::StartWithOs(on) => return Some(Event::StartWithOs(on)),
+            D::AutoPictures(mb) => return Some(Event::AutoPictures(mb)),
             D::PickAvatar => return Some(Event::PickAvatar),
             D::ResetAvatar => return Some(Event::ResetAvatar),
             D::OpenAbout => {

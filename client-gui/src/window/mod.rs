@@ -8,3 +8,4 @@ pub mod about;
 pub mod chat;
 pub mod contacts;
 pub mod login;
+pub mod viewer;

@@ -40,6 +40,11 @@ pub enum FileAction {
     },
     Open(PathBuf),
     Reveal(PathBuf),
+    /// A picture clicked: open it in the viewer, titled with its name.
+    View {
+        path: PathBuf,
+        name: String,
+    },
 }
 
 /// A file bubble: picture or type tile, name, size, state, progress and actions.
@@ -60,7 +65,7 @@ pub fn view<'a>(ctx: &Ctx<'a>, file: FileView<'a>, mine: bool) -> Element<'a, Me
         .style(theme::muted_text);
     let mut card = column![].spacing(8).width(FILE_CARD_WIDTH);
     if let Some(handle) = thumb {
-        // The picture stands in for the tile; clicking it opens the file, as QQ does.
+        // The picture stands in for the tile; clicking it opens the viewer, as QQ does.
         let picture = image_widget(handle.clone())
             .width(Fill)
             .height(iced::Length::Shrink)
@@ -70,12 +75,19 @@ pub fn view<'a>(ctx: &Ctx<'a>, file: FileView<'a>, mine: bool) -> Element<'a, Me
                 button(picture)
                     .padding(0)
                     .style(|_, _| button::Style::default())
-                    .on_press(Message::File(FileAction::Open(path.clone())))
+                    .on_press(Message::File(FileAction::View {
+                        path: path.clone(),
+                        name: file.item.name.clone(),
+                    }))
                     .into()
             }
             _ => picture.into(),
         };
-        card = card.push(container(picture).max_height(240).clip(true));
+        let mut picture = container(picture).max_height(240).clip(true);
+        if let Some(file_id) = file.file_id {
+            picture = picture.id(super::State::picture_id(file_id));
+        }
+        card = card.push(picture);
         card = card.push(
             row![name, space().width(Fill), size]
                 .spacing(8)
