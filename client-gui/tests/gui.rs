@@ -468,6 +468,28 @@ fn noise(w: u32, h: u32, seed: u32) -> image::RgbaImage {
     })
 }
 
+/// A right-click on the bubble of the message with `client_id`, as a person would: the pointer moves
+/// there, then the right button goes down and up.
+fn right_click_bubble(ui: &mut Simulator<'_, Message>, client_id: &str) {
+    let bubble = ui
+        .find(id(chat::State::bubble_id(client_id)))
+        .expect("the bubble")
+        .visible_bounds()
+        .expect("on screen");
+    ui.point_at(bubble.center());
+    let _ = ui.simulate([
+        iced::Event::Mouse(iced::mouse::Event::CursorMoved {
+            position: bubble.center(),
+        }),
+        iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
+            iced::mouse::Button::Right,
+        )),
+        iced::Event::Mouse(iced::mouse::Event::ButtonReleased(
+            iced::mouse::Button::Right,
+        )),
+    ]);
+}
+
 /// A free port on this computer, where nothing listens.
 fn free_addr() -> String {
     std::net::TcpListener::bind("127.0.0.1:0")
@@ -2199,25 +2221,7 @@ fn a_bubble_s_menu_copies_its_text() {
         Some(Window::Chat(state)) => state.menu.clone(),
         _ => None,
     };
-    let right_click = |ui: &mut Simulator<'_, Message>| {
-        let bubble = ui
-            .find(id(chat::State::bubble_id("c1")))
-            .expect("the bubble")
-            .visible_bounds()
-            .expect("on screen");
-        ui.point_at(bubble.center());
-        let _ = ui.simulate([
-            iced::Event::Mouse(iced::mouse::Event::CursorMoved {
-                position: bubble.center(),
-            }),
-            iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
-                iced::mouse::Button::Right,
-            )),
-            iced::Event::Mouse(iced::mouse::Event::ButtonReleased(
-                iced::mouse::Button::Right,
-            )),
-        ]);
-    };
+    let right_click = |ui: &mut Simulator<'_, Message>| right_click_bubble(ui, "c1");
 
     alice.interact(&rt, chat, right_click);
     let open = menu(&alice.app).expect("the menu opened");
@@ -2302,25 +2306,7 @@ fn reply_recall_and_mentions_through_the_chat_window() {
     bob.run(&rt, task);
     let bob_chat = bob.chat_window(&to_alice).expect("bob's chat");
     let right_click = |client_id: String| {
-        move |ui: &mut Simulator<'_, Message>| {
-            let bubble = ui
-                .find(id(chat::State::bubble_id(&client_id)))
-                .expect("the bubble")
-                .visible_bounds()
-                .expect("on screen");
-            ui.point_at(bubble.center());
-            let _ = ui.simulate([
-                iced::Event::Mouse(iced::mouse::Event::CursorMoved {
-                    position: bubble.center(),
-                }),
-                iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
-                    iced::mouse::Button::Right,
-                )),
-                iced::Event::Mouse(iced::mouse::Event::ButtonReleased(
-                    iced::mouse::Button::Right,
-                )),
-            ]);
-        }
+        move |ui: &mut Simulator<'_, Message>| right_click_bubble(ui, &client_id)
     };
 
     // Someone else's message: Reply works, Recall is greyed and says why.

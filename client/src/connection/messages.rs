@@ -39,13 +39,19 @@ fn incoming_group(m: GroupMessage) -> Incoming {
     }
 }
 
+/// The conversation a message to `to` from `from` belongs to on `me`'s side: a private message is filed
+/// under the other person (its recipient if I sent it, else its sender).
+pub(super) fn conv_seen_by(to: Conv, from: &str, me: &str) -> Conv {
+    match to {
+        Conv::User(to) if from == me => Conv::User(to),
+        Conv::User(_) => Conv::User(from.to_owned()),
+        group => group,
+    }
+}
+
 /// A file offer is a message whose text is the file's name (so search finds it) and which carries the file.
 fn incoming_file(m: FileMessage, me: &str) -> Incoming {
-    let conv = match m.to {
-        Conv::User(to) if m.from == me => Conv::User(to),
-        Conv::User(_) => Conv::User(m.from.clone()),
-        group => group,
-    };
+    let conv = conv_seen_by(m.to, &m.from, me);
     Incoming {
         conv,
         server_id: m.id,

@@ -73,11 +73,7 @@ pub(super) fn needs_send(m: &Message) -> bool {
 }
 
 fn incoming_said(m: SaidMessage, me: &str) -> Incoming {
-    let conv = match m.to {
-        Conv::User(to) if m.from == me => Conv::User(to),
-        Conv::User(_) => Conv::User(m.from.clone()),
-        group => group,
-    };
+    let conv = super::messages::conv_seen_by(m.to, &m.from, me);
     Incoming {
         conv,
         server_id: m.id,
