@@ -567,3 +567,57 @@ fn pictures_to_fetch_are_offers_and_mine_from_another_device() {
     assert_eq!(shown.state, FileState::Saved);
     assert_eq!(shown.local, Some(std::path::Path::new("/pictures/23.png")));
 }
+
+/// Issue 24: "typing…" shows for a few seconds after a friend's sign of typing and goes by itself; the
+/// Recall item says why it is greyed, and a group's owner may recall anyone's message at any time.
+#[test]
+fn typing_fades_and_recall_is_allowed_or_says_why() {
+    let mut m = model();
+    m.features = ququ_protocol::Features::ALL;
+    let now = super::now_millis();
+    assert!(!m.is_typing("ann", now));
+    m.apply(Event::Typing { from: "ann".into() });
+    assert!(m.is_typing("ann", now));
+    assert!(!m.is_typing("ann", now + super::TYPING_SHOWN_MS + 1));
+
+    let ann = Conv::User("ann".into());
+    let sent = |from: &str, age_ms: u64| Line {
+        from: from.into(),
+        time: now - age_ms,
+        ..line(Some(5), "c5", Delivery::Sent)
+    };
+    let me = m.account.clone();
+    assert_eq!(m.may_recall(&ann, &sent(&me, 1_000), now), Ok(()));
+    assert_eq!(
+        m.may_recall(&ann, &sent(&me, 121_000), now),
+        Err(super::RecallBar::TooLate(120))
+    );
+    assert_eq!(
+        m.may_recall(&ann, &sent("ann", 1_000), now),
+        Err(super::RecallBar::NotMine)
+    );
+    let pending = Line {
+        id: None,
+        ..sent(&me, 0)
+    };
+    assert_eq!(
+        m.may_recall(&ann, &pending, now),
+        Err(super::RecallBar::NotSent)
+    );
+    let mine = Conv::Group(9);
+    m.groups.insert(
+        9,
+        ququ_client::Group {
+            id: 9,
+            name: "g".into(),
+            owner: me.clone(),
+            members: 2,
+        },
+    );
+    assert_eq!(m.may_recall(&mine, &sent("ann", 3_600_000), now), Ok(()));
+    m.features = ququ_protocol::Features::default();
+    assert_eq!(
+        m.may_recall(&ann, &sent(&me, 1_000), now),
+        Err(super::RecallBar::ServerCannot)
+    );
+}
