@@ -576,6 +576,8 @@ pub struct Tr {
     pub download_first: &'static str,
     /// A message's menu: remove it from this device only.
     pub delete_for_me: &'static str,
+    /// A picture's Copy (from its menu) could not reach the clipboard.
+    pub copy_failed: &'static str,
     /// Settings: pictures up to this size are downloaded as they arrive; the choice that never does.
     pub auto_pictures: &'static str,
     pub auto_pictures_off: &'static str,
@@ -790,6 +792,7 @@ static EN: Tr = Tr {
     forward_to: "Forward to",
     download_first: "Download it first",
     delete_for_me: "Delete for me",
+    copy_failed: "The picture could not be copied",
     auto_pictures: "Download pictures automatically up to",
     auto_pictures_off: "Never",
     clipboard_failed: "The picture on the clipboard could not be pasted.",
@@ -998,6 +1001,7 @@ static ZH: Tr = Tr {
     forward_to: "转发给",
     download_first: "请先下载",
     delete_for_me: "删除（仅自己）",
+    copy_failed: "无法复制图片",
     auto_pictures: "自动下载不超过此大小的图片",
     auto_pictures_off: "从不",
     clipboard_failed: "无法粘贴剪贴板中的图片。",

@@ -147,6 +147,20 @@ impl App {
             chat::Event::SendFiles { conv, paths } => self.check_files(conv, paths),
             chat::Event::File(action) => self.on_file_action(id, action),
             chat::Event::Copy(text) => iced::clipboard::write(text),
+            chat::Event::CopyPicture(path) => {
+                let keeper = self.clipboard.clone();
+                let failed = self.tr().copy_failed;
+                // Nothing to say when it worked, as with text; a failure is said above the input.
+                Task::perform(
+                    async move { keeper.write_image(path).await },
+                    move |r| match r {
+                        Ok(()) => Message::Chat(id, chat::Message::Shown),
+                        Err(e) => {
+                            Message::Chat(id, chat::Message::Notice(format!("{failed} ({e})")))
+                        }
+                    },
+                )
+            }
             chat::Event::PasteImage { conv } => {
                 let keeper = self.clipboard.clone();
                 Task::perform(async move { keeper.read_image().await }, move |read| {

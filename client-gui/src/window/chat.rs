@@ -12,7 +12,7 @@
 //! (a screenshot) sends it like a picked file. A group's member list is [`members`]; the toolbar's
 //! emoji picker is [`emoji`].
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use iced::keyboard::{self, key};
 use iced::widget::{
@@ -134,6 +134,8 @@ pub enum Message {
     BubbleMenu(String),
     /// The menu's Copy: the message's text to the clipboard.
     Copy(String),
+    /// The menu's Copy on a picture that is on this device: the picture itself to the clipboard.
+    CopyPicture(PathBuf),
     /// A click outside the open menu.
     CloseMenu,
     /// The menu's Reply: answer this message (server id) with a quote.
@@ -151,7 +153,8 @@ pub enum Message {
     Delete(i64),
     /// A quote was clicked: show the message it quotes (server id), by its client id if it is loaded.
     JumpTo(u64, Option<String>),
-    /// The list was scrolled to a quoted message (nothing to change; the window draws again).
+    /// The list was scrolled to a quoted message, or a picture copied (nothing to change; the window
+    /// draws again).
     Shown,
     /// Ctrl+V in the input, after the editor pasted any text: a picture on the clipboard is sent.
     PasteImage,
@@ -212,6 +215,8 @@ pub enum Event {
     EmojiUsed(String),
     /// Put this text on the clipboard.
     Copy(String),
+    /// Put this picture (a file on this device) on the clipboard.
+    CopyPicture(PathBuf),
     /// Send the picture on the clipboard, if it holds one (and no text) to `conv`.
     PasteImage {
         conv: Conv,
@@ -376,6 +381,10 @@ impl State {
             Message::Copy(text) => {
                 self.menu = None;
                 return Some(Event::Copy(text));
+            }
+            Message::CopyPicture(path) => {
+                self.menu = None;
+                return Some(Event::CopyPicture(path));
             }
             Message::CloseMenu => self.menu = None,
             Message::Reply(id) => {
@@ -990,9 +999,13 @@ impl State {
         let menu = self.menu.as_ref()?;
         let line = lines.iter().find(|l| l.client_id == menu.client_id)?;
         let tr = ctx.tr();
-        let copied = match &line.file {
-            Some(file) => file.name.clone(),
-            None => line.text.clone(),
+        // A picture on this device is copied as a picture, as QQ does; another file as its name.
+        let copied = match (&line.file, model.file(line)) {
+            (Some(file), Some(view)) if file.is_image() && view.local.is_some() => {
+                Copied::Picture(view.local.map(Path::to_path_buf).unwrap_or_default())
+            }
+            (Some(file), _) => Copied::Text(file.name.clone()),
+            (None, _) => Copied::Text(line.text.clone()),
         };
         let reply = line.id.filter(|_| model.features.said);
         // A file is forwarded from where it is on this device; one not downloaded cannot be yet.
@@ -1206,9 +1219,16 @@ struct MenuLabels {
     delete: &'static str,
 }
 
+/// What the menu's Copy puts on the clipboard.
+#[derive(Debug, Clone)]
+enum Copied {
+    Text(String),
+    Picture(PathBuf),
+}
+
 /// What the bubble menu can do with its message; an `Err` is why that item is greyed.
 struct MenuItems {
-    copied: String,
+    copied: Copied,
     reply: Option<u64>,
     recall: Result<u64, String>,
     forward: Result<(String, Forwarded), String>,
@@ -1234,7 +1254,13 @@ fn menu_card<'a>(labels: MenuLabels, items: MenuItems) -> Element<'a, Message> {
     let why =
         |reason: String| container(text(reason).size(11).style(theme::muted_text)).padding([0, 14]);
     let mut card = column![
-        item(labels.copy, Some(Message::Copy(items.copied))),
+        item(
+            labels.copy,
+            Some(match items.copied {
+                Copied::Text(text) => Message::Copy(text),
+                Copied::Picture(path) => Message::CopyPicture(path),
+            }),
+        ),
         item(labels.reply, items.reply.map(Message::Reply)),
     ]
     .width(150);
