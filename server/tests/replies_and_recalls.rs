@@ -300,3 +300,51 @@ async fn typing_is_passed_on_not_stored_and_limited() {
     let page = bob.collect_until("SYNC_END:").await;
     assert!(page.iter().all(|l| !l.contains("TYPING")), "{page:?}");
 }
+
+/// A member who was offline when a message was sent and recalled learns of it on their next `SYNC:`: the
+/// recall, in order, and never the text — as `RECALLED:` with the feature, as a message saying so without.
+#[tokio::test]
+async fn an_offline_member_syncs_the_recall_and_never_the_text() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    let gid = alice.create_group("crew").await;
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.until("GROUP_INFO:").await;
+    drop(bob);
+    alice.until("CONNECT_CLIENT:bob:offline").await;
+    alice
+        .send(&format!("GROUP:{gid}:a1:the wifi password is hunter2"))
+        .await;
+    let id = acked(&mut alice, "a1").await;
+    alice.send(&format!("RECALL:{id}")).await;
+    alice.until("GROUP:").await;
+
+    for with_features in [true, false] {
+        let mut bob = server.connect().await;
+        if with_features {
+            features(&mut bob).await;
+        }
+        bob.login("bob").await;
+        bob.send("SYNC:0:100").await;
+        let page = bob.collect_until("SYNC_END:").await;
+        assert!(page.iter().all(|l| !l.contains("hunter2")), "{page:?}");
+        let told = page
+            .iter()
+            .find(|l| l.contains("recall") || l.starts_with("RECALLED:"))
+            .unwrap_or_else(|| panic!("no recall in {page:?}"));
+        if with_features {
+            assert!(
+                told.starts_with("RECALLED:") && told.ends_with(&format!(":{id}:alice")),
+                "{told}"
+            );
+        } else {
+            assert!(
+                told.starts_with("GROUP:")
+                    && told.ends_with(&format!(
+                        ":recall-{id}:alice 撤回了一条消息 (recalled a message)"
+                    )),
+                "{told}"
+            );
+        }
+    }
+}
