@@ -90,6 +90,15 @@ impl Lang {
         }
     }
 
+    pub fn dissolve_group_confirm(self, name: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "Dissolve the group {name}? Every member leaves it, and it cannot be undone."
+            ),
+            Lang::Zh => format!("确定解散群聊“{name}”吗？所有成员都将离开该群，且无法恢复。"),
+        }
+    }
+
     /// The member count while disconnected, when who is online is not known.
     pub fn members_total(self, total: usize) -> String {
         match self {
@@ -118,7 +127,7 @@ impl Lang {
             E::NotFriends => tr.not_friends.to_owned(),
             E::RateLimited => tr.rate_limited.to_owned(),
             // The rest are the server's general refusals, worded once for every window.
-            other => error_words(tr, other, other.as_str()),
+            other => error_words(self, other, other.as_str()),
         }
     }
 
@@ -434,6 +443,9 @@ pub struct Tr {
     pub join: &'static str,
     pub leave_group: &'static str,
     pub leave: &'static str,
+    /// The owner's menu item in place of Leave, and its confirmation's button.
+    pub dissolve_group: &'static str,
+    pub dissolve: &'static str,
     pub quit: &'static str,
     pub quit_title: &'static str,
     pub settings: &'static str,
@@ -674,6 +686,8 @@ static EN: Tr = Tr {
     join: "Join",
     leave_group: "Leave group",
     leave: "Leave",
+    dissolve_group: "Dissolve group",
+    dissolve: "Dissolve",
     quit: "Quit",
     quit_title: "Quit Ququ?",
     settings: "Settings",
@@ -704,7 +718,7 @@ static EN: Tr = Tr {
     no_such_user: "No such user.",
     no_such_group: "No group has that number.",
     already_member: "You are in that group already.",
-    owner_cannot_leave: "The owner cannot leave their own group.",
+    owner_cannot_leave: "The owner cannot leave their own group; dissolve it instead.",
     anyone_can_join: "Anyone with the group number can join",
     invite_friends: "Invite friends…",
     invite: "Invite",
@@ -885,6 +899,8 @@ static ZH: Tr = Tr {
     join: "加入",
     leave_group: "退出群聊",
     leave: "退出",
+    dissolve_group: "解散群聊",
+    dissolve: "解散",
     quit: "退出 Ququ",
     quit_title: "确定退出 Ququ 吗？",
     settings: "设置",
@@ -915,7 +931,7 @@ static ZH: Tr = Tr {
     no_such_user: "用户不存在。",
     no_such_group: "没有这个群号。",
     already_member: "你已经在这个群里了。",
-    owner_cannot_leave: "群主不能退出自己的群。",
+    owner_cannot_leave: "群主不能退出自己的群，可以解散该群。",
     anyone_can_join: "允许任何人凭群号加入",
     invite_friends: "邀请好友…",
     invite: "邀请",
@@ -1015,25 +1031,137 @@ static ZH: Tr = Tr {
     gif_first_frame: "动态 GIF：只显示第一帧。",
 };
 
-/// The server's refusal in words the user understands.
-pub fn error_words(tr: &Tr, code: &ququ_protocol::ErrorCode, text: &str) -> String {
+/// The server's refusal in words the user understands. `text` is the server's own words, shown only for a
+/// code this build does not know (a newer server's).
+pub fn error_words(lang: Lang, code: &ququ_protocol::ErrorCode, text: &str) -> String {
     use ququ_protocol::ErrorCode;
     match code {
-        ErrorCode::BadCredentials | ErrorCode::BadToken => tr.wrong_password.to_owned(),
-        ErrorCode::AccountTaken => tr.account_taken.to_owned(),
-        ErrorCode::InvalidAccount => tr.invalid_account.to_owned(),
-        ErrorCode::InvalidPassword => tr.invalid_password.to_owned(),
-        ErrorCode::Disabled => tr.disabled.to_owned(),
-        ErrorCode::PasswordChanged => tr.password_changed.to_owned(),
-        ErrorCode::Busy | ErrorCode::TooMany | ErrorCode::RateLimited => tr.server_busy.to_owned(),
-        _ if text.is_empty() => tr.server_error.to_owned(),
-        _ => format!("{} ({text})", tr.server_error),
+        ErrorCode::Other(_) if text.is_empty() => lang.tr().server_error.to_owned(),
+        ErrorCode::Other(_) => format!("{} ({text})", lang.tr().server_error),
+        known => lang.refusal(known),
+    }
+}
+
+impl Lang {
+    /// Every code the server can refuse with, in words. No wildcard: a new code does not compile until
+    /// it is worded (and `every_refusal_has_words` checks that each says something of its own).
+    pub fn refusal(self, code: &ququ_protocol::ErrorCode) -> String {
+        use ququ_protocol::ErrorCode as E;
+        let tr = self.tr();
+        let zh = self == Lang::Zh;
+        let pick = |en: &'static str, zh_words: &'static str| if zh { zh_words } else { en };
+        match code {
+            E::BadCredentials | E::BadToken => tr.wrong_password,
+            E::AccountTaken => tr.account_taken,
+            E::InvalidAccount => tr.invalid_account,
+            E::InvalidPassword => tr.invalid_password,
+            E::Disabled => tr.disabled,
+            E::PasswordChanged => tr.password_changed,
+            E::Busy => tr.server_busy,
+            E::RateLimited => tr.rate_limited,
+            E::NoSuchGroup => tr.no_such_group,
+            E::InviteOnly => tr.invite_only,
+            E::Removed => tr.removed_from_group,
+            E::AlreadyMember => tr.already_member,
+            E::NotFriends => tr.not_friends,
+            E::NoSuchMessage => tr.recall_gone,
+            E::BadRequest => pick(
+                "The server could not accept that as it was.",
+                "服务器无法接受这个请求。",
+            ),
+            E::UnknownVerb => pick(
+                "This server is older than the app and cannot do that.",
+                "服务器版本较旧，不支持此操作。",
+            ),
+            E::LineTooLong => pick("That is too long to send.", "内容过长，无法发送。"),
+            E::NotLoggedIn => pick("You are not logged in.", "尚未登录。"),
+            E::AlreadyLoggedIn => pick("You are logged in already.", "已经登录。"),
+            E::NoSuchUser => pick("There is no such account.", "没有这个账号。"),
+            E::NoSuchFile => pick(
+                "That file is no longer on the server.",
+                "文件已不在服务器上。",
+            ),
+            E::AlreadyFriends => pick("You are friends already.", "你们已经是好友了。"),
+            E::NoRequest => pick(
+                "That request has been answered already.",
+                "该申请已被处理。",
+            ),
+            E::SelfRequest => pick("You cannot add yourself.", "不能添加自己为好友。"),
+            E::NotMember => pick("You are not in this group.", "你不在这个群中。"),
+            E::NotOwner => pick(
+                "Only the group's owner can do that.",
+                "只有群主可以这样做。",
+            ),
+            E::OwnerCannotLeave => tr.owner_cannot_leave,
+            E::Forbidden => pick("You may not do that.", "你没有权限这样做。"),
+            E::TooLong => pick(
+                "That is longer than the server allows.",
+                "内容超过服务器允许的长度。",
+            ),
+            E::TooMany => pick(
+                "A limit was reached (friends, group members or groups).",
+                "已达到上限（好友、群成员或群数量）。",
+            ),
+            E::TooLarge => pick(
+                "That file is larger than the server allows.",
+                "文件超过服务器允许的大小。",
+            ),
+            E::QuotaExceeded => pick(
+                "Your space on the server is used up for now.",
+                "你在服务器上的额度已用完。",
+            ),
+            E::SlowReader => pick(
+                "The connection was too slow and was closed.",
+                "连接太慢，已被断开。",
+            ),
+            E::Timeout => pick("The connection timed out.", "连接超时。"),
+            E::Shutdown => pick("The server is shutting down.", "服务器正在关闭。"),
+            E::LoggedOut => pick("Logged out.", "已退出登录。"),
+            E::Internal => pick("The server failed; try again.", "服务器出错，请重试。"),
+            E::StorageFull => pick(
+                "The server's disk is full: nothing was stored. Try again later.",
+                "服务器磁盘已满，未能保存，请稍后再试。",
+            ),
+            E::TooLate => pick(
+                "It is too late to recall that message.",
+                "已超过可撤回的时间。",
+            ),
+            E::Other(_) => tr.server_error,
+        }
+        .to_owned()
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every code the server can send has words of its own in both languages: none falls back to the
+    /// general "the server failed", and no two codes read the same (but the login pair, which mean the
+    /// same to a person).
+    #[test]
+    fn every_refusal_has_words() {
+        use ququ_protocol::ErrorCode;
+        for lang in Lang::ALL {
+            let general = lang.tr().server_error;
+            let mut seen = std::collections::HashMap::new();
+            for code in ErrorCode::ALL {
+                let words = lang.refusal(code);
+                assert!(!words.trim().is_empty(), "{code} in {lang:?}");
+                assert_ne!(words, general, "{code} in {lang:?} has no words of its own");
+                if let Some(other) = seen.insert(words.clone(), code.clone()) {
+                    let pair = [other.as_str(), code.as_str()];
+                    assert!(
+                        pair == ["bad_credentials", "bad_token"],
+                        "{pair:?} read the same in {lang:?}: {words}"
+                    );
+                }
+            }
+            // A newer server's code: its own text, behind the general words.
+            let newer = ErrorCode::parse("flux_capacitor");
+            assert!(error_words(lang, &newer, "out of flux").contains("out of flux"));
+        }
+    }
 
     #[test]
     fn locale_picks_language() {

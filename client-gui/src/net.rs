@@ -179,6 +179,9 @@ pub enum Command {
     LeaveGroup {
         group: u64,
     },
+    DissolveGroup {
+        group: u64,
+    },
     /// Set who may join (owner), or ask with `None`.
     GroupPolicy {
         group: u64,
@@ -257,6 +260,7 @@ impl Client {
             Command::CreateGroup { name } => h.create_group(name),
             Command::JoinGroup { group } => h.join_group(group),
             Command::LeaveGroup { group } => h.leave_group(group),
+            Command::DissolveGroup { group } => h.dissolve_group(group),
             Command::GroupPolicy { group, policy } => h.set_group_policy(group, policy),
             Command::Invite { group, account } => h.invite(group, account),
             Command::ListMembers { group } => h.list_members(group),

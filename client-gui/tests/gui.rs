@@ -2635,3 +2635,80 @@ fn pictures_show_inline_without_a_click() {
     bob.update(&rt, Message::Escape(viewer));
     assert!(bob.window(|w| matches!(w, Window::Viewer(_))).is_none());
 }
+
+/// Issue 25, errors in words: a refusal no dialog is waiting for is said on the friend list rather than
+/// swallowed, in the user's language, until dismissed; the owner of a group is offered Dissolve, not a
+/// Leave the server would refuse, and dissolving takes the group away for its members too.
+#[test]
+fn refusals_are_said_and_the_owner_dissolves_rather_than_leaves() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let (mut alice, mut bob) = friends(&rt, &server);
+    let main = alice.contacts_window();
+    let handle = alice.app.client.clone().expect("handle");
+    // Leaving a group that does not exist (another device dissolved it, say): the server refuses.
+    handle.send(net::Command::LeaveGroup { group: 1 });
+    alice.pump_until(&rt, "the refusal", |app| match app.windows.get(&main) {
+        Some(Window::Contacts(state)) => state.refused.is_some(),
+        _ => false,
+    });
+    assert!(alice.shows(main, "No group has that number."));
+    alice.interact(&rt, main, |ui| {
+        ui.click("×").expect("dismiss");
+    });
+    assert!(!alice.shows(main, "No group has that number."));
+
+    handle.send(net::Command::CreateGroup {
+        name: "读书会".into(),
+    });
+    alice.pump_until(&rt, "the group", |app| {
+        app.model.as_ref().is_some_and(|m| !m.groups.is_empty())
+    });
+    let gid = *alice
+        .app
+        .model
+        .as_ref()
+        .unwrap()
+        .groups
+        .keys()
+        .next()
+        .unwrap();
+    handle.send(net::Command::Invite {
+        group: gid,
+        account: "bob".into(),
+    });
+    bob.pump_until(&rt, "bob in the group", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.groups.contains_key(&gid))
+    });
+    // A member's menu says Leave; the owner's says Dissolve.
+    let bob_main = bob.contacts_window();
+    bob.show_dialog(&rt, bob_main, Dialog::group_menu(gid));
+    assert!(bob.shows(bob_main, "Leave group"));
+    assert!(!bob.shows(bob_main, "Dissolve group"));
+    alice.show_dialog(&rt, main, Dialog::group_menu(gid));
+    assert!(alice.shows(main, "Dissolve group"));
+    assert!(
+        !alice.shows(main, "Leave group"),
+        "the server would refuse it"
+    );
+    alice.interact(&rt, main, |ui| {
+        ui.click("Dissolve group").expect("the owner's item");
+    });
+    assert!(alice.shows_part(main, "Every member leaves it"));
+    alice.interact(&rt, main, |ui| {
+        ui.click("Dissolve").expect("confirm");
+    });
+    bob.pump_until(&rt, "the group gone for bob", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| !m.groups.contains_key(&gid))
+    });
+    alice.pump_until(&rt, "the group gone for alice", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| !m.groups.contains_key(&gid))
+    });
+}

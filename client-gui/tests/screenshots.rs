@@ -837,6 +837,21 @@ fn screenshots() {
                     &out.join(format!("{name}-{tag}.png")),
                 );
             }
+            // A refusal no dialog was waiting for, said on the list (issue 25).
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.dialog = None;
+                state.refused = Some(ququ_protocol::ErrorCode::NotOwner);
+            }
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-refused-{tag}.png")),
+            );
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.refused = None;
+            }
 
             // About: version and the folders in use, with a hosted server (paths as on a Linux desktop).
             let about_id = iced::window::Id::unique();

@@ -328,7 +328,7 @@ impl App {
                     ququ_protocol::ErrorCode::Forbidden => lang.tr().recall_not_mine.to_owned(),
                     ququ_protocol::ErrorCode::NoSuchMessage => lang.tr().recall_gone.to_owned(),
                     ququ_protocol::ErrorCode::UnknownVerb => lang.tr().server_cannot.to_owned(),
-                    other => crate::i18n::error_words(lang.tr(), other, ""),
+                    other => crate::i18n::error_words(lang, other, ""),
                 };
                 if let Some(Window::Chat(state)) = self
                     .chat_window(&conv)
@@ -461,7 +461,7 @@ impl App {
             } if registering => tr.account_taken.to_owned(),
             StopReason::LoginRefused { code, text }
             | StopReason::RegisterRefused { code, text } => {
-                crate::i18n::error_words(tr, code, text)
+                crate::i18n::error_words(self.lang(), code, text)
             }
             StopReason::SessionExpired => tr.session_expired.to_owned(),
             StopReason::Storage(e) => e.clone(),

@@ -18,6 +18,10 @@ pub enum State {
     LeaveGroup {
         group: u64,
     },
+    /// The owner ends the group for everyone.
+    DissolveGroup {
+        group: u64,
+    },
     /// Quitting stops the server this app hosts, which `others` are using.
     Quit {
         others: usize,
@@ -44,6 +48,9 @@ impl State {
             (Message::Confirm, State::LeaveGroup { group }) => {
                 Event::NetAndClose(Command::LeaveGroup { group: *group })
             }
+            (Message::Confirm, State::DissolveGroup { group }) => {
+                Event::NetAndClose(Command::DissolveGroup { group: *group })
+            }
             (Message::Confirm, State::Quit { .. }) => Event::Quit,
             (Message::Confirm, State::HideToTray) => Event::HideToTray,
         })
@@ -63,6 +70,12 @@ impl State {
                 ctx.lang
                     .leave_group_confirm(&model.conv_name(&Conv::Group(*group))),
                 tr.leave,
+            ),
+            State::DissolveGroup { group } => (
+                tr.dissolve_group,
+                ctx.lang
+                    .dissolve_group_confirm(&model.conv_name(&Conv::Group(*group))),
+                tr.dissolve,
             ),
             State::Quit { others } => (tr.quit_title, ctx.lang.quit_confirm(*others), tr.quit),
             State::HideToTray => (

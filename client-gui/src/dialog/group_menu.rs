@@ -25,6 +25,8 @@ pub enum Message {
     /// The owner's "anyone with the number can join" switch.
     SetOpen(bool),
     Leave,
+    /// The owner's Dissolve, in place of Leave (an owner cannot leave).
+    Dissolve,
     Close,
 }
 
@@ -53,6 +55,9 @@ impl State {
                 }),
             }),
             Message::Leave => Event::Show(Dialog::Confirm(confirm::State::LeaveGroup { group })),
+            Message::Dissolve => {
+                Event::Show(Dialog::Confirm(confirm::State::DissolveGroup { group }))
+            }
             Message::Close => Event::Close,
         })
     }
@@ -91,7 +96,12 @@ impl State {
         ))
         .push(menu_item(tr.invite_friends, Message::Invite))
         .push(policy)
-        .push(menu_item(tr.leave_group, Message::Leave))
+        // The server refuses an owner's leaving (`owner_cannot_leave`): the owner dissolves instead.
+        .push(if owner {
+            menu_item(tr.dissolve_group, Message::Dissolve)
+        } else {
+            menu_item(tr.leave_group, Message::Leave)
+        })
         .push(close_row(tr, Message::Close))
         .spacing(2);
         (model.conv_name(&Conv::Group(group)), body.into())

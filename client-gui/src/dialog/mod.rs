@@ -169,6 +169,17 @@ impl Dialog {
         }
     }
 
+    /// Whether this dialog explains a refusal with `code` itself: a join it asked for, invitations, a
+    /// search that found no one ("no results").
+    pub fn explains(&self, code: &ququ_protocol::ErrorCode) -> bool {
+        match self {
+            Dialog::JoinGroup(state) => state.waiting.is_some(),
+            Dialog::Invite(_) => true,
+            Dialog::AddFriend(_) => *code == ququ_protocol::ErrorCode::NoSuchUser,
+            _ => false,
+        }
+    }
+
     /// Something changed in the model: the dialog waiting for it learns the answer, and may be done.
     pub fn changed(&mut self, change: &Change) -> Option<Event> {
         match (self, change) {

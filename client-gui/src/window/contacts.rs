@@ -51,6 +51,9 @@ pub struct State {
     pub dialog: Option<Dialog>,
     /// Hidden to the tray (the window stays, unmapped, so the list keeps its tab, search and dialog).
     pub hidden: bool,
+    /// The server refused something asked from here that no open dialog is waiting to explain: said
+    /// in words above the footer until dismissed or the next dialog opens.
+    pub refused: Option<ququ_protocol::ErrorCode>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +66,8 @@ pub enum Message {
     Dialog(dialog::Message),
     /// The status bar's "Reconnect now" during the countdown.
     ReconnectNow,
+    /// The × on a refusal's words.
+    DismissRefusal,
 }
 
 /// What the window asks of the app.
@@ -100,7 +105,9 @@ impl State {
                 self.selected = Some(conv.clone());
                 return Some(Event::OpenChat(conv));
             }
+            Message::DismissRefusal => self.refused = None,
             Message::Show(dialog) => {
+                self.refused = None;
                 let ask = dialog.on_open().map(Event::Net);
                 self.dialog = Some(dialog);
                 return ask;
@@ -116,6 +123,13 @@ impl State {
 
     /// Something changed in the model: a dialog waiting for it may be done.
     pub fn changed(&mut self, change: &Change) -> Option<Event> {
+        // A refusal no dialog is waiting for is not swallowed: it is said here (issue 25).
+        if let Change::Refused { code, .. } = change
+            && !self.dialog.as_ref().is_some_and(|d| d.explains(code))
+        {
+            self.refused = Some(code.clone());
+            return None;
+        }
         let event = self.dialog.as_mut()?.changed(change)?;
         self.on_dialog(event)
     }
@@ -280,6 +294,12 @@ impl State {
             tabs,
             iced::widget::rule::horizontal(1),
             container(list).height(Fill),
+            // Over a dialog, the words go in the dialog, where the user is looking.
+            if self.dialog.is_none() {
+                self.refusal(ctx)
+            } else {
+                space().height(0).into()
+            },
             iced::widget::rule::horizontal(1),
             container(footer).padding([4, 6]),
             status_bar_with(ctx, Some(Message::ReconnectNow)),
@@ -288,8 +308,36 @@ impl State {
 
         match self.dialog.as_ref().and_then(|d| d.view(ctx)) {
             None => base,
-            Some((title, body)) => modal(base, &title, body.map(Message::Dialog), 300.0),
+            Some((title, body)) => modal(
+                base,
+                &title,
+                column![body.map(Message::Dialog), self.refusal(ctx)].into(),
+                300.0,
+            ),
         }
+    }
+
+    /// The server's last refusal in words, with × to put it away.
+    fn refusal<'a>(&self, ctx: &Ctx<'a>) -> Element<'a, Message> {
+        let Some(code) = &self.refused else {
+            return space().height(0).into();
+        };
+        container(
+            row![
+                text(ctx.lang.refusal(code))
+                    .size(12)
+                    .style(theme::error_text)
+                    .width(Fill),
+                button(text("×").size(14))
+                    .padding([0, 6])
+                    .style(theme::list_item)
+                    .on_press(Message::DismissRefusal),
+            ]
+            .spacing(6)
+            .align_y(Center),
+        )
+        .padding([4, 14])
+        .into()
     }
 
     fn friends_list<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
