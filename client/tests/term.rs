@@ -497,7 +497,7 @@ async fn the_terminal_client_shows_ids_quotes_mentions_and_recalls() {
     term.type_line("/history 10").await;
     term.expect("bob recalled a message").await;
     term.type_line(&format!("/recall {mine}")).await;
-    term.expect(&format!("me recalled a message (#{mine})"))
+    term.expect(&format!("you recalled a message (#{mine})"))
         .await;
     term.type_line(&format!("/recall {id}")).await;
     term.expect(&format!("cannot recall #{id} (no_such_message)"))

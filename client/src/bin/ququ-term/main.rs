@@ -101,6 +101,11 @@ fn who<'a>(name: &'a str, me: &str) -> &'a str {
     if name == me { "me" } else { name }
 }
 
+/// A name as the one who did something: `you` for me ("you recalled a message", as QQ's 你撤回了…).
+fn subject<'a>(name: &'a str, me: &str) -> &'a str {
+    if name == me { "you" } else { name }
+}
+
 /// The line shown above a reply: what it answers, `  ↳ re bob #41: lunch at 12:30?`.
 fn quote_line(q: &ququ_client::Quote, me: &str) -> String {
     let text = if q.text.is_empty() {
@@ -137,26 +142,24 @@ fn message_line(m: &Message, me: &str, with_date: bool) -> String {
         _ => "",
     };
     if let Some(of) = &m.recall_of {
+        let by = subject(&m.from, me);
         return if of.target_from.is_empty() || of.target_from == m.from {
-            format!(
-                "[{time}] {where_}{from} recalled a message (#{})",
-                of.target
-            )
+            format!("[{time}] {where_}{by} recalled a message (#{})", of.target)
         } else {
             let sender = who(&of.target_from, me);
             format!(
-                "[{time}] {where_}{from} recalled a message from {sender} (#{})",
+                "[{time}] {where_}{by} recalled a message from {sender} (#{})",
                 of.target
             )
         };
     }
     if let Some(by) = &m.recalled_by {
         return if *by == m.from {
-            format!("[{time}] {where_}{from} recalled a message")
+            format!("[{time}] {where_}{} recalled a message", subject(by, me))
         } else {
             format!(
                 "[{time}] {where_}{} recalled a message from {from}",
-                who(by, me)
+                subject(by, me)
             )
         };
     }
@@ -519,12 +522,12 @@ impl Term {
                 if original == by {
                     say(format!(
                         "{where_}{} recalled a message (#{target})",
-                        who(&by, &self.me)
+                        subject(&by, &self.me)
                     ));
                 } else {
                     say(format!(
                         "{where_}{} recalled a message from {} (#{target})",
-                        who(&by, &self.me),
+                        subject(&by, &self.me),
                         who(original, &self.me)
                     ));
                 }
