@@ -114,19 +114,11 @@ impl Lang {
         }
     }
 
-    /// Why the server would not let me into a group (join or invite), in words.
+    /// Why the server would not let me into a group (join or invite), in words: a full group is said so,
+    /// the rest as every refusal is ([`Lang::refusal`]).
     pub fn group_refusal(self, code: &ququ_protocol::ErrorCode) -> String {
-        use ququ_protocol::ErrorCode as E;
-        let tr = self.tr();
         match code {
-            E::NoSuchGroup => tr.no_such_group.to_owned(),
-            E::InviteOnly => tr.invite_only.to_owned(),
-            E::Removed => tr.removed_from_group.to_owned(),
-            E::AlreadyMember => tr.already_member.to_owned(),
-            E::TooMany => tr.group_full.to_owned(),
-            E::NotFriends => tr.not_friends.to_owned(),
-            E::RateLimited => tr.rate_limited.to_owned(),
-            // The rest are the server's general refusals, worded once for every window.
+            ququ_protocol::ErrorCode::TooMany => self.tr().group_full.to_owned(),
             other => error_words(self, other, other.as_str()),
         }
     }

@@ -237,3 +237,16 @@ pub fn person_heading<'a, M: 'a>(nickname: &str, account: &str) -> Element<'a, M
         .align_y(Center)
         .into()
 }
+
+/// The first line of a message, cut to 40 characters, for one-line previews (Recent, a quote, the reply
+/// bar).
+pub fn one_line(text: &str) -> String {
+    let first = text.lines().next().unwrap_or("");
+    let mut chars = first.chars();
+    let short: String = chars.by_ref().take(40).collect();
+    if chars.next().is_some() || text.lines().nth(1).is_some() {
+        format!("{short}…")
+    } else {
+        short
+    }
+}

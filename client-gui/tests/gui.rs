@@ -2255,23 +2255,7 @@ fn reply_recall_and_mentions_through_the_chat_window() {
     let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
-    let mut alice = Client::new(&rt, &server);
-    alice.log_in(&rt, "alice", "secret123", true);
-    let mut bob = Client::new(&rt, &server);
-    bob.log_in(&rt, "bob", "secret456", true);
-    ask(&rt, &alice, &mut bob, "bob");
-    bob.app
-        .client
-        .as_ref()
-        .expect("handle")
-        .send(net::Command::AcceptFriend {
-            account: "alice".into(),
-        });
-    alice.pump_until(&rt, "bob as a friend", |app| {
-        app.model
-            .as_ref()
-            .is_some_and(|m| m.friends.contains_key("bob"))
-    });
+    let (mut alice, mut bob) = friends(&rt, &server);
     assert!(
         alice
             .app

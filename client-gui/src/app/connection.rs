@@ -320,14 +320,14 @@ impl App {
             // Said where it was asked, in its chat window, in the user's words.
             Change::RecallFailed { conv, code } => {
                 let lang = self.lang();
+                // Said about this recall: how long the window is, and "not yours" for `forbidden`; the
+                // rest as every refusal is.
                 let words = match &code {
                     ququ_protocol::ErrorCode::TooLate => {
                         let secs = self.model.as_ref().map_or(120, |m| m.recall_secs);
                         lang.recall_too_late(secs)
                     }
                     ququ_protocol::ErrorCode::Forbidden => lang.tr().recall_not_mine.to_owned(),
-                    ququ_protocol::ErrorCode::NoSuchMessage => lang.tr().recall_gone.to_owned(),
-                    ququ_protocol::ErrorCode::UnknownVerb => lang.tr().server_cannot.to_owned(),
                     other => crate::i18n::error_words(lang, other, ""),
                 };
                 if let Some(Window::Chat(state)) = self

@@ -34,7 +34,7 @@ use crate::model::{
     Connection, Delivery, Line, Model, Paging, RecallBar, format_time, local_offset_minutes,
     now_millis,
 };
-use crate::widget::{Ctx, status_bar, status_bar_with, user_text};
+use crate::widget::{Ctx, one_line, status_bar, status_bar_with, user_text};
 use crate::{avatar, fonts, theme};
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.
@@ -1277,11 +1277,6 @@ fn menu_card<'a>(labels: MenuLabels, items: MenuItems) -> Element<'a, Message> {
     };
     card = card.push(item(labels.delete, items.delete.map(Message::Delete)));
     container(card).padding(4).style(theme::card).into()
-}
-
-/// A message on one line: line breaks become spaces.
-fn one_line(text: &str) -> String {
-    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// A message's text in its bubble. Long words and addresses break anywhere rather than run out of the

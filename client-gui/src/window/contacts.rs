@@ -19,8 +19,8 @@ use crate::model::{Change, Connection, Model};
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
 use crate::widget::{
-    Ctx, avatar_with_dot, badge, badge_muted, connection_label, modal, state_dot, status_bar,
-    status_bar_with, user_text,
+    Ctx, avatar_with_dot, badge, badge_muted, connection_label, modal, one_line, state_dot,
+    status_bar, status_bar_with, user_text,
 };
 
 pub const SEARCH_INPUT: &str = "main-search";
@@ -601,16 +601,4 @@ fn empty<'a>(what: &'a str) -> Element<'a, Message> {
         .center(Fill)
         .padding(24)
         .into()
-}
-
-/// The first line of a message, for one-line previews.
-fn one_line(text: &str) -> String {
-    let first = text.lines().next().unwrap_or("");
-    let mut chars = first.chars();
-    let short: String = chars.by_ref().take(40).collect();
-    if chars.next().is_some() || text.lines().nth(1).is_some() {
-        format!("{short}…")
-    } else {
-        short
-    }
 }

@@ -26,62 +26,79 @@ const HISTORY_PAGE: u32 = 200;
 /// docs/protocol.md, "Replies, recalls, mentions, read marks and typing"). `None` for a recalled message,
 /// which is never sent: its recall is.
 pub(crate) fn to_wire(m: StoredMessage, features: Features) -> Option<ServerMessage> {
-    let text_line = |text: String| match &m.to {
-        Conv::User(to) => ServerMessage::Msg(ChatMessage {
-            id: m.id,
-            from: m.from.clone(),
-            to: to.clone(),
-            time: m.time,
-            client_id: m.client_id.clone(),
-            text,
-        }),
-        Conv::Group(group) => ServerMessage::GroupMsg(GroupMessage {
-            id: m.id,
-            group: *group,
-            from: m.from.clone(),
-            time: m.time,
-            client_id: m.client_id.clone(),
-            text,
-        }),
-    };
-    Some(match m.body {
-        Body::Text(ref text) => text_line(text.clone()),
-        Body::Said(ref said) if !features.said => text_line(match &said.quote {
-            Some(quote) => format!("{}\n{}", quote_text(quote), said.text),
-            None => said.text.clone(),
-        }),
+    // Taken apart, so the text moves into the line: this is every message's path to its recipients
+    // and to every sync page, and a copy of each text there was pure waste.
+    let StoredMessage {
+        id,
+        from,
+        to,
+        time,
+        client_id,
+        body,
+    } = m;
+    let text = match body {
+        Body::Text(text) => text,
+        // What a client without the newer lines gets: the same as readable text.
+        Body::Said(said) if !features.said => match said.quote {
+            Some(quote) => format!("{}\n{}", quote_text(&quote), said.text),
+            None => said.text,
+        },
         Body::Recall { .. } if !features.recalled => {
-            text_line(format!("{} 撤回了一条消息 (recalled a message)", m.from))
+            format!("{from} 撤回了一条消息 (recalled a message)")
         }
         Body::Gone => return None,
-        Body::File(file) => ServerMessage::FileOffer(FileMessage {
-            id: m.id,
-            from: m.from,
-            to: m.to,
-            time: m.time,
-            client_id: m.client_id,
-            file,
-        }),
-        Body::Said(said) => ServerMessage::Said(SaidMessage {
-            id: m.id,
-            to: m.to,
-            from: m.from,
-            time: m.time,
-            client_id: m.client_id,
-            mentions: said.mentions,
-            quote: said.quote,
-            text: said.text,
-        }),
+        Body::File(file) => {
+            return Some(ServerMessage::FileOffer(FileMessage {
+                id,
+                from,
+                to,
+                time,
+                client_id,
+                file,
+            }));
+        }
+        Body::Said(said) => {
+            return Some(ServerMessage::Said(SaidMessage {
+                id,
+                to,
+                from,
+                time,
+                client_id,
+                mentions: said.mentions,
+                quote: said.quote,
+                text: said.text,
+            }));
+        }
         Body::Recall {
             target,
             target_from,
-        } => ServerMessage::Recalled(RecallMessage {
-            id: m.id,
-            to: m.to,
-            by: m.from,
-            time: m.time,
-            target,
-            target_from,
+        } => {
+            return Some(ServerMessage::Recalled(RecallMessage {
+                id,
+                to,
+                by: from,
+                time,
+                target,
+                target_from,
+            }));
+        }
+    };
+    Some(match to {
+        Conv::User(to) => ServerMessage::Msg(ChatMessage {
+            id,
+            from,
+            to,
+            time,
+            client_id,
+            text,
+        }),
+        Conv::Group(group) => ServerMessage::GroupMsg(GroupMessage {
+            id,
+            group,
+            from,
+            time,
+            client_id,
+            text,
         }),
     })
 }
