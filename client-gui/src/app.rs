@@ -26,6 +26,7 @@ mod autologin;
 mod connection;
 mod events;
 mod files;
+mod records;
 mod windows;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -44,7 +45,7 @@ use crate::model::{Connection, Model};
 use crate::net::{self, Command};
 use crate::theme;
 use crate::widget::Ctx;
-use crate::window::{about, chat, contacts, login, viewer};
+use crate::window::{about, chat, contacts, history, login, viewer};
 use crate::{avatar, clipboard, fonts, notify, tray};
 
 /// Starts the daemon with the shipped fonts (Ququ Sans the default) and opens the login window.
@@ -68,6 +69,7 @@ pub enum Window {
     Chat(chat::State),
     About(about::State),
     Viewer(viewer::State),
+    History(history::State),
 }
 
 #[derive(Debug, Clone)]
@@ -77,6 +79,9 @@ pub enum Message {
     Chat(window::Id, chat::Message),
     About(window::Id, about::Message),
     Viewer(window::Id, viewer::Message),
+    History(window::Id, history::Message),
+    /// Ctrl+F in a window: a chat searches its history, the friend list all chats.
+    Find(window::Id),
     Net(net::Event),
     WindowClosed(window::Id),
     Tick(Instant),
@@ -318,6 +323,10 @@ impl App {
             }
             Some(Window::About(_)) => tr.about.to_owned(),
             Some(Window::Viewer(state)) => state.name.clone(),
+            Some(Window::History(state)) => match (&state.home, &self.model) {
+                (Some(conv), Some(model)) => format!("{} - {}", tr.history, model.conv_name(conv)),
+                _ => format!("{} - {}", tr.history, tr.app_name),
+            },
         }
     }
 
@@ -342,6 +351,14 @@ impl App {
                     key: iced::keyboard::Key::Named(iced::keyboard::key::Named::Escape),
                     ..
                 }) => Some(Message::Escape(id)),
+                // Ctrl+F, whether or not a field has the cursor (a chat's input always has it).
+                iced::Event::Keyboard(iced::keyboard::Event::KeyPressed {
+                    key: iced::keyboard::Key::Character(c),
+                    modifiers,
+                    ..
+                }) if modifiers.command() && c.as_str().eq_ignore_ascii_case("f") => {
+                    Some(Message::Find(id))
+                }
                 // The picture viewer's keys and Ctrl+wheel; other windows ignore these. A key a
                 // text field took (a `+` typed in a chat) is not one.
                 iced::Event::Keyboard(iced::keyboard::Event::KeyPressed {
@@ -389,6 +406,7 @@ impl App {
             Some(Window::Chat(state)) => state.view(&ctx).map(move |m| Message::Chat(id, m)),
             Some(Window::About(state)) => state.view(&ctx).map(move |m| Message::About(id, m)),
             Some(Window::Viewer(state)) => state.view(&ctx).map(move |m| Message::Viewer(id, m)),
+            Some(Window::History(state)) => state.view(&ctx).map(move |m| Message::History(id, m)),
             None => iced::widget::space().into(),
         }
     }
@@ -472,6 +490,21 @@ impl App {
                     None => Task::none(),
                 }
             }
+            Message::History(id, message) => {
+                let event = match self.windows.get_mut(&id) {
+                    Some(Window::History(state)) => state.update(message),
+                    _ => None,
+                };
+                match event {
+                    Some(event) => self.on_history_event(id, event),
+                    None => Task::none(),
+                }
+            }
+            Message::Find(id) => match self.windows.get(&id) {
+                Some(Window::Chat(chat)) => self.open_history(Some(chat.conv.clone())),
+                Some(Window::Contacts(_)) => self.open_history(None),
+                _ => Task::none(),
+            },
             Message::Net(event) => self.on_net(event),
             Message::WindowClosed(id) => self.on_closed(id),
             Message::CloseRequested(id) => self.on_close_requested(id),
@@ -488,6 +521,9 @@ impl App {
                 Some(Window::Chat(_)) => self.update(Message::Chat(id, chat::Message::Escape)),
                 Some(Window::About(_)) => self.update(Message::About(id, about::Message::Close)),
                 Some(Window::Viewer(_)) => self.update(Message::Viewer(id, viewer::Message::Close)),
+                Some(Window::History(_)) => {
+                    self.update(Message::History(id, history::Message::Close))
+                }
                 _ => Task::none(),
             },
             Message::Tick(now) => {

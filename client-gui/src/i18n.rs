@@ -339,6 +339,35 @@ impl Lang {
         }
     }
 
+    /// The history window's count: `found` messages matched (the newest `limit` when there are more).
+    pub fn history_found(self, found: usize, limit: usize) -> String {
+        match (self, found >= limit) {
+            (Lang::En, false) if found == 1 => "1 message found".to_owned(),
+            (Lang::En, false) => format!("{found} messages found"),
+            (Lang::En, true) => format!("The newest {found} matches"),
+            (Lang::Zh, false) => format!("找到 {found} 条消息"),
+            (Lang::Zh, true) => format!("最新的 {found} 条结果"),
+        }
+    }
+
+    /// The history window reading a chat: the last `count` messages, or the first from a day on.
+    pub fn history_listed(self, count: usize, from_day: Option<&str>) -> String {
+        match (self, from_day) {
+            (Lang::En, None) => format!("The latest {count} messages"),
+            (Lang::En, Some(day)) => format!("{count} messages from {day} on"),
+            (Lang::Zh, None) => format!("最近的 {count} 条消息"),
+            (Lang::Zh, Some(day)) => format!("{day} 起的 {count} 条消息"),
+        }
+    }
+
+    /// An export was written here.
+    pub fn exported_to(self, path: &str) -> String {
+        match self {
+            Lang::En => format!("Exported to {path}"),
+            Lang::Zh => format!("已导出到 {path}"),
+        }
+    }
+
     /// The About window's version line.
     pub fn version(self, version: &str) -> String {
         match self {
@@ -597,6 +626,23 @@ pub struct Tr {
     pub picture_unreadable: &'static str,
     /// An animated GIF shows its first frame only: the viewer says so.
     pub gif_first_frame: &'static str,
+    /// The history window (消息记录): its title and the chat toolbar's button to it, the scope "all
+    /// chats", the search field's hint, the date fields' hints, and what it says for a date it cannot
+    /// read, while searching, and when nothing is there.
+    pub history: &'static str,
+    pub history_all: &'static str,
+    pub history_search_hint: &'static str,
+    pub history_from: &'static str,
+    pub history_to: &'static str,
+    pub history_bad_date: &'static str,
+    pub history_searching: &'static str,
+    pub history_nothing: &'static str,
+    pub history_empty: &'static str,
+    pub history_type_to_search: &'static str,
+    /// The history window's export buttons, and the heading of an exported file's list.
+    pub export_text: &'static str,
+    pub export_html: &'static str,
+    pub export_failed: &'static str,
 }
 
 static EN: Tr = Tr {
@@ -810,6 +856,19 @@ static EN: Tr = Tr {
     picture_loading: "Loading the picture…",
     picture_unreadable: "This picture cannot be shown.",
     gif_first_frame: "Animated GIF: showing its first frame.",
+    history: "Chat history",
+    history_all: "All chats",
+    history_search_hint: "Search messages and file names",
+    history_from: "From YYYY-MM-DD",
+    history_to: "To YYYY-MM-DD",
+    history_bad_date: "Write a date like 2026-12-06.",
+    history_searching: "Searching…",
+    history_nothing: "No messages found.",
+    history_empty: "No messages here.",
+    history_type_to_search: "Type a word to search all your chats.",
+    export_text: "Export as text",
+    export_html: "Export as web page",
+    export_failed: "The chat could not be exported",
 };
 
 static ZH: Tr = Tr {
@@ -1021,6 +1080,19 @@ static ZH: Tr = Tr {
     picture_loading: "正在加载图片…",
     picture_unreadable: "无法显示这张图片。",
     gif_first_frame: "动态 GIF：只显示第一帧。",
+    history: "消息记录",
+    history_all: "全部聊天",
+    history_search_hint: "搜索消息和文件名",
+    history_from: "起始日期 年-月-日",
+    history_to: "截止日期 年-月-日",
+    history_bad_date: "日期请写成 2026-12-06 这样。",
+    history_searching: "正在搜索…",
+    history_nothing: "没有找到相关消息。",
+    history_empty: "这里没有消息。",
+    history_type_to_search: "输入关键词，搜索全部聊天记录。",
+    export_text: "导出为文本",
+    export_html: "导出为网页",
+    export_failed: "聊天记录导出失败",
 };
 
 /// The server's refusal in words the user understands. `text` is the server's own words, shown only for a

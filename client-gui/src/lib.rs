@@ -13,7 +13,8 @@
 //!   opening and closing; `app/files`; `app/alerts`: notifications and the taskbar).
 //! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`] (the contact
 //!   list), [`window::chat`] (with its file bubble and member list), [`window::viewer`] (a picture,
-//!   fitted or zoomed), [`window::about`].
+//!   fitted or zoomed), [`window::history`] (消息记录: search and read a chat's or all history, export),
+//!   [`window::about`].
 //! - [`dialog`] — the dialogs over the contact list, one module each.
 //! - [`widget`] — what windows and dialogs draw with: the shared read-only [`widget::Ctx`], the status
 //!   bar, badges, dialog cards, avatars with the online mark.
@@ -28,6 +29,7 @@
 //! - [`autostart`] — "start Ququ with the computer": the OS's per-user autostart entry.
 //! - [`files`] — the disk and OS side of sending files: dialogs, checks, thumbnails, pictures for the
 //!   viewer, open / show in folder.
+//! - [`export`] — a conversation written out as text or one HTML page (pure rendering, then a file).
 //! - [`clipboard`] — pictures on the system clipboard (arboard): Ctrl+V of a screenshot, the viewer's
 //!   Copy.
 //! - [`embedded`] — offering to host a server on this computer when nothing listens at a local address.
@@ -44,6 +46,7 @@ pub mod config;
 pub mod credentials;
 pub mod dialog;
 pub mod embedded;
+pub mod export;
 pub mod files;
 pub mod fonts;
 pub mod i18n;

@@ -20,6 +20,11 @@ pub enum ThemePref {
 /// QQ's blue.
 pub const QQ_BLUE: Color = color!(0x0099ff);
 
+/// A search match in the history window: dark text on amber, as QQ marks found words; the same in
+/// both themes, since it carries its own text colour.
+pub const HIT: Color = color!(0xffd666);
+pub const HIT_TEXT: Color = color!(0x1f1f1f);
+
 /// The light theme: white surfaces, QQ blue.
 pub fn light() -> Theme {
     Theme::custom(

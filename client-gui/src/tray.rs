@@ -38,6 +38,8 @@ pub struct Shown {
     pub online: bool,
     /// Messages not yet read, over all chats (muted ones included, as the badges count them).
     pub unread: u32,
+    /// Friend requests waiting for my answer: they get the red dot too, as QQ's icon flashes for them.
+    pub requests: usize,
     /// The user chose "do not disturb": no pop-ups and no sounds.
     pub dnd: bool,
 }
@@ -49,6 +51,7 @@ impl Default for Shown {
             account: None,
             online: false,
             unread: 0,
+            requests: 0,
             dnd: false,
         }
     }
@@ -66,14 +69,26 @@ impl Shown {
             tr.tray_logged_out.to_owned()
         } else if !self.online {
             tr.offline.to_owned()
-        } else if self.unread > 0 {
-            tr.tray_unread.replace("{n}", &self.unread.to_string())
+        } else if self.attention() {
+            let unread =
+                (self.unread > 0).then(|| tr.tray_unread.replace("{n}", &self.unread.to_string()));
+            let requests = (self.requests > 0).then(|| self.lang.requests_pending(self.requests));
+            unread
+                .into_iter()
+                .chain(requests)
+                .collect::<Vec<_>>()
+                .join(" · ")
         } else if self.dnd {
             tr.tray_dnd.to_owned()
         } else {
             tr.online.to_owned()
         };
         (title, state)
+    }
+
+    /// Something waits for the user (a message, a friend request): the icon shows its red dot.
+    pub fn attention(&self) -> bool {
+        self.unread > 0 || self.requests > 0
     }
 }
 
@@ -191,4 +206,29 @@ pub async fn spawn(
     linux::spawn(shown, events)
         .await
         .map(|inner| Handle { inner })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A friend request waiting raises the red dot and is in the tooltip, with or without unread
+    /// messages beside it.
+    #[test]
+    fn requests_get_the_dot_and_the_tooltip() {
+        let mut shown = Shown {
+            lang: Lang::En,
+            account: Some("alice".into()),
+            online: true,
+            ..Shown::default()
+        };
+        assert!(!shown.attention());
+        assert_eq!(shown.tooltip().1, "Online");
+        shown.requests = 2;
+        assert!(shown.attention());
+        assert_eq!(shown.tooltip().1, "Friend requests (2)");
+        shown.unread = 3;
+        shown.lang = Lang::Zh;
+        assert_eq!(shown.tooltip().1, "3 条未读消息 · 好友申请（2）");
+    }
 }

@@ -18,7 +18,7 @@ use ququ::model::{
     Model, Paging, Sent, SentRequest, Transfer, TransferId, TransferState, now_millis,
 };
 use ququ::theme::{self, ThemePref};
-use ququ::window::{about, chat, contacts, login, viewer};
+use ququ::window::{about, chat, contacts, history, login, viewer};
 use ququ_protocol::{Conv, Presence, Role};
 
 fn settings() -> Settings {
@@ -793,8 +793,10 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-settings-{tag}.png")),
             );
+            // A right-click's menu opens at the pointer, over Alice's row.
             if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
-                state.dialog = Some(Dialog::friend_menu("alice"));
+                state.update(contacts::Message::Pointer(iced::Point::new(110.0, 300.0)));
+                state.update(contacts::Message::Show(Dialog::friend_menu("alice")));
             }
             shoot(
                 &app,
@@ -827,7 +829,8 @@ fn screenshots() {
             for (dialog, name) in shots {
                 if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
                     state.tab = contacts::Tab::Groups;
-                    state.dialog = Some(dialog);
+                    state.update(contacts::Message::Pointer(iced::Point::new(90.0, 250.0)));
+                    state.update(contacts::Message::Show(dialog));
                 }
                 shoot(
                     &app,
@@ -1049,6 +1052,111 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("chat-mention-{tag}.png")),
             );
+
+            // Issue 25: the history window searching Li Hua's chat for a word, and all chats.
+            for (home, name) in [
+                (Some(Conv::User("lihua".into())), "history"),
+                (None, "history-all"),
+            ] {
+                let history_id = iced::window::Id::unique();
+                let (mut state, _) = history::State::new(home.clone());
+                let word = if lang == Lang::Zh {
+                    "周末"
+                } else {
+                    "weekend"
+                };
+                let Some(history::Event::Find { asked, .. }) =
+                    state.update(history::Message::Query(word.into()))
+                else {
+                    panic!("a search");
+                };
+                state.update(history::Message::Found(
+                    asked,
+                    Ok(found(lang, home.is_none())),
+                ));
+                app.windows.insert(history_id, Window::History(state));
+                shoot(
+                    &app,
+                    history_id,
+                    Size::new(620.0, 640.0),
+                    &theme,
+                    &out.join(format!("{name}-{tag}.png")),
+                );
+            }
         }
     }
+}
+
+/// What the history window's screenshots find: messages with "weekend" (周末) in Li Hua's chat, and in
+/// a group too when searching all chats; newest first.
+fn found(lang: Lang, all: bool) -> Vec<ququ_client::Message> {
+    let zh = lang == Lang::Zh;
+    let now = ququ::model::now_millis();
+    let day = 86_400_000;
+    let mut said: Vec<(Conv, &str, u64, &str)> = vec![
+        (
+            Conv::User("lihua".into()),
+            "lihua",
+            now - 3_600_000,
+            if zh {
+                "这个周末去爬山吗？天气预报说周六是晴天"
+            } else {
+                "Hiking this weekend? The forecast says Saturday is sunny"
+            },
+        ),
+        (
+            Conv::User("lihua".into()),
+            "xiaoming",
+            now - 2 * day,
+            if zh {
+                "周末我要加班，下周再约吧"
+            } else {
+                "I'm working this weekend, next week maybe"
+            },
+        ),
+        (
+            Conv::User("lihua".into()),
+            "lihua",
+            now - 9 * day,
+            if zh {
+                "上个周末拍的照片我整理好了，发你邮箱了，记得查收一下，有几张特别好看，尤其是湖边那几张日落"
+            } else {
+                "I sorted the photos from last weekend and emailed them to you; check your inbox, a few are really good, especially the sunset ones by the lake"
+            },
+        ),
+    ];
+    if all {
+        said.insert(
+            1,
+            (
+                Conv::Group(10001),
+                "lihua",
+                now - day,
+                if zh {
+                    "周末的团建改到周日了，大家看一下群公告"
+                } else {
+                    "The team outing moved to Sunday this weekend, see the notice"
+                },
+            ),
+        );
+    }
+    said.into_iter()
+        .enumerate()
+        .map(|(n, (conv, from, time, text))| ququ_client::Message {
+            local_id: n as i64 + 1,
+            conv,
+            server_id: Some(900 + n as u64),
+            client_id: format!("h{n}"),
+            from: from.into(),
+            time,
+            text: text.into(),
+            file: None,
+            state: ququ_client::MessageState::Received,
+            error: None,
+            quote: None,
+            mentions: Default::default(),
+            recalled_by: None,
+            recall_of: None,
+        })
+        .collect()
 }

@@ -142,6 +142,7 @@ fn tray_child() {
             account: Some("alice".into()),
             online: true,
             unread: 3,
+            requests: 0,
             dnd: false,
         };
         assert!(handle.show(shown.clone()).await, "the icon is up");
@@ -184,6 +185,30 @@ fn tray_child() {
             colour != grey && colour != dotted,
             "online in colour, no dot"
         );
+        // A friend request waiting, nothing unread: the dot again, and the tooltip says what waits.
+        assert!(
+            handle
+                .show(Shown {
+                    unread: 0,
+                    requests: 1,
+                    ..shown.clone()
+                })
+                .await
+        );
+        assert_eq!(text("Status").await, "NeedsAttention");
+        assert!(pixels("IconPixmap").await == dotted, "the red dot");
+        let (_, _, _, tip_text): (String, Vec<Pixmap>, String, String) =
+            item.get_property("ToolTip").await.expect("ToolTip");
+        assert_eq!(tip_text, "好友申请（1）");
+        assert!(
+            handle
+                .show(Shown {
+                    unread: 0,
+                    ..shown.clone()
+                })
+                .await
+        );
+        assert_eq!(text("Status").await, "Active");
 
         // A left click on the icon.
         let _: () = item

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 
 use ququ_client::storage::Incoming;
-use ququ_client::{Conv, Storage};
+use ququ_client::{Conv, SearchFilter, Storage};
 
 fn size(var: &str, full: usize, quick: usize) -> usize {
     if let Some(n) = std::env::var(var).ok().and_then(|v| v.parse().ok()) {
@@ -252,6 +252,41 @@ fn read(c: &mut Criterion) {
             b.iter(|| storage.search(black_box(query), 50).expect("search"))
         });
     }
+    // The history window (issue 25: a CJK word in a chat of 100,000 messages shown in under 100 ms):
+    // its 200 results, within bob's chat (one message in ten of the whole history) and across all chats,
+    // and reading the chat's latest 200 when nothing is typed. A word bob never wrote walks every match
+    // elsewhere: the worst case for a chat's search.
+    let in_bob = SearchFilter {
+        conv: Some(bob.clone()),
+        ..SearchFilter::default()
+    };
+    for (name, query, filter) in [
+        ("CJK word in one chat", "吃饭", in_bob.clone()),
+        ("CJK word in all chats", "吃饭", SearchFilter::default()),
+        ("rare word in one chat", "zebracorn", in_bob.clone()),
+        (
+            "word not in the chat (1 in 100 elsewhere)",
+            "lunch",
+            in_bob.clone(),
+        ),
+    ] {
+        let found = storage.search_in(query, &filter, 200).expect("search");
+        eprintln!("history window {query:?}: {} results", found.len());
+        g.bench_function(
+            BenchmarkId::new(format!("history window: {name}"), rows),
+            |b| {
+                b.iter(|| {
+                    storage
+                        .search_in(black_box(query), &filter, 200)
+                        .expect("search")
+                })
+            },
+        );
+    }
+    g.bench_function(
+        BenchmarkId::new("history window: read a chat, last 200", chat),
+        |b| b.iter(|| storage.browse(black_box(&in_bob), 200).expect("browse")),
+    );
     g.finish();
 }
 

@@ -70,7 +70,7 @@ pub use ququ_protocol::{
     Conv, ErrorCode, Features, FileInfo, GoneReason, JoinPolicy, Limits, Mentions, Millis,
     Presence, Quote, Role,
 };
-pub use storage::{LastLogin, Storage, StorageError, Store, last_login};
+pub use storage::{LastLogin, SearchFilter, Storage, StorageError, Store, last_login};
 pub use transfer::{Transfer, TransferError, TransferId, TransferState};
 
 #[cfg(test)]

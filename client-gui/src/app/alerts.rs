@@ -122,6 +122,7 @@ impl App {
             account: self.model.as_ref().map(|m| m.account.clone()),
             online: self.model.is_some() && self.conn == Connection::Online,
             unread: self.model.as_ref().map_or(0, |m| m.total_unread()),
+            requests: self.model.as_ref().map_or(0, |m| m.requests_needing_me()),
             dnd: self.settings.do_not_disturb,
         }
     }

@@ -15,6 +15,7 @@ impl App {
     pub(super) fn on_contacts_event(&mut self, event: contacts::Event) -> Task<Message> {
         match event {
             contacts::Event::OpenChat(conv) => self.open_chat(conv),
+            contacts::Event::OpenHistory => self.open_history(None),
             contacts::Event::Net(command) => {
                 if let Command::FindUser { .. } = command
                     && let Some(model) = &mut self.model
@@ -131,6 +132,7 @@ impl App {
                 Task::none()
             }
             chat::Event::Close => window::close(id),
+            chat::Event::History(conv) => self.open_history(Some(conv)),
             chat::Event::ReconnectNow => {
                 self.send(Command::ReconnectNow);
                 Task::none()

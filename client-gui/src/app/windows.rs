@@ -272,7 +272,7 @@ static ICON: std::sync::LazyLock<Option<window::Icon>> = std::sync::LazyLock::ne
     window::icon::from_rgba(image.into_raw(), width, height).ok()
 });
 
-fn window_settings() -> window::Settings {
+pub(super) fn window_settings() -> window::Settings {
     window::Settings {
         icon: ICON.clone(),
         // Closing is routed through `close_events`, so the app decides whether a close quits.

@@ -32,13 +32,13 @@ use std::time::{Duration, Instant};
 
 use ququ_protocol::{Conv, Features, JoinPolicy, Millis};
 
-pub use apply::{Change, PAGE};
+pub use apply::{Change, PAGE, line_from};
 pub use conversation::{Conversation, Delivery, FileItem, Line, Paging, Recall, is_image_name};
 pub use files::{FileState, FileView, human_size, transfer_key};
 pub use ququ_client::{
     FoundUser, Friend, FriendRequest, Group, Member, Transfer, TransferId, TransferState,
 };
-pub use time::{format_time, local_offset_minutes, now_millis};
+pub use time::{day_start, format_date_time, format_time, local_offset_minutes, now_millis};
 
 /// The connection as every window shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]

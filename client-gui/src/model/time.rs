@@ -32,6 +32,30 @@ fn civil_from_days(z: i64) -> (i64, u32, u32) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
+/// `YYYY-MM-DD HH:MM` at `offset_minutes` east of UTC: a time in the history window and an export, where
+/// "today" is no help.
+pub fn format_date_time(time: Millis, offset_minutes: i64) -> String {
+    let t = (time as i64 / 1000) + offset_minutes * 60;
+    let (day, secs) = (t.div_euclid(86_400), t.rem_euclid(86_400));
+    let (y, month, d) = civil_from_days(day);
+    format!(
+        "{y:04}-{month:02}-{d:02} {:02}:{:02}",
+        secs / 3600,
+        (secs % 3600) / 60
+    )
+}
+
+/// The start of the day written as `YYYY-MM-DD` (also `YYYY/MM/DD`, one-digit months and days), at
+/// `offset_minutes` east of UTC, in milliseconds since the epoch; `None` if it is not such a date.
+/// `next` gives the start of the following day instead (the end of a span "up to" that day).
+pub fn day_start(written: &str, offset_minutes: i64, next: bool) -> Option<Millis> {
+    let normal = written.trim().replace('/', "-");
+    let date = chrono::NaiveDate::parse_from_str(&normal, "%Y-%m-%d").ok()?;
+    let date = if next { date.succ_opt()? } else { date };
+    let utc = date.and_hms_opt(0, 0, 0)?.and_utc().timestamp_millis() - offset_minutes * 60_000;
+    Millis::try_from(utc).ok()
+}
+
 /// The system time zone's current offset from UTC, in minutes.
 pub fn local_offset_minutes() -> i64 {
     i64::from(chrono::Local::now().offset().local_minus_utc()) / 60

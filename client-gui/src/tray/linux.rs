@@ -54,10 +54,10 @@ impl ksni::Tray for Item {
         ksni::Category::Communications
     }
 
-    /// `NeedsAttention` while something is unread: hosts then show the attention icon (the red dot),
+    /// `NeedsAttention` while something waits (unread, a friend request): hosts then show the attention icon (the red dot),
     /// and some (KDE) make it blink.
     fn status(&self) -> Status {
-        if self.shown.unread > 0 {
+        if self.shown.attention() {
             Status::NeedsAttention
         } else {
             Status::Active
@@ -68,7 +68,7 @@ impl ksni::Tray for Item {
     /// goes back to `Active` (XFCE's tray did here, under Xvfb), and some never show it at all; a
     /// changed icon every host redraws.
     fn icon_pixmap(&self) -> Vec<Icon> {
-        if self.shown.unread > 0 {
+        if self.shown.attention() {
             LOOKS.unread.clone()
         } else if self.shown.online {
             LOOKS.online.clone()

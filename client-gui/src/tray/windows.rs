@@ -197,9 +197,10 @@ enum Look {
 }
 
 impl Look {
-    /// The red dot while something is unread, else colour when online, grey when not.
+    /// The red dot while something waits (unread, a friend request), else colour when online, grey
+    /// when not.
     fn of(shown: &Shown) -> Look {
-        if shown.unread > 0 {
+        if shown.attention() {
             Look::Unread
         } else if shown.online {
             Look::Online

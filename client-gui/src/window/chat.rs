@@ -158,6 +158,8 @@ pub enum Message {
     Shown,
     /// Ctrl+V in the input, after the editor pasted any text: a picture on the clipboard is sent.
     PasteImage,
+    /// The toolbar's Chat history (消息记录).
+    History,
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -223,6 +225,8 @@ pub enum Event {
     },
     /// Try the connection now rather than at the end of the countdown.
     ReconnectNow,
+    /// The history window on this chat.
+    History(Conv),
     /// Close this window.
     Close,
 }
@@ -447,6 +451,7 @@ impl State {
                 self.mentioned.retain(|(m, _)| m != &who);
                 self.mentioned.push((who, name));
             }
+            Message::History => return Some(Event::History(self.conv.clone())),
             Message::PasteImage => {
                 self.notice = None;
                 return Some(Event::PasteImage {
@@ -762,8 +767,15 @@ impl State {
             )
             .padding([4, 8])
             .style(theme::list_item)
-            .on_press(Message::PickFiles)
+            .on_press(Message::PickFiles),
+            space().width(Fill),
+            // On the right of the strip, where QQ keeps its 消息记录.
+            button(text(tr.history).size(12))
+                .padding([4, 8])
+                .style(theme::list_item)
+                .on_press(Message::History),
         ]
+        .align_y(Center)
         .padding([4, 6]);
         let path_prompt: Element<'a, Message> = match &self.path_prompt {
             None => space().height(0).into(),

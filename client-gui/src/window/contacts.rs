@@ -54,6 +54,11 @@ pub struct State {
     /// The server refused something asked from here that no open dialog is waiting to explain: said
     /// in words above the footer until dismissed or the next dialog opens.
     pub refused: Option<ququ_protocol::ErrorCode>,
+    /// Where the pointer is over the window: a right-click's menu opens there.
+    pub pointer: iced::Point,
+    /// The open dialog is a friend's or group's menu, at this point (a pop-up beside the pointer, as a
+    /// desktop's context menu, not a card over the whole window).
+    pub menu_at: Option<iced::Point>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +73,12 @@ pub enum Message {
     ReconnectNow,
     /// The × on a refusal's words.
     DismissRefusal,
+    /// The footer's Chat history: search all chats.
+    OpenHistory,
+    /// The pointer moved over the window.
+    Pointer(iced::Point),
+    /// A click outside the open menu.
+    CloseMenu,
 }
 
 /// What the window asks of the app.
@@ -88,6 +99,8 @@ pub enum Event {
     PickAvatar,
     ResetAvatar,
     OpenAbout,
+    /// The history window on all chats.
+    OpenHistory,
     DismissDeclined(String),
     /// Quit, confirmed.
     Quit,
@@ -106,8 +119,15 @@ impl State {
                 return Some(Event::OpenChat(conv));
             }
             Message::DismissRefusal => self.refused = None,
+            Message::Pointer(at) => self.pointer = at,
+            Message::CloseMenu => {
+                self.dialog = None;
+                self.menu_at = None;
+            }
             Message::Show(dialog) => {
                 self.refused = None;
+                self.menu_at = matches!(dialog, Dialog::FriendMenu(_) | Dialog::GroupMenu(_))
+                    .then_some(self.pointer);
                 let ask = dialog.on_open().map(Event::Net);
                 self.dialog = Some(dialog);
                 return ask;
@@ -117,6 +137,7 @@ impl State {
                 return self.on_dialog(event);
             }
             Message::ReconnectNow => return Some(Event::Net(Command::ReconnectNow)),
+            Message::OpenHistory => return Some(Event::OpenHistory),
         }
         None
     }
@@ -264,7 +285,14 @@ impl State {
             .sum();
         let tabs = row![
             tab_button(tr.recent, Tab::Recent, self.tab, model.total_unread()),
-            tab_button(tr.friends, Tab::Friends, self.tab, unread_friends),
+            // Requests waiting for me count on the Friends tab too, as QQ's contacts tab counts its
+            // new-friend notices.
+            tab_button(
+                tr.friends,
+                Tab::Friends,
+                self.tab,
+                unread_friends + model.requests_needing_me() as u32,
+            ),
             tab_button(tr.groups, Tab::Groups, self.tab, unread_groups),
         ]
         .width(Fill);
@@ -279,6 +307,7 @@ impl State {
             footer_button(tr.add_friend, Message::Show(Dialog::add_friend())),
             footer_button(tr.create_group, Message::Show(Dialog::create_group())),
             footer_button(tr.join_group, Message::Show(Dialog::join_group())),
+            footer_button(tr.history, Message::OpenHistory),
         ]
         .push(model.has_requests().then(|| {
             footer_button_owned(
@@ -306,14 +335,27 @@ impl State {
         ]
         .into();
 
-        match self.dialog.as_ref().and_then(|d| d.view(ctx)) {
-            None => base,
-            Some((title, body)) => modal(
+        let base: Element<'a, Message> = mouse_area(base).on_move(Message::Pointer).into();
+        let ctx = *ctx;
+        match (self.dialog.as_ref(), self.menu_at) {
+            (Some(dialog), Some(at)) => popup_menu(
                 base,
-                &title,
-                column![body.map(Message::Dialog), self.refusal(ctx)].into(),
-                300.0,
+                move || {
+                    dialog
+                        .view(&ctx)
+                        .map(|(title, body)| (title, body.map(Message::Dialog)))
+                },
+                at,
             ),
+            _ => match self.dialog.as_ref().and_then(|d| d.view(&ctx)) {
+                None => base,
+                Some((title, body)) => modal(
+                    base,
+                    &title,
+                    column![body.map(Message::Dialog), self.refusal(&ctx)].into(),
+                    300.0,
+                ),
+            },
         }
     }
 
@@ -347,8 +389,28 @@ impl State {
             .into_iter()
             .filter(|f| self.search.is_empty() || f.matches(&self.search))
             .collect();
+        // Requests waiting for me head the list with their count in red (QQ's 新朋友), as well as in
+        // the footer.
+        let waiting = model.requests_needing_me();
+        let requests = (waiting > 0).then(|| {
+            button(
+                row![
+                    text(ctx.lang.requests_pending(0)).size(14),
+                    space().width(Fill),
+                ]
+                .push(badge(waiting as u32))
+                .align_y(Center),
+            )
+            .width(Fill)
+            .padding([10, 14])
+            .style(theme::list_item)
+            .on_press(Message::Show(Dialog::Requests))
+        });
         if friends.is_empty() {
-            return empty(tr.no_friends);
+            return match requests {
+                Some(requests) => column![requests, empty(tr.no_friends)].into(),
+                None => empty(tr.no_friends),
+            };
         }
         let online = model
             .friends
@@ -360,8 +422,9 @@ impl State {
         } else {
             ctx.lang.friends_total(model.friends.len())
         };
-        let mut list =
-            column![container(text(count).size(12).style(theme::muted_text)).padding([6, 14])];
+        let mut list = column![]
+            .push(requests)
+            .push(container(text(count).size(12).style(theme::muted_text)).padding([6, 14]));
         for friend in friends {
             let conv = Conv::User(friend.account.clone());
             let subtitle = ctx.presence_word(friend.presence);
@@ -533,6 +596,41 @@ impl State {
         }
         area.into()
     }
+}
+
+/// A friend's or group's menu as a pop-up at the pointer, kept whole inside the window; a click
+/// anywhere else closes it.
+fn popup_menu<'a>(
+    base: Element<'a, Message>,
+    menu: impl Fn() -> Option<(String, Element<'a, Message>)> + 'a,
+    at: iced::Point,
+) -> Element<'a, Message> {
+    // About the size of the longest menu (a group owner's); a shorter one just stays clear of the
+    // edges by more.
+    const WIDTH: f32 = 220.0;
+    const HEIGHT: f32 = 330.0;
+    let outside = mouse_area(space().width(Fill).height(Fill))
+        .on_press(Message::CloseMenu)
+        .on_right_press(Message::CloseMenu);
+    let placed = iced::widget::responsive(move |size| {
+        let Some((title, body)) = menu() else {
+            return space().into();
+        };
+        let card = container(
+            column![
+                container(user_text(title, 13.0, theme::muted_text)).padding([2, 6]),
+                body
+            ]
+            .spacing(4),
+        )
+        .padding(6)
+        .width(WIDTH)
+        .style(theme::card);
+        let x = at.x.min((size.width - WIDTH - 4.0).max(0.0));
+        let y = at.y.min((size.height - HEIGHT).max(0.0));
+        iced::widget::pin(card).x(x).y(y).into()
+    });
+    iced::widget::stack![base, outside, placed].into()
 }
 
 fn header_button<'a>(label: &'a str, message: Message) -> Element<'a, Message> {

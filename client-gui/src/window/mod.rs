@@ -7,5 +7,6 @@
 pub mod about;
 pub mod chat;
 pub mod contacts;
+pub mod history;
 pub mod login;
 pub mod viewer;

@@ -19,10 +19,26 @@
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
+use ququ_protocol::{Conv, Millis};
 use rusqlite::{CachedStatement, Connection, OptionalExtension, params};
 
-use super::{MESSAGE_COLUMNS, Storage, StorageError, message_from_row};
+use super::{MESSAGE_COLUMNS, Storage, StorageError, conv_key, message_from_row};
 use crate::event::Message;
+
+/// What a search keeps to (the history window's scope and dates): one conversation or all of them, and
+/// the messages from `since` (inclusive) to `until` (exclusive), in milliseconds since the epoch.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchFilter {
+    pub conv: Option<Conv>,
+    pub since: Option<Millis>,
+    pub until: Option<Millis>,
+}
+
+impl SearchFilter {
+    fn takes_time(&self, time: i64) -> bool {
+        self.since.is_none_or(|s| time >= s as i64) && self.until.is_none_or(|u| time < u as i64)
+    }
+}
 
 /// Terms shorter than this go to `messages_grams`; the trigram index has nothing shorter.
 const TRIGRAM: usize = 3;
@@ -235,10 +251,23 @@ impl Storage {
     /// Messages whose text contains every whitespace-separated term of `query` (case-insensitively for
     /// letters with a one-letter lowercase), the newest `limit` by time, newest first.
     pub fn search(&self, query: &str, limit: u32) -> Result<Vec<Message>, StorageError> {
+        self.search_in(query, &SearchFilter::default(), limit)
+    }
+
+    /// [`Storage::search`] within `filter`: one conversation, a span of time. A file message is found by
+    /// its file's name (its text). With no terms in `query` there is nothing to search for and nothing
+    /// is found; [`Storage::browse`] lists a conversation instead.
+    pub fn search_in(
+        &self,
+        query: &str,
+        filter: &SearchFilter,
+        limit: u32,
+    ) -> Result<Vec<Message>, StorageError> {
         let terms: Vec<&str> = query.split_whitespace().collect();
         if terms.is_empty() || limit == 0 {
             return Ok(Vec::new());
         }
+        let conv = filter.conv.as_ref().map(conv_key);
         let (long, short): (Vec<&str>, Vec<&str>) = terms
             .into_iter()
             .partition(|t| t.chars().count() >= TRIGRAM);
@@ -270,7 +299,7 @@ impl Storage {
 
         let mut row_of = self
             .conn
-            .prepare_cached("SELECT time, text FROM messages WHERE id = ?1")?;
+            .prepare_cached("SELECT time, text, kind, peer FROM messages WHERE id = ?1")?;
         let mut bound_of = self.conn.prepare_cached(
             "SELECT newest FROM message_time_bounds WHERE block <= ?1 ORDER BY block DESC LIMIT 1",
         )?;
@@ -282,9 +311,10 @@ impl Storage {
         let mut misses = 0;
         let mut target = i64::MAX;
         while let Some(id) = walk.seek(target)? {
-            if newest.full() {
+            if newest.full() || filter.since.is_some() {
                 // Nothing at or below this id is newer than the newest bound of its block and the blocks
-                // below; the ids already kept are all greater, so a tie in time cannot win either.
+                // below; the ids already kept are all greater, so a tie in time cannot win either. Nor
+                // can anything there be in a span that starts after that bound.
                 let block = id >> TIME_BLOCK_SHIFT;
                 let newest_below = match bound {
                     Some((b, t)) if b == block => t,
@@ -299,6 +329,12 @@ impl Storage {
                 // No bound (a block row missing) proves nothing: walk on.
                 if let (Some(t), Some(worst)) = (newest_below, newest.worst_time())
                     && t <= worst
+                    && newest.full()
+                {
+                    break;
+                }
+                if let (Some(t), Some(since)) = (newest_below, filter.since)
+                    && t < since as i64
                 {
                     break;
                 }
@@ -306,6 +342,12 @@ impl Storage {
             target = id - 1;
             let row = row_of
                 .query_row([id], |r| {
+                    let here = match &conv {
+                        Some((kind, peer)) => {
+                            r.get::<_, String>(2)? == *kind && r.get::<_, String>(3)? == *peer
+                        }
+                        None => true,
+                    };
                     Ok((
                         r.get::<_, i64>(0)?,
                         if check {
@@ -313,12 +355,18 @@ impl Storage {
                         } else {
                             None
                         },
+                        here,
                     ))
                 })
                 .optional()?;
-            let Some((time, text)) = row else {
+            let Some((time, text, here)) = row else {
                 continue;
             };
+            // Out of the filter counts as neither a hit nor a miss: the character index cannot say
+            // where the next message of this conversation is.
+            if !here || !filter.takes_time(time) {
+                continue;
+            }
             let matches = text.is_none_or(|text| {
                 let text: String = text.chars().map(fold).collect();
                 short.iter().all(|t| text.contains(t.as_str()))
@@ -349,6 +397,33 @@ impl Storage {
             }
         }
         Ok(out)
+    }
+
+    /// A conversation's messages within `filter`'s span, oldest first, for reading rather than searching:
+    /// the first `limit` from `since` when only `since` is given (a day picked to read from), else the
+    /// last `limit` before `until` (or the newest). `filter.conv` must be set; without it nothing is
+    /// listed (all conversations at once is not a history to read).
+    pub fn browse(&self, filter: &SearchFilter, limit: u32) -> Result<Vec<Message>, StorageError> {
+        let Some(conv) = &filter.conv else {
+            return Ok(Vec::new());
+        };
+        let (kind, peer) = conv_key(conv);
+        let since = filter.since.map(|t| t as i64);
+        let until = filter.until.map(|t| t as i64);
+        let forward = since.is_some() && until.is_none();
+        let order = if forward { "ASC" } else { "DESC" };
+        let mut stmt = self.conn.prepare_cached(&format!(
+            "SELECT {MESSAGE_COLUMNS} FROM messages
+             WHERE kind = ?1 AND peer = ?2 AND (?3 IS NULL OR time >= ?3) AND (?4 IS NULL OR time < ?4)
+             ORDER BY time {order}, id {order} LIMIT ?5"
+        ))?;
+        let mut rows = stmt
+            .query_map(params![kind, peer, since, until, limit], message_from_row)?
+            .collect::<Result<Vec<_>, _>>()?;
+        if !forward {
+            rows.reverse();
+        }
+        Ok(rows)
     }
 
     /// Rebuilds the index of one- and two-character terms from the stored messages, in one transaction:

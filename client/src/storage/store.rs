@@ -9,7 +9,7 @@ use std::sync::mpsc;
 use ququ_protocol::Conv;
 use tokio::sync::oneshot;
 
-use super::{Storage, StorageError};
+use super::{SearchFilter, Storage, StorageError};
 use crate::event::{Conversation, Friend, FriendRequest, Group, Message};
 use crate::transfer::Transfer;
 
@@ -110,6 +110,25 @@ impl Store {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
         self.call(move |s| s.search(&query, limit))
+    }
+
+    /// Full-text search within a conversation and a span of time, newest first (the history window).
+    pub fn search_in(
+        &self,
+        query: String,
+        filter: SearchFilter,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.search_in(&query, &filter, limit))
+    }
+
+    /// A conversation's messages within a span of time, oldest first ([`Storage::browse`]).
+    pub fn browse(
+        &self,
+        filter: SearchFilter,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.browse(&filter, limit))
     }
 
     /// A conversation's unread count.

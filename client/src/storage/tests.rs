@@ -923,3 +923,111 @@ fn a_message_deleted_for_me_stays_deleted() {
     assert_eq!(s.messages(&bob(), None, 10).unwrap().len(), 1);
     assert_eq!(s.delete_message(message.local_id).unwrap(), None);
 }
+
+/// The history window's search: one conversation or all, a span of days, and file names; and reading a
+/// conversation from a day on, or up to one.
+#[test]
+fn search_keeps_to_a_conversation_and_a_span_and_finds_file_names() {
+    let mut s = db();
+    let group = Conv::Group(9);
+    let at = |conv: &Conv, id: u64, time: u64, text: &str| Incoming {
+        conv: conv.clone(),
+        server_id: id,
+        client_id: format!("c{id}"),
+        from: "bob".into(),
+        time,
+        text: text.into(),
+        file: None,
+        said: Default::default(),
+    };
+    s.store_incoming(ME, &at(&bob(), 1, 1_000, "周末去爬山吗"), true)
+        .unwrap();
+    s.store_incoming(ME, &at(&group, 2, 2_000, "爬山的照片发群里"), true)
+        .unwrap();
+    s.store_incoming(ME, &at(&bob(), 3, 3_000, "爬山 again next week"), true)
+        .unwrap();
+    let offer = Incoming {
+        file: Some(FileInfo {
+            file_id: 5,
+            size: 10,
+            sha256: "ab".repeat(32),
+            name: "爬山路线.pdf".into(),
+        }),
+        ..at(&group, 4, 4_000, "爬山路线.pdf")
+    };
+    s.store_incoming(ME, &offer, true).unwrap();
+    let found = |q: &str, filter: SearchFilter| -> Vec<u64> {
+        s.search_in(q, &filter, 50)
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| m.server_id)
+            .collect()
+    };
+    let all = SearchFilter::default();
+    assert_eq!(found("爬山", all.clone()), [4, 3, 2, 1], "newest first");
+    assert_eq!(found("路线", all.clone()), [4], "a file by its name");
+    let in_bob = SearchFilter {
+        conv: Some(bob()),
+        ..all.clone()
+    };
+    assert_eq!(found("爬山", in_bob.clone()), [3, 1]);
+    assert_eq!(found("爬山 again", in_bob.clone()), [3]);
+    let in_group = SearchFilter {
+        conv: Some(group.clone()),
+        ..all.clone()
+    };
+    assert_eq!(found("爬山", in_group.clone()), [4, 2]);
+    assert!(found("周末", in_group.clone()).is_empty());
+    // A span: from 2,000 up to (not including) 4,000.
+    let span = SearchFilter {
+        since: Some(2_000),
+        until: Some(4_000),
+        ..all.clone()
+    };
+    assert_eq!(found("爬山", span), [3, 2]);
+    assert_eq!(
+        found(
+            "爬山",
+            SearchFilter {
+                since: Some(3_500),
+                ..all.clone()
+            }
+        ),
+        [4]
+    );
+    assert!(
+        found(
+            "爬山",
+            SearchFilter {
+                until: Some(1_000),
+                ..all
+            }
+        )
+        .is_empty()
+    );
+
+    // Reading: the newest up to a day, or the first from one, oldest first either way.
+    let read = |filter: SearchFilter, limit| -> Vec<u64> {
+        s.browse(&filter, limit)
+            .unwrap()
+            .into_iter()
+            .filter_map(|m| m.server_id)
+            .collect()
+    };
+    assert_eq!(read(in_bob.clone(), 10), [1, 3]);
+    assert_eq!(read(in_bob.clone(), 1), [3], "the newest page");
+    let from_start = SearchFilter {
+        since: Some(0),
+        ..in_group.clone()
+    };
+    assert_eq!(read(from_start, 1), [2], "the first page from a day on");
+    let before = SearchFilter {
+        until: Some(3_000),
+        ..in_bob
+    };
+    assert_eq!(read(before, 10), [1]);
+    assert!(
+        read(SearchFilter::default(), 10).is_empty(),
+        "no conversation, nothing to read"
+    );
+}
