@@ -73,12 +73,22 @@ pub enum ClientMessage {
     LeaveGroup { group: u64 },
     /// `GROUP_INVITE:<group_id>:<account>` — add a friend to a group I am in.
     InviteToGroup { group: u64, account: String },
-    /// `GROUP_KICK:<group_id>:<account>` — owner only.
+    /// `GROUP_KICK:<group_id>:<account>` — the owner, or an admin (plain members only).
     KickFromGroup { group: u64, account: String },
     /// `GROUP_DISSOLVE:<group_id>` — owner only.
     DissolveGroup { group: u64 },
-    /// `GROUP_RENAME:<group_id>:<name>`
+    /// `GROUP_RENAME:<group_id>:<name>` — the owner or an admin.
     RenameGroup { group: u64, name: String },
+    /// `GROUP_ADMIN:<group_id>:<account>:<on|off>` — owner only: make a member an admin, or a plain member
+    /// again. Every member is told with `GROUP_ROLE:`.
+    SetGroupAdmin {
+        group: u64,
+        account: String,
+        admin: bool,
+    },
+    /// `GROUP_TRANSFER:<group_id>:<account>` — owner only: hand the group to another member, who becomes
+    /// its owner; I become a plain member. Every member is told with `GROUP_ROLE:` and `GROUP_INFO:`.
+    TransferGroup { group: u64, account: String },
     /// `GROUP_POLICY:<group_id>[:<invite|open>]` — who may join with `GROUP_JOIN`: set it (owner only; every
     /// member is told with the server's `GROUP_POLICY:` line), or, without the policy, ask (any member).
     GroupPolicy {
@@ -109,7 +119,7 @@ pub enum ClientMessage {
     /// `FILE_GET:<token>:<offset>` — first line of a data connection: the server sends raw bytes from `offset`.
     FileGet { token: String, offset: u64 },
     /// `FEATURES:<names>` — the server lines beyond the original ones this client understands (`SAID`,
-    /// `RECALLED`, `READ`, `TYPING`, joined by `,`; unknown names are skipped). Works before logging in.
+    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, joined by `,`; unknown names are skipped). Works before logging in.
     /// Replies `FEATURES:<the ones this server sends>`.
     Features { features: Features },
     /// `SEND:<user|group>:<to>:<client_id>:<reply_id>:<mentions>:<text>` — a message with a quote or
@@ -311,6 +321,25 @@ impl ClientMessage {
                 let name = f.text("name")?;
                 M::RenameGroup { group, name }
             }
+            "GROUP_ADMIN" => {
+                let mut f = f("GROUP_ADMIN");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                let admin = f.parsed("admin", on_off)?;
+                f.end()?;
+                M::SetGroupAdmin {
+                    group,
+                    account,
+                    admin,
+                }
+            }
+            "GROUP_TRANSFER" => {
+                let mut f = f("GROUP_TRANSFER");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                f.end()?;
+                M::TransferGroup { group, account }
+            }
             "GROUP_POLICY" => {
                 let mut f = f("GROUP_POLICY");
                 let group = f.number("group_id")?;
@@ -476,6 +505,15 @@ impl ClientMessage {
             M::KickFromGroup { group, account } => b("GROUP_KICK").num(group).field(account),
             M::DissolveGroup { group } => b("GROUP_DISSOLVE").num(group),
             M::RenameGroup { group, name } => b("GROUP_RENAME").num(group).field(name),
+            M::SetGroupAdmin {
+                group,
+                account,
+                admin,
+            } => b("GROUP_ADMIN")
+                .num(group)
+                .field(account)
+                .field(on_off_str(*admin)),
+            M::TransferGroup { group, account } => b("GROUP_TRANSFER").num(group).field(account),
             M::ListMembers { group } => b("GROUP_MEMBERS").num(group),
             M::GroupPolicy { group, policy } => match policy {
                 Some(policy) => b("GROUP_POLICY").num(group).field(policy.as_str()),
@@ -553,6 +591,8 @@ impl ClientMessage {
             M::KickFromGroup { .. } => "GROUP_KICK",
             M::DissolveGroup { .. } => "GROUP_DISSOLVE",
             M::RenameGroup { .. } => "GROUP_RENAME",
+            M::SetGroupAdmin { .. } => "GROUP_ADMIN",
+            M::TransferGroup { .. } => "GROUP_TRANSFER",
             M::ListMembers { .. } => "GROUP_MEMBERS",
             M::GroupPolicy { .. } => "GROUP_POLICY",
             M::ListGroups => "GROUPS",
@@ -583,6 +623,19 @@ impl std::str::FromStr for ClientMessage {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
+}
+
+/// The `on`/`off` switch of the group verbs.
+pub(crate) fn on_off(s: &str) -> Option<bool> {
+    match s {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
+}
+
+pub(crate) fn on_off_str(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 fn one_account(mut f: Fields<'_>) -> Result<String, ParseError> {

@@ -118,14 +118,21 @@ pub enum ServerMessage {
     GroupsEnd { count: u32 },
     /// `GROUP_GONE:<group_id>:<left|kicked|dissolved>` — I am no longer in this group.
     GroupGone { group: u64, reason: GoneReason },
-    /// `MEMBER:<group_id>:<account>:<owner|member>:<online|offline>:<nickname>` — a member, as listed or as
-    /// just joined.
+    /// `MEMBER:<group_id>:<account>:<owner|admin|member>:<online|offline>:<nickname>` — a member, as listed or
+    /// as just joined. `admin` only to a session with the `GROUP_ROLE` feature (others see `member`).
     Member {
         group: u64,
         account: String,
         role: Role,
         presence: Presence,
         nickname: String,
+    },
+    /// `GROUP_ROLE:<group_id>:<account>:<owner|admin|member>` — a member's role changed (`GROUP_ADMIN:`,
+    /// `GROUP_TRANSFER:`); to every member's sessions with the `GROUP_ROLE` feature.
+    GroupRole {
+        group: u64,
+        account: String,
+        role: Role,
     },
     /// `MEMBERS_END:<group_id>:<count>` — end of a member list.
     MembersEnd { group: u64, count: u32 },
@@ -477,6 +484,18 @@ impl ServerMessage {
                     nickname,
                 }
             }
+            "GROUP_ROLE" => {
+                let mut f = f("GROUP_ROLE");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let role = f.parsed("role", Role::parse)?;
+                f.end()?;
+                M::GroupRole {
+                    group,
+                    account,
+                    role,
+                }
+            }
             "MEMBERS_END" => {
                 let mut f = f("MEMBERS_END");
                 let group = f.number("group_id")?;
@@ -742,6 +761,14 @@ impl ServerMessage {
                 .field(role.as_str())
                 .field(presence.as_str())
                 .field(nickname),
+            M::GroupRole {
+                group,
+                account,
+                role,
+            } => b("GROUP_ROLE")
+                .num(group)
+                .field(account)
+                .field(role.as_str()),
             M::MembersEnd { group, count } => b("MEMBERS_END").num(group).num(count),
             M::MemberLeft {
                 group,

@@ -73,10 +73,15 @@ impl Presence {
     }
 }
 
-/// A member's place in a group. Wire: `owner` / `member`.
+/// A member's place in a group. Wire: `owner` / `admin` / `member`.
+///
+/// An admin (管理员) is set by the owner (`GROUP_ADMIN:`): they may rename the group and kick, mute or
+/// approve plain members, but not other admins or the owner. Only the owner dissolves the group, sets
+/// admins and hands the group over (`GROUP_TRANSFER:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Owner,
+    Admin,
     Member,
 }
 
@@ -84,6 +89,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
+            Role::Admin => "admin",
             Role::Member => "member",
         }
     }
@@ -91,9 +97,15 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
             "member" => Some(Role::Member),
             _ => None,
         }
+    }
+
+    /// Owner or admin: may kick, mute and rename.
+    pub fn manages(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
     }
 }
 
@@ -216,6 +228,8 @@ pub struct Limits {
     pub actions: u32,
     /// Seconds after sending in which a user may recall their own message (`RECALL:`); 0 means never.
     pub recall: u32,
+    /// Most admins one group may have besides its owner (`GROUP_ADMIN:`).
+    pub admins: u32,
 }
 
 impl Default for Limits {
@@ -231,6 +245,7 @@ impl Default for Limits {
             groups: 100,
             actions: 10,
             recall: 120,
+            admins: 10,
         }
     }
 }
@@ -238,7 +253,8 @@ impl Default for Limits {
 impl Limits {
     pub fn to_field(&self) -> String {
         format!(
-            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={}",
+            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={},\
+             admins={}",
             self.line,
             self.text,
             self.name,
@@ -248,7 +264,8 @@ impl Limits {
             self.rate,
             self.groups,
             self.actions,
-            self.recall
+            self.recall,
+            self.admins
         )
     }
 
@@ -267,6 +284,7 @@ impl Limits {
                 "groups" => limits.groups = value.parse().ok()?,
                 "actions" => limits.actions = value.parse().ok()?,
                 "recall" => limits.recall = value.parse().ok()?,
+                "admins" => limits.admins = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -421,6 +439,9 @@ pub struct Features {
     pub read: bool,
     /// `TYPING:` lines.
     pub typing: bool,
+    /// `GROUP_ROLE:` lines, and `admin` as a role in `MEMBER:` lines (without it an admin is listed as
+    /// `member`, the only other word an older client's parser knows besides `owner`).
+    pub group_role: bool,
 }
 
 impl Features {
@@ -430,6 +451,7 @@ impl Features {
         recalled: true,
         read: true,
         typing: true,
+        group_role: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -438,6 +460,7 @@ impl Features {
             (self.recalled, "RECALLED"),
             (self.read, "READ"),
             (self.typing, "TYPING"),
+            (self.group_role, "GROUP_ROLE"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -456,6 +479,7 @@ impl Features {
                 "RECALLED" => features.recalled = true,
                 "READ" => features.read = true,
                 "TYPING" => features.typing = true,
+                "GROUP_ROLE" => features.group_role = true,
                 _ => {}
             }
         }
@@ -469,6 +493,7 @@ impl Features {
             recalled: self.recalled && other.recalled,
             read: self.read && other.read,
             typing: self.typing && other.typing,
+            group_role: self.group_role && other.group_role,
         }
     }
 }

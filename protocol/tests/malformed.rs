@@ -609,8 +609,8 @@ fn bad_words() {
         ),
         // role
         (
-            "MEMBER:3:alice:admin:online:Alice",
-            invalid("MEMBER", "role", "admin"),
+            "MEMBER:3:alice:root:online:Alice",
+            invalid("MEMBER", "role", "root"),
         ),
         // reasons and states
         (
@@ -828,4 +828,52 @@ fn every_parse_error_has_a_wire_code_and_a_message() {
         missing("LOGIN", "password").to_string(),
         "LOGIN is missing the field `password`"
     );
+}
+
+/// Issue 25: the verbs and lines of group management (admins, transfer).
+#[test]
+fn group_management_lines() {
+    check_client(&[
+        ("GROUP_ADMIN", missing("GROUP_ADMIN", "group_id")),
+        ("GROUP_ADMIN:3", missing("GROUP_ADMIN", "account")),
+        ("GROUP_ADMIN:3:bob", missing("GROUP_ADMIN", "admin")),
+        ("GROUP_ADMIN:3::on", empty("GROUP_ADMIN", "account")),
+        (
+            "GROUP_ADMIN:3:bob:yes",
+            invalid("GROUP_ADMIN", "admin", "yes"),
+        ),
+        (
+            "GROUP_ADMIN:3:bob:ON",
+            invalid("GROUP_ADMIN", "admin", "ON"),
+        ),
+        ("GROUP_ADMIN:3:bob:on:x", too_many("GROUP_ADMIN")),
+        (
+            "GROUP_ADMIN:x:bob:on",
+            invalid("GROUP_ADMIN", "group_id", "x"),
+        ),
+        ("GROUP_TRANSFER", missing("GROUP_TRANSFER", "group_id")),
+        ("GROUP_TRANSFER:3", missing("GROUP_TRANSFER", "account")),
+        ("GROUP_TRANSFER:3:", empty("GROUP_TRANSFER", "account")),
+        ("GROUP_TRANSFER:3:bob:x", too_many("GROUP_TRANSFER")),
+        (
+            "GROUP_TRANSFER:-1:bob",
+            invalid("GROUP_TRANSFER", "group_id", "-1"),
+        ),
+    ]);
+    check_server(&[
+        ("GROUP_ROLE:3:bob", missing("GROUP_ROLE", "role")),
+        (
+            "GROUP_ROLE:3:bob:boss",
+            invalid("GROUP_ROLE", "role", "boss"),
+        ),
+        (
+            "GROUP_ROLE:3:bob:Admin",
+            invalid("GROUP_ROLE", "role", "Admin"),
+        ),
+        ("GROUP_ROLE:3:bob:admin:x", too_many("GROUP_ROLE")),
+        (
+            "GROUP_ROLE:x:bob:admin",
+            invalid("GROUP_ROLE", "group_id", "x"),
+        ),
+    ]);
 }

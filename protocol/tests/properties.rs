@@ -85,7 +85,7 @@ fn presence() -> impl Strategy<Value = Presence> {
 }
 
 fn role() -> impl Strategy<Value = Role> {
-    prop_oneof![Just(Role::Owner), Just(Role::Member)]
+    prop_oneof![Just(Role::Owner), Just(Role::Admin), Just(Role::Member)]
 }
 
 fn join_policy() -> impl Strategy<Value = JoinPolicy> {
@@ -111,20 +111,27 @@ fn file_state() -> impl Strategy<Value = FileState> {
 }
 
 fn limits() -> impl Strategy<Value = Limits> {
+    // Nested: a tuple strategy has at most twelve members.
     (
-        num32(),
-        num32(),
-        num32(),
-        num32(),
-        num32(),
-        num64(),
-        num32(),
-        num32(),
-        num32(),
+        (
+            num32(),
+            num32(),
+            num32(),
+            num32(),
+            num32(),
+            num64(),
+            num32(),
+            num32(),
+            num32(),
+            num32(),
+        ),
         num32(),
     )
         .prop_map(
-            |(line, text, name, friends, members, file, rate, groups, actions, recall)| Limits {
+            |(
+                (line, text, name, friends, members, file, rate, groups, actions, recall),
+                admins,
+            )| Limits {
                 line,
                 text,
                 name,
@@ -135,17 +142,19 @@ fn limits() -> impl Strategy<Value = Limits> {
                 groups,
                 actions,
                 recall,
+                admins,
             },
         )
 }
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 4]>().prop_map(|[said, recalled, read, typing]| Features {
+    any::<[bool; 5]>().prop_map(|[said, recalled, read, typing, group_role]| Features {
         said,
         recalled,
         read,
         typing,
+        group_role,
     })
 }
 
@@ -279,6 +288,16 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             .boxed(),
         num64().prop_map(|group| M::ListMembers { group }).boxed(),
         Just(M::ListGroups).boxed(),
+        (num64(), nonempty(), any::<bool>())
+            .prop_map(|(group, account, admin)| M::SetGroupAdmin {
+                group,
+                account,
+                admin,
+            })
+            .boxed(),
+        (num64(), nonempty())
+            .prop_map(|(group, account)| M::TransferGroup { group, account })
+            .boxed(),
         (conv(), nonempty(), num64(), sha256(), text())
             .prop_map(|(to, client_id, size, sha256, name)| M::FileOffer {
                 to,
@@ -476,6 +495,13 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         (num64(), num32())
             .prop_map(|(group, count)| M::MembersEnd { group, count })
             .boxed(),
+        (num64(), text(), role())
+            .prop_map(|(group, account, role)| M::GroupRole {
+                group,
+                account,
+                role,
+            })
+            .boxed(),
         (num64(), text(), gone_reason())
             .prop_map(|(group, account, reason)| M::MemberLeft {
                 group,
@@ -572,6 +598,12 @@ fn line_like() -> impl Strategy<Value = String> {
         "GROUP_INVITE",
         "GROUP_RENAME",
         "GROUP_POLICY",
+        "GROUP_ADMIN",
+        "GROUP_TRANSFER",
+        "GROUP_ROLE",
+        "admin",
+        "on",
+        "off",
         "FileTran",
         "FILE_PUT",
         "BYE",

@@ -19,7 +19,7 @@ use ququ_protocol::{
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The default limits' wire field.
-const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10";
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -251,6 +251,29 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
                 policy: None,
             },
         ),
+        (
+            s("GROUP_ADMIN:3:bob:on"),
+            M::SetGroupAdmin {
+                group: 3,
+                account: s("bob"),
+                admin: true,
+            },
+        ),
+        (
+            s("GROUP_ADMIN:3:bob:off"),
+            M::SetGroupAdmin {
+                group: 3,
+                account: s("bob"),
+                admin: false,
+            },
+        ),
+        (
+            s("GROUP_TRANSFER:3:bob"),
+            M::TransferGroup {
+                group: 3,
+                account: s("bob"),
+            },
+        ),
         (s("GROUP_MEMBERS:3"), M::ListMembers { group: 3 }),
         (s("GROUPS"), M::ListGroups),
         (
@@ -292,7 +315,7 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE"),
             M::Features {
                 features: Features::ALL,
             },
@@ -439,7 +462,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (
             s(
-                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0",
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7",
             ),
             M::LoginOk {
                 user_id: 2,
@@ -457,6 +480,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     groups: 4,
                     actions: 6,
                     recall: 0,
+                    admins: 7,
                 },
             },
         ),
@@ -723,6 +747,40 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 nickname: s("Bob"),
             },
         ),
+        (
+            s("MEMBER:3:carol:admin:online:Carol"),
+            M::Member {
+                group: 3,
+                account: s("carol"),
+                role: Role::Admin,
+                presence: Presence::Online,
+                nickname: s("Carol"),
+            },
+        ),
+        (
+            s("GROUP_ROLE:3:carol:admin"),
+            M::GroupRole {
+                group: 3,
+                account: s("carol"),
+                role: Role::Admin,
+            },
+        ),
+        (
+            s("GROUP_ROLE:3:bob:owner"),
+            M::GroupRole {
+                group: 3,
+                account: s("bob"),
+                role: Role::Owner,
+            },
+        ),
+        (
+            s("GROUP_ROLE:3:alice:member"),
+            M::GroupRole {
+                group: 3,
+                account: s("alice"),
+                role: Role::Member,
+            },
+        ),
         (s("MEMBERS_END:3:2"), M::MembersEnd { group: 3, count: 2 }),
         (
             s("MEMBER_LEFT:3:carol:kicked"),
@@ -833,7 +891,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE"),
             M::Features {
                 features: Features::ALL,
             },
@@ -1542,6 +1600,16 @@ fn limits_field_round_trips() {
         })
     );
     assert_eq!(Limits::from_field("recall=-1"), None);
+    // Issue 25: an older server's field has no `admins`; a newer one's is read.
+    assert_eq!(limits.admins, 10);
+    assert_eq!(
+        Limits::from_field("admins=3"),
+        Some(Limits {
+            admins: 3,
+            ..limits
+        })
+    );
+    assert_eq!(Limits::from_field("admins=many"), None);
     assert_eq!(Limits::from_field("recall=2m"), None);
     assert_eq!(
         Limits::from_field("rate=0,,"),
@@ -1604,11 +1672,14 @@ fn the_spec_documents_every_verb_and_error_code() {
 
 #[test]
 fn features_field() {
-    assert_eq!(Features::ALL.to_field(), "SAID,RECALLED,READ,TYPING");
+    assert_eq!(
+        Features::ALL.to_field(),
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE"
+    );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
-        Features::from_field("TYPING,READ,RECALLED,SAID"),
+        Features::from_field("GROUP_ROLE,TYPING,READ,RECALLED,SAID"),
         Features::ALL
     );
     let said_read = Features {

@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 42;
+pub const CLIENT_VARIANTS: usize = 44;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 45;
+pub const SERVER_VARIANTS: usize = 46;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -59,6 +59,8 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::Read { .. } => 39,
         M::ListReads => 40,
         M::Typing { .. } => 41,
+        M::SetGroupAdmin { .. } => 42,
+        M::TransferGroup { .. } => 43,
     }
 }
 
@@ -110,5 +112,6 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::Read { .. } => 42,
         M::ReadsEnd { .. } => 43,
         M::Typing { .. } => 44,
+        M::GroupRole { .. } => 45,
     }
 }

@@ -1,6 +1,7 @@
-//! Groups: create, join, leave, invite, kick, rename, dissolve, and the member list.
+//! Groups: create, join, leave, invite, kick, rename, dissolve, the member list, and (issue 25) admins
+//! and handing a group over.
 
-use ququ_protocol::{ErrorCode, GoneReason, JoinPolicy, Presence, Role, ServerMessage};
+use ququ_protocol::{ErrorCode, Features, GoneReason, JoinPolicy, Presence, Role, ServerMessage};
 
 use super::{Caller, Result, ServiceError, Services, check_name, line, now_millis};
 use crate::storage::{GroupRecord, MemberRecord, UserId};
@@ -27,12 +28,30 @@ fn not_member(group: u64) -> ServiceError {
     .about(group.to_string())
 }
 
+/// The role as a session is shown it: a client that did not ask for `GROUP_ROLE` cannot parse `admin` in a
+/// `MEMBER:` line (it would drop the whole line, and the member with it), so it sees a plain member.
+fn shown_role(role: Role, features: Features) -> Role {
+    if role == Role::Admin && !features.group_role {
+        Role::Member
+    } else {
+        role
+    }
+}
+
+fn not_owner(group: u64, what: &str) -> ServiceError {
+    ServiceError::refused(
+        ErrorCode::NotOwner,
+        format!("only the group's owner can {what}"),
+    )
+    .about(group.to_string())
+}
+
 impl Services {
-    fn member_line(&self, group: u64, m: &MemberRecord) -> ServerMessage {
+    fn member_line(&self, group: u64, m: &MemberRecord, features: Features) -> ServerMessage {
         ServerMessage::Member {
             group,
             account: m.user.account.clone(),
-            role: m.role,
+            role: shown_role(m.role, features),
             presence: if self.hub.is_online(m.user.id) {
                 Presence::Online
             } else {
@@ -142,8 +161,12 @@ impl Services {
             .into_iter()
             .filter(|id| *id != user)
             .collect();
-        self.hub
-            .send_many(others, &line(&self.member_line(group, &member)), None);
+        // A newcomer is a plain member, which every client can read.
+        self.hub.send_many(
+            others,
+            &line(&self.member_line(group, &member, Features::default())),
+            None,
+        );
         Ok(())
     }
 
@@ -287,26 +310,24 @@ impl Services {
         account: String,
     ) -> Result<Vec<ServerMessage>> {
         let (_, role) = self.membership(me, group).await?;
-        if role != Role::Owner {
-            return Err(ServiceError::refused(
-                ErrorCode::NotOwner,
-                "only the group's owner can remove members",
-            )
-            .about(group.to_string()));
+        if !role.manages() {
+            return Err(not_owner(group, "remove members (or an admin)"));
         }
         let them = self.user_named(&account).await?;
         if them.id == me.user {
             return Err(ServiceError::refused(
                 ErrorCode::OwnerCannotLeave,
-                "the owner cannot remove themselves; dissolve the group instead",
+                "you cannot remove yourself; leave the group instead (its owner dissolves it)",
             )
             .about(account));
         }
         let (gid, tid) = (group as i64, them.id);
-        if self.db(move |s| s.role(gid, tid)).await?.is_none() {
+        let their_role = self.target_role(group, tid, &account).await?;
+        // An admin manages plain members only: the owner and the other admins are the owner's to deal with.
+        if role == Role::Admin && their_role != Role::Member {
             return Err(ServiceError::refused(
-                ErrorCode::NotMember,
-                format!("{account} is not in group {group}"),
+                ErrorCode::Forbidden,
+                format!("{account} is the owner or an admin of group {group}; only the owner can remove an admin"),
             )
             .about(account));
         }
@@ -347,12 +368,8 @@ impl Services {
         check_name("the group name", &name, self.config.limits.name, false)
             .map_err(|e| e.about(group.to_string()))?;
         let (_, role) = self.membership(me, group).await?;
-        if role != Role::Owner {
-            return Err(ServiceError::refused(
-                ErrorCode::NotOwner,
-                "only the group's owner can rename it",
-            )
-            .about(group.to_string()));
+        if !role.manages() {
+            return Err(not_owner(group, "rename it (or an admin)"));
         }
         let gid = group as i64;
         let g = self
@@ -367,12 +384,20 @@ impl Services {
         Ok(Vec::new())
     }
 
-    pub(super) async fn list_members(&self, me: &Caller, group: u64) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn list_members(
+        &self,
+        me: &Caller,
+        features: Features,
+        group: u64,
+    ) -> Result<Vec<ServerMessage>> {
         self.membership(me, group).await?;
         let gid = group as i64;
         let members = self.db(move |s| s.members(gid)).await?;
         let count = members.len() as u32;
-        let mut out: Vec<_> = members.iter().map(|m| self.member_line(group, m)).collect();
+        let mut out: Vec<_> = members
+            .iter()
+            .map(|m| self.member_line(group, m, features))
+            .collect();
         out.push(ServerMessage::MembersEnd { group, count });
         Ok(out)
     }
@@ -384,5 +409,124 @@ impl Services {
         let mut out: Vec<_> = groups.iter().map(info).collect();
         out.push(ServerMessage::GroupsEnd { count });
         Ok(out)
+    }
+
+    /// `account`'s role in `group`; `not_member` (about the account) if they are not in it.
+    async fn target_role(&self, group: u64, user: UserId, account: &str) -> Result<Role> {
+        let gid = group as i64;
+        self.db(move |s| s.role(gid, user)).await?.ok_or_else(|| {
+            ServiceError::refused(
+                ErrorCode::NotMember,
+                format!("{account} is not in group {group}"),
+            )
+            .about(account.to_owned())
+        })
+    }
+
+    /// Tells every member's sessions that asked for `GROUP_ROLE` lines of a role change.
+    fn tell_role(&self, group: u64, members: &[UserId], account: &str, role: Role) {
+        let msg = ServerMessage::GroupRole {
+            group,
+            account: account.to_owned(),
+            role,
+        };
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            members.iter().copied(),
+            None,
+            &line(&msg),
+            |f| f.group_role,
+            None,
+            &mut wakes,
+        );
+        wakes.wake();
+    }
+
+    /// `GROUP_ADMIN`: the owner makes a member an admin, or an admin a plain member again.
+    pub(super) async fn set_admin(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+        admin: bool,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if role != Role::Owner {
+            return Err(not_owner(group, "appoint admins"));
+        }
+        let them = self.user_named(&account).await?;
+        let their_role = self.target_role(group, them.id, &account).await?;
+        if their_role == Role::Owner {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "the owner is not made an admin; hand the group over with GROUP_TRANSFER instead",
+            )
+            .about(account));
+        }
+        let new_role = if admin { Role::Admin } else { Role::Member };
+        let (gid, tid, max) = (group as i64, them.id, self.config.limits.admins);
+        // Counted and set in one call on the blocking pool; only the owner sets admins, and their
+        // changes are rate-limited, so two of their sessions racing past the count is the worst case.
+        let set = self
+            .db(move |s| {
+                if new_role == Role::Admin && their_role != Role::Admin {
+                    let admins = s
+                        .members(gid)?
+                        .iter()
+                        .filter(|m| m.role == Role::Admin)
+                        .count();
+                    if admins >= max as usize {
+                        return Ok(false);
+                    }
+                }
+                s.set_role(gid, tid, new_role)
+            })
+            .await?;
+        if !set {
+            return Err(ServiceError::refused(
+                ErrorCode::TooMany,
+                format!("group {group} has {max} admins, the most this server allows"),
+            )
+            .about(account));
+        }
+        let members = self.member_ids(group).await?;
+        self.tell_role(group, &members, &them.account, new_role);
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_TRANSFER`: the owner hands the group to another member and becomes a plain member.
+    pub(super) async fn transfer_group(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if role != Role::Owner {
+            return Err(not_owner(group, "hand the group over"));
+        }
+        let them = self.user_named(&account).await?;
+        if them.id == me.user {
+            return Err(
+                ServiceError::refused(ErrorCode::BadRequest, "you own the group already")
+                    .about(account),
+            );
+        }
+        self.target_role(group, them.id, &account).await?;
+        let (gid, from, to) = (group as i64, me.user, them.id);
+        let g = self
+            .db(move |s| {
+                s.transfer_group(gid, from, to)?;
+                s.group(gid)
+            })
+            .await?
+            .ok_or_else(|| no_group(group))?;
+        tracing::info!(group = g.id, "group handed over");
+        let members = self.member_ids(group).await?;
+        self.tell_role(group, &members, &them.account, Role::Owner);
+        self.tell_role(group, &members, &me.account, Role::Member);
+        // `GROUP_INFO:` names the owner: every client, old ones too, learns of the change from it.
+        self.hub.send_many(members, &line(&info(&g)), None);
+        Ok(Vec::new())
     }
 }

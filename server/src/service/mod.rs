@@ -377,7 +377,18 @@ impl Services {
             C::KickFromGroup { group, account } => self.kick(me(ctx)?, group, account).await?,
             C::DissolveGroup { group } => self.dissolve(me(ctx)?, group).await?,
             C::RenameGroup { group, name } => self.rename_group(me(ctx)?, group, name).await?,
-            C::ListMembers { group } => self.list_members(me(ctx)?, group).await?,
+            C::ListMembers { group } => {
+                let features = ctx.link.outbox.features();
+                self.list_members(me(ctx)?, features, group).await?
+            }
+            C::SetGroupAdmin {
+                group,
+                account,
+                admin,
+            } => self.set_admin(me(ctx)?, group, account, admin).await?,
+            C::TransferGroup { group, account } => {
+                self.transfer_group(me(ctx)?, group, account).await?
+            }
             C::ListGroups => self.list_groups(me(ctx)?).await?,
             C::FileOffer {
                 to,
@@ -520,6 +531,8 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::KickFromGroup { .. }
         | C::DissolveGroup { .. }
         | C::RenameGroup { .. }
+        | C::SetGroupAdmin { .. }
+        | C::TransferGroup { .. }
         | C::GroupPolicy {
             policy: Some(_), ..
         }

@@ -381,6 +381,11 @@ pub trait Store: Send + Sync + 'static {
     /// Just the members' ids: what fan-out needs, without loading their records.
     fn member_ids(&self, group: GroupId) -> Result<Vec<UserId>, StoreError>;
     fn set_join_policy(&self, group: GroupId, policy: JoinPolicy) -> Result<(), StoreError>;
+    /// Sets a member's role (admin or plain member; never owner, see [`Store::transfer_group`]); false
+    /// if they are not a member.
+    fn set_role(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError>;
+    /// Makes member `to` the owner of `group` and its owner `from` a plain member, in one transaction.
+    fn transfer_group(&self, group: GroupId, from: UserId, to: UserId) -> Result<(), StoreError>;
     /// Remembers that `user` was removed from `group`: they may not join it again by its number.
     fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError>;
     fn was_removed(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;

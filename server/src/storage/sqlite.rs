@@ -1598,6 +1598,34 @@ impl Store for SqliteStore {
         Ok(())
     }
 
+    fn set_role(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError> {
+        // The owner's row is never touched here: ownership moves only with the group's owner_id.
+        let n = self.lock()?.execute(
+            "UPDATE members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2 AND role != 'owner'",
+            params![group, user, role_str(role)],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn transfer_group(&self, group: GroupId, from: UserId, to: UserId) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE chat_groups SET owner_id = ?2 WHERE id = ?1",
+            params![group, to],
+        )?;
+        tx.execute(
+            "UPDATE members SET role = 'member' WHERE group_id = ?1 AND user_id = ?2",
+            params![group, from],
+        )?;
+        tx.execute(
+            "UPDATE members SET role = 'owner' WHERE group_id = ?1 AND user_id = ?2",
+            params![group, to],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError> {
         self.lock()?.execute(
             "INSERT OR REPLACE INTO group_removed (group_id, user_id, time) VALUES (?1, ?2, ?3)",
@@ -1652,7 +1680,7 @@ impl Store for SqliteStore {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {USER_COLS}, m.role FROM members m JOIN users u ON u.id = m.user_id \
-             WHERE m.group_id = ?1 ORDER BY m.role = 'owner' DESC, u.account"
+             WHERE m.group_id = ?1 ORDER BY m.role = 'owner' DESC, m.role = 'admin' DESC, u.account"
         ))?;
         let rows = stmt.query_map([group], |r| {
             let role: String = r.get(6)?;
