@@ -89,6 +89,16 @@ pub enum ClientMessage {
     /// `GROUP_TRANSFER:<group_id>:<account>` — owner only: hand the group to another member, who becomes
     /// its owner; I become a plain member. Every member is told with `GROUP_ROLE:` and `GROUP_INFO:`.
     TransferGroup { group: u64, account: String },
+    /// `GROUP_MUTE:<group_id>:<account>:<seconds>` — the owner or an admin mutes (禁言) a plain member for
+    /// `seconds` (at most 30 days); `0` lifts it. Every member is told with the server's `GROUP_MUTE:`.
+    MuteMember {
+        group: u64,
+        account: String,
+        seconds: u64,
+    },
+    /// `GROUP_MUTE_ALL:<group_id>[:<on|off>]` — mute the whole group (only the owner and admins speak) or
+    /// lift it (owner or admin; every member is told), or, without the switch, ask (any member).
+    MuteAll { group: u64, on: Option<bool> },
     /// `GROUP_POLICY:<group_id>[:<invite|open>]` — who may join with `GROUP_JOIN`: set it (owner only; every
     /// member is told with the server's `GROUP_POLICY:` line), or, without the policy, ask (any member).
     GroupPolicy {
@@ -119,7 +129,7 @@ pub enum ClientMessage {
     /// `FILE_GET:<token>:<offset>` — first line of a data connection: the server sends raw bytes from `offset`.
     FileGet { token: String, offset: u64 },
     /// `FEATURES:<names>` — the server lines beyond the original ones this client understands (`SAID`,
-    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, joined by `,`; unknown names are skipped). Works before logging in.
+    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, `GROUP_MUTE`, joined by `,`; unknown names are skipped). Works before logging in.
     /// Replies `FEATURES:<the ones this server sends>`.
     Features { features: Features },
     /// `SEND:<user|group>:<to>:<client_id>:<reply_id>:<mentions>:<text>` — a message with a quote or
@@ -340,6 +350,32 @@ impl ClientMessage {
                 f.end()?;
                 M::TransferGroup { group, account }
             }
+            "GROUP_MUTE" => {
+                let mut f = f("GROUP_MUTE");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                let seconds = f.number("seconds")?;
+                f.end()?;
+                M::MuteMember {
+                    group,
+                    account,
+                    seconds,
+                }
+            }
+            "GROUP_MUTE_ALL" => {
+                let mut f = f("GROUP_MUTE_ALL");
+                let group = f.number("group_id")?;
+                let on = match f.optional("on")? {
+                    None => None,
+                    Some(s) => Some(on_off(&s).ok_or(ParseError::InvalidValue {
+                        verb: "GROUP_MUTE_ALL",
+                        field: "on",
+                        value: s,
+                    })?),
+                };
+                f.end()?;
+                M::MuteAll { group, on }
+            }
             "GROUP_POLICY" => {
                 let mut f = f("GROUP_POLICY");
                 let group = f.number("group_id")?;
@@ -514,6 +550,15 @@ impl ClientMessage {
                 .field(account)
                 .field(on_off_str(*admin)),
             M::TransferGroup { group, account } => b("GROUP_TRANSFER").num(group).field(account),
+            M::MuteMember {
+                group,
+                account,
+                seconds,
+            } => b("GROUP_MUTE").num(group).field(account).num(seconds),
+            M::MuteAll { group, on } => match on {
+                Some(on) => b("GROUP_MUTE_ALL").num(group).field(on_off_str(*on)),
+                None => b("GROUP_MUTE_ALL").num(group),
+            },
             M::ListMembers { group } => b("GROUP_MEMBERS").num(group),
             M::GroupPolicy { group, policy } => match policy {
                 Some(policy) => b("GROUP_POLICY").num(group).field(policy.as_str()),
@@ -593,6 +638,8 @@ impl ClientMessage {
             M::RenameGroup { .. } => "GROUP_RENAME",
             M::SetGroupAdmin { .. } => "GROUP_ADMIN",
             M::TransferGroup { .. } => "GROUP_TRANSFER",
+            M::MuteMember { .. } => "GROUP_MUTE",
+            M::MuteAll { .. } => "GROUP_MUTE_ALL",
             M::ListMembers { .. } => "GROUP_MEMBERS",
             M::GroupPolicy { .. } => "GROUP_POLICY",
             M::ListGroups => "GROUPS",

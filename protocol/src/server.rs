@@ -118,14 +118,16 @@ pub enum ServerMessage {
     GroupsEnd { count: u32 },
     /// `GROUP_GONE:<group_id>:<left|kicked|dissolved>` — I am no longer in this group.
     GroupGone { group: u64, reason: GoneReason },
-    /// `MEMBER:<group_id>:<account>:<owner|admin|member>:<online|offline>:<nickname>` — a member, as listed or
-    /// as just joined. `admin` only to a session with the `GROUP_ROLE` feature (others see `member`).
+    /// `MEMBER:<group_id>:<account>:<owner|admin|member>:<online|offline>:<nickname>[:<muted_until>]` — a
+    /// member, as listed or as just joined. `admin` only to a session with the `GROUP_ROLE` feature (others
+    /// see `member`); `muted_until` (when their mute ends, 0 if not muted) only to one with `GROUP_MUTE`.
     Member {
         group: u64,
         account: String,
         role: Role,
         presence: Presence,
         nickname: String,
+        muted_until: Option<Millis>,
     },
     /// `GROUP_ROLE:<group_id>:<account>:<owner|admin|member>` — a member's role changed (`GROUP_ADMIN:`,
     /// `GROUP_TRANSFER:`); to every member's sessions with the `GROUP_ROLE` feature.
@@ -134,6 +136,16 @@ pub enum ServerMessage {
         account: String,
         role: Role,
     },
+    /// `GROUP_MUTE:<group_id>:<account>:<until>` — this member is muted until `until` (0: no longer
+    /// muted); to every member's sessions with the `GROUP_MUTE` feature.
+    GroupMute {
+        group: u64,
+        account: String,
+        until: Millis,
+    },
+    /// `GROUP_MUTE_ALL:<group_id>:<on|off>` — whether the whole group is muted: the answer to a member's
+    /// question, and told to every member's sessions with `GROUP_MUTE` when it changes.
+    GroupMuteAll { group: u64, on: bool },
     /// `MEMBERS_END:<group_id>:<count>` — end of a member list.
     MembersEnd { group: u64, count: u32 },
     /// `MEMBER_LEFT:<group_id>:<account>:<left|kicked>` — someone else left the group or was kicked.
@@ -475,6 +487,14 @@ impl ServerMessage {
                 let role = f.parsed("role", Role::parse)?;
                 let presence = presence(&mut f)?;
                 let nickname = f.string("nickname")?;
+                let muted_until = match f.optional("muted_until")? {
+                    None => None,
+                    Some(s) => Some(s.parse().map_err(|_| ParseError::InvalidValue {
+                        verb: "MEMBER",
+                        field: "muted_until",
+                        value: s,
+                    })?),
+                };
                 f.end()?;
                 M::Member {
                     group,
@@ -482,6 +502,7 @@ impl ServerMessage {
                     role,
                     presence,
                     nickname,
+                    muted_until,
                 }
             }
             "GROUP_ROLE" => {
@@ -495,6 +516,25 @@ impl ServerMessage {
                     account,
                     role,
                 }
+            }
+            "GROUP_MUTE" => {
+                let mut f = f("GROUP_MUTE");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let until = f.number("until")?;
+                f.end()?;
+                M::GroupMute {
+                    group,
+                    account,
+                    until,
+                }
+            }
+            "GROUP_MUTE_ALL" => {
+                let mut f = f("GROUP_MUTE_ALL");
+                let group = f.number("group_id")?;
+                let on = f.parsed("on", crate::client::on_off)?;
+                f.end()?;
+                M::GroupMuteAll { group, on }
             }
             "MEMBERS_END" => {
                 let mut f = f("MEMBERS_END");
@@ -755,12 +795,19 @@ impl ServerMessage {
                 role,
                 presence,
                 nickname,
-            } => b("MEMBER")
-                .num(group)
-                .field(account)
-                .field(role.as_str())
-                .field(presence.as_str())
-                .field(nickname),
+                muted_until,
+            } => {
+                let line = b("MEMBER")
+                    .num(group)
+                    .field(account)
+                    .field(role.as_str())
+                    .field(presence.as_str())
+                    .field(nickname);
+                match muted_until {
+                    Some(until) => line.num(until),
+                    None => line,
+                }
+            }
             M::GroupRole {
                 group,
                 account,
@@ -769,6 +816,14 @@ impl ServerMessage {
                 .num(group)
                 .field(account)
                 .field(role.as_str()),
+            M::GroupMute {
+                group,
+                account,
+                until,
+            } => b("GROUP_MUTE").num(group).field(account).num(until),
+            M::GroupMuteAll { group, on } => b("GROUP_MUTE_ALL")
+                .num(group)
+                .field(crate::client::on_off_str(*on)),
             M::MembersEnd { group, count } => b("MEMBERS_END").num(group).num(count),
             M::MemberLeft {
                 group,

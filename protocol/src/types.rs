@@ -364,6 +364,20 @@ error_codes! {
     StorageFull => "storage_full", "The server's disk is (nearly) full: nothing was stored; try again later.";
     NoSuchMessage => "no_such_message", "No message with that id is visible to this user in that conversation (unknown, recalled, or somewhere else).";
     TooLate => "too_late", "The message is older than the server's recall window.";
+    Muted => "muted", "The user is muted in the group (禁言): the text starts with the unmute time, see `muted_until`.";
+}
+
+/// The unmute time a `muted` refusal carries: its text starts with it, in milliseconds since the epoch,
+/// then a space and words for people (`ERROR:muted:1764032400000 you are muted in group 3 …:<client_id>`).
+/// `0` means the whole group is muted, with no end set. `None` if the text does not start with a number
+/// (another server's words).
+pub fn muted_until(text: &str) -> Option<Millis> {
+    text.split(' ').next()?.parse().ok()
+}
+
+/// The text of a `muted` refusal: `until` first, so [`muted_until`] reads it back, then `words`.
+pub fn muted_text(until: Millis, words: &str) -> String {
+    format!("{until} {words}")
 }
 
 impl fmt::Display for ErrorCode {
@@ -442,6 +456,9 @@ pub struct Features {
     /// `GROUP_ROLE:` lines, and `admin` as a role in `MEMBER:` lines (without it an admin is listed as
     /// `member`, the only other word an older client's parser knows besides `owner`).
     pub group_role: bool,
+    /// `GROUP_MUTE:` and `GROUP_MUTE_ALL:` lines, and the mute time at the end of `MEMBER:` lines (which an
+    /// older client's parser would refuse as a field too many).
+    pub group_mute: bool,
 }
 
 impl Features {
@@ -452,6 +469,7 @@ impl Features {
         read: true,
         typing: true,
         group_role: true,
+        group_mute: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -461,6 +479,7 @@ impl Features {
             (self.read, "READ"),
             (self.typing, "TYPING"),
             (self.group_role, "GROUP_ROLE"),
+            (self.group_mute, "GROUP_MUTE"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -480,6 +499,7 @@ impl Features {
                 "READ" => features.read = true,
                 "TYPING" => features.typing = true,
                 "GROUP_ROLE" => features.group_role = true,
+                "GROUP_MUTE" => features.group_mute = true,
                 _ => {}
             }
         }
@@ -494,6 +514,7 @@ impl Features {
             read: self.read && other.read,
             typing: self.typing && other.typing,
             group_role: self.group_role && other.group_role,
+            group_mute: self.group_mute && other.group_mute,
         }
     }
 }

@@ -302,7 +302,10 @@ fn too_many_fields() {
         ("HISTORY_END:group:3:2:0:x", too_many("HISTORY_END")),
         ("GROUP_INFO:3:alice:2:team: rust", too_many("GROUP_INFO")),
         ("GROUP_GONE:3:left:x", too_many("GROUP_GONE")),
-        ("MEMBER:3:alice:owner:online:Alice:x", too_many("MEMBER")),
+        (
+            "MEMBER:3:alice:owner:online:Alice:x",
+            invalid("MEMBER", "muted_until", "x"),
+        ),
         ("MEMBERS_END:3:2:x", too_many("MEMBERS_END")),
         ("MEMBER_LEFT:3:carol:left:x", too_many("MEMBER_LEFT")),
         ("FILE_UPLOAD:9:tok:0:x", too_many("FILE_UPLOAD")),
@@ -875,5 +878,48 @@ fn group_management_lines() {
             "GROUP_ROLE:x:bob:admin",
             invalid("GROUP_ROLE", "group_id", "x"),
         ),
+    ]);
+}
+
+/// Issue 25: the verbs and lines of muting.
+#[test]
+fn group_mute_lines() {
+    check_client(&[
+        ("GROUP_MUTE:3:bob", missing("GROUP_MUTE", "seconds")),
+        ("GROUP_MUTE:3::60", empty("GROUP_MUTE", "account")),
+        (
+            "GROUP_MUTE:3:bob:-60",
+            invalid("GROUP_MUTE", "seconds", "-60"),
+        ),
+        (
+            "GROUP_MUTE:3:bob:10m",
+            invalid("GROUP_MUTE", "seconds", "10m"),
+        ),
+        ("GROUP_MUTE:3:bob:60:x", too_many("GROUP_MUTE")),
+        ("GROUP_MUTE_ALL", missing("GROUP_MUTE_ALL", "group_id")),
+        (
+            "GROUP_MUTE_ALL:3:yes",
+            invalid("GROUP_MUTE_ALL", "on", "yes"),
+        ),
+        ("GROUP_MUTE_ALL:3:on:x", too_many("GROUP_MUTE_ALL")),
+        (
+            "GROUP_MUTE_ALL:g:on",
+            invalid("GROUP_MUTE_ALL", "group_id", "g"),
+        ),
+    ]);
+    check_server(&[
+        ("GROUP_MUTE:3:bob", missing("GROUP_MUTE", "until")),
+        (
+            "GROUP_MUTE:3:bob:soon",
+            invalid("GROUP_MUTE", "until", "soon"),
+        ),
+        ("GROUP_MUTE:3:bob:1:2", too_many("GROUP_MUTE")),
+        ("GROUP_MUTE_ALL:3", missing("GROUP_MUTE_ALL", "on")),
+        ("GROUP_MUTE_ALL:3:1", invalid("GROUP_MUTE_ALL", "on", "1")),
+        (
+            "MEMBER:3:bob:member:online:Bob:never",
+            invalid("MEMBER", "muted_until", "never"),
+        ),
+        ("MEMBER:3:bob:member:online:Bob:0:x", too_many("MEMBER")),
     ]);
 }

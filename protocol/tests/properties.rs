@@ -149,13 +149,16 @@ fn limits() -> impl Strategy<Value = Limits> {
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 5]>().prop_map(|[said, recalled, read, typing, group_role]| Features {
-        said,
-        recalled,
-        read,
-        typing,
-        group_role,
-    })
+    any::<[bool; 6]>().prop_map(
+        |[said, recalled, read, typing, group_role, group_mute]| Features {
+            said,
+            recalled,
+            read,
+            typing,
+            group_role,
+            group_mute,
+        },
+    )
 }
 
 /// Account-like names: what a mention can hold.
@@ -297,6 +300,16 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             .boxed(),
         (num64(), nonempty())
             .prop_map(|(group, account)| M::TransferGroup { group, account })
+            .boxed(),
+        (num64(), nonempty(), num64())
+            .prop_map(|(group, account, seconds)| M::MuteMember {
+                group,
+                account,
+                seconds,
+            })
+            .boxed(),
+        (num64(), proptest::option::of(any::<bool>()))
+            .prop_map(|(group, on)| M::MuteAll { group, on })
             .boxed(),
         (conv(), nonempty(), num64(), sha256(), text())
             .prop_map(|(to, client_id, size, sha256, name)| M::FileOffer {
@@ -483,14 +496,24 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         (num64(), gone_reason())
             .prop_map(|(group, reason)| M::GroupGone { group, reason })
             .boxed(),
-        (num64(), text(), role(), presence(), text())
-            .prop_map(|(group, account, role, presence, nickname)| M::Member {
-                group,
-                account,
-                role,
-                presence,
-                nickname,
-            })
+        (
+            num64(),
+            text(),
+            role(),
+            presence(),
+            text(),
+            proptest::option::of(num64()),
+        )
+            .prop_map(
+                |(group, account, role, presence, nickname, muted_until)| M::Member {
+                    group,
+                    account,
+                    role,
+                    presence,
+                    nickname,
+                    muted_until,
+                },
+            )
             .boxed(),
         (num64(), num32())
             .prop_map(|(group, count)| M::MembersEnd { group, count })
@@ -501,6 +524,16 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
                 account,
                 role,
             })
+            .boxed(),
+        (num64(), text(), num64())
+            .prop_map(|(group, account, until)| M::GroupMute {
+                group,
+                account,
+                until,
+            })
+            .boxed(),
+        (num64(), any::<bool>())
+            .prop_map(|(group, on)| M::GroupMuteAll { group, on })
             .boxed(),
         (num64(), text(), gone_reason())
             .prop_map(|(group, account, reason)| M::MemberLeft {
@@ -601,6 +634,8 @@ fn line_like() -> impl Strategy<Value = String> {
         "GROUP_ADMIN",
         "GROUP_TRANSFER",
         "GROUP_ROLE",
+        "GROUP_MUTE",
+        "GROUP_MUTE_ALL",
         "admin",
         "on",
         "off",

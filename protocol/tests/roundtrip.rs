@@ -274,6 +274,37 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
                 account: s("bob"),
             },
         ),
+        (
+            s("GROUP_MUTE:3:bob:600"),
+            M::MuteMember {
+                group: 3,
+                account: s("bob"),
+                seconds: 600,
+            },
+        ),
+        (
+            s("GROUP_MUTE:3:bob:0"),
+            M::MuteMember {
+                group: 3,
+                account: s("bob"),
+                seconds: 0,
+            },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:on"),
+            M::MuteAll {
+                group: 3,
+                on: Some(true),
+            },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:off"),
+            M::MuteAll {
+                group: 3,
+                on: Some(false),
+            },
+        ),
+        (s("GROUP_MUTE_ALL:3"), M::MuteAll { group: 3, on: None }),
         (s("GROUP_MEMBERS:3"), M::ListMembers { group: 3 }),
         (s("GROUPS"), M::ListGroups),
         (
@@ -315,7 +346,7 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE"),
             M::Features {
                 features: Features::ALL,
             },
@@ -735,6 +766,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 role: Role::Owner,
                 presence: Presence::Online,
                 nickname: s("Alice"),
+                muted_until: None,
             },
         ),
         (
@@ -745,6 +777,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 role: Role::Member,
                 presence: Presence::Offline,
                 nickname: s("Bob"),
+                muted_until: None,
             },
         ),
         (
@@ -755,6 +788,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 role: Role::Admin,
                 presence: Presence::Online,
                 nickname: s("Carol"),
+                muted_until: None,
             },
         ),
         (
@@ -779,6 +813,55 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 group: 3,
                 account: s("alice"),
                 role: Role::Member,
+            },
+        ),
+        (
+            s("MEMBER:3:dave:member:offline:Dave:1764032400000"),
+            M::Member {
+                group: 3,
+                account: s("dave"),
+                role: Role::Member,
+                presence: Presence::Offline,
+                nickname: s("Dave"),
+                muted_until: Some(1_764_032_400_000),
+            },
+        ),
+        (
+            s("MEMBER:3:erin:member:online:Erin:0"),
+            M::Member {
+                group: 3,
+                account: s("erin"),
+                role: Role::Member,
+                presence: Presence::Online,
+                nickname: s("Erin"),
+                muted_until: Some(0),
+            },
+        ),
+        (
+            s("GROUP_MUTE:3:dave:1764032400000"),
+            M::GroupMute {
+                group: 3,
+                account: s("dave"),
+                until: 1_764_032_400_000,
+            },
+        ),
+        (
+            s("GROUP_MUTE:3:dave:0"),
+            M::GroupMute {
+                group: 3,
+                account: s("dave"),
+                until: 0,
+            },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:on"),
+            M::GroupMuteAll { group: 3, on: true },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:off"),
+            M::GroupMuteAll {
+                group: 3,
+                on: false,
             },
         ),
         (s("MEMBERS_END:3:2"), M::MembersEnd { group: 3, count: 2 }),
@@ -891,7 +974,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE"),
             M::Features {
                 features: Features::ALL,
             },
@@ -1674,12 +1757,12 @@ fn the_spec_documents_every_verb_and_error_code() {
 fn features_field() {
     assert_eq!(
         Features::ALL.to_field(),
-        "SAID,RECALLED,READ,TYPING,GROUP_ROLE"
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE"
     );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
-        Features::from_field("GROUP_ROLE,TYPING,READ,RECALLED,SAID"),
+        Features::from_field("GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"),
         Features::ALL
     );
     let said_read = Features {
@@ -1789,4 +1872,30 @@ fn the_spec_walkthrough_of_replies_and_recalls_is_real_lines() {
         wrong.is_empty(),
         "lines of the walkthrough that do not parse as shown: {wrong:#?}"
     );
+}
+
+/// Issue 25: a `muted` refusal's text starts with the unmute time.
+#[test]
+fn a_muted_refusal_carries_its_end() {
+    use ququ_protocol::{muted_text, muted_until};
+    let text = muted_text(1_764_032_400_000, "you are muted in group 3");
+    assert_eq!(text, "1764032400000 you are muted in group 3");
+    assert_eq!(muted_until(&text), Some(1_764_032_400_000));
+    assert_eq!(
+        muted_until(&muted_text(0, "the whole group is muted")),
+        Some(0)
+    );
+    assert_eq!(muted_until("you are muted"), None);
+    assert_eq!(muted_until(""), None);
+    assert_eq!(muted_until("-5 x"), None);
+    let line = ServerMessage::Error {
+        code: ErrorCode::Muted,
+        text,
+        about: Some(s("c1")),
+    };
+    assert_eq!(
+        line.format(),
+        "ERROR:muted:1764032400000 you are muted in group 3:c1"
+    );
+    assert_eq!(ServerMessage::parse(&line.format()), Ok(line));
 }

@@ -294,3 +294,225 @@ async fn a_group_has_at_most_the_advertised_number_of_admins() {
         "{listed:?}"
     );
 }
+
+/// Asks for every feature this build knows (the mute lines among them).
+async fn all_features(p: &mut Peer) {
+    p.send(&format!(
+        "FEATURES:{}",
+        ququ_protocol::Features::ALL.to_field()
+    ))
+    .await;
+    p.until("FEATURES:").await;
+}
+
+#[tokio::test]
+async fn mute_verbs_need_a_login_membership_and_a_manager() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol", "dave"]).await;
+    let mut stranger = server.connect().await;
+    for line in [
+        format!("GROUP_MUTE:{gid}:bob:60"),
+        format!("GROUP_MUTE_ALL:{gid}:on"),
+        format!("GROUP_MUTE_ALL:{gid}"),
+    ] {
+        refused(&mut stranger, &line, "not_logged_in").await;
+    }
+    let mut mallory = server.user("mallory").await;
+    for line in [
+        format!("GROUP_MUTE:{gid}:bob:60"),
+        format!("GROUP_MUTE_ALL:{gid}:on"),
+        format!("GROUP_MUTE_ALL:{gid}"),
+    ] {
+        refused(&mut mallory, &line, "not_member").await;
+    }
+    // A plain member mutes nobody.
+    refused(
+        &mut peers[1],
+        &format!("GROUP_MUTE:{gid}:bob:60"),
+        "not_owner",
+    )
+    .await;
+    refused(
+        &mut peers[1],
+        &format!("GROUP_MUTE_ALL:{gid}:on"),
+        "not_owner",
+    )
+    .await;
+    // bob and dave become admins: an admin mutes neither the owner nor another admin, and the owner
+    // mutes no admin.
+    alice.send(&format!("GROUP_ADMIN:{gid}:bob:on")).await;
+    alice.send(&format!("GROUP_ADMIN:{gid}:dave:on")).await;
+    members(&mut alice, &gid).await;
+    refused(
+        &mut peers[0],
+        &format!("GROUP_MUTE:{gid}:alice:60"),
+        "forbidden",
+    )
+    .await;
+    refused(
+        &mut peers[0],
+        &format!("GROUP_MUTE:{gid}:dave:60"),
+        "forbidden",
+    )
+    .await;
+    refused(&mut alice, &format!("GROUP_MUTE:{gid}:bob:60"), "forbidden").await;
+    refused(
+        &mut alice,
+        &format!("GROUP_MUTE:{gid}:mallory:60"),
+        "not_member",
+    )
+    .await;
+    refused(
+        &mut alice,
+        &format!("GROUP_MUTE:{gid}:carol:2592001"),
+        "bad_request",
+    )
+    .await;
+    refused(
+        &mut alice,
+        &format!("GROUP_MUTE:{gid}:carol:soon"),
+        "bad_request",
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_muted_member_is_refused_until_unmuted_and_everyone_is_told() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol"]).await;
+    all_features(&mut alice).await;
+    all_features(&mut peers[0]).await;
+    // carol's client is older and asked for nothing.
+    let before = now();
+    alice.send(&format!("GROUP_MUTE:{gid}:bob:600")).await;
+    let told = alice.recv().await;
+    let prefix = format!("GROUP_MUTE:{gid}:bob:");
+    assert!(told.starts_with(&prefix), "{told}");
+    let until: u64 = told[prefix.len()..].parse().unwrap();
+    assert!(
+        until >= before + 600_000 && until <= now() + 600_000,
+        "{until}"
+    );
+    peers[0].expect(&told).await;
+
+    let bob = &mut peers[0];
+    let sha = "a".repeat(64);
+    for (line, id) in [
+        (format!("GROUP:{gid}:m1:hello?"), "m1"),
+        (format!("SEND:group:{gid}:m2:0:alice:@alice hello?"), "m2"),
+        (format!("FileTran:group:{gid}:m3:5:{sha}:a.txt"), "m3"),
+    ] {
+        bob.send(&line).await;
+        let error = bob.until("ERROR:").await;
+        let text = error
+            .strip_prefix("ERROR:muted:")
+            .unwrap_or_else(|| panic!("{line}: {error}"));
+        assert!(
+            text.ends_with(&format!(":{id}")),
+            "about is the client_id: {error}"
+        );
+        assert_eq!(ququ_protocol::muted_until(text), Some(until), "{error}");
+    }
+    // Private messages are not the group's business.
+    let carol = &mut peers[1];
+    carol.send(&format!("GROUP:{gid}:c1:bob is quiet")).await;
+    carol.until("ACK:c1:").await;
+    assert_eq!(
+        carol.drain(Duration::from_millis(300)).await,
+        Vec::<String>::new(),
+        "an old client is not sent mute lines"
+    );
+    // The list says so to those who asked, and to the rest only what they can read.
+    let listed = members(&mut alice, &gid).await;
+    assert!(
+        listed.contains(&format!("MEMBER:{gid}:bob:member:online:bob:{until}")),
+        "{listed:?}"
+    );
+    assert!(
+        listed.contains(&format!("MEMBER:{gid}:carol:member:online:carol:0")),
+        "{listed:?}"
+    );
+    let listed = members(&mut peers[1], &gid).await;
+    assert!(
+        listed.contains(&format!("MEMBER:{gid}:bob:member:online:bob")),
+        "{listed:?}"
+    );
+
+    alice.send(&format!("GROUP_MUTE:{gid}:bob:0")).await;
+    alice.until(&format!("GROUP_MUTE:{gid}:bob:0")).await;
+    let bob = &mut peers[0];
+    bob.until(&format!("GROUP_MUTE:{gid}:bob:0")).await;
+    bob.send(&format!("GROUP:{gid}:m4:thanks")).await;
+    bob.until("ACK:m4:").await;
+}
+
+#[tokio::test]
+async fn a_mute_survives_a_restart() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, peers) = team(&server, &["bob"]).await;
+    alice.send(&format!("GROUP_MUTE:{gid}:bob:600")).await;
+    all_features(&mut alice).await;
+    let listed = members(&mut alice, &gid).await;
+    let bob_line = listed
+        .iter()
+        .find(|l| l.starts_with(&format!("MEMBER:{gid}:bob:")))
+        .unwrap()
+        .clone();
+    let until: u64 = bob_line.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(until > now());
+    drop(alice);
+    drop(peers);
+    let server = TestServer::start_with(server.stop().await, |_| {}).await;
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send(&format!("GROUP:{gid}:m1:am I still muted?")).await;
+    let error = bob.until("ERROR:").await;
+    assert!(
+        error.starts_with(&format!("ERROR:muted:{until} ")),
+        "{error}"
+    );
+    all_features(&mut bob).await;
+    let listed = members(&mut bob, &gid).await;
+    assert!(
+        listed.contains(&bob_line.replace(":bob:member:offline:", ":bob:member:online:")),
+        "{listed:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_muted_group_hears_only_its_owner_and_admins() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol"]).await;
+    alice.send(&format!("GROUP_ADMIN:{gid}:bob:on")).await;
+    all_features(&mut alice).await;
+    all_features(&mut peers[1]).await;
+    // The admin turns it on; the members who asked are told.
+    peers[0].send(&format!("GROUP_MUTE_ALL:{gid}:on")).await;
+    alice.until(&format!("GROUP_MUTE_ALL:{gid}:on")).await;
+    peers[1].until(&format!("GROUP_MUTE_ALL:{gid}:on")).await;
+    let carol = &mut peers[1];
+    carol.send(&format!("GROUP:{gid}:c1:hello?")).await;
+    let error = carol.until("ERROR:").await;
+    assert!(error.starts_with("ERROR:muted:0 "), "{error}");
+    assert!(error.ends_with(":c1"), "{error}");
+    // Anyone in it may ask.
+    carol.send(&format!("GROUP_MUTE_ALL:{gid}")).await;
+    carol.expect(&format!("GROUP_MUTE_ALL:{gid}:on")).await;
+    for (p, id) in [(&mut alice, "a1"), (&mut peers[0], "b1")] {
+        p.send(&format!("GROUP:{gid}:{id}:announcement")).await;
+        p.until(&format!("ACK:{id}:")).await;
+    }
+    alice.send(&format!("GROUP_MUTE_ALL:{gid}:off")).await;
+    alice.until(&format!("GROUP_MUTE_ALL:{gid}:off")).await;
+    let carol = &mut peers[1];
+    carol.until(&format!("GROUP_MUTE_ALL:{gid}:off")).await;
+    carol.send(&format!("GROUP:{gid}:c2:hello!")).await;
+    carol.until("ACK:c2:").await;
+}
+
+fn now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+}

@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 44;
+pub const CLIENT_VARIANTS: usize = 46;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 46;
+pub const SERVER_VARIANTS: usize = 48;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -61,6 +61,8 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::Typing { .. } => 41,
         M::SetGroupAdmin { .. } => 42,
         M::TransferGroup { .. } => 43,
+        M::MuteMember { .. } => 44,
+        M::MuteAll { .. } => 45,
     }
 }
 
@@ -113,5 +115,7 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::ReadsEnd { .. } => 43,
         M::Typing { .. } => 44,
         M::GroupRole { .. } => 45,
+        M::GroupMute { .. } => 46,
+        M::GroupMuteAll { .. } => 47,
     }
 }

@@ -48,7 +48,13 @@ fn not_owner(group: u64, what: &str) -> ServiceError {
 
 impl Services {
     fn member_line(&self, group: u64, m: &MemberRecord, features: Features) -> ServerMessage {
+        // An ended mute reads as none, so a client need not compare clocks with the server.
+        let muted_until = features
+            .group_mute
+            .then_some(m.muted_until)
+            .map(|until| if until > now_millis() { until } else { 0 });
         ServerMessage::Member {
+            muted_until,
             group,
             account: m.user.account.clone(),
             role: shown_role(m.role, features),
@@ -135,6 +141,7 @@ impl Services {
                 let me = s.user_by_id(user)?.map(|user| MemberRecord {
                     user,
                     role: Role::Member,
+                    muted_until: 0,
                 });
                 Ok(Ok((g, me)))
             })
@@ -161,12 +168,21 @@ impl Services {
             .into_iter()
             .filter(|id| *id != user)
             .collect();
-        // A newcomer is a plain member, which every client can read.
-        self.hub.send_many(
+        // A newcomer is a plain member, not muted: the two forms differ only in the mute field.
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
             others,
-            &line(&self.member_line(group, &member, Features::default())),
+            Some(&line(&self.member_line(
+                group,
+                &member,
+                Features::default(),
+            ))),
+            &line(&self.member_line(group, &member, Features::ALL)),
+            |f| f.group_mute,
             None,
+            &mut wakes,
         );
+        wakes.wake();
         Ok(())
     }
 
@@ -529,4 +545,100 @@ impl Services {
         self.hub.send_many(members, &line(&info(&g)), None);
         Ok(Vec::new())
     }
+
+    /// Tells every member's sessions that asked for `GROUP_MUTE` lines.
+    fn tell_mute(&self, members: Vec<UserId>, msg: &ServerMessage) {
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            members,
+            None,
+            &line(msg),
+            |f| f.group_mute,
+            None,
+            &mut wakes,
+        );
+        wakes.wake();
+    }
+
+    /// `GROUP_MUTE`: the owner or an admin mutes a plain member for a while, or lifts it.
+    pub(super) async fn mute_member(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+        seconds: u64,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if !role.manages() {
+            return Err(not_owner(group, "mute members (or an admin)"));
+        }
+        if seconds > MAX_MUTE_SECS {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                format!("a mute lasts at most {MAX_MUTE_SECS} seconds (30 days)"),
+            )
+            .about(account));
+        }
+        let them = self.user_named(&account).await?;
+        let their_role = self.target_role(group, them.id, &account).await?;
+        // The owner and admins always speak: a mute is for plain members (and by an admin, for them only).
+        if their_role != Role::Member {
+            return Err(ServiceError::refused(
+                ErrorCode::Forbidden,
+                format!("{account} is the owner or an admin of group {group}, who cannot be muted"),
+            )
+            .about(account));
+        }
+        let until = if seconds == 0 {
+            0
+        } else {
+            now_millis() + seconds * 1000
+        };
+        let (gid, tid) = (group as i64, them.id);
+        if !self.db(move |s| s.set_muted(gid, tid, until)).await? {
+            // Made an admin or gone between the check and the write.
+            return Err(ServiceError::refused(
+                ErrorCode::Forbidden,
+                format!("{account} is no longer a plain member of group {group}"),
+            )
+            .about(account));
+        }
+        let members = self.member_ids(group).await?;
+        self.tell_mute(
+            members,
+            &ServerMessage::GroupMute {
+                group,
+                account: them.account,
+                until,
+            },
+        );
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_MUTE_ALL`: the owner or an admin mutes the whole group or lifts it; any member may ask.
+    pub(super) async fn mute_all(
+        &self,
+        me: &Caller,
+        group: u64,
+        on: Option<bool>,
+    ) -> Result<Vec<ServerMessage>> {
+        let (g, role) = self.membership(me, group).await?;
+        let Some(on) = on else {
+            return Ok(vec![ServerMessage::GroupMuteAll {
+                group,
+                on: g.mute_all,
+            }]);
+        };
+        if !role.manages() {
+            return Err(not_owner(group, "mute the group (or an admin)"));
+        }
+        let gid = group as i64;
+        self.db(move |s| s.set_mute_all(gid, on)).await?;
+        let members = self.member_ids(group).await?;
+        self.tell_mute(members, &ServerMessage::GroupMuteAll { group, on });
+        Ok(Vec::new())
+    }
 }
+
+/// The longest mute, as QQ's: 30 days.
+const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ququ_protocol::{
-    ChatMessage, Conv, ErrorCode, Features, FileMessage, GroupMessage, Mentions, Quote,
+    ChatMessage, Conv, ErrorCode, Features, FileMessage, GroupMessage, Mentions, Millis, Quote,
     RecallMessage, SaidMessage, ServerMessage,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -226,6 +226,9 @@ impl Services {
                 id,
                 time,
             }]),
+            (Written::Muted(until), Dest::Group(group)) => {
+                Err(muted(group, until).about(client_id))
+            }
             (Written::NotFriends(account), _) => Err(ServiceError::refused(
                 ErrorCode::NotFriends,
                 format!("{account} is not your friend; send a friend request first"),
@@ -639,6 +642,17 @@ pub(crate) struct Queued {
     user: UserId,
     to: Dest,
     client_id: String,
+}
+
+/// The refusal of a muted member's message: the text starts with the unmute time (`ququ_protocol::muted_until`
+/// reads it back), 0 when the whole group is muted.
+pub(super) fn muted(group: u64, until: Millis) -> ServiceError {
+    let words = if until == 0 {
+        format!("group {group} is muted: only its owner and admins may speak")
+    } else {
+        format!("you are muted in group {group} until {until} (ms since the epoch)")
+    };
+    ServiceError::refused(ErrorCode::Muted, ququ_protocol::muted_text(until, &words))
 }
 
 #[cfg(test)]

@@ -389,6 +389,12 @@ impl Services {
             C::TransferGroup { group, account } => {
                 self.transfer_group(me(ctx)?, group, account).await?
             }
+            C::MuteMember {
+                group,
+                account,
+                seconds,
+            } => self.mute_member(me(ctx)?, group, account, seconds).await?,
+            C::MuteAll { group, on } => self.mute_all(me(ctx)?, group, on).await?,
             C::ListGroups => self.list_groups(me(ctx)?).await?,
             C::FileOffer {
                 to,
@@ -510,6 +516,7 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::History { .. }
         | C::ListMembers { .. }
         | C::GroupPolicy { policy: None, .. }
+        | C::MuteAll { on: None, .. }
         | C::ListGroups
         | C::Features { .. }
         | C::ListReads => Cost::Free,
@@ -533,6 +540,8 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::RenameGroup { .. }
         | C::SetGroupAdmin { .. }
         | C::TransferGroup { .. }
+        | C::MuteMember { .. }
+        | C::MuteAll { on: Some(_), .. }
         | C::GroupPolicy {
             policy: Some(_), ..
         }

@@ -97,6 +97,8 @@ pub struct GroupRecord {
     pub owner_account: String,
     pub members: u32,
     pub policy: JoinPolicy,
+    /// The whole group is muted: only the owner and admins speak (issue 25).
+    pub mute_all: bool,
 }
 
 /// A group member.
@@ -104,6 +106,41 @@ pub struct GroupRecord {
 pub struct MemberRecord {
     pub user: UserRecord,
     pub role: Role,
+    /// Until when (milliseconds since the epoch) they may not speak in the group; 0 if never muted. A time
+    /// in the past is an ended mute.
+    pub muted_until: Millis,
+}
+
+/// Who may not speak in a group (issue 25): what the message writer checks a sender against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Silence {
+    /// The whole group is muted: only the owner and admins speak.
+    pub all: bool,
+    /// The owner and the admins, sorted: they speak even in a muted group, and are never muted one by one.
+    pub managers: Vec<UserId>,
+    /// Plain members muted one by one, sorted by id, with until when; ended mutes may be among them.
+    pub muted: Vec<(UserId, Millis)>,
+}
+
+impl Silence {
+    /// Until when `user` may not speak at `now`: `Some(0)` while the whole group is muted, `None` if they
+    /// may speak.
+    pub fn muted_until(&self, user: UserId, now: Millis) -> Option<Millis> {
+        if self.managers.binary_search(&user).is_ok() {
+            return None;
+        }
+        let mine = self
+            .muted
+            .binary_search_by_key(&user, |(u, _)| *u)
+            .ok()
+            .map(|i| self.muted[i].1)
+            .filter(|until| *until > now);
+        match mine {
+            Some(until) => Some(until),
+            None if self.all => Some(0),
+            None => None,
+        }
+    }
 }
 
 /// What a stored message carries.
@@ -386,6 +423,11 @@ pub trait Store: Send + Sync + 'static {
     fn set_role(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError>;
     /// Makes member `to` the owner of `group` and its owner `from` a plain member, in one transaction.
     fn transfer_group(&self, group: GroupId, from: UserId, to: UserId) -> Result<(), StoreError>;
+    /// Mutes a plain member until `until` (0 lifts it); false if they are not a plain member.
+    fn set_muted(&self, group: GroupId, user: UserId, until: Millis) -> Result<bool, StoreError>;
+    fn set_mute_all(&self, group: GroupId, on: bool) -> Result<(), StoreError>;
+    /// Who may not speak in `group`.
+    fn silence(&self, group: GroupId) -> Result<Silence, StoreError>;
     /// Remembers that `user` was removed from `group`: they may not join it again by its number.
     fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError>;
     fn was_removed(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;

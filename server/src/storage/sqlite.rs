@@ -19,7 +19,7 @@ use super::{
     NewMessage, RequestRecord, Said, SentRecord, Store, StoreError, Stored, StoredMessage, Target,
     UserId, UserRecord, excerpt,
 };
-use super::{FileRecord, FileStatus, NewFile};
+use super::{FileRecord, FileStatus, NewFile, Silence};
 
 /// Each entry upgrades the schema by one version; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -257,6 +257,12 @@ CREATE TABLE reads (
     up_to   INTEGER NOT NULL,
     PRIMARY KEY (user_id, kind, conv)
 ) WITHOUT ROWID;
+"#,
+    r#"
+-- Issue 25: mute (禁言). `muted_until`: until when (milliseconds) a member may not speak in the group, 0
+-- if never muted; `mute_all`: 1 while only the group's owner and admins may speak.
+ALTER TABLE members ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_groups ADD COLUMN mute_all INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
@@ -915,11 +921,12 @@ fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRecord> {
         // Only this code writes the column, and only valid names; an unknown one would be a newer
         // server's, and the safe reading of it is the closed one.
         policy: JoinPolicy::parse(&r.get::<_, String>(5)?).unwrap_or_default(),
+        mute_all: r.get::<_, i64>(6)? != 0,
     })
 }
 
 const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, o.account, \
-     (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy \
+     (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy, g.mute_all \
      FROM chat_groups g JOIN users o ON o.id = g.owner_id";
 
 /// Inserts one message (or finds the first copy of a resend), inside whatever transaction is open.
@@ -1599,9 +1606,11 @@ impl Store for SqliteStore {
     }
 
     fn set_role(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError> {
-        // The owner's row is never touched here: ownership moves only with the group's owner_id.
+        // The owner's row is never touched here: ownership moves only with the group's owner_id. An admin
+        // is never muted, so a mute ends with the promotion.
         let n = self.lock()?.execute(
-            "UPDATE members SET role = ?3 WHERE group_id = ?1 AND user_id = ?2 AND role != 'owner'",
+            "UPDATE members SET role = ?3, muted_until = CASE WHEN ?3 = 'member' THEN muted_until ELSE 0 END \
+             WHERE group_id = ?1 AND user_id = ?2 AND role != 'owner'",
             params![group, user, role_str(role)],
         )?;
         Ok(n > 0)
@@ -1619,11 +1628,61 @@ impl Store for SqliteStore {
             params![group, from],
         )?;
         tx.execute(
-            "UPDATE members SET role = 'owner' WHERE group_id = ?1 AND user_id = ?2",
+            "UPDATE members SET role = 'owner', muted_until = 0 WHERE group_id = ?1 AND user_id = ?2",
             params![group, to],
         )?;
         tx.commit()?;
         Ok(())
+    }
+
+    fn set_muted(&self, group: GroupId, user: UserId, until: Millis) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "UPDATE members SET muted_until = ?3 WHERE group_id = ?1 AND user_id = ?2 AND role = 'member'",
+            params![group, user, until as i64],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn set_mute_all(&self, group: GroupId, on: bool) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE chat_groups SET mute_all = ?2 WHERE id = ?1",
+            params![group, on as i64],
+        )?;
+        Ok(())
+    }
+
+    fn silence(&self, group: GroupId) -> Result<Silence, StoreError> {
+        let conn = self.lock()?;
+        let all: i64 = conn
+            .prepare_cached("SELECT mute_all FROM chat_groups WHERE id = ?1")?
+            .query_row([group], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let mut silence = Silence {
+            all: all != 0,
+            ..Silence::default()
+        };
+        // Only the members it concerns: the owner and admins, and those ever muted.
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id, role, muted_until FROM members \
+             WHERE group_id = ?1 AND (role != 'member' OR muted_until > 0) ORDER BY user_id",
+        )?;
+        let rows = stmt.query_map([group], |r| {
+            Ok((
+                r.get::<_, UserId>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (user, role, until) = row?;
+            if role == "member" {
+                silence.muted.push((user, until as Millis));
+            } else {
+                silence.managers.push(user);
+            }
+        }
+        Ok(silence)
     }
 
     fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError> {
@@ -1679,7 +1738,7 @@ impl Store for SqliteStore {
     fn members(&self, group: GroupId) -> Result<Vec<MemberRecord>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT {USER_COLS}, m.role FROM members m JOIN users u ON u.id = m.user_id \
+            "SELECT {USER_COLS}, m.role, m.muted_until FROM members m JOIN users u ON u.id = m.user_id \
              WHERE m.group_id = ?1 ORDER BY m.role = 'owner' DESC, m.role = 'admin' DESC, u.account"
         ))?;
         let rows = stmt.query_map([group], |r| {
@@ -1687,6 +1746,7 @@ impl Store for SqliteStore {
             Ok(MemberRecord {
                 user: user_from_row(r, 0)?,
                 role: Role::parse(&role).unwrap_or(Role::Member),
+                muted_until: r.get::<_, i64>(7)? as Millis,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
