@@ -511,7 +511,10 @@ impl Session {
             }
             // Issue 25: group management lines the server sends; the client shows none of it yet (the GUI
             // side comes later), so they pass by. A fresh `GROUP_MEMBERS` list carries the roles.
-            S::GroupRole { .. } | S::GroupMute { .. } | S::GroupMuteAll { .. } => {
+            S::GroupRole { .. }
+            | S::GroupMute { .. }
+            | S::GroupMuteAll { .. }
+            | S::GroupNotice { .. } => {
                 tracing::debug!("ignoring a group management line this client does not use yet");
             }
         }

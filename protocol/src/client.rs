@@ -99,6 +99,10 @@ pub enum ClientMessage {
     /// `GROUP_MUTE_ALL:<group_id>[:<on|off>]` — mute the whole group (only the owner and admins speak) or
     /// lift it (owner or admin; every member is told), or, without the switch, ask (any member).
     MuteAll { group: u64, on: Option<bool> },
+    /// `GROUP_NOTICE:<group_id>[:<text>]` — set the group's announcement (群公告; owner or admin; `text` is
+    /// free text, empty clears it; every member is told), or, without the text, ask for it (any member).
+    /// Replies and tells with the server's `GROUP_NOTICE:`.
+    GroupNotice { group: u64, text: Option<String> },
     /// `GROUP_POLICY:<group_id>[:<invite|open>]` — who may join with `GROUP_JOIN`: set it (owner only; every
     /// member is told with the server's `GROUP_POLICY:` line), or, without the policy, ask (any member).
     GroupPolicy {
@@ -129,7 +133,7 @@ pub enum ClientMessage {
     /// `FILE_GET:<token>:<offset>` — first line of a data connection: the server sends raw bytes from `offset`.
     FileGet { token: String, offset: u64 },
     /// `FEATURES:<names>` — the server lines beyond the original ones this client understands (`SAID`,
-    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, `GROUP_MUTE`, joined by `,`; unknown names are skipped). Works before logging in.
+    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, `GROUP_MUTE`, `GROUP_NOTICE`, joined by `,`; unknown names are skipped). Works before logging in.
     /// Replies `FEATURES:<the ones this server sends>`.
     Features { features: Features },
     /// `SEND:<user|group>:<to>:<client_id>:<reply_id>:<mentions>:<text>` — a message with a quote or
@@ -376,6 +380,14 @@ impl ClientMessage {
                 f.end()?;
                 M::MuteAll { group, on }
             }
+            "GROUP_NOTICE" => {
+                let mut f = f("GROUP_NOTICE");
+                let group = f.number("group_id")?;
+                // Free text to the end of the line, so a typed announcement needs no escaping; only a
+                // line that stops at the group id asks.
+                let text = f.text_optional()?;
+                M::GroupNotice { group, text }
+            }
             "GROUP_POLICY" => {
                 let mut f = f("GROUP_POLICY");
                 let group = f.number("group_id")?;
@@ -555,6 +567,10 @@ impl ClientMessage {
                 account,
                 seconds,
             } => b("GROUP_MUTE").num(group).field(account).num(seconds),
+            M::GroupNotice { group, text } => match text {
+                Some(text) => b("GROUP_NOTICE").num(group).field(text),
+                None => b("GROUP_NOTICE").num(group),
+            },
             M::MuteAll { group, on } => match on {
                 Some(on) => b("GROUP_MUTE_ALL").num(group).field(on_off_str(*on)),
                 None => b("GROUP_MUTE_ALL").num(group),
@@ -640,6 +656,7 @@ impl ClientMessage {
             M::TransferGroup { .. } => "GROUP_TRANSFER",
             M::MuteMember { .. } => "GROUP_MUTE",
             M::MuteAll { .. } => "GROUP_MUTE_ALL",
+            M::GroupNotice { .. } => "GROUP_NOTICE",
             M::ListMembers { .. } => "GROUP_MEMBERS",
             M::GroupPolicy { .. } => "GROUP_POLICY",
             M::ListGroups => "GROUPS",

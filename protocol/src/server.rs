@@ -146,6 +146,16 @@ pub enum ServerMessage {
     /// `GROUP_MUTE_ALL:<group_id>:<on|off>` — whether the whole group is muted: the answer to a member's
     /// question, and told to every member's sessions with `GROUP_MUTE` when it changes.
     GroupMuteAll { group: u64, on: bool },
+    /// `GROUP_NOTICE:<group_id>:<by>:<time>:<text>` — the group's announcement (群公告), set by `by` at
+    /// `time`; an empty `text` means none (`by` empty and `time` 0 if there never was one). The answer to a
+    /// member's `GROUP_NOTICE:` question, and told to every member's sessions with the `GROUP_NOTICE`
+    /// feature when it changes.
+    GroupNotice {
+        group: u64,
+        by: String,
+        time: Millis,
+        text: String,
+    },
     /// `MEMBERS_END:<group_id>:<count>` — end of a member list.
     MembersEnd { group: u64, count: u32 },
     /// `MEMBER_LEFT:<group_id>:<account>:<left|kicked>` — someone else left the group or was kicked.
@@ -536,6 +546,20 @@ impl ServerMessage {
                 f.end()?;
                 M::GroupMuteAll { group, on }
             }
+            "GROUP_NOTICE" => {
+                let mut f = f("GROUP_NOTICE");
+                let group = f.number("group_id")?;
+                let by = f.string("by")?;
+                let time = f.number("time")?;
+                let text = f.string("text")?;
+                f.end()?;
+                M::GroupNotice {
+                    group,
+                    by,
+                    time,
+                    text,
+                }
+            }
             "MEMBERS_END" => {
                 let mut f = f("MEMBERS_END");
                 let group = f.number("group_id")?;
@@ -824,6 +848,12 @@ impl ServerMessage {
             M::GroupMuteAll { group, on } => b("GROUP_MUTE_ALL")
                 .num(group)
                 .field(crate::client::on_off_str(*on)),
+            M::GroupNotice {
+                group,
+                by,
+                time,
+                text,
+            } => b("GROUP_NOTICE").num(group).field(by).num(time).field(text),
             M::MembersEnd { group, count } => b("MEMBERS_END").num(group).num(count),
             M::MemberLeft {
                 group,

@@ -230,6 +230,8 @@ pub struct Limits {
     pub recall: u32,
     /// Most admins one group may have besides its owner (`GROUP_ADMIN:`).
     pub admins: u32,
+    /// Longest group announcement (`GROUP_NOTICE:`) in characters.
+    pub notice: u32,
 }
 
 impl Default for Limits {
@@ -246,6 +248,7 @@ impl Default for Limits {
             actions: 10,
             recall: 120,
             admins: 10,
+            notice: 500,
         }
     }
 }
@@ -254,7 +257,7 @@ impl Limits {
     pub fn to_field(&self) -> String {
         format!(
             "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={},\
-             admins={}",
+             admins={},notice={}",
             self.line,
             self.text,
             self.name,
@@ -265,7 +268,8 @@ impl Limits {
             self.groups,
             self.actions,
             self.recall,
-            self.admins
+            self.admins,
+            self.notice
         )
     }
 
@@ -285,6 +289,7 @@ impl Limits {
                 "actions" => limits.actions = value.parse().ok()?,
                 "recall" => limits.recall = value.parse().ok()?,
                 "admins" => limits.admins = value.parse().ok()?,
+                "notice" => limits.notice = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -459,6 +464,9 @@ pub struct Features {
     /// `GROUP_MUTE:` and `GROUP_MUTE_ALL:` lines, and the mute time at the end of `MEMBER:` lines (which an
     /// older client's parser would refuse as a field too many).
     pub group_mute: bool,
+    /// `GROUP_NOTICE:` lines pushed when a group's announcement changes (a `GROUP_NOTICE:` question is
+    /// answered without it).
+    pub group_notice: bool,
 }
 
 impl Features {
@@ -470,6 +478,7 @@ impl Features {
         typing: true,
         group_role: true,
         group_mute: true,
+        group_notice: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -480,6 +489,7 @@ impl Features {
             (self.typing, "TYPING"),
             (self.group_role, "GROUP_ROLE"),
             (self.group_mute, "GROUP_MUTE"),
+            (self.group_notice, "GROUP_NOTICE"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -500,6 +510,7 @@ impl Features {
                 "TYPING" => features.typing = true,
                 "GROUP_ROLE" => features.group_role = true,
                 "GROUP_MUTE" => features.group_mute = true,
+                "GROUP_NOTICE" => features.group_notice = true,
                 _ => {}
             }
         }
@@ -515,6 +526,7 @@ impl Features {
             typing: self.typing && other.typing,
             group_role: self.group_role && other.group_role,
             group_mute: self.group_mute && other.group_mute,
+            group_notice: self.group_notice && other.group_notice,
         }
     }
 }

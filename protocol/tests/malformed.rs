@@ -923,3 +923,24 @@ fn group_mute_lines() {
         ("MEMBER:3:bob:member:online:Bob:0:x", too_many("MEMBER")),
     ]);
 }
+
+/// Issue 25: the group announcement's lines.
+#[test]
+fn group_notice_lines() {
+    check_client(&[
+        ("GROUP_NOTICE", missing("GROUP_NOTICE", "group_id")),
+        (
+            "GROUP_NOTICE:x:hi",
+            invalid("GROUP_NOTICE", "group_id", "x"),
+        ),
+        ("GROUP_NOTICE:3:%FF", bad_escape("%FF")),
+    ]);
+    check_server(&[
+        ("GROUP_NOTICE:3:alice:0", missing("GROUP_NOTICE", "text")),
+        (
+            "GROUP_NOTICE:3:alice:now:hi",
+            invalid("GROUP_NOTICE", "time", "now"),
+        ),
+        ("GROUP_NOTICE:3:alice:0:a:b", too_many("GROUP_NOTICE")),
+    ]);
+}

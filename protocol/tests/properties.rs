@@ -125,12 +125,12 @@ fn limits() -> impl Strategy<Value = Limits> {
             num32(),
             num32(),
         ),
-        num32(),
+        (num32(), num32()),
     )
         .prop_map(
             |(
                 (line, text, name, friends, members, file, rate, groups, actions, recall),
-                admins,
+                (admins, notice),
             )| Limits {
                 line,
                 text,
@@ -143,20 +143,30 @@ fn limits() -> impl Strategy<Value = Limits> {
                 actions,
                 recall,
                 admins,
+                notice,
             },
         )
 }
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 6]>().prop_map(
-        |[said, recalled, read, typing, group_role, group_mute]| Features {
+    any::<[bool; 7]>().prop_map(
+        |[
             said,
             recalled,
             read,
             typing,
             group_role,
             group_mute,
+            group_notice,
+        ]| Features {
+            said,
+            recalled,
+            read,
+            typing,
+            group_role,
+            group_mute,
+            group_notice,
         },
     )
 }
@@ -310,6 +320,9 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             .boxed(),
         (num64(), proptest::option::of(any::<bool>()))
             .prop_map(|(group, on)| M::MuteAll { group, on })
+            .boxed(),
+        (num64(), proptest::option::of(text()))
+            .prop_map(|(group, text)| M::GroupNotice { group, text })
             .boxed(),
         (conv(), nonempty(), num64(), sha256(), text())
             .prop_map(|(to, client_id, size, sha256, name)| M::FileOffer {
@@ -535,6 +548,14 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         (num64(), any::<bool>())
             .prop_map(|(group, on)| M::GroupMuteAll { group, on })
             .boxed(),
+        (num64(), text(), num64(), text())
+            .prop_map(|(group, by, time, text)| M::GroupNotice {
+                group,
+                by,
+                time,
+                text,
+            })
+            .boxed(),
         (num64(), text(), gone_reason())
             .prop_map(|(group, account, reason)| M::MemberLeft {
                 group,
@@ -636,6 +657,7 @@ fn line_like() -> impl Strategy<Value = String> {
         "GROUP_ROLE",
         "GROUP_MUTE",
         "GROUP_MUTE_ALL",
+        "GROUP_NOTICE",
         "admin",
         "on",
         "off",

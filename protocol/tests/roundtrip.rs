@@ -19,7 +19,7 @@ use ququ_protocol::{
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The default limits' wire field.
-const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500";
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -305,6 +305,27 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
             },
         ),
         (s("GROUP_MUTE_ALL:3"), M::MuteAll { group: 3, on: None }),
+        (
+            s("GROUP_NOTICE:3:Meet at 10%3A30, 周五 %25 bring snacks"),
+            M::GroupNotice {
+                group: 3,
+                text: Some(s("Meet at 10:30, 周五 % bring snacks")),
+            },
+        ),
+        (
+            s("GROUP_NOTICE:3:"),
+            M::GroupNotice {
+                group: 3,
+                text: Some(s("")),
+            },
+        ),
+        (
+            s("GROUP_NOTICE:3"),
+            M::GroupNotice {
+                group: 3,
+                text: None,
+            },
+        ),
         (s("GROUP_MEMBERS:3"), M::ListMembers { group: 3 }),
         (s("GROUPS"), M::ListGroups),
         (
@@ -346,7 +367,7 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE"),
             M::Features {
                 features: Features::ALL,
             },
@@ -493,7 +514,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (
             s(
-                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7",
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8",
             ),
             M::LoginOk {
                 user_id: 2,
@@ -512,6 +533,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     actions: 6,
                     recall: 0,
                     admins: 7,
+                    notice: 8,
                 },
             },
         ),
@@ -858,6 +880,24 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
             M::GroupMuteAll { group: 3, on: true },
         ),
         (
+            s("GROUP_NOTICE:3:alice:1764032400000:line one%0Aline 2%3A 周五"),
+            M::GroupNotice {
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_000,
+                text: s("line one\nline 2: 周五"),
+            },
+        ),
+        (
+            s("GROUP_NOTICE:3::0:"),
+            M::GroupNotice {
+                group: 3,
+                by: s(""),
+                time: 0,
+                text: s(""),
+            },
+        ),
+        (
             s("GROUP_MUTE_ALL:3:off"),
             M::GroupMuteAll {
                 group: 3,
@@ -974,7 +1014,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE"),
             M::Features {
                 features: Features::ALL,
             },
@@ -1693,6 +1733,15 @@ fn limits_field_round_trips() {
         })
     );
     assert_eq!(Limits::from_field("admins=many"), None);
+    assert_eq!(limits.notice, 500);
+    assert_eq!(
+        Limits::from_field("notice=0,admins=2"),
+        Some(Limits {
+            notice: 0,
+            admins: 2,
+            ..limits
+        })
+    );
     assert_eq!(Limits::from_field("recall=2m"), None);
     assert_eq!(
         Limits::from_field("rate=0,,"),
@@ -1757,12 +1806,12 @@ fn the_spec_documents_every_verb_and_error_code() {
 fn features_field() {
     assert_eq!(
         Features::ALL.to_field(),
-        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE"
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE"
     );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
-        Features::from_field("GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"),
+        Features::from_field("GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"),
         Features::ALL
     );
     let said_read = Features {

@@ -267,7 +267,7 @@ async fn a_group_has_at_most_the_advertised_number_of_admins() {
         let mut p = server.connect().await;
         p.login("alice").await
     };
-    assert!(login.ends_with(",admins=1"), "{login}");
+    assert!(login.contains(",admins=1,"), "{login}");
     alice.send(&format!("GROUP_ADMIN:{gid}:bob:on")).await;
     refused(
         &mut alice,
@@ -515,4 +515,97 @@ fn now() -> u64 {
         .duration_since(std::time::UNIX_EPOCH)
         .unwrap()
         .as_millis() as u64
+}
+
+#[tokio::test]
+async fn notice_verbs_need_a_login_membership_and_a_manager() {
+    let server = TestServer::start().await;
+    let (gid, _alice, mut peers) = team(&server, &["bob"]).await;
+    let mut stranger = server.connect().await;
+    for line in [
+        format!("GROUP_NOTICE:{gid}:hi"),
+        format!("GROUP_NOTICE:{gid}"),
+    ] {
+        refused(&mut stranger, &line, "not_logged_in").await;
+    }
+    let mut mallory = server.user("mallory").await;
+    for line in [
+        format!("GROUP_NOTICE:{gid}:hi"),
+        format!("GROUP_NOTICE:{gid}"),
+    ] {
+        refused(&mut mallory, &line, "not_member").await;
+    }
+    refused(
+        &mut peers[0],
+        &format!("GROUP_NOTICE:{gid}:mine now"),
+        "not_owner",
+    )
+    .await;
+    refused(&mut peers[0], &format!("GROUP_NOTICE:{gid}:"), "not_owner").await;
+    // Never set: nobody, at no time, says nothing.
+    peers[0].send(&format!("GROUP_NOTICE:{gid}")).await;
+    peers[0].expect(&format!("GROUP_NOTICE:{gid}::0:")).await;
+}
+
+#[tokio::test]
+async fn an_announcement_is_told_to_members_and_kept_for_those_who_ask() {
+    let server =
+        TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.notice = 30).await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol"]).await;
+    let login = {
+        let mut p = server.connect().await;
+        p.login("alice").await
+    };
+    assert!(login.ends_with(",notice=30"), "{login}");
+    alice.send(&format!("GROUP_ADMIN:{gid}:bob:on")).await;
+    all_features(&mut alice).await;
+    all_features(&mut peers[0]).await;
+    // The admin sets it; text is free to the end of the line, newlines escaped.
+    let before = now();
+    peers[0]
+        .send(&format!("GROUP_NOTICE:{gid}:周五 10:30%0Abring snacks"))
+        .await;
+    let told = alice.until(&format!("GROUP_NOTICE:{gid}:")).await;
+    let prefix = format!("GROUP_NOTICE:{gid}:bob:");
+    let rest = told.strip_prefix(&prefix).expect(&told);
+    let (time, text) = rest.split_once(':').unwrap();
+    assert!(time.parse::<u64>().unwrap() >= before, "{told}");
+    assert_eq!(text, "周五 10%3A30%0Abring snacks");
+    peers[0].expect(&told).await;
+    let carol = &mut peers[1];
+    assert_eq!(
+        carol.drain(Duration::from_millis(300)).await,
+        Vec::<String>::new(),
+        "an old client is not pushed the line"
+    );
+    // Asked for, it is there, for an old client too, and after a restart.
+    carol.send(&format!("GROUP_NOTICE:{gid}")).await;
+    carol.expect(&told).await;
+    refused(
+        &mut alice,
+        &format!("GROUP_NOTICE:{gid}:{}", "长".repeat(31)),
+        "too_long",
+    )
+    .await;
+    refused(
+        &mut alice,
+        &format!("GROUP_NOTICE:{gid}:bell%07"),
+        "bad_request",
+    )
+    .await;
+    drop(alice);
+    drop(peers);
+    let server = TestServer::start_with(server.stop().await, |c| c.limits.notice = 30).await;
+    let mut alice = server.connect().await;
+    alice.login("alice").await;
+    alice.send(&format!("GROUP_NOTICE:{gid}")).await;
+    alice.expect(&told).await;
+    // The owner clears it.
+    all_features(&mut alice).await;
+    alice.send(&format!("GROUP_NOTICE:{gid}:")).await;
+    let cleared = alice.until(&format!("GROUP_NOTICE:{gid}:")).await;
+    assert!(
+        cleared.starts_with(&format!("GROUP_NOTICE:{gid}:alice:")) && cleared.ends_with(':'),
+        "{cleared}"
+    );
 }

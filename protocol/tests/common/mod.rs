@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 46;
+pub const CLIENT_VARIANTS: usize = 47;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 48;
+pub const SERVER_VARIANTS: usize = 49;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -63,6 +63,7 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::TransferGroup { .. } => 43,
         M::MuteMember { .. } => 44,
         M::MuteAll { .. } => 45,
+        M::GroupNotice { .. } => 46,
     }
 }
 
@@ -117,5 +118,6 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::GroupRole { .. } => 45,
         M::GroupMute { .. } => 46,
         M::GroupMuteAll { .. } => 47,
+        M::GroupNotice { .. } => 48,
     }
 }

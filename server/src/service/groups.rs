@@ -3,7 +3,7 @@
 
 use ququ_protocol::{ErrorCode, Features, GoneReason, JoinPolicy, Presence, Role, ServerMessage};
 
-use super::{Caller, Result, ServiceError, Services, check_name, line, now_millis};
+use super::{Caller, Result, ServiceError, Services, check_len, check_name, line, now_millis};
 use crate::storage::{GroupRecord, MemberRecord, UserId};
 
 fn info(g: &GroupRecord) -> ServerMessage {
@@ -615,6 +615,55 @@ impl Services {
         Ok(Vec::new())
     }
 
+    /// `GROUP_NOTICE`: the owner or an admin sets (or clears) the announcement; any member may ask.
+    pub(super) async fn group_notice(
+        &self,
+        me: &Caller,
+        group: u64,
+        text: Option<String>,
+    ) -> Result<Vec<ServerMessage>> {
+        let (g, role) = self.membership(me, group).await?;
+        let Some(text) = text else {
+            return Ok(vec![notice_line(&g)]);
+        };
+        if !role.manages() {
+            return Err(not_owner(group, "set the announcement (or an admin)"));
+        }
+        // Lines and tabs are an announcement's shape; other control characters would garble a screen.
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "the announcement must not contain control characters other than tab and newline",
+            )
+            .about(group.to_string()));
+        }
+        check_len("the announcement", &text, self.config.limits.notice)
+            .map_err(|e| e.about(group.to_string()))?;
+        let (gid, uid, now) = (group as i64, me.user, now_millis());
+        let g = self
+            .db(move |s| {
+                s.set_notice(gid, uid, &text, now)?;
+                s.group(gid)
+            })
+            .await?
+            .ok_or_else(|| no_group(group))?;
+        let members = self.member_ids(group).await?;
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            members,
+            None,
+            &line(&notice_line(&g)),
+            |f| f.group_notice,
+            None,
+            &mut wakes,
+        );
+        wakes.wake();
+        Ok(Vec::new())
+    }
+
     /// `GROUP_MUTE_ALL`: the owner or an admin mutes the whole group or lifts it; any member may ask.
     pub(super) async fn mute_all(
         &self,
@@ -637,6 +686,16 @@ impl Services {
         let members = self.member_ids(group).await?;
         self.tell_mute(members, &ServerMessage::GroupMuteAll { group, on });
         Ok(Vec::new())
+    }
+}
+
+/// The announcement line of a group.
+fn notice_line(g: &GroupRecord) -> ServerMessage {
+    ServerMessage::GroupNotice {
+        group: g.id as u64,
+        by: g.notice_by.clone(),
+        time: g.notice_time,
+        text: g.notice.clone(),
     }
 }
 

@@ -395,6 +395,7 @@ impl Services {
                 seconds,
             } => self.mute_member(me(ctx)?, group, account, seconds).await?,
             C::MuteAll { group, on } => self.mute_all(me(ctx)?, group, on).await?,
+            C::GroupNotice { group, text } => self.group_notice(me(ctx)?, group, text).await?,
             C::ListGroups => self.list_groups(me(ctx)?).await?,
             C::FileOffer {
                 to,
@@ -517,6 +518,7 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::ListMembers { .. }
         | C::GroupPolicy { policy: None, .. }
         | C::MuteAll { on: None, .. }
+        | C::GroupNotice { text: None, .. }
         | C::ListGroups
         | C::Features { .. }
         | C::ListReads => Cost::Free,
@@ -542,6 +544,7 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::TransferGroup { .. }
         | C::MuteMember { .. }
         | C::MuteAll { on: Some(_), .. }
+        | C::GroupNotice { text: Some(_), .. }
         | C::GroupPolicy {
             policy: Some(_), ..
         }

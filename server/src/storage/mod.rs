@@ -99,6 +99,11 @@ pub struct GroupRecord {
     pub policy: JoinPolicy,
     /// The whole group is muted: only the owner and admins speak (issue 25).
     pub mute_all: bool,
+    /// The announcement (群公告); empty if none.
+    pub notice: String,
+    /// Who set it (their account; empty if nobody ever did), and when.
+    pub notice_by: String,
+    pub notice_time: Millis,
 }
 
 /// A group member.
@@ -426,6 +431,14 @@ pub trait Store: Send + Sync + 'static {
     /// Mutes a plain member until `until` (0 lifts it); false if they are not a plain member.
     fn set_muted(&self, group: GroupId, user: UserId, until: Millis) -> Result<bool, StoreError>;
     fn set_mute_all(&self, group: GroupId, on: bool) -> Result<(), StoreError>;
+    /// Sets the group's announcement (empty clears it), as set by `by` at `time`.
+    fn set_notice(
+        &self,
+        group: GroupId,
+        by: UserId,
+        text: &str,
+        time: Millis,
+    ) -> Result<(), StoreError>;
     /// Who may not speak in `group`.
     fn silence(&self, group: GroupId) -> Result<Silence, StoreError>;
     /// Remembers that `user` was removed from `group`: they may not join it again by its number.

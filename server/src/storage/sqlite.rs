@@ -264,6 +264,12 @@ CREATE TABLE reads (
 ALTER TABLE members ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE chat_groups ADD COLUMN mute_all INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Issue 25: the group's announcement (群公告), '' for none; who set it (a user id) and when.
+ALTER TABLE chat_groups ADD COLUMN notice TEXT NOT NULL DEFAULT '';
+ALTER TABLE chat_groups ADD COLUMN notice_by INTEGER;
+ALTER TABLE chat_groups ADD COLUMN notice_time INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The connection-info table (the original server's: who is connected, from where, since when), in a file
@@ -922,12 +928,16 @@ fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRecord> {
         // server's, and the safe reading of it is the closed one.
         policy: JoinPolicy::parse(&r.get::<_, String>(5)?).unwrap_or_default(),
         mute_all: r.get::<_, i64>(6)? != 0,
+        notice: r.get(7)?,
+        notice_by: r.get(8)?,
+        notice_time: r.get::<_, i64>(9)? as Millis,
     })
 }
 
 const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, o.account, \
-     (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy, g.mute_all \
-     FROM chat_groups g JOIN users o ON o.id = g.owner_id";
+     (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy, g.mute_all, \
+     g.notice, COALESCE(n.account, ''), g.notice_time \
+     FROM chat_groups g JOIN users o ON o.id = g.owner_id LEFT JOIN users n ON n.id = g.notice_by";
 
 /// Inserts one message (or finds the first copy of a resend), inside whatever transaction is open.
 fn insert_message(
@@ -1647,6 +1657,20 @@ impl Store for SqliteStore {
         self.lock()?.execute(
             "UPDATE chat_groups SET mute_all = ?2 WHERE id = ?1",
             params![group, on as i64],
+        )?;
+        Ok(())
+    }
+
+    fn set_notice(
+        &self,
+        group: GroupId,
+        by: UserId,
+        text: &str,
+        time: Millis,
+    ) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE chat_groups SET notice = ?2, notice_by = ?3, notice_time = ?4 WHERE id = ?1",
+            params![group, text, by, time as i64],
         )?;
         Ok(())
     }
