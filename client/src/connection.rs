@@ -514,7 +514,12 @@ impl Session {
             S::GroupRole { .. }
             | S::GroupMute { .. }
             | S::GroupMuteAll { .. }
-            | S::GroupNotice { .. } => {
+            | S::GroupNotice { .. }
+            | S::GroupJoinRequest { .. }
+            | S::GroupRequestsEnd { .. }
+            | S::GroupJoinSent { .. }
+            | S::GroupJoinClosed { .. }
+            | S::GroupJoinRejected { .. } => {
                 tracing::debug!("ignoring a group management line this client does not use yet");
             }
         }

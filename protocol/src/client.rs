@@ -66,8 +66,9 @@ pub enum ClientMessage {
     History { conv: Conv, before: u64, limit: u32 },
     /// `GROUP_CREATE:<name>` — create a group that I own; replies `GROUP_INFO:…`.
     CreateGroup { name: String },
-    /// `GROUP_JOIN:<group_id>` — join a group by its id: an `open` group only (see `GROUP_POLICY`); a group that
-    /// takes members by invitation answers `invite_only`, and a member who was removed `removed`.
+    /// `GROUP_JOIN:<group_id>` — join a group by its id: an `open` group at once (see `GROUP_POLICY`), an
+    /// `approve` one by asking its owner and admins (replies `GROUP_JOIN_SENT:`); a group that takes members by
+    /// invitation answers `invite_only`, and an open one a member who was removed `removed`.
     JoinGroup { group: u64 },
     /// `GROUP_LEAVE:<group_id>`
     LeaveGroup { group: u64 },
@@ -103,6 +104,16 @@ pub enum ClientMessage {
     /// free text, empty clears it; every member is told), or, without the text, ask for it (any member).
     /// Replies and tells with the server's `GROUP_NOTICE:`.
     GroupNotice { group: u64, text: Option<String> },
+    /// `GROUP_JOIN_ANSWER:<group_id>:<account>:<yes|no>` — the owner or an admin lets a pending
+    /// `GROUP_JOIN` request in, or not.
+    AnswerJoin {
+        group: u64,
+        account: String,
+        accept: bool,
+    },
+    /// `GROUP_REQUESTS` — the requests to join the groups I own or administer; replies `GROUP_JOIN_REQUEST:`
+    /// lines and `GROUP_REQUESTS_END:<count>`.
+    ListJoinRequests,
     /// `GROUP_POLICY:<group_id>[:<invite|open>]` — who may join with `GROUP_JOIN`: set it (owner only; every
     /// member is told with the server's `GROUP_POLICY:` line), or, without the policy, ask (any member).
     GroupPolicy {
@@ -380,6 +391,26 @@ impl ClientMessage {
                 f.end()?;
                 M::MuteAll { group, on }
             }
+            "GROUP_JOIN_ANSWER" => {
+                let mut f = f("GROUP_JOIN_ANSWER");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                let accept = f.parsed("answer", |s| match s {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    _ => None,
+                })?;
+                f.end()?;
+                M::AnswerJoin {
+                    group,
+                    account,
+                    accept,
+                }
+            }
+            "GROUP_REQUESTS" => {
+                f("GROUP_REQUESTS").end()?;
+                M::ListJoinRequests
+            }
             "GROUP_NOTICE" => {
                 let mut f = f("GROUP_NOTICE");
                 let group = f.number("group_id")?;
@@ -567,6 +598,15 @@ impl ClientMessage {
                 account,
                 seconds,
             } => b("GROUP_MUTE").num(group).field(account).num(seconds),
+            M::AnswerJoin {
+                group,
+                account,
+                accept,
+            } => b("GROUP_JOIN_ANSWER")
+                .num(group)
+                .field(account)
+                .field(if *accept { "yes" } else { "no" }),
+            M::ListJoinRequests => b("GROUP_REQUESTS"),
             M::GroupNotice { group, text } => match text {
                 Some(text) => b("GROUP_NOTICE").num(group).field(text),
                 None => b("GROUP_NOTICE").num(group),
@@ -657,6 +697,8 @@ impl ClientMessage {
             M::MuteMember { .. } => "GROUP_MUTE",
             M::MuteAll { .. } => "GROUP_MUTE_ALL",
             M::GroupNotice { .. } => "GROUP_NOTICE",
+            M::AnswerJoin { .. } => "GROUP_JOIN_ANSWER",
+            M::ListJoinRequests => "GROUP_REQUESTS",
             M::ListMembers { .. } => "GROUP_MEMBERS",
             M::GroupPolicy { .. } => "GROUP_POLICY",
             M::ListGroups => "GROUPS",

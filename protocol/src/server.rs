@@ -156,6 +156,23 @@ pub enum ServerMessage {
         time: Millis,
         text: String,
     },
+    /// `GROUP_JOIN_REQUEST:<group_id>:<account>:<time>:<nickname>` — someone asks to join a group I own or
+    /// administer (its policy is `approve`); live, and listed by `GROUP_REQUESTS`.
+    GroupJoinRequest {
+        group: u64,
+        account: String,
+        time: Millis,
+        nickname: String,
+    },
+    /// `GROUP_REQUESTS_END:<count>` — end of the list of join requests.
+    GroupRequestsEnd { count: u32 },
+    /// `GROUP_JOIN_SENT:<group_id>` — my request to join was passed to the group's owner and admins.
+    GroupJoinSent { group: u64 },
+    /// `GROUP_JOIN_CLOSED:<group_id>:<account>` — a join request was answered (by me or another admin), to
+    /// the owner's and admins' sessions.
+    GroupJoinClosed { group: u64, account: String },
+    /// `GROUP_JOIN_REJECTED:<group_id>` — my request to join was declined. (Accepted, it is `GROUP_INFO:`.)
+    GroupJoinRejected { group: u64 },
     /// `MEMBERS_END:<group_id>:<count>` — end of a member list.
     MembersEnd { group: u64, count: u32 },
     /// `MEMBER_LEFT:<group_id>:<account>:<left|kicked>` — someone else left the group or was kicked.
@@ -560,6 +577,42 @@ impl ServerMessage {
                     text,
                 }
             }
+            "GROUP_JOIN_REQUEST" => {
+                let mut f = f("GROUP_JOIN_REQUEST");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let time = f.number("time")?;
+                let nickname = f.string("nickname")?;
+                f.end()?;
+                M::GroupJoinRequest {
+                    group,
+                    account,
+                    time,
+                    nickname,
+                }
+            }
+            "GROUP_REQUESTS_END" => M::GroupRequestsEnd {
+                count: count(f("GROUP_REQUESTS_END"))?,
+            },
+            "GROUP_JOIN_SENT" => {
+                let mut f = f("GROUP_JOIN_SENT");
+                let group = f.number("group_id")?;
+                f.end()?;
+                M::GroupJoinSent { group }
+            }
+            "GROUP_JOIN_CLOSED" => {
+                let mut f = f("GROUP_JOIN_CLOSED");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                f.end()?;
+                M::GroupJoinClosed { group, account }
+            }
+            "GROUP_JOIN_REJECTED" => {
+                let mut f = f("GROUP_JOIN_REJECTED");
+                let group = f.number("group_id")?;
+                f.end()?;
+                M::GroupJoinRejected { group }
+            }
             "MEMBERS_END" => {
                 let mut f = f("MEMBERS_END");
                 let group = f.number("group_id")?;
@@ -854,6 +907,22 @@ impl ServerMessage {
                 time,
                 text,
             } => b("GROUP_NOTICE").num(group).field(by).num(time).field(text),
+            M::GroupJoinRequest {
+                group,
+                account,
+                time,
+                nickname,
+            } => b("GROUP_JOIN_REQUEST")
+                .num(group)
+                .field(account)
+                .num(time)
+                .field(nickname),
+            M::GroupRequestsEnd { count } => b("GROUP_REQUESTS_END").num(count),
+            M::GroupJoinSent { group } => b("GROUP_JOIN_SENT").num(group),
+            M::GroupJoinClosed { group, account } => {
+                b("GROUP_JOIN_CLOSED").num(group).field(account)
+            }
+            M::GroupJoinRejected { group } => b("GROUP_JOIN_REJECTED").num(group),
             M::MembersEnd { group, count } => b("MEMBERS_END").num(group).num(count),
             M::MemberLeft {
                 group,

@@ -109,7 +109,7 @@ impl Role {
     }
 }
 
-/// Who may join a group with `GROUP_JOIN`. Wire: `invite` / `open`.
+/// Who may join a group with `GROUP_JOIN`. Wire: `invite` / `open` / `approve`.
 ///
 /// A new group is `invite`: only its members bring people in (`GROUP_INVITE`), so a group's number, even
 /// guessed, lets no stranger in and read its files. The owner opens it with `GROUP_POLICY:<group>:open`.
@@ -120,6 +120,8 @@ pub enum JoinPolicy {
     Invite,
     /// Anyone who knows the group's number joins with `GROUP_JOIN` (except members who were removed).
     Open,
+    /// `GROUP_JOIN` asks: the owner and admins get `GROUP_JOIN_REQUEST:` and answer `GROUP_JOIN_ANSWER:`.
+    Approve,
 }
 
 impl JoinPolicy {
@@ -127,6 +129,7 @@ impl JoinPolicy {
         match self {
             JoinPolicy::Invite => "invite",
             JoinPolicy::Open => "open",
+            JoinPolicy::Approve => "approve",
         }
     }
 
@@ -134,6 +137,7 @@ impl JoinPolicy {
         match s {
             "invite" => Some(JoinPolicy::Invite),
             "open" => Some(JoinPolicy::Open),
+            "approve" => Some(JoinPolicy::Approve),
             _ => None,
         }
     }
@@ -345,7 +349,7 @@ error_codes! {
     NoSuchFile => "no_such_file", "No file has that id, or it has expired.";
     NotFriends => "not_friends", "The verb needs the other user to be a friend.";
     AlreadyFriends => "already_friends", "The users are friends already.";
-    NoRequest => "no_request", "There is no pending friend request to answer.";
+    NoRequest => "no_request", "There is no pending friend request (or request to join the group) to answer.";
     SelfRequest => "self", "A user cannot befriend themselves.";
     NotMember => "not_member", "The verb needs membership of the group.";
     AlreadyMember => "already_member", "The user is in the group already.";

@@ -944,3 +944,66 @@ fn group_notice_lines() {
         ("GROUP_NOTICE:3:alice:0:a:b", too_many("GROUP_NOTICE")),
     ]);
 }
+
+/// Issue 25: joining by approval.
+#[test]
+fn group_join_request_lines() {
+    check_client(&[
+        (
+            "GROUP_JOIN_ANSWER:3:dave",
+            missing("GROUP_JOIN_ANSWER", "answer"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:3::yes",
+            empty("GROUP_JOIN_ANSWER", "account"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:3:dave:ok",
+            invalid("GROUP_JOIN_ANSWER", "answer", "ok"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:3:dave:yes:x",
+            too_many("GROUP_JOIN_ANSWER"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:x:dave:yes",
+            invalid("GROUP_JOIN_ANSWER", "group_id", "x"),
+        ),
+        ("GROUP_REQUESTS:3", too_many("GROUP_REQUESTS")),
+        (
+            "GROUP_POLICY:3:Approve",
+            invalid("GROUP_POLICY", "policy", "Approve"),
+        ),
+    ]);
+    check_server(&[
+        (
+            "GROUP_JOIN_REQUEST:3:dave:0",
+            missing("GROUP_JOIN_REQUEST", "nickname"),
+        ),
+        (
+            "GROUP_JOIN_REQUEST:3:dave:x:D",
+            invalid("GROUP_JOIN_REQUEST", "time", "x"),
+        ),
+        (
+            "GROUP_JOIN_REQUEST:3:dave:0:D:x",
+            too_many("GROUP_JOIN_REQUEST"),
+        ),
+        (
+            "GROUP_REQUESTS_END:-1",
+            invalid("GROUP_REQUESTS_END", "count", "-1"),
+        ),
+        ("GROUP_JOIN_SENT:3:x", too_many("GROUP_JOIN_SENT")),
+        (
+            "GROUP_JOIN_CLOSED:3",
+            missing("GROUP_JOIN_CLOSED", "account"),
+        ),
+        (
+            "GROUP_JOIN_REJECTED",
+            missing("GROUP_JOIN_REJECTED", "group_id"),
+        ),
+        (
+            "GROUP_POLICY:3:approving",
+            invalid("GROUP_POLICY", "policy", "approving"),
+        ),
+    ]);
+}

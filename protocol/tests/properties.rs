@@ -89,7 +89,11 @@ fn role() -> impl Strategy<Value = Role> {
 }
 
 fn join_policy() -> impl Strategy<Value = JoinPolicy> {
-    prop_oneof![Just(JoinPolicy::Invite), Just(JoinPolicy::Open)]
+    prop_oneof![
+        Just(JoinPolicy::Invite),
+        Just(JoinPolicy::Open),
+        Just(JoinPolicy::Approve)
+    ]
 }
 
 fn gone_reason() -> impl Strategy<Value = GoneReason> {
@@ -324,6 +328,14 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
         (num64(), proptest::option::of(text()))
             .prop_map(|(group, text)| M::GroupNotice { group, text })
             .boxed(),
+        (num64(), nonempty(), any::<bool>())
+            .prop_map(|(group, account, accept)| M::AnswerJoin {
+                group,
+                account,
+                accept,
+            })
+            .boxed(),
+        Just(M::ListJoinRequests).boxed(),
         (conv(), nonempty(), num64(), sha256(), text())
             .prop_map(|(to, client_id, size, sha256, name)| M::FileOffer {
                 to,
@@ -549,6 +561,24 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             .prop_map(|(group, on)| M::GroupMuteAll { group, on })
             .boxed(),
         (num64(), text(), num64(), text())
+            .prop_map(|(group, account, time, nickname)| M::GroupJoinRequest {
+                group,
+                account,
+                time,
+                nickname,
+            })
+            .boxed(),
+        num32()
+            .prop_map(|count| M::GroupRequestsEnd { count })
+            .boxed(),
+        num64().prop_map(|group| M::GroupJoinSent { group }).boxed(),
+        (num64(), text())
+            .prop_map(|(group, account)| M::GroupJoinClosed { group, account })
+            .boxed(),
+        num64()
+            .prop_map(|group| M::GroupJoinRejected { group })
+            .boxed(),
+        (num64(), text(), num64(), text())
             .prop_map(|(group, by, time, text)| M::GroupNotice {
                 group,
                 by,
@@ -658,6 +688,14 @@ fn line_like() -> impl Strategy<Value = String> {
         "GROUP_MUTE",
         "GROUP_MUTE_ALL",
         "GROUP_NOTICE",
+        "GROUP_JOIN_ANSWER",
+        "GROUP_REQUESTS",
+        "GROUP_JOIN_REQUEST",
+        "GROUP_JOIN_SENT",
+        "GROUP_JOIN_CLOSED",
+        "approve",
+        "yes",
+        "no",
         "admin",
         "on",
         "off",

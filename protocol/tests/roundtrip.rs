@@ -306,6 +306,30 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         (s("GROUP_MUTE_ALL:3"), M::MuteAll { group: 3, on: None }),
         (
+            s("GROUP_POLICY:3:approve"),
+            M::GroupPolicy {
+                group: 3,
+                policy: Some(JoinPolicy::Approve),
+            },
+        ),
+        (
+            s("GROUP_JOIN_ANSWER:3:dave:yes"),
+            M::AnswerJoin {
+                group: 3,
+                account: s("dave"),
+                accept: true,
+            },
+        ),
+        (
+            s("GROUP_JOIN_ANSWER:3:dave:no"),
+            M::AnswerJoin {
+                group: 3,
+                account: s("dave"),
+                accept: false,
+            },
+        ),
+        (s("GROUP_REQUESTS"), M::ListJoinRequests),
+        (
             s("GROUP_NOTICE:3:Meet at 10%3A30, 周五 %25 bring snacks"),
             M::GroupNotice {
                 group: 3,
@@ -878,6 +902,35 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         (
             s("GROUP_MUTE_ALL:3:on"),
             M::GroupMuteAll { group: 3, on: true },
+        ),
+        (
+            s("GROUP_POLICY:3:approve"),
+            M::GroupPolicy {
+                group: 3,
+                policy: JoinPolicy::Approve,
+            },
+        ),
+        (
+            s("GROUP_JOIN_REQUEST:3:dave:1764032400000:Dave%3A the new one"),
+            M::GroupJoinRequest {
+                group: 3,
+                account: s("dave"),
+                time: 1_764_032_400_000,
+                nickname: s("Dave: the new one"),
+            },
+        ),
+        (s("GROUP_REQUESTS_END:1"), M::GroupRequestsEnd { count: 1 }),
+        (s("GROUP_JOIN_SENT:3"), M::GroupJoinSent { group: 3 }),
+        (
+            s("GROUP_JOIN_CLOSED:3:dave"),
+            M::GroupJoinClosed {
+                group: 3,
+                account: s("dave"),
+            },
+        ),
+        (
+            s("GROUP_JOIN_REJECTED:3"),
+            M::GroupJoinRejected { group: 3 },
         ),
         (
             s("GROUP_NOTICE:3:alice:1764032400000:line one%0Aline 2%3A 周五"),

@@ -609,3 +609,101 @@ async fn an_announcement_is_told_to_members_and_kept_for_those_who_ask() {
         "{cleared}"
     );
 }
+
+#[tokio::test]
+async fn an_approve_group_lets_in_whom_its_owner_or_an_admin_accepts() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol"]).await;
+    alice.send(&format!("GROUP_ADMIN:{gid}:bob:on")).await;
+    alice.send(&format!("GROUP_POLICY:{gid}:approve")).await;
+    alice.until(&format!("GROUP_POLICY:{gid}:approve")).await;
+    for p in peers.iter_mut() {
+        p.until(&format!("GROUP_POLICY:{gid}:approve")).await;
+    }
+    let mut dave = server.user("dave").await;
+    let mut erin = server.user("erin").await;
+    dave.send(&format!("GROUP_JOIN:{gid}")).await;
+    dave.expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
+    let request = alice
+        .until(&format!("GROUP_JOIN_REQUEST:{gid}:dave:"))
+        .await;
+    assert!(request.ends_with(":dave"), "{request}");
+    peers[0].expect(&request).await;
+    assert_eq!(
+        peers[1].drain(Duration::from_millis(300)).await,
+        Vec::<String>::new(),
+        "a plain member is not asked"
+    );
+    // Who may answer.
+    let mut stranger = server.connect().await;
+    let yes = format!("GROUP_JOIN_ANSWER:{gid}:dave:yes");
+    refused(&mut stranger, &yes, "not_logged_in").await;
+    refused(&mut stranger, "GROUP_REQUESTS", "not_logged_in").await;
+    refused(&mut erin, &yes, "not_member").await;
+    refused(&mut peers[1], &yes, "not_owner").await;
+    refused(
+        &mut alice,
+        &format!("GROUP_JOIN_ANSWER:{gid}:erin:yes"),
+        "no_request",
+    )
+    .await;
+    // A plain member's list is empty; the owner's has it.
+    peers[1].send("GROUP_REQUESTS").await;
+    peers[1].expect("GROUP_REQUESTS_END:0").await;
+    alice.send("GROUP_REQUESTS").await;
+    alice.expect(&request).await;
+    alice.expect("GROUP_REQUESTS_END:1").await;
+
+    // The admin says yes: every manager hears it is closed, dave is in.
+    peers[0].send(&yes).await;
+    let closed = format!("GROUP_JOIN_CLOSED:{gid}:dave");
+    peers[0].until(&closed).await;
+    alice.until(&closed).await;
+    dave.until(&format!("GROUP_INFO:{gid}:alice:4:team")).await;
+    alice.until(&format!("MEMBER:{gid}:dave:")).await;
+    refused(&mut alice, &yes, "no_request").await;
+
+    // erin is declined.
+    erin.send(&format!("GROUP_JOIN:{gid}")).await;
+    erin.expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
+    alice
+        .until(&format!("GROUP_JOIN_REQUEST:{gid}:erin:"))
+        .await;
+    alice
+        .send(&format!("GROUP_JOIN_ANSWER:{gid}:erin:no"))
+        .await;
+    alice.until(&format!("GROUP_JOIN_CLOSED:{gid}:erin")).await;
+    erin.expect(&format!("GROUP_JOIN_REJECTED:{gid}")).await;
+    erin.send(&format!("GROUP_MEMBERS:{gid}")).await;
+    assert!(erin.recv().await.starts_with("ERROR:not_member:"));
+}
+
+#[tokio::test]
+async fn a_join_request_waits_for_an_offline_owner() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, _peers) = team(&server, &[]).await;
+    alice.send(&format!("GROUP_POLICY:{gid}:approve")).await;
+    alice.until(&format!("GROUP_POLICY:{gid}:approve")).await;
+    alice.send("LOGOUT").await;
+    alice.until("BYE:").await;
+    let mut dave = server.user("dave").await;
+    dave.send(&format!("GROUP_JOIN:{gid}")).await;
+    dave.expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
+    // Asking again does not ask twice.
+    dave.send(&format!("GROUP_JOIN:{gid}")).await;
+    dave.expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
+    let mut alice = server.connect().await;
+    alice.login("alice").await;
+    alice.send("GROUP_REQUESTS").await;
+    let listed = alice.collect_until("GROUP_REQUESTS_END:").await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    assert!(
+        listed[0].starts_with(&format!("GROUP_JOIN_REQUEST:{gid}:dave:")),
+        "{listed:?}"
+    );
+    assert_eq!(listed[1], "GROUP_REQUESTS_END:1");
+    alice
+        .send(&format!("GROUP_JOIN_ANSWER:{gid}:dave:yes"))
+        .await;
+    dave.until(&format!("GROUP_INFO:{gid}:alice:2:team")).await;
+}

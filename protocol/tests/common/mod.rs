@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 47;
+pub const CLIENT_VARIANTS: usize = 49;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 49;
+pub const SERVER_VARIANTS: usize = 54;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -64,6 +64,8 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::MuteMember { .. } => 44,
         M::MuteAll { .. } => 45,
         M::GroupNotice { .. } => 46,
+        M::AnswerJoin { .. } => 47,
+        M::ListJoinRequests => 48,
     }
 }
 
@@ -119,5 +121,10 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::GroupMute { .. } => 46,
         M::GroupMuteAll { .. } => 47,
         M::GroupNotice { .. } => 48,
+        M::GroupJoinRequest { .. } => 49,
+        M::GroupRequestsEnd { .. } => 50,
+        M::GroupJoinSent { .. } => 51,
+        M::GroupJoinClosed { .. } => 52,
+        M::GroupJoinRejected { .. } => 53,
     }
 }

@@ -200,6 +200,10 @@ impl Services {
             )
             .about(group.to_string()));
         }
+        if g.policy == JoinPolicy::Approve {
+            // The owner and admins decide, so a removed member may ask again.
+            return self.ask_to_join(me, group).await;
+        }
         if g.policy != JoinPolicy::Open {
             return Err(ServiceError::refused(
                 ErrorCode::InviteOnly,
@@ -662,6 +666,101 @@ impl Services {
         );
         wakes.wake();
         Ok(Vec::new())
+    }
+
+    /// `GROUP_JOIN` of an `approve` group: the request waits for the owner or an admin, who are told now
+    /// (if online) or by `GROUP_REQUESTS` at their next login.
+    async fn ask_to_join(&self, me: &Caller, group: u64) -> Result<Vec<ServerMessage>> {
+        let (gid, uid, now) = (group as i64, me.user, now_millis());
+        let (new, managers, user) = self
+            .db(move |s| {
+                Ok((
+                    s.put_join_request(gid, uid, now)?,
+                    s.managers(gid)?,
+                    s.user_by_id(uid)?,
+                ))
+            })
+            .await?;
+        // Asking again refreshes the request without telling them again, as friend requests do.
+        if new && let Some(user) = user {
+            let request = ServerMessage::GroupJoinRequest {
+                group,
+                account: user.account,
+                time: now,
+                nickname: user.nickname,
+            };
+            self.hub.send_many(managers, &line(&request), None);
+        }
+        self.hub.send(
+            me.user,
+            &line(&ServerMessage::GroupJoinSent { group }),
+            None,
+        );
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_JOIN_ANSWER`: the owner or an admin lets a requester in, or not.
+    pub(super) async fn answer_join(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+        accept: bool,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if !role.manages() {
+            return Err(not_owner(group, "answer requests to join (or an admin)"));
+        }
+        let them = self.user_named(&account).await?;
+        let (gid, tid) = (group as i64, them.id);
+        if !self.db(move |s| s.take_join_request(gid, tid)).await? {
+            return Err(ServiceError::refused(
+                ErrorCode::NoRequest,
+                format!("{account} has not asked to join group {group}"),
+            )
+            .about(account));
+        }
+        let managers = {
+            let gid = group as i64;
+            self.db(move |s| s.managers(gid)).await?
+        };
+        let closed = ServerMessage::GroupJoinClosed {
+            group,
+            account: them.account.clone(),
+        };
+        self.hub.send_many(managers, &line(&closed), None);
+        if accept {
+            self.add_to_group(group, them.id)
+                .await
+                .map_err(|e| e.about(account))?;
+            // Let in by the group itself: an earlier removal no longer stands.
+            self.db(move |s| s.forget_removed(gid, tid)).await?;
+        } else {
+            self.hub.send(
+                them.id,
+                &line(&ServerMessage::GroupJoinRejected { group }),
+                None,
+            );
+        }
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_REQUESTS`: the requests waiting in the groups I own or administer.
+    pub(super) async fn list_join_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let requests = self.db(move |s| s.join_requests(uid)).await?;
+        let count = requests.len() as u32;
+        let mut out: Vec<_> = requests
+            .into_iter()
+            .map(|(group, user, time)| ServerMessage::GroupJoinRequest {
+                group: group as u64,
+                account: user.account,
+                time,
+                nickname: user.nickname,
+            })
+            .collect();
+        out.push(ServerMessage::GroupRequestsEnd { count });
+        Ok(out)
     }
 
     /// `GROUP_MUTE_ALL`: the owner or an admin mutes the whole group or lifts it; any member may ask.

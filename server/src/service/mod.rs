@@ -396,6 +396,12 @@ impl Services {
             } => self.mute_member(me(ctx)?, group, account, seconds).await?,
             C::MuteAll { group, on } => self.mute_all(me(ctx)?, group, on).await?,
             C::GroupNotice { group, text } => self.group_notice(me(ctx)?, group, text).await?,
+            C::AnswerJoin {
+                group,
+                account,
+                accept,
+            } => self.answer_join(me(ctx)?, group, account, accept).await?,
+            C::ListJoinRequests => self.list_join_requests(me(ctx)?).await?,
             C::ListGroups => self.list_groups(me(ctx)?).await?,
             C::FileOffer {
                 to,
@@ -519,6 +525,7 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::GroupPolicy { policy: None, .. }
         | C::MuteAll { on: None, .. }
         | C::GroupNotice { text: None, .. }
+        | C::ListJoinRequests
         | C::ListGroups
         | C::Features { .. }
         | C::ListReads => Cost::Free,
@@ -545,6 +552,7 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::MuteMember { .. }
         | C::MuteAll { on: Some(_), .. }
         | C::GroupNotice { text: Some(_), .. }
+        | C::AnswerJoin { .. }
         | C::GroupPolicy {
             policy: Some(_), ..
         }

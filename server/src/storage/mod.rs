@@ -441,6 +441,22 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<(), StoreError>;
     /// Who may not speak in `group`.
     fn silence(&self, group: GroupId) -> Result<Silence, StoreError>;
+    /// Records (or refreshes) `user`'s request to join `group`; true if it is new.
+    fn put_join_request(
+        &self,
+        group: GroupId,
+        user: UserId,
+        time: Millis,
+    ) -> Result<bool, StoreError>;
+    /// Deletes the request; false if there was none.
+    fn take_join_request(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
+    /// The requests to join the groups `manager` owns or administers, oldest first.
+    fn join_requests(
+        &self,
+        manager: UserId,
+    ) -> Result<Vec<(GroupId, UserRecord, Millis)>, StoreError>;
+    /// The owner and admins of `group`.
+    fn managers(&self, group: GroupId) -> Result<Vec<UserId>, StoreError>;
     /// Remembers that `user` was removed from `group`: they may not join it again by its number.
     fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError>;
     fn was_removed(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;

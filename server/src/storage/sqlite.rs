@@ -270,6 +270,15 @@ ALTER TABLE chat_groups ADD COLUMN notice TEXT NOT NULL DEFAULT '';
 ALTER TABLE chat_groups ADD COLUMN notice_by INTEGER;
 ALTER TABLE chat_groups ADD COLUMN notice_time INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Issue 25: requests to join a group whose policy is 'approve', until its owner or an admin answers.
+CREATE TABLE group_requests (
+    group_id INTEGER NOT NULL REFERENCES chat_groups(id),
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    time     INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+"#,
 ];
 
 /// The connection-info table (the original server's: who is connected, from where, since when), in a file
@@ -1583,6 +1592,7 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM messages WHERE kind = 1 AND conv = ?1", [id])?;
         tx.execute("DELETE FROM members WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM group_removed WHERE group_id = ?1", [id])?;
+        tx.execute("DELETE FROM group_requests WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM chat_groups WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
@@ -1673,6 +1683,65 @@ impl Store for SqliteStore {
             params![group, text, by, time as i64],
         )?;
         Ok(())
+    }
+
+    fn put_join_request(
+        &self,
+        group: GroupId,
+        user: UserId,
+        time: Millis,
+    ) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        let updated = conn.execute(
+            "UPDATE group_requests SET time = ?3 WHERE group_id = ?1 AND user_id = ?2",
+            params![group, user, time as i64],
+        )?;
+        if updated > 0 {
+            return Ok(false);
+        }
+        conn.execute(
+            "INSERT INTO group_requests (group_id, user_id, time) VALUES (?1, ?2, ?3)",
+            params![group, user, time as i64],
+        )?;
+        Ok(true)
+    }
+
+    fn take_join_request(&self, group: GroupId, user: UserId) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "DELETE FROM group_requests WHERE group_id = ?1 AND user_id = ?2",
+            params![group, user],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn join_requests(
+        &self,
+        manager: UserId,
+    ) -> Result<Vec<(GroupId, UserRecord, Millis)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT r.group_id, {USER_COLS}, r.time FROM group_requests r \
+             JOIN members me ON me.group_id = r.group_id AND me.user_id = ?1 \
+                 AND me.role IN ('owner', 'admin') \
+             JOIN users u ON u.id = r.user_id ORDER BY r.time, r.group_id, u.account"
+        ))?;
+        let rows = stmt.query_map([manager], |r| {
+            Ok((
+                r.get::<_, GroupId>(0)?,
+                user_from_row(r, 1)?,
+                r.get::<_, i64>(7)? as Millis,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn managers(&self, group: GroupId) -> Result<Vec<UserId>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id FROM members WHERE group_id = ?1 AND role IN ('owner', 'admin')",
+        )?;
+        let rows = stmt.query_map([group], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn silence(&self, group: GroupId) -> Result<Silence, StoreError> {
