@@ -519,7 +519,8 @@ impl Session {
             | S::GroupRequestsEnd { .. }
             | S::GroupJoinSent { .. }
             | S::GroupJoinClosed { .. }
-            | S::GroupJoinRejected { .. } => {
+            | S::GroupJoinRejected { .. }
+            | S::GroupEvent(_) => {
                 tracing::debug!("ignoring a group management line this client does not use yet");
             }
         }

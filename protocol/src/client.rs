@@ -144,7 +144,7 @@ pub enum ClientMessage {
     /// `FILE_GET:<token>:<offset>` — first line of a data connection: the server sends raw bytes from `offset`.
     FileGet { token: String, offset: u64 },
     /// `FEATURES:<names>` — the server lines beyond the original ones this client understands (`SAID`,
-    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, `GROUP_MUTE`, `GROUP_NOTICE`, joined by `,`; unknown names are skipped). Works before logging in.
+    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, `GROUP_MUTE`, `GROUP_NOTICE`, `GROUP_EVENT`, joined by `,`; unknown names are skipped). Works before logging in.
     /// Replies `FEATURES:<the ones this server sends>`.
     Features { features: Features },
     /// `SEND:<user|group>:<to>:<client_id>:<reply_id>:<mentions>:<text>` — a message with a quote or

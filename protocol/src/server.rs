@@ -5,8 +5,8 @@ use crate::client::conv;
 use crate::field::{Fields, LineBuilder};
 use crate::types::{
     ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, GoneReason,
-    GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence, Quote, RecallMessage, Role,
-    SaidMessage, is_sha256_hex,
+    GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence,
+    Quote, RecallMessage, Role, SaidMessage, is_sha256_hex,
 };
 
 /// One line from the server. Each variant's doc shows its exact wire form.
@@ -173,6 +173,10 @@ pub enum ServerMessage {
     GroupJoinClosed { group: u64, account: String },
     /// `GROUP_JOIN_REJECTED:<group_id>` — my request to join was declined. (Accepted, it is `GROUP_INFO:`.)
     GroupJoinRejected { group: u64 },
+    /// `GROUP_EVENT:<id>:<group_id>:<by>:<time>:<kind>:<account>:<value>` — a change to a group as its
+    /// history keeps it ([`GroupEvent`]), live or from `SYNC:`/`HISTORY:`, to a session with the
+    /// `GROUP_EVENT` feature (others get a `GROUP:` line saying what happened).
+    GroupEvent(GroupEvent),
     /// `MEMBERS_END:<group_id>:<count>` — end of a member list.
     MembersEnd { group: u64, count: u32 },
     /// `MEMBER_LEFT:<group_id>:<account>:<left|kicked>` — someone else left the group or was kicked.
@@ -613,6 +617,26 @@ impl ServerMessage {
                 f.end()?;
                 M::GroupJoinRejected { group }
             }
+            "GROUP_EVENT" => {
+                let mut f = f("GROUP_EVENT");
+                let id = f.number("id")?;
+                let group = f.number("group_id")?;
+                let by = f.string("by")?;
+                let time = f.number("time")?;
+                let kind = f.parsed("kind", GroupEventKind::parse)?;
+                let account = f.string("account")?;
+                let value = f.string("value")?;
+                f.end()?;
+                M::GroupEvent(GroupEvent {
+                    id,
+                    group,
+                    by,
+                    time,
+                    kind,
+                    account,
+                    value,
+                })
+            }
             "MEMBERS_END" => {
                 let mut f = f("MEMBERS_END");
                 let group = f.number("group_id")?;
@@ -923,6 +947,14 @@ impl ServerMessage {
                 b("GROUP_JOIN_CLOSED").num(group).field(account)
             }
             M::GroupJoinRejected { group } => b("GROUP_JOIN_REJECTED").num(group),
+            M::GroupEvent(e) => b("GROUP_EVENT")
+                .num(e.id)
+                .num(e.group)
+                .field(&e.by)
+                .num(e.time)
+                .field(e.kind.as_str())
+                .field(&e.account)
+                .field(&e.value),
             M::MembersEnd { group, count } => b("MEMBERS_END").num(group).num(count),
             M::MemberLeft {
                 group,

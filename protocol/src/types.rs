@@ -471,6 +471,9 @@ pub struct Features {
     /// `GROUP_NOTICE:` lines pushed when a group's announcement changes (a `GROUP_NOTICE:` question is
     /// answered without it).
     pub group_notice: bool,
+    /// `GROUP_EVENT:` lines: a group's changes as they stand in its history (without it, a `GROUP:` line
+    /// saying what happened).
+    pub group_event: bool,
 }
 
 impl Features {
@@ -483,6 +486,7 @@ impl Features {
         group_role: true,
         group_mute: true,
         group_notice: true,
+        group_event: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -494,6 +498,7 @@ impl Features {
             (self.group_role, "GROUP_ROLE"),
             (self.group_mute, "GROUP_MUTE"),
             (self.group_notice, "GROUP_NOTICE"),
+            (self.group_event, "GROUP_EVENT"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -515,6 +520,7 @@ impl Features {
                 "GROUP_ROLE" => features.group_role = true,
                 "GROUP_MUTE" => features.group_mute = true,
                 "GROUP_NOTICE" => features.group_notice = true,
+                "GROUP_EVENT" => features.group_event = true,
                 _ => {}
             }
         }
@@ -531,6 +537,7 @@ impl Features {
             group_role: self.group_role && other.group_role,
             group_mute: self.group_mute && other.group_mute,
             group_notice: self.group_notice && other.group_notice,
+            group_event: self.group_event && other.group_event,
         }
     }
 }
@@ -611,6 +618,81 @@ pub struct SaidMessage {
     pub mentions: Mentions,
     pub quote: Option<Quote>,
     pub text: String,
+}
+
+/// What changed in a group, as its history keeps it. Wire: the lower-case word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupEventKind {
+    /// `by` invited `account`.
+    Invite,
+    /// `account` joined: by the group's number (`by` is `account`), or let in by `by` (`GROUP_JOIN_ANSWER:`).
+    Join,
+    /// `account` (= `by`) left.
+    Leave,
+    /// `by` removed `account`.
+    Kick,
+    /// `by` renamed the group to `value`.
+    Rename,
+    /// `by` made `account` an admin (`value` `on`) or a plain member again (`off`).
+    Admin,
+    /// `by`, the owner, handed the group to `account`.
+    Transfer,
+    /// `by` muted `account` until `value` (milliseconds since the epoch; `0`: lifted).
+    Mute,
+    /// `by` muted the whole group (`value` `on`) or lifted it (`off`).
+    MuteAll,
+    /// `by` set the announcement to `value` (empty: cleared).
+    Notice,
+}
+
+impl GroupEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupEventKind::Invite => "invite",
+            GroupEventKind::Join => "join",
+            GroupEventKind::Leave => "leave",
+            GroupEventKind::Kick => "kick",
+            GroupEventKind::Rename => "rename",
+            GroupEventKind::Admin => "admin",
+            GroupEventKind::Transfer => "transfer",
+            GroupEventKind::Mute => "mute",
+            GroupEventKind::MuteAll => "mute_all",
+            GroupEventKind::Notice => "notice",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "invite" => GroupEventKind::Invite,
+            "join" => GroupEventKind::Join,
+            "leave" => GroupEventKind::Leave,
+            "kick" => GroupEventKind::Kick,
+            "rename" => GroupEventKind::Rename,
+            "admin" => GroupEventKind::Admin,
+            "transfer" => GroupEventKind::Transfer,
+            "mute" => GroupEventKind::Mute,
+            "mute_all" => GroupEventKind::MuteAll,
+            "notice" => GroupEventKind::Notice,
+            _ => return None,
+        })
+    }
+}
+
+/// A change to a group, stored in its history and numbered like a message, so `SYNC:` and `HISTORY:` bring
+/// it in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEvent {
+    /// Its place in the message sequence.
+    pub id: u64,
+    pub group: u64,
+    /// Who made the change.
+    pub by: String,
+    pub time: Millis,
+    pub kind: GroupEventKind,
+    /// Whom it concerns; empty for a change to the group itself (rename, mute_all, notice).
+    pub account: String,
+    /// What it was changed to, as [`GroupEventKind`] says; empty if nothing.
+    pub value: String,
 }
 
 /// A recall, stored and ordered like a message: `target`'s text is gone from the server.

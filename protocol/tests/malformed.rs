@@ -1007,3 +1007,30 @@ fn group_join_request_lines() {
         ),
     ]);
 }
+
+/// Issue 25: group events.
+#[test]
+fn group_event_lines() {
+    check_server(&[
+        (
+            "GROUP_EVENT:1:3:alice:0:invite:bob",
+            missing("GROUP_EVENT", "value"),
+        ),
+        (
+            "GROUP_EVENT:1:3:alice:0:party:bob:",
+            invalid("GROUP_EVENT", "kind", "party"),
+        ),
+        (
+            "GROUP_EVENT:1:3:alice:0:invite:bob::",
+            too_many("GROUP_EVENT"),
+        ),
+        (
+            "GROUP_EVENT:x:3:alice:0:invite:bob:",
+            invalid("GROUP_EVENT", "id", "x"),
+        ),
+        (
+            "GROUP_EVENT:1:3:alice:then:invite:bob:",
+            invalid("GROUP_EVENT", "time", "then"),
+        ),
+    ]);
+}

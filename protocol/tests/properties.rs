@@ -16,8 +16,8 @@ use proptest::strategy::{Union, ValueTree};
 use proptest::test_runner::TestRunner;
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
-    GoneReason, GroupMessage, JoinPolicy, Limits, Mentions, Presence, Quote, RecallMessage, Role,
-    SaidMessage, ServerMessage,
+    GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Presence,
+    Quote, RecallMessage, Role, SaidMessage, ServerMessage,
 };
 
 // ---- field strategies ----
@@ -88,6 +88,22 @@ fn role() -> impl Strategy<Value = Role> {
     prop_oneof![Just(Role::Owner), Just(Role::Admin), Just(Role::Member)]
 }
 
+fn group_event_kind() -> impl Strategy<Value = GroupEventKind> {
+    use GroupEventKind as K;
+    proptest::sample::select(vec![
+        K::Invite,
+        K::Join,
+        K::Leave,
+        K::Kick,
+        K::Rename,
+        K::Admin,
+        K::Transfer,
+        K::Mute,
+        K::MuteAll,
+        K::Notice,
+    ])
+}
+
 fn join_policy() -> impl Strategy<Value = JoinPolicy> {
     prop_oneof![
         Just(JoinPolicy::Invite),
@@ -154,7 +170,7 @@ fn limits() -> impl Strategy<Value = Limits> {
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 7]>().prop_map(
+    any::<[bool; 8]>().prop_map(
         |[
             said,
             recalled,
@@ -163,6 +179,7 @@ fn features() -> impl Strategy<Value = Features> {
             group_role,
             group_mute,
             group_notice,
+            group_event,
         ]| Features {
             said,
             recalled,
@@ -171,6 +188,7 @@ fn features() -> impl Strategy<Value = Features> {
             group_role,
             group_mute,
             group_notice,
+            group_event,
         },
     )
 }
@@ -578,6 +596,22 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         num64()
             .prop_map(|group| M::GroupJoinRejected { group })
             .boxed(),
+        (
+            (num64(), num64(), text(), num64()),
+            (group_event_kind(), text(), text()),
+        )
+            .prop_map(|((id, group, by, time), (kind, account, value))| {
+                M::GroupEvent(GroupEvent {
+                    id,
+                    group,
+                    by,
+                    time,
+                    kind,
+                    account,
+                    value,
+                })
+            })
+            .boxed(),
         (num64(), text(), num64(), text())
             .prop_map(|(group, by, time, text)| M::GroupNotice {
                 group,
@@ -693,6 +727,9 @@ fn line_like() -> impl Strategy<Value = String> {
         "GROUP_JOIN_REQUEST",
         "GROUP_JOIN_SENT",
         "GROUP_JOIN_CLOSED",
+        "GROUP_EVENT",
+        "mute_all",
+        "invite",
         "approve",
         "yes",
         "no",

@@ -11,8 +11,8 @@ use std::collections::BTreeSet;
 use common::{CLIENT_VARIANTS, SERVER_VARIANTS, client_variant, server_variant};
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
-    GoneReason, GroupMessage, JoinPolicy, Limits, Mentions, ParseError, Presence, Quote,
-    RecallMessage, Role, SaidMessage, ServerMessage,
+    GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, ParseError,
+    Presence, Quote, RecallMessage, Role, SaidMessage, ServerMessage,
 };
 
 /// SHA-256 of the empty file.
@@ -391,7 +391,7 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"),
             M::Features {
                 features: Features::ALL,
             },
@@ -922,6 +922,54 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         (s("GROUP_REQUESTS_END:1"), M::GroupRequestsEnd { count: 1 }),
         (s("GROUP_JOIN_SENT:3"), M::GroupJoinSent { group: 3 }),
         (
+            s("GROUP_EVENT:12:3:alice:1764032400000:invite:bob:"),
+            M::GroupEvent(GroupEvent {
+                id: 12,
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_000,
+                kind: GroupEventKind::Invite,
+                account: s("bob"),
+                value: s(""),
+            }),
+        ),
+        (
+            s("GROUP_EVENT:13:3:bob:1764032400001:rename::Crabs%3A the sequel"),
+            M::GroupEvent(GroupEvent {
+                id: 13,
+                group: 3,
+                by: s("bob"),
+                time: 1_764_032_400_001,
+                kind: GroupEventKind::Rename,
+                account: s(""),
+                value: s("Crabs: the sequel"),
+            }),
+        ),
+        (
+            s("GROUP_EVENT:14:3:alice:1764032400002:mute:carol:1764036000000"),
+            M::GroupEvent(GroupEvent {
+                id: 14,
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_002,
+                kind: GroupEventKind::Mute,
+                account: s("carol"),
+                value: s("1764036000000"),
+            }),
+        ),
+        (
+            s("GROUP_EVENT:15:3:alice:1764032400003:mute_all::on"),
+            M::GroupEvent(GroupEvent {
+                id: 15,
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_003,
+                kind: GroupEventKind::MuteAll,
+                account: s(""),
+                value: s("on"),
+            }),
+        ),
+        (
             s("GROUP_JOIN_CLOSED:3:dave"),
             M::GroupJoinClosed {
                 group: 3,
@@ -1067,7 +1115,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"),
             M::Features {
                 features: Features::ALL,
             },
@@ -1859,12 +1907,14 @@ fn the_spec_documents_every_verb_and_error_code() {
 fn features_field() {
     assert_eq!(
         Features::ALL.to_field(),
-        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE"
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"
     );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
-        Features::from_field("GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"),
+        Features::from_field(
+            "GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
+        ),
         Features::ALL
     );
     let said_read = Features {
@@ -2000,4 +2050,29 @@ fn a_muted_refusal_carries_its_end() {
         "ERROR:muted:1764032400000 you are muted in group 3:c1"
     );
     assert_eq!(ServerMessage::parse(&line.format()), Ok(line));
+}
+
+/// Issue 25: every group event kind has one word, and it reads back.
+#[test]
+fn group_event_kinds_round_trip() {
+    use GroupEventKind as K;
+    let all = [
+        K::Invite,
+        K::Join,
+        K::Leave,
+        K::Kick,
+        K::Rename,
+        K::Admin,
+        K::Transfer,
+        K::Mute,
+        K::MuteAll,
+        K::Notice,
+    ];
+    let words: BTreeSet<&str> = all.iter().map(|k| k.as_str()).collect();
+    assert_eq!(words.len(), all.len());
+    for kind in all {
+        assert_eq!(K::parse(kind.as_str()), Some(kind));
+    }
+    assert_eq!(K::parse("Invite"), None);
+    assert_eq!(K::parse(""), None);
 }

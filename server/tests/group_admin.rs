@@ -707,3 +707,137 @@ async fn a_join_request_waits_for_an_offline_owner() {
         .await;
     dave.until(&format!("GROUP_INFO:{gid}:alice:2:team")).await;
 }
+
+/// The `<kind>:<account>:<value>` of a `GROUP_EVENT:` line, and its id.
+fn event(line: &str) -> (u64, String) {
+    let f: Vec<&str> = line.split(':').collect();
+    assert_eq!(f[0], "GROUP_EVENT", "{line}");
+    (f[1].parse().unwrap(), f[5..].join(":"))
+}
+
+#[tokio::test]
+async fn every_group_change_is_a_line_of_the_groups_history() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol", "dave"]).await;
+    all_features(&mut alice).await;
+    all_features(&mut peers[0]).await;
+    // carol's client is older: she gets each change in words, as a GROUP: message.
+    alice.send(&format!("GROUP_RENAME:{gid}:crew")).await;
+    let renamed = alice.next_event().await;
+    let (id, what) = event(&renamed);
+    assert_eq!(what, "rename::crew");
+    assert!(
+        renamed.starts_with(&format!("GROUP_EVENT:{id}:{gid}:alice:")),
+        "{renamed}"
+    );
+    assert_eq!(peers[0].next_event().await, renamed);
+    let said = loop {
+        // Past the stand-ins of the invitations before.
+        let line = peers[1].next_event().await;
+        if line.starts_with(&format!("GROUP:{id}:")) {
+            break line;
+        }
+    };
+    assert!(
+        said.starts_with(&format!("GROUP:{id}:{gid}:alice:"))
+            && said.ends_with(":alice 将群名改为 crew (alice renamed the group to crew)"),
+        "{said}"
+    );
+    for line in [
+        format!("GROUP_ADMIN:{gid}:bob:on"),
+        format!("GROUP_MUTE:{gid}:carol:60"),
+        format!("GROUP_MUTE:{gid}:carol:0"),
+        format!("GROUP_MUTE_ALL:{gid}:on"),
+        format!("GROUP_MUTE_ALL:{gid}:off"),
+        format!("GROUP_NOTICE:{gid}:read me"),
+        format!("GROUP_KICK:{gid}:dave"),
+        format!("GROUP_TRANSFER:{gid}:bob"),
+    ] {
+        alice.send(&line).await;
+        alice.next_event().await;
+    }
+    peers[1].send(&format!("GROUP_LEAVE:{gid}")).await;
+    peers[1].until(&format!("GROUP_GONE:{gid}:left")).await;
+    let left = alice.next_event().await;
+    assert!(left.ends_with(":leave:carol:"), "{left}");
+
+    // The history keeps them in order, among the messages; newest first.
+    alice.send(&format!("GROUP:{gid}:a1:hello")).await;
+    alice.until("ACK:a1:").await;
+    alice.send(&format!("HISTORY:group:{gid}:0:50")).await;
+    let page = alice.collect_all_until("HISTORY_END:").await;
+    let mut kinds: Vec<String> = page
+        .iter()
+        .filter(|l| l.starts_with("GROUP_EVENT:"))
+        .map(|l| {
+            let (_, what) = event(l);
+            // The mute's end is a time; its kind and whom it concerns are what this test checks.
+            if what.starts_with("mute:carol:") && !what.ends_with(":0") {
+                "mute:carol:<until>".to_owned()
+            } else {
+                what
+            }
+        })
+        .collect();
+    kinds.reverse();
+    assert_eq!(
+        kinds,
+        [
+            "invite:bob:",
+            "invite:carol:",
+            "invite:dave:",
+            "rename::crew",
+            "admin:bob:on",
+            "mute:carol:<until>",
+            "mute:carol:0",
+            "mute_all::on",
+            "mute_all::off",
+            "notice::read me",
+            "kick:dave:",
+            "transfer:bob:",
+            "leave:carol:",
+        ],
+        "{page:?}"
+    );
+    assert!(page[0].ends_with(":a1:hello"), "{page:?}");
+
+    // A member who was away syncs them in order, in words without the feature.
+    let mut bob = server.connect().await;
+    bob.login("bob").await;
+    bob.send("SYNC:0:100").await;
+    let synced = bob.collect_all_until("SYNC_END:").await;
+    let words: Vec<&String> = synced
+        .iter()
+        .filter(|l| common::is_group_event(l))
+        .collect();
+    // His own invitation is the first thing he sees of the group.
+    assert_eq!(words.len(), 13, "{synced:?}");
+    assert!(
+        words[0].ends_with(":alice 邀请 bob 加入了群 (alice invited bob)"),
+        "{words:?}"
+    );
+    assert!(
+        words[5].ends_with(":alice 禁言了 carol 1 分钟 (alice muted carol for 1 min)"),
+        "{words:?}"
+    );
+    assert!(
+        words[12].ends_with(":carol 退出了群 (carol left)"),
+        "{words:?}"
+    );
+    assert!(synced[13].ends_with(":a1:hello"), "{synced:?}");
+
+    // A change is the group's: nobody recalls or quotes it.
+    let mut bob = peers.remove(0);
+    bob.send(&format!("RECALL:{id}")).await;
+    assert!(
+        bob.until("ERROR:")
+            .await
+            .starts_with("ERROR:no_such_message:")
+    );
+    bob.send(&format!("SEND:group:{gid}:b1:{id}::so?")).await;
+    assert!(
+        bob.until("ERROR:")
+            .await
+            .starts_with("ERROR:no_such_message:")
+    );
+}

@@ -12,7 +12,7 @@ use ququ_protocol::{ClientMessage, ServerMessage};
 pub const CLIENT_VARIANTS: usize = 49;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 54;
+pub const SERVER_VARIANTS: usize = 55;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -126,5 +126,6 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::GroupJoinSent { .. } => 51,
         M::GroupJoinClosed { .. } => 52,
         M::GroupJoinRejected { .. } => 53,
+        M::GroupEvent(_) => 54,
     }
 }

@@ -1,10 +1,12 @@
 //! Groups: create, join, leave, invite, kick, rename, dissolve, the member list, and (issue 25) admins
 //! and handing a group over.
 
-use ququ_protocol::{ErrorCode, Features, GoneReason, JoinPolicy, Presence, Role, ServerMessage};
+use ququ_protocol::{
+    ErrorCode, Features, GoneReason, GroupEventKind, JoinPolicy, Presence, Role, ServerMessage,
+};
 
 use super::{Caller, Result, ServiceError, Services, check_len, check_name, line, now_millis};
-use crate::storage::{GroupRecord, MemberRecord, UserId};
+use crate::storage::{Body, GroupRecord, MemberRecord, NewMessage, Target, UserId};
 
 fn info(g: &GroupRecord) -> ServerMessage {
     ServerMessage::GroupInfo {
@@ -223,6 +225,14 @@ impl Services {
             .about(group.to_string()));
         }
         self.add_to_group(group, me.user).await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Join,
+            &me.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -281,6 +291,14 @@ impl Services {
         // A new invitation is what lets a removed member back: they may use the number again.
         let gid = group as i64;
         self.db(move |s| s.forget_removed(gid, tid)).await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Invite,
+            &them.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -320,6 +338,14 @@ impl Services {
         }
         self.remove_from_group(group, me.user, &me.account, GoneReason::Left)
             .await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Leave,
+            &me.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -356,6 +382,14 @@ impl Services {
         self.db(move |s| s.mark_removed(gid, tid, now)).await?;
         self.remove_from_group(group, them.id, &them.account, GoneReason::Kicked)
             .await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Kick,
+            &them.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -401,6 +435,8 @@ impl Services {
             .ok_or_else(|| no_group(group))?;
         let members = self.member_ids(group).await?;
         self.hub.send_many(members, &line(&info(&g)), None);
+        self.group_event(me.user, group, GroupEventKind::Rename, "", g.name)
+            .await;
         Ok(Vec::new())
     }
 
@@ -429,6 +465,59 @@ impl Services {
         let mut out: Vec<_> = groups.iter().map(info).collect();
         out.push(ServerMessage::GroupsEnd { count });
         Ok(out)
+    }
+
+    /// Stores a change to `group` in its history and pushes it to the members: `GROUP_EVENT:` to sessions
+    /// with that feature, a `GROUP:` saying it in words to the rest. The change itself is done already,
+    /// so a failure to record it is logged, not answered: the caller's request did what it asked.
+    async fn group_event(
+        &self,
+        by: UserId,
+        group: u64,
+        kind: GroupEventKind,
+        account: &str,
+        value: String,
+    ) {
+        let message = NewMessage {
+            sender: by,
+            to: Target::Group(group as i64),
+            // Unique per sender like any client_id, and never one a client would choose.
+            client_id: format!("event-{:032x}", rand::random::<u128>()),
+            time: now_millis(),
+            body: Body::Event {
+                kind,
+                account: account.to_owned(),
+                value,
+            },
+        };
+        let stored = match self.db(move |s| s.store_message(&message)).await {
+            Ok(stored) => stored.message,
+            Err(e) => {
+                tracing::warn!(group, kind = kind.as_str(), error = %e, "a group change was not recorded");
+                return;
+            }
+        };
+        let members = match self.member_ids(group).await {
+            Ok(members) => members,
+            Err(e) => {
+                tracing::warn!(group, error = %e, "a group change was recorded but not pushed");
+                return;
+            }
+        };
+        let plain = super::messages::to_wire(stored.clone(), Features::default());
+        let rich = super::messages::to_wire(stored, Features::ALL);
+        if let (Some(plain), Some(rich)) = (plain, rich) {
+            let mut wakes = super::hub::Wakes::default();
+            self.hub.queue_forms(
+                members,
+                Some(&line(&plain)),
+                &line(&rich),
+                |f| f.group_event,
+                None,
+                &mut wakes,
+            );
+            wakes.wake();
+        }
     }
 
     /// `account`'s role in `group`; `not_member` (about the account) if they are not in it.
@@ -511,6 +600,15 @@ impl Services {
         }
         let members = self.member_ids(group).await?;
         self.tell_role(group, &members, &them.account, new_role);
+        let value = if admin { "on" } else { "off" };
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Admin,
+            &them.account,
+            value.to_owned(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -547,6 +645,14 @@ impl Services {
         self.tell_role(group, &members, &me.account, Role::Member);
         // `GROUP_INFO:` names the owner: every client, old ones too, learns of the change from it.
         self.hub.send_many(members, &line(&info(&g)), None);
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Transfer,
+            &them.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -612,10 +718,18 @@ impl Services {
             members,
             &ServerMessage::GroupMute {
                 group,
-                account: them.account,
+                account: them.account.clone(),
                 until,
             },
         );
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Mute,
+            &them.account,
+            until.to_string(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -665,6 +779,8 @@ impl Services {
             &mut wakes,
         );
         wakes.wake();
+        self.group_event(me.user, group, GroupEventKind::Notice, "", g.notice)
+            .await;
         Ok(Vec::new())
     }
 
@@ -735,6 +851,14 @@ impl Services {
                 .map_err(|e| e.about(account))?;
             // Let in by the group itself: an earlier removal no longer stands.
             self.db(move |s| s.forget_removed(gid, tid)).await?;
+            self.group_event(
+                me.user,
+                group,
+                GroupEventKind::Join,
+                &them.account,
+                String::new(),
+            )
+            .await;
         } else {
             self.hub.send(
                 them.id,
@@ -784,6 +908,15 @@ impl Services {
         self.db(move |s| s.set_mute_all(gid, on)).await?;
         let members = self.member_ids(group).await?;
         self.tell_mute(members, &ServerMessage::GroupMuteAll { group, on });
+        let value = if on { "on" } else { "off" };
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::MuteAll,
+            "",
+            value.to_owned(),
+        )
+        .await;
         Ok(Vec::new())
     }
 }

@@ -6,7 +6,7 @@
 
 pub mod sqlite;
 
-use ququ_protocol::{Conv, FileInfo, JoinPolicy, Mentions, Millis, Quote, Role};
+use ququ_protocol::{Conv, FileInfo, GroupEventKind, JoinPolicy, Mentions, Millis, Quote, Role};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -163,6 +163,13 @@ pub enum Body {
     },
     /// A message that has been recalled: read back so a page's length and cursor stay true, never sent.
     Gone,
+    /// A change to a group (issue 25): stored in its history like a message, never quoted or recalled.
+    Event {
+        kind: GroupEventKind,
+        /// Whom it concerns; empty if the group itself.
+        account: String,
+        value: String,
+    },
 }
 
 /// The text of a reply or of a message with mentions.

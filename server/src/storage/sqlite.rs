@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use ququ_protocol::{Conv, FileInfo, JoinPolicy, Mentions, Millis, Quote, Role};
+use ququ_protocol::{Conv, FileInfo, GroupEventKind, JoinPolicy, Mentions, Millis, Quote, Role};
 
 use super::SessionEnd;
 use super::{
@@ -271,6 +271,12 @@ ALTER TABLE chat_groups ADD COLUMN notice_by INTEGER;
 ALTER TABLE chat_groups ADD COLUMN notice_time INTEGER NOT NULL DEFAULT 0;
 "#,
     r#"
+-- Issue 25: a group's changes as rows of its history: `event` is the kind (`GroupEventKind::as_str`),
+-- `event_account` whom it concerns, and `text` its value. NULL on every other message.
+ALTER TABLE messages ADD COLUMN event TEXT;
+ALTER TABLE messages ADD COLUMN event_account TEXT;
+"#,
+    r#"
 -- Issue 25: requests to join a group whose policy is 'approve', until its owner or an admin answers.
 CREATE TABLE group_requests (
     group_id INTEGER NOT NULL REFERENCES chat_groups(id),
@@ -419,7 +425,7 @@ const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created
 /// The columns `message_from_row` reads, from `messages m` and the users `s` (sender) and `t` (recipient).
 const MESSAGE_COLS: &str = "m.id, s.account, m.kind, m.target, t.account, m.time, m.client_id, \
      m.text, m.file_id, m.file_size, m.file_sha256, m.file_name, m.reply_to, m.mentions, \
-     m.recall_of, m.recalled, qs.account, q.text, q.file_name, q.recalled";
+     m.recall_of, m.recalled, qs.account, q.text, q.file_name, q.recalled, m.event, m.event_account";
 /// The sender's and the recipient's account names for `messages m`, and the message it quotes or
 /// recalls (`q`) with its sender (`qs`). For a message that does neither, the join looks up a NULL id
 /// and finds nothing at once.
@@ -774,7 +780,17 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         r.get::<_, Option<String>>(16)
             .map(Option::unwrap_or_default)
     };
+    let event = r.get::<_, Option<String>>(20)?;
     let body = if r.get::<_, i64>(15)? != 0 {
+        Body::Gone
+    } else if let Some(kind) = event.as_deref().and_then(GroupEventKind::parse) {
+        Body::Event {
+            kind,
+            account: r.get::<_, Option<String>>(21)?.unwrap_or_default(),
+            value: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+        }
+    } else if event.is_some() {
+        // A kind from a newer server: kept in the history's count, as a recalled message is, never sent.
         Body::Gone
     } else if let Some(target) = recall_of {
         Body::Recall {
@@ -962,7 +978,12 @@ fn insert_message(
         Body::Text(t) => (Some(t.as_str()), None),
         Body::Said(said) => (Some(said.text.as_str()), None),
         Body::File(f) => (None, Some(f)),
+        Body::Event { value, .. } => (Some(value.as_str()), None),
         Body::Recall { .. } | Body::Gone => (None, None),
+    };
+    let (event, event_account) = match &msg.body {
+        Body::Event { kind, account, .. } => (Some(kind.as_str()), Some(account.as_str())),
+        _ => (None, None),
     };
     let (reply_to, mentions) = match &msg.body {
         Body::Said(said) => (
@@ -979,8 +1000,9 @@ fn insert_message(
     let inserted = conn
         .prepare_cached(
             "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, text, \
-         file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of) \
-         VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15) \
+         file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of, event, \
+         event_account) \
+         VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT(sender_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -999,6 +1021,8 @@ fn insert_message(
             reply_to,
             mentions,
             recall_of,
+            event,
+            event_account,
         ])?;
     if inserted == 0 {
         // A resend: the answer is the first copy, as stored.
@@ -2026,7 +2050,7 @@ impl Store for SqliteStore {
         let row = conn
             .prepare_cached(
                 "SELECT m.sender_id, s.account, m.kind, m.target, m.conv, m.time, m.text, m.file_id, \
-                 m.file_sha256, m.file_name, m.recall_of, m.recalled \
+                 m.file_sha256, m.file_name, m.recall_of, m.recalled, m.event \
                  FROM messages m JOIN users s ON s.id = m.sender_id WHERE m.id = ?1",
             )?
             .query_row([id], |r| {
@@ -2054,7 +2078,9 @@ impl Store for SqliteStore {
                             (None, None) => String::new(),
                         },
                         file: file_id.map(|f| (f as u64, sha.unwrap_or_default())),
-                        is_recall: r.get::<_, Option<i64>>(10)?.is_some(),
+                        // A group event is neither quoted nor recalled either: it is the group's.
+                        is_recall: r.get::<_, Option<i64>>(10)?.is_some()
+                            || r.get::<_, Option<String>>(12)?.is_some(),
                     },
                     r.get::<_, i64>(11)? != 0,
                 ))
