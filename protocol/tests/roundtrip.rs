@@ -1985,12 +1985,28 @@ fn mentions_field() {
 /// is typed (`> `) parses as a client line, what arrives parses as a server line and is exactly its format.
 #[test]
 fn the_spec_walkthrough_of_replies_and_recalls_is_real_lines() {
+    walkthrough_is_real_lines("**Replies, recalls and mentions.**", 8);
+}
+
+/// Issue 25: and so is the walkthrough of group management.
+#[test]
+fn the_spec_walkthrough_of_group_management_is_real_lines() {
+    walkthrough_is_real_lines("**Group management.**", 6);
+}
+
+/// Every line of the walkthrough that starts at `title` and runs to the next `**` paragraph title or
+/// section is a real line; at least `lines` of them are typed and as many received.
+fn walkthrough_is_real_lines(title: &str, lines: usize) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
     let spec = std::fs::read_to_string(&path).expect("docs/protocol.md");
-    let start = spec
-        .find("**Replies, recalls and mentions.**")
-        .expect("the walkthrough of replies and recalls");
-    let end = start + spec[start..].find("\n## ").expect("a section after it");
+    let start = spec.find(title).expect("the walkthrough");
+    let after = start + title.len();
+    let end = after
+        + [spec[after..].find("\n## "), spec[after..].find("\n**")]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("a section after it");
     let mut in_code = false;
     let (mut typed, mut received) = (0, 0);
     let mut wrong = Vec::new();
@@ -2017,7 +2033,7 @@ fn the_spec_walkthrough_of_replies_and_recalls_is_real_lines() {
         }
     }
     assert!(
-        typed >= 8 && received >= 8,
+        typed >= lines && received >= lines,
         "{typed} typed, {received} received"
     );
     assert!(
