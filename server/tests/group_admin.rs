@@ -657,10 +657,11 @@ async fn an_approve_group_lets_in_whom_its_owner_or_an_admin_accepts() {
     // The admin says yes: every manager hears it is closed, dave is in.
     peers[0].send(&yes).await;
     let closed = format!("GROUP_JOIN_CLOSED:{gid}:dave");
-    peers[0].until(&closed).await;
-    alice.until(&closed).await;
+    // dave is in first, then the request is closed for every manager.
     dave.until(&format!("GROUP_INFO:{gid}:alice:4:team")).await;
     alice.until(&format!("MEMBER:{gid}:dave:")).await;
+    alice.until(&closed).await;
+    peers[0].until(&closed).await;
     refused(&mut alice, &yes, "no_request").await;
 
     // erin is declined.
@@ -840,4 +841,42 @@ async fn every_group_change_is_a_line_of_the_groups_history() {
             .await
             .starts_with("ERROR:no_such_message:")
     );
+}
+
+#[tokio::test]
+async fn a_request_to_a_full_group_waits_and_a_kicked_member_may_ask_again() {
+    let server =
+        TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.members = 2).await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob"]).await;
+    alice.send(&format!("GROUP_POLICY:{gid}:approve")).await;
+    alice.until(&format!("GROUP_POLICY:{gid}:approve")).await;
+    let mut dave = server.user("dave").await;
+    dave.send(&format!("GROUP_JOIN:{gid}")).await;
+    dave.expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
+    alice
+        .until(&format!("GROUP_JOIN_REQUEST:{gid}:dave:"))
+        .await;
+    // Full: refused, and the request is still there.
+    refused(
+        &mut alice,
+        &format!("GROUP_JOIN_ANSWER:{gid}:dave:yes"),
+        "too_many",
+    )
+    .await;
+    alice.send("GROUP_REQUESTS").await;
+    alice
+        .until(&format!("GROUP_JOIN_REQUEST:{gid}:dave:"))
+        .await;
+    alice.expect("GROUP_REQUESTS_END:1").await;
+    // Room is made by a kick; the kicked member may ask to come back (the owner decides).
+    alice.send(&format!("GROUP_KICK:{gid}:bob")).await;
+    peers[0].until(&format!("GROUP_GONE:{gid}:kicked")).await;
+    alice
+        .send(&format!("GROUP_JOIN_ANSWER:{gid}:dave:yes"))
+        .await;
+    alice.until(&format!("GROUP_JOIN_CLOSED:{gid}:dave")).await;
+    dave.until(&format!("GROUP_INFO:{gid}:alice:2:team")).await;
+    peers[0].send(&format!("GROUP_JOIN:{gid}")).await;
+    peers[0].expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
+    alice.until(&format!("GROUP_JOIN_REQUEST:{gid}:bob:")).await;
 }

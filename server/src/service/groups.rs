@@ -836,19 +836,28 @@ impl Services {
             )
             .about(account));
         }
-        let managers = {
-            let gid = group as i64;
-            self.db(move |s| s.managers(gid)).await?
-        };
+        if accept && let Err(e) = self.add_to_group(group, them.id).await {
+            // A full group (or a failure) leaves the request waiting, to be answered again once
+            // there is room; one who got in meanwhile has no request left to answer.
+            if !matches!(
+                &e,
+                ServiceError::Refused {
+                    code: ErrorCode::AlreadyMember,
+                    ..
+                }
+            ) {
+                let now = now_millis();
+                self.db(move |s| s.put_join_request(gid, tid, now)).await?;
+            }
+            return Err(e.about(account));
+        }
+        let managers = self.db(move |s| s.managers(gid)).await?;
         let closed = ServerMessage::GroupJoinClosed {
             group,
             account: them.account.clone(),
         };
         self.hub.send_many(managers, &line(&closed), None);
         if accept {
-            self.add_to_group(group, them.id)
-                .await
-                .map_err(|e| e.about(account))?;
             // Let in by the group itself: an earlier removal no longer stands.
             self.db(move |s| s.forget_removed(gid, tid)).await?;
             self.group_event(
