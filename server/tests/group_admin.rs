@@ -880,3 +880,125 @@ async fn a_request_to_a_full_group_waits_and_a_kicked_member_may_ask_again() {
     peers[0].expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
     alice.until(&format!("GROUP_JOIN_REQUEST:{gid}:bob:")).await;
 }
+
+/// The walk-through of group management in docs/protocol.md, played against the server: the same lines,
+/// but for ids, times and event client ids (`N`, `T`, `event-X`) and the group's number (`G`).
+#[tokio::test]
+async fn the_spec_walkthrough_of_group_management_is_what_the_server_says() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut bob = server.connect().await;
+    bob.send("REGISTER:bob:password:Bob the Builder").await;
+    bob.expect("RESIGER:true:bob").await;
+    bob.login("bob").await;
+    alice.send("ADD_FRIEND:bob:hi").await;
+    bob.until("FRIEND_REQUEST:alice:").await;
+    bob.send("ACCEPT_FRIEND:alice").await;
+    alice.until("FRIEND:bob:").await;
+    let gid = alice.create_group("lunch crew").await;
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.until(&format!("GROUP_INFO:{gid}:")).await;
+    alice.until(&format!("MEMBER:{gid}:bob:")).await;
+    // Past the invitation's own line on both sides.
+    alice.next_event().await;
+    bob.next_event().await;
+    let shown = |line: String| -> String {
+        let mut f: Vec<String> = line.split(':').map(str::to_owned).collect();
+        for field in f.iter_mut() {
+            if *field == gid {
+                *field = "G".into();
+            } else if field.len() == 13 && field.bytes().all(|b| b.is_ascii_digit()) {
+                *field = "T".into();
+            } else if field.starts_with("event-") {
+                *field = "event-X".into();
+            }
+        }
+        if matches!(f[0].as_str(), "GROUP" | "GROUP_EVENT") {
+            f[1] = "N".into();
+        }
+        f.join(":")
+    };
+    async fn lines(p: &mut Peer, n: usize) -> Vec<String> {
+        let mut out = Vec::new();
+        for _ in 0..n {
+            out.push(p.next().await.expect("a line"));
+        }
+        out
+    }
+
+    let features = "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT";
+    bob.send(&format!("FEATURES:{features}")).await;
+    bob.expect(&format!("FEATURES:{features}")).await;
+    alice.send(&format!("GROUP_ADMIN:{gid}:bob:on")).await;
+    assert_eq!(
+        lines(&mut alice, 1)
+            .await
+            .into_iter()
+            .map(shown)
+            .collect::<Vec<_>>(),
+        ["GROUP:N:G:alice:T:event-X:alice 将 bob 设为管理员 (alice made bob an admin)"]
+    );
+    bob.send(&format!("GROUP_NOTICE:{gid}:周六 8:00 出发, bring water"))
+        .await;
+    bob.send(&format!("GROUP_MUTE_ALL:{gid}:on")).await;
+    assert_eq!(
+        lines(&mut bob, 6)
+            .await
+            .into_iter()
+            .map(shown)
+            .collect::<Vec<_>>(),
+        [
+            "GROUP_ROLE:G:bob:admin",
+            "GROUP_EVENT:N:G:alice:T:admin:bob:on",
+            "GROUP_NOTICE:G:bob:T:周六 8%3A00 出发, bring water",
+            "GROUP_EVENT:N:G:bob:T:notice::周六 8%3A00 出发, bring water",
+            "GROUP_MUTE_ALL:G:on",
+            "GROUP_EVENT:N:G:bob:T:mute_all::on",
+        ]
+    );
+    assert_eq!(
+        lines(&mut alice, 2)
+            .await
+            .into_iter()
+            .map(shown)
+            .collect::<Vec<_>>(),
+        [
+            "GROUP:N:G:bob:T:event-X:bob 发布了群公告 (bob posted an announcement)：%0A周六 8%3A00 出发, bring water",
+            "GROUP:N:G:bob:T:event-X:bob 开启了全员禁言 (bob muted the group)",
+        ]
+    );
+    alice.send(&format!("GROUP_MEMBERS:{gid}")).await;
+    alice.send(&format!("GROUP_TRANSFER:{gid}:bob")).await;
+    alice
+        .send(&format!("GROUP:{gid}:g9:can I still talk?"))
+        .await;
+    assert_eq!(
+        lines(&mut alice, 6)
+            .await
+            .into_iter()
+            .map(shown)
+            .collect::<Vec<_>>(),
+        [
+            "MEMBER:G:alice:owner:online:alice",
+            "MEMBER:G:bob:member:online:Bob the Builder",
+            "MEMBERS_END:G:2",
+            "GROUP_INFO:G:bob:2:lunch crew",
+            "GROUP:N:G:alice:T:event-X:alice 将群转让给 bob (alice handed the group to bob)",
+            "ERROR:muted:0 group G is muted%3A only its owner and admins may speak:g9",
+        ]
+        .map(|l| l.replace("group G", &format!("group {gid}")))
+    );
+    assert_eq!(
+        lines(&mut bob, 4)
+            .await
+            .into_iter()
+            .map(shown)
+            .collect::<Vec<_>>(),
+        [
+            "GROUP_ROLE:G:bob:owner",
+            "GROUP_ROLE:G:alice:member",
+            "GROUP_INFO:G:bob:2:lunch crew",
+            "GROUP_EVENT:N:G:alice:T:transfer:bob:",
+        ]
+    );
+}
