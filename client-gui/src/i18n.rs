@@ -1190,6 +1190,7 @@ impl Lang {
                 "It is too late to recall that message.",
                 "已超过可撤回的时间。",
             ),
+            E::Muted => pick("You are muted in this group.", "你已被禁言。"),
             E::Other(_) => tr.server_error,
         }
         .to_owned()

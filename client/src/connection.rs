@@ -509,6 +509,20 @@ impl Session {
             S::PasswordChanged | S::FileProgress { .. } => {
                 tracing::debug!("ignoring a line this client does not use");
             }
+            // Issue 25: group management lines the server sends; the client shows none of it yet (the GUI
+            // side comes later), so they pass by. A fresh `GROUP_MEMBERS` list carries the roles.
+            S::GroupRole { .. }
+            | S::GroupMute { .. }
+            | S::GroupMuteAll { .. }
+            | S::GroupNotice { .. }
+            | S::GroupJoinRequest { .. }
+            | S::GroupRequestsEnd { .. }
+            | S::GroupJoinSent { .. }
+            | S::GroupJoinClosed { .. }
+            | S::GroupJoinRejected { .. }
+            | S::GroupEvent(_) => {
+                tracing::debug!("ignoring a group management line this client does not use yet");
+            }
         }
         Ok(())
     }

@@ -66,19 +66,54 @@ pub enum ClientMessage {
     History { conv: Conv, before: u64, limit: u32 },
     /// `GROUP_CREATE:<name>` — create a group that I own; replies `GROUP_INFO:…`.
     CreateGroup { name: String },
-    /// `GROUP_JOIN:<group_id>` — join a group by its id: an `open` group only (see `GROUP_POLICY`); a group that
-    /// takes members by invitation answers `invite_only`, and a member who was removed `removed`.
+    /// `GROUP_JOIN:<group_id>` — join a group by its id: an `open` group at once (see `GROUP_POLICY`), an
+    /// `approve` one by asking its owner and admins (replies `GROUP_JOIN_SENT:`); a group that takes members by
+    /// invitation answers `invite_only`, and an open one a member who was removed `removed`.
     JoinGroup { group: u64 },
     /// `GROUP_LEAVE:<group_id>`
     LeaveGroup { group: u64 },
     /// `GROUP_INVITE:<group_id>:<account>` — add a friend to a group I am in.
     InviteToGroup { group: u64, account: String },
-    /// `GROUP_KICK:<group_id>:<account>` — owner only.
+    /// `GROUP_KICK:<group_id>:<account>` — the owner, or an admin (plain members only).
     KickFromGroup { group: u64, account: String },
     /// `GROUP_DISSOLVE:<group_id>` — owner only.
     DissolveGroup { group: u64 },
-    /// `GROUP_RENAME:<group_id>:<name>`
+    /// `GROUP_RENAME:<group_id>:<name>` — the owner or an admin.
     RenameGroup { group: u64, name: String },
+    /// `GROUP_ADMIN:<group_id>:<account>:<on|off>` — owner only: make a member an admin, or a plain member
+    /// again. Every member is told with `GROUP_ROLE:`.
+    SetGroupAdmin {
+        group: u64,
+        account: String,
+        admin: bool,
+    },
+    /// `GROUP_TRANSFER:<group_id>:<account>` — owner only: hand the group to another member, who becomes
+    /// its owner; I become a plain member. Every member is told with `GROUP_ROLE:` and `GROUP_INFO:`.
+    TransferGroup { group: u64, account: String },
+    /// `GROUP_MUTE:<group_id>:<account>:<seconds>` — the owner or an admin mutes (禁言) a plain member for
+    /// `seconds` (at most 30 days); `0` lifts it. Every member is told with the server's `GROUP_MUTE:`.
+    MuteMember {
+        group: u64,
+        account: String,
+        seconds: u64,
+    },
+    /// `GROUP_MUTE_ALL:<group_id>[:<on|off>]` — mute the whole group (only the owner and admins speak) or
+    /// lift it (owner or admin; every member is told), or, without the switch, ask (any member).
+    MuteAll { group: u64, on: Option<bool> },
+    /// `GROUP_NOTICE:<group_id>[:<text>]` — set the group's announcement (群公告; owner or admin; `text` is
+    /// free text, empty clears it; every member is told), or, without the text, ask for it (any member).
+    /// Replies and tells with the server's `GROUP_NOTICE:`.
+    GroupNotice { group: u64, text: Option<String> },
+    /// `GROUP_JOIN_ANSWER:<group_id>:<account>:<yes|no>` — the owner or an admin lets a pending
+    /// `GROUP_JOIN` request in, or not.
+    AnswerJoin {
+        group: u64,
+        account: String,
+        accept: bool,
+    },
+    /// `GROUP_REQUESTS` — the requests to join the groups I own or administer; replies `GROUP_JOIN_REQUEST:`
+    /// lines and `GROUP_REQUESTS_END:<count>`.
+    ListJoinRequests,
     /// `GROUP_POLICY:<group_id>[:<invite|open>]` — who may join with `GROUP_JOIN`: set it (owner only; every
     /// member is told with the server's `GROUP_POLICY:` line), or, without the policy, ask (any member).
     GroupPolicy {
@@ -109,7 +144,7 @@ pub enum ClientMessage {
     /// `FILE_GET:<token>:<offset>` — first line of a data connection: the server sends raw bytes from `offset`.
     FileGet { token: String, offset: u64 },
     /// `FEATURES:<names>` — the server lines beyond the original ones this client understands (`SAID`,
-    /// `RECALLED`, `READ`, `TYPING`, joined by `,`; unknown names are skipped). Works before logging in.
+    /// `RECALLED`, `READ`, `TYPING`, `GROUP_ROLE`, `GROUP_MUTE`, `GROUP_NOTICE`, `GROUP_EVENT`, joined by `,`; unknown names are skipped). Works before logging in.
     /// Replies `FEATURES:<the ones this server sends>`.
     Features { features: Features },
     /// `SEND:<user|group>:<to>:<client_id>:<reply_id>:<mentions>:<text>` — a message with a quote or
@@ -311,6 +346,79 @@ impl ClientMessage {
                 let name = f.text("name")?;
                 M::RenameGroup { group, name }
             }
+            "GROUP_ADMIN" => {
+                let mut f = f("GROUP_ADMIN");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                let admin = f.parsed("admin", on_off)?;
+                f.end()?;
+                M::SetGroupAdmin {
+                    group,
+                    account,
+                    admin,
+                }
+            }
+            "GROUP_TRANSFER" => {
+                let mut f = f("GROUP_TRANSFER");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                f.end()?;
+                M::TransferGroup { group, account }
+            }
+            "GROUP_MUTE" => {
+                let mut f = f("GROUP_MUTE");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                let seconds = f.number("seconds")?;
+                f.end()?;
+                M::MuteMember {
+                    group,
+                    account,
+                    seconds,
+                }
+            }
+            "GROUP_MUTE_ALL" => {
+                let mut f = f("GROUP_MUTE_ALL");
+                let group = f.number("group_id")?;
+                let on = match f.optional("on")? {
+                    None => None,
+                    Some(s) => Some(on_off(&s).ok_or(ParseError::InvalidValue {
+                        verb: "GROUP_MUTE_ALL",
+                        field: "on",
+                        value: s,
+                    })?),
+                };
+                f.end()?;
+                M::MuteAll { group, on }
+            }
+            "GROUP_JOIN_ANSWER" => {
+                let mut f = f("GROUP_JOIN_ANSWER");
+                let group = f.number("group_id")?;
+                let account = f.nonempty("account")?;
+                let accept = f.parsed("answer", |s| match s {
+                    "yes" => Some(true),
+                    "no" => Some(false),
+                    _ => None,
+                })?;
+                f.end()?;
+                M::AnswerJoin {
+                    group,
+                    account,
+                    accept,
+                }
+            }
+            "GROUP_REQUESTS" => {
+                f("GROUP_REQUESTS").end()?;
+                M::ListJoinRequests
+            }
+            "GROUP_NOTICE" => {
+                let mut f = f("GROUP_NOTICE");
+                let group = f.number("group_id")?;
+                // Free text to the end of the line, so a typed announcement needs no escaping; only a
+                // line that stops at the group id asks.
+                let text = f.text_optional()?;
+                M::GroupNotice { group, text }
+            }
             "GROUP_POLICY" => {
                 let mut f = f("GROUP_POLICY");
                 let group = f.number("group_id")?;
@@ -476,6 +584,37 @@ impl ClientMessage {
             M::KickFromGroup { group, account } => b("GROUP_KICK").num(group).field(account),
             M::DissolveGroup { group } => b("GROUP_DISSOLVE").num(group),
             M::RenameGroup { group, name } => b("GROUP_RENAME").num(group).field(name),
+            M::SetGroupAdmin {
+                group,
+                account,
+                admin,
+            } => b("GROUP_ADMIN")
+                .num(group)
+                .field(account)
+                .field(on_off_str(*admin)),
+            M::TransferGroup { group, account } => b("GROUP_TRANSFER").num(group).field(account),
+            M::MuteMember {
+                group,
+                account,
+                seconds,
+            } => b("GROUP_MUTE").num(group).field(account).num(seconds),
+            M::AnswerJoin {
+                group,
+                account,
+                accept,
+            } => b("GROUP_JOIN_ANSWER")
+                .num(group)
+                .field(account)
+                .field(if *accept { "yes" } else { "no" }),
+            M::ListJoinRequests => b("GROUP_REQUESTS"),
+            M::GroupNotice { group, text } => match text {
+                Some(text) => b("GROUP_NOTICE").num(group).field(text),
+                None => b("GROUP_NOTICE").num(group),
+            },
+            M::MuteAll { group, on } => match on {
+                Some(on) => b("GROUP_MUTE_ALL").num(group).field(on_off_str(*on)),
+                None => b("GROUP_MUTE_ALL").num(group),
+            },
             M::ListMembers { group } => b("GROUP_MEMBERS").num(group),
             M::GroupPolicy { group, policy } => match policy {
                 Some(policy) => b("GROUP_POLICY").num(group).field(policy.as_str()),
@@ -553,6 +692,13 @@ impl ClientMessage {
             M::KickFromGroup { .. } => "GROUP_KICK",
             M::DissolveGroup { .. } => "GROUP_DISSOLVE",
             M::RenameGroup { .. } => "GROUP_RENAME",
+            M::SetGroupAdmin { .. } => "GROUP_ADMIN",
+            M::TransferGroup { .. } => "GROUP_TRANSFER",
+            M::MuteMember { .. } => "GROUP_MUTE",
+            M::MuteAll { .. } => "GROUP_MUTE_ALL",
+            M::GroupNotice { .. } => "GROUP_NOTICE",
+            M::AnswerJoin { .. } => "GROUP_JOIN_ANSWER",
+            M::ListJoinRequests => "GROUP_REQUESTS",
             M::ListMembers { .. } => "GROUP_MEMBERS",
             M::GroupPolicy { .. } => "GROUP_POLICY",
             M::ListGroups => "GROUPS",
@@ -583,6 +729,19 @@ impl std::str::FromStr for ClientMessage {
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         Self::parse(s)
     }
+}
+
+/// The `on`/`off` switch of the group verbs.
+pub(crate) fn on_off(s: &str) -> Option<bool> {
+    match s {
+        "on" => Some(true),
+        "off" => Some(false),
+        _ => None,
+    }
+}
+
+pub(crate) fn on_off_str(on: bool) -> &'static str {
+    if on { "on" } else { "off" }
 }
 
 fn one_account(mut f: Fields<'_>) -> Result<String, ParseError> {

@@ -32,8 +32,8 @@ pub use error::ParseError;
 pub use server::ServerMessage;
 pub use types::{
     ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, GoneReason,
-    GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence, Quote, RecallMessage, Role,
-    SaidMessage, is_sha256_hex,
+    GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence,
+    Quote, RecallMessage, Role, SaidMessage, is_sha256_hex, muted_text, muted_until,
 };
 
 #[cfg(feature = "codec")]

@@ -5,8 +5,8 @@ use crate::client::conv;
 use crate::field::{Fields, LineBuilder};
 use crate::types::{
     ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, GoneReason,
-    GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence, Quote, RecallMessage, Role,
-    SaidMessage, is_sha256_hex,
+    GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence,
+    Quote, RecallMessage, Role, SaidMessage, is_sha256_hex,
 };
 
 /// One line from the server. Each variant's doc shows its exact wire form.
@@ -118,15 +118,65 @@ pub enum ServerMessage {
     GroupsEnd { count: u32 },
     /// `GROUP_GONE:<group_id>:<left|kicked|dissolved>` — I am no longer in this group.
     GroupGone { group: u64, reason: GoneReason },
-    /// `MEMBER:<group_id>:<account>:<owner|member>:<online|offline>:<nickname>` — a member, as listed or as
-    /// just joined.
+    /// `MEMBER:<group_id>:<account>:<owner|admin|member>:<online|offline>:<nickname>[:<muted_until>]` — a
+    /// member, as listed or as just joined. `admin` only to a session with the `GROUP_ROLE` feature (others
+    /// see `member`); `muted_until` (when their mute ends, 0 if not muted) only to one with `GROUP_MUTE`.
     Member {
         group: u64,
         account: String,
         role: Role,
         presence: Presence,
         nickname: String,
+        muted_until: Option<Millis>,
     },
+    /// `GROUP_ROLE:<group_id>:<account>:<owner|admin|member>` — a member's role changed (`GROUP_ADMIN:`,
+    /// `GROUP_TRANSFER:`); to every member's sessions with the `GROUP_ROLE` feature.
+    GroupRole {
+        group: u64,
+        account: String,
+        role: Role,
+    },
+    /// `GROUP_MUTE:<group_id>:<account>:<until>` — this member is muted until `until` (0: no longer
+    /// muted); to every member's sessions with the `GROUP_MUTE` feature.
+    GroupMute {
+        group: u64,
+        account: String,
+        until: Millis,
+    },
+    /// `GROUP_MUTE_ALL:<group_id>:<on|off>` — whether the whole group is muted: the answer to a member's
+    /// question, and told to every member's sessions with `GROUP_MUTE` when it changes.
+    GroupMuteAll { group: u64, on: bool },
+    /// `GROUP_NOTICE:<group_id>:<by>:<time>:<text>` — the group's announcement (群公告), set by `by` at
+    /// `time`; an empty `text` means none (`by` empty and `time` 0 if there never was one). The answer to a
+    /// member's `GROUP_NOTICE:` question, and told to every member's sessions with the `GROUP_NOTICE`
+    /// feature when it changes.
+    GroupNotice {
+        group: u64,
+        by: String,
+        time: Millis,
+        text: String,
+    },
+    /// `GROUP_JOIN_REQUEST:<group_id>:<account>:<time>:<nickname>` — someone asks to join a group I own or
+    /// administer (its policy is `approve`); live, and listed by `GROUP_REQUESTS`.
+    GroupJoinRequest {
+        group: u64,
+        account: String,
+        time: Millis,
+        nickname: String,
+    },
+    /// `GROUP_REQUESTS_END:<count>` — end of the list of join requests.
+    GroupRequestsEnd { count: u32 },
+    /// `GROUP_JOIN_SENT:<group_id>` — my request to join was passed to the group's owner and admins.
+    GroupJoinSent { group: u64 },
+    /// `GROUP_JOIN_CLOSED:<group_id>:<account>` — a join request was answered (by me or another admin), to
+    /// the owner's and admins' sessions.
+    GroupJoinClosed { group: u64, account: String },
+    /// `GROUP_JOIN_REJECTED:<group_id>` — my request to join was declined. (Accepted, it is `GROUP_INFO:`.)
+    GroupJoinRejected { group: u64 },
+    /// `GROUP_EVENT:<id>:<group_id>:<by>:<time>:<kind>:<account>:<value>` — a change to a group as its
+    /// history keeps it ([`GroupEvent`]), live or from `SYNC:`/`HISTORY:`, to a session with the
+    /// `GROUP_EVENT` feature (others get a `GROUP:` line saying what happened).
+    GroupEvent(GroupEvent),
     /// `MEMBERS_END:<group_id>:<count>` — end of a member list.
     MembersEnd { group: u64, count: u32 },
     /// `MEMBER_LEFT:<group_id>:<account>:<left|kicked>` — someone else left the group or was kicked.
@@ -468,6 +518,14 @@ impl ServerMessage {
                 let role = f.parsed("role", Role::parse)?;
                 let presence = presence(&mut f)?;
                 let nickname = f.string("nickname")?;
+                let muted_until = match f.optional("muted_until")? {
+                    None => None,
+                    Some(s) => Some(s.parse().map_err(|_| ParseError::InvalidValue {
+                        verb: "MEMBER",
+                        field: "muted_until",
+                        value: s,
+                    })?),
+                };
                 f.end()?;
                 M::Member {
                     group,
@@ -475,7 +533,109 @@ impl ServerMessage {
                     role,
                     presence,
                     nickname,
+                    muted_until,
                 }
+            }
+            "GROUP_ROLE" => {
+                let mut f = f("GROUP_ROLE");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let role = f.parsed("role", Role::parse)?;
+                f.end()?;
+                M::GroupRole {
+                    group,
+                    account,
+                    role,
+                }
+            }
+            "GROUP_MUTE" => {
+                let mut f = f("GROUP_MUTE");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let until = f.number("until")?;
+                f.end()?;
+                M::GroupMute {
+                    group,
+                    account,
+                    until,
+                }
+            }
+            "GROUP_MUTE_ALL" => {
+                let mut f = f("GROUP_MUTE_ALL");
+                let group = f.number("group_id")?;
+                let on = f.parsed("on", crate::client::on_off)?;
+                f.end()?;
+                M::GroupMuteAll { group, on }
+            }
+            "GROUP_NOTICE" => {
+                let mut f = f("GROUP_NOTICE");
+                let group = f.number("group_id")?;
+                let by = f.string("by")?;
+                let time = f.number("time")?;
+                let text = f.string("text")?;
+                f.end()?;
+                M::GroupNotice {
+                    group,
+                    by,
+                    time,
+                    text,
+                }
+            }
+            "GROUP_JOIN_REQUEST" => {
+                let mut f = f("GROUP_JOIN_REQUEST");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                let time = f.number("time")?;
+                let nickname = f.string("nickname")?;
+                f.end()?;
+                M::GroupJoinRequest {
+                    group,
+                    account,
+                    time,
+                    nickname,
+                }
+            }
+            "GROUP_REQUESTS_END" => M::GroupRequestsEnd {
+                count: count(f("GROUP_REQUESTS_END"))?,
+            },
+            "GROUP_JOIN_SENT" => {
+                let mut f = f("GROUP_JOIN_SENT");
+                let group = f.number("group_id")?;
+                f.end()?;
+                M::GroupJoinSent { group }
+            }
+            "GROUP_JOIN_CLOSED" => {
+                let mut f = f("GROUP_JOIN_CLOSED");
+                let group = f.number("group_id")?;
+                let account = f.string("account")?;
+                f.end()?;
+                M::GroupJoinClosed { group, account }
+            }
+            "GROUP_JOIN_REJECTED" => {
+                let mut f = f("GROUP_JOIN_REJECTED");
+                let group = f.number("group_id")?;
+                f.end()?;
+                M::GroupJoinRejected { group }
+            }
+            "GROUP_EVENT" => {
+                let mut f = f("GROUP_EVENT");
+                let id = f.number("id")?;
+                let group = f.number("group_id")?;
+                let by = f.string("by")?;
+                let time = f.number("time")?;
+                let kind = f.parsed("kind", GroupEventKind::parse)?;
+                let account = f.string("account")?;
+                let value = f.string("value")?;
+                f.end()?;
+                M::GroupEvent(GroupEvent {
+                    id,
+                    group,
+                    by,
+                    time,
+                    kind,
+                    account,
+                    value,
+                })
             }
             "MEMBERS_END" => {
                 let mut f = f("MEMBERS_END");
@@ -736,12 +896,65 @@ impl ServerMessage {
                 role,
                 presence,
                 nickname,
-            } => b("MEMBER")
+                muted_until,
+            } => {
+                let line = b("MEMBER")
+                    .num(group)
+                    .field(account)
+                    .field(role.as_str())
+                    .field(presence.as_str())
+                    .field(nickname);
+                match muted_until {
+                    Some(until) => line.num(until),
+                    None => line,
+                }
+            }
+            M::GroupRole {
+                group,
+                account,
+                role,
+            } => b("GROUP_ROLE")
                 .num(group)
                 .field(account)
-                .field(role.as_str())
-                .field(presence.as_str())
+                .field(role.as_str()),
+            M::GroupMute {
+                group,
+                account,
+                until,
+            } => b("GROUP_MUTE").num(group).field(account).num(until),
+            M::GroupMuteAll { group, on } => b("GROUP_MUTE_ALL")
+                .num(group)
+                .field(crate::client::on_off_str(*on)),
+            M::GroupNotice {
+                group,
+                by,
+                time,
+                text,
+            } => b("GROUP_NOTICE").num(group).field(by).num(time).field(text),
+            M::GroupJoinRequest {
+                group,
+                account,
+                time,
+                nickname,
+            } => b("GROUP_JOIN_REQUEST")
+                .num(group)
+                .field(account)
+                .num(time)
                 .field(nickname),
+            M::GroupRequestsEnd { count } => b("GROUP_REQUESTS_END").num(count),
+            M::GroupJoinSent { group } => b("GROUP_JOIN_SENT").num(group),
+            M::GroupJoinClosed { group, account } => {
+                b("GROUP_JOIN_CLOSED").num(group).field(account)
+            }
+            M::GroupJoinRejected { group } => b("GROUP_JOIN_REJECTED").num(group),
+            M::GroupEvent(e) => b("GROUP_EVENT")
+                .num(e.id)
+                .num(e.group)
+                .field(&e.by)
+                .num(e.time)
+                .field(e.kind.as_str())
+                .field(&e.account)
+                .field(&e.value),
             M::MembersEnd { group, count } => b("MEMBERS_END").num(group).num(count),
             M::MemberLeft {
                 group,

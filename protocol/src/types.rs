@@ -73,10 +73,15 @@ impl Presence {
     }
 }
 
-/// A member's place in a group. Wire: `owner` / `member`.
+/// A member's place in a group. Wire: `owner` / `admin` / `member`.
+///
+/// An admin (管理员) is set by the owner (`GROUP_ADMIN:`): they may rename the group and kick, mute or
+/// approve plain members, but not other admins or the owner. Only the owner dissolves the group, sets
+/// admins and hands the group over (`GROUP_TRANSFER:`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Role {
     Owner,
+    Admin,
     Member,
 }
 
@@ -84,6 +89,7 @@ impl Role {
     pub fn as_str(self) -> &'static str {
         match self {
             Role::Owner => "owner",
+            Role::Admin => "admin",
             Role::Member => "member",
         }
     }
@@ -91,13 +97,19 @@ impl Role {
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "owner" => Some(Role::Owner),
+            "admin" => Some(Role::Admin),
             "member" => Some(Role::Member),
             _ => None,
         }
     }
+
+    /// Owner or admin: may kick, mute and rename.
+    pub fn manages(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
 }
 
-/// Who may join a group with `GROUP_JOIN`. Wire: `invite` / `open`.
+/// Who may join a group with `GROUP_JOIN`. Wire: `invite` / `open` / `approve`.
 ///
 /// A new group is `invite`: only its members bring people in (`GROUP_INVITE`), so a group's number, even
 /// guessed, lets no stranger in and read its files. The owner opens it with `GROUP_POLICY:<group>:open`.
@@ -108,6 +120,8 @@ pub enum JoinPolicy {
     Invite,
     /// Anyone who knows the group's number joins with `GROUP_JOIN` (except members who were removed).
     Open,
+    /// `GROUP_JOIN` asks: the owner and admins get `GROUP_JOIN_REQUEST:` and answer `GROUP_JOIN_ANSWER:`.
+    Approve,
 }
 
 impl JoinPolicy {
@@ -115,6 +129,7 @@ impl JoinPolicy {
         match self {
             JoinPolicy::Invite => "invite",
             JoinPolicy::Open => "open",
+            JoinPolicy::Approve => "approve",
         }
     }
 
@@ -122,6 +137,7 @@ impl JoinPolicy {
         match s {
             "invite" => Some(JoinPolicy::Invite),
             "open" => Some(JoinPolicy::Open),
+            "approve" => Some(JoinPolicy::Approve),
             _ => None,
         }
     }
@@ -216,6 +232,10 @@ pub struct Limits {
     pub actions: u32,
     /// Seconds after sending in which a user may recall their own message (`RECALL:`); 0 means never.
     pub recall: u32,
+    /// Most admins one group may have besides its owner (`GROUP_ADMIN:`).
+    pub admins: u32,
+    /// Longest group announcement (`GROUP_NOTICE:`) in characters.
+    pub notice: u32,
 }
 
 impl Default for Limits {
@@ -231,6 +251,8 @@ impl Default for Limits {
             groups: 100,
             actions: 10,
             recall: 120,
+            admins: 10,
+            notice: 500,
         }
     }
 }
@@ -238,7 +260,8 @@ impl Default for Limits {
 impl Limits {
     pub fn to_field(&self) -> String {
         format!(
-            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={}",
+            "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={},\
+             admins={},notice={}",
             self.line,
             self.text,
             self.name,
@@ -248,7 +271,9 @@ impl Limits {
             self.rate,
             self.groups,
             self.actions,
-            self.recall
+            self.recall,
+            self.admins,
+            self.notice
         )
     }
 
@@ -267,6 +292,8 @@ impl Limits {
                 "groups" => limits.groups = value.parse().ok()?,
                 "actions" => limits.actions = value.parse().ok()?,
                 "recall" => limits.recall = value.parse().ok()?,
+                "admins" => limits.admins = value.parse().ok()?,
+                "notice" => limits.notice = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -322,7 +349,7 @@ error_codes! {
     NoSuchFile => "no_such_file", "No file has that id, or it has expired.";
     NotFriends => "not_friends", "The verb needs the other user to be a friend.";
     AlreadyFriends => "already_friends", "The users are friends already.";
-    NoRequest => "no_request", "There is no pending friend request to answer.";
+    NoRequest => "no_request", "There is no pending friend request (or request to join the group) to answer.";
     SelfRequest => "self", "A user cannot befriend themselves.";
     NotMember => "not_member", "The verb needs membership of the group.";
     AlreadyMember => "already_member", "The user is in the group already.";
@@ -346,6 +373,20 @@ error_codes! {
     StorageFull => "storage_full", "The server's disk is (nearly) full: nothing was stored; try again later.";
     NoSuchMessage => "no_such_message", "No message with that id is visible to this user in that conversation (unknown, recalled, or somewhere else).";
     TooLate => "too_late", "The message is older than the server's recall window.";
+    Muted => "muted", "The user is muted in the group (禁言): the text starts with the unmute time, see `muted_until`.";
+}
+
+/// The unmute time a `muted` refusal carries: its text starts with it, in milliseconds since the epoch,
+/// then a space and words for people (`ERROR:muted:1764032400000 you are muted in group 3 …:<client_id>`).
+/// `0` means the whole group is muted, with no end set. `None` if the text does not start with a number
+/// (another server's words).
+pub fn muted_until(text: &str) -> Option<Millis> {
+    text.split(' ').next()?.parse().ok()
+}
+
+/// The text of a `muted` refusal: `until` first, so [`muted_until`] reads it back, then `words`.
+pub fn muted_text(until: Millis, words: &str) -> String {
+    format!("{until} {words}")
 }
 
 impl fmt::Display for ErrorCode {
@@ -421,6 +462,18 @@ pub struct Features {
     pub read: bool,
     /// `TYPING:` lines.
     pub typing: bool,
+    /// `GROUP_ROLE:` lines, and `admin` as a role in `MEMBER:` lines (without it an admin is listed as
+    /// `member`, the only other word an older client's parser knows besides `owner`).
+    pub group_role: bool,
+    /// `GROUP_MUTE:` and `GROUP_MUTE_ALL:` lines, and the mute time at the end of `MEMBER:` lines (which an
+    /// older client's parser would refuse as a field too many).
+    pub group_mute: bool,
+    /// `GROUP_NOTICE:` lines pushed when a group's announcement changes (a `GROUP_NOTICE:` question is
+    /// answered without it).
+    pub group_notice: bool,
+    /// `GROUP_EVENT:` lines: a group's changes as they stand in its history (without it, a `GROUP:` line
+    /// saying what happened).
+    pub group_event: bool,
 }
 
 impl Features {
@@ -430,6 +483,10 @@ impl Features {
         recalled: true,
         read: true,
         typing: true,
+        group_role: true,
+        group_mute: true,
+        group_notice: true,
+        group_event: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -438,6 +495,10 @@ impl Features {
             (self.recalled, "RECALLED"),
             (self.read, "READ"),
             (self.typing, "TYPING"),
+            (self.group_role, "GROUP_ROLE"),
+            (self.group_mute, "GROUP_MUTE"),
+            (self.group_notice, "GROUP_NOTICE"),
+            (self.group_event, "GROUP_EVENT"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -456,6 +517,10 @@ impl Features {
                 "RECALLED" => features.recalled = true,
                 "READ" => features.read = true,
                 "TYPING" => features.typing = true,
+                "GROUP_ROLE" => features.group_role = true,
+                "GROUP_MUTE" => features.group_mute = true,
+                "GROUP_NOTICE" => features.group_notice = true,
+                "GROUP_EVENT" => features.group_event = true,
                 _ => {}
             }
         }
@@ -469,6 +534,10 @@ impl Features {
             recalled: self.recalled && other.recalled,
             read: self.read && other.read,
             typing: self.typing && other.typing,
+            group_role: self.group_role && other.group_role,
+            group_mute: self.group_mute && other.group_mute,
+            group_notice: self.group_notice && other.group_notice,
+            group_event: self.group_event && other.group_event,
         }
     }
 }
@@ -549,6 +618,81 @@ pub struct SaidMessage {
     pub mentions: Mentions,
     pub quote: Option<Quote>,
     pub text: String,
+}
+
+/// What changed in a group, as its history keeps it. Wire: the lower-case word.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum GroupEventKind {
+    /// `by` invited `account`.
+    Invite,
+    /// `account` joined: by the group's number (`by` is `account`), or let in by `by` (`GROUP_JOIN_ANSWER:`).
+    Join,
+    /// `account` (= `by`) left.
+    Leave,
+    /// `by` removed `account`.
+    Kick,
+    /// `by` renamed the group to `value`.
+    Rename,
+    /// `by` made `account` an admin (`value` `on`) or a plain member again (`off`).
+    Admin,
+    /// `by`, the owner, handed the group to `account`.
+    Transfer,
+    /// `by` muted `account` until `value` (milliseconds since the epoch; `0`: lifted).
+    Mute,
+    /// `by` muted the whole group (`value` `on`) or lifted it (`off`).
+    MuteAll,
+    /// `by` set the announcement to `value` (empty: cleared).
+    Notice,
+}
+
+impl GroupEventKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GroupEventKind::Invite => "invite",
+            GroupEventKind::Join => "join",
+            GroupEventKind::Leave => "leave",
+            GroupEventKind::Kick => "kick",
+            GroupEventKind::Rename => "rename",
+            GroupEventKind::Admin => "admin",
+            GroupEventKind::Transfer => "transfer",
+            GroupEventKind::Mute => "mute",
+            GroupEventKind::MuteAll => "mute_all",
+            GroupEventKind::Notice => "notice",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "invite" => GroupEventKind::Invite,
+            "join" => GroupEventKind::Join,
+            "leave" => GroupEventKind::Leave,
+            "kick" => GroupEventKind::Kick,
+            "rename" => GroupEventKind::Rename,
+            "admin" => GroupEventKind::Admin,
+            "transfer" => GroupEventKind::Transfer,
+            "mute" => GroupEventKind::Mute,
+            "mute_all" => GroupEventKind::MuteAll,
+            "notice" => GroupEventKind::Notice,
+            _ => return None,
+        })
+    }
+}
+
+/// A change to a group, stored in its history and numbered like a message, so `SYNC:` and `HISTORY:` bring
+/// it in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GroupEvent {
+    /// Its place in the message sequence.
+    pub id: u64,
+    pub group: u64,
+    /// Who made the change.
+    pub by: String,
+    pub time: Millis,
+    pub kind: GroupEventKind,
+    /// Whom it concerns; empty for a change to the group itself (rename, mute_all, notice).
+    pub account: String,
+    /// What it was changed to, as [`GroupEventKind`] says; empty if nothing.
+    pub value: String,
 }
 
 /// A recall, stored and ordered like a message: `target`'s text is gone from the server.

@@ -302,7 +302,10 @@ fn too_many_fields() {
         ("HISTORY_END:group:3:2:0:x", too_many("HISTORY_END")),
         ("GROUP_INFO:3:alice:2:team: rust", too_many("GROUP_INFO")),
         ("GROUP_GONE:3:left:x", too_many("GROUP_GONE")),
-        ("MEMBER:3:alice:owner:online:Alice:x", too_many("MEMBER")),
+        (
+            "MEMBER:3:alice:owner:online:Alice:x",
+            invalid("MEMBER", "muted_until", "x"),
+        ),
         ("MEMBERS_END:3:2:x", too_many("MEMBERS_END")),
         ("MEMBER_LEFT:3:carol:left:x", too_many("MEMBER_LEFT")),
         ("FILE_UPLOAD:9:tok:0:x", too_many("FILE_UPLOAD")),
@@ -609,8 +612,8 @@ fn bad_words() {
         ),
         // role
         (
-            "MEMBER:3:alice:admin:online:Alice",
-            invalid("MEMBER", "role", "admin"),
+            "MEMBER:3:alice:root:online:Alice",
+            invalid("MEMBER", "role", "root"),
         ),
         // reasons and states
         (
@@ -828,4 +831,206 @@ fn every_parse_error_has_a_wire_code_and_a_message() {
         missing("LOGIN", "password").to_string(),
         "LOGIN is missing the field `password`"
     );
+}
+
+/// Issue 25: the verbs and lines of group management (admins, transfer).
+#[test]
+fn group_management_lines() {
+    check_client(&[
+        ("GROUP_ADMIN", missing("GROUP_ADMIN", "group_id")),
+        ("GROUP_ADMIN:3", missing("GROUP_ADMIN", "account")),
+        ("GROUP_ADMIN:3:bob", missing("GROUP_ADMIN", "admin")),
+        ("GROUP_ADMIN:3::on", empty("GROUP_ADMIN", "account")),
+        (
+            "GROUP_ADMIN:3:bob:yes",
+            invalid("GROUP_ADMIN", "admin", "yes"),
+        ),
+        (
+            "GROUP_ADMIN:3:bob:ON",
+            invalid("GROUP_ADMIN", "admin", "ON"),
+        ),
+        ("GROUP_ADMIN:3:bob:on:x", too_many("GROUP_ADMIN")),
+        (
+            "GROUP_ADMIN:x:bob:on",
+            invalid("GROUP_ADMIN", "group_id", "x"),
+        ),
+        ("GROUP_TRANSFER", missing("GROUP_TRANSFER", "group_id")),
+        ("GROUP_TRANSFER:3", missing("GROUP_TRANSFER", "account")),
+        ("GROUP_TRANSFER:3:", empty("GROUP_TRANSFER", "account")),
+        ("GROUP_TRANSFER:3:bob:x", too_many("GROUP_TRANSFER")),
+        (
+            "GROUP_TRANSFER:-1:bob",
+            invalid("GROUP_TRANSFER", "group_id", "-1"),
+        ),
+    ]);
+    check_server(&[
+        ("GROUP_ROLE:3:bob", missing("GROUP_ROLE", "role")),
+        (
+            "GROUP_ROLE:3:bob:boss",
+            invalid("GROUP_ROLE", "role", "boss"),
+        ),
+        (
+            "GROUP_ROLE:3:bob:Admin",
+            invalid("GROUP_ROLE", "role", "Admin"),
+        ),
+        ("GROUP_ROLE:3:bob:admin:x", too_many("GROUP_ROLE")),
+        (
+            "GROUP_ROLE:x:bob:admin",
+            invalid("GROUP_ROLE", "group_id", "x"),
+        ),
+    ]);
+}
+
+/// Issue 25: the verbs and lines of muting.
+#[test]
+fn group_mute_lines() {
+    check_client(&[
+        ("GROUP_MUTE:3:bob", missing("GROUP_MUTE", "seconds")),
+        ("GROUP_MUTE:3::60", empty("GROUP_MUTE", "account")),
+        (
+            "GROUP_MUTE:3:bob:-60",
+            invalid("GROUP_MUTE", "seconds", "-60"),
+        ),
+        (
+            "GROUP_MUTE:3:bob:10m",
+            invalid("GROUP_MUTE", "seconds", "10m"),
+        ),
+        ("GROUP_MUTE:3:bob:60:x", too_many("GROUP_MUTE")),
+        ("GROUP_MUTE_ALL", missing("GROUP_MUTE_ALL", "group_id")),
+        (
+            "GROUP_MUTE_ALL:3:yes",
+            invalid("GROUP_MUTE_ALL", "on", "yes"),
+        ),
+        ("GROUP_MUTE_ALL:3:on:x", too_many("GROUP_MUTE_ALL")),
+        (
+            "GROUP_MUTE_ALL:g:on",
+            invalid("GROUP_MUTE_ALL", "group_id", "g"),
+        ),
+    ]);
+    check_server(&[
+        ("GROUP_MUTE:3:bob", missing("GROUP_MUTE", "until")),
+        (
+            "GROUP_MUTE:3:bob:soon",
+            invalid("GROUP_MUTE", "until", "soon"),
+        ),
+        ("GROUP_MUTE:3:bob:1:2", too_many("GROUP_MUTE")),
+        ("GROUP_MUTE_ALL:3", missing("GROUP_MUTE_ALL", "on")),
+        ("GROUP_MUTE_ALL:3:1", invalid("GROUP_MUTE_ALL", "on", "1")),
+        (
+            "MEMBER:3:bob:member:online:Bob:never",
+            invalid("MEMBER", "muted_until", "never"),
+        ),
+        ("MEMBER:3:bob:member:online:Bob:0:x", too_many("MEMBER")),
+    ]);
+}
+
+/// Issue 25: the group announcement's lines.
+#[test]
+fn group_notice_lines() {
+    check_client(&[
+        ("GROUP_NOTICE", missing("GROUP_NOTICE", "group_id")),
+        (
+            "GROUP_NOTICE:x:hi",
+            invalid("GROUP_NOTICE", "group_id", "x"),
+        ),
+        ("GROUP_NOTICE:3:%FF", bad_escape("%FF")),
+    ]);
+    check_server(&[
+        ("GROUP_NOTICE:3:alice:0", missing("GROUP_NOTICE", "text")),
+        (
+            "GROUP_NOTICE:3:alice:now:hi",
+            invalid("GROUP_NOTICE", "time", "now"),
+        ),
+        ("GROUP_NOTICE:3:alice:0:a:b", too_many("GROUP_NOTICE")),
+    ]);
+}
+
+/// Issue 25: joining by approval.
+#[test]
+fn group_join_request_lines() {
+    check_client(&[
+        (
+            "GROUP_JOIN_ANSWER:3:dave",
+            missing("GROUP_JOIN_ANSWER", "answer"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:3::yes",
+            empty("GROUP_JOIN_ANSWER", "account"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:3:dave:ok",
+            invalid("GROUP_JOIN_ANSWER", "answer", "ok"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:3:dave:yes:x",
+            too_many("GROUP_JOIN_ANSWER"),
+        ),
+        (
+            "GROUP_JOIN_ANSWER:x:dave:yes",
+            invalid("GROUP_JOIN_ANSWER", "group_id", "x"),
+        ),
+        ("GROUP_REQUESTS:3", too_many("GROUP_REQUESTS")),
+        (
+            "GROUP_POLICY:3:Approve",
+            invalid("GROUP_POLICY", "policy", "Approve"),
+        ),
+    ]);
+    check_server(&[
+        (
+            "GROUP_JOIN_REQUEST:3:dave:0",
+            missing("GROUP_JOIN_REQUEST", "nickname"),
+        ),
+        (
+            "GROUP_JOIN_REQUEST:3:dave:x:D",
+            invalid("GROUP_JOIN_REQUEST", "time", "x"),
+        ),
+        (
+            "GROUP_JOIN_REQUEST:3:dave:0:D:x",
+            too_many("GROUP_JOIN_REQUEST"),
+        ),
+        (
+            "GROUP_REQUESTS_END:-1",
+            invalid("GROUP_REQUESTS_END", "count", "-1"),
+        ),
+        ("GROUP_JOIN_SENT:3:x", too_many("GROUP_JOIN_SENT")),
+        (
+            "GROUP_JOIN_CLOSED:3",
+            missing("GROUP_JOIN_CLOSED", "account"),
+        ),
+        (
+            "GROUP_JOIN_REJECTED",
+            missing("GROUP_JOIN_REJECTED", "group_id"),
+        ),
+        (
+            "GROUP_POLICY:3:approving",
+            invalid("GROUP_POLICY", "policy", "approving"),
+        ),
+    ]);
+}
+
+/// Issue 25: group events.
+#[test]
+fn group_event_lines() {
+    check_server(&[
+        (
+            "GROUP_EVENT:1:3:alice:0:invite:bob",
+            missing("GROUP_EVENT", "value"),
+        ),
+        (
+            "GROUP_EVENT:1:3:alice:0:party:bob:",
+            invalid("GROUP_EVENT", "kind", "party"),
+        ),
+        (
+            "GROUP_EVENT:1:3:alice:0:invite:bob::",
+            too_many("GROUP_EVENT"),
+        ),
+        (
+            "GROUP_EVENT:x:3:alice:0:invite:bob:",
+            invalid("GROUP_EVENT", "id", "x"),
+        ),
+        (
+            "GROUP_EVENT:1:3:alice:then:invite:bob:",
+            invalid("GROUP_EVENT", "time", "then"),
+        ),
+    ]);
 }

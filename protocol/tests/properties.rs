@@ -16,8 +16,8 @@ use proptest::strategy::{Union, ValueTree};
 use proptest::test_runner::TestRunner;
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
-    GoneReason, GroupMessage, JoinPolicy, Limits, Mentions, Presence, Quote, RecallMessage, Role,
-    SaidMessage, ServerMessage,
+    GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Presence,
+    Quote, RecallMessage, Role, SaidMessage, ServerMessage,
 };
 
 // ---- field strategies ----
@@ -85,11 +85,31 @@ fn presence() -> impl Strategy<Value = Presence> {
 }
 
 fn role() -> impl Strategy<Value = Role> {
-    prop_oneof![Just(Role::Owner), Just(Role::Member)]
+    prop_oneof![Just(Role::Owner), Just(Role::Admin), Just(Role::Member)]
+}
+
+fn group_event_kind() -> impl Strategy<Value = GroupEventKind> {
+    use GroupEventKind as K;
+    proptest::sample::select(vec![
+        K::Invite,
+        K::Join,
+        K::Leave,
+        K::Kick,
+        K::Rename,
+        K::Admin,
+        K::Transfer,
+        K::Mute,
+        K::MuteAll,
+        K::Notice,
+    ])
 }
 
 fn join_policy() -> impl Strategy<Value = JoinPolicy> {
-    prop_oneof![Just(JoinPolicy::Invite), Just(JoinPolicy::Open)]
+    prop_oneof![
+        Just(JoinPolicy::Invite),
+        Just(JoinPolicy::Open),
+        Just(JoinPolicy::Approve)
+    ]
 }
 
 fn gone_reason() -> impl Strategy<Value = GoneReason> {
@@ -111,20 +131,27 @@ fn file_state() -> impl Strategy<Value = FileState> {
 }
 
 fn limits() -> impl Strategy<Value = Limits> {
+    // Nested: a tuple strategy has at most twelve members.
     (
-        num32(),
-        num32(),
-        num32(),
-        num32(),
-        num32(),
-        num64(),
-        num32(),
-        num32(),
-        num32(),
-        num32(),
+        (
+            num32(),
+            num32(),
+            num32(),
+            num32(),
+            num32(),
+            num64(),
+            num32(),
+            num32(),
+            num32(),
+            num32(),
+        ),
+        (num32(), num32()),
     )
         .prop_map(
-            |(line, text, name, friends, members, file, rate, groups, actions, recall)| Limits {
+            |(
+                (line, text, name, friends, members, file, rate, groups, actions, recall),
+                (admins, notice),
+            )| Limits {
                 line,
                 text,
                 name,
@@ -135,18 +162,35 @@ fn limits() -> impl Strategy<Value = Limits> {
                 groups,
                 actions,
                 recall,
+                admins,
+                notice,
             },
         )
 }
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 4]>().prop_map(|[said, recalled, read, typing]| Features {
-        said,
-        recalled,
-        read,
-        typing,
-    })
+    any::<[bool; 8]>().prop_map(
+        |[
+            said,
+            recalled,
+            read,
+            typing,
+            group_role,
+            group_mute,
+            group_notice,
+            group_event,
+        ]| Features {
+            said,
+            recalled,
+            read,
+            typing,
+            group_role,
+            group_mute,
+            group_notice,
+            group_event,
+        },
+    )
 }
 
 /// Account-like names: what a mention can hold.
@@ -279,6 +323,37 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             .boxed(),
         num64().prop_map(|group| M::ListMembers { group }).boxed(),
         Just(M::ListGroups).boxed(),
+        (num64(), nonempty(), any::<bool>())
+            .prop_map(|(group, account, admin)| M::SetGroupAdmin {
+                group,
+                account,
+                admin,
+            })
+            .boxed(),
+        (num64(), nonempty())
+            .prop_map(|(group, account)| M::TransferGroup { group, account })
+            .boxed(),
+        (num64(), nonempty(), num64())
+            .prop_map(|(group, account, seconds)| M::MuteMember {
+                group,
+                account,
+                seconds,
+            })
+            .boxed(),
+        (num64(), proptest::option::of(any::<bool>()))
+            .prop_map(|(group, on)| M::MuteAll { group, on })
+            .boxed(),
+        (num64(), proptest::option::of(text()))
+            .prop_map(|(group, text)| M::GroupNotice { group, text })
+            .boxed(),
+        (num64(), nonempty(), any::<bool>())
+            .prop_map(|(group, account, accept)| M::AnswerJoin {
+                group,
+                account,
+                accept,
+            })
+            .boxed(),
+        Just(M::ListJoinRequests).boxed(),
         (conv(), nonempty(), num64(), sha256(), text())
             .prop_map(|(to, client_id, size, sha256, name)| M::FileOffer {
                 to,
@@ -464,17 +539,86 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         (num64(), gone_reason())
             .prop_map(|(group, reason)| M::GroupGone { group, reason })
             .boxed(),
-        (num64(), text(), role(), presence(), text())
-            .prop_map(|(group, account, role, presence, nickname)| M::Member {
-                group,
-                account,
-                role,
-                presence,
-                nickname,
-            })
+        (
+            num64(),
+            text(),
+            role(),
+            presence(),
+            text(),
+            proptest::option::of(num64()),
+        )
+            .prop_map(
+                |(group, account, role, presence, nickname, muted_until)| M::Member {
+                    group,
+                    account,
+                    role,
+                    presence,
+                    nickname,
+                    muted_until,
+                },
+            )
             .boxed(),
         (num64(), num32())
             .prop_map(|(group, count)| M::MembersEnd { group, count })
+            .boxed(),
+        (num64(), text(), role())
+            .prop_map(|(group, account, role)| M::GroupRole {
+                group,
+                account,
+                role,
+            })
+            .boxed(),
+        (num64(), text(), num64())
+            .prop_map(|(group, account, until)| M::GroupMute {
+                group,
+                account,
+                until,
+            })
+            .boxed(),
+        (num64(), any::<bool>())
+            .prop_map(|(group, on)| M::GroupMuteAll { group, on })
+            .boxed(),
+        (num64(), text(), num64(), text())
+            .prop_map(|(group, account, time, nickname)| M::GroupJoinRequest {
+                group,
+                account,
+                time,
+                nickname,
+            })
+            .boxed(),
+        num32()
+            .prop_map(|count| M::GroupRequestsEnd { count })
+            .boxed(),
+        num64().prop_map(|group| M::GroupJoinSent { group }).boxed(),
+        (num64(), text())
+            .prop_map(|(group, account)| M::GroupJoinClosed { group, account })
+            .boxed(),
+        num64()
+            .prop_map(|group| M::GroupJoinRejected { group })
+            .boxed(),
+        (
+            (num64(), num64(), text(), num64()),
+            (group_event_kind(), text(), text()),
+        )
+            .prop_map(|((id, group, by, time), (kind, account, value))| {
+                M::GroupEvent(GroupEvent {
+                    id,
+                    group,
+                    by,
+                    time,
+                    kind,
+                    account,
+                    value,
+                })
+            })
+            .boxed(),
+        (num64(), text(), num64(), text())
+            .prop_map(|(group, by, time, text)| M::GroupNotice {
+                group,
+                by,
+                time,
+                text,
+            })
             .boxed(),
         (num64(), text(), gone_reason())
             .prop_map(|(group, account, reason)| M::MemberLeft {
@@ -572,6 +716,26 @@ fn line_like() -> impl Strategy<Value = String> {
         "GROUP_INVITE",
         "GROUP_RENAME",
         "GROUP_POLICY",
+        "GROUP_ADMIN",
+        "GROUP_TRANSFER",
+        "GROUP_ROLE",
+        "GROUP_MUTE",
+        "GROUP_MUTE_ALL",
+        "GROUP_NOTICE",
+        "GROUP_JOIN_ANSWER",
+        "GROUP_REQUESTS",
+        "GROUP_JOIN_REQUEST",
+        "GROUP_JOIN_SENT",
+        "GROUP_JOIN_CLOSED",
+        "GROUP_EVENT",
+        "mute_all",
+        "invite",
+        "approve",
+        "yes",
+        "no",
+        "admin",
+        "on",
+        "off",
         "FileTran",
         "FILE_PUT",
         "BYE",

@@ -11,15 +11,15 @@ use std::collections::BTreeSet;
 use common::{CLIENT_VARIANTS, SERVER_VARIANTS, client_variant, server_variant};
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
-    GoneReason, GroupMessage, JoinPolicy, Limits, Mentions, ParseError, Presence, Quote,
-    RecallMessage, Role, SaidMessage, ServerMessage,
+    GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, ParseError,
+    Presence, Quote, RecallMessage, Role, SaidMessage, ServerMessage,
 };
 
 /// SHA-256 of the empty file.
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The default limits' wire field.
-const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500";
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -251,6 +251,105 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
                 policy: None,
             },
         ),
+        (
+            s("GROUP_ADMIN:3:bob:on"),
+            M::SetGroupAdmin {
+                group: 3,
+                account: s("bob"),
+                admin: true,
+            },
+        ),
+        (
+            s("GROUP_ADMIN:3:bob:off"),
+            M::SetGroupAdmin {
+                group: 3,
+                account: s("bob"),
+                admin: false,
+            },
+        ),
+        (
+            s("GROUP_TRANSFER:3:bob"),
+            M::TransferGroup {
+                group: 3,
+                account: s("bob"),
+            },
+        ),
+        (
+            s("GROUP_MUTE:3:bob:600"),
+            M::MuteMember {
+                group: 3,
+                account: s("bob"),
+                seconds: 600,
+            },
+        ),
+        (
+            s("GROUP_MUTE:3:bob:0"),
+            M::MuteMember {
+                group: 3,
+                account: s("bob"),
+                seconds: 0,
+            },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:on"),
+            M::MuteAll {
+                group: 3,
+                on: Some(true),
+            },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:off"),
+            M::MuteAll {
+                group: 3,
+                on: Some(false),
+            },
+        ),
+        (s("GROUP_MUTE_ALL:3"), M::MuteAll { group: 3, on: None }),
+        (
+            s("GROUP_POLICY:3:approve"),
+            M::GroupPolicy {
+                group: 3,
+                policy: Some(JoinPolicy::Approve),
+            },
+        ),
+        (
+            s("GROUP_JOIN_ANSWER:3:dave:yes"),
+            M::AnswerJoin {
+                group: 3,
+                account: s("dave"),
+                accept: true,
+            },
+        ),
+        (
+            s("GROUP_JOIN_ANSWER:3:dave:no"),
+            M::AnswerJoin {
+                group: 3,
+                account: s("dave"),
+                accept: false,
+            },
+        ),
+        (s("GROUP_REQUESTS"), M::ListJoinRequests),
+        (
+            s("GROUP_NOTICE:3:Meet at 10%3A30, 周五 %25 bring snacks"),
+            M::GroupNotice {
+                group: 3,
+                text: Some(s("Meet at 10:30, 周五 % bring snacks")),
+            },
+        ),
+        (
+            s("GROUP_NOTICE:3:"),
+            M::GroupNotice {
+                group: 3,
+                text: Some(s("")),
+            },
+        ),
+        (
+            s("GROUP_NOTICE:3"),
+            M::GroupNotice {
+                group: 3,
+                text: None,
+            },
+        ),
         (s("GROUP_MEMBERS:3"), M::ListMembers { group: 3 }),
         (s("GROUPS"), M::ListGroups),
         (
@@ -292,7 +391,7 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"),
             M::Features {
                 features: Features::ALL,
             },
@@ -439,7 +538,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (
             s(
-                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0",
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8",
             ),
             M::LoginOk {
                 user_id: 2,
@@ -457,6 +556,8 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     groups: 4,
                     actions: 6,
                     recall: 0,
+                    admins: 7,
+                    notice: 8,
                 },
             },
         ),
@@ -711,6 +812,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 role: Role::Owner,
                 presence: Presence::Online,
                 nickname: s("Alice"),
+                muted_until: None,
             },
         ),
         (
@@ -721,6 +823,186 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 role: Role::Member,
                 presence: Presence::Offline,
                 nickname: s("Bob"),
+                muted_until: None,
+            },
+        ),
+        (
+            s("MEMBER:3:carol:admin:online:Carol"),
+            M::Member {
+                group: 3,
+                account: s("carol"),
+                role: Role::Admin,
+                presence: Presence::Online,
+                nickname: s("Carol"),
+                muted_until: None,
+            },
+        ),
+        (
+            s("GROUP_ROLE:3:carol:admin"),
+            M::GroupRole {
+                group: 3,
+                account: s("carol"),
+                role: Role::Admin,
+            },
+        ),
+        (
+            s("GROUP_ROLE:3:bob:owner"),
+            M::GroupRole {
+                group: 3,
+                account: s("bob"),
+                role: Role::Owner,
+            },
+        ),
+        (
+            s("GROUP_ROLE:3:alice:member"),
+            M::GroupRole {
+                group: 3,
+                account: s("alice"),
+                role: Role::Member,
+            },
+        ),
+        (
+            s("MEMBER:3:dave:member:offline:Dave:1764032400000"),
+            M::Member {
+                group: 3,
+                account: s("dave"),
+                role: Role::Member,
+                presence: Presence::Offline,
+                nickname: s("Dave"),
+                muted_until: Some(1_764_032_400_000),
+            },
+        ),
+        (
+            s("MEMBER:3:erin:member:online:Erin:0"),
+            M::Member {
+                group: 3,
+                account: s("erin"),
+                role: Role::Member,
+                presence: Presence::Online,
+                nickname: s("Erin"),
+                muted_until: Some(0),
+            },
+        ),
+        (
+            s("GROUP_MUTE:3:dave:1764032400000"),
+            M::GroupMute {
+                group: 3,
+                account: s("dave"),
+                until: 1_764_032_400_000,
+            },
+        ),
+        (
+            s("GROUP_MUTE:3:dave:0"),
+            M::GroupMute {
+                group: 3,
+                account: s("dave"),
+                until: 0,
+            },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:on"),
+            M::GroupMuteAll { group: 3, on: true },
+        ),
+        (
+            s("GROUP_POLICY:3:approve"),
+            M::GroupPolicy {
+                group: 3,
+                policy: JoinPolicy::Approve,
+            },
+        ),
+        (
+            s("GROUP_JOIN_REQUEST:3:dave:1764032400000:Dave%3A the new one"),
+            M::GroupJoinRequest {
+                group: 3,
+                account: s("dave"),
+                time: 1_764_032_400_000,
+                nickname: s("Dave: the new one"),
+            },
+        ),
+        (s("GROUP_REQUESTS_END:1"), M::GroupRequestsEnd { count: 1 }),
+        (s("GROUP_JOIN_SENT:3"), M::GroupJoinSent { group: 3 }),
+        (
+            s("GROUP_EVENT:12:3:alice:1764032400000:invite:bob:"),
+            M::GroupEvent(GroupEvent {
+                id: 12,
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_000,
+                kind: GroupEventKind::Invite,
+                account: s("bob"),
+                value: s(""),
+            }),
+        ),
+        (
+            s("GROUP_EVENT:13:3:bob:1764032400001:rename::Crabs%3A the sequel"),
+            M::GroupEvent(GroupEvent {
+                id: 13,
+                group: 3,
+                by: s("bob"),
+                time: 1_764_032_400_001,
+                kind: GroupEventKind::Rename,
+                account: s(""),
+                value: s("Crabs: the sequel"),
+            }),
+        ),
+        (
+            s("GROUP_EVENT:14:3:alice:1764032400002:mute:carol:1764036000000"),
+            M::GroupEvent(GroupEvent {
+                id: 14,
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_002,
+                kind: GroupEventKind::Mute,
+                account: s("carol"),
+                value: s("1764036000000"),
+            }),
+        ),
+        (
+            s("GROUP_EVENT:15:3:alice:1764032400003:mute_all::on"),
+            M::GroupEvent(GroupEvent {
+                id: 15,
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_003,
+                kind: GroupEventKind::MuteAll,
+                account: s(""),
+                value: s("on"),
+            }),
+        ),
+        (
+            s("GROUP_JOIN_CLOSED:3:dave"),
+            M::GroupJoinClosed {
+                group: 3,
+                account: s("dave"),
+            },
+        ),
+        (
+            s("GROUP_JOIN_REJECTED:3"),
+            M::GroupJoinRejected { group: 3 },
+        ),
+        (
+            s("GROUP_NOTICE:3:alice:1764032400000:line one%0Aline 2%3A 周五"),
+            M::GroupNotice {
+                group: 3,
+                by: s("alice"),
+                time: 1_764_032_400_000,
+                text: s("line one\nline 2: 周五"),
+            },
+        ),
+        (
+            s("GROUP_NOTICE:3::0:"),
+            M::GroupNotice {
+                group: 3,
+                by: s(""),
+                time: 0,
+                text: s(""),
+            },
+        ),
+        (
+            s("GROUP_MUTE_ALL:3:off"),
+            M::GroupMuteAll {
+                group: 3,
+                on: false,
             },
         ),
         (s("MEMBERS_END:3:2"), M::MembersEnd { group: 3, count: 2 }),
@@ -833,7 +1115,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING"),
+            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"),
             M::Features {
                 features: Features::ALL,
             },
@@ -1542,6 +1824,25 @@ fn limits_field_round_trips() {
         })
     );
     assert_eq!(Limits::from_field("recall=-1"), None);
+    // Issue 25: an older server's field has no `admins`; a newer one's is read.
+    assert_eq!(limits.admins, 10);
+    assert_eq!(
+        Limits::from_field("admins=3"),
+        Some(Limits {
+            admins: 3,
+            ..limits
+        })
+    );
+    assert_eq!(Limits::from_field("admins=many"), None);
+    assert_eq!(limits.notice, 500);
+    assert_eq!(
+        Limits::from_field("notice=0,admins=2"),
+        Some(Limits {
+            notice: 0,
+            admins: 2,
+            ..limits
+        })
+    );
     assert_eq!(Limits::from_field("recall=2m"), None);
     assert_eq!(
         Limits::from_field("rate=0,,"),
@@ -1604,11 +1905,16 @@ fn the_spec_documents_every_verb_and_error_code() {
 
 #[test]
 fn features_field() {
-    assert_eq!(Features::ALL.to_field(), "SAID,RECALLED,READ,TYPING");
+    assert_eq!(
+        Features::ALL.to_field(),
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"
+    );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
-        Features::from_field("TYPING,READ,RECALLED,SAID"),
+        Features::from_field(
+            "GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
+        ),
         Features::ALL
     );
     let said_read = Features {
@@ -1679,12 +1985,28 @@ fn mentions_field() {
 /// is typed (`> `) parses as a client line, what arrives parses as a server line and is exactly its format.
 #[test]
 fn the_spec_walkthrough_of_replies_and_recalls_is_real_lines() {
+    walkthrough_is_real_lines("**Replies, recalls and mentions.**", 8);
+}
+
+/// Issue 25: and so is the walkthrough of group management.
+#[test]
+fn the_spec_walkthrough_of_group_management_is_real_lines() {
+    walkthrough_is_real_lines("**Group management.**", 6);
+}
+
+/// Every line of the walkthrough that starts at `title` and runs to the next `**` paragraph title or
+/// section is a real line; at least `lines` of them are typed and as many received.
+fn walkthrough_is_real_lines(title: &str, lines: usize) {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/protocol.md");
     let spec = std::fs::read_to_string(&path).expect("docs/protocol.md");
-    let start = spec
-        .find("**Replies, recalls and mentions.**")
-        .expect("the walkthrough of replies and recalls");
-    let end = start + spec[start..].find("\n## ").expect("a section after it");
+    let start = spec.find(title).expect("the walkthrough");
+    let after = start + title.len();
+    let end = after
+        + [spec[after..].find("\n## "), spec[after..].find("\n**")]
+            .into_iter()
+            .flatten()
+            .min()
+            .expect("a section after it");
     let mut in_code = false;
     let (mut typed, mut received) = (0, 0);
     let mut wrong = Vec::new();
@@ -1711,11 +2033,62 @@ fn the_spec_walkthrough_of_replies_and_recalls_is_real_lines() {
         }
     }
     assert!(
-        typed >= 8 && received >= 8,
+        typed >= lines && received >= lines,
         "{typed} typed, {received} received"
     );
     assert!(
         wrong.is_empty(),
         "lines of the walkthrough that do not parse as shown: {wrong:#?}"
     );
+}
+
+/// Issue 25: a `muted` refusal's text starts with the unmute time.
+#[test]
+fn a_muted_refusal_carries_its_end() {
+    use ququ_protocol::{muted_text, muted_until};
+    let text = muted_text(1_764_032_400_000, "you are muted in group 3");
+    assert_eq!(text, "1764032400000 you are muted in group 3");
+    assert_eq!(muted_until(&text), Some(1_764_032_400_000));
+    assert_eq!(
+        muted_until(&muted_text(0, "the whole group is muted")),
+        Some(0)
+    );
+    assert_eq!(muted_until("you are muted"), None);
+    assert_eq!(muted_until(""), None);
+    assert_eq!(muted_until("-5 x"), None);
+    let line = ServerMessage::Error {
+        code: ErrorCode::Muted,
+        text,
+        about: Some(s("c1")),
+    };
+    assert_eq!(
+        line.format(),
+        "ERROR:muted:1764032400000 you are muted in group 3:c1"
+    );
+    assert_eq!(ServerMessage::parse(&line.format()), Ok(line));
+}
+
+/// Issue 25: every group event kind has one word, and it reads back.
+#[test]
+fn group_event_kinds_round_trip() {
+    use GroupEventKind as K;
+    let all = [
+        K::Invite,
+        K::Join,
+        K::Leave,
+        K::Kick,
+        K::Rename,
+        K::Admin,
+        K::Transfer,
+        K::Mute,
+        K::MuteAll,
+        K::Notice,
+    ];
+    let words: BTreeSet<&str> = all.iter().map(|k| k.as_str()).collect();
+    assert_eq!(words.len(), all.len());
+    for kind in all {
+        assert_eq!(K::parse(kind.as_str()), Some(kind));
+    }
+    assert_eq!(K::parse("Invite"), None);
+    assert_eq!(K::parse(""), None);
 }

@@ -177,6 +177,8 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// groups = 100               # groups one user may own
 /// actions = 10               # other changes a second per user (bursts of twice that); 0 = no limit
 /// recall = 120               # seconds in which a sender may recall a message; 0 = never
+/// admins = 10                # admins one group may have besides its owner
+/// notice = 500               # longest group announcement, characters
 /// [throttle]
 /// window_minutes = 15             # attempts are counted over this window
 /// failures_per_address = 20       # failed logins, bad tokens, refused registrations before a block
@@ -236,6 +238,8 @@ pub struct FileLimits {
     pub groups: Option<u32>,
     pub actions: Option<u32>,
     pub recall: Option<u32>,
+    pub admins: Option<u32>,
+    pub notice: Option<u32>,
 }
 
 impl FileConfig {
@@ -306,6 +310,8 @@ impl FileConfig {
         limits.groups = l.groups.unwrap_or(limits.groups);
         limits.actions = l.actions.unwrap_or(limits.actions);
         limits.recall = l.recall.unwrap_or(limits.recall);
+        limits.admins = l.admins.unwrap_or(limits.admins);
+        limits.notice = l.notice.unwrap_or(limits.notice);
         let t = &self.throttle;
         let throttle = &mut config.throttle;
         if let Some(m) = t.window_minutes {

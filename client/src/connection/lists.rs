@@ -333,12 +333,14 @@ impl Session {
                 self.store.call(move |s| s.remove_group(group)).await?;
                 self.emit(Event::GroupGone { group, reason });
             }
+            // Issue 25: the mute time (`GROUP_MUTE` feature) is not shown by this client yet.
             S::Member {
                 group,
                 account,
                 role,
                 presence,
                 nickname,
+                muted_until: _,
             } => {
                 let member = Member {
                     group,

@@ -28,7 +28,7 @@ impl Session {
         link.deadline = Some(Instant::now() + self.config.timing.connect_timeout);
         // Answered before the login reply: `FEATURES:`, or `ERROR:unknown_verb` from an older server.
         link.send(&ClientMessage::Features {
-            features: ququ_protocol::Features::ALL,
+            features: super::said::ASKED,
         })
         .await?;
         if !self.registered {

@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 42;
+pub const CLIENT_VARIANTS: usize = 49;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 45;
+pub const SERVER_VARIANTS: usize = 55;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -59,6 +59,13 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::Read { .. } => 39,
         M::ListReads => 40,
         M::Typing { .. } => 41,
+        M::SetGroupAdmin { .. } => 42,
+        M::TransferGroup { .. } => 43,
+        M::MuteMember { .. } => 44,
+        M::MuteAll { .. } => 45,
+        M::GroupNotice { .. } => 46,
+        M::AnswerJoin { .. } => 47,
+        M::ListJoinRequests => 48,
     }
 }
 
@@ -110,5 +117,15 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::Read { .. } => 42,
         M::ReadsEnd { .. } => 43,
         M::Typing { .. } => 44,
+        M::GroupRole { .. } => 45,
+        M::GroupMute { .. } => 46,
+        M::GroupMuteAll { .. } => 47,
+        M::GroupNotice { .. } => 48,
+        M::GroupJoinRequest { .. } => 49,
+        M::GroupRequestsEnd { .. } => 50,
+        M::GroupJoinSent { .. } => 51,
+        M::GroupJoinClosed { .. } => 52,
+        M::GroupJoinRejected { .. } => 53,
+        M::GroupEvent(_) => 54,
     }
 }

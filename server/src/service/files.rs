@@ -236,6 +236,12 @@ impl Services {
             }
             Conv::Group(g) => {
                 self.membership(me, *g).await.map_err(about)?;
+                // A muted member offers no files either; checked again when the finished upload is stored.
+                let (gid, uid, now) = (*g as i64, me.user, super::now_millis());
+                let silence = self.db(move |s| s.silence(gid)).await?;
+                if let Some(until) = silence.muted_until(uid, now) {
+                    return Err(about(super::messages::muted(*g, until)));
+                }
                 Target::Group(*g as i64)
             }
         };

@@ -1,9 +1,12 @@
-//! Groups: create, join, leave, invite, kick, rename, dissolve, and the member list.
+//! Groups: create, join, leave, invite, kick, rename, dissolve, the member list, and (issue 25) admins
+//! and handing a group over.
 
-use ququ_protocol::{ErrorCode, GoneReason, JoinPolicy, Presence, Role, ServerMessage};
+use ququ_protocol::{
+    ErrorCode, Features, GoneReason, GroupEventKind, JoinPolicy, Presence, Role, ServerMessage,
+};
 
-use super::{Caller, Result, ServiceError, Services, check_name, line, now_millis};
-use crate::storage::{GroupRecord, MemberRecord, UserId};
+use super::{Caller, Result, ServiceError, Services, check_len, check_name, line, now_millis};
+use crate::storage::{Body, GroupRecord, MemberRecord, NewMessage, Target, UserId};
 
 fn info(g: &GroupRecord) -> ServerMessage {
     ServerMessage::GroupInfo {
@@ -27,12 +30,36 @@ fn not_member(group: u64) -> ServiceError {
     .about(group.to_string())
 }
 
+/// The role as a session is shown it: a client that did not ask for `GROUP_ROLE` cannot parse `admin` in a
+/// `MEMBER:` line (it would drop the whole line, and the member with it), so it sees a plain member.
+fn shown_role(role: Role, features: Features) -> Role {
+    if role == Role::Admin && !features.group_role {
+        Role::Member
+    } else {
+        role
+    }
+}
+
+fn not_owner(group: u64, what: &str) -> ServiceError {
+    ServiceError::refused(
+        ErrorCode::NotOwner,
+        format!("only the group's owner can {what}"),
+    )
+    .about(group.to_string())
+}
+
 impl Services {
-    fn member_line(&self, group: u64, m: &MemberRecord) -> ServerMessage {
+    fn member_line(&self, group: u64, m: &MemberRecord, features: Features) -> ServerMessage {
+        // An ended mute reads as none, so a client need not compare clocks with the server.
+        let muted_until = features
+            .group_mute
+            .then_some(m.muted_until)
+            .map(|until| if until > now_millis() { until } else { 0 });
         ServerMessage::Member {
+            muted_until,
             group,
             account: m.user.account.clone(),
-            role: m.role,
+            role: shown_role(m.role, features),
             presence: if self.hub.is_online(m.user.id) {
                 Presence::Online
             } else {
@@ -116,6 +143,7 @@ impl Services {
                 let me = s.user_by_id(user)?.map(|user| MemberRecord {
                     user,
                     role: Role::Member,
+                    muted_until: 0,
                 });
                 Ok(Ok((g, me)))
             })
@@ -142,8 +170,21 @@ impl Services {
             .into_iter()
             .filter(|id| *id != user)
             .collect();
-        self.hub
-            .send_many(others, &line(&self.member_line(group, &member)), None);
+        // A newcomer is a plain member, not muted: the two forms differ only in the mute field.
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            others,
+            Some(&line(&self.member_line(
+                group,
+                &member,
+                Features::default(),
+            ))),
+            &line(&self.member_line(group, &member, Features::ALL)),
+            |f| f.group_mute,
+            None,
+            &mut wakes,
+        );
+        wakes.wake();
         Ok(())
     }
 
@@ -160,6 +201,10 @@ impl Services {
                 "already a member of the group",
             )
             .about(group.to_string()));
+        }
+        if g.policy == JoinPolicy::Approve {
+            // The owner and admins decide, so a removed member may ask again.
+            return self.ask_to_join(me, group).await;
         }
         if g.policy != JoinPolicy::Open {
             return Err(ServiceError::refused(
@@ -180,6 +225,14 @@ impl Services {
             .about(group.to_string()));
         }
         self.add_to_group(group, me.user).await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Join,
+            &me.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -238,6 +291,14 @@ impl Services {
         // A new invitation is what lets a removed member back: they may use the number again.
         let gid = group as i64;
         self.db(move |s| s.forget_removed(gid, tid)).await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Invite,
+            &them.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -277,6 +338,14 @@ impl Services {
         }
         self.remove_from_group(group, me.user, &me.account, GoneReason::Left)
             .await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Leave,
+            &me.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -287,26 +356,24 @@ impl Services {
         account: String,
     ) -> Result<Vec<ServerMessage>> {
         let (_, role) = self.membership(me, group).await?;
-        if role != Role::Owner {
-            return Err(ServiceError::refused(
-                ErrorCode::NotOwner,
-                "only the group's owner can remove members",
-            )
-            .about(group.to_string()));
+        if !role.manages() {
+            return Err(not_owner(group, "remove members (or an admin)"));
         }
         let them = self.user_named(&account).await?;
         if them.id == me.user {
             return Err(ServiceError::refused(
                 ErrorCode::OwnerCannotLeave,
-                "the owner cannot remove themselves; dissolve the group instead",
+                "you cannot remove yourself; leave the group instead (its owner dissolves it)",
             )
             .about(account));
         }
         let (gid, tid) = (group as i64, them.id);
-        if self.db(move |s| s.role(gid, tid)).await?.is_none() {
+        let their_role = self.target_role(group, tid, &account).await?;
+        // An admin manages plain members only: the owner and the other admins are the owner's to deal with.
+        if role == Role::Admin && their_role != Role::Member {
             return Err(ServiceError::refused(
-                ErrorCode::NotMember,
-                format!("{account} is not in group {group}"),
+                ErrorCode::Forbidden,
+                format!("{account} is the owner or an admin of group {group}; only the owner can remove an admin"),
             )
             .about(account));
         }
@@ -315,6 +382,14 @@ impl Services {
         self.db(move |s| s.mark_removed(gid, tid, now)).await?;
         self.remove_from_group(group, them.id, &them.account, GoneReason::Kicked)
             .await?;
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Kick,
+            &them.account,
+            String::new(),
+        )
+        .await;
         Ok(Vec::new())
     }
 
@@ -347,12 +422,8 @@ impl Services {
         check_name("the group name", &name, self.config.limits.name, false)
             .map_err(|e| e.about(group.to_string()))?;
         let (_, role) = self.membership(me, group).await?;
-        if role != Role::Owner {
-            return Err(ServiceError::refused(
-                ErrorCode::NotOwner,
-                "only the group's owner can rename it",
-            )
-            .about(group.to_string()));
+        if !role.manages() {
+            return Err(not_owner(group, "rename it (or an admin)"));
         }
         let gid = group as i64;
         let g = self
@@ -364,15 +435,25 @@ impl Services {
             .ok_or_else(|| no_group(group))?;
         let members = self.member_ids(group).await?;
         self.hub.send_many(members, &line(&info(&g)), None);
+        self.group_event(me.user, group, GroupEventKind::Rename, "", g.name)
+            .await;
         Ok(Vec::new())
     }
 
-    pub(super) async fn list_members(&self, me: &Caller, group: u64) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn list_members(
+        &self,
+        me: &Caller,
+        features: Features,
+        group: u64,
+    ) -> Result<Vec<ServerMessage>> {
         self.membership(me, group).await?;
         let gid = group as i64;
         let members = self.db(move |s| s.members(gid)).await?;
         let count = members.len() as u32;
-        let mut out: Vec<_> = members.iter().map(|m| self.member_line(group, m)).collect();
+        let mut out: Vec<_> = members
+            .iter()
+            .map(|m| self.member_line(group, m, features))
+            .collect();
         out.push(ServerMessage::MembersEnd { group, count });
         Ok(out)
     }
@@ -385,4 +466,479 @@ impl Services {
         out.push(ServerMessage::GroupsEnd { count });
         Ok(out)
     }
+
+    /// Stores a change to `group` in its history and pushes it to the members: `GROUP_EVENT:` to sessions
+    /// with that feature, a `GROUP:` saying it in words to the rest. The change itself is done already,
+    /// so a failure to record it is logged, not answered: the caller's request did what it asked.
+    async fn group_event(
+        &self,
+        by: UserId,
+        group: u64,
+        kind: GroupEventKind,
+        account: &str,
+        value: String,
+    ) {
+        let message = NewMessage {
+            sender: by,
+            to: Target::Group(group as i64),
+            // Unique per sender like any client_id, and never one a client would choose.
+            client_id: format!("event-{:032x}", rand::random::<u128>()),
+            time: now_millis(),
+            body: Body::Event {
+                kind,
+                account: account.to_owned(),
+                value,
+            },
+        };
+        let stored = match self.db(move |s| s.store_message(&message)).await {
+            Ok(stored) => stored.message,
+            Err(e) => {
+                tracing::warn!(group, kind = kind.as_str(), error = %e, "a group change was not recorded");
+                return;
+            }
+        };
+        let members = match self.member_ids(group).await {
+            Ok(members) => members,
+            Err(e) => {
+                tracing::warn!(group, error = %e, "a group change was recorded but not pushed");
+                return;
+            }
+        };
+        let plain = super::messages::to_wire(stored.clone(), Features::default());
+        let rich = super::messages::to_wire(stored, Features::ALL);
+        if let (Some(plain), Some(rich)) = (plain, rich) {
+            let mut wakes = super::hub::Wakes::default();
+            self.hub.queue_forms(
+                members,
+                Some(&line(&plain)),
+                &line(&rich),
+                |f| f.group_event,
+                None,
+                &mut wakes,
+            );
+            wakes.wake();
+        }
+    }
+
+    /// `account`'s role in `group`; `not_member` (about the account) if they are not in it.
+    async fn target_role(&self, group: u64, user: UserId, account: &str) -> Result<Role> {
+        let gid = group as i64;
+        self.db(move |s| s.role(gid, user)).await?.ok_or_else(|| {
+            ServiceError::refused(
+                ErrorCode::NotMember,
+                format!("{account} is not in group {group}"),
+            )
+            .about(account.to_owned())
+        })
+    }
+
+    /// Tells every member's sessions that asked for `GROUP_ROLE` lines of a role change.
+    fn tell_role(&self, group: u64, members: &[UserId], account: &str, role: Role) {
+        let msg = ServerMessage::GroupRole {
+            group,
+            account: account.to_owned(),
+            role,
+        };
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            members.iter().copied(),
+            None,
+            &line(&msg),
+            |f| f.group_role,
+            None,
+            &mut wakes,
+        );
+        wakes.wake();
+    }
+
+    /// `GROUP_ADMIN`: the owner makes a member an admin, or an admin a plain member again.
+    pub(super) async fn set_admin(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+        admin: bool,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if role != Role::Owner {
+            return Err(not_owner(group, "appoint admins"));
+        }
+        let them = self.user_named(&account).await?;
+        let their_role = self.target_role(group, them.id, &account).await?;
+        if their_role == Role::Owner {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "the owner is not made an admin; hand the group over with GROUP_TRANSFER instead",
+            )
+            .about(account));
+        }
+        let new_role = if admin { Role::Admin } else { Role::Member };
+        let (gid, tid, max) = (group as i64, them.id, self.config.limits.admins);
+        // Counted and set in one call on the blocking pool; only the owner sets admins, and their
+        // changes are rate-limited, so two of their sessions racing past the count is the worst case.
+        let set = self
+            .db(move |s| {
+                if new_role == Role::Admin && their_role != Role::Admin {
+                    let admins = s
+                        .members(gid)?
+                        .iter()
+                        .filter(|m| m.role == Role::Admin)
+                        .count();
+                    if admins >= max as usize {
+                        return Ok(false);
+                    }
+                }
+                s.set_role(gid, tid, new_role)
+            })
+            .await?;
+        if !set {
+            return Err(ServiceError::refused(
+                ErrorCode::TooMany,
+                format!("group {group} has {max} admins, the most this server allows"),
+            )
+            .about(account));
+        }
+        let members = self.member_ids(group).await?;
+        self.tell_role(group, &members, &them.account, new_role);
+        let value = if admin { "on" } else { "off" };
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Admin,
+            &them.account,
+            value.to_owned(),
+        )
+        .await;
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_TRANSFER`: the owner hands the group to another member and becomes a plain member.
+    pub(super) async fn transfer_group(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if role != Role::Owner {
+            return Err(not_owner(group, "hand the group over"));
+        }
+        let them = self.user_named(&account).await?;
+        if them.id == me.user {
+            return Err(
+                ServiceError::refused(ErrorCode::BadRequest, "you own the group already")
+                    .about(account),
+            );
+        }
+        self.target_role(group, them.id, &account).await?;
+        let (gid, from, to) = (group as i64, me.user, them.id);
+        let g = self
+            .db(move |s| {
+                s.transfer_group(gid, from, to)?;
+                s.group(gid)
+            })
+            .await?
+            .ok_or_else(|| no_group(group))?;
+        tracing::info!(group = g.id, "group handed over");
+        let members = self.member_ids(group).await?;
+        self.tell_role(group, &members, &them.account, Role::Owner);
+        self.tell_role(group, &members, &me.account, Role::Member);
+        // `GROUP_INFO:` names the owner: every client, old ones too, learns of the change from it.
+        self.hub.send_many(members, &line(&info(&g)), None);
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Transfer,
+            &them.account,
+            String::new(),
+        )
+        .await;
+        Ok(Vec::new())
+    }
+
+    /// Tells every member's sessions that asked for `GROUP_MUTE` lines.
+    fn tell_mute(&self, members: Vec<UserId>, msg: &ServerMessage) {
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            members,
+            None,
+            &line(msg),
+            |f| f.group_mute,
+            None,
+            &mut wakes,
+        );
+        wakes.wake();
+    }
+
+    /// `GROUP_MUTE`: the owner or an admin mutes a plain member for a while, or lifts it.
+    pub(super) async fn mute_member(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+        seconds: u64,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if !role.manages() {
+            return Err(not_owner(group, "mute members (or an admin)"));
+        }
+        if seconds > MAX_MUTE_SECS {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                format!("a mute lasts at most {MAX_MUTE_SECS} seconds (30 days)"),
+            )
+            .about(account));
+        }
+        let them = self.user_named(&account).await?;
+        let their_role = self.target_role(group, them.id, &account).await?;
+        // The owner and admins always speak: a mute is for plain members (and by an admin, for them only).
+        if their_role != Role::Member {
+            return Err(ServiceError::refused(
+                ErrorCode::Forbidden,
+                format!("{account} is the owner or an admin of group {group}, who cannot be muted"),
+            )
+            .about(account));
+        }
+        let until = if seconds == 0 {
+            0
+        } else {
+            now_millis() + seconds * 1000
+        };
+        let (gid, tid) = (group as i64, them.id);
+        if !self.db(move |s| s.set_muted(gid, tid, until)).await? {
+            // Made an admin or gone between the check and the write.
+            return Err(ServiceError::refused(
+                ErrorCode::Forbidden,
+                format!("{account} is no longer a plain member of group {group}"),
+            )
+            .about(account));
+        }
+        let members = self.member_ids(group).await?;
+        self.tell_mute(
+            members,
+            &ServerMessage::GroupMute {
+                group,
+                account: them.account.clone(),
+                until,
+            },
+        );
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::Mute,
+            &them.account,
+            until.to_string(),
+        )
+        .await;
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_NOTICE`: the owner or an admin sets (or clears) the announcement; any member may ask.
+    pub(super) async fn group_notice(
+        &self,
+        me: &Caller,
+        group: u64,
+        text: Option<String>,
+    ) -> Result<Vec<ServerMessage>> {
+        let (g, role) = self.membership(me, group).await?;
+        let Some(text) = text else {
+            return Ok(vec![notice_line(&g)]);
+        };
+        if !role.manages() {
+            return Err(not_owner(group, "set the announcement (or an admin)"));
+        }
+        // Lines and tabs are an announcement's shape; other control characters would garble a screen.
+        if text
+            .chars()
+            .any(|c| c.is_control() && c != '\n' && c != '\t')
+        {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "the announcement must not contain control characters other than tab and newline",
+            )
+            .about(group.to_string()));
+        }
+        check_len("the announcement", &text, self.config.limits.notice)
+            .map_err(|e| e.about(group.to_string()))?;
+        let (gid, uid, now) = (group as i64, me.user, now_millis());
+        let g = self
+            .db(move |s| {
+                s.set_notice(gid, uid, &text, now)?;
+                s.group(gid)
+            })
+            .await?
+            .ok_or_else(|| no_group(group))?;
+        let members = self.member_ids(group).await?;
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            members,
+            None,
+            &line(&notice_line(&g)),
+            |f| f.group_notice,
+            None,
+            &mut wakes,
+        );
+        wakes.wake();
+        self.group_event(me.user, group, GroupEventKind::Notice, "", g.notice)
+            .await;
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_JOIN` of an `approve` group: the request waits for the owner or an admin, who are told now
+    /// (if online) or by `GROUP_REQUESTS` at their next login.
+    async fn ask_to_join(&self, me: &Caller, group: u64) -> Result<Vec<ServerMessage>> {
+        let (gid, uid, now) = (group as i64, me.user, now_millis());
+        let (new, managers, user) = self
+            .db(move |s| {
+                Ok((
+                    s.put_join_request(gid, uid, now)?,
+                    s.managers(gid)?,
+                    s.user_by_id(uid)?,
+                ))
+            })
+            .await?;
+        // Asking again refreshes the request without telling them again, as friend requests do.
+        if new && let Some(user) = user {
+            let request = ServerMessage::GroupJoinRequest {
+                group,
+                account: user.account,
+                time: now,
+                nickname: user.nickname,
+            };
+            self.hub.send_many(managers, &line(&request), None);
+        }
+        self.hub.send(
+            me.user,
+            &line(&ServerMessage::GroupJoinSent { group }),
+            None,
+        );
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_JOIN_ANSWER`: the owner or an admin lets a requester in, or not.
+    pub(super) async fn answer_join(
+        &self,
+        me: &Caller,
+        group: u64,
+        account: String,
+        accept: bool,
+    ) -> Result<Vec<ServerMessage>> {
+        let (_, role) = self.membership(me, group).await?;
+        if !role.manages() {
+            return Err(not_owner(group, "answer requests to join (or an admin)"));
+        }
+        let them = self.user_named(&account).await?;
+        let (gid, tid) = (group as i64, them.id);
+        if !self.db(move |s| s.take_join_request(gid, tid)).await? {
+            return Err(ServiceError::refused(
+                ErrorCode::NoRequest,
+                format!("{account} has not asked to join group {group}"),
+            )
+            .about(account));
+        }
+        if accept && let Err(e) = self.add_to_group(group, them.id).await {
+            // A full group (or a failure) leaves the request waiting, to be answered again once
+            // there is room; one who got in meanwhile has no request left to answer.
+            if !matches!(
+                &e,
+                ServiceError::Refused {
+                    code: ErrorCode::AlreadyMember,
+                    ..
+                }
+            ) {
+                let now = now_millis();
+                self.db(move |s| s.put_join_request(gid, tid, now)).await?;
+            }
+            return Err(e.about(account));
+        }
+        let managers = self.db(move |s| s.managers(gid)).await?;
+        let closed = ServerMessage::GroupJoinClosed {
+            group,
+            account: them.account.clone(),
+        };
+        self.hub.send_many(managers, &line(&closed), None);
+        if accept {
+            // Let in by the group itself: an earlier removal no longer stands.
+            self.db(move |s| s.forget_removed(gid, tid)).await?;
+            self.group_event(
+                me.user,
+                group,
+                GroupEventKind::Join,
+                &them.account,
+                String::new(),
+            )
+            .await;
+        } else {
+            self.hub.send(
+                them.id,
+                &line(&ServerMessage::GroupJoinRejected { group }),
+                None,
+            );
+        }
+        Ok(Vec::new())
+    }
+
+    /// `GROUP_REQUESTS`: the requests waiting in the groups I own or administer.
+    pub(super) async fn list_join_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let requests = self.db(move |s| s.join_requests(uid)).await?;
+        let count = requests.len() as u32;
+        let mut out: Vec<_> = requests
+            .into_iter()
+            .map(|(group, user, time)| ServerMessage::GroupJoinRequest {
+                group: group as u64,
+                account: user.account,
+                time,
+                nickname: user.nickname,
+            })
+            .collect();
+        out.push(ServerMessage::GroupRequestsEnd { count });
+        Ok(out)
+    }
+
+    /// `GROUP_MUTE_ALL`: the owner or an admin mutes the whole group or lifts it; any member may ask.
+    pub(super) async fn mute_all(
+        &self,
+        me: &Caller,
+        group: u64,
+        on: Option<bool>,
+    ) -> Result<Vec<ServerMessage>> {
+        let (g, role) = self.membership(me, group).await?;
+        let Some(on) = on else {
+            return Ok(vec![ServerMessage::GroupMuteAll {
+                group,
+                on: g.mute_all,
+            }]);
+        };
+        if !role.manages() {
+            return Err(not_owner(group, "mute the group (or an admin)"));
+        }
+        let gid = group as i64;
+        self.db(move |s| s.set_mute_all(gid, on)).await?;
+        let members = self.member_ids(group).await?;
+        self.tell_mute(members, &ServerMessage::GroupMuteAll { group, on });
+        let value = if on { "on" } else { "off" };
+        self.group_event(
+            me.user,
+            group,
+            GroupEventKind::MuteAll,
+            "",
+            value.to_owned(),
+        )
+        .await;
+        Ok(Vec::new())
+    }
 }
+
+/// The announcement line of a group.
+fn notice_line(g: &GroupRecord) -> ServerMessage {
+    ServerMessage::GroupNotice {
+        group: g.id as u64,
+        by: g.notice_by.clone(),
+        time: g.notice_time,
+        text: g.notice.clone(),
+    }
+}
+
+/// The longest mute, as QQ's: 30 days.
+const MAX_MUTE_SECS: u64 = 30 * 24 * 3600;

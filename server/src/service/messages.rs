@@ -8,8 +8,8 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use ququ_protocol::{
-    ChatMessage, Conv, ErrorCode, Features, FileMessage, GroupMessage, Mentions, Quote,
-    RecallMessage, SaidMessage, ServerMessage,
+    ChatMessage, Conv, ErrorCode, Features, FileMessage, GroupEvent, GroupEventKind, GroupMessage,
+    Mentions, Millis, Quote, RecallMessage, SaidMessage, ServerMessage,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -47,6 +47,37 @@ pub(crate) fn to_wire(m: StoredMessage, features: Features) -> Option<ServerMess
             format!("{from} 撤回了一条消息 (recalled a message)")
         }
         Body::Gone => return None,
+        Body::Event {
+            kind,
+            account,
+            value,
+        } => {
+            let Conv::Group(group) = to else {
+                // Events are stored in groups only; one elsewhere would be a bug, and is not sent.
+                return None;
+            };
+            if !features.group_event {
+                // Stored with the event's value as its text; the stand-in says what happened in words.
+                let text = event_text(&from, kind, &account, &value, time);
+                return Some(ServerMessage::GroupMsg(GroupMessage {
+                    id,
+                    group,
+                    from,
+                    time,
+                    client_id,
+                    text,
+                }));
+            }
+            return Some(ServerMessage::GroupEvent(GroupEvent {
+                id,
+                group,
+                by: from,
+                time,
+                kind,
+                account,
+                value,
+            }));
+        }
         Body::File(file) => {
             return Some(ServerMessage::FileOffer(FileMessage {
                 id,
@@ -111,7 +142,41 @@ pub(crate) fn form_feature(body: &Body) -> Option<Wants> {
     match body {
         Body::Said(_) => Some(|f| f.said),
         Body::Recall { .. } => Some(|f| f.recalled),
+        Body::Event { .. } => Some(|f| f.group_event),
         Body::Text(_) | Body::File(_) | Body::Gone => None,
+    }
+}
+
+/// A group event in words, for a client without `GROUP_EVENT`: Chinese first, as QQ says it, then English.
+fn event_text(by: &str, kind: GroupEventKind, account: &str, value: &str, time: Millis) -> String {
+    use GroupEventKind as K;
+    match kind {
+        K::Invite => format!("{by} 邀请 {account} 加入了群 ({by} invited {account})"),
+        K::Join if by == account => format!("{account} 加入了群 ({account} joined)"),
+        K::Join => format!("{by} 同意 {account} 加入了群 ({by} let {account} in)"),
+        K::Leave => format!("{account} 退出了群 ({account} left)"),
+        K::Kick => format!("{by} 将 {account} 移出了群 ({by} removed {account})"),
+        K::Rename => format!("{by} 将群名改为 {value} ({by} renamed the group to {value})"),
+        K::Admin if value == "on" => {
+            format!("{by} 将 {account} 设为管理员 ({by} made {account} an admin)")
+        }
+        K::Admin => format!("{by} 取消了 {account} 的管理员 ({by} made {account} a plain member)"),
+        K::Transfer => format!("{by} 将群转让给 {account} ({by} handed the group to {account})"),
+        K::Mute => match value.parse::<Millis>() {
+            Ok(until) if until > time => {
+                let minutes = (until - time).div_ceil(60_000);
+                format!(
+                    "{by} 禁言了 {account} {minutes} 分钟 ({by} muted {account} for {minutes} min)"
+                )
+            }
+            _ => format!("{by} 解除了 {account} 的禁言 ({by} unmuted {account})"),
+        },
+        K::MuteAll if value == "on" => format!("{by} 开启了全员禁言 ({by} muted the group)"),
+        K::MuteAll => format!("{by} 关闭了全员禁言 ({by} unmuted the group)"),
+        K::Notice if value.is_empty() => {
+            format!("{by} 清除了群公告 ({by} cleared the announcement)")
+        }
+        K::Notice => format!("{by} 发布了群公告 ({by} posted an announcement)：\n{value}"),
     }
 }
 
@@ -226,6 +291,9 @@ impl Services {
                 id,
                 time,
             }]),
+            (Written::Muted(until), Dest::Group(group)) => {
+                Err(muted(group, until).about(client_id))
+            }
             (Written::NotFriends(account), _) => Err(ServiceError::refused(
                 ErrorCode::NotFriends,
                 format!("{account} is not your friend; send a friend request first"),
@@ -639,6 +707,17 @@ pub(crate) struct Queued {
     user: UserId,
     to: Dest,
     client_id: String,
+}
+
+/// The refusal of a muted member's message: the text starts with the unmute time (`ququ_protocol::muted_until`
+/// reads it back), 0 when the whole group is muted.
+pub(super) fn muted(group: u64, until: Millis) -> ServiceError {
+    let words = if until == 0 {
+        format!("group {group} is muted: only its owner and admins may speak")
+    } else {
+        format!("you are muted in group {group} until {until} (ms since the epoch)")
+    };
+    ServiceError::refused(ErrorCode::Muted, ququ_protocol::muted_text(until, &words))
 }
 
 #[cfg(test)]

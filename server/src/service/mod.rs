@@ -377,7 +377,31 @@ impl Services {
             C::KickFromGroup { group, account } => self.kick(me(ctx)?, group, account).await?,
             C::DissolveGroup { group } => self.dissolve(me(ctx)?, group).await?,
             C::RenameGroup { group, name } => self.rename_group(me(ctx)?, group, name).await?,
-            C::ListMembers { group } => self.list_members(me(ctx)?, group).await?,
+            C::ListMembers { group } => {
+                let features = ctx.link.outbox.features();
+                self.list_members(me(ctx)?, features, group).await?
+            }
+            C::SetGroupAdmin {
+                group,
+                account,
+                admin,
+            } => self.set_admin(me(ctx)?, group, account, admin).await?,
+            C::TransferGroup { group, account } => {
+                self.transfer_group(me(ctx)?, group, account).await?
+            }
+            C::MuteMember {
+                group,
+                account,
+                seconds,
+            } => self.mute_member(me(ctx)?, group, account, seconds).await?,
+            C::MuteAll { group, on } => self.mute_all(me(ctx)?, group, on).await?,
+            C::GroupNotice { group, text } => self.group_notice(me(ctx)?, group, text).await?,
+            C::AnswerJoin {
+                group,
+                account,
+                accept,
+            } => self.answer_join(me(ctx)?, group, account, accept).await?,
+            C::ListJoinRequests => self.list_join_requests(me(ctx)?).await?,
             C::ListGroups => self.list_groups(me(ctx)?).await?,
             C::FileOffer {
                 to,
@@ -499,6 +523,9 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::History { .. }
         | C::ListMembers { .. }
         | C::GroupPolicy { policy: None, .. }
+        | C::MuteAll { on: None, .. }
+        | C::GroupNotice { text: None, .. }
+        | C::ListJoinRequests
         | C::ListGroups
         | C::Features { .. }
         | C::ListReads => Cost::Free,
@@ -520,6 +547,12 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::KickFromGroup { .. }
         | C::DissolveGroup { .. }
         | C::RenameGroup { .. }
+        | C::SetGroupAdmin { .. }
+        | C::TransferGroup { .. }
+        | C::MuteMember { .. }
+        | C::MuteAll { on: Some(_), .. }
+        | C::GroupNotice { text: Some(_), .. }
+        | C::AnswerJoin { .. }
         | C::GroupPolicy {
             policy: Some(_), ..
         }

@@ -37,7 +37,7 @@ use ququ_protocol::{Features, Millis};
 
 use super::hub::{Bundle, Hub, Line, SessionId, Wakes};
 use super::messages::{Wants, form_feature, to_wire};
-use crate::storage::{Body, GroupId, NewMessage, Store, StoreError, Target, UserId};
+use crate::storage::{Body, GroupId, NewMessage, Silence, Store, StoreError, Target, UserId};
 
 /// Most messages written in one batch.
 const MAX_BATCH: usize = 512;
@@ -73,6 +73,8 @@ pub(super) enum Written {
     NotFriends(String),
     /// Not a member of the group, or no such group.
     NotMember,
+    /// The sender is muted in the group until then (0: the whole group is muted).
+    Muted(Millis),
 }
 
 struct Job {
@@ -340,8 +342,9 @@ type Reply = oneshot::Sender<Result<Written, StoreError>>;
 /// Checks every draft and stores those that pass in one call. Refusals and failures are answered here;
 /// the committed messages come back to be pushed and then answered, in order.
 fn write_batch(store: &dyn Store, jobs: Vec<Job>) -> Vec<(Committed, Reply)> {
-    // Each group's members once per batch, sorted: the membership check and the fan-out list.
-    let mut groups: HashMap<GroupId, Arc<[UserId]>> = HashMap::new();
+    // Each group's members once per batch, sorted: the membership check and the fan-out list; and who
+    // may not speak in it.
+    let mut groups: HashMap<GroupId, (Arc<[UserId]>, Arc<Silence>)> = HashMap::new();
     let mut batch = Vec::with_capacity(jobs.len());
     let mut waiting = Vec::with_capacity(jobs.len());
     for Job { draft, reply } in jobs {
@@ -406,7 +409,7 @@ type Checked = Result<(NewMessage, Audience), Written>;
 fn check(
     store: &dyn Store,
     draft: Draft,
-    groups: &mut HashMap<GroupId, Arc<[UserId]>>,
+    groups: &mut HashMap<GroupId, (Arc<[UserId]>, Arc<Silence>)>,
 ) -> Result<Checked, StoreError> {
     let (to, audience) = match draft.to {
         To::Account(account) => {
@@ -419,18 +422,22 @@ fn check(
             (Target::User(them.id), Audience::User(them.id))
         }
         To::Group(group) => {
-            let members = match groups.get(&group) {
-                Some(members) => members.clone(),
+            let (members, silence) = match groups.get(&group) {
+                Some(known) => known.clone(),
                 None => {
                     let mut ids = store.member_ids(group)?;
                     ids.sort_unstable();
-                    let ids: Arc<[UserId]> = ids.into();
-                    groups.insert(group, ids.clone());
-                    ids
+                    let known: (Arc<[UserId]>, Arc<Silence>) =
+                        (ids.into(), Arc::new(store.silence(group)?));
+                    groups.insert(group, known.clone());
+                    known
                 }
             };
             if members.binary_search(&draft.sender).is_err() {
                 return Ok(Err(Written::NotMember));
+            }
+            if let Some(until) = silence.muted_until(draft.sender, draft.time) {
+                return Ok(Err(Written::Muted(until)));
             }
             (Target::Group(group), Audience::Group(members))
         }

@@ -6,7 +6,7 @@
 
 pub mod sqlite;
 
-use ququ_protocol::{Conv, FileInfo, JoinPolicy, Mentions, Millis, Quote, Role};
+use ququ_protocol::{Conv, FileInfo, GroupEventKind, JoinPolicy, Mentions, Millis, Quote, Role};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -97,6 +97,13 @@ pub struct GroupRecord {
     pub owner_account: String,
     pub members: u32,
     pub policy: JoinPolicy,
+    /// The whole group is muted: only the owner and admins speak (issue 25).
+    pub mute_all: bool,
+    /// The announcement (群公告); empty if none.
+    pub notice: String,
+    /// Who set it (their account; empty if nobody ever did), and when.
+    pub notice_by: String,
+    pub notice_time: Millis,
 }
 
 /// A group member.
@@ -104,6 +111,41 @@ pub struct GroupRecord {
 pub struct MemberRecord {
     pub user: UserRecord,
     pub role: Role,
+    /// Until when (milliseconds since the epoch) they may not speak in the group; 0 if never muted. A time
+    /// in the past is an ended mute.
+    pub muted_until: Millis,
+}
+
+/// Who may not speak in a group (issue 25): what the message writer checks a sender against.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Silence {
+    /// The whole group is muted: only the owner and admins speak.
+    pub all: bool,
+    /// The owner and the admins, sorted: they speak even in a muted group, and are never muted one by one.
+    pub managers: Vec<UserId>,
+    /// Plain members muted one by one, sorted by id, with until when; ended mutes may be among them.
+    pub muted: Vec<(UserId, Millis)>,
+}
+
+impl Silence {
+    /// Until when `user` may not speak at `now`: `Some(0)` while the whole group is muted, `None` if they
+    /// may speak.
+    pub fn muted_until(&self, user: UserId, now: Millis) -> Option<Millis> {
+        if self.managers.binary_search(&user).is_ok() {
+            return None;
+        }
+        let mine = self
+            .muted
+            .binary_search_by_key(&user, |(u, _)| *u)
+            .ok()
+            .map(|i| self.muted[i].1)
+            .filter(|until| *until > now);
+        match mine {
+            Some(until) => Some(until),
+            None if self.all => Some(0),
+            None => None,
+        }
+    }
 }
 
 /// What a stored message carries.
@@ -121,6 +163,13 @@ pub enum Body {
     },
     /// A message that has been recalled: read back so a page's length and cursor stay true, never sent.
     Gone,
+    /// A change to a group (issue 25): stored in its history like a message, never quoted or recalled.
+    Event {
+        kind: GroupEventKind,
+        /// Whom it concerns; empty if the group itself.
+        account: String,
+        value: String,
+    },
 }
 
 /// The text of a reply or of a message with mentions.
@@ -381,6 +430,40 @@ pub trait Store: Send + Sync + 'static {
     /// Just the members' ids: what fan-out needs, without loading their records.
     fn member_ids(&self, group: GroupId) -> Result<Vec<UserId>, StoreError>;
     fn set_join_policy(&self, group: GroupId, policy: JoinPolicy) -> Result<(), StoreError>;
+    /// Sets a member's role (admin or plain member; never owner, see [`Store::transfer_group`]); false
+    /// if they are not a member.
+    fn set_role(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError>;
+    /// Makes member `to` the owner of `group` and its owner `from` a plain member, in one transaction.
+    fn transfer_group(&self, group: GroupId, from: UserId, to: UserId) -> Result<(), StoreError>;
+    /// Mutes a plain member until `until` (0 lifts it); false if they are not a plain member.
+    fn set_muted(&self, group: GroupId, user: UserId, until: Millis) -> Result<bool, StoreError>;
+    fn set_mute_all(&self, group: GroupId, on: bool) -> Result<(), StoreError>;
+    /// Sets the group's announcement (empty clears it), as set by `by` at `time`.
+    fn set_notice(
+        &self,
+        group: GroupId,
+        by: UserId,
+        text: &str,
+        time: Millis,
+    ) -> Result<(), StoreError>;
+    /// Who may not speak in `group`.
+    fn silence(&self, group: GroupId) -> Result<Silence, StoreError>;
+    /// Records (or refreshes) `user`'s request to join `group`; true if it is new.
+    fn put_join_request(
+        &self,
+        group: GroupId,
+        user: UserId,
+        time: Millis,
+    ) -> Result<bool, StoreError>;
+    /// Deletes the request; false if there was none.
+    fn take_join_request(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
+    /// The requests to join the groups `manager` owns or administers, oldest first.
+    fn join_requests(
+        &self,
+        manager: UserId,
+    ) -> Result<Vec<(GroupId, UserRecord, Millis)>, StoreError>;
+    /// The owner and admins of `group`.
+    fn managers(&self, group: GroupId) -> Result<Vec<UserId>, StoreError>;
     /// Remembers that `user` was removed from `group`: they may not join it again by its number.
     fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError>;
     fn was_removed(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;

@@ -11,7 +11,7 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use ququ_protocol::{Conv, FileInfo, JoinPolicy, Mentions, Millis, Quote, Role};
+use ququ_protocol::{Conv, FileInfo, GroupEventKind, JoinPolicy, Mentions, Millis, Quote, Role};
 
 use super::SessionEnd;
 use super::{
@@ -19,7 +19,7 @@ use super::{
     NewMessage, RequestRecord, Said, SentRecord, Store, StoreError, Stored, StoredMessage, Target,
     UserId, UserRecord, excerpt,
 };
-use super::{FileRecord, FileStatus, NewFile};
+use super::{FileRecord, FileStatus, NewFile, Silence};
 
 /// Each entry upgrades the schema by one version; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -258,6 +258,33 @@ CREATE TABLE reads (
     PRIMARY KEY (user_id, kind, conv)
 ) WITHOUT ROWID;
 "#,
+    r#"
+-- Issue 25: mute (禁言). `muted_until`: until when (milliseconds) a member may not speak in the group, 0
+-- if never muted; `mute_all`: 1 while only the group's owner and admins may speak.
+ALTER TABLE members ADD COLUMN muted_until INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE chat_groups ADD COLUMN mute_all INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- Issue 25: the group's announcement (群公告), '' for none; who set it (a user id) and when.
+ALTER TABLE chat_groups ADD COLUMN notice TEXT NOT NULL DEFAULT '';
+ALTER TABLE chat_groups ADD COLUMN notice_by INTEGER;
+ALTER TABLE chat_groups ADD COLUMN notice_time INTEGER NOT NULL DEFAULT 0;
+"#,
+    r#"
+-- Issue 25: a group's changes as rows of its history: `event` is the kind (`GroupEventKind::as_str`),
+-- `event_account` whom it concerns, and `text` its value. NULL on every other message.
+ALTER TABLE messages ADD COLUMN event TEXT;
+ALTER TABLE messages ADD COLUMN event_account TEXT;
+"#,
+    r#"
+-- Issue 25: requests to join a group whose policy is 'approve', until its owner or an admin answers.
+CREATE TABLE group_requests (
+    group_id INTEGER NOT NULL REFERENCES chat_groups(id),
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    time     INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+);
+"#,
 ];
 
 /// The connection-info table (the original server's: who is connected, from where, since when), in a file
@@ -398,7 +425,7 @@ const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created
 /// The columns `message_from_row` reads, from `messages m` and the users `s` (sender) and `t` (recipient).
 const MESSAGE_COLS: &str = "m.id, s.account, m.kind, m.target, t.account, m.time, m.client_id, \
      m.text, m.file_id, m.file_size, m.file_sha256, m.file_name, m.reply_to, m.mentions, \
-     m.recall_of, m.recalled, qs.account, q.text, q.file_name, q.recalled";
+     m.recall_of, m.recalled, qs.account, q.text, q.file_name, q.recalled, m.event, m.event_account";
 /// The sender's and the recipient's account names for `messages m`, and the message it quotes or
 /// recalls (`q`) with its sender (`qs`). For a message that does neither, the join looks up a NULL id
 /// and finds nothing at once.
@@ -753,7 +780,17 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
         r.get::<_, Option<String>>(16)
             .map(Option::unwrap_or_default)
     };
+    let event = r.get::<_, Option<String>>(20)?;
     let body = if r.get::<_, i64>(15)? != 0 {
+        Body::Gone
+    } else if let Some(kind) = event.as_deref().and_then(GroupEventKind::parse) {
+        Body::Event {
+            kind,
+            account: r.get::<_, Option<String>>(21)?.unwrap_or_default(),
+            value: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
+        }
+    } else if event.is_some() {
+        // A kind from a newer server: kept in the history's count, as a recalled message is, never sent.
         Body::Gone
     } else if let Some(target) = recall_of {
         Body::Recall {
@@ -915,12 +952,17 @@ fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRecord> {
         // Only this code writes the column, and only valid names; an unknown one would be a newer
         // server's, and the safe reading of it is the closed one.
         policy: JoinPolicy::parse(&r.get::<_, String>(5)?).unwrap_or_default(),
+        mute_all: r.get::<_, i64>(6)? != 0,
+        notice: r.get(7)?,
+        notice_by: r.get(8)?,
+        notice_time: r.get::<_, i64>(9)? as Millis,
     })
 }
 
 const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, o.account, \
-     (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy \
-     FROM chat_groups g JOIN users o ON o.id = g.owner_id";
+     (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy, g.mute_all, \
+     g.notice, COALESCE(n.account, ''), g.notice_time \
+     FROM chat_groups g JOIN users o ON o.id = g.owner_id LEFT JOIN users n ON n.id = g.notice_by";
 
 /// Inserts one message (or finds the first copy of a resend), inside whatever transaction is open.
 fn insert_message(
@@ -936,7 +978,12 @@ fn insert_message(
         Body::Text(t) => (Some(t.as_str()), None),
         Body::Said(said) => (Some(said.text.as_str()), None),
         Body::File(f) => (None, Some(f)),
+        Body::Event { value, .. } => (Some(value.as_str()), None),
         Body::Recall { .. } | Body::Gone => (None, None),
+    };
+    let (event, event_account) = match &msg.body {
+        Body::Event { kind, account, .. } => (Some(kind.as_str()), Some(account.as_str())),
+        _ => (None, None),
     };
     let (reply_to, mentions) = match &msg.body {
         Body::Said(said) => (
@@ -953,8 +1000,9 @@ fn insert_message(
     let inserted = conn
         .prepare_cached(
             "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, text, \
-         file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of) \
-         VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15) \
+         file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of, event, \
+         event_account) \
+         VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15, ?16, ?17) \
          ON CONFLICT(sender_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -973,6 +1021,8 @@ fn insert_message(
             reply_to,
             mentions,
             recall_of,
+            event,
+            event_account,
         ])?;
     if inserted == 0 {
         // A resend: the answer is the first copy, as stored.
@@ -1566,6 +1616,7 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM messages WHERE kind = 1 AND conv = ?1", [id])?;
         tx.execute("DELETE FROM members WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM group_removed WHERE group_id = ?1", [id])?;
+        tx.execute("DELETE FROM group_requests WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM chat_groups WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
@@ -1596,6 +1647,159 @@ impl Store for SqliteStore {
             params![group, policy.as_str()],
         )?;
         Ok(())
+    }
+
+    fn set_role(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError> {
+        // The owner's row is never touched here: ownership moves only with the group's owner_id. An admin
+        // is never muted, so a mute ends with the promotion.
+        let n = self.lock()?.execute(
+            "UPDATE members SET role = ?3, muted_until = CASE WHEN ?3 = 'member' THEN muted_until ELSE 0 END \
+             WHERE group_id = ?1 AND user_id = ?2 AND role != 'owner'",
+            params![group, user, role_str(role)],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn transfer_group(&self, group: GroupId, from: UserId, to: UserId) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "UPDATE chat_groups SET owner_id = ?2 WHERE id = ?1",
+            params![group, to],
+        )?;
+        tx.execute(
+            "UPDATE members SET role = 'member' WHERE group_id = ?1 AND user_id = ?2",
+            params![group, from],
+        )?;
+        tx.execute(
+            "UPDATE members SET role = 'owner', muted_until = 0 WHERE group_id = ?1 AND user_id = ?2",
+            params![group, to],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn set_muted(&self, group: GroupId, user: UserId, until: Millis) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "UPDATE members SET muted_until = ?3 WHERE group_id = ?1 AND user_id = ?2 AND role = 'member'",
+            params![group, user, until as i64],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn set_mute_all(&self, group: GroupId, on: bool) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE chat_groups SET mute_all = ?2 WHERE id = ?1",
+            params![group, on as i64],
+        )?;
+        Ok(())
+    }
+
+    fn set_notice(
+        &self,
+        group: GroupId,
+        by: UserId,
+        text: &str,
+        time: Millis,
+    ) -> Result<(), StoreError> {
+        self.lock()?.execute(
+            "UPDATE chat_groups SET notice = ?2, notice_by = ?3, notice_time = ?4 WHERE id = ?1",
+            params![group, text, by, time as i64],
+        )?;
+        Ok(())
+    }
+
+    fn put_join_request(
+        &self,
+        group: GroupId,
+        user: UserId,
+        time: Millis,
+    ) -> Result<bool, StoreError> {
+        let conn = self.lock()?;
+        let updated = conn.execute(
+            "UPDATE group_requests SET time = ?3 WHERE group_id = ?1 AND user_id = ?2",
+            params![group, user, time as i64],
+        )?;
+        if updated > 0 {
+            return Ok(false);
+        }
+        conn.execute(
+            "INSERT INTO group_requests (group_id, user_id, time) VALUES (?1, ?2, ?3)",
+            params![group, user, time as i64],
+        )?;
+        Ok(true)
+    }
+
+    fn take_join_request(&self, group: GroupId, user: UserId) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "DELETE FROM group_requests WHERE group_id = ?1 AND user_id = ?2",
+            params![group, user],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn join_requests(
+        &self,
+        manager: UserId,
+    ) -> Result<Vec<(GroupId, UserRecord, Millis)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT r.group_id, {USER_COLS}, r.time FROM group_requests r \
+             JOIN members me ON me.group_id = r.group_id AND me.user_id = ?1 \
+                 AND me.role IN ('owner', 'admin') \
+             JOIN users u ON u.id = r.user_id ORDER BY r.time, r.group_id, u.account"
+        ))?;
+        let rows = stmt.query_map([manager], |r| {
+            Ok((
+                r.get::<_, GroupId>(0)?,
+                user_from_row(r, 1)?,
+                r.get::<_, i64>(7)? as Millis,
+            ))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn managers(&self, group: GroupId) -> Result<Vec<UserId>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id FROM members WHERE group_id = ?1 AND role IN ('owner', 'admin')",
+        )?;
+        let rows = stmt.query_map([group], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn silence(&self, group: GroupId) -> Result<Silence, StoreError> {
+        let conn = self.lock()?;
+        let all: i64 = conn
+            .prepare_cached("SELECT mute_all FROM chat_groups WHERE id = ?1")?
+            .query_row([group], |r| r.get(0))
+            .optional()?
+            .unwrap_or(0);
+        let mut silence = Silence {
+            all: all != 0,
+            ..Silence::default()
+        };
+        // Only the members it concerns: the owner and admins, and those ever muted.
+        let mut stmt = conn.prepare_cached(
+            "SELECT user_id, role, muted_until FROM members \
+             WHERE group_id = ?1 AND (role != 'member' OR muted_until > 0) ORDER BY user_id",
+        )?;
+        let rows = stmt.query_map([group], |r| {
+            Ok((
+                r.get::<_, UserId>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })?;
+        for row in rows {
+            let (user, role, until) = row?;
+            if role == "member" {
+                silence.muted.push((user, until as Millis));
+            } else {
+                silence.managers.push(user);
+            }
+        }
+        Ok(silence)
     }
 
     fn mark_removed(&self, group: GroupId, user: UserId, now: Millis) -> Result<(), StoreError> {
@@ -1651,14 +1855,15 @@ impl Store for SqliteStore {
     fn members(&self, group: GroupId) -> Result<Vec<MemberRecord>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT {USER_COLS}, m.role FROM members m JOIN users u ON u.id = m.user_id \
-             WHERE m.group_id = ?1 ORDER BY m.role = 'owner' DESC, u.account"
+            "SELECT {USER_COLS}, m.role, m.muted_until FROM members m JOIN users u ON u.id = m.user_id \
+             WHERE m.group_id = ?1 ORDER BY m.role = 'owner' DESC, m.role = 'admin' DESC, u.account"
         ))?;
         let rows = stmt.query_map([group], |r| {
             let role: String = r.get(6)?;
             Ok(MemberRecord {
                 user: user_from_row(r, 0)?,
                 role: Role::parse(&role).unwrap_or(Role::Member),
+                muted_until: r.get::<_, i64>(7)? as Millis,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1845,7 +2050,7 @@ impl Store for SqliteStore {
         let row = conn
             .prepare_cached(
                 "SELECT m.sender_id, s.account, m.kind, m.target, m.conv, m.time, m.text, m.file_id, \
-                 m.file_sha256, m.file_name, m.recall_of, m.recalled \
+                 m.file_sha256, m.file_name, m.recall_of, m.recalled, m.event \
                  FROM messages m JOIN users s ON s.id = m.sender_id WHERE m.id = ?1",
             )?
             .query_row([id], |r| {
@@ -1873,7 +2078,9 @@ impl Store for SqliteStore {
                             (None, None) => String::new(),
                         },
                         file: file_id.map(|f| (f as u64, sha.unwrap_or_default())),
-                        is_recall: r.get::<_, Option<i64>>(10)?.is_some(),
+                        // A group event is neither quoted nor recalled either: it is the group's.
+                        is_recall: r.get::<_, Option<i64>>(10)?.is_some()
+                            || r.get::<_, Option<String>>(12)?.is_some(),
                     },
                     r.get::<_, i64>(11)? != 0,
                 ))

@@ -165,8 +165,27 @@ impl Peer {
         }
     }
 
+    /// The next line, but a group change as its history keeps it (issue 25: `GROUP_EVENT:`, or the `GROUP:`
+    /// saying it in words, whose client id starts `event-`): every invite, join, kick, … pushes one to the
+    /// members, and tests of other things would otherwise have to step over them. `tests/group_admin.rs`
+    /// reads them with [`Peer::next_event`] and [`Peer::next`].
     pub async fn recv(&mut self) -> String {
-        self.next().await.expect("connection closed")
+        loop {
+            let line = self.next().await.expect("connection closed");
+            if !is_group_event(&line) {
+                return line;
+            }
+        }
+    }
+
+    /// The next group change line (see [`Peer::recv`]), skipping anything else.
+    pub async fn next_event(&mut self) -> String {
+        loop {
+            let line = self.next().await.expect("connection closed");
+            if is_group_event(&line) {
+                return line;
+            }
+        }
     }
 
     /// The next line must be exactly `line`.
@@ -210,14 +229,33 @@ impl Peer {
         }
     }
 
-    /// Lines that arrive within `d` (for asserting that something did NOT arrive).
+    /// Like [`Peer::collect_until`], group changes included.
+    pub async fn collect_all_until(&mut self, end: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        loop {
+            let line = self.next().await.expect("connection closed");
+            let done = line.starts_with(end);
+            out.push(line);
+            if done {
+                return out;
+            }
+        }
+    }
+
+    /// Lines that arrive within `d` (for asserting that something did NOT arrive), group changes left out
+    /// as [`Peer::recv`] leaves them.
     pub async fn drain(&mut self, d: Duration) -> Vec<String> {
         let mut out = Vec::new();
         let deadline = tokio::time::Instant::now() + d;
         loop {
             let mut line = String::new();
             match tokio::time::timeout_at(deadline, self.reader.read_line(&mut line)).await {
-                Ok(Ok(n)) if n > 0 => out.push(line.trim_end().to_owned()),
+                Ok(Ok(n)) if n > 0 => {
+                    let line = line.trim_end();
+                    if !is_group_event(line) {
+                        out.push(line.to_owned());
+                    }
+                }
                 _ => return out,
             }
         }
@@ -231,6 +269,16 @@ impl Peer {
         }
         out
     }
+}
+
+/// A group change line: `GROUP_EVENT:…`, or `GROUP:<id>:<group>:<by>:<time>:event-…:<text>`.
+pub fn is_group_event(line: &str) -> bool {
+    line.starts_with("GROUP_EVENT:")
+        || (line.starts_with("GROUP:")
+            && line
+                .split(':')
+                .nth(5)
+                .is_some_and(|client_id| client_id.starts_with("event-")))
 }
 
 /// Runs the operator's command `ququ-server <args> --data-dir DIR` as a process of its own (beside a live

@@ -483,6 +483,10 @@ impl Term {
                         "group {group}: members join by invitation only (/invite {group} <user>)"
                     )
                 }
+                // Issue 25: set by the owner from another client; ququ-term cannot answer requests yet.
+                ququ_client::JoinPolicy::Approve => {
+                    format!("group {group}: joining needs the owner's or an admin's approval")
+                }
             }),
             Event::Members { group, members } => {
                 say(format!("— group {group}: {} member(s) —", members.len()));
