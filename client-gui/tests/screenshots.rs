@@ -448,7 +448,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 group: 10001,
                 account: "zhangwei".into(),
                 nickname: "张伟".into(),
-                role: Role::Member,
+                role: Role::Admin,
                 presence: Presence::Offline,
             },
             Member {

@@ -1,7 +1,9 @@
-//! The member list beside a group chat: online first, the owner marked.
+//! The member list beside a group chat: the owner, then admins, then online first; the owner and
+//! admins marked, as QQ marks 群主 and 管理员.
 
 use iced::widget::{column, container, row, scrollable, space, text};
 use iced::{Center, Element, Fill};
+use ququ_protocol::Role;
 
 use super::Message;
 use crate::model::{Connection, Model};
@@ -15,10 +17,15 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Mess
         .get(&group)
         .map(|m| m.iter().collect())
         .unwrap_or_default();
+    let rank = |role: Role| match role {
+        Role::Owner => 0,
+        Role::Admin => 1,
+        Role::Member => 2,
+    };
     members.sort_by(|a, b| {
-        b.presence
-            .is_online()
-            .cmp(&a.presence.is_online())
+        rank(a.role)
+            .cmp(&rank(b.role))
+            .then_with(|| b.presence.is_online().cmp(&a.presence.is_online()))
             .then_with(|| a.display_name().cmp(b.display_name()))
     });
     let online = members
@@ -39,12 +46,24 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Mess
         )]
         .spacing(4)
         .align_y(Center);
-        if member.role == ququ_protocol::Role::Owner {
-            name_row = name_row.push(text(ctx.tr().owner).size(10).style(|theme: &iced::Theme| {
-                text::Style {
-                    color: Some(theme.palette().warning),
-                }
-            }));
+        match member.role {
+            Role::Owner => {
+                name_row =
+                    name_row.push(text(ctx.tr().owner).size(10).style(|theme: &iced::Theme| {
+                        text::Style {
+                            color: Some(theme.palette().warning),
+                        }
+                    }));
+            }
+            Role::Admin => {
+                name_row =
+                    name_row.push(text(ctx.tr().admin).size(10).style(|theme: &iced::Theme| {
+                        text::Style {
+                            color: Some(theme.palette().success),
+                        }
+                    }));
+            }
+            Role::Member => {}
         }
         let dot = container(space())
             .width(8)
