@@ -307,14 +307,15 @@ impl State {
             footer_button(tr.add_friend, Message::Show(Dialog::add_friend())),
             footer_button(tr.create_group, Message::Show(Dialog::create_group())),
             footer_button(tr.join_group, Message::Show(Dialog::join_group())),
-            footer_button(tr.history, Message::OpenHistory),
         ]
+        // Requests waiting come before Chat history: they are what the user has to answer.
         .push(model.has_requests().then(|| {
             footer_button_owned(
                 ctx.lang.requests_pending(model.requests_needing_me()),
                 Message::Show(Dialog::Requests),
             )
         }))
+        .push(footer_button(tr.history, Message::OpenHistory))
         .spacing(2)
         .wrap();
 
