@@ -493,6 +493,10 @@ pub struct Tr {
     pub owner: &'static str,
     /// A group's admin (管理员), marked beside their name in the member list.
     pub admin: &'static str,
+    /// Joining a group that takes members by approval: the request went to its managers; or it was
+    /// declined.
+    pub join_asked: &'static str,
+    pub join_declined: &'static str,
     pub not_friends: &'static str,
     pub too_long: &'static str,
     pub rate_limited: &'static str,
@@ -753,6 +757,8 @@ static EN: Tr = Tr {
     queued_offline: "Offline — messages will be sent when the connection is back.",
     owner: "Owner",
     admin: "Admin",
+    join_asked: "Your request to join was sent. The group's owner or an admin will decide.",
+    join_declined: "The group's owner or an admin declined your request to join.",
     not_friends: "You are not friends any more.",
     too_long: "That is too long.",
     rate_limited: "Slow down a little.",
@@ -980,6 +986,8 @@ static ZH: Tr = Tr {
     queued_offline: "当前离线，消息将在恢复连接后发送。",
     owner: "群主",
     admin: "管理员",
+    join_asked: "入群申请已发送，等待群主或管理员审核。",
+    join_declined: "群主或管理员拒绝了你的入群申请。",
     not_friends: "你们已不是好友。",
     too_long: "内容太长了。",
     rate_limited: "发送太频繁，请稍后。",

@@ -224,6 +224,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
             nickname: "Bo 🍜🍜".into(),
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
+            muted_until: 0,
         }],
     });
     model.read(&hikers);

@@ -415,6 +415,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 nickname: s.nickname.clone(),
                 role: Role::Owner,
                 presence: Presence::Online,
+                muted_until: 0,
             },
             Member {
                 group: 3141592653,
@@ -422,6 +423,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 nickname: "李华".into(),
                 role: Role::Member,
                 presence: Presence::Online,
+                muted_until: 0,
             },
         ],
     );
@@ -436,6 +438,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 nickname: "李华".into(),
                 role: Role::Owner,
                 presence: Presence::Online,
+                muted_until: 0,
             },
             Member {
                 group: 10001,
@@ -443,6 +446,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 nickname: s.nickname.clone(),
                 role: Role::Member,
                 presence: Presence::Online,
+                muted_until: 0,
             },
             Member {
                 group: 10001,
@@ -450,6 +454,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 nickname: "张伟".into(),
                 role: Role::Admin,
                 presence: Presence::Offline,
+                muted_until: 0,
             },
             Member {
                 group: 10001,
@@ -457,6 +462,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 nickname: "Alice".into(),
                 role: Role::Member,
                 presence: Presence::Online,
+                muted_until: 0,
             },
         ],
     );

@@ -509,19 +509,58 @@ impl Session {
             S::PasswordChanged | S::FileProgress { .. } => {
                 tracing::debug!("ignoring a line this client does not use");
             }
-            // Issue 25: group management lines the server sends; the client shows none of it yet (the GUI
-            // side comes later), so they pass by. A fresh `GROUP_MEMBERS` list carries the roles.
-            S::GroupRole { .. }
-            | S::GroupMute { .. }
-            | S::GroupMuteAll { .. }
-            | S::GroupNotice { .. }
-            | S::GroupJoinRequest { .. }
-            | S::GroupRequestsEnd { .. }
-            | S::GroupJoinSent { .. }
-            | S::GroupJoinClosed { .. }
-            | S::GroupJoinRejected { .. }
-            | S::GroupEvent(_) => {
-                tracing::debug!("ignoring a group management line this client does not use yet");
+            // Group management (issue 25): each line is told as it comes; a listing of join requests is
+            // its lines, and its end says nothing more.
+            S::GroupRole {
+                group,
+                account,
+                role,
+            } => self.emit(Event::MemberRole {
+                group,
+                account,
+                role,
+            }),
+            S::GroupMute {
+                group,
+                account,
+                until,
+            } => self.emit(Event::MemberMuted {
+                group,
+                account,
+                until,
+            }),
+            S::GroupMuteAll { group, on } => self.emit(Event::GroupMutedAll { group, on }),
+            S::GroupNotice {
+                group,
+                by,
+                time,
+                text,
+            } => self.emit(Event::GroupNotice {
+                group,
+                by,
+                time,
+                text,
+            }),
+            S::GroupJoinRequest {
+                group,
+                account,
+                time,
+                nickname,
+            } => self.emit(Event::JoinRequest {
+                group,
+                account,
+                nickname,
+                time,
+            }),
+            S::GroupJoinClosed { group, account } => {
+                self.emit(Event::JoinRequestClosed { group, account })
+            }
+            S::GroupJoinSent { group } => self.emit(Event::JoinRequestSent { group }),
+            S::GroupJoinRejected { group } => self.emit(Event::JoinRequestDeclined { group }),
+            S::GroupRequestsEnd { .. } => {}
+            // Not asked for (`ASKED` in `said.rs`): a server sends the readable `GROUP:` line instead.
+            S::GroupEvent(_) => {
+                tracing::debug!("ignoring a GROUP_EVENT line this client did not ask for");
             }
         }
         Ok(())

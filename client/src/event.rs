@@ -198,6 +198,9 @@ pub struct Member {
     pub nickname: String,
     pub role: Role,
     pub presence: Presence,
+    /// Muted (禁言) until this time, in ms since the epoch; 0: not muted. (From a server with the
+    /// `GROUP_MUTE` feature; 0 from others.)
+    pub muted_until: Millis,
 }
 
 impl Member {
@@ -374,6 +377,43 @@ pub enum Event {
         account: String,
         reason: GoneReason,
     },
+    /// A member's role changed: made an admin or a plain member again, or the group handed over
+    /// (`GROUP_ROLE:`).
+    MemberRole {
+        group: u64,
+        account: String,
+        role: Role,
+    },
+    /// A member is muted (禁言) until `until` (ms since the epoch), or no longer (`until` 0).
+    MemberMuted {
+        group: u64,
+        account: String,
+        until: Millis,
+    },
+    /// The whole group is muted (only its owner and admins speak), or no longer: asked for with
+    /// [`crate::Handle::mute_all`]`(group, None)`, or changed.
+    GroupMutedAll { group: u64, on: bool },
+    /// A group's announcement (群公告), asked for or changed: set by `by` at `time`; empty `text`: none.
+    GroupNotice {
+        group: u64,
+        by: String,
+        time: Millis,
+        text: String,
+    },
+    /// Someone asks to join a group I own or administer (its policy is `approve`): live, or listed after
+    /// login.
+    JoinRequest {
+        group: u64,
+        account: String,
+        nickname: String,
+        time: Millis,
+    },
+    /// A join request was answered, by me or another admin: it waits no more.
+    JoinRequestClosed { group: u64, account: String },
+    /// My request to join `group` went to its owner and admins.
+    JoinRequestSent { group: u64 },
+    /// My request to join `group` was declined. (Accepted, the group arrives as [`Event::GroupChanged`].)
+    JoinRequestDeclined { group: u64 },
     /// My nickname changed.
     Profile { nickname: String },
     /// A file transfer was created or changed state; the [`Transfer`] is complete each time. See

@@ -291,6 +291,56 @@ impl Handle {
         self.request(ClientMessage::GroupPolicy { group, policy });
     }
 
+    /// Makes a member an admin of `group`, or a plain member again (owner only); told to every member
+    /// as [`Event::MemberRole`].
+    pub fn set_group_admin(&self, group: u64, account: impl Into<String>, admin: bool) {
+        self.request(ClientMessage::SetGroupAdmin {
+            group,
+            account: account.into(),
+            admin,
+        });
+    }
+
+    /// Hands `group` to another member (owner only); I become a plain member and may then leave.
+    pub fn transfer_group(&self, group: u64, account: impl Into<String>) {
+        self.request(ClientMessage::TransferGroup {
+            group,
+            account: account.into(),
+        });
+    }
+
+    /// Mutes (禁言) a plain member of `group` for `seconds` (0 lifts it; owner or admin); told as
+    /// [`Event::MemberMuted`].
+    pub fn mute_member(&self, group: u64, account: impl Into<String>, seconds: u64) {
+        self.request(ClientMessage::MuteMember {
+            group,
+            account: account.into(),
+            seconds,
+        });
+    }
+
+    /// Mutes the whole group or lifts it (owner or admin), or with `None` asks; answered and told as
+    /// [`Event::GroupMutedAll`].
+    pub fn mute_all(&self, group: u64, on: Option<bool>) {
+        self.request(ClientMessage::MuteAll { group, on });
+    }
+
+    /// Sets the group's announcement (owner or admin; empty clears it), or with `None` asks; answered
+    /// and told as [`Event::GroupNotice`].
+    pub fn group_notice(&self, group: u64, text: Option<String>) {
+        self.request(ClientMessage::GroupNotice { group, text });
+    }
+
+    /// Lets someone who asked to join `group` in, or not (owner or admin); every admin is told with
+    /// [`Event::JoinRequestClosed`].
+    pub fn answer_join(&self, group: u64, account: impl Into<String>, accept: bool) {
+        self.request(ClientMessage::AnswerJoin {
+            group,
+            account: account.into(),
+            accept,
+        });
+    }
+
     pub fn dissolve_group(&self, group: u64) {
         self.request(ClientMessage::DissolveGroup { group });
     }

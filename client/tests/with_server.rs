@@ -452,3 +452,130 @@ async fn a_server_restart_is_survived_with_the_token_or_the_password() {
     let _ = stop.send(());
     second.await.unwrap().unwrap();
 }
+
+/// Issue 25: the group management lines reach the client as events — an admin made, a member muted
+/// (and the mute in a fresh member list), the whole group muted, an announcement set, and a join by
+/// approval from the asking to the answer.
+#[tokio::test]
+async fn group_management_arrives_as_events() {
+    let server = TestServer::start().await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    let mut carol = User::register(&server.addr, "carol").await;
+    alice.handle.create_group("读书会");
+    let group = match alice
+        .wait("new group", |e| matches!(e, Event::GroupChanged(_)))
+        .await
+    {
+        Event::GroupChanged(g) => g.id,
+        _ => unreachable!(),
+    };
+    alice.handle.set_group_policy(group, Some(JoinPolicy::Open));
+    alice
+        .wait("opened", |e| matches!(e, Event::GroupPolicy { .. }))
+        .await;
+    bob.handle.join_group(group);
+    bob.wait(
+        "joined",
+        |e| matches!(e, Event::GroupChanged(g) if g.id == group),
+    )
+    .await;
+
+    alice.handle.set_group_admin(group, "bob", true);
+    bob.wait("made an admin", |e| {
+        matches!(e, Event::MemberRole { group: g, account, role: ququ_client::Role::Admin }
+            if *g == group && account == "bob")
+    })
+    .await;
+
+    // Bob, an admin now, mutes no one above him but may set the announcement.
+    bob.handle
+        .group_notice(group, Some("每周六下午三点".into()));
+    alice
+        .wait("the announcement", |e| {
+            matches!(e, Event::GroupNotice { group: g, by, text, .. }
+                if *g == group && by == "bob" && text == "每周六下午三点")
+        })
+        .await;
+
+    // Join by approval: carol asks, alice (the owner) and bob (an admin) see it; bob lets her in.
+    alice
+        .handle
+        .set_group_policy(group, Some(JoinPolicy::Approve));
+    alice
+        .wait("approve", |e| {
+            matches!(
+                e,
+                Event::GroupPolicy {
+                    policy: JoinPolicy::Approve,
+                    ..
+                }
+            )
+        })
+        .await;
+    carol.handle.join_group(group);
+    carol
+        .wait(
+            "asked",
+            |e| matches!(e, Event::JoinRequestSent { group: g } if *g == group),
+        )
+        .await;
+    for manager in [&mut alice, &mut bob] {
+        manager
+            .wait("carol's request", |e| {
+                matches!(e, Event::JoinRequest { group: g, account, .. }
+                    if *g == group && account == "carol")
+            })
+            .await;
+    }
+    bob.handle.answer_join(group, "carol", true);
+    alice
+        .wait("answered", |e| {
+            matches!(e, Event::JoinRequestClosed { group: g, account } if *g == group && account == "carol")
+        })
+        .await;
+    carol
+        .wait(
+            "let in",
+            |e| matches!(e, Event::GroupChanged(g) if g.id == group),
+        )
+        .await;
+
+    // Carol is muted for an hour; a fresh member list says until when; then the whole group.
+    alice.handle.mute_member(group, "carol", 3600);
+    let until = match carol
+        .wait("muted", |e| {
+            matches!(e, Event::MemberMuted { group: g, account, until }
+                if *g == group && account == "carol" && *until > 0)
+        })
+        .await
+    {
+        Event::MemberMuted { until, .. } => until,
+        _ => unreachable!(),
+    };
+    alice.handle.list_members(group);
+    let members = match alice
+        .wait(
+            "members",
+            |e| matches!(e, Event::Members { group: g, .. } if *g == group),
+        )
+        .await
+    {
+        Event::Members { members, .. } => members,
+        _ => unreachable!(),
+    };
+    let carol_listed = members
+        .iter()
+        .find(|m| m.account == "carol")
+        .expect("carol");
+    assert_eq!(carol_listed.muted_until, until);
+    let bob_listed = members.iter().find(|m| m.account == "bob").expect("bob");
+    assert_eq!(bob_listed.role, ququ_client::Role::Admin);
+    alice.handle.mute_all(group, Some(true));
+    carol
+        .wait(
+            "all muted",
+            |e| matches!(e, Event::GroupMutedAll { group: g, on: true } if *g == group),
+        )
+        .await;
+}

@@ -339,8 +339,13 @@ impl App {
                 Task::none()
             }
             // A dialog over the contact list may have been waiting for this.
+            // Issue 25: a join request to a group I manage waits in the model; the requests dialog and
+            // its alert come with the group management windows.
+            Change::JoinRequest(_) => Task::none(),
             change @ (Change::GroupChanged(_)
             | Change::RequestsEmptied
+            | Change::JoinAsked(_)
+            | Change::JoinDeclined(_)
             | Change::Refused { .. }) => {
                 let events: Vec<_> = self
                     .windows

@@ -20,6 +20,9 @@ pub struct State {
     pub waiting: Option<u64>,
     /// The server's refusal.
     pub refused: Option<ErrorCode>,
+    /// The group takes members by approval: my request went to its owner and admins (`Some(true)`),
+    /// or they declined it (`Some(false)`).
+    pub asked: Option<bool>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -36,6 +39,7 @@ impl State {
                 self.id = text;
                 self.invalid = false;
                 self.refused = None;
+                self.asked = None;
             }
             Message::Join => match self.id.trim().parse::<u64>() {
                 Ok(group) => {
@@ -55,6 +59,15 @@ impl State {
         let group = self.waiting?;
         match change {
             Change::GroupChanged(g) if *g == group => Some(Event::ToGroups(None)),
+            Change::JoinAsked(g) if *g == group => {
+                self.asked = Some(true);
+                None
+            }
+            Change::JoinDeclined(g) if *g == group => {
+                self.waiting = None;
+                self.asked = Some(false);
+                None
+            }
             Change::Refused {
                 code,
                 about: Some(about),
@@ -71,6 +84,15 @@ impl State {
         let tr = ctx.tr();
         let problem = if self.invalid {
             Some(tr.no_such_group.to_owned())
+        } else if let Some(sent) = self.asked {
+            Some(
+                if sent {
+                    tr.join_asked
+                } else {
+                    tr.join_declined
+                }
+                .to_owned(),
+            )
         } else {
             self.refused
                 .as_ref()

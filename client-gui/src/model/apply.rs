@@ -1,9 +1,12 @@
 //! The client's events applied to the model, and paging back through a conversation.
 
 use ququ_client::{ErrorCode, Event, Message, MessageState};
-use ququ_protocol::Conv;
+use ququ_protocol::{Conv, Role};
 
-use super::{Conversation, Delivery, FileItem, Line, Model, Paging, Recall, TYPING_SHOWN_MS};
+use super::{
+    Conversation, Delivery, FileItem, JoinRequest, Line, Model, Notice, Paging, Recall,
+    TYPING_SHOWN_MS,
+};
 
 /// Messages per history page, local or from the server.
 pub const PAGE: u32 = 30;
@@ -31,6 +34,12 @@ pub enum Change {
     RequestsEmptied,
     /// My recall of a message in this conversation was refused (too late, not mine, …).
     RecallFailed { conv: Conv, code: ErrorCode },
+    /// My request to join this group went to its owner and admins (its policy is `approve`).
+    JoinAsked(u64),
+    /// My request to join this group was declined.
+    JoinDeclined(u64),
+    /// Someone asks to join a group I manage (live: the list at login is not news).
+    JoinRequest(u64),
     /// The server refused a request; `about` names what it was about (an account, a group id).
     Refused {
         code: ErrorCode,
@@ -222,6 +231,85 @@ impl Model {
                 self.nickname = nickname;
                 Change::Nothing
             }
+            Event::MemberRole {
+                group,
+                account,
+                role,
+            } => {
+                if let Some(member) = self
+                    .members
+                    .get_mut(&group)
+                    .and_then(|ms| ms.iter_mut().find(|m| m.account == account))
+                {
+                    member.role = role;
+                }
+                // A new owner: the group's own record says who, for the owner's menu.
+                if role == Role::Owner
+                    && let Some(g) = self.groups.get_mut(&group)
+                {
+                    g.owner = account;
+                }
+                Change::Nothing
+            }
+            Event::MemberMuted {
+                group,
+                account,
+                until,
+            } => {
+                if let Some(member) = self
+                    .members
+                    .get_mut(&group)
+                    .and_then(|ms| ms.iter_mut().find(|m| m.account == account))
+                {
+                    member.muted_until = until;
+                }
+                Change::Nothing
+            }
+            Event::GroupMutedAll { group, on } => {
+                if on {
+                    self.muted_groups.insert(group);
+                } else {
+                    self.muted_groups.remove(&group);
+                }
+                Change::Nothing
+            }
+            Event::GroupNotice {
+                group,
+                by,
+                time,
+                text,
+            } => {
+                self.notices.insert(group, Notice { by, time, text });
+                Change::Nothing
+            }
+            Event::JoinRequest {
+                group,
+                account,
+                nickname,
+                time,
+            } => {
+                let known = self
+                    .join_requests
+                    .iter()
+                    .any(|r| r.group == group && r.account == account);
+                if known {
+                    return Change::Nothing;
+                }
+                self.join_requests.push(JoinRequest {
+                    group,
+                    account,
+                    nickname,
+                    time,
+                });
+                Change::JoinRequest(group)
+            }
+            Event::JoinRequestClosed { group, account } => {
+                self.join_requests
+                    .retain(|r| !(r.group == group && r.account == account));
+                Change::Nothing
+            }
+            Event::JoinRequestSent { group } => Change::JoinAsked(group),
+            Event::JoinRequestDeclined { group } => Change::JoinDeclined(group),
             Event::Error { code, about, .. } => {
                 // A refused message shows on its bubble (the client's MessageState); a search for no one
                 // shows as "no results" rather than a pop-up.

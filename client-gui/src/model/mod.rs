@@ -102,6 +102,23 @@ pub enum Sent {
     Declined,
 }
 
+/// A group's announcement: who set it, when, and what it says.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Notice {
+    pub by: String,
+    pub time: Millis,
+    pub text: String,
+}
+
+/// Someone asking to join a group I manage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct JoinRequest {
+    pub group: u64,
+    pub account: String,
+    pub nickname: String,
+    pub time: Millis,
+}
+
 /// Everything known while logged in, shared by all windows.
 #[derive(Debug, Clone, Default)]
 pub struct Model {
@@ -113,6 +130,13 @@ pub struct Model {
     /// Who may join each group by its number, as far as the server has said (asked when the group's
     /// menu opens, and told on every change).
     pub group_policies: HashMap<u64, JoinPolicy>,
+    /// Groups muted whole (only the owner and admins speak), as far as the server has said.
+    pub muted_groups: std::collections::HashSet<u64>,
+    /// Each group's announcement (群公告), once asked for or told; an empty text is none.
+    pub notices: HashMap<u64, Notice>,
+    /// Requests to join the groups I own or administer, oldest first, until answered (by me or another
+    /// admin).
+    pub join_requests: Vec<JoinRequest>,
     pub requests: Vec<FriendRequest>,
     /// My friend requests, by account, until they are answered: those the server lists as waiting and
     /// those sent since. An accepted one leaves (they are a friend now); a declined one stays, marked,

@@ -133,6 +133,7 @@ fn a_friend_goes_offline_in_the_list_and_in_groups() {
             nickname: "Ann".into(),
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
+            muted_until: 0,
         }],
     });
     assert_eq!(
@@ -619,5 +620,72 @@ fn typing_fades_and_recall_is_allowed_or_says_why() {
     assert_eq!(
         m.may_recall(&ann, &sent(&me, 1_000), now),
         Err(super::RecallBar::ServerCannot)
+    );
+}
+
+/// Issue 25: roles, mutes, the announcement and join requests are kept as the server tells them; a
+/// join request is news once, and goes when answered; my own request's answer reaches the dialog.
+#[test]
+fn group_management_is_kept_as_told() {
+    let mut m = model();
+    m.apply(Event::Members {
+        group: 5,
+        members: vec![Member {
+            group: 5,
+            account: "ann".into(),
+            nickname: "Ann".into(),
+            role: ququ_protocol::Role::Member,
+            presence: Presence::Online,
+            muted_until: 0,
+        }],
+    });
+    m.apply(Event::MemberRole {
+        group: 5,
+        account: "ann".into(),
+        role: ququ_protocol::Role::Admin,
+    });
+    assert_eq!(m.members[&5][0].role, ququ_protocol::Role::Admin);
+    m.apply(Event::MemberMuted {
+        group: 5,
+        account: "ann".into(),
+        until: 9_000,
+    });
+    assert_eq!(m.members[&5][0].muted_until, 9_000);
+    m.apply(Event::GroupMutedAll { group: 5, on: true });
+    assert!(m.muted_groups.contains(&5));
+    m.apply(Event::GroupMutedAll {
+        group: 5,
+        on: false,
+    });
+    assert!(m.muted_groups.is_empty());
+    m.apply(Event::GroupNotice {
+        group: 5,
+        by: "ann".into(),
+        time: 7,
+        text: "周六三点".into(),
+    });
+    assert_eq!(m.notices[&5].text, "周六三点");
+
+    let asks = || Event::JoinRequest {
+        group: 5,
+        account: "cy".into(),
+        nickname: "Cy".into(),
+        time: 8,
+    };
+    assert_eq!(m.apply(asks()), Change::JoinRequest(5));
+    assert_eq!(m.apply(asks()), Change::Nothing, "told twice, news once");
+    assert_eq!(m.join_requests.len(), 1);
+    m.apply(Event::JoinRequestClosed {
+        group: 5,
+        account: "cy".into(),
+    });
+    assert!(m.join_requests.is_empty());
+    assert_eq!(
+        m.apply(Event::JoinRequestSent { group: 6 }),
+        Change::JoinAsked(6)
+    );
+    assert_eq!(
+        m.apply(Event::JoinRequestDeclined { group: 6 }),
+        Change::JoinDeclined(6)
     );
 }

@@ -333,14 +333,13 @@ impl Session {
                 self.store.call(move |s| s.remove_group(group)).await?;
                 self.emit(Event::GroupGone { group, reason });
             }
-            // Issue 25: the mute time (`GROUP_MUTE` feature) is not shown by this client yet.
             S::Member {
                 group,
                 account,
                 role,
                 presence,
                 nickname,
-                muted_until: _,
+                muted_until,
             } => {
                 let member = Member {
                     group,
@@ -348,6 +347,7 @@ impl Session {
                     nickname,
                     role,
                     presence,
+                    muted_until: muted_until.unwrap_or(0),
                 };
                 let gathering = lists.members.entry(group).or_default();
                 self.list_item(gathering, member).await?;

@@ -214,6 +214,11 @@ impl Session {
             link.expect_reply(&request);
             link.feed(&request).await?;
         }
+        // Requests to join my groups wait on the server like friend requests; a server that grants the
+        // group features knows the verb (an older one would answer `bad_request`).
+        if link.said.granted.features().group_mute {
+            link.feed(&ClientMessage::ListJoinRequests).await?;
+        }
         while let Some(request) = self.queued.pop_front() {
             if let ClientMessage::Recall { id } = request {
                 self.feed_recall(link, id).await?;

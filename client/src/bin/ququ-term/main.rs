@@ -507,6 +507,47 @@ impl Term {
                 reason,
             } => say(format!("{account} {} group {group}", reason.as_str())),
             Event::Profile { nickname } => say(format!("your nickname is now {nickname}")),
+            Event::MemberRole {
+                group,
+                account,
+                role,
+            } => say(format!("group {group}: {account} is now {}", role.as_str())),
+            Event::MemberMuted {
+                group,
+                account,
+                until: 0,
+            } => say(format!("group {group}: {account} may speak again")),
+            Event::MemberMuted {
+                group,
+                account,
+                until,
+            } => say(format!(
+                "group {group}: {account} is muted until {}",
+                clock(until, true)
+            )),
+            Event::GroupMutedAll { group, on } => say(if on {
+                format!("group {group}: only the owner and admins may speak")
+            } else {
+                format!("group {group}: everyone may speak")
+            }),
+            Event::GroupNotice { group, text, .. } if text.is_empty() => {
+                say(format!("group {group}: no announcement"))
+            }
+            Event::GroupNotice {
+                group, by, text, ..
+            } => say(format!("group {group}: announcement by {by}: {text}")),
+            Event::JoinRequest { group, account, .. } => {
+                say(format!("{account} asks to join group {group}"))
+            }
+            Event::JoinRequestClosed { group, account } => say(format!(
+                "{account}'s request to join group {group} was answered"
+            )),
+            Event::JoinRequestSent { group } => say(format!(
+                "your request to join group {group} went to its owner and admins"
+            )),
+            Event::JoinRequestDeclined { group } => {
+                say(format!("your request to join group {group} was declined"))
+            }
             Event::Recalled {
                 conv,
                 target,
