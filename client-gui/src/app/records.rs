@@ -8,7 +8,7 @@ use ququ_protocol::Conv;
 use super::{App, Message, Window};
 use crate::export::{self, Entry, Format};
 use crate::model::{Line, line_from, local_offset_minutes, now_millis};
-use crate::window::{about, chat, history};
+use crate::window::{about, history};
 
 impl App {
     /// Opens the history window on a chat (`Some`) or on all chats, or brings the one open on it to the
@@ -63,45 +63,27 @@ impl App {
                     Task::perform(store.search_in(query, filter, history::LIMIT), answer)
                 }
             }
-            history::Event::Open {
-                conv,
-                server_id,
-                client_id,
-            } => self.open_chat_at(conv, server_id, client_id),
+            history::Event::Open { conv, server_id } => self.open_chat_at(conv, server_id),
             history::Event::Export { conv, format } => self.export(id, conv, format),
             history::Event::Close => window::close(id),
         }
     }
 
-    /// Opens `conv` and shows the message: at once if its page is loaded, else once the pages before
-    /// bring it (the chat's jump, as for a quote).
-    fn open_chat_at(
-        &mut self,
-        conv: Conv,
-        server_id: Option<u64>,
-        client_id: String,
-    ) -> Task<Message> {
+    /// Opens `conv` and shows the message, through the chat's jump (as a quote's click does): at once if
+    /// its page is loaded, else once the pages before bring it. One not sent yet has no server id; it
+    /// is among the newest, where the chat opens.
+    fn open_chat_at(&mut self, conv: Conv, server_id: Option<u64>) -> Task<Message> {
         let open = self.open_chat(conv.clone());
-        let Some(chat_id) = self.chat_window(&conv) else {
+        let Some(target) = server_id else {
             return open;
         };
-        let loaded = self
-            .model
-            .as_ref()
-            .and_then(|m| m.conversations.get(&conv))
-            .and_then(|c| {
-                c.lines.iter().find(|l| {
-                    l.client_id == client_id || (server_id.is_some() && l.id == server_id)
-                })
-            })
-            .map(|l| l.client_id.clone());
-        let jump = match (loaded, server_id) {
-            (Some(client_id), id) => chat::Message::JumpTo(id.unwrap_or_default(), Some(client_id)),
-            (None, Some(id)) => chat::Message::JumpTo(id, None),
-            // Not sent yet and not shown: it is among the newest, where the chat opens.
-            (None, None) => return open,
-        };
-        open.chain(Task::done(Message::Chat(chat_id, jump)))
+        if let Some(Window::Chat(state)) = self
+            .chat_window(&conv)
+            .and_then(|id| self.windows.get_mut(&id))
+        {
+            state.jump = Some(target);
+        }
+        Task::batch([open, self.continue_jump(&conv)])
     }
 
     /// Writes the whole of `conv` from the local store into the Downloads folder as `format`, and tells

@@ -194,6 +194,11 @@ impl Dialog {
         }
     }
 
+    /// A row's right-click menu: shown as a pop-up at the pointer rather than a card over the window.
+    pub fn is_menu(&self) -> bool {
+        matches!(self, Dialog::FriendMenu(_) | Dialog::GroupMenu(_))
+    }
+
     /// The dialog's title and body.
     pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> Option<(String, Element<'a, Message>)> {
         let model = ctx.model?;

@@ -126,8 +126,7 @@ impl State {
             }
             Message::Show(dialog) => {
                 self.refused = None;
-                self.menu_at = matches!(dialog, Dialog::FriendMenu(_) | Dialog::GroupMenu(_))
-                    .then_some(self.pointer);
+                self.menu_at = dialog.is_menu().then_some(self.pointer);
                 let ask = dialog.on_open().map(Event::Net);
                 self.dialog = Some(dialog);
                 return ask;

@@ -17,6 +17,7 @@ use iced::widget::{
 };
 use iced::{Center, Element, Fill};
 use ququ_client::SearchFilter;
+use ququ_client::storage::fold;
 use ququ_protocol::Conv;
 
 use crate::export::Format;
@@ -78,8 +79,8 @@ pub enum Message {
     Scope(Scope),
     /// The store's answer to question `n`: messages and their conversations.
     Found(u64, Result<Vec<ququ_client::Message>, String>),
-    /// A result was clicked.
-    Open(Conv, Option<u64>, String),
+    /// A result was clicked: its conversation and server id.
+    Open(Conv, Option<u64>),
     Export(Format),
     /// Where the export went, or why it failed.
     Exported(Result<String, String>),
@@ -95,11 +96,10 @@ pub enum Event {
         query: String,
         filter: SearchFilter,
     },
-    /// Open this chat at this message (server id; its client id if it has none).
+    /// Open this chat at this message (its server id; `None` for one not sent yet).
     Open {
         conv: Conv,
         server_id: Option<u64>,
-        client_id: String,
     },
     Export {
         conv: Conv,
@@ -210,11 +210,7 @@ impl State {
                 self.results = Results::Failed(e);
                 None
             }
-            Message::Open(conv, server_id, client_id) => Some(Event::Open {
-                conv,
-                server_id,
-                client_id,
-            }),
+            Message::Open(conv, server_id) => Some(Event::Open { conv, server_id }),
             Message::Export(format) => {
                 self.notice = None;
                 self.scope
@@ -384,7 +380,7 @@ impl State {
                             .width(Fill)
                             .padding([7, 10])
                             .style(theme::list_item)
-                            .on_press(Message::Open(conv.clone(), line.id, line.client_id.clone())),
+                            .on_press(Message::Open(conv.clone(), line.id)),
                     )
                     .id(Self::result_id(&line.client_id))
                     .into()
@@ -430,15 +426,6 @@ impl State {
         .width(Fill)
         .height(Fill)
         .into()
-    }
-}
-
-/// Characters compared without case where that is one character (as the store's search folds them).
-fn fold(c: char) -> char {
-    let mut lower = c.to_lowercase();
-    match (lower.next(), lower.next()) {
-        (Some(l), None) => l,
-        _ => c,
     }
 }
 

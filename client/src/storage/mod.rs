@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 use crate::event::{Conversation, Friend, FriendRequest, Group, Message, MessageState, RecallOf};
 
 pub use said::{Outgoing, ReadMark, RecallApplied};
-pub use search::SearchFilter;
+pub use search::{SearchFilter, fold};
 pub use store::Store;
 
 /// Why a storage call failed.

@@ -51,8 +51,9 @@ const JUMP_AFTER_MISSES: u32 = 16;
 const TIME_BLOCK_SHIFT: u32 = 8;
 
 /// Case folding for the character index: a character's lowercase if that is one character (Latin, Greek,
-/// Cyrillic…; the trigram index folds the same scripts), else the character itself.
-fn fold(c: char) -> char {
+/// Cyrillic…; the trigram index folds the same scripts), else the character itself. Public so that what
+/// shows a match (the history window's marks) folds exactly as the search did.
+pub fn fold(c: char) -> char {
     let mut lower = c.to_lowercase();
     match (lower.next(), lower.next()) {
         (Some(l), None) => l,
