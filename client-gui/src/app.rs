@@ -18,6 +18,8 @@
 //! - `events` — what the contact list and the chat windows ask for.
 //! - `alerts` — a message for a chat not in front: a desktop notification, and the taskbar's attention;
 //!   the tray icon: what it shows, and what its clicks and menu do.
+//! - `group_settings` — the group settings window: opening it, what it changes, the dialogs it starts over the
+//!   friend list.
 //! - `autologin` — the saved login: logging in with it at start, keeping and forgetting it; starting
 //!   with the OS.
 
@@ -26,6 +28,7 @@ mod autologin;
 mod connection;
 mod events;
 mod files;
+mod group_settings;
 mod records;
 mod windows;
 
@@ -45,7 +48,7 @@ use crate::model::{Connection, Model};
 use crate::net::{self, Command};
 use crate::theme;
 use crate::widget::Ctx;
-use crate::window::{about, chat, contacts, history, login, viewer};
+use crate::window::{about, chat, contacts, group, history, login, viewer};
 use crate::{avatar, clipboard, fonts, notify, tray};
 
 /// Starts the daemon with the shipped fonts (Ququ Sans the default) and opens the login window.
@@ -70,6 +73,7 @@ pub enum Window {
     About(about::State),
     Viewer(viewer::State),
     History(history::State),
+    Group(group::State),
 }
 
 #[derive(Debug, Clone)]
@@ -80,6 +84,7 @@ pub enum Message {
     About(window::Id, about::Message),
     Viewer(window::Id, viewer::Message),
     History(window::Id, history::Message),
+    Group(window::Id, group::Message),
     /// Ctrl+F in a window: a chat searches its history, the friend list all chats.
     Find(window::Id),
     Net(net::Event),
@@ -327,6 +332,14 @@ impl App {
                 (Some(conv), Some(model)) => format!("{} - {}", tr.history, model.conv_name(conv)),
                 _ => format!("{} - {}", tr.history, tr.app_name),
             },
+            Some(Window::Group(state)) => match &self.model {
+                Some(model) => format!(
+                    "{} - {}",
+                    tr.group_settings,
+                    model.conv_name(&Conv::Group(state.group))
+                ),
+                None => tr.group_settings.to_owned(),
+            },
         }
     }
 
@@ -407,6 +420,7 @@ impl App {
             Some(Window::About(state)) => state.view(&ctx).map(move |m| Message::About(id, m)),
             Some(Window::Viewer(state)) => state.view(&ctx).map(move |m| Message::Viewer(id, m)),
             Some(Window::History(state)) => state.view(&ctx).map(move |m| Message::History(id, m)),
+            Some(Window::Group(state)) => state.view(&ctx).map(move |m| Message::Group(id, m)),
             None => iced::widget::space().into(),
         }
     }
@@ -500,6 +514,16 @@ impl App {
                     None => Task::none(),
                 }
             }
+            Message::Group(id, message) => {
+                let event = match (self.windows.get_mut(&id), &self.model) {
+                    (Some(Window::Group(state)), Some(model)) => state.update(message, model),
+                    _ => None,
+                };
+                match event {
+                    Some(event) => self.on_group_event(id, event),
+                    None => Task::none(),
+                }
+            }
             Message::Find(id) => match self.windows.get(&id) {
                 Some(Window::Chat(chat)) => self.open_history(Some(chat.conv.clone())),
                 Some(Window::Contacts(_)) => self.open_history(None),
@@ -524,6 +548,7 @@ impl App {
                 Some(Window::History(_)) => {
                     self.update(Message::History(id, history::Message::Close))
                 }
+                Some(Window::Group(_)) => self.update(Message::Group(id, group::Message::Close)),
                 _ => Task::none(),
             },
             Message::Tick(now) => {

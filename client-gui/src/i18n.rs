@@ -197,6 +197,121 @@ impl Lang {
         }
     }
 
+    /// A group change as the chat's grey system line (QQ: "小明 邀请 李华 加入了群聊"). `by` and `whom`
+    /// are display names; `until` is a mute's end as the clock shows it.
+    pub fn group_change(
+        self,
+        kind: ququ_protocol::GroupEventKind,
+        by: &str,
+        whom: &str,
+        value: &str,
+        until: &str,
+    ) -> String {
+        use ququ_protocol::GroupEventKind as K;
+        let on = value == "on";
+        let zh = self == Lang::Zh;
+        match kind {
+            K::Invite if zh => format!("{by} 邀请 {whom} 加入了群聊"),
+            K::Invite => format!("{by} invited {whom} to the group"),
+            K::Join if zh && by == whom => format!("{whom} 加入了群聊"),
+            K::Join if zh => format!("{by} 同意 {whom} 加入了群聊"),
+            K::Join if by == whom => format!("{whom} joined the group"),
+            K::Join => format!("{by} let {whom} into the group"),
+            K::Leave if zh => format!("{whom} 退出了群聊"),
+            K::Leave => format!("{whom} left the group"),
+            K::Kick if zh => format!("{whom} 被 {by} 移出了群聊"),
+            K::Kick => format!("{by} removed {whom} from the group"),
+            K::Rename if zh => format!("{by} 将群名称修改为“{value}”"),
+            K::Rename => format!("{by} renamed the group to \u{201c}{value}\u{201d}"),
+            K::Admin if zh && on => format!("{by} 将 {whom} 设为管理员"),
+            K::Admin if zh => format!("{by} 取消了 {whom} 的管理员"),
+            K::Admin if on => format!("{by} made {whom} an admin"),
+            K::Admin => format!("{by} made {whom} a plain member again"),
+            K::Transfer if zh => format!("{by} 将群主转让给了 {whom}"),
+            K::Transfer => format!("{by} made {whom} the group's owner"),
+            K::Mute if zh && until.is_empty() => format!("{by} 解除了 {whom} 的禁言"),
+            K::Mute if zh => format!("{whom} 被 {by} 禁言至 {until}"),
+            K::Mute if until.is_empty() => format!("{by} unmuted {whom}"),
+            K::Mute => format!("{by} muted {whom} until {until}"),
+            K::MuteAll if zh && on => format!("{by} 开启了全员禁言"),
+            K::MuteAll if zh => format!("{by} 关闭了全员禁言"),
+            K::MuteAll if on => format!("{by} muted everyone"),
+            K::MuteAll => format!("{by} let everyone speak again"),
+            K::Notice if zh && value.is_empty() => format!("{by} 删除了群公告"),
+            K::Notice if zh => format!("{by} 发布了新的群公告"),
+            K::Notice if value.is_empty() => format!("{by} removed the announcement"),
+            K::Notice => format!("{by} posted a new announcement"),
+        }
+    }
+
+    /// The requests button and dialog title when someone also asks to join a group I manage: QQ's
+    /// 验证消息, friend and group requests together.
+    pub fn requests_word(self, count: usize, groups: bool) -> String {
+        match (self, groups) {
+            (_, false) => self.requests_pending(count),
+            (Lang::En, true) => format!("Requests ({count})"),
+            (Lang::Zh, true) => format!("验证消息（{count}）"),
+        }
+    }
+
+    /// A join request's notification title.
+    pub fn join_request_from(self, name: &str, group: &str) -> String {
+        match self {
+            Lang::En => format!("{name} asks to join {group}"),
+            Lang::Zh => format!("{name} 申请加入 {group}"),
+        }
+    }
+
+    /// A member-menu item: mute for this long.
+    pub fn mute_for(self, seconds: u64) -> String {
+        let (minutes, hours) = (seconds / 60, seconds / 3600);
+        match self {
+            Lang::En if hours == 0 => format!("Mute {minutes} minutes"),
+            Lang::En if hours == 1 => "Mute 1 hour".to_owned(),
+            Lang::En => format!("Mute {hours} hours"),
+            Lang::Zh if hours == 0 => format!("禁言 {minutes} 分钟"),
+            Lang::Zh => format!("禁言 {hours} 小时"),
+        }
+    }
+
+    /// In place of the input while I am muted, with when it ends (`until` as the clock shows it).
+    pub fn muted_until(self, until: &str) -> String {
+        match self {
+            Lang::En => format!("You are muted until {until}."),
+            Lang::Zh => format!("你已被禁言，{until} 解除。"),
+        }
+    }
+
+    /// The member list's note on a muted member, with when it ends.
+    pub fn muted_short(self, until: &str) -> String {
+        match self {
+            Lang::En => format!("Muted until {until}"),
+            Lang::Zh => format!("禁言至 {until}"),
+        }
+    }
+
+    pub fn confirm_kick(self, name: &str, group: &str) -> String {
+        match self {
+            Lang::En => format!("Remove {name} from {group}? They can come back only if let in again."),
+            Lang::Zh => format!("确定将 {name} 移出 {group}？对方需重新加入才能回来。"),
+        }
+    }
+
+    pub fn confirm_transfer(self, name: &str, group: &str) -> String {
+        match self {
+            Lang::En => format!("Make {name} the owner of {group}? You become a plain member and can then leave."),
+            Lang::Zh => format!("确定将 {group} 的群主转让给 {name}？你将成为普通成员，之后可以退群。"),
+        }
+    }
+
+    /// Who set the announcement, and when.
+    pub fn announced_by(self, name: &str, when: &str) -> String {
+        match self {
+            Lang::En => format!("{name}, {when}"),
+            Lang::Zh => format!("{name} 发布于 {when}"),
+        }
+    }
+
     pub fn requests_pending(self, count: usize) -> String {
         match (self, count) {
             (Lang::En, 0) => "Friend requests".to_owned(),
@@ -506,6 +621,44 @@ pub struct Tr {
     pub owner_cannot_leave: &'static str,
     pub anyone_can_join: &'static str,
     pub invite_friends: &'static str,
+    pub group_settings: &'static str,
+    pub group_settings_item: &'static str,
+    pub group_name: &'static str,
+    pub announcement: &'static str,
+    pub no_announcement: &'static str,
+    pub edit: &'static str,
+    pub publish: &'static str,
+    pub remove_announcement: &'static str,
+    pub announcement_hint: &'static str,
+    pub join_policy: &'static str,
+    pub policy_open: &'static str,
+    pub policy_approve: &'static str,
+    pub policy_invite: &'static str,
+    pub mute_everyone: &'static str,
+    pub join_requests: &'static str,
+    pub no_join_requests: &'static str,
+    pub managers_only: &'static str,
+    pub owner_only: &'static str,
+    pub mention_them: &'static str,
+    pub make_admin: &'static str,
+    pub remove_admin: &'static str,
+    pub unmute: &'static str,
+    pub transfer_owner: &'static str,
+    pub remove_member: &'static str,
+    pub remove: &'static str,
+    pub transfer: &'static str,
+    pub muted_marker: &'static str,
+    pub everyone_muted: &'static str,
+    pub asks_to_join: &'static str,
+    pub saving: &'static str,
+    pub change_password: &'static str,
+    pub change_password_item: &'static str,
+    pub current_password: &'static str,
+    pub new_password: &'static str,
+    pub new_password_again: &'static str,
+    pub passwords_differ: &'static str,
+    pub current_password_wrong: &'static str,
+    pub password_changed: &'static str,
     pub invite: &'static str,
     pub invited: &'static str,
     pub in_group: &'static str,
@@ -768,6 +921,44 @@ static EN: Tr = Tr {
     owner_cannot_leave: "The owner cannot leave their own group; dissolve it instead.",
     anyone_can_join: "Anyone with the group number can join",
     invite_friends: "Invite friends…",
+    group_settings: "Group settings",
+    group_settings_item: "Group settings…",
+    group_name: "Group name",
+    announcement: "Announcement",
+    no_announcement: "No announcement yet.",
+    edit: "Edit",
+    publish: "Publish",
+    remove_announcement: "Remove",
+    announcement_hint: "What every member should know",
+    join_policy: "How people join",
+    policy_open: "Anyone with the group number",
+    policy_approve: "The owner or an admin approves each request",
+    policy_invite: "Only by a member's invitation",
+    mute_everyone: "Mute everyone (only the owner and admins speak)",
+    join_requests: "Join requests",
+    no_join_requests: "No one is waiting.",
+    managers_only: "Only the owner and admins can change these.",
+    owner_only: "Only the owner changes this.",
+    mention_them: "@ Mention",
+    make_admin: "Make admin",
+    remove_admin: "Remove admin",
+    unmute: "Unmute",
+    transfer_owner: "Make owner…",
+    remove_member: "Remove from group…",
+    remove: "Remove",
+    transfer: "Hand over",
+    muted_marker: "Muted",
+    everyone_muted: "Everyone is muted: only the owner and admins can speak.",
+    asks_to_join: "asks to join",
+    saving: "Saving…",
+    change_password: "Change password",
+    change_password_item: "Change password…",
+    current_password: "Current password",
+    new_password: "New password",
+    new_password_again: "New password again",
+    passwords_differ: "The two new passwords differ.",
+    current_password_wrong: "The current password is wrong.",
+    password_changed: "Password changed. Your other devices were logged out; this one stays logged in.",
     invite: "Invite",
     invited: "Invited",
     in_group: "In the group",
@@ -997,6 +1188,44 @@ static ZH: Tr = Tr {
     owner_cannot_leave: "群主不能退出自己的群，可以解散该群。",
     anyone_can_join: "允许任何人凭群号加入",
     invite_friends: "邀请好友…",
+    group_settings: "群设置",
+    group_settings_item: "群设置…",
+    group_name: "群名称",
+    announcement: "群公告",
+    no_announcement: "暂无群公告。",
+    edit: "编辑",
+    publish: "发布",
+    remove_announcement: "删除",
+    announcement_hint: "写下每位群成员都该知道的事",
+    join_policy: "加群方式",
+    policy_open: "允许任何人凭群号加入",
+    policy_approve: "需要群主或管理员验证",
+    policy_invite: "只允许群成员邀请加入",
+    mute_everyone: "全员禁言（仅群主和管理员可发言）",
+    join_requests: "加群申请",
+    no_join_requests: "暂无加群申请。",
+    managers_only: "仅群主和管理员可修改以下设置。",
+    owner_only: "仅群主可修改。",
+    mention_them: "@TA",
+    make_admin: "设为管理员",
+    remove_admin: "取消管理员",
+    unmute: "解除禁言",
+    transfer_owner: "转让群主…",
+    remove_member: "移出本群…",
+    remove: "移出",
+    transfer: "转让",
+    muted_marker: "禁言中",
+    everyone_muted: "全员禁言中，仅群主和管理员可以发言。",
+    asks_to_join: "申请加入",
+    saving: "正在保存…",
+    change_password: "修改密码",
+    change_password_item: "修改密码…",
+    current_password: "当前密码",
+    new_password: "新密码",
+    new_password_again: "再次输入新密码",
+    passwords_differ: "两次输入的新密码不一致。",
+    current_password_wrong: "当前密码不正确。",
+    password_changed: "密码已修改。你的其他设备已退出登录，本机保持登录。",
     invite: "邀请",
     invited: "已邀请",
     in_group: "已在群中",

@@ -10,10 +10,12 @@
 //! # Layout
 //! - [`app`] — the daemon: window map and routing (`app/connection`: the connection's own events and
 //!   what a model change means for the windows; `app/events`: what windows ask for; `app/windows`:
-//!   opening and closing; `app/files`; `app/alerts`: notifications and the taskbar).
+//!   opening and closing; `app/files`; `app/alerts`: notifications and the taskbar;
+//!   `app/group_settings`: the group settings window's questions).
 //! - [`window`] — one module per window kind: [`window::login`], [`window::contacts`] (the contact
 //!   list), [`window::chat`] (with its file bubble and member list), [`window::viewer`] (a picture,
 //!   fitted or zoomed), [`window::history`] (消息记录: search and read a chat's or all history, export),
+//!   [`window::group`] (群设置: name, announcement, who may join, mute everyone, join requests),
 //!   [`window::about`].
 //! - [`dialog`] — the dialogs over the contact list, one module each.
 //! - [`widget`] — what windows and dialogs draw with: the shared read-only [`widget::Ctx`], the status

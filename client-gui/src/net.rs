@@ -170,6 +170,11 @@ pub enum Command {
         account: String,
         remark: String,
     },
+    /// Change my password: the current one, then the new one.
+    ChangePassword {
+        old: String,
+        new: String,
+    },
     CreateGroup {
         name: String,
     },
@@ -193,6 +198,48 @@ pub enum Command {
     },
     ListMembers {
         group: u64,
+    },
+    /// Remove a member (owner, or an admin for plain members).
+    Kick {
+        group: u64,
+        account: String,
+    },
+    RenameGroup {
+        group: u64,
+        name: String,
+    },
+    /// Make a member an admin, or a plain member again (owner).
+    SetAdmin {
+        group: u64,
+        account: String,
+        admin: bool,
+    },
+    /// Hand the group to another member (owner).
+    TransferGroup {
+        group: u64,
+        account: String,
+    },
+    /// Mute a member for this long (0 lifts it).
+    MuteMember {
+        group: u64,
+        account: String,
+        seconds: u64,
+    },
+    /// Mute the whole group or lift it, or ask with `None`.
+    MuteAll {
+        group: u64,
+        on: Option<bool>,
+    },
+    /// Set the announcement (empty clears it), or ask with `None`.
+    GroupNotice {
+        group: u64,
+        text: Option<String>,
+    },
+    /// Let someone who asked into the group, or not.
+    AnswerJoin {
+        group: u64,
+        account: String,
+        accept: bool,
     },
     /// `dest`: `None` for the Downloads folder, else the full path to save as.
     DownloadFile {
@@ -257,6 +304,7 @@ impl Client {
             Command::RejectFriend { account } => h.reject_friend(account),
             Command::DeleteFriend { account } => h.delete_friend(account),
             Command::SetRemark { account, remark } => h.set_remark(account, remark),
+            Command::ChangePassword { old, new } => h.change_password(old, new),
             Command::CreateGroup { name } => h.create_group(name),
             Command::JoinGroup { group } => h.join_group(group),
             Command::LeaveGroup { group } => h.leave_group(group),
@@ -264,6 +312,26 @@ impl Client {
             Command::GroupPolicy { group, policy } => h.set_group_policy(group, policy),
             Command::Invite { group, account } => h.invite(group, account),
             Command::ListMembers { group } => h.list_members(group),
+            Command::Kick { group, account } => h.kick(group, account),
+            Command::RenameGroup { group, name } => h.rename_group(group, name),
+            Command::SetAdmin {
+                group,
+                account,
+                admin,
+            } => h.set_group_admin(group, account, admin),
+            Command::TransferGroup { group, account } => h.transfer_group(group, account),
+            Command::MuteMember {
+                group,
+                account,
+                seconds,
+            } => h.mute_member(group, account, seconds),
+            Command::MuteAll { group, on } => h.mute_all(group, on),
+            Command::GroupNotice { group, text } => h.group_notice(group, text),
+            Command::AnswerJoin {
+                group,
+                account,
+                accept,
+            } => h.answer_join(group, account, accept),
             Command::DownloadFile { file_id, dest } => {
                 h.download_file(file_id, dest);
             }

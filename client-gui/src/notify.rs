@@ -301,6 +301,32 @@ pub fn request_alert(model: &Model, from: &str, prefs: Prefs, lang: Lang) -> Opt
     })
 }
 
+/// The notification for someone asking to join a group I manage, if notifications are on: who asks
+/// and where as the title; the body says what to do, since a join request carries no note.
+pub fn join_alert(
+    model: &Model,
+    request: &crate::model::JoinRequest,
+    prefs: Prefs,
+    lang: Lang,
+) -> Option<Alert> {
+    if !prefs.enabled {
+        return None;
+    }
+    let name = if request.nickname.is_empty() || request.nickname == request.account {
+        request.account.clone()
+    } else {
+        format!("{} ({})", request.nickname, request.account)
+    };
+    let group = model.conv_name(&Conv::Group(request.group));
+    Some(Alert {
+        topic: Topic::Requests,
+        summary: cut(&lang.join_request_from(&name, &group)),
+        body: lang.tr().join_requests.to_owned(),
+        sound: prefs.sound,
+        avatar: (request.nickname.clone(), request.account.clone()),
+    })
+}
+
 /// At most two lines and [`BODY_CHARS`] characters, with an ellipsis if anything was left out.
 fn cut(text: &str) -> String {
     let mut lines = text.lines();

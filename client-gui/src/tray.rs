@@ -38,8 +38,11 @@ pub struct Shown {
     pub online: bool,
     /// Messages not yet read, over all chats (muted ones included, as the badges count them).
     pub unread: u32,
-    /// Friend requests waiting for my answer: they get the red dot too, as QQ's icon flashes for them.
+    /// Friend requests (and requests to join my groups) waiting for my answer: they get the red dot
+    /// too, as QQ's icon flashes for them.
     pub requests: usize,
+    /// Some of them are requests to join a group: the words say "requests", not "friend requests".
+    pub group_requests: bool,
     /// The user chose "do not disturb": no pop-ups and no sounds.
     pub dnd: bool,
 }
@@ -52,6 +55,7 @@ impl Default for Shown {
             online: false,
             unread: 0,
             requests: 0,
+            group_requests: false,
             dnd: false,
         }
     }
@@ -72,7 +76,9 @@ impl Shown {
         } else if self.attention() {
             let unread =
                 (self.unread > 0).then(|| tr.tray_unread.replace("{n}", &self.unread.to_string()));
-            let requests = (self.requests > 0).then(|| self.lang.requests_pending(self.requests));
+            let requests = (self.requests > 0).then(|| self
+                .lang
+                .requests_word(self.requests, self.group_requests));
             unread
                 .into_iter()
                 .chain(requests)

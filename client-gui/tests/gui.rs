@@ -2887,3 +2887,235 @@ fn the_history_window_searches_opens_the_message_and_exports() {
     }
     drop(bob);
 }
+
+/// Right-clicks a member in a group chat's member list, as a person would.
+fn right_click_member(ui: &mut Simulator<'_, Message>, account: &str) {
+    let row = ui
+        .find(id(chat::members::member_id(account)))
+        .expect("the member's row")
+        .visible_bounds()
+        .expect("on screen");
+    ui.point_at(row.center());
+    let _ = ui.simulate([
+        iced::Event::Mouse(iced::mouse::Event::CursorMoved {
+            position: row.center(),
+        }),
+        iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
+            iced::mouse::Button::Right,
+        )),
+        iced::Event::Mouse(iced::mouse::Event::ButtonReleased(
+            iced::mouse::Button::Right,
+        )),
+    ]);
+}
+
+/// Issue 25: a group managed from the app's windows, as a QQ group owner does it. The owner opens the
+/// group's settings from the chat's toolbar, sets "approve each request", and publishes an announcement
+/// that the member sees at the top of the chat; a stranger's request to join reaches the owner (the
+/// friend list's requests say so) and is let in from the settings window. From the member list's
+/// right-click menu the owner mutes a member — whose input then says until when — lifts it, makes them
+/// an admin, and removes the newcomer after "are you sure?". "Mute everyone" silences plain members
+/// only. A name the server refuses is said in words in the settings window, and what was typed stays.
+#[test]
+fn a_group_is_managed_from_its_settings_and_member_menu() {
+    use ququ::window::group;
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let (mut alice, mut bob) = friends(&rt, &server);
+    let mut carol = Client::new(&rt, &server);
+    carol.log_in(&rt, "carol", "secret789", true);
+    let handle = alice.app.client.clone().expect("alice's handle");
+    handle.send(net::Command::CreateGroup {
+        name: "读书会".into(),
+    });
+    alice.pump_until(&rt, "the group", |app| {
+        app.model.as_ref().is_some_and(|m| !m.groups.is_empty())
+    });
+    let gid = *alice.app.model.as_ref().unwrap().groups.keys().next().unwrap();
+    let conv = Conv::Group(gid);
+    handle.send(net::Command::Invite {
+        group: gid,
+        account: "bob".into(),
+    });
+    bob.pump_until(&rt, "bob in the group", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.groups.contains_key(&gid))
+    });
+
+    // The owner's chat: the toolbar's Group settings opens the settings window.
+    let task = alice.app.open_chat(conv.clone());
+    alice.run(&rt, task);
+    let chat_a = alice.chat_window(&conv).expect("alice's group chat");
+    alice.pump_until(&rt, "the member list", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.members.get(&gid))
+            .is_some_and(|ms| ms.len() == 2)
+    });
+    alice.interact(&rt, chat_a, |ui| {
+        ui.click("Group settings").expect("the toolbar's Group settings");
+    });
+    let settings_a = alice
+        .window(|w| matches!(w, Window::Group(g) if g.group == gid))
+        .expect("the settings window");
+    alice.pump_until(&rt, "who may join", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.group_policies.contains_key(&gid))
+    });
+    assert!(alice.shows(settings_a, "Only by a member's invitation"));
+    assert!(alice.shows(settings_a, "No announcement yet."));
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click("The owner or an admin approves each request")
+            .expect("the approve choice");
+    });
+    alice.pump_until(&rt, "the policy taken", |app| {
+        app.model.as_ref().and_then(|m| m.group_policies.get(&gid))
+            == Some(&ququ_protocol::JoinPolicy::Approve)
+    });
+
+    // An announcement: written, published, and at the top of bob's chat.
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click(id(group::State::name_edit_id()))
+            .expect("the name's Edit");
+    });
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click(id(group::State::name_id())).expect("the name field");
+        let _ = ui.typewrite(&"长".repeat(200));
+        ui.click("Save").expect("save the name");
+    });
+    alice.pump_until(&rt, "the name refused", |app| {
+        app.windows
+            .get(&settings_a)
+            .is_some_and(|w| matches!(w, Window::Group(g) if g.asked.is_none()))
+    });
+    assert!(
+        alice.shows(settings_a, "That is too long."),
+        "the refusal in words, in the window that asked"
+    );
+    assert!(alice.shows(settings_a, "Save"), "the typed name is still there to fix");
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click("Cancel").expect("cancel the rename");
+    });
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click(id(group::State::notice_edit_id()))
+            .expect("the announcement's Edit");
+    });
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click(id(group::State::notice_id())).expect("the announcement");
+        let _ = ui.typewrite("周六下午三点，图书馆二楼 <b>&</b>");
+        ui.click("Publish").expect("publish");
+    });
+    bob.pump_until(&rt, "the announcement at bob's", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.notices.get(&gid))
+            .is_some_and(|n| n.text.starts_with("周六下午三点"))
+    });
+    let task = bob.app.open_chat(conv.clone());
+    bob.run(&rt, task);
+    let chat_b = bob.chat_window(&conv).expect("bob's group chat");
+    assert!(bob.shows_part(chat_b, "图书馆二楼 <b>&</b>"), "the bar shows it as typed");
+    alice.pump_until(&rt, "the editor closed", |app| {
+        app.windows
+            .get(&settings_a)
+            .is_some_and(|w| matches!(w, Window::Group(g) if g.asked.is_none()))
+    });
+    assert!(alice.shows_part(settings_a, "图书馆二楼"));
+
+    // Carol asks to join; the request reaches alice and is let in from the settings window.
+    carol
+        .app
+        .client
+        .clone()
+        .expect("carol's handle")
+        .send(net::Command::JoinGroup { group: gid });
+    alice.pump_until(&rt, "carol's request", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.join_requests.iter().any(|r| r.account == "carol"))
+    });
+    let main_a = alice.contacts_window();
+    assert!(alice.shows(main_a, "Requests (1)"), "the friend list says a request waits");
+    assert!(alice.shows(settings_a, "carol"));
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click("Accept").expect("let carol in");
+    });
+    carol.pump_until(&rt, "carol in the group", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.groups.contains_key(&gid))
+    });
+    alice.pump_until(&rt, "three members", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.members.get(&gid))
+            .is_some_and(|ms| ms.len() == 3)
+    });
+
+    // Bob muted for ten minutes from his right-click menu: his input says until when.
+    alice.interact(&rt, chat_a, |ui| right_click_member(ui, "bob"));
+    assert!(alice.shows(chat_a, "Make admin"));
+    alice.interact(&rt, chat_a, |ui| {
+        ui.click("Mute 10 minutes").expect("the mute item");
+    });
+    bob.pump_until(&rt, "bob muted", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.silenced(gid, ququ::model::now_millis()).is_some())
+    });
+    assert!(bob.shows_part(chat_b, "You are muted until"));
+    assert!(!bob.shows(chat_b, "Send"), "no input while muted");
+    alice.interact(&rt, chat_a, |ui| right_click_member(ui, "bob"));
+    alice.interact(&rt, chat_a, |ui| {
+        ui.click("Unmute").expect("the unmute item");
+    });
+    bob.pump_until(&rt, "bob speaks again", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.silenced(gid, ququ::model::now_millis()).is_none())
+    });
+    assert!(bob.shows(chat_b, "Send"));
+
+    // Everyone muted: carol cannot speak; bob, made an admin, can.
+    alice.interact(&rt, settings_a, |ui| {
+        ui.click("Mute everyone (only the owner and admins speak)")
+            .expect("mute everyone");
+    });
+    alice.interact(&rt, chat_a, |ui| right_click_member(ui, "bob"));
+    alice.interact(&rt, chat_a, |ui| {
+        ui.click("Make admin").expect("make bob an admin");
+    });
+    bob.pump_until(&rt, "bob an admin", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.manages(gid) && m.muted_groups.contains(&gid))
+    });
+    assert!(bob.shows(chat_b, "Send"), "an admin speaks in a muted group");
+    let task = carol.app.open_chat(conv.clone());
+    carol.run(&rt, task);
+    let chat_c = carol.chat_window(&conv).expect("carol's group chat");
+    carol.pump_until(&rt, "everyone muted at carol's", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.muted_groups.contains(&gid))
+    });
+    assert!(carol.shows(chat_c, "Everyone is muted: only the owner and admins can speak."));
+
+    // Carol removed after "are you sure?".
+    alice.interact(&rt, chat_a, |ui| right_click_member(ui, "carol"));
+    alice.interact(&rt, chat_a, |ui| {
+        ui.click("Remove from group…").expect("the remove item");
+    });
+    assert!(alice.shows_part(chat_a, "Remove carol from 读书会?"));
+    alice.interact(&rt, chat_a, |ui| {
+        ui.click("Remove").expect("confirm");
+    });
+    carol.pump_until(&rt, "carol out", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| !m.groups.contains_key(&gid))
+    });
+}

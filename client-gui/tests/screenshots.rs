@@ -14,11 +14,12 @@ use ququ::dialog::{self, Dialog};
 use ququ::fonts;
 use ququ::i18n::Lang;
 use ququ::model::{
-    Connection, Conversation, Delivery, FileItem, Friend, FriendRequest, Group, Line, Member,
-    Model, Paging, Sent, SentRequest, Transfer, TransferId, TransferState, now_millis,
+    Connection, Conversation, Delivery, FileItem, Friend, FriendRequest, Group, JoinRequest, Line,
+    Member, Model, Notice, Paging, Sent, SentRequest, Transfer, TransferId, TransferState,
+    now_millis,
 };
 use ququ::theme::{self, ThemePref};
-use ququ::window::{about, chat, contacts, history, login, viewer};
+use ququ::window::{about, chat, contacts, group, history, login, viewer};
 use ququ_protocol::{Conv, Presence, Role};
 
 fn settings() -> Settings {
@@ -428,7 +429,41 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
         ],
     );
     s.group_policies
-        .insert(3141592653, ququ_protocol::JoinPolicy::Invite);
+        .insert(3141592653, ququ_protocol::JoinPolicy::Approve);
+    s.group_policies
+        .insert(10001, ququ_protocol::JoinPolicy::Open);
+    s.features.group_notice = true;
+    s.features.group_mute = true;
+    s.notices.insert(
+        10001,
+        Notice {
+            by: "lihua".into(),
+            time: now_millis() - 3 * 86_400_000,
+            text: if zh {
+                "本周六早上七点香山东门集合，记得带水和午饭！".into()
+            } else {
+                "Saturday 7 am at the east gate of Xiangshan. Bring water and lunch!".into()
+            },
+        },
+    );
+    s.notices.insert(
+        3141592653,
+        Notice {
+            by: "xiaoming".into(),
+            time: now_millis() - 86_400_000,
+            text: if zh {
+                "春节回家的车票已经买好：腊月二十八，G123 次，北京南 8:05 发车。".into()
+            } else {
+                "Train tickets home are booked: G123 from Beijing South, 8:05 on the 28th.".into()
+            },
+        },
+    );
+    s.join_requests.push(JoinRequest {
+        group: 3141592653,
+        account: "zhaolei".into(),
+        nickname: if zh { "赵磊".into() } else { "Zhao Lei".into() },
+        time: now_millis() - 20 * 60_000,
+    });
     s.members.insert(
         10001,
         vec![
@@ -1089,6 +1124,46 @@ fn screenshots() {
                     &out.join(format!("{name}-{tag}.png")),
                 );
             }
+
+            // Issue 25: my family group's settings (I own it: a request to join waits), then a plain
+            // member's view of the hikers' group; a member's right-click menu; my input while muted.
+            for (gid, name) in [(3141592653, "group-settings"), (10001, "group-settings-member")] {
+                let settings_id = iced::window::Id::unique();
+                let (state, _) = group::State::new(gid, app.model.as_ref().expect("model"));
+                app.windows.insert(settings_id, Window::Group(state));
+                shoot(
+                    &app,
+                    settings_id,
+                    Size::new(480.0, 640.0),
+                    &theme,
+                    &out.join(format!("{name}-{tag}.png")),
+                );
+            }
+            if let Some(Window::Chat(state)) = app.windows.get_mut(&family_id) {
+                state.member_menu = Some(("lihua".into(), iced::Point::new(30.0, 80.0)));
+            }
+            shoot(
+                &app,
+                family_id,
+                Size::new(720.0, 640.0),
+                &theme,
+                &out.join(format!("group-member-menu-{tag}.png")),
+            );
+            if let Some(model) = app.model.as_mut()
+                && let Some(me) = model
+                    .members
+                    .get_mut(&10001)
+                    .and_then(|ms| ms.iter_mut().find(|m| m.account == "xiaoming"))
+            {
+                me.muted_until = now_millis() + 2 * 3_600_000;
+            }
+            shoot(
+                &app,
+                group_id,
+                Size::new(720.0, 600.0),
+                &theme,
+                &out.join(format!("group-muted-{tag}.png")),
+            );
         }
     }
 }

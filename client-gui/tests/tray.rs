@@ -143,6 +143,7 @@ fn tray_child() {
             online: true,
             unread: 3,
             requests: 0,
+            group_requests: false,
             dnd: false,
         };
         assert!(handle.show(shown.clone()).await, "the icon is up");

@@ -506,7 +506,8 @@ impl Session {
             | S::Read { .. }
             | S::ReadsEnd { .. }
             | S::Typing { .. } => self.on_said_line(link, msg).await?,
-            S::PasswordChanged | S::FileProgress { .. } => {
+            S::PasswordChanged => self.emit(Event::PasswordChanged),
+            S::FileProgress { .. } => {
                 tracing::debug!("ignoring a line this client does not use");
             }
             // Group management (issue 25): each line is told as it comes; a listing of join requests is

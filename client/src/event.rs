@@ -416,6 +416,8 @@ pub enum Event {
     JoinRequestDeclined { group: u64 },
     /// My nickname changed.
     Profile { nickname: String },
+    /// My password was changed, as asked; my other devices were logged out.
+    PasswordChanged,
     /// A file transfer was created or changed state; the [`Transfer`] is complete each time. See
     /// [`crate::transfer`].
     Transfer(Transfer),

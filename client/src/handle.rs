@@ -238,6 +238,16 @@ impl Handle {
         });
     }
 
+    /// Changes my password (the current one first); answered by [`Event::PasswordChanged`], or an
+    /// [`Event::Error`] (`bad_credentials` for a wrong current password, `invalid_password` for a new one
+    /// the server will not take). The server logs out my other devices; this session and its token stay.
+    pub fn change_password(&self, old: impl Into<String>, new: impl Into<String>) {
+        self.request(ClientMessage::ChangePassword {
+            old: old.into(),
+            new: new.into(),
+        });
+    }
+
     pub fn set_nickname(&self, nickname: impl Into<String>) {
         self.request(ClientMessage::SetNickname {
             nickname: nickname.into(),

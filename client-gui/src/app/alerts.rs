@@ -52,10 +52,19 @@ impl App {
         let (prefs, lang) = (self.settings.notify_prefs(), self.lang());
         let alert = match topic {
             notify::Topic::Chat(conv) => notify::alert(model, conv, prefs, lang),
-            notify::Topic::Requests => model
-                .requests
-                .last()
-                .and_then(|r| notify::request_alert(model, &r.from, prefs, lang)),
+            // The newest request, a friend's or to join a group of mine.
+            notify::Topic::Requests => {
+                let friend = model.requests.iter().max_by_key(|r| r.time);
+                let join = model.join_requests.iter().max_by_key(|r| r.time);
+                match (friend, join) {
+                    (Some(f), Some(j)) if f.time >= j.time => {
+                        notify::request_alert(model, &f.from, prefs, lang)
+                    }
+                    (_, Some(j)) => notify::join_alert(model, j, prefs, lang),
+                    (Some(f), None) => notify::request_alert(model, &f.from, prefs, lang),
+                    (None, None) => None,
+                }
+            }
         };
         let Some(alert) = alert else {
             return Task::none();
@@ -123,6 +132,10 @@ impl App {
             online: self.model.is_some() && self.conn == Connection::Online,
             unread: self.model.as_ref().map_or(0, |m| m.total_unread()),
             requests: self.model.as_ref().map_or(0, |m| m.requests_needing_me()),
+            group_requests: self
+                .model
+                .as_ref()
+                .is_some_and(|m| !m.join_requests.is_empty()),
             dnd: self.settings.do_not_disturb,
         }
     }

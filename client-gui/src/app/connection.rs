@@ -338,15 +338,26 @@ impl App {
                 }
                 Task::none()
             }
+            // Someone asks to join a group I manage: told like a friend request (the requests dialog
+            // lists both).
+            Change::JoinRequest(_) => self.alert_request(),
+            Change::GroupSettings(group) => {
+                self.tell_group_windows(&Change::GroupSettings(group));
+                Task::none()
+            }
+            // Said where it was asked: a group settings window or a chat's member menu waiting for
+            // its answer, else the friend list.
+            Change::Refused { code, about } if self.refusal_taken(&code, about.as_deref()) => {
+                Task::none()
+            }
             // A dialog over the contact list may have been waiting for this.
-            // Issue 25: a join request to a group I manage waits in the model; the requests dialog and
-            // its alert come with the group management windows.
-            Change::JoinRequest(_) => Task::none(),
             change @ (Change::GroupChanged(_)
             | Change::RequestsEmptied
             | Change::JoinAsked(_)
             | Change::JoinDeclined(_)
+            | Change::PasswordChanged
             | Change::Refused { .. }) => {
+                self.tell_group_windows(&change);
                 let events: Vec<_> = self
                     .windows
                     .values_mut()
@@ -358,6 +369,30 @@ impl App {
                 Task::batch(events.into_iter().map(|e| self.on_contacts_event(e)))
             }
         }
+    }
+
+    /// The group settings windows see what changed in their group (an edit the server took closes).
+    fn tell_group_windows(&mut self, change: &Change) {
+        let Some(model) = &self.model else {
+            return;
+        };
+        for window in self.windows.values_mut() {
+            if let Window::Group(state) = window {
+                state.changed(change, model);
+            }
+        }
+    }
+
+    /// Gives a refusal to the window that asked for what was refused, in the user's words; `false` if
+    /// none is waiting for it.
+    fn refusal_taken(&mut self, code: &ququ_protocol::ErrorCode, about: Option<&str>) -> bool {
+        let lang = self.lang();
+        let words = lang.group_refusal(code);
+        self.windows.values_mut().any(|window| match window {
+            Window::Group(state) => state.refused(about, words.clone()),
+            Window::Chat(state) => state.refused(about, words.clone()),
+            _ => false,
+        })
     }
 
     /// From the login window to the friend list, for `model`: logged in, or logging in automatically

@@ -16,6 +16,7 @@ impl App {
         match event {
             contacts::Event::OpenChat(conv) => self.open_chat(conv),
             contacts::Event::OpenHistory => self.open_history(None),
+            contacts::Event::OpenGroupSettings(group) => self.open_group_settings(group),
             contacts::Event::Net(command) => {
                 if let Command::FindUser { .. } = command
                     && let Some(model) = &mut self.model
@@ -133,6 +134,12 @@ impl App {
             }
             chat::Event::Close => window::close(id),
             chat::Event::History(conv) => self.open_history(Some(conv)),
+            chat::Event::Manage(command) => {
+                self.send(command);
+                Task::none()
+            }
+            chat::Event::OpenChat(conv) => self.open_chat(conv),
+            chat::Event::GroupSettings(group) => self.open_group_settings(group),
             chat::Event::ReconnectNow => {
                 self.send(Command::ReconnectNow);
                 Task::none()

@@ -1,13 +1,12 @@
-//! A group's right-click menu: its number, open the chat, invite friends, the owner's "anyone with the
-//! number can join" switch, leave.
+//! A group's right-click menu: its number, open the chat, pin, do not disturb, invite friends, the
+//! group's settings (who may join, the announcement, mutes: [`crate::window::group`]), leave.
 
 use iced::Element;
-use iced::widget::{checkbox, column, container, text};
-use ququ_protocol::{Conv, JoinPolicy};
+use iced::widget::{column, text};
+use ququ_protocol::Conv;
 
 use super::{Dialog, Event, chat_items, close_row, confirm, menu_item};
 use crate::model::Model;
-use crate::net::Command;
 use crate::theme;
 use crate::widget::Ctx;
 
@@ -22,8 +21,8 @@ pub enum Message {
     Pin(bool),
     Mute(bool),
     Invite,
-    /// The owner's "anyone with the number can join" switch.
-    SetOpen(bool),
+    /// The group's settings window.
+    Settings,
     Leave,
     /// The owner's Dissolve, in place of Leave (an owner cannot leave).
     Dissolve,
@@ -31,14 +30,6 @@ pub enum Message {
 }
 
 impl State {
-    /// Who may join: asked when the menu opens, since the switch shows it.
-    pub fn ask(&self) -> Command {
-        Command::GroupPolicy {
-            group: self.group,
-            policy: None,
-        }
-    }
-
     pub fn update(&mut self, message: Message) -> Option<Event> {
         let group = self.group;
         Some(match message {
@@ -46,14 +37,7 @@ impl State {
             Message::Pin(on) => Event::Pin(Conv::Group(group), on),
             Message::Mute(on) => Event::Mute(Conv::Group(group), on),
             Message::Invite => Event::Show(Dialog::invite(group)),
-            Message::SetOpen(open) => Event::Net(Command::GroupPolicy {
-                group,
-                policy: Some(if open {
-                    JoinPolicy::Open
-                } else {
-                    JoinPolicy::Invite
-                }),
-            }),
+            Message::Settings => Event::GroupSettings(group),
             Message::Leave => Event::Show(Dialog::Confirm(confirm::State::LeaveGroup { group })),
             Message::Dissolve => {
                 Event::Show(Dialog::Confirm(confirm::State::DissolveGroup { group }))
@@ -69,18 +53,6 @@ impl State {
             .groups
             .get(&group)
             .is_some_and(|g| g.owner == model.account);
-        // Only the owner changes who may join; until the server has said, the switch waits.
-        let policy = owner.then(|| {
-            let open = model.group_policies.get(&group).copied();
-            container(
-                checkbox(open == Some(JoinPolicy::Open))
-                    .label(tr.anyone_can_join)
-                    .size(16)
-                    .text_size(13)
-                    .on_toggle_maybe(open.is_some().then_some(Message::SetOpen)),
-            )
-            .padding([8, 10])
-        });
         let body = column![
             text(ctx.lang.group_id(group))
                 .size(12)
@@ -95,7 +67,7 @@ impl State {
             Message::Mute,
         ))
         .push(menu_item(tr.invite_friends, Message::Invite))
-        .push(policy)
+        .push(menu_item(tr.group_settings_item, Message::Settings))
         // The server refuses an owner's leaving (`owner_cannot_leave`): the owner dissolves instead.
         .push(if owner {
             menu_item(tr.dissolve_group, Message::Dissolve)

@@ -82,29 +82,30 @@ impl State {
 
     pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> (String, Element<'a, Message>) {
         let tr = ctx.tr();
+        // A declined request is a refusal, in red; a request on its way is news, said in grey under the
+        // field.
         let problem = if self.invalid {
             Some(tr.no_such_group.to_owned())
-        } else if let Some(sent) = self.asked {
-            Some(
-                if sent {
-                    tr.join_asked
-                } else {
-                    tr.join_declined
-                }
-                .to_owned(),
-            )
+        } else if self.asked == Some(false) {
+            Some(tr.join_declined.to_owned())
         } else {
             self.refused
                 .as_ref()
                 .map(|code| ctx.lang.group_refusal(code))
         };
-        let field = field(
+        let field = iced::widget::column![field(
             tr.group_id_hint,
             &self.id,
             ID_INPUT,
             Message::IdChanged,
             Message::Join,
-        );
+        )]
+        .push((self.asked == Some(true)).then(|| {
+            iced::widget::text(tr.join_asked)
+                .size(12)
+                .style(crate::theme::muted_text)
+        }))
+        .spacing(8);
         let body = form(
             tr,
             field,

@@ -7,7 +7,7 @@
 //! - this file — [`Dialog`], [`Message`], [`Event`], and the pieces every dialog draws with: [`form`]
 //!   (fields, a problem in words, Cancel and the action), [`menu_item`], [`close_row`].
 //! - `add_friend`, `requests`, `friend_menu`, `remark`, `confirm` (delete a friend, leave a group),
-//!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`.
+//!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`, `password` (change it).
 
 pub mod add_friend;
 pub mod confirm;
@@ -16,6 +16,7 @@ pub mod friend_menu;
 pub mod group_menu;
 pub mod invite;
 pub mod join_group;
+pub mod password;
 pub mod remark;
 pub mod requests;
 pub mod settings;
@@ -46,6 +47,7 @@ pub enum Dialog {
     /// Pick friends to bring into a group.
     Invite(invite::State),
     Settings(settings::State),
+    Password(password::State),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +62,7 @@ pub enum Message {
     GroupMenu(group_menu::Message),
     Invite(invite::Message),
     Settings(settings::Message),
+    Password(password::Message),
 }
 
 /// What a dialog asks of the contact list, or through it of the app.
@@ -95,6 +98,8 @@ pub enum Event {
     PickAvatar,
     ResetAvatar,
     OpenAbout,
+    /// The settings window of this group; the menu closes.
+    GroupSettings(u64),
     Logout,
     DismissDeclined(String),
     /// Quit the app, as asked.
@@ -142,11 +147,10 @@ impl Dialog {
         Dialog::Settings(settings::State::default())
     }
 
-    /// What opening the dialog asks of the server: the group menu shows who may join, the invitation
-    /// list who is in already, and the server knows both.
+    /// What opening the dialog asks of the server: the invitation list shows who is in already, which
+    /// the server knows.
     pub fn on_open(&self) -> Option<Command> {
         match self {
-            Dialog::GroupMenu(state) => Some(state.ask()),
             Dialog::Invite(state) => Some(state.ask()),
             _ => None,
         }
@@ -158,6 +162,7 @@ impl Dialog {
             (Dialog::Requests, Message::Requests(m)) => requests::update(m),
             (Dialog::FriendMenu(state), Message::FriendMenu(m)) => state.update(m),
             (Dialog::Remark(state), Message::Remark(m)) => state.update(m),
+            (Dialog::Password(state), Message::Password(m)) => state.update(m),
             (Dialog::Confirm(state), Message::Confirm(m)) => state.update(m),
             (Dialog::CreateGroup(state), Message::CreateGroup(m)) => state.update(m),
             (Dialog::JoinGroup(state), Message::JoinGroup(m)) => state.update(m),
@@ -174,6 +179,7 @@ impl Dialog {
     pub fn explains(&self, code: &ququ_protocol::ErrorCode) -> bool {
         match self {
             Dialog::JoinGroup(state) => state.waiting.is_some(),
+            Dialog::Password(state) => state.waiting,
             Dialog::Invite(_) => true,
             Dialog::AddFriend(_) => *code == ququ_protocol::ErrorCode::NoSuchUser,
             _ => false,
@@ -184,6 +190,10 @@ impl Dialog {
     pub fn changed(&mut self, change: &Change) -> Option<Event> {
         match (self, change) {
             (Dialog::JoinGroup(state), change) => state.changed(change),
+            (Dialog::Password(state), change) => {
+                state.changed(change);
+                None
+            }
             (Dialog::Invite(state), Change::Refused { code, about }) => {
                 state.refused(code, about.as_deref());
                 None
@@ -207,6 +217,7 @@ impl Dialog {
             Dialog::Requests => lift(requests::view(ctx, model), Message::Requests),
             Dialog::FriendMenu(state) => lift(state.view(ctx, model), Message::FriendMenu),
             Dialog::Remark(state) => lift(state.view(ctx), Message::Remark),
+            Dialog::Password(state) => lift(state.view(ctx), Message::Password),
             Dialog::Confirm(state) => lift(state.view(ctx, model), Message::Confirm),
             Dialog::CreateGroup(state) => lift(state.view(ctx), Message::CreateGroup),
             Dialog::JoinGroup(state) => lift(state.view(ctx), Message::JoinGroup),

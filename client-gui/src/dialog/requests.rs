@@ -1,4 +1,5 @@
-//! Friend requests: those to me (accept or reject), and mine still waiting or declined (dismiss).
+//! Friend requests: those to me (accept or reject), and mine still waiting or declined (dismiss); and
+//! requests to join the groups I manage (let in or not), as QQ keeps both under 验证消息.
 //! It has no state of its own: everything it shows is the model's.
 
 use iced::widget::{button, column, row, scrollable, space, text};
@@ -9,7 +10,7 @@ use crate::avatar;
 use crate::model::{Model, Sent};
 use crate::net::Command;
 use crate::theme;
-use crate::widget::{Ctx, person_heading};
+use crate::widget::{Ctx, person_heading, user_text};
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -17,6 +18,8 @@ pub enum Message {
     Reject(String),
     /// Clears my declined request to this account.
     Dismiss(String),
+    /// Let this account into this group (`true`) or not.
+    AnswerJoin(u64, String, bool),
     Close,
 }
 
@@ -25,6 +28,11 @@ pub fn update(message: Message) -> Option<Event> {
         Message::Accept(account) => Event::Net(Command::AcceptFriend { account }),
         Message::Reject(account) => Event::Net(Command::RejectFriend { account }),
         Message::Dismiss(account) => Event::DismissDeclined(account),
+        Message::AnswerJoin(group, account, accept) => Event::Net(Command::AnswerJoin {
+            group,
+            account,
+            accept,
+        }),
         Message::Close => Event::Close,
     })
 }
@@ -65,8 +73,42 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
             .spacing(6),
         );
     }
+    for request in &model.join_requests {
+        let group = model.conv_name(&ququ_protocol::Conv::Group(request.group));
+        let info = column![
+            person_heading(&request.nickname, &request.account),
+            user_text(
+                format!("{} {group}", tr.asks_to_join),
+                12.0,
+                theme::muted_text
+            ),
+        ]
+        .spacing(2)
+        .width(Fill);
+        let answer = |accept| Message::AnswerJoin(request.group, request.account.clone(), accept);
+        list = list.push(
+            column![
+                row![
+                    avatar::view(&request.nickname, &request.account, None, 40.0),
+                    info
+                ]
+                .spacing(10),
+                row![
+                    space().width(Fill),
+                    button(text(tr.reject).size(12))
+                        .style(theme::secondary_button)
+                        .on_press(answer(false)),
+                    button(text(tr.accept).size(12))
+                        .style(theme::primary_button)
+                        .on_press(answer(true)),
+                ]
+                .spacing(8),
+            ]
+            .spacing(6),
+        );
+    }
     if !model.sent.is_empty() {
-        if !model.requests.is_empty() {
+        if !model.requests.is_empty() || !model.join_requests.is_empty() {
             list = list.push(iced::widget::rule::horizontal(1));
         }
         list = list.push(text(tr.sent_requests).size(13).style(theme::muted_text));
@@ -100,7 +142,10 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
     ]
     .spacing(12);
     (
-        ctx.lang.requests_pending(model.requests_needing_me()),
+        ctx.lang.requests_word(
+            model.requests_needing_me(),
+            !model.join_requests.is_empty(),
+        ),
         body.into(),
     )
 }

@@ -31,6 +31,7 @@ pub enum Message {
     AutoPictures(PictureChoice),
     PickAvatar,
     ResetAvatar,
+    ChangePassword,
     Logout,
     About,
     Close,
@@ -80,6 +81,7 @@ impl State {
             Message::AutoPictures(choice) => Event::AutoPictures(choice.0),
             Message::PickAvatar => Event::PickAvatar,
             Message::ResetAvatar => Event::ResetAvatar,
+            Message::ChangePassword => Event::Show(super::Dialog::Password(Default::default())),
             Message::Logout => Event::Logout,
             Message::About => Event::OpenAbout,
             Message::Close => Event::Close,
@@ -172,6 +174,9 @@ impl State {
                 button(text(tr.log_out).size(13))
                     .style(theme::danger_button)
                     .on_press(Message::Logout),
+                button(text(tr.change_password_item).size(13))
+                    .style(theme::secondary_button)
+                    .on_press(Message::ChangePassword),
                 space().width(Fill),
                 button(text(tr.about).size(13))
                     .style(theme::link)

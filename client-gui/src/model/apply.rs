@@ -27,6 +27,10 @@ pub enum Change {
     Unread(Conv),
     /// A group of mine is new or changed (created, joined, let in, renamed).
     GroupChanged(u64),
+    /// A group's settings changed: its announcement, who may join, a role or a mute.
+    GroupSettings(u64),
+    /// My password was changed, as asked.
+    PasswordChanged,
     /// A new friend request came from this account (the server tells only of new ones; the list at
     /// login is not news).
     Request(String),
@@ -203,7 +207,7 @@ impl Model {
             }
             Event::GroupPolicy { group, policy } => {
                 self.group_policies.insert(group, policy);
-                Change::Nothing
+                Change::GroupSettings(group)
             }
             Event::GroupGone { group, .. } => {
                 self.groups.remove(&group);
@@ -227,6 +231,7 @@ impl Model {
                 }
                 Change::Nothing
             }
+            Event::PasswordChanged => Change::PasswordChanged,
             Event::Profile { nickname } => {
                 self.nickname = nickname;
                 Change::Nothing
@@ -249,7 +254,7 @@ impl Model {
                 {
                     g.owner = account;
                 }
-                Change::Nothing
+                Change::GroupSettings(group)
             }
             Event::MemberMuted {
                 group,
@@ -263,7 +268,7 @@ impl Model {
                 {
                     member.muted_until = until;
                 }
-                Change::Nothing
+                Change::GroupSettings(group)
             }
             Event::GroupMutedAll { group, on } => {
                 if on {
@@ -271,7 +276,7 @@ impl Model {
                 } else {
                     self.muted_groups.remove(&group);
                 }
-                Change::Nothing
+                Change::GroupSettings(group)
             }
             Event::GroupNotice {
                 group,
@@ -280,7 +285,7 @@ impl Model {
                 text,
             } => {
                 self.notices.insert(group, Notice { by, time, text });
-                Change::Nothing
+                Change::GroupSettings(group)
             }
             Event::JoinRequest {
                 group,
@@ -306,7 +311,7 @@ impl Model {
             Event::JoinRequestClosed { group, account } => {
                 self.join_requests
                     .retain(|r| !(r.group == group && r.account == account));
-                Change::Nothing
+                self.requests_left()
             }
             Event::JoinRequestSent { group } => Change::JoinAsked(group),
             Event::JoinRequestDeclined { group } => Change::JoinDeclined(group),

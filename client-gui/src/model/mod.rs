@@ -16,12 +16,15 @@
 //! - `apply` — [`Model::apply`], [`Change`], and paging back through a conversation's history.
 //! - `conversation` — [`Conversation`], [`Line`], [`Delivery`], [`Paging`].
 //! - `files` — [`FileState`] and [`FileView`], derived from the transfers; [`human_size`].
+//! - `groups` — what I may do in a group: roles, mutes ([`Silenced`]), a member's menu
+//!   ([`MemberAction`]).
 //! - [`links`] — the web addresses in a message's text, which bubbles make clickable.
 //! - `time` — [`format_time`] and the clock.
 
 mod apply;
 mod conversation;
 mod files;
+mod groups;
 pub mod links;
 #[cfg(test)]
 pub(crate) mod tests;
@@ -35,6 +38,7 @@ use ququ_protocol::{Conv, Features, JoinPolicy, Millis};
 pub use apply::{Change, PAGE, line_from};
 pub use conversation::{Conversation, Delivery, FileItem, Line, Paging, Recall, is_image_name};
 pub use files::{FileState, FileView, human_size, transfer_key};
+pub use groups::{MUTE_CHOICES, MemberAction, Silenced};
 pub use ququ_client::{
     FoundUser, Friend, FriendRequest, Group, Member, Transfer, TransferId, TransferState,
 };
@@ -161,6 +165,8 @@ pub struct Model {
     pub features: Features,
     /// Seconds after sending in which the server lets me recall a message.
     pub recall_secs: u32,
+    /// Longest group announcement the server keeps, in characters.
+    pub notice_chars: usize,
     /// Friends typing to me, until when (milliseconds since the epoch) to say so.
     pub typing: HashMap<String, Millis>,
 }
@@ -176,6 +182,7 @@ impl Model {
             max_text: 8000,
             max_file: 1 << 30,
             recall_secs: 120,
+            notice_chars: 500,
             ..Model::default()
         }
     }
@@ -185,6 +192,9 @@ impl Model {
         self.max_text = limits.text as usize;
         self.max_file = limits.file;
         self.recall_secs = limits.recall;
+        if limits.notice > 0 {
+            self.notice_chars = limits.notice as usize;
+        }
         self.features = features;
     }
 
@@ -243,14 +253,16 @@ impl Model {
     }
 
     /// Requests that need my attention: those to me, and mine that were declined.
+    /// Requests that need my attention: friend requests to me, mine that were declined, and requests to
+    /// join the groups I manage.
     pub fn requests_needing_me(&self) -> usize {
         let declined = self.sent.values().filter(|r| r.state == Sent::Declined);
-        self.requests.len() + declined.count()
+        self.requests.len() + declined.count() + self.join_requests.len()
     }
 
     /// Whether the requests dialog has anything to show.
     pub fn has_requests(&self) -> bool {
-        !self.requests.is_empty() || !self.sent.is_empty()
+        !self.requests.is_empty() || !self.sent.is_empty() || !self.join_requests.is_empty()
     }
 
     pub fn my_name(&self) -> &str {
@@ -374,11 +386,20 @@ impl Model {
         if line.id.is_none() || line.recalled.is_some() {
             return Err(RecallBar::NotSent);
         }
-        let owner = match conv {
-            Conv::Group(id) => self.groups.get(id).is_some_and(|g| g.owner == self.account),
+        // In a group the owner recalls anything, an admin their own or a plain member's message, any
+        // time (the server's rule).
+        let manager = match conv {
+            Conv::Group(id) => match self.role_in(*id, &self.account) {
+                ququ_protocol::Role::Owner => true,
+                ququ_protocol::Role::Admin => {
+                    line.from == self.account
+                        || self.role_in(*id, &line.from) == ququ_protocol::Role::Member
+                }
+                ququ_protocol::Role::Member => false,
+            },
             Conv::User(_) => false,
         };
-        if owner {
+        if manager {
             return Ok(());
         }
         if line.from != self.account {

@@ -689,3 +689,121 @@ fn group_management_is_kept_as_told() {
         Change::JoinDeclined(6)
     );
 }
+
+/// What a member's menu offers follows the server's rules: the owner manages anyone but themself, an
+/// admin plain members only, a plain member no one; mutes only on plain members. A mute or "everyone
+/// muted" silences me only while it lasts and never the owner or an admin.
+#[test]
+fn member_menus_and_mutes_follow_the_roles() {
+    use super::{MemberAction as A, Silenced};
+    use ququ_protocol::Role;
+    let member = |account: &str, role: Role, muted_until: u64| Member {
+        group: 5,
+        account: account.into(),
+        nickname: String::new(),
+        role,
+        presence: Presence::Online,
+        muted_until,
+    };
+    let mut m = model();
+    m.features.group_mute = true;
+    m.friends.insert("bob".into(), friend("bob", Presence::Online));
+    m.apply(Event::Members {
+        group: 5,
+        members: vec![
+            member("me", Role::Owner, 0),
+            member("adm", Role::Admin, 0),
+            member("bob", Role::Member, 9_000),
+        ],
+    });
+    let now = 1_000;
+    assert_eq!(
+        m.member_actions(5, "bob", now),
+        [
+            A::Chat,
+            A::Mention,
+            A::Admin(true),
+            A::Unmute,
+            A::Mute,
+            A::Transfer,
+            A::Kick
+        ]
+    );
+    assert_eq!(
+        m.member_actions(5, "adm", now),
+        [A::Mention, A::Admin(false), A::Transfer, A::Kick],
+        "an admin is not muted, but may be unmade or removed by the owner"
+    );
+    assert!(m.member_actions(5, "me", now).is_empty(), "no menu on myself");
+    assert_eq!(m.silenced(5, now), None, "the owner always speaks");
+
+    // The same group seen by the admin, then by bob.
+    m.account = "adm".into();
+    assert_eq!(
+        m.member_actions(5, "bob", now),
+        [A::Chat, A::Mention, A::Unmute, A::Mute, A::Kick]
+    );
+    assert_eq!(m.member_actions(5, "me", now), [A::Mention], "not the owner");
+    m.account = "bob".into();
+    assert_eq!(m.member_actions(5, "adm", now), [A::Mention]);
+    assert_eq!(m.silenced(5, now), Some(Silenced::Until(9_000)));
+    assert_eq!(m.silenced(5, 9_000), None, "over when it says");
+    m.apply(Event::GroupMutedAll { group: 5, on: true });
+    assert_eq!(m.silenced(5, 9_000), Some(Silenced::All));
+    m.account = "adm".into();
+    assert_eq!(m.silenced(5, 9_000), None, "admins speak when all are muted");
+}
+
+/// An admin recalls a plain member's message at any time, but not the owner's; join requests count
+/// among the requests that need me.
+#[test]
+fn admins_recall_members_messages_and_join_requests_count() {
+    use ququ_protocol::Role;
+    let mut m = model();
+    m.features.recalled = true;
+    m.account = "adm".into();
+    m.apply(Event::Members {
+        group: 5,
+        members: ["own", "adm", "bob"]
+            .into_iter()
+            .zip([Role::Owner, Role::Admin, Role::Member])
+            .map(|(account, role)| Member {
+                group: 5,
+                account: account.into(),
+                nickname: String::new(),
+                role,
+                presence: Presence::Online,
+                muted_until: 0,
+            })
+            .collect(),
+    });
+    let conv = Conv::Group(5);
+    let mut old = line(Some(3), "c3", Delivery::Sent);
+    old.from = "bob".into();
+    old.time = 0;
+    let far_later = 3_600_000;
+    assert_eq!(m.may_recall(&conv, &old, far_later), Ok(()));
+    old.from = "own".into();
+    assert_eq!(
+        m.may_recall(&conv, &old, far_later),
+        Err(RecallBar::NotMine)
+    );
+
+    assert_eq!(m.requests_needing_me(), 0);
+    m.apply(Event::JoinRequest {
+        group: 5,
+        account: "cy".into(),
+        nickname: "Cy".into(),
+        time: 8,
+    });
+    assert_eq!(m.requests_needing_me(), 1);
+    assert!(m.has_requests());
+    assert_eq!(
+        m.apply(Event::JoinRequestClosed {
+            group: 5,
+            account: "cy".into(),
+        }),
+        Change::RequestsEmptied,
+        "the requests dialog closes when nothing is left"
+    );
+}

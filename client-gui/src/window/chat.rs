@@ -25,15 +25,16 @@ use ququ_protocol::{Conv, Mentions};
 pub mod emoji;
 mod file_bubble;
 pub mod forward;
-mod members;
+pub mod members;
 
 pub use file_bubble::FileAction;
 
 use crate::model::links::{self, Piece};
 use crate::model::{
-    Connection, Delivery, Line, Model, Paging, RecallBar, format_time, local_offset_minutes,
-    now_millis,
+    Connection, Delivery, Line, MemberAction, Model, Paging, RecallBar, Silenced, format_time,
+    local_offset_minutes, now_millis,
 };
+use crate::net::Command;
 use crate::widget::{Ctx, one_line, status_bar, status_bar_with, user_text};
 use crate::{avatar, fonts, theme};
 
@@ -69,6 +70,14 @@ pub struct State {
     /// People picked from the @ list, with the name written for them: mentioned if `@name` is still
     /// in the text when it is sent (deleting the name deletes the mention).
     mentioned: Vec<(Mention, String)>,
+    /// Where the pointer last was over the member list, so a member's menu opens where clicked.
+    member_pointer: iced::Point,
+    /// A member's right-click menu, when open: whose, and where.
+    pub member_menu: Option<(String, iced::Point)>,
+    /// A removal or a hand-over waiting for "are you sure?": whose, and which.
+    pub confirming: Option<(String, MemberAction)>,
+    /// A change to this member was sent and not answered yet: a refusal about them is said here.
+    member_asked: Option<String>,
 }
 
 /// What a forward sends: a message's text, or the file of a file message (from where it is on this
@@ -82,7 +91,7 @@ pub enum Forwarded {
 /// Someone picked from a group's @ list.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Mention {
-    /// `@全体成员`: everyone (the group's owner only).
+    /// `@全体成员`: everyone (the group's owner and admins only).
     All,
     Account(String),
 }
@@ -160,6 +169,18 @@ pub enum Message {
     PasteImage,
     /// The toolbar's Chat history (消息记录).
     History,
+    /// The pointer moved over the member list.
+    MemberPointer(iced::Point),
+    /// A member was right-clicked: their menu opens at the pointer.
+    MemberMenu(String),
+    /// An item of a member's menu (the mutes are [`Message::MuteFor`], @ is [`Message::Mention`]).
+    MemberDo(String, MemberAction),
+    /// A member's menu's "Mute for …", in seconds.
+    MuteFor(String, u64),
+    /// The answer to "remove them / hand the group over?".
+    Confirmed(bool),
+    /// The toolbar's Group settings (群设置), or the announcement bar.
+    GroupSettings,
 }
 
 /// What the chat window must know from the app to act on its input.
@@ -227,6 +248,11 @@ pub enum Event {
     ReconnectNow,
     /// The history window on this chat.
     History(Conv),
+    /// A change to a member of this group (owner or admin): sent as it is.
+    Manage(Command),
+    OpenChat(Conv),
+    /// The settings window of this group.
+    GroupSettings(u64),
     /// Close this window.
     Close,
 }
@@ -247,6 +273,10 @@ impl State {
             forward: None,
             jump: None,
             mentioned: Vec::new(),
+            member_pointer: iced::Point::ORIGIN,
+            member_menu: None,
+            confirming: None,
+            member_asked: None,
         }
     }
 
@@ -390,7 +420,10 @@ impl State {
                 self.menu = None;
                 return Some(Event::CopyPicture(path));
             }
-            Message::CloseMenu => self.menu = None,
+            Message::CloseMenu => {
+                self.menu = None;
+                self.member_menu = None;
+            }
             Message::Reply(id) => {
                 self.menu = None;
                 self.replying = Some(id);
@@ -440,6 +473,7 @@ impl State {
                 });
             }
             Message::Mention(who, name) => {
+                self.member_menu = None;
                 // The "@na" being typed becomes "@name ".
                 let text = self.input.text();
                 let text = text.trim_end_matches('\n');
@@ -452,6 +486,77 @@ impl State {
                 self.mentioned.push((who, name));
             }
             Message::History => return Some(Event::History(self.conv.clone())),
+            Message::MemberPointer(at) => self.member_pointer = at,
+            Message::MemberMenu(account) => {
+                self.menu = None;
+                self.emoji = None;
+                self.member_menu = Some((account, self.member_pointer));
+            }
+            Message::MemberDo(account, action) => {
+                self.member_menu = None;
+                let Conv::Group(group) = self.conv else {
+                    return None;
+                };
+                match action {
+                    MemberAction::Chat => return Some(Event::OpenChat(Conv::User(account))),
+                    MemberAction::Admin(admin) => {
+                        let command = Command::SetAdmin {
+                            group,
+                            account: account.clone(),
+                            admin,
+                        };
+                        return self.manage(account, command);
+                    }
+                    MemberAction::Unmute => {
+                        let command = Command::MuteMember {
+                            group,
+                            account: account.clone(),
+                            seconds: 0,
+                        };
+                        return self.manage(account, command);
+                    }
+                    MemberAction::Transfer | MemberAction::Kick => {
+                        self.confirming = Some((account, action));
+                    }
+                    MemberAction::Mention | MemberAction::Mute => {}
+                }
+            }
+            Message::MuteFor(account, seconds) => {
+                self.member_menu = None;
+                let Conv::Group(group) = self.conv else {
+                    return None;
+                };
+                let command = Command::MuteMember {
+                    group,
+                    account: account.clone(),
+                    seconds,
+                };
+                return self.manage(account, command);
+            }
+            Message::Confirmed(yes) => {
+                let (account, action) = self.confirming.take()?;
+                let Conv::Group(group) = self.conv else {
+                    return None;
+                };
+                let command = match action {
+                    MemberAction::Transfer => Command::TransferGroup {
+                        group,
+                        account: account.clone(),
+                    },
+                    _ => Command::Kick {
+                        group,
+                        account: account.clone(),
+                    },
+                };
+                if yes {
+                    return self.manage(account, command);
+                }
+            }
+            Message::GroupSettings => {
+                if let Conv::Group(group) = self.conv {
+                    return Some(Event::GroupSettings(group));
+                }
+            }
             Message::PasteImage => {
                 self.notice = None;
                 return Some(Event::PasteImage {
@@ -556,6 +661,8 @@ impl State {
             Message::PathCancel => self.path_prompt = None,
             Message::Escape if self.menu.is_some() => self.menu = None,
             Message::Escape if self.forward.is_some() => self.forward = None,
+            Message::Escape if self.member_menu.is_some() => self.member_menu = None,
+            Message::Escape if self.confirming.is_some() => self.confirming = None,
             Message::Escape if self.emoji.is_some() => self.emoji = None,
             Message::Escape if self.path_prompt.is_some() => self.path_prompt = None,
             Message::Escape => return Some(Event::Close),
@@ -575,6 +682,25 @@ impl State {
             }
         }
         None
+    }
+
+    /// Sends a change to `account`'s membership, remembering whom it was about so a refusal is said
+    /// here.
+    fn manage(&mut self, account: String, command: Command) -> Option<Event> {
+        self.member_asked = Some(account);
+        self.notice = None;
+        Some(Event::Manage(command))
+    }
+
+    /// The server refused something: if it was the change to a member this window sent, say so above
+    /// the input and return `true`.
+    pub fn refused(&mut self, about: Option<&str>, words: String) -> bool {
+        if self.member_asked.is_none() || about != self.member_asked.as_deref() {
+            return false;
+        }
+        self.member_asked = None;
+        self.notice = Some(words);
+        true
     }
 
     pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> Element<'a, Message> {
@@ -623,7 +749,7 @@ impl State {
             Conv::Group(group) => row![
                 messages,
                 iced::widget::rule::vertical(1),
-                members::view(ctx, model, *group)
+                members::view(ctx, model, *group, self.member_menu.as_ref())
             ]
             .height(Fill)
             .into(),
@@ -651,6 +777,13 @@ impl State {
             .width(Fill)
             .height(Fill)
             .into(),
+            None => body,
+        };
+        let body: Element<'a, Message> = match self.confirm_card(ctx, model) {
+            Some(card) => stack![body, container(card).center(Fill)]
+                .width(Fill)
+                .height(Fill)
+                .into(),
             None => body,
         };
         let body: Element<'a, Message> = match &self.emoji {
@@ -769,12 +902,20 @@ impl State {
             .style(theme::list_item)
             .on_press(Message::PickFiles),
             space().width(Fill),
-            // On the right of the strip, where QQ keeps its 消息记录.
+        ]
+        .push(matches!(self.conv, Conv::Group(_)).then(|| {
+            button(text(tr.group_settings).size(12))
+                .padding([4, 8])
+                .style(theme::list_item)
+                .on_press(Message::GroupSettings)
+        }))
+        // On the right of the strip, where QQ keeps its 消息记录.
+        .push(
             button(text(tr.history).size(12))
                 .padding([4, 8])
                 .style(theme::list_item)
                 .on_press(Message::History),
-        ]
+        )
         .align_y(Center)
         .padding([4, 6]);
         let path_prompt: Element<'a, Message> = match &self.path_prompt {
@@ -803,26 +944,49 @@ impl State {
             .padding([4, 10])
             .into(),
         };
-        let input = column![
-            toolbar,
-            path_prompt,
-            self.reply_bar(ctx, model),
-            editor,
-            row![
-                offline_note,
-                button(text(tr.send).size(14))
-                    .padding([6, 22])
-                    .style(theme::primary_button)
-                    .on_press_maybe(send_ready.then_some(Message::Send)),
-            ]
-            .spacing(8)
-            .align_y(Center)
-            .padding([6, 10]),
-        ];
+        // Muted (禁言): the input gives way to why and until when, as QQ's does; what was typed stays
+        // and comes back when the mute ends.
+        let silenced = match self.conv {
+            Conv::Group(group) => model.silenced(group, now_millis()),
+            Conv::User(_) => None,
+        };
+        let input = match silenced {
+            Some(why) => {
+                let words = match why {
+                    Silenced::Until(until) => ctx.lang.muted_until(&members::short_time(until)),
+                    Silenced::All => tr.everyone_muted.to_owned(),
+                };
+                column![
+                    toolbar,
+                    container(text(words).size(13).style(theme::muted_text))
+                        .center_x(Fill)
+                        .height(96)
+                        .align_y(Center),
+                    row![offline_note].padding([6, 10]),
+                ]
+            }
+            None => column![
+                toolbar,
+                path_prompt,
+                self.reply_bar(ctx, model),
+                editor,
+                row![
+                    offline_note,
+                    button(text(tr.send).size(14))
+                        .padding([6, 22])
+                        .style(theme::primary_button)
+                        .on_press_maybe(send_ready.then_some(Message::Send)),
+                ]
+                .spacing(8)
+                .align_y(Center)
+                .padding([6, 10]),
+            ],
+        };
 
         column![
             header,
             iced::widget::rule::horizontal(1),
+            self.notice_bar(ctx, model),
             body,
             iced::widget::rule::horizontal(1),
             container(input).style(theme::surface),
@@ -1074,6 +1238,72 @@ impl State {
         )
     }
 
+    /// A group's announcement (群公告) as one line under the header, as QQ pins it; a click opens the
+    /// group's settings, where it is read whole.
+    fn notice_bar<'a>(&self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
+        let notice = match self.conv {
+            Conv::Group(group) => model.notices.get(&group).filter(|n| !n.text.is_empty()),
+            Conv::User(_) => None,
+        };
+        let Some(notice) = notice else {
+            return space().height(0).into();
+        };
+        column![
+            button(
+                row![
+                    text("📢").size(13).font(fonts::EMOJI),
+                    text(ctx.tr().announcement).size(12).style(theme::muted_text),
+                    user_text(one_line(&notice.text), 12.0, text::default),
+                ]
+                .spacing(6)
+                .align_y(Center),
+            )
+            .width(Fill)
+            .padding([6, 14])
+            .style(theme::list_item)
+            .on_press(Message::GroupSettings),
+            iced::widget::rule::horizontal(1),
+        ]
+        .into()
+    }
+
+    /// "Remove them?" / "Hand the group over?" over the messages, until answered.
+    fn confirm_card<'a>(&self, ctx: &Ctx<'a>, model: &'a Model) -> Option<Element<'a, Message>> {
+        let (account, action) = self.confirming.as_ref()?;
+        let Conv::Group(group) = self.conv else {
+            return None;
+        };
+        let tr = ctx.tr();
+        let name = model.sender_name(Some(group), account);
+        let group_name = model.conv_name(&self.conv);
+        let (question, yes) = match action {
+            MemberAction::Transfer => (ctx.lang.confirm_transfer(&name, &group_name), tr.transfer),
+            _ => (ctx.lang.confirm_kick(&name, &group_name), tr.remove),
+        };
+        Some(
+            container(
+                column![
+                    user_text(question, 14.0, text::default),
+                    row![
+                        space().width(Fill),
+                        button(text(tr.cancel).size(13))
+                            .style(theme::secondary_button)
+                            .on_press(Message::Confirmed(false)),
+                        button(text(yes).size(13))
+                            .style(theme::danger_button)
+                            .on_press(Message::Confirmed(true)),
+                    ]
+                    .spacing(8),
+                ]
+                .spacing(14)
+                .width(320),
+            )
+            .padding(18)
+            .style(theme::card)
+            .into(),
+        )
+    }
+
     /// "Replying to alice: …" above the input while answering a message, with × to stop.
     fn reply_bar<'a>(&self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
         let Some(id) = self.replying else {
@@ -1109,7 +1339,7 @@ impl State {
         .into()
     }
 
-    /// In a group, typing `@` offers its members (and, to the owner, everyone): picking one writes
+    /// In a group, typing `@` offers its members (and, to the owner and admins, everyone): picking one writes
     /// their name and mentions them.
     fn mention_list<'a>(&self, ctx: &Ctx<'a>, model: &'a Model) -> Option<Element<'a, Message>> {
         let Conv::Group(group) = self.conv else {
@@ -1120,12 +1350,10 @@ impl State {
         let query = query.to_lowercase();
         let members = model.members.get(&group)?;
         let mut choices: Vec<(Mention, String, String)> = Vec::new();
-        let owner = model
-            .groups
-            .get(&group)
-            .is_some_and(|g| g.owner == model.account);
+        // The server lets the owner and admins mention everyone.
+        let manager = model.manages(group);
         let all = ctx.tr().mention_all;
-        if owner
+        if manager
             && (query.is_empty() || all.to_lowercase().contains(&query) || "all".contains(&query))
         {
             choices.push((Mention::All, all.to_owned(), String::new()));

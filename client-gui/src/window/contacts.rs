@@ -101,6 +101,7 @@ pub enum Event {
     OpenAbout,
     /// The history window on all chats.
     OpenHistory,
+    OpenGroupSettings(u64),
     DismissDeclined(String),
     /// Quit, confirmed.
     Quit,
@@ -198,6 +199,10 @@ impl State {
             D::OpenAbout => {
                 self.dialog = None;
                 return Some(Event::OpenAbout);
+            }
+            D::GroupSettings(group) => {
+                self.dialog = None;
+                return Some(Event::OpenGroupSettings(group));
             }
             D::Logout => {
                 self.dialog = None;
@@ -310,7 +315,10 @@ impl State {
         // Requests waiting come before Chat history: they are what the user has to answer.
         .push(model.has_requests().then(|| {
             footer_button_owned(
-                ctx.lang.requests_pending(model.requests_needing_me()),
+                ctx.lang.requests_word(
+                    model.requests_needing_me(),
+                    !model.join_requests.is_empty(),
+                ),
                 Message::Show(Dialog::Requests),
             )
         }))
@@ -395,7 +403,7 @@ impl State {
         let requests = (waiting > 0).then(|| {
             button(
                 row![
-                    text(ctx.lang.requests_pending(0)).size(14),
+                    text(ctx.lang.requests_word(0, !model.join_requests.is_empty())).size(14),
                     space().width(Fill),
                 ]
                 .push(badge(waiting as u32))

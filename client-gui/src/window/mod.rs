@@ -7,6 +7,7 @@
 pub mod about;
 pub mod chat;
 pub mod contacts;
+pub mod group;
 pub mod history;
 pub mod login;
 pub mod viewer;

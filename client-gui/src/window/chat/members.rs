@@ -1,17 +1,33 @@
 //! The member list beside a group chat: the owner, then admins, then online first; the owner and
-//! admins marked, as QQ marks 群主 and 管理员.
+//! admins marked, as QQ marks 群主 and 管理员, and a muted member says until when. Right-click on a
+//! member opens their menu at the pointer: send a message, @ them, and what my role lets me do to
+//! theirs (make or unmake an admin, mute, hand the group over, remove).
 
-use iced::widget::{column, container, row, scrollable, space, text};
+use iced::widget::{button, column, container, mouse_area, pin, row, scrollable, space, stack, text};
 use iced::{Center, Element, Fill};
 use ququ_protocol::Role;
 
-use super::Message;
-use crate::model::{Connection, Model};
+use super::{Mention, Message};
+use crate::model::{Connection, MUTE_CHOICES, MemberAction, Model, now_millis};
 use crate::widget::{Ctx, user_text};
 use crate::{avatar, theme};
 
-/// The member list beside a group chat: online first.
-pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Message> {
+/// Width of the list beside the messages.
+pub const WIDTH: f32 = 170.0;
+
+/// A member's row in the list, by account: for finding it on screen (tests).
+pub fn member_id(account: &str) -> iced::widget::Id {
+    iced::widget::Id::from(format!("member-{account}"))
+}
+
+/// The member list beside a group chat, with `menu` (whose, and where) open over it.
+pub fn view<'a>(
+    ctx: &Ctx<'a>,
+    model: &'a Model,
+    group: u64,
+    menu: Option<&(String, iced::Point)>,
+) -> Element<'a, Message> {
+    let now = now_millis();
     let mut members: Vec<_> = model
         .members
         .get(&group)
@@ -65,24 +81,125 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Mess
             }
             Role::Member => {}
         }
+        let name: Element<'a, Message> = if member.muted_until > now {
+            column![
+                name_row,
+                text(ctx.lang.muted_short(&short_time(member.muted_until)))
+                    .size(10)
+                    .style(theme::error_text)
+            ]
+            .spacing(1)
+            .into()
+        } else {
+            name_row.into()
+        };
         let dot = container(space())
             .width(8)
             .height(8)
             .style(theme::presence_dot(ctx.seen(member.presence) == Some(true)));
         list = list.push(
-            row![
-                avatar::view(member.display_name(), &member.account, None, 24.0),
-                name_row,
-                space().width(Fill),
-                dot
-            ]
-            .spacing(6)
-            .align_y(Center),
+            mouse_area(
+                container(
+                    row![
+                        avatar::view(member.display_name(), &member.account, None, 24.0),
+                        name,
+                        space().width(Fill),
+                        dot
+                    ]
+                    .spacing(6)
+                    .align_y(Center),
+                )
+                .id(member_id(&member.account)),
+            )
+            .on_right_press(Message::MemberMenu(member.account.clone())),
         );
     }
-    container(scrollable(list).height(Fill))
-        .width(170)
-        .padding([10, 10])
-        .style(theme::surface)
-        .into()
+    let area = mouse_area(
+        container(scrollable(list).height(Fill))
+            .width(WIDTH)
+            .height(Fill)
+            .padding([10, 10])
+            .style(theme::surface),
+    )
+    .on_move(Message::MemberPointer);
+    match menu.and_then(|(account, at)| menu_card(ctx, model, group, account, *at)) {
+        Some(card) => stack![area, card].into(),
+        None => area.into(),
+    }
+}
+
+/// A member's menu at `at`, moved in so it stays inside the list; a click elsewhere closes it.
+fn menu_card<'a>(
+    ctx: &Ctx<'a>,
+    model: &'a Model,
+    group: u64,
+    account: &str,
+    at: iced::Point,
+) -> Option<Element<'a, Message>> {
+    let tr = ctx.tr();
+    let actions = model.member_actions(group, account, now_millis());
+    if actions.is_empty() {
+        return None;
+    }
+    let name = model.sender_name(Some(group), account);
+    let mut items: Vec<(String, Message)> = Vec::new();
+    for action in actions {
+        let who = account.to_owned();
+        match action {
+            MemberAction::Chat => items.push((tr.open_chat.into(), Message::MemberDo(who, action))),
+            MemberAction::Mention => items.push((
+                tr.mention_them.into(),
+                Message::Mention(Mention::Account(who), name.clone()),
+            )),
+            MemberAction::Admin(true) => {
+                items.push((tr.make_admin.into(), Message::MemberDo(who, action)));
+            }
+            MemberAction::Admin(false) => {
+                items.push((tr.remove_admin.into(), Message::MemberDo(who, action)));
+            }
+            MemberAction::Unmute => items.push((tr.unmute.into(), Message::MemberDo(who, action))),
+            MemberAction::Mute => items.extend(
+                MUTE_CHOICES
+                    .iter()
+                    .map(|secs| (ctx.lang.mute_for(*secs), Message::MuteFor(who.clone(), *secs))),
+            ),
+            MemberAction::Transfer => {
+                items.push((tr.transfer_owner.into(), Message::MemberDo(who, action)));
+            }
+            MemberAction::Kick => {
+                items.push((tr.remove_member.into(), Message::MemberDo(who, action)));
+            }
+        }
+    }
+    // Each item is about 30 px high, with 8 px of card padding.
+    let height = items.len() as f32 * 30.0 + 8.0;
+    let outside = mouse_area(space().width(Fill).height(Fill))
+        .on_press(Message::CloseMenu)
+        .on_right_press(Message::CloseMenu);
+    Some(
+        stack![
+            outside,
+            iced::widget::responsive(move |size| {
+                let x = at.x.min((size.width - WIDTH + 8.0).max(0.0));
+                let y = at.y.min((size.height - height).max(0.0));
+                let card = items.iter().fold(column![].width(WIDTH - 16.0), |card, (label, message)| {
+                    card.push(
+                        button(text(label.clone()).size(13))
+                            .width(Fill)
+                            .padding([6, 12])
+                            .style(theme::list_item)
+                            .on_press(message.clone()),
+                    )
+                });
+                pin(container(card).padding(4).style(theme::card)).x(x).y(y).into()
+            })
+        ]
+        .into(),
+    )
+}
+
+/// A mute's end as "MM-DD HH:MM" (the year goes without saying: a mute lasts 30 days at most).
+pub fn short_time(until: ququ_protocol::Millis) -> String {
+    let full = crate::model::format_date_time(until, crate::model::local_offset_minutes());
+    full.get(5..).unwrap_or(&full).to_owned()
 }
