@@ -431,6 +431,8 @@ fn received(
         mentions: Default::default(),
         recalled_by: None,
         recall_of: None,
+        // GROUP_EVENT: lead renders this
+        group_event: None,
     })
 }
 

@@ -1238,6 +1238,8 @@ fn found(lang: Lang, all: bool) -> Vec<ququ_client::Message> {
             mentions: Default::default(),
             recalled_by: None,
             recall_of: None,
+            // GROUP_EVENT: lead renders this
+            group_event: None,
         })
         .collect()
 }

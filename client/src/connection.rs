@@ -11,7 +11,7 @@
 //! This file is the task's life: the run loop, connecting and serving, the [`Link`] and the commands. What
 //! the server says is handed by area to `impl Session` blocks of their own, as the server's services are:
 //! `login` (register, log in, resume, `BYE:`), `lists` (friends, requests, groups, members, found users),
-//! `messages` (chat, `ACK:`, sync, history, the outbox) and `files` (transfers; their workers are in
+//! `messages` (chat, a group's changes, `ACK:`, sync, history, the outbox) and `files` (transfers; their workers are in
 //! `files/worker`). It runs a little over 600 lines because the loop, its offline twin and the commands
 //! share the [`Session`] and [`Link`] they define; splitting them would only move the definitions away.
 
@@ -468,6 +468,7 @@ impl Session {
             S::Msg(_)
             | S::GroupMsg(_)
             | S::FileOffer(_)
+            | S::GroupEvent(_)
             | S::Ack { .. }
             | S::SyncEnd { .. }
             | S::HistoryEnd { .. } => self.on_message_line(link, msg).await?,
@@ -559,10 +560,6 @@ impl Session {
             S::GroupJoinSent { group } => self.emit(Event::JoinRequestSent { group }),
             S::GroupJoinRejected { group } => self.emit(Event::JoinRequestDeclined { group }),
             S::GroupRequestsEnd { .. } => {}
-            // Not asked for (`ASKED` in `said.rs`): a server sends the readable `GROUP:` line instead.
-            S::GroupEvent(_) => {
-                tracing::debug!("ignoring a GROUP_EVENT line this client did not ask for");
-            }
         }
         Ok(())
     }

@@ -8,8 +8,8 @@
 use std::time::{Duration, SystemTime};
 
 use ququ_protocol::{
-    Conv, ErrorCode, Features, FileInfo, GoneReason, JoinPolicy, Limits, Mentions, Millis,
-    Presence, Quote, Role,
+    Conv, ErrorCode, Features, FileInfo, GoneReason, GroupEvent, JoinPolicy, Limits, Mentions,
+    Millis, Presence, Quote, Role,
 };
 
 use crate::transfer::{Transfer, TransferId};
@@ -84,12 +84,16 @@ pub struct Message {
     pub quote: Option<Quote>,
     /// Who this group message mentions (`@`); empty for most messages. See [`Message::mentions_me`].
     pub mentions: Mentions,
-    /// This message was recalled, by this account (its sender, or the group's owner): its text (and its
+    /// This message was recalled, by this account (its sender, or the group's owner or an admin): its text (and its
     /// file) is gone, from the server and from this device. Show "recalled" in its place.
     pub recalled_by: Option<String>,
     /// Not a message but the record of a recall whose message this device never had: [`Message::from`]
     /// recalled a message in this conversation ("alice recalled a message"). Its text is empty.
     pub recall_of: Option<RecallOf>,
+    /// Not a message but a change to its group (`GROUP_EVENT:`): [`Message::from`] invited, removed,
+    /// renamed, muted… as the [`GroupEvent`] says. Show it as a line of its own in the chat, where it
+    /// happened, not as a bubble. Its text is empty; it never counts as unread and search never finds it.
+    pub group_event: Option<GroupEvent>,
 }
 
 /// The message a recall record ([`Message::recall_of`]) is about.
@@ -97,7 +101,7 @@ pub struct Message {
 pub struct RecallOf {
     /// The recalled message's server id.
     pub target: u64,
-    /// Its sender (the recall's sender differs when a group's owner recalled it).
+    /// Its sender (the recall's sender differs when a group's owner or an admin recalled it).
     pub target_from: String,
 }
 
@@ -125,6 +129,7 @@ pub struct Conversation {
     /// What to call it: a friend's remark, else nickname, else account; a group's name, else its id.
     pub title: String,
     pub unread: u32,
+    /// The newest row: a message, or a record of a recall or a group's change (say it in words).
     pub last_message: Option<Message>,
 }
 
@@ -325,6 +330,8 @@ pub enum Event {
     /// devices: a `READ:` mark from the server).
     Unread { conv: Conv, unread: u32 },
     /// A page of server history for one conversation, oldest first; answer to [`crate::Handle::load_history`].
+    /// Like the local history, it holds rows that are no messages: records of recalls
+    /// ([`Message::recall_of`]) and a group's changes ([`Message::group_event`]).
     History {
         conv: Conv,
         messages: Vec<Message>,
@@ -427,7 +434,14 @@ pub enum Event {
         bytes: u64,
         total: u64,
     },
-    /// A message was recalled (by its sender, or by the group's owner). `message` is the stored result: the
+    /// A change to a group new to this device (`GROUP_EVENT:`: someone invited, joined, left, removed,
+    /// renamed, set an admin, handed the group over, muted, or set the announcement), live or from a
+    /// sync. `message` is the row now stored in the group's history ([`Message::group_event`] is
+    /// `event`), to show where it happened, as a line of its own. It counts as nothing unread. (The other
+    /// events a change brings, such as [`Event::MemberRole`] or [`Event::GroupChanged`], still come: this
+    /// one is for the chat's history.)
+    GroupChange { event: GroupEvent, message: Message },
+    /// A message was recalled (by its sender, or by the group's owner or an admin). `message` is the stored result: the
     /// recalled message with its text gone ([`Message::recalled_by`] set), or, when this device never had
     /// it, the new record of the recall ([`Message::recall_of`]) to show in its place. `quotes` are the
     /// stored messages that quoted it, whose quote text is gone now too.
@@ -442,7 +456,7 @@ pub enum Event {
     },
     /// [`crate::Handle::recall`] failed: `code` is `no_such_message` (unknown, already recalled, not a
     /// message), `too_late` (older than the server's `recall` limit), `forbidden` (someone else's, in a
-    /// group I do not own), `unknown_verb` (the server cannot recall), or another refusal.
+    /// group I neither own nor administer, or an admin's or the owner's while I am an admin), `unknown_verb` (the server cannot recall), or another refusal.
     RecallFailed {
         target: u64,
         code: ErrorCode,

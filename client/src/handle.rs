@@ -137,7 +137,8 @@ impl Handle {
     }
 
     /// Recalls message `id` (a server id): my own within the server's `recall` limit ([`crate::Limits`]),
-    /// or anyone's in a group I own. Everyone in the conversation, this device included, then gets
+    /// or, in a group, anyone's if I own it and mine or a plain member's if I am an admin, at any time.
+    /// Everyone in the conversation, this device included, then gets
     /// [`Event::Recalled`]; a refusal comes back as [`Event::RecallFailed`] with the server's code
     /// (`no_such_message`, `too_late`, `forbidden`; `unknown_verb` on a server that cannot recall).
     /// Made offline, it is sent after the next login.

@@ -47,7 +47,8 @@
 //! - `connection/files` — the connection task's side of transfers: offers, grants, retries, resume;
 //!   `connection/files/worker` — the workers that move the bytes on data connections of their own.
 //! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]); `storage/transfers`
-//!   keeps transfers, `storage/said` replies' quotes, recalls and read marks.
+//!   keeps transfers, `storage/said` replies' quotes, recalls and read marks, `storage/events` a group's
+//!   changes.
 //!
 //! The terminal client lives in `src/bin/ququ-term/`.
 
@@ -67,8 +68,8 @@ pub use event::{
 };
 pub use handle::{Client, Events, Handle, StartError, new_client_id};
 pub use ququ_protocol::{
-    Conv, ErrorCode, Features, FileInfo, GoneReason, JoinPolicy, Limits, Mentions, Millis,
-    Presence, Quote, Role,
+    Conv, ErrorCode, Features, FileInfo, GoneReason, GroupEvent, GroupEventKind, JoinPolicy,
+    Limits, Mentions, Millis, Presence, Quote, Role,
 };
 pub use storage::{LastLogin, SearchFilter, Storage, StorageError, Store, last_login};
 pub use transfer::{Transfer, TransferError, TransferId, TransferState};

@@ -75,12 +75,7 @@ async fn the_server_grants_every_feature_at_login() {
     })
     .await;
     assert!(
-        // Every feature but GROUP_EVENT, which the client does not ask for yet (issue 25: without it a
-        // group's changes come as readable messages).
-        matches!(login, Event::LoggedIn { features, .. } if features == Features {
-            group_event: false,
-            ..Features::ALL
-        }),
+        matches!(login, Event::LoggedIn { features, .. } if features == Features::ALL),
         "{login:?}"
     );
     handle.shutdown();

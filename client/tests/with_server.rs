@@ -92,14 +92,14 @@ async fn two_friends_chat_and_a_third_user_sees_the_group() {
         .handle
         .send_text(Conv::Group(group), "group hello from alice");
     bob.handle.send_text(Conv::Group(group), "bob here");
-    // Two senders: either may arrive first. The group's changes (issue 25: bob's and carol's joining)
-    // come as messages in words too, with client ids of their own; they are not what this test is about.
+    // Two senders: either may arrive first. (The group's changes, bob's and carol's joining, are no
+    // messages: they come as `Event::GroupChange`.)
     let mut at_carol = HashSet::new();
     while at_carol.len() < 2 {
         if let Event::Message(m) = carol
             .wait(
                 "group messages",
-                |e| matches!(e, Event::Message(m) if m.conv == Conv::Group(group) && !m.client_id.starts_with("event-")),
+                |e| matches!(e, Event::Message(m) if m.conv == Conv::Group(group)),
             )
             .await
         {
@@ -578,4 +578,178 @@ async fn group_management_arrives_as_events() {
             |e| matches!(e, Event::GroupMutedAll { group: g, on: true } if *g == group),
         )
         .await;
+}
+
+/// A group's changes (`GROUP_EVENT:`) are kept as changes, not messages: one arrives live as
+/// `Event::GroupChange`; a member offline meanwhile gets the changes by sync, in order with the messages
+/// around them; they are in the local history after a restart, where they were; they count as nothing
+/// unread and search does not find them.
+#[tokio::test]
+async fn group_changes_are_kept_in_order_in_the_history_and_are_neither_unread_nor_found() {
+    use ququ_client::{GroupEvent, GroupEventKind};
+
+    let server = TestServer::start().await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let bob = User::register(&server.addr, "bob").await;
+    let mut carol = User::register(&server.addr, "carol").await;
+    alice.handle.create_group("读书会");
+    let group = match alice
+        .wait("new group", |e| matches!(e, Event::GroupChanged(_)))
+        .await
+    {
+        Event::GroupChanged(g) => g.id,
+        _ => unreachable!(),
+    };
+    let conv = Conv::Group(group);
+    alice.handle.set_group_policy(group, Some(JoinPolicy::Open));
+    alice
+        .wait("opened", |e| matches!(e, Event::GroupPolicy { .. }))
+        .await;
+
+    // Live: bob joins, and alice is told so as a typed change with the row it is kept as.
+    bob.handle.join_group(group);
+    let (event, message) = match alice
+        .wait("bob's joining", |e| matches!(e, Event::GroupChange { .. }))
+        .await
+    {
+        Event::GroupChange { event, message } => (event, message),
+        _ => unreachable!(),
+    };
+    assert_eq!(
+        (
+            event.group,
+            event.kind,
+            event.by.as_str(),
+            event.account.as_str()
+        ),
+        (group, GroupEventKind::Join, "bob", "bob")
+    );
+    assert_eq!(message.conv, conv);
+    assert_eq!(message.server_id, Some(event.id));
+    assert_eq!(message.group_event.as_ref(), Some(&event));
+    carol.handle.join_group(group);
+    carol
+        .wait(
+            "joined",
+            |e| matches!(e, Event::GroupChanged(g) if g.id == group),
+        )
+        .await;
+    let carol_dir = carol.stop().await;
+
+    // Carol is away: a message, a rename, an admin made, a message.
+    let said = alice.handle.send_text(conv.clone(), "before the changes");
+    alice
+        .wait("sent", |e| {
+            matches!(e, Event::MessageState(m) if m.client_id == said && m.state == MessageState::Sent)
+        })
+        .await;
+    alice.handle.rename_group(group, "新名字读书会");
+    alice
+        .wait("renamed", |e| {
+            matches!(e, Event::GroupChange { event, .. } if event.kind == GroupEventKind::Rename)
+        })
+        .await;
+    alice.handle.set_group_admin(group, "bob", true);
+    alice
+        .wait("bob an admin", |e| {
+            matches!(e, Event::GroupChange { event, .. } if event.kind == GroupEventKind::Admin)
+        })
+        .await;
+    bob.handle.send_text(conv.clone(), "after the changes");
+    alice
+        .wait(
+            "bob's message",
+            |e| matches!(e, Event::Message(m) if m.text == "after the changes"),
+        )
+        .await;
+
+    // Carol comes back: the sync brings the four in order, the changes as changes.
+    let cfg = config(&server.addr, "carol", carol_dir.path());
+    let (handle, mut events) = Client::start(cfg.clone()).unwrap();
+    let mut seen = Vec::new();
+    loop {
+        match wait_for(&mut events, "the sync", |_| true).await {
+            Event::Synced { .. } => break,
+            Event::Message(m) if m.conv == conv => {
+                seen.push((m.server_id.unwrap(), m.text, None::<GroupEventKind>))
+            }
+            Event::GroupChange { event, message } if message.conv == conv => {
+                seen.push((event.id, String::new(), Some(event.kind)))
+            }
+            _ => {}
+        }
+    }
+    let ids: Vec<u64> = seen.iter().map(|(id, ..)| *id).collect();
+    assert!(ids.is_sorted(), "not in id order: {seen:?}");
+    let what: Vec<_> = seen
+        .iter()
+        .map(|(_, text, kind)| (text.as_str(), *kind))
+        .collect();
+    assert_eq!(
+        what,
+        [
+            ("before the changes", None),
+            ("", Some(GroupEventKind::Rename)),
+            ("", Some(GroupEventKind::Admin)),
+            ("after the changes", None),
+        ]
+    );
+    let store = handle.store();
+    assert_eq!(store.unread(conv.clone()).await.unwrap(), 2);
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+    drop(store);
+
+    // Reopened after the restart, the history has the changes where they happened.
+    let storage = ququ_client::Storage::open(&cfg.database_path().unwrap()).unwrap();
+    let history = storage.messages(&conv, None, 100).unwrap();
+    let changes: Vec<&GroupEvent> = history
+        .iter()
+        .filter_map(|m| m.group_event.as_ref())
+        .collect();
+    assert!(
+        changes
+            .iter()
+            .any(|e| e.kind == GroupEventKind::Join && e.account == "carol"),
+        "{changes:?}"
+    );
+    let rename = changes
+        .iter()
+        .find(|e| e.kind == GroupEventKind::Rename)
+        .expect("the rename");
+    assert_eq!(
+        (rename.by.as_str(), rename.value.as_str()),
+        ("alice", "新名字读书会")
+    );
+    let admin = changes
+        .iter()
+        .find(|e| e.kind == GroupEventKind::Admin)
+        .expect("the new admin");
+    assert_eq!(
+        (admin.account.as_str(), admin.value.as_str()),
+        ("bob", "on")
+    );
+    let order: Vec<&str> = history
+        .iter()
+        .skip_while(|m| m.text != "before the changes")
+        .map(|m| match &m.group_event {
+            Some(e) => e.kind.as_str(),
+            None => m.text.as_str(),
+        })
+        .collect();
+    assert_eq!(
+        order,
+        ["before the changes", "rename", "admin", "after the changes"]
+    );
+    assert_eq!(storage.unread(&conv).unwrap(), 2);
+    // Search finds the messages, never the changes: not the new name, nor the words a change once
+    // came in.
+    assert_eq!(storage.search("changes", 10).unwrap().len(), 2);
+    assert!(storage.search("新名字", 10).unwrap().is_empty());
+    assert!(storage.search("renamed", 10).unwrap().is_empty());
+    assert!(storage.search("admin", 10).unwrap().is_empty());
+
+    alice.stop().await;
+    bob.stop().await;
+    server.stop().await;
 }

@@ -157,8 +157,8 @@ pub enum ClientMessage {
         mentions: Mentions,
         text: String,
     },
-    /// `RECALL:<id>` — take back a message: my own within the server's `recall` limit, or any in a group I
-    /// own. Everyone in the conversation gets `RECALLED:…` (or, without that feature, a message saying so).
+    /// `RECALL:<id>` — take back a message: my own within the server's `recall` limit; in a group, at any
+    /// time, any if I own it, or mine and plain members' if I am an admin. Everyone in the conversation gets `RECALLED:…` (or, without that feature, a message saying so).
     Recall { id: u64 },
     /// `READ:<user|group>:<peer>:<up_to_id>` — I have read this conversation up to this message id. My
     /// other sessions get `READ:` with the same fields; the server keeps the highest mark.

@@ -103,7 +103,7 @@ impl Role {
         }
     }
 
-    /// Owner or admin: may kick, mute and rename.
+    /// Owner or admin: may kick, mute and rename, recall plain members' messages, and mention everyone.
     pub fn manages(self) -> bool {
         matches!(self, Role::Owner | Role::Admin)
     }
@@ -543,8 +543,8 @@ impl Features {
 }
 
 /// Who a group message mentions (`@`). Wire: one field, the accounts joined by `,`, with `*` for everyone
-/// (`@all`, which only the group's owner may send); empty for nobody. Account names cannot contain `,` or
-/// `*`, so neither needs escaping.
+/// (`@all`, which only the group's owner and admins may send); empty for nobody. Account names cannot
+/// contain `,` or `*`, so neither needs escaping.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
 pub struct Mentions {
     /// `@all`: every member.
@@ -702,7 +702,7 @@ pub struct RecallMessage {
     pub id: u64,
     /// The recalled message's conversation, as its `to` was.
     pub to: Conv,
-    /// Who recalled it: its sender, or the group's owner.
+    /// Who recalled it: its sender, or the group's owner or an admin.
     pub by: String,
     pub time: Millis,
     /// The recalled message's id.

@@ -510,6 +510,105 @@ async fn a_muted_group_hears_only_its_owner_and_admins() {
     carol.until("ACK:c2:").await;
 }
 
+/// The id in an `ACK:<client_id>:<id>:<time>`.
+async fn acked(p: &mut Peer, client_id: &str) -> String {
+    let ack = p.until(&format!("ACK:{client_id}:")).await;
+    ack.split(':').nth(2).unwrap().to_owned()
+}
+
+/// As QQ: an admin takes back a plain member's message, past the sender's own time limit, and everyone
+/// is told; not the owner's, nor another admin's. A plain member takes back no one else's.
+#[tokio::test]
+async fn an_admin_recalls_plain_members_messages_but_not_the_owners_or_another_admins() {
+    // The sender's window is one second; the admin's recall comes after it.
+    let server =
+        TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.recall = 1).await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol", "dave"]).await;
+    for admin in ["bob", "dave"] {
+        alice.send(&format!("GROUP_ADMIN:{gid}:{admin}:on")).await;
+    }
+    members(&mut alice, &gid).await;
+    all_features(&mut alice).await;
+    for p in peers.iter_mut() {
+        all_features(p).await;
+    }
+    let carol_said = {
+        let carol = &mut peers[1];
+        carol
+            .send(&format!("GROUP:{gid}:c1:wrong chat, sorry"))
+            .await;
+        acked(carol, "c1").await
+    };
+    alice.until(&format!("GROUP:{carol_said}:")).await;
+    tokio::time::sleep(Duration::from_millis(1200)).await;
+
+    peers[0].send(&format!("RECALL:{carol_said}")).await;
+    let told = format!(":{carol_said}:carol");
+    for p in std::iter::once(&mut alice).chain(peers.iter_mut()) {
+        let recalled = p.until("RECALLED:").await;
+        assert!(
+            recalled.starts_with("RECALLED:") && recalled.contains(&format!(":group:{gid}:bob:")),
+            "{recalled}"
+        );
+        assert!(recalled.ends_with(&told), "{recalled}");
+    }
+
+    // The owner's message and another admin's are beyond an admin.
+    alice.send(&format!("GROUP:{gid}:a1:meeting at 3")).await;
+    let alice_said = acked(&mut alice, "a1").await;
+    peers[2].send(&format!("GROUP:{gid}:d1:noted")).await;
+    let dave_said = acked(&mut peers[2], "d1").await;
+    let bob = &mut peers[0];
+    for id in [&alice_said, &dave_said] {
+        let line = format!("RECALL:{id}");
+        refused(bob, &line, "forbidden").await;
+    }
+    // A plain member may not take back someone else's message either.
+    let carol = &mut peers[1];
+    refused(carol, &format!("RECALL:{dave_said}"), "forbidden").await;
+    // Nothing was taken back: the owner still sees both messages in the history.
+    alice.send(&format!("HISTORY:group:{gid}:0:10")).await;
+    let history = alice.collect_until("HISTORY_END:").await;
+    for id in [&alice_said, &dave_said] {
+        assert!(
+            history
+                .iter()
+                .any(|l| l.starts_with(&format!("GROUP:{id}:"))),
+            "{history:?}"
+        );
+    }
+}
+
+/// `@all`: the owner and admins mention everyone; a plain member is refused, and told only they may.
+#[tokio::test]
+async fn an_admin_mentions_everyone_and_a_plain_member_may_not() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol"]).await;
+    alice.send(&format!("GROUP_ADMIN:{gid}:bob:on")).await;
+    members(&mut alice, &gid).await;
+    for p in peers.iter_mut() {
+        all_features(p).await;
+    }
+    peers[0]
+        .send(&format!("SEND:group:{gid}:b1:0:*:@all 今晚聚餐"))
+        .await;
+    acked(&mut peers[0], "b1").await;
+    let said = peers[1].until("SAID:").await;
+    assert!(said.contains(":bob:"), "{said}");
+    assert!(said.ends_with(":b1:*:0:::@all 今晚聚餐"), "{said}");
+
+    let carol = &mut peers[1];
+    carol
+        .send(&format!("SEND:group:{gid}:c1:0:*:@all me too"))
+        .await;
+    let error = carol.until("ERROR:").await;
+    assert!(
+        error.starts_with("ERROR:not_owner:only the group's owner or an admin mentions everyone"),
+        "{error}"
+    );
+    assert!(error.ends_with(":c1"), "{error}");
+}
+
 fn now() -> u64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -63,6 +63,8 @@ impl Model {
             | Event::Stopped(_)
             | Event::Synced { .. }
             | Event::SearchResults { .. } => Change::Nothing,
+            // GROUP_EVENT: lead renders this
+            Event::GroupChange { .. } => Change::Nothing,
             // Logged in again after a reconnect: my name and the server's limits may have changed.
             Event::LoggedIn {
                 nickname,

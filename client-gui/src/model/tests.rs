@@ -38,6 +38,8 @@ pub(crate) fn message(local_id: i64, from: &str, conv: Conv, state: MessageState
         mentions: Default::default(),
         recalled_by: None,
         recall_of: None,
+        // GROUP_EVENT: lead renders this
+        group_event: None,
     }
 }
 

@@ -1,10 +1,12 @@
-//! Messages: chat and group lines (and file offers, which are messages too), `ACK:`, `SYNC:` paging,
-//! `HISTORY:` pages, and the outbox: storing what the user writes and sending it at the server's pace.
+//! Messages: chat and group lines (and file offers, which are messages too), a group's changes
+//! (`GROUP_EVENT:`, numbered and kept among its messages), `ACK:`, `SYNC:` paging, `HISTORY:` pages, and
+//! the outbox: storing what the user writes and sending it at the server's pace.
 
 use std::time::{Instant, SystemTime};
 
 use ququ_protocol::{
-    ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupMessage, Mentions, ServerMessage,
+    ChatMessage, ClientMessage, Conv, ErrorCode, FileMessage, GroupEvent, GroupMessage, Mentions,
+    ServerMessage,
 };
 
 use super::{End, Link, Session, reason};
@@ -95,6 +97,25 @@ pub(super) fn send_line(m: &Message) -> ClientMessage {
     }
 }
 
+/// Where a line numbered like a message stands against the `HISTORY:` requests in flight.
+pub(super) struct Paging {
+    /// A request for its conversation is pending: it joins that page, so the page is complete.
+    pub(super) in_page: bool,
+    /// It is below that request's ceiling, so old by definition: stored without counting it unread, and
+    /// handed over in the one `History` event rather than told as new. Anything else is treated as live.
+    pub(super) old: bool,
+}
+
+impl Link {
+    pub(super) fn paging(&self, conv: &Conv, id: u64) -> Paging {
+        let wanted = self.lists.history.iter().find(|(c, _)| c == conv);
+        Paging {
+            in_page: wanted.is_some(),
+            old: wanted.is_some_and(|(_, ceiling)| id < *ceiling),
+        }
+    }
+}
+
 impl Session {
     /// The message lines: new messages, `ACK:`, the end of a sync or history page.
     pub(super) async fn on_message_line(
@@ -113,6 +134,7 @@ impl Session {
                 let incoming = incoming_file(m, &self.me);
                 self.on_message(link, incoming).await?;
             }
+            S::GroupEvent(e) => self.on_group_event(link, e).await?,
             S::Ack {
                 client_id,
                 id,
@@ -230,13 +252,7 @@ impl Session {
         link: &mut Link,
         incoming: Incoming,
     ) -> Result<(), End> {
-        // A message below a pending `HISTORY:` request's ceiling is old by definition: stored without
-        // counting it unread, and handed over in the one `History` event rather than as a new message.
-        // Anything else is treated as live, and also joins the page if a request for its conversation is
-        // pending, so the page is complete either way.
-        let wanted = link.lists.history.iter().find(|(c, _)| *c == incoming.conv);
-        let in_page = wanted.is_some();
-        let old = wanted.is_some_and(|(_, ceiling)| incoming.server_id < *ceiling);
+        let Paging { in_page, old } = link.paging(&incoming.conv, incoming.server_id);
         let me = self.me.clone();
         let stored = self
             .store
@@ -264,6 +280,30 @@ impl Session {
             }
             Stored::Acked(message) => self.emit(Event::MessageState(message)),
             Stored::Duplicate(_) | Stored::Deleted => {}
+        }
+        Ok(())
+    }
+
+    /// A change to a group (`GROUP_EVENT:`): stored among its messages and told as
+    /// [`Event::GroupChange`], or handed over with the history page it came in, as a message would be. It
+    /// is not a message, though: it counts as nothing unread, and a sync does not count it as new.
+    async fn on_group_event(&mut self, link: &mut Link, e: GroupEvent) -> Result<(), End> {
+        let Paging { in_page, old } = link.paging(&Conv::Group(e.group), e.id);
+        let me = self.me.clone();
+        let stored = self
+            .store
+            .call(move |s| s.store_group_event(&me, &e))
+            .await?;
+        if in_page && let Stored::New { message, .. } | Stored::Duplicate(message) = &stored {
+            link.lists.history_page.push(message.clone());
+        }
+        if old {
+            return Ok(());
+        }
+        if let Stored::New { message, .. } = stored
+            && let Some(event) = message.group_event.clone()
+        {
+            self.emit(Event::GroupChange { event, message });
         }
         Ok(())
     }

@@ -52,14 +52,10 @@ impl Granted {
     }
 }
 
-/// The features this client asks for: every one it handles. Issue 25: not `GROUP_EVENT` yet — nothing here
-/// shows those lines, and without the feature the server sends each group change as a readable `GROUP:`
-/// message, which the chat shows as it is. (`GROUP_ROLE`, `GROUP_MUTE` and `GROUP_NOTICE` only add lines
-/// that are passed by and a `MEMBER:` field that is read and set aside.)
-pub(super) const ASKED: Features = Features {
-    group_event: false,
-    ..Features::ALL
-};
+/// The features this client asks for: every one it handles. With `GROUP_EVENT` a group's changes come as
+/// `GROUP_EVENT:` lines, kept in the group's history as changes ([`Event::GroupChange`]) rather than as
+/// `GROUP:` messages from whoever made them, which counted as unread and were found by search.
+pub(super) const ASKED: Features = Features::ALL;
 
 /// This connection's state for the newer lines.
 #[derive(Debug, Default)]
@@ -161,9 +157,7 @@ impl Session {
         if matches!(r.to, Conv::User(_)) && r.target_from != self.me {
             r.to = Conv::User(r.target_from.clone());
         }
-        let wanted = link.lists.history.iter().find(|(c, _)| *c == r.to);
-        let in_page = wanted.is_some();
-        let old = wanted.is_some_and(|(_, ceiling)| r.id < *ceiling);
+        let super::messages::Paging { in_page, old } = link.paging(&r.to, r.id);
         let me = self.me.clone();
         let (conv, target, by) = (r.to.clone(), r.target, r.by.clone());
         let applied = self.store.call(move |s| s.apply_recall(&me, &r)).await?;

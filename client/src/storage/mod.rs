@@ -6,7 +6,11 @@
 //! Messages are keyed twice: by the server's id (unique, so a message delivered both live and by `SYNC:` is
 //! stored once) and, for mine, by `(sender, client_id)`, which is how a pending message is matched to its
 //! `ACK:` or to its own echo from the server.
+//!
+//! The `messages` table also holds what is not a message but has its place among them: the records of
+//! recalls (`storage/said`) and a group's changes (`storage/events`).
 
+mod events;
 mod said;
 mod schema;
 mod search;
@@ -15,7 +19,9 @@ mod transfers;
 
 use std::path::Path;
 
-use ququ_protocol::{Conv, FileInfo, Mentions, Millis, Presence, Quote};
+use ququ_protocol::{
+    Conv, FileInfo, GroupEvent, GroupEventKind, Mentions, Millis, Presence, Quote,
+};
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
 use crate::event::{Conversation, Friend, FriendRequest, Group, Message, MessageState, RecallOf};
@@ -111,7 +117,8 @@ fn corrupt(col: usize, what: String) -> rusqlite::Error {
 const MESSAGE_COLUMNS: &str =
     "id, kind, peer, server_id, client_id, sender, time, text, state, error,
      file_id, file_size, file_sha256, file_name,
-     reply_id, reply_from, reply_text, mentions, recalled_by, recall_of, recall_of_from";
+     reply_id, reply_from, reply_text, mentions, recalled_by, recall_of, recall_of_from,
+     event_kind, event_account, event_value";
 
 fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
     let kind: String = row.get(1)?;
@@ -147,6 +154,10 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
                 target_from: row.get::<_, Option<String>>(20)?.unwrap_or_default(),
             })
         });
+    let group_event = match row.get::<_, Option<String>>(21)? {
+        Some(kind) => Some(group_event_from_row(row, &conv, kind)?),
+        None => None,
+    };
     Ok(Message {
         local_id: row.get(0)?,
         conv,
@@ -163,6 +174,29 @@ fn message_from_row(row: &Row<'_>) -> rusqlite::Result<Message> {
         mentions: Mentions::from_field(&mentions).unwrap_or_default(),
         recalled_by: row.get(18)?,
         recall_of: recall_of.transpose()?,
+        group_event,
+    })
+}
+
+/// A group change's row (migration 6 in `schema.rs`) as the event the server sent: its id is the row's
+/// server id, its group the conversation's, and `by` the row's sender.
+fn group_event_from_row(row: &Row<'_>, conv: &Conv, kind: String) -> rusqlite::Result<GroupEvent> {
+    let kind = GroupEventKind::parse(&kind)
+        .ok_or_else(|| corrupt(21, format!("group event kind `{kind}`")))?;
+    let Conv::Group(group) = conv else {
+        return Err(corrupt(1, "a group event outside a group".into()));
+    };
+    let id = row
+        .get::<_, Option<i64>>(3)?
+        .ok_or_else(|| corrupt(3, "a group event without a server id".into()))?;
+    Ok(GroupEvent {
+        id: id.max(0) as u64,
+        group: *group,
+        by: row.get(5)?,
+        time: row.get::<_, i64>(6)?.max(0) as u64,
+        kind,
+        account: row.get::<_, Option<String>>(22)?.unwrap_or_default(),
+        value: row.get::<_, Option<String>>(23)?.unwrap_or_default(),
     })
 }
 

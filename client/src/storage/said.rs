@@ -68,7 +68,10 @@ fn quote_text(m: &Message) -> String {
 }
 
 impl Storage {
-    fn by_server_id(tx: &Connection, server_id: u64) -> Result<Option<Message>, StorageError> {
+    pub(super) fn by_server_id(
+        tx: &Connection,
+        server_id: u64,
+    ) -> Result<Option<Message>, StorageError> {
         Ok(tx
             .query_row(
                 &format!("SELECT {MESSAGE_COLUMNS} FROM messages WHERE server_id = ?1"),
@@ -219,7 +222,7 @@ impl Storage {
     }
 
     /// A received message that was still unread is recalled: one fewer to read. The new count if it changed.
-    fn uncount(tx: &Transaction<'_>, m: &Message) -> Result<Option<u32>, StorageError> {
+    pub(super) fn uncount(tx: &Transaction<'_>, m: &Message) -> Result<Option<u32>, StorageError> {
         let Some(server_id) = m.server_id else {
             return Ok(None);
         };
@@ -301,7 +304,8 @@ impl Storage {
         let mark = mark.max(before);
         let after: u32 = tx.query_row(
             "SELECT count(*) FROM messages WHERE kind = ?1 AND peer = ?2 AND state = ?3
-                 AND server_id > ?4 AND recalled_by IS NULL AND recall_of IS NULL",
+                 AND server_id > ?4 AND recalled_by IS NULL AND recall_of IS NULL
+                 AND event_kind IS NULL",
             params![kind, peer, MessageState::Received.to_db(), db_int(mark)],
             |r| r.get(0),
         )?;

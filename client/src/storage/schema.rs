@@ -188,6 +188,15 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     sql(r#"
     CREATE TABLE deleted (server_id INTEGER PRIMARY KEY) WITHOUT ROWID;
     "#),
+    // 6: a group's changes (`GROUP_EVENT:`) as rows of its history, between its messages in id order.
+    // `event_kind` is the kind's wire word (`GroupEventKind::as_str`) and NULL for every other row;
+    // `sender` is who made the change, `event_account` whom it concerns, `event_value` what it was changed
+    // to. Their text is empty, so neither search index has anything of them.
+    sql(r#"
+    ALTER TABLE messages ADD COLUMN event_kind TEXT;
+    ALTER TABLE messages ADD COLUMN event_account TEXT;
+    ALTER TABLE messages ADD COLUMN event_value TEXT;
+    "#),
 ];
 
 /// The global settings database, shared by every account in a data directory.

@@ -1031,3 +1031,111 @@ fn search_keeps_to_a_conversation_and_a_span_and_finds_file_names() {
         "no conversation, nothing to read"
     );
 }
+
+fn change(id: u64, kind: ququ_protocol::GroupEventKind, account: &str, value: &str) -> GroupEvent {
+    GroupEvent {
+        id,
+        group: 3,
+        by: "bob".into(),
+        time: 1000 + id,
+        kind,
+        account: account.into(),
+        value: value.into(),
+    }
+}
+
+fn in_group(id: u64, text: &str) -> Incoming {
+    Incoming {
+        conv: Conv::Group(3),
+        ..from_bob(id, text)
+    }
+}
+
+/// A group's change is a row of its history between the messages, kept once however often it comes,
+/// never unread (not even after a read mark below it), never found, and not stored again once deleted.
+#[test]
+fn a_group_change_is_kept_in_place_once_and_is_neither_unread_nor_found() {
+    use ququ_protocol::GroupEventKind as K;
+    let mut s = db();
+    let group = Conv::Group(3);
+    s.store_incoming(ME, &in_group(1, "before"), true).unwrap();
+    let renamed = change(2, K::Rename, "", "周末读书会");
+    let Stored::New { message, unread } = s.store_group_event(ME, &renamed).unwrap() else {
+        panic!("new");
+    };
+    assert_eq!(unread, None);
+    assert_eq!(message.group_event.as_ref(), Some(&renamed));
+    assert_eq!((message.from.as_str(), message.text.as_str()), ("bob", ""));
+    assert_eq!(message.state, MessageState::Received);
+    s.store_incoming(ME, &in_group(3, "after"), true).unwrap();
+    assert!(matches!(
+        s.store_group_event(ME, &renamed).unwrap(),
+        Stored::Duplicate(m) if m == message
+    ));
+    let rows = s.messages(&group, None, 10).unwrap();
+    let shown: Vec<(Option<u64>, bool)> = rows
+        .iter()
+        .map(|m| (m.server_id, m.group_event.is_some()))
+        .collect();
+    assert_eq!(shown, [(Some(1), false), (Some(2), true), (Some(3), false)]);
+    assert_eq!(s.unread(&group).unwrap(), 2);
+    // Read on another device up to the first message: one message left to read, not the change too.
+    assert_eq!(s.apply_read(&group, 1).unwrap().unread, 1);
+    assert!(s.search("周末读书会", 10).unwrap().is_empty());
+    assert!(s.search("读书", 10).unwrap().is_empty());
+    // Mine are mine; deleted here, a change is not brought back.
+    let mine = GroupEvent {
+        by: ME.into(),
+        ..change(4, K::Admin, "carol", "on")
+    };
+    let Stored::New { message, .. } = s.store_group_event(ME, &mine).unwrap() else {
+        panic!("new");
+    };
+    assert_eq!(message.state, MessageState::Sent);
+    s.delete_message(message.local_id).unwrap();
+    assert_eq!(s.store_group_event(ME, &mine).unwrap(), Stored::Deleted);
+}
+
+/// A database from before (schema 5) keeps its messages, and a change it holds as the server's stand-in
+/// `GROUP:` text becomes the change when the server sends it again (a history page): out of search, no
+/// longer unread.
+#[test]
+fn a_version_5_database_keeps_working_and_its_stand_in_changes_become_changes() {
+    let mut conn = rusqlite::Connection::open_in_memory().unwrap();
+    super::migrate(&mut conn, &super::schema::MIGRATIONS[..5]).unwrap();
+    conn.execute(
+        "INSERT INTO conversations (kind, peer, unread) VALUES ('group', '3', 2)",
+        [],
+    )
+    .unwrap();
+    for (id, client_id, text) in [
+        (1, "b1", "old message"),
+        (2, "event-0123", "bob 将 carol 移出了群 (bob removed carol)"),
+    ] {
+        conn.execute(
+            "INSERT INTO messages (id, kind, peer, server_id, client_id, sender, time, text, state)
+             VALUES (?1, 'group', '3', ?1, ?2, 'bob', 1000 + ?1, ?3, 3)",
+            params![id, client_id, text],
+        )
+        .unwrap();
+        search::index_message(&conn, id, text).unwrap();
+    }
+    super::migrate(&mut conn, super::schema::MIGRATIONS).unwrap();
+    let mut s = Storage { conn };
+    assert_eq!(s.schema_version().unwrap(), schema::MIGRATIONS.len() as i64);
+    assert_eq!(texts(&s, "removed", 10).len(), 1);
+    assert_eq!(texts(&s, "移出", 10).len(), 1);
+
+    let kicked = change(2, ququ_protocol::GroupEventKind::Kick, "carol", "");
+    let Stored::Duplicate(row) = s.store_group_event(ME, &kicked).unwrap() else {
+        panic!("the stand-in is the same row");
+    };
+    assert_eq!(row.group_event, Some(kicked));
+    assert_eq!(row.text, "");
+    assert!(texts(&s, "removed", 10).is_empty());
+    assert!(texts(&s, "移出", 10).is_empty());
+    assert_eq!(s.unread(&Conv::Group(3)).unwrap(), 1);
+    let rows = s.messages(&Conv::Group(3), None, 10).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[0].text, "old message");
+}

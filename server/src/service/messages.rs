@@ -418,10 +418,10 @@ impl Services {
                     format!("you are not in group {group}"),
                 )));
             };
-            if mentions.all && mine.role != ququ_protocol::Role::Owner {
+            if mentions.all && !mine.role.manages() {
                 return Err(about(ServiceError::refused(
                     ErrorCode::NotOwner,
-                    "only the group's owner mentions everyone",
+                    "only the group's owner or an admin mentions everyone",
                 )));
             }
             if let Some(stranger) = mentions.accounts.iter().find(|a| {
@@ -477,26 +477,48 @@ impl Services {
         }
     }
 
-    /// `RECALL:` — takes a message back: mine within the `recall` limit, or any in a group I own.
+    /// `RECALL:` — takes a message back: mine within the `recall` limit; in a group, at any time, any
+    /// message if I own it, or mine and plain members' if I am an admin (as QQ: an admin cannot take back
+    /// what the owner or another admin said).
     pub(super) async fn recall(&self, me: &Caller, id: u64) -> Result<Vec<ServerMessage>> {
+        use ququ_protocol::Role;
         let uid = me.user;
         let target = self
             .db(move |s| s.visible_message(uid, id))
             .await?
             .filter(|m| !m.is_recall)
             .ok_or_else(|| no_such_message(id))?;
-        let owner = match target.to {
+        let managed = match target.to {
             Target::Group(group) => {
-                self.db(move |s| s.role(group, uid)).await? == Some(ququ_protocol::Role::Owner)
+                let sender = target.sender;
+                let (mine, theirs) = self
+                    .db(move |s| Ok((s.role(group, uid)?, s.role(group, sender)?)))
+                    .await?;
+                match mine {
+                    Some(Role::Owner) => true,
+                    // Someone who has left the group is no one's peer any more: a plain member's message.
+                    Some(Role::Admin) if sender != uid && theirs.is_some_and(Role::manages) => {
+                        return Err(ServiceError::refused(
+                            ErrorCode::Forbidden,
+                            format!(
+                                "{} is the owner or an admin of this group; only the owner recalls their messages",
+                                target.from
+                            ),
+                        )
+                        .about(id.to_string()));
+                    }
+                    Some(Role::Admin) => true,
+                    _ => false,
+                }
             }
             Target::User(_) => false,
         };
         let now = now_millis();
-        if !owner {
+        if !managed {
             if target.sender != uid {
                 return Err(ServiceError::refused(
                     ErrorCode::Forbidden,
-                    "only the sender recalls a message (or, in a group, its owner)",
+                    "only the sender recalls a message (or, in a group, its owner or an admin)",
                 )
                 .about(id.to_string()));
             }

@@ -15,8 +15,8 @@ use chrono::TimeZone;
 use clap::Parser;
 use commands::{HELP, Input};
 use ququ_client::{
-    Client, Config, Conv, Event, Handle, Message, MessageState, Presence, StopReason, Transfer,
-    TransferId, TransferState,
+    Client, Config, Conv, Event, GroupEvent, GroupEventKind, Handle, Message, MessageState,
+    Presence, StopReason, Transfer, TransferId, TransferState,
 };
 use tokio::sync::mpsc;
 
@@ -121,10 +121,43 @@ fn quote_line(q: &ququ_client::Quote, me: &str) -> String {
     }
 }
 
+/// A change to a group in words, as it happened: `alice invited you`, `you renamed the group to 读书会`.
+fn change_words(e: &GroupEvent, me: &str) -> String {
+    use GroupEventKind as K;
+    let by = subject(&e.by, me);
+    let account = subject(&e.account, me);
+    let value = &e.value;
+    match e.kind {
+        K::Invite => format!("{by} invited {account}"),
+        K::Join if e.by == e.account => format!("{account} joined"),
+        K::Join => format!("{by} let {account} in"),
+        K::Leave => format!("{account} left"),
+        K::Kick => format!("{by} removed {account}"),
+        K::Rename => format!("{by} renamed the group to {value}"),
+        K::Admin if value == "on" => format!("{by} made {account} an admin"),
+        K::Admin => format!("{by} made {account} a plain member"),
+        K::Transfer => format!("{by} handed the group to {account}"),
+        K::Mute => match value.parse::<u64>() {
+            Ok(until) if until > e.time => {
+                format!("{by} muted {account} until {}", clock(until, true))
+            }
+            _ => format!("{by} unmuted {account}"),
+        },
+        K::MuteAll if value == "on" => format!("{by} muted the whole group"),
+        K::MuteAll => format!("{by} unmuted the whole group"),
+        K::Notice if value.is_empty() => format!("{by} cleared the announcement"),
+        K::Notice => format!(
+            "{by} set the announcement: {}",
+            value.replace('\n', "\n    ")
+        ),
+    }
+}
+
 /// One message as a line: `[12:34:56 #42] bob: hi` (the id is what `/reply` and `/recall` take), with the
 /// conversation named where the sender alone does not say it and `[@you]` when it mentions me. A file
 /// reads `[12:34:56 #43] bob sent a file: report.pdf (1.2 MB) — /get 7`; a reply has its quote on the
-/// line above; a recalled message reads `bob recalled a message`, in place of its text.
+/// line above; a recalled message reads `bob recalled a message`, in place of its text. A change to a group
+/// reads `[12:34:56 #44] [group 3] alice invited bob`.
 fn message_line(m: &Message, me: &str, with_date: bool) -> String {
     let time = match m.server_id {
         Some(id) => format!("{} #{id}", clock(m.time, with_date)),
@@ -141,6 +174,9 @@ fn message_line(m: &Message, me: &str, with_date: bool) -> String {
         MessageState::Failed => " (failed)",
         _ => "",
     };
+    if let Some(e) = &m.group_event {
+        return format!("[{time}] {where_}{}", change_words(e, me));
+    }
     if let Some(of) = &m.recall_of {
         let by = subject(&m.from, me);
         return if of.target_from.is_empty() || of.target_from == m.from {
@@ -578,6 +614,7 @@ impl Term {
                     ));
                 }
             }
+            Event::GroupChange { message, .. } => say(message_line(&message, &self.me, false)),
             Event::RecallFailed { target, code, text } => {
                 say(format!("cannot recall #{target} ({code}): {text}"))
             }
@@ -982,6 +1019,46 @@ async fn drain(term: &mut Term, events: &mut ququ_client::Events) -> ExitCode {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each change to a group reads as what happened, with `you` for me on either side.
+    #[test]
+    fn a_group_change_reads_as_what_happened() {
+        use ququ_client::GroupEventKind as K;
+        let said = |kind, by: &str, account: &str, value: &str| {
+            let e = GroupEvent {
+                id: 7,
+                group: 3,
+                by: by.into(),
+                time: 1_000,
+                kind,
+                account: account.into(),
+                value: value.into(),
+            };
+            change_words(&e, "carol")
+        };
+        assert_eq!(said(K::Invite, "alice", "bob", ""), "alice invited bob");
+        assert_eq!(said(K::Invite, "alice", "carol", ""), "alice invited you");
+        assert_eq!(said(K::Join, "bob", "bob", ""), "bob joined");
+        assert_eq!(said(K::Join, "alice", "bob", ""), "alice let bob in");
+        assert_eq!(said(K::Kick, "carol", "bob", ""), "you removed bob");
+        assert_eq!(
+            said(K::Admin, "alice", "bob", "off"),
+            "alice made bob a plain member"
+        );
+        assert_eq!(said(K::Mute, "alice", "bob", "0"), "alice unmuted bob");
+        assert_eq!(
+            said(K::MuteAll, "alice", "", "on"),
+            "alice muted the whole group"
+        );
+        assert_eq!(
+            said(K::Notice, "alice", "", "周六出发\nbring water"),
+            "alice set the announcement: 周六出发\n    bring water"
+        );
+        assert_eq!(
+            said(K::Notice, "alice", "", ""),
+            "alice cleared the announcement"
+        );
+    }
 
     #[test]
     fn control_characters_are_shown_not_obeyed() {
