@@ -431,7 +431,6 @@ fn received(
         mentions: Default::default(),
         recalled_by: None,
         recall_of: None,
-        // GROUP_EVENT: lead renders this
         group_event: None,
     })
 }
@@ -1016,17 +1015,23 @@ fn groups_with_members_and_logout() {
     });
     assert!(bob.shows(bob_main, refusal));
 
-    // Alice, the owner, opens it from the group's menu ...
+    // Alice, the owner, opens it from the group's menu: Group settings…, anyone with the number ...
     alice.show_dialog(&rt, alice_main, Dialog::group_menu(group));
+    alice.interact(&rt, alice_main, |ui| {
+        ui.click("Group settings…").expect("the menu's Group settings");
+    });
+    let settings_id = alice
+        .window(|w| matches!(w, Window::Group(g) if g.group == group))
+        .expect("the group's settings window");
     alice.pump_until(&rt, "the group's join policy", |app| {
         app.model
             .as_ref()
             .is_some_and(|s| s.group_policies.contains_key(&group))
     });
-    let anyone = "Anyone with the group number can join";
-    assert!(alice.shows(alice_main, anyone));
-    alice.interact(&rt, alice_main, |ui| {
-        ui.click(anyone).expect("the switch");
+    let anyone = "Anyone with the group number";
+    assert!(alice.shows(settings_id, anyone));
+    alice.interact(&rt, settings_id, |ui| {
+        ui.click(anyone).expect("the choice");
     });
     alice.pump_until(&rt, "the group opened", |app| {
         app.model
@@ -1034,15 +1039,6 @@ fn groups_with_members_and_logout() {
             .and_then(|s| s.group_policies.get(&group))
             == Some(&ququ_protocol::JoinPolicy::Open)
     });
-    alice.update(
-        &rt,
-        Message::Contacts(
-            alice_main,
-            contacts::Message::Dialog(dialog::Message::GroupMenu(
-                dialog::group_menu::Message::Close,
-            )),
-        ),
-    );
 
     // ... and Bob's second try joins; the dialog closes.
     bob.interact(&rt, bob_main, |ui| {
@@ -2994,7 +2990,7 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .is_some_and(|w| matches!(w, Window::Group(g) if g.asked.is_none()))
     });
     assert!(
-        alice.shows(settings_a, "That is too long."),
+        alice.shows(settings_a, "That is longer than the server allows."),
         "the refusal in words, in the window that asked"
     );
     assert!(alice.shows(settings_a, "Save"), "the typed name is still there to fix");
@@ -3070,6 +3066,12 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
     });
     assert!(bob.shows_part(chat_b, "You are muted until"));
     assert!(!bob.shows(chat_b, "Send"), "no input while muted");
+    alice.pump_until(&rt, "bob's mute in alice's list", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.is_member_muted(gid, "bob", ququ::model::now_millis()))
+    });
+    assert!(alice.shows_part(chat_a, "Muted until"), "the member list says so");
     alice.interact(&rt, chat_a, |ui| right_click_member(ui, "bob"));
     alice.interact(&rt, chat_a, |ui| {
         ui.click("Unmute").expect("the unmute item");

@@ -116,7 +116,6 @@ fn message(id: i64, from: &str, conv: &Conv, text: &str) -> Event {
         mentions: Default::default(),
         recalled_by: None,
         recall_of: None,
-        // GROUP_EVENT: lead renders this
         group_event: None,
     })
 }

@@ -60,6 +60,7 @@ fn line(n: i64, from: &str, minutes_ago: u64, text: &str, delivery: Delivery) ->
         quote: None,
         mentions: Default::default(),
         recalled: None,
+        change: None,
     }
 }
 
@@ -1238,7 +1239,6 @@ fn found(lang: Lang, all: bool) -> Vec<ququ_client::Message> {
             mentions: Default::default(),
             recalled_by: None,
             recall_of: None,
-            // GROUP_EVENT: lead renders this
             group_event: None,
         })
         .collect()

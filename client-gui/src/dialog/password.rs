@@ -95,7 +95,7 @@ impl State {
         if self.done {
             let body = form(
                 tr,
-                text(tr.password_changed).size(13).style(theme::muted_text),
+                text(tr.password_now_changed).size(13).style(theme::muted_text),
                 None,
                 (tr.close, Action::Primary, Some(Message::Submit)),
                 Message::Cancel,

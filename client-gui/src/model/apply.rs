@@ -63,8 +63,15 @@ impl Model {
             | Event::Stopped(_)
             | Event::Synced { .. }
             | Event::SearchResults { .. } => Change::Nothing,
-            // GROUP_EVENT: lead renders this
-            Event::GroupChange { .. } => Change::Nothing,
+            // A change to a group ("A invited B") is a grey line in its chat, never unread.
+            Event::GroupChange { message, .. } => {
+                let conv = message.conv.clone();
+                self.conversations
+                    .entry(conv.clone())
+                    .or_default()
+                    .upsert(line_from(message));
+                Change::Conversation(conv)
+            }
             // Logged in again after a reconnect: my name and the server's limits may have changed.
             Event::LoggedIn {
                 nickname,
@@ -447,6 +454,7 @@ pub fn line_from(m: Message) -> Line {
         quote: m.quote,
         mentions: m.mentions,
         recalled,
+        change: m.group_event,
         delivery: match m.state {
             MessageState::Pending => Delivery::Sending,
             MessageState::Failed => Delivery::Failed,

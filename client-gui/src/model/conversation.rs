@@ -39,6 +39,8 @@ pub struct Line {
     pub mentions: Mentions,
     /// Its content is gone: recalled (or the record of a recall this device never had the message of).
     pub recalled: Option<Recall>,
+    /// Not a message but a change to its group ("A invited B"), drawn as a grey line in words.
+    pub change: Option<ququ_client::GroupEvent>,
 }
 
 /// Who recalled a message, and whose it was: "alice recalled a message", or, when a group's owner

@@ -212,6 +212,7 @@ impl Model {
                     quote: None,
                     mentions: Default::default(),
                     recalled: None,
+                    change: None,
                 });
             }
         }

@@ -345,10 +345,29 @@ impl Model {
 
     /// One line of a message for Recent and notifications: its text, its file, or who recalled it.
     pub fn preview(&self, conv: &Conv, line: &Line, lang: crate::i18n::Lang) -> String {
+        if let Some(change) = &line.change {
+            return self.change_words(change, lang);
+        }
         match &line.recalled {
             Some(recall) => self.recall_words(conv, recall, lang),
             None => line.preview(lang.tr()),
         }
+    }
+
+    /// A change to a group in words, with the names as this user sees them (remarks first).
+    pub fn change_words(&self, change: &ququ_client::GroupEvent, lang: crate::i18n::Lang) -> String {
+        let group = Some(change.group);
+        let by = self.sender_name(group, &change.by);
+        let whom = self.sender_name(group, &change.account);
+        // A mute's end as the clock shows it; "0" lifts it.
+        let until = match change.value.parse::<Millis>() {
+            Ok(ms) if ms > 0 && change.kind == ququ_protocol::GroupEventKind::Mute => {
+                let full = format_date_time(ms, local_offset_minutes());
+                full.get(5..).unwrap_or(&full).to_owned()
+            }
+            _ => String::new(),
+        };
+        lang.group_change(change.kind, &by, &whom, &change.value, &until)
     }
 
     /// "alice recalled a message", in place of a recalled message in `conv`.

@@ -38,7 +38,6 @@ pub(crate) fn message(local_id: i64, from: &str, conv: Conv, state: MessageState
         mentions: Default::default(),
         recalled_by: None,
         recall_of: None,
-        // GROUP_EVENT: lead renders this
         group_event: None,
     }
 }
@@ -56,6 +55,7 @@ fn line(id: Option<u64>, client_id: &str, delivery: Delivery) -> Line {
         quote: None,
         mentions: Default::default(),
         recalled: None,
+        change: None,
     }
 }
 
@@ -807,5 +807,73 @@ fn admins_recall_members_messages_and_join_requests_count() {
         }),
         Change::RequestsEmptied,
         "the requests dialog closes when nothing is left"
+    );
+}
+
+/// A change to a group is a line of its chat in words, with the names as I see them (a remark first),
+/// and never counts unread; Recent previews it in words too.
+#[test]
+fn group_changes_are_grey_lines_in_words_and_never_unread() {
+    use ququ_client::{GroupEvent, GroupEventKind};
+    use ququ_protocol::Role;
+    let mut m = model();
+    let mut bob = friend("bob", Presence::Online);
+    bob.remark = "老鲍".into();
+    m.friends.insert("bob".into(), bob);
+    m.apply(Event::Members {
+        group: 5,
+        members: vec![Member {
+            group: 5,
+            account: "ann".into(),
+            nickname: "Ann".into(),
+            role: Role::Owner,
+            presence: Presence::Online,
+            muted_until: 0,
+        }],
+    });
+    let conv = Conv::Group(5);
+    let change = |n: i64, kind, account: &str, value: &str| {
+        let event = GroupEvent {
+            id: n as u64,
+            group: 5,
+            by: "ann".into(),
+            time: 1_000,
+            kind,
+            account: account.into(),
+            value: value.into(),
+        };
+        let mut message = message(n, "ann", conv.clone(), MessageState::Received);
+        message.text = String::new();
+        message.group_event = Some(event.clone());
+        Event::GroupChange { event, message }
+    };
+    assert_eq!(
+        m.apply(change(1, GroupEventKind::Invite, "bob", "")),
+        Change::Conversation(conv.clone())
+    );
+    assert_eq!(m.unread(&conv), 0, "a change is not a message to read");
+    let (_, last) = m
+        .recent()
+        .into_iter()
+        .find(|(c, _)| **c == conv)
+        .expect("in Recent");
+    assert_eq!(
+        m.preview(&conv, last, crate::i18n::Lang::Zh),
+        "Ann 邀请 老鲍 加入了群聊"
+    );
+    m.apply(change(2, GroupEventKind::Rename, "", "读书会"));
+    m.apply(change(3, GroupEventKind::Mute, "bob", "0"));
+    let words: Vec<String> = m.conversations[&conv]
+        .lines
+        .iter()
+        .map(|l| m.preview(&conv, l, crate::i18n::Lang::En))
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "Ann invited 老鲍 to the group",
+            "Ann renamed the group to \u{201c}读书会\u{201d}",
+            "Ann unmuted 老鲍"
+        ]
     );
 }

@@ -1028,6 +1028,13 @@ impl State {
         list = list.push(container(top).center_x(Fill));
 
         for line in lines {
+            // A change to the group ("A invited B") is a grey line in the middle, as in QQ.
+            if let Some(change) = &line.change {
+                let words = model.change_words(change, ctx.lang);
+                list =
+                    list.push(container(user_text(words, 12.0, theme::muted_text)).center_x(Fill));
+                continue;
+            }
             // A recalled message is one grey line in the middle, as in QQ.
             if let Some(recall) = &line.recalled {
                 let words = model.recall_words(&self.conv, recall, ctx.lang);

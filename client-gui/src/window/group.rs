@@ -7,8 +7,8 @@
 //! refusal is said in words above the buttons and loses nothing.
 
 use iced::widget::{
-    button, checkbox, column, container, radio, row, scrollable, space, text, text_editor,
-    text_input,
+    button, checkbox, column, container, mouse_area, radio, row, scrollable, space, text,
+    text_editor, text_input,
 };
 use iced::{Center, Element, Fill};
 use ququ_protocol::{Conv, JoinPolicy, Role};
@@ -407,10 +407,19 @@ impl State {
                 ]
                 .into_iter()
                 .map(|(value, label)| {
-                    radio(label, value, policy, Message::Policy)
-                        .size(15)
-                        .text_size(13)
-                        .into()
+                    // The label is a text of its own beside an unlabelled radio, so that it can be
+                    // read out (iced's radio gives its label to no one) and clicked all the same.
+                    mouse_area(
+                        row![
+                            radio("", value, policy, Message::Policy).size(15).spacing(0),
+                            text(label).size(13)
+                        ]
+                        .spacing(8)
+                        .align_y(Center),
+                    )
+                    .on_press(Message::Policy(value))
+                    .interaction(iced::mouse::Interaction::Pointer)
+                    .into()
                 }),
             )
             .spacing(8)

@@ -572,7 +572,6 @@ mod tests {
             mentions: Default::default(),
             recalled_by: None,
             recall_of: None,
-            // GROUP_EVENT: lead renders this
             group_event: None,
         };
         state.update(Message::Found(second, Ok(vec![message(2, "北京")])));
