@@ -247,10 +247,12 @@ impl Lang {
     /// The requests button and dialog title when someone also asks to join a group I manage: QQ's
     /// 验证消息, friend and group requests together.
     pub fn requests_word(self, count: usize, groups: bool) -> String {
-        match (self, groups) {
-            (_, false) => self.requests_pending(count),
-            (Lang::En, true) => format!("Requests ({count})"),
-            (Lang::Zh, true) => format!("验证消息（{count}）"),
+        match (self, groups, count) {
+            (_, false, _) => self.requests_pending(count),
+            (Lang::En, true, 0) => "Requests".to_owned(),
+            (Lang::Zh, true, 0) => "验证消息".to_owned(),
+            (Lang::En, true, _) => format!("Requests ({count})"),
+            (Lang::Zh, true, _) => format!("验证消息（{count}）"),
         }
     }
 
@@ -942,7 +944,7 @@ static EN: Tr = Tr {
     remove_admin: "Remove admin",
     unmute: "Unmute",
     transfer_owner: "Make owner…",
-    remove_member: "Remove from group…",
+    remove_member: "Remove…",
     remove: "Remove",
     transfer: "Hand over",
     muted_marker: "Muted",

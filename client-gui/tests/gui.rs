@@ -3111,7 +3111,7 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
     // Carol removed after "are you sure?".
     alice.interact(&rt, chat_a, |ui| right_click_member(ui, "carol"));
     alice.interact(&rt, chat_a, |ui| {
-        ui.click("Remove from group…").expect("the remove item");
+        ui.click("Remove…").expect("the remove item");
     });
     assert!(alice.shows_part(chat_a, "Remove carol from 读书会?"));
     alice.interact(&rt, chat_a, |ui| {

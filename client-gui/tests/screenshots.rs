@@ -1141,6 +1141,7 @@ fn screenshots() {
                 );
             }
             if let Some(Window::Chat(state)) = app.windows.get_mut(&family_id) {
+                state.input = iced::widget::text_editor::Content::new();
                 state.member_menu = Some(("lihua".into(), iced::Point::new(30.0, 80.0)));
             }
             shoot(

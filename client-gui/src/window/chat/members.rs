@@ -181,7 +181,12 @@ fn menu_card<'a>(
             outside,
             iced::widget::responsive(move |size| {
                 let x = at.x.min((size.width - WIDTH + 8.0).max(0.0));
-                let y = at.y.min((size.height - height).max(0.0));
+                // Below the pointer if it fits, else above it, so the row clicked stays in view.
+                let y = if at.y + height <= size.height {
+                    at.y
+                } else {
+                    (at.y - height).max(0.0)
+                };
                 let card = items.iter().fold(column![].width(WIDTH - 16.0), |card, (label, message)| {
                     card.push(
                         button(text(label.clone()).size(13))
