@@ -294,15 +294,21 @@ impl Lang {
 
     pub fn confirm_kick(self, name: &str, group: &str) -> String {
         match self {
-            Lang::En => format!("Remove {name} from {group}? They can come back only if let in again."),
+            Lang::En => {
+                format!("Remove {name} from {group}? They can come back only if let in again.")
+            }
             Lang::Zh => format!("确定将 {name} 移出 {group}？对方需重新加入才能回来。"),
         }
     }
 
     pub fn confirm_transfer(self, name: &str, group: &str) -> String {
         match self {
-            Lang::En => format!("Make {name} the owner of {group}? You become a plain member and can then leave."),
-            Lang::Zh => format!("确定将 {group} 的群主转让给 {name}？你将成为普通成员，之后可以退群。"),
+            Lang::En => format!(
+                "Make {name} the owner of {group}? You become a plain member and can then leave."
+            ),
+            Lang::Zh => {
+                format!("确定将 {group} 的群主转让给 {name}？你将成为普通成员，之后可以退群。")
+            }
         }
     }
 

@@ -76,9 +76,8 @@ impl Shown {
         } else if self.attention() {
             let unread =
                 (self.unread > 0).then(|| tr.tray_unread.replace("{n}", &self.unread.to_string()));
-            let requests = (self.requests > 0).then(|| self
-                .lang
-                .requests_word(self.requests, self.group_requests));
+            let requests = (self.requests > 0)
+                .then(|| self.lang.requests_word(self.requests, self.group_requests));
             unread
                 .into_iter()
                 .chain(requests)

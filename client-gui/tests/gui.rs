@@ -1018,7 +1018,8 @@ fn groups_with_members_and_logout() {
     // Alice, the owner, opens it from the group's menu: Group settings…, anyone with the number ...
     alice.show_dialog(&rt, alice_main, Dialog::group_menu(group));
     alice.interact(&rt, alice_main, |ui| {
-        ui.click("Group settings…").expect("the menu's Group settings");
+        ui.click("Group settings…")
+            .expect("the menu's Group settings");
     });
     let settings_id = alice
         .window(|w| matches!(w, Window::Group(g) if g.group == group))
@@ -2930,7 +2931,15 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
     alice.pump_until(&rt, "the group", |app| {
         app.model.as_ref().is_some_and(|m| !m.groups.is_empty())
     });
-    let gid = *alice.app.model.as_ref().unwrap().groups.keys().next().unwrap();
+    let gid = *alice
+        .app
+        .model
+        .as_ref()
+        .unwrap()
+        .groups
+        .keys()
+        .next()
+        .unwrap();
     let conv = Conv::Group(gid);
     handle.send(net::Command::Invite {
         group: gid,
@@ -2953,7 +2962,8 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .is_some_and(|ms| ms.len() == 2)
     });
     alice.interact(&rt, chat_a, |ui| {
-        ui.click("Group settings").expect("the toolbar's Group settings");
+        ui.click("Group settings")
+            .expect("the toolbar's Group settings");
     });
     let settings_a = alice
         .window(|w| matches!(w, Window::Group(g) if g.group == gid))
@@ -2980,7 +2990,8 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .expect("the name's Edit");
     });
     alice.interact(&rt, settings_a, |ui| {
-        ui.click(id(group::State::name_id())).expect("the name field");
+        ui.click(id(group::State::name_id()))
+            .expect("the name field");
         let _ = ui.typewrite(&"长".repeat(200));
         ui.click("Save").expect("save the name");
     });
@@ -2993,7 +3004,10 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
         alice.shows(settings_a, "That is longer than the server allows."),
         "the refusal in words, in the window that asked"
     );
-    assert!(alice.shows(settings_a, "Save"), "the typed name is still there to fix");
+    assert!(
+        alice.shows(settings_a, "Save"),
+        "the typed name is still there to fix"
+    );
     alice.interact(&rt, settings_a, |ui| {
         ui.click("Cancel").expect("cancel the rename");
     });
@@ -3002,7 +3016,8 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .expect("the announcement's Edit");
     });
     alice.interact(&rt, settings_a, |ui| {
-        ui.click(id(group::State::notice_id())).expect("the announcement");
+        ui.click(id(group::State::notice_id()))
+            .expect("the announcement");
         let _ = ui.typewrite("周六下午三点，图书馆二楼 <b>&</b>");
         ui.click("Publish").expect("publish");
     });
@@ -3015,7 +3030,10 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
     let task = bob.app.open_chat(conv.clone());
     bob.run(&rt, task);
     let chat_b = bob.chat_window(&conv).expect("bob's group chat");
-    assert!(bob.shows_part(chat_b, "图书馆二楼 <b>&</b>"), "the bar shows it as typed");
+    assert!(
+        bob.shows_part(chat_b, "图书馆二楼 <b>&</b>"),
+        "the bar shows it as typed"
+    );
     alice.pump_until(&rt, "the editor closed", |app| {
         app.windows
             .get(&settings_a)
@@ -3036,7 +3054,10 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .is_some_and(|m| m.join_requests.iter().any(|r| r.account == "carol"))
     });
     let main_a = alice.contacts_window();
-    assert!(alice.shows(main_a, "Requests (1)"), "the friend list says a request waits");
+    assert!(
+        alice.shows(main_a, "Requests (1)"),
+        "the friend list says a request waits"
+    );
     assert!(alice.shows(settings_a, "carol"));
     alice.interact(&rt, settings_a, |ui| {
         ui.click("Accept").expect("let carol in");
@@ -3071,7 +3092,10 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .as_ref()
             .is_some_and(|m| m.is_member_muted(gid, "bob", ququ::model::now_millis()))
     });
-    assert!(alice.shows_part(chat_a, "Muted until"), "the member list says so");
+    assert!(
+        alice.shows_part(chat_a, "Muted until"),
+        "the member list says so"
+    );
     alice.interact(&rt, chat_a, |ui| right_click_member(ui, "bob"));
     alice.interact(&rt, chat_a, |ui| {
         ui.click("Unmute").expect("the unmute item");
@@ -3097,7 +3121,10 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .as_ref()
             .is_some_and(|m| m.manages(gid) && m.muted_groups.contains(&gid))
     });
-    assert!(bob.shows(chat_b, "Send"), "an admin speaks in a muted group");
+    assert!(
+        bob.shows(chat_b, "Send"),
+        "an admin speaks in a muted group"
+    );
     let task = carol.app.open_chat(conv.clone());
     carol.run(&rt, task);
     let chat_c = carol.chat_window(&conv).expect("carol's group chat");
@@ -3106,7 +3133,10 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .as_ref()
             .is_some_and(|m| m.muted_groups.contains(&gid))
     });
-    assert!(carol.shows(chat_c, "Everyone is muted: only the owner and admins can speak."));
+    assert!(carol.shows(
+        chat_c,
+        "Everyone is muted: only the owner and admins can speak."
+    ));
 
     // Carol removed after "are you sure?".
     alice.interact(&rt, chat_a, |ui| right_click_member(ui, "carol"));

@@ -462,7 +462,11 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
     s.join_requests.push(JoinRequest {
         group: 3141592653,
         account: "zhaolei".into(),
-        nickname: if zh { "赵磊".into() } else { "Zhao Lei".into() },
+        nickname: if zh {
+            "赵磊".into()
+        } else {
+            "Zhao Lei".into()
+        },
         time: now_millis() - 20 * 60_000,
     });
     s.members.insert(
@@ -1128,7 +1132,10 @@ fn screenshots() {
 
             // Issue 25: my family group's settings (I own it: a request to join waits), then a plain
             // member's view of the hikers' group; a member's right-click menu; my input while muted.
-            for (gid, name) in [(3141592653, "group-settings"), (10001, "group-settings-member")] {
+            for (gid, name) in [
+                (3141592653, "group-settings"),
+                (10001, "group-settings-member"),
+            ] {
                 let settings_id = iced::window::Id::unique();
                 let (state, _) = group::State::new(gid, app.model.as_ref().expect("model"));
                 app.windows.insert(settings_id, Window::Group(state));

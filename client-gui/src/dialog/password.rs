@@ -95,22 +95,25 @@ impl State {
         if self.done {
             let body = form(
                 tr,
-                text(tr.password_now_changed).size(13).style(theme::muted_text),
+                text(tr.password_now_changed)
+                    .size(13)
+                    .style(theme::muted_text),
                 None,
                 (tr.close, Action::Primary, Some(Message::Submit)),
                 Message::Cancel,
             );
             return (tr.change_password.to_owned(), body);
         }
-        let secret = |hint: &'a str, value: &'a str, id: &'static str, on: fn(String) -> Message| {
-            text_input(hint, value)
-                .id(id)
-                .secure(true)
-                .on_input(on)
-                .on_submit(Message::Submit)
-                .padding(8)
-                .style(theme::field)
-        };
+        let secret =
+            |hint: &'a str, value: &'a str, id: &'static str, on: fn(String) -> Message| {
+                text_input(hint, value)
+                    .id(id)
+                    .secure(true)
+                    .on_input(on)
+                    .on_submit(Message::Submit)
+                    .padding(8)
+                    .style(theme::field)
+            };
         let fields = column![
             secret(tr.current_password, &self.old, OLD, Message::Old),
             secret(tr.new_password, &self.new, NEW, Message::New),

@@ -142,10 +142,8 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
     ]
     .spacing(12);
     (
-        ctx.lang.requests_word(
-            model.requests_needing_me(),
-            !model.join_requests.is_empty(),
-        ),
+        ctx.lang
+            .requests_word(model.requests_needing_me(), !model.join_requests.is_empty()),
         body.into(),
     )
 }

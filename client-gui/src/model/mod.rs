@@ -355,7 +355,11 @@ impl Model {
     }
 
     /// A change to a group in words, with the names as this user sees them (remarks first).
-    pub fn change_words(&self, change: &ququ_client::GroupEvent, lang: crate::i18n::Lang) -> String {
+    pub fn change_words(
+        &self,
+        change: &ququ_client::GroupEvent,
+        lang: crate::i18n::Lang,
+    ) -> String {
         let group = Some(change.group);
         let by = self.sender_name(group, &change.by);
         let whom = self.sender_name(group, &change.account);

@@ -709,7 +709,8 @@ fn member_menus_and_mutes_follow_the_roles() {
     };
     let mut m = model();
     m.features.group_mute = true;
-    m.friends.insert("bob".into(), friend("bob", Presence::Online));
+    m.friends
+        .insert("bob".into(), friend("bob", Presence::Online));
     m.apply(Event::Members {
         group: 5,
         members: vec![
@@ -736,7 +737,10 @@ fn member_menus_and_mutes_follow_the_roles() {
         [A::Mention, A::Admin(false), A::Transfer, A::Kick],
         "an admin is not muted, but may be unmade or removed by the owner"
     );
-    assert!(m.member_actions(5, "me", now).is_empty(), "no menu on myself");
+    assert!(
+        m.member_actions(5, "me", now).is_empty(),
+        "no menu on myself"
+    );
     assert_eq!(m.silenced(5, now), None, "the owner always speaks");
 
     // The same group seen by the admin, then by bob.
@@ -745,7 +749,11 @@ fn member_menus_and_mutes_follow_the_roles() {
         m.member_actions(5, "bob", now),
         [A::Chat, A::Mention, A::Unmute, A::Mute, A::Kick]
     );
-    assert_eq!(m.member_actions(5, "me", now), [A::Mention], "not the owner");
+    assert_eq!(
+        m.member_actions(5, "me", now),
+        [A::Mention],
+        "not the owner"
+    );
     m.account = "bob".into();
     assert_eq!(m.member_actions(5, "adm", now), [A::Mention]);
     assert_eq!(m.silenced(5, now), Some(Silenced::Until(9_000)));
@@ -753,7 +761,11 @@ fn member_menus_and_mutes_follow_the_roles() {
     m.apply(Event::GroupMutedAll { group: 5, on: true });
     assert_eq!(m.silenced(5, 9_000), Some(Silenced::All));
     m.account = "adm".into();
-    assert_eq!(m.silenced(5, 9_000), None, "admins speak when all are muted");
+    assert_eq!(
+        m.silenced(5, 9_000),
+        None,
+        "admins speak when all are muted"
+    );
 }
 
 /// An admin recalls a plain member's message at any time, but not the owner's; join requests count

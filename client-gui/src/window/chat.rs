@@ -1259,7 +1259,9 @@ impl State {
             button(
                 row![
                     text("📢").size(13).font(fonts::EMOJI),
-                    text(ctx.tr().announcement).size(12).style(theme::muted_text),
+                    text(ctx.tr().announcement)
+                        .size(12)
+                        .style(theme::muted_text),
                     user_text(one_line(&notice.text), 12.0, text::default),
                 ]
                 .spacing(6)

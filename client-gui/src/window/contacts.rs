@@ -315,10 +315,8 @@ impl State {
         // Requests waiting come before Chat history: they are what the user has to answer.
         .push(model.has_requests().then(|| {
             footer_button_owned(
-                ctx.lang.requests_word(
-                    model.requests_needing_me(),
-                    !model.join_requests.is_empty(),
-                ),
+                ctx.lang
+                    .requests_word(model.requests_needing_me(), !model.join_requests.is_empty()),
                 Message::Show(Dialog::Requests),
             )
         }))

@@ -61,7 +61,10 @@ pub enum Event {
     Invite(u64),
     OpenChat(Conv),
     /// Leave the group, or dissolve it as its owner: asked first over the friend list.
-    Leave { group: u64, owner: bool },
+    Leave {
+        group: u64,
+        owner: bool,
+    },
     Close,
 }
 
@@ -128,7 +131,11 @@ impl State {
                     return None;
                 }
                 let name = name.to_owned();
-                return net(self, group.to_string(), Command::RenameGroup { group, name });
+                return net(
+                    self,
+                    group.to_string(),
+                    Command::RenameGroup { group, name },
+                );
             }
             Message::EditNotice => {
                 let now = model
@@ -211,7 +218,8 @@ impl State {
 
     /// Something changed in the model: an edit the server has taken closes.
     pub fn changed(&mut self, change: &Change, model: &Model) {
-        if *change != Change::GroupChanged(self.group) && *change != Change::GroupSettings(self.group)
+        if *change != Change::GroupChanged(self.group)
+            && *change != Change::GroupSettings(self.group)
         {
             return;
         }
@@ -260,10 +268,10 @@ impl State {
         let name = model.conv_name(&conv);
         let mine = model.role_in(group, &model.account);
         let manages = mine.manages();
-        let count = model
-            .members
-            .get(&group)
-            .map_or_else(|| model.groups.get(&group).map_or(0, |g| g.members as usize), Vec::len);
+        let count = model.members.get(&group).map_or_else(
+            || model.groups.get(&group).map_or(0, |g| g.members as usize),
+            Vec::len,
+        );
 
         let heading = row![
             avatar::view(&name, &format!("group:{group}"), None, 48.0),
@@ -343,7 +351,7 @@ impl State {
                         .on_press_maybe(
                             (self.asked.is_none()
                                 && content.text().trim().chars().count() <= model.notice_chars)
-                            .then_some(Message::PublishNotice)
+                                .then_some(Message::PublishNotice)
                         ),
                 ]
                 .spacing(6)
@@ -411,7 +419,9 @@ impl State {
                     // read out (iced's radio gives its label to no one) and clicked all the same.
                     mouse_area(
                         row![
-                            radio("", value, policy, Message::Policy).size(15).spacing(0),
+                            radio("", value, policy, Message::Policy)
+                                .size(15)
+                                .spacing(0),
                             text(label).size(13)
                         ]
                         .spacing(8)

@@ -3,7 +3,9 @@
 //! member opens their menu at the pointer: send a message, @ them, and what my role lets me do to
 //! theirs (make or unmake an admin, mute, hand the group over, remove).
 
-use iced::widget::{button, column, container, mouse_area, pin, row, scrollable, space, stack, text};
+use iced::widget::{
+    button, column, container, mouse_area, pin, row, scrollable, space, stack, text,
+};
 use iced::{Center, Element, Fill};
 use ququ_protocol::Role;
 
@@ -158,11 +160,12 @@ fn menu_card<'a>(
                 items.push((tr.remove_admin.into(), Message::MemberDo(who, action)));
             }
             MemberAction::Unmute => items.push((tr.unmute.into(), Message::MemberDo(who, action))),
-            MemberAction::Mute => items.extend(
-                MUTE_CHOICES
-                    .iter()
-                    .map(|secs| (ctx.lang.mute_for(*secs), Message::MuteFor(who.clone(), *secs))),
-            ),
+            MemberAction::Mute => items.extend(MUTE_CHOICES.iter().map(|secs| {
+                (
+                    ctx.lang.mute_for(*secs),
+                    Message::MuteFor(who.clone(), *secs),
+                )
+            })),
             MemberAction::Transfer => {
                 items.push((tr.transfer_owner.into(), Message::MemberDo(who, action)));
             }
@@ -187,16 +190,22 @@ fn menu_card<'a>(
                 } else {
                     (at.y - height).max(0.0)
                 };
-                let card = items.iter().fold(column![].width(WIDTH - 16.0), |card, (label, message)| {
-                    card.push(
-                        button(text(label.clone()).size(13))
-                            .width(Fill)
-                            .padding([6, 12])
-                            .style(theme::list_item)
-                            .on_press(message.clone()),
-                    )
-                });
-                pin(container(card).padding(4).style(theme::card)).x(x).y(y).into()
+                let card =
+                    items
+                        .iter()
+                        .fold(column![].width(WIDTH - 16.0), |card, (label, message)| {
+                            card.push(
+                                button(text(label.clone()).size(13))
+                                    .width(Fill)
+                                    .padding([6, 12])
+                                    .style(theme::list_item)
+                                    .on_press(message.clone()),
+                            )
+                        });
+                pin(container(card).padding(4).style(theme::card))
+                    .x(x)
+                    .y(y)
+                    .into()
             })
         ]
         .into(),

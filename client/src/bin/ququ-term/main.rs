@@ -543,7 +543,9 @@ impl Term {
                 reason,
             } => say(format!("{account} {} group {group}", reason.as_str())),
             Event::Profile { nickname } => say(format!("your nickname is now {nickname}")),
-            Event::PasswordChanged => say("your password was changed; your other devices were logged out"),
+            Event::PasswordChanged => {
+                say("your password was changed; your other devices were logged out")
+            }
             Event::MemberRole {
                 group,
                 account,
