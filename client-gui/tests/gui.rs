@@ -2100,6 +2100,7 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
         nickname: "Ed 😀".into(),
         remark: String::new(),
         presence: Presence::Online,
+        profile: Default::default(), // PROFILE: lead renders this
     }]));
     for (n, conv, text) in [
         (1, &with, "OK 👍🍜"),

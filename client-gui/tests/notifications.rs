@@ -171,6 +171,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
         nickname: "Ann 🍜".into(),
         remark: "Boss <b>&</b>".into(),
         presence: Presence::Online,
+        profile: Default::default(), // PROFILE: lead renders this
     }]));
     model.apply(Event::Groups(vec![Group {
         id: 7,
@@ -225,6 +226,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
             muted_until: 0,
+            profile: Default::default(), // PROFILE: lead renders this
         }],
     });
     model.read(&hikers);

@@ -42,6 +42,7 @@ fn friend(account: &str, nickname: &str, remark: &str, online: bool) -> (String,
             nickname: nickname.into(),
             remark: remark.into(),
             presence,
+            profile: Default::default(), // PROFILE: lead renders this
         },
     )
 }
@@ -416,6 +417,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Owner,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(), // PROFILE: lead renders this
             },
             Member {
                 group: 3141592653,
@@ -424,6 +426,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Member,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(), // PROFILE: lead renders this
             },
         ],
     );
@@ -439,6 +442,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Owner,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(), // PROFILE: lead renders this
             },
             Member {
                 group: 10001,
@@ -447,6 +451,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Member,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(), // PROFILE: lead renders this
             },
             Member {
                 group: 10001,
@@ -455,6 +460,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Admin,
                 presence: Presence::Offline,
                 muted_until: 0,
+                profile: Default::default(), // PROFILE: lead renders this
             },
             Member {
                 group: 10001,
@@ -463,6 +469,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Member,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(), // PROFILE: lead renders this
             },
         ],
     );

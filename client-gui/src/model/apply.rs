@@ -231,6 +231,12 @@ impl Model {
                 self.nickname = nickname;
                 Change::Nothing
             }
+            // PROFILE: lead renders this
+            Event::MyProfile(_)
+            | Event::UserProfile { .. }
+            | Event::Blocks(_)
+            | Event::Blocked(_)
+            | Event::Unblocked { .. } => Change::Nothing,
             Event::MemberRole {
                 group,
                 account,

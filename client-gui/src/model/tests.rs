@@ -18,6 +18,7 @@ fn friend(account: &str, presence: Presence) -> Friend {
         nickname: String::new(),
         remark: String::new(),
         presence,
+        profile: Default::default(), // PROFILE: lead renders this
     }
 }
 
@@ -134,6 +135,7 @@ fn a_friend_goes_offline_in_the_list_and_in_groups() {
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
             muted_until: 0,
+            profile: Default::default(), // PROFILE: lead renders this
         }],
     });
     assert_eq!(
@@ -637,6 +639,7 @@ fn group_management_is_kept_as_told() {
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
             muted_until: 0,
+            profile: Default::default(), // PROFILE: lead renders this
         }],
     });
     m.apply(Event::MemberRole {

@@ -188,6 +188,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     sql(r#"
     CREATE TABLE deleted (server_id INTEGER PRIMARY KEY) WITHOUT ROWID;
     "#),
+    // 6: a contact's profile: signature (个性签名), gender (the wire word, '' for not said) and region.
+    sql(r#"
+    ALTER TABLE contacts ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+    ALTER TABLE contacts ADD COLUMN gender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE contacts ADD COLUMN region TEXT NOT NULL DEFAULT '';
+    "#),
 ];
 
 /// The global settings database, shared by every account in a data directory.
