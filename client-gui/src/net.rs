@@ -170,6 +170,17 @@ pub enum Command {
         account: String,
         remark: String,
     },
+    /// My signature (个性签名); empty clears it.
+    SetSignature {
+        text: String,
+    },
+    /// Block (拉黑) this account, or unblock it.
+    Block {
+        account: String,
+    },
+    Unblock {
+        account: String,
+    },
     /// Change my password: the current one, then the new one.
     ChangePassword {
         old: String,
@@ -305,6 +316,9 @@ impl Client {
             Command::DeleteFriend { account } => h.delete_friend(account),
             Command::SetRemark { account, remark } => h.set_remark(account, remark),
             Command::ChangePassword { old, new } => h.change_password(old, new),
+            Command::SetSignature { text } => h.set_signature(text),
+            Command::Block { account } => h.block(account),
+            Command::Unblock { account } => h.unblock(account),
             Command::CreateGroup { name } => h.create_group(name),
             Command::JoinGroup { group } => h.join_group(group),
             Command::LeaveGroup { group } => h.leave_group(group),

@@ -2099,6 +2099,7 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
         nickname: "Ed 😀".into(),
         remark: String::new(),
         presence: Presence::Online,
+        profile: Default::default(),
     }]));
     for (n, conv, text) in [
         (1, &with, "OK 👍🍜"),
@@ -3152,4 +3153,50 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
             .as_ref()
             .is_some_and(|m| !m.groups.contains_key(&gid))
     });
+}
+
+/// Issue 25: a signature (个性签名) typed in Settings shows under my name in a friend's list, live; a
+/// friend blocked (拉黑) from their menu is marked so in my list (what the server then drops is the
+/// server tests'), and the menu offers Unblock.
+#[test]
+fn a_signature_reaches_friends_and_a_block_is_marked() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let (mut alice, mut bob) = friends(&rt, &server);
+    let main_a = alice.contacts_window();
+    alice.show_dialog(&rt, main_a, Dialog::settings());
+    alice.interact(&rt, main_a, |ui| {
+        ui.click(id(dialog::settings::SIGNATURE))
+            .expect("the signature field");
+        let _ = ui.typewrite("周末去爬山 <b>&</b>");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    bob.pump_until(&rt, "alice's signature at bob's", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.friends.get("alice"))
+            .is_some_and(|f| f.profile.signature == "周末去爬山 <b>&</b>")
+    });
+    let main_b = bob.contacts_window();
+    bob.interact(&rt, main_b, |ui| {
+        ui.click("Friends").expect("the friends tab");
+    });
+    assert!(
+        bob.shows_part(main_b, "周末去爬山 <b>&</b>"),
+        "under alice's name"
+    );
+
+    bob.show_dialog(&rt, main_b, Dialog::friend_menu("alice"));
+    bob.interact(&rt, main_b, |ui| {
+        ui.click("Block").expect("the menu's Block");
+    });
+    bob.pump_until(&rt, "alice blocked", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.blocked.contains_key("alice"))
+    });
+    assert!(bob.shows_part(main_b, "Blocked: their messages do not reach you"));
+    bob.show_dialog(&rt, main_b, Dialog::friend_menu("alice"));
+    assert!(bob.shows(main_b, "Unblock"), "the menu offers the way back");
 }

@@ -172,6 +172,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
         nickname: "Ann 🍜".into(),
         remark: "Boss <b>&</b>".into(),
         presence: Presence::Online,
+        profile: Default::default(),
     }]));
     model.apply(Event::Groups(vec![Group {
         id: 7,
@@ -226,6 +227,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
             muted_until: 0,
+            profile: Default::default(),
         }],
     });
     model.read(&hikers);

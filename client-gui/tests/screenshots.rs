@@ -43,6 +43,7 @@ fn friend(account: &str, nickname: &str, remark: &str, online: bool) -> (String,
             nickname: nickname.into(),
             remark: remark.into(),
             presence,
+            profile: Default::default(),
         },
     )
 }
@@ -418,6 +419,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Owner,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(),
             },
             Member {
                 group: 3141592653,
@@ -426,6 +428,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Member,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(),
             },
         ],
     );
@@ -479,6 +482,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Owner,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(),
             },
             Member {
                 group: 10001,
@@ -487,6 +491,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Member,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(),
             },
             Member {
                 group: 10001,
@@ -495,6 +500,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Admin,
                 presence: Presence::Offline,
                 muted_until: 0,
+                profile: Default::default(),
             },
             Member {
                 group: 10001,
@@ -503,6 +509,7 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Member,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(),
             },
         ],
     );

@@ -490,7 +490,10 @@ impl Session {
             | S::GroupGone { .. }
             | S::Member { .. }
             | S::MembersEnd { .. }
-            | S::MemberLeft { .. } => self.on_list_line(link, msg).await?,
+            | S::MemberLeft { .. }
+            | S::Blocked { .. }
+            | S::Unblocked { .. }
+            | S::BlocksEnd { .. } => self.on_list_line(link, msg).await?,
             S::Error { code, text, about } => self.on_error(link, code, text, about).await?,
             S::FileUpload {
                 file,

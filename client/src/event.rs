@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 use ququ_protocol::{
     Conv, ErrorCode, Features, FileInfo, GoneReason, GroupEvent, JoinPolicy, Limits, Mentions,
-    Millis, Presence, Quote, Role,
+    Millis, Presence, Profile, Quote, Role,
 };
 
 use crate::transfer::{Transfer, TransferId};
@@ -141,6 +141,9 @@ pub struct Friend {
     /// My private alias for them; empty if none.
     pub remark: String,
     pub presence: Presence,
+    /// Their signature (个性签名, shown under the name), gender and region; empty from a server without
+    /// the `PROFILE` feature.
+    pub profile: Profile,
 }
 
 impl Friend {
@@ -186,6 +189,15 @@ pub struct FoundUser {
     pub presence: Presence,
 }
 
+/// Someone I block (拉黑): nothing they send me privately reaches me.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockedUser {
+    pub account: String,
+    pub nickname: String,
+    /// Since when, in ms since the epoch.
+    pub time: Millis,
+}
+
 /// A group I am in, as last seen.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Group {
@@ -206,6 +218,8 @@ pub struct Member {
     /// Muted (禁言) until this time, in ms since the epoch; 0: not muted. (From a server with the
     /// `GROUP_MUTE` feature; 0 from others.)
     pub muted_until: Millis,
+    /// Their signature, gender and region; empty from a server without the `PROFILE` feature.
+    pub profile: Profile,
 }
 
 impl Member {
@@ -425,6 +439,25 @@ pub enum Event {
     Profile { nickname: String },
     /// My password was changed, as asked; my other devices were logged out.
     PasswordChanged,
+    /// My signature, gender and region: after each login (from a server with the `PROFILE` feature), on
+    /// every change (here or on another device), and as the answer to [`crate::Handle::get_profile`]
+    /// for me.
+    MyProfile(Profile),
+    /// Someone else's profile: a friend or fellow group member changed their nickname, signature, gender
+    /// or region (pushed live), or the answer to [`crate::Handle::get_profile`]. Show it wherever that
+    /// account is shown; the friend list kept locally is updated already.
+    UserProfile {
+        account: String,
+        nickname: String,
+        profile: Profile,
+    },
+    /// Everyone I block: after each login (from a server with the `BLOCK` feature) and after
+    /// [`crate::Handle::list_blocks`].
+    Blocks(Vec<BlockedUser>),
+    /// I block this account now ([`crate::Handle::block`], here or on another device).
+    Blocked(BlockedUser),
+    /// I no longer block this account.
+    Unblocked { account: String },
     /// A file transfer was created or changed state; the [`Transfer`] is complete each time. See
     /// [`crate::transfer`].
     Transfer(Transfer),

@@ -5,7 +5,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use ququ_protocol::{ClientMessage, Conv, JoinPolicy, Mentions};
+use ququ_protocol::{ClientMessage, Conv, JoinPolicy, Mentions, ProfileChange};
 use tokio::sync::mpsc;
 
 use crate::backoff::Backoff;
@@ -253,6 +253,48 @@ impl Handle {
         self.request(ClientMessage::SetNickname {
             nickname: nickname.into(),
         });
+    }
+
+    /// Changes one part of my profile: [`ProfileChange::Signature`] (个性签名, one line of at most
+    /// [`ququ_protocol::Limits::sign`] characters), [`ProfileChange::Gender`] or [`ProfileChange::Region`]
+    /// (at most [`ququ_protocol::Limits::name`]); an empty text clears it. Answered by
+    /// [`Event::MyProfile`] (on every device of mine), or [`Event::Error`] (`too_long`, `bad_request` for
+    /// control characters); friends and fellow group members get [`Event::UserProfile`].
+    pub fn set_profile(&self, change: ProfileChange) {
+        self.request(ClientMessage::SetProfile { change });
+    }
+
+    /// Sets my signature (个性签名); empty clears it. See [`Handle::set_profile`].
+    pub fn set_signature(&self, text: impl Into<String>) {
+        self.set_profile(ProfileChange::Signature(text.into()));
+    }
+
+    /// Asks for someone's profile (`None`: mine). Answered by [`Event::UserProfile`], or
+    /// [`Event::MyProfile`] for me, or [`Event::Error`] (`no_such_user`).
+    pub fn get_profile(&self, account: Option<String>) {
+        self.request(ClientMessage::GetProfile { account });
+    }
+
+    /// Blocks (拉黑) `account`: their private messages, files and friend requests no longer reach me, and
+    /// they are not told. Group messages still do, and a friendship stays ([`Handle::delete_friend`]
+    /// ends it). Answered by [`Event::Blocked`], or [`Event::Error`] (`no_such_user`, `bad_request` for
+    /// myself).
+    pub fn block(&self, account: impl Into<String>) {
+        self.request(ClientMessage::Block {
+            account: account.into(),
+        });
+    }
+
+    /// Stops blocking `account`; answered by [`Event::Unblocked`]. What they sent meanwhile stays dropped.
+    pub fn unblock(&self, account: impl Into<String>) {
+        self.request(ClientMessage::Unblock {
+            account: account.into(),
+        });
+    }
+
+    /// Asks for everyone I block again (it comes after every login anyway); answered by [`Event::Blocks`].
+    pub fn list_blocks(&self) {
+        self.request(ClientMessage::ListBlocks);
     }
 
     /// Searches users by account or nickname; answered by [`Event::FoundUsers`].

@@ -37,7 +37,8 @@
 //! - [`config`] — [`Config`], [`Timing`], data-directory and database paths.
 //! - `connection` — the task that owns the socket: its run loop, connect and serve, heartbeat, reconnect,
 //!   commands; each line from the server goes to its area's file: `connection/login` (register, log in,
-//!   resume, `BYE:`), `connection/lists` (friends, requests, groups, members, found users),
+//!   resume, `BYE:`, my profile), `connection/lists` (friends, requests, groups, members, found users,
+//!   the block list, others' profiles),
 //!   `connection/messages` (chat, `ACK:`, sync, history, the outbox), `connection/said` (the newer lines:
 //!   `FEATURES:`, replies and mentions, recalls, read marks, typing). `connection/pace` keeps the outbox
 //!   under the server's rate.
@@ -63,13 +64,13 @@ pub mod transfer;
 
 pub use config::{Config, ConfigError, SessionToken, Timing};
 pub use event::{
-    Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member, Message, MessageState,
-    RecallOf, SentRequest, StopReason,
+    BlockedUser, Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member, Message,
+    MessageState, RecallOf, SentRequest, StopReason,
 };
 pub use handle::{Client, Events, Handle, StartError, new_client_id};
 pub use ququ_protocol::{
-    Conv, ErrorCode, Features, FileInfo, GoneReason, GroupEvent, GroupEventKind, JoinPolicy,
-    Limits, Mentions, Millis, Presence, Quote, Role,
+    Conv, ErrorCode, Features, FileInfo, Gender, GoneReason, GroupEvent, GroupEventKind,
+    JoinPolicy, Limits, Mentions, Millis, Presence, Profile, ProfileChange, Quote, Role,
 };
 pub use storage::{LastLogin, SearchFilter, Storage, StorageError, Store, last_login};
 pub use transfer::{Transfer, TransferError, TransferId, TransferState};

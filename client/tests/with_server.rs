@@ -753,3 +753,128 @@ async fn group_changes_are_kept_in_order_in_the_history_and_are_neither_unread_n
     bob.stop().await;
     server.stop().await;
 }
+
+/// Profiles and the block list as the GUI sees them: my profile after login and on a change, a friend's
+/// and a fellow member's change as `UserProfile`, the signature in the friend list (also as kept
+/// locally), and a blocked friend's message never arriving while the blocker is told `Blocked`.
+#[tokio::test]
+async fn profiles_and_blocks_arrive_as_events() {
+    let server = TestServer::start().await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    let mut carol = User::register(&server.addr, "carol").await;
+    befriend(&mut alice, &mut bob).await;
+    alice.handle.create_group("hikers");
+    let group = match alice
+        .wait("new group", |e| matches!(e, Event::GroupChanged(_)))
+        .await
+    {
+        Event::GroupChanged(g) => g.id,
+        _ => unreachable!(),
+    };
+    alice.handle.invite(group, "bob");
+    alice.handle.set_group_policy(group, Some(JoinPolicy::Open));
+    alice
+        .wait("opened", |e| matches!(e, Event::GroupPolicy { .. }))
+        .await;
+    carol.handle.join_group(group);
+    carol
+        .wait(
+            "joined",
+            |e| matches!(e, Event::GroupChanged(g) if g.id == group),
+        )
+        .await;
+
+    alice.handle.set_signature("周末去爬山");
+    alice
+        .handle
+        .set_profile(ququ_client::ProfileChange::Gender(Some(
+            ququ_client::Gender::Female,
+        )));
+    alice
+        .wait("my profile", |e| {
+            matches!(e, Event::MyProfile(p) if p.signature == "周末去爬山"
+            && p.gender == Some(ququ_client::Gender::Female))
+        })
+        .await;
+    for (user, what) in [(&mut bob, "the friend"), (&mut carol, "the fellow member")] {
+        user.wait(what, |e| {
+            matches!(e, Event::UserProfile { account, profile, .. } if account == "alice"
+                && profile.signature == "周末去爬山"
+                && profile.gender == Some(ququ_client::Gender::Female))
+        })
+        .await;
+    }
+    // The friend list kept locally has it, for the list shown before the server answers.
+    let friends = bob.handle.store().friends().await.unwrap();
+    assert_eq!(friends[0].profile.signature, "周末去爬山");
+    // A member list carries it too.
+    carol.handle.list_members(group);
+    let members = match carol
+        .wait(
+            "members",
+            |e| matches!(e, Event::Members { group: g, .. } if *g == group),
+        )
+        .await
+    {
+        Event::Members { members, .. } => members,
+        _ => unreachable!(),
+    };
+    let listed = members
+        .iter()
+        .find(|m| m.account == "alice")
+        .expect("alice");
+    assert_eq!(listed.profile.signature, "周末去爬山");
+
+    // A new login: my profile, the friend list with the signature, and whom I block.
+    alice.handle.block("bob");
+    alice
+        .wait(
+            "blocked",
+            |e| matches!(e, Event::Blocked(b) if b.account == "bob"),
+        )
+        .await;
+    let dir = alice.stop().await;
+    let (handle, mut events) = Client::start(config(&server.addr, "alice", dir.path())).unwrap();
+    wait_for(
+        &mut events,
+        "my profile again",
+        |e| matches!(e, Event::MyProfile(p) if p.signature == "周末去爬山"),
+    )
+    .await;
+    wait_for(
+        &mut events,
+        "the block list",
+        |e| matches!(e, Event::Blocks(list) if list.len() == 1 && list[0].account == "bob"),
+    )
+    .await;
+    let mut bob_friends = bob.handle.store().friends().await.unwrap();
+    bob_friends.retain(|f| f.account == "alice");
+    assert_eq!(bob_friends.len(), 1, "the friendship stays");
+
+    // bob's message is sent as ever, and never reaches alice; once unblocked, the next one does.
+    let cid = bob.handle.send_text(alice_conv(), "are you there?");
+    bob.wait("ack", |e| {
+        matches!(e, Event::MessageState(m) if m.client_id == cid && m.state == MessageState::Sent)
+    })
+    .await;
+    handle.unblock("bob");
+    wait_for(
+        &mut events,
+        "unblocked",
+        |e| matches!(e, Event::Unblocked { account } if account == "bob"),
+    )
+    .await;
+    bob.handle.send_text(alice_conv(), "now?");
+    let got = wait_for(
+        &mut events,
+        "bob's message",
+        |e| matches!(e, Event::Message(m) if m.from == "bob"),
+    )
+    .await;
+    match got {
+        Event::Message(m) => assert_eq!(m.text, "now?", "the blocked one never came"),
+        _ => unreachable!(),
+    }
+    handle.shutdown();
+}

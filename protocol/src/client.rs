@@ -2,7 +2,7 @@
 
 use crate::ParseError;
 use crate::field::{Fields, LineBuilder};
-use crate::types::{Conv, Features, JoinPolicy, Mentions, is_sha256_hex};
+use crate::types::{Conv, Features, Gender, JoinPolicy, Mentions, ProfileChange, is_sha256_hex};
 
 /// One line from a client. Each variant's doc shows its exact wire form; `docs/protocol.md` has the replies.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -168,6 +168,21 @@ pub enum ClientMessage {
     /// `TYPING:<account>` — I am typing to this friend (private chats only). Never stored; the friend's
     /// sessions with the `TYPING` feature get `TYPING:<me>`.
     Typing { to: String },
+    /// `SET_PROFILE:<sign|gender|region>:<value>` — change one part of my profile: `SET_PROFILE:sign:今天也要加油`,
+    /// `SET_PROFILE:gender:female` (`male`/`female`/`other`, empty: not said), `SET_PROFILE:region:上海`.
+    /// `value` is free text; empty clears. Replies `PROFILE:<me>:…`; friends and fellow group members with the
+    /// `PROFILE` feature are told with `PROFILE:` too.
+    SetProfile { change: ProfileChange },
+    /// `PROFILE[:<account>]` — ask for someone's profile (mine without the account); replies
+    /// `PROFILE:<account>:<nickname>:<gender>:<region>:<signature>`.
+    GetProfile { account: Option<String> },
+    /// `BLOCK:<account>` — block (拉黑) someone: their private messages, file offers and friend requests
+    /// to me are dropped without telling them. Replies `BLOCKED:<account>:<time>:<nickname>`.
+    Block { account: String },
+    /// `UNBLOCK:<account>` — stop blocking them; replies `UNBLOCKED:<account>`.
+    Unblock { account: String },
+    /// `BLOCKS` — the accounts I block; replies `BLOCKED:` lines and `BLOCKS_END:<count>`.
+    ListBlocks,
 }
 
 impl ClientMessage {
@@ -521,6 +536,51 @@ impl ClientMessage {
             "TYPING" => M::Typing {
                 to: one_account(f("TYPING"))?,
             },
+            "SET_PROFILE" => {
+                let mut f = f("SET_PROFILE");
+                let field = f.string("field")?;
+                // Free text to the end of the line, so a typed signature needs no escaping; left off, it
+                // is empty (clears).
+                let value = f.text_or_empty()?;
+                let invalid = |field, value| ParseError::InvalidValue {
+                    verb: "SET_PROFILE",
+                    field,
+                    value,
+                };
+                let change = match field.as_str() {
+                    "sign" => ProfileChange::Signature(value),
+                    "region" => ProfileChange::Region(value),
+                    "gender" => ProfileChange::Gender(
+                        Gender::from_field(&value).ok_or_else(|| invalid("gender", value))?,
+                    ),
+                    _ => return Err(invalid("field", field)),
+                };
+                M::SetProfile { change }
+            }
+            "PROFILE" => {
+                let mut f = f("PROFILE");
+                let account = match f.optional("account")? {
+                    Some(a) if a.is_empty() => {
+                        return Err(ParseError::EmptyField {
+                            verb: "PROFILE",
+                            field: "account",
+                        });
+                    }
+                    other => other,
+                };
+                f.end()?;
+                M::GetProfile { account }
+            }
+            "BLOCK" => M::Block {
+                account: one_account(f("BLOCK"))?,
+            },
+            "UNBLOCK" => M::Unblock {
+                account: one_account(f("UNBLOCK"))?,
+            },
+            "BLOCKS" => {
+                f("BLOCKS").end()?;
+                M::ListBlocks
+            }
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -657,6 +717,16 @@ impl ClientMessage {
             M::Read { conv, up_to } => b("READ").field(conv.kind()).field(&conv.key()).num(up_to),
             M::ListReads => b("READS"),
             M::Typing { to } => b("TYPING").field(to),
+            M::SetProfile { change } => {
+                b("SET_PROFILE").field(change.field()).field(change.value())
+            }
+            M::GetProfile { account } => match account {
+                Some(account) => b("PROFILE").field(account),
+                None => b("PROFILE"),
+            },
+            M::Block { account } => b("BLOCK").field(account),
+            M::Unblock { account } => b("UNBLOCK").field(account),
+            M::ListBlocks => b("BLOCKS"),
         }
         .finish()
     }
@@ -714,6 +784,11 @@ impl ClientMessage {
             M::Read { .. } => "READ",
             M::ListReads => "READS",
             M::Typing { .. } => "TYPING",
+            M::SetProfile { .. } => "SET_PROFILE",
+            M::GetProfile { .. } => "PROFILE",
+            M::Block { .. } => "BLOCK",
+            M::Unblock { .. } => "UNBLOCK",
+            M::ListBlocks => "BLOCKS",
         }
     }
 }

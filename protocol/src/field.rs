@@ -180,6 +180,16 @@ impl<'a> Fields<'a> {
         })
     }
 
+    /// Whether any field is left (an optional trailing group of fields is there).
+    pub(crate) fn has_more(&self) -> bool {
+        self.rest.is_some()
+    }
+
+    /// How many fields are left, for a line whose optional trailing groups are told apart by their number.
+    pub(crate) fn remaining(&self) -> usize {
+        self.rest.map_or(0, |rest| rest.split(':').count())
+    }
+
     /// Fails if any field is left over.
     pub(crate) fn end(self) -> Result<(), ParseError> {
         match self.rest {

@@ -4,9 +4,9 @@ use crate::ParseError;
 use crate::client::conv;
 use crate::field::{Fields, LineBuilder};
 use crate::types::{
-    ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, GoneReason,
+    ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, Gender, GoneReason,
     GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence,
-    Quote, RecallMessage, Role, SaidMessage, is_sha256_hex,
+    Profile, Quote, RecallMessage, Role, SaidMessage, is_sha256_hex,
 };
 
 /// One line from the server. Each variant's doc shows its exact wire form.
@@ -33,8 +33,16 @@ pub enum ServerMessage {
     Ping { nonce: u64 },
     /// `PONG:<nonce>` — answer to a client's `PING:`.
     Pong { nonce: u64 },
-    /// `PROFILE:<account>:<nickname>` — my profile changed (reply to `SET_NICK:`; also to my other sessions).
-    Profile { account: String, nickname: String },
+    /// `PROFILE:<account>:<nickname>[:<gender>:<region>:<signature>]` — a user's profile: mine, changed
+    /// (the reply to `SET_NICK:`/`SET_PROFILE:`, also to my other sessions); a friend's or fellow group
+    /// member's, changed (to sessions with the `PROFILE` feature only); or anyone's, asked for with
+    /// `PROFILE:`. The [`Profile`] fields are there for a session with the `PROFILE` feature and in the
+    /// answer to `PROFILE:`, and left off otherwise (the original line).
+    Profile {
+        account: String,
+        nickname: String,
+        profile: Option<Profile>,
+    },
     /// `PASSWD:true` — the password was changed.
     PasswordChanged,
     /// `CONNECT_CLIENT:<account>:<online|offline>` — a friend's first session came online or last one went
@@ -48,12 +56,15 @@ pub enum ServerMessage {
     },
     /// `FOUND_END:<count>` — end of search results.
     FoundEnd { count: u32 },
-    /// `FRIEND:<account>:<online|offline>:<nickname>:<remark>` — a friend, as listed or as just added or changed.
+    /// `FRIEND:<account>:<online|offline>:<nickname>:<remark>[:<gender>:<region>:<signature>]` — a friend, as
+    /// listed or as just added or changed. The [`Profile`] fields only to a session with the `PROFILE`
+    /// feature, and then always.
     Friend {
         account: String,
         presence: Presence,
         nickname: String,
         remark: String,
+        profile: Option<Profile>,
     },
     /// `FRIENDS_END:<count>` — end of the friend list.
     FriendsEnd { count: u32 },
@@ -118,9 +129,11 @@ pub enum ServerMessage {
     GroupsEnd { count: u32 },
     /// `GROUP_GONE:<group_id>:<left|kicked|dissolved>` — I am no longer in this group.
     GroupGone { group: u64, reason: GoneReason },
-    /// `MEMBER:<group_id>:<account>:<owner|admin|member>:<online|offline>:<nickname>[:<muted_until>]` — a
-    /// member, as listed or as just joined. `admin` only to a session with the `GROUP_ROLE` feature (others
-    /// see `member`); `muted_until` (when their mute ends, 0 if not muted) only to one with `GROUP_MUTE`.
+    /// `MEMBER:<group_id>:<account>:<owner|admin|member>:<online|offline>:<nickname>[:<muted_until>][:<gender>:<region>:<signature>]`
+    /// — a member, as listed or as just joined. `admin` only to a session with the `GROUP_ROLE` feature
+    /// (others see `member`); `muted_until` (when their mute ends, 0 if not muted) only to one with
+    /// `GROUP_MUTE`; the [`Profile`] fields only to one with `PROFILE`. The trailing fields are told apart
+    /// by their number: one is the mute, three the profile, four both.
     Member {
         group: u64,
         account: String,
@@ -128,6 +141,7 @@ pub enum ServerMessage {
         presence: Presence,
         nickname: String,
         muted_until: Option<Millis>,
+        profile: Option<Profile>,
     },
     /// `GROUP_ROLE:<group_id>:<account>:<owner|admin|member>` — a member's role changed (`GROUP_ADMIN:`,
     /// `GROUP_TRANSFER:`); to every member's sessions with the `GROUP_ROLE` feature.
@@ -222,6 +236,18 @@ pub enum ServerMessage {
     ReadsEnd { count: u32 },
     /// `TYPING:<account>` — this friend is typing to me; show it for a few seconds.
     Typing { from: String },
+    /// `BLOCKED:<account>:<time>:<nickname>` — I block this account since `time`: the answer to `BLOCK:`
+    /// (also to my other sessions with the `BLOCK` feature) and the items of `BLOCKS`.
+    Blocked {
+        account: String,
+        time: Millis,
+        nickname: String,
+    },
+    /// `UNBLOCKED:<account>` — I no longer block this account (the answer to `UNBLOCK:`, also to my
+    /// other sessions with the `BLOCK` feature).
+    Unblocked { account: String },
+    /// `BLOCKS_END:<count>` — end of the list of accounts I block.
+    BlocksEnd { count: u32 },
 }
 
 impl ServerMessage {
@@ -306,8 +332,17 @@ impl ServerMessage {
                 let mut f = f("PROFILE");
                 let account = f.string("account")?;
                 let nickname = f.string("nickname")?;
+                let profile = if f.has_more() {
+                    Some(profile(&mut f)?)
+                } else {
+                    None
+                };
                 f.end()?;
-                M::Profile { account, nickname }
+                M::Profile {
+                    account,
+                    nickname,
+                    profile,
+                }
             }
             "PASSWD" => {
                 let mut f = f("PASSWD");
@@ -343,12 +378,18 @@ impl ServerMessage {
                 let presence = presence(&mut f)?;
                 let nickname = f.string("nickname")?;
                 let remark = f.string("remark")?;
+                let profile = if f.has_more() {
+                    Some(profile(&mut f)?)
+                } else {
+                    None
+                };
                 f.end()?;
                 M::Friend {
                     account,
                     presence,
                     nickname,
                     remark,
+                    profile,
                 }
             }
             "FRIENDS_END" => M::FriendsEnd {
@@ -518,13 +559,12 @@ impl ServerMessage {
                 let role = f.parsed("role", Role::parse)?;
                 let presence = presence(&mut f)?;
                 let nickname = f.string("nickname")?;
-                let muted_until = match f.optional("muted_until")? {
-                    None => None,
-                    Some(s) => Some(s.parse().map_err(|_| ParseError::InvalidValue {
-                        verb: "MEMBER",
-                        field: "muted_until",
-                        value: s,
-                    })?),
+                // One trailing field is the mute, three the profile, four both (the mute first).
+                let (muted_until, profile) = match f.remaining() {
+                    0 => (None, None),
+                    1 => (Some(f.number("muted_until")?), None),
+                    3 => (None, Some(profile(&mut f)?)),
+                    _ => (Some(f.number("muted_until")?), Some(profile(&mut f)?)),
                 };
                 f.end()?;
                 M::Member {
@@ -534,6 +574,7 @@ impl ServerMessage {
                     presence,
                     nickname,
                     muted_until,
+                    profile,
                 }
             }
             "GROUP_ROLE" => {
@@ -764,6 +805,24 @@ impl ServerMessage {
             "TYPING" => M::Typing {
                 from: account(f("TYPING"))?,
             },
+            "BLOCKED" => {
+                let mut f = f("BLOCKED");
+                let account = f.string("account")?;
+                let time = f.number("time")?;
+                let nickname = f.string("nickname")?;
+                f.end()?;
+                M::Blocked {
+                    account,
+                    time,
+                    nickname,
+                }
+            }
+            "UNBLOCKED" => M::Unblocked {
+                account: account(f("UNBLOCKED"))?,
+            },
+            "BLOCKS_END" => M::BlocksEnd {
+                count: count(f("BLOCKS_END"))?,
+            },
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -798,7 +857,11 @@ impl ServerMessage {
             M::Bye { code, text } => b("BYE").field(code.as_str()).field(text),
             M::Ping { nonce } => b("PING").num(nonce),
             M::Pong { nonce } => b("PONG").num(nonce),
-            M::Profile { account, nickname } => b("PROFILE").field(account).field(nickname),
+            M::Profile {
+                account,
+                nickname,
+                profile,
+            } => with_profile(b("PROFILE").field(account).field(nickname), profile),
             M::PasswordChanged => b("PASSWD").field("true"),
             M::Presence { account, presence } => {
                 b("CONNECT_CLIENT").field(account).field(presence.as_str())
@@ -817,11 +880,15 @@ impl ServerMessage {
                 presence,
                 nickname,
                 remark,
-            } => b("FRIEND")
-                .field(account)
-                .field(presence.as_str())
-                .field(nickname)
-                .field(remark),
+                profile,
+            } => with_profile(
+                b("FRIEND")
+                    .field(account)
+                    .field(presence.as_str())
+                    .field(nickname)
+                    .field(remark),
+                profile,
+            ),
             M::FriendsEnd { count } => b("FRIENDS_END").num(count),
             M::FriendRequest {
                 from,
@@ -897,6 +964,7 @@ impl ServerMessage {
                 presence,
                 nickname,
                 muted_until,
+                profile,
             } => {
                 let line = b("MEMBER")
                     .num(group)
@@ -904,10 +972,11 @@ impl ServerMessage {
                     .field(role.as_str())
                     .field(presence.as_str())
                     .field(nickname);
-                match muted_until {
+                let line = match muted_until {
                     Some(until) => line.num(until),
                     None => line,
-                }
+                };
+                with_profile(line, profile)
             }
             M::GroupRole {
                 group,
@@ -1013,6 +1082,13 @@ impl ServerMessage {
             M::Read { conv, up_to } => b("READ").field(conv.kind()).field(&conv.key()).num(up_to),
             M::ReadsEnd { count } => b("READS_END").num(count),
             M::Typing { from } => b("TYPING").field(from),
+            M::Blocked {
+                account,
+                time,
+                nickname,
+            } => b("BLOCKED").field(account).num(time).field(nickname),
+            M::Unblocked { account } => b("UNBLOCKED").field(account),
+            M::BlocksEnd { count } => b("BLOCKS_END").num(count),
         }
         .finish()
     }
@@ -1050,6 +1126,29 @@ fn failure(mut f: Fields<'_>, bare: ErrorCode) -> Result<(ErrorCode, String), Pa
         ErrorCode::parse(&code)
     };
     Ok((code, text))
+}
+
+/// The three [`Profile`] fields: `<gender>:<region>:<signature>`.
+fn profile(f: &mut Fields<'_>) -> Result<Profile, ParseError> {
+    let gender = f.parsed("gender", Gender::from_field)?;
+    let region = f.string("region")?;
+    let signature = f.string("signature")?;
+    Ok(Profile {
+        gender,
+        region,
+        signature,
+    })
+}
+
+/// A line with the [`Profile`] fields at its end, if there is a profile.
+fn with_profile(line: LineBuilder, profile: &Option<Profile>) -> LineBuilder {
+    match profile {
+        Some(p) => line
+            .field(Gender::field(p.gender))
+            .field(&p.region)
+            .field(&p.signature),
+        None => line,
+    }
 }
 
 fn count(mut f: Fields<'_>) -> Result<u32, ParseError> {

@@ -143,6 +143,97 @@ impl JoinPolicy {
     }
 }
 
+/// A gender a user chose to show on their profile. Wire: `male` / `female` / `other`; an empty field
+/// means they did not say.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Gender {
+    Male,
+    Female,
+    Other,
+}
+
+impl Gender {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Gender::Male => "male",
+            Gender::Female => "female",
+            Gender::Other => "other",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "male" => Some(Gender::Male),
+            "female" => Some(Gender::Female),
+            "other" => Some(Gender::Other),
+            _ => None,
+        }
+    }
+
+    /// The wire field of an optional gender: the word, or empty for not said.
+    pub fn field(gender: Option<Gender>) -> &'static str {
+        gender.map_or("", Gender::as_str)
+    }
+
+    /// Reads an optional gender's field: empty is `Some(None)`, an unknown word `None`.
+    pub fn from_field(s: &str) -> Option<Option<Gender>> {
+        if s.is_empty() {
+            Some(None)
+        } else {
+            Gender::parse(s).map(Some)
+        }
+    }
+}
+
+/// What a user shows others besides their nickname: QQ's 个性签名 (a one-line signature shown under the
+/// name in a friend list) and, if they choose, gender and region. Wire: three fields,
+/// `<gender>:<region>:<signature>`, each empty when not set.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Profile {
+    pub gender: Option<Gender>,
+    /// Free text, one line (e.g. `上海`); empty if not said.
+    pub region: String,
+    /// One line; empty if none.
+    pub signature: String,
+}
+
+/// One part of my profile, as `SET_PROFILE:` changes it. Wire: `sign:<text>`, `gender:<male|female|other>`
+/// (empty: not said) or `region:<text>`; an empty text clears.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ProfileChange {
+    Signature(String),
+    Gender(Option<Gender>),
+    Region(String),
+}
+
+impl ProfileChange {
+    /// The field's wire name.
+    pub fn field(&self) -> &'static str {
+        match self {
+            ProfileChange::Signature(_) => "sign",
+            ProfileChange::Gender(_) => "gender",
+            ProfileChange::Region(_) => "region",
+        }
+    }
+
+    /// The value's wire text.
+    pub fn value(&self) -> &str {
+        match self {
+            ProfileChange::Signature(text) | ProfileChange::Region(text) => text,
+            ProfileChange::Gender(gender) => Gender::field(*gender),
+        }
+    }
+
+    /// Applies the change to a profile.
+    pub fn apply(&self, profile: &mut Profile) {
+        match self {
+            ProfileChange::Signature(text) => profile.signature = text.clone(),
+            ProfileChange::Gender(gender) => profile.gender = *gender,
+            ProfileChange::Region(text) => profile.region = text.clone(),
+        }
+    }
+}
+
 /// Why a group went away for this user. Wire: `left` / `kicked` / `dissolved`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum GoneReason {
@@ -236,6 +327,8 @@ pub struct Limits {
     pub admins: u32,
     /// Longest group announcement (`GROUP_NOTICE:`) in characters.
     pub notice: u32,
+    /// Longest signature (个性签名, `SET_PROFILE:sign:`) in characters.
+    pub sign: u32,
 }
 
 impl Default for Limits {
@@ -253,6 +346,7 @@ impl Default for Limits {
             recall: 120,
             admins: 10,
             notice: 500,
+            sign: 80,
         }
     }
 }
@@ -261,7 +355,7 @@ impl Limits {
     pub fn to_field(&self) -> String {
         format!(
             "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={},\
-             admins={},notice={}",
+             admins={},notice={},sign={}",
             self.line,
             self.text,
             self.name,
@@ -273,7 +367,8 @@ impl Limits {
             self.actions,
             self.recall,
             self.admins,
-            self.notice
+            self.notice,
+            self.sign
         )
     }
 
@@ -294,6 +389,7 @@ impl Limits {
                 "recall" => limits.recall = value.parse().ok()?,
                 "admins" => limits.admins = value.parse().ok()?,
                 "notice" => limits.notice = value.parse().ok()?,
+                "sign" => limits.sign = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -474,6 +570,14 @@ pub struct Features {
     /// `GROUP_EVENT:` lines: a group's changes as they stand in its history (without it, a `GROUP:` line
     /// saying what happened).
     pub group_event: bool,
+    /// Profiles (issue: 个性签名): the gender, region and signature at the end of `FRIEND:`, `MEMBER:` and
+    /// `PROFILE:` lines (which an older client's parser would refuse as fields too many), and `PROFILE:`
+    /// lines for a friend's or fellow member's change (without it, a friend's new nickname comes as a
+    /// `FRIEND:` line and nothing else is told).
+    pub profile: bool,
+    /// `BLOCKED:` and `UNBLOCKED:` lines pushed when another session of mine blocks or unblocks someone
+    /// (the session that asked is answered either way).
+    pub block: bool,
 }
 
 impl Features {
@@ -487,6 +591,8 @@ impl Features {
         group_mute: true,
         group_notice: true,
         group_event: true,
+        profile: true,
+        block: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -499,6 +605,8 @@ impl Features {
             (self.group_mute, "GROUP_MUTE"),
             (self.group_notice, "GROUP_NOTICE"),
             (self.group_event, "GROUP_EVENT"),
+            (self.profile, "PROFILE"),
+            (self.block, "BLOCK"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -521,6 +629,8 @@ impl Features {
                 "GROUP_MUTE" => features.group_mute = true,
                 "GROUP_NOTICE" => features.group_notice = true,
                 "GROUP_EVENT" => features.group_event = true,
+                "PROFILE" => features.profile = true,
+                "BLOCK" => features.block = true,
                 _ => {}
             }
         }
@@ -538,6 +648,8 @@ impl Features {
             group_mute: self.group_mute && other.group_mute,
             group_notice: self.group_notice && other.group_notice,
             group_event: self.group_event && other.group_event,
+            profile: self.profile && other.profile,
+            block: self.block && other.block,
         }
     }
 }

@@ -282,11 +282,14 @@ fn too_many_fields() {
         ("LOGIN:true:1:alice:Alice:tok:line=1:x", too_many("LOGIN")),
         ("BYE:shutdown:text:x", too_many("BYE")),
         ("PING:1:2", too_many("PING")),
-        ("PROFILE:alice:Alice:x", too_many("PROFILE")),
+        // With the `PROFILE` feature three more fields follow; anything past them is too many.
+        ("PROFILE:alice:Alice:x", invalid("PROFILE", "gender", "x")),
+        ("PROFILE:alice:Alice::::x", too_many("PROFILE")),
         ("PASSWD:true:x", too_many("PASSWD")),
         ("CONNECT_CLIENT:bob:online:x", too_many("CONNECT_CLIENT")),
         ("FOUND:bob:online:Bob:x", too_many("FOUND")),
-        ("FRIEND:bob:online:Bob::x", too_many("FRIEND")),
+        ("FRIEND:bob:online:Bob::x", invalid("FRIEND", "gender", "x")),
+        ("FRIEND:bob:online:Bob:::::x", too_many("FRIEND")),
         (
             "FRIEND_REQUEST:alice:1:Alice:hi:x",
             too_many("FRIEND_REQUEST"),
@@ -920,7 +923,11 @@ fn group_mute_lines() {
             "MEMBER:3:bob:member:online:Bob:never",
             invalid("MEMBER", "muted_until", "never"),
         ),
-        ("MEMBER:3:bob:member:online:Bob:0:x", too_many("MEMBER")),
+        // Two trailing fields are the mute and the start of a profile.
+        (
+            "MEMBER:3:bob:member:online:Bob:0:x",
+            invalid("MEMBER", "gender", "x"),
+        ),
     ]);
 }
 
@@ -1032,5 +1039,68 @@ fn group_event_lines() {
             "GROUP_EVENT:1:3:alice:then:invite:bob:",
             invalid("GROUP_EVENT", "time", "then"),
         ),
+    ]);
+}
+
+/// Profiles (个性签名) and the block list.
+#[test]
+fn profile_and_block_lines() {
+    check_client(&[
+        ("SET_PROFILE", missing("SET_PROFILE", "field")),
+        (
+            "SET_PROFILE:mood:happy",
+            invalid("SET_PROFILE", "field", "mood"),
+        ),
+        (
+            "SET_PROFILE:Sign:hi",
+            invalid("SET_PROFILE", "field", "Sign"),
+        ),
+        (
+            "SET_PROFILE:gender:robot",
+            invalid("SET_PROFILE", "gender", "robot"),
+        ),
+        (
+            "SET_PROFILE:gender:Male",
+            invalid("SET_PROFILE", "gender", "Male"),
+        ),
+        ("SET_PROFILE:sign:%FF", bad_escape("%FF")),
+        ("PROFILE:", empty("PROFILE", "account")),
+        ("PROFILE:bob:x", too_many("PROFILE")),
+        ("BLOCK", missing("BLOCK", "account")),
+        ("BLOCK:", empty("BLOCK", "account")),
+        ("BLOCK:bob:x", too_many("BLOCK")),
+        ("UNBLOCK", missing("UNBLOCK", "account")),
+        ("UNBLOCK:", empty("UNBLOCK", "account")),
+        ("BLOCKS:x", too_many("BLOCKS")),
+    ]);
+    check_server(&[
+        ("PROFILE:bob", missing("PROFILE", "nickname")),
+        ("PROFILE:bob:Bob:male", missing("PROFILE", "region")),
+        ("PROFILE:bob:Bob:male:x", missing("PROFILE", "signature")),
+        ("PROFILE:bob:Bob:male:x:y:z", too_many("PROFILE")),
+        (
+            "PROFILE:bob:Bob:man:x:y",
+            invalid("PROFILE", "gender", "man"),
+        ),
+        ("FRIEND:bob:online:Bob::male", missing("FRIEND", "region")),
+        ("FRIEND:bob:online:Bob::male:x:y:z", too_many("FRIEND")),
+        (
+            "MEMBER:3:bob:member:online:Bob:0:male",
+            missing("MEMBER", "region"),
+        ),
+        (
+            "MEMBER:3:bob:member:online:Bob:x:male:y:z",
+            invalid("MEMBER", "muted_until", "x"),
+        ),
+        (
+            "MEMBER:3:bob:member:online:Bob:0:male:y:z:w",
+            too_many("MEMBER"),
+        ),
+        ("BLOCKED:bob:0", missing("BLOCKED", "nickname")),
+        ("BLOCKED:bob:then:Bob", invalid("BLOCKED", "time", "then")),
+        ("BLOCKED:bob:0:Bob:x", too_many("BLOCKED")),
+        ("UNBLOCKED", missing("UNBLOCKED", "account")),
+        ("UNBLOCKED:bob:x", too_many("UNBLOCKED")),
+        ("BLOCKS_END:many", invalid("BLOCKS_END", "count", "many")),
     ]);
 }

@@ -16,8 +16,8 @@ use proptest::strategy::{Union, ValueTree};
 use proptest::test_runner::TestRunner;
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
-    GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Presence,
-    Quote, RecallMessage, Role, SaidMessage, ServerMessage,
+    Gender, GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions,
+    Presence, Profile, ProfileChange, Quote, RecallMessage, Role, SaidMessage, ServerMessage,
 };
 
 // ---- field strategies ----
@@ -145,12 +145,12 @@ fn limits() -> impl Strategy<Value = Limits> {
             num32(),
             num32(),
         ),
-        (num32(), num32()),
+        (num32(), num32(), num32()),
     )
         .prop_map(
             |(
                 (line, text, name, friends, members, file, rate, groups, actions, recall),
-                (admins, notice),
+                (admins, notice, sign),
             )| Limits {
                 line,
                 text,
@@ -164,13 +164,14 @@ fn limits() -> impl Strategy<Value = Limits> {
                 recall,
                 admins,
                 notice,
+                sign,
             },
         )
 }
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 8]>().prop_map(
+    any::<[bool; 10]>().prop_map(
         |[
             said,
             recalled,
@@ -180,6 +181,8 @@ fn features() -> impl Strategy<Value = Features> {
             group_mute,
             group_notice,
             group_event,
+            profile,
+            block,
         ]| Features {
             said,
             recalled,
@@ -189,8 +192,35 @@ fn features() -> impl Strategy<Value = Features> {
             group_mute,
             group_notice,
             group_event,
+            profile,
+            block,
         },
     )
+}
+
+fn gender() -> impl Strategy<Value = Option<Gender>> {
+    proptest::option::of(prop_oneof![
+        Just(Gender::Male),
+        Just(Gender::Female),
+        Just(Gender::Other)
+    ])
+}
+
+/// Any profile, its free-text fields full of the characters that need escaping.
+fn profile() -> impl Strategy<Value = Profile> {
+    (gender(), text(), text()).prop_map(|(gender, region, signature)| Profile {
+        gender,
+        region,
+        signature,
+    })
+}
+
+fn profile_change() -> impl Strategy<Value = ProfileChange> {
+    prop_oneof![
+        text().prop_map(ProfileChange::Signature),
+        text().prop_map(ProfileChange::Region),
+        gender().prop_map(ProfileChange::Gender),
+    ]
 }
 
 /// Account-like names: what a mention can hold.
@@ -390,6 +420,17 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             .boxed(),
         Just(M::ListReads).boxed(),
         nonempty().prop_map(|to| M::Typing { to }).boxed(),
+        profile_change()
+            .prop_map(|change| M::SetProfile { change })
+            .boxed(),
+        proptest::option::of(nonempty())
+            .prop_map(|account| M::GetProfile { account })
+            .boxed(),
+        nonempty().prop_map(|account| M::Block { account }).boxed(),
+        nonempty()
+            .prop_map(|account| M::Unblock { account })
+            .boxed(),
+        Just(M::ListBlocks).boxed(),
     ])
 }
 
@@ -417,8 +458,12 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             .boxed(),
         num64().prop_map(|nonce| M::Ping { nonce }).boxed(),
         num64().prop_map(|nonce| M::Pong { nonce }).boxed(),
-        (text(), text())
-            .prop_map(|(account, nickname)| M::Profile { account, nickname })
+        (text(), text(), proptest::option::of(profile()))
+            .prop_map(|(account, nickname, profile)| M::Profile {
+                account,
+                nickname,
+                profile,
+            })
             .boxed(),
         Just(M::PasswordChanged).boxed(),
         (text(), presence())
@@ -432,12 +477,19 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             })
             .boxed(),
         num32().prop_map(|count| M::FoundEnd { count }).boxed(),
-        (text(), presence(), text(), text())
-            .prop_map(|(account, presence, nickname, remark)| M::Friend {
+        (
+            text(),
+            presence(),
+            text(),
+            text(),
+            proptest::option::of(profile()),
+        )
+            .prop_map(|(account, presence, nickname, remark, profile)| M::Friend {
                 account,
                 presence,
                 nickname,
                 remark,
+                profile,
             })
             .boxed(),
         num32().prop_map(|count| M::FriendsEnd { count }).boxed(),
@@ -546,15 +598,17 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             presence(),
             text(),
             proptest::option::of(num64()),
+            proptest::option::of(profile()),
         )
             .prop_map(
-                |(group, account, role, presence, nickname, muted_until)| M::Member {
+                |(group, account, role, presence, nickname, muted_until, profile)| M::Member {
                     group,
                     account,
                     role,
                     presence,
                     nickname,
                     muted_until,
+                    profile,
                 },
             )
             .boxed(),
@@ -685,6 +739,15 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             .boxed(),
         num32().prop_map(|count| M::ReadsEnd { count }).boxed(),
         text().prop_map(|from| M::Typing { from }).boxed(),
+        (text(), num64(), text())
+            .prop_map(|(account, time, nickname)| M::Blocked {
+                account,
+                time,
+                nickname,
+            })
+            .boxed(),
+        text().prop_map(|account| M::Unblocked { account }).boxed(),
+        num32().prop_map(|count| M::BlocksEnd { count }).boxed(),
     ])
 }
 
@@ -760,6 +823,17 @@ fn line_like() -> impl Strategy<Value = String> {
         "READ",
         "READS",
         "TYPING",
+        "SET_PROFILE",
+        "PROFILE",
+        "BLOCK",
+        "UNBLOCK",
+        "BLOCKS",
+        "BLOCKED",
+        "UNBLOCKED",
+        "BLOCKS_END",
+        "sign",
+        "gender",
+        "female",
         "SAID",
         "RECALLED",
         "READS_END",

@@ -11,15 +11,16 @@ use std::collections::BTreeSet;
 use common::{CLIENT_VARIANTS, SERVER_VARIANTS, client_variant, server_variant};
 use ququ_protocol::{
     ChatMessage, ClientMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState,
-    GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, ParseError,
-    Presence, Quote, RecallMessage, Role, SaidMessage, ServerMessage,
+    Gender, GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions,
+    ParseError, Presence, Profile, ProfileChange, Quote, RecallMessage, Role, SaidMessage,
+    ServerMessage,
 };
 
 /// SHA-256 of the empty file.
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The default limits' wire field.
-const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500,sign=80";
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -391,7 +392,9 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"),
+            s(
+                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK",
+            ),
             M::Features {
                 features: Features::ALL,
             },
@@ -499,6 +502,57 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         ),
         (s("READS"), M::ListReads),
         (s("TYPING:alice"), M::Typing { to: s("alice") }),
+        // Profiles and blocks.
+        (
+            s("SET_PROFILE:sign:今天也要加油 %3A)"),
+            M::SetProfile {
+                change: ProfileChange::Signature(s("今天也要加油 :)")),
+            },
+        ),
+        (
+            s("SET_PROFILE:sign:"),
+            M::SetProfile {
+                change: ProfileChange::Signature(s("")),
+            },
+        ),
+        (
+            s("SET_PROFILE:gender:female"),
+            M::SetProfile {
+                change: ProfileChange::Gender(Some(Gender::Female)),
+            },
+        ),
+        (
+            s("SET_PROFILE:gender:"),
+            M::SetProfile {
+                change: ProfileChange::Gender(None),
+            },
+        ),
+        (
+            s("SET_PROFILE:region:上海"),
+            M::SetProfile {
+                change: ProfileChange::Region(s("上海")),
+            },
+        ),
+        (s("PROFILE"), M::GetProfile { account: None }),
+        (
+            s("PROFILE:bob"),
+            M::GetProfile {
+                account: Some(s("bob")),
+            },
+        ),
+        (
+            s("BLOCK:mallory"),
+            M::Block {
+                account: s("mallory"),
+            },
+        ),
+        (
+            s("UNBLOCK:mallory"),
+            M::Unblock {
+                account: s("mallory"),
+            },
+        ),
+        (s("BLOCKS"), M::ListBlocks),
     ]
 }
 
@@ -538,7 +592,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (
             s(
-                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8",
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8,sign=9",
             ),
             M::LoginOk {
                 user_id: 2,
@@ -558,6 +612,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     recall: 0,
                     admins: 7,
                     notice: 8,
+                    sign: 9,
                 },
             },
         ),
@@ -589,6 +644,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
             M::Profile {
                 account: s("alice"),
                 nickname: s("小明"),
+                profile: None,
             },
         ),
         (s("PASSWD:true"), M::PasswordChanged),
@@ -622,6 +678,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Bob"),
                 remark: s(""),
+                profile: None,
             },
         ),
         (
@@ -631,6 +688,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Bob"),
                 remark: s("Bobby: work"),
+                profile: None,
             },
         ),
         (s("FRIENDS_END:1"), M::FriendsEnd { count: 1 }),
@@ -813,6 +871,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Alice"),
                 muted_until: None,
+                profile: None,
             },
         ),
         (
@@ -824,6 +883,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Offline,
                 nickname: s("Bob"),
                 muted_until: None,
+                profile: None,
             },
         ),
         (
@@ -835,6 +895,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Carol"),
                 muted_until: None,
+                profile: None,
             },
         ),
         (
@@ -870,6 +931,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Offline,
                 nickname: s("Dave"),
                 muted_until: Some(1_764_032_400_000),
+                profile: None,
             },
         ),
         (
@@ -881,6 +943,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Erin"),
                 muted_until: Some(0),
+                profile: None,
             },
         ),
         (
@@ -1115,7 +1178,9 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         // Replies, recalls, mentions, read marks and typing.
         (
-            s("FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"),
+            s(
+                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK",
+            ),
             M::Features {
                 features: Features::ALL,
             },
@@ -1243,6 +1308,88 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         (s("READS_END:2"), M::ReadsEnd { count: 2 }),
         (s("READS_END:0"), M::ReadsEnd { count: 0 }),
         (s("TYPING:bob"), M::Typing { from: s("bob") }),
+        // Profiles and blocks.
+        (
+            s("PROFILE:alice:小明:male:北京:好好学习%3A 天天向上"),
+            M::Profile {
+                account: s("alice"),
+                nickname: s("小明"),
+                profile: Some(Profile {
+                    gender: Some(Gender::Male),
+                    region: s("北京"),
+                    signature: s("好好学习: 天天向上"),
+                }),
+            },
+        ),
+        (
+            s("PROFILE:alice:小明:::"),
+            M::Profile {
+                account: s("alice"),
+                nickname: s("小明"),
+                profile: Some(Profile::default()),
+            },
+        ),
+        (
+            s("FRIEND:bob:online:Bob::other::🎸 on tour"),
+            M::Friend {
+                account: s("bob"),
+                presence: Presence::Online,
+                nickname: s("Bob"),
+                remark: s(""),
+                profile: Some(Profile {
+                    gender: Some(Gender::Other),
+                    region: s(""),
+                    signature: s("🎸 on tour"),
+                }),
+            },
+        ),
+        (
+            s("MEMBER:3:bob:member:online:Bob:0:female:上海:hi"),
+            M::Member {
+                group: 3,
+                account: s("bob"),
+                role: Role::Member,
+                presence: Presence::Online,
+                nickname: s("Bob"),
+                muted_until: Some(0),
+                profile: Some(Profile {
+                    gender: Some(Gender::Female),
+                    region: s("上海"),
+                    signature: s("hi"),
+                }),
+            },
+        ),
+        (
+            s("MEMBER:3:bob:member:online:Bob:::hi"),
+            M::Member {
+                group: 3,
+                account: s("bob"),
+                role: Role::Member,
+                presence: Presence::Online,
+                nickname: s("Bob"),
+                muted_until: None,
+                profile: Some(Profile {
+                    gender: None,
+                    region: s(""),
+                    signature: s("hi"),
+                }),
+            },
+        ),
+        (
+            s("BLOCKED:mallory:1764028800000:Mal"),
+            M::Blocked {
+                account: s("mallory"),
+                time: 1_764_028_800_000,
+                nickname: s("Mal"),
+            },
+        ),
+        (
+            s("UNBLOCKED:mallory"),
+            M::Unblocked {
+                account: s("mallory"),
+            },
+        ),
+        (s("BLOCKS_END:1"), M::BlocksEnd { count: 1 }),
     ]
 }
 
@@ -1488,6 +1635,19 @@ fn client_lenient() -> Vec<(String, ClientMessage)> {
             s("FEATURES:said,Typing"),
             M::Features {
                 features: Features::default(),
+            },
+        ),
+        // A signature typed into `nc` keeps its colons; a gender left off is not said.
+        (
+            s("SET_PROFILE:sign:at 10:30, 100% sure"),
+            M::SetProfile {
+                change: ProfileChange::Signature(s("at 10:30, 100% sure")),
+            },
+        ),
+        (
+            s("SET_PROFILE:gender"),
+            M::SetProfile {
+                change: ProfileChange::Gender(None),
             },
         ),
     ]
@@ -1843,6 +2003,16 @@ fn limits_field_round_trips() {
             ..limits
         })
     );
+    // The signature limit: an older server's field has none, and the default stands.
+    assert_eq!(limits.sign, 80);
+    assert_eq!(
+        Limits::from_field("sign=140"),
+        Some(Limits {
+            sign: 140,
+            ..limits
+        })
+    );
+    assert_eq!(Limits::from_field("sign=long"), None);
     assert_eq!(Limits::from_field("recall=2m"), None);
     assert_eq!(
         Limits::from_field("rate=0,,"),
@@ -1851,6 +2021,55 @@ fn limits_field_round_trips() {
     assert_eq!(Limits::from_field("rate"), None);
     assert_eq!(Limits::from_field("rate=fast"), None);
     assert_eq!(Limits::from_field("text=-1"), None);
+}
+
+/// An older client's view of the profile lines: without the `PROFILE` feature the server sends the
+/// original shapes, and these are exactly what the parser of a client from before profiles read (the
+/// trailing fields, which it would refuse, only come with the feature).
+#[test]
+fn profile_fields_are_left_off_without_the_feature() {
+    let friend = ServerMessage::Friend {
+        account: s("bob"),
+        presence: Presence::Online,
+        nickname: s("Bob"),
+        remark: s("b"),
+        profile: None,
+    };
+    assert_eq!(friend.format(), "FRIEND:bob:online:Bob:b");
+    let member = ServerMessage::Member {
+        group: 3,
+        account: s("bob"),
+        role: Role::Member,
+        presence: Presence::Online,
+        nickname: s("Bob"),
+        muted_until: Some(5),
+        profile: None,
+    };
+    assert_eq!(member.format(), "MEMBER:3:bob:member:online:Bob:5");
+    // Two trailing fields are neither a mute (one), a profile (three) nor both (four).
+    assert!(ServerMessage::parse("MEMBER:3:bob:member:online:Bob:5:male").is_err());
+    assert!(ServerMessage::parse("MEMBER:3:bob:member:online:Bob:5:male:x:y:z").is_err());
+    // A profile's gender is one of the words or empty.
+    assert!(ServerMessage::parse("FRIEND:bob:online:Bob::robot::hi").is_err());
+    assert!(ServerMessage::parse("PROFILE:bob:Bob:male").is_err());
+}
+
+#[test]
+fn profile_changes_apply_to_a_profile() {
+    let mut profile = Profile::default();
+    ProfileChange::Signature(s("hi")).apply(&mut profile);
+    ProfileChange::Gender(Some(Gender::Female)).apply(&mut profile);
+    ProfileChange::Region(s("上海")).apply(&mut profile);
+    assert_eq!(
+        profile,
+        Profile {
+            gender: Some(Gender::Female),
+            region: s("上海"),
+            signature: s("hi"),
+        }
+    );
+    ProfileChange::Gender(None).apply(&mut profile);
+    assert_eq!(profile.gender, None);
 }
 
 #[test]
@@ -1907,13 +2126,13 @@ fn the_spec_documents_every_verb_and_error_code() {
 fn features_field() {
     assert_eq!(
         Features::ALL.to_field(),
-        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT"
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK"
     );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
         Features::from_field(
-            "GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
+            "BLOCK,PROFILE,GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
         ),
         Features::ALL
     );
@@ -1992,6 +2211,12 @@ fn the_spec_walkthrough_of_replies_and_recalls_is_real_lines() {
 #[test]
 fn the_spec_walkthrough_of_group_management_is_real_lines() {
     walkthrough_is_real_lines("**Group management.**", 6);
+}
+
+/// And the walkthrough of profiles and the block list.
+#[test]
+fn the_spec_walkthrough_of_profiles_and_blocks_is_real_lines() {
+    walkthrough_is_real_lines("**Profiles and the block list.**", 6);
 }
 
 /// Every line of the walkthrough that starts at `title` and runs to the next `**` paragraph title or

@@ -58,6 +58,7 @@ impl Sender {
                     ),
                     time: self.seq,
                     body: Body::Text(self.text.clone()),
+                    hidden: false,
                 }
             })
             .collect()

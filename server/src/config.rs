@@ -179,6 +179,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// recall = 120               # seconds in which a sender may recall a message; 0 = never
 /// admins = 10                # admins one group may have besides its owner
 /// notice = 500               # longest group announcement, characters
+/// sign = 80                  # longest signature (个性签名), characters
 /// [throttle]
 /// window_minutes = 15             # attempts are counted over this window
 /// failures_per_address = 20       # failed logins, bad tokens, refused registrations before a block
@@ -240,6 +241,7 @@ pub struct FileLimits {
     pub recall: Option<u32>,
     pub admins: Option<u32>,
     pub notice: Option<u32>,
+    pub sign: Option<u32>,
 }
 
 impl FileConfig {
@@ -312,6 +314,7 @@ impl FileConfig {
         limits.recall = l.recall.unwrap_or(limits.recall);
         limits.admins = l.admins.unwrap_or(limits.admins);
         limits.notice = l.notice.unwrap_or(limits.notice);
+        limits.sign = l.sign.unwrap_or(limits.sign);
         let t = &self.throttle;
         let throttle = &mut config.throttle;
         if let Some(m) = t.window_minutes {

@@ -548,3 +548,42 @@ async fn a_recalled_file_is_withdrawn_and_its_bytes_deleted() {
     let page = bob.collect_until("SYNC_END:").await;
     assert!(page.iter().all(|l| !l.contains("wrong.pdf")), "{page:?}");
 }
+
+/// A file from someone the recipient blocks (拉黑) is taken as ever — uploaded, acknowledged, shown on
+/// the sender's other session — and never offered to the recipient, live or by sync, nor theirs to fetch.
+#[tokio::test]
+async fn a_file_from_a_blocked_friend_is_uploaded_but_never_offered() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = server.friends("alice", "bob").await;
+    bob.send("BLOCK:alice").await;
+    bob.until("BLOCKED:alice:").await;
+    let data = content(10_000, 9);
+    alice
+        .send(&format!(
+            "FileTran:user:bob:f9:{}:{}:note.txt",
+            data.len(),
+            sha(&data)
+        ))
+        .await;
+    let (id, token, _) = upload_grant(&alice.recv().await);
+    assert!(
+        put(server.addr, &token, 0, &data)
+            .await
+            .starts_with("FILE_STATE:")
+    );
+    // alice's own session sees her offer and its ACK, as with any file.
+    assert!(alice.until("FileTran:").await.ends_with(":note.txt"));
+    alice.until("ACK:f9:").await;
+    assert_eq!(
+        bob.drain(std::time::Duration::from_millis(300)).await,
+        Vec::<String>::new()
+    );
+    bob.send("SYNC:0:100").await;
+    assert_eq!(
+        bob.collect_until("SYNC_END:").await.len(),
+        1,
+        "only SYNC_END"
+    );
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    assert!(bob.recv().await.starts_with("ERROR:forbidden:"));
+}

@@ -256,6 +256,7 @@ async fn syncs_from_the_start_in_a_loop_do_not_hold_up_other_users_messages() {
                 client_id: format!("bulk{i}"),
                 time: 1_764_000_000_000 + i as u64,
                 body: Body::Text(format!("message {i} of the backlog")),
+                hidden: false,
             })
             .collect();
         for chunk in batch.chunks(10_000) {

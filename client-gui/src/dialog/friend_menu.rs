@@ -1,4 +1,5 @@
-//! A friend's right-click menu: open the chat, set a remark, delete the friend.
+//! A friend's right-click menu: open the chat, set a remark, block (拉黑) or unblock, delete the
+//! friend.
 
 use iced::Element;
 use iced::widget::column;
@@ -19,6 +20,8 @@ pub enum Message {
     Pin(bool),
     Mute(bool),
     Remark(String),
+    /// Block (`true`: their private messages, files and friend requests stop reaching me) or unblock.
+    Block(bool),
     Delete,
     Close,
 }
@@ -33,6 +36,14 @@ impl State {
                 account: self.account.clone(),
                 remark,
             })),
+            Message::Block(on) => {
+                let account = self.account.clone();
+                Event::NetAndClose(if on {
+                    crate::net::Command::Block { account }
+                } else {
+                    crate::net::Command::Unblock { account }
+                })
+            }
             Message::Delete => Event::Show(Dialog::Confirm(confirm::State::DeleteFriend {
                 account: self.account.clone(),
             })),
@@ -55,6 +66,11 @@ impl State {
             pin,
             mute,
             menu_item(tr.set_remark, Message::Remark(remark)),
+            if model.blocked.contains_key(&self.account) {
+                menu_item(tr.unblock, Message::Block(false))
+            } else {
+                menu_item(tr.block, Message::Block(true))
+            },
             menu_item(tr.delete_friend, Message::Delete),
             close_row(tr, Message::Close),
         ]

@@ -16,7 +16,12 @@ use crate::widget::Ctx;
 pub struct State {
     /// A problem to show (an avatar image that could not be read, the autostart entry not written).
     pub notice: Option<String>,
+    /// My signature as being typed (`None`: as the server has it).
+    pub signature: Option<String>,
 }
+
+/// The signature field, for the cursor (tests).
+pub const SIGNATURE: &str = "signature";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -31,6 +36,10 @@ pub enum Message {
     AutoPictures(PictureChoice),
     PickAvatar,
     ResetAvatar,
+    /// The signature field was edited.
+    Signature(String),
+    /// Enter in the signature field: save it.
+    SaveSignature,
     ChangePassword,
     Logout,
     About,
@@ -72,6 +81,13 @@ impl std::fmt::Display for ThemeChoice {
 impl State {
     pub fn update(&mut self, message: Message) -> Option<Event> {
         Some(match message {
+            Message::Signature(text) => {
+                self.signature = Some(text);
+                return None;
+            }
+            Message::SaveSignature => Event::Net(crate::net::Command::SetSignature {
+                text: self.signature.take()?.trim().to_owned(),
+            }),
             Message::Language(choice) => Event::SetLang(choice.0),
             Message::Theme(choice) => Event::SetTheme(choice.0),
             Message::Notify(prefs) => Event::SetNotify(prefs),
@@ -118,6 +134,32 @@ impl State {
                     .width(Fill)
                     .style(theme::pick_list)
             ]
+            .align_y(Center),
+            // 个性签名: Enter saves it; friends and fellow members see it under my name.
+            row![
+                text(tr.signature).size(13).width(90),
+                iced::widget::text_input(
+                    tr.signature_hint,
+                    self.signature
+                        .as_deref()
+                        .unwrap_or(&model.profile.signature)
+                )
+                .id(SIGNATURE)
+                .on_input(Message::Signature)
+                .on_submit(Message::SaveSignature)
+                .padding(6)
+                .size(13)
+                .style(theme::field),
+                button(text(tr.save).size(13))
+                    .style(theme::secondary_button)
+                    .on_press_maybe(
+                        self.signature
+                            .as_ref()
+                            .filter(|s| s.trim().chars().count() <= model.sign_chars)
+                            .map(|_| Message::SaveSignature)
+                    ),
+            ]
+            .spacing(8)
             .align_y(Center),
             row![
                 avatar::view(model.my_name(), &model.account, ctx.my_avatar, 40.0),

@@ -245,6 +245,43 @@ impl Model {
                 self.nickname = nickname;
                 Change::Nothing
             }
+            Event::MyProfile(profile) => {
+                self.profile = profile;
+                Change::Nothing
+            }
+            // A friend's or fellow member's new name or signature shows wherever they are shown.
+            Event::UserProfile {
+                account,
+                nickname,
+                profile,
+            } => {
+                if let Some(friend) = self.friends.get_mut(&account) {
+                    friend.nickname.clone_from(&nickname);
+                    friend.profile = profile.clone();
+                }
+                for member in self
+                    .members
+                    .values_mut()
+                    .flat_map(|ms| ms.iter_mut())
+                    .filter(|m| m.account == account)
+                {
+                    member.nickname.clone_from(&nickname);
+                    member.profile = profile.clone();
+                }
+                Change::Nothing
+            }
+            Event::Blocks(list) => {
+                self.blocked = list.into_iter().map(|b| (b.account.clone(), b)).collect();
+                Change::Nothing
+            }
+            Event::Blocked(blocked) => {
+                self.blocked.insert(blocked.account.clone(), blocked);
+                Change::Nothing
+            }
+            Event::Unblocked { account } => {
+                self.blocked.remove(&account);
+                Change::Nothing
+            }
             Event::MemberRole {
                 group,
                 account,

@@ -169,6 +169,13 @@ pub struct Model {
     pub notice_chars: usize,
     /// Friends typing to me, until when (milliseconds since the epoch) to say so.
     pub typing: HashMap<String, Millis>,
+    /// My signature (个性签名), gender and region, as the server has them.
+    pub profile: ququ_client::Profile,
+    /// Whom I block (拉黑), by account: their private messages, files and friend requests do not reach
+    /// me.
+    pub blocked: BTreeMap<String, ququ_client::BlockedUser>,
+    /// Longest signature the server keeps, in characters.
+    pub sign_chars: usize,
 }
 
 /// How long "typing…" shows after a friend's last sign of typing; they send one every 3 s or so.
@@ -183,6 +190,7 @@ impl Model {
             max_file: 1 << 30,
             recall_secs: 120,
             notice_chars: 500,
+            sign_chars: 80,
             ..Model::default()
         }
     }
@@ -194,6 +202,9 @@ impl Model {
         self.recall_secs = limits.recall;
         if limits.notice > 0 {
             self.notice_chars = limits.notice as usize;
+        }
+        if limits.sign > 0 {
+            self.sign_chars = limits.sign as usize;
         }
         self.features = features;
     }

@@ -18,6 +18,7 @@ fn friend(account: &str, presence: Presence) -> Friend {
         nickname: String::new(),
         remark: String::new(),
         presence,
+        profile: Default::default(),
     }
 }
 
@@ -136,6 +137,7 @@ fn a_friend_goes_offline_in_the_list_and_in_groups() {
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
             muted_until: 0,
+            profile: Default::default(),
         }],
     });
     assert_eq!(
@@ -639,6 +641,7 @@ fn group_management_is_kept_as_told() {
             role: ququ_protocol::Role::Member,
             presence: Presence::Online,
             muted_until: 0,
+            profile: Default::default(),
         }],
     });
     m.apply(Event::MemberRole {
@@ -706,6 +709,7 @@ fn member_menus_and_mutes_follow_the_roles() {
         role,
         presence: Presence::Online,
         muted_until,
+        profile: Default::default(),
     };
     let mut m = model();
     m.features.group_mute = true;
@@ -788,6 +792,7 @@ fn admins_recall_members_messages_and_join_requests_count() {
                 role,
                 presence: Presence::Online,
                 muted_until: 0,
+                profile: Default::default(),
             })
             .collect(),
     });
@@ -841,6 +846,7 @@ fn group_changes_are_grey_lines_in_words_and_never_unread() {
             role: Role::Owner,
             presence: Presence::Online,
             muted_until: 0,
+            profile: Default::default(),
         }],
     });
     let conv = Conv::Group(5);

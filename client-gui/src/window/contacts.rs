@@ -434,7 +434,14 @@ impl State {
         for friend in friends {
             let conv = Conv::User(friend.account.clone());
             let subtitle = ctx.presence_word(friend.presence);
+            let signature = friend.profile.signature.trim();
+            // As in QQ's friend list: the signature under the name, else the last message; a blocked
+            // friend says so.
             let subtitle = match model.conversations.get(&conv).and_then(|c| c.last()) {
+                _ if model.blocked.contains_key(&friend.account) => {
+                    format!("[{subtitle}] {}", ctx.tr().blocked_marker)
+                }
+                _ if !signature.is_empty() => format!("[{subtitle}] {}", one_line(signature)),
                 Some(line) => format!(
                     "[{subtitle}] {}",
                     one_line(&model.preview(&conv, line, ctx.lang))

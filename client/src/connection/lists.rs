@@ -10,7 +10,9 @@ use std::collections::{HashMap, VecDeque};
 use ququ_protocol::{ClientMessage, Conv, ServerMessage};
 
 use super::{End, Link, Session};
-use crate::event::{Event, FoundUser, Friend, FriendRequest, Group, Member, Message, SentRequest};
+use crate::event::{
+    BlockedUser, Event, FoundUser, Friend, FriendRequest, Group, Member, Message, SentRequest,
+};
 use crate::storage::{Storage, StorageError};
 
 /// Replies that come as several lines, collected until their `*_END` line. Counters, because the same
@@ -23,6 +25,7 @@ pub(super) struct Lists {
     waiting: Vec<SentRequest>,
     groups: Collect<Group>,
     found: Collect<FoundUser>,
+    blocks: Collect<BlockedUser>,
     /// Per group; an entry stays once made (one per group listed on this connection).
     members: HashMap<u64, Collect<Member>>,
     /// Outstanding `HISTORY:` requests: the conversation, and the id below which its messages belong to
@@ -103,6 +106,7 @@ impl Link {
             ClientMessage::ListRequests => lists.requests.expect(),
             ClientMessage::ListGroups => lists.groups.expect(),
             ClientMessage::FindUser { .. } => lists.found.expect(),
+            ClientMessage::ListBlocks => lists.blocks.expect(),
             ClientMessage::ListMembers { group } => {
                 lists.members.entry(*group).or_default().expect()
             }
@@ -163,6 +167,14 @@ impl Listed for Member {
     /// `MEMBER:` is both a list entry and the news that someone joined.
     async fn news(self, session: &mut Session) -> Result<(), End> {
         session.emit(Event::MemberJoined(self));
+        Ok(())
+    }
+}
+
+impl Listed for BlockedUser {
+    /// Blocked from this or another of my sessions, not a listing.
+    async fn news(self, session: &mut Session) -> Result<(), End> {
+        session.emit(Event::Blocked(self));
         Ok(())
     }
 }
@@ -259,12 +271,14 @@ impl Session {
                 presence,
                 nickname,
                 remark,
+                profile,
             } => {
                 let friend = Friend {
                     account,
                     nickname,
                     remark,
                     presence,
+                    profile: profile.unwrap_or_default(),
                 };
                 self.list_item(&mut lists.friends, friend).await?;
             }
@@ -340,6 +354,7 @@ impl Session {
                 presence,
                 nickname,
                 muted_until,
+                profile,
             } => {
                 let member = Member {
                     group,
@@ -348,6 +363,7 @@ impl Session {
                     role,
                     presence,
                     muted_until: muted_until.unwrap_or(0),
+                    profile: profile.unwrap_or_default(),
                 };
                 let gathering = lists.members.entry(group).or_default();
                 self.list_item(gathering, member).await?;
@@ -366,6 +382,23 @@ impl Session {
                 account,
                 reason,
             }),
+            S::Blocked {
+                account,
+                time,
+                nickname,
+            } => {
+                let blocked = BlockedUser {
+                    account,
+                    nickname,
+                    time,
+                };
+                self.list_item(&mut lists.blocks, blocked).await?;
+            }
+            S::BlocksEnd { count } => {
+                let list = self.list_end(&mut lists.blocks, count).await?;
+                self.emit(Event::Blocks(list));
+            }
+            S::Unblocked { account } => self.emit(Event::Unblocked { account }),
             // The router sends only the lines above here.
             _ => tracing::debug!("ignoring a line this client does not use"),
         }

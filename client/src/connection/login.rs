@@ -143,9 +143,28 @@ impl Session {
                 }
                 return Err(ConnectionError::Bye { code, text }.into());
             }
-            S::Profile { account, nickname } => {
+            S::Profile {
+                account,
+                nickname,
+                profile,
+            } => {
                 if account == self.me {
                     self.emit(Event::Profile { nickname });
+                    if let Some(profile) = profile {
+                        self.emit(Event::MyProfile(profile));
+                    }
+                } else if let Some(profile) = profile {
+                    // A friend's or fellow member's change (or an answer about anyone): a friend kept
+                    // locally is updated, so the list shown offline has it too.
+                    let (a, n, p) = (account.clone(), nickname.clone(), profile.clone());
+                    self.store
+                        .call(move |s| s.set_contact_profile(&a, &n, &p))
+                        .await?;
+                    self.emit(Event::UserProfile {
+                        account,
+                        nickname,
+                        profile,
+                    });
                 }
             }
             // A registration or login reply that nothing waits for (the router sends only these lines).
@@ -218,6 +237,15 @@ impl Session {
         // group features knows the verb (an older one would answer `bad_request`).
         if link.said.granted.features().group_mute {
             link.feed(&ClientMessage::ListJoinRequests).await?;
+        }
+        // My own signature, gender and region, and whom I block, from a server that knows them.
+        if link.said.granted.features().profile {
+            link.feed(&ClientMessage::GetProfile { account: None })
+                .await?;
+        }
+        if link.said.granted.features().block {
+            link.expect_reply(&ClientMessage::ListBlocks);
+            link.feed(&ClientMessage::ListBlocks).await?;
         }
         while let Some(request) = self.queued.pop_front() {
             if let ClientMessage::Recall { id } = request {

@@ -20,7 +20,7 @@ mod transfers;
 use std::path::Path;
 
 use ququ_protocol::{
-    Conv, FileInfo, GroupEvent, GroupEventKind, Mentions, Millis, Presence, Quote,
+    Conv, FileInfo, Gender, GroupEvent, GroupEventKind, Mentions, Millis, Presence, Profile, Quote,
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
@@ -708,10 +708,41 @@ impl Storage {
 
     fn upsert_friend_in(tx: &Connection, f: &Friend) -> Result<(), StorageError> {
         tx.execute(
-            "INSERT INTO contacts (account, nickname, remark, presence, friend) VALUES (?1, ?2, ?3, ?4, 1)
+            "INSERT INTO contacts (account, nickname, remark, presence, friend, signature, gender, region)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7)
              ON CONFLICT (account) DO UPDATE SET nickname = excluded.nickname, remark = excluded.remark,
-                 presence = excluded.presence, friend = 1",
-            params![f.account, f.nickname, f.remark, f.presence.as_str()],
+                 presence = excluded.presence, friend = 1, signature = excluded.signature,
+                 gender = excluded.gender, region = excluded.region",
+            params![
+                f.account,
+                f.nickname,
+                f.remark,
+                f.presence.as_str(),
+                f.profile.signature,
+                Gender::field(f.profile.gender),
+                f.profile.region
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// A contact's new nickname and profile (a `PROFILE:` line about them); nothing if they are not one.
+    pub fn set_contact_profile(
+        &self,
+        account: &str,
+        nickname: &str,
+        profile: &Profile,
+    ) -> Result<(), StorageError> {
+        self.conn.execute(
+            "UPDATE contacts SET nickname = ?2, signature = ?3, gender = ?4, region = ?5
+             WHERE account = ?1",
+            params![
+                account,
+                nickname,
+                profile.signature,
+                Gender::field(profile.gender),
+                profile.region
+            ],
         )?;
         Ok(())
     }
@@ -749,7 +780,8 @@ impl Storage {
 
     pub fn friends(&self) -> Result<Vec<Friend>, StorageError> {
         let mut stmt = self.conn.prepare(
-            "SELECT account, nickname, remark, presence FROM contacts WHERE friend = 1 ORDER BY account",
+            "SELECT account, nickname, remark, presence, signature, gender, region FROM contacts
+             WHERE friend = 1 ORDER BY account",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(Friend {
@@ -757,6 +789,11 @@ impl Storage {
                 nickname: r.get(1)?,
                 remark: r.get(2)?,
                 presence: presence_from(&r.get::<_, String>(3)?),
+                profile: Profile {
+                    signature: r.get(4)?,
+                    gender: Gender::parse(&r.get::<_, String>(5)?),
+                    region: r.get(6)?,
+                },
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

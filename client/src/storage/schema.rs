@@ -197,6 +197,12 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     ALTER TABLE messages ADD COLUMN event_account TEXT;
     ALTER TABLE messages ADD COLUMN event_value TEXT;
     "#),
+    // 7: a contact's profile: signature (个性签名), gender (the wire word, '' for not said) and region.
+    sql(r#"
+    ALTER TABLE contacts ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+    ALTER TABLE contacts ADD COLUMN gender TEXT NOT NULL DEFAULT '';
+    ALTER TABLE contacts ADD COLUMN region TEXT NOT NULL DEFAULT '';
+    "#),
 ];
 
 /// The global settings database, shared by every account in a data directory.

@@ -147,6 +147,7 @@ fn conversations_list_titles_unread_and_last_message() {
         nickname: "Bobby".into(),
         remark: "".into(),
         presence: Presence::Online,
+        profile: Default::default(),
     }])
     .unwrap();
     s.replace_groups(&[Group {
@@ -499,6 +500,7 @@ fn friend_list_replacement_and_removal() {
         nickname: String::new(),
         remark: String::new(),
         presence: Presence::Offline,
+        profile: Default::default(),
     };
     s.replace_friends(&[f("bob"), f("carol")]).unwrap();
     s.set_presence("bob", Presence::Online).unwrap();
@@ -514,6 +516,39 @@ fn friend_list_replacement_and_removal() {
         .map(|f| f.account)
         .collect();
     assert_eq!(names, ["dave"]);
+}
+
+/// A friend's signature, gender and region are kept with the friend list, and a `PROFILE:` line about
+/// them updates it (the list shown before the server answers has them).
+#[test]
+fn a_friends_profile_is_kept_and_updated() {
+    use ququ_protocol::{Gender, Profile};
+    let mut s = db();
+    let bob = Friend {
+        account: "bob".into(),
+        nickname: "Bob".into(),
+        remark: String::new(),
+        presence: Presence::Online,
+        profile: Profile {
+            gender: Some(Gender::Male),
+            region: "北京".into(),
+            signature: "在路上".into(),
+        },
+    };
+    s.replace_friends(std::slice::from_ref(&bob)).unwrap();
+    assert_eq!(s.friends().unwrap(), std::slice::from_ref(&bob));
+    let changed = Profile {
+        gender: None,
+        region: String::new(),
+        signature: "回来了".into(),
+    };
+    s.set_contact_profile("bob", "Bobby", &changed).unwrap();
+    // Someone not a contact changes nothing.
+    s.set_contact_profile("carol", "Carol", &changed).unwrap();
+    let friends = s.friends().unwrap();
+    assert_eq!(friends.len(), 1);
+    assert_eq!(friends[0].nickname, "Bobby");
+    assert_eq!(friends[0].profile, changed);
 }
 
 #[test]

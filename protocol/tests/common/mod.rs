@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 49;
+pub const CLIENT_VARIANTS: usize = 54;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 55;
+pub const SERVER_VARIANTS: usize = 58;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -66,6 +66,11 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::GroupNotice { .. } => 46,
         M::AnswerJoin { .. } => 47,
         M::ListJoinRequests => 48,
+        M::SetProfile { .. } => 49,
+        M::GetProfile { .. } => 50,
+        M::Block { .. } => 51,
+        M::Unblock { .. } => 52,
+        M::ListBlocks => 53,
     }
 }
 
@@ -127,5 +132,8 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::GroupJoinClosed { .. } => 52,
         M::GroupJoinRejected { .. } => 53,
         M::GroupEvent(_) => 54,
+        M::Blocked { .. } => 55,
+        M::Unblocked { .. } => 56,
+        M::BlocksEnd { .. } => 57,
     }
 }

@@ -5,15 +5,18 @@ use sha2::{Digest, Sha256};
 
 use std::net::IpAddr;
 
-use ququ_protocol::{ErrorCode, Presence, ServerMessage};
+use std::collections::HashSet;
 
+use ququ_protocol::{ErrorCode, Features, Presence, ProfileChange, ServerMessage};
+
+use super::hub::Wakes;
 use super::throttle::Verdict;
 
 use super::{
     Caller, Outcome, Result, ServiceError, Services, SessionCtx, SessionId, check_name, line,
     now_millis,
 };
-use crate::storage::{StoreError, UserRecord};
+use crate::storage::{StoreError, UserId, UserRecord};
 
 const MIN_PASSWORD: usize = 6;
 const MAX_PASSWORD: usize = 128;
@@ -331,13 +334,70 @@ impl Services {
         &self,
         me: &Caller,
         session: SessionId,
+        features: Features,
         nickname: String,
     ) -> Result<Vec<ServerMessage>> {
         check_name("nickname", &nickname, self.config.limits.name, false)?;
-        let (uid, nick) = (me.user, nickname.clone());
-        let friends = self
+        let (uid, nick) = (me.user, nickname);
+        self.db(move |s| s.set_nickname(uid, &nick)).await?;
+        self.profile_changed(me, session, features, true).await
+    }
+
+    /// `SET_PROFILE:` — one part of my profile. The signature is one line of at most `sign` characters,
+    /// the region one of at most `name`; both may be empty (cleared).
+    pub(super) async fn set_profile(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        features: Features,
+        change: ProfileChange,
+    ) -> Result<Vec<ServerMessage>> {
+        match &change {
+            ProfileChange::Signature(text) => {
+                check_name("the signature", text, self.config.limits.sign, true)?
+            }
+            ProfileChange::Region(text) => {
+                check_name("the region", text, self.config.limits.name, true)?
+            }
+            ProfileChange::Gender(_) => {}
+        }
+        let uid = me.user;
+        self.db(move |s| s.set_profile(uid, &change)).await?;
+        self.profile_changed(me, session, features, false).await
+    }
+
+    /// `PROFILE[:<account>]` — anyone's profile (mine without the account), in full: whoever asks reads
+    /// the new fields. A profile is what a user shows everyone, like the nickname `FIND:` shows.
+    pub(super) async fn get_profile(
+        &self,
+        me: &Caller,
+        account: Option<String>,
+    ) -> Result<Vec<ServerMessage>> {
+        let account = account.unwrap_or_else(|| me.account.clone());
+        let user = self.user_named(&account).await?;
+        Ok(vec![ServerMessage::Profile {
+            account: user.account,
+            nickname: user.nickname,
+            profile: Some(user.profile),
+        }])
+    }
+
+    /// Tells everyone who shows my profile that it changed: my other sessions, and the sessions of my
+    /// friends and of everyone in a group with me that read `PROFILE:` lines (the `PROFILE` feature), once
+    /// each. A friend's session without the feature hears of a new nickname as it always did, by a
+    /// `FRIEND:` line with their remark for me; it has no place for the rest. Returns the reply for the
+    /// session that made the change.
+    async fn profile_changed(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        features: Features,
+        nickname_changed: bool,
+    ) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let (user, friends, members) = self
             .db(move |s| {
-                s.set_nickname(uid, &nick)?;
+                let user = s.user_by_id(uid)?;
                 // Each friend sees the new nickname with their own remark for me.
                 let mut views = Vec::new();
                 for f in s.friends(uid)? {
@@ -345,24 +405,51 @@ impl Services {
                         views.push((f.user.id, view));
                     }
                 }
-                Ok(views)
+                Ok((user, views, s.co_members(uid)?))
             })
             .await?;
-        for (friend, view) in friends {
-            let msg = ServerMessage::Friend {
-                account: view.user.account,
-                presence: Presence::Online,
-                nickname: view.user.nickname,
-                remark: view.remark,
-            };
-            self.hub.send(friend, &line(&msg), None);
-        }
-        let reply = ServerMessage::Profile {
-            account: me.account.clone(),
-            nickname,
+        let user = user
+            .ok_or_else(|| ServiceError::refused(ErrorCode::NoSuchUser, "the account is gone"))?;
+        let full = ServerMessage::Profile {
+            account: user.account.clone(),
+            nickname: user.nickname.clone(),
+            profile: Some(user.profile.clone()),
         };
-        self.hub.send(me.user, &line(&reply), Some(session));
-        Ok(vec![reply])
+        let short = ServerMessage::Profile {
+            account: user.account.clone(),
+            nickname: user.nickname.clone(),
+            profile: None,
+        };
+        let (full_line, short_line) = (line(&full), line(&short));
+        let mut wakes = Wakes::default();
+        let mut others: HashSet<UserId> = members.into_iter().collect();
+        others.extend(friends.iter().map(|(id, _)| *id));
+        self.hub
+            .queue_forms(others, None, &full_line, |f| f.profile, None, &mut wakes);
+        if nickname_changed {
+            for (friend, view) in friends {
+                let old = line(&ServerMessage::Friend {
+                    account: view.user.account,
+                    // I am online: I just changed it.
+                    presence: Presence::Online,
+                    nickname: view.user.nickname,
+                    remark: view.remark,
+                    profile: None,
+                });
+                self.hub
+                    .queue_forms([friend], None, &old, |f| !f.profile, None, &mut wakes);
+            }
+        }
+        self.hub.queue_forms(
+            [uid],
+            Some(&short_line),
+            &full_line,
+            |f| f.profile,
+            Some(session),
+            &mut wakes,
+        );
+        wakes.wake();
+        Ok(vec![if features.profile { full } else { short }])
     }
 
     pub(super) async fn change_password(

@@ -190,10 +190,18 @@ impl Services {
             .map_or(0, |m| m.len())
     }
 
-    /// Users a file is addressed to, with the sender.
+    /// Users a file is addressed to, with the sender. A recipient who blocks the sender is not one: the
+    /// offer is kept for the sender only (see `store_file_message`).
     async fn file_audience(&self, f: &FileRecord) -> Result<Vec<UserId>> {
         Ok(match f.to {
-            Target::User(u) => vec![f.sender, u],
+            Target::User(u) => {
+                let sender = f.sender;
+                if self.db(move |s| s.blocks(u, sender)).await? {
+                    vec![f.sender]
+                } else {
+                    vec![f.sender, u]
+                }
+            }
             Target::Group(g) => {
                 let mut ids: Vec<UserId> = self.db(move |s| s.member_ids(g)).await?;
                 if !ids.contains(&f.sender) {
@@ -323,8 +331,18 @@ impl Services {
                 sha256: f.sha256.clone(),
                 name: f.name.clone(),
             }),
+            hidden: false,
         };
-        let stored = self.db(move |s| s.store_message(&new)).await?;
+        let stored = self
+            .db(move |s| {
+                // A file to someone who blocks its sender is kept for the sender only, as a message is.
+                let hidden = match new.to {
+                    Target::User(to) => s.blocks(to, new.sender)?,
+                    Target::Group(_) => false,
+                };
+                s.store_message(&NewMessage { hidden, ..new })
+            })
+            .await?;
         match &stored.message.body {
             Body::File(info) if info.file_id == f.id => Ok(stored.message),
             _ => Err(ServiceError::refused(
@@ -536,7 +554,12 @@ impl Services {
             .ok_or_else(|| no_file(id, "there is no such file"))?;
         let allowed = match f.to {
             _ if f.sender == me.user => true,
-            Target::User(u) => u == me.user,
+            // While I block the sender, their files are not mine to fetch (I was never shown them).
+            Target::User(u) if u == me.user => {
+                let (uid, sender) = (me.user, f.sender);
+                !self.db(move |s| s.blocks(uid, sender)).await?
+            }
+            Target::User(_) => false,
             Target::Group(g) => {
                 let (uid, sender, client_id) = (me.user, f.sender, f.client_id.clone());
                 self.db(move |s| s.sees_group_file(g, uid, sender, &client_id))

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use ququ_protocol::{ErrorCode, Presence, ServerMessage};
+use ququ_protocol::{ErrorCode, Features, Presence, ServerMessage};
 
 use super::{
     Caller, Result, ServiceError, Services, SessionId, check_len, check_name, line, now_millis,
@@ -22,13 +22,31 @@ impl Services {
         }
     }
 
-    fn friend_line(&self, f: FriendRecord) -> ServerMessage {
+    /// A friend's line as a session with `features` reads it: their profile with `PROFILE`.
+    fn friend_line(&self, f: FriendRecord, features: Features) -> ServerMessage {
         ServerMessage::Friend {
             presence: self.presence_of(&f.user),
             account: f.user.account,
             nickname: f.user.nickname,
             remark: f.remark,
+            profile: features.profile.then_some(f.user.profile),
         }
+    }
+
+    /// Pushes a friend's line to `user`'s sessions (but `except`), each in the form it reads.
+    fn push_friend(&self, user: UserId, view: FriendRecord, except: Option<SessionId>) {
+        let rich = line(&self.friend_line(view.clone(), Features::ALL));
+        let plain = line(&self.friend_line(view, Features::default()));
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            [user],
+            Some(&plain),
+            &rich,
+            |f| f.profile,
+            except,
+            &mut wakes,
+        );
+        wakes.wake();
     }
 
     pub(super) async fn user_named(&self, account: &str) -> Result<UserRecord> {
@@ -126,10 +144,16 @@ impl Services {
             );
         }
         let (uid, tid, max) = (me.user, them.id, self.config.limits.friends);
-        let (already, count, mutual) = self
+        let (already, count, mutual, blocked) = self
             .db(move |s| {
                 let mutual = s.has_request(tid, uid)?;
-                Ok((s.are_friends(uid, tid)?, s.friend_count(uid)?, mutual))
+                let blocked = s.blocks(tid, uid)?;
+                Ok((
+                    s.are_friends(uid, tid)?,
+                    s.friend_count(uid)?,
+                    mutual,
+                    blocked,
+                ))
             })
             .await?;
         if already {
@@ -140,6 +164,19 @@ impl Services {
                 ErrorCode::TooMany,
                 "you have as many friends as the server allows",
             );
+        }
+        // They block me: the request is kept for my list of requests waiting, and never reaches them
+        // (not live, not in their list, not after an unblock). I am answered as ever, so I learn nothing;
+        // and a request of theirs to me is not accepted by asking back.
+        if blocked {
+            let now = now_millis();
+            self.db(move |s| s.put_request(uid, tid, &note, now, true))
+                .await?;
+            let sent = ServerMessage::RequestSent {
+                account: them.account,
+            };
+            self.hub.send(me.user, &line(&sent), Some(session));
+            return Ok(vec![sent]);
         }
         if mutual {
             // They asked me first: asking back is accepting.
@@ -152,7 +189,7 @@ impl Services {
         let waiting = self
             .db(move |s| {
                 let waiting = s.has_request(uid, tid)?;
-                s.put_request(uid, tid, &stored_note, now)?;
+                s.put_request(uid, tid, &stored_note, now, false)?;
                 Ok(waiting)
             })
             .await?;
@@ -203,15 +240,13 @@ impl Services {
             )
             .about(account));
         };
-        self.hub
-            .send(them.id, &line(&self.friend_line(theirs)), None);
+        self.push_friend(them.id, theirs, None);
         let closed = ServerMessage::RequestClosed {
             account: them.account,
         };
-        let friend = self.friend_line(mine);
         // My other sessions update too; this one gets the same lines as the reply.
         self.hub.send(me.user, &line(&closed), None);
-        self.hub.send(me.user, &line(&friend), None);
+        self.push_friend(me.user, mine, None);
         Ok(Vec::new())
     }
 
@@ -286,6 +321,7 @@ impl Services {
         &self,
         me: &Caller,
         session: SessionId,
+        features: Features,
         account: String,
         remark: String,
     ) -> Result<Vec<ServerMessage>> {
@@ -308,16 +344,23 @@ impl Services {
                 )
                 .about(account.clone())
             })?;
-        let friend = self.friend_line(view);
-        self.hub.send(me.user, &line(&friend), Some(session));
+        let friend = self.friend_line(view.clone(), features);
+        self.push_friend(me.user, view, Some(session));
         Ok(vec![friend])
     }
 
-    pub(super) async fn list_friends(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn list_friends(
+        &self,
+        me: &Caller,
+        features: Features,
+    ) -> Result<Vec<ServerMessage>> {
         let uid = me.user;
         let friends = self.db(move |s| s.friends(uid)).await?;
         let count = friends.len() as u32;
-        let mut out: Vec<_> = friends.into_iter().map(|f| self.friend_line(f)).collect();
+        let mut out: Vec<_> = friends
+            .into_iter()
+            .map(|f| self.friend_line(f, features))
+            .collect();
         out.push(ServerMessage::FriendsEnd { count });
         Ok(out)
     }
@@ -355,6 +398,101 @@ impl Services {
                 .into_iter()
                 .map(|account| ServerMessage::FriendRejected { account }),
         );
+        Ok(out)
+    }
+}
+
+// The block list (拉黑).
+impl Services {
+    /// `BLOCK:` — from now on their private messages, file offers, friend requests and typing to me are
+    /// dropped without a word to them (see `writer.rs`, `files.rs`, `friend_request`, `typing`). Nothing
+    /// else changes: a friendship stays (deleting it is `DEL_FRIEND:`), groups are as they were, and my
+    /// presence and profile still reach them, so nothing on their side changes when I block them.
+    pub(super) async fn block(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        account: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let them = self.user_named(&account).await?;
+        if them.id == me.user {
+            return Err(
+                ServiceError::refused(ErrorCode::BadRequest, "you cannot block yourself")
+                    .about(account),
+            );
+        }
+        let (uid, tid, now) = (me.user, them.id, now_millis());
+        let (since, hid_request) = self.db(move |s| s.block(uid, tid, now)).await?;
+        let blocked = ServerMessage::Blocked {
+            account: them.account.clone(),
+            time: since,
+            nickname: them.nickname,
+        };
+        let mut wakes = super::hub::Wakes::default();
+        let mut reply = Vec::new();
+        if hid_request {
+            // Their request waiting for me is gone from my list, as if answered.
+            let closed = ServerMessage::RequestClosed {
+                account: them.account,
+            };
+            self.hub
+                .queue([uid], &line(&closed), Some(session), &mut wakes);
+            reply.push(closed);
+        }
+        self.hub.queue_forms(
+            [uid],
+            None,
+            &line(&blocked),
+            |f| f.block,
+            Some(session),
+            &mut wakes,
+        );
+        wakes.wake();
+        reply.push(blocked);
+        Ok(reply)
+    }
+
+    /// `UNBLOCK:` — what they send me from now on reaches me again; what was dropped stays dropped.
+    /// Unblocking someone not blocked is answered the same (as blocking twice is).
+    pub(super) async fn unblock(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        account: String,
+    ) -> Result<Vec<ServerMessage>> {
+        let them = self.user_named(&account).await?;
+        let (uid, tid) = (me.user, them.id);
+        self.db(move |s| s.unblock(uid, tid)).await?;
+        let unblocked = ServerMessage::Unblocked {
+            account: them.account,
+        };
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            [uid],
+            None,
+            &line(&unblocked),
+            |f| f.block,
+            Some(session),
+            &mut wakes,
+        );
+        wakes.wake();
+        Ok(vec![unblocked])
+    }
+
+    /// `BLOCKS` — the accounts I block, by name.
+    pub(super) async fn list_blocks(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let blocked = self.db(move |s| s.blocked(uid)).await?;
+        let count = blocked.len() as u32;
+        let mut out: Vec<_> = blocked
+            .into_iter()
+            .map(|(user, time)| ServerMessage::Blocked {
+                account: user.account,
+                time,
+                nickname: user.nickname,
+            })
+            .collect();
+        out.push(ServerMessage::BlocksEnd { count });
         Ok(out)
     }
 }

@@ -66,6 +66,7 @@ impl Services {
                 Presence::Offline
             },
             nickname: m.user.nickname.clone(),
+            profile: features.profile.then(|| m.user.profile.clone()),
         }
     }
 
@@ -170,17 +171,23 @@ impl Services {
             .into_iter()
             .filter(|id| *id != user)
             .collect();
-        // A newcomer is a plain member, not muted: the two forms differ only in the mute field.
+        // A newcomer is a plain member, not muted: the forms differ only in the mute and profile fields.
+        let form = |group_mute, profile| {
+            let features = Features {
+                group_mute,
+                profile,
+                ..Features::default()
+            };
+            line(&self.member_line(group, &member, features))
+        };
+        let forms = [
+            [form(false, false), form(false, true)],
+            [form(true, false), form(true, true)],
+        ];
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_forms(
+        self.hub.queue_each(
             others,
-            Some(&line(&self.member_line(
-                group,
-                &member,
-                Features::default(),
-            ))),
-            &line(&self.member_line(group, &member, Features::ALL)),
-            |f| f.group_mute,
+            |f| Some(&forms[usize::from(f.group_mute)][usize::from(f.profile)]),
             None,
             &mut wakes,
         );
@@ -489,6 +496,7 @@ impl Services {
                 account: account.to_owned(),
                 value,
             },
+            hidden: false,
         };
         let stored = match self.db(move |s| s.store_message(&message)).await {
             Ok(stored) => stored.message,

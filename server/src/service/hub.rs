@@ -444,6 +444,30 @@ impl Hub {
         heard
     }
 
+    /// Queues for every session of each user in `users` (but `except`) the line `form` chooses for its
+    /// features, if any; they are woken when `wakes` is. For a line with more than two forms (a `MEMBER:`
+    /// line's mute and profile fields each follow a feature of their own). False if it reached none.
+    pub fn queue_each<'l>(
+        &self,
+        users: impl IntoIterator<Item = UserId>,
+        form: impl Fn(&Features) -> Option<&'l Line>,
+        except: Option<SessionId>,
+        wakes: &mut Wakes,
+    ) -> bool {
+        let map = self.map();
+        let mut heard = false;
+        for user in users {
+            if let Some(sessions) = map.get(&user) {
+                for s in sessions.iter().filter(|s| Some(s.id) != except) {
+                    if let Some(line) = form(&s.outbox.features()) {
+                        heard |= deliver(s, one(line), wakes);
+                    }
+                }
+            }
+        }
+        heard
+    }
+
     /// Queues a bundle for every session of each user in `users` — one piece each, less the lines a
     /// session sent itself — in one pass over the registry; they are woken when `wakes` is.
     pub fn queue_bundle(&self, users: &[UserId], bundle: Bundle, wakes: &mut Wakes) {

@@ -543,6 +543,8 @@ impl Services {
             self.recall_file(*file).await?;
         }
         let audience: Vec<UserId> = match target.to {
+            // A message its recipient never got (they block the sender) is recalled for the sender alone.
+            Target::User(_) if target.hidden => vec![target.sender],
             Target::User(to) => vec![target.sender, to],
             Target::Group(group) => self.db(move |s| s.member_ids(group)).await?,
         };
@@ -632,6 +634,10 @@ impl Services {
                 ),
             )
         })?;
+        // Someone who blocks me does not see me typing; I am answered as if they did.
+        if self.db(move |s| s.blocks(tid, uid)).await? {
+            return Ok(Vec::new());
+        }
         let line = super::line(&ServerMessage::Typing {
             from: me.account.clone(),
         });

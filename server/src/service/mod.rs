@@ -6,8 +6,8 @@
 //!
 //! # Layout
 //! - `mod.rs` — [`Services`], the dispatcher ([`Services::handle`]), [`ServiceError`].
-//! - `accounts` — register, login, resume, logout, nickname, password.
-//! - `friends` — search, requests, friends, remarks, presence notices.
+//! - `accounts` — register, login, resume, logout, nickname, profile, password.
+//! - `friends` — search, requests, friends, remarks, presence notices, the block list.
 //! - `groups` — group lifecycle and membership.
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
@@ -322,7 +322,18 @@ impl Services {
                 ));
             }
             // Everything else needs a logged-in caller.
-            C::SetNickname { nickname } => self.set_nickname(me(ctx)?, sid, nickname).await?,
+            C::SetNickname { nickname } => {
+                let features = ctx.link.outbox.features();
+                self.set_nickname(me(ctx)?, sid, features, nickname).await?
+            }
+            C::SetProfile { change } => {
+                let features = ctx.link.outbox.features();
+                self.set_profile(me(ctx)?, sid, features, change).await?
+            }
+            C::GetProfile { account } => self.get_profile(me(ctx)?, account).await?,
+            C::Block { account } => self.block(me(ctx)?, sid, account).await?,
+            C::Unblock { account } => self.unblock(me(ctx)?, sid, account).await?,
+            C::ListBlocks => self.list_blocks(me(ctx)?).await?,
             C::ChangePassword { old, new } => self.change_password(me(ctx)?, sid, old, new).await?,
             C::FindUser { query } => self.find_users(me(ctx)?, query).await?,
             C::FriendRequest { account, note } => {
@@ -332,9 +343,14 @@ impl Services {
             C::RejectFriend { account } => self.reject_friend(me(ctx)?, account).await?,
             C::DeleteFriend { account } => self.delete_friend(me(ctx)?, account).await?,
             C::SetRemark { account, remark } => {
-                self.set_remark(me(ctx)?, sid, account, remark).await?
+                let features = ctx.link.outbox.features();
+                self.set_remark(me(ctx)?, sid, features, account, remark)
+                    .await?
             }
-            C::ListFriends => self.list_friends(me(ctx)?).await?,
+            C::ListFriends => {
+                let features = ctx.link.outbox.features();
+                self.list_friends(me(ctx)?, features).await?
+            }
             C::ListRequests => self.list_requests(me(ctx)?).await?,
             C::Msg {
                 to,
@@ -528,12 +544,17 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::ListJoinRequests
         | C::ListGroups
         | C::Features { .. }
-        | C::ListReads => Cost::Free,
+        | C::ListReads
+        | C::GetProfile { .. }
+        | C::ListBlocks => Cost::Free,
         // `SEND:` takes the `rate` limit in `sender`, like `MSG:`; `TYPING:` has a limit of its own.
         C::Send { .. } | C::Typing { .. } => Cost::Message,
         C::Recall { .. } | C::Read { .. } => Cost::Action,
         C::Msg { .. } | C::GroupMsg { .. } | C::FileOffer { .. } => Cost::Message,
         C::SetNickname { .. }
+        | C::SetProfile { .. }
+        | C::Block { .. }
+        | C::Unblock { .. }
         | C::ChangePassword { .. }
         | C::FriendRequest { .. }
         | C::AcceptFriend { .. }

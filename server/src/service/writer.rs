@@ -267,6 +267,16 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
                         &mut wakes,
                     );
                 }
+                Audience::Sender => {
+                    hub.queue_forms(
+                        [push.sender],
+                        Some(&plain),
+                        &rich,
+                        *wants,
+                        Some(push.session),
+                        &mut wakes,
+                    );
+                }
                 Audience::User(them) => {
                     hub.queue_forms([*them], Some(&plain), &rich, *wants, None, &mut wakes);
                     if *them != push.sender {
@@ -302,6 +312,16 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
                     hub.queue([push.sender], &line, Some(push.session), &mut wakes);
                 }
             }
+            Audience::Sender => {
+                let mut text = push.text;
+                text.push('\n');
+                hub.queue(
+                    [push.sender],
+                    &Line::from(text),
+                    Some(push.session),
+                    &mut wakes,
+                );
+            }
         }
     }
     if let Some((users, bundle)) = run {
@@ -317,6 +337,9 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
 enum Audience {
     /// The recipient of a private message.
     User(UserId),
+    /// Only the sender's other sessions: the recipient blocks the sender, and must get nothing, while
+    /// the sender's devices see it as sent, as they would any message (the block must not show).
+    Sender,
     /// Every member of the group, in id order.
     Group(Arc<[UserId]>),
 }
@@ -411,6 +434,7 @@ fn check(
     draft: Draft,
     groups: &mut HashMap<GroupId, (Arc<[UserId]>, Arc<Silence>)>,
 ) -> Result<Checked, StoreError> {
+    let mut hidden = false;
     let (to, audience) = match draft.to {
         To::Account(account) => {
             let Some(them) = store.user_by_account(&account)?.filter(|u| !u.disabled) else {
@@ -419,7 +443,12 @@ fn check(
             if !store.are_friends(draft.sender, them.id)? {
                 return Ok(Err(Written::NotFriends(them.account)));
             }
-            (Target::User(them.id), Audience::User(them.id))
+            if store.blocks(them.id, draft.sender)? {
+                hidden = true;
+                (Target::User(them.id), Audience::Sender)
+            } else {
+                (Target::User(them.id), Audience::User(them.id))
+            }
         }
         To::Group(group) => {
             let (members, silence) = match groups.get(&group) {
@@ -448,6 +477,7 @@ fn check(
         client_id: draft.client_id,
         time: draft.time,
         body: draft.body,
+        hidden,
     };
     Ok(Ok((msg, audience)))
 }

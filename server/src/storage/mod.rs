@@ -6,7 +6,10 @@
 
 pub mod sqlite;
 
-use ququ_protocol::{Conv, FileInfo, GroupEventKind, JoinPolicy, Mentions, Millis, Quote, Role};
+use ququ_protocol::{
+    Conv, FileInfo, GroupEventKind, JoinPolicy, Mentions, Millis, Profile, ProfileChange, Quote,
+    Role,
+};
 
 /// Storage failures.
 #[derive(Debug, thiserror::Error)]
@@ -63,6 +66,8 @@ pub struct UserRecord {
     pub password_hash: String,
     pub created: Millis,
     pub disabled: bool,
+    /// What they show others besides the nickname: signature, gender, region.
+    pub profile: Profile,
 }
 
 /// A friend as one user sees them.
@@ -199,6 +204,8 @@ pub struct MessageRef {
     pub file: Option<(u64, String)>,
     /// It is itself a recall (which can be neither quoted nor recalled).
     pub is_recall: bool,
+    /// Kept for its sender only: its recipient blocks them (see [`NewMessage::hidden`]).
+    pub hidden: bool,
 }
 
 /// How much of a quoted message travels with a reply.
@@ -217,6 +224,10 @@ pub struct NewMessage {
     pub client_id: String,
     pub time: Millis,
     pub body: Body,
+    /// A private message to someone who blocks its sender: stored, so the sender's history and devices
+    /// keep it as they would any other (the block must not show), and never shown to the recipient — not
+    /// by [`Store::messages_after`], [`Store::history`] or [`Store::visible_message`].
+    pub hidden: bool,
 }
 
 /// Where a message goes, by internal id.
@@ -346,6 +357,11 @@ pub trait Store: Send + Sync + 'static {
     fn user_by_account(&self, account: &str) -> Result<Option<UserRecord>, StoreError>;
     fn user_by_id(&self, id: UserId) -> Result<Option<UserRecord>, StoreError>;
     fn set_nickname(&self, user: UserId, nickname: &str) -> Result<(), StoreError>;
+    /// Changes one part of the user's profile.
+    fn set_profile(&self, user: UserId, change: &ProfileChange) -> Result<(), StoreError>;
+    /// Everyone who is in a group with `user` (not `user`), each once: who sees their profile in a
+    /// member list.
+    fn co_members(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;
     fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError>;
     /// A disabled account cannot log in or be found; its data stays.
     fn set_disabled(&self, user: UserId, disabled: bool) -> Result<(), StoreError>;
@@ -378,12 +394,16 @@ pub trait Store: Send + Sync + 'static {
 
     // Friends.
     /// Records or refreshes a request from `from` to `to` (and forgets an earlier refusal by `to`).
+    /// `hidden`: `to` blocks `from`, so the request is kept for `from`'s list of requests waiting and
+    /// never shown to `to` — not by [`Store::requests_to`], [`Store::has_request`] or
+    /// [`Store::take_request`], which see only requests that are not hidden.
     fn put_request(
         &self,
         from: UserId,
         to: UserId,
         note: &str,
         now: Millis,
+        hidden: bool,
     ) -> Result<(), StoreError>;
     fn requests_to(&self, to: UserId) -> Result<Vec<RequestRecord>, StoreError>;
     /// `from`'s requests that have no answer yet, oldest first.
@@ -408,6 +428,19 @@ pub trait Store: Send + Sync + 'static {
     fn friend_count(&self, user: UserId) -> Result<u32, StoreError>;
     fn set_remark(&self, user: UserId, friend: UserId, remark: &str) -> Result<bool, StoreError>;
     fn friend(&self, user: UserId, friend: UserId) -> Result<Option<FriendRecord>, StoreError>;
+
+    // The block list (拉黑).
+    /// `user` blocks `other` from `now` (blocking again keeps the first time). A friend request of
+    /// `other`'s waiting for `user` is hidden from then on, as one made during the block would be. Returns
+    /// the time the block holds since, and whether such a request was waiting.
+    fn block(&self, user: UserId, other: UserId, now: Millis)
+    -> Result<(Millis, bool), StoreError>;
+    /// False if `user` did not block `other`.
+    fn unblock(&self, user: UserId, other: UserId) -> Result<bool, StoreError>;
+    /// Whether `user` blocks `other`.
+    fn blocks(&self, user: UserId, other: UserId) -> Result<bool, StoreError>;
+    /// The accounts `user` blocks, with when, by account name.
+    fn blocked(&self, user: UserId) -> Result<Vec<(UserRecord, Millis)>, StoreError>;
 
     // Groups.
     /// Creates a group under a new random number (see [`GROUP_IDS`]) with `owner` as its first member.

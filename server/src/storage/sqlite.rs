@@ -11,7 +11,10 @@ use std::sync::{Mutex, MutexGuard, TryLockError};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use ququ_protocol::{Conv, FileInfo, GroupEventKind, JoinPolicy, Mentions, Millis, Quote, Role};
+use ququ_protocol::{
+    Conv, FileInfo, Gender, GroupEventKind, JoinPolicy, Mentions, Millis, Profile, ProfileChange,
+    Quote, Role,
+};
 
 use super::SessionEnd;
 use super::{
@@ -285,6 +288,26 @@ CREATE TABLE group_requests (
     PRIMARY KEY (group_id, user_id)
 );
 "#,
+    r#"
+-- Profiles: what a user shows others besides their nickname. `gender` is `Gender::as_str` or '' (not
+-- said); `region` and `signature` (个性签名) are one line each, '' if not set.
+ALTER TABLE users ADD COLUMN gender TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN region TEXT NOT NULL DEFAULT '';
+ALTER TABLE users ADD COLUMN signature TEXT NOT NULL DEFAULT '';
+-- The block list (拉黑): `user_id` blocks `blocked_id` since `time`.
+CREATE TABLE blocks (
+    user_id    INTEGER NOT NULL REFERENCES users(id),
+    blocked_id INTEGER NOT NULL REFERENCES users(id),
+    time       INTEGER NOT NULL,
+    PRIMARY KEY (user_id, blocked_id)
+) WITHOUT ROWID;
+-- `hidden`: 1 on a private message (or a file offer) sent by someone its recipient blocks, and on a
+-- friend request made to someone who blocks its sender: kept for the sender, who must not learn of the
+-- block, and never shown to the recipient — not live, not by `SYNC:`/`HISTORY:`/`REQUESTS`, not after
+-- an unblock.
+ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE friend_requests ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
+"#,
 ];
 
 /// The connection-info table (the original server's: who is connected, from where, since when), in a file
@@ -420,7 +443,10 @@ fn checkpoint(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?)
 }
 
-const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created, u.disabled";
+const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created, u.disabled, \
+     u.gender, u.region, u.signature";
+/// How many columns `USER_COLS` is: where a query's own columns after it start.
+const USER_WIDTH: usize = 9;
 
 /// The columns `message_from_row` reads, from `messages m` and the users `s` (sender) and `t` (recipient).
 const MESSAGE_COLS: &str = "m.id, s.account, m.kind, m.target, t.account, m.time, m.client_id, \
@@ -762,6 +788,12 @@ fn user_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
         password_hash: r.get(at + 3)?,
         created: r.get::<_, i64>(at + 4)? as Millis,
         disabled: r.get::<_, i64>(at + 5)? != 0,
+        profile: Profile {
+            // Only this code writes the column, and only the wire words; anything else reads as not said.
+            gender: Gender::parse(&r.get::<_, String>(at + 6)?),
+            region: r.get(at + 7)?,
+            signature: r.get(at + 8)?,
+        },
     })
 }
 
@@ -852,9 +884,9 @@ fn message_from_row(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
 // (`?4`), so a page costs the same however much lies beyond it. The one statement they replaced took
 // every id after the cursor from every source, sorted them and kept the first page: about 105 ms a page
 // with 260,000 messages in view, holding the store's one connection all the while.
-/// Private messages to `?1` above `?2`.
+/// Private messages to `?1` above `?2`, but those hidden from it (their sender is blocked).
 const PRIVATE_TO: &str = "SELECT id FROM messages WHERE kind = 0 AND target = ?1 \
-     AND id > ?2 AND id <= ?4 ORDER BY id LIMIT ?3";
+     AND id > ?2 AND id <= ?4 AND hidden = 0 ORDER BY id LIMIT ?3";
 /// Private messages from `?1` above `?2`.
 const PRIVATE_FROM: &str = "SELECT id FROM messages WHERE kind = 0 AND sender_id = ?1 \
      AND id > ?2 AND id <= ?4 ORDER BY id LIMIT ?3";
@@ -1001,8 +1033,8 @@ fn insert_message(
         .prepare_cached(
             "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, text, \
          file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of, event, \
-         event_account) \
-         VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15, ?16, ?17) \
+         event_account, hidden) \
+         VALUES (?12, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?13, ?14, ?15, ?16, ?17, ?18) \
          ON CONFLICT(sender_id, client_id) DO NOTHING",
         )?
         .execute(params![
@@ -1023,6 +1055,7 @@ fn insert_message(
             recall_of,
             event,
             event_account,
+            msg.hidden,
         ])?;
     if inserted == 0 {
         // A resend: the answer is the first copy, as stored.
@@ -1168,6 +1201,7 @@ impl Store for SqliteStore {
             password_hash: password_hash.to_owned(),
             created: now,
             disabled: false,
+            profile: Profile::default(),
         })
     }
 
@@ -1198,6 +1232,27 @@ impl Store for SqliteStore {
             params![user, nickname],
         )?;
         Ok(())
+    }
+
+    fn set_profile(&self, user: UserId, change: &ProfileChange) -> Result<(), StoreError> {
+        // The column is chosen here from the change's kind, never from text.
+        let sql = match change {
+            ProfileChange::Signature(_) => "UPDATE users SET signature = ?2 WHERE id = ?1",
+            ProfileChange::Gender(_) => "UPDATE users SET gender = ?2 WHERE id = ?1",
+            ProfileChange::Region(_) => "UPDATE users SET region = ?2 WHERE id = ?1",
+        };
+        self.lock()?.execute(sql, params![user, change.value()])?;
+        Ok(())
+    }
+
+    fn co_members(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(
+            "SELECT DISTINCT o.user_id FROM members me JOIN members o ON o.group_id = me.group_id \
+             WHERE me.user_id = ?1 AND o.user_id != ?1",
+        )?;
+        let rows = stmt.query_map([user], |r| r.get(0))?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn set_password_hash(&self, user: UserId, hash: &str) -> Result<(), StoreError> {
@@ -1359,13 +1414,15 @@ impl Store for SqliteStore {
         to: UserId,
         note: &str,
         now: Millis,
+        hidden: bool,
     ) -> Result<(), StoreError> {
         let mut conn = self.lock()?;
         let tx = conn.transaction()?;
         tx.execute(
-            "INSERT INTO friend_requests (from_id, to_id, note, time) VALUES (?1, ?2, ?3, ?4) \
-             ON CONFLICT(from_id, to_id) DO UPDATE SET note = excluded.note, time = excluded.time",
-            params![from, to, note, now as i64],
+            "INSERT INTO friend_requests (from_id, to_id, note, time, hidden) VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT(from_id, to_id) DO UPDATE SET note = excluded.note, time = excluded.time, \
+             hidden = excluded.hidden",
+            params![from, to, note, now as i64, hidden],
         )?;
         tx.execute(FORGET_DECLINED, params![from, to])?;
         tx.commit()?;
@@ -1376,13 +1433,13 @@ impl Store for SqliteStore {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(&format!(
             "SELECT {USER_COLS}, r.note, r.time FROM friend_requests r \
-             JOIN users u ON u.id = r.from_id WHERE r.to_id = ?1 ORDER BY r.time"
+             JOIN users u ON u.id = r.from_id WHERE r.to_id = ?1 AND r.hidden = 0 ORDER BY r.time"
         ))?;
         let rows = stmt.query_map([to], |r| {
             Ok(RequestRecord {
                 from: user_from_row(r, 0)?,
-                note: r.get(6)?,
-                time: r.get::<_, i64>(7)? as Millis,
+                note: r.get(USER_WIDTH)?,
+                time: r.get::<_, i64>(USER_WIDTH + 1)? as Millis,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1398,7 +1455,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map([from], |r| {
             Ok(SentRecord {
                 to: user_from_row(r, 0)?,
-                time: r.get::<_, i64>(6)? as Millis,
+                time: r.get::<_, i64>(USER_WIDTH)? as Millis,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1408,7 +1465,7 @@ impl Store for SqliteStore {
         let conn = self.lock()?;
         Ok(conn
             .query_row(
-                "SELECT 1 FROM friend_requests WHERE from_id = ?1 AND to_id = ?2",
+                "SELECT 1 FROM friend_requests WHERE from_id = ?1 AND to_id = ?2 AND hidden = 0",
                 params![from, to],
                 |_| Ok(()),
             )
@@ -1418,7 +1475,7 @@ impl Store for SqliteStore {
 
     fn take_request(&self, from: UserId, to: UserId) -> Result<bool, StoreError> {
         let n = self.lock()?.execute(
-            "DELETE FROM friend_requests WHERE from_id = ?1 AND to_id = ?2",
+            "DELETE FROM friend_requests WHERE from_id = ?1 AND to_id = ?2 AND hidden = 0",
             params![from, to],
         )?;
         Ok(n > 0)
@@ -1498,7 +1555,7 @@ impl Store for SqliteStore {
         let rows = stmt.query_map([user], |r| {
             Ok(FriendRecord {
                 user: user_from_row(r, 0)?,
-                remark: r.get(6)?,
+                remark: r.get(USER_WIDTH)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1534,11 +1591,65 @@ impl Store for SqliteStore {
                 |r| {
                     Ok(FriendRecord {
                         user: user_from_row(r, 0)?,
-                        remark: r.get(6)?,
+                        remark: r.get(USER_WIDTH)?,
                     })
                 },
             )
             .optional()?)
+    }
+
+    fn block(
+        &self,
+        user: UserId,
+        other: UserId,
+        now: Millis,
+    ) -> Result<(Millis, bool), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        tx.execute(
+            "INSERT INTO blocks (user_id, blocked_id, time) VALUES (?1, ?2, ?3) \
+             ON CONFLICT(user_id, blocked_id) DO NOTHING",
+            params![user, other, now as i64],
+        )?;
+        let since: i64 = tx.query_row(
+            "SELECT time FROM blocks WHERE user_id = ?1 AND blocked_id = ?2",
+            params![user, other],
+            |r| r.get(0),
+        )?;
+        let hid = tx.execute(
+            "UPDATE friend_requests SET hidden = 1 WHERE from_id = ?1 AND to_id = ?2 AND hidden = 0",
+            params![other, user],
+        )?;
+        tx.commit()?;
+        Ok((since as Millis, hid > 0))
+    }
+
+    fn unblock(&self, user: UserId, other: UserId) -> Result<bool, StoreError> {
+        let n = self.lock()?.execute(
+            "DELETE FROM blocks WHERE user_id = ?1 AND blocked_id = ?2",
+            params![user, other],
+        )?;
+        Ok(n > 0)
+    }
+
+    fn blocks(&self, user: UserId, other: UserId) -> Result<bool, StoreError> {
+        // On the path of every private message: a cached statement on the primary key.
+        Ok(self
+            .lock()?
+            .prepare_cached("SELECT 1 FROM blocks WHERE user_id = ?1 AND blocked_id = ?2")?
+            .exists(params![user, other])?)
+    }
+
+    fn blocked(&self, user: UserId) -> Result<Vec<(UserRecord, Millis)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare(&format!(
+            "SELECT {USER_COLS}, b.time FROM blocks b JOIN users u ON u.id = b.blocked_id \
+             WHERE b.user_id = ?1 ORDER BY u.account"
+        ))?;
+        let rows = stmt.query_map([user], |r| {
+            Ok((user_from_row(r, 0)?, r.get::<_, i64>(USER_WIDTH)? as Millis))
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
     }
 
     fn create_group(
@@ -1753,7 +1864,7 @@ impl Store for SqliteStore {
             Ok((
                 r.get::<_, GroupId>(0)?,
                 user_from_row(r, 1)?,
-                r.get::<_, i64>(7)? as Millis,
+                r.get::<_, i64>(USER_WIDTH + 1)? as Millis,
             ))
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -1859,11 +1970,11 @@ impl Store for SqliteStore {
              WHERE m.group_id = ?1 ORDER BY m.role = 'owner' DESC, m.role = 'admin' DESC, u.account"
         ))?;
         let rows = stmt.query_map([group], |r| {
-            let role: String = r.get(6)?;
+            let role: String = r.get(USER_WIDTH)?;
             Ok(MemberRecord {
                 user: user_from_row(r, 0)?,
                 role: Role::parse(&role).unwrap_or(Role::Member),
-                muted_until: r.get::<_, i64>(7)? as Millis,
+                muted_until: r.get::<_, i64>(USER_WIDTH + 1)? as Millis,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)
@@ -2018,11 +2129,12 @@ impl Store for SqliteStore {
             Target::User(peer) => {
                 let mut stmt = conn.prepare_cached(&format!(
                     "{} WHERE m.kind = 0 AND m.conv = ?1 AND m.id < ?2 \
+                     AND (m.hidden = 0 OR m.sender_id = ?4) \
                      ORDER BY m.id DESC LIMIT ?3",
                     message_select()
                 ))?;
                 stmt.query_map(
-                    params![pair_key(user, peer), before, limit],
+                    params![pair_key(user, peer), before, limit, user],
                     message_from_row,
                 )?
                 .collect::<Result<Vec<_>, _>>()?
@@ -2050,7 +2162,7 @@ impl Store for SqliteStore {
         let row = conn
             .prepare_cached(
                 "SELECT m.sender_id, s.account, m.kind, m.target, m.conv, m.time, m.text, m.file_id, \
-                 m.file_sha256, m.file_name, m.recall_of, m.recalled, m.event \
+                 m.file_sha256, m.file_name, m.recall_of, m.recalled, m.event, m.hidden \
                  FROM messages m JOIN users s ON s.id = m.sender_id WHERE m.id = ?1",
             )?
             .query_row([id], |r| {
@@ -2081,6 +2193,7 @@ impl Store for SqliteStore {
                         // A group event is neither quoted nor recalled either: it is the group's.
                         is_recall: r.get::<_, Option<i64>>(10)?.is_some()
                             || r.get::<_, Option<String>>(12)?.is_some(),
+                        hidden: r.get::<_, i64>(13)? != 0,
                     },
                     r.get::<_, i64>(11)? != 0,
                 ))
@@ -2093,7 +2206,7 @@ impl Store for SqliteStore {
             return Ok(None);
         }
         let visible = match message.to {
-            Target::User(to) => message.sender == user || to == user,
+            Target::User(to) => message.sender == user || (to == user && !message.hidden),
             Target::Group(group) => conn
                 .prepare_cached(
                     "SELECT 1 FROM members WHERE group_id = ?1 AND user_id = ?2 AND since_msg < ?3",
@@ -2116,7 +2229,7 @@ impl Store for SqliteStore {
         let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
         let row = tx
             .prepare_cached(
-                "SELECT sender_id, kind, target, conv FROM messages \
+                "SELECT sender_id, kind, target, conv, hidden FROM messages \
                  WHERE id = ?1 AND recalled = 0 AND recall_of IS NULL",
             )?
             .query_row([target], |r| {
@@ -2125,10 +2238,11 @@ impl Store for SqliteStore {
                     r.get::<_, i64>(1)?,
                     r.get::<_, i64>(2)?,
                     r.get::<_, i64>(3)?,
+                    r.get::<_, i64>(4)?,
                 ))
             })
             .optional()?;
-        let Some((sender, kind, to, conv)) = row else {
+        let Some((sender, kind, to, conv, hidden)) = row else {
             return Ok(None);
         };
         // The recall goes to the other side of a private conversation from the one recalling it, so
@@ -2147,9 +2261,10 @@ impl Store for SqliteStore {
         let id = ctx.last_id + 1;
         let client_id = format!("recall-{target}");
         tx.prepare_cached(
-            "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, recall_of) \
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, recall_of, \
+             hidden) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
         )?
+        // The recall of a message hidden from its recipient is hidden from them too.
         .execute(params![
             id,
             by,
@@ -2158,7 +2273,8 @@ impl Store for SqliteStore {
             conv,
             time as i64,
             client_id,
-            target
+            target,
+            hidden
         ])?;
         let to = if kind == 0 {
             Conv::User(account_of(&tx, recall_to, &mut ctx.accounts)?)
@@ -2360,6 +2476,7 @@ mod tests {
             client_id: "p3".into(),
             time: 9,
             body: Body::Text("later".into()),
+            hidden: false,
         };
         let stored = s.store_message(&next).unwrap();
         assert_eq!(stored.message.id, 11);
@@ -2410,6 +2527,7 @@ mod tests {
             client_id: format!("m{i}"),
             time: i as u64,
             body: Body::Text(format!("{i}")),
+            hidden: false,
         };
         let mut batch = Vec::new();
         for i in 0..30 {
@@ -2476,6 +2594,7 @@ mod tests {
             client_id: "c1".into(),
             time: 5,
             body: Body::Text("hi".into()),
+            hidden: false,
         };
         let first = s.store_message(&msg).unwrap();
         let again = s.store_message(&NewMessage { time: 9, ..msg }).unwrap();
@@ -2496,6 +2615,7 @@ mod tests {
             client_id: cid.into(),
             time: 5,
             body: Body::Text(format!("text {cid}")),
+            hidden: false,
         };
         s.store_message(&msg("x0")).unwrap();
         // One batch holding a resend of its own first message and of one stored before.
@@ -2533,6 +2653,7 @@ mod tests {
             client_id: cid.into(),
             time: 5,
             body: Body::Text(text.into()),
+            hidden: false,
         };
         let results = s.store_messages(&[
             msg("g1", "one"),
@@ -2569,6 +2690,7 @@ mod tests {
             client_id: cid.into(),
             time: 1,
             body: Body::Text(cid.into()),
+            hidden: false,
         };
         let private = s.store_message(&msg(Target::User(b), "p1")).unwrap();
         let newest = s
@@ -2608,6 +2730,7 @@ mod tests {
                 client_id: cid.into(),
                 time: 1,
                 body: Body::Text(cid.into()),
+                hidden: false,
             })
             .unwrap()
         };
@@ -2670,6 +2793,7 @@ mod tests {
                 client_id: cid.into(),
                 time: 1,
                 body: Body::Text("hi".into()),
+                hidden: false,
             })
             .unwrap()
             .message
@@ -2746,6 +2870,7 @@ mod tests {
                         client_id: format!("{n:032}"),
                         time: n,
                         body: Body::Text("x".repeat(200)),
+                        hidden: false,
                     };
                     s.store_message(&msg).unwrap();
                     done.store(n, Ordering::Relaxed);

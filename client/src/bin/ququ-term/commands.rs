@@ -72,6 +72,13 @@ pub enum Input {
     },
     /// Take back message `id`.
     Recall(u64),
+    /// Set (or with an empty text, clear) a part of my profile.
+    SetProfile(ququ_client::ProfileChange),
+    /// Someone's profile, or mine.
+    Profile(Option<String>),
+    Block(String),
+    Unblock(String),
+    Blocks,
     Retry,
     Help,
     Quit,
@@ -89,6 +96,11 @@ commands:
   /add <user> [note]      friend request      /accept <user>     /reject <user>
   /remark <user> <name>   set a remark        /del <user>        remove a friend
   /find <query>           search users
+  /sign [text]            your signature (个性签名), shown to friends; no text clears it
+  /gender [male|female|other]  /region [text]   the rest of your profile; nothing clears it
+  /profile [user]         someone's profile (yours without a user)
+  /block <user>           drop their private messages, files and friend requests (they are not told)
+  /unblock <user>         /blocks            whom you block
   /create <name>          create a group      /join <id>         /leave <id>
   /members <id>           list members        /invite <id> <user>
   /policy <id> [open|invite]  who may join by the group's number (owner sets, anyone asks)
@@ -161,6 +173,41 @@ pub fn parse(line: &str) -> Result<Input, InputError> {
             }
         }
         "friends" => Input::Friends,
+        "sign" => Input::SetProfile(ququ_client::ProfileChange::Signature(rest.to_owned())),
+        "region" => Input::SetProfile(ququ_client::ProfileChange::Region(rest.to_owned())),
+        "gender" => {
+            let gender = match rest {
+                "" => None,
+                word => Some(
+                    ququ_client::Gender::parse(word)
+                        .ok_or(InputError::Usage("/gender [male|female|other]"))?,
+                ),
+            };
+            Input::SetProfile(ququ_client::ProfileChange::Gender(gender))
+        }
+        "profile" => {
+            let (user, extra) = word(rest);
+            if !extra.is_empty() {
+                return Err(InputError::Usage("/profile [user]"));
+            }
+            Input::Profile(non_empty(user))
+        }
+        "blocks" => Input::Blocks,
+        "block" | "unblock" => {
+            let (user, extra) = word(rest);
+            if user.is_empty() || !extra.is_empty() {
+                return Err(InputError::Usage(if name == "block" {
+                    "/block <user>"
+                } else {
+                    "/unblock <user>"
+                }));
+            }
+            if name == "block" {
+                Input::Block(user.to_owned())
+            } else {
+                Input::Unblock(user.to_owned())
+            }
+        }
         "groups" => Input::Groups,
         "add" => {
             let (user, note) = word(rest);
@@ -450,6 +497,56 @@ mod tests {
         assert_eq!(
             parse("/policy x open"),
             Err(InputError::BadGroup("x".into()))
+        );
+    }
+
+    #[test]
+    fn profile_and_block_commands() {
+        use ququ_client::{Gender, ProfileChange};
+        assert_eq!(
+            parse("/sign 周末去爬山: who's in?"),
+            Ok(Input::SetProfile(ProfileChange::Signature(
+                "周末去爬山: who's in?".into()
+            )))
+        );
+        // Nothing after the command clears it.
+        assert_eq!(
+            parse("/sign"),
+            Ok(Input::SetProfile(ProfileChange::Signature(String::new())))
+        );
+        assert_eq!(
+            parse("/gender female"),
+            Ok(Input::SetProfile(ProfileChange::Gender(Some(
+                Gender::Female
+            ))))
+        );
+        assert_eq!(
+            parse("/gender"),
+            Ok(Input::SetProfile(ProfileChange::Gender(None)))
+        );
+        assert_eq!(
+            parse("/gender robot"),
+            Err(InputError::Usage("/gender [male|female|other]"))
+        );
+        assert_eq!(
+            parse("/region 上海 浦东"),
+            Ok(Input::SetProfile(ProfileChange::Region("上海 浦东".into())))
+        );
+        assert_eq!(parse("/profile"), Ok(Input::Profile(None)));
+        assert_eq!(
+            parse("/profile bob"),
+            Ok(Input::Profile(Some("bob".into())))
+        );
+        assert_eq!(parse("/block mallory"), Ok(Input::Block("mallory".into())));
+        assert_eq!(
+            parse("/unblock mallory"),
+            Ok(Input::Unblock("mallory".into()))
+        );
+        assert_eq!(parse("/blocks"), Ok(Input::Blocks));
+        assert_eq!(parse("/block"), Err(InputError::Usage("/block <user>")));
+        assert_eq!(
+            parse("/unblock a b"),
+            Err(InputError::Usage("/unblock <user>"))
         );
     }
 }

@@ -318,6 +318,32 @@ fn visible(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// A signature to follow a name in a listing: ` — <text>`, or nothing.
+fn signature(profile: &ququ_client::Profile) -> String {
+    if profile.signature.is_empty() {
+        String::new()
+    } else {
+        format!(" — {}", profile.signature)
+    }
+}
+
+/// A whole profile in one line; `-` for what is not set.
+fn profile_text(profile: &ququ_client::Profile) -> String {
+    let or_dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_owned()
+        } else {
+            s.to_owned()
+        }
+    };
+    format!(
+        "signature {}, gender {}, region {}",
+        or_dash(&profile.signature),
+        or_dash(ququ_client::Gender::field(profile.gender)),
+        or_dash(&profile.region)
+    )
+}
+
 impl Term {
     /// Prints what a person should see about an event. Returns the stop reason when the client stopped.
     fn on_event(&mut self, event: Event) -> Option<StopReason> {
@@ -528,11 +554,12 @@ impl Term {
                 say(format!("— group {group}: {} member(s) —", members.len()));
                 for m in members {
                     say(format!(
-                        "  {} ({}) {} {}",
+                        "  {} ({}) {} {}{}",
                         m.account,
                         m.nickname,
                         m.role.as_str(),
-                        m.presence.as_str()
+                        m.presence.as_str(),
+                        signature(&m.profile)
                     ));
                 }
             }
@@ -546,6 +573,26 @@ impl Term {
             Event::PasswordChanged => {
                 say("your password was changed; your other devices were logged out")
             }
+            Event::MyProfile(profile) => say(format!("your profile: {}", profile_text(&profile))),
+            Event::UserProfile {
+                account,
+                nickname,
+                profile,
+            } => say(format!(
+                "{account} ({nickname}): {}",
+                profile_text(&profile)
+            )),
+            Event::Blocks(list) => {
+                say(format!("— you block {} account(s) —", list.len()));
+                for b in list {
+                    say(format!("  {} ({})", b.account, b.nickname));
+                }
+            }
+            Event::Blocked(b) => say(format!(
+                "you block {} ({}): their private messages, files and friend requests no longer reach you",
+                b.account, b.nickname
+            )),
+            Event::Unblocked { account } => say(format!("you no longer block {account}")),
             Event::MemberRole {
                 group,
                 account,
@@ -694,10 +741,11 @@ impl Term {
                     say(format!("— {} friend(s) —", friends.len()));
                     for f in friends {
                         say(format!(
-                            "  {} ({}) {}",
+                            "  {} ({}) {}{}",
                             f.account,
                             f.display_name(),
-                            f.presence.as_str()
+                            f.presence.as_str(),
+                            signature(&f.profile)
                         ));
                     }
                 }
@@ -719,6 +767,11 @@ impl Term {
             Input::Accept(user) => h.accept_friend(user),
             Input::Reject(user) => h.reject_friend(user),
             Input::Remark { user, name } => h.set_remark(user, name),
+            Input::SetProfile(change) => h.set_profile(change),
+            Input::Profile(user) => h.get_profile(user),
+            Input::Block(user) => h.block(user),
+            Input::Unblock(user) => h.unblock(user),
+            Input::Blocks => h.list_blocks(),
             Input::Del(user) => h.delete_friend(user),
             Input::Find(q) => h.find_user(q),
             Input::Create(name) => h.create_group(name),
