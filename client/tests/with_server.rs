@@ -878,3 +878,8 @@ async fn profiles_and_blocks_arrive_as_events() {
     }
     handle.shutdown();
 }
+
+/// Alice's private conversation, as her friends address it.
+fn alice_conv() -> Conv {
+    Conv::User("alice".into())
+}
