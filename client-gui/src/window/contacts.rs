@@ -481,7 +481,11 @@ impl State {
         let mut list = column![];
         for group in groups {
             let conv = Conv::Group(group.id);
+            // "李华: 山顶见", but a change or a recall already names who ("小明 发布了新的群公告").
             let subtitle = match model.conversations.get(&conv).and_then(|c| c.last()) {
+                Some(line) if line.change.is_some() || line.recalled.is_some() => {
+                    one_line(&model.preview(&conv, line, ctx.lang))
+                }
                 Some(line) => format!(
                     "{}: {}",
                     model.sender_name(Some(group.id), &line.from),

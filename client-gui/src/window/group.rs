@@ -518,10 +518,11 @@ impl State {
             .problem
             .as_ref()
             .map(|p| text(p.as_str()).size(12).style(theme::error_text));
-        let saving = self
-            .asked
-            .as_ref()
-            .map(|_| text(tr.saving).size(12).style(theme::muted_text));
+        // "Saving…" only under an edit waiting for the server; a choice or an answer shows itself
+        // when the server has taken it (the radio moves, the request goes).
+        let editing = self.renaming.is_some() || self.notice.is_some();
+        let saving = (self.asked.is_some() && editing)
+            .then(|| text(tr.saving).size(12).style(theme::muted_text));
 
         let body = column![heading, name_section]
             .push(notice_section)
