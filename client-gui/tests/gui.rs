@@ -3196,7 +3196,55 @@ fn a_signature_reaches_friends_and_a_block_is_marked() {
             .as_ref()
             .is_some_and(|m| m.blocked.contains_key("alice"))
     });
-    assert!(bob.shows_part(main_b, "Blocked: their messages do not reach you"));
+    assert!(bob.shows_part(main_b, "[Online] Blocked"));
     bob.show_dialog(&rt, main_b, Dialog::friend_menu("alice"));
     assert!(bob.shows(main_b, "Unblock"), "the menu offers the way back");
+
+    // Change password from Settings: a wrong current one is said in words, the right one changes it.
+    alice.show_dialog(&rt, main_a, Dialog::settings());
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Change password…")
+            .expect("Settings' Change password");
+    });
+    let type_into = |field: &'static str, text: &'static str| {
+        move |ui: &mut Simulator<'_, Message>| {
+            ui.click(id(field)).expect("the field");
+            let _ = ui.typewrite(text);
+        }
+    };
+    alice.interact(&rt, main_a, type_into(dialog::password::OLD, "not-it-123"));
+    alice.interact(&rt, main_a, type_into(dialog::password::NEW, "newsecret1"));
+    // Enter in the same interaction: each one draws the window anew, without the field's focus.
+    alice.interact(&rt, main_a, |ui| {
+        ui.click(id(dialog::password::AGAIN)).expect("the field");
+        let _ = ui.typewrite("newsecret1");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    let dialog_is = |app: &App, f: &dyn Fn(&dialog::password::State) -> bool| {
+        app.windows.values().any(|w| {
+            matches!(w, Window::Contacts(s) if matches!(&s.dialog, Some(Dialog::Password(p)) if f(p)))
+        })
+    };
+    alice.pump_until(&rt, "the refusal", |app| {
+        dialog_is(app, &|p| p.refused.is_some())
+    });
+    assert!(alice.shows(main_a, "The current password is wrong."));
+    alice.update(
+        &rt,
+        Message::Contacts(
+            main_a,
+            contacts::Message::Dialog(dialog::Message::Password(dialog::password::Message::Old(
+                "secret123".into(),
+            ))),
+        ),
+    );
+    alice.interact(&rt, main_a, |ui| {
+        ui.click(id(dialog::password::AGAIN)).expect("the field");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the password changed", |app| {
+        dialog_is(app, &|p| p.done)
+    });
+    assert!(alice.shows_part(main_a, "Password changed."));
+    assert!(!alice.shows(main_a, "Cancel"), "nothing left to cancel");
 }

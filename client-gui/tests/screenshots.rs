@@ -432,6 +432,14 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
             },
         ],
     );
+    // A signature (个性签名) shows under the name in the friend list.
+    if let Some(chen) = s.friends.get_mut("chen") {
+        chen.profile.signature = if zh {
+            "专注 Rust 十年，周末爬山".into()
+        } else {
+            "Ten years of Rust, hikes on weekends".into()
+        };
+    }
     s.group_policies
         .insert(3141592653, ququ_protocol::JoinPolicy::Approve);
     s.group_policies

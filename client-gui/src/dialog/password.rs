@@ -3,8 +3,8 @@
 //! its saved login stays good, since the server keeps this session's token) or refused (a wrong
 //! current password, a new one it will not take), said in words with what was typed kept.
 
-use iced::Element;
-use iced::widget::{column, text, text_input};
+use iced::widget::{button, column, row, space, text, text_input};
+use iced::{Element, Fill};
 use ququ_protocol::ErrorCode;
 
 use super::{Action, Event, form};
@@ -93,15 +93,20 @@ impl State {
     pub fn view<'a>(&'a self, ctx: &Ctx<'a>) -> (String, Element<'a, Message>) {
         let tr = ctx.tr();
         if self.done {
-            let body = form(
-                tr,
+            // Nothing left to cancel: only Close.
+            let body = column![
                 text(tr.password_now_changed)
                     .size(13)
                     .style(theme::muted_text),
-                None,
-                (tr.close, Action::Primary, Some(Message::Submit)),
-                Message::Cancel,
-            );
+                row![
+                    space().width(Fill),
+                    button(text(tr.close).size(13))
+                        .style(theme::primary_button)
+                        .on_press(Message::Submit),
+                ],
+            ]
+            .spacing(12)
+            .into();
             return (tr.change_password.to_owned(), body);
         }
         let secret =

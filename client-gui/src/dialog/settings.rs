@@ -162,6 +162,14 @@ impl State {
             .spacing(8)
             .align_y(Center),
             row![
+                text(tr.password).size(13).width(90),
+                button(text(tr.change_password_item).size(13))
+                    .style(theme::secondary_button)
+                    .on_press(Message::ChangePassword),
+            ]
+            .spacing(8)
+            .align_y(Center),
+            row![
                 avatar::view(model.my_name(), &model.account, ctx.my_avatar, 40.0),
                 button(text(tr.change_avatar).size(13))
                     .style(theme::secondary_button)
@@ -216,9 +224,6 @@ impl State {
                 button(text(tr.log_out).size(13))
                     .style(theme::danger_button)
                     .on_press(Message::Logout),
-                button(text(tr.change_password_item).size(13))
-                    .style(theme::secondary_button)
-                    .on_press(Message::ChangePassword),
                 space().width(Fill),
                 button(text(tr.about).size(13))
                     .style(theme::link)
