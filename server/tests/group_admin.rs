@@ -481,6 +481,127 @@ async fn a_mute_survives_a_restart() {
     );
 }
 
+/// `p` sends to the group and is refused with `muted` until `until`.
+async fn still_muted(p: &mut Peer, gid: &str, client_id: &str, until: u64) {
+    p.send(&format!("GROUP:{gid}:{client_id}:am I free now?"))
+        .await;
+    let error = p.until("ERROR:").await;
+    let text = error
+        .strip_prefix("ERROR:muted:")
+        .unwrap_or_else(|| panic!("{error}"));
+    assert_eq!(ququ_protocol::muted_until(text), Some(until), "{error}");
+}
+
+/// The lines up to the `ACK:` of `client_id`: neither a refusal nor a mute line among them.
+async fn speaks(p: &mut Peer, client_id: &str) {
+    loop {
+        let got = p.recv().await;
+        assert!(
+            !got.starts_with("ERROR:") && !got.starts_with("GROUP_MUTE:"),
+            "{client_id}: {got}"
+        );
+        if got.starts_with(&format!("ACK:{client_id}:")) {
+            return;
+        }
+    }
+}
+
+/// `p` leaves the group and joins it again by its number; the others in `watchers` see them go and come.
+async fn leave_and_rejoin(p: &mut Peer, account: &str, gid: &str, watchers: &mut [&mut Peer]) {
+    p.send(&format!("GROUP_LEAVE:{gid}")).await;
+    p.until(&format!("GROUP_GONE:{gid}:left")).await;
+    for w in watchers.iter_mut() {
+        w.until(&format!("MEMBER_LEFT:{gid}:{account}:left")).await;
+    }
+    p.send(&format!("GROUP_JOIN:{gid}")).await;
+    p.until(&format!("GROUP_INFO:{gid}:")).await;
+}
+
+/// Leaving is no way out of a mute (QQ keeps it until it ends): back by the number, by an invitation
+/// after a kick, the member is refused as before with the same end, and everyone is told so. Once lifted,
+/// coming back again leaves them free.
+#[tokio::test]
+async fn a_mute_outlives_leaving_and_coming_back_until_it_is_lifted() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob", "carol"]).await;
+    alice.send(&format!("GROUP_POLICY:{gid}:open")).await;
+    alice.until(&format!("GROUP_POLICY:{gid}:open")).await;
+    let [bob, carol] = &mut peers[..] else {
+        unreachable!()
+    };
+    for p in [&mut alice, &mut *bob, &mut *carol] {
+        all_features(p).await;
+    }
+    alice.send(&format!("GROUP_MUTE:{gid}:bob:600")).await;
+    let told = alice.until(&format!("GROUP_MUTE:{gid}:bob:")).await;
+    let until: u64 = told.rsplit(':').next().unwrap().parse().unwrap();
+    assert!(until > now());
+    bob.until(&told).await;
+    carol.until(&told).await;
+
+    // Out and back in by the number: the newcomer is told of the mute, the others see it in the line
+    // that brings them in.
+    leave_and_rejoin(bob, "bob", &gid, &mut [&mut alice, &mut *carol]).await;
+    bob.expect(&told).await;
+    let line = format!("MEMBER:{gid}:bob:member:online:bob:{until}");
+    alice.until(&line).await;
+    carol.until(&line).await;
+    still_muted(bob, &gid, "m1", until).await;
+    for p in [&mut alice, &mut *bob, &mut *carol] {
+        let listed = members(p, &gid).await;
+        assert!(listed.contains(&line), "{listed:?}");
+    }
+
+    // Kicked and invited back: the same.
+    alice.send(&format!("GROUP_KICK:{gid}:bob")).await;
+    bob.until(&format!("GROUP_GONE:{gid}:kicked")).await;
+    alice.send(&format!("GROUP_INVITE:{gid}:bob")).await;
+    bob.until(&format!("GROUP_INFO:{gid}:")).await;
+    bob.expect(&told).await;
+    alice.until(&line).await;
+    carol.until(&line).await;
+    still_muted(bob, &gid, "m2", until).await;
+
+    // Lifted, it stays lifted through another leave and return.
+    alice.send(&format!("GROUP_MUTE:{gid}:bob:0")).await;
+    bob.until(&format!("GROUP_MUTE:{gid}:bob:0")).await;
+    carol.until(&format!("GROUP_MUTE:{gid}:bob:0")).await;
+    leave_and_rejoin(bob, "bob", &gid, &mut [&mut alice, &mut *carol]).await;
+    let line = format!("MEMBER:{gid}:bob:member:online:bob:0");
+    alice.until(&line).await;
+    carol.until(&line).await;
+    bob.send(&format!("GROUP:{gid}:m3:thanks")).await;
+    speaks(bob, "m3").await;
+    let listed = members(&mut alice, &gid).await;
+    assert!(listed.contains(&line), "{listed:?}");
+}
+
+/// A mute that ends while the member is out does not come back with them.
+#[tokio::test]
+async fn a_mute_that_ended_while_out_is_gone_on_return() {
+    let server = TestServer::start().await;
+    let (gid, mut alice, mut peers) = team(&server, &["bob"]).await;
+    alice.send(&format!("GROUP_POLICY:{gid}:open")).await;
+    alice.until(&format!("GROUP_POLICY:{gid}:open")).await;
+    all_features(&mut alice).await;
+    all_features(&mut peers[0]).await;
+    alice.send(&format!("GROUP_MUTE:{gid}:bob:1")).await;
+    let told = alice.until(&format!("GROUP_MUTE:{gid}:bob:")).await;
+    let until: u64 = told.rsplit(':').next().unwrap().parse().unwrap();
+    let bob = &mut peers[0];
+    bob.until(&told).await;
+    bob.send(&format!("GROUP_LEAVE:{gid}")).await;
+    bob.until(&format!("GROUP_GONE:{gid}:left")).await;
+    tokio::time::sleep(Duration::from_millis((until + 200).saturating_sub(now()))).await;
+    bob.send(&format!("GROUP_JOIN:{gid}")).await;
+    bob.until(&format!("GROUP_INFO:{gid}:")).await;
+    alice
+        .until(&format!("MEMBER:{gid}:bob:member:online:bob:0"))
+        .await;
+    bob.send(&format!("GROUP:{gid}:m1:free")).await;
+    speaks(bob, "m1").await;
+}
+
 #[tokio::test]
 async fn a_muted_group_hears_only_its_owner_and_admins() {
     let server = TestServer::start().await;

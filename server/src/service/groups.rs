@@ -127,24 +127,25 @@ impl Services {
         Ok(Vec::new())
     }
 
-    /// Adds `user` and tells everyone: the newcomer's sessions get `GROUP_INFO`, the others a `MEMBER` line.
+    /// Adds `user` and tells everyone: the newcomer's sessions get `GROUP_INFO` (and `GROUP_MUTE` if a
+    /// mute from before they left still runs), the others a `MEMBER` line, with that mute in it.
     async fn add_to_group(&self, group: u64, user: UserId) -> Result<()> {
         let gid = group as i64;
-        let max = self.config.limits.members;
+        let (max, now) = (self.config.limits.members, now_millis());
         let added = self
             .db(move |s| {
                 let g = s.group(gid)?;
                 if g.as_ref().is_some_and(|g| g.members >= max) {
                     return Ok(Err(ErrorCode::TooMany));
                 }
-                if !s.add_member(gid, user, Role::Member)? {
+                let Some(muted_until) = s.add_member(gid, user, Role::Member, now)? else {
                     return Ok(Err(ErrorCode::AlreadyMember));
-                }
+                };
                 let g = s.group(gid)?;
                 let me = s.user_by_id(user)?.map(|user| MemberRecord {
                     user,
                     role: Role::Member,
-                    muted_until: 0,
+                    muted_until,
                 });
                 Ok(Ok((g, me)))
             })
@@ -165,13 +166,25 @@ impl Services {
             }
         };
         self.hub.send(user, &line(&info(&g)), None);
+        if member.muted_until > 0 {
+            // Leaving did not end it: their client learns it as it would have, had they stayed.
+            self.tell_mute(
+                vec![user],
+                &ServerMessage::GroupMute {
+                    group,
+                    account: member.user.account.clone(),
+                    until: member.muted_until,
+                },
+            );
+        }
         let others: Vec<_> = self
             .member_ids(group)
             .await?
             .into_iter()
             .filter(|id| *id != user)
             .collect();
-        // A newcomer is a plain member, not muted: the forms differ only in the mute and profile fields.
+        // A newcomer is a plain member (muted or not): the forms differ only in the mute and profile
+        // fields.
         let form = |group_mute, profile| {
             let features = Features {
                 group_mute,
@@ -317,8 +330,8 @@ impl Services {
         account: &str,
         reason: GoneReason,
     ) -> Result<()> {
-        let gid = group as i64;
-        self.db(move |s| s.remove_member(gid, user)).await?;
+        let (gid, now) = (group as i64, now_millis());
+        self.db(move |s| s.remove_member(gid, user, now)).await?;
         self.hub.send(
             user,
             &line(&ServerMessage::GroupGone { group, reason }),

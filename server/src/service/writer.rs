@@ -529,7 +529,7 @@ mod tests {
             .collect();
         let group = store.create_group(users[0].id, "g", 1).unwrap().id;
         for u in &users[1..] {
-            store.add_member(group, u.id, Role::Member).unwrap();
+            store.add_member(group, u.id, Role::Member, 1).unwrap();
         }
         let services = Arc::new(Services::new(Arc::new(store), Arc::new(config)));
         (dir, services, users, group, db)

@@ -455,9 +455,19 @@ pub trait Store: Send + Sync + 'static {
     fn rename_group(&self, id: GroupId, name: &str) -> Result<(), StoreError>;
     /// Deletes the group, its memberships and its messages.
     fn delete_group(&self, id: GroupId) -> Result<(), StoreError>;
-    /// Adds a member who sees messages from now on; false if already a member.
-    fn add_member(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError>;
-    fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StoreError>;
+    /// Adds a member who sees messages from now on; `None` if already a member, else when their mute
+    /// ends (0: not muted): a plain member who left (or was removed) while muted comes back muted until
+    /// the same time, if that is after `now`.
+    fn add_member(
+        &self,
+        group: GroupId,
+        user: UserId,
+        role: Role,
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError>;
+    /// Removes a member (false if they were not one), keeping a mute of theirs that runs past `now` for
+    /// their return (see [`Store::add_member`]).
+    fn remove_member(&self, group: GroupId, user: UserId, now: Millis) -> Result<bool, StoreError>;
     fn role(&self, group: GroupId, user: UserId) -> Result<Option<Role>, StoreError>;
     fn members(&self, group: GroupId) -> Result<Vec<MemberRecord>, StoreError>;
     /// Just the members' ids: what fan-out needs, without loading their records.
@@ -468,7 +478,8 @@ pub trait Store: Send + Sync + 'static {
     fn set_role(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError>;
     /// Makes member `to` the owner of `group` and its owner `from` a plain member, in one transaction.
     fn transfer_group(&self, group: GroupId, from: UserId, to: UserId) -> Result<(), StoreError>;
-    /// Mutes a plain member until `until` (0 lifts it); false if they are not a plain member.
+    /// Mutes a plain member until `until` (0 lifts it); false if they are not a plain member. The mute
+    /// holds if they leave or are removed and come back before it ends.
     fn set_muted(&self, group: GroupId, user: UserId, until: Millis) -> Result<bool, StoreError>;
     fn set_mute_all(&self, group: GroupId, on: bool) -> Result<(), StoreError>;
     /// Sets the group's announcement (empty clears it), as set by `by` at `time`.

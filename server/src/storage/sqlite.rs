@@ -308,6 +308,20 @@ CREATE TABLE blocks (
 ALTER TABLE messages ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE friend_requests ADD COLUMN hidden INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- A mute (禁言) outlives leaving the group. While someone is a member their mute is `members.muted_until`
+-- and nothing else; when their row goes (they leave or are removed) a mute still running moves here, and
+-- when they come back (by number, let in, invited) it moves back into their new row, so it runs to its
+-- end as if they had stayed. A mute cannot be set or lifted on a non-member, so there is only ever one
+-- place to look. Rows whose `until` has passed are dropped lazily (on the next removal from the group, or
+-- on return); dissolving the group drops its rows.
+CREATE TABLE group_mutes (
+    group_id INTEGER NOT NULL,
+    user_id  INTEGER NOT NULL,
+    until    INTEGER NOT NULL,
+    PRIMARY KEY (group_id, user_id)
+) WITHOUT ROWID;
+"#,
 ];
 
 /// The connection-info table (the original server's: who is connected, from where, since when), in a file
@@ -1728,27 +1742,70 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM members WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM group_removed WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM group_requests WHERE group_id = ?1", [id])?;
+        tx.execute("DELETE FROM group_mutes WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM chat_groups WHERE id = ?1", [id])?;
         tx.commit()?;
         Ok(())
     }
 
-    fn add_member(&self, group: GroupId, user: UserId, role: Role) -> Result<bool, StoreError> {
-        let n = self.lock()?.execute(
+    fn add_member(
+        &self,
+        group: GroupId,
+        user: UserId,
+        role: Role,
+        now: Millis,
+    ) -> Result<Option<Millis>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        // A plain member coming back takes up a mute still running from before they left
+        // (see the `group_mutes` migration); the owner and admins are never muted.
+        let parked: Option<i64> = tx
+            .query_row(
+                "DELETE FROM group_mutes WHERE group_id = ?1 AND user_id = ?2 RETURNING until",
+                params![group, user],
+                |r| r.get(0),
+            )
+            .optional()?;
+        let until = match parked {
+            Some(until) if role == Role::Member && until as Millis > now => until as Millis,
+            _ => 0,
+        };
+        let n = tx.execute(
             &format!(
-                "INSERT OR IGNORE INTO members (group_id, user_id, role, since_msg) \
-                 VALUES (?1, ?2, ?3, ({LAST_MESSAGE_ID}))"
+                "INSERT OR IGNORE INTO members (group_id, user_id, role, since_msg, muted_until) \
+                 VALUES (?1, ?2, ?3, ({LAST_MESSAGE_ID}), ?4)"
             ),
-            params![group, user, role_str(role)],
+            params![group, user, role_str(role), until as i64],
         )?;
-        Ok(n > 0)
+        if n == 0 {
+            // Already a member: whatever was parked is theirs to keep for a later return.
+            drop(tx);
+            return Ok(None);
+        }
+        tx.commit()?;
+        Ok(Some(until))
     }
 
-    fn remove_member(&self, group: GroupId, user: UserId) -> Result<bool, StoreError> {
-        let n = self.lock()?.execute(
+    fn remove_member(&self, group: GroupId, user: UserId, now: Millis) -> Result<bool, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        // The group's parked mutes that have ended go first (the lazy cleanup), then a running mute of
+        // the one leaving is parked until they come back (see the `group_mutes` migration).
+        tx.execute(
+            "DELETE FROM group_mutes WHERE group_id = ?1 AND until <= ?2",
+            params![group, now as i64],
+        )?;
+        tx.execute(
+            "INSERT OR REPLACE INTO group_mutes (group_id, user_id, until) \
+             SELECT group_id, user_id, muted_until FROM members \
+             WHERE group_id = ?1 AND user_id = ?2 AND role = 'member' AND muted_until > ?3",
+            params![group, user, now as i64],
+        )?;
+        let n = tx.execute(
             "DELETE FROM members WHERE group_id = ?1 AND user_id = ?2",
             params![group, user],
         )?;
+        tx.commit()?;
         Ok(n > 0)
     }
 
@@ -2556,11 +2613,65 @@ mod tests {
         assert_eq!(ids(b, 0, 100), bobs);
         assert_eq!(ids(b, 0, 4), bobs[..4]);
         // A member who joins later sees the group from then on.
-        assert!(s.add_member(g, b, Role::Member).unwrap());
+        assert_eq!(s.add_member(g, b, Role::Member, 1).unwrap(), Some(0));
         let later = s.store_messages(&[text(30, a, Target::Group(g))]);
         let later = later[0].as_ref().unwrap().message.id;
         assert_eq!(*ids(b, 0, 100).last().unwrap(), later);
         assert_eq!(ids(b, 0, 100).len(), bobs.len() + 1);
+    }
+
+    /// A running mute is parked when its member's row goes and taken up again when they come back; one
+    /// that ended meanwhile, or a return as anything but a plain member, comes back unmuted.
+    #[test]
+    fn a_mute_is_kept_across_leaving_until_it_ends() {
+        let (_d, s) = store();
+        let a = s.create_user("alice", "A", "h", 1).unwrap().id;
+        let b = s.create_user("bob", "B", "h", 1).unwrap().id;
+        let c = s.create_user("carol", "C", "h", 1).unwrap().id;
+        let g = s.create_group(a, "g", 1).unwrap().id;
+        let parked = |g: GroupId| -> i64 {
+            s.lock()
+                .unwrap()
+                .query_row(
+                    "SELECT count(*) FROM group_mutes WHERE group_id = ?1",
+                    [g],
+                    |r| r.get(0),
+                )
+                .unwrap()
+        };
+        assert_eq!(s.add_member(g, b, Role::Member, 10).unwrap(), Some(0));
+        assert_eq!(s.add_member(g, b, Role::Member, 10).unwrap(), None);
+        assert_eq!(s.add_member(g, c, Role::Member, 10).unwrap(), Some(0));
+        assert!(s.set_muted(g, b, 1000).unwrap());
+        assert!(s.set_muted(g, c, 50).unwrap());
+        // Leaving at 20: bob's mute runs to 1000, carol's to 50; both are parked.
+        assert!(s.remove_member(g, b, 20).unwrap());
+        assert!(s.remove_member(g, c, 20).unwrap());
+        assert_eq!(parked(g), 2);
+        assert!(!s.remove_member(g, b, 20).unwrap());
+        // bob comes back at 30 with his mute; carol at 60, after hers ended, without.
+        assert_eq!(s.add_member(g, b, Role::Member, 30).unwrap(), Some(1000));
+        let bob = |s: &SqliteStore| s.members(g).unwrap().into_iter().find(|m| m.user.id == b);
+        assert_eq!(bob(&s).unwrap().muted_until, 1000);
+        assert_eq!(s.silence(g).unwrap().muted_until(b, 30), Some(1000));
+        assert_eq!(s.add_member(g, c, Role::Member, 60).unwrap(), Some(0));
+        assert_eq!(parked(g), 0);
+        // A lifted mute is not parked; an ended one is dropped at the next removal from the group.
+        assert!(s.set_muted(g, b, 0).unwrap());
+        assert!(s.remove_member(g, b, 40).unwrap());
+        assert_eq!(s.add_member(g, b, Role::Member, 41).unwrap(), Some(0));
+        assert!(s.set_muted(g, b, 100).unwrap());
+        assert!(s.remove_member(g, b, 50).unwrap());
+        assert_eq!(parked(g), 1);
+        assert!(s.remove_member(g, c, 200).unwrap());
+        assert_eq!(parked(g), 0);
+        // Dissolving the group drops what is parked.
+        assert_eq!(s.add_member(g, c, Role::Member, 200).unwrap(), Some(0));
+        assert!(s.set_muted(g, c, 1000).unwrap());
+        assert!(s.remove_member(g, c, 300).unwrap());
+        assert_eq!(parked(g), 1);
+        s.delete_group(g).unwrap();
+        assert_eq!(parked(g), 0);
     }
 
     fn store() -> (tempfile::TempDir, SqliteStore) {
@@ -2735,7 +2846,7 @@ mod tests {
             .unwrap()
         };
         send("before");
-        s.add_member(g.id, b.id, Role::Member).unwrap();
+        s.add_member(g.id, b.id, Role::Member, 1).unwrap();
         send("after");
         let seen: Vec<_> = s
             .messages_after(b.id, 0, 10)

@@ -72,7 +72,7 @@ pub fn seed(
         (true, Some(owner)) => {
             let g = store.create_group(owner.id, "bench", now)?;
             for a in &accounts[1..] {
-                store.add_member(g.id, a.id, Role::Member)?;
+                store.add_member(g.id, a.id, Role::Member, now)?;
             }
             Some(g.id as u64)
         }
