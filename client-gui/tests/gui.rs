@@ -474,15 +474,20 @@ fn noise(w: u32, h: u32, seed: u32) -> image::RgbaImage {
 /// A right-click on the bubble of the message with `client_id`, as a person would: the pointer moves
 /// there, then the right button goes down and up.
 fn right_click_bubble(ui: &mut Simulator<'_, Message>, client_id: &str) {
-    let bubble = ui
-        .find(id(chat::State::bubble_id(client_id)))
-        .expect("the bubble")
+    right_click(ui, chat::State::bubble_id(client_id));
+}
+
+/// A right press and release on the middle of the widget with this id.
+fn right_click(ui: &mut Simulator<'_, Message>, widget: iced::widget::Id) {
+    let bounds = ui
+        .find(id(widget))
+        .expect("the widget")
         .visible_bounds()
         .expect("on screen");
-    ui.point_at(bubble.center());
+    ui.point_at(bounds.center());
     let _ = ui.simulate([
         iced::Event::Mouse(iced::mouse::Event::CursorMoved {
-            position: bubble.center(),
+            position: bounds.center(),
         }),
         iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
             iced::mouse::Button::Right,
@@ -2890,23 +2895,7 @@ fn the_history_window_searches_opens_the_message_and_exports() {
 
 /// Right-clicks a member in a group chat's member list, as a person would.
 fn right_click_member(ui: &mut Simulator<'_, Message>, account: &str) {
-    let row = ui
-        .find(id(chat::members::member_id(account)))
-        .expect("the member's row")
-        .visible_bounds()
-        .expect("on screen");
-    ui.point_at(row.center());
-    let _ = ui.simulate([
-        iced::Event::Mouse(iced::mouse::Event::CursorMoved {
-            position: row.center(),
-        }),
-        iced::Event::Mouse(iced::mouse::Event::ButtonPressed(
-            iced::mouse::Button::Right,
-        )),
-        iced::Event::Mouse(iced::mouse::Event::ButtonReleased(
-            iced::mouse::Button::Right,
-        )),
-    ]);
+    right_click(ui, chat::members::member_id(account));
 }
 
 /// Issue 25: a group managed from the app's windows, as a QQ group owner does it. The owner opens the

@@ -52,26 +52,13 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
         if !request.note.is_empty() {
             info = info.push(text(request.note.clone()).size(13));
         }
-        list = list.push(
-            column![
-                row![
-                    avatar::view(&request.nickname, &request.from, None, 40.0),
-                    info
-                ]
-                .spacing(10),
-                row![
-                    space().width(Fill),
-                    button(text(tr.reject).size(12))
-                        .style(theme::secondary_button)
-                        .on_press(Message::Reject(request.from.clone())),
-                    button(text(tr.accept).size(12))
-                        .style(theme::primary_button)
-                        .on_press(Message::Accept(request.from.clone())),
-                ]
-                .spacing(8),
-            ]
-            .spacing(6),
-        );
+        list = list.push(answerable(
+            tr,
+            avatar::view(&request.nickname, &request.from, None, 40.0),
+            info.into(),
+            Message::Reject(request.from.clone()),
+            Message::Accept(request.from.clone()),
+        ));
     }
     for request in &model.join_requests {
         let group = model.conv_name(&ququ_protocol::Conv::Group(request.group));
@@ -86,26 +73,13 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
         .spacing(2)
         .width(Fill);
         let answer = |accept| Message::AnswerJoin(request.group, request.account.clone(), accept);
-        list = list.push(
-            column![
-                row![
-                    avatar::view(&request.nickname, &request.account, None, 40.0),
-                    info
-                ]
-                .spacing(10),
-                row![
-                    space().width(Fill),
-                    button(text(tr.reject).size(12))
-                        .style(theme::secondary_button)
-                        .on_press(answer(false)),
-                    button(text(tr.accept).size(12))
-                        .style(theme::primary_button)
-                        .on_press(answer(true)),
-                ]
-                .spacing(8),
-            ]
-            .spacing(6),
-        );
+        list = list.push(answerable(
+            tr,
+            avatar::view(&request.nickname, &request.account, None, 40.0),
+            info.into(),
+            answer(false),
+            answer(true),
+        ));
     }
     if !model.sent.is_empty() {
         if !model.requests.is_empty() || !model.join_requests.is_empty() {
@@ -146,4 +120,29 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
             .requests_word(model.requests_needing_me(), !model.join_requests.is_empty()),
         body.into(),
     )
+}
+
+/// A request waiting for my answer: who (avatar and words), then Reject and Accept.
+fn answerable<'a>(
+    tr: &'static crate::i18n::Tr,
+    avatar: Element<'a, Message>,
+    info: Element<'a, Message>,
+    reject: Message,
+    accept: Message,
+) -> Element<'a, Message> {
+    column![
+        row![avatar, info].spacing(10),
+        row![
+            space().width(Fill),
+            button(text(tr.reject).size(12))
+                .style(theme::secondary_button)
+                .on_press(reject),
+            button(text(tr.accept).size(12))
+                .style(theme::primary_button)
+                .on_press(accept),
+        ]
+        .spacing(8),
+    ]
+    .spacing(6)
+    .into()
 }

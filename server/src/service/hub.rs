@@ -416,32 +416,17 @@ impl Hub {
     /// Queues `rich` for every session of each user in `users` (but `except`) whose features pass
     /// `wants`, and `plain` — the stand-in for older clients, if there is one — for the rest; they are
     /// woken when `wakes` is. False if it reached none.
-    pub fn queue_forms(
+    pub fn queue_forms<'l>(
         &self,
         users: impl IntoIterator<Item = UserId>,
-        plain: Option<&Line>,
-        rich: &Line,
+        plain: Option<&'l Line>,
+        rich: &'l Line,
         wants: fn(&Features) -> bool,
         except: Option<SessionId>,
         wakes: &mut Wakes,
     ) -> bool {
-        let map = self.map();
-        let mut heard = false;
-        for user in users {
-            if let Some(sessions) = map.get(&user) {
-                for s in sessions.iter().filter(|s| Some(s.id) != except) {
-                    let line = if wants(&s.outbox.features()) {
-                        Some(rich)
-                    } else {
-                        plain
-                    };
-                    if let Some(line) = line {
-                        heard |= deliver(s, one(line), wakes);
-                    }
-                }
-            }
-        }
-        heard
+        let form = |features: &Features| if wants(features) { Some(rich) } else { plain };
+        self.queue_each(users, form, except, wakes)
     }
 
     /// Queues for every session of each user in `users` (but `except`) the line `form` chooses for its
