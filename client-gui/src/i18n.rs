@@ -246,6 +246,24 @@ impl Lang {
 
     /// The requests button and dialog title when someone also asks to join a group I manage: QQ's
     /// 验证消息, friend and group requests together.
+    /// The block list's title, with how many are on it.
+    pub fn block_list(self, count: usize) -> String {
+        match (self, count) {
+            (Lang::En, 0) => "Blocked".to_owned(),
+            (Lang::Zh, 0) => "黑名单".to_owned(),
+            (Lang::En, _) => format!("Blocked ({count})"),
+            (Lang::Zh, _) => format!("黑名单（{count}）"),
+        }
+    }
+
+    /// When someone was blocked, under their name in the block list.
+    pub fn blocked_since(self, when: &str) -> String {
+        match self {
+            Lang::En => format!("Blocked since {when}"),
+            Lang::Zh => format!("{when} 拉黑"),
+        }
+    }
+
     pub fn requests_word(self, count: usize, groups: bool) -> String {
         match (self, groups, count) {
             (_, false, _) => self.requests_pending(count),
@@ -661,6 +679,10 @@ pub struct Tr {
     pub block: &'static str,
     pub unblock: &'static str,
     pub blocked_marker: &'static str,
+    /// The block list when empty.
+    pub no_one_blocked: &'static str,
+    /// Settings: the row with the password and the block list.
+    pub my_account: &'static str,
     pub signature: &'static str,
     pub signature_hint: &'static str,
     pub change_password: &'static str,
@@ -965,10 +987,12 @@ static EN: Tr = Tr {
     block: "Block",
     unblock: "Unblock",
     blocked_marker: "Blocked",
+    no_one_blocked: "You have not blocked anyone. Block someone from their right-click menu.",
+    my_account: "Account",
     signature: "Signature",
     signature_hint: "A line friends see",
     change_password: "Change password",
-    change_password_item: "Change password…",
+    change_password_item: "Password…",
     current_password: "Current password",
     new_password: "New password",
     new_password_again: "New password again",
@@ -1236,6 +1260,8 @@ static ZH: Tr = Tr {
     block: "拉黑",
     unblock: "取消拉黑",
     blocked_marker: "已拉黑",
+    no_one_blocked: "黑名单是空的。右键点好友可以拉黑。",
+    my_account: "账号",
     signature: "个性签名",
     signature_hint: "写一句个性签名",
     change_password: "修改密码",

@@ -6,8 +6,11 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use iced::widget::{button, column, container, rich_text, row, space, span, text};
-use iced::{Center, Element, Fill, Theme};
+use iced::widget::{
+    button, column, container, mouse_area, pin, responsive, rich_text, row, space, span, stack,
+    text,
+};
+use iced::{Center, Element, Fill, Point, Size, Theme};
 
 use crate::config::Settings;
 use crate::i18n::{Lang, Tr};
@@ -171,6 +174,60 @@ pub fn modal<'a, M: 'a + Clone>(
     .into()
 }
 
+/// A right-click menu: `card` at the pointer `at` (in the coordinates of the area it is stacked over),
+/// with a click anywhere else sending `close`. Along each axis the card goes after the pointer where
+/// `most` (its largest size) fits, else ends at the pointer, else is slid in from the far edge — so it
+/// stays whole and, where there is room, clear of the row that was clicked.
+pub fn popup_at<'a, M: 'a + Clone>(
+    at: Point,
+    most: Size,
+    close: M,
+    card: impl Fn() -> Element<'a, M> + 'a,
+) -> Element<'a, M> {
+    let outside = mouse_area(space().width(Fill).height(Fill))
+        .on_press(close.clone())
+        .on_right_press(close);
+    let placed = responsive(move |area| {
+        let mut placed = container(card());
+        let x = match place(at.x, most.width, area.width) {
+            Place::From(x) => x,
+            Place::EndingAt(x) => {
+                placed = placed.align_right(x);
+                0.0
+            }
+        };
+        let y = match place(at.y, most.height, area.height) {
+            Place::From(y) => y,
+            Place::EndingAt(y) => {
+                placed = placed.align_bottom(y);
+                0.0
+            }
+        };
+        pin(placed).x(x).y(y).into()
+    });
+    stack![outside, placed].into()
+}
+
+/// Where a pop-up's card goes along one axis.
+#[derive(Debug, PartialEq)]
+enum Place {
+    /// Starting here.
+    From(f32),
+    /// Ending here (its real size may be less than the most it could be).
+    EndingAt(f32),
+}
+
+/// Where a card of at most `len` goes along an axis `room` long, for a pointer at `at`.
+fn place(at: f32, len: f32, room: f32) -> Place {
+    if at + len <= room {
+        Place::From(at)
+    } else if at >= len {
+        Place::EndingAt(at)
+    } else {
+        Place::From((room - len).max(0.0))
+    }
+}
+
 /// An avatar with the online mark at its corner, as in the lists.
 pub fn avatar_with_dot<'a, M: 'a>(name: &str, account: &str, online: bool) -> Element<'a, M> {
     let dot = container(space())
@@ -248,5 +305,22 @@ pub fn one_line(text: &str) -> String {
         format!("{short}…")
     } else {
         short
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Place, place};
+
+    #[test]
+    fn a_menu_opens_after_the_pointer_else_ends_at_it_else_slides_in() {
+        // Room below: it opens at the pointer.
+        assert_eq!(place(100.0, 200.0, 600.0), Place::From(100.0));
+        // Near the bottom: it ends at the pointer, so the row clicked stays in view.
+        assert_eq!(place(500.0, 200.0, 600.0), Place::EndingAt(500.0));
+        // Room neither way (a short window): slid up from the bottom edge, whole.
+        assert_eq!(place(150.0, 300.0, 400.0), Place::From(100.0));
+        // Larger than the room: from the top, rather than off the top.
+        assert_eq!(place(150.0, 500.0, 400.0), Place::From(0.0));
     }
 }

@@ -3188,12 +3188,29 @@ fn a_signature_reaches_friends_and_a_block_is_marked() {
     assert!(bob.shows_part(main_b, "[Online] Blocked"));
     bob.show_dialog(&rt, main_b, Dialog::friend_menu("alice"));
     assert!(bob.shows(main_b, "Unblock"), "the menu offers the way back");
+    // Settings has the block list, with the way back too.
+    bob.show_dialog(&rt, main_b, Dialog::settings());
+    bob.interact(&rt, main_b, |ui| {
+        ui.click("Blocked (1)…").expect("Settings' block list");
+    });
+    assert!(bob.shows(main_b, "Blocked (1)"), "the list's title");
+    assert!(bob.shows_part(main_b, "Blocked since "), "when");
+    bob.interact(&rt, main_b, |ui| {
+        ui.click("Unblock").expect("the list's Unblock");
+    });
+    bob.pump_until(&rt, "alice unblocked", |app| {
+        app.model.as_ref().is_some_and(|m| m.blocked.is_empty())
+    });
+    assert!(
+        bob.shows_part(main_b, "You have not blocked anyone."),
+        "the list, now empty, stays open and says so"
+    );
+    assert!(!bob.shows_part(main_b, "[Online] Blocked"));
 
     // Change password from Settings: a wrong current one is said in words, the right one changes it.
     alice.show_dialog(&rt, main_a, Dialog::settings());
     alice.interact(&rt, main_a, |ui| {
-        ui.click("Change password…")
-            .expect("Settings' Change password");
+        ui.click("Password…").expect("Settings' Change password");
     });
     let type_into = |field: &'static str, text: &'static str| {
         move |ui: &mut Simulator<'_, Message>| {

@@ -854,6 +854,33 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-settings-{tag}.png")),
             );
+            // The block list from Settings: someone who is not a friend, and a friend.
+            if let Some(model) = app.model.as_mut() {
+                for (account, nickname, days) in [("spam88", "低价代购", 1), ("alice", "Alice", 3)]
+                {
+                    model.blocked.insert(
+                        account.to_owned(),
+                        ququ_client::BlockedUser {
+                            account: account.to_owned(),
+                            nickname: nickname.to_owned(),
+                            time: now_millis() - days * 86_400_000,
+                        },
+                    );
+                }
+            }
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.dialog = Some(Dialog::Blocked);
+            }
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-blocked-{tag}.png")),
+            );
+            if let Some(model) = app.model.as_mut() {
+                model.blocked.clear();
+            }
             // A right-click's menu opens at the pointer, over Alice's row.
             if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
                 state.update(contacts::Message::Pointer(iced::Point::new(110.0, 300.0)));
@@ -1164,7 +1191,8 @@ fn screenshots() {
             }
             if let Some(Window::Chat(state)) = app.windows.get_mut(&family_id) {
                 state.input = iced::widget::text_editor::Content::new();
-                state.member_menu = Some(("lihua".into(), iced::Point::new(30.0, 80.0)));
+                // Over the member list (the right 170 px of 720), where Li Hua's row is.
+                state.member_menu = Some(("lihua".into(), iced::Point::new(600.0, 80.0)));
             }
             shoot(
                 &app,

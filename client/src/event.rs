@@ -29,6 +29,15 @@ pub enum MessageState {
 }
 
 impl MessageState {
+    /// The state of a row the server stored: mine once sent, or someone else's.
+    pub(crate) fn stored(mine: bool) -> MessageState {
+        if mine {
+            MessageState::Sent
+        } else {
+            MessageState::Received
+        }
+    }
+
     pub(crate) fn to_db(self) -> i64 {
         match self {
             MessageState::Pending => 0,

@@ -7,9 +7,11 @@
 //! - this file — [`Dialog`], [`Message`], [`Event`], and the pieces every dialog draws with: [`form`]
 //!   (fields, a problem in words, Cancel and the action), [`menu_item`], [`close_row`].
 //! - `add_friend`, `requests`, `friend_menu`, `remark`, `confirm` (delete a friend, leave a group),
-//!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`, `password` (change it).
+//!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`, `password` (change it),
+//!   `blocked` (the block list).
 
 pub mod add_friend;
+pub mod blocked;
 pub mod confirm;
 pub mod create_group;
 pub mod friend_menu;
@@ -48,6 +50,8 @@ pub enum Dialog {
     Invite(invite::State),
     Settings(settings::State),
     Password(password::State),
+    /// The block list (黑名单).
+    Blocked,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +67,7 @@ pub enum Message {
     Invite(invite::Message),
     Settings(settings::Message),
     Password(password::Message),
+    Blocked(blocked::Message),
 }
 
 /// What a dialog asks of the contact list, or through it of the app.
@@ -160,6 +165,7 @@ impl Dialog {
         match (self, message) {
             (Dialog::AddFriend(state), Message::AddFriend(m)) => state.update(m),
             (Dialog::Requests, Message::Requests(m)) => requests::update(m),
+            (Dialog::Blocked, Message::Blocked(m)) => blocked::update(m),
             (Dialog::FriendMenu(state), Message::FriendMenu(m)) => state.update(m),
             (Dialog::Remark(state), Message::Remark(m)) => state.update(m),
             (Dialog::Password(state), Message::Password(m)) => state.update(m),
@@ -224,6 +230,7 @@ impl Dialog {
             Dialog::GroupMenu(state) => lift(state.view(ctx, model), Message::GroupMenu),
             Dialog::Invite(state) => lift(state.view(ctx, model), Message::Invite),
             Dialog::Settings(state) => lift(state.view(ctx, model), Message::Settings),
+            Dialog::Blocked => lift(blocked::view(ctx, model), Message::Blocked),
         })
     }
 }

@@ -41,6 +41,8 @@ pub enum Message {
     /// Enter in the signature field: save it.
     SaveSignature,
     ChangePassword,
+    /// Open the block list.
+    BlockList,
     Logout,
     About,
     Close,
@@ -98,6 +100,7 @@ impl State {
             Message::PickAvatar => Event::PickAvatar,
             Message::ResetAvatar => Event::ResetAvatar,
             Message::ChangePassword => Event::Show(super::Dialog::Password(Default::default())),
+            Message::BlockList => Event::Show(super::Dialog::Blocked),
             Message::Logout => Event::Logout,
             Message::About => Event::OpenAbout,
             Message::Close => Event::Close,
@@ -161,11 +164,20 @@ impl State {
             ]
             .spacing(8)
             .align_y(Center),
+            // My account: its password, and who I have blocked (黑名单; someone who is not a friend is
+            // found nowhere else).
             row![
-                text(tr.password).size(13).width(90),
-                button(text(tr.change_password_item).size(13))
-                    .style(theme::secondary_button)
-                    .on_press(Message::ChangePassword),
+                text(tr.my_account).size(13).width(90),
+                // Closer together than the rows' 8 px, so both fit in English.
+                row![
+                    button(text(tr.change_password_item).size(13))
+                        .style(theme::secondary_button)
+                        .on_press(Message::ChangePassword),
+                    button(text(format!("{}…", ctx.lang.block_list(model.blocked.len()))).size(13))
+                        .style(theme::secondary_button)
+                        .on_press(Message::BlockList),
+                ]
+                .spacing(4),
             ]
             .spacing(8)
             .align_y(Center),

@@ -42,7 +42,9 @@ pub use groups::{MUTE_CHOICES, MemberAction, Silenced};
 pub use ququ_client::{
     FoundUser, Friend, FriendRequest, Group, Member, Transfer, TransferId, TransferState,
 };
-pub use time::{day_start, format_date_time, format_time, local_offset_minutes, now_millis};
+pub use time::{
+    day_start, format_date_time, format_mute_end, format_time, local_offset_minutes, now_millis,
+};
 
 /// The connection as every window shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -377,8 +379,7 @@ impl Model {
         // A mute's end as the clock shows it; "0" lifts it.
         let until = match change.value.parse::<Millis>() {
             Ok(ms) if ms > 0 && change.kind == ququ_protocol::GroupEventKind::Mute => {
-                let full = format_date_time(ms, local_offset_minutes());
-                full.get(5..).unwrap_or(&full).to_owned()
+                format_mute_end(ms)
             }
             _ => String::new(),
         };

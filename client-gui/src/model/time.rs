@@ -45,6 +45,13 @@ pub fn format_date_time(time: Millis, offset_minutes: i64) -> String {
     )
 }
 
+/// `MM-DD HH:MM` in this machine's zone: when a mute ends (the year goes without saying, a mute
+/// lasting 30 days at most).
+pub fn format_mute_end(until: Millis) -> String {
+    let full = format_date_time(until, local_offset_minutes());
+    full.get(5..).unwrap_or(&full).to_owned()
+}
+
 /// The start of the day written as `YYYY-MM-DD` (also `YYYY/MM/DD`, one-digit months and days), at
 /// `offset_minutes` east of UTC, in milliseconds since the epoch; `None` if it is not such a date.
 /// `next` gives the start of the following day instead (the end of a span "up to" that day).

@@ -16,8 +16,8 @@ use std::path::{Path, PathBuf};
 
 use iced::keyboard::{self, key};
 use iced::widget::{
-    button, column, container, mouse_area, pin, responsive, rich_text, row, scrollable, space,
-    span, stack, text, text_editor, text_input,
+    button, column, container, mouse_area, rich_text, row, scrollable, space, span, stack, text,
+    text_editor, text_input,
 };
 use iced::{Center, Element, Fill, Right, Task};
 use ququ_protocol::{Conv, Mentions};
@@ -35,7 +35,7 @@ use crate::model::{
     local_offset_minutes, now_millis,
 };
 use crate::net::Command;
-use crate::widget::{Ctx, one_line, status_bar, status_bar_with, user_text};
+use crate::widget::{Ctx, one_line, popup_at, status_bar, status_bar_with, user_text};
 use crate::{avatar, fonts, theme};
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.
@@ -56,8 +56,8 @@ pub struct State {
     pub path_prompt: Option<String>,
     /// The emoji picker, when open.
     pub emoji: Option<emoji::State>,
-    /// Where the pointer last was over the messages (relative to their area), so a right-click's menu
-    /// opens where it was clicked.
+    /// Where the pointer last was over the messages and member list (relative to their area), so a
+    /// right-click's menu opens where it was clicked.
     pointer: iced::Point,
     /// A bubble's right-click menu, when open.
     pub menu: Option<BubbleMenu>,
@@ -70,8 +70,6 @@ pub struct State {
     /// People picked from the @ list, with the name written for them: mentioned if `@name` is still
     /// in the text when it is sent (deleting the name deletes the mention).
     mentioned: Vec<(Mention, String)>,
-    /// Where the pointer last was over the member list, so a member's menu opens where clicked.
-    member_pointer: iced::Point,
     /// A member's right-click menu, when open: whose, and where.
     pub member_menu: Option<(String, iced::Point)>,
     /// A removal or a hand-over waiting for "are you sure?": whose, and which.
@@ -137,7 +135,7 @@ pub enum Message {
     /// The toolbar's smiley: open or close the emoji picker.
     ToggleEmoji,
     Emoji(emoji::Message),
-    /// The pointer moved over the messages.
+    /// The pointer moved over the messages or the member list.
     Pointer(iced::Point),
     /// A bubble was right-clicked: its menu opens at the pointer.
     BubbleMenu(String),
@@ -169,8 +167,6 @@ pub enum Message {
     PasteImage,
     /// The toolbar's Chat history (消息记录).
     History,
-    /// The pointer moved over the member list.
-    MemberPointer(iced::Point),
     /// A member was right-clicked: their menu opens at the pointer.
     MemberMenu(String),
     /// An item of a member's menu (the mutes are [`Message::MuteFor`], @ is [`Message::Mention`]).
@@ -273,7 +269,6 @@ impl State {
             forward: None,
             jump: None,
             mentioned: Vec::new(),
-            member_pointer: iced::Point::ORIGIN,
             member_menu: None,
             confirming: None,
             member_asked: None,
@@ -486,11 +481,10 @@ impl State {
                 self.mentioned.push((who, name));
             }
             Message::History => return Some(Event::History(self.conv.clone())),
-            Message::MemberPointer(at) => self.member_pointer = at,
             Message::MemberMenu(account) => {
                 self.menu = None;
                 self.emoji = None;
-                self.member_menu = Some((account, self.member_pointer));
+                self.member_menu = Some((account, self.pointer));
             }
             Message::MemberDo(account, action) => {
                 self.member_menu = None;
@@ -749,11 +743,24 @@ impl State {
             Conv::Group(group) => row![
                 messages,
                 iced::widget::rule::vertical(1),
-                members::view(ctx, model, *group, self.member_menu.as_ref())
+                members::view(ctx, model, *group)
             ]
             .height(Fill)
             .into(),
             Conv::User(_) => messages,
+        };
+        // One pointer over messages and members, so a menu may open across both: a member's to the
+        // left of the pointer, over the messages, rather than over the rows of a short list.
+        let body: Element<'a, Message> = mouse_area(body).on_move(Message::Pointer).into();
+        let menu = match (&self.conv, &self.member_menu) {
+            (Conv::Group(group), Some((account, at))) => {
+                members::menu(ctx, model, *group, account, *at)
+            }
+            _ => self.menu_view(ctx, model),
+        };
+        let body: Element<'a, Message> = match menu {
+            Some(menu) => stack![body, menu].width(Fill).height(Fill).into(),
+            None => body,
         };
         // The picker floats over the bottom of the messages, just above the smiley that opened it.
         let body: Element<'a, Message> = match self.mention_list(ctx, model) {
@@ -953,7 +960,9 @@ impl State {
         let input = match silenced {
             Some(why) => {
                 let words = match why {
-                    Silenced::Until(until) => ctx.lang.muted_until(&members::short_time(until)),
+                    Silenced::Until(until) => {
+                        ctx.lang.muted_until(&crate::model::format_mute_end(until))
+                    }
                     Silenced::All => tr.everyone_muted.to_owned(),
                 };
                 column![
@@ -1150,19 +1159,12 @@ impl State {
             list = list.push(entry);
         }
 
-        let area = mouse_area(
-            scrollable(list)
-                .id(self.scroll_id())
-                .anchor_bottom()
-                .on_scroll(Message::Scrolled)
-                .height(Fill)
-                .width(Fill),
-        )
-        .on_move(Message::Pointer);
-        let area: Element<'a, Message> = match self.menu_view(ctx, model, lines) {
-            Some(menu) => stack![area, menu].into(),
-            None => area.into(),
-        };
+        let area = scrollable(list)
+            .id(self.scroll_id())
+            .anchor_bottom()
+            .on_scroll(Message::Scrolled)
+            .height(Fill)
+            .width(Fill);
         container(area)
             .style(theme::chat_area)
             .width(Fill)
@@ -1173,13 +1175,9 @@ impl State {
     /// The open bubble menu, over the messages at the pointer (moved in so it stays inside the area),
     /// with a click anywhere else closing it: Copy, Reply, and Recall — greyed with the reason when it
     /// cannot be done (someone else's message, too late, a server without recalls).
-    fn menu_view<'a>(
-        &self,
-        ctx: &Ctx<'a>,
-        model: &'a Model,
-        lines: &'a [Line],
-    ) -> Option<Element<'a, Message>> {
+    fn menu_view<'a>(&self, ctx: &Ctx<'a>, model: &'a Model) -> Option<Element<'a, Message>> {
         let menu = self.menu.as_ref()?;
+        let lines = &model.conversations.get(&self.conv)?.lines;
         let line = lines.iter().find(|l| l.client_id == menu.client_id)?;
         let tr = ctx.tr();
         // A picture on this device is copied as a picture, as QQ does; another file as its name.
@@ -1216,33 +1214,20 @@ impl State {
             forward: tr.forward,
             delete: tr.delete_for_me,
         };
-        let at = menu.at;
-        let outside = mouse_area(space().width(Fill).height(Fill))
-            .on_press(Message::CloseMenu)
-            .on_right_press(Message::CloseMenu);
-        Some(
-            stack![
-                outside,
-                responsive(move |size| {
-                    // The card is about 158 × 220: kept whole inside the area near its right and bottom
-                    // edges.
-                    let x = at.x.min((size.width - 162.0).max(0.0));
-                    let y = at.y.min((size.height - 226.0).max(0.0));
-                    let card = menu_card(
-                        labels,
-                        MenuItems {
-                            copied: copied.clone(),
-                            reply,
-                            recall: recall.clone(),
-                            forward: forward.clone().map(|f| (client_id.clone(), f)),
-                            delete: local_id,
-                        },
-                    );
-                    pin(card).x(x).y(y).into()
-                })
-            ]
-            .into(),
-        )
+        // The card is at most about 158 × 220.
+        let most = iced::Size::new(162.0, 226.0);
+        Some(popup_at(menu.at, most, Message::CloseMenu, move || {
+            menu_card(
+                labels,
+                MenuItems {
+                    copied: copied.clone(),
+                    reply,
+                    recall: recall.clone(),
+                    forward: forward.clone().map(|f| (client_id.clone(), f)),
+                    delete: local_id,
+                },
+            )
+        }))
     }
 
     /// A group's announcement (群公告) as one line under the header, as QQ pins it; a click opens the

@@ -19,8 +19,8 @@ use crate::model::{Change, Connection, Model};
 use crate::net::Command;
 use crate::theme::{self, ThemePref};
 use crate::widget::{
-    Ctx, avatar_with_dot, badge, badge_muted, connection_label, modal, one_line, state_dot,
-    status_bar, status_bar_with, user_text,
+    Ctx, avatar_with_dot, badge, badge_muted, connection_label, modal, one_line, popup_at,
+    state_dot, status_bar, status_bar_with, user_text,
 };
 
 pub const SEARCH_INPUT: &str = "main-search";
@@ -615,25 +615,20 @@ impl State {
     }
 }
 
-/// A friend's or group's menu as a pop-up at the pointer, kept whole inside the window; a click
-/// anywhere else closes it.
+/// A friend's or group's menu as a pop-up at the pointer over `base`.
 fn popup_menu<'a>(
     base: Element<'a, Message>,
     menu: impl Fn() -> Option<(String, Element<'a, Message>)> + 'a,
     at: iced::Point,
 ) -> Element<'a, Message> {
-    // About the size of the longest menu (a group owner's); a shorter one just stays clear of the
-    // edges by more.
-    const WIDTH: f32 = 220.0;
-    const HEIGHT: f32 = 330.0;
-    let outside = mouse_area(space().width(Fill).height(Fill))
-        .on_press(Message::CloseMenu)
-        .on_right_press(Message::CloseMenu);
-    let placed = iced::widget::responsive(move |size| {
+    // About the size of the longest menu (a group owner's): a shorter one opening upwards still ends
+    // at the pointer.
+    const MOST: iced::Size = iced::Size::new(220.0, 330.0);
+    let card = move || {
         let Some((title, body)) = menu() else {
             return space().into();
         };
-        let card = container(
+        container(
             column![
                 container(user_text(title, 13.0, theme::muted_text)).padding([2, 6]),
                 body
@@ -641,13 +636,11 @@ fn popup_menu<'a>(
             .spacing(4),
         )
         .padding(6)
-        .width(WIDTH)
-        .style(theme::card);
-        let x = at.x.min((size.width - WIDTH - 4.0).max(0.0));
-        let y = at.y.min((size.height - HEIGHT).max(0.0));
-        iced::widget::pin(card).x(x).y(y).into()
-    });
-    iced::widget::stack![base, outside, placed].into()
+        .width(MOST.width)
+        .style(theme::card)
+        .into()
+    };
+    iced::widget::stack![base, popup_at(at, MOST, Message::CloseMenu, card)].into()
 }
 
 fn header_button<'a>(label: &'a str, message: Message) -> Element<'a, Message> {

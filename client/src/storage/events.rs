@@ -57,11 +57,7 @@ impl Storage {
         }
         Self::touch_conversation(&tx, &conv)?;
         let (kind, peer) = conv_key(&conv);
-        let state = if e.by == me {
-            MessageState::Sent
-        } else {
-            MessageState::Received
-        };
+        let state = MessageState::stored(e.by == me);
         tx.execute(
             "INSERT INTO messages (kind, peer, server_id, sender, time, text, state,
                  event_kind, event_account, event_value)

@@ -519,11 +519,7 @@ impl Storage {
         }
         Self::touch_conversation(&tx, &m.conv)?;
         let (kind, peer) = conv_key(&m.conv);
-        let state = if mine {
-            MessageState::Sent
-        } else {
-            MessageState::Received
-        };
+        let state = MessageState::stored(mine);
         let quote = m.said.quote.as_ref();
         tx.execute(
             "INSERT INTO messages (kind, peer, server_id, client_id, sender, time, text, state,

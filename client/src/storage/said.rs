@@ -166,11 +166,7 @@ impl Storage {
                 None => {
                     Self::touch_conversation(&tx, &r.to)?;
                     let (kind, peer) = conv_key(&r.to);
-                    let state = if r.by == me {
-                        MessageState::Sent
-                    } else {
-                        MessageState::Received
-                    };
+                    let state = MessageState::stored(r.by == me);
                     tx.execute(
                         "INSERT INTO messages (kind, peer, server_id, sender, time, text, state,
                              recall_of, recall_of_from)

@@ -3,32 +3,28 @@
 //! member opens their menu at the pointer: send a message, @ them, and what my role lets me do to
 //! theirs (make or unmake an admin, mute, hand the group over, remove).
 
-use iced::widget::{
-    button, column, container, mouse_area, pin, row, scrollable, space, stack, text,
-};
+use iced::widget::{button, column, container, mouse_area, row, scrollable, space, text};
 use iced::{Center, Element, Fill};
 use ququ_protocol::Role;
 
 use super::{Mention, Message};
-use crate::model::{Connection, MUTE_CHOICES, MemberAction, Model, now_millis};
-use crate::widget::{Ctx, user_text};
+use crate::model::{Connection, MUTE_CHOICES, MemberAction, Model, format_mute_end, now_millis};
+use crate::widget::{Ctx, popup_at, user_text};
 use crate::{avatar, theme};
 
 /// Width of the list beside the messages.
 pub const WIDTH: f32 = 170.0;
+
+/// Width of a member's menu.
+const MENU_WIDTH: f32 = 162.0;
 
 /// A member's row in the list, by account: for finding it on screen (tests).
 pub fn member_id(account: &str) -> iced::widget::Id {
     iced::widget::Id::from(format!("member-{account}"))
 }
 
-/// The member list beside a group chat, with `menu` (whose, and where) open over it.
-pub fn view<'a>(
-    ctx: &Ctx<'a>,
-    model: &'a Model,
-    group: u64,
-    menu: Option<&(String, iced::Point)>,
-) -> Element<'a, Message> {
+/// The member list beside a group chat.
+pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Message> {
     let now = now_millis();
     let mut members: Vec<_> = model
         .members
@@ -86,7 +82,7 @@ pub fn view<'a>(
         let name: Element<'a, Message> = if member.muted_until > now {
             column![
                 name_row,
-                text(ctx.lang.muted_short(&short_time(member.muted_until)))
+                text(ctx.lang.muted_short(&format_mute_end(member.muted_until)))
                     .size(10)
                     .style(theme::error_text)
             ]
@@ -116,22 +112,16 @@ pub fn view<'a>(
             .on_right_press(Message::MemberMenu(member.account.clone())),
         );
     }
-    let area = mouse_area(
-        container(scrollable(list).height(Fill))
-            .width(WIDTH)
-            .height(Fill)
-            .padding([10, 10])
-            .style(theme::surface),
-    )
-    .on_move(Message::MemberPointer);
-    match menu.and_then(|(account, at)| menu_card(ctx, model, group, account, *at)) {
-        Some(card) => stack![area, card].into(),
-        None => area.into(),
-    }
+    container(scrollable(list).height(Fill))
+        .width(WIDTH)
+        .height(Fill)
+        .padding([10, 10])
+        .style(theme::surface)
+        .into()
 }
 
-/// A member's menu at `at`, moved in so it stays inside the list; a click elsewhere closes it.
-fn menu_card<'a>(
+/// A member's menu at `at` (over the messages and the list), or none when I can do nothing to them.
+pub fn menu<'a>(
     ctx: &Ctx<'a>,
     model: &'a Model,
     group: u64,
@@ -175,45 +165,20 @@ fn menu_card<'a>(
         }
     }
     // Each item is about 30 px high, with 8 px of card padding.
-    let height = items.len() as f32 * 30.0 + 8.0;
-    let outside = mouse_area(space().width(Fill).height(Fill))
-        .on_press(Message::CloseMenu)
-        .on_right_press(Message::CloseMenu);
-    Some(
-        stack![
-            outside,
-            iced::widget::responsive(move |size| {
-                let x = at.x.min((size.width - WIDTH + 8.0).max(0.0));
-                // Below the pointer if it fits, else above it, so the row clicked stays in view.
-                let y = if at.y + height <= size.height {
-                    at.y
-                } else {
-                    (at.y - height).max(0.0)
-                };
-                let card =
-                    items
-                        .iter()
-                        .fold(column![].width(WIDTH - 16.0), |card, (label, message)| {
-                            card.push(
-                                button(text(label.clone()).size(13))
-                                    .width(Fill)
-                                    .padding([6, 12])
-                                    .style(theme::list_item)
-                                    .on_press(message.clone()),
-                            )
-                        });
-                pin(container(card).padding(4).style(theme::card))
-                    .x(x)
-                    .y(y)
-                    .into()
-            })
-        ]
-        .into(),
-    )
-}
-
-/// A mute's end as "MM-DD HH:MM" (the year goes without saying: a mute lasts 30 days at most).
-pub fn short_time(until: ququ_protocol::Millis) -> String {
-    let full = crate::model::format_date_time(until, crate::model::local_offset_minutes());
-    full.get(5..).unwrap_or(&full).to_owned()
+    let most = iced::Size::new(MENU_WIDTH, items.len() as f32 * 30.0 + 8.0);
+    Some(popup_at(at, most, Message::CloseMenu, move || {
+        let card = items.iter().fold(
+            column![].width(MENU_WIDTH - 8.0),
+            |card, (label, message)| {
+                card.push(
+                    button(text(label.clone()).size(13))
+                        .width(Fill)
+                        .padding([6, 12])
+                        .style(theme::list_item)
+                        .on_press(message.clone()),
+                )
+            },
+        );
+        container(card).padding(4).style(theme::card).into()
+    }))
 }
