@@ -2815,7 +2815,7 @@ fn the_history_window_searches_opens_the_message_and_exports() {
     });
     assert_eq!(shown(&alice.app, in_chat).len(), 1, "no dates: found again");
 
-    // The result opens the chat at the message: the pages before the newest are loaded until it is.
+    // The result opens the chat at the message: everything back to it is read from the store at once.
     let client_id = alice
         .app
         .windows

@@ -219,7 +219,7 @@ impl App {
         }
         match conversation.paging {
             crate::model::Paging::Loading => Task::none(),
-            paging if paging.can_load() => self.load_history(conv),
+            paging if paging.can_load() => self.load_history_back_to(conv, Some(target)),
             // The beginning is shown and it is not there (deleted on this device): nothing to show.
             _ => {
                 state.jump = None;
@@ -231,17 +231,30 @@ impl App {
     /// Loads the page before the oldest message shown: from local storage first (off the UI thread),
     /// then from the server once the local history runs out ([`Model::local_page`]).
     pub(super) fn load_history(&mut self, conv: &Conv) -> Task<Message> {
+        self.load_history_back_to(conv, None)
+    }
+
+    /// [`App::load_history`], or, for a jump to the message the server numbered `target`, everything
+    /// back to it in one read (with a page before it), rather than a read per page in between.
+    fn load_history_back_to(&mut self, conv: &Conv, target: Option<u64>) -> Task<Message> {
         let Some(store) = self.client.as_ref().map(net::Client::store) else {
             return Task::none();
         };
         let Some(before) = self.model.as_mut().and_then(|m| m.start_page(conv)) else {
             return Task::none();
         };
-        let conv = conv.clone();
-        Task::perform(
-            store.messages(conv.clone(), before, crate::model::PAGE),
-            move |page| Message::LocalPage(conv.clone(), page.map_err(|e| e.to_string())),
-        )
+        let page = crate::model::PAGE;
+        let answered = conv.clone();
+        let answer = move |page: Result<_, ququ_client::StorageError>| {
+            Message::LocalPage(answered.clone(), page.map_err(|e| e.to_string()))
+        };
+        match target {
+            Some(target) => Task::perform(
+                store.messages_back_to(conv.clone(), before, target, page),
+                answer,
+            ),
+            None => Task::perform(store.messages(conv.clone(), before, page), answer),
+        }
     }
 
     /// Pins or mutes a chat (or only notes the nickname), and keeps the account's choice in the settings

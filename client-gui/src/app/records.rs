@@ -70,8 +70,9 @@ impl App {
     }
 
     /// Opens `conv` and shows the message, through the chat's jump (as a quote's click does): at once if
-    /// its page is loaded, else once the pages before bring it. One not sent yet has no server id; it
-    /// is among the newest, where the chat opens.
+    /// its page is loaded, else once the local store's one read back to it (then the server's pages, if
+    /// it is older than this device's history) brings it. One not sent yet has no server id; it is
+    /// among the newest, where the chat opens.
     fn open_chat_at(&mut self, conv: Conv, server_id: Option<u64>) -> Task<Message> {
         let open = self.open_chat(conv.clone());
         let Some(target) = server_id else {

@@ -702,6 +702,33 @@ impl Storage {
         Ok(rows)
     }
 
+    /// The messages of `conv` before `before` (as [`Storage::messages`]) back to the one the server
+    /// numbered `server_id`, in one read, with `context` older ones too so it is not the first shown;
+    /// just `context` when that message is not stored here. A jump to an old search result is one
+    /// read this way, where page by page it was one per 30 messages in between.
+    pub fn messages_back_to(
+        &self,
+        conv: &Conv,
+        before: Option<i64>,
+        server_id: u64,
+        context: u32,
+    ) -> Result<Vec<Message>, StorageError> {
+        let (kind, peer) = conv_key(conv);
+        let between: i64 = self.conn.query_row(
+            "SELECT COUNT(*) FROM messages
+             WHERE kind = ?1 AND peer = ?2
+               AND (?3 IS NULL OR (time, id) < (SELECT time, id FROM messages WHERE id = ?3))
+               AND (time, id) >= (SELECT time, id FROM messages
+                                  WHERE server_id = ?4 AND kind = ?1 AND peer = ?2)",
+            params![kind, peer, before, db_int(server_id)],
+            |r| r.get(0),
+        )?;
+        let limit = u32::try_from(between)
+            .unwrap_or(u32::MAX)
+            .saturating_add(context);
+        self.messages(conv, before, limit)
+    }
+
     fn upsert_friend_in(tx: &Connection, f: &Friend) -> Result<(), StorageError> {
         tx.execute(
             "INSERT INTO contacts (account, nickname, remark, presence, friend, signature, gender, region)

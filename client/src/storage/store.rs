@@ -103,6 +103,17 @@ impl Store {
         self.call(move |s| s.messages(&conv, before, limit))
     }
 
+    /// [`Storage::messages_back_to`]: the page that reaches back to a message, off the caller's thread.
+    pub fn messages_back_to(
+        &self,
+        conv: Conv,
+        before: Option<i64>,
+        server_id: u64,
+        context: u32,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.messages_back_to(&conv, before, server_id, context))
+    }
+
     /// Full-text search over local history, newest first.
     pub fn search(
         &self,

@@ -189,6 +189,28 @@ fn message_pages_go_backwards_from_a_local_id() {
 }
 
 #[test]
+fn a_page_back_to_an_old_message_reaches_it_in_one_read() {
+    let mut s = db();
+    for id in 1..=100 {
+        s.store_incoming(ME, &from_bob(id, &format!("m{id}")), true)
+            .unwrap();
+    }
+    let newest = s.messages(&bob(), None, 30).unwrap();
+    // m12 is 59 messages older than the page shown: all of them, m12, and 3 before it for context.
+    let back = s
+        .messages_back_to(&bob(), Some(newest[0].local_id), 12, 3)
+        .unwrap();
+    let texts: Vec<_> = back.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts.len(), 3 + 59);
+    assert_eq!(texts[..4], ["m9", "m10", "m11", "m12"]);
+    assert_eq!(texts.last(), Some(&"m70"), "up to the page shown");
+    // Not stored here (another conversation's id, or one never seen): a plain page.
+    let page = s.messages_back_to(&bob(), None, 999, 5).unwrap();
+    let texts: Vec<_> = page.iter().map(|m| m.text.as_str()).collect();
+    assert_eq!(texts, ["m96", "m97", "m98", "m99", "m100"]);
+}
+
+#[test]
 fn search_finds_chinese_words_of_any_length_and_ascii_substrings() {
     let mut s = db();
     let texts = [
