@@ -1049,7 +1049,7 @@ fn screenshots() {
                     file_dialogs: true,
                     recent_emoji: false,
                 };
-                let _ = state.update(chat::Message::Pointer(iced::Point::new(150.0, 120.0)), env);
+                let _ = state.update(chat::Message::Pointer(iced::Point::new(150.0, 190.0)), env);
                 let _ = state.update(chat::Message::BubbleMenu("c5".into()), env);
             }
             shoot(
@@ -1191,8 +1191,8 @@ fn screenshots() {
             }
             if let Some(Window::Chat(state)) = app.windows.get_mut(&family_id) {
                 state.input = iced::widget::text_editor::Content::new();
-                // Over the member list (the right 170 px of 720), where Li Hua's row is.
-                state.member_menu = Some(("lihua".into(), iced::Point::new(600.0, 80.0)));
+                // Over the member list (the right 170 px of 720), on Li Hua's row.
+                state.member_menu = Some(("lihua".into(), iced::Point::new(600.0, 165.0)));
             }
             shoot(
                 &app,

@@ -56,8 +56,7 @@ pub struct State {
     pub path_prompt: Option<String>,
     /// The emoji picker, when open.
     pub emoji: Option<emoji::State>,
-    /// Where the pointer last was over the messages and member list (relative to their area), so a
-    /// right-click's menu opens where it was clicked.
+    /// Where the pointer last was in the window, so a right-click's menu opens where it was clicked.
     pointer: iced::Point,
     /// A bubble's right-click menu, when open.
     pub menu: Option<BubbleMenu>,
@@ -135,7 +134,7 @@ pub enum Message {
     /// The toolbar's smiley: open or close the emoji picker.
     ToggleEmoji,
     Emoji(emoji::Message),
-    /// The pointer moved over the messages or the member list.
+    /// The pointer moved.
     Pointer(iced::Point),
     /// A bubble was right-clicked: its menu opens at the pointer.
     BubbleMenu(String),
@@ -749,19 +748,6 @@ impl State {
             .into(),
             Conv::User(_) => messages,
         };
-        // One pointer over messages and members, so a menu may open across both: a member's to the
-        // left of the pointer, over the messages, rather than over the rows of a short list.
-        let body: Element<'a, Message> = mouse_area(body).on_move(Message::Pointer).into();
-        let menu = match (&self.conv, &self.member_menu) {
-            (Conv::Group(group), Some((account, at))) => {
-                members::menu(ctx, model, *group, account, *at)
-            }
-            _ => self.menu_view(ctx, model),
-        };
-        let body: Element<'a, Message> = match menu {
-            Some(menu) => stack![body, menu].width(Fill).height(Fill).into(),
-            None => body,
-        };
         // The picker floats over the bottom of the messages, just above the smiley that opened it.
         let body: Element<'a, Message> = match self.mention_list(ctx, model) {
             Some(list) => stack![
@@ -992,7 +978,7 @@ impl State {
             ],
         };
 
-        column![
+        let window = column![
             header,
             iced::widget::rule::horizontal(1),
             self.notice_bar(ctx, model),
@@ -1000,8 +986,21 @@ impl State {
             iced::widget::rule::horizontal(1),
             container(input).style(theme::surface),
             status_bar_with(ctx, Some(Message::ReconnectNow)),
-        ]
-        .into()
+        ];
+        // One pointer over the whole window, so a menu may open anywhere in it: a member's to the left
+        // of the pointer, over the messages, and down over the input when the messages are short (in
+        // a window 420 px high they were 160, and the menu was cut off at their edge).
+        let window: Element<'a, Message> = mouse_area(window).on_move(Message::Pointer).into();
+        let menu = match (&self.conv, &self.member_menu) {
+            (Conv::Group(group), Some((account, at))) => {
+                members::menu(ctx, model, *group, account, *at)
+            }
+            _ => self.menu_view(ctx, model),
+        };
+        match menu {
+            Some(menu) => stack![window, menu].into(),
+            None => window,
+        }
     }
 
     fn messages<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
