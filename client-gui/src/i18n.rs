@@ -202,23 +202,30 @@ impl Lang {
     pub fn group_change(
         self,
         kind: ququ_protocol::GroupEventKind,
-        by: &str,
-        whom: &str,
+        (by, by_me): (&str, bool),
+        (whom, whom_me): (&str, bool),
         value: &str,
         until: &str,
     ) -> String {
         use ququ_protocol::GroupEventKind as K;
         let on = value == "on";
         let zh = self == Lang::Zh;
+        let same = by == whom;
+        // Me as "you" (你), as QQ writes "李华 邀请 你 加入了群聊"; in English `by` always begins the
+        // sentence, and `whom` does when it is the only name.
+        let (you, you_first) = if zh { ("你", "你") } else { ("you", "You") };
+        let by = if by_me { you_first } else { by };
+        let whom_first = if whom_me { you_first } else { whom };
+        let whom = if whom_me { you } else { whom };
         match kind {
             K::Invite if zh => format!("{by} 邀请 {whom} 加入了群聊"),
             K::Invite => format!("{by} invited {whom} to the group"),
-            K::Join if zh && by == whom => format!("{whom} 加入了群聊"),
+            K::Join if zh && same => format!("{whom} 加入了群聊"),
             K::Join if zh => format!("{by} 同意 {whom} 加入了群聊"),
-            K::Join if by == whom => format!("{whom} joined the group"),
+            K::Join if same => format!("{whom_first} joined the group"),
             K::Join => format!("{by} let {whom} into the group"),
             K::Leave if zh => format!("{whom} 退出了群聊"),
-            K::Leave => format!("{whom} left the group"),
+            K::Leave => format!("{whom_first} left the group"),
             K::Kick if zh => format!("{whom} 被 {by} 移出了群聊"),
             K::Kick => format!("{by} removed {whom} from the group"),
             K::Rename if zh => format!("{by} 将群名称修改为“{value}”"),
@@ -244,8 +251,6 @@ impl Lang {
         }
     }
 
-    /// The requests button and dialog title when someone also asks to join a group I manage: QQ's
-    /// 验证消息, friend and group requests together.
     /// The block list's title, with how many are on it.
     pub fn block_list(self, count: usize) -> String {
         match (self, count) {
@@ -264,6 +269,8 @@ impl Lang {
         }
     }
 
+    /// The requests button and dialog title when someone also asks to join a group I manage: QQ's
+    /// 验证消息, friend and group requests together.
     pub fn requests_word(self, count: usize, groups: bool) -> String {
         match (self, groups, count) {
             (_, false, _) => self.requests_pending(count),

@@ -383,7 +383,14 @@ impl Model {
             }
             _ => String::new(),
         };
-        lang.group_change(change.kind, &by, &whom, &change.value, &until)
+        let me = |account: &str| account == self.account;
+        lang.group_change(
+            change.kind,
+            (&by, me(&change.by)),
+            (&whom, me(&change.account)),
+            &change.value,
+            &until,
+        )
     }
 
     /// "alice recalled a message", in place of a recalled message in `conv`.

@@ -894,4 +894,23 @@ fn group_changes_are_grey_lines_in_words_and_never_unread() {
             "Ann unmuted 老鲍"
         ]
     );
+    // Me as "you", as QQ writes it.
+    let me = m.account.clone();
+    m.apply(change(4, GroupEventKind::Invite, &me, ""));
+    m.apply(change(5, GroupEventKind::Leave, &me, ""));
+    let lines = &m.conversations[&conv].lines;
+    let words = |lang| -> Vec<String> {
+        lines[3..]
+            .iter()
+            .map(|l| m.preview(&conv, l, lang))
+            .collect()
+    };
+    assert_eq!(
+        words(crate::i18n::Lang::Zh),
+        ["Ann 邀请 你 加入了群聊", "你 退出了群聊"]
+    );
+    assert_eq!(
+        words(crate::i18n::Lang::En),
+        ["Ann invited you to the group", "You left the group"]
+    );
 }
