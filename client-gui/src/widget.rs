@@ -156,7 +156,13 @@ fn counter<'a, M: 'a>(count: u32, style: fn(&Theme) -> container::Style) -> Opti
     })
 }
 
-/// A dialog: a card over a dimmed window.
+/// How far down a dialog's card starts: a short one sits about where a centred one would in the
+/// friend list (680 px high), and the tallest, Settings, still fits.
+const MODAL_TOP: f32 = 60.0;
+
+/// A dialog: a card over a dimmed window, its top a fixed way down rather than centred, so what is
+/// at its top stays put when the card grows or shrinks (answering the first of two friend requests
+/// moved the second's buttons up by half a row under the pointer).
 pub fn modal<'a, M: 'a + Clone>(
     base: Element<'a, M>,
     title: &str,
@@ -169,7 +175,17 @@ pub fn modal<'a, M: 'a + Clone>(
         .style(theme::card);
     iced::widget::stack![
         base,
-        iced::widget::opaque(container(card).center(Fill).style(theme::backdrop))
+        iced::widget::opaque(
+            // Scrolls when the window is shorter than the card, so its buttons are never out of reach.
+            container(iced::widget::scrollable(
+                container(card)
+                    .center_x(Fill)
+                    .padding(iced::Padding::ZERO.top(MODAL_TOP).bottom(20))
+            ))
+            .width(Fill)
+            .height(Fill)
+            .style(theme::backdrop)
+        )
     ]
     .into()
 }

@@ -131,20 +131,20 @@ import -window root "$OUT/02-both-logged-in.png"
 
 # Bob: "+" on the header, search "alice", add her.
 click "$B" 256 40
-click "$B" 130 309
+click "$B" 130 127
 type_text "$B" alice
 key "$B" Return
 sleep 1.5
-click "$B" 272 385
+click "$B" 272 222
 sleep 1
 import -window root "$OUT/03-request-sent.png"
-click "$B" 270 429 # close the dialog
+click "$B" 270 267 # close the dialog
 
 # Alice: open the requests from the footer link, accept.
 click "$A" 66 640
 sleep 0.5
 import -window root "$OUT/04-requests.png"
-click "$A" 259 346
+click "$A" 262 166
 sleep 1.5
 import -window root "$OUT/05-friends.png"
 
