@@ -267,14 +267,21 @@ fn temp_path(path: &Path) -> PathBuf {
     path.with_file_name(name)
 }
 
-/// Checks a `host:port` address without resolving it (that happens off the UI thread when connecting).
-pub fn valid_server(addr: &str) -> bool {
-    let Some((host, port)) = addr.trim().rsplit_once(':') else {
-        return false;
-    };
-    !host.is_empty()
-        && !host.contains(char::is_whitespace)
-        && port.parse::<u16>().is_ok_and(|p| p != 0)
+/// Checks a `host:port` address, or several separated by commas (the nodes of one service, tried in
+/// turn), without resolving them (that happens off the UI thread when connecting).
+pub fn valid_server(setting: &str) -> bool {
+    let addresses = ququ_client::tls::addresses(setting);
+    // A stray comma is a slip to point out, not an address to drop quietly.
+    let pieces = setting.split(',').count();
+    !addresses.is_empty()
+        && addresses.len() == pieces
+        && addresses.iter().all(|addr| {
+            addr.rsplit_once(':').is_some_and(|(host, port)| {
+                !host.is_empty()
+                    && !host.contains(char::is_whitespace)
+                    && port.parse::<u16>().is_ok_and(|p| p != 0)
+            })
+        })
 }
 
 #[cfg(test)]
@@ -291,6 +298,11 @@ mod tests {
         assert!(!valid_server("host:0"));
         assert!(!valid_server("host:99999"));
         assert!(!valid_server("a b:1"));
+        // Several nodes of one service.
+        assert!(valid_server("10.0.0.1:8899, 10.0.0.2:8899"));
+        assert!(valid_server("[::1]:1,chat.example.com:2"));
+        assert!(!valid_server("10.0.0.1:8899,"));
+        assert!(!valid_server("10.0.0.1:8899, host"));
     }
 
     #[tokio::test]

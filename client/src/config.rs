@@ -19,7 +19,8 @@ pub enum ConfigError {
 /// How to reach the server and whom to log in as.
 #[derive(Clone)]
 pub struct Config {
-    /// `host:port`.
+    /// `host:port`, or several separated by commas (the nodes of one service, tried in turn: see
+    /// [`crate::tls::addresses`]).
     pub server: String,
     pub account: String,
     /// Used for the first login, and again whenever the server refuses the session token. May be empty
@@ -158,7 +159,7 @@ impl Config {
     }
 
     pub(crate) fn validate(&self) -> Result<(), ConfigError> {
-        if self.server.trim().is_empty() {
+        if crate::tls::addresses(&self.server).is_empty() {
             return Err(ConfigError::NoServer);
         }
         if self.account.is_empty() {

@@ -13,6 +13,7 @@
 //! [`StopReason::CertificateChanged`]: crate::event::StopReason::CertificateChanged
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -89,11 +90,26 @@ fn connected_to_itself(tcp: &TcpStream) -> bool {
     matches!((tcp.local_addr(), tcp.peer_addr()), (Ok(local), Ok(peer)) if local == peer)
 }
 
-/// How to open connections to one server; cheap to clone (the chat connection and every file worker
-/// share it).
+/// The addresses in a server setting: one `host:port`, or several separated by commas — the nodes of
+/// one service (a cluster, or a standby), tried in turn. Blanks around each are ignored.
+pub fn addresses(server: &str) -> Vec<&str> {
+    server
+        .split(',')
+        .map(str::trim)
+        .filter(|a| !a.is_empty())
+        .collect()
+}
+
+/// How to open connections to one server (one address, or several nodes of it); cheap to clone (the
+/// chat connection and every file worker share it).
 #[derive(Clone)]
 pub(crate) struct Connector {
+    /// The setting as given: it names the service (its pin, its database, errors about it as a whole).
     pub server: String,
+    addresses: Arc<[String]>,
+    /// The address that answered last: tried first next time, and by the file workers, so a client
+    /// stays on the node it is on until that node fails.
+    current: Arc<AtomicUsize>,
     tls: Option<Arc<Setup>>,
 }
 
@@ -133,19 +149,48 @@ impl Connector {
                 roots,
             })
         });
-        Connector { server, tls }
-    }
-
-    /// Connects (and shakes hands, for TLS) within `timeout`.
-    pub(crate) async fn connect(&self, timeout: Duration) -> Result<Stream, ConnectError> {
-        match tokio::time::timeout(timeout, self.open()).await {
-            Ok(result) => result,
-            Err(_) => Err(ConnectError::Timeout(self.server.clone())),
+        let addresses: Arc<[String]> = addresses(&server).into_iter().map(str::to_owned).collect();
+        Connector {
+            server,
+            addresses,
+            current: Arc::new(AtomicUsize::new(0)),
+            tls,
         }
     }
 
-    async fn open(&self) -> Result<Stream, ConnectError> {
-        let server = self.server.clone();
+    /// Connects (and shakes hands, for TLS), each address within `timeout`: the one that answered last
+    /// first, then the others in order, until one answers. A node that is down or unreachable moves on
+    /// to the next; a certificate to decide about does not (every node serves the same one, so the
+    /// next would ask the same). A host name with several addresses is itself tried address by address.
+    pub(crate) async fn connect(&self, timeout: Duration) -> Result<Stream, ConnectError> {
+        let count = self.addresses.len();
+        let first = self.current.load(Ordering::Relaxed);
+        let mut failed = ConnectError::Connect {
+            server: self.server.clone(),
+            error: "no address".to_owned(),
+        };
+        for i in (0..count).map(|k| (first + k) % count) {
+            let address = &self.addresses[i];
+            let result = match tokio::time::timeout(timeout, self.open(address)).await {
+                Ok(result) => result,
+                Err(_) => Err(ConnectError::Timeout(address.clone())),
+            };
+            match result {
+                Ok(stream) => {
+                    self.current.store(i, Ordering::Relaxed);
+                    return Ok(stream);
+                }
+                Err(e @ (ConnectError::Unknown { .. } | ConnectError::Changed { .. })) => {
+                    return Err(e);
+                }
+                Err(e) => failed = e,
+            }
+        }
+        Err(failed)
+    }
+
+    async fn open(&self, address: &str) -> Result<Stream, ConnectError> {
+        let server = address.to_owned();
         let tcp = connect_tcp(&server)
             .await
             .map_err(|e| ConnectError::Connect {
@@ -180,14 +225,16 @@ impl Connector {
             Ok(stream) => Ok(Box::new(stream)),
             Err(e) => {
                 let presented = seen.lock().unwrap_or_else(|e| e.into_inner()).take();
+                // These name the setting, not the node: the pin is the service's ([`trust`]).
+                let service = self.server.clone();
                 Err(match (presented, pinned) {
                     (Some(presented), Some(pinned)) => ConnectError::Changed {
-                        server,
+                        server: service,
                         pinned,
                         presented,
                     },
                     (Some(fingerprint), None) => ConnectError::Unknown {
-                        server,
+                        server: service,
                         fingerprint,
                     },
                     (None, _) => tls_error(e.to_string()),
@@ -353,6 +400,16 @@ pub fn forget(data_dir: &Path, server: &str) -> Result<(), PinError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_setting_names_one_address_or_several() {
+        assert_eq!(addresses("127.0.0.1:8899"), ["127.0.0.1:8899"]);
+        assert_eq!(
+            addresses(" n1.example.com:8899 ,n2.example.com:8899,, [::1]:1 "),
+            ["n1.example.com:8899", "n2.example.com:8899", "[::1]:1"]
+        );
+        assert!(addresses(" , ").is_empty());
+    }
 
     #[test]
     fn pins_are_per_server_replaced_and_forgotten() {
