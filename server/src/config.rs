@@ -40,6 +40,9 @@ pub struct Config {
     /// Connections from one IP address beyond this are answered `BYE:busy` and closed. Generous, because a
     /// whole office may share one address behind NAT.
     pub max_connections_per_ip: usize,
+    /// Every connection starts with a PROXY protocol v2 header from a load balancer (HAProxy's
+    /// `send-proxy-v2`), whose client address then counts as the peer's; one without it is closed.
+    pub proxy_protocol: bool,
     /// Advertised at login and enforced.
     pub limits: Limits,
     pub durability: Durability,
@@ -114,6 +117,7 @@ impl Config {
             data_dir: data_dir.into(),
             max_connections: 10_000,
             max_connections_per_ip: 1_000,
+            proxy_protocol: false,
             limits: Limits::default(),
             durability: Durability::default(),
             heartbeat: Duration::from_secs(30),
@@ -157,6 +161,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// data_dir = "/var/lib/ququ"
 /// max_connections = 10000
 /// max_connections_per_ip = 1000
+/// proxy_protocol = true      # behind HAProxy's send-proxy-v2: the client's address counts (docs/deploy.md)
 /// durability = "full"        # or "normal"
 /// file_quota_mb = 5120       # relayed files one user may keep
 /// file_lifetime_days = 7
@@ -194,6 +199,7 @@ pub struct FileConfig {
     pub data_dir: Option<PathBuf>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,
+    pub proxy_protocol: Option<bool>,
     pub durability: Option<Durability>,
     pub heartbeat_secs: Option<u64>,
     pub idle_timeout_secs: Option<u64>,
@@ -269,6 +275,9 @@ impl FileConfig {
         }
         if let Some(n) = self.max_connections_per_ip {
             config.max_connections_per_ip = n;
+        }
+        if let Some(on) = self.proxy_protocol {
+            config.proxy_protocol = on;
         }
         if let Some(d) = self.durability {
             config.durability = d;

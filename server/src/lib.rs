@@ -13,11 +13,13 @@
 //! - [`admin`] — the operator's commands (users, online, add user, reset password, disable, backup).
 //! - `session` — one connection's `select!` loop.
 //! - [`tls`] — loading the certificate and key, and `gen-cert`'s self-signed pair.
+//! - [`proxy`] — the PROXY protocol v2 header a load balancer sends first (`proxy_protocol = true`).
 //! - [`service`] — [`service::Services`] and the hub of online sessions.
 //! - [`storage`] — the [`storage::Store`] trait and its SQLite implementation.
 
 pub mod admin;
 pub mod config;
+pub mod proxy;
 pub mod service;
 mod session;
 pub mod storage;
@@ -190,6 +192,7 @@ pub async fn run_prepared(
     let maintained = store.clone();
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));
+    let proxied = config.proxy_protocol;
     let services = Arc::new(service::Services::new(store, Arc::new(config)));
     let space = services.space();
     let stop = CancellationToken::new();
@@ -277,20 +280,33 @@ pub async fn run_prepared(
                 ));
                 continue;
             };
-            let Some(ip_slot) = per_ip.clone().acquire(peer.ip()) else {
-                tracker.spawn(refuse_busy(
-                    socket,
-                    acceptor,
-                    "too many connections from your address",
-                ));
-                continue;
-            };
             let id = next_id.fetch_add(1, Ordering::Relaxed);
             let services = services.clone();
             let stop = stop.clone();
+            let per_ip = per_ip.clone();
             tracker.spawn(async move {
-                // The handshake happens here, on the connection's own task, so a slow or hostile client
-                // cannot hold up the accept loop.
+                // The PROXY header and the handshake are read here, on the connection's own task, so a
+                // slow or hostile client cannot hold up the accept loop.
+                let mut socket = socket;
+                let peer = if proxied {
+                    match tokio::time::timeout(PROXY_WAIT, proxy::read_header(&mut socket)).await {
+                        Ok(Ok(client)) => client.unwrap_or(peer),
+                        Ok(Err(e)) => {
+                            tracing::info!(%peer, error = %e, "connection closed");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::info!(%peer, "connection closed: no PROXY header in time");
+                            return;
+                        }
+                    }
+                } else {
+                    peer
+                };
+                let Some(ip_slot) = per_ip.acquire(peer.ip()) else {
+                    refuse_busy(socket, acceptor, "too many connections from your address").await;
+                    return;
+                };
                 if let Some((read, write)) = open(socket, acceptor, peer).await {
                     session::serve(read, write, peer, id, services, stop).await;
                 }
@@ -369,6 +385,10 @@ impl Drop for IpSlot {
 
 /// How often the store's upkeep ([`storage::Store::maintain`]) runs.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
+
+/// How long a load balancer may take to send its PROXY header: it writes it at once, with the
+/// connection, so this only ends connections that never send one.
+const PROXY_WAIT: Duration = Duration::from_secs(5);
 
 /// How long a client may take over its TLS handshake.
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);

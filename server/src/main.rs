@@ -28,6 +28,10 @@ struct Args {
     /// Most simultaneous connections
     #[arg(long)]
     max_connections: Option<usize>,
+    /// Behind a load balancer that sends the PROXY protocol v2 header (HAProxy's send-proxy-v2): the
+    /// client's address counts for limits and logs; a connection without the header is closed
+    #[arg(long)]
+    proxy_protocol: bool,
     /// A TOML config file; flags override its settings
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
@@ -112,6 +116,9 @@ async fn serve(args: Args) -> Result<(), Error> {
     }
     if let Some(cmd) = args.command {
         return operate(cmd, &config).map_err(|e| Error::Io(std::io::Error::other(e.to_string())));
+    }
+    if args.proxy_protocol {
+        config.proxy_protocol = true;
     }
     if let Some(n) = args.max_connections {
         config.max_connections = n;
