@@ -3207,6 +3207,32 @@ fn a_signature_reaches_friends_and_a_block_is_marked() {
     );
     assert!(!bob.shows_part(main_b, "[Online] Blocked"));
 
+    // A stranger's friend request: Block (拉黑) in the requests dialog drops it, and lists them.
+    let mut carol = Client::new(&rt, &server);
+    carol.log_in(&rt, "carol", "secret789", true);
+    carol
+        .app
+        .client
+        .clone()
+        .expect("carol's handle")
+        .send(net::Command::AddFriend {
+            account: "bob".into(),
+            note: "加个好友，低价代购".into(),
+        });
+    bob.pump_until(&rt, "carol's request", |app| {
+        app.model.as_ref().is_some_and(|m| !m.requests.is_empty())
+    });
+    bob.show_dialog(&rt, main_b, Dialog::Requests);
+    assert!(bob.shows_part(main_b, "低价代购"));
+    bob.interact(&rt, main_b, |ui| {
+        ui.click("Block").expect("the request's Block");
+    });
+    bob.pump_until(&rt, "carol blocked, her request gone", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.blocked.contains_key("carol") && m.requests.is_empty())
+    });
+
     // Change password from Settings: a wrong current one is said in words, the right one changes it.
     alice.show_dialog(&rt, main_a, Dialog::settings());
     alice.interact(&rt, main_a, |ui| {

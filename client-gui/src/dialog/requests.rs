@@ -16,6 +16,8 @@ use crate::widget::{Ctx, person_heading, user_text};
 pub enum Message {
     Accept(String),
     Reject(String),
+    /// Block whoever sent this request (拉黑): the server drops the request too.
+    Block(String),
     /// Clears my declined request to this account.
     Dismiss(String),
     /// Let this account into this group (`true`) or not.
@@ -27,6 +29,7 @@ pub fn update(message: Message) -> Option<Event> {
     Some(match message {
         Message::Accept(account) => Event::Net(Command::AcceptFriend { account }),
         Message::Reject(account) => Event::Net(Command::RejectFriend { account }),
+        Message::Block(account) => Event::Net(Command::Block { account }),
         Message::Dismiss(account) => Event::DismissDeclined(account),
         Message::AnswerJoin(group, account, accept) => Event::Net(Command::AnswerJoin {
             group,
@@ -56,6 +59,10 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
             tr,
             avatar::view(&request.nickname, &request.from, None, 40.0),
             info.into(),
+            model
+                .features
+                .block
+                .then(|| Message::Block(request.from.clone())),
             Message::Reject(request.from.clone()),
             Message::Accept(request.from.clone()),
         ));
@@ -77,6 +84,7 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
             tr,
             avatar::view(&request.nickname, &request.account, None, 40.0),
             info.into(),
+            None,
             answer(false),
             answer(true),
         ));
@@ -127,21 +135,35 @@ fn answerable<'a>(
     tr: &'static crate::i18n::Tr,
     avatar: Element<'a, Message>,
     info: Element<'a, Message>,
+    block: Option<Message>,
     reject: Message,
     accept: Message,
 ) -> Element<'a, Message> {
+    // 拉黑 on the left, away from the two answers: it also drops the request, and whatever they send
+    // after it, without a word to them.
+    let block = block.map(|block| {
+        button(text(tr.block).size(12))
+            .padding([4, 0])
+            .style(theme::link)
+            .on_press(block)
+    });
     column![
         row![avatar, info].spacing(10),
-        row![
-            space().width(Fill),
-            button(text(tr.reject).size(12))
-                .style(theme::secondary_button)
-                .on_press(reject),
-            button(text(tr.accept).size(12))
-                .style(theme::primary_button)
-                .on_press(accept),
-        ]
-        .spacing(8),
+        row![]
+            .push(block)
+            .push(space().width(Fill))
+            .push(
+                button(text(tr.reject).size(12))
+                    .style(theme::secondary_button)
+                    .on_press(reject)
+            )
+            .push(
+                button(text(tr.accept).size(12))
+                    .style(theme::primary_button)
+                    .on_press(accept)
+            )
+            .spacing(8)
+            .align_y(Center),
     ]
     .spacing(6)
     .into()
