@@ -2,10 +2,10 @@
 //! beside each — the one place to find someone blocked who is not (or no longer) a friend.
 //! It has no state of its own: everything it shows is the model's.
 
-use iced::widget::{button, column, row, scrollable, text};
-use iced::{Center, Element, Fill, Shrink};
+use iced::widget::{button, column, row, text};
+use iced::{Center, Element, Fill};
 
-use super::{Event, close_row};
+use super::{Event, list_with_close};
 use crate::avatar;
 use crate::model::{Model, format_date_time, local_offset_minutes};
 use crate::net::Command;
@@ -61,11 +61,6 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
             .align_y(Center),
         );
     }
-    let body = column![
-        scrollable(list).height(Shrink),
-        iced::widget::rule::horizontal(1),
-        close_row(tr, Message::Close)
-    ]
-    .spacing(12);
-    (ctx.lang.block_list(model.blocked.len()), body.into())
+    let body = list_with_close(tr, list, Message::Close);
+    (ctx.lang.block_list(model.blocked.len()), body)
 }

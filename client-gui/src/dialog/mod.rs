@@ -331,6 +331,20 @@ pub fn menu_item<'a, M: Clone + 'a>(label: &'a str, message: M) -> Element<'a, M
         .into()
 }
 
+/// A dialog that is a list (requests, the block list): the list, scrolling when long, a rule, Close.
+pub fn list_with_close<'a, M: Clone + 'a>(
+    tr: &'static Tr,
+    list: impl Into<Element<'a, M>>,
+    close: M,
+) -> Element<'a, M> {
+    Column::new()
+        .push(iced::widget::scrollable(list).height(iced::Shrink))
+        .push(iced::widget::rule::horizontal(1))
+        .push(close_row(tr, close))
+        .spacing(12)
+        .into()
+}
+
 /// The Close button, at the right.
 pub fn close_row<'a, M: Clone + 'a>(tr: &'static Tr, close: M) -> Element<'a, M> {
     row![

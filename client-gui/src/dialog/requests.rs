@@ -2,10 +2,10 @@
 //! requests to join the groups I manage (let in or not), as QQ keeps both under 验证消息.
 //! It has no state of its own: everything it shows is the model's.
 
-use iced::widget::{button, column, row, scrollable, space, text};
-use iced::{Center, Element, Fill, Shrink};
+use iced::widget::{button, column, row, space, text};
+use iced::{Center, Element, Fill};
 
-use super::{Event, close_row};
+use super::{Event, list_with_close};
 use crate::avatar;
 use crate::model::{Model, Sent};
 use crate::net::Command;
@@ -117,16 +117,11 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
                 .align_y(Center),
         );
     }
-    let body = column![
-        scrollable(list).height(Shrink),
-        iced::widget::rule::horizontal(1),
-        close_row(tr, Message::Close)
-    ]
-    .spacing(12);
+    let body = list_with_close(tr, list, Message::Close);
     (
         ctx.lang
             .requests_word(model.requests_needing_me(), !model.join_requests.is_empty()),
-        body.into(),
+        body,
     )
 }
 
