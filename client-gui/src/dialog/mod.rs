@@ -8,14 +8,19 @@
 //!   (fields, a problem in words, Cancel and the action), [`menu_item`], [`close_row`].
 //! - `add_friend`, `requests`, `friend_menu`, `remark`, `confirm` (delete a friend, leave a group),
 //!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`, `password` (change it).
+//! - friend groups (好友分组): `move_friend` (a friend to another group), `category_menu` (a group
+//!   header's menu), `category_name` (add or rename one); deleting one asks in `confirm`.
 
 pub mod add_friend;
+pub mod category_menu;
+pub mod category_name;
 pub mod confirm;
 pub mod create_group;
 pub mod friend_menu;
 pub mod group_menu;
 pub mod invite;
 pub mod join_group;
+pub mod move_friend;
 pub mod password;
 pub mod remark;
 pub mod requests;
@@ -48,6 +53,12 @@ pub enum Dialog {
     Invite(invite::State),
     Settings(settings::State),
     Password(password::State),
+    /// A friend to another friend group (from their menu).
+    MoveFriend(move_friend::State),
+    /// Right-click on a friend group's header.
+    CategoryMenu(category_menu::State),
+    /// Add a friend group or rename one.
+    CategoryName(category_name::State),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +74,9 @@ pub enum Message {
     Invite(invite::Message),
     Settings(settings::Message),
     Password(password::Message),
+    MoveFriend(move_friend::Message),
+    CategoryMenu(category_menu::Message),
+    CategoryName(category_name::Message),
 }
 
 /// What a dialog asks of the contact list, or through it of the app.
@@ -127,6 +141,14 @@ impl Dialog {
         })
     }
 
+    /// `name`: the group's own, to start a rename from (empty for the default group).
+    pub fn category_menu(category: u64, name: &str) -> Dialog {
+        Dialog::CategoryMenu(category_menu::State {
+            category,
+            name: name.to_owned(),
+        })
+    }
+
     pub fn group_menu(group: u64) -> Dialog {
         Dialog::GroupMenu(group_menu::State { group })
     }
@@ -169,6 +191,9 @@ impl Dialog {
             (Dialog::GroupMenu(state), Message::GroupMenu(m)) => state.update(m),
             (Dialog::Invite(state), Message::Invite(m)) => state.update(m),
             (Dialog::Settings(state), Message::Settings(m)) => state.update(m),
+            (Dialog::MoveFriend(state), Message::MoveFriend(m)) => state.update(m),
+            (Dialog::CategoryMenu(state), Message::CategoryMenu(m)) => state.update(m),
+            (Dialog::CategoryName(state), Message::CategoryName(m)) => state.update(m),
             // A message from a dialog drawn before another replaced it: nothing to do.
             _ => None,
         }
@@ -206,7 +231,13 @@ impl Dialog {
 
     /// A row's right-click menu: shown as a pop-up at the pointer rather than a card over the window.
     pub fn is_menu(&self) -> bool {
-        matches!(self, Dialog::FriendMenu(_) | Dialog::GroupMenu(_))
+        matches!(
+            self,
+            Dialog::FriendMenu(_)
+                | Dialog::GroupMenu(_)
+                | Dialog::MoveFriend(_)
+                | Dialog::CategoryMenu(_)
+        )
     }
 
     /// The dialog's title and body.
@@ -224,6 +255,9 @@ impl Dialog {
             Dialog::GroupMenu(state) => lift(state.view(ctx, model), Message::GroupMenu),
             Dialog::Invite(state) => lift(state.view(ctx, model), Message::Invite),
             Dialog::Settings(state) => lift(state.view(ctx, model), Message::Settings),
+            Dialog::MoveFriend(state) => lift(state.view(ctx, model), Message::MoveFriend),
+            Dialog::CategoryMenu(state) => lift(state.view(ctx, model), Message::CategoryMenu),
+            Dialog::CategoryName(state) => lift(state.view(ctx), Message::CategoryName),
         })
     }
 }
@@ -321,6 +355,15 @@ pub fn menu_item<'a, M: Clone + 'a>(label: &'a str, message: M) -> Element<'a, M
         .padding([8, 10])
         .style(theme::list_item)
         .on_press(message)
+        .into()
+}
+
+/// A menu entry shown but not offered (greyed): what already holds.
+pub fn menu_item_off<'a, M: Clone + 'a>(label: String) -> Element<'a, M> {
+    button(text(label).size(14))
+        .width(Fill)
+        .padding([8, 10])
+        .style(theme::list_item)
         .into()
 }
 

@@ -282,6 +282,27 @@ impl Model {
                 self.blocked.remove(&account);
                 Change::Nothing
             }
+            Event::Categories(list) => {
+                self.categories = list;
+                Change::Nothing
+            }
+            // Made (last) or renamed (in its place), here or on another device of mine.
+            Event::CategoryChanged(category) => {
+                match self.categories.iter_mut().find(|c| c.id == category.id) {
+                    Some(known) => *known = category,
+                    None => self.categories.push(category),
+                }
+                Change::Nothing
+            }
+            // Its friends go back to the default group, as on the server; a fold of it is forgotten.
+            Event::CategoryGone { category } => {
+                self.categories.retain(|c| c.id != category);
+                for friend in self.friends.values_mut().filter(|f| f.category == category) {
+                    friend.category = 0;
+                }
+                self.collapsed.remove(&category);
+                Change::Nothing
+            }
             Event::MemberRole {
                 group,
                 account,
