@@ -196,6 +196,9 @@ pub enum ClientMessage {
     /// `FRIEND_MOVE:<account>:<category_id>` — put a friend into one of my groups (`0`: the default).
     /// Replies `FRIEND:` with the new group.
     MoveFriend { account: String, category: u64 },
+    /// `CATEGORY_ORDER:<id>,<id>,…` — my friend groups in a new order: every one of them, once each
+    /// (the default group stays first and is not named). Replies `CATEGORY_ORDER:` with the order kept.
+    OrderCategories { categories: Vec<u64> },
 }
 
 impl ClientMessage {
@@ -613,6 +616,12 @@ impl ClientMessage {
                 f.end()?;
                 M::DeleteCategory { category }
             }
+            "CATEGORY_ORDER" => {
+                let mut f = f("CATEGORY_ORDER");
+                let categories = f.parsed("categories", crate::types::id_list)?;
+                f.end()?;
+                M::OrderCategories { categories }
+            }
             "FRIEND_MOVE" => {
                 let mut f = f("FRIEND_MOVE");
                 let account = f.nonempty("account")?;
@@ -771,6 +780,9 @@ impl ClientMessage {
             M::RenameCategory { category, name } => b("CATEGORY_RENAME").num(category).field(name),
             M::DeleteCategory { category } => b("CATEGORY_DEL").num(category),
             M::MoveFriend { account, category } => b("FRIEND_MOVE").field(account).num(category),
+            M::OrderCategories { categories } => {
+                b("CATEGORY_ORDER").field(&crate::types::id_list_field(categories))
+            }
         }
         .finish()
     }
@@ -838,6 +850,7 @@ impl ClientMessage {
             M::RenameCategory { .. } => "CATEGORY_RENAME",
             M::DeleteCategory { .. } => "CATEGORY_DEL",
             M::MoveFriend { .. } => "FRIEND_MOVE",
+            M::OrderCategories { .. } => "CATEGORY_ORDER",
         }
     }
 }

@@ -260,6 +260,9 @@ pub enum ServerMessage {
     /// `CATEGORY_GONE:<category_id>` — this friend group was deleted and its friends are in the default
     /// group now (the answer to `CATEGORY_DEL:`, also to my other sessions with the `CATEGORY` feature).
     CategoryGone { category: u64 },
+    /// `CATEGORY_ORDER:<id>,<id>,…` — my friend groups are in this order now (the answer to
+    /// `CATEGORY_ORDER:`, also to my other sessions with the `CATEGORY` feature).
+    CategoryOrder { categories: Vec<u64> },
 }
 
 impl ServerMessage {
@@ -848,6 +851,12 @@ impl ServerMessage {
             "CATEGORIES_END" => M::CategoriesEnd {
                 count: count(f("CATEGORIES_END"))?,
             },
+            "CATEGORY_ORDER" => {
+                let mut f = f("CATEGORY_ORDER");
+                let categories = f.parsed("categories", crate::types::id_list)?;
+                f.end()?;
+                M::CategoryOrder { categories }
+            }
             "CATEGORY_GONE" => {
                 let mut f = f("CATEGORY_GONE");
                 let category = f.number("category_id")?;
@@ -1128,6 +1137,9 @@ impl ServerMessage {
             M::Category { category, name } => b("CATEGORY").num(category).field(name),
             M::CategoriesEnd { count } => b("CATEGORIES_END").num(count),
             M::CategoryGone { category } => b("CATEGORY_GONE").num(category),
+            M::CategoryOrder { categories } => {
+                b("CATEGORY_ORDER").field(&crate::types::id_list_field(categories))
+            }
         }
         .finish()
     }

@@ -670,6 +670,26 @@ impl Features {
     }
 }
 
+/// A list of ids in one field, joined by `,` (`CATEGORY_ORDER:`); empty for none. `None` if a piece is
+/// not a number written the one way [`id_list_field`] writes it (no sign, no leading zero), so a line
+/// reads back as it was sent.
+pub(crate) fn id_list(s: &str) -> Option<Vec<u64>> {
+    if s.is_empty() {
+        return Some(Vec::new());
+    }
+    s.split(',')
+        .map(|piece| {
+            let canonical = piece.bytes().all(|b| b.is_ascii_digit())
+                && !(piece.len() > 1 && piece.starts_with('0'));
+            canonical.then(|| piece.parse().ok()).flatten()
+        })
+        .collect()
+}
+
+pub(crate) fn id_list_field(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
+}
+
 /// Who a group message mentions (`@`). Wire: one field, the accounts joined by `,`, with `*` for everyone
 /// (`@all`, which only the group's owner and admins may send); empty for nobody. Account names cannot
 /// contain `,` or `*`, so neither needs escaping.

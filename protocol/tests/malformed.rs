@@ -1097,6 +1097,20 @@ fn profile_and_block_lines() {
             invalid("FRIEND_MOVE", "category_id", "work"),
         ),
         ("FRIEND_MOVE:bob:3:x", too_many("FRIEND_MOVE")),
+        ("CATEGORY_ORDER", missing("CATEGORY_ORDER", "categories")),
+        (
+            "CATEGORY_ORDER:1,,2",
+            invalid("CATEGORY_ORDER", "categories", "1,,2"),
+        ),
+        (
+            "CATEGORY_ORDER:01",
+            invalid("CATEGORY_ORDER", "categories", "01"),
+        ),
+        (
+            "CATEGORY_ORDER:+1",
+            invalid("CATEGORY_ORDER", "categories", "+1"),
+        ),
+        ("CATEGORY_ORDER:1:2", too_many("CATEGORY_ORDER")),
     ]);
     check_server(&[
         ("PROFILE:bob", missing("PROFILE", "nickname")),
@@ -1142,5 +1156,9 @@ fn profile_and_block_lines() {
         ("CATEGORY:3:同事:x", too_many("CATEGORY")),
         ("CATEGORIES_END", missing("CATEGORIES_END", "count")),
         ("CATEGORY_GONE:3:x", too_many("CATEGORY_GONE")),
+        (
+            "CATEGORY_ORDER:1,x",
+            invalid("CATEGORY_ORDER", "categories", "1,x"),
+        ),
     ]);
 }

@@ -445,6 +445,9 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
         (nonempty(), num64())
             .prop_map(|(account, category)| M::MoveFriend { account, category })
             .boxed(),
+        proptest::collection::vec(num64(), 0..5)
+            .prop_map(|categories| M::OrderCategories { categories })
+            .boxed(),
     ])
 }
 
@@ -773,6 +776,9 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         num64()
             .prop_map(|category| M::CategoryGone { category })
             .boxed(),
+        proptest::collection::vec(num64(), 0..5)
+            .prop_map(|categories| M::CategoryOrder { categories })
+            .boxed(),
     ])
 }
 
@@ -864,6 +870,8 @@ fn line_like() -> impl Strategy<Value = String> {
         "CATEGORY",
         "CATEGORIES_END",
         "CATEGORY_GONE",
+        "CATEGORY_ORDER",
+        "3,1,2",
         "sign",
         "gender",
         "female",

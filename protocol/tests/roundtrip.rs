@@ -576,6 +576,16 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
             },
         ),
         (
+            s("CATEGORY_ORDER:3,1,2"),
+            M::OrderCategories {
+                categories: vec![3, 1, 2],
+            },
+        ),
+        (
+            s("CATEGORY_ORDER:"),
+            M::OrderCategories { categories: vec![] },
+        ),
+        (
             s("FRIEND_MOVE:bob:0"),
             M::MoveFriend {
                 account: s("bob"),
@@ -1432,6 +1442,12 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (s("CATEGORIES_END:2"), M::CategoriesEnd { count: 2 }),
         (s("CATEGORY_GONE:3"), M::CategoryGone { category: 3 }),
+        (
+            s("CATEGORY_ORDER:2,10"),
+            M::CategoryOrder {
+                categories: vec![2, 10],
+            },
+        ),
         (
             s("FRIEND:bob:online:Bob:Bobby:3"),
             M::Friend {

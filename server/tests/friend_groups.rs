@@ -219,6 +219,7 @@ async fn strangers_may_not_touch_friend_groups() {
         "CATEGORY_ADD:同事",
         "CATEGORY_RENAME:1:x",
         "CATEGORY_DEL:1",
+        "CATEGORY_ORDER:1",
         "FRIEND_MOVE:bob:1",
     ] {
         stranger.send(line).await;
@@ -265,4 +266,60 @@ async fn groups_survive_a_restart_and_unfriending_forgets_a_friends_group() {
     alice.send("ACCEPT_FRIEND:bob").await;
     alice.expect("REQUEST_CLOSED:bob").await;
     alice.expect("FRIEND:bob:online:bob::0").await;
+}
+
+#[tokio::test]
+async fn groups_are_reordered_whole_on_every_session_and_a_new_one_goes_last() {
+    let server =
+        TestServer::start_with(tempfile::tempdir().unwrap(), |c| c.limits.actions = 0).await;
+    let mut alice = server.user("alice").await;
+    features(&mut alice).await;
+    let mut alice2 = second_session(&server, "alice").await;
+    for name in ["a", "b", "c"] {
+        alice.send(&format!("CATEGORY_ADD:{name}")).await;
+        alice.until("CATEGORY:").await;
+    }
+    alice.send("CATEGORY_ORDER:3,1,2").await;
+    alice.expect("CATEGORY_ORDER:3,1,2").await;
+    alice2.until("CATEGORY_ORDER:").await;
+    alice.send("CATEGORY_ADD:d").await;
+    alice.expect("CATEGORY:4:d").await;
+    alice.send("CATEGORIES").await;
+    assert_eq!(
+        alice.collect_until("CATEGORIES_END:").await,
+        [
+            "CATEGORY:3:c",
+            "CATEGORY:1:a",
+            "CATEGORY:2:b",
+            "CATEGORY:4:d",
+            "CATEGORIES_END:4"
+        ]
+    );
+    // Each of them once: one left out (a device that missed d) or named twice is refused, as is
+    // someone else's or an unknown id; nothing changes.
+    for (line, code) in [
+        ("CATEGORY_ORDER:3,1,2", "bad_request"),
+        ("CATEGORY_ORDER:3,1,2,4,4", "bad_request"),
+        ("CATEGORY_ORDER:3,1,2,9", "no_such_category"),
+    ] {
+        alice.send(line).await;
+        let reply = alice.recv().await;
+        assert!(
+            reply.starts_with(&format!("ERROR:{code}:")),
+            "{line}: {reply}"
+        );
+    }
+    let mut bob = server.user("bob").await;
+    bob.send("CATEGORY_ORDER:1").await;
+    assert!(
+        bob.recv().await.starts_with("ERROR:no_such_category:"),
+        "alice's groups are not bob's"
+    );
+    bob.send("CATEGORY_ORDER:").await;
+    bob.expect("CATEGORY_ORDER:").await;
+    alice.send("CATEGORIES").await;
+    assert_eq!(
+        alice.collect_until("CATEGORIES_END:").await[0],
+        "CATEGORY:3:c"
+    );
 }

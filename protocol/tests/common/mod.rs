@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 59;
+pub const CLIENT_VARIANTS: usize = 60;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 61;
+pub const SERVER_VARIANTS: usize = 62;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -76,6 +76,7 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::RenameCategory { .. } => 56,
         M::DeleteCategory { .. } => 57,
         M::MoveFriend { .. } => 58,
+        M::OrderCategories { .. } => 59,
     }
 }
 
@@ -143,5 +144,6 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::Category { .. } => 58,
         M::CategoriesEnd { .. } => 59,
         M::CategoryGone { .. } => 60,
+        M::CategoryOrder { .. } => 61,
     }
 }

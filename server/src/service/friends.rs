@@ -599,6 +599,25 @@ impl Services {
         )])
     }
 
+    /// `CATEGORY_ORDER:` — the whole order, so two devices reordering at once end with one of theirs.
+    pub(super) async fn order_categories(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        categories: Vec<u64>,
+    ) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let order = categories.clone();
+        self.db(move |s| s.order_categories(uid, &order))
+            .await?
+            .map_err(|refusal| category_refused(refusal, ""))?;
+        Ok(vec![self.tell_category(
+            uid,
+            session,
+            ServerMessage::CategoryOrder { categories },
+        )])
+    }
+
     /// `FRIEND_MOVE:` — only I see which group a friend is in; they are not told.
     pub(super) async fn move_friend(
         &self,
@@ -658,6 +677,20 @@ fn category_refused(refusal: CategoryRefusal, about: &str) -> ServiceError {
             "you have as many friend groups as the server allows",
         ),
         CategoryRefusal::NotFriends => (ErrorCode::NotFriends, "that account is not your friend"),
+        CategoryRefusal::NoSuchIn(id) => {
+            return ServiceError::refused(
+                ErrorCode::NoSuchCategory,
+                "you have no friend group with that id",
+            )
+            .about(id.to_string());
+        }
+        CategoryRefusal::NotEveryOne => {
+            return ServiceError::refused(
+                ErrorCode::BadRequest,
+                "name each of your friend groups once (another device may have added one: list them \
+                 again)",
+            );
+        }
     };
     ServiceError::refused(code, text).about(about)
 }

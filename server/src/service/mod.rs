@@ -340,6 +340,9 @@ impl Services {
                 self.rename_category(me(ctx)?, sid, category, name).await?
             }
             C::DeleteCategory { category } => self.delete_category(me(ctx)?, sid, category).await?,
+            C::OrderCategories { categories } => {
+                self.order_categories(me(ctx)?, sid, categories).await?
+            }
             C::MoveFriend { account, category } => {
                 let features = ctx.link.outbox.features();
                 self.move_friend(me(ctx)?, sid, features, account, category)
@@ -570,6 +573,7 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::AddCategory { .. }
         | C::RenameCategory { .. }
         | C::DeleteCategory { .. }
+        | C::OrderCategories { .. }
         | C::MoveFriend { .. }
         | C::ChangePassword { .. }
         | C::FriendRequest { .. }

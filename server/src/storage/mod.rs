@@ -91,6 +91,10 @@ pub enum CategoryRefusal {
     TooMany,
     /// The account to move is not the user's friend.
     NotFriends,
+    /// A new order names this id, which is not one of the user's groups.
+    NoSuchIn(u64),
+    /// A new order leaves a group out or names one twice.
+    NotEveryOne,
 }
 
 /// A pending friend request.
@@ -446,7 +450,7 @@ pub trait Store: Send + Sync + 'static {
 
     // Friend groups (好友分组): a user's own, as remarks are. A friendship's row keeps the group its
     // user put the friend in, so ending the friendship forgets it.
-    /// `user`'s groups in their order (the order they were made), as `(id, name)`.
+    /// `user`'s groups in their order (the order they were made, until reordered), as `(id, name)`.
     fn categories(&self, user: UserId) -> Result<Vec<(u64, String)>, StoreError>;
     /// A new group last in order, unless `user` has one of that name or `max` groups already.
     fn add_category(
@@ -460,6 +464,12 @@ pub trait Store: Send + Sync + 'static {
         user: UserId,
         category: u64,
         name: &str,
+    ) -> Result<Result<(), CategoryRefusal>, StoreError>;
+    /// Puts `user`'s groups in this order, which must name each of them once.
+    fn order_categories(
+        &self,
+        user: UserId,
+        order: &[u64],
     ) -> Result<Result<(), CategoryRefusal>, StoreError>;
     /// Deletes the group and puts its friends back in the default group; false if `user` had no such group.
     fn delete_category(&self, user: UserId, category: u64) -> Result<bool, StoreError>;

@@ -328,11 +328,12 @@ CREATE TABLE group_mutes (
 -- keeps the friend in (a row the friendship's end deletes, so a friend deleted and added again starts in
 -- the default group). A deleted group's friends go back to 0. Ids are never used twice (AUTOINCREMENT),
 -- so a session that missed a deletion cannot take a new group for the old one; growing, they also give
--- the order the groups were made in.
+-- the order the groups were made in. `position` is the user's order (CATEGORY_ORDER:), a new group last.
 CREATE TABLE categories (
-    id      INTEGER PRIMARY KEY AUTOINCREMENT,
-    user_id INTEGER NOT NULL REFERENCES users(id),
-    name    TEXT NOT NULL,
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    name     TEXT NOT NULL,
+    position INTEGER NOT NULL,
     UNIQUE (user_id, name)
 );
 ALTER TABLE friends ADD COLUMN category INTEGER NOT NULL DEFAULT 0;
@@ -1628,8 +1629,9 @@ impl Store for SqliteStore {
 
     fn categories(&self, user: UserId) -> Result<Vec<(u64, String)>, StoreError> {
         let conn = self.lock()?;
-        let mut stmt =
-            conn.prepare_cached("SELECT id, name FROM categories WHERE user_id = ?1 ORDER BY id")?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, name FROM categories WHERE user_id = ?1 ORDER BY position, id",
+        )?;
         let rows = stmt.query_map([user], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
@@ -1654,7 +1656,8 @@ impl Store for SqliteStore {
             return Ok(Err(CategoryRefusal::TooMany));
         }
         tx.execute(
-            "INSERT INTO categories (user_id, name) VALUES (?1, ?2)",
+            "INSERT INTO categories (user_id, name, position) VALUES (?1, ?2, \
+             (SELECT coalesce(max(position) + 1, 0) FROM categories WHERE user_id = ?1))",
             params![user, name],
         )?;
         let id = tx.last_insert_rowid() as u64;
@@ -1711,6 +1714,36 @@ impl Store for SqliteStore {
         )?;
         tx.commit()?;
         Ok(true)
+    }
+
+    fn order_categories(
+        &self,
+        user: UserId,
+        order: &[u64],
+    ) -> Result<Result<(), CategoryRefusal>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let mine: Vec<u64> = {
+            let mut stmt = tx.prepare("SELECT id FROM categories WHERE user_id = ?1")?;
+            let rows = stmt.query_map([user], |r| r.get::<_, i64>(0))?;
+            rows.map(|id| id.map(|id| id as u64))
+                .collect::<Result<_, _>>()?
+        };
+        if let Some(stranger) = order.iter().find(|id| !mine.contains(id)) {
+            return Ok(Err(CategoryRefusal::NoSuchIn(*stranger)));
+        }
+        let once: std::collections::HashSet<_> = order.iter().collect();
+        if once.len() != order.len() || order.len() != mine.len() {
+            return Ok(Err(CategoryRefusal::NotEveryOne));
+        }
+        for (position, id) in order.iter().enumerate() {
+            tx.execute(
+                "UPDATE categories SET position = ?3 WHERE user_id = ?1 AND id = ?2",
+                params![user, *id as i64, position as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Ok(()))
     }
 
     fn move_friend(
