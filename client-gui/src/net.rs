@@ -193,6 +193,10 @@ pub enum Command {
     DeleteCategory {
         category: u64,
     },
+    /// My friend groups in this order (each once).
+    OrderCategories {
+        categories: Vec<u64>,
+    },
     /// Put a friend into a friend group (0: the default one).
     MoveFriend {
         account: String,
@@ -339,6 +343,7 @@ impl Client {
             Command::AddCategory { name } => h.add_category(name),
             Command::RenameCategory { category, name } => h.rename_category(category, name),
             Command::DeleteCategory { category } => h.delete_category(category),
+            Command::OrderCategories { categories } => h.order_categories(categories),
             Command::MoveFriend { account, category } => h.move_friend(account, category),
             Command::CreateGroup { name } => h.create_group(name),
             Command::JoinGroup { group } => h.join_group(group),

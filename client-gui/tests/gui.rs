@@ -3241,8 +3241,9 @@ fn a_signature_reaches_friends_and_a_block_is_marked() {
 
 /// Issue 25: friend groups (好友分组). From the default group's header alice adds "同事", moves bob
 /// into it from his menu, and folds it shut: bob is hidden under "▶ 同事 1/1" and the fold is kept for
-/// her account; the group reaches her other device live (the server keeps them). Deleting it from its
-/// header, after asking, puts bob back under My friends.
+/// her account; the group reaches her other device live (the server keeps them). A second group, and
+/// 同事 moved down below it; deleting 同事 from its header, after asking, puts bob back under My
+/// friends.
 #[test]
 fn friend_groups_are_made_moved_into_folded_and_deleted_from_the_friend_list() {
     let rt = runtime();
@@ -3336,6 +3337,39 @@ fn friend_groups_are_made_moved_into_folded_and_deleted_from_the_friend_list() {
     });
     assert!(alice.shows(main_a, "bob"), "open again");
 
+    // A second group, and 同事 moved down below it from its header's menu.
+    alice.interact(&rt, main_a, |ui| {
+        right_click(ui, contacts::State::category_header_id(group));
+    });
+    assert!(
+        !alice.shows(main_a, "Move down"),
+        "the only group goes neither up nor down"
+    );
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Add group…").expect("the header menu's Add group");
+    });
+    alice.interact(&rt, main_a, |ui| {
+        ui.click(id(dialog::category_name::INPUT))
+            .expect("the name field");
+        let _ = ui.typewrite("家人");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the second group", |app| {
+        app.model.as_ref().is_some_and(|m| m.categories.len() == 2)
+    });
+    alice.interact(&rt, main_a, |ui| {
+        right_click(ui, contacts::State::category_header_id(group));
+    });
+    assert!(!alice.shows(main_a, "Move up"), "first of mine already");
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Move down").expect("the header menu's Move down");
+    });
+    alice.pump_until(&rt, "同事 below 家人", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.categories.last().is_some_and(|c| c.id == group))
+    });
+
     // Delete it from its header, after asking: bob is back under My friends.
     alice.interact(&rt, main_a, |ui| {
         right_click(ui, contacts::State::category_header_id(group));
@@ -3348,7 +3382,9 @@ fn friend_groups_are_made_moved_into_folded_and_deleted_from_the_friend_list() {
         ui.click("Delete").expect("the confirmation");
     });
     alice.pump_until(&rt, "the group gone", |app| {
-        app.model.as_ref().is_some_and(|m| m.categories.is_empty())
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.categories.iter().all(|c| c.id != group))
     });
     assert!(alice.shows(main_a, "My friends 1/1"));
     assert!(alice.app.model.as_ref().unwrap().friends["bob"].category == 0);

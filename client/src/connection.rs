@@ -496,7 +496,8 @@ impl Session {
             | S::BlocksEnd { .. }
             | S::Category { .. }
             | S::CategoriesEnd { .. }
-            | S::CategoryGone { .. } => self.on_list_line(link, msg).await?,
+            | S::CategoryGone { .. }
+            | S::CategoryOrder { .. } => self.on_list_line(link, msg).await?,
             S::Error { code, text, about } => self.on_error(link, code, text, about).await?,
             S::FileUpload {
                 file,

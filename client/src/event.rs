@@ -477,6 +477,8 @@ pub enum Event {
     /// A friend group was deleted, here or on another device; its friends are in the default group now
     /// (the local friend list says so already).
     CategoryGone { category: u64 },
+    /// My friend groups were put in this order (here or on another device); the local list is.
+    CategoryOrder(Vec<u64>),
     /// A file transfer was created or changed state; the [`Transfer`] is complete each time. See
     /// [`crate::transfer`].
     Transfer(Transfer),

@@ -320,6 +320,13 @@ impl Handle {
         self.request(ClientMessage::DeleteCategory { category });
     }
 
+    /// Puts my friend groups in this order: each of them once (the default group stays first). Answered
+    /// by [`Event::CategoryOrder`] (on every device of mine), or [`Event::Error`] (`bad_request` if one
+    /// is left out — another device may have added one — or `no_such_category`).
+    pub fn order_categories(&self, categories: Vec<u64>) {
+        self.request(ClientMessage::OrderCategories { categories });
+    }
+
     /// Puts a friend into one of my friend groups (0: the default). Only I see it. Answered by
     /// [`Event::FriendChanged`] with the new [`crate::Friend::category`], or [`Event::Error`]
     /// (`not_friends`, `no_such_category`).

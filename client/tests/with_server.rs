@@ -964,6 +964,43 @@ async fn friend_groups_arrive_as_events_on_every_device() {
         })
         .await;
 
+    // Put in another order from the phone, after a second group.
+    phone.add_category("家人");
+    let family = match wait_for(
+        &mut phone_events,
+        "a second group",
+        |e| matches!(e, Event::CategoryChanged(c) if c.name == "家人"),
+    )
+    .await
+    {
+        Event::CategoryChanged(c) => c.id,
+        _ => unreachable!(),
+    };
+    phone.order_categories(vec![family, id]);
+    alice
+        .wait(
+            "the new order",
+            |e| matches!(e, Event::CategoryOrder(o) if *o == [family, id]),
+        )
+        .await;
+    let names: Vec<String> = alice
+        .handle
+        .store()
+        .categories()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["家人", "老同事"]);
+    phone.delete_category(family);
+    alice
+        .wait(
+            "the second gone",
+            |e| matches!(e, Event::CategoryGone { category } if *category == family),
+        )
+        .await;
+
     // A new login has them; then deleting puts bob back in the default group everywhere.
     let dir = alice.stop().await;
     let (handle, mut events) = Client::start(config(&server.addr, "alice", dir.path())).unwrap();

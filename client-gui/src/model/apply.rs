@@ -294,6 +294,12 @@ impl Model {
                 }
                 Change::Nothing
             }
+            // Those named in this order; any not named (made meanwhile) keep their place after them.
+            Event::CategoryOrder(order) => {
+                let place = |id: u64| order.iter().position(|o| *o == id).unwrap_or(order.len());
+                self.categories.sort_by_key(|c| place(c.id));
+                Change::Nothing
+            }
             // Its friends go back to the default group, as on the server; a fold of it is forgotten.
             Event::CategoryGone { category } => {
                 self.categories.retain(|c| c.id != category);

@@ -356,6 +356,19 @@ impl Model {
         }
     }
 
+    /// My friend groups' order with `category` one place earlier (`up`) or later; `None` if it cannot
+    /// go that way (first or last already, or not one of mine).
+    pub fn category_moved(&self, category: u64, up: bool) -> Option<Vec<u64>> {
+        let mut order: Vec<u64> = self.categories.iter().map(|c| c.id).collect();
+        let at = order.iter().position(|id| *id == category)?;
+        let to = if up { at.checked_sub(1)? } else { at + 1 };
+        if to >= order.len() {
+            return None;
+        }
+        order.swap(at, to);
+        Some(order)
+    }
+
     /// A friend group's name as shown: mine, or the app's words for the default one.
     pub fn category_name<'a>(&'a self, id: u64, default: &'a str) -> &'a str {
         self.categories

@@ -956,6 +956,18 @@ fn friends_are_shown_by_friend_group() {
         ]
     );
     assert_eq!(m.category_name(5, "My friends"), "老同事");
+    assert_eq!(m.category_moved(7, true), Some(vec![5, 7, 2]));
+    assert_eq!(m.category_moved(7, false), None, "last already");
+    assert_eq!(m.category_moved(5, true), None, "first already");
+    assert_eq!(
+        m.category_moved(0, true),
+        None,
+        "the default group stays first"
+    );
+    m.apply(Event::CategoryOrder(vec![7, 2, 5]));
+    let order: Vec<u64> = m.categories.iter().map(|c| c.id).collect();
+    assert_eq!(order, [7, 2, 5]);
+    m.apply(Event::CategoryOrder(vec![5, 2, 7]));
     assert_eq!(m.category_name(0, "My friends"), "My friends");
     m.apply(Event::CategoryGone { category: 5 });
     assert_eq!(

@@ -423,6 +423,11 @@ impl Session {
                 self.keep_list(list, Storage::replace_categories, Event::Categories)
                     .await?;
             }
+            S::CategoryOrder { categories } => {
+                let order = categories.clone();
+                self.store.call(move |s| s.order_categories(&order)).await?;
+                self.emit(Event::CategoryOrder(categories));
+            }
             S::CategoryGone { category } => {
                 self.store
                     .call(move |s| s.remove_category(category))

@@ -829,6 +829,21 @@ impl Storage {
         Ok(())
     }
 
+    /// My friend groups in this order (ids not named keep their place after those named).
+    pub fn order_categories(&mut self, order: &[u64]) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        let named = order.len() as i64;
+        tx.execute("UPDATE categories SET position = position + ?1", [named])?;
+        for (position, id) in order.iter().enumerate() {
+            tx.execute(
+                "UPDATE categories SET position = ?2 WHERE id = ?1",
+                params![db_int(*id), position as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
     /// A friend group deleted: its friends are in the default group now, as on the server.
     pub fn remove_category(&mut self, id: u64) -> Result<(), StorageError> {
         let tx = self.conn.transaction()?;

@@ -1201,9 +1201,21 @@ fn friend_groups_keep_their_order_and_a_deleted_ones_friends_go_back_to_the_defa
         profile: Default::default(),
         category,
     };
+    s.order_categories(&[9, 7, 3]).unwrap();
+    assert_eq!(
+        s.categories().unwrap(),
+        [c(9, "同学"), c(7, "家人"), c(3, "老同事")]
+    );
+    s.order_categories(&[7, 9, 3]).unwrap();
     s.replace_friends(&[f("bob", 3), f("carol", 7)]).unwrap();
     s.remove_category(3).unwrap();
     let friends = s.friends().unwrap();
     assert_eq!(friends, [f("bob", 0), f("carol", 7)]);
     assert_eq!(s.categories().unwrap(), [c(7, "家人"), c(9, "同学")]);
+    s.upsert_category(&c(11, "新")).unwrap();
+    assert_eq!(
+        s.categories().unwrap(),
+        [c(7, "家人"), c(9, "同学"), c(11, "新")],
+        "a new one last"
+    );
 }

@@ -87,6 +87,8 @@ pub enum Input {
         name: String,
     },
     DeleteCategory(u64),
+    /// My friend groups in this order.
+    OrderCategories(Vec<u64>),
     /// Put a friend into a friend group (0: the default one).
     MoveFriend {
         user: String,
@@ -116,6 +118,7 @@ commands:
   /unblock <user>         /blocks            whom you block
   /fgroups                your friend groups (好友分组), with ids and who is in each
   /fgroup-add <name>      /fgroup-rename <id> <name>   /fgroup-del <id> (its friends go to the default)
+  /fgroup-order <id>…     put your friend groups in this order
   /move <user> <id>       put a friend into a friend group (0: the default, 我的好友)
   /create <name>          create a group      /join <id>         /leave <id>
   /members <id>           list members        /invite <id> <user>
@@ -232,6 +235,16 @@ pub fn parse(line: &str) -> Result<Input, InputError> {
             (id, "") if !id.is_empty() => Input::DeleteCategory(number(id)?),
             _ => return Err(InputError::Usage("/fgroup-del <id>")),
         },
+        "fgroup-order" => {
+            if rest.is_empty() {
+                return Err(InputError::Usage("/fgroup-order <id> <id>…"));
+            }
+            Input::OrderCategories(
+                rest.split_whitespace()
+                    .map(number)
+                    .collect::<Result<_, _>>()?,
+            )
+        }
         "move" => match word(rest) {
             (user, id) if !user.is_empty() && !id.is_empty() && !id.contains(' ') => {
                 Input::MoveFriend {
@@ -621,6 +634,14 @@ mod tests {
             Err(InputError::BadNumber("x".into()))
         );
         assert_eq!(parse("/fgroup-del 3"), Ok(Input::DeleteCategory(3)));
+        assert_eq!(
+            parse("/fgroup-order 3 1 2"),
+            Ok(Input::OrderCategories(vec![3, 1, 2]))
+        );
+        assert_eq!(
+            parse("/fgroup-order"),
+            Err(InputError::Usage("/fgroup-order <id> <id>…"))
+        );
         assert_eq!(
             parse("/fgroup-del"),
             Err(InputError::Usage("/fgroup-del <id>"))

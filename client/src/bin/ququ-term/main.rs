@@ -595,6 +595,10 @@ impl Term {
             Event::Unblocked { account } => say(format!("you no longer block {account}")),
             // The list is read from the local store when asked (/fgroups).
             Event::Categories(_) => {}
+            Event::CategoryOrder(ids) => say(format!(
+                "friend groups in order: {}",
+                ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+            )),
             Event::CategoryChanged(c) => say(format!("friend group {}: {}", c.id, c.name)),
             Event::CategoryGone { category } => say(format!(
                 "friend group {category} deleted; its friends are in the default group (0)"
@@ -801,6 +805,7 @@ impl Term {
             Input::AddCategory(name) => h.add_category(name),
             Input::RenameCategory { id, name } => h.rename_category(id, name),
             Input::DeleteCategory(id) => h.delete_category(id),
+            Input::OrderCategories(ids) => h.order_categories(ids),
             Input::MoveFriend { user, id } => h.move_friend(user, id),
             Input::Del(user) => h.delete_friend(user),
             Input::Find(q) => h.find_user(q),
