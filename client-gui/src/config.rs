@@ -51,7 +51,7 @@ pub struct Settings {
     /// The address this app hosted a server at when it last ran, to host it again on start without
     /// asking; `None` when it hosted none, or the user turned that off in the settings.
     pub host_again: Option<String>,
-    /// Pinned and muted chats, per account on a server (`account@server`).
+    /// Pinned and muted chats and folded friend groups, per account on a server (`account@server`).
     pub chats: BTreeMap<String, ChatPrefs>,
     /// "Do not disturb", chosen in the tray's menu: no pop-ups and no sounds; badges still count.
     pub do_not_disturb: bool,
@@ -73,13 +73,16 @@ pub struct Settings {
 pub const AUTO_PICTURE_CHOICES: [u32; 6] = [0, 2, 5, 10, 20, 50];
 
 /// One account's pinned and muted chats, each as `[kind, key]` (`["user", "bob"]`, `["group", "7"]`),
-/// and its own nickname as last seen.
+/// the friend groups it folds shut in the friend list, and its own nickname as last seen.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
 pub struct ChatPrefs {
     /// The most recently pinned first.
     pub pinned: Vec<(String, String)>,
     pub muted: Vec<(String, String)>,
+    /// Friend groups (好友分组) folded shut in the friend list, by id (0: the default group). This
+    /// device's choice, as in QQ; the groups themselves are kept on the server.
+    pub collapsed: Vec<u64>,
     /// The header's name while an automatic login opens the friend list before the server answers;
     /// empty until the account has logged in here once.
     pub nickname: String,
@@ -98,6 +101,7 @@ impl ChatPrefs {
         ChatPrefs {
             pinned: pinned.iter().map(key).collect(),
             muted: muted.iter().map(key).collect(),
+            collapsed: Vec::new(),
             nickname: nickname.to_owned(),
         }
     }
@@ -312,11 +316,12 @@ mod tests {
         assert_eq!(load(path.clone()).await, Settings::default());
         let mut muted = BTreeSet::new();
         muted.insert(Conv::Group(7));
-        let prefs = ChatPrefs::of(
+        let mut prefs = ChatPrefs::of(
             &[Conv::User("bo:b".into()), Conv::Group(9)],
             &muted,
             "Alice",
         );
+        prefs.collapsed = vec![0, 12];
         let mut settings = Settings {
             last_account: "alice".into(),
             lang: Some(Lang::Zh),
@@ -331,6 +336,7 @@ mod tests {
         let chats = &loaded.chats["alice@h:1"];
         assert_eq!(chats.pinned(), [Conv::User("bo:b".into()), Conv::Group(9)]);
         assert_eq!(chats.muted(), muted);
+        assert_eq!(chats.collapsed, [0, 12]);
         let text = std::fs::read_to_string(&path).unwrap();
         assert!(!text.contains("password"));
     }

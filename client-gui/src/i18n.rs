@@ -181,6 +181,24 @@ impl Lang {
         }
     }
 
+    /// The title of the list of friend groups a friend can be moved to.
+    pub fn move_friend_title(self, name: &str) -> String {
+        match self {
+            Lang::En => format!("Move {name} to"),
+            Lang::Zh => format!("将 {name} 移动至"),
+        }
+    }
+
+    /// Before deleting a friend group: where its friends go.
+    pub fn delete_category_confirm(self, name: &str) -> String {
+        match self {
+            Lang::En => format!(
+                "Delete the group “{name}”? Its friends move to My friends; they stay your friends."
+            ),
+            Lang::Zh => format!("确定删除分组“{name}”吗？组内好友将移至“我的好友”，不会被删除。"),
+        }
+    }
+
     pub fn friend_count(self, online: usize, total: usize) -> String {
         match self {
             Lang::En => format!("My friends {online}/{total}"),
@@ -690,6 +708,16 @@ pub struct Tr {
     pub no_one_blocked: &'static str,
     /// Settings: the row with the password and the block list.
     pub my_account: &'static str,
+    pub default_category: &'static str,
+    pub move_to_category: &'static str,
+    pub add_category: &'static str,
+    pub new_category: &'static str,
+    pub rename_category: &'static str,
+    pub delete_category: &'static str,
+    pub category_name_hint: &'static str,
+    pub current_category: &'static str,
+    pub move_up: &'static str,
+    pub move_down: &'static str,
     pub signature: &'static str,
     pub signature_hint: &'static str,
     pub change_password: &'static str,
@@ -996,6 +1024,16 @@ static EN: Tr = Tr {
     blocked_marker: "Blocked",
     no_one_blocked: "You have not blocked anyone. Block someone from their right-click menu.",
     my_account: "Account",
+    default_category: "My friends",
+    move_to_category: "Move to group…",
+    add_category: "Add group…",
+    new_category: "New group",
+    rename_category: "Rename group…",
+    delete_category: "Delete group",
+    category_name_hint: "Group name",
+    current_category: " (here now)",
+    move_up: "Move up",
+    move_down: "Move down",
     signature: "Signature",
     signature_hint: "A line friends see",
     change_password: "Change password",
@@ -1269,6 +1307,16 @@ static ZH: Tr = Tr {
     blocked_marker: "已拉黑",
     no_one_blocked: "黑名单是空的。右键点好友可以拉黑。",
     my_account: "账号",
+    default_category: "我的好友",
+    move_to_category: "移动联系人至…",
+    add_category: "添加分组…",
+    new_category: "新建分组",
+    rename_category: "重命名分组…",
+    delete_category: "删除分组",
+    category_name_hint: "分组名称",
+    current_category: "（当前分组）",
+    move_up: "上移",
+    move_down: "下移",
     signature: "个性签名",
     signature_hint: "写一句个性签名",
     change_password: "修改密码",
@@ -1485,6 +1533,14 @@ impl Lang {
                 "已超过可撤回的时间。",
             ),
             E::Muted => pick("You are muted in this group.", "你已被禁言。"),
+            E::NoSuchCategory => pick(
+                "That friend group is gone (deleted on another device?).",
+                "该分组已不存在（可能已在其他设备上删除）。",
+            ),
+            E::CategoryExists => pick(
+                "You have a friend group with that name already.",
+                "已有同名的分组。",
+            ),
             E::Other(_) => tr.server_error,
         }
         .to_owned()

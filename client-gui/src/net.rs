@@ -181,6 +181,27 @@ pub enum Command {
     Unblock {
         account: String,
     },
+    /// A new friend group (好友分组), last.
+    AddCategory {
+        name: String,
+    },
+    RenameCategory {
+        category: u64,
+        name: String,
+    },
+    /// Its friends go back to the default group.
+    DeleteCategory {
+        category: u64,
+    },
+    /// My friend groups in this order (each once).
+    OrderCategories {
+        categories: Vec<u64>,
+    },
+    /// Put a friend into a friend group (0: the default one).
+    MoveFriend {
+        account: String,
+        category: u64,
+    },
     /// Change my password: the current one, then the new one.
     ChangePassword {
         old: String,
@@ -319,6 +340,11 @@ impl Client {
             Command::SetSignature { text } => h.set_signature(text),
             Command::Block { account } => h.block(account),
             Command::Unblock { account } => h.unblock(account),
+            Command::AddCategory { name } => h.add_category(name),
+            Command::RenameCategory { category, name } => h.rename_category(category, name),
+            Command::DeleteCategory { category } => h.delete_category(category),
+            Command::OrderCategories { categories } => h.order_categories(categories),
+            Command::MoveFriend { account, category } => h.move_friend(account, category),
             Command::CreateGroup { name } => h.create_group(name),
             Command::JoinGroup { group } => h.join_group(group),
             Command::LeaveGroup { group } => h.leave_group(group),

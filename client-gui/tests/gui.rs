@@ -2105,6 +2105,7 @@ fn emoji_draw_in_colour_from_the_shipped_font() {
         remark: String::new(),
         presence: Presence::Online,
         profile: Default::default(),
+        category: 0,
     }]));
     for (n, conv, text) in [
         (1, &with, "OK 👍🍜"),
@@ -3279,4 +3280,155 @@ fn a_signature_reaches_friends_and_a_block_is_marked() {
     });
     assert!(alice.shows_part(main_a, "Password changed."));
     assert!(!alice.shows(main_a, "Cancel"), "nothing left to cancel");
+}
+
+/// Issue 25: friend groups (好友分组). From the default group's header alice adds "同事", moves bob
+/// into it from his menu, and folds it shut: bob is hidden under "▶ 同事 1/1" and the fold is kept for
+/// her account; the group reaches her other device live (the server keeps them). A second group, and
+/// 同事 moved down below it; deleting 同事 from its header, after asking, puts bob back under My
+/// friends.
+#[test]
+fn friend_groups_are_made_moved_into_folded_and_deleted_from_the_friend_list() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let (mut alice, _bob) = friends(&rt, &server);
+    let main_a = alice.contacts_window();
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Friends").expect("the friends tab");
+    });
+    assert!(
+        alice.shows(main_a, "My friends 1/1"),
+        "one group, bob online"
+    );
+
+    // Add a group from the default group's header.
+    alice.interact(&rt, main_a, |ui| {
+        right_click(ui, contacts::State::category_header_id(0));
+    });
+    assert!(
+        !alice.shows(main_a, "Rename group…"),
+        "the default group is neither renamed nor deleted"
+    );
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Add group…").expect("the header menu's Add group");
+    });
+    alice.interact(&rt, main_a, |ui| {
+        ui.click(id(dialog::category_name::INPUT))
+            .expect("the name field");
+        let _ = ui.typewrite("同事");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the new group", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.categories.iter().any(|c| c.name == "同事"))
+    });
+    let group = alice.app.model.as_ref().unwrap().categories[0].id;
+    assert!(alice.shows(main_a, "同事 0/0"), "an empty group shows too");
+
+    // Another device of alice's hears of it.
+    let mut phone = Client::new(&rt, &server);
+    phone.log_in(&rt, "alice", "secret123", false);
+    phone.pump_until(&rt, "the group on the phone", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.categories.iter().any(|c| c.id == group))
+    });
+
+    // Move bob there from his menu.
+    alice.show_dialog(&rt, main_a, Dialog::friend_menu("bob"));
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Move to group…").expect("the friend menu's Move");
+    });
+    assert!(
+        alice.shows(main_a, "My friends (here now)"),
+        "where he is now"
+    );
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("同事").expect("the group to move to");
+    });
+    alice.pump_until(&rt, "bob in 同事", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.friends.get("bob").is_some_and(|f| f.category == group))
+    });
+    assert!(alice.shows(main_a, "同事 1/1"));
+    assert!(alice.shows(main_a, "My friends 0/0"));
+    assert!(alice.shows(main_a, "bob"), "under 同事, open");
+    phone.pump_until(&rt, "bob moved on the phone", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.friends.get("bob").is_some_and(|f| f.category == group))
+    });
+
+    // Fold it: bob is hidden, the header says so, and the fold is kept for this account.
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("同事 1/1").expect("the group's header");
+    });
+    assert!(alice.shows(main_a, "▶"), "a folded header");
+    assert!(!alice.shows(main_a, "bob"), "bob is folded away");
+    let folded = alice
+        .app
+        .settings
+        .chats
+        .values()
+        .any(|c| c.collapsed == [group]);
+    assert!(folded, "the fold is in the settings");
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("同事 1/1").expect("the group's header");
+    });
+    assert!(alice.shows(main_a, "bob"), "open again");
+
+    // A second group, and 同事 moved down below it from its header's menu.
+    alice.interact(&rt, main_a, |ui| {
+        right_click(ui, contacts::State::category_header_id(group));
+    });
+    assert!(
+        !alice.shows(main_a, "Move down"),
+        "the only group goes neither up nor down"
+    );
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Add group…").expect("the header menu's Add group");
+    });
+    alice.interact(&rt, main_a, |ui| {
+        ui.click(id(dialog::category_name::INPUT))
+            .expect("the name field");
+        let _ = ui.typewrite("家人");
+        let _ = ui.tap_key(Named::Enter);
+    });
+    alice.pump_until(&rt, "the second group", |app| {
+        app.model.as_ref().is_some_and(|m| m.categories.len() == 2)
+    });
+    alice.interact(&rt, main_a, |ui| {
+        right_click(ui, contacts::State::category_header_id(group));
+    });
+    assert!(!alice.shows(main_a, "Move up"), "first of mine already");
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Move down").expect("the header menu's Move down");
+    });
+    alice.pump_until(&rt, "同事 below 家人", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.categories.last().is_some_and(|c| c.id == group))
+    });
+
+    // Delete it from its header, after asking: bob is back under My friends.
+    alice.interact(&rt, main_a, |ui| {
+        right_click(ui, contacts::State::category_header_id(group));
+    });
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Delete group").expect("the header menu's Delete");
+    });
+    assert!(alice.shows_part(main_a, "Its friends move to My friends"));
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Delete").expect("the confirmation");
+    });
+    alice.pump_until(&rt, "the group gone", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.categories.iter().all(|c| c.id != group))
+    });
+    assert!(alice.shows(main_a, "My friends 1/1"));
+    assert!(alice.app.model.as_ref().unwrap().friends["bob"].category == 0);
 }

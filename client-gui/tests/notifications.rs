@@ -173,6 +173,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
         remark: "Boss <b>&</b>".into(),
         presence: Presence::Online,
         profile: Default::default(),
+        category: 0,
     }]));
     model.apply(Event::Groups(vec![Group {
         id: 7,

@@ -44,6 +44,7 @@ fn friend(account: &str, nickname: &str, remark: &str, online: bool) -> (String,
             remark: remark.into(),
             presence,
             profile: Default::default(),
+            category: 0,
         },
     )
 }
@@ -377,6 +378,23 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
     ]
     .into_iter()
     .collect();
+    // Friend groups (好友分组): two friends at work, one in the family's group, folded shut.
+    s.categories = vec![
+        ququ_client::Category {
+            id: 1,
+            name: if zh { "同事".into() } else { "Work".into() },
+        },
+        ququ_client::Category {
+            id: 2,
+            name: if zh { "家人".into() } else { "Family".into() },
+        },
+    ];
+    for (account, category) in [("alice", 1), ("chen", 1), ("zhangwei", 2)] {
+        if let Some(f) = s.friends.get_mut(account) {
+            f.category = category;
+        }
+    }
+    s.collapsed.insert(2);
     s.groups.insert(
         10001,
         Group {
@@ -893,6 +911,30 @@ fn screenshots() {
                 &theme,
                 &out.join(format!("main-friend-menu-{tag}.png")),
             );
+            // Its Move to group…, and a friend group header's menu.
+            for (dialog, name) in [
+                (
+                    Dialog::MoveFriend(dialog::move_friend::State {
+                        account: "alice".into(),
+                    }),
+                    "main-move-friend",
+                ),
+                (
+                    Dialog::category_menu(1, if lang == Lang::Zh { "同事" } else { "Work" }),
+                    "main-category-menu",
+                ),
+            ] {
+                if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                    state.update(contacts::Message::Show(dialog));
+                }
+                shoot(
+                    &app,
+                    main_id,
+                    Size::new(320.0, 680.0),
+                    &theme,
+                    &out.join(format!("{name}-{tag}.png")),
+                );
+            }
             // My group's menu (the owner's switch), the invitation list, and a refused join in words.
             let shots = [
                 (Dialog::group_menu(3141592653), "main-group-menu"),

@@ -493,7 +493,11 @@ impl Session {
             | S::MemberLeft { .. }
             | S::Blocked { .. }
             | S::Unblocked { .. }
-            | S::BlocksEnd { .. } => self.on_list_line(link, msg).await?,
+            | S::BlocksEnd { .. }
+            | S::Category { .. }
+            | S::CategoriesEnd { .. }
+            | S::CategoryGone { .. }
+            | S::CategoryOrder { .. } => self.on_list_line(link, msg).await?,
             S::Error { code, text, about } => self.on_error(link, code, text, about).await?,
             S::FileUpload {
                 file,

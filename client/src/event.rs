@@ -153,6 +153,17 @@ pub struct Friend {
     /// Their signature (个性签名, shown under the name), gender and region; empty from a server without
     /// the `PROFILE` feature.
     pub profile: Profile,
+    /// The friend group (好友分组) I keep them in: a [`Category`]'s id, or 0 for the default group (also
+    /// from a server without the `CATEGORY` feature).
+    pub category: u64,
+}
+
+/// One of my friend groups (好友分组), besides the default group (id 0, "我的好友", which every user has,
+/// first). Kept on the server, so every device of mine has the same ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Category {
+    pub id: u64,
+    pub name: String,
 }
 
 impl Friend {
@@ -467,6 +478,16 @@ pub enum Event {
     Blocked(BlockedUser),
     /// I no longer block this account.
     Unblocked { account: String },
+    /// My friend groups in their order, the default one left out: after each login (from a server with
+    /// the `CATEGORY` feature, before [`Event::Friends`]) and after [`crate::Handle::list_categories`].
+    Categories(Vec<Category>),
+    /// A friend group was made or renamed, here or on another device of mine.
+    CategoryChanged(Category),
+    /// A friend group was deleted, here or on another device; its friends are in the default group now
+    /// (the local friend list says so already).
+    CategoryGone { category: u64 },
+    /// My friend groups were put in this order (here or on another device); the local list is.
+    CategoryOrder(Vec<u64>),
     /// A file transfer was created or changed state; the [`Transfer`] is complete each time. See
     /// [`crate::transfer`].
     Transfer(Transfer),

@@ -297,6 +297,52 @@ impl Handle {
         self.request(ClientMessage::ListBlocks);
     }
 
+    /// Makes a friend group (好友分组), last in order; `name` one line of at most
+    /// [`ququ_protocol::Limits::name`] characters, unlike my others. Answered by
+    /// [`Event::CategoryChanged`] (on every device of mine), or [`Event::Error`] (`category_exists`,
+    /// `too_many` past [`ququ_protocol::Limits::categories`], `too_long`, `bad_request`).
+    pub fn add_category(&self, name: impl Into<String>) {
+        self.request(ClientMessage::AddCategory { name: name.into() });
+    }
+
+    /// Renames one of my friend groups; answered as [`Handle::add_category`] is (`no_such_category` too).
+    /// The default group (0) has no name of its own to change.
+    pub fn rename_category(&self, category: u64, name: impl Into<String>) {
+        self.request(ClientMessage::RenameCategory {
+            category,
+            name: name.into(),
+        });
+    }
+
+    /// Deletes one of my friend groups; its friends go back to the default group (they stay friends).
+    /// Answered by [`Event::CategoryGone`], or [`Event::Error`] (`no_such_category`).
+    pub fn delete_category(&self, category: u64) {
+        self.request(ClientMessage::DeleteCategory { category });
+    }
+
+    /// Puts my friend groups in this order: each of them once (the default group stays first). Answered
+    /// by [`Event::CategoryOrder`] (on every device of mine), or [`Event::Error`] (`bad_request` if one
+    /// is left out — another device may have added one — or `no_such_category`).
+    pub fn order_categories(&self, categories: Vec<u64>) {
+        self.request(ClientMessage::OrderCategories { categories });
+    }
+
+    /// Puts a friend into one of my friend groups (0: the default). Only I see it. Answered by
+    /// [`Event::FriendChanged`] with the new [`crate::Friend::category`], or [`Event::Error`]
+    /// (`not_friends`, `no_such_category`).
+    pub fn move_friend(&self, account: impl Into<String>, category: u64) {
+        self.request(ClientMessage::MoveFriend {
+            account: account.into(),
+            category,
+        });
+    }
+
+    /// Asks for my friend groups again (they come after every login anyway); answered by
+    /// [`Event::Categories`].
+    pub fn list_categories(&self) {
+        self.request(ClientMessage::ListCategories);
+    }
+
     /// Searches users by account or nickname; answered by [`Event::FoundUsers`].
     pub fn find_user(&self, query: impl Into<String>) {
         self.request(ClientMessage::FindUser {

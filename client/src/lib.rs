@@ -64,8 +64,8 @@ pub mod transfer;
 
 pub use config::{Config, ConfigError, SessionToken, Timing};
 pub use event::{
-    BlockedUser, Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member, Message,
-    MessageState, RecallOf, SentRequest, StopReason,
+    BlockedUser, Category, Conversation, Event, FoundUser, Friend, FriendRequest, Group, Member,
+    Message, MessageState, RecallOf, SentRequest, StopReason,
 };
 pub use handle::{Client, Events, Handle, StartError, new_client_id};
 pub use ququ_protocol::{

@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::server::{Proxy, TestServer, User, befriend};
 use common::{PATIENCE, config, wait_for, wait_stopped};
 use ququ_client::{
-    Client, Conv, ErrorCode, Event, JoinPolicy, Message, MessageState, Presence, Store,
+    Category, Client, Conv, ErrorCode, Event, JoinPolicy, Message, MessageState, Presence, Store,
 };
 
 #[tokio::test]
@@ -877,6 +877,164 @@ async fn profiles_and_blocks_arrive_as_events() {
         _ => unreachable!(),
     }
     handle.shutdown();
+}
+
+/// Friend groups (好友分组) as the GUI sees them: made, renamed, deleted and a friend moved, on the device
+/// that asked and on another device of the same user, live and in the friend list kept locally; a clash
+/// refused in words; and the groups again after a new login.
+#[tokio::test]
+async fn friend_groups_arrive_as_events_on_every_device() {
+    let server = TestServer::start().await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    befriend(&mut alice, &mut bob).await;
+    let phone_dir = tempfile::tempdir().unwrap();
+    let (phone, mut phone_events) =
+        Client::start(config(&server.addr, "alice", phone_dir.path())).unwrap();
+    // The groups come before the friends after a login.
+    wait_for(
+        &mut phone_events,
+        "the phone's groups",
+        |e| matches!(e, Event::Categories(list) if list.is_empty()),
+    )
+    .await;
+    wait_for(
+        &mut phone_events,
+        "the phone's friends",
+        |e| matches!(e, Event::Friends(list) if list.len() == 1 && list[0].category == 0),
+    )
+    .await;
+
+    alice.handle.add_category("同事");
+    let id = match alice
+        .wait(
+            "made",
+            |e| matches!(e, Event::CategoryChanged(c) if c.name == "同事"),
+        )
+        .await
+    {
+        Event::CategoryChanged(c) => c.id,
+        _ => unreachable!(),
+    };
+    wait_for(
+        &mut phone_events,
+        "made, on the phone",
+        |e| matches!(e, Event::CategoryChanged(c) if c.id == id && c.name == "同事"),
+    )
+    .await;
+    alice.handle.move_friend("bob", id);
+    alice
+        .wait(
+            "moved",
+            |e| matches!(e, Event::FriendChanged(f) if f.account == "bob" && f.category == id),
+        )
+        .await;
+    wait_for(
+        &mut phone_events,
+        "moved, on the phone",
+        |e| matches!(e, Event::FriendChanged(f) if f.account == "bob" && f.category == id),
+    )
+    .await;
+    assert_eq!(phone.store().friends().await.unwrap()[0].category, id);
+
+    phone.rename_category(id, "老同事");
+    alice
+        .wait(
+            "renamed",
+            |e| matches!(e, Event::CategoryChanged(c) if c.id == id && c.name == "老同事"),
+        )
+        .await;
+    assert_eq!(
+        alice.handle.store().categories().await.unwrap(),
+        [Category {
+            id,
+            name: "老同事".into()
+        }]
+    );
+    alice.handle.add_category("老同事");
+    alice
+        .wait("refused", |e| {
+            matches!(
+                e,
+                Event::Error {
+                    code: ErrorCode::CategoryExists,
+                    ..
+                }
+            )
+        })
+        .await;
+
+    // Put in another order from the phone, after a second group.
+    phone.add_category("家人");
+    let family = match wait_for(
+        &mut phone_events,
+        "a second group",
+        |e| matches!(e, Event::CategoryChanged(c) if c.name == "家人"),
+    )
+    .await
+    {
+        Event::CategoryChanged(c) => c.id,
+        _ => unreachable!(),
+    };
+    phone.order_categories(vec![family, id]);
+    alice
+        .wait(
+            "the new order",
+            |e| matches!(e, Event::CategoryOrder(o) if *o == [family, id]),
+        )
+        .await;
+    let names: Vec<String> = alice
+        .handle
+        .store()
+        .categories()
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|c| c.name)
+        .collect();
+    assert_eq!(names, ["家人", "老同事"]);
+    phone.delete_category(family);
+    alice
+        .wait(
+            "the second gone",
+            |e| matches!(e, Event::CategoryGone { category } if *category == family),
+        )
+        .await;
+
+    // A new login has them; then deleting puts bob back in the default group everywhere.
+    let dir = alice.stop().await;
+    let (handle, mut events) = Client::start(config(&server.addr, "alice", dir.path())).unwrap();
+    wait_for(
+        &mut events,
+        "the groups again",
+        |e| matches!(e, Event::Categories(list) if list.len() == 1 && list[0].name == "老同事"),
+    )
+    .await;
+    wait_for(
+        &mut events,
+        "the friends again",
+        |e| matches!(e, Event::Friends(list) if list[0].category == id),
+    )
+    .await;
+    handle.delete_category(id);
+    wait_for(
+        &mut events,
+        "deleted",
+        |e| matches!(e, Event::CategoryGone { category } if *category == id),
+    )
+    .await;
+    wait_for(
+        &mut phone_events,
+        "deleted, on the phone",
+        |e| matches!(e, Event::CategoryGone { category } if *category == id),
+    )
+    .await;
+    for store in [handle.store(), phone.store()] {
+        assert_eq!(store.friends().await.unwrap()[0].category, 0);
+        assert!(store.categories().await.unwrap().is_empty());
+    }
+    handle.shutdown();
+    phone.shutdown();
 }
 
 /// Alice's private conversation, as her friends address it.

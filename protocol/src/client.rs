@@ -183,6 +183,22 @@ pub enum ClientMessage {
     Unblock { account: String },
     /// `BLOCKS` — the accounts I block; replies `BLOCKED:` lines and `BLOCKS_END:<count>`.
     ListBlocks,
+    /// `CATEGORIES` — my friend groups (好友分组) in their order; replies `CATEGORY:` lines and
+    /// `CATEGORIES_END:<count>`. The default group ("我的好友", id 0) is not listed: every user has it.
+    ListCategories,
+    /// `CATEGORY_ADD:<name>` — a new friend group, last in order; replies `CATEGORY:<id>:<name>`.
+    AddCategory { name: String },
+    /// `CATEGORY_RENAME:<category_id>:<name>` — replies `CATEGORY:<id>:<name>`.
+    RenameCategory { category: u64, name: String },
+    /// `CATEGORY_DEL:<category_id>` — delete a friend group; its friends go back to the default group.
+    /// Replies `CATEGORY_GONE:<id>`.
+    DeleteCategory { category: u64 },
+    /// `FRIEND_MOVE:<account>:<category_id>` — put a friend into one of my groups (`0`: the default).
+    /// Replies `FRIEND:` with the new group.
+    MoveFriend { account: String, category: u64 },
+    /// `CATEGORY_ORDER:<id>,<id>,…` — my friend groups in a new order: every one of them, once each
+    /// (the default group stays first and is not named). Replies `CATEGORY_ORDER:` with the order kept.
+    OrderCategories { categories: Vec<u64> },
 }
 
 impl ClientMessage {
@@ -581,6 +597,38 @@ impl ClientMessage {
                 f("BLOCKS").end()?;
                 M::ListBlocks
             }
+            "CATEGORIES" => {
+                f("CATEGORIES").end()?;
+                M::ListCategories
+            }
+            "CATEGORY_ADD" => M::AddCategory {
+                name: f("CATEGORY_ADD").text("name")?,
+            },
+            "CATEGORY_RENAME" => {
+                let mut f = f("CATEGORY_RENAME");
+                let category = f.number("category_id")?;
+                let name = f.text("name")?;
+                M::RenameCategory { category, name }
+            }
+            "CATEGORY_DEL" => {
+                let mut f = f("CATEGORY_DEL");
+                let category = f.number("category_id")?;
+                f.end()?;
+                M::DeleteCategory { category }
+            }
+            "CATEGORY_ORDER" => {
+                let mut f = f("CATEGORY_ORDER");
+                let categories = f.parsed("categories", crate::types::id_list)?;
+                f.end()?;
+                M::OrderCategories { categories }
+            }
+            "FRIEND_MOVE" => {
+                let mut f = f("FRIEND_MOVE");
+                let account = f.nonempty("account")?;
+                let category = f.number("category_id")?;
+                f.end()?;
+                M::MoveFriend { account, category }
+            }
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -727,6 +775,14 @@ impl ClientMessage {
             M::Block { account } => b("BLOCK").field(account),
             M::Unblock { account } => b("UNBLOCK").field(account),
             M::ListBlocks => b("BLOCKS"),
+            M::ListCategories => b("CATEGORIES"),
+            M::AddCategory { name } => b("CATEGORY_ADD").field(name),
+            M::RenameCategory { category, name } => b("CATEGORY_RENAME").num(category).field(name),
+            M::DeleteCategory { category } => b("CATEGORY_DEL").num(category),
+            M::MoveFriend { account, category } => b("FRIEND_MOVE").field(account).num(category),
+            M::OrderCategories { categories } => {
+                b("CATEGORY_ORDER").field(&crate::types::id_list_field(categories))
+            }
         }
         .finish()
     }
@@ -789,6 +845,12 @@ impl ClientMessage {
             M::Block { .. } => "BLOCK",
             M::Unblock { .. } => "UNBLOCK",
             M::ListBlocks => "BLOCKS",
+            M::ListCategories => "CATEGORIES",
+            M::AddCategory { .. } => "CATEGORY_ADD",
+            M::RenameCategory { .. } => "CATEGORY_RENAME",
+            M::DeleteCategory { .. } => "CATEGORY_DEL",
+            M::MoveFriend { .. } => "FRIEND_MOVE",
+            M::OrderCategories { .. } => "CATEGORY_ORDER",
         }
     }
 }

@@ -56,14 +56,17 @@ pub enum ServerMessage {
     },
     /// `FOUND_END:<count>` — end of search results.
     FoundEnd { count: u32 },
-    /// `FRIEND:<account>:<online|offline>:<nickname>:<remark>[:<gender>:<region>:<signature>]` — a friend, as
-    /// listed or as just added or changed. The [`Profile`] fields only to a session with the `PROFILE`
-    /// feature, and then always.
+    /// `FRIEND:<account>:<online|offline>:<nickname>:<remark>[:<category_id>][:<gender>:<region>:<signature>]`
+    /// — a friend, as listed or as just added or changed (also moved to another friend group). `category_id`
+    /// (the friend group I keep them in, 0 the default) only to a session with the `CATEGORY` feature, the
+    /// [`Profile`] fields only to one with `PROFILE`, each then always. The trailing fields are told apart by
+    /// their number: one is the group, three the profile, four both (the group first).
     Friend {
         account: String,
         presence: Presence,
         nickname: String,
         remark: String,
+        category: Option<u64>,
         profile: Option<Profile>,
     },
     /// `FRIENDS_END:<count>` — end of the friend list.
@@ -248,6 +251,18 @@ pub enum ServerMessage {
     Unblocked { account: String },
     /// `BLOCKS_END:<count>` — end of the list of accounts I block.
     BlocksEnd { count: u32 },
+    /// `CATEGORY:<category_id>:<name>` — one of my friend groups (好友分组), as listed by `CATEGORIES` (in
+    /// their order) or as just added or renamed (the answer to `CATEGORY_ADD:`/`CATEGORY_RENAME:`, also to
+    /// my other sessions with the `CATEGORY` feature).
+    Category { category: u64, name: String },
+    /// `CATEGORIES_END:<count>` — end of my friend groups.
+    CategoriesEnd { count: u32 },
+    /// `CATEGORY_GONE:<category_id>` — this friend group was deleted and its friends are in the default
+    /// group now (the answer to `CATEGORY_DEL:`, also to my other sessions with the `CATEGORY` feature).
+    CategoryGone { category: u64 },
+    /// `CATEGORY_ORDER:<id>,<id>,…` — my friend groups are in this order now (the answer to
+    /// `CATEGORY_ORDER:`, also to my other sessions with the `CATEGORY` feature).
+    CategoryOrder { categories: Vec<u64> },
 }
 
 impl ServerMessage {
@@ -378,10 +393,12 @@ impl ServerMessage {
                 let presence = presence(&mut f)?;
                 let nickname = f.string("nickname")?;
                 let remark = f.string("remark")?;
-                let profile = if f.has_more() {
-                    Some(profile(&mut f)?)
-                } else {
-                    None
+                // One trailing field is the friend group, three the profile, four both (the group first).
+                let (category, profile) = match f.remaining() {
+                    0 => (None, None),
+                    1 => (Some(f.number("category_id")?), None),
+                    3 => (None, Some(profile(&mut f)?)),
+                    _ => (Some(f.number("category_id")?), Some(profile(&mut f)?)),
                 };
                 f.end()?;
                 M::Friend {
@@ -389,6 +406,7 @@ impl ServerMessage {
                     presence,
                     nickname,
                     remark,
+                    category,
                     profile,
                 }
             }
@@ -823,6 +841,28 @@ impl ServerMessage {
             "BLOCKS_END" => M::BlocksEnd {
                 count: count(f("BLOCKS_END"))?,
             },
+            "CATEGORY" => {
+                let mut f = f("CATEGORY");
+                let category = f.number("category_id")?;
+                let name = f.string("name")?;
+                f.end()?;
+                M::Category { category, name }
+            }
+            "CATEGORIES_END" => M::CategoriesEnd {
+                count: count(f("CATEGORIES_END"))?,
+            },
+            "CATEGORY_ORDER" => {
+                let mut f = f("CATEGORY_ORDER");
+                let categories = f.parsed("categories", crate::types::id_list)?;
+                f.end()?;
+                M::CategoryOrder { categories }
+            }
+            "CATEGORY_GONE" => {
+                let mut f = f("CATEGORY_GONE");
+                let category = f.number("category_id")?;
+                f.end()?;
+                M::CategoryGone { category }
+            }
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -880,15 +920,20 @@ impl ServerMessage {
                 presence,
                 nickname,
                 remark,
+                category,
                 profile,
-            } => with_profile(
-                b("FRIEND")
+            } => {
+                let line = b("FRIEND")
                     .field(account)
                     .field(presence.as_str())
                     .field(nickname)
-                    .field(remark),
-                profile,
-            ),
+                    .field(remark);
+                let line = match category {
+                    Some(category) => line.num(category),
+                    None => line,
+                };
+                with_profile(line, profile)
+            }
             M::FriendsEnd { count } => b("FRIENDS_END").num(count),
             M::FriendRequest {
                 from,
@@ -1089,6 +1134,12 @@ impl ServerMessage {
             } => b("BLOCKED").field(account).num(time).field(nickname),
             M::Unblocked { account } => b("UNBLOCKED").field(account),
             M::BlocksEnd { count } => b("BLOCKS_END").num(count),
+            M::Category { category, name } => b("CATEGORY").num(category).field(name),
+            M::CategoriesEnd { count } => b("CATEGORIES_END").num(count),
+            M::CategoryGone { category } => b("CATEGORY_GONE").num(category),
+            M::CategoryOrder { categories } => {
+                b("CATEGORY_ORDER").field(&crate::types::id_list_field(categories))
+            }
         }
         .finish()
     }

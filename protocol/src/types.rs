@@ -329,6 +329,8 @@ pub struct Limits {
     pub notice: u32,
     /// Longest signature (个性签名, `SET_PROFILE:sign:`) in characters.
     pub sign: u32,
+    /// Most friend groups (好友分组, `CATEGORY_ADD:`) one user may have besides the default one.
+    pub categories: u32,
 }
 
 impl Default for Limits {
@@ -347,6 +349,7 @@ impl Default for Limits {
             admins: 10,
             notice: 500,
             sign: 80,
+            categories: 50,
         }
     }
 }
@@ -355,7 +358,7 @@ impl Limits {
     pub fn to_field(&self) -> String {
         format!(
             "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={},\
-             admins={},notice={},sign={}",
+             admins={},notice={},sign={},categories={}",
             self.line,
             self.text,
             self.name,
@@ -368,7 +371,8 @@ impl Limits {
             self.recall,
             self.admins,
             self.notice,
-            self.sign
+            self.sign,
+            self.categories
         )
     }
 
@@ -390,6 +394,7 @@ impl Limits {
                 "admins" => limits.admins = value.parse().ok()?,
                 "notice" => limits.notice = value.parse().ok()?,
                 "sign" => limits.sign = value.parse().ok()?,
+                "categories" => limits.categories = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -470,6 +475,8 @@ error_codes! {
     NoSuchMessage => "no_such_message", "No message with that id is visible to this user in that conversation (unknown, recalled, or somewhere else).";
     TooLate => "too_late", "The message is older than the server's recall window.";
     Muted => "muted", "The user is muted in the group (禁言): the text starts with the unmute time, see `muted_until`.";
+    NoSuchCategory => "no_such_category", "I have no friend group (好友分组) with that id.";
+    CategoryExists => "category_exists", "I have a friend group with that name already.";
 }
 
 /// The unmute time a `muted` refusal carries: its text starts with it, in milliseconds since the epoch,
@@ -578,6 +585,11 @@ pub struct Features {
     /// `BLOCKED:` and `UNBLOCKED:` lines pushed when another session of mine blocks or unblocks someone
     /// (the session that asked is answered either way).
     pub block: bool,
+    /// Friend groups (好友分组): the group id in `FRIEND:` lines (which an older client's parser would
+    /// refuse as a field too many), and `CATEGORY:`/`CATEGORY_GONE:` lines and moved friends' `FRIEND:`
+    /// lines pushed when another session of mine changes them (the session that asked is answered either
+    /// way).
+    pub category: bool,
 }
 
 impl Features {
@@ -593,6 +605,7 @@ impl Features {
         group_event: true,
         profile: true,
         block: true,
+        category: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -607,6 +620,7 @@ impl Features {
             (self.group_event, "GROUP_EVENT"),
             (self.profile, "PROFILE"),
             (self.block, "BLOCK"),
+            (self.category, "CATEGORY"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -631,6 +645,7 @@ impl Features {
                 "GROUP_EVENT" => features.group_event = true,
                 "PROFILE" => features.profile = true,
                 "BLOCK" => features.block = true,
+                "CATEGORY" => features.category = true,
                 _ => {}
             }
         }
@@ -650,8 +665,29 @@ impl Features {
             group_event: self.group_event && other.group_event,
             profile: self.profile && other.profile,
             block: self.block && other.block,
+            category: self.category && other.category,
         }
     }
+}
+
+/// A list of ids in one field, joined by `,` (`CATEGORY_ORDER:`); empty for none. `None` if a piece is
+/// not a number written the one way [`id_list_field`] writes it (no sign, no leading zero), so a line
+/// reads back as it was sent.
+pub(crate) fn id_list(s: &str) -> Option<Vec<u64>> {
+    if s.is_empty() {
+        return Some(Vec::new());
+    }
+    s.split(',')
+        .map(|piece| {
+            let canonical = piece.bytes().all(|b| b.is_ascii_digit())
+                && !(piece.len() > 1 && piece.starts_with('0'));
+            canonical.then(|| piece.parse().ok()).flatten()
+        })
+        .collect()
+}
+
+pub(crate) fn id_list_field(ids: &[u64]) -> String {
+    ids.iter().map(u64::to_string).collect::<Vec<_>>().join(",")
 }
 
 /// Who a group message mentions (`@`). Wire: one field, the accounts joined by `,`, with `*` for everyone

@@ -288,8 +288,11 @@ fn too_many_fields() {
         ("PASSWD:true:x", too_many("PASSWD")),
         ("CONNECT_CLIENT:bob:online:x", too_many("CONNECT_CLIENT")),
         ("FOUND:bob:online:Bob:x", too_many("FOUND")),
-        ("FRIEND:bob:online:Bob::x", invalid("FRIEND", "gender", "x")),
-        ("FRIEND:bob:online:Bob:::::x", too_many("FRIEND")),
+        (
+            "FRIEND:bob:online:Bob::x",
+            invalid("FRIEND", "category_id", "x"),
+        ),
+        ("FRIEND:bob:online:Bob::0::::x", too_many("FRIEND")),
         (
             "FRIEND_REQUEST:alice:1:Alice:hi:x",
             too_many("FRIEND_REQUEST"),
@@ -1072,6 +1075,42 @@ fn profile_and_block_lines() {
         ("UNBLOCK", missing("UNBLOCK", "account")),
         ("UNBLOCK:", empty("UNBLOCK", "account")),
         ("BLOCKS:x", too_many("BLOCKS")),
+        ("CATEGORIES:x", too_many("CATEGORIES")),
+        ("CATEGORY_ADD", missing("CATEGORY_ADD", "name")),
+        ("CATEGORY_RENAME", missing("CATEGORY_RENAME", "category_id")),
+        ("CATEGORY_RENAME:3", missing("CATEGORY_RENAME", "name")),
+        (
+            "CATEGORY_RENAME:x:name",
+            invalid("CATEGORY_RENAME", "category_id", "x"),
+        ),
+        ("CATEGORY_DEL", missing("CATEGORY_DEL", "category_id")),
+        (
+            "CATEGORY_DEL:-1",
+            invalid("CATEGORY_DEL", "category_id", "-1"),
+        ),
+        ("CATEGORY_DEL:3:x", too_many("CATEGORY_DEL")),
+        ("FRIEND_MOVE", missing("FRIEND_MOVE", "account")),
+        ("FRIEND_MOVE:", empty("FRIEND_MOVE", "account")),
+        ("FRIEND_MOVE:bob", missing("FRIEND_MOVE", "category_id")),
+        (
+            "FRIEND_MOVE:bob:work",
+            invalid("FRIEND_MOVE", "category_id", "work"),
+        ),
+        ("FRIEND_MOVE:bob:3:x", too_many("FRIEND_MOVE")),
+        ("CATEGORY_ORDER", missing("CATEGORY_ORDER", "categories")),
+        (
+            "CATEGORY_ORDER:1,,2",
+            invalid("CATEGORY_ORDER", "categories", "1,,2"),
+        ),
+        (
+            "CATEGORY_ORDER:01",
+            invalid("CATEGORY_ORDER", "categories", "01"),
+        ),
+        (
+            "CATEGORY_ORDER:+1",
+            invalid("CATEGORY_ORDER", "categories", "+1"),
+        ),
+        ("CATEGORY_ORDER:1:2", too_many("CATEGORY_ORDER")),
     ]);
     check_server(&[
         ("PROFILE:bob", missing("PROFILE", "nickname")),
@@ -1082,8 +1121,17 @@ fn profile_and_block_lines() {
             "PROFILE:bob:Bob:man:x:y",
             invalid("PROFILE", "gender", "man"),
         ),
-        ("FRIEND:bob:online:Bob::male", missing("FRIEND", "region")),
-        ("FRIEND:bob:online:Bob::male:x:y:z", too_many("FRIEND")),
+        // One trailing field is the friend group; three the profile; four both, the group first.
+        (
+            "FRIEND:bob:online:Bob::male",
+            invalid("FRIEND", "category_id", "male"),
+        ),
+        (
+            "FRIEND:bob:online:Bob::male:x:y:z",
+            invalid("FRIEND", "category_id", "male"),
+        ),
+        ("FRIEND:bob:online:Bob::3:male", missing("FRIEND", "region")),
+        ("FRIEND:bob:online:Bob::3:male:x:y:z", too_many("FRIEND")),
         (
             "MEMBER:3:bob:member:online:Bob:0:male",
             missing("MEMBER", "region"),
@@ -1102,5 +1150,15 @@ fn profile_and_block_lines() {
         ("UNBLOCKED", missing("UNBLOCKED", "account")),
         ("UNBLOCKED:bob:x", too_many("UNBLOCKED")),
         ("BLOCKS_END:many", invalid("BLOCKS_END", "count", "many")),
+        ("CATEGORY", missing("CATEGORY", "category_id")),
+        ("CATEGORY:3", missing("CATEGORY", "name")),
+        ("CATEGORY:x:同事", invalid("CATEGORY", "category_id", "x")),
+        ("CATEGORY:3:同事:x", too_many("CATEGORY")),
+        ("CATEGORIES_END", missing("CATEGORIES_END", "count")),
+        ("CATEGORY_GONE:3:x", too_many("CATEGORY_GONE")),
+        (
+            "CATEGORY_ORDER:1,x",
+            invalid("CATEGORY_ORDER", "categories", "1,x"),
+        ),
     ]);
 }

@@ -145,12 +145,12 @@ fn limits() -> impl Strategy<Value = Limits> {
             num32(),
             num32(),
         ),
-        (num32(), num32(), num32()),
+        (num32(), num32(), num32(), num32()),
     )
         .prop_map(
             |(
                 (line, text, name, friends, members, file, rate, groups, actions, recall),
-                (admins, notice, sign),
+                (admins, notice, sign, categories),
             )| Limits {
                 line,
                 text,
@@ -165,13 +165,14 @@ fn limits() -> impl Strategy<Value = Limits> {
                 admins,
                 notice,
                 sign,
+                categories,
             },
         )
 }
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 10]>().prop_map(
+    any::<[bool; 11]>().prop_map(
         |[
             said,
             recalled,
@@ -183,6 +184,7 @@ fn features() -> impl Strategy<Value = Features> {
             group_event,
             profile,
             block,
+            category,
         ]| Features {
             said,
             recalled,
@@ -194,6 +196,7 @@ fn features() -> impl Strategy<Value = Features> {
             group_event,
             profile,
             block,
+            category,
         },
     )
 }
@@ -431,6 +434,20 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             .prop_map(|account| M::Unblock { account })
             .boxed(),
         Just(M::ListBlocks).boxed(),
+        Just(M::ListCategories).boxed(),
+        text().prop_map(|name| M::AddCategory { name }).boxed(),
+        (num64(), text())
+            .prop_map(|(category, name)| M::RenameCategory { category, name })
+            .boxed(),
+        num64()
+            .prop_map(|category| M::DeleteCategory { category })
+            .boxed(),
+        (nonempty(), num64())
+            .prop_map(|(account, category)| M::MoveFriend { account, category })
+            .boxed(),
+        proptest::collection::vec(num64(), 0..5)
+            .prop_map(|categories| M::OrderCategories { categories })
+            .boxed(),
     ])
 }
 
@@ -482,15 +499,19 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             presence(),
             text(),
             text(),
+            proptest::option::of(num64()),
             proptest::option::of(profile()),
         )
-            .prop_map(|(account, presence, nickname, remark, profile)| M::Friend {
-                account,
-                presence,
-                nickname,
-                remark,
-                profile,
-            })
+            .prop_map(
+                |(account, presence, nickname, remark, category, profile)| M::Friend {
+                    account,
+                    presence,
+                    nickname,
+                    remark,
+                    category,
+                    profile,
+                },
+            )
             .boxed(),
         num32().prop_map(|count| M::FriendsEnd { count }).boxed(),
         (text(), num64(), text(), text())
@@ -748,6 +769,16 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             .boxed(),
         text().prop_map(|account| M::Unblocked { account }).boxed(),
         num32().prop_map(|count| M::BlocksEnd { count }).boxed(),
+        (num64(), text())
+            .prop_map(|(category, name)| M::Category { category, name })
+            .boxed(),
+        num32().prop_map(|count| M::CategoriesEnd { count }).boxed(),
+        num64()
+            .prop_map(|category| M::CategoryGone { category })
+            .boxed(),
+        proptest::collection::vec(num64(), 0..5)
+            .prop_map(|categories| M::CategoryOrder { categories })
+            .boxed(),
     ])
 }
 
@@ -831,6 +862,16 @@ fn line_like() -> impl Strategy<Value = String> {
         "BLOCKED",
         "UNBLOCKED",
         "BLOCKS_END",
+        "CATEGORIES",
+        "CATEGORY_ADD",
+        "CATEGORY_RENAME",
+        "CATEGORY_DEL",
+        "FRIEND_MOVE",
+        "CATEGORY",
+        "CATEGORIES_END",
+        "CATEGORY_GONE",
+        "CATEGORY_ORDER",
+        "3,1,2",
         "sign",
         "gender",
         "female",

@@ -20,7 +20,7 @@ use ququ_protocol::{
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
 /// The default limits' wire field.
-const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500,sign=80";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500,sign=80,categories=50";
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -393,7 +393,7 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         // Replies, recalls, mentions, read marks and typing.
         (
             s(
-                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK",
+                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY",
             ),
             M::Features {
                 features: Features::ALL,
@@ -553,6 +553,45 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
             },
         ),
         (s("BLOCKS"), M::ListBlocks),
+        (s("CATEGORIES"), M::ListCategories),
+        (
+            s("CATEGORY_ADD:同事%3A work"),
+            M::AddCategory {
+                name: s("同事: work"),
+            },
+        ),
+        (
+            s("CATEGORY_RENAME:3:家人"),
+            M::RenameCategory {
+                category: 3,
+                name: s("家人"),
+            },
+        ),
+        (s("CATEGORY_DEL:3"), M::DeleteCategory { category: 3 }),
+        (
+            s("FRIEND_MOVE:bob:3"),
+            M::MoveFriend {
+                account: s("bob"),
+                category: 3,
+            },
+        ),
+        (
+            s("CATEGORY_ORDER:3,1,2"),
+            M::OrderCategories {
+                categories: vec![3, 1, 2],
+            },
+        ),
+        (
+            s("CATEGORY_ORDER:"),
+            M::OrderCategories { categories: vec![] },
+        ),
+        (
+            s("FRIEND_MOVE:bob:0"),
+            M::MoveFriend {
+                account: s("bob"),
+                category: 0,
+            },
+        ),
     ]
 }
 
@@ -592,7 +631,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (
             s(
-                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8,sign=9",
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8,sign=9,categories=11",
             ),
             M::LoginOk {
                 user_id: 2,
@@ -613,6 +652,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     admins: 7,
                     notice: 8,
                     sign: 9,
+                    categories: 11,
                 },
             },
         ),
@@ -678,6 +718,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Bob"),
                 remark: s(""),
+                category: None,
                 profile: None,
             },
         ),
@@ -688,6 +729,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Bob"),
                 remark: s("Bobby: work"),
+                category: None,
                 profile: None,
             },
         ),
@@ -1179,7 +1221,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         // Replies, recalls, mentions, read marks and typing.
         (
             s(
-                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK",
+                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY",
             ),
             M::Features {
                 features: Features::ALL,
@@ -1336,6 +1378,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                 presence: Presence::Online,
                 nickname: s("Bob"),
                 remark: s(""),
+                category: None,
                 profile: Some(Profile {
                     gender: Some(Gender::Other),
                     region: s(""),
@@ -1390,6 +1433,47 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
             },
         ),
         (s("BLOCKS_END:1"), M::BlocksEnd { count: 1 }),
+        (
+            s("CATEGORY:3:同事%3A work"),
+            M::Category {
+                category: 3,
+                name: s("同事: work"),
+            },
+        ),
+        (s("CATEGORIES_END:2"), M::CategoriesEnd { count: 2 }),
+        (s("CATEGORY_GONE:3"), M::CategoryGone { category: 3 }),
+        (
+            s("CATEGORY_ORDER:2,10"),
+            M::CategoryOrder {
+                categories: vec![2, 10],
+            },
+        ),
+        (
+            s("FRIEND:bob:online:Bob:Bobby:3"),
+            M::Friend {
+                account: s("bob"),
+                presence: Presence::Online,
+                nickname: s("Bob"),
+                remark: s("Bobby"),
+                category: Some(3),
+                profile: None,
+            },
+        ),
+        (
+            s("FRIEND:bob:offline:Bob::0:female:上海:hi"),
+            M::Friend {
+                account: s("bob"),
+                presence: Presence::Offline,
+                nickname: s("Bob"),
+                remark: s(""),
+                category: Some(0),
+                profile: Some(Profile {
+                    gender: Some(Gender::Female),
+                    region: s("上海"),
+                    signature: s("hi"),
+                }),
+            },
+        ),
     ]
 }
 
@@ -2033,6 +2117,7 @@ fn profile_fields_are_left_off_without_the_feature() {
         presence: Presence::Online,
         nickname: s("Bob"),
         remark: s("b"),
+        category: None,
         profile: None,
     };
     assert_eq!(friend.format(), "FRIEND:bob:online:Bob:b");
@@ -2052,6 +2137,39 @@ fn profile_fields_are_left_off_without_the_feature() {
     // A profile's gender is one of the words or empty.
     assert!(ServerMessage::parse("FRIEND:bob:online:Bob::robot::hi").is_err());
     assert!(ServerMessage::parse("PROFILE:bob:Bob:male").is_err());
+}
+
+/// The friend group on `FRIEND:` lines is told from the profile by the number of trailing fields, so
+/// every mix of the two features reads back, and an older client (neither) gets the original line.
+#[test]
+fn a_friends_group_and_profile_are_told_apart() {
+    let friend = |category, profile| ServerMessage::Friend {
+        account: s("bob"),
+        presence: Presence::Online,
+        nickname: s("Bob"),
+        remark: s(""),
+        category,
+        profile,
+    };
+    let profile = Profile {
+        gender: None,
+        region: s("7"),
+        signature: s(""),
+    };
+    for m in [
+        friend(None, None),
+        friend(Some(7), None),
+        friend(None, Some(profile.clone())),
+        friend(Some(7), Some(profile)),
+    ] {
+        assert_eq!(ServerMessage::parse(&m.format()), Ok(m));
+    }
+    assert_eq!(friend(None, None).format(), "FRIEND:bob:online:Bob:");
+    // Two trailing fields are neither a group (one), a profile (three) nor both (four).
+    assert!(ServerMessage::parse("FRIEND:bob:online:Bob::3:male").is_err());
+    assert!(ServerMessage::parse("FRIEND:bob:online:Bob::3:male:x:y:z").is_err());
+    // The group is a number.
+    assert!(ServerMessage::parse("FRIEND:bob:online:Bob::work").is_err());
 }
 
 #[test]
@@ -2126,13 +2244,13 @@ fn the_spec_documents_every_verb_and_error_code() {
 fn features_field() {
     assert_eq!(
         Features::ALL.to_field(),
-        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK"
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY"
     );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
         Features::from_field(
-            "BLOCK,PROFILE,GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
+            "CATEGORY,BLOCK,PROFILE,GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
         ),
         Features::ALL
     );
@@ -2316,4 +2434,10 @@ fn group_event_kinds_round_trip() {
     }
     assert_eq!(K::parse("Invite"), None);
     assert_eq!(K::parse(""), None);
+}
+
+/// And the walkthrough of friend groups.
+#[test]
+fn the_spec_walkthrough_of_friend_groups_is_real_lines() {
+    walkthrough_is_real_lines("**Friend groups.**", 8);
 }

@@ -185,6 +185,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// admins = 10                # admins one group may have besides its owner
 /// notice = 500               # longest group announcement, characters
 /// sign = 80                  # longest signature (个性签名), characters
+/// categories = 50            # friend groups (好友分组) one user may have besides the default
 /// [throttle]
 /// window_minutes = 15             # attempts are counted over this window
 /// failures_per_address = 20       # failed logins, bad tokens, refused registrations before a block
@@ -248,6 +249,7 @@ pub struct FileLimits {
     pub admins: Option<u32>,
     pub notice: Option<u32>,
     pub sign: Option<u32>,
+    pub categories: Option<u32>,
 }
 
 impl FileConfig {
@@ -324,6 +326,7 @@ impl FileConfig {
         limits.admins = l.admins.unwrap_or(limits.admins);
         limits.notice = l.notice.unwrap_or(limits.notice);
         limits.sign = l.sign.unwrap_or(limits.sign);
+        limits.categories = l.categories.unwrap_or(limits.categories);
         let t = &self.throttle;
         let throttle = &mut config.throttle;
         if let Some(m) = t.window_minutes {

@@ -403,6 +403,7 @@ impl App {
         if let Some(chats) = self.settings.chats.get(&key) {
             model.pinned = chats.pinned();
             model.muted = chats.muted();
+            model.collapsed = chats.collapsed.iter().copied().collect();
         }
         self.model = Some(model);
         // This account's pictures are fetched by themselves once its kept transfers are read.

@@ -36,6 +36,9 @@ impl App {
             }
             contacts::Event::Pin(conv, on) => self.change_chats(|m| m.set_pinned(&conv, on)),
             contacts::Event::Mute(conv, on) => self.change_chats(|m| m.set_muted(&conv, on)),
+            contacts::Event::FoldCategory(category, on) => {
+                self.change_chats(|m| m.set_collapsed(category, on))
+            }
             // Whether the server this app hosts starts again with the app.
             contacts::Event::Rehost(on) => {
                 self.settings.host_again = match (on, &self.hosting) {
@@ -257,15 +260,16 @@ impl App {
         }
     }
 
-    /// Pins or mutes a chat (or only notes the nickname), and keeps the account's choice in the settings
-    /// file.
+    /// Pins or mutes a chat, folds a friend group (or only notes the nickname), and keeps the account's
+    /// choice in the settings file.
     pub(super) fn change_chats(&mut self, change: impl FnOnce(&mut Model)) -> Task<Message> {
         let Some(model) = &mut self.model else {
             return Task::none();
         };
         change(model);
         let key = Settings::chats_key(&model.account, &self.settings.server);
-        let prefs = config::ChatPrefs::of(&model.pinned, &model.muted, &model.nickname);
+        let mut prefs = config::ChatPrefs::of(&model.pinned, &model.muted, &model.nickname);
+        prefs.collapsed = model.collapsed.iter().copied().collect();
         self.settings.chats.insert(key, prefs);
         self.save_settings()
     }

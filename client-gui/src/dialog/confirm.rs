@@ -1,4 +1,4 @@
-//! Are you sure? Before what cannot be undone: deleting a friend, leaving a group, quitting while others
+//! Are you sure? Before what cannot be undone: deleting a friend or a friend group, leaving a group, quitting while others
 //! use the server this app hosts; and, once, what closing the friend list does when there is a tray.
 
 use iced::Element;
@@ -21,6 +21,11 @@ pub enum State {
     /// The owner ends the group for everyone.
     DissolveGroup {
         group: u64,
+    },
+    /// A friend group goes; its friends go back to the default group.
+    DeleteCategory {
+        category: u64,
+        name: String,
     },
     /// Quitting stops the server this app hosts, which `others` are using.
     Quit {
@@ -51,6 +56,11 @@ impl State {
             (Message::Confirm, State::DissolveGroup { group }) => {
                 Event::NetAndClose(Command::DissolveGroup { group: *group })
             }
+            (Message::Confirm, State::DeleteCategory { category, .. }) => {
+                Event::NetAndClose(Command::DeleteCategory {
+                    category: *category,
+                })
+            }
             (Message::Confirm, State::Quit { .. }) => Event::Quit,
             (Message::Confirm, State::HideToTray) => Event::HideToTray,
         })
@@ -76,6 +86,11 @@ impl State {
                 ctx.lang
                     .dissolve_group_confirm(&model.conv_name(&Conv::Group(*group))),
                 tr.dissolve,
+            ),
+            State::DeleteCategory { name, .. } => (
+                tr.delete_category,
+                ctx.lang.delete_category_confirm(name),
+                tr.delete,
             ),
             State::Quit { others } => (tr.quit_title, ctx.lang.quit_confirm(*others), tr.quit),
             State::HideToTray => (

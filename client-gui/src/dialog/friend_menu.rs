@@ -1,11 +1,11 @@
-//! A friend's right-click menu: open the chat, set a remark, block (拉黑) or unblock, delete the
-//! friend.
+//! A friend's right-click menu: open the chat, set a remark, move to another friend group, block (拉黑)
+//! or unblock, delete the friend.
 
 use iced::Element;
 use iced::widget::column;
 use ququ_protocol::Conv;
 
-use super::{Dialog, Event, chat_items, close_row, confirm, menu_item, remark};
+use super::{Dialog, Event, chat_items, close_row, confirm, menu_item, move_friend, remark};
 use crate::model::Model;
 use crate::widget::Ctx;
 
@@ -20,6 +20,8 @@ pub enum Message {
     Pin(bool),
     Mute(bool),
     Remark(String),
+    /// Pick another friend group for them.
+    Move,
     /// Block (`true`: their private messages, files and friend requests stop reaching me) or unblock.
     Block(bool),
     Delete,
@@ -35,6 +37,9 @@ impl State {
             Message::Remark(remark) => Event::Show(Dialog::Remark(remark::State {
                 account: self.account.clone(),
                 remark,
+            })),
+            Message::Move => Event::Show(Dialog::MoveFriend(move_friend::State {
+                account: self.account.clone(),
             })),
             Message::Block(on) => {
                 let account = self.account.clone();
@@ -66,6 +71,7 @@ impl State {
             pin,
             mute,
             menu_item(tr.set_remark, Message::Remark(remark)),
+            menu_item(tr.move_to_category, Message::Move),
             if model.blocked.contains_key(&self.account) {
                 menu_item(tr.unblock, Message::Block(false))
             } else {

@@ -9,15 +9,20 @@
 //! - `add_friend`, `requests`, `friend_menu`, `remark`, `confirm` (delete a friend, leave a group),
 //!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`, `password` (change it),
 //!   `blocked` (the block list).
+//! - friend groups (好友分组): `move_friend` (a friend to another group), `category_menu` (a group
+//!   header's menu), `category_name` (add or rename one); deleting one asks in `confirm`.
 
 pub mod add_friend;
 pub mod blocked;
+pub mod category_menu;
+pub mod category_name;
 pub mod confirm;
 pub mod create_group;
 pub mod friend_menu;
 pub mod group_menu;
 pub mod invite;
 pub mod join_group;
+pub mod move_friend;
 pub mod password;
 pub mod remark;
 pub mod requests;
@@ -52,6 +57,12 @@ pub enum Dialog {
     Password(password::State),
     /// The block list (黑名单).
     Blocked,
+    /// A friend to another friend group (from their menu).
+    MoveFriend(move_friend::State),
+    /// Right-click on a friend group's header.
+    CategoryMenu(category_menu::State),
+    /// Add a friend group or rename one.
+    CategoryName(category_name::State),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -68,6 +79,9 @@ pub enum Message {
     Settings(settings::Message),
     Password(password::Message),
     Blocked(blocked::Message),
+    MoveFriend(move_friend::Message),
+    CategoryMenu(category_menu::Message),
+    CategoryName(category_name::Message),
 }
 
 /// What a dialog asks of the contact list, or through it of the app.
@@ -132,6 +146,14 @@ impl Dialog {
         })
     }
 
+    /// `name`: the group's own, to start a rename from (empty for the default group).
+    pub fn category_menu(category: u64, name: &str) -> Dialog {
+        Dialog::CategoryMenu(category_menu::State {
+            category,
+            name: name.to_owned(),
+        })
+    }
+
     pub fn group_menu(group: u64) -> Dialog {
         Dialog::GroupMenu(group_menu::State { group })
     }
@@ -175,6 +197,9 @@ impl Dialog {
             (Dialog::GroupMenu(state), Message::GroupMenu(m)) => state.update(m),
             (Dialog::Invite(state), Message::Invite(m)) => state.update(m),
             (Dialog::Settings(state), Message::Settings(m)) => state.update(m),
+            (Dialog::MoveFriend(state), Message::MoveFriend(m)) => state.update(m),
+            (Dialog::CategoryMenu(state), Message::CategoryMenu(m)) => state.update(m),
+            (Dialog::CategoryName(state), Message::CategoryName(m)) => state.update(m),
             // A message from a dialog drawn before another replaced it: nothing to do.
             _ => None,
         }
@@ -212,7 +237,13 @@ impl Dialog {
 
     /// A row's right-click menu: shown as a pop-up at the pointer rather than a card over the window.
     pub fn is_menu(&self) -> bool {
-        matches!(self, Dialog::FriendMenu(_) | Dialog::GroupMenu(_))
+        matches!(
+            self,
+            Dialog::FriendMenu(_)
+                | Dialog::GroupMenu(_)
+                | Dialog::MoveFriend(_)
+                | Dialog::CategoryMenu(_)
+        )
     }
 
     /// The dialog's title and body.
@@ -231,6 +262,9 @@ impl Dialog {
             Dialog::Invite(state) => lift(state.view(ctx, model), Message::Invite),
             Dialog::Settings(state) => lift(state.view(ctx, model), Message::Settings),
             Dialog::Blocked => lift(blocked::view(ctx, model), Message::Blocked),
+            Dialog::MoveFriend(state) => lift(state.view(ctx, model), Message::MoveFriend),
+            Dialog::CategoryMenu(state) => lift(state.view(ctx, model), Message::CategoryMenu),
+            Dialog::CategoryName(state) => lift(state.view(ctx), Message::CategoryName),
         })
     }
 }
@@ -342,6 +376,15 @@ pub fn list_with_close<'a, M: Clone + 'a>(
         .push(iced::widget::rule::horizontal(1))
         .push(close_row(tr, close))
         .spacing(12)
+        .into()
+}
+
+/// A menu entry shown but not offered (greyed): what already holds.
+pub fn menu_item_off<'a, M: Clone + 'a>(label: String) -> Element<'a, M> {
+    button(text(label).size(14))
+        .width(Fill)
+        .padding([8, 10])
+        .style(theme::list_item)
         .into()
 }
 

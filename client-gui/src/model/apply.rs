@@ -282,6 +282,33 @@ impl Model {
                 self.blocked.remove(&account);
                 Change::Nothing
             }
+            Event::Categories(list) => {
+                self.categories = list;
+                Change::Nothing
+            }
+            // Made (last) or renamed (in its place), here or on another device of mine.
+            Event::CategoryChanged(category) => {
+                match self.categories.iter_mut().find(|c| c.id == category.id) {
+                    Some(known) => *known = category,
+                    None => self.categories.push(category),
+                }
+                Change::Nothing
+            }
+            // Those named in this order; any not named (made meanwhile) keep their place after them.
+            Event::CategoryOrder(order) => {
+                let place = |id: u64| order.iter().position(|o| *o == id).unwrap_or(order.len());
+                self.categories.sort_by_key(|c| place(c.id));
+                Change::Nothing
+            }
+            // Its friends go back to the default group, as on the server; a fold of it is forgotten.
+            Event::CategoryGone { category } => {
+                self.categories.retain(|c| c.id != category);
+                for friend in self.friends.values_mut().filter(|f| f.category == category) {
+                    friend.category = 0;
+                }
+                self.collapsed.remove(&category);
+                Change::Nothing
+            }
             Event::MemberRole {
                 group,
                 account,

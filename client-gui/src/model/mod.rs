@@ -40,7 +40,7 @@ pub use conversation::{Conversation, Delivery, FileItem, Line, Paging, Recall, i
 pub use files::{FileState, FileView, human_size, transfer_key};
 pub use groups::{MUTE_CHOICES, MemberAction, Silenced};
 pub use ququ_client::{
-    FoundUser, Friend, FriendRequest, Group, Member, Transfer, TransferId, TransferState,
+    Category, FoundUser, Friend, FriendRequest, Group, Member, Transfer, TransferId, TransferState,
 };
 pub use time::{
     day_start, format_date_time, format_mute_end, format_time, local_offset_minutes, now_millis,
@@ -178,6 +178,24 @@ pub struct Model {
     pub blocked: BTreeMap<String, ququ_client::BlockedUser>,
     /// Longest signature the server keeps, in characters.
     pub sign_chars: usize,
+    /// My friend groups (好友分组) in their order, the default one (id 0) left out: it is every user's.
+    pub categories: Vec<ququ_client::Category>,
+    /// The friend groups folded shut in the friend list, by id (0: the default one). This device's
+    /// choice, kept per account in the settings; the groups themselves are the server's.
+    pub collapsed: BTreeSet<u64>,
+}
+
+/// One friend group as the friend list shows it: its header and, unless folded, its friends.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FriendSection<'a> {
+    /// 0 for the default group.
+    pub id: u64,
+    /// `None` for the default group, whose name is the app's words ("我的好友").
+    pub name: Option<&'a str>,
+    /// Its friends, online first (see [`Model::sorted_friends`]).
+    pub friends: Vec<&'a Friend>,
+    pub online: usize,
+    pub collapsed: bool,
 }
 
 /// How long "typing…" shows after a friend's last sign of typing; they send one every 3 s or so.
@@ -300,6 +318,65 @@ impl Model {
                 })
         });
         friends
+    }
+
+    /// The friend list by friend group, as QQ shows it: the default group first, then mine in their
+    /// order, each with its friends (online first) — empty groups too, so one just made can be seen and
+    /// moved into. A friend in a group this device does not know (yet) is shown in the default one.
+    pub fn friend_sections(&self) -> Vec<FriendSection<'_>> {
+        let known = |id: u64| id != 0 && self.categories.iter().any(|c| c.id == id);
+        let all = self.sorted_friends();
+        std::iter::once((0, None))
+            .chain(
+                self.categories
+                    .iter()
+                    .map(|c| (c.id, Some(c.name.as_str()))),
+            )
+            .map(|(id, name)| {
+                let friends: Vec<&Friend> = all
+                    .iter()
+                    .copied()
+                    .filter(|f| if known(f.category) { f.category } else { 0 } == id)
+                    .collect();
+                FriendSection {
+                    id,
+                    name,
+                    online: friends.iter().filter(|f| f.presence.is_online()).count(),
+                    friends,
+                    collapsed: self.collapsed.contains(&id),
+                }
+            })
+            .collect()
+    }
+
+    /// Folds a friend group shut in the friend list, or opens it.
+    pub fn set_collapsed(&mut self, category: u64, on: bool) {
+        if on {
+            self.collapsed.insert(category);
+        } else {
+            self.collapsed.remove(&category);
+        }
+    }
+
+    /// My friend groups' order with `category` one place earlier (`up`) or later; `None` if it cannot
+    /// go that way (first or last already, or not one of mine).
+    pub fn category_moved(&self, category: u64, up: bool) -> Option<Vec<u64>> {
+        let mut order: Vec<u64> = self.categories.iter().map(|c| c.id).collect();
+        let at = order.iter().position(|id| *id == category)?;
+        let to = if up { at.checked_sub(1)? } else { at + 1 };
+        if to >= order.len() {
+            return None;
+        }
+        order.swap(at, to);
+        Some(order)
+    }
+
+    /// A friend group's name as shown: mine, or the app's words for the default one.
+    pub fn category_name<'a>(&'a self, id: u64, default: &'a str) -> &'a str {
+        self.categories
+            .iter()
+            .find(|c| c.id == id)
+            .map_or(default, |c| c.name.as_str())
     }
 
     /// Conversations with at least one message: the pinned ones first (the latest pinned on top), then

@@ -19,6 +19,7 @@ fn friend(account: &str, presence: Presence) -> Friend {
         remark: String::new(),
         presence,
         profile: Default::default(),
+        category: 0,
     }
 }
 
@@ -913,4 +914,88 @@ fn group_changes_are_grey_lines_in_words_and_never_unread() {
         words(crate::i18n::Lang::En),
         ["Ann invited you to the group", "You left the group"]
     );
+}
+
+/// Friend groups (好友分组): the default group first, then mine in order with their friends online
+/// first; a move, a rename and a deletion as the server tells them; a fold kept until its group goes.
+#[test]
+fn friends_are_shown_by_friend_group() {
+    use ququ_client::Category;
+    let mut m = model();
+    let cat = |id, name: &str| Category {
+        id,
+        name: name.into(),
+    };
+    m.apply(Event::Categories(vec![cat(5, "同事"), cat(2, "家人")]));
+    let in_group = |account: &str, presence, category| Friend {
+        category,
+        ..friend(account, presence)
+    };
+    m.apply(Event::Friends(vec![
+        in_group("ann", Presence::Offline, 5),
+        in_group("bob", Presence::Online, 5),
+        in_group("cat", Presence::Online, 0),
+        // A group this device does not know yet: shown in the default one.
+        in_group("dan", Presence::Offline, 9),
+    ]));
+    let shown = |m: &Model| {
+        m.friend_sections()
+            .iter()
+            .map(|s| {
+                let names: Vec<&str> = s.friends.iter().map(|f| f.account.as_str()).collect();
+                (
+                    s.id,
+                    s.name.map(str::to_owned),
+                    names.join(","),
+                    s.online,
+                    s.collapsed,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        shown(&m),
+        [
+            (0, None, "cat,dan".into(), 1, false),
+            (5, Some("同事".into()), "bob,ann".into(), 1, false),
+            (2, Some("家人".into()), String::new(), 0, false),
+        ]
+    );
+    m.apply(Event::FriendChanged(in_group("cat", Presence::Online, 2)));
+    m.apply(Event::CategoryChanged(cat(5, "老同事")));
+    m.apply(Event::CategoryChanged(cat(7, "同学")));
+    m.set_collapsed(5, true);
+    assert_eq!(
+        shown(&m),
+        [
+            (0, None, "dan".into(), 0, false),
+            (5, Some("老同事".into()), "bob,ann".into(), 1, true),
+            (2, Some("家人".into()), "cat".into(), 1, false),
+            (7, Some("同学".into()), String::new(), 0, false),
+        ]
+    );
+    assert_eq!(m.category_name(5, "My friends"), "老同事");
+    assert_eq!(m.category_moved(7, true), Some(vec![5, 7, 2]));
+    assert_eq!(m.category_moved(7, false), None, "last already");
+    assert_eq!(m.category_moved(5, true), None, "first already");
+    assert_eq!(
+        m.category_moved(0, true),
+        None,
+        "the default group stays first"
+    );
+    m.apply(Event::CategoryOrder(vec![7, 2, 5]));
+    let order: Vec<u64> = m.categories.iter().map(|c| c.id).collect();
+    assert_eq!(order, [7, 2, 5]);
+    m.apply(Event::CategoryOrder(vec![5, 2, 7]));
+    assert_eq!(m.category_name(0, "My friends"), "My friends");
+    m.apply(Event::CategoryGone { category: 5 });
+    assert_eq!(
+        shown(&m),
+        [
+            (0, None, "bob,ann,dan".into(), 1, false),
+            (2, Some("家人".into()), "cat".into(), 1, false),
+            (7, Some("同学".into()), String::new(), 0, false),
+        ]
+    );
+    assert!(m.collapsed.is_empty(), "the fold went with its group");
 }

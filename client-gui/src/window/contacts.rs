@@ -79,6 +79,8 @@ pub enum Message {
     Pointer(iced::Point),
     /// A click outside the open menu.
     CloseMenu,
+    /// A friend group's header was clicked: fold it shut (`true`) or open it.
+    FoldCategory(u64, bool),
 }
 
 /// What the window asks of the app.
@@ -96,6 +98,8 @@ pub enum Event {
     AutoPictures(u32),
     Pin(Conv, bool),
     Mute(Conv, bool),
+    /// Fold a friend group shut in the friend list (`true`) or open it; kept per account.
+    FoldCategory(u64, bool),
     PickAvatar,
     ResetAvatar,
     OpenAbout,
@@ -136,6 +140,7 @@ impl State {
                 let event = self.dialog.as_mut()?.update(message)?;
                 return self.on_dialog(event);
             }
+            Message::FoldCategory(category, on) => return Some(Event::FoldCategory(category, on)),
             Message::ReconnectNow => return Some(Event::Net(Command::ReconnectNow)),
             Message::OpenHistory => return Some(Event::OpenHistory),
         }
@@ -388,13 +393,13 @@ impl State {
         .into()
     }
 
+    /// A friend group's header in the friend list, for a right-click to find it.
+    pub fn category_header_id(category: u64) -> iced::widget::Id {
+        iced::widget::Id::from(format!("category-{category}"))
+    }
+
     fn friends_list<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
         let tr = ctx.tr();
-        let friends: Vec<_> = model
-            .sorted_friends()
-            .into_iter()
-            .filter(|f| self.search.is_empty() || f.matches(&self.search))
-            .collect();
         // Requests waiting for me head the list with their count in red (QQ's 新朋友), as well as in
         // the footer.
         let waiting = model.requests_needing_me();
@@ -412,57 +417,103 @@ impl State {
             .style(theme::list_item)
             .on_press(Message::Show(Dialog::Requests))
         });
-        if friends.is_empty() {
+        let searching = !self.search.is_empty();
+        let sections: Vec<_> = model
+            .friend_sections()
+            .into_iter()
+            .map(|mut section| {
+                let total = section.friends.len();
+                if searching {
+                    section.friends.retain(|f| f.matches(&self.search));
+                }
+                (section, total)
+            })
+            // A search shows only the groups with someone found, open.
+            .filter(|(section, _)| !searching || !section.friends.is_empty())
+            .collect();
+        if sections.is_empty() || (model.friends.is_empty() && model.categories.is_empty()) {
             return match requests {
                 Some(requests) => column![requests, empty(tr.no_friends)].into(),
                 None => empty(tr.no_friends),
             };
         }
-        let online = model
-            .friends
-            .values()
-            .filter(|f| ctx.seen(f.presence) == Some(true))
-            .count();
-        let count = if ctx.conn == Connection::Online {
-            ctx.lang.friend_count(online, model.friends.len())
-        } else {
-            ctx.lang.friends_total(model.friends.len())
-        };
-        let mut list = column![]
-            .push(requests)
-            .push(container(text(count).size(12).style(theme::muted_text)).padding([6, 14]));
-        for friend in friends {
-            let conv = Conv::User(friend.account.clone());
-            let subtitle = ctx.presence_word(friend.presence);
-            let signature = friend.profile.signature.trim();
-            // As in QQ's friend list: the signature under the name, else the last message; a blocked
-            // friend says so.
-            let subtitle = match model.conversations.get(&conv).and_then(|c| c.last()) {
-                _ if model.blocked.contains_key(&friend.account) => {
-                    format!("[{subtitle}] {}", ctx.tr().blocked_marker)
-                }
-                _ if !signature.is_empty() => format!("[{subtitle}] {}", one_line(signature)),
-                Some(line) => format!(
-                    "[{subtitle}] {}",
-                    one_line(&model.preview(&conv, line, ctx.lang))
-                ),
-                None => format!("[{subtitle}]"),
+        let mut list = column![].push(requests);
+        for (section, total) in sections {
+            let open = searching || !section.collapsed;
+            // As QQ: "▼ 同事 2/5", online of all; offline, who is online is not known.
+            let count = if ctx.conn == Connection::Online {
+                format!("{}/{total}", section.online)
+            } else {
+                total.to_string()
             };
-            let avatar = avatar_with_dot(
-                friend.display_name(),
-                &friend.account,
-                ctx.seen(friend.presence) == Some(true),
-            );
-            list = list.push(self.entry(
-                conv.clone(),
-                avatar,
-                friend.display_name().to_owned(),
-                user_text(subtitle, 12.0, theme::muted_text),
-                model,
-                Some(Message::Show(Dialog::friend_menu(&friend.account))),
-            ));
+            let name = section.name.unwrap_or(tr.default_category);
+            let header = button(
+                row![
+                    // ▶/▼ rather than QQ's ▸/▾: the shipped font has these two.
+                    text(if open { "▼" } else { "▶" })
+                        .size(10)
+                        .style(theme::muted_text),
+                    user_text(format!("{name} {count}"), 13.0, theme::muted_text),
+                ]
+                .spacing(6)
+                .align_y(Center),
+            )
+            .width(Fill)
+            .padding([6, 14])
+            .style(theme::list_item)
+            .on_press(Message::FoldCategory(section.id, open));
+            list =
+                list.push(
+                    container(mouse_area(header).on_right_press(Message::Show(
+                        Dialog::category_menu(section.id, section.name.unwrap_or("")),
+                    )))
+                    .id(Self::category_header_id(section.id)),
+                );
+            if !open {
+                continue;
+            }
+            for friend in section.friends {
+                list = list.push(self.friend_row(ctx, model, friend));
+            }
         }
         scrollable(list).height(Fill).into()
+    }
+
+    fn friend_row<'a>(
+        &'a self,
+        ctx: &Ctx<'a>,
+        model: &'a Model,
+        friend: &'a crate::model::Friend,
+    ) -> Element<'a, Message> {
+        let conv = Conv::User(friend.account.clone());
+        let subtitle = ctx.presence_word(friend.presence);
+        let signature = friend.profile.signature.trim();
+        // As in QQ's friend list: the signature under the name, else the last message; a blocked
+        // friend says so.
+        let subtitle = match model.conversations.get(&conv).and_then(|c| c.last()) {
+            _ if model.blocked.contains_key(&friend.account) => {
+                format!("[{subtitle}] {}", ctx.tr().blocked_marker)
+            }
+            _ if !signature.is_empty() => format!("[{subtitle}] {}", one_line(signature)),
+            Some(line) => format!(
+                "[{subtitle}] {}",
+                one_line(&model.preview(&conv, line, ctx.lang))
+            ),
+            None => format!("[{subtitle}]"),
+        };
+        let avatar = avatar_with_dot(
+            friend.display_name(),
+            &friend.account,
+            ctx.seen(friend.presence) == Some(true),
+        );
+        self.entry(
+            conv.clone(),
+            avatar,
+            friend.display_name().to_owned(),
+            user_text(subtitle, 12.0, theme::muted_text),
+            model,
+            Some(Message::Show(Dialog::friend_menu(&friend.account))),
+        )
     }
 
     fn groups_list<'a>(&'a self, ctx: &Ctx<'a>, model: &'a Model) -> Element<'a, Message> {
@@ -621,9 +672,9 @@ fn popup_menu<'a>(
     menu: impl Fn() -> Option<(String, Element<'a, Message>)> + 'a,
     at: iced::Point,
 ) -> Element<'a, Message> {
-    // About the size of the longest menu (a group owner's): a shorter one opening upwards still ends
-    // at the pointer.
-    const MOST: iced::Size = iced::Size::new(220.0, 330.0);
+    // About the size of the longest menu (a friend's, with Move to group…): a shorter one opening
+    // upwards still ends at the pointer.
+    const MOST: iced::Size = iced::Size::new(220.0, 360.0);
     let card = move || {
         let Some((title, body)) = menu() else {
             return space().into();

@@ -11,7 +11,8 @@ use ququ_protocol::{ClientMessage, Conv, ServerMessage};
 
 use super::{End, Link, Session};
 use crate::event::{
-    BlockedUser, Event, FoundUser, Friend, FriendRequest, Group, Member, Message, SentRequest,
+    BlockedUser, Category, Event, FoundUser, Friend, FriendRequest, Group, Member, Message,
+    SentRequest,
 };
 use crate::storage::{Storage, StorageError};
 
@@ -26,6 +27,7 @@ pub(super) struct Lists {
     groups: Collect<Group>,
     found: Collect<FoundUser>,
     blocks: Collect<BlockedUser>,
+    categories: Collect<Category>,
     /// Per group; an entry stays once made (one per group listed on this connection).
     members: HashMap<u64, Collect<Member>>,
     /// Outstanding `HISTORY:` requests: the conversation, and the id below which its messages belong to
@@ -107,6 +109,7 @@ impl Link {
             ClientMessage::ListGroups => lists.groups.expect(),
             ClientMessage::FindUser { .. } => lists.found.expect(),
             ClientMessage::ListBlocks => lists.blocks.expect(),
+            ClientMessage::ListCategories => lists.categories.expect(),
             ClientMessage::ListMembers { group } => {
                 lists.members.entry(*group).or_default().expect()
             }
@@ -175,6 +178,16 @@ impl Listed for BlockedUser {
     /// Blocked from this or another of my sessions, not a listing.
     async fn news(self, session: &mut Session) -> Result<(), End> {
         session.emit(Event::Blocked(self));
+        Ok(())
+    }
+}
+
+impl Listed for Category {
+    /// Made or renamed, here or on another of my sessions, not a listing.
+    async fn news(self, session: &mut Session) -> Result<(), End> {
+        let c = self.clone();
+        session.store.call(move |s| s.upsert_category(&c)).await?;
+        session.emit(Event::CategoryChanged(self));
         Ok(())
     }
 }
@@ -271,6 +284,7 @@ impl Session {
                 presence,
                 nickname,
                 remark,
+                category,
                 profile,
             } => {
                 let friend = Friend {
@@ -279,6 +293,7 @@ impl Session {
                     remark,
                     presence,
                     profile: profile.unwrap_or_default(),
+                    category: category.unwrap_or(0),
                 };
                 self.list_item(&mut lists.friends, friend).await?;
             }
@@ -399,6 +414,26 @@ impl Session {
                 self.emit(Event::Blocks(list));
             }
             S::Unblocked { account } => self.emit(Event::Unblocked { account }),
+            S::Category { category, name } => {
+                let item = Category { id: category, name };
+                self.list_item(&mut lists.categories, item).await?;
+            }
+            S::CategoriesEnd { count } => {
+                let list = self.list_end(&mut lists.categories, count).await?;
+                self.keep_list(list, Storage::replace_categories, Event::Categories)
+                    .await?;
+            }
+            S::CategoryOrder { categories } => {
+                let order = categories.clone();
+                self.store.call(move |s| s.order_categories(&order)).await?;
+                self.emit(Event::CategoryOrder(categories));
+            }
+            S::CategoryGone { category } => {
+                self.store
+                    .call(move |s| s.remove_category(category))
+                    .await?;
+                self.emit(Event::CategoryGone { category });
+            }
             // The router sends only the lines above here.
             _ => tracing::debug!("ignoring a line this client does not use"),
         }

@@ -225,6 +225,11 @@ impl Session {
         for line in link.pace.ready(Instant::now()) {
             link.feed(&line).await?;
         }
+        // My friend groups before my friends, so a friend's group is known when the list shows them.
+        if link.said.granted.features().category {
+            link.expect_reply(&ClientMessage::ListCategories);
+            link.feed(&ClientMessage::ListCategories).await?;
+        }
         for request in [
             ClientMessage::ListFriends,
             ClientMessage::ListRequests,

@@ -24,7 +24,9 @@ use ququ_protocol::{
 };
 use rusqlite::{Connection, OptionalExtension, Row, Transaction, params};
 
-use crate::event::{Conversation, Friend, FriendRequest, Group, Message, MessageState, RecallOf};
+use crate::event::{
+    Category, Conversation, Friend, FriendRequest, Group, Message, MessageState, RecallOf,
+};
 
 pub use said::{Outgoing, ReadMark, RecallApplied};
 pub use search::{SearchFilter, fold};
@@ -731,11 +733,12 @@ impl Storage {
 
     fn upsert_friend_in(tx: &Connection, f: &Friend) -> Result<(), StorageError> {
         tx.execute(
-            "INSERT INTO contacts (account, nickname, remark, presence, friend, signature, gender, region)
-                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7)
+            "INSERT INTO contacts (account, nickname, remark, presence, friend, signature, gender, region,
+                 category)
+                 VALUES (?1, ?2, ?3, ?4, 1, ?5, ?6, ?7, ?8)
              ON CONFLICT (account) DO UPDATE SET nickname = excluded.nickname, remark = excluded.remark,
                  presence = excluded.presence, friend = 1, signature = excluded.signature,
-                 gender = excluded.gender, region = excluded.region",
+                 gender = excluded.gender, region = excluded.region, category = excluded.category",
             params![
                 f.account,
                 f.nickname,
@@ -743,7 +746,8 @@ impl Storage {
                 f.presence.as_str(),
                 f.profile.signature,
                 Gender::field(f.profile.gender),
-                f.profile.region
+                f.profile.region,
+                db_int(f.category)
             ],
         )?;
         Ok(())
@@ -803,8 +807,8 @@ impl Storage {
 
     pub fn friends(&self) -> Result<Vec<Friend>, StorageError> {
         let mut stmt = self.conn.prepare(
-            "SELECT account, nickname, remark, presence, signature, gender, region FROM contacts
-             WHERE friend = 1 ORDER BY account",
+            "SELECT account, nickname, remark, presence, signature, gender, region, category
+             FROM contacts WHERE friend = 1 ORDER BY account",
         )?;
         let rows = stmt.query_map([], |r| {
             Ok(Friend {
@@ -817,6 +821,73 @@ impl Storage {
                     gender: Gender::parse(&r.get::<_, String>(5)?),
                     region: r.get(6)?,
                 },
+                category: r.get::<_, i64>(7)? as u64,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    /// Replaces my friend groups with the server's list, in its order.
+    pub fn replace_categories(&mut self, categories: &[Category]) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM categories", [])?;
+        for (position, c) in categories.iter().enumerate() {
+            tx.execute(
+                "INSERT INTO categories (id, name, position) VALUES (?1, ?2, ?3)",
+                params![db_int(c.id), c.name, position as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A friend group made (last) or renamed (in its place).
+    pub fn upsert_category(&self, c: &Category) -> Result<(), StorageError> {
+        self.conn.execute(
+            "INSERT INTO categories (id, name, position)
+                 VALUES (?1, ?2, (SELECT coalesce(max(position) + 1, 0) FROM categories))
+             ON CONFLICT (id) DO UPDATE SET name = excluded.name",
+            params![db_int(c.id), c.name],
+        )?;
+        Ok(())
+    }
+
+    /// My friend groups in this order (ids not named keep their place after those named).
+    pub fn order_categories(&mut self, order: &[u64]) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        let named = order.len() as i64;
+        tx.execute("UPDATE categories SET position = position + ?1", [named])?;
+        for (position, id) in order.iter().enumerate() {
+            tx.execute(
+                "UPDATE categories SET position = ?2 WHERE id = ?1",
+                params![db_int(*id), position as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// A friend group deleted: its friends are in the default group now, as on the server.
+    pub fn remove_category(&mut self, id: u64) -> Result<(), StorageError> {
+        let tx = self.conn.transaction()?;
+        tx.execute("DELETE FROM categories WHERE id = ?1", [db_int(id)])?;
+        tx.execute(
+            "UPDATE contacts SET category = 0 WHERE category = ?1",
+            [db_int(id)],
+        )?;
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// My friend groups in their order, the default one left out.
+    pub fn categories(&self) -> Result<Vec<Category>, StorageError> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT id, name FROM categories ORDER BY position, id")?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Category {
+                id: r.get::<_, i64>(0)? as u64,
+                name: r.get(1)?,
             })
         })?;
         Ok(rows.collect::<Result<_, _>>()?)

@@ -203,6 +203,16 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     ALTER TABLE contacts ADD COLUMN gender TEXT NOT NULL DEFAULT '';
     ALTER TABLE contacts ADD COLUMN region TEXT NOT NULL DEFAULT '';
     "#),
+    // 8: friend groups (好友分组) as the server keeps them, in their order (`position`), and the group
+    // each contact is in (0: the default group, which has no row).
+    sql(r#"
+    CREATE TABLE categories (
+        id       INTEGER PRIMARY KEY,
+        name     TEXT NOT NULL,
+        position INTEGER NOT NULL
+    );
+    ALTER TABLE contacts ADD COLUMN category INTEGER NOT NULL DEFAULT 0;
+    "#),
 ];
 
 /// The global settings database, shared by every account in a data directory.

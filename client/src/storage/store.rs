@@ -10,7 +10,7 @@ use ququ_protocol::Conv;
 use tokio::sync::oneshot;
 
 use super::{SearchFilter, Storage, StorageError};
-use crate::event::{Conversation, Friend, FriendRequest, Group, Message};
+use crate::event::{Category, Conversation, Friend, FriendRequest, Group, Message};
 use crate::transfer::Transfer;
 
 type Job = Box<dyn FnOnce(Result<&mut Storage, &StorageError>) + Send>;
@@ -181,6 +181,13 @@ impl Store {
         &self,
     ) -> impl Future<Output = Result<Vec<Friend>, StorageError>> + Send + 'static {
         self.call(|s| s.friends())
+    }
+
+    /// My friend groups in their order, the default one left out.
+    pub fn categories(
+        &self,
+    ) -> impl Future<Output = Result<Vec<Category>, StorageError>> + Send + 'static {
+        self.call(|s| s.categories())
     }
 
     pub fn groups(

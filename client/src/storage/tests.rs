@@ -148,6 +148,7 @@ fn conversations_list_titles_unread_and_last_message() {
         remark: "".into(),
         presence: Presence::Online,
         profile: Default::default(),
+        category: 0,
     }])
     .unwrap();
     s.replace_groups(&[Group {
@@ -523,6 +524,7 @@ fn friend_list_replacement_and_removal() {
         remark: String::new(),
         presence: Presence::Offline,
         profile: Default::default(),
+        category: 0,
     };
     s.replace_friends(&[f("bob"), f("carol")]).unwrap();
     s.set_presence("bob", Presence::Online).unwrap();
@@ -556,6 +558,7 @@ fn a_friends_profile_is_kept_and_updated() {
             region: "北京".into(),
             signature: "在路上".into(),
         },
+        category: 0,
     };
     s.replace_friends(std::slice::from_ref(&bob)).unwrap();
     assert_eq!(s.friends().unwrap(), std::slice::from_ref(&bob));
@@ -1195,4 +1198,46 @@ fn a_version_5_database_keeps_working_and_its_stand_in_changes_become_changes() 
     let rows = s.messages(&Conv::Group(3), None, 10).unwrap();
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0].text, "old message");
+}
+
+#[test]
+fn friend_groups_keep_their_order_and_a_deleted_ones_friends_go_back_to_the_default() {
+    let mut s = db();
+    let c = |id, name: &str| Category {
+        id,
+        name: name.into(),
+    };
+    s.replace_categories(&[c(7, "家人"), c(3, "同事")]).unwrap();
+    s.upsert_category(&c(9, "同学")).unwrap();
+    s.upsert_category(&c(3, "老同事")).unwrap();
+    assert_eq!(
+        s.categories().unwrap(),
+        [c(7, "家人"), c(3, "老同事"), c(9, "同学")],
+        "the server's order, a new one last, a renamed one in its place"
+    );
+    let f = |a: &str, category| Friend {
+        account: a.into(),
+        nickname: String::new(),
+        remark: String::new(),
+        presence: Presence::Offline,
+        profile: Default::default(),
+        category,
+    };
+    s.order_categories(&[9, 7, 3]).unwrap();
+    assert_eq!(
+        s.categories().unwrap(),
+        [c(9, "同学"), c(7, "家人"), c(3, "老同事")]
+    );
+    s.order_categories(&[7, 9, 3]).unwrap();
+    s.replace_friends(&[f("bob", 3), f("carol", 7)]).unwrap();
+    s.remove_category(3).unwrap();
+    let friends = s.friends().unwrap();
+    assert_eq!(friends, [f("bob", 0), f("carol", 7)]);
+    assert_eq!(s.categories().unwrap(), [c(7, "家人"), c(9, "同学")]);
+    s.upsert_category(&c(11, "新")).unwrap();
+    assert_eq!(
+        s.categories().unwrap(),
+        [c(7, "家人"), c(9, "同学"), c(11, "新")],
+        "a new one last"
+    );
 }

@@ -428,16 +428,29 @@ impl Services {
             .queue_forms(others, None, &full_line, |f| f.profile, None, &mut wakes);
         if nickname_changed {
             for (friend, view) in friends {
-                let old = line(&ServerMessage::Friend {
-                    account: view.user.account,
-                    // I am online: I just changed it.
-                    presence: Presence::Online,
-                    nickname: view.user.nickname,
-                    remark: view.remark,
-                    profile: None,
-                });
-                self.hub
-                    .queue_forms([friend], None, &old, |f| !f.profile, None, &mut wakes);
+                // As before profiles; with the friend group to a session that reads it.
+                let old = |category: Option<u64>| {
+                    line(&ServerMessage::Friend {
+                        account: view.user.account.clone(),
+                        // I am online: I just changed it.
+                        presence: Presence::Online,
+                        nickname: view.user.nickname.clone(),
+                        remark: view.remark.clone(),
+                        category,
+                        profile: None,
+                    })
+                };
+                let (plain, grouped) = (old(None), old(Some(view.category)));
+                self.hub.queue_each(
+                    [friend],
+                    |f| match (f.profile, f.category) {
+                        (true, _) => None,
+                        (false, true) => Some(&grouped),
+                        (false, false) => Some(&plain),
+                    },
+                    None,
+                    &mut wakes,
+                );
             }
         }
         self.hub.queue_forms(

@@ -8,7 +8,7 @@ use super::{
     Caller, Result, ServiceError, Services, SessionId, check_len, check_name, line, now_millis,
 };
 use crate::config::FindPresence;
-use crate::storage::{FriendRecord, UserId, UserRecord};
+use crate::storage::{CategoryRefusal, FriendRecord, UserId, UserRecord};
 
 const SEARCH_LIMIT: u32 = 50;
 const NOTE_LIMIT: u32 = 200;
@@ -22,27 +22,48 @@ impl Services {
         }
     }
 
-    /// A friend's line as a session with `features` reads it: their profile with `PROFILE`.
+    /// A friend's line as a session with `features` reads it: their friend group with `CATEGORY`, their
+    /// profile with `PROFILE`.
     fn friend_line(&self, f: FriendRecord, features: Features) -> ServerMessage {
         ServerMessage::Friend {
             presence: self.presence_of(&f.user),
             account: f.user.account,
             nickname: f.user.nickname,
             remark: f.remark,
+            category: features.category.then_some(f.category),
             profile: features.profile.then_some(f.user.profile),
         }
     }
 
-    /// Pushes a friend's line to `user`'s sessions (but `except`), each in the form it reads.
-    fn push_friend(&self, user: UserId, view: FriendRecord, except: Option<SessionId>) {
-        let rich = line(&self.friend_line(view.clone(), Features::ALL));
-        let plain = line(&self.friend_line(view, Features::default()));
+    /// Pushes a friend's line to `user`'s sessions (but `except`), each in the form it reads; with
+    /// `only_category`, only to those with the `CATEGORY` feature (a move is nothing to the others).
+    fn push_friend(
+        &self,
+        user: UserId,
+        view: FriendRecord,
+        except: Option<SessionId>,
+        only_category: bool,
+    ) {
+        // Two trailing parts, each on its own feature: four forms, indexed [category][profile].
+        let form = |category, profile| {
+            let features = Features {
+                category,
+                profile,
+                ..Features::default()
+            };
+            line(&self.friend_line(view.clone(), features))
+        };
+        let forms = [
+            [form(false, false), form(false, true)],
+            [form(true, false), form(true, true)],
+        ];
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_forms(
+        self.hub.queue_each(
             [user],
-            Some(&plain),
-            &rich,
-            |f| f.profile,
+            |f| {
+                (f.category || !only_category)
+                    .then(|| &forms[usize::from(f.category)][usize::from(f.profile)])
+            },
             except,
             &mut wakes,
         );
@@ -240,13 +261,13 @@ impl Services {
             )
             .about(account));
         };
-        self.push_friend(them.id, theirs, None);
+        self.push_friend(them.id, theirs, None, false);
         let closed = ServerMessage::RequestClosed {
             account: them.account,
         };
         // My other sessions update too; this one gets the same lines as the reply.
         self.hub.send(me.user, &line(&closed), None);
-        self.push_friend(me.user, mine, None);
+        self.push_friend(me.user, mine, None, false);
         Ok(Vec::new())
     }
 
@@ -345,7 +366,7 @@ impl Services {
                 .about(account.clone())
             })?;
         let friend = self.friend_line(view.clone(), features);
-        self.push_friend(me.user, view, Some(session));
+        self.push_friend(me.user, view, Some(session), false);
         Ok(vec![friend])
     }
 
@@ -495,4 +516,181 @@ impl Services {
         out.push(ServerMessage::BlocksEnd { count });
         Ok(out)
     }
+}
+
+// Friend groups (好友分组): the user's own, kept here so all their devices show the same; each change is
+// told to their other sessions with the `CATEGORY` feature (the one that asked is answered either way).
+impl Services {
+    /// `CATEGORIES` — my groups in their order; the default group (0) is every user's and not listed.
+    pub(super) async fn list_categories(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let categories = self.db(move |s| s.categories(uid)).await?;
+        let count = categories.len() as u32;
+        let mut out: Vec<_> = categories
+            .into_iter()
+            .map(|(category, name)| ServerMessage::Category { category, name })
+            .collect();
+        out.push(ServerMessage::CategoriesEnd { count });
+        Ok(out)
+    }
+
+    /// `CATEGORY_ADD:` — a new group, last.
+    pub(super) async fn add_category(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        name: String,
+    ) -> Result<Vec<ServerMessage>> {
+        check_name("the group name", &name, self.config.limits.name, false)?;
+        let (uid, max) = (me.user, self.config.limits.categories);
+        let stored = name.clone();
+        let category = self
+            .db(move |s| s.add_category(uid, &stored, max))
+            .await?
+            .map_err(|refusal| category_refused(refusal, &name))?;
+        Ok(vec![self.tell_category(
+            uid,
+            session,
+            ServerMessage::Category { category, name },
+        )])
+    }
+
+    /// `CATEGORY_RENAME:` — the default group has no name of its own to change (the app says it in the
+    /// user's language), so 0 is `no_such_category`.
+    pub(super) async fn rename_category(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        category: u64,
+        name: String,
+    ) -> Result<Vec<ServerMessage>> {
+        check_name("the group name", &name, self.config.limits.name, false)?;
+        let uid = me.user;
+        let stored = name.clone();
+        self.db(move |s| s.rename_category(uid, category, &stored))
+            .await?
+            .map_err(|refusal| category_refused(refusal, &category.to_string()))?;
+        Ok(vec![self.tell_category(
+            uid,
+            session,
+            ServerMessage::Category { category, name },
+        )])
+    }
+
+    /// `CATEGORY_DEL:` — its friends go back to the default group, which `CATEGORY_GONE:` says for them
+    /// all (no `FRIEND:` line each).
+    pub(super) async fn delete_category(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        category: u64,
+    ) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        if !self.db(move |s| s.delete_category(uid, category)).await? {
+            return Err(category_refused(
+                CategoryRefusal::NoSuch,
+                &category.to_string(),
+            ));
+        }
+        Ok(vec![self.tell_category(
+            uid,
+            session,
+            ServerMessage::CategoryGone { category },
+        )])
+    }
+
+    /// `CATEGORY_ORDER:` — the whole order, so two devices reordering at once end with one of theirs.
+    pub(super) async fn order_categories(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        categories: Vec<u64>,
+    ) -> Result<Vec<ServerMessage>> {
+        let uid = me.user;
+        let order = categories.clone();
+        self.db(move |s| s.order_categories(uid, &order))
+            .await?
+            .map_err(|refusal| category_refused(refusal, ""))?;
+        Ok(vec![self.tell_category(
+            uid,
+            session,
+            ServerMessage::CategoryOrder { categories },
+        )])
+    }
+
+    /// `FRIEND_MOVE:` — only I see which group a friend is in; they are not told.
+    pub(super) async fn move_friend(
+        &self,
+        me: &Caller,
+        session: SessionId,
+        features: Features,
+        account: String,
+        category: u64,
+    ) -> Result<Vec<ServerMessage>> {
+        let them = self.user_named(&account).await?;
+        let (uid, tid) = (me.user, them.id);
+        let view = self
+            .db(move |s| s.move_friend(uid, tid, category))
+            .await?
+            .map_err(|refusal| match refusal {
+                CategoryRefusal::NotFriends => ServiceError::refused(
+                    ErrorCode::NotFriends,
+                    format!("{account} is not your friend"),
+                )
+                .about(account.clone()),
+                other => category_refused(other, &category.to_string()),
+            })?;
+        let friend = self.friend_line(view.clone(), features);
+        self.push_friend(uid, view, Some(session), true);
+        Ok(vec![friend])
+    }
+
+    /// Tells my other sessions with the `CATEGORY` feature, and returns the line for this one.
+    fn tell_category(&self, user: UserId, session: SessionId, msg: ServerMessage) -> ServerMessage {
+        let mut wakes = super::hub::Wakes::default();
+        self.hub.queue_forms(
+            [user],
+            None,
+            &line(&msg),
+            |f| f.category,
+            Some(session),
+            &mut wakes,
+        );
+        wakes.wake();
+        msg
+    }
+}
+
+/// The refusal for a friend-group change; `about` is the group's id, or the name that clashes.
+fn category_refused(refusal: CategoryRefusal, about: &str) -> ServiceError {
+    let (code, text) = match refusal {
+        CategoryRefusal::NoSuch => (
+            ErrorCode::NoSuchCategory,
+            "you have no friend group with that id (the default group cannot be renamed or deleted)",
+        ),
+        CategoryRefusal::Exists => (
+            ErrorCode::CategoryExists,
+            "you have a friend group with that name already",
+        ),
+        CategoryRefusal::TooMany => (
+            ErrorCode::TooMany,
+            "you have as many friend groups as the server allows",
+        ),
+        CategoryRefusal::NotFriends => (ErrorCode::NotFriends, "that account is not your friend"),
+        CategoryRefusal::NoSuchIn(id) => {
+            return ServiceError::refused(
+                ErrorCode::NoSuchCategory,
+                "you have no friend group with that id",
+            )
+            .about(id.to_string());
+        }
+        CategoryRefusal::NotEveryOne => {
+            return ServiceError::refused(
+                ErrorCode::BadRequest,
+                "name each of your friend groups once (another device may have added one: list them \
+                 again)",
+            );
+        }
+    };
+    ServiceError::refused(code, text).about(about)
 }

@@ -334,6 +334,20 @@ impl Services {
             C::Block { account } => self.block(me(ctx)?, sid, account).await?,
             C::Unblock { account } => self.unblock(me(ctx)?, sid, account).await?,
             C::ListBlocks => self.list_blocks(me(ctx)?).await?,
+            C::ListCategories => self.list_categories(me(ctx)?).await?,
+            C::AddCategory { name } => self.add_category(me(ctx)?, sid, name).await?,
+            C::RenameCategory { category, name } => {
+                self.rename_category(me(ctx)?, sid, category, name).await?
+            }
+            C::DeleteCategory { category } => self.delete_category(me(ctx)?, sid, category).await?,
+            C::OrderCategories { categories } => {
+                self.order_categories(me(ctx)?, sid, categories).await?
+            }
+            C::MoveFriend { account, category } => {
+                let features = ctx.link.outbox.features();
+                self.move_friend(me(ctx)?, sid, features, account, category)
+                    .await?
+            }
             C::ChangePassword { old, new } => self.change_password(me(ctx)?, sid, old, new).await?,
             C::FindUser { query } => self.find_users(me(ctx)?, query).await?,
             C::FriendRequest { account, note } => {
@@ -546,7 +560,8 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::Features { .. }
         | C::ListReads
         | C::GetProfile { .. }
-        | C::ListBlocks => Cost::Free,
+        | C::ListBlocks
+        | C::ListCategories => Cost::Free,
         // `SEND:` takes the `rate` limit in `sender`, like `MSG:`; `TYPING:` has a limit of its own.
         C::Send { .. } | C::Typing { .. } => Cost::Message,
         C::Recall { .. } | C::Read { .. } => Cost::Action,
@@ -555,6 +570,11 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::SetProfile { .. }
         | C::Block { .. }
         | C::Unblock { .. }
+        | C::AddCategory { .. }
+        | C::RenameCategory { .. }
+        | C::DeleteCategory { .. }
+        | C::OrderCategories { .. }
+        | C::MoveFriend { .. }
         | C::ChangePassword { .. }
         | C::FriendRequest { .. }
         | C::AcceptFriend { .. }

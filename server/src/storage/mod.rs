@@ -76,6 +76,25 @@ pub struct FriendRecord {
     pub user: UserRecord,
     /// The viewing user's private alias for this friend; empty if none.
     pub remark: String,
+    /// The viewing user's friend group (好友分组) they are in; 0 is the default group.
+    pub category: u64,
+}
+
+/// Why a change to a user's friend groups was not made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CategoryRefusal {
+    /// The user has no group with that id (0, the default, is never renamed or deleted).
+    NoSuch,
+    /// The user has a group with that name already.
+    Exists,
+    /// The user has as many groups as allowed.
+    TooMany,
+    /// The account to move is not the user's friend.
+    NotFriends,
+    /// A new order names this id, which is not one of the user's groups.
+    NoSuchIn(u64),
+    /// A new order leaves a group out or names one twice.
+    NotEveryOne,
 }
 
 /// A pending friend request.
@@ -428,6 +447,39 @@ pub trait Store: Send + Sync + 'static {
     fn friend_count(&self, user: UserId) -> Result<u32, StoreError>;
     fn set_remark(&self, user: UserId, friend: UserId, remark: &str) -> Result<bool, StoreError>;
     fn friend(&self, user: UserId, friend: UserId) -> Result<Option<FriendRecord>, StoreError>;
+
+    // Friend groups (好友分组): a user's own, as remarks are. A friendship's row keeps the group its
+    // user put the friend in, so ending the friendship forgets it.
+    /// `user`'s groups in their order (the order they were made, until reordered), as `(id, name)`.
+    fn categories(&self, user: UserId) -> Result<Vec<(u64, String)>, StoreError>;
+    /// A new group last in order, unless `user` has one of that name or `max` groups already.
+    fn add_category(
+        &self,
+        user: UserId,
+        name: &str,
+        max: u32,
+    ) -> Result<Result<u64, CategoryRefusal>, StoreError>;
+    fn rename_category(
+        &self,
+        user: UserId,
+        category: u64,
+        name: &str,
+    ) -> Result<Result<(), CategoryRefusal>, StoreError>;
+    /// Puts `user`'s groups in this order, which must name each of them once.
+    fn order_categories(
+        &self,
+        user: UserId,
+        order: &[u64],
+    ) -> Result<Result<(), CategoryRefusal>, StoreError>;
+    /// Deletes the group and puts its friends back in the default group; false if `user` had no such group.
+    fn delete_category(&self, user: UserId, category: u64) -> Result<bool, StoreError>;
+    /// Puts `friend` into `user`'s group `category` (0: the default) and returns them as `user` sees them.
+    fn move_friend(
+        &self,
+        user: UserId,
+        friend: UserId,
+        category: u64,
+    ) -> Result<Result<FriendRecord, CategoryRefusal>, StoreError>;
 
     // The block list (拉黑).
     /// `user` blocks `other` from `now` (blocking again keeps the first time). A friend request of

@@ -18,9 +18,9 @@ use ququ_protocol::{
 
 use super::SessionEnd;
 use super::{
-    Body, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord, MessageRef,
-    NewMessage, RequestRecord, Said, SentRecord, Store, StoreError, Stored, StoredMessage, Target,
-    UserId, UserRecord, excerpt,
+    Body, CategoryRefusal, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord,
+    MessageRef, NewMessage, RequestRecord, Said, SentRecord, Store, StoreError, Stored,
+    StoredMessage, Target, UserId, UserRecord, excerpt,
 };
 use super::{FileRecord, FileStatus, NewFile, Silence};
 
@@ -321,6 +321,22 @@ CREATE TABLE group_mutes (
     until    INTEGER NOT NULL,
     PRIMARY KEY (group_id, user_id)
 ) WITHOUT ROWID;
+"#,
+    r#"
+-- Friend groups (好友分组): each user's own groups of friends, kept by the server so all their devices
+-- show the same. The default group is 0 and has no row; `friends.category` is the group the row's user
+-- keeps the friend in (a row the friendship's end deletes, so a friend deleted and added again starts in
+-- the default group). A deleted group's friends go back to 0. Ids are never used twice (AUTOINCREMENT),
+-- so a session that missed a deletion cannot take a new group for the old one; growing, they also give
+-- the order the groups were made in. `position` is the user's order (CATEGORY_ORDER:), a new group last.
+CREATE TABLE categories (
+    id       INTEGER PRIMARY KEY AUTOINCREMENT,
+    user_id  INTEGER NOT NULL REFERENCES users(id),
+    name     TEXT NOT NULL,
+    position INTEGER NOT NULL,
+    UNIQUE (user_id, name)
+);
+ALTER TABLE friends ADD COLUMN category INTEGER NOT NULL DEFAULT 0;
 "#,
 ];
 
@@ -792,6 +808,15 @@ impl SqliteStore {
         }
         Ok(())
     }
+}
+
+/// A row of `SELECT {USER_COLS}, f.remark, f.category FROM friends f JOIN users u …`.
+fn friend_from_row(r: &Row<'_>) -> rusqlite::Result<FriendRecord> {
+    Ok(FriendRecord {
+        user: user_from_row(r, 0)?,
+        remark: r.get(USER_WIDTH)?,
+        category: r.get::<_, i64>(USER_WIDTH + 1)? as u64,
+    })
 }
 
 fn user_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
@@ -1563,15 +1588,10 @@ impl Store for SqliteStore {
     fn friends(&self, user: UserId) -> Result<Vec<FriendRecord>, StoreError> {
         let conn = self.lock()?;
         let mut stmt = conn.prepare(&format!(
-            "SELECT {USER_COLS}, f.remark FROM friends f JOIN users u ON u.id = f.friend_id \
+            "SELECT {USER_COLS}, f.remark, f.category FROM friends f JOIN users u ON u.id = f.friend_id \
              WHERE f.user_id = ?1 ORDER BY u.account"
         ))?;
-        let rows = stmt.query_map([user], |r| {
-            Ok(FriendRecord {
-                user: user_from_row(r, 0)?,
-                remark: r.get(USER_WIDTH)?,
-            })
-        })?;
+        let rows = stmt.query_map([user], friend_from_row)?;
         Ok(rows.collect::<Result<_, _>>()?)
     }
 
@@ -1598,18 +1618,169 @@ impl Store for SqliteStore {
         Ok(conn
             .query_row(
                 &format!(
-                    "SELECT {USER_COLS}, f.remark FROM friends f JOIN users u ON u.id = f.friend_id \
-                     WHERE f.user_id = ?1 AND f.friend_id = ?2"
+                    "SELECT {USER_COLS}, f.remark, f.category FROM friends f \
+                     JOIN users u ON u.id = f.friend_id WHERE f.user_id = ?1 AND f.friend_id = ?2"
                 ),
                 params![user, friend],
-                |r| {
-                    Ok(FriendRecord {
-                        user: user_from_row(r, 0)?,
-                        remark: r.get(USER_WIDTH)?,
-                    })
-                },
+                friend_from_row,
             )
             .optional()?)
+    }
+
+    fn categories(&self, user: UserId) -> Result<Vec<(u64, String)>, StoreError> {
+        let conn = self.lock()?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id, name FROM categories WHERE user_id = ?1 ORDER BY position, id",
+        )?;
+        let rows = stmt.query_map([user], |r| Ok((r.get::<_, i64>(0)? as u64, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn add_category(
+        &self,
+        user: UserId,
+        name: &str,
+        max: u32,
+    ) -> Result<Result<u64, CategoryRefusal>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let (count, same): (i64, bool) = tx.query_row(
+            "SELECT count(*), coalesce(max(name = ?2), 0) FROM categories WHERE user_id = ?1",
+            params![user, name],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )?;
+        if same {
+            return Ok(Err(CategoryRefusal::Exists));
+        }
+        if count >= i64::from(max) {
+            return Ok(Err(CategoryRefusal::TooMany));
+        }
+        tx.execute(
+            "INSERT INTO categories (user_id, name, position) VALUES (?1, ?2, \
+             (SELECT coalesce(max(position) + 1, 0) FROM categories WHERE user_id = ?1))",
+            params![user, name],
+        )?;
+        let id = tx.last_insert_rowid() as u64;
+        tx.commit()?;
+        Ok(Ok(id))
+    }
+
+    fn rename_category(
+        &self,
+        user: UserId,
+        category: u64,
+        name: &str,
+    ) -> Result<Result<(), CategoryRefusal>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let mine: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM categories WHERE user_id = ?1 AND id = ?2)",
+            params![user, category as i64],
+            |r| r.get(0),
+        )?;
+        if !mine {
+            return Ok(Err(CategoryRefusal::NoSuch));
+        }
+        // Its own name again is no clash.
+        let clash: bool = tx.query_row(
+            "SELECT EXISTS (SELECT 1 FROM categories WHERE user_id = ?1 AND name = ?2 AND id != ?3)",
+            params![user, name, category as i64],
+            |r| r.get(0),
+        )?;
+        if clash {
+            return Ok(Err(CategoryRefusal::Exists));
+        }
+        tx.execute(
+            "UPDATE categories SET name = ?3 WHERE user_id = ?1 AND id = ?2",
+            params![user, category as i64, name],
+        )?;
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+
+    fn delete_category(&self, user: UserId, category: u64) -> Result<bool, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let n = tx.execute(
+            "DELETE FROM categories WHERE user_id = ?1 AND id = ?2",
+            params![user, category as i64],
+        )?;
+        if n == 0 {
+            return Ok(false);
+        }
+        tx.execute(
+            "UPDATE friends SET category = 0 WHERE user_id = ?1 AND category = ?2",
+            params![user, category as i64],
+        )?;
+        tx.commit()?;
+        Ok(true)
+    }
+
+    fn order_categories(
+        &self,
+        user: UserId,
+        order: &[u64],
+    ) -> Result<Result<(), CategoryRefusal>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        let mine: Vec<u64> = {
+            let mut stmt = tx.prepare("SELECT id FROM categories WHERE user_id = ?1")?;
+            let rows = stmt.query_map([user], |r| r.get::<_, i64>(0))?;
+            rows.map(|id| id.map(|id| id as u64))
+                .collect::<Result<_, _>>()?
+        };
+        if let Some(stranger) = order.iter().find(|id| !mine.contains(id)) {
+            return Ok(Err(CategoryRefusal::NoSuchIn(*stranger)));
+        }
+        let once: std::collections::HashSet<_> = order.iter().collect();
+        if once.len() != order.len() || order.len() != mine.len() {
+            return Ok(Err(CategoryRefusal::NotEveryOne));
+        }
+        for (position, id) in order.iter().enumerate() {
+            tx.execute(
+                "UPDATE categories SET position = ?3 WHERE user_id = ?1 AND id = ?2",
+                params![user, *id as i64, position as i64],
+            )?;
+        }
+        tx.commit()?;
+        Ok(Ok(()))
+    }
+
+    fn move_friend(
+        &self,
+        user: UserId,
+        friend: UserId,
+        category: u64,
+    ) -> Result<Result<FriendRecord, CategoryRefusal>, StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        if category != 0 {
+            let mine: bool = tx.query_row(
+                "SELECT EXISTS (SELECT 1 FROM categories WHERE user_id = ?1 AND id = ?2)",
+                params![user, category as i64],
+                |r| r.get(0),
+            )?;
+            if !mine {
+                return Ok(Err(CategoryRefusal::NoSuch));
+            }
+        }
+        let n = tx.execute(
+            "UPDATE friends SET category = ?3 WHERE user_id = ?1 AND friend_id = ?2",
+            params![user, friend, category as i64],
+        )?;
+        if n == 0 {
+            return Ok(Err(CategoryRefusal::NotFriends));
+        }
+        let view = tx.query_row(
+            &format!(
+                "SELECT {USER_COLS}, f.remark, f.category FROM friends f \
+                 JOIN users u ON u.id = f.friend_id WHERE f.user_id = ?1 AND f.friend_id = ?2"
+            ),
+            params![user, friend],
+            friend_from_row,
+        )?;
+        tx.commit()?;
+        Ok(Ok(view))
     }
 
     fn block(

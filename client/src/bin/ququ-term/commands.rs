@@ -79,6 +79,21 @@ pub enum Input {
     Block(String),
     Unblock(String),
     Blocks,
+    /// My friend groups (好友分组) and who is in each.
+    Categories,
+    AddCategory(String),
+    RenameCategory {
+        id: u64,
+        name: String,
+    },
+    DeleteCategory(u64),
+    /// My friend groups in this order.
+    OrderCategories(Vec<u64>),
+    /// Put a friend into a friend group (0: the default one).
+    MoveFriend {
+        user: String,
+        id: u64,
+    },
     Retry,
     Help,
     Quit,
@@ -101,6 +116,10 @@ commands:
   /profile [user]         someone's profile (yours without a user)
   /block <user>           drop their private messages, files and friend requests (they are not told)
   /unblock <user>         /blocks            whom you block
+  /fgroups                your friend groups (好友分组), with ids and who is in each
+  /fgroup-add <name>      /fgroup-rename <id> <name>   /fgroup-del <id> (its friends go to the default)
+  /fgroup-order <id>…     put your friend groups in this order
+  /move <user> <id>       put a friend into a friend group (0: the default, 我的好友)
   /create <name>          create a group      /join <id>         /leave <id>
   /members <id>           list members        /invite <id> <user>
   /policy <id> [open|invite]  who may join by the group's number (owner sets, anyone asks)
@@ -119,6 +138,10 @@ fn word(s: &str) -> (&str, &str) {
         Some(i) => (&s[..i], s[i..].trim_start()),
         None => (s, ""),
     }
+}
+
+fn number(s: &str) -> Result<u64, InputError> {
+    s.parse().map_err(|_| InputError::BadNumber(s.to_owned()))
 }
 
 fn group_id(s: &str) -> Result<u64, InputError> {
@@ -193,6 +216,44 @@ pub fn parse(line: &str) -> Result<Input, InputError> {
             Input::Profile(non_empty(user))
         }
         "blocks" => Input::Blocks,
+        "fgroups" => Input::Categories,
+        "fgroup-add" => match rest {
+            "" => return Err(InputError::Usage("/fgroup-add <name>")),
+            name => Input::AddCategory(name.to_owned()),
+        },
+        "fgroup-rename" => {
+            let (id, name) = word(rest);
+            if id.is_empty() || name.is_empty() {
+                return Err(InputError::Usage("/fgroup-rename <id> <name>"));
+            }
+            Input::RenameCategory {
+                id: number(id)?,
+                name: name.to_owned(),
+            }
+        }
+        "fgroup-del" => match word(rest) {
+            (id, "") if !id.is_empty() => Input::DeleteCategory(number(id)?),
+            _ => return Err(InputError::Usage("/fgroup-del <id>")),
+        },
+        "fgroup-order" => {
+            if rest.is_empty() {
+                return Err(InputError::Usage("/fgroup-order <id> <id>…"));
+            }
+            Input::OrderCategories(
+                rest.split_whitespace()
+                    .map(number)
+                    .collect::<Result<_, _>>()?,
+            )
+        }
+        "move" => match word(rest) {
+            (user, id) if !user.is_empty() && !id.is_empty() && !id.contains(' ') => {
+                Input::MoveFriend {
+                    user: user.to_owned(),
+                    id: number(id)?,
+                }
+            }
+            _ => return Err(InputError::Usage("/move <user> <friend group id>")),
+        },
         "block" | "unblock" => {
             let (user, extra) = word(rest);
             if user.is_empty() || !extra.is_empty() {
@@ -547,6 +608,54 @@ mod tests {
         assert_eq!(
             parse("/unblock a b"),
             Err(InputError::Usage("/unblock <user>"))
+        );
+    }
+
+    #[test]
+    fn friend_group_commands() {
+        assert_eq!(parse("/fgroups"), Ok(Input::Categories));
+        assert_eq!(
+            parse("/fgroup-add 大学 同学"),
+            Ok(Input::AddCategory("大学 同学".into()))
+        );
+        assert_eq!(
+            parse("/fgroup-add"),
+            Err(InputError::Usage("/fgroup-add <name>"))
+        );
+        assert_eq!(
+            parse("/fgroup-rename 3 家人"),
+            Ok(Input::RenameCategory {
+                id: 3,
+                name: "家人".into()
+            })
+        );
+        assert_eq!(
+            parse("/fgroup-rename x 家人"),
+            Err(InputError::BadNumber("x".into()))
+        );
+        assert_eq!(parse("/fgroup-del 3"), Ok(Input::DeleteCategory(3)));
+        assert_eq!(
+            parse("/fgroup-order 3 1 2"),
+            Ok(Input::OrderCategories(vec![3, 1, 2]))
+        );
+        assert_eq!(
+            parse("/fgroup-order"),
+            Err(InputError::Usage("/fgroup-order <id> <id>…"))
+        );
+        assert_eq!(
+            parse("/fgroup-del"),
+            Err(InputError::Usage("/fgroup-del <id>"))
+        );
+        assert_eq!(
+            parse("/move bob 0"),
+            Ok(Input::MoveFriend {
+                user: "bob".into(),
+                id: 0
+            })
+        );
+        assert_eq!(
+            parse("/move bob"),
+            Err(InputError::Usage("/move <user> <friend group id>"))
         );
     }
 }

@@ -593,6 +593,16 @@ impl Term {
                 b.account, b.nickname
             )),
             Event::Unblocked { account } => say(format!("you no longer block {account}")),
+            // The list is read from the local store when asked (/fgroups).
+            Event::Categories(_) => {}
+            Event::CategoryOrder(ids) => say(format!(
+                "friend groups in order: {}",
+                ids.iter().map(u64::to_string).collect::<Vec<_>>().join(" ")
+            )),
+            Event::CategoryChanged(c) => say(format!("friend group {}: {}", c.id, c.name)),
+            Event::CategoryGone { category } => say(format!(
+                "friend group {category} deleted; its friends are in the default group (0)"
+            )),
             Event::MemberRole {
                 group,
                 account,
@@ -772,6 +782,31 @@ impl Term {
             Input::Block(user) => h.block(user),
             Input::Unblock(user) => h.unblock(user),
             Input::Blocks => h.list_blocks(),
+            Input::Categories => match (store.categories().await, store.friends().await) {
+                (Ok(categories), Ok(friends)) => {
+                    let default = (0, "我的好友 (My friends)".to_owned());
+                    let all = std::iter::once(default)
+                        .chain(categories.into_iter().map(|c| (c.id, c.name)));
+                    for (id, name) in all {
+                        let members: Vec<&str> = friends
+                            .iter()
+                            .filter(|f| f.category == id)
+                            .map(|f| f.account.as_str())
+                            .collect();
+                        say(format!(
+                            "  {id}: {name} ({}) {}",
+                            members.len(),
+                            members.join(" ")
+                        ));
+                    }
+                }
+                (Err(e), _) | (_, Err(e)) => say(format!("cannot read friend groups: {e}")),
+            },
+            Input::AddCategory(name) => h.add_category(name),
+            Input::RenameCategory { id, name } => h.rename_category(id, name),
+            Input::DeleteCategory(id) => h.delete_category(id),
+            Input::OrderCategories(ids) => h.order_categories(ids),
+            Input::MoveFriend { user, id } => h.move_friend(user, id),
             Input::Del(user) => h.delete_friend(user),
             Input::Find(q) => h.find_user(q),
             Input::Create(name) => h.create_group(name),
