@@ -329,6 +329,9 @@ pub struct Limits {
     pub notice: u32,
     /// Longest signature (个性签名, `SET_PROFILE:sign:`) in characters.
     pub sign: u32,
+    /// Largest avatar picture (`SET_AVATAR:`, `GROUP_AVATAR:`) in bytes, before base64. Its base64 (a
+    /// third more) must fit a line: at the default 32768 the `AVATAR:` line is about 43,800 bytes.
+    pub avatar: u32,
 }
 
 impl Default for Limits {
@@ -347,6 +350,7 @@ impl Default for Limits {
             admins: 10,
             notice: 500,
             sign: 80,
+            avatar: 32768,
         }
     }
 }
@@ -355,7 +359,7 @@ impl Limits {
     pub fn to_field(&self) -> String {
         format!(
             "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={},\
-             admins={},notice={},sign={}",
+             admins={},notice={},sign={},avatar={}",
             self.line,
             self.text,
             self.name,
@@ -368,7 +372,8 @@ impl Limits {
             self.recall,
             self.admins,
             self.notice,
-            self.sign
+            self.sign,
+            self.avatar
         )
     }
 
@@ -390,6 +395,7 @@ impl Limits {
                 "admins" => limits.admins = value.parse().ok()?,
                 "notice" => limits.notice = value.parse().ok()?,
                 "sign" => limits.sign = value.parse().ok()?,
+                "avatar" => limits.avatar = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -578,6 +584,11 @@ pub struct Features {
     /// `BLOCKED:` and `UNBLOCKED:` lines pushed when another session of mine blocks or unblocks someone
     /// (the session that asked is answered either way).
     pub block: bool,
+    /// Avatars (头像) kept by the server: `AVATAR_OF:` lines saying whose picture is which (after lists,
+    /// new friends and members, and live when one changes). A separate line rather than one more field on
+    /// `FRIEND:`/`MEMBER:`/`GROUP_INFO:`, so those lines stay as they are for every other feature set
+    /// (`MEMBER:` already tells its trailing fields apart by their number).
+    pub avatar: bool,
 }
 
 impl Features {
@@ -593,6 +604,7 @@ impl Features {
         group_event: true,
         profile: true,
         block: true,
+        avatar: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -607,6 +619,7 @@ impl Features {
             (self.group_event, "GROUP_EVENT"),
             (self.profile, "PROFILE"),
             (self.block, "BLOCK"),
+            (self.avatar, "AVATAR"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -631,6 +644,7 @@ impl Features {
                 "GROUP_EVENT" => features.group_event = true,
                 "PROFILE" => features.profile = true,
                 "BLOCK" => features.block = true,
+                "AVATAR" => features.avatar = true,
                 _ => {}
             }
         }
@@ -650,6 +664,7 @@ impl Features {
             group_event: self.group_event && other.group_event,
             profile: self.profile && other.profile,
             block: self.block && other.block,
+            avatar: self.avatar && other.avatar,
         }
     }
 }

@@ -65,6 +65,11 @@ fn conv() -> impl Strategy<Value = Conv> {
     ]
 }
 
+/// Any bytes, as an avatar's picture: every length mod 3, so every padding of the base64.
+fn image() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..40)
+}
+
 fn sha256() -> impl Strategy<Value = String> {
     "[0-9a-f]{64}"
 }
@@ -145,12 +150,12 @@ fn limits() -> impl Strategy<Value = Limits> {
             num32(),
             num32(),
         ),
-        (num32(), num32(), num32()),
+        (num32(), num32(), num32(), num32()),
     )
         .prop_map(
             |(
                 (line, text, name, friends, members, file, rate, groups, actions, recall),
-                (admins, notice, sign),
+                (admins, notice, sign, avatar),
             )| Limits {
                 line,
                 text,
@@ -165,13 +170,14 @@ fn limits() -> impl Strategy<Value = Limits> {
                 admins,
                 notice,
                 sign,
+                avatar,
             },
         )
 }
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 10]>().prop_map(
+    any::<[bool; 11]>().prop_map(
         |[
             said,
             recalled,
@@ -183,6 +189,7 @@ fn features() -> impl Strategy<Value = Features> {
             group_event,
             profile,
             block,
+            avatar,
         ]| Features {
             said,
             recalled,
@@ -194,6 +201,7 @@ fn features() -> impl Strategy<Value = Features> {
             group_event,
             profile,
             block,
+            avatar,
         },
     )
 }
@@ -431,6 +439,11 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
             .prop_map(|account| M::Unblock { account })
             .boxed(),
         Just(M::ListBlocks).boxed(),
+        image().prop_map(|image| M::SetAvatar { image }).boxed(),
+        (num64(), image())
+            .prop_map(|(group, image)| M::SetGroupAvatar { group, image })
+            .boxed(),
+        sha256().prop_map(|sha256| M::GetAvatar { sha256 }).boxed(),
     ])
 }
 
@@ -748,6 +761,12 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
             .boxed(),
         text().prop_map(|account| M::Unblocked { account }).boxed(),
         num32().prop_map(|count| M::BlocksEnd { count }).boxed(),
+        (conv(), proptest::option::of(sha256()))
+            .prop_map(|(of, sha256)| M::AvatarOf { of, sha256 })
+            .boxed(),
+        (sha256(), image())
+            .prop_map(|(sha256, image)| M::Avatar { sha256, image })
+            .boxed(),
     ])
 }
 
@@ -831,6 +850,12 @@ fn line_like() -> impl Strategy<Value = String> {
         "BLOCKED",
         "UNBLOCKED",
         "BLOCKS_END",
+        "SET_AVATAR",
+        "GROUP_AVATAR",
+        "AVATAR_GET",
+        "AVATAR_OF",
+        "AVATAR",
+        "iVBORw0KGgo=",
         "sign",
         "gender",
         "female",

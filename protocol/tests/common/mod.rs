@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 54;
+pub const CLIENT_VARIANTS: usize = 57;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 58;
+pub const SERVER_VARIANTS: usize = 60;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -71,6 +71,9 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::Block { .. } => 51,
         M::Unblock { .. } => 52,
         M::ListBlocks => 53,
+        M::SetAvatar { .. } => 54,
+        M::SetGroupAvatar { .. } => 55,
+        M::GetAvatar { .. } => 56,
     }
 }
 
@@ -135,5 +138,7 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::Blocked { .. } => 55,
         M::Unblocked { .. } => 56,
         M::BlocksEnd { .. } => 57,
+        M::AvatarOf { .. } => 58,
+        M::Avatar { .. } => 59,
     }
 }
