@@ -180,6 +180,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// admins = 10                # admins one group may have besides its owner
 /// notice = 500               # longest group announcement, characters
 /// sign = 80                  # longest signature (个性签名), characters
+/// avatar = 32768             # largest avatar picture, bytes (its base64 must fit a line)
 /// [throttle]
 /// window_minutes = 15             # attempts are counted over this window
 /// failures_per_address = 20       # failed logins, bad tokens, refused registrations before a block
@@ -242,6 +243,7 @@ pub struct FileLimits {
     pub admins: Option<u32>,
     pub notice: Option<u32>,
     pub sign: Option<u32>,
+    pub avatar: Option<u32>,
 }
 
 impl FileConfig {
@@ -315,6 +317,7 @@ impl FileConfig {
         limits.admins = l.admins.unwrap_or(limits.admins);
         limits.notice = l.notice.unwrap_or(limits.notice);
         limits.sign = l.sign.unwrap_or(limits.sign);
+        limits.avatar = l.avatar.unwrap_or(limits.avatar);
         let t = &self.throttle;
         let throttle = &mut config.throttle;
         if let Some(m) = t.window_minutes {

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use ququ_protocol::{ErrorCode, Features, Presence, ServerMessage};
+use ququ_protocol::{Conv, ErrorCode, Features, Presence, ServerMessage};
 
 use super::{
     Caller, Result, ServiceError, Services, SessionId, check_len, check_name, line, now_millis,
@@ -240,13 +240,23 @@ impl Services {
             )
             .about(account));
         };
+        // Each side learns the other's avatar right after the new friend's line.
+        let (my_avatar, their_avatar) = (theirs.user.avatar.clone(), mine.user.avatar.clone());
         self.push_friend(them.id, theirs, None);
+        if my_avatar.is_some() {
+            let msg = super::avatars::avatar_of(Conv::User(me.account.clone()), my_avatar);
+            self.tell_avatar([them.id], &msg, None);
+        }
         let closed = ServerMessage::RequestClosed {
             account: them.account,
         };
         // My other sessions update too; this one gets the same lines as the reply.
         self.hub.send(me.user, &line(&closed), None);
         self.push_friend(me.user, mine, None);
+        if their_avatar.is_some() {
+            let msg = super::avatars::avatar_of(Conv::User(account), their_avatar);
+            self.tell_avatar([me.user], &msg, None);
+        }
         Ok(Vec::new())
     }
 
@@ -357,11 +367,25 @@ impl Services {
         let uid = me.user;
         let friends = self.db(move |s| s.friends(uid)).await?;
         let count = friends.len() as u32;
+        // Whose avatar is which follows the list (see `avatars_after`).
+        let avatars: Vec<_> = friends
+            .iter()
+            .map(|f| {
+                f.user
+                    .avatar
+                    .clone()
+                    .map(|sha| (Conv::User(f.user.account.clone()), Some(sha)))
+            })
+            .collect();
         let mut out: Vec<_> = friends
             .into_iter()
             .map(|f| self.friend_line(f, features))
             .collect();
         out.push(ServerMessage::FriendsEnd { count });
+        out.extend(super::avatars::avatars_after(
+            features,
+            avatars.into_iter().flatten(),
+        ));
         Ok(out)
     }
 
