@@ -351,7 +351,7 @@ async fn the_terminal_shows_control_characters_it_receives_instead_of_obeying_th
     // Left unanswered: the terminal carries on as with a server from before them.
     assert_eq!(
         recv(&mut server).await,
-        "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK"
+        "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,AVATAR"
     );
     assert_eq!(recv(&mut server).await, "LOGIN:carol:password1");
     server.send("LOGIN:true:1:carol:Carol:tok1:").await.unwrap();

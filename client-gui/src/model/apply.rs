@@ -282,6 +282,8 @@ impl Model {
                 self.blocked.remove(&account);
                 Change::Nothing
             }
+            // AVATAR: the app's commit renders these.
+            Event::Avatar { .. } | Event::AvatarImage { .. } => Change::Nothing,
             Event::MemberRole {
                 group,
                 account,

@@ -593,6 +593,8 @@ impl Term {
                 b.account, b.nickname
             )),
             Event::Unblocked { account } => say(format!("you no longer block {account}")),
+            // Shown by the next commit.
+            Event::Avatar { .. } | Event::AvatarImage { .. } => {}
             Event::MemberRole {
                 group,
                 account,
