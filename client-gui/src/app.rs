@@ -109,6 +109,9 @@ pub enum Message {
     AvatarLoaded(Option<image::RgbaImage>),
     AvatarPicked(Option<std::path::PathBuf>),
     AvatarImported(Result<image::RgbaImage, String>),
+    /// A picture picked for a group's avatar (from its settings window), and then ready to send.
+    GroupAvatarPicked(u64, Option<std::path::PathBuf>),
+    GroupAvatarReady(u64, Result<Vec<u8>, String>),
     LocalPage(Conv, Result<Vec<net::Message>, String>),
     /// Files to send to a conversation: what the Send file dialog returns (also what a drop gives).
     FilesChosen(Conv, Vec<PathBuf>),
@@ -183,7 +186,10 @@ pub struct App {
     pub model: Option<Model>,
     /// Thumbnails of pictures in chats, keyed by this device's copy; made off the UI thread once each.
     pub thumbs: HashMap<PathBuf, iced::widget::image::Handle>,
+    /// The avatar picked on this computer, shown until the server says which is mine.
     pub avatar: Option<image::RgbaImage>,
+    /// My new avatar went to the server and it has not answered yet: a refusal is said in Settings.
+    pub avatar_sent: bool,
     pub hosting: Option<Hosted>,
     pub now: Instant,
     /// Where Download puts files; `None` is the OS's Downloads folder (looked up off the UI thread).
@@ -257,6 +263,7 @@ impl App {
             model: None,
             thumbs: HashMap::new(),
             avatar: None,
+            avatar_sent: false,
             hosting: None,
             now: Instant::now(),
             downloads: None,
@@ -292,7 +299,12 @@ impl App {
             model: self.model.as_ref(),
             settings: &self.settings,
             thumbs: &self.thumbs,
-            my_avatar: self.avatar.as_ref(),
+            // The server's, once it has said; before that (or from an older server) the one picked on
+            // this computer.
+            my_avatar: match &self.model {
+                Some(model) if model.my_avatar_known() => model.user_avatar(&model.account),
+                _ => self.avatar.as_ref(),
+            },
             notify_problem: self.notify_problem.as_ref(),
             tray_problem: self.tray_problem.as_ref(),
             hosting: None,
@@ -611,8 +623,50 @@ impl App {
                 })
             }
             Message::AvatarImported(Ok(image)) => {
-                self.avatar = Some(image);
                 self.settings_notice(None);
+                // Friends see it once the server has it (a server without avatars keeps it here only).
+                if let Some(model) = &self.model
+                    && model.features.avatar
+                {
+                    match avatar::encode_for_upload(&image, model.max_avatar) {
+                        Ok(bytes) => {
+                            self.avatar_sent = true;
+                            self.send(Command::SetAvatar { image: bytes });
+                        }
+                        Err(e) => {
+                            let notice = format!("{} ({e})", self.tr().image_failed);
+                            self.settings_notice(Some(notice));
+                        }
+                    }
+                }
+                self.avatar = Some(image);
+                Task::none()
+            }
+            Message::GroupAvatarPicked(_, None) => Task::none(),
+            Message::GroupAvatarPicked(group, Some(path)) => {
+                let max = self.model.as_ref().map_or(32768, |m| m.max_avatar);
+                Task::perform(avatar::prepare(path, max), move |r| {
+                    Message::GroupAvatarReady(group, r.map_err(|e| e.to_string()))
+                })
+            }
+            Message::GroupAvatarReady(group, ready) => {
+                let tr = self.tr();
+                let mut command = None;
+                for window in self.windows.values_mut() {
+                    if let Window::Group(state) = window
+                        && state.group == group
+                    {
+                        match &ready {
+                            Ok(bytes) => {
+                                command = Some(state.avatar_sent(bytes.clone()));
+                            }
+                            Err(e) => state.avatar_failed(format!("{} ({e})", tr.image_failed)),
+                        }
+                    }
+                }
+                if let Some(command) = command {
+                    self.send(command);
+                }
                 Task::none()
             }
             // The old avatar stays; the settings dialog says why the new one did not take.

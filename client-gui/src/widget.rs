@@ -14,6 +14,7 @@ use crate::i18n::{Lang, Tr};
 use crate::model::{Connection, Model};
 use crate::theme;
 use crate::{avatar, fonts};
+use ququ_protocol::Conv;
 use ququ_protocol::Presence;
 
 /// What every window may read while drawing.
@@ -38,9 +39,29 @@ pub struct Ctx<'a> {
     pub token_place: Option<&'a crate::credentials::Place>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     pub fn tr(&self) -> &'static Tr {
         self.lang.tr()
+    }
+
+    /// The picture to show for a user or group: the avatar the server keeps, once it is here (mine is
+    /// [`Ctx::my_avatar`]); `None`: the generated one.
+    pub fn avatar(&self, of: &Conv) -> Option<&'a image::RgbaImage> {
+        let model = self.model?;
+        match of {
+            Conv::User(account) if *account == model.account => self.my_avatar,
+            _ => model.avatar(of),
+        }
+    }
+
+    /// [`Ctx::avatar`] of a user.
+    pub fn user_avatar(&self, account: &str) -> Option<&'a image::RgbaImage> {
+        self.avatar(&Conv::User(account.to_owned()))
+    }
+
+    /// [`Ctx::avatar`] of a group.
+    pub fn group_avatar(&self, group: u64) -> Option<&'a image::RgbaImage> {
+        self.avatar(&Conv::Group(group))
     }
 
     /// Whether someone is online as far as this app can tell: `None` while it is not connected, when
@@ -172,13 +193,18 @@ pub fn modal<'a, M: 'a + Clone>(
 }
 
 /// An avatar with the online mark at its corner, as in the lists.
-pub fn avatar_with_dot<'a, M: 'a>(name: &str, account: &str, online: bool) -> Element<'a, M> {
+pub fn avatar_with_dot<'a, M: 'a>(
+    name: &str,
+    account: &str,
+    picture: Option<&image::RgbaImage>,
+    online: bool,
+) -> Element<'a, M> {
     let dot = container(space())
         .width(11)
         .height(11)
         .style(theme::presence_dot(online));
     iced::widget::stack![
-        avatar::view(name, account, None, 42.0),
+        avatar::view(name, account, picture, 42.0),
         container(dot)
             .width(44)
             .height(44)

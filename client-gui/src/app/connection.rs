@@ -341,6 +341,12 @@ impl App {
             // Someone asks to join a group I manage: told like a friend request (the requests dialog
             // lists both).
             Change::JoinRequest(_) => self.alert_request(),
+            Change::MyAvatar => {
+                if std::mem::take(&mut self.avatar_sent) {
+                    self.settings_notice(None);
+                }
+                Task::none()
+            }
             Change::GroupSettings(group) => {
                 self.tell_group_windows(&Change::GroupSettings(group));
                 Task::none()
@@ -387,6 +393,19 @@ impl App {
     /// none is waiting for it.
     fn refusal_taken(&mut self, code: &ququ_protocol::ErrorCode, about: Option<&str>) -> bool {
         let lang = self.lang();
+        // My new avatar, refused (too large, not a picture): said in Settings, where it was picked.
+        if self.avatar_sent
+            && about.is_none()
+            && matches!(
+                code,
+                ququ_protocol::ErrorCode::TooLarge | ququ_protocol::ErrorCode::BadRequest
+            )
+        {
+            self.avatar_sent = false;
+            let max = self.model.as_ref().map_or(32768, |m| m.max_avatar);
+            self.settings_notice(Some(lang.avatar_refusal(code, max)));
+            return true;
+        }
         let words = lang.group_refusal(code);
         self.windows.values_mut().any(|window| match window {
             Window::Group(state) => state.refused(about, words.clone()),

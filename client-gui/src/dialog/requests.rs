@@ -54,7 +54,12 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
         }
         list = list.push(answerable(
             tr,
-            avatar::view(&request.nickname, &request.from, None, 40.0),
+            avatar::view(
+                &request.nickname,
+                &request.from,
+                ctx.user_avatar(&request.from),
+                40.0,
+            ),
             info.into(),
             Message::Reject(request.from.clone()),
             Message::Accept(request.from.clone()),
@@ -75,7 +80,12 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
         let answer = |accept| Message::AnswerJoin(request.group, request.account.clone(), accept);
         list = list.push(answerable(
             tr,
-            avatar::view(&request.nickname, &request.account, None, 40.0),
+            avatar::view(
+                &request.nickname,
+                &request.account,
+                ctx.user_avatar(&request.account),
+                40.0,
+            ),
             info.into(),
             answer(false),
             answer(true),
@@ -103,10 +113,13 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
                 .on_press(Message::Dismiss(account.clone()))
         });
         list = list.push(
-            row![avatar::view(&sent.nickname, account, None, 40.0), info]
-                .push(dismiss)
-                .spacing(10)
-                .align_y(Center),
+            row![
+                avatar::view(&sent.nickname, account, ctx.user_avatar(account), 40.0),
+                info
+            ]
+            .push(dismiss)
+            .spacing(10)
+            .align_y(Center),
         );
     }
     let body = column![

@@ -176,6 +176,13 @@ pub struct Model {
     pub blocked: BTreeMap<String, ququ_client::BlockedUser>,
     /// Longest signature the server keeps, in characters.
     pub sign_chars: usize,
+    /// Whose avatar (头像) is which picture, by its digest, as the server has said (users and groups; me
+    /// too). Someone missing has the generated one.
+    pub avatars: HashMap<Conv, String>,
+    /// The pictures, decoded once each, by digest: many may show one.
+    pub pictures: HashMap<String, image::RgbaImage>,
+    /// Largest avatar picture the server takes, in bytes.
+    pub max_avatar: usize,
 }
 
 /// How long "typing…" shows after a friend's last sign of typing; they send one every 3 s or so.
@@ -191,6 +198,7 @@ impl Model {
             recall_secs: 120,
             notice_chars: 500,
             sign_chars: 80,
+            max_avatar: 32768,
             ..Model::default()
         }
     }
@@ -206,7 +214,30 @@ impl Model {
         if limits.sign > 0 {
             self.sign_chars = limits.sign as usize;
         }
+        self.max_avatar = limits.avatar as usize;
         self.features = features;
+    }
+
+    /// The picture to show for a user or group, once the server has said they have one and it is here
+    /// (`None`: the generated one).
+    pub fn avatar(&self, of: &Conv) -> Option<&image::RgbaImage> {
+        self.avatars.get(of).and_then(|sha| self.pictures.get(sha))
+    }
+
+    /// [`Model::avatar`] of a user.
+    pub fn user_avatar(&self, account: &str) -> Option<&image::RgbaImage> {
+        self.avatar(&Conv::User(account.to_owned()))
+    }
+
+    /// [`Model::avatar`] of a group.
+    pub fn group_avatar(&self, group: u64) -> Option<&image::RgbaImage> {
+        self.avatar(&Conv::Group(group))
+    }
+
+    /// Whether the server has told me whose avatar I have (set, from any device), so the picture kept on
+    /// this computer from before avatars were the server's is no longer the one to show.
+    pub fn my_avatar_known(&self) -> bool {
+        self.avatars.contains_key(&Conv::User(self.account.clone()))
     }
 
     /// The server has my request to `account`.

@@ -103,7 +103,12 @@ pub fn view<'a>(
             mouse_area(
                 container(
                     row![
-                        avatar::view(member.display_name(), &member.account, None, 24.0),
+                        avatar::view(
+                            member.display_name(),
+                            &member.account,
+                            ctx.user_avatar(&member.account),
+                            24.0,
+                        ),
                         name,
                         space().width(Fill),
                         dot
