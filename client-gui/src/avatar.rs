@@ -58,21 +58,23 @@ pub fn initials(name: &str) -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// A round avatar `size` pixels across: the picked image if there is one, else the generated one, with
+/// A picture ready to draw. Made once per picture and kept (see `App::avatar_handles`): a handle
+/// made anew at each drawing would be a new image to the renderer every frame, copied and uploaded again
+/// for every avatar on screen.
+pub fn handle(picture: &image::RgbaImage) -> image_widget::Handle {
+    image_widget::Handle::from_rgba(picture.width(), picture.height(), picture.as_raw().clone())
+}
+
+/// A round avatar `size` pixels across: the picture if there is one, else the generated one, with
 /// the initial of `name`, or of `account` when the name is blank (someone known only by account).
 pub fn view<'a, M: 'a>(
     name: &str,
     account: &str,
-    picked: Option<&image::RgbaImage>,
+    picture: Option<&image_widget::Handle>,
     size: f32,
 ) -> Element<'a, M> {
-    if let Some(picked) = picked {
-        let handle = image_widget::Handle::from_rgba(
-            picked.width(),
-            picked.height(),
-            picked.as_raw().clone(),
-        );
-        return image_widget(handle)
+    if let Some(handle) = picture {
+        return image_widget(handle.clone())
             .width(size)
             .height(size)
             .border_radius(size / 2.0)

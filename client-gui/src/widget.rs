@@ -28,7 +28,10 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     /// Thumbnails of pictures, keyed by this device's copy (made off the UI thread, once each).
     pub thumbs: &'a HashMap<PathBuf, iced::widget::image::Handle>,
-    pub my_avatar: Option<&'a image::RgbaImage>,
+    /// My avatar, ready to draw: the server's once it has said, else the one picked on this computer.
+    pub my_avatar: Option<&'a iced::widget::image::Handle>,
+    /// Every avatar picture the model has, ready to draw, by digest.
+    pub avatars: &'a HashMap<String, iced::widget::image::Handle>,
     /// Why desktop notifications cannot be shown here, if they cannot.
     pub notify_problem: Option<&'a crate::notify::Problem>,
     /// Why there is no tray icon (so closing the friend list quits), for the settings.
@@ -46,21 +49,21 @@ impl<'a> Ctx<'a> {
 
     /// The picture to show for a user or group: the avatar the server keeps, once it is here (mine is
     /// [`Ctx::my_avatar`]); `None`: the generated one.
-    pub fn avatar(&self, of: &Conv) -> Option<&'a image::RgbaImage> {
+    pub fn avatar(&self, of: &Conv) -> Option<&'a iced::widget::image::Handle> {
         let model = self.model?;
         match of {
             Conv::User(account) if *account == model.account => self.my_avatar,
-            _ => model.avatar(of),
+            _ => model.avatars.get(of).and_then(|sha| self.avatars.get(sha)),
         }
     }
 
     /// [`Ctx::avatar`] of a user.
-    pub fn user_avatar(&self, account: &str) -> Option<&'a image::RgbaImage> {
+    pub fn user_avatar(&self, account: &str) -> Option<&'a iced::widget::image::Handle> {
         self.avatar(&Conv::User(account.to_owned()))
     }
 
     /// [`Ctx::avatar`] of a group.
-    pub fn group_avatar(&self, group: u64) -> Option<&'a image::RgbaImage> {
+    pub fn group_avatar(&self, group: u64) -> Option<&'a iced::widget::image::Handle> {
         self.avatar(&Conv::Group(group))
     }
 
@@ -196,7 +199,7 @@ pub fn modal<'a, M: 'a + Clone>(
 pub fn avatar_with_dot<'a, M: 'a>(
     name: &str,
     account: &str,
-    picture: Option<&image::RgbaImage>,
+    picture: Option<&iced::widget::image::Handle>,
     online: bool,
 ) -> Element<'a, M> {
     let dot = container(space())

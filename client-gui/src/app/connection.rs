@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use iced::{Task, window};
-use ququ_protocol::ErrorCode;
+use ququ_protocol::{Conv, ErrorCode};
 
 use super::{App, Message, Window};
 use crate::avatar;
@@ -273,6 +273,7 @@ impl App {
                     return keep;
                 };
                 let change = model.apply(event);
+                self.sync_avatar_handles();
                 let note = if named {
                     self.note_nickname()
                 } else {
@@ -441,6 +442,7 @@ impl App {
                     Task::perform(store.conversations(), |r| {
                         Message::RecentLoaded(r.map_err(|e| e.to_string()))
                     }),
+                    Task::perform(kept_avatars(store), Message::AvatarsKept),
                 ])
             }
             None => Task::none(),
@@ -585,4 +587,19 @@ impl App {
         }
         Task::none()
     }
+}
+
+/// The avatars kept in the local store with their pictures; none if it cannot be read (the server tells
+/// them again after the login lists).
+async fn kept_avatars(store: ququ_client::Store) -> Vec<(Conv, String, Vec<u8>)> {
+    let Ok(kept) = store.avatars().await else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(kept.len());
+    for (of, sha256) in kept {
+        if let Ok(Some(bytes)) = store.avatar(sha256.clone()).await {
+            out.push((of, sha256, bytes));
+        }
+    }
+    out
 }

@@ -63,7 +63,7 @@ impl App {
                 Message::AvatarPicked,
             ),
             contacts::Event::ResetAvatar => {
-                self.avatar = None;
+                self.set_local_avatar(None);
                 if self.model.as_ref().is_some_and(|m| m.features.avatar) {
                     self.avatar_sent = true;
                     self.send(Command::SetAvatar { image: Vec::new() });
