@@ -979,6 +979,25 @@ async fn avatars_arrive_as_events_with_their_pictures() {
         |e| matches!(e, Event::AvatarImage { sha256, bytes } if *sha256 == sha && *bytes == png),
     )
     .await;
+
+    // Cleared while bob is away: his next login lets the kept picture go.
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+    alice.handle.set_avatar(Vec::new());
+    alice
+        .wait(
+            "cleared",
+            |e| matches!(e, Event::Avatar { of: Conv::User(a), sha256: None } if a == "alice"),
+        )
+        .await;
+    let (handle, mut events) = Client::start(config(&server.addr, "bob", dir.path())).unwrap();
+    wait_for(
+        &mut events,
+        "alice's avatar gone",
+        |e| matches!(e, Event::Avatar { of: Conv::User(a), sha256: None } if a == "alice"),
+    )
+    .await;
+    assert_eq!(handle.store().avatar_of(alice_conv()).await.unwrap(), None);
     handle.shutdown();
 }
 

@@ -21,7 +21,8 @@ pub(super) fn avatar_of(of: Conv, sha256: Option<String>) -> ServerMessage {
 }
 
 /// The `AVATAR_OF:` lines a session with the `AVATAR` feature gets after a list: one per listed user or
-/// group that has an avatar (none has no line: the client shows the default picture).
+/// group, an empty digest for one without an avatar — so a client that kept someone's old picture
+/// while offline learns that it is gone (no line would leave it guessing).
 pub(super) fn avatars_after(
     features: Features,
     listed: impl IntoIterator<Item = (Conv, Option<String>)>,
@@ -31,7 +32,7 @@ pub(super) fn avatars_after(
     }
     listed
         .into_iter()
-        .filter_map(|(of, sha)| sha.map(|sha| avatar_of(of, Some(sha))))
+        .map(|(of, sha)| avatar_of(of, sha))
         .collect()
 }
 

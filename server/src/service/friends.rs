@@ -243,20 +243,16 @@ impl Services {
         // Each side learns the other's avatar right after the new friend's line.
         let (my_avatar, their_avatar) = (theirs.user.avatar.clone(), mine.user.avatar.clone());
         self.push_friend(them.id, theirs, None);
-        if my_avatar.is_some() {
-            let msg = super::avatars::avatar_of(Conv::User(me.account.clone()), my_avatar);
-            self.tell_avatar([them.id], &msg, None);
-        }
+        let msg = super::avatars::avatar_of(Conv::User(me.account.clone()), my_avatar);
+        self.tell_avatar([them.id], &msg, None);
         let closed = ServerMessage::RequestClosed {
             account: them.account,
         };
         // My other sessions update too; this one gets the same lines as the reply.
         self.hub.send(me.user, &line(&closed), None);
         self.push_friend(me.user, mine, None);
-        if their_avatar.is_some() {
-            let msg = super::avatars::avatar_of(Conv::User(account), their_avatar);
-            self.tell_avatar([me.user], &msg, None);
-        }
+        let msg = super::avatars::avatar_of(Conv::User(account), their_avatar);
+        self.tell_avatar([me.user], &msg, None);
         Ok(Vec::new())
     }
 
@@ -370,22 +366,14 @@ impl Services {
         // Whose avatar is which follows the list (see `avatars_after`).
         let avatars: Vec<_> = friends
             .iter()
-            .map(|f| {
-                f.user
-                    .avatar
-                    .clone()
-                    .map(|sha| (Conv::User(f.user.account.clone()), Some(sha)))
-            })
+            .map(|f| (Conv::User(f.user.account.clone()), f.user.avatar.clone()))
             .collect();
         let mut out: Vec<_> = friends
             .into_iter()
             .map(|f| self.friend_line(f, features))
             .collect();
         out.push(ServerMessage::FriendsEnd { count });
-        out.extend(super::avatars::avatars_after(
-            features,
-            avatars.into_iter().flatten(),
-        ));
+        out.extend(super::avatars::avatars_after(features, avatars));
         Ok(out)
     }
 

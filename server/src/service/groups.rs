@@ -168,13 +168,11 @@ impl Services {
             }
         };
         self.hub.send(user, &line(&info(&g)), None);
-        if g.avatar.is_some() {
-            self.tell_avatar(
-                [user],
-                &avatar_of(Conv::Group(group), g.avatar.clone()),
-                None,
-            );
-        }
+        self.tell_avatar(
+            [user],
+            &avatar_of(Conv::Group(group), g.avatar.clone()),
+            None,
+        );
         if member.muted_until > 0 {
             // Leaving did not end it: their client learns it as it would have, had they stayed.
             self.tell_mute(
@@ -214,10 +212,8 @@ impl Services {
             &mut wakes,
         );
         wakes.wake();
-        if member.user.avatar.is_some() {
-            let msg = avatar_of(Conv::User(member.user.account), member.user.avatar);
-            self.tell_avatar(others, &msg, None);
-        }
+        let msg = avatar_of(Conv::User(member.user.account), member.user.avatar);
+        self.tell_avatar(others, &msg, None);
         Ok(())
     }
 
