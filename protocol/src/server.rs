@@ -253,7 +253,7 @@ pub enum ServerMessage {
     /// `None` (an empty field): they have none. To a session with the `AVATAR` feature: after the items
     /// of a `FRIENDS`, `GROUPS` or `GROUP_MEMBERS` list (one per listed friend, group or member, after the
     /// `…_END` line), after a new friend's, new member's or joined group's line, after the answer to
-    /// `PROFILE`, and live when one changes. The session that set it is answered with it
+    /// `PROFILE`, after a `REQUESTS` list and a new `FRIEND_REQUEST:`, and live when one changes. The session that set it is answered with it
     /// whatever its features. Fetch the picture with `AVATAR_GET:`.
     AvatarOf { of: Conv, sha256: Option<String> },
     /// `AVATAR:<sha256>:<base64>` — the picture with this digest (a PNG or JPEG): the answer to

@@ -243,3 +243,28 @@ async fn a_groups_avatar_is_set_by_its_owner_and_admins_and_told_to_its_members(
     mallory.send(&format!("AVATAR_GET:{jpeg_sha}")).await;
     mallory.expect(&format!("AVATAR:{jpeg_sha}:{jpeg}")).await;
 }
+
+/// A stranger asking to be my friend comes with their picture, live and in the requests list; the list
+/// says the same of those I asked.
+#[tokio::test]
+async fn who_asks_to_be_a_friend_comes_with_their_avatar() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    let mut carol = server.user("carol").await;
+    for p in [&mut alice, &mut carol] {
+        features(p).await;
+    }
+    alice.send(&format!("SET_AVATAR:{PNG}")).await;
+    let of = format!("AVATAR_OF:user:alice:{PNG_SHA}");
+    alice.expect(&of).await;
+    alice.send("ADD_FRIEND:carol:hi").await;
+    alice.expect("REQUEST_SENT:carol").await;
+    carol.until("FRIEND_REQUEST:alice:").await;
+    carol.expect(&of).await;
+    carol.send("REQUESTS").await;
+    carol.collect_until("REQUESTS_END:").await;
+    carol.expect(&of).await;
+    alice.send("REQUESTS").await;
+    assert!(alice.collect_until("REQUESTS_END:").await[0].starts_with("REQUEST_WAITING:carol:"));
+    alice.expect("AVATAR_OF:user:carol:").await;
+}

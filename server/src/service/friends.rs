@@ -202,6 +202,9 @@ impl Services {
                 note,
             };
             self.hub.send(them.id, &line(&request), None);
+            // Who asks, with their picture, as the requests list shows them.
+            let msg = super::avatars::avatar_of(Conv::User(me.account.clone()), me_record.avatar);
+            self.tell_avatar([them.id], &msg, None);
         }
         let sent = ServerMessage::RequestSent {
             account: them.account,
@@ -377,7 +380,11 @@ impl Services {
         Ok(out)
     }
 
-    pub(super) async fn list_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn list_requests(
+        &self,
+        me: &Caller,
+        features: Features,
+    ) -> Result<Vec<ServerMessage>> {
         let uid = me.user;
         let (requests, sent, declined) = self
             .db(move |s| {
@@ -389,6 +396,13 @@ impl Services {
             })
             .await?;
         let count = requests.len() as u32;
+        // Everyone listed, asking or asked, with their picture (after the list and its refusals).
+        let avatars: Vec<_> = requests
+            .iter()
+            .map(|r| &r.from)
+            .chain(sent.iter().map(|r| &r.to))
+            .map(|u| (Conv::User(u.account.clone()), u.avatar.clone()))
+            .collect();
         let mut out: Vec<_> = requests
             .into_iter()
             .map(|r| ServerMessage::FriendRequest {
@@ -410,6 +424,7 @@ impl Services {
                 .into_iter()
                 .map(|account| ServerMessage::FriendRejected { account }),
         );
+        out.extend(super::avatars::avatars_after(features, avatars));
         Ok(out)
     }
 }

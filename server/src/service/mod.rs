@@ -364,7 +364,10 @@ impl Services {
                 let features = ctx.link.outbox.features();
                 self.list_friends(me(ctx)?, features).await?
             }
-            C::ListRequests => self.list_requests(me(ctx)?).await?,
+            C::ListRequests => {
+                let features = ctx.link.outbox.features();
+                self.list_requests(me(ctx)?, features).await?
+            }
             C::Msg {
                 to,
                 client_id,
