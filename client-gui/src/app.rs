@@ -109,6 +109,12 @@ pub enum Message {
     AvatarLoaded(Option<image::RgbaImage>),
     AvatarPicked(Option<std::path::PathBuf>),
     AvatarImported(Result<image::RgbaImage, String>),
+    /// The avatars kept on this computer from earlier sessions (who, the digest, the picture), read at
+    /// login so the lists show them before the server speaks (or while it cannot be reached).
+    AvatarsKept(Vec<(Conv, String, Vec<u8>)>),
+    /// A picture picked for a group's avatar (from its settings window), and then ready to send.
+    GroupAvatarPicked(u64, Option<std::path::PathBuf>),
+    GroupAvatarReady(u64, Result<Vec<u8>, String>),
     LocalPage(Conv, Result<Vec<net::Message>, String>),
     /// Files to send to a conversation: what the Send file dialog returns (also what a drop gives).
     FilesChosen(Conv, Vec<PathBuf>),
@@ -183,7 +189,14 @@ pub struct App {
     pub model: Option<Model>,
     /// Thumbnails of pictures in chats, keyed by this device's copy; made off the UI thread once each.
     pub thumbs: HashMap<PathBuf, iced::widget::image::Handle>,
+    /// The avatar picked on this computer, shown until the server says which is mine (and, ready to
+    /// draw, `avatar_handle`: set together by `set_local_avatar`).
     pub avatar: Option<image::RgbaImage>,
+    avatar_handle: Option<iced::widget::image::Handle>,
+    /// The model's avatar pictures ready to draw, by digest, made once each (`sync_avatar_handles`).
+    avatar_handles: HashMap<String, iced::widget::image::Handle>,
+    /// My new avatar went to the server and it has not answered yet: a refusal is said in Settings.
+    pub avatar_sent: bool,
     pub hosting: Option<Hosted>,
     pub now: Instant,
     /// Where Download puts files; `None` is the OS's Downloads folder (looked up off the UI thread).
@@ -257,6 +270,9 @@ impl App {
             model: None,
             thumbs: HashMap::new(),
             avatar: None,
+            avatar_handle: None,
+            avatar_handles: HashMap::new(),
+            avatar_sent: false,
             hosting: None,
             now: Instant::now(),
             downloads: None,
@@ -292,7 +308,16 @@ impl App {
             model: self.model.as_ref(),
             settings: &self.settings,
             thumbs: &self.thumbs,
-            my_avatar: self.avatar.as_ref(),
+            // The server's, once it has said; before that (or from an older server) the one picked on
+            // this computer.
+            my_avatar: match &self.model {
+                Some(model) if model.my_avatar_known() => model
+                    .avatars
+                    .get(&Conv::User(model.account.clone()))
+                    .and_then(|sha| self.avatar_handles.get(sha)),
+                _ => self.avatar_handle.as_ref(),
+            },
+            avatars: &self.avatar_handles,
             notify_problem: self.notify_problem.as_ref(),
             tray_problem: self.tray_problem.as_ref(),
             hosting: None,
@@ -601,7 +626,7 @@ impl App {
             Message::Rehosted(result) => self.on_rehosted(result),
 
             Message::AvatarLoaded(avatar) => {
-                self.avatar = avatar;
+                self.set_local_avatar(avatar);
                 Task::none()
             }
             Message::AvatarPicked(None) => Task::none(),
@@ -611,8 +636,67 @@ impl App {
                 })
             }
             Message::AvatarImported(Ok(image)) => {
-                self.avatar = Some(image);
                 self.settings_notice(None);
+                // Friends see it once the server has it (a server without avatars keeps it here only).
+                if let Some(model) = &self.model
+                    && model.features.avatar
+                {
+                    match avatar::encode_for_upload(&image, model.max_avatar) {
+                        Ok(bytes) => {
+                            self.avatar_sent = true;
+                            self.send(Command::SetAvatar { image: bytes });
+                        }
+                        Err(e) => {
+                            let notice = format!("{} ({e})", self.tr().image_failed);
+                            self.settings_notice(Some(notice));
+                        }
+                    }
+                }
+                self.set_local_avatar(Some(image));
+                Task::none()
+            }
+            Message::AvatarsKept(kept) => {
+                if let Some(model) = &mut self.model {
+                    for (of, sha256, bytes) in kept {
+                        // What the server has said since the login wins over what was kept.
+                        if model.avatars.contains_key(&of) {
+                            continue;
+                        }
+                        model.apply(ququ_client::Event::Avatar {
+                            of,
+                            sha256: Some(sha256.clone()),
+                        });
+                        model.apply(ququ_client::Event::AvatarImage { sha256, bytes });
+                    }
+                }
+                self.sync_avatar_handles();
+                Task::none()
+            }
+            Message::GroupAvatarPicked(_, None) => Task::none(),
+            Message::GroupAvatarPicked(group, Some(path)) => {
+                let max = self.model.as_ref().map_or(32768, |m| m.max_avatar);
+                Task::perform(avatar::prepare(path, max), move |r| {
+                    Message::GroupAvatarReady(group, r.map_err(|e| e.to_string()))
+                })
+            }
+            Message::GroupAvatarReady(group, ready) => {
+                let tr = self.tr();
+                let mut command = None;
+                for window in self.windows.values_mut() {
+                    if let Window::Group(state) = window
+                        && state.group == group
+                    {
+                        match &ready {
+                            Ok(bytes) => {
+                                command = Some(state.avatar_sent(bytes.clone()));
+                            }
+                            Err(e) => state.avatar_failed(format!("{} ({e})", tr.image_failed)),
+                        }
+                    }
+                }
+                if let Some(command) = command {
+                    self.send(command);
+                }
                 Task::none()
             }
             // The old avatar stays; the settings dialog says why the new one did not take.
@@ -744,6 +828,29 @@ impl App {
                 } else {
                     Task::none()
                 }
+            }
+        }
+    }
+
+    /// The avatar picked on this computer, and its drawing handle with it.
+    pub(super) fn set_local_avatar(&mut self, avatar: Option<image::RgbaImage>) {
+        self.avatar_handle = avatar.as_ref().map(avatar::handle);
+        self.avatar = avatar;
+    }
+
+    /// Makes a drawing handle for each avatar picture the model has that has none yet, and drops those
+    /// of pictures it no longer has.
+    pub(super) fn sync_avatar_handles(&mut self) {
+        let Some(model) = &self.model else {
+            self.avatar_handles.clear();
+            return;
+        };
+        self.avatar_handles
+            .retain(|sha, _| model.pictures.contains_key(sha));
+        for (sha, picture) in &model.pictures {
+            if !self.avatar_handles.contains_key(sha) {
+                self.avatar_handles
+                    .insert(sha.clone(), avatar::handle(picture));
             }
         }
     }

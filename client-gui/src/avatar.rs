@@ -58,21 +58,23 @@ pub fn initials(name: &str) -> String {
         .unwrap_or_else(|| "?".to_owned())
 }
 
-/// A round avatar `size` pixels across: the picked image if there is one, else the generated one, with
+/// A picture ready to draw. Made once per picture and kept (see `App::avatar_handles`): a handle
+/// made anew at each drawing would be a new image to the renderer every frame, copied and uploaded again
+/// for every avatar on screen.
+pub fn handle(picture: &image::RgbaImage) -> image_widget::Handle {
+    image_widget::Handle::from_rgba(picture.width(), picture.height(), picture.as_raw().clone())
+}
+
+/// A round avatar `size` pixels across: the picture if there is one, else the generated one, with
 /// the initial of `name`, or of `account` when the name is blank (someone known only by account).
 pub fn view<'a, M: 'a>(
     name: &str,
     account: &str,
-    picked: Option<&image::RgbaImage>,
+    picture: Option<&image_widget::Handle>,
     size: f32,
 ) -> Element<'a, M> {
-    if let Some(picked) = picked {
-        let handle = image_widget::Handle::from_rgba(
-            picked.width(),
-            picked.height(),
-            picked.as_raw().clone(),
-        );
-        return image_widget(handle)
+    if let Some(handle) = picture {
+        return image_widget(handle.clone())
             .width(size)
             .height(size)
             .border_radius(size / 2.0)
@@ -204,6 +206,47 @@ pub async fn remove(dir: PathBuf) {
     let _ = tokio::fs::remove_file(stored_path(&dir)).await;
 }
 
+/// The picture to send the server for an avatar: a PNG when that is at most `max` bytes (a drawing, a
+/// logo), else a JPEG, at the best quality of a few that fits (a photo, whose 128 px PNG is often 30 KB or
+/// more). Transparency in a JPEG becomes white, as a round avatar shows it on a light list.
+pub fn encode_for_upload(img: &image::RgbaImage, max: usize) -> Result<Vec<u8>, AvatarError> {
+    let png = encode_png(img)?;
+    if png.len() <= max {
+        return Ok(png);
+    }
+    let rgb = image::RgbImage::from_fn(img.width(), img.height(), |x, y| {
+        let [r, g, b, a] = img.get_pixel(x, y).0;
+        let over_white =
+            |c: u8| ((u32::from(c) * u32::from(a) + 255 * (255 - u32::from(a))) / 255) as u8;
+        image::Rgb([over_white(r), over_white(g), over_white(b)])
+    });
+    let mut jpeg = Vec::new();
+    for quality in [85, 70, 50, 30] {
+        jpeg.clear();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, quality)
+            .encode_image(&rgb)?;
+        if jpeg.len() <= max {
+            break;
+        }
+    }
+    // Still too large (a tiny limit): sent anyway, and the server's refusal is said in words.
+    Ok(jpeg)
+}
+
+/// Reads a picked image, crops and scales it as [`process`] does, and encodes it for the server
+/// ([`encode_for_upload`]); for a group's avatar, which is not kept on this computer.
+pub async fn prepare(source: PathBuf, max: usize) -> Result<Vec<u8>, AvatarError> {
+    let bytes = tokio::fs::read(&source)
+        .await
+        .map_err(|source_err| AvatarError::Read {
+            path: source.clone(),
+            source: source_err,
+        })?;
+    tokio::task::spawn_blocking(move || encode_for_upload(&process(&bytes)?, max))
+        .await
+        .map_err(|e| AvatarError::Write(std::io::Error::other(e)))?
+}
+
 fn stored_path(dir: &Path) -> PathBuf {
     dir.join("avatar.png")
 }
@@ -240,6 +283,26 @@ mod tests {
         assert_eq!(out.dimensions(), (STORED_SIDE, STORED_SIDE));
         // The centre square (x 100..200) is all blue: the red left third was cropped away.
         assert_eq!(out.get_pixel(0, 64).0, [0, 0, 255, 255]);
+    }
+
+    /// A drawing goes as a PNG; a noisy photo that is too large as a PNG goes as a JPEG within the limit.
+    #[test]
+    fn an_upload_fits_the_servers_limit() {
+        let flat =
+            image::RgbaImage::from_pixel(STORED_SIDE, STORED_SIDE, image::Rgba([9, 99, 199, 255]));
+        let png = encode_for_upload(&flat, 32768).unwrap();
+        assert!(png.starts_with(b"\x89PNG"));
+        let mut seed = 1u32;
+        let noisy = image::RgbaImage::from_fn(STORED_SIDE, STORED_SIDE, |_, _| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let [a, b, c, _] = seed.to_le_bytes();
+            image::Rgba([a, b, c, 255])
+        });
+        assert!(encode_png(&noisy).unwrap().len() > 32768);
+        let jpeg = encode_for_upload(&noisy, 32768).unwrap();
+        assert!(jpeg.starts_with(b"\xff\xd8\xff"));
+        assert!(jpeg.len() <= 32768, "{} bytes", jpeg.len());
+        assert_eq!(image::load_from_memory(&jpeg).unwrap().width(), STORED_SIDE);
     }
 
     #[test]

@@ -137,6 +137,27 @@ impl Lang {
         }
     }
 
+    /// Why the server did not take my new avatar: too large (`max` bytes at most) or not a picture it
+    /// takes; anything else as every refusal is.
+    pub fn avatar_refusal(self, code: &ququ_protocol::ErrorCode, max: usize) -> String {
+        let kb = max.div_ceil(1024);
+        match (code, self) {
+            (ququ_protocol::ErrorCode::TooLarge, Lang::En) => {
+                format!("The server takes avatars of at most {kb} KB; this picture is larger.")
+            }
+            (ququ_protocol::ErrorCode::TooLarge, Lang::Zh) => {
+                format!("服务器只接受 {kb} KB 以内的头像，这张图片太大了。")
+            }
+            (ququ_protocol::ErrorCode::BadRequest, Lang::En) => {
+                "The server takes only PNG and JPEG pictures as avatars.".to_owned()
+            }
+            (ququ_protocol::ErrorCode::BadRequest, Lang::Zh) => {
+                "服务器只接受 PNG 或 JPEG 图片作为头像。".to_owned()
+            }
+            (other, _) => error_words(self, other, other.as_str()),
+        }
+    }
+
     /// Above the input while answering a message.
     pub fn replying_to(self, name: &str) -> String {
         match self {
@@ -642,6 +663,7 @@ pub struct Tr {
     pub theme_light: &'static str,
     pub theme_dark: &'static str,
     pub change_avatar: &'static str,
+    pub change_group_avatar: &'static str,
     pub reset_avatar: &'static str,
     pub close: &'static str,
     pub log_out: &'static str,
@@ -963,6 +985,7 @@ static EN: Tr = Tr {
     theme_light: "Light",
     theme_dark: "Dark",
     change_avatar: "Change avatar…",
+    change_group_avatar: "Change group avatar…",
     reset_avatar: "Default avatar",
     close: "Close",
     log_out: "Log out",
@@ -1246,6 +1269,7 @@ static ZH: Tr = Tr {
     theme_light: "浅色",
     theme_dark: "深色",
     change_avatar: "更换头像…",
+    change_group_avatar: "更换群头像…",
     reset_avatar: "默认头像",
     close: "关闭",
     log_out: "退出登录",

@@ -202,6 +202,15 @@ pub enum Command {
         account: String,
         category: u64,
     },
+    /// My avatar: a picture ready for the server ([`crate::avatar::encode_for_upload`]); empty clears it.
+    SetAvatar {
+        image: Vec<u8>,
+    },
+    /// A group's avatar (owner and admins), as [`Command::SetAvatar`].
+    SetGroupAvatar {
+        group: u64,
+        image: Vec<u8>,
+    },
     /// Change my password: the current one, then the new one.
     ChangePassword {
         old: String,
@@ -338,6 +347,8 @@ impl Client {
             Command::SetRemark { account, remark } => h.set_remark(account, remark),
             Command::ChangePassword { old, new } => h.change_password(old, new),
             Command::SetSignature { text } => h.set_signature(text),
+            Command::SetAvatar { image } => h.set_avatar(image),
+            Command::SetGroupAvatar { group, image } => h.set_group_avatar(group, image),
             Command::Block { account } => h.block(account),
             Command::Unblock { account } => h.unblock(account),
             Command::AddCategory { name } => h.add_category(name),

@@ -17,6 +17,7 @@ use crate::i18n::{Lang, Tr};
 use crate::model::{Connection, Model};
 use crate::theme;
 use crate::{avatar, fonts};
+use ququ_protocol::Conv;
 use ququ_protocol::Presence;
 
 /// What every window may read while drawing.
@@ -30,7 +31,10 @@ pub struct Ctx<'a> {
     pub settings: &'a Settings,
     /// Thumbnails of pictures, keyed by this device's copy (made off the UI thread, once each).
     pub thumbs: &'a HashMap<PathBuf, iced::widget::image::Handle>,
-    pub my_avatar: Option<&'a image::RgbaImage>,
+    /// My avatar, ready to draw: the server's once it has said, else the one picked on this computer.
+    pub my_avatar: Option<&'a iced::widget::image::Handle>,
+    /// Every avatar picture the model has, ready to draw, by digest.
+    pub avatars: &'a HashMap<String, iced::widget::image::Handle>,
     /// Why desktop notifications cannot be shown here, if they cannot.
     pub notify_problem: Option<&'a crate::notify::Problem>,
     /// Why there is no tray icon (so closing the friend list quits), for the settings.
@@ -41,9 +45,29 @@ pub struct Ctx<'a> {
     pub token_place: Option<&'a crate::credentials::Place>,
 }
 
-impl Ctx<'_> {
+impl<'a> Ctx<'a> {
     pub fn tr(&self) -> &'static Tr {
         self.lang.tr()
+    }
+
+    /// The picture to show for a user or group: the avatar the server keeps, once it is here (mine is
+    /// [`Ctx::my_avatar`]); `None`: the generated one.
+    pub fn avatar(&self, of: &Conv) -> Option<&'a iced::widget::image::Handle> {
+        let model = self.model?;
+        match of {
+            Conv::User(account) if *account == model.account => self.my_avatar,
+            _ => model.avatars.get(of).and_then(|sha| self.avatars.get(sha)),
+        }
+    }
+
+    /// [`Ctx::avatar`] of a user.
+    pub fn user_avatar(&self, account: &str) -> Option<&'a iced::widget::image::Handle> {
+        self.avatar(&Conv::User(account.to_owned()))
+    }
+
+    /// [`Ctx::avatar`] of a group.
+    pub fn group_avatar(&self, group: u64) -> Option<&'a iced::widget::image::Handle> {
+        self.avatar(&Conv::Group(group))
     }
 
     /// Whether someone is online as far as this app can tell: `None` while it is not connected, when
@@ -245,13 +269,18 @@ fn place(at: f32, len: f32, room: f32) -> Place {
 }
 
 /// An avatar with the online mark at its corner, as in the lists.
-pub fn avatar_with_dot<'a, M: 'a>(name: &str, account: &str, online: bool) -> Element<'a, M> {
+pub fn avatar_with_dot<'a, M: 'a>(
+    name: &str,
+    account: &str,
+    picture: Option<&iced::widget::image::Handle>,
+    online: bool,
+) -> Element<'a, M> {
     let dot = container(space())
         .width(11)
         .height(11)
         .style(theme::presence_dot(online));
     iced::widget::stack![
-        avatar::view(name, account, None, 42.0),
+        avatar::view(name, account, picture, 42.0),
         container(dot)
             .width(44)
             .height(44)

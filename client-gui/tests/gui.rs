@@ -3432,3 +3432,109 @@ fn friend_groups_are_made_moved_into_folded_and_deleted_from_the_friend_list() {
     assert!(alice.shows(main_a, "My friends 1/1"));
     assert!(alice.app.model.as_ref().unwrap().friends["bob"].category == 0);
 }
+
+/// Avatars kept by the server (issue 25): a picture set from Settings in one app (what "Change avatar…"
+/// gives once the picked file is cropped and scaled; the file dialog is the OS's) reaches a friend's app,
+/// decoded once into its model; one the server refuses is said in Settings in words; the group settings
+/// window offers "Change group avatar…" to the owner only, and the group's picture reaches a member.
+#[test]
+fn an_avatar_set_in_one_app_shows_in_a_friends() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let (mut alice, mut bob) = friends(&rt, &server);
+    let main_a = alice.contacts_window();
+    alice.show_dialog(&rt, main_a, Dialog::settings());
+    let red = image::Rgba([200, 30, 30, 255]);
+    let picture = image::RgbaImage::from_pixel(128, 128, red);
+    alice.update(&rt, Message::AvatarImported(Ok(picture)));
+    bob.pump_until(&rt, "alice's avatar at bob's", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.user_avatar("alice"))
+            .is_some_and(|p| p.dimensions() == (128, 128) && *p.get_pixel(64, 64) == red)
+    });
+    alice.pump_until(&rt, "mine as the server has it", |app| {
+        app.model.as_ref().is_some_and(|m| m.my_avatar_known()) && !app.avatar_sent
+    });
+    // One picture decoded for everyone who shows it.
+    assert_eq!(bob.app.model.as_ref().unwrap().pictures.len(), 1);
+
+    // Bytes that are no picture: the server's refusal, in Settings.
+    alice.app.avatar_sent = true;
+    let handle = alice.app.client.clone().expect("alice's handle");
+    handle.send(net::Command::SetAvatar {
+        image: b"hello".to_vec(),
+    });
+    alice.pump_until(&rt, "the refusal", |app| !app.avatar_sent);
+    assert!(alice.shows(
+        main_a,
+        "The server takes only PNG and JPEG pictures as avatars."
+    ));
+
+    // A group: its owner's settings window offers the change, a member's does not.
+    handle.send(net::Command::CreateGroup {
+        name: "读书会".into(),
+    });
+    alice.pump_until(&rt, "the group", |app| {
+        app.model.as_ref().is_some_and(|m| !m.groups.is_empty())
+    });
+    let gid = *alice
+        .app
+        .model
+        .as_ref()
+        .unwrap()
+        .groups
+        .keys()
+        .next()
+        .unwrap();
+    handle.send(net::Command::Invite {
+        group: gid,
+        account: "bob".into(),
+    });
+    bob.pump_until(&rt, "bob in the group", |app| {
+        app.model
+            .as_ref()
+            .is_some_and(|m| m.groups.contains_key(&gid))
+    });
+    let task = alice.app.open_group_settings(gid);
+    alice.run(&rt, task);
+    let settings_a = alice
+        .window(|w| matches!(w, Window::Group(g) if g.group == gid))
+        .expect("alice's group settings");
+    alice.pump_until(&rt, "the member list", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.members.get(&gid))
+            .is_some_and(|ms| ms.len() == 2)
+    });
+    assert!(alice.shows(settings_a, "Change group avatar…"));
+    let task = bob.app.open_group_settings(gid);
+    bob.run(&rt, task);
+    let settings_b = bob
+        .window(|w| matches!(w, Window::Group(g) if g.group == gid))
+        .expect("bob's group settings");
+    bob.pump_until(&rt, "the member list", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.members.get(&gid))
+            .is_some_and(|ms| ms.len() == 2)
+    });
+    assert!(!bob.shows(settings_b, "Change group avatar…"));
+
+    let blue = image::Rgba([20, 60, 220, 255]);
+    let png = ququ::avatar::encode_for_upload(&image::RgbaImage::from_pixel(128, 128, blue), 32768)
+        .expect("encoded");
+    alice.update(&rt, Message::GroupAvatarReady(gid, Ok(png)));
+    bob.pump_until(&rt, "the group's avatar at bob's", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.group_avatar(gid))
+            .is_some_and(|p| *p.get_pixel(0, 0) == blue)
+    });
+    alice.pump_until(&rt, "the change taken", |app| {
+        app.windows
+            .get(&settings_a)
+            .is_some_and(|w| matches!(w, Window::Group(g) if g.asked.is_none()))
+    });
+}

@@ -15,6 +15,7 @@
 //! `files/worker`). It runs a little over 600 lines because the loop, its offline twin and the commands
 //! share the [`Session`] and [`Link`] they define; splitting them would only move the definitions away.
 
+mod avatars;
 mod files;
 mod lists;
 mod login;
@@ -190,6 +191,8 @@ struct Link {
     pace: Pacer,
     /// Features, recalls in flight, read marks being listed (see `said`).
     said: SaidState,
+    /// Avatar pictures being fetched (see `avatars`).
+    avatars: avatars::AvatarState,
 }
 
 impl Link {
@@ -379,6 +382,7 @@ impl Session {
             synced_to: 0,
             synced_new: 0,
             said: SaidState::default(),
+            avatars: avatars::AvatarState::default(),
         };
         match self.serve(reader, link).await {
             Ok(()) => End::Stop(StopReason::Shutdown),
@@ -567,6 +571,7 @@ impl Session {
             S::GroupJoinSent { group } => self.emit(Event::JoinRequestSent { group }),
             S::GroupJoinRejected { group } => self.emit(Event::JoinRequestDeclined { group }),
             S::GroupRequestsEnd { .. } => {}
+            S::AvatarOf { .. } | S::Avatar { .. } => self.on_avatar_line(link, msg).await?,
         }
         Ok(())
     }
@@ -579,7 +584,9 @@ impl Session {
         text: String,
         about: Option<String>,
     ) -> Result<(), End> {
-        if self.features_refused(link, &code, about.as_deref()) {
+        if self.features_refused(link, &code, about.as_deref())
+            || Self::avatar_refused(link, &code, about.as_deref())
+        {
             return Ok(());
         }
         if self

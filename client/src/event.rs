@@ -488,6 +488,14 @@ pub enum Event {
     CategoryGone { category: u64 },
     /// My friend groups were put in this order (here or on another device); the local list is.
     CategoryOrder(Vec<u64>),
+    /// Whose avatar (头像) is which picture: `sha256` names it (`None`: they have none; show the default).
+    /// For a user or a group, after the lists at login, for a new friend or member, and live when one
+    /// changes (mine too, from [`crate::Handle::set_avatar`] here or elsewhere). The picture itself comes
+    /// as [`Event::AvatarImage`] — right after, if it is here already, or once fetched.
+    Avatar { of: Conv, sha256: Option<String> },
+    /// A picture's bytes (a PNG or JPEG, checked against its digest): fetched from the server, or kept
+    /// here from before. Decode it once per digest; everyone whose [`Event::Avatar`] names it shows it.
+    AvatarImage { sha256: String, bytes: Vec<u8> },
     /// A file transfer was created or changed state; the [`Transfer`] is complete each time. See
     /// [`crate::transfer`].
     Transfer(Transfer),

@@ -292,6 +292,20 @@ impl Handle {
         });
     }
 
+    /// Sets my avatar (头像) to `image`, a square PNG or JPEG already scaled down (the server takes at
+    /// most [`crate::Limits::avatar`] bytes and checks only that it is one of the two); empty clears it.
+    /// Friends and fellow group members see it. Answered by [`Event::Avatar`] for me, or
+    /// [`Event::Error`] (`too_large`, `bad_request`).
+    pub fn set_avatar(&self, image: Vec<u8>) {
+        self.request(ClientMessage::SetAvatar { image });
+    }
+
+    /// Sets a group's avatar, as [`Handle::set_avatar`]; only its owner and admins may (`forbidden`
+    /// otherwise, with the group id as `about`). Every member is told ([`Event::Avatar`]).
+    pub fn set_group_avatar(&self, group: u64, image: Vec<u8>) {
+        self.request(ClientMessage::SetGroupAvatar { group, image });
+    }
+
     /// Asks for everyone I block again (it comes after every login anyway); answered by [`Event::Blocks`].
     pub fn list_blocks(&self) {
         self.request(ClientMessage::ListBlocks);

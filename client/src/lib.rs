@@ -40,8 +40,9 @@
 //!   resume, `BYE:`, my profile), `connection/lists` (friends, requests, groups, members, found users,
 //!   the block list, others' profiles),
 //!   `connection/messages` (chat, `ACK:`, sync, history, the outbox), `connection/said` (the newer lines:
-//!   `FEATURES:`, replies and mentions, recalls, read marks, typing). `connection/pace` keeps the outbox
-//!   under the server's rate.
+//!   `FEATURES:`, replies and mentions, recalls, read marks, typing), `connection/avatars` (whose avatar is
+//!   which picture, and each picture fetched once). `connection/pace` keeps the outbox under the server's
+//!   rate.
 //! - [`backoff`] — reconnect delays.
 //! - [`transfer`] — file transfers' data types: [`Transfer`], [`TransferId`], [`TransferState`],
 //!   [`TransferError`], and the file-name rules (the API is summed up in its module docs).
@@ -49,7 +50,7 @@
 //!   `connection/files/worker` — the workers that move the bytes on data connections of their own.
 //! - [`storage`] — the SQLite database ([`Storage`]) and its async front ([`Store`]); `storage/transfers`
 //!   keeps transfers, `storage/said` replies' quotes, recalls and read marks, `storage/events` a group's
-//!   changes.
+//!   changes, `storage/avatars` avatar pictures by digest and whose is which.
 //!
 //! The terminal client lives in `src/bin/ququ-term/`.
 

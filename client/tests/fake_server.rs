@@ -43,7 +43,7 @@ impl FakeConn {
             if line.starts_with("FEATURES:") {
                 assert_eq!(
                     line,
-                    "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY"
+                    "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY,AVATAR"
                 );
                 let answer = match self.features {
                     Some(features) => format!("FEATURES:{features}"),

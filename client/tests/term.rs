@@ -351,7 +351,7 @@ async fn the_terminal_shows_control_characters_it_receives_instead_of_obeying_th
     // Left unanswered: the terminal carries on as with a server from before them.
     assert_eq!(
         recv(&mut server).await,
-        "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY"
+        "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY,AVATAR"
     );
     assert_eq!(recv(&mut server).await, "LOGIN:carol:password1");
     server.send("LOGIN:true:1:carol:Carol:tok1:").await.unwrap();
@@ -527,5 +527,70 @@ async fn the_terminal_client_shows_ids_quotes_mentions_and_recalls() {
     );
     term.expect("bob [@you]: @carol 来吗").await;
     term.type_line("/quit").await;
+    server.stop().await;
+}
+
+/// `/avatar <path>` sends a picture file as my avatar (a friend is told), `/friends` marks a friend who
+/// has one, a friend's change is said, and `/avatar` alone clears mine.
+#[tokio::test]
+async fn the_terminal_sets_an_avatar_and_shows_who_has_one() {
+    let server = TestServer::start().await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap().to_owned();
+    let mut term = Term::spawn(&[
+        "--server",
+        &server.addr,
+        "--user",
+        "carol",
+        "--register",
+        "--data-dir",
+        &data_dir,
+    ]);
+    term.type_line("password1").await;
+    term.expect("logged in as carol").await;
+    bob.handle.add_friend("carol", "it's bob");
+    term.expect("bob wants to be your friend").await;
+    term.type_line("/accept bob").await;
+    bob.wait(
+        "carol accepted",
+        |e| matches!(e, Event::FriendChanged(f) if f.account == "carol"),
+    )
+    .await;
+
+    // Any bytes that start like a PNG: the server checks no more, and the terminal sends them as they are.
+    let path = data.path().join("my face.png");
+    std::fs::write(&path, b"\x89PNG\r\n\x1a\nnot much of a picture").unwrap();
+    term.type_line(&format!("/avatar {}", path.display())).await;
+    term.expect("your avatar changed").await;
+    bob.wait(
+        "carol's avatar",
+        |e| matches!(e, Event::Avatar { of: Conv::User(a), sha256: Some(_) } if a == "carol"),
+    )
+    .await;
+    term.type_line("/avatar /no/such/file.png").await;
+    term.expect("cannot read /no/such/file.png").await;
+
+    bob.handle.set_avatar(b"\xff\xd8\xff one".to_vec());
+    bob.wait("bob's own", |e| matches!(e, Event::Avatar { .. }))
+        .await;
+    // The terminal hears of it a moment after bob does, and says nothing of a first one: ask until the
+    // list marks it.
+    let deadline = tokio::time::Instant::now() + PATIENCE;
+    loop {
+        term.type_line("/friends").await;
+        if term.expect("bob (bob) online").await.ends_with("[头像]") {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never marked");
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    bob.handle.set_avatar(b"\xff\xd8\xff two".to_vec());
+    term.expect("bob's avatar changed").await;
+
+    term.type_line("/avatar").await;
+    term.expect("your avatar is the default one again").await;
+    term.type_line("/quit").await;
+    let _ = tokio::time::timeout(PATIENCE, term.child.wait()).await;
     server.stop().await;
 }

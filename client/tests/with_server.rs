@@ -1037,6 +1037,128 @@ async fn friend_groups_arrive_as_events_on_every_device() {
     phone.shutdown();
 }
 
+/// Avatars as the GUI sees them: mine set and told back, a friend told live and given the picture
+/// (fetched once, checked against its digest, kept locally), a group's set by its owner and refused to a
+/// plain member, and after a new login the friend's picture comes from the local copy with no fetch.
+#[tokio::test]
+async fn avatars_arrive_as_events_with_their_pictures() {
+    let server = TestServer::start().await;
+    let mut alice = User::register(&server.addr, "alice").await;
+    let mut bob = User::register(&server.addr, "bob").await;
+    befriend(&mut alice, &mut bob).await;
+    // Any bytes that start like a PNG: the server checks no more.
+    use sha2::Digest as _;
+    let png = b"\x89PNG\r\n\x1a\nnot much of a picture".to_vec();
+    let sha = hex::encode(sha2::Sha256::digest(&png));
+
+    alice.handle.set_avatar(png.clone());
+    alice
+        .wait("my avatar", |e| {
+            matches!(e, Event::Avatar { of: Conv::User(a), sha256: Some(s) } if a == "alice" && *s == sha)
+        })
+        .await;
+    bob.wait("alice's avatar", |e| {
+        matches!(e, Event::Avatar { of: Conv::User(a), sha256: Some(s) } if a == "alice" && *s == sha)
+    })
+    .await;
+    match bob
+        .wait("the picture", |e| matches!(e, Event::AvatarImage { .. }))
+        .await
+    {
+        Event::AvatarImage { sha256, bytes } => {
+            assert_eq!(sha256, sha);
+            assert_eq!(bytes, png);
+        }
+        _ => unreachable!(),
+    }
+    let store = bob.handle.store();
+    assert_eq!(
+        store.avatar_of(alice_conv()).await.unwrap(),
+        Some(sha.clone())
+    );
+
+    // Not a picture: refused in words the app can show.
+    alice.handle.set_avatar(b"hello".to_vec());
+    alice
+        .wait("refused", |e| {
+            matches!(
+                e,
+                Event::Error {
+                    code: ququ_client::ErrorCode::BadRequest,
+                    ..
+                }
+            )
+        })
+        .await;
+
+    // A group's avatar: its owner sets it, a plain member may not.
+    alice.handle.create_group("hikers");
+    let group = match alice
+        .wait("new group", |e| matches!(e, Event::GroupChanged(_)))
+        .await
+    {
+        Event::GroupChanged(g) => g.id,
+        _ => unreachable!(),
+    };
+    alice.handle.invite(group, "bob");
+    bob.wait(
+        "joined",
+        |e| matches!(e, Event::GroupChanged(g) if g.id == group),
+    )
+    .await;
+    bob.handle.set_group_avatar(group, png.clone());
+    bob.wait("forbidden", |e| {
+        matches!(
+            e,
+            Event::Error {
+                code: ququ_client::ErrorCode::Forbidden,
+                ..
+            }
+        )
+    })
+    .await;
+    alice.handle.set_group_avatar(group, png.clone());
+    bob.wait("the group's avatar", |e| {
+        matches!(e, Event::Avatar { of: Conv::Group(g), sha256: Some(s) } if *g == group && *s == sha)
+    })
+    .await;
+
+    // A new login: the friend's avatar is told again after the friend list, and its picture is the one
+    // kept here.
+    let dir = bob.stop().await;
+    let (handle, mut events) = Client::start(config(&server.addr, "bob", dir.path())).unwrap();
+    wait_for(&mut events, "alice's avatar again", |e| {
+        matches!(e, Event::Avatar { of: Conv::User(a), sha256: Some(s) } if a == "alice" && *s == sha)
+    })
+    .await;
+    wait_for(
+        &mut events,
+        "the picture, from here",
+        |e| matches!(e, Event::AvatarImage { sha256, bytes } if *sha256 == sha && *bytes == png),
+    )
+    .await;
+
+    // Cleared while bob is away: his next login lets the kept picture go.
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+    alice.handle.set_avatar(Vec::new());
+    alice
+        .wait(
+            "cleared",
+            |e| matches!(e, Event::Avatar { of: Conv::User(a), sha256: None } if a == "alice"),
+        )
+        .await;
+    let (handle, mut events) = Client::start(config(&server.addr, "bob", dir.path())).unwrap();
+    wait_for(
+        &mut events,
+        "alice's avatar gone",
+        |e| matches!(e, Event::Avatar { of: Conv::User(a), sha256: None } if a == "alice"),
+    )
+    .await;
+    assert_eq!(handle.store().avatar_of(alice_conv()).await.unwrap(), None);
+    handle.shutdown();
+}
+
 /// Alice's private conversation, as her friends address it.
 fn alice_conv() -> Conv {
     Conv::User("alice".into())

@@ -1,6 +1,7 @@
 //! Lines a client sends to the server.
 
 use crate::ParseError;
+use crate::base64;
 use crate::field::{Fields, LineBuilder};
 use crate::types::{Conv, Features, Gender, JoinPolicy, Mentions, ProfileChange, is_sha256_hex};
 
@@ -199,6 +200,16 @@ pub enum ClientMessage {
     /// `CATEGORY_ORDER:<id>,<id>,…` — my friend groups in a new order: every one of them, once each
     /// (the default group stays first and is not named). Replies `CATEGORY_ORDER:` with the order kept.
     OrderCategories { categories: Vec<u64> },
+    /// `SET_AVATAR[:<base64>]` — my avatar (头像): a PNG or JPEG of at most `avatar` bytes, in base64
+    /// (`SET_AVATAR:iVBORw0KGgo…`); empty or left off clears it. Replies `AVATAR_OF:user:<me>:<sha256>`;
+    /// friends and fellow group members with the `AVATAR` feature are told the same line.
+    SetAvatar { image: Vec<u8> },
+    /// `GROUP_AVATAR:<group_id>[:<base64>]` — the group's avatar, as `SET_AVATAR:` (owner and admins
+    /// only); every member's sessions with the `AVATAR` feature get `AVATAR_OF:group:<group_id>:<sha256>`.
+    SetGroupAvatar { group: u64, image: Vec<u8> },
+    /// `AVATAR_GET:<sha256>` — the picture with this digest (from an `AVATAR_OF:` line); replies
+    /// `AVATAR:<sha256>:<base64>`.
+    GetAvatar { sha256: String },
 }
 
 impl ClientMessage {
@@ -629,6 +640,25 @@ impl ClientMessage {
                 f.end()?;
                 M::MoveFriend { account, category }
             }
+            "SET_AVATAR" => {
+                let mut f = f("SET_AVATAR");
+                let image = image(&mut f)?;
+                f.end()?;
+                M::SetAvatar { image }
+            }
+            "GROUP_AVATAR" => {
+                let mut f = f("GROUP_AVATAR");
+                let group = f.number("group_id")?;
+                let image = image(&mut f)?;
+                f.end()?;
+                M::SetGroupAvatar { group, image }
+            }
+            "AVATAR_GET" => {
+                let mut f = f("AVATAR_GET");
+                let sha256 = f.parsed("sha256", |s| is_sha256_hex(s).then(|| s.to_owned()))?;
+                f.end()?;
+                M::GetAvatar { sha256 }
+            }
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -783,6 +813,11 @@ impl ClientMessage {
             M::OrderCategories { categories } => {
                 b("CATEGORY_ORDER").field(&crate::types::id_list_field(categories))
             }
+            M::SetAvatar { image } => b("SET_AVATAR").field(&base64::encode(image)),
+            M::SetGroupAvatar { group, image } => {
+                b("GROUP_AVATAR").num(group).field(&base64::encode(image))
+            }
+            M::GetAvatar { sha256 } => b("AVATAR_GET").field(sha256),
         }
         .finish()
     }
@@ -851,6 +886,9 @@ impl ClientMessage {
             M::DeleteCategory { .. } => "CATEGORY_DEL",
             M::MoveFriend { .. } => "FRIEND_MOVE",
             M::OrderCategories { .. } => "CATEGORY_ORDER",
+            M::SetAvatar { .. } => "SET_AVATAR",
+            M::SetGroupAvatar { .. } => "GROUP_AVATAR",
+            M::GetAvatar { .. } => "AVATAR_GET",
         }
     }
 }
@@ -879,6 +917,15 @@ pub(crate) fn on_off(s: &str) -> Option<bool> {
 
 pub(crate) fn on_off_str(on: bool) -> &'static str {
     if on { "on" } else { "off" }
+}
+
+/// An optional final field of image bytes in base64, taken literally (never `%`-unescaped, as a digest
+/// is not); absent or empty is no bytes (an avatar cleared).
+fn image(f: &mut Fields<'_>) -> Result<Vec<u8>, ParseError> {
+    if !f.has_more() {
+        return Ok(Vec::new());
+    }
+    f.parsed("image", base64::decode)
 }
 
 fn one_account(mut f: Fields<'_>) -> Result<String, ParseError> {

@@ -8,6 +8,7 @@
 //! Parsing and formatting are pure functions: `parse(format(m)) == m` for every message.
 //!
 //! # Layout
+//! - [`base64`] — the image bytes of the avatar lines.
 //! - [`field`] — escaping and the field cursor used by both directions.
 //! - `client` — [`ClientMessage`], client → server.
 //! - `server` — [`ServerMessage`], server → client.
@@ -17,6 +18,7 @@
 //! - [`fingerprint`] — how both ends name a TLS certificate to people.
 //! - [`codec`] (feature `codec`, on by default) — [`LineCodec`], tokio-util framing with a line-length cap.
 
+pub mod base64;
 mod client;
 mod error;
 pub mod field;

@@ -1,6 +1,7 @@
 //! Lines the server sends to a client: replies to requests and pushed events.
 
 use crate::ParseError;
+use crate::base64;
 use crate::client::conv;
 use crate::field::{Fields, LineBuilder};
 use crate::types::{
@@ -263,6 +264,16 @@ pub enum ServerMessage {
     /// `CATEGORY_ORDER:<id>,<id>,…` — my friend groups are in this order now (the answer to
     /// `CATEGORY_ORDER:`, also to my other sessions with the `CATEGORY` feature).
     CategoryOrder { categories: Vec<u64> },
+    /// `AVATAR_OF:<user|group>:<id>:<sha256>` — whose avatar (头像) is the picture with this digest;
+    /// `None` (an empty field): they have none. To a session with the `AVATAR` feature: after the items
+    /// of a `FRIENDS`, `GROUPS` or `GROUP_MEMBERS` list (one per listed friend, group or member, after the
+    /// `…_END` line), after a new friend's, new member's or joined group's line, after the answer to
+    /// `PROFILE`, after a `REQUESTS` list and a new `FRIEND_REQUEST:`, and live when one changes. The session that set it is answered with it
+    /// whatever its features. Fetch the picture with `AVATAR_GET:`.
+    AvatarOf { of: Conv, sha256: Option<String> },
+    /// `AVATAR:<sha256>:<base64>` — the picture with this digest (a PNG or JPEG): the answer to
+    /// `AVATAR_GET:`.
+    Avatar { sha256: String, image: Vec<u8> },
 }
 
 impl ServerMessage {
@@ -863,6 +874,26 @@ impl ServerMessage {
                 f.end()?;
                 M::CategoryGone { category }
             }
+            "AVATAR_OF" => {
+                let mut f = f("AVATAR_OF");
+                let of = conv(&mut f)?;
+                let sha256 = f.parsed("sha256", |s| {
+                    if s.is_empty() {
+                        Some(None)
+                    } else {
+                        is_sha256_hex(s).then(|| Some(s.to_owned()))
+                    }
+                })?;
+                f.end()?;
+                M::AvatarOf { of, sha256 }
+            }
+            "AVATAR" => {
+                let mut f = f("AVATAR");
+                let sha256 = f.parsed("sha256", |s| is_sha256_hex(s).then(|| s.to_owned()))?;
+                let image = f.parsed("image", base64::decode)?;
+                f.end()?;
+                M::Avatar { sha256, image }
+            }
             other => return Err(ParseError::UnknownVerb(other.to_owned())),
         };
         Ok(msg)
@@ -1140,6 +1171,11 @@ impl ServerMessage {
             M::CategoryOrder { categories } => {
                 b("CATEGORY_ORDER").field(&crate::types::id_list_field(categories))
             }
+            M::AvatarOf { of, sha256 } => b("AVATAR_OF")
+                .field(of.kind())
+                .field(&of.key())
+                .field(sha256.as_deref().unwrap_or("")),
+            M::Avatar { sha256, image } => b("AVATAR").field(sha256).field(&base64::encode(image)),
         }
         .finish()
     }

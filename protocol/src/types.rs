@@ -331,6 +331,9 @@ pub struct Limits {
     pub sign: u32,
     /// Most friend groups (好友分组, `CATEGORY_ADD:`) one user may have besides the default one.
     pub categories: u32,
+    /// Largest avatar picture (`SET_AVATAR:`, `GROUP_AVATAR:`) in bytes, before base64. Its base64 (a
+    /// third more) must fit a line: at the default 32768 the `AVATAR:` line is about 43,800 bytes.
+    pub avatar: u32,
 }
 
 impl Default for Limits {
@@ -350,6 +353,7 @@ impl Default for Limits {
             notice: 500,
             sign: 80,
             categories: 50,
+            avatar: 32768,
         }
     }
 }
@@ -358,7 +362,7 @@ impl Limits {
     pub fn to_field(&self) -> String {
         format!(
             "line={},text={},name={},friends={},members={},file={},rate={},groups={},actions={},recall={},\
-             admins={},notice={},sign={},categories={}",
+             admins={},notice={},sign={},categories={},avatar={}",
             self.line,
             self.text,
             self.name,
@@ -372,7 +376,8 @@ impl Limits {
             self.admins,
             self.notice,
             self.sign,
-            self.categories
+            self.categories,
+            self.avatar
         )
     }
 
@@ -395,6 +400,7 @@ impl Limits {
                 "notice" => limits.notice = value.parse().ok()?,
                 "sign" => limits.sign = value.parse().ok()?,
                 "categories" => limits.categories = value.parse().ok()?,
+                "avatar" => limits.avatar = value.parse().ok()?,
                 _ => {}
             }
         }
@@ -590,6 +596,11 @@ pub struct Features {
     /// lines pushed when another session of mine changes them (the session that asked is answered either
     /// way).
     pub category: bool,
+    /// Avatars (头像) kept by the server: `AVATAR_OF:` lines saying whose picture is which (after lists,
+    /// new friends and members, and live when one changes). A separate line rather than one more field on
+    /// `FRIEND:`/`MEMBER:`/`GROUP_INFO:`, so those lines stay as they are for every other feature set
+    /// (`MEMBER:` already tells its trailing fields apart by their number).
+    pub avatar: bool,
 }
 
 impl Features {
@@ -606,6 +617,7 @@ impl Features {
         profile: true,
         block: true,
         category: true,
+        avatar: true,
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
@@ -621,6 +633,7 @@ impl Features {
             (self.profile, "PROFILE"),
             (self.block, "BLOCK"),
             (self.category, "CATEGORY"),
+            (self.avatar, "AVATAR"),
         ]
         .into_iter()
         .filter_map(|(on, name)| on.then_some(name))
@@ -646,6 +659,7 @@ impl Features {
                 "PROFILE" => features.profile = true,
                 "BLOCK" => features.block = true,
                 "CATEGORY" => features.category = true,
+                "AVATAR" => features.avatar = true,
                 _ => {}
             }
         }
@@ -666,6 +680,7 @@ impl Features {
             profile: self.profile && other.profile,
             block: self.block && other.block,
             category: self.category && other.category,
+            avatar: self.avatar && other.avatar,
         }
     }
 }

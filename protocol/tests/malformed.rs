@@ -1162,3 +1162,74 @@ fn profile_and_block_lines() {
         ),
     ]);
 }
+
+/// Avatars kept by the server: base64 is read strictly and literally, a digest is 64 lower-case hex digits.
+#[test]
+fn avatar_lines() {
+    const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
+    check_client(&[
+        (
+            "SET_AVATAR:iVBORw0KGgo",
+            invalid("SET_AVATAR", "image", "iVBORw0KGgo"),
+        ),
+        (
+            "SET_AVATAR:iVBOR w0KGgo=",
+            invalid("SET_AVATAR", "image", "iVBOR w0KGgo="),
+        ),
+        // An escape is not unescaped in base64 (`%3D` is not `=`).
+        (
+            "SET_AVATAR:iVBORw0KGgo%3D",
+            invalid("SET_AVATAR", "image", "iVBORw0KGgo%3D"),
+        ),
+        // Padding only at the end, and unused bits zero.
+        (
+            "SET_AVATAR:Zg==Zg==",
+            invalid("SET_AVATAR", "image", "Zg==Zg=="),
+        ),
+        ("SET_AVATAR:Zh==", invalid("SET_AVATAR", "image", "Zh==")),
+        ("SET_AVATAR:Zg==:x", too_many("SET_AVATAR")),
+        ("GROUP_AVATAR", missing("GROUP_AVATAR", "group_id")),
+        (
+            "GROUP_AVATAR:three:Zg==",
+            invalid("GROUP_AVATAR", "group_id", "three"),
+        ),
+        (
+            "GROUP_AVATAR:3:Zg=",
+            invalid("GROUP_AVATAR", "image", "Zg="),
+        ),
+        ("GROUP_AVATAR:3:Zg==:x", too_many("GROUP_AVATAR")),
+        ("AVATAR_GET", missing("AVATAR_GET", "sha256")),
+        ("AVATAR_GET:", invalid("AVATAR_GET", "sha256", "")),
+        (
+            "AVATAR_GET:E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+            invalid(
+                "AVATAR_GET",
+                "sha256",
+                "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855",
+            ),
+        ),
+    ]);
+    check_server(&[
+        ("AVATAR_OF:user:alice", missing("AVATAR_OF", "sha256")),
+        (
+            "AVATAR_OF:user::",
+            invalid("AVATAR_OF", "conversation", "user:"),
+        ),
+        (
+            "AVATAR_OF:room:3:",
+            invalid("AVATAR_OF", "conversation", "room:3"),
+        ),
+        (
+            "AVATAR_OF:group:3:abc",
+            invalid("AVATAR_OF", "sha256", "abc"),
+        ),
+        ("AVATAR_OF:group:3::x", too_many("AVATAR_OF")),
+        (&format!("AVATAR:{SHA}"), missing("AVATAR", "image")),
+        ("AVATAR:abc:Zg==", invalid("AVATAR", "sha256", "abc")),
+        (
+            &format!("AVATAR:{SHA}:Zg="),
+            invalid("AVATAR", "image", "Zg="),
+        ),
+        (&format!("AVATAR:{SHA}:Zg==:x"), too_many("AVATAR")),
+    ]);
+}

@@ -65,6 +65,11 @@ fn conv() -> impl Strategy<Value = Conv> {
     ]
 }
 
+/// Any bytes, as an avatar's picture: every length mod 3, so every padding of the base64.
+fn image() -> impl Strategy<Value = Vec<u8>> {
+    proptest::collection::vec(any::<u8>(), 0..40)
+}
+
 fn sha256() -> impl Strategy<Value = String> {
     "[0-9a-f]{64}"
 }
@@ -145,12 +150,12 @@ fn limits() -> impl Strategy<Value = Limits> {
             num32(),
             num32(),
         ),
-        (num32(), num32(), num32(), num32()),
+        (num32(), num32(), num32(), num32(), num32()),
     )
         .prop_map(
             |(
                 (line, text, name, friends, members, file, rate, groups, actions, recall),
-                (admins, notice, sign, categories),
+                (admins, notice, sign, categories, avatar),
             )| Limits {
                 line,
                 text,
@@ -166,13 +171,14 @@ fn limits() -> impl Strategy<Value = Limits> {
                 notice,
                 sign,
                 categories,
+                avatar,
             },
         )
 }
 
 /// Any combination of features.
 fn features() -> impl Strategy<Value = Features> {
-    any::<[bool; 11]>().prop_map(
+    any::<[bool; 12]>().prop_map(
         |[
             said,
             recalled,
@@ -185,6 +191,7 @@ fn features() -> impl Strategy<Value = Features> {
             profile,
             block,
             category,
+            avatar,
         ]| Features {
             said,
             recalled,
@@ -197,6 +204,7 @@ fn features() -> impl Strategy<Value = Features> {
             profile,
             block,
             category,
+            avatar,
         },
     )
 }
@@ -448,6 +456,11 @@ fn client_message() -> impl Strategy<Value = ClientMessage> {
         proptest::collection::vec(num64(), 0..5)
             .prop_map(|categories| M::OrderCategories { categories })
             .boxed(),
+        image().prop_map(|image| M::SetAvatar { image }).boxed(),
+        (num64(), image())
+            .prop_map(|(group, image)| M::SetGroupAvatar { group, image })
+            .boxed(),
+        sha256().prop_map(|sha256| M::GetAvatar { sha256 }).boxed(),
     ])
 }
 
@@ -779,6 +792,12 @@ fn server_message() -> impl Strategy<Value = ServerMessage> {
         proptest::collection::vec(num64(), 0..5)
             .prop_map(|categories| M::CategoryOrder { categories })
             .boxed(),
+        (conv(), proptest::option::of(sha256()))
+            .prop_map(|(of, sha256)| M::AvatarOf { of, sha256 })
+            .boxed(),
+        (sha256(), image())
+            .prop_map(|(sha256, image)| M::Avatar { sha256, image })
+            .boxed(),
     ])
 }
 
@@ -872,6 +891,12 @@ fn line_like() -> impl Strategy<Value = String> {
         "CATEGORY_GONE",
         "CATEGORY_ORDER",
         "3,1,2",
+        "SET_AVATAR",
+        "GROUP_AVATAR",
+        "AVATAR_GET",
+        "AVATAR_OF",
+        "AVATAR",
+        "iVBORw0KGgo=",
         "sign",
         "gender",
         "female",

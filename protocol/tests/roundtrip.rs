@@ -19,8 +19,11 @@ use ququ_protocol::{
 /// SHA-256 of the empty file.
 const SHA: &str = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
 
+/// The first bytes of every PNG file.
+const PNG_MAGIC: &[u8] = b"\x89PNG\r\n\x1a\n";
+
 /// The default limits' wire field.
-const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500,sign=80,categories=50";
+const LIMITS: &str = "line=65536,text=8000,name=32,friends=1000,members=500,file=1073741824,rate=20,groups=100,actions=10,recall=120,admins=10,notice=500,sign=80,categories=50,avatar=32768";
 
 fn s(v: &str) -> String {
     v.to_owned()
@@ -393,7 +396,7 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
         // Replies, recalls, mentions, read marks and typing.
         (
             s(
-                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY",
+                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY,AVATAR",
             ),
             M::Features {
                 features: Features::ALL,
@@ -592,6 +595,29 @@ fn client_cases() -> Vec<(String, ClientMessage)> {
                 category: 0,
             },
         ),
+        // Avatars: the PNG signature stands in for a picture.
+        (
+            s("SET_AVATAR:iVBORw0KGgo="),
+            M::SetAvatar {
+                image: PNG_MAGIC.to_vec(),
+            },
+        ),
+        (s("SET_AVATAR:"), M::SetAvatar { image: Vec::new() }),
+        (
+            s("GROUP_AVATAR:1234567890:iVBORw0KGgo="),
+            M::SetGroupAvatar {
+                group: 1_234_567_890,
+                image: PNG_MAGIC.to_vec(),
+            },
+        ),
+        (
+            s("GROUP_AVATAR:3:"),
+            M::SetGroupAvatar {
+                group: 3,
+                image: Vec::new(),
+            },
+        ),
+        (format!("AVATAR_GET:{SHA}"), M::GetAvatar { sha256: s(SHA) }),
     ]
 }
 
@@ -631,7 +657,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         ),
         (
             s(
-                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8,sign=9,categories=11",
+                "LOGIN:true:2:bob::tok:line=1024,text=10,name=5,friends=2,members=3,file=0,rate=1,groups=4,actions=6,recall=0,admins=7,notice=8,sign=9,categories=11,avatar=10",
             ),
             M::LoginOk {
                 user_id: 2,
@@ -653,6 +679,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     notice: 8,
                     sign: 9,
                     categories: 11,
+                    avatar: 10,
                 },
             },
         ),
@@ -1221,7 +1248,7 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
         // Replies, recalls, mentions, read marks and typing.
         (
             s(
-                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY",
+                "FEATURES:SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY,AVATAR",
             ),
             M::Features {
                 features: Features::ALL,
@@ -1472,6 +1499,27 @@ fn server_cases() -> Vec<(String, ServerMessage)> {
                     region: s("上海"),
                     signature: s("hi"),
                 }),
+            },
+        ),
+        (
+            format!("AVATAR_OF:user:alice:{SHA}"),
+            M::AvatarOf {
+                of: Conv::User(s("alice")),
+                sha256: Some(s(SHA)),
+            },
+        ),
+        (
+            s("AVATAR_OF:group:3:"),
+            M::AvatarOf {
+                of: Conv::Group(3),
+                sha256: None,
+            },
+        ),
+        (
+            format!("AVATAR:{SHA}:iVBORw0KGgo="),
+            M::Avatar {
+                sha256: s(SHA),
+                image: PNG_MAGIC.to_vec(),
             },
         ),
     ]
@@ -2244,13 +2292,13 @@ fn the_spec_documents_every_verb_and_error_code() {
 fn features_field() {
     assert_eq!(
         Features::ALL.to_field(),
-        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY"
+        "SAID,RECALLED,READ,TYPING,GROUP_ROLE,GROUP_MUTE,GROUP_NOTICE,GROUP_EVENT,PROFILE,BLOCK,CATEGORY,AVATAR"
     );
     assert_eq!(Features::default().to_field(), "");
     assert_eq!(Features::from_field(""), Features::default());
     assert_eq!(
         Features::from_field(
-            "CATEGORY,BLOCK,PROFILE,GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
+            "AVATAR,CATEGORY,BLOCK,PROFILE,GROUP_EVENT,GROUP_NOTICE,GROUP_MUTE,GROUP_ROLE,TYPING,READ,RECALLED,SAID"
         ),
         Features::ALL
     );
@@ -2335,6 +2383,12 @@ fn the_spec_walkthrough_of_group_management_is_real_lines() {
 #[test]
 fn the_spec_walkthrough_of_profiles_and_blocks_is_real_lines() {
     walkthrough_is_real_lines("**Profiles and the block list.**", 6);
+}
+
+/// And the walkthrough of avatars.
+#[test]
+fn the_spec_walkthrough_of_avatars_is_real_lines() {
+    walkthrough_is_real_lines("**Avatars.**", 4);
 }
 
 /// Every line of the walkthrough that starts at `title` and runs to the next `**` paragraph title or

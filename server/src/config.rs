@@ -186,6 +186,7 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 /// notice = 500               # longest group announcement, characters
 /// sign = 80                  # longest signature (个性签名), characters
 /// categories = 50            # friend groups (好友分组) one user may have besides the default
+/// avatar = 32768             # largest avatar picture, bytes (its base64 must fit a line)
 /// [throttle]
 /// window_minutes = 15             # attempts are counted over this window
 /// failures_per_address = 20       # failed logins, bad tokens, refused registrations before a block
@@ -250,6 +251,7 @@ pub struct FileLimits {
     pub notice: Option<u32>,
     pub sign: Option<u32>,
     pub categories: Option<u32>,
+    pub avatar: Option<u32>,
 }
 
 impl FileConfig {
@@ -327,6 +329,7 @@ impl FileConfig {
         limits.notice = l.notice.unwrap_or(limits.notice);
         limits.sign = l.sign.unwrap_or(limits.sign);
         limits.categories = l.categories.unwrap_or(limits.categories);
+        limits.avatar = l.avatar.unwrap_or(limits.avatar);
         let t = &self.throttle;
         let throttle = &mut config.throttle;
         if let Some(m) = t.window_minutes {

@@ -297,10 +297,12 @@ async fn a_group_has_at_most_the_advertised_number_of_admins() {
 
 /// Asks for every feature this build knows (the mute lines among them).
 /// Every feature but the profile lines, whose fields would follow the mute field these tests read last
-/// (`tests/profiles_and_blocks.rs` reads them).
+/// (`tests/profiles_and_blocks.rs` reads them), and the avatar lines, which follow a newcomer's lines
+/// (`tests/avatars.rs` reads them).
 async fn all_features(p: &mut Peer) {
     let features = ququ_protocol::Features {
         profile: false,
+        avatar: false,
         ..ququ_protocol::Features::ALL
     };
     p.send(&format!("FEATURES:{}", features.to_field())).await;

@@ -5,7 +5,7 @@
 use std::time::{Duration, Instant};
 
 use iced::{Task, window};
-use ququ_protocol::ErrorCode;
+use ququ_protocol::{Conv, ErrorCode};
 
 use super::{App, Message, Window};
 use crate::avatar;
@@ -273,6 +273,7 @@ impl App {
                     return keep;
                 };
                 let change = model.apply(event);
+                self.sync_avatar_handles();
                 let note = if named {
                     self.note_nickname()
                 } else {
@@ -341,6 +342,12 @@ impl App {
             // Someone asks to join a group I manage: told like a friend request (the requests dialog
             // lists both).
             Change::JoinRequest(_) => self.alert_request(),
+            Change::MyAvatar => {
+                if std::mem::take(&mut self.avatar_sent) {
+                    self.settings_notice(None);
+                }
+                Task::none()
+            }
             Change::GroupSettings(group) => {
                 self.tell_group_windows(&Change::GroupSettings(group));
                 Task::none()
@@ -387,6 +394,19 @@ impl App {
     /// none is waiting for it.
     fn refusal_taken(&mut self, code: &ququ_protocol::ErrorCode, about: Option<&str>) -> bool {
         let lang = self.lang();
+        // My new avatar, refused (too large, not a picture): said in Settings, where it was picked.
+        if self.avatar_sent
+            && about.is_none()
+            && matches!(
+                code,
+                ququ_protocol::ErrorCode::TooLarge | ququ_protocol::ErrorCode::BadRequest
+            )
+        {
+            self.avatar_sent = false;
+            let max = self.model.as_ref().map_or(32768, |m| m.max_avatar);
+            self.settings_notice(Some(lang.avatar_refusal(code, max)));
+            return true;
+        }
         let words = lang.group_refusal(code);
         self.windows.values_mut().any(|window| match window {
             Window::Group(state) => state.refused(about, words.clone()),
@@ -423,6 +443,7 @@ impl App {
                     Task::perform(store.conversations(), |r| {
                         Message::RecentLoaded(r.map_err(|e| e.to_string()))
                     }),
+                    Task::perform(kept_avatars(store), Message::AvatarsKept),
                 ])
             }
             None => Task::none(),
@@ -567,4 +588,19 @@ impl App {
         }
         Task::none()
     }
+}
+
+/// The avatars kept in the local store with their pictures; none if it cannot be read (the server tells
+/// them again after the login lists).
+async fn kept_avatars(store: ququ_client::Store) -> Vec<(Conv, String, Vec<u8>)> {
+    let Ok(kept) = store.avatars().await else {
+        return Vec::new();
+    };
+    let mut out = Vec::with_capacity(kept.len());
+    for (of, sha256) in kept {
+        if let Ok(Some(bytes)) = store.avatar(sha256.clone()).await {
+            out.push((of, sha256, bytes));
+        }
+    }
+    out
 }

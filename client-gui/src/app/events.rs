@@ -66,7 +66,11 @@ impl App {
                 Message::AvatarPicked,
             ),
             contacts::Event::ResetAvatar => {
-                self.avatar = None;
+                self.set_local_avatar(None);
+                if self.model.as_ref().is_some_and(|m| m.features.avatar) {
+                    self.avatar_sent = true;
+                    self.send(Command::SetAvatar { image: Vec::new() });
+                }
                 Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done)
             }
             contacts::Event::OpenAbout => self.open_about(),

@@ -41,6 +41,10 @@ impl App {
                 Task::none()
             }
             group::Event::OpenChat(conv) => self.open_chat(conv),
+            group::Event::PickAvatar(group) => Task::perform(
+                crate::avatar::pick_file(self.tr().change_group_avatar.to_owned()),
+                move |path| Message::GroupAvatarPicked(group, path),
+            ),
             group::Event::Invite(group) => self.over_contacts(Dialog::invite(group)),
             group::Event::Leave { group, owner } => {
                 let state = if owner {

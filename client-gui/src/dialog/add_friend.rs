@@ -94,6 +94,7 @@ impl State {
                             avatar_with_dot(
                                 &user.nickname,
                                 &user.account,
+                                ctx.user_avatar(&user.account),
                                 user.presence.is_online()
                             ),
                             text(name).size(14).width(Fill),

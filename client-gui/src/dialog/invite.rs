@@ -82,7 +82,7 @@ impl State {
             };
             list = list.push(
                 row![
-                    avatar::view(&name, account, None, 32.0),
+                    avatar::view(&name, account, ctx.user_avatar(account), 32.0),
                     container(person_heading(&name, account)).width(Fill),
                     state
                 ]

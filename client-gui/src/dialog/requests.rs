@@ -57,7 +57,12 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
         }
         list = list.push(answerable(
             tr,
-            avatar::view(&request.nickname, &request.from, None, 40.0),
+            avatar::view(
+                &request.nickname,
+                &request.from,
+                ctx.user_avatar(&request.from),
+                40.0,
+            ),
             info.into(),
             model
                 .features
@@ -82,7 +87,12 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
         let answer = |accept| Message::AnswerJoin(request.group, request.account.clone(), accept);
         list = list.push(answerable(
             tr,
-            avatar::view(&request.nickname, &request.account, None, 40.0),
+            avatar::view(
+                &request.nickname,
+                &request.account,
+                ctx.user_avatar(&request.account),
+                40.0,
+            ),
             info.into(),
             None,
             answer(false),
@@ -111,10 +121,13 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model) -> (String, Element<'a, Message
                 .on_press(Message::Dismiss(account.clone()))
         });
         list = list.push(
-            row![avatar::view(&sent.nickname, account, None, 40.0), info]
-                .push(dismiss)
-                .spacing(10)
-                .align_y(Center),
+            row![
+                avatar::view(&sent.nickname, account, ctx.user_avatar(account), 40.0),
+                info
+            ]
+            .push(dismiss)
+            .spacing(10)
+            .align_y(Center),
         );
     }
     let body = list_with_close(tr, list, Message::Close);

@@ -44,6 +44,8 @@ pub enum Change {
     JoinDeclined(u64),
     /// Someone asks to join a group I manage (live: the list at login is not news).
     JoinRequest(u64),
+    /// My avatar is set or cleared, as the server has it (from here or another device).
+    MyAvatar,
     /// The server refused a request; `about` names what it was about (an account, a group id).
     Refused {
         code: ErrorCode,
@@ -307,6 +309,37 @@ impl Model {
                     friend.category = 0;
                 }
                 self.collapsed.remove(&category);
+                Change::Nothing
+            }
+            Event::Avatar { of, sha256 } => {
+                let change = match &of {
+                    Conv::User(account) if *account == self.account => Change::MyAvatar,
+                    // Its settings window's change has been taken.
+                    Conv::Group(group) => Change::GroupSettings(*group),
+                    Conv::User(_) => Change::Nothing,
+                };
+                match sha256 {
+                    Some(sha) => self.avatars.insert(of, sha),
+                    None => self.avatars.remove(&of),
+                };
+                // A picture nobody here shows any more is dropped with its last user.
+                let shown: std::collections::HashSet<&String> = self.avatars.values().collect();
+                self.pictures.retain(|sha, _| shown.contains(sha));
+                change
+            }
+            Event::AvatarImage { sha256, bytes } => {
+                // Decoded once per picture, however many show it. One that does not decode leaves its
+                // owners with the generated avatar.
+                if self.avatars.values().any(|s| *s == sha256)
+                    && !self.pictures.contains_key(&sha256)
+                {
+                    match image::load_from_memory(&bytes) {
+                        Ok(picture) => {
+                            self.pictures.insert(sha256, picture.to_rgba8());
+                        }
+                        Err(e) => eprintln!("ququ: avatar {sha256} does not decode: {e}"),
+                    }
+                }
                 Change::Nothing
             }
             Event::MemberRole {

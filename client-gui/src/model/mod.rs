@@ -183,6 +183,13 @@ pub struct Model {
     /// The friend groups folded shut in the friend list, by id (0: the default one). This device's
     /// choice, kept per account in the settings; the groups themselves are the server's.
     pub collapsed: BTreeSet<u64>,
+    /// Whose avatar (头像) is which picture, by its digest, as the server has said (users and groups; me
+    /// too). Someone missing has the generated one.
+    pub avatars: HashMap<Conv, String>,
+    /// The pictures, decoded once each, by digest: many may show one.
+    pub pictures: HashMap<String, image::RgbaImage>,
+    /// Largest avatar picture the server takes, in bytes.
+    pub max_avatar: usize,
 }
 
 /// One friend group as the friend list shows it: its header and, unless folded, its friends.
@@ -211,6 +218,7 @@ impl Model {
             recall_secs: 120,
             notice_chars: 500,
             sign_chars: 80,
+            max_avatar: 32768,
             ..Model::default()
         }
     }
@@ -226,7 +234,30 @@ impl Model {
         if limits.sign > 0 {
             self.sign_chars = limits.sign as usize;
         }
+        self.max_avatar = limits.avatar as usize;
         self.features = features;
+    }
+
+    /// The picture to show for a user or group, once the server has said they have one and it is here
+    /// (`None`: the generated one).
+    pub fn avatar(&self, of: &Conv) -> Option<&image::RgbaImage> {
+        self.avatars.get(of).and_then(|sha| self.pictures.get(sha))
+    }
+
+    /// [`Model::avatar`] of a user.
+    pub fn user_avatar(&self, account: &str) -> Option<&image::RgbaImage> {
+        self.avatar(&Conv::User(account.to_owned()))
+    }
+
+    /// [`Model::avatar`] of a group.
+    pub fn group_avatar(&self, group: u64) -> Option<&image::RgbaImage> {
+        self.avatar(&Conv::Group(group))
+    }
+
+    /// Whether the server has told me whose avatar I have (set, from any device), so the picture kept on
+    /// this computer from before avatars were the server's is no longer the one to show.
+    pub fn my_avatar_known(&self) -> bool {
+        self.avatars.contains_key(&Conv::User(self.account.clone()))
     }
 
     /// The server has my request to `account`.

@@ -722,7 +722,7 @@ impl State {
             };
             container(
                 row![
-                    avatar::view(&name, &avatar_key, None, 36.0),
+                    avatar::view(&name, &avatar_key, ctx.avatar(&self.conv), 36.0),
                     column![
                         user_text(name.clone(), 16.0, text::default),
                         text(subtitle).size(12).style(theme::muted_text)
@@ -1105,7 +1105,7 @@ impl State {
             let avatar = if mine {
                 avatar::view(&sender, &line.from, ctx.my_avatar, 34.0)
             } else {
-                avatar::view(&sender, &line.from, None, 34.0)
+                avatar::view(&sender, &line.from, ctx.user_avatar(&line.from), 34.0)
             };
             let entry: Element<'a, Message> = if mine {
                 // Time and state are separate texts so each can be found (tests, screen readers).

@@ -504,6 +504,7 @@ impl State {
         let avatar = avatar_with_dot(
             friend.display_name(),
             &friend.account,
+            ctx.user_avatar(&friend.account),
             ctx.seen(friend.presence) == Some(true),
         );
         self.entry(
@@ -546,7 +547,12 @@ impl State {
             };
             list = list.push(self.entry(
                 conv.clone(),
-                avatar::view(&group.name, &format!("group:{}", group.id), None, 42.0),
+                avatar::view(
+                    &group.name,
+                    &format!("group:{}", group.id),
+                    ctx.group_avatar(group.id),
+                    42.0,
+                ),
                 group.name.clone(),
                 user_text(subtitle, 12.0, theme::muted_text),
                 model,
@@ -574,12 +580,15 @@ impl State {
                 Conv::User(account) => avatar_with_dot(
                     &name,
                     account,
+                    ctx.user_avatar(account),
                     model
                         .friends
                         .get(account)
                         .is_some_and(|f| ctx.seen(f.presence) == Some(true)),
                 ),
-                Conv::Group(id) => avatar::view(&name, &format!("group:{id}"), None, 42.0),
+                Conv::Group(id) => {
+                    avatar::view(&name, &format!("group:{id}"), ctx.group_avatar(*id), 42.0)
+                }
             };
             let subtitle = format!(
                 "{}  {}",

@@ -49,6 +49,8 @@ pub enum Message {
     Answer(String, bool),
     Invite,
     OpenChat,
+    /// Change the group's avatar (owner and admins): pick a picture.
+    ChangeAvatar,
     Leave,
     Close,
 }
@@ -59,6 +61,9 @@ pub enum Event {
     Net(Command),
     /// Pick friends to bring in (the invite dialog, over the friend list).
     Invite(u64),
+    /// Pick a picture for the group's avatar (a file dialog); the app sends it, see
+    /// [`State::avatar_sent`].
+    PickAvatar(u64),
     OpenChat(Conv),
     /// Leave the group, or dissolve it as its owner: asked first over the friend list.
     Leave {
@@ -204,6 +209,7 @@ impl State {
                 );
             }
             Message::Invite => return Some(Event::Invite(group)),
+            Message::ChangeAvatar => return Some(Event::PickAvatar(group)),
             Message::OpenChat => return Some(Event::OpenChat(Conv::Group(group))),
             Message::Leave => {
                 return Some(Event::Leave {
@@ -247,6 +253,22 @@ impl State {
         }
     }
 
+    /// The picture picked for the group's avatar is ready: the command that sends it, with its answer
+    /// awaited here (a refusal is said in this window).
+    pub fn avatar_sent(&mut self, image: Vec<u8>) -> Command {
+        self.asked = Some(self.group.to_string());
+        self.problem = None;
+        Command::SetGroupAvatar {
+            group: self.group,
+            image,
+        }
+    }
+
+    /// The picture picked could not be read: say why here.
+    pub fn avatar_failed(&mut self, words: String) {
+        self.problem = Some(words);
+    }
+
     /// The server refused what this window asked: say so here. `false` if it was not about this
     /// window's last change.
     pub fn refused(&mut self, about: Option<&str>, words: String) -> bool {
@@ -274,7 +296,12 @@ impl State {
         );
 
         let heading = row![
-            avatar::view(&name, &format!("group:{group}"), None, 48.0),
+            avatar::view(
+                &name,
+                &format!("group:{group}"),
+                ctx.group_avatar(group),
+                48.0
+            ),
             column![
                 user_text(name.clone(), 17.0, text::default),
                 text(format!(
@@ -288,6 +315,12 @@ impl State {
             .spacing(4)
             .width(Fill),
         ]
+        // As in QQ, the owner and admins change the group's picture (群头像); the rest see it.
+        .push(manages.then(|| {
+            button(text(tr.change_group_avatar).size(12))
+                .style(theme::secondary_button)
+                .on_press(Message::ChangeAvatar)
+        }))
         .spacing(12)
         .align_y(Center);
 
@@ -468,7 +501,12 @@ impl State {
                 any = true;
                 list = list.push(
                     row![
-                        avatar::view(&request.nickname, &request.account, None, 32.0),
+                        avatar::view(
+                            &request.nickname,
+                            &request.account,
+                            ctx.user_avatar(&request.account),
+                            32.0,
+                        ),
                         column![
                             person_heading(&request.nickname, &request.account),
                             text(format_date_time(request.time, local_offset_minutes()))

@@ -10,6 +10,7 @@
 //! The `messages` table also holds what is not a message but has its place among them: the records of
 //! recalls (`storage/said`) and a group's changes (`storage/events`).
 
+mod avatars;
 mod events;
 mod said;
 mod schema;

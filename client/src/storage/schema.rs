@@ -213,6 +213,21 @@ pub(super) const MIGRATIONS: &[Migration] = &[
     );
     ALTER TABLE contacts ADD COLUMN category INTEGER NOT NULL DEFAULT 0;
     "#),
+    // 9: avatars (头像) kept by the server: the pictures fetched, by SHA-256, and whose avatar is which
+    // (`kind` and `key` as a conversation's: `user`/account or `group`/id). Not columns of `contacts` and
+    // `groups`: a fellow member or a stranger asking to be a friend has one too. See `storage/avatars.rs`.
+    sql(r#"
+    CREATE TABLE avatars (
+        sha256 TEXT PRIMARY KEY,
+        bytes  BLOB NOT NULL
+    ) WITHOUT ROWID;
+    CREATE TABLE avatar_of (
+        kind   TEXT NOT NULL,
+        key    TEXT NOT NULL,
+        sha256 TEXT NOT NULL,
+        PRIMARY KEY (kind, key)
+    ) WITHOUT ROWID;
+    "#),
 ];
 
 /// The global settings database, shared by every account in a data directory.

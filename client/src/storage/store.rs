@@ -190,6 +190,29 @@ impl Store {
         self.call(|s| s.categories())
     }
 
+    /// The digest of a user's or group's avatar, as last told ([`Storage::avatar_of`]).
+    pub fn avatar_of(
+        &self,
+        of: Conv,
+    ) -> impl Future<Output = Result<Option<String>, StorageError>> + Send + 'static {
+        self.call(move |s| s.avatar_of(&of))
+    }
+
+    /// A picture kept here, by digest ([`Storage::avatar`]).
+    pub fn avatar(
+        &self,
+        sha256: String,
+    ) -> impl Future<Output = Result<Option<Vec<u8>>, StorageError>> + Send + 'static {
+        self.call(move |s| s.avatar(&sha256))
+    }
+
+    /// Every avatar whose picture is here ([`Storage::avatars`]): what to show before the server speaks.
+    pub fn avatars(
+        &self,
+    ) -> impl Future<Output = Result<Vec<(Conv, String)>, StorageError>> + Send + 'static {
+        self.call(|s| s.avatars())
+    }
+
     pub fn groups(
         &self,
     ) -> impl Future<Output = Result<Vec<Group>, StorageError>> + Send + 'static {

@@ -1241,3 +1241,28 @@ fn friend_groups_keep_their_order_and_a_deleted_ones_friends_go_back_to_the_defa
         "a new one last"
     );
 }
+
+/// Avatars: whose is which, a picture fetched once and kept while someone shows it, and forgotten with
+/// the last one who does.
+#[test]
+fn avatars_are_kept_by_digest_while_someone_shows_them() {
+    let mut s = Storage::open_in_memory().unwrap();
+    let (a, b) = ("a".repeat(64), "b".repeat(64));
+    let group = Conv::Group(7);
+    assert!(s.set_avatar_of(&bob(), Some(&a)).unwrap(), "to fetch");
+    s.put_avatar(&a, b"png a").unwrap();
+    assert!(!s.set_avatar_of(&group, Some(&a)).unwrap(), "here already");
+    assert_eq!(s.avatar_of(&bob()).unwrap(), Some(a.clone()));
+    assert_eq!(s.avatar(&a).unwrap().as_deref(), Some(&b"png a"[..]));
+    let mut all = s.avatars().unwrap();
+    all.sort_by_key(|(of, _)| of.kind());
+    assert_eq!(all, [(group.clone(), a.clone()), (bob(), a.clone())]);
+
+    // bob moves on; the group still shows the first picture, so it stays.
+    assert!(s.set_avatar_of(&bob(), Some(&b)).unwrap());
+    assert!(s.avatar(&a).unwrap().is_some());
+    // The group clears its avatar: nobody shows the first picture any more.
+    assert!(!s.set_avatar_of(&group, None).unwrap());
+    assert_eq!(s.avatar_of(&group).unwrap(), None);
+    assert_eq!(s.avatar(&a).unwrap(), None);
+}

@@ -9,10 +9,10 @@
 use ququ_protocol::{ClientMessage, ServerMessage};
 
 /// How many variants `ClientMessage` has; `client_variant` returns `0..CLIENT_VARIANTS`.
-pub const CLIENT_VARIANTS: usize = 60;
+pub const CLIENT_VARIANTS: usize = 63;
 
 /// How many variants `ServerMessage` has; `server_variant` returns `0..SERVER_VARIANTS`.
-pub const SERVER_VARIANTS: usize = 62;
+pub const SERVER_VARIANTS: usize = 64;
 
 pub fn client_variant(m: &ClientMessage) -> usize {
     use ClientMessage as M;
@@ -77,6 +77,9 @@ pub fn client_variant(m: &ClientMessage) -> usize {
         M::DeleteCategory { .. } => 57,
         M::MoveFriend { .. } => 58,
         M::OrderCategories { .. } => 59,
+        M::SetAvatar { .. } => 60,
+        M::SetGroupAvatar { .. } => 61,
+        M::GetAvatar { .. } => 62,
     }
 }
 
@@ -145,5 +148,7 @@ pub fn server_variant(m: &ServerMessage) -> usize {
         M::CategoriesEnd { .. } => 59,
         M::CategoryGone { .. } => 60,
         M::CategoryOrder { .. } => 61,
+        M::AvatarOf { .. } => 62,
+        M::Avatar { .. } => 63,
     }
 }

@@ -7,7 +7,7 @@ use std::net::IpAddr;
 
 use std::collections::HashSet;
 
-use ququ_protocol::{ErrorCode, Features, Presence, ProfileChange, ServerMessage};
+use ququ_protocol::{Conv, ErrorCode, Features, Presence, ProfileChange, ServerMessage};
 
 use super::hub::Wakes;
 use super::throttle::Verdict;
@@ -371,15 +371,20 @@ impl Services {
     pub(super) async fn get_profile(
         &self,
         me: &Caller,
+        features: Features,
         account: Option<String>,
     ) -> Result<Vec<ServerMessage>> {
         let account = account.unwrap_or_else(|| me.account.clone());
         let user = self.user_named(&account).await?;
-        Ok(vec![ServerMessage::Profile {
+        let avatar = (Conv::User(user.account.clone()), user.avatar);
+        let mut out = vec![ServerMessage::Profile {
             account: user.account,
             nickname: user.nickname,
             profile: Some(user.profile),
-        }])
+        }];
+        // Whose picture it is comes with the profile (mine after login, a stranger's in a request).
+        out.extend(super::avatars::avatars_after(features, [avatar]));
+        Ok(out)
     }
 
     /// Tells everyone who shows my profile that it changed: my other sessions, and the sessions of my

@@ -2,7 +2,7 @@
 
 use std::collections::HashSet;
 
-use ququ_protocol::{ErrorCode, Features, Presence, ServerMessage};
+use ququ_protocol::{Conv, ErrorCode, Features, Presence, ServerMessage};
 
 use super::{
     Caller, Result, ServiceError, Services, SessionId, check_len, check_name, line, now_millis,
@@ -223,6 +223,9 @@ impl Services {
                 note,
             };
             self.hub.send(them.id, &line(&request), None);
+            // Who asks, with their picture, as the requests list shows them.
+            let msg = super::avatars::avatar_of(Conv::User(me.account.clone()), me_record.avatar);
+            self.tell_avatar([them.id], &msg, None);
         }
         let sent = ServerMessage::RequestSent {
             account: them.account,
@@ -261,13 +264,19 @@ impl Services {
             )
             .about(account));
         };
+        // Each side learns the other's avatar right after the new friend's line.
+        let (my_avatar, their_avatar) = (theirs.user.avatar.clone(), mine.user.avatar.clone());
         self.push_friend(them.id, theirs, None, false);
+        let msg = super::avatars::avatar_of(Conv::User(me.account.clone()), my_avatar);
+        self.tell_avatar([them.id], &msg, None);
         let closed = ServerMessage::RequestClosed {
             account: them.account,
         };
         // My other sessions update too; this one gets the same lines as the reply.
         self.hub.send(me.user, &line(&closed), None);
         self.push_friend(me.user, mine, None, false);
+        let msg = super::avatars::avatar_of(Conv::User(account), their_avatar);
+        self.tell_avatar([me.user], &msg, None);
         Ok(Vec::new())
     }
 
@@ -378,15 +387,25 @@ impl Services {
         let uid = me.user;
         let friends = self.db(move |s| s.friends(uid)).await?;
         let count = friends.len() as u32;
+        // Whose avatar is which follows the list (see `avatars_after`).
+        let avatars: Vec<_> = friends
+            .iter()
+            .map(|f| (Conv::User(f.user.account.clone()), f.user.avatar.clone()))
+            .collect();
         let mut out: Vec<_> = friends
             .into_iter()
             .map(|f| self.friend_line(f, features))
             .collect();
         out.push(ServerMessage::FriendsEnd { count });
+        out.extend(super::avatars::avatars_after(features, avatars));
         Ok(out)
     }
 
-    pub(super) async fn list_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn list_requests(
+        &self,
+        me: &Caller,
+        features: Features,
+    ) -> Result<Vec<ServerMessage>> {
         let uid = me.user;
         let (requests, sent, declined) = self
             .db(move |s| {
@@ -398,6 +417,13 @@ impl Services {
             })
             .await?;
         let count = requests.len() as u32;
+        // Everyone listed, asking or asked, with their picture (after the list and its refusals).
+        let avatars: Vec<_> = requests
+            .iter()
+            .map(|r| &r.from)
+            .chain(sent.iter().map(|r| &r.to))
+            .map(|u| (Conv::User(u.account.clone()), u.avatar.clone()))
+            .collect();
         let mut out: Vec<_> = requests
             .into_iter()
             .map(|r| ServerMessage::FriendRequest {
@@ -419,6 +445,7 @@ impl Services {
                 .into_iter()
                 .map(|account| ServerMessage::FriendRejected { account }),
         );
+        out.extend(super::avatars::avatars_after(features, avatars));
         Ok(out)
     }
 }

@@ -2,9 +2,11 @@
 //! and handing a group over.
 
 use ququ_protocol::{
-    ErrorCode, Features, GoneReason, GroupEventKind, JoinPolicy, Presence, Role, ServerMessage,
+    Conv, ErrorCode, Features, GoneReason, GroupEventKind, JoinPolicy, Presence, Role,
+    ServerMessage,
 };
 
+use super::avatars::{avatar_of, avatars_after};
 use super::{Caller, Result, ServiceError, Services, check_len, check_name, line, now_millis};
 use crate::storage::{Body, GroupRecord, MemberRecord, NewMessage, Target, UserId};
 
@@ -166,6 +168,11 @@ impl Services {
             }
         };
         self.hub.send(user, &line(&info(&g)), None);
+        self.tell_avatar(
+            [user],
+            &avatar_of(Conv::Group(group), g.avatar.clone()),
+            None,
+        );
         if member.muted_until > 0 {
             // Leaving did not end it: their client learns it as it would have, had they stayed.
             self.tell_mute(
@@ -199,12 +206,14 @@ impl Services {
         ];
         let mut wakes = super::hub::Wakes::default();
         self.hub.queue_each(
-            others,
+            others.iter().copied(),
             |f| Some(&forms[usize::from(f.group_mute)][usize::from(f.profile)]),
             None,
             &mut wakes,
         );
         wakes.wake();
+        let msg = avatar_of(Conv::User(member.user.account), member.user.avatar);
+        self.tell_avatar(others, &msg, None);
         Ok(())
     }
 
@@ -475,15 +484,31 @@ impl Services {
             .map(|m| self.member_line(group, m, features))
             .collect();
         out.push(ServerMessage::MembersEnd { group, count });
+        out.extend(avatars_after(
+            features,
+            members
+                .into_iter()
+                .map(|m| (Conv::User(m.user.account), m.user.avatar)),
+        ));
         Ok(out)
     }
 
-    pub(super) async fn list_groups(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn list_groups(
+        &self,
+        me: &Caller,
+        features: Features,
+    ) -> Result<Vec<ServerMessage>> {
         let uid = me.user;
         let groups = self.db(move |s| s.groups_of(uid)).await?;
         let count = groups.len() as u32;
         let mut out: Vec<_> = groups.iter().map(info).collect();
         out.push(ServerMessage::GroupsEnd { count });
+        out.extend(avatars_after(
+            features,
+            groups
+                .into_iter()
+                .map(|g| (Conv::Group(g.id as u64), g.avatar)),
+        ));
         Ok(out)
     }
 

@@ -9,6 +9,7 @@
 //! - `accounts` — register, login, resume, logout, nickname, profile, password.
 //! - `friends` — search, requests, friends, remarks, presence notices, the block list.
 //! - `groups` — group lifecycle and membership.
+//! - `avatars` — users' and groups' avatars, kept by digest, and who is told of them.
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
 //! - `writer` — the message writer: every queued message stored in one transaction (group commit).
@@ -18,6 +19,7 @@
 //! - `hashing` — password hashing on one thread per core, so a burst of logins cannot take the memory.
 
 pub(crate) mod accounts;
+mod avatars;
 mod files;
 mod friends;
 mod groups;
@@ -330,7 +332,18 @@ impl Services {
                 let features = ctx.link.outbox.features();
                 self.set_profile(me(ctx)?, sid, features, change).await?
             }
-            C::GetProfile { account } => self.get_profile(me(ctx)?, account).await?,
+            C::GetProfile { account } => {
+                let features = ctx.link.outbox.features();
+                self.get_profile(me(ctx)?, features, account).await?
+            }
+            C::SetAvatar { image } => self.set_avatar(me(ctx)?, sid, image).await?,
+            C::SetGroupAvatar { group, image } => {
+                self.set_group_avatar(me(ctx)?, sid, group, image).await?
+            }
+            C::GetAvatar { sha256 } => {
+                me(ctx)?;
+                self.get_avatar(sha256).await?
+            }
             C::Block { account } => self.block(me(ctx)?, sid, account).await?,
             C::Unblock { account } => self.unblock(me(ctx)?, sid, account).await?,
             C::ListBlocks => self.list_blocks(me(ctx)?).await?,
@@ -365,7 +378,10 @@ impl Services {
                 let features = ctx.link.outbox.features();
                 self.list_friends(me(ctx)?, features).await?
             }
-            C::ListRequests => self.list_requests(me(ctx)?).await?,
+            C::ListRequests => {
+                let features = ctx.link.outbox.features();
+                self.list_requests(me(ctx)?, features).await?
+            }
             C::Msg {
                 to,
                 client_id,
@@ -432,7 +448,10 @@ impl Services {
                 accept,
             } => self.answer_join(me(ctx)?, group, account, accept).await?,
             C::ListJoinRequests => self.list_join_requests(me(ctx)?).await?,
-            C::ListGroups => self.list_groups(me(ctx)?).await?,
+            C::ListGroups => {
+                let features = ctx.link.outbox.features();
+                self.list_groups(me(ctx)?, features).await?
+            }
             C::FileOffer {
                 to,
                 client_id,
@@ -561,13 +580,16 @@ fn cost(msg: &ClientMessage) -> Cost {
         | C::ListReads
         | C::GetProfile { .. }
         | C::ListBlocks
-        | C::ListCategories => Cost::Free,
+        | C::ListCategories
+        | C::GetAvatar { .. } => Cost::Free,
         // `SEND:` takes the `rate` limit in `sender`, like `MSG:`; `TYPING:` has a limit of its own.
         C::Send { .. } | C::Typing { .. } => Cost::Message,
         C::Recall { .. } | C::Read { .. } => Cost::Action,
         C::Msg { .. } | C::GroupMsg { .. } | C::FileOffer { .. } => Cost::Message,
         C::SetNickname { .. }
         | C::SetProfile { .. }
+        | C::SetAvatar { .. }
+        | C::SetGroupAvatar { .. }
         | C::Block { .. }
         | C::Unblock { .. }
         | C::AddCategory { .. }

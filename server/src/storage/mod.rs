@@ -68,6 +68,8 @@ pub struct UserRecord {
     pub disabled: bool,
     /// What they show others besides the nickname: signature, gender, region.
     pub profile: Profile,
+    /// The SHA-256 of their avatar picture (see [`Store::set_avatar`]); `None`: the default picture.
+    pub avatar: Option<String>,
 }
 
 /// A friend as one user sees them.
@@ -128,6 +130,23 @@ pub struct GroupRecord {
     /// Who set it (their account; empty if nobody ever did), and when.
     pub notice_by: String,
     pub notice_time: Millis,
+    /// The SHA-256 of the group's avatar picture; `None`: the default picture.
+    pub avatar: Option<String>,
+}
+
+/// Whose avatar [`Store::set_avatar`] changes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AvatarOwner {
+    User(UserId),
+    Group(GroupId),
+}
+
+/// An avatar picture as stored: its bytes (a PNG or JPEG, checked by the service) and their SHA-256 in
+/// lower-case hex, which names it.
+#[derive(Debug, Clone)]
+pub struct Avatar {
+    pub sha256: String,
+    pub bytes: Vec<u8>,
 }
 
 /// A group member.
@@ -378,6 +397,12 @@ pub trait Store: Send + Sync + 'static {
     fn set_nickname(&self, user: UserId, nickname: &str) -> Result<(), StoreError>;
     /// Changes one part of the user's profile.
     fn set_profile(&self, user: UserId, change: &ProfileChange) -> Result<(), StoreError>;
+    /// Sets (or, with `None`, clears) a user's or group's avatar. The picture is stored once by its digest
+    /// however many show it; the one it replaces is deleted if nobody shows it any more, so the table holds
+    /// only pictures someone has.
+    fn set_avatar(&self, of: AvatarOwner, image: Option<&Avatar>) -> Result<(), StoreError>;
+    /// The picture with this digest, if anyone shows it.
+    fn avatar(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError>;
     /// Everyone who is in a group with `user` (not `user`), each once: who sees their profile in a
     /// member list.
     fn co_members(&self, user: UserId) -> Result<Vec<UserId>, StoreError>;

@@ -17,12 +17,12 @@ use ququ_protocol::{
 };
 
 use super::SessionEnd;
+use super::{Avatar, AvatarOwner, FileRecord, FileStatus, NewFile, Silence};
 use super::{
     Body, CategoryRefusal, ConnectionRecord, FriendRecord, GroupId, GroupRecord, MemberRecord,
     MessageRef, NewMessage, RequestRecord, Said, SentRecord, Store, StoreError, Stored,
     StoredMessage, Target, UserId, UserRecord, excerpt,
 };
-use super::{FileRecord, FileStatus, NewFile, Silence};
 
 /// Each entry upgrades the schema by one version; `PRAGMA user_version` records how many have run.
 const MIGRATIONS: &[&str] = &[
@@ -338,6 +338,17 @@ CREATE TABLE categories (
 );
 ALTER TABLE friends ADD COLUMN category INTEGER NOT NULL DEFAULT 0;
 "#,
+    r#"
+-- Avatars (头像) kept by the server: each picture once, by the SHA-256 of its bytes (a PNG or JPEG of at
+-- most `avatar` bytes), however many users and groups show it. `users.avatar` and `chat_groups.avatar`
+-- name theirs (NULL: none). A picture nobody shows any more is deleted when the last one lets it go.
+CREATE TABLE avatars (
+    sha256 TEXT PRIMARY KEY,
+    bytes  BLOB NOT NULL
+) WITHOUT ROWID;
+ALTER TABLE users ADD COLUMN avatar TEXT;
+ALTER TABLE chat_groups ADD COLUMN avatar TEXT;
+"#,
 ];
 
 /// The connection-info table (the original server's: who is connected, from where, since when), in a file
@@ -474,9 +485,9 @@ fn checkpoint(conn: &Connection) -> Result<i64, StoreError> {
 }
 
 const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created, u.disabled, \
-     u.gender, u.region, u.signature";
+     u.gender, u.region, u.signature, u.avatar";
 /// How many columns `USER_COLS` is: where a query's own columns after it start.
-const USER_WIDTH: usize = 9;
+const USER_WIDTH: usize = 10;
 
 /// The columns `message_from_row` reads, from `messages m` and the users `s` (sender) and `t` (recipient).
 const MESSAGE_COLS: &str = "m.id, s.account, m.kind, m.target, t.account, m.time, m.client_id, \
@@ -833,6 +844,7 @@ fn user_from_row(r: &Row<'_>, at: usize) -> rusqlite::Result<UserRecord> {
             region: r.get(at + 7)?,
             signature: r.get(at + 8)?,
         },
+        avatar: r.get(at + 9)?,
     })
 }
 
@@ -1013,6 +1025,17 @@ fn file_from_row(r: &Row<'_>) -> rusqlite::Result<FileRecord> {
     })
 }
 
+/// Deletes the picture `sha256` if no user or group shows it any more (inside the caller's transaction).
+fn forget_avatar(conn: &Connection, sha256: &str) -> rusqlite::Result<()> {
+    conn.execute(
+        "DELETE FROM avatars WHERE sha256 = ?1 \
+         AND NOT EXISTS (SELECT 1 FROM users WHERE avatar = ?1) \
+         AND NOT EXISTS (SELECT 1 FROM chat_groups WHERE avatar = ?1)",
+        [sha256],
+    )?;
+    Ok(())
+}
+
 fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRecord> {
     Ok(GroupRecord {
         id: r.get(0)?,
@@ -1027,12 +1050,13 @@ fn group_from_row(r: &Row<'_>) -> rusqlite::Result<GroupRecord> {
         notice: r.get(7)?,
         notice_by: r.get(8)?,
         notice_time: r.get::<_, i64>(9)? as Millis,
+        avatar: r.get(10)?,
     })
 }
 
 const GROUP_SELECT: &str = "SELECT g.id, g.name, g.owner_id, o.account, \
      (SELECT count(*) FROM members c WHERE c.group_id = g.id), g.join_policy, g.mute_all, \
-     g.notice, COALESCE(n.account, ''), g.notice_time \
+     g.notice, COALESCE(n.account, ''), g.notice_time, g.avatar \
      FROM chat_groups g JOIN users o ON o.id = g.owner_id LEFT JOIN users n ON n.id = g.notice_by";
 
 /// Inserts one message (or finds the first copy of a resend), inside whatever transaction is open.
@@ -1241,6 +1265,7 @@ impl Store for SqliteStore {
             created: now,
             disabled: false,
             profile: Profile::default(),
+            avatar: None,
         })
     }
 
@@ -1282,6 +1307,51 @@ impl Store for SqliteStore {
         };
         self.lock()?.execute(sql, params![user, change.value()])?;
         Ok(())
+    }
+
+    fn set_avatar(&self, of: AvatarOwner, image: Option<&Avatar>) -> Result<(), StoreError> {
+        let mut conn = self.lock()?;
+        let tx = conn.transaction()?;
+        // The table is chosen here from the owner's kind, never from text.
+        let (select, update, id) = match of {
+            AvatarOwner::User(id) => (
+                "SELECT avatar FROM users WHERE id = ?1",
+                "UPDATE users SET avatar = ?2 WHERE id = ?1",
+                id,
+            ),
+            AvatarOwner::Group(id) => (
+                "SELECT avatar FROM chat_groups WHERE id = ?1",
+                "UPDATE chat_groups SET avatar = ?2 WHERE id = ?1",
+                id,
+            ),
+        };
+        let old: Option<String> = tx
+            .query_row(select, [id], |r| r.get(0))
+            .optional()?
+            .flatten();
+        if let Some(new) = image {
+            tx.execute(
+                "INSERT INTO avatars (sha256, bytes) VALUES (?1, ?2) ON CONFLICT(sha256) DO NOTHING",
+                params![new.sha256, new.bytes],
+            )?;
+        }
+        tx.execute(update, params![id, image.map(|a| a.sha256.as_str())])?;
+        if let Some(old) = old {
+            forget_avatar(&tx, &old)?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    fn avatar(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self
+            .lock()?
+            .query_row(
+                "SELECT bytes FROM avatars WHERE sha256 = ?1",
+                [sha256],
+                |r| r.get(0),
+            )
+            .optional()?)
     }
 
     fn co_members(&self, user: UserId) -> Result<Vec<UserId>, StoreError> {
@@ -1914,7 +1984,16 @@ impl Store for SqliteStore {
         tx.execute("DELETE FROM group_removed WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM group_requests WHERE group_id = ?1", [id])?;
         tx.execute("DELETE FROM group_mutes WHERE group_id = ?1", [id])?;
+        let avatar: Option<String> = tx
+            .query_row("SELECT avatar FROM chat_groups WHERE id = ?1", [id], |r| {
+                r.get(0)
+            })
+            .optional()?
+            .flatten();
         tx.execute("DELETE FROM chat_groups WHERE id = ?1", [id])?;
+        if let Some(avatar) = avatar {
+            forget_avatar(&tx, &avatar)?;
+        }
         tx.commit()?;
         Ok(())
     }

@@ -66,7 +66,7 @@ impl State {
         let entry = |conv: Conv, name: String, key: String| {
             button(
                 row![
-                    avatar::view(&name, &key, None, 28.0),
+                    avatar::view(&name, &key, ctx.avatar(&conv), 28.0),
                     user_text(name, 13.0, text::default)
                 ]
                 .spacing(8)

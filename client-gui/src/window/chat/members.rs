@@ -99,7 +99,12 @@ pub fn view<'a>(ctx: &Ctx<'a>, model: &'a Model, group: u64) -> Element<'a, Mess
             mouse_area(
                 container(
                     row![
-                        avatar::view(member.display_name(), &member.account, None, 24.0),
+                        avatar::view(
+                            member.display_name(),
+                            &member.account,
+                            ctx.user_avatar(&member.account),
+                            24.0,
+                        ),
                         name,
                         space().width(Fill),
                         dot

@@ -94,6 +94,13 @@ pub enum Input {
         user: String,
         id: u64,
     },
+    /// Set my avatar from a picture file (a small PNG or JPEG, sent as it is), or clear it.
+    Avatar(Option<String>),
+    /// Set a group's avatar from a file (owner and admins), or clear it.
+    GroupAvatar {
+        id: u64,
+        path: Option<String>,
+    },
     Retry,
     Help,
     Quit,
@@ -120,6 +127,8 @@ commands:
   /fgroup-add <name>      /fgroup-rename <id> <name>   /fgroup-del <id> (its friends go to the default)
   /fgroup-order <id>…     put your friend groups in this order
   /move <user> <id>       put a friend into a friend group (0: the default, 我的好友)
+  /avatar [path]          your avatar (头像) from a small PNG or JPEG, seen by friends; no path clears it
+  /groupavatar <id> [path]  a group's avatar (owner and admins); no path clears it
   /create <name>          create a group      /join <id>         /leave <id>
   /members <id>           list members        /invite <id> <user>
   /policy <id> [open|invite]  who may join by the group's number (owner sets, anyone asks)
@@ -254,6 +263,18 @@ pub fn parse(line: &str) -> Result<Input, InputError> {
             }
             _ => return Err(InputError::Usage("/move <user> <friend group id>")),
         },
+        // A path may have spaces: everything after the command is the path.
+        "avatar" => Input::Avatar(non_empty(rest)),
+        "groupavatar" => {
+            let (id, path) = word(rest);
+            if id.is_empty() {
+                return Err(InputError::Usage("/groupavatar <id> [path]"));
+            }
+            Input::GroupAvatar {
+                id: group_id(id)?,
+                path: non_empty(path),
+            }
+        }
         "block" | "unblock" => {
             let (user, extra) = word(rest);
             if user.is_empty() || !extra.is_empty() {
@@ -604,6 +625,26 @@ mod tests {
             Ok(Input::Unblock("mallory".into()))
         );
         assert_eq!(parse("/blocks"), Ok(Input::Blocks));
+        assert_eq!(
+            parse("/avatar /tmp/my face.png"),
+            Ok(Input::Avatar(Some("/tmp/my face.png".into())))
+        );
+        assert_eq!(parse("/avatar"), Ok(Input::Avatar(None)));
+        assert_eq!(
+            parse("/groupavatar 12 g.jpg"),
+            Ok(Input::GroupAvatar {
+                id: 12,
+                path: Some("g.jpg".into())
+            })
+        );
+        assert_eq!(
+            parse("/groupavatar 12"),
+            Ok(Input::GroupAvatar { id: 12, path: None })
+        );
+        assert_eq!(
+            parse("/groupavatar"),
+            Err(InputError::Usage("/groupavatar <id> [path]"))
+        );
         assert_eq!(parse("/block"), Err(InputError::Usage("/block <user>")));
         assert_eq!(
             parse("/unblock a b"),

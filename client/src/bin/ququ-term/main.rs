@@ -280,6 +280,9 @@ struct Term {
     tty: bool,
     /// When "… is typing" was last shown for each friend (said again only after a quiet spell).
     typing_shown: std::collections::HashMap<String, std::time::Instant>,
+    /// Whose avatar is which picture, as the server has said: `/friends` and `/members` mark who has
+    /// one, and a change is said.
+    avatars: std::collections::HashMap<Conv, String>,
 }
 
 /// "bob is typing…" is said at most this often per friend: the notices repeat every few seconds.
@@ -327,6 +330,21 @@ fn signature(profile: &ququ_client::Profile) -> String {
     }
 }
 
+/// The bytes of a picture file for `/avatar` (none: clear it), or `None` after saying why it cannot be
+/// read. Sent as they are: the server checks that they are a small PNG or JPEG.
+fn read_picture(path: Option<&str>) -> Option<Vec<u8>> {
+    let Some(path) = path else {
+        return Some(Vec::new());
+    };
+    match std::fs::read(path) {
+        Ok(bytes) => Some(bytes),
+        Err(e) => {
+            say(format!("cannot read {path}: {e}"));
+            None
+        }
+    }
+}
+
 /// A whole profile in one line; `-` for what is not set.
 fn profile_text(profile: &ququ_client::Profile) -> String {
     let or_dash = |s: &str| {
@@ -345,6 +363,15 @@ fn profile_text(profile: &ququ_client::Profile) -> String {
 }
 
 impl Term {
+    /// ` [头像]` after a name whose avatar the server has said, for the lists.
+    fn avatar_mark(&self, account: &str) -> &'static str {
+        if self.avatars.contains_key(&Conv::User(account.to_owned())) {
+            " [头像]"
+        } else {
+            ""
+        }
+    }
+
     /// Prints what a person should see about an event. Returns the stop reason when the client stopped.
     fn on_event(&mut self, event: Event) -> Option<StopReason> {
         // A progress line is redrawn in place; anything else printed must start on a line of its own.
@@ -554,11 +581,12 @@ impl Term {
                 say(format!("— group {group}: {} member(s) —", members.len()));
                 for m in members {
                     say(format!(
-                        "  {} ({}) {} {}{}",
+                        "  {} ({}) {} {}{}{}",
                         m.account,
                         m.nickname,
                         m.role.as_str(),
                         m.presence.as_str(),
+                        self.avatar_mark(&m.account),
                         signature(&m.profile)
                     ));
                 }
@@ -603,6 +631,27 @@ impl Term {
             Event::CategoryGone { category } => say(format!(
                 "friend group {category} deleted; its friends are in the default group (0)"
             )),
+            Event::Avatar { of, sha256 } => {
+                let before = match &sha256 {
+                    Some(sha) => self.avatars.insert(of.clone(), sha.clone()),
+                    None => self.avatars.remove(&of),
+                };
+                // The lines after each list at login say what was so already; only a change is news.
+                let mine = of == Conv::User(self.me.clone());
+                if before != sha256 && (mine || before.is_some()) {
+                    let who = if mine {
+                        "your".to_owned()
+                    } else {
+                        format!("{}'s", conv_name(&of))
+                    };
+                    match sha256 {
+                        Some(_) => say(format!("{who} avatar changed")),
+                        None => say(format!("{who} avatar is the default one again")),
+                    }
+                }
+            }
+            // The picture itself: a terminal does not draw it.
+            Event::AvatarImage { .. } => {}
             Event::MemberRole {
                 group,
                 account,
@@ -751,10 +800,11 @@ impl Term {
                     say(format!("— {} friend(s) —", friends.len()));
                     for f in friends {
                         say(format!(
-                            "  {} ({}) {}{}",
+                            "  {} ({}) {}{}{}",
                             f.account,
                             f.display_name(),
                             f.presence.as_str(),
+                            self.avatar_mark(&f.account),
                             signature(&f.profile)
                         ));
                     }
@@ -807,6 +857,16 @@ impl Term {
             Input::DeleteCategory(id) => h.delete_category(id),
             Input::OrderCategories(ids) => h.order_categories(ids),
             Input::MoveFriend { user, id } => h.move_friend(user, id),
+            Input::Avatar(path) => {
+                if let Some(image) = read_picture(path.as_deref()) {
+                    h.set_avatar(image);
+                }
+            }
+            Input::GroupAvatar { id, path } => {
+                if let Some(image) = read_picture(path.as_deref()) {
+                    h.set_group_avatar(id, image);
+                }
+            }
             Input::Del(user) => h.delete_friend(user),
             Input::Find(q) => h.find_user(q),
             Input::Create(name) => h.create_group(name),
@@ -977,6 +1037,7 @@ async fn main() -> ExitCode {
             transfer_names: std::collections::HashMap::new(),
             tty: std::io::stdout().is_terminal(),
             typing_shown: std::collections::HashMap::new(),
+            avatars: std::collections::HashMap::new(),
         };
         match chat(&mut term, &mut events, &mut lines).await {
             Ok(code) => return code,
