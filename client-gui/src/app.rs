@@ -839,8 +839,9 @@ impl App {
     }
 
     /// Makes a drawing handle for each avatar picture the model has that has none yet, and drops those
-    /// of pictures it no longer has.
-    pub(super) fn sync_avatar_handles(&mut self) {
+    /// of pictures it no longer has. Kept rather than made while drawing: a handle made anew each frame
+    /// is a new texture to upload each frame. Public for whoever sets the model directly (screenshots).
+    pub fn sync_avatar_handles(&mut self) {
         let Some(model) = &self.model else {
             self.avatar_handles.clear();
             return;

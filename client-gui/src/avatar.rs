@@ -61,8 +61,27 @@ pub fn initials(name: &str) -> String {
 /// A picture ready to draw. Made once per picture and kept (see `App::avatar_handles`): a handle
 /// made anew at each drawing would be a new image to the renderer every frame, copied and uploaded again
 /// for every avatar on screen.
+///
+/// Cut round here, in the pixels, rather than by the image widget's `border_radius`: the software
+/// renderer (tiny-skia, what a machine without a GPU draws with) ignores that, and drew every picture
+/// square beside the round generated ones.
 pub fn handle(picture: &image::RgbaImage) -> image_widget::Handle {
-    image_widget::Handle::from_rgba(picture.width(), picture.height(), picture.as_raw().clone())
+    let round = round(picture);
+    image_widget::Handle::from_rgba(round.width(), round.height(), round.into_raw())
+}
+
+/// `picture` inside a circle: outside it transparent, its edge a pixel of soft alpha.
+fn round(picture: &image::RgbaImage) -> image::RgbaImage {
+    let mut out = picture.clone();
+    let (w, h) = (picture.width() as f32, picture.height() as f32);
+    let r = w.min(h) / 2.0;
+    let (cx, cy) = (w / 2.0, h / 2.0);
+    for (x, y, pixel) in out.enumerate_pixels_mut() {
+        let d = ((x as f32 + 0.5 - cx).powi(2) + (y as f32 + 0.5 - cy).powi(2)).sqrt();
+        let coverage = (r - d + 0.5).clamp(0.0, 1.0);
+        pixel.0[3] = (f32::from(pixel.0[3]) * coverage).round() as u8;
+    }
+    out
 }
 
 /// A round avatar `size` pixels across: the picture if there is one, else the generated one, with
@@ -260,6 +279,26 @@ fn encode_png(img: &image::RgbaImage) -> Result<Vec<u8>, AvatarError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_picture_is_cut_round_for_every_renderer() {
+        let square = image::RgbaImage::from_pixel(64, 64, image::Rgba([200, 10, 10, 255]));
+        let round = round(&square);
+        assert_eq!(round.get_pixel(0, 0).0[3], 0, "a corner is gone");
+        assert_eq!(round.get_pixel(63, 63).0[3], 0, "so is the opposite one");
+        assert_eq!(
+            round.get_pixel(32, 32).0,
+            [200, 10, 10, 255],
+            "the middle stays"
+        );
+        assert_eq!(
+            round.get_pixel(32, 1).0[3],
+            255,
+            "inside the top edge stays"
+        );
+        // Where the circle crosses a pixel it is partly seen: no jagged edge.
+        assert!((1..255).contains(&round.get_pixel(9, 9).0[3]));
+    }
 
     #[test]
     fn initials_and_colours() {

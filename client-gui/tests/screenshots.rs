@@ -715,6 +715,12 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
     // 李华's chat pinned to the top of Recent; the hiking group set to do not disturb (grey badge).
     s.set_pinned(&Conv::User("lihua".into()), true);
     s.set_muted(&Conv::Group(10001), true);
+    // Avatars kept by the server: 李华 and the family group have pictures (one picture for both, by
+    // digest, as the server would keep it); everyone else has the generated one.
+    let sha = "0".repeat(64);
+    s.pictures.insert(sha.clone(), demo_photo(128, 128));
+    s.avatars.insert(Conv::User("lihua".into()), sha.clone());
+    s.avatars.insert(Conv::Group(3141592653), sha);
     s
 }
 
@@ -810,6 +816,7 @@ fn screenshots() {
 
             // Main window, logged in.
             app.model = Some(demo_model(lang, &mut app.thumbs));
+            app.sync_avatar_handles();
             app.conn = Connection::Online;
             let main_id = iced::window::Id::unique();
             app.windows.insert(
