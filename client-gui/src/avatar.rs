@@ -194,16 +194,7 @@ pub async fn pick_file(title: String) -> Option<PathBuf> {
 
 /// Reads, processes and stores the picked image as `avatar.png` under `dir`; returns what to show.
 pub async fn import(source: PathBuf, dir: PathBuf) -> Result<image::RgbaImage, AvatarError> {
-    let bytes = tokio::fs::read(&source)
-        .await
-        .map_err(|source_err| AvatarError::Read {
-            path: source.clone(),
-            source: source_err,
-        })?;
-    // Decoding and resampling a large photo takes a noticeable moment: keep it off the async workers too.
-    let processed = tokio::task::spawn_blocking(move || process(&bytes))
-        .await
-        .map_err(|e| AvatarError::Write(std::io::Error::other(e)))??;
+    let processed = read_processed(source).await?;
     tokio::fs::create_dir_all(&dir)
         .await
         .map_err(AvatarError::Write)?;
@@ -212,6 +203,20 @@ pub async fn import(source: PathBuf, dir: PathBuf) -> Result<image::RgbaImage, A
         .await
         .map_err(AvatarError::Write)?;
     Ok(processed)
+}
+
+/// A picked image read, then cropped and scaled by [`process`]. Decoding and resampling a large photo
+/// takes a noticeable moment: off the async workers too.
+async fn read_processed(source: PathBuf) -> Result<image::RgbaImage, AvatarError> {
+    let bytes = tokio::fs::read(&source)
+        .await
+        .map_err(|source_err| AvatarError::Read {
+            path: source.clone(),
+            source: source_err,
+        })?;
+    tokio::task::spawn_blocking(move || process(&bytes))
+        .await
+        .map_err(|e| AvatarError::Write(std::io::Error::other(e)))?
 }
 
 /// Loads the stored avatar, if any.
@@ -255,13 +260,8 @@ pub fn encode_for_upload(img: &image::RgbaImage, max: usize) -> Result<Vec<u8>, 
 /// Reads a picked image, crops and scales it as [`process`] does, and encodes it for the server
 /// ([`encode_for_upload`]); for a group's avatar, which is not kept on this computer.
 pub async fn prepare(source: PathBuf, max: usize) -> Result<Vec<u8>, AvatarError> {
-    let bytes = tokio::fs::read(&source)
-        .await
-        .map_err(|source_err| AvatarError::Read {
-            path: source.clone(),
-            source: source_err,
-        })?;
-    tokio::task::spawn_blocking(move || encode_for_upload(&process(&bytes)?, max))
+    let processed = read_processed(source).await?;
+    tokio::task::spawn_blocking(move || encode_for_upload(&processed, max))
         .await
         .map_err(|e| AvatarError::Write(std::io::Error::other(e)))?
 }

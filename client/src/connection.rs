@@ -240,6 +240,8 @@ enum Offline {
 
 pub(crate) struct Session {
     config: Config,
+    /// Whose avatar bytes this client has handed over (see `avatars`).
+    avatars_handed: avatars::Handed,
     data_dir: PathBuf,
     store: Store,
     events: mpsc::UnboundedSender<Event>,
@@ -267,6 +269,7 @@ impl Session {
         backoff: Backoff,
     ) -> Session {
         Session {
+            avatars_handed: avatars::Handed::default(),
             me: config.account.clone(),
             // A saved token from an earlier run: the first login tries it before the password.
             token: config.token.as_ref().map(|t| t.secret().to_owned()),

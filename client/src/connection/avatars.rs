@@ -2,9 +2,9 @@
 //! bytes). Each picture is fetched once, the first time its digest is met, and kept locally by digest
 //! (see `storage/avatars.rs`); a digest already here costs nothing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
-use ququ_protocol::{ClientMessage, ErrorCode, ServerMessage};
+use ququ_protocol::{ClientMessage, Conv, ErrorCode, ServerMessage};
 use sha2::{Digest, Sha256};
 
 use super::{End, Link, Session};
@@ -17,6 +17,11 @@ pub(super) struct AvatarState {
     /// many people asks once.
     fetching: HashSet<String>,
 }
+
+/// What this client has handed over, across its reconnects: whose picture it last gave the bytes of.
+/// A login's lists repeat everyone unchanged; the kept bytes go out again only for someone whose picture
+/// changed since (or was never given), not read from the database for each of them at every login.
+pub(super) type Handed = HashMap<Conv, String>;
 
 impl Session {
     pub(super) async fn on_avatar_line(
@@ -32,18 +37,23 @@ impl Session {
                     .call(move |st| st.set_avatar_of(&o, s.as_deref()))
                     .await?;
                 self.emit(Event::Avatar {
-                    of,
+                    of: of.clone(),
                     sha256: sha256.clone(),
                 });
                 let Some(sha256) = sha256 else {
+                    self.avatars_handed.remove(&of);
                     return Ok(());
                 };
                 if missing {
+                    // Its bytes come with the answer.
+                    self.avatars_handed.insert(of, sha256.clone());
                     if link.avatars.fetching.insert(sha256.clone()) {
                         link.send(&ClientMessage::GetAvatar { sha256 }).await?;
                     }
-                } else {
-                    // Here already: handed over again, so whoever shows it needs no storage of its own.
+                } else if self.avatars_handed.get(&of) != Some(&sha256) {
+                    // Here already: handed over (once per change), so whoever shows it needs no storage
+                    // of its own.
+                    self.avatars_handed.insert(of, sha256.clone());
                     let key = sha256.clone();
                     if let Some(bytes) = self.store.call(move |st| st.avatar(&key)).await? {
                         self.emit(Event::AvatarImage { sha256, bytes });

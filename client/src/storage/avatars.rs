@@ -17,22 +17,36 @@ impl Storage {
     pub fn set_avatar_of(&mut self, of: &Conv, sha256: Option<&str>) -> Result<bool, StorageError> {
         let (kind, key) = conv_key(of);
         let tx = self.conn.transaction()?;
-        match sha256 {
-            Some(sha) => tx.execute(
-                "INSERT INTO avatar_of (kind, key, sha256) VALUES (?1, ?2, ?3)
-                 ON CONFLICT (kind, key) DO UPDATE SET sha256 = excluded.sha256",
-                params![kind, key, sha],
-            )?,
-            None => tx.execute(
-                "DELETE FROM avatar_of WHERE kind = ?1 AND key = ?2",
+        let old: Option<String> = tx
+            .query_row(
+                "SELECT sha256 FROM avatar_of WHERE kind = ?1 AND key = ?2",
                 params![kind, key],
-            )?,
-        };
-        // A picture nobody shows any more is forgotten.
-        tx.execute(
-            "DELETE FROM avatars WHERE sha256 NOT IN (SELECT sha256 FROM avatar_of)",
-            [],
-        )?;
+                |r| r.get(0),
+            )
+            .optional()?;
+        // Every login's lists repeat a line for everyone listed, nearly all unchanged: those write
+        // nothing. (Each line was a write and a sweep of every kept picture.)
+        if old.as_deref() != sha256 {
+            match sha256 {
+                Some(sha) => tx.execute(
+                    "INSERT INTO avatar_of (kind, key, sha256) VALUES (?1, ?2, ?3)
+                     ON CONFLICT (kind, key) DO UPDATE SET sha256 = excluded.sha256",
+                    params![kind, key, sha],
+                )?,
+                None => tx.execute(
+                    "DELETE FROM avatar_of WHERE kind = ?1 AND key = ?2",
+                    params![kind, key],
+                )?,
+            };
+            // The picture they showed before is forgotten if nobody shows it any more.
+            if let Some(old) = &old {
+                tx.execute(
+                    "DELETE FROM avatars WHERE sha256 = ?1
+                       AND NOT EXISTS (SELECT 1 FROM avatar_of WHERE sha256 = ?1)",
+                    [old],
+                )?;
+            }
+        }
         let missing = match sha256 {
             Some(sha) => !tx
                 .prepare_cached("SELECT 1 FROM avatars WHERE sha256 = ?1")?
@@ -45,8 +59,11 @@ impl Storage {
 
     /// Keeps a fetched picture. The caller has checked that `bytes` have this digest.
     pub fn put_avatar(&self, sha256: &str, bytes: &[u8]) -> Result<(), StorageError> {
+        // Only while someone shows it: a picture whose owner moved on while it was being fetched is
+        // not kept with nobody to forget it.
         self.conn.execute(
-            "INSERT INTO avatars (sha256, bytes) VALUES (?1, ?2)
+            "INSERT INTO avatars (sha256, bytes)
+             SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM avatar_of WHERE sha256 = ?1)
              ON CONFLICT (sha256) DO NOTHING",
             params![sha256, bytes],
         )?;
