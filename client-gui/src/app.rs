@@ -479,13 +479,24 @@ impl App {
                 }
             }
             Message::Contacts(id, message) => {
-                let event = match self.windows.get_mut(&id) {
-                    Some(Window::Contacts(state)) => state.update(message),
-                    _ => None,
+                let (event, focus) = match self.windows.get_mut(&id) {
+                    Some(Window::Contacts(state)) => {
+                        let field = |state: &contacts::State| {
+                            state.dialog.as_ref().and_then(Dialog::first_field)
+                        };
+                        let before = field(state);
+                        let event = state.update(message);
+                        // A dialog that has just opened gets the cursor in its first field (none did:
+                        // typing went nowhere until the field was clicked, seen under Xvfb).
+                        let focus = field(state).filter(|now| before != Some(*now));
+                        (event, focus)
+                    }
+                    _ => (None, None),
                 };
+                let focus = focus.map_or_else(Task::none, iced::widget::operation::focus);
                 match event {
-                    Some(event) => self.on_contacts_event(event),
-                    None => Task::none(),
+                    Some(event) => Task::batch([focus, self.on_contacts_event(event)]),
+                    None => focus,
                 }
             }
             Message::Chat(id, message) => {

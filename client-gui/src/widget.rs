@@ -229,14 +229,16 @@ pub fn popup_at<'a, M: 'a + Clone>(
         .on_right_press(close);
     let placed = responsive(move |area| {
         let mut placed = container(card());
-        let x = match place(at.x, most.width, area.width) {
+        // A few pixels clear of the window's edges, so the card's border shows all round.
+        const EDGE: f32 = 4.0;
+        let x = match place(at.x, most.width, area.width - EDGE) {
             Place::From(x) => x,
             Place::EndingAt(x) => {
                 placed = placed.align_right(x);
                 0.0
             }
         };
-        let y = match place(at.y, most.height, area.height) {
+        let y = match place(at.y, most.height, area.height - EDGE) {
             Place::From(y) => y,
             Place::EndingAt(y) => {
                 placed = placed.align_bottom(y);

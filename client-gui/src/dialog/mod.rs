@@ -235,6 +235,20 @@ impl Dialog {
         }
     }
 
+    /// The field the cursor goes to when this dialog opens: where the user types first, so a name
+    /// can be typed (or pasted) at once, as in QQ's dialogs.
+    pub fn first_field(&self) -> Option<&'static str> {
+        match self {
+            Dialog::AddFriend(_) => Some(add_friend::QUERY_INPUT),
+            Dialog::Remark(_) => Some(remark::INPUT),
+            Dialog::CategoryName(_) => Some(category_name::INPUT),
+            Dialog::CreateGroup(_) => Some(create_group::NAME_INPUT),
+            Dialog::JoinGroup(_) => Some(join_group::ID_INPUT),
+            Dialog::Password(_) => Some(password::OLD),
+            _ => None,
+        }
+    }
+
     /// A row's right-click menu: shown as a pop-up at the pointer rather than a card over the window.
     pub fn is_menu(&self) -> bool {
         matches!(
