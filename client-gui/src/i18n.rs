@@ -300,6 +300,36 @@ impl Lang {
         }
     }
 
+    /// A field of my profile typed longer than the server keeps: said before anything is sent.
+    pub fn field_too_long(self, field: &str, max: usize) -> String {
+        match self {
+            Lang::En => format!("{field}: at most {max} characters."),
+            Lang::Zh => format!("{field}最多 {max} 个字。"),
+        }
+    }
+
+    /// A gender as the profile shows it (`None`: not said).
+    pub fn gender(self, gender: Option<ququ_protocol::Gender>) -> &'static str {
+        let tr = self.tr();
+        match gender {
+            None => tr.gender_unsaid,
+            Some(ququ_protocol::Gender::Male) => tr.gender_male,
+            Some(ququ_protocol::Gender::Female) => tr.gender_female,
+            Some(ququ_protocol::Gender::Other) => tr.gender_other,
+        }
+    }
+
+    /// Someone's gender and region, what of them they said, for a profile line ("女 · 上海"); empty
+    /// if neither.
+    pub fn about(self, profile: &ququ_protocol::Profile) -> String {
+        let region = profile.region.trim();
+        let parts = [
+            profile.gender.map(|g| self.gender(Some(g))),
+            (!region.is_empty()).then_some(region),
+        ];
+        parts.into_iter().flatten().collect::<Vec<_>>().join(" · ")
+    }
+
     /// When someone was blocked, under their name in the block list.
     pub fn blocked_since(self, when: &str) -> String {
         match self {
@@ -742,6 +772,18 @@ pub struct Tr {
     pub move_down: &'static str,
     pub signature: &'static str,
     pub signature_hint: &'static str,
+    pub my_profile: &'static str,
+    pub edit_profile: &'static str,
+    pub nickname: &'static str,
+    pub nickname_hint: &'static str,
+    pub nickname_needed: &'static str,
+    pub gender: &'static str,
+    pub gender_unsaid: &'static str,
+    pub gender_male: &'static str,
+    pub gender_female: &'static str,
+    pub gender_other: &'static str,
+    pub region: &'static str,
+    pub region_hint: &'static str,
     pub change_password: &'static str,
     pub change_password_item: &'static str,
     pub current_password: &'static str,
@@ -1059,6 +1101,18 @@ static EN: Tr = Tr {
     move_down: "Move down",
     signature: "Signature",
     signature_hint: "A line friends see",
+    my_profile: "My profile",
+    edit_profile: "Edit profile…",
+    nickname: "Nickname",
+    nickname_hint: "The name friends see",
+    nickname_needed: "A nickname cannot be empty.",
+    gender: "Gender",
+    gender_unsaid: "Not said",
+    gender_male: "Male",
+    gender_female: "Female",
+    gender_other: "Other",
+    region: "Region",
+    region_hint: "City or region (optional)",
     change_password: "Change password",
     change_password_item: "Password…",
     current_password: "Current password",
@@ -1343,6 +1397,18 @@ static ZH: Tr = Tr {
     move_down: "下移",
     signature: "个性签名",
     signature_hint: "写一句个性签名",
+    my_profile: "个人资料",
+    edit_profile: "编辑资料…",
+    nickname: "昵称",
+    nickname_hint: "好友看到的名字",
+    nickname_needed: "昵称不能为空。",
+    gender: "性别",
+    gender_unsaid: "不填",
+    gender_male: "男",
+    gender_female: "女",
+    gender_other: "其他",
+    region: "地区",
+    region_hint: "所在城市或地区（可选）",
     change_password: "修改密码",
     change_password_item: "修改密码…",
     current_password: "当前密码",

@@ -170,9 +170,11 @@ pub enum Command {
         account: String,
         remark: String,
     },
-    /// My signature (个性签名); empty clears it.
-    SetSignature {
-        text: String,
+    /// My profile as edited: a new nickname (if changed), then each part of the profile that changed,
+    /// a line each; the server answers each.
+    UpdateProfile {
+        nickname: Option<String>,
+        changes: Vec<ququ_protocol::ProfileChange>,
     },
     /// Block (拉黑) this account, or unblock it.
     Block {
@@ -346,7 +348,14 @@ impl Client {
             Command::DeleteFriend { account } => h.delete_friend(account),
             Command::SetRemark { account, remark } => h.set_remark(account, remark),
             Command::ChangePassword { old, new } => h.change_password(old, new),
-            Command::SetSignature { text } => h.set_signature(text),
+            Command::UpdateProfile { nickname, changes } => {
+                if let Some(nickname) = nickname {
+                    h.set_nickname(nickname);
+                }
+                for change in changes {
+                    h.set_profile(change);
+                }
+            }
             Command::SetAvatar { image } => h.set_avatar(image),
             Command::SetGroupAvatar { group, image } => h.set_group_avatar(group, image),
             Command::Block { account } => h.block(account),

@@ -3145,11 +3145,13 @@ fn a_group_is_managed_from_its_settings_and_member_menu() {
     });
 }
 
-/// Issue 25: a signature (个性签名) typed in Settings shows under my name in a friend's list, live; a
-/// friend blocked (拉黑) from their menu is marked so in my list (what the server then drops is the
-/// server tests'), and the menu offers Unblock.
+/// Issue 25: my profile (个人资料), opened from Settings, edited and saved: the new nickname, the
+/// signature (个性签名) and the region reach a friend live — the signature under my name in their list,
+/// the region beside my account in my menu, all three in the chat's header — and the dialog closes
+/// once the server has taken each. Then a friend blocked (拉黑) from their menu is marked so in my list
+/// (what the server then drops is the server tests'), and the menu offers Unblock.
 #[test]
-fn a_signature_reaches_friends_and_a_block_is_marked() {
+fn a_profile_reaches_friends_and_a_block_is_marked() {
     let rt = runtime();
     let server_dir = tempfile::tempdir().expect("temp dir");
     let server = start_server(&rt, server_dir.path().to_path_buf());
@@ -3157,17 +3159,51 @@ fn a_signature_reaches_friends_and_a_block_is_marked() {
     let main_a = alice.contacts_window();
     alice.show_dialog(&rt, main_a, Dialog::settings());
     alice.interact(&rt, main_a, |ui| {
-        ui.click(id(dialog::settings::SIGNATURE))
-            .expect("the signature field");
-        let _ = ui.typewrite("周末去爬山 <b>&</b>");
-        let _ = ui.tap_key(Named::Enter);
+        ui.click("Edit profile…").expect("Settings' profile button");
     });
-    bob.pump_until(&rt, "alice's signature at bob's", |app| {
+    assert!(alice.shows(main_a, "My profile"), "the dialog's title");
+    let type_into = |field: &'static str, text: &'static str| {
+        move |ui: &mut Simulator<'_, Message>| {
+            ui.click(id(field)).expect("the field");
+            let _ = ui.typewrite(text);
+        }
+    };
+    alice.interact(&rt, main_a, |ui| {
+        ui.click(id(dialog::profile::NICKNAME)).expect("the field");
+        // The nickname starts as it is ("alice" here): emptied first.
+        for _ in 0..10 {
+            let _ = ui.tap_key(Named::Backspace);
+        }
+        let _ = ui.typewrite("爱丽丝");
+    });
+    alice.interact(
+        &rt,
+        main_a,
+        type_into(dialog::profile::SIGNATURE, "周末去爬山 <b>&</b>"),
+    );
+    alice.interact(&rt, main_a, type_into(dialog::profile::REGION, "上海"));
+    alice.interact(&rt, main_a, |ui| {
+        ui.click("Save").expect("the dialog's Save");
+    });
+    bob.pump_until(&rt, "alice's profile at bob's", |app| {
         app.model
             .as_ref()
             .and_then(|m| m.friends.get("alice"))
-            .is_some_and(|f| f.profile.signature == "周末去爬山 <b>&</b>")
+            .is_some_and(|f| {
+                f.nickname == "爱丽丝"
+                    && f.profile.signature == "周末去爬山 <b>&</b>"
+                    && f.profile.region == "上海"
+            })
     });
+    alice.pump_until(&rt, "the dialog done", |app| {
+        app.windows
+            .values()
+            .any(|w| matches!(w, Window::Contacts(s) if s.dialog.is_none()))
+    });
+    assert_eq!(
+        alice.app.model.as_ref().map(|m| m.nickname.as_str()),
+        Some("爱丽丝")
+    );
     let main_b = bob.contacts_window();
     bob.interact(&rt, main_b, |ui| {
         ui.click("Friends").expect("the friends tab");
@@ -3175,6 +3211,22 @@ fn a_signature_reaches_friends_and_a_block_is_marked() {
     assert!(
         bob.shows_part(main_b, "周末去爬山 <b>&</b>"),
         "under alice's name"
+    );
+    bob.show_dialog(&rt, main_b, Dialog::friend_menu("alice"));
+    assert!(
+        bob.shows(main_b, "alice · 上海"),
+        "the menu says who she is"
+    );
+    bob.update(
+        &rt,
+        Message::Contacts(main_b, contacts::Message::Open(Conv::User("alice".into()))),
+    );
+    let chat_b = bob
+        .chat_window(&Conv::User("alice".into()))
+        .expect("bob's chat with alice");
+    assert!(
+        bob.shows_part(chat_b, "· 上海 · 周末去爬山 <b>&</b>"),
+        "the chat's header"
     );
 
     bob.show_dialog(&rt, main_b, Dialog::friend_menu("alice"));

@@ -458,6 +458,11 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
             "Ten years of Rust, hikes on weekends".into()
         };
     }
+    // What 李华 said of herself shows in her chat's header.
+    if let Some(lihua) = s.friends.get_mut("lihua") {
+        lihua.profile.gender = Some(ququ_protocol::Gender::Female);
+        lihua.profile.region = if zh { "北京" } else { "Beijing" }.into();
+    }
     s.group_policies
         .insert(3141592653, ququ_protocol::JoinPolicy::Approve);
     s.group_policies
@@ -878,6 +883,30 @@ fn screenshots() {
                 Size::new(320.0, 680.0),
                 &theme,
                 &out.join(format!("main-settings-{tag}.png")),
+            );
+            // My profile (from my avatar or Settings), as I have filled it in.
+            let zh = lang == Lang::Zh;
+            if let Some(model) = app.model.as_mut() {
+                model.profile = ququ_protocol::Profile {
+                    gender: Some(ququ_protocol::Gender::Female),
+                    region: if zh { "杭州" } else { "Hangzhou" }.to_owned(),
+                    signature: if zh {
+                        "今天也要加油"
+                    } else {
+                        "One step at a time"
+                    }
+                    .to_owned(),
+                };
+            }
+            if let Some(Window::Contacts(state)) = app.windows.get_mut(&main_id) {
+                state.dialog = app.model.as_ref().map(Dialog::profile);
+            }
+            shoot(
+                &app,
+                main_id,
+                Size::new(320.0, 680.0),
+                &theme,
+                &out.join(format!("main-profile-{tag}.png")),
             );
             // The block list from Settings: someone who is not a friend, and a friend.
             if let Some(model) = app.model.as_mut() {

@@ -363,6 +363,7 @@ impl App {
             | Change::JoinAsked(_)
             | Change::JoinDeclined(_)
             | Change::PasswordChanged
+            | Change::MyProfile
             | Change::Refused { .. }) => {
                 self.tell_group_windows(&change);
                 let events: Vec<_> = self

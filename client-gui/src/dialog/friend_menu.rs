@@ -2,11 +2,12 @@
 //! or unblock, delete the friend.
 
 use iced::Element;
-use iced::widget::column;
+use iced::widget::{column, container, text};
 use ququ_protocol::Conv;
 
 use super::{Dialog, Event, chat_items, close_row, confirm, menu_item, move_friend, remark};
 use crate::model::Model;
+use crate::theme;
 use crate::widget::Ctx;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,7 +67,18 @@ impl State {
             .unwrap_or_default();
         let conv = Conv::User(self.account.clone());
         let [pin, mute] = chat_items(tr, model, &conv, Message::Pin, Message::Mute);
+        // Who they are, under the name in the title: their account, and gender and region if said.
+        let about = model
+            .friends
+            .get(&self.account)
+            .map(|f| ctx.lang.about(&f.profile))
+            .filter(|a| !a.is_empty())
+            .map_or_else(
+                || self.account.clone(),
+                |a| format!("{} · {a}", self.account),
+            );
         let body = column![
+            container(text(about).size(12).style(theme::muted_text)).padding([2, 8]),
             menu_item(tr.open_chat, Message::Open),
             pin,
             mute,

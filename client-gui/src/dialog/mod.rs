@@ -8,7 +8,7 @@
 //!   (fields, a problem in words, Cancel and the action), [`menu_item`], [`close_row`].
 //! - `add_friend`, `requests`, `friend_menu`, `remark`, `confirm` (delete a friend, leave a group),
 //!   `create_group`, `join_group`, `group_menu`, `invite`, `settings`, `password` (change it),
-//!   `blocked` (the block list).
+//!   `blocked` (the block list), `profile` (my nickname, signature, gender, region).
 //! - friend groups (好友分组): `move_friend` (a friend to another group), `category_menu` (a group
 //!   header's menu), `category_name` (add or rename one); deleting one asks in `confirm`.
 
@@ -24,6 +24,7 @@ pub mod invite;
 pub mod join_group;
 pub mod move_friend;
 pub mod password;
+pub mod profile;
 pub mod remark;
 pub mod requests;
 pub mod settings;
@@ -57,6 +58,8 @@ pub enum Dialog {
     Password(password::State),
     /// The block list (黑名单).
     Blocked,
+    /// My profile (个人资料).
+    Profile(profile::State),
     /// A friend to another friend group (from their menu).
     MoveFriend(move_friend::State),
     /// Right-click on a friend group's header.
@@ -79,6 +82,7 @@ pub enum Message {
     Settings(settings::Message),
     Password(password::Message),
     Blocked(blocked::Message),
+    Profile(profile::Message),
     MoveFriend(move_friend::Message),
     CategoryMenu(category_menu::Message),
     CategoryName(category_name::Message),
@@ -174,6 +178,11 @@ impl Dialog {
         Dialog::Settings(settings::State::default())
     }
 
+    /// My profile, as the server has it now.
+    pub fn profile(model: &crate::model::Model) -> Dialog {
+        Dialog::Profile(profile::State::of(model))
+    }
+
     /// What opening the dialog asks of the server: the invitation list shows who is in already, which
     /// the server knows.
     pub fn on_open(&self) -> Option<Command> {
@@ -197,6 +206,7 @@ impl Dialog {
             (Dialog::GroupMenu(state), Message::GroupMenu(m)) => state.update(m),
             (Dialog::Invite(state), Message::Invite(m)) => state.update(m),
             (Dialog::Settings(state), Message::Settings(m)) => state.update(m),
+            (Dialog::Profile(state), Message::Profile(m)) => state.update(m),
             (Dialog::MoveFriend(state), Message::MoveFriend(m)) => state.update(m),
             (Dialog::CategoryMenu(state), Message::CategoryMenu(m)) => state.update(m),
             (Dialog::CategoryName(state), Message::CategoryName(m)) => state.update(m),
@@ -211,6 +221,7 @@ impl Dialog {
         match self {
             Dialog::JoinGroup(state) => state.waiting.is_some(),
             Dialog::Password(state) => state.waiting,
+            Dialog::Profile(state) => state.waiting > 0,
             Dialog::Invite(_) => true,
             Dialog::AddFriend(_) => *code == ququ_protocol::ErrorCode::NoSuchUser,
             _ => false,
@@ -225,6 +236,7 @@ impl Dialog {
                 state.changed(change);
                 None
             }
+            (Dialog::Profile(state), change) => state.changed(change),
             (Dialog::Invite(state), Change::Refused { code, about }) => {
                 state.refused(code, about.as_deref());
                 None
@@ -245,6 +257,7 @@ impl Dialog {
             Dialog::CreateGroup(_) => Some(create_group::NAME_INPUT),
             Dialog::JoinGroup(_) => Some(join_group::ID_INPUT),
             Dialog::Password(_) => Some(password::OLD),
+            Dialog::Profile(_) => Some(profile::NICKNAME),
             _ => None,
         }
     }
@@ -276,6 +289,7 @@ impl Dialog {
             Dialog::Invite(state) => lift(state.view(ctx, model), Message::Invite),
             Dialog::Settings(state) => lift(state.view(ctx, model), Message::Settings),
             Dialog::Blocked => lift(blocked::view(ctx, model), Message::Blocked),
+            Dialog::Profile(state) => lift(state.view(ctx, model), Message::Profile),
             Dialog::MoveFriend(state) => lift(state.view(ctx, model), Message::MoveFriend),
             Dialog::CategoryMenu(state) => lift(state.view(ctx, model), Message::CategoryMenu),
             Dialog::CategoryName(state) => lift(state.view(ctx), Message::CategoryName),

@@ -16,12 +16,7 @@ use crate::widget::Ctx;
 pub struct State {
     /// A problem to show (an avatar image that could not be read, the autostart entry not written).
     pub notice: Option<String>,
-    /// My signature as being typed (`None`: as the server has it).
-    pub signature: Option<String>,
 }
-
-/// The signature field, for the cursor (tests).
-pub const SIGNATURE: &str = "signature";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Message {
@@ -36,10 +31,8 @@ pub enum Message {
     AutoPictures(PictureChoice),
     PickAvatar,
     ResetAvatar,
-    /// The signature field was edited.
-    Signature(String),
-    /// Enter in the signature field: save it.
-    SaveSignature,
+    /// Open my profile (nickname, signature, gender, region), from what the server has now.
+    EditProfile(Box<super::profile::State>),
     ChangePassword,
     /// Open the block list.
     BlockList,
@@ -83,13 +76,7 @@ impl std::fmt::Display for ThemeChoice {
 impl State {
     pub fn update(&mut self, message: Message) -> Option<Event> {
         Some(match message {
-            Message::Signature(text) => {
-                self.signature = Some(text);
-                return None;
-            }
-            Message::SaveSignature => Event::Net(crate::net::Command::SetSignature {
-                text: self.signature.take()?.trim().to_owned(),
-            }),
+            Message::EditProfile(state) => Event::Show(super::Dialog::Profile(*state)),
             Message::Language(choice) => Event::SetLang(choice.0),
             Message::Theme(choice) => Event::SetTheme(choice.0),
             Message::Notify(prefs) => Event::SetNotify(prefs),
@@ -138,32 +125,6 @@ impl State {
                     .style(theme::pick_list)
             ]
             .align_y(Center),
-            // 个性签名: Enter saves it; friends and fellow members see it under my name.
-            row![
-                text(tr.signature).size(13).width(90),
-                iced::widget::text_input(
-                    tr.signature_hint,
-                    self.signature
-                        .as_deref()
-                        .unwrap_or(&model.profile.signature)
-                )
-                .id(SIGNATURE)
-                .on_input(Message::Signature)
-                .on_submit(Message::SaveSignature)
-                .padding(6)
-                .size(13)
-                .style(theme::field),
-                button(text(tr.save).size(13))
-                    .style(theme::secondary_button)
-                    .on_press_maybe(
-                        self.signature
-                            .as_ref()
-                            .filter(|s| s.trim().chars().count() <= model.sign_chars)
-                            .map(|_| Message::SaveSignature)
-                    ),
-            ]
-            .spacing(8)
-            .align_y(Center),
             // My account: its password, and who I have blocked (黑名单; someone who is not a friend is
             // found nowhere else).
             row![
@@ -183,16 +144,31 @@ impl State {
             ]
             .spacing(8)
             .align_y(Center),
+            // Me as friends see me: my profile is edited in its own dialog (as from my avatar in the
+            // friend list's header), the avatar here too.
             row![
                 avatar::view(model.my_name(), &model.account, ctx.my_avatar, 40.0),
-                button(text(tr.change_avatar).size(13))
-                    .style(theme::secondary_button)
-                    .on_press(Message::PickAvatar),
-                button(text(tr.reset_avatar).size(13))
-                    .style(theme::link)
-                    .on_press(Message::ResetAvatar),
+                column![
+                    button(text(tr.edit_profile).size(13))
+                        .style(theme::secondary_button)
+                        .on_press(Message::EditProfile(Box::new(super::profile::State::of(
+                            model
+                        )))),
+                    row![
+                        button(text(tr.change_avatar).size(13))
+                            .style(theme::link)
+                            .padding(0)
+                            .on_press(Message::PickAvatar),
+                        button(text(tr.reset_avatar).size(13))
+                            .style(theme::link)
+                            .padding(0)
+                            .on_press(Message::ResetAvatar),
+                    ]
+                    .spacing(12),
+                ]
+                .spacing(6),
             ]
-            .spacing(8)
+            .spacing(12)
             .align_y(Center),
             notifications(ctx),
         ]

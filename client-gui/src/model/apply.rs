@@ -46,6 +46,9 @@ pub enum Change {
     JoinRequest(u64),
     /// My avatar is set or cleared, as the server has it (from here or another device).
     MyAvatar,
+    /// My nickname or profile, as the server has it now: a change asked for here was taken (or
+    /// another device's, or the login's list).
+    MyProfile,
     /// The server refused a request; `about` names what it was about (an account, a group id).
     Refused {
         code: ErrorCode,
@@ -245,11 +248,11 @@ impl Model {
             Event::PasswordChanged => Change::PasswordChanged,
             Event::Profile { nickname } => {
                 self.nickname = nickname;
-                Change::Nothing
+                Change::MyProfile
             }
             Event::MyProfile(profile) => {
                 self.profile = profile;
-                Change::Nothing
+                Change::MyProfile
             }
             // A friend's or fellow member's new name or signature shows wherever they are shown.
             Event::UserProfile {

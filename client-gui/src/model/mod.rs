@@ -178,6 +178,8 @@ pub struct Model {
     pub blocked: BTreeMap<String, ququ_client::BlockedUser>,
     /// Longest signature the server keeps, in characters.
     pub sign_chars: usize,
+    /// Longest nickname (and remark, region, group name) the server keeps, in characters.
+    pub name_chars: usize,
     /// My friend groups (好友分组) in their order, the default one (id 0) left out: it is every user's.
     pub categories: Vec<ququ_client::Category>,
     /// The friend groups folded shut in the friend list, by id (0: the default one). This device's
@@ -218,6 +220,7 @@ impl Model {
             recall_secs: 120,
             notice_chars: 500,
             sign_chars: 80,
+            name_chars: 32,
             max_avatar: 32768,
             ..Model::default()
         }
@@ -233,6 +236,9 @@ impl Model {
         }
         if limits.sign > 0 {
             self.sign_chars = limits.sign as usize;
+        }
+        if limits.name > 0 {
+            self.name_chars = limits.name as usize;
         }
         self.max_avatar = limits.avatar as usize;
         self.features = features;

@@ -706,15 +706,21 @@ impl State {
         let header = {
             let (avatar_key, subtitle) = match &self.conv {
                 Conv::User(account) => {
-                    let presence = model
-                        .friends
-                        .get(account)
-                        .map_or(ququ_protocol::Presence::Offline, |f| f.presence);
-                    // "对方正在输入…" in place of the presence while they type, as QQ shows it.
+                    let friend = model.friends.get(account);
+                    let presence = friend.map_or(ququ_protocol::Presence::Offline, |f| f.presence);
+                    // "对方正在输入…" in place of the presence while they type, as QQ shows it; else
+                    // what they said of themselves: gender, region, signature.
                     let subtitle = if model.is_typing(account, now_millis()) {
                         tr.typing.to_owned()
                     } else {
-                        ctx.presence_word(presence).to_owned()
+                        let profile = friend.map(|f| &f.profile);
+                        let about = profile.map(|p| ctx.lang.about(p)).unwrap_or_default();
+                        let sign = profile.map_or("", |p| p.signature.trim());
+                        [ctx.presence_word(presence), about.as_str(), sign]
+                            .into_iter()
+                            .filter(|part| !part.is_empty())
+                            .collect::<Vec<_>>()
+                            .join(" · ")
                     };
                     (account.clone(), subtitle)
                 }

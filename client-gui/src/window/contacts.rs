@@ -160,10 +160,12 @@ impl State {
         self.on_dialog(event)
     }
 
-    /// A problem with the avatar just picked, for the settings dialog (`None`: it took).
+    /// A problem with the avatar just picked, for the dialog it was picked in (`None`: it took).
     pub fn avatar_notice(&mut self, notice: Option<String>) {
-        if let Some(Dialog::Settings(state)) = &mut self.dialog {
-            state.notice = notice;
+        match &mut self.dialog {
+            Some(Dialog::Settings(state)) => state.notice = notice,
+            Some(Dialog::Profile(state)) => state.notice = notice,
+            _ => {}
         }
     }
 
@@ -265,7 +267,16 @@ impl State {
             container(
                 column![
                     row![
-                        avatar::view(model.my_name(), &model.account, ctx.my_avatar, 52.0),
+                        // My avatar opens my profile, as QQ's does.
+                        button(avatar::view(
+                            model.my_name(),
+                            &model.account,
+                            ctx.my_avatar,
+                            52.0
+                        ))
+                        .padding(0)
+                        .style(button::text)
+                        .on_press(Message::Show(Dialog::profile(model))),
                         me,
                         space().width(Fill),
                         tools
