@@ -315,6 +315,16 @@ pub fn error_text(theme: &Theme) -> iced::widget::text::Style {
     }
 }
 
+/// Secondary text on the blue header (my signature): white, softened, as grey would not read on blue.
+pub fn header_muted(_theme: &Theme) -> iced::widget::text::Style {
+    iced::widget::text::Style {
+        color: Some(Color {
+            a: 0.8,
+            ..Color::WHITE
+        }),
+    }
+}
+
 pub fn muted_text(theme: &Theme) -> iced::widget::text::Style {
     iced::widget::text::Style {
         color: Some(muted(theme)),

@@ -458,6 +458,13 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
             "Ten years of Rust, hikes on weekends".into()
         };
     }
+    // My signature shows under my name in the friend list's header.
+    s.profile.signature = if zh {
+        "今天也要加油"
+    } else {
+        "One step at a time"
+    }
+    .into();
     // What 李华 said of herself shows in her chat's header.
     if let Some(lihua) = s.friends.get_mut("lihua") {
         lihua.profile.gender = Some(ququ_protocol::Gender::Female);

@@ -235,12 +235,24 @@ impl State {
         let tr = ctx.tr();
 
         let header = {
+            // My signature under my name, as QQ's header has it: one line, cut at the edge rather
+            // than making the header taller.
+            let signature = model.profile.signature.trim();
             let me = column![
                 text(model.my_name().to_owned()).size(17),
                 row![state_dot(ctx.conn), text(connection_label(ctx)).size(12)]
                     .spacing(5)
                     .align_y(Center),
             ]
+            .push((!signature.is_empty()).then(|| {
+                container(
+                    text(crate::widget::one_line(signature))
+                        .size(12)
+                        .wrapping(iced::widget::text::Wrapping::None)
+                        .style(theme::header_muted),
+                )
+                .clip(true)
+            }))
             .spacing(3);
             let tools = row![
                 header_button("+", Message::Show(Dialog::add_friend())),
