@@ -268,3 +268,33 @@ async fn who_asks_to_be_a_friend_comes_with_their_avatar() {
     assert!(alice.collect_until("REQUESTS_END:").await[0].starts_with("REQUEST_WAITING:carol:"));
     alice.expect("AVATAR_OF:user:carol:").await;
 }
+
+/// Someone asking to join an `approve` group is shown with their picture, as a friend request is: the
+/// owner is told who has which right after the request, live and in the list at the next login.
+#[tokio::test]
+async fn a_join_request_comes_with_the_askers_avatar() {
+    let server = TestServer::start().await;
+    let mut alice = server.user("alice").await;
+    features(&mut alice).await;
+    let gid = alice.create_group("crew").await;
+    alice.send(&format!("GROUP_POLICY:{gid}:approve")).await;
+    alice.until(&format!("GROUP_POLICY:{gid}:approve")).await;
+    let mut dave = server.user("dave").await;
+    features(&mut dave).await;
+    let (jpeg, sha) = jpeg();
+    dave.send(&format!("SET_AVATAR:{jpeg}")).await;
+    let of = format!("AVATAR_OF:user:dave:{sha}");
+    dave.expect(&of).await;
+
+    dave.send(&format!("GROUP_JOIN:{gid}")).await;
+    dave.expect(&format!("GROUP_JOIN_SENT:{gid}")).await;
+    alice
+        .until(&format!("GROUP_JOIN_REQUEST:{gid}:dave:"))
+        .await;
+    alice.expect(&of).await;
+
+    alice.send("GROUP_REQUESTS").await;
+    let listed = alice.collect_until("GROUP_REQUESTS_END:").await;
+    assert_eq!(listed.len(), 2, "{listed:?}");
+    alice.expect(&of).await;
+}

@@ -847,11 +847,17 @@ impl Services {
         if new && let Some(user) = user {
             let request = ServerMessage::GroupJoinRequest {
                 group,
-                account: user.account,
+                account: user.account.clone(),
                 time: now,
                 nickname: user.nickname,
             };
-            self.hub.send_many(managers, &line(&request), None);
+            self.hub.send_many(managers.clone(), &line(&request), None);
+            // Who asks, with their picture, as the requests list shows them (as a friend request).
+            self.tell_avatar(
+                managers,
+                &avatar_of(Conv::User(user.account), user.avatar),
+                None,
+            );
         }
         self.hub.send(
             me.user,
@@ -925,10 +931,19 @@ impl Services {
     }
 
     /// `GROUP_REQUESTS`: the requests waiting in the groups I own or administer.
-    pub(super) async fn list_join_requests(&self, me: &Caller) -> Result<Vec<ServerMessage>> {
+    pub(super) async fn list_join_requests(
+        &self,
+        me: &Caller,
+        features: Features,
+    ) -> Result<Vec<ServerMessage>> {
         let uid = me.user;
         let requests = self.db(move |s| s.join_requests(uid)).await?;
         let count = requests.len() as u32;
+        // Everyone asking, with their picture, after the list (as friend requests have it).
+        let avatars: Vec<_> = requests
+            .iter()
+            .map(|(_, user, _)| (Conv::User(user.account.clone()), user.avatar.clone()))
+            .collect();
         let mut out: Vec<_> = requests
             .into_iter()
             .map(|(group, user, time)| ServerMessage::GroupJoinRequest {
@@ -939,6 +954,7 @@ impl Services {
             })
             .collect();
         out.push(ServerMessage::GroupRequestsEnd { count });
+        out.extend(avatars_after(features, avatars));
         Ok(out)
     }
 

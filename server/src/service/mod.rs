@@ -447,7 +447,10 @@ impl Services {
                 account,
                 accept,
             } => self.answer_join(me(ctx)?, group, account, accept).await?,
-            C::ListJoinRequests => self.list_join_requests(me(ctx)?).await?,
+            C::ListJoinRequests => {
+                let features = ctx.link.outbox.features();
+                self.list_join_requests(me(ctx)?, features).await?
+            }
             C::ListGroups => {
                 let features = ctx.link.outbox.features();
                 self.list_groups(me(ctx)?, features).await?
