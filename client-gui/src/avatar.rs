@@ -70,6 +70,18 @@ pub fn handle(picture: &image::RgbaImage) -> image_widget::Handle {
     image_widget::Handle::from_rgba(round.width(), round.height(), round.into_raw())
 }
 
+/// `picture` scaled to `side` pixels across and cut round: a server picture where there is no image
+/// widget to draw it (a desktop notification).
+pub fn rounded(picture: &image::RgbaImage, side: u32) -> image::RgbaImage {
+    let scaled = image::imageops::resize(
+        picture,
+        side,
+        side,
+        image::imageops::FilterType::Triangle,
+    );
+    round(&scaled)
+}
+
 /// `picture` inside a circle: outside it transparent, its edge a pixel of soft alpha.
 fn round(picture: &image::RgbaImage) -> image::RgbaImage {
     let mut out = picture.clone();

@@ -54,8 +54,21 @@ pub struct Alert {
     pub body: String,
     pub sound: bool,
     /// Whose avatar the notification shows: the sender's (the group's for a group), as `(name, key)`
-    /// for [`crate::avatar::picture`].
+    /// for [`crate::avatar::picture`], the generated one.
     pub avatar: (String, String),
+    /// Their picture from the server, when they have one and it is here: shown instead, as in the app.
+    pub picture: Option<image::RgbaImage>,
+}
+
+impl Alert {
+    /// The avatar to show, `side` pixels across and round: their picture if there is one, else the
+    /// generated one.
+    pub fn avatar_picture(&self, side: u32) -> image::RgbaImage {
+        match &self.picture {
+            Some(picture) => crate::avatar::rounded(picture, side),
+            None => crate::avatar::picture(&self.avatar.0, &self.avatar.1, side),
+        }
+    }
 }
 
 /// Why a notification could not be shown.
@@ -270,6 +283,7 @@ pub fn alert(model: &Model, conv: &Conv, prefs: Prefs, lang: Lang) -> Option<Ale
         body,
         sound: prefs.sound,
         avatar,
+        picture: model.avatar(conv).cloned(),
     })
 }
 
@@ -298,6 +312,7 @@ pub fn request_alert(model: &Model, from: &str, prefs: Prefs, lang: Lang) -> Opt
         },
         sound: prefs.sound,
         avatar: (request.nickname.clone(), request.from.clone()),
+        picture: model.user_avatar(&request.from).cloned(),
     })
 }
 
@@ -324,6 +339,7 @@ pub fn join_alert(
         body: lang.tr().join_requests.to_owned(),
         sound: prefs.sound,
         avatar: (request.nickname.clone(), request.account.clone()),
+        picture: model.user_avatar(&request.account).cloned(),
     })
 }
 

@@ -143,6 +143,7 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
             body: "hi".into(),
             sound: false,
             avatar: ("Ann".into(), "ann".into()),
+            picture: None,
         };
         let problem = Desktop::on(app.clone(), None)
             .show(alert, 0, "Open".into())
@@ -207,6 +208,21 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
     // A second one from the same chat replaces the first, with the count.
     model.apply(message(2, "ann", &ann, &"x".repeat(8000)));
     deliver(&model, &ann, prefs, Lang::En);
+    // The group has a picture on the server (a plain green square): the notification shows it, as the
+    // app does, rather than the generated one.
+    let green = image::RgbaImage::from_pixel(16, 16, image::Rgba([20, 160, 60, 255]));
+    let mut png = Vec::new();
+    image::DynamicImage::ImageRgba8(green)
+        .write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .expect("a png");
+    model.apply(Event::Avatar {
+        of: hikers.clone(),
+        sha256: Some("green".into()),
+    });
+    model.apply(Event::AvatarImage {
+        sha256: "green".into(),
+        bytes: png,
+    });
     // A group message: the group's name, then who wrote.
     model.apply(message(3, "ann", &hikers, "周六见"));
     deliver(
@@ -285,8 +301,11 @@ fn messages_reach_the_desktop_grouped_escaped_and_as_chosen() {
         .filter(|&(x, y)| at(x, y)[..3].iter().all(|&c| c > 200))
         .count();
     assert!(white > 30, "the initial is drawn ({white} white pixels)");
-    let group_picture = group.image.as_ref().expect("the group's avatar");
-    assert_ne!(group_picture.2, *data, "the group's own avatar");
+    let (gw, gh, group_picture) = group.image.as_ref().expect("the group's avatar");
+    assert_eq!((*gw, *gh), (64, 64));
+    let at = |x: usize, y: usize| &group_picture[(y * 64 + x) * 4..(y * 64 + x) * 4 + 4];
+    assert_eq!(at(32, 32), [20, 160, 60, 255], "the group's picture");
+    assert_eq!(at(0, 0)[3], 0, "cut round");
 
     assert_eq!(second.replaces, ids[&ann], "one notification per chat");
     assert!(second.body.starts_with("[2 new] xxx"), "{}", second.body);

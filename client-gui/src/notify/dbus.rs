@@ -43,7 +43,7 @@ pub async fn show(
     hints.insert("desktop-entry", Value::from("ququ"));
     // The sender's avatar, as in the app (the spec's `image-data`: width, height, row stride, alpha,
     // bits per sample, channels, RGBA bytes); 64 px is what GNOME and KDE show at their largest.
-    let picture = crate::avatar::picture(&alert.avatar.0, &alert.avatar.1, 64);
+    let picture = alert.avatar_picture(64);
     let (w, h) = (picture.width() as i32, picture.height() as i32);
     hints.insert(
         "image-data",
