@@ -197,6 +197,9 @@ pub struct App {
     avatar_handles: HashMap<String, iced::widget::image::Handle>,
     /// My new avatar went to the server and it has not answered yet: a refusal is said in Settings.
     pub avatar_sent: bool,
+    /// The server has said, since this login, which avatar is mine (none included): what the picture
+    /// kept on this computer is then for ([`App::settle_local_avatar`]).
+    my_avatar_told: bool,
     pub hosting: Option<Hosted>,
     pub now: Instant,
     /// Where Download puts files; `None` is the OS's Downloads folder (looked up off the UI thread).
@@ -273,6 +276,7 @@ impl App {
             avatar_handle: None,
             avatar_handles: HashMap::new(),
             avatar_sent: false,
+            my_avatar_told: false,
             hosting: None,
             now: Instant::now(),
             downloads: None,
@@ -638,7 +642,7 @@ impl App {
 
             Message::AvatarLoaded(avatar) => {
                 self.set_local_avatar(avatar);
-                Task::none()
+                self.settle_local_avatar()
             }
             Message::AvatarPicked(None) => Task::none(),
             Message::AvatarPicked(Some(path)) => {
@@ -841,6 +845,37 @@ impl App {
                 }
             }
         }
+    }
+
+    /// What the avatar kept on this computer is for, once the server has said which is mine (and the
+    /// file is read). Before avatars were the server's, a picked picture was kept here only; so one
+    /// here while the server says I have none goes up, once, and friends see it at last. Once the
+    /// server has mine, the copy here goes: a removal made on another device is then not undone by
+    /// it at the next login, and the server's (kept by the client) is what shows.
+    pub(super) fn settle_local_avatar(&mut self) -> Task<Message> {
+        let Some(model) = &self.model else {
+            return Task::none();
+        };
+        if !model.features.avatar || !self.my_avatar_told || self.avatar_sent {
+            return Task::none();
+        }
+        if model.my_avatar_known() {
+            if self.avatar.is_none() {
+                return Task::none();
+            }
+            self.set_local_avatar(None);
+            return Task::perform(avatar::remove(self.avatar_dir()), |()| Message::Done);
+        }
+        let Some(image) = &self.avatar else {
+            return Task::none();
+        };
+        // A refusal (too large for this server) is said in Settings when it is open, and the picture
+        // stays here, shown to me alone, as before.
+        if let Ok(bytes) = avatar::encode_for_upload(image, model.max_avatar) {
+            self.avatar_sent = true;
+            self.send(Command::SetAvatar { image: bytes });
+        }
+        Task::none()
     }
 
     /// The avatar picked on this computer, and its drawing handle with it.

@@ -73,12 +73,8 @@ pub fn handle(picture: &image::RgbaImage) -> image_widget::Handle {
 /// `picture` scaled to `side` pixels across and cut round: a server picture where there is no image
 /// widget to draw it (a desktop notification).
 pub fn rounded(picture: &image::RgbaImage, side: u32) -> image::RgbaImage {
-    let scaled = image::imageops::resize(
-        picture,
-        side,
-        side,
-        image::imageops::FilterType::Triangle,
-    );
+    let scaled =
+        image::imageops::resize(picture, side, side, image::imageops::FilterType::Triangle);
     round(&scaled)
 }
 

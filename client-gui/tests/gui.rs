@@ -3485,6 +3485,32 @@ fn friend_groups_are_made_moved_into_folded_and_deleted_from_the_friend_list() {
     assert!(alice.app.model.as_ref().unwrap().friends["bob"].category == 0);
 }
 
+/// A picture picked before avatars were the server's was kept on that computer only: once it is read
+/// at login and the server says I have none, it goes up, and a friend sees it at last; the copy here
+/// then goes (the server's is what shows), so a removal made on another device is not undone by it.
+#[test]
+fn an_avatar_kept_from_before_goes_up_to_the_server() {
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let server = start_server(&rt, server_dir.path().to_path_buf());
+    let (mut alice, mut bob) = friends(&rt, &server);
+    let blue = image::Rgba([30, 60, 200, 255]);
+    let picture = image::RgbaImage::from_pixel(128, 128, blue);
+    // What reading `avatar.png` at login gives.
+    alice.update(&rt, Message::AvatarLoaded(Some(picture)));
+    bob.pump_until(&rt, "alice's old avatar at bob's", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.user_avatar("alice"))
+            .is_some_and(|p| *p.get_pixel(64, 64) == blue)
+    });
+    alice.pump_until(&rt, "the copy here let go", |app| {
+        app.avatar.is_none()
+            && !app.avatar_sent
+            && app.model.as_ref().is_some_and(|m| m.my_avatar_known())
+    });
+}
+
 /// Avatars kept by the server (issue 25): a picture set from Settings in one app (what "Change avatar…"
 /// gives once the picked file is cropped and scaled; the file dialog is the OS's) reaches a friend's app,
 /// decoded once into its model; one the server refuses is said in Settings in words; the group settings

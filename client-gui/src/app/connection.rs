@@ -346,7 +346,8 @@ impl App {
                 if std::mem::take(&mut self.avatar_sent) {
                     self.settings_notice(None);
                 }
-                Task::none()
+                self.my_avatar_told = true;
+                self.settle_local_avatar()
             }
             Change::GroupSettings(group) => {
                 self.tell_group_windows(&Change::GroupSettings(group));
@@ -427,6 +428,7 @@ impl App {
             model.collapsed = chats.collapsed.iter().copied().collect();
         }
         self.model = Some(model);
+        self.my_avatar_told = false;
         // This account's pictures are fetched by themselves once its kept transfers are read.
         self.transfers_loaded = false;
         self.auto_asked.clear();
