@@ -17,7 +17,8 @@
 //! - [`service`] — [`service::Services`] and the hub of online sessions.
 //! - [`storage`] — the [`storage::Store`] trait, made of one trait per area in a file named as the
 //!   service's (`accounts.rs`, `avatars.rs`, `friends.rs`, `groups.rs`, `files.rs`, `messages.rs`), and its
-//!   SQLite implementation, [`storage::sqlite`], split the same way.
+//!   SQLite implementation, [`storage::sqlite`], split the same way; `storage/conformance.rs` holds the
+//!   tests every implementation runs.
 
 pub mod admin;
 pub mod config;

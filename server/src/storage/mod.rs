@@ -13,6 +13,8 @@
 
 mod accounts;
 mod avatars;
+#[cfg(test)]
+pub(crate) mod conformance;
 mod files;
 mod friends;
 mod groups;

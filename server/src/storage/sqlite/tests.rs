@@ -1,4 +1,6 @@
-//! SQLite's own tests.
+//! SQLite's tests: the conformance suite every backend runs (see [`crate::storage::conformance`]), and
+//! the cases only SQLite has: migrations, query plans, its files, backups, the WAL, and what its tables
+//! keep.
 
 use rusqlite::{Connection, params};
 
@@ -7,36 +9,6 @@ use ququ_protocol::Role;
 use super::messages::{IN_GROUP, PRIVATE_FROM, PRIVATE_TO};
 use super::*;
 use crate::storage::*;
-
-/// Issue 20, item 2: requests to end sessions, written by one handle (the operator's command), are
-/// taken once by another (the server), oldest first.
-#[test]
-fn session_ends_are_taken_once_in_order() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("q.db");
-    let server = SqliteStore::open(&path, Durability::Normal).unwrap();
-    let operator = SqliteStore::open(&path, Durability::Normal).unwrap();
-    assert!(server.take_session_ends().unwrap().is_empty());
-    operator.end_sessions(3, "disabled", 10).unwrap();
-    operator.end_sessions(4, "password_changed", 20).unwrap();
-    let ends = server.take_session_ends().unwrap();
-    assert_eq!(
-        ends,
-        [
-            SessionEnd {
-                user: 3,
-                code: "disabled".into(),
-                at: 10
-            },
-            SessionEnd {
-                user: 4,
-                code: "password_changed".into(),
-                at: 20
-            },
-        ]
-    );
-    assert!(server.take_session_ends().unwrap().is_empty());
-}
 
 /// A database of schema 2 is upgraded in place: the messages table is rebuilt with the new indexes,
 /// a sync finds every message it found before, ids keep growing past a deleted one, and a resend is
@@ -140,56 +112,6 @@ fn sync_searches_indexes_and_never_scans_or_sorts_the_messages() {
     }
 }
 
-/// Sync pages are the first messages after the cursor over all sources, whichever source fills
-/// the page first, and a member sees a group only from when they joined.
-#[test]
-fn a_sync_page_is_the_first_messages_over_all_sources() {
-    let (_d, s) = store();
-    let a = s.create_user("alice", "A", "h", 1).unwrap().id;
-    let b = s.create_user("bob", "B", "h", 1).unwrap().id;
-    let g = s.create_group(a, "g", 1).unwrap().id;
-    let text = |i: usize, sender, to| NewMessage {
-        sender,
-        to,
-        client_id: format!("m{i}"),
-        time: i as u64,
-        body: Body::Text(format!("{i}")),
-        hidden: false,
-    };
-    let mut batch = Vec::new();
-    for i in 0..30 {
-        batch.push(match i % 3 {
-            0 => text(i, a, Target::User(b)),
-            1 => text(i, b, Target::User(a)),
-            _ => text(i, a, Target::Group(g)),
-        });
-    }
-    for r in s.store_messages(&batch) {
-        r.unwrap();
-    }
-    let ids = |user, after, limit| -> Vec<u64> {
-        s.messages_after(user, after, limit)
-            .unwrap()
-            .into_iter()
-            .map(|m| m.id)
-            .collect()
-    };
-    assert_eq!(ids(a, 0, 100), (1..=30).collect::<Vec<_>>());
-    assert_eq!(ids(a, 0, 7), (1..=7).collect::<Vec<_>>());
-    assert_eq!(ids(a, 7, 7), (8..=14).collect::<Vec<_>>());
-    assert_eq!(ids(a, 28, 7), [29, 30]);
-    // bob is not in the group: only the private messages.
-    let bobs: Vec<u64> = (1..=30).filter(|i| i % 3 != 0).collect();
-    assert_eq!(ids(b, 0, 100), bobs);
-    assert_eq!(ids(b, 0, 4), bobs[..4]);
-    // A member who joins later sees the group from then on.
-    assert_eq!(s.add_member(g, b, Role::Member, 1).unwrap(), Some(0));
-    let later = s.store_messages(&[text(30, a, Target::Group(g))]);
-    let later = later[0].as_ref().unwrap().message.id;
-    assert_eq!(*ids(b, 0, 100).last().unwrap(), later);
-    assert_eq!(ids(b, 0, 100).len(), bobs.len() + 1);
-}
-
 /// A running mute is parked when its member's row goes and taken up again when they come back; one
 /// that ended meanwhile, or a return as anything but a plain member, comes back unmuted.
 #[test]
@@ -251,71 +173,6 @@ fn store() -> (tempfile::TempDir, SqliteStore) {
 }
 
 #[test]
-fn account_names_are_unique_ignoring_case() {
-    let (_d, s) = store();
-    s.create_user("alice", "Alice", "h", 1).unwrap();
-    assert!(matches!(
-        s.create_user("ALICE", "x", "h", 2),
-        Err(StoreError::Conflict)
-    ));
-    assert_eq!(
-        s.user_by_account("Alice").unwrap().unwrap().account,
-        "alice"
-    );
-}
-
-#[test]
-fn a_resent_message_is_stored_once() {
-    let (_d, s) = store();
-    let a = s.create_user("alice", "A", "h", 1).unwrap();
-    let b = s.create_user("bob", "B", "h", 1).unwrap();
-    let msg = NewMessage {
-        sender: a.id,
-        to: Target::User(b.id),
-        client_id: "c1".into(),
-        time: 5,
-        body: Body::Text("hi".into()),
-        hidden: false,
-    };
-    let first = s.store_message(&msg).unwrap();
-    let again = s.store_message(&NewMessage { time: 9, ..msg }).unwrap();
-    assert!(!first.duplicate);
-    assert!(again.duplicate);
-    assert_eq!(first.message, again.message);
-    assert_eq!(s.messages_after(b.id, 0, 10).unwrap().len(), 1);
-}
-
-#[test]
-fn a_batch_stores_each_message_once_in_order() {
-    let (_d, s) = store();
-    let a = s.create_user("alice", "A", "h", 1).unwrap().id;
-    let b = s.create_user("bob", "B", "h", 1).unwrap().id;
-    let msg = |cid: &str| NewMessage {
-        sender: a,
-        to: Target::User(b),
-        client_id: cid.into(),
-        time: 5,
-        body: Body::Text(format!("text {cid}")),
-        hidden: false,
-    };
-    s.store_message(&msg("x0")).unwrap();
-    // One batch holding a resend of its own first message and of one stored before.
-    let results: Vec<Stored> = s
-        .store_messages(&[msg("x1"), msg("x2"), msg("x1"), msg("x0")])
-        .into_iter()
-        .map(Result::unwrap)
-        .collect();
-    assert_eq!(
-        results.iter().map(|r| r.duplicate).collect::<Vec<_>>(),
-        [false, false, true, true]
-    );
-    assert_eq!(results[0].message, results[2].message);
-    assert_eq!(results[1].message.body, Body::Text("text x2".into()));
-    assert!(results[0].message.id < results[1].message.id);
-    assert_eq!(s.messages_after(b, 0, 10).unwrap().len(), 3);
-}
-
-#[test]
 fn a_failed_batch_fails_only_its_bad_message() {
     let (_d, s) = store();
     let a = s.create_user("alice", "A", "h", 1).unwrap().id;
@@ -353,86 +210,6 @@ fn a_failed_batch_fails_only_its_bad_message() {
         .map(|m| m.client_id)
         .collect();
     assert_eq!(stored, ["g1", "g3"]);
-}
-
-/// Clients sync by "after the last id I have", so an id given out once is never given out again:
-/// not when the newest messages go with their dissolved group, not after the server restarts.
-#[test]
-fn ids_never_go_back_when_the_newest_messages_are_deleted() {
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("ids.db");
-    let s = SqliteStore::open(&path, Durability::Normal).unwrap();
-    let a = s.create_user("alice", "A", "h", 1).unwrap().id;
-    let b = s.create_user("bob", "B", "h", 1).unwrap().id;
-    let g = s.create_group(a, "g", 1).unwrap().id;
-    let msg = |to, cid: &str| NewMessage {
-        sender: a,
-        to,
-        client_id: cid.into(),
-        time: 1,
-        body: Body::Text(cid.into()),
-        hidden: false,
-    };
-    let private = s.store_message(&msg(Target::User(b), "p1")).unwrap();
-    let newest = s
-        .store_messages(&[msg(Target::Group(g), "g1"), msg(Target::Group(g), "g2")])
-        .pop()
-        .unwrap()
-        .unwrap();
-    assert!(newest.message.id > private.message.id);
-    s.delete_group(g).unwrap();
-    drop(s);
-    let s = SqliteStore::open(&path, Durability::Normal).unwrap();
-    let one = s.store_message(&msg(Target::User(b), "p2")).unwrap();
-    let batch = s.store_messages(&[msg(Target::User(b), "p3"), msg(Target::User(b), "p4")]);
-    assert_eq!(one.message.id, newest.message.id + 1);
-    let ids: Vec<u64> = batch.into_iter().map(|r| r.unwrap().message.id).collect();
-    assert_eq!(ids, [newest.message.id + 2, newest.message.id + 3]);
-    // Bob, whose cursor is at the deleted message, still gets everything sent since.
-    let seen: Vec<_> = s
-        .messages_after(b, newest.message.id, 10)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.client_id)
-        .collect();
-    assert_eq!(seen, ["p2", "p3", "p4"]);
-}
-
-#[test]
-fn a_new_member_sees_only_later_group_messages() {
-    let (_d, s) = store();
-    let a = s.create_user("alice", "A", "h", 1).unwrap();
-    let b = s.create_user("bob", "B", "h", 1).unwrap();
-    let g = s.create_group(a.id, "g", 1).unwrap();
-    let send = |cid: &str| {
-        s.store_message(&NewMessage {
-            sender: a.id,
-            to: Target::Group(g.id),
-            client_id: cid.into(),
-            time: 1,
-            body: Body::Text(cid.into()),
-            hidden: false,
-        })
-        .unwrap()
-    };
-    send("before");
-    s.add_member(g.id, b.id, Role::Member, 1).unwrap();
-    send("after");
-    let seen: Vec<_> = s
-        .messages_after(b.id, 0, 10)
-        .unwrap()
-        .into_iter()
-        .map(|m| m.client_id)
-        .collect();
-    assert_eq!(seen, ["after"]);
-    assert_eq!(
-        s.history(b.id, Target::Group(g.id), 0, 10).unwrap().len(),
-        1
-    );
-    assert_eq!(
-        s.history(a.id, Target::Group(g.id), 0, 10).unwrap().len(),
-        2
-    );
 }
 
 #[test]
@@ -574,4 +351,24 @@ fn the_wal_starts_over_under_writes_that_never_pause() {
         "the WAL holds {log} frames after {COMMITS} commits and {} checkpoint passes",
         passes.load(Ordering::Relaxed)
     );
+}
+
+/// The conformance suite's stores: one database file in a temporary directory of each test's own.
+struct SqliteFixture(tempfile::TempDir);
+
+impl SqliteFixture {
+    fn new() -> Self {
+        SqliteFixture(tempfile::tempdir().unwrap())
+    }
+}
+
+impl conformance::Fixture for SqliteFixture {
+    fn open(&self) -> Box<dyn Store> {
+        Box::new(SqliteStore::open(&self.0.path().join("q.db"), Durability::Normal).unwrap())
+    }
+}
+
+/// Named for `cargo test conformance`.
+mod conformance_suite {
+    crate::storage::conformance::conformance_tests!(super::SqliteFixture::new());
 }
