@@ -12,7 +12,9 @@ use std::time::{Duration, Instant};
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-use ququ_server::storage::{Body, NewMessage, Store, Target};
+use ququ_server::storage::{
+    AccountStore, Body, GroupStore, MessageStore, NewMessage, Target, Upkeep,
+};
 use ququ_server::{Durability, SqliteStore};
 
 /// Messages per commit: what the server's writer gathered per commit in the fan-out benchmark.

@@ -7,7 +7,7 @@
 //! # Layout
 //! Each layer has one job, and a line travels through them in order:
 //! socket → `session` (framing, the per-connection loop) → [`service`] (what a request means, who may do
-//! it, who hears about it) → [`storage::Store`] (the trait) → [`storage::sqlite`] (SQLite), and back out
+//! it, who hears about it) → [`storage::Store`] (the traits) → [`storage::sqlite`] (SQLite), and back out
 //! through the service's hub to every recipient's session.
 //! - [`config`] — [`Config`] and the TOML config file.
 //! - [`admin`] — the operator's commands (users, online, add user, reset password, disable, backup).
@@ -15,7 +15,10 @@
 //! - [`tls`] — loading the certificate and key, and `gen-cert`'s self-signed pair.
 //! - [`proxy`] — the PROXY protocol v2 header a load balancer sends first (`proxy_protocol = true`).
 //! - [`service`] — [`service::Services`] and the hub of online sessions.
-//! - [`storage`] — the [`storage::Store`] trait and its SQLite implementation.
+//! - [`storage`] — the [`storage::Store`] trait, made of one trait per area in a file named as the
+//!   service's (`accounts.rs`, `avatars.rs`, `friends.rs`, `groups.rs`, `files.rs`, `messages.rs`), and its
+//!   SQLite implementation, [`storage::sqlite`], split the same way; `storage/conformance.rs` holds the
+//!   tests every implementation runs.
 
 pub mod admin;
 pub mod config;
@@ -383,7 +386,7 @@ impl Drop for IpSlot {
     }
 }
 
-/// How often the store's upkeep ([`storage::Store::maintain`]) runs.
+/// How often the store's upkeep ([`storage::Upkeep::maintain`]) runs.
 const MAINTAIN_EVERY: Duration = Duration::from_secs(1);
 
 /// How long a load balancer may take to send its PROXY header: it writes it at once, with the

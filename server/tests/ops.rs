@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Mutex;
 
 use common::{Peer, listening_addr};
-use ququ_server::storage::Store;
+use ququ_server::storage::{AccountStore, MessageStore};
 
 /// A `ququ-server` process on a free port over `dir`, with the config file `toml`.
 struct Server {

@@ -7,7 +7,7 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Peer, TestServer, admin};
-use ququ_server::storage::Store;
+use ququ_server::storage::AccountStore;
 
 #[tokio::test]
 async fn the_connection_table_records_who_is_connected_from_where() {

@@ -225,7 +225,7 @@ async fn find_shows_presence_to_everyone_when_configured() {
 /// what the old server gave and far above what the new one needs.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn syncs_from_the_start_in_a_loop_do_not_hold_up_other_users_messages() {
-    use ququ_server::storage::{Body, NewMessage, Store, Target};
+    use ququ_server::storage::{AccountStore, Body, MessageStore, NewMessage, Target};
 
     const SYNCERS: usize = 32;
     const PRIVATE: usize = 130_000;

@@ -3,7 +3,8 @@
 //! Every private and group message goes through one task. Woken by a first message, it first lets every
 //! other ready task run (`yield_now`), so sessions with messages waiting in their sockets queue them
 //! too, then takes everything queued and handles the lot at once: each message's checks (the recipient
-//! exists and is a friend, the sender is in the group), then one [`Store::store_messages`] for all that
+//! exists and is a friend, the sender is in the group), then one
+//! [`MessageStore::store_messages`](crate::storage::MessageStore::store_messages) for all that
 //! passed — one transaction, so the cost of a commit is shared by the batch — then the group's members,
 //! looked up once per group per batch, all in one trip to the blocking pool. While one batch is being
 //! written the next one queues, so batches grow with the load and stay at one message when the server
@@ -494,7 +495,7 @@ mod tests {
 
     use crate::service::hub::{Outbox, Taken};
     use crate::service::{Caller, Services, SessionCtx, SessionLink};
-    use crate::storage::Store;
+    use crate::storage::{AccountStore, GroupStore};
     use crate::{Config, Durability, SqliteStore};
 
     /// Polls `done` until it holds (never a timing assertion: it only waits for the writer's state).

@@ -10,7 +10,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use ququ_protocol::Role;
-use ququ_server::storage::{Store, UserId};
+use ququ_server::storage::{AccountStore, FriendStore, GroupStore, UserId};
 use ququ_server::{Durability, SqliteStore};
 
 use crate::BoxResult;
