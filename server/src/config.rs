@@ -28,6 +28,17 @@ pub enum ConfigError {
         "TLS needs both a certificate and a key (tls_cert and tls_key, or --tls-cert and --tls-key)"
     )]
     TlsHalf,
+    #[error(
+        "limits.avatar = {avatar} does not fit limits.line = {line}: an avatar's AVATAR: line (its \
+         base64 and digest) is {needed} bytes; raise line or lower avatar"
+    )]
+    AvatarOverLine { avatar: u32, line: u32, needed: u64 },
+}
+
+/// The length of the `AVATAR:<sha256>:<base64>` line for a picture of `bytes` bytes, terminator excluded.
+pub fn avatar_line_len(bytes: u32) -> u64 {
+    let base64 = u64::from(bytes).div_ceil(3) * 4;
+    "AVATAR:".len() as u64 + 64 + 1 + base64
 }
 
 /// Everything `run` needs besides the listener.
@@ -330,6 +341,16 @@ impl FileConfig {
         limits.sign = l.sign.unwrap_or(limits.sign);
         limits.categories = l.categories.unwrap_or(limits.categories);
         limits.avatar = l.avatar.unwrap_or(limits.avatar);
+        // A picture the server takes must reach whoever fetches it: refused at start rather than
+        // taken, stored, and then closing every connection that asks for it with `line_too_long`.
+        let needed = avatar_line_len(limits.avatar);
+        if needed > u64::from(limits.line) {
+            return Err(ConfigError::AvatarOverLine {
+                avatar: limits.avatar,
+                line: limits.line,
+                needed,
+            });
+        }
         let t = &self.throttle;
         let throttle = &mut config.throttle;
         if let Some(m) = t.window_minutes {
@@ -378,6 +399,31 @@ mod tests {
         assert_eq!(config.data_dir, PathBuf::from("/var/lib/ququ"));
         assert_eq!(config.durability, Durability::Full);
         assert_eq!(file.listen, Some("0.0.0.0:8899".parse().unwrap()));
+    }
+
+    #[test]
+    fn an_avatar_limit_whose_line_would_not_fit_is_refused_at_start() {
+        // The defaults fit: 32768 bytes make a 43,764-byte line under 65,536.
+        assert_eq!(avatar_line_len(32768), 43_764);
+        let mut config = Config::new("/tmp/x");
+        FileConfig::default().apply(&mut config).unwrap();
+        let big: FileConfig = toml::from_str("[limits]\navatar = 65536\n").unwrap();
+        let err = big.apply(&mut Config::new("/tmp/x")).unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConfigError::AvatarOverLine {
+                    avatar: 65536,
+                    line: 65536,
+                    ..
+                }
+            ),
+            "{err}"
+        );
+        assert!(err.to_string().contains("raise line or lower avatar"));
+        // Raising the line lets it through.
+        let both: FileConfig = toml::from_str("[limits]\navatar = 65536\nline = 100000\n").unwrap();
+        both.apply(&mut Config::new("/tmp/x")).unwrap();
     }
 
     #[test]
