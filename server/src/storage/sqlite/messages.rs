@@ -347,11 +347,11 @@ fn pair_key(a: UserId, b: UserId) -> i64 {
 }
 
 impl MessageStore for SqliteStore {
-    /// Group commit: the caller queues its message, then takes the connection. If an earlier holder
-    /// already wrote it (it was queued while that one was committing), its result is waiting; otherwise
-    /// this caller writes everything queued so far in one transaction, itself included. Under load the
-    /// messages of many senders share one commit — one WAL append and one round of file locks instead
-    /// of one per message — and each is still committed before its caller returns (and acknowledges).
+    /// One message in its own transaction. The server's sends go through the message writer
+    /// (`service/writer.rs`), which gathers whatever is waiting into one [`store_messages`] batch (one
+    /// commit for many senders); this is a single write outside it (tests, tools).
+    ///
+    /// [`store_messages`]: MessageStore::store_messages
     fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError> {
         commit_one(&mut *self.lock()?, msg)
     }
