@@ -3540,8 +3540,9 @@ fn an_avatar_set_in_one_app_shows_in_a_friends() {
 }
 
 /// Issue 25: a search result far back in a long chat opens the chat at it with only the messages around
-/// it (not everything since), and "Back to newest" floats over the chat; a message that comes meanwhile
-/// shows in Recent, not after the hole; the button brings the newest messages back, the new one with them.
+/// it (not everything since), and "Back to newest" floats over the chat; "Later messages" at its bottom
+/// brings the next page; a message that comes meanwhile shows in Recent, not after the hole; the button
+/// brings the newest messages back, the new one with them.
 #[test]
 fn a_jump_far_back_shows_the_messages_around_it_and_back_to_newest() {
     use ququ::window::history;
@@ -3646,6 +3647,17 @@ fn a_jump_far_back_shows_the_messages_around_it_and_back_to_newest() {
     assert!(alice.shows(chat, "周末去北京吃烤鸭吗"));
     assert!(alice.shows(chat, "Back to newest"));
     assert!(alice.shows(chat, "Later messages"));
+    // The page after the last line, as scrolling to the bottom asks for it: the next 30, still apart
+    // from the newest.
+    assert_eq!(shown.last().map(String::as_str), Some("第 31 条消息"));
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Later messages").expect("the link");
+    });
+    alice.pump_until(&rt, "the page after", |app| {
+        lines(app).last().map(String::as_str) == Some("第 61 条消息")
+    });
+    assert_eq!(lines(&alice.app).len(), 61);
+    assert!(alice.shows(chat, "Back to newest"));
 
     // A message meanwhile: in Recent, not after the last line shown.
     handle.send(net::Command::SendText {

@@ -1222,7 +1222,10 @@ impl State {
             ),
         };
         if let Some(bottom) = bottom {
-            list = list.push(container(bottom).center_x(Fill));
+            // Room under it for the floating button, which would cover it (and take its clicks).
+            list = list
+                .push(container(bottom).center_x(Fill))
+                .push(space().height(36));
         }
 
         let area = scrollable(list)

@@ -694,7 +694,7 @@ impl Storage {
         let (kind, peer) = conv_key(conv);
         // The bound on `time` alone lets the index start at the message: with the row value alone, or
         // behind `?3 IS NULL OR`, SQLite walked the conversation from its newest message down to it
-        // (16 ms for the oldest of 100,000, `benches/history.rs`).
+        // (11–16 ms for the oldest of 100,000, `benches/history.rs`).
         let older = if before.is_some() {
             "AND time <= (SELECT time FROM messages WHERE id = ?3)
              AND (time, id) < (SELECT time, id FROM messages WHERE id = ?3)"
