@@ -116,6 +116,10 @@ pub enum Message {
     GroupAvatarPicked(u64, Option<std::path::PathBuf>),
     GroupAvatarReady(u64, Result<Vec<u8>, String>),
     LocalPage(Conv, Result<Vec<net::Message>, String>),
+    /// The messages around the one (server id) a chat jumps to ([`ququ_client::Store::messages_around`]).
+    Window(Conv, u64, Result<Vec<net::Message>, String>),
+    /// The page after the last line of a chat that jumped back.
+    NewerPage(Conv, Result<Vec<net::Message>, String>),
     /// Files to send to a conversation: what the Send file dialog returns (also what a drop gives).
     FilesChosen(Conv, Vec<PathBuf>),
     /// One chosen file, checked on disk (exists, is a file, its size).
@@ -737,6 +741,8 @@ impl App {
                     self.auto_download(Some(&conv)),
                 ])
             }
+            Message::Window(conv, target, page) => self.on_window(conv, target, page),
+            Message::NewerPage(conv, page) => self.on_newer_page(conv, page),
             Message::FilesChosen(conv, paths) => self.check_files(conv, paths),
             Message::FileChecked(id, conv, checked) => self.on_file_checked(id, conv, checked),
             Message::SaveTo(_, None) => Task::none(),

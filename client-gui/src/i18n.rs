@@ -704,6 +704,10 @@ pub struct Tr {
     pub failed: &'static str,
     pub retry: &'static str,
     pub load_earlier: &'static str,
+    /// The bottom of a chat that jumped back to an old message: the page after it.
+    pub load_newer: &'static str,
+    /// The button floating over a chat that jumped back: the newest messages again.
+    pub back_to_newest: &'static str,
     pub loading: &'static str,
     pub no_more_history: &'static str,
     pub no_messages: &'static str,
@@ -1038,6 +1042,8 @@ static EN: Tr = Tr {
     failed: "Not sent",
     retry: "Retry",
     load_earlier: "Earlier messages",
+    load_newer: "Later messages",
+    back_to_newest: "Back to newest",
     loading: "Loading…",
     no_more_history: "No earlier messages",
     no_messages: "Say hello!",
@@ -1334,6 +1340,8 @@ static ZH: Tr = Tr {
     failed: "发送失败",
     retry: "重试",
     load_earlier: "查看更早的消息",
+    load_newer: "查看更新的消息",
+    back_to_newest: "回到最新消息",
     loading: "加载中…",
     no_more_history: "没有更早的消息了",
     no_messages: "打个招呼吧！",

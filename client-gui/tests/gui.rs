@@ -3616,3 +3616,150 @@ fn an_avatar_set_in_one_app_shows_in_a_friends() {
             .is_some_and(|w| matches!(w, Window::Group(g) if g.asked.is_none()))
     });
 }
+
+/// Issue 25: a search result far back in a long chat opens the chat at it with only the messages around
+/// it (not everything since), and "Back to newest" floats over the chat; "Later messages" at its bottom
+/// brings the next page; a message that comes meanwhile shows in Recent, not after the hole; the button
+/// brings the newest messages back, the new one with them.
+#[test]
+fn a_jump_far_back_shows_the_messages_around_it_and_back_to_newest() {
+    use ququ::window::history;
+    let rt = runtime();
+    let server_dir = tempfile::tempdir().expect("temp dir");
+    let mut config = ququ_server::Config::new(server_dir.path().to_path_buf());
+    config.limits.rate = 0;
+    let (server, _stop) = start_server_with(&rt, config, "127.0.0.1:0");
+    let (alice, bob) = friends(&rt, &server);
+    let to_alice = Conv::User("alice".into());
+    let to_bob = Conv::User("bob".into());
+    let handle = bob.app.client.clone().expect("bob's handle");
+    handle.send(net::Command::SendText {
+        conv: to_alice.clone(),
+        text: "周末去北京吃烤鸭吗".into(),
+    });
+    for n in 2..=150 {
+        handle.send(net::Command::SendText {
+            conv: to_alice.clone(),
+            text: format!("第 {n} 条消息"),
+        });
+    }
+    let mut alice = alice;
+    alice.pump_until(&rt, "bob's messages", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.conversations.get(&to_bob))
+            .is_some_and(|c| c.lines.iter().any(|l| l.text == "第 150 条消息"))
+    });
+    // A restart: the chat shows its newest page only.
+    let Client {
+        app, events, home, ..
+    } = alice;
+    drop(events);
+    drop(app);
+    let mut alice = Client::with_home(&rt, &server, home);
+    alice.log_in(&rt, "alice", "secret123", false);
+    let task = alice.app.open_chat(to_bob.clone());
+    alice.run(&rt, task);
+    let chat = alice.chat_window(&to_bob).expect("the chat");
+    let lines = |app: &App| -> Vec<String> {
+        app.model
+            .as_ref()
+            .and_then(|m| m.conversations.get(&to_bob))
+            .map(|c| c.lines.iter().map(|l| l.text.clone()).collect())
+            .unwrap_or_default()
+    };
+    alice.pump_until(&rt, "the newest page", |app| {
+        lines(app).iter().any(|l| l == "第 150 条消息")
+    });
+    assert!(!alice.shows(chat, "Back to newest"), "at the newest");
+
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Chat history")
+            .expect("the toolbar's Chat history");
+    });
+    let found = alice
+        .window(|w| matches!(w, Window::History(_)))
+        .expect("the history window");
+    alice.interact(&rt, found, |ui| {
+        ui.click(id(history::State::search_id()))
+            .expect("the search");
+        let _ = ui.typewrite("烤鸭");
+    });
+    let server_id = match alice.app.windows.get(&found) {
+        Some(Window::History(h)) => h.shown().first().and_then(|r| r.1),
+        _ => None,
+    }
+    .expect("the result");
+    let client_id = rt
+        .block_on(
+            alice
+                .app
+                .client
+                .as_ref()
+                .expect("client")
+                .store()
+                .message_by_server_id(server_id),
+        )
+        .ok()
+        .flatten()
+        .map(|m| m.client_id)
+        .expect("stored");
+    alice.interact(&rt, found, |ui| {
+        ui.click(id(history::State::result_id(&client_id)))
+            .expect("the result");
+    });
+    alice.pump_until(&rt, "the jump done", |app| {
+        matches!(app.windows.get(&chat), Some(Window::Chat(c)) if c.jump.is_none())
+            && lines(app).iter().any(|l| l == "周末去北京吃烤鸭吗")
+    });
+    let shown = lines(&alice.app);
+    assert!(shown.len() <= 61, "{} lines", shown.len());
+    assert_eq!(
+        shown.first().map(String::as_str),
+        Some("周末去北京吃烤鸭吗")
+    );
+    assert!(
+        !shown.iter().any(|l| l == "第 150 条消息"),
+        "not the newest"
+    );
+    assert!(alice.shows(chat, "周末去北京吃烤鸭吗"));
+    assert!(alice.shows(chat, "Back to newest"));
+    assert!(alice.shows(chat, "Later messages"));
+    // The page after the last line, as scrolling to the bottom asks for it: the next 30, still apart
+    // from the newest.
+    assert_eq!(shown.last().map(String::as_str), Some("第 31 条消息"));
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Later messages").expect("the link");
+    });
+    alice.pump_until(&rt, "the page after", |app| {
+        lines(app).last().map(String::as_str) == Some("第 61 条消息")
+    });
+    assert_eq!(lines(&alice.app).len(), 61);
+    assert!(alice.shows(chat, "Back to newest"));
+
+    // A message meanwhile: in Recent, not after the last line shown.
+    handle.send(net::Command::SendText {
+        conv: to_alice.clone(),
+        text: "还在吗".into(),
+    });
+    alice.pump_until(&rt, "Recent has it", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.recent().first().map(|(_, l)| l.text == "还在吗"))
+            .unwrap_or(false)
+    });
+    assert!(!lines(&alice.app).iter().any(|l| l == "还在吗"));
+    let main = alice.contacts_window();
+    assert!(alice.shows_part(main, "还在吗"));
+
+    alice.interact(&rt, chat, |ui| {
+        ui.click("Back to newest").expect("the button");
+    });
+    alice.pump_until(&rt, "the newest again", |app| {
+        let shown = lines(app);
+        shown.iter().any(|l| l == "第 150 条消息") && shown.iter().any(|l| l == "还在吗")
+    });
+    assert!(!alice.shows(chat, "Back to newest"));
+    assert!(alice.shows(chat, "还在吗"));
+    assert!(lines(&alice.app).len() <= 31);
+}

@@ -1,5 +1,5 @@
 //! The client's history store: inserting messages as they arrive, opening a long chat at its last page,
-//! and full-text search over a big history.
+//! full-text search over a big history, and jumping to a search result deep in a long chat.
 //!
 //! `cargo bench -p ququ-client --bench history`. Sizes (defaults under `cargo bench`; under `cargo test
 //! --benches`, which runs each once as a check, they are small):
@@ -287,6 +287,69 @@ fn read(c: &mut Criterion) {
         BenchmarkId::new("history window: read a chat, last 200", chat),
         |b| b.iter(|| storage.browse(black_box(&in_bob), 200).expect("browse")),
     );
+
+    // A click on a result jumps to it in the chat: the window of 30 messages either side of it
+    // (`Storage::messages_around`), one read however far back. The deepest jump is to the oldest of
+    // every match of the CJK word in bob's chat; with the search, the oldest of the 200 the history
+    // window shows.
+    let all = storage
+        .search_in("吃饭", &in_bob, u32::MAX)
+        .expect("every match");
+    let deepest = all
+        .last()
+        .and_then(|m| m.server_id)
+        .expect("the oldest match");
+    let around = storage
+        .messages_around(&bob, deepest, 30, 30)
+        .expect("window");
+    let target = around
+        .iter()
+        .find(|m| m.server_id == Some(deepest))
+        .expect("the window has it");
+    let behind = storage
+        .messages_after(&bob, target.local_id, u32::MAX)
+        .expect("count")
+        .len();
+    eprintln!(
+        "jump: {} matches of \"吃饭\" in bob's chat; the oldest is {behind} messages back from the \
+         newest; its window has {} messages",
+        all.len(),
+        around.len()
+    );
+    // What a jump read before (everything from the newest back to it, and 30 more), once, to compare.
+    let started = Instant::now();
+    let everything = storage
+        .messages(&bob, None, u32::try_from(behind + 31).unwrap_or(u32::MAX))
+        .expect("all back to it");
+    eprintln!(
+        "jump the old way: {} messages read back to it in {:.1} ms",
+        everything.len(),
+        started.elapsed().as_secs_f64() * 1000.0
+    );
+    drop(everything);
+    g.bench_function(
+        BenchmarkId::new("jump: window around a search result", chat),
+        |b| {
+            b.iter(|| {
+                let window = storage
+                    .messages_around(&bob, black_box(deepest), 30, 30)
+                    .expect("window");
+                assert!(window.len() <= 61);
+                window
+            })
+        },
+    );
+    g.bench_function(BenchmarkId::new("jump: search + jump", chat), |b| {
+        b.iter(|| {
+            let found = storage
+                .search_in(black_box("吃饭"), &in_bob, 200)
+                .expect("search");
+            let oldest = found.last().and_then(|m| m.server_id).expect("a result");
+            storage
+                .messages_around(&bob, oldest, 30, 30)
+                .expect("window")
+        })
+    });
     g.finish();
 }
 

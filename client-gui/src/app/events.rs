@@ -115,8 +115,10 @@ impl App {
                         text,
                     }
                 };
+                // From a chat that jumped back, as in QQ: to the newest first, where it will show.
+                let back = self.back_to_newest(&conv);
                 self.send(command);
-                self.scroll_to_end(&conv)
+                Task::batch([back, self.scroll_to_end(&conv)])
             }
             chat::Event::Delete { conv, local_id } => {
                 if let Some(model) = &mut self.model {
@@ -156,6 +158,9 @@ impl App {
                 Task::none()
             }
             chat::Event::LoadEarlier { conv } => self.load_history(&conv),
+            chat::Event::LoadNewer { conv } => self.load_newer(&conv),
+            chat::Event::Jump { conv } => self.continue_jump(&conv),
+            chat::Event::BackToNewest { conv } => self.back_to_newest(&conv),
             chat::Event::PickFiles { conv } => Task::perform(
                 crate::files::pick_files(self.tr().choose_files.to_owned()),
                 move |paths| Message::FilesChosen(conv.clone(), paths),
@@ -203,8 +208,10 @@ impl App {
         }
     }
 
-    /// A quote was clicked whose message was not loaded: once a page brings it, the chat scrolls to it;
-    /// until then the next page is asked for, back to the beginning of the conversation.
+    /// A quote or a search result was clicked whose message is not loaded: the local store's window
+    /// around it replaces the chat's lines (one read, however far back it is: a jump 90,000 messages back
+    /// used to load all 90,000), and once it is shown the chat scrolls to it. A message this device
+    /// never stored (older than its history) is paged back for, through the server's history, as before.
     pub(super) fn continue_jump(&mut self, conv: &Conv) -> Task<Message> {
         let Some(id) = self.chat_window(conv) else {
             return Task::none();
@@ -212,7 +219,7 @@ impl App {
         let Some(Window::Chat(state)) = self.windows.get_mut(&id) else {
             return Task::none();
         };
-        let (Some(target), Some(model)) = (state.jump, &self.model) else {
+        let (Some(target), Some(model)) = (state.jump, &mut self.model) else {
             return Task::none();
         };
         let Some(conversation) = model.conversations.get(conv) else {
@@ -220,48 +227,153 @@ impl App {
         };
         if let Some(line) = conversation.lines.iter().find(|l| l.id == Some(target)) {
             state.jump = None;
+            state.jump_paging = false;
             return state
                 .show_message(line.client_id.clone())
                 .map(move |m| Message::Chat(id, m));
         }
-        match conversation.paging {
+        let paging = conversation.paging;
+        if !state.jump_paging {
+            let Some(store) = self.client.as_ref().map(net::Client::store) else {
+                return Task::none();
+            };
+            if !model.start_window(conv) {
+                return Task::none();
+            }
+            let answered = conv.clone();
+            let around = crate::model::AROUND;
+            return Task::perform(
+                store.messages_around(conv.clone(), target, around, around),
+                move |page| {
+                    Message::Window(answered.clone(), target, page.map_err(|e| e.to_string()))
+                },
+            );
+        }
+        match paging {
             crate::model::Paging::Loading => Task::none(),
-            paging if paging.can_load() => self.load_history_back_to(conv, Some(target)),
+            paging if paging.can_load() => self.load_history(conv),
             // The beginning is shown and it is not there (deleted on this device): nothing to show.
             _ => {
                 state.jump = None;
+                state.jump_paging = false;
                 Task::none()
             }
         }
     }
 
+    /// The window around a message jumped to arrived: shown, and scrolled to. Empty, the message is not
+    /// on this device, and the pages back are asked for until the server's bring it.
+    pub(super) fn on_window(
+        &mut self,
+        conv: Conv,
+        target: u64,
+        page: Result<Vec<net::Message>, String>,
+    ) -> Task<Message> {
+        let Some(model) = &mut self.model else {
+            return Task::none();
+        };
+        let page = page.unwrap_or_else(|e| {
+            eprintln!("ququ: cannot read the messages around {target}: {e}");
+            Vec::new()
+        });
+        if !model.window_page(&conv, target, page)
+            && let Some(Window::Chat(state)) = self
+                .chat_window(&conv)
+                .and_then(|id| self.windows.get_mut(&id))
+        {
+            state.jump_paging = true;
+        }
+        Task::batch([
+            self.make_thumbnails(&conv),
+            self.continue_jump(&conv),
+            self.auto_download(Some(&conv)),
+        ])
+    }
+
     /// Loads the page before the oldest message shown: from local storage first (off the UI thread),
     /// then from the server once the local history runs out ([`Model::local_page`]).
     pub(super) fn load_history(&mut self, conv: &Conv) -> Task<Message> {
-        self.load_history_back_to(conv, None)
-    }
-
-    /// [`App::load_history`], or, for a jump to the message the server numbered `target`, everything
-    /// back to it in one read (with a page before it), rather than a read per page in between.
-    fn load_history_back_to(&mut self, conv: &Conv, target: Option<u64>) -> Task<Message> {
         let Some(store) = self.client.as_ref().map(net::Client::store) else {
             return Task::none();
         };
         let Some(before) = self.model.as_mut().and_then(|m| m.start_page(conv)) else {
             return Task::none();
         };
-        let page = crate::model::PAGE;
         let answered = conv.clone();
-        let answer = move |page: Result<_, ququ_client::StorageError>| {
-            Message::LocalPage(answered.clone(), page.map_err(|e| e.to_string()))
+        Task::perform(
+            store.messages(conv.clone(), before, crate::model::PAGE),
+            move |page| Message::LocalPage(answered.clone(), page.map_err(|e| e.to_string())),
+        )
+    }
+
+    /// Loads the page after the last message shown, in a chat that jumped back and was scrolled to the
+    /// bottom of what it shows.
+    pub(super) fn load_newer(&mut self, conv: &Conv) -> Task<Message> {
+        let Some(store) = self.client.as_ref().map(net::Client::store) else {
+            return Task::none();
         };
-        match target {
-            Some(target) => Task::perform(
-                store.messages_back_to(conv.clone(), before, target, page),
-                answer,
-            ),
-            None => Task::perform(store.messages(conv.clone(), before, page), answer),
+        let Some(after) = self.model.as_mut().and_then(|m| m.start_newer(conv)) else {
+            return Task::none();
+        };
+        let answered = conv.clone();
+        Task::perform(
+            store.messages_after(conv.clone(), after, crate::model::PAGE),
+            move |page| Message::NewerPage(answered.clone(), page.map_err(|e| e.to_string())),
+        )
+    }
+
+    /// The next page down arrived: shown below, with the list kept where it was (it is anchored to the
+    /// bottom, so what came below would otherwise push the lines being read up out of view): the line
+    /// that was last goes near the top, the new ones under it.
+    pub(super) fn on_newer_page(
+        &mut self,
+        conv: Conv,
+        page: Result<Vec<net::Message>, String>,
+    ) -> Task<Message> {
+        let Some(model) = &mut self.model else {
+            return Task::none();
+        };
+        let was_last = model
+            .conversations
+            .get(&conv)
+            .and_then(|c| c.lines.last())
+            .map(|l| l.client_id.clone());
+        model.newer_page(
+            &conv,
+            page.inspect_err(|e| eprintln!("ququ: cannot read newer messages: {e}"))
+                .ok(),
+        );
+        let keep_place = match (self.chat_window(&conv), was_last) {
+            (Some(id), Some(client_id)) => match self.windows.get(&id) {
+                Some(Window::Chat(state)) => state
+                    .show_message(client_id)
+                    .map(move |m| Message::Chat(id, m)),
+                _ => Task::none(),
+            },
+            _ => Task::none(),
+        };
+        Task::batch([
+            keep_place,
+            self.make_thumbnails(&conv),
+            self.continue_jump(&conv),
+            self.auto_download(Some(&conv)),
+        ])
+    }
+
+    /// "Back to newest" (回到最新消息) in a chat that jumped, or a message sent from it: the newest page
+    /// is read again, and the list goes to its bottom.
+    pub(super) fn back_to_newest(&mut self, conv: &Conv) -> Task<Message> {
+        if !self.model.as_mut().is_some_and(|m| m.back_to_newest(conv)) {
+            return Task::none();
         }
+        if let Some(Window::Chat(state)) = self
+            .chat_window(conv)
+            .and_then(|id| self.windows.get_mut(&id))
+        {
+            state.jump = None;
+            state.jump_paging = false;
+        }
+        Task::batch([self.load_history(conv), self.scroll_to_end(conv)])
     }
 
     /// Pins or mutes a chat, folds a friend group (or only notes the nickname), and keeps the account's

@@ -223,6 +223,8 @@ impl App {
             return Task::none();
         };
         let client_id = client.send_file(conv.clone(), chosen.path.clone());
+        // From a chat that jumped back, to the newest first (as a text is sent), where the bubble goes.
+        let back = self.back_to_newest(&conv);
         // The bubble shows at once; the client's transfer events take it from here.
         if let Some(model) = &mut self.model {
             model.apply_transfer(Transfer {
@@ -237,7 +239,7 @@ impl App {
                 state: TransferState::Offering,
             });
         }
-        Task::batch([self.make_thumbnails(&conv), self.scroll_to_end(&conv)])
+        Task::batch([back, self.make_thumbnails(&conv), self.scroll_to_end(&conv)])
     }
 
     /// Starts a thumbnail for every picture in `conv` that is whole on this device and has none yet.

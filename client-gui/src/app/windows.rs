@@ -32,6 +32,10 @@ impl App {
         let focus = state.focus_input();
         self.windows.insert(id, Window::Chat(state));
         self.mark_read(&conv);
+        // A chat closed while it showed an old message opens on the newest again.
+        if let Some(model) = &mut self.model {
+            model.back_to_newest(&conv);
+        }
         let history = self.load_history(&conv);
         if let Conv::Group(group) = conv {
             self.send(Command::ListMembers { group });

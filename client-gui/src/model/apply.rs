@@ -1,10 +1,11 @@
-//! The client's events applied to the model, and paging back through a conversation.
+//! The client's events applied to the model, and paging through a conversation: back from the newest,
+//! and around a message jumped to.
 
 use ququ_client::{ErrorCode, Event, Message, MessageState};
 use ququ_protocol::{Conv, Role};
 
 use super::{
-    Conversation, Delivery, FileItem, JoinRequest, Line, Model, Notice, Paging, Recall,
+    Conversation, Delivery, FileItem, JoinRequest, Line, Model, Newer, Notice, Paging, Recall,
     TYPING_SHOWN_MS,
 };
 
@@ -523,6 +524,80 @@ impl Model {
         }
         conversation.paging = Paging::More;
         None
+    }
+}
+
+/// Messages shown either side of one jumped to: a page each way, so the list can be scrolled both ways
+/// from it before the next page is wanted, and a jump however far back puts at most 61 lines in the chat.
+pub const AROUND: u32 = PAGE;
+
+impl Model {
+    /// A jump to a message not loaded wants the window around it read. False if a page is on its way
+    /// already (the jump goes on when it comes).
+    pub fn start_window(&mut self, conv: &Conv) -> bool {
+        let conversation = self.conversations.entry(conv.clone()).or_default();
+        if conversation.paging == Paging::Loading || conversation.newer == Newer::Loading {
+            return false;
+        }
+        conversation.paging = Paging::Loading;
+        true
+    }
+
+    /// The window around the message the server numbered `target` ([`AROUND`] either side) arrived: it
+    /// replaces the chat's lines. False if it was empty — the message is not stored on this device — and
+    /// the lines stay, to page back through the server's history for it.
+    pub fn window_page(&mut self, conv: &Conv, target: u64, page: Vec<Message>) -> bool {
+        let conversation = self.conversations.entry(conv.clone()).or_default();
+        let Some(at) = page.iter().position(|m| m.server_id == Some(target)) else {
+            conversation.paging = if conversation.lines.is_empty() {
+                Paging::Unasked
+            } else {
+                Paging::More
+            };
+            return false;
+        };
+        let after_full = page.len() - at > AROUND as usize;
+        conversation.show_window(page.into_iter().map(line_from).collect(), after_full);
+        true
+    }
+
+    /// The list of a chat that jumped was scrolled to its bottom: the local id to read the next page
+    /// after, or `None` if the newest is shown or a page is on its way.
+    pub fn start_newer(&mut self, conv: &Conv) -> Option<i64> {
+        let conversation = self.conversations.get_mut(conv)?;
+        if conversation.newer != Newer::More || conversation.paging == Paging::Loading {
+            return None;
+        }
+        let after = conversation.newest_local_id()?;
+        conversation.newer = Newer::Loading;
+        Some(after)
+    }
+
+    /// The next page down arrived (`None`: it could not be read, and may be asked for again). A short
+    /// one reached the newest message.
+    pub fn newer_page(&mut self, conv: &Conv, page: Option<Vec<Message>>) {
+        let Some(conversation) = self.conversations.get_mut(conv) else {
+            return;
+        };
+        match page {
+            Some(page) => {
+                let full = page.len() >= PAGE as usize;
+                conversation.newer_page(page.into_iter().map(line_from).collect(), full);
+            }
+            None => conversation.newer = Newer::More,
+        }
+    }
+
+    /// "Back to newest" in a chat that jumped (or the chat opens again, or I send from it): the window
+    /// goes and the newest page is read again. True if it was away from the newest.
+    pub fn back_to_newest(&mut self, conv: &Conv) -> bool {
+        match self.conversations.get_mut(conv) {
+            Some(conversation) if conversation.detached() => {
+                conversation.back_to_newest();
+                true
+            }
+            _ => false,
+        }
     }
 }
 

@@ -117,75 +117,202 @@ impl Paging {
     }
 }
 
+/// Whether the lines reach the newest message: the bottom of the chat list pages down to it, or is it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Newer {
+    /// The newest message is the last line (what a chat shows unless it jumped).
+    #[default]
+    Shown,
+    /// A jump showed a window around an old message: newer ones exist after the last line, a page at a
+    /// time as the list is scrolled down.
+    More,
+    /// The next page down, or the newest page, is on its way.
+    Loading,
+}
+
 /// The messages of one conversation that the app has seen, oldest first.
 #[derive(Debug, Clone, Default)]
 pub struct Conversation {
+    /// What the chat shows: the newest messages and the pages back from them, or, after a jump, a window
+    /// around the message jumped to ([`Newer`]).
     pub lines: Vec<Line>,
     pub paging: Paging,
+    pub newer: Newer,
+    /// While the lines do not reach the newest message: the newest ones known, kept apart rather than
+    /// shown after a hole — the last line before the jump, and those that came since. Recent and the
+    /// unread marks read them; they join the lines when paging down reaches them or the chat goes back
+    /// to the newest. Empty otherwise.
+    pub beyond: Vec<Line>,
+}
+
+/// Where in `lines` the same message as `line` is: the same message can arrive live, from sync and from
+/// a history page.
+fn same(lines: &[Line], line: &Line) -> Option<usize> {
+    lines.iter().position(|l| {
+        (line.local_id.is_some() && l.local_id == line.local_id)
+            || (line.id.is_some() && l.id == line.id)
+            || (!line.client_id.is_empty() && l.client_id == line.client_id && l.from == line.from)
+    })
+}
+
+/// What a newer copy of a message changes in the line already shown for it.
+fn merge(existing: &mut Line, line: Line) {
+    existing.id = existing.id.or(line.id);
+    existing.local_id = existing.local_id.or(line.local_id);
+    if line.id.is_some() {
+        existing.time = line.time;
+    }
+    if existing.delivery != Delivery::Sent {
+        existing.delivery = line.delivery;
+    }
+    // A recall takes the text (and the file) away; a quote's text goes when its message is
+    // recalled.
+    if line.recalled.is_some() {
+        existing.recalled = line.recalled;
+        existing.text = line.text;
+        existing.file = None;
+        existing.quote = None;
+        return;
+    }
+    if line.quote.is_some() {
+        existing.quote = line.quote;
+    }
+    // A file bubble shown while going up learns its server id from the stored offer.
+    if let Some(mut file) = line.file {
+        if let Some(old) = &existing.file {
+            file.file_id = file.file_id.or(old.file_id);
+        }
+        existing.file = Some(file);
+    }
+}
+
+/// Inserts or updates a line of `lines`, keeping it sorted and free of duplicates. True if it was new.
+fn upsert_into(lines: &mut Vec<Line>, line: Line) -> bool {
+    if let Some(at) = same(lines, &line) {
+        merge(&mut lines[at], line);
+        return false;
+    }
+    // Messages being sent have no id and go last; stored ones sort by id (server order).
+    let position = match line.id {
+        Some(id) => lines
+            .iter()
+            .position(|l| l.id.is_none_or(|other| other > id))
+            .unwrap_or(lines.len()),
+        None => lines.len(),
+    };
+    lines.insert(position, line);
+    true
 }
 
 impl Conversation {
     /// Inserts or updates a line, keeping the list sorted and free of duplicates: the same message can
     /// arrive live, from sync and from a history page. Returns true if the line was new here.
+    ///
+    /// While the lines are a window that does not reach the newest message, a message newer than the
+    /// window (a live one, or my own from another device) is kept [`Conversation::beyond`] it rather
+    /// than shown after a hole; one already shown, or older than the last line, goes in its place.
     pub fn upsert(&mut self, line: Line) -> bool {
-        if let Some(existing) = self.lines.iter_mut().find(|l| {
-            (line.local_id.is_some() && l.local_id == line.local_id)
-                || (line.id.is_some() && l.id == line.id)
-                || (!line.client_id.is_empty()
-                    && l.client_id == line.client_id
-                    && l.from == line.from)
-        }) {
-            existing.id = existing.id.or(line.id);
-            existing.local_id = existing.local_id.or(line.local_id);
-            if line.id.is_some() {
-                existing.time = line.time;
-            }
-            if existing.delivery != Delivery::Sent {
-                existing.delivery = line.delivery;
-            }
-            // A recall takes the text (and the file) away; a quote's text goes when its message is
-            // recalled.
-            if line.recalled.is_some() {
-                existing.recalled = line.recalled;
-                existing.text = line.text;
-                existing.file = None;
-                existing.quote = None;
-                return false;
-            }
-            if line.quote.is_some() {
-                existing.quote = line.quote;
-            }
-            // A file bubble shown while going up learns its server id from the stored offer.
-            if let Some(mut file) = line.file {
-                if let Some(old) = &existing.file {
-                    file.file_id = file.file_id.or(old.file_id);
-                }
-                existing.file = Some(file);
-            }
+        if self.newer == Newer::Shown {
+            return upsert_into(&mut self.lines, line);
+        }
+        if let Some(at) = same(&self.lines, &line) {
+            merge(&mut self.lines[at], line);
             return false;
         }
-        // Messages being sent have no id and go last; stored ones sort by id (server order).
-        let position = match line.id {
-            Some(id) => self
-                .lines
-                .iter()
-                .position(|l| l.id.is_none_or(|other| other > id))
-                .unwrap_or(self.lines.len()),
-            None => self.lines.len(),
-        };
-        self.lines.insert(position, line);
-        true
+        let last_shown = self.lines.iter().filter_map(|l| l.id).max();
+        let within = matches!((line.id, last_shown), (Some(id), Some(last)) if id < last);
+        if within {
+            upsert_into(&mut self.lines, line)
+        } else {
+            upsert_into(&mut self.beyond, line)
+        }
+    }
+
+    /// Whether the lines stop short of the newest message (after a jump).
+    pub fn detached(&self) -> bool {
+        self.newer != Newer::Shown
+    }
+
+    /// The lines are replaced by a window around an old message, `after_full` if it has as many newer
+    /// ones as were asked (so more may follow). One that reaches the newest is the chat as usual.
+    pub fn show_window(&mut self, window: Vec<Line>, after_full: bool) {
+        if !self.detached() {
+            // The newest known line stays known for Recent; the rest are read again when wanted.
+            self.beyond.extend(self.lines.pop());
+        }
+        self.lines = window;
+        self.paging = Paging::More;
+        self.newer = Newer::More;
+        if !after_full {
+            self.join_beyond();
+        }
+    }
+
+    /// A page of messages newer than the last line arrived; a short one reached the newest.
+    pub fn newer_page(&mut self, page: Vec<Line>, full: bool) {
+        for line in page {
+            upsert_into(&mut self.lines, line);
+        }
+        if full {
+            self.newer = Newer::More;
+        } else {
+            self.join_beyond();
+        }
+    }
+
+    /// Back to the newest messages: the window goes, with what is known beyond it kept, and the chat
+    /// reads its newest page again as when it first opened ([`Paging::Unasked`]).
+    pub fn back_to_newest(&mut self) {
+        self.lines = std::mem::take(&mut self.beyond);
+        self.newer = Newer::Shown;
+        self.paging = Paging::Unasked;
+    }
+
+    /// The lines reach the newest message: those kept beyond them join them.
+    fn join_beyond(&mut self) {
+        self.newer = Newer::Shown;
+        for line in std::mem::take(&mut self.beyond) {
+            upsert_into(&mut self.lines, line);
+        }
+    }
+
+    /// A message deleted from this device goes wherever it is kept.
+    pub fn forget(&mut self, local_id: i64) {
+        self.lines.retain(|l| l.local_id != Some(local_id));
+        self.beyond.retain(|l| l.local_id != Some(local_id));
     }
 
     pub fn oldest_local_id(&self) -> Option<i64> {
         self.lines.first().and_then(|l| l.local_id)
     }
 
+    /// The last line's local id, to page down from.
+    pub fn newest_local_id(&self) -> Option<i64> {
+        self.lines.iter().rev().find_map(|l| l.local_id)
+    }
+
     pub fn oldest_id(&self) -> Option<u64> {
         self.lines.iter().filter_map(|l| l.id).min()
     }
 
+    /// The newest message known, for Recent and the tray: the last line, or after a jump the newest
+    /// kept beyond the window.
     pub fn last(&self) -> Option<&Line> {
-        self.lines.last()
+        if self.detached() {
+            self.beyond.last().or(self.lines.last())
+        } else {
+            self.lines.last()
+        }
+    }
+
+    /// The newest messages known, newest first (for the unread ones' mentions): the lines, or after a
+    /// jump those kept beyond the window.
+    pub fn newest_first(&self) -> impl Iterator<Item = &Line> {
+        let newest = if self.detached() {
+            &self.beyond
+        } else {
+            &self.lines
+        };
+        newest.iter().rev()
     }
 }

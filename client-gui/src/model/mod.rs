@@ -14,7 +14,7 @@
 //! # Layout
 //! - this file — [`Model`] and what the windows ask of it (names, sorting, unread counts).
 //! - `apply` — [`Model::apply`], [`Change`], and paging back through a conversation's history.
-//! - `conversation` — [`Conversation`], [`Line`], [`Delivery`], [`Paging`].
+//! - `conversation` — [`Conversation`], [`Line`], [`Delivery`], [`Paging`], [`Newer`].
 //! - `files` — [`FileState`] and [`FileView`], derived from the transfers; [`human_size`].
 //! - `groups` — what I may do in a group: roles, mutes ([`Silenced`]), a member's menu
 //!   ([`MemberAction`]).
@@ -35,8 +35,10 @@ use std::time::{Duration, Instant};
 
 use ququ_protocol::{Conv, Features, JoinPolicy, Millis};
 
-pub use apply::{Change, PAGE, line_from};
-pub use conversation::{Conversation, Delivery, FileItem, Line, Paging, Recall, is_image_name};
+pub use apply::{AROUND, Change, PAGE, line_from};
+pub use conversation::{
+    Conversation, Delivery, FileItem, Line, Newer, Paging, Recall, is_image_name,
+};
 pub use files::{FileState, FileView, human_size, transfer_key};
 pub use groups::{MUTE_CHOICES, MemberAction, Silenced};
 pub use ququ_client::{
@@ -461,9 +463,7 @@ impl Model {
         let unread = self.unread(conv) as usize;
         unread > 0
             && self.conversations.get(conv).is_some_and(|c| {
-                c.lines
-                    .iter()
-                    .rev()
+                c.newest_first()
                     .filter(|l| l.from != self.account)
                     .take(unread)
                     .any(|l| l.mentions(&self.account))
@@ -525,7 +525,7 @@ impl Model {
     /// A message deleted from this device ("Delete for me") leaves its chat.
     pub fn forget_line(&mut self, conv: &Conv, local_id: i64) {
         if let Some(conversation) = self.conversations.get_mut(conv) {
-            conversation.lines.retain(|l| l.local_id != Some(local_id));
+            conversation.forget(local_id);
         }
     }
 

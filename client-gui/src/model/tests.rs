@@ -999,3 +999,124 @@ fn friends_are_shown_by_friend_group() {
     );
     assert!(m.collapsed.is_empty(), "the fold went with its group");
 }
+
+/// Messages `ids` of `conv` from ann, as the local store reads them.
+fn stored(conv: &Conv, ids: std::ops::RangeInclusive<i64>) -> Vec<Message> {
+    ids.map(|i| message(i, "ann", conv.clone(), MessageState::Received))
+        .collect()
+}
+
+/// A chat of 100,000 messages showing its newest page jumps to message 10: the window around it
+/// replaces the lines (61 of them, not the 99,990 back to it), a live message waits beyond the window
+/// rather than after a hole while Recent and the unread count show it, paging down reaches the newest
+/// and takes it in, and Back to newest reads the newest page again.
+#[test]
+fn a_jump_far_back_shows_a_window_and_live_messages_wait_beyond_it() {
+    let mut m = model();
+    let ann = Conv::User("ann".into());
+    assert_eq!(m.start_page(&ann), Some(None));
+    m.local_page(&ann, stored(&ann, 99_971..=100_000), true);
+    assert!(!m.conversations[&ann].detached());
+
+    assert!(m.start_window(&ann));
+    assert!(!m.start_window(&ann), "not twice while one is on its way");
+    assert_eq!(m.start_page(&ann), None, "nor a page back meanwhile");
+    // What the store reads around message 10: the 9 before it (the beginning) and 30 after.
+    assert!(m.window_page(&ann, 10, stored(&ann, 1..=40)));
+    let c = &m.conversations[&ann];
+    assert!(c.lines.len() <= 2 * AROUND as usize + 1);
+    assert_eq!(c.lines.len(), 40);
+    assert!(c.lines.iter().any(|l| l.id == Some(10)));
+    assert_eq!(c.newer, Newer::More, "newer ones exist after the last line");
+    assert_eq!(c.paging, Paging::More);
+    assert_eq!(
+        m.recent()[0].1.text,
+        "text 100000",
+        "Recent keeps the newest"
+    );
+
+    // A message comes while the window shows old ones: not after the last line, but counted and in
+    // Recent.
+    let live = message(100_001, "ann", ann.clone(), MessageState::Received);
+    assert_eq!(m.apply(Event::Message(live)), Change::Incoming(ann.clone()));
+    let c = &m.conversations[&ann];
+    assert_eq!(c.lines.last().and_then(|l| l.id), Some(40));
+    assert!(!c.lines.iter().any(|l| l.id == Some(100_001)));
+    assert_eq!(m.recent()[0].1.text, "text 100001");
+    assert_eq!(m.unread(&ann), 1);
+    // A page back from the window goes above it, in place.
+    assert_eq!(m.start_page(&ann), Some(Some(1)));
+    m.local_page(&ann, Vec::new(), false);
+
+    // Scrolled down: the page after the last line; a short one reached the newest and takes in what
+    // waited beyond.
+    assert_eq!(m.start_newer(&ann), Some(40));
+    assert_eq!(m.start_newer(&ann), None, "not twice");
+    m.newer_page(&ann, Some(stored(&ann, 41..=70)));
+    assert_eq!(m.conversations[&ann].newer, Newer::More);
+    assert_eq!(m.start_newer(&ann), Some(70));
+    m.newer_page(&ann, None);
+    assert_eq!(
+        m.conversations[&ann].newer,
+        Newer::More,
+        "a failed read: again"
+    );
+    assert_eq!(m.start_newer(&ann), Some(70));
+    m.newer_page(&ann, Some(stored(&ann, 71..=80)));
+    let c = &m.conversations[&ann];
+    assert!(!c.detached(), "the newest is shown");
+    assert!(c.beyond.is_empty());
+    let ids: Vec<_> = c.lines.iter().filter_map(|l| l.id).collect();
+    assert_eq!(ids[..80], (1..=80).collect::<Vec<_>>()[..]);
+    assert_eq!(m.start_newer(&ann), None);
+
+    // Jumped again, then back to the newest: the window goes, the newest page is read as on opening.
+    assert!(m.start_window(&ann));
+    assert!(m.window_page(&ann, 500, stored(&ann, 470..=530)));
+    assert_eq!(m.conversations[&ann].lines.len(), 61);
+    assert!(m.back_to_newest(&ann));
+    assert!(!m.back_to_newest(&ann), "once");
+    let c = &m.conversations[&ann];
+    assert!(!c.detached());
+    assert_eq!(c.lines.last().and_then(|l| l.id), Some(100_001));
+    assert_eq!(m.start_page(&ann), Some(None), "the newest page");
+    m.local_page(&ann, stored(&ann, 99_972..=100_001), true);
+    let c = &m.conversations[&ann];
+    assert_eq!(c.lines.len(), 30);
+    assert_eq!(c.lines.last().and_then(|l| l.id), Some(100_001));
+}
+
+/// A message not stored on this device has no window: the lines stay and the jump pages back for it;
+/// a window that reaches the newest message is the chat as usual; a message deleted from this device
+/// while beyond the window leaves Recent too.
+#[test]
+fn a_window_not_stored_or_reaching_the_newest() {
+    let mut m = model();
+    let ann = Conv::User("ann".into());
+    m.start_page(&ann);
+    m.local_page(&ann, stored(&ann, 71..=100), true);
+    assert!(m.start_window(&ann));
+    assert!(!m.window_page(&ann, 5, Vec::new()));
+    let c = &m.conversations[&ann];
+    assert_eq!(c.lines.len(), 30, "untouched");
+    assert_eq!(c.paging, Paging::More, "free to page back");
+    assert!(!c.detached());
+
+    assert!(m.start_window(&ann));
+    assert!(m.window_page(&ann, 80, stored(&ann, 50..=100)));
+    let c = &m.conversations[&ann];
+    assert!(!c.detached(), "fewer than 30 after it: the newest is shown");
+    assert_eq!(c.lines.len(), 51);
+
+    assert!(m.start_window(&ann));
+    assert!(m.window_page(&ann, 20, stored(&ann, 1..=50)));
+    m.apply(Event::Message(message(
+        101,
+        "ann",
+        ann.clone(),
+        MessageState::Received,
+    )));
+    assert_eq!(m.recent()[0].1.text, "text 101");
+    m.forget_line(&ann, 101);
+    assert_eq!(m.recent()[0].1.text, "text 100");
+}

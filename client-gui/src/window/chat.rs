@@ -31,14 +31,15 @@ pub use file_bubble::FileAction;
 
 use crate::model::links::{self, Piece};
 use crate::model::{
-    Connection, Delivery, Line, MemberAction, Model, Paging, RecallBar, Silenced, format_time,
-    local_offset_minutes, now_millis,
+    Connection, Delivery, Line, MemberAction, Model, Newer, Paging, RecallBar, Silenced,
+    format_time, local_offset_minutes, now_millis,
 };
 use crate::net::Command;
 use crate::widget::{Ctx, one_line, popup_at, status_bar, status_bar_with, user_text};
 use crate::{avatar, fonts, theme};
 
-/// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging.
+/// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging; the
+/// same near the bottom of a chat that jumped back, for the page after it.
 const TOP_THRESHOLD: f32 = 0.02;
 
 #[derive(Debug)]
@@ -47,6 +48,10 @@ pub struct State {
     pub input: text_editor::Content,
     /// The scroll position is at the top: the next history page is wanted.
     at_top: bool,
+    /// The scroll position is at the bottom: after a jump back, the page after the last line is wanted.
+    /// A list starts there (it is anchored to the bottom), so a window just shown asks for nothing until
+    /// it has been scrolled up (to the message jumped to) and down again.
+    at_bottom: bool,
     /// Files are being dragged over the window: show where to drop them.
     pub dragging: bool,
     /// Something about files that went wrong (unreadable, too large, could not open), shown above the
@@ -64,8 +69,12 @@ pub struct State {
     pub replying: Option<u64>,
     /// Picking where to forward a message, and what it is.
     pub forward: Option<(forward::State, Forwarded)>,
-    /// A quote was clicked whose message is not loaded yet: its server id, shown once a page brings it.
+    /// A quote or search result was clicked whose message is not loaded yet: its server id, shown once
+    /// the window around it (or a page) brings it.
     pub jump: Option<u64>,
+    /// The message jumped to is not stored on this device: the pages back are asked for until the
+    /// server's history brings it (or its beginning is reached).
+    pub jump_paging: bool,
     /// People picked from the @ list, with the name written for them: mentioned if `@name` is still
     /// in the text when it is sent (deleting the name deletes the mention).
     mentioned: Vec<(Mention, String)>,
@@ -110,6 +119,10 @@ pub enum Message {
     Retry(String),
     Scrolled(scrollable::Viewport),
     LoadEarlier,
+    /// The link at the bottom of a chat that jumped back: the page after the last line.
+    LoadNewer,
+    /// The floating "Back to newest" (回到最新消息) of a chat that jumped back.
+    BackToNewest,
     /// The toolbar's Send file button.
     PickFiles,
     /// Files are dragged over the window (`true`) or left it (`false`).
@@ -218,6 +231,19 @@ pub enum Event {
     LoadEarlier {
         conv: Conv,
     },
+    /// The page after the last line (the list was scrolled to its bottom); nothing unless the chat
+    /// jumped back and does not show the newest message.
+    LoadNewer {
+        conv: Conv,
+    },
+    /// Show the message in [`State::jump`], reading the messages around it.
+    Jump {
+        conv: Conv,
+    },
+    /// Show the newest messages again, after a jump back.
+    BackToNewest {
+        conv: Conv,
+    },
     /// Show the native file dialog; what is picked is sent to `conv`.
     PickFiles {
         conv: Conv,
@@ -258,6 +284,7 @@ impl State {
             conv,
             input: text_editor::Content::new(),
             at_top: false,
+            at_bottom: true,
             dragging: false,
             notice: None,
             path_prompt: None,
@@ -267,6 +294,7 @@ impl State {
             replying: None,
             forward: None,
             jump: None,
+            jump_paging: false,
             mentioned: Vec::new(),
             member_menu: None,
             confirming: None,
@@ -450,12 +478,13 @@ impl State {
                     }),
                 };
             }
-            // Loaded: scrolled to by `update`'s task. Not yet: the pages before are asked for until it is.
+            // Loaded: scrolled to by `update`'s task. Not yet: the window around it is read.
             Message::JumpTo(_, Some(_)) => self.jump = None,
             Message::Shown => {}
             Message::JumpTo(id, None) => {
                 self.jump = Some(id);
-                return Some(Event::LoadEarlier {
+                self.jump_paging = false;
+                return Some(Event::Jump {
                     conv: self.conv.clone(),
                 });
             }
@@ -615,14 +644,34 @@ impl State {
                     scrollable_range > 0.0 && viewport.relative_offset().y >= 1.0 - TOP_THRESHOLD;
                 let newly = at_top && !self.at_top;
                 self.at_top = at_top;
+                let at_bottom = viewport.relative_offset().y <= TOP_THRESHOLD;
+                let newly_bottom = at_bottom && !self.at_bottom;
+                self.at_bottom = at_bottom;
                 if newly {
                     return Some(Event::LoadEarlier {
+                        conv: self.conv.clone(),
+                    });
+                }
+                if newly_bottom {
+                    return Some(Event::LoadNewer {
                         conv: self.conv.clone(),
                     });
                 }
             }
             Message::LoadEarlier => {
                 return Some(Event::LoadEarlier {
+                    conv: self.conv.clone(),
+                });
+            }
+            Message::LoadNewer => {
+                return Some(Event::LoadNewer {
+                    conv: self.conv.clone(),
+                });
+            }
+            Message::BackToNewest => {
+                self.jump = None;
+                self.jump_paging = false;
+                return Some(Event::BackToNewest {
                     conv: self.conv.clone(),
                 });
             }
@@ -1164,12 +1213,49 @@ impl State {
             list = list.push(entry);
         }
 
+        // After a jump back the list stops short of the newest message: the bottom says what comes
+        // next (scrolling there asks for it too), and "Back to newest" floats over the list.
+        let newer = conversation.map_or(Newer::Shown, |c| c.newer);
+        let bottom: Option<Element<'a, Message>> = match newer {
+            Newer::Shown => None,
+            Newer::Loading => Some(text(tr.loading).size(12).style(theme::muted_text).into()),
+            Newer::More => Some(
+                button(text(tr.load_newer).size(12))
+                    .padding(0)
+                    .style(theme::link)
+                    .on_press(Message::LoadNewer)
+                    .into(),
+            ),
+        };
+        if let Some(bottom) = bottom {
+            // Room under it for the floating button, which would cover it (and take its clicks).
+            list = list
+                .push(container(bottom).center_x(Fill))
+                .push(space().height(36));
+        }
+
         let area = scrollable(list)
             .id(self.scroll_id())
             .anchor_bottom()
             .on_scroll(Message::Scrolled)
             .height(Fill)
             .width(Fill);
+        let area: Element<'a, Message> = if newer == Newer::Shown {
+            area.into()
+        } else {
+            let back = button(text(tr.back_to_newest).size(12))
+                .padding([6, 14])
+                .style(theme::primary_button)
+                .on_press(Message::BackToNewest);
+            stack![
+                area,
+                container(back)
+                    .align_bottom(Fill)
+                    .center_x(Fill)
+                    .padding(12)
+            ]
+            .into()
+        };
         container(area)
             .style(theme::chat_area)
             .width(Fill)

@@ -103,15 +103,26 @@ impl Store {
         self.call(move |s| s.messages(&conv, before, limit))
     }
 
-    /// [`Storage::messages_back_to`]: the page that reaches back to a message, off the caller's thread.
-    pub fn messages_back_to(
+    /// [`Storage::messages_around`]: a message with `before` older and `after` newer ones around it (empty
+    /// if it is not stored here), off the caller's thread.
+    pub fn messages_around(
         &self,
         conv: Conv,
-        before: Option<i64>,
         server_id: u64,
-        context: u32,
+        before: u32,
+        after: u32,
     ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
-        self.call(move |s| s.messages_back_to(&conv, before, server_id, context))
+        self.call(move |s| s.messages_around(&conv, server_id, before, after))
+    }
+
+    /// [`Storage::messages_after`]: up to `limit` messages of `conv` newer than local id `after`.
+    pub fn messages_after(
+        &self,
+        conv: Conv,
+        after: i64,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Message>, StorageError>> + Send + 'static {
+        self.call(move |s| s.messages_after(&conv, after, limit))
     }
 
     /// Full-text search over local history, newest first.

@@ -190,25 +190,50 @@ fn message_pages_go_backwards_from_a_local_id() {
 }
 
 #[test]
-fn a_page_back_to_an_old_message_reaches_it_in_one_read() {
+fn a_window_around_an_old_message_is_one_read_of_it_and_its_neighbours() {
     let mut s = db();
     for id in 1..=100 {
         s.store_incoming(ME, &from_bob(id, &format!("m{id}")), true)
             .unwrap();
     }
-    let newest = s.messages(&bob(), None, 30).unwrap();
-    // m12 is 59 messages older than the page shown: all of them, m12, and 3 before it for context.
-    let back = s
-        .messages_back_to(&bob(), Some(newest[0].local_id), 12, 3)
-        .unwrap();
-    let texts: Vec<_> = back.iter().map(|m| m.text.as_str()).collect();
-    assert_eq!(texts.len(), 3 + 59);
-    assert_eq!(texts[..4], ["m9", "m10", "m11", "m12"]);
-    assert_eq!(texts.last(), Some(&"m70"), "up to the page shown");
-    // Not stored here (another conversation's id, or one never seen): a plain page.
-    let page = s.messages_back_to(&bob(), None, 999, 5).unwrap();
-    let texts: Vec<_> = page.iter().map(|m| m.text.as_str()).collect();
-    assert_eq!(texts, ["m96", "m97", "m98", "m99", "m100"]);
+    let texts = |ms: &[Message]| ms.iter().map(|m| m.text.clone()).collect::<Vec<_>>();
+    // m40: three older, the message, two newer, however far back it is.
+    let around = s.messages_around(&bob(), 40, 3, 2).unwrap();
+    assert_eq!(texts(&around), ["m37", "m38", "m39", "m40", "m41", "m42"]);
+    // The ends of the conversation: fewer on the side that runs out.
+    assert_eq!(
+        texts(&s.messages_around(&bob(), 2, 3, 1).unwrap()),
+        ["m1", "m2", "m3"]
+    );
+    assert_eq!(
+        texts(&s.messages_around(&bob(), 99, 0, 5).unwrap()),
+        ["m99", "m100"]
+    );
+    // Not stored here (never seen, or another conversation's): nothing, for the caller to ask the
+    // server's pages instead.
+    assert!(s.messages_around(&bob(), 999, 3, 3).unwrap().is_empty());
+    let carol = Conv::User("carol".into());
+    assert!(s.messages_around(&carol, 40, 3, 3).unwrap().is_empty());
+
+    // Paging down from the window's last line, to the newest and no further.
+    let last = around.last().unwrap().local_id;
+    assert_eq!(
+        texts(&s.messages_after(&bob(), last, 3).unwrap()),
+        ["m43", "m44", "m45"]
+    );
+    let newest = s.messages(&bob(), None, 1).unwrap();
+    assert!(
+        s.messages_after(&bob(), newest[0].local_id, 30)
+            .unwrap()
+            .is_empty()
+    );
+    let near_end = s.messages_around(&bob(), 97, 0, 0).unwrap();
+    assert_eq!(
+        texts(&s.messages_after(&bob(), near_end[0].local_id, 30).unwrap()),
+        ["m98", "m99", "m100"]
+    );
+    // A line no longer stored (deleted for me meanwhile): nothing after it.
+    assert!(s.messages_after(&bob(), 1_000_000, 30).unwrap().is_empty());
 }
 
 #[test]
