@@ -1226,6 +1226,38 @@ fn screenshots() {
                 &out.join(format!("chat-mention-{tag}.png")),
             );
 
+            // Issue 25: a chat that jumped back to an old message (a search result, a quote): the
+            // window around it, with the way back to the newest.
+            let lihua = Conv::User("lihua".into());
+            let kept = app
+                .model
+                .as_ref()
+                .and_then(|m| m.conversations.get(&lihua))
+                .cloned();
+            if let Some(conversation) = app
+                .model
+                .as_mut()
+                .and_then(|m| m.conversations.get_mut(&lihua))
+            {
+                let keep = conversation.lines.len().saturating_sub(2);
+                conversation.beyond = conversation.lines.split_off(keep);
+                conversation.newer = ququ::model::Newer::More;
+            }
+            let jumped_id = iced::window::Id::unique();
+            app.windows
+                .insert(jumped_id, Window::Chat(chat::State::new(lihua.clone())));
+            shoot(
+                &app,
+                jumped_id,
+                Size::new(640.0, 600.0),
+                &theme,
+                &out.join(format!("chat-jumped-{tag}.png")),
+            );
+            app.windows.remove(&jumped_id);
+            if let (Some(model), Some(kept)) = (app.model.as_mut(), kept) {
+                model.conversations.insert(lihua, kept);
+            }
+
             // Issue 25: the history window searching Li Hua's chat for a word, and all chats.
             for (home, name) in [
                 (Some(Conv::User("lihua".into())), "history"),
