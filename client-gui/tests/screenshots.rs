@@ -446,7 +446,17 @@ fn demo_model(lang: Lang, thumbs: &mut Thumbs) -> Model {
                 role: Role::Member,
                 presence: Presence::Online,
                 muted_until: 0,
-                profile: Default::default(),
+                // What a fellow member sees of her profile, in her menu.
+                profile: ququ_protocol::Profile {
+                    gender: Some(ququ_protocol::Gender::Female),
+                    region: if zh { "北京" } else { "Beijing" }.into(),
+                    signature: if zh {
+                        "山顶见！"
+                    } else {
+                        "See you at the top!"
+                    }
+                    .into(),
+                },
             },
         ],
     );

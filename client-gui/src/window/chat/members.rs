@@ -18,6 +18,10 @@ pub const WIDTH: f32 = 170.0;
 /// Width of a member's menu.
 const MENU_WIDTH: f32 = 162.0;
 
+/// How much of a member's signature their menu shows: two lines of the menu at 12 px in Chinese,
+/// about one in English.
+const SIGNATURE_CHARS: usize = 20;
+
 /// A member's row in the list, by account: for finding it on screen (tests).
 pub fn member_id(account: &str) -> iced::widget::Id {
     iced::widget::Id::from(format!("member-{account}"))
@@ -169,11 +173,45 @@ pub fn menu<'a>(
             }
         }
     }
-    // Each item is about 30 px high, with 8 px of card padding.
-    let most = iced::Size::new(MENU_WIDTH, items.len() as f32 * 30.0 + 8.0);
+    // Who they are, above what can be done: their account, gender and region if said, and their
+    // signature (个性签名) cut short — what a fellow member who is no friend sees of their profile.
+    let profile = model
+        .members
+        .get(&group)
+        .and_then(|ms| ms.iter().find(|m| m.account == account))
+        .map(|m| &m.profile);
+    let about = profile.map(|p| ctx.lang.about(p)).unwrap_or_default();
+    let about = if about.is_empty() {
+        account.to_owned()
+    } else {
+        format!("{account} · {about}")
+    };
+    let signature = profile
+        .map(|p| p.signature.trim())
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            let short: String = s.chars().take(SIGNATURE_CHARS).collect();
+            if short.len() < s.len() {
+                format!("{short}…")
+            } else {
+                short
+            }
+        });
+    // Each item is about 30 px high, the header up to four 17 px lines (each part may wrap once), with
+    // 8 px of card padding: enough to keep the menu inside the window.
+    let header = if signature.is_some() { 72.0 } else { 38.0 };
+    let most = iced::Size::new(MENU_WIDTH, items.len() as f32 * 30.0 + header + 8.0);
     Some(popup_at(at, most, Message::CloseMenu, move || {
+        let top = column![text(about.clone()).size(12).style(theme::muted_text)]
+            .push(
+                signature
+                    .clone()
+                    .map(|s| text(s).size(12).style(theme::muted_text)),
+            )
+            .spacing(2)
+            .padding([2, 12]);
         let card = items.iter().fold(
-            column![].width(MENU_WIDTH - 8.0),
+            column![top].width(MENU_WIDTH - 8.0),
             |card, (label, message)| {
                 card.push(
                     button(text(label.clone()).size(13))
