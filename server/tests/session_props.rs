@@ -3,11 +3,14 @@
 //! server over TCP on 127.0.0.1.
 //!
 //! The harness and its checks are the `session_lines` fuzz target's (`server/fuzz/src/lib.rs`, included
-//! below), so what the fuzzer explores for minutes runs here on every `cargo test`: every reply parses and
-//! none is `ERROR:internal`; a connection closes only for a documented reason (`LOGOUT`, an over-long line,
-//! a data connection, the password changed on another connection); a message is pushed to a connection at most once; an acknowledged message is stored
-//! once and is in its recipient's `SYNC:` exactly once; a confirmed upload is offered to its recipient
-//! exactly once and downloads byte for byte; and a fresh client is served afterwards.
+//! below), so what the fuzzer explores for minutes runs here on every `cargo test`, with every verb of the
+//! protocol (the newer ones too: group roles, mutes and notices, `SEND:`, recalls, read marks, profiles,
+//! blocks, friend groups, avatars): every reply parses and none is `ERROR:internal`; a connection closes
+//! only for a documented reason (`LOGOUT`, an over-long line, a data connection, the password changed on
+//! another connection); a message is pushed to a connection at most once; an acknowledged message is stored
+//! once and is in its recipient's `SYNC:` exactly once (unless the recipient blocks the sender, or it was
+//! recalled); a confirmed upload is offered to its recipient exactly once and downloads byte for byte; and a
+//! fresh client is served afterwards.
 //!
 //! The regression tests at the end replay what the harness found.
 

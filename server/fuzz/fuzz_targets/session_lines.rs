@@ -41,6 +41,14 @@ fn remove_stale_dirs() {
 fn fuzz() -> &'static Fuzz {
     static FUZZ: OnceLock<Fuzz> = OnceLock::new();
     FUZZ.get_or_init(|| {
+        // A Rust program's `main` ignores SIGPIPE, so the server binary gets `EPIPE` from a write to a
+        // connection its client closed; libFuzzer's `main` does not, and the server's vectored writes
+        // (`writev`, which cannot ask for `MSG_NOSIGNAL` as `send` does) killed the whole process.
+        // SAFETY: setting a signal's disposition to "ignore" at start-up, before other threads run code
+        // that could depend on it.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_IGN);
+        }
         remove_stale_dirs();
         let dir = tempfile::Builder::new()
             .prefix(&format!("{PREFIX}{}-", std::process::id()))

@@ -7,8 +7,12 @@
 //! An input's bytes are decoded ([`decode`]) into a few [`Step`]s on up to three chat connections of a real
 //! server, each logged in (by resume token, mostly) as one of the four [`ACCOUNTS`] or anonymous: raw bytes,
 //! well-formed requests built from `ClientMessage` with fields drawn from what the server has handed out
-//! (group ids, file ids, transfer tokens, earlier client ids), over-long lines, reconnects, and uploads and
-//! downloads on data connections. [`Harness::run`] plays them and checks:
+//! (group ids, file ids, transfer tokens, earlier client ids, message ids, friend group ids, avatar
+//! digests), over-long lines, reconnects, and uploads and downloads on data connections. The requests
+//! cover every verb: the original ones, and the newer group management (admins, transfer, mutes, notice,
+//! join policy and requests), `FEATURES:` (any subset), `SEND:` with quotes and mentions, `RECALL:`,
+//! read marks, typing, profiles, blocking, friend groups and avatars (PNG, JPEG or neither, up to over
+//! the `avatar` limit and, rarely, over the line cap). [`Harness::run`] plays them and checks:
 //!
 //! - every line the server sends is UTF-8 and parses as a `ServerMessage`, and none is `ERROR:internal`;
 //! - a chat connection closes only for a documented reason: `LOGOUT` (`BYE:logged_out`), a line over the cap
@@ -16,15 +20,22 @@
 //!   account's password changed on another connection or by the operator (`BYE:password_changed`);
 //! - a message is pushed to each connection at most once;
 //! - one (sender, client id) is only ever acknowledged with one message id, and a private message
-//!   acknowledged to its sender is in its recipient's `SYNC:` exactly once, from that sender, with that
-//!   client id;
-//! - an upload the server confirms is, for its recipient, exactly one file offer in the conversation, and a
-//!   download returns exactly the bytes that were uploaded;
+//!   (`MSG:` or `SEND:`) acknowledged to its sender is in its recipient's `SYNC:` exactly once, from that
+//!   sender, with that client id — or, if the recipient blocked the sender then, not at all; or, if the
+//!   sender recalled it since, not at all and its `RECALLED:` once;
+//! - an upload the server confirms is, for its recipient, exactly one file offer in the conversation (at
+//!   most one if the recipient blocks the sender), and a download returns exactly the bytes that were
+//!   uploaded;
 //! - afterwards a fresh connection's `PING` is answered (the server still serves).
 //!
-//! A failed check panics (the fuzzer's finding). The server keeps its state between inputs, like a real one.
+//! A failed check panics (the fuzzer's finding). The server keeps its state between inputs, like a real one,
+//! except that blocks among the fixture accounts are undone after each input.
+//!
+//! The byte-to-request decoding changed when the newer verbs were added (`Input::req` picks from 80 rather
+//! than 48), so the committed corpus decodes into other sessions than the ones it was found with; its inputs
+//! are still valid seeds.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -35,7 +46,10 @@ use tokio::net::TcpStream;
 use tokio::net::tcp::OwnedWriteHalf;
 use tokio::sync::mpsc;
 
-use ququ_protocol::{ClientMessage, Conv, ErrorCode, FileState, ServerMessage};
+use ququ_protocol::{
+    ClientMessage, Conv, ErrorCode, Features, FileState, Gender, JoinPolicy, Mentions,
+    ProfileChange, ServerMessage,
+};
 
 /// The accounts every input can act as; all share [`PASSWORD`].
 pub const ACCOUNTS: [&str; 4] = ["fz-alice", "fz-bob", "fz-carol", "fz-dave"];
@@ -113,6 +127,38 @@ pub enum FileRef {
     Num(u64),
 }
 
+/// A message id: one the server has handed out (acknowledged or pushed), or a small number.
+#[derive(Debug, Clone)]
+pub enum MsgRef {
+    Seen(usize),
+    /// One of the last few handed out (what a real client recalls, quotes or marks read).
+    Recent(usize),
+    Num(u64),
+}
+
+/// A friend group (好友分组) id: one the server has handed out, or a number.
+#[derive(Debug, Clone)]
+pub enum CatRef {
+    Seen(usize),
+    Num(u64),
+}
+
+/// An avatar picture: a PNG or JPEG signature (or neither) followed by `len` bytes of junk.
+#[derive(Debug, Clone)]
+pub struct Image {
+    /// 0: PNG, 1: JPEG, 2: no signature, 3: a signature cut short.
+    pub kind: u8,
+    pub len: usize,
+    pub fill: u8,
+}
+
+/// An avatar digest to ask for: one the server has named in `AVATAR_OF:`, or any text.
+#[derive(Debug, Clone)]
+pub enum AvatarRef {
+    Seen(usize),
+    Text(String),
+}
+
 #[derive(Debug, Clone)]
 pub enum ConvRef {
     User(Who),
@@ -178,6 +224,47 @@ pub enum Req {
     FileCancel(FileRef),
     /// `FILE_PUT:`/`FILE_GET:` on a chat connection, with a made-up token.
     DataLine(bool, String, u64),
+    // The verbs added after the original ones (`SetGroupAdmin` on in `ClientMessage`).
+    SetAdmin(GroupRef, Who, bool),
+    Transfer(GroupRef, Who),
+    Mute(GroupRef, Who, u64),
+    MuteAll(GroupRef, Option<bool>),
+    Notice(GroupRef, Option<String>),
+    AnswerJoin(GroupRef, Who, bool),
+    JoinRequests,
+    Policy(GroupRef, Option<JoinPolicy>),
+    Features(Features),
+    /// `SEND:` with an optional quote and mentions (`*` for `@all`).
+    Send {
+        to: ConvRef,
+        client_id: ClientId,
+        reply_to: Option<MsgRef>,
+        all: bool,
+        mentions: Vec<Who>,
+        text: String,
+    },
+    Recall(MsgRef),
+    Read(ConvRef, MsgRef),
+    Reads,
+    Typing(Who),
+    SetProfile(ProfileChange),
+    GetProfile(Option<Who>),
+    /// `BLOCK:` — the harness keeps track of who blocks whom among the fixture accounts (see
+    /// [`Harness::blocks`]).
+    Block(Who),
+    Unblock(Who),
+    Blocks,
+    Categories,
+    AddCategory(String),
+    RenameCategory(CatRef, String),
+    DeleteCategory(CatRef),
+    MoveFriend(Who, CatRef),
+    /// `Some(turn)`: every friend group of mine the harness knows of, turned round by `turn` (reversed when
+    /// odd); `None`: the ids listed.
+    OrderCategories(Option<u8>, Vec<CatRef>),
+    SetAvatar(Image),
+    SetGroupAvatar(GroupRef, Image),
+    GetAvatar(AvatarRef),
 }
 
 /// Reads choices off the input's bytes; past the end every choice is 0.
@@ -310,8 +397,59 @@ impl Input<'_> {
         }
     }
 
+    fn msg(&mut self) -> MsgRef {
+        match self.below(4) {
+            0 => MsgRef::Seen(self.byte() as usize),
+            1 | 2 => MsgRef::Recent(self.below(4)),
+            _ => MsgRef::Num(self.u64()),
+        }
+    }
+
+    fn category(&mut self) -> CatRef {
+        match self.below(4) {
+            0..=2 => CatRef::Seen(self.byte() as usize),
+            _ => CatRef::Num(self.u64()),
+        }
+    }
+
+    /// A picture for `SET_AVATAR:`/`GROUP_AVATAR:`: mostly small, now and then right at, over, or far over
+    /// the `avatar` limit (32768 bytes), rarely so big its base64 is over the line cap.
+    fn image(&mut self) -> Image {
+        let kind = self.below(4) as u8;
+        let len = match self.below(16) {
+            0..=9 => self.below(64),
+            10 | 11 => 32767 + self.below(3),
+            12 => 0,
+            13 => 40_000,
+            14 => 49_500,
+            _ => self.byte() as usize * 64,
+        };
+        Image {
+            kind,
+            len,
+            fill: self.byte(),
+        }
+    }
+
+    fn features(&mut self) -> Features {
+        if self.below(4) == 0 {
+            return Features::ALL;
+        }
+        let bits = u16::from_le_bytes([self.byte(), self.byte()]);
+        let all = Features::ALL.to_field();
+        let names: Vec<&str> = all
+            .split(',')
+            .enumerate()
+            .filter(|(i, _)| bits & (1 << i) != 0)
+            .map(|(_, name)| name)
+            .collect();
+        Features::from_field(&names.join(","))
+    }
+
     fn req(&mut self) -> Req {
-        match self.below(48) {
+        // Widened from 48 when the newer verbs came (48 on): the committed corpus still decodes, into other
+        // requests than it was found with, and stays as seeds.
+        match self.below(80) {
             0..=5 => {
                 let n = self.byte() as usize;
                 Req::Raw(self.take(n))
@@ -378,10 +516,113 @@ impl Input<'_> {
             44 => Req::FileAccept(self.file()),
             45 => Req::FileReject(self.file()),
             46 => Req::FileCancel(self.file()),
-            _ => {
+            47 => {
                 let put = self.below(2) == 0;
                 Req::DataLine(put, self.text(), self.u64())
             }
+            48 => {
+                let (g, who) = (self.group(), self.who());
+                Req::SetAdmin(g, who, self.below(2) == 0)
+            }
+            49 => Req::Transfer(self.group(), self.who()),
+            50 => {
+                let (g, who) = (self.group(), self.who());
+                let seconds = match self.below(3) {
+                    0 => 0,
+                    1 => 60,
+                    _ => self.u64(),
+                };
+                Req::Mute(g, who, seconds)
+            }
+            51 => {
+                let g = self.group();
+                let on = match self.below(3) {
+                    0 => None,
+                    n => Some(n == 1),
+                };
+                Req::MuteAll(g, on)
+            }
+            52 => {
+                let g = self.group();
+                let text = (self.below(2) == 0).then(|| self.message_text());
+                Req::Notice(g, text)
+            }
+            53 => {
+                let (g, who) = (self.group(), self.who());
+                Req::AnswerJoin(g, who, self.below(2) == 0)
+            }
+            54 => Req::JoinRequests,
+            55 => {
+                let g = self.group();
+                let policy = match self.below(4) {
+                    0 => None,
+                    1 => Some(JoinPolicy::Invite),
+                    2 => Some(JoinPolicy::Open),
+                    _ => Some(JoinPolicy::Approve),
+                };
+                Req::Policy(g, policy)
+            }
+            56 => Req::Features(self.features()),
+            57..=59 => {
+                let to = self.conv();
+                let client_id = self.client_id();
+                let reply_to = (self.below(2) == 0).then(|| self.msg());
+                // Mentions are for group messages; to a person only now and then (refused).
+                let mentioning = match to {
+                    ConvRef::Group(_) => self.below(2) == 0,
+                    ConvRef::User(_) => self.below(8) == 0,
+                };
+                let all = mentioning && self.below(3) == 0;
+                let n = if mentioning { self.below(4) } else { 0 };
+                let mentions = (0..n).map(|_| self.who()).collect();
+                Req::Send {
+                    to,
+                    client_id,
+                    reply_to,
+                    all,
+                    mentions,
+                    text: self.message_text(),
+                }
+            }
+            60 | 61 => Req::Recall(self.msg()),
+            62 => Req::Read(self.conv(), self.msg()),
+            63 => Req::Reads,
+            64 => Req::Typing(self.who()),
+            65 => Req::SetProfile(match self.below(3) {
+                0 => ProfileChange::Signature(self.message_text()),
+                1 => ProfileChange::Region(self.text()),
+                _ => ProfileChange::Gender(match self.below(4) {
+                    0 => None,
+                    1 => Some(Gender::Male),
+                    2 => Some(Gender::Female),
+                    _ => Some(Gender::Other),
+                }),
+            }),
+            66 => Req::GetProfile((self.below(3) != 0).then(|| self.who())),
+            67 => Req::Block(self.who()),
+            68 => Req::Unblock(self.who()),
+            69 => Req::Blocks,
+            70 => Req::Categories,
+            71 => Req::AddCategory(self.message_text()),
+            72 => Req::RenameCategory(self.category(), self.message_text()),
+            73 => Req::DeleteCategory(self.category()),
+            74 => Req::MoveFriend(self.who(), self.category()),
+            75 => {
+                // Mostly every one of mine in some order (what the server accepts), else any list.
+                if self.below(2) == 0 {
+                    Req::OrderCategories(Some(self.byte()), Vec::new())
+                } else {
+                    let n = self.below(6);
+                    Req::OrderCategories(None, (0..n).map(|_| self.category()).collect())
+                }
+            }
+            76 | 77 => Req::SetAvatar(self.image()),
+            78 => Req::SetGroupAvatar(self.group(), self.image()),
+            _ => Req::GetAvatar(if self.below(4) == 0 {
+                AvatarRef::Text(self.text())
+            } else {
+                AvatarRef::Seen(self.byte() as usize)
+            }),
         }
     }
 
@@ -465,6 +706,8 @@ struct Delivery {
     from: String,
     to: String,
     client_id: String,
+    /// Its recipient blocked its sender when it was acknowledged: stored for the sender only.
+    hidden: bool,
 }
 
 /// The running server, the fixture accounts and what the server has handed out so far.
@@ -485,6 +728,17 @@ pub struct Harness {
     /// Every (sender, client id) known to be stored, with the message id it was acknowledged with (`None`:
     /// an upload completed, and its `ACK:` went to sessions the harness was not watching).
     acked: HashMap<(String, String), Option<u64>>,
+    /// Message ids the server has handed out (acknowledged or pushed), for `SEND:` quotes, `RECALL:` and
+    /// `READ:`.
+    messages: Vec<u64>,
+    /// Friend groups (好友分组) the server has named, with whose they are.
+    categories: Vec<(String, u64)>,
+    /// Avatar digests the server has named (`AVATAR_OF:`, `AVATAR:`).
+    avatars: Vec<String>,
+    /// (blocker, blocked) among the fixture accounts, as the server's `BLOCKED:`/`UNBLOCKED:` lines said.
+    /// A private message or file between such a pair is kept from its recipient (docs/protocol.md), so
+    /// the delivery checks expect it not to arrive rather than once.
+    blocks: HashSet<(String, String)>,
     next_id: u64,
     nonce: u64,
     /// Inputs played so far.
@@ -567,6 +821,10 @@ impl Harness {
             contents: HashMap::new(),
             offered: HashMap::new(),
             acked: HashMap::new(),
+            messages: Vec::new(),
+            categories: Vec::new(),
+            avatars: Vec::new(),
+            blocks: HashSet::new(),
             next_id: 0,
             nonce: NONCE_BASE,
             inputs: 0,
@@ -649,6 +907,17 @@ impl Harness {
         for d in deliveries {
             self.check_delivery(d).await;
         }
+        // Blocks among the fixture accounts are undone after each input, as `reset_password` undoes a
+        // password: left to pile up they would keep most private messages from their recipients, and the
+        // delivery checks would see ever fewer deliveries.
+        let mut blocks: Vec<_> = self.blocks.iter().cloned().collect();
+        blocks.sort();
+        for (blocker, blocked) in blocks {
+            let mut p = self.checker(&blocker).await;
+            p.send(&format!("UNBLOCK:{blocked}")).await;
+            p.until(&format!("UNBLOCKED:{blocked}")).await;
+            self.blocks.remove(&(blocker, blocked));
+        }
         // The server still serves a newcomer.
         let mut fresh = Line::connect(self.addr).await;
         fresh.send("PING:4242").await;
@@ -677,6 +946,17 @@ impl Harness {
         }
         if self.offered.len() > 256 {
             self.offered.clear();
+        }
+        for list in [&mut self.messages] {
+            if list.len() > 64 {
+                list.drain(..32);
+            }
+        }
+        if self.categories.len() > 64 {
+            self.categories.drain(..32);
+        }
+        if self.avatars.len() > 64 {
+            self.avatars.drain(..32);
         }
     }
 
@@ -780,6 +1060,40 @@ impl Harness {
         }
     }
 
+    fn message(&self, m: &MsgRef) -> u64 {
+        match m {
+            MsgRef::Seen(i) if !self.messages.is_empty() => self.messages[i % self.messages.len()],
+            MsgRef::Recent(i) if *i < self.messages.len() => {
+                self.messages[self.messages.len() - 1 - i]
+            }
+            MsgRef::Seen(i) | MsgRef::Recent(i) => *i as u64,
+            MsgRef::Num(n) => *n,
+        }
+    }
+
+    fn category(&self, c: &CatRef) -> u64 {
+        match c {
+            CatRef::Seen(i) if !self.categories.is_empty() => {
+                self.categories[i % self.categories.len()].1
+            }
+            CatRef::Seen(i) => *i as u64,
+            CatRef::Num(n) => *n,
+        }
+    }
+
+    fn image(image: &Image) -> Vec<u8> {
+        let signature: &[u8] = match image.kind {
+            0 => b"\x89PNG\r\n\x1a\n",
+            1 => b"\xff\xd8\xff",
+            2 => b"GIF89a",
+            _ => b"\x89PN",
+        };
+        let mut bytes = signature.to_vec();
+        bytes.extend((0..image.len).map(|i| image.fill.wrapping_add(i as u8)));
+        bytes.truncate(image.len);
+        bytes
+    }
+
     fn conv(&self, c: &ConvRef) -> Conv {
         match c {
             ConvRef::User(who) => Conv::User(self.who(who)),
@@ -801,7 +1115,7 @@ impl Harness {
     }
 
     /// The bytes a request puts on the wire, `\n` included.
-    fn render(&mut self, req: &Req, last: &mut Option<String>) -> Vec<u8> {
+    fn render(&mut self, req: &Req, last: &mut Option<String>, user: Option<&str>) -> Vec<u8> {
         use ClientMessage as C;
         let msg = match req {
             Req::Raw(bytes) => return [bytes.as_slice(), b"\n"].concat(),
@@ -946,6 +1260,129 @@ impl Harness {
                     C::FileGet { token, offset }
                 }
             }
+            Req::SetAdmin(g, who, admin) => C::SetGroupAdmin {
+                group: self.group(g),
+                account: self.who(who),
+                admin: *admin,
+            },
+            Req::Transfer(g, who) => C::TransferGroup {
+                group: self.group(g),
+                account: self.who(who),
+            },
+            Req::Mute(g, who, seconds) => C::MuteMember {
+                group: self.group(g),
+                account: self.who(who),
+                seconds: *seconds,
+            },
+            Req::MuteAll(g, on) => C::MuteAll {
+                group: self.group(g),
+                on: *on,
+            },
+            Req::Notice(g, text) => C::GroupNotice {
+                group: self.group(g),
+                text: text.clone(),
+            },
+            Req::AnswerJoin(g, who, accept) => C::AnswerJoin {
+                group: self.group(g),
+                account: self.who(who),
+                accept: *accept,
+            },
+            Req::JoinRequests => C::ListJoinRequests,
+            Req::Policy(g, policy) => C::GroupPolicy {
+                group: self.group(g),
+                policy: *policy,
+            },
+            Req::Features(features) => C::Features {
+                features: *features,
+            },
+            Req::Send {
+                to,
+                client_id,
+                reply_to,
+                all,
+                mentions,
+                text,
+            } => C::Send {
+                to: self.conv(to),
+                client_id: self.client_id(client_id, last),
+                reply_to: reply_to.as_ref().map(|m| self.message(m)),
+                mentions: Mentions {
+                    all: *all,
+                    accounts: mentions.iter().map(|w| self.who(w)).collect(),
+                },
+                text: text.clone(),
+            },
+            Req::Recall(m) => C::Recall {
+                id: self.message(m),
+            },
+            Req::Read(conv, m) => C::Read {
+                conv: self.conv(conv),
+                up_to: self.message(m),
+            },
+            Req::Reads => C::ListReads,
+            Req::Typing(who) => C::Typing { to: self.who(who) },
+            Req::SetProfile(change) => C::SetProfile {
+                change: change.clone(),
+            },
+            Req::GetProfile(who) => C::GetProfile {
+                account: who.as_ref().map(|w| self.who(w)),
+            },
+            Req::Block(who) => C::Block {
+                account: self.who(who),
+            },
+            Req::Unblock(who) => C::Unblock {
+                account: self.who(who),
+            },
+            Req::Blocks => C::ListBlocks,
+            Req::Categories => C::ListCategories,
+            Req::AddCategory(name) => C::AddCategory { name: name.clone() },
+            Req::RenameCategory(c, name) => C::RenameCategory {
+                category: self.category(c),
+                name: name.clone(),
+            },
+            Req::DeleteCategory(c) => C::DeleteCategory {
+                category: self.category(c),
+            },
+            Req::MoveFriend(who, c) => C::MoveFriend {
+                account: self.who(who),
+                category: self.category(c),
+            },
+            Req::OrderCategories(Some(turn), _) => {
+                let mut categories: Vec<u64> = self
+                    .categories
+                    .iter()
+                    .filter(|(whose, _)| Some(whose.as_str()) == user)
+                    .map(|(_, id)| *id)
+                    .collect();
+                categories.dedup();
+                if !categories.is_empty() {
+                    let n = *turn as usize % categories.len();
+                    categories.rotate_left(n);
+                }
+                if turn % 2 == 1 {
+                    categories.reverse();
+                }
+                C::OrderCategories { categories }
+            }
+            Req::OrderCategories(None, ids) => C::OrderCategories {
+                categories: ids.iter().map(|c| self.category(c)).collect(),
+            },
+            Req::SetAvatar(image) => C::SetAvatar {
+                image: Self::image(image),
+            },
+            Req::SetGroupAvatar(g, image) => C::SetGroupAvatar {
+                group: self.group(g),
+                image: Self::image(image),
+            },
+            Req::GetAvatar(a) => C::GetAvatar {
+                sha256: match a {
+                    AvatarRef::Seen(i) if !self.avatars.is_empty() => {
+                        self.avatars[i % self.avatars.len()].clone()
+                    }
+                    AvatarRef::Seen(i) => format!("{i:064x}"),
+                    AvatarRef::Text(text) => text.clone(),
+                },
+            },
         };
         let mut bytes = msg.format().into_bytes();
         bytes.push(b'\n');
@@ -961,8 +1398,13 @@ impl Harness {
         last: &mut Option<String>,
         deliveries: &mut Vec<Delivery>,
     ) -> bool {
-        let bytes = self.render(&req, last);
+        let bytes = self.render(&req, last, chat.user.as_deref());
         let replays = matches!(req, Req::Raw(_) | Req::Sync(..) | Req::History(..));
+        // A line over the cap (`TooLong`, or an avatar whose base64 is over it): the server answers
+        // `ERROR:line_too_long` and closes, maybe before reading the rest.
+        let too_long = bytes
+            .split(|b| *b == b'\n')
+            .any(|line| line.len() > ququ_protocol::DEFAULT_MAX_LINE);
         // Before login, a FILE_PUT:/FILE_GET: line turns the connection into a data connection, which
         // reads raw bytes until the end of the stream: end it ourselves.
         let becomes_data = chat.user.is_none() && bytes.split(|b| *b == b'\n').any(is_data_line);
@@ -970,7 +1412,7 @@ impl Harness {
         let wrote = chat.writer.write_all(&bytes).await.is_ok();
         let nonce = self.nonce;
         self.nonce += 1;
-        let wrote = if becomes_data || matches!(req, Req::TooLong) {
+        let wrote = if becomes_data || too_long {
             let _ = chat.writer.shutdown().await;
             false
         } else {
@@ -1006,7 +1448,7 @@ impl Harness {
         let msgs: Vec<&ServerMessage> = lines.iter().map(|(_, m)| m).collect();
         if ended == Ended::Closed {
             let documented = becomes_data
-                || matches!(req, Req::TooLong)
+                || too_long
                 || msgs.iter().any(|m| {
                     matches!(
                         m,
@@ -1090,11 +1532,57 @@ impl Harness {
             }
             ServerMessage::Msg(m) => Some(m.id),
             ServerMessage::GroupMsg(m) => Some(m.id),
+            // The newer forms of stored messages: pushed at most once too.
+            ServerMessage::Said(m) => Some(m.id),
+            ServerMessage::Recalled(m) => Some(m.id),
+            ServerMessage::GroupEvent(e) => Some(e.id),
+            ServerMessage::Blocked { account, .. } => {
+                if let (Some(me), Some(them)) =
+                    (fixture(chat.user.as_deref()), fixture(Some(account)))
+                {
+                    self.blocks.insert((me.to_owned(), them.to_owned()));
+                }
+                None
+            }
+            ServerMessage::Unblocked { account } => {
+                if let (Some(me), Some(them)) =
+                    (fixture(chat.user.as_deref()), fixture(Some(account)))
+                {
+                    self.blocks.remove(&(me.to_owned(), them.to_owned()));
+                }
+                None
+            }
+            ServerMessage::Category { category, .. } => {
+                if let Some(me) = &chat.user
+                    && !self
+                        .categories
+                        .iter()
+                        .any(|(whose, c)| whose == me && c == category)
+                {
+                    self.categories.push((me.clone(), *category));
+                }
+                None
+            }
+            ServerMessage::CategoryGone { category } => {
+                self.categories.retain(|(_, c)| c != category);
+                None
+            }
+            ServerMessage::AvatarOf {
+                sha256: Some(sha256),
+                ..
+            }
+            | ServerMessage::Avatar { sha256, .. } => {
+                if !self.avatars.contains(sha256) {
+                    self.avatars.push(sha256.clone());
+                }
+                None
+            }
             ServerMessage::FileOffer(m) => {
                 self.files.push(m.file.file_id);
                 Some(m.id)
             }
             ServerMessage::Ack { client_id, id, .. } => {
+                self.messages.push(*id);
                 if let Some(user) = &chat.user {
                     let key = (user.clone(), client_id.clone());
                     match self.acked.get(&key) {
@@ -1108,15 +1596,25 @@ impl Harness {
                         }
                         None => {
                             self.acked.insert(key, Some(*id));
-                            // A first ACK in answer to our own private message: check its delivery.
-                            if let Req::Msg(Who::Fixture(k), _, _) = req
+                            // A first ACK in answer to our own private message (`MSG:`, or `SEND:` with
+                            // or without a quote): check its delivery.
+                            if let Req::Msg(Who::Fixture(k), _, _)
+                            | Req::Send {
+                                to: ConvRef::User(Who::Fixture(k)),
+                                ..
+                            } = req
                                 && last.as_deref() == Some(client_id.as_str())
                             {
+                                let to = ACCOUNTS[*k].to_owned();
+                                let hidden = fixture(Some(user)).is_some_and(|from| {
+                                    self.blocks.contains(&(to.clone(), from.to_owned()))
+                                });
                                 deliveries.push(Delivery {
                                     id: *id,
                                     from: user.clone(),
-                                    to: ACCOUNTS[*k].to_owned(),
+                                    to,
                                     client_id: client_id.clone(),
+                                    hidden,
                                 });
                             }
                         }
@@ -1126,6 +1624,11 @@ impl Harness {
             }
             _ => None,
         };
+        if let Some(id) = pushed_id
+            && !self.messages.contains(&id)
+        {
+            self.messages.push(id);
+        }
         if let Some(id) = pushed_id
             && !replays
         {
@@ -1158,10 +1661,15 @@ impl Harness {
             }
             self.tokens.insert(account.to_owned(), token_of(&reply));
         }
+        // A recalled message is left out of `SYNC:`, and only its `RECALLED:` says what became of it.
+        p.send("FEATURES:RECALLED").await;
+        p.until("FEATURES:").await;
         p
     }
 
-    /// A private message acknowledged to its sender is stored for its recipient exactly once.
+    /// A private message acknowledged to its sender is stored for its recipient exactly once — unless its
+    /// recipient blocked its sender (then it is kept from them), or its sender recalled it since (then it
+    /// is gone from `SYNC:`, and a `RECALLED:` of it by its sender follows).
     async fn check_delivery(&mut self, d: Delivery) {
         let mut p = self.checker(&d.to).await;
         p.send(&format!("SYNC:{}:1", d.id - 1)).await;
@@ -1173,6 +1681,49 @@ impl Harness {
                 _ => None,
             })
             .collect();
+        if d.hidden {
+            assert!(
+                found.is_empty(),
+                "message {} ({d:?}) reached {}, who blocks its sender: {lines:?}",
+                d.id,
+                d.to
+            );
+            return;
+        }
+        if found.is_empty() {
+            let mut after = d.id;
+            let mut recalls = Vec::new();
+            loop {
+                p.send(&format!("SYNC:{after}:500")).await;
+                let lines = p.collect_until("SYNC_END:").await;
+                for line in &lines {
+                    match check_line(line) {
+                        ServerMessage::Recalled(r) if r.target == d.id => recalls.push(r),
+                        ServerMessage::SyncEnd { last_id, more } => {
+                            if !more || last_id <= after {
+                                after = u64::MAX;
+                            } else {
+                                after = last_id;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+                if after == u64::MAX {
+                    break;
+                }
+            }
+            assert!(
+                recalls.len() == 1
+                    && recalls[0].by == d.from
+                    && recalls[0].target_from == d.from
+                    && recalls[0].to == Conv::User(d.to.clone()),
+                "message {} ({d:?}) is not in {}'s SYNC, nor recalled by its sender once: {recalls:?}",
+                d.id,
+                d.to
+            );
+            return;
+        }
         assert_eq!(
             found.len(),
             1,
@@ -1253,10 +1804,19 @@ impl Harness {
                     matches!(check_line(l), ServerMessage::FileOffer(m) if m.file.file_id == file)
                 })
                 .count();
-            assert_eq!(
-                offers, 1,
-                "file {file} was uploaded but is not offered to {to} exactly once: {lines:?}"
-            );
+            if self.blocks.contains(&(to.clone(), from.clone())) {
+                // The recipient blocks the sender: a file stored now is kept from them, but a repeated
+                // offer's upload stands for the message stored before the block, which they have.
+                assert!(
+                    offers <= 1,
+                    "file {file} is offered to {to} more than once: {lines:?}"
+                );
+            } else {
+                assert_eq!(
+                    offers, 1,
+                    "file {file} was uploaded but is not offered to {to} exactly once: {lines:?}"
+                );
+            }
         }
     }
 
@@ -1314,6 +1874,15 @@ impl Harness {
             );
         }
     }
+}
+
+/// The fixture account `account` names (account names are case-insensitive), if any.
+fn fixture(account: Option<&str>) -> Option<&'static str> {
+    let account = account?;
+    ACCOUNTS
+        .iter()
+        .find(|a| a.eq_ignore_ascii_case(account))
+        .copied()
 }
 
 fn token_of(login: &str) -> String {
