@@ -436,6 +436,45 @@ fn received(
 }
 
 /// Alice and Bob, registered on `server` and friends.
+/// Friends alice and bob, and a long chat: bob sends alice `count` messages in a row, the first
+/// "周末去北京吃烤鸭吗", then "第 2 条消息" … ; then alice's app restarts and logs in again, so her chat
+/// will show its newest page only (the history window's tests).
+fn long_chat_then_restart(
+    rt: &tokio::runtime::Runtime,
+    server: &str,
+    count: usize,
+) -> (Client, Client) {
+    let (mut alice, bob) = friends(rt, server);
+    let to_alice = Conv::User("alice".into());
+    let to_bob = Conv::User("bob".into());
+    let handle = bob.app.client.clone().expect("bob's handle");
+    handle.send(net::Command::SendText {
+        conv: to_alice.clone(),
+        text: "周末去北京吃烤鸭吗".into(),
+    });
+    for n in 2..=count {
+        handle.send(net::Command::SendText {
+            conv: to_alice.clone(),
+            text: format!("第 {n} 条消息"),
+        });
+    }
+    let last = format!("第 {count} 条消息");
+    alice.pump_until(rt, "bob's messages", |app| {
+        app.model
+            .as_ref()
+            .and_then(|m| m.conversations.get(&to_bob))
+            .is_some_and(|c| c.lines.iter().any(|l| l.text == last))
+    });
+    let Client {
+        app, events, home, ..
+    } = alice;
+    drop(events);
+    drop(app);
+    let mut alice = Client::with_home(rt, server, home);
+    alice.log_in(rt, "alice", "secret123", false);
+    (alice, bob)
+}
+
 fn friends(rt: &tokio::runtime::Runtime, server: &str) -> (Client, Client) {
     let mut alice = Client::new(rt, server);
     alice.log_in(rt, "alice", "secret123", true);
@@ -2719,35 +2758,8 @@ fn the_history_window_searches_opens_the_message_and_exports() {
     // Forty messages in a row, faster than a person types.
     config.limits.rate = 0;
     let (server, _stop) = start_server_with(&rt, config, "127.0.0.1:0");
-    let (alice, bob) = friends(&rt, &server);
-    let to_alice = Conv::User("alice".into());
+    let (mut alice, bob) = long_chat_then_restart(&rt, &server, 40);
     let to_bob = Conv::User("bob".into());
-    let handle = bob.app.client.clone().expect("bob's handle");
-    handle.send(net::Command::SendText {
-        conv: to_alice.clone(),
-        text: "周末去北京吃烤鸭吗".into(),
-    });
-    for n in 2..=40 {
-        handle.send(net::Command::SendText {
-            conv: to_alice.clone(),
-            text: format!("第 {n} 条消息"),
-        });
-    }
-    let mut alice = alice;
-    alice.pump_until(&rt, "bob's forty messages", |app| {
-        app.model
-            .as_ref()
-            .and_then(|m| m.conversations.get(&to_bob))
-            .is_some_and(|c| c.lines.iter().any(|l| l.text == "第 40 条消息"))
-    });
-    // A restart: the chat will show its newest page only.
-    let Client {
-        app, events, home, ..
-    } = alice;
-    drop(events);
-    drop(app);
-    let mut alice = Client::with_home(&rt, &server, home);
-    alice.log_in(&rt, "alice", "secret123", false);
     let downloads = tempfile::tempdir().expect("temp dir");
     alice.app.downloads = Some(downloads.path().to_path_buf());
     let task = alice.app.open_chat(to_bob.clone());
@@ -3629,35 +3641,10 @@ fn a_jump_far_back_shows_the_messages_around_it_and_back_to_newest() {
     let mut config = ququ_server::Config::new(server_dir.path().to_path_buf());
     config.limits.rate = 0;
     let (server, _stop) = start_server_with(&rt, config, "127.0.0.1:0");
-    let (alice, bob) = friends(&rt, &server);
+    let (mut alice, bob) = long_chat_then_restart(&rt, &server, 150);
     let to_alice = Conv::User("alice".into());
     let to_bob = Conv::User("bob".into());
     let handle = bob.app.client.clone().expect("bob's handle");
-    handle.send(net::Command::SendText {
-        conv: to_alice.clone(),
-        text: "周末去北京吃烤鸭吗".into(),
-    });
-    for n in 2..=150 {
-        handle.send(net::Command::SendText {
-            conv: to_alice.clone(),
-            text: format!("第 {n} 条消息"),
-        });
-    }
-    let mut alice = alice;
-    alice.pump_until(&rt, "bob's messages", |app| {
-        app.model
-            .as_ref()
-            .and_then(|m| m.conversations.get(&to_bob))
-            .is_some_and(|c| c.lines.iter().any(|l| l.text == "第 150 条消息"))
-    });
-    // A restart: the chat shows its newest page only.
-    let Client {
-        app, events, home, ..
-    } = alice;
-    drop(events);
-    drop(app);
-    let mut alice = Client::with_home(&rt, &server, home);
-    alice.log_in(&rt, "alice", "secret123", false);
     let task = alice.app.open_chat(to_bob.clone());
     alice.run(&rt, task);
     let chat = alice.chat_window(&to_bob).expect("the chat");
