@@ -319,6 +319,15 @@ impl Lang {
         }
     }
 
+    /// Who someone is, at the top of their menu: their account, then [`Lang::about`] if they said
+    /// anything ("lihua · 女 · 北京").
+    pub fn who(self, account: &str, profile: Option<&ququ_protocol::Profile>) -> String {
+        match profile.map(|p| self.about(p)).filter(|a| !a.is_empty()) {
+            Some(about) => format!("{account} · {about}"),
+            None => account.to_owned(),
+        }
+    }
+
     /// Someone's gender and region, what of them they said, for a profile line ("女 · 上海"); empty
     /// if neither.
     pub fn about(self, profile: &ququ_protocol::Profile) -> String {

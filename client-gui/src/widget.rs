@@ -345,9 +345,14 @@ pub fn person_heading<'a, M: 'a>(nickname: &str, account: &str) -> Element<'a, M
 /// The first line of a message, cut to 40 characters, for one-line previews (Recent, a quote, the reply
 /// bar).
 pub fn one_line(text: &str) -> String {
+    cut_line(text, 40)
+}
+
+/// The first line of `text`, at most `max` characters, with an ellipsis if anything was left out.
+pub fn cut_line(text: &str, max: usize) -> String {
     let first = text.lines().next().unwrap_or("");
     let mut chars = first.chars();
-    let short: String = chars.by_ref().take(40).collect();
+    let short: String = chars.by_ref().take(max).collect();
     if chars.next().is_some() || text.lines().nth(1).is_some() {
         format!("{short}…")
     } else {

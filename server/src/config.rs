@@ -37,7 +37,7 @@ pub enum ConfigError {
 
 /// The length of the `AVATAR:<sha256>:<base64>` line for a picture of `bytes` bytes, terminator excluded.
 pub fn avatar_line_len(bytes: u32) -> u64 {
-    let base64 = u64::from(bytes).div_ceil(3) * 4;
+    let base64 = ququ_protocol::base64::encoded_len(bytes as usize) as u64;
     "AVATAR:".len() as u64 + 64 + 1 + base64
 }
 

@@ -68,15 +68,10 @@ impl State {
         let conv = Conv::User(self.account.clone());
         let [pin, mute] = chat_items(tr, model, &conv, Message::Pin, Message::Mute);
         // Who they are, under the name in the title: their account, and gender and region if said.
-        let about = model
-            .friends
-            .get(&self.account)
-            .map(|f| ctx.lang.about(&f.profile))
-            .filter(|a| !a.is_empty())
-            .map_or_else(
-                || self.account.clone(),
-                |a| format!("{} · {a}", self.account),
-            );
+        let about = ctx.lang.who(
+            &self.account,
+            model.friends.get(&self.account).map(|f| &f.profile),
+        );
         let body = column![
             container(text(about).size(12).style(theme::muted_text)).padding([2, 8]),
             menu_item(tr.open_chat, Message::Open),

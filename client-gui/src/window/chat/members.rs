@@ -180,23 +180,11 @@ pub fn menu<'a>(
         .get(&group)
         .and_then(|ms| ms.iter().find(|m| m.account == account))
         .map(|m| &m.profile);
-    let about = profile.map(|p| ctx.lang.about(p)).unwrap_or_default();
-    let about = if about.is_empty() {
-        account.to_owned()
-    } else {
-        format!("{account} · {about}")
-    };
+    let about = ctx.lang.who(account, profile);
     let signature = profile
         .map(|p| p.signature.trim())
         .filter(|s| !s.is_empty())
-        .map(|s| {
-            let short: String = s.chars().take(SIGNATURE_CHARS).collect();
-            if short.len() < s.len() {
-                format!("{short}…")
-            } else {
-                short
-            }
-        });
+        .map(|s| crate::widget::cut_line(s, SIGNATURE_CHARS));
     // Each item is about 30 px high, the header up to four 17 px lines (each part may wrap once), with
     // 8 px of card padding: enough to keep the menu inside the window.
     let header = if signature.is_some() { 72.0 } else { 38.0 };
