@@ -326,6 +326,14 @@ echo "tray: $red red pixels"
 ((red > 8)) || fail "the tray icon shows no red dot for eve's message ($red red pixels)"
 echo "ok: an unread message puts the red dot on the tray icon"
 
+# Notifications (client-gui/src/notify/windows.rs): at start the app registers its name and icon for
+# toasts under the user's AppUserModelId key. Wine has no toast service, so the pop-up itself cannot be
+# seen here: the app's attempt fails there and its settings say why (docs/packaging.md).
+reg=$("$WINE" reg query 'HKCU\Software\Classes\AppUserModelId\Ququ.Messenger' /v DisplayName 2>/dev/null |
+  tr -d '\r' || true)
+grep -q 'DisplayName.*Ququ' <<<"$reg" || fail "the app did not register itself for toasts: $reg"
+echo "ok: the app registered itself for toasts (AppUserModelId Ququ.Messenger)"
+
 kill "$APP" 2>/dev/null || true
 wait "$APP" 2>/dev/null || true
 rm -rf "$WORK"

@@ -426,8 +426,8 @@ impl App {
                 _ => None,
             }),
         ];
-        if self.desktop.is_some() {
-            subscriptions.push(Subscription::run(notify::clicks).map(Message::NotificationClicked));
+        if let Some(desktop) = &self.desktop {
+            subscriptions.push(desktop.clicks().map(Message::NotificationClicked));
         }
         // The countdown only needs a clock while it is counting, and "typing…" while it shows (so it
         // goes when they stop).

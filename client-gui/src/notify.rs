@@ -9,11 +9,22 @@
 //! Why our own twenty lines of D-Bus rather than `notify-rust`: it reaches the bus only through the
 //! `DBUS_SESSION_BUS_ADDRESS` of the process, so a test could not point it at a private bus without
 //! changing the environment of every test beside it; `zbus` is in the build already (iced's theme
-//! detection uses it), and with it the bus is a parameter. Windows and macOS show no pop-up yet: there the
-//! taskbar or dock asks for attention and the titles count unread messages.
+//! detection uses it), and with it the bus is a parameter.
+//!
+//! On Windows 10 and 11 a notification is a toast (`windows`, what it says built by `toast`), one per
+//! chat, replaced in place as on Linux. macOS shows no pop-up yet (it cannot be built here to test
+//! one): there the dock asks for attention and the titles count unread messages.
+//!
+//! Layout: this file decides what is shown and when ([`alert`], [`Shown`]) and holds the desktop's
+//! service ([`Desktop`]); `dbus` speaks to Linux desktops; `toast` writes a toast's XML and `windows`
+//! shows it.
 
 #[cfg(target_os = "linux")]
 pub mod dbus;
+#[cfg(any(windows, test))]
+mod toast;
+#[cfg(windows)]
+mod windows;
 
 use std::collections::HashMap;
 
@@ -78,7 +89,7 @@ pub enum Problem {
     NoBus,
     /// The session has no notification service running (no desktop shell, no dunst or mako).
     NoService,
-    /// Pop-ups are not shown on this system yet (Windows, macOS): the taskbar or dock asks instead.
+    /// Pop-ups are not shown on this system yet (macOS): the dock asks instead.
     Unsupported,
     /// Anything else, in the desktop's words.
     Failed(String),
@@ -101,12 +112,19 @@ impl Problem {
 pub const SOUND_WAV: &[u8] = include_bytes!("../../assets/sounds/message.wav");
 
 /// The desktop's notification service as the app holds it: on Linux, a connection to the session bus,
-/// and where our sound is on disk for the desktop to play.
+/// and where our sound is on disk for the desktop to play; on Windows, the app's toasts and where their
+/// clicks arrive.
 #[derive(Debug, Clone)]
 pub struct Desktop {
     #[cfg(target_os = "linux")]
     bus: zbus::Connection,
+    #[cfg(target_os = "linux")]
     sound: Option<std::path::PathBuf>,
+    #[cfg(windows)]
+    toasts: std::sync::Arc<windows::Toasts>,
+    /// The clicked toasts' ids, until the app's subscription takes them.
+    #[cfg(windows)]
+    clicked: Clicked,
 }
 
 impl Desktop {
@@ -118,7 +136,16 @@ impl Desktop {
             let bus = dbus::session().await?;
             Ok(Desktop::on(bus, sound_file(&data).await))
         }
-        #[cfg(not(target_os = "linux"))]
+        #[cfg(windows)]
+        {
+            let (clicks, clicked) = iced::futures::channel::mpsc::unbounded();
+            let toasts = windows::Toasts::register(&data, clicks)?;
+            Ok(Desktop {
+                toasts: std::sync::Arc::new(toasts),
+                clicked: Clicked(std::sync::Arc::new(std::sync::Mutex::new(Some(clicked)))),
+            })
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
         {
             let _ = data;
             Err(Problem::Unsupported)
@@ -146,10 +173,60 @@ impl Desktop {
             let sound = self.sound.clone();
             async move { dbus::show(&bus, &alert, replaces, &open, sound.as_deref()).await }
         }
-        #[cfg(not(target_os = "linux"))]
+        // The whole toast is what to click, so it needs no words for it.
+        #[cfg(windows)]
         {
-            let _ = (alert, replaces, open, &self.sound);
+            let _ = open;
+            let toasts = self.toasts.clone();
+            async move { toasts.show(&alert, replaces) }
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
+        {
+            let _ = (alert, replaces, open);
             async { Err(Problem::Unsupported) }
+        }
+    }
+
+    /// The ids of notifications the user clicked.
+    pub fn clicks(&self) -> iced::Subscription<u32> {
+        #[cfg(target_os = "linux")]
+        {
+            iced::Subscription::run(dbus::clicks)
+        }
+        #[cfg(windows)]
+        {
+            iced::Subscription::run_with(self.clicked.clone(), Clicked::stream)
+        }
+        #[cfg(not(any(target_os = "linux", windows)))]
+        {
+            iced::Subscription::none()
+        }
+    }
+}
+
+/// The receiving end of the toasts' clicks, for the one subscription that takes it.
+#[cfg(windows)]
+#[derive(Debug, Clone)]
+struct Clicked(
+    std::sync::Arc<std::sync::Mutex<Option<iced::futures::channel::mpsc::UnboundedReceiver<u32>>>>,
+);
+
+#[cfg(windows)]
+impl std::hash::Hash for Clicked {
+    /// One app has one desktop: the subscription is the same one for as long as the app runs.
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        "toast clicks".hash(state);
+    }
+}
+
+#[cfg(windows)]
+impl Clicked {
+    fn stream(&self) -> impl iced::futures::Stream<Item = u32> + use<> {
+        use iced::futures::StreamExt;
+        let taken = self.0.lock().ok().and_then(|mut r| r.take());
+        match taken {
+            Some(clicks) => clicks.left_stream(),
+            None => iced::futures::stream::empty().right_stream(),
         }
     }
 }
@@ -165,18 +242,6 @@ pub async fn sound_file(data: &std::path::Path) -> Option<std::path::PathBuf> {
     tokio::fs::create_dir_all(path.parent()?).await.ok()?;
     tokio::fs::write(&path, SOUND_WAV).await.ok()?;
     Some(path)
-}
-
-/// The ids of notifications the user clicked.
-pub fn clicks() -> impl iced::futures::Stream<Item = u32> {
-    #[cfg(target_os = "linux")]
-    {
-        dbus::clicks()
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        iced::futures::stream::empty()
-    }
 }
 
 /// Each chat's notification on the desktop, so the chat's next message replaces it rather than adding
