@@ -31,6 +31,7 @@
 //! - Connections are plain (no TLS to PostgreSQL yet): use a Unix socket or a private network.
 
 mod accounts;
+mod friends;
 mod messages;
 
 use std::time::Duration;
@@ -183,6 +184,8 @@ fn redact(url: &str) -> String {
 
 /// The columns [`user_from_row`] reads, from `users u`.
 const USER_COLS: &str = super::accounts::USER_COLS;
+/// How many columns `USER_COLS` is: where a query's own columns after it start.
+const USER_WIDTH: usize = super::accounts::USER_WIDTH;
 
 /// The user whose [`USER_COLS`] start at column `at`.
 fn user_from_row(r: &Row, at: usize) -> Result<UserRecord, StoreError> {
