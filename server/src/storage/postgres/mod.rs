@@ -32,6 +32,7 @@
 
 mod accounts;
 mod friends;
+mod groups;
 mod messages;
 
 use std::time::Duration;
@@ -204,6 +205,17 @@ fn user_from_row(r: &Row, at: usize) -> Result<UserRecord, StoreError> {
         },
         avatar: r.try_get(at + 9)?,
     })
+}
+
+/// Deletes the picture `sha256` if no user or group shows it any more (inside the caller's transaction).
+fn forget_avatar(tx: &mut Transaction<'_>, sha256: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM avatars WHERE sha256 = $1 \
+         AND NOT EXISTS (SELECT 1 FROM users WHERE avatar = $1) \
+         AND NOT EXISTS (SELECT 1 FROM chat_groups WHERE avatar = $1)",
+        &[&sha256],
+    )?;
+    Ok(())
 }
 
 /// Every row of `rows` through `f`.
