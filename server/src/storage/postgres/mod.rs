@@ -31,6 +31,7 @@
 //! - Connections are plain (no TLS to PostgreSQL yet): use a Unix socket or a private network.
 
 mod accounts;
+mod avatars;
 mod files;
 mod friends;
 mod groups;

@@ -14,7 +14,7 @@ use crate::storage::*;
 mod conformance_suite {
     use super::*;
     crate::storage::conformance::conformance_tests!(PgFixture::new();
-        accounts, messages, group_messages, friends, groups, files, upkeep);
+        accounts, messages, group_messages, friends, groups, files, avatars, upkeep);
 }
 
 /// How many nodes write at once in [`message_ids_have_no_holes_with_several_writers`].
