@@ -6,6 +6,12 @@ use ququ_protocol::{Millis, ProfileChange};
 
 use super::{StoreError, UserId, UserRecord};
 
+/// A user's columns from `users u`, in the order every backend's user row mapper reads them.
+pub(crate) const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created, \
+     u.disabled, u.gender, u.region, u.signature, u.avatar";
+/// How many columns `USER_COLS` is: where a query's own columns after it start.
+pub(crate) const USER_WIDTH: usize = 10;
+
 /// One row of the connection-info table the original server kept: who is connected from where.
 #[derive(Debug, Clone)]
 pub struct ConnectionRecord {

@@ -148,3 +148,224 @@ pub trait MessageStore {
     /// `user`'s read marks, with conversations named for the wire.
     fn reads(&self, user: UserId) -> Result<Vec<(Conv, u64)>, StoreError>;
 }
+
+// What both backends share of reading and writing messages: the same columns, the same select and the
+// same meaning of each column, so a backend maps only its own types.
+
+/// The columns [`MessageRow`] holds, from `messages m` and the users `s` (sender) and `t` (recipient),
+/// and the message it quotes or recalls (`q`) with its sender (`qs`): see [`MESSAGE_JOINS`].
+pub(crate) const MESSAGE_COLS: &str = "m.id, s.account, m.kind, m.target, t.account, m.time, m.client_id, \
+     m.text, m.file_id, m.file_size, m.file_sha256, m.file_name, m.reply_to, m.mentions, \
+     m.recall_of, m.recalled, qs.account, q.text, q.file_name, q.recalled, m.event, m.event_account";
+
+/// The joins [`MESSAGE_COLS`] reads from. For a message that neither quotes nor recalls, the join looks
+/// up a NULL id and finds nothing at once.
+pub(crate) const MESSAGE_JOINS: &str = "JOIN users s ON s.id = m.sender_id \
+     LEFT JOIN users t ON m.kind = 0 AND t.id = m.target \
+     LEFT JOIN messages q ON q.id = COALESCE(m.reply_to, m.recall_of) \
+     LEFT JOIN users qs ON qs.id = q.sender_id";
+
+/// `MESSAGE_COLS` of `messages m`, for a `WHERE` to follow.
+pub(crate) fn message_select() -> String {
+    format!("SELECT {MESSAGE_COLS} FROM messages m {MESSAGE_JOINS}")
+}
+
+/// One row of [`message_select`], in column order, as the backend read it.
+#[derive(Debug, Default)]
+pub(crate) struct MessageRow {
+    pub id: i64,
+    pub from: String,
+    /// 0: private, 1: group.
+    pub kind: i64,
+    pub target: i64,
+    pub to_account: Option<String>,
+    pub time: i64,
+    pub client_id: String,
+    pub text: Option<String>,
+    pub file_id: Option<i64>,
+    pub file_size: Option<i64>,
+    pub file_sha256: Option<String>,
+    pub file_name: Option<String>,
+    pub reply_to: Option<i64>,
+    pub mentions: Option<String>,
+    pub recall_of: Option<i64>,
+    pub recalled: bool,
+    pub quoted_from: Option<String>,
+    pub quoted_text: Option<String>,
+    pub quoted_file_name: Option<String>,
+    /// `None`: the quoted message is gone (with its group).
+    pub quoted_recalled: Option<bool>,
+    pub event: Option<String>,
+    pub event_account: Option<String>,
+}
+
+impl MessageRow {
+    /// The message as the wire shows it.
+    pub(crate) fn into_message(self) -> StoredMessage {
+        let to = if self.kind == 0 {
+            Conv::User(self.to_account.unwrap_or_default())
+        } else {
+            Conv::Group(self.target as u64)
+        };
+        let reply_to = self.reply_to.map(|id| id as u64);
+        let body = if self.recalled {
+            Body::Gone
+        } else if let Some(kind) = self.event.as_deref().and_then(GroupEventKind::parse) {
+            Body::Event {
+                kind,
+                account: self.event_account.unwrap_or_default(),
+                value: self.text.unwrap_or_default(),
+            }
+        } else if self.event.is_some() {
+            // A kind from a newer server: kept in the history's count, as a recalled message is, never sent.
+            Body::Gone
+        } else if let Some(target) = self.recall_of {
+            Body::Recall {
+                target: target as u64,
+                target_from: self.quoted_from.unwrap_or_default(),
+            }
+        } else if let Some(file_id) = self.file_id {
+            Body::File(FileInfo {
+                file_id: file_id as u64,
+                size: self.file_size.unwrap_or(0) as u64,
+                sha256: self.file_sha256.unwrap_or_default(),
+                name: self.file_name.unwrap_or_default(),
+            })
+        } else if reply_to.is_some() || self.mentions.is_some() {
+            // A quoted message recalled since (or gone with its group) quotes nothing.
+            let quote = reply_to.map(|id| Quote {
+                id,
+                from: self.quoted_from.unwrap_or_default(),
+                text: if self.quoted_recalled.unwrap_or(true) {
+                    String::new()
+                } else {
+                    quoted(
+                        self.quoted_text.as_deref(),
+                        self.quoted_file_name.as_deref(),
+                    )
+                },
+            });
+            Body::Said(Said {
+                text: self.text.unwrap_or_default(),
+                reply_to,
+                mentions: self
+                    .mentions
+                    .as_deref()
+                    .and_then(Mentions::from_field)
+                    .unwrap_or_default(),
+                quote,
+            })
+        } else {
+            Body::Text(self.text.unwrap_or_default())
+        };
+        StoredMessage {
+            id: self.id as u64,
+            from: self.from,
+            to,
+            time: self.time as Millis,
+            client_id: self.client_id,
+            body,
+        }
+    }
+}
+
+/// What a quote shows of a message: the start of its text, or `[<file name>]` for a file.
+pub(crate) fn quoted(text: Option<&str>, file_name: Option<&str>) -> String {
+    match (text, file_name) {
+        (Some(text), _) => excerpt(text),
+        (None, Some(name)) => format!("[{name}]"),
+        (None, None) => String::new(),
+    }
+}
+
+/// A new message's columns, as both backends insert them.
+#[derive(Debug)]
+pub(crate) struct MessageColumns<'a> {
+    pub kind: i16,
+    pub target: i64,
+    pub conv: i64,
+    pub text: Option<&'a str>,
+    pub file: Option<&'a FileInfo>,
+    pub reply_to: Option<i64>,
+    pub mentions: Option<String>,
+    pub recall_of: Option<i64>,
+    pub event: Option<&'static str>,
+    pub event_account: Option<&'a str>,
+}
+
+impl<'a> MessageColumns<'a> {
+    pub(crate) fn of(msg: &'a NewMessage) -> Self {
+        let (kind, target, conv) = match msg.to {
+            Target::User(to) => (0, to, pair_key(msg.sender, to)),
+            Target::Group(g) => (1, g, g),
+        };
+        let (text, file) = match &msg.body {
+            Body::Text(t) => (Some(t.as_str()), None),
+            Body::Said(said) => (Some(said.text.as_str()), None),
+            Body::File(f) => (None, Some(f)),
+            Body::Event { value, .. } => (Some(value.as_str()), None),
+            Body::Recall { .. } | Body::Gone => (None, None),
+        };
+        let (event, event_account) = match &msg.body {
+            Body::Event { kind, account, .. } => (Some(kind.as_str()), Some(account.as_str())),
+            _ => (None, None),
+        };
+        let (reply_to, mentions) = match &msg.body {
+            Body::Said(said) => (
+                said.reply_to.map(|id| id as i64),
+                (!said.mentions.is_empty()).then(|| said.mentions.to_field()),
+            ),
+            _ => (None, None),
+        };
+        let recall_of = match &msg.body {
+            Body::Recall { target, .. } => Some(*target as i64),
+            _ => None,
+        };
+        MessageColumns {
+            kind,
+            target,
+            conv,
+            text,
+            file,
+            reply_to,
+            mentions,
+            recall_of,
+            event,
+            event_account,
+        }
+    }
+}
+
+/// [`MessageStore::store_messages`] as a backend does it: the whole batch in one transaction (`all`),
+/// and if that fails as a whole, each message in a transaction of its own (`one`), so one bad message
+/// cannot fail the others.
+pub(crate) fn batch_or_each<C: ?Sized>(
+    conn: &mut C,
+    batch: &[NewMessage],
+    all: impl FnOnce(&mut C) -> Result<Vec<Stored>, StoreError>,
+    mut one: impl FnMut(&mut C, &NewMessage) -> Result<Stored, StoreError>,
+) -> Vec<Result<Stored, StoreError>> {
+    if batch.len() > 1 {
+        match all(conn) {
+            Ok(stored) => return stored.into_iter().map(Ok).collect(),
+            Err(e) => {
+                tracing::warn!(error = %e, messages = batch.len(), "batch failed; storing one by one")
+            }
+        }
+    }
+    batch.iter().map(|m| one(conn, m)).collect()
+}
+
+/// A client's id bound (a sync cursor, a history page's `before`) as the database's `i64`. Ids are `u64`
+/// on the wire; one of 2^63 or more, cast, wrapped to a negative id and `SYNC:` sent the whole history
+/// from the start (issue 20, item 13). No stored id is that large, so it clamps to the largest `i64`,
+/// which is past every message too.
+pub(crate) fn id_bound(id: u64) -> i64 {
+    i64::try_from(id).unwrap_or(i64::MAX)
+}
+
+/// Private conversations are keyed by both user ids, lower first, so either side finds the same rows.
+pub(crate) fn pair_key(a: UserId, b: UserId) -> i64 {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    (lo << 32) | (hi & 0xffff_ffff)
+}

@@ -9,7 +9,8 @@
 //! `dyn Store`) brings that area's trait into scope. Records used by one area live in its file; those
 //! several areas share live here. Every name is re-exported here, so `crate::storage::X` is the one path.
 //! Methods are blocking; the service calls them on tokio's blocking pool, never on the async runtime.
-//! [`sqlite::SqliteStore`] is the default implementation, split by the same areas.
+//! [`sqlite::SqliteStore`] is the default implementation, split by the same areas; `postgres::PgStore`
+//! (cargo feature `cluster`, issue 26) is the one for several nodes sharing a database.
 
 mod accounts;
 mod avatars;
@@ -19,6 +20,8 @@ mod files;
 mod friends;
 mod groups;
 mod messages;
+#[cfg(feature = "cluster")]
+pub mod postgres;
 pub mod sqlite;
 
 pub use accounts::{AccountStore, ConnectionRecord, SessionEnd};
@@ -46,6 +49,14 @@ pub enum StoreError {
     TooNew { found: i64, supported: i64 },
     #[error("database lock poisoned by a panic")]
     Poisoned,
+    /// PostgreSQL's error (cluster mode); a unique violation is [`StoreError::Conflict`] instead.
+    #[cfg(feature = "cluster")]
+    #[error("PostgreSQL error: {0}")]
+    Postgres(::postgres::Error),
+    /// No connection to PostgreSQL could be had from the pool in time (cluster mode).
+    #[cfg(feature = "cluster")]
+    #[error("no PostgreSQL connection: {0}")]
+    PostgresPool(String),
 }
 
 // Issue 20, item 10: a full disk.
@@ -53,11 +64,15 @@ impl StoreError {
     /// The disk is full: SQLite's `SQLITE_FULL`. (A full disk can also show as a plain I/O error, when
     /// SQLite cannot grow its shared-memory file; the service tells those apart by the free space.)
     pub fn is_full(&self) -> bool {
-        matches!(
-            self,
-            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _))
-                if e.code == rusqlite::ErrorCode::DiskFull
-        )
+        match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(e, _)) => {
+                e.code == rusqlite::ErrorCode::DiskFull
+            }
+            // PostgreSQL's `disk_full` (53100): its disk, wherever the database runs.
+            #[cfg(feature = "cluster")]
+            StoreError::Postgres(e) => e.code() == Some(&::postgres::error::SqlState::DISK_FULL),
+            _ => false,
+        }
     }
 
     /// An I/O error from SQLite, which on a full disk may mean just that.

@@ -5,111 +5,43 @@ use std::collections::HashMap;
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 
-use ququ_protocol::{Conv, FileInfo, GroupEventKind, Mentions, Millis, Quote};
+use ququ_protocol::{Conv, Millis};
 
 use super::{LAST_MESSAGE_ID, SqliteStore, account_of};
+use crate::storage::messages::{
+    MessageColumns, MessageRow, batch_or_each, id_bound, message_select, pair_key, quoted,
+};
 use crate::storage::{
-    Body, MessageRef, MessageStore, NewMessage, Said, StoreError, Stored, StoredMessage, Target,
-    UserId, excerpt,
+    Body, MessageRef, MessageStore, NewMessage, StoreError, Stored, StoredMessage, Target, UserId,
 };
 
-/// The columns `message_from_row` reads, from `messages m` and the users `s` (sender) and `t` (recipient).
-const MESSAGE_COLS: &str = "m.id, s.account, m.kind, m.target, t.account, m.time, m.client_id, \
-     m.text, m.file_id, m.file_size, m.file_sha256, m.file_name, m.reply_to, m.mentions, \
-     m.recall_of, m.recalled, qs.account, q.text, q.file_name, q.recalled, m.event, m.event_account";
-
-/// The sender's and the recipient's account names for `messages m`, and the message it quotes or
-/// recalls (`q`) with its sender (`qs`). For a message that does neither, the join looks up a NULL id
-/// and finds nothing at once.
-const MESSAGE_USERS: &str = "JOIN users s ON s.id = m.sender_id LEFT JOIN users t ON m.kind = 0 AND t.id = m.target \
-     LEFT JOIN messages q ON q.id = COALESCE(m.reply_to, m.recall_of) \
-     LEFT JOIN users qs ON qs.id = q.sender_id";
-
-/// `MESSAGE_COLS` of `messages m`, for a `WHERE` to follow.
-fn message_select() -> String {
-    format!("SELECT {MESSAGE_COLS} FROM messages m {MESSAGE_USERS}")
-}
-
+/// A row of [`message_select`] as SQLite holds it.
 fn message_from_row(r: &Row<'_>) -> rusqlite::Result<StoredMessage> {
-    let kind: i64 = r.get(2)?;
-    let target: i64 = r.get(3)?;
-    let to = if kind == 0 {
-        Conv::User(r.get::<_, Option<String>>(4)?.unwrap_or_default())
-    } else {
-        Conv::Group(target as u64)
-    };
-    let reply_to = r.get::<_, Option<i64>>(12)?.map(|id| id as u64);
-    let mentions = r.get::<_, Option<String>>(13)?;
-    let recall_of = r.get::<_, Option<i64>>(14)?;
-    let quoted_from = || {
-        r.get::<_, Option<String>>(16)
-            .map(Option::unwrap_or_default)
-    };
-    let event = r.get::<_, Option<String>>(20)?;
-    let body = if r.get::<_, i64>(15)? != 0 {
-        Body::Gone
-    } else if let Some(kind) = event.as_deref().and_then(GroupEventKind::parse) {
-        Body::Event {
-            kind,
-            account: r.get::<_, Option<String>>(21)?.unwrap_or_default(),
-            value: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-        }
-    } else if event.is_some() {
-        // A kind from a newer server: kept in the history's count, as a recalled message is, never sent.
-        Body::Gone
-    } else if let Some(target) = recall_of {
-        Body::Recall {
-            target: target as u64,
-            target_from: quoted_from()?,
-        }
-    } else if let Some(file_id) = r.get::<_, Option<i64>>(8)? {
-        Body::File(FileInfo {
-            file_id: file_id as u64,
-            size: r.get::<_, Option<i64>>(9)?.unwrap_or(0) as u64,
-            sha256: r.get::<_, Option<String>>(10)?.unwrap_or_default(),
-            name: r.get::<_, Option<String>>(11)?.unwrap_or_default(),
-        })
-    } else if reply_to.is_some() || mentions.is_some() {
-        let quote = match reply_to {
-            // A quoted message recalled since (or gone with its group) quotes nothing.
-            Some(id) => Some(Quote {
-                id,
-                from: quoted_from()?,
-                text: if r.get::<_, Option<i64>>(19)?.unwrap_or(1) != 0 {
-                    String::new()
-                } else {
-                    match (
-                        r.get::<_, Option<String>>(17)?,
-                        r.get::<_, Option<String>>(18)?,
-                    ) {
-                        (Some(text), _) => excerpt(&text),
-                        (None, Some(name)) => format!("[{name}]"),
-                        (None, None) => String::new(),
-                    }
-                },
-            }),
-            None => None,
-        };
-        Body::Said(Said {
-            text: r.get::<_, Option<String>>(7)?.unwrap_or_default(),
-            reply_to,
-            mentions: mentions
-                .as_deref()
-                .and_then(Mentions::from_field)
-                .unwrap_or_default(),
-            quote,
-        })
-    } else {
-        Body::Text(r.get::<_, Option<String>>(7)?.unwrap_or_default())
-    };
-    Ok(StoredMessage {
-        id: r.get::<_, i64>(0)? as u64,
+    Ok(MessageRow {
+        id: r.get(0)?,
         from: r.get(1)?,
-        to,
-        time: r.get::<_, i64>(5)? as Millis,
+        kind: r.get(2)?,
+        target: r.get(3)?,
+        to_account: r.get(4)?,
+        time: r.get(5)?,
         client_id: r.get(6)?,
-        body,
-    })
+        text: r.get(7)?,
+        file_id: r.get(8)?,
+        file_size: r.get(9)?,
+        file_sha256: r.get(10)?,
+        file_name: r.get(11)?,
+        reply_to: r.get(12)?,
+        mentions: r.get(13)?,
+        recall_of: r.get(14)?,
+        recalled: r.get::<_, i64>(15)? != 0,
+        quoted_from: r.get(16)?,
+        quoted_text: r.get(17)?,
+        quoted_file_name: r.get(18)?,
+        quoted_recalled: r.get::<_, Option<i64>>(19)?.map(|r| r != 0),
+        event: r.get(20)?,
+        event_account: r.get(21)?,
+    }
+    .into_message())
 }
 
 // Issue 20, item 12: what `messages_after` reads, one statement per source of a user's messages. Each
@@ -191,32 +123,8 @@ fn insert_message(
     msg: &NewMessage,
     ctx: &mut Batch,
 ) -> Result<Stored, StoreError> {
-    let (kind, target, conv) = match msg.to {
-        Target::User(to) => (0, to, pair_key(msg.sender, to)),
-        Target::Group(g) => (1, g, g),
-    };
-    let (text, file) = match &msg.body {
-        Body::Text(t) => (Some(t.as_str()), None),
-        Body::Said(said) => (Some(said.text.as_str()), None),
-        Body::File(f) => (None, Some(f)),
-        Body::Event { value, .. } => (Some(value.as_str()), None),
-        Body::Recall { .. } | Body::Gone => (None, None),
-    };
-    let (event, event_account) = match &msg.body {
-        Body::Event { kind, account, .. } => (Some(kind.as_str()), Some(account.as_str())),
-        _ => (None, None),
-    };
-    let (reply_to, mentions) = match &msg.body {
-        Body::Said(said) => (
-            said.reply_to.map(|id| id as i64),
-            (!said.mentions.is_empty()).then(|| said.mentions.to_field()),
-        ),
-        _ => (None, None),
-    };
-    let recall_of = match &msg.body {
-        Body::Recall { target, .. } => Some(*target as i64),
-        _ => None,
-    };
+    let c = MessageColumns::of(msg);
+    let file = c.file;
     // Cached statements: this is the hot path, and parsing SQL costs more than running it.
     let inserted = conn
         .prepare_cached(
@@ -228,22 +136,22 @@ fn insert_message(
         )?
         .execute(params![
             msg.sender,
-            kind,
-            target,
-            conv,
+            c.kind,
+            c.target,
+            c.conv,
             msg.time as i64,
             msg.client_id,
-            text,
+            c.text,
             file.map(|f| f.file_id as i64),
             file.map(|f| f.size as i64),
             file.map(|f| f.sha256.as_str()),
             file.map(|f| f.name.as_str()),
             ctx.last_id + 1,
-            reply_to,
-            mentions,
-            recall_of,
-            event,
-            event_account,
+            c.reply_to,
+            c.mentions,
+            c.recall_of,
+            c.event,
+            c.event_account,
             msg.hidden,
         ])?;
     if inserted == 0 {
@@ -300,11 +208,12 @@ impl Batch {
     }
 }
 
-/// Writes `batch` in one transaction. If the transaction fails as a whole, each message is tried in a
-/// transaction of its own, so one bad message cannot fail the others.
+/// Writes `batch` in one transaction, or each message alone if that fails (see [`batch_or_each`]).
 fn commit_batch(conn: &mut Connection, batch: &[NewMessage]) -> Vec<Result<Stored, StoreError>> {
-    if batch.len() > 1 {
-        let all = (|| {
+    batch_or_each(
+        conn,
+        batch,
+        |conn| {
             let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
             let mut ctx = Batch::start(&tx)?;
             let stored = batch
@@ -312,16 +221,10 @@ fn commit_batch(conn: &mut Connection, batch: &[NewMessage]) -> Vec<Result<Store
                 .map(|m| insert_message(&tx, m, &mut ctx))
                 .collect::<Result<Vec<_>, _>>()?;
             tx.commit()?;
-            Ok::<_, StoreError>(stored)
-        })();
-        match all {
-            Ok(stored) => return stored.into_iter().map(Ok).collect(),
-            Err(e) => {
-                tracing::warn!(error = %e, messages = batch.len(), "batch failed; storing one by one")
-            }
-        }
-    }
-    batch.iter().map(|m| commit_one(conn, m)).collect()
+            Ok(stored)
+        },
+        commit_one,
+    )
 }
 
 /// Writes one message in a transaction of its own.
@@ -330,20 +233,6 @@ fn commit_one(conn: &mut Connection, msg: &NewMessage) -> Result<Stored, StoreEr
     let stored = insert_message(&tx, msg, &mut Batch::start(&tx)?)?;
     tx.commit()?;
     Ok(stored)
-}
-
-/// A client's id bound (a sync cursor, a history page's `before`) as SQLite's `i64`. Ids are `u64` on the
-/// wire; one of 2^63 or more, cast, wrapped to a negative id and `SYNC:` sent the whole history from the
-/// start (issue 20, item 13). No stored id is that large, so it clamps to the largest `i64`, which is past
-/// every message too.
-fn id_bound(id: u64) -> i64 {
-    i64::try_from(id).unwrap_or(i64::MAX)
-}
-
-/// Private conversations are keyed by both user ids, lower first, so either side finds the same rows.
-fn pair_key(a: UserId, b: UserId) -> i64 {
-    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
-    (lo << 32) | (hi & 0xffff_ffff)
 }
 
 impl MessageStore for SqliteStore {
@@ -445,11 +334,7 @@ impl MessageStore for SqliteStore {
                             Target::Group(conv)
                         },
                         time: r.get::<_, i64>(5)? as Millis,
-                        excerpt: match (&text, &name) {
-                            (Some(text), _) => excerpt(text),
-                            (None, Some(name)) => format!("[{name}]"),
-                            (None, None) => String::new(),
-                        },
+                        excerpt: quoted(text.as_deref(), name.as_deref()),
                         file: file_id.map(|f| (f as u64, sha.unwrap_or_default())),
                         // A group event is neither quoted nor recalled either: it is the group's.
                         is_recall: r.get::<_, Option<i64>>(10)?.is_some()

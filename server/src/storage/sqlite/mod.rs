@@ -27,6 +27,7 @@ use ququ_protocol::{Gender, Millis, Profile};
 
 #[cfg(doc)]
 use super::Store;
+use super::accounts::{USER_COLS, USER_WIDTH};
 use super::{StoreError, Upkeep, UserId, UserRecord};
 
 /// Each entry upgrades the schema by one version; `PRAGMA user_version` records how many have run.
@@ -485,11 +486,6 @@ const WAL_RESTART_FRAMES: i64 = 16 * 1024;
 fn checkpoint(conn: &Connection) -> Result<i64, StoreError> {
     Ok(conn.query_row("PRAGMA wal_checkpoint(PASSIVE)", [], |r| r.get(1))?)
 }
-
-const USER_COLS: &str = "u.id, u.account, u.nickname, u.password_hash, u.created, u.disabled, \
-     u.gender, u.region, u.signature, u.avatar";
-/// How many columns `USER_COLS` is: where a query's own columns after it start.
-const USER_WIDTH: usize = 10;
 
 impl SqliteStore {
     /// Opens (creating if needed) the database at `path` and brings its schema up to date. An existing file

@@ -363,12 +363,15 @@ impl SqliteFixture {
 }
 
 impl conformance::Fixture for SqliteFixture {
-    fn open(&self) -> Box<dyn Store> {
-        Box::new(SqliteStore::open(&self.0.path().join("q.db"), Durability::Normal).unwrap())
+    type Handle = SqliteStore;
+    fn open(&self) -> SqliteStore {
+        SqliteStore::open(&self.0.path().join("q.db"), Durability::Normal).unwrap()
     }
 }
 
-/// Named for `cargo test conformance`.
+/// Named for `cargo test conformance`; every area.
 mod conformance_suite {
-    crate::storage::conformance::conformance_tests!(super::SqliteFixture::new());
+    use super::*;
+    crate::storage::conformance::conformance_tests!(SqliteFixture::new();
+        accounts, messages, group_messages, friends, groups, files, avatars, upkeep);
 }

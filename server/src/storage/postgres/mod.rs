@@ -1,0 +1,234 @@
+//! The PostgreSQL implementation of [`Store`], for cluster mode (issue 26): several `ququ-server` nodes
+//! sharing one database, which is the only truth. Built only with the cargo feature `cluster`; the
+//! default build, and the desktop app's embedded server, stay SQLite-only.
+//!
+//! # Why the blocking `postgres` crate
+//! The store traits are blocking: the service calls them on tokio's blocking pool, never on the async
+//! runtime (see [`crate::storage`]). So this store uses the synchronous [`postgres`] client (0.19, a thin
+//! blocking wrapper over `tokio-postgres` with its own small runtime per connection) and pools its
+//! connections with `r2d2_postgres`. An async client here would have to be driven back to blocking at
+//! every call for nothing. Once the traits become async, the move is to `tokio-postgres` with
+//! `deadpool-postgres`: the SQL stays as it is.
+//!
+//! # Layout
+//! As [`super::sqlite`]: this file holds the pool, opening and the schema (`schema.sql`, applied once
+//! under an advisory lock with its version in `schema_version`), errors, and what several areas share
+//! (the user row mapper); each area's `impl` is in its own file (`accounts.rs`, `friends.rs`,
+//! `groups.rs`, `files.rs`, `messages.rs`, `avatars.rs`); `tests.rs` runs the conformance suite and the
+//! cases only PostgreSQL has, against a private cluster from `testdb.rs`.
+//!
+//! # What differs from SQLite
+//! - Message ids come from a counter row locked inside each transaction that stores messages, so they
+//!   are given out in commit order without holes however many nodes write (see `messages.rs`).
+//! - Account names are unique by `lower(account)`; account names are ASCII, where this is SQLite's
+//!   `NOCASE`.
+//! - No WAL checkpoints, backups or restores here: PostgreSQL checkpoints and vacuums itself, and is
+//!   backed up with its own tools (`pg_dump`, `pg_basebackup` and WAL archiving), so [`Upkeep::maintain`]
+//!   does nothing. [`StoreError::is_full`] is PostgreSQL's `disk_full` (53100); the free-space checks on
+//!   the data directory are about the node's file blobs, not the database.
+//! - The connection-info table is `UNLOGGED`: cheap, and emptied by a crash, as SQLite keeps it in a
+//!   file of its own that is never synced.
+//! - Connections are plain (no TLS to PostgreSQL yet): use a Unix socket or a private network.
+
+mod accounts;
+mod avatars;
+mod files;
+mod friends;
+mod groups;
+mod messages;
+
+use std::time::Duration;
+
+use postgres::{NoTls, Row, Transaction};
+use r2d2_postgres::PostgresConnectionManager;
+use r2d2_postgres::r2d2::{Pool, PooledConnection};
+
+use ququ_protocol::{Gender, Millis, Profile};
+
+#[cfg(doc)]
+use super::Store;
+use super::{StoreError, Upkeep, UserRecord};
+
+/// Each entry upgrades the schema by one version; `schema_version` records how many have run.
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+
+/// The advisory lock key under which the schema is applied: "ququ" in ASCII. Nodes starting together
+/// queue on it, and each sees the schema as the one before it left it.
+const SCHEMA_LOCK: i64 = 0x7175_7175;
+
+type Manager = PostgresConnectionManager<NoTls>;
+
+/// A [`Store`] in a PostgreSQL database.
+pub struct PgStore {
+    pool: Pool<Manager>,
+}
+
+impl std::fmt::Debug for PgStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgStore")
+            .field("connections", &self.pool.state().connections)
+            .finish()
+    }
+}
+
+impl From<postgres::Error> for StoreError {
+    fn from(e: postgres::Error) -> Self {
+        // A broken uniqueness rule is the same answer on every backend.
+        if e.code() == Some(&postgres::error::SqlState::UNIQUE_VIOLATION) {
+            StoreError::Conflict
+        } else {
+            StoreError::Postgres(e)
+        }
+    }
+}
+
+impl From<r2d2_postgres::r2d2::Error> for StoreError {
+    fn from(e: r2d2_postgres::r2d2::Error) -> Self {
+        StoreError::PostgresPool(e.to_string())
+    }
+}
+
+impl PgStore {
+    /// Connects to the database at `url` (a libpq connection string or `postgres://` URL) with up to
+    /// `connections` pooled connections, and brings its schema up to date. A database holding tables
+    /// but no Ququ schema is reported, never changed.
+    pub fn open(url: &str, connections: u32) -> Result<Self, StoreError> {
+        let unusable = |reason: String| StoreError::Unusable {
+            path: redact(url),
+            reason,
+        };
+        let config: postgres::Config = url
+            .parse()
+            .map_err(|e: postgres::Error| unusable(e.to_string()))?;
+        let pool = Pool::builder()
+            .max_size(connections.max(1))
+            // Connections are made as needed, not all up front: many handles (the operator's commands,
+            // tests) open a store for a few queries.
+            .min_idle(Some(0))
+            .connection_timeout(Duration::from_secs(10))
+            .build(PostgresConnectionManager::new(config, NoTls))
+            .map_err(|e| unusable(e.to_string()))?;
+        let store = PgStore { pool };
+        store.migrate()?;
+        Ok(store)
+    }
+
+    /// A pooled connection.
+    fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
+        Ok(self.pool.get()?)
+    }
+
+    fn migrate(&self) -> Result<(), StoreError> {
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // Held to the end of the transaction: a second node starting now waits here, then finds the
+        // schema done.
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SCHEMA_LOCK])?;
+        let version = schema_version(&mut tx)?;
+        let supported = MIGRATIONS.len() as i64;
+        if version > supported {
+            return Err(StoreError::TooNew {
+                found: version,
+                supported,
+            });
+        }
+        if version == 0 {
+            // A database with tables but no version is somebody else's.
+            let tables: i64 = tx
+                .query_one(
+                    "SELECT count(*) FROM pg_tables WHERE schemaname = current_schema()",
+                    &[],
+                )?
+                .get(0);
+            if tables > 0 {
+                return Err(StoreError::Unusable {
+                    path: "PostgreSQL".into(),
+                    reason: "the database holds tables but is not a Ququ database".into(),
+                });
+            }
+        }
+        for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+            tx.batch_execute(sql)?;
+            tx.execute(
+                "INSERT INTO schema_version (version) VALUES ($1) \
+                 ON CONFLICT (one) DO UPDATE SET version = excluded.version",
+                &[&(i as i64 + 1)],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+}
+
+/// The schema version of the database (0: none yet).
+fn schema_version(tx: &mut Transaction<'_>) -> Result<i64, StoreError> {
+    let exists: bool = tx
+        .query_one("SELECT to_regclass('schema_version') IS NOT NULL", &[])?
+        .get(0);
+    if !exists {
+        return Ok(0);
+    }
+    Ok(tx
+        .query_opt("SELECT version FROM schema_version", &[])?
+        .map_or(0, |r| r.get(0)))
+}
+
+/// `url` without its password, for messages.
+fn redact(url: &str) -> String {
+    match url.parse::<postgres::Config>() {
+        Ok(c) => format!(
+            "PostgreSQL database {} on {:?}",
+            c.get_dbname().unwrap_or("(default)"),
+            c.get_hosts()
+        ),
+        Err(_) => "PostgreSQL".into(),
+    }
+}
+
+/// The columns [`user_from_row`] reads, from `users u`.
+const USER_COLS: &str = super::accounts::USER_COLS;
+/// How many columns `USER_COLS` is: where a query's own columns after it start.
+const USER_WIDTH: usize = super::accounts::USER_WIDTH;
+
+/// The user whose [`USER_COLS`] start at column `at`.
+fn user_from_row(r: &Row, at: usize) -> Result<UserRecord, StoreError> {
+    Ok(UserRecord {
+        id: r.try_get(at)?,
+        account: r.try_get(at + 1)?,
+        nickname: r.try_get(at + 2)?,
+        password_hash: r.try_get(at + 3)?,
+        created: r.try_get::<_, i64>(at + 4)? as Millis,
+        disabled: r.try_get(at + 5)?,
+        profile: Profile {
+            // Only this code writes the column, and only the wire words; anything else reads as not said.
+            gender: Gender::parse(r.try_get(at + 6)?),
+            region: r.try_get(at + 7)?,
+            signature: r.try_get(at + 8)?,
+        },
+        avatar: r.try_get(at + 9)?,
+    })
+}
+
+/// Deletes the picture `sha256` if no user or group shows it any more (inside the caller's transaction).
+fn forget_avatar(tx: &mut Transaction<'_>, sha256: &str) -> Result<(), StoreError> {
+    tx.execute(
+        "DELETE FROM avatars WHERE sha256 = $1 \
+         AND NOT EXISTS (SELECT 1 FROM users WHERE avatar = $1) \
+         AND NOT EXISTS (SELECT 1 FROM chat_groups WHERE avatar = $1)",
+        &[&sha256],
+    )?;
+    Ok(())
+}
+
+/// Every row of `rows` through `f`.
+fn all<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T, StoreError>) -> Result<Vec<T>, StoreError> {
+    rows.iter().map(f).collect()
+}
+
+/// PostgreSQL does its own upkeep (checkpoints, autovacuum): nothing to do here.
+impl Upkeep for PgStore {}
+
+#[cfg(test)]
+mod testdb;
+#[cfg(test)]
+mod tests;

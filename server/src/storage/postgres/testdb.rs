@@ -1,0 +1,213 @@
+//! A private PostgreSQL cluster for the tests of one test process, and a fresh database per fixture.
+//!
+//! The first test that needs it runs `initdb` and `pg_ctl start` (as the `postgres` user when the tests
+//! run as root: PostgreSQL refuses to run as root) into `/tmp/ququ-pg-<pid>`, listening on a Unix socket
+//! there and nowhere else. Statics are never dropped when a Rust process exits, so the cluster is stopped
+//! by a watchdog started beside it: a shell holding the read end of a pipe whose write end only this
+//! process has. When the process ends, however it ends, the kernel closes that end; the watchdog reads
+//! end-of-file, stops the cluster (`pg_ctl stop -m immediate`: nothing in it is worth keeping) and
+//! removes its directory. It ignores SIGINT, so a Ctrl-C on `cargo test` still cleans up.
+//!
+//! No PostgreSQL installed is a failure, not a skip: set `QUQU_PG_BIN` to the directory holding `initdb`
+//! and `pg_ctl`, or put them on `PATH`, or install Debian's `postgresql` (found under
+//! `/usr/lib/postgresql/<version>/bin`).
+
+use std::path::PathBuf;
+use std::process::{ChildStdin, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use super::PgStore;
+use crate::storage::conformance::Fixture;
+
+/// The test process's cluster: the one global of the PostgreSQL tests.
+static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
+
+/// A running cluster; stopped by its watchdog when the process ends.
+#[derive(Debug)]
+pub(crate) struct Cluster {
+    /// Where it lives and listens.
+    dir: PathBuf,
+    /// The watchdog's pipe: never written, only held until the process ends.
+    _watchdog: Mutex<ChildStdin>,
+    /// The number of the next database made.
+    next_db: AtomicU64,
+}
+
+/// The cluster, started on first use. Panics, saying why, if it cannot start.
+pub(crate) fn cluster() -> &'static Cluster {
+    match CLUSTER.get_or_init(Cluster::start) {
+        Ok(cluster) => cluster,
+        Err(why) => panic!("the PostgreSQL tests need a PostgreSQL server: {why}"),
+    }
+}
+
+impl Cluster {
+    fn start() -> Result<Cluster, String> {
+        let bin = find_bin()?;
+        let dir = PathBuf::from(format!("/tmp/ququ-pg-{}", std::process::id()));
+        // A directory left by a process that had this pid before (its watchdog was killed too).
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        let as_root = run(Command::new("id").arg("-u"))?.trim() == "0";
+        if as_root {
+            run(Command::new("chown").arg("postgres:").arg(&dir))?;
+        }
+        // The command line of a PostgreSQL program, as the postgres user if we are root.
+        let pg = |program: &str| {
+            let path = bin.join(program);
+            if as_root {
+                let mut c = Command::new("runuser");
+                c.args(["-u", "postgres", "--"]).arg(path);
+                c
+            } else {
+                Command::new(path)
+            }
+        };
+        let data = dir.join("data");
+        // The watchdog first, so that whatever happens next, the directory goes with the process.
+        let stop = pg("pg_ctl");
+        let watchdog = Command::new("sh")
+            .arg("-c")
+            .arg(
+                "trap '' INT TERM HUP; cat >/dev/null; \
+                 \"$@\" -D \"$DATA\" stop -m immediate >/dev/null 2>&1; rm -rf \"$DIR\"",
+            )
+            .arg("watchdog")
+            .arg(stop.get_program())
+            .args(stop.get_args())
+            .env("DATA", &data)
+            .env("DIR", &dir)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start the watchdog shell: {e}"))?;
+        let Some(pipe) = watchdog.stdin else {
+            return Err("the watchdog has no stdin".into());
+        };
+        run(pg("initdb").arg("-D").arg(&data).args([
+            "-A",
+            "trust",
+            "-U",
+            "postgres",
+            "--no-sync",
+            "-E",
+            "UTF8",
+            "--locale=C",
+        ]))?;
+        run(pg("pg_ctl")
+            .arg("-D")
+            .arg(&data)
+            .arg("-l")
+            .arg(dir.join("log"))
+            .args(["-w", "-o"])
+            .arg(format!(
+                "-c listen_addresses='' -c unix_socket_directories={} -c fsync=off \
+                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
+                dir.display()
+            ))
+            .arg("start"))?;
+        Ok(Cluster {
+            dir,
+            _watchdog: Mutex::new(pipe),
+            next_db: AtomicU64::new(1),
+        })
+    }
+
+    /// The connection string of database `db`.
+    pub(crate) fn url(&self, db: &str) -> String {
+        format!("host={} user=postgres dbname={db}", self.dir.display())
+    }
+
+    /// A new empty database; its name.
+    pub(crate) fn create_database(&self) -> String {
+        let name = format!("t_{}", self.next_db.fetch_add(1, Ordering::Relaxed));
+        let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
+            .unwrap_or_else(|e| panic!("cannot connect to the test cluster: {e}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
+        name
+    }
+}
+
+/// Where `initdb` and `pg_ctl` are.
+fn find_bin() -> Result<PathBuf, String> {
+    if let Some(dir) = std::env::var_os("QUQU_PG_BIN") {
+        let dir = PathBuf::from(dir);
+        return if dir.join("initdb").is_file() {
+            Ok(dir)
+        } else {
+            Err(format!("QUQU_PG_BIN={} has no initdb", dir.display()))
+        };
+    }
+    let on_path = std::env::var_os("PATH")
+        .map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .unwrap_or_default();
+    if let Some(dir) = on_path.into_iter().find(|d| d.join("initdb").is_file()) {
+        return Ok(dir);
+    }
+    // Debian keeps them out of PATH, one directory per major version: the newest.
+    let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|e| {
+            let version = e.file_name().to_str()?.parse().ok()?;
+            let bin = e.path().join("bin");
+            bin.join("initdb").is_file().then_some((version, bin))
+        })
+        .collect();
+    versions.sort();
+    versions.pop().map(|(_, bin)| bin).ok_or_else(|| {
+        "initdb was not found (not in QUQU_PG_BIN, PATH or /usr/lib/postgresql/*/bin): install \
+         PostgreSQL (Debian: apt-get install postgresql) to run the cluster tests"
+            .to_string()
+    })
+}
+
+/// Runs `cmd` to its end; its standard output, or why it failed.
+fn run(cmd: &mut Command) -> Result<String, String> {
+    let out = cmd
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run {:?}: {e}", cmd.get_program()))?;
+    if !out.status.success() {
+        return Err(format!(
+            "{:?} {:?} failed ({}): {}",
+            cmd.get_program(),
+            cmd.get_args().collect::<Vec<_>>(),
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// The conformance suite's stores: a database of each test's own in the process's cluster.
+#[derive(Debug)]
+pub(crate) struct PgFixture {
+    url: String,
+}
+
+impl PgFixture {
+    pub(crate) fn new() -> Self {
+        let cluster = cluster();
+        PgFixture {
+            url: cluster.url(&cluster.create_database()),
+        }
+    }
+
+    pub(crate) fn url(&self) -> &str {
+        &self.url
+    }
+}
+
+impl Fixture for PgFixture {
+    type Handle = PgStore;
+    fn open(&self) -> PgStore {
+        PgStore::open(&self.url, 4).unwrap()
+    }
+}
