@@ -206,5 +206,33 @@ sleep 1
 import -window root "$OUT/10-text-pasted.png"
 [ "$(ls "$WORK"/bob/pictures/bob/ | wc -l)" = 1 ] || fail "pasting text sent a picture"
 
+# A draft longer than the input box (issue 24): it scrolls by whole lines, and what tiny-skia drew while
+# typing is what a full redraw draws. (Half a line scrolled above the text area used to be painted over
+# and over into the box's padding, bold, and left there.) The box loses focus first, so no caret blinks
+# between the two pictures; resizing the window makes iced redraw all of it.
+key "$C" ctrl+a
+key "$C" BackSpace
+for n in one two three four five six; do
+  type_text "$C" "line $n of a long draft"
+  key "$C" shift+Return
+done
+type_text "$C" "the last line"
+click "$C" 320 200
+sleep 0.5
+import -window "$C" "$OUT/11-long-draft.png"
+read -r CW CH < <(xdotool getwindowgeometry --shell "$C" | awk -F= '/WIDTH|HEIGHT/ {print $2}' | xargs)
+xdotool windowsize "$C" $((CW + 1)) "$CH"
+sleep 0.5
+xdotool windowsize "$C" "$CW" "$CH"
+sleep 1
+import -window "$C" "$OUT/12-long-draft-redrawn.png"
+# The input box: from below the toolbar to above the Send button.
+box="$((CW - 20))x130+10+$((CH - 180))"
+convert "$OUT/11-long-draft.png" -crop "$box" +repage "$WORK/typed.png"
+convert "$OUT/12-long-draft-redrawn.png" -crop "$box" +repage "$WORK/redrawn.png"
+ghost=$(compare -metric AE -fuzz 2% "$WORK/typed.png" "$WORK/redrawn.png" null: 2>&1 || true)
+echo "long draft: $ghost pixels differ from a full redraw"
+[ "$ghost" = 0 ] || fail "the input box drew a long draft differently from a full redraw ($ghost pixels)"
+
 echo "xvfb smoke: screenshots in $OUT"
 echo "1 passed, 0 failed"

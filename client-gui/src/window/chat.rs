@@ -42,6 +42,11 @@ use crate::{avatar, fonts, theme};
 /// same near the bottom of a chat that jumped back, for the page after it.
 const TOP_THRESHOLD: f32 = 0.02;
 
+/// The input box shows this many lines of a draft, each this tall (14 px text), inside this padding.
+const INPUT_LINES: f32 = 4.0;
+const INPUT_LINE: f32 = 18.0;
+const INPUT_PADDING: f32 = 10.0;
+
 #[derive(Debug)]
 pub struct State {
     pub conv: Conv,
@@ -870,8 +875,14 @@ impl State {
             .id(self.input_id())
             .placeholder(tr.input_hint)
             .on_action(Message::Edit)
-            .height(96)
-            .padding(10)
+            // Whole lines tall: a draft longer than the box scrolls by whole lines, so no line is
+            // ever drawn half above the text area. tiny-skia (the renderer without a GPU) does not
+            // clip the editor's glyphs to it, and redraws only the text area when the draft
+            // changes, so half a line above it was painted over and over into the padding (bold)
+            // and stayed there after sending (issue 24's ghost text).
+            .line_height(iced::Pixels(INPUT_LINE))
+            .height(INPUT_LINES * INPUT_LINE + 2.0 * INPUT_PADDING)
+            .padding(INPUT_PADDING)
             .size(14)
             .key_binding(|press| {
                 // Enter sends; Shift+Enter falls through to the default binding, which breaks the line.
