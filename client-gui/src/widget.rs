@@ -8,7 +8,7 @@ use std::time::Instant;
 
 use iced::widget::{
     button, column, container, mouse_area, pin, responsive, rich_text, row, space, span, stack,
-    text,
+    text, text_editor,
 };
 use iced::{Center, Element, Fill, Point, Size, Theme};
 
@@ -340,6 +340,30 @@ pub fn person_heading<'a, M: 'a>(nickname: &str, account: &str) -> Element<'a, M
         .spacing(6)
         .align_y(Center)
         .into()
+}
+
+/// `editor` showing `lines` whole lines of text `size` px high, each `line` px tall, inside `padding`.
+///
+/// Whole lines, so that text longer than the box scrolls by whole lines and no line is ever drawn half
+/// above the text area. tiny-skia (the renderer of a machine without a GPU) does not clip an editor's
+/// glyphs to its text area, and redraws only that area when the text changes: half a line above it was
+/// painted again and again into the padding (bold, garbled) and stayed there (issue 24's ghost text;
+/// `client-gui/tests/xvfb_smoke.sh` compares a long draft with a full redraw).
+pub fn whole_lines<'a, H, M>(
+    editor: text_editor::TextEditor<'a, H, M>,
+    lines: u16,
+    size: f32,
+    line: f32,
+    padding: f32,
+) -> text_editor::TextEditor<'a, H, M>
+where
+    H: iced::advanced::text::Highlighter,
+{
+    editor
+        .size(size)
+        .line_height(iced::Pixels(line))
+        .padding(padding)
+        .height(f32::from(lines) * line + 2.0 * padding)
 }
 
 /// The first line of a message, cut to 40 characters, for one-line previews (Recent, a quote, the reply

@@ -35,17 +35,12 @@ use crate::model::{
     format_time, local_offset_minutes, now_millis,
 };
 use crate::net::Command;
-use crate::widget::{Ctx, one_line, popup_at, status_bar, status_bar_with, user_text};
+use crate::widget::{self, Ctx, one_line, popup_at, status_bar, status_bar_with, user_text};
 use crate::{avatar, fonts, theme};
 
 /// How close to the top (as a fraction of the scrollable range) counts as "at the top" for paging; the
 /// same near the bottom of a chat that jumped back, for the page after it.
 const TOP_THRESHOLD: f32 = 0.02;
-
-/// The input box shows this many lines of a draft, each this tall (14 px text), inside this padding.
-const INPUT_LINES: f32 = 4.0;
-const INPUT_LINE: f32 = 18.0;
-const INPUT_PADDING: f32 = 10.0;
 
 #[derive(Debug)]
 pub struct State {
@@ -874,16 +869,9 @@ impl State {
         let editor = text_editor(&self.input)
             .id(self.input_id())
             .placeholder(tr.input_hint)
-            .on_action(Message::Edit)
-            // Whole lines tall: a draft longer than the box scrolls by whole lines, so no line is
-            // ever drawn half above the text area. tiny-skia (the renderer without a GPU) does not
-            // clip the editor's glyphs to it, and redraws only the text area when the draft
-            // changes, so half a line above it was painted over and over into the padding (bold)
-            // and stayed there after sending (issue 24's ghost text).
-            .line_height(iced::Pixels(INPUT_LINE))
-            .height(INPUT_LINES * INPUT_LINE + 2.0 * INPUT_PADDING)
-            .padding(INPUT_PADDING)
-            .size(14)
+            .on_action(Message::Edit);
+        // Four lines of 14 px text, 18 px apart, in 10 px padding: 92 px.
+        let editor = widget::whole_lines(editor, 4, 14.0, 18.0, 10.0)
             .key_binding(|press| {
                 // Enter sends; Shift+Enter falls through to the default binding, which breaks the line.
                 if matches!(press.key.as_ref(), keyboard::Key::Named(key::Named::Enter))

@@ -15,7 +15,7 @@ use ququ_protocol::{Conv, JoinPolicy, Role};
 
 use crate::model::{Change, Model, format_date_time, local_offset_minutes};
 use crate::net::Command;
-use crate::widget::{Ctx, person_heading, user_text};
+use crate::widget::{self, Ctx, person_heading, user_text};
 use crate::{avatar, theme};
 
 #[derive(Debug)]
@@ -360,13 +360,17 @@ impl State {
 
         let notice: Element<'a, Message> = match &self.notice {
             Some(content) => column![
-                text_editor(content)
-                    .id(State::notice_id())
-                    .placeholder(tr.announcement_hint)
-                    .on_action(Message::NoticeEdited)
-                    .height(120)
-                    .padding(8)
-                    .size(13),
+                // Six lines of 13 px text, 17 px apart, in 8 px padding: 118 px.
+                widget::whole_lines(
+                    text_editor(content)
+                        .id(State::notice_id())
+                        .placeholder(tr.announcement_hint)
+                        .on_action(Message::NoticeEdited),
+                    6,
+                    13.0,
+                    17.0,
+                    8.0,
+                ),
                 row![
                     text(format!(
                         "{}/{}",
