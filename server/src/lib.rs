@@ -64,6 +64,11 @@ pub enum Error {
          per data directory, and `restore` only while none runs)"
     )]
     InUse { path: String, pid: String },
+    #[error(
+        "--database needs a ququ-server built with cluster mode (cargo build --release -p ququ-server \
+         --features cluster); this one keeps its data in SQLite in the data directory only"
+    )]
+    NoCluster,
 }
 
 /// The name of [`DataDirLock`]'s file in the data directory.

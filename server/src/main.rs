@@ -8,6 +8,7 @@ use clap::{Parser, Subcommand};
 use tracing_subscriber::EnvFilter;
 
 use ququ_server::config::{FileConfig, TlsFiles, default_data_dir};
+use ququ_server::storage::Store;
 use ququ_server::{Config, Error};
 
 /// The Ququ chat server. Logs go to stderr; set RUST_LOG (e.g. RUST_LOG=debug) for more.
@@ -32,6 +33,11 @@ struct Args {
     /// client's address counts for limits and logs; a connection without the header is closed
     #[arg(long)]
     proxy_protocol: bool,
+    /// Cluster mode: keep accounts, messages and groups in this PostgreSQL database (a postgres:// URL or
+    /// libpq connection string) instead of SQLite in the data directory, which keeps only relayed
+    /// files. Needs a ququ-server built with `--features cluster`
+    #[arg(long, env = "QUQU_DATABASE", global = true)]
+    database: Option<String>,
     /// A TOML config file; flags override its settings
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
@@ -115,7 +121,14 @@ async fn serve(args: Args) -> Result<(), Error> {
         return gen_cert(out.unwrap_or_else(|| config.data_dir.clone()), names);
     }
     if let Some(cmd) = args.command {
-        return operate(cmd, &config).map_err(|e| Error::Io(std::io::Error::other(e.to_string())));
+        let database = args.database.clone();
+        // On the blocking pool: PostgreSQL's blocking client runs a runtime of its own.
+        return tokio::task::spawn_blocking(move || {
+            operate(cmd, &config, database.as_deref()).map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(std::io::Error::other)?
+        .map_err(|e| Error::Io(std::io::Error::other(e)));
     }
     if args.proxy_protocol {
         config.proxy_protocol = true;
@@ -123,8 +136,12 @@ async fn serve(args: Args) -> Result<(), Error> {
     if let Some(n) = args.max_connections {
         config.max_connections = n;
     }
-    // Before anything else: a second server on the same data directory would share its database.
-    let _lock = ququ_server::lock_data_dir(&config.data_dir)?;
+    // Before anything else: a second server on the same data directory would share its database. In
+    // cluster mode the database is PostgreSQL's, and every node may share one directory of files.
+    let _lock = match &args.database {
+        None => Some(ququ_server::lock_data_dir(&config.data_dir)?),
+        Some(_) => None,
+    };
     let listen = args
         .listen
         .or(file.listen)
@@ -136,7 +153,22 @@ async fn serve(args: Args) -> Result<(), Error> {
         ))
     })?;
     // Open the database before announcing anything, so a bad data dir fails loudly at start.
-    let store = ququ_server::open_store(&config)?;
+    let (store, database, _sole) = match args.database.clone() {
+        None => (
+            std::sync::Arc::new(ququ_server::open_store(&config)?) as std::sync::Arc<dyn Store>,
+            config.db_path().display().to_string(),
+            None,
+        ),
+        Some(url) => {
+            std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
+                path: config.data_dir.display().to_string(),
+                source,
+            })?;
+            tokio::task::spawn_blocking(move || open_cluster_store(&url, true))
+                .await
+                .map_err(std::io::Error::other)??
+        }
+    };
     // Load the certificate before announcing anything too: a bad one stops the start, loudly.
     let tls = ququ_server::tls::load_configured(&config)?;
     let shutdown = shutdown_signal();
@@ -144,7 +176,7 @@ async fn serve(args: Args) -> Result<(), Error> {
         "ququ-server listening on {}",
         listener.local_addr()?
     ));
-    announce(format_args!("database: {}", config.db_path().display()));
+    announce(format_args!("database: {database}"));
     match &tls {
         Some(tls) => announce(format_args!(
             "TLS certificate fingerprint (SHA-256): {}",
@@ -154,9 +186,45 @@ async fn serve(args: Args) -> Result<(), Error> {
             "TLS: off (plain TCP; see `ququ-server gen-cert` and --tls-cert)"
         )),
     }
-    ququ_server::run_prepared(listener, config, std::sync::Arc::new(store), tls, shutdown).await?;
+    ququ_server::run_prepared(listener, config, store, tls, shutdown).await?;
     announce(format_args!("ququ-server stopped"));
     Ok(())
+}
+
+/// How many PostgreSQL connections a server keeps at most: the message writer's, and the blocking pool's
+/// requests beside it.
+#[cfg(feature = "cluster")]
+const CLUSTER_CONNECTIONS: u32 = 16;
+
+/// What a server or command in cluster mode holds: the store, how to name it, and, for a serving
+/// server, the database's serving lock (dropped when it stops).
+type Cluster = (
+    std::sync::Arc<dyn Store>,
+    String,
+    Option<Box<dyn std::any::Any + Send>>,
+);
+
+/// The PostgreSQL store at `url` (cluster mode), with its serving lock if `serving` (the operator's
+/// commands run beside the server, without it). Blocking.
+#[cfg(feature = "cluster")]
+fn open_cluster_store(url: &str, serving: bool) -> Result<Cluster, Error> {
+    use ququ_server::storage::postgres::{PgStore, describe, sole_server};
+    // The store first: it says a wrong password or a missing database in PostgreSQL's words.
+    let store = PgStore::open(url, CLUSTER_CONNECTIONS)?;
+    let sole: Option<Box<dyn std::any::Any + Send>> = match serving {
+        true => Some(Box::new(sole_server(url)?)),
+        false => None,
+    };
+    Ok((
+        std::sync::Arc::new(store),
+        format!("PostgreSQL {}", describe(url)),
+        sole,
+    ))
+}
+
+#[cfg(not(feature = "cluster"))]
+fn open_cluster_store(_url: &str, _serving: bool) -> Result<Cluster, Error> {
+    Err(Error::NoCluster)
 }
 
 /// A line for the operator on stdout. A server outlives whatever read its stdout (a pipe to `head`, a
@@ -265,9 +333,25 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
-/// Runs an operator command against the database in `config.data_dir`.
-fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> {
+/// Runs an operator command against the database in `config.data_dir`, or the PostgreSQL database at
+/// `database`. Blocking.
+fn operate(
+    cmd: Cmd,
+    config: &Config,
+    database: Option<&str>,
+) -> Result<(), Box<dyn std::error::Error>> {
     use ququ_server::{SqliteStore, admin};
+    if let Some(url) = database {
+        if matches!(cmd, Cmd::Backup { .. } | Cmd::Restore { .. }) {
+            return Err(
+                "backup and restore are SQLite's: a PostgreSQL database is backed up with \
+                        PostgreSQL's own tools (pg_dump, pg_basebackup; see docs/deploy.md)"
+                    .into(),
+            );
+        }
+        let (store, _, _) = open_cluster_store(url, false)?;
+        return administer(cmd, store.as_ref(), config);
+    }
     let db = config.db_path();
     if let Cmd::Restore { src } = &cmd {
         // Held until the restore is done: no server may start on the database meanwhile either.
@@ -287,17 +371,28 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
         return Err(format!("no database at {}", db.display()).into());
     }
     let store = SqliteStore::open(&db, config.durability)?;
+    if let Cmd::Backup { dest } = &cmd {
+        admin::backup(&store, dest)?;
+        println!("backed up {} to {}", db.display(), dest.display());
+        return Ok(());
+    }
+    administer(cmd, &store, config)
+}
+
+/// The operator commands that work on any store.
+fn administer(
+    cmd: Cmd,
+    store: &dyn Store,
+    config: &Config,
+) -> Result<(), Box<dyn std::error::Error>> {
+    use ququ_server::admin;
     match cmd {
-        Cmd::Backup { dest } => {
-            admin::backup(&store, &dest)?;
-            println!("backed up {} to {}", db.display(), dest.display());
-        }
         Cmd::Users => {
             println!(
                 "{:<24} {:<24} {:<17} state",
                 "account", "nickname", "created"
             );
-            for u in admin::users(&store)? {
+            for u in admin::users(store)? {
                 let state = match (u.disabled, u.connections) {
                     (true, _) => "disabled".to_owned(),
                     (false, 0) => "offline".to_owned(),
@@ -315,7 +410,7 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
         }
         Cmd::Online => {
             println!("{:<24} {:<22} since", "account", "address");
-            for c in admin::online(&store)? {
+            for c in admin::online(store)? {
                 let who = c.account.unwrap_or_else(|| "(not logged in)".into());
                 let addr = format!("{}:{}", c.ip, c.port);
                 println!("{who:<24} {addr:<22} {}", when(c.since));
@@ -324,7 +419,7 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
         Cmd::AddUser { account, nickname } => {
             let password = read_password(&format!("password for {account}: "))?;
             let user = admin::add_user(
-                &store,
+                store,
                 &account,
                 nickname.as_deref(),
                 &password,
@@ -334,18 +429,18 @@ fn operate(cmd: Cmd, config: &Config) -> Result<(), Box<dyn std::error::Error>> 
         }
         Cmd::ResetPassword { account } => {
             let password = read_password(&format!("new password for {account}: "))?;
-            admin::reset_password(&store, &account, &password)?;
+            admin::reset_password(store, &account, &password)?;
             println!("password of {account} changed; its devices must log in again");
         }
         Cmd::Disable { account } => {
-            admin::set_disabled(&store, &account, true)?;
+            admin::set_disabled(store, &account, true)?;
             println!("{account} is disabled");
         }
         Cmd::Enable { account } => {
-            admin::set_disabled(&store, &account, false)?;
+            admin::set_disabled(store, &account, false)?;
             println!("{account} is enabled");
         }
-        Cmd::Restore { .. } | Cmd::GenCert { .. } => {}
+        Cmd::Backup { .. } | Cmd::Restore { .. } | Cmd::GenCert { .. } => {}
     }
     Ok(())
 }

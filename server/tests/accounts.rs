@@ -306,10 +306,7 @@ async fn add_user_creates_an_account_that_logs_in() {
         (&["add-user", "dave"][..], "short\n"),
         (&["add-user", "_bad"][..], "s3cret-pass\n"),
     ] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-            .args(args)
-            .arg("--data-dir")
-            .arg(server.dir.path())
+        let out = common::admin_command(server.dir.path(), args)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())

@@ -7,7 +7,6 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use common::{Peer, TestServer, admin};
-use ququ_server::storage::AccountStore;
 
 #[tokio::test]
 async fn the_connection_table_records_who_is_connected_from_where() {
@@ -19,12 +18,8 @@ async fn the_connection_table_records_who_is_connected_from_where() {
     anonymous.expect("PONG:1").await;
 
     // A second handle on the live database, as an operator's tool would open it.
-    let db = ququ_server::SqliteStore::open(
-        &server.dir.path().join("ququ.db"),
-        ququ_server::Durability::Normal,
-    )
-    .unwrap();
-    let rows = db.connections().unwrap();
+    let db = common::open_store(server.dir.path());
+    let rows = connections(&db).await;
     assert_eq!(rows.len(), 2, "{rows:?}");
     let alice_row = rows
         .iter()
@@ -41,12 +36,23 @@ async fn the_connection_table_records_who_is_connected_from_where() {
     drop(anonymous);
     // The rows go when the connections do.
     for _ in 0..100 {
-        if db.connections().unwrap().is_empty() {
+        if connections(&db).await.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    assert!(db.connections().unwrap().is_empty());
+    assert!(connections(&db).await.is_empty());
+}
+
+/// The connection table, read on the blocking pool as the server reads it (PostgreSQL's blocking client
+/// runs a runtime of its own).
+async fn connections(
+    db: &std::sync::Arc<dyn ququ_server::storage::Store>,
+) -> Vec<ququ_server::storage::ConnectionRecord> {
+    let db = db.clone();
+    tokio::task::spawn_blocking(move || db.connections().unwrap())
+        .await
+        .unwrap()
 }
 
 /// Starts `ququ-server` on a free port over `dir`, its stdout piped (and its stderr too, for `log`).
@@ -196,6 +202,10 @@ fn no_password_token_or_message_text_reaches_the_log() {
     }
 }
 
+#[cfg_attr(
+    feature = "test-cluster",
+    ignore = "backup and restore are SQLite's; PostgreSQL's database is backed up by pg_dump"
+)]
 #[tokio::test]
 async fn the_operator_backs_up_restores_resets_and_disables() {
     let server = TestServer::start().await;
@@ -326,4 +336,123 @@ fn a_bad_certificate_stops_the_start_with_the_file_named() {
         "nothing announced: {:?}",
         String::from_utf8_lossy(&out.stdout)
     );
+}
+
+/// Cluster mode's `--database` (issue 26), on a server built without it: it says how to get it and
+/// stops, before it listens or touches the data directory's database.
+#[cfg(not(feature = "cluster"))]
+#[test]
+fn database_is_refused_by_a_server_built_without_cluster_mode() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .args(["--database", "postgres://ququ@db1/ququ"])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let said = String::from_utf8_lossy(&out.stderr);
+    assert!(said.contains("--features cluster"), "{said}");
+    assert!(!dir.path().join("ququ.db").exists());
+    // The operator's commands too.
+    let out = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args([
+            "users",
+            "--database",
+            "postgres://ququ@db1/ququ",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--features cluster"));
+}
+
+/// Cluster mode's `--database` (issue 26): the binary serves from PostgreSQL, says which database (and
+/// never a password), and the operator's commands see what its clients did; backup is PostgreSQL's own.
+#[cfg(feature = "test-cluster")]
+#[tokio::test]
+async fn the_binary_serves_from_postgresql_with_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::pg_url(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path())
+        .arg("--database")
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = Vec::new();
+    for _ in 0..3 {
+        let mut line = String::new();
+        out.read_line(&mut line).unwrap();
+        lines.push(line.trim().to_owned());
+    }
+    let addr: std::net::SocketAddr = lines[0]
+        .strip_prefix("ququ-server listening on ")
+        .unwrap_or_else(|| panic!("{lines:?}"))
+        .parse()
+        .unwrap();
+    assert!(
+        lines[1].starts_with("database: PostgreSQL postgres://postgres@/tmp/ququ-pg-")
+            && lines[1].contains("/t_"),
+        "{lines:?}"
+    );
+    std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
+    // SQLite's file is not made: the data directory keeps only relayed files.
+    assert!(!dir.path().join("ququ.db").exists());
+
+    let mut p = Peer::connect(addr).await;
+    p.send("RESIGER:alice:password").await;
+    p.expect("RESIGER:true:alice").await;
+    p.login("alice").await;
+    let users = admin(dir.path(), &["users"], "");
+    assert!(
+        users.contains("alice") && users.contains("online (1 connection)"),
+        "{users}"
+    );
+    let refused = common::admin_command(dir.path(), &["backup", "/tmp/never.db"])
+        .output()
+        .unwrap();
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pg_dump"));
+    // A second server on the same database is refused while the first serves (one at a time until
+    // nodes share the work), whatever its data directory.
+    let other = tempfile::tempdir().unwrap();
+    let second = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(other.path())
+        .arg("--database")
+        .arg(&url)
+        .output()
+        .unwrap();
+    assert!(!second.status.success());
+    let said = String::from_utf8_lossy(&second.stderr);
+    assert!(said.contains("another ququ-server is serving it"), "{said}");
+
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    // Once it has stopped, the next one serves.
+    let mut next = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args(["--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(other.path())
+        .arg("--database")
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = common::listening_addr(next.stdout.take().unwrap());
+    let mut p = Peer::connect(addr).await;
+    p.login("alice").await;
+    next.kill().unwrap();
+    next.wait().unwrap();
 }

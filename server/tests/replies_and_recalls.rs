@@ -167,15 +167,57 @@ async fn a_recall_reaches_everyone_and_the_text_is_gone_from_sync_and_history() 
 
     // And from the database itself, after a restart.
     let dir = server.stop().await;
-    let db = std::fs::read(dir.path().join("ququ.db")).unwrap();
-    assert!(db.len() > 4096, "not the database");
-    let wal = std::fs::read(dir.path().join("ququ.db-wal")).unwrap_or_default();
-    let needle = b"wrong chat";
-    for bytes in [&db, &wal] {
+    // PostgreSQL: every row of every table, as text.
+    #[cfg(feature = "test-cluster")]
+    {
+        let url = common::pg_url(dir.path());
+        let found = std::thread::spawn(move || {
+            let mut db = postgres::Client::connect(&url, postgres::NoTls).unwrap();
+            let tables = db
+                .query(
+                    "SELECT tablename FROM pg_tables WHERE schemaname = 'public'",
+                    &[],
+                )
+                .unwrap();
+            assert!(tables.len() > 5, "not the database");
+            let mut found = Vec::new();
+            for t in tables {
+                let table: String = t.get(0);
+                let n: i64 = db
+                    .query_one(
+                        &format!(
+                            "SELECT count(*) FROM {table} x WHERE x::text LIKE '%wrong chat%'"
+                        ),
+                        &[],
+                    )
+                    .unwrap()
+                    .get(0);
+                if n > 0 {
+                    found.push(table);
+                }
+            }
+            found
+        })
+        .join()
+        .unwrap();
         assert!(
-            !bytes.windows(needle.len()).any(|w| w == needle),
-            "the recalled text is still in the database files"
+            found.is_empty(),
+            "the recalled text is still in the database: {found:?}"
         );
+    }
+    // SQLite: its files, the write-ahead log too.
+    #[cfg(not(feature = "test-cluster"))]
+    {
+        let db = std::fs::read(dir.path().join("ququ.db")).unwrap();
+        assert!(db.len() > 4096, "not the database");
+        let wal = std::fs::read(dir.path().join("ququ.db-wal")).unwrap_or_default();
+        let needle = b"wrong chat";
+        for bytes in [&db, &wal] {
+            assert!(
+                !bytes.windows(needle.len()).any(|w| w == needle),
+                "the recalled text is still in the database files"
+            );
+        }
     }
 }
 

@@ -4,9 +4,7 @@ use std::collections::HashSet;
 
 use ququ_protocol::{Conv, ErrorCode, Features, Presence, ServerMessage};
 
-use super::{
-    Caller, Result, ServiceError, Services, SessionId, check_len, check_name, line, now_millis,
-};
+use super::{Caller, Result, ServiceError, Services, SessionId, check_name, line, now_millis};
 use crate::config::FindPresence;
 use crate::storage::{CategoryRefusal, FriendRecord, UserId, UserRecord};
 
@@ -154,7 +152,9 @@ impl Services {
         account: String,
         note: String,
     ) -> Result<Vec<ServerMessage>> {
-        check_len("the note", &note, NOTE_LIMIT).map_err(|e| e.about(account.clone()))?;
+        // Control characters in a note would act on the friend's terminal as a message's would (issue
+        // 20, item 5); PostgreSQL cannot even store a NUL.
+        check_name("the note", &note, NOTE_LIMIT, true).map_err(|e| e.about(account.clone()))?;
         let them = self.user_named(&account).await?;
         let refuse =
             |code, text: &str| Err(ServiceError::refused(code, text).about(account.clone()));

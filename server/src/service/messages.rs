@@ -205,6 +205,13 @@ impl Services {
                 format!("a client id has at most {MAX_CLIENT_ID} bytes"),
             ));
         }
+        // It is stored (a resent message is known by it) and sent back in ACK lines.
+        if client_id.chars().any(char::is_control) {
+            return Err(ServiceError::refused(
+                ErrorCode::BadRequest,
+                "a client id may not contain control characters",
+            ));
+        }
         if text.trim().is_empty() {
             return Err(
                 ServiceError::refused(ErrorCode::BadRequest, "the message is empty")

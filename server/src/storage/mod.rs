@@ -51,12 +51,32 @@ pub enum StoreError {
     Poisoned,
     /// PostgreSQL's error (cluster mode); a unique violation is [`StoreError::Conflict`] instead.
     #[cfg(feature = "cluster")]
-    #[error("PostgreSQL error: {0}")]
+    // The client's own Display says only "db error": the server's message and code are in the source.
+    #[error("PostgreSQL error: {}", postgres_detail(.0))]
     Postgres(::postgres::Error),
     /// No connection to PostgreSQL could be had from the pool in time (cluster mode).
     #[cfg(feature = "cluster")]
     #[error("no PostgreSQL connection: {0}")]
     PostgresPool(String),
+}
+
+/// What PostgreSQL said (severity, code, message, and where if it said), or the client's own words for
+/// an error that never reached the server (a broken connection).
+#[cfg(feature = "cluster")]
+pub(crate) fn postgres_detail(e: &::postgres::Error) -> String {
+    match e.as_db_error() {
+        Some(db) => format!(
+            "{} {}: {}{}",
+            db.severity(),
+            db.code().code(),
+            db.message(),
+            db.detail().map(|d| format!(" ({d})")).unwrap_or_default()
+        ),
+        None => match std::error::Error::source(e) {
+            Some(source) => format!("{e}: {source}"),
+            None => e.to_string(),
+        },
+    }
 }
 
 // Issue 20, item 10: a full disk.

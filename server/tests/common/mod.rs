@@ -28,14 +28,32 @@ impl TestServer {
     }
 
     pub async fn start_with(dir: tempfile::TempDir, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        // The server's warnings and errors (RUST_LOG for more), shown with a failing test's output: an
+        // internal error's cause is only in the log.
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(
+                tracing_subscriber::EnvFilter::try_from_default_env()
+                    .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("warn")),
+            )
+            .with_test_writer()
+            .try_init();
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let mut config = Config::new(dir.path());
         tweak(&mut config);
         let (stop, stopped) = oneshot::channel::<()>();
-        let task = tokio::spawn(ququ_server::run(listener, config, async {
+        let stopped = async {
             let _ = stopped.await;
-        }));
+        };
+        #[cfg(not(feature = "test-cluster"))]
+        let task = tokio::spawn(ququ_server::run(listener, config, stopped));
+        #[cfg(feature = "test-cluster")]
+        let task = {
+            let store = open_store(dir.path());
+            tokio::spawn(ququ_server::run_with_store(
+                listener, config, store, stopped,
+            ))
+        };
         TestServer {
             addr,
             dir,
@@ -76,6 +94,62 @@ impl TestServer {
         pa.until(&format!("FRIEND:{b}:")).await;
         (pa, pb)
     }
+}
+
+/// With `--features test-cluster`: the connection string of the PostgreSQL database of the data
+/// directory `dir`, made in the test process's private cluster the first time and named in
+/// `dir/pg-database`, so a server restarted on the same directory (and an operator's command on it)
+/// finds the same data, as it would in its SQLite file.
+#[cfg(feature = "test-cluster")]
+pub fn pg_url(dir: &std::path::Path) -> String {
+    use ququ_server::storage::postgres::testdb;
+    let named = dir.join("pg-database");
+    // On a thread of its own: the blocking client runs a runtime of its own, which cannot start on a
+    // thread driving the test's.
+    std::thread::spawn(move || {
+        let cluster = testdb::cluster();
+        let db = match std::fs::read_to_string(&named) {
+            Ok(db) => db,
+            Err(_) => {
+                let db = cluster.create_database();
+                std::fs::write(&named, &db).unwrap();
+                db
+            }
+        };
+        cluster.url(&db)
+    })
+    .join()
+    .unwrap()
+}
+
+/// A second handle on the database of the data directory `dir`, as an operator's tool opens it:
+/// SQLite's file there, or with `--features test-cluster` its PostgreSQL database.
+pub fn open_store(dir: &std::path::Path) -> std::sync::Arc<dyn ququ_server::storage::Store> {
+    #[cfg(feature = "test-cluster")]
+    {
+        let url = pg_url(dir);
+        let store = std::thread::spawn(move || {
+            ququ_server::storage::postgres::PgStore::open(&url, 8).unwrap()
+        })
+        .join()
+        .unwrap();
+        std::sync::Arc::new(store)
+    }
+    #[cfg(not(feature = "test-cluster"))]
+    std::sync::Arc::new(
+        ququ_server::SqliteStore::open(&dir.join("ququ.db"), ququ_server::Durability::Normal)
+            .unwrap(),
+    )
+}
+
+/// `ququ-server ARGS --data-dir DIR`, an operator's command on the server of `dir` (with
+/// `--features test-cluster`, on its PostgreSQL database: `--database`).
+pub fn admin_command(dir: &std::path::Path, args: &[&str]) -> std::process::Command {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_ququ-server"));
+    command.args(args).arg("--data-dir").arg(dir);
+    #[cfg(feature = "test-cluster")]
+    command.arg("--database").arg(pg_url(dir));
+    command
 }
 
 pub struct Peer {
@@ -285,11 +359,8 @@ pub fn is_group_event(line: &str) -> bool {
 /// server, as an operator would), feeding `stdin`; returns stdout, failing on a non-zero exit.
 pub fn admin(dir: &std::path::Path, args: &[&str], stdin: &str) -> String {
     use std::io::Write;
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(args)
-        .arg("--data-dir")
-        .arg(dir)
+    use std::process::Stdio;
+    let mut child = admin_command(dir, args)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

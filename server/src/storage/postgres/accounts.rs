@@ -3,7 +3,7 @@
 
 use ququ_protocol::{Millis, Profile, ProfileChange};
 
-use super::{PgStore, USER_COLS, all, user_from_row};
+use super::{PgStore, USER_COLS, all, storable, user_from_row};
 use crate::storage::{AccountStore, ConnectionRecord, SessionEnd, StoreError, UserId, UserRecord};
 
 impl AccountStore for PgStore {
@@ -37,6 +37,9 @@ impl AccountStore for PgStore {
     }
 
     fn user_by_account(&self, account: &str) -> Result<Option<UserRecord>, StoreError> {
+        if !storable(account) {
+            return Ok(None);
+        }
         self.conn()?
             .query_opt(
                 &format!("SELECT {USER_COLS} FROM users u WHERE lower(u.account) = lower($1)"),
@@ -110,6 +113,9 @@ impl AccountStore for PgStore {
     }
 
     fn search_users(&self, query: &str, limit: u32) -> Result<Vec<UserRecord>, StoreError> {
+        if !storable(query) {
+            return Ok(Vec::new());
+        }
         let escaped = query
             .replace('\\', "\\\\")
             .replace('%', "\\%")

@@ -1,7 +1,7 @@
 //! [`AvatarStore`] on PostgreSQL: pictures kept once by digest in `avatars`, named by the users and
 //! groups showing them.
 
-use super::{PgStore, forget_avatar};
+use super::{PgStore, forget_avatar, storable};
 use crate::storage::{Avatar, AvatarOwner, AvatarStore, StoreError};
 
 impl AvatarStore for PgStore {
@@ -42,6 +42,9 @@ impl AvatarStore for PgStore {
     }
 
     fn avatar(&self, sha256: &str) -> Result<Option<Vec<u8>>, StoreError> {
+        if !storable(sha256) {
+            return Ok(None);
+        }
         Ok(self
             .conn()?
             .query_opt("SELECT bytes FROM avatars WHERE sha256 = $1", &[&sha256])?

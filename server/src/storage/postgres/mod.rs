@@ -41,7 +41,7 @@ use std::time::Duration;
 
 use postgres::{NoTls, Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
-use r2d2_postgres::r2d2::{Pool, PooledConnection};
+use r2d2_postgres::r2d2::{ManageConnection, Pool, PooledConnection};
 
 use ququ_protocol::{Gender, Millis, Profile};
 
@@ -60,13 +60,28 @@ type Manager = PostgresConnectionManager<NoTls>;
 
 /// A [`Store`] in a PostgreSQL database.
 pub struct PgStore {
-    pool: Pool<Manager>,
+    /// Always `Some` but in [`Drop`], which takes it.
+    pool: Option<Pool<Manager>>,
+}
+
+/// Each connection of the blocking client owns a small tokio runtime, and a runtime may not be dropped
+/// on a thread driving another: the server drops its store at the end of `run`, an async task. The
+/// pool goes on a thread of its own, which closes the connections.
+impl Drop for PgStore {
+    fn drop(&mut self) {
+        if let Some(pool) = self.pool.take() {
+            let _ = std::thread::spawn(move || drop(pool)).join();
+        }
+    }
 }
 
 impl std::fmt::Debug for PgStore {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PgStore")
-            .field("connections", &self.pool.state().connections)
+            .field(
+                "connections",
+                &self.pool.as_ref().map(|p| p.state().connections),
+            )
             .finish()
     }
 }
@@ -94,28 +109,40 @@ impl PgStore {
     /// but no Ququ schema is reported, never changed.
     pub fn open(url: &str, connections: u32) -> Result<Self, StoreError> {
         let unusable = |reason: String| StoreError::Unusable {
-            path: redact(url),
+            path: describe(url),
             reason,
         };
         let config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| unusable(e.to_string()))?;
+        let manager = PostgresConnectionManager::new(config, NoTls);
+        // One connection first, so that a wrong password or an unknown database is said at once in
+        // PostgreSQL's words, rather than after the pool's ten seconds of retrying.
+        drop(
+            manager
+                .connect()
+                .map_err(|e| unusable(super::postgres_detail(&e)))?,
+        );
         let pool = Pool::builder()
             .max_size(connections.max(1))
+            .error_handler(Box::new(LogErrors))
             // Connections are made as needed, not all up front: many handles (the operator's commands,
             // tests) open a store for a few queries.
             .min_idle(Some(0))
             .connection_timeout(Duration::from_secs(10))
-            .build(PostgresConnectionManager::new(config, NoTls))
+            .build(manager)
             .map_err(|e| unusable(e.to_string()))?;
-        let store = PgStore { pool };
+        let store = PgStore { pool: Some(pool) };
         store.migrate()?;
         Ok(store)
     }
 
     /// A pooled connection.
     fn conn(&self) -> Result<PooledConnection<Manager>, StoreError> {
-        Ok(self.pool.get()?)
+        match &self.pool {
+            Some(pool) => Ok(pool.get()?),
+            None => Err(StoreError::PostgresPool("the store is closed".into())),
+        }
     }
 
     fn migrate(&self) -> Result<(), StoreError> {
@@ -173,16 +200,119 @@ fn schema_version(tx: &mut Transaction<'_>) -> Result<i64, StoreError> {
         .map_or(0, |r| r.get(0)))
 }
 
-/// `url` without its password, for messages.
-fn redact(url: &str) -> String {
-    match url.parse::<postgres::Config>() {
-        Ok(c) => format!(
-            "PostgreSQL database {} on {:?}",
-            c.get_dbname().unwrap_or("(default)"),
-            c.get_hosts()
-        ),
-        Err(_) => "PostgreSQL".into(),
+/// The advisory lock key a serving node holds for its whole life: "ququsole" in ASCII.
+const SOLE_SERVER_LOCK: i64 = 0x7175_7175_736f_6c65;
+
+/// A database's one serving `ququ-server`, held until dropped: see [`sole_server`].
+#[derive(Debug)]
+pub struct SoleServer {
+    /// Dropped (closed) when the server stops, which ends the thread holding the lock's connection.
+    _release: std::sync::mpsc::Sender<()>,
+}
+
+/// Takes the database's serving lock (a session advisory lock, on a connection of its own kept open on
+/// a thread of its own), or says that another server holds it. Until nodes keep their own connection
+/// rows and session ends, and deliver each other's messages (docs/architecture.md), a second server on
+/// one database would wipe the first's connection table at its start and leave the first's clients
+/// without the second's messages: so one at a time, as one SQLite data directory has one server. The
+/// lock goes with the connection, so a killed server leaves none behind.
+pub fn sole_server(url: &str) -> Result<SoleServer, StoreError> {
+    let url = url.to_owned();
+    let (taken_tx, taken) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("ququ-sole-server".into())
+        .spawn(move || {
+            let client = postgres::Client::connect(&url, NoTls).and_then(|mut c| {
+                let got: bool = c
+                    .query_one("SELECT pg_try_advisory_lock($1)", &[&SOLE_SERVER_LOCK])?
+                    .get(0);
+                Ok((c, got))
+            });
+            let client = match client {
+                Ok((client, true)) => {
+                    let _ = taken_tx.send(Ok(()));
+                    client
+                }
+                Ok((_, false)) => {
+                    let _ = taken_tx.send(Err(StoreError::Unusable {
+                        path: describe(&url),
+                        reason: "another ququ-server is serving it (one server per database until \
+                                 cluster mode is finished; see docs/deploy.md)"
+                            .into(),
+                    }));
+                    return;
+                }
+                Err(e) => {
+                    let _ = taken_tx.send(Err(e.into()));
+                    return;
+                }
+            };
+            // Until the server stops (the sender is dropped).
+            let _ = released.recv();
+            drop(client);
+        })
+        .map_err(|e| StoreError::PostgresPool(format!("cannot start a thread: {e}")))?;
+    match taken.recv() {
+        Ok(Ok(())) => Ok(SoleServer { _release: release }),
+        Ok(Err(e)) => Err(e),
+        Err(_) => Err(StoreError::PostgresPool(
+            "the thread taking the serving lock ended".into(),
+        )),
     }
+}
+
+/// The pool's failures to connect, in the server's log with PostgreSQL's words (r2d2's own handler logs
+/// only the client's "db error").
+#[derive(Debug)]
+struct LogErrors;
+
+impl r2d2_postgres::r2d2::HandleError<postgres::Error> for LogErrors {
+    fn handle_error(&self, e: postgres::Error) {
+        tracing::error!(error = %super::postgres_detail(&e), "cannot connect to PostgreSQL");
+    }
+}
+
+/// Whether PostgreSQL can take `s` as text: it refuses NUL anywhere in a text value, even in a lookup
+/// (SQLite takes it). What the service stores never holds one (it refuses control characters), so a
+/// lookup by a name or hash with a NUL in it, which a client can send, finds nothing without asking.
+fn storable(s: &str) -> bool {
+    !s.contains('\0')
+}
+
+/// The database `url` names, without its password, for messages and the server's start-up lines:
+/// `postgres://ququ@db1:5432/ququ`.
+pub fn describe(url: &str) -> String {
+    let Ok(c) = url.parse::<postgres::Config>() else {
+        return "a PostgreSQL connection string that does not parse".into();
+    };
+    let ports = c.get_ports();
+    let hosts: Vec<String> = c
+        .get_hosts()
+        .iter()
+        .enumerate()
+        .map(|(i, h)| {
+            let host = match h {
+                postgres::config::Host::Tcp(name) => name.clone(),
+                #[cfg(unix)]
+                postgres::config::Host::Unix(path) => path.display().to_string(),
+            };
+            match ports.get(i).or(ports.first()) {
+                Some(port) => format!("{host}:{port}"),
+                None => host,
+            }
+        })
+        .collect();
+    format!(
+        "postgres://{}{}/{}",
+        c.get_user().map(|u| format!("{u}@")).unwrap_or_default(),
+        if hosts.is_empty() {
+            "localhost".to_string()
+        } else {
+            hosts.join(",")
+        },
+        c.get_dbname().unwrap_or("")
+    )
 }
 
 /// The columns [`user_from_row`] reads, from `users u`.
@@ -228,7 +358,10 @@ fn all<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T, StoreError>) -> Result<V
 /// PostgreSQL does its own upkeep (checkpoints, autovacuum): nothing to do here.
 impl Upkeep for PgStore {}
 
-#[cfg(test)]
-mod testdb;
+// A private PostgreSQL for tests: this crate's own, and its integration tests through the
+// `test-cluster` feature (tests/common starts every test server on it). Never part of a build that ships.
+#[cfg(any(test, feature = "test-cluster"))]
+#[doc(hidden)]
+pub mod testdb;
 #[cfg(test)]
 mod tests;

@@ -17,7 +17,9 @@ use std::process::{ChildStdin, Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock};
 
+#[cfg(test)]
 use super::PgStore;
+#[cfg(test)]
 use crate::storage::conformance::Fixture;
 
 /// The test process's cluster: the one global of the PostgreSQL tests.
@@ -25,7 +27,7 @@ static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 
 /// A running cluster; stopped by its watchdog when the process ends.
 #[derive(Debug)]
-pub(crate) struct Cluster {
+pub struct Cluster {
     /// Where it lives and listens.
     dir: PathBuf,
     /// The watchdog's pipe: never written, only held until the process ends.
@@ -35,7 +37,7 @@ pub(crate) struct Cluster {
 }
 
 /// The cluster, started on first use. Panics, saying why, if it cannot start.
-pub(crate) fn cluster() -> &'static Cluster {
+pub fn cluster() -> &'static Cluster {
     match CLUSTER.get_or_init(Cluster::start) {
         Ok(cluster) => cluster,
         Err(why) => panic!("the PostgreSQL tests need a PostgreSQL server: {why}"),
@@ -117,12 +119,12 @@ impl Cluster {
     }
 
     /// The connection string of database `db`.
-    pub(crate) fn url(&self, db: &str) -> String {
+    pub fn url(&self, db: &str) -> String {
         format!("host={} user=postgres dbname={db}", self.dir.display())
     }
 
     /// A new empty database; its name.
-    pub(crate) fn create_database(&self) -> String {
+    pub fn create_database(&self) -> String {
         let name = format!("t_{}", self.next_db.fetch_add(1, Ordering::Relaxed));
         let mut admin = postgres::Client::connect(&self.url("postgres"), postgres::NoTls)
             .unwrap_or_else(|e| panic!("cannot connect to the test cluster: {e}"));
@@ -187,11 +189,13 @@ fn run(cmd: &mut Command) -> Result<String, String> {
 }
 
 /// The conformance suite's stores: a database of each test's own in the process's cluster.
+#[cfg(test)]
 #[derive(Debug)]
 pub(crate) struct PgFixture {
     url: String,
 }
 
+#[cfg(test)]
 impl PgFixture {
     pub(crate) fn new() -> Self {
         let cluster = cluster();
@@ -200,11 +204,12 @@ impl PgFixture {
         }
     }
 
-    pub(crate) fn url(&self) -> &str {
+    pub fn url(&self) -> &str {
         &self.url
     }
 }
 
+#[cfg(test)]
 impl Fixture for PgFixture {
     type Handle = PgStore;
     fn open(&self) -> PgStore {
