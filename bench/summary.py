@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Reads ququ-bench JSON lines on stdin; prints the median of each figure per system and Ququ/Redis."""
+"""Reads ququ-bench JSON lines on stdin; prints the median of each figure per system and Ququ/Redis, then,
+if there are runs on PostgreSQL (`bench/run.sh pg`), Ququ on PostgreSQL against Ququ on SQLite."""
 import json
 import statistics
 import sys
@@ -51,17 +52,39 @@ def med(vals):
     return statistics.median(vals)
 
 
-print("| scenario | figure | Ququ | Redis | Ququ/Redis | runs |")
-print("|---|---|---|---|---|---|")
-for scen, figs in FIGURES.items():
-    group = [r for r in rows if key(r) == scen]
-    if not group:
-        continue
-    for path, label in figs:
-        q = med([get(r, path) for r in group if r.get("system", "ququ") == "ququ"])
-        rd = med([get(r, path) for r in group if r.get("system") == "redis"])
-        ratio = ""
-        if isinstance(q, (int, float)) and isinstance(rd, (int, float)) and rd and not isinstance(q, bool):
-            ratio = "%.2f" % (q / rd)
-        n = len([r for r in group if r.get("system", "ququ") == "ququ"])
-        print("| %s | %s | %s | %s | %s | %d |" % (scen, label, q, "" if rd is None else rd, ratio, n))
+def on(r, system, store):
+    """Whether row r is `system` ("ququ", "redis") with data kept in `store` ("sqlite", "postgres")."""
+    if system == "redis":
+        return r.get("system") == "redis"
+    return r.get("system", "ququ") == "ququ" and r.get("store", "sqlite") == store
+
+
+def table(title, a, b, need_b):
+    """One table: system a against system b, each a (system, store, column name); a scenario b has no
+    runs of is left out if need_b (else shown with b empty, as files and the plain copy are)."""
+    lines = []
+    for scen, figs in FIGURES.items():
+        group = [r for r in rows if key(r) == scen]
+        if not any(on(r, *a[:2]) for r in group) or (need_b and not any(on(r, *b[:2]) for r in group)):
+            continue
+        for path, label in figs:
+            x = med([get(r, path) for r in group if on(r, *a[:2])])
+            y = med([get(r, path) for r in group if on(r, *b[:2])])
+            ratio = ""
+            if isinstance(x, (int, float)) and isinstance(y, (int, float)) and y and not isinstance(x, bool):
+                ratio = "%.2f" % (x / y)
+            n = len([r for r in group if on(r, *a[:2])])
+            lines.append("| %s | %s | %s | %s | %s | %d |" % (scen, label, x, "" if y is None else y, ratio, n))
+    if lines:
+        if title:
+            print("\n" + title + "\n")
+        print("| scenario | figure | %s | %s | %s/%s | runs |" % (a[2], b[2], a[2], b[2]))
+        print("|---|---|---|---|---|---|")
+        print("\n".join(lines))
+
+
+QUQU = ("ququ", "sqlite", "Ququ")
+table("", QUQU, ("redis", None, "Redis"), need_b=False)
+table("Ququ on PostgreSQL (one node) against Ququ on SQLite:", ("ququ", "postgres", "PostgreSQL"),
+      ("ququ", "sqlite", "SQLite"),
+      need_b=True)

@@ -71,6 +71,7 @@ pub async fn idle(target: &mut Target, logins: Vec<Login>, hold: Duration) -> Bo
         serde_json::json!({
             "scenario": "idle",
             "system": target.system.name(),
+            "store": target.store(),
             "connections": n,
             "login_secs": secs(login_time),
             "server_rss_before_kib": rss_before,
@@ -153,6 +154,7 @@ pub async fn login(
             serde_json::json!({
                 "scenario": "login",
                 "system": target.system.name(),
+            "store": target.store(),
                 "kind": kind,
                 "logins": logins.len(),
                 "concurrency": concurrency,
@@ -251,6 +253,7 @@ pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
         serde_json::json!({
             "scenario": "restart",
             "system": target.system.name(),
+            "store": target.store(),
             "connections": n,
             "logged_in_again": back.load(Ordering::Relaxed),
             "stop_secs": s(t0, stopped),

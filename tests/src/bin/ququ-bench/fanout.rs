@@ -427,6 +427,7 @@ pub async fn run(target: &mut Target, plan: Plan, load: &Load) -> BoxResult {
         return Err(format!("--size must be at least {MIN_PAYLOAD}").into());
     }
     let system = target.system;
+    let store = target.store();
     let addr = target.addr;
     let s_count = plan.senders.len();
     let names = Arc::new(
@@ -541,6 +542,7 @@ pub async fn run(target: &mut Target, plan: Plan, load: &Load) -> BoxResult {
     let line = serde_json::json!({
         "scenario": plan.scenario,
         "system": system.name(),
+        "store": store,
         "params": plan.params,
         "messages_per_sender": load.messages,
         "rate_per_sender": load.rate,

@@ -77,6 +77,11 @@ struct Args {
     /// Ququ's outbox per connection, in lines
     #[arg(long, global = true, default_value_t = 4096)]
     outbox: usize,
+    /// Ququ on PostgreSQL (cluster mode): seed and serve from this database (a postgres:// URL), which
+    /// must be empty: bench/run.sh makes a new one per run. Needs ququ-bench built with
+    /// `--features cluster`, and a `--server-bin` built the same way
+    #[arg(long, global = true)]
+    database: Option<String>,
     /// Runtime worker threads for the load generator [default: the CPUs it may run on]
     #[arg(long, global = true)]
     threads: Option<usize>,
@@ -202,6 +207,7 @@ async fn run(args: Args) -> BoxResult {
         cpus: args.server_cpus.clone(),
         durability: args.durability.clone(),
         outbox: args.outbox,
+        database: args.database.clone(),
     };
     if let Some(addr) = args.server
         && !addr.ip().is_loopback()
@@ -232,7 +238,13 @@ async fn run(args: Args) -> BoxResult {
             load,
         } => {
             let seeded = if seeds {
-                Some(seed::seed(&data, &names(senders, members), true, &[])?)
+                Some(seed::seed(
+                    &data,
+                    launch.database.as_deref(),
+                    &names(senders, members),
+                    true,
+                    &[],
+                )?)
             } else {
                 None
             };
@@ -245,6 +257,7 @@ async fn run(args: Args) -> BoxResult {
                 let pairs: Vec<(usize, usize)> = (0..pairs).map(|i| (i, pairs + i)).collect();
                 Some(seed::seed(
                     &data,
+                    launch.database.as_deref(),
                     &names(pairs.len(), pairs.len()),
                     false,
                     &pairs,
@@ -257,7 +270,7 @@ async fn run(args: Args) -> BoxResult {
             fanout::run(&mut target, plan, &load).await
         }
         Scenario::Idle { connections, hold } => {
-            let logins = session_logins(system, seeds, &data, connections)?;
+            let logins = session_logins(system, seeds, &data, &launch, connections)?;
             let mut target = Target::start(&launch, &data).await?;
             conns::idle(&mut target, logins, Duration::from_secs(hold)).await
         }
@@ -269,7 +282,8 @@ async fn run(args: Args) -> BoxResult {
             let n = password.max(tokens);
             let (pw, resume) = match system {
                 System::Ququ => {
-                    let seeded = seed::seed(&data, &names(0, n), false, &[])?;
+                    let seeded =
+                        seed::seed(&data, launch.database.as_deref(), &names(0, n), false, &[])?;
                     let pw = seeded.accounts[..password]
                         .iter()
                         .map(|a| Login::Password {
@@ -289,7 +303,7 @@ async fn run(args: Args) -> BoxResult {
             conns::login(&mut target, pw, resume, concurrency).await
         }
         Scenario::Restart { connections } => {
-            let logins = session_logins(system, seeds, &data, connections)?;
+            let logins = session_logins(system, seeds, &data, &launch, connections)?;
             let mut target = Target::start(&launch, &data).await?;
             conns::restart(&mut target, logins).await
         }
@@ -302,14 +316,17 @@ fn session_logins(
     system: System,
     seeds: bool,
     data: &std::path::Path,
+    launch: &Launch,
     n: usize,
 ) -> BoxResult<Vec<Login>> {
     Ok(match system {
-        System::Ququ if seeds => seed::seed(data, &names(0, n), false, &[])?
-            .accounts
-            .iter()
-            .map(fanout::resume)
-            .collect(),
+        System::Ququ if seeds => {
+            seed::seed(data, launch.database.as_deref(), &names(0, n), false, &[])?
+                .accounts
+                .iter()
+                .map(fanout::resume)
+                .collect()
+        }
         _ => conns::redis_sessions(n),
     })
 }

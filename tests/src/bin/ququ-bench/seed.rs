@@ -10,7 +10,7 @@ use std::path::Path;
 use sha2::{Digest, Sha256};
 
 use ququ_protocol::Role;
-use ququ_server::storage::{AccountStore, FriendStore, GroupStore, UserId};
+use ququ_server::storage::{Store, UserId};
 use ququ_server::{Durability, SqliteStore};
 
 use crate::BoxResult;
@@ -36,12 +36,41 @@ pub struct Seeded {
 /// them as members; and friendships between each listed pair of indexes.
 pub fn seed(
     dir: &Path,
+    database: Option<&str>,
     names: &[String],
     group: bool,
     friends: &[(usize, usize)],
 ) -> BoxResult<Seeded> {
+    // Off the runtime's own work: PostgreSQL's blocking client runs a runtime of its own.
+    tokio::task::block_in_place(|| seed_now(dir, database, names, group, friends))
+}
+
+/// The store the server of `dir` serves from: SQLite's file there, or the PostgreSQL `database`.
+pub fn open_store(dir: &Path, database: Option<&str>) -> BoxResult<std::sync::Arc<dyn Store>> {
     std::fs::create_dir_all(dir)?;
-    let store = SqliteStore::open(&dir.join("ququ.db"), Durability::Normal)?;
+    tokio::task::block_in_place(|| match database {
+        None => Ok(
+            std::sync::Arc::new(SqliteStore::open(&dir.join("ququ.db"), Durability::Normal)?)
+                as std::sync::Arc<dyn Store>,
+        ),
+        #[cfg(feature = "cluster")]
+        Some(url) => Ok(
+            std::sync::Arc::new(ququ_server::storage::postgres::PgStore::open(url, 16)?)
+                as std::sync::Arc<dyn Store>,
+        ),
+        #[cfg(not(feature = "cluster"))]
+        Some(_) => Err("--database needs ququ-bench built with --features cluster".into()),
+    })
+}
+
+fn seed_now(
+    dir: &Path,
+    database: Option<&str>,
+    names: &[String],
+    group: bool,
+    friends: &[(usize, usize)],
+) -> BoxResult<Seeded> {
+    let store = open_store(dir, database)?;
     let now = crate::wall_millis();
     let expires = now + 30 * 24 * 3600 * 1000;
     let mut accounts = Vec::with_capacity(names.len());
@@ -50,7 +79,7 @@ pub fn seed(
         let user = store.create_user(name, name, &hash, now)?;
         if i == 0 {
             // One real Argon2 hash, made by the server's own code, then shared by every account.
-            ququ_server::admin::reset_password(&store, name, PASSWORD)
+            ququ_server::admin::reset_password(store.as_ref(), name, PASSWORD)
                 .map_err(|e| e.to_string())?;
             hash = store
                 .user_by_id(user.id)?

@@ -29,6 +29,8 @@ pub struct Launch {
     pub cpus: Option<String>,
     pub durability: String,
     pub outbox: usize,
+    /// Ququ on this PostgreSQL database instead of SQLite in the data dir.
+    pub database: Option<String>,
 }
 
 #[derive(Debug)]
@@ -86,6 +88,15 @@ fn ququ_toml(launch: &Launch) -> String {
 }
 
 impl Target {
+    /// Where Ququ keeps its data in this run, for the JSON lines: `sqlite` or `postgres`.
+    pub fn store(&self) -> &'static str {
+        match (self.system, &self.launch.database) {
+            (System::Redis, _) => "none",
+            (System::Ququ, Some(_)) => "postgres",
+            (System::Ququ, None) => "sqlite",
+        }
+    }
+
     /// Starts the server. For Ququ, `dir` is its data dir, seeded already if the scenario needs it.
     pub async fn start(launch: &Launch, dir: &Path) -> BoxResult<Target> {
         let mut t = Target {
@@ -159,6 +170,13 @@ impl Target {
                     "--config".into(),
                     toml.display().to_string(),
                 ];
+                let args: Vec<String> = match &self.launch.database {
+                    Some(url) => args
+                        .into_iter()
+                        .chain(["--database".into(), url.clone()])
+                        .collect(),
+                    None => args,
+                };
                 let log = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -193,11 +211,21 @@ impl Target {
                 let listener = tokio::net::TcpListener::bind(self.addr).await?;
                 let config = ququ_config(&self.dir, &self.launch);
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+                let store = match &self.launch.database {
+                    Some(url) => Some(crate::seed::open_store(&self.dir, Some(url))?),
+                    None => None,
+                };
                 let task = tokio::spawn(async move {
                     let shutdown = async move {
                         let _ = stopped.await;
                     };
-                    if let Err(e) = ququ_server::run(listener, config, shutdown).await {
+                    let served = match store {
+                        Some(store) => {
+                            ququ_server::run_with_store(listener, config, store, shutdown).await
+                        }
+                        None => ququ_server::run(listener, config, shutdown).await,
+                    };
+                    if let Err(e) = served {
                         eprintln!("in-process server failed: {e}");
                     }
                 });
