@@ -297,13 +297,7 @@ fn gen_cert_makes_a_pair_the_server_serves_tls_with_and_announces_by_fingerprint
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    for _ in 0..3 {
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        lines.push(line.trim().to_owned());
-    }
+    let (lines, _) = announced(&mut child);
     let _ = child.kill();
     let _ = child.wait();
     assert_eq!(
@@ -377,22 +371,20 @@ fn database_is_refused_by_a_server_built_without_cluster_mode() {
 async fn the_binary_serves_from_postgresql_with_database() {
     let dir = tempfile::tempdir().unwrap();
     let url = common::pg_url(dir.path());
-    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(dir.path())
-        .arg("--database")
-        .arg(&url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
-    let mut out = BufReader::new(child.stdout.take().unwrap());
-    let mut lines = Vec::new();
-    for _ in 0..3 {
-        let mut line = String::new();
-        out.read_line(&mut line).unwrap();
-        lines.push(line.trim().to_owned());
-    }
+    // A server on the database, over the data directory `files`.
+    let serve = |files: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(files)
+            .arg("--database")
+            .arg(&url)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap()
+    };
+    let mut child = serve(dir.path());
+    let (lines, mut out) = announced(&mut child);
     let addr: std::net::SocketAddr = lines[0]
         .strip_prefix("ququ-server listening on ")
         .unwrap_or_else(|| panic!("{lines:?}"))
@@ -441,18 +433,26 @@ async fn the_binary_serves_from_postgresql_with_database() {
         .unwrap();
     assert!(child.wait().unwrap().success());
     // Once it has stopped, the next one serves.
-    let mut next = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(other.path())
-        .arg("--database")
-        .arg(&url)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .unwrap();
+    let mut next = serve(other.path());
     let addr = common::listening_addr(next.stdout.take().unwrap());
     let mut p = Peer::connect(addr).await;
     p.login("alice").await;
     next.kill().unwrap();
     next.wait().unwrap();
+}
+
+/// The three lines a starting server announces (where it listens, its database, TLS), and the rest of
+/// its stdout.
+fn announced(
+    child: &mut std::process::Child,
+) -> (Vec<String>, BufReader<std::process::ChildStdout>) {
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let lines = (0..3)
+        .map(|_| {
+            let mut line = String::new();
+            out.read_line(&mut line).unwrap();
+            line.trim().to_owned()
+        })
+        .collect();
+    (lines, out)
 }

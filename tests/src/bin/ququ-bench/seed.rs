@@ -42,7 +42,49 @@ pub fn seed(
     friends: &[(usize, usize)],
 ) -> BoxResult<Seeded> {
     // Off the runtime's own work: PostgreSQL's blocking client runs a runtime of its own.
-    tokio::task::block_in_place(|| seed_now(dir, database, names, group, friends))
+    tokio::task::block_in_place(|| {
+        let store = open_store(dir, database)?;
+        let now = crate::wall_millis();
+        let expires = now + 30 * 24 * 3600 * 1000;
+        let mut accounts = Vec::with_capacity(names.len());
+        let mut hash = String::from("!");
+        for (i, name) in names.iter().enumerate() {
+            let user = store.create_user(name, name, &hash, now)?;
+            if i == 0 {
+                // One real Argon2 hash, made by the server's own code, then shared by every account.
+                ququ_server::admin::reset_password(store.as_ref(), name, PASSWORD)
+                    .map_err(|e| e.to_string())?;
+                hash = store
+                    .user_by_id(user.id)?
+                    .ok_or("seeded user vanished")?
+                    .password_hash;
+            }
+            let token = hex::encode(Sha256::digest(
+                format!("bench-{}-{i}-{now}", std::process::id()).as_bytes(),
+            ));
+            let token_hash = hex::encode(Sha256::digest(token.as_bytes()));
+            store.create_token(user.id, &token_hash, expires)?;
+            accounts.push(Account {
+                id: user.id,
+                name: name.clone(),
+                token,
+            });
+        }
+        let group = match (group, accounts.first()) {
+            (true, Some(owner)) => {
+                let g = store.create_group(owner.id, "bench", now)?;
+                for a in &accounts[1..] {
+                    store.add_member(g.id, a.id, Role::Member, now)?;
+                }
+                Some(g.id as u64)
+            }
+            _ => None,
+        };
+        for &(a, b) in friends {
+            store.add_friendship(accounts[a].id, accounts[b].id, now)?;
+        }
+        Ok(Seeded { accounts, group })
+    })
 }
 
 /// The store the server of `dir` serves from: SQLite's file there, or the PostgreSQL `database`.
@@ -61,54 +103,4 @@ pub fn open_store(dir: &Path, database: Option<&str>) -> BoxResult<std::sync::Ar
         #[cfg(not(feature = "cluster"))]
         Some(_) => Err("--database needs ququ-bench built with --features cluster".into()),
     })
-}
-
-fn seed_now(
-    dir: &Path,
-    database: Option<&str>,
-    names: &[String],
-    group: bool,
-    friends: &[(usize, usize)],
-) -> BoxResult<Seeded> {
-    let store = open_store(dir, database)?;
-    let now = crate::wall_millis();
-    let expires = now + 30 * 24 * 3600 * 1000;
-    let mut accounts = Vec::with_capacity(names.len());
-    let mut hash = String::from("!");
-    for (i, name) in names.iter().enumerate() {
-        let user = store.create_user(name, name, &hash, now)?;
-        if i == 0 {
-            // One real Argon2 hash, made by the server's own code, then shared by every account.
-            ququ_server::admin::reset_password(store.as_ref(), name, PASSWORD)
-                .map_err(|e| e.to_string())?;
-            hash = store
-                .user_by_id(user.id)?
-                .ok_or("seeded user vanished")?
-                .password_hash;
-        }
-        let token = hex::encode(Sha256::digest(
-            format!("bench-{}-{i}-{now}", std::process::id()).as_bytes(),
-        ));
-        let token_hash = hex::encode(Sha256::digest(token.as_bytes()));
-        store.create_token(user.id, &token_hash, expires)?;
-        accounts.push(Account {
-            id: user.id,
-            name: name.clone(),
-            token,
-        });
-    }
-    let group = match (group, accounts.first()) {
-        (true, Some(owner)) => {
-            let g = store.create_group(owner.id, "bench", now)?;
-            for a in &accounts[1..] {
-                store.add_member(g.id, a.id, Role::Member, now)?;
-            }
-            Some(g.id as u64)
-        }
-        _ => None,
-    };
-    for &(a, b) in friends {
-        store.add_friendship(accounts[a].id, accounts[b].id, now)?;
-    }
-    Ok(Seeded { accounts, group })
 }
