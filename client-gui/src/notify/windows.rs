@@ -55,8 +55,15 @@ impl std::fmt::Debug for Toasts {
     }
 }
 
+/// WinRT's words for a failure, or its HRESULT when it has none: Wine's missing toast service fails with
+/// an empty message, which Settings showed as "This desktop shows no notifications ()".
 fn failed(e: windows::core::Error) -> Problem {
-    Problem::Failed(e.message().trim().to_owned())
+    let message = e.message().trim().to_owned();
+    Problem::Failed(if message.is_empty() {
+        format!("HRESULT {:#010X}", e.code().0)
+    } else {
+        message
+    })
 }
 
 impl Toasts {
