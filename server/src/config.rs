@@ -88,6 +88,10 @@ pub struct Config {
     pub text_per_day: u64,
     /// Whose online state `FIND:` shows (issue 20, item 7).
     pub find_presence: FindPresence,
+    /// Cluster mode: the NATS server through which nodes sharing a database tell each other of new
+    /// messages (`nats://host:4222`; `crate::bus`). Without it they still deliver each other's messages,
+    /// within the relay's one-second poll.
+    pub bus: Option<String>,
 }
 
 /// Whose online state a `FIND:` result shows. Everyone else's shows as `offline`.
@@ -145,6 +149,7 @@ impl Config {
             disk_headroom: 64 << 20,
             text_per_day: 100 << 20,
             find_presence: FindPresence::default(),
+            bus: None,
         }
     }
 

@@ -11,6 +11,7 @@
 //! through the service's hub to every recipient's session.
 //! - [`config`] — [`Config`] and the TOML config file.
 //! - [`admin`] — the operator's commands (users, online, add user, reset password, disable, backup).
+//! - `bus` — cluster mode (feature `cluster`): nodes tell each other of new messages through NATS.
 //! - `session` — one connection's `select!` loop.
 //! - [`tls`] — loading the certificate and key, and `gen-cert`'s self-signed pair.
 //! - [`proxy`] — the PROXY protocol v2 header a load balancer sends first (`proxy_protocol = true`).
@@ -21,6 +22,8 @@
 //!   tests every implementation runs.
 
 pub mod admin;
+#[cfg(feature = "cluster")]
+pub mod bus;
 pub mod config;
 pub mod proxy;
 pub mod service;
@@ -70,6 +73,9 @@ pub enum Error {
     )]
     NoCluster,
 }
+
+/// How often a node of a cluster looks for messages the other nodes stored, whatever the bus says.
+const RELAY_POLL: Duration = Duration::from_secs(1);
 
 /// The name of [`DataDirLock`]'s file in the data directory.
 pub const LOCK_FILE: &str = "ququ-server.lock";
@@ -201,11 +207,42 @@ pub async fn run_prepared(
     let permits = Arc::new(Semaphore::new(config.max_connections));
     let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));
     let proxied = config.proxy_protocol;
-    let services = Arc::new(service::Services::new(store, Arc::new(config)));
+    let shared = store.shared();
+    let bus = config.bus.clone();
+    let mut services = service::Services::new(store, Arc::new(config));
+    if shared {
+        // Cluster mode: this node's sessions get every node's messages, in id order.
+        services = tokio::task::spawn_blocking(move || services.relay_all())
+            .await
+            .map_err(|e| Error::Io(std::io::Error::other(e)))??;
+    }
+    let services = Arc::new(services);
     let space = services.space();
     let stop = CancellationToken::new();
     let tracker = TaskTracker::new();
     let next_id = AtomicU64::new(1);
+
+    // Cluster mode: what other nodes stored is delivered at once when the bus says so, and within a
+    // second by this poll whatever the bus does (a lost notice, NATS down): one indexed read a second.
+    if shared {
+        let (services, stop) = (services.clone(), stop.clone());
+        #[cfg(feature = "cluster")]
+        if let Some(url) = bus {
+            tracker.spawn(bus::run(url, services.clone(), stop.clone()));
+        }
+        tracker.spawn(async move {
+            let mut every = tokio::time::interval(RELAY_POLL);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = every.tick() => services.deliver_stored(u64::MAX).await,
+                }
+            }
+        });
+    }
+    #[cfg(not(feature = "cluster"))]
+    let _ = bus;
 
     // Relayed files and session tokens past their lifetime are removed at start and then every minute.
     {

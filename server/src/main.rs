@@ -38,6 +38,10 @@ struct Args {
     /// files. Needs a ququ-server built with `--features cluster`
     #[arg(long, env = "QUQU_DATABASE", global = true)]
     database: Option<String>,
+    /// Cluster mode: the NATS server through which the nodes sharing --database tell each other of new
+    /// messages (nats://host:4222), so they are delivered at once rather than within a second
+    #[arg(long, env = "QUQU_BUS", requires = "database")]
+    bus: Option<String>,
     /// A TOML config file; flags override its settings
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
@@ -136,6 +140,7 @@ async fn serve(args: Args) -> Result<(), Error> {
     if let Some(n) = args.max_connections {
         config.max_connections = n;
     }
+    config.bus = args.bus.clone();
     // Before anything else: a second server on the same data directory would share its database. In
     // cluster mode the database is PostgreSQL's, and every node may share one directory of files.
     let _lock = match &args.database {
@@ -177,6 +182,13 @@ async fn serve(args: Args) -> Result<(), Error> {
         listener.local_addr()?
     ));
     announce(format_args!("database: {database}"));
+    #[cfg(feature = "cluster")]
+    if let Some(bus) = &config.bus {
+        announce(format_args!(
+            "message bus: NATS {}",
+            ququ_server::bus::describe(bus)
+        ));
+    }
     match &tls {
         Some(tls) => announce(format_args!(
             "TLS certificate fingerprint (SHA-256): {}",

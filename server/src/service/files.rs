@@ -302,6 +302,9 @@ impl Services {
             }
             FileStatus::Uploaded => {
                 let stored = self.store_file_message(&f).await?;
+                // Stored now if the upload's own attempt failed: pushed by the relay in cluster mode
+                // (with one server a resumed offer is synced, not pushed, as before).
+                self.relayed(stored.id).await;
                 Ok(vec![ServerMessage::Ack {
                     client_id: stored.client_id.clone(),
                     id: stored.id,
@@ -521,13 +524,16 @@ impl Services {
             id: stored.id,
             time: stored.time,
         };
-        let offer = line(
-            &super::messages::to_wire(stored, ququ_protocol::Features::default()).ok_or_else(
-                || ServiceError::refused(ErrorCode::NoSuchFile, "the offer was recalled"),
-            )?,
-        );
-        let audience = self.file_audience(&f).await?;
-        self.hub.send_many(audience, &offer, None);
+        // Cluster mode: the offer is pushed by the relay, in id order with every node's messages.
+        if !self.relayed(stored.id).await {
+            let offer = line(
+                &super::messages::to_wire(stored, ququ_protocol::Features::default()).ok_or_else(
+                    || ServiceError::refused(ErrorCode::NoSuchFile, "the offer was recalled"),
+                )?,
+            );
+            let audience = self.file_audience(&f).await?;
+            self.hub.send_many(audience, &offer, None);
+        }
         self.hub.send(f.sender, &line(&ack), None);
         Ok(ServerMessage::FileState {
             file: f.id,

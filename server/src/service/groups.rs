@@ -543,6 +543,10 @@ impl Services {
                 return;
             }
         };
+        // Cluster mode: pushed by the relay, in id order with every node's messages.
+        if self.relayed(stored.id).await {
+            return;
+        }
         let members = match self.member_ids(group).await {
             Ok(members) => members,
             Err(e) => {

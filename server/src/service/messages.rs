@@ -272,7 +272,9 @@ impl Services {
             body,
         };
         Ok(Queued {
-            answer: self.writer.submit(&self.store, &self.hub, draft),
+            answer: self
+                .writer
+                .submit(&self.store, &self.hub, self.relay.as_ref(), draft),
             user: me.user,
             to,
             client_id,
@@ -545,9 +547,15 @@ impl Services {
             .db(move |s| s.recall_message(id, uid, now))
             .await?
             .ok_or_else(|| no_such_message(id))?;
+        // Cluster mode: pushed by the relay, in id order with every node's messages (handed over
+        // first, so nothing below can keep it waiting).
+        let relayed = self.relayed(recall.id).await;
         // The bytes of a recalled file go too, unless another message offers the same content.
         if let Some((file, _)) = &target.file {
             self.recall_file(*file).await?;
+        }
+        if relayed {
+            return Ok(Vec::new());
         }
         let audience: Vec<UserId> = match target.to {
             // A message its recipient never got (they block the sender) is recalled for the sender alone.

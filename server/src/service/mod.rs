@@ -13,6 +13,8 @@
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
 //! - `writer` — the message writer: every queued message stored in one transaction (group commit).
+//! - `relay` — cluster mode: every stored message, whichever node stored it, to this node's sessions in
+//!   id order.
 //! - `hub` — online sessions and their outboxes.
 //! - `throttle` — login and registration throttling per address and per account; the message rate limit.
 //! - `space` — free disk space: writes refused early with `storage_full`, and a reserve for a full disk.
@@ -26,6 +28,7 @@ mod groups;
 pub(crate) mod hashing;
 pub mod hub;
 mod messages;
+mod relay;
 pub mod space;
 pub mod throttle;
 mod writer;
@@ -152,6 +155,8 @@ pub struct Services {
     typing: throttle::MessageRate,
     hashing: hashing::Hashing,
     writer: writer::Writer,
+    /// Cluster mode (a store several servers share): see `relay.rs`. `None` with one server.
+    relay: Option<Arc<relay::Relay>>,
     /// The free-space gate for writes (issue 20, item 10).
     space: Arc<space::Space>,
     /// Issue 20, item 12: one user's syncs in turn.
@@ -177,6 +182,7 @@ impl Services {
             typing: throttle::MessageRate::new(1),
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
+            relay: None,
             space: Arc::new(space::Space::new(
                 config.data_dir.clone(),
                 config.disk_headroom,
@@ -184,6 +190,54 @@ impl Services {
             syncs: messages::SyncGate::default(),
             config,
         }
+    }
+
+    /// Cluster mode: this node delivers every message stored by any node sharing the store, in id
+    /// order (`relay.rs`), from the newest one stored now on. Blocking (it reads the newest id).
+    pub fn relay_all(mut self) -> std::result::Result<Self, StoreError> {
+        self.relay = Some(Arc::new(relay::Relay::start(
+            self.store.clone(),
+            self.hub.clone(),
+        )?));
+        Ok(self)
+    }
+
+    /// Cluster mode: delivers what other nodes have stored up to `up_to` (`u64::MAX`: whatever there is
+    /// now), for the bus and the poll. Nothing without a relay.
+    pub async fn deliver_stored(&self, up_to: u64) {
+        let Some(relay) = self.relay.clone() else {
+            return;
+        };
+        match tokio::task::spawn_blocking(move || relay.catch_up(up_to)).await {
+            Ok(wakes) => wakes.wake(),
+            Err(e) => tracing::warn!(error = %e, "delivering stored messages failed"),
+        }
+    }
+
+    /// Cluster mode: the newest message id this node has stored, as it changes (for the bus to tell the
+    /// other nodes); `None` with one server.
+    pub fn stored_ids(&self) -> Option<tokio::sync::watch::Receiver<u64>> {
+        self.relay.as_ref().map(|r| r.stored_ids())
+    }
+
+    /// Cluster mode: how far this node has delivered (every message up to it is queued); `None` with one
+    /// server.
+    pub fn delivered_up_to(&self) -> Option<u64> {
+        self.relay.as_ref().map(|r| r.cursor())
+    }
+
+    /// Cluster mode: hands one of this node's messages stored outside the writer to the relay, which
+    /// pushes it in id order; true if it did (the caller pushes nothing). False with one server: the
+    /// caller pushes it, as always.
+    pub(crate) async fn relayed(&self, id: u64) -> bool {
+        let Some(relay) = self.relay.clone() else {
+            return false;
+        };
+        match tokio::task::spawn_blocking(move || relay.release(id)).await {
+            Ok(wakes) => wakes.wake(),
+            Err(e) => tracing::warn!(error = %e, "handing a message to the relay failed"),
+        }
+        true
     }
 
     pub fn config(&self) -> &Config {

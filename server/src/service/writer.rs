@@ -38,7 +38,10 @@ use ququ_protocol::{Features, Millis};
 
 use super::hub::{Bundle, Hub, Line, SessionId, Wakes};
 use super::messages::{Wants, form_feature, to_wire};
-use crate::storage::{Body, GroupId, NewMessage, Silence, Store, StoreError, Target, UserId};
+use super::relay::Relay;
+use crate::storage::{
+    Body, GroupId, NewMessage, Silence, Store, StoreError, StoredMessage, Target, UserId,
+};
 
 /// Most messages written in one batch.
 const MAX_BATCH: usize = 512;
@@ -119,12 +122,19 @@ impl Writer {
         &self,
         store: &Arc<dyn Store>,
         hub: &Hub,
+        relay: Option<&Arc<Relay>>,
         draft: Draft,
     ) -> oneshot::Receiver<Result<Written, StoreError>> {
         let started = self.started.get_or_init(|| {
             let (queue, jobs) = mpsc::unbounded_channel();
             let counts = Arc::new(Counts::default());
-            let task = tokio::spawn(run(store.clone(), hub.clone(), jobs, counts.clone()));
+            let task = tokio::spawn(run(
+                store.clone(),
+                hub.clone(),
+                relay.cloned(),
+                jobs,
+                counts.clone(),
+            ));
             Started {
                 queue,
                 task: Mutex::new(Some(task)),
@@ -169,6 +179,7 @@ impl Writer {
 async fn run(
     store: Arc<dyn Store>,
     hub: Hub,
+    relay: Option<Arc<Relay>>,
     mut queue: mpsc::UnboundedReceiver<Job>,
     counts: Arc<Counts>,
 ) {
@@ -201,16 +212,26 @@ async fn run(
         let store = store.clone();
         // A panic in the store drops the batch's reply channels: those senders get an internal error and
         // the writer carries on with the next batch.
-        let wakes =
-            match tokio::task::spawn_blocking(move || write_batch(store.as_ref(), batch)).await {
-                // Delivered from here rather than from the blocking thread: waking the recipients'
-                // sessions from the runtime's own thread is cheaper than from outside it.
-                Ok(done) => deliver(&hub, done),
-                Err(e) => {
-                    tracing::error!(error = %e, "message batch failed");
-                    Wakes::default()
-                }
-            };
+        let relay = relay.clone();
+        let written = tokio::task::spawn_blocking(move || {
+            let done = write_batch(store.as_ref(), batch);
+            // Cluster mode: the relay queues the batch after every earlier message of the other nodes,
+            // under its lock, so it is done here on the blocking thread.
+            match relay {
+                Some(relay) => Ok(relay.handoff(done)),
+                None => Err(done),
+            }
+        });
+        let wakes = match written.await {
+            Ok(Ok(wakes)) => wakes,
+            // Delivered from here rather than from the blocking thread: waking the recipients'
+            // sessions from the runtime's own thread is cheaper than from outside it.
+            Ok(Err(done)) => deliver(&hub, done),
+            Err(e) => {
+                tracing::error!(error = %e, "message batch failed");
+                Wakes::default()
+            }
+        };
         if let Some(mut earlier) = carried.take() {
             // They have waited one commit: no longer.
             earlier.extend(wakes);
@@ -238,22 +259,33 @@ async fn run(
 
 /// Queues a committed batch's new messages and answers its senders; the recipients are woken when the
 /// returned [`Wakes`] is.
-fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
+fn deliver(hub: &Hub, done: Vec<(Done, Reply)>) -> Wakes {
     let mut wakes = Wakes::default();
-    // Consecutive messages to the same group (same member list) go out as one bundle; anything else
-    // in between ends it, so every recipient still gets the batch's messages in commit order.
-    let mut run: Option<(Arc<[UserId]>, Bundle)> = None;
     let mut answers = Vec::with_capacity(done.len());
-    for (committed, reply) in done {
-        answers.push((reply, committed.written));
-        let Some(push) = committed.push else {
-            continue;
-        };
+    let pushes: Vec<Push> = done
+        .into_iter()
+        .filter_map(|(done, reply)| {
+            answers.push((reply, done.written));
+            done.push
+        })
+        .collect();
+    queue_pushes(hub, pushes, &mut wakes);
+    for (reply, written) in answers {
+        let _ = reply.send(Ok(written));
+    }
+    wakes
+}
+
+/// Queues new messages in their recipients' outboxes, in order, a run of messages to one group as one
+/// [`Bundle`]; they are woken when `wakes` is.
+pub(super) fn queue_pushes(hub: &Hub, pushes: impl IntoIterator<Item = Push>, wakes: &mut Wakes) {
+    let mut run: Option<(Arc<[UserId]>, Bundle)> = None;
+    for push in pushes {
         if let Some((rich, wants)) = &push.rich {
             // A reply or a mention goes out in two forms, chosen per session: on its own, after
             // whatever bundle came before it, so the order holds.
             if let Some((users, bundle)) = run.take() {
-                hub.queue_bundle(&users, bundle, &mut wakes);
+                hub.queue_bundle(&users, bundle, wakes);
             }
             let wire = |text: &str| Line::from(format!("{text}\n"));
             let (plain, rich) = (wire(&push.text), wire(rich));
@@ -264,8 +296,8 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
                         Some(&plain),
                         &rich,
                         *wants,
-                        Some(push.session),
-                        &mut wakes,
+                        push.session,
+                        wakes,
                     );
                 }
                 Audience::Sender => {
@@ -274,20 +306,20 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
                         Some(&plain),
                         &rich,
                         *wants,
-                        Some(push.session),
-                        &mut wakes,
+                        push.session,
+                        wakes,
                     );
                 }
                 Audience::User(them) => {
-                    hub.queue_forms([*them], Some(&plain), &rich, *wants, None, &mut wakes);
+                    hub.queue_forms([*them], Some(&plain), &rich, *wants, None, wakes);
                     if *them != push.sender {
                         hub.queue_forms(
                             [push.sender],
                             Some(&plain),
                             &rich,
                             *wants,
-                            Some(push.session),
-                            &mut wakes,
+                            push.session,
+                            wakes,
                         );
                     }
                 }
@@ -297,45 +329,36 @@ fn deliver(hub: &Hub, done: Vec<(Committed, Reply)>) -> Wakes {
         let same_group = matches!((&run, &push.audience),
             (Some((current, _)), Audience::Group(members)) if Arc::ptr_eq(current, members));
         if !same_group && let Some((users, bundle)) = run.take() {
-            hub.queue_bundle(&users, bundle, &mut wakes);
+            hub.queue_bundle(&users, bundle, wakes);
         }
         match push.audience {
             Audience::Group(members) => run
                 .get_or_insert_with(|| (members, Bundle::default()))
                 .1
-                .push(&push.text, Some(push.session)),
+                .push(&push.text, push.session),
             Audience::User(them) => {
                 let mut text = push.text;
                 text.push('\n');
                 let line = Line::from(text);
-                hub.queue([them], &line, None, &mut wakes);
+                hub.queue([them], &line, None, wakes);
                 if them != push.sender {
-                    hub.queue([push.sender], &line, Some(push.session), &mut wakes);
+                    hub.queue([push.sender], &line, push.session, wakes);
                 }
             }
             Audience::Sender => {
                 let mut text = push.text;
                 text.push('\n');
-                hub.queue(
-                    [push.sender],
-                    &Line::from(text),
-                    Some(push.session),
-                    &mut wakes,
-                );
+                hub.queue([push.sender], &Line::from(text), push.session, wakes);
             }
         }
     }
     if let Some((users, bundle)) = run {
-        hub.queue_bundle(&users, bundle, &mut wakes);
+        hub.queue_bundle(&users, bundle, wakes);
     }
-    for (reply, written) in answers {
-        let _ = reply.send(Ok(written));
-    }
-    wakes
 }
 
 /// Who a stored message is pushed to.
-enum Audience {
+pub(super) enum Audience {
     /// The recipient of a private message.
     User(UserId),
     /// Only the sender's other sessions: the recipient blocks the sender, and must get nothing, while
@@ -346,26 +369,50 @@ enum Audience {
 }
 
 /// A committed message: the sender's answer and, unless it was a resend, the line to push.
-struct Committed {
-    written: Written,
-    push: Option<Push>,
+pub(super) struct Done {
+    pub written: Written,
+    pub push: Option<Push>,
 }
 
 /// A new message's line (without its `\n`) and who gets it.
-struct Push {
-    text: String,
+pub(super) struct Push {
+    pub text: String,
     /// The newer form of the line, for the sessions whose features pass the test (a reply, a mention).
-    rich: Option<(String, Wants)>,
-    audience: Audience,
-    sender: UserId,
-    session: SessionId,
+    pub rich: Option<(String, Wants)>,
+    pub audience: Audience,
+    pub sender: UserId,
+    /// The session that sent it, which gets an `ACK:` instead of a copy; `None` for a message read back
+    /// from the database (service/relay.rs), which every session of its sender gets.
+    pub session: Option<SessionId>,
 }
 
-type Reply = oneshot::Sender<Result<Written, StoreError>>;
+impl Push {
+    /// `message` as its recipients get it; `None` if it has been recalled (it is never sent then).
+    pub(super) fn of(
+        message: StoredMessage,
+        audience: Audience,
+        sender: UserId,
+        session: Option<SessionId>,
+    ) -> Option<Push> {
+        let rich = form_feature(&message.body).and_then(|wants| {
+            let rich = to_wire(message.clone(), Features::ALL)?;
+            Some((rich.format(), wants))
+        });
+        Some(Push {
+            text: to_wire(message, Features::default())?.format(),
+            rich,
+            audience,
+            sender,
+            session,
+        })
+    }
+}
+
+pub(super) type Reply = oneshot::Sender<Result<Written, StoreError>>;
 
 /// Checks every draft and stores those that pass in one call. Refusals and failures are answered here;
 /// the committed messages come back to be pushed and then answered, in order.
-fn write_batch(store: &dyn Store, jobs: Vec<Job>) -> Vec<(Committed, Reply)> {
+fn write_batch(store: &dyn Store, jobs: Vec<Job>) -> Vec<(Done, Reply)> {
     let mut known = Known::default();
     let mut batch = Vec::with_capacity(jobs.len());
     let mut waiting = Vec::with_capacity(jobs.len());
@@ -404,23 +451,12 @@ fn write_batch(store: &dyn Store, jobs: Vec<Job>) -> Vec<(Committed, Reply)> {
         };
         // Pushed before the sender hears of it: once a sender has its `ACK:`, the message is in every
         // online recipient's outbox.
-        let push = (!stored.duplicate).then(|| {
-            let message = stored.message;
-            let rich = form_feature(&message.body).and_then(|wants| {
-                let rich = to_wire(message.clone(), Features::ALL)?;
-                Some((rich.format(), wants))
-            });
-            Push {
-                text: to_wire(message, Features::default())
-                    .map(|m| m.format())
-                    .unwrap_or_default(),
-                rich,
-                audience,
-                sender,
-                session,
-            }
-        });
-        done.push((Committed { written, push }, reply));
+        let push = if stored.duplicate {
+            None
+        } else {
+            Push::of(stored.message, audience, sender, Some(session))
+        };
+        done.push((Done { written, push }, reply));
     }
     done
 }

@@ -93,6 +93,20 @@ pub struct StoredMessage {
     pub body: Body,
 }
 
+/// A committed message as a node delivers it to its own sessions (cluster mode, `service/relay.rs`):
+/// the wire form and who is to get it.
+#[derive(Debug, Clone)]
+pub struct Committed {
+    pub message: StoredMessage,
+    pub sender: UserId,
+    pub to: Target,
+    /// Kept from its recipient: it goes to its sender's sessions only (see [`NewMessage::hidden`]).
+    pub hidden: bool,
+    /// Written through this store handle (this node), which delivers it itself as it commits it; a
+    /// message from another node is delivered from here.
+    pub mine: bool,
+}
+
 /// The result of [`MessageStore::store_message`].
 #[derive(Debug, Clone)]
 pub struct Stored {
@@ -121,6 +135,12 @@ pub trait MessageStore {
         after: u64,
         limit: u32,
     ) -> Result<Vec<StoredMessage>, StoreError>;
+    /// Every conversation's messages with ids above `after`, oldest first, at most `limit`: what a node
+    /// of a cluster delivers to its sessions from the others' commits. Recalled ones come back as
+    /// [`Body::Gone`], as everywhere.
+    fn committed(&self, after: u64, limit: u32) -> Result<Vec<Committed>, StoreError>;
+    /// The newest message id (0: none yet): where a node starting starts delivering.
+    fn newest_message_id(&self) -> Result<u64, StoreError>;
     /// One conversation of `user`, newest first, ids below `before` (0 = no bound).
     fn history(
         &self,
@@ -168,6 +188,25 @@ pub(crate) const MESSAGE_JOINS: &str = "JOIN users s ON s.id = m.sender_id \
 /// `MESSAGE_COLS` of `messages m`, for a `WHERE` to follow.
 pub(crate) fn message_select() -> String {
     format!("SELECT {MESSAGE_COLS} FROM messages m {MESSAGE_JOINS}")
+}
+
+/// [`MessageStore::committed`]'s select: [`MESSAGE_COLS`] then the sender's id and the hidden flag,
+/// (and, if `origin`, the node that wrote it: PostgreSQL's; SQLite has one server), every message above `$1`/`?1`, at most `$2`/`?2`.
+pub(crate) fn committed_select(placeholder: char, origin: bool) -> String {
+    let origin = if origin { ", m.origin" } else { "" };
+    format!(
+        "SELECT {MESSAGE_COLS}, m.sender_id, m.hidden{origin} FROM messages m {MESSAGE_JOINS} \
+         WHERE m.id > {placeholder}1 ORDER BY m.id LIMIT {placeholder}2"
+    )
+}
+
+/// A message's target from its `kind` and `target` columns.
+pub(crate) fn target_of(kind: i64, target: i64) -> Target {
+    if kind == 0 {
+        Target::User(target)
+    } else {
+        Target::Group(target)
+    }
 }
 
 /// One row of [`message_select`], in column order, as the backend read it.

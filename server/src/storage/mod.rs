@@ -30,7 +30,8 @@ pub use files::{FileRecord, FileStatus, FileStore, NewFile};
 pub use friends::{CategoryRefusal, FriendRecord, FriendStore, RequestRecord, SentRecord};
 pub use groups::{GROUP_IDS, GroupRecord, GroupStore, MemberRecord, Silence};
 pub use messages::{
-    Body, MessageRef, MessageStore, NewMessage, QUOTE_CHARS, Said, Stored, StoredMessage, excerpt,
+    Body, Committed, MessageRef, MessageStore, NewMessage, QUOTE_CHARS, Said, Stored,
+    StoredMessage, excerpt,
 };
 
 use ququ_protocol::{Millis, Profile};
@@ -137,6 +138,12 @@ pub trait Upkeep {
     /// the blocking pool while requests go on (SQLite: a WAL checkpoint). Nothing by default.
     fn maintain(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+
+    /// Whether several servers may share this store (PostgreSQL): each then delivers the others'
+    /// messages to its own sessions (`service/relay.rs`). SQLite has one server per database.
+    fn shared(&self) -> bool {
+        false
     }
 }
 

@@ -20,10 +20,12 @@ use ququ_protocol::{Conv, Millis};
 
 use super::{PgStore, all};
 use crate::storage::messages::{
-    MessageColumns, MessageRow, batch_or_each, id_bound, message_select, pair_key, quoted,
+    MessageColumns, MessageRow, batch_or_each, committed_select, id_bound, message_select,
+    pair_key, quoted, target_of,
 };
 use crate::storage::{
-    Body, MessageRef, MessageStore, NewMessage, StoreError, Stored, StoredMessage, Target, UserId,
+    Body, Committed, MessageRef, MessageStore, NewMessage, StoreError, Stored, StoredMessage,
+    Target, UserId,
 };
 
 /// A row of [`message_select`] as PostgreSQL holds it.
@@ -76,13 +78,16 @@ const MESSAGES_AFTER: &str = "WITH page AS ( \
 struct Batch {
     accounts: HashMap<UserId, String>,
     last_id: i64,
+    /// The writing handle's `origin`.
+    origin: i64,
 }
 
 impl Batch {
     /// Locks the counter row until the transaction ends (see the module's docs).
-    fn start(tx: &mut Transaction<'_>) -> Result<Self, StoreError> {
+    fn start(tx: &mut Transaction<'_>, origin: i64) -> Result<Self, StoreError> {
         Ok(Batch {
             accounts: HashMap::new(),
+            origin,
             last_id: tx
                 .query_one("SELECT last FROM message_ids FOR UPDATE", &[])?
                 .try_get(0)?,
@@ -143,6 +148,7 @@ fn insert_message(
             &c.event,
             &c.event_account,
             &msg.hidden,
+            &ctx.origin,
         ],
     )?;
     if inserted == 0 {
@@ -179,14 +185,19 @@ fn insert_message(
 
 const INSERT: &str = "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, text, \
      file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of, event, event_account, \
-     hidden) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+     hidden, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+     $17, $18, $19) \
      ON CONFLICT (client_id, sender_id) DO NOTHING";
 
 /// Stores `batch` in one transaction, ids from the locked counter.
-fn commit(client: &mut postgres::Client, batch: &[NewMessage]) -> Result<Vec<Stored>, StoreError> {
+fn commit(
+    client: &mut postgres::Client,
+    batch: &[NewMessage],
+    origin: i64,
+) -> Result<Vec<Stored>, StoreError> {
     let mut tx = client.transaction()?;
     let insert = tx.prepare(INSERT)?;
-    let mut ctx = Batch::start(&mut tx)?;
+    let mut ctx = Batch::start(&mut tx, origin)?;
     let stored = batch
         .iter()
         .map(|m| insert_message(&mut tx, &insert, m, &mut ctx))
@@ -198,7 +209,7 @@ fn commit(client: &mut postgres::Client, batch: &[NewMessage]) -> Result<Vec<Sto
 
 impl MessageStore for PgStore {
     fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError> {
-        let mut stored = commit(&mut *self.conn()?, std::slice::from_ref(msg))?;
+        let mut stored = commit(&mut *self.conn()?, std::slice::from_ref(msg), self.origin)?;
         stored.pop().ok_or(StoreError::Conflict)
     }
 
@@ -207,9 +218,9 @@ impl MessageStore for PgStore {
             Ok(mut conn) => batch_or_each(
                 &mut *conn,
                 batch,
-                |c| commit(c, batch),
+                |c| commit(c, batch, self.origin),
                 |c, m| {
-                    commit(c, std::slice::from_ref(m))?
+                    commit(c, std::slice::from_ref(m), self.origin)?
                         .pop()
                         .ok_or(StoreError::Conflict)
                 },
@@ -239,6 +250,30 @@ impl MessageStore for PgStore {
             &[&user, &id_bound(after), &i64::from(limit)],
         )?;
         all(rows, message_from_row)
+    }
+
+    fn committed(&self, after: u64, limit: u32) -> Result<Vec<Committed>, StoreError> {
+        let rows = self.conn()?.query(
+            &committed_select('$', true),
+            &[&id_bound(after), &i64::from(limit)],
+        )?;
+        all(rows, |r| {
+            Ok(Committed {
+                to: target_of(r.try_get::<_, i16>(2)?.into(), r.try_get(3)?),
+                sender: r.try_get(22)?,
+                hidden: r.try_get(23)?,
+                mine: r.try_get::<_, Option<i64>>(24)? == Some(self.origin),
+                message: message_from_row(r)?,
+            })
+        })
+    }
+
+    fn newest_message_id(&self) -> Result<u64, StoreError> {
+        let last: i64 = self
+            .conn()?
+            .query_one("SELECT last FROM message_ids", &[])?
+            .try_get(0)?;
+        Ok(last as u64)
     }
 
     fn history(
@@ -358,13 +393,13 @@ impl MessageStore for PgStore {
              file_name = NULL, reply_to = NULL, mentions = NULL, recalled = TRUE WHERE id = $1",
             &[&target],
         )?;
-        let mut ctx = Batch::start(&mut tx)?;
+        let mut ctx = Batch::start(&mut tx, self.origin)?;
         let id = ctx.last_id + 1;
         let client_id = format!("recall-{target}");
         // The recall of a message hidden from its recipient is hidden from them too.
         tx.execute(
             "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, recall_of, \
-             hidden) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+             hidden, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
             &[
                 &id,
                 &by,
@@ -375,6 +410,7 @@ impl MessageStore for PgStore {
                 &client_id,
                 &target,
                 &hidden,
+                &ctx.origin,
             ],
         )?;
         let to = if kind == 0 {

@@ -50,7 +50,7 @@ use super::Store;
 use super::{StoreError, Upkeep, UserRecord};
 
 /// Each entry upgrades the schema by one version; `schema_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema-3.sql")];
 
 /// The advisory lock key under which the schema is applied: "ququ" in ASCII. Nodes starting together
 /// queue on it, and each sees the schema as the one before it left it.
@@ -62,6 +62,10 @@ type Manager = PostgresConnectionManager<NoTls>;
 pub struct PgStore {
     /// Always `Some` but in [`Drop`], which takes it.
     pool: Option<Pool<Manager>>,
+    /// Written with every message this handle stores (`messages.origin`), so that
+    /// [`MessageStore::committed`](crate::storage::MessageStore::committed) can say which are this
+    /// node's: random, so a node's next life (whose sessions are all new) takes nothing as its own.
+    origin: i64,
 }
 
 /// Each connection of the blocking client owns a small tokio runtime, and a runtime may not be dropped
@@ -132,7 +136,10 @@ impl PgStore {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| unusable(e.to_string()))?;
-        let store = PgStore { pool: Some(pool) };
+        let store = PgStore {
+            pool: Some(pool),
+            origin: rand::random::<i64>(),
+        };
         store.migrate()?;
         Ok(store)
     }
@@ -356,7 +363,11 @@ fn all<T>(rows: Vec<Row>, f: impl Fn(&Row) -> Result<T, StoreError>) -> Result<V
 }
 
 /// PostgreSQL does its own upkeep (checkpoints, autovacuum): nothing to do here.
-impl Upkeep for PgStore {}
+impl Upkeep for PgStore {
+    fn shared(&self) -> bool {
+        true
+    }
+}
 
 // A private PostgreSQL for tests: this crate's own, and its integration tests through the
 // `test-cluster` feature (tests/common starts every test server on it). Never part of a build that ships.

@@ -9,10 +9,12 @@ use ququ_protocol::{Conv, Millis};
 
 use super::{LAST_MESSAGE_ID, SqliteStore, account_of};
 use crate::storage::messages::{
-    MessageColumns, MessageRow, batch_or_each, id_bound, message_select, pair_key, quoted,
+    MessageColumns, MessageRow, batch_or_each, committed_select, id_bound, message_select,
+    pair_key, quoted, target_of,
 };
 use crate::storage::{
-    Body, MessageRef, MessageStore, NewMessage, StoreError, Stored, StoredMessage, Target, UserId,
+    Body, Committed, MessageRef, MessageStore, NewMessage, StoreError, Stored, StoredMessage,
+    Target, UserId,
 };
 
 /// A row of [`message_select`] as SQLite holds it.
@@ -260,6 +262,30 @@ impl MessageStore for SqliteStore {
     ) -> Result<Vec<StoredMessage>, StoreError> {
         let conn = self.reader()?;
         messages_after_on(&conn, user, id_bound(after), limit)
+    }
+
+    fn committed(&self, after: u64, limit: u32) -> Result<Vec<Committed>, StoreError> {
+        let conn = self.reader()?;
+        let mut stmt = conn.prepare_cached(&committed_select('?', false))?;
+        let rows = stmt.query_map(params![id_bound(after), limit], |r| {
+            Ok(Committed {
+                to: target_of(r.get(2)?, r.get(3)?),
+                sender: r.get(22)?,
+                hidden: r.get::<_, i64>(23)? != 0,
+                // One server per SQLite database: every message is this one's.
+                mine: true,
+                message: message_from_row(r)?,
+            })
+        })?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    }
+
+    fn newest_message_id(&self) -> Result<u64, StoreError> {
+        let conn = self.reader()?;
+        let id: i64 = conn
+            .prepare_cached(LAST_MESSAGE_ID)?
+            .query_row([], |r| r.get(0))?;
+        Ok(id as u64)
     }
 
     fn history(

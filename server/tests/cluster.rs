@@ -1,0 +1,242 @@
+//! Cluster mode (issue 26): several servers on one PostgreSQL database, each delivering to its own
+//! sessions what the others store, in id order, with a real NATS server as the bus or without one.
+//! Needs PostgreSQL and `nats-server` installed (`.ci/run` installs both).
+#![cfg(feature = "test-cluster")]
+
+mod common;
+
+use std::collections::HashMap;
+use std::net::TcpListener;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use common::{Peer, TestServer};
+
+/// A private NATS server on a free loopback port, stopped when dropped.
+struct Nats {
+    child: Child,
+    url: String,
+}
+
+impl Nats {
+    fn start() -> Nats {
+        let port = {
+            let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+            probe.local_addr().unwrap().port()
+        };
+        let mut child = Command::new("nats-server")
+            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("nats-server is not installed (Debian: apt-get install nats-server)");
+        // Ready once it takes connections.
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Nats {
+                    child,
+                    url: format!("nats://127.0.0.1:{port}"),
+                };
+            }
+            std::thread::sleep(Duration::from_millis(25));
+        }
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("nats-server did not start on port {port}");
+    }
+}
+
+impl Drop for Nats {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Two nodes on one database (each a server with its own data directory), both on `bus` if given, with
+/// no message rate limit (the tests pipeline).
+async fn two_nodes(bus: Option<&str>) -> (TestServer, TestServer) {
+    let bus = bus.map(str::to_owned);
+    let tweak = |c: &mut ququ_server::Config| {
+        c.bus = bus.clone();
+        c.limits.rate = 0;
+    };
+    let first = TestServer::start_with(tempfile::tempdir().unwrap(), tweak).await;
+    // The second node's directory names the first's database (see `common::pg_url`).
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::copy(
+        first.dir.path().join("pg-database"),
+        dir.path().join("pg-database"),
+    )
+    .unwrap();
+    let second = TestServer::start_with(dir, tweak).await;
+    (first, second)
+}
+
+/// `account` logged in on `node`.
+async fn login(node: &TestServer, account: &str) -> Peer {
+    let mut peer = node.connect().await;
+    peer.login(account).await;
+    peer
+}
+
+/// The id of a pushed `MSG:`/`GROUP:` line.
+fn id_of(line: &str) -> u64 {
+    line.split(':').nth(1).unwrap().parse().unwrap()
+}
+
+/// Reads `peer`'s pushed messages (`MSG:`/`GROUP:` lines) until it has `n` of them; every id larger than
+/// the one before, as the client's sync cursor needs. Returns their client ids.
+async fn pushed(peer: &mut Peer, n: usize) -> Vec<String> {
+    let mut last = 0;
+    let mut ids = Vec::new();
+    while ids.len() < n {
+        let line = peer.recv().await;
+        if !(line.starts_with("MSG:") || line.starts_with("GROUP:")) {
+            continue;
+        }
+        let id = id_of(&line);
+        assert!(id > last, "id {id} after {last}: out of order ({line})");
+        last = id;
+        ids.push(client_id(&line).to_owned());
+    }
+    ids
+}
+
+/// The client id of a pushed line: `MSG:<id>:<from>:<to>:<time>:<client id>:<text>`,
+/// `GROUP:<id>:<group>:<from>:<time>:<client id>:<text>`.
+fn client_id(line: &str) -> &str {
+    line.split(':').nth(5).unwrap()
+}
+
+/// Messages between nodes, private and to a group: with the bus, and with nothing but the relay's poll.
+async fn messages_cross_nodes(bus: Option<&str>) {
+    let (one, two) = two_nodes(bus).await;
+    // Friends and a group of three made on node one; then bob and carol move to node two.
+    let (mut alice, mut bob) = one.friends("alice", "bob").await;
+    let gid = alice.create_group("跨节点 group").await;
+    alice.open_group(&gid).await;
+    let mut carol = one.user("carol").await;
+    for p in [&mut bob, &mut carol] {
+        p.send(&format!("GROUP_JOIN:{gid}")).await;
+        p.until(&format!("GROUP_INFO:{gid}:")).await;
+    }
+    drop((bob, carol));
+    let mut bob = login(&two, "bob").await;
+    let mut carol = login(&two, "carol").await;
+
+    // Pipelined, from node one: a private message and a group message, ten times over.
+    for i in 0..10 {
+        alice.send(&format!("MSG:bob:p{i}:你好 {i}")).await;
+        alice.send(&format!("GROUP:{gid}:g{i}:大家好 {i}")).await;
+    }
+    for i in 0..10 {
+        alice.until(&format!("ACK:p{i}:")).await;
+        alice.until(&format!("ACK:g{i}:")).await;
+    }
+    let expected: Vec<String> = (0..10)
+        .flat_map(|i| [format!("p{i}"), format!("g{i}")])
+        .collect();
+    assert_eq!(
+        pushed(&mut bob, 20).await,
+        expected,
+        "bob on node two: every message once, in order"
+    );
+    let groups: Vec<String> = (0..10).map(|i| format!("g{i}")).collect();
+    assert_eq!(pushed(&mut carol, 10).await, groups);
+
+    // And back: bob on node two answers alice on node one.
+    bob.send("MSG:alice:r1:收到").await;
+    bob.until("ACK:r1:").await;
+    let back = alice.until("MSG:").await;
+    assert!(back.ends_with(":r1:收到"), "{back}");
+    assert_eq!(
+        bob.drain(Duration::from_millis(300)).await,
+        Vec::<String>::new(),
+        "no echo"
+    );
+}
+
+#[tokio::test]
+async fn messages_reach_another_node_through_the_bus() {
+    let nats = Nats::start();
+    messages_cross_nodes(Some(&nats.url)).await;
+}
+
+/// No NATS at all: the relay's one-second poll delivers everything all the same.
+#[tokio::test]
+async fn messages_reach_another_node_without_a_bus() {
+    messages_cross_nodes(None).await;
+}
+
+/// The bus pointing at a NATS server that is down (a node starts anyway), then one coming up there:
+/// nothing is lost meanwhile.
+#[tokio::test]
+async fn a_node_starts_and_delivers_while_its_bus_is_down() {
+    let port = {
+        let probe = TcpListener::bind("127.0.0.1:0").unwrap();
+        probe.local_addr().unwrap().port()
+    };
+    let url = format!("nats://127.0.0.1:{port}");
+    let (one, two) = two_nodes(Some(&url)).await;
+    let (mut alice, bob) = one.friends("alice", "bob").await;
+    drop(bob);
+    let mut bob = login(&two, "bob").await;
+    alice.send("MSG:bob:d1:bus down").await;
+    alice.until("ACK:d1:").await;
+    assert_eq!(pushed(&mut bob, 1).await, ["d1"]);
+}
+
+/// Senders on both nodes at once, pipelining into one group whose members are on both: every member
+/// gets every message exactly once, in id order, whichever node stored it.
+#[tokio::test]
+async fn senders_on_both_nodes_interleave_in_one_order() {
+    let nats = Nats::start();
+    let (one, two) = two_nodes(Some(&nats.url)).await;
+    let mut owner = one.user("owner").await;
+    let gid = owner.create_group("both").await;
+    owner.open_group(&gid).await;
+    let names = ["a1", "a2", "b1", "b2"];
+    for name in names {
+        let mut p = one.user(name).await;
+        p.send(&format!("GROUP_JOIN:{gid}")).await;
+        p.until(&format!("GROUP_INFO:{gid}:")).await;
+    }
+    // a1, a2 on node one; b1, b2 on node two.
+    let mut peers: HashMap<&str, Peer> = HashMap::new();
+    for (i, name) in names.iter().enumerate() {
+        let node = if i < 2 { &one } else { &two };
+        peers.insert(name, login(node, name).await);
+    }
+    const EACH: usize = 50;
+    for i in 0..EACH {
+        for name in names {
+            let p = peers.get_mut(name).unwrap();
+            p.send(&format!("GROUP:{gid}:{name}-{i}:{name} says {i}"))
+                .await;
+        }
+    }
+    // The owner (node one) gets all of them; each sender all but its own.
+    let all = pushed(&mut owner, EACH * names.len()).await;
+    for name in names {
+        let theirs: Vec<&String> = all
+            .iter()
+            .filter(|c| c.starts_with(&format!("{name}-")))
+            .collect();
+        let want: Vec<String> = (0..EACH).map(|i| format!("{name}-{i}")).collect();
+        assert_eq!(theirs, want.iter().collect::<Vec<_>>(), "{name}'s in order");
+    }
+    for name in names {
+        let p = peers.get_mut(name).unwrap();
+        let got = pushed(p, EACH * (names.len() - 1)).await;
+        let others: Vec<&String> = all
+            .iter()
+            .filter(|c| !c.starts_with(&format!("{name}-")))
+            .collect();
+        assert_eq!(
+            got.iter().collect::<Vec<_>>(),
+            others,
+            "{name} gets the others' messages in the one order"
+        );
+    }
+}
