@@ -130,8 +130,12 @@ async fn messages_cross_nodes(bus: Option<&str>) {
         alice.send(&format!("MSG:bob:p{i}:你好 {i}")).await;
         alice.send(&format!("GROUP:{gid}:g{i}:大家好 {i}")).await;
     }
+    let mut first = String::new();
     for i in 0..10 {
-        alice.until(&format!("ACK:p{i}:")).await;
+        let ack = alice.until(&format!("ACK:p{i}:")).await;
+        if i == 0 {
+            first = ack.split(':').nth(2).unwrap().to_owned();
+        }
         alice.until(&format!("ACK:g{i}:")).await;
     }
     let expected: Vec<String> = (0..10)
@@ -155,6 +159,19 @@ async fn messages_cross_nodes(bus: Option<&str>) {
         Vec::<String>::new(),
         "no echo"
     );
+
+    // A recall and a group change, stored outside the message writer, cross too.
+    alice.send(&format!("RECALL:{first}")).await;
+    let recalled = bob.until("MSG:").await;
+    assert!(
+        recalled.ends_with(&format!(
+            ":recall-{first}:alice 撤回了一条消息 (recalled a message)"
+        )),
+        "{recalled}"
+    );
+    alice.send(&format!("GROUP_RENAME:{gid}:改名了")).await;
+    let renamed = carol.next_event().await;
+    assert!(renamed.contains("改名了"), "{renamed}");
 }
 
 #[tokio::test]
