@@ -209,6 +209,8 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
+    /// Cluster mode: this node's name among those sharing the database (see `--node-name`).
+    pub node_name: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,

@@ -38,6 +38,10 @@ struct Args {
     /// files. Needs a ququ-server built with `--features cluster`
     #[arg(long, env = "QUQU_DATABASE", global = true)]
     database: Option<String>,
+    /// Cluster mode (with --database): this node's name among the servers sharing the database, unique
+    /// among those running [default: the host name]
+    #[arg(long, env = "QUQU_NODE_NAME")]
+    node_name: Option<String>,
     /// A TOML config file; flags override its settings
     #[arg(long, short, global = true)]
     config: Option<PathBuf>,
@@ -164,7 +168,8 @@ async fn serve(args: Args) -> Result<(), Error> {
                 path: config.data_dir.display().to_string(),
                 source,
             })?;
-            tokio::task::spawn_blocking(move || open_cluster_store(&url, true))
+            let node = args.node_name.clone().or(file.node_name.clone());
+            tokio::task::spawn_blocking(move || open_cluster_store(&url, Some(node)))
                 .await
                 .map_err(std::io::Error::other)??
         }
@@ -196,34 +201,52 @@ async fn serve(args: Args) -> Result<(), Error> {
 #[cfg(feature = "cluster")]
 const CLUSTER_CONNECTIONS: u32 = 16;
 
-/// What a server or command in cluster mode holds: the store, how to name it, and, for a serving
-/// server, the database's serving lock (dropped when it stops).
+/// What a server or command in cluster mode holds: the store, how to name it (and the node), and, for a
+/// serving server, the database's serving lock (dropped when it stops).
 type Cluster = (
     std::sync::Arc<dyn Store>,
     String,
     Option<Box<dyn std::any::Any + Send>>,
 );
 
-/// The PostgreSQL store at `url` (cluster mode), with its serving lock if `serving` (the operator's
-/// commands run beside the server, without it). Blocking.
+/// The PostgreSQL store at `url` (cluster mode). A serving server (`serving`: its node name, if one was
+/// given) holds the serving lock and is registered as a node; the operator's commands run beside it
+/// with neither. Blocking.
 #[cfg(feature = "cluster")]
-fn open_cluster_store(url: &str, serving: bool) -> Result<Cluster, Error> {
+fn open_cluster_store(url: &str, serving: Option<Option<String>>) -> Result<Cluster, Error> {
     use ququ_server::storage::postgres::{PgStore, describe, sole_server};
     // The store first: it says a wrong password or a missing database in PostgreSQL's words.
     let store = PgStore::open(url, CLUSTER_CONNECTIONS)?;
-    let sole: Option<Box<dyn std::any::Any + Send>> = match serving {
-        true => Some(Box::new(sole_server(url)?)),
-        false => None,
+    let Some(name) = serving else {
+        return Ok((
+            std::sync::Arc::new(store),
+            format!("PostgreSQL {}", describe(url)),
+            None,
+        ));
     };
+    // The serving lock before the name: a second server is told that first, whatever its name.
+    let sole = sole_server(url)?;
+    let name = name.unwrap_or_else(host_name);
+    let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let store = store.join(&name, now)?;
     Ok((
         std::sync::Arc::new(store),
-        format!("PostgreSQL {}", describe(url)),
-        sole,
+        format!("PostgreSQL {}, as node {name}", describe(url)),
+        Some(Box::new(sole)),
     ))
 }
 
+/// A node's default name: the host's, or "ququ" if it has none that reads as text.
+#[cfg(feature = "cluster")]
+fn host_name() -> String {
+    match gethostname::gethostname().into_string() {
+        Ok(name) if !name.trim().is_empty() => name,
+        _ => "ququ".into(),
+    }
+}
+
 #[cfg(not(feature = "cluster"))]
-fn open_cluster_store(_url: &str, _serving: bool) -> Result<Cluster, Error> {
+fn open_cluster_store(_url: &str, _serving: Option<Option<String>>) -> Result<Cluster, Error> {
     Err(Error::NoCluster)
 }
 
@@ -349,7 +372,7 @@ fn operate(
                     .into(),
             );
         }
-        let (store, _, _) = open_cluster_store(url, false)?;
+        let (store, _, _) = open_cluster_store(url, None)?;
         return administer(cmd, store.as_ref(), config);
     }
     let db = config.db_path();

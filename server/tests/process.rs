@@ -378,6 +378,9 @@ async fn the_binary_serves_from_postgresql_with_database() {
             .arg(files)
             .arg("--database")
             .arg(&url)
+            // Every server here is the node "chat1": the one started after the first stops takes the
+            // name its clean stop freed.
+            .env("QUQU_NODE_NAME", "chat1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -392,7 +395,8 @@ async fn the_binary_serves_from_postgresql_with_database() {
         .unwrap();
     assert!(
         lines[1].starts_with("database: PostgreSQL postgres://postgres@/tmp/ququ-pg-")
-            && lines[1].contains("/t_"),
+            && lines[1].contains("/t_")
+            && lines[1].ends_with(", as node chat1"),
         "{lines:?}"
     );
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));

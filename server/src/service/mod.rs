@@ -12,6 +12,8 @@
 //! - `avatars` — users' and groups' avatars, kept by digest, and who is told of them.
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
+//! - `nodes` — this server as one node of several on a database: heartbeats, reaping silent nodes,
+//!   leading the periodic sweeps.
 //! - `writer` — the message writer: every queued message stored in one transaction (group commit).
 //! - `hub` — online sessions and their outboxes.
 //! - `throttle` — login and registration throttling per address and per account; the message rate limit.
@@ -26,6 +28,7 @@ mod groups;
 pub(crate) mod hashing;
 pub mod hub;
 mod messages;
+mod nodes;
 pub mod space;
 pub mod throttle;
 mod writer;

@@ -36,7 +36,9 @@ mod files;
 mod friends;
 mod groups;
 mod messages;
+mod nodes;
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use postgres::{NoTls, Row, Transaction};
@@ -50,7 +52,7 @@ use super::Store;
 use super::{StoreError, Upkeep, UserRecord};
 
 /// Each entry upgrades the schema by one version; `schema_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql")];
+const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema-2.sql")];
 
 /// The advisory lock key under which the schema is applied: "ququ" in ASCII. Nodes starting together
 /// queue on it, and each sees the schema as the one before it left it.
@@ -58,19 +60,39 @@ const SCHEMA_LOCK: i64 = 0x7175_7175;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
-/// A [`Store`] in a PostgreSQL database.
+/// A [`Store`] in a PostgreSQL database: either a serving node's ([`PgStore::join`]), which keeps that
+/// node's connection rows and takes its session ends, or a plain handle ([`PgStore::open`]), as the
+/// operator's commands use, which reads and writes everything else.
 pub struct PgStore {
     /// Always `Some` but in [`Drop`], which takes it.
     pool: Option<Pool<Manager>>,
+    /// Where the pool connects: the leader's connection is made from it too.
+    config: postgres::Config,
+    /// The node this handle serves as, if it serves.
+    node: Option<Node>,
+    /// While this handle leads the periodic sweeps, the connection holding the leader's advisory lock
+    /// (see [`nodes`]).
+    leader: Mutex<Option<postgres::Client>>,
+}
+
+/// A serving node's own state.
+#[derive(Debug)]
+struct Node {
+    name: String,
+    /// The id of the newest session-end request this node has taken (or had, at its start, nothing to
+    /// act on).
+    seen_end: Mutex<i64>,
 }
 
 /// Each connection of the blocking client owns a small tokio runtime, and a runtime may not be dropped
 /// on a thread driving another: the server drops its store at the end of `run`, an async task. The
-/// pool goes on a thread of its own, which closes the connections.
+/// pool and the leader's connection go on a thread of their own, which closes them.
 impl Drop for PgStore {
     fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
-            let _ = std::thread::spawn(move || drop(pool)).join();
+        let pool = self.pool.take();
+        let leader = self.leader.get_mut().map(Option::take).unwrap_or(None);
+        if pool.is_some() || leader.is_some() {
+            let _ = std::thread::spawn(move || drop((pool, leader))).join();
         }
     }
 }
@@ -82,6 +104,7 @@ impl std::fmt::Debug for PgStore {
                 "connections",
                 &self.pool.as_ref().map(|p| p.state().connections),
             )
+            .field("node", &self.node.as_ref().map(|n| &n.name))
             .finish()
     }
 }
@@ -115,7 +138,7 @@ impl PgStore {
         let config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| unusable(e.to_string()))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
         // One connection first, so that a wrong password or an unknown database is said at once in
         // PostgreSQL's words, rather than after the pool's ten seconds of retrying.
         drop(
@@ -132,9 +155,19 @@ impl PgStore {
             .connection_timeout(Duration::from_secs(10))
             .build(manager)
             .map_err(|e| unusable(e.to_string()))?;
-        let store = PgStore { pool: Some(pool) };
+        let store = PgStore {
+            pool: Some(pool),
+            config,
+            node: None,
+            leader: Mutex::new(None),
+        };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The node this handle serves as; [`StoreError::NoNode`] for a handle that serves none.
+    fn node(&self) -> Result<&Node, StoreError> {
+        self.node.as_ref().ok_or(StoreError::NoNode)
     }
 
     /// A pooled connection.
