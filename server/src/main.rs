@@ -432,11 +432,25 @@ fn administer(
             }
         }
         Cmd::Online => {
-            println!("{:<24} {:<22} since", "account", "address");
-            for c in admin::online(store)? {
+            let online = admin::online(store)?;
+            // Which node each connection is on, once there is more than one to tell apart.
+            let nodes: std::collections::BTreeSet<_> =
+                online.iter().filter_map(|c| c.node.as_deref()).collect();
+            let by_node = nodes.len() > 1;
+            if by_node {
+                println!("{:<24} {:<22} {:<17} node", "account", "address", "since");
+            } else {
+                println!("{:<24} {:<22} since", "account", "address");
+            }
+            for c in online {
                 let who = c.account.unwrap_or_else(|| "(not logged in)".into());
                 let addr = format!("{}:{}", c.ip, c.port);
-                println!("{who:<24} {addr:<22} {}", when(c.since));
+                match (by_node, c.node) {
+                    (true, Some(node)) => {
+                        println!("{who:<24} {addr:<22} {:<17} {node}", when(c.since))
+                    }
+                    _ => println!("{who:<24} {addr:<22} {}", when(c.since)),
+                }
             }
         }
         Cmd::AddUser { account, nickname } => {

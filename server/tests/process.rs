@@ -460,3 +460,63 @@ fn announced(
         .collect();
     (lines, out)
 }
+
+/// The operator's `online` on a database several nodes serve: each connection's node, once there are
+/// connections on more than one (until then, the lines are as SQLite's). The two nodes are store
+/// handles, as two servers' would be: a second server is refused until cross-node delivery.
+#[cfg(feature = "test-cluster")]
+#[test]
+fn online_shows_each_connections_node_once_there_are_two() {
+    use ququ_server::storage::postgres::PgStore;
+    use ququ_server::storage::{AccountStore, ConnectionRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::pg_url(dir.path());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let connect = move |node: &PgStore, conn_id: u64, port: u16| {
+        node.add_connection(&ConnectionRecord {
+            conn_id,
+            account: None,
+            ip: "10.0.0.9".into(),
+            port,
+            since: now,
+            node: None,
+        })
+        .unwrap();
+    };
+    // On a thread of its own: the blocking client runs a runtime of its own.
+    let url2 = url.clone();
+    let chat1 = std::thread::spawn(move || {
+        let node = PgStore::open(&url2, 2).unwrap().join("chat1", now).unwrap();
+        connect(&node, 1, 5001);
+        node
+    })
+    .join()
+    .unwrap();
+    let one = admin(dir.path(), &["online"], "");
+    assert!(one.starts_with("account") && !one.contains("node"), "{one}");
+    assert!(one.contains("10.0.0.9:5001"), "{one}");
+    let chat2 = std::thread::spawn(move || {
+        let node = PgStore::open(&url, 2).unwrap().join("chat2", now).unwrap();
+        connect(&node, 1, 5002);
+        node
+    })
+    .join()
+    .unwrap();
+    let two = admin(dir.path(), &["online"], "");
+    let lines: Vec<&str> = two.lines().collect();
+    assert!(lines[0].ends_with(" node"), "{two}");
+    assert!(
+        lines[1].contains("10.0.0.9:5001") && lines[1].ends_with(" chat1"),
+        "{two}"
+    );
+    assert!(
+        lines[2].contains("10.0.0.9:5002") && lines[2].ends_with(" chat2"),
+        "{two}"
+    );
+    std::thread::spawn(move || drop((chat1, chat2)))
+        .join()
+        .unwrap();
+}
