@@ -169,7 +169,7 @@ async fn serve(args: Args) -> Result<(), Error> {
                 source,
             })?;
             let node = args.node_name.clone().or(file.node_name.clone());
-            tokio::task::spawn_blocking(move || open_cluster_store(&url, Some(node)))
+            tokio::task::spawn_blocking(move || serve_cluster_store(&url, node))
                 .await
                 .map_err(std::io::Error::other)??
         }
@@ -209,24 +209,29 @@ type Cluster = (
     Option<Box<dyn std::any::Any + Send>>,
 );
 
-/// The PostgreSQL store at `url` (cluster mode). A serving server (`serving`: its node name, if one was
-/// given) holds the serving lock and is registered as a node; the operator's commands run beside it
-/// with neither. Blocking.
+/// The PostgreSQL store at `url` (cluster mode), as the operator's commands open it: no serving lock,
+/// no node (they run beside the servers). Blocking.
 #[cfg(feature = "cluster")]
-fn open_cluster_store(url: &str, serving: Option<Option<String>>) -> Result<Cluster, Error> {
-    use ququ_server::storage::postgres::{PgStore, describe, sole_server};
+fn open_cluster_store(url: &str) -> Result<Cluster, Error> {
+    use ququ_server::storage::postgres::{PgStore, describe};
     // The store first: it says a wrong password or a missing database in PostgreSQL's words.
     let store = PgStore::open(url, CLUSTER_CONNECTIONS)?;
-    let Some(name) = serving else {
-        return Ok((
-            std::sync::Arc::new(store),
-            format!("PostgreSQL {}", describe(url)),
-            None,
-        ));
-    };
+    Ok((
+        std::sync::Arc::new(store),
+        format!("PostgreSQL {}", describe(url)),
+        None,
+    ))
+}
+
+/// The PostgreSQL store at `url` for a serving server: the database's serving lock held, and the store
+/// registered as the node `node_name` (default: the host name). Blocking.
+#[cfg(feature = "cluster")]
+fn serve_cluster_store(url: &str, node_name: Option<String>) -> Result<Cluster, Error> {
+    use ququ_server::storage::postgres::{PgStore, describe, sole_server};
+    let store = PgStore::open(url, CLUSTER_CONNECTIONS)?;
     // The serving lock before the name: a second server is told that first, whatever its name.
     let sole = sole_server(url)?;
-    let name = name.unwrap_or_else(host_name);
+    let name = node_name.unwrap_or_else(host_name);
     let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
     let store = store.join(&name, now)?;
     Ok((
@@ -246,7 +251,12 @@ fn host_name() -> String {
 }
 
 #[cfg(not(feature = "cluster"))]
-fn open_cluster_store(_url: &str, _serving: Option<Option<String>>) -> Result<Cluster, Error> {
+fn open_cluster_store(_url: &str) -> Result<Cluster, Error> {
+    Err(Error::NoCluster)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn serve_cluster_store(_url: &str, _node_name: Option<String>) -> Result<Cluster, Error> {
     Err(Error::NoCluster)
 }
 
@@ -372,7 +382,7 @@ fn operate(
                     .into(),
             );
         }
-        let (store, _, _) = open_cluster_store(url, None)?;
+        let (store, _, _) = open_cluster_store(url)?;
         return administer(cmd, store.as_ref(), config);
     }
     let db = config.db_path();

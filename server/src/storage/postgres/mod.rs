@@ -11,10 +11,11 @@
 //! `deadpool-postgres`: the SQL stays as it is.
 //!
 //! # Layout
-//! As [`super::sqlite`]: this file holds the pool, opening and the schema (`schema.sql`, applied once
-//! under an advisory lock with its version in `schema_version`), errors, and what several areas share
-//! (the user row mapper); each area's `impl` is in its own file (`accounts.rs`, `friends.rs`,
-//! `groups.rs`, `files.rs`, `messages.rs`, `avatars.rs`); `tests.rs` runs the conformance suite and the
+//! As [`super::sqlite`]: this file holds the pool, opening and the schema (`schema.sql`, then each
+//! later version's `schema-<n>.sql`, applied once under an advisory lock with the version in
+//! `schema_version`), errors, and what several areas share (the user row mapper); each area's `impl` is
+//! in its own file (`accounts.rs`, `friends.rs`, `groups.rs`, `files.rs`, `messages.rs`, `avatars.rs`,
+//! `nodes.rs`, which also registers a node); `tests.rs` runs the conformance suite and the
 //! cases only PostgreSQL has, against a private cluster from `testdb.rs`.
 //!
 //! # What differs from SQLite
@@ -28,6 +29,9 @@
 //!   the data directory are about the node's file blobs, not the database.
 //! - The connection-info table is `UNLOGGED`: cheap, and emptied by a crash, as SQLite keeps it in a
 //!   file of its own that is never synced.
+//! - Several nodes share the database: a handle serving as one ([`PgStore::join`]) keeps its own rows
+//!   of the connection table and its own place in the session-end requests, heartbeats, reaps silent
+//!   nodes and may lead the periodic sweeps (`nodes.rs`). SQLite is its own single node.
 //! - Connections are plain (no TLS to PostgreSQL yet): use a Unix socket or a private network.
 
 mod accounts;
@@ -244,11 +248,11 @@ pub struct SoleServer {
 }
 
 /// Takes the database's serving lock (a session advisory lock, on a connection of its own kept open on
-/// a thread of its own), or says that another server holds it. Until nodes keep their own connection
-/// rows and session ends, and deliver each other's messages (docs/architecture.md), a second server on
-/// one database would wipe the first's connection table at its start and leave the first's clients
-/// without the second's messages: so one at a time, as one SQLite data directory has one server. The
-/// lock goes with the connection, so a killed server leaves none behind.
+/// a thread of its own), or says that another server holds it. Nodes keep their own connection rows
+/// and session ends ([`PgStore::join`]), but until they deliver each other's messages
+/// (docs/architecture.md), a second server on one database would leave the first's clients without the
+/// second's messages: so one at a time, as one SQLite data directory has one server. The lock goes with
+/// the connection, so a killed server leaves none behind.
 pub fn sole_server(url: &str) -> Result<SoleServer, StoreError> {
     let url = url.to_owned();
     let (taken_tx, taken) = std::sync::mpsc::channel();
