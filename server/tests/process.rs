@@ -520,3 +520,54 @@ fn online_shows_each_connections_node_once_there_are_two() {
         .join()
         .unwrap();
 }
+
+/// A serving node says it is alive every second: past the silence limit its name is still refused to
+/// another start (so the heartbeat runs, not only the registration), and a clean stop frees it at once.
+#[cfg(feature = "test-cluster")]
+#[test]
+fn a_serving_node_keeps_its_name_by_its_heartbeat_and_frees_it_when_it_stops() {
+    use ququ_server::storage::postgres::PgStore;
+    use ququ_server::storage::{NODE_SILENCE_LIMIT, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::pg_url(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--node-name",
+            "chat1",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .arg("--database")
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::listening_addr(child.stdout.take().unwrap());
+    std::thread::sleep(Duration::from_millis(NODE_SILENCE_LIMIT + 2000));
+    // On a thread of its own: the blocking client runs a runtime of its own.
+    let join = |url: String| {
+        std::thread::spawn(move || {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64;
+            PgStore::open(&url, 1).unwrap().join("chat1", now).map(drop)
+        })
+        .join()
+        .unwrap()
+    };
+    let refused = join(url.clone());
+    assert!(
+        matches!(refused, Err(StoreError::NodeInUse { .. })),
+        "{refused:?}"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    join(url).unwrap();
+}
