@@ -468,6 +468,14 @@ mod tests {
         assert!(toml::from_str::<FileConfig>("find_presence = \"strangers\"").is_err());
     }
 
+    /// The node name is read from the file (cluster mode; `main.rs` takes it, as it does `listen`).
+    #[test]
+    fn the_node_name_is_read_from_the_file() {
+        let file: FileConfig = toml::from_str("node_name = \"chat1\"\n").unwrap();
+        assert_eq!(file.node_name.as_deref(), Some("chat1"));
+        assert_eq!(FileConfig::default().node_name, None);
+    }
+
     #[test]
     fn a_misspelt_key_is_an_error() {
         assert!(toml::from_str::<FileConfig>("max_conections = 5").is_err());
