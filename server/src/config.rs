@@ -214,6 +214,8 @@ pub fn default_data_dir() -> Result<PathBuf, ConfigError> {
 #[serde(deny_unknown_fields)]
 pub struct FileConfig {
     pub listen: Option<SocketAddr>,
+    /// Cluster mode: this node's name among those sharing the database (see `--node-name`).
+    pub node_name: Option<String>,
     pub data_dir: Option<PathBuf>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,
@@ -469,6 +471,14 @@ mod tests {
         file.apply(&mut config).unwrap();
         assert_eq!(config.find_presence, FindPresence::Everyone);
         assert!(toml::from_str::<FileConfig>("find_presence = \"strangers\"").is_err());
+    }
+
+    /// The node name is read from the file (cluster mode; `main.rs` takes it, as it does `listen`).
+    #[test]
+    fn the_node_name_is_read_from_the_file() {
+        let file: FileConfig = toml::from_str("node_name = \"chat1\"\n").unwrap();
+        assert_eq!(file.node_name.as_deref(), Some("chat1"));
+        assert_eq!(FileConfig::default().node_name, None);
     }
 
     #[test]

@@ -244,7 +244,9 @@ pub async fn run_prepared(
     #[cfg(not(feature = "cluster"))]
     let _ = bus;
 
-    // Relayed files and session tokens past their lifetime are removed at start and then every minute.
+    // Relayed files, session tokens and requests to end sessions past their lifetime are removed at
+    // start and then every minute, by one node of those sharing the database (the leader; a SQLite
+    // server always is).
     {
         let services = services.clone();
         let stop = stop.clone();
@@ -255,8 +257,19 @@ pub async fn run_prepared(
                 tokio::select! {
                     _ = stop.cancelled() => break,
                     _ = every.tick() => {
+                        match services.lead().await {
+                            Ok(true) => {}
+                            Ok(false) => continue,
+                            Err(e) => {
+                                tracing::warn!(error = %e, "could not ask whether this node leads the sweeps");
+                                continue;
+                            }
+                        }
                         if let Err(e) = services.sweep_expired().await {
                             tracing::warn!(error = %e, "could not sweep expired files and tokens");
+                        }
+                        if let Err(e) = services.sweep_session_ends().await {
+                            tracing::warn!(error = %e, "could not sweep requests to end sessions");
                         }
                     }
                 }
@@ -265,8 +278,9 @@ pub async fn run_prepared(
     }
 
     // The store's upkeep (SQLite: WAL checkpoints) every second on the blocking pool, never inside a
-    // request. The same tick ends the sessions an operator's command asked to end (a disabled account,
-    // a reset password), so they end within about a second.
+    // request. The same tick says this node is alive and reaps silent ones (cluster mode), and ends the
+    // sessions an operator's command asked to end (a disabled account, a reset password), so they end
+    // within about a second.
     {
         let stop = stop.clone();
         let services = services.clone();
@@ -294,6 +308,9 @@ pub async fn run_prepared(
                             Ok(Ok(())) => {}
                             Ok(Err(e)) => tracing::warn!(error = %e, "store upkeep failed"),
                             Err(e) => tracing::warn!(error = %e, "store upkeep failed"),
+                        }
+                        if let Err(e) = services.tend_node().await {
+                            tracing::warn!(error = %e, "could not send this node's heartbeat");
                         }
                         if let Err(e) = services.end_requested_sessions().await {
                             tracing::warn!(error = %e, "could not look for sessions to end");
@@ -369,6 +386,10 @@ pub async fn run_prepared(
     tracker.close();
     if tokio::time::timeout(grace, tracker.wait()).await.is_err() {
         tracing::warn!("some sessions did not finish in time");
+    }
+    // Cluster mode: the node's registration and connection rows go now, not after ten silent seconds.
+    if let Err(e) = services.leave().await {
+        tracing::warn!(error = %e, "could not remove this node's registration");
     }
     // Dropping the last reference closes the database (checkpointing the WAL): the message writer holds
     // one until it has written what is queued.

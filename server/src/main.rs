@@ -38,6 +38,10 @@ struct Args {
     /// files. Needs a ququ-server built with `--features cluster`
     #[arg(long, env = "QUQU_DATABASE", global = true)]
     database: Option<String>,
+    /// Cluster mode (with --database): this node's name among the servers sharing the database, unique
+    /// among those running [default: the host name]
+    #[arg(long, env = "QUQU_NODE_NAME")]
+    node_name: Option<String>,
     /// Cluster mode: the NATS server through which the nodes sharing --database tell each other of new
     /// messages (nats://host:4222), so they are delivered at once rather than within a second
     #[arg(long, env = "QUQU_BUS", requires = "database")]
@@ -169,7 +173,8 @@ async fn serve(args: Args) -> Result<(), Error> {
                 path: config.data_dir.display().to_string(),
                 source,
             })?;
-            tokio::task::spawn_blocking(move || open_cluster_store(&url, true))
+            let node = args.node_name.clone().or(file.node_name.clone());
+            tokio::task::spawn_blocking(move || serve_cluster_store(&url, node))
                 .await
                 .map_err(std::io::Error::other)??
         }
@@ -208,34 +213,62 @@ async fn serve(args: Args) -> Result<(), Error> {
 #[cfg(feature = "cluster")]
 const CLUSTER_CONNECTIONS: u32 = 16;
 
-/// What a server or command in cluster mode holds: the store, how to name it, and, for a serving
-/// server, the database's serving lock (dropped when it stops).
+/// What a server or command in cluster mode holds: the store, how to name it (and the node), and, for a
+/// serving server, the database's serving lock (dropped when it stops).
 type Cluster = (
     std::sync::Arc<dyn Store>,
     String,
     Option<Box<dyn std::any::Any + Send>>,
 );
 
-/// The PostgreSQL store at `url` (cluster mode), with its serving lock if `serving` (the operator's
-/// commands run beside the server, without it). Blocking.
+/// The PostgreSQL store at `url` (cluster mode), as the operator's commands open it: no serving lock,
+/// no node (they run beside the servers). Blocking.
 #[cfg(feature = "cluster")]
-fn open_cluster_store(url: &str, serving: bool) -> Result<Cluster, Error> {
-    use ququ_server::storage::postgres::{PgStore, describe, sole_server};
+fn open_cluster_store(url: &str) -> Result<Cluster, Error> {
+    use ququ_server::storage::postgres::{PgStore, describe};
     // The store first: it says a wrong password or a missing database in PostgreSQL's words.
     let store = PgStore::open(url, CLUSTER_CONNECTIONS)?;
-    let sole: Option<Box<dyn std::any::Any + Send>> = match serving {
-        true => Some(Box::new(sole_server(url)?)),
-        false => None,
-    };
     Ok((
         std::sync::Arc::new(store),
         format!("PostgreSQL {}", describe(url)),
-        sole,
+        None,
     ))
 }
 
+/// The PostgreSQL store at `url` for a serving server: the database's serving lock held, and the store
+/// registered as the node `node_name` (default: the host name). Blocking.
+#[cfg(feature = "cluster")]
+fn serve_cluster_store(url: &str, node_name: Option<String>) -> Result<Cluster, Error> {
+    use ququ_server::storage::postgres::{PgStore, describe, sole_server};
+    let store = PgStore::open(url, CLUSTER_CONNECTIONS)?;
+    // The serving lock before the name: a second server is told that first, whatever its name.
+    let sole = sole_server(url)?;
+    let name = node_name.unwrap_or_else(host_name);
+    let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
+    let store = store.join(&name, now)?;
+    Ok((
+        std::sync::Arc::new(store),
+        format!("PostgreSQL {}, as node {name}", describe(url)),
+        Some(Box::new(sole)),
+    ))
+}
+
+/// A node's default name: the host's, or "ququ" if it has none that reads as text.
+#[cfg(feature = "cluster")]
+fn host_name() -> String {
+    match gethostname::gethostname().into_string() {
+        Ok(name) if !name.trim().is_empty() => name,
+        _ => "ququ".into(),
+    }
+}
+
 #[cfg(not(feature = "cluster"))]
-fn open_cluster_store(_url: &str, _serving: bool) -> Result<Cluster, Error> {
+fn open_cluster_store(_url: &str) -> Result<Cluster, Error> {
+    Err(Error::NoCluster)
+}
+
+#[cfg(not(feature = "cluster"))]
+fn serve_cluster_store(_url: &str, _node_name: Option<String>) -> Result<Cluster, Error> {
     Err(Error::NoCluster)
 }
 
@@ -361,7 +394,7 @@ fn operate(
                     .into(),
             );
         }
-        let (store, _, _) = open_cluster_store(url, false)?;
+        let (store, _, _) = open_cluster_store(url)?;
         return administer(cmd, store.as_ref(), config);
     }
     let db = config.db_path();
@@ -421,11 +454,25 @@ fn administer(
             }
         }
         Cmd::Online => {
-            println!("{:<24} {:<22} since", "account", "address");
-            for c in admin::online(store)? {
+            let online = admin::online(store)?;
+            // Which node each connection is on, once there is more than one to tell apart.
+            let nodes: std::collections::BTreeSet<_> =
+                online.iter().filter_map(|c| c.node.as_deref()).collect();
+            let by_node = nodes.len() > 1;
+            if by_node {
+                println!("{:<24} {:<22} {:<17} node", "account", "address", "since");
+            } else {
+                println!("{:<24} {:<22} since", "account", "address");
+            }
+            for c in online {
                 let who = c.account.unwrap_or_else(|| "(not logged in)".into());
                 let addr = format!("{}:{}", c.ip, c.port);
-                println!("{who:<24} {addr:<22} {}", when(c.since));
+                match (by_node, c.node) {
+                    (true, Some(node)) => {
+                        println!("{who:<24} {addr:<22} {:<17} {node}", when(c.since))
+                    }
+                    _ => println!("{who:<24} {addr:<22} {}", when(c.since)),
+                }
             }
         }
         Cmd::AddUser { account, nickname } => {

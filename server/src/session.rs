@@ -209,6 +209,8 @@ pub(crate) async fn serve(
         ip: peer.ip().to_string(),
         port: peer.port(),
         since: now_millis(),
+        // Filed by the store under its own node.
+        node: None,
     };
     if let Err(e) = services.db(move |s| s.add_connection(&record)).await {
         tracing::warn!(error = %e, "could not record connection");

@@ -378,6 +378,9 @@ async fn the_binary_serves_from_postgresql_with_database() {
             .arg(files)
             .arg("--database")
             .arg(&url)
+            // Every server here is the node "chat1": the one started after the first stops takes the
+            // name its clean stop freed.
+            .env("QUQU_NODE_NAME", "chat1")
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
             .spawn()
@@ -392,7 +395,8 @@ async fn the_binary_serves_from_postgresql_with_database() {
         .unwrap();
     assert!(
         lines[1].starts_with("database: PostgreSQL postgres://postgres@/tmp/ququ-pg-")
-            && lines[1].contains("/t_"),
+            && lines[1].contains("/t_")
+            && lines[1].ends_with(", as node chat1"),
         "{lines:?}"
     );
     std::thread::spawn(move || std::io::copy(&mut out, &mut std::io::sink()));
@@ -455,4 +459,115 @@ fn announced(
         })
         .collect();
     (lines, out)
+}
+
+/// The operator's `online` on a database several nodes serve: each connection's node, once there are
+/// connections on more than one (until then, the lines are as SQLite's). The two nodes are store
+/// handles, as two servers' would be: a second server is refused until cross-node delivery.
+#[cfg(feature = "test-cluster")]
+#[test]
+fn online_shows_each_connections_node_once_there_are_two() {
+    use ququ_server::storage::postgres::PgStore;
+    use ququ_server::storage::{AccountStore, ConnectionRecord};
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::pg_url(dir.path());
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
+    let connect = move |node: &PgStore, conn_id: u64, port: u16| {
+        node.add_connection(&ConnectionRecord {
+            conn_id,
+            account: None,
+            ip: "10.0.0.9".into(),
+            port,
+            since: now,
+            node: None,
+        })
+        .unwrap();
+    };
+    // On a thread of its own: the blocking client runs a runtime of its own.
+    let url2 = url.clone();
+    let chat1 = std::thread::spawn(move || {
+        let node = PgStore::open(&url2, 2).unwrap().join("chat1", now).unwrap();
+        connect(&node, 1, 5001);
+        node
+    })
+    .join()
+    .unwrap();
+    let one = admin(dir.path(), &["online"], "");
+    assert!(one.starts_with("account") && !one.contains("node"), "{one}");
+    assert!(one.contains("10.0.0.9:5001"), "{one}");
+    let chat2 = std::thread::spawn(move || {
+        let node = PgStore::open(&url, 2).unwrap().join("chat2", now).unwrap();
+        connect(&node, 1, 5002);
+        node
+    })
+    .join()
+    .unwrap();
+    let two = admin(dir.path(), &["online"], "");
+    let lines: Vec<&str> = two.lines().collect();
+    assert!(lines[0].ends_with(" node"), "{two}");
+    assert!(
+        lines[1].contains("10.0.0.9:5001") && lines[1].ends_with(" chat1"),
+        "{two}"
+    );
+    assert!(
+        lines[2].contains("10.0.0.9:5002") && lines[2].ends_with(" chat2"),
+        "{two}"
+    );
+    std::thread::spawn(move || drop((chat1, chat2)))
+        .join()
+        .unwrap();
+}
+
+/// A serving node says it is alive every second: past the silence limit its name is still refused to
+/// another start (so the heartbeat runs, not only the registration), and a clean stop frees it at once.
+#[cfg(feature = "test-cluster")]
+#[test]
+fn a_serving_node_keeps_its_name_by_its_heartbeat_and_frees_it_when_it_stops() {
+    use ququ_server::storage::postgres::PgStore;
+    use ququ_server::storage::{NODE_SILENCE_LIMIT, StoreError};
+    let dir = tempfile::tempdir().unwrap();
+    let url = common::pg_url(dir.path());
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+        .args([
+            "--listen",
+            "127.0.0.1:0",
+            "--node-name",
+            "chat1",
+            "--data-dir",
+        ])
+        .arg(dir.path())
+        .arg("--database")
+        .arg(&url)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    common::listening_addr(child.stdout.take().unwrap());
+    std::thread::sleep(Duration::from_millis(NODE_SILENCE_LIMIT + 2000));
+    // On a thread of its own: the blocking client runs a runtime of its own.
+    let join = |url: String| {
+        std::thread::spawn(move || {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap()
+                .as_millis() as u64;
+            PgStore::open(&url, 1).unwrap().join("chat1", now).map(drop)
+        })
+        .join()
+        .unwrap()
+    };
+    let refused = join(url.clone());
+    assert!(
+        matches!(refused, Err(StoreError::NodeInUse { .. })),
+        "{refused:?}"
+    );
+    Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(child.wait().unwrap().success());
+    join(url).unwrap();
 }

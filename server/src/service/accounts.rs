@@ -538,7 +538,18 @@ impl Services {
         }
         Ok(ended)
     }
+
+    /// Forgets the requests to end sessions asked more than [`SESSION_ENDS_KEPT`] ago: by then every
+    /// node has taken them (each looks once a second). The leader's periodic sweep.
+    pub async fn sweep_session_ends(&self) -> Result<usize> {
+        let before = now_millis().saturating_sub(SESSION_ENDS_KEPT);
+        self.db(move |s| s.sweep_session_ends(before)).await
+    }
 }
+
+/// How long a request to end sessions stays for the nodes to take: a minute, where each node looks
+/// every second (a node stalled for longer misses it; it is reaped after ten seconds anyway).
+const SESSION_ENDS_KEPT: ququ_protocol::Millis = 60_000;
 
 fn throttled(secs: u64) -> ServerMessage {
     ServerMessage::LoginFailed {

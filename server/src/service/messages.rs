@@ -547,14 +547,18 @@ impl Services {
             .db(move |s| s.recall_message(id, uid, now))
             .await?
             .ok_or_else(|| no_such_message(id))?;
-        // Cluster mode: pushed by the relay, in id order with every node's messages (handed over
-        // first, so nothing below can keep it waiting).
-        let relayed = self.relayed(recall.id).await;
-        // The bytes of a recalled file go too, unless another message offers the same content.
-        if let Some((file, _)) = &target.file {
-            self.recall_file(*file).await?;
+        // The bytes of a recalled file go too, unless another message offers the same content (its
+        // `FILE_STATE:…:cancelled` goes before the recall).
+        if let Some((file, _)) = &target.file
+            && let Err(e) = self.recall_file(*file).await
+        {
+            // Cluster mode: the recall is stored, so the relay must have it all the same, or it would
+            // hold back every later message for its five seconds.
+            self.relayed(recall.id).await;
+            return Err(e);
         }
-        if relayed {
+        // Cluster mode: pushed by the relay, in id order with every node's messages.
+        if self.relayed(recall.id).await {
             return Ok(Vec::new());
         }
         let audience: Vec<UserId> = match target.to {

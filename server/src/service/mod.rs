@@ -12,6 +12,8 @@
 //! - `avatars` — users' and groups' avatars, kept by digest, and who is told of them.
 //! - `files` — relayed files: offers, transfer tokens, uploads, downloads, expiry.
 //! - `messages` — private and group messages, sync, history.
+//! - `nodes` — this server as one node of several on a database: heartbeats, reaping silent nodes,
+//!   leading the periodic sweeps.
 //! - `writer` — the message writer: every queued message stored in one transaction (group commit).
 //! - `relay` — cluster mode: every stored message, whichever node stored it, to this node's sessions in
 //!   id order.
@@ -28,6 +30,7 @@ mod groups;
 pub(crate) mod hashing;
 pub mod hub;
 mod messages;
+mod nodes;
 mod relay;
 pub mod space;
 pub mod throttle;

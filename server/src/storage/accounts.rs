@@ -20,6 +20,9 @@ pub struct ConnectionRecord {
     pub ip: String,
     pub port: u16,
     pub since: Millis,
+    /// The node serving it, in cluster mode; `None` on SQLite, its own single node. Listing only:
+    /// [`AccountStore::add_connection`] files a connection under the adding node.
+    pub node: Option<String>,
 }
 
 /// A request to end an account's live sessions (issue 20, item 2): see [`AccountStore::end_sessions`].
@@ -29,7 +32,8 @@ pub struct SessionEnd {
     /// The `BYE:` code, e.g. `disabled`.
     pub code: String,
     /// Sessions that logged in after this (milliseconds since the epoch) were checked against the
-    /// change already, and stay.
+    /// change already, and stay. Also when it was asked: the request is swept a minute later
+    /// ([`AccountStore::sweep_session_ends`]).
     pub at: Millis,
 }
 
@@ -75,7 +79,9 @@ pub trait AccountStore {
     /// Deletes expired tokens; returns how many.
     fn sweep_tokens(&self, now: Millis) -> Result<usize, StoreError>;
 
-    // The connection-info table.
+    // The connection-info table. A serving node writes its own rows only (cluster mode: each node's
+    // rows are its own, see [`crate::storage::NodeStore`]); the listing is every node's.
+    /// Forgets this node's rows (at its start: a previous run's connections are gone); other nodes' stay.
     fn clear_connections(&self) -> Result<(), StoreError>;
     fn add_connection(&self, conn: &ConnectionRecord) -> Result<(), StoreError>;
     fn set_connection_user(&self, conn_id: u64, user: UserId) -> Result<(), StoreError>;
@@ -87,7 +93,12 @@ pub trait AccountStore {
     /// Asks the running server to end every live session of `user` that logged in at or before `at`
     /// with `BYE:<code>:…`.
     fn end_sessions(&self, user: UserId, code: &str, at: Millis) -> Result<(), StoreError>;
-    /// The requests of [`AccountStore::end_sessions`] not taken yet, oldest first; they are forgotten once
-    /// returned. The server calls it once a second.
+    /// The requests of [`AccountStore::end_sessions`] this node has not taken yet, oldest first, each
+    /// returned once to every serving node (each ends its own sessions of the user). Requests made
+    /// before the node started may be left out (PostgreSQL leaves them): it had no sessions then. The
+    /// server calls it once a second.
     fn take_session_ends(&self) -> Result<Vec<SessionEnd>, StoreError>;
+    /// Forgets requests asked before `before` (the periodic sweep, a minute after they were asked, long
+    /// after every node has taken them); returns how many.
+    fn sweep_session_ends(&self, before: Millis) -> Result<usize, StoreError>;
 }

@@ -3,7 +3,7 @@
 //!
 //! # Layout
 //! The cases are grouped by area, one module each, named as the macro's areas are: `accounts`,
-//! `messages`, `group_messages`, `friends`, `groups`, `files`, `avatars`, `upkeep`. A case is a
+//! `messages`, `group_messages`, `friends`, `groups`, `files`, `avatars`, `nodes`, `upkeep`. A case is a
 //! `pub(crate) fn` generic over the [`Fixture`], bounded by the traits it needs (accounts are in nearly
 //! all: there is nothing to store without users); a case that needs two areas besides accounts sits in an
 //! area of its own (`group_messages`), so a backend lists an area as soon as every trait it needs is
@@ -34,6 +34,10 @@ pub(crate) trait Fixture {
     /// the same data: as the server and the operator's commands beside it do, or a server before and
     /// after a restart.
     fn open(&self) -> Self::Handle;
+    /// A handle serving as the node `name`, started now, as a serving server's store is: it keeps its
+    /// own connection rows and takes session ends from its start. A backend with a single node (SQLite)
+    /// hands out a plain handle.
+    fn node(&self, name: &str) -> Self::Handle;
 }
 
 /// A module per listed area with a `#[test]` fn for each of its cases, run against the stores of
@@ -94,6 +98,11 @@ macro_rules! conformance_tests {
             an_avatar_is_kept_while_someone_shows_it,
         );
     };
+    (@area $fixture:expr; nodes) => {
+        $crate::storage::conformance::conformance_tests!(@cases $fixture; nodes;
+            a_lone_node_lives_leads_and_reaps_no_one,
+        );
+    };
     (@area $fixture:expr; upkeep) => {
         $crate::storage::conformance::conformance_tests!(@cases $fixture; upkeep;
             upkeep_runs_beside_requests,
@@ -127,7 +136,7 @@ pub(crate) mod accounts {
     where
         F::Handle: AccountStore,
     {
-        let server = f.open();
+        let server = f.node("a");
         let operator = f.open();
         assert!(server.take_session_ends().unwrap().is_empty());
         operator.end_sessions(3, "disabled", 10).unwrap();
@@ -148,6 +157,13 @@ pub(crate) mod accounts {
                 },
             ]
         );
+        assert!(server.take_session_ends().unwrap().is_empty());
+        // A later request is taken too, and only it.
+        operator.end_sessions(5, "disabled", 30).unwrap();
+        let ends = server.take_session_ends().unwrap();
+        assert_eq!(ends.iter().map(|e| e.user).collect::<Vec<_>>(), [5]);
+        // The sweep forgets old requests; none comes back after it.
+        operator.sweep_session_ends(100).unwrap();
         assert!(server.take_session_ends().unwrap().is_empty());
     }
 
@@ -222,7 +238,7 @@ pub(crate) mod accounts {
     where
         F::Handle: AccountStore,
     {
-        let s = f.open();
+        let s = f.node("a");
         let a = s.create_user("alice", "A", "h", 1).unwrap().id;
         let conn = |conn_id, port| ConnectionRecord {
             conn_id,
@@ -230,6 +246,7 @@ pub(crate) mod accounts {
             ip: "10.0.0.1".into(),
             port,
             since: 7,
+            node: None,
         };
         s.add_connection(&conn(2, 4000)).unwrap();
         s.add_connection(&conn(1, 4001)).unwrap();
@@ -1237,6 +1254,42 @@ pub(crate) mod avatars {
         s.set_avatar(AvatarOwner::User(a), None).unwrap();
         assert!(s.user_by_id(a).unwrap().unwrap().avatar.is_none());
         assert!(s.avatar(&two.sha256).unwrap().is_none());
+    }
+}
+
+/// The nodes sharing a database: [`NodeStore`]. What two nodes on one database do is PostgreSQL's own
+/// (`postgres/tests.rs`); here, what a lone serving node sees on every backend.
+pub(crate) mod nodes {
+    use super::Fixture;
+    use crate::storage::*;
+
+    /// A lone node is alive, leads the sweeps (every time it asks) and never reaps itself, however long
+    /// ago its last heartbeat was; its connections stay.
+    pub(crate) fn a_lone_node_lives_leads_and_reaps_no_one<F: Fixture>(f: &F)
+    where
+        F::Handle: AccountStore + NodeStore,
+    {
+        let n = f.node("a");
+        let alice = n.create_user("alice", "A", "h", 1).unwrap().id;
+        n.add_connection(&ConnectionRecord {
+            conn_id: 1,
+            account: None,
+            ip: "10.0.0.1".into(),
+            port: 4000,
+            since: 7,
+            node: None,
+        })
+        .unwrap();
+        n.set_connection_user(1, alice).unwrap();
+        let now = 1_000_000_000_000;
+        assert!(n.heartbeat(now).unwrap());
+        assert!(n.lead().unwrap());
+        assert!(n.lead().unwrap());
+        assert_eq!(
+            n.reap_silent_nodes(now + 10 * NODE_SILENCE_LIMIT).unwrap(),
+            Reaped::default()
+        );
+        assert_eq!(n.connections().unwrap().len(), 1);
     }
 }
 

@@ -3,10 +3,10 @@
 //! The service reaches the database only through [`Store`], so another backend (PostgreSQL) can come later.
 //! [`Store`] is every area's trait together, one file each as the service is split (issue 26):
 //! [`AccountStore`] (`accounts.rs`), [`AvatarStore`] (`avatars.rs`), [`FriendStore`] (`friends.rs`),
-//! [`GroupStore`] (`groups.rs`), [`FileStore`] (`files.rs`), [`MessageStore`] (`messages.rs`), and
-//! [`Upkeep`] here. A backend implements each area's trait and is a [`Store`] by the blanket impl, so
-//! the service takes `Arc<dyn Store>` as before; code calling a method on a concrete store (not a
-//! `dyn Store`) brings that area's trait into scope. Records used by one area live in its file; those
+//! [`GroupStore`] (`groups.rs`), [`FileStore`] (`files.rs`), [`MessageStore`] (`messages.rs`),
+//! [`NodeStore`] (`nodes.rs`: the servers sharing a database), and [`Upkeep`] here. A backend
+//! implements each area's trait and is a [`Store`] by the blanket impl, so the service takes
+//! `Arc<dyn Store>` as before; code calling a method on a concrete store (not a `dyn Store`) brings that area's trait into scope. Records used by one area live in its file; those
 //! several areas share live here. Every name is re-exported here, so `crate::storage::X` is the one path.
 //! Methods are blocking; the service calls them on tokio's blocking pool, never on the async runtime.
 //! [`sqlite::SqliteStore`] is the default implementation, split by the same areas; `postgres::PgStore`
@@ -20,6 +20,7 @@ mod files;
 mod friends;
 mod groups;
 mod messages;
+mod nodes;
 #[cfg(feature = "cluster")]
 pub mod postgres;
 pub mod sqlite;
@@ -33,6 +34,7 @@ pub use messages::{
     Body, Committed, MessageRef, MessageStore, NewMessage, QUOTE_CHARS, Said, Stored,
     StoredMessage, excerpt,
 };
+pub use nodes::{NODE_SILENCE_LIMIT, NodeStore, Reaped};
 
 use ququ_protocol::{Millis, Profile};
 
@@ -55,6 +57,20 @@ pub enum StoreError {
     // The client's own Display says only "db error": the server's message and code are in the source.
     #[error("PostgreSQL error: {}", postgres_detail(.0))]
     Postgres(::postgres::Error),
+    /// A node of this name was heard from within [`NODE_SILENCE_LIMIT`]: two live nodes with one name
+    /// would clear each other's connection rows (cluster mode).
+    #[cfg(feature = "cluster")]
+    #[error(
+        "a node named {name:?} is running on this database (heard from {ago_ms} ms ago): give this \
+         one another name (--node-name), or wait {limit} s if that node has stopped",
+        limit = NODE_SILENCE_LIMIT / 1000
+    )]
+    NodeInUse { name: String, ago_ms: u64 },
+    /// A handle opened without a node (the operator's commands) was asked for what only a serving node
+    /// has: its connection rows, its session ends (cluster mode).
+    #[cfg(feature = "cluster")]
+    #[error("this PostgreSQL handle serves no node (only a serving ququ-server has connections)")]
+    NoNode,
     /// No connection to PostgreSQL could be had from the pool in time (cluster mode).
     #[cfg(feature = "cluster")]
     #[error("no PostgreSQL connection: {0}")]
@@ -156,6 +172,7 @@ pub trait Store:
     + GroupStore
     + FileStore
     + MessageStore
+    + NodeStore
     + Upkeep
     + Send
     + Sync
@@ -170,6 +187,7 @@ impl<T> Store for T where
         + GroupStore
         + FileStore
         + MessageStore
+        + NodeStore
         + Upkeep
         + Send
         + Sync

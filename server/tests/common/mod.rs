@@ -49,7 +49,7 @@ impl TestServer {
         let task = tokio::spawn(ququ_server::run(listener, config, stopped));
         #[cfg(feature = "test-cluster")]
         let task = {
-            let store = open_store(dir.path());
+            let store = serve_store(dir.path());
             tokio::spawn(ququ_server::run_with_store(
                 listener, config, store, stopped,
             ))
@@ -140,6 +140,31 @@ pub fn open_store(dir: &std::path::Path) -> std::sync::Arc<dyn ququ_server::stor
         ququ_server::SqliteStore::open(&dir.join("ququ.db"), ququ_server::Durability::Normal)
             .unwrap(),
     )
+}
+
+/// With `--features test-cluster`: the store a test server of `dir` serves from, registered as a node
+/// named after the directory, so several test servers can share a database (tests/cluster.rs) (a server
+/// stopped with [`TestServer::stop`] leaves, so a restart takes the name again).
+#[cfg(feature = "test-cluster")]
+pub fn serve_store(dir: &std::path::Path) -> std::sync::Arc<dyn ququ_server::storage::Store> {
+    let url = pg_url(dir);
+    let name = format!(
+        "test-{}",
+        dir.file_name().unwrap_or_default().to_string_lossy()
+    );
+    let store = std::thread::spawn(move || {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_millis() as u64;
+        ququ_server::storage::postgres::PgStore::open(&url, 8)
+            .unwrap()
+            .join(&name, now)
+            .unwrap()
+    })
+    .join()
+    .unwrap();
+    std::sync::Arc::new(store)
 }
 
 /// `ququ-server ARGS --data-dir DIR`, an operator's command on the server of `dir` (with

@@ -180,16 +180,21 @@ impl AccountStore for PgStore {
     }
 
     fn clear_connections(&self) -> Result<(), StoreError> {
-        self.conn()?.execute("DELETE FROM connections", &[])?;
+        // This node's rows only: the others' connections are live.
+        self.conn()?.execute(
+            "DELETE FROM connections WHERE node = $1",
+            &[&self.node()?.name],
+        )?;
         Ok(())
     }
 
     fn add_connection(&self, c: &ConnectionRecord) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "INSERT INTO connections (conn_id, ip, port, since) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (conn_id) DO UPDATE SET user_id = NULL, ip = excluded.ip, \
+            "INSERT INTO connections (node, conn_id, ip, port, since) VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (node, conn_id) DO UPDATE SET user_id = NULL, ip = excluded.ip, \
              port = excluded.port, since = excluded.since",
             &[
+                &self.node()?.name,
                 &(c.conn_id as i64),
                 &c.ip,
                 &i32::from(c.port),
@@ -201,25 +206,26 @@ impl AccountStore for PgStore {
 
     fn set_connection_user(&self, conn_id: u64, user: UserId) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "UPDATE connections SET user_id = $2 WHERE conn_id = $1",
-            &[&(conn_id as i64), &user],
+            "UPDATE connections SET user_id = $3 WHERE node = $1 AND conn_id = $2",
+            &[&self.node()?.name, &(conn_id as i64), &user],
         )?;
         Ok(())
     }
 
     fn remove_connection(&self, conn_id: u64) -> Result<(), StoreError> {
         self.conn()?.execute(
-            "DELETE FROM connections WHERE conn_id = $1",
-            &[&(conn_id as i64)],
+            "DELETE FROM connections WHERE node = $1 AND conn_id = $2",
+            &[&self.node()?.name, &(conn_id as i64)],
         )?;
         Ok(())
     }
 
     fn connections(&self) -> Result<Vec<ConnectionRecord>, StoreError> {
-        // One database: the accounts join in, where SQLite looks them up from its other file.
+        // Every node's. One database: the accounts join in, where SQLite looks them up from its other
+        // file.
         let rows = self.conn()?.query(
-            "SELECT c.conn_id, u.account, c.ip, c.port, c.since FROM connections c \
-             LEFT JOIN users u ON u.id = c.user_id ORDER BY c.conn_id",
+            "SELECT c.conn_id, u.account, c.ip, c.port, c.since, c.node FROM connections c \
+             LEFT JOIN users u ON u.id = c.user_id ORDER BY c.node, c.conn_id",
             &[],
         )?;
         all(rows, |r| {
@@ -229,27 +235,39 @@ impl AccountStore for PgStore {
                 ip: r.try_get(2)?,
                 port: u16::try_from(r.try_get::<_, i32>(3)?).unwrap_or(0),
                 since: r.try_get::<_, i64>(4)? as Millis,
+                node: Some(r.try_get(5)?),
             })
         })
     }
 
     fn end_sessions(&self, user: UserId, code: &str, at: Millis) -> Result<(), StoreError> {
-        self.conn()?.execute(
+        let mut conn = self.conn()?;
+        let mut tx = conn.transaction()?;
+        // Nodes read requests by "after the last id I took": ids must be given out in commit order, or
+        // a node could read id 6 before id 5 commits and never see 5. Writers queue here, each taking
+        // its id and committing before the next takes one (requests are rare: an operator's command).
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&SESSION_ENDS_LOCK])?;
+        tx.execute(
             "INSERT INTO session_ends (user_id, code, at) VALUES ($1, $2, $3)",
             &[&user, &code, &(at as i64)],
         )?;
+        tx.commit()?;
         Ok(())
     }
 
     fn take_session_ends(&self) -> Result<Vec<SessionEnd>, StoreError> {
-        // One statement takes and forgets them, so two nodes polling at once never both take one.
-        // (Every node must end its own sessions of the user, so with several nodes this wants a row
-        // per node; one node for now, see docs/architecture.md.)
+        // Every node reads every request, from where it left off; the rows stay for the other nodes
+        // until the sweep. Held across the read, so two calls at once cannot both take a request.
+        let mut seen = self
+            .node()?
+            .seen_end
+            .lock()
+            .map_err(|_| StoreError::Poisoned)?;
         let rows = self.conn()?.query(
-            "DELETE FROM session_ends RETURNING id, user_id, code, at",
-            &[],
+            "SELECT id, user_id, code, at FROM session_ends WHERE id > $1 ORDER BY id",
+            &[&*seen],
         )?;
-        let mut ends = all(rows, |r| {
+        let ends = all(rows, |r| {
             Ok((
                 r.try_get::<_, i64>(0)?,
                 SessionEnd {
@@ -259,7 +277,19 @@ impl AccountStore for PgStore {
                 },
             ))
         })?;
-        ends.sort_by_key(|e| e.0);
+        if let Some((last, _)) = ends.last() {
+            *seen = *last;
+        }
         Ok(ends.into_iter().map(|(_, end)| end).collect())
     }
+
+    fn sweep_session_ends(&self, before: Millis) -> Result<usize, StoreError> {
+        Ok(self.conn()?.execute(
+            "DELETE FROM session_ends WHERE at < $1",
+            &[&(before as i64)],
+        )? as usize)
+    }
 }
+
+/// The advisory lock key under which session-end requests are numbered: "ququends" in ASCII.
+const SESSION_ENDS_LOCK: i64 = 0x7175_7175_656e_6473;

@@ -11,10 +11,11 @@
 //! `deadpool-postgres`: the SQL stays as it is.
 //!
 //! # Layout
-//! As [`super::sqlite`]: this file holds the pool, opening and the schema (`schema.sql`, applied once
-//! under an advisory lock with its version in `schema_version`), errors, and what several areas share
-//! (the user row mapper); each area's `impl` is in its own file (`accounts.rs`, `friends.rs`,
-//! `groups.rs`, `files.rs`, `messages.rs`, `avatars.rs`); `tests.rs` runs the conformance suite and the
+//! As [`super::sqlite`]: this file holds the pool, opening and the schema (`schema.sql`, then each
+//! later version's `schema-<n>.sql`, applied once under an advisory lock with the version in
+//! `schema_version`), errors, and what several areas share (the user row mapper); each area's `impl` is
+//! in its own file (`accounts.rs`, `friends.rs`, `groups.rs`, `files.rs`, `messages.rs`, `avatars.rs`,
+//! `nodes.rs`, which also registers a node); `tests.rs` runs the conformance suite and the
 //! cases only PostgreSQL has, against a private cluster from `testdb.rs`.
 //!
 //! # What differs from SQLite
@@ -28,6 +29,9 @@
 //!   the data directory are about the node's file blobs, not the database.
 //! - The connection-info table is `UNLOGGED`: cheap, and emptied by a crash, as SQLite keeps it in a
 //!   file of its own that is never synced.
+//! - Several nodes share the database: a handle serving as one ([`PgStore::join`]) keeps its own rows
+//!   of the connection table and its own place in the session-end requests, heartbeats, reaps silent
+//!   nodes and may lead the periodic sweeps (`nodes.rs`). SQLite is its own single node.
 //! - Connections are plain (no TLS to PostgreSQL yet): use a Unix socket or a private network.
 
 mod accounts;
@@ -36,7 +40,9 @@ mod files;
 mod friends;
 mod groups;
 mod messages;
+mod nodes;
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use postgres::{NoTls, Row, Transaction};
@@ -50,7 +56,11 @@ use super::Store;
 use super::{StoreError, Upkeep, UserRecord};
 
 /// Each entry upgrades the schema by one version; `schema_version` records how many have run.
-const MIGRATIONS: &[&str] = &[include_str!("schema.sql"), include_str!("schema-3.sql")];
+const MIGRATIONS: &[&str] = &[
+    include_str!("schema.sql"),
+    include_str!("schema-2.sql"),
+    include_str!("schema-3.sql"),
+];
 
 /// The advisory lock key under which the schema is applied: "ququ" in ASCII. Nodes starting together
 /// queue on it, and each sees the schema as the one before it left it.
@@ -58,7 +68,9 @@ const SCHEMA_LOCK: i64 = 0x7175_7175;
 
 type Manager = PostgresConnectionManager<NoTls>;
 
-/// A [`Store`] in a PostgreSQL database.
+/// A [`Store`] in a PostgreSQL database: either a serving node's ([`PgStore::join`]), which keeps that
+/// node's connection rows and takes its session ends, or a plain handle ([`PgStore::open`]), as the
+/// operator's commands use, which reads and writes everything else.
 pub struct PgStore {
     /// Always `Some` but in [`Drop`], which takes it.
     pool: Option<Pool<Manager>>,
@@ -66,15 +78,33 @@ pub struct PgStore {
     /// [`MessageStore::committed`](crate::storage::MessageStore::committed) can say which are this
     /// node's: random, so a node's next life (whose sessions are all new) takes nothing as its own.
     origin: i64,
+    /// Where the pool connects: the leader's connection is made from it too.
+    config: postgres::Config,
+    /// The node this handle serves as, if it serves.
+    node: Option<Node>,
+    /// While this handle leads the periodic sweeps, the connection holding the leader's advisory lock
+    /// (see [`nodes`]).
+    leader: Mutex<Option<postgres::Client>>,
+}
+
+/// A serving node's own state.
+#[derive(Debug)]
+struct Node {
+    name: String,
+    /// The id of the newest session-end request this node has taken (or had, at its start, nothing to
+    /// act on).
+    seen_end: Mutex<i64>,
 }
 
 /// Each connection of the blocking client owns a small tokio runtime, and a runtime may not be dropped
 /// on a thread driving another: the server drops its store at the end of `run`, an async task. The
-/// pool goes on a thread of its own, which closes the connections.
+/// pool and the leader's connection go on a thread of their own, which closes them.
 impl Drop for PgStore {
     fn drop(&mut self) {
-        if let Some(pool) = self.pool.take() {
-            let _ = std::thread::spawn(move || drop(pool)).join();
+        let pool = self.pool.take();
+        let leader = self.leader.get_mut().map(Option::take).unwrap_or(None);
+        if pool.is_some() || leader.is_some() {
+            let _ = std::thread::spawn(move || drop((pool, leader))).join();
         }
     }
 }
@@ -86,6 +116,7 @@ impl std::fmt::Debug for PgStore {
                 "connections",
                 &self.pool.as_ref().map(|p| p.state().connections),
             )
+            .field("node", &self.node.as_ref().map(|n| &n.name))
             .finish()
     }
 }
@@ -119,7 +150,7 @@ impl PgStore {
         let config: postgres::Config = url
             .parse()
             .map_err(|e: postgres::Error| unusable(e.to_string()))?;
-        let manager = PostgresConnectionManager::new(config, NoTls);
+        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
         // One connection first, so that a wrong password or an unknown database is said at once in
         // PostgreSQL's words, rather than after the pool's ten seconds of retrying.
         drop(
@@ -139,9 +170,17 @@ impl PgStore {
         let store = PgStore {
             pool: Some(pool),
             origin: rand::random::<i64>(),
+            config,
+            node: None,
+            leader: Mutex::new(None),
         };
         store.migrate()?;
         Ok(store)
+    }
+
+    /// The node this handle serves as; [`StoreError::NoNode`] for a handle that serves none.
+    fn node(&self) -> Result<&Node, StoreError> {
+        self.node.as_ref().ok_or(StoreError::NoNode)
     }
 
     /// A pooled connection.
@@ -218,11 +257,11 @@ pub struct SoleServer {
 }
 
 /// Takes the database's serving lock (a session advisory lock, on a connection of its own kept open on
-/// a thread of its own), or says that another server holds it. Until nodes keep their own connection
-/// rows and session ends, and deliver each other's messages (docs/architecture.md), a second server on
-/// one database would wipe the first's connection table at its start and leave the first's clients
-/// without the second's messages: so one at a time, as one SQLite data directory has one server. The
-/// lock goes with the connection, so a killed server leaves none behind.
+/// a thread of its own), or says that another server holds it. Nodes keep their own connection rows
+/// and session ends ([`PgStore::join`]), but until they deliver each other's messages
+/// (docs/architecture.md), a second server on one database would leave the first's clients without the
+/// second's messages: so one at a time, as one SQLite data directory has one server. The lock goes with
+/// the connection, so a killed server leaves none behind.
 pub fn sole_server(url: &str) -> Result<SoleServer, StoreError> {
     let url = url.to_owned();
     let (taken_tx, taken) = std::sync::mpsc::channel();

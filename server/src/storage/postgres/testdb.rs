@@ -188,6 +188,15 @@ fn run(cmd: &mut Command) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
+/// Now, on the wall clock, as a node's heartbeats are.
+#[cfg(test)]
+pub(crate) fn wall_millis() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_millis() as u64)
+        .unwrap_or(0)
+}
+
 /// The conformance suite's stores: a database of each test's own in the process's cluster.
 #[cfg(test)]
 #[derive(Debug)]
@@ -214,5 +223,8 @@ impl Fixture for PgFixture {
     type Handle = PgStore;
     fn open(&self) -> PgStore {
         PgStore::open(&self.url, 4).unwrap()
+    }
+    fn node(&self, name: &str) -> PgStore {
+        self.open().join(name, wall_millis()).unwrap()
     }
 }

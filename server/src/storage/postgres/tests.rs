@@ -14,7 +14,7 @@ use crate::storage::*;
 mod conformance_suite {
     use super::*;
     crate::storage::conformance::conformance_tests!(PgFixture::new();
-        accounts, messages, group_messages, friends, groups, files, avatars, upkeep);
+        accounts, messages, group_messages, friends, groups, files, avatars, nodes, upkeep);
 }
 
 /// How many nodes write at once in [`message_ids_have_no_holes_with_several_writers`].
@@ -130,8 +130,29 @@ fn a_foreign_or_newer_database_is_refused() {
         Err(StoreError::TooNew {
             found: 1000,
             supported
-        }) if supported == super::MIGRATIONS.len() as i64
+        }) if supported == MIGRATIONS.len() as i64
     ));
+}
+
+/// A database of schema version 1 (one server, one connection table for all) is brought to version 2:
+/// the old server's connection rows go (they had no node), and nodes then keep their own.
+#[test]
+fn a_version_1_database_is_upgraded_to_nodes() {
+    let f = PgFixture::new();
+    let mut admin = ::postgres::Client::connect(f.url(), ::postgres::NoTls).unwrap();
+    admin.batch_execute(MIGRATIONS[0]).unwrap();
+    admin
+        .batch_execute(
+            "INSERT INTO schema_version (version) VALUES (1); \
+             INSERT INTO users (account, nickname, password_hash, created) VALUES ('alice', 'A', 'h', 1); \
+             INSERT INTO connections (conn_id, ip, port, since) VALUES (1, '10.0.0.1', 4000, 7)",
+        )
+        .unwrap();
+    let node = f.node("a");
+    assert!(node.user_by_account("alice").unwrap().is_some());
+    assert!(node.connections().unwrap().is_empty());
+    connect(&node, 1, None);
+    assert_eq!(online(&node), [("a".into(), 1, None)]);
 }
 
 /// A unique violation the code does not answer itself is [`StoreError::Conflict`], as on SQLite.
@@ -149,4 +170,197 @@ fn a_unique_violation_is_a_conflict() {
         s.create_token(a + 1000, "u", 10),
         Err(StoreError::Postgres(_))
     ));
+}
+
+/// A connection of `user` (if logged in) under id `conn_id`, as a session records it.
+fn connect(node: &PgStore, conn_id: u64, user: Option<UserId>) {
+    node.add_connection(&ConnectionRecord {
+        conn_id,
+        account: None,
+        ip: "10.0.0.1".into(),
+        port: 4000 + conn_id as u16,
+        since: 7,
+        node: None,
+    })
+    .unwrap();
+    if let Some(user) = user {
+        node.set_connection_user(conn_id, user).unwrap();
+    }
+}
+
+/// Every connection as (node, conn id, account), as the operator's `online` lists them.
+fn online(s: &PgStore) -> Vec<(String, u64, Option<String>)> {
+    s.connections()
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.node.unwrap(), c.conn_id, c.account))
+        .collect()
+}
+
+/// Two nodes on one database keep their own connection rows: the same connection id on each, a
+/// removal or a start's clearing touching only the node's own, and the listing showing both. (With
+/// one table for all, a node starting would log every other node's users out of the listing.)
+#[test]
+fn each_node_clears_only_its_own_connections() {
+    let f = PgFixture::new();
+    let (a, b, operator) = (f.node("a"), f.node("b"), f.open());
+    let alice = a.create_user("alice", "A", "h", 1).unwrap().id;
+    let bob = a.create_user("bob", "B", "h", 1).unwrap().id;
+    connect(&a, 1, Some(alice));
+    connect(&a, 2, None);
+    connect(&b, 1, Some(bob));
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        online(&operator),
+        [
+            ("a".into(), 1, some("alice")),
+            ("a".into(), 2, None),
+            ("b".into(), 1, some("bob")),
+        ]
+    );
+    b.remove_connection(2).unwrap();
+    a.remove_connection(1).unwrap();
+    assert_eq!(
+        online(&operator),
+        [("a".into(), 2, None), ("b".into(), 1, some("bob"))]
+    );
+    a.clear_connections().unwrap();
+    assert_eq!(online(&operator), [("b".into(), 1, some("bob"))]);
+    // A handle that serves no node has no connections of its own to write.
+    assert!(matches!(
+        operator.clear_connections(),
+        Err(StoreError::NoNode)
+    ));
+    assert!(matches!(
+        operator.take_session_ends(),
+        Err(StoreError::NoNode)
+    ));
+}
+
+/// A request to end sessions (the operator's `disable`) reaches every node, each once and in order,
+/// whatever the others took; a node started later does not get the earlier ones; the sweep forgets
+/// only old requests. (Taken with `DELETE … RETURNING`, the second node never sees it, and the user's
+/// sessions there go on.)
+#[test]
+fn a_session_end_reaches_every_node_once_in_order() {
+    let f = PgFixture::new();
+    let (a, b, operator) = (f.node("a"), f.node("b"), f.open());
+    let users = |ends: Vec<SessionEnd>| ends.iter().map(|e| e.user).collect::<Vec<_>>();
+    operator.end_sessions(3, "disabled", 10).unwrap();
+    operator.end_sessions(4, "password_changed", 20).unwrap();
+    assert_eq!(users(a.take_session_ends().unwrap()), [3, 4]);
+    assert!(a.take_session_ends().unwrap().is_empty());
+    let ends = b.take_session_ends().unwrap();
+    assert_eq!(
+        ends,
+        [
+            SessionEnd {
+                user: 3,
+                code: "disabled".into(),
+                at: 10
+            },
+            SessionEnd {
+                user: 4,
+                code: "password_changed".into(),
+                at: 20
+            },
+        ]
+    );
+    assert!(b.take_session_ends().unwrap().is_empty());
+    operator.end_sessions(5, "disabled", 30).unwrap();
+    // Started after the first three: no sessions they could be about.
+    let c = f.node("c");
+    operator.end_sessions(6, "disabled", 40).unwrap();
+    assert_eq!(users(a.take_session_ends().unwrap()), [5, 6]);
+    assert_eq!(users(c.take_session_ends().unwrap()), [6]);
+    // Requests asked before 35 go; b has not taken 6 yet, and still gets it.
+    assert_eq!(operator.sweep_session_ends(35).unwrap(), 3);
+    assert_eq!(users(b.take_session_ends().unwrap()), [5, 6][1..]);
+}
+
+/// A node silent for longer than the limit (killed) is reaped by a live one: its registration and
+/// connections go in one transaction, and the users connected only there are returned, once; a user
+/// also on a live node is not, and nodes heard from within the limit are left alone. If the reaped
+/// node was alive after all, its next heartbeat says so and registers it again.
+#[test]
+fn a_silent_node_is_reaped_with_its_users_and_a_live_one_is_not() {
+    let f = PgFixture::new();
+    let (dead, live, other) = (f.node("dead"), f.node("live"), f.node("other"));
+    let user = |name: &str| dead.create_user(name, "U", "h", 1).unwrap().id;
+    let (alice, bob, carol) = (user("alice"), user("bob"), user("carol"));
+    connect(&dead, 1, Some(alice));
+    connect(&dead, 2, Some(alice));
+    connect(&dead, 3, Some(bob));
+    connect(&dead, 4, None);
+    connect(&live, 1, Some(bob));
+    connect(&live, 2, Some(carol));
+    let now = testdb::wall_millis();
+    // The dead node's last heartbeat was just over the limit ago; the other's just under it.
+    dead.heartbeat(now - NODE_SILENCE_LIMIT - 1).unwrap();
+    other.heartbeat(now - NODE_SILENCE_LIMIT + 1000).unwrap();
+    assert!(live.heartbeat(now).unwrap());
+    assert_eq!(
+        live.reap_silent_nodes(now).unwrap(),
+        Reaped {
+            nodes: vec!["dead".into()],
+            offline: vec![alice],
+        }
+    );
+    let some = |s: &str| Some(s.to_string());
+    assert_eq!(
+        online(&live),
+        [
+            ("live".into(), 1, some("bob")),
+            ("live".into(), 2, some("carol"))
+        ]
+    );
+    // Reaped once: the next node to look finds nothing.
+    assert_eq!(other.reap_silent_nodes(now).unwrap(), Reaped::default());
+    // It was only stalled: told, and a node again.
+    assert!(!dead.heartbeat(now).unwrap());
+    assert!(dead.heartbeat(now + 1000).unwrap());
+    assert_eq!(
+        live.reap_silent_nodes(now + 1000).unwrap(),
+        Reaped::default()
+    );
+}
+
+/// A name is one live node's: a second start with it is refused (the two would clear each other's
+/// connection rows), until that node leaves or falls silent for longer than the limit.
+#[test]
+fn a_name_in_use_by_a_live_node_is_refused() {
+    let f = PgFixture::new();
+    let first = f.node("n1");
+    let now = testdb::wall_millis();
+    let refused = f.open().join("n1", now);
+    assert!(
+        matches!(&refused, Err(StoreError::NodeInUse { name, .. }) if name == "n1"),
+        "{refused:?}"
+    );
+    assert!(refused.unwrap_err().to_string().contains("--node-name"));
+    // Another name is fine; no name at all is not.
+    let second = f.open().join("n2", now).unwrap();
+    assert!(f.open().join(" ", now).is_err());
+    // A node that stopped cleanly frees its name at once.
+    second.leave().unwrap();
+    f.open().join("n2", now).unwrap();
+    // One killed (silent past the limit) frees it too.
+    first.heartbeat(now - NODE_SILENCE_LIMIT - 1).unwrap();
+    f.open().join("n1", now).unwrap();
+}
+
+/// One node at a time leads the sweeps; once it is gone (its handle dropped: a stopped or killed server),
+/// the next to ask takes over.
+#[test]
+fn the_leader_lock_is_one_nodes_until_it_is_dropped() {
+    let f = PgFixture::new();
+    let (a, b) = (f.node("a"), f.node("b"));
+    assert!(a.lead().unwrap());
+    assert!(!b.lead().unwrap());
+    // Asking again changes nothing.
+    assert!(a.lead().unwrap());
+    assert!(!b.lead().unwrap());
+    drop(a);
+    assert!(b.lead().unwrap());
+    assert!(!f.node("c").lead().unwrap());
 }

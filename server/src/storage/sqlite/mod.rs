@@ -848,6 +848,26 @@ fn account_of(
     Ok(account)
 }
 
+/// A SQLite store is its own single node (one server per data directory, held by its lock file): always
+/// alive and the leader, never another node to reap.
+impl crate::storage::NodeStore for SqliteStore {
+    fn heartbeat(&self, _now: Millis) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    fn reap_silent_nodes(&self, _now: Millis) -> Result<crate::storage::Reaped, StoreError> {
+        Ok(crate::storage::Reaped::default())
+    }
+
+    fn lead(&self) -> Result<bool, StoreError> {
+        Ok(true)
+    }
+
+    fn leave(&self) -> Result<(), StoreError> {
+        Ok(())
+    }
+}
+
 impl Upkeep for SqliteStore {
     fn maintain(&self) -> Result<(), StoreError> {
         self.checkpoint_wal(WAL_RESTART_FRAMES)

@@ -367,11 +367,15 @@ impl conformance::Fixture for SqliteFixture {
     fn open(&self) -> SqliteStore {
         SqliteStore::open(&self.0.path().join("q.db"), Durability::Normal).unwrap()
     }
+    /// SQLite is its own single node.
+    fn node(&self, _name: &str) -> SqliteStore {
+        self.open()
+    }
 }
 
 /// Named for `cargo test conformance`; every area.
 mod conformance_suite {
     use super::*;
     crate::storage::conformance::conformance_tests!(SqliteFixture::new();
-        accounts, messages, group_messages, friends, groups, files, avatars, upkeep);
+        accounts, messages, group_messages, friends, groups, files, avatars, nodes, upkeep);
 }

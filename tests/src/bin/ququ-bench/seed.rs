@@ -43,7 +43,7 @@ pub fn seed(
 ) -> BoxResult<Seeded> {
     // Off the runtime's own work: PostgreSQL's blocking client runs a runtime of its own.
     tokio::task::block_in_place(|| {
-        let store = open_store(dir, database)?;
+        let store = open_store(dir, database, false)?;
         let now = crate::wall_millis();
         let expires = now + 30 * 24 * 3600 * 1000;
         let mut accounts = Vec::with_capacity(names.len());
@@ -87,8 +87,13 @@ pub fn seed(
     })
 }
 
-/// The store the server of `dir` serves from: SQLite's file there, or the PostgreSQL `database`.
-pub fn open_store(dir: &Path, database: Option<&str>) -> BoxResult<std::sync::Arc<dyn Store>> {
+/// The store the server of `dir` serves from: SQLite's file there, or the PostgreSQL `database`, where
+/// a handle for the server itself (`serving`) is registered as the node "bench"; seeding needs none.
+pub fn open_store(
+    dir: &Path,
+    database: Option<&str>,
+    serving: bool,
+) -> BoxResult<std::sync::Arc<dyn Store>> {
     std::fs::create_dir_all(dir)?;
     tokio::task::block_in_place(|| match database {
         None => Ok(
@@ -96,10 +101,14 @@ pub fn open_store(dir: &Path, database: Option<&str>) -> BoxResult<std::sync::Ar
                 as std::sync::Arc<dyn Store>,
         ),
         #[cfg(feature = "cluster")]
-        Some(url) => Ok(
-            std::sync::Arc::new(ququ_server::storage::postgres::PgStore::open(url, 16)?)
-                as std::sync::Arc<dyn Store>,
-        ),
+        Some(url) => {
+            let store = ququ_server::storage::postgres::PgStore::open(url, 16)?;
+            let store = match serving {
+                true => store.join("bench", crate::wall_millis())?,
+                false => store,
+            };
+            Ok(std::sync::Arc::new(store) as std::sync::Arc<dyn Store>)
+        }
         #[cfg(not(feature = "cluster"))]
         Some(_) => Err("--database needs ququ-bench built with --features cluster".into()),
     })

@@ -212,7 +212,7 @@ impl Target {
                 let config = ququ_config(&self.dir, &self.launch);
                 let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
                 let store = match &self.launch.database {
-                    Some(url) => Some(crate::seed::open_store(&self.dir, Some(url))?),
+                    Some(url) => Some(crate::seed::open_store(&self.dir, Some(url), true)?),
                     None => None,
                 };
                 let task = tokio::spawn(async move {
