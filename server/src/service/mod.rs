@@ -223,12 +223,6 @@ impl Services {
         self.relay.as_ref().map(|r| r.stored_ids())
     }
 
-    /// Cluster mode: how far this node has delivered (every message up to it is queued); `None` with one
-    /// server.
-    pub fn delivered_up_to(&self) -> Option<u64> {
-        self.relay.as_ref().map(|r| r.cursor())
-    }
-
     /// Cluster mode: hands one of this node's messages stored outside the writer to the relay, which
     /// pushes it in id order; true if it did (the caller pushes nothing). False with one server: the
     /// caller pushes it, as always.

@@ -168,11 +168,6 @@ impl Relay {
         });
     }
 
-    /// The cursor, for tests and the log.
-    pub(super) fn cursor(&self) -> u64 {
-        self.lock().cursor
-    }
-
     /// Queues everything after the cursor in id order: this node's own messages next in line as they
     /// are, then (if `read`, or if some of its own wait behind others') what the database has, up to the
     /// newest message or to one of this node's not handed over yet.
