@@ -142,21 +142,7 @@ pub(crate) mod accounts {
         operator.end_sessions(3, "disabled", 10).unwrap();
         operator.end_sessions(4, "password_changed", 20).unwrap();
         let ends = server.take_session_ends().unwrap();
-        assert_eq!(
-            ends,
-            [
-                SessionEnd {
-                    user: 3,
-                    code: "disabled".into(),
-                    at: 10
-                },
-                SessionEnd {
-                    user: 4,
-                    code: "password_changed".into(),
-                    at: 20
-                },
-            ]
-        );
+        assert_eq!(ends, super::first_two_ends());
         assert!(server.take_session_ends().unwrap().is_empty());
         // A later request is taken too, and only it.
         operator.end_sessions(5, "disabled", 30).unwrap();
@@ -1312,4 +1298,21 @@ pub(crate) mod upkeep {
         }
         assert!(other.user_by_account("alice").unwrap().is_some());
     }
+}
+
+/// What `end_sessions(3, "disabled", 10)` then `end_sessions(4, "password_changed", 20)` leave for a
+/// server to take (here and in the PostgreSQL tests with several nodes).
+pub(crate) fn first_two_ends() -> [crate::storage::SessionEnd; 2] {
+    [
+        crate::storage::SessionEnd {
+            user: 3,
+            code: "disabled".into(),
+            at: 10,
+        },
+        crate::storage::SessionEnd {
+            user: 4,
+            code: "password_changed".into(),
+            at: 20,
+        },
+    ]
 }
