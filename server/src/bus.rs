@@ -34,6 +34,23 @@ pub fn describe(url: &str) -> String {
     }
 }
 
+/// Who connects, taken from `url`'s user part (async-nats reads credentials only from its options, never
+/// from the URL): `nats://user:pass@host` → user and password, `nats://token@host` → a token. Returns the
+/// address without them.
+fn credentials(url: &str) -> (Option<(String, Option<String>)>, String) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (None, url.to_owned());
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return (None, url.to_owned());
+    };
+    let who = match userinfo.split_once(':') {
+        Some((user, pass)) => (user.to_owned(), Some(pass.to_owned())),
+        None => (userinfo.to_owned(), None),
+    };
+    (Some(who), format!("{scheme}://{host}"))
+}
+
 /// A notice: the publishing node's instance (random per start, so a node skips its own) and the newest
 /// id it has stored, as `<instance> <id>`.
 fn notice(instance: u64, id: u64) -> Bytes {
@@ -58,14 +75,20 @@ pub async fn run(url: String, services: Arc<Services>, stop: CancellationToken) 
     };
     let shown = describe(&url);
     let instance = rand::random::<u64>();
-    let client = async_nats::ConnectOptions::new()
+    let (who, address) = credentials(&url);
+    let options = match who {
+        Some((user, Some(pass))) => async_nats::ConnectOptions::with_user_and_password(user, pass),
+        Some((token, None)) => async_nats::ConnectOptions::with_token(token),
+        None => async_nats::ConnectOptions::new(),
+    };
+    let client = options
         .name("ququ-server")
         .retry_on_initial_connect()
         .event_callback(|event| async move {
             // Connected, disconnected, reconnected: worth a line each, as the poll is then the only way.
             tracing::info!(%event, "message bus");
         })
-        .connect(url.as_str())
+        .connect(address.as_str())
         .await;
     let client = match client {
         Ok(client) => client,
@@ -145,6 +168,25 @@ mod tests {
         );
         assert_eq!(describe("nats://10.0.0.5:4222"), "nats://10.0.0.5:4222");
         assert_eq!(describe("tok@host:4222"), "host:4222");
+    }
+
+    #[test]
+    fn credentials_in_the_address_are_taken_out_of_it() {
+        assert_eq!(
+            credentials("nats://ququ:s3:cret@10.0.0.5:4222"),
+            (
+                Some(("ququ".into(), Some("s3:cret".into()))),
+                "nats://10.0.0.5:4222".into()
+            )
+        );
+        assert_eq!(
+            credentials("nats://t0ken@host:4222"),
+            (Some(("t0ken".into(), None)), "nats://host:4222".into())
+        );
+        assert_eq!(
+            credentials("nats://host:4222"),
+            (None, "nats://host:4222".into())
+        );
     }
 
     #[test]

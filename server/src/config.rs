@@ -92,6 +92,9 @@ pub struct Config {
     /// messages (`nats://host:4222`; `crate::bus`). Without it they still deliver each other's messages,
     /// within the relay's one-second poll.
     pub bus: Option<String>,
+    /// Cluster mode: how often a node reads what the others stored whatever the bus says (the backstop
+    /// for a lost notice or a NATS that is down).
+    pub relay_poll: Duration,
 }
 
 /// Whose online state a `FIND:` result shows. Everyone else's shows as `offline`.
@@ -150,6 +153,7 @@ impl Config {
             text_per_day: 100 << 20,
             find_presence: FindPresence::default(),
             bus: None,
+            relay_poll: Duration::from_secs(1),
         }
     }
 

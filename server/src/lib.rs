@@ -74,9 +74,6 @@ pub enum Error {
     NoCluster,
 }
 
-/// How often a node of a cluster looks for messages the other nodes stored, whatever the bus says.
-const RELAY_POLL: Duration = Duration::from_secs(1);
-
 /// The name of [`DataDirLock`]'s file in the data directory.
 pub const LOCK_FILE: &str = "ququ-server.lock";
 
@@ -208,7 +205,7 @@ pub async fn run_prepared(
     let per_ip = Arc::new(PerIp::new(config.max_connections_per_ip));
     let proxied = config.proxy_protocol;
     let shared = store.shared();
-    let bus = config.bus.clone();
+    let (bus, relay_poll) = (config.bus.clone(), config.relay_poll);
     let mut services = service::Services::new(store, Arc::new(config));
     if shared {
         // Cluster mode: this node's sessions get every node's messages, in id order.
@@ -231,7 +228,7 @@ pub async fn run_prepared(
             tracker.spawn(bus::run(url, services.clone(), stop.clone()));
         }
         tracker.spawn(async move {
-            let mut every = tokio::time::interval(RELAY_POLL);
+            let mut every = tokio::time::interval(relay_poll);
             every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             loop {
                 tokio::select! {

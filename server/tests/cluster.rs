@@ -20,12 +20,21 @@ struct Nats {
 
 impl Nats {
     fn start() -> Nats {
+        Nats::start_as(None)
+    }
+
+    /// With `Some((user, password))` it takes no one else, and its URL carries them.
+    fn start_as(user: Option<(&str, &str)>) -> Nats {
         let port = {
             let probe = TcpListener::bind("127.0.0.1:0").unwrap();
             probe.local_addr().unwrap().port()
         };
-        let mut child = Command::new("nats-server")
-            .args(["-a", "127.0.0.1", "-p", &port.to_string()])
+        let mut command = Command::new("nats-server");
+        command.args(["-a", "127.0.0.1", "-p", &port.to_string()]);
+        if let Some((user, pass)) = user {
+            command.args(["--user", user, "--pass", pass]);
+        }
+        let mut child = command
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
@@ -33,9 +42,10 @@ impl Nats {
         // Ready once it takes connections.
         for _ in 0..200 {
             if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                let who = user.map_or(String::new(), |(u, p)| format!("{u}:{p}@"));
                 return Nats {
                     child,
-                    url: format!("nats://127.0.0.1:{port}"),
+                    url: format!("nats://{who}127.0.0.1:{port}"),
                 };
             }
             std::thread::sleep(Duration::from_millis(25));
@@ -53,12 +63,28 @@ impl Drop for Nats {
     }
 }
 
-/// Two nodes on one database (each a server with its own data directory), both on `bus` if given, with
-/// no message rate limit (the tests pipeline).
-async fn two_nodes(bus: Option<&str>) -> (TestServer, TestServer) {
-    let bus = bus.map(str::to_owned);
+/// How the nodes of a test find each other's messages.
+#[derive(Clone, Copy)]
+enum Finding<'a> {
+    /// Through the NATS server at this URL only: the relay's poll is an hour apart.
+    BusOnly(&'a str),
+    /// Through the bus at this URL, and the poll.
+    Bus(&'a str),
+    /// By the relay's poll alone.
+    Poll,
+}
+
+/// Two nodes on one database (each a server with its own data directory), finding each other's messages
+/// as `finding` says, with no message rate limit (the tests pipeline).
+async fn two_nodes(finding: Finding<'_>) -> (TestServer, TestServer) {
+    let (bus, poll) = match finding {
+        Finding::BusOnly(url) => (Some(url.to_owned()), Duration::from_secs(3600)),
+        Finding::Bus(url) => (Some(url.to_owned()), Duration::from_secs(1)),
+        Finding::Poll => (None, Duration::from_secs(1)),
+    };
     let tweak = |c: &mut ququ_server::Config| {
         c.bus = bus.clone();
+        c.relay_poll = poll;
         c.limits.rate = 0;
     };
     let first = TestServer::start_with(tempfile::tempdir().unwrap(), tweak).await;
@@ -109,9 +135,10 @@ fn client_id(line: &str) -> &str {
     line.split(':').nth(5).unwrap()
 }
 
-/// Messages between nodes, private and to a group: with the bus, and with nothing but the relay's poll.
-async fn messages_cross_nodes(bus: Option<&str>) {
-    let (one, two) = two_nodes(bus).await;
+/// Messages between nodes, private and to a group: with the bus alone, and with nothing but the relay's
+/// poll.
+async fn messages_cross_nodes(finding: Finding<'_>) {
+    let (one, two) = two_nodes(finding).await;
     // Friends and a group of three made on node one; then bob and carol move to node two.
     let (mut alice, mut bob) = one.friends("alice", "bob").await;
     let gid = alice.create_group("跨节点 group").await;
@@ -174,16 +201,18 @@ async fn messages_cross_nodes(bus: Option<&str>) {
     assert!(renamed.contains("改名了"), "{renamed}");
 }
 
+/// Through a NATS server that takes only our user (its password in the URL, as an operator writes it),
+/// with the poll an hour apart: what crosses, crosses by the bus.
 #[tokio::test]
 async fn messages_reach_another_node_through_the_bus() {
-    let nats = Nats::start();
-    messages_cross_nodes(Some(&nats.url)).await;
+    let nats = Nats::start_as(Some(("ququ", "s3cret")));
+    messages_cross_nodes(Finding::BusOnly(&nats.url)).await;
 }
 
 /// No NATS at all: the relay's one-second poll delivers everything all the same.
 #[tokio::test]
 async fn messages_reach_another_node_without_a_bus() {
-    messages_cross_nodes(None).await;
+    messages_cross_nodes(Finding::Poll).await;
 }
 
 /// The bus pointing at a NATS server that is down (a node starts anyway), then one coming up there:
@@ -195,7 +224,7 @@ async fn a_node_starts_and_delivers_while_its_bus_is_down() {
         probe.local_addr().unwrap().port()
     };
     let url = format!("nats://127.0.0.1:{port}");
-    let (one, two) = two_nodes(Some(&url)).await;
+    let (one, two) = two_nodes(Finding::Bus(&url)).await;
     let (mut alice, bob) = one.friends("alice", "bob").await;
     drop(bob);
     let mut bob = login(&two, "bob").await;
@@ -209,7 +238,7 @@ async fn a_node_starts_and_delivers_while_its_bus_is_down() {
 #[tokio::test]
 async fn senders_on_both_nodes_interleave_in_one_order() {
     let nats = Nats::start();
-    let (one, two) = two_nodes(Some(&nats.url)).await;
+    let (one, two) = two_nodes(Finding::Bus(&nats.url)).await;
     let mut owner = one.user("owner").await;
     let gid = owner.create_group("both").await;
     owner.open_group(&gid).await;
