@@ -110,6 +110,10 @@ pub fn open_store(
             Ok(std::sync::Arc::new(store) as std::sync::Arc<dyn Store>)
         }
         #[cfg(not(feature = "cluster"))]
-        Some(_) => Err("--database needs ququ-bench built with --features cluster".into()),
+        Some(_) => {
+            // Only PostgreSQL has nodes to register.
+            let _ = serving;
+            Err("--database needs ququ-bench built with --features cluster".into())
+        }
     })
 }
