@@ -130,11 +130,7 @@ pub async fn run(url: String, services: Arc<Services>, stop: CancellationToken) 
     let listen = async {
         while let Some(message) = notices.next().await {
             if let Some(id) = heard(&message.payload, instance) {
-                wanted.send_if_modified(|newest| {
-                    let newer = id > *newest;
-                    *newest = (*newest).max(id);
-                    newer
-                });
+                crate::service::raise_to(&wanted, id);
             }
         }
     };

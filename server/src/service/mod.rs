@@ -45,6 +45,16 @@ use crate::Config;
 use crate::storage::{Store, StoreError, UserId};
 pub use hub::{Hub, Line, SessionId, SessionLink};
 
+/// Raises the id in `newest` to `id` if that is higher, waking its watchers only then: the newest
+/// message id stored (the relay, for the bus) or heard of (the bus, for the relay).
+pub fn raise_to(newest: &tokio::sync::watch::Sender<u64>, id: u64) {
+    newest.send_if_modified(|newest| {
+        let newer = id > *newest;
+        *newest = (*newest).max(id);
+        newer
+    });
+}
+
 /// Why a request failed.
 #[derive(Debug, thiserror::Error)]
 pub enum ServiceError {

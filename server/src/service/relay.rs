@@ -92,25 +92,17 @@ impl Relay {
     /// after every earlier one, then its sender answered. Returns the sessions to wake.
     pub(super) fn handoff(&self, done: Vec<(Done, Reply)>) -> Wakes {
         let mut state = self.lock();
-        let newest = done
-            .iter()
-            .filter(|(done, _)| done.push.is_some())
-            .filter_map(|(done, _)| match done.written {
-                super::writer::Written::Stored { id, .. } => Some(id),
-                _ => None,
-            })
-            .max();
-        if let Some(newest) = newest {
-            self.stored_up_to(newest);
-        }
+        let mut newest = None;
         for (done, reply) in done {
-            let id = match &done.written {
-                super::writer::Written::Stored { id, .. } => *id,
-                _ => 0,
+            // Only a new message has a push, and only a stored one has an id.
+            let id = match (&done.push, &done.written) {
+                (Some(_), super::writer::Written::Stored { id, .. }) => Some(*id),
+                _ => None,
             };
-            match done.push {
+            match (id, done.push) {
                 // Not reached yet: it waits for the messages before it.
-                Some(push) if id > state.cursor => {
+                (Some(id), Some(push)) if id > state.cursor => {
+                    newest = newest.max(Some(id));
                     state.own.insert(
                         id,
                         Own {
@@ -124,6 +116,9 @@ impl Relay {
                     let _ = reply.send(Ok(done.written));
                 }
             }
+        }
+        if let Some(newest) = newest {
+            self.stored_up_to(newest);
         }
         self.advance(&mut state, false)
     }
@@ -161,11 +156,7 @@ impl Relay {
     }
 
     fn stored_up_to(&self, id: u64) {
-        self.stored.send_if_modified(|newest| {
-            let newer = id > *newest;
-            *newest = (*newest).max(id);
-            newer
-        });
+        super::raise_to(&self.stored, id);
     }
 
     /// Queues everything after the cursor in id order: this node's own messages next in line as they
