@@ -33,10 +33,10 @@ pub use client::ClientMessage;
 pub use error::ParseError;
 pub use server::ServerMessage;
 pub use types::{
-    ChatMessage, Conv, ErrorCode, Features, FileInfo, FileMessage, FileState, Gender, GoneReason,
-    GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Millis, Presence,
-    Profile, ProfileChange, Quote, RecallMessage, Role, SaidMessage, is_sha256_hex, muted_text,
-    muted_until,
+    ChatMessage, Conv, ErrorCode, Feature, Features, FileInfo, FileMessage, FileState, Gender,
+    GoneReason, GroupEvent, GroupEventKind, GroupMessage, JoinPolicy, Limits, Mentions, Millis,
+    Presence, Profile, ProfileChange, Quote, RecallMessage, Role, SaidMessage, is_sha256_hex,
+    muted_text, muted_until,
 };
 
 #[cfg(feature = "codec")]

@@ -556,6 +556,66 @@ pub fn is_sha256_hex(s: &str) -> bool {
     s.len() == 64 && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
 }
 
+/// One of [`Features`], by name: what a server line's form depends on, as data (a server hands a line's
+/// forms to the other nodes of a cluster, which choose one for each of their own sessions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Feature {
+    Said,
+    Recalled,
+    Read,
+    Typing,
+    GroupRole,
+    GroupMute,
+    GroupNotice,
+    GroupEvent,
+    Profile,
+    Block,
+    Category,
+    Avatar,
+}
+
+impl Feature {
+    /// Every feature this build knows, in the order `FEATURES:` lists them.
+    pub const EVERY: [Feature; 12] = [
+        Feature::Said,
+        Feature::Recalled,
+        Feature::Read,
+        Feature::Typing,
+        Feature::GroupRole,
+        Feature::GroupMute,
+        Feature::GroupNotice,
+        Feature::GroupEvent,
+        Feature::Profile,
+        Feature::Block,
+        Feature::Category,
+        Feature::Avatar,
+    ];
+
+    /// Its name on the wire: the server line it turns on.
+    pub fn name(self) -> &'static str {
+        use Feature as F;
+        match self {
+            F::Said => "SAID",
+            F::Recalled => "RECALLED",
+            F::Read => "READ",
+            F::Typing => "TYPING",
+            F::GroupRole => "GROUP_ROLE",
+            F::GroupMute => "GROUP_MUTE",
+            F::GroupNotice => "GROUP_NOTICE",
+            F::GroupEvent => "GROUP_EVENT",
+            F::Profile => "PROFILE",
+            F::Block => "BLOCK",
+            F::Category => "CATEGORY",
+            F::Avatar => "AVATAR",
+        }
+    }
+
+    /// The feature named `name`; `None` for a name this build does not know.
+    pub fn from_name(name: &str) -> Option<Feature> {
+        Feature::EVERY.into_iter().find(|f| f.name() == name)
+    }
+}
+
 /// The server lines a client understands beyond the original ones, announced with `FEATURES:`.
 ///
 /// A session that has not announced a feature is sent readable text in its place (a quote written into
@@ -621,22 +681,29 @@ impl Features {
     };
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
-        [
-            (self.said, "SAID"),
-            (self.recalled, "RECALLED"),
-            (self.read, "READ"),
-            (self.typing, "TYPING"),
-            (self.group_role, "GROUP_ROLE"),
-            (self.group_mute, "GROUP_MUTE"),
-            (self.group_notice, "GROUP_NOTICE"),
-            (self.group_event, "GROUP_EVENT"),
-            (self.profile, "PROFILE"),
-            (self.block, "BLOCK"),
-            (self.category, "CATEGORY"),
-            (self.avatar, "AVATAR"),
-        ]
-        .into_iter()
-        .filter_map(|(on, name)| on.then_some(name))
+        Feature::EVERY
+            .into_iter()
+            .filter(|f| self.has(*f))
+            .map(Feature::name)
+    }
+
+    /// Whether this set has `feature`.
+    pub fn has(&self, feature: Feature) -> bool {
+        use Feature as F;
+        match feature {
+            F::Said => self.said,
+            F::Recalled => self.recalled,
+            F::Read => self.read,
+            F::Typing => self.typing,
+            F::GroupRole => self.group_role,
+            F::GroupMute => self.group_mute,
+            F::GroupNotice => self.group_notice,
+            F::GroupEvent => self.group_event,
+            F::Profile => self.profile,
+            F::Block => self.block,
+            F::Category => self.category,
+            F::Avatar => self.avatar,
+        }
     }
 
     pub fn to_field(&self) -> String {
@@ -646,24 +713,30 @@ impl Features {
     /// Reads the field; names this build does not know are skipped (a newer peer), so it never fails.
     pub fn from_field(s: &str) -> Features {
         let mut features = Features::default();
-        for name in s.split(',') {
-            match name {
-                "SAID" => features.said = true,
-                "RECALLED" => features.recalled = true,
-                "READ" => features.read = true,
-                "TYPING" => features.typing = true,
-                "GROUP_ROLE" => features.group_role = true,
-                "GROUP_MUTE" => features.group_mute = true,
-                "GROUP_NOTICE" => features.group_notice = true,
-                "GROUP_EVENT" => features.group_event = true,
-                "PROFILE" => features.profile = true,
-                "BLOCK" => features.block = true,
-                "CATEGORY" => features.category = true,
-                "AVATAR" => features.avatar = true,
-                _ => {}
-            }
+        for feature in s.split(',').filter_map(Feature::from_name) {
+            features.set(feature);
         }
         features
+    }
+
+    /// Turns `feature` on.
+    pub fn set(&mut self, feature: Feature) {
+        use Feature as F;
+        let flag = match feature {
+            F::Said => &mut self.said,
+            F::Recalled => &mut self.recalled,
+            F::Read => &mut self.read,
+            F::Typing => &mut self.typing,
+            F::GroupRole => &mut self.group_role,
+            F::GroupMute => &mut self.group_mute,
+            F::GroupNotice => &mut self.group_notice,
+            F::GroupEvent => &mut self.group_event,
+            F::Profile => &mut self.profile,
+            F::Block => &mut self.block,
+            F::Category => &mut self.category,
+            F::Avatar => &mut self.avatar,
+        };
+        *flag = true;
     }
 
     /// The features both sides have.
@@ -872,4 +945,32 @@ pub struct RecallMessage {
     pub target: u64,
     /// The recalled message's sender.
     pub target_from: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_feature_is_its_own_flag_and_name() {
+        for feature in Feature::EVERY {
+            let mut one = Features::default();
+            one.set(feature);
+            assert!(one.has(feature));
+            let others = Feature::EVERY.into_iter().filter(|f| *f != feature);
+            assert!(
+                others.clone().all(|f| !one.has(f)),
+                "{feature:?} set another"
+            );
+            assert_eq!(one.to_field(), feature.name());
+            assert_eq!(Features::from_field(feature.name()), one);
+            assert_eq!(Feature::from_name(feature.name()), Some(feature));
+        }
+        assert_eq!(
+            Features::from_field(&Features::ALL.to_field()),
+            Features::ALL
+        );
+        assert!(Feature::EVERY.into_iter().all(|f| Features::ALL.has(f)));
+        assert_eq!(Feature::from_name("NOPE"), None);
+    }
 }

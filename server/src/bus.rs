@@ -7,7 +7,8 @@
 //! message, and a node without its NATS server (down, restarting, paused) still delivers everything,
 //! by the poll. Notices are coalesced both ways: a node publishes the newest id it has stored whenever it
 //! has stored more (not one notice per batch it could not send in time), and delivers up to the newest id
-//! it has heard of whenever its relay is free.
+//! it has heard of whenever its relay is free. The same goes for lines passed between nodes
+//! (`service/passing.rs`) on [`PASSED_SUBJECT`]: "node X has passed more", read from PostgreSQL too.
 
 use std::sync::Arc;
 
@@ -18,9 +19,14 @@ use tokio_util::sync::CancellationToken;
 
 use crate::service::Services;
 
-/// Where every node publishes and listens. One cluster per NATS server (or account): a second cluster
-/// on the same NATS server would wake this one's relays for nothing (harmless, not useful).
+/// Where every node publishes and listens for stored messages. One cluster per NATS server (or
+/// account): a second cluster on the same NATS server would wake this one's relays for nothing
+/// (harmless, not useful).
 pub const SUBJECT: &str = "ququ.stored";
+
+/// Where every node says it has passed lines to the others' sessions (`service/passing.rs`): the
+/// payload is a count, `<instance> <n>`, only there to tell "something new" from this node's own.
+pub const PASSED_SUBJECT: &str = "ququ.passed";
 
 /// `url` without its user and password (`nats://user:secret@host:4222` → `nats://host:4222`), for the
 /// log and the start-up lines.
@@ -70,7 +76,8 @@ fn heard(payload: &[u8], instance: u64) -> Option<u64> {
 /// Connects to the NATS server at `url` in the background (a node starts, and delivers by polling,
 /// while NATS is unreachable) and runs the bus until `stop`.
 pub async fn run(url: String, services: Arc<Services>, stop: CancellationToken) {
-    let Some(mut stored) = services.stored_ids() else {
+    let (Some(mut stored), Some(mut passed)) = (services.stored_ids(), services.passed_batches())
+    else {
         return;
     };
     let shown = describe(&url);
@@ -98,7 +105,7 @@ pub async fn run(url: String, services: Arc<Services>, stop: CancellationToken) 
             return;
         }
     };
-    let mut notices = match client.subscribe(SUBJECT).await {
+    let mut notices = match client.subscribe("ququ.*").await {
         Ok(subscriber) => subscriber,
         Err(e) => {
             tracing::error!(bus = %shown, error = %e, "cannot listen on the message bus; delivering by polling");
@@ -127,17 +134,39 @@ pub async fn run(url: String, services: Arc<Services>, stop: CancellationToken) 
             }
         }
     };
+    // Passed lines are read by one task too, once however many notices came while it read.
+    let passed_news = tokio::sync::Notify::new();
+    let take = async {
+        loop {
+            passed_news.notified().await;
+            services.take_passed().await;
+        }
+    };
     let listen = async {
         while let Some(message) = notices.next().await {
-            if let Some(id) = heard(&message.payload, instance) {
-                crate::service::raise_to(&wanted, id);
+            let Some(n) = heard(&message.payload, instance) else {
+                continue;
+            };
+            match message.subject.as_str() {
+                SUBJECT => crate::service::raise_to(&wanted, n),
+                PASSED_SUBJECT => passed_news.notify_one(),
+                _ => {}
             }
         }
     };
     let publish = async {
-        while stored.changed().await.is_ok() {
-            let id = *stored.borrow_and_update();
-            if let Err(e) = client.publish(SUBJECT, notice(instance, id)).await {
+        loop {
+            let (subject, n) = tokio::select! {
+                changed = stored.changed() => match changed {
+                    Ok(()) => (SUBJECT, *stored.borrow_and_update()),
+                    Err(_) => break,
+                },
+                changed = passed.changed() => match changed {
+                    Ok(()) => (PASSED_SUBJECT, *passed.borrow_and_update()),
+                    Err(_) => break,
+                },
+            };
+            if let Err(e) = client.publish(subject, notice(instance, n)).await {
                 tracing::warn!(error = %e, "could not tell the other nodes of new messages");
             }
         }
@@ -145,6 +174,7 @@ pub async fn run(url: String, services: Arc<Services>, stop: CancellationToken) 
     tokio::select! {
         _ = stop.cancelled() => {}
         _ = deliver => {}
+        _ = take => {}
         _ = listen => tracing::warn!("the message bus subscription ended; delivering by polling"),
         _ = publish => {}
     }

@@ -219,13 +219,18 @@ pub async fn run_prepared(
     let tracker = TaskTracker::new();
     let next_id = AtomicU64::new(1);
 
-    // Cluster mode: what other nodes stored is delivered at once when the bus says so, and within a
-    // second by this poll whatever the bus does (a lost notice, NATS down): one indexed read a second.
+    // Cluster mode: what other nodes stored or passed is delivered at once when the bus says so, and
+    // within a second by this poll whatever the bus does (a lost notice, NATS down): two indexed reads
+    // a second. What this node's services push for the other nodes' sessions is stored as it comes.
     if shared {
         let (services, stop) = (services.clone(), stop.clone());
         #[cfg(feature = "cluster")]
         if let Some(url) = bus {
             tracker.spawn(bus::run(url, services.clone(), stop.clone()));
+        }
+        {
+            let (services, stop) = (services.clone(), stop.clone());
+            tracker.spawn(async move { services.run_passing(stop).await });
         }
         tracker.spawn(async move {
             let mut every = tokio::time::interval(relay_poll);
@@ -233,7 +238,10 @@ pub async fn run_prepared(
             loop {
                 tokio::select! {
                     _ = stop.cancelled() => break,
-                    _ = every.tick() => services.deliver_stored(u64::MAX).await,
+                    _ = every.tick() => {
+                        services.deliver_stored(u64::MAX).await;
+                        services.take_passed().await;
+                    }
                 }
             }
         });
@@ -267,6 +275,9 @@ pub async fn run_prepared(
                         }
                         if let Err(e) = services.sweep_session_ends().await {
                             tracing::warn!(error = %e, "could not sweep requests to end sessions");
+                        }
+                        if let Err(e) = services.sweep_passed().await {
+                            tracing::warn!(error = %e, "could not sweep lines passed between nodes");
                         }
                     }
                 }

@@ -286,3 +286,66 @@ async fn senders_on_both_nodes_interleave_in_one_order() {
         );
     }
 }
+
+/// Everything else a session is pushed crosses nodes too (`service/passing.rs`): presence both ways and
+/// in lists, a friend request and its answer, typing, and a password change ending my other device's
+/// session on the other node.
+async fn other_lines_cross_nodes(finding: Finding<'_>) {
+    let (one, two) = two_nodes(finding).await;
+    let (alice, bob) = one.friends("alice", "bob").await;
+    drop((alice, bob));
+    let mut bob = login(&two, "bob").await;
+    bob.send("FEATURES:TYPING").await;
+    bob.until("FEATURES:").await;
+
+    // alice comes online on node one: bob, on node two, is told, and his list says so.
+    let mut alice = login(&one, "alice").await;
+    bob.until("CONNECT_CLIENT:alice:online").await;
+    bob.send("FRIENDS").await;
+    let listed = bob.until("FRIEND:alice:").await;
+    assert!(listed.starts_with("FRIEND:alice:online:"), "{listed}");
+    // And node one knows bob is online on node two.
+    alice.send("FRIENDS").await;
+    let listed = alice.until("FRIEND:bob:").await;
+    assert!(listed.starts_with("FRIEND:bob:online:"), "{listed}");
+
+    alice.send("TYPING:bob").await;
+    assert_eq!(bob.until("TYPING:").await, "TYPING:alice");
+
+    // A request from node one, answered on node two.
+    let mut carol = one.user("carol").await;
+    carol.send("ADD_FRIEND:bob:你好").await;
+    let request = bob.until("FRIEND_REQUEST:carol:").await;
+    assert!(request.ends_with(":你好"), "{request}");
+    bob.send("ACCEPT_FRIEND:carol").await;
+    let friend = carol.until("FRIEND:bob:").await;
+    assert!(friend.starts_with("FRIEND:bob:online:"), "{friend}");
+
+    // alice's password changed on node one ends her other session, on node two.
+    let mut alice_phone = login(&two, "alice").await;
+    alice.send("PASSWD:password:new-password-1").await;
+    assert_eq!(alice.until("PASSWD:").await, "PASSWD:true");
+    let bye = alice_phone.until("BYE:").await;
+    assert!(bye.starts_with("BYE:password_changed:"), "{bye}");
+
+    // alice leaves: bob is told once her last session, on either node, is gone.
+    drop(alice);
+    drop(alice_phone);
+    bob.until("CONNECT_CLIENT:alice:offline").await;
+    bob.send("FRIENDS").await;
+    let listed = bob.until("FRIEND:alice:").await;
+    assert!(listed.starts_with("FRIEND:alice:offline:"), "{listed}");
+}
+
+/// By the bus alone (the poll an hour apart).
+#[tokio::test]
+async fn other_lines_reach_another_node_through_the_bus() {
+    let nats = Nats::start();
+    other_lines_cross_nodes(Finding::BusOnly(&nats.url)).await;
+}
+
+/// By the poll alone.
+#[tokio::test]
+async fn other_lines_reach_another_node_without_a_bus() {
+    other_lines_cross_nodes(Finding::Poll).await;
+}

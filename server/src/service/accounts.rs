@@ -7,8 +7,10 @@ use std::net::IpAddr;
 
 use std::collections::HashSet;
 
+use ququ_protocol::Feature;
 use ququ_protocol::{Conv, ErrorCode, Features, Presence, ProfileChange, ServerMessage};
 
+use super::hub::Forms;
 use super::hub::Wakes;
 use super::throttle::Verdict;
 
@@ -244,11 +246,22 @@ impl Services {
             token_hash: token_hash.clone(),
         };
         let (conn, uid) = (ctx.id, user.id);
-        if let Err(e) = self.db(move |s| s.set_connection_user(conn, uid)).await {
+        // Cluster mode: the store decides whether this is the user's first session on any node, and
+        // every node, this one too, tells their friends from its record (`passing.rs`).
+        let cluster = self.passer.is_some();
+        let recorded = if cluster {
+            self.db(move |s| s.arrive(conn, uid)).await
+        } else {
+            self.db(move |s| s.set_connection_user(conn, uid))
+                .await
+                .map(|()| false)
+        };
+        let arrived = recorded.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "could not record the connection's account");
-        }
+            false
+        });
         ctx.link.outbox.logged_in_at(now_millis());
-        let first = self.hub.attach(user.id, ctx.link.clone());
+        let first_here = self.hub.attach(user.id, ctx.link.clone());
         // The account may have been disabled, or its password changed, while this login was being
         // checked (Argon2 takes a while), and the sessions ended then did not include this one yet. Now
         // that it is in the hub, any later change ends it; an earlier one shows here (issue 20, item 2).
@@ -264,7 +277,11 @@ impl Services {
         }
         ctx.caller = Some(caller.clone());
         tracing::info!(account = %user.account, session = ctx.id, "logged in");
-        if first {
+        if cluster {
+            if arrived {
+                self.presence_passed().await;
+            }
+        } else if first_here {
             self.announce_presence(&caller, Presence::Online).await;
         }
         ServerMessage::LoginOk {
@@ -429,8 +446,8 @@ impl Services {
         let mut wakes = Wakes::default();
         let mut others: HashSet<UserId> = members.into_iter().collect();
         others.extend(friends.iter().map(|(id, _)| *id));
-        self.hub
-            .queue_forms(others, None, &full_line, |f| f.profile, None, &mut wakes);
+        let forms = Forms::by(Feature::Profile, None, full_line.clone());
+        self.hub.queue_forms(others, &forms, None, &mut wakes);
         if nickname_changed {
             for (friend, view) in friends {
                 // As before profiles; with the friend group to a session that reads it.
@@ -446,26 +463,17 @@ impl Services {
                     })
                 };
                 let (plain, grouped) = (old(None), old(Some(view.category)));
-                self.hub.queue_each(
-                    [friend],
-                    |f| match (f.profile, f.category) {
-                        (true, _) => None,
-                        (false, true) => Some(&grouped),
-                        (false, false) => Some(&plain),
-                    },
-                    None,
-                    &mut wakes,
+                let forms = Forms::by_two(
+                    Feature::Profile,
+                    Feature::Category,
+                    [[Some(plain), Some(grouped)], [None, None]],
                 );
+                self.hub.queue_forms([friend], &forms, None, &mut wakes);
             }
         }
-        self.hub.queue_forms(
-            [uid],
-            Some(&short_line),
-            &full_line,
-            |f| f.profile,
-            Some(session),
-            &mut wakes,
-        );
+        let forms = Forms::by(Feature::Profile, Some(short_line), full_line);
+        self.hub
+            .queue_forms([uid], &forms, Some(session), &mut wakes);
         wakes.wake();
         Ok(vec![if features.profile { full } else { short }])
     }
@@ -500,6 +508,7 @@ impl Services {
         // ... and their live sessions end now, not at their next reconnect (issue 20, item 2). Tokens go
         // first, so an ended device cannot resume.
         let ended = self.end_sessions(uid, Some(session), None, ErrorCode::PasswordChanged);
+        self.pass_session_end(uid, ErrorCode::PasswordChanged);
         tracing::info!(account = %me.account, ended, "password changed");
         Ok(vec![ServerMessage::PasswordChanged])
     }

@@ -3,9 +3,11 @@
 
 use std::collections::HashSet;
 
+use ququ_protocol::Feature;
 use ququ_protocol::{Conv, ErrorCode, Features, Role, ServerMessage};
 use sha2::{Digest, Sha256};
 
+use super::hub::Forms;
 use super::hub::Wakes;
 use super::{Caller, Result, ServiceError, Services, SessionId, line};
 use crate::storage::{Avatar, AvatarOwner, UserId};
@@ -147,8 +149,8 @@ impl Services {
         except: Option<SessionId>,
     ) {
         let mut wakes = Wakes::default();
-        self.hub
-            .queue_forms(users, None, &line(msg), |f| f.avatar, except, &mut wakes);
+        let forms = Forms::by(Feature::Avatar, None, line(msg));
+        self.hub.queue_forms(users, &forms, except, &mut wakes);
         wakes.wake();
     }
 }

@@ -2,8 +2,10 @@
 
 use std::collections::HashSet;
 
+use ququ_protocol::Feature;
 use ququ_protocol::{Conv, ErrorCode, Features, Presence, ServerMessage};
 
+use super::hub::Forms;
 use super::{Caller, Result, ServiceError, Services, SessionId, check_name, line, now_millis};
 use crate::config::FindPresence;
 use crate::storage::{CategoryRefusal, FriendRecord, UserId, UserRecord};
@@ -56,15 +58,16 @@ impl Services {
             [form(true, false), form(true, true)],
         ];
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_each(
-            [user],
-            |f| {
-                (f.category || !only_category)
-                    .then(|| &forms[usize::from(f.category)][usize::from(f.profile)])
-            },
-            except,
-            &mut wakes,
+        let [[a, b], [c, d]] = forms;
+        let forms = Forms::by_two(
+            Feature::Category,
+            Feature::Profile,
+            [
+                [(!only_category).then_some(a), (!only_category).then_some(b)],
+                [Some(c), Some(d)],
+            ],
         );
+        self.hub.queue_forms([user], &forms, except, &mut wakes);
         wakes.wake();
     }
 
@@ -487,14 +490,9 @@ impl Services {
                 .queue([uid], &line(&closed), Some(session), &mut wakes);
             reply.push(closed);
         }
-        self.hub.queue_forms(
-            [uid],
-            None,
-            &line(&blocked),
-            |f| f.block,
-            Some(session),
-            &mut wakes,
-        );
+        let forms = Forms::by(Feature::Block, None, line(&blocked));
+        self.hub
+            .queue_forms([uid], &forms, Some(session), &mut wakes);
         wakes.wake();
         reply.push(blocked);
         Ok(reply)
@@ -515,14 +513,9 @@ impl Services {
             account: them.account,
         };
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_forms(
-            [uid],
-            None,
-            &line(&unblocked),
-            |f| f.block,
-            Some(session),
-            &mut wakes,
-        );
+        let forms = Forms::by(Feature::Block, None, line(&unblocked));
+        self.hub
+            .queue_forms([uid], &forms, Some(session), &mut wakes);
         wakes.wake();
         Ok(vec![unblocked])
     }
@@ -675,14 +668,9 @@ impl Services {
     /// Tells my other sessions with the `CATEGORY` feature, and returns the line for this one.
     fn tell_category(&self, user: UserId, session: SessionId, msg: ServerMessage) -> ServerMessage {
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_forms(
-            [user],
-            None,
-            &line(&msg),
-            |f| f.category,
-            Some(session),
-            &mut wakes,
-        );
+        let forms = Forms::by(Feature::Category, None, line(&msg));
+        self.hub
+            .queue_forms([user], &forms, Some(session), &mut wakes);
         wakes.wake();
         msg
     }

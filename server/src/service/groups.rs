@@ -1,12 +1,14 @@
 //! Groups: create, join, leave, invite, kick, rename, dissolve, the member list, and (issue 25) admins
 //! and handing a group over.
 
+use ququ_protocol::Feature;
 use ququ_protocol::{
     Conv, ErrorCode, Features, GoneReason, GroupEventKind, JoinPolicy, Presence, Role,
     ServerMessage,
 };
 
 use super::avatars::{avatar_of, avatars_after};
+use super::hub::Forms;
 use super::{Caller, Result, ServiceError, Services, check_len, check_name, line, now_millis};
 use crate::storage::{Body, GroupRecord, MemberRecord, NewMessage, Target, UserId};
 
@@ -205,12 +207,14 @@ impl Services {
             [form(true, false), form(true, true)],
         ];
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_each(
-            others.iter().copied(),
-            |f| Some(&forms[usize::from(f.group_mute)][usize::from(f.profile)]),
-            None,
-            &mut wakes,
+        let [[a, b], [c, d]] = forms;
+        let forms = Forms::by_two(
+            Feature::GroupMute,
+            Feature::Profile,
+            [[Some(a), Some(b)], [Some(c), Some(d)]],
         );
+        self.hub
+            .queue_forms(others.iter().copied(), &forms, None, &mut wakes);
         wakes.wake();
         let msg = avatar_of(Conv::User(member.user.account), member.user.avatar);
         self.tell_avatar(others, &msg, None);
@@ -558,14 +562,8 @@ impl Services {
         let rich = super::messages::to_wire(stored, Features::ALL);
         if let (Some(plain), Some(rich)) = (plain, rich) {
             let mut wakes = super::hub::Wakes::default();
-            self.hub.queue_forms(
-                members,
-                Some(&line(&plain)),
-                &line(&rich),
-                |f| f.group_event,
-                None,
-                &mut wakes,
-            );
+            let forms = Forms::by(Feature::GroupEvent, Some(line(&plain)), line(&rich));
+            self.hub.queue_forms(members, &forms, None, &mut wakes);
             wakes.wake();
         }
     }
@@ -590,14 +588,9 @@ impl Services {
             role,
         };
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_forms(
-            members.iter().copied(),
-            None,
-            &line(&msg),
-            |f| f.group_role,
-            None,
-            &mut wakes,
-        );
+        let forms = Forms::by(Feature::GroupRole, None, line(&msg));
+        self.hub
+            .queue_forms(members.iter().copied(), &forms, None, &mut wakes);
         wakes.wake();
     }
 
@@ -709,14 +702,8 @@ impl Services {
     /// Tells every member's sessions that asked for `GROUP_MUTE` lines.
     fn tell_mute(&self, members: Vec<UserId>, msg: &ServerMessage) {
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_forms(
-            members,
-            None,
-            &line(msg),
-            |f| f.group_mute,
-            None,
-            &mut wakes,
-        );
+        let forms = Forms::by(Feature::GroupMute, None, line(msg));
+        self.hub.queue_forms(members, &forms, None, &mut wakes);
         wakes.wake();
     }
 
@@ -820,14 +807,8 @@ impl Services {
             .ok_or_else(|| no_group(group))?;
         let members = self.member_ids(group).await?;
         let mut wakes = super::hub::Wakes::default();
-        self.hub.queue_forms(
-            members,
-            None,
-            &line(&notice_line(&g)),
-            |f| f.group_notice,
-            None,
-            &mut wakes,
-        );
+        let forms = Forms::by(Feature::GroupNotice, None, line(&notice_line(&g)));
+        self.hub.queue_forms(members, &forms, None, &mut wakes);
         wakes.wake();
         self.group_event(me.user, group, GroupEventKind::Notice, "", g.notice)
             .await;

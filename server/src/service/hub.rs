@@ -6,15 +6,15 @@
 //! session whose outbox is full is told it is a slow reader (and closes) instead of letting the sender
 //! wait or the server's memory grow.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
-use tokio::sync::Notify;
+use tokio::sync::{Notify, mpsc};
 
-use ququ_protocol::{ErrorCode, Features, Millis};
+use ququ_protocol::{ErrorCode, Feature, Features, Millis};
 
-use crate::storage::UserId;
+use crate::storage::{Passing, UserId};
 
 /// Identifies one connection for its whole life.
 pub type SessionId = u64;
@@ -304,10 +304,71 @@ impl Outbox {
     }
 }
 
+/// A line in the forms sessions read it, chosen by at most a few of their features: a reply with its
+/// quote for a session with `SAID` and as plain text for one without; a typing notice for a session
+/// with `TYPING` and nothing for one without. Data rather than a test to run, so that in cluster mode a
+/// node can pass it to the others (`service/passing.rs`), which choose for their own sessions.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Forms {
+    by: Vec<Feature>,
+    /// The form for a session having exactly those of `by` whose bit is set in the index (bit `i` for
+    /// `by[i]`); `None`: nothing for it.
+    lines: Vec<Option<Line>>,
+}
+
+impl Forms {
+    /// The same line for every session.
+    pub fn all(line: Line) -> Forms {
+        Forms {
+            by: Vec::new(),
+            lines: vec![Some(line)],
+        }
+    }
+
+    /// `with` for a session that has `feature`, `without` for one that has not.
+    pub fn by(feature: Feature, without: Option<Line>, with: Line) -> Forms {
+        Forms {
+            by: vec![feature],
+            lines: vec![without, Some(with)],
+        }
+    }
+
+    /// `table[a][b]` for a session having `a` (1) or not (0), and `b` likewise.
+    pub fn by_two(a: Feature, b: Feature, table: [[Option<Line>; 2]; 2]) -> Forms {
+        let [[neither, b_only], [a_only, both]] = table;
+        Forms {
+            by: vec![a, b],
+            lines: vec![neither, a_only, b_only, both],
+        }
+    }
+
+    /// Forms read back from another node; `None` if there is not one form for each combination.
+    pub fn from_parts(by: Vec<Feature>, lines: Vec<Option<Line>>) -> Option<Forms> {
+        (by.len() <= 4 && lines.len() == 1 << by.len()).then_some(Forms { by, lines })
+    }
+
+    pub fn into_parts(self) -> (Vec<Feature>, Vec<Option<Line>>) {
+        (self.by, self.lines)
+    }
+
+    /// The form for a session with `features`.
+    pub fn choose(&self, features: &Features) -> Option<&Line> {
+        let index: usize = (self.by.iter().enumerate())
+            .map(|(bit, f)| usize::from(features.has(*f)) << bit)
+            .sum();
+        self.lines.get(index)?.as_ref()
+    }
+}
+
 /// The registry of logged-in sessions by user. Clones share one registry (the message writer keeps one).
 #[derive(Debug, Default, Clone)]
 pub struct Hub {
     online: Arc<Mutex<HashMap<UserId, Vec<SessionLink>>>>,
+    /// Cluster mode: where every line queued through this hub is also sent, to be passed to the other
+    /// nodes' sessions (`service/passing.rs`). `None` with one server, and in [`Hub::here`]'s copies.
+    passer: Option<mpsc::UnboundedSender<Passing>>,
+    /// Cluster mode: the users online on any node, as the presence records say (`service/passing.rs`).
+    everywhere: Arc<Mutex<HashSet<UserId>>>,
 }
 
 impl Hub {
@@ -317,7 +378,43 @@ impl Hub {
         self.online.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Adds a session; true if it is the user's first (the user just came online).
+    fn everywhere(&self) -> std::sync::MutexGuard<'_, HashSet<UserId>> {
+        self.everywhere.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Cluster mode: this hub passes what it queues to the other nodes through `passer`.
+    pub fn passing_to(mut self, passer: mpsc::UnboundedSender<Passing>) -> Hub {
+        self.passer = Some(passer);
+        self
+    }
+
+    /// The same registry, queuing for this node's sessions only: for the writer and the relay, whose
+    /// messages every node pushes for itself from the database, and for lines another node passed.
+    pub fn here(&self) -> Hub {
+        Hub {
+            passer: None,
+            ..self.clone()
+        }
+    }
+
+    /// Cluster mode: who is online on any node, at this node's start.
+    pub fn set_everywhere(&self, users: impl IntoIterator<Item = UserId>) {
+        let mut everywhere = self.everywhere();
+        everywhere.clear();
+        everywhere.extend(users);
+    }
+
+    /// Cluster mode: a presence record, applied in the order they were stored.
+    pub fn presence_changed(&self, user: UserId, online: bool) {
+        let mut everywhere = self.everywhere();
+        if online {
+            everywhere.insert(user);
+        } else {
+            everywhere.remove(&user);
+        }
+    }
+
+    /// Adds a session; true if it is the user's first here (the user just came online, with one server).
     pub fn attach(&self, user: UserId, link: SessionLink) -> bool {
         let mut map = self.map();
         // Room for one: most users have one session, and 10,000 idle users are 10,000 of these.
@@ -326,7 +423,8 @@ impl Hub {
         sessions.len() == 1
     }
 
-    /// Removes a session; true if it was the user's last (the user just went offline).
+    /// Removes a session; true if it was the user's last here (the user just went offline, with one
+    /// server).
     pub fn detach(&self, user: UserId, session: SessionId) -> bool {
         let mut map = self.map();
         let Some(sessions) = map.get_mut(&user) else {
@@ -341,7 +439,7 @@ impl Hub {
         false
     }
 
-    /// Ends every session of `user` except `except` that logged in at or before `before` (all if
+    /// Ends every session of `user` here except `except` that logged in at or before `before` (all if
     /// `None`) with `BYE:<code>:<text>` (issue 20, item 2); how many. Each leaves the registry as its
     /// session closes, like any other.
     pub fn end_sessions(
@@ -362,24 +460,27 @@ impl Hub {
         })
     }
 
+    /// Whether `user` is online: here, or (cluster mode) on another node.
     pub fn is_online(&self, user: UserId) -> bool {
-        self.map().contains_key(&user)
+        self.map().contains_key(&user) || self.everywhere().contains(&user)
     }
 
+    /// How many users have a session here.
     pub fn online_count(&self) -> usize {
         self.map().len()
     }
 
     /// Queues `line` for every session of `user` except `except`, and wakes them; false if it reached
-    /// none (the user is offline, or each of their sessions is being cut off). This is decided under the
-    /// registry's lock as the line is queued, so no session can come or go between "is online" and the
-    /// push, and a caller can keep what was not heard.
+    /// none here (the user is offline, or each of their sessions is being cut off). This is decided
+    /// under the registry's lock as the line is queued, so no session can come or go between "is
+    /// online" and the push, and a caller can keep what was not heard. In cluster mode the line is
+    /// passed to the other nodes too, and "heard" speaks only of this one.
     pub fn send(&self, user: UserId, line: &Line, except: Option<SessionId>) -> bool {
         self.send_many([user], line, except)
     }
 
     /// Queues `line` for every session of each user in `users` except `except`, and wakes them; false
-    /// if it reached none.
+    /// if it reached none here.
     pub fn send_many(
         &self,
         users: impl IntoIterator<Item = UserId>,
@@ -393,7 +494,7 @@ impl Hub {
     }
 
     /// Queues `line` for every session of each user in `users` except `except`; they are woken when
-    /// `wakes` is. False if it reached none.
+    /// `wakes` is. False if it reached none here.
     pub fn queue(
         &self,
         users: impl IntoIterator<Item = UserId>,
@@ -401,6 +502,9 @@ impl Hub {
         except: Option<SessionId>,
         wakes: &mut Wakes,
     ) -> bool {
+        if self.passer.is_some() {
+            return self.queue_forms(users, &Forms::all(line.clone()), except, wakes);
+        }
         let map = self.map();
         let mut heard = false;
         for user in users {
@@ -413,29 +517,32 @@ impl Hub {
         heard
     }
 
-    /// Queues `rich` for every session of each user in `users` (but `except`) whose features pass
-    /// `wants`, and `plain` — the stand-in for older clients, if there is one — for the rest; they are
-    /// woken when `wakes` is. False if it reached none.
-    pub fn queue_forms<'l>(
+    /// Queues for every session of each user in `users` (but `except`) the form its features choose,
+    /// if any; they are woken when `wakes` is. False if it reached none here. In cluster mode the forms
+    /// are passed to the other nodes too, which choose for their sessions (all of them: `except` is one
+    /// of this node's).
+    pub fn queue_forms(
         &self,
         users: impl IntoIterator<Item = UserId>,
-        plain: Option<&'l Line>,
-        rich: &'l Line,
-        wants: fn(&Features) -> bool,
+        forms: &Forms,
         except: Option<SessionId>,
         wakes: &mut Wakes,
     ) -> bool {
-        let form = |features: &Features| if wants(features) { Some(rich) } else { plain };
-        self.queue_each(users, form, except, wakes)
+        let Some(passer) = &self.passer else {
+            return self.queue_here(users, forms, except, wakes);
+        };
+        let users: Vec<UserId> = users.into_iter().collect();
+        let heard = self.queue_here(users.iter().copied(), forms, except, wakes);
+        let (by, lines) = forms.clone().into_parts();
+        // Closed only while the server stops, when nothing is left to tell.
+        let _ = passer.send(Passing::Lines { users, by, lines });
+        heard
     }
 
-    /// Queues for every session of each user in `users` (but `except`) the line `form` chooses for its
-    /// features, if any; they are woken when `wakes` is. For a line with more than two forms (a `MEMBER:`
-    /// line's mute and profile fields each follow a feature of their own). False if it reached none.
-    pub fn queue_each<'l>(
+    fn queue_here(
         &self,
         users: impl IntoIterator<Item = UserId>,
-        form: impl Fn(&Features) -> Option<&'l Line>,
+        forms: &Forms,
         except: Option<SessionId>,
         wakes: &mut Wakes,
     ) -> bool {
@@ -444,13 +551,20 @@ impl Hub {
         for user in users {
             if let Some(sessions) = map.get(&user) {
                 for s in sessions.iter().filter(|s| Some(s.id) != except) {
-                    if let Some(line) = form(&s.outbox.features()) {
+                    if let Some(line) = forms.choose(&s.outbox.features()) {
                         heard |= deliver(s, one(line), wakes);
                     }
                 }
             }
         }
         heard
+    }
+
+    /// Cluster mode: passes `item` to the other nodes (nothing with one server).
+    pub fn pass(&self, item: Passing) {
+        if let Some(passer) = &self.passer {
+            let _ = passer.send(item);
+        }
     }
 
     /// Queues a bundle for every session of each user in `users` — one piece each, less the lines a

@@ -7,12 +7,14 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use ququ_protocol::Feature;
 use ququ_protocol::{
     ChatMessage, Conv, ErrorCode, Features, FileMessage, GroupEvent, GroupEventKind, GroupMessage,
     Mentions, Millis, Quote, RecallMessage, SaidMessage, ServerMessage,
 };
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use super::hub::Forms;
 use super::writer::{Draft, To, Written};
 use super::{Caller, Result, ServiceError, Services, SessionId, check_len, now_millis};
 use crate::storage::{Body, MessageRef, Said, StoredMessage, Target, UserId};
@@ -134,15 +136,12 @@ pub(crate) fn to_wire(m: StoredMessage, features: Features) -> Option<ServerMess
     })
 }
 
-/// A test of a session's [`Features`]: whether it gets a line's newer form.
-pub(crate) type Wants = fn(&Features) -> bool;
-
 /// Which feature changes how a message is sent, if any.
-pub(crate) fn form_feature(body: &Body) -> Option<Wants> {
+pub(crate) fn form_feature(body: &Body) -> Option<Feature> {
     match body {
-        Body::Said(_) => Some(|f| f.said),
-        Body::Recall { .. } => Some(|f| f.recalled),
-        Body::Event { .. } => Some(|f| f.group_event),
+        Body::Said(_) => Some(Feature::Said),
+        Body::Recall { .. } => Some(Feature::Recalled),
+        Body::Event { .. } => Some(Feature::GroupEvent),
         Body::Text(_) | Body::File(_) | Body::Gone => None,
     }
 }
@@ -571,14 +570,8 @@ impl Services {
         let rich = to_wire(recall, Features::ALL).map(|m| super::line(&m));
         if let (Some(plain), Some(rich)) = (plain, rich) {
             let mut wakes = super::hub::Wakes::default();
-            self.hub.queue_forms(
-                audience,
-                Some(&plain),
-                &rich,
-                |f| f.recalled,
-                None,
-                &mut wakes,
-            );
+            let forms = Forms::by(Feature::Recalled, Some(plain), rich);
+            self.hub.queue_forms(audience, &forms, None, &mut wakes);
             wakes.wake();
         }
         Ok(Vec::new())
@@ -614,8 +607,9 @@ impl Services {
             let line = super::line(&ServerMessage::Read { conv, up_to });
             let mut wakes = super::hub::Wakes::default();
             // Sessions without the feature get nothing: there is no older line that says this.
+            let forms = Forms::by(Feature::Read, None, line);
             self.hub
-                .queue_forms([uid], None, &line, |f| f.read, Some(session), &mut wakes);
+                .queue_forms([uid], &forms, Some(session), &mut wakes);
             wakes.wake();
         }
         Ok(Vec::new())
@@ -661,8 +655,8 @@ impl Services {
             from: me.account.clone(),
         });
         let mut wakes = super::hub::Wakes::default();
-        self.hub
-            .queue_forms([tid], None, &line, |f| f.typing, None, &mut wakes);
+        let forms = Forms::by(Feature::Typing, None, line);
+        self.hub.queue_forms([tid], &forms, None, &mut wakes);
         wakes.wake();
         Ok(Vec::new())
     }

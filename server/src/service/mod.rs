@@ -17,6 +17,8 @@
 //! - `writer` — the message writer: every queued message stored in one transaction (group commit).
 //! - `relay` — cluster mode: every stored message, whichever node stored it, to this node's sessions in
 //!   id order.
+//! - `passing` — cluster mode: every other line (requests, members, typing, presence…) to the other
+//!   nodes' sessions, and theirs to this node's.
 //! - `hub` — online sessions and their outboxes.
 //! - `throttle` — login and registration throttling per address and per account; the message rate limit.
 //! - `space` — free disk space: writes refused early with `storage_full`, and a reserve for a full disk.
@@ -31,6 +33,7 @@ pub(crate) mod hashing;
 pub mod hub;
 mod messages;
 mod nodes;
+mod passing;
 mod relay;
 pub mod space;
 pub mod throttle;
@@ -170,6 +173,8 @@ pub struct Services {
     writer: writer::Writer,
     /// Cluster mode (a store several servers share): see `relay.rs`. `None` with one server.
     relay: Option<Arc<relay::Relay>>,
+    /// Cluster mode: see `passing.rs`. `None` with one server.
+    passer: Option<passing::Passer>,
     /// The free-space gate for writes (issue 20, item 10).
     space: Arc<space::Space>,
     /// Issue 20, item 12: one user's syncs in turn.
@@ -196,6 +201,7 @@ impl Services {
             hashing: hashing::Hashing::per_core(),
             writer: writer::Writer::default(),
             relay: None,
+            passer: None,
             space: Arc::new(space::Space::new(
                 config.data_dir.clone(),
                 config.disk_headroom,
@@ -206,12 +212,18 @@ impl Services {
     }
 
     /// Cluster mode: this node delivers every message stored by any node sharing the store, in id
-    /// order (`relay.rs`), from the newest one stored now on. Blocking (it reads the newest id).
+    /// order (`relay.rs`), from the newest one stored now on, and passes every other line it pushes to
+    /// the other nodes' sessions, and theirs to its own (`passing.rs`). Blocking (it reads the newest
+    /// id, and who is online).
     pub fn relay_all(mut self) -> std::result::Result<Self, StoreError> {
         self.relay = Some(Arc::new(relay::Relay::start(
             self.store.clone(),
-            self.hub.clone(),
+            self.hub.here(),
         )?));
+        let (passer, outgoing) = tokio::sync::mpsc::unbounded_channel();
+        self.hub = self.hub.passing_to(passer);
+        self.passer = Some(passing::Passer::new(outgoing));
+        self.start_passing()?;
         Ok(self)
     }
 
@@ -591,13 +603,26 @@ impl Services {
 
     /// Called by the session layer when a connection ends, logged in or not.
     pub async fn disconnected(&self, ctx: &SessionCtx) {
+        let id = ctx.id;
+        if self.passer.is_some() {
+            // Cluster mode: the store decides whether this was the user's last session on any node,
+            // and every node, this one too, tells their friends from its record (`passing.rs`).
+            if let Some(caller) = &ctx.caller {
+                self.hub.detach(caller.user, id);
+            }
+            match self.db(move |s| s.depart(id)).await {
+                Ok(Some(_)) => self.presence_passed().await,
+                Ok(None) => {}
+                Err(e) => tracing::warn!(error = %e, "could not clear connection record"),
+            }
+            return;
+        }
         if let Some(caller) = &ctx.caller
             && self.hub.detach(caller.user, ctx.id)
         {
             self.announce_presence(caller, ququ_protocol::Presence::Offline)
                 .await;
         }
-        let id = ctx.id;
         if let Err(e) = self.db(move |s| s.remove_connection(id)).await {
             tracing::warn!(error = %e, "could not clear connection record");
         }

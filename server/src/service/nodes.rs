@@ -20,8 +20,8 @@ impl Services {
         }
         let Reaped { nodes, offline } = reaped;
         if !nodes.is_empty() {
-            // Their users' friends are not told yet: that needs cross-node delivery (see
-            // `NodeStore::reap_silent_nodes`).
+            // Their offline records were passed as they were reaped: every node tells their friends.
+            self.presence_passed().await;
             tracing::warn!(
                 ?nodes,
                 ?offline,

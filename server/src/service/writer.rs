@@ -34,10 +34,12 @@ use std::sync::{Arc, Mutex, OnceLock};
 use tokio::sync::{mpsc, oneshot};
 use tokio::task::JoinHandle;
 
+use ququ_protocol::Feature;
 use ququ_protocol::{Features, Millis};
 
+use super::hub::Forms;
 use super::hub::{Bundle, Hub, Line, SessionId, Wakes};
-use super::messages::{Wants, form_feature, to_wire};
+use super::messages::{form_feature, to_wire};
 use super::relay::Relay;
 use crate::storage::{
     Body, GroupId, NewMessage, Silence, Store, StoreError, StoredMessage, Target, UserId,
@@ -288,39 +290,18 @@ pub(super) fn queue_pushes(hub: &Hub, pushes: impl IntoIterator<Item = Push>, wa
                 hub.queue_bundle(&users, bundle, wakes);
             }
             let wire = |text: &str| Line::from(format!("{text}\n"));
-            let (plain, rich) = (wire(&push.text), wire(rich));
+            let forms = Forms::by(*wants, Some(wire(&push.text)), wire(rich));
             match &push.audience {
                 Audience::Group(members) => {
-                    hub.queue_forms(
-                        members.iter().copied(),
-                        Some(&plain),
-                        &rich,
-                        *wants,
-                        push.session,
-                        wakes,
-                    );
+                    hub.queue_forms(members.iter().copied(), &forms, push.session, wakes);
                 }
                 Audience::Sender => {
-                    hub.queue_forms(
-                        [push.sender],
-                        Some(&plain),
-                        &rich,
-                        *wants,
-                        push.session,
-                        wakes,
-                    );
+                    hub.queue_forms([push.sender], &forms, push.session, wakes);
                 }
                 Audience::User(them) => {
-                    hub.queue_forms([*them], Some(&plain), &rich, *wants, None, wakes);
+                    hub.queue_forms([*them], &forms, None, wakes);
                     if *them != push.sender {
-                        hub.queue_forms(
-                            [push.sender],
-                            Some(&plain),
-                            &rich,
-                            *wants,
-                            push.session,
-                            wakes,
-                        );
+                        hub.queue_forms([push.sender], &forms, push.session, wakes);
                     }
                 }
             }
@@ -378,7 +359,7 @@ pub(super) struct Done {
 pub(super) struct Push {
     pub text: String,
     /// The newer form of the line, for the sessions whose features pass the test (a reply, a mention).
-    pub rich: Option<(String, Wants)>,
+    pub rich: Option<(String, Feature)>,
     pub audience: Audience,
     pub sender: UserId,
     /// The session that sent it, which gets an `ACK:` instead of a copy; `None` for a message read back

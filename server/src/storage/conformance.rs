@@ -101,6 +101,7 @@ macro_rules! conformance_tests {
     (@area $fixture:expr; nodes) => {
         $crate::storage::conformance::conformance_tests!(@cases $fixture; nodes;
             a_lone_node_lives_leads_and_reaps_no_one,
+            a_users_first_and_last_connection_are_told,
         );
     };
     (@area $fixture:expr; upkeep) => {
@@ -1276,6 +1277,33 @@ pub(crate) mod nodes {
             Reaped::default()
         );
         assert_eq!(n.connections().unwrap().len(), 1);
+    }
+
+    /// Presence: a login is its user's first connection, or not; a connection's end is their last, or
+    /// not; an unknown connection's end is nobody's.
+    pub(crate) fn a_users_first_and_last_connection_are_told<F: Fixture>(f: &F)
+    where
+        F::Handle: AccountStore + PassStore,
+    {
+        let n = f.node("a");
+        let alice = n.create_user("alice", "A", "h", 1).unwrap().id;
+        for conn_id in [1, 2] {
+            n.add_connection(&ConnectionRecord {
+                conn_id,
+                account: None,
+                ip: "10.0.0.1".into(),
+                port: 4000,
+                since: 7,
+                node: None,
+            })
+            .unwrap();
+        }
+        assert!(n.arrive(1, alice).unwrap(), "her first");
+        assert!(!n.arrive(2, alice).unwrap(), "her second");
+        assert_eq!(n.depart(1).unwrap(), None, "one is left");
+        assert_eq!(n.depart(2).unwrap(), Some(alice), "her last");
+        assert_eq!(n.depart(3).unwrap(), None, "no such connection");
+        assert!(n.connections().unwrap().is_empty());
     }
 }
 

@@ -4,7 +4,8 @@
 //! [`Store`] is every area's trait together, one file each as the service is split (issue 26):
 //! [`AccountStore`] (`accounts.rs`), [`AvatarStore`] (`avatars.rs`), [`FriendStore`] (`friends.rs`),
 //! [`GroupStore`] (`groups.rs`), [`FileStore`] (`files.rs`), [`MessageStore`] (`messages.rs`),
-//! [`NodeStore`] (`nodes.rs`: the servers sharing a database), and [`Upkeep`] here. A backend
+//! [`NodeStore`] (`nodes.rs`: the servers sharing a database), [`PassStore`] (`passing.rs`: what one
+//! node pushes to the others' sessions), and [`Upkeep`] here. A backend
 //! implements each area's trait and is a [`Store`] by the blanket impl, so the service takes
 //! `Arc<dyn Store>` as before; code calling a method on a concrete store (not a `dyn Store`) brings that area's trait into scope. Records used by one area live in its file; those
 //! several areas share live here. Every name is re-exported here, so `crate::storage::X` is the one path.
@@ -21,6 +22,7 @@ mod friends;
 mod groups;
 mod messages;
 mod nodes;
+mod passing;
 #[cfg(feature = "cluster")]
 pub mod postgres;
 pub mod sqlite;
@@ -35,6 +37,7 @@ pub use messages::{
     StoredMessage, excerpt,
 };
 pub use nodes::{NODE_SILENCE_LIMIT, NodeStore, Reaped};
+pub use passing::{PASSED_KEPT, PassStore, Passing};
 
 use ququ_protocol::{Millis, Profile};
 
@@ -173,6 +176,7 @@ pub trait Store:
     + FileStore
     + MessageStore
     + NodeStore
+    + PassStore
     + Upkeep
     + Send
     + Sync
@@ -188,6 +192,7 @@ impl<T> Store for T where
         + FileStore
         + MessageStore
         + NodeStore
+        + PassStore
         + Upkeep
         + Send
         + Sync

@@ -34,14 +34,13 @@ pub trait NodeStore {
     /// registration and its connection rows, in one transaction, so two nodes reaping at once clear each
     /// dead node once. Any live node calls it every second.
     ///
-    /// The users returned were online only on the dead nodes; for now the caller only logs them.
-    /// Telling their friends and groups they went offline needs cross-node delivery (issue 26, still to
-    /// come), which will announce them from here.
+    /// The users returned were online only on the dead nodes: their offline records are passed in the
+    /// same transaction (`passing.rs`), and every node tells their friends.
     fn reap_silent_nodes(&self, now: Millis) -> Result<Reaped, StoreError>;
     /// Whether this node leads the periodic sweeps now: one node of those sharing a database at a time;
     /// another takes over once the leader stops. Called before each sweep.
     fn lead(&self) -> Result<bool, StoreError>;
     /// A node stopping cleanly: its registration and its connection rows go at once, instead of after
-    /// the silence limit.
+    /// the silence limit (with the offline records of users who were connected only there).
     fn leave(&self) -> Result<(), StoreError>;
 }

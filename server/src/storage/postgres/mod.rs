@@ -41,6 +41,7 @@ mod friends;
 mod groups;
 mod messages;
 mod nodes;
+mod passing;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -60,6 +61,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema.sql"),
     include_str!("schema-2.sql"),
     include_str!("schema-3.sql"),
+    include_str!("schema-4.sql"),
 ];
 
 /// The advisory lock key under which the schema is applied: "ququ" in ASCII. Nodes starting together
@@ -94,6 +96,8 @@ struct Node {
     /// The id of the newest session-end request this node has taken (or had, at its start, nothing to
     /// act on).
     seen_end: Mutex<i64>,
+    /// The seq of the newest passed item this node has read (see [`passing`]).
+    seen_passed: Mutex<i64>,
 }
 
 /// Each connection of the blocking client owns a small tokio runtime, and a runtime may not be dropped

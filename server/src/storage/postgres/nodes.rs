@@ -14,8 +14,8 @@ use std::time::Duration;
 use postgres::NoTls;
 use ququ_protocol::Millis;
 
-use super::{Node, PgStore, storable};
-use crate::storage::{NODE_SILENCE_LIMIT, NodeStore, Reaped, StoreError, UserId};
+use super::{Node, PgStore, passing, storable};
+use crate::storage::{NODE_SILENCE_LIMIT, NodeStore, Passing, Reaped, StoreError, UserId};
 
 /// The advisory lock key of the sweeps' leader: "ququlead" in ASCII.
 const LEADER_LOCK: i64 = 0x7175_7175_6c65_6164;
@@ -64,6 +64,7 @@ impl PgStore {
         self.node = Some(Node {
             name: name.to_owned(),
             seen_end: std::sync::Mutex::new(newest),
+            seen_passed: std::sync::Mutex::new(0),
         });
         Ok(self)
     }
@@ -99,13 +100,27 @@ impl NodeStore for PgStore {
         // A handle with no node reaps too (nothing excludes it); the server's is a node.
         let me = self.node.as_ref().map(|n| n.name.as_str());
         let mut conn = self.conn()?;
+        let stale = now.saturating_sub(NODE_SILENCE_LIMIT) as i64;
+        // Nearly always nobody: asked first without a lock, so the second's ordinary tick takes none.
+        let any: bool = conn
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM nodes WHERE heartbeat < $1 AND name IS DISTINCT FROM $2)",
+                &[&stale, &me],
+            )?
+            .get(0);
+        if !any {
+            return Ok(Reaped::default());
+        }
         let mut tx = conn.transaction()?;
+        // Their users' offline records are passed in this transaction, so presence is decided under
+        // the passing lock as always; taken first, as every transaction holding it does.
+        passing::lock(&mut tx)?;
         // Two nodes reaping at once: the second waits on the first's row locks, then finds the rows
         // gone, so each dead node is reaped (and its users returned) once.
         let nodes: Vec<String> = tx
             .query(
                 "DELETE FROM nodes WHERE heartbeat < $1 AND name IS DISTINCT FROM $2 RETURNING name",
-                &[&(now.saturating_sub(NODE_SILENCE_LIMIT) as i64), &me],
+                &[&stale, &me],
             )?
             .iter()
             .map(|r| r.try_get(0))
@@ -135,11 +150,16 @@ impl NodeStore for PgStore {
             .iter()
             .map(|r| r.try_get(0))
             .collect::<Result<_, _>>()?;
+        let offline: Vec<UserId> = gone.into_iter().filter(|u| !still.contains(u)).collect();
+        for &user in &offline {
+            let record = Passing::Presence {
+                user,
+                online: false,
+            };
+            passing::insert(&mut tx, self.origin, now, &record)?;
+        }
         tx.commit()?;
-        Ok(Reaped {
-            nodes,
-            offline: gone.into_iter().filter(|u| !still.contains(u)).collect(),
-        })
+        Ok(Reaped { nodes, offline })
     }
 
     fn lead(&self) -> Result<bool, StoreError> {
@@ -167,7 +187,26 @@ impl NodeStore for PgStore {
         let name = &self.node()?.name;
         let mut conn = self.conn()?;
         let mut tx = conn.transaction()?;
-        tx.execute("DELETE FROM connections WHERE node = $1", &[name])?;
+        passing::lock(&mut tx)?;
+        // Normally none are left (each session's end removed its row); any that are were users online
+        // here, offline now unless connected elsewhere too.
+        let left: BTreeSet<UserId> = tx
+            .query(
+                "DELETE FROM connections WHERE node = $1 RETURNING user_id",
+                &[name],
+            )?
+            .iter()
+            .filter_map(|r| r.try_get::<_, Option<UserId>>(0).transpose())
+            .collect::<Result<_, _>>()?;
+        for user in left {
+            if !passing::connected(&mut tx, user)? {
+                let record = Passing::Presence {
+                    user,
+                    online: false,
+                };
+                passing::insert(&mut tx, self.origin, passing::now(), &record)?;
+            }
+        }
         tx.execute("DELETE FROM nodes WHERE name = $1", &[name])?;
         tx.commit()?;
         Ok(())

@@ -350,3 +350,71 @@ fn the_leader_lock_is_one_nodes_until_it_is_dropped() {
     assert!(b.lead().unwrap());
     assert!(!f.node("c").lead().unwrap());
 }
+
+/// Passing between nodes (`storage/passing.rs`): a node reads what the others passed, in order, and not
+/// its own lines; presence is decided across nodes (a second node's login is not the user's first, the
+/// last one anywhere is their last), and every node, the deciding one too, reads the records; a reaped
+/// node's users are recorded offline; a node starting reads only what comes after it, knowing who is
+/// online already.
+#[test]
+fn lines_and_presence_pass_between_nodes_in_order() {
+    let f = PgFixture::new();
+    let (a, b) = (f.node("a"), f.node("b"));
+    let alice = a.create_user("alice", "A", "h", 1).unwrap().id;
+    let bob = a.create_user("bob", "B", "h", 1).unwrap().id;
+    assert!(a.start_passing().unwrap().is_empty());
+    assert!(b.start_passing().unwrap().is_empty());
+    let line = |users: Vec<UserId>, text: &str| Passing::Lines {
+        users,
+        by: vec![ququ_protocol::Feature::Typing],
+        lines: vec![None, Some(bytes::Bytes::from(text.to_owned()))],
+    };
+    a.pass(&[line(vec![bob], "one"), line(vec![alice, bob], "two")], 5)
+        .unwrap();
+    b.pass(&[line(vec![alice], "three")], 6).unwrap();
+    assert_eq!(
+        b.passed().unwrap(),
+        [line(vec![bob], "one"), line(vec![alice, bob], "two")]
+    );
+    assert_eq!(a.passed().unwrap(), [line(vec![alice], "three")]);
+    assert!(b.passed().unwrap().is_empty(), "taken once");
+
+    let presence = |user, online| Passing::Presence { user, online };
+    add(&a, 1);
+    add(&b, 1);
+    add(&b, 2);
+    assert!(a.arrive(1, alice).unwrap(), "alice's first connection");
+    assert!(!b.arrive(1, alice).unwrap(), "not her first: she is on a");
+    assert!(b.arrive(2, bob).unwrap());
+    assert_eq!(a.depart(1).unwrap(), None, "she is still on b");
+    // A node starting now knows who is online, and reads on from here.
+    let c = f.node("c");
+    assert_eq!(c.start_passing().unwrap(), [alice, bob]);
+    assert_eq!(b.depart(1).unwrap(), Some(alice), "her last, anywhere");
+    for node in [&a, &b] {
+        assert_eq!(
+            node.passed().unwrap(),
+            [
+                presence(alice, true),
+                presence(bob, true),
+                presence(alice, false)
+            ]
+        );
+    }
+    assert_eq!(c.passed().unwrap(), [presence(alice, false)]);
+
+    // b is killed: bob, connected only there, is recorded offline by the node that reaps it.
+    let now = testdb::wall_millis();
+    b.heartbeat(now - NODE_SILENCE_LIMIT - 1).unwrap();
+    a.heartbeat(now).unwrap();
+    c.heartbeat(now).unwrap();
+    assert_eq!(a.reap_silent_nodes(now).unwrap().offline, [bob]);
+    assert_eq!(c.passed().unwrap(), [presence(bob, false)]);
+    // Swept after their time.
+    assert!(a.sweep_passed(now + PASSED_KEPT + 1).unwrap() >= 6);
+}
+
+/// A connection row of `node` with no user yet.
+fn add(node: &PgStore, conn_id: u64) {
+    connect(node, conn_id, None);
+}

@@ -21,7 +21,7 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard, TryLockError};
 
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 
 use ququ_protocol::{Gender, Millis, Profile};
 
@@ -865,6 +865,55 @@ impl crate::storage::NodeStore for SqliteStore {
 
     fn leave(&self) -> Result<(), StoreError> {
         Ok(())
+    }
+}
+
+/// A SQLite store is its own single node: nothing to pass, nobody else's presence to read. Whether a
+/// connection is its user's first or last is still answered from the connection table, as a cluster
+/// store answers it (the server asks its hub instead, which knows the same with one node).
+impl crate::storage::PassStore for SqliteStore {
+    fn pass(&self, _items: &[crate::storage::Passing], _now: Millis) -> Result<(), StoreError> {
+        Ok(())
+    }
+
+    fn start_passing(&self) -> Result<Vec<UserId>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn passed(&self) -> Result<Vec<crate::storage::Passing>, StoreError> {
+        Ok(Vec::new())
+    }
+
+    fn sweep_passed(&self, _before: Millis) -> Result<usize, StoreError> {
+        Ok(0)
+    }
+
+    fn arrive(&self, conn_id: u64, user: UserId) -> Result<bool, StoreError> {
+        let live = self.live()?;
+        live.prepare_cached("UPDATE connections SET user_id = ?2 WHERE conn_id = ?1")?
+            .execute(rusqlite::params![conn_id as i64, user])?;
+        let others: i64 = live
+            .prepare_cached(
+                "SELECT count(*) FROM connections WHERE user_id = ?1 AND conn_id <> ?2",
+            )?
+            .query_row(rusqlite::params![user, conn_id as i64], |r| r.get(0))?;
+        Ok(others == 0)
+    }
+
+    fn depart(&self, conn_id: u64) -> Result<Option<UserId>, StoreError> {
+        let live = self.live()?;
+        let user: Option<UserId> = live
+            .prepare_cached("DELETE FROM connections WHERE conn_id = ?1 RETURNING user_id")?
+            .query_row([conn_id as i64], |r| r.get(0))
+            .optional()?
+            .flatten();
+        let Some(user) = user else {
+            return Ok(None);
+        };
+        let left: i64 = live
+            .prepare_cached("SELECT count(*) FROM connections WHERE user_id = ?1")?
+            .query_row([user], |r| r.get(0))?;
+        Ok((left == 0).then_some(user))
     }
 }
 
