@@ -46,6 +46,9 @@ pub fn avatar_line_len(bytes: u32) -> u64 {
 pub struct Config {
     /// Holds `ququ.db` and `files/` (relayed files).
     pub data_dir: PathBuf,
+    /// Where relayed files live instead of `files/` in the data directory. Cluster mode: one directory
+    /// every node shares (an NFS mount), so a file uploaded through one node downloads through another.
+    pub files_dir: Option<PathBuf>,
     /// Connections beyond this are answered `BYE:busy` and closed.
     pub max_connections: usize,
     /// Connections from one IP address beyond this are answered `BYE:busy` and closed. Generous, because a
@@ -133,6 +136,7 @@ impl Config {
     pub fn new(data_dir: impl Into<PathBuf>) -> Config {
         Config {
             data_dir: data_dir.into(),
+            files_dir: None,
             max_connections: 10_000,
             max_connections_per_ip: 1_000,
             proxy_protocol: false,
@@ -161,9 +165,10 @@ impl Config {
         self.data_dir.join("ququ.db")
     }
 
-    /// Where relayed files live: `files/<sha256>` when complete, `files/partial/<id>` while uploading.
+    /// Where relayed files live: `files/<sha256>` when complete, `files/partial/<id>` while uploading
+    /// (`files/` in the data directory unless [`Config::files_dir`] says otherwise).
     pub fn files_dir(&self) -> PathBuf {
-        self.data_dir.join("files")
+        (self.files_dir.clone()).unwrap_or_else(|| self.data_dir.join("files"))
     }
 }
 
@@ -221,6 +226,8 @@ pub struct FileConfig {
     /// Cluster mode: this node's name among those sharing the database (see `--node-name`).
     pub node_name: Option<String>,
     pub data_dir: Option<PathBuf>,
+    /// Cluster mode: the relayed files' directory every node shares (see `--files-dir`).
+    pub files_dir: Option<PathBuf>,
     pub max_connections: Option<usize>,
     pub max_connections_per_ip: Option<usize>,
     pub proxy_protocol: Option<bool>,
@@ -295,6 +302,9 @@ impl FileConfig {
         }
         if let Some(dir) = &self.data_dir {
             config.data_dir = dir.clone();
+        }
+        if let Some(dir) = &self.files_dir {
+            config.files_dir = Some(dir.clone());
         }
         if let Some(n) = self.max_connections {
             config.max_connections = n;
@@ -483,6 +493,16 @@ mod tests {
         let file: FileConfig = toml::from_str("node_name = \"chat1\"\n").unwrap();
         assert_eq!(file.node_name.as_deref(), Some("chat1"));
         assert_eq!(FileConfig::default().node_name, None);
+    }
+
+    /// Relayed files go where the file says, else into the data directory.
+    #[test]
+    fn the_files_directory_is_read_from_the_file() {
+        let mut config = Config::new("/var/lib/ququ");
+        assert_eq!(config.files_dir(), PathBuf::from("/var/lib/ququ/files"));
+        let file: FileConfig = toml::from_str("files_dir = \"/srv/ququ-files\"\n").unwrap();
+        file.apply(&mut config).unwrap();
+        assert_eq!(config.files_dir(), PathBuf::from("/srv/ququ-files"));
     }
 
     #[test]

@@ -42,6 +42,10 @@ struct Args {
     /// among those running [default: the host name]
     #[arg(long, env = "QUQU_NODE_NAME")]
     node_name: Option<String>,
+    /// Where relayed files are kept [default: files/ in the data directory]. Cluster mode: one directory
+    /// every node shares (an NFS mount), so a file uploaded through one node downloads through another
+    #[arg(long, env = "QUQU_FILES_DIR")]
+    files_dir: Option<PathBuf>,
     /// Cluster mode: the NATS server through which the nodes sharing --database tell each other of new
     /// messages (nats://host:4222), so they are delivered at once rather than within a second
     #[arg(long, env = "QUQU_BUS", requires = "database")]
@@ -121,6 +125,9 @@ async fn serve(args: Args) -> Result<(), Error> {
     file.apply(&mut config)?;
     if let Some(dir) = args.data_dir.clone() {
         config.data_dir = dir;
+    }
+    if let Some(dir) = args.files_dir.clone() {
+        config.files_dir = Some(dir);
     }
     if let Some(tls) = TlsFiles::from_pair(args.tls_cert.clone(), args.tls_key.clone())? {
         config.tls = Some(tls);

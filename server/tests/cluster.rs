@@ -10,6 +10,7 @@ use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
+use common::transfer::{content, download_token, get, put, sha, upload_grant};
 use common::{Peer, TestServer};
 
 /// A private NATS server on a free loopback port, stopped when dropped.
@@ -74,8 +75,9 @@ enum Finding<'a> {
     Poll,
 }
 
-/// Two nodes on one database (each a server with its own data directory), finding each other's messages
-/// as `finding` says, with no message rate limit (the tests pipeline).
+/// Two nodes on one database (each a server with its own data directory, and one files directory, as
+/// an NFS mount would be: node one's), finding each other's messages as `finding` says, with no message
+/// rate limit (the tests pipeline).
 async fn two_nodes(finding: Finding<'_>) -> (TestServer, TestServer) {
     let (bus, poll) = match finding {
         Finding::BusOnly(url) => (Some(url.to_owned()), Duration::from_secs(3600)),
@@ -95,7 +97,12 @@ async fn two_nodes(finding: Finding<'_>) -> (TestServer, TestServer) {
         dir.path().join("pg-database"),
     )
     .unwrap();
-    let second = TestServer::start_with(dir, tweak).await;
+    let files = first.dir.path().join("files");
+    let second = TestServer::start_with(dir, |c| {
+        tweak(c);
+        c.files_dir = Some(files);
+    })
+    .await;
     (first, second)
 }
 
@@ -348,4 +355,94 @@ async fn other_lines_reach_another_node_through_the_bus() {
 #[tokio::test]
 async fn other_lines_reach_another_node_without_a_bus() {
     other_lines_cross_nodes(Finding::Poll).await;
+}
+
+/// A file crosses nodes (one files directory, `--files-dir`; tokens and upload claims in the database):
+/// offered through node one, its bytes sent half through node two and resumed through node one, and
+/// downloaded by bob through node two, byte for byte.
+#[tokio::test]
+async fn a_file_crosses_nodes() {
+    let (one, two) = two_nodes(Finding::Poll).await;
+    let (mut alice, bob) = one.friends("alice", "bob").await;
+    drop(bob);
+    let mut bob = login(&two, "bob").await;
+    let data = content(600_000, 7);
+    let offer = format!(
+        "FileTran:user:bob:f1:{}:{}:报告.pdf",
+        data.len(),
+        sha(&data)
+    );
+    alice.send(&offer).await;
+    let (id, token, offset) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+    assert_eq!(offset, 0);
+    // The first half through node two: its token was granted by node one.
+    let half = data.len() / 2;
+    let stopped = put(two.addr, &token, 0, &data[..half]).await;
+    assert!(stopped.contains("resume"), "{stopped}");
+    // The same offer again resumes where node two's bytes stopped, through node one.
+    alice.send(&offer).await;
+    let (again, token, offset) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+    assert_eq!((again, offset), (id, half as u64));
+    let done = put(one.addr, &token, offset, &data[half..]).await;
+    assert!(!done.starts_with("ERROR"), "{done}");
+    // bob, on node two, is offered it and downloads it there.
+    let offered = bob.until("FileTran:").await;
+    assert!(offered.ends_with(":报告.pdf"), "{offered}");
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    let token = download_token(&bob.until("FILE_DOWNLOAD:").await);
+    assert!(get(two.addr, &token, 0).await == data, "the same bytes");
+    // A token is good once, on whichever node.
+    assert!(
+        common::transfer::try_get(one.addr, &token, 0)
+            .await
+            .is_err()
+    );
+}
+
+/// An upload left open on one node (a link that died silently) is taken over by its resumption through
+/// another: the old one is told and stops, within the second its claim is checked, and the file is whole.
+#[tokio::test]
+async fn a_resumed_upload_takes_over_from_one_still_open_on_another_node() {
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+    let (one, two) = two_nodes(Finding::Poll).await;
+    let (mut alice, bob) = one.friends("alice", "bob").await;
+    drop(bob);
+    let data = content(2 << 20, 5);
+    let half = data.len() / 2;
+    let offer = format!(
+        "FileTran:user:bob:t1:{}:{}:slides.pdf",
+        data.len(),
+        sha(&data)
+    );
+    alice.send(&offer).await;
+    let (id, token, _) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+    let mut first = tokio::net::TcpStream::connect(two.addr).await.unwrap();
+    first
+        .write_all(format!("FILE_PUT:{token}:0\n").as_bytes())
+        .await
+        .unwrap();
+    first.write_all(&data[..half]).await.unwrap();
+    first.flush().await.unwrap();
+    let mut resumed = None;
+    for _ in 0..200 {
+        alice.send(&offer).await;
+        let (again, token, at) = upload_grant(&alice.until("FILE_UPLOAD:").await);
+        assert_eq!(again, id);
+        if at as usize == half {
+            resumed = Some(put(one.addr, &token, at, &data[half..]).await);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(
+        resumed.as_deref(),
+        Some(format!("FILE_STATE:{id}:uploaded").as_str())
+    );
+    let mut told = String::new();
+    let _ = BufReader::new(first).read_line(&mut told).await;
+    assert!(told.contains("took over"), "{told}");
+    let mut bob = login(&two, "bob").await;
+    bob.send(&format!("FILE_ACCEPT:{id}")).await;
+    let token = download_token(&bob.until("FILE_DOWNLOAD:").await);
+    assert!(get(two.addr, &token, 0).await == data, "the file is whole");
 }

@@ -45,7 +45,7 @@ pub(crate) fn check_password(password: &str) -> Result<()> {
 }
 
 /// Tokens are stored only as their SHA-256, so a copy of the database cannot resume anyone's session.
-fn token_hash(token: &str) -> String {
+pub(super) fn token_hash(token: &str) -> String {
     hex::encode(Sha256::digest(token.as_bytes()))
 }
 

@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncSeekExt, AsyncWrite, AsyncWriteExt};
@@ -18,13 +18,16 @@ use ququ_protocol::{Conv, ErrorCode, FileInfo, FileState, ServerMessage};
 
 use super::{Caller, Result, ServiceError, Services, line, now_millis};
 use crate::storage::{
-    Body, FileRecord, FileStatus, NewFile, NewMessage, StoreError, Target, UserId,
+    Body, FileRecord, FileStatus, NewFile, NewMessage, StoreError, Target, TransferGrant, UserId,
 };
 
 const MAX_NAME: usize = 255;
 /// A transfer token is good for this long, and for one data connection.
 const GRANT_TTL: Duration = Duration::from_secs(3600);
 const CHUNK: usize = 256 * 1024;
+/// How often an upload in cluster mode asks whether it still holds its file's bytes: a newer upload of
+/// the file on another node waits twice this before it writes.
+const UPLOAD_CHECK: Duration = Duration::from_secs(1);
 
 /// Which way a data connection moves bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -33,19 +36,11 @@ pub enum Direction {
     Get,
 }
 
-#[derive(Debug)]
-struct Grant {
-    file: u64,
-    user: UserId,
-    direction: Direction,
-    expires: Instant,
-}
-
-/// Outstanding one-time transfer tokens. In memory: after a server restart a client simply asks again
-/// (re-offering with the same client id, or accepting again) and resumes from where the bytes stopped.
+/// The uploads under way on this node, one per file: a newer upload of a file stops the one before at
+/// once (see [`Grants::take_over`]). The one-time transfer tokens themselves are in the store
+/// (`FileStore::grant_transfer`), as is which upload, on any node, holds a file's partial bytes.
 #[derive(Debug, Default)]
 pub struct Grants {
-    map: Mutex<HashMap<String, Grant>>,
     /// The upload allowed to write each file's partial bytes.
     uploads: Mutex<HashMap<u64, Writer>>,
     next_writer: std::sync::atomic::AtomicU64,
@@ -54,6 +49,8 @@ pub struct Grants {
 #[derive(Debug)]
 struct Writer {
     seq: u64,
+    /// Its claim on the file in the store (`FileStore::claim_upload`).
+    claim: i64,
     stop: tokio_util::sync::CancellationToken,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
@@ -63,6 +60,9 @@ struct UploadSlot<'a> {
     grants: &'a Grants,
     file: u64,
     seq: u64,
+    /// Its claim in the store, and the claim of the upload on this node it took over from, if any.
+    claim: i64,
+    local_before: Option<i64>,
     stop: tokio_util::sync::CancellationToken,
     lock: Arc<tokio::sync::Mutex<()>>,
 }
@@ -81,25 +81,6 @@ impl Drop for UploadSlot<'_> {
 }
 
 impl Grants {
-    fn issue(&self, file: u64, user: UserId, direction: Direction) -> String {
-        let mut bytes = [0u8; 18];
-        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
-        let token = hex::encode(bytes);
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let now = Instant::now();
-        map.retain(|_, g| g.expires > now);
-        map.insert(
-            token.clone(),
-            Grant {
-                file,
-                user,
-                direction,
-                expires: now + GRANT_TTL,
-            },
-        );
-        token
-    }
-
     /// Claims `file`'s partial bytes for a new upload, stopping one already under way: its client has most
     /// likely lost that connection and resumed on this one, and two writers would interleave their bytes.
     /// Lock the slot's `lock` before touching the file; the stopped upload lets go of it at once.
@@ -108,18 +89,20 @@ impl Grants {
             .next_writer
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let stop = tokio_util::sync::CancellationToken::new();
+        let claim = rand::random::<i64>();
         let mut map = self.uploads.lock().unwrap_or_else(|e| e.into_inner());
-        let lock = match map.get(&file) {
+        let (lock, local_before) = match map.get(&file) {
             Some(old) => {
                 old.stop.cancel();
-                old.lock.clone()
+                (old.lock.clone(), Some(old.claim))
             }
-            None => Arc::new(tokio::sync::Mutex::new(())),
+            None => (Arc::new(tokio::sync::Mutex::new(())), None),
         };
         map.insert(
             file,
             Writer {
                 seq,
+                claim,
                 stop: stop.clone(),
                 lock: lock.clone(),
             },
@@ -128,15 +111,11 @@ impl Grants {
             grants: self,
             file,
             seq,
+            claim,
+            local_before,
             stop,
             lock,
         }
-    }
-
-    fn take(&self, token: &str, direction: Direction) -> Option<Grant> {
-        let mut map = self.map.lock().unwrap_or_else(|e| e.into_inner());
-        let grant = map.remove(token)?;
-        (grant.direction == direction && grant.expires > Instant::now()).then_some(grant)
     }
 }
 
@@ -160,6 +139,19 @@ fn check_file_name(name: &str) -> Result<()> {
     }
     Ok(())
 }
+
+/// An upload stopped because a newer one of the same file took its bytes over.
+fn taken_over(file: u64) -> ServiceError {
+    ServiceError::refused(
+        ErrorCode::BadRequest,
+        "a newer upload of this file took over from this connection",
+    )
+    .about(file.to_string())
+}
+
+// What the store keeps of a transfer token: its SHA-256, as of a session token, so a copy of the
+// database grants nothing.
+use super::accounts::token_hash as transfer_hash;
 
 fn no_file(id: u64, why: &str) -> ServiceError {
     ServiceError::refused(ErrorCode::NoSuchFile, why.to_owned()).about(id.to_string())
@@ -280,7 +272,7 @@ impl Services {
             expires: now.saturating_add(self.config.file_lifetime.as_millis() as u64),
         };
         let record = self.db(move |s| s.create_file(&new)).await?;
-        let token = self.grants.issue(record.id, me.user, Direction::Put);
+        let token = self.grant(record.id, me.user, Direction::Put).await?;
         Ok(vec![ServerMessage::FileUpload {
             file: record.id,
             token,
@@ -293,7 +285,7 @@ impl Services {
         match f.status {
             FileStatus::Uploading => {
                 let offset = self.partial_len(f.id).await;
-                let token = self.grants.issue(f.id, me.user, Direction::Put);
+                let token = self.grant(f.id, me.user, Direction::Put).await?;
                 Ok(vec![ServerMessage::FileUpload {
                     file: f.id,
                     token,
@@ -356,16 +348,38 @@ impl Services {
         }
     }
 
-    /// Redeems a one-time token for the file it grants, which must be in `status`.
+    /// A new one-time token for `user` to move `file`'s bytes in `direction`, good for an hour.
+    async fn grant(&self, file: u64, user: UserId, direction: Direction) -> Result<String> {
+        let mut bytes = [0u8; 18];
+        rand::RngCore::fill_bytes(&mut rand::rng(), &mut bytes);
+        let token = hex::encode(bytes);
+        let grant = TransferGrant {
+            file,
+            user,
+            put: direction == Direction::Put,
+            expires: now_millis().saturating_add(GRANT_TTL.as_millis() as u64),
+        };
+        let hash = transfer_hash(&token);
+        self.db(move |s| s.grant_transfer(&hash, &grant)).await?;
+        Ok(token)
+    }
+
+    /// Redeems a one-time token for the file it grants, which must be in `status`. The token is used
+    /// up either way, as one redeemed in the wrong direction.
     async fn granted_file(
         &self,
         token: &str,
         direction: Direction,
         status: FileStatus,
-    ) -> Result<(Grant, FileRecord)> {
-        let grant = self.grants.take(token, direction).ok_or_else(|| {
-            ServiceError::refused(ErrorCode::BadToken, "unknown or used transfer token")
-        })?;
+    ) -> Result<(TransferGrant, FileRecord)> {
+        let (hash, now) = (transfer_hash(token), now_millis());
+        let grant = self
+            .db(move |s| s.redeem_transfer(&hash, now))
+            .await?
+            .filter(|g| g.put == (direction == Direction::Put))
+            .ok_or_else(|| {
+                ServiceError::refused(ErrorCode::BadToken, "unknown or used transfer token")
+            })?;
         let id = grant.file;
         let f = self
             .db(move |s| s.file(id))
@@ -388,6 +402,59 @@ impl Services {
             .await?;
         let slot = self.grants.take_over(f.id);
         let _writing = slot.lock.lock().await;
+        // The partial bytes may be shared with other nodes (cluster mode: one files directory), and
+        // the claim in the store says whose they are. An upload this node took over has stopped
+        // already (its lock is ours); one on another node sees within UPLOAD_CHECK that its claim is
+        // gone, so that long is waited, twice over, before counting the bytes here.
+        let (id, claim) = (f.id, slot.claim);
+        let before = self.db(move |s| s.claim_upload(id, claim)).await?;
+        if before.is_some() && before != slot.local_before {
+            tokio::time::sleep(UPLOAD_CHECK * 2).await;
+        }
+        let received = tokio::select! {
+            received = self.write_upload(f, &slot, offset, bytes) => received,
+            never = self.watch_claim(id, claim, &slot.stop) => match never {},
+        };
+        if let Err(e) = self.db(move |s| s.release_upload(id, claim)).await {
+            tracing::warn!(error = %e, file = id, "could not let go of an upload's claim");
+        }
+        received
+    }
+
+    /// Cluster mode: stops the upload holding `claim` on `file` (through `stop`, as a take-over on this
+    /// node does) once a newer upload on another node has claimed the bytes; it asks every
+    /// [`UPLOAD_CHECK`], beside the upload, which may be waiting for bytes that never come. Never returns.
+    async fn watch_claim(
+        &self,
+        file: u64,
+        claim: i64,
+        stop: &tokio_util::sync::CancellationToken,
+    ) -> std::convert::Infallible {
+        if self.passer.is_some() {
+            loop {
+                tokio::time::sleep(UPLOAD_CHECK).await;
+                match self.db(move |s| s.holds_upload(file, claim)).await {
+                    Ok(true) => {}
+                    Ok(false) => {
+                        stop.cancel();
+                        break;
+                    }
+                    // The database is out of reach: the upload goes on; it is asked again.
+                    Err(e) => tracing::warn!(error = %e, file, "could not check an upload's claim"),
+                }
+            }
+        }
+        std::future::pending().await
+    }
+
+    /// The bytes of an upload that holds the file's partial bytes (`slot`), from `offset` on.
+    async fn write_upload(
+        &self,
+        f: FileRecord,
+        slot: &UploadSlot<'_>,
+        offset: u64,
+        bytes: &mut (impl AsyncRead + Unpin),
+    ) -> Result<ServerMessage> {
         let partial = self.partial_path(f.id);
         let have = self.partial_len(f.id).await;
         if offset != have {
@@ -417,11 +484,7 @@ impl Services {
                 read = tokio::time::timeout(idle, bytes.read(&mut buf[..want])) => read,
                 _ = slot.stop.cancelled() => {
                     out.flush().await.map_err(io_err)?;
-                    return Err(ServiceError::refused(
-                        ErrorCode::BadRequest,
-                        "a newer upload of this file took over from this connection",
-                    )
-                    .about(f.id.to_string()));
+                    return Err(taken_over(f.id));
                 }
             };
             let n = match read {
@@ -543,7 +606,7 @@ impl Services {
 
     pub(super) async fn accept_file(&self, me: &Caller, id: u64) -> Result<Vec<ServerMessage>> {
         let f = self.readable_file(me, id).await?;
-        let token = self.grants.issue(f.id, me.user, Direction::Get);
+        let token = self.grant(f.id, me.user, Direction::Get).await?;
         Ok(vec![ServerMessage::FileDownload {
             file: f.id,
             token,
@@ -721,6 +784,7 @@ impl Services {
     pub async fn sweep_expired(&self) -> Result<usize> {
         let now = now_millis();
         self.db(move |s| s.sweep_tokens(now)).await?;
+        self.db(move |s| s.sweep_transfers(now)).await?;
         let expired = self.db(move |s| s.files_expired(now)).await?;
         for f in &expired {
             self.retire_file(f, FileStatus::Expired).await?;
@@ -760,15 +824,5 @@ mod tests {
         ] {
             assert!(check_file_name(ok).is_ok(), "{ok:?}");
         }
-    }
-
-    #[test]
-    fn a_token_works_once_and_only_in_its_direction() {
-        let grants = Grants::default();
-        let t = grants.issue(1, 2, Direction::Put);
-        assert!(grants.take(&t, Direction::Get).is_none());
-        let t = grants.issue(1, 2, Direction::Put);
-        assert_eq!(grants.take(&t, Direction::Put).map(|g| g.file), Some(1));
-        assert!(grants.take(&t, Direction::Put).is_none());
     }
 }

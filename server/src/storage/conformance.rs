@@ -91,6 +91,8 @@ macro_rules! conformance_tests {
     (@area $fixture:expr; files) => {
         $crate::storage::conformance::conformance_tests!(@cases $fixture; files;
             a_file_offer_lives_until_it_is_cancelled_or_expires,
+            a_transfer_token_is_good_once_until_it_expires,
+            a_files_bytes_are_claimed_by_one_upload_at_a_time,
         );
     };
     (@area $fixture:expr; avatars) => {
@@ -1189,6 +1191,50 @@ pub(crate) mod files {
         assert!(!s.blob_in_use(&sha("a")).unwrap());
         assert!(s.files_expired(1000).unwrap().is_empty());
         assert_eq!(s.file_bytes_used(a).unwrap(), 0);
+    }
+
+    /// A transfer token's grant is taken once, whoever asks (any node), and not after it expires; the
+    /// sweep forgets expired ones.
+    pub(crate) fn a_transfer_token_is_good_once_until_it_expires<F: Fixture>(f: &F)
+    where
+        F::Handle: FileStore,
+    {
+        let (one, two) = (f.node("a"), f.open());
+        let grant = |file, expires| TransferGrant {
+            file,
+            user: 7,
+            put: true,
+            expires,
+        };
+        one.grant_transfer("h1", &grant(1, 100)).unwrap();
+        one.grant_transfer("h2", &grant(2, 100)).unwrap();
+        one.grant_transfer("h3", &grant(3, 50)).unwrap();
+        assert_eq!(two.redeem_transfer("h1", 99).unwrap(), Some(grant(1, 100)));
+        assert_eq!(one.redeem_transfer("h1", 99).unwrap(), None, "once");
+        assert_eq!(one.redeem_transfer("h2", 100).unwrap(), None, "expired");
+        assert_eq!(one.redeem_transfer("nope", 0).unwrap(), None);
+        assert_eq!(one.sweep_transfers(60).unwrap(), 1, "h3");
+    }
+
+    /// One upload holds a file's partial bytes: a newer claim takes them, saying from whom; the old
+    /// writer then holds nothing, and its letting go leaves the new claim alone.
+    pub(crate) fn a_files_bytes_are_claimed_by_one_upload_at_a_time<F: Fixture>(f: &F)
+    where
+        F::Handle: FileStore,
+    {
+        let (one, two) = (f.node("a"), f.open());
+        assert_eq!(one.claim_upload(5, 11).unwrap(), None);
+        assert!(two.holds_upload(5, 11).unwrap());
+        assert_eq!(two.claim_upload(5, 22).unwrap(), Some(11));
+        assert!(!one.holds_upload(5, 11).unwrap());
+        one.release_upload(5, 11).unwrap();
+        assert!(
+            one.holds_upload(5, 22).unwrap(),
+            "the old writer lets go of nothing"
+        );
+        assert_eq!(one.claim_upload(6, 11).unwrap(), None, "another file");
+        two.release_upload(5, 22).unwrap();
+        assert_eq!(one.claim_upload(5, 33).unwrap(), None, "free again");
     }
 }
 

@@ -70,6 +70,17 @@ pub struct FileRecord {
     pub expires: Millis,
 }
 
+/// A one-time transfer token's grant: `user` may upload (`put`) or download `file` on one data
+/// connection until `expires`. Kept in the store, so a data connection can go to any node (cluster
+/// mode: a load balancer may send the chat and the data connection to different nodes).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TransferGrant {
+    pub file: u64,
+    pub user: UserId,
+    pub put: bool,
+    pub expires: Millis,
+}
+
 /// What the service needs for relayed files. Every method is one transaction.
 pub trait FileStore {
     // Relayed files.
@@ -88,4 +99,24 @@ pub trait FileStore {
     fn files_expired(&self, now: Millis) -> Result<Vec<FileRecord>, StoreError>;
     /// Whether any live file still has this content (blobs are shared by content).
     fn blob_in_use(&self, sha256: &str) -> Result<bool, StoreError>;
+
+    // Transfer tokens, by their SHA-256 (the token itself is the client's alone).
+    /// Records the grant of a new token.
+    fn grant_transfer(&self, token_hash: &str, grant: &TransferGrant) -> Result<(), StoreError>;
+    /// Takes the grant of a token, once: `None` if there is none, or it expired before `now`.
+    fn redeem_transfer(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<TransferGrant>, StoreError>;
+    /// Forgets grants that expired before `now`; how many.
+    fn sweep_transfers(&self, now: Millis) -> Result<usize, StoreError>;
+
+    // Who writes a file's partial bytes: one upload at a time, whichever node it is on.
+    /// Claims `file`'s partial bytes for the upload `writer`; the writer it takes them from, if any.
+    fn claim_upload(&self, file: u64, writer: i64) -> Result<Option<i64>, StoreError>;
+    /// Whether `writer` still holds `file`'s partial bytes (a newer upload has not claimed them).
+    fn holds_upload(&self, file: u64, writer: i64) -> Result<bool, StoreError>;
+    /// `writer` is done with `file`'s partial bytes (nothing if another has claimed them since).
+    fn release_upload(&self, file: u64, writer: i64) -> Result<(), StoreError>;
 }

@@ -29,7 +29,7 @@ pub mod sqlite;
 
 pub use accounts::{AccountStore, ConnectionRecord, SessionEnd};
 pub use avatars::{Avatar, AvatarOwner, AvatarStore};
-pub use files::{FileRecord, FileStatus, FileStore, NewFile};
+pub use files::{FileRecord, FileStatus, FileStore, NewFile, TransferGrant};
 pub use friends::{CategoryRefusal, FriendRecord, FriendStore, RequestRecord, SentRecord};
 pub use groups::{GROUP_IDS, GroupRecord, GroupStore, MemberRecord, Silence};
 pub use messages::{

@@ -12,6 +12,8 @@ use tokio::task::JoinHandle;
 
 use ququ_server::Config;
 
+pub mod transfer;
+
 /// How long a test waits for a line it expects before failing.
 const WAIT: Duration = Duration::from_secs(10);
 

@@ -6,7 +6,9 @@ use postgres::Row;
 use ququ_protocol::Millis;
 
 use super::{PgStore, all};
-use crate::storage::{FileRecord, FileStatus, FileStore, NewFile, StoreError, Target, UserId};
+use crate::storage::{
+    FileRecord, FileStatus, FileStore, NewFile, StoreError, Target, TransferGrant, UserId,
+};
 
 const FILE_COLS: &str =
     "id, sender_id, client_id, kind, target, name, size, sha256, status, created, expires";
@@ -129,5 +131,83 @@ impl FileStore for PgStore {
                 &[&sha256],
             )?
             .is_some())
+    }
+
+    fn grant_transfer(&self, token_hash: &str, g: &TransferGrant) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "INSERT INTO transfer_grants (token_hash, file_id, user_id, put, expires) \
+             VALUES ($1, $2, $3, $4, $5)",
+            &[
+                &token_hash,
+                &(g.file as i64),
+                &g.user,
+                &g.put,
+                &(g.expires as i64),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn redeem_transfer(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<TransferGrant>, StoreError> {
+        let row = self.conn()?.query_opt(
+            "DELETE FROM transfer_grants WHERE token_hash = $1 \
+             RETURNING file_id, user_id, put, expires",
+            &[&token_hash],
+        )?;
+        let grant = row
+            .map(|r| -> Result<TransferGrant, StoreError> {
+                Ok(TransferGrant {
+                    file: r.try_get::<_, i64>(0)? as u64,
+                    user: r.try_get(1)?,
+                    put: r.try_get(2)?,
+                    expires: r.try_get::<_, i64>(3)? as Millis,
+                })
+            })
+            .transpose()?;
+        Ok(grant.filter(|g| g.expires > now))
+    }
+
+    fn sweep_transfers(&self, now: Millis) -> Result<usize, StoreError> {
+        Ok(self.conn()?.execute(
+            "DELETE FROM transfer_grants WHERE expires <= $1",
+            &[&(now as i64)],
+        )? as usize)
+    }
+
+    fn claim_upload(&self, file: u64, writer: i64) -> Result<Option<i64>, StoreError> {
+        // The row lock serializes two claims of one file; the old writer is read in the same statement.
+        let before: Option<i64> = self
+            .conn()?
+            .query_one(
+                "WITH old AS (SELECT writer FROM upload_claims WHERE file_id = $1 FOR UPDATE), \
+                 new AS (INSERT INTO upload_claims (file_id, writer) VALUES ($1, $2) \
+                         ON CONFLICT (file_id) DO UPDATE SET writer = excluded.writer) \
+                 SELECT (SELECT writer FROM old)",
+                &[&(file as i64), &writer],
+            )?
+            .try_get(0)?;
+        Ok(before.filter(|w| *w != writer))
+    }
+
+    fn holds_upload(&self, file: u64, writer: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .conn()?
+            .query_opt(
+                "SELECT 1 FROM upload_claims WHERE file_id = $1 AND writer = $2",
+                &[&(file as i64), &writer],
+            )?
+            .is_some())
+    }
+
+    fn release_upload(&self, file: u64, writer: i64) -> Result<(), StoreError> {
+        self.conn()?.execute(
+            "DELETE FROM upload_claims WHERE file_id = $1 AND writer = $2",
+            &[&(file as i64), &writer],
+        )?;
+        Ok(())
     }
 }

@@ -62,6 +62,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema-2.sql"),
     include_str!("schema-3.sql"),
     include_str!("schema-4.sql"),
+    include_str!("schema-5.sql"),
 ];
 
 /// The advisory lock key under which the schema is applied: "ququ" in ASCII. Nodes starting together

@@ -177,7 +177,9 @@ impl AccountStore for SqliteStore {
     }
 
     fn clear_connections(&self) -> Result<(), StoreError> {
-        self.live()?.execute("DELETE FROM connections", [])?;
+        // And the uploads' claims: after a restart no upload is under way.
+        self.live()?
+            .execute_batch("DELETE FROM connections; DELETE FROM upload_claims;")?;
         Ok(())
     }
 

@@ -6,7 +6,9 @@ use rusqlite::{OptionalExtension, Row, params};
 use ququ_protocol::Millis;
 
 use super::SqliteStore;
-use crate::storage::{FileRecord, FileStatus, FileStore, NewFile, StoreError, Target, UserId};
+use crate::storage::{
+    FileRecord, FileStatus, FileStore, NewFile, StoreError, Target, TransferGrant, UserId,
+};
 
 const FILE_SELECT: &str = "SELECT id, sender_id, client_id, kind, target, name, size, sha256, status, \
      created, expires FROM files";
@@ -127,5 +129,82 @@ impl FileStore for SqliteStore {
             )
             .optional()?
             .is_some())
+    }
+
+    // Transfer grants and upload claims live in the connection table's file: live state, never synced.
+    fn grant_transfer(&self, token_hash: &str, g: &TransferGrant) -> Result<(), StoreError> {
+        self.live()?
+            .prepare_cached(
+                "INSERT INTO transfer_grants (token_hash, file_id, user_id, put, expires) \
+                 VALUES (?1, ?2, ?3, ?4, ?5)",
+            )?
+            .execute(params![
+                token_hash,
+                g.file as i64,
+                g.user,
+                g.put,
+                g.expires as i64
+            ])?;
+        Ok(())
+    }
+
+    fn redeem_transfer(
+        &self,
+        token_hash: &str,
+        now: Millis,
+    ) -> Result<Option<TransferGrant>, StoreError> {
+        let grant = self
+            .live()?
+            .prepare_cached(
+                "DELETE FROM transfer_grants WHERE token_hash = ?1 \
+                 RETURNING file_id, user_id, put, expires",
+            )?
+            .query_row([token_hash], |r| {
+                Ok(TransferGrant {
+                    file: r.get::<_, i64>(0)? as u64,
+                    user: r.get(1)?,
+                    put: r.get(2)?,
+                    expires: r.get::<_, i64>(3)? as Millis,
+                })
+            })
+            .optional()?;
+        Ok(grant.filter(|g| g.expires > now))
+    }
+
+    fn sweep_transfers(&self, now: Millis) -> Result<usize, StoreError> {
+        Ok(self
+            .live()?
+            .prepare_cached("DELETE FROM transfer_grants WHERE expires <= ?1")?
+            .execute([now as i64])?)
+    }
+
+    fn claim_upload(&self, file: u64, writer: i64) -> Result<Option<i64>, StoreError> {
+        let live = self.live()?;
+        let before: Option<i64> = live
+            .prepare_cached("SELECT writer FROM upload_claims WHERE file_id = ?1")?
+            .query_row([file as i64], |r| r.get(0))
+            .optional()?;
+        live.prepare_cached(
+            "INSERT INTO upload_claims (file_id, writer) VALUES (?1, ?2) \
+             ON CONFLICT (file_id) DO UPDATE SET writer = excluded.writer",
+        )?
+        .execute(params![file as i64, writer])?;
+        Ok(before.filter(|w| *w != writer))
+    }
+
+    fn holds_upload(&self, file: u64, writer: i64) -> Result<bool, StoreError> {
+        Ok(self
+            .live()?
+            .prepare_cached("SELECT 1 FROM upload_claims WHERE file_id = ?1 AND writer = ?2")?
+            .query_row(params![file as i64, writer], |_| Ok(()))
+            .optional()?
+            .is_some())
+    }
+
+    fn release_upload(&self, file: u64, writer: i64) -> Result<(), StoreError> {
+        self.live()?
+            .prepare_cached("DELETE FROM upload_claims WHERE file_id = ?1 AND writer = ?2")?
+            .execute(params![file as i64, writer])?;
+        Ok(())
     }
 }

@@ -371,6 +371,18 @@ CREATE TABLE IF NOT EXISTS connections (
     ip      TEXT NOT NULL,
     port    INTEGER NOT NULL,
     since   INTEGER NOT NULL
+);
+-- Live state too: a transfer token is good for an hour, an upload's claim for its connection.
+CREATE TABLE IF NOT EXISTS transfer_grants (
+    token_hash TEXT PRIMARY KEY,
+    file_id    INTEGER NOT NULL,
+    user_id    INTEGER NOT NULL,
+    put        INTEGER NOT NULL,
+    expires    INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS upload_claims (
+    file_id INTEGER PRIMARY KEY,
+    writer  INTEGER NOT NULL
 );";
 
 /// Where the database at `db` keeps its connection table: `<db>.connections`.
