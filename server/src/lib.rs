@@ -249,9 +249,9 @@ pub async fn run_prepared(
     #[cfg(not(feature = "cluster"))]
     let _ = bus;
 
-    // Relayed files, session tokens and requests to end sessions past their lifetime are removed at
-    // start and then every minute, by one node of those sharing the database (the leader; a SQLite
-    // server always is).
+    // Relayed files, session and transfer tokens, requests to end sessions, the login throttle's
+    // counters and lines passed between nodes, past their lifetime, are removed at start and then every
+    // minute, by one node of those sharing the database (the leader; a SQLite server always is).
     {
         let services = services.clone();
         let stop = stop.clone();
@@ -275,6 +275,9 @@ pub async fn run_prepared(
                         }
                         if let Err(e) = services.sweep_session_ends().await {
                             tracing::warn!(error = %e, "could not sweep requests to end sessions");
+                        }
+                        if let Err(e) = services.sweep_throttle().await {
+                            tracing::warn!(error = %e, "could not sweep the login throttle's counters");
                         }
                         if let Err(e) = services.sweep_passed().await {
                             tracing::warn!(error = %e, "could not sweep lines passed between nodes");

@@ -169,11 +169,10 @@ async fn serve(args: Args) -> Result<(), Error> {
         ))
     })?;
     // Open the database before announcing anything, so a bad data dir fails loudly at start.
-    let (store, database, _sole) = match args.database.clone() {
+    let (store, database) = match args.database.clone() {
         None => (
             std::sync::Arc::new(ququ_server::open_store(&config)?) as std::sync::Arc<dyn Store>,
             config.db_path().display().to_string(),
-            None,
         ),
         Some(url) => {
             std::fs::create_dir_all(&config.data_dir).map_err(|source| Error::DataDir {
@@ -220,13 +219,8 @@ async fn serve(args: Args) -> Result<(), Error> {
 #[cfg(feature = "cluster")]
 const CLUSTER_CONNECTIONS: u32 = 16;
 
-/// What a server or command in cluster mode holds: the store, how to name it (and the node), and, for a
-/// serving server, the database's serving lock (dropped when it stops).
-type Cluster = (
-    std::sync::Arc<dyn Store>,
-    String,
-    Option<Box<dyn std::any::Any + Send>>,
-);
+/// What a server or command in cluster mode holds: the store, and how to name it (and the node).
+type Cluster = (std::sync::Arc<dyn Store>, String);
 
 /// The PostgreSQL store at `url` (cluster mode), as the operator's commands open it: no serving lock,
 /// no node (they run beside the servers). Blocking.
@@ -238,25 +232,21 @@ fn open_cluster_store(url: &str) -> Result<Cluster, Error> {
     Ok((
         std::sync::Arc::new(store),
         format!("PostgreSQL {}", describe(url)),
-        None,
     ))
 }
 
-/// The PostgreSQL store at `url` for a serving server: the database's serving lock held, and the store
-/// registered as the node `node_name` (default: the host name). Blocking.
+/// The PostgreSQL store at `url` for a serving server, registered as the node `node_name` (default:
+/// the host name) among those serving the database. Blocking.
 #[cfg(feature = "cluster")]
 fn serve_cluster_store(url: &str, node_name: Option<String>) -> Result<Cluster, Error> {
-    use ququ_server::storage::postgres::{PgStore, describe, sole_server};
+    use ququ_server::storage::postgres::{PgStore, describe};
     let store = PgStore::open(url, CLUSTER_CONNECTIONS)?;
-    // The serving lock before the name: a second server is told that first, whatever its name.
-    let sole = sole_server(url)?;
     let name = node_name.unwrap_or_else(host_name);
     let now = chrono::Utc::now().timestamp_millis().max(0) as u64;
     let store = store.join(&name, now)?;
     Ok((
         std::sync::Arc::new(store),
         format!("PostgreSQL {}, as node {name}", describe(url)),
-        Some(Box::new(sole)),
     ))
 }
 
@@ -401,7 +391,7 @@ fn operate(
                     .into(),
             );
         }
-        let (store, _, _) = open_cluster_store(url)?;
+        let (store, _) = open_cluster_store(url)?;
         return administer(cmd, store.as_ref(), config);
     }
     let db = config.db_path();

@@ -79,6 +79,14 @@ enum Finding<'a> {
 /// an NFS mount would be: node one's), finding each other's messages as `finding` says, with no message
 /// rate limit (the tests pipeline).
 async fn two_nodes(finding: Finding<'_>) -> (TestServer, TestServer) {
+    two_nodes_with(finding, |_| {}).await
+}
+
+/// [`two_nodes`], with `also` applied to both nodes' configuration.
+async fn two_nodes_with(
+    finding: Finding<'_>,
+    also: impl Fn(&mut ququ_server::Config),
+) -> (TestServer, TestServer) {
     let (bus, poll) = match finding {
         Finding::BusOnly(url) => (Some(url.to_owned()), Duration::from_secs(3600)),
         Finding::Bus(url) => (Some(url.to_owned()), Duration::from_secs(1)),
@@ -88,6 +96,7 @@ async fn two_nodes(finding: Finding<'_>) -> (TestServer, TestServer) {
         c.bus = bus.clone();
         c.relay_poll = poll;
         c.limits.rate = 0;
+        also(c);
     };
     let first = TestServer::start_with(tempfile::tempdir().unwrap(), tweak).await;
     // The second node's directory names the first's database (see `common::pg_url`).
@@ -445,4 +454,380 @@ async fn a_resumed_upload_takes_over_from_one_still_open_on_another_node() {
     bob.send(&format!("FILE_ACCEPT:{id}")).await;
     let token = download_token(&bob.until("FILE_DOWNLOAD:").await);
     assert!(get(two.addr, &token, 0).await == data, "the file is whole");
+}
+
+/// Login guessing spread over two nodes is blocked at one node's threshold: the counters are shared
+/// (storage/throttle.rs), where each node used to count only its own.
+#[tokio::test]
+async fn guessing_over_two_nodes_is_blocked_at_one_nodes_threshold() {
+    let (one, two) = two_nodes_with(Finding::Poll, |c| {
+        c.throttle.ip_block_after = 4;
+        c.throttle.account_delay_after = u32::MAX;
+    })
+    .await;
+    drop(one.user("alice").await);
+    let mut replies = Vec::new();
+    for i in 0..8 {
+        let node = if i % 2 == 0 { &one } else { &two };
+        let mut p = node.connect().await;
+        p.send(&format!("LOGIN:alice:guess-{i}")).await;
+        replies.push(p.until("LOGIN:").await);
+    }
+    let evaluated = replies
+        .iter()
+        .filter(|r| r.starts_with("LOGIN:false:bad_credentials:"))
+        .count();
+    assert_eq!(evaluated, 4, "{replies:?}");
+    assert!(
+        replies[4..]
+            .iter()
+            .all(|r| r.starts_with("LOGIN:false:rate_limited:")),
+        "{replies:?}"
+    );
+}
+
+/// A `ququ-server` process: one node of a cluster behind a balancer (PROXY protocol on), sharing the
+/// database, the bus and the files directory with the others. Killed (SIGKILL) when dropped.
+struct NodeProcess {
+    child: Child,
+    addr: std::net::SocketAddr,
+    _dir: tempfile::TempDir,
+}
+
+impl NodeProcess {
+    fn start(
+        url: &str,
+        name: &str,
+        bus: &str,
+        files: &std::path::Path,
+        config: &std::path::Path,
+    ) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(dir.path())
+            .arg("--database")
+            .arg(url)
+            .args(["--node-name", name, "--bus", bus, "--files-dir"])
+            .arg(files)
+            .arg("--config")
+            .arg(config)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let addr = common::listening_addr(child.stdout.take().unwrap());
+        NodeProcess {
+            child,
+            addr,
+            _dir: dir,
+        }
+    }
+
+    /// SIGKILL: no goodbye to the database, the bus or the clients.
+    fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for NodeProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A connection straight to `node` (a test choosing where a user starts), with the PROXY header the
+/// balancer would have sent.
+async fn on_node(node: std::net::SocketAddr) -> Peer {
+    let mut peer = Peer::connect(node).await;
+    let client = "127.0.0.1:50000".parse().unwrap();
+    peer.send_raw(&ququ_server::proxy::header(client, node))
+        .await;
+    peer
+}
+
+/// `account` logged in through the balancer at `front`, trying again until a node answers (while one
+/// has just died and the balancer has not noticed yet).
+async fn back_in(front: std::net::SocketAddr, account: &str) -> Peer {
+    loop {
+        let mut peer = Peer::connect(front).await;
+        if peer.try_send(&format!("LOGIN:{account}:password")).await {
+            while let Some(line) = peer.next_within(Duration::from_secs(3)).await {
+                if line.starts_with("LOGIN:true:") {
+                    return peer;
+                }
+                if line.starts_with("LOGIN:") {
+                    break;
+                }
+            }
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// What one member saw: every group message by id (its client id), live or by a sync after a
+/// reconnection; and when it was back after losing its node.
+#[derive(Default)]
+struct Seen {
+    by_id: std::collections::BTreeMap<u64, String>,
+    back_after: Option<Duration>,
+}
+
+/// Reads `peer`'s group messages into `seen` until the connection closes (its node died: `false`) or
+/// `stop` is set (`true`); ids only grow on one connection. `count` counts every one, for the test to
+/// know how far the traffic is.
+async fn read_group(
+    peer: &mut Peer,
+    seen: &mut Seen,
+    stop: &tokio_util::sync::CancellationToken,
+    count: &std::sync::atomic::AtomicUsize,
+    presence: Option<&tokio::sync::mpsc::UnboundedSender<String>>,
+) -> bool {
+    let mut last = 0;
+    loop {
+        let line = tokio::select! {
+            _ = stop.cancelled() => return true,
+            line = peer.next_within(Duration::from_secs(3600)) => line,
+        };
+        let Some(line) = line else {
+            return false;
+        };
+        if line.starts_with("GROUP:") {
+            let id = id_of(&line);
+            assert!(id > last, "id {id} after {last} on one connection: {line}");
+            last = id;
+            seen.by_id.insert(id, client_id(&line).to_owned());
+            count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else if line.starts_with("CONNECT_CLIENT:")
+            && let Some(presence) = presence
+        {
+            let _ = presence.send(line);
+        }
+    }
+}
+
+/// Everything stored for `peer`'s user after id `after`, into `seen`.
+async fn sync_from(peer: &mut Peer, after: u64, seen: &mut Seen) {
+    let mut from = after;
+    loop {
+        peer.send(&format!("SYNC:{from}:500")).await;
+        let mut end = None;
+        while end.is_none() {
+            let line = peer.recv().await;
+            if line.starts_with("GROUP:") {
+                seen.by_id.insert(id_of(&line), client_id(&line).to_owned());
+            } else if let Some(rest) = line.strip_prefix("SYNC_END:") {
+                let mut f = rest.split(':');
+                let last: u64 = f.next().unwrap().parse().unwrap();
+                end = Some((last, f.next() == Some("1")));
+            }
+        }
+        let (last, more) = end.unwrap();
+        from = last;
+        if !more {
+            return;
+        }
+    }
+}
+
+/// Issue 26, node kill: three nodes behind HAProxy, 30 users (ten on each), six of them pipelining
+/// into a group of all 30; one node is SIGKILLed mid-traffic. Its clients log in again through the
+/// balancer (on the other nodes) and sync; senders send again what was not acknowledged, under the same
+/// client ids. Then every acknowledged message is stored once and every member has each exactly once;
+/// a friend sees a user of the dead node who stayed away go offline (when the node is reaped) and come
+/// back online. How long the dead node's clients took to be back is printed, not asserted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_nodes_clients_carry_on_through_the_others_and_nothing_acknowledged_is_lost() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use tokio_util::sync::CancellationToken;
+
+    const USERS: usize = 30;
+    const SENDERS: [usize; 6] = [0, 1, 2, 6, 7, 8];
+    const EACH: usize = 150;
+    const WINDOW: usize = 15;
+    // Users on the killed node (the second) are those with i % 3 == 1; u04 stays away once it dies,
+    // and u03, on the first node, is its friend.
+    const LONELY: usize = 4;
+    const PAL: usize = 3;
+
+    let db_dir = tempfile::tempdir().unwrap();
+    let url = common::pg_url(db_dir.path());
+    let nats = Nats::start();
+    let files = tempfile::tempdir().unwrap();
+    let config = files.path().join("ququ.toml");
+    std::fs::write(
+        &config,
+        "proxy_protocol = true\n[limits]\nrate = 0\nactions = 0\n[throttle]\nregistrations_per_address = 0\n",
+    )
+    .unwrap();
+    let mut nodes: Vec<NodeProcess> = (1..=3)
+        .map(|i| NodeProcess::start(&url, &format!("n{i}"), &nats.url, files.path(), &config))
+        .collect();
+    let addrs: Vec<_> = nodes.iter().map(|n| n.addr).collect();
+    let balancer = common::haproxy::Haproxy::start(&addrs).await;
+    let front = balancer.front;
+    let name = |i: usize| format!("u{i:02}");
+
+    // Each user signs up and logs in on its node; all join one group; u03 and u04 are friends.
+    let mut peers = Vec::new();
+    for i in 0..USERS {
+        let mut p = on_node(addrs[i % 3]).await;
+        p.send(&format!("RESIGER:{}:password", name(i))).await;
+        p.until("RESIGER:true").await;
+        p.login(&name(i)).await;
+        peers.push(p);
+    }
+    let gid = peers[0].create_group("全员群").await;
+    peers[0].open_group(&gid).await;
+    for p in &mut peers[1..] {
+        p.send(&format!("GROUP_JOIN:{gid}")).await;
+        p.until(&format!("GROUP_INFO:{gid}:")).await;
+    }
+    peers[PAL]
+        .send(&format!("ADD_FRIEND:{}:hi", name(LONELY)))
+        .await;
+    peers[LONELY]
+        .until(&format!("FRIEND_REQUEST:{}:", name(PAL)))
+        .await;
+    peers[LONELY]
+        .send(&format!("ACCEPT_FRIEND:{}", name(PAL)))
+        .await;
+    peers[PAL]
+        .until(&format!("FRIEND:{}:online:", name(LONELY)))
+        .await;
+
+    let stop = CancellationToken::new();
+    let count = Arc::new(AtomicUsize::new(0));
+    let killed_at: Arc<std::sync::Mutex<Option<std::time::Instant>>> = Arc::default();
+    let (presence_tx, mut presence) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let lonely_may_return = Arc::new(tokio::sync::Notify::new());
+    let mut senders = Vec::new();
+    let mut members = Vec::new();
+    for (i, mut peer) in peers.into_iter().enumerate() {
+        let account = name(i);
+        if SENDERS.contains(&i) {
+            let (gid, killed_at) = (gid.clone(), killed_at.clone());
+            senders.push(tokio::spawn(async move {
+                let mut acked = std::collections::BTreeSet::new();
+                let mut back_after = None;
+                for window in 0..EACH / WINDOW {
+                    let ids: Vec<String> = (window * WINDOW..(window + 1) * WINDOW)
+                        .map(|n| format!("{account}-{n}"))
+                        .collect();
+                    // Until the window is acknowledged, on whichever node: a lost node's client logs
+                    // in again and sends what was not acknowledged, under the same client ids.
+                    loop {
+                        let mut sent = true;
+                        for id in ids.iter().filter(|id| !acked.contains(*id)) {
+                            sent &= peer.try_send(&format!("GROUP:{gid}:{id}:消息 {id}")).await;
+                        }
+                        while sent && ids.iter().any(|id| !acked.contains(id)) {
+                            match peer.next_within(Duration::from_secs(3600)).await {
+                                Some(line) => {
+                                    if let Some(rest) = line.strip_prefix("ACK:") {
+                                        acked.insert(rest.split(':').next().unwrap().to_owned());
+                                    }
+                                }
+                                None => sent = false,
+                            }
+                        }
+                        if sent {
+                            break;
+                        }
+                        peer = back_in(front, &account).await;
+                        let killed = killed_at.lock().unwrap().expect("a node died");
+                        back_after.get_or_insert(killed.elapsed());
+                    }
+                }
+                (account, acked, back_after)
+            }));
+        } else {
+            let (stop, count, killed_at) = (stop.clone(), count.clone(), killed_at.clone());
+            let presence = (i == PAL).then(|| presence_tx.clone());
+            let lonely_may_return = lonely_may_return.clone();
+            members.push(tokio::spawn(async move {
+                let mut seen = Seen::default();
+                loop {
+                    let last = seen.by_id.keys().next_back().copied().unwrap_or(0);
+                    if read_group(&mut peer, &mut seen, &stop, &count, presence.as_ref()).await {
+                        // The traffic is over: whatever was missed comes by a sync.
+                        sync_from(&mut peer, last, &mut seen).await;
+                        return (i, account, seen);
+                    }
+                    if i == LONELY {
+                        lonely_may_return.notified().await;
+                    }
+                    let last = seen.by_id.keys().next_back().copied().unwrap_or(0);
+                    peer = back_in(front, &account).await;
+                    let killed = killed_at.lock().unwrap().expect("a node died");
+                    seen.back_after.get_or_insert(killed.elapsed());
+                    sync_from(&mut peer, last, &mut seen).await;
+                }
+            }));
+        }
+    }
+    drop(presence_tx);
+
+    // Mid-traffic, the second node is killed.
+    while count.load(Ordering::Relaxed) < 24 * 200 {
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    *killed_at.lock().unwrap() = Some(std::time::Instant::now());
+    nodes[1].kill();
+
+    // u03 sees u04 go offline once the dead node is reaped; then u04 comes back.
+    let offline = format!("CONNECT_CLIENT:{}:offline", name(LONELY));
+    while presence.recv().await.expect("u03's presence lines") != offline {}
+    let reaped_after = killed_at.lock().unwrap().unwrap().elapsed();
+    lonely_may_return.notify_one();
+    let online = format!("CONNECT_CLIENT:{}:online", name(LONELY));
+    while presence.recv().await.expect("u03's presence lines") != online {}
+
+    let mut acked = std::collections::BTreeSet::new();
+    let mut back = Vec::new();
+    for sender in senders {
+        let (account, mine, back_after) = sender.await.unwrap();
+        assert_eq!(mine.len(), EACH, "{account}: every message acknowledged");
+        acked.extend(mine);
+        back.extend(back_after);
+    }
+    // Everything is acknowledged: the members read to the end, then sync.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop.cancel();
+    for member in members {
+        let (i, account, seen) = member.await.unwrap();
+        let mut ids_of: HashMap<&str, Vec<u64>> = HashMap::new();
+        for (id, cid) in &seen.by_id {
+            ids_of.entry(cid.as_str()).or_default().push(*id);
+        }
+        let twice: Vec<_> = ids_of.iter().filter(|(_, ids)| ids.len() > 1).collect();
+        assert!(twice.is_empty(), "{account}: stored twice: {twice:?}");
+        let missing: Vec<_> = acked
+            .iter()
+            .filter(|cid| !ids_of.contains_key(cid.as_str()))
+            .collect();
+        assert!(missing.is_empty(), "{account}: never got {missing:?}");
+        if i != LONELY {
+            back.extend(seen.back_after);
+        }
+    }
+    let slowest = back.iter().max().copied().unwrap_or_default();
+    println!(
+        "node kill: {} acknowledged messages, each stored once and had by all {} members; the dead \
+         node's {} clients back within {} ms of the SIGKILL (slowest); its stayed-away user shown \
+         offline after {} ms",
+        acked.len(),
+        USERS - SENDERS.len(),
+        back.len(),
+        slowest.as_millis(),
+        reaped_after.as_millis()
+    );
+    assert_eq!(
+        back.len(),
+        USERS / 3 - 1,
+        "every client of the dead node came back (u04 when it was let)"
+    );
+    drop(balancer);
 }

@@ -417,19 +417,38 @@ async fn the_binary_serves_from_postgresql_with_database() {
         .unwrap();
     assert!(!refused.status.success());
     assert!(String::from_utf8_lossy(&refused.stderr).contains("pg_dump"));
-    // A second server on the same database is refused while the first serves (one at a time until
-    // nodes share the work), whatever its data directory.
+    // A second server on the same database serves beside the first, as another node; one with the
+    // first's name is refused while the first runs.
     let other = tempfile::tempdir().unwrap();
-    let second = Command::new(env!("CARGO_BIN_EXE_ququ-server"))
-        .args(["--listen", "127.0.0.1:0", "--data-dir"])
-        .arg(other.path())
-        .arg("--database")
-        .arg(&url)
-        .output()
+    let node = |name: &str| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_ququ-server"));
+        command
+            .args(["--listen", "127.0.0.1:0", "--data-dir"])
+            .arg(other.path())
+            .arg("--database")
+            .arg(&url)
+            .env("QUQU_NODE_NAME", name);
+        command
+    };
+    let same_name = node("chat1").output().unwrap();
+    assert!(!same_name.status.success());
+    let said = String::from_utf8_lossy(&same_name.stderr);
+    assert!(said.contains("a node named \"chat1\" is running"), "{said}");
+    let mut second = node("chat2")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
         .unwrap();
-    assert!(!second.status.success());
-    let said = String::from_utf8_lossy(&second.stderr);
-    assert!(said.contains("another ququ-server is serving it"), "{said}");
+    let addr2 = common::listening_addr(second.stdout.take().unwrap());
+    let mut phone = Peer::connect(addr2).await;
+    phone.login("alice").await;
+    let online = admin(dir.path(), &["online"], "");
+    assert!(
+        online.contains("chat1") && online.contains("chat2"),
+        "{online}"
+    );
+    second.kill().unwrap();
+    second.wait().unwrap();
 
     Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
@@ -463,7 +482,7 @@ fn announced(
 
 /// The operator's `online` on a database several nodes serve: each connection's node, once there are
 /// connections on more than one (until then, the lines are as SQLite's). The two nodes are store
-/// handles, as two servers' would be: a second server is refused until cross-node delivery.
+/// handles, as two servers' are.
 #[cfg(feature = "test-cluster")]
 #[test]
 fn online_shows_each_connections_node_once_there_are_two() {

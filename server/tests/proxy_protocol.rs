@@ -5,9 +5,9 @@
 
 mod common;
 
-use std::net::{IpAddr, SocketAddr};
-use std::time::Duration;
+use std::net::IpAddr;
 
+use common::haproxy::Haproxy;
 use common::{Peer, TestServer};
 use ququ_server::proxy::header;
 
@@ -65,52 +65,6 @@ async fn without_the_setting_a_header_is_not_believed() {
     assert_eq!(claims.until_closed().await, [BUSY]);
 }
 
-/// HAProxy in TCP mode on a free port, passing connections to `backend` with a PROXY v2 header.
-struct Haproxy {
-    child: tokio::process::Child,
-    front: SocketAddr,
-    _dir: tempfile::TempDir,
-}
-
-impl Haproxy {
-    async fn start(backend: SocketAddr) -> Haproxy {
-        let dir = tempfile::tempdir().unwrap();
-        let front = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .unwrap();
-        let config = dir.path().join("haproxy.cfg");
-        std::fs::write(
-            &config,
-            format!(
-                "global\n  maxconn 100\n\
-                 defaults\n  mode tcp\n  timeout connect 5s\n  timeout client 60s\n  timeout server 60s\n\
-                 frontend ququ\n  bind {front}\n  default_backend nodes\n\
-                 backend nodes\n  server n1 {backend} send-proxy-v2\n"
-            ),
-        )
-        .unwrap();
-        // -db: in the foreground, no daemon; killed when dropped.
-        let child = tokio::process::Command::new("haproxy")
-            .arg("-db")
-            .arg("-f")
-            .arg(&config)
-            .kill_on_drop(true)
-            .spawn()
-            .expect("haproxy (Debian: haproxy, installed by .ci/run)");
-        for _ in 0..100 {
-            if tokio::net::TcpStream::connect(front).await.is_ok() {
-                return Haproxy {
-                    child,
-                    front,
-                    _dir: dir,
-                };
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-        panic!("haproxy is not listening on {front}");
-    }
-}
-
 #[tokio::test]
 async fn through_a_real_haproxy_each_client_address_has_its_own_limit() {
     let server = TestServer::start_with(tempfile::tempdir().unwrap(), |c| {
@@ -118,7 +72,7 @@ async fn through_a_real_haproxy_each_client_address_has_its_own_limit() {
         c.max_connections_per_ip = 1;
     })
     .await;
-    let mut haproxy = Haproxy::start(server.addr).await;
+    let mut haproxy = Haproxy::start(&[server.addr]).await;
     let (two, three): (IpAddr, IpAddr) =
         ("127.0.0.2".parse().unwrap(), "127.0.0.3".parse().unwrap());
     // To the server every connection comes from HAProxy's 127.0.0.1: without the header these two

@@ -12,7 +12,7 @@ use ququ_protocol::{Conv, ErrorCode, Features, Presence, ProfileChange, ServerMe
 
 use super::hub::Forms;
 use super::hub::Wakes;
-use super::throttle::Verdict;
+use super::throttle::{Attempt, Verdict};
 
 use super::{
     Caller, Outcome, Result, ServiceError, Services, SessionCtx, SessionId, check_name, line,
@@ -64,17 +64,17 @@ impl Services {
         password: String,
         nickname: Option<String>,
     ) -> ServerMessage {
-        if let Verdict::Blocked(secs) = self.throttle.begin_register(peer) {
+        if let Verdict::Blocked(secs) = self.throttle(Attempt::Register { ip: peer }).await {
             return ServerMessage::RegisterFailed {
                 code: ErrorCode::RateLimited,
                 text: format!("too many attempts from your address; try again in {secs} s"),
             };
         }
         let result = self.try_register(account, password, nickname).await;
-        match &result {
-            Ok(_) => {}
-            Err(ServiceError::Refused { .. }) => self.throttle.register_undone(peer, true),
-            Err(_) => self.throttle.register_undone(peer, false),
+        if let Err(e) = &result {
+            let refused = matches!(e, ServiceError::Refused { .. });
+            self.throttle(Attempt::RegisterUndone { ip: peer, refused })
+                .await;
         }
         match result {
             Ok(account) => ServerMessage::RegisterOk { account },
@@ -137,7 +137,11 @@ impl Services {
             ));
         }
         // Counted now, before the password is hashed: parallel guesses are counted like serial ones.
-        match self.throttle.begin_login(ctx.peer, &account) {
+        let attempt = Attempt::Login {
+            ip: ctx.peer,
+            account: account.clone(),
+        };
+        match self.throttle(attempt).await {
             Verdict::Allow => {}
             Verdict::Delay(d) => tokio::time::sleep(d).await,
             Verdict::Blocked(secs) => return Ok(throttled(secs)),
@@ -164,7 +168,11 @@ impl Services {
         if user.disabled {
             return Ok(disabled());
         }
-        self.throttle.login_succeeded(ctx.peer, &account);
+        let succeeded = Attempt::LoginSucceeded {
+            ip: ctx.peer,
+            account: account.clone(),
+        };
+        self.throttle(succeeded).await;
         let token = new_token();
         let hash = token_hash(&token);
         let expires = now_millis().saturating_add(self.config.token_ttl.as_millis() as u64);
@@ -214,10 +222,12 @@ impl Services {
         let user = match user {
             Some(user) if user.account.eq_ignore_ascii_case(&account) => user,
             _ => {
-                if let Some(secs) = self.throttle.blocked(ctx.peer) {
+                if let Verdict::Blocked(secs) =
+                    self.throttle(Attempt::Blocked { ip: ctx.peer }).await
+                {
                     return Ok(throttled(secs));
                 }
-                self.throttle.failed(ctx.peer);
+                self.throttle(Attempt::Failed { ip: ctx.peer }).await;
                 return Ok(ServerMessage::LoginFailed {
                     code: ErrorCode::BadToken,
                     text: "the session has expired; log in with your password".into(),
@@ -511,6 +521,32 @@ impl Services {
         self.pass_session_end(uid, ErrorCode::PasswordChanged);
         tracing::info!(account = %me.account, ended, "password changed");
         Ok(vec![ServerMessage::PasswordChanged])
+    }
+
+    /// Decides a login-throttle attempt on the store's counters (in cluster mode, every node's). If the
+    /// store cannot be reached the attempt is let through: what it guards needs the store too, and fails.
+    async fn throttle(&self, attempt: Attempt) -> Verdict {
+        let config = self.config.throttle.clone();
+        let now = now_millis();
+        let decided = self
+            .db(move |s| {
+                let mut verdict = Verdict::Allow;
+                s.throttle(&attempt.counters(), &mut |counters| {
+                    verdict = attempt.decide(&config, counters, now);
+                })?;
+                Ok(verdict)
+            })
+            .await;
+        decided.unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "could not count a login attempt");
+            Verdict::Allow
+        })
+    }
+
+    /// Forgets the login throttle's counters whose window has passed (run by the sweeps' leader).
+    pub async fn sweep_throttle(&self) -> Result<usize> {
+        let (now, window) = (now_millis(), self.config.throttle.window.as_millis() as u64);
+        self.db(move |s| s.sweep_throttle(now, window)).await
     }
 
     /// Ends every live session of `user` but `except` that logged in at or before `before` (all if

@@ -161,7 +161,6 @@ pub struct Services {
     pub hub: Hub,
     config: Arc<Config>,
     grants: files::Grants,
-    throttle: throttle::Throttle,
     rate: throttle::MessageRate,
     /// The same kind of bucket for every other verb that writes or tells someone (issue 20, item 6).
     actions: throttle::MessageRate,
@@ -193,7 +192,6 @@ impl Services {
             store,
             hub: Hub::default(),
             grants: files::Grants::default(),
-            throttle: throttle::Throttle::new(config.throttle.clone()),
             rate: throttle::MessageRate::new(config.limits.rate),
             actions: throttle::MessageRate::new(config.limits.actions),
             volume: throttle::MessageRate::per_day(config.text_per_day),

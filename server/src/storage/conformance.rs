@@ -104,6 +104,7 @@ macro_rules! conformance_tests {
         $crate::storage::conformance::conformance_tests!(@cases $fixture; nodes;
             a_lone_node_lives_leads_and_reaps_no_one,
             a_users_first_and_last_connection_are_told,
+            throttle_counters_are_kept_by_name,
         );
     };
     (@area $fixture:expr; upkeep) => {
@@ -1350,6 +1351,46 @@ pub(crate) mod nodes {
         assert_eq!(n.depart(2).unwrap(), Some(alice), "her last");
         assert_eq!(n.depart(3).unwrap(), None, "no such connection");
         assert!(n.connections().unwrap().is_empty());
+    }
+
+    /// The login throttle's counters: what a decision leaves is kept, for any handle (any node) to see
+    /// next; only the named counters are in play; a removed one is gone; the sweep forgets counters
+    /// whose window has passed, unless they are blocked.
+    pub(crate) fn throttle_counters_are_kept_by_name<F: Fixture>(f: &F)
+    where
+        F::Handle: ThrottleStore,
+    {
+        let (one, two) = (f.node("a"), f.open());
+        let names = |n: &[&str]| n.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        let entry = |count, since, blocked_until| ThrottleEntry {
+            count,
+            since,
+            blocked_until,
+        };
+        one.throttle(&names(&["ip a", "ip b", "ip c"]), &mut |c| {
+            assert!(c.is_empty());
+            c.insert("ip a".into(), entry(1, 100, None));
+            c.insert("ip b".into(), entry(2, 100, Some(5_000)));
+            c.insert("ip c".into(), entry(3, 4_000, None));
+        })
+        .unwrap();
+        two.throttle(&names(&["ip a", "ip z"]), &mut |c| {
+            assert_eq!(c.len(), 1, "{c:?}");
+            c.get_mut("ip a").unwrap().count += 1;
+        })
+        .unwrap();
+        one.throttle(&names(&["ip a", "ip c"]), &mut |c| {
+            assert_eq!(c["ip a"], entry(2, 100, None));
+            c.remove("ip c");
+        })
+        .unwrap();
+        // At 2,000 with a window of 1,000: a's window has passed, b's block has not.
+        assert_eq!(two.sweep_throttle(2_000, 1_000).unwrap(), 1);
+        one.throttle(&names(&["ip a", "ip b", "ip c"]), &mut |c| {
+            assert_eq!(c.len(), 1, "{c:?}");
+            assert_eq!(c["ip b"], entry(2, 100, Some(5_000)));
+        })
+        .unwrap();
     }
 }
 

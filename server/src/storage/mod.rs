@@ -5,7 +5,8 @@
 //! [`AccountStore`] (`accounts.rs`), [`AvatarStore`] (`avatars.rs`), [`FriendStore`] (`friends.rs`),
 //! [`GroupStore`] (`groups.rs`), [`FileStore`] (`files.rs`), [`MessageStore`] (`messages.rs`),
 //! [`NodeStore`] (`nodes.rs`: the servers sharing a database), [`PassStore`] (`passing.rs`: what one
-//! node pushes to the others' sessions), and [`Upkeep`] here. A backend
+//! node pushes to the others' sessions), [`ThrottleStore`] (`throttle.rs`: the login throttle's
+//! counters), and [`Upkeep`] here. A backend
 //! implements each area's trait and is a [`Store`] by the blanket impl, so the service takes
 //! `Arc<dyn Store>` as before; code calling a method on a concrete store (not a `dyn Store`) brings that area's trait into scope. Records used by one area live in its file; those
 //! several areas share live here. Every name is re-exported here, so `crate::storage::X` is the one path.
@@ -26,6 +27,7 @@ mod passing;
 #[cfg(feature = "cluster")]
 pub mod postgres;
 pub mod sqlite;
+mod throttle;
 
 pub use accounts::{AccountStore, ConnectionRecord, SessionEnd};
 pub use avatars::{Avatar, AvatarOwner, AvatarStore};
@@ -38,6 +40,7 @@ pub use messages::{
 };
 pub use nodes::{NODE_SILENCE_LIMIT, NodeStore, Reaped};
 pub use passing::{PASSED_KEPT, PassStore, Passing};
+pub use throttle::{ThrottleEntry, ThrottleStore};
 
 use ququ_protocol::{Millis, Profile};
 
@@ -177,6 +180,7 @@ pub trait Store:
     + MessageStore
     + NodeStore
     + PassStore
+    + ThrottleStore
     + Upkeep
     + Send
     + Sync
@@ -193,6 +197,7 @@ impl<T> Store for T where
         + MessageStore
         + NodeStore
         + PassStore
+        + ThrottleStore
         + Upkeep
         + Send
         + Sync

@@ -12,6 +12,7 @@ use tokio::task::JoinHandle;
 
 use ququ_server::Config;
 
+pub mod haproxy;
 pub mod transfer;
 
 /// How long a test waits for a line it expects before failing.

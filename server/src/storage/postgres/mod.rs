@@ -42,6 +42,7 @@ mod groups;
 mod messages;
 mod nodes;
 mod passing;
+mod throttle;
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -63,6 +64,7 @@ const MIGRATIONS: &[&str] = &[
     include_str!("schema-3.sql"),
     include_str!("schema-4.sql"),
     include_str!("schema-5.sql"),
+    include_str!("schema-6.sql"),
 ];
 
 /// The advisory lock key under which the schema is applied: "ququ" in ASCII. Nodes starting together
@@ -249,68 +251,6 @@ fn schema_version(tx: &mut Transaction<'_>) -> Result<i64, StoreError> {
     Ok(tx
         .query_opt("SELECT version FROM schema_version", &[])?
         .map_or(0, |r| r.get(0)))
-}
-
-/// The advisory lock key a serving node holds for its whole life: "ququsole" in ASCII.
-const SOLE_SERVER_LOCK: i64 = 0x7175_7175_736f_6c65;
-
-/// A database's one serving `ququ-server`, held until dropped: see [`sole_server`].
-#[derive(Debug)]
-pub struct SoleServer {
-    /// Dropped (closed) when the server stops, which ends the thread holding the lock's connection.
-    _release: std::sync::mpsc::Sender<()>,
-}
-
-/// Takes the database's serving lock (a session advisory lock, on a connection of its own kept open on
-/// a thread of its own), or says that another server holds it. Nodes keep their own connection rows
-/// and session ends ([`PgStore::join`]), but until they deliver each other's messages
-/// (docs/architecture.md), a second server on one database would leave the first's clients without the
-/// second's messages: so one at a time, as one SQLite data directory has one server. The lock goes with
-/// the connection, so a killed server leaves none behind.
-pub fn sole_server(url: &str) -> Result<SoleServer, StoreError> {
-    let url = url.to_owned();
-    let (taken_tx, taken) = std::sync::mpsc::channel();
-    let (release, released) = std::sync::mpsc::channel::<()>();
-    std::thread::Builder::new()
-        .name("ququ-sole-server".into())
-        .spawn(move || {
-            let client = postgres::Client::connect(&url, NoTls).and_then(|mut c| {
-                let got: bool = c
-                    .query_one("SELECT pg_try_advisory_lock($1)", &[&SOLE_SERVER_LOCK])?
-                    .get(0);
-                Ok((c, got))
-            });
-            let client = match client {
-                Ok((client, true)) => {
-                    let _ = taken_tx.send(Ok(()));
-                    client
-                }
-                Ok((_, false)) => {
-                    let _ = taken_tx.send(Err(StoreError::Unusable {
-                        path: describe(&url),
-                        reason: "another ququ-server is serving it (one server per database until \
-                                 cluster mode is finished; see docs/deploy.md)"
-                            .into(),
-                    }));
-                    return;
-                }
-                Err(e) => {
-                    let _ = taken_tx.send(Err(e.into()));
-                    return;
-                }
-            };
-            // Until the server stops (the sender is dropped).
-            let _ = released.recv();
-            drop(client);
-        })
-        .map_err(|e| StoreError::PostgresPool(format!("cannot start a thread: {e}")))?;
-    match taken.recv() {
-        Ok(Ok(())) => Ok(SoleServer { _release: release }),
-        Ok(Err(e)) => Err(e),
-        Err(_) => Err(StoreError::PostgresPool(
-            "the thread taking the serving lock ended".into(),
-        )),
-    }
 }
 
 /// The pool's failures to connect, in the server's log with PostgreSQL's words (r2d2's own handler logs

@@ -383,6 +383,13 @@ CREATE TABLE IF NOT EXISTS transfer_grants (
 CREATE TABLE IF NOT EXISTS upload_claims (
     file_id INTEGER PRIMARY KEY,
     writer  INTEGER NOT NULL
+);
+-- And the login throttle's counters (storage/throttle.rs).
+CREATE TABLE IF NOT EXISTS throttle (
+    name          TEXT PRIMARY KEY,
+    count         INTEGER NOT NULL,
+    since         INTEGER NOT NULL,
+    blocked_until INTEGER
 );";
 
 /// Where the database at `db` keeps its connection table: `<db>.connections`.
@@ -926,6 +933,67 @@ impl crate::storage::PassStore for SqliteStore {
             .prepare_cached("SELECT count(*) FROM connections WHERE user_id = ?1")?
             .query_row([user], |r| r.get(0))?;
         Ok((left == 0).then_some(user))
+    }
+}
+
+/// Under the live file's lock, which every use of the counters takes: one server per SQLite database.
+impl crate::storage::ThrottleStore for SqliteStore {
+    fn throttle(
+        &self,
+        names: &[String],
+        decide: &mut dyn FnMut(&mut HashMap<String, crate::storage::ThrottleEntry>),
+    ) -> Result<(), StoreError> {
+        let live = self.live()?;
+        let mut counters = HashMap::new();
+        {
+            let mut read = live.prepare_cached(
+                "SELECT count, since, blocked_until FROM throttle WHERE name = ?1",
+            )?;
+            for name in names {
+                let entry = read
+                    .query_row([name], |r| {
+                        Ok(crate::storage::ThrottleEntry {
+                            count: r.get(0)?,
+                            since: r.get::<_, i64>(1)? as Millis,
+                            blocked_until: r.get::<_, Option<i64>>(2)?.map(|t| t as Millis),
+                        })
+                    })
+                    .optional()?;
+                if let Some(entry) = entry {
+                    counters.insert(name.clone(), entry);
+                }
+            }
+        }
+        decide(&mut counters);
+        for name in names {
+            match counters.get(name) {
+                Some(e) => live
+                    .prepare_cached(
+                        "INSERT INTO throttle (name, count, since, blocked_until) VALUES (?1, ?2, ?3, ?4) \
+                         ON CONFLICT (name) DO UPDATE SET count = excluded.count, since = excluded.since, \
+                         blocked_until = excluded.blocked_until",
+                    )?
+                    .execute(rusqlite::params![
+                        name,
+                        e.count,
+                        e.since as i64,
+                        e.blocked_until.map(|t| t as i64)
+                    ])?,
+                None => live
+                    .prepare_cached("DELETE FROM throttle WHERE name = ?1")?
+                    .execute([name])?,
+            };
+        }
+        Ok(())
+    }
+
+    fn sweep_throttle(&self, now: Millis, window: Millis) -> Result<usize, StoreError> {
+        Ok(self
+            .live()?
+            .prepare_cached(
+                "DELETE FROM throttle WHERE since <= ?1 AND (blocked_until IS NULL OR blocked_until <= ?2)",
+            )?
+            .execute([now.saturating_sub(window) as i64, now as i64])?)
     }
 }
 
