@@ -831,3 +831,45 @@ async fn a_killed_nodes_clients_carry_on_through_the_others_and_nothing_acknowle
     );
     drop(balancer);
 }
+
+/// The bus paused (its `nats-server` SIGSTOPped: it neither answers nor drops the connections) for three
+/// seconds while alice sends: every message still reaches bob on the other node, once and in order — by
+/// the one-second poll while the bus is stopped — and after it resumes, at once again.
+#[tokio::test]
+async fn a_paused_bus_costs_latency_never_a_message() {
+    let nats = Nats::start();
+    let (one, two) = two_nodes(Finding::Bus(&nats.url)).await;
+    let (mut alice, bob) = one.friends("alice", "bob").await;
+    drop(bob);
+    let mut bob = login(&two, "bob").await;
+    let signal = |sig: &str| {
+        let done = Command::new("kill")
+            .args([sig, &nats.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(done.success(), "kill {sig}");
+    };
+    signal("-STOP");
+    let paused = std::time::Instant::now();
+    for i in 0..30 {
+        alice.send(&format!("MSG:bob:p{i}:暂停时 {i}")).await;
+    }
+    for i in 0..30 {
+        alice.until(&format!("ACK:p{i}:")).await;
+    }
+    let expected: Vec<String> = (0..30).map(|i| format!("p{i}")).collect();
+    assert_eq!(pushed(&mut bob, 30).await, expected);
+    let during = paused.elapsed();
+    tokio::time::sleep(Duration::from_secs(3).saturating_sub(during)).await;
+    signal("-CONT");
+    for i in 0..30 {
+        alice.send(&format!("MSG:bob:q{i}:恢复后 {i}")).await;
+    }
+    let expected: Vec<String> = (0..30).map(|i| format!("q{i}")).collect();
+    assert_eq!(pushed(&mut bob, 30).await, expected);
+    assert_eq!(
+        bob.drain(Duration::from_millis(500)).await,
+        Vec::<String>::new(),
+        "nothing twice"
+    );
+}

@@ -30,6 +30,11 @@ static CLUSTER: OnceLock<Result<Cluster, String>> = OnceLock::new();
 pub struct Cluster {
     /// Where it lives and listens.
     dir: PathBuf,
+    /// Where `pg_ctl` is, and whether it runs as the postgres user.
+    bin: PathBuf,
+    as_root: bool,
+    /// Commits wait for their WAL to be written (see [`durable_cluster`]).
+    durable: bool,
     /// The watchdog's pipe: never written, only held until the process ends.
     _watchdog: Mutex<ChildStdin>,
     /// The number of the next database made.
@@ -38,14 +43,28 @@ pub struct Cluster {
 
 /// The cluster, started on first use. Panics, saying why, if it cannot start.
 pub fn cluster() -> &'static Cluster {
-    match CLUSTER.get_or_init(Cluster::start) {
+    match CLUSTER.get_or_init(|| Cluster::start(false)) {
         Ok(cluster) => cluster,
         Err(why) => panic!("the PostgreSQL tests need a PostgreSQL server: {why}"),
     }
 }
 
+/// The cluster, started on first use as PostgreSQL runs by default: a commit returns once its WAL is
+/// written (`synchronous_commit = on`; the other tests' cluster does not wait, which is faster and
+/// loses the last commits when it crashes). For a test binary that crashes it: call this before
+/// anything else starts the cluster.
+pub fn durable_cluster() -> &'static Cluster {
+    match CLUSTER.get_or_init(|| Cluster::start(true)) {
+        Ok(cluster) if cluster.durable => cluster,
+        Ok(_) => {
+            panic!("the test cluster was started without durable commits before this was asked")
+        }
+        Err(why) => panic!("the PostgreSQL tests need a PostgreSQL server: {why}"),
+    }
+}
+
 impl Cluster {
-    fn start() -> Result<Cluster, String> {
+    fn start(durable: bool) -> Result<Cluster, String> {
         let bin = find_bin()?;
         let dir = PathBuf::from(format!("/tmp/ququ-pg-{}", std::process::id()));
         // A directory left by a process that had this pid before (its watchdog was killed too).
@@ -99,25 +118,60 @@ impl Cluster {
             "UTF8",
             "--locale=C",
         ]))?;
-        run(pg("pg_ctl")
-            .arg("-D")
-            .arg(&data)
+        let cluster = Cluster {
+            dir,
+            bin,
+            as_root,
+            durable,
+            _watchdog: Mutex::new(pipe),
+            next_db: AtomicU64::new(1),
+        };
+        run(&mut cluster.pg_ctl("start"))?;
+        Ok(cluster)
+    }
+
+    /// `pg_ctl <action>` on the cluster, waiting for it to finish; a stop is immediate (a crash).
+    fn pg_ctl(&self, action: &str) -> Command {
+        let path = self.bin.join("pg_ctl");
+        let mut c = if self.as_root {
+            let mut c = Command::new("runuser");
+            c.args(["-u", "postgres", "--"]).arg(path);
+            c
+        } else {
+            Command::new(path)
+        };
+        c.arg("-D")
+            .arg(self.dir.join("data"))
             .arg("-l")
-            .arg(dir.join("log"))
+            .arg(self.dir.join("log"))
             .args(["-w", "-o"])
             .arg(format!(
                 "-c listen_addresses='' -c unix_socket_directories={} -c fsync=off \
-                 -c synchronous_commit=off -c full_page_writes=off -c max_connections=300",
-                dir.display()
+                 -c synchronous_commit={} -c full_page_writes=off -c max_connections=300",
+                self.dir.display(),
+                if self.durable { "on" } else { "off" }
             ))
-            .arg("start"))?;
-        Ok(Cluster {
-            dir,
-            _watchdog: Mutex::new(pipe),
-            next_db: AtomicU64::new(1),
-        })
+            .arg(action);
+        if action == "stop" {
+            c.args(["-m", "immediate"]);
+        }
+        c
     }
 
+    /// Stops the cluster as a crash would (`-m immediate`: every connection cut, no shutdown
+    /// checkpoint). For the one test of a database that goes away under the servers; it is the whole
+    /// process's cluster, so that test has a test binary of its own.
+    pub fn crash(&self) {
+        run(&mut self.pg_ctl("stop")).unwrap_or_else(|e| panic!("cannot stop the cluster: {e}"));
+    }
+
+    /// Starts the cluster again after [`Cluster::crash`], recovering from its WAL.
+    pub fn start_again(&self) {
+        run(&mut self.pg_ctl("start")).unwrap_or_else(|e| panic!("cannot start the cluster: {e}"));
+    }
+}
+
+impl Cluster {
     /// The connection string of database `db`.
     pub fn url(&self, db: &str) -> String {
         format!("host={} user=postgres dbname={db}", self.dir.display())
