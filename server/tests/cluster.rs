@@ -873,3 +873,36 @@ async fn a_paused_bus_costs_latency_never_a_message() {
         "nothing twice"
     );
 }
+
+/// A node taken for dead while it was alive (stalled past the silence limit; here an operator's handle
+/// reaps by a clock 20 s ahead) ends its sessions rather than serve users every other node now counts as
+/// offline: they get `BYE:shutdown`, log in again and are counted online anew.
+#[tokio::test]
+async fn a_node_taken_for_dead_while_alive_ends_its_sessions() {
+    let (one, two) = two_nodes(Finding::Poll).await;
+    let (mut alice, bob) = one.friends("alice", "bob").await;
+    drop(bob);
+    let mut bob = login(&two, "bob").await;
+    let store = common::open_store(one.dir.path());
+    let later = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64
+        + 20_000;
+    let reaped = tokio::task::spawn_blocking(move || store.reap_silent_nodes(later))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reaped.nodes.len(), 2, "{reaped:?}");
+    let bye = alice.until("BYE:").await;
+    assert!(bye.starts_with("BYE:shutdown:"), "{bye}");
+    assert!(bob.until("BYE:").await.starts_with("BYE:shutdown:"));
+    let mut bob = login(&two, "bob").await;
+    let mut alice = login(&one, "alice").await;
+    bob.until("CONNECT_CLIENT:alice:online").await;
+    bob.send("FRIENDS").await;
+    let listed = bob.until("FRIEND:alice:").await;
+    assert!(listed.starts_with("FRIEND:alice:online:"), "{listed}");
+    alice.send("MSG:bob:after:又连上了").await;
+    assert!(bob.until("MSG:").await.ends_with(":after:又连上了"));
+}

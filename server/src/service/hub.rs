@@ -460,6 +460,15 @@ impl Hub {
         })
     }
 
+    /// Ends every session here with `BYE:<code>:<text>`; how many.
+    pub fn end_everyone(&self, code: ErrorCode, text: &str) -> usize {
+        let map = self.map();
+        map.values()
+            .flatten()
+            .filter(|s| s.outbox.end(code.clone(), text, None))
+            .count()
+    }
+
     /// Whether `user` is online: here, or (cluster mode) on another node.
     pub fn is_online(&self, user: UserId) -> bool {
         self.map().contains_key(&user) || self.everywhere().contains(&user)
@@ -815,5 +824,65 @@ mod tests {
         assert!(matches!(outbox.take(10).await, Taken::Slow));
         outbox.close();
         assert!(queued(&outbox).is_empty());
+    }
+
+    /// A line's forms are chosen by a session's features, as data another node can read back; a hub that
+    /// passes lines (cluster mode) sends each one queued through it on, and its copies for the writer and
+    /// the relay do not; presence records make a user online anywhere.
+    #[test]
+    fn forms_are_chosen_by_features_and_a_passing_hub_passes_them_on() {
+        let line = |s: &str| Line::from(format!("{s}\n"));
+        let (plain, rich) = (line("plain"), line("rich"));
+        let said = Forms::by(Feature::Said, Some(plain.clone()), rich.clone());
+        assert_eq!(said.choose(&Features::default()), Some(&plain));
+        assert_eq!(said.choose(&Features::ALL), Some(&rich));
+        let (neither, a, b, both) = (line("0"), line("a"), line("b"), line("ab"));
+        let two = Forms::by_two(
+            Feature::Category,
+            Feature::Profile,
+            [
+                [Some(neither.clone()), Some(b.clone())],
+                [Some(a.clone()), Some(both.clone())],
+            ],
+        );
+        let with = |features: &[Feature]| {
+            let mut f = Features::default();
+            features.iter().for_each(|x| f.set(*x));
+            f
+        };
+        assert_eq!(two.choose(&with(&[])), Some(&neither));
+        assert_eq!(two.choose(&with(&[Feature::Category])), Some(&a));
+        assert_eq!(two.choose(&with(&[Feature::Profile])), Some(&b));
+        assert_eq!(
+            two.choose(&with(&[Feature::Profile, Feature::Category, Feature::Said])),
+            Some(&both)
+        );
+        let typing = Forms::by(Feature::Typing, None, rich.clone());
+        assert_eq!(typing.choose(&Features::default()), None);
+        let (by, lines) = two.clone().into_parts();
+        assert_eq!(Forms::from_parts(by.clone(), lines), Some(two));
+        assert_eq!(Forms::from_parts(by, vec![None]), None, "a form short");
+
+        let (passer, mut passed) = mpsc::unbounded_channel();
+        let hub = Hub::default().passing_to(passer);
+        hub.send(7, &plain, None);
+        assert_eq!(
+            passed.try_recv().unwrap(),
+            Passing::Lines {
+                users: vec![7],
+                by: vec![],
+                lines: vec![Some(plain.clone())]
+            }
+        );
+        hub.here().send(7, &plain, None);
+        assert!(
+            passed.try_recv().is_err(),
+            "the writer's copy passes nothing"
+        );
+        assert!(!hub.is_online(9));
+        hub.presence_changed(9, true);
+        assert!(hub.is_online(9) && hub.here().is_online(9));
+        hub.presence_changed(9, false);
+        assert!(!hub.is_online(9));
     }
 }

@@ -13,9 +13,16 @@ impl Services {
             .db(move |s| Ok((s.heartbeat(now)?, s.reap_silent_nodes(now)?)))
             .await?;
         if !registered {
+            // Every other node counts this one's users offline now (their rows are gone): serving them
+            // on would be a lie. Their clients connect again, here or elsewhere, and are counted anew.
+            let ended = self.hub.end_everyone(
+                ququ_protocol::ErrorCode::Shutdown,
+                "this server lost its database for too long; connect again",
+            );
             tracing::warn!(
+                sessions = ended,
                 "this node was taken for dead (no heartbeat for too long) and its connection rows \
-                 removed by another node; registered again"
+                 removed by another node; its sessions were ended, and it is registered again"
             );
         }
         let Reaped { nodes, offline } = reaped;

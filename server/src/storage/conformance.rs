@@ -1305,15 +1305,7 @@ pub(crate) mod nodes {
     {
         let n = f.node("a");
         let alice = n.create_user("alice", "A", "h", 1).unwrap().id;
-        n.add_connection(&ConnectionRecord {
-            conn_id: 1,
-            account: None,
-            ip: "10.0.0.1".into(),
-            port: 4000,
-            since: 7,
-            node: None,
-        })
-        .unwrap();
+        n.add_connection(&super::connection(1)).unwrap();
         n.set_connection_user(1, alice).unwrap();
         let now = 1_000_000_000_000;
         assert!(n.heartbeat(now).unwrap());
@@ -1335,15 +1327,7 @@ pub(crate) mod nodes {
         let n = f.node("a");
         let alice = n.create_user("alice", "A", "h", 1).unwrap().id;
         for conn_id in [1, 2] {
-            n.add_connection(&ConnectionRecord {
-                conn_id,
-                account: None,
-                ip: "10.0.0.1".into(),
-                port: 4000,
-                since: 7,
-                node: None,
-            })
-            .unwrap();
+            n.add_connection(&super::connection(conn_id)).unwrap();
         }
         assert!(n.arrive(1, alice).unwrap(), "her first");
         assert!(!n.arrive(2, alice).unwrap(), "her second");
@@ -1412,6 +1396,18 @@ pub(crate) mod upkeep {
             other.maintain().unwrap();
         }
         assert!(other.user_by_account("alice").unwrap().is_some());
+    }
+}
+
+/// Connection `conn_id`, from 10.0.0.1, with no user yet.
+fn connection(conn_id: u64) -> crate::storage::ConnectionRecord {
+    crate::storage::ConnectionRecord {
+        conn_id,
+        account: None,
+        ip: "10.0.0.1".into(),
+        port: 4000,
+        since: 7,
+        node: None,
     }
 }
 
