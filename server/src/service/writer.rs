@@ -130,9 +130,11 @@ impl Writer {
         let started = self.started.get_or_init(|| {
             let (queue, jobs) = mpsc::unbounded_channel();
             let counts = Arc::new(Counts::default());
+            // A stored message reaches other nodes through the database (the relay), never as passed
+            // lines: the writer's hub passes nothing.
             let task = tokio::spawn(run(
                 store.clone(),
-                hub.clone(),
+                hub.here(),
                 relay.cloned(),
                 jobs,
                 counts.clone(),
