@@ -259,17 +259,13 @@ impl Services {
         // Cluster mode: the store decides whether this is the user's first session on any node, and
         // every node, this one too, tells their friends from its record (`passing.rs`).
         let cluster = self.passer.is_some();
-        let recorded = if cluster {
-            self.db(move |s| s.arrive(conn, uid)).await
-        } else {
-            self.db(move |s| s.set_connection_user(conn, uid))
-                .await
-                .map(|()| false)
-        };
-        let arrived = recorded.unwrap_or_else(|e| {
-            tracing::warn!(error = %e, "could not record the connection's account");
-            false
-        });
+        let arrived = self
+            .db(move |s| s.arrive(conn, uid))
+            .await
+            .unwrap_or_else(|e| {
+                tracing::warn!(error = %e, "could not record the connection's account");
+                false
+            });
         ctx.link.outbox.logged_in_at(now_millis());
         let first_here = self.hub.attach(user.id, ctx.link.clone());
         // The account may have been disabled, or its password changed, while this login was being
@@ -292,7 +288,8 @@ impl Services {
                 self.presence_passed().await;
             }
         } else if first_here {
-            self.announce_presence(&caller, Presence::Online).await;
+            self.announce_presence(caller.user, &caller.account, Presence::Online)
+                .await;
         }
         ServerMessage::LoginOk {
             user_id: user.id as u64,

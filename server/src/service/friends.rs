@@ -85,9 +85,8 @@ impl Services {
             })
     }
 
-    /// Tells every online friend that `me` came online or went offline.
-    pub(super) async fn announce_presence(&self, me: &Caller, presence: Presence) {
-        let uid = me.user;
+    /// Tells the user's friends on this node that they came online or went offline.
+    pub(super) async fn announce_presence(&self, uid: UserId, account: &str, presence: Presence) {
         let friends = match self.db(move |s| s.friends(uid)).await {
             Ok(friends) => friends,
             Err(e) => {
@@ -96,10 +95,12 @@ impl Services {
             }
         };
         let msg = line(&ServerMessage::Presence {
-            account: me.account.clone(),
+            account: account.to_owned(),
             presence,
         });
+        // This node's sessions only: in cluster mode every node tells its own (`passing.rs`).
         self.hub
+            .here()
             .send_many(friends.iter().map(|f| f.user.id), &msg, None);
     }
 

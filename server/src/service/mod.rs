@@ -602,27 +602,27 @@ impl Services {
     /// Called by the session layer when a connection ends, logged in or not.
     pub async fn disconnected(&self, ctx: &SessionCtx) {
         let id = ctx.id;
-        if self.passer.is_some() {
-            // Cluster mode: the store decides whether this was the user's last session on any node,
-            // and every node, this one too, tells their friends from its record (`passing.rs`).
-            if let Some(caller) = &ctx.caller {
-                self.hub.detach(caller.user, id);
-            }
-            match self.db(move |s| s.depart(id)).await {
-                Ok(Some(_)) => self.presence_passed().await,
-                Ok(None) => {}
-                Err(e) => tracing::warn!(error = %e, "could not clear connection record"),
-            }
-            return;
-        }
-        if let Some(caller) = &ctx.caller
-            && self.hub.detach(caller.user, ctx.id)
-        {
-            self.announce_presence(caller, ququ_protocol::Presence::Offline)
-                .await;
-        }
-        if let Err(e) = self.db(move |s| s.remove_connection(id)).await {
+        let last_here = ctx
+            .caller
+            .as_ref()
+            .is_some_and(|caller| self.hub.detach(caller.user, id));
+        let departed = self.db(move |s| s.depart(id)).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "could not clear connection record");
+            None
+        });
+        // With one server the hub knows whether this was the user's last session; in cluster mode the
+        // store decided it for every node, and each, this one too, tells their friends from its record.
+        if self.passer.is_some() {
+            if departed.is_some() {
+                self.presence_passed().await;
+            }
+        } else if let Some(caller) = ctx.caller.as_ref().filter(|_| last_here) {
+            self.announce_presence(
+                caller.user,
+                &caller.account,
+                ququ_protocol::Presence::Offline,
+            )
+            .await;
         }
     }
 }

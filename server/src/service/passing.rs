@@ -16,12 +16,12 @@
 
 use std::sync::Mutex;
 
-use ququ_protocol::{ErrorCode, Presence, ServerMessage};
+use ququ_protocol::{ErrorCode, Presence};
 use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 
 use super::hub::{Forms, Wakes};
-use super::{Result, Services, line, now_millis};
+use super::{Result, Services, now_millis};
 use crate::storage::{PASSED_KEPT, Passing, StoreError, UserId};
 
 /// Items stored in one transaction at most: a burst (a group of 500 told of a rename) goes in a few.
@@ -138,26 +138,11 @@ impl Services {
 
     /// A user's presence, told to their friends' sessions on this node.
     async fn tell_friends_here(&self, user: UserId, presence: Presence) {
-        let found = self
-            .db(move |s| {
-                let Some(me) = s.user_by_id(user)? else {
-                    return Ok(None);
-                };
-                Ok(Some((me.account, s.friends(user)?)))
-            })
-            .await;
-        let (account, friends) = match found {
-            Ok(Some(found)) => found,
-            Ok(None) => return,
-            Err(e) => {
-                tracing::warn!(error = %e, "could not load friends for a presence notice");
-                return;
-            }
-        };
-        let msg = line(&ServerMessage::Presence { account, presence });
-        self.hub
-            .here()
-            .send_many(friends.iter().map(|f| f.user.id), &msg, None);
+        match self.db(move |s| s.user_by_id(user)).await {
+            Ok(Some(me)) => self.announce_presence(user, &me.account, presence).await,
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = %e, "could not load a user for a presence notice"),
+        }
     }
 
     /// Cluster mode: my other devices' sessions on the other nodes end too (a password change).
