@@ -15,7 +15,8 @@
 //! later version's `schema-<n>.sql`, applied once under an advisory lock with the version in
 //! `schema_version`), errors, and what several areas share (the user row mapper); each area's `impl` is
 //! in its own file (`accounts.rs`, `friends.rs`, `groups.rs`, `files.rs`, `messages.rs`, `avatars.rs`,
-//! `nodes.rs`, which also registers a node); `tests.rs` runs the conformance suite and the
+//! `nodes.rs`, which also registers a node); `tls.rs` reads the connection string's TLS settings and
+//! wraps connections in rustls; `tests.rs` runs the conformance suite and the
 //! cases only PostgreSQL has, against a private cluster from `testdb.rs`.
 //!
 //! # What differs from SQLite
@@ -32,7 +33,8 @@
 //! - Several nodes share the database: a handle serving as one ([`PgStore::join`]) keeps its own rows
 //!   of the connection table and its own place in the session-end requests, heartbeats, reaps silent
 //!   nodes and may lead the periodic sweeps (`nodes.rs`). SQLite is its own single node.
-//! - Connections are plain (no TLS to PostgreSQL yet): use a Unix socket or a private network.
+//! - Connections take libpq's `sslmode` and `sslrootcert` (`tls.rs`: rustls, as the listener's TLS);
+//!   `sslmode=verify-full` with the CA's certificate checks the database is the one named.
 
 mod accounts;
 mod avatars;
@@ -43,11 +45,12 @@ mod messages;
 mod nodes;
 mod passing;
 mod throttle;
+mod tls;
 
 use std::sync::Mutex;
 use std::time::Duration;
 
-use postgres::{NoTls, Row, Transaction};
+use postgres::{Row, Transaction};
 use r2d2_postgres::PostgresConnectionManager;
 use r2d2_postgres::r2d2::{ManageConnection, Pool, PooledConnection};
 
@@ -71,7 +74,7 @@ const MIGRATIONS: &[&str] = &[
 /// queue on it, and each sees the schema as the one before it left it.
 const SCHEMA_LOCK: i64 = 0x7175_7175;
 
-type Manager = PostgresConnectionManager<NoTls>;
+type Manager = PostgresConnectionManager<tls::MakeTls>;
 
 /// A [`Store`] in a PostgreSQL database: either a serving node's ([`PgStore::join`]), which keeps that
 /// node's connection rows and takes its session ends, or a plain handle ([`PgStore::open`]), as the
@@ -83,8 +86,9 @@ pub struct PgStore {
     /// [`MessageStore::committed`](crate::storage::MessageStore::committed) can say which are this
     /// node's: random, so a node's next life (whose sessions are all new) takes nothing as its own.
     origin: i64,
-    /// Where the pool connects: the leader's connection is made from it too.
+    /// Where the pool connects, and how: the leader's connection is made from them too.
     config: postgres::Config,
+    tls: tls::MakeTls,
     /// The node this handle serves as, if it serves.
     node: Option<Node>,
     /// While this handle leads the periodic sweeps, the connection holding the leader's advisory lock
@@ -154,10 +158,14 @@ impl PgStore {
             path: describe(url),
             reason,
         };
-        let config: postgres::Config = url
-            .parse()
-            .map_err(|e: postgres::Error| unusable(e.to_string()))?;
-        let manager = PostgresConnectionManager::new(config.clone(), NoTls);
+        let tls::Target { config, tls } = tls::target(url).map_err(unusable)?;
+        if config.get_ssl_mode() == postgres::config::SslMode::Require && !tls.checked() {
+            tracing::warn!(
+                "the database connection is encrypted but its certificate is not checked: add \
+                 sslmode=verify-full and sslrootcert=<the CA's certificate> to the connection string"
+            );
+        }
+        let manager = PostgresConnectionManager::new(config.clone(), tls.clone());
         // One connection first, so that a wrong password or an unknown database is said at once in
         // PostgreSQL's words, rather than after the pool's ten seconds of retrying.
         drop(
@@ -178,6 +186,7 @@ impl PgStore {
             pool: Some(pool),
             origin: rand::random::<i64>(),
             config,
+            tls,
             node: None,
             leader: Mutex::new(None),
         };
@@ -274,7 +283,7 @@ fn storable(s: &str) -> bool {
 /// The database `url` names, without its password, for messages and the server's start-up lines:
 /// `postgres://ququ@db1:5432/ququ`.
 pub fn describe(url: &str) -> String {
-    let Ok(c) = url.parse::<postgres::Config>() else {
+    let Some(Ok(c)) = tls::without_tls(url).map(|rest| rest.parse::<postgres::Config>()) else {
         return "a PostgreSQL connection string that does not parse".into();
     };
     let ports = c.get_ports();

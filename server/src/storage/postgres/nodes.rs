@@ -11,7 +11,6 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use postgres::NoTls;
 use ququ_protocol::Millis;
 
 use super::{Node, PgStore, passing, storable};
@@ -173,7 +172,7 @@ impl NodeStore for PgStore {
             tracing::warn!("lost the connection holding the sweeps' leader lock");
             *leader = None;
         }
-        let mut client = self.config.connect(NoTls)?;
+        let mut client = self.config.connect(self.tls.clone())?;
         let got: bool = client
             .query_one("SELECT pg_try_advisory_lock($1)", &[&LEADER_LOCK])?
             .try_get(0)?;

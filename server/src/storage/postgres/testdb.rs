@@ -33,8 +33,8 @@ pub struct Cluster {
     /// Where `pg_ctl` is, and whether it runs as the postgres user.
     bin: PathBuf,
     as_root: bool,
-    /// Commits wait for their WAL to be written (see [`durable_cluster`]).
-    durable: bool,
+    /// How it was started: for speed, durable, or with TLS.
+    kind: Kind,
     /// The watchdog's pipe: never written, only held until the process ends.
     _watchdog: Mutex<ChildStdin>,
     /// The number of the next database made.
@@ -43,7 +43,7 @@ pub struct Cluster {
 
 /// The cluster, started on first use. Panics, saying why, if it cannot start.
 pub fn cluster() -> &'static Cluster {
-    match CLUSTER.get_or_init(|| Cluster::start(false)) {
+    match CLUSTER.get_or_init(|| Cluster::start(Kind::Fast)) {
         Ok(cluster) => cluster,
         Err(why) => panic!("the PostgreSQL tests need a PostgreSQL server: {why}"),
     }
@@ -54,8 +54,8 @@ pub fn cluster() -> &'static Cluster {
 /// loses the last commits when it crashes). For a test binary that crashes it: call this before
 /// anything else starts the cluster.
 pub fn durable_cluster() -> &'static Cluster {
-    match CLUSTER.get_or_init(|| Cluster::start(true)) {
-        Ok(cluster) if cluster.durable => cluster,
+    match CLUSTER.get_or_init(|| Cluster::start(Kind::Durable)) {
+        Ok(cluster) if cluster.kind == Kind::Durable => cluster,
         Ok(_) => {
             panic!("the test cluster was started without durable commits before this was asked")
         }
@@ -63,8 +63,40 @@ pub fn durable_cluster() -> &'static Cluster {
     }
 }
 
+/// The cluster, started on first use listening on a TCP port of loopback as well, with TLS: its
+/// certificate names `localhost` (not `127.0.0.1`) and is signed by the CA in [`Cluster::ca_file`].
+/// Over TCP it takes only TLS connections, with the password [`TLS_PASSWORD`]. For the test binary of
+/// TLS to PostgreSQL: call this before anything else starts the cluster.
+pub fn tls_cluster() -> &'static Cluster {
+    let port = || {
+        std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .map(|a| a.port())
+            .map_err(|e| format!("no free port: {e}"))
+    };
+    match CLUSTER.get_or_init(|| Cluster::start(Kind::Tls { port: port()? })) {
+        Ok(cluster) if matches!(cluster.kind, Kind::Tls { .. }) => cluster,
+        Ok(_) => panic!("the test cluster was started without TLS before this was asked"),
+        Err(why) => panic!("the PostgreSQL tests need a PostgreSQL server: {why}"),
+    }
+}
+
+/// The superuser's password over TCP on the [`tls_cluster`] (on its Unix socket, none is asked).
+pub const TLS_PASSWORD: &str = "ququ-tls-test";
+
+/// How a cluster runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Commits return before their WAL is written.
+    Fast,
+    /// Commits wait for their WAL (see [`durable_cluster`]).
+    Durable,
+    /// Also on a loopback TCP port, TLS only (see [`tls_cluster`]).
+    Tls { port: u16 },
+}
+
 impl Cluster {
-    fn start(durable: bool) -> Result<Cluster, String> {
+    fn start(kind: Kind) -> Result<Cluster, String> {
         let bin = find_bin()?;
         let dir = PathBuf::from(format!("/tmp/ququ-pg-{}", std::process::id()));
         // A directory left by a process that had this pid before (its watchdog was killed too).
@@ -118,15 +150,32 @@ impl Cluster {
             "UTF8",
             "--locale=C",
         ]))?;
+        if let Kind::Tls { .. } = kind {
+            make_tls_files(&dir, &data)?;
+            if as_root {
+                run(Command::new("chown")
+                    .arg("postgres:")
+                    .arg(data.join("server.crt"))
+                    .arg(data.join("server.key"))
+                    .arg(data.join("pg_hba.conf")))?;
+            }
+        }
         let cluster = Cluster {
             dir,
             bin,
             as_root,
-            durable,
+            kind,
             _watchdog: Mutex::new(pipe),
             next_db: AtomicU64::new(1),
         };
         run(&mut cluster.pg_ctl("start"))?;
+        if let Kind::Tls { .. } = kind {
+            let mut admin = postgres::Client::connect(&cluster.url("postgres"), postgres::NoTls)
+                .map_err(|e| format!("cannot connect to the test cluster: {e}"))?;
+            admin
+                .batch_execute(&format!("ALTER ROLE postgres PASSWORD '{TLS_PASSWORD}'"))
+                .map_err(|e| format!("cannot set the password: {e}"))?;
+        }
         Ok(cluster)
     }
 
@@ -146,10 +195,21 @@ impl Cluster {
             .arg(self.dir.join("log"))
             .args(["-w", "-o"])
             .arg(format!(
-                "-c listen_addresses='' -c unix_socket_directories={} -c fsync=off \
-                 -c synchronous_commit={} -c full_page_writes=off -c max_connections=300",
+                "-c unix_socket_directories={} -c fsync=off -c synchronous_commit={} \
+                 -c full_page_writes=off -c max_connections=300 {}",
                 self.dir.display(),
-                if self.durable { "on" } else { "off" }
+                if self.kind == Kind::Durable {
+                    "on"
+                } else {
+                    "off"
+                },
+                match self.kind {
+                    Kind::Tls { port } => format!(
+                        "-c listen_addresses=127.0.0.1 -c port={port} -c ssl=on \
+                         -c password_encryption=scram-sha-256"
+                    ),
+                    Kind::Fast | Kind::Durable => "-c listen_addresses=''".into(),
+                }
             ))
             .arg(action);
         if action == "stop" {
@@ -172,9 +232,38 @@ impl Cluster {
 }
 
 impl Cluster {
+    /// The connection string of database `db` over TCP to the [`tls_cluster`] at `host` (`localhost`,
+    /// the name in its certificate, or `127.0.0.1`), with `settings` after it (`sslmode=…`).
+    pub fn tcp_url(&self, db: &str, host: &str, settings: &str) -> String {
+        let Kind::Tls { port } = self.kind else {
+            panic!("only the TLS cluster listens on TCP");
+        };
+        format!(
+            "host={host} port={port} user=postgres password={TLS_PASSWORD} dbname={db} {settings}"
+        )
+    }
+
+    /// The [`tls_cluster`]'s CA certificate (PEM), which signed its server certificate.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.join("ca.pem")
+    }
+
+    /// Another CA's certificate (PEM), which signed nothing of the cluster's.
+    pub fn other_ca_file(&self) -> PathBuf {
+        self.dir.join("other-ca.pem")
+    }
+
     /// The connection string of database `db`.
     pub fn url(&self, db: &str) -> String {
-        format!("host={} user=postgres dbname={db}", self.dir.display())
+        // The socket's name holds the port: the TLS cluster's is not the default.
+        let port = match self.kind {
+            Kind::Tls { port } => format!(" port={port}"),
+            Kind::Fast | Kind::Durable => String::new(),
+        };
+        format!(
+            "host={}{port} user=postgres dbname={db}",
+            self.dir.display()
+        )
     }
 
     /// A new empty database; its name.
@@ -187,6 +276,50 @@ impl Cluster {
             .unwrap_or_else(|e| panic!("cannot create database {name}: {e}"));
         name
     }
+}
+
+/// The [`tls_cluster`]'s files: a CA (`ca.pem` in `dir`) and another (`other-ca.pem`); a server
+/// certificate for `localhost` signed by the first, with its key, in the data directory; and a
+/// `pg_hba.conf` that takes TLS connections only over TCP, each with a password.
+fn make_tls_files(dir: &std::path::Path, data: &std::path::Path) -> Result<(), String> {
+    use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
+    let failed = |e: rcgen::Error| format!("cannot make the test certificates: {e}");
+    let ca = |name: &str| -> Result<(CertificateParams, KeyPair, String), String> {
+        let key = KeyPair::generate().map_err(failed)?;
+        let mut params = CertificateParams::new(Vec::<String>::new()).map_err(failed)?;
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params.distinguished_name.push(DnType::CommonName, name);
+        let pem = params.self_signed(&key).map_err(failed)?.pem();
+        Ok((params, key, pem))
+    };
+    let (params, key, ca_pem) = ca("Ququ test CA")?;
+    let (_, _, other_pem) = ca("Another CA")?;
+    let server_key = KeyPair::generate().map_err(failed)?;
+    let server = CertificateParams::new(vec!["localhost".to_owned()])
+        .map_err(failed)?
+        .signed_by(&server_key, &Issuer::new(params, key))
+        .map_err(failed)?;
+    let write = |path: PathBuf, text: &str| {
+        std::fs::write(&path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    };
+    write(dir.join("ca.pem"), &ca_pem)?;
+    write(dir.join("other-ca.pem"), &other_pem)?;
+    write(data.join("server.crt"), &server.pem())?;
+    let key_path = data.join("server.key");
+    write(key_path.clone(), &server_key.serialize_pem())?;
+    // PostgreSQL refuses a key others can read.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&key_path, std::fs::Permissions::from_mode(0o600))
+            .map_err(|e| format!("cannot restrict {}: {e}", key_path.display()))?;
+    }
+    write(
+        data.join("pg_hba.conf"),
+        "local all all trust\n\
+         hostssl all all 127.0.0.1/32 scram-sha-256\n\
+         hostnossl all all 127.0.0.1/32 reject\n",
+    )
 }
 
 /// Where `initdb` and `pg_ctl` are.
