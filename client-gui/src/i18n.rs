@@ -1631,6 +1631,10 @@ impl Lang {
             E::Shutdown => pick("The server is shutting down.", "服务器正在关闭。"),
             E::LoggedOut => pick("Logged out.", "已退出登录。"),
             E::Internal => pick("The server failed; try again.", "服务器出错，请重试。"),
+            E::Unavailable => pick(
+                "The server cannot reach its database just now; try again in a moment.",
+                "服务器暂时连不上数据库，请稍后再试。",
+            ),
             E::StorageFull => pick(
                 "The server's disk is full: nothing was stored. Try again later.",
                 "服务器磁盘已满，未能保存，请稍后再试。",

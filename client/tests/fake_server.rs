@@ -959,3 +959,77 @@ async fn read_marks_made_offline_are_sent_after_the_next_listing() {
     handle.shutdown();
     wait_stopped(&mut events).await;
 }
+
+/// A message refused as `unavailable` (a cluster's database away, issue 26) is not failed: it stays
+/// pending and goes again under the same client id after a pause, and is sent once acknowledged. A
+/// refusal naming it as `internal` fails it, with the server's words.
+#[tokio::test]
+async fn a_message_refused_as_unavailable_goes_again_and_one_refused_as_internal_fails() {
+    let (handle, mut events, mut c, _dir) = logged_in_alice().await;
+    let bob = Conv::User("bob".into());
+    c.say("SYNC_END:0:0").await;
+    wait_for(&mut events, "sync", |e| matches!(e, Event::Synced { .. })).await;
+    // The next `MSG:` line from the client.
+    async fn next_msg(c: &mut FakeConn) -> String {
+        loop {
+            let line = c.next_line(false).await.expect("connection closed");
+            if line.starts_with("MSG:") {
+                return line;
+            }
+        }
+    }
+
+    let id = handle.send_text(bob.clone(), "还在吗");
+    let sent = next_msg(&mut c).await;
+    assert_eq!(sent, format!("MSG:bob:{id}:还在吗"));
+    let refused_at = std::time::Instant::now();
+    c.say(&format!(
+        "ERROR:unavailable:the server cannot reach its database just now; try again shortly:{id}"
+    ))
+    .await;
+    // Sent again as it was, not at once (it would be refused again at once).
+    assert_eq!(next_msg(&mut c).await, sent);
+    assert!(
+        refused_at.elapsed() >= Duration::from_millis(1900),
+        "sent again after {:?}",
+        refused_at.elapsed()
+    );
+    c.say(&format!("ACK:{id}:7:1764000000000")).await;
+    // Its states on the way: never failed.
+    let mut states = Vec::new();
+    tokio::time::timeout(PATIENCE, async {
+        while let Some(e) = events.recv().await {
+            if let Event::MessageState(m) | Event::Message(m) = e
+                && m.client_id == id
+            {
+                states.push(m.state);
+                if m.state == MessageState::Sent {
+                    break;
+                }
+            }
+        }
+    })
+    .await
+    .expect("the message was never sent");
+    assert!(!states.contains(&MessageState::Failed), "{states:?}");
+
+    let other = handle.send_text(bob.clone(), "and this?");
+    next_msg(&mut c).await;
+    c.say(&format!(
+        "ERROR:internal:the server failed; try again:{other}"
+    ))
+    .await;
+    let failed = wait_for(
+        &mut events,
+        "the failed message",
+        |e| matches!(e, Event::MessageState(m) if m.client_id == other),
+    )
+    .await;
+    let Event::MessageState(m) = failed else {
+        unreachable!()
+    };
+    assert_eq!(m.state, MessageState::Failed);
+    assert!(m.error.unwrap_or_default().contains("the server failed"));
+    handle.shutdown();
+    wait_stopped(&mut events).await;
+}

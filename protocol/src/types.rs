@@ -483,6 +483,7 @@ error_codes! {
     Muted => "muted", "The user is muted in the group (禁言): the text starts with the unmute time, see `muted_until`.";
     NoSuchCategory => "no_such_category", "I have no friend group (好友分组) with that id.";
     CategoryExists => "category_exists", "I have a friend group with that name already.";
+    Unavailable => "unavailable", "The server cannot reach its database just now (a cluster's PostgreSQL restarting or cut off): nothing was done; send the request again shortly. A refused message names its client id and is not a failure of the message.";
 }
 
 /// The unmute time a `muted` refusal carries: its text starts with it, in milliseconds since the epoch,

@@ -2061,6 +2061,31 @@ fn every_error_code_round_trips_in_every_reply_that_carries_one() {
     }
 }
 
+/// `unavailable` (issue 26): a message refused while the database is away names its client id, so a
+/// client sends that message again. (A build that predates the code reads it as `ErrorCode::Other`,
+/// treated as `internal`: `error_code_wire_strings_are_unique_and_plain` checks an unknown code parses.)
+#[test]
+fn unavailable_names_the_refused_message() {
+    let line = "ERROR:unavailable:the server cannot reach its database just now%3A try again:c17";
+    let value = ServerMessage::Error {
+        code: ErrorCode::Unavailable,
+        text: s("the server cannot reach its database just now: try again"),
+        about: Some(s("c17")),
+    };
+    assert_eq!(ServerMessage::parse(line), Ok(value.clone()));
+    assert_eq!(value.format(), line);
+    // Without a client id (a request that is not a message), and malformed: no code at all.
+    assert_eq!(
+        ServerMessage::parse("ERROR:unavailable:try again"),
+        Ok(ServerMessage::Error {
+            code: ErrorCode::Unavailable,
+            text: s("try again"),
+            about: None,
+        })
+    );
+    assert!(ServerMessage::parse("ERROR:").is_err());
+}
+
 #[test]
 fn error_code_wire_strings_are_unique_and_plain() {
     let mut seen = BTreeSet::new();

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::{Peer, TestServer};
 
 /// alice pipelines 300 messages to bob ten at a time, sending again under the same client id whatever
-/// is refused (the database is down) or unanswered when her connection is lost; PostgreSQL crashes
+/// is refused (`ERROR:unavailable:…:<client id>`: the database is down) or unanswered when her connection is lost; PostgreSQL crashes
 /// (`pg_ctl stop -m immediate`) once a hundred are acknowledged and is back two seconds later. Every
 /// acknowledged message is then in bob's sync exactly once, and bob is told the rest live.
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -46,6 +46,14 @@ async fn postgresql_crashing_loses_nothing_acknowledged() {
                         answered += 1;
                     }
                     Some(line) if line.starts_with("ERROR:") => {
+                        // The database is away: said as such, naming the message, so a client
+                        // sends it again rather than showing it failed.
+                        let fields: Vec<&str> = line.split(':').collect();
+                        assert_eq!(fields[1], "unavailable", "{line}");
+                        assert!(
+                            ids.iter().any(|id| id == fields[fields.len() - 1]),
+                            "{line}"
+                        );
                         refusals += 1;
                         answered += 1;
                     }
@@ -102,6 +110,48 @@ async fn postgresql_crashing_loses_nothing_acknowledged() {
         "PostgreSQL crashed after 100 of {TOTAL} messages and was back 2 s later: {refusals} refusals \
          sent again, every acknowledged message stored once"
     );
+
+    // Away for longer than a request waits for a database connection (10 s): a message is refused
+    // as `unavailable`, naming it (not `internal`, which a client shows as failed), and so is a
+    // request that reads; sent again once PostgreSQL is back, the message is acknowledged.
+    let cluster = ququ_server::storage::postgres::testdb::cluster();
+    tokio::task::spawn_blocking(|| cluster.crash())
+        .await
+        .unwrap();
+    let away = std::time::Instant::now();
+    alice.send("MSG:bob:late:还在吗").await;
+    let refused = first_error(&mut alice).await;
+    assert!(
+        refused.starts_with("ERROR:unavailable:the server cannot reach its database just now")
+            && refused.ends_with(":late"),
+        "{refused}"
+    );
+    println!(
+        "with PostgreSQL away, a message was refused as unavailable after {:?}",
+        away.elapsed()
+    );
+    bob.send("HISTORY:user:alice:0:10").await;
+    let refused = first_error(&mut bob).await;
+    assert!(refused.starts_with("ERROR:unavailable:"), "{refused}");
+    tokio::task::spawn_blocking(|| cluster.start_again())
+        .await
+        .unwrap();
+    alice.send("MSG:bob:late:还在吗").await;
+    alice.until("ACK:late:").await;
+}
+
+/// The next `ERROR:` line, other lines skipped, within 30 s: a request waits up to 10 s for a database
+/// connection before it is refused.
+async fn first_error(peer: &mut Peer) -> String {
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        match peer.next_within(left).await {
+            Some(line) if line.starts_with("ERROR:") => return line,
+            Some(_) => {}
+            None => panic!("no ERROR: line within 30 s"),
+        }
+    }
 }
 
 /// `account` logged in on a new connection, trying again while the database is still away.

@@ -9,7 +9,7 @@ use ququ_protocol::{
     ServerMessage,
 };
 
-use super::{End, Link, Session, reason};
+use super::{End, Link, Session, pace, reason};
 use crate::event::{Event, Message};
 use crate::storage::{Incoming, Stored};
 
@@ -197,17 +197,22 @@ impl Session {
         text: &str,
         about: &str,
     ) -> Result<bool, End> {
-        if *code == ErrorCode::RateLimited {
-            // Not a failure: the message waits its turn and goes again (see `pace`).
+        // Not failures: the message waits and goes again under its client id (see `pace`).
+        let pause = match code {
+            ErrorCode::RateLimited => Some(pace::BACK_OFF),
+            ErrorCode::Unavailable => Some(pace::UNAVAILABLE_BACK_OFF),
+            _ => None,
+        };
+        if let Some(pause) = pause {
             let client_id = about.to_owned();
             if let Some(m) = self
                 .store
                 .call(move |s| s.pending_message(&client_id))
                 .await?
             {
-                tracing::debug!("the server asked to slow down; sending again shortly");
+                tracing::debug!(%code, "the server refused a message for now; sending it again shortly");
                 link.pace
-                    .refused(m.client_id.clone(), send_line(&m), Instant::now());
+                    .refused(m.client_id.clone(), send_line(&m), Instant::now(), pause);
                 return Ok(true);
             }
         }

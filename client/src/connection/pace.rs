@@ -4,7 +4,8 @@
 //! The server's bucket holds two seconds' worth of messages and refills at `rate` a second; this one holds
 //! one second's worth and refills a little slower, so the two do not disagree when lines bunch up on the
 //! way. Should the server still answer `rate_limited` (another device of the same user sending too), the
-//! message goes back to the front of the queue and the queue waits a moment.
+//! message goes back to the front of the queue and the queue waits a moment; `unavailable` (a cluster's
+//! database away) is the same with a longer pause, limit or none.
 
 use std::collections::VecDeque;
 use std::time::{Duration, Instant};
@@ -12,7 +13,11 @@ use std::time::{Duration, Instant};
 use ququ_protocol::ClientMessage;
 
 /// How long the queue waits after the server said `rate_limited`.
-const BACK_OFF: Duration = Duration::from_secs(1);
+pub(crate) const BACK_OFF: Duration = Duration::from_secs(1);
+
+/// How long it waits after `unavailable`: a PostgreSQL restart takes seconds (two to come back in
+/// `server/tests/pg_restart.rs`), and every message sent meanwhile is refused again.
+pub(crate) const UNAVAILABLE_BACK_OFF: Duration = Duration::from_secs(2);
 
 /// A token bucket and the lines waiting for a token, oldest first.
 #[derive(Debug)]
@@ -54,19 +59,29 @@ impl Pacer {
         self.waiting.push_back((client_id, line));
     }
 
-    /// The server refused `client_id` for its rate: it goes first, after a pause.
-    pub(crate) fn refused(&mut self, client_id: String, line: ClientMessage, now: Instant) {
+    /// The server refused `client_id` for now (its rate, or its database away): it goes first, after
+    /// `pause`, and everything behind it waits too.
+    pub(crate) fn refused(
+        &mut self,
+        client_id: String,
+        line: ClientMessage,
+        now: Instant,
+        pause: Duration,
+    ) {
         self.waiting.retain(|(id, _)| *id != client_id);
         self.waiting.push_front((client_id, line));
         self.tokens = 0.0;
-        self.at = self.at.max(now + BACK_OFF);
+        self.at = self.at.max(now + pause);
     }
 
     /// The lines that may go now, in order.
     pub(crate) fn ready(&mut self, now: Instant) -> Vec<ClientMessage> {
         let mut out = Vec::new();
         if self.rate.is_none() {
-            out.extend(self.waiting.drain(..).map(|(_, line)| line));
+            // Without a rate only a refusal's pause holds the queue.
+            if now >= self.at {
+                out.extend(self.waiting.drain(..).map(|(_, line)| line));
+            }
             return out;
         }
         self.refill(now);
@@ -154,7 +169,7 @@ mod tests {
         let (a, la) = msg(1);
         let (b, lb) = msg(2);
         p.push(b, lb);
-        p.refused(a, la, t0);
+        p.refused(a, la, t0, BACK_OFF);
         assert!(p.ready(t0 + Duration::from_millis(500)).is_empty());
         assert!(p.next_at().unwrap() >= t0 + BACK_OFF);
         let out = p.ready(t0 + Duration::from_secs(2));
@@ -170,5 +185,21 @@ mod tests {
             p.push(id, line);
         }
         assert_eq!(p.ready(t0).len(), 1000);
+    }
+
+    /// `unavailable` holds the queue even on a server with no rate limit: sent at once, the refused
+    /// message would be refused again at once, as often as the connection carries it.
+    #[test]
+    fn a_refusal_pauses_a_queue_that_has_no_rate() {
+        let t0 = Instant::now();
+        let mut p = Pacer::new(0, t0);
+        let (a, la) = msg(1);
+        let (b, lb) = msg(2);
+        p.push(b, lb);
+        p.refused(a, la, t0, UNAVAILABLE_BACK_OFF);
+        assert!(p.ready(t0 + Duration::from_secs(1)).is_empty());
+        assert_eq!(p.next_at(), Some(t0 + UNAVAILABLE_BACK_OFF));
+        assert_eq!(ids(&p.ready(t0 + UNAVAILABLE_BACK_OFF)), ["c1", "c2"]);
+        assert_eq!(p.next_at(), None);
     }
 }

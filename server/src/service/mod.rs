@@ -87,15 +87,20 @@ impl ServiceError {
         }
     }
 
-    /// Names what the failed request was about, so a client can match the error to it.
+    /// Names what the failed request was about, so a client can match the error to it: a refused
+    /// message's client id, which a failure inside the server names too (it is said, and logged, here).
     pub(crate) fn about(self, what: impl Into<String>) -> Self {
-        match self {
-            ServiceError::Refused { code, text, .. } => ServiceError::Refused {
-                code,
-                text,
-                about: Some(what.into()),
-            },
-            other => other,
+        let (code, text) = match self {
+            ServiceError::Refused { code, text, .. } => (code, text),
+            other => {
+                let (code, text) = other.said();
+                (code, text.to_owned())
+            }
+        };
+        ServiceError::Refused {
+            code,
+            text,
+            about: Some(what.into()),
         }
     }
 
@@ -108,8 +113,27 @@ impl ServiceError {
                 about: about.clone(),
             },
             other => {
+                let (code, text) = other.said();
+                ServerMessage::error(code, text)
+            }
+        }
+    }
+
+    /// What a caller hears of a failure inside the server, logged here: `unavailable` while the
+    /// database cannot be reached (it will be again: the client sends once more, and a message is not
+    /// failed), `internal` for anything else.
+    fn said(&self) -> (ErrorCode, &'static str) {
+        match self {
+            ServiceError::Store(e) if e.is_unavailable() => {
+                tracing::warn!(error = %e, "request refused: the database cannot be reached");
+                (
+                    ErrorCode::Unavailable,
+                    "the server cannot reach its database just now; try again shortly",
+                )
+            }
+            other => {
                 tracing::error!(error = %other, "request failed");
-                ServerMessage::error(ErrorCode::Internal, "the server failed; try again")
+                (ErrorCode::Internal, "the server failed; try again")
             }
         }
     }

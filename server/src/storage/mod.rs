@@ -118,6 +118,30 @@ impl StoreError {
         }
     }
 
+    /// The database cannot be reached just now: cluster mode's PostgreSQL is down, restarting, failing
+    /// over or cut off from this node (no pooled connection in time, a connection lost, or PostgreSQL's
+    /// `connection_exception` class 08 and its shutdown codes 57P01–57P03). A request refused for this
+    /// may well succeed when sent again; SQLite, a file beside the server, is never unavailable.
+    pub fn is_unavailable(&self) -> bool {
+        match self {
+            #[cfg(feature = "cluster")]
+            StoreError::PostgresPool(_) => true,
+            #[cfg(feature = "cluster")]
+            StoreError::Postgres(e) => match e.as_db_error() {
+                Some(db) => {
+                    let code = db.code().code();
+                    code.starts_with("08") || matches!(code, "57P01" | "57P02" | "57P03")
+                }
+                // Not PostgreSQL's answer: the connection broke under the request, or never was.
+                None => {
+                    e.is_closed()
+                        || std::error::Error::source(e).is_some_and(|s| s.is::<std::io::Error>())
+                }
+            },
+            _ => false,
+        }
+    }
+
     /// An I/O error from SQLite, which on a full disk may mean just that.
     pub fn is_io(&self) -> bool {
         matches!(
