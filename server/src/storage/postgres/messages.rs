@@ -14,8 +14,7 @@
 
 use std::collections::HashMap;
 
-use postgres::{GenericClient, Row, Statement, Transaction};
-use r2d2_postgres::r2d2::{ManageConnection, PooledConnection};
+use postgres::{GenericClient, Row, Transaction};
 
 use ququ_protocol::{Conv, Millis};
 
@@ -74,8 +73,8 @@ const MESSAGES_AFTER: &str = "WITH page AS ( \
         WHERE g.user_id = $1) \
      ) ids ORDER BY id LIMIT $3) ";
 
-/// What a recall's transaction uses (a batch of new messages is one statement, [`INSERT`]): account names
-/// looked up so far, and the last message id given out, read from the locked counter row.
+/// What the inserts of one transaction share: account names looked up so far, and the last message id
+/// given out, read from the locked counter row.
 struct Batch {
     accounts: HashMap<UserId, String>,
     last_id: i64,
@@ -118,213 +117,106 @@ impl Batch {
     }
 }
 
-/// The commit path's statements, prepared once per pooled connection and kept with it (r2d2's
-/// per-connection extensions): a statement given as text is parsed and described in a round trip of its
-/// own before every run, and the connections are reused for the life of the pool.
-#[derive(Clone)]
-struct Prepared {
-    lock: Statement,
-    insert: Statement,
-}
-
-impl Prepared {
-    /// `conn`'s statements, prepared on its first commit.
-    fn of<M>(conn: &mut PooledConnection<M>) -> Result<Self, StoreError>
-    where
-        M: ManageConnection<Connection = postgres::Client>,
-    {
-        if let Some(prepared) = PooledConnection::extensions(conn).get::<Prepared>() {
-            return Ok(prepared.clone());
-        }
-        let prepared = Prepared {
-            lock: conn.prepare(LOCK)?,
-            insert: conn.prepare(INSERT)?,
-        };
-        PooledConnection::extensions_mut(conn).insert(prepared.clone());
-        Ok(prepared)
-    }
-}
-
-/// Locks the counter row until the transaction ends (see the module's docs). A statement of its own, before
-/// [`INSERT`]: once the lock is granted (after the previous writer's commit), the next statement's snapshot
-/// sees that writer's messages, so the resends among them are found.
-const LOCK: &str = "SELECT last FROM message_ids FOR UPDATE";
-
-/// A whole batch in one statement: `$1` the counter as locked, `$2`…`$18` one array per column (a message
-/// per element, in batch order), `$19` the origin. A message whose (sender, client id) is stored already,
-/// or came earlier in the batch, is a resend and is left out; the others get the next ids in batch order
-/// and the counter moves past them. Returns, for each message stored, its place in the batch (from 1), its
-/// id and the account names of its sender and (private) recipient.
-///
-/// One round trip per batch instead of one INSERT per message (and one lookup per account): a batch is
-/// BEGIN, [`LOCK`], this, COMMIT. Measured with `ququ-bench` on one PostgreSQL, old and new server
-/// alternating, four rounds on a 2-core machine under other load: the fan-out's median went from 0.79M
-/// to 0.88M deliveries/s (p50 latency lower in every round: median 8.4 to 5.9 ms), `direct` from 10.5k
-/// to 13.3k. What went is the per-message round trip; PostgreSQL's own work per row (the heap and four
-/// indexes) stays, and on that machine shares a core with the server's fan-out.
-/// No `ON CONFLICT`: every writer of messages holds the counter's lock, so the `NOT EXISTS` is exact, and
-/// skipping a row here would leave a hole in the ids.
-const INSERT: &str = "WITH batch AS ( \
-       SELECT DISTINCT ON (x.sender_id, x.client_id) x.* \
-       FROM UNNEST($2::bigint[], $3::smallint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::text[], \
-         $8::text[], $9::bigint[], $10::bigint[], $11::text[], $12::text[], $13::bigint[], $14::text[], \
-         $15::bigint[], $16::text[], $17::text[], $18::boolean[]) \
-         WITH ORDINALITY AS x(sender_id, kind, target, conv, time, client_id, text, file_id, file_size, \
-           file_sha256, file_name, reply_to, mentions, recall_of, event, event_account, hidden, ord) \
-       WHERE NOT EXISTS (SELECT 1 FROM messages m \
-         WHERE m.client_id = x.client_id AND m.sender_id = x.sender_id) \
-       ORDER BY x.sender_id, x.client_id, x.ord), \
-     numbered AS (SELECT $1::bigint + row_number() OVER (ORDER BY b.ord) AS id, b.* FROM batch b), \
-     inserted AS (INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, text, \
-       file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of, event, event_account, \
-       hidden, origin) \
-       SELECT n.id, n.sender_id, n.kind, n.target, n.conv, n.time, n.client_id, n.text, n.file_id, \
-         n.file_size, n.file_sha256, n.file_name, n.reply_to, n.mentions, n.recall_of, n.event, \
-         n.event_account, n.hidden, $19 FROM numbered n), \
-     counter AS (UPDATE message_ids SET last = $1::bigint + (SELECT count(*) FROM numbered)) \
-     SELECT n.ord, n.id, s.account, t.account FROM numbered n \
-     LEFT JOIN users s ON s.id = n.sender_id \
-     LEFT JOIN users t ON n.kind = 0 AND t.id = n.target";
-
-/// A user's account name, where the batch's statement found none: fails as the lookup always has.
-fn account(
+/// Inserts one message (or finds the first copy of a resend) inside the batch's transaction.
+fn insert_message(
     tx: &mut Transaction<'_>,
-    user: UserId,
-    found: Option<String>,
-) -> Result<String, StoreError> {
-    match found {
-        Some(account) => Ok(account),
-        None => Ok(tx
-            .query_one("SELECT account FROM users WHERE id = $1", &[&user])?
-            .try_get(0)?),
-    }
-}
-
-/// A message [`INSERT`] stored: its id, and its sender's and (private) recipient's account names.
-#[derive(Clone)]
-struct Inserted {
-    id: i64,
-    from: Option<String>,
-    to: Option<String>,
-}
-
-/// Stores `batch` in one transaction, ids from the locked counter.
-fn commit<M>(
-    conn: &mut PooledConnection<M>,
-    batch: &[NewMessage],
-    origin: i64,
-) -> Result<Vec<Stored>, StoreError>
-where
-    M: ManageConnection<Connection = postgres::Client>,
-{
-    let prepared = Prepared::of(conn)?;
-    let cols: Vec<MessageColumns<'_>> = batch.iter().map(MessageColumns::of).collect();
-    let files = || cols.iter().map(|c| c.file);
-    let senders: Vec<i64> = batch.iter().map(|m| m.sender).collect();
-    let kinds: Vec<i16> = cols.iter().map(|c| c.kind).collect();
-    let targets: Vec<i64> = cols.iter().map(|c| c.target).collect();
-    let convs: Vec<i64> = cols.iter().map(|c| c.conv).collect();
-    let times: Vec<i64> = batch.iter().map(|m| m.time as i64).collect();
-    let client_ids: Vec<&str> = batch.iter().map(|m| m.client_id.as_str()).collect();
-    let texts: Vec<Option<&str>> = cols.iter().map(|c| c.text).collect();
-    let file_ids: Vec<Option<i64>> = files().map(|f| f.map(|f| f.file_id as i64)).collect();
-    let file_sizes: Vec<Option<i64>> = files().map(|f| f.map(|f| f.size as i64)).collect();
-    let file_shas: Vec<Option<&str>> = files().map(|f| f.map(|f| f.sha256.as_str())).collect();
-    let file_names: Vec<Option<&str>> = files().map(|f| f.map(|f| f.name.as_str())).collect();
-    let reply_tos: Vec<Option<i64>> = cols.iter().map(|c| c.reply_to).collect();
-    let mentions: Vec<Option<&str>> = cols.iter().map(|c| c.mentions.as_deref()).collect();
-    let recall_ofs: Vec<Option<i64>> = cols.iter().map(|c| c.recall_of).collect();
-    let events: Vec<Option<&str>> = cols.iter().map(|c| c.event).collect();
-    let event_accounts: Vec<Option<&str>> = cols.iter().map(|c| c.event_account).collect();
-    let hidden: Vec<bool> = batch.iter().map(|m| m.hidden).collect();
-
-    let mut tx = conn.transaction()?;
-    let last: i64 = tx.query_one(&prepared.lock, &[])?.try_get(0)?;
-    let rows = tx.query(
-        &prepared.insert,
+    insert: &postgres::Statement,
+    msg: &NewMessage,
+    ctx: &mut Batch,
+) -> Result<Stored, StoreError> {
+    let c = MessageColumns::of(msg);
+    let file = c.file;
+    let id = ctx.last_id + 1;
+    let inserted = tx.execute(
+        insert,
         &[
-            &last,
-            &senders,
-            &kinds,
-            &targets,
-            &convs,
-            &times,
-            &client_ids,
-            &texts,
-            &file_ids,
-            &file_sizes,
-            &file_shas,
-            &file_names,
-            &reply_tos,
-            &mentions,
-            &recall_ofs,
-            &events,
-            &event_accounts,
-            &hidden,
-            &origin,
+            &id,
+            &msg.sender,
+            &c.kind,
+            &c.target,
+            &c.conv,
+            &(msg.time as i64),
+            &msg.client_id,
+            &c.text,
+            &file.map(|f| f.file_id as i64),
+            &file.map(|f| f.size as i64),
+            &file.map(|f| f.sha256.as_str()),
+            &file.map(|f| f.name.as_str()),
+            &c.reply_to,
+            &c.mentions,
+            &c.recall_of,
+            &c.event,
+            &c.event_account,
+            &msg.hidden,
+            &ctx.origin,
         ],
     )?;
-    // Each message stored, by its place in the batch; `None` for a resend.
-    let mut new: Vec<Option<Inserted>> = vec![None; batch.len()];
-    for r in &rows {
-        let ord: i64 = r.try_get(0)?;
-        let slot = usize::try_from(ord - 1)
-            .ok()
-            .and_then(|i| new.get_mut(i))
-            .ok_or(StoreError::Conflict)?;
-        *slot = Some(Inserted {
-            id: r.try_get(1)?,
-            from: r.try_get(2)?,
-            to: r.try_get(3)?,
+    if inserted == 0 {
+        // A resend: the answer is the first copy, as stored.
+        let row = tx.query_one(
+            &format!(
+                "{} WHERE m.sender_id = $1 AND m.client_id = $2",
+                message_select()
+            ),
+            &[&msg.sender, &msg.client_id],
+        )?;
+        return Ok(Stored {
+            message: message_from_row(&row)?,
+            duplicate: true,
         });
     }
-    let mut stored = Vec::with_capacity(batch.len());
-    for (msg, new) in batch.iter().zip(new) {
-        let Some(Inserted { id, from, to }) = new else {
-            // A resend: the answer is the first copy, as stored (maybe earlier in this batch).
-            let row = tx.query_one(
-                &format!(
-                    "{} WHERE m.sender_id = $1 AND m.client_id = $2",
-                    message_select()
-                ),
-                &[&msg.sender, &msg.client_id],
-            )?;
-            stored.push(Stored {
-                message: message_from_row(&row)?,
-                duplicate: true,
-            });
-            continue;
-        };
-        let to = match msg.to {
-            Target::User(user) => Conv::User(account(&mut tx, user, to)?),
-            Target::Group(g) => Conv::Group(g as u64),
-        };
-        stored.push(Stored {
-            message: StoredMessage {
-                id: id as u64,
-                from: account(&mut tx, msg.sender, from)?,
-                to,
-                time: msg.time,
-                client_id: msg.client_id.clone(),
-                body: msg.body.clone(),
-            },
-            duplicate: false,
-        });
-    }
+    ctx.last_id = id;
+    let to = match msg.to {
+        Target::User(to) => Conv::User(ctx.account(tx, to)?),
+        Target::Group(g) => Conv::Group(g as u64),
+    };
+    Ok(Stored {
+        message: StoredMessage {
+            id: id as u64,
+            from: ctx.account(tx, msg.sender)?,
+            to,
+            time: msg.time,
+            client_id: msg.client_id.clone(),
+            body: msg.body.clone(),
+        },
+        duplicate: false,
+    })
+}
+
+const INSERT: &str = "INSERT INTO messages (id, sender_id, kind, target, conv, time, client_id, text, \
+     file_id, file_size, file_sha256, file_name, reply_to, mentions, recall_of, event, event_account, \
+     hidden, origin) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, \
+     $17, $18, $19) \
+     ON CONFLICT (client_id, sender_id) DO NOTHING";
+
+/// Stores `batch` in one transaction, ids from the locked counter.
+fn commit(
+    client: &mut postgres::Client,
+    batch: &[NewMessage],
+    origin: i64,
+) -> Result<Vec<Stored>, StoreError> {
+    let mut tx = client.transaction()?;
+    let insert = tx.prepare(INSERT)?;
+    let mut ctx = Batch::start(&mut tx, origin)?;
+    let stored = batch
+        .iter()
+        .map(|m| insert_message(&mut tx, &insert, m, &mut ctx))
+        .collect::<Result<Vec<_>, _>>()?;
+    ctx.finish(&mut tx)?;
     tx.commit()?;
     Ok(stored)
 }
 
 impl MessageStore for PgStore {
     fn store_message(&self, msg: &NewMessage) -> Result<Stored, StoreError> {
-        let mut stored = commit(&mut self.conn()?, std::slice::from_ref(msg), self.origin)?;
+        let mut stored = commit(&mut *self.conn()?, std::slice::from_ref(msg), self.origin)?;
         stored.pop().ok_or(StoreError::Conflict)
     }
 
     fn store_messages(&self, batch: &[NewMessage]) -> Vec<Result<Stored, StoreError>> {
         match self.conn() {
             Ok(mut conn) => batch_or_each(
-                &mut conn,
+                &mut *conn,
                 batch,
                 |c| commit(c, batch, self.origin),
                 |c, m| {
