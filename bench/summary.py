@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Reads ququ-bench JSON lines on stdin; prints the median of each figure per system and Ququ/Redis, then,
-if there are runs on PostgreSQL (`bench/run.sh pg`), Ququ on PostgreSQL against Ququ on SQLite."""
+if there are runs on PostgreSQL (`bench/run.sh pg`), Ququ on PostgreSQL against Ququ on SQLite, and, if there are
+runs of several nodes (`bench/run.sh cluster`), SQLite 1 node, PostgreSQL 1 node and PostgreSQL+NATS N nodes."""
 import json
 import statistics
 import sys
@@ -52,11 +53,12 @@ def med(vals):
     return statistics.median(vals)
 
 
-def on(r, system, store):
-    """Whether row r is `system` ("ququ", "redis") with data kept in `store` ("sqlite", "postgres")."""
+def on(r, system, store, nodes=1):
+    """Whether row r is `system` ("ququ", "redis") with data kept in `store` ("sqlite", "postgres") on
+    `nodes` servers."""
     if system == "redis":
         return r.get("system") == "redis"
-    return r.get("system", "ququ") == "ququ" and r.get("store", "sqlite") == store
+    return r.get("system", "ququ") == "ququ" and r.get("store", "sqlite") == store and r.get("nodes", 1) == nodes
 
 
 def table(title, a, b, need_b):
@@ -88,3 +90,53 @@ table("", QUQU, ("redis", None, "Redis"), need_b=False)
 table("Ququ on PostgreSQL (one node) against Ququ on SQLite:", ("ququ", "postgres", "PostgreSQL"),
       ("ququ", "sqlite", "SQLite"),
       need_b=True)
+
+
+# Cluster mode (`bench/run.sh cluster`): the fan-out on one SQLite node, one PostgreSQL node and N
+# PostgreSQL+NATS nodes. Same-node/cross-node: whether a recipient is on its sender's node.
+CLUSTER = {
+    "fanout max": [("deliveries_per_s", "deliveries/s"), ("latency.p50_ms", "p50 ms"),
+                   ("latency.p99_ms", "p99 ms"), ("latency_same_node.p99_ms", "same-node p99 ms"),
+                   ("latency_cross_node.p99_ms", "cross-node p99 ms"), ("bus.in_msgs_per_s", "bus msgs in/s"),
+                   ("bus.out_msgs_per_s", "bus msgs out/s"), ("lost", "lost"), ("duplicates", "dup"),
+                   ("garbled", "garbled"), ("commits_per_s", "commits/s, all nodes"),
+                   ("batch_messages", "messages per commit"), ("server_rss_mib", "RSS MiB, all nodes")],
+    "fanout rate 500": [("latency.p50_ms", "p50 ms"), ("latency.p99_ms", "p99 ms"),
+                        ("latency_same_node.p50_ms", "same-node p50 ms"),
+                        ("latency_same_node.p99_ms", "same-node p99 ms"),
+                        ("latency_cross_node.p50_ms", "cross-node p50 ms"),
+                        ("latency_cross_node.p99_ms", "cross-node p99 ms"), ("latency.max_ms", "max ms"),
+                        ("bus.in_msgs_per_s", "bus msgs in/s"), ("bus.out_msgs_per_s", "bus msgs out/s"),
+                        ("commits_per_s", "commits/s, all nodes"), ("batch_messages", "messages per commit"),
+                        ("lost", "lost"), ("duplicates", "dup")],
+    "failover": [("failover_secs", "SIGKILL → all its clients back s"), ("on_killed_node", "clients moved"),
+                 ("relogin_after_kill.p50_ms", "back after p50 ms"), ("others_dropped", "others dropped")],
+}
+
+
+def fmt(v):
+    if v is None:
+        return ""
+    if isinstance(v, float):
+        return "%.0f" % v if abs(v) >= 1000 else "%g" % round(v, 3)
+    return str(v)
+
+
+cluster_nodes = sorted({r.get("nodes", 1) for r in rows if r.get("nodes", 1) > 1})
+for n in cluster_nodes:
+    cols = [("sqlite", 1, "SQLite, 1 node"), ("postgres", 1, "PostgreSQL, 1 node"),
+            ("postgres", n, "PostgreSQL+NATS, %d nodes" % n)]
+    lines = []
+    for scen, figs in CLUSTER.items():
+        group = [r for r in rows if key(r) == scen]
+        if not any(on(r, "ququ", "postgres", n) for r in group):
+            continue
+        runs = [len([r for r in group if on(r, "ququ", st, k)]) for st, k, _ in cols]
+        for path, label in figs:
+            vals = [med([get(r, path) for r in group if on(r, "ququ", st, k)]) for st, k, _ in cols]
+            lines.append("| %s | %s | %s | %s |" % (scen, label, " | ".join(fmt(v) for v in vals),
+                                                    "/".join(map(str, runs))))
+    print("\nQuqu on SQLite and PostgreSQL (one node) against PostgreSQL+NATS (%d nodes), medians:\n" % n)
+    print("| scenario | figure | %s | runs |" % " | ".join(c[2] for c in cols))
+    print("|---|---|%s---|" % ("---|" * len(cols)))
+    print("\n".join(lines))

@@ -13,7 +13,7 @@ use tokio::sync::{Mutex, Semaphore, watch};
 use crate::client::{Conn, Login};
 use crate::target::Target;
 use crate::wire::{Hist, now_ns};
-use crate::{BoxResult, System, open_all};
+use crate::{BoxResult, System, open_all, open_spread};
 
 fn secs(d: Duration) -> f64 {
     (d.as_secs_f64() * 1000.0).round() / 1000.0
@@ -267,6 +267,120 @@ pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
     );
     if (back.load(Ordering::Relaxed) as usize) < n {
         return Err("not every client logged in again".into());
+    }
+    Ok(())
+}
+
+/// Cluster mode: `logins.len()` logged-in clients spread round-robin over the nodes; the last node is
+/// killed (SIGKILL: no `BYE:`, as a crash); each of its clients reconnects as `restart`'s do, to the other
+/// nodes in turn (as a client behind a load balancer is sent to a live one), and logs in again with its
+/// token. Reports the time from the kill until all of them are logged in again, and how many clients of
+/// the other nodes lost their connection meanwhile (there should be none).
+pub async fn failover(nodes: &mut [Target], logins: Vec<Login>) -> BoxResult {
+    let addrs: Vec<_> = nodes.iter().map(|t| t.addr).collect();
+    if addrs.len() < 2 {
+        return Err("failover needs --nodes 2 or more".into());
+    }
+    let victim = addrs.len() - 1;
+    let live: Vec<_> = addrs[..victim].to_vec();
+    let n = logins.len();
+    let conns = open_spread(&addrs, &logins, 512, 0).await?;
+    let moving = (0..n).filter(|i| i % addrs.len() == victim).count();
+    let back = Arc::new(AtomicU64::new(0));
+    let dropped = Arc::new(AtomicU64::new(0));
+    let times = Arc::new(Mutex::new(Vec::with_capacity(moving)));
+    let errors = Arc::new(Mutex::new(None::<String>));
+    let (stop_tx, stop) = watch::channel(false);
+    let mut tasks = Vec::with_capacity(n);
+    for (i, (mut conn, login)) in conns.into_iter().zip(logins.iter().cloned()).enumerate() {
+        let (back, dropped, times, errors, mut stop, live) = (
+            back.clone(),
+            dropped.clone(),
+            times.clone(),
+            errors.clone(),
+            stop.clone(),
+            live.clone(),
+        );
+        let mine = i % addrs.len() == victim;
+        tasks.push(tokio::spawn(async move {
+            // Wait for the connection to end (or the run).
+            loop {
+                tokio::select! {
+                    more = conn.r.fill() => match more {
+                        Ok(true) => {
+                            let k = conn.r.pending().len();
+                            conn.r.consume(k);
+                        }
+                        _ => break,
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+            drop(conn);
+            if !mine {
+                dropped.fetch_add(1, Ordering::Relaxed);
+                return;
+            }
+            let mut delay = Duration::from_millis(50);
+            for round in 0.. {
+                tokio::time::sleep(delay / 2 + jitter(i, round, delay.as_millis() as u64)).await;
+                if *stop.borrow() {
+                    return;
+                }
+                let addr = live[(i + round as usize) % live.len()];
+                match Conn::open(addr, i + round as usize, &login, 512).await {
+                    Ok(c) => {
+                        back.fetch_add(1, Ordering::Relaxed);
+                        times.lock().await.push(now_ns());
+                        let _ = stop.changed().await;
+                        drop(c);
+                        return;
+                    }
+                    Err(e) => {
+                        errors.lock().await.get_or_insert(e.to_string());
+                        delay = (delay * 2).min(Duration::from_secs(1));
+                    }
+                }
+            }
+        }));
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let t0 = now_ns();
+    nodes[victim].kill().await?;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while (back.load(Ordering::Relaxed) as usize) < moving && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let done = now_ns();
+    // A moment more, so that a surviving node's clients cut off late are counted too.
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let _ = stop_tx.send(true);
+    for t in tasks {
+        let _ = t.await;
+    }
+    let mut hist = Hist::default();
+    for &t in times.lock().await.iter() {
+        hist.record(t.saturating_sub(t0));
+    }
+    let target = &nodes[0];
+    println!(
+        "{}",
+        serde_json::json!({
+            "scenario": "failover",
+            "system": target.system.name(),
+            "store": target.store(),
+            "nodes": addrs.len(),
+            "connections": n,
+            "on_killed_node": moving,
+            "logged_in_again": back.load(Ordering::Relaxed),
+            "failover_secs": ((done - t0) as f64 / 1e6).round() / 1000.0,
+            "relogin_after_kill": hist.summary_ms(),
+            "others_dropped": dropped.load(Ordering::Relaxed),
+            "first_error": errors.lock().await.clone(),
+        })
+    );
+    if (back.load(Ordering::Relaxed) as usize) < moving {
+        return Err("not every client of the killed node logged in again".into());
     }
     Ok(())
 }

@@ -9,6 +9,7 @@
 //! delivered to every receiver, so "as fast as possible" measures the sustained rate instead of a queue
 //! growing until the server cuts a slow reader off.
 
+use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
@@ -23,7 +24,7 @@ use crate::wire::{
     Hist, MIN_PAYLOAD, Reader, hex_digits, now_ns, parse_u64, read_payload, resp_command,
     resp_frame, write_payload,
 };
-use crate::{BoxResult, System, open_all};
+use crate::{BoxResult, System, open_spread};
 
 /// The load, from the command line.
 #[derive(Debug, Clone, clap::Args)]
@@ -85,18 +86,23 @@ struct Tally {
     duplicates: u64,
     garbled: u64,
     hist: Hist,
+    /// The same latencies split by where the sender was: [on my node, on another] (cluster mode).
+    by_node: [Hist; 2],
+    /// Per sender: whether it is on another node than this receiver.
+    cross: Vec<bool>,
     /// When the last new delivery arrived (ns, [`now_ns`]).
     last_new: u64,
 }
 
 impl Tally {
-    fn new(senders: usize, expects: &[u32], messages: u64) -> Tally {
+    fn new(senders: usize, expects: &[u32], messages: u64, cross: Vec<bool>) -> Tally {
         let mut bits = vec![Vec::new(); senders];
         for &s in expects {
             bits[s as usize] = vec![0; messages.div_ceil(64) as usize];
         }
         Tally {
             bits,
+            cross,
             ..Tally::default()
         }
     }
@@ -116,7 +122,10 @@ impl Tally {
             *w |= bit;
             self.distinct += 1;
             self.last_new = now;
-            self.hist.record(now.saturating_sub(t));
+            let latency = now.saturating_sub(t);
+            self.hist.record(latency);
+            let cross = self.cross.get(s as usize).copied().unwrap_or(false);
+            self.by_node[cross as usize].record(latency);
         }
         true
     }
@@ -421,14 +430,23 @@ async fn send(
     Ok(seq)
 }
 
-/// Runs a plan against the target and prints its JSON line.
-pub async fn run(target: &mut Target, plan: Plan, load: &Load) -> BoxResult {
+/// Runs a plan against the target — one server, or cluster nodes with the clients spread over them
+/// round-robin (receiver `i` and sender `i` on node `i % nodes`) — and prints its JSON line.
+pub async fn run(
+    nodes: &mut [Target],
+    plan: Plan,
+    load: &Load,
+    bus_monitor: Option<SocketAddr>,
+) -> BoxResult {
     if load.size < MIN_PAYLOAD {
         return Err(format!("--size must be at least {MIN_PAYLOAD}").into());
     }
+    let target = nodes.first().ok_or("no server")?;
     let system = target.system;
     let store = target.store();
-    let addr = target.addr;
+    let in_process = target.in_process();
+    let addrs: Vec<SocketAddr> = nodes.iter().map(|t| t.addr).collect();
+    let node_of = |i: usize| i % addrs.len();
     let s_count = plan.senders.len();
     let names = Arc::new(
         plan.senders
@@ -439,9 +457,15 @@ pub async fn run(target: &mut Target, plan: Plan, load: &Load) -> BoxResult {
     let buf = 256 * 1024;
     let rx_logins: Vec<Login> = plan.receivers.iter().map(|r| r.login.clone()).collect();
     let tx_logins: Vec<Login> = plan.senders.iter().map(|s| s.login.clone()).collect();
-    let receivers = open_all(addr, &rx_logins, buf, 0).await?;
-    let senders = open_all(addr, &tx_logins, buf, rx_logins.len()).await?;
-    let rss_before = target.rss_kib();
+    let receivers = open_spread(&addrs, &rx_logins, buf, 0).await?;
+    let senders = open_spread(&addrs, &tx_logins, buf, rx_logins.len()).await?;
+    let rss =
+        |nodes: &[Target]| -> Vec<Option<u64>> { nodes.iter().map(|t| t.rss_kib()).collect() };
+    let rss_before = rss(nodes);
+    let bus_before = match bus_monitor {
+        Some(at) => Some(nats_varz(at).await?),
+        None => None,
+    };
 
     let flow = Arc::new(Flow::default());
     let (stop_tx, stop) = watch::channel(false);
@@ -449,10 +473,11 @@ pub async fn run(target: &mut Target, plan: Plan, load: &Load) -> BoxResult {
     let mut rx_tasks = Vec::new();
     // Dropping a write half would close the connection: keep them until the end.
     let mut keep = Vec::new();
-    for (conn, spec) in receivers.into_iter().zip(&plan.receivers) {
+    for (i, (conn, spec)) in receivers.into_iter().zip(&plan.receivers).enumerate() {
         keep.push(conn.w);
         let expected = spec.expects.len() as u64 * load.messages;
-        let tally = Tally::new(s_count, &spec.expects, load.messages);
+        let cross = (0..s_count).map(|s| node_of(s) != node_of(i)).collect();
+        let tally = Tally::new(s_count, &spec.expects, load.messages, cross);
         rx_tasks.push(tokio::spawn(receive(
             system,
             conn.r,
@@ -531,15 +556,39 @@ pub async fn run(target: &mut Target, plan: Plan, load: &Load) -> BoxResult {
         all.duplicates += t.duplicates;
         all.garbled += t.garbled;
         all.hist.merge(&t.hist);
+        all.by_node[0].merge(&t.by_node[0]);
+        all.by_node[1].merge(&t.by_node[1]);
         last = last.max(t.last_new);
     }
+    let bus = match (bus_monitor, bus_before) {
+        (Some(at), Some(before)) => Some(bus_figures(&before, &nats_varz(at).await?)),
+        _ => None,
+    };
     let expected: u64 = plan
         .receivers
         .iter()
         .map(|r| r.expects.len() as u64 * load.messages)
         .sum();
     let secs = (last - start) as f64 / 1e9;
-    let line = serde_json::json!({
+    let rss_after = rss(nodes);
+    // Commits: each child server stopped as an operator would, so that its writer logs its counts (the
+    // seeding wrote to the store directly, so they are this run's messages only).
+    let mut commits: Option<(u64, u64)> = None;
+    for t in nodes
+        .iter_mut()
+        .filter(|t| system == System::Ququ && !t.in_process())
+    {
+        t.stop().await?;
+        commits = match (commits, t.writer_counts()) {
+            (None, Some(c)) => Some(c),
+            (Some((b, m)), Some((b2, m2))) => Some((b + b2, m + m2)),
+            (c, None) => c,
+        };
+    }
+    let total = |kib: &[Option<u64>]| -> Option<u64> {
+        kib.iter().copied().sum::<Option<u64>>().map(|k| k / 1024)
+    };
+    let mut line = serde_json::json!({
         "scenario": plan.scenario,
         "system": system.name(),
         "store": store,
@@ -564,12 +613,67 @@ pub async fn run(target: &mut Target, plan: Plan, load: &Load) -> BoxResult {
         "deliveries_per_s": (all.distinct as f64 / secs).round(),
         "messages_per_s": (all.distinct as f64 / plan.fanout as f64 / secs).round(),
         "latency": all.hist.summary_ms(),
-        "server_rss_mib": target.rss_kib().map(|k| k / 1024),
-        "server_rss_before_mib": rss_before.map(|k| k / 1024),
-        "server_in_process": target.in_process(),
+        "server_rss_mib": total(&rss_after),
+        "server_rss_before_mib": total(&rss_before),
+        "server_in_process": in_process,
+        "nodes": nodes.len(),
     });
+    if let Some((batches, messages)) = commits {
+        line["commits"] = batches.into();
+        line["commits_per_s"] = (batches as f64 / secs).round().into();
+        line["batch_messages"] =
+            ((messages as f64 / batches.max(1) as f64 * 10.0).round() / 10.0).into();
+    }
+    if nodes.len() > 1 {
+        // Same-node: the recipient is on its sender's node, so only that node's push is timed; cross-node:
+        // the message went through PostgreSQL and the other node's relay (woken by the bus or the poll).
+        line["latency_same_node"] = all.by_node[0].summary_ms();
+        line["latency_cross_node"] = all.by_node[1].summary_ms();
+        line["deliveries_same_node"] = all.by_node[0].count().into();
+        line["deliveries_cross_node"] = all.by_node[1].count().into();
+        line["node_rss_mib"] = rss_after
+            .iter()
+            .map(|k| k.map(|k| k / 1024))
+            .collect::<Vec<_>>()
+            .into();
+    }
+    if let Some(mut bus) = bus {
+        // From the first delivery's start to the last delivery, as deliveries_per_s.
+        let per_s = |n: u64| (n as f64 / secs).round();
+        bus["in_msgs_per_s"] = per_s(bus["in_msgs"].as_u64().unwrap_or(0)).into();
+        bus["out_msgs_per_s"] = per_s(bus["out_msgs"].as_u64().unwrap_or(0)).into();
+        line["bus"] = bus;
+    }
     println!("{line}");
     Ok(())
+}
+
+/// A NATS server's `/varz` (its monitoring port, `nats-server -m`), by a plain HTTP/1.0 GET.
+async fn nats_varz(at: SocketAddr) -> BoxResult<serde_json::Value> {
+    use tokio::io::AsyncReadExt;
+    let mut s = tokio::net::TcpStream::connect(at).await?;
+    s.write_all(b"GET /varz HTTP/1.0\r\nHost: localhost\r\n\r\n")
+        .await?;
+    let mut reply = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), s.read_to_end(&mut reply)).await??;
+    let body = memchr::memmem::find(&reply, b"\r\n\r\n").ok_or("no HTTP body from /varz")? + 4;
+    Ok(serde_json::from_slice(&reply[body..])?)
+}
+
+/// What the bus carried between two `/varz` readings: messages published to it (`in_msgs`: each node's
+/// "stored up to N" and "passed" notices) and delivered by it to subscribers (`out_msgs`).
+fn bus_figures(before: &serde_json::Value, after: &serde_json::Value) -> serde_json::Value {
+    let delta = |k: &str| {
+        after[k]
+            .as_u64()
+            .unwrap_or(0)
+            .saturating_sub(before[k].as_u64().unwrap_or(0))
+    };
+    serde_json::json!({
+        "in_msgs": delta("in_msgs"),
+        "out_msgs": delta("out_msgs"),
+        "in_bytes": delta("in_bytes"),
+    })
 }
 
 /// One group: `members` receivers and `senders` senders, all members (Ququ) or subscribers of one

@@ -4,8 +4,9 @@
 //! Scenarios: `fanout` (one group: N members receive, S send), `direct` (pairs of friends), `idle`
 //! (many logged-in idle connections: server memory per connection), `login` (logins/s with a password
 //! and with a session token), `restart` (every client logging in again after a server restart) and
-//! `files` (relay one file). `bench/run.sh` runs them all for Ququ and Redis; `docs/benchmarks.md` has
-//! the figures.
+//! `files` (relay one file); with `--nodes N` (cluster mode) `fanout` and `direct` run against N nodes on
+//! one PostgreSQL database and NATS bus, and `failover` kills one of them. `bench/run.sh` runs them all
+//! for Ququ and Redis; `docs/benchmarks.md` has the figures.
 //!
 //! The server under test is, for `--system ququ`: in this process on a temporary data dir (default),
 //! the `ququ-server` binary started as a child (`--server-bin`, pinned with `--server-cpus`), or one
@@ -82,6 +83,17 @@ struct Args {
     /// `--features cluster`, and a `--server-bin` built the same way
     #[arg(long, global = true)]
     database: Option<String>,
+    /// Cluster mode (`fanout`, `direct`): start this many `ququ-server` nodes (`--server-bin`) on one
+    /// `--database`, named n1, n2…, and spread the clients over them round-robin
+    #[arg(long, global = true, default_value_t = 1)]
+    nodes: usize,
+    /// Cluster mode: the nodes' NATS bus (`nats://127.0.0.1:PORT`), passed to each as `--bus`
+    #[arg(long, global = true)]
+    bus: Option<String>,
+    /// The bus's NATS monitoring address (`nats-server -m PORT`: `127.0.0.1:PORT`): the run reports the
+    /// messages the bus took in and handed out meanwhile, from its `/varz`
+    #[arg(long, global = true)]
+    bus_monitor: Option<SocketAddr>,
     /// Runtime worker threads for the load generator [default: the CPUs it may run on]
     #[arg(long, global = true)]
     threads: Option<usize>,
@@ -130,6 +142,12 @@ enum Scenario {
         #[arg(long, default_value_t = 10_000)]
         connections: usize,
     },
+    /// Cluster mode (`--nodes`): CONNECTIONS logged-in clients over the nodes; the last node is killed
+    /// (SIGKILL); time until all its clients are logged in again on the others
+    Failover {
+        #[arg(long, default_value_t = 3000)]
+        connections: usize,
+    },
     /// Relay one file through the server: upload, then download, both timed
     Files {
         /// The file to send; default: a generated file of --mb megabytes
@@ -170,10 +188,21 @@ pub async fn open_all(
     buf: usize,
     first: usize,
 ) -> BoxResult<Vec<Conn>> {
+    open_spread(&[addr], logins, buf, first).await
+}
+
+/// [`open_all`] over several servers: login `i` goes to `addrs[i % addrs.len()]`.
+pub async fn open_spread(
+    addrs: &[SocketAddr],
+    logins: &[Login],
+    buf: usize,
+    first: usize,
+) -> BoxResult<Vec<Conn>> {
     let gate = Arc::new(tokio::sync::Semaphore::new(256));
     let mut tasks = Vec::with_capacity(logins.len());
     for (i, login) in logins.iter().cloned().enumerate() {
         let gate = gate.clone();
+        let addr = addrs[i % addrs.len()];
         tasks.push(tokio::spawn(async move {
             let _permit = gate.acquire_owned().await?;
             let open = Conn::open(addr, first + i, &login, buf);
@@ -186,6 +215,29 @@ pub async fn open_all(
     let mut out = Vec::with_capacity(tasks.len());
     for t in tasks {
         out.push(t.await??);
+    }
+    Ok(out)
+}
+
+/// The server under test: one, or with `nodes` > 1 that many cluster nodes on the one database, each
+/// with its own data dir (for relayed files only: the data is in PostgreSQL) and name.
+async fn start_nodes(
+    launch: &Launch,
+    data: &std::path::Path,
+    nodes: usize,
+) -> BoxResult<Vec<Target>> {
+    if nodes <= 1 {
+        return Ok(vec![Target::start(launch, data).await?]);
+    }
+    let mut out = Vec::with_capacity(nodes);
+    for i in 1..=nodes {
+        let dir = data.with_file_name(format!("data-n{i}"));
+        std::fs::create_dir_all(&dir)?;
+        let launch = Launch {
+            node_name: Some(format!("n{i}")),
+            ..launch.clone()
+        };
+        out.push(Target::start(&launch, &dir).await?);
     }
     Ok(out)
 }
@@ -208,7 +260,22 @@ async fn run(args: Args) -> BoxResult {
         durability: args.durability.clone(),
         outbox: args.outbox,
         database: args.database.clone(),
+        node_name: None,
+        bus: args.bus.clone(),
     };
+    if args.nodes > 1
+        && (args.system != System::Ququ || args.database.is_none() || args.server_bin.is_none())
+    {
+        return Err("--nodes needs --system ququ, --database and --server-bin".into());
+    }
+    if args.nodes > 1
+        && !matches!(
+            args.scenario,
+            Scenario::Fanout { .. } | Scenario::Direct { .. } | Scenario::Failover { .. }
+        )
+    {
+        return Err("--nodes runs `fanout`, `direct` and `failover` only".into());
+    }
     if let Some(addr) = args.server
         && !addr.ip().is_loopback()
     {
@@ -248,9 +315,9 @@ async fn run(args: Args) -> BoxResult {
             } else {
                 None
             };
-            let mut target = Target::start(&launch, &data).await?;
+            let mut nodes = start_nodes(&launch, &data, args.nodes).await?;
             let plan = fanout::group_plan(system, members, senders, seeded.as_ref());
-            fanout::run(&mut target, plan, &load).await
+            fanout::run(&mut nodes, plan, &load, args.bus_monitor).await
         }
         Scenario::Direct { pairs, load } => {
             let seeded = if seeds {
@@ -265,9 +332,9 @@ async fn run(args: Args) -> BoxResult {
             } else {
                 None
             };
-            let mut target = Target::start(&launch, &data).await?;
+            let mut nodes = start_nodes(&launch, &data, args.nodes).await?;
             let plan = fanout::direct_plan(system, pairs, seeded.as_ref());
-            fanout::run(&mut target, plan, &load).await
+            fanout::run(&mut nodes, plan, &load, args.bus_monitor).await
         }
         Scenario::Idle { connections, hold } => {
             let logins = session_logins(system, seeds, &data, &launch, connections)?;
@@ -301,6 +368,14 @@ async fn run(args: Args) -> BoxResult {
             };
             let mut target = Target::start(&launch, &data).await?;
             conns::login(&mut target, pw, resume, concurrency).await
+        }
+        Scenario::Failover { connections } => {
+            if args.nodes < 2 {
+                return Err("failover needs --nodes 2 or more".into());
+            }
+            let logins = session_logins(system, seeds, &data, &launch, connections)?;
+            let mut nodes = start_nodes(&launch, &data, args.nodes).await?;
+            conns::failover(&mut nodes, logins).await
         }
         Scenario::Restart { connections } => {
             let logins = session_logins(system, seeds, &data, &launch, connections)?;

@@ -31,6 +31,10 @@ pub struct Launch {
     pub outbox: usize,
     /// Ququ on this PostgreSQL database instead of SQLite in the data dir.
     pub database: Option<String>,
+    /// Cluster mode: this node's `--node-name` (several nodes on one database need distinct ones).
+    pub node_name: Option<String>,
+    /// Cluster mode: the nodes' NATS bus (`--bus`).
+    pub bus: Option<String>,
 }
 
 #[derive(Debug)]
@@ -170,13 +174,16 @@ impl Target {
                     "--config".into(),
                     toml.display().to_string(),
                 ];
-                let args: Vec<String> = match &self.launch.database {
-                    Some(url) => args
-                        .into_iter()
-                        .chain(["--database".into(), url.clone()])
-                        .collect(),
-                    None => args,
-                };
+                let mut args = args;
+                if let Some(url) = &self.launch.database {
+                    args.extend(["--database".into(), url.clone()]);
+                }
+                if let Some(name) = &self.launch.node_name {
+                    args.extend(["--node-name".into(), name.clone()]);
+                }
+                if let Some(bus) = &self.launch.bus {
+                    args.extend(["--bus".into(), bus.clone()]);
+                }
                 let log = std::fs::OpenOptions::new()
                     .create(true)
                     .append(true)
@@ -186,7 +193,9 @@ impl Target {
                     .command(&bin, &args)
                     .stdout(Stdio::piped())
                     .stderr(log)
-                    .env("RUST_LOG", "warn")
+                    // The writer's one debug line, at shutdown, counts its batches (commits) and
+                    // messages: see `writer_counts`.
+                    .env("RUST_LOG", "warn,ququ_server::service::writer=debug")
                     .spawn()?;
                 let mut out = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
                 loop {
@@ -305,6 +314,38 @@ impl Target {
             }
         }
         Ok(())
+    }
+
+    /// A child Ququ server's message writer's batches (one transaction each) and messages over its
+    /// life, from the line it logs when it stops: after [`Target::stop`] only.
+    pub fn writer_counts(&self) -> Option<(u64, u64)> {
+        let log = std::fs::read_to_string(self.dir.join("server.log")).ok()?;
+        let line = log
+            .lines()
+            .rev()
+            .find(|l| l.contains("message writer stopped"))?;
+        let field = |name: &str| -> Option<u64> {
+            let at = line.find(&format!("{name}="))? + name.len() + 1;
+            let digits: String = line[at..]
+                .chars()
+                .take_while(|c| c.is_ascii_digit())
+                .collect();
+            digits.parse().ok()
+        };
+        Some((field("batches")?, field("messages")?))
+    }
+
+    /// Kills the server at once (SIGKILL), as a crash would: no `BYE:`, its sockets reset by the kernel.
+    pub async fn kill(&mut self) -> BoxResult {
+        match &mut self.kind {
+            Kind::Child(child) => {
+                if let Some(mut c) = child.take() {
+                    c.kill().await?;
+                }
+                Ok(())
+            }
+            _ => Err("only a child server can be killed".into()),
+        }
     }
 
     /// Starts it again on the same address and data.

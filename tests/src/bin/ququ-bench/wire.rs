@@ -233,6 +233,11 @@ impl Hist {
         self.max = self.max.max(other.max);
     }
 
+    /// How many values were recorded.
+    pub fn count(&self) -> u64 {
+        self.n
+    }
+
     /// The value at quantile `q` (0..=1), in nanoseconds.
     pub fn quantile(&self, q: f64) -> u64 {
         if self.n == 0 {
