@@ -182,20 +182,63 @@ fn jitter(n: usize, round: u32, max_ms: u64) -> Duration {
     Duration::from_millis(x % max_ms.max(1))
 }
 
+/// What the clients logging in again count between them.
+#[derive(Clone, Default)]
+struct Tally {
+    back: Arc<AtomicU64>,
+    /// When each was back (`now_ns`).
+    times: Arc<Mutex<Vec<u64>>>,
+    first_error: Arc<Mutex<Option<String>>>,
+}
+
+/// Client `i` logs in again as a real one does: after a backoff from 50 ms doubling to 1 s, with
+/// jitter, trying `addrs` in turn from its own; once in, it is counted and holds the connection until
+/// `stop`. A refused connection is an error unless `refusals_expected` (a server starting again).
+async fn log_in_again(
+    i: usize,
+    addrs: &[SocketAddr],
+    login: &Login,
+    mut stop: watch::Receiver<bool>,
+    tally: &Tally,
+    refusals_expected: bool,
+) {
+    let mut delay = Duration::from_millis(50);
+    for round in 0.. {
+        tokio::time::sleep(delay / 2 + jitter(i, round, delay.as_millis() as u64)).await;
+        if *stop.borrow() {
+            return;
+        }
+        let attempt = i + round as usize;
+        match Conn::open(addrs[attempt % addrs.len()], attempt, login, 512).await {
+            Ok(c) => {
+                tally.back.fetch_add(1, Ordering::Relaxed);
+                tally.times.lock().await.push(now_ns());
+                let _ = stop.changed().await;
+                drop(c);
+                return;
+            }
+            Err(e) => {
+                let e = e.to_string();
+                if !(refusals_expected && e.contains("refused")) {
+                    tally.first_error.lock().await.get_or_insert(e);
+                }
+                delay = (delay * 2).min(Duration::from_secs(1));
+            }
+        }
+    }
+}
+
 /// `connections` logged-in clients; the server is stopped and started again; each client reconnects
 /// as a real one does (backoff from 50 ms doubling to 1 s, with jitter) and logs in again with its token.
 pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
     let addr = target.addr;
     let n = logins.len();
     let conns = open_all(addr, &logins, 512, 0).await?;
-    let back = Arc::new(AtomicU64::new(0));
-    let times = Arc::new(Mutex::new(Vec::with_capacity(n)));
-    let errors = Arc::new(Mutex::new(None::<String>));
+    let tally = Tally::default();
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = Vec::with_capacity(n);
     for (i, (mut conn, login)) in conns.into_iter().zip(logins.iter().cloned()).enumerate() {
-        let (back, times, errors, mut stop) =
-            (back.clone(), times.clone(), errors.clone(), stop.clone());
+        let (tally, stop) = (tally.clone(), stop.clone());
         tasks.push(tokio::spawn(async move {
             // Wait for the server to go away.
             while let Ok(true) = conn.r.fill().await {
@@ -203,29 +246,8 @@ pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
                 conn.r.consume(k);
             }
             drop(conn);
-            let mut delay = Duration::from_millis(50);
-            for round in 0.. {
-                tokio::time::sleep(delay / 2 + jitter(i, round, delay.as_millis() as u64)).await;
-                if *stop.borrow() {
-                    return;
-                }
-                match Conn::open(addr, i + round as usize, &login, 512).await {
-                    Ok(c) => {
-                        back.fetch_add(1, Ordering::Relaxed);
-                        times.lock().await.push(now_ns());
-                        let _ = stop.changed().await;
-                        drop(c);
-                        return;
-                    }
-                    Err(e) => {
-                        let e = e.to_string();
-                        if !e.contains("refused") {
-                            errors.lock().await.get_or_insert(e);
-                        }
-                        delay = (delay * 2).min(Duration::from_secs(1));
-                    }
-                }
-            }
+            // Refused while the server is down: expected, not an error.
+            log_in_again(i, &[addr], &login, stop, &tally, true).await;
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
@@ -235,7 +257,7 @@ pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
     target.start_again().await?;
     let up = now_ns();
     let deadline = Instant::now() + Duration::from_secs(120);
-    while (back.load(Ordering::Relaxed) as usize) < n && Instant::now() < deadline {
+    while (tally.back.load(Ordering::Relaxed) as usize) < n && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let done = now_ns();
@@ -244,7 +266,7 @@ pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
         let _ = t.await;
     }
     let mut hist = Hist::default();
-    for &t in times.lock().await.iter() {
+    for &t in tally.times.lock().await.iter() {
         hist.record(t.saturating_sub(up));
     }
     let s = |a: u64, b: u64| ((b.saturating_sub(a)) as f64 / 1e6).round() / 1000.0;
@@ -255,17 +277,17 @@ pub async fn restart(target: &mut Target, logins: Vec<Login>) -> BoxResult {
             "system": target.system.name(),
             "store": target.store(),
             "connections": n,
-            "logged_in_again": back.load(Ordering::Relaxed),
+            "logged_in_again": tally.back.load(Ordering::Relaxed),
             "stop_secs": s(t0, stopped),
             "start_secs": s(stopped, up),
             "relogin_secs": s(up, done),
             "total_secs": s(t0, done),
             "relogin_after_start": hist.summary_ms(),
-            "first_error": errors.lock().await.clone(),
+            "first_error": tally.first_error.lock().await.clone(),
             "server_in_process": target.in_process(),
         })
     );
-    if (back.load(Ordering::Relaxed) as usize) < n {
+    if (tally.back.load(Ordering::Relaxed) as usize) < n {
         return Err("not every client logged in again".into());
     }
     Ok(())
@@ -286,21 +308,13 @@ pub async fn failover(nodes: &mut [Target], logins: Vec<Login>) -> BoxResult {
     let n = logins.len();
     let conns = open_spread(&addrs, &logins, 512, 0).await?;
     let moving = (0..n).filter(|i| i % addrs.len() == victim).count();
-    let back = Arc::new(AtomicU64::new(0));
+    let tally = Tally::default();
     let dropped = Arc::new(AtomicU64::new(0));
-    let times = Arc::new(Mutex::new(Vec::with_capacity(moving)));
-    let errors = Arc::new(Mutex::new(None::<String>));
     let (stop_tx, stop) = watch::channel(false);
     let mut tasks = Vec::with_capacity(n);
     for (i, (mut conn, login)) in conns.into_iter().zip(logins.iter().cloned()).enumerate() {
-        let (back, dropped, times, errors, mut stop, live) = (
-            back.clone(),
-            dropped.clone(),
-            times.clone(),
-            errors.clone(),
-            stop.clone(),
-            live.clone(),
-        );
+        let (tally, dropped, mut stop, live) =
+            (tally.clone(), dropped.clone(), stop.clone(), live.clone());
         let mine = i % addrs.len() == victim;
         tasks.push(tokio::spawn(async move {
             // Wait for the connection to end (or the run).
@@ -321,34 +335,14 @@ pub async fn failover(nodes: &mut [Target], logins: Vec<Login>) -> BoxResult {
                 dropped.fetch_add(1, Ordering::Relaxed);
                 return;
             }
-            let mut delay = Duration::from_millis(50);
-            for round in 0.. {
-                tokio::time::sleep(delay / 2 + jitter(i, round, delay.as_millis() as u64)).await;
-                if *stop.borrow() {
-                    return;
-                }
-                let addr = live[(i + round as usize) % live.len()];
-                match Conn::open(addr, i + round as usize, &login, 512).await {
-                    Ok(c) => {
-                        back.fetch_add(1, Ordering::Relaxed);
-                        times.lock().await.push(now_ns());
-                        let _ = stop.changed().await;
-                        drop(c);
-                        return;
-                    }
-                    Err(e) => {
-                        errors.lock().await.get_or_insert(e.to_string());
-                        delay = (delay * 2).min(Duration::from_secs(1));
-                    }
-                }
-            }
+            log_in_again(i, &live, &login, stop, &tally, false).await;
         }));
     }
     tokio::time::sleep(Duration::from_secs(1)).await;
     let t0 = now_ns();
     nodes[victim].kill().await?;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while (back.load(Ordering::Relaxed) as usize) < moving && Instant::now() < deadline {
+    while (tally.back.load(Ordering::Relaxed) as usize) < moving && Instant::now() < deadline {
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let done = now_ns();
@@ -359,7 +353,7 @@ pub async fn failover(nodes: &mut [Target], logins: Vec<Login>) -> BoxResult {
         let _ = t.await;
     }
     let mut hist = Hist::default();
-    for &t in times.lock().await.iter() {
+    for &t in tally.times.lock().await.iter() {
         hist.record(t.saturating_sub(t0));
     }
     let target = &nodes[0];
@@ -372,14 +366,14 @@ pub async fn failover(nodes: &mut [Target], logins: Vec<Login>) -> BoxResult {
             "nodes": addrs.len(),
             "connections": n,
             "on_killed_node": moving,
-            "logged_in_again": back.load(Ordering::Relaxed),
+            "logged_in_again": tally.back.load(Ordering::Relaxed),
             "failover_secs": ((done - t0) as f64 / 1e6).round() / 1000.0,
             "relogin_after_kill": hist.summary_ms(),
             "others_dropped": dropped.load(Ordering::Relaxed),
-            "first_error": errors.lock().await.clone(),
+            "first_error": tally.first_error.lock().await.clone(),
         })
     );
-    if (back.load(Ordering::Relaxed) as usize) < moving {
+    if (tally.back.load(Ordering::Relaxed) as usize) < moving {
         return Err("not every client of the killed node logged in again".into());
     }
     Ok(())
